@@ -1,0 +1,75 @@
+/* cache.h — ONE generic set-associative cache for every VT-d cache.
+ *
+ * Concepts:
+ *   - An entry is a key {addr, tag} and a 64-bit value.  `addr` is the
+ *     address part the set index is taken from (a page or region number);
+ *     `tag` packs everything else that must match (domain id, PASID,
+ *     level / page size, stage).  The IOTLB, context cache, PASID cache,
+ *     paging-structure caches, the nested second-stage cache and the
+ *     device-TLB are all instances of this one type.
+ *   - Replacement is an ops struct chosen by name from a registry
+ *     (lru, plru, fifo, random); a new policy is one table line plus its
+ *     three hooks.
+ *   - A disabled cache never hits and stores nothing.
+ * Assumptions:
+ *   - The set index is addr modulo the number of sets (sets is a power of
+ *     two), mixed with the tag so that two domains using the same IOVAs
+ *     do not collide in one set.  Real index functions are not public.
+ * Not modeled: banking, ports, lookup contention, fill latency.
+ */
+#ifndef IOSIM_CACHE_H
+#define IOSIM_CACHE_H
+
+#include "config/config.h"
+
+typedef struct cache_key {
+    uint64_t addr; /* indexed part (page / region number)       */
+    uint64_t tag;  /* matched part (did, pasid, level, stage ...) */
+} cache_key_t;
+
+typedef struct cache cache_t;
+
+/* Replacement policy: victim selection and bookkeeping per set. */
+typedef struct cache_repl_ops {
+    const char *name;
+    /* a line was hit (or filled) */
+    void (*touch)(cache_t *c, uint32_t set, uint32_t way);
+    /* pick the way to evict in a full set */
+    uint32_t (*victim)(cache_t *c, uint32_t set);
+} cache_repl_ops_t;
+
+extern const cache_repl_ops_t *const cache_repl_registry[];
+const cache_repl_ops_t *cache_repl_find(const char *name);
+
+/* name is used in error messages ("vtd.iotlb"). NULL on bad parameters. */
+cache_t *cache_new(const char *name, const iosim_cache_params_t *p,
+                   uint64_t seed, iosim_err_t *err);
+void cache_free(cache_t *c);
+bool cache_enabled(const cache_t *c);
+uint32_t cache_capacity(const cache_t *c);
+
+/* Looks up key; on a hit stores the value (if val) and updates the
+ * replacement state. */
+bool cache_lookup(cache_t *c, cache_key_t key, uint64_t *val);
+/* Inserts or refreshes key.  Returns true if a valid line was evicted. */
+bool cache_insert(cache_t *c, cache_key_t key, uint64_t val);
+/* Removes key if present; returns 1 if removed, else 0. */
+size_t cache_invalidate(cache_t *c, cache_key_t key);
+/* Removes every line for which match() returns true; returns the count. */
+size_t cache_invalidate_if(cache_t *c,
+                           bool (*match)(cache_key_t key, uint64_t val,
+                                         void *arg),
+                           void *arg);
+/* Removes everything; returns the number of valid lines removed. */
+size_t cache_flush(cache_t *c);
+/* Number of valid lines (for tests). */
+size_t cache_occupancy(const cache_t *c);
+
+/* For replacement-policy files: per-line metadata access. */
+uint64_t *cache_line_stamp(cache_t *c, uint32_t set, uint32_t way);
+uint64_t cache_next_stamp(cache_t *c);
+uint32_t cache_ways(const cache_t *c);
+uint64_t *cache_set_bits(cache_t *c, uint32_t set); /* PLRU tree bits */
+uint64_t cache_random(cache_t *c);                   /* seeded PRNG    */
+
+#endif /* IOSIM_CACHE_H */

@@ -1,0 +1,135 @@
+/* config.h — the resolved configuration and the parameter tables.
+ *
+ * Concepts:
+ *   - struct iosim_config is plain data: one sub-struct per component.
+ *   - Each component declares a parameter table (iosim_param_t rows) in its
+ *     own file sim/config/params_<component>.c; a row names the dotted YAML
+ *     path, the type, the offset of the field, the default, the range, a
+ *     help line and the source of the default.  The loader, --set, the
+ *     echo and the reference (--help-config) all walk the same rows, so a
+ *     parameter is declared exactly once.
+ *   - Plug-in selectors (os.policy, hv.mode, cache replacement ...) are
+ *     strings checked against their registries in iosim_config_validate().
+ * Assumptions: YAML keys map 1:1 onto dotted paths; lists are not used.
+ * Not modeled: includes, anchors/aliases beyond what libyaml resolves.
+ */
+#ifndef IOSIM_CONFIG_H
+#define IOSIM_CONFIG_H
+
+#include "iosim.h"
+
+#define IOSIM_NAME_LEN 32
+
+typedef enum iosim_ptype {
+    IOSIM_P_BOOL,   /* bool                                   */
+    IOSIM_P_U32,    /* uint32_t                               */
+    IOSIM_P_U64,    /* uint64_t (accepts 4K, 2M, 1G suffixes) */
+    IOSIM_P_F64,    /* double                                 */
+    IOSIM_P_STR,    /* char[IOSIM_NAME_LEN]                   */
+} iosim_ptype_t;
+
+typedef struct iosim_param {
+    const char *path;    /* "vtd.iotlb.sets"                               */
+    iosim_ptype_t type;
+    size_t offset;       /* offsetof(struct iosim_config, ...)             */
+    const char *def;     /* default as text; NULL = required               */
+    double min, max;     /* numeric range (inclusive); ignored if min>max  */
+    const char *choices; /* STR: "a|b|c" allowed values, NULL = free text  */
+    const char *help;
+    const char *source;  /* where the default comes from                   */
+} iosim_param_t;
+
+/* One generic set-associative cache (sim/cache/cache.h). */
+typedef struct iosim_cache_params {
+    bool enabled;
+    uint32_t sets;
+    uint32_t ways;
+    char replacement[IOSIM_NAME_LEN]; /* lru | plru | fifo | random */
+    double hit_ns;                    /* lookup latency on a hit   */
+} iosim_cache_params_t;
+
+struct iosim_config {
+    struct {
+        uint64_t seed;                    /* PRNG seed of every component */
+        char dma_model[IOSIM_NAME_LEN];   /* auto | none | touch           */
+        uint32_t dma_granule;             /* bytes per synthesized access  */
+        char dma_dir[IOSIM_NAME_LEN];     /* write | read (synth. accesses)*/
+        bool window_only;                 /* count only inside BEGIN..END  */
+    } sim;
+    struct {
+        char root_mode[IOSIM_NAME_LEN];   /* legacy | scalable             */
+        char translation[IOSIM_NAME_LEN]; /* second-stage | first-stage |
+                                             nested | passthrough          */
+        uint32_t fs_levels;               /* 4 | 5                         */
+        uint32_t ss_levels;               /* 3 | 4 | 5                     */
+        bool caching_mode;                /* CAP.CM                        */
+        uint32_t mamv;                    /* CAP.MAMV                      */
+        bool honour_ih;                   /* IH=1 keeps PSC entries        */
+        bool ats;                         /* device-TLB present            */
+        iosim_cache_params_t iotlb;
+        iosim_cache_params_t context_cache;
+        iosim_cache_params_t pasid_cache;
+        iosim_cache_params_t psc[4];      /* PML5E/PML4E/PDPTE/PDE (1st stage
+                                             or single stage)             */
+        iosim_cache_params_t s2_psc[4];   /* second-stage PSCs when nested */
+        iosim_cache_params_t s2_tlb;      /* nested: GPA->HPA of table ptrs*/
+        iosim_cache_params_t devtlb;
+        /* timing */
+        double mem_ns;                    /* DRAM reference latency        */
+        double llc_ns;                    /* LLC-hit reference latency     */
+        double llc_hit_fraction;          /* page-table reads hitting LLC  */
+        uint32_t max_walks;               /* walks in flight               */
+        double dma_base_ns;               /* device-side base latency l0   */
+        double link_gbps;                 /* link bandwidth cap            */
+        uint32_t request_bytes;           /* p of the F&S model            */
+        /* invalidation queue */
+        uint32_t iq_batch_max;            /* descriptors per submission    */
+        double iq_desc_ns;                /* processing per descriptor     */
+        double iq_wait_ns;                /* wait descriptor + status write*/
+        double iq_devtlb_ns;              /* ATS invalidation round trip   */
+    } vtd;
+    struct {
+        char policy[IOSIM_NAME_LEN];      /* strict | lazy | passthrough |
+                                             trace | schemes...            */
+        char iova_mode[IOSIM_NAME_LEN];   /* replay | reallocate           */
+        uint32_t strict_batch;            /* descs per qi_submit (16 / 1)  */
+        uint32_t fq_size;                 /* flush-queue entries per CPU   */
+        double fq_timeout_ms;             /* flush-queue timer             */
+        double cpu_ghz;                   /* converts cycles <-> ns        */
+        double map_cycles;
+        double unmap_cycles;
+        double iova_alloc_cycles;
+        double iova_free_cycles;
+        double inval_submit_cycles;       /* qi_submit_sync CPU work       */
+        double fq_flush_cycles;
+    } os;
+    struct {
+        char mode[IOSIM_NAME_LEN];        /* none | emulated | nested |
+                                             guest-passthrough             */
+        char host_policy[IOSIM_NAME_LEN]; /* strict | lazy                 */
+        double vmexit_cycles;             /* exit + re-entry round trip    */
+        double qemu_desc_cycles;          /* QEMU work per descriptor      */
+        double shadow_page_cycles;        /* walk + VFIO ioctl per page    */
+        bool trap_invalidations;          /* nested: trap guest QI         */
+    } hv;
+};
+
+/* Parameter tables (each component's file defines one, NULL-path ended). */
+extern const iosim_param_t iosim_params_sim[];
+extern const iosim_param_t iosim_params_vtd[];
+extern const iosim_param_t iosim_params_os[];
+extern const iosim_param_t iosim_params_hv[];
+
+/* Every table in order; NULL-terminated. */
+extern const iosim_param_t *const iosim_param_tables[];
+
+/* Finds a parameter by dotted path; NULL if none. */
+const iosim_param_t *iosim_param_find(const char *path);
+/* Parses text into the field of c; why gets a reason on failure. */
+int iosim_param_assign(iosim_config_t *c, const iosim_param_t *p,
+                       const char *text, char *why, size_t whylen);
+/* Formats the current value of the field (for echo). */
+void iosim_param_format(const iosim_config_t *c, const iosim_param_t *p,
+                        char *buf, size_t n);
+
+#endif /* IOSIM_CONFIG_H */

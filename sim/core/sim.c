@@ -1,0 +1,268 @@
+/* sim.c — one model instance: routes records to the OS policy, the
+ * hypervisor mode and the hardware, and accounts time (see sim.h). */
+#include "core/sim.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hv/hv.h"
+#include "os/os.h"
+
+/* ---- services for plug-ins ------------------------------------------- */
+
+void sim_cpu(iosim_sim_t *s, sim_cpu_cause_t cause, double cycles)
+{
+    static const enum iosim_stat_id ids[] = {
+        [SIM_CPU_MAP] = IOSIM_ST_CPU_MAP_CYC,
+        [SIM_CPU_UNMAP] = IOSIM_ST_CPU_UNMAP_CYC,
+        [SIM_CPU_IOVA] = IOSIM_ST_CPU_IOVA_CYC,
+        [SIM_CPU_INVAL] = IOSIM_ST_CPU_INVAL_CYC,
+        [SIM_CPU_VMEXIT] = IOSIM_ST_CPU_VMEXIT_CYC,
+        [SIM_CPU_SHADOW] = IOSIM_ST_CPU_SHADOW_CYC,
+    };
+    if (cycles > 0)
+        s->st[ids[cause]] += (uint64_t)(cycles + 0.5);
+}
+
+long sim_iommu_map(iosim_sim_t *s, uint16_t did, uint64_t iova,
+                   uint64_t phys, uint64_t size, bool write, iosim_err_t *err)
+{
+    return s->hv->map(s->hv_state, did, iova, phys, size, write, err);
+}
+
+long sim_iommu_unmap(iosim_sim_t *s, uint16_t did, uint64_t iova,
+                     uint64_t size, iosim_err_t *err)
+{
+    return s->hv->unmap(s->hv_state, did, iova, size, err);
+}
+
+void sim_iommu_submit(iosim_sim_t *s, const vtd_desc_t *d, size_t n)
+{
+    double ns = s->hv->submit(s->hv_state, d, n);
+    /* qi_submit_sync() spins until the wait descriptor's status write:
+     * the CPU pays its own submit cost plus the queue's processing time
+     * (MODEL.md §1.7). */
+    sim_cpu(s, SIM_CPU_INVAL, s->cfg->os.inval_submit_cycles +
+                                  ns * s->cpu_ghz);
+}
+
+/* ---- lifecycle -------------------------------------------------------- */
+
+iosim_sim_t *iosim_sim_new(const iosim_config_t *cfg, const char *label,
+                           const iosim_trace_meta_t *meta, iosim_err_t *err)
+{
+    if (iosim_config_validate(cfg, err))
+        return NULL;
+    iosim_sim_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return iosim_err_set(err, "out of memory"), NULL;
+    snprintf(s->label, sizeof s->label, "%s", label ? label : "sim");
+    s->cfg = iosim_config_clone(cfg);
+    if (!s->cfg)
+        goto oom;
+    if (meta)
+        s->meta = *meta;
+    s->os = os_policy_find(cfg->os.policy);
+    s->hv = hv_mode_find(cfg->hv.mode);
+    if (!s->os || !s->hv) {
+        iosim_err_set(err, "%s: unknown %s '%s'", s->label,
+                      s->os ? "hv.mode" : "os.policy",
+                      s->os ? cfg->hv.mode : cfg->os.policy);
+        iosim_sim_free(s);
+        return NULL;
+    }
+    s->vtd = vtd_new(s->cfg, s->st, err);
+    if (!s->vtd) {
+        iosim_sim_free(s);
+        return NULL;
+    }
+    s->hv_state = s->hv->create(s, err);
+    if (!s->hv_state) {
+        iosim_sim_free(s);
+        return NULL;
+    }
+    s->os_state = s->os->create(s, err);
+    if (!s->os_state) {
+        iosim_sim_free(s);
+        return NULL;
+    }
+    const char *model = cfg->sim.dma_model;
+    s->synth_dma = !strcmp(model, "touch") ||
+                   (!strcmp(model, "auto") && !(meta && meta->has_dma));
+    s->dma_write = strcmp(cfg->sim.dma_dir, "read") != 0;
+    s->granule = cfg->sim.dma_granule ? cfg->sim.dma_granule : 4096;
+    s->cpu_ghz = cfg->os.cpu_ghz;
+    return s;
+oom:
+    iosim_sim_free(s);
+    return iosim_err_set(err, "out of memory"), NULL;
+}
+
+void iosim_sim_free(iosim_sim_t *s)
+{
+    if (!s)
+        return;
+    if (s->os && s->os_state)
+        s->os->destroy(s->os_state);
+    if (s->hv && s->hv_state)
+        s->hv->destroy(s->hv_state);
+    vtd_free(s->vtd);
+    iosim_config_free(s->cfg);
+    free(s);
+}
+
+const char *iosim_sim_label(const iosim_sim_t *s) { return s->label; }
+
+/* ---- DMA ------------------------------------------------------------- */
+
+/* One device request of size bytes at iova (split at 4 KB page borders:
+ * each page needs its own translation).  Device time follows the F&S
+ * model per request: l0 + translation latency (FIGURES.md §1), no faster
+ * than the link (vtd.link_gbps). */
+static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
+                    uint16_t did, uint64_t iova, uint64_t size, bool write)
+{
+    const iosim_config_t *cfg = s->cfg;
+    if (size == 0)
+        size = 1;
+    s->st[IOSIM_ST_DMA_REQS]++;
+    s->st[IOSIM_ST_DMA_BYTES] += size;
+    double lat = 0;
+    uint64_t end = iova + size;
+    for (uint64_t a = iova; a < end; a = (a & ~0xfffull) + 4096) {
+        if (!s->os->translates)
+            continue;
+        vtd_xlate_result_t r =
+            s->hv->translate(s->hv_state, sid, pasid, did, a, write);
+        lat += r.latency_ns;
+        if (r.fault)
+            s->st[IOSIM_ST_DMA_FAULTS]++;
+        else if (r.iotlb_hit &&
+                 !vtd_lookup(s->vtd, did ? did : vtd_domain_of(s->vtd, sid),
+                             a, NULL) &&
+                 vtd_translation(s->vtd) != VTD_XLATE_PASSTHROUGH)
+            s->st[IOSIM_ST_DMA_STALE]++; /* used a stale IOTLB entry */
+    }
+    /* pages of data in 4 KB units (rounded up), the F&S "per 4 KB" unit */
+    s->st[IOSIM_ST_DMA_PAGES_4K] += (size + 4095) / 4096;
+    double t = cfg->vtd.dma_base_ns + lat;
+    double wire = cfg->vtd.link_gbps > 0 ? (double)size * 8.0 /
+                                               cfg->vtd.link_gbps
+                                         : 0;
+    if (wire > t)
+        t = wire;
+    s->st[IOSIM_ST_DMA_LAT_NS] += (uint64_t)(lat + 0.5);
+    s->st[IOSIM_ST_DMA_TIME_NS] += (uint64_t)(t + 0.5);
+}
+
+/* Access model: the device touches every byte of a buffer once between
+ * map and unmap, in sim.dma_granule requests (Linux does not trace the
+ * device's accesses, MODEL.md §2.5).  Emitted just before the unmap. */
+static void sim_synth_dma(iosim_sim_t *s, const iosim_rec_t *r)
+{
+    uint64_t iova = r->iova;
+    if (s->os->dma_iova)
+        iova = s->os->dma_iova(s->os_state, r);
+    for (uint64_t off = 0; off < r->size; off += s->granule) {
+        uint64_t n = r->size - off < s->granule ? r->size - off : s->granule;
+        s->st[IOSIM_ST_DMA_SYNTH]++;
+        sim_dma(s, r->device, r->pasid, r->domain, iova + off, n,
+                s->dma_write);
+    }
+}
+
+/* ---- record routing --------------------------------------------------- */
+
+static void window_mark(iosim_sim_t *s, const iosim_rec_t *r)
+{
+    if (!s->cfg->sim.window_only)
+        return;
+    if (r->flags == IOSIM_MARK_BEGIN) {
+        /* restart counting; gauges of model state are kept */
+        uint64_t peak = s->st[IOSIM_ST_MAPPINGS_PEAK];
+        memset(s->st, 0, sizeof s->st);
+        s->st[IOSIM_ST_MAPPINGS_PEAK] = peak;
+        s->t_first = r->t;
+        s->window_closed = false;
+    } else if (r->flags == IOSIM_MARK_END && !s->window_closed) {
+        s->st[IOSIM_ST_REC_MARK]++; /* count the END mark itself */
+        memcpy(s->frozen, s->st, sizeof s->st);
+        s->frozen[IOSIM_ST_TRACE_NS] = r->t - s->t_first;
+        s->window_closed = true;
+        s->st[IOSIM_ST_REC_MARK]--;
+    }
+}
+
+static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
+{
+    if (!s->seen_any) {
+        s->seen_any = true;
+        s->t_first = r->t;
+    }
+    s->now = r->t;
+    if (s->os->tick)
+        s->os->tick(s->os_state, r->t);
+    s->st[IOSIM_ST_REC_TOTAL]++;
+    switch (r->kind) {
+    case IOSIM_REC_MAP:
+        s->st[IOSIM_ST_REC_MAP]++;
+        s->st[IOSIM_ST_OS_MAPS]++;
+        vtd_attach(s->vtd, r->device, r->domain);
+        return s->os->map(s->os_state, r, err);
+    case IOSIM_REC_UNMAP:
+        s->st[IOSIM_ST_REC_UNMAP]++;
+        s->st[IOSIM_ST_OS_UNMAPS]++;
+        if (s->synth_dma)
+            sim_synth_dma(s, r);
+        return s->os->unmap(s->os_state, r, err);
+    case IOSIM_REC_DMA: {
+        s->st[IOSIM_ST_REC_DMA]++;
+        uint64_t iova = r->iova;
+        if (s->os->dma_iova)
+            iova = s->os->dma_iova(s->os_state, r);
+        sim_dma(s, r->device, r->pasid, r->domain, iova, r->size,
+                (r->flags & IOSIM_DMA_WRITE) != 0);
+        return 0;
+    }
+    case IOSIM_REC_INVAL:
+        s->st[IOSIM_ST_REC_INVAL]++;
+        if (r->desc == IOSIM_DESC_IOTLB || r->desc == IOSIM_DESC_PIOTLB)
+            s->st[IOSIM_ST_REC_INVAL_IOTLB]++;
+        else if (r->desc == IOSIM_DESC_DEVTLB ||
+                 r->desc == IOSIM_DESC_PDEVTLB)
+            s->st[IOSIM_ST_REC_INVAL_DEVTLB]++;
+        return s->os->inval ? s->os->inval(s->os_state, r, err) : 0;
+    case IOSIM_REC_MARK:
+        s->st[IOSIM_ST_REC_MARK]++;
+        if (r->flags == IOSIM_MARK_REQUEST)
+            s->st[IOSIM_ST_REQUESTS]++;
+        window_mark(s, r);
+        return 0;
+    default:
+        return iosim_err_set(err, "record of unknown kind %u", r->kind);
+    }
+}
+
+int iosim_sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
+                      iosim_err_t *err)
+{
+    for (size_t i = 0; i < n; i++)
+        if (sim_record(s, &recs[i], err))
+            return -1;
+    return 0;
+}
+
+int iosim_sim_finish(iosim_sim_t *s, iosim_err_t *err)
+{
+    if (s->os->finish(s->os_state, err) || s->hv->finish(s->hv_state, err))
+        return -1;
+    s->st[IOSIM_ST_TRACE_NS] = s->seen_any ? s->now - s->t_first : 0;
+    s->st[IOSIM_ST_PT_PAGES] = vtd_pt_pages_live(s->vtd);
+    s->st[IOSIM_ST_PT_PAGES_PEAK] = vtd_pt_pages_peak(s->vtd);
+    if (s->window_closed) {
+        s->frozen[IOSIM_ST_PT_PAGES] = s->st[IOSIM_ST_PT_PAGES];
+        s->frozen[IOSIM_ST_PT_PAGES_PEAK] = s->st[IOSIM_ST_PT_PAGES_PEAK];
+        memcpy(s->st, s->frozen, sizeof s->st);
+    }
+    return 0;
+}

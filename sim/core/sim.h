@@ -1,0 +1,74 @@
+/* sim.h — one model instance and the services it offers its plug-ins.
+ *
+ * Concepts:
+ *   - A sim routes each record: MAP/UNMAP/INVAL go to the guest-OS policy
+ *     (os.h), which changes page tables and issues invalidations through
+ *     the hypervisor mode (hv.h), which finally drives the VT-d hardware
+ *     model (vtd.h).  DMA records (real or synthesized by the access
+ *     model) are translated through the hypervisor mode too.
+ *   - Policies and modes never touch counters of other components
+ *     directly; they call the sim_* services below, which count.
+ *   - Measurement window: with sim.window_only, counters restart at a
+ *     MARK begin record and freeze at MARK end (model state is kept).
+ * Assumptions: records arrive in time order.
+ * Not modeled: concurrency between CPUs (records are serialised in trace
+ * order).
+ */
+#ifndef IOSIM_SIM_H
+#define IOSIM_SIM_H
+
+#include "config/config.h"
+#include "stats/stat_list.h"
+#include "vtd/vtd.h"
+
+struct os_policy_ops;
+struct hv_mode_ops;
+
+struct iosim_sim {
+    char label[64];
+    iosim_config_t *cfg; /* owned copy */
+    iosim_trace_meta_t meta;
+    uint64_t st[IOSIM_ST_COUNT];
+    uint64_t frozen[IOSIM_ST_COUNT]; /* counters at MARK end */
+    bool window_closed;
+    vtd_t *vtd;
+    const struct os_policy_ops *os;
+    void *os_state;
+    const struct hv_mode_ops *hv;
+    void *hv_state;
+    uint64_t now;     /* time of the current record (trace units, ns) */
+    uint64_t t_first; /* first record time */
+    bool seen_any;
+    bool synth_dma;   /* the access model synthesizes DMA at unmap */
+    bool dma_write;   /* direction of synthesized accesses */
+    uint32_t granule;
+    double cpu_ghz;
+};
+
+/* Cause of CPU time, for per-request breakdowns. */
+typedef enum sim_cpu_cause {
+    SIM_CPU_MAP,
+    SIM_CPU_UNMAP,
+    SIM_CPU_IOVA,
+    SIM_CPU_INVAL,
+    SIM_CPU_VMEXIT,
+    SIM_CPU_SHADOW
+} sim_cpu_cause_t;
+
+void sim_cpu(iosim_sim_t *s, sim_cpu_cause_t cause, double cycles);
+static inline void sim_count(iosim_sim_t *s, enum iosim_stat_id id,
+                             uint64_t n)
+{
+    s->st[id] += n;
+}
+
+/* Guest-visible IOMMU operations: routed through the hypervisor mode. */
+long sim_iommu_map(iosim_sim_t *s, uint16_t did, uint64_t iova,
+                   uint64_t phys, uint64_t size, bool write,
+                   iosim_err_t *err);
+long sim_iommu_unmap(iosim_sim_t *s, uint16_t did, uint64_t iova,
+                     uint64_t size, iosim_err_t *err);
+/* One qi_submit_sync(): n descriptors + the implicit wait. */
+void sim_iommu_submit(iosim_sim_t *s, const vtd_desc_t *d, size_t n);
+
+#endif

@@ -1,0 +1,40 @@
+/* hv.h — hypervisor modes: how the guest's IOMMU operations reach the
+ * host's VT-d.
+ *
+ * Concepts:
+ *   - A mode is an ops struct sitting between the guest-OS policy and the
+ *     hardware model: the guest's page-table writes (map/unmap), its
+ *     invalidation submissions and the device's DMA translations all pass
+ *     through it.  `none` is bare metal: everything goes straight to the
+ *     hardware.  Others (emulated vIOMMU with caching mode, nested,
+ *     guest-passthrough) add VM exits, shadowing and host work.
+ *   - The registry (hv_registry.c) is the only list of modes.
+ * Assumptions / Not modeled: see each mode's file.
+ */
+#ifndef IOSIM_HV_H
+#define IOSIM_HV_H
+
+#include "core/sim.h"
+
+typedef struct hv_mode_ops {
+    const char *name;
+    const char *summary;
+    const char *source;
+    void *(*create)(iosim_sim_t *s, iosim_err_t *err);
+    void (*destroy)(void *state);
+    long (*map)(void *state, uint16_t did, uint64_t iova, uint64_t phys,
+                uint64_t size, bool write, iosim_err_t *err);
+    long (*unmap)(void *state, uint16_t did, uint64_t iova, uint64_t size,
+                  iosim_err_t *err);
+    /* one guest qi_submit_sync(); returns hardware queue time (ns) */
+    double (*submit)(void *state, const vtd_desc_t *d, size_t n);
+    vtd_xlate_result_t (*translate)(void *state, uint16_t sid,
+                                    uint32_t pasid, uint16_t did,
+                                    uint64_t iova, bool write);
+    int (*finish)(void *state, iosim_err_t *err);
+} hv_mode_ops_t;
+
+extern const hv_mode_ops_t *const hv_mode_registry[];
+const hv_mode_ops_t *hv_mode_find(const char *name);
+
+#endif

@@ -1,0 +1,19 @@
+/* hv_registry.c — the list of hypervisor modes (one line per mode). */
+#include <string.h>
+
+#include "hv/hv.h"
+
+extern const hv_mode_ops_t hv_mode_none;
+
+const hv_mode_ops_t *const hv_mode_registry[] = {
+    &hv_mode_none,
+    NULL,
+};
+
+const hv_mode_ops_t *hv_mode_find(const char *name)
+{
+    for (size_t i = 0; hv_mode_registry[i]; i++)
+        if (!strcmp(hv_mode_registry[i]->name, name))
+            return hv_mode_registry[i];
+    return NULL;
+}

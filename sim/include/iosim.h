@@ -1,0 +1,238 @@
+/* iosim.h — the one public header of libiosim.
+ *
+ * Concepts:
+ *   - A *trace* is a versioned header followed by fixed-size little-endian
+ *     records (iosim_rec_t) in one zstd stream (traces/FORMAT.md).  The same
+ *     records also have a line-per-record text form for tests.
+ *   - A *config* is a tree of parameters (every one with type, default,
+ *     range, help and source) loaded from YAML and overridden by --set.
+ *   - A *sim* is one model instance (guest OS policy + hypervisor + VT-d
+ *     hardware + stats).  The replay engine decodes a trace once and hands
+ *     each batch of records to every sim, so one pass can compare several
+ *     configurations (--compare).
+ *   - Every counter is declared once (sim/stats/stat_list.h) and printed as
+ *     text, JSON or CSV.
+ * Assumptions:
+ *   - Library functions never exit; they return -1 (or NULL) and fill an
+ *     iosim_err_t with one line naming the file and the place.
+ * Not modeled here: see each module header.
+ */
+#ifndef IOSIM_H
+#define IOSIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define IOSIM_VERSION_STRING "0.1.0"
+
+/* Exit status main() uses for any bad input (file, YAML, trace, flag). */
+#define IOSIM_EXIT_BAD_INPUT 2
+
+/* ------------------------------------------------------------------ */
+/* Errors                                                              */
+/* ------------------------------------------------------------------ */
+typedef struct iosim_err {
+    char msg[512]; /* one line, no trailing newline: "file:line:col: what" */
+} iosim_err_t;
+
+/* Formats into err (if non-NULL) and returns -1, so callers can
+ * `return iosim_err_set(err, "%s: ...", path);`. */
+int iosim_err_set(iosim_err_t *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------------ */
+/* Trace records (traces/FORMAT.md is the normative description)       */
+/* ------------------------------------------------------------------ */
+typedef enum iosim_rec_kind {
+    IOSIM_REC_MAP = 1,   /* iommu_map(): iova..iova+size -> phys           */
+    IOSIM_REC_UNMAP = 2, /* iommu_unmap(): iova..iova+size                  */
+    IOSIM_REC_DMA = 3,   /* a device access of size bytes at iova           */
+    IOSIM_REC_INVAL = 4, /* one QI descriptor as the kernel submitted it    */
+    IOSIM_REC_MARK = 5,  /* request / packet / window boundary with an id   */
+    IOSIM_REC_KIND_MAX = 5
+} iosim_rec_kind_t;
+
+/* MAP prot bits (flags) */
+#define IOSIM_PROT_READ 0x1u
+#define IOSIM_PROT_WRITE 0x2u
+/* DMA direction (flags): device writes memory (rx) vs reads it (tx) */
+#define IOSIM_DMA_READ 0x0u
+#define IOSIM_DMA_WRITE 0x1u
+/* INVAL flags */
+#define IOSIM_INVAL_IH 0x1u /* invalidation hint: leaf-only change */
+/* MARK flags */
+#define IOSIM_MARK_REQUEST 0x0u /* a request / packet boundary (id = request) */
+#define IOSIM_MARK_BEGIN 0x1u   /* measurement window starts (BENCH_START)    */
+#define IOSIM_MARK_END 0x2u     /* measurement window ends (BENCH_END)        */
+
+/* INVAL descriptor types: VT-d spec §6.5.2, Linux intel/iommu.h QI_*_TYPE
+ * (MODEL.md §3.5). */
+typedef enum iosim_desc_type {
+    IOSIM_DESC_CC = 1,      /* context-cache                         */
+    IOSIM_DESC_IOTLB = 2,   /* IOTLB (second-stage)                  */
+    IOSIM_DESC_DEVTLB = 3,  /* device-TLB (ATS)                      */
+    IOSIM_DESC_IEC = 4,     /* interrupt entry cache                 */
+    IOSIM_DESC_WAIT = 5,    /* invalidation wait                     */
+    IOSIM_DESC_PIOTLB = 6,  /* PASID-based IOTLB                     */
+    IOSIM_DESC_PC = 7,      /* PASID cache                           */
+    IOSIM_DESC_PDEVTLB = 8, /* PASID-based device-TLB                */
+} iosim_desc_type_t;
+
+/* INVAL granularity (gran) — the VT-d G field values of the IOTLB
+ * descriptor; other descriptor types map onto the same scale:
+ * CC: 1 global, 2 domain, 3 device; PIOTLB: 2 PASID-selective, 3 page;
+ * DEVTLB: 3 (range given by iova/am), 1 whole device (am >= 52). */
+#define IOSIM_GRAN_GLOBAL 1u
+#define IOSIM_GRAN_DOMAIN 2u
+#define IOSIM_GRAN_PAGE 3u
+
+/* In-memory form of one record.  On disk each record is 48 bytes,
+ * little-endian, fields in the order below (FORMAT.md). */
+typedef struct iosim_rec {
+    uint64_t t;      /* time in trace time units (ns for format v1)       */
+    uint64_t iova;   /* MAP/UNMAP/DMA: IO virtual address; INVAL: ADDR    */
+    uint64_t size;   /* bytes; INVAL: 0                                   */
+    uint64_t aux;    /* MAP: phys; INVAL: raw qw0; MARK: id; else 0       */
+    uint32_t pasid;  /* PASID (0 = requests without PASID)                */
+    uint16_t device; /* PCI source id bus<<8 | dev<<3 | fn                */
+    uint16_t domain; /* domain id (DID)                                   */
+    uint8_t kind;    /* iosim_rec_kind_t                                  */
+    uint8_t cpu;     /* CPU that issued it (MAP/UNMAP/INVAL/MARK)         */
+    uint8_t flags;   /* prot / direction / IH / mark kind (see above)     */
+    uint8_t desc;    /* INVAL: iosim_desc_type_t                          */
+    uint8_t gran;    /* INVAL: granularity                                */
+    uint8_t am;      /* INVAL: address mask, 2^am pages                   */
+    uint16_t reserved;
+} iosim_rec_t;
+
+#define IOSIM_REC_DISK_SIZE 48u
+
+/* Trace metadata (header).  Strings are NUL-terminated, may be empty. */
+typedef struct iosim_trace_meta {
+    char source[64];    /* "ftrace", "qemu", "gen-random", "gen-nic", "text" */
+    char kernel[64];    /* uname -r of the traced kernel                     */
+    char policy[32];    /* "strict" | "lazy" | "passthrough" | ""            */
+    char workload[64];  /* "redis", "memcached", "nginx", ...                */
+    char time_unit[8];  /* "ns" for format v1                                */
+    uint32_t cpus;      /* CPUs of the traced machine                        */
+    uint32_t has_dma;   /* 1 if the trace carries real DMA records           */
+} iosim_trace_meta_t;
+
+/* Reading: iosim_trace_open() accepts the binary (zstd) form and the text
+ * form, telling them apart by the zstd frame magic. */
+typedef struct iosim_trace_reader iosim_trace_reader_t;
+iosim_trace_reader_t *iosim_trace_open(const char *path, iosim_err_t *err);
+const iosim_trace_meta_t *iosim_trace_meta(const iosim_trace_reader_t *r);
+/* Returns the number of records stored into out (1..max), 0 at a clean
+ * end of trace, -1 on error (truncated, corrupt, unknown kind ...). */
+long iosim_trace_read(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
+                      iosim_err_t *err);
+/* Bytes of compressed input consumed so far and the file size (progress). */
+void iosim_trace_progress(const iosim_trace_reader_t *r, uint64_t *done,
+                          uint64_t *total);
+void iosim_trace_close(iosim_trace_reader_t *r);
+
+/* Writing: output goes to "<path>.tmp.<pid>" and is renamed onto path only
+ * by iosim_trace_commit(), so a failed run leaves no partial file.
+ * text=true writes the text form (uncompressed). */
+typedef struct iosim_trace_writer iosim_trace_writer_t;
+iosim_trace_writer_t *iosim_trace_create(const char *path,
+                                         const iosim_trace_meta_t *meta,
+                                         bool text, iosim_err_t *err);
+int iosim_trace_write(iosim_trace_writer_t *w, const iosim_rec_t *recs,
+                      size_t n, iosim_err_t *err);
+int iosim_trace_commit(iosim_trace_writer_t *w, iosim_err_t *err);
+void iosim_trace_abort(iosim_trace_writer_t *w); /* removes the temp file */
+
+/* Text form of one record (no newline).  Returns chars written or -1. */
+int iosim_rec_to_text(const iosim_rec_t *r, char *buf, size_t n);
+/* Parses one text line; on error writes a reason (no location) to why. */
+int iosim_rec_from_text(const char *line, iosim_rec_t *out, char *why,
+                        size_t whylen);
+const char *iosim_rec_kind_name(unsigned kind);
+
+/* ------------------------------------------------------------------ */
+/* Configuration                                                       */
+/* ------------------------------------------------------------------ */
+typedef struct iosim_config iosim_config_t;
+
+typedef enum iosim_format {
+    IOSIM_FMT_TEXT = 0,
+    IOSIM_FMT_JSON = 1,
+    IOSIM_FMT_CSV = 2
+} iosim_format_t;
+
+iosim_config_t *iosim_config_new(void); /* every parameter at its default */
+iosim_config_t *iosim_config_clone(const iosim_config_t *c);
+void iosim_config_free(iosim_config_t *c);
+/* Loads YAML over the current values.  Errors: "file:line:col: key.path: msg" */
+int iosim_config_load(iosim_config_t *c, const char *path, iosim_err_t *err);
+/* "a.b.c=value"; errors name "--set a.b.c". */
+int iosim_config_set(iosim_config_t *c, const char *assignment,
+                     iosim_err_t *err);
+/* Cross-parameter checks (e.g. sets power of two); run before building. */
+int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err);
+/* Resolved configuration: text "key = value # help", JSON object, or CSV. */
+void iosim_config_write(const iosim_config_t *c, FILE *out,
+                        iosim_format_t fmt);
+/* Parameter reference (name, type, default, range, help, source). */
+void iosim_config_write_reference(FILE *out);
+
+/* ------------------------------------------------------------------ */
+/* Simulation                                                          */
+/* ------------------------------------------------------------------ */
+typedef struct iosim_sim iosim_sim_t;
+
+/* label names the instance in reports ("strict", "lazy", ...). */
+iosim_sim_t *iosim_sim_new(const iosim_config_t *cfg, const char *label,
+                           const iosim_trace_meta_t *meta, iosim_err_t *err);
+int iosim_sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
+                      iosim_err_t *err);
+int iosim_sim_finish(iosim_sim_t *s, iosim_err_t *err);
+void iosim_sim_free(iosim_sim_t *s);
+const char *iosim_sim_label(const iosim_sim_t *s);
+
+/* Counters: index space shared by all sims (declared in stat_list.h). */
+size_t iosim_stat_count(void);
+const char *iosim_stat_name(size_t i); /* "iotlb.misses" */
+const char *iosim_stat_desc(size_t i);
+uint64_t iosim_sim_stat(const iosim_sim_t *s, size_t i);
+/* Looks a counter up by name; returns false if there is none. */
+bool iosim_sim_stat_by_name(const iosim_sim_t *s, const char *name,
+                            uint64_t *value);
+/* Derived metrics (ratios); value NAN-free: returns false when the
+ * denominator is zero (printed as null). */
+size_t iosim_derived_count(void);
+const char *iosim_derived_name(size_t i);
+const char *iosim_derived_desc(size_t i);
+bool iosim_sim_derived(const iosim_sim_t *s, size_t i, double *value);
+bool iosim_sim_derived_by_name(const iosim_sim_t *s, const char *name,
+                               double *value);
+
+/* Replay: decodes the trace once, feeds every sim, finishes them.
+ * progress (may be NULL) is called now and then with bytes done/total. */
+typedef void (*iosim_progress_fn)(uint64_t done, uint64_t total,
+                                  uint64_t records, void *arg);
+int iosim_replay(const char *trace_path, const iosim_config_t *cfg,
+                 iosim_sim_t **sims, size_t nsims, iosim_progress_fn progress,
+                 void *progress_arg, iosim_err_t *err);
+int iosim_replay_reader(iosim_trace_reader_t *r, iosim_sim_t **sims,
+                        size_t nsims, iosim_progress_fn progress,
+                        void *progress_arg, iosim_err_t *err);
+
+/* Report: resolved config + trace metadata + every sim's stats. */
+void iosim_report_write(FILE *out, iosim_format_t fmt,
+                        const iosim_config_t *cfg,
+                        const iosim_trace_meta_t *meta,
+                        iosim_sim_t *const *sims, size_t nsims);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* IOSIM_H */

@@ -1,0 +1,61 @@
+/* os.h — guest-OS DMA policies (Linux strict / lazy / passthrough, and
+ * alternative schemes) as plug-ins.
+ *
+ * Concepts:
+ *   - A policy is an ops struct: it receives the trace's MAP, UNMAP and
+ *     INVAL records and decides what page-table changes and invalidations
+ *     the IOMMU sees, calling sim_iommu_map/unmap/submit and charging CPU
+ *     cycles with sim_cpu (sim.h).  Each policy re-derives the
+ *     invalidation stream from map/unmap, so a trace captured under one
+ *     policy replays under any other; the `trace` policy instead replays
+ *     the invalidations the kernel logged (ground truth).
+ *   - The registry (os_registry.c) is the only list of policies: a new
+ *     scheme is one file plus one table line.
+ *   - Shared Linux mechanics (PSI range, batching, flush-all) live in
+ *     os_linux.c so that schemes reuse them.
+ * Assumptions: see each policy file.
+ * Not modeled: SWIOTLB bouncing, dma_map_sg segment merging.
+ */
+#ifndef IOSIM_OS_H
+#define IOSIM_OS_H
+
+#include "core/sim.h"
+
+typedef struct os_policy_ops {
+    const char *name;
+    const char *summary;
+    const char *source;  /* paper / kernel file it models */
+    bool translates;     /* false: DMA bypasses the IOMMU (passthrough) */
+    void *(*create)(iosim_sim_t *s, iosim_err_t *err);
+    void (*destroy)(void *state);
+    int (*map)(void *state, const iosim_rec_t *r, iosim_err_t *err);
+    int (*unmap)(void *state, const iosim_rec_t *r, iosim_err_t *err);
+    /* an INVAL record of the trace; NULL = ignored */
+    int (*inval)(void *state, const iosim_rec_t *r, iosim_err_t *err);
+    /* time advanced to now (timers); NULL = no timers */
+    void (*tick)(void *state, uint64_t now);
+    int (*finish)(void *state, iosim_err_t *err);
+    /* IOVA the device uses for a trace IOVA (reallocating policies);
+     * NULL = the trace's IOVA */
+    uint64_t (*dma_iova)(void *state, const iosim_rec_t *r);
+} os_policy_ops_t;
+
+extern const os_policy_ops_t *const os_policy_registry[];
+const os_policy_ops_t *os_policy_find(const char *name);
+
+/* ---- Linux mechanics shared by policies (os_linux.c) ---------------- */
+
+/* Invalidates [iova, iova+size) of did as Linux's strict unmap does
+ * (cache_tag_flush_range, MODEL.md §1.6.3): one PSI (or a DSI when
+ * AM > MAMV), IH = (no page-table page freed), plus a device-TLB
+ * descriptor when ATS is on; submitted in batches of os.strict_batch
+ * descriptors (16 on Linux >= 6.12, 1 before). */
+void os_linux_flush_range(iosim_sim_t *s, uint16_t did, uint16_t sid,
+                          uint64_t iova, uint64_t size, bool ih);
+/* After a map under caching mode (MODEL.md §1.6.4): PSI, no devTLB. */
+void os_linux_map_notify(iosim_sim_t *s, uint16_t did, uint64_t iova,
+                         uint64_t size);
+/* Domain-wide flush (flush queue, cache_tag_flush_all §1.6.5). */
+void os_linux_flush_all(iosim_sim_t *s, uint16_t did, uint16_t sid);
+
+#endif

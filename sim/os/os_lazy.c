@@ -1,0 +1,137 @@
+/* os_lazy.c — Linux lazy mode (DMA-FQ, iommu.strict=0).
+ * Concepts: an unmap clears the PTEs at once but queues the IOVA on the
+ * unmapping CPU's flush queue instead of invalidating; a full queue
+ * (os.fq_size - 1 usable entries, fq_full()) or the os.fq_timeout_ms
+ * timer (armed by the first enqueue, not re-armed per enqueue) triggers
+ * one domain-wide flush (DSI + device-TLB all) that releases every queued
+ * entry (drivers/iommu/dma-iommu.c queue_iova / fq_flush_timeout,
+ * MODEL.md §1.4).  Stale IOTLB entries stay usable until the flush: the
+ * protection window counted as dma.stale_hits.
+ * Assumptions: one flush queue set per domain; timer expiry is checked
+ * when trace time passes the deadline (no jiffies rounding).
+ * Not modeled: the single-queue variant for shadowing vIOMMUs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "os/os.h"
+
+#define LAZY_MAX_DOMAINS 16
+#define LAZY_MAX_CPUS 256
+
+typedef struct lazy_domain {
+    uint16_t did, sid;
+    bool used;
+    uint32_t queued[LAZY_MAX_CPUS]; /* entries in each CPU's ring */
+    uint64_t total_queued;
+} lazy_domain_t;
+
+typedef struct lazy {
+    iosim_sim_t *s;
+    lazy_domain_t dom[LAZY_MAX_DOMAINS];
+    bool timer_on;
+    uint64_t deadline;
+    uint64_t timeout_ns;
+} lazy_t;
+
+static void *lazy_create(iosim_sim_t *s, iosim_err_t *err)
+{
+    lazy_t *l = calloc(1, sizeof *l);
+    if (!l)
+        return iosim_err_set(err, "out of memory"), NULL;
+    l->s = s;
+    l->timeout_ns = (uint64_t)(s->cfg->os.fq_timeout_ms * 1e6);
+    return l;
+}
+static void lazy_destroy(void *state) { free(state); }
+
+static void lazy_flush(lazy_t *l, lazy_domain_t *d)
+{
+    iosim_sim_t *s = l->s;
+    sim_count(s, IOSIM_ST_OS_FQ_FLUSHES, 1);
+    sim_cpu(s, SIM_CPU_INVAL, s->cfg->os.fq_flush_cycles);
+    os_linux_flush_all(s, d->did, d->sid);
+    memset(d->queued, 0, sizeof d->queued);
+    d->total_queued = 0;
+}
+
+static lazy_domain_t *lazy_domain(lazy_t *l, uint16_t did, uint16_t sid)
+{
+    for (int i = 0; i < LAZY_MAX_DOMAINS; i++)
+        if (l->dom[i].used && l->dom[i].did == did)
+            return &l->dom[i];
+    for (int i = 0; i < LAZY_MAX_DOMAINS; i++)
+        if (!l->dom[i].used) {
+            l->dom[i].used = true;
+            l->dom[i].did = did;
+            l->dom[i].sid = sid;
+            return &l->dom[i];
+        }
+    return &l->dom[did % LAZY_MAX_DOMAINS]; /* more domains than slots */
+}
+
+static void lazy_tick(void *state, uint64_t now)
+{
+    lazy_t *l = state;
+    if (!l->timer_on || now < l->deadline)
+        return;
+    l->timer_on = false; /* fq_flush_timeout(): flush every domain queue */
+    for (int i = 0; i < LAZY_MAX_DOMAINS; i++)
+        if (l->dom[i].used && l->dom[i].total_queued)
+            lazy_flush(l, &l->dom[i]);
+}
+
+static int lazy_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
+{
+    lazy_t *l = state;
+    iosim_sim_t *s = l->s;
+    sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_alloc_cycles);
+    sim_cpu(s, SIM_CPU_MAP, s->cfg->os.map_cycles);
+    if (sim_iommu_map(s, r->domain, r->iova, r->aux, r->size,
+                      (r->flags & IOSIM_PROT_WRITE) != 0, err) < 0)
+        return -1;
+    os_linux_map_notify(s, r->domain, r->iova, r->size);
+    return 0;
+}
+
+static int lazy_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
+{
+    lazy_t *l = state;
+    iosim_sim_t *s = l->s;
+    sim_cpu(s, SIM_CPU_UNMAP, s->cfg->os.unmap_cycles);
+    if (sim_iommu_unmap(s, r->domain, r->iova, r->size, err) < 0)
+        return -1;
+    lazy_domain_t *d = lazy_domain(l, r->domain, r->device);
+    uint32_t usable = s->cfg->os.fq_size ? s->cfg->os.fq_size - 1 : 0;
+    if (d->queued[r->cpu] >= usable) {
+        sim_count(s, IOSIM_ST_OS_FQ_FULL, 1);
+        lazy_flush(l, d);
+    }
+    d->queued[r->cpu]++;
+    d->total_queued++;
+    sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_free_cycles);
+    if (!l->timer_on) {
+        l->timer_on = true;
+        l->deadline = r->t + l->timeout_ns;
+    }
+    return 0;
+}
+
+static int lazy_finish(void *state, iosim_err_t *err)
+{
+    (void)state, (void)err;
+    return 0;
+}
+
+const os_policy_ops_t os_policy_lazy = {
+    .name = "lazy",
+    .summary = "Linux lazy mode: per-CPU flush queues, domain-wide flush",
+    .source = "drivers/iommu/dma-iommu.c queue_iova, fq_flush_timeout "
+              "(MODEL.md §1.4)",
+    .translates = true,
+    .create = lazy_create,
+    .destroy = lazy_destroy,
+    .map = lazy_map,
+    .unmap = lazy_unmap,
+    .tick = lazy_tick,
+    .finish = lazy_finish,
+};

@@ -1,0 +1,26 @@
+/* os_registry.c — the list of guest-OS DMA policies and schemes (one line
+ * per policy; the policy lives in its own file). */
+#include <string.h>
+
+#include "os/os.h"
+
+extern const os_policy_ops_t os_policy_strict;
+extern const os_policy_ops_t os_policy_lazy;
+extern const os_policy_ops_t os_policy_passthrough;
+extern const os_policy_ops_t os_policy_trace;
+
+const os_policy_ops_t *const os_policy_registry[] = {
+    &os_policy_strict,
+    &os_policy_lazy,
+    &os_policy_passthrough,
+    &os_policy_trace,
+    NULL,
+};
+
+const os_policy_ops_t *os_policy_find(const char *name)
+{
+    for (size_t i = 0; os_policy_registry[i]; i++)
+        if (!strcmp(os_policy_registry[i]->name, name))
+            return os_policy_registry[i];
+    return NULL;
+}

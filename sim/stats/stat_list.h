@@ -1,0 +1,151 @@
+/* stat_list.h — every counter of iosim, declared exactly once.
+ *
+ * Concepts: X(ID, "dotted.name", "description").  The lists generate the
+ * enum of counter indices (IOSIM_ST_<ID>), the name and description
+ * tables, and every printer (text, JSON, CSV).  A component adds a line
+ * to its own list; nothing else needs to change.
+ * Assumptions: counters are uint64_t and only ever increase.
+ * Not modeled: per-epoch snapshots (a later step).
+ */
+#ifndef IOSIM_STAT_LIST_H
+#define IOSIM_STAT_LIST_H
+
+#define IOSIM_TRACE_STATS(X)                                                   \
+    X(REC_TOTAL, "trace.records", "trace records consumed")                    \
+    X(REC_MAP, "trace.map", "MAP records")                                     \
+    X(REC_UNMAP, "trace.unmap", "UNMAP records")                               \
+    X(REC_DMA, "trace.dma", "DMA records in the trace")                        \
+    X(REC_INVAL, "trace.inval", "INVAL records (invalidations the kernel "     \
+                                "submitted)")                                  \
+    X(REC_INVAL_IOTLB, "trace.inval_iotlb",                                    \
+      "INVAL records of IOTLB or PASID-IOTLB type")                            \
+    X(REC_INVAL_DEVTLB, "trace.inval_devtlb",                                  \
+      "INVAL records of device-TLB type")                                      \
+    X(REC_MARK, "trace.mark", "MARK records")                                  \
+    X(REQUESTS, "trace.requests", "requests (MARK request records)")           \
+    X(TRACE_NS, "trace.duration_ns", "time from first to last record")
+
+#define IOSIM_DMA_STATS(X)                                                     \
+    X(DMA_REQS, "dma.requests", "device DMA requests translated")              \
+    X(DMA_BYTES, "dma.bytes", "bytes moved by device DMA requests")            \
+    X(DMA_PAGES_4K, "dma.pages_4k", "4 KB pages of data touched by DMA")       \
+    X(DMA_SYNTH, "dma.synthesized", "DMA requests synthesized by the "         \
+                                    "access model")                            \
+    X(DMA_FAULTS, "dma.faults", "DMA requests to unmapped IOVAs (faults)")     \
+    X(DMA_STALE, "dma.stale_hits", "DMA requests that hit a stale IOTLB "      \
+                                   "entry of an unmapped IOVA")                \
+    X(DMA_LAT_NS, "dma.latency_ns_total", "sum of translation latencies")      \
+    X(DMA_TIME_NS, "dma.device_time_ns", "device busy time (F&S model)")
+
+#define IOSIM_VTD_STATS(X)                                                     \
+    X(IOTLB_LOOKUPS, "iotlb.lookups", "IOTLB lookups")                         \
+    X(IOTLB_HITS, "iotlb.hits", "IOTLB hits")                                  \
+    X(IOTLB_MISSES, "iotlb.misses", "IOTLB misses")                            \
+    X(IOTLB_EVICTIONS, "iotlb.evictions", "IOTLB evictions")                   \
+    X(IOTLB_INVAL_ENTRIES, "iotlb.invalidated", "IOTLB entries invalidated")   \
+    X(CTX_MISSES, "ctxcache.misses", "context-cache misses")                   \
+    X(PASID_MISSES, "pasidcache.misses", "PASID-cache misses")                 \
+    X(PSC1_MISSES, "psc.l1_misses", "PTcache-L1 (PML4E) misses: walks that "   \
+                                    "read the root page-table level")          \
+    X(PSC2_MISSES, "psc.l2_misses", "PTcache-L2 (PDPTE) misses")               \
+    X(PSC3_MISSES, "psc.l3_misses", "PTcache-L3 (PDE) misses")                 \
+    X(PSC_INVAL_ENTRIES, "psc.invalidated", "paging-structure-cache entries "  \
+                                            "invalidated")                     \
+    X(DEVTLB_LOOKUPS, "devtlb.lookups", "device-TLB lookups")                  \
+    X(DEVTLB_MISSES, "devtlb.misses", "device-TLB misses")                     \
+    X(WALKS, "walk.walks", "page walks")                                       \
+    X(WALK_READS, "walk.mem_reads", "IOMMU memory reads (all walks)")          \
+    X(WALK_READS_S1, "walk.mem_reads_s1", "first-stage page-table reads "      \
+                                          "(first-stage or nested guest)")   \
+    X(WALK_READS_S2, "walk.mem_reads_s2", "second-stage page-table reads")       \
+    X(WALK_READS_CTX, "walk.mem_reads_ctx", "root/context/PASID reads")        \
+    X(PT_PAGES, "pt.pages_live", "page-table pages live at the end")           \
+    X(PT_PAGES_PEAK, "pt.pages_peak", "peak page-table pages")                 \
+    X(PT_PAGES_FREED, "pt.pages_freed", "page-table pages freed")              \
+    X(MAPPINGS_PEAK, "pt.mappings_peak", "peak live 4 KB mappings")            \
+    X(IQ_SUBMITS, "iq.submits", "invalidation-queue submissions (tail "        \
+                                "writes)")                                     \
+    X(IQ_DESC_IOTLB, "iq.iotlb_desc", "IOTLB / PASID-IOTLB descriptors "       \
+                                      "processed")                             \
+    X(IQ_DESC_IOTLB_PSI, "iq.iotlb_psi", "page-selective IOTLB descriptors")   \
+    X(IQ_DESC_IOTLB_DSI, "iq.iotlb_dsi", "domain-selective IOTLB "             \
+                                         "descriptors")                        \
+    X(IQ_DESC_IOTLB_GLOBAL, "iq.iotlb_global", "global IOTLB descriptors")     \
+    X(IQ_DESC_DEVTLB, "iq.devtlb_desc", "device-TLB descriptors processed")    \
+    X(IQ_DESC_CC, "iq.cc_desc", "context-cache descriptors processed")         \
+    X(IQ_DESC_PC, "iq.pc_desc", "PASID-cache descriptors processed")           \
+    X(IQ_DESC_WAIT, "iq.wait_desc", "wait descriptors processed")              \
+    X(IQ_DESC_OTHER, "iq.other_desc", "other descriptors (IEC ...)")           \
+    X(IQ_NS, "iq.busy_ns", "invalidation-queue processing time")
+
+#define IOSIM_OS_STATS(X)                                                      \
+    X(OS_MAPS, "os.maps", "DMA-API map operations")                            \
+    X(OS_UNMAPS, "os.unmaps", "DMA-API unmap operations")                      \
+    X(OS_IOVA_ALLOCS, "os.iova_allocs", "IOVA allocations")                    \
+    X(OS_IOVA_RCACHE_HITS, "os.iova_rcache_hits", "IOVA allocations served "   \
+                                                  "by the per-CPU rcache")     \
+    X(OS_FQ_FLUSHES, "os.fq_flushes", "flush-queue domain-wide flushes")       \
+    X(OS_FQ_FULL, "os.fq_full_flushes", "flushes because a queue was full")    \
+    X(CPU_MAP_CYC, "cpu.map_cycles", "CPU cycles in map")                      \
+    X(CPU_UNMAP_CYC, "cpu.unmap_cycles", "CPU cycles in unmap")                \
+    X(CPU_IOVA_CYC, "cpu.iova_cycles", "CPU cycles in IOVA alloc/free")        \
+    X(CPU_INVAL_CYC, "cpu.inval_cycles", "CPU cycles submitting "              \
+                                         "invalidations and waiting")          \
+    X(CPU_VMEXIT_CYC, "cpu.vmexit_cycles", "CPU cycles in VM exits")           \
+    X(CPU_SHADOW_CYC, "cpu.shadow_cycles", "CPU cycles in hypervisor "         \
+                                           "shadowing work")
+
+#define IOSIM_HV_STATS(X)                                                      \
+    X(HV_EXITS, "hv.vmexits", "VM exits (trapped invalidation-queue tail "     \
+                              "writes)")                                       \
+    X(HV_SHADOW_MAPS, "hv.shadow_maps", "host second-stage maps made by the "  \
+                                        "hypervisor")                          \
+    X(HV_SHADOW_UNMAPS, "hv.shadow_unmaps", "host second-stage unmaps")        \
+    X(HV_HOST_INVALS, "hv.host_invals", "host IOTLB invalidations")
+
+#define IOSIM_ALL_STATS(X)                                                     \
+    IOSIM_TRACE_STATS(X)                                                       \
+    IOSIM_DMA_STATS(X)                                                         \
+    IOSIM_VTD_STATS(X)                                                         \
+    IOSIM_OS_STATS(X)                                                          \
+    IOSIM_HV_STATS(X)
+
+enum iosim_stat_id {
+#define IOSIM_X_ENUM(id, name, desc) IOSIM_ST_##id,
+    IOSIM_ALL_STATS(IOSIM_X_ENUM)
+#undef IOSIM_X_ENUM
+        IOSIM_ST_COUNT
+};
+
+/* Derived metrics: D(ID, "name", numerator stat, denominator stat, scale,
+ * "description").  value = scale * num / den; den == 0 prints null. */
+#define IOSIM_DERIVED(D)                                                       \
+    D(IOTLB_MISS_PER_PAGE, "per_page.iotlb_misses", IOTLB_MISSES,              \
+      DMA_PAGES_4K, 1.0, "IOTLB misses per 4 KB page of data")                 \
+    D(PSC1_PER_PAGE, "per_page.psc_l1_misses", PSC1_MISSES, DMA_PAGES_4K,      \
+      1.0, "PTcache-L1 misses per 4 KB page")                                  \
+    D(PSC2_PER_PAGE, "per_page.psc_l2_misses", PSC2_MISSES, DMA_PAGES_4K,      \
+      1.0, "PTcache-L2 misses per 4 KB page")                                  \
+    D(PSC3_PER_PAGE, "per_page.psc_l3_misses", PSC3_MISSES, DMA_PAGES_4K,      \
+      1.0, "PTcache-L3 misses per 4 KB page")                                  \
+    D(READS_PER_PAGE, "per_page.mem_reads", WALK_READS, DMA_PAGES_4K, 1.0,     \
+      "IOMMU memory reads per 4 KB page (M of F&S)")                           \
+    D(IOTLB_HIT_RATE, "iotlb.hit_rate", IOTLB_HITS, IOTLB_LOOKUPS, 1.0,        \
+      "IOTLB hit rate")                                                        \
+    D(MEAN_DMA_LAT, "dma.mean_latency_ns", DMA_LAT_NS, DMA_REQS, 1.0,          \
+      "mean translation latency per DMA request (ns)")                         \
+    D(DEVICE_GBPS, "dma.throughput_gbps", DMA_BYTES, DMA_TIME_NS, 8.0,         \
+      "device-bound throughput, Gb/s (bytes*8/ns)")                            \
+    D(INVAL_PER_REQ, "per_request.invalidations", IQ_DESC_IOTLB, REQUESTS,     \
+      1.0, "IOTLB invalidation descriptors per request")                       \
+    D(MAPS_PER_REQ, "per_request.maps", OS_MAPS, REQUESTS, 1.0,                \
+      "map operations per request")
+
+enum iosim_derived_id {
+#define IOSIM_X_DENUM(id, name, num, den, scale, desc) IOSIM_DV_##id,
+    IOSIM_DERIVED(IOSIM_X_DENUM)
+#undef IOSIM_X_DENUM
+        IOSIM_DV_COUNT
+};
+
+#endif /* IOSIM_STAT_LIST_H */

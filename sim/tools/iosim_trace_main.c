@@ -1,0 +1,48 @@
+/* iosim_trace_main.c — the iosim-trace program: trace tools.
+ * Dispatches to the subcommands of trace_cmds.h. */
+#include <stdio.h>
+#include <string.h>
+
+#include "iosim.h"
+#include "tools/trace_cmds.h"
+
+static const trace_cmd_t trace_cmds[] = {
+    {"to-text", cmd_to_text, "binary trace -> text form (streaming)"},
+    {"from-text", cmd_from_text, "text form -> binary trace (streaming)"},
+    {"stat", cmd_stat, "counts per kind, size histogram, peak live "
+                       "mappings, duration"},
+    {"import", cmd_import, "import ftrace or QEMU trace text "
+                           "(import ftrace|qemu IN -o OUT.zst)"},
+    {"gen", cmd_gen, "generate synthetic traces (gen random|nic ...)"},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: iosim-trace COMMAND [ARGS]  (iosim-trace COMMAND "
+                 "--help for details)\n\ncommands:\n");
+    for (const trace_cmd_t *c = trace_cmds; c->name; c++)
+        fprintf(out, "  %-10s %s\n", c->name, c->summary);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return IOSIM_EXIT_BAD_INPUT;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("iosim-trace %s\n", IOSIM_VERSION_STRING);
+        return 0;
+    }
+    for (const trace_cmd_t *c = trace_cmds; c->name; c++)
+        if (!strcmp(argv[1], c->name))
+            return c->run(argc - 1, argv + 1);
+    fprintf(stderr, "iosim-trace: unknown command '%s' (try --help)\n",
+            argv[1]);
+    return IOSIM_EXIT_BAD_INPUT;
+}

@@ -1,0 +1,98 @@
+/* pgtable.h — VT-d first- and second-stage page tables in modeled memory.
+ *
+ * Concepts:
+ *   - A page table is a radix tree of 4 KB table pages, 512 entries each,
+ *     9 IOVA bits per level (VT-d spec §3.6/3.7, MODEL.md §3.2); level 1
+ *     holds 4 KB leaves, level 2 may hold 2 MB leaves, level 3 1 GB leaves.
+ *   - Every table page has an address in a modeled physical memory
+ *     (physmem_t), allocated when a map needs it and freed the way Linux
+ *     frees it: a table page goes only when one unmap covers the whole
+ *     range it translates (drivers/iommu/intel/iommu.c dma_pte_free_level,
+ *     as summarised in FIGURES.md §1).  So walk addresses and paging-
+ *     structure-cache contents evolve as on a real system.
+ * Assumptions: one table format serves both stages (entry bits differ on
+ * real hardware but not what the model counts).
+ * Not modeled: A/D bits, snoop bits, reserved-bit faults.
+ */
+#ifndef IOSIM_PGTABLE_H
+#define IOSIM_PGTABLE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PT_ENTRIES 512u
+#define PT_PAGE_SHIFT 12u
+
+/* Modeled physical memory for table pages: a bump allocator with a LIFO
+ * free list (Linux's page allocator returns recently freed pages first —
+ * an approximation). */
+typedef struct physmem {
+    uint64_t next;      /* next never-used page address */
+    uint64_t *free;     /* freed page addresses (stack) */
+    size_t nfree, cap;
+    uint64_t live, peak;
+} physmem_t;
+
+void physmem_init(physmem_t *m, uint64_t base);
+void physmem_fini(physmem_t *m);
+uint64_t physmem_alloc(physmem_t *m);
+void physmem_release(physmem_t *m, uint64_t pa);
+
+typedef struct pt_node {
+    uint64_t pa;        /* address of this table page */
+    uint32_t used;      /* valid entries              */
+    uint8_t level;      /* 1 = leaf table (PT)        */
+    uint64_t ent[PT_ENTRIES];           /* leaf: phys | PT_LEAF_* bits */
+    struct pt_node *child[PT_ENTRIES];  /* non-leaf pointers           */
+} pt_node_t;
+
+#define PT_ENT_PRESENT 0x1ull
+#define PT_ENT_WRITE 0x2ull
+#define PT_ENT_LARGE 0x80ull /* PS bit: 2 MB / 1 GB leaf */
+
+typedef struct pgtable {
+    pt_node_t *root;
+    uint8_t levels;     /* 3, 4 or 5 */
+    physmem_t *mem;     /* where table pages live */
+    uint64_t mapped_4k; /* live mapped bytes / 4 KB */
+    uint64_t pages_freed;
+} pgtable_t;
+
+/* What a walk saw: per level (index level-1) the address of the entry read
+ * and the node, from the root down; leaf_level 0 = not mapped. */
+typedef struct pt_walk {
+    uint64_t entry_pa[5];
+    uint64_t table_pa[5];
+    uint8_t leaf_level;   /* level the leaf was found at, 0 if fault */
+    uint8_t fault_level;  /* level whose entry was not present      */
+    uint64_t phys;        /* translated address                     */
+    bool write;
+} pt_walk_t;
+
+int pgtable_init(pgtable_t *pt, uint8_t levels, physmem_t *mem);
+void pgtable_fini(pgtable_t *pt);
+/* Maps [iova, iova+size) -> phys.  large_ok lets 2 MB/1 GB leaves be used
+ * when iova, phys and size allow (Linux does; intel_iommu=sp_off stops
+ * it).  Returns table pages allocated, or -1 if a page is already mapped
+ * or addresses are beyond the table's width. */
+long pgtable_map(pgtable_t *pt, uint64_t iova, uint64_t phys, uint64_t size,
+                 bool write, bool large_ok);
+/* Unmaps; returns the number of table pages freed (0 = only leaves
+ * changed, so Linux passes IH=1) or -1 if iova is beyond the width.
+ * freed_pa (may be NULL) receives up to max_freed freed table addresses. */
+long pgtable_unmap(pgtable_t *pt, uint64_t iova, uint64_t size,
+                   uint64_t *mapped_bytes_removed);
+/* Software walk (no caches): fills w; returns true if mapped. */
+bool pgtable_walk(const pgtable_t *pt, uint64_t iova, pt_walk_t *w);
+/* Bytes a single level's entry spans: 4K << 9*(level-1). */
+static inline uint64_t pt_level_span(unsigned level)
+{
+    return 1ull << (PT_PAGE_SHIFT + 9u * (level - 1u));
+}
+static inline unsigned pt_index(uint64_t iova, unsigned level)
+{
+    return (unsigned)(iova >> (PT_PAGE_SHIFT + 9u * (level - 1u))) & 511u;
+}
+
+#endif

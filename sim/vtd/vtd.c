@@ -1,0 +1,665 @@
+/* vtd.c — VT-d remapping hardware: translation, caches, invalidation.
+ * See vtd.h for concepts, assumptions and what is not modeled. */
+#include "vtd/vtd.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "stats/stat_list.h"
+
+#define VTD_MAX_DOMAINS 65536u
+/* Second-stage DID the host uses for the VM's GPA space in nested mode
+ * (any value; it only has to differ from guest DIDs in tags). */
+#define VTD_HOST_S2_DID 0xffffu
+
+/* Cache tag layout: did 16 | pasid 20 | level 3 | stage 2. */
+#define TAG(did, pasid, level, stage)                                          \
+    ((uint64_t)(did) | ((uint64_t)(pasid) << 16) | ((uint64_t)(level) << 36) | \
+     ((uint64_t)(stage) << 39))
+#define TAG_DID(t) ((uint16_t)((t)&0xffffu))
+#define TAG_PASID(t) ((uint32_t)(((t) >> 16) & 0xfffffu))
+#define TAG_LEVEL(t) ((unsigned)(((t) >> 36) & 7u))
+#define TAG_STAGE(t) ((unsigned)(((t) >> 39) & 3u))
+
+enum { STAGE_1 = 1, STAGE_2 = 2 };
+
+typedef struct vtd_domain {
+    pgtable_t pt; /* single-stage table, or the guest first stage */
+    uint8_t leaf_sizes; /* bit L-1 set if a level-L leaf was ever mapped */
+} vtd_domain_t;
+
+struct vtd {
+    const iosim_config_t *cfg;
+    uint64_t *st;
+    vtd_xlate_t xlate;
+    bool scalable;
+    physmem_t host_mem;  /* host-physical table pages          */
+    physmem_t guest_mem; /* nested: guest-physical table pages */
+    vtd_domain_t *dom[VTD_MAX_DOMAINS];
+    uint16_t sid_did[65536]; /* context entries: source id -> DID */
+    pgtable_t s2;        /* nested: host second stage of the VM */
+    bool s2_ready;
+    cache_t *iotlb, *ctx, *pasid, *devtlb, *s2_tlb;
+    cache_t *psc[4], *s2_psc[4]; /* [0]=PML5E [1]=PML4E [2]=PDPTE [3]=PDE */
+    double ref_ns;
+};
+
+/* psc index of the cache holding entries of `level` (5..2). */
+static inline unsigned psc_slot(unsigned level) { return 5u - level; }
+
+double vtd_mem_ref_ns(const vtd_t *v) { return v->ref_ns; }
+vtd_xlate_t vtd_translation(const vtd_t *v) { return v->xlate; }
+
+static cache_t *mk(const char *name, const iosim_cache_params_t *p,
+                   uint64_t seed, iosim_err_t *err, bool *ok)
+{
+    if (!*ok)
+        return NULL;
+    cache_t *c = cache_new(name, p, seed, err);
+    if (!c)
+        *ok = false;
+    return c;
+}
+
+vtd_t *vtd_new(const iosim_config_t *cfg, uint64_t *st, iosim_err_t *err)
+{
+    vtd_t *v = calloc(1, sizeof *v);
+    if (!v)
+        return iosim_err_set(err, "vtd: out of memory"), NULL;
+    v->cfg = cfg;
+    v->st = st;
+    const char *t = cfg->vtd.translation;
+    if (!strcmp(t, "second-stage"))
+        v->xlate = VTD_XLATE_SECOND;
+    else if (!strcmp(t, "first-stage"))
+        v->xlate = VTD_XLATE_FIRST;
+    else if (!strcmp(t, "nested"))
+        v->xlate = VTD_XLATE_NESTED;
+    else if (!strcmp(t, "passthrough"))
+        v->xlate = VTD_XLATE_PASSTHROUGH;
+    else {
+        free(v);
+        return iosim_err_set(err, "vtd.translation: unknown '%s'", t), NULL;
+    }
+    /* first-stage and nested translation exist only in scalable mode
+     * (PASID-table PGTT, MODEL.md §3.1). */
+    v->scalable = !strcmp(cfg->vtd.root_mode, "scalable") ||
+                  v->xlate == VTD_XLATE_FIRST || v->xlate == VTD_XLATE_NESTED;
+    /* Table pages: host tables from 1 GiB up, guest tables from 16 MiB up
+     * (arbitrary, distinct and page aligned). */
+    physmem_init(&v->host_mem, 1ull << 30);
+    physmem_init(&v->guest_mem, 16ull << 20);
+    double f = cfg->vtd.llc_hit_fraction;
+    v->ref_ns = f * cfg->vtd.llc_ns + (1.0 - f) * cfg->vtd.mem_ns;
+
+    uint64_t seed = cfg->sim.seed;
+    bool ok = true;
+    v->iotlb = mk("vtd.iotlb", &cfg->vtd.iotlb, seed + 1, err, &ok);
+    v->ctx = mk("vtd.context_cache", &cfg->vtd.context_cache, seed + 2, err,
+                &ok);
+    v->pasid = mk("vtd.pasid_cache", &cfg->vtd.pasid_cache, seed + 3, err,
+                  &ok);
+    v->devtlb = mk("vtd.devtlb", &cfg->vtd.devtlb, seed + 4, err, &ok);
+    v->s2_tlb = mk("vtd.s2_tlb", &cfg->vtd.s2_tlb, seed + 5, err, &ok);
+    static const char *const psc_names[4] = {"vtd.psc_pml5", "vtd.psc_pml4",
+                                             "vtd.psc_pdpt", "vtd.psc_pd"};
+    static const char *const s2_names[4] = {
+        "vtd.s2_psc_pml5", "vtd.s2_psc_pml4", "vtd.s2_psc_pdpt",
+        "vtd.s2_psc_pd"};
+    for (int i = 0; i < 4; i++) {
+        v->psc[i] = mk(psc_names[i], &cfg->vtd.psc[i], seed + 10 + i, err,
+                       &ok);
+        v->s2_psc[i] = mk(s2_names[i], &cfg->vtd.s2_psc[i], seed + 20 + i,
+                          err, &ok);
+    }
+    if (ok && v->xlate == VTD_XLATE_NESTED) {
+        if (pgtable_init(&v->s2, (uint8_t)cfg->vtd.ss_levels, &v->host_mem)) {
+            iosim_err_set(err, "vtd: out of memory");
+            ok = false;
+        } else
+            v->s2_ready = true;
+    }
+    if (!ok) {
+        vtd_free(v);
+        return NULL;
+    }
+    return v;
+}
+
+void vtd_free(vtd_t *v)
+{
+    if (!v)
+        return;
+    for (size_t i = 0; i < VTD_MAX_DOMAINS; i++) {
+        if (v->dom[i]) {
+            pgtable_fini(&v->dom[i]->pt);
+            free(v->dom[i]);
+        }
+    }
+    if (v->s2_ready)
+        pgtable_fini(&v->s2);
+    cache_free(v->iotlb);
+    cache_free(v->ctx);
+    cache_free(v->pasid);
+    cache_free(v->devtlb);
+    cache_free(v->s2_tlb);
+    for (int i = 0; i < 4; i++) {
+        cache_free(v->psc[i]);
+        cache_free(v->s2_psc[i]);
+    }
+    physmem_fini(&v->host_mem);
+    physmem_fini(&v->guest_mem);
+    free(v);
+}
+
+void vtd_attach(vtd_t *v, uint16_t sid, uint16_t did)
+{
+    v->sid_did[sid] = did;
+}
+
+uint16_t vtd_domain_of(const vtd_t *v, uint16_t sid)
+{
+    return v->sid_did[sid];
+}
+
+static unsigned stage1_levels(const vtd_t *v)
+{
+    return v->xlate == VTD_XLATE_SECOND ? v->cfg->vtd.ss_levels
+                                        : v->cfg->vtd.fs_levels;
+}
+
+static vtd_domain_t *domain_get(vtd_t *v, uint16_t did, iosim_err_t *err)
+{
+    vtd_domain_t *d = v->dom[did];
+    if (d)
+        return d;
+    d = calloc(1, sizeof *d);
+    physmem_t *mem = v->xlate == VTD_XLATE_NESTED ? &v->guest_mem
+                                                  : &v->host_mem;
+    if (!d || pgtable_init(&d->pt, (uint8_t)stage1_levels(v), mem)) {
+        free(d);
+        return iosim_err_set(err, "vtd: out of memory"), NULL;
+    }
+    v->dom[did] = d;
+    return d;
+}
+
+/* Nested: the host backs every guest-physical page the IOMMU touches
+ * (table pages and data) with a second-stage mapping, made on first
+ * use, GPA + 64 GiB (any offset works). */
+#define NESTED_HPA_OFFSET (64ull << 30)
+static void s2_ensure(vtd_t *v, uint64_t gpa)
+{
+    uint64_t page = gpa & ~0xfffull;
+    pt_walk_t w;
+    if (!pgtable_walk(&v->s2, page, &w))
+        pgtable_map(&v->s2, page, page + NESTED_HPA_OFFSET, 4096, true,
+                    false);
+}
+
+long vtd_map(vtd_t *v, uint16_t did, uint64_t iova, uint64_t phys,
+             uint64_t size, bool write, iosim_err_t *err)
+{
+    if (v->xlate == VTD_XLATE_PASSTHROUGH)
+        return 0;
+    vtd_domain_t *d = domain_get(v, did, err);
+    if (!d)
+        return -1;
+    long n = pgtable_map(&d->pt, iova, phys, size, write, true);
+    if (n < 0)
+        return iosim_err_set(err,
+                             "map of iova 0x%llx size %llu in domain %u "
+                             "overlaps a live mapping or exceeds the "
+                             "address width",
+                             (unsigned long long)iova,
+                             (unsigned long long)size, did);
+    if (v->xlate == VTD_XLATE_NESTED) {
+        /* data pages and any new guest table pages need host backing */
+        for (uint64_t off = 0; off < size; off += 4096)
+            s2_ensure(v, phys + off);
+        pt_walk_t w;
+        for (uint64_t off = 0; off < size; off += pt_level_span(2)) {
+            if (pgtable_walk(&d->pt, iova + off, &w))
+                for (unsigned l = 1; l <= d->pt.levels; l++)
+                    if (w.table_pa[l - 1])
+                        s2_ensure(v, w.table_pa[l - 1]);
+        }
+    }
+    uint64_t live = d->pt.mapped_4k;
+    if (live > v->st[IOSIM_ST_MAPPINGS_PEAK])
+        v->st[IOSIM_ST_MAPPINGS_PEAK] = live;
+    return n;
+}
+
+long vtd_unmap(vtd_t *v, uint16_t did, uint64_t iova, uint64_t size,
+               iosim_err_t *err)
+{
+    if (v->xlate == VTD_XLATE_PASSTHROUGH)
+        return 0;
+    vtd_domain_t *d = domain_get(v, did, err);
+    if (!d)
+        return -1;
+    long n = pgtable_unmap(&d->pt, iova, size, NULL);
+    if (n < 0)
+        return iosim_err_set(err, "unmap of iova 0x%llx exceeds the address "
+                                  "width of domain %u",
+                             (unsigned long long)iova, did);
+    v->st[IOSIM_ST_PT_PAGES_FREED] += (uint64_t)n;
+    return n;
+}
+
+bool vtd_lookup(vtd_t *v, uint16_t did, uint64_t iova, uint64_t *phys)
+{
+    vtd_domain_t *d = v->dom[did];
+    pt_walk_t w;
+    if (!d || !pgtable_walk(&d->pt, iova, &w))
+        return false;
+    if (phys)
+        *phys = w.phys;
+    return true;
+}
+
+uint64_t vtd_pt_pages_live(const vtd_t *v) { return v->host_mem.live + v->guest_mem.live; }
+uint64_t vtd_pt_pages_peak(const vtd_t *v) { return v->host_mem.peak + v->guest_mem.peak; }
+uint64_t vtd_mapped_4k(const vtd_t *v)
+{
+    uint64_t n = 0;
+    for (size_t i = 0; i < VTD_MAX_DOMAINS; i++)
+        if (v->dom[i])
+            n += v->dom[i]->pt.mapped_4k;
+    return n;
+}
+
+/* ---- translation ------------------------------------------------------ */
+
+typedef struct walk_acc {
+    uint32_t reads, reads_s1, reads_s2, reads_ctx;
+    double ns;
+} walk_acc_t;
+
+static inline void acc_read(vtd_t *v, walk_acc_t *a, int kind)
+{
+    a->reads++;
+    a->ns += v->ref_ns;
+    if (kind == 1)
+        a->reads_s1++;
+    else if (kind == 2)
+        a->reads_s2++;
+    else
+        a->reads_ctx++;
+}
+
+/* Walks table pt for addr using the paging-structure caches psc[] (tag
+ * built from did/pasid/stage).  Adds reads to a; returns the leaf walk.
+ * For the guest first stage (gpa_tables), each table page read first
+ * translates the table's GPA through the second stage. */
+static double s2_translate(vtd_t *v, uint64_t gpa, walk_acc_t *a,
+                           uint64_t *hpa);
+
+static bool walk_table(vtd_t *v, const pgtable_t *pt, cache_t *const psc[4],
+                       uint16_t did, uint32_t pasid, unsigned stage,
+                       uint64_t addr, bool gpa_tables, bool count_psc,
+                       walk_acc_t *a, pt_walk_t *w)
+{
+    bool mapped = pgtable_walk(pt, addr, w);
+    unsigned top = pt->levels;
+    unsigned leaf = mapped ? w->leaf_level : w->fault_level;
+    /* The lowest cached non-leaf entry above the leaf decides where the
+     * walk starts: a hit on the level-L entry means the level L-1 table's
+     * address is known. */
+    unsigned start = top; /* level of the first table read */
+    bool start_cached = false;
+    for (unsigned lvl = leaf + 1; lvl <= top && lvl >= 2; lvl++) {
+        cache_t *c = psc[psc_slot(lvl)];
+        a->ns += cache_enabled(c) ? v->cfg->vtd.psc[psc_slot(lvl)].hit_ns : 0;
+        cache_key_t k = {addr >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
+                         TAG(did, pasid, lvl, stage)};
+        if (cache_lookup(c, k, NULL)) {
+            start = lvl - 1;
+            start_cached = true;
+            break;
+        }
+        if (count_psc) {
+            if (lvl == 2)
+                v->st[IOSIM_ST_PSC3_MISSES]++;
+            else if (lvl == 3)
+                v->st[IOSIM_ST_PSC2_MISSES]++;
+            else if (lvl == 4)
+                v->st[IOSIM_ST_PSC1_MISSES]++;
+        }
+    }
+    for (unsigned lvl = start; lvl >= leaf && lvl >= 1; lvl--) {
+        /* Nested: the table page's GPA goes through the second stage,
+         * except a table whose pointer came from a PSC hit (cached with
+         * its host address). */
+        if (gpa_tables && !(start_cached && lvl == start))
+            s2_translate(v, w->table_pa[lvl - 1], a, NULL);
+        acc_read(v, a, stage);
+        if (lvl >= 2 && lvl > leaf) { /* cache the non-leaf entry read */
+            cache_key_t k = {addr >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
+                             TAG(did, pasid, lvl, stage)};
+            cache_insert(psc[psc_slot(lvl)], k, 0);
+        }
+        if (lvl == 1)
+            break;
+    }
+    return mapped;
+}
+
+static double s2_translate(vtd_t *v, uint64_t gpa, walk_acc_t *a,
+                           uint64_t *hpa)
+{
+    cache_key_t k = {gpa >> PT_PAGE_SHIFT, TAG(VTD_HOST_S2_DID, 0, 1, STAGE_2)};
+    uint64_t val;
+    a->ns += cache_enabled(v->s2_tlb) ? v->cfg->vtd.s2_tlb.hit_ns : 0;
+    if (cache_lookup(v->s2_tlb, k, &val)) {
+        if (hpa)
+            *hpa = val | (gpa & 0xfff);
+        return 0;
+    }
+    pt_walk_t w;
+    bool ok = walk_table(v, &v->s2, v->s2_psc, VTD_HOST_S2_DID, 0, STAGE_2,
+                         gpa, false, false, a, &w);
+    if (ok) {
+        cache_insert(v->s2_tlb, k, w.phys & ~0xfffull);
+        if (hpa)
+            *hpa = w.phys;
+    }
+    return 0;
+}
+
+vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
+                                 uint16_t did, uint64_t iova, bool write)
+{
+    vtd_xlate_result_t r = {0};
+    walk_acc_t a = {0};
+    const iosim_config_t *cfg = v->cfg;
+    (void)write;
+    if (did == 0)
+        did = v->sid_did[sid];
+
+    /* Device-TLB (ATS): a hit never reaches the IOMMU. */
+    if (cfg->vtd.ats && cache_enabled(v->devtlb)) {
+        v->st[IOSIM_ST_DEVTLB_LOOKUPS]++;
+        cache_key_t dk = {iova >> PT_PAGE_SHIFT, TAG(sid, pasid, 1, 0)};
+        uint64_t phys;
+        if (cache_lookup(v->devtlb, dk, &phys)) {
+            r.devtlb_hit = true;
+            r.latency_ns = cfg->vtd.devtlb.hit_ns;
+            r.phys = phys | (iova & 0xfff);
+            return r;
+        }
+        v->st[IOSIM_ST_DEVTLB_MISSES]++;
+    }
+
+    /* Context (and PASID) entry. */
+    cache_key_t ck = {sid, TAG(0, 0, 0, 0)};
+    a.ns += cache_enabled(v->ctx) ? cfg->vtd.context_cache.hit_ns : 0;
+    if (!cache_lookup(v->ctx, ck, NULL)) {
+        v->st[IOSIM_ST_CTX_MISSES]++;
+        acc_read(v, &a, 0); /* root entry    */
+        acc_read(v, &a, 0); /* context entry */
+        cache_insert(v->ctx, ck, did);
+    }
+    if (v->scalable) {
+        cache_key_t pk = {pasid, TAG(did, 0, 0, 0)};
+        a.ns += cache_enabled(v->pasid) ? cfg->vtd.pasid_cache.hit_ns : 0;
+        if (!cache_lookup(v->pasid, pk, NULL)) {
+            v->st[IOSIM_ST_PASID_MISSES]++;
+            acc_read(v, &a, 0); /* PASID directory entry */
+            acc_read(v, &a, 0); /* PASID table entry     */
+            cache_insert(v->pasid, pk, did);
+        }
+    }
+
+    if (v->xlate == VTD_XLATE_PASSTHROUGH) {
+        r.phys = iova;
+        goto done;
+    }
+
+    vtd_domain_t *d = v->dom[did];
+    /* IOTLB: probe each page size the domain has used. */
+    v->st[IOSIM_ST_IOTLB_LOOKUPS]++;
+    a.ns += cache_enabled(v->iotlb) ? cfg->vtd.iotlb.hit_ns : 0;
+    uint8_t sizes = d ? (d->leaf_sizes | 1u) : 1u;
+    for (unsigned lvl = 1; lvl <= 3; lvl++) {
+        if (!(sizes & (1u << (lvl - 1))))
+            continue;
+        cache_key_t k = {iova >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
+                         TAG(did, pasid, lvl, 0)};
+        uint64_t phys;
+        if (cache_lookup(v->iotlb, k, &phys)) {
+            v->st[IOSIM_ST_IOTLB_HITS]++;
+            r.iotlb_hit = true;
+            r.phys = phys | (iova & (pt_level_span(lvl) - 1));
+            goto done;
+        }
+    }
+    v->st[IOSIM_ST_IOTLB_MISSES]++;
+    v->st[IOSIM_ST_WALKS]++;
+    if (!d) {
+        r.fault = true;
+        goto done;
+    }
+    pt_walk_t w;
+    bool nested = v->xlate == VTD_XLATE_NESTED;
+    unsigned stage = v->xlate == VTD_XLATE_SECOND ? STAGE_2 : STAGE_1;
+    bool mapped = walk_table(v, &d->pt, v->psc, did, pasid, stage, iova,
+                             nested, true, &a, &w);
+    if (!mapped) {
+        r.fault = true;
+        goto done;
+    }
+    uint64_t phys = w.phys;
+    if (nested)
+        s2_translate(v, w.phys, &a, &phys);
+    r.phys = phys;
+    /* Nested: the host backs guest memory with 4 KB pages (s2_ensure), so
+     * the combined translation is 4 KB whatever the guest leaf size. */
+    unsigned lvl = nested ? 1u : w.leaf_level;
+    d->leaf_sizes |= (uint8_t)(1u << (lvl - 1));
+    uint64_t span = pt_level_span(lvl);
+    cache_key_t k = {iova >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
+                     TAG(did, pasid, lvl, 0)};
+    if (cache_insert(v->iotlb, k, phys & ~(span - 1)))
+        v->st[IOSIM_ST_IOTLB_EVICTIONS]++;
+
+done:
+    if (!r.fault && cfg->vtd.ats && cache_enabled(v->devtlb)) {
+        cache_key_t dk = {iova >> PT_PAGE_SHIFT, TAG(sid, pasid, 1, 0)};
+        cache_insert(v->devtlb, dk, r.phys & ~0xfffull);
+    }
+    r.mem_reads = a.reads;
+    r.latency_ns = a.ns;
+    v->st[IOSIM_ST_WALK_READS] += a.reads;
+    v->st[IOSIM_ST_WALK_READS_S1] += a.reads_s1;
+    v->st[IOSIM_ST_WALK_READS_S2] += a.reads_s2;
+    v->st[IOSIM_ST_WALK_READS_CTX] += a.reads_ctx;
+    return r;
+}
+
+/* ---- invalidation ------------------------------------------------------ */
+
+typedef struct inval_match {
+    bool by_did, by_pasid, by_range, by_stage;
+    uint16_t did;
+    uint32_t pasid;
+    uint64_t lo, hi; /* byte range [lo, hi) */
+    unsigned stage;
+} inval_match_t;
+
+/* Does the cache line (an IOTLB entry or a PSC entry) fall in m?  The
+ * line's address span follows from its level: addr << (12 + 9(level-1)). */
+static bool match_line(cache_key_t k, uint64_t val, void *arg)
+{
+    (void)val;
+    const inval_match_t *m = arg;
+    if (m->by_did && TAG_DID(k.tag) != m->did)
+        return false;
+    if (m->by_pasid && TAG_PASID(k.tag) != m->pasid)
+        return false;
+    if (m->by_stage && TAG_STAGE(k.tag) != m->stage)
+        return false;
+    if (m->by_range) {
+        unsigned lvl = TAG_LEVEL(k.tag);
+        unsigned shift = PT_PAGE_SHIFT + 9u * (lvl ? lvl - 1u : 0u);
+        uint64_t lo = k.addr << shift, hi = lo + (1ull << shift);
+        if (hi <= m->lo || lo >= m->hi)
+            return false;
+    }
+    return true;
+}
+
+static size_t inval_pscs(vtd_t *v, const inval_match_t *m)
+{
+    size_t n = 0;
+    for (int i = 0; i < 4; i++)
+        n += cache_invalidate_if(v->psc[i], match_line, (void *)m);
+    return n;
+}
+
+static void inval_iotlb(vtd_t *v, const vtd_desc_t *d)
+{
+    inval_match_t m = {0};
+    uint64_t *st = v->st;
+    bool keep_psc = false;
+    if (d->gran == IOSIM_GRAN_GLOBAL) {
+        st[IOSIM_ST_IQ_DESC_IOTLB_GLOBAL]++;
+    } else if (d->gran == IOSIM_GRAN_DOMAIN ||
+               (d->type == IOSIM_DESC_PIOTLB && d->gran == 2)) {
+        st[IOSIM_ST_IQ_DESC_IOTLB_DSI]++;
+        m.by_did = true;
+        m.did = d->did;
+        if (d->type == IOSIM_DESC_PIOTLB) {
+            m.by_pasid = true;
+            m.pasid = d->pasid;
+        }
+    } else {
+        st[IOSIM_ST_IQ_DESC_IOTLB_PSI]++;
+        m.by_did = true;
+        m.did = d->did;
+        m.by_range = true;
+        unsigned am = d->am > 52 ? 52 : d->am;
+        m.lo = d->addr & ~((4096ull << am) - 1);
+        m.hi = m.lo + (4096ull << am);
+        if (d->type == IOSIM_DESC_PIOTLB) {
+            m.by_pasid = true;
+            m.pasid = d->pasid;
+        }
+        /* Spec §6.5.2.3: IH=1 means only leaf entries changed, so the
+         * paging-structure caches may be preserved. */
+        keep_psc = d->ih && v->cfg->vtd.honour_ih;
+    }
+    st[IOSIM_ST_IOTLB_INVAL_ENTRIES] +=
+        cache_invalidate_if(v->iotlb, match_line, &m);
+    if (!keep_psc)
+        st[IOSIM_ST_PSC_INVAL_ENTRIES] += inval_pscs(v, &m);
+    /* A global one, or one naming the host's second-stage domain, also
+     * drops the nested second-stage structures. */
+    if (d->gran == IOSIM_GRAN_GLOBAL || d->did == VTD_HOST_S2_DID) {
+        cache_flush(v->s2_tlb);
+        for (int i = 0; i < 4; i++)
+            cache_flush(v->s2_psc[i]);
+    }
+}
+
+static void inval_devtlb(vtd_t *v, const vtd_desc_t *d)
+{
+    inval_match_t m = {0};
+    m.by_did = true; /* devTLB tags carry the SID in the DID field */
+    m.did = d->sid;
+    if (d->type == IOSIM_DESC_PDEVTLB) {
+        m.by_pasid = true;
+        m.pasid = d->pasid;
+    }
+    if (d->am < 52 && d->gran != IOSIM_GRAN_GLOBAL) {
+        m.by_range = true;
+        m.lo = d->addr & ~((4096ull << d->am) - 1);
+        m.hi = m.lo + (4096ull << d->am);
+    }
+    cache_invalidate_if(v->devtlb, match_line, &m);
+}
+
+static bool match_ctx(cache_key_t k, uint64_t val, void *arg)
+{
+    const vtd_desc_t *d = arg;
+    if (d->gran == IOSIM_GRAN_GLOBAL)
+        return true;
+    if (d->gran == IOSIM_GRAN_DOMAIN)
+        return val == d->did;
+    return k.addr == d->sid;
+}
+
+static bool match_pasid_entry(cache_key_t k, uint64_t val, void *arg)
+{
+    const vtd_desc_t *d = arg;
+    (void)val;
+    if (d->gran == IOSIM_GRAN_PAGE) /* global (3) */
+        return true;
+    if (TAG_DID(k.tag) != d->did)
+        return false;
+    return d->gran == 0 || k.addr == d->pasid; /* 0: all PASIDs of DID */
+}
+
+double vtd_submit(vtd_t *v, const vtd_desc_t *d, size_t n)
+{
+    const iosim_config_t *cfg = v->cfg;
+    uint64_t *st = v->st;
+    double ns = 0;
+    st[IOSIM_ST_IQ_SUBMITS]++;
+    for (size_t i = 0; i < n; i++) {
+        ns += cfg->vtd.iq_desc_ns;
+        switch (d[i].type) {
+        case IOSIM_DESC_IOTLB:
+        case IOSIM_DESC_PIOTLB:
+            st[IOSIM_ST_IQ_DESC_IOTLB]++;
+            inval_iotlb(v, &d[i]);
+            break;
+        case IOSIM_DESC_DEVTLB:
+        case IOSIM_DESC_PDEVTLB:
+            st[IOSIM_ST_IQ_DESC_DEVTLB]++;
+            ns += cfg->vtd.iq_devtlb_ns;
+            inval_devtlb(v, &d[i]);
+            break;
+        case IOSIM_DESC_CC:
+            st[IOSIM_ST_IQ_DESC_CC]++;
+            cache_invalidate_if(v->ctx, match_ctx, (void *)&d[i]);
+            break;
+        case IOSIM_DESC_PC:
+            st[IOSIM_ST_IQ_DESC_PC]++;
+            cache_invalidate_if(v->pasid, match_pasid_entry, (void *)&d[i]);
+            break;
+        case IOSIM_DESC_WAIT:
+            st[IOSIM_ST_IQ_DESC_WAIT]++;
+            break;
+        default:
+            st[IOSIM_ST_IQ_DESC_OTHER]++;
+            break;
+        }
+    }
+    /* the wait descriptor qi_submit_sync() appends (MODEL.md §1.7) */
+    st[IOSIM_ST_IQ_DESC_WAIT]++;
+    ns += cfg->vtd.iq_wait_ns;
+    st[IOSIM_ST_IQ_NS] += (uint64_t)(ns + 0.5);
+    return ns;
+}
+
+void vtd_psi_range(uint64_t start, uint64_t size, uint64_t *addr, uint8_t *am)
+{
+    /* MODEL.md §1.6.2: calculate_psi_aligned_address() */
+    uint64_t pfn = start >> 12;
+    uint64_t end_pfn = (start + (size ? size : 1) - 1) >> 12;
+    uint64_t pages = end_pfn - pfn + 1;
+    unsigned mask = 0;
+    while ((1ull << mask) < pages)
+        mask++;
+    uint64_t aligned = 1ull << mask;
+    if (pfn & (aligned - 1)) {
+        uint64_t shared = ~(pfn ^ end_pfn) & ~(aligned - 1);
+        mask = shared ? (unsigned)__builtin_ctzll(shared) : 52u;
+    }
+    if (mask > 52)
+        mask = 52;
+    *am = (uint8_t)mask;
+    *addr = mask >= 52 ? 0 : (start & ~((4096ull << mask) - 1));
+}
