@@ -93,6 +93,7 @@ struct iosim_config {
                                              trace | schemes...            */
         char iova_mode[IOSIM_NAME_LEN];   /* replay | reallocate           */
         uint32_t strict_batch;            /* descs per qi_submit (16 / 1)  */
+        bool pass_ih;                     /* strict PSI carries IH=1       */
         uint32_t fq_size;                 /* flush-queue entries per CPU   */
         double fq_timeout_ms;             /* flush-queue timer             */
         double cpu_ghz;                   /* converts cycles <-> ns        */

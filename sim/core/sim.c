@@ -130,14 +130,12 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
     double lat = 0;
     uint64_t end = iova + size;
     for (uint64_t a = iova; a < end; a = (a & ~0xfffull) + 4096) {
-        if (!s->os->translates)
-            continue;
         vtd_xlate_result_t r =
             s->hv->translate(s->hv_state, sid, pasid, did, a, write);
         lat += r.latency_ns;
         if (r.fault)
             s->st[IOSIM_ST_DMA_FAULTS]++;
-        else if (r.iotlb_hit &&
+        else if (r.iotlb_hit && s->os->translates &&
                  !vtd_lookup(s->vtd, did ? did : vtd_domain_of(s->vtd, sid),
                              a, NULL) &&
                  vtd_translation(s->vtd) != VTD_XLATE_PASSTHROUGH)

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "hv/hv.h"
+#include "os/os.h"
 
 static void *none_create(iosim_sim_t *s, iosim_err_t *err)
 {
@@ -33,6 +34,10 @@ static vtd_xlate_result_t none_translate(void *state, uint16_t sid,
                                          uint64_t iova, bool write)
 {
     iosim_sim_t *s = state;
+    if (!s->os->translates) { /* iommu=pt: DMA bypasses the IOMMU */
+        vtd_xlate_result_t r = {.phys = iova};
+        return r;
+    }
     return vtd_translate(s->vtd, sid, pasid, did, iova, write);
 }
 static int none_finish(void *state, iosim_err_t *err)

@@ -4,9 +4,15 @@
 #include "hv/hv.h"
 
 extern const hv_mode_ops_t hv_mode_none;
+extern const hv_mode_ops_t hv_mode_emulated;
+extern const hv_mode_ops_t hv_mode_nested;
+extern const hv_mode_ops_t hv_mode_guest_passthrough;
 
 const hv_mode_ops_t *const hv_mode_registry[] = {
     &hv_mode_none,
+    &hv_mode_emulated,
+    &hv_mode_nested,
+    &hv_mode_guest_passthrough,
     NULL,
 };
 

@@ -147,12 +147,15 @@ iosim_trace_writer_t *iosim_trace_create(const char *path,
                                          bool text, iosim_err_t *err);
 int iosim_trace_write(iosim_trace_writer_t *w, const iosim_rec_t *recs,
                       size_t n, iosim_err_t *err);
+/* commit and abort both free w (after a failed commit the temp file is
+ * already removed: do not call abort too). */
 int iosim_trace_commit(iosim_trace_writer_t *w, iosim_err_t *err);
 void iosim_trace_abort(iosim_trace_writer_t *w); /* removes the temp file */
 
 /* Text form of one record (no newline).  Returns chars written or -1. */
 int iosim_rec_to_text(const iosim_rec_t *r, char *buf, size_t n);
-/* Parses one text line; on error writes a reason (no location) to why. */
+/* Parses one text line: 0 = a record in *out, 1 = no record (blank or
+ * comment line), -1 = error with a reason (no location) in why. */
 int iosim_rec_from_text(const char *line, iosim_rec_t *out, char *why,
                         size_t whylen);
 const char *iosim_rec_kind_name(unsigned kind);

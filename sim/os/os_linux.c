@@ -41,7 +41,7 @@ void os_linux_flush_range(iosim_sim_t *s, uint16_t did, uint16_t sid,
 {
     vtd_desc_t d[2];
     size_t n = 0;
-    d[n++] = iotlb_desc(s, did, iova, size, ih);
+    d[n++] = iotlb_desc(s, did, iova, size, ih && s->cfg->os.pass_ih);
     if (s->cfg->vtd.ats) { /* devTLB after IOTLB (spec §6.5.2.5) */
         vtd_desc_t dt = {.type = IOSIM_DESC_DEVTLB, .gran = IOSIM_GRAN_PAGE,
                          .sid = sid, .did = did};

@@ -214,3 +214,31 @@ bool pgtable_walk(const pgtable_t *pt, uint64_t iova, pt_walk_t *w)
     }
     return false;
 }
+
+static int each_leaf(const pt_node_t *n, uint64_t base, uint64_t lo,
+                     uint64_t hi, pgtable_leaf_fn fn, void *arg)
+{
+    uint64_t span = pt_level_span(n->level);
+    unsigned first = (unsigned)(lo > base ? (lo - base) / span : 0);
+    for (unsigned i = first; i < PT_ENTRIES; i++) {
+        uint64_t cs = base + (uint64_t)i * span;
+        if (cs >= hi)
+            break;
+        if (!(n->ent[i] & PT_ENT_PRESENT))
+            continue;
+        if (n->child[i]) {
+            if (each_leaf(n->child[i], cs, lo, hi, fn, arg))
+                return 1;
+        } else if (fn(cs, (n->ent[i] & ~0xfffull) & ~(span - 1), span,
+                      (n->ent[i] & PT_ENT_WRITE) != 0, arg)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int pgtable_for_each_leaf(const pgtable_t *pt, uint64_t lo, uint64_t hi,
+                          pgtable_leaf_fn fn, void *arg)
+{
+    return pt->root ? each_leaf(pt->root, 0, lo, hi, fn, arg) : 0;
+}

@@ -85,6 +85,12 @@ long pgtable_unmap(pgtable_t *pt, uint64_t iova, uint64_t size,
                    uint64_t *mapped_bytes_removed);
 /* Software walk (no caches): fills w; returns true if mapped. */
 bool pgtable_walk(const pgtable_t *pt, uint64_t iova, pt_walk_t *w);
+/* Calls fn for every leaf overlapping [lo, hi), in IOVA order; a
+ * non-zero return from fn stops the walk and is returned. */
+typedef int (*pgtable_leaf_fn)(uint64_t iova, uint64_t phys, uint64_t span,
+                               bool write, void *arg);
+int pgtable_for_each_leaf(const pgtable_t *pt, uint64_t lo, uint64_t hi,
+                          pgtable_leaf_fn fn, void *arg);
 /* Bytes a single level's entry spans: 4K << 9*(level-1). */
 static inline uint64_t pt_level_span(unsigned level)
 {

@@ -259,6 +259,13 @@ bool vtd_lookup(vtd_t *v, uint16_t did, uint64_t iova, uint64_t *phys)
     return true;
 }
 
+int vtd_host_for_each_leaf(vtd_t *v, uint16_t did, uint64_t lo, uint64_t hi,
+                           pgtable_leaf_fn fn, void *arg)
+{
+    vtd_domain_t *d = v->dom[did];
+    return d ? pgtable_for_each_leaf(&d->pt, lo, hi, fn, arg) : 0;
+}
+
 uint64_t vtd_pt_pages_live(const vtd_t *v) { return v->host_mem.live + v->guest_mem.live; }
 uint64_t vtd_pt_pages_peak(const vtd_t *v) { return v->host_mem.peak + v->guest_mem.peak; }
 uint64_t vtd_mapped_4k(const vtd_t *v)

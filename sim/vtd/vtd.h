@@ -86,6 +86,9 @@ long vtd_map(vtd_t *v, uint16_t did, uint64_t iova, uint64_t phys,
              uint64_t size, bool write, iosim_err_t *err);
 long vtd_unmap(vtd_t *v, uint16_t did, uint64_t iova, uint64_t size,
                iosim_err_t *err);
+/* Calls fn for each leaf of domain did overlapping [lo, hi). */
+int vtd_host_for_each_leaf(vtd_t *v, uint16_t did, uint64_t lo, uint64_t hi,
+                           pgtable_leaf_fn fn, void *arg);
 /* Reads the domain's table without touching caches (shadowing, tests). */
 bool vtd_lookup(vtd_t *v, uint16_t did, uint64_t iova, uint64_t *phys);
 

@@ -1,0 +1,120 @@
+#!/bin/sh
+# /init of the capture guest (copied into the initramfs by build-initramfs).
+#
+# Concepts: the guest boots into this script, brings up the NIC behind the
+#   emulated VT-d, arms ftrace with the IOMMU events, starts one server, and
+#   waits for the host: a connection to the control port starts the
+#   measured window (BENCH_START in trace_marker), a second one ends it
+#   (BENCH_END). It then dumps the trace, ring stats, dmesg and IOMMU
+#   information as a tar written raw onto /dev/vda and powers off.
+# Assumptions: busybox is installed at /bin/busybox with its applets linked;
+#   kernel modules are in /modules; the kernel command line carries
+#   srv=redis|memcached|nginx (the kernel passes unknown name=value words to
+#   init as environment variables; /proc/cmdline is parsed as a fallback).
+#   /dev/vda is a virtio-blk disk WITHOUT iommu_platform, so the dump makes
+#   no DMA API calls and adds no IOMMU events.
+# Not modeled: anything but the NIC path; no persistence, no rootfs switch.
+# Every line the host waits for on the serial console starts with "IOSIM:".
+
+CTL_PORT=7777          # guest side of the control forward (host picks its own)
+BUF_KB=65536           # per-CPU ring size; 2 CPUs -> 128 MiB of guest RAM
+T=/sys/kernel/tracing
+OUT=/out
+
+say() { echo "IOSIM: $*" > /dev/console; }
+
+/bin/busybox mkdir -p /proc /sys /dev /tmp /run /var/log
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sysfs /sys
+/bin/busybox mount -t devtmpfs devtmpfs /dev
+/bin/busybox --install -s /bin
+mount -t tracefs tracefs $T
+say "init up"
+
+if [ -z "$srv" ]; then
+    for w in $(cat /proc/cmdline); do
+        case "$w" in srv=*) srv=${w#srv=} ;; esac
+    done
+fi
+
+# Drivers in dependency order (modinfo -F depends on the host).
+for m in $(cat /modules/order); do
+    insmod /modules/$m.ko || say "insmod $m failed"
+done
+
+ip link set lo up
+ip link set eth0 up
+ip addr add 10.0.2.15/24 dev eth0
+ip route add default via 10.0.2.2
+i=0
+while [ "$(cat /sys/class/net/eth0/carrier 2>/dev/null)" != 1 ] && [ $i -lt 100 ]; do
+    sleep 0.1; i=$((i + 1))
+done
+
+# Arm tracing, but record nothing until the server is up.
+echo 0 > $T/tracing_on
+echo $BUF_KB > $T/buffer_size_kb
+echo global > $T/trace_clock
+: > $T/set_event
+for e in iommu:map iommu:unmap iommu:io_page_fault intel_iommu:qi_submit; do
+    echo $e >> $T/set_event || say "cannot enable $e"
+done
+echo > $T/trace
+
+case "$srv" in
+redis)
+    PORT=6379
+    /usr/bin/redis-server --port $PORT --bind 0.0.0.0 --protected-mode no \
+        --save '' --appendonly no --daemonize no > /tmp/server.log 2>&1 &
+    ;;
+memcached)
+    PORT=11211
+    /usr/bin/memcached -u root -p $PORT -U 0 -l 0.0.0.0 -m 64 -t 2 \
+        > /tmp/server.log 2>&1 &
+    ;;
+nginx)
+    PORT=80
+    /usr/sbin/nginx -c /etc/nginx/nginx.conf > /tmp/server.log 2>&1 &
+    ;;
+*)
+    say "unknown srv=$srv"; poweroff -f ;;
+esac
+
+# Wait until the server listens (netstat shows ":PORT " in LISTEN).
+i=0
+while ! netstat -ltn | grep -q ":$PORT "; do
+    sleep 0.2; i=$((i + 1))
+    if [ $i -gt 300 ]; then say "server $srv did not listen"; cat /tmp/server.log > /dev/console; break; fi
+done
+
+echo 1 > $T/tracing_on
+say "READY srv=$srv port=$PORT"
+
+nc -l -p $CTL_PORT < /dev/null > /tmp/ctl-start
+echo BENCH_START > $T/trace_marker
+say "BENCH_START"
+nc -l -p $CTL_PORT < /dev/null > /tmp/ctl-stop
+echo BENCH_END > $T/trace_marker
+echo 0 > $T/tracing_on
+say "BENCH_END"
+
+mkdir -p $OUT
+for c in $T/per_cpu/cpu*; do
+    echo "== $c"; cat $c/stats
+done > $OUT/ring-stats.txt
+cat $T/available_events | grep -E '^(iommu|intel_iommu):' > $OUT/available_events.txt
+cat /proc/net/snmp > $OUT/net-snmp.txt
+cat /tmp/server.log > $OUT/server.log
+{
+    echo "cmdline: $(cat /proc/cmdline)"
+    for g in /sys/kernel/iommu_groups/*; do
+        echo "group ${g##*/} type=$(cat $g/type 2>/dev/null) devs=$(ls $g/devices | tr '\n' ' ')"
+    done
+    dmesg | grep -E 'DMAR|iommu|IOMMU|Command line'
+} > $OUT/iommu-info.txt
+cat $T/trace > $OUT/trace.txt
+dmesg > $OUT/dmesg.txt
+say "dumped $(wc -c < $OUT/trace.txt) trace bytes"
+tar -cf /dev/vda -C $OUT . && sync
+say "DONE"
+poweroff -f

@@ -1,0 +1,980 @@
+/* config.c — the configuration: defaults, YAML loading, --set overrides,
+ * validation and echo, all driven by the parameter tables.
+ *
+ * Concepts:
+ *   - A parameter is a row of iosim_param_t (config.h).  Its dotted path
+ *     names both the nesting in YAML (vtd: iotlb: sets: 8) and the --set
+ *     key (vtd.iotlb.sets=8).  A "group" is any proper prefix of a path
+ *     (vtd, vtd.iotlb).  A key may also carry dots itself
+ *     ("vtd.iotlb: {sets: 8}"), it is simply joined onto its parent.
+ *   - Text -> value conversion (iosim_param_assign) is shared by the
+ *     defaults, the loader and --set, so every route checks the same type,
+ *     range and choices.
+ *   - The loader works on a copy of the configuration and commits it only
+ *     when the whole file is good, so a failed load changes nothing.
+ * Assumptions:
+ *   - Every row has a default (no required parameters today).
+ *   - Unsigned integers accept decimal or 0x hex with an optional binary
+ *     K/M/G suffix (4K = 4096); booleans true/false/yes/no/on/off.
+ *   - A group whose value is empty (every child commented out) is an
+ *     empty mapping, not an error.
+ * Not modeled: YAML sequences, several documents in one file, merge keys.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "config/config.h"
+
+/* The registries that own the free-text selectors (os.policy, hv.mode). */
+#include "hv/hv.h"
+#include "os/os.h"
+
+#define PATH_MAX_LEN 256
+#define WHY_LEN 256
+/* How much of an offending value is quoted back in a message. */
+#define QUOTE_MAX 64
+
+const iosim_param_t *const iosim_param_tables[] = {
+    iosim_params_sim, iosim_params_vtd, iosim_params_os, iosim_params_hv,
+    NULL,
+};
+
+/* ------------------------------------------------------------------ */
+/* Table access                                                        */
+/* ------------------------------------------------------------------ */
+
+#define FOR_EACH_PARAM(p)                                                    \
+    for (const iosim_param_t *const *tab_ = iosim_param_tables; *tab_;       \
+         tab_++)                                                             \
+        for (const iosim_param_t *p = *tab_; p->path; p++)
+
+const iosim_param_t *iosim_param_find(const char *path)
+{
+    FOR_EACH_PARAM(p) {
+        if (strcmp(p->path, path) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+/* True if path is a proper prefix (ending at a dot) of some parameter. */
+static bool is_group(const char *path)
+{
+    size_t n = strlen(path);
+    if (n == 0)
+        return true;
+    FOR_EACH_PARAM(p) {
+        if (strncmp(p->path, path, n) == 0 && p->path[n] == '.')
+            return true;
+    }
+    return false;
+}
+
+static void *field_of(iosim_config_t *c, const iosim_param_t *p)
+{
+    return (char *)c + p->offset;
+}
+
+static const void *cfield_of(const iosim_config_t *c, const iosim_param_t *p)
+{
+    return (const char *)c + p->offset;
+}
+
+/* ------------------------------------------------------------------ */
+/* Text <-> value                                                      */
+/* ------------------------------------------------------------------ */
+
+/* Numbers in messages and the reference: integers without exponent. */
+static void format_number(double v, char *buf, size_t n)
+{
+    if (v == floor(v) && fabs(v) < 1e15)
+        snprintf(buf, n, "%.0f", v);
+    else
+        snprintf(buf, n, "%g", v);
+}
+
+/* Shortest %g form that reads back as the same double: deterministic
+ * and round-trips through the echo. */
+static void format_double(double v, char *buf, size_t n)
+{
+    for (int prec = 6; prec <= 17; prec++) {
+        snprintf(buf, n, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+/* Quotes text back into a message, shortened if long. */
+static void quote(const char *text, char *buf, size_t n)
+{
+    size_t len = strlen(text);
+    if (len > QUOTE_MAX)
+        snprintf(buf, n, "'%.*s...'", QUOTE_MAX, text);
+    else
+        snprintf(buf, n, "'%s'", text);
+}
+
+/* Unsigned integer: decimal or 0x hex, optional K/M/G (x1024^k).
+ * Returns false on any other form or on overflow. */
+static bool parse_unsigned(const char *text, uint64_t *out)
+{
+    const char *s = text;
+    int base = 10;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+    }
+    const char *digits = s;
+    while (base == 16 ? isxdigit((unsigned char)*s)
+                      : isdigit((unsigned char)*s))
+        s++;
+    if (s == digits)
+        return false;
+    unsigned shift = 0;
+    switch (*s) {
+    case 'k': case 'K': shift = 10; s++; break;
+    case 'm': case 'M': shift = 20; s++; break;
+    case 'g': case 'G': shift = 30; s++; break;
+    default: break;
+    }
+    if (*s != '\0')
+        return false;
+    errno = 0;
+    unsigned long long v = strtoull(digits, NULL, base);
+    if (errno == ERANGE)
+        return false;
+    if (shift && v > (UINT64_MAX >> shift))
+        return false;
+    *out = (uint64_t)v << shift;
+    return true;
+}
+
+static bool parse_bool(const char *text, bool *out)
+{
+    static const char *const yes[] = {"true", "yes", "on"};
+    static const char *const no[] = {"false", "no", "off"};
+    for (size_t i = 0; i < 3; i++) {
+        if (strcasecmp(text, yes[i]) == 0) {
+            *out = true;
+            return true;
+        }
+        if (strcasecmp(text, no[i]) == 0) {
+            *out = false;
+            return true;
+        }
+    }
+    return false;
+}
+
+static bool parse_double(const char *text, double *out)
+{
+    if (text[0] == '\0' || isspace((unsigned char)text[0]))
+        return false;
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (*end != '\0' || errno == ERANGE || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+static bool has_range(const iosim_param_t *p)
+{
+    return p->min <= p->max;
+}
+
+/* Is text one of the '|'-separated choices? */
+static bool in_choices(const char *choices, const char *text)
+{
+    size_t n = strlen(text);
+    const char *s = choices;
+    for (;;) {
+        const char *bar = strchr(s, '|');
+        size_t len = bar ? (size_t)(bar - s) : strlen(s);
+        if (len == n && strncmp(s, text, n) == 0)
+            return true;
+        if (!bar)
+            return false;
+        s = bar + 1;
+    }
+}
+
+static int range_error(const iosim_param_t *p, const char *value, char *why,
+                       size_t whylen)
+{
+    char lo[32], hi[32];
+    format_number(p->min, lo, sizeof lo);
+    format_number(p->max, hi, sizeof hi);
+    snprintf(why, whylen, "value %s out of range [%s, %s]", value, lo, hi);
+    return -1;
+}
+
+int iosim_param_assign(iosim_config_t *c, const iosim_param_t *p,
+                       const char *text, char *why, size_t whylen)
+{
+    char q[QUOTE_MAX + 8];
+    quote(text, q, sizeof q);
+    void *field = field_of(c, p);
+    switch (p->type) {
+    case IOSIM_P_BOOL: {
+        bool v;
+        if (!parse_bool(text, &v)) {
+            snprintf(why, whylen,
+                     "expected a boolean (true/false/yes/no/on/off), got %s",
+                     q);
+            return -1;
+        }
+        *(bool *)field = v;
+        return 0;
+    }
+    case IOSIM_P_U32:
+    case IOSIM_P_U64: {
+        uint64_t v;
+        if (!parse_unsigned(text, &v)) {
+            snprintf(why, whylen, "expected an unsigned integer, got %s", q);
+            return -1;
+        }
+        char vs[32];
+        snprintf(vs, sizeof vs, "%" PRIu64, v);
+        if (has_range(p) && ((double)v < p->min || (double)v > p->max))
+            return range_error(p, vs, why, whylen);
+        if (p->type == IOSIM_P_U32) {
+            if (v > UINT32_MAX) {
+                snprintf(why, whylen, "value %s out of range [0, %" PRIu32 "]",
+                         vs, UINT32_MAX);
+                return -1;
+            }
+            *(uint32_t *)field = (uint32_t)v;
+        } else {
+            *(uint64_t *)field = v;
+        }
+        return 0;
+    }
+    case IOSIM_P_F64: {
+        double v;
+        if (!parse_double(text, &v)) {
+            snprintf(why, whylen, "expected a number, got %s", q);
+            return -1;
+        }
+        if (has_range(p) && (v < p->min || v > p->max)) {
+            char vs[32];
+            format_number(v, vs, sizeof vs);
+            return range_error(p, vs, why, whylen);
+        }
+        *(double *)field = v;
+        return 0;
+    }
+    case IOSIM_P_STR:
+        if (p->choices && !in_choices(p->choices, text)) {
+            snprintf(why, whylen, "expected one of %s, got %s", p->choices, q);
+            return -1;
+        }
+        if (strlen(text) >= IOSIM_NAME_LEN) {
+            snprintf(why, whylen, "string %s longer than %d characters", q,
+                     IOSIM_NAME_LEN - 1);
+            return -1;
+        }
+        snprintf((char *)field, IOSIM_NAME_LEN, "%s", text);
+        return 0;
+    }
+    snprintf(why, whylen, "parameter has an unknown type");
+    return -1;
+}
+
+void iosim_param_format(const iosim_config_t *c, const iosim_param_t *p,
+                        char *buf, size_t n)
+{
+    const void *field = cfield_of(c, p);
+    switch (p->type) {
+    case IOSIM_P_BOOL:
+        snprintf(buf, n, "%s", *(const bool *)field ? "true" : "false");
+        return;
+    case IOSIM_P_U32:
+        snprintf(buf, n, "%" PRIu32, *(const uint32_t *)field);
+        return;
+    case IOSIM_P_U64:
+        snprintf(buf, n, "%" PRIu64, *(const uint64_t *)field);
+        return;
+    case IOSIM_P_F64:
+        format_double(*(const double *)field, buf, n);
+        return;
+    case IOSIM_P_STR:
+        /* bounded: a field written directly may lack its NUL */
+        snprintf(buf, n, "%.*s", IOSIM_NAME_LEN, (const char *)field);
+        return;
+    }
+    snprintf(buf, n, "?");
+}
+
+/* ------------------------------------------------------------------ */
+/* Lifetime                                                            */
+/* ------------------------------------------------------------------ */
+
+iosim_config_t *iosim_config_new(void)
+{
+    iosim_config_t *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    FOR_EACH_PARAM(p) {
+        char why[WHY_LEN];
+        /* A default that does not parse is a table bug; the unit test
+         * checks every row, so refuse rather than run half-initialized. */
+        if (p->def && iosim_param_assign(c, p, p->def, why, sizeof why) != 0) {
+            free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+/* struct iosim_config is plain data (no pointers), so a copy is deep. */
+iosim_config_t *iosim_config_clone(const iosim_config_t *c)
+{
+    iosim_config_t *copy = malloc(sizeof *copy);
+    if (copy)
+        memcpy(copy, c, sizeof *copy);
+    return copy;
+}
+
+void iosim_config_free(iosim_config_t *c)
+{
+    free(c);
+}
+
+/* ------------------------------------------------------------------ */
+/* Nearest key (for "did you mean")                                    */
+/* ------------------------------------------------------------------ */
+
+/* Optimal-string-alignment distance: edits plus adjacent swaps, so
+ * "iotbl" is one edit from "iotlb". */
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    if (n >= PATH_MAX_LEN || m >= PATH_MAX_LEN)
+        return SIZE_MAX;
+    size_t rows[3][PATH_MAX_LEN + 1];
+    size_t *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
+    for (size_t j = 0; j <= m; j++)
+        prev[j] = j;
+    for (size_t i = 1; i <= n; i++) {
+        cur[0] = i;
+        for (size_t j = 1; j <= m; j++) {
+            size_t cost = a[i - 1] != b[j - 1];
+            size_t best = prev[j] + 1;
+            if (cur[j - 1] + 1 < best)
+                best = cur[j - 1] + 1;
+            if (prev[j - 1] + cost < best)
+                best = prev[j - 1] + cost;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]
+                && prev2[j - 2] + 1 < best)
+                best = prev2[j - 2] + 1;
+            cur[j] = best;
+        }
+        size_t *t = prev2;
+        prev2 = prev;
+        prev = cur;
+        cur = t;
+    }
+    return prev[m];
+}
+
+/* The known path or group nearest to path, or NULL if none is close:
+ * allowed distance grows with the last component, 1 to 3 edits. */
+static const char *suggest(const char *path, char *buf, size_t n)
+{
+    const char *leaf = strrchr(path, '.');
+    leaf = leaf ? leaf + 1 : path;
+    size_t limit = strlen(leaf) / 3;
+    if (limit < 1)
+        limit = 1;
+    if (limit > 3)
+        limit = 3;
+    size_t best = SIZE_MAX;
+    char cand[PATH_MAX_LEN];
+    FOR_EACH_PARAM(p) {
+        /* the path itself and each of its groups */
+        snprintf(cand, sizeof cand, "%s", p->path);
+        for (;;) {
+            size_t d = edit_distance(path, cand);
+            if (d < best) {
+                best = d;
+                snprintf(buf, n, "%s", cand);
+            }
+            char *dot = strrchr(cand, '.');
+            if (!dot)
+                break;
+            *dot = '\0';
+        }
+    }
+    return best <= limit ? buf : NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* YAML loading                                                        */
+/* ------------------------------------------------------------------ */
+
+typedef struct load_ctx {
+    const char *file;
+    yaml_document_t *doc;
+    iosim_config_t *cfg;
+    iosim_err_t *err;
+    /* parameters assigned so far, to catch the same key given twice in
+     * different spellings (nested and dotted) */
+    const iosim_param_t **seen;
+    size_t nseen, capseen;
+} load_ctx_t;
+
+static int at(load_ctx_t *x, yaml_mark_t m, const char *path,
+              const char *msg)
+{
+    if (path && path[0])
+        return iosim_err_set(x->err, "%s:%zu:%zu: %s: %s", x->file,
+                             m.line + 1, m.column + 1, path, msg);
+    return iosim_err_set(x->err, "%s:%zu:%zu: %s", x->file, m.line + 1,
+                         m.column + 1, msg);
+}
+
+static const char *node_kind(const yaml_node_t *n)
+{
+    switch (n->type) {
+    case YAML_MAPPING_NODE: return "a mapping";
+    case YAML_SEQUENCE_NODE: return "a sequence";
+    default: return "a scalar";
+    }
+}
+
+/* A plain empty / ~ / null scalar stands for "nothing here". */
+static bool is_null_scalar(const yaml_node_t *n)
+{
+    if (n->type != YAML_SCALAR_NODE
+        || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+        return false;
+    const char *v = (const char *)n->data.scalar.value;
+    return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0
+        || strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+}
+
+static bool scalar_has_nul(const yaml_node_t *n)
+{
+    return strlen((const char *)n->data.scalar.value) != n->data.scalar.length;
+}
+
+static int note_assigned(load_ctx_t *x, const iosim_param_t *p)
+{
+    for (size_t i = 0; i < x->nseen; i++)
+        if (x->seen[i] == p)
+            return 1;
+    if (x->nseen == x->capseen) {
+        size_t cap = x->capseen ? 2 * x->capseen : 32;
+        const iosim_param_t **s = realloc(x->seen, cap * sizeof *s);
+        if (!s)
+            return -1;
+        x->seen = s;
+        x->capseen = cap;
+    }
+    x->seen[x->nseen++] = p;
+    return 0;
+}
+
+static int load_mapping(load_ctx_t *x, yaml_node_t *map, const char *prefix);
+
+static int load_pair(load_ctx_t *x, yaml_node_pair_t *pair, yaml_node_t *map,
+                     const char *prefix)
+{
+    yaml_node_t *key = yaml_document_get_node(x->doc, pair->key);
+    yaml_node_t *val = yaml_document_get_node(x->doc, pair->value);
+    if (!key || !val)
+        return at(x, map->start_mark, prefix, "malformed mapping");
+    if (key->type != YAML_SCALAR_NODE || scalar_has_nul(key))
+        return at(x, key->start_mark, prefix, "expected a plain key");
+
+    const char *k = (const char *)key->data.scalar.value;
+    char path[PATH_MAX_LEN];
+    int len = prefix[0] ? snprintf(path, sizeof path, "%s.%s", prefix, k)
+                        : snprintf(path, sizeof path, "%s", k);
+    if (len < 0 || (size_t)len >= sizeof path)
+        return at(x, key->start_mark, prefix, "key too long");
+
+    /* the same key earlier in this mapping */
+    for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < pair; q++) {
+        yaml_node_t *qk = yaml_document_get_node(x->doc, q->key);
+        if (qk && qk->type == YAML_SCALAR_NODE
+            && strcmp((const char *)qk->data.scalar.value, k) == 0)
+            return at(x, key->start_mark, path, "duplicate key");
+    }
+
+    const iosim_param_t *p = iosim_param_find(path);
+    if (p) {
+        if (val->type != YAML_SCALAR_NODE) {
+            char msg[64];
+            snprintf(msg, sizeof msg, "expected a scalar value, got %s",
+                     node_kind(val));
+            return at(x, val->start_mark, path, msg);
+        }
+        int seen = note_assigned(x, p);
+        if (seen < 0)
+            return at(x, key->start_mark, path, "out of memory");
+        if (seen > 0)
+            return at(x, key->start_mark, path, "duplicate key");
+        if (scalar_has_nul(val))
+            return at(x, val->start_mark, path, "value contains a NUL byte");
+        char why[WHY_LEN];
+        if (iosim_param_assign(x->cfg, p, (const char *)val->data.scalar.value,
+                               why, sizeof why) != 0)
+            return at(x, val->start_mark, path, why);
+        return 0;
+    }
+    if (is_group(path)) {
+        if (val->type == YAML_MAPPING_NODE)
+            return load_mapping(x, val, path);
+        if (is_null_scalar(val))
+            return 0;
+        char msg[64];
+        snprintf(msg, sizeof msg, "expected a mapping, got %s",
+                 node_kind(val));
+        return at(x, val->start_mark, path, msg);
+    }
+    char near[PATH_MAX_LEN], msg[PATH_MAX_LEN + 64];
+    if (suggest(path, near, sizeof near))
+        snprintf(msg, sizeof msg, "unknown key (did you mean %s?)", near);
+    else
+        snprintf(msg, sizeof msg, "unknown key");
+    return at(x, key->start_mark, path, msg);
+}
+
+static int load_mapping(load_ctx_t *x, yaml_node_t *map, const char *prefix)
+{
+    for (yaml_node_pair_t *pair = map->data.mapping.pairs.start;
+         pair < map->data.mapping.pairs.top; pair++)
+        if (load_pair(x, pair, map, prefix) != 0)
+            return -1;
+    return 0;
+}
+
+static int yaml_error(const char *file, const yaml_parser_t *ps,
+                      iosim_err_t *err)
+{
+    const char *problem = ps->problem ? ps->problem : "invalid YAML";
+    switch (ps->error) {
+    case YAML_MEMORY_ERROR:
+        return iosim_err_set(err, "%s: out of memory while parsing", file);
+    case YAML_READER_ERROR:
+        return iosim_err_set(err, "%s: byte %zu: %s", file,
+                             ps->problem_offset, problem);
+    default:
+        if (ps->context)
+            return iosim_err_set(err, "%s:%zu:%zu: %s (%s)", file,
+                                 ps->problem_mark.line + 1,
+                                 ps->problem_mark.column + 1, problem,
+                                 ps->context);
+        return iosim_err_set(err, "%s:%zu:%zu: %s", file,
+                             ps->problem_mark.line + 1,
+                             ps->problem_mark.column + 1, problem);
+    }
+}
+
+int iosim_config_load(iosim_config_t *c, const char *path, iosim_err_t *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return iosim_err_set(err, "%s: %s", path, strerror(errno));
+
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) {
+        fclose(f);
+        return iosim_err_set(err, "%s: out of memory", path);
+    }
+    yaml_parser_set_input_file(&parser, f);
+
+    int rc = 0;
+    yaml_document_t doc;
+    if (!yaml_parser_load(&parser, &doc)) {
+        rc = yaml_error(path, &parser, err);
+        goto out_parser;
+    }
+
+    /* Work on a copy: a file with an error changes nothing. */
+    iosim_config_t work = *c;
+    load_ctx_t x = {.file = path, .doc = &doc, .cfg = &work, .err = err};
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (root) {
+        if (root->type == YAML_MAPPING_NODE)
+            rc = load_mapping(&x, root, "");
+        else if (!is_null_scalar(root))
+            rc = at(&x, root->start_mark, NULL,
+                    "expected a mapping at the top level");
+    }
+    free(x.seen);
+
+    if (rc == 0 && root) {
+        /* a second document would be silently ignored otherwise */
+        yaml_document_t next;
+        if (!yaml_parser_load(&parser, &next)) {
+            rc = yaml_error(path, &parser, err);
+        } else {
+            yaml_node_t *r2 = yaml_document_get_root_node(&next);
+            if (r2)
+                rc = at(&x, r2->start_mark, NULL,
+                        "only one YAML document is allowed");
+            yaml_document_delete(&next);
+        }
+    }
+    if (rc == 0)
+        *c = work;
+    yaml_document_delete(&doc);
+out_parser:
+    yaml_parser_delete(&parser);
+    fclose(f);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* --set                                                               */
+/* ------------------------------------------------------------------ */
+
+static void trim(char *s)
+{
+    size_t n = strlen(s);
+    while (n && isspace((unsigned char)s[n - 1]))
+        s[--n] = '\0';
+    size_t lead = strspn(s, " \t");
+    memmove(s, s + lead, n - lead + 1);
+}
+
+int iosim_config_set(iosim_config_t *c, const char *assignment,
+                     iosim_err_t *err)
+{
+    const char *eq = strchr(assignment, '=');
+    if (!eq) {
+        char q[QUOTE_MAX + 8];
+        quote(assignment, q, sizeof q);
+        return iosim_err_set(err, "--set: expected key=value, got %s", q);
+    }
+    char key[PATH_MAX_LEN], value[PATH_MAX_LEN];
+    size_t klen = (size_t)(eq - assignment);
+    if (klen >= sizeof key || strlen(eq + 1) >= sizeof value)
+        return iosim_err_set(err, "--set: assignment too long");
+    memcpy(key, assignment, klen);
+    key[klen] = '\0';
+    snprintf(value, sizeof value, "%s", eq + 1);
+    trim(key);
+    trim(value);
+
+    const iosim_param_t *p = iosim_param_find(key);
+    if (!p)
+        return iosim_err_set(err, "--set %s: no such key", key);
+    char why[WHY_LEN];
+    if (iosim_param_assign(c, p, value, why, sizeof why) != 0)
+        return iosim_err_set(err, "--set %s: %s", key, why);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Validation                                                          */
+/* ------------------------------------------------------------------ */
+
+static bool is_pow2(uint64_t v)
+{
+    return v && !(v & (v - 1));
+}
+
+static int check_cache(const iosim_cache_params_t *cp, const char *name,
+                       iosim_err_t *err)
+{
+    if (!cp->enabled)
+        return 0;
+    if ((uint64_t)cp->sets * cp->ways == 0)
+        return iosim_err_set(err,
+                             "%s: sets x ways is 0 (%" PRIu32 " x %" PRIu32
+                             ") but the cache is enabled",
+                             name, cp->sets, cp->ways);
+    if (!is_pow2(cp->sets))
+        return iosim_err_set(err,
+                             "%s.sets: %" PRIu32 " is not a power of two "
+                             "(the set index is a bit field)",
+                             name, cp->sets);
+    if (strcmp(cp->replacement, "plru") == 0 && !is_pow2(cp->ways))
+        return iosim_err_set(err,
+                             "%s.ways: %" PRIu32 " is not a power of two, "
+                             "which tree pseudo-LRU needs",
+                             name, cp->ways);
+    return 0;
+}
+
+int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
+{
+    /* Every value once more against its row: catches values written into
+     * the struct directly by a program rather than through assign. */
+    FOR_EACH_PARAM(p) {
+        char text[PATH_MAX_LEN], why[WHY_LEN];
+        iosim_config_t probe = *c;
+        iosim_param_format(c, p, text, sizeof text);
+        if (iosim_param_assign(&probe, p, text, why, sizeof why) != 0)
+            return iosim_err_set(err, "%s: %s", p->path, why);
+    }
+
+    static const struct {
+        const char *name;
+        size_t offset;
+    } caches[] = {
+        {"vtd.iotlb", offsetof(struct iosim_config, vtd.iotlb)},
+        {"vtd.context_cache", offsetof(struct iosim_config, vtd.context_cache)},
+        {"vtd.pasid_cache", offsetof(struct iosim_config, vtd.pasid_cache)},
+        {"vtd.psc_pml5", offsetof(struct iosim_config, vtd.psc[0])},
+        {"vtd.psc_pml4", offsetof(struct iosim_config, vtd.psc[1])},
+        {"vtd.psc_pdpt", offsetof(struct iosim_config, vtd.psc[2])},
+        {"vtd.psc_pd", offsetof(struct iosim_config, vtd.psc[3])},
+        {"vtd.s2_psc_pml5", offsetof(struct iosim_config, vtd.s2_psc[0])},
+        {"vtd.s2_psc_pml4", offsetof(struct iosim_config, vtd.s2_psc[1])},
+        {"vtd.s2_psc_pdpt", offsetof(struct iosim_config, vtd.s2_psc[2])},
+        {"vtd.s2_psc_pd", offsetof(struct iosim_config, vtd.s2_psc[3])},
+        {"vtd.s2_tlb", offsetof(struct iosim_config, vtd.s2_tlb)},
+        {"vtd.devtlb", offsetof(struct iosim_config, vtd.devtlb)},
+    };
+    for (size_t i = 0; i < sizeof caches / sizeof caches[0]; i++) {
+        const iosim_cache_params_t *cp =
+            (const iosim_cache_params_t *)((const char *)c + caches[i].offset);
+        if (check_cache(cp, caches[i].name, err) != 0)
+            return -1;
+    }
+
+    /* MODEL.md §3.2: first stage 4 or 5 levels; second stage agaw+2. */
+    if (c->vtd.fs_levels != 4 && c->vtd.fs_levels != 5)
+        return iosim_err_set(err, "vtd.fs_levels: %" PRIu32
+                             " is not 4 or 5", c->vtd.fs_levels);
+    if (c->vtd.ss_levels < 3 || c->vtd.ss_levels > 5)
+        return iosim_err_set(err, "vtd.ss_levels: %" PRIu32
+                             " is not 3, 4 or 5", c->vtd.ss_levels);
+    /* First-stage and nested translation are selected by the PGTT field of
+     * a scalable-mode PASID entry (MODEL.md §3.1); legacy context entries
+     * only know second-stage and pass-through. */
+    if ((strcmp(c->vtd.translation, "first-stage") == 0
+         || strcmp(c->vtd.translation, "nested") == 0)
+        && strcmp(c->vtd.root_mode, "scalable") != 0)
+        return iosim_err_set(err,
+                             "vtd.translation: %s needs vtd.root_mode "
+                             "scalable (PGTT is a PASID-entry field)",
+                             c->vtd.translation);
+    /* dma-iommu.c masks the ring index with size-1 (MODEL.md §1.4). */
+    if (!is_pow2(c->os.fq_size))
+        return iosim_err_set(err, "os.fq_size: %" PRIu32
+                             " is not a power of two", c->os.fq_size);
+    if (!is_pow2(c->sim.dma_granule))
+        return iosim_err_set(err, "sim.dma_granule: %" PRIu32
+                             " is not a power of two", c->sim.dma_granule);
+    if (!os_policy_find(c->os.policy))
+        return iosim_err_set(err, "os.policy: unknown policy '%s'",
+                             c->os.policy);
+    if (!hv_mode_find(c->hv.mode))
+        return iosim_err_set(err, "hv.mode: unknown mode '%s'", c->hv.mode);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Echo                                                                */
+/* ------------------------------------------------------------------ */
+
+static void json_string(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch == '"' || ch == '\\')
+            fprintf(out, "\\%c", ch);
+        else if (ch < 0x20)
+            fprintf(out, "\\u%04x", ch);
+        else
+            fputc(ch, out);
+    }
+    fputc('"', out);
+}
+
+static void csv_field(FILE *out, const char *s)
+{
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', out);
+        fputc(*s, out);
+    }
+    fputc('"', out);
+}
+
+/* Length of the common group prefix of two paths, in components. */
+static size_t common_groups(const char *a, const char *b)
+{
+    size_t n = 0;
+    for (size_t i = 0; a[i] && a[i] == b[i]; i++)
+        if (a[i] == '.')
+            n++;
+    return n;
+}
+
+static size_t count_dots(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s++)
+        n += *s == '.';
+    return n;
+}
+
+static void indent(FILE *out, size_t level)
+{
+    for (size_t i = 0; i < level; i++)
+        fputs("  ", out);
+}
+
+/* One nested object; relies on each group's rows being contiguous in the
+ * tables (checked by the unit test) so that no key repeats. */
+static void write_json(const iosim_config_t *c, FILE *out)
+{
+    const char *prev = NULL;
+    size_t depth = 0; /* open groups below the top-level object */
+    fputs("{", out);
+    FOR_EACH_PARAM(p) {
+        size_t keep = prev ? common_groups(prev, p->path) : 0;
+        size_t groups = count_dots(p->path);
+        if (keep > depth)
+            keep = depth;
+        while (depth > keep) {
+            fputc('\n', out);
+            indent(out, depth);
+            fputc('}', out);
+            depth--;
+        }
+        if (prev)
+            fputc(',', out);
+        /* open the groups this row adds */
+        const char *comp = p->path;
+        for (size_t g = 0; g < groups; g++) {
+            const char *dot = strchr(comp, '.');
+            if (g >= depth) {
+                fputc('\n', out);
+                indent(out, depth + 1);
+                fprintf(out, "\"%.*s\": {", (int)(dot - comp), comp);
+                depth++;
+            }
+            comp = dot + 1;
+        }
+        fputc('\n', out);
+        indent(out, depth + 1);
+        fprintf(out, "\"%s\": ", comp);
+        char val[PATH_MAX_LEN];
+        iosim_param_format(c, p, val, sizeof val);
+        if (p->type == IOSIM_P_STR)
+            json_string(out, val);
+        else
+            fputs(val, out);
+        prev = p->path;
+    }
+    while (depth > 0) {
+        fputc('\n', out);
+        indent(out, depth);
+        fputc('}', out);
+        depth--;
+    }
+    fputs("\n}\n", out);
+}
+
+void iosim_config_write(const iosim_config_t *c, FILE *out,
+                        iosim_format_t fmt)
+{
+    if (fmt == IOSIM_FMT_JSON) {
+        write_json(c, out);
+        return;
+    }
+    FOR_EACH_PARAM(p) {
+        char val[PATH_MAX_LEN];
+        iosim_param_format(c, p, val, sizeof val);
+        if (fmt == IOSIM_FMT_CSV) {
+            fprintf(out, "%s,", p->path);
+            csv_field(out, val);
+            fputc('\n', out);
+        } else {
+            char kv[2 * PATH_MAX_LEN];
+            snprintf(kv, sizeof kv, "%s = %s", p->path, val);
+            fprintf(out, "%-40s  # %s\n", kv, p->help);
+        }
+    }
+}
+
+static const char *type_name(iosim_ptype_t t)
+{
+    switch (t) {
+    case IOSIM_P_BOOL: return "bool";
+    case IOSIM_P_U32: return "u32";
+    case IOSIM_P_U64: return "u64";
+    case IOSIM_P_F64: return "f64";
+    case IOSIM_P_STR: return "string";
+    }
+    return "?";
+}
+
+/* Table cell: a '|' inside would split the column. */
+static void cell(FILE *out, const char *s)
+{
+    fputs(" ", out);
+    for (; *s; s++) {
+        if (*s == '|')
+            fputs("\\|", out);
+        else
+            fputc(*s, out);
+    }
+    fputs(" |", out);
+}
+
+void iosim_config_write_reference(FILE *out)
+{
+    fputs("| name | type | default | range / choices | help | source |\n",
+          out);
+    fputs("|---|---|---|---|---|---|\n", out);
+    FOR_EACH_PARAM(p) {
+        char range[256];
+        if (p->type == IOSIM_P_STR) {
+            if (p->choices) {
+                /* "a|b|c" -> "a, b, c" (no pipes inside a table cell) */
+                size_t j = 0;
+                for (const char *s = p->choices; *s && j + 3 < sizeof range;
+                     s++) {
+                    if (*s == '|') {
+                        range[j++] = ',';
+                        range[j++] = ' ';
+                    } else {
+                        range[j++] = *s;
+                    }
+                }
+                range[j] = '\0';
+            } else {
+                snprintf(range, sizeof range, "registered name");
+            }
+        } else if (p->type == IOSIM_P_BOOL) {
+            snprintf(range, sizeof range, "true, false");
+        } else if (has_range(p)) {
+            char lo[32], hi[32];
+            format_number(p->min, lo, sizeof lo);
+            format_number(p->max, hi, sizeof hi);
+            snprintf(range, sizeof range, "[%s, %s]", lo, hi);
+        } else {
+            snprintf(range, sizeof range, "any");
+        }
+        fputs("|", out);
+        cell(out, p->path);
+        cell(out, type_name(p->type));
+        cell(out, p->def ? p->def : "(required)");
+        cell(out, range);
+        cell(out, p->help);
+        cell(out, p->source);
+        fputc('\n', out);
+    }
+}

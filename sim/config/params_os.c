@@ -1,0 +1,87 @@
+/* params_os.c — parameters of the OS (Linux DMA-API) policy model (os.*).
+ *
+ * Concepts: which unmap policy runs (a registered name, see sim/os/os.h),
+ *   how IOVAs are chosen, invalidation batching, the lazy flush queue and
+ *   the CPU cost of each operation.
+ * Assumptions: CPU costs are per operation on one page; the software part
+ *   of a strict map+unmap pair is split evenly between map and unmap.
+ * Not modeled: lock contention, per-CPU IOVA rcache effects on cost.
+ */
+#include <stddef.h>
+
+#include "config/config.h"
+
+#define OFF(field) offsetof(struct iosim_config, field)
+
+/* Amit et al. (ATC'11): a strict map+unmap pair of one page costs 6,909
+ * cycles on bare metal, 4,593 of them interacting with the IOMMU
+ * hardware.  The software remainder, 6,909 - 4,593 = 2,316 cycles, is
+ * split evenly: 1,158 per map and 1,158 per unmap.  IOVA allocation is
+ * inside that remainder, so its own rows default to 0. */
+#define SRC_AMIT_SPLIT                                                       \
+    "derived: (6909 - 4593) / 2 = 1158, software part of a strict "          \
+    "map+unmap pair split evenly (Amit et al. ATC'11; FIGURES.md §2)"
+#define SRC_IOVA_INCLUDED                                                    \
+    "derived: already inside map/unmap_cycles (Amit et al. ATC'11 do not "   \
+    "separate it); set it only together with smaller map/unmap_cycles"
+
+const iosim_param_t iosim_params_os[] = {
+    {"os.policy", IOSIM_P_STR, OFF(os.policy), "strict", 1, 0, NULL,
+     "unmap policy: a name registered in sim/os (strict, lazy, "
+     "passthrough, ...)",
+     "F&S run Linux in strict mode (FIGURES.md §1); note the x86 Kconfig "
+     "default is lazy (MODEL.md §1.1)"},
+    {"os.iova_mode", IOSIM_P_STR, OFF(os.iova_mode), "replay", 1, 0,
+     "replay|reallocate",
+     "replay = use the trace's IOVAs; reallocate = assign IOVAs with the "
+     "modelled allocator",
+     "design choice: a replay reproduces the traced addresses"},
+    {"os.strict_batch", IOSIM_P_U32, OFF(os.strict_batch), "16", 1, 254,
+     NULL,
+     "invalidation descriptors per qi_submit_sync in strict unmap "
+     "(1 = one submission per descriptor)",
+     "Linux >= 6.12 qi_batch of QI_MAX_BATCHED_DESC_COUNT = 16; before "
+     "6.12 every descriptor was its own submission (MODEL.md §1.6.3)"},
+    {"os.pass_ih", IOSIM_P_BOOL, OFF(os.pass_ih), "false", 1, 0, NULL,
+     "strict unmap passes IH=1 on a page-selective invalidation when no "
+     "page-table page was freed (keeps the paging-structure caches)",
+     "false: Linux v6.0 as measured by F&S invalidates the PTcaches on every "
+     "unmap (FIGURES.md §1), and qi_desc_iotlb() of ~6.11-6.13 masks IH "
+     "away; true: mainline/6.12.93 decode it (MODEL.md §1.6.3)"},
+    {"os.fq_size", IOSIM_P_U32, OFF(os.fq_size), "256", 2, 1048576.0, NULL,
+     "lazy flush-queue entries per CPU (power of two; size-1 usable)",
+     "IOVA_DEFAULT_FQ_SIZE = 256, drivers/iommu/dma-iommu.c "
+     "(MODEL.md §1.4)"},
+    {"os.fq_timeout_ms", IOSIM_P_F64, OFF(os.fq_timeout_ms), "10", 0.001,
+     1e6, NULL, "lazy flush-queue timer period (ms)",
+     "IOVA_DEFAULT_FQ_TIMEOUT = 10 ms, drivers/iommu/dma-iommu.c "
+     "(MODEL.md §1.4)"},
+    {"os.cpu_ghz", IOSIM_P_F64, OFF(os.cpu_ghz), "3.3", 0.01, 100, NULL,
+     "CPU clock used to convert cycles to ns (GHz)",
+     "Xeon Gold 6234 3.3 GHz in the F&S setup (FIGURES.md §1)"},
+    {"os.map_cycles", IOSIM_P_F64, OFF(os.map_cycles), "1158", 0, 1e9, NULL,
+     "CPU cycles of one map (page-table update, IOVA allocation), "
+     "without invalidation",
+     SRC_AMIT_SPLIT},
+    {"os.unmap_cycles", IOSIM_P_F64, OFF(os.unmap_cycles), "1158", 0, 1e9,
+     NULL,
+     "CPU cycles of one unmap (page-table clear, IOVA free), without "
+     "invalidation",
+     SRC_AMIT_SPLIT},
+    {"os.iova_alloc_cycles", IOSIM_P_F64, OFF(os.iova_alloc_cycles), "0", 0,
+     1e9, NULL, "extra CPU cycles per IOVA allocation", SRC_IOVA_INCLUDED},
+    {"os.iova_free_cycles", IOSIM_P_F64, OFF(os.iova_free_cycles), "0", 0,
+     1e9, NULL, "extra CPU cycles per IOVA free", SRC_IOVA_INCLUDED},
+    {"os.inval_submit_cycles", IOSIM_P_F64, OFF(os.inval_submit_cycles),
+     "2130", 0, 1e9, NULL,
+     "CPU cycles of one synchronous invalidation submission "
+     "(qi_submit_sync)",
+     "strict unmap IOTLB invalidation ~2,130 cycles (Malka et al., rIOMMU "
+     "ASPLOS'15, Table 1; FIGURES.md §2)"},
+    {"os.fq_flush_cycles", IOSIM_P_F64, OFF(os.fq_flush_cycles), "2130", 0,
+     1e9, NULL,
+     "CPU cycles of one flush-queue flush (domain-wide invalidation)",
+     "placeholder (UNVERIFIED): one submission, taken equal to "
+     "os.inval_submit_cycles"},
+    {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
+};

@@ -1,0 +1,172 @@
+/* import.h — importers that turn captured text traces into iosim records
+ * (internal to the library and the `iosim-trace import` command).
+ *
+ * Concepts:
+ *   - An *import source* is an ops struct {name, summary, run} listed in
+ *     the NULL-terminated table import_sources[] (import_registry.c).  A new
+ *     source = one file + one table line.
+ *   - Every source reads through an import_in_t (plain text or zstd,
+ *     told apart by the frame magic, decompressed streaming) and writes
+ *     through an import_sink_t, which
+ *       1. stamps the domain of MAP/UNMAP/DMA records (ftrace map/unmap
+ *          carry none: the most common DID of the first IMPORT_DID_VOTES
+ *          IOTLB/P_IOTLB descriptors with DID != 0 is used, see
+ *          import_sink_note_did()),
+ *       2. applies the --window filter (keep records between a MARK BEGIN
+ *          and the next MARK END, both MARKs included),
+ *       3. creates the trace writer lazily (metadata such as the CPU count
+ *          is known only after the header / first records) or hands the
+ *          records to a callback (unit tests).
+ *   - The ftrace parser is pull-style (ftrace_parser_next) so that the
+ *     QEMU importer can merge the guest stream with the QEMU log.
+ * Assumptions:
+ *   - Memory is bounded by IMPORT_PENDING_MAX records (domain vote) plus,
+ *     for the QEMU merge, one anchor interval (QEMU_INTERVAL_MAX guest
+ *     records); it does not grow with the trace length.
+ * Not modeled: nothing (format conversion only).
+ */
+#ifndef IOSIM_IMPORT_H
+#define IOSIM_IMPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "iosim.h"
+
+/* Records held back until the domain is decided (then the vote is taken
+ * from whatever DIDs were seen; 0 if none). */
+#define IMPORT_PENDING_MAX 65536u
+/* Number of IOTLB/P_IOTLB descriptors (DID != 0) that decide the domain. */
+#define IMPORT_DID_VOTES 16u
+
+/* Options shared by all sources (the command fills them from its flags). */
+typedef struct import_opts {
+    const char *workload;   /* meta.workload ("" if NULL)                 */
+    const char *policy;     /* meta.policy                                */
+    const char *kernel;     /* meta.kernel                                */
+    const char *guest_path; /* qemu: the guest ftrace file (--guest)      */
+    bool window;            /* keep only BENCH_START..BENCH_END           */
+    uint16_t device;        /* source id for map/unmap/DMA (bus<<8|dev<<3|fn) */
+    int domain;             /* >= 0: force this DID; -1: vote (see above) */
+} import_opts_t;
+
+/* What an import saw; the command prints these on stderr. */
+typedef struct import_counts {
+    uint64_t lines;          /* input lines read (all inputs)              */
+    uint64_t records;        /* records written (after the window filter)  */
+    uint64_t by_kind[IOSIM_REC_KIND_MAX + 1];  /* written, per kind        */
+    uint64_t by_desc[16];    /* written INVAL records per desc type        */
+    uint64_t unknown_events; /* event lines of events we do not convert    */
+    uint64_t other_lines;    /* non-event, non-header lines                */
+    uint64_t dma_api_skipped;/* dma_* events skipped (iommu events present) */
+    uint64_t dma_api_used;   /* dma_* events converted to MAP/UNMAP        */
+    uint64_t outside_window; /* records dropped by --window                */
+    uint64_t entries_in_buffer, entries_written; /* ftrace header          */
+    bool overrun;            /* ring overran (X < Y or LOST EVENTS)        */
+    uint32_t domain;         /* the DID used for map/unmap/DMA             */
+    /* QEMU merge */
+    uint64_t qemu_dma;           /* vtd_dmar_translate lines read          */
+    uint64_t qemu_dma_kept;      /* DMA records produced (before window)   */
+    uint64_t qemu_dma_matched;   /* ... placed right after their MAP       */
+    uint64_t qemu_dma_unmapped;  /* ... whose IOVA had no traced MAP       */
+    uint64_t qemu_dma_dropped;   /* before the first / after the last anchor */
+    uint64_t qemu_anchors;       /* descriptors matched guest <-> QEMU     */
+    uint64_t qemu_desc_skipped;  /* QEMU descriptors before the sync point */
+    uint32_t qemu_sync_candidates; /* offsets whose prefix matched         */
+    bool qemu_timestamps;        /* the QEMU log had tid@sec.usec stamps   */
+} import_counts_t;
+
+/* ---------------------------------------------------------------- */
+/* Input: plain or zstd text, line by line                          */
+/* ---------------------------------------------------------------- */
+typedef struct import_in import_in_t;
+
+/* Wraps an open stream (not closed by import_in_free). */
+import_in_t *import_in_new(FILE *f, const char *name, iosim_err_t *err);
+/* Next line without its newline (NUL-terminated, valid until the next
+ * call).  Returns 1, 0 at end, -1 on error ("name: ..."). */
+int import_in_line(import_in_t *in, char **line, size_t *len,
+                   iosim_err_t *err);
+/* 1-based number of the line last returned. */
+unsigned long import_in_lineno(const import_in_t *in);
+/* Starts again from the beginning (needs a seekable file). */
+int import_in_rewind(import_in_t *in, iosim_err_t *err);
+void import_in_free(import_in_t *in);
+
+/* ---------------------------------------------------------------- */
+/* Output sink                                                      */
+/* ---------------------------------------------------------------- */
+typedef int (*import_emit_fn)(void *arg, const iosim_rec_t *recs, size_t n,
+                              iosim_err_t *err);
+typedef struct import_sink import_sink_t;
+
+/* A sink writing a trace file at path (text form if text) on commit. */
+import_sink_t *import_sink_file(const char *path, bool text,
+                                const import_opts_t *opts,
+                                import_counts_t *counts, iosim_err_t *err);
+/* A sink handing records to emit (tests). */
+import_sink_t *import_sink_callback(import_emit_fn emit, void *arg,
+                                    const import_opts_t *opts,
+                                    import_counts_t *counts);
+/* Metadata the sources fill before the first record is flushed. */
+iosim_trace_meta_t *import_sink_meta(import_sink_t *s);
+/* Tells the sink the DID of an IOTLB/P_IOTLB descriptor (for the vote). */
+void import_sink_note_did(import_sink_t *s, uint16_t did);
+int import_sink_put(import_sink_t *s, const iosim_rec_t *r, iosim_err_t *err);
+/* Flushes everything and commits the file (or finishes the callback). */
+int import_sink_finish(import_sink_t *s, iosim_err_t *err);
+/* Frees; removes the temp file if not finished. */
+void import_sink_free(import_sink_t *s);
+
+/* ---------------------------------------------------------------- */
+/* Sources                                                          */
+/* ---------------------------------------------------------------- */
+typedef struct import_source {
+    const char *name;    /* "ftrace"                         */
+    const char *summary; /* one line for --help              */
+    int (*run)(FILE *in, const char *in_name, import_sink_t *sink,
+               const import_opts_t *opts, import_counts_t *counts,
+               iosim_err_t *err);
+} import_source_t;
+
+extern const import_source_t *const import_sources[];
+const import_source_t *import_find(const char *name);
+
+extern const import_source_t import_source_ftrace; /* import_ftrace.c */
+extern const import_source_t import_source_qemu;   /* import_qemu.c   */
+
+/* ---------------------------------------------------------------- */
+/* ftrace parser (used by both sources)                             */
+/* ---------------------------------------------------------------- */
+typedef struct ftrace_parser ftrace_parser_t;
+
+/* sink may be NULL (no DID vote, no metadata); in owns the input. */
+ftrace_parser_t *ftrace_parser_new(import_in_t *in, const char *in_name,
+                                   const import_opts_t *opts,
+                                   import_sink_t *sink,
+                                   import_counts_t *counts, iosim_err_t *err);
+/* Returns 1 and one record, 0 at end, -1 on error ("IN:LINE: msg"). */
+int ftrace_parser_next(ftrace_parser_t *p, iosim_rec_t *out,
+                       iosim_err_t *err);
+/* CPUs of the traced machine: "#P:N" of the header, else max cpu + 1. */
+uint32_t ftrace_parser_cpus(const ftrace_parser_t *p);
+void ftrace_parser_free(ftrace_parser_t *p);
+
+/* Parses one event line; exposed for the unit tests.  Returns 1 (record
+ * in out), 0 (not a record: header/unknown/ignored), -1 (malformed; a
+ * reason without location in why). */
+int ftrace_parse_line(ftrace_parser_t *p, const char *line, iosim_rec_t *out,
+                      char *why, size_t whylen);
+
+/* Decodes one queued-invalidation descriptor (MODEL.md §3.5) into an
+ * INVAL record (t and cpu untouched).  Returns 0, or -1 for a descriptor
+ * type that is not an invalidation (0, 9..15). */
+int import_decode_qi(uint64_t qw0, uint64_t qw1, iosim_rec_t *r);
+
+/* Seconds with a fraction ("6.833234") -> ns with integer arithmetic.
+ * A value without '.' is taken as-is (raw clock units).  Returns the
+ * number of characters consumed, 0 if none. */
+size_t import_parse_time_ns(const char *s, uint64_t *ns);
+
+#endif /* IOSIM_IMPORT_H */

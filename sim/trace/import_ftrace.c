@@ -1,0 +1,579 @@
+/* import_ftrace.c — Linux ftrace text (/sys/kernel/tracing/trace or
+ * `trace-cmd report`) -> iosim records.
+ *
+ * Concepts:
+ *   - Line: `<comm>-<pid> [<cpu>] <flags> <ts>: <event>: <text>`
+ *     (MODEL.md §2.1); trace-cmd report omits <flags>.  The cpu field is
+ *     the first `[digits]` on the line (comm may hold spaces and dashes).
+ *   - Events converted (MODEL.md §2.2–2.4):
+ *       map:        -> MAP   iova, size, aux = paddr, prot = READ|WRITE
+ *                     (the tracepoint carries no prot)
+ *       unmap:      -> UNMAP iova, size = unmapped_size
+ *       qi_submit:  -> INVAL decoded by import_decode_qi (§3.5), aux = qw0
+ *       tracing_mark_write: BENCH_START / BENCH_END -> MARK begin / end,
+ *                     any other text -> MARK request, id = 1, 2, 3 ...
+ *       dma_map_page / dma_map_phys / dma_unmap_page / dma_unmap_phys
+ *       (6.12+) -> MAP / UNMAP, but only while no iommu:map/unmap has
+ *                     been seen: an IOMMU-translated dma_map_* call fires
+ *                     iommu:map first (kernel/dma/mapping.c traces after
+ *                     the ops call), so once iommu events appear the dma_*
+ *                     events are duplicates and are skipped (counted).
+ *                     The device then comes from the event's device name.
+ *   - map/unmap carry no device or domain: device = opts->device, domain
+ *     stamped by the sink (vote over IOTLB DIDs, import.h).
+ *   - Time: seconds.fraction -> ns by integer arithmetic on the digits.
+ * Assumptions:
+ *   - The file is already merged in time order across CPUs (what the
+ *     `trace` file and trace-cmd report print).
+ *   - CPU numbers fit the record's 8-bit cpu field (error otherwise).
+ * Not modeled: io_page_fault (Intel DMAR does not use it, MODEL.md §2.2),
+ *   cache_tag_* events (counted as unknown), dma_map_sg (IOVAs of a
+ *   scatterlist; counted as unknown).
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace/import.h"
+
+struct ftrace_parser {
+    import_in_t *in;
+    const char *name;
+    const import_opts_t *opts;
+    import_sink_t *sink;
+    import_counts_t *counts;
+    uint32_t cpus_header; /* "#P:N" or trace-cmd "cpus=N"              */
+    uint32_t cpus_seen;   /* max cpu + 1                               */
+    uint64_t mark_id;     /* last request MARK id                      */
+    bool seen_iommu_map;  /* an iommu:map/unmap line was seen          */
+};
+
+ftrace_parser_t *ftrace_parser_new(import_in_t *in, const char *in_name,
+                                   const import_opts_t *opts,
+                                   import_sink_t *sink,
+                                   import_counts_t *counts, iosim_err_t *err)
+{
+    ftrace_parser_t *p = calloc(1, sizeof *p);
+    if (!p) {
+        iosim_err_set(err, "%s: out of memory", in_name);
+        return NULL;
+    }
+    p->in = in;
+    p->name = in_name;
+    p->opts = opts;
+    p->sink = sink;
+    p->counts = counts;
+    return p;
+}
+
+void ftrace_parser_free(ftrace_parser_t *p) { free(p); }
+
+uint32_t ftrace_parser_cpus(const ftrace_parser_t *p)
+{
+    return p->cpus_header > p->cpus_seen ? p->cpus_header : p->cpus_seen;
+}
+
+size_t import_parse_time_ns(const char *s, uint64_t *ns)
+{
+    const char *q = s;
+    uint64_t sec = 0, frac = 0;
+    unsigned fdigits = 0;
+    if (!isdigit((unsigned char)*q))
+        return 0;
+    while (isdigit((unsigned char)*q)) {
+        if (sec > (UINT64_MAX - 9) / 10)
+            return 0;
+        sec = sec * 10 + (uint64_t)(*q++ - '0');
+    }
+    if (*q != '.') {
+        *ns = sec; /* raw clock units (counter, x86-tsc clocks) */
+        return (size_t)(q - s);
+    }
+    q++;
+    if (!isdigit((unsigned char)*q))
+        return 0;
+    while (isdigit((unsigned char)*q)) {
+        if (fdigits < 9) { /* digits past ns are truncated */
+            frac = frac * 10 + (uint64_t)(*q - '0');
+            fdigits++;
+        }
+        q++;
+    }
+    for (; fdigits < 9; fdigits++)
+        frac *= 10;
+    if (sec > (UINT64_MAX - frac) / 1000000000u)
+        return 0;
+    *ns = sec * 1000000000u + frac;
+    return (size_t)(q - s);
+}
+
+/* Number after "key" in text ("0x"-prefixed or bare hex when hex,
+ * decimal otherwise).  Returns 0 or -1. */
+static int field_u64(const char *text, const char *key, bool hex,
+                     uint64_t *v)
+{
+    const char *k = strstr(text, key);
+    if (!k)
+        return -1;
+    const char *s = k + strlen(key);
+    if (!isxdigit((unsigned char)*s))
+        return -1;
+    char *end;
+    *v = strtoull(s, &end, hex ? 16 : 10);
+    if (end == s || (*end && !isspace((unsigned char)*end)))
+        return -1;
+    return 0;
+}
+
+static int bad(char *why, size_t n, const char *fmt, const char *what)
+{
+    snprintf(why, n, fmt, what);
+    return -1;
+}
+
+static void base_rec(iosim_rec_t *r, uint64_t t, unsigned cpu)
+{
+    memset(r, 0, sizeof *r);
+    r->t = t;
+    r->cpu = (uint8_t)cpu;
+}
+
+/* Lowest zero bit at or above bit 12 of a device-TLB address with S=1
+ * gives the invalidation size (MODEL.md §1.6.3): bit 12 = 0 => 8 KiB
+ * (am 1), bit 13 = 0 => 16 KiB (am 2) ...; all ones => whole device. */
+static void devtlb_range(uint64_t addr, iosim_rec_t *r)
+{
+    unsigned b = 12;
+    while (b < 64 && (addr >> b) & 1u)
+        b++;
+    unsigned am = b - 12 + 1;
+    if (am >= 52) { /* whole device (Linux uses mask 52: addr ~0 >> 1) */
+        r->am = 52;
+        r->iova = 0;
+        r->gran = IOSIM_GRAN_GLOBAL;
+        return;
+    }
+    r->am = (uint8_t)am;
+    r->iova = addr & ~((UINT64_C(1) << (12 + am)) - 1);
+    r->gran = IOSIM_GRAN_PAGE;
+}
+
+int import_decode_qi(uint64_t qw0, uint64_t qw1, iosim_rec_t *r)
+{
+    unsigned type = (unsigned)(qw0 & 0xf);
+    r->kind = IOSIM_REC_INVAL;
+    r->desc = (uint8_t)type;
+    r->aux = qw0;
+    r->size = 0;
+    r->iova = 0;
+    r->flags = 0;
+    r->gran = 0;
+    r->am = 0;
+    r->domain = 0;
+    r->device = 0;
+    r->pasid = 0;
+    switch (type) {
+    case IOSIM_DESC_CC: /* G 5:4, DID 31:16, SID 47:32 */
+        r->gran = (uint8_t)((qw0 >> 4) & 3);
+        r->domain = (uint16_t)((qw0 >> 16) & 0xffff);
+        r->device = (uint16_t)((qw0 >> 32) & 0xffff);
+        return 0;
+    case IOSIM_DESC_IOTLB:  /* G 5:4, DID 31:16 | ADDR 63:12, IH 6, AM 5:0 */
+    case IOSIM_DESC_PIOTLB: /* + PASID 51:32 */
+        r->gran = (uint8_t)((qw0 >> 4) & 3);
+        r->domain = (uint16_t)((qw0 >> 16) & 0xffff);
+        if (type == IOSIM_DESC_PIOTLB)
+            r->pasid = (uint32_t)((qw0 >> 32) & 0xfffff);
+        r->iova = qw1 & ~UINT64_C(0xfff);
+        r->flags = (qw1 >> 6) & 1 ? IOSIM_INVAL_IH : 0;
+        r->am = (uint8_t)(qw1 & 0x3f);
+        return 0;
+    case IOSIM_DESC_DEVTLB: /* SID 47:32 | ADDR 63:12, S 0 */
+        r->device = (uint16_t)((qw0 >> 32) & 0xffff);
+        if (qw1 & 1) {
+            devtlb_range(qw1, r);
+        } else {
+            r->iova = qw1 & ~UINT64_C(0xfff);
+            r->gran = IOSIM_GRAN_PAGE;
+        }
+        return 0;
+    case IOSIM_DESC_IEC: /* G 4 (0 global, 1 index), IM 31:27, IIDX 47:32 */
+        r->gran = (qw0 >> 4) & 1 ? IOSIM_GRAN_PAGE : IOSIM_GRAN_GLOBAL;
+        r->am = (uint8_t)((qw0 >> 27) & 0x1f);
+        r->iova = (qw0 >> 32) & 0xffff;
+        return 0;
+    case IOSIM_DESC_WAIT: /* status address in qw1 */
+        r->iova = qw1 & ~UINT64_C(3);
+        return 0;
+    case IOSIM_DESC_PC: /* G 5:4, DID 31:16, PASID 51:32 */
+        r->gran = (uint8_t)((qw0 >> 4) & 3);
+        r->domain = (uint16_t)((qw0 >> 16) & 0xffff);
+        r->pasid = (uint32_t)((qw0 >> 32) & 0xfffff);
+        return 0;
+    case IOSIM_DESC_PDEVTLB: /* SID 31:16, PASID 51:32 | G 0, S 11, ADDR */
+        r->device = (uint16_t)((qw0 >> 16) & 0xffff);
+        r->pasid = (uint32_t)((qw0 >> 32) & 0xfffff);
+        if (qw1 & (1u << 11)) {
+            devtlb_range(qw1, r);
+        } else {
+            r->iova = qw1 & ~UINT64_C(0xfff);
+            r->gran = IOSIM_GRAN_PAGE;
+        }
+        if (qw1 & 1) /* all PASIDs */
+            r->gran = IOSIM_GRAN_GLOBAL;
+        return 0;
+    default:
+        return -1; /* 0 reserved, 9 page group response, 10+ reserved */
+    }
+}
+
+/* "0000:3b:00.0" or "3b:00.0" -> bus<<8 | dev<<3 | fn. */
+static int parse_pci_name(const char *s, uint16_t *sid)
+{
+    unsigned dom, bus, dev, fn;
+    char tail;
+    if (sscanf(s, "%x:%x:%x.%x%c", &dom, &bus, &dev, &fn, &tail) >= 4 ||
+        (sscanf(s, "%x:%x.%x%c", &bus, &dev, &fn, &tail) >= 3)) {
+        if (bus > 0xff || dev > 0x1f || fn > 7)
+            return -1;
+        *sid = (uint16_t)(bus << 8 | dev << 3 | fn);
+        return 0;
+    }
+    return -1;
+}
+
+static int parse_map(ftrace_parser_t *p, const char *text, iosim_rec_t *r,
+                     char *why, size_t n)
+{
+    uint64_t iova, end, paddr, size;
+    if (field_u64(text, "iova=0x", true, &iova) < 0 ||
+        field_u64(text, " - 0x", true, &end) < 0 ||
+        field_u64(text, "paddr=0x", true, &paddr) < 0 ||
+        field_u64(text, "size=", false, &size) < 0)
+        return bad(why, n, "%s: expected 'iova=0x.. - 0x.. paddr=0x.. "
+                           "size=N'", "map");
+    if (end - iova != size)
+        return bad(why, n, "%s: end - iova != size", "map");
+    r->kind = IOSIM_REC_MAP;
+    r->iova = iova;
+    r->size = size;
+    r->aux = paddr;
+    r->flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE;
+    r->device = p->opts->device;
+    return 1;
+}
+
+static int parse_unmap(ftrace_parser_t *p, const char *text, iosim_rec_t *r,
+                       char *why, size_t n)
+{
+    uint64_t iova, end, size, unmapped;
+    if (field_u64(text, "iova=0x", true, &iova) < 0 ||
+        field_u64(text, " - 0x", true, &end) < 0 ||
+        field_u64(text, " size=", false, &size) < 0 ||
+        field_u64(text, "unmapped_size=", false, &unmapped) < 0)
+        return bad(why, n, "%s: expected 'iova=0x.. - 0x.. size=N "
+                           "unmapped_size=N'", "unmap");
+    if (end - iova != size)
+        return bad(why, n, "%s: end - iova != size", "unmap");
+    r->kind = IOSIM_REC_UNMAP;
+    r->iova = iova;
+    r->size = unmapped;
+    r->device = p->opts->device;
+    return 1;
+}
+
+static int parse_qi(ftrace_parser_t *p, const char *text, iosim_rec_t *r,
+                    char *why, size_t n)
+{
+    /* "<type-name> <iommu>: 0x%llx 0x%llx 0x%llx 0x%llx" */
+    const char *c = strstr(text, ": 0x");
+    uint64_t qw[4];
+    if (!c)
+        return bad(why, n, "%s: expected '<type> <iommu>: 0x.. 0x.. 0x.. "
+                           "0x..'", "qi_submit");
+    const char *s = c + 1;
+    for (int i = 0; i < 4; i++) {
+        while (*s == ' ')
+            s++;
+        if (s[0] != '0' || (s[1] != 'x' && s[1] != 'X') ||
+            !isxdigit((unsigned char)s[2]))
+            return bad(why, n, "%s: expected four 0x-prefixed qwords",
+                       "qi_submit");
+        char *end;
+        qw[i] = strtoull(s + 2, &end, 16);
+        if (*end && *end != ' ')
+            return bad(why, n, "%s: bad qword", "qi_submit");
+        s = end;
+    }
+    uint64_t t = r->t;
+    uint8_t cpu = r->cpu;
+    if (import_decode_qi(qw[0], qw[1], r) < 0) {
+        p->counts->unknown_events++; /* page group response etc. */
+        return 0;
+    }
+    r->t = t;
+    r->cpu = cpu;
+    if (p->sink && (r->desc == IOSIM_DESC_IOTLB || r->desc == IOSIM_DESC_PIOTLB))
+        import_sink_note_did(p->sink, r->domain);
+    return 1;
+}
+
+static int parse_mark(ftrace_parser_t *p, const char *text, iosim_rec_t *r)
+{
+    size_t len = strlen(text);
+    while (len > 0 && isspace((unsigned char)text[len - 1]))
+        len--;
+    r->kind = IOSIM_REC_MARK;
+    if (len == 11 && !strncmp(text, "BENCH_START", 11)) {
+        r->flags = IOSIM_MARK_BEGIN;
+    } else if (len == 9 && !strncmp(text, "BENCH_END", 9)) {
+        r->flags = IOSIM_MARK_END;
+    } else {
+        r->flags = IOSIM_MARK_REQUEST;
+        r->aux = ++p->mark_id;
+    }
+    return 1;
+}
+
+static int parse_dma_api(ftrace_parser_t *p, const char *text, bool map,
+                         iosim_rec_t *r, char *why, size_t n)
+{
+    const char *ev = map ? "dma_map_page" : "dma_unmap_page";
+    if (p->seen_iommu_map) {
+        p->counts->dma_api_skipped++;
+        return 0;
+    }
+    uint64_t addr, size, phys = 0;
+    uint16_t sid;
+    if (parse_pci_name(text, &sid) < 0)
+        return bad(why, n, "%s: expected a PCI device name first", ev);
+    if (field_u64(text, "dma_addr=", true, &addr) < 0 ||
+        field_u64(text, "size=", false, &size) < 0 ||
+        (map && field_u64(text, "phys_addr=", true, &phys) < 0))
+        return bad(why, n, "%s: expected 'dma_addr=.. size=N'", ev);
+    r->kind = map ? IOSIM_REC_MAP : IOSIM_REC_UNMAP;
+    r->iova = addr;
+    r->size = size;
+    r->device = sid;
+    if (map) {
+        r->aux = phys;
+        /* dir is the CPU's view: TO_DEVICE = device reads memory. */
+        if (strstr(text, "dir=TO_DEVICE"))
+            r->flags = IOSIM_PROT_READ;
+        else if (strstr(text, "dir=FROM_DEVICE"))
+            r->flags = IOSIM_PROT_WRITE;
+        else
+            r->flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE;
+    }
+    p->counts->dma_api_used++;
+    return 1;
+}
+
+/* '#' header lines: ring overrun check and the CPU count. */
+static void parse_header(ftrace_parser_t *p, const char *line)
+{
+    const char *e = strstr(line, "entries-in-buffer/entries-written:");
+    if (e) {
+        unsigned long long x, y;
+        if (sscanf(e, "entries-in-buffer/entries-written: %llu/%llu", &x,
+                   &y) == 2) {
+            p->counts->entries_in_buffer = x;
+            p->counts->entries_written = y;
+            if (x < y)
+                p->counts->overrun = true;
+        }
+    }
+    const char *c = strstr(line, "#P:");
+    if (c) {
+        unsigned long v = strtoul(c + 3, NULL, 10);
+        if (v > 0 && v <= 256)
+            p->cpus_header = (uint32_t)v;
+    }
+}
+
+int ftrace_parse_line(ftrace_parser_t *p, const char *line, iosim_rec_t *out,
+                      char *why, size_t whylen)
+{
+    const char *s = line;
+    while (isspace((unsigned char)*s))
+        s++;
+    if (!*s)
+        return 0;
+    if (*s == '#') {
+        parse_header(p, s);
+        return 0;
+    }
+    if (!strncmp(s, "cpus=", 5)) { /* trace-cmd report header */
+        unsigned long v = strtoul(s + 5, NULL, 10);
+        if (v > 0 && v <= 256)
+            p->cpus_header = (uint32_t)v;
+        return 0;
+    }
+    if (strstr(s, "[LOST") && strstr(s, "EVENTS]")) { /* trace-cmd */
+        p->counts->overrun = true;
+        return 0;
+    }
+    /* cpu: the first "[digits]" */
+    const char *b = s;
+    unsigned long cpu = 0;
+    const char *after = NULL;
+    while ((b = strchr(b, '[')) != NULL) {
+        const char *d = b + 1;
+        if (isdigit((unsigned char)*d)) {
+            char *end;
+            cpu = strtoul(d, &end, 10);
+            if (*end == ']') {
+                after = end + 1;
+                break;
+            }
+        }
+        b++;
+    }
+    if (!after) {
+        p->counts->other_lines++;
+        return 0;
+    }
+    /* optional flags, then "<ts>:" */
+    const char *q = after;
+    while (*q == ' ')
+        q++;
+    uint64_t t;
+    size_t tl = import_parse_time_ns(q, &t);
+    if (!tl || q[tl] != ':') {
+        while (*q && *q != ' ') /* flags field */
+            q++;
+        while (*q == ' ')
+            q++;
+        tl = import_parse_time_ns(q, &t);
+        if (!tl || q[tl] != ':') {
+            p->counts->other_lines++;
+            return 0;
+        }
+    }
+    q += tl + 1;
+    while (*q == ' ')
+        q++;
+    const char *ev = q;
+    while (*q && *q != ':' && *q != ' ')
+        q++;
+    if (*q != ':') {
+        p->counts->other_lines++;
+        return 0;
+    }
+    size_t evlen = (size_t)(q - ev);
+    const char *text = q + 1;
+    while (*text == ' ')
+        text++;
+#define EVENT_IS(name) (evlen == sizeof(name) - 1 && !strncmp(ev, name, evlen))
+    int known = EVENT_IS("map") || EVENT_IS("unmap") ||
+                EVENT_IS("qi_submit") || EVENT_IS("tracing_mark_write") ||
+                EVENT_IS("print") || EVENT_IS("dma_map_page") ||
+                EVENT_IS("dma_map_phys") || EVENT_IS("dma_unmap_page") ||
+                EVENT_IS("dma_unmap_phys");
+    if (!known) {
+        p->counts->unknown_events++;
+        return 0;
+    }
+    if (cpu > 255)
+        return bad(why, whylen, "cpu %s does not fit the 8-bit cpu field",
+                   "number");
+    base_rec(out, t, (unsigned)cpu);
+    if (EVENT_IS("map")) {
+        p->seen_iommu_map = true;
+        return parse_map(p, text, out, why, whylen);
+    }
+    if (EVENT_IS("unmap")) {
+        p->seen_iommu_map = true;
+        return parse_unmap(p, text, out, why, whylen);
+    }
+    if (EVENT_IS("qi_submit"))
+        return parse_qi(p, text, out, why, whylen);
+    if (EVENT_IS("tracing_mark_write"))
+        return parse_mark(p, text, out);
+    if (EVENT_IS("print")) { /* trace-cmd: "print: tracing_mark_write: X" */
+        const char *m = strstr(text, "tracing_mark_write:");
+        if (!m) {
+            p->counts->unknown_events++;
+            return 0;
+        }
+        m += strlen("tracing_mark_write:");
+        while (*m == ' ')
+            m++;
+        return parse_mark(p, m, out);
+    }
+    if (EVENT_IS("dma_map_page") || EVENT_IS("dma_map_phys"))
+        return parse_dma_api(p, text, true, out, why, whylen);
+    return parse_dma_api(p, text, false, out, why, whylen);
+#undef EVENT_IS
+}
+
+int ftrace_parser_next(ftrace_parser_t *p, iosim_rec_t *out,
+                       iosim_err_t *err)
+{
+    char *line;
+    char why[256];
+    for (;;) {
+        int r = import_in_line(p->in, &line, NULL, err);
+        if (r <= 0)
+            return r;
+        p->counts->lines++;
+        why[0] = '\0';
+        r = ftrace_parse_line(p, line, out, why, sizeof why);
+        if (r < 0)
+            return iosim_err_set(err, "%s:%lu: %s", p->name,
+                                 import_in_lineno(p->in), why);
+        if (p->sink && p->cpus_header &&
+            import_sink_meta(p->sink)->cpus < p->cpus_header)
+            import_sink_meta(p->sink)->cpus = p->cpus_header;
+        if (r == 0)
+            continue;
+        if ((uint32_t)out->cpu + 1 > p->cpus_seen)
+            p->cpus_seen = (uint32_t)out->cpu + 1;
+        return 1;
+    }
+}
+
+static int ftrace_run(FILE *f, const char *in_name, import_sink_t *sink,
+                      const import_opts_t *opts, import_counts_t *counts,
+                      iosim_err_t *err)
+{
+    import_in_t *in = import_in_new(f, in_name, err);
+    if (!in)
+        return -1;
+    ftrace_parser_t *p = ftrace_parser_new(in, in_name, opts, sink, counts,
+                                           err);
+    if (!p) {
+        import_in_free(in);
+        return -1;
+    }
+    iosim_trace_meta_t *m = import_sink_meta(sink);
+    snprintf(m->source, sizeof m->source, "ftrace");
+    m->has_dma = 0;
+    int rc = 0;
+    iosim_rec_t r;
+    for (;;) {
+        int got = ftrace_parser_next(p, &r, err);
+        if (got < 0) {
+            rc = -1;
+            break;
+        }
+        if (got == 0)
+            break;
+        if (import_sink_put(sink, &r, err) < 0) {
+            rc = -1;
+            break;
+        }
+    }
+    if (rc == 0 && m->cpus < ftrace_parser_cpus(p))
+        m->cpus = ftrace_parser_cpus(p);
+    ftrace_parser_free(p);
+    import_in_free(in);
+    return rc;
+}
+
+const import_source_t import_source_ftrace = {
+    "ftrace",
+    "Linux ftrace text (trace file or trace-cmd report): iommu:map/unmap, "
+    "intel_iommu:qi_submit, tracing_mark_write, dma:*map*",
+    ftrace_run,
+};

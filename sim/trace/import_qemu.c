@@ -1,0 +1,793 @@
+/* import_qemu.c — QEMU `-trace vtd_*` log + the guest's ftrace -> one
+ * time-ordered trace whose DMA records are the device's real accesses.
+ *
+ * Concepts:
+ *   - QEMU log backend lines: `[<tid>@<sec>.<usec>:]<event> <args>`
+ *     (MODEL.md §4.4, [SRC 18]); the timestamp is present only with
+ *     `-msg timestamp=on`.
+ *   - vtd_dmar_translate `dev BB:DD.FF iova 0x.. -> gpa 0x.. mask 0x..`
+ *     is one device DMA translation -> one DMA record: size = mask + 1
+ *     (4096 for mask 0xfff), device from BB:DD.FF, direction unknown in
+ *     the event -> IOSIM_DMA_WRITE (documented choice), domain stamped by
+ *     the sink like the guest's map/unmap.
+ *   - vtd_inv_desc `... type T high <qw1> low <qw0>` with T != wait is the
+ *     QEMU side of one guest qi_submit: QEMU processes the queue inside
+ *     the guest's IQT write, and the guest traces qi_submit under the QI
+ *     lock (MODEL.md §1.7), so both streams list the non-wait descriptors
+ *     in the same order.  These are the *anchors* of the alignment.
+ *
+ * Alignment rule (the two clocks differ and the strict capture has no
+ * QEMU timestamps):
+ *   1. Sync (pass 1): the guest's first K = min(64, n) non-wait
+ *      descriptors are searched in the QEMU descriptor sequence (decoded
+ *      fields compared).  Candidate offsets o must also leave room for all
+ *      the guest's descriptors (o + n_guest <= n_qemu).  When several
+ *      offsets match (lazy mode repeats the same DSI/devTLB pair), the
+ *      one whose inter-descriptor gaps best fit the guest's (sum of
+ *      |dt_qemu - dt_guest| over the K descriptors) wins if QEMU has
+ *      timestamps, else the earliest.
+ *   2. Merge (pass 2): anchor k of QEMU is emitted together with guest
+ *      descriptor k, after every guest record before it.  QEMU DMAs
+ *      before the first anchor are dropped.
+ *   3. Between anchors, guest records are emitted lazily: a DMA of
+ *      (iova page x, gpa page p) is emitted at once if x is currently
+ *      mapped to p; otherwise, if a guest MAP ahead (before the next
+ *      anchor) maps x to p, the guest records up to that MAP are emitted
+ *      first ("the map of an IOVA precedes its first translation"); else
+ *      the DMA is emitted at once (an IOVA mapped before the capture
+ *      started, e.g. the virtqueue rings; counted as unmapped).  An UNMAP
+ *      is therefore emitted only after every DMA that preceded the next
+ *      DMA needing a later MAP ("unmap follows the last translation").
+ *   4. After the last anchor, QEMU DMAs are kept until the next QEMU
+ *      descriptor (necessarily after the guest stopped tracing) or, with
+ *      timestamps, until the guest's last record time; the rest dropped.
+ *   5. DMA time: without QEMU timestamps, the time of the last emitted
+ *      guest record; with them, qemu_time + (guest - qemu time of the
+ *      last anchor), clamped between the last emitted and the next guest
+ *      record, so the output stays time-ordered.
+ * Assumptions:
+ *   - The QEMU log is a file (read twice); the guest file too.
+ *   - One anchor interval holds at most QEMU_INTERVAL_MAX guest records;
+ *     a longer interval is processed in windows of that size (rule 3
+ *     then only looks ahead within the window).
+ *   - A MAP bigger than QEMU_MAP_INDEX_PAGES pages is indexed by its
+ *     first QEMU_MAP_INDEX_PAGES pages only.
+ * Not modeled: vtd_iotlb_* hit/miss events (the simulator recomputes
+ *   them), QEMU's own invalidation processing (the guest's qi_submit
+ *   is the ground truth), DMA direction and access size within the page.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace/import.h"
+
+#define QEMU_SYNC_K 64u
+#define QEMU_INTERVAL_MAX 65536u
+#define QEMU_MAP_INDEX_PAGES 64u
+#define QEMU_MAX_CANDIDATES 65536u
+#define PAGE_SHIFT 12
+
+/* ------------------------------------------------------------------ */
+/* QEMU line parsing                                                   */
+/* ------------------------------------------------------------------ */
+typedef enum { QL_OTHER, QL_DMA, QL_DESC, QL_WAIT } qline_kind_t;
+
+typedef struct qline {
+    qline_kind_t kind;
+    bool has_time;
+    uint64_t t_ns;
+    iosim_rec_t rec; /* QL_DMA: DMA record; QL_DESC: decoded INVAL */
+} qline_t;
+
+/* Parses one QEMU log line; returns 0, or -1 with a reason in why. */
+static int qemu_parse_line(const char *line, qline_t *ql, char *why,
+                           size_t n)
+{
+    memset(ql, 0, sizeof *ql);
+    const char *s = line;
+    /* optional "<tid>@<sec>.<usec>:" */
+    const char *at = s;
+    while (isdigit((unsigned char)*at))
+        at++;
+    if (at > s && *at == '@') {
+        uint64_t t;
+        size_t tl = import_parse_time_ns(at + 1, &t);
+        if (tl && at[1 + tl] == ':') {
+            ql->has_time = true;
+            ql->t_ns = t;
+            s = at + 1 + tl + 1;
+        }
+    }
+    if (!strncmp(s, "vtd_dmar_translate ", 19)) {
+        unsigned bus, dev, fn;
+        unsigned long long iova, gpa, mask;
+        if (sscanf(s + 19, "dev %x:%x.%x iova 0x%llx -> gpa 0x%llx mask 0x%llx",
+                   &bus, &dev, &fn, &iova, &gpa, &mask) != 6 ||
+            bus > 0xff || dev > 0x1f || fn > 7) {
+            snprintf(why, n, "vtd_dmar_translate: expected 'dev BB:DD.F "
+                             "iova 0x.. -> gpa 0x.. mask 0x..'");
+            return -1;
+        }
+        ql->kind = QL_DMA;
+        iosim_rec_t *r = &ql->rec;
+        r->kind = IOSIM_REC_DMA;
+        r->iova = iova;
+        r->size = mask + 1;
+        r->aux = gpa; /* kept for the phys match; cleared on output */
+        r->device = (uint16_t)(bus << 8 | dev << 3 | fn);
+        r->flags = IOSIM_DMA_WRITE;
+        return 0;
+    }
+    if (!strncmp(s, "vtd_inv_desc ", 13)) {
+        char type[32];
+        unsigned long long hi, lo;
+        if (sscanf(s + 13, "invalidate desc type %31s high 0x%llx low 0x%llx",
+                   type, &hi, &lo) != 3) {
+            snprintf(why, n, "vtd_inv_desc: expected 'invalidate desc type "
+                             "T high 0x.. low 0x..'");
+            return -1;
+        }
+        if (!strcmp(type, "wait")) {
+            ql->kind = QL_WAIT;
+            return 0;
+        }
+        ql->kind = QL_DESC;
+        if (import_decode_qi(lo, hi, &ql->rec) < 0)
+            ql->kind = QL_OTHER; /* not an invalidation */
+        return 0;
+    }
+    return 0;
+}
+
+static bool same_desc(const iosim_rec_t *a, const iosim_rec_t *b)
+{
+    return a->aux == b->aux && a->iova == b->iova && a->am == b->am &&
+           a->flags == b->flags && a->desc == b->desc;
+}
+
+static bool is_anchor(const iosim_rec_t *r)
+{
+    return r->kind == IOSIM_REC_INVAL && r->desc != IOSIM_DESC_WAIT;
+}
+
+/* Reads the next QEMU line of interest; 1, 0 at end, -1. */
+static int qemu_next(import_in_t *in, const char *name, qline_t *ql,
+                     import_counts_t *counts, iosim_err_t *err)
+{
+    char *line;
+    char why[160];
+    for (;;) {
+        int r = import_in_line(in, &line, NULL, err);
+        if (r <= 0)
+            return r;
+        counts->lines++;
+        if (qemu_parse_line(line, ql, why, sizeof why) < 0)
+            return iosim_err_set(err, "%s:%lu: %s", name,
+                                 import_in_lineno(in), why);
+        if (ql->kind != QL_OTHER)
+            return 1;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Pass 1: where does the guest trace start in the QEMU stream?        */
+/* ------------------------------------------------------------------ */
+typedef struct cand {
+    uint64_t offset;
+    uint64_t score;
+} cand_t;
+
+static uint64_t absdiff(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
+
+static int qemu_sync(import_in_t *qin, const char *qname, FILE *gf,
+                     const char *gname, const import_opts_t *opts,
+                     import_counts_t *counts, uint64_t *offset,
+                     iosim_err_t *err)
+{
+    iosim_rec_t gpre[QEMU_SYNC_K];
+    iosim_rec_t qring[QEMU_SYNC_K];
+    uint64_t qtime[QEMU_SYNC_K];
+    uint64_t n_guest = 0, n_qemu = 0;
+    unsigned k = 0;
+    int rc = -1;
+    cand_t *cands = NULL;
+    size_t ncands = 0;
+    import_counts_t scratch = {0};
+
+    /* guest: first K anchors and the total */
+    import_in_t *gin = import_in_new(gf, gname, err);
+    if (!gin)
+        return -1;
+    ftrace_parser_t *gp = ftrace_parser_new(gin, gname, opts, NULL, &scratch,
+                                            err);
+    if (!gp) {
+        import_in_free(gin);
+        return -1;
+    }
+    iosim_rec_t r;
+    int got;
+    while ((got = ftrace_parser_next(gp, &r, err)) > 0) {
+        if (!is_anchor(&r))
+            continue;
+        if (k < QEMU_SYNC_K)
+            gpre[k++] = r;
+        n_guest++;
+    }
+    ftrace_parser_free(gp);
+    import_in_free(gin);
+    if (got < 0)
+        return -1;
+    if (n_guest == 0)
+        return iosim_err_set(err,
+                             "%s: the guest trace has no qi_submit: cannot "
+                             "align it with the QEMU log %s",
+                             gname, qname);
+
+    cands = malloc(QEMU_MAX_CANDIDATES * sizeof *cands);
+    if (!cands)
+        return iosim_err_set(err, "%s: out of memory", qname);
+    qline_t ql;
+    bool timestamps = true;
+    while ((got = qemu_next(qin, qname, &ql, &scratch, err)) > 0) {
+        if (ql.kind != QL_DESC)
+            continue;
+        timestamps = timestamps && ql.has_time;
+        qring[n_qemu % QEMU_SYNC_K] = ql.rec;
+        qtime[n_qemu % QEMU_SYNC_K] = ql.t_ns;
+        n_qemu++;
+        if (n_qemu < k)
+            continue;
+        uint64_t o = n_qemu - k;
+        /* equal, or two neighbours swapped (timestamp ties, see merge) */
+        bool match = true;
+        for (unsigned i = 0; i < k && match;) {
+            const iosim_rec_t *q0 = &qring[(o + i) % QEMU_SYNC_K];
+            if (same_desc(q0, &gpre[i])) {
+                i++;
+            } else if (i + 1 < k && same_desc(q0, &gpre[i + 1]) &&
+                       same_desc(&qring[(o + i + 1) % QEMU_SYNC_K],
+                                 &gpre[i])) {
+                i += 2;
+            } else {
+                match = false;
+            }
+        }
+        if (!match || ncands == QEMU_MAX_CANDIDATES)
+            continue;
+        uint64_t score = 0;
+        for (unsigned i = 1; i < k; i++) {
+            uint64_t dq = qtime[(o + i) % QEMU_SYNC_K] - qtime[o % QEMU_SYNC_K];
+            uint64_t dg = gpre[i].t - gpre[0].t;
+            score += absdiff(dq, dg);
+        }
+        cands[ncands].offset = o;
+        cands[ncands].score = score;
+        ncands++;
+    }
+    if (got < 0)
+        goto out;
+    counts->qemu_timestamps = timestamps && n_qemu > 0;
+    size_t best = SIZE_MAX;
+    uint32_t valid = 0;
+    for (size_t i = 0; i < ncands; i++) {
+        if (cands[i].offset + n_guest > n_qemu)
+            continue;
+        valid++;
+        if (best == SIZE_MAX ||
+            (counts->qemu_timestamps && cands[i].score < cands[best].score))
+            best = i;
+    }
+    counts->qemu_sync_candidates = valid;
+    if (best == SIZE_MAX) {
+        iosim_err_set(err,
+                      "%s: the guest's first %u qi_submit descriptors (%s) "
+                      "do not occur in this QEMU log",
+                      qname, k, gname);
+        goto out;
+    }
+    *offset = cands[best].offset;
+    rc = 0;
+out:
+    free(cands);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Hash tables: live mappings (iova page -> gpa page) and the index of  */
+/* MAPs in the look-ahead window ((iova page, gpa page) -> position).   */
+/* ------------------------------------------------------------------ */
+typedef struct slot {
+    uint64_t key; /* iova page + 1 (0 = empty) */
+    uint64_t val; /* gpa page                  */
+    size_t pos;   /* index: buffer position    */
+} slot_t;
+
+typedef struct table {
+    slot_t *s;
+    size_t cap; /* power of two */
+    size_t n;
+} table_t;
+
+static size_t hash64(uint64_t k)
+{
+    k ^= k >> 33;
+    k *= UINT64_C(0xff51afd7ed558ccd);
+    k ^= k >> 33;
+    return (size_t)k;
+}
+
+static int table_init(table_t *t, size_t cap)
+{
+    t->s = calloc(cap, sizeof *t->s);
+    t->cap = cap;
+    t->n = 0;
+    return t->s ? 0 : -1;
+}
+
+static int table_grow(table_t *t);
+
+/* Live map: one value per key (insert replaces). */
+static int live_put(table_t *t, uint64_t page, uint64_t gpa)
+{
+    if ((t->n + 1) * 2 > t->cap && table_grow(t) < 0)
+        return -1;
+    size_t i = hash64(page) & (t->cap - 1);
+    while (t->s[i].key && t->s[i].key != page + 1)
+        i = (i + 1) & (t->cap - 1);
+    if (!t->s[i].key)
+        t->n++;
+    t->s[i].key = page + 1;
+    t->s[i].val = gpa;
+    return 0;
+}
+
+static bool live_get(const table_t *t, uint64_t page, uint64_t *gpa)
+{
+    size_t i = hash64(page) & (t->cap - 1);
+    while (t->s[i].key) {
+        if (t->s[i].key == page + 1) {
+            *gpa = t->s[i].val;
+            return true;
+        }
+        i = (i + 1) & (t->cap - 1);
+    }
+    return false;
+}
+
+/* Deletion with backward shift (linear probing stays tombstone-free). */
+static void live_del(table_t *t, uint64_t page)
+{
+    size_t mask = t->cap - 1;
+    size_t i = hash64(page) & mask;
+    while (t->s[i].key && t->s[i].key != page + 1)
+        i = (i + 1) & mask;
+    if (!t->s[i].key)
+        return;
+    t->n--;
+    size_t j = i;
+    for (;;) {
+        t->s[i].key = 0;
+        for (;;) {
+            j = (j + 1) & mask;
+            if (!t->s[j].key)
+                return;
+            size_t home = hash64(t->s[j].key - 1) & mask;
+            /* move j to i unless home lies cyclically in (i, j] */
+            bool stay = i <= j ? (i < home && home <= j)
+                               : (i < home || home <= j);
+            if (!stay)
+                break;
+        }
+        t->s[i] = t->s[j];
+        i = j;
+    }
+}
+
+static int table_grow(table_t *t)
+{
+    table_t nt;
+    if (table_init(&nt, t->cap * 2) < 0)
+        return -1;
+    for (size_t i = 0; i < t->cap; i++)
+        if (t->s[i].key)
+            live_put(&nt, t->s[i].key - 1, t->s[i].val);
+    free(t->s);
+    *t = nt;
+    return 0;
+}
+
+/* Index: duplicates allowed, keyed by iova page; val = gpa page.
+ * Returns the slot used (so that the caller can clear it cheaply). */
+static size_t index_add(table_t *t, uint64_t page, uint64_t gpa, size_t pos)
+{
+    size_t i = hash64(page) & (t->cap - 1);
+    while (t->s[i].key)
+        i = (i + 1) & (t->cap - 1);
+    t->s[i].key = page + 1;
+    t->s[i].val = gpa;
+    t->s[i].pos = pos;
+    t->n++;
+    return i;
+}
+
+/* First position >= from of a MAP mapping page to gpa; SIZE_MAX if none. */
+static size_t index_find(const table_t *t, uint64_t page, uint64_t gpa,
+                         size_t from)
+{
+    size_t best = SIZE_MAX;
+    size_t i = hash64(page) & (t->cap - 1);
+    while (t->s[i].key) {
+        if (t->s[i].key == page + 1 && t->s[i].val == gpa &&
+            t->s[i].pos >= from && t->s[i].pos < best)
+            best = t->s[i].pos;
+        i = (i + 1) & (t->cap - 1);
+    }
+    return best;
+}
+
+/* ------------------------------------------------------------------ */
+/* Pass 2: merge                                                       */
+/* ------------------------------------------------------------------ */
+/* Guest descriptors with equal timestamps on two CPUs may be printed in
+ * the other order than they took the QI lock (the trace file breaks
+ * timestamp ties arbitrarily; seen in the strict capture at 1 us
+ * resolution).  A QEMU descriptor is therefore matched against the next
+ * QEMU_REORDER_LOOKAHEAD guest descriptors; the guest descriptors it
+ * overtakes wait in `held` for their own QEMU descriptor. */
+#define QEMU_REORDER_LOOKAHEAD 8u
+#define QEMU_HELD_MAX 8u
+
+typedef struct merge {
+    import_sink_t *sink;
+    import_counts_t *counts;
+    ftrace_parser_t *gp;
+    bool guest_eof;
+    iosim_rec_t *buf;  /* guest records read ahead                      */
+    size_t len, cur;   /* buf[cur..len) not yet emitted                 */
+    size_t anchor_pos; /* first anchor in buf[cur..len), else len       */
+    table_t live;      /* emitted mappings: iova page -> gpa page       */
+    table_t index;     /* MAPs in buf: (iova page, gpa page) -> position */
+    size_t *used;      /* index slots in use (cleared on reset)         */
+    size_t nused;
+    iosim_rec_t held[QEMU_HELD_MAX];
+    size_t nheld;
+    uint64_t last_t;   /* time of the last emitted record               */
+    bool have_offset;
+    int64_t offset;    /* guest ns - qemu ns at the last anchor          */
+} merge_t;
+
+static void merge_find_anchor(merge_t *m)
+{
+    size_t i = m->cur;
+    while (i < m->len && !is_anchor(&m->buf[i]))
+        i++;
+    m->anchor_pos = i;
+}
+
+static void merge_reset(merge_t *m)
+{
+    for (size_t i = 0; i < m->nused; i++)
+        m->index.s[m->used[i]].key = 0;
+    m->nused = 0;
+    m->index.n = 0;
+    m->len = m->cur = m->anchor_pos = 0;
+}
+
+static bool merge_full(const merge_t *m)
+{
+    return m->len == QEMU_INTERVAL_MAX ||
+           m->nused + QEMU_MAP_INDEX_PAGES > m->index.cap / 2;
+}
+
+/* Appends guest records up to and including the next anchor (or to the
+ * end, or until the buffer is full). */
+static int merge_extend(merge_t *m, iosim_err_t *err)
+{
+    if (m->cur == m->len)
+        merge_reset(m);
+    while (!m->guest_eof && !merge_full(m)) {
+        iosim_rec_t *r = &m->buf[m->len];
+        int got = ftrace_parser_next(m->gp, r, err);
+        if (got < 0)
+            return -1;
+        if (got == 0) {
+            m->guest_eof = true;
+            break;
+        }
+        if (r->kind == IOSIM_REC_MAP) {
+            uint64_t pages = (r->size + 4095) >> PAGE_SHIFT;
+            if (pages > QEMU_MAP_INDEX_PAGES)
+                pages = QEMU_MAP_INDEX_PAGES;
+            for (uint64_t i = 0; i < pages; i++)
+                m->used[m->nused++] =
+                    index_add(&m->index, (r->iova >> PAGE_SHIFT) + i,
+                              (r->aux >> PAGE_SHIFT) + i, m->len);
+        }
+        m->len++;
+        if (is_anchor(r))
+            break;
+    }
+    merge_find_anchor(m);
+    return 0;
+}
+
+static int merge_emit_one(merge_t *m, const iosim_rec_t *src,
+                          iosim_err_t *err)
+{
+    iosim_rec_t r = *src;
+    uint64_t pages = (r.size + 4095) >> PAGE_SHIFT;
+    if (r.kind == IOSIM_REC_MAP) {
+        for (uint64_t i = 0; i < pages; i++)
+            if (live_put(&m->live, (r.iova >> PAGE_SHIFT) + i,
+                         (r.aux >> PAGE_SHIFT) + i) < 0)
+                return iosim_err_set(err, "qemu merge: out of memory");
+    } else if (r.kind == IOSIM_REC_UNMAP) {
+        for (uint64_t i = 0; i < pages; i++)
+            live_del(&m->live, (r.iova >> PAGE_SHIFT) + i);
+    }
+    if (r.t < m->last_t) /* a held descriptor emitted late */
+        r.t = m->last_t;
+    m->last_t = r.t;
+    return import_sink_put(m->sink, &r, err);
+}
+
+/* Emits buf[cur..end); anchors among them go to `held` if hold. */
+static int merge_emit_range(merge_t *m, size_t end, bool hold,
+                            iosim_err_t *err)
+{
+    for (; m->cur < end; m->cur++) {
+        const iosim_rec_t *r = &m->buf[m->cur];
+        if (hold && is_anchor(r)) {
+            if (m->nheld == QEMU_HELD_MAX)
+                return iosim_err_set(err, "qemu merge: more than %u guest "
+                                          "descriptors out of order",
+                                     QEMU_HELD_MAX);
+            m->held[m->nheld++] = *r;
+            continue;
+        }
+        if (merge_emit_one(m, r, err) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int merge_dma(merge_t *m, const qline_t *ql, iosim_err_t *err)
+{
+    iosim_rec_t d = ql->rec;
+    uint64_t page = d.iova >> PAGE_SHIFT, gpa = d.aux >> PAGE_SHIFT, cur_gpa;
+    d.aux = 0;
+    if (live_get(&m->live, page, &cur_gpa) && cur_gpa == gpa) {
+        m->counts->qemu_dma_matched++;
+    } else {
+        /* never past the next anchor: its QEMU descriptor has not come */
+        size_t pos = index_find(&m->index, page, gpa, m->cur);
+        if (pos < m->anchor_pos) {
+            if (merge_emit_range(m, pos + 1, false, err) < 0)
+                return -1;
+            m->counts->qemu_dma_matched++;
+        } else {
+            m->counts->qemu_dma_unmapped++;
+        }
+    }
+    uint64_t t = m->last_t;
+    if (ql->has_time && m->have_offset) {
+        int64_t mapped = (int64_t)ql->t_ns + m->offset;
+        if (mapped > (int64_t)t)
+            t = (uint64_t)mapped;
+        if (m->cur < m->len && t > m->buf[m->cur].t)
+            t = m->buf[m->cur].t < m->last_t ? m->last_t : m->buf[m->cur].t;
+    }
+    d.t = t;
+    m->last_t = t;
+    m->counts->qemu_dma_kept++;
+    return import_sink_put(m->sink, &d, err);
+}
+
+/* One QEMU descriptor: returns 1 if matched, 0 if the guest has no
+ * descriptor left (it stopped tracing), -1 on error. */
+static int merge_desc(merge_t *m, const qline_t *ql, const char *qname,
+                      unsigned long qline, iosim_err_t *err)
+{
+    const iosim_rec_t *g = NULL;
+    for (size_t i = 0; i < m->nheld; i++) {
+        if (!same_desc(&m->held[i], &ql->rec))
+            continue;
+        iosim_rec_t h = m->held[i];
+        memmove(&m->held[i], &m->held[i + 1],
+                (m->nheld - i - 1) * sizeof *m->held);
+        m->nheld--;
+        if (merge_emit_one(m, &h, err) < 0)
+            return -1;
+        m->held[m->nheld] = h; /* keep a copy for the clock offset */
+        g = &m->held[m->nheld];
+        break;
+    }
+    if (!g) {
+        size_t match = SIZE_MAX;
+        for (;;) {
+            unsigned seen = 0;
+            for (size_t i = m->anchor_pos; i < m->len; i++) {
+                if (!is_anchor(&m->buf[i]))
+                    continue;
+                if (same_desc(&m->buf[i], &ql->rec)) {
+                    match = i;
+                    break;
+                }
+                seen++;
+            }
+            if (match != SIZE_MAX || m->guest_eof ||
+                seen >= QEMU_REORDER_LOOKAHEAD)
+                break;
+            if (merge_full(m)) {
+                if (seen > 0)
+                    break;
+                /* an interval longer than the buffer: emit a window */
+                if (merge_emit_range(m, m->len, false, err) < 0)
+                    return -1;
+            }
+            if (merge_extend(m, err) < 0)
+                return -1;
+        }
+        if (match == SIZE_MAX) {
+            if (m->guest_eof && m->anchor_pos == m->len && m->nheld == 0)
+                return 0;
+            const iosim_rec_t *want =
+                m->nheld ? &m->held[0]
+                         : (m->anchor_pos < m->len ? &m->buf[m->anchor_pos]
+                                                   : NULL);
+            return iosim_err_set(
+                err,
+                "%s:%lu: descriptor qw0=0x%llx addr=0x%llx does not match "
+                "the guest's next qi_submit qw0=0x%llx addr=0x%llx "
+                "(alignment lost)",
+                qname, qline, (unsigned long long)ql->rec.aux,
+                (unsigned long long)ql->rec.iova,
+                want ? (unsigned long long)want->aux : 0ULL,
+                want ? (unsigned long long)want->iova : 0ULL);
+        }
+        if (merge_emit_range(m, match, true, err) < 0 ||
+            merge_emit_one(m, &m->buf[match], err) < 0)
+            return -1;
+        m->cur = match + 1;
+        g = &m->buf[match];
+    }
+    m->counts->qemu_anchors++;
+    if (ql->has_time) {
+        m->offset = (int64_t)g->t - (int64_t)ql->t_ns;
+        m->have_offset = true;
+    }
+    merge_find_anchor(m);
+    if (m->cur == m->len && merge_extend(m, err) < 0)
+        return -1;
+    return 1;
+}
+
+static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
+                      const char *gname, import_sink_t *sink,
+                      const import_opts_t *opts, import_counts_t *counts,
+                      uint64_t sync_offset, iosim_err_t *err)
+{
+    merge_t m = {0};
+    m.sink = sink;
+    m.counts = counts;
+    int rc = -1;
+    import_in_t *gin = import_in_new(gf, gname, err);
+    if (!gin)
+        return -1;
+    m.gp = ftrace_parser_new(gin, gname, opts, sink, counts, err);
+    m.buf = malloc(QEMU_INTERVAL_MAX * sizeof *m.buf);
+    m.used = malloc(2 * QEMU_INTERVAL_MAX * sizeof *m.used);
+    if (!m.gp || !m.buf || !m.used || table_init(&m.live, 4096) < 0 ||
+        table_init(&m.index, 4 * QEMU_INTERVAL_MAX) < 0) {
+        if (m.gp)
+            iosim_err_set(err, "%s: out of memory", qname);
+        goto out;
+    }
+    if (merge_extend(&m, err) < 0)
+        goto out;
+
+    uint64_t qdesc = 0; /* QEMU descriptors seen                    */
+    bool done = false;  /* the guest stopped tracing: drop the rest */
+    qline_t ql;
+    int got;
+    while ((got = qemu_next(qin, qname, &ql, counts, err)) > 0) {
+        if (ql.kind == QL_WAIT)
+            continue;
+        if (ql.kind == QL_DESC) {
+            if (qdesc++ < sync_offset) {
+                counts->qemu_desc_skipped++;
+                continue;
+            }
+            if (done)
+                continue;
+            int r = merge_desc(&m, &ql, qname, import_in_lineno(qin), err);
+            if (r < 0)
+                goto out;
+            if (r == 0)
+                done = true;
+            continue;
+        }
+        /* QL_DMA */
+        counts->qemu_dma++;
+        bool tail = m.guest_eof && m.anchor_pos == m.len && m.nheld == 0;
+        if (qdesc <= sync_offset || done ||
+            (tail && ql.has_time && m.have_offset && m.len > 0 &&
+             (int64_t)ql.t_ns + m.offset > (int64_t)m.buf[m.len - 1].t)) {
+            counts->qemu_dma_dropped++;
+            continue;
+        }
+        if (merge_dma(&m, &ql, err) < 0)
+            goto out;
+    }
+    if (got < 0)
+        goto out;
+    /* whatever the guest has left, then descriptors QEMU never showed */
+    for (;;) {
+        if (merge_emit_range(&m, m.len, false, err) < 0)
+            goto out;
+        if (m.guest_eof)
+            break;
+        if (merge_extend(&m, err) < 0)
+            goto out;
+    }
+    for (size_t i = 0; i < m.nheld; i++)
+        if (merge_emit_one(&m, &m.held[i], err) < 0)
+            goto out;
+    import_sink_meta(sink)->cpus = ftrace_parser_cpus(m.gp);
+    rc = 0;
+out:
+    free(m.live.s);
+    free(m.index.s);
+    free(m.used);
+    free(m.buf);
+    ftrace_parser_free(m.gp);
+    import_in_free(gin);
+    return rc;
+}
+
+static int qemu_run(FILE *f, const char *in_name, import_sink_t *sink,
+                    const import_opts_t *opts, import_counts_t *counts,
+                    iosim_err_t *err)
+{
+    if (!opts->guest_path || !*opts->guest_path)
+        return iosim_err_set(err, "%s: the QEMU import needs the guest's "
+                                  "ftrace (--guest FILE)",
+                             in_name);
+    iosim_trace_meta_t *meta = import_sink_meta(sink);
+    snprintf(meta->source, sizeof meta->source, "qemu");
+    meta->has_dma = 1;
+    import_in_t *qin = import_in_new(f, in_name, err);
+    if (!qin)
+        return -1;
+    int rc = -1;
+    uint64_t offset = 0;
+    FILE *gf = fopen(opts->guest_path, "rb");
+    if (!gf) {
+        iosim_err_set(err, "%s: cannot open", opts->guest_path);
+        goto out;
+    }
+    if (qemu_sync(qin, in_name, gf, opts->guest_path, opts, counts, &offset,
+                  err) < 0)
+        goto out;
+    if (import_in_rewind(qin, err) < 0)
+        goto out;
+    if (fseek(gf, 0, SEEK_SET) != 0) {
+        iosim_err_set(err, "%s: cannot rewind", opts->guest_path);
+        goto out;
+    }
+    rc = qemu_merge(qin, in_name, gf, opts->guest_path, sink, opts, counts,
+                    offset, err);
+out:
+    if (gf)
+        fclose(gf);
+    import_in_free(qin);
+    return rc;
+}
+
+const import_source_t import_source_qemu = {
+    "qemu",
+    "QEMU -trace vtd_* log merged with the guest's ftrace (--guest): "
+    "real device DMA records",
+    qemu_run,
+};

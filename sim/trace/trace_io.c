@@ -1,0 +1,728 @@
+/* trace_io.c — reading and writing iosim traces (format v1, binary form).
+ *
+ * Concepts:
+ *   - A binary trace is one zstd stream holding a 20-byte header, a
+ *     metadata block and 48-byte little-endian records (traces/FORMAT.md).
+ *     Decoding is streaming: compressed input is read in
+ *     ZSTD_DStreamInSize() chunks and decompressed into a byte buffer from
+ *     which whole records are converted, as many as fit in the caller's
+ *     array, so one iosim_trace_read() call costs one loop over a batch.
+ *   - Records are encoded and decoded byte by byte (explicit little
+ *     endian), never by copying the struct, so the file format does not
+ *     depend on the host's byte order or struct padding.
+ *   - The reader tells the forms apart by the first four bytes (zstd frame
+ *     magic 0xFD2FB528 little-endian); anything else is parsed as text
+ *     (trace_text.c).
+ *   - Errors found after some records of a batch were decoded are
+ *     deferred: the good records are returned first, the next call
+ *     returns -1 with the message.
+ *   - Writers write "<path>.tmp.<pid>" and rename it at commit.
+ * Assumptions:
+ *   - Input traces are regular files (the text form is re-read from the
+ *     start after the format is sniffed).
+ *   - Concatenated zstd frames are accepted as one stream (what `zstd`
+ *     and `cat a.zst b.zst` produce); the stream must end on a frame end.
+ * Not modeled: nothing (format code only).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "trace/trace_internal.h"
+
+#define TRACE_MAGIC "IOSIMTRC"
+#define TRACE_VERSION 1u
+#define TRACE_HEADER_SIZE 20u          /* magic 8 + version, rec size, meta_len */
+#define TRACE_META_MAX (1u << 20)      /* sanity bound against corrupt headers */
+#define TRACE_ZSTD_LEVEL 3             /* FORMAT.md §2: zstd default level */
+#define TRACE_DECODE_BUF (256u * 1024) /* decompressed bytes buffered       */
+#define TRACE_ENCODE_RECS 4096u        /* records per compress call         */
+
+/* zstd frame magic number, RFC 8878 §3.1.1: 0xFD2FB528 little-endian. */
+static const uint8_t zstd_magic[4] = {0x28, 0xB5, 0x2F, 0xFD};
+
+/* ------------------------------------------------------------------ */
+/* Little-endian record codec                                          */
+/* ------------------------------------------------------------------ */
+static void put_le(uint8_t *p, uint64_t v, unsigned bytes)
+{
+    for (unsigned i = 0; i < bytes; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Written out byte by byte so that they are portable, and shaped so that
+ * compilers turn them into single loads on little-endian hosts (GCC and
+ * clang recognise the OR-of-shifted-bytes pattern; a loop they do not). */
+static inline uint16_t get_le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+
+static inline uint32_t get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+           (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t get_le64(const uint8_t *p)
+{
+    return (uint64_t)p[0] | (uint64_t)p[1] << 8 | (uint64_t)p[2] << 16 |
+           (uint64_t)p[3] << 24 | (uint64_t)p[4] << 32 | (uint64_t)p[5] << 40 |
+           (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
+}
+
+/* Field offsets: FORMAT.md §4. */
+static void rec_encode(const iosim_rec_t *r, uint8_t *p)
+{
+    put_le(p + 0, r->t, 8);
+    put_le(p + 8, r->iova, 8);
+    put_le(p + 16, r->size, 8);
+    put_le(p + 24, r->aux, 8);
+    put_le(p + 32, r->pasid, 4);
+    put_le(p + 36, r->device, 2);
+    put_le(p + 38, r->domain, 2);
+    p[40] = r->kind;
+    p[41] = r->cpu;
+    p[42] = r->flags;
+    p[43] = r->desc;
+    p[44] = r->gran;
+    p[45] = r->am;
+    put_le(p + 46, r->reserved, 2);
+}
+
+static inline void rec_decode(const uint8_t *p, iosim_rec_t *r)
+{
+    r->t = get_le64(p + 0);
+    r->iova = get_le64(p + 8);
+    r->size = get_le64(p + 16);
+    r->aux = get_le64(p + 24);
+    r->pasid = get_le32(p + 32);
+    r->device = get_le16(p + 36);
+    r->domain = get_le16(p + 38);
+    r->kind = p[40];
+    r->cpu = p[41];
+    r->flags = p[42];
+    r->desc = p[43];
+    r->gran = p[44];
+    r->am = p[45];
+    r->reserved = get_le16(p + 46);
+}
+
+static bool kind_valid(unsigned kind)
+{
+    return kind >= 1 && kind <= IOSIM_REC_KIND_MAX;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reader                                                              */
+/* ------------------------------------------------------------------ */
+enum reader_state { RS_OK, RS_EOF, RS_FAILED };
+
+struct iosim_trace_reader {
+    char *path;
+    FILE *f;
+    bool text;
+    iosim_trace_meta_t meta;
+    uint64_t file_size;
+    uint64_t nrec; /* records handed out so far */
+    enum reader_state state;
+    iosim_err_t failure; /* the error, repeated by later calls */
+
+    trace_text_in_t txt;
+
+    ZSTD_DStream *ds;
+    uint8_t *ibuf;
+    size_t icap;
+    ZSTD_inBuffer in;
+    uint64_t in_read; /* compressed bytes read from the file */
+    bool in_eof;
+    bool frame_done; /* last decompress call ended a frame */
+    uint8_t *obuf;
+    size_t opos, ofill;
+};
+
+/* Decompresses until at least one more byte is buffered (returns 1), the
+ * stream ends cleanly (0), it ends inside a frame (-2) or fails (-1, err
+ * set).  Keeps the undecoded tail at the front of obuf. */
+static int bin_fill(iosim_trace_reader_t *r, iosim_err_t *err)
+{
+    if (r->opos > 0) {
+        memmove(r->obuf, r->obuf + r->opos, r->ofill - r->opos);
+        r->ofill -= r->opos;
+        r->opos = 0;
+    }
+    for (;;) {
+        if (r->in.pos == r->in.size && !r->in_eof) {
+            errno = 0;
+            size_t got = fread(r->ibuf, 1, r->icap, r->f);
+            if (got == 0) {
+                if (ferror(r->f))
+                    return iosim_err_set(err, "%s: read error: %s", r->path,
+                                         strerror(errno ? errno : EIO));
+                r->in_eof = true;
+            }
+            r->in.src = r->ibuf;
+            r->in.size = got;
+            r->in.pos = 0;
+            r->in_read += got;
+        }
+        ZSTD_outBuffer out = {r->obuf, TRACE_DECODE_BUF, r->ofill};
+        size_t before = r->ofill, in_before = r->in.pos;
+        size_t ret = ZSTD_decompressStream(r->ds, &out, &r->in);
+        if (ZSTD_isError(ret))
+            return iosim_err_set(err, "%s: corrupt zstd stream: %s", r->path,
+                                 ZSTD_getErrorName(ret));
+        /* A call that moved nothing (empty input after a finished frame)
+         * says "a next frame may start": it does not reopen the frame. */
+        if (out.pos > before || r->in.pos > in_before)
+            r->frame_done = (ret == 0);
+        r->ofill = out.pos;
+        if (r->ofill > before)
+            return 1;
+        if (r->in.pos == r->in.size && r->in_eof)
+            return r->frame_done ? 0 : -2;
+    }
+}
+
+/* Copies the next n decompressed bytes to dst.  0 ok; 1 the stream ended
+ * first (cleanly or not); -1 error. */
+static int bin_take(iosim_trace_reader_t *r, uint8_t *dst, size_t n,
+                    iosim_err_t *err)
+{
+    while (n > 0) {
+        if (r->opos == r->ofill) {
+            int rc = bin_fill(r, err);
+            if (rc == -1)
+                return -1;
+            if (rc != 1)
+                return 1;
+        }
+        size_t k = r->ofill - r->opos;
+        if (k > n)
+            k = n;
+        memcpy(dst, r->obuf + r->opos, k);
+        r->opos += k;
+        dst += k;
+        n -= k;
+    }
+    return 0;
+}
+
+static int parse_meta_block(iosim_trace_reader_t *r, char *block, size_t len,
+                            iosim_err_t *err)
+{
+    if (memchr(block, '\0', len))
+        return iosim_err_set(err, "%s: metadata contains a NUL byte",
+                             r->path);
+    block[len] = '\0';
+    char *p = block;
+    while (*p) {
+        char *nl = strchr(p, '\n');
+        if (nl)
+            *nl = '\0';
+        if (*p) {
+            char *eq = strchr(p, '=');
+            if (!eq || eq == p)
+                return iosim_err_set(err, "%s: metadata line '%.40s' is not "
+                                          "key=value", r->path, p);
+            *eq = '\0';
+            char why[160];
+            if (trace_meta_apply(&r->meta, p, eq + 1, why, sizeof why))
+                return iosim_err_set(err, "%s: %s", r->path, why);
+        }
+        if (!nl)
+            break;
+        p = nl + 1;
+    }
+    return 0;
+}
+
+static int bin_open(iosim_trace_reader_t *r, const uint8_t *sniff,
+                    size_t nsniff, iosim_err_t *err)
+{
+    r->ds = ZSTD_createDStream();
+    r->icap = ZSTD_DStreamInSize();
+    r->ibuf = malloc(r->icap);
+    r->obuf = malloc(TRACE_DECODE_BUF);
+    if (!r->ds || !r->ibuf || !r->obuf)
+        return iosim_err_set(err, "%s: out of memory", r->path);
+    size_t ret = ZSTD_initDStream(r->ds);
+    if (ZSTD_isError(ret))
+        return iosim_err_set(err, "%s: zstd: %s", r->path,
+                             ZSTD_getErrorName(ret));
+    /* The sniffed bytes are the first input chunk (no seek needed). */
+    memcpy(r->ibuf, sniff, nsniff);
+    r->in.src = r->ibuf;
+    r->in.size = nsniff;
+    r->in.pos = 0;
+    r->in_read = nsniff;
+
+    uint8_t hdr[TRACE_HEADER_SIZE];
+    int rc = bin_take(r, hdr, sizeof hdr, err);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        return iosim_err_set(err, "%s: truncated after 0 records (stream "
+                                  "ends inside the %u-byte header)",
+                             r->path, TRACE_HEADER_SIZE);
+    if (memcmp(hdr, TRACE_MAGIC, 8) != 0)
+        return iosim_err_set(err, "%s: wrong magic: zstd data but not an "
+                                  "iosim trace (expected \"%s\")",
+                             r->path, TRACE_MAGIC);
+    uint32_t version = get_le32(hdr + 8);
+    uint32_t rec_size = get_le32(hdr + 12);
+    uint32_t meta_len = get_le32(hdr + 16);
+    if (version != TRACE_VERSION)
+        return iosim_err_set(err, "%s: unsupported trace format version %"
+                                  PRIu32 " (this build reads %u)",
+                             r->path, version, TRACE_VERSION);
+    if (rec_size != IOSIM_REC_DISK_SIZE)
+        return iosim_err_set(err, "%s: record_size %" PRIu32 " in header, "
+                                  "format v1 requires %u",
+                             r->path, rec_size, IOSIM_REC_DISK_SIZE);
+    if (meta_len > TRACE_META_MAX)
+        return iosim_err_set(err, "%s: metadata length %" PRIu32 " exceeds "
+                                  "the %u-byte limit", r->path, meta_len,
+                             TRACE_META_MAX);
+    char *block = malloc((size_t)meta_len + 1);
+    if (!block)
+        return iosim_err_set(err, "%s: out of memory", r->path);
+    rc = bin_take(r, (uint8_t *)block, meta_len, err);
+    if (rc > 0)
+        iosim_err_set(err, "%s: truncated after 0 records (stream ends "
+                           "inside the metadata)", r->path);
+    if (rc == 0)
+        rc = parse_meta_block(r, block, meta_len, err);
+    free(block);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Same contract as trace_text_read(). */
+static long bin_read(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
+                     size_t *good, iosim_err_t *err)
+{
+    size_t n = 0;
+    while (n < max) {
+        size_t avail = (r->ofill - r->opos) / IOSIM_REC_DISK_SIZE;
+        if (avail > 0) {
+            if (avail > max - n)
+                avail = max - n;
+            const uint8_t *p = r->obuf + r->opos;
+            for (size_t i = 0; i < avail; i++, p += IOSIM_REC_DISK_SIZE) {
+                rec_decode(p, &out[n]);
+                if (!kind_valid(out[n].kind)) {
+                    *good = n;
+                    return iosim_err_set(err, "%s: record %" PRIu64
+                                              ": unknown kind %u",
+                                         r->path, r->nrec + n,
+                                         (unsigned)out[n].kind);
+                }
+                n++;
+            }
+            r->opos += avail * IOSIM_REC_DISK_SIZE;
+            continue;
+        }
+        int rc = bin_fill(r, err);
+        if (rc == 1)
+            continue;
+        *good = n;
+        if (rc == -1)
+            return -1;
+        if (rc == -2)
+            return iosim_err_set(err, "%s: truncated after %" PRIu64
+                                      " records (compressed stream ends "
+                                      "inside a zstd frame)",
+                                 r->path, r->nrec + n);
+        size_t left = r->ofill - r->opos;
+        if (left > 0)
+            return iosim_err_set(err, "%s: truncated after %" PRIu64
+                                      " records (%zu bytes of a partial "
+                                      "record at the end)",
+                                 r->path, r->nrec + n, left);
+        return 0;
+    }
+    *good = n;
+    return 1;
+}
+
+iosim_trace_reader_t *iosim_trace_open(const char *path, iosim_err_t *err)
+{
+    iosim_trace_reader_t *r = calloc(1, sizeof *r);
+    if (!r) {
+        iosim_err_set(err, "%s: out of memory", path);
+        return NULL;
+    }
+    r->path = strdup(path);
+    snprintf(r->meta.time_unit, sizeof r->meta.time_unit, "ns");
+    if (!r->path) {
+        iosim_err_set(err, "%s: out of memory", path);
+        goto fail;
+    }
+    r->f = fopen(path, "rb");
+    if (!r->f) {
+        iosim_err_set(err, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    struct stat st;
+    if (fstat(fileno(r->f), &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            iosim_err_set(err, "%s: %s", path, strerror(EISDIR));
+            goto fail;
+        }
+        r->file_size = (uint64_t)st.st_size;
+    }
+    uint8_t sniff[4];
+    errno = 0;
+    size_t got = fread(sniff, 1, sizeof sniff, r->f);
+    if (got < sizeof sniff && ferror(r->f)) {
+        iosim_err_set(err, "%s: %s", path, strerror(errno ? errno : EIO));
+        goto fail;
+    }
+    if (got == sizeof sniff && !memcmp(sniff, zstd_magic, sizeof sniff)) {
+        if (bin_open(r, sniff, got, err))
+            goto fail;
+        return r;
+    }
+    r->text = true;
+    if (fseek(r->f, 0, SEEK_SET) != 0) {
+        iosim_err_set(err, "%s: cannot rewind to read as text: %s", path,
+                      strerror(errno));
+        goto fail;
+    }
+    r->txt.f = r->f;
+    r->txt.path = r->path;
+    if (trace_text_open(&r->txt, &r->meta, err))
+        goto fail;
+    return r;
+fail:
+    iosim_trace_close(r);
+    return NULL;
+}
+
+const iosim_trace_meta_t *iosim_trace_meta(const iosim_trace_reader_t *r)
+{
+    return &r->meta;
+}
+
+long iosim_trace_read(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
+                      iosim_err_t *err)
+{
+    if (r->state == RS_FAILED) {
+        if (err)
+            *err = r->failure;
+        return -1;
+    }
+    if (r->state == RS_EOF || max == 0)
+        return 0;
+    size_t good = 0;
+    long rc = r->text ? trace_text_read(&r->txt, out, max, &good, &r->failure)
+                      : bin_read(r, out, max, &good, &r->failure);
+    r->nrec += good;
+    if (rc < 0) {
+        r->state = RS_FAILED;
+        if (good > 0)
+            return (long)good; /* the error comes with the next call */
+        if (err)
+            *err = r->failure;
+        return -1;
+    }
+    if (rc == 0)
+        r->state = RS_EOF;
+    return (long)good;
+}
+
+void iosim_trace_progress(const iosim_trace_reader_t *r, uint64_t *done,
+                          uint64_t *total)
+{
+    uint64_t d = r->text ? r->txt.bytes
+                         : r->in_read - (uint64_t)(r->in.size - r->in.pos);
+    if (done)
+        *done = d;
+    if (total)
+        *total = r->file_size;
+}
+
+void iosim_trace_close(iosim_trace_reader_t *r)
+{
+    if (!r)
+        return;
+    trace_text_close(&r->txt);
+    if (r->f)
+        fclose(r->f);
+    ZSTD_freeDStream(r->ds);
+    free(r->ibuf);
+    free(r->obuf);
+    free(r->path);
+    free(r);
+}
+
+/* ------------------------------------------------------------------ */
+/* Writer                                                              */
+/* ------------------------------------------------------------------ */
+struct iosim_trace_writer {
+    char *path; /* final name (used in messages) */
+    char *tmp;  /* NULL when writing to a caller's stream */
+    FILE *f;
+    bool text;
+    bool failed;
+    uint64_t nrec;
+    ZSTD_CStream *cs;
+    uint8_t *rbuf; /* TRACE_ENCODE_RECS encoded records */
+    uint8_t *cbuf;
+    size_t ccap;
+};
+
+static void writer_free(iosim_trace_writer_t *w)
+{
+    ZSTD_freeCStream(w->cs);
+    free(w->rbuf);
+    free(w->cbuf);
+    free(w->tmp);
+    free(w->path);
+    free(w);
+}
+
+static int write_out(iosim_trace_writer_t *w, const void *p, size_t n,
+                     iosim_err_t *err)
+{
+    errno = 0;
+    if (n && fwrite(p, 1, n, w->f) != n) {
+        w->failed = true;
+        return iosim_err_set(err, "%s: write failed: %s", w->path,
+                             strerror(errno ? errno : EIO));
+    }
+    return 0;
+}
+
+/* Feeds n bytes to the compressor, writing whatever it emits. */
+static int zwrite(iosim_trace_writer_t *w, const void *src, size_t n,
+                  iosim_err_t *err)
+{
+    ZSTD_inBuffer in = {src, n, 0};
+    while (in.pos < in.size) {
+        ZSTD_outBuffer out = {w->cbuf, w->ccap, 0};
+        size_t ret = ZSTD_compressStream(w->cs, &out, &in);
+        if (ZSTD_isError(ret)) {
+            w->failed = true;
+            return iosim_err_set(err, "%s: zstd compression failed: %s",
+                                 w->path, ZSTD_getErrorName(ret));
+        }
+        if (write_out(w, w->cbuf, out.pos, err))
+            return -1;
+    }
+    return 0;
+}
+
+static int bin_begin(iosim_trace_writer_t *w, const iosim_trace_meta_t *meta,
+                     iosim_err_t *err)
+{
+    w->cs = ZSTD_createCStream();
+    w->ccap = ZSTD_CStreamOutSize();
+    w->cbuf = malloc(w->ccap);
+    w->rbuf = malloc((size_t)TRACE_ENCODE_RECS * IOSIM_REC_DISK_SIZE);
+    if (!w->cs || !w->cbuf || !w->rbuf)
+        return iosim_err_set(err, "%s: out of memory", w->path);
+    size_t ret = ZSTD_initCStream(w->cs, TRACE_ZSTD_LEVEL);
+    /* A content checksum lets the reader detect corruption that still
+     * decodes (raw blocks), at the cost of one xxhash64 pass. */
+    if (!ZSTD_isError(ret))
+        ret = ZSTD_CCtx_setParameter(w->cs, ZSTD_c_checksumFlag, 1);
+    if (ZSTD_isError(ret))
+        return iosim_err_set(err, "%s: zstd: %s", w->path,
+                             ZSTD_getErrorName(ret));
+    char block[512];
+    size_t len = 0;
+    for (unsigned i = 0; i < 7; i++) {
+        int k = trace_meta_format(meta, i, block + len, sizeof block - len);
+        if (k < 0 || (size_t)k + 1 >= sizeof block - len)
+            return iosim_err_set(err, "%s: metadata too long", w->path);
+        len += (size_t)k;
+        block[len++] = '\n';
+    }
+    uint8_t hdr[TRACE_HEADER_SIZE];
+    memcpy(hdr, TRACE_MAGIC, 8);
+    put_le(hdr + 8, TRACE_VERSION, 4);
+    put_le(hdr + 12, IOSIM_REC_DISK_SIZE, 4);
+    put_le(hdr + 16, len, 4);
+    if (zwrite(w, hdr, sizeof hdr, err) || zwrite(w, block, len, err))
+        return -1;
+    return 0;
+}
+
+static iosim_trace_writer_t *writer_new(const char *path,
+                                        const iosim_trace_meta_t *meta,
+                                        iosim_err_t *err)
+{
+    char why[160];
+    if (meta && trace_meta_check(meta, why, sizeof why)) {
+        iosim_err_set(err, "%s: %s", path, why);
+        return NULL;
+    }
+    iosim_trace_writer_t *w = calloc(1, sizeof *w);
+    if (!w || !(w->path = strdup(path))) {
+        free(w);
+        iosim_err_set(err, "%s: out of memory", path);
+        return NULL;
+    }
+    return w;
+}
+
+iosim_trace_writer_t *iosim_trace_create(const char *path,
+                                         const iosim_trace_meta_t *meta,
+                                         bool text, iosim_err_t *err)
+{
+    iosim_trace_meta_t empty;
+    if (!meta) {
+        memset(&empty, 0, sizeof empty);
+        meta = &empty;
+    }
+    iosim_trace_writer_t *w = writer_new(path, meta, err);
+    if (!w)
+        return NULL;
+    w->text = text;
+    size_t tlen = strlen(path) + 32;
+    w->tmp = malloc(tlen);
+    if (!w->tmp) {
+        iosim_err_set(err, "%s: out of memory", path);
+        writer_free(w);
+        return NULL;
+    }
+    snprintf(w->tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
+    w->f = fopen(w->tmp, "wb");
+    if (!w->f) {
+        iosim_err_set(err, "%s: cannot create %s: %s", path, w->tmp,
+                      strerror(errno));
+        writer_free(w);
+        return NULL;
+    }
+    int rc = text ? (trace_text_write_header(w->f, meta)
+                         ? iosim_err_set(err, "%s: write failed: %s", path,
+                                         strerror(errno))
+                         : 0)
+                  : bin_begin(w, meta, err);
+    if (rc) {
+        iosim_trace_abort(w);
+        return NULL;
+    }
+    return w;
+}
+
+iosim_trace_writer_t *trace_writer_on_stream(FILE *f, const char *name,
+                                             const iosim_trace_meta_t *meta,
+                                             iosim_err_t *err)
+{
+    iosim_trace_meta_t empty;
+    if (!meta) {
+        memset(&empty, 0, sizeof empty);
+        meta = &empty;
+    }
+    iosim_trace_writer_t *w = writer_new(name, meta, err);
+    if (!w)
+        return NULL;
+    w->text = true;
+    w->f = f;
+    if (trace_text_write_header(f, meta)) {
+        iosim_err_set(err, "%s: write failed: %s", name, strerror(errno));
+        writer_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+int iosim_trace_write(iosim_trace_writer_t *w, const iosim_rec_t *recs,
+                      size_t n, iosim_err_t *err)
+{
+    if (w->failed)
+        return iosim_err_set(err, "%s: writer failed earlier", w->path);
+    for (size_t i = 0; i < n; i++)
+        if (!kind_valid(recs[i].kind))
+            return iosim_err_set(err, "%s: record %" PRIu64 ": unknown kind "
+                                      "%u", w->path, w->nrec + i,
+                                 (unsigned)recs[i].kind);
+    if (w->text) {
+        char line[TRACE_TEXT_LINE_MAX];
+        for (size_t i = 0; i < n; i++) {
+            int k = iosim_rec_to_text(&recs[i], line, sizeof line - 1);
+            if (k < 0) {
+                w->failed = true;
+                return iosim_err_set(err, "%s: record %" PRIu64 ": cannot "
+                                          "format as text", w->path,
+                                     w->nrec + i);
+            }
+            line[k] = '\n';
+            if (write_out(w, line, (size_t)k + 1, err))
+                return -1;
+        }
+    } else {
+        for (size_t i = 0; i < n;) {
+            size_t k = n - i;
+            if (k > TRACE_ENCODE_RECS)
+                k = TRACE_ENCODE_RECS;
+            for (size_t j = 0; j < k; j++)
+                rec_encode(&recs[i + j], w->rbuf + j * IOSIM_REC_DISK_SIZE);
+            if (zwrite(w, w->rbuf, k * IOSIM_REC_DISK_SIZE, err))
+                return -1;
+            i += k;
+        }
+    }
+    w->nrec += n;
+    return 0;
+}
+
+/* Finishes the trace and frees w, whatever the outcome; on failure the
+ * temporary file is removed and path is left untouched. */
+int iosim_trace_commit(iosim_trace_writer_t *w, iosim_err_t *err)
+{
+    int rc = 0;
+    if (w->failed)
+        rc = iosim_err_set(err, "%s: writer failed earlier", w->path);
+    while (rc == 0 && !w->text) {
+        ZSTD_outBuffer out = {w->cbuf, w->ccap, 0};
+        size_t left = ZSTD_endStream(w->cs, &out);
+        if (ZSTD_isError(left))
+            rc = iosim_err_set(err, "%s: zstd: %s", w->path,
+                               ZSTD_getErrorName(left));
+        else if (write_out(w, w->cbuf, out.pos, err))
+            rc = -1;
+        else if (left == 0)
+            break;
+    }
+    if (!w->tmp) { /* caller's stream */
+        if (rc == 0 && (fflush(w->f) != 0 || ferror(w->f)))
+            rc = iosim_err_set(err, "%s: write failed: %s", w->path,
+                               strerror(errno ? errno : EIO));
+        writer_free(w);
+        return rc;
+    }
+    errno = 0;
+    bool bad = ferror(w->f) != 0;
+    if (fclose(w->f) != 0)
+        bad = true;
+    w->f = NULL;
+    if (rc == 0 && bad)
+        rc = iosim_err_set(err, "%s: write failed: %s", w->path,
+                           strerror(errno ? errno : EIO));
+    if (rc == 0 && rename(w->tmp, w->path) != 0)
+        rc = iosim_err_set(err, "%s: cannot rename %s onto it: %s", w->path,
+                           w->tmp, strerror(errno));
+    if (rc != 0)
+        unlink(w->tmp);
+    writer_free(w);
+    return rc;
+}
+
+void iosim_trace_abort(iosim_trace_writer_t *w)
+{
+    if (!w)
+        return;
+    if (w->tmp) {
+        if (w->f)
+            fclose(w->f);
+        unlink(w->tmp);
+    }
+    writer_free(w);
+}

@@ -1,0 +1,100 @@
+#!/bin/bash
+# config_errors.sh — CLI test of the configuration front end of iosim:
+# YAML errors reach stderr as "iosim: FILE:LINE:COL: key: message" with
+# exit 2 and no output file; --set overrides appear in the echo;
+# --help-config lists every parameter.  Expected positions are found with
+# awk in the hand-written files (tests/data/config), not taken from iosim.
+# Env: IOSIM, SRC, WORK (see tests/CMakeLists.txt).
+set -u
+: "${IOSIM:?}" "${SRC:?}" "${WORK:?}"
+mkdir -p "$WORK"
+DATA="$SRC/tests/data/config"
+TRACE="$SRC/tests/data/trace_small.txt"
+fails=0
+
+fail() {
+    echo "FAIL: $*" >&2
+    fails=$((fails + 1))
+}
+
+# pos FILE NEEDLE N: "line:col" (1-based) of the N-th occurrence of NEEDLE
+pos() {
+    awk -v needle="$2" -v want="$3" '
+        { rest = $0; off = 0
+          while ((i = index(rest, needle)) > 0) {
+              if (++seen == want) { print NR ":" off + i; exit }
+              off += i; rest = substr(rest, i + 1)
+          } }' "$1"
+}
+
+# expect_error STDERR_LINE ARGS...: exit 2, exactly that stderr, no -o file
+expect_error() {
+    local want="$1"; shift
+    local out="$WORK/report.out"
+    rm -f "$out"
+    "$IOSIM" "$@" -o "$out" "$WORK/no-trace.txt" </dev/null >"$WORK/stdout" 2>"$WORK/stderr"
+    local rc=$?
+    [ "$rc" -eq 2 ] || fail "$*: exit $rc, want 2"
+    [ "$(cat "$WORK/stderr")" = "$want" ] ||
+        fail "$*: stderr '$(cat "$WORK/stderr")', want '$want'"
+    [ ! -e "$out" ] || fail "$*: left an output file"
+}
+
+# file  needle  occurrence  message after "FILE:L:C: "
+while IFS='|' read -r file needle occ msg; do
+    path="$DATA/$file"
+    expect_error "iosim: $path:$(pos "$path" "$needle" "$occ"): $msg" \
+        --config "$path"
+done <<'EOF'
+unknown_key.yaml|way:|1|vtd.iotlb.way: unknown key (did you mean vtd.iotlb.ways?)
+unknown_far.yaml|frobnicate|1|sim.frobnicate: unknown key
+wrong_type.yaml|abc|1|vtd.iotlb.sets: expected an unsigned integer, got 'abc'
+out_of_range.yaml|0|1|vtd.max_walks: value 0 out of range [1, 1024]
+bad_choice.yaml|mru|1|vtd.iotlb.replacement: expected one of lru|plru|fifo|random, got 'mru'
+scalar_for_mapping.yaml|64|1|vtd.iotlb: expected a mapping, got a scalar
+mapping_for_scalar.yaml|value|1|sim.seed: expected a scalar value, got a mapping
+duplicate.yaml|fq_size|2|os.fq_size: duplicate key
+EOF
+
+expect_error "iosim: $WORK/missing.yaml: No such file or directory" \
+    --config "$WORK/missing.yaml"
+expect_error "iosim: --set vtd.nope: no such key" --set vtd.nope=1
+expect_error "iosim: --set vtd.iotlb.sets: expected an unsigned integer, got 'x'" \
+    --set vtd.iotlb.sets=x
+expect_error "iosim: vtd.iotlb.sets: 6 is not a power of two (the set index is a bit field)" \
+    --set vtd.iotlb.sets=6
+expect_error "iosim: os.policy: unknown policy 'nope'" --set os.policy=nope
+
+# --help-config: header, rule, one row per key; configs/vtd.yaml lists every
+# key with a value, so its leaf lines give the count independently.
+"$IOSIM" --help-config >"$WORK/ref.txt" || fail "--help-config: exit $?"
+keys=$(grep -cE '^ *[a-z0-9_]+: *[^ #]' "$SRC/configs/vtd.yaml")
+rows=$(grep -c '^| [a-z]' "$WORK/ref.txt")
+# the header row "| name | ..." also starts with "| n"
+[ "$rows" -eq $((keys + 1)) ] || fail "--help-config: $rows rows, vtd.yaml has $keys keys"
+grep -qF '| vtd.iotlb.sets | u32 | 8 |' "$WORK/ref.txt" || fail "--help-config: no vtd.iotlb.sets row"
+
+# --set over a config file shows in the echo (text and JSON)
+if "$IOSIM" --config "$SRC/configs/vtd.yaml" --set vtd.iotlb.ways=4 \
+    --set os.fq_size=0x200 "$TRACE" >"$WORK/run.txt" 2>"$WORK/run.err"; then
+    grep -qE '^vtd\.iotlb\.ways = 4 ' "$WORK/run.txt" || fail "echo lacks vtd.iotlb.ways = 4"
+    grep -qE '^os\.fq_size = 512 ' "$WORK/run.txt" || fail "echo lacks os.fq_size = 512"
+    grep -qE '^vtd\.iotlb\.sets = 8 ' "$WORK/run.txt" || fail "echo lacks vtd.iotlb.sets = 8"
+else
+    fail "run with configs/vtd.yaml: $(cat "$WORK/run.err")"
+fi
+if "$IOSIM" --set vtd.iotlb.ways=4 --format json "$TRACE" >"$WORK/run.json" 2>"$WORK/run.err"; then
+    opens=$(tr -cd '{' <"$WORK/run.json" | wc -c)
+    closes=$(tr -cd '}' <"$WORK/run.json" | wc -c)
+    [ "$opens" -eq "$closes" ] || fail "json: $opens '{' vs $closes '}'"
+    grep -qE '"ways": 4,' "$WORK/run.json" || fail "json lacks \"ways\": 4"
+    if command -v python3 >/dev/null; then
+        python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); c=d["config"]; assert c["vtd"]["iotlb"]["ways"] == 4, c["vtd"]["iotlb"]' \
+            "$WORK/run.json" || fail "json does not parse or lacks config.vtd.iotlb.ways = 4"
+    fi
+else
+    fail "json run: $(cat "$WORK/run.err")"
+fi
+
+[ "$fails" -eq 0 ] || { echo "$fails failure(s)" >&2; exit 1; }
+echo "config_errors: ok"

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# trace_errors.sh — iosim-trace to-text / from-text / stat on good and bad
+# traces.  Expected values come from the files themselves (grep -c, awk) or
+# from FORMAT.md written out by hand, never from the program's output.
+# Env: IOSIM_TRACE (program), SRC (source dir), WORK (scratch dir).
+set -u
+: "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
+command -v zstd >/dev/null || { echo "trace_errors.sh: needs the zstd program"; exit 1; }
+rm -rf "$WORK" && mkdir -p "$WORK" || exit 1
+DATA=$SRC/tests/data
+failures=0
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+
+# ---------------------------------------------------------------- inputs
+# Header bytes of FORMAT.md §2: magic, version, record_size, meta_len (LE).
+hdr() { printf 'IOSIMTRC'; printf "$1"; printf "$2"; printf '\000\000\000\000'; }
+V1='\001\000\000\000'; RS48='\060\000\000\000'
+# A 48-byte record of kind $1 (octal escape), every other byte zero.
+rec() { head -c 40 /dev/zero; printf "$1"; head -c 7 /dev/zero; }
+
+printf '\177ELF\002\001\001\000garbage' > "$WORK/garbage.bin"
+: > "$WORK/empty.txt"
+mkdir -p "$WORK/a_directory.zst"
+printf 'hello, this is zstd data but not an iosim trace\n' | zstd -q -c > "$WORK/other.zst"
+hdr '\002\000\000\000' "$RS48" | zstd -q -c > "$WORK/version2.zst"
+hdr "$V1" '\050\000\000\000' | zstd -q -c > "$WORK/recsize40.zst"
+{ hdr "$V1" "$RS48"; rec '\001'; rec '\011'; } | zstd -q -c > "$WORK/kind9.zst"
+{ hdr "$V1" "$RS48"; rec '\001'; head -c 30 /dev/zero; } | zstd -q -c > "$WORK/partial.zst"
+printf '# iosim-trace text v1\nMAP t=1\n\nMAP t=2 colour=red\n' > "$WORK/badfield.txt"
+printf '# iosim-trace text v1\n#meta cpus=2\nREMAP t=1\n' > "$WORK/badkind.txt"
+printf '# iosim-trace text v1\nDMA t=1 size=0x1g\n' > "$WORK/badvalue.txt"
+printf '# iosim-trace text v2\n' > "$WORK/textv2.txt"
+
+# A trace big enough for several zstd blocks, then cut and corrupted copies.
+awk 'BEGIN { srand(7); for (i = 0; i < 4000; i++)
+       printf "MAP t=%d cpu=%d iova=0x%x size=%d phys=0x%x\n", i * 1000 + int(rand() * 999),
+              int(rand() * 8), int(rand() * 4294967295), 4096 * (1 + int(rand() * 16)),
+              int(rand() * 4294967295) }' |
+    { echo '# iosim-trace text v1'; cat; } > "$WORK/big.txt"
+"$IOSIM_TRACE" from-text "$WORK/big.txt" -o "$WORK/big.zst" || fail "from-text big.txt"
+size=$(stat -c %s "$WORK/big.zst")
+head -c $((size / 2)) "$WORK/big.zst" > "$WORK/cut.zst"
+cp "$WORK/big.zst" "$WORK/corrupt.zst"
+printf '\125\125\125\125\125\125\125\125\125\125\125\125\125\125\125\125' |
+    dd of="$WORK/corrupt.zst" bs=1 seek=$((size / 2)) conv=notrunc status=none
+
+# ------------------------------------------------------ bad inputs: to-text
+# expect_bad FILE WORD: exit 2, exactly one stderr line naming FILE and
+# containing WORD, no output file and no temporary left behind.
+expect_bad() {
+    local in=$1 word=$2 out=$WORK/out.txt
+    rm -f "$out" "$WORK/err"
+    "$IOSIM_TRACE" to-text "$in" -o "$out" 2>"$WORK/err"
+    local rc=$?
+    [ "$rc" -eq 2 ] || fail "to-text $(basename "$in"): exit $rc, want 2"
+    [ "$(wc -l < "$WORK/err")" -eq 1 ] || fail "to-text $(basename "$in"): stderr not one line: $(cat "$WORK/err")"
+    grep -qF "$(basename "$in")" "$WORK/err" || fail "to-text $(basename "$in"): stderr lacks the file name: $(cat "$WORK/err")"
+    grep -qF -- "$word" "$WORK/err" || fail "to-text $(basename "$in"): stderr lacks '$word': $(cat "$WORK/err")"
+    [ ! -e "$out" ] || fail "to-text $(basename "$in"): $out exists"
+    ! ls "$out".tmp.* >/dev/null 2>&1 || fail "to-text $(basename "$in"): temporary file left"
+}
+expect_bad "$WORK/missing.zst"      "No such file"
+expect_bad "$WORK/garbage.bin"      "not a zstd trace"
+expect_bad "$WORK/empty.txt"        "empty"
+expect_bad "$WORK/a_directory.zst"  "directory"
+expect_bad "$WORK/other.zst"        "magic"
+expect_bad "$WORK/version2.zst"     "version 2"
+expect_bad "$WORK/recsize40.zst"    "record_size 40"
+expect_bad "$WORK/kind9.zst"        "record 1: unknown kind 9"
+expect_bad "$WORK/partial.zst"      "truncated after 1 records"
+expect_bad "$WORK/cut.zst"          "truncated"
+expect_bad "$WORK/corrupt.zst"      "corrupt"
+expect_bad "$WORK/badfield.txt"     "badfield.txt:4: unknown field 'colour'"
+expect_bad "$WORK/badkind.txt"      "badkind.txt:3: unknown record kind 'REMAP'"
+expect_bad "$WORK/badvalue.txt"     "badvalue.txt:2: size=0x1g: malformed value"
+expect_bad "$WORK/textv2.txt"       "textv2.txt:1: unsupported"
+
+# from-text and stat refuse the same way (stat prints nothing on stdout)
+rm -f "$WORK/o.zst"
+"$IOSIM_TRACE" from-text "$WORK/badfield.txt" -o "$WORK/o.zst" 2>/dev/null
+[ $? -eq 2 ] && [ ! -e "$WORK/o.zst" ] || fail "from-text badfield.txt: want exit 2 and no output"
+"$IOSIM_TRACE" stat "$WORK/cut.zst" > "$WORK/stat.out" 2>/dev/null
+[ $? -eq 2 ] && [ ! -s "$WORK/stat.out" ] || fail "stat cut.zst: want exit 2 and empty stdout"
+"$IOSIM_TRACE" from-text "$DATA/trace_small.txt" 2>/dev/null
+[ $? -eq 2 ] || fail "from-text without -o: want exit 2"
+
+# -------------------------------------------------- round trips of tests/data
+# Normalized text: the header, the #meta lines and the record lines, without
+# other comments and blank lines (the data files are written normalized,
+# except trace_loose.txt whose normalized form follows, derived by hand
+# from FORMAT.md §5.3).
+ntraces=0
+normalize() { awk 'NR == 1 || /^#meta / || (!/^#/ && !/^[ \t]*$/)' "$1"; }
+cat > "$WORK/trace_loose.norm" <<'EOF'
+# iosim-trace text v1
+#meta source=
+#meta kernel=
+#meta policy=
+#meta workload=memcached
+#meta cpus=0
+#meta time_unit=ns
+#meta has_dma=0
+MAP t=10 cpu=0 dev=01:00.0 dom=0 pasid=0 iova=0xffff0000 size=8192 phys=0x0 prot=r
+UNMAP t=20 cpu=0 dev=00:00.0 dom=0 pasid=0 iova=0xffff0000 size=8192
+DMA t=15 dev=00:00.0 pasid=0 iova=0xffff0000 size=64 dir=read
+INVAL t=30 cpu=0 desc=devtlb gran=page dom=0 dev=01:00.0 pasid=0 addr=0xffff0000 am=0 ih=0 qw0=0x10000000003
+MARK t=0 cpu=0 id=0 type=begin
+EOF
+for f in "$DATA"/*.txt; do
+    # tests/data also holds inputs of other tools (ftrace captures ...)
+    [ "$(head -n 1 "$f")" = '# iosim-trace text v1' ] || continue
+    b=$(basename "$f" .txt)
+    if [ -e "$WORK/$b.norm" ]; then want=$WORK/$b.norm; else normalize "$f" > "$WORK/$b.norm"; want=$WORK/$b.norm; fi
+    "$IOSIM_TRACE" from-text "$f" -o "$WORK/$b.zst" || { fail "from-text $b"; continue; }
+    ntraces=$((ntraces + 1))
+    "$IOSIM_TRACE" to-text "$WORK/$b.zst" -o "$WORK/$b.out.txt" || { fail "to-text $b"; continue; }
+    diff -u "$want" "$WORK/$b.out.txt" || fail "$b: text -> binary -> text differs"
+    "$IOSIM_TRACE" to-text "$WORK/$b.zst" | cmp -s - "$WORK/$b.out.txt" || fail "$b: to-text on stdout differs from -o"
+    # binary -> text -> binary: identical decompressed bytes (zstd decodes)
+    "$IOSIM_TRACE" from-text "$WORK/$b.out.txt" -o "$WORK/$b.again.zst" || fail "from-text $b.out.txt"
+    cmp -s <(zstd -dc "$WORK/$b.zst") <(zstd -dc "$WORK/$b.again.zst") || fail "$b: binary -> text -> binary differs"
+    # records: 20-byte header + meta block + 48 per record line
+    nrec=$(grep -c '^[[:space:]]*[A-Z]' "$f")
+    meta=$(zstd -dc "$WORK/$b.zst" | head -c 20 | tail -c 4 | od -An -tu4 | tr -d ' ')
+    [ "$(zstd -dc "$WORK/$b.zst" | wc -c)" -eq $((20 + meta + 48 * nrec)) ] || fail "$b: decompressed size"
+done
+
+# ------------------------------------------------------------------- stat
+t=$DATA/trace_small.txt
+"$IOSIM_TRACE" stat "$t" > "$WORK/stat.txt" || fail "stat trace_small.txt"
+val() { awk -v k="$1" '$1 == k { print $3 }' "$WORK/stat.txt"; }
+check() { [ "$(val "$1")" = "$2" ] || fail "stat $1 = '$(val "$1")', want $2"; }
+check records.total "$(grep -c '^[A-Z]' "$t")"
+check records.map   "$(grep -c '^MAP ' "$t")"
+check records.unmap "$(grep -c '^UNMAP ' "$t")"
+check records.dma   "$(grep -c '^DMA ' "$t")"
+check records.inval "$(grep -c '^INVAL ' "$t")"
+check records.mark  "$(grep -c '^MARK ' "$t")"
+check inval.iotlb   "$(grep -c '^INVAL .* desc=iotlb ' "$t")"
+check inval.devtlb  "$(grep -c '^INVAL .* desc=devtlb ' "$t")"
+check mark.request  "$(grep -c '^MARK .* type=request' "$t")"
+check time.duration "$(grep -o ' t=[0-9]*' "$t" | cut -d= -f2 | sort -n | sed -n '1p;$p' | paste -sd' ' | awk '{ print $2 - $1 }')"
+# map sizes 4096, 4096, 4096, 65536: buckets [4096, 8191] and [65536, 131071]
+check 'map_size[4096..8191]' 3
+check 'map_size[65536..131071]' 1
+# live mappings peak in packet 2: 4096 + 4096 + 65536 bytes in 3 mappings
+check live.peak_bytes 73728
+check live.peak_count 3
+check live.end_count 0
+check check.unmatched_unmaps 0
+# the binary form gives the same report (but for the file name line)
+"$IOSIM_TRACE" stat "$WORK/trace_small.zst" | tail -n +2 > "$WORK/stat_bin.txt"
+tail -n +2 "$WORK/stat.txt" | diff - "$WORK/stat_bin.txt" || fail "stat text vs binary differ"
+"$IOSIM_TRACE" stat "$t" --format json > "$WORK/stat.json" || fail "stat --format json"
+grep -q "\"map\": $(grep -c '^MAP ' "$t")," "$WORK/stat.json" || fail "stat json lacks the map count"
+"$IOSIM_TRACE" stat "$t" --format csv >/dev/null 2>&1
+[ $? -eq 2 ] || fail "stat --format csv: want exit 2"
+
+[ "$ntraces" -ge 3 ] || fail "only $ntraces iosim text traces found in $DATA"
+[ "$failures" -eq 0 ] && echo "trace_errors.sh: all passed"
+exit $((failures > 0))

@@ -1,0 +1,647 @@
+/* test_trace.c — trace format v1: binary and text reader/writer.
+ *
+ * Concepts: expected bytes and values are computed here by an independent
+ * route (this file's own little-endian encoder and zstd's one-shot API,
+ * the bit layout of a PCI source id, counting records we generated), never
+ * taken from the module's own output.
+ * Assumptions: /tmp is writable (a mkdtemp directory, removed at the end).
+ * Not covered here: the iosim-trace commands (tests/cli/trace_errors.sh).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include "iosim.h"
+
+static char work[256]; /* per-run scratch directory */
+
+static int make_work(void **state)
+{
+    (void)state;
+    snprintf(work, sizeof work, "/tmp/iosim_test_trace.XXXXXX");
+    return mkdtemp(work) ? 0 : -1;
+}
+
+static int remove_work(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *wpath(const char *name)
+{
+    static char buf[4][320];
+    static int i;
+    i = (i + 1) % 4;
+    snprintf(buf[i], sizeof buf[i], "%s/%s", work, name);
+    return buf[i];
+}
+
+static bool file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* ---------------- helpers: an independent encoder ----------------- */
+static void le(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Record layout of FORMAT.md §4, written out by hand. */
+static void enc_rec(uint8_t *p, const iosim_rec_t *r)
+{
+    le(p + 0, r->t, 8);
+    le(p + 8, r->iova, 8);
+    le(p + 16, r->size, 8);
+    le(p + 24, r->aux, 8);
+    le(p + 32, r->pasid, 4);
+    le(p + 36, r->device, 2);
+    le(p + 38, r->domain, 2);
+    p[40] = r->kind;
+    p[41] = r->cpu;
+    p[42] = r->flags;
+    p[43] = r->desc;
+    p[44] = r->gran;
+    p[45] = r->am;
+    le(p + 46, r->reserved, 2);
+}
+
+/* Header + meta block as raw bytes; returns length. */
+static size_t enc_header(uint8_t *p, const char *magic, uint32_t version,
+                         uint32_t recsize, const char *meta)
+{
+    memcpy(p, magic, 8);
+    le(p + 8, version, 4);
+    le(p + 12, recsize, 4);
+    le(p + 16, strlen(meta), 4);
+    memcpy(p + 20, meta, strlen(meta));
+    return 20 + strlen(meta);
+}
+
+static void write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
+}
+
+static void write_zst(const char *path, const void *raw, size_t n)
+{
+    size_t cap = ZSTD_compressBound(n);
+    void *z = malloc(cap);
+    size_t zn = ZSTD_compress(z, cap, raw, n, 3);
+    assert_false(ZSTD_isError(zn));
+    write_file(path, z, zn);
+    free(z);
+}
+
+static uint8_t *read_file(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long len = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc((size_t)len + 1);
+    assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
+    fclose(f);
+    *n = (size_t)len;
+    return buf;
+}
+
+static void assert_rec_equal(const iosim_rec_t *a, const iosim_rec_t *b,
+                             size_t idx)
+{
+    if (a->t != b->t || a->iova != b->iova || a->size != b->size ||
+        a->aux != b->aux || a->pasid != b->pasid || a->device != b->device ||
+        a->domain != b->domain || a->kind != b->kind || a->cpu != b->cpu ||
+        a->flags != b->flags || a->desc != b->desc || a->gran != b->gran ||
+        a->am != b->am || a->reserved != b->reserved)
+        fail_msg("record %zu differs (kind %u vs %u, t %llu vs %llu)", idx,
+                 a->kind, b->kind, (unsigned long long)a->t,
+                 (unsigned long long)b->t);
+}
+
+/* Reads the whole trace with batches of varying size. */
+static size_t read_all(const char *path, iosim_rec_t *out, size_t cap,
+                       long *last_rc, iosim_err_t *err)
+{
+    iosim_trace_reader_t *r = iosim_trace_open(path, err);
+    assert_non_null(r);
+    size_t n = 0, step = 1;
+    long rc;
+    while ((rc = iosim_trace_read(r, out + n, step < cap - n ? step : cap - n,
+                                  err)) > 0) {
+        n += (size_t)rc;
+        step = step * 3 % 7001 + 1;
+        assert_true(n <= cap);
+        if (n == cap)
+            break;
+    }
+    if (n == cap)
+        rc = iosim_trace_read(r, out, 0, err); /* max 0 -> 0 */
+    uint64_t done, total;
+    iosim_trace_progress(r, &done, &total);
+    if (rc == 0) {
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(total, (uint64_t)st.st_size);
+        assert_int_equal(done, total); /* everything consumed at the end */
+    }
+    iosim_trace_close(r);
+    *last_rc = rc;
+    return n;
+}
+
+static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+static uint64_t rnd(void)
+{
+    /* xorshift64* */
+    rng_state ^= rng_state >> 12;
+    rng_state ^= rng_state << 25;
+    rng_state ^= rng_state >> 27;
+    return rng_state * 2685821657736338717ULL;
+}
+
+static void random_recs(iosim_rec_t *r, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        memset(&r[i], 0, sizeof r[i]);
+        r[i].t = rnd();
+        r[i].iova = rnd();
+        r[i].size = rnd() >> (rnd() & 63);
+        r[i].aux = rnd();
+        r[i].pasid = (uint32_t)rnd();
+        r[i].device = (uint16_t)rnd();
+        r[i].domain = (uint16_t)rnd();
+        r[i].kind = (uint8_t)(1 + rnd() % 5);
+        r[i].cpu = (uint8_t)rnd();
+        r[i].flags = (uint8_t)rnd();
+        r[i].desc = (uint8_t)rnd();
+        r[i].gran = (uint8_t)rnd();
+        r[i].am = (uint8_t)rnd();
+        r[i].reserved = (uint16_t)rnd();
+    }
+}
+
+/* Three records per kind: all fields zero, all fields at their maximum,
+ * and a typical one. */
+static size_t extreme_recs(iosim_rec_t *r)
+{
+    size_t n = 0;
+    for (uint8_t k = 1; k <= IOSIM_REC_KIND_MAX; k++) {
+        memset(&r[n], 0, sizeof r[n]);
+        r[n++].kind = k;
+        memset(&r[n], 0xff, sizeof r[n]);
+        r[n++].kind = k;
+        memset(&r[n], 0, sizeof r[n]);
+        r[n].kind = k;
+        r[n].t = 1000 + k;
+        r[n].iova = 0xffff9000;
+        r[n].size = k == IOSIM_REC_INVAL ? 0 : 4096;
+        r[n].aux = 0x11e8000;
+        r[n].device = 0x0100;
+        r[n].domain = 6;
+        r[n].cpu = 1;
+        r[n].flags = 1;
+        r[n].desc = k == IOSIM_REC_INVAL ? IOSIM_DESC_IOTLB : 0;
+        r[n].gran = k == IOSIM_REC_INVAL ? IOSIM_GRAN_PAGE : 0;
+        n++;
+    }
+    return n;
+}
+
+static const iosim_trace_meta_t test_meta = {
+    .source = "gen-random", .kernel = "6.1.0-56-amd64", .policy = "strict",
+    .workload = "redis", .time_unit = "ns", .cpus = 2, .has_dma = 1,
+};
+
+static void write_trace(const char *path, const iosim_rec_t *r, size_t n,
+                        bool text)
+{
+    iosim_err_t err;
+    iosim_trace_writer_t *w = iosim_trace_create(path, &test_meta, text, &err);
+    assert_non_null(w);
+    for (size_t i = 0, step = 1; i < n; i += step, step = step * 5 % 4999 + 1)
+        assert_int_equal(iosim_trace_write(w, r + i, step < n - i ? step : n - i,
+                                           &err), 0);
+    assert_false(file_exists(path)); /* only the temp name exists so far */
+    assert_int_equal(iosim_trace_commit(w, &err), 0);
+    assert_true(file_exists(path));
+}
+
+/* ------------------------------- tests ----------------------------- */
+static void roundtrip(bool text)
+{
+    iosim_rec_t in[16], out[32];
+    size_t n = extreme_recs(in);
+    const char *p = wpath(text ? "ext.txt" : "ext.zst");
+    write_trace(p, in, n, text);
+    iosim_err_t err;
+    long rc;
+    size_t got = read_all(p, out, 32, &rc, &err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(got, n);
+    for (size_t i = 0; i < n; i++)
+        assert_rec_equal(&in[i], &out[i], i);
+
+    iosim_trace_reader_t *r = iosim_trace_open(p, &err);
+    assert_non_null(r);
+    const iosim_trace_meta_t *m = iosim_trace_meta(r);
+    assert_string_equal(m->source, test_meta.source);
+    assert_string_equal(m->kernel, test_meta.kernel);
+    assert_string_equal(m->policy, test_meta.policy);
+    assert_string_equal(m->workload, test_meta.workload);
+    assert_string_equal(m->time_unit, "ns");
+    assert_int_equal(m->cpus, 2);
+    assert_int_equal(m->has_dma, 1);
+    iosim_trace_close(r);
+}
+
+static void test_roundtrip_binary(void **s) { (void)s; roundtrip(false); }
+static void test_roundtrip_text(void **s) { (void)s; roundtrip(true); }
+
+/* Every record survives rec_to_text -> rec_from_text on its own. */
+static void test_text_line_roundtrip(void **s)
+{
+    (void)s;
+    iosim_rec_t in[16], back;
+    size_t n = extreme_recs(in);
+    char line[512], why[200];
+    for (size_t i = 0; i < n; i++) {
+        int k = iosim_rec_to_text(&in[i], line, sizeof line);
+        assert_true(k > 0);
+        assert_int_equal((size_t)k, strlen(line));
+        assert_int_equal(iosim_rec_from_text(line, &back, why, sizeof why), 0);
+        assert_rec_equal(&in[i], &back, i);
+    }
+    /* a too small buffer is refused, not overrun */
+    assert_int_equal(iosim_rec_to_text(&in[1], line, 10), -1);
+}
+
+/* The on-disk bytes match FORMAT.md, checked with zstd's one-shot API. */
+static void test_binary_layout(void **s)
+{
+    (void)s;
+    iosim_rec_t r = {.t = 0x0102030405060708ULL, .iova = 0x1112131415161718ULL,
+                     .size = 0x2122232425262728ULL, .aux = 0x3132333435363738ULL,
+                     .pasid = 0x41424344, .device = 0x5152, .domain = 0x6162,
+                     .kind = IOSIM_REC_INVAL, .cpu = 0x71, .flags = 0x72,
+                     .desc = 0x73, .gran = 0x74, .am = 0x75,
+                     .reserved = 0x8182};
+    const char *p = wpath("layout.zst");
+    write_trace(p, &r, 1, false);
+    size_t zn;
+    uint8_t *z = read_file(p, &zn);
+    uint8_t raw[2048];
+    size_t n = ZSTD_decompress(raw, sizeof raw, z, zn);
+    assert_false(ZSTD_isError(n));
+    free(z);
+    const char meta[] = "source=gen-random\nkernel=6.1.0-56-amd64\n"
+                        "policy=strict\nworkload=redis\ncpus=2\n"
+                        "time_unit=ns\nhas_dma=1\n";
+    uint8_t want[2048];
+    size_t h = enc_header(want, "IOSIMTRC", 1, 48, meta);
+    enc_rec(want + h, &r);
+    assert_int_equal(n, h + 48);
+    assert_memory_equal(raw, want, n);
+    /* spot-check the little-endian order without the helper */
+    assert_int_equal(raw[h + 0], 0x08);
+    assert_int_equal(raw[h + 7], 0x01);
+    assert_int_equal(raw[h + 32], 0x44);
+    assert_int_equal(raw[h + 40], IOSIM_REC_INVAL);
+    assert_int_equal(raw[h + 46], 0x82);
+}
+
+#define BIG 100000
+static void test_100k(void **s)
+{
+    (void)s;
+    iosim_rec_t *in = malloc(BIG * sizeof *in), *out = malloc(BIG * sizeof *out);
+    random_recs(in, BIG);
+    const char *p = wpath("big.zst");
+    write_trace(p, in, BIG, false);
+    iosim_err_t err;
+    long rc;
+    size_t got = read_all(p, out, BIG + 1, &rc, &err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(got, BIG);
+    for (size_t i = 0; i < BIG; i++)
+        assert_rec_equal(&in[i], &out[i], i);
+
+    /* text form of the first 10k records, same comparison */
+    const char *pt = wpath("big.txt");
+    write_trace(pt, in, 10000, true);
+    got = read_all(pt, out, BIG, &rc, &err);
+    assert_int_equal(rc, 0);
+    assert_int_equal(got, 10000);
+    for (size_t i = 0; i < 10000; i++)
+        assert_rec_equal(&in[i], &out[i], i);
+    free(in);
+    free(out);
+}
+
+/* Reads to the end; returns the final rc and the records before it. */
+static long drain(const char *path, size_t *nrec, iosim_err_t *err)
+{
+    iosim_trace_reader_t *r = iosim_trace_open(path, err);
+    if (!r)
+        return -100;
+    static iosim_rec_t buf[4096];
+    long rc;
+    *nrec = 0;
+    while ((rc = iosim_trace_read(r, buf, 4096, err)) > 0)
+        *nrec += (size_t)rc;
+    /* an error repeats on later calls */
+    if (rc < 0) {
+        iosim_err_t again;
+        assert_int_equal(iosim_trace_read(r, buf, 4096, &again), -1);
+        assert_string_equal(again.msg, err->msg);
+    }
+    iosim_trace_close(r);
+    return rc;
+}
+
+static void test_truncated(void **s)
+{
+    (void)s;
+    iosim_rec_t *in = malloc(BIG * sizeof *in);
+    random_recs(in, BIG);
+    const char *p = wpath("cut_src.zst");
+    write_trace(p, in, BIG, false);
+    free(in);
+    size_t zn;
+    uint8_t *z = read_file(p, &zn);
+    const char *cut = wpath("cut.zst");
+    write_file(cut, z, zn / 2);
+    free(z);
+    iosim_err_t err;
+    size_t n;
+    assert_int_equal(drain(cut, &n, &err), -1);
+    assert_true(n < BIG);
+    assert_non_null(strstr(err.msg, "truncated"));
+    assert_non_null(strstr(err.msg, cut));
+
+    /* a partial record: header + 2 records + 20 bytes, valid zstd */
+    uint8_t raw[512];
+    iosim_rec_t r = {.kind = IOSIM_REC_MAP, .size = 4096};
+    size_t h = enc_header(raw, "IOSIMTRC", 1, 48, "source=x\n");
+    enc_rec(raw + h, &r);
+    enc_rec(raw + h + 48, &r);
+    memset(raw + h + 96, 0, 20);
+    const char *part = wpath("partial.zst");
+    write_zst(part, raw, h + 116);
+    assert_int_equal(drain(part, &n, &err), -1);
+    assert_int_equal(n, 2);
+    assert_non_null(strstr(err.msg, "truncated after 2 records"));
+}
+
+static void test_corrupt(void **s)
+{
+    (void)s;
+    iosim_rec_t *in = malloc(BIG * sizeof *in);
+    random_recs(in, BIG);
+    const char *p = wpath("bad_src.zst");
+    write_trace(p, in, BIG, false);
+    free(in);
+    size_t zn;
+    uint8_t *z = read_file(p, &zn);
+    for (size_t i = zn / 2; i < zn / 2 + 16; i++)
+        z[i] ^= 0x5a;
+    const char *bad = wpath("corrupt.zst");
+    write_file(bad, z, zn);
+    free(z);
+    iosim_err_t err;
+    size_t n;
+    assert_int_equal(drain(bad, &n, &err), -1);
+    assert_non_null(strstr(err.msg, bad));
+}
+
+static void test_bad_header(void **s)
+{
+    (void)s;
+    uint8_t raw[256];
+    iosim_err_t err;
+    size_t n;
+
+    /* valid zstd, other content */
+    const char other[] = "this is some text that is not an iosim trace\n";
+    write_zst(wpath("other.zst"), other, sizeof other);
+    assert_null(iosim_trace_open(wpath("other.zst"), &err));
+    assert_non_null(strstr(err.msg, "magic"));
+    assert_non_null(strstr(err.msg, "other.zst"));
+
+    size_t h = enc_header(raw, "IOSIMTRC", 2, 48, "");
+    write_zst(wpath("v2.zst"), raw, h);
+    assert_null(iosim_trace_open(wpath("v2.zst"), &err));
+    assert_non_null(strstr(err.msg, "version 2"));
+
+    h = enc_header(raw, "IOSIMTRC", 1, 40, "");
+    write_zst(wpath("rs.zst"), raw, h);
+    assert_null(iosim_trace_open(wpath("rs.zst"), &err));
+    assert_non_null(strstr(err.msg, "record_size 40"));
+
+    /* a header cut short inside a complete zstd frame */
+    write_zst(wpath("short.zst"), "IOSIMTRC\1\0", 10);
+    assert_int_equal(drain(wpath("short.zst"), &n, &err), -100);
+    assert_non_null(strstr(err.msg, "truncated"));
+
+    /* unknown metadata keys are ignored; known ones parsed */
+    h = enc_header(raw, "IOSIMTRC", 1, 48,
+                   "future_key=1\nworkload=nginx\ncpus=8\n");
+    write_zst(wpath("fwd.zst"), raw, h);
+    iosim_trace_reader_t *r = iosim_trace_open(wpath("fwd.zst"), &err);
+    assert_non_null(r);
+    assert_string_equal(iosim_trace_meta(r)->workload, "nginx");
+    assert_int_equal(iosim_trace_meta(r)->cpus, 8);
+    iosim_trace_close(r);
+
+    /* not zstd and not text */
+    const uint8_t junk[] = {0x7f, 'E', 'L', 'F', 0, 1, 2, 3};
+    write_file(wpath("junk.bin"), junk, sizeof junk);
+    assert_null(iosim_trace_open(wpath("junk.bin"), &err));
+    assert_non_null(strstr(err.msg, "junk.bin"));
+}
+
+static void test_unknown_kind(void **s)
+{
+    (void)s;
+    uint8_t raw[512];
+    iosim_rec_t r = {.kind = IOSIM_REC_DMA, .size = 64};
+    size_t h = enc_header(raw, "IOSIMTRC", 1, 48, "");
+    enc_rec(raw + h, &r);
+    r.kind = 9;
+    enc_rec(raw + h + 48, &r);
+    r.kind = IOSIM_REC_MARK;
+    enc_rec(raw + h + 96, &r);
+    const char *p = wpath("kind.zst");
+    write_zst(p, raw, h + 144);
+    iosim_err_t err;
+    size_t n;
+    assert_int_equal(drain(p, &n, &err), -1);
+    assert_int_equal(n, 1); /* the good record before it is delivered */
+    assert_non_null(strstr(err.msg, "record 1: unknown kind 9"));
+
+    /* and the writer refuses to produce one */
+    iosim_trace_writer_t *w =
+        iosim_trace_create(wpath("k2.zst"), &test_meta, false, &err);
+    assert_non_null(w);
+    r.kind = 0;
+    assert_int_equal(iosim_trace_write(w, &r, 1, &err), -1);
+    assert_non_null(strstr(err.msg, "record 0"));
+    iosim_trace_abort(w);
+}
+
+static void test_missing(void **s)
+{
+    (void)s;
+    iosim_err_t err;
+    const char *p = wpath("does/not/exist.zst");
+    assert_null(iosim_trace_open(p, &err));
+    assert_non_null(strstr(err.msg, p));
+    assert_non_null(strstr(err.msg, "No such file"));
+}
+
+static void test_abort_leaves_nothing(void **s)
+{
+    (void)s;
+    iosim_err_t err;
+    const char *p = wpath("aborted.zst");
+    iosim_trace_writer_t *w = iosim_trace_create(p, &test_meta, false, &err);
+    assert_non_null(w);
+    iosim_rec_t r = {.kind = IOSIM_REC_MAP};
+    assert_int_equal(iosim_trace_write(w, &r, 1, &err), 0);
+    char tmp[400];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", p, (long)getpid());
+    assert_true(file_exists(tmp));
+    iosim_trace_abort(w);
+    assert_false(file_exists(tmp));
+    assert_false(file_exists(p));
+}
+
+static void test_text_parse(void **s)
+{
+    (void)s;
+    iosim_rec_t r;
+    char why[200];
+    assert_int_equal(iosim_rec_from_text("MAP t=7 dev=3a:1f.7 iova=0x10 "
+                                         "size=4096 phys=0xabc prot=w",
+                                         &r, why, sizeof why), 0);
+    assert_int_equal(r.kind, IOSIM_REC_MAP);
+    assert_int_equal(r.device, (0x3a << 8) | (0x1f << 3) | 7);
+    assert_int_equal(r.t, 7);
+    assert_int_equal(r.aux, 0xabc);
+    assert_int_equal(r.flags, IOSIM_PROT_WRITE);
+    assert_int_equal(r.cpu, 0); /* omitted -> 0 */
+
+    assert_int_equal(iosim_rec_from_text("INVAL t=1 desc=devtlb gran=global "
+                                         "ih=1 am=52 addr=0x0",
+                                         &r, why, sizeof why), 0);
+    assert_int_equal(r.desc, IOSIM_DESC_DEVTLB);
+    assert_int_equal(r.gran, IOSIM_GRAN_GLOBAL);
+    assert_int_equal(r.flags, IOSIM_INVAL_IH);
+    assert_int_equal(r.am, 52);
+
+    assert_int_equal(iosim_rec_from_text("MARK id=18446744073709551615 "
+                                         "type=end", &r, why, sizeof why), 0);
+    assert_true(r.aux == UINT64_MAX);
+    assert_int_equal(r.flags, IOSIM_MARK_END);
+
+    assert_int_equal(iosim_rec_from_text("   # comment", &r, why, sizeof why),
+                     1);
+    assert_int_equal(iosim_rec_from_text("", &r, why, sizeof why), 1);
+
+    static const struct { const char *line, *why; } bad[] = {
+        {"FOO t=1", "unknown record kind"},
+        {"MAP t=1 colour=red", "unknown field"},
+        {"MAP t=1x", "malformed"},
+        {"MAP cpu=256", "out of range"},
+        {"MAP t=18446744073709551616", "out of range"},
+        {"MAP dev=01:20.0", "malformed"},
+        {"UNMAP prot=rw", "does not apply"},
+        {"DMA dir=sideways", "malformed"},
+        {"MAP t=1 t=2", "twice"},
+        {"MAP phys=1 aux=2", "twice"},
+        {"MAP t", "not key=value"},
+        {"MAP t=-1", "malformed"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        why[0] = '\0';
+        assert_int_equal(iosim_rec_from_text(bad[i].line, &r, why, sizeof why),
+                         -1);
+        if (!strstr(why, bad[i].why))
+            fail_msg("'%s': reason '%s' lacks '%s'", bad[i].line, why,
+                     bad[i].why);
+    }
+}
+
+static void test_text_errors(void **s)
+{
+    (void)s;
+    iosim_err_t err;
+    size_t n;
+    const char *p = wpath("bad1.txt");
+    const char body[] = "# iosim-trace text v1\n#meta cpus=4\n\n"
+                        "MAP t=1 size=4096\nMAP t=2 size=lots\n";
+    write_file(p, body, sizeof body - 1);
+    assert_int_equal(drain(p, &n, &err), -1);
+    assert_int_equal(n, 1);
+    char want[400];
+    snprintf(want, sizeof want, "%s:5: size=lots: malformed value", p);
+    assert_string_equal(err.msg, want);
+
+    const char *p2 = wpath("bad2.txt");
+    write_file(p2, "# iosim-trace text v2\n", 22);
+    assert_null(iosim_trace_open(p2, &err));
+    assert_non_null(strstr(err.msg, ":1: unsupported"));
+
+    const char *p3 = wpath("bad3.txt");
+    const char body3[] = "# iosim-trace text v1\nMARK t=1\n#meta cpus=1\n";
+    write_file(p3, body3, sizeof body3 - 1);
+    assert_int_equal(drain(p3, &n, &err), -1);
+    assert_non_null(strstr(err.msg, ":3: #meta after"));
+
+    const char *p4 = wpath("bad4.txt");
+    const char body4[] = "# iosim-trace text v1\n#meta cpus=many\n";
+    write_file(p4, body4, sizeof body4 - 1);
+    assert_null(iosim_trace_open(p4, &err));
+    assert_non_null(strstr(err.msg, ":2: metadata cpus"));
+
+    assert_string_equal(iosim_rec_kind_name(IOSIM_REC_INVAL), "INVAL");
+    assert_string_equal(iosim_rec_kind_name(0), "UNKNOWN");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip_binary),
+        cmocka_unit_test(test_roundtrip_text),
+        cmocka_unit_test(test_text_line_roundtrip),
+        cmocka_unit_test(test_binary_layout),
+        cmocka_unit_test(test_100k),
+        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_corrupt),
+        cmocka_unit_test(test_bad_header),
+        cmocka_unit_test(test_unknown_kind),
+        cmocka_unit_test(test_missing),
+        cmocka_unit_test(test_abort_leaves_nothing),
+        cmocka_unit_test(test_text_parse),
+        cmocka_unit_test(test_text_errors),
+    };
+    return cmocka_run_group_tests(tests, make_work, remove_work);
+}
