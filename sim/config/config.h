@@ -96,6 +96,8 @@ struct iosim_config {
         bool pass_ih;                     /* strict PSI carries IH=1       */
         uint32_t fq_size;                 /* flush-queue entries per CPU   */
         double fq_timeout_ms;             /* flush-queue timer             */
+        uint32_t hz;                      /* CONFIG_HZ (timer ticks)       */
+        uint32_t fq_timer_slack_jiffies;  /* timer runs this much later    */
         double cpu_ghz;                   /* converts cycles <-> ns        */
         double map_cycles;
         double unmap_cycles;

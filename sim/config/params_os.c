@@ -56,6 +56,18 @@ const iosim_param_t iosim_params_os[] = {
      1e6, NULL, "lazy flush-queue timer period (ms)",
      "IOVA_DEFAULT_FQ_TIMEOUT = 10 ms, drivers/iommu/dma-iommu.c "
      "(MODEL.md §1.4)"},
+    {"os.hz", IOSIM_P_U32, OFF(os.hz), "250", 100, 1000, NULL,
+     "kernel timer tick rate (CONFIG_HZ): the flush-queue timer is "
+     "msecs_to_jiffies(fq_timeout_ms) ticks",
+     "Debian 12 amd64 kernel config CONFIG_HZ_250=y (the captures' kernel); "
+     "msecs_to_jiffies rounds up (MODEL.md §1.4)"},
+    {"os.fq_timer_slack_jiffies", IOSIM_P_U32, OFF(os.fq_timer_slack_jiffies),
+     "1", 0, 100, NULL,
+     "extra ticks before the flush-queue timer runs (timer-wheel "
+     "granularity and softirq delay)",
+     "calibrated on shared/captures/redis-virtio-lazy-cm-off: median "
+     "arm-to-flush 15.7 ms = 3 + 1 jiffies at HZ=250; the ground-truth "
+     "test brackets the count with 0 and 1"},
     {"os.cpu_ghz", IOSIM_P_F64, OFF(os.cpu_ghz), "3.3", 0.01, 100, NULL,
      "CPU clock used to convert cycles to ns (GHz)",
      "Xeon Gold 6234 3.3 GHz in the F&S setup (FIGURES.md §1)"},

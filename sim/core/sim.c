@@ -38,6 +38,14 @@ long sim_iommu_unmap(iosim_sim_t *s, uint16_t did, uint64_t iova,
 
 void sim_iommu_submit(iosim_sim_t *s, const vtd_desc_t *d, size_t n)
 {
+    s->st[IOSIM_ST_OS_SUBMITS]++;
+    for (size_t i = 0; i < n; i++) {
+        if (d[i].type == IOSIM_DESC_IOTLB || d[i].type == IOSIM_DESC_PIOTLB)
+            s->st[IOSIM_ST_OS_INVAL_IOTLB]++;
+        else if (d[i].type == IOSIM_DESC_DEVTLB ||
+                 d[i].type == IOSIM_DESC_PDEVTLB)
+            s->st[IOSIM_ST_OS_INVAL_DEVTLB]++;
+    }
     double ns = s->hv->submit(s->hv_state, d, n);
     /* qi_submit_sync() spins until the wait descriptor's status write:
      * the CPU pays its own submit cost plus the queue's processing time

@@ -29,6 +29,7 @@ typedef struct lazy {
     iosim_sim_t *s;
     lazy_domain_t dom[LAZY_MAX_DOMAINS];
     bool timer_on;
+    bool forced_strict; /* caching mode + second-stage: Linux goes strict */
     uint64_t deadline;
     uint64_t timeout_ns;
 } lazy_t;
@@ -39,7 +40,21 @@ static void *lazy_create(iosim_sim_t *s, iosim_err_t *err)
     if (!l)
         return iosim_err_set(err, "out of memory"), NULL;
     l->s = s;
-    l->timeout_ns = (uint64_t)(s->cfg->os.fq_timeout_ms * 1e6);
+    /* mod_timer(now + msecs_to_jiffies(timeout)): whole ticks, rounded
+     * up, plus the configured slack of the timer wheel. */
+    uint32_t hz = s->cfg->os.hz ? s->cfg->os.hz : 250;
+    double tick_ns = 1e9 / hz;
+    uint64_t jiffies = (uint64_t)(s->cfg->os.fq_timeout_ms * 1e6 / tick_ns);
+    if ((double)jiffies * tick_ns < s->cfg->os.fq_timeout_ms * 1e6)
+        jiffies++;
+    jiffies += s->cfg->os.fq_timer_slack_jiffies;
+    l->timeout_ns = (uint64_t)((double)jiffies * tick_ns + 0.5);
+    /* intel_iommu_init(): "IOMMU batching disallowed due to
+     * virtualization" -> iommu_set_dma_strict() when CAP.CM is set and
+     * domains are second-stage (MODEL.md §1.1; seen in the captures:
+     * lazy == strict under caching mode). */
+    l->forced_strict = s->cfg->vtd.caching_mode &&
+                       !strcmp(s->cfg->vtd.translation, "second-stage");
     return l;
 }
 static void lazy_destroy(void *state) { free(state); }
@@ -98,8 +113,15 @@ static int lazy_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
     lazy_t *l = state;
     iosim_sim_t *s = l->s;
     sim_cpu(s, SIM_CPU_UNMAP, s->cfg->os.unmap_cycles);
-    if (sim_iommu_unmap(s, r->domain, r->iova, r->size, err) < 0)
+    long freed = sim_iommu_unmap(s, r->domain, r->iova, r->size, err);
+    if (freed < 0)
         return -1;
+    if (l->forced_strict) {
+        os_linux_flush_range(s, r->domain, r->device, r->iova, r->size,
+                             freed == 0);
+        sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_free_cycles);
+        return 0;
+    }
     lazy_domain_t *d = lazy_domain(l, r->domain, r->device);
     uint32_t usable = s->cfg->os.fq_size ? s->cfg->os.fq_size - 1 : 0;
     if (d->queued[r->cpu] >= usable) {

@@ -84,6 +84,14 @@
     X(OS_IOVA_ALLOCS, "os.iova_allocs", "IOVA allocations")                    \
     X(OS_IOVA_RCACHE_HITS, "os.iova_rcache_hits", "IOVA allocations served "   \
                                                   "by the per-CPU rcache")     \
+    X(OS_SUBMITS, "os.inval_submits", "invalidation submissions "             \
+                                      "(qi_submit_sync calls) by the OS")      \
+    X(OS_INVAL_IOTLB, "os.inval_iotlb", "IOTLB / PASID-IOTLB descriptors "     \
+                                        "the OS issued (compare "              \
+                                        "trace.inval_iotlb)")                  \
+    X(OS_INVAL_DEVTLB, "os.inval_devtlb", "device-TLB descriptors the OS "     \
+                                          "issued (compare "                   \
+                                          "trace.inval_devtlb)")               \
     X(OS_FQ_FLUSHES, "os.fq_flushes", "flush-queue domain-wide flushes")       \
     X(OS_FQ_FULL, "os.fq_full_flushes", "flushes because a queue was full")    \
     X(CPU_MAP_CYC, "cpu.map_cycles", "CPU cycles in map")                      \

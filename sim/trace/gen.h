@@ -1,0 +1,182 @@
+/* gen.h — synthetic trace generators (internal to the library and the
+ * `iosim-trace gen` command).
+ *
+ * Concepts:
+ *   - A *generator kind* is an ops struct {name, summary, usage, run} listed
+ *     in the NULL-terminated table gen_kinds[] (gen_registry.c).  A new
+ *     generator = one file + one table line.
+ *   - run() parses the kind's own options (argv[0] is the kind name; the
+ *     command has already taken -o and --text away) and writes a whole
+ *     trace to path.  Each kind also exposes a typed API (params struct,
+ *     defaults, write) that the unit tests call directly.
+ *   - Option tables (gen_opt_t) give every kind the same option syntax:
+ *     "--name VALUE" or "--name=VALUE"; sizes and counts take K/M/G
+ *     suffixes (powers of 1024).
+ *   - gen_out_t batches records into the trace writer; the writer renames
+ *     its temp file only at commit, so a failed run leaves no output.
+ *   - Randomness comes from a seeded splitmix64 stream (gen_rng_t), so a
+ *     seed always gives byte-identical traces.
+ * Assumptions: see each generator file.
+ * Not modeled: see each generator file.
+ */
+#ifndef IOSIM_GEN_H
+#define IOSIM_GEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "iosim.h"
+
+/* ---------------------------------------------------------------- */
+/* Registry                                                          */
+/* ---------------------------------------------------------------- */
+typedef struct gen_kind {
+    const char *name;    /* "random"                                  */
+    const char *summary; /* one line for `gen --help`                 */
+    const char *usage;   /* option lines for `gen KIND --help`        */
+    int (*run)(int argc, char **argv, const char *path, bool text,
+               iosim_err_t *err);
+} gen_kind_t;
+
+extern const gen_kind_t *const gen_kinds[];
+const gen_kind_t *gen_find(const char *name);
+
+extern const gen_kind_t gen_kind_random; /* gen_random.c */
+extern const gen_kind_t gen_kind_nic;    /* gen_nic.c    */
+
+/* ---------------------------------------------------------------- */
+/* Option parsing                                                    */
+/* ---------------------------------------------------------------- */
+typedef enum gen_opt_type {
+    GEN_OPT_U64,    /* uint64_t; K/M/G suffixes; range [min, max]      */
+    GEN_OPT_DOUBLE, /* double > 0                                     */
+    GEN_OPT_BDF,    /* uint16_t PCI source id from "BB:DD.F"           */
+    GEN_OPT_CHOICE, /* unsigned index into choices[]                   */
+    GEN_OPT_FLAG,   /* bool set to true; takes no value                */
+} gen_opt_type_t;
+
+typedef struct gen_opt {
+    const char *name; /* "--window"                                   */
+    gen_opt_type_t type;
+    void *dst;
+    uint64_t min, max;           /* GEN_OPT_U64 (max 0 = no limit)     */
+    const char *const *choices;  /* GEN_OPT_CHOICE, NULL-terminated    */
+    bool *given;                 /* set when the option appears (may be NULL) */
+} gen_opt_t;
+
+/* Parses argv[1..argc) against the table (terminated by name == NULL).
+ * Errors: "gen KIND: --opt: ..." (one line). */
+int gen_parse_opts(const char *kind, const gen_opt_t *opts, int argc,
+                   char **argv, iosim_err_t *err);
+/* Unsigned number with optional K/M/G suffix (and optional B).  0 / -1. */
+int gen_parse_u64(const char *s, uint64_t *out);
+/* "BB:DD.F" -> bus<<8 | dev<<3 | fn.  0 / -1. */
+int gen_parse_bdf(const char *s, uint16_t *sid);
+
+/* ---------------------------------------------------------------- */
+/* Output                                                            */
+/* ---------------------------------------------------------------- */
+#define GEN_OUT_BATCH 4096u
+
+typedef struct gen_out {
+    iosim_trace_writer_t *w;
+    iosim_rec_t batch[GEN_OUT_BATCH];
+    size_t n;
+    uint64_t records; /* records handed to gen_out_put so far */
+} gen_out_t;
+
+gen_out_t *gen_out_create(const char *path, const iosim_trace_meta_t *meta,
+                          bool text, iosim_err_t *err);
+int gen_out_flush(gen_out_t *o, iosim_err_t *err);
+static inline int gen_out_put(gen_out_t *o, const iosim_rec_t *r,
+                              iosim_err_t *err)
+{
+    o->batch[o->n++] = *r;
+    o->records++;
+    return o->n == GEN_OUT_BATCH ? gen_out_flush(o, err) : 0;
+}
+/* Flushes and commits (renames onto path); frees o in every case. */
+int gen_out_commit(gen_out_t *o, iosim_err_t *err);
+/* Removes the temp file and frees o (NULL is fine). */
+void gen_out_abort(gen_out_t *o);
+
+/* ---------------------------------------------------------------- */
+/* PRNG: splitmix64 (Steele, Lea, Flood, "Fast splittable pseudorandom  */
+/* number generators", OOPSLA 2014)                                  */
+/* ---------------------------------------------------------------- */
+typedef struct gen_rng {
+    uint64_t state;
+} gen_rng_t;
+
+static inline uint64_t gen_rng_next(gen_rng_t *g)
+{
+    uint64_t z = (g->state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n) without modulo bias (rejection), n > 0. */
+uint64_t gen_rng_below(gen_rng_t *g, uint64_t n);
+
+/* ---------------------------------------------------------------- */
+/* gen random (gen_random.c)                                         */
+/* ---------------------------------------------------------------- */
+typedef struct gen_random_params {
+    uint64_t window;    /* bytes mapped up front                       */
+    uint64_t size;      /* bytes per DMA                                */
+    uint64_t count;     /* DMA records                                  */
+    uint64_t page_size; /* 4K, 2M or 1G                                 */
+    uint64_t seed;
+    uint64_t iova_base; /* rounded up to page_size                      */
+    uint64_t domain;
+    uint16_t device;
+    bool write;         /* DMA direction: device writes memory          */
+    bool marks;         /* a MARK request before every DMA              */
+    double rate_gbps;   /* t advances size*8/rate ns per DMA            */
+} gen_random_params_t;
+
+void gen_random_defaults(gen_random_params_t *p);
+int gen_random_check(const gen_random_params_t *p, iosim_err_t *err);
+/* The IOVA of the first mapped page (iova_base rounded up). */
+uint64_t gen_random_first_iova(const gen_random_params_t *p);
+int gen_random_write(const gen_random_params_t *p, const char *path,
+                     bool text, iosim_err_t *err);
+
+/* ---------------------------------------------------------------- */
+/* gen nic (gen_nic.c)                                               */
+/* ---------------------------------------------------------------- */
+#define GEN_NIC_RX 1u
+#define GEN_NIC_TX 2u
+
+typedef struct gen_nic_params {
+    uint64_t flows;
+    uint64_t ring;       /* outstanding rx buffers (packets) per flow  */
+    uint64_t mtu;        /* bytes per data packet                       */
+    uint64_t ppd;        /* pages per rx descriptor                     */
+    uint64_t packets;    /* data packets (0: use duration)              */
+    double duration_s;   /* stop when t reaches this (0: use packets)   */
+    uint64_t cpus;
+    uint64_t seed;
+    uint64_t ack_every;  /* one ACK per this many data packets of a flow */
+    uint64_t ack_bytes;
+    uint64_t domain;
+    uint16_t device;
+    unsigned direction;  /* GEN_NIC_RX | GEN_NIC_TX                     */
+    double rate_gbps;
+} gen_nic_params_t;
+
+/* Top of the 32-bit IOVA space the allocator hands out first
+ * (MODEL.md §1.5: first IOVAs of a PCI device are just below 4 GiB). */
+#define GEN_NIC_IOVA_TOP 0x100000000ULL
+
+void gen_nic_defaults(gen_nic_params_t *p);
+int gen_nic_check(const gen_nic_params_t *p, iosim_err_t *err);
+/* Upper bound on live mappings at any time (rx rings full + one ACK or
+ * tx packet in flight per flow), for tests and documentation. */
+uint64_t gen_nic_live_bound(const gen_nic_params_t *p);
+int gen_nic_write(const gen_nic_params_t *p, const char *path, bool text,
+                  iosim_err_t *err);
+
+#endif /* IOSIM_GEN_H */

@@ -1,0 +1,237 @@
+/* gen_registry.c — the table of generator kinds and the plumbing they
+ * share: option parsing, batched output, bounded random numbers.
+ *
+ * Concepts:
+ *   - gen_kinds[] is the registry (NULL-terminated); gen_find() looks a
+ *     kind up by name.
+ *   - gen_parse_opts() walks argv once against a kind's option table, so
+ *     every kind accepts the same syntax and reports errors the same way
+ *     ("gen KIND: --opt: what").
+ * Assumptions: sizes use powers of 1024 for K/M/G, like cli_parse_u64()
+ *   of the programs (the library cannot link the programs' helpers).
+ * Not modeled: nothing (plumbing only).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace/gen.h"
+
+const gen_kind_t *const gen_kinds[] = {
+    &gen_kind_random,
+    &gen_kind_nic,
+    NULL,
+};
+
+const gen_kind_t *gen_find(const char *name)
+{
+    for (const gen_kind_t *const *k = gen_kinds; *k; k++)
+        if (!strcmp((*k)->name, name))
+            return *k;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Parsing                                                             */
+/* ------------------------------------------------------------------ */
+int gen_parse_u64(const char *s, uint64_t *out)
+{
+    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ')
+        return -1;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || end == s)
+        return -1;
+    unsigned shift = 0;
+    switch (*end) {
+    case 'K': case 'k': shift = 10; end++; break;
+    case 'M': case 'm': shift = 20; end++; break;
+    case 'G': case 'g': shift = 30; end++; break;
+    default: break;
+    }
+    if (*end == 'B' || *end == 'b')
+        end++;
+    if (*end)
+        return -1;
+    if (shift && v > (~0ULL >> shift))
+        return -1;
+    *out = (uint64_t)v << shift;
+    return 0;
+}
+
+int gen_parse_bdf(const char *s, uint16_t *sid)
+{
+    unsigned bus, dev, fn;
+    char tail;
+    if (sscanf(s, "%x:%x.%x%c", &bus, &dev, &fn, &tail) != 3 || bus > 0xff ||
+        dev > 0x1f || fn > 7)
+        return -1;
+    *sid = (uint16_t)(bus << 8 | dev << 3 | fn);
+    return 0;
+}
+
+static int parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v > 0) || v > 1e15)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int opt_apply(const char *kind, const gen_opt_t *o, const char *val,
+                     iosim_err_t *err)
+{
+    switch (o->type) {
+    case GEN_OPT_U64: {
+        uint64_t v;
+        if (gen_parse_u64(val, &v))
+            return iosim_err_set(err,
+                                 "gen %s: %s: expected a number (K/M/G "
+                                 "suffix allowed), got '%s'",
+                                 kind, o->name, val);
+        if (v < o->min || (o->max && v > o->max))
+            return iosim_err_set(err,
+                                 "gen %s: %s: %s is out of range [%llu, %llu]",
+                                 kind, o->name, val,
+                                 (unsigned long long)o->min,
+                                 (unsigned long long)(o->max ? o->max
+                                                             : ~0ULL));
+        *(uint64_t *)o->dst = v;
+        break;
+    }
+    case GEN_OPT_DOUBLE:
+        if (parse_double(val, (double *)o->dst))
+            return iosim_err_set(err,
+                                 "gen %s: %s: expected a positive number, "
+                                 "got '%s'",
+                                 kind, o->name, val);
+        break;
+    case GEN_OPT_BDF:
+        if (gen_parse_bdf(val, (uint16_t *)o->dst))
+            return iosim_err_set(err,
+                                 "gen %s: %s: expected BB:DD.F (hex), got "
+                                 "'%s'",
+                                 kind, o->name, val);
+        break;
+    case GEN_OPT_CHOICE: {
+        for (unsigned i = 0; o->choices[i]; i++)
+            if (!strcmp(o->choices[i], val)) {
+                *(unsigned *)o->dst = i;
+                return 0;
+            }
+        char list[256] = "";
+        size_t len = 0;
+        for (unsigned i = 0; o->choices[i] && len < sizeof list; i++)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s",
+                                    i ? "|" : "", o->choices[i]);
+        return iosim_err_set(err, "gen %s: %s: expected %s, got '%s'", kind,
+                             o->name, list, val);
+    }
+    case GEN_OPT_FLAG:
+        *(bool *)o->dst = true;
+        break;
+    }
+    return 0;
+}
+
+int gen_parse_opts(const char *kind, const gen_opt_t *opts, int argc,
+                   char **argv, iosim_err_t *err)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *eq = strchr(arg, '=');
+        size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
+        const gen_opt_t *o = opts;
+        for (; o->name; o++)
+            if (strlen(o->name) == name_len &&
+                !strncmp(o->name, arg, name_len))
+                break;
+        if (!o->name)
+            return iosim_err_set(err, "gen %s: unknown option '%s'", kind,
+                                 arg);
+        const char *val = NULL;
+        if (o->type == GEN_OPT_FLAG) {
+            if (eq)
+                return iosim_err_set(err, "gen %s: %s takes no value", kind,
+                                     o->name);
+        } else if (eq) {
+            val = eq + 1;
+        } else if (i + 1 < argc) {
+            val = argv[++i];
+        } else {
+            return iosim_err_set(err, "gen %s: %s needs a value", kind,
+                                 o->name);
+        }
+        if (opt_apply(kind, o, val, err))
+            return -1;
+        if (o->given)
+            *o->given = true;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Output                                                              */
+/* ------------------------------------------------------------------ */
+gen_out_t *gen_out_create(const char *path, const iosim_trace_meta_t *meta,
+                          bool text, iosim_err_t *err)
+{
+    gen_out_t *o = calloc(1, sizeof *o);
+    if (!o) {
+        iosim_err_set(err, "%s: out of memory", path);
+        return NULL;
+    }
+    o->w = iosim_trace_create(path, meta, text, err);
+    if (!o->w) {
+        free(o);
+        return NULL;
+    }
+    return o;
+}
+
+int gen_out_flush(gen_out_t *o, iosim_err_t *err)
+{
+    if (o->n && iosim_trace_write(o->w, o->batch, o->n, err) < 0)
+        return -1;
+    o->n = 0;
+    return 0;
+}
+
+int gen_out_commit(gen_out_t *o, iosim_err_t *err)
+{
+    if (gen_out_flush(o, err) < 0) {
+        gen_out_abort(o);
+        return -1;
+    }
+    iosim_trace_writer_t *w = o->w;
+    free(o);
+    return iosim_trace_commit(w, err) < 0 ? -1 : 0;
+}
+
+void gen_out_abort(gen_out_t *o)
+{
+    if (!o)
+        return;
+    if (o->w)
+        iosim_trace_abort(o->w);
+    free(o);
+}
+
+/* ------------------------------------------------------------------ */
+/* Random numbers                                                      */
+/* ------------------------------------------------------------------ */
+uint64_t gen_rng_below(gen_rng_t *g, uint64_t n)
+{
+    /* Reject the top partial copy of [0, n) so every value is equally
+     * likely: limit = largest multiple of n that fits in 2^64. */
+    uint64_t limit = UINT64_MAX - (UINT64_MAX % n + 1) % n;
+    uint64_t x;
+    do
+        x = gen_rng_next(g);
+    while (x > limit);
+    return x % n;
+}

@@ -1,0 +1,66 @@
+/* timing.c — the page-walker pool (see timing.h). */
+#include "vtd/timing.h"
+
+#include <stdlib.h>
+
+walkers_t *walkers_new(uint32_t max_walks, iosim_err_t *err)
+{
+    if (max_walks == 0)
+        return iosim_err_set(err, "timing.c: vtd.max_walks: must be at "
+                                  "least 1"),
+               NULL;
+    walkers_t *w = calloc(1, sizeof *w);
+    if (w)
+        w->free_at = calloc(max_walks, sizeof *w->free_at);
+    if (!w || !w->free_at) {
+        walkers_free(w);
+        return iosim_err_set(err, "timing.c: walkers_new: out of memory"),
+               NULL;
+    }
+    w->nslots = max_walks;
+    return w;
+}
+
+void walkers_free(walkers_t *w)
+{
+    if (!w)
+        return;
+    free(w->free_at);
+    free(w);
+}
+
+/* The slot that is free first (lowest index on a tie). */
+static uint32_t earliest_slot(const walkers_t *w)
+{
+    uint32_t best = 0;
+    for (uint32_t i = 1; i < w->nslots; i++)
+        if (w->free_at[i] < w->free_at[best])
+            best = i;
+    return best;
+}
+
+uint64_t walkers_issue(walkers_t *w, uint64_t now_cycle,
+                       uint64_t walk_cycles)
+{
+    uint32_t slot = earliest_slot(w);
+    uint64_t start = w->free_at[slot] > now_cycle ? w->free_at[slot]
+                                                  : now_cycle;
+    w->wait_cycles += start - now_cycle;
+    w->free_at[slot] = start + walk_cycles;
+    w->last_slot = slot;
+    w->issued++;
+    return w->free_at[slot];
+}
+
+uint32_t walkers_last_slot(const walkers_t *w) { return w->last_slot; }
+
+bool walkers_ready(const walkers_t *w, uint32_t slot, uint64_t cycle)
+{
+    return slot >= w->nslots || cycle >= w->free_at[slot];
+}
+
+uint64_t walkers_next_free(const walkers_t *w, uint64_t now_cycle)
+{
+    uint64_t t = w->free_at[earliest_slot(w)];
+    return t > now_cycle ? t : now_cycle;
+}

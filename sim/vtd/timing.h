@@ -1,0 +1,60 @@
+/* timing.h — the page-walker pool: a cycle-approximate timing gate.
+ *
+ * Concepts:
+ *   - The remapping hardware has vtd.max_walks page-walk engines.  A walk
+ *     issued at cycle `now` starts on the engine (slot) that becomes free
+ *     first, no earlier than `now`, and holds that slot until its result
+ *     is ready: ready = max(now, slot free) + walk_cycles.  With one slot
+ *     walks serialise, which is the F&S throughput model
+ *     T = p / (l0 + M*lm) (FIGURES.md §1); with more slots, misses of
+ *     independent requests overlap.
+ *   - A gate in the Ramulator sense: walkers_ready(w, slot, c) is false
+ *     at every cycle before the slot's current walk is ready and true
+ *     from that cycle on (tests check N-1 and N).
+ *   - Time is an integer cycle count chosen by the caller (ns or CPU
+ *     cycles); the pool never converts units.
+ * Assumptions:
+ *   - Slots are identical and picked deterministically: the one free
+ *     earliest, the lowest index on a tie (hardware arbitration is not
+ *     public — placeholder, UNVERIFIED).
+ *   - Walks are issued in non-decreasing `now` order (the trace replay is
+ *     serial); an earlier `now` is still accepted and simply waits for a
+ *     free slot.
+ *   - The latency of a walk does not depend on how many walks are in
+ *     flight (no memory-bandwidth contention).
+ * Not modeled: walk merging of two misses to the same page (MSHR-style),
+ *   priority between requesters, out-of-order completion within a slot.
+ */
+#ifndef IOSIM_VTD_TIMING_H
+#define IOSIM_VTD_TIMING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "iosim.h"
+
+typedef struct walkers {
+    uint32_t nslots;      /* vtd.max_walks                               */
+    uint64_t *free_at;    /* per slot: cycle its current walk is ready    */
+    uint32_t last_slot;   /* slot of the most recent walkers_issue()     */
+    uint64_t issued;      /* walks issued                                */
+    uint64_t wait_cycles; /* cycles walks waited for a free slot (sum)    */
+} walkers_t;
+
+/* A pool of max_walks idle slots; NULL (err filled) if max_walks is 0 or
+ * memory runs out. */
+walkers_t *walkers_new(uint32_t max_walks, iosim_err_t *err);
+void walkers_free(walkers_t *w);
+/* Issues one walk of walk_cycles at now_cycle; returns the cycle its
+ * result is ready.  walkers_last_slot() then names the slot it holds. */
+uint64_t walkers_issue(walkers_t *w, uint64_t now_cycle,
+                       uint64_t walk_cycles);
+uint32_t walkers_last_slot(const walkers_t *w);
+/* True if the walk that slot holds (the most recent one issued to it)
+ * is ready at cycle; an idle slot (or a slot number >= max_walks, which
+ * holds no walk) is always ready. */
+bool walkers_ready(const walkers_t *w, uint32_t slot, uint64_t cycle);
+/* Earliest cycle at or after now_cycle at which some slot is free. */
+uint64_t walkers_next_free(const walkers_t *w, uint64_t now_cycle);
+
+#endif /* IOSIM_VTD_TIMING_H */

@@ -1,0 +1,527 @@
+/* test_import.c — the ftrace and QEMU importers (sim/trace/import_*.c).
+ *
+ * Concepts: expected values come from routes independent of the parser:
+ *   counts by plain substring counting of the raw committed excerpts (the
+ *   same as `grep -c`), descriptor fields decoded by hand from MODEL.md
+ *   §3.5, the DMA count of the QEMU excerpt from a `sed | grep -c` noted
+ *   next to the number, and a hand-made guest/QEMU pair whose merged
+ *   order is written out by hand from the alignment rule (import_qemu.c).
+ * Assumptions: IOSIM_SOURCE_DIR points at the checkout; tests/data holds
+ *   ftrace-redis-strict.txt, ftrace-redis-lazy.txt (head -n 300 + tail -n
+ *   30 of the captures' trace.txt), ftrace-redis-strict-qemu-guest.txt
+ *   (head -n 60 of redis-virtio-strict-cm-on-with-qemu-trace/trace.txt)
+ *   and qemu-redis-strict.log (lines 2760..3230 of its qemu-trace.log).
+ * Not modeled: the command line (tests/cli would cover it).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <zstd.h>
+
+#include "trace/import.h"
+
+#define DATA IOSIM_SOURCE_DIR "/tests/data/"
+
+/* ---------------------------------------------------------------- */
+/* helpers                                                          */
+/* ---------------------------------------------------------------- */
+typedef struct recs {
+    iosim_rec_t *r;
+    size_t n, cap;
+} recs_t;
+
+static int collect(void *arg, const iosim_rec_t *recs, size_t n,
+                   iosim_err_t *err)
+{
+    (void)err;
+    recs_t *c = arg;
+    if (c->n + n > c->cap) {
+        c->cap = (c->n + n) * 2;
+        c->r = realloc(c->r, c->cap * sizeof *c->r);
+        assert_non_null(c->r);
+    }
+    memcpy(c->r + c->n, recs, n * sizeof *recs);
+    c->n += n;
+    return 0;
+}
+
+static size_t count_kind(const recs_t *c, unsigned kind)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->n; i++)
+        n += c->r[i].kind == kind;
+    return n;
+}
+
+static size_t count_desc(const recs_t *c, unsigned desc)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < c->n; i++)
+        n += c->r[i].kind == IOSIM_REC_INVAL && c->r[i].desc == desc;
+    return n;
+}
+
+/* Lines of path containing needle (grep -c -F needle path); with
+ * from/to markers, only lines after a line containing `from` up to and
+ * including the line containing `to` (the marker lines count too). */
+static size_t grep_c(const char *path, const char *needle, const char *from,
+                     const char *to)
+{
+    FILE *f = fopen(path, "r");
+    assert_non_null(f);
+    char line[4096];
+    size_t n = 0;
+    bool on = from == NULL;
+    while (fgets(line, sizeof line, f)) {
+        if (from && strstr(line, from))
+            on = true;
+        if (on && strstr(line, needle))
+            n++;
+        if (to && strstr(line, to))
+            on = false;
+    }
+    fclose(f);
+    return n;
+}
+
+static import_opts_t default_opts(void)
+{
+    import_opts_t o = {0};
+    o.device = 0x0100;
+    o.domain = -1;
+    return o;
+}
+
+/* Runs a source on path into recs; returns the run's result. */
+static int run_import(const char *source, const char *path,
+                      const import_opts_t *opts, recs_t *out,
+                      import_counts_t *counts, iosim_err_t *err)
+{
+    const import_source_t *src = import_find(source);
+    assert_non_null(src);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    import_sink_t *sink = import_sink_callback(collect, out, opts, counts);
+    assert_non_null(sink);
+    int rc = src->run(f, path, sink, opts, counts, err);
+    if (rc == 0)
+        rc = import_sink_finish(sink, err);
+    import_sink_free(sink);
+    fclose(f);
+    return rc;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* ---------------------------------------------------------------- */
+/* unit pieces                                                      */
+/* ---------------------------------------------------------------- */
+static void test_time_digits(void **state)
+{
+    (void)state;
+    uint64_t ns = 0;
+    assert_int_equal(import_parse_time_ns("6.833234:", &ns), 8);
+    assert_int_equal(ns, UINT64_C(6833234000));
+    assert_int_equal(import_parse_time_ns("1042.551230123", &ns), 14);
+    assert_int_equal(ns, UINT64_C(1042551230123));
+    /* 0.1 has no exact binary float; digits give exactly 100000000 */
+    assert_int_equal(import_parse_time_ns("0.1", &ns), 3);
+    assert_int_equal(ns, UINT64_C(100000000));
+    assert_int_equal(import_parse_time_ns("x1.0", &ns), 0);
+}
+
+/* MODEL.md §3.5 by hand:
+ *  0x600f2: type 2 (IOTLB), G = (0xf2>>4)&3 = 3 (PSI), DID = 0x6
+ *  0xffff6001: ADDR = 0xffff6000, IH = bit 6 = 0, AM = 1 */
+static void test_decode_by_hand(void **state)
+{
+    (void)state;
+    iosim_rec_t r;
+    assert_int_equal(import_decode_qi(0x600f2, 0xffff6001, &r), 0);
+    assert_int_equal(r.kind, IOSIM_REC_INVAL);
+    assert_int_equal(r.desc, IOSIM_DESC_IOTLB);
+    assert_int_equal(r.gran, IOSIM_GRAN_PAGE);
+    assert_int_equal(r.domain, 6);
+    assert_int_equal(r.am, 1);
+    assert_int_equal(r.flags & IOSIM_INVAL_IH, 0);
+    assert_int_equal(r.iova, 0xffff6000);
+    assert_int_equal(r.aux, 0x600f2);
+    /* 0x200f2 0xfffd0044: DID 2, IH (bit 6) = 1, AM = 4 */
+    assert_int_equal(import_decode_qi(0x200f2, 0xfffd0044, &r), 0);
+    assert_int_equal(r.domain, 2);
+    assert_int_equal(r.flags & IOSIM_INVAL_IH, IOSIM_INVAL_IH);
+    assert_int_equal(r.am, 4);
+    assert_int_equal(r.iova, 0xfffd0000);
+    /* 0x600e2: G = (0xe2>>4)&3 = 2, domain-selective */
+    assert_int_equal(import_decode_qi(0x600e2, 0, &r), 0);
+    assert_int_equal(r.gran, IOSIM_GRAN_DOMAIN);
+    /* devTLB 0x10000000003: SID = 0x0100 (01:00.0); 0xffff6001: S = 1,
+     * bit 12 of the address is 0 => 8 KiB => am 1, addr 0xffff6000 */
+    assert_int_equal(import_decode_qi(0x10000000003, 0xffff6001, &r), 0);
+    assert_int_equal(r.desc, IOSIM_DESC_DEVTLB);
+    assert_int_equal(r.device, 0x0100);
+    assert_int_equal(r.am, 1);
+    assert_int_equal(r.iova, 0xffff6000);
+    /* 0xfffd7001 (MODEL.md §2.3 example, mask 4): bits 14:12 set, bit 15
+     * clear => 64 KiB => am 4, addr 0xfffd0000 */
+    assert_int_equal(import_decode_qi(0x3b0000000003, 0xfffd7001, &r), 0);
+    assert_int_equal(r.am, 4);
+    assert_int_equal(r.iova, 0xfffd0000);
+    assert_int_equal(r.device, 0x3b00);
+    /* 0x7ffffffffffff001: every bit 62:12 set => whole device */
+    assert_int_equal(import_decode_qi(0x10000000003, 0x7ffffffffffff001, &r),
+                     0);
+    assert_int_equal(r.gran, IOSIM_GRAN_GLOBAL);
+    assert_int_equal(r.am, 52);
+    /* P_IOTLB 0x20036 (MODEL.md §2.3): type 6, G 3, DID 2, PASID 0 */
+    assert_int_equal(import_decode_qi(0x20036, 0xfffd0004, &r), 0);
+    assert_int_equal(r.desc, IOSIM_DESC_PIOTLB);
+    assert_int_equal(r.gran, 3);
+    assert_int_equal(r.domain, 2);
+    assert_int_equal(r.am, 4);
+    /* page group response (9) is not an invalidation */
+    assert_int_equal(import_decode_qi(0x9, 0, &r), -1);
+}
+
+/* One real line of ftrace-redis-strict.txt, field by field. */
+static void test_parse_real_line(void **state)
+{
+    (void)state;
+    import_opts_t o = default_opts();
+    import_counts_t c = {0};
+    ftrace_parser_t *p = ftrace_parser_new(NULL, "x", &o, NULL, &c, NULL);
+    assert_non_null(p);
+    iosim_rec_t r;
+    char why[256];
+    const char *qi = "     ksoftirqd/1-21      [001] d.s1.     6.837281: "
+                     "qi_submit: iotlb_inv dmar0: 0x600f2 0xffff6001 0x0 0x0";
+    assert_int_equal(ftrace_parse_line(p, qi, &r, why, sizeof why), 1);
+    assert_int_equal(r.t, UINT64_C(6837281000));
+    assert_int_equal(r.cpu, 1);
+    assert_int_equal(r.desc, IOSIM_DESC_IOTLB);
+    assert_int_equal(r.domain, 6);
+    assert_int_equal(r.am, 1);
+    assert_int_equal(r.iova, 0xffff6000);
+    const char *map = "          <idle>-0       [001] b.s2.     6.836023: map: "
+                      "IOMMU: iova=0x00000000ffff9000 - 0x00000000ffffa000 "
+                      "paddr=0x0000000001b1f000 size=4096";
+    assert_int_equal(ftrace_parse_line(p, map, &r, why, sizeof why), 1);
+    assert_int_equal(r.kind, IOSIM_REC_MAP);
+    assert_int_equal(r.iova, 0xffff9000);
+    assert_int_equal(r.size, 4096);
+    assert_int_equal(r.aux, 0x1b1f000);
+    assert_int_equal(r.device, 0x0100);
+    /* trace-cmd report form: no flags column, comm with a space */
+    const char *tc = "  Web Content-77  [003]  12.000000500: unmap: IOMMU: "
+                     "iova=0x00000000ffff6000 - 0x00000000ffff8000 "
+                     "size=8192 unmapped_size=4096";
+    assert_int_equal(ftrace_parse_line(p, tc, &r, why, sizeof why), 1);
+    assert_int_equal(r.kind, IOSIM_REC_UNMAP);
+    assert_int_equal(r.cpu, 3);
+    assert_int_equal(r.t, UINT64_C(12000000500));
+    assert_int_equal(r.size, 4096); /* unmapped_size */
+    ftrace_parser_free(p);
+}
+
+/* ---------------------------------------------------------------- */
+/* committed real excerpts                                          */
+/* ---------------------------------------------------------------- */
+static void check_excerpt_counts(const char *path)
+{
+    import_opts_t o = default_opts();
+    import_counts_t c = {0};
+    recs_t got = {0};
+    iosim_err_t err = {{0}};
+    assert_int_equal(run_import("ftrace", path, &o, &got, &c, &err), 0);
+    assert_int_equal(count_kind(&got, IOSIM_REC_MAP),
+                     grep_c(path, " map: ", NULL, NULL));
+    assert_int_equal(count_kind(&got, IOSIM_REC_UNMAP),
+                     grep_c(path, " unmap: ", NULL, NULL));
+    assert_int_equal(count_desc(&got, IOSIM_DESC_IOTLB),
+                     grep_c(path, "qi_submit: iotlb_inv ", NULL, NULL));
+    assert_int_equal(count_desc(&got, IOSIM_DESC_DEVTLB),
+                     grep_c(path, "qi_submit: dev_tlb_inv ", NULL, NULL));
+    assert_int_equal(count_kind(&got, IOSIM_REC_INVAL),
+                     grep_c(path, "qi_submit: ", NULL, NULL));
+    assert_int_equal(count_kind(&got, IOSIM_REC_MARK),
+                     grep_c(path, "tracing_mark_write: ", NULL, NULL));
+    assert_int_equal(count_kind(&got, IOSIM_REC_DMA), 0);
+    /* every qi_submit of both captures is 0x600f2 / 0x600e2 / devTLB:
+     * `grep -o 'iotlb_inv dmar0: 0x[0-9a-f]*' | sort -u` => DID 6 */
+    assert_int_equal(c.domain, 6);
+    for (size_t i = 0; i < got.n; i++)
+        if (got.r[i].kind == IOSIM_REC_MAP)
+            assert_int_equal(got.r[i].domain, 6);
+    /* header "#P:2", "entries-in-buffer/entries-written: X/X" */
+    assert_false(c.overrun);
+    /* the first record is the first event line (time order kept) */
+    for (size_t i = 1; i < got.n; i++)
+        assert_true(got.r[i].t >= got.r[i - 1].t);
+    free(got.r);
+}
+
+static void test_strict_excerpt(void **state)
+{
+    (void)state;
+    check_excerpt_counts(DATA "ftrace-redis-strict.txt");
+}
+
+static void test_lazy_excerpt(void **state)
+{
+    (void)state;
+    check_excerpt_counts(DATA "ftrace-redis-lazy.txt");
+}
+
+/* --window keeps BENCH_START..BENCH_END, both marks included. */
+static void test_window(void **state)
+{
+    (void)state;
+    const char *path = DATA "ftrace-redis-strict.txt";
+    import_opts_t o = default_opts();
+    o.window = true;
+    import_counts_t c = {0};
+    recs_t got = {0};
+    iosim_err_t err = {{0}};
+    assert_int_equal(run_import("ftrace", path, &o, &got, &c, &err), 0);
+    const char *a = "BENCH_START", *b = "BENCH_END";
+    assert_int_equal(count_kind(&got, IOSIM_REC_MAP),
+                     grep_c(path, " map: ", a, b));
+    assert_int_equal(count_kind(&got, IOSIM_REC_UNMAP),
+                     grep_c(path, " unmap: ", a, b));
+    assert_int_equal(count_kind(&got, IOSIM_REC_INVAL),
+                     grep_c(path, "qi_submit: ", a, b));
+    assert_int_equal(count_kind(&got, IOSIM_REC_MARK), 2);
+    assert_int_equal(got.r[0].kind, IOSIM_REC_MARK);
+    assert_int_equal(got.r[0].flags, IOSIM_MARK_BEGIN);
+    assert_int_equal(got.r[got.n - 1].flags, IOSIM_MARK_END);
+    free(got.r);
+}
+
+/* The same excerpt compressed with zstd gives the same records. */
+static void test_zstd_input(void **state)
+{
+    (void)state;
+    const char *path = DATA "ftrace-redis-lazy.txt";
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char text[1 << 20];
+    size_t n = fread(text, 1, sizeof text, f);
+    fclose(f);
+    size_t cap = ZSTD_compressBound(n);
+    char *z = malloc(cap);
+    size_t zn = ZSTD_compress(z, cap, text, n, 3);
+    assert_false(ZSTD_isError(zn));
+    char zpath[] = "/tmp/test_import_XXXXXX";
+    int fd = mkstemp(zpath);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, z, zn), (ssize_t)zn);
+    close(fd);
+    import_opts_t o = default_opts();
+    import_counts_t c1 = {0}, c2 = {0};
+    recs_t a = {0}, b = {0};
+    iosim_err_t err = {{0}};
+    assert_int_equal(run_import("ftrace", path, &o, &a, &c1, &err), 0);
+    assert_int_equal(run_import("ftrace", zpath, &o, &b, &c2, &err), 0);
+    assert_int_equal(a.n, b.n);
+    assert_memory_equal(a.r, b.r, a.n * sizeof *a.r);
+    /* cut the compressed file: a truncated stream is an error */
+    assert_int_equal(truncate(zpath, (off_t)(zn / 2)), 0);
+    recs_t t = {0};
+    import_counts_t c3 = {0};
+    assert_int_equal(run_import("ftrace", zpath, &o, &t, &c3, &err), -1);
+    assert_non_null(strstr(err.msg, "truncated"));
+    unlink(zpath);
+    free(z);
+    free(a.r);
+    free(b.r);
+    free(t.r);
+}
+
+static void test_malformed_line(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_import_bad_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_file(path,
+               "# tracer: nop\n"
+               " a-1 [000] ..... 1.000000: map: IOMMU: iova=0x0000000000001000"
+               " - 0x0000000000002000 paddr=0x0000000000005000 size=4096\n"
+               " a-1 [000] ..... 1.000001: map: IOMMU: iova=0xzz\n");
+    import_opts_t o = default_opts();
+    import_counts_t c = {0};
+    recs_t got = {0};
+    iosim_err_t err = {{0}};
+    assert_int_equal(run_import("ftrace", path, &o, &got, &c, &err), -1);
+    char want[128];
+    snprintf(want, sizeof want, "%s:3: map:", path);
+    assert_non_null(strstr(err.msg, want));
+    /* an overrun header is reported, unknown events are counted */
+    write_file(path,
+               "# entries-in-buffer/entries-written: 10/12   #P:4\n"
+               " a-1 [002] ..... 1.000000: cache_tag_assign: dmar0/x\n");
+    memset(&c, 0, sizeof c);
+    assert_int_equal(run_import("ftrace", path, &o, &got, &c, &err), 0);
+    assert_true(c.overrun);
+    assert_int_equal(c.unknown_events, 1);
+    unlink(path);
+    free(got.r);
+}
+
+/* ---------------------------------------------------------------- */
+/* QEMU merge                                                       */
+/* ---------------------------------------------------------------- */
+static void test_qemu_excerpt(void **state)
+{
+    (void)state;
+    const char *guest = DATA "ftrace-redis-strict-qemu-guest.txt";
+    import_opts_t o = default_opts();
+    o.guest_path = guest;
+    import_counts_t c = {0};
+    recs_t got = {0};
+    iosim_err_t err = {{0}};
+    assert_int_equal(
+        run_import("qemu", DATA "qemu-redis-strict.log", &o, &got, &c, &err),
+        0);
+    assert_int_equal(count_kind(&got, IOSIM_REC_MAP),
+                     grep_c(guest, " map: ", NULL, NULL));
+    assert_int_equal(count_kind(&got, IOSIM_REC_UNMAP),
+                     grep_c(guest, " unmap: ", NULL, NULL));
+    assert_int_equal(count_kind(&got, IOSIM_REC_INVAL),
+                     grep_c(guest, "qi_submit: ", NULL, NULL));
+    assert_int_equal(count_kind(&got, IOSIM_REC_MARK),
+                     grep_c(guest, "tracing_mark_write: ", NULL, NULL));
+    /* Line 37 is the QEMU copy of the guest's first qi_submit (0x600f2
+     * 0xffff9000), line 459 the first descriptor after its last one:
+     *   sed -n '37,459p' tests/data/qemu-redis-strict.log \
+     *     | grep -c vtd_dmar_translate                     => 137 */
+    assert_int_equal(count_kind(&got, IOSIM_REC_DMA), 137);
+    assert_int_equal(c.qemu_anchors, grep_c(guest, "qi_submit: ", NULL, NULL));
+    for (size_t i = 0; i < got.n; i++) {
+        if (i > 0)
+            assert_true(got.r[i].t >= got.r[i - 1].t);
+        if (got.r[i].kind == IOSIM_REC_DMA) {
+            assert_int_equal(got.r[i].device, 0x0100); /* dev 01:00.00 */
+            assert_int_equal(got.r[i].size, 4096);     /* mask 0xfff   */
+            assert_int_equal(got.r[i].domain, 6);
+        }
+    }
+    free(got.r);
+}
+
+/* A hand-made case of every alignment rule (import_qemu.c header). */
+static void test_qemu_alignment_rule(void **state)
+{
+    (void)state;
+    char gpath[] = "/tmp/test_import_g_XXXXXX";
+    char qpath[] = "/tmp/test_import_q_XXXXXX";
+    close(mkstemp(gpath));
+    close(mkstemp(qpath));
+    write_file(gpath,
+               "# entries-in-buffer/entries-written: 8/8   #P:2\n"
+               " a-1 [000] ..... 1.000000: map: IOMMU: iova=0x00000000ffff0000"
+               " - 0x00000000ffff1000 paddr=0x0000000000100000 size=4096\n"
+               " a-1 [000] ..... 1.000001: qi_submit: iotlb_inv dmar0: 0x200f2"
+               " 0xffff0000 0x0 0x0\n"
+               " a-1 [000] ..... 1.000002: map: IOMMU: iova=0x00000000ffff1000"
+               " - 0x00000000ffff2000 paddr=0x0000000000200000 size=4096\n"
+               " a-1 [000] ..... 1.000003: unmap: IOMMU: iova=0x00000000ffff0000"
+               " - 0x00000000ffff1000 size=4096 unmapped_size=4096\n"
+               " a-1 [000] ..... 1.000004: map: IOMMU: iova=0x00000000ffff0000"
+               " - 0x00000000ffff1000 paddr=0x0000000000300000 size=4096\n"
+               " a-1 [000] ..... 1.000005: unmap: IOMMU: iova=0x00000000ffff1000"
+               " - 0x00000000ffff2000 size=4096 unmapped_size=4096\n"
+               " b-2 [001] ..... 1.000006: qi_submit: iotlb_inv dmar0: 0x200f2"
+               " 0xffff1000 0x0 0x0\n"
+               " a-1 [000] ..... 1.000006: qi_submit: iotlb_inv dmar0: 0x200f2"
+               " 0xffff0000 0x0 0x0\n");
+    write_file(qpath,
+               /* before the guest traced: skipped / dropped */
+               "vtd_inv_desc invalidate desc type iotlb high 0xfffe0000 low 0x200f2\n"
+               "vtd_dmar_translate dev 01:00.00 iova 0xfffe0000 -> gpa 0x500000 mask 0xfff\n"
+               /* anchor 1 */
+               "vtd_inv_desc invalidate desc type iotlb high 0xffff0000 low 0x200f2\n"
+               "vtd_inv_desc invalidate desc type wait high 0x1000 low 0x200000025\n"
+               /* first lifetime of ffff0000 (mapped now) */
+               "vtd_dmar_translate dev 01:00.00 iova 0xffff0000 -> gpa 0x100000 mask 0xfff\n"
+               /* second lifetime: pulls map ffff1000, unmap, map ffff0000 */
+               "vtd_iotlb_page_hit IOTLB page hit sid 0x100 iova 0xffff0000 slpte 0x1 domain 0x2\n"
+               "vtd_dmar_translate dev 01:00.00 iova 0xffff0000 -> gpa 0x300000 mask 0xfff\n"
+               "vtd_dmar_translate dev 01:00.00 iova 0xffff1000 -> gpa 0x200000 mask 0xfff\n"
+               /* an IOVA the guest mapped before tracing (a ring), 8 KiB */
+               "vtd_dmar_translate dev 01:00.00 iova 0xfffff000 -> gpa 0x700000 mask 0x1fff\n"
+               /* the two tied descriptors in lock order (not file order) */
+               "vtd_inv_desc invalidate desc type iotlb high 0xffff0000 low 0x200f2\n"
+               "vtd_inv_desc invalidate desc type iotlb high 0xffff1000 low 0x200f2\n"
+               /* after the last anchor: kept until the next descriptor */
+               "vtd_dmar_translate dev 01:00.00 iova 0xfffff000 -> gpa 0x700000 mask 0xfff\n"
+               "vtd_inv_desc invalidate desc type iotlb high 0xfffe0000 low 0x200f2\n"
+               "vtd_dmar_translate dev 01:00.00 iova 0xfffff000 -> gpa 0x700000 mask 0xfff\n");
+    import_opts_t o = default_opts();
+    o.guest_path = gpath;
+    import_counts_t c = {0};
+    recs_t got = {0};
+    iosim_err_t err = {{0}};
+    assert_int_equal(run_import("qemu", qpath, &o, &got, &c, &err), 0);
+    static const struct {
+        uint8_t kind;
+        uint64_t iova;
+        uint64_t size;
+    } want[] = {
+        {IOSIM_REC_MAP, 0xffff0000, 4096},   {IOSIM_REC_INVAL, 0xffff0000, 0},
+        {IOSIM_REC_DMA, 0xffff0000, 4096},   {IOSIM_REC_MAP, 0xffff1000, 4096},
+        {IOSIM_REC_UNMAP, 0xffff0000, 4096}, {IOSIM_REC_MAP, 0xffff0000, 4096},
+        {IOSIM_REC_DMA, 0xffff0000, 4096},   {IOSIM_REC_DMA, 0xffff1000, 4096},
+        {IOSIM_REC_DMA, 0xfffff000, 8192},   {IOSIM_REC_UNMAP, 0xffff1000, 4096},
+        {IOSIM_REC_INVAL, 0xffff0000, 0},    {IOSIM_REC_INVAL, 0xffff1000, 0},
+        {IOSIM_REC_DMA, 0xfffff000, 4096},
+    };
+    size_t nwant = sizeof want / sizeof want[0];
+    assert_int_equal(got.n, nwant);
+    for (size_t i = 0; i < nwant; i++) {
+        assert_int_equal(got.r[i].kind, want[i].kind);
+        assert_int_equal(got.r[i].iova, want[i].iova);
+        assert_int_equal(got.r[i].size, want[i].size);
+        if (i > 0)
+            assert_true(got.r[i].t >= got.r[i - 1].t);
+    }
+    assert_int_equal(c.qemu_dma, 7);
+    assert_int_equal(c.qemu_dma_dropped, 2);
+    assert_int_equal(c.qemu_dma_unmapped, 2);
+    assert_int_equal(c.qemu_desc_skipped, 1);
+    assert_int_equal(got.r[0].domain, 2); /* DID of 0x200f2 */
+    unlink(gpath);
+    unlink(qpath);
+    free(got.r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_time_digits),
+        cmocka_unit_test(test_decode_by_hand),
+        cmocka_unit_test(test_parse_real_line),
+        cmocka_unit_test(test_strict_excerpt),
+        cmocka_unit_test(test_lazy_excerpt),
+        cmocka_unit_test(test_window),
+        cmocka_unit_test(test_zstd_input),
+        cmocka_unit_test(test_malformed_line),
+        cmocka_unit_test(test_qemu_excerpt),
+        cmocka_unit_test(test_qemu_alignment_rule),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
