@@ -42,7 +42,7 @@
 
 const iosim_param_t *const iosim_param_tables[] = {
     iosim_params_sim, iosim_params_vtd, iosim_params_os, iosim_params_hv,
-    NULL,
+    iosim_params_scheme, NULL,
 };
 
 /* ------------------------------------------------------------------ */

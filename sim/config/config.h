@@ -55,6 +55,7 @@ struct iosim_config {
         uint32_t dma_granule;             /* bytes per synthesized access  */
         char dma_dir[IOSIM_NAME_LEN];     /* write | read (synth. accesses)*/
         bool window_only;                 /* count only inside BEGIN..END  */
+        double app_cycles_per_request;    /* CPU work without the IOMMU    */
     } sim;
     struct {
         char root_mode[IOSIM_NAME_LEN];   /* legacy | scalable             */
@@ -115,6 +116,20 @@ struct iosim_config {
         double shadow_page_cycles;        /* walk + VFIO ioctl per page    */
         bool trap_invalidations;          /* nested: trap guest QI         */
     } hv;
+    struct {                              /* alternative DMA-protection
+                                             schemes (params_scheme.c)     */
+        uint32_t fands_chunk_pages;       /* F&S pages per rx descriptor   */
+        bool fands_rx_only;               /* only 4K device-writable maps  */
+        uint32_t coiommu_batch;           /* marked buffers per teardown   */
+        double coiommu_timeout_ms;        /* teardown timer                */
+        double optimistic_window_ms;      /* keep an unmapped mapping      */
+        uint32_t optimistic_quota;        /* kept mappings at most         */
+        char vhost_structure[IOSIM_NAME_LEN]; /* list | tree               */
+        bool vhost_merge;                 /* merge contiguous entries      */
+        uint32_t vhost_entries;           /* backend IOTLB capacity        */
+        double vhost_entry_cycles;        /* per entry visited by a lookup */
+        double vhost_miss_cycles;         /* miss round trip to QEMU       */
+    } scheme;
 };
 
 /* Parameter tables (each component's file defines one, NULL-path ended). */
@@ -122,6 +137,7 @@ extern const iosim_param_t iosim_params_sim[];
 extern const iosim_param_t iosim_params_vtd[];
 extern const iosim_param_t iosim_params_os[];
 extern const iosim_param_t iosim_params_hv[];
+extern const iosim_param_t iosim_params_scheme[];
 
 /* Every table in order; NULL-terminated. */
 extern const iosim_param_t *const iosim_param_tables[];

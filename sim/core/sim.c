@@ -20,8 +20,11 @@ void sim_cpu(iosim_sim_t *s, sim_cpu_cause_t cause, double cycles)
         [SIM_CPU_VMEXIT] = IOSIM_ST_CPU_VMEXIT_CYC,
         [SIM_CPU_SHADOW] = IOSIM_ST_CPU_SHADOW_CYC,
     };
-    if (cycles > 0)
-        s->st[ids[cause]] += (uint64_t)(cycles + 0.5);
+    if (cycles > 0) {
+        uint64_t c = (uint64_t)(cycles + 0.5);
+        s->st[ids[cause]] += c;
+        s->st[IOSIM_ST_CPU_IOMMU_CYC] += c;
+    }
 }
 
 long sim_iommu_map(iosim_sim_t *s, uint16_t did, uint64_t iova,
@@ -169,9 +172,18 @@ static void sim_synth_dma(iosim_sim_t *s, const iosim_rec_t *r)
     uint64_t iova = r->iova;
     if (s->os->dma_iova)
         iova = s->os->dma_iova(s->os_state, r);
+    /* An unmap of a buffer mapped before the trace began (its map was not
+     * traced) says nothing about when the device used it: no accesses. */
+    if (s->os->translates && !s->os->dma_iova &&
+        !vtd_lookup(s->vtd, r->domain, r->iova, NULL) &&
+        vtd_translation(s->vtd) != VTD_XLATE_PASSTHROUGH &&
+        !strcmp(s->hv->name, "none"))
+        return;
     for (uint64_t off = 0; off < r->size; off += s->granule) {
         uint64_t n = r->size - off < s->granule ? r->size - off : s->granule;
         s->st[IOSIM_ST_DMA_SYNTH]++;
+        if (s->os->dma)
+            s->os->dma(s->os_state, r, iova + off, n, s->dma_write);
         sim_dma(s, r->device, r->pasid, r->domain, iova + off, n,
                 s->dma_write);
     }
@@ -226,6 +238,9 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
         uint64_t iova = r->iova;
         if (s->os->dma_iova)
             iova = s->os->dma_iova(s->os_state, r);
+        if (s->os->dma)
+            s->os->dma(s->os_state, r, iova, r->size,
+                       (r->flags & IOSIM_DMA_WRITE) != 0);
         sim_dma(s, r->device, r->pasid, r->domain, iova, r->size,
                 (r->flags & IOSIM_DMA_WRITE) != 0);
         return 0;
@@ -263,6 +278,10 @@ int iosim_sim_finish(iosim_sim_t *s, iosim_err_t *err)
     if (s->os->finish(s->os_state, err) || s->hv->finish(s->hv_state, err))
         return -1;
     s->st[IOSIM_ST_TRACE_NS] = s->seen_any ? s->now - s->t_first : 0;
+    if (s->st[IOSIM_ST_REQUESTS] == 0 && !s->window_closed)
+        s->st[IOSIM_ST_REQUESTS] = s->meta.requests;
+    if (s->window_closed && s->frozen[IOSIM_ST_REQUESTS] == 0)
+        s->frozen[IOSIM_ST_REQUESTS] = s->meta.requests;
     s->st[IOSIM_ST_PT_PAGES] = vtd_pt_pages_live(s->vtd);
     s->st[IOSIM_ST_PT_PAGES_PEAK] = vtd_pt_pages_peak(s->vtd);
     if (s->window_closed) {

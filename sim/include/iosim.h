@@ -122,6 +122,9 @@ typedef struct iosim_trace_meta {
     char time_unit[8];  /* "ns" for format v1                                */
     uint32_t cpus;      /* CPUs of the traced machine                        */
     uint32_t has_dma;   /* 1 if the trace carries real DMA records           */
+    uint64_t requests;  /* application requests in the measurement window
+                           (from the load generator; 0 = unknown).  Used
+                           when the trace has no MARK request records.  */
 } iosim_trace_meta_t;
 
 /* Reading: iosim_trace_open() accepts the binary (zstd) form and the text
@@ -217,6 +220,24 @@ const char *iosim_derived_desc(size_t i);
 bool iosim_sim_derived(const iosim_sim_t *s, size_t i, double *value);
 bool iosim_sim_derived_by_name(const iosim_sim_t *s, const char *name,
                                double *value);
+
+/* Per-request summary of one sim (all per request of the trace):
+ * CPU-bound time = (sim.app_cycles_per_request + IOMMU cycles) / GHz,
+ * device-bound time = device busy time; throughput = 1 / max of the two.
+ * The no-IOMMU baseline drops the IOMMU cycles and translation latency,
+ * which is what passthrough (iommu=pt, bare metal) costs.  valid is false
+ * when the trace has no request count. */
+typedef struct iosim_summary {
+    bool valid;
+    double requests;
+    double iommu_cycles, map_cycles, unmap_cycles, iova_cycles,
+        inval_cycles, vmexit_cycles, shadow_cycles; /* per request */
+    double vmexits;          /* per request                      */
+    double mem_reads_per_4k; /* IOMMU memory reads per 4 KB page */
+    double cpu_ns, device_ns;
+    double throughput_rps, baseline_rps, degradation; /* 0..1       */
+} iosim_summary_t;
+void iosim_sim_summary(const iosim_sim_t *s, iosim_summary_t *out);
 
 /* Replay: decodes the trace once, feeds every sim, finishes them.
  * progress (may be NULL) is called now and then with bytes done/total. */

@@ -65,7 +65,7 @@ int iova_reserve(iova_domain_t *d, uint64_t pfn_lo, uint64_t pfn_hi);
 /* alloc_iova_fast(): pages (rounded up to a power of two when < 32),
  * highest naturally aligned slot ending at or below limit_pfn.  Returns
  * the first pfn, 0 on failure.  *rcache_hit (may be NULL) tells whether
- * the per-CPU cache served it.  now is the time (ns) for depot work. */
+ * the per-CPU cache served it. */
 uint64_t iova_alloc_fast(iova_domain_t *d, unsigned cpu, uint64_t pages,
                          uint64_t limit_pfn, bool flush_rcache,
                          bool *rcache_hit);
@@ -78,9 +78,11 @@ uint64_t iova_dma_alloc(iova_domain_t *d, unsigned cpu, uint64_t pages,
 /* free_iova_fast(): pages is the size asked at allocation time. */
 void iova_free_fast(iova_domain_t *d, unsigned cpu, uint64_t pfn,
                     uint64_t pages);
-/* Runs the depot-trimming delayed work due by now (ns). */
+/* Advances time to now (ns) and runs the depot-trimming delayed work
+ * that fell due; work scheduled by a depot push runs 100 ms later. */
 void iova_tick(iova_domain_t *d, uint64_t now);
-void iova_set_now(iova_domain_t *d, uint64_t now);
+/* num_online_cpus() for depot trimming; 0 = CPUs seen so far. */
+void iova_set_online_cpus(iova_domain_t *d, unsigned n);
 
 /* Introspection for tests and stats. */
 uint64_t iova_live_ranges(const iova_domain_t *d); /* tree nodes, w/o anchor */

@@ -38,6 +38,10 @@ typedef struct os_policy_ops {
     /* IOVA the device uses for a trace IOVA (reallocating policies);
      * NULL = the trace's IOVA */
     uint64_t (*dma_iova)(void *state, const iosim_rec_t *r);
+    /* a device access of size bytes at (model) iova, before it is
+     * translated: software translation caches of a scheme; NULL = none */
+    void (*dma)(void *state, const iosim_rec_t *r, uint64_t iova,
+                uint64_t size, bool write);
 } os_policy_ops_t;
 
 extern const os_policy_ops_t *const os_policy_registry[];

@@ -9,10 +9,15 @@
  * protection window counted as dma.stale_hits.
  * Assumptions: one flush queue set per domain; timer expiry is checked
  * when trace time passes the deadline (no jiffies rounding).
+ * With os.iova_mode reallocate the IOVAs come from the allocator model
+ * (iova.h) and a queued IOVA is freed only when the flush that releases
+ * its entry runs (fq_ring_free -> free_iova_fast), on the CPU that
+ * queued it.
  * Not modeled: the single-queue variant for shadowing vIOMMUs. */
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/iova.h"
 #include "os/os.h"
 
 #define LAZY_MAX_DOMAINS 16
@@ -23,6 +28,8 @@ typedef struct lazy_domain {
     bool used;
     uint32_t queued[LAZY_MAX_CPUS]; /* entries in each CPU's ring */
     uint64_t total_queued;
+    iova_piece_t *pending; /* reallocate: IOVAs waiting for the flush */
+    size_t npending, cap_pending;
 } lazy_domain_t;
 
 typedef struct lazy {
@@ -32,6 +39,7 @@ typedef struct lazy {
     bool forced_strict; /* caching mode + second-stage: Linux goes strict */
     uint64_t deadline;
     uint64_t timeout_ns;
+    iova_remap_t *remap; /* NULL = os.iova_mode replay */
 } lazy_t;
 
 static void *lazy_create(iosim_sim_t *s, iosim_err_t *err)
@@ -55,9 +63,27 @@ static void *lazy_create(iosim_sim_t *s, iosim_err_t *err)
      * lazy == strict under caching mode). */
     l->forced_strict = s->cfg->vtd.caching_mode &&
                        !strcmp(s->cfg->vtd.translation, "second-stage");
+    if (!strcmp(s->cfg->os.iova_mode, "reallocate") &&
+        !(l->remap = iova_remap_new(s, err))) {
+        free(l);
+        return NULL;
+    }
     return l;
 }
-static void lazy_destroy(void *state) { free(state); }
+static void lazy_destroy(void *state)
+{
+    lazy_t *l = state;
+    for (int i = 0; i < LAZY_MAX_DOMAINS; i++)
+        free(l->dom[i].pending);
+    iova_remap_free(l->remap);
+    free(l);
+}
+
+static uint64_t lazy_dma_iova(void *state, const iosim_rec_t *r)
+{
+    lazy_t *l = state;
+    return l->remap ? iova_remap_dma(l->remap, r) : r->iova;
+}
 
 static void lazy_flush(lazy_t *l, lazy_domain_t *d)
 {
@@ -65,6 +91,9 @@ static void lazy_flush(lazy_t *l, lazy_domain_t *d)
     sim_count(s, IOSIM_ST_OS_FQ_FLUSHES, 1);
     sim_cpu(s, SIM_CPU_INVAL, s->cfg->os.fq_flush_cycles);
     os_linux_flush_all(s, d->did, d->sid);
+    for (size_t i = 0; i < d->npending; i++) /* fq_ring_free */
+        iova_remap_release(l->remap, &d->pending[i]);
+    d->npending = 0;
     memset(d->queued, 0, sizeof d->queued);
     d->total_queued = 0;
 }
@@ -101,10 +130,57 @@ static int lazy_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
     iosim_sim_t *s = l->s;
     sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_alloc_cycles);
     sim_cpu(s, SIM_CPU_MAP, s->cfg->os.map_cycles);
-    if (sim_iommu_map(s, r->domain, r->iova, r->aux, r->size,
+    uint64_t iova = r->iova;
+    if (l->remap && iova_remap_map(l->remap, r, &iova, err))
+        return -1;
+    if (sim_iommu_map(s, r->domain, iova, r->aux, r->size,
                       (r->flags & IOSIM_PROT_WRITE) != 0, err) < 0)
         return -1;
-    os_linux_map_notify(s, r->domain, r->iova, r->size);
+    os_linux_map_notify(s, r->domain, iova, r->size);
+    return 0;
+}
+
+/* Reallocating unmap: clear each covered model mapping now; its IOVA
+ * waits in the domain's pending list until the flush (or, when forced
+ * strict, is freed right after the range invalidation). */
+static int lazy_unmap_remapped(lazy_t *l, const iosim_rec_t *r,
+                               iosim_err_t *err)
+{
+    iosim_sim_t *s = l->s;
+    iova_piece_t p;
+    while (iova_remap_take(l->remap, r, &p)) {
+        long freed = sim_iommu_unmap(s, p.did, p.model_iova, p.size, err);
+        if (freed < 0)
+            return -1;
+        if (l->forced_strict) {
+            os_linux_flush_range(s, p.did, r->device, p.model_iova, p.size,
+                                 freed == 0);
+            iova_remap_release(l->remap, &p);
+            continue;
+        }
+        lazy_domain_t *d = lazy_domain(l, p.did, r->device);
+        uint32_t usable = s->cfg->os.fq_size ? s->cfg->os.fq_size - 1 : 0;
+        if (d->queued[r->cpu] >= usable) {
+            sim_count(s, IOSIM_ST_OS_FQ_FULL, 1);
+            lazy_flush(l, d);
+        }
+        if (d->npending == d->cap_pending) {
+            size_t cap = d->cap_pending ? 2 * d->cap_pending : 64;
+            iova_piece_t *np = realloc(d->pending, cap * sizeof *np);
+            if (!np)
+                return iosim_err_set(err, "os_lazy.c: out of memory");
+            d->pending = np;
+            d->cap_pending = cap;
+        }
+        d->pending[d->npending++] = p;
+        d->queued[r->cpu]++;
+        d->total_queued++;
+        if (!l->timer_on) {
+            l->timer_on = true;
+            l->deadline = r->t + l->timeout_ns;
+        }
+    }
+    sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_free_cycles);
     return 0;
 }
 
@@ -113,6 +189,8 @@ static int lazy_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
     lazy_t *l = state;
     iosim_sim_t *s = l->s;
     sim_cpu(s, SIM_CPU_UNMAP, s->cfg->os.unmap_cycles);
+    if (l->remap)
+        return lazy_unmap_remapped(l, r, err);
     long freed = sim_iommu_unmap(s, r->domain, r->iova, r->size, err);
     if (freed < 0)
         return -1;
@@ -156,4 +234,5 @@ const os_policy_ops_t os_policy_lazy = {
     .unmap = lazy_unmap,
     .tick = lazy_tick,
     .finish = lazy_finish,
+    .dma_iova = lazy_dma_iova,
 };

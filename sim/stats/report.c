@@ -4,10 +4,44 @@
  * printed with fixed formats so identical inputs give identical bytes;
  * a derived metric with a zero denominator prints null (JSON/CSV) or
  * "null" (text), never NaN. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "iosim.h"
+
+/* Summary fields, declared once for every format. */
+typedef struct summary_field {
+    const char *name;
+    size_t offset;
+    const char *desc;
+} summary_field_t;
+
+#define SF(f, d) {#f, offsetof(iosim_summary_t, f), d}
+static const summary_field_t summary_fields[] = {
+    SF(requests, "requests in the measurement window"),
+    SF(iommu_cycles, "IOMMU CPU cycles per request"),
+    SF(map_cycles, "map cycles per request"),
+    SF(unmap_cycles, "unmap cycles per request"),
+    SF(iova_cycles, "IOVA alloc/free cycles per request"),
+    SF(inval_cycles, "invalidation cycles per request"),
+    SF(vmexit_cycles, "VM-exit cycles per request"),
+    SF(shadow_cycles, "hypervisor shadowing cycles per request"),
+    SF(vmexits, "VM exits per request"),
+    SF(mem_reads_per_4k, "IOMMU memory reads per 4 KB page"),
+    SF(cpu_ns, "CPU-bound time per request (ns)"),
+    SF(device_ns, "device-bound time per request (ns)"),
+    SF(throughput_rps, "estimated requests/s: 1 / max(cpu, device)"),
+    SF(baseline_rps, "requests/s without IOMMU work (passthrough)"),
+    SF(degradation, "1 - throughput / baseline"),
+};
+#undef SF
+#define N_SUMMARY (sizeof summary_fields / sizeof summary_fields[0])
+
+static double summary_value(const iosim_summary_t *s, size_t i)
+{
+    return *(const double *)((const char *)s + summary_fields[i].offset);
+}
 
 static void json_str(FILE *out, const char *s)
 {
@@ -53,6 +87,23 @@ static void write_text(FILE *out, const iosim_config_t *cfg,
                         iosim_derived_desc(i));
         }
     }
+    /* side by side: one column per sim */
+    fprintf(out, "[summary]\n%-18s", "per request");
+    for (size_t k = 0; k < n; k++)
+        fprintf(out, " %18s", iosim_sim_label(sims[k]));
+    fputc('\n', out);
+    for (size_t i = 0; i < N_SUMMARY; i++) {
+        fprintf(out, "%-18s", summary_fields[i].name);
+        for (size_t k = 0; k < n; k++) {
+            iosim_summary_t sm;
+            iosim_sim_summary(sims[k], &sm);
+            if (sm.valid)
+                fprintf(out, " %18.3f", summary_value(&sm, i));
+            else
+                fprintf(out, " %18s", "null");
+        }
+        fprintf(out, "  # %s\n", summary_fields[i].desc);
+    }
 }
 
 static void write_json(FILE *out, const iosim_config_t *cfg,
@@ -91,6 +142,16 @@ static void write_json(FILE *out, const iosim_config_t *cfg,
             else
                 fprintf(out, "null");
         }
+        fprintf(out, "},\n     \"summary\": {");
+        iosim_summary_t sm;
+        iosim_sim_summary(sims[k], &sm);
+        for (size_t i = 0; i < N_SUMMARY; i++) {
+            fprintf(out, "%s\"%s\": ", i ? ", " : "", summary_fields[i].name);
+            if (sm.valid)
+                fprintf(out, "%.6f", summary_value(&sm, i));
+            else
+                fprintf(out, "null");
+        }
         fprintf(out, "}}");
     }
     fprintf(out, "\n  ]\n}\n");
@@ -125,6 +186,15 @@ static void write_csv(FILE *out, const iosim_config_t *cfg,
                         v);
             else
                 fprintf(out, "derived,%s,%s,\n", l, iosim_derived_name(i));
+        }
+        iosim_summary_t sm;
+        iosim_sim_summary(sims[k], &sm);
+        for (size_t i = 0; i < N_SUMMARY; i++) {
+            if (sm.valid)
+                fprintf(out, "summary,%s,%s,%.6f\n", l,
+                        summary_fields[i].name, summary_value(&sm, i));
+            else
+                fprintf(out, "summary,%s,%s,\n", l, summary_fields[i].name);
         }
     }
 }

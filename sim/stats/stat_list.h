@@ -22,7 +22,8 @@
     X(REC_INVAL_DEVTLB, "trace.inval_devtlb",                                  \
       "INVAL records of device-TLB type")                                      \
     X(REC_MARK, "trace.mark", "MARK records")                                  \
-    X(REQUESTS, "trace.requests", "requests (MARK request records)")           \
+    X(REQUESTS, "trace.requests", "requests (MARK request records, else "     \
+                                  "the trace metadata's count)")               \
     X(TRACE_NS, "trace.duration_ns", "time from first to last record")
 
 #define IOSIM_DMA_STATS(X)                                                     \
@@ -94,6 +95,18 @@
                                           "trace.inval_devtlb)")               \
     X(OS_FQ_FLUSHES, "os.fq_flushes", "flush-queue domain-wide flushes")       \
     X(OS_FQ_FULL, "os.fq_full_flushes", "flushes because a queue was full")    \
+    X(OS_MAP_REUSES, "os.map_reuses", "maps served by a mapping a scheme "     \
+                                      "kept alive (no page-table change)")     \
+    X(OS_DEFERRED_TEARDOWNS, "os.deferred_teardowns", "batched or expired "    \
+                             "teardowns of kept mappings (schemes)")           \
+    X(OS_SW_IOTLB_LOOKUPS, "os.sw_iotlb_lookups", "lookups in a software "     \
+                           "device-IOTLB (vhost-iotlb scheme)")                \
+    X(OS_SW_IOTLB_MISSES, "os.sw_iotlb_misses", "software device-IOTLB "       \
+                          "misses (round trips to QEMU)")                      \
+    X(OS_SW_IOTLB_SCANNED, "os.sw_iotlb_scanned", "entries visited by "        \
+                           "software device-IOTLB lookups")                    \
+    X(CPU_IOMMU_CYC, "cpu.iommu_cycles", "all CPU cycles the IOMMU costs "     \
+                                         "(sum of the cpu.* causes)")          \
     X(CPU_MAP_CYC, "cpu.map_cycles", "CPU cycles in map")                      \
     X(CPU_UNMAP_CYC, "cpu.unmap_cycles", "CPU cycles in unmap")                \
     X(CPU_IOVA_CYC, "cpu.iova_cycles", "CPU cycles in IOVA alloc/free")        \
@@ -147,7 +160,25 @@ enum iosim_stat_id {
     D(INVAL_PER_REQ, "per_request.invalidations", IQ_DESC_IOTLB, REQUESTS,     \
       1.0, "IOTLB invalidation descriptors per request")                       \
     D(MAPS_PER_REQ, "per_request.maps", OS_MAPS, REQUESTS, 1.0,                \
-      "map operations per request")
+      "map operations per request")                                            \
+    D(CYC_PER_REQ, "per_request.iommu_cycles", CPU_IOMMU_CYC, REQUESTS, 1.0,   \
+      "CPU cycles the IOMMU costs per request")                                \
+    D(MAP_CYC_PER_REQ, "per_request.map_cycles", CPU_MAP_CYC, REQUESTS, 1.0,   \
+      "map CPU cycles per request")                                            \
+    D(UNMAP_CYC_PER_REQ, "per_request.unmap_cycles", CPU_UNMAP_CYC, REQUESTS,  \
+      1.0, "unmap CPU cycles per request")                                     \
+    D(IOVA_CYC_PER_REQ, "per_request.iova_cycles", CPU_IOVA_CYC, REQUESTS,     \
+      1.0, "IOVA alloc/free CPU cycles per request")                           \
+    D(INVAL_CYC_PER_REQ, "per_request.inval_cycles", CPU_INVAL_CYC, REQUESTS,  \
+      1.0, "invalidation CPU cycles per request")                              \
+    D(EXIT_CYC_PER_REQ, "per_request.vmexit_cycles", CPU_VMEXIT_CYC,           \
+      REQUESTS, 1.0, "VM-exit CPU cycles per request")                         \
+    D(SHADOW_CYC_PER_REQ, "per_request.shadow_cycles", CPU_SHADOW_CYC,         \
+      REQUESTS, 1.0, "hypervisor shadowing CPU cycles per request")            \
+    D(DEV_NS_PER_REQ, "per_request.device_ns", DMA_TIME_NS, REQUESTS, 1.0,     \
+      "device busy time per request (ns)")                                     \
+    D(EXITS_PER_REQ, "per_request.vmexits", HV_EXITS, REQUESTS, 1.0,           \
+      "VM exits per request")
 
 enum iosim_derived_id {
 #define IOSIM_X_DENUM(id, name, num, den, scale, desc) IOSIM_DV_##id,

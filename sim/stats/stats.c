@@ -83,3 +83,39 @@ bool iosim_sim_derived_by_name(const iosim_sim_t *s, const char *name,
             return iosim_sim_derived(s, i, value);
     return false;
 }
+
+void iosim_sim_summary(const iosim_sim_t *s, iosim_summary_t *o)
+{
+    memset(o, 0, sizeof *o);
+    const uint64_t *st = s->st;
+    double req = (double)st[IOSIM_ST_REQUESTS];
+    if (req <= 0)
+        return;
+    o->valid = true;
+    o->requests = req;
+    o->iommu_cycles = (double)st[IOSIM_ST_CPU_IOMMU_CYC] / req;
+    o->map_cycles = (double)st[IOSIM_ST_CPU_MAP_CYC] / req;
+    o->unmap_cycles = (double)st[IOSIM_ST_CPU_UNMAP_CYC] / req;
+    o->iova_cycles = (double)st[IOSIM_ST_CPU_IOVA_CYC] / req;
+    o->inval_cycles = (double)st[IOSIM_ST_CPU_INVAL_CYC] / req;
+    o->vmexit_cycles = (double)st[IOSIM_ST_CPU_VMEXIT_CYC] / req;
+    o->shadow_cycles = (double)st[IOSIM_ST_CPU_SHADOW_CYC] / req;
+    o->vmexits = (double)st[IOSIM_ST_HV_EXITS] / req;
+    o->mem_reads_per_4k =
+        st[IOSIM_ST_DMA_PAGES_4K]
+            ? (double)st[IOSIM_ST_WALK_READS] / (double)st[IOSIM_ST_DMA_PAGES_4K]
+            : 0;
+    double ghz = s->cfg->os.cpu_ghz > 0 ? s->cfg->os.cpu_ghz : 1;
+    double app = s->cfg->sim.app_cycles_per_request;
+    o->cpu_ns = (app + o->iommu_cycles) / ghz;
+    o->device_ns = (double)st[IOSIM_ST_DMA_TIME_NS] / req;
+    double base_dev = ((double)st[IOSIM_ST_DMA_TIME_NS] -
+                       (double)st[IOSIM_ST_DMA_LAT_NS]) / req;
+    double t = o->cpu_ns > o->device_ns ? o->cpu_ns : o->device_ns;
+    double t0 = app / ghz > base_dev ? app / ghz : base_dev;
+    o->throughput_rps = t > 0 ? 1e9 / t : 0;
+    o->baseline_rps = t0 > 0 ? 1e9 / t0 : 0;
+    o->degradation = o->baseline_rps > 0
+                         ? 1.0 - o->throughput_rps / o->baseline_rps
+                         : 0;
+}

@@ -33,6 +33,8 @@ static void usage(FILE *out)
             "  --policy P       meta policy (strict|lazy|passthrough); "
             "default: guessed\n"
             "                   from iommu-info.txt next to the input\n"
+            "  --requests N     meta requests: the load's request count in the\n"
+            "                   window (per-request metrics use it)\n"
             "  --kernel K       meta kernel; default: from dmesg.txt next "
             "to the input\n"
             "  --window         keep only BENCH_START..BENCH_END\n"
@@ -193,7 +195,7 @@ int cmd_import(int argc, char **argv)
         } else if (!strcmp(a, "-o") || !strcmp(a, "--guest") ||
                    !strcmp(a, "--workload") || !strcmp(a, "--policy") ||
                    !strcmp(a, "--kernel") || !strcmp(a, "--device") ||
-                   !strcmp(a, "--domain")) {
+                   !strcmp(a, "--domain") || !strcmp(a, "--requests")) {
             if (!v) {
                 cli_error(PROG, "%s needs a value", a);
                 return IOSIM_EXIT_BAD_INPUT;
@@ -212,6 +214,11 @@ int cmd_import(int argc, char **argv)
             } else if (!strcmp(a, "--device")) {
                 if (parse_bdf(v, &opts.device) < 0) {
                     cli_error(PROG, "--device %s: expected BB:DD.F", v);
+                    return IOSIM_EXIT_BAD_INPUT;
+                }
+            } else if (!strcmp(a, "--requests")) {
+                if (cli_parse_u64(v, &opts.requests) < 0) {
+                    cli_error(PROG, "--requests %s: expected a count", v);
                     return IOSIM_EXIT_BAD_INPUT;
                 }
             } else {

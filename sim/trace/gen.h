@@ -164,6 +164,7 @@ typedef struct gen_nic_params {
     uint64_t domain;
     uint16_t device;
     unsigned direction;  /* GEN_NIC_RX | GEN_NIC_TX                     */
+    uint64_t napi_batch; /* rx packets of a flow between driver polls   */
     double rate_gbps;
 } gen_nic_params_t;
 

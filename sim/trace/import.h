@@ -49,6 +49,7 @@ typedef struct import_opts {
     bool window;            /* keep only BENCH_START..BENCH_END           */
     uint16_t device;        /* source id for map/unmap/DMA (bus<<8|dev<<3|fn) */
     int domain;             /* >= 0: force this DID; -1: vote (see above) */
+    uint64_t requests;      /* meta.requests: the load's request count    */
 } import_opts_t;
 
 /* What an import saw; the command prints these on stderr. */

@@ -310,6 +310,7 @@ static import_sink_t *sink_new(const import_opts_t *opts,
     set_str(s->meta.policy, sizeof s->meta.policy, opts->policy);
     set_str(s->meta.kernel, sizeof s->meta.kernel, opts->kernel);
     set_str(s->meta.time_unit, sizeof s->meta.time_unit, "ns");
+    s->meta.requests = opts->requests;
     if (opts->domain >= 0) {
         s->domain_decided = true;
         s->domain = (uint16_t)opts->domain;

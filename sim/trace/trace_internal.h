@@ -24,7 +24,8 @@
 #define TRACE_TEXT_HEADER "# iosim-trace text v1"
 
 /* Metadata keys, in the order the writers emit them (FORMAT.md §3). */
-extern const char *const trace_meta_keys[7];
+#define TRACE_META_NKEYS 8
+extern const char *const trace_meta_keys[TRACE_META_NKEYS];
 
 /* Writes "<key>=<value>" of meta key number i (0..6) into buf. */
 int trace_meta_format(const iosim_trace_meta_t *m, unsigned i, char *buf,

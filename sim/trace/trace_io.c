@@ -536,7 +536,7 @@ static int bin_begin(iosim_trace_writer_t *w, const iosim_trace_meta_t *meta,
                              ZSTD_getErrorName(ret));
     char block[512];
     size_t len = 0;
-    for (unsigned i = 0; i < 7; i++) {
+    for (unsigned i = 0; i < TRACE_META_NKEYS; i++) {
         int k = trace_meta_format(meta, i, block + len, sizeof block - len);
         if (k < 0 || (size_t)k + 1 >= sizeof block - len)
             return iosim_err_set(err, "%s: metadata too long", w->path);

@@ -459,8 +459,9 @@ int iosim_rec_from_text(const char *line, iosim_rec_t *out, char *why,
 /* ------------------------------------------------------------------ */
 /* Metadata                                                            */
 /* ------------------------------------------------------------------ */
-const char *const trace_meta_keys[7] = {
+const char *const trace_meta_keys[TRACE_META_NKEYS] = {
     "source", "kernel", "policy", "workload", "cpus", "time_unit", "has_dma",
+    "requests",
 };
 
 int trace_meta_format(const iosim_trace_meta_t *m, unsigned i, char *buf,
@@ -474,6 +475,7 @@ int trace_meta_format(const iosim_trace_meta_t *m, unsigned i, char *buf,
     case 4: return snprintf(buf, n, "cpus=%" PRIu32, m->cpus);
     case 5: return snprintf(buf, n, "time_unit=%.*s", (int)sizeof m->time_unit, m->time_unit);
     case 6: return snprintf(buf, n, "has_dma=%" PRIu32, m->has_dma);
+    case 7: return snprintf(buf, n, "requests=%" PRIu64, m->requests);
     default: return -1;
     }
 }
@@ -505,6 +507,10 @@ int trace_meta_apply(iosim_trace_meta_t *m, const char *key,
         if (meta_u32(value, &m->cpus))
             return why_set(why, whylen, "metadata cpus=%.40s: malformed "
                                         "value", value);
+    } else if (!strcmp(key, "requests")) {
+        if (parse_u64(value, strlen(value), &m->requests))
+            return why_set(why, whylen, "metadata requests=%.40s: malformed "
+                                        "value", value);
     } else if (!strcmp(key, "has_dma")) {
         if (meta_u32(value, &m->has_dma))
             return why_set(why, whylen, "metadata has_dma=%.40s: malformed "
@@ -535,7 +541,7 @@ int trace_text_write_header(FILE *f, const iosim_trace_meta_t *m)
 {
     char buf[160];
     fprintf(f, "%s\n", TRACE_TEXT_HEADER);
-    for (unsigned i = 0; i < 7; i++) {
+    for (unsigned i = 0; i < TRACE_META_NKEYS; i++) {
         trace_meta_format(m, i, buf, sizeof buf);
         fprintf(f, "#meta %s\n", buf);
     }

@@ -156,9 +156,12 @@ static uint64_t unmap_level(pgtable_t *pt, pt_node_t *n, uint64_t base,
             continue;
         }
         if (start <= cs && ce <= end) {
-            /* count the leaves removed with the subtree */
+            /* Count the leaves removed with the subtree.  The recursive
+             * call already frees the fully covered tables below the child
+             * (all of them), so its count is added before freeing what is
+             * left (the child itself). */
             uint64_t leaves = 0;
-            unmap_level(pt, n->child[i], cs, cs, ce, &leaves);
+            freed += unmap_level(pt, n->child[i], cs, cs, ce, &leaves);
             *removed += leaves;
             freed += node_free_tree(pt, n->child[i]);
             n->child[i] = NULL;

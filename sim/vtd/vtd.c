@@ -42,6 +42,7 @@ struct vtd {
     cache_t *iotlb, *ctx, *pasid, *devtlb, *s2_tlb;
     cache_t *psc[4], *s2_psc[4]; /* [0]=PML5E [1]=PML4E [2]=PDPTE [3]=PDE */
     double ref_ns;
+    uint64_t mapped_4k_total; /* live 4 KB mappings, all domains */
 };
 
 /* psc index of the cache holding entries of `level` (5..2). */
@@ -205,6 +206,7 @@ long vtd_map(vtd_t *v, uint16_t did, uint64_t iova, uint64_t phys,
     vtd_domain_t *d = domain_get(v, did, err);
     if (!d)
         return -1;
+    uint64_t before = d->pt.mapped_4k;
     long n = pgtable_map(&d->pt, iova, phys, size, write, true);
     if (n < 0)
         return iosim_err_set(err,
@@ -217,17 +219,22 @@ long vtd_map(vtd_t *v, uint16_t did, uint64_t iova, uint64_t phys,
         /* data pages and any new guest table pages need host backing */
         for (uint64_t off = 0; off < size; off += 4096)
             s2_ensure(v, phys + off);
+        /* One walk per 2 MB region the range touches (each has its own
+         * leaf table); stepping by 2 MB from an unaligned iova would skip
+         * the last region. */
         pt_walk_t w;
-        for (uint64_t off = 0; off < size; off += pt_level_span(2)) {
-            if (pgtable_walk(&d->pt, iova + off, &w))
+        uint64_t region = pt_level_span(2), end = iova + size;
+        for (uint64_t a = iova; a < end; a = (a & ~(region - 1)) + region) {
+            if (pgtable_walk(&d->pt, a, &w))
                 for (unsigned l = 1; l <= d->pt.levels; l++)
                     if (w.table_pa[l - 1])
                         s2_ensure(v, w.table_pa[l - 1]);
         }
     }
-    uint64_t live = d->pt.mapped_4k;
-    if (live > v->st[IOSIM_ST_MAPPINGS_PEAK])
-        v->st[IOSIM_ST_MAPPINGS_PEAK] = live;
+    /* pt.mappings_peak counts the live mappings of all domains */
+    v->mapped_4k_total += d->pt.mapped_4k - before;
+    if (v->mapped_4k_total > v->st[IOSIM_ST_MAPPINGS_PEAK])
+        v->st[IOSIM_ST_MAPPINGS_PEAK] = v->mapped_4k_total;
     return n;
 }
 
@@ -236,14 +243,18 @@ long vtd_unmap(vtd_t *v, uint16_t did, uint64_t iova, uint64_t size,
 {
     if (v->xlate == VTD_XLATE_PASSTHROUGH)
         return 0;
-    vtd_domain_t *d = domain_get(v, did, err);
+    /* A domain that never mapped has nothing to unmap; creating it here
+     * would allocate a root table page. */
+    vtd_domain_t *d = v->dom[did];
     if (!d)
-        return -1;
-    long n = pgtable_unmap(&d->pt, iova, size, NULL);
+        return 0;
+    uint64_t removed = 0;
+    long n = pgtable_unmap(&d->pt, iova, size, &removed);
     if (n < 0)
         return iosim_err_set(err, "unmap of iova 0x%llx exceeds the address "
                                   "width of domain %u",
                              (unsigned long long)iova, did);
+    v->mapped_4k_total -= removed >> PT_PAGE_SHIFT;
     v->st[IOSIM_ST_PT_PAGES_FREED] += (uint64_t)n;
     return n;
 }
@@ -268,14 +279,7 @@ int vtd_host_for_each_leaf(vtd_t *v, uint16_t did, uint64_t lo, uint64_t hi,
 
 uint64_t vtd_pt_pages_live(const vtd_t *v) { return v->host_mem.live + v->guest_mem.live; }
 uint64_t vtd_pt_pages_peak(const vtd_t *v) { return v->host_mem.peak + v->guest_mem.peak; }
-uint64_t vtd_mapped_4k(const vtd_t *v)
-{
-    uint64_t n = 0;
-    for (size_t i = 0; i < VTD_MAX_DOMAINS; i++)
-        if (v->dom[i])
-            n += v->dom[i]->pt.mapped_4k;
-    return n;
-}
+uint64_t vtd_mapped_4k(const vtd_t *v) { return v->mapped_4k_total; }
 
 /* ---- translation ------------------------------------------------------ */
 
@@ -546,9 +550,16 @@ static void inval_iotlb(vtd_t *v, const vtd_desc_t *d)
         m.by_did = true;
         m.did = d->did;
         m.by_range = true;
-        unsigned am = d->am > 52 ? 52 : d->am;
-        m.lo = d->addr & ~((4096ull << am) - 1);
-        m.hi = m.lo + (4096ull << am);
+        /* AM >= 52 (Linux's MAX_AGAW_PFN_WIDTH "everything" mask) spans
+         * the whole address space; 4096 << 52 would wrap to 0 and match
+         * nothing. */
+        if (d->am >= 52) {
+            m.lo = 0;
+            m.hi = UINT64_MAX;
+        } else {
+            m.lo = d->addr & ~((4096ull << d->am) - 1);
+            m.hi = m.lo + (4096ull << d->am);
+        }
         if (d->type == IOSIM_DESC_PIOTLB) {
             m.by_pasid = true;
             m.pasid = d->pasid;

@@ -100,6 +100,7 @@ cat > "$WORK/trace_loose.norm" <<'EOF'
 #meta cpus=0
 #meta time_unit=ns
 #meta has_dma=0
+#meta requests=0
 MAP t=10 cpu=0 dev=01:00.0 dom=0 pasid=0 iova=0xffff0000 size=8192 phys=0x0 prot=r
 UNMAP t=20 cpu=0 dev=00:00.0 dom=0 pasid=0 iova=0xffff0000 size=8192
 DMA t=15 dev=00:00.0 pasid=0 iova=0xffff0000 size=64 dir=read

@@ -314,7 +314,7 @@ static void test_binary_layout(void **s)
     free(z);
     const char meta[] = "source=gen-random\nkernel=6.1.0-56-amd64\n"
                         "policy=strict\nworkload=redis\ncpus=2\n"
-                        "time_unit=ns\nhas_dma=1\n";
+                        "time_unit=ns\nhas_dma=1\nrequests=0\n";
     uint8_t want[2048];
     size_t h = enc_header(want, "IOSIMTRC", 1, 48, meta);
     enc_rec(want + h, &r);

@@ -1,0 +1,605 @@
+/* gen_nic.c — `gen nic`: an mlx5-style NIC driver under Linux's DMA API,
+ * the setup of Rubin et al., "Fast & Safe IO Memory Protection", SOSP'24
+ * (FIGURES.md §1: CX-5, 4 KB MTU, rx ring of 256 packets, 64-page rx
+ * descriptors, one 4 KB IOVA per page from the per-CPU rcache, tx ACKs
+ * mapped/unmapped interleaved with rx, one flow per core).
+ *
+ * Concepts:
+ *   - Flows and cores: flow f is served by cpu f % cpus; every record the
+ *     driver issues for the flow (MAP, UNMAP, MARK) carries that cpu.
+ *     Flows are interleaved round-robin, one packet slot per flow turn.
+ *   - Rx ring (per flow): descriptors of --pages-per-descriptor pages
+ *     (64 on CX-5).  The ring holds ring_desc = ceil(R * pkt_pages / ppd)
+ *     descriptors, R = --ring packets and pkt_pages = ceil(mtu / 4096);
+ *     each posted descriptor maps its pages one by one (one 4 KB MAP, one
+ *     IOVA per page, prot write: dma_map_page(DMA_FROM_DEVICE) gives
+ *     IOMMU_WRITE, MODEL.md §1.2).  Used-up descriptors are reposted at
+ *     the next driver poll, so (with --napi-batch 1) the driver keeps
+ *     between (ring_desc - 1) * ppd and ring_desc * ppd pages posted.
+ *   - Rx packet: the device writes it into the next pkt_pages pages of
+ *     the current descriptor, one DMA write record per 4 KB page (the
+ *     last one carries the remainder).  A packet never straddles two
+ *     descriptors (an mlx5 multi-packet WQE ends with a filler CQE): when
+ *     the current descriptor has fewer pages left than the packet needs,
+ *     those pages are returned unused.
+ *   - Driver poll (NAPI): after every --napi-batch rx packets of a flow
+ *     (default 1), the driver unmaps the pages filled since its last poll
+ *     (the stack has consumed them), sends the ACKs those data packets
+ *     call for, and reposts used-up descriptors.  If the device finds no
+ *     posted descriptor before that, the poll happens early (instead of
+ *     dropping the packet).
+ *   - Tx packet: the driver maps each 4 KB page of it (prot read:
+ *     DMA_TO_DEVICE -> IOMMU_READ), the device reads it (one DMA read per
+ *     page) and the completion unmaps it.
+ *   - ACKs (DCTCP delayed ACK, one per --ack-every data packets of a
+ *     flow): rx data is acknowledged by a --ack-bytes tx buffer in its own
+ *     4 KB IOVA (map, DMA read, unmap); tx data is acknowledged by an
+ *     --ack-bytes rx packet that takes the next page of the rx ring.
+ *   - IOVA allocator (MODEL.md §1.5): 1-page IOVAs come from a per-CPU
+ *     LIFO stack that every unmap on that CPU pushes to (the rcache: the
+ *     most recently freed IOVA is reused first); when the stack is empty
+ *     a global bump allocator hands out pages top-down from just below
+ *     4 GiB (first IOVA 0xFFFFF000, the 32-bit window a PCI device gets
+ *     first).  Rx pages and ACK buffers share the same size class, which
+ *     is how tx ACK unmaps interfere with rx (FIGURES.md §1).
+ *   - Time: t advances by mtu*8/rate ns per packet slot (one slot per flow
+ *     turn; with --direction both the rx and the tx packet of a turn
+ *     share the slot, the link being full duplex); every record of a slot
+ *     carries its start time.  ACKs ride in the slot of the packet that
+ *     triggered them.
+ *   - Requests: a MARK request (id = data packet number) precedes every
+ *     data packet; ACKs get none.  A MARK BEGIN follows the initial ring
+ *     fill; after the last packet every flow is polled once more, then a
+ *     MARK END precedes the teardown, which unmaps every page still
+ *     posted, so MAP and UNMAP counts are equal.
+ *   - meta: source gen-nic, has_dma 1, policy "", cpus = --cpus.
+ *   - --seed only permutes the physical frames (page-pool pages come
+ *     from the buddy allocator in no particular order); IOVAs and the
+ *     record sequence do not depend on it.
+ * Assumptions:
+ *   - Each flow has its own ring (as if each flow had its own queue; with
+ *     one flow per core, as in F&S, this is mlx5's one rx queue per
+ *     channel).
+ *   - A tx buffer is unmapped right after the device read it (tx
+ *     completions are not batched).
+ *   - Packet buffer = MTU bytes rounded up to 4 KB pages (no headroom, L2
+ *     header or skb_shared_info).  The F&S working-set estimate
+ *     2 x cores x MTU(pow2) x ring counts about twice the pages that
+ *     this gives for a 4 KB MTU, UNVERIFIED which effect the factor 2
+ *     stands for.
+ *   - Physical frames: GEN_NIC_PHYS_BASE + a seeded permutation of 2^22
+ *     frames, so frames are distinct while fewer than 2^22 pages are live.
+ * Not modeled: page-pool recycling of DMA mappings (later kernels keep
+ *   pages mapped), striding-RQ packing of small packets into 64 B strides,
+ *   TSO/GRO (every packet is MTU-sized), interrupt moderation (a fixed
+ *   poll batch instead), rcache magazines and depot (a plain unbounded
+ *   stack per CPU), the 64-bit IOVA fallback when the 32-bit space runs
+ *   out (an error here), and the device's accesses to its descriptor and
+ *   completion rings (long-lived coherent mappings it also translates).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "trace/gen.h"
+
+#define NIC_PAGE 4096ULL
+/* IOVA page 0 is never handed out (MODEL.md §1.5 start_pfn = 1). */
+#define NIC_START_PFN 1ULL
+/* Placeholder physical base (any distinct aligned frames do). */
+#define GEN_NIC_PHYS_BASE 0x2000000000ULL
+#define NIC_PHYS_FRAMES_LOG2 22
+#define NIC_MAX_CPUS 256 /* the cpu field of a record is 8 bits */
+
+typedef struct nic_page {
+    uint64_t iova;
+    uint64_t phys;
+} nic_page_t;
+
+typedef struct nic_flow {
+    nic_page_t *ring;  /* posted rx pages, FIFO (circular)             */
+    size_t head, count, cap;
+    uint64_t ndesc;    /* posted descriptors not yet used up            */
+    uint64_t cur_left; /* pages left in the head descriptor, 0 = unused */
+    nic_page_t *pending; /* filled pages awaiting the next poll       */
+    size_t npending;
+    uint64_t pending_pkts, pending_data; /* packets since the last poll */
+    uint64_t rx_data, tx_data;           /* data packets acknowledged    */
+    uint8_t cpu;
+} nic_flow_t;
+
+typedef struct iova_stack {
+    uint64_t *v;
+    size_t n, cap;
+} iova_stack_t;
+
+typedef struct nic {
+    const gen_nic_params_t *p;
+    gen_out_t *o;
+    iosim_err_t *err;
+    nic_flow_t *flows;
+    iova_stack_t *rcache; /* one per cpu */
+    uint64_t next_pfn;    /* bump allocator: next pfn is next_pfn - 1 */
+    uint64_t phys_n, phys_mul, phys_add;
+    uint64_t ring_desc, pkt_pages, ack_pages;
+    nic_page_t *tmp; /* pages of the packet in hand */
+    uint64_t t;      /* ns of the current slot */
+    uint64_t packets;
+} nic_t;
+
+static uint64_t pages_for(uint64_t bytes)
+{
+    return (bytes + NIC_PAGE - 1) / NIC_PAGE;
+}
+
+void gen_nic_defaults(gen_nic_params_t *p)
+{
+    memset(p, 0, sizeof *p);
+    p->flows = 5;        /* F&S: 5 flows, one per core */
+    p->ring = 256;       /* F&S: rx ring of 256 MTU-sized packets */
+    p->mtu = 4096;       /* F&S: 4 KB MTU */
+    p->ppd = 64;         /* F&S: CX-5 rx descriptors hold 64 pages */
+    p->packets = 100000; /* placeholder: long enough to reach steady state */
+    p->cpus = 5;         /* F&S: 5 cores */
+    p->seed = 1;
+    p->ack_every = 2;    /* DCTCP delayed ACK: one ACK per 2 segments (RFC 8257 §3.2) */
+    p->ack_bytes = 64;   /* placeholder: a minimum Ethernet frame */
+    p->domain = 1;
+    p->device = 0x0100;  /* 01:00.0, as `import` defaults */
+    p->direction = GEN_NIC_RX;
+    p->napi_batch = 1;   /* unmap right after receive; NAPI_POLL_WEIGHT 64 is the max */
+    p->rate_gbps = 100;  /* F&S: 100 Gbps CX-5 */
+}
+
+static uint64_t ring_desc_of(const gen_nic_params_t *p)
+{
+    uint64_t d = (p->ring * pages_for(p->mtu) + p->ppd - 1) / p->ppd;
+    return d ? d : 1;
+}
+
+uint64_t gen_nic_live_bound(const gen_nic_params_t *p)
+{
+    uint64_t tx = pages_for(p->mtu);
+    uint64_t ack = pages_for(p->ack_bytes);
+    return p->flows * ring_desc_of(p) * p->ppd + (tx > ack ? tx : ack);
+}
+
+int gen_nic_check(const gen_nic_params_t *p, iosim_err_t *err)
+{
+    if (p->flows == 0 || p->flows > 65536)
+        return iosim_err_set(err, "gen nic: --flows must be in [1, 65536]");
+    if (p->cpus == 0 || p->cpus > NIC_MAX_CPUS)
+        return iosim_err_set(err, "gen nic: --cpus must be in [1, %d]",
+                             NIC_MAX_CPUS);
+    if (p->ring == 0 || p->ring > 65536)
+        return iosim_err_set(err, "gen nic: --ring must be in [1, 65536]");
+    if (p->mtu == 0 || p->mtu > 65536)
+        return iosim_err_set(err, "gen nic: --mtu must be in [1, 65536]");
+    if (p->ppd == 0 || p->ppd < pages_for(p->mtu))
+        return iosim_err_set(err,
+                             "gen nic: --pages-per-descriptor %llu is less "
+                             "than the %llu pages of one MTU packet",
+                             (unsigned long long)p->ppd,
+                             (unsigned long long)pages_for(p->mtu));
+    if (p->napi_batch == 0)
+        return iosim_err_set(err, "gen nic: --napi-batch must be >= 1");
+    if (p->ack_every && (p->ack_bytes == 0 || p->ack_bytes > p->mtu))
+        return iosim_err_set(err, "gen nic: --ack-bytes must be in [1, mtu]");
+    if ((p->packets == 0) == !(p->duration_s > 0))
+        return iosim_err_set(err,
+                             "gen nic: give exactly one of --packets and "
+                             "--duration");
+    if (p->duration_s > 1e6)
+        return iosim_err_set(err, "gen nic: --duration: at most 1e6 s");
+    if (!(p->rate_gbps > 0))
+        return iosim_err_set(err, "gen nic: --rate must be > 0");
+    if (p->direction == 0 || p->direction > (GEN_NIC_RX | GEN_NIC_TX))
+        return iosim_err_set(err, "gen nic: bad direction");
+    if (p->domain > 0xffff)
+        return iosim_err_set(err, "gen nic: --domain: %llu > 65535",
+                             (unsigned long long)p->domain);
+    /* the 32-bit IOVA space holds 2^20 - 1 pages; frames must stay distinct */
+    uint64_t bound = gen_nic_live_bound(p);
+    if (bound >= (1ULL << 20) - NIC_START_PFN)
+        return iosim_err_set(err,
+                             "gen nic: %llu live pages (flows x ring) do not "
+                             "fit the 32-bit IOVA space",
+                             (unsigned long long)bound);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Allocators                                                          */
+/* ------------------------------------------------------------------ */
+static int iova_alloc(nic_t *n, uint8_t cpu, uint64_t *iova)
+{
+    iova_stack_t *s = &n->rcache[cpu];
+    if (s->n) {
+        *iova = s->v[--s->n];
+        return 0;
+    }
+    if (n->next_pfn <= NIC_START_PFN)
+        return iosim_err_set(n->err,
+                             "gen nic: 32-bit IOVA space exhausted at "
+                             "t=%llu ns",
+                             (unsigned long long)n->t);
+    *iova = --n->next_pfn * NIC_PAGE;
+    return 0;
+}
+
+static int iova_free(nic_t *n, uint8_t cpu, uint64_t iova)
+{
+    iova_stack_t *s = &n->rcache[cpu];
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? s->cap * 2 : 256;
+        uint64_t *v = realloc(s->v, cap * sizeof *v);
+        if (!v)
+            return iosim_err_set(n->err, "gen nic: out of memory");
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = iova;
+    return 0;
+}
+
+/* A seeded permutation of 2^22 frames: n * odd + c is a bijection mod a
+ * power of two. */
+static uint64_t phys_alloc(nic_t *n)
+{
+    uint64_t mask = (1ULL << NIC_PHYS_FRAMES_LOG2) - 1;
+    uint64_t frame = (n->phys_n++ * n->phys_mul + n->phys_add) & mask;
+    return GEN_NIC_PHYS_BASE + frame * NIC_PAGE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Record emitters                                                     */
+/* ------------------------------------------------------------------ */
+static int emit(nic_t *n, uint8_t kind, uint8_t cpu, uint64_t iova,
+                uint64_t size, uint64_t aux, uint8_t flags)
+{
+    iosim_rec_t r;
+    memset(&r, 0, sizeof r);
+    r.t = n->t;
+    r.kind = kind;
+    r.cpu = cpu;
+    r.iova = iova;
+    r.size = size;
+    r.aux = aux;
+    r.flags = flags;
+    r.device = n->p->device;
+    r.domain = (uint16_t)n->p->domain;
+    return gen_out_put(n->o, &r, n->err);
+}
+
+static int map_page(nic_t *n, uint8_t cpu, bool device_writes,
+                    nic_page_t *pg)
+{
+    if (iova_alloc(n, cpu, &pg->iova))
+        return -1;
+    pg->phys = phys_alloc(n);
+    return emit(n, IOSIM_REC_MAP, cpu, pg->iova, NIC_PAGE, pg->phys,
+                device_writes ? IOSIM_PROT_WRITE : IOSIM_PROT_READ);
+}
+
+static int unmap_page(nic_t *n, uint8_t cpu, const nic_page_t *pg)
+{
+    if (emit(n, IOSIM_REC_UNMAP, cpu, pg->iova, NIC_PAGE, 0, 0))
+        return -1;
+    return iova_free(n, cpu, pg->iova);
+}
+
+/* One DMA record per 4 KB page of a bytes-long buffer. */
+static int dma_pages(nic_t *n, uint8_t cpu, const nic_page_t *pg,
+                     uint64_t npages, uint64_t bytes, bool write)
+{
+    for (uint64_t i = 0; i < npages; i++) {
+        uint64_t left = bytes - i * NIC_PAGE;
+        if (emit(n, IOSIM_REC_DMA, cpu, pg[i].iova,
+                 left < NIC_PAGE ? left : NIC_PAGE, 0,
+                 write ? IOSIM_DMA_WRITE : IOSIM_DMA_READ))
+            return -1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Rx ring                                                             */
+/* ------------------------------------------------------------------ */
+static int ring_refill(nic_t *n, nic_flow_t *f)
+{
+    while (f->ndesc < n->ring_desc) {
+        for (uint64_t i = 0; i < n->p->ppd; i++) {
+            nic_page_t *slot = &f->ring[(f->head + f->count) % f->cap];
+            if (map_page(n, f->cpu, true, slot))
+                return -1;
+            f->count++;
+        }
+        f->ndesc++;
+    }
+    return 0;
+}
+
+static nic_page_t ring_pop(nic_flow_t *f)
+{
+    nic_page_t pg = f->ring[f->head];
+    f->head = (f->head + 1) % f->cap;
+    f->count--;
+    return pg;
+}
+
+static int tx_packet(nic_t *n, nic_flow_t *f, uint64_t bytes);
+
+/* NAPI poll of flow f: unmap the pages the device filled since the last
+ * poll (the stack has consumed them), send the ACKs their data packets
+ * call for, repost used-up descriptors. */
+static int flow_poll(nic_t *n, nic_flow_t *f)
+{
+    const gen_nic_params_t *p = n->p;
+    for (size_t i = 0; i < f->npending; i++)
+        if (unmap_page(n, f->cpu, &f->pending[i]))
+            return -1;
+    f->npending = 0;
+    f->pending_pkts = 0;
+    for (; f->pending_data; f->pending_data--)
+        if (p->ack_every && ++f->rx_data % p->ack_every == 0 &&
+            tx_packet(n, f, p->ack_bytes))
+            return -1;
+    return ring_refill(n, f);
+}
+
+/* The device writes a bytes-long packet into the ring of f; data says
+ * whether TCP acknowledges it. */
+static int rx_packet(nic_t *n, nic_flow_t *f, uint64_t bytes, bool data)
+{
+    uint64_t np = pages_for(bytes);
+    if (f->cur_left && f->cur_left < np) {
+        /* the packet does not fit the rest of the descriptor: those
+         * pages go back unused at the next poll */
+        for (; f->cur_left; f->cur_left--)
+            f->pending[f->npending++] = ring_pop(f);
+        f->ndesc--;
+    }
+    if (f->cur_left == 0) {
+        if (f->ndesc == 0 && flow_poll(n, f)) /* ring ran dry: poll now */
+            return -1;
+        f->cur_left = n->p->ppd;
+    }
+    nic_page_t *pg = &f->pending[f->npending];
+    for (uint64_t i = 0; i < np; i++)
+        f->pending[f->npending++] = ring_pop(f);
+    if (dma_pages(n, f->cpu, pg, np, bytes, true))
+        return -1;
+    f->cur_left -= np;
+    if (f->cur_left == 0)
+        f->ndesc--;
+    f->pending_data += data;
+    if (++f->pending_pkts >= n->p->napi_batch)
+        return flow_poll(n, f);
+    return 0;
+}
+
+/* The driver sends a bytes-long buffer: map, device read, unmap. */
+static int tx_packet(nic_t *n, nic_flow_t *f, uint64_t bytes)
+{
+    uint64_t np = pages_for(bytes);
+    for (uint64_t i = 0; i < np; i++)
+        if (map_page(n, f->cpu, false, &n->tmp[i]))
+            return -1;
+    if (dma_pages(n, f->cpu, n->tmp, np, bytes, false))
+        return -1;
+    for (uint64_t i = 0; i < np; i++)
+        if (unmap_page(n, f->cpu, &n->tmp[i]))
+            return -1;
+    return 0;
+}
+
+static bool nic_done(const nic_t *n)
+{
+    if (n->p->packets)
+        return n->packets >= n->p->packets;
+    return (double)n->t >= n->p->duration_s * 1e9;
+}
+
+static int data_packet(nic_t *n, nic_flow_t *f, bool rx)
+{
+    const gen_nic_params_t *p = n->p;
+    if (emit(n, IOSIM_REC_MARK, f->cpu, 0, 0, n->packets, IOSIM_MARK_REQUEST))
+        return -1;
+    n->packets++;
+    if (rx) {
+        return rx_packet(n, f, p->mtu, true);
+    } else {
+        if (tx_packet(n, f, p->mtu))
+            return -1;
+        if (p->ack_every && ++f->tx_data % p->ack_every == 0)
+            return rx_packet(n, f, p->ack_bytes, false);
+    }
+    return 0;
+}
+
+static int nic_run(nic_t *n)
+{
+    const gen_nic_params_t *p = n->p;
+    for (uint64_t i = 0; i < p->flows; i++)
+        if (ring_refill(n, &n->flows[i]))
+            return -1;
+    if (emit(n, IOSIM_REC_MARK, 0, 0, 0, 0, IOSIM_MARK_BEGIN))
+        return -1;
+    /* ps per slot: mtu bytes * 8 bit / rate Gbit/s = ns; x1000 */
+    uint64_t step_ps = (uint64_t)((double)p->mtu * 8000.0 / p->rate_gbps +
+                                  0.5);
+    uint64_t t_ps = 0;
+    for (uint64_t turn = 0; !nic_done(n); turn++) {
+        nic_flow_t *f = &n->flows[turn % p->flows];
+        if ((p->direction & GEN_NIC_RX) && data_packet(n, f, true))
+            return -1;
+        if ((p->direction & GEN_NIC_TX) && !nic_done(n) &&
+            data_packet(n, f, false))
+            return -1;
+        t_ps += step_ps;
+        n->t = t_ps / 1000;
+    }
+    /* a last poll of every flow, so every packet is consumed and every
+     * data packet gets its ACKs */
+    for (uint64_t i = 0; i < p->flows; i++)
+        if (n->flows[i].npending && flow_poll(n, &n->flows[i]))
+            return -1;
+    if (emit(n, IOSIM_REC_MARK, 0, 0, 0, 0, IOSIM_MARK_END))
+        return -1;
+    for (uint64_t i = 0; i < p->flows; i++) {
+        nic_flow_t *f = &n->flows[i];
+        while (f->count) {
+            nic_page_t pg = ring_pop(f);
+            if (unmap_page(n, f->cpu, &pg))
+                return -1;
+        }
+    }
+    return 0;
+}
+
+int gen_nic_write(const gen_nic_params_t *p, const char *path, bool text,
+                  iosim_err_t *err)
+{
+    if (gen_nic_check(p, err))
+        return -1;
+    nic_t n;
+    memset(&n, 0, sizeof n);
+    n.p = p;
+    n.err = err;
+    n.ring_desc = ring_desc_of(p);
+    n.pkt_pages = pages_for(p->mtu);
+    n.ack_pages = pages_for(p->ack_bytes);
+    n.next_pfn = GEN_NIC_IOVA_TOP / NIC_PAGE;
+    gen_rng_t rng = {p->seed};
+    n.phys_mul = gen_rng_next(&rng) | 1;
+    n.phys_add = gen_rng_next(&rng);
+    n.flows = calloc(p->flows, sizeof *n.flows);
+    n.rcache = calloc(p->cpus, sizeof *n.rcache);
+    n.tmp = calloc(n.pkt_pages > n.ack_pages ? n.pkt_pages : n.ack_pages,
+                   sizeof *n.tmp);
+    int rc = -1;
+    if (!n.flows || !n.rcache || !n.tmp) {
+        iosim_err_set(err, "gen nic: out of memory");
+        goto out;
+    }
+    for (uint64_t i = 0; i < p->flows; i++) {
+        nic_flow_t *f = &n.flows[i];
+        f->cpu = (uint8_t)(i % p->cpus);
+        f->cap = n.ring_desc * p->ppd;
+        f->ring = calloc(f->cap, sizeof *f->ring);
+        f->pending = calloc(f->cap, sizeof *f->pending);
+        if (!f->ring || !f->pending) {
+            iosim_err_set(err, "gen nic: out of memory");
+            goto out;
+        }
+    }
+
+    iosim_trace_meta_t meta;
+    memset(&meta, 0, sizeof meta);
+    snprintf(meta.source, sizeof meta.source, "gen-nic");
+    snprintf(meta.workload, sizeof meta.workload, "nic-%s",
+             p->direction == GEN_NIC_RX   ? "rx"
+             : p->direction == GEN_NIC_TX ? "tx"
+                                          : "both");
+    snprintf(meta.time_unit, sizeof meta.time_unit, "ns");
+    meta.cpus = (uint32_t)p->cpus;
+    meta.has_dma = 1;
+    n.o = gen_out_create(path, &meta, text, err);
+    if (!n.o)
+        goto out;
+    if (nic_run(&n)) {
+        gen_out_abort(n.o);
+        goto out;
+    }
+    rc = gen_out_commit(n.o, err);
+out:
+    if (n.flows)
+        for (uint64_t i = 0; i < p->flows; i++)
+        {
+            free(n.flows[i].ring);
+            free(n.flows[i].pending);
+        }
+    if (n.rcache)
+        for (uint64_t i = 0; i < p->cpus; i++)
+            free(n.rcache[i].v);
+    free(n.flows);
+    free(n.rcache);
+    free(n.tmp);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Command-line front end                                              */
+/* ------------------------------------------------------------------ */
+static const char *const direction_choices[] = {"rx", "tx", "both", NULL};
+
+static int nic_cli(int argc, char **argv, const char *path, bool text,
+                   iosim_err_t *err)
+{
+    gen_nic_params_t p;
+    gen_nic_defaults(&p);
+    unsigned dir = 0;
+    bool packets_given = false, duration_given = false, no_acks = false;
+    const gen_opt_t opts[] = {
+        {"--flows", GEN_OPT_U64, &p.flows, 1, 65536, NULL, NULL},
+        {"--ring", GEN_OPT_U64, &p.ring, 1, 65536, NULL, NULL},
+        {"--mtu", GEN_OPT_U64, &p.mtu, 1, 65536, NULL, NULL},
+        {"--rate", GEN_OPT_DOUBLE, &p.rate_gbps, 0, 0, NULL, NULL},
+        {"--direction", GEN_OPT_CHOICE, &dir, 0, 0, direction_choices, NULL},
+        {"--pages-per-descriptor", GEN_OPT_U64, &p.ppd, 1, 65536, NULL,
+         NULL},
+        {"--duration", GEN_OPT_DOUBLE, &p.duration_s, 0, 0, NULL,
+         &duration_given},
+        {"--packets", GEN_OPT_U64, &p.packets, 1, 0, NULL, &packets_given},
+        {"--cpus", GEN_OPT_U64, &p.cpus, 1, NIC_MAX_CPUS, NULL, NULL},
+        {"--seed", GEN_OPT_U64, &p.seed, 0, 0, NULL, NULL},
+        {"--ack-every", GEN_OPT_U64, &p.ack_every, 1, 0, NULL, NULL},
+        {"--ack-bytes", GEN_OPT_U64, &p.ack_bytes, 1, 65536, NULL, NULL},
+        {"--napi-batch", GEN_OPT_U64, &p.napi_batch, 1, 65536, NULL, NULL},
+        {"--no-acks", GEN_OPT_FLAG, &no_acks, 0, 0, NULL, NULL},
+        {"--device", GEN_OPT_BDF, &p.device, 0, 0, NULL, NULL},
+        {"--domain", GEN_OPT_U64, &p.domain, 0, 0xffff, NULL, NULL},
+        {NULL, 0, NULL, 0, 0, NULL, NULL},
+    };
+    if (gen_parse_opts("nic", opts, argc, argv, err))
+        return -1;
+    if (packets_given && duration_given)
+        return iosim_err_set(err, "gen nic: give only one of --packets and "
+                                  "--duration");
+    if (duration_given)
+        p.packets = 0;
+    p.direction = dir == 0 ? GEN_NIC_RX
+                  : dir == 1 ? GEN_NIC_TX
+                             : GEN_NIC_RX | GEN_NIC_TX;
+    if (no_acks)
+        p.ack_every = 0;
+    return gen_nic_write(&p, path, text, err);
+}
+
+const gen_kind_t gen_kind_nic = {
+    .name = "nic",
+    .summary = "mlx5-style NIC driver: rx rings of 64-page descriptors, "
+               "ACKs, per-CPU IOVA reuse",
+    .usage =
+        "  --flows N          flows, served round-robin (default 5)\n"
+        "  --cpus C           cores; flow f runs on cpu f % C (default 5)\n"
+        "  --ring R           outstanding rx packets per flow (default 256)\n"
+        "  --mtu BYTES        data packet size (default 4096)\n"
+        "  --pages-per-descriptor P  pages per rx descriptor (default 64)\n"
+        "  --direction rx|tx|both  data direction (default rx)\n"
+        "  --packets N        data packets to generate (default 100000)\n"
+        "  --duration SECONDS stop at this trace time instead of --packets\n"
+        "  --rate GBPS        t advances mtu*8/rate ns per packet slot "
+        "(default 100)\n"
+        "  --ack-every K      one ACK per K data packets of a flow "
+        "(default 2)\n"
+        "  --ack-bytes BYTES  ACK size (default 64)\n"
+        "  --no-acks          no ACKs\n"
+        "  --napi-batch B     rx packets of a flow per driver poll: pages "
+        "are unmapped,\n"
+        "                     ACKs sent and descriptors reposted every B "
+        "packets (default 1)\n"
+        "  --seed S           permutes physical frames only (default 1)\n"
+        "  --device BB:DD.F   source id (default 01:00.0)\n"
+        "  --domain D         domain id (default 1)\n",
+    .run = nic_cli,
+};

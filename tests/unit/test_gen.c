@@ -1,0 +1,581 @@
+/* test_gen.c — synthetic trace generators (sim/trace/gen_*.c).
+ *
+ * Concepts: each test calls a generator's library API, writes a trace to a
+ * scratch file, reads it back with iosim_trace_open/read and checks it by
+ * an independent route: counts and bounds computed here from the
+ * parameters (window / page, ring / descriptor arithmetic, flows taken
+ * round-robin), and a live-mapping tracker in this file that replays
+ * MAP/UNMAP/DMA and rejects any DMA to an IOVA that is not mapped.
+ * Assumptions: /tmp is writable (a mkdtemp directory, removed at the end).
+ * Not covered here: the iosim-trace gen command line (tests/cli/gen.sh).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "iosim.h"
+#include "trace/gen.h"
+
+static char work[256];
+
+static int make_work(void **state)
+{
+    (void)state;
+    snprintf(work, sizeof work, "/tmp/iosim_test_gen.XXXXXX");
+    return mkdtemp(work) ? 0 : -1;
+}
+
+static int remove_work(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static const char *wpath(const char *name)
+{
+    static char buf[4][320];
+    static int i;
+    i = (i + 1) % 4;
+    snprintf(buf[i], sizeof buf[i], "%s/%s", work, name);
+    return buf[i];
+}
+
+static bool file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* Whole trace in memory (small traces only). */
+typedef struct trace {
+    iosim_trace_meta_t meta;
+    iosim_rec_t *r;
+    size_t n;
+    size_t per_kind[IOSIM_REC_KIND_MAX + 1];
+    size_t requests;
+} trace_t;
+
+static trace_t load(const char *path)
+{
+    trace_t t;
+    memset(&t, 0, sizeof t);
+    iosim_err_t err;
+    iosim_trace_reader_t *rd = iosim_trace_open(path, &err);
+    if (!rd)
+        fail_msg("%s", err.msg);
+    t.meta = *iosim_trace_meta(rd);
+    size_t cap = 1024;
+    t.r = malloc(cap * sizeof *t.r);
+    assert_non_null(t.r);
+    for (;;) {
+        if (t.n + 512 > cap) {
+            cap *= 2;
+            t.r = realloc(t.r, cap * sizeof *t.r);
+            assert_non_null(t.r);
+        }
+        long got = iosim_trace_read(rd, t.r + t.n, 512, &err);
+        if (got < 0)
+            fail_msg("%s", err.msg);
+        if (got == 0)
+            break;
+        t.n += (size_t)got;
+    }
+    iosim_trace_close(rd);
+    for (size_t i = 0; i < t.n; i++) {
+        assert_true(t.r[i].kind >= 1 && t.r[i].kind <= IOSIM_REC_KIND_MAX);
+        t.per_kind[t.r[i].kind]++;
+        if (t.r[i].kind == IOSIM_REC_MARK &&
+            t.r[i].flags == IOSIM_MARK_REQUEST)
+            t.requests++;
+        if (i)
+            assert_true(t.r[i].t >= t.r[i - 1].t); /* time order */
+    }
+    return t;
+}
+
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)n + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* ================================================================= */
+/* gen random                                                        */
+/* ================================================================= */
+static void check_random(const gen_random_params_t *p, const char *name)
+{
+    iosim_err_t err;
+    const char *path = wpath(name);
+    if (gen_random_write(p, path, false, &err))
+        fail_msg("%s", err.msg);
+    trace_t t = load(path);
+    uint64_t ps = p->page_size;
+    uint64_t base = (p->iova_base + ps - 1) / ps * ps; /* round up */
+    uint64_t pages = p->window / ps;
+
+    assert_string_equal(t.meta.source, "gen-random");
+    assert_int_equal(t.meta.has_dma, 1);
+    assert_int_equal(t.per_kind[IOSIM_REC_DMA], p->count);
+    assert_int_equal(t.per_kind[IOSIM_REC_MAP], pages);
+    assert_int_equal(t.per_kind[IOSIM_REC_UNMAP], pages);
+    assert_int_equal(t.per_kind[IOSIM_REC_INVAL], 0);
+    assert_int_equal(t.requests, p->marks ? p->count : 0);
+
+    uint64_t *phys = malloc(pages * sizeof *phys);
+    assert_non_null(phys);
+    size_t nmap = 0, ndma = 0;
+    bool mapping_done = false;
+    for (size_t i = 0; i < t.n; i++) {
+        const iosim_rec_t *r = &t.r[i];
+        assert_int_equal(r->domain, p->domain);
+        assert_int_equal(r->device, p->device);
+        if (r->kind == IOSIM_REC_MAP) {
+            assert_false(mapping_done); /* all maps come first */
+            assert_int_equal(r->size, ps);
+            assert_int_equal(r->iova, base + nmap * ps); /* contiguous */
+            assert_int_equal(r->aux % ps, 0);          /* phys aligned */
+            phys[nmap++] = r->aux;
+        } else if (r->kind == IOSIM_REC_DMA) {
+            mapping_done = true;
+            ndma++;
+            assert_int_equal(r->size, p->size);
+            assert_true(r->iova >= base);
+            assert_true(r->iova - base + r->size <= p->window);
+            assert_int_equal((r->iova - base) % p->size, 0);
+            assert_int_equal(r->flags, p->write ? IOSIM_DMA_WRITE
+                                                : IOSIM_DMA_READ);
+        } else if (r->kind == IOSIM_REC_UNMAP) {
+            assert_int_equal(ndma, p->count); /* unmaps only at the end */
+        }
+    }
+    qsort(phys, nmap, sizeof *phys, cmp_u64);
+    for (size_t i = 1; i < nmap; i++)
+        assert_true(phys[i] != phys[i - 1]); /* distinct frames */
+    free(phys);
+    free(t.r);
+}
+
+static void test_random_basic(void **state)
+{
+    (void)state;
+    gen_random_params_t p;
+    gen_random_defaults(&p);
+    p.window = 1 << 20;
+    p.size = 64;
+    p.count = 5000;
+    p.write = true;
+    check_random(&p, "r4k.zst");
+
+    p.page_size = 2u << 20;
+    p.window = 64u << 20; /* 32 pages */
+    p.size = 4096;
+    p.write = false;
+    p.marks = false;
+    p.iova_base = 0x100001000ULL; /* rounds up to 0x100200000 */
+    check_random(&p, "r2m.zst");
+
+    p.page_size = 1u << 30;
+    p.window = 2ULL << 30; /* 2 pages */
+    p.size = 3000;         /* not a power of two: offsets k * 3000 */
+    p.iova_base = 0;
+    check_random(&p, "r1g.zst");
+}
+
+static void test_random_deterministic(void **state)
+{
+    (void)state;
+    gen_random_params_t p;
+    gen_random_defaults(&p);
+    p.window = 1 << 22;
+    p.count = 20000;
+    iosim_err_t err;
+    assert_int_equal(gen_random_write(&p, wpath("a.zst"), false, &err), 0);
+    assert_int_equal(gen_random_write(&p, wpath("b.zst"), false, &err), 0);
+    p.seed = 2;
+    assert_int_equal(gen_random_write(&p, wpath("c.zst"), false, &err), 0);
+    size_t la, lb, lc;
+    unsigned char *a = slurp(wpath("a.zst"), &la);
+    unsigned char *b = slurp(wpath("b.zst"), &lb);
+    unsigned char *c = slurp(wpath("c.zst"), &lc);
+    assert_int_equal(la, lb);
+    assert_memory_equal(a, b, la);
+    assert_true(la != lc || memcmp(a, c, la) != 0);
+    free(a);
+    free(b);
+    free(c);
+}
+
+/* Offsets are uniform: 64 slots, 64000 draws, every slot within 20% of
+ * 1000 (binomial sd ~31, so 200 is > 6 sd: a correct PRNG never fails). */
+static void test_random_uniform(void **state)
+{
+    (void)state;
+    gen_random_params_t p;
+    gen_random_defaults(&p);
+    p.window = 64 * 4096;
+    p.size = 4096;
+    p.count = 64000;
+    p.marks = false;
+    iosim_err_t err;
+    assert_int_equal(gen_random_write(&p, wpath("u.zst"), false, &err), 0);
+    trace_t t = load(wpath("u.zst"));
+    unsigned hist[64] = {0};
+    for (size_t i = 0; i < t.n; i++)
+        if (t.r[i].kind == IOSIM_REC_DMA)
+            hist[(t.r[i].iova - p.iova_base) / 4096]++;
+    for (int s = 0; s < 64; s++)
+        assert_in_range(hist[s], 800, 1200);
+    free(t.r);
+}
+
+static void test_random_bad(void **state)
+{
+    (void)state;
+    gen_random_params_t p;
+    iosim_err_t err;
+    const char *path = wpath("bad.zst");
+
+    gen_random_defaults(&p);
+    p.window = 4096;
+    p.size = 8192; /* larger than the window */
+    err.msg[0] = 0;
+    assert_int_equal(gen_random_write(&p, path, false, &err), -1);
+    assert_non_null(strstr(err.msg, "--size"));
+    assert_null(strchr(err.msg, '\n'));
+
+    gen_random_defaults(&p);
+    p.page_size = 8192;
+    assert_int_equal(gen_random_write(&p, path, false, &err), -1);
+    assert_non_null(strstr(err.msg, "--page-size"));
+
+    gen_random_defaults(&p);
+    p.page_size = 2u << 20;
+    p.window = 3u << 20; /* not a multiple of 2M */
+    assert_int_equal(gen_random_write(&p, path, false, &err), -1);
+
+    gen_random_defaults(&p);
+    p.iova_base = (1ULL << 48) - 4096; /* window would pass 2^48 */
+    assert_int_equal(gen_random_write(&p, path, false, &err), -1);
+    assert_false(file_exists(path));
+}
+
+/* ================================================================= */
+/* gen nic                                                           */
+/* ================================================================= */
+#define PFNS (1u << 20) /* IOVA pages below 4 GiB */
+
+typedef struct nic_check {
+    size_t peak_live;
+    size_t distinct_iovas;
+    size_t dma_write, dma_read;
+    size_t ack_maps, ack_maps_lifo;
+} nic_check_t;
+
+/* Replays the trace against a live-mapping table of the 32-bit IOVA
+ * space and checks every record; returns what it measured. */
+static nic_check_t replay_nic(const trace_t *t, const gen_nic_params_t *p)
+{
+    nic_check_t c;
+    memset(&c, 0, sizeof c);
+    uint8_t *prot = calloc(PFNS, 1);   /* 0 = not mapped */
+    uint8_t *seen = calloc(PFNS, 1);
+    uint64_t last_unmap[256];
+    bool have_unmap[256] = {false};
+    assert_non_null(prot);
+    assert_non_null(seen);
+    size_t live = 0;
+    for (size_t i = 0; i < t->n; i++) {
+        const iosim_rec_t *r = &t->r[i];
+        assert_int_equal(r->domain, p->domain);
+        assert_int_equal(r->device, p->device);
+        if (r->kind == IOSIM_REC_MAP || r->kind == IOSIM_REC_UNMAP ||
+            r->kind == IOSIM_REC_MARK)
+            assert_true(r->cpu < p->cpus);
+        if (r->kind == IOSIM_REC_MAP || r->kind == IOSIM_REC_UNMAP ||
+            r->kind == IOSIM_REC_DMA) {
+            assert_true(r->iova < 0x100000000ULL); /* below 4 GiB */
+            assert_true(r->iova >= 4096);          /* never page 0 */
+        }
+        uint64_t pfn = r->iova >> 12;
+        switch (r->kind) {
+        case IOSIM_REC_MAP:
+            assert_int_equal(r->iova % 4096, 0);
+            assert_int_equal(r->size, 4096);
+            assert_int_equal(prot[pfn], 0); /* not mapped twice */
+            assert_true(r->flags == IOSIM_PROT_READ ||
+                        r->flags == IOSIM_PROT_WRITE);
+            prot[pfn] = r->flags;
+            if (!seen[pfn]) {
+                seen[pfn] = 1;
+                c.distinct_iovas++;
+            }
+            if (++live > c.peak_live)
+                c.peak_live = live;
+            if (r->flags == IOSIM_PROT_READ && p->direction == GEN_NIC_RX) {
+                /* an ACK buffer: rcache LIFO gives it the IOVA this cpu
+                 * freed last */
+                c.ack_maps++;
+                if (have_unmap[r->cpu] && last_unmap[r->cpu] == r->iova)
+                    c.ack_maps_lifo++;
+            }
+            break;
+        case IOSIM_REC_UNMAP:
+            assert_int_equal(r->size, 4096);
+            assert_int_not_equal(prot[pfn], 0);
+            prot[pfn] = 0;
+            live--;
+            last_unmap[r->cpu] = r->iova;
+            have_unmap[r->cpu] = true;
+            break;
+        case IOSIM_REC_DMA:
+            /* inside one live page, with the right permission */
+            assert_true(r->size >= 1 && (r->iova & 4095) + r->size <= 4096);
+            if (r->flags == IOSIM_DMA_WRITE) {
+                assert_int_equal(prot[pfn], IOSIM_PROT_WRITE);
+                c.dma_write++;
+            } else {
+                assert_int_equal(prot[pfn], IOSIM_PROT_READ);
+                c.dma_read++;
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    assert_int_equal(live, 0);
+    free(prot);
+    free(seen);
+    return c;
+}
+
+static void test_nic_rx(void **state)
+{
+    (void)state;
+    gen_nic_params_t p;
+    gen_nic_defaults(&p);
+    p.flows = 3;
+    p.cpus = 2;
+    p.ring = 100; /* 100 pages -> 2 descriptors of 64 */
+    p.packets = 5000;
+    iosim_err_t err;
+    if (gen_nic_write(&p, wpath("nic.zst"), false, &err))
+        fail_msg("%s", err.msg);
+    trace_t t = load(wpath("nic.zst"));
+    assert_string_equal(t.meta.source, "gen-nic");
+    assert_string_equal(t.meta.policy, "");
+    assert_int_equal(t.meta.has_dma, 1);
+    assert_int_equal(t.meta.cpus, 2);
+    assert_int_equal(t.requests, 5000);
+    assert_int_equal(t.per_kind[IOSIM_REC_MAP], t.per_kind[IOSIM_REC_UNMAP]);
+    /* the first IOVA is the top page below 4 GiB */
+    size_t first_map = 0;
+    while (t.r[first_map].kind != IOSIM_REC_MAP)
+        first_map++;
+    assert_int_equal(t.r[first_map].iova, 0xfffff000ULL);
+
+    nic_check_t c = replay_nic(&t, &p);
+    /* round-robin: flow f gets 5000/3 packets (+1 for f < 5000 % 3);
+     * one ACK per 2 of them */
+    size_t acks = 0;
+    for (unsigned f = 0; f < 3; f++)
+        acks += (5000 / 3 + (f < 5000 % 3)) / 2;
+    assert_int_equal(c.dma_write, 5000); /* one 4 KB page per packet */
+    assert_int_equal(c.dma_read, acks);
+    /* ring full: 3 flows x 2 descriptors x 64 pages, + at most 1 ACK */
+    size_t ring_pages = 3 * 2 * 64;
+    assert_in_range(c.peak_live, ring_pages, ring_pages + 1);
+    assert_int_equal(gen_nic_live_bound(&p), ring_pages + 1);
+    /* per-CPU reuse keeps the IOVA working set at the live set (+1 per
+     * cpu for the ACK) instead of growing with the packet count */
+    assert_true(c.distinct_iovas <= ring_pages + 2);
+    assert_int_equal(c.ack_maps, acks);
+    assert_int_equal(c.ack_maps_lifo, acks);
+    free(t.r);
+}
+
+/* 9000-byte MTU: 3 pages per packet, 21 per 64-page descriptor and one
+ * page returned unused; rx and tx; a poll every 8 packets. */
+static void test_nic_both_jumbo(void **state)
+{
+    (void)state;
+    gen_nic_params_t p;
+    gen_nic_defaults(&p);
+    p.flows = 4;
+    p.cpus = 4;
+    p.ring = 64;
+    p.mtu = 9000;
+    p.napi_batch = 8;
+    p.direction = GEN_NIC_RX | GEN_NIC_TX;
+    p.packets = 4000; /* 2000 rx + 2000 tx, 500 of each per flow */
+    p.ack_every = 2;
+    iosim_err_t err;
+    if (gen_nic_write(&p, wpath("jumbo.zst"), false, &err))
+        fail_msg("%s", err.msg);
+    trace_t t = load(wpath("jumbo.zst"));
+    assert_int_equal(t.requests, 4000);
+    assert_int_equal(t.per_kind[IOSIM_REC_MAP], t.per_kind[IOSIM_REC_UNMAP]);
+    nic_check_t c = replay_nic(&t, &p);
+    /* rx: 2000 data packets x 3 pages + 1000 ACKs received (1 page);
+     * tx: 2000 x 3 pages + 1000 ACKs sent */
+    assert_int_equal(c.dma_write, 2000 * 3 + 1000);
+    assert_int_equal(c.dma_read, 2000 * 3 + 1000);
+    /* ring: ceil(64 * 3 / 64) = 3 descriptors per flow, + one tx packet */
+    assert_true(c.peak_live <= 4 * 3 * 64 + 3);
+    size_t last_bytes = 0;
+    for (size_t i = 0; i < t.n; i++)
+        if (t.r[i].kind == IOSIM_REC_DMA && t.r[i].size != 4096 &&
+            t.r[i].size != 64)
+            last_bytes = t.r[i].size;
+    assert_int_equal(last_bytes, 9000 - 2 * 4096);
+    free(t.r);
+}
+
+/* --duration: packets = ceil(duration / (mtu * 8 / rate)). */
+static void test_nic_duration(void **state)
+{
+    (void)state;
+    gen_nic_params_t p;
+    gen_nic_defaults(&p);
+    p.packets = 0;
+    p.duration_s = 0.001;
+    p.mtu = 4096;
+    p.rate_gbps = 100; /* 327.68 ns per packet -> ceil(3051.76) */
+    iosim_err_t err;
+    if (gen_nic_write(&p, wpath("dur.zst"), false, &err))
+        fail_msg("%s", err.msg);
+    trace_t t = load(wpath("dur.zst"));
+    assert_int_equal(t.requests, 3052);
+    free(t.r);
+
+    p.packets = 10; /* both given */
+    assert_int_equal(gen_nic_write(&p, wpath("x.zst"), false, &err), -1);
+    assert_false(file_exists(wpath("x.zst")));
+}
+
+/* ================================================================= */
+/* option parsing and registry                                       */
+/* ================================================================= */
+static void test_parse(void **state)
+{
+    (void)state;
+    uint64_t v;
+    assert_int_equal(gen_parse_u64("4K", &v), 0);
+    assert_int_equal(v, 4096);
+    assert_int_equal(gen_parse_u64("2M", &v), 0);
+    assert_int_equal(v, 2u << 20);
+    assert_int_equal(gen_parse_u64("1G", &v), 0);
+    assert_int_equal(v, 1u << 30);
+    assert_int_equal(gen_parse_u64("0x100", &v), 0);
+    assert_int_equal(v, 256);
+    assert_int_equal(gen_parse_u64("1.5K", &v), -1);
+    assert_int_equal(gen_parse_u64("-1", &v), -1);
+    assert_int_equal(gen_parse_u64("", &v), -1);
+    uint16_t sid;
+    assert_int_equal(gen_parse_bdf("3a:1f.7", &sid), 0);
+    assert_int_equal(sid, 0x3a << 8 | 0x1f << 3 | 7);
+    assert_int_equal(gen_parse_bdf("3a:20.0", &sid), -1);
+
+    uint64_t window = 0, count = 0;
+    double rate = 0;
+    bool flag = false, given = false;
+    unsigned choice = 9;
+    static const char *const ch[] = {"read", "write", NULL};
+    const gen_opt_t opts[] = {
+        {"--window", GEN_OPT_U64, &window, 1, 0, NULL, &given},
+        {"--count", GEN_OPT_U64, &count, 0, 100, NULL, NULL},
+        {"--rate", GEN_OPT_DOUBLE, &rate, 0, 0, NULL, NULL},
+        {"--dir", GEN_OPT_CHOICE, &choice, 0, 0, ch, NULL},
+        {"--flag", GEN_OPT_FLAG, &flag, 0, 0, NULL, NULL},
+        {NULL, 0, NULL, 0, 0, NULL, NULL},
+    };
+    char *ok[] = {"k", "--window=64K", "--count", "7", "--rate", "2.5",
+                  "--dir", "write", "--flag"};
+    iosim_err_t err;
+    assert_int_equal(gen_parse_opts("k", opts, 9, ok, &err), 0);
+    assert_int_equal(window, 65536);
+    assert_true(given);
+    assert_int_equal(count, 7);
+    assert_true(rate == 2.5);
+    assert_int_equal(choice, 1);
+    assert_true(flag);
+
+    char *bad1[] = {"k", "--nope", "1"};
+    assert_int_equal(gen_parse_opts("k", opts, 3, bad1, &err), -1);
+    assert_string_equal(err.msg, "gen k: unknown option '--nope'");
+    char *bad2[] = {"k", "--count"};
+    assert_int_equal(gen_parse_opts("k", opts, 2, bad2, &err), -1);
+    assert_string_equal(err.msg, "gen k: --count needs a value");
+    char *bad3[] = {"k", "--count", "101"};
+    assert_int_equal(gen_parse_opts("k", opts, 3, bad3, &err), -1);
+    assert_non_null(strstr(err.msg, "out of range"));
+    char *bad4[] = {"k", "--dir", "sideways"};
+    assert_int_equal(gen_parse_opts("k", opts, 3, bad4, &err), -1);
+    assert_non_null(strstr(err.msg, "read|write"));
+    char *bad5[] = {"k", "--window", "0"};
+    assert_int_equal(gen_parse_opts("k", opts, 3, bad5, &err), -1);
+}
+
+static void test_registry(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    for (const gen_kind_t *const *k = gen_kinds; *k; k++, n++) {
+        assert_non_null((*k)->name);
+        assert_non_null((*k)->summary);
+        assert_non_null((*k)->usage);
+        assert_non_null((*k)->run);
+        assert_ptr_equal(gen_find((*k)->name), *k);
+    }
+    assert_int_equal(n, 2);
+    assert_null(gen_find("nope"));
+    /* run() parses argv like the command does */
+    iosim_err_t err;
+    char *argv[] = {"random", "--window", "64K", "--count", "10", "--dir",
+                    "write"};
+    const char *path = wpath("run.zst");
+    assert_int_equal(gen_find("random")->run(7, argv, path, false, &err), 0);
+    trace_t t = load(path);
+    assert_int_equal(t.per_kind[IOSIM_REC_DMA], 10);
+    assert_int_equal(t.per_kind[IOSIM_REC_MAP], 16);
+    free(t.r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_random_basic),
+        cmocka_unit_test(test_random_deterministic),
+        cmocka_unit_test(test_random_uniform),
+        cmocka_unit_test(test_random_bad),
+        cmocka_unit_test(test_nic_rx),
+        cmocka_unit_test(test_nic_both_jumbo),
+        cmocka_unit_test(test_nic_duration),
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_registry),
+    };
+    return cmocka_run_group_tests(tests, make_work, remove_work);
+}
