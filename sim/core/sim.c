@@ -82,6 +82,10 @@ iosim_sim_t *iosim_sim_new(const iosim_config_t *cfg, const char *label,
         iosim_sim_free(s);
         return NULL;
     }
+    physmem_init(&s->live_mem, 0);
+    if (pgtable_init(&s->live, 5, &s->live_mem))
+        goto oom;
+    s->live_ready = true;
     s->vtd = vtd_new(s->cfg, s->st, err);
     if (!s->vtd) {
         iosim_sim_free(s);
@@ -118,6 +122,9 @@ void iosim_sim_free(iosim_sim_t *s)
     if (s->hv && s->hv_state)
         s->hv->destroy(s->hv_state);
     vtd_free(s->vtd);
+    if (s->live_ready)
+        pgtable_fini(&s->live);
+    physmem_fini(&s->live_mem);
     iosim_config_free(s->cfg);
     free(s);
 }
@@ -131,7 +138,8 @@ const char *iosim_sim_label(const iosim_sim_t *s) { return s->label; }
  * model per request: l0 + translation latency (FIGURES.md §1), no faster
  * than the link (vtd.link_gbps). */
 static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
-                    uint16_t did, uint64_t iova, uint64_t size, bool write)
+                    uint16_t did, uint64_t iova, uint64_t trace_iova,
+                    uint64_t size, bool write)
 {
     const iosim_config_t *cfg = s->cfg;
     if (size == 0)
@@ -139,6 +147,7 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
     s->st[IOSIM_ST_DMA_REQS]++;
     s->st[IOSIM_ST_DMA_BYTES] += size;
     double lat = 0;
+    pt_walk_t w;
     uint64_t end = iova + size;
     for (uint64_t a = iova; a < end; a = (a & ~0xfffull) + 4096) {
         vtd_xlate_result_t r =
@@ -146,11 +155,10 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
         lat += r.latency_ns;
         if (r.fault)
             s->st[IOSIM_ST_DMA_FAULTS]++;
-        else if (r.iotlb_hit && s->os->translates &&
-                 !vtd_lookup(s->vtd, did ? did : vtd_domain_of(s->vtd, sid),
-                             a, NULL) &&
-                 vtd_translation(s->vtd) != VTD_XLATE_PASSTHROUGH)
-            s->st[IOSIM_ST_DMA_STALE]++; /* used a stale IOTLB entry */
+        else if ((r.iotlb_hit || r.devtlb_hit) && s->os->translates &&
+                 !pgtable_walk(&s->live, trace_iova + (a - iova), &w))
+            s->st[IOSIM_ST_DMA_STALE]++; /* a cached translation of a
+                                            buffer the OS has unmapped */
     }
     /* pages of data in 4 KB units (rounded up), the F&S "per 4 KB" unit */
     s->st[IOSIM_ST_DMA_PAGES_4K] += (size + 4095) / 4096;
@@ -174,18 +182,16 @@ static void sim_synth_dma(iosim_sim_t *s, const iosim_rec_t *r)
         iova = s->os->dma_iova(s->os_state, r);
     /* An unmap of a buffer mapped before the trace began (its map was not
      * traced) says nothing about when the device used it: no accesses. */
-    if (s->os->translates && !s->os->dma_iova &&
-        !vtd_lookup(s->vtd, r->domain, r->iova, NULL) &&
-        vtd_translation(s->vtd) != VTD_XLATE_PASSTHROUGH &&
-        !strcmp(s->hv->name, "none"))
+    pt_walk_t w;
+    if (!pgtable_walk(&s->live, r->iova, &w))
         return;
     for (uint64_t off = 0; off < r->size; off += s->granule) {
         uint64_t n = r->size - off < s->granule ? r->size - off : s->granule;
         s->st[IOSIM_ST_DMA_SYNTH]++;
         if (s->os->dma)
             s->os->dma(s->os_state, r, iova + off, n, s->dma_write);
-        sim_dma(s, r->device, r->pasid, r->domain, iova + off, n,
-                s->dma_write);
+        sim_dma(s, r->device, r->pasid, r->domain, iova + off, r->iova + off,
+                n, s->dma_write);
     }
 }
 
@@ -226,12 +232,16 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
         s->st[IOSIM_ST_REC_MAP]++;
         s->st[IOSIM_ST_OS_MAPS]++;
         vtd_attach(s->vtd, r->device, r->domain);
+        /* the trace's own view; a remap over a live buffer (a lossy
+         * trace) keeps the old entry */
+        pgtable_map(&s->live, r->iova, r->aux, r->size, true, false);
         return s->os->map(s->os_state, r, err);
     case IOSIM_REC_UNMAP:
         s->st[IOSIM_ST_REC_UNMAP]++;
         s->st[IOSIM_ST_OS_UNMAPS]++;
         if (s->synth_dma)
             sim_synth_dma(s, r);
+        pgtable_unmap(&s->live, r->iova, r->size, NULL);
         return s->os->unmap(s->os_state, r, err);
     case IOSIM_REC_DMA: {
         s->st[IOSIM_ST_REC_DMA]++;
@@ -241,7 +251,7 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
         if (s->os->dma)
             s->os->dma(s->os_state, r, iova, r->size,
                        (r->flags & IOSIM_DMA_WRITE) != 0);
-        sim_dma(s, r->device, r->pasid, r->domain, iova, r->size,
+        sim_dma(s, r->device, r->pasid, r->domain, iova, r->iova, r->size,
                 (r->flags & IOSIM_DMA_WRITE) != 0);
         return 0;
     }

@@ -36,6 +36,13 @@ struct iosim_sim {
     void *os_state;
     const struct hv_mode_ops *hv;
     void *hv_state;
+    /* The trace's view: buffers mapped and not yet unmapped, by trace
+     * IOVA (5 levels cover any 57-bit IOVA; domains are not told apart).
+     * It decides which unmaps get synthesized accesses and which cached
+     * translations are stale, whatever the policy does. */
+    pgtable_t live;
+    physmem_t live_mem;
+    bool live_ready;
     uint64_t now;     /* time of the current record (trace units, ns) */
     uint64_t t_first; /* first record time */
     bool seen_any;

@@ -8,12 +8,22 @@ extern const os_policy_ops_t os_policy_strict;
 extern const os_policy_ops_t os_policy_lazy;
 extern const os_policy_ops_t os_policy_passthrough;
 extern const os_policy_ops_t os_policy_trace;
+extern const os_policy_ops_t os_policy_fands;
+extern const os_policy_ops_t os_policy_coiommu;
+extern const os_policy_ops_t os_policy_optimistic;
+extern const os_policy_ops_t os_policy_static;
+extern const os_policy_ops_t os_policy_vhost_iotlb;
 
 const os_policy_ops_t *const os_policy_registry[] = {
     &os_policy_strict,
     &os_policy_lazy,
     &os_policy_passthrough,
     &os_policy_trace,
+    &os_policy_fands,
+    &os_policy_coiommu,
+    &os_policy_optimistic,
+    &os_policy_static,
+    &os_policy_vhost_iotlb,
     NULL,
 };
 

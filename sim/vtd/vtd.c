@@ -208,6 +208,8 @@ long vtd_map(vtd_t *v, uint16_t did, uint64_t iova, uint64_t phys,
         return -1;
     uint64_t before = d->pt.mapped_4k;
     long n = pgtable_map(&d->pt, iova, phys, size, write, true);
+    /* a failed map may have mapped a prefix: keep the total exact */
+    v->mapped_4k_total += d->pt.mapped_4k - before;
     if (n < 0)
         return iosim_err_set(err,
                              "map of iova 0x%llx size %llu in domain %u "
@@ -232,7 +234,6 @@ long vtd_map(vtd_t *v, uint16_t did, uint64_t iova, uint64_t phys,
         }
     }
     /* pt.mappings_peak counts the live mappings of all domains */
-    v->mapped_4k_total += d->pt.mapped_4k - before;
     if (v->mapped_4k_total > v->st[IOSIM_ST_MAPPINGS_PEAK])
         v->st[IOSIM_ST_MAPPINGS_PEAK] = v->mapped_4k_total;
     return n;

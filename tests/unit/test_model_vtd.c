@@ -222,6 +222,36 @@ static void test_nested_unaligned_map_backs_tables(void **state)
     hw_free(h);
 }
 
+static void test_nested_cached(void **state)
+{
+    (void)state;
+    /* Nested 4/4 with the default caches.  Guest tables sit at GPAs 16 MB
+     * (root), +4K (PDPT), +8K (PD), +12K (PT): one host 2 MB region; the
+     * data page is GPA 9 MB, another 2 MB region of the same host GB.
+     * Cold translation, host second-stage walks in order:
+     *   root GPA: 4 (nothing cached; fills host PML4E, PDPTE, PDE)
+     *   PDPT, PD, PT GPAs: host PDE hit -> 1 each
+     *   data GPA 9 MB: host PDE miss, PDPTE hit -> 2
+     * = 4 + 3 + 2 = 9 host reads, 4 guest reads, 4 structure reads: 17.
+     * Next page of the same guest 2 MB: guest PDE hit gives the PT's
+     * host address (no host walk for it), 1 guest read; its data GPA
+     * (9 MB + 4K) misses the GPA->HPA cache but hits the host PDE: 1.
+     * Context and PASID entries are cached: total 2. */
+    iosim_config_t *c = iosim_config_new();
+    set(c, "vtd.root_mode=scalable");
+    set(c, "vtd.translation=nested");
+    hw_t *h = hw_build(c);
+    vtd_attach(h->v, 1, 2);
+    map(h, 2, 0x40000, 9 * MB, 8 * KB);
+    vtd_xlate_result_t r = xl(h, 1, 0x40000);
+    assert_int_equal(r.mem_reads, 17);
+    assert_int_equal(h->st[IOSIM_ST_WALK_READS_S2], 9);
+    assert_int_equal(h->st[IOSIM_ST_WALK_READS_S1], 4);
+    assert_int_equal(xl(h, 1, 0x40000).mem_reads, 0);
+    assert_int_equal(xl(h, 1, 0x41000).mem_reads, 2);
+    hw_free(h);
+}
+
 static void test_llc_fraction(void **state)
 {
     (void)state;
@@ -963,6 +993,7 @@ int main(void)
         cmocka_unit_test(test_uncached_scalable),
         cmocka_unit_test(test_uncached_nested),
         cmocka_unit_test(test_nested_unaligned_map_backs_tables),
+        cmocka_unit_test(test_nested_cached),
         cmocka_unit_test(test_llc_fraction),
         cmocka_unit_test(test_one_page_one_miss),
         cmocka_unit_test(test_iotlb_reach),
