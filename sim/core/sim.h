@@ -19,6 +19,7 @@
 
 #include "config/config.h"
 #include "stats/stat_list.h"
+#include "vtd/timing.h"
 #include "vtd/vtd.h"
 
 struct os_policy_ops;
@@ -43,6 +44,10 @@ struct iosim_sim {
     pgtable_t live;
     physmem_t live_mem;
     bool live_ready;
+    walkers_t *walkers; /* vtd.max_walks page-walk engines           */
+    uint64_t link_free; /* ns: the link can start the next request    */
+    uint64_t dev_done;  /* ns: the last request's data is in memory   */
+    uint64_t dev_t0;    /* ns: device clock when counting (re)started */
     uint64_t now;     /* time of the current record (trace units, ns) */
     uint64_t t_first; /* first record time */
     bool seen_any;

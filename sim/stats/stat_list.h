@@ -36,7 +36,14 @@
     X(DMA_STALE, "dma.stale_hits", "DMA requests that hit a stale IOTLB "      \
                                    "entry of an unmapped IOVA")                \
     X(DMA_LAT_NS, "dma.latency_ns_total", "sum of translation latencies")      \
-    X(DMA_TIME_NS, "dma.device_time_ns", "device busy time (F&S model)")
+    X(DMA_TIME_NS, "dma.device_time_ns", "device busy time, requests in "     \
+                                         "series (F&S model)")                 \
+    X(DMA_OVERLAP_NS, "dma.overlapped_time_ns", "device time with requests "  \
+                                                "issued back to back and up "  \
+                                                "to vtd.max_walks walks in "   \
+                                                "flight")                      \
+    X(DMA_WALK_WAIT_NS, "dma.walk_wait_ns", "time walks waited for a free "  \
+                                            "walker")
 
 #define IOSIM_VTD_STATS(X)                                                     \
     X(IOTLB_LOOKUPS, "iotlb.lookups", "IOTLB lookups")                         \
@@ -157,6 +164,8 @@ enum iosim_stat_id {
       "mean translation latency per DMA request (ns)")                         \
     D(DEVICE_GBPS, "dma.throughput_gbps", DMA_BYTES, DMA_TIME_NS, 8.0,         \
       "device-bound throughput, Gb/s (bytes*8/ns)")                            \
+    D(OVERLAP_GBPS, "dma.overlapped_gbps", DMA_BYTES, DMA_OVERLAP_NS, 8.0,     \
+      "throughput with overlapped walks, Gb/s")                                \
     D(INVAL_PER_REQ, "per_request.invalidations", IQ_DESC_IOTLB, REQUESTS,     \
       1.0, "IOTLB invalidation descriptors per request")                       \
     D(MAPS_PER_REQ, "per_request.maps", OS_MAPS, REQUESTS, 1.0,                \

@@ -1,0 +1,383 @@
+/* test_schemes.c — alternative DMA-protection schemes and the
+ * reallocating IOVA mode, run on small hand-written traces.
+ *
+ * Concepts: each case builds records in C, runs them through
+ *   iosim_sim_new/consume/finish and checks counters against what the
+ *   scheme's definition implies (its header comment), computed by hand
+ *   in the comment next to each assertion.
+ * Assumptions: default configuration except the --set lines shown; the
+ *   access model synthesizes one 4 KB access per page just before each
+ *   unmap unless a case says the trace carries DMA records.
+ * Not modeled: hypervisor modes (bare metal only).
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "iosim.h"
+
+#define DID 1
+#define SID 0x100
+#define MAX_RECS 512
+#define MAP_CYCLES 1158.0 /* os.map_cycles default (params_os.c) */
+
+typedef struct trace {
+    iosim_rec_t r[MAX_RECS];
+    size_t n;
+    uint64_t t;
+} trace_t;
+
+static void add(trace_t *tr, uint8_t kind, uint64_t iova, uint64_t size,
+                uint64_t aux, uint8_t flags)
+{
+    assert_true(tr->n < MAX_RECS);
+    iosim_rec_t *r = &tr->r[tr->n++];
+    memset(r, 0, sizeof *r);
+    tr->t += 1000; /* 1 us apart */
+    r->t = tr->t;
+    r->kind = kind;
+    r->iova = iova;
+    r->size = size;
+    r->aux = aux;
+    r->device = SID;
+    r->domain = DID;
+    r->flags = flags;
+}
+
+static void map(trace_t *tr, uint64_t iova, uint64_t phys, uint64_t size)
+{
+    add(tr, IOSIM_REC_MAP, iova, size, phys,
+        IOSIM_PROT_READ | IOSIM_PROT_WRITE);
+}
+static void unmap(trace_t *tr, uint64_t iova, uint64_t size)
+{
+    add(tr, IOSIM_REC_UNMAP, iova, size, 0, 0);
+}
+static void dma(trace_t *tr, uint64_t iova, uint64_t size)
+{
+    add(tr, IOSIM_REC_DMA, iova, size, 0, IOSIM_DMA_WRITE);
+}
+static void mark_at(trace_t *tr, uint64_t t)
+{
+    add(tr, IOSIM_REC_MARK, 0, 0, 0, IOSIM_MARK_REQUEST);
+    tr->r[tr->n - 1].t = tr->t = t;
+}
+
+/* Runs tr with policy and extra "--set" assignments (NULL-ended). */
+static iosim_sim_t *run(const trace_t *tr, const char *policy,
+                        const char *const *sets, bool has_dma)
+{
+    iosim_err_t err = {{0}};
+    iosim_config_t *c = iosim_config_new();
+    assert_non_null(c);
+    char buf[128];
+    snprintf(buf, sizeof buf, "os.policy=%s", policy);
+    assert_int_equal(iosim_config_set(c, buf, &err), 0);
+    for (size_t i = 0; sets && sets[i]; i++)
+        if (iosim_config_set(c, sets[i], &err))
+            fail_msg("%s: %s", sets[i], err.msg);
+    iosim_trace_meta_t meta;
+    memset(&meta, 0, sizeof meta);
+    meta.cpus = 1;
+    meta.has_dma = has_dma;
+    iosim_sim_t *s = iosim_sim_new(c, policy, &meta, &err);
+    if (!s)
+        fail_msg("sim_new: %s", err.msg);
+    if (iosim_sim_consume(s, tr->r, tr->n, &err) ||
+        iosim_sim_finish(s, &err))
+        fail_msg("run: %s", err.msg);
+    iosim_config_free(c);
+    return s;
+}
+
+static uint64_t stat(const iosim_sim_t *s, const char *name)
+{
+    uint64_t v = 0;
+    if (!iosim_sim_stat_by_name(s, name, &v))
+        fail_msg("no counter %s", name);
+    return v;
+}
+
+/* 64 rx pages mapped then unmapped on one CPU: at distinct, scattered
+ * trace IOVAs (Linux's rcache would hand them out anywhere). */
+static void rx_descriptor(trace_t *tr)
+{
+    for (uint64_t i = 0; i < 64; i++)
+        map(tr, 0x40000000ull + i * 0x3000, 0x100000000ull + i * 0x1000,
+            4096);
+    for (uint64_t i = 0; i < 64; i++)
+        unmap(tr, 0x40000000ull + i * 0x3000, 4096);
+}
+
+/* F&S: the 64 pages form one descriptor = one 256 KB chunk; the only
+ * invalidation is one PSI with AM = log2(64) = 6 covering it, with IH=1
+ * (4 KB unmaps never free a table page).  Checks: 1 PSI and no other IOTLB
+ * descriptor; it removed all 64 IOTLB entries the 64 synthesized accesses
+ * loaded (an AM < 6 would cover fewer); no PSC entry was dropped (IH=1,
+ * vtd.honour_ih); PSC misses only on the first (cold) walk: the chunk is
+ * 256 KB-aligned, inside one 2 MB region, so walks 2..64 hit the PDE
+ * cache; one IOVA allocation (the chunk). */
+static void test_fands_one_psi(void **st)
+{
+    (void)st;
+    trace_t tr = {0};
+    rx_descriptor(&tr);
+    const char *sets[] = {"vtd.iotlb.sets=16", NULL}; /* 128 entries */
+    iosim_sim_t *s = run(&tr, "fands", sets, false);
+    assert_int_equal(stat(s, "iq.iotlb_psi"), 1);
+    assert_int_equal(stat(s, "iq.iotlb_desc"), 1);
+    assert_int_equal(stat(s, "os.inval_iotlb"), 1);
+    assert_int_equal(stat(s, "iotlb.invalidated"), 64);
+    assert_int_equal(stat(s, "psc.invalidated"), 0);
+    assert_int_equal(stat(s, "psc.l1_misses"), 1);
+    assert_int_equal(stat(s, "psc.l2_misses"), 1);
+    assert_int_equal(stat(s, "psc.l3_misses"), 1);
+    assert_int_equal(stat(s, "os.iova_allocs"), 1);
+    assert_int_equal(stat(s, "dma.faults"), 0);
+    assert_int_equal(stat(s, "dma.synthesized"), 64);
+    iosim_sim_free(s);
+
+    /* Same trace under strict: one PSI per unmap (MODEL.md §1.8). */
+    s = run(&tr, "strict", sets, false);
+    assert_int_equal(stat(s, "iq.iotlb_psi"), 64);
+    iosim_sim_free(s);
+}
+
+/* F&S descriptors per CPU: 65 rx maps -> chunk 1 full (64) + chunk 2
+ * open with 1 page; unmapping all retires only chunk 1 (chunk 2 is not
+ * closed) -> exactly 1 invalidation, 2 allocations. */
+static void test_fands_open_chunk_waits(void **st)
+{
+    (void)st;
+    trace_t tr = {0};
+    for (uint64_t i = 0; i < 65; i++)
+        map(&tr, 0x40000000ull + i * 0x1000, 0x100000000ull + i * 0x1000,
+            4096);
+    for (uint64_t i = 0; i < 65; i++)
+        unmap(&tr, 0x40000000ull + i * 0x1000, 4096);
+    iosim_sim_t *s = run(&tr, "fands", NULL, false);
+    assert_int_equal(stat(s, "os.inval_iotlb"), 1);
+    assert_int_equal(stat(s, "os.iova_allocs"), 2);
+    /* the 65th page's stale window: still mapped? no: its PTE is gone,
+     * only its IOTLB entry may remain -> no fault during the run */
+    assert_int_equal(stat(s, "dma.faults"), 0);
+    iosim_sim_free(s);
+}
+
+/* static: pages P0, P1.  Maps: P0@A, P0@B, P1@C, P0+P1 (8 KB)@D — each
+ * unmapped after use.  First maps of P0 and P1 map them (2 pages, map
+ * cycles 2 x 1158); the other two maps only reuse (os.map_reuses 2); no
+ * invalidation at all; live mappings peak at 2; every access translates
+ * (no faults). */
+static void test_static(void **st)
+{
+    (void)st;
+    trace_t tr = {0};
+    const uint64_t P0 = 0x200000000ull, P1 = P0 + 0x1000;
+    map(&tr, 0xA000, P0, 4096);
+    unmap(&tr, 0xA000, 4096);
+    map(&tr, 0xB000, P0, 4096);
+    unmap(&tr, 0xB000, 4096);
+    map(&tr, 0xC000, P1, 4096);
+    unmap(&tr, 0xC000, 4096);
+    map(&tr, 0xD000, P0, 8192);
+    unmap(&tr, 0xD000, 8192);
+    iosim_sim_t *s = run(&tr, "static", NULL, false);
+    assert_int_equal(stat(s, "os.inval_submits"), 0);
+    assert_int_equal(stat(s, "iq.iotlb_desc"), 0);
+    assert_int_equal(stat(s, "iq.submits"), 0);
+    assert_int_equal(stat(s, "pt.mappings_peak"), 2);
+    assert_int_equal(stat(s, "cpu.map_cycles"), (uint64_t)(2 * MAP_CYCLES));
+    assert_int_equal(stat(s, "os.map_reuses"), 2);
+    assert_int_equal(stat(s, "dma.faults"), 0);
+    /* 5 accesses (1+1+1+2 pages): P0 misses once, P1 once, the rest hit */
+    assert_int_equal(stat(s, "iotlb.misses"), 2);
+    iosim_sim_free(s);
+}
+
+/* coiommu with batch 4: 10 map/unmap pairs 1 us apart (all inside the
+ * 10 ms timer) -> teardowns after unmap 4 and 8: 2 domain flushes, and
+ * 2 <= ceil(10 / 4) = 3.  A record 20 ms later fires the timer for the 2
+ * still marked: 3 flushes. */
+static void test_coiommu_batches(void **st)
+{
+    (void)st;
+    trace_t tr = {0};
+    for (uint64_t i = 0; i < 10; i++) {
+        map(&tr, 0x50000000ull + i * 0x1000, 0x300000000ull + i * 0x1000,
+            4096);
+        unmap(&tr, 0x50000000ull + i * 0x1000, 4096);
+    }
+    const char *sets[] = {"scheme.coiommu_batch=4", NULL};
+    iosim_sim_t *s = run(&tr, "coiommu", sets, false);
+    assert_int_equal(stat(s, "os.inval_iotlb"), 2);
+    assert_true(stat(s, "os.inval_iotlb") <= (10 + 4 - 1) / 4);
+    assert_int_equal(stat(s, "iq.iotlb_dsi"), 2);
+    assert_int_equal(stat(s, "iq.iotlb_psi"), 0);
+    assert_int_equal(stat(s, "os.deferred_teardowns"), 2);
+    iosim_sim_free(s);
+
+    mark_at(&tr, tr.t + 20000000ull);
+    s = run(&tr, "coiommu", sets, false);
+    assert_int_equal(stat(s, "os.inval_iotlb"), 3);
+    assert_int_equal(stat(s, "os.deferred_teardowns"), 3);
+    iosim_sim_free(s);
+}
+
+/* optimistic (window 2 ms): P mapped at A, unmapped, mapped again at B
+ * 1 us later -> reuse: 1 map (1158 cycles), 1 IOVA allocation, no
+ * invalidation, and B's access reaches the kept mapping (no fault).
+ * After the window (a record at +10 ms) the kept mapping is torn down:
+ * 1 PSI.  A map of P after that is a fresh map: 2 allocations. */
+static void test_optimistic_reuse(void **st)
+{
+    (void)st;
+    trace_t tr = {0};
+    const uint64_t P = 0x400000000ull;
+    map(&tr, 0xA000, P, 4096);
+    unmap(&tr, 0xA000, 4096);
+    map(&tr, 0xB000, P, 4096);
+    unmap(&tr, 0xB000, 4096);
+    iosim_sim_t *s = run(&tr, "optimistic", NULL, false);
+    assert_int_equal(stat(s, "os.map_reuses"), 1);
+    assert_int_equal(stat(s, "os.iova_allocs"), 1);
+    assert_int_equal(stat(s, "cpu.map_cycles"), (uint64_t)MAP_CYCLES);
+    assert_int_equal(stat(s, "os.inval_iotlb"), 0);
+    assert_int_equal(stat(s, "dma.faults"), 0);
+    /* the second access hits the IOTLB entry of the first (same IOVA) */
+    assert_int_equal(stat(s, "iotlb.misses"), 1);
+    iosim_sim_free(s);
+
+    mark_at(&tr, tr.t + 10000000ull);
+    map(&tr, 0xC000, P, 4096);
+    unmap(&tr, 0xC000, 4096);
+    s = run(&tr, "optimistic", NULL, false);
+    assert_int_equal(stat(s, "os.deferred_teardowns"), 1);
+    assert_int_equal(stat(s, "os.inval_iotlb"), 1);
+    assert_int_equal(stat(s, "os.iova_allocs"), 2);
+    assert_int_equal(stat(s, "os.map_reuses"), 1);
+    iosim_sim_free(s);
+
+    /* quota 1: a second kept mapping pushes the first out at once */
+    trace_t q = {0};
+    map(&q, 0xA000, P, 4096);
+    map(&q, 0xB000, P + 0x1000, 4096);
+    unmap(&q, 0xA000, 4096);
+    unmap(&q, 0xB000, 4096);
+    const char *sets[] = {"scheme.optimistic_quota=1", NULL};
+    s = run(&q, "optimistic", sets, false);
+    assert_int_equal(stat(s, "os.deferred_teardowns"), 1);
+    assert_int_equal(stat(s, "os.inval_iotlb"), 1);
+    iosim_sim_free(s);
+}
+
+/* vhost-iotlb: 8 one-page maps, then two rounds of DMA records to pages
+ * 0..7 in order.  Sorted list, no merge: round 1 access i misses and the
+ * walk runs off the end of i entries (sum 0..7 = 28); round 2 access i
+ * hits at position i (i + 1 visited, sum 36): 64 visited, 16 lookups, 8
+ * misses; cycles 64 x 10 + 8 x 30000 = 240640.  Tree: ceil(log2(n + 1))
+ * with n = 0..7 in round 1 (0+1+2+2+3+3+3+3 = 17) and n = 8 in round 2
+ * (8 x 4 = 32): 49.  Merge with contiguous pages: round 1 access i >= 1
+ * visits the single merged entry (7), round 2 hits it first (8): 15. */
+static void vhost_trace(trace_t *tr, uint64_t stride)
+{
+    for (uint64_t i = 0; i < 8; i++)
+        map(tr, 0x60000000ull + i * stride, 0x500000000ull + i * stride,
+            4096);
+    for (int round = 0; round < 2; round++)
+        for (uint64_t i = 0; i < 8; i++)
+            dma(tr, 0x60000000ull + i * stride + 64, 64);
+    for (uint64_t i = 0; i < 8; i++)
+        unmap(tr, 0x60000000ull + i * stride, 4096);
+}
+
+static void test_vhost_iotlb(void **st)
+{
+    (void)st;
+    trace_t tr = {0};
+    vhost_trace(&tr, 0x2000); /* gaps: never mergeable */
+    iosim_sim_t *s = run(&tr, "vhost-iotlb", NULL, true);
+    assert_int_equal(stat(s, "os.sw_iotlb_lookups"), 16);
+    assert_int_equal(stat(s, "os.sw_iotlb_misses"), 8);
+    assert_int_equal(stat(s, "os.sw_iotlb_scanned"), 64);
+    assert_int_equal(stat(s, "cpu.shadow_cycles"), 64 * 10 + 8 * 30000);
+    assert_int_equal(stat(s, "os.inval_iotlb"), 8); /* strict guest */
+    iosim_sim_free(s);
+
+    const char *tree[] = {"scheme.vhost_structure=tree", NULL};
+    s = run(&tr, "vhost-iotlb", tree, true);
+    assert_int_equal(stat(s, "os.sw_iotlb_scanned"), 49);
+    assert_int_equal(stat(s, "os.sw_iotlb_misses"), 8);
+    iosim_sim_free(s);
+
+    trace_t c = {0};
+    vhost_trace(&c, 0x1000); /* contiguous in IOVA and phys */
+    const char *merge[] = {"scheme.vhost_merge=true", NULL};
+    s = run(&c, "vhost-iotlb", merge, true);
+    assert_int_equal(stat(s, "os.sw_iotlb_scanned"), 15);
+    assert_int_equal(stat(s, "os.sw_iotlb_misses"), 8);
+    iosim_sim_free(s);
+
+    /* after the unmaps' invalidations the backend holds nothing: a DMA
+     * to page 0 misses again and QEMU finds no mapping */
+    dma(&tr, 0x60000000ull, 64);
+    s = run(&tr, "vhost-iotlb", NULL, true);
+    assert_int_equal(stat(s, "os.sw_iotlb_misses"), 9);
+    iosim_sim_free(s);
+}
+
+/* os.iova_mode reallocate.  strict: map/unmap twice at different trace
+ * IOVAs -> 2 allocations, the second served by the rcache (the first IOVA
+ * was freed right after its invalidation); accesses reach the model IOVA
+ * (no faults).  lazy: the first IOVA is still queued for the flush when
+ * the second map comes -> no rcache hit. */
+static void test_reallocate_modes(void **st)
+{
+    (void)st;
+    trace_t tr = {0};
+    map(&tr, 0x7000000ull, 0x600000000ull, 4096);
+    unmap(&tr, 0x7000000ull, 4096);
+    map(&tr, 0x9000000ull, 0x600001000ull, 4096);
+    unmap(&tr, 0x9000000ull, 4096);
+    const char *sets[] = {"os.iova_mode=reallocate", NULL};
+    iosim_sim_t *s = run(&tr, "strict", sets, false);
+    assert_int_equal(stat(s, "os.iova_allocs"), 2);
+    assert_int_equal(stat(s, "os.iova_rcache_hits"), 1);
+    assert_int_equal(stat(s, "dma.faults"), 0);
+    assert_int_equal(stat(s, "os.inval_iotlb"), 2);
+    /* same model IOVA reused: the 2nd access misses (entry invalidated) */
+    assert_int_equal(stat(s, "iotlb.misses"), 2);
+    iosim_sim_free(s);
+
+    s = run(&tr, "lazy", sets, false);
+    assert_int_equal(stat(s, "os.iova_allocs"), 2);
+    assert_int_equal(stat(s, "os.iova_rcache_hits"), 0);
+    assert_int_equal(stat(s, "dma.faults"), 0);
+    iosim_sim_free(s);
+
+    /* replay (default) counts no allocations */
+    s = run(&tr, "strict", NULL, false);
+    assert_int_equal(stat(s, "os.iova_allocs"), 0);
+    iosim_sim_free(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_fands_one_psi),
+        cmocka_unit_test(test_fands_open_chunk_waits),
+        cmocka_unit_test(test_static),
+        cmocka_unit_test(test_coiommu_batches),
+        cmocka_unit_test(test_optimistic_reuse),
+        cmocka_unit_test(test_vhost_iotlb),
+        cmocka_unit_test(test_reallocate_modes),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
