@@ -193,7 +193,13 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
     if (landed > s->dev_done)
         s->dev_done = landed;
     s->st[IOSIM_ST_DMA_OVERLAP_NS] = s->dev_done - s->dev_t0;
-    s->st[IOSIM_ST_DMA_LAT_NS] += (uint64_t)(lat + 0.5);
+    uint64_t lat_ns = (uint64_t)(lat + 0.5);
+    s->st[IOSIM_ST_DMA_LAT_NS] += lat_ns;
+    s->lat_ns_hist[lat_ns < SIM_LAT_SLOTS ? lat_ns : SIM_LAT_SLOTS - 1]++;
+    unsigned b = 0; /* log2 buckets: < 4, 16, 64, 256, 1024, 4096, more */
+    for (uint64_t lim = 4; b < 6 && lat_ns >= lim; lim <<= 2)
+        b++;
+    s->st[IOSIM_ST_LAT_LT4 + b]++;
     s->st[IOSIM_ST_DMA_TIME_NS] += (uint64_t)(t + 0.5);
 }
 
@@ -230,6 +236,7 @@ static void window_mark(iosim_sim_t *s, const iosim_rec_t *r)
         /* restart counting; gauges of model state are kept */
         uint64_t peak = s->st[IOSIM_ST_MAPPINGS_PEAK];
         memset(s->st, 0, sizeof s->st);
+        memset(s->lat_ns_hist, 0, sizeof s->lat_ns_hist);
         s->st[IOSIM_ST_MAPPINGS_PEAK] = peak;
         s->t_first = r->t;
         s->window_closed = false;
@@ -237,6 +244,7 @@ static void window_mark(iosim_sim_t *s, const iosim_rec_t *r)
     } else if (r->flags == IOSIM_MARK_END && !s->window_closed) {
         s->st[IOSIM_ST_REC_MARK]++; /* count the END mark itself */
         memcpy(s->frozen, s->st, sizeof s->st);
+        memcpy(s->lat_frozen, s->lat_ns_hist, sizeof s->lat_ns_hist);
         s->frozen[IOSIM_ST_TRACE_NS] = r->t - s->t_first;
         s->window_closed = true;
         s->st[IOSIM_ST_REC_MARK]--;
@@ -324,6 +332,7 @@ int iosim_sim_finish(iosim_sim_t *s, iosim_err_t *err)
         s->frozen[IOSIM_ST_PT_PAGES] = s->st[IOSIM_ST_PT_PAGES];
         s->frozen[IOSIM_ST_PT_PAGES_PEAK] = s->st[IOSIM_ST_PT_PAGES_PEAK];
         memcpy(s->st, s->frozen, sizeof s->st);
+        memcpy(s->lat_ns_hist, s->lat_frozen, sizeof s->lat_ns_hist);
     }
     return 0;
 }

@@ -48,6 +48,10 @@ struct iosim_sim {
     uint64_t link_free; /* ns: the link can start the next request    */
     uint64_t dev_done;  /* ns: the last request's data is in memory   */
     uint64_t dev_t0;    /* ns: device clock when counting (re)started */
+    /* exact latency distribution at 1 ns resolution (percentiles) */
+#define SIM_LAT_SLOTS 8192u
+    uint64_t lat_ns_hist[SIM_LAT_SLOTS]; /* last slot: >= SIM_LAT_SLOTS-1 */
+    uint64_t lat_frozen[SIM_LAT_SLOTS];
     uint64_t now;     /* time of the current record (trace units, ns) */
     uint64_t t_first; /* first record time */
     bool seen_any;

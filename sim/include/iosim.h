@@ -226,7 +226,8 @@ bool iosim_sim_derived_by_name(const iosim_sim_t *s, const char *name,
  * device-bound time = device busy time; throughput = 1 / max of the two.
  * The no-IOMMU baseline drops the IOMMU cycles and translation latency,
  * which is what passthrough (iommu=pt, bare metal) costs.  valid is false
- * when the trace has no request count. */
+ * when the trace has no request count; the latency fields are filled
+ * whenever there were DMA requests. */
 typedef struct iosim_summary {
     bool valid;
     double requests;
@@ -236,6 +237,8 @@ typedef struct iosim_summary {
     double mem_reads_per_4k; /* IOMMU memory reads per 4 KB page */
     double cpu_ns, device_ns;
     double throughput_rps, baseline_rps, degradation; /* 0..1       */
+    /* translation latency per DMA request (ns, 1 ns resolution) */
+    double latency_mean_ns, latency_p50_ns, latency_p99_ns;
 } iosim_summary_t;
 void iosim_sim_summary(const iosim_sim_t *s, iosim_summary_t *out);
 

@@ -45,6 +45,16 @@
     X(DMA_WALK_WAIT_NS, "dma.walk_wait_ns", "time walks waited for a free "  \
                                             "walker")
 
+/* Translation latency per DMA request, log2 buckets (ns). */
+#define IOSIM_LAT_STATS(X)                                                     \
+    X(LAT_LT4, "dma.latency_hist.lt_4ns", "requests translated in < 4 ns")     \
+    X(LAT_LT16, "dma.latency_hist.lt_16ns", "... in [4, 16) ns")              \
+    X(LAT_LT64, "dma.latency_hist.lt_64ns", "... in [16, 64) ns")             \
+    X(LAT_LT256, "dma.latency_hist.lt_256ns", "... in [64, 256) ns")          \
+    X(LAT_LT1K, "dma.latency_hist.lt_1024ns", "... in [256, 1024) ns")        \
+    X(LAT_LT4K, "dma.latency_hist.lt_4096ns", "... in [1024, 4096) ns")       \
+    X(LAT_GE4K, "dma.latency_hist.ge_4096ns", "... in 4096 ns or more")
+
 #define IOSIM_VTD_STATS(X)                                                     \
     X(IOTLB_LOOKUPS, "iotlb.lookups", "IOTLB lookups")                         \
     X(IOTLB_HITS, "iotlb.hits", "IOTLB hits")                                  \
@@ -134,6 +144,7 @@
 #define IOSIM_ALL_STATS(X)                                                     \
     IOSIM_TRACE_STATS(X)                                                       \
     IOSIM_DMA_STATS(X)                                                         \
+    IOSIM_LAT_STATS(X)                                                         \
     IOSIM_VTD_STATS(X)                                                         \
     IOSIM_OS_STATS(X)                                                          \
     IOSIM_HV_STATS(X)

@@ -88,6 +88,25 @@ void iosim_sim_summary(const iosim_sim_t *s, iosim_summary_t *o)
 {
     memset(o, 0, sizeof *o);
     const uint64_t *st = s->st;
+    uint64_t ndma = st[IOSIM_ST_DMA_REQS];
+    if (ndma) {
+        o->latency_mean_ns = (double)st[IOSIM_ST_DMA_LAT_NS] / (double)ndma;
+        /* percentiles: smallest latency with at least p of requests at or
+         * below it (nearest rank) */
+        uint64_t r50 = (ndma + 1) / 2, r99 = (ndma * 99 + 99) / 100, cum = 0;
+        bool have50 = false;
+        for (uint32_t i = 0; i < SIM_LAT_SLOTS; i++) {
+            cum += s->lat_ns_hist[i];
+            if (!have50 && cum >= r50) {
+                o->latency_p50_ns = i;
+                have50 = true;
+            }
+            if (cum >= r99) {
+                o->latency_p99_ns = i;
+                break;
+            }
+        }
+    }
     double req = (double)st[IOSIM_ST_REQUESTS];
     if (req <= 0)
         return;
