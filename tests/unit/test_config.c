@@ -25,9 +25,10 @@
 #define CONFIGS IOSIM_SOURCE_DIR "/configs/"
 
 /* Fields of struct iosim_config counted by hand from config.h:
- * sim 6; vtd 8 scalars + 13 caches x 5 + 7 timing + 4 queue; os 15; hv 6.
+ * sim 6; vtd 8 scalars + 13 caches x 5 + 7 timing + 4 queue; os 15; hv 6;
+ * scheme 11.
  * A new parameter adds its field to config.h, a row and 1 here. */
-#define EXPECTED_PARAMS (6 + 8 + 13 * 5 + 7 + 4 + 15 + 6)
+#define EXPECTED_PARAMS (6 + 8 + 13 * 5 + 7 + 4 + 15 + 6 + 11)
 
 static size_t param_count(void)
 {
@@ -496,9 +497,9 @@ static void test_echo_formats(void **state)
     assert_string_equal(yaml_lookup(&doc, root, k_mem), "197");
     assert_string_equal(yaml_lookup(&doc, root, k_pol), "a\"b,c");
     assert_string_equal(yaml_lookup(&doc, root, k_win), "true");
-    /* four top-level groups, in table order */
+    /* five top-level groups (sim vtd os hv scheme), in table order */
     assert_int_equal(root->data.mapping.pairs.top
-                         - root->data.mapping.pairs.start, 4);
+                         - root->data.mapping.pairs.start, 5);
     yaml_document_delete(&doc);
     yaml_parser_delete(&ps);
 
