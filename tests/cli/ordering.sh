@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Ordering checks (issue 4) on the shipped real Redis capture:
+#  1. bare metal: throughput passthrough >= lazy >= strict (protection
+#     costs CPU time: strict invalidates per unmap, lazy per flush, pt never);
+#  2. an emulated vIOMMU (trap-and-emulate, caching mode) is far below
+#     bare-metal strict, in the proportion of the per-operation costs of
+#     FIGURES.md §2: a strict (un)map pair costs 6,909 cycles on bare metal
+#     and 34,969 under trap-and-emulate (Amit et al., ATC'11), ratio 5.06.
+#     The device here has no ATS, as in that measurement.  Tolerance: the
+#     simulated ratio of IOMMU CPU cycles per map+unmap pair within +-50%
+#     of 5.06.  NOTE: hv.qemu_desc_cycles and hv.shadow_page_cycles were
+#     derived from these same two numbers (sim/config/params_hv.c), so this
+#     is a consistency check of the cost plumbing, not an independent
+#     validation.
+set -u
+fail=0
+err() { echo "FAIL: $*"; fail=1; }
+mkdir -p "$WORK"
+T=$SRC/traces/redis-strict.zst
+val() { awk -F, -v s="$2" -v l="$3" -v n="$4" '$1==s && $2==l && $3==n {print $4}' "$1"; }
+ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
+
+"$IOSIM" --config "$SRC/configs/vtd.yaml" --compare passthrough,lazy,strict \
+    --format csv --no-progress "$T" > "$WORK/bare.csv" || err "bare-metal run failed"
+pt=$(val "$WORK/bare.csv" summary passthrough throughput_rps)
+lz=$(val "$WORK/bare.csv" summary lazy throughput_rps)
+st=$(val "$WORK/bare.csv" summary strict throughput_rps)
+echo "bare metal throughput (req/s): passthrough $pt lazy $lz strict $st"
+ge "$pt" "$lz" || err "passthrough < lazy"
+ge "$lz" "$st" || err "lazy < strict"
+awk -v a="$lz" -v b="$st" 'BEGIN { exit !(a > b) }' || err "lazy not faster than strict"
+
+"$IOSIM" --config "$SRC/configs/vtd.yaml" --set vtd.ats=false --set os.policy=strict \
+    --format csv --no-progress "$T" > "$WORK/strict-bare.csv" || err "strict bare failed"
+"$IOSIM" --config "$SRC/configs/qemu-guest.yaml" --set vtd.ats=false --set os.policy=strict \
+    --format csv --no-progress "$T" > "$WORK/strict-emu.csv" || err "strict emulated failed"
+cb=$(val "$WORK/strict-bare.csv" stat strict cpu.iommu_cycles)
+mb=$(val "$WORK/strict-bare.csv" stat strict os.maps)
+ce=$(val "$WORK/strict-emu.csv" stat strict cpu.iommu_cycles)
+me=$(val "$WORK/strict-emu.csv" stat strict os.maps)
+ratio=$(awk -v cb="$cb" -v mb="$mb" -v ce="$ce" -v me="$me" 'BEGIN { printf "%.3f", (ce/me)/(cb/mb) }')
+echo "cycles per map+unmap pair: bare $(awk -v c="$cb" -v m="$mb" 'BEGIN{printf "%.0f", c/m}')" \
+     "emulated $(awk -v c="$ce" -v m="$me" 'BEGIN{printf "%.0f", c/m}') ratio $ratio (published 5.06)"
+awk -v r="$ratio" 'BEGIN { exit !(r >= 5.06 * 0.5 && r <= 5.06 * 1.5) }' || err "ratio $ratio outside 5.06 +-50%"
+te=$(val "$WORK/strict-emu.csv" summary strict throughput_rps)
+tb=$(val "$WORK/strict-bare.csv" summary strict throughput_rps)
+echo "strict throughput: bare $tb, emulated vIOMMU $te"
+awk -v a="$te" -v b="$tb" 'BEGIN { exit !(a < 0.5 * b) }' || err "emulated strict not far below bare metal"
+exit $fail
