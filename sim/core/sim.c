@@ -39,8 +39,17 @@ long sim_iommu_unmap(iosim_sim_t *s, uint16_t did, uint64_t iova,
     return s->hv->unmap(s->hv_state, did, iova, size, err);
 }
 
+void sim_observe_submits(iosim_sim_t *s, sim_submit_observer_fn fn,
+                         void *arg)
+{
+    s->observer = fn;
+    s->observer_arg = arg;
+}
+
 void sim_iommu_submit(iosim_sim_t *s, const vtd_desc_t *d, size_t n)
 {
+    if (s->observer)
+        s->observer(s->observer_arg, d, n);
     s->st[IOSIM_ST_OS_SUBMITS]++;
     for (size_t i = 0; i < n; i++) {
         if (d[i].type == IOSIM_DESC_IOTLB || d[i].type == IOSIM_DESC_PIOTLB)

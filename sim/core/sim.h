@@ -23,6 +23,8 @@
 #include "vtd/vtd.h"
 
 struct os_policy_ops;
+typedef void (*sim_submit_observer_fn)(void *arg, const vtd_desc_t *d,
+                                       size_t n);
 struct hv_mode_ops;
 
 struct iosim_sim {
@@ -59,6 +61,8 @@ struct iosim_sim {
     bool dma_write;   /* direction of synthesized accesses */
     uint32_t granule;
     double cpu_ghz;
+    sim_submit_observer_fn observer;
+    void *observer_arg;
 };
 
 /* Cause of CPU time, for per-request breakdowns. */
@@ -72,6 +76,11 @@ typedef enum sim_cpu_cause {
 } sim_cpu_cause_t;
 
 void sim_cpu(iosim_sim_t *s, sim_cpu_cause_t cause, double cycles);
+
+/* Observer of the OS's invalidation submissions (tests, debugging): called
+ * with each qi_submit_sync() batch before the hypervisor sees it. */
+void sim_observe_submits(iosim_sim_t *s, sim_submit_observer_fn fn,
+                         void *arg);
 static inline void sim_count(iosim_sim_t *s, enum iosim_stat_id id,
                              uint64_t n)
 {

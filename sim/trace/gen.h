@@ -165,6 +165,7 @@ typedef struct gen_nic_params {
     uint16_t device;
     unsigned direction;  /* GEN_NIC_RX | GEN_NIC_TX                     */
     uint64_t napi_batch; /* rx packets of a flow between driver polls   */
+    bool device_rings;   /* device reads WQEs / writes CQEs (gen_nic.c)  */
     double rate_gbps;
 } gen_nic_params_t;
 

@@ -56,6 +56,18 @@
  *   - --seed only permutes the physical frames (page-pool pages come
  *     from the buddy allocator in no particular order); IOVAs and the
  *     record sequence do not depend on it.
+ *   - Device rings (--device-rings, off by default; added for the F&S
+ *     validation, tests/validation/): each flow gets a receive queue
+ *     (descriptor ring, ring_desc 64 B WQEs) and a completion queue
+ *     (--ring 64 B CQEs: mlx5 sizes the CQ like the RQ), plus one tx
+ *     queue page and one tx CQ page for its ACKs.  They are coherent
+ *     long-lived mappings (dma_alloc_coherent at driver load): mapped
+ *     from the top of the IOVA space before the rings are filled and
+ *     unmapped only at teardown.  The device reads a WQE (64 B DMA read)
+ *     when it starts a descriptor and writes a CQE (64 B DMA write) after
+ *     every rx packet; an ACK costs a tx WQE read and a tx CQE write
+ *     around its data read.  These are the accesses F&S count on top of
+ *     the data pages (their IOTLB misses per page exceed 1).
  * Assumptions:
  *   - Each flow has its own ring (as if each flow had its own queue; with
  *     one flow per core, as in F&S, this is mlx5's one rx queue per
@@ -74,8 +86,10 @@
  *   TSO/GRO (every packet is MTU-sized), interrupt moderation (a fixed
  *   poll batch instead), rcache magazines and depot (a plain unbounded
  *   stack per CPU), the 64-bit IOVA fallback when the 32-bit space runs
- *   out (an error here), and the device's accesses to its descriptor and
- *   completion rings (long-lived coherent mappings it also translates).
+ *   out (an error here), and (by default) the device's accesses to its
+ *   descriptor and
+ *   completion rings unless --device-rings is given, CQE compression,
+ *   and the 64 B WQE/CQE being one cache line of a larger write burst.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +119,10 @@ typedef struct nic_flow {
     uint64_t pending_pkts, pending_data; /* packets since the last poll */
     uint64_t rx_data, tx_data;           /* data packets acknowledged    */
     uint8_t cpu;
+    /* --device-rings: IOVAs of the coherent rings and producer indices */
+    uint64_t rq_iova, cq_iova, sq_iova, txcq_iova;
+    uint64_t rq_pages, cq_pages;
+    uint64_t rq_idx, cq_idx, sq_idx, txcq_idx;
 } nic_flow_t;
 
 typedef struct iova_stack {
