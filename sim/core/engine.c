@@ -26,9 +26,8 @@ int iosim_replay_reader(iosim_trace_reader_t *r, iosim_sim_t **sims,
                 /* name the record that failed: its position in the trace */
                 char msg[sizeof err->msg];
                 snprintf(msg, sizeof msg, "%s", err->msg);
-                return iosim_err_set(err, "%s: near record %llu: %s",
-                                     iosim_sim_label(sims[i]),
-                                     (unsigned long long)records + 1, msg);
+                return iosim_err_set(err, "%s: %s", iosim_sim_label(sims[i]),
+                                     msg);
             }
         records += (uint64_t)n;
         if (progress && (++batches & 63) == 0) {

@@ -317,17 +317,83 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
     }
 }
 
+/* ---- same-timestamp reordering ---------------------------------------
+ * ftrace merges the per-CPU buffers by timestamp, and the global clock of
+ * the captures ticks in microseconds: an unmap on one CPU and the remap of
+ * the same IOVA on another can share a timestamp and come out in the wrong
+ * order.  A MAP of a live IOVA or an UNMAP of a dead one is therefore held
+ * back until a record with the same timestamp makes it consistent; a later
+ * timestamp releases whatever is held, in trace order. */
+
+static bool rec_ready(iosim_sim_t *s, const iosim_rec_t *r)
+{
+    pt_walk_t w;
+    if (r->kind == IOSIM_REC_MAP)
+        return !pgtable_walk(&s->live, r->iova, &w);
+    if (r->kind == IOSIM_REC_UNMAP)
+        return pgtable_walk(&s->live, r->iova, &w);
+    return true;
+}
+
+static int sim_record_numbered(iosim_sim_t *s, const iosim_rec_t *r,
+                               iosim_err_t *err)
+{
+    s->records_done++;
+    if (sim_record(s, r, err) == 0)
+        return 0;
+    char msg[sizeof err->msg];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    return iosim_err_set(err, "record %llu (t=%llu): %s",
+                         (unsigned long long)s->records_done,
+                         (unsigned long long)r->t, msg);
+}
+
+static int release_pending(iosim_sim_t *s, bool all, iosim_err_t *err)
+{
+    bool progress = true;
+    while (s->npending && progress) {
+        progress = false;
+        for (size_t i = 0; i < s->npending; i++) {
+            if (!all && !rec_ready(s, &s->pending[i]))
+                continue;
+            iosim_rec_t r = s->pending[i];
+            memmove(&s->pending[i], &s->pending[i + 1],
+                    (s->npending - i - 1) * sizeof r);
+            s->npending--;
+            if (sim_record_numbered(s, &r, err))
+                return -1;
+            progress = true;
+            break;
+        }
+    }
+    return 0;
+}
+
 int iosim_sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
                       iosim_err_t *err)
 {
-    for (size_t i = 0; i < n; i++)
-        if (sim_record(s, &recs[i], err))
+    for (size_t i = 0; i < n; i++) {
+        const iosim_rec_t *r = &recs[i];
+        if (s->npending && r->t != s->pending[0].t &&
+            release_pending(s, true, err))
             return -1;
+        if ((r->kind == IOSIM_REC_MAP || r->kind == IOSIM_REC_UNMAP) &&
+            s->npending < SIM_PENDING_MAX && !rec_ready(s, r)) {
+            s->pending[s->npending++] = *r;
+            continue;
+        }
+        if (sim_record_numbered(s, r, err))
+            return -1;
+        if (s->npending && release_pending(s, false, err))
+            return -1;
+    }
     return 0;
 }
 
 int iosim_sim_finish(iosim_sim_t *s, iosim_err_t *err)
 {
+    if (release_pending(s, true, err))
+        return -1;
     if (s->os->finish(s->os_state, err) || s->hv->finish(s->hv_state, err))
         return -1;
     s->st[IOSIM_ST_TRACE_NS] = s->seen_any ? s->now - s->t_first : 0;

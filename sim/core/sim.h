@@ -54,6 +54,10 @@ struct iosim_sim {
 #define SIM_LAT_SLOTS 8192u
     uint64_t lat_ns_hist[SIM_LAT_SLOTS]; /* last slot: >= SIM_LAT_SLOTS-1 */
     uint64_t lat_frozen[SIM_LAT_SLOTS];
+    uint64_t records_done; /* records processed, for error messages */
+#define SIM_PENDING_MAX 16
+    iosim_rec_t pending[SIM_PENDING_MAX]; /* held back (see sim.c) */
+    size_t npending;
     uint64_t now;     /* time of the current record (trace units, ns) */
     uint64_t t_first; /* first record time */
     bool seen_any;

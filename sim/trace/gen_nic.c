@@ -320,6 +320,68 @@ static int dma_pages(nic_t *n, uint8_t cpu, const nic_page_t *pg,
 }
 
 /* ------------------------------------------------------------------ */
+/* Device rings (--device-rings)                                       */
+/* ------------------------------------------------------------------ */
+#define NIC_RING_ENTRY 64ULL /* mlx5 WQE stride / CQE size (64 B CQEs) */
+
+/* A coherent ring of npages pages: one contiguous IOVA range taken from
+ * the top of the space (driver load comes before any buffer map), each
+ * page mapped read+write (dma_alloc_coherent: IOMMU_READ|IOMMU_WRITE). */
+static int ring_map(nic_t *n, uint8_t cpu, uint64_t npages, uint64_t *iova)
+{
+    if (n->next_pfn <= NIC_START_PFN + npages)
+        return iosim_err_set(n->err, "gen nic: IOVA space exhausted by rings");
+    n->next_pfn -= npages;
+    *iova = n->next_pfn * NIC_PAGE;
+    for (uint64_t i = 0; i < npages; i++)
+        if (emit(n, IOSIM_REC_MAP, cpu, *iova + i * NIC_PAGE, NIC_PAGE,
+                 phys_alloc(n), IOSIM_PROT_READ | IOSIM_PROT_WRITE))
+            return -1;
+    return 0;
+}
+
+static int ring_unmap(nic_t *n, uint8_t cpu, uint64_t iova, uint64_t npages)
+{
+    for (uint64_t i = 0; i < npages; i++)
+        if (emit(n, IOSIM_REC_UNMAP, cpu, iova + i * NIC_PAGE, NIC_PAGE, 0, 0))
+            return -1;
+    return 0;
+}
+
+/* One 64 B device access to the next entry of a ring (wraps around). */
+static int ring_access(nic_t *n, uint8_t cpu, uint64_t iova, uint64_t npages,
+                       uint64_t *idx, bool write)
+{
+    uint64_t entries = npages * NIC_PAGE / NIC_RING_ENTRY;
+    uint64_t at = iova + (*idx % entries) * NIC_RING_ENTRY;
+    ++*idx;
+    return emit(n, IOSIM_REC_DMA, cpu, at, NIC_RING_ENTRY, 0,
+                write ? IOSIM_DMA_WRITE : IOSIM_DMA_READ);
+}
+
+static int rings_create(nic_t *n, nic_flow_t *f)
+{
+    f->rq_pages = pages_for(n->ring_desc * NIC_RING_ENTRY);
+    f->cq_pages = pages_for(n->p->ring * NIC_RING_ENTRY);
+    return ring_map(n, f->cpu, f->rq_pages, &f->rq_iova) ||
+           ring_map(n, f->cpu, f->cq_pages, &f->cq_iova) ||
+           ring_map(n, f->cpu, 1, &f->sq_iova) ||
+           ring_map(n, f->cpu, 1, &f->txcq_iova)
+               ? -1
+               : 0;
+}
+
+static int rings_destroy(nic_t *n, nic_flow_t *f)
+{
+    return ring_unmap(n, f->cpu, f->rq_iova, f->rq_pages) ||
+           ring_unmap(n, f->cpu, f->cq_iova, f->cq_pages) ||
+           ring_unmap(n, f->cpu, f->sq_iova, 1) ||
+           ring_unmap(n, f->cpu, f->txcq_iova, 1)
+               ? -1
+               : 0;
+}
+
+/* ------------------------------------------------------------------ */
 /* Rx ring                                                             */
 /* ------------------------------------------------------------------ */
 static int ring_refill(nic_t *n, nic_flow_t *f)
@@ -380,11 +442,19 @@ static int rx_packet(nic_t *n, nic_flow_t *f, uint64_t bytes, bool data)
         if (f->ndesc == 0 && flow_poll(n, f)) /* ring ran dry: poll now */
             return -1;
         f->cur_left = n->p->ppd;
+        /* the device fetches the WQE of the descriptor it starts */
+        if (n->p->device_rings &&
+            ring_access(n, f->cpu, f->rq_iova, f->rq_pages, &f->rq_idx,
+                        false))
+            return -1;
     }
     nic_page_t *pg = &f->pending[f->npending];
     for (uint64_t i = 0; i < np; i++)
         f->pending[f->npending++] = ring_pop(f);
     if (dma_pages(n, f->cpu, pg, np, bytes, true))
+        return -1;
+    if (n->p->device_rings && /* the completion of this packet */
+        ring_access(n, f->cpu, f->cq_iova, f->cq_pages, &f->cq_idx, true))
         return -1;
     f->cur_left -= np;
     if (f->cur_left == 0)
@@ -402,7 +472,13 @@ static int tx_packet(nic_t *n, nic_flow_t *f, uint64_t bytes)
     for (uint64_t i = 0; i < np; i++)
         if (map_page(n, f->cpu, false, &n->tmp[i]))
             return -1;
+    if (n->p->device_rings &&
+        ring_access(n, f->cpu, f->sq_iova, 1, &f->sq_idx, false))
+        return -1;
     if (dma_pages(n, f->cpu, n->tmp, np, bytes, false))
+        return -1;
+    if (n->p->device_rings &&
+        ring_access(n, f->cpu, f->txcq_iova, 1, &f->txcq_idx, true))
         return -1;
     for (uint64_t i = 0; i < np; i++)
         if (unmap_page(n, f->cpu, &n->tmp[i]))
@@ -437,6 +513,9 @@ static int data_packet(nic_t *n, nic_flow_t *f, bool rx)
 static int nic_run(nic_t *n)
 {
     const gen_nic_params_t *p = n->p;
+    for (uint64_t i = 0; p->device_rings && i < p->flows; i++)
+        if (rings_create(n, &n->flows[i]))
+            return -1;
     for (uint64_t i = 0; i < p->flows; i++)
         if (ring_refill(n, &n->flows[i]))
             return -1;
@@ -470,6 +549,8 @@ static int nic_run(nic_t *n)
             if (unmap_page(n, f->cpu, &pg))
                 return -1;
         }
+        if (p->device_rings && rings_destroy(n, f))
+            return -1;
     }
     return 0;
 }
@@ -574,6 +655,7 @@ static int nic_cli(int argc, char **argv, const char *path, bool text,
         {"--ack-bytes", GEN_OPT_U64, &p.ack_bytes, 1, 65536, NULL, NULL},
         {"--napi-batch", GEN_OPT_U64, &p.napi_batch, 1, 65536, NULL, NULL},
         {"--no-acks", GEN_OPT_FLAG, &no_acks, 0, 0, NULL, NULL},
+        {"--device-rings", GEN_OPT_FLAG, &p.device_rings, 0, 0, NULL, NULL},
         {"--device", GEN_OPT_BDF, &p.device, 0, 0, NULL, NULL},
         {"--domain", GEN_OPT_U64, &p.domain, 0, 0xffff, NULL, NULL},
         {NULL, 0, NULL, 0, 0, NULL, NULL},
@@ -616,6 +698,9 @@ const gen_kind_t gen_kind_nic = {
         "are unmapped,\n"
         "                     ACKs sent and descriptors reposted every B "
         "packets (default 1)\n"
+        "  --device-rings     model the device's WQE reads and CQE writes "
+        "to coherent\n"
+        "                     rings (long-lived mappings; default off)\n"
         "  --seed S           permutes physical frames only (default 1)\n"
         "  --device BB:DD.F   source id (default 01:00.0)\n"
         "  --domain D         domain id (default 1)\n",

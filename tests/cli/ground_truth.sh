@@ -11,7 +11,10 @@
 #    count depends on the timer, whose period is msecs_to_jiffies(10) = 3
 #    jiffies at HZ=250 plus up to one jiffy of timer-wheel slack, so the
 #    logged count must lie between the model's counts with 0 and 1 jiffy
-#    of slack (MODEL.md §1.4).
+#    of slack (MODEL.md §1.4), widened by 10% downwards: under TCG load the
+#    timer softirq is sometimes deferred (arm-to-flush p90 is 20-22 ms and
+#    the maximum 115-254 ms in the memcached and nginx captures, against
+#    16 ms nominal), which delays flushes and the model does not know.
 set -u
 fail=0
 err() { echo "FAIL: $*"; fail=1; }
@@ -37,24 +40,32 @@ check_exact() { # trace label extra-set...
 }
 check_exact redis-strict.zst redis-strict --set os.policy=strict
 check_exact memcached-strict.zst memcached-strict --set os.policy=strict
+check_exact nginx-strict.zst nginx-strict --set os.policy=strict
 check_exact redis-strict-cm-off.zst redis-strict-cm-off --set os.policy=strict \
     --set vtd.caching_mode=false
 # Linux forces strict under caching mode: lazy requested = strict logged
 check_exact redis-strict.zst redis-lazy-forced --set os.policy=lazy
 
 # lazy, caching mode off: bracket the flush count
-lazy() { # slack
-    "$IOSIM" --config "$cfg" --set os.policy=lazy --set vtd.caching_mode=false \
-        --set os.fq_timer_slack_jiffies=$1 --format csv --no-progress \
-        "$SRC/traces/redis-lazy.zst" > "$WORK/lazy$1.csv" || err "lazy slack $1 failed"
+check_lazy() { # trace
+    local t=$1 b=${1%.zst}
+    for slack in 0 1; do
+        "$IOSIM" --config "$cfg" --set os.policy=lazy --set vtd.caching_mode=false \
+            --set os.fq_timer_slack_jiffies=$slack --format csv --no-progress \
+            "$SRC/traces/$t" > "$WORK/$b-$slack.csv" || err "$b slack $slack failed"
+    done
+    local logged=$(stat "$WORK/$b-0.csv" lazy trace.inval_iotlb)
+    local hi=$(stat "$WORK/$b-0.csv" lazy os.fq_flushes)
+    local lo=$(stat "$WORK/$b-1.csv" lazy os.fq_flushes)
+    echo "$b flushes: kernel $logged, model $lo (slack 1) .. $hi (slack 0), accepted from 90% of $lo"
+    [ "$logged" -gt 0 ] || err "$b: no logged flushes"
+    local lo90=$((lo * 9 / 10))
+    [ "$lo90" -le "$logged" ] && [ "$logged" -le "$hi" ] || err "$b: $logged outside [$lo90, $hi]"
+    # each flush is one IOTLB (domain-selective) + one devTLB descriptor
+    [ "$(stat "$WORK/$b-1.csv" lazy os.inval_iotlb)" = "$lo" ] || err "$b: iotlb descriptors != flushes"
+    [ "$(stat "$WORK/$b-1.csv" lazy os.inval_devtlb)" = "$lo" ] || err "$b: devtlb descriptors != flushes"
 }
-lazy 0; lazy 1
-logged=$(stat "$WORK/lazy0.csv" lazy trace.inval_iotlb)
-hi=$(stat "$WORK/lazy0.csv" lazy os.fq_flushes)
-lo=$(stat "$WORK/lazy1.csv" lazy os.fq_flushes)
-echo "lazy flushes: kernel $logged, model $lo (slack 1) .. $hi (slack 0)"
-[ "$logged" -gt 0 ] || err "lazy: no logged flushes"
-[ "$lo" -le "$logged" ] && [ "$logged" -le "$hi" ] || err "lazy: $logged outside [$lo, $hi]"
-# each flush is one DSI + one whole-device devTLB descriptor
-[ "$(stat "$WORK/lazy1.csv" lazy os.inval_iotlb)" = "$lo" ] || err "lazy: iotlb descriptors != flushes"
+check_lazy redis-lazy.zst
+check_lazy memcached-lazy.zst
+check_lazy nginx-lazy.zst
 exit $fail
