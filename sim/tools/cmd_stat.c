@@ -295,14 +295,16 @@ static void stat_print(FILE *f, bool json, const char *path,
             fprintf(f, "%s\"%s\": ", i ? ", " : "", mstr[i][0]);
             json_string(f, mstr[i][1]);
         }
-        fprintf(f, ", \"cpus\": %" PRIu32 ", \"has_dma\": %" PRIu32 "},\n",
-                m->cpus, m->has_dma);
+        fprintf(f, ", \"cpus\": %" PRIu32 ", \"has_dma\": %" PRIu32
+                   ", \"requests\": %" PRIu64 "},\n",
+                m->cpus, m->has_dma, m->requests);
     } else {
         fprintf(f, "# iosim-trace stat %s\n", path);
         for (size_t i = 0; i < 5; i++)
             fprintf(f, "meta.%s = %s\n", mstr[i][0], mstr[i][1]);
-        fprintf(f, "meta.cpus = %" PRIu32 "\nmeta.has_dma = %" PRIu32 "\n",
-                m->cpus, m->has_dma);
+        fprintf(f, "meta.cpus = %" PRIu32 "\nmeta.has_dma = %" PRIu32
+                   "\nmeta.requests = %" PRIu64 "\n",
+                m->cpus, m->has_dma, m->requests);
     }
 
     /* indexed by iosim_rec_kind_t; lower-case of iosim_rec_kind_name() */
