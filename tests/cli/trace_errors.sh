@@ -58,6 +58,17 @@ expect_bad() {
     grep -qF -- "$word" "$WORK/err" || fail "to-text $(basename "$in"): stderr lacks '$word': $(cat "$WORK/err")"
     [ ! -e "$out" ] || fail "to-text $(basename "$in"): $out exists"
     ! ls "$out".tmp.* >/dev/null 2>&1 || fail "to-text $(basename "$in"): temporary file left"
+    # the simulator reads traces through the same library: same contract
+    if [ -n "${IOSIM:-}" ]; then
+        rm -f "$out" "$WORK/err"
+        "$IOSIM" --no-progress -o "$out" "$in" 2>"$WORK/err"
+        rc=$?
+        [ "$rc" -eq 2 ] || fail "iosim $(basename "$in"): exit $rc, want 2"
+        [ "$(wc -l < "$WORK/err")" -eq 1 ] || fail "iosim $(basename "$in"): stderr not one line: $(cat "$WORK/err")"
+        grep -qF "$(basename "$in")" "$WORK/err" || fail "iosim $(basename "$in"): stderr lacks the file name"
+        grep -qF -- "$word" "$WORK/err" || fail "iosim $(basename "$in"): stderr lacks '$word'"
+        [ ! -e "$out" ] || fail "iosim $(basename "$in"): $out exists"
+    fi
 }
 expect_bad "$WORK/missing.zst"      "No such file"
 expect_bad "$WORK/garbage.bin"      "not a zstd trace"
