@@ -132,9 +132,9 @@ void iosim_sim_free(iosim_sim_t *s)
 {
     if (!s)
         return;
-    if (s->os && s->os_state)
+    if (s->os && s->os_state && s->os->destroy)
         s->os->destroy(s->os_state);
-    if (s->hv && s->hv_state)
+    if (s->hv && s->hv_state && s->hv->destroy)
         s->hv->destroy(s->hv_state);
     vtd_free(s->vtd);
     walkers_free(s->walkers);
@@ -394,7 +394,8 @@ int iosim_sim_finish(iosim_sim_t *s, iosim_err_t *err)
 {
     if (release_pending(s, true, err))
         return -1;
-    if (s->os->finish(s->os_state, err) || s->hv->finish(s->hv_state, err))
+    if ((s->os->finish && s->os->finish(s->os_state, err)) ||
+        (s->hv->finish && s->hv->finish(s->hv_state, err)))
         return -1;
     s->st[IOSIM_ST_TRACE_NS] = s->seen_any ? s->now - s->t_first : 0;
     if (s->st[IOSIM_ST_REQUESTS] == 0 && !s->window_closed)

@@ -21,7 +21,7 @@ typedef struct hv_mode_ops {
     const char *summary;
     const char *source;
     void *(*create)(iosim_sim_t *s, iosim_err_t *err);
-    void (*destroy)(void *state);
+    void (*destroy)(void *state); /* NULL = state needs no freeing */
     long (*map)(void *state, uint16_t did, uint64_t iova, uint64_t phys,
                 uint64_t size, bool write, iosim_err_t *err);
     long (*unmap)(void *state, uint16_t did, uint64_t iova, uint64_t size,
@@ -31,7 +31,7 @@ typedef struct hv_mode_ops {
     vtd_xlate_result_t (*translate)(void *state, uint16_t sid,
                                     uint32_t pasid, uint16_t did,
                                     uint64_t iova, bool write);
-    int (*finish)(void *state, iosim_err_t *err);
+    int (*finish)(void *state, iosim_err_t *err); /* NULL = nothing */
 } hv_mode_ops_t;
 
 extern const hv_mode_ops_t *const hv_mode_registry[];

@@ -225,12 +225,6 @@ static vtd_xlate_result_t emu_translate(void *state, uint16_t sid,
     return vtd_translate(e->s->vtd, sid, pasid, did, iova, write);
 }
 
-static int emu_finish(void *state, iosim_err_t *err)
-{
-    (void)state, (void)err;
-    return 0;
-}
-
 const hv_mode_ops_t hv_mode_emulated = {
     .name = "emulated",
     .summary = "QEMU intel-iommu, caching mode, VFIO shadowing: every "
@@ -243,5 +237,4 @@ const hv_mode_ops_t hv_mode_emulated = {
     .unmap = emu_unmap,
     .submit = emu_submit,
     .translate = emu_translate,
-    .finish = emu_finish,
 };

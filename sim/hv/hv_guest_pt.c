@@ -108,12 +108,6 @@ static vtd_xlate_result_t gpt_translate(void *state, uint16_t sid,
     return hv_guest_ram_translate(g->s, sid, gpa, write);
 }
 
-static int gpt_finish(void *state, iosim_err_t *err)
-{
-    (void)state, (void)err;
-    return 0;
-}
-
 const hv_mode_ops_t hv_mode_guest_passthrough = {
     .name = "guest-passthrough",
     .summary = "guest iommu=pt; the host second stage maps all guest RAM",
@@ -124,5 +118,4 @@ const hv_mode_ops_t hv_mode_guest_passthrough = {
     .unmap = gpt_unmap,
     .submit = gpt_submit,
     .translate = gpt_translate,
-    .finish = gpt_finish,
 };

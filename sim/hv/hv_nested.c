@@ -25,7 +25,6 @@ static void *nested_create(iosim_sim_t *s, iosim_err_t *err)
                NULL;
     return s;
 }
-static void nested_destroy(void *state) { (void)state; }
 
 static long nested_map(void *state, uint16_t did, uint64_t iova,
                        uint64_t phys, uint64_t size, bool write,
@@ -65,12 +64,6 @@ static vtd_xlate_result_t nested_translate(void *state, uint16_t sid,
     return vtd_translate(s->vtd, sid, pasid, did, iova, write);
 }
 
-static int nested_finish(void *state, iosim_err_t *err)
-{
-    (void)state, (void)err;
-    return 0;
-}
-
 const hv_mode_ops_t hv_mode_nested = {
     .name = "nested",
     .summary = "hardware two-stage translation: guest first stage, host "
@@ -78,10 +71,8 @@ const hv_mode_ops_t hv_mode_nested = {
     .source = "VT-d spec scalable mode PGTT=011b; drivers/iommu/intel/"
               "nested.c (MODEL.md §1.6.7, §3.3)",
     .create = nested_create,
-    .destroy = nested_destroy,
     .map = nested_map,
     .unmap = nested_unmap,
     .submit = nested_submit,
     .translate = nested_translate,
-    .finish = nested_finish,
 };

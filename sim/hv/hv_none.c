@@ -11,7 +11,6 @@ static void *none_create(iosim_sim_t *s, iosim_err_t *err)
     (void)err;
     return s;
 }
-static void none_destroy(void *state) { (void)state; }
 static long none_map(void *state, uint16_t did, uint64_t iova, uint64_t phys,
                      uint64_t size, bool write, iosim_err_t *err)
 {
@@ -40,21 +39,13 @@ static vtd_xlate_result_t none_translate(void *state, uint16_t sid,
     }
     return vtd_translate(s->vtd, sid, pasid, did, iova, write);
 }
-static int none_finish(void *state, iosim_err_t *err)
-{
-    (void)state, (void)err;
-    return 0;
-}
-
 const hv_mode_ops_t hv_mode_none = {
     .name = "none",
     .summary = "bare metal: the OS programs the physical IOMMU",
     .source = "VT-d spec (no virtualization layer)",
     .create = none_create,
-    .destroy = none_destroy,
     .map = none_map,
     .unmap = none_unmap,
     .submit = none_submit,
     .translate = none_translate,
-    .finish = none_finish,
 };

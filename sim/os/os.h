@@ -27,13 +27,14 @@ typedef struct os_policy_ops {
     const char *source;  /* paper / kernel file it models */
     bool translates;     /* false: DMA bypasses the IOMMU (passthrough) */
     void *(*create)(iosim_sim_t *s, iosim_err_t *err);
-    void (*destroy)(void *state);
+    void (*destroy)(void *state); /* NULL = state needs no freeing */
     int (*map)(void *state, const iosim_rec_t *r, iosim_err_t *err);
     int (*unmap)(void *state, const iosim_rec_t *r, iosim_err_t *err);
     /* an INVAL record of the trace; NULL = ignored */
     int (*inval)(void *state, const iosim_rec_t *r, iosim_err_t *err);
     /* time advanced to now (timers); NULL = no timers */
     void (*tick)(void *state, uint64_t now);
+    /* end of trace (flush what is pending); NULL = nothing to do */
     int (*finish)(void *state, iosim_err_t *err);
     /* IOVA the device uses for a trace IOVA (reallocating policies);
      * NULL = the trace's IOVA */

@@ -216,12 +216,6 @@ static int lazy_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
     return 0;
 }
 
-static int lazy_finish(void *state, iosim_err_t *err)
-{
-    (void)state, (void)err;
-    return 0;
-}
-
 const os_policy_ops_t os_policy_lazy = {
     .name = "lazy",
     .summary = "Linux lazy mode: per-CPU flush queues, domain-wide flush",
@@ -233,6 +227,5 @@ const os_policy_ops_t os_policy_lazy = {
     .map = lazy_map,
     .unmap = lazy_unmap,
     .tick = lazy_tick,
-    .finish = lazy_finish,
     .dma_iova = lazy_dma_iova,
 };

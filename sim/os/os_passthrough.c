@@ -11,26 +11,17 @@ static void *pt_create(iosim_sim_t *s, iosim_err_t *err)
     (void)err;
     return s;
 }
-static void pt_destroy(void *state) { (void)state; }
 static int pt_ignore(void *state, const iosim_rec_t *r, iosim_err_t *err)
 {
     (void)state, (void)r, (void)err;
     return 0;
 }
-static int pt_finish(void *state, iosim_err_t *err)
-{
-    (void)state, (void)err;
-    return 0;
-}
-
 const os_policy_ops_t os_policy_passthrough = {
     .name = "passthrough",
     .summary = "Linux iommu=pt: identity domain, no translation",
     .source = "arch/x86/kernel/pci-dma.c iommu_setup(); MODEL.md §1.1",
     .translates = false,
     .create = pt_create,
-    .destroy = pt_destroy,
     .map = pt_ignore,
     .unmap = pt_ignore,
-    .finish = pt_finish,
 };

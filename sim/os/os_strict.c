@@ -96,12 +96,6 @@ static int strict_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
     return 0;
 }
 
-static int strict_finish(void *state, iosim_err_t *err)
-{
-    (void)state, (void)err;
-    return 0;
-}
-
 const os_policy_ops_t os_policy_strict = {
     .name = "strict",
     .summary = "Linux iommu.strict=1: invalidate on every unmap",
@@ -112,6 +106,5 @@ const os_policy_ops_t os_policy_strict = {
     .destroy = strict_destroy,
     .map = strict_map,
     .unmap = strict_unmap,
-    .finish = strict_finish,
     .dma_iova = strict_dma_iova,
 };

@@ -150,12 +150,6 @@ static int co_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
     return 0;
 }
 
-static int co_finish(void *state, iosim_err_t *err)
-{
-    (void)state, (void)err;
-    return 0;
-}
-
 const os_policy_ops_t os_policy_coiommu = {
     .name = "coiommu",
     .summary = "CoIOMMU: unmap marks a DMA tracking table; batched deferred "
@@ -167,6 +161,5 @@ const os_policy_ops_t os_policy_coiommu = {
     .map = co_map,
     .unmap = co_unmap,
     .tick = co_tick,
-    .finish = co_finish,
     .dma_iova = co_dma_iova,
 };

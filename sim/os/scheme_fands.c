@@ -271,12 +271,6 @@ static int fands_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
     return 0;
 }
 
-static int fands_finish(void *state, iosim_err_t *err)
-{
-    (void)state, (void)err;
-    return 0;
-}
-
 const os_policy_ops_t os_policy_fands = {
     .name = "fands",
     .summary = "F&S: 256 KB contiguous IOVA per rx descriptor, IH=1, one "
@@ -288,6 +282,5 @@ const os_policy_ops_t os_policy_fands = {
     .destroy = fands_destroy,
     .map = fands_map,
     .unmap = fands_unmap,
-    .finish = fands_finish,
     .dma_iova = fands_dma_iova,
 };

@@ -211,12 +211,6 @@ static int op_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
     return 0;
 }
 
-static int op_finish(void *state, iosim_err_t *err)
-{
-    (void)state, (void)err;
-    return 0;
-}
-
 const os_policy_ops_t os_policy_optimistic = {
     .name = "optimistic",
     .summary = "optimistic teardown: keep unmapped mappings a few ms and "
@@ -229,6 +223,5 @@ const os_policy_ops_t os_policy_optimistic = {
     .map = op_map,
     .unmap = op_unmap,
     .tick = op_tick,
-    .finish = op_finish,
     .dma_iova = op_dma_iova,
 };

@@ -123,12 +123,6 @@ static uint64_t st_dma_iova(void *state, const iosim_rec_t *r)
     return e->model_iova + (r->iova - e->trace_iova);
 }
 
-static int st_finish(void *state, iosim_err_t *err)
-{
-    (void)state, (void)err;
-    return 0;
-}
-
 const os_policy_ops_t os_policy_static = {
     .name = "static",
     .summary = "static mappings: map each page once (IOVA = phys), never "
@@ -141,6 +135,5 @@ const os_policy_ops_t os_policy_static = {
     .destroy = st_destroy,
     .map = st_map,
     .unmap = st_unmap,
-    .finish = st_finish,
     .dma_iova = st_dma_iova,
 };

@@ -87,7 +87,8 @@ static void *vh_create(iosim_sim_t *s, iosim_err_t *err)
 static void vh_destroy(void *state)
 {
     vhost_t *v = state;
-    os_policy_strict.destroy(v->guest);
+    if (os_policy_strict.destroy)
+        os_policy_strict.destroy(v->guest);
     iova_xmap_free(v->maps);
     free(v->e);
     free(v);
@@ -296,7 +297,8 @@ static int vh_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
 static int vh_finish(void *state, iosim_err_t *err)
 {
     vhost_t *v = state;
-    return os_policy_strict.finish(v->guest, err);
+    return os_policy_strict.finish ? os_policy_strict.finish(v->guest, err)
+                                   : 0;
 }
 
 const os_policy_ops_t os_policy_vhost_iotlb = {
