@@ -159,7 +159,8 @@ static void print_counts(const import_counts_t *c, const char *source)
     if (!strcmp(source, "qemu"))
         fprintf(stderr,
                 PROG ": qemu: %llu translations -> %llu DMA (%llu after "
-                     "their map, %llu to IOVAs mapped before the capture), "
+                     "their map, %llu to IOVAs mapped before the capture, "
+                     "%llu such pages given an explicit MAP), "
                      "%llu dropped outside the guest trace; %llu anchors, "
                      "%llu earlier descriptors skipped, %u sync "
                      "candidate(s), timestamps %s\n",
@@ -167,6 +168,7 @@ static void print_counts(const import_counts_t *c, const char *source)
                 (unsigned long long)c->qemu_dma_kept,
                 (unsigned long long)c->qemu_dma_matched,
                 (unsigned long long)c->qemu_dma_unmapped,
+                (unsigned long long)c->qemu_premapped,
                 (unsigned long long)c->qemu_dma_dropped,
                 (unsigned long long)c->qemu_anchors,
                 (unsigned long long)c->qemu_desc_skipped,

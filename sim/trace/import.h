@@ -71,6 +71,8 @@ typedef struct import_counts {
     uint64_t qemu_dma_kept;      /* DMA records produced (before window)   */
     uint64_t qemu_dma_matched;   /* ... placed right after their MAP       */
     uint64_t qemu_dma_unmapped;  /* ... whose IOVA had no traced MAP       */
+    uint64_t qemu_premapped;     /* MAPs made explicit for such IOVAs (one
+                                    per page, from QEMU's translation)    */
     uint64_t qemu_dma_dropped;   /* before the first / after the last anchor */
     uint64_t qemu_anchors;       /* descriptors matched guest <-> QEMU     */
     uint64_t qemu_desc_skipped;  /* QEMU descriptors before the sync point */

@@ -35,7 +35,10 @@
  *      anchor) maps x to p, the guest records up to that MAP are emitted
  *      first ("the map of an IOVA precedes its first translation"); else
  *      the DMA is emitted at once (an IOVA mapped before the capture
- *      started, e.g. the virtqueue rings; counted as unmapped).  An UNMAP
+ *      started, e.g. the virtqueue rings; counted as unmapped; unless
+ *      the guest trace has mapped that page before, an explicit MAP of
+ *      it to QEMU's gpa is emitted first, and an UNMAP of it just before
+ *      any later guest MAP of the page).  An UNMAP
  *      is therefore emitted only after every DMA that preceded the next
  *      DMA needing a later MAP ("unmap follows the last translation").
  *   4. After the last anchor, QEMU DMAs are kept until the next QEMU
@@ -447,6 +450,9 @@ typedef struct merge {
     size_t len, cur;   /* buf[cur..len) not yet emitted                 */
     size_t anchor_pos; /* first anchor in buf[cur..len), else len       */
     table_t live;      /* emitted mappings: iova page -> gpa page       */
+    table_t premapped; /* pages of `live` that came from an explicit MAP
+                          of a pre-capture mapping (see merge_dma)       */
+    table_t ever;      /* pages the guest trace has mapped at some time  */
     table_t index;     /* MAPs in buf: (iova page, gpa page) -> position */
     size_t *used;      /* index slots in use (cleared on reset)         */
     size_t nused;
@@ -518,13 +524,33 @@ static int merge_emit_one(merge_t *m, const iosim_rec_t *src,
     iosim_rec_t r = *src;
     uint64_t pages = (r.size + 4095) >> PAGE_SHIFT;
     if (r.kind == IOSIM_REC_MAP) {
+        /* A guest MAP over a page only known from a pre-capture mapping:
+         * that mapping ended before this map (its unmap was not traced);
+         * say so with an UNMAP so the trace stays consistent. */
+        uint64_t old;
+        for (uint64_t i = 0; i < pages; i++) {
+            uint64_t pg = (r.iova >> PAGE_SHIFT) + i;
+            if (!live_get(&m->premapped, pg, &old))
+                continue;
+            live_del(&m->premapped, pg);
+            live_del(&m->live, pg);
+            iosim_rec_t um = {.kind = IOSIM_REC_UNMAP, .t = r.t,
+                              .iova = pg << PAGE_SHIFT, .size = 4096,
+                              .device = r.device, .domain = r.domain,
+                              .cpu = r.cpu};
+            if (import_sink_put(m->sink, &um, err) < 0)
+                return -1;
+        }
         for (uint64_t i = 0; i < pages; i++)
-            if (live_put(&m->live, (r.iova >> PAGE_SHIFT) + i,
+            if (live_put(&m->ever, (r.iova >> PAGE_SHIFT) + i, 1) < 0 ||
+                live_put(&m->live, (r.iova >> PAGE_SHIFT) + i,
                          (r.aux >> PAGE_SHIFT) + i) < 0)
                 return iosim_err_set(err, "qemu merge: out of memory");
     } else if (r.kind == IOSIM_REC_UNMAP) {
-        for (uint64_t i = 0; i < pages; i++)
+        for (uint64_t i = 0; i < pages; i++) {
             live_del(&m->live, (r.iova >> PAGE_SHIFT) + i);
+            live_del(&m->premapped, (r.iova >> PAGE_SHIFT) + i);
+        }
     }
     if (r.t < m->last_t) /* a held descriptor emitted late */
         r.t = m->last_t;
@@ -568,6 +594,30 @@ static int merge_dma(merge_t *m, const qline_t *ql, iosim_err_t *err)
             m->counts->qemu_dma_matched++;
         } else {
             m->counts->qemu_dma_unmapped++;
+            uint64_t seen;
+            if (!live_get(&m->live, page, &cur_gpa) &&
+                !live_get(&m->ever, page, &seen)) {
+                /* mapped before the capture began (the virtqueue rings):
+                 * QEMU's translation says where it points, so make that
+                 * mapping explicit once; it is never unmapped in the
+                 * trace unless the guest's own UNMAP comes. */
+                iosim_rec_t mp = {.kind = IOSIM_REC_MAP, .t = m->last_t,
+                                  .iova = page << PAGE_SHIFT,
+                                  .size = (d.size + 4095) & ~4095ull,
+                                  .aux = gpa << PAGE_SHIFT,
+                                  .device = d.device, .domain = d.domain,
+                                  .flags = IOSIM_PROT_READ |
+                                           IOSIM_PROT_WRITE};
+                if (merge_emit_one(m, &mp, err) < 0)
+                    return -1;
+                for (uint64_t i = 0; i < mp.size >> PAGE_SHIFT; i++)
+                    live_del(&m->ever, page + i); /* not the guest's map */
+                for (uint64_t i = 0; i < mp.size >> PAGE_SHIFT; i++)
+                    if (live_put(&m->premapped, page + i, gpa + i) < 0)
+                        return iosim_err_set(err, "qemu merge: out of "
+                                                  "memory");
+                m->counts->qemu_premapped++;
+            }
         }
     }
     uint64_t t = m->last_t;
@@ -679,6 +729,7 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
     m.buf = malloc(QEMU_INTERVAL_MAX * sizeof *m.buf);
     m.used = malloc(2 * QEMU_INTERVAL_MAX * sizeof *m.used);
     if (!m.gp || !m.buf || !m.used || table_init(&m.live, 4096) < 0 ||
+        table_init(&m.premapped, 256) < 0 || table_init(&m.ever, 4096) < 0 ||
         table_init(&m.index, 4 * QEMU_INTERVAL_MAX) < 0) {
         if (m.gp)
             iosim_err_set(err, "%s: out of memory", qname);
@@ -738,6 +789,8 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
     rc = 0;
 out:
     free(m.live.s);
+    free(m.premapped.s);
+    free(m.ever.s);
     free(m.index.s);
     free(m.used);
     free(m.buf);
