@@ -29,7 +29,8 @@
 #define IOSIM_DMA_STATS(X)                                                     \
     X(DMA_REQS, "dma.requests", "device DMA requests translated")              \
     X(DMA_BYTES, "dma.bytes", "bytes moved by device DMA requests")            \
-    X(DMA_PAGES_4K, "dma.pages_4k", "4 KB pages of data touched by DMA")       \
+    X(DMA_PAGES_4K, "dma.pages_4k", "4 KB pages touched by DMA (a 64 B "     \
+                                    "access counts one page)")       \
     X(DMA_SYNTH, "dma.synthesized", "DMA requests synthesized by the "         \
                                     "access model")                            \
     X(DMA_FAULTS, "dma.faults", "DMA requests to unmapped IOVAs (faults)")     \
@@ -160,15 +161,15 @@ enum iosim_stat_id {
  * "description").  value = scale * num / den; den == 0 prints null. */
 #define IOSIM_DERIVED(D)                                                       \
     D(IOTLB_MISS_PER_PAGE, "per_page.iotlb_misses", IOTLB_MISSES,              \
-      DMA_PAGES_4K, 1.0, "IOTLB misses per 4 KB page of data")                 \
-    D(PSC1_PER_PAGE, "per_page.psc_l1_misses", PSC1_MISSES, DMA_PAGES_4K,      \
-      1.0, "PTcache-L1 misses per 4 KB page")                                  \
-    D(PSC2_PER_PAGE, "per_page.psc_l2_misses", PSC2_MISSES, DMA_PAGES_4K,      \
-      1.0, "PTcache-L2 misses per 4 KB page")                                  \
-    D(PSC3_PER_PAGE, "per_page.psc_l3_misses", PSC3_MISSES, DMA_PAGES_4K,      \
-      1.0, "PTcache-L3 misses per 4 KB page")                                  \
-    D(READS_PER_PAGE, "per_page.mem_reads", WALK_READS, DMA_PAGES_4K, 1.0,     \
-      "IOMMU memory reads per 4 KB page (M of F&S)")                           \
+      DMA_BYTES, 4096.0, "IOTLB misses per 4 KB of data moved")                 \
+    D(PSC1_PER_PAGE, "per_page.psc_l1_misses", PSC1_MISSES, DMA_BYTES,         \
+      4096.0, "PTcache-L1 misses per 4 KB of data")                               \
+    D(PSC2_PER_PAGE, "per_page.psc_l2_misses", PSC2_MISSES, DMA_BYTES,         \
+      4096.0, "PTcache-L2 misses per 4 KB of data")                               \
+    D(PSC3_PER_PAGE, "per_page.psc_l3_misses", PSC3_MISSES, DMA_BYTES,         \
+      4096.0, "PTcache-L3 misses per 4 KB of data")                               \
+    D(READS_PER_PAGE, "per_page.mem_reads", WALK_READS, DMA_BYTES, 4096.0,      \
+      "IOMMU memory reads per 4 KB of data (M of F&S)")                           \
     D(IOTLB_HIT_RATE, "iotlb.hit_rate", IOTLB_HITS, IOTLB_LOOKUPS, 1.0,        \
       "IOTLB hit rate")                                                        \
     D(MEAN_DMA_LAT, "dma.mean_latency_ns", DMA_LAT_NS, DMA_REQS, 1.0,          \

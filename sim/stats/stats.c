@@ -121,8 +121,9 @@ void iosim_sim_summary(const iosim_sim_t *s, iosim_summary_t *o)
     o->shadow_cycles = (double)st[IOSIM_ST_CPU_SHADOW_CYC] / req;
     o->vmexits = (double)st[IOSIM_ST_HV_EXITS] / req;
     o->mem_reads_per_4k =
-        st[IOSIM_ST_DMA_PAGES_4K]
-            ? (double)st[IOSIM_ST_WALK_READS] / (double)st[IOSIM_ST_DMA_PAGES_4K]
+        st[IOSIM_ST_DMA_BYTES]
+            ? 4096.0 * (double)st[IOSIM_ST_WALK_READS] /
+                  (double)st[IOSIM_ST_DMA_BYTES]
             : 0;
     double ghz = s->cfg->os.cpu_ghz > 0 ? s->cfg->os.cpu_ghz : 1;
     double app = s->cfg->sim.app_cycles_per_request;
