@@ -167,6 +167,12 @@ typedef struct gen_nic_params {
     uint64_t napi_batch; /* rx packets of a flow between driver polls   */
     bool device_rings;   /* device reads WQEs / writes CQEs (gen_nic.c)  */
     double rate_gbps;
+    /* F&S mechanisms (gen_nic.c; all off by default = the layout above) */
+    uint64_t rx_header;  /* L2 bytes the device writes before the MTU   */
+    uint64_t stride;     /* striding RQ: packets packed at this granule  */
+    bool queue_per_cpu;  /* flows of a cpu share one rx queue and poll   */
+    uint64_t gro_segs;   /* ACKs per GRO skb of <= this many segments    */
+    uint64_t burst;      /* packets a flow sends back to back (TSO)      */
 } gen_nic_params_t;
 
 /* Top of the 32-bit IOVA space the allocator hands out first

@@ -57,7 +57,7 @@
  *     from the buddy allocator in no particular order); IOVAs and the
  *     record sequence do not depend on it.
  *   - Device rings (--device-rings, off by default; added for the F&S
- *     validation, tests/validation/): each flow gets a receive queue
+ *     validation, tests/validation/): each rx queue gets a receive queue
  *     (descriptor ring, ring_desc 64 B WQEs) and a completion queue
  *     (--ring 64 B CQEs: mlx5 sizes the CQ like the RQ), plus one tx
  *     queue page and one tx CQ page for its ACKs.  They are coherent
@@ -68,10 +68,27 @@
  *     every rx packet; an ACK costs a tx WQE read and a tx CQE write
  *     around its data read.  These are the accesses F&S count on top of
  *     the data pages (their IOTLB misses per page exceed 1).
+ *   - F&S mechanisms (each off by default; tests/validation/ uses them):
+ *     --rx-header H: the device writes mtu + H bytes per rx data packet
+ *     (H = 14, ETH_HLEN: the frame without FCS).  --stride S: striding
+ *     RQ (mlx5 multi-packet WQE): packets are packed back to back in a
+ *     descriptor, each taking its bytes rounded up to S, so they straddle
+ *     pages (one DMA write per page touched); a packet that does not fit
+ *     the rest of a descriptor starts the next one, and a descriptor's
+ *     pages go back at the first poll after its last packet.
+ *     --queue-per-cpu: one rx queue per cpu (mlx5: one channel per core)
+ *     that all flows of the cpu share, with one ring (--ring packets),
+ *     one NAPI poll every --napi-batch packets of the queue and one GRO
+ *     context.  --gro-segments G: at each poll GRO merges each flow's new
+ *     packets into skbs of up to G segments and flushes them; TCP acks an
+ *     skb of >= 2 segments at once (tcp_input.c __tcp_ack_snd_check) and
+ *     every second 1-segment skb (delayed ACK), replacing --ack-every.
+ *     --burst N: a flow sends N packets back to back before the next flow
+ *     (a TSO burst) instead of alternating packet by packet.
  * Assumptions:
- *   - Each flow has its own ring (as if each flow had its own queue; with
- *     one flow per core, as in F&S, this is mlx5's one rx queue per
- *     channel).
+ *   - Without --queue-per-cpu each flow has its own ring (as if each
+ *     flow had its own queue; with one flow per core, as in F&S, this is
+ *     mlx5's one rx queue per channel).
  *   - A tx buffer is unmapped right after the device read it (tx
  *     completions are not batched).
  *   - Packet buffer = MTU bytes rounded up to 4 KB pages (no headroom, L2
@@ -81,11 +98,16 @@
  *     stands for.
  *   - Physical frames: GEN_NIC_PHYS_BASE + a seeded permutation of 2^22
  *     frames, so frames are distinct while fewer than 2^22 pages are live.
+ *   - GRO is flushed at every poll (napi_complete_done); a poll that
+ *     exhausts its budget keeps young skbs in the kernel (UNVERIFIED
+ *     effect).  The window condition of __tcp_ack_snd_check always holds.
  * Not modeled: page-pool recycling of DMA mappings (later kernels keep
- *   pages mapped), striding-RQ packing of small packets into 64 B strides,
- *   TSO/GRO (every packet is MTU-sized), interrupt moderation (a fixed
- *   poll batch instead), rcache magazines and depot (a plain unbounded
- *   stack per CPU), the 64-bit IOVA fallback when the 32-bit space runs
+ *   pages mapped) and v6.0 mlx5's rx page cache (mapped pages kept for
+ *   reuse once the socket has released them), sockets holding pages
+ *   until recvmsg (irrelevant here: the driver unmaps at descriptor
+ *   release), DCTCP window / ECN effects on bursts and ACKs, interrupt
+ *   moderation (a fixed poll batch instead), rcache magazines and depot
+ *   (a plain unbounded stack per CPU), the 64-bit IOVA fallback when the 32-bit space runs
  *   out (an error here), and (by default) the device's accesses to its
  *   descriptor and
  *   completion rings unless --device-rings is given, CQE compression,
@@ -109,20 +131,31 @@ typedef struct nic_page {
     uint64_t phys;
 } nic_page_t;
 
-typedef struct nic_flow {
+/* An rx queue: one per flow, or one per cpu with --queue-per-cpu. */
+typedef struct nic_rxq {
     nic_page_t *ring;  /* posted rx pages, FIFO (circular)             */
     size_t head, count, cap;
     uint64_t ndesc;    /* posted descriptors not yet used up            */
     uint64_t cur_left; /* pages left in the head descriptor, 0 = unused */
+    nic_page_t *wqe;   /* --stride: pages of the open descriptor        */
+    uint64_t wqe_off;  /* --stride: bytes of it used so far             */
+    bool wqe_open;
     nic_page_t *pending; /* filled pages awaiting the next poll       */
     size_t npending;
-    uint64_t pending_pkts, pending_data; /* packets since the last poll */
-    uint64_t rx_data, tx_data;           /* data packets acknowledged    */
+    uint64_t pending_pkts; /* packets since the last poll               */
     uint8_t cpu;
-    /* --device-rings: IOVAs of the coherent rings and producer indices */
-    uint64_t rq_iova, cq_iova, sq_iova, txcq_iova;
-    uint64_t rq_pages, cq_pages;
-    uint64_t rq_idx, cq_idx, sq_idx, txcq_idx;
+    /* --device-rings: receive queue (WQEs) and completion queue (CQEs) */
+    uint64_t rq_iova, cq_iova, rq_pages, cq_pages, rq_idx, cq_idx;
+} nic_rxq_t;
+
+typedef struct nic_flow {
+    nic_rxq_t *q;
+    uint64_t pending_data;     /* rx data packets since the last poll */
+    uint64_t rx_data, tx_data; /* data packets acknowledged           */
+    uint64_t gro_single;       /* --gro-segments: unacked 1-segment skbs */
+    uint8_t cpu;
+    /* --device-rings: tx queue and tx completion queue (one page each) */
+    uint64_t sq_iova, txcq_iova, sq_idx, txcq_idx;
 } nic_flow_t;
 
 typedef struct iova_stack {
@@ -135,6 +168,8 @@ typedef struct nic {
     gen_out_t *o;
     iosim_err_t *err;
     nic_flow_t *flows;
+    nic_rxq_t *qs;
+    uint64_t nq;          /* rx queues */
     iova_stack_t *rcache; /* one per cpu */
     uint64_t next_pfn;    /* bump allocator: next pfn is next_pfn - 1 */
     uint64_t phys_n, phys_mul, phys_add;
@@ -166,19 +201,47 @@ void gen_nic_defaults(gen_nic_params_t *p)
     p->direction = GEN_NIC_RX;
     p->napi_batch = 1;   /* unmap right after receive; NAPI_POLL_WEIGHT 64 is the max */
     p->rate_gbps = 100;  /* F&S: 100 Gbps CX-5 */
+    p->rx_header = 0;    /* off: the device writes MTU bytes only */
+    p->stride = 0;       /* off: every packet starts on a page */
+    p->queue_per_cpu = false;
+    p->gro_segs = 0;     /* off: --ack-every counts packets */
+    p->burst = 1;        /* flows alternate packet by packet */
+}
+
+/* Bytes the device writes for one rx data packet. */
+static uint64_t rx_bytes_of(const gen_nic_params_t *p)
+{
+    return p->mtu + p->rx_header;
+}
+
+/* --stride: bytes one packet of `bytes` occupies in a descriptor. */
+static uint64_t stride_len(const gen_nic_params_t *p, uint64_t bytes)
+{
+    return (bytes + p->stride - 1) / p->stride * p->stride;
 }
 
 static uint64_t ring_desc_of(const gen_nic_params_t *p)
 {
-    uint64_t d = (p->ring * pages_for(p->mtu) + p->ppd - 1) / p->ppd;
+    uint64_t d;
+    if (p->stride) {
+        uint64_t per = p->ppd * NIC_PAGE / stride_len(p, rx_bytes_of(p));
+        d = per ? (p->ring + per - 1) / per : 1;
+    } else {
+        d = (p->ring * pages_for(rx_bytes_of(p)) + p->ppd - 1) / p->ppd;
+    }
     return d ? d : 1;
+}
+
+static uint64_t rxq_count(const gen_nic_params_t *p)
+{
+    return p->queue_per_cpu && p->cpus < p->flows ? p->cpus : p->flows;
 }
 
 uint64_t gen_nic_live_bound(const gen_nic_params_t *p)
 {
     uint64_t tx = pages_for(p->mtu);
     uint64_t ack = pages_for(p->ack_bytes);
-    return p->flows * ring_desc_of(p) * p->ppd + (tx > ack ? tx : ack);
+    return rxq_count(p) * ring_desc_of(p) * p->ppd + (tx > ack ? tx : ack);
 }
 
 int gen_nic_check(const gen_nic_params_t *p, iosim_err_t *err)
@@ -192,14 +255,24 @@ int gen_nic_check(const gen_nic_params_t *p, iosim_err_t *err)
         return iosim_err_set(err, "gen nic: --ring must be in [1, 65536]");
     if (p->mtu == 0 || p->mtu > 65536)
         return iosim_err_set(err, "gen nic: --mtu must be in [1, 65536]");
-    if (p->ppd == 0 || p->ppd < pages_for(p->mtu))
+    if (p->rx_header > 4096)
+        return iosim_err_set(err, "gen nic: --rx-header must be <= 4096");
+    if (p->stride > 65536)
+        return iosim_err_set(err, "gen nic: --stride must be <= 65536");
+    if (p->ppd == 0 ||
+        (p->stride ? stride_len(p, rx_bytes_of(p)) > p->ppd * NIC_PAGE
+                   : p->ppd < pages_for(rx_bytes_of(p))))
         return iosim_err_set(err,
-                             "gen nic: --pages-per-descriptor %llu is less "
-                             "than the %llu pages of one MTU packet",
+                             "gen nic: --pages-per-descriptor %llu cannot "
+                             "hold one %llu-byte rx packet",
                              (unsigned long long)p->ppd,
-                             (unsigned long long)pages_for(p->mtu));
+                             (unsigned long long)rx_bytes_of(p));
     if (p->napi_batch == 0)
         return iosim_err_set(err, "gen nic: --napi-batch must be >= 1");
+    if (p->burst == 0 || p->burst > 65536)
+        return iosim_err_set(err, "gen nic: --burst must be in [1, 65536]");
+    if (p->gro_segs > 65536)
+        return iosim_err_set(err, "gen nic: --gro-segments must be <= 65536");
     if (p->ack_every && (p->ack_bytes == 0 || p->ack_bytes > p->mtu))
         return iosim_err_set(err, "gen nic: --ack-bytes must be in [1, mtu]");
     if ((p->packets == 0) == !(p->duration_s > 0))
@@ -319,6 +392,23 @@ static int dma_pages(nic_t *n, uint8_t cpu, const nic_page_t *pg,
     return 0;
 }
 
+/* --stride: the device writes bytes at byte offset off of the descriptor
+ * pages pg[]: one DMA write record per page the range touches, each
+ * carrying the IOVA of its first byte in that page. */
+static int dma_span(nic_t *n, uint8_t cpu, const nic_page_t *pg,
+                    uint64_t off, uint64_t bytes)
+{
+    for (uint64_t at = off, end = off + bytes; at < end;) {
+        uint64_t in = at % NIC_PAGE;
+        uint64_t len = NIC_PAGE - in < end - at ? NIC_PAGE - in : end - at;
+        if (emit(n, IOSIM_REC_DMA, cpu, pg[at / NIC_PAGE].iova + in, len, 0,
+                 IOSIM_DMA_WRITE))
+            return -1;
+        at += len;
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Device rings (--device-rings)                                       */
 /* ------------------------------------------------------------------ */
@@ -359,109 +449,201 @@ static int ring_access(nic_t *n, uint8_t cpu, uint64_t iova, uint64_t npages,
                 write ? IOSIM_DMA_WRITE : IOSIM_DMA_READ);
 }
 
-static int rings_create(nic_t *n, nic_flow_t *f)
+/* Rings of flow i, in driver-load order: the rx queue's RQ and CQ (when
+ * flow i is the first flow of its queue), then the flow's SQ and tx CQ.
+ * Without --queue-per-cpu this is RQ, CQ, SQ, tx CQ of every flow. */
+static int rings_create(nic_t *n, uint64_t i)
 {
-    f->rq_pages = pages_for(n->ring_desc * NIC_RING_ENTRY);
-    f->cq_pages = pages_for(n->p->ring * NIC_RING_ENTRY);
-    return ring_map(n, f->cpu, f->rq_pages, &f->rq_iova) ||
-           ring_map(n, f->cpu, f->cq_pages, &f->cq_iova) ||
-           ring_map(n, f->cpu, 1, &f->sq_iova) ||
-           ring_map(n, f->cpu, 1, &f->txcq_iova)
+    nic_flow_t *f = &n->flows[i];
+    if (i < n->nq) {
+        nic_rxq_t *q = &n->qs[i];
+        q->rq_pages = pages_for(n->ring_desc * NIC_RING_ENTRY);
+        q->cq_pages = pages_for(n->p->ring * NIC_RING_ENTRY);
+        if (ring_map(n, q->cpu, q->rq_pages, &q->rq_iova) ||
+            ring_map(n, q->cpu, q->cq_pages, &q->cq_iova))
+            return -1;
+    }
+    return ring_map(n, f->cpu, 1, &f->sq_iova) ||
+                   ring_map(n, f->cpu, 1, &f->txcq_iova)
                ? -1
                : 0;
 }
 
-static int rings_destroy(nic_t *n, nic_flow_t *f)
+static int rings_destroy(nic_t *n, uint64_t i)
 {
-    return ring_unmap(n, f->cpu, f->rq_iova, f->rq_pages) ||
-           ring_unmap(n, f->cpu, f->cq_iova, f->cq_pages) ||
-           ring_unmap(n, f->cpu, f->sq_iova, 1) ||
-           ring_unmap(n, f->cpu, f->txcq_iova, 1)
+    nic_flow_t *f = &n->flows[i];
+    if (i < n->nq) {
+        nic_rxq_t *q = &n->qs[i];
+        if (ring_unmap(n, q->cpu, q->rq_iova, q->rq_pages) ||
+            ring_unmap(n, q->cpu, q->cq_iova, q->cq_pages))
+            return -1;
+    }
+    return ring_unmap(n, f->cpu, f->sq_iova, 1) ||
+                   ring_unmap(n, f->cpu, f->txcq_iova, 1)
                ? -1
                : 0;
 }
 
 /* ------------------------------------------------------------------ */
-/* Rx ring                                                             */
+/* Rx queue                                                            */
 /* ------------------------------------------------------------------ */
-static int ring_refill(nic_t *n, nic_flow_t *f)
+static int ring_refill(nic_t *n, nic_rxq_t *q)
 {
-    while (f->ndesc < n->ring_desc) {
+    while (q->ndesc < n->ring_desc) {
         for (uint64_t i = 0; i < n->p->ppd; i++) {
-            nic_page_t *slot = &f->ring[(f->head + f->count) % f->cap];
-            if (map_page(n, f->cpu, true, slot))
+            nic_page_t *slot = &q->ring[(q->head + q->count) % q->cap];
+            if (map_page(n, q->cpu, true, slot))
                 return -1;
-            f->count++;
+            q->count++;
         }
-        f->ndesc++;
+        q->ndesc++;
     }
     return 0;
 }
 
-static nic_page_t ring_pop(nic_flow_t *f)
+static nic_page_t ring_pop(nic_rxq_t *q)
 {
-    nic_page_t pg = f->ring[f->head];
-    f->head = (f->head + 1) % f->cap;
-    f->count--;
+    nic_page_t pg = q->ring[q->head];
+    q->head = (q->head + 1) % q->cap;
+    q->count--;
     return pg;
 }
 
 static int tx_packet(nic_t *n, nic_flow_t *f, uint64_t bytes);
 
-/* NAPI poll of flow f: unmap the pages the device filled since the last
- * poll (the stack has consumed them), send the ACKs their data packets
- * call for, repost used-up descriptors. */
-static int flow_poll(nic_t *n, nic_flow_t *f)
+/* The ACKs flow f owes for the data packets it received since the last
+ * poll.  Default: one per --ack-every data packets.  --gro-segments G:
+ * GRO (flushed at the end of the poll) merges them into skbs of up to G
+ * segments; TCP acks at once when an skb brings more than one full
+ * segment (net/ipv4/tcp_input.c __tcp_ack_snd_check: rcv_nxt - rcv_wup
+ * > rcv_mss) and otherwise every second 1-segment skb (delayed ACK). */
+static int flow_acks(nic_t *n, nic_flow_t *f)
 {
     const gen_nic_params_t *p = n->p;
-    for (size_t i = 0; i < f->npending; i++)
-        if (unmap_page(n, f->cpu, &f->pending[i]))
-            return -1;
-    f->npending = 0;
-    f->pending_pkts = 0;
-    for (; f->pending_data; f->pending_data--)
-        if (p->ack_every && ++f->rx_data % p->ack_every == 0 &&
-            tx_packet(n, f, p->ack_bytes))
-            return -1;
-    return ring_refill(n, f);
+    if (!p->ack_every) {
+        f->pending_data = 0;
+        return 0;
+    }
+    if (!p->gro_segs) {
+        for (; f->pending_data; f->pending_data--)
+            if (++f->rx_data % p->ack_every == 0 &&
+                tx_packet(n, f, p->ack_bytes))
+                return -1;
+        return 0;
+    }
+    while (f->pending_data) {
+        uint64_t segs = f->pending_data < p->gro_segs ? f->pending_data
+                                                       : p->gro_segs;
+        f->pending_data -= segs;
+        bool ack = segs >= 2 || ++f->gro_single >= 2;
+        if (ack) {
+            f->gro_single = 0; /* an ACK covers everything received */
+            if (tx_packet(n, f, p->ack_bytes))
+                return -1;
+        }
+    }
+    return 0;
 }
 
-/* The device writes a bytes-long packet into the ring of f; data says
- * whether TCP acknowledges it. */
-static int rx_packet(nic_t *n, nic_flow_t *f, uint64_t bytes, bool data)
+/* NAPI poll of rx queue q: unmap the pages the device filled since the
+ * last poll (the stack has consumed them), send the ACKs of the flows the
+ * queue serves, repost used-up descriptors. */
+static int rxq_poll(nic_t *n, nic_rxq_t *q)
+{
+    for (size_t i = 0; i < q->npending; i++)
+        if (unmap_page(n, q->cpu, &q->pending[i]))
+            return -1;
+    q->npending = 0;
+    q->pending_pkts = 0;
+    for (uint64_t i = (uint64_t)(q - n->qs); i < n->p->flows; i += n->nq)
+        if (flow_acks(n, &n->flows[i]))
+            return -1;
+    return ring_refill(n, q);
+}
+
+/* --stride: the open descriptor is used up; its pages go back at the
+ * next poll (mlx5 releases a multi-packet WQE's pages when its last
+ * stride is consumed). */
+static void wqe_close(nic_t *n, nic_rxq_t *q)
+{
+    for (uint64_t i = 0; i < n->p->ppd; i++)
+        q->pending[q->npending++] = q->wqe[i];
+    q->wqe_open = false;
+    q->ndesc--;
+}
+
+/* The device writes a bytes-long packet into rx queue q (page mode). */
+static int rx_pages(nic_t *n, nic_rxq_t *q, uint64_t bytes)
 {
     uint64_t np = pages_for(bytes);
-    if (f->cur_left && f->cur_left < np) {
+    if (q->cur_left && q->cur_left < np) {
         /* the packet does not fit the rest of the descriptor: those
          * pages go back unused at the next poll */
-        for (; f->cur_left; f->cur_left--)
-            f->pending[f->npending++] = ring_pop(f);
-        f->ndesc--;
+        for (; q->cur_left; q->cur_left--)
+            q->pending[q->npending++] = ring_pop(q);
+        q->ndesc--;
     }
-    if (f->cur_left == 0) {
-        if (f->ndesc == 0 && flow_poll(n, f)) /* ring ran dry: poll now */
+    if (q->cur_left == 0) {
+        if (q->ndesc == 0 && rxq_poll(n, q)) /* ring ran dry: poll now */
             return -1;
-        f->cur_left = n->p->ppd;
+        q->cur_left = n->p->ppd;
         /* the device fetches the WQE of the descriptor it starts */
         if (n->p->device_rings &&
-            ring_access(n, f->cpu, f->rq_iova, f->rq_pages, &f->rq_idx,
+            ring_access(n, q->cpu, q->rq_iova, q->rq_pages, &q->rq_idx,
                         false))
             return -1;
     }
-    nic_page_t *pg = &f->pending[f->npending];
+    nic_page_t *pg = &q->pending[q->npending];
     for (uint64_t i = 0; i < np; i++)
-        f->pending[f->npending++] = ring_pop(f);
-    if (dma_pages(n, f->cpu, pg, np, bytes, true))
+        q->pending[q->npending++] = ring_pop(q);
+    if (dma_pages(n, q->cpu, pg, np, bytes, true))
+        return -1;
+    q->cur_left -= np;
+    if (q->cur_left == 0)
+        q->ndesc--;
+    return 0;
+}
+
+/* The device writes a bytes-long packet into rx queue q (--stride). */
+static int rx_strides(nic_t *n, nic_rxq_t *q, uint64_t bytes)
+{
+    uint64_t len = stride_len(n->p, bytes);
+    uint64_t wqe_bytes = n->p->ppd * NIC_PAGE;
+    if (q->wqe_open && q->wqe_off + len > wqe_bytes)
+        wqe_close(n, q); /* the rest of the WQE is a filler */
+    if (!q->wqe_open) {
+        if (q->ndesc == 0 && rxq_poll(n, q)) /* ring ran dry: poll now */
+            return -1;
+        for (uint64_t i = 0; i < n->p->ppd; i++)
+            q->wqe[i] = ring_pop(q);
+        q->wqe_open = true;
+        q->wqe_off = 0;
+        if (n->p->device_rings &&
+            ring_access(n, q->cpu, q->rq_iova, q->rq_pages, &q->rq_idx,
+                        false))
+            return -1;
+    }
+    if (dma_span(n, q->cpu, q->wqe, q->wqe_off, bytes))
+        return -1;
+    q->wqe_off += len;
+    if (q->wqe_off == wqe_bytes)
+        wqe_close(n, q);
+    return 0;
+}
+
+/* A bytes-long packet of flow f arrives; data says whether TCP
+ * acknowledges it. */
+static int rx_packet(nic_t *n, nic_flow_t *f, uint64_t bytes, bool data)
+{
+    nic_rxq_t *q = f->q;
+    if (n->p->stride ? rx_strides(n, q, bytes) : rx_pages(n, q, bytes))
         return -1;
     if (n->p->device_rings && /* the completion of this packet */
-        ring_access(n, f->cpu, f->cq_iova, f->cq_pages, &f->cq_idx, true))
+        ring_access(n, q->cpu, q->cq_iova, q->cq_pages, &q->cq_idx, true))
         return -1;
-    f->cur_left -= np;
-    if (f->cur_left == 0)
-        f->ndesc--;
     f->pending_data += data;
-    if (++f->pending_pkts >= n->p->napi_batch)
-        return flow_poll(n, f);
+    if (++q->pending_pkts >= n->p->napi_batch)
+        return rxq_poll(n, q);
     return 0;
 }
 
@@ -500,7 +682,7 @@ static int data_packet(nic_t *n, nic_flow_t *f, bool rx)
         return -1;
     n->packets++;
     if (rx) {
-        return rx_packet(n, f, p->mtu, true);
+        return rx_packet(n, f, rx_bytes_of(p), true);
     } else {
         if (tx_packet(n, f, p->mtu))
             return -1;
@@ -514,10 +696,10 @@ static int nic_run(nic_t *n)
 {
     const gen_nic_params_t *p = n->p;
     for (uint64_t i = 0; p->device_rings && i < p->flows; i++)
-        if (rings_create(n, &n->flows[i]))
+        if (rings_create(n, i))
             return -1;
-    for (uint64_t i = 0; i < p->flows; i++)
-        if (ring_refill(n, &n->flows[i]))
+    for (uint64_t i = 0; i < n->nq; i++)
+        if (ring_refill(n, &n->qs[i]))
             return -1;
     if (emit(n, IOSIM_REC_MARK, 0, 0, 0, 0, IOSIM_MARK_BEGIN))
         return -1;
@@ -526,7 +708,7 @@ static int nic_run(nic_t *n)
                                   0.5);
     uint64_t t_ps = 0;
     for (uint64_t turn = 0; !nic_done(n); turn++) {
-        nic_flow_t *f = &n->flows[turn % p->flows];
+        nic_flow_t *f = &n->flows[turn / p->burst % p->flows];
         if ((p->direction & GEN_NIC_RX) && data_packet(n, f, true))
             return -1;
         if ((p->direction & GEN_NIC_TX) && !nic_done(n) &&
@@ -535,21 +717,28 @@ static int nic_run(nic_t *n)
         t_ps += step_ps;
         n->t = t_ps / 1000;
     }
-    /* a last poll of every flow, so every packet is consumed and every
+    /* a last poll of every queue, so every packet is consumed and every
      * data packet gets its ACKs */
-    for (uint64_t i = 0; i < p->flows; i++)
-        if (n->flows[i].npending && flow_poll(n, &n->flows[i]))
+    for (uint64_t i = 0; i < n->nq; i++)
+        if ((n->qs[i].npending || n->qs[i].pending_pkts) &&
+            rxq_poll(n, &n->qs[i]))
             return -1;
     if (emit(n, IOSIM_REC_MARK, 0, 0, 0, 0, IOSIM_MARK_END))
         return -1;
     for (uint64_t i = 0; i < p->flows; i++) {
-        nic_flow_t *f = &n->flows[i];
-        while (f->count) {
-            nic_page_t pg = ring_pop(f);
-            if (unmap_page(n, f->cpu, &pg))
-                return -1;
+        if (i < n->nq) {
+            nic_rxq_t *q = &n->qs[i];
+            for (uint64_t k = 0; q->wqe_open && k < p->ppd; k++)
+                if (unmap_page(n, q->cpu, &q->wqe[k]))
+                    return -1;
+            q->wqe_open = false;
+            while (q->count) {
+                nic_page_t pg = ring_pop(q);
+                if (unmap_page(n, q->cpu, &pg))
+                    return -1;
+            }
         }
-        if (p->device_rings && rings_destroy(n, f))
+        if (p->device_rings && rings_destroy(n, i))
             return -1;
     }
     return 0;
@@ -567,29 +756,36 @@ int gen_nic_write(const gen_nic_params_t *p, const char *path, bool text,
     n.ring_desc = ring_desc_of(p);
     n.pkt_pages = pages_for(p->mtu);
     n.ack_pages = pages_for(p->ack_bytes);
+    n.nq = rxq_count(p);
     n.next_pfn = GEN_NIC_IOVA_TOP / NIC_PAGE;
     gen_rng_t rng = {p->seed};
     n.phys_mul = gen_rng_next(&rng) | 1;
     n.phys_add = gen_rng_next(&rng);
     n.flows = calloc(p->flows, sizeof *n.flows);
+    n.qs = calloc(n.nq, sizeof *n.qs);
     n.rcache = calloc(p->cpus, sizeof *n.rcache);
     n.tmp = calloc(n.pkt_pages > n.ack_pages ? n.pkt_pages : n.ack_pages,
                    sizeof *n.tmp);
     int rc = -1;
-    if (!n.flows || !n.rcache || !n.tmp) {
+    if (!n.flows || !n.qs || !n.rcache || !n.tmp) {
         iosim_err_set(err, "gen nic: out of memory");
         goto out;
     }
-    for (uint64_t i = 0; i < p->flows; i++) {
-        nic_flow_t *f = &n.flows[i];
-        f->cpu = (uint8_t)(i % p->cpus);
-        f->cap = n.ring_desc * p->ppd;
-        f->ring = calloc(f->cap, sizeof *f->ring);
-        f->pending = calloc(f->cap, sizeof *f->pending);
-        if (!f->ring || !f->pending) {
+    for (uint64_t i = 0; i < n.nq; i++) {
+        nic_rxq_t *q = &n.qs[i];
+        q->cpu = (uint8_t)(i % p->cpus);
+        q->cap = n.ring_desc * p->ppd;
+        q->ring = calloc(q->cap, sizeof *q->ring);
+        q->pending = calloc(q->cap, sizeof *q->pending);
+        q->wqe = calloc(p->ppd, sizeof *q->wqe);
+        if (!q->ring || !q->pending || !q->wqe) {
             iosim_err_set(err, "gen nic: out of memory");
             goto out;
         }
+    }
+    for (uint64_t i = 0; i < p->flows; i++) {
+        n.flows[i].cpu = (uint8_t)(i % p->cpus);
+        n.flows[i].q = &n.qs[i % n.nq];
     }
 
     iosim_trace_meta_t meta;
@@ -611,16 +807,17 @@ int gen_nic_write(const gen_nic_params_t *p, const char *path, bool text,
     }
     rc = gen_out_commit(n.o, err);
 out:
-    if (n.flows)
-        for (uint64_t i = 0; i < p->flows; i++)
-        {
-            free(n.flows[i].ring);
-            free(n.flows[i].pending);
+    if (n.qs)
+        for (uint64_t i = 0; i < n.nq; i++) {
+            free(n.qs[i].ring);
+            free(n.qs[i].pending);
+            free(n.qs[i].wqe);
         }
     if (n.rcache)
         for (uint64_t i = 0; i < p->cpus; i++)
             free(n.rcache[i].v);
     free(n.flows);
+    free(n.qs);
     free(n.rcache);
     free(n.tmp);
     return rc;
@@ -656,6 +853,12 @@ static int nic_cli(int argc, char **argv, const char *path, bool text,
         {"--napi-batch", GEN_OPT_U64, &p.napi_batch, 1, 65536, NULL, NULL},
         {"--no-acks", GEN_OPT_FLAG, &no_acks, 0, 0, NULL, NULL},
         {"--device-rings", GEN_OPT_FLAG, &p.device_rings, 0, 0, NULL, NULL},
+        {"--rx-header", GEN_OPT_U64, &p.rx_header, 0, 4096, NULL, NULL},
+        {"--stride", GEN_OPT_U64, &p.stride, 1, 65536, NULL, NULL},
+        {"--queue-per-cpu", GEN_OPT_FLAG, &p.queue_per_cpu, 0, 0, NULL,
+         NULL},
+        {"--gro-segments", GEN_OPT_U64, &p.gro_segs, 1, 65536, NULL, NULL},
+        {"--burst", GEN_OPT_U64, &p.burst, 1, 65536, NULL, NULL},
         {"--device", GEN_OPT_BDF, &p.device, 0, 0, NULL, NULL},
         {"--domain", GEN_OPT_U64, &p.domain, 0, 0xffff, NULL, NULL},
         {NULL, 0, NULL, 0, 0, NULL, NULL},
@@ -701,6 +904,22 @@ const gen_kind_t gen_kind_nic = {
         "  --device-rings     model the device's WQE reads and CQE writes "
         "to coherent\n"
         "                     rings (long-lived mappings; default off)\n"
+        "  --rx-header BYTES  L2 bytes the device writes before each "
+        "MTU-sized rx\n"
+        "                     packet (default 0)\n"
+        "  --stride BYTES     striding rx descriptors: packets packed "
+        "back to back in\n"
+        "                     BYTES granules, straddling pages (default "
+        "off)\n"
+        "  --queue-per-cpu    the flows of a cpu share one rx queue, its "
+        "ring and its\n"
+        "                     poll (default: one rx queue per flow)\n"
+        "  --gro-segments G   ACKs from GRO: per poll, a flow's packets "
+        "form skbs of\n"
+        "                     <= G segments, one ACK per skb of >= 2 "
+        "(default off)\n"
+        "  --burst N          a flow sends N packets back to back "
+        "(default 1)\n"
         "  --seed S           permutes physical frames only (default 1)\n"
         "  --device BB:DD.F   source id (default 01:00.0)\n"
         "  --domain D         domain id (default 1)\n",

@@ -454,6 +454,150 @@ static void test_nic_both_jumbo(void **state)
     free(t.r);
 }
 
+/* --stride 64 --rx-header 14 (mlx5 striding RQ): a 4110-byte frame takes
+ * 65 strides = 4160 B, 63 frames per 256 KB descriptor; frame k of a
+ * descriptor starts at byte 4160 k = page k + 64 k, so it is written as
+ * 4096 - 64 k bytes at offset 64 k of one page and 14 + 64 k bytes at the
+ * start of the next one. */
+static void test_nic_stride(void **state)
+{
+    (void)state;
+    gen_nic_params_t p;
+    gen_nic_defaults(&p);
+    p.flows = 2;
+    p.cpus = 2;
+    p.ring = 126; /* 2 descriptors of 63 frames */
+    p.rx_header = 14;
+    p.stride = 64;
+    p.napi_batch = 63;
+    p.ack_every = 0;
+    p.packets = 756; /* 378 per flow = 6 descriptors */
+    iosim_err_t err;
+    if (gen_nic_write(&p, wpath("stride.zst"), false, &err))
+        fail_msg("%s", err.msg);
+    trace_t t = load(wpath("stride.zst"));
+    assert_int_equal(t.requests, 756);
+    assert_int_equal(t.per_kind[IOSIM_REC_MAP], t.per_kind[IOSIM_REC_UNMAP]);
+    nic_check_t c = replay_nic(&t, &p);
+    assert_int_equal(c.dma_write, 2 * 756);
+    assert_int_equal(c.dma_read, 0);
+    /* 2 flows x 2 descriptors x 64 pages (+1 for an ACK or tx page) */
+    assert_int_equal(gen_nic_live_bound(&p), 2 * 2 * 64 + 1);
+    assert_true(c.peak_live <= 2 * 2 * 64);
+    long pkt = -1;
+    unsigned frag = 0;
+    uint64_t first = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        const iosim_rec_t *r = &t.r[i];
+        if (r->kind == IOSIM_REC_MARK && r->flags == IOSIM_MARK_REQUEST) {
+            if (pkt >= 0)
+                assert_int_equal(frag, 2);
+            pkt++;
+            frag = 0;
+        } else if (r->kind == IOSIM_REC_DMA) {
+            uint64_t k = (uint64_t)(pkt / 2) % 63; /* frame in descriptor */
+            if (frag == 0) {
+                assert_int_equal(r->iova & 4095, 64 * k);
+                assert_int_equal(r->size, 4096 - 64 * k);
+                first = r->iova;
+            } else {
+                assert_int_equal(r->iova & 4095, 0);
+                assert_int_equal(r->size, 14 + 64 * k);
+                assert_int_not_equal(r->iova >> 12, first >> 12);
+            }
+            frag++;
+        }
+    }
+    assert_int_equal(pkt, 755);
+    free(t.r);
+}
+
+static size_t nic_acks(gen_nic_params_t *p, const char *name)
+{
+    iosim_err_t err;
+    if (gen_nic_write(p, wpath(name), false, &err))
+        fail_msg("%s", err.msg);
+    trace_t t = load(wpath(name));
+    nic_check_t c = replay_nic(&t, p);
+    assert_int_equal(c.dma_read, c.ack_maps); /* one read per ACK */
+    if (p->queue_per_cpu) /* one ring per cpu, not per flow */
+        assert_true(c.peak_live <= p->cpus * 64 + 1);
+    free(t.r);
+    return c.ack_maps;
+}
+
+/* --queue-per-cpu and --gro-segments: 4 flows on 2 cpus, 800 packets in
+ * round-robin order (200 per flow).  ACKs by hand:
+ *  - own queue per flow, a poll every 8 packets of the flow, GRO 16: one
+ *    8-segment skb per poll -> 1 ACK per 8 packets = 25 per flow;
+ *  - same with GRO 3: skbs of 3, 3, 2 -> 3 ACKs per 8 packets = 75;
+ *  - flows 0,2 (and 1,3) share a queue, a poll every 8 packets of the
+ *    queue = 4 per flow: one 4-segment skb -> 1 ACK per 4 = 50 per flow;
+ *  - shared queue, a poll every 2 packets = 1 per flow: 1-segment skbs,
+ *    delayed ACK every second one -> 100 per flow;
+ *  - without GRO, --ack-every 2 -> 100 per flow whatever the queues. */
+static void test_nic_queue_gro(void **state)
+{
+    (void)state;
+    gen_nic_params_t p;
+    gen_nic_defaults(&p);
+    p.flows = 4;
+    p.cpus = 2;
+    p.ring = 64;
+    p.packets = 800;
+    p.napi_batch = 8;
+    p.gro_segs = 16;
+    assert_int_equal(nic_acks(&p, "g1.zst"), 4 * 25);
+    p.gro_segs = 3;
+    assert_int_equal(nic_acks(&p, "g2.zst"), 4 * 75);
+    p.gro_segs = 16;
+    p.queue_per_cpu = true;
+    assert_int_equal(gen_nic_live_bound(&p), 2 * 64 + 1);
+    assert_int_equal(nic_acks(&p, "g3.zst"), 4 * 50);
+    p.napi_batch = 2;
+    assert_int_equal(nic_acks(&p, "g4.zst"), 4 * 100);
+    p.gro_segs = 0;
+    p.ack_every = 2;
+    assert_int_equal(nic_acks(&p, "g5.zst"), 4 * 100);
+}
+
+/* --burst 3: the flow of data packet n is (n / 3) % flows, and its
+ * MARK carries that flow's cpu. */
+static void test_nic_burst(void **state)
+{
+    (void)state;
+    gen_nic_params_t p;
+    gen_nic_defaults(&p);
+    p.flows = 4;
+    p.cpus = 4;
+    p.burst = 3;
+    p.packets = 100;
+    iosim_err_t err;
+    if (gen_nic_write(&p, wpath("burst.zst"), false, &err))
+        fail_msg("%s", err.msg);
+    trace_t t = load(wpath("burst.zst"));
+    size_t n = 0;
+    for (size_t i = 0; i < t.n; i++)
+        if (t.r[i].kind == IOSIM_REC_MARK &&
+            t.r[i].flags == IOSIM_MARK_REQUEST) {
+            assert_int_equal(t.r[i].aux, n);
+            assert_int_equal(t.r[i].cpu, (n / 3) % 4);
+            n++;
+        }
+    assert_int_equal(n, 100);
+    replay_nic(&t, &p);
+    free(t.r);
+    /* bad values */
+    p.burst = 0;
+    assert_int_equal(gen_nic_write(&p, wpath("x.zst"), false, &err), -1);
+    p.burst = 1;
+    p.stride = 64;
+    p.ppd = 1; /* 4096 B cannot hold a 4096 B frame in 64 B strides + 14 */
+    p.rx_header = 14;
+    assert_int_equal(gen_nic_write(&p, wpath("x.zst"), false, &err), -1);
+    assert_false(file_exists(wpath("x.zst")));
+}
+
 /* --duration: packets = ceil(duration / (mtu * 8 / rate)). */
 static void test_nic_duration(void **state)
 {
@@ -574,6 +718,9 @@ int main(void)
         cmocka_unit_test(test_nic_rx),
         cmocka_unit_test(test_nic_both_jumbo),
         cmocka_unit_test(test_nic_duration),
+        cmocka_unit_test(test_nic_stride),
+        cmocka_unit_test(test_nic_queue_gro),
+        cmocka_unit_test(test_nic_burst),
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_registry),
     };
