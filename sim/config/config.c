@@ -496,6 +496,10 @@ static int load_pair(load_ctx_t *x, yaml_node_pair_t *pair, yaml_node_t *map,
         return at(x, key->start_mark, prefix, "expected a plain key");
 
     const char *k = (const char *)key->data.scalar.value;
+    /* An empty top-level key would name the root group itself, and an
+     * anchored root aliased under it (&a {"": *a}) would recurse forever. */
+    if (k[0] == '\0')
+        return at(x, key->start_mark, prefix, "empty key");
     char path[PATH_MAX_LEN];
     int len = prefix[0] ? snprintf(path, sizeof path, "%s.%s", prefix, k)
                         : snprintf(path, sizeof path, "%s", k);

@@ -85,6 +85,14 @@ const iosim_param_t iosim_params_vtd[] = {
      "cache entries",
      "VT-d §6.5.2.3 (MODEL.md §3.4); F&S rely on it on Cascade Lake "
      "(FIGURES.md §1)"},
+    {"vtd.psi_psc_scope", IOSIM_P_STR, OFF(vtd.psi_psc_scope), "range", 1, 0,
+     "range|domain",
+     "what a page-selective IOTLB invalidation with IH=0 removes from the "
+     "paging-structure caches: range = the entries covering its range; "
+     "domain = every entry of its domain",
+     "range: the minimum VT-d §6.5.2.3 requires (MODEL.md §3.4); "
+     "implementations may invalidate more (spec allows over-invalidation; "
+     "the real policy of a given part is UNVERIFIED)"},
     {"vtd.ats", IOSIM_P_BOOL, OFF(vtd.ats), "false", 1, 0, NULL,
      "the device has a device-TLB (PCIe ATS) that needs invalidation",
      "placeholder (UNVERIFIED): device without ATS"},

@@ -42,6 +42,7 @@ struct vtd {
     cache_t *iotlb, *ctx, *pasid, *devtlb, *s2_tlb;
     cache_t *psc[4], *s2_psc[4]; /* [0]=PML5E [1]=PML4E [2]=PDPTE [3]=PDE */
     double ref_ns;
+    bool psc_scope_domain; /* vtd.psi_psc_scope == "domain" */
     uint64_t mapped_4k_total; /* live 4 KB mappings, all domains */
 };
 
@@ -90,6 +91,7 @@ vtd_t *vtd_new(const iosim_config_t *cfg, uint64_t *st, iosim_err_t *err)
      * (arbitrary, distinct and page aligned). */
     physmem_init(&v->host_mem, 1ull << 30);
     physmem_init(&v->guest_mem, 16ull << 20);
+    v->psc_scope_domain = !strcmp(cfg->vtd.psi_psc_scope, "domain");
     double f = cfg->vtd.llc_hit_fraction;
     v->ref_ns = f * cfg->vtd.llc_ns + (1.0 - f) * cfg->vtd.mem_ns;
 
@@ -571,8 +573,14 @@ static void inval_iotlb(vtd_t *v, const vtd_desc_t *d)
     }
     st[IOSIM_ST_IOTLB_INVAL_ENTRIES] +=
         cache_invalidate_if(v->iotlb, match_line, &m);
-    if (!keep_psc)
-        st[IOSIM_ST_PSC_INVAL_ENTRIES] += inval_pscs(v, &m);
+    if (!keep_psc) {
+        /* vtd.psi_psc_scope=domain: the part drops every PSC entry of the
+         * domain on a PSI, not only those covering the range */
+        inval_match_t pm = m;
+        if (v->psc_scope_domain)
+            pm.by_range = false;
+        st[IOSIM_ST_PSC_INVAL_ENTRIES] += inval_pscs(v, &pm);
+    }
     /* A global one, or one naming the host's second-stage domain, also
      * drops the nested second-stage structures. */
     if (d->gran == IOSIM_GRAN_GLOBAL || d->did == VTD_HOST_S2_DID) {

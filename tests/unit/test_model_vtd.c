@@ -600,6 +600,35 @@ static void test_psi_psc_range(void **state)
     hw_free(h);
 }
 
+static void test_psi_psc_domain_scope(void **state)
+{
+    (void)state;
+    /* The same scene as test_psi_psc_range, with vtd.psi_psc_scope=domain:
+     * the IH=0 PSI of one page of R1 removes all 4 PSC entries of domain 1
+     * (PML4E, PDPTE, PDE(R1), PDE(R2)) but not domain 2's PDE; a new page
+     * of R2 then walks all 4 levels, and domain 2 still hits its PDE. */
+    iosim_config_t *c = iosim_config_new();
+    set(c, "vtd.psi_psc_scope=domain");
+    hw_t *h = hw_build(c);
+    vtd_attach(h->v, 1, 1);
+    vtd_attach(h->v, 2, 2);
+    const uint64_t R1 = 0, R2 = 2 * MB;
+    map(h, 1, R1, 0x1000000, 8 * KB);
+    map(h, 1, R2, 0x2000000, 8 * KB);
+    map(h, 2, R1, 0x3000000, 8 * KB);
+    xl(h, 1, R1);
+    xl(h, 1, R2);
+    xl(h, 2, R1);
+    submit1(h, (vtd_desc_t){.type = IOSIM_DESC_IOTLB,
+                            .gran = IOSIM_GRAN_PAGE,
+                            .did = 1,
+                            .addr = R1});
+    assert_int_equal(h->st[IOSIM_ST_PSC_INVAL_ENTRIES], 4);
+    assert_int_equal(xl(h, 1, R2 + 4 * KB).mem_reads, 4);
+    assert_int_equal(xl(h, 2, R1 + 4 * KB).mem_reads, 1);
+    hw_free(h);
+}
+
 static void test_dsi_and_global(void **state)
 {
     (void)state;
@@ -1007,6 +1036,7 @@ int main(void)
         cmocka_unit_test(test_psi_large_entry),
         cmocka_unit_test(test_ih),
         cmocka_unit_test(test_psi_psc_range),
+        cmocka_unit_test(test_psi_psc_domain_scope),
         cmocka_unit_test(test_dsi_and_global),
         cmocka_unit_test(test_piotlb),
         cmocka_unit_test(test_devtlb_range),
