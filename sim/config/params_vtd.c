@@ -189,7 +189,8 @@ const iosim_param_t iosim_params_vtd[] = {
     /* ---- invalidation queue ---- */
     {"vtd.iq_batch_max", IOSIM_P_U32, OFF(vtd.iq_batch_max), "16", 1, 254,
      NULL,
-     "descriptors one qi_submit_sync may carry (ring of 256 needs 2 spare)",
+     "descriptors one submission carries before its wait descriptor; a "
+     "longer one is split (ring of 256 needs 2 spare)",
      "Linux >= 6.12 QI_MAX_BATCHED_DESC_COUNT = 16; QI_LENGTH 256 "
      "(MODEL.md §1.6.3, §1.7)"},
     {"vtd.iq_desc_ns", IOSIM_P_F64, OFF(vtd.iq_desc_ns), "200", 0, 1e9, NULL,

@@ -78,6 +78,12 @@
                                           "(first-stage or nested guest)")   \
     X(WALK_READS_S2, "walk.mem_reads_s2", "second-stage page-table reads")       \
     X(WALK_READS_CTX, "walk.mem_reads_ctx", "root/context/PASID reads")        \
+    X(WALK_READS_L1, "walk.mem_reads_l1", "page-table reads at level 1 "       \
+                                          "(PTEs), both stages")               \
+    X(WALK_READS_L2, "walk.mem_reads_l2", "... at level 2 (PDEs)")             \
+    X(WALK_READS_L3, "walk.mem_reads_l3", "... at level 3 (PDPTEs)")           \
+    X(WALK_READS_L4, "walk.mem_reads_l4", "... at level 4 (PML4Es)")           \
+    X(WALK_READS_L5, "walk.mem_reads_l5", "... at level 5 (PML5Es)")           \
     X(PT_PAGES, "pt.pages_live", "page-table pages live at the end")           \
     X(PT_PAGES_PEAK, "pt.pages_peak", "peak page-table pages")                 \
     X(PT_PAGES_FREED, "pt.pages_freed", "page-table pages freed")              \

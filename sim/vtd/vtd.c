@@ -349,6 +349,7 @@ static bool walk_table(vtd_t *v, const pgtable_t *pt, cache_t *const psc[4],
         if (gpa_tables && !(start_cached && lvl == start))
             s2_translate(v, w->table_pa[lvl - 1], a, NULL);
         acc_read(v, a, stage);
+        v->st[IOSIM_ST_WALK_READS_L1 + lvl - 1]++;
         if (lvl >= 2 && lvl > leaf) { /* cache the non-leaf entry read */
             cache_key_t k = {addr >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
                              TAG(did, pasid, lvl, stage)};
@@ -628,7 +629,25 @@ static bool match_pasid_entry(cache_key_t k, uint64_t val, void *arg)
     return d->gran == 0 || k.addr == d->pasid; /* 0: all PASIDs of DID */
 }
 
+static double submit_one(vtd_t *v, const vtd_desc_t *d, size_t n);
+
 double vtd_submit(vtd_t *v, const vtd_desc_t *d, size_t n)
+{
+    /* A submission longer than the queue takes at once (vtd.iq_batch_max)
+     * goes as several, each with its own wait, as qi_submit_sync() needs
+     * count + 2 free slots of QI_LENGTH (MODEL.md §1.7). */
+    uint32_t max = v->cfg->vtd.iq_batch_max ? v->cfg->vtd.iq_batch_max : 1;
+    double ns = 0;
+    size_t i = 0;
+    do {
+        size_t k = n - i < max ? n - i : max;
+        ns += submit_one(v, d + i, k);
+        i += k;
+    } while (i < n);
+    return ns;
+}
+
+static double submit_one(vtd_t *v, const vtd_desc_t *d, size_t n)
 {
     const iosim_config_t *cfg = v->cfg;
     uint64_t *st = v->st;

@@ -629,6 +629,44 @@ static void test_psi_psc_domain_scope(void **state)
     hw_free(h);
 }
 
+static void test_submit_split(void **state)
+{
+    (void)state;
+    /* vtd.iq_batch_max=2: a submission of 5 descriptors goes as 2 + 2 + 1,
+     * each followed by the implicit wait: 3 tail writes, 3 waits. */
+    iosim_config_t *c = iosim_config_new();
+    set(c, "vtd.iq_batch_max=2");
+    hw_t *h = hw_build(c);
+    vtd_desc_t d[5];
+    for (int i = 0; i < 5; i++)
+        d[i] = (vtd_desc_t){.type = IOSIM_DESC_IOTLB,
+                            .gran = IOSIM_GRAN_PAGE, .did = 1,
+                            .addr = 0x1000ull * (uint64_t)i};
+    vtd_submit(h->v, d, 5);
+    assert_int_equal(h->st[IOSIM_ST_IQ_SUBMITS], 3);
+    assert_int_equal(h->st[IOSIM_ST_IQ_DESC_WAIT], 3);
+    assert_int_equal(h->st[IOSIM_ST_IQ_DESC_IOTLB_PSI], 5);
+    hw_free(h);
+}
+
+static void test_reads_per_level(void **state)
+{
+    (void)state;
+    /* all caches off, legacy 4-level: one cold walk reads one entry at
+     * each of the levels 4, 3, 2, 1 (and 2 root/context entries) */
+    iosim_config_t *c = iosim_config_new();
+    caches_off(c);
+    hw_t *h = hw_build(c);
+    vtd_attach(h->v, 1, 1);
+    map(h, 1, 0x200000, 0x1000000, 4 * KB);
+    xl(h, 1, 0x200000);
+    for (int l = 0; l < 4; l++)
+        assert_int_equal(h->st[IOSIM_ST_WALK_READS_L1 + l], 1);
+    assert_int_equal(h->st[IOSIM_ST_WALK_READS_L5], 0);
+    assert_int_equal(h->st[IOSIM_ST_WALK_READS_CTX], 2);
+    hw_free(h);
+}
+
 static void test_dsi_and_global(void **state)
 {
     (void)state;
@@ -1037,6 +1075,8 @@ int main(void)
         cmocka_unit_test(test_ih),
         cmocka_unit_test(test_psi_psc_range),
         cmocka_unit_test(test_psi_psc_domain_scope),
+        cmocka_unit_test(test_submit_split),
+        cmocka_unit_test(test_reads_per_level),
         cmocka_unit_test(test_dsi_and_global),
         cmocka_unit_test(test_piotlb),
         cmocka_unit_test(test_devtlb_range),
