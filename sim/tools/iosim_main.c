@@ -18,7 +18,8 @@
 
 #define PROG "iosim"
 #define MAX_SETS 256
-#define MAX_COMPARE 32
+#define MAX_COMPARE 256
+#define MAX_SWEEPS 8
 
 static void usage(FILE *out)
 {
@@ -35,6 +36,12 @@ static void usage(FILE *out)
         "      --compare LIST    run several policies in one pass, e.g.\n"
         "                        strict,lazy,passthrough; an item may name a\n"
         "                        hypervisor mode too: strict@emulated\n"
+        "      --sweep KEY=V1,V2 one configuration per value, in the same "
+        "pass;\n"
+        "                        several --sweep (and --compare) combine "
+        "as a\n"
+        "                        cartesian product, e.g. --sweep "
+        "vtd.iotlb.ways=4,8,16\n"
         "      --progress        progress line on stderr (default: when "
         "stderr\n"
         "                        is a terminal)\n"
@@ -79,10 +86,127 @@ static void show_progress(uint64_t done, uint64_t total, uint64_t records,
             (unsigned long long)records);
 }
 
+/* --compare items (policy[@hvmode]) times every combination of the
+ * --sweep values: one sim each, all fed by one decoded stream.  Labels
+ * name what differs: "strict", "lazy@emulated", "strict vtd.iotlb.ways=16". */
+typedef struct sweep {
+    char key[128];
+    char values[1024]; /* comma-separated */
+} sweep_t;
+
+static int add_sim(const iosim_config_t *base, const char *item,
+                   const sweep_t *sw, size_t nsw, const size_t *pick,
+                   const iosim_trace_meta_t *meta, iosim_sim_t **out,
+                   iosim_err_t *err)
+{
+    iosim_config_t *c = iosim_config_clone(base);
+    if (!c)
+        return iosim_err_set(err, "out of memory");
+    char label[256] = "", set[1200];
+    int bad = 0;
+    if (item) {
+        char it[128];
+        snprintf(it, sizeof it, "%s", item);
+        char *at = strchr(it, '@');
+        if (at)
+            *at = '\0';
+        snprintf(set, sizeof set, "os.policy=%s", it);
+        bad = iosim_config_set(c, set, err);
+        if (!bad && at) {
+            snprintf(set, sizeof set, "hv.mode=%s", at + 1);
+            bad = iosim_config_set(c, set, err);
+        }
+        snprintf(label, sizeof label, "%s", item);
+    } else {
+        snprintf(label, sizeof label, "%s", base->os.policy);
+    }
+    for (size_t k = 0; k < nsw && !bad; k++) {
+        /* the pick[k]-th value of sweep k */
+        char vals[1024], *save = NULL, *v = NULL;
+        snprintf(vals, sizeof vals, "%s", sw[k].values);
+        v = strtok_r(vals, ",", &save);
+        for (size_t j = 0; j < pick[k] && v; j++)
+            v = strtok_r(NULL, ",", &save);
+        snprintf(set, sizeof set, "%s=%s", sw[k].key, v ? v : "");
+        bad = iosim_config_set(c, set, err);
+        size_t len = strlen(label);
+        if (len + 1 < sizeof label)
+            snprintf(label + len, sizeof label - len, " %.*s",
+                     (int)(sizeof label - len - 2), set);
+    }
+    if (!bad)
+        bad = iosim_config_validate(c, err);
+    if (!bad) {
+        *out = iosim_sim_new(c, label, meta, err);
+        bad = *out == NULL;
+    }
+    iosim_config_free(c);
+    if (bad) {
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err->msg);
+        return iosim_err_set(err, "%s%s: %s", item ? "--compare " : "",
+                             label, msg);
+    }
+    return 0;
+}
+
+static size_t count_values(const char *list)
+{
+    size_t n = 1;
+    for (; *list; list++)
+        n += *list == ',';
+    return n;
+}
+
+static int build_sims(const iosim_config_t *cfg, const char *compare,
+                      const sweep_t *sw, size_t nsw,
+                      const iosim_trace_meta_t *meta, iosim_sim_t **sims,
+                      size_t *nsims, iosim_err_t *err)
+{
+    char list[1024];
+    const char *items[MAX_COMPARE];
+    size_t nitems = 0;
+    if (compare) {
+        snprintf(list, sizeof list, "%s", compare);
+        char *save = NULL;
+        for (char *it = strtok_r(list, ",", &save); it;
+             it = strtok_r(NULL, ",", &save)) {
+            if (nitems == MAX_COMPARE)
+                return iosim_err_set(err, "--compare: at most %d items",
+                                     MAX_COMPARE);
+            items[nitems++] = it;
+        }
+    }
+    size_t combos = 1;
+    for (size_t k = 0; k < nsw; k++)
+        combos *= count_values(sw[k].values);
+    if (combos * (nitems ? nitems : 1) > MAX_COMPARE)
+        return iosim_err_set(err, "--compare x --sweep: more than %d "
+                                  "configurations", MAX_COMPARE);
+    size_t pick[MAX_SWEEPS] = {0};
+    for (size_t i = 0; i < (nitems ? nitems : 1); i++) {
+        for (size_t c = 0; c < combos; c++) {
+            size_t rest = c; /* mixed-radix digits of c: value per sweep */
+            for (size_t k = nsw; k-- > 0;) {
+                size_t nv = count_values(sw[k].values);
+                pick[k] = rest % nv;
+                rest /= nv;
+            }
+            if (add_sim(cfg, nitems ? items[i] : NULL, sw, nsw, pick, meta,
+                        &sims[*nsims], err))
+                return -1;
+            (*nsims)++;
+        }
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *config_path = NULL, *out_path = NULL, *trace = NULL;
     const char *compare = NULL;
+    sweep_t sweeps[MAX_SWEEPS];
+    size_t nsweeps = 0;
     const char *sets[MAX_SETS];
     size_t nsets = 0;
     iosim_format_t fmt = IOSIM_FMT_TEXT;
@@ -121,6 +245,18 @@ int main(int argc, char **argv)
             out_path = argv[++i];
         } else if (!strcmp(a, "--compare") && has_next) {
             compare = argv[++i];
+        } else if (!strcmp(a, "--sweep") && has_next) {
+            const char *eq = strchr(argv[++i], '=');
+            if (!eq || eq == argv[i] || !eq[1] || nsweeps == MAX_SWEEPS) {
+                cli_error(PROG, "--sweep %s: expected KEY=V1,V2,... (at most "
+                                "%d sweeps)", argv[i], MAX_SWEEPS);
+                return IOSIM_EXIT_BAD_INPUT;
+            }
+            snprintf(sweeps[nsweeps].key, sizeof sweeps[nsweeps].key,
+                     "%.*s", (int)(eq - argv[i]), argv[i]);
+            snprintf(sweeps[nsweeps].values,
+                     sizeof sweeps[nsweeps].values, "%s", eq + 1);
+            nsweeps++;
         } else if (!strcmp(a, "--progress")) {
             progress = 1;
         } else if (!strcmp(a, "--no-progress")) {
@@ -167,46 +303,8 @@ int main(int argc, char **argv)
         goto fail;
     const iosim_trace_meta_t *meta = iosim_trace_meta(reader);
 
-    if (compare) {
-        char list[1024];
-        snprintf(list, sizeof list, "%s", compare);
-        for (char *item = strtok(list, ","); item; item = strtok(NULL, ",")) {
-            if (nsims == MAX_COMPARE) {
-                cli_error(PROG, "--compare: at most %d items", MAX_COMPARE);
-                goto fail_quiet;
-            }
-            iosim_config_t *c = iosim_config_clone(cfg);
-            char set[256], *at = strchr(item, '@');
-            if (at)
-                *at = '\0';
-            snprintf(set, sizeof set, "os.policy=%s", item);
-            int bad = iosim_config_set(c, set, &err);
-            if (!bad && at) {
-                snprintf(set, sizeof set, "hv.mode=%s", at + 1);
-                bad = iosim_config_set(c, set, &err);
-            }
-            if (!bad)
-                bad = iosim_config_validate(c, &err);
-            char label[128];
-            snprintf(label, sizeof label, "%s%s%s", item, at ? "@" : "",
-                     at ? at + 1 : "");
-            if (!bad)
-                sims[nsims] = iosim_sim_new(c, label, meta, &err);
-            iosim_config_free(c);
-            if (bad || !sims[nsims]) {
-                char msg[sizeof err.msg];
-                snprintf(msg, sizeof msg, "%s", err.msg);
-                iosim_err_set(&err, "--compare %s: %s", label, msg);
-                goto fail;
-            }
-            nsims++;
-        }
-    } else {
-        sims[0] = iosim_sim_new(cfg, cfg->os.policy, meta, &err);
-        if (!sims[0])
-            goto fail;
-        nsims = 1;
-    }
+    if (build_sims(cfg, compare, sweeps, nsweeps, meta, sims, &nsims, &err))
+        goto fail;
 
     if (progress < 0)
         progress = isatty(STDERR_FILENO);
@@ -258,7 +356,6 @@ int main(int argc, char **argv)
 
 fail:
     cli_error(PROG, "%s", err.msg);
-fail_quiet:
     rc = IOSIM_EXIT_BAD_INPUT;
 done:
     for (size_t i = 0; i < nsims; i++)
