@@ -27,10 +27,12 @@
  *     the guest's map and is aligned alike in IOVA and physical address
  *     (what the page table's large leaves allow, vtd/pgtable.h).
  * Assumptions: the cache holds scheme.vhost_entries entries and evicts a
- * random one when full (DPDK's random eviction, from memory, UNVERIFIED);
+ * random one when full (DPDK lib/vhost/iotlb.c: IOTLB_CACHE_SIZE 2048,
+ * vhost_user_iotlb_cache_random_evict);
  * the sim still translates each access through the IOMMU model, standing
  * for QEMU's translation (an over-count on backend hits).
- * Not modeled: per-virtqueue caches, the read-write lock, miss batching
+ * Not modeled: per-virtqueue caches (one list per domain stands for
+ * them), the read-write lock, miss batching
  * per burst, the dedicated virtqueue-metadata cache. */
 #include <stdlib.h>
 #include <string.h>
@@ -133,23 +135,28 @@ static unsigned ceil_log2_plus1(size_t n)
 }
 
 /* Looks addr up; returns the entry index or -1; *visited = entries a
- * lookup of the chosen structure reads. */
+ * lookup of the chosen structure reads.  Each domain has its own list or
+ * tree (DPDK keeps one cache per virtqueue), so only the domain's entries
+ * [first, last) count. */
 static long lookup(const vhost_t *v, uint16_t did, uint64_t addr,
                    uint64_t *visited)
 {
+    size_t first = lower_bound(v, did, 0);
+    size_t last = did == UINT16_MAX ? v->n
+                                    : lower_bound(v, (uint16_t)(did + 1), 0);
     /* the entry holding addr, if any, is the last one starting <= addr */
     size_t i = lower_bound(v, did, addr + 1);
     long hit = -1;
-    if (i > 0 && v->e[i - 1].did == did && addr < v->e[i - 1].iova +
-                                                   v->e[i - 1].size)
+    if (i > first && addr < v->e[i - 1].iova + v->e[i - 1].size)
         hit = (long)(i - 1);
     if (v->tree) {
-        *visited = ceil_log2_plus1(v->n);
+        *visited = ceil_log2_plus1(last - first);
     } else {
         /* the list walk stops at the hit, or at the first entry past
-         * addr, or runs off the end */
-        *visited = hit >= 0 ? (uint64_t)hit + 1
-                            : (i < v->n ? (uint64_t)i + 1 : (uint64_t)v->n);
+         * addr, or runs off the end of the domain's list */
+        *visited = hit >= 0 ? (uint64_t)hit - first + 1
+                            : (i < last ? (uint64_t)(i - first) + 1
+                                        : (uint64_t)(last - first));
     }
     return hit;
 }

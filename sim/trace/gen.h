@@ -44,6 +44,7 @@ const gen_kind_t *gen_find(const char *name);
 
 extern const gen_kind_t gen_kind_random; /* gen_random.c */
 extern const gen_kind_t gen_kind_nic;    /* gen_nic.c    */
+extern const gen_kind_t gen_kind_pvp;    /* gen_pvp.c    */
 
 /* ---------------------------------------------------------------- */
 /* Option parsing                                                    */
@@ -185,6 +186,36 @@ int gen_nic_check(const gen_nic_params_t *p, iosim_err_t *err);
  * tx packet in flight per flow), for tests and documentation. */
 uint64_t gen_nic_live_bound(const gen_nic_params_t *p);
 int gen_nic_write(const gen_nic_params_t *p, const char *path, bool text,
+                  iosim_err_t *err);
+
+/* ---------------------------------------------------------------- */
+/* gen pvp (gen_pvp.c)                                               */
+/* ---------------------------------------------------------------- */
+typedef struct gen_pvp_params {
+    uint64_t page_size; /* guest hugepage: 4K, 2M or 1G                 */
+    uint64_t mbufs;     /* objects in the guest mbuf pool               */
+    uint64_t obj_size;  /* bytes per pool object                        */
+    uint64_t ring_size; /* descriptors per virtqueue                    */
+    uint64_t vrings;    /* virtqueues laid out after the pool           */
+    uint64_t packets;   /* measured packets                             */
+    uint64_t pkt_size;  /* packet bytes                                 */
+    uint64_t hdr_size;  /* virtio-net header bytes                      */
+    uint64_t seed;
+    uint64_t iova_base; /* guest IOVA of the pool, page aligned         */
+    uint64_t domain;
+    uint16_t device;
+    double rate_mpps;   /* t advances 1000/rate ns per packet           */
+} gen_pvp_params_t;
+
+void gen_pvp_defaults(gen_pvp_params_t *p);
+int gen_pvp_check(const gen_pvp_params_t *p, iosim_err_t *err);
+/* Bytes of one legacy split vring of n descriptors (4096 B alignment). */
+uint64_t gen_pvp_vring_bytes(uint64_t n);
+/* Bytes mapped: pool + rings rounded up to the page size. */
+uint64_t gen_pvp_region_bytes(const gen_pvp_params_t *p);
+/* Offset of the accessed buffer (virtio-net header) in a pool object. */
+uint64_t gen_pvp_buf_offset(const gen_pvp_params_t *p);
+int gen_pvp_write(const gen_pvp_params_t *p, const char *path, bool text,
                   iosim_err_t *err);
 
 #endif /* IOSIM_GEN_H */

@@ -20,6 +20,7 @@
 const gen_kind_t *const gen_kinds[] = {
     &gen_kind_random,
     &gen_kind_nic,
+    &gen_kind_pvp,
     NULL,
 };
 

@@ -694,7 +694,7 @@ static void test_registry(void **state)
         assert_non_null((*k)->run);
         assert_ptr_equal(gen_find((*k)->name), *k);
     }
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 3); /* random, nic, pvp */
     assert_null(gen_find("nope"));
     /* run() parses argv like the command does */
     iosim_err_t err;
