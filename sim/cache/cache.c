@@ -1,37 +1,55 @@
-/* cache.c — the generic set-associative cache (see cache.h). */
+/* cache.c — the generic set-associative cache (see cache.h).
+ *
+ * Concepts (implementation): the lines are stored as parallel arrays
+ * (key addrs, key tags, valid flags, values, stamps; line i = set * ways
+ * + way) so that a probe reads little more than the addrs of one set.  Two memos make repeated work
+ * cheap without changing any outcome: `mru` is the line of the last hit
+ * or fill, probed first (a key lives in at most one line, so finding it
+ * there is the same hit the set scan would find); `miss` remembers the
+ * set of the last lookup that missed, so the insert that usually
+ * follows does not scan the set's keys again (any change of keys or validity
+ * forgets it).  The built-in replacement policies run inline. */
 #include "cache/cache.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct cache_line {
-    cache_key_t key;
-    uint64_t val;
-    uint64_t stamp; /* LRU: last use; FIFO: fill time */
-    bool valid;
-} cache_line_t;
-
 struct cache {
     char name[48];
     bool enabled;
     uint32_t sets, ways, set_mask;
-    cache_line_t *lines;  /* sets * ways */
+    uint64_t *addrs;      /* sets * ways: key.addr */
+    uint64_t *tags;       /* sets * ways: key.tag  */
+    bool *valid;          /* sets * ways */
+    uint64_t *vals;       /* sets * ways */
+    uint64_t *stamps;     /* LRU: last use; FIFO: fill time */
     uint64_t *set_bits;   /* PLRU tree, one word per set */
+    uint32_t *set_valid;  /* valid lines per set */
     uint64_t clock;       /* stamp source */
     uint64_t rng;         /* xorshift64* state */
     const cache_repl_ops_t *repl;
+    cache_repl_kind_t kind; /* repl->kind */
+    size_t nvalid;        /* valid lines (cache_valid_lines) */
+    size_t mru;           /* line of the last hit or fill */
+    /* the last lookup that missed: key, its set, first invalid way */
+    bool miss_known;
+    uint64_t miss_addr, miss_tag; /* its key (scalars: a by-value struct
+                                     copy made GCC stall on the stack) */
+    uint32_t miss_set;
 };
 
-static inline uint32_t cache_set_of(const cache_t *c, cache_key_t k)
+static inline uint32_t cache_set_of(const cache_t *c, uint64_t addr,
+                                    uint64_t tag)
 {
     /* Fold the tag in so domains sharing IOVAs spread over sets. */
-    uint64_t h = k.addr ^ (k.tag * 0x9E3779B97F4A7C15ull >> 32);
+    uint64_t h = addr ^ (tag * 0x9E3779B97F4A7C15ull >> 32);
     return (uint32_t)(h & c->set_mask);
 }
 
-static inline bool key_eq(cache_key_t a, cache_key_t b)
+static inline bool line_has(const cache_t *c, size_t i, uint64_t addr,
+                            uint64_t tag)
 {
-    return a.addr == b.addr && a.tag == b.tag;
+    return c->addrs[i] == addr && c->tags[i] == tag && c->valid[i];
 }
 
 cache_t *cache_new(const char *name, const iosim_cache_params_t *p,
@@ -59,14 +77,22 @@ cache_t *cache_new(const char *name, const iosim_cache_params_t *p,
     snprintf(c->name, sizeof c->name, "%s", name);
     c->enabled = p->enabled;
     c->repl = repl;
+    c->kind = repl->kind;
     c->rng = seed ? seed : 0x2545F4914F6CDD1Dull;
     if (c->enabled) {
         c->sets = p->sets;
         c->ways = p->ways;
         c->set_mask = p->sets - 1;
-        c->lines = calloc((size_t)c->sets * c->ways, sizeof *c->lines);
+        size_t n = (size_t)c->sets * c->ways;
+        c->addrs = calloc(n, sizeof *c->addrs);
+        c->tags = calloc(n, sizeof *c->tags);
+        c->valid = calloc(n, sizeof *c->valid);
+        c->vals = calloc(n, sizeof *c->vals);
+        c->stamps = calloc(n, sizeof *c->stamps);
         c->set_bits = calloc(c->sets, sizeof *c->set_bits);
-        if (!c->lines || !c->set_bits) {
+        c->set_valid = calloc(c->sets, sizeof *c->set_valid);
+        if (!c->addrs || !c->tags || !c->valid || !c->vals || !c->stamps ||
+            !c->set_bits || !c->set_valid) {
             cache_free(c);
             return iosim_err_set(err, "%s: out of memory", name), NULL;
         }
@@ -78,8 +104,13 @@ void cache_free(cache_t *c)
 {
     if (!c)
         return;
-    free(c->lines);
+    free(c->addrs);
+    free(c->tags);
+    free(c->valid);
+    free(c->vals);
+    free(c->stamps);
     free(c->set_bits);
+    free(c->set_valid);
     free(c);
 }
 
@@ -89,62 +120,212 @@ uint32_t cache_capacity(const cache_t *c)
     return c && c->enabled ? c->sets * c->ways : 0;
 }
 
-bool cache_lookup(cache_t *c, cache_key_t key, uint64_t *val)
+/* ---- replacement (the built-in policies, see repl.c) ---------------- */
+
+/* The way with the smallest stamp, the first of equal ones (written with
+ * conditional moves in mind: stamps order unpredictably). */
+static inline uint32_t oldest_in(const uint64_t *stamps, uint32_t ways)
 {
-    if (!c->enabled)
-        return false;
-    uint32_t set = cache_set_of(c, key);
-    cache_line_t *row = c->lines + (size_t)set * c->ways;
-    for (uint32_t w = 0; w < c->ways; w++) {
-        if (row[w].valid && key_eq(row[w].key, key)) {
-            if (val)
-                *val = row[w].val;
-            c->repl->touch(c, set, w);
-            return true;
-        }
+    uint32_t best = 0;
+    uint64_t best_stamp = stamps[0];
+    for (uint32_t w = 1; w < ways; w++) {
+        uint64_t s = stamps[w];
+        bool older = s < best_stamp;
+        best = older ? w : best;
+        best_stamp = older ? s : best_stamp;
     }
-    return false;
+    return best;
 }
 
-bool cache_insert(cache_t *c, cache_key_t key, uint64_t val)
+static inline void plru_touch_bits(uint64_t *bits, uint32_t ways,
+                                   uint32_t way)
+{
+    uint32_t node = 0, lo = 0, hi = ways;
+    while (hi - lo > 1) {
+        uint32_t mid = (lo + hi) / 2;
+        if (way < mid) { /* used left: point victim right */
+            *bits |= 1ull << node;
+            node = 2 * node + 1;
+            hi = mid;
+        } else {
+            *bits &= ~(1ull << node);
+            node = 2 * node + 2;
+            lo = mid;
+        }
+    }
+}
+
+static inline uint32_t plru_victim_bits(uint64_t bits, uint32_t ways)
+{
+    uint32_t node = 0, lo = 0, hi = ways;
+    while (hi - lo > 1) {
+        uint32_t mid = (lo + hi) / 2;
+        if (bits & (1ull << node)) {
+            node = 2 * node + 2;
+            lo = mid;
+        } else {
+            node = 2 * node + 1;
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+void cache_lru_touch(cache_t *c, uint32_t set, uint32_t way)
+{
+    c->stamps[(size_t)set * c->ways + way] = ++c->clock;
+}
+void cache_nop_touch(cache_t *c, uint32_t set, uint32_t way)
+{
+    (void)c, (void)set, (void)way;
+}
+uint32_t cache_oldest_way(cache_t *c, uint32_t set)
+{
+    return oldest_in(&c->stamps[(size_t)set * c->ways], c->ways);
+}
+void cache_plru_touch(cache_t *c, uint32_t set, uint32_t way)
+{
+    plru_touch_bits(&c->set_bits[set], c->ways, way);
+}
+uint32_t cache_plru_victim(cache_t *c, uint32_t set)
+{
+    return plru_victim_bits(c->set_bits[set], c->ways);
+}
+uint32_t cache_random_victim(cache_t *c, uint32_t set)
+{
+    (void)set;
+    return (uint32_t)(cache_random(c) % c->ways);
+}
+
+/* The policy's touch of line i (= set * ways + way), inline for the
+ * built-in policies; set and way are only worked out when needed. */
+static inline void repl_touch(cache_t *c, size_t i)
+{
+    switch (c->kind) {
+    case CACHE_REPL_LRU:
+        c->stamps[i] = ++c->clock;
+        break;
+    case CACHE_REPL_FIFO:
+    case CACHE_REPL_RANDOM:
+        break;
+    case CACHE_REPL_PLRU:
+        plru_touch_bits(&c->set_bits[i / c->ways], c->ways,
+                        (uint32_t)(i % c->ways));
+        break;
+    default:
+        c->repl->touch(c, (uint32_t)(i / c->ways), (uint32_t)(i % c->ways));
+        break;
+    }
+}
+
+static inline uint32_t repl_victim(cache_t *c, uint32_t set)
+{
+    switch (c->kind) {
+    case CACHE_REPL_LRU:
+    case CACHE_REPL_FIFO:
+        return oldest_in(&c->stamps[(size_t)set * c->ways], c->ways);
+    case CACHE_REPL_PLRU:
+        return plru_victim_bits(c->set_bits[set], c->ways);
+    case CACHE_REPL_RANDOM:
+        return cache_random_victim(c, set);
+    default:
+        return c->repl->victim(c, set);
+    }
+}
+
+/* ---- access ----------------------------------------------------------- */
+
+bool cache_lookup_kv(cache_t *c, uint64_t addr, uint64_t tag, uint64_t *val)
 {
     if (!c->enabled)
         return false;
-    uint32_t set = cache_set_of(c, key);
-    cache_line_t *row = c->lines + (size_t)set * c->ways;
-    uint32_t free_way = UINT32_MAX;
-    for (uint32_t w = 0; w < c->ways; w++) {
-        if (row[w].valid && key_eq(row[w].key, key)) {
-            row[w].val = val;
-            c->repl->touch(c, set, w);
+    size_t i = c->mru;
+    if (!line_has(c, i, addr, tag)) {
+        uint32_t set = cache_set_of(c, addr, tag), ways = c->ways;
+        size_t base = (size_t)set * ways;
+        uint32_t w = 0;
+        for (; w < ways; w++)
+            if (line_has(c, base + w, addr, tag))
+                break;
+        if (w == ways) {
+            c->miss_known = true;
+            c->miss_addr = addr;
+            c->miss_tag = tag;
+            c->miss_set = set;
             return false;
         }
-        if (!row[w].valid && free_way == UINT32_MAX)
-            free_way = w;
+        i = base + w;
+        c->mru = i;
     }
+    if (val)
+        *val = c->vals[i];
+    repl_touch(c, i);
+    return true;
+}
+
+bool cache_insert_kv(cache_t *c, uint64_t addr, uint64_t tag, uint64_t val)
+{
+    if (!c->enabled)
+        return false;
+    uint32_t set, free_way = UINT32_MAX, ways = c->ways;
+    if (c->miss_known && c->miss_addr == addr && c->miss_tag == tag) {
+        /* the lookup just before scanned this set: key absent */
+        set = c->miss_set;
+        if (c->set_valid[set] < ways) {
+            const bool *ok = c->valid + (size_t)set * ways;
+            for (uint32_t w = 0; w < ways; w++)
+                if (!ok[w]) {
+                    free_way = w;
+                    break;
+                }
+        }
+    } else {
+        set = cache_set_of(c, addr, tag);
+        size_t base = (size_t)set * ways;
+        for (uint32_t w = 0; w < ways; w++) {
+            if (line_has(c, base + w, addr, tag)) {
+                c->vals[base + w] = val;
+                c->mru = base + w;
+                repl_touch(c, base + w);
+                return false;
+            }
+            if (!c->valid[base + w] && free_way == UINT32_MAX)
+                free_way = w;
+        }
+    }
+    c->miss_known = false;
     bool evicted = false;
     uint32_t w = free_way;
     if (w == UINT32_MAX) {
-        w = c->repl->victim(c, set);
+        w = repl_victim(c, set);
         evicted = true;
+    } else {
+        c->nvalid++;
+        c->set_valid[set]++;
     }
-    row[w].key = key;
-    row[w].val = val;
-    row[w].valid = true;
-    row[w].stamp = ++c->clock; /* fill time, used by FIFO */
-    c->repl->touch(c, set, w);
+    size_t i = (size_t)set * ways + w;
+    c->addrs[i] = addr;
+    c->tags[i] = tag;
+    c->vals[i] = val;
+    c->valid[i] = true;
+    c->stamps[i] = ++c->clock; /* fill time, used by FIFO */
+    c->mru = i;
+    repl_touch(c, i);
     return evicted;
 }
 
-size_t cache_invalidate(cache_t *c, cache_key_t key)
+size_t cache_invalidate_kv(cache_t *c, uint64_t addr, uint64_t tag)
 {
-    if (!c->enabled)
+    if (!c->enabled || c->nvalid == 0)
         return 0;
-    uint32_t set = cache_set_of(c, key);
-    cache_line_t *row = c->lines + (size_t)set * c->ways;
+    uint32_t set = cache_set_of(c, addr, tag);
+    size_t base = (size_t)set * c->ways;
     for (uint32_t w = 0; w < c->ways; w++) {
-        if (row[w].valid && key_eq(row[w].key, key)) {
-            row[w].valid = false;
+        if (line_has(c, base + w, addr, tag)) {
+            c->valid[base + w] = false;
+            c->nvalid--;
+            c->set_valid[set]--;
+            c->miss_known = false;
             return 1;
         }
     }
@@ -155,14 +336,27 @@ size_t cache_invalidate_if(cache_t *c,
                            bool (*match)(cache_key_t, uint64_t, void *),
                            void *arg)
 {
-    if (!c->enabled)
+    if (!c->enabled || c->nvalid == 0)
         return 0;
-    size_t n = 0, total = (size_t)c->sets * c->ways;
-    for (size_t i = 0; i < total; i++) {
-        if (c->lines[i].valid && match(c->lines[i].key, c->lines[i].val, arg)) {
-            c->lines[i].valid = false;
-            n++;
+    size_t n = 0, i = 0;
+    for (uint32_t set = 0; set < c->sets; set++) {
+        if (c->set_valid[set] == 0) {
+            i += c->ways;
+            continue;
         }
+        for (uint32_t w = 0; w < c->ways; w++, i++) {
+            if (c->valid[i] &&
+                match((cache_key_t){c->addrs[i], c->tags[i]}, c->vals[i],
+                      arg)) {
+                c->valid[i] = false;
+                c->set_valid[set]--;
+                n++;
+            }
+        }
+    }
+    if (n) {
+        c->nvalid -= n;
+        c->miss_known = false;
     }
     return n;
 }
@@ -171,12 +365,12 @@ size_t cache_flush(cache_t *c)
 {
     if (!c->enabled)
         return 0;
-    size_t n = 0, total = (size_t)c->sets * c->ways;
-    for (size_t i = 0; i < total; i++) {
-        n += c->lines[i].valid;
-        c->lines[i].valid = false;
-    }
+    size_t n = c->nvalid, total = (size_t)c->sets * c->ways;
+    memset(c->valid, 0, total * sizeof *c->valid);
     memset(c->set_bits, 0, c->sets * sizeof *c->set_bits);
+    memset(c->set_valid, 0, c->sets * sizeof *c->set_valid);
+    c->nvalid = 0;
+    c->miss_known = false;
     return n;
 }
 
@@ -186,13 +380,23 @@ size_t cache_occupancy(const cache_t *c)
         return 0;
     size_t n = 0, total = (size_t)c->sets * c->ways;
     for (size_t i = 0; i < total; i++)
-        n += c->lines[i].valid;
+        n += c->valid[i];
     return n;
+}
+
+size_t cache_valid_lines(const cache_t *c)
+{
+    return c->enabled ? c->nvalid : 0;
+}
+
+uint32_t cache_sets(const cache_t *c)
+{
+    return c && c->enabled ? c->sets : 0;
 }
 
 uint64_t *cache_line_stamp(cache_t *c, uint32_t set, uint32_t way)
 {
-    return &c->lines[(size_t)set * c->ways + way].stamp;
+    return &c->stamps[(size_t)set * c->ways + way];
 }
 uint64_t cache_next_stamp(cache_t *c) { return ++c->clock; }
 uint32_t cache_ways(const cache_t *c) { return c->ways; }

@@ -29,9 +29,21 @@ typedef struct cache_key {
 
 typedef struct cache cache_t;
 
+/* Built-in policies the cache runs inline (no hook calls per access: the
+ * hooks cost more than the policies); CACHE_REPL_HOOKS = only through the
+ * hooks (a policy added later). */
+typedef enum cache_repl_kind {
+    CACHE_REPL_HOOKS = 0,
+    CACHE_REPL_LRU,
+    CACHE_REPL_FIFO,
+    CACHE_REPL_PLRU,
+    CACHE_REPL_RANDOM
+} cache_repl_kind_t;
+
 /* Replacement policy: victim selection and bookkeeping per set. */
 typedef struct cache_repl_ops {
     const char *name;
+    cache_repl_kind_t kind;
     /* a line was hit (or filled) */
     void (*touch)(cache_t *c, uint32_t set, uint32_t way);
     /* pick the way to evict in a full set */
@@ -48,13 +60,29 @@ void cache_free(cache_t *c);
 bool cache_enabled(const cache_t *c);
 uint32_t cache_capacity(const cache_t *c);
 
+/* The three key operations take the key as two scalars underneath: GCC
+ * copies a by-value cache_key_t through the stack and reloads it as one
+ * vector, a store-forwarding stall on every call. */
+bool cache_lookup_kv(cache_t *c, uint64_t addr, uint64_t tag, uint64_t *val);
+bool cache_insert_kv(cache_t *c, uint64_t addr, uint64_t tag, uint64_t val);
+size_t cache_invalidate_kv(cache_t *c, uint64_t addr, uint64_t tag);
+
 /* Looks up key; on a hit stores the value (if val) and updates the
  * replacement state. */
-bool cache_lookup(cache_t *c, cache_key_t key, uint64_t *val);
+static inline bool cache_lookup(cache_t *c, cache_key_t key, uint64_t *val)
+{
+    return cache_lookup_kv(c, key.addr, key.tag, val);
+}
 /* Inserts or refreshes key.  Returns true if a valid line was evicted. */
-bool cache_insert(cache_t *c, cache_key_t key, uint64_t val);
+static inline bool cache_insert(cache_t *c, cache_key_t key, uint64_t val)
+{
+    return cache_insert_kv(c, key.addr, key.tag, val);
+}
 /* Removes key if present; returns 1 if removed, else 0. */
-size_t cache_invalidate(cache_t *c, cache_key_t key);
+static inline size_t cache_invalidate(cache_t *c, cache_key_t key)
+{
+    return cache_invalidate_kv(c, key.addr, key.tag);
+}
 /* Removes every line for which match() returns true; returns the count. */
 size_t cache_invalidate_if(cache_t *c,
                            bool (*match)(cache_key_t key, uint64_t val,
@@ -64,6 +92,11 @@ size_t cache_invalidate_if(cache_t *c,
 size_t cache_flush(cache_t *c);
 /* Number of valid lines (for tests). */
 size_t cache_occupancy(const cache_t *c);
+/* The same, kept as a count (O(1)): lets callers skip an empty cache. */
+size_t cache_valid_lines(const cache_t *c);
+/* Number of sets (0 when disabled): lets a caller choose between probing
+ * a few keys (cache_invalidate) and one scan (cache_invalidate_if). */
+uint32_t cache_sets(const cache_t *c);
 
 /* For replacement-policy files: per-line metadata access. */
 uint64_t *cache_line_stamp(cache_t *c, uint32_t set, uint32_t way);
@@ -71,5 +104,14 @@ uint64_t cache_next_stamp(cache_t *c);
 uint32_t cache_ways(const cache_t *c);
 uint64_t *cache_set_bits(cache_t *c, uint32_t set); /* PLRU tree bits */
 uint64_t cache_random(cache_t *c);                   /* seeded PRNG    */
+
+/* The built-in policies' hooks (repl.c lists them; cache.c implements
+ * them once, for the hooks and for its inline fast path). */
+void cache_lru_touch(cache_t *c, uint32_t set, uint32_t way);
+void cache_nop_touch(cache_t *c, uint32_t set, uint32_t way);
+uint32_t cache_oldest_way(cache_t *c, uint32_t set);
+void cache_plru_touch(cache_t *c, uint32_t set, uint32_t way);
+uint32_t cache_plru_victim(cache_t *c, uint32_t set);
+uint32_t cache_random_victim(cache_t *c, uint32_t set);
 
 #endif /* IOSIM_CACHE_H */

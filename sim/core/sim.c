@@ -163,7 +163,6 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
     s->st[IOSIM_ST_DMA_REQS]++;
     s->st[IOSIM_ST_DMA_BYTES] += size;
     double lat = 0;
-    pt_walk_t w;
     uint64_t end = iova + size;
     /* Overlapped timing: the device issues this request when the link is
      * free; a miss waits for a walker (timing.h), a hit only for its
@@ -185,7 +184,7 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
         if (r.fault)
             s->st[IOSIM_ST_DMA_FAULTS]++;
         else if ((r.iotlb_hit || r.devtlb_hit) && s->os->translates &&
-                 !pgtable_walk(&s->live, trace_iova + (a - iova), &w))
+                 !pgtable_is_mapped(&s->live, trace_iova + (a - iova)))
             s->st[IOSIM_ST_DMA_STALE]++; /* a cached translation of a
                                             buffer the OS has unmapped */
     }
@@ -205,9 +204,14 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
     uint64_t lat_ns = (uint64_t)(lat + 0.5);
     s->st[IOSIM_ST_DMA_LAT_NS] += lat_ns;
     s->lat_ns_hist[lat_ns < SIM_LAT_SLOTS ? lat_ns : SIM_LAT_SLOTS - 1]++;
-    unsigned b = 0; /* log2 buckets: < 4, 16, 64, 256, 1024, 4096, more */
-    for (uint64_t lim = 4; b < 6 && lat_ns >= lim; lim <<= 2)
-        b++;
+    /* log2 buckets: < 4, 16, 64, 256, 1024, 4096, more, i.e. bucket
+     * floor(log2(lat) / 2), at most 6 (0 for lat < 4) */
+    unsigned b = 0;
+    if (lat_ns >= 4) {
+        b = (63u - (unsigned)__builtin_clzll(lat_ns)) / 2u;
+        if (b > 6)
+            b = 6;
+    }
     s->st[IOSIM_ST_LAT_LT4 + b]++;
     s->st[IOSIM_ST_DMA_TIME_NS] += (uint64_t)(t + 0.5);
 }
@@ -222,8 +226,7 @@ static void sim_synth_dma(iosim_sim_t *s, const iosim_rec_t *r)
         iova = s->os->dma_iova(s->os_state, r);
     /* An unmap of a buffer mapped before the trace began (its map was not
      * traced) says nothing about when the device used it: no accesses. */
-    pt_walk_t w;
-    if (!pgtable_walk(&s->live, r->iova, &w))
+    if (!pgtable_is_mapped(&s->live, r->iova))
         return;
     for (uint64_t off = 0; off < r->size; off += s->granule) {
         uint64_t n = r->size - off < s->granule ? r->size - off : s->granule;
@@ -327,11 +330,10 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
 
 static bool rec_ready(iosim_sim_t *s, const iosim_rec_t *r)
 {
-    pt_walk_t w;
     if (r->kind == IOSIM_REC_MAP)
-        return !pgtable_walk(&s->live, r->iova, &w);
+        return !pgtable_is_mapped(&s->live, r->iova);
     if (r->kind == IOSIM_REC_UNMAP)
-        return pgtable_walk(&s->live, r->iova, &w);
+        return pgtable_is_mapped(&s->live, r->iova);
     return true;
 }
 

@@ -127,7 +127,7 @@ static int add_sim(const iosim_config_t *base, const char *item,
         v = strtok_r(vals, ",", &save);
         for (size_t j = 0; j < pick[k] && v; j++)
             v = strtok_r(NULL, ",", &save);
-        snprintf(set, sizeof set, "%s=%s", sw[k].key, v ? v : "");
+        snprintf(set, sizeof set, "%.127s=%.1023s", sw[k].key, v ? v : "");
         bad = iosim_config_set(c, set, err);
         size_t len = strlen(label);
         if (len + 1 < sizeof label)

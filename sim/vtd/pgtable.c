@@ -67,13 +67,86 @@ static uint64_t node_free_tree(pgtable_t *pt, pt_node_t *n)
     return freed;
 }
 
+/* ---- leaf-table memo ---------------------------------------------------
+ * Walks, maps and unmaps of nearby IOVAs pass the same upper tables again
+ * and again.  The memo remembers, per 2 MB region (direct mapped), the
+ * level-1 table and the addresses of the tables above it.  A path only
+ * disappears when a table page is freed (unmap_level, fini), which bumps
+ * pt->gen and so invalidates every entry at once; maps only add tables,
+ * which leaves existing paths as they are.  A speed-up of the simulator,
+ * nothing more: every result is the one of the full walk. */
+#define PT_MEMO_SLOTS 64u /* power of two */
+#define PT_MEMO_REGION_SHIFT (PT_PAGE_SHIFT + 9u) /* a level-1 table: 2 MB */
+
+typedef struct pt_memo_ent {
+    uint64_t gen;         /* == pt->gen while valid (pt->gen starts at 1) */
+    uint64_t region;      /* iova >> PT_MEMO_REGION_SHIFT */
+    pt_node_t *table;     /* the level-1 table */
+    uint64_t upper_pa[4]; /* table_pa of levels 2..5, index level - 2 */
+} pt_memo_ent_t;
+
+struct pt_memo {
+    pt_memo_ent_t ent[PT_MEMO_SLOTS];
+};
+
+/* leaf_table() when the memo does not know the region: walks down and
+ * remembers the path. */
+static pt_node_t *leaf_table_fill(const pgtable_t *pt, uint64_t iova,
+                                  pt_memo_ent_t *e, const uint64_t **upper_pa)
+{
+    uint64_t region = iova >> PT_MEMO_REGION_SHIFT;
+    uint64_t pa[4] = {0};
+    pt_node_t *n = pt->root;
+    while (n->level > 1) {
+        pa[n->level - 2] = n->pa;
+        n = n->child[pt_index(iova, n->level)];
+        if (!n)
+            return NULL;
+    }
+    e->gen = pt->gen;
+    e->region = region;
+    e->table = n;
+    memcpy(e->upper_pa, pa, sizeof pa);
+    *upper_pa = e->upper_pa;
+    return n;
+}
+
+/* The level-1 table translating iova (< width), or NULL if the path to it
+ * is not all there; *upper_pa gets the addresses of the tables above. */
+static inline pt_node_t *leaf_table(const pgtable_t *pt, uint64_t iova,
+                                    const uint64_t **upper_pa)
+{
+    uint64_t region = iova >> PT_MEMO_REGION_SHIFT;
+    pt_memo_ent_t *e = &pt->memo->ent[region & (PT_MEMO_SLOTS - 1)];
+    if (e->gen == pt->gen && e->region == region) {
+        *upper_pa = e->upper_pa;
+        return e->table;
+    }
+    return leaf_table_fill(pt, iova, e, upper_pa);
+}
+
+static inline bool same_region(uint64_t a, uint64_t end)
+{
+    return a < end && (a >> PT_MEMO_REGION_SHIFT) ==
+                          ((end - 1) >> PT_MEMO_REGION_SHIFT);
+}
+
 int pgtable_init(pgtable_t *pt, uint8_t levels, physmem_t *mem)
 {
     memset(pt, 0, sizeof *pt);
     pt->levels = levels;
     pt->mem = mem;
+    pt->gen = 1;
+    pt->memo = calloc(1, sizeof *pt->memo);
+    if (!pt->memo)
+        return -1;
     pt->root = node_new(pt, levels);
-    return pt->root ? 0 : -1;
+    if (!pt->root) {
+        free(pt->memo);
+        pt->memo = NULL;
+        return -1;
+    }
+    return 0;
 }
 
 void pgtable_fini(pgtable_t *pt)
@@ -81,6 +154,9 @@ void pgtable_fini(pgtable_t *pt)
     if (pt->root)
         node_free_tree(pt, pt->root);
     pt->root = NULL;
+    free(pt->memo);
+    pt->memo = NULL;
+    pt->gen++;
 }
 
 static inline uint64_t width_limit(const pgtable_t *pt)
@@ -97,6 +173,23 @@ long pgtable_map(pgtable_t *pt, uint64_t iova, uint64_t phys, uint64_t size,
         return -1;
     long allocated = 0;
     uint64_t end = iova + size;
+    const uint64_t *upper;
+    pt_node_t *lt;
+    if (pt->memo && same_region(iova, end) &&
+        (lt = leaf_table(pt, iova, &upper)) != NULL) {
+        /* Inside one existing level-1 table: the loop below would only
+         * set 4 KB leaves there (no large leaf fits under a table). */
+        for (; iova < end; iova += 4096, phys += 4096) {
+            unsigned idx = pt_index(iova, 1);
+            if (lt->ent[idx] & PT_ENT_PRESENT)
+                return -1;
+            lt->ent[idx] = (phys & ~0xfffull) | PT_ENT_PRESENT |
+                           (write ? PT_ENT_WRITE : 0);
+            lt->used++;
+            pt->mapped_4k++;
+        }
+        return 0;
+    }
     while (iova < end) {
         pt_node_t *n = pt->root;
         for (;;) {
@@ -179,8 +272,30 @@ long pgtable_unmap(pgtable_t *pt, uint64_t iova, uint64_t size,
 {
     if (iova + size > width_limit(pt) || iova + size < iova)
         return -1;
-    uint64_t removed = 0;
-    uint64_t freed = unmap_level(pt, pt->root, 0, iova, iova + size, &removed);
+    uint64_t removed = 0, freed = 0, end = iova + size;
+    const uint64_t *upper;
+    pt_node_t *lt;
+    if (pt->memo && same_region(iova, end) &&
+        size < (1ull << PT_MEMO_REGION_SHIFT) &&
+        (lt = leaf_table(pt, iova, &upper)) != NULL) {
+        /* Less than the whole level-1 table: unmap_level would free no
+         * table and only clear these leaves. */
+        uint64_t base = iova & ~((1ull << PT_MEMO_REGION_SHIFT) - 1);
+        for (unsigned i = (unsigned)((iova - base) >> PT_PAGE_SHIFT);
+             i < PT_ENTRIES; i++) {
+            if (base + ((uint64_t)i << PT_PAGE_SHIFT) >= end)
+                break;
+            if (!(lt->ent[i] & PT_ENT_PRESENT))
+                continue;
+            lt->ent[i] = 0;
+            lt->used--;
+            removed += 4096;
+        }
+    } else {
+        freed = unmap_level(pt, pt->root, 0, iova, end, &removed);
+        if (freed)
+            pt->gen++; /* table pages went: forget every memo path */
+    }
     pt->mapped_4k -= removed >> PT_PAGE_SHIFT;
     pt->pages_freed += freed;
     if (mapped_bytes_removed)
@@ -188,14 +303,37 @@ long pgtable_unmap(pgtable_t *pt, uint64_t iova, uint64_t size,
     return (long)freed;
 }
 
+/* Field by field: GCC makes `rep stos` of a memset of this size, whose
+ * start-up cost was the largest single cost of a walk. */
+static inline void walk_clear(pt_walk_t *w)
+{
+    w->entry_pa[0] = w->entry_pa[1] = w->entry_pa[2] = w->entry_pa[3] =
+        w->entry_pa[4] = 0;
+    w->table_pa[0] = w->table_pa[1] = w->table_pa[2] = w->table_pa[3] =
+        w->table_pa[4] = 0;
+    w->leaf_level = 0;
+    w->fault_level = 0;
+    w->phys = 0;
+    w->write = false;
+}
+
 bool pgtable_walk(const pgtable_t *pt, uint64_t iova, pt_walk_t *w)
 {
-    memset(w, 0, sizeof *w);
+    walk_clear(w);
     if (iova >= width_limit(pt)) {
         w->fault_level = pt->levels;
         return false;
     }
     const pt_node_t *n = pt->root;
+    const uint64_t *upper;
+    const pt_node_t *lt = n && pt->memo ? leaf_table(pt, iova, &upper) : NULL;
+    if (lt) { /* what the walk down to the level-1 table would record */
+        for (unsigned lvl = 2; lvl <= pt->levels; lvl++) {
+            w->table_pa[lvl - 1] = upper[lvl - 2];
+            w->entry_pa[lvl - 1] = upper[lvl - 2] + 8ull * pt_index(iova, lvl);
+        }
+        n = lt;
+    }
     while (n) {
         unsigned lvl = n->level, idx = pt_index(iova, lvl);
         w->table_pa[lvl - 1] = n->pa;
@@ -213,6 +351,25 @@ bool pgtable_walk(const pgtable_t *pt, uint64_t iova, pt_walk_t *w)
             w->write = (e & PT_ENT_WRITE) != 0;
             return true;
         }
+        n = n->child[idx];
+    }
+    return false;
+}
+
+bool pgtable_is_mapped(const pgtable_t *pt, uint64_t iova)
+{
+    if (iova >= width_limit(pt) || !pt->root)
+        return false;
+    const uint64_t *upper;
+    const pt_node_t *n = pt->memo ? leaf_table(pt, iova, &upper) : NULL;
+    if (n) /* level-1 entries are leaves */
+        return (n->ent[pt_index(iova, 1)] & PT_ENT_PRESENT) != 0;
+    for (n = pt->root; n;) {
+        unsigned idx = pt_index(iova, n->level);
+        if (!(n->ent[idx] & PT_ENT_PRESENT))
+            return false;
+        if (!n->child[idx])
+            return true;
         n = n->child[idx];
     }
     return false;
@@ -243,5 +400,26 @@ static int each_leaf(const pt_node_t *n, uint64_t base, uint64_t lo,
 int pgtable_for_each_leaf(const pgtable_t *pt, uint64_t lo, uint64_t hi,
                           pgtable_leaf_fn fn, void *arg)
 {
-    return pt->root ? each_leaf(pt->root, 0, lo, hi, fn, arg) : 0;
+    if (!pt->root)
+        return 0;
+    const uint64_t *upper;
+    const pt_node_t *lt;
+    if (pt->memo && lo < width_limit(pt) && same_region(lo, hi) &&
+        (lt = leaf_table(pt, lo, &upper)) != NULL) {
+        /* each_leaf would only descend into this level-1 table */
+        uint64_t base = lo & ~((1ull << PT_MEMO_REGION_SHIFT) - 1);
+        for (unsigned i = (unsigned)((lo - base) >> PT_PAGE_SHIFT);
+             i < PT_ENTRIES; i++) {
+            uint64_t cs = base + ((uint64_t)i << PT_PAGE_SHIFT);
+            if (cs >= hi)
+                break;
+            if (!(lt->ent[i] & PT_ENT_PRESENT))
+                continue;
+            if (fn(cs, lt->ent[i] & ~0xfffull, 4096,
+                   (lt->ent[i] & PT_ENT_WRITE) != 0, arg))
+                return 1;
+        }
+        return 0;
+    }
+    return each_leaf(pt->root, 0, lo, hi, fn, arg);
 }

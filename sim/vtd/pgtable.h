@@ -51,12 +51,18 @@ typedef struct pt_node {
 #define PT_ENT_WRITE 0x2ull
 #define PT_ENT_LARGE 0x80ull /* PS bit: 2 MB / 1 GB leaf */
 
+struct pt_memo; /* pgtable.c: shortcut to leaf tables (no model effect) */
+
 typedef struct pgtable {
     pt_node_t *root;
     uint8_t levels;     /* 3, 4 or 5 */
     physmem_t *mem;     /* where table pages live */
     uint64_t mapped_4k; /* live mapped bytes / 4 KB */
     uint64_t pages_freed;
+    /* Simulator speed only: remembered paths to level-1 tables, valid
+     * while no table page has been freed since (gen). */
+    struct pt_memo *memo;
+    uint64_t gen;
 } pgtable_t;
 
 /* What a walk saw: per level (index level-1) the address of the entry read
@@ -85,6 +91,8 @@ long pgtable_unmap(pgtable_t *pt, uint64_t iova, uint64_t size,
                    uint64_t *mapped_bytes_removed);
 /* Software walk (no caches): fills w; returns true if mapped. */
 bool pgtable_walk(const pgtable_t *pt, uint64_t iova, pt_walk_t *w);
+/* pgtable_walk's answer alone (no pt_walk_t to fill). */
+bool pgtable_is_mapped(const pgtable_t *pt, uint64_t iova);
 /* Calls fn for every leaf overlapping [lo, hi), in IOVA order; a
  * non-zero return from fn stops the walk and is returned. */
 typedef int (*pgtable_leaf_fn)(uint64_t iova, uint64_t phys, uint64_t span,

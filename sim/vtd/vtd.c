@@ -43,6 +43,11 @@ struct vtd {
     cache_t *psc[4], *s2_psc[4]; /* [0]=PML5E [1]=PML4E [2]=PDPTE [3]=PDE */
     double ref_ns;
     bool psc_scope_domain; /* vtd.psi_psc_scope == "domain" */
+    /* hit_ns of each cache, 0 when it is disabled (fixed at vtd_new) */
+    double iotlb_ns, ctx_ns, pasid_ns, s2_tlb_ns, psc_ns[4], s2_psc_ns[4];
+    /* OR of every PASID a request carried: 0 means every cache tag holds
+     * PASID 0 (lets an invalidation probe keys instead of scanning) */
+    uint32_t pasids_used;
     uint64_t mapped_4k_total; /* live 4 KB mappings, all domains */
 };
 
@@ -114,6 +119,19 @@ vtd_t *vtd_new(const iosim_config_t *cfg, uint64_t *st, iosim_err_t *err)
                        &ok);
         v->s2_psc[i] = mk(s2_names[i], &cfg->vtd.s2_psc[i], seed + 20 + i,
                           err, &ok);
+    }
+    if (ok) {
+        v->iotlb_ns = cache_enabled(v->iotlb) ? cfg->vtd.iotlb.hit_ns : 0;
+        v->ctx_ns = cache_enabled(v->ctx) ? cfg->vtd.context_cache.hit_ns : 0;
+        v->pasid_ns = cache_enabled(v->pasid) ? cfg->vtd.pasid_cache.hit_ns
+                                              : 0;
+        v->s2_tlb_ns = cache_enabled(v->s2_tlb) ? cfg->vtd.s2_tlb.hit_ns : 0;
+        for (int i = 0; i < 4; i++) {
+            v->psc_ns[i] = cache_enabled(v->psc[i]) ? cfg->vtd.psc[i].hit_ns
+                                                    : 0;
+            v->s2_psc_ns[i] =
+                cache_enabled(v->s2_psc[i]) ? cfg->vtd.s2_psc[i].hit_ns : 0;
+        }
     }
     if (ok && v->xlate == VTD_XLATE_NESTED) {
         if (pgtable_init(&v->s2, (uint8_t)cfg->vtd.ss_levels, &v->host_mem)) {
@@ -194,8 +212,7 @@ static vtd_domain_t *domain_get(vtd_t *v, uint16_t did, iosim_err_t *err)
 static void s2_ensure(vtd_t *v, uint64_t gpa)
 {
     uint64_t page = gpa & ~0xfffull;
-    pt_walk_t w;
-    if (!pgtable_walk(&v->s2, page, &w))
+    if (!pgtable_is_mapped(&v->s2, page))
         pgtable_map(&v->s2, page, page + NESTED_HPA_OFFSET, 4096, true,
                     false);
 }
@@ -311,9 +328,9 @@ static double s2_translate(vtd_t *v, uint64_t gpa, walk_acc_t *a,
                            uint64_t *hpa);
 
 static bool walk_table(vtd_t *v, const pgtable_t *pt, cache_t *const psc[4],
-                       uint16_t did, uint32_t pasid, unsigned stage,
-                       uint64_t addr, bool gpa_tables, bool count_psc,
-                       walk_acc_t *a, pt_walk_t *w)
+                       const double psc_ns[4], uint16_t did, uint32_t pasid,
+                       unsigned stage, uint64_t addr, bool gpa_tables,
+                       bool count_psc, walk_acc_t *a, pt_walk_t *w)
 {
     bool mapped = pgtable_walk(pt, addr, w);
     unsigned top = pt->levels;
@@ -325,7 +342,7 @@ static bool walk_table(vtd_t *v, const pgtable_t *pt, cache_t *const psc[4],
     bool start_cached = false;
     for (unsigned lvl = leaf + 1; lvl <= top && lvl >= 2; lvl++) {
         cache_t *c = psc[psc_slot(lvl)];
-        a->ns += cache_enabled(c) ? v->cfg->vtd.psc[psc_slot(lvl)].hit_ns : 0;
+        a->ns += psc_ns[psc_slot(lvl)];
         cache_key_t k = {addr >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
                          TAG(did, pasid, lvl, stage)};
         if (cache_lookup(c, k, NULL)) {
@@ -366,15 +383,15 @@ static double s2_translate(vtd_t *v, uint64_t gpa, walk_acc_t *a,
 {
     cache_key_t k = {gpa >> PT_PAGE_SHIFT, TAG(VTD_HOST_S2_DID, 0, 1, STAGE_2)};
     uint64_t val;
-    a->ns += cache_enabled(v->s2_tlb) ? v->cfg->vtd.s2_tlb.hit_ns : 0;
+    a->ns += v->s2_tlb_ns;
     if (cache_lookup(v->s2_tlb, k, &val)) {
         if (hpa)
             *hpa = val | (gpa & 0xfff);
         return 0;
     }
     pt_walk_t w;
-    bool ok = walk_table(v, &v->s2, v->s2_psc, VTD_HOST_S2_DID, 0, STAGE_2,
-                         gpa, false, false, a, &w);
+    bool ok = walk_table(v, &v->s2, v->s2_psc, v->s2_psc_ns, VTD_HOST_S2_DID,
+                         0, STAGE_2, gpa, false, false, a, &w);
     if (ok) {
         cache_insert(v->s2_tlb, k, w.phys & ~0xfffull);
         if (hpa)
@@ -392,6 +409,7 @@ vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
     (void)write;
     if (did == 0)
         did = v->sid_did[sid];
+    v->pasids_used |= pasid;
 
     /* Device-TLB (ATS): a hit never reaches the IOMMU. */
     if (cfg->vtd.ats && cache_enabled(v->devtlb)) {
@@ -409,7 +427,7 @@ vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
 
     /* Context (and PASID) entry. */
     cache_key_t ck = {sid, TAG(0, 0, 0, 0)};
-    a.ns += cache_enabled(v->ctx) ? cfg->vtd.context_cache.hit_ns : 0;
+    a.ns += v->ctx_ns;
     if (!cache_lookup(v->ctx, ck, NULL)) {
         v->st[IOSIM_ST_CTX_MISSES]++;
         acc_read(v, &a, 0); /* root entry    */
@@ -418,7 +436,7 @@ vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
     }
     if (v->scalable) {
         cache_key_t pk = {pasid, TAG(did, 0, 0, 0)};
-        a.ns += cache_enabled(v->pasid) ? cfg->vtd.pasid_cache.hit_ns : 0;
+        a.ns += v->pasid_ns;
         if (!cache_lookup(v->pasid, pk, NULL)) {
             v->st[IOSIM_ST_PASID_MISSES]++;
             acc_read(v, &a, 0); /* PASID directory entry */
@@ -435,7 +453,7 @@ vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
     vtd_domain_t *d = v->dom[did];
     /* IOTLB: probe each page size the domain has used. */
     v->st[IOSIM_ST_IOTLB_LOOKUPS]++;
-    a.ns += cache_enabled(v->iotlb) ? cfg->vtd.iotlb.hit_ns : 0;
+    a.ns += v->iotlb_ns;
     uint8_t sizes = d ? (d->leaf_sizes | 1u) : 1u;
     for (unsigned lvl = 1; lvl <= 3; lvl++) {
         if (!(sizes & (1u << (lvl - 1))))
@@ -459,8 +477,8 @@ vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
     pt_walk_t w;
     bool nested = v->xlate == VTD_XLATE_NESTED;
     unsigned stage = v->xlate == VTD_XLATE_SECOND ? STAGE_2 : STAGE_1;
-    bool mapped = walk_table(v, &d->pt, v->psc, did, pasid, stage, iova,
-                             nested, true, &a, &w);
+    bool mapped = walk_table(v, &d->pt, v->psc, v->psc_ns, did, pasid, stage,
+                             iova, nested, true, &a, &w);
     if (!mapped) {
         r.fault = true;
         goto done;
@@ -525,11 +543,53 @@ static bool match_line(cache_key_t k, uint64_t val, void *arg)
     return true;
 }
 
+/* Removes the lines of c that match m, holding entries of levels
+ * lvl_lo..lvl_hi tagged with `stage`.  A page-selective m names one DID
+ * and a small range, so the keys its lines can have are few: probing
+ * them (cache_invalidate) removes exactly the lines the scan would (a key
+ * lives in one line at most), in far fewer steps.  Probing needs the
+ * PASIDs of the tags: m names one, or no request ever carried a PASID
+ * (every tag holds PASID 0).  Otherwise, or when probing would cost more
+ * than scanning, every line is tested. */
+static size_t inval_lines(vtd_t *v, cache_t *c, const inval_match_t *m,
+                          unsigned lvl_lo, unsigned lvl_hi, unsigned stage)
+{
+    if (cache_valid_lines(c) == 0)
+        return 0;
+    bool pasid_known = m->by_pasid ? m->pasid <= 0xfffffu &&
+                                         v->pasids_used <= 0xfffffu
+                                   : v->pasids_used == 0;
+    if (m->by_did && m->by_range && !m->by_stage && pasid_known &&
+        m->lo < m->hi) {
+        uint64_t probes = 0, budget = 2ull * cache_sets(c);
+        for (unsigned l = lvl_lo; l <= lvl_hi && probes <= budget; l++) {
+            unsigned shift = PT_PAGE_SHIFT + 9u * (l - 1u);
+            probes += ((m->hi - 1) >> shift) - (m->lo >> shift) + 1;
+        }
+        if (probes <= budget) {
+            uint32_t pasid = m->by_pasid ? m->pasid : 0;
+            size_t n = 0;
+            for (unsigned l = lvl_lo; l <= lvl_hi; l++) {
+                unsigned shift = PT_PAGE_SHIFT + 9u * (l - 1u);
+                uint64_t tag = TAG(m->did, pasid, l, stage);
+                for (uint64_t a = m->lo >> shift; a <= (m->hi - 1) >> shift;
+                     a++)
+                    n += cache_invalidate(c, (cache_key_t){a, tag});
+            }
+            return n;
+        }
+    }
+    return cache_invalidate_if(c, match_line, (void *)m);
+}
+
 static size_t inval_pscs(vtd_t *v, const inval_match_t *m)
 {
+    /* psc[i] holds only level 5-i entries, all of the stage vtd_translate
+     * walks with */
+    unsigned stage = v->xlate == VTD_XLATE_SECOND ? STAGE_2 : STAGE_1;
     size_t n = 0;
-    for (int i = 0; i < 4; i++)
-        n += cache_invalidate_if(v->psc[i], match_line, (void *)m);
+    for (unsigned i = 0; i < 4; i++)
+        n += inval_lines(v, v->psc[i], m, 5 - i, 5 - i, stage);
     return n;
 }
 
@@ -572,8 +632,8 @@ static void inval_iotlb(vtd_t *v, const vtd_desc_t *d)
          * paging-structure caches may be preserved. */
         keep_psc = d->ih && v->cfg->vtd.honour_ih;
     }
-    st[IOSIM_ST_IOTLB_INVAL_ENTRIES] +=
-        cache_invalidate_if(v->iotlb, match_line, &m);
+    /* IOTLB entries: 4 KB, 2 MB or 1 GB (levels 1-3), stage field 0 */
+    st[IOSIM_ST_IOTLB_INVAL_ENTRIES] += inval_lines(v, v->iotlb, &m, 1, 3, 0);
     if (!keep_psc) {
         /* vtd.psi_psc_scope=domain: the part drops every PSC entry of the
          * domain on a PSI, not only those covering the range */
@@ -605,7 +665,7 @@ static void inval_devtlb(vtd_t *v, const vtd_desc_t *d)
         m.lo = d->addr & ~((4096ull << d->am) - 1);
         m.hi = m.lo + (4096ull << d->am);
     }
-    cache_invalidate_if(v->devtlb, match_line, &m);
+    inval_lines(v, v->devtlb, &m, 1, 1, 0); /* 4 KB entries */
 }
 
 static bool match_ctx(cache_key_t k, uint64_t val, void *arg)
