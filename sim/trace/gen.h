@@ -87,6 +87,16 @@ typedef struct gen_out {
     uint64_t records; /* records handed to gen_out_put so far */
 } gen_out_t;
 
+/* A zeroed record of one kind at time t for the generator's device and
+ * domain; the caller fills the kind-specific fields. */
+static inline iosim_rec_t gen_rec(uint8_t kind, uint64_t t, uint16_t device,
+                                  uint16_t domain)
+{
+    iosim_rec_t r = {.kind = kind, .t = t, .device = device,
+                     .domain = domain};
+    return r;
+}
+
 gen_out_t *gen_out_create(const char *path, const iosim_trace_meta_t *meta,
                           bool text, iosim_err_t *err);
 int gen_out_flush(gen_out_t *o, iosim_err_t *err);

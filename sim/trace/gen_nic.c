@@ -347,17 +347,12 @@ static uint64_t phys_alloc(nic_t *n)
 static int emit(nic_t *n, uint8_t kind, uint8_t cpu, uint64_t iova,
                 uint64_t size, uint64_t aux, uint8_t flags)
 {
-    iosim_rec_t r;
-    memset(&r, 0, sizeof r);
-    r.t = n->t;
-    r.kind = kind;
+    iosim_rec_t r = gen_rec(kind, n->t, n->p->device, (uint16_t)n->p->domain);
     r.cpu = cpu;
     r.iova = iova;
     r.size = size;
     r.aux = aux;
     r.flags = flags;
-    r.device = n->p->device;
-    r.domain = (uint16_t)n->p->domain;
     return gen_out_put(n->o, &r, n->err);
 }
 

@@ -190,13 +190,7 @@ int gen_pvp_check(const gen_pvp_params_t *p, iosim_err_t *err)
 static iosim_rec_t rec_base(const gen_pvp_params_t *p, uint8_t kind,
                             uint64_t t)
 {
-    iosim_rec_t r;
-    memset(&r, 0, sizeof r);
-    r.kind = kind;
-    r.t = t;
-    r.device = p->device;
-    r.domain = (uint16_t)p->domain;
-    return r;
+    return gen_rec(kind, t, p->device, (uint16_t)p->domain);
 }
 
 /* One MAP / warm-up DMA / UNMAP per page of the region, in order. */
