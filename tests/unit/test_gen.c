@@ -23,37 +23,7 @@
 #include "iosim.h"
 #include "trace/gen.h"
 
-static char work[256];
-
-static int make_work(void **state)
-{
-    (void)state;
-    snprintf(work, sizeof work, "/tmp/iosim_test_gen.XXXXXX");
-    return mkdtemp(work) ? 0 : -1;
-}
-
-static int remove_work(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *wpath(const char *name)
-{
-    static char buf[4][320];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", work, name);
-    return buf[i];
-}
-
-static bool file_exists(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0;
-}
+#include "test_util.h"
 
 /* Whole trace in memory (small traces only). */
 typedef struct trace {
@@ -68,28 +38,7 @@ static trace_t load(const char *path)
 {
     trace_t t;
     memset(&t, 0, sizeof t);
-    iosim_err_t err;
-    iosim_trace_reader_t *rd = iosim_trace_open(path, &err);
-    if (!rd)
-        fail_msg("%s", err.msg);
-    t.meta = *iosim_trace_meta(rd);
-    size_t cap = 1024;
-    t.r = malloc(cap * sizeof *t.r);
-    assert_non_null(t.r);
-    for (;;) {
-        if (t.n + 512 > cap) {
-            cap *= 2;
-            t.r = realloc(t.r, cap * sizeof *t.r);
-            assert_non_null(t.r);
-        }
-        long got = iosim_trace_read(rd, t.r + t.n, 512, &err);
-        if (got < 0)
-            fail_msg("%s", err.msg);
-        if (got == 0)
-            break;
-        t.n += (size_t)got;
-    }
-    iosim_trace_close(rd);
+    t.n = read_whole_trace(path, &t.r, &t.meta);
     for (size_t i = 0; i < t.n; i++) {
         assert_true(t.r[i].kind >= 1 && t.r[i].kind <= IOSIM_REC_KIND_MAX);
         t.per_kind[t.r[i].kind]++;

@@ -23,22 +23,7 @@
 #include "iosim.h"
 #include "trace/gen.h"
 
-static char work[256];
-
-static int make_work(void **state)
-{
-    (void)state;
-    snprintf(work, sizeof work, "/tmp/iosim_test_gen_pvp.XXXXXX");
-    return mkdtemp(work) ? 0 : -1;
-}
-
-static int remove_work(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
-    return system(cmd) == 0 ? 0 : -1;
-}
+#include "test_util.h"
 
 typedef struct recs {
     iosim_rec_t *r;
@@ -48,27 +33,7 @@ typedef struct recs {
 static recs_t load(const char *path)
 {
     recs_t t = {NULL, 0};
-    iosim_err_t err;
-    iosim_trace_reader_t *rd = iosim_trace_open(path, &err);
-    if (!rd)
-        fail_msg("%s", err.msg);
-    size_t cap = 4096;
-    t.r = malloc(cap * sizeof *t.r);
-    assert_non_null(t.r);
-    for (;;) {
-        if (t.n + 512 > cap) {
-            cap *= 2;
-            t.r = realloc(t.r, cap * sizeof *t.r);
-            assert_non_null(t.r);
-        }
-        long got = iosim_trace_read(rd, t.r + t.n, 512, &err);
-        if (got < 0)
-            fail_msg("%s", err.msg);
-        if (got == 0)
-            break;
-        t.n += (size_t)got;
-    }
-    iosim_trace_close(rd);
+    t.n = read_whole_trace(path, &t.r, NULL);
     return t;
 }
 
@@ -230,7 +195,7 @@ static iosim_sim_t *run(const recs_t *t, const char *const *sets)
     return s;
 }
 
-static uint64_t stat(const iosim_sim_t *s, const char *name)
+static uint64_t stat_of(const iosim_sim_t *s, const char *name)
 {
     uint64_t v = 0;
     if (!iosim_sim_stat_by_name(s, name, &v))
@@ -276,11 +241,11 @@ static void test_list_walk(void **state)
     uint64_t scanned;
     uint64_t lookups = predict(&t, 2ULL << 20, &scanned);
     iosim_sim_t *s = run(&t, NULL);
-    assert_int_equal(stat(s, "os.sw_iotlb_lookups"), lookups);
-    assert_int_equal(stat(s, "os.sw_iotlb_scanned"), scanned);
-    assert_int_equal(stat(s, "os.sw_iotlb_misses"), 0); /* warmed up */
-    assert_int_equal(stat(s, "cpu.shadow_cycles"), 4 * scanned);
-    assert_int_equal(stat(s, "trace.requests"), 2000);
+    assert_int_equal(stat_of(s, "os.sw_iotlb_lookups"), lookups);
+    assert_int_equal(stat_of(s, "os.sw_iotlb_scanned"), scanned);
+    assert_int_equal(stat_of(s, "os.sw_iotlb_misses"), 0); /* warmed up */
+    assert_int_equal(stat_of(s, "cpu.shadow_cycles"), 4 * scanned);
+    assert_int_equal(stat_of(s, "trace.requests"), 2000);
     /* uniform over ~339 entries: about 170 per lookup */
     assert_true(scanned > 150 * lookups && scanned < 190 * lookups);
     iosim_sim_free(s);
@@ -288,8 +253,8 @@ static void test_list_walk(void **state)
     /* merging collapses the contiguous pages into one entry */
     const char *merge[] = {"scheme.vhost_merge=true", NULL};
     s = run(&t, merge);
-    assert_int_equal(stat(s, "os.sw_iotlb_scanned"),
-                     stat(s, "os.sw_iotlb_lookups"));
+    assert_int_equal(stat_of(s, "os.sw_iotlb_scanned"),
+                     stat_of(s, "os.sw_iotlb_lookups"));
     iosim_sim_free(s);
     free(t.r);
 
@@ -298,8 +263,8 @@ static void test_list_walk(void **state)
     lookups = predict(&t, 1ULL << 30, &scanned);
     assert_int_equal(scanned, 2 * 2000); /* one entry, two accesses */
     s = run(&t, NULL);
-    assert_int_equal(stat(s, "os.sw_iotlb_scanned"), scanned);
-    assert_int_equal(stat(s, "os.sw_iotlb_lookups"), lookups);
+    assert_int_equal(stat_of(s, "os.sw_iotlb_scanned"), scanned);
+    assert_int_equal(stat_of(s, "os.sw_iotlb_lookups"), lookups);
     iosim_sim_free(s);
     free(t.r);
 }
@@ -334,9 +299,9 @@ static void test_domains(void **state)
     }
     recs_t t = {r, 5};
     iosim_sim_t *s = run(&t, NULL);
-    assert_int_equal(stat(s, "os.sw_iotlb_lookups"), 3);
-    assert_int_equal(stat(s, "os.sw_iotlb_misses"), 2);
-    assert_int_equal(stat(s, "os.sw_iotlb_scanned"), 1);
+    assert_int_equal(stat_of(s, "os.sw_iotlb_lookups"), 3);
+    assert_int_equal(stat_of(s, "os.sw_iotlb_misses"), 2);
+    assert_int_equal(stat_of(s, "os.sw_iotlb_scanned"), 1);
     iosim_sim_free(s);
 }
 

@@ -22,37 +22,7 @@
 
 #include "iosim.h"
 
-static char work[256]; /* per-run scratch directory */
-
-static int make_work(void **state)
-{
-    (void)state;
-    snprintf(work, sizeof work, "/tmp/iosim_test_trace.XXXXXX");
-    return mkdtemp(work) ? 0 : -1;
-}
-
-static int remove_work(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-static const char *wpath(const char *name)
-{
-    static char buf[4][320];
-    static int i;
-    i = (i + 1) % 4;
-    snprintf(buf[i], sizeof buf[i], "%s/%s", work, name);
-    return buf[i];
-}
-
-static bool file_exists(const char *p)
-{
-    struct stat st;
-    return stat(p, &st) == 0;
-}
+#include "test_util.h"
 
 /* ---------------- helpers: an independent encoder ----------------- */
 static void le(uint8_t *p, uint64_t v, int n)

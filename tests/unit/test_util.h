@@ -1,0 +1,83 @@
+/* test_util.h — helpers shared by the cmocka test programs.
+ * Concepts: a per-run scratch directory (make_work / remove_work as group
+ * setup and teardown, wpath names a file in it) and reading a whole small
+ * trace into memory.  Include after <cmocka.h>. */
+#ifndef IOSIM_TEST_UTIL_H
+#define IOSIM_TEST_UTIL_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
+#include "iosim.h"
+
+#define TEST_UNUSED __attribute__((unused))
+
+static char work[256]; /* per-run scratch directory */
+
+static TEST_UNUSED int make_work(void **state)
+{
+    (void)state;
+    snprintf(work, sizeof work, "/tmp/iosim_test.XXXXXX");
+    return mkdtemp(work) ? 0 : -1;
+}
+
+static TEST_UNUSED int remove_work(void **state)
+{
+    (void)state;
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", work);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* path of name inside the scratch directory (4 rotating buffers) */
+static TEST_UNUSED const char *wpath(const char *name)
+{
+    static char buf[4][320];
+    static int i;
+    i = (i + 1) % 4;
+    snprintf(buf[i], sizeof buf[i], "%s/%s", work, name);
+    return buf[i];
+}
+
+static TEST_UNUSED bool file_exists(const char *p)
+{
+    struct stat st;
+    return stat(p, &st) == 0;
+}
+
+/* Every record of a (small) trace, in order; meta filled if non-NULL.
+ * Fails the test on any read error.  Free *recs with free(). */
+static TEST_UNUSED size_t read_whole_trace(const char *path,
+                                           iosim_rec_t **recs,
+                                           iosim_trace_meta_t *meta)
+{
+    iosim_err_t err;
+    iosim_trace_reader_t *rd = iosim_trace_open(path, &err);
+    if (!rd)
+        fail_msg("%s", err.msg);
+    if (meta)
+        *meta = *iosim_trace_meta(rd);
+    size_t n = 0, cap = 1024;
+    iosim_rec_t *r = malloc(cap * sizeof *r);
+    assert_non_null(r);
+    for (;;) {
+        if (n + 512 > cap) {
+            cap *= 2;
+            r = realloc(r, cap * sizeof *r);
+            assert_non_null(r);
+        }
+        long got = iosim_trace_read(rd, r + n, 512, &err);
+        if (got < 0)
+            fail_msg("%s", err.msg);
+        if (got == 0)
+            break;
+        n += (size_t)got;
+    }
+    iosim_trace_close(rd);
+    *recs = r;
+    return n;
+}
+
+#endif
