@@ -250,16 +250,16 @@ static void window_mark(iosim_sim_t *s, const iosim_rec_t *r)
         memset(s->st, 0, sizeof s->st);
         memset(s->lat_ns_hist, 0, sizeof s->lat_ns_hist);
         s->st[IOSIM_ST_MAPPINGS_PEAK] = peak;
+        s->st[IOSIM_ST_REC_TOTAL] = 1; /* the BEGIN mark is in the window */
+        s->st[IOSIM_ST_REC_MARK] = 1;
         s->t_first = r->t;
         s->window_closed = false;
         s->dev_t0 = s->dev_done > s->link_free ? s->dev_done : s->link_free;
     } else if (r->flags == IOSIM_MARK_END && !s->window_closed) {
-        s->st[IOSIM_ST_REC_MARK]++; /* count the END mark itself */
-        memcpy(s->frozen, s->st, sizeof s->st);
+        memcpy(s->frozen, s->st, sizeof s->st); /* END already counted */
         memcpy(s->lat_frozen, s->lat_ns_hist, sizeof s->lat_ns_hist);
         s->frozen[IOSIM_ST_TRACE_NS] = r->t - s->t_first;
         s->window_closed = true;
-        s->st[IOSIM_ST_REC_MARK]--;
     }
 }
 

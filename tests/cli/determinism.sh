@@ -23,6 +23,11 @@ done
 diff <(grep -E '^(stat|derived|summary),' "$WORK/a.csv") \
      <(grep -E '^(stat|derived|summary),' "$WORK/t.csv") > /dev/null || err "text form gives other statistics"
 grep -q '^stat,strict,trace.records,[1-9]' "$WORK/a.csv" || err "no records counted"
+# sim.window_only: counters cover BENCH_START..BENCH_END, both marks
+# included; count that window in the text form independently
+want=$(awk '/type=begin/{w=1} w && /^[A-Z]/{n++} /type=end/{w=0} END{print n+0}' "$WORK/t.txt")
+got=$(awk -F, '$1=="stat" && $3=="trace.records" {print $4}' "$WORK/a.csv")
+[ "$got" = "$want" ] || err "trace.records $got, records in the window $want"
 # --compare replays one stream for several sims: each column equals its own single run
 "$IOSIM" --config "$C" --compare strict,lazy --format csv --no-progress "$T" > "$WORK/cmp.csv" || err "compare"
 "$IOSIM" --config "$C" --set os.policy=lazy --format csv --no-progress "$T" > "$WORK/lazy.csv" || err "lazy run"
