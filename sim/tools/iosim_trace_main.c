@@ -13,7 +13,7 @@ static const trace_cmd_t trace_cmds[] = {
                        "mappings, duration"},
     {"import", cmd_import, "import ftrace or QEMU trace text "
                            "(import ftrace|qemu IN -o OUT.zst)"},
-    {"gen", cmd_gen, "generate synthetic traces (gen random|nic ...)"},
+    {"gen", cmd_gen, "generate synthetic traces (gen random|nic|pvp ...)"},
     {NULL, NULL, NULL},
 };
 
