@@ -184,6 +184,7 @@ typedef struct gen_nic_params {
     bool queue_per_cpu;  /* flows of a cpu share one rx queue and poll   */
     uint64_t gro_segs;   /* ACKs per GRO skb of <= this many segments    */
     uint64_t burst;      /* packets a flow sends back to back (TSO)      */
+    bool stagger_polls;  /* queues poll at evenly spread phases          */
 } gen_nic_params_t;
 
 /* Top of the 32-bit IOVA space the allocator hands out first

@@ -85,6 +85,14 @@
  *     every second 1-segment skb (delayed ACK), replacing --ack-every.
  *     --burst N: a flow sends N packets back to back before the next flow
  *     (a TSO burst) instead of alternating packet by packet.
+ *     --stagger-polls: rx queue i of nq starts its poll count at
+ *     i * napi_batch / nq packets, so the queues' polls (and the ACK
+ *     unmaps they trigger) are spread evenly over a poll period instead
+ *     of falling in consecutive slots.  Each mlx5 channel has its own
+ *     completion EQ, MSI-X vector and NAPI context and DIM moderates
+ *     each CQ on its own (en_main.c mlx5e_open_channel, lib/dim), so no
+ *     common clock aligns the queues' polls; an even spread is the
+ *     neutral phase (no seed), UNVERIFIED against a capture.
  * Assumptions:
  *   - Without --queue-per-cpu each flow has its own ring (as if each
  *     flow had its own queue; with one flow per core, as in F&S, this is
@@ -206,6 +214,7 @@ void gen_nic_defaults(gen_nic_params_t *p)
     p->queue_per_cpu = false;
     p->gro_segs = 0;     /* off: --ack-every counts packets */
     p->burst = 1;        /* flows alternate packet by packet */
+    p->stagger_polls = false; /* off: all queues poll in lockstep */
 }
 
 /* Bytes the device writes for one rx data packet. */
@@ -696,6 +705,9 @@ static int nic_run(nic_t *n)
     for (uint64_t i = 0; i < n->nq; i++)
         if (ring_refill(n, &n->qs[i]))
             return -1;
+    /* --stagger-polls: queue i is i/nq of a poll period ahead */
+    for (uint64_t i = 0; p->stagger_polls && i < n->nq; i++)
+        n->qs[i].pending_pkts = i * p->napi_batch / n->nq;
     if (emit(n, IOSIM_REC_MARK, 0, 0, 0, 0, IOSIM_MARK_BEGIN))
         return -1;
     /* ps per slot: mtu bytes * 8 bit / rate Gbit/s = ns; x1000 */
@@ -854,6 +866,8 @@ static int nic_cli(int argc, char **argv, const char *path, bool text,
          NULL},
         {"--gro-segments", GEN_OPT_U64, &p.gro_segs, 1, 65536, NULL, NULL},
         {"--burst", GEN_OPT_U64, &p.burst, 1, 65536, NULL, NULL},
+        {"--stagger-polls", GEN_OPT_FLAG, &p.stagger_polls, 0, 0, NULL,
+         NULL},
         {"--device", GEN_OPT_BDF, &p.device, 0, 0, NULL, NULL},
         {"--domain", GEN_OPT_U64, &p.domain, 0, 0xffff, NULL, NULL},
         {NULL, 0, NULL, 0, 0, NULL, NULL},
@@ -915,6 +929,9 @@ const gen_kind_t gen_kind_nic = {
         "(default off)\n"
         "  --burst N          a flow sends N packets back to back "
         "(default 1)\n"
+        "  --stagger-polls    spread the rx queues' polls evenly over a "
+        "poll period\n"
+        "                     (default: all queues poll in lockstep)\n"
         "  --seed S           permutes physical frames only (default 1)\n"
         "  --device BB:DD.F   source id (default 01:00.0)\n"
         "  --domain D         domain id (default 1)\n",

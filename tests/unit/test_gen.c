@@ -510,6 +510,57 @@ static void test_nic_queue_gro(void **state)
     assert_int_equal(nic_acks(&p, "g5.zst"), 4 * 100);
 }
 
+/* The data packet (MARK request id) in whose slot cpu's first ACK is
+ * mapped: ACK buffers are the only read-only MAPs without device rings,
+ * and an ACK rides in the slot of the packet that triggered its poll. */
+static int64_t first_ack_after(const trace_t *t, unsigned cpu)
+{
+    int64_t last_req = -1;
+    for (size_t i = 0; i < t->n; i++) {
+        const iosim_rec_t *r = &t->r[i];
+        if (r->kind == IOSIM_REC_MARK && r->flags == IOSIM_MARK_REQUEST)
+            last_req = (int64_t)r->aux;
+        if (r->kind == IOSIM_REC_MAP && r->flags == IOSIM_PROT_READ &&
+            r->cpu == cpu)
+            return last_req;
+    }
+    return -2;
+}
+
+/* --stagger-polls: with 4 queues (one flow each), a poll every 8 packets
+ * and data packet n from flow n % 4, queue q polls first at its
+ * (8 - q*8/4)-th packet, i.e. global packet (8 - 2q - 1) * 4 + q;
+ * without it every queue polls first at its 8th: packet 7 * 4 + q.  GRO
+ * makes one skb of >= 2 segments per flow and poll, so each first poll
+ * sends an ACK. */
+static void test_nic_stagger_polls(void **state)
+{
+    (void)state;
+    gen_nic_params_t p;
+    gen_nic_defaults(&p);
+    p.flows = 4;
+    p.cpus = 4;
+    p.ring = 64;
+    p.packets = 200;
+    p.napi_batch = 8;
+    p.gro_segs = 16;
+    p.queue_per_cpu = true;
+    iosim_err_t err;
+    for (int stagger = 0; stagger < 2; stagger++) {
+        p.stagger_polls = stagger;
+        if (gen_nic_write(&p, wpath("stagger.zst"), false, &err))
+            fail_msg("%s", err.msg);
+        trace_t t = load(wpath("stagger.zst"));
+        for (unsigned q = 0; q < 4; q++) {
+            int64_t want = stagger ? (int64_t)(8 - 2 * q - 1) * 4 + q
+                                   : (int64_t)7 * 4 + q;
+            assert_int_equal(first_ack_after(&t, q), want);
+        }
+        replay_nic(&t, &p);
+        free(t.r);
+    }
+}
+
 /* --burst 3: the flow of data packet n is (n / 3) % flows, and its
  * MARK carries that flow's cpu. */
 static void test_nic_burst(void **state)
@@ -670,6 +721,7 @@ int main(void)
         cmocka_unit_test(test_nic_stride),
         cmocka_unit_test(test_nic_queue_gro),
         cmocka_unit_test(test_nic_burst),
+        cmocka_unit_test(test_nic_stagger_polls),
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_registry),
     };
