@@ -86,7 +86,10 @@ struct iosim_config {
         uint32_t request_bytes;           /* p of the F&S model            */
         /* invalidation queue */
         uint32_t iq_batch_max;            /* descriptors per submission    */
-        double iq_desc_ns;                /* processing per descriptor     */
+        double iq_desc_ns;                /* IOTLB / PASID-IOTLB descriptor*/
+        double iq_cc_ns;                  /* context-cache descriptor      */
+        double iq_pc_ns;                  /* PASID-cache descriptor        */
+        double iq_iec_ns;                 /* IEC and other descriptors     */
         double iq_wait_ns;                /* wait descriptor + status write*/
         double iq_devtlb_ns;              /* ATS invalidation round trip   */
     } vtd;

@@ -194,8 +194,19 @@ const iosim_param_t iosim_params_vtd[] = {
      "Linux >= 6.12 QI_MAX_BATCHED_DESC_COUNT = 16; QI_LENGTH 256 "
      "(MODEL.md §1.6.3, §1.7)"},
     {"vtd.iq_desc_ns", IOSIM_P_F64, OFF(vtd.iq_desc_ns), "200", 0, 1e9, NULL,
-     "hardware fetch + execute time per descriptor (ns)",
+     "hardware fetch + execute time of an IOTLB or PASID-IOTLB descriptor, "
+     "and the fetch part of a device-TLB one (ns)",
      "placeholder (UNVERIFIED): MODEL.md §5 suggests 100-300 ns"},
+    {"vtd.iq_cc_ns", IOSIM_P_F64, OFF(vtd.iq_cc_ns), "200", 0, 1e9, NULL,
+     "processing time of a context-cache descriptor (ns)",
+     "placeholder (UNVERIFIED): taken equal to vtd.iq_desc_ns"},
+    {"vtd.iq_pc_ns", IOSIM_P_F64, OFF(vtd.iq_pc_ns), "200", 0, 1e9, NULL,
+     "processing time of a PASID-cache descriptor (ns)",
+     "placeholder (UNVERIFIED): taken equal to vtd.iq_desc_ns"},
+    {"vtd.iq_iec_ns", IOSIM_P_F64, OFF(vtd.iq_iec_ns), "200", 0, 1e9, NULL,
+     "processing time of an interrupt-entry-cache (or other) descriptor "
+     "(ns)",
+     "placeholder (UNVERIFIED): taken equal to vtd.iq_desc_ns"},
     {"vtd.iq_wait_ns", IOSIM_P_F64, OFF(vtd.iq_wait_ns), "75", 0, 1e9, NULL,
      "wait descriptor incl. status write (ns)",
      "placeholder (UNVERIFIED): MODEL.md §5 suggests 50-100 ns"},

@@ -713,32 +713,37 @@ static double submit_one(vtd_t *v, const vtd_desc_t *d, size_t n)
     uint64_t *st = v->st;
     double ns = 0;
     st[IOSIM_ST_IQ_SUBMITS]++;
+    /* processing time per descriptor kind (vtd.iq_*_ns) */
     for (size_t i = 0; i < n; i++) {
-        ns += cfg->vtd.iq_desc_ns;
         switch (d[i].type) {
         case IOSIM_DESC_IOTLB:
         case IOSIM_DESC_PIOTLB:
+            ns += cfg->vtd.iq_desc_ns;
             st[IOSIM_ST_IQ_DESC_IOTLB]++;
             inval_iotlb(v, &d[i]);
             break;
         case IOSIM_DESC_DEVTLB:
         case IOSIM_DESC_PDEVTLB:
             st[IOSIM_ST_IQ_DESC_DEVTLB]++;
-            ns += cfg->vtd.iq_devtlb_ns;
+            ns += cfg->vtd.iq_desc_ns + cfg->vtd.iq_devtlb_ns;
             inval_devtlb(v, &d[i]);
             break;
         case IOSIM_DESC_CC:
+            ns += cfg->vtd.iq_cc_ns;
             st[IOSIM_ST_IQ_DESC_CC]++;
             cache_invalidate_if(v->ctx, match_ctx, (void *)&d[i]);
             break;
         case IOSIM_DESC_PC:
+            ns += cfg->vtd.iq_pc_ns;
             st[IOSIM_ST_IQ_DESC_PC]++;
             cache_invalidate_if(v->pasid, match_pasid_entry, (void *)&d[i]);
             break;
-        case IOSIM_DESC_WAIT:
+        case IOSIM_DESC_WAIT: /* an explicit wait in the submission */
+            ns += cfg->vtd.iq_wait_ns;
             st[IOSIM_ST_IQ_DESC_WAIT]++;
             break;
         default:
+            ns += cfg->vtd.iq_iec_ns;
             st[IOSIM_ST_IQ_DESC_OTHER]++;
             break;
         }

@@ -846,6 +846,33 @@ static void test_submit_time(void **state)
     hw_free(h);
 }
 
+static void test_submit_time_per_kind(void **state)
+{
+    (void)state;
+    /* each kind its own time: CC 11 + PC 13 + IEC 17 + IOTLB 200 +
+     * devTLB (200 + 900) + explicit wait 75 + the implicit wait 75
+     * = 1491 ns; two waits counted */
+    iosim_config_t *c = iosim_config_new();
+    set(c, "vtd.iq_cc_ns=11");
+    set(c, "vtd.iq_pc_ns=13");
+    set(c, "vtd.iq_iec_ns=17");
+    set(c, "vtd.iq_desc_ns=200");
+    set(c, "vtd.iq_devtlb_ns=900");
+    set(c, "vtd.iq_wait_ns=75");
+    hw_t *h = hw_build(c);
+    vtd_desc_t d[6] = {
+        {.type = IOSIM_DESC_CC, .gran = IOSIM_GRAN_GLOBAL},
+        {.type = IOSIM_DESC_PC, .gran = IOSIM_GRAN_PAGE},
+        {.type = IOSIM_DESC_IEC},
+        {.type = IOSIM_DESC_IOTLB, .gran = IOSIM_GRAN_DOMAIN, .did = 1},
+        {.type = IOSIM_DESC_DEVTLB, .gran = IOSIM_GRAN_GLOBAL, .am = 52},
+        {.type = IOSIM_DESC_WAIT}};
+    assert_true(close_to(vtd_submit(h->v, d, 6), 1491.0));
+    assert_int_equal(h->st[IOSIM_ST_IQ_DESC_WAIT], 2);
+    assert_int_equal(h->st[IOSIM_ST_IQ_DESC_OTHER], 1);
+    hw_free(h);
+}
+
 /* ---- vtd_psi_range ----------------------------------------------------- */
 
 /* Oracle: the smallest naturally aligned block of 2^k pages that holds
@@ -1076,6 +1103,7 @@ int main(void)
         cmocka_unit_test(test_psi_psc_range),
         cmocka_unit_test(test_psi_psc_domain_scope),
         cmocka_unit_test(test_submit_split),
+        cmocka_unit_test(test_submit_time_per_kind),
         cmocka_unit_test(test_reads_per_level),
         cmocka_unit_test(test_dsi_and_global),
         cmocka_unit_test(test_piotlb),
