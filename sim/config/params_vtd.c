@@ -180,7 +180,8 @@ const iosim_param_t iosim_params_vtd[] = {
      NULL, "device-side base latency of one request without walks (ns)",
      "F&S l0 = 65 ns (FIGURES.md §1)"},
     {"vtd.link_gbps", IOSIM_P_F64, OFF(vtd.link_gbps), "100", 0.001, 1e6,
-     NULL, "link bandwidth cap (Gbit/s)",
+     NULL, "link bandwidth (Gbit/s): the link stage of the device "
+     "pipeline, overlapping the translation stage",
      "Mellanox CX-5 100 Gbps in the F&S setup (FIGURES.md §1)"},
     {"vtd.request_bytes", IOSIM_P_U32, OFF(vtd.request_bytes), "4096", 1,
      1073741824.0, NULL, "bytes per device request (p of the F&S model)",

@@ -150,9 +150,14 @@ const char *iosim_sim_label(const iosim_sim_t *s) { return s->label; }
 /* ---- DMA ------------------------------------------------------------- */
 
 /* One device request of size bytes at iova (split at 4 KB page borders:
- * each page needs its own translation).  Device time follows the F&S
- * model per request: l0 + translation latency (FIGURES.md §1), no faster
- * than the link (vtd.link_gbps). */
+ * each page needs its own translation).  Device time is a two-stage
+ * pipeline: the translation stage takes l0 + translation latency per
+ * request, requests in series (the F&S model, FIGURES.md §1), and the
+ * link stage bytes / vtd.link_gbps; the slower stage sets the time.
+ * Why overlap: F&S's T = p / (l0 + M lm) matches their measurements with
+ * l0 = 65 ns, far below the 328 ns a 4 KB page takes on a 100 Gb/s link,
+ * so the wire transfer of one request cannot be in series with the
+ * translation of the next. */
 static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
                     uint16_t did, uint64_t iova, uint64_t trace_iova,
                     uint64_t size, bool write)
@@ -194,8 +199,6 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
     double wire = cfg->vtd.link_gbps > 0 ? (double)size * 8.0 /
                                                cfg->vtd.link_gbps
                                          : 0;
-    if (wire > t)
-        t = wire;
     s->link_free = issue + (uint64_t)(wire > 1 ? wire + 0.5 : 1);
     uint64_t landed = ready + (uint64_t)(cfg->vtd.dma_base_ns + 0.5);
     if (landed > s->dev_done)
@@ -213,7 +216,12 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
             b = 6;
     }
     s->st[IOSIM_ST_LAT_LT4 + b]++;
-    s->st[IOSIM_ST_DMA_TIME_NS] += (uint64_t)(t + 0.5);
+    s->st[IOSIM_ST_DMA_XLATE_NS] += (uint64_t)(t + 0.5);
+    s->st[IOSIM_ST_DMA_WIRE_NS] += (uint64_t)(wire + 0.5);
+    s->st[IOSIM_ST_DMA_TIME_NS] =
+        s->st[IOSIM_ST_DMA_XLATE_NS] > s->st[IOSIM_ST_DMA_WIRE_NS]
+            ? s->st[IOSIM_ST_DMA_XLATE_NS]
+            : s->st[IOSIM_ST_DMA_WIRE_NS];
 }
 
 /* Access model: the device touches every byte of a buffer once between

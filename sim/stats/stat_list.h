@@ -37,8 +37,14 @@
     X(DMA_STALE, "dma.stale_hits", "DMA requests that hit a stale IOTLB "      \
                                    "entry of an unmapped IOVA")                \
     X(DMA_LAT_NS, "dma.latency_ns_total", "sum of translation latencies")      \
-    X(DMA_TIME_NS, "dma.device_time_ns", "device busy time, requests in "     \
-                                         "series (F&S model)")                 \
+    X(DMA_XLATE_NS, "dma.xlate_time_ns", "translation stage busy time: "      \
+                                         "l0 + translation latency per "       \
+                                         "request, in series (F&S model)")     \
+    X(DMA_WIRE_NS, "dma.link_time_ns", "link stage busy time: bytes / "       \
+                                       "vtd.link_gbps per request")            \
+    X(DMA_TIME_NS, "dma.device_time_ns", "device busy time: the slower of "   \
+                                         "the translation and link stages "    \
+                                         "(they overlap as a pipeline)")       \
     X(DMA_OVERLAP_NS, "dma.overlapped_time_ns", "device time with requests "  \
                                                 "issued back to back and up "  \
                                                 "to vtd.max_walks walks in "   \

@@ -129,8 +129,11 @@ void iosim_sim_summary(const iosim_sim_t *s, iosim_summary_t *o)
     double app = s->cfg->sim.app_cycles_per_request;
     o->cpu_ns = (app + o->iommu_cycles) / ghz;
     o->device_ns = (double)st[IOSIM_ST_DMA_TIME_NS] / req;
-    double base_dev = ((double)st[IOSIM_ST_DMA_TIME_NS] -
-                       (double)st[IOSIM_ST_DMA_LAT_NS]) / req;
+    /* without translation: l0 per request against the link stage */
+    double base_xlate = (double)st[IOSIM_ST_DMA_XLATE_NS] -
+                        (double)st[IOSIM_ST_DMA_LAT_NS];
+    double base_wire = (double)st[IOSIM_ST_DMA_WIRE_NS];
+    double base_dev = (base_xlate > base_wire ? base_xlate : base_wire) / req;
     double t = o->cpu_ns > o->device_ns ? o->cpu_ns : o->device_ns;
     double t0 = app / ghz > base_dev ? app / ghz : base_dev;
     o->throughput_rps = t > 0 ? 1e9 / t : 0;
