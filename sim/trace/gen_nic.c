@@ -60,7 +60,9 @@
  *     validation, tests/validation/): each rx queue gets a receive queue
  *     (descriptor ring, ring_desc 64 B WQEs) and a completion queue
  *     (--ring 64 B CQEs: mlx5 sizes the CQ like the RQ), plus one tx
- *     queue page and one tx CQ page for its ACKs.  They are coherent
+ *     queue page and one tx CQ page that the ACKs of all its flows use
+ *     (one SQ per mlx5 channel, chosen by XPS from the sending cpu;
+ *     en_main.c mlx5e_open_channel, mlx5e_set_xps).  They are coherent
  *     long-lived mappings (dma_alloc_coherent at driver load): mapped
  *     from the top of the IOVA space before the rings are filled and
  *     unmapped only at teardown.  The device reads a WQE (64 B DMA read)
@@ -154,6 +156,12 @@ typedef struct nic_rxq {
     uint8_t cpu;
     /* --device-rings: receive queue (WQEs) and completion queue (CQEs) */
     uint64_t rq_iova, cq_iova, rq_pages, cq_pages, rq_idx, cq_idx;
+    /* --device-rings: the channel's tx queue and tx completion queue (one
+     * page each): mlx5 opens one SQ per channel (and traffic class), and
+     * XPS sends from a cpu through its own channel's SQ (en_main.c
+     * mlx5e_open_channel / mlx5e_set_xps), so the flows of a queue share
+     * it */
+    uint64_t sq_iova, txcq_iova, sq_idx, txcq_idx;
 } nic_rxq_t;
 
 typedef struct nic_flow {
@@ -162,8 +170,6 @@ typedef struct nic_flow {
     uint64_t rx_data, tx_data; /* data packets acknowledged           */
     uint64_t gro_single;       /* --gro-segments: unacked 1-segment skbs */
     uint8_t cpu;
-    /* --device-rings: tx queue and tx completion queue (one page each) */
-    uint64_t sq_iova, txcq_iova, sq_idx, txcq_idx;
 } nic_flow_t;
 
 typedef struct iova_stack {
@@ -453,37 +459,29 @@ static int ring_access(nic_t *n, uint8_t cpu, uint64_t iova, uint64_t npages,
                 write ? IOSIM_DMA_WRITE : IOSIM_DMA_READ);
 }
 
-/* Rings of flow i, in driver-load order: the rx queue's RQ and CQ (when
- * flow i is the first flow of its queue), then the flow's SQ and tx CQ.
- * Without --queue-per-cpu this is RQ, CQ, SQ, tx CQ of every flow. */
+/* Rings of queue (channel) i, in driver-load order: RQ, CQ, SQ, tx CQ.
+ * Without --queue-per-cpu every flow has its own queue, so its own
+ * rings. */
 static int rings_create(nic_t *n, uint64_t i)
 {
-    nic_flow_t *f = &n->flows[i];
-    if (i < n->nq) {
-        nic_rxq_t *q = &n->qs[i];
-        q->rq_pages = pages_for(n->ring_desc * NIC_RING_ENTRY);
-        q->cq_pages = pages_for(n->p->ring * NIC_RING_ENTRY);
-        if (ring_map(n, q->cpu, q->rq_pages, &q->rq_iova) ||
-            ring_map(n, q->cpu, q->cq_pages, &q->cq_iova))
-            return -1;
-    }
-    return ring_map(n, f->cpu, 1, &f->sq_iova) ||
-                   ring_map(n, f->cpu, 1, &f->txcq_iova)
+    nic_rxq_t *q = &n->qs[i];
+    q->rq_pages = pages_for(n->ring_desc * NIC_RING_ENTRY);
+    q->cq_pages = pages_for(n->p->ring * NIC_RING_ENTRY);
+    return ring_map(n, q->cpu, q->rq_pages, &q->rq_iova) ||
+                   ring_map(n, q->cpu, q->cq_pages, &q->cq_iova) ||
+                   ring_map(n, q->cpu, 1, &q->sq_iova) ||
+                   ring_map(n, q->cpu, 1, &q->txcq_iova)
                ? -1
                : 0;
 }
 
 static int rings_destroy(nic_t *n, uint64_t i)
 {
-    nic_flow_t *f = &n->flows[i];
-    if (i < n->nq) {
-        nic_rxq_t *q = &n->qs[i];
-        if (ring_unmap(n, q->cpu, q->rq_iova, q->rq_pages) ||
-            ring_unmap(n, q->cpu, q->cq_iova, q->cq_pages))
-            return -1;
-    }
-    return ring_unmap(n, f->cpu, f->sq_iova, 1) ||
-                   ring_unmap(n, f->cpu, f->txcq_iova, 1)
+    nic_rxq_t *q = &n->qs[i];
+    return ring_unmap(n, q->cpu, q->rq_iova, q->rq_pages) ||
+                   ring_unmap(n, q->cpu, q->cq_iova, q->cq_pages) ||
+                   ring_unmap(n, q->cpu, q->sq_iova, 1) ||
+                   ring_unmap(n, q->cpu, q->txcq_iova, 1)
                ? -1
                : 0;
 }
@@ -659,12 +657,12 @@ static int tx_packet(nic_t *n, nic_flow_t *f, uint64_t bytes)
         if (map_page(n, f->cpu, false, &n->tmp[i]))
             return -1;
     if (n->p->device_rings &&
-        ring_access(n, f->cpu, f->sq_iova, 1, &f->sq_idx, false))
+        ring_access(n, f->cpu, f->q->sq_iova, 1, &f->q->sq_idx, false))
         return -1;
     if (dma_pages(n, f->cpu, n->tmp, np, bytes, false))
         return -1;
     if (n->p->device_rings &&
-        ring_access(n, f->cpu, f->txcq_iova, 1, &f->txcq_idx, true))
+        ring_access(n, f->cpu, f->q->txcq_iova, 1, &f->q->txcq_idx, true))
         return -1;
     for (uint64_t i = 0; i < np; i++)
         if (unmap_page(n, f->cpu, &n->tmp[i]))
@@ -699,7 +697,7 @@ static int data_packet(nic_t *n, nic_flow_t *f, bool rx)
 static int nic_run(nic_t *n)
 {
     const gen_nic_params_t *p = n->p;
-    for (uint64_t i = 0; p->device_rings && i < p->flows; i++)
+    for (uint64_t i = 0; p->device_rings && i < n->nq; i++)
         if (rings_create(n, i))
             return -1;
     for (uint64_t i = 0; i < n->nq; i++)
@@ -732,18 +730,16 @@ static int nic_run(nic_t *n)
             return -1;
     if (emit(n, IOSIM_REC_MARK, 0, 0, 0, 0, IOSIM_MARK_END))
         return -1;
-    for (uint64_t i = 0; i < p->flows; i++) {
-        if (i < n->nq) {
-            nic_rxq_t *q = &n->qs[i];
-            for (uint64_t k = 0; q->wqe_open && k < p->ppd; k++)
-                if (unmap_page(n, q->cpu, &q->wqe[k]))
-                    return -1;
-            q->wqe_open = false;
-            while (q->count) {
-                nic_page_t pg = ring_pop(q);
-                if (unmap_page(n, q->cpu, &pg))
-                    return -1;
-            }
+    for (uint64_t i = 0; i < n->nq; i++) {
+        nic_rxq_t *q = &n->qs[i];
+        for (uint64_t k = 0; q->wqe_open && k < p->ppd; k++)
+            if (unmap_page(n, q->cpu, &q->wqe[k]))
+                return -1;
+        q->wqe_open = false;
+        while (q->count) {
+            nic_page_t pg = ring_pop(q);
+            if (unmap_page(n, q->cpu, &pg))
+                return -1;
         }
         if (p->device_rings && rings_destroy(n, i))
             return -1;
