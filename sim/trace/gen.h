@@ -185,6 +185,11 @@ typedef struct gen_nic_params {
     uint64_t gro_segs;   /* ACKs per GRO skb of <= this many segments    */
     uint64_t burst;      /* packets a flow sends back to back (TSO)      */
     bool stagger_polls;  /* queues poll at evenly spread phases          */
+    /* v6.0 mlx5 rx page cache (gen_nic.c; 0 = off) */
+    uint64_t rx_cache;   /* slots per rx queue: 0, or a power of two >= 2 */
+    uint64_t app_lag;    /* rx packets of a queue from the poll that
+                          * delivered a page's last packet until the
+                          * application frees it (placeholder)          */
 } gen_nic_params_t;
 
 /* Top of the 32-bit IOVA space the allocator hands out first
@@ -193,8 +198,8 @@ typedef struct gen_nic_params {
 
 void gen_nic_defaults(gen_nic_params_t *p);
 int gen_nic_check(const gen_nic_params_t *p, iosim_err_t *err);
-/* Upper bound on live mappings at any time (rx rings full + one ACK or
- * tx packet in flight per flow), for tests and documentation. */
+/* Upper bound on live mappings at any time (rx rings and rx caches full
+ * + one ACK or tx packet in flight), for tests and documentation. */
 uint64_t gen_nic_live_bound(const gen_nic_params_t *p);
 int gen_nic_write(const gen_nic_params_t *p, const char *path, bool text,
                   iosim_err_t *err);

@@ -95,6 +95,41 @@
  *     each CQ on its own (en_main.c mlx5e_open_channel, lib/dim), so no
  *     common clock aligns the queues' polls; an even spread is the
  *     neutral phase (no seed), UNVERIFIED against a capture.
+ *   - Rx page cache (--rx-cache SLOTS, off by default; Linux v6.0 mlx5,
+ *     removed from later kernels when mlx5 moved DMA mapping into
+ *     page_pool): each rx queue keeps a FIFO of DMA-mapped pages.  A
+ *     released descriptor page goes to the cache tail still mapped (no
+ *     UNMAP) unless the cache is full, which it is at SLOTS - 1 pages
+ *     (tail + 1 == head); then it is unmapped as without the cache.
+ *     Refilling a page slot first tries the cache head: if the
+ *     application has freed that page (refcount back to 1) the page is
+ *     reused with its IOVA and frame (no MAP); otherwise (empty, or head
+ *     busy: only the head is tried) a new page is mapped.  Teardown
+ *     unmaps the cached pages too.  Without --stride the same applies
+ *     to the per-packet pages.  Mlx5 sizes the cache 4 x roundup_pow2(
+ *     max(MLX5_MPWRQ_PAGES_PER_WQE, NAPI_POLL_WEIGHT)) = 4 x 64 = 256
+ *     slots (en.h MLX5E_CACHE_UNIT / MLX5E_CACHE_SIZE).  Why it matters
+ *     here: the F&S working-set estimate 2 x cores x MTU x ring
+ *     (FIGURES.md §1) counts about twice the ring's pages; a queue's
+ *     live pages are its ring plus up to 255 cached pages, and pages
+ *     that cycle through the cache are never unmapped, so their IOVAs
+ *     never return to the rcache for tx ACKs to take.
+ *     Sources read: en_rx.c mlx5e_rx_cache_put / _get,
+ *     mlx5e_page_alloc_pool (_mapped in older trees),
+ *     mlx5e_page_release_dynamic, mlx5e_free_rx_mpwqe and
+ *     mlx5e_handle_rx_cqe_mpwrq (WQE pages released with recycle = true
+ *     when its strides are consumed), en.h MLX5E_CACHE_SIZE, en_main.c
+ *     mlx5e_free_rq; read in stored copies of v4.x-v5.x era trees and in
+ *     the 2023 patch removing the cache (which still shows the v6.x
+ *     form with MLX5_MPWRQ_MAX_PAGES_PER_WQE); the exact v6.0 file was
+ *     not available, so v6.0 = these is UNVERIFIED line by line.
+ *     --app-lag L: the stack holds a page (skb fragments, page_ref_inc in
+ *     mlx5e_add_skb_frag) from the poll that delivered the last packet
+ *     written into it until the application (iperf's recvmsg) frees it,
+ *     L packets of the queue later; L = 0: before the queue's next poll
+ *     (never at the delivering poll's own refill, which runs before GRO
+ *     hands the skbs up).  L is a placeholder, UNVERIFIED: no source
+ *     gives the socket's consumption delay.
  * Assumptions:
  *   - Without --queue-per-cpu each flow has its own ring (as if each
  *     flow had its own queue; with one flow per core, as in F&S, this is
@@ -105,18 +140,19 @@
  *     header or skb_shared_info).  The F&S working-set estimate
  *     2 x cores x MTU(pow2) x ring counts about twice the pages that
  *     this gives for a 4 KB MTU, UNVERIFIED which effect the factor 2
- *     stands for.
+ *     stands for (--rx-cache, up to 255 more mapped pages per queue, is
+ *     one candidate).
  *   - Physical frames: GEN_NIC_PHYS_BASE + a seeded permutation of 2^22
  *     frames, so frames are distinct while fewer than 2^22 pages are live.
  *   - GRO is flushed at every poll (napi_complete_done); a poll that
  *     exhausts its budget keeps young skbs in the kernel (UNVERIFIED
  *     effect).  The window condition of __tcp_ack_snd_check always holds.
  * Not modeled: page-pool recycling of DMA mappings (later kernels keep
- *   pages mapped) and v6.0 mlx5's rx page cache (mapped pages kept for
- *   reuse once the socket has released them), sockets holding pages
- *   until recvmsg (irrelevant here: the driver unmaps at descriptor
- *   release), DCTCP window / ECN effects on bursts and ACKs, interrupt
- *   moderation (a fixed poll batch instead), rcache magazines and depot
+ *   pages mapped), the rx cache's waived pages (pfmemalloc or remote
+ *   NUMA node: never cached), sockets holding pages until recvmsg
+ *   (without --rx-cache irrelevant: the driver unmaps at descriptor
+ *   release; with it, a fixed --app-lag), DCTCP window / ECN effects on
+ *   bursts and ACKs, interrupt moderation (a fixed poll batch instead), rcache magazines and depot
  *   (a plain unbounded stack per CPU), the 64-bit IOVA fallback when the 32-bit space runs
  *   out (an error here), and (by default) the device's accesses to its
  *   descriptor and
@@ -135,11 +171,19 @@
 #define GEN_NIC_PHYS_BASE 0x2000000000ULL
 #define NIC_PHYS_FRAMES_LOG2 22
 #define NIC_MAX_CPUS 256 /* the cpu field of a record is 8 bits */
+/* keeps rx_pkts + app_lag + 1 far from overflow */
+#define NIC_MAX_APP_LAG (1ULL << 32)
 
 typedef struct nic_page {
     uint64_t iova;
     uint64_t phys;
+    /* --rx-cache: the page is free (the application has dropped its skb
+     * fragments) once its queue has received free_at packets; 0 = never
+     * written since posted, NIC_UNDELIVERED = written since the last poll */
+    uint64_t free_at;
 } nic_page_t;
+
+#define NIC_UNDELIVERED UINT64_MAX
 
 /* An rx queue: one per flow, or one per cpu with --queue-per-cpu. */
 typedef struct nic_rxq {
@@ -162,6 +206,11 @@ typedef struct nic_rxq {
      * mlx5e_open_channel / mlx5e_set_xps), so the flows of a queue share
      * it */
     uint64_t sq_iova, txcq_iova, sq_idx, txcq_idx;
+    /* --rx-cache: the rq's page cache, a FIFO of rx_cache slots holding
+     * at most rx_cache - 1 mapped pages (en.h struct mlx5e_page_cache) */
+    nic_page_t *cache;
+    size_t cache_head, cache_count;
+    uint64_t rx_pkts; /* packets received by the queue so far */
 } nic_rxq_t;
 
 typedef struct nic_flow {
@@ -221,6 +270,8 @@ void gen_nic_defaults(gen_nic_params_t *p)
     p->gro_segs = 0;     /* off: --ack-every counts packets */
     p->burst = 1;        /* flows alternate packet by packet */
     p->stagger_polls = false; /* off: all queues poll in lockstep */
+    p->rx_cache = 0;     /* off: every released page is unmapped */
+    p->app_lag = 0;      /* placeholder, UNVERIFIED: see the header */
 }
 
 /* Bytes the device writes for one rx data packet. */
@@ -256,7 +307,9 @@ uint64_t gen_nic_live_bound(const gen_nic_params_t *p)
 {
     uint64_t tx = pages_for(p->mtu);
     uint64_t ack = pages_for(p->ack_bytes);
-    return rxq_count(p) * ring_desc_of(p) * p->ppd + (tx > ack ? tx : ack);
+    uint64_t cached = p->rx_cache ? p->rx_cache - 1 : 0;
+    return rxq_count(p) * (ring_desc_of(p) * p->ppd + cached) +
+           (tx > ack ? tx : ack);
 }
 
 int gen_nic_check(const gen_nic_params_t *p, iosim_err_t *err)
@@ -303,11 +356,22 @@ int gen_nic_check(const gen_nic_params_t *p, iosim_err_t *err)
     if (p->domain > 0xffff)
         return iosim_err_set(err, "gen nic: --domain: %llu > 65535",
                              (unsigned long long)p->domain);
+    if (p->rx_cache &&
+        (p->rx_cache < 2 || p->rx_cache > 65536 ||
+         (p->rx_cache & (p->rx_cache - 1))))
+        return iosim_err_set(err,
+                             "gen nic: --rx-cache %llu: must be 0 (off) or "
+                             "a power of two in [2, 65536]",
+                             (unsigned long long)p->rx_cache);
+    if (p->app_lag > NIC_MAX_APP_LAG)
+        return iosim_err_set(err, "gen nic: --app-lag must be <= %llu",
+                             (unsigned long long)NIC_MAX_APP_LAG);
     /* the 32-bit IOVA space holds 2^20 - 1 pages; frames must stay distinct */
     uint64_t bound = gen_nic_live_bound(p);
     if (bound >= (1ULL << 20) - NIC_START_PFN)
         return iosim_err_set(err,
-                             "gen nic: %llu live pages (flows x ring) do not "
+                             "gen nic: %llu live pages (queues x (ring + "
+                             "rx cache)) do not "
                              "fit the 32-bit IOVA space",
                              (unsigned long long)bound);
     return 0;
@@ -487,15 +551,70 @@ static int rings_destroy(nic_t *n, uint64_t i)
 }
 
 /* ------------------------------------------------------------------ */
+/* Rx page cache (--rx-cache; en_rx.c mlx5e_rx_cache_put / _get)       */
+/* ------------------------------------------------------------------ */
+/* At a poll: the stack now holds the pages written since the last poll
+ * (GRO hands their skbs up when the poll ends); the application frees
+ * them --app-lag packets of the queue later.  free_at is the first
+ * queue packet count at which the page is free, so with lag 0 the page
+ * is still busy at this poll's own refill and free at the next one. */
+static void rx_cache_deliver(nic_t *n, nic_rxq_t *q)
+{
+    uint64_t free_at = q->rx_pkts + n->p->app_lag + 1;
+    for (size_t i = 0; i < q->npending; i++)
+        if (q->pending[i].free_at == NIC_UNDELIVERED)
+            q->pending[i].free_at = free_at;
+    for (uint64_t i = 0; q->wqe_open && i < n->p->ppd; i++)
+        if (q->wqe[i].free_at == NIC_UNDELIVERED)
+            q->wqe[i].free_at = free_at;
+}
+
+/* mlx5e_page_release_dynamic(recycle = true): the page goes to the
+ * cache tail, still mapped, unless the cache is full (tail + 1 == head:
+ * at most rx_cache - 1 pages, stat cache_full); then it is unmapped.
+ * put does not look at the refcount: a page the stack still holds can
+ * enter the cache. */
+static int rx_page_release(nic_t *n, nic_rxq_t *q, const nic_page_t *pg)
+{
+    if (n->p->rx_cache && q->cache_count < n->p->rx_cache - 1) {
+        size_t tail = (q->cache_head + q->cache_count) & (n->p->rx_cache - 1);
+        q->cache[tail] = *pg;
+        q->cache_count++;
+        return 0;
+    }
+    return unmap_page(n, q->cpu, pg);
+}
+
+/* mlx5e_rx_cache_get: empty (cache_empty) or head page still referenced
+ * by an skb (page_ref_count != 1, cache_busy) -> false; else the head
+ * page is reused as it is: same IOVA and frame, a dma sync, no map.
+ * Only the head is looked at, so one busy page blocks the cache. */
+static bool rx_cache_get(nic_t *n, nic_rxq_t *q, nic_page_t *slot)
+{
+    if (!q->cache_count || q->cache[q->cache_head].free_at > q->rx_pkts)
+        return false;
+    *slot = q->cache[q->cache_head];
+    slot->free_at = 0;
+    q->cache_head = (q->cache_head + 1) & (n->p->rx_cache - 1);
+    q->cache_count--;
+    return true;
+}
+
+/* ------------------------------------------------------------------ */
 /* Rx queue                                                            */
 /* ------------------------------------------------------------------ */
+/* mlx5e_page_alloc_pool: a page from the rx cache, else a newly mapped
+ * one. */
 static int ring_refill(nic_t *n, nic_rxq_t *q)
 {
     while (q->ndesc < n->ring_desc) {
         for (uint64_t i = 0; i < n->p->ppd; i++) {
             nic_page_t *slot = &q->ring[(q->head + q->count) % q->cap];
-            if (map_page(n, q->cpu, true, slot))
-                return -1;
+            if (!(n->p->rx_cache && rx_cache_get(n, q, slot))) {
+                if (map_page(n, q->cpu, true, slot))
+                    return -1;
+                slot->free_at = 0;
+            }
             q->count++;
         }
         q->ndesc++;
@@ -547,13 +666,15 @@ static int flow_acks(nic_t *n, nic_flow_t *f)
     return 0;
 }
 
-/* NAPI poll of rx queue q: unmap the pages the device filled since the
- * last poll (the stack has consumed them), send the ACKs of the flows the
- * queue serves, repost used-up descriptors. */
+/* NAPI poll of rx queue q: release the pages of used-up descriptors
+ * (unmap, or with --rx-cache keep them mapped in the cache), send the
+ * ACKs of the flows the queue serves, repost used-up descriptors. */
 static int rxq_poll(nic_t *n, nic_rxq_t *q)
 {
+    if (n->p->rx_cache)
+        rx_cache_deliver(n, q);
     for (size_t i = 0; i < q->npending; i++)
-        if (unmap_page(n, q->cpu, &q->pending[i]))
+        if (rx_page_release(n, q, &q->pending[i]))
             return -1;
     q->npending = 0;
     q->pending_pkts = 0;
@@ -596,8 +717,10 @@ static int rx_pages(nic_t *n, nic_rxq_t *q, uint64_t bytes)
             return -1;
     }
     nic_page_t *pg = &q->pending[q->npending];
-    for (uint64_t i = 0; i < np; i++)
-        q->pending[q->npending++] = ring_pop(q);
+    for (uint64_t i = 0; i < np; i++) {
+        q->pending[q->npending] = ring_pop(q);
+        q->pending[q->npending++].free_at = NIC_UNDELIVERED;
+    }
     if (dma_pages(n, q->cpu, pg, np, bytes, true))
         return -1;
     q->cur_left -= np;
@@ -627,6 +750,9 @@ static int rx_strides(nic_t *n, nic_rxq_t *q, uint64_t bytes)
     }
     if (dma_span(n, q->cpu, q->wqe, q->wqe_off, bytes))
         return -1;
+    for (uint64_t pg = q->wqe_off / NIC_PAGE;
+         pg <= (q->wqe_off + bytes - 1) / NIC_PAGE; pg++)
+        q->wqe[pg].free_at = NIC_UNDELIVERED;
     q->wqe_off += len;
     if (q->wqe_off == wqe_bytes)
         wqe_close(n, q);
@@ -644,6 +770,7 @@ static int rx_packet(nic_t *n, nic_flow_t *f, uint64_t bytes, bool data)
         ring_access(n, q->cpu, q->cq_iova, q->cq_pages, &q->cq_idx, true))
         return -1;
     f->pending_data += data;
+    q->rx_pkts++;
     if (++q->pending_pkts >= n->p->napi_batch)
         return rxq_poll(n, q);
     return 0;
@@ -741,6 +868,13 @@ static int nic_run(nic_t *n)
             if (unmap_page(n, q->cpu, &pg))
                 return -1;
         }
+        /* --rx-cache: closing the rq unmaps the cached pages (en_main.c
+         * mlx5e_free_rq: mlx5e_page_release_dynamic(recycle = false)) */
+        for (; q->cache_count; q->cache_count--) {
+            if (unmap_page(n, q->cpu, &q->cache[q->cache_head]))
+                return -1;
+            q->cache_head = (q->cache_head + 1) & (p->rx_cache - 1);
+        }
         if (p->device_rings && rings_destroy(n, i))
             return -1;
     }
@@ -781,7 +915,10 @@ int gen_nic_write(const gen_nic_params_t *p, const char *path, bool text,
         q->ring = calloc(q->cap, sizeof *q->ring);
         q->pending = calloc(q->cap, sizeof *q->pending);
         q->wqe = calloc(p->ppd, sizeof *q->wqe);
-        if (!q->ring || !q->pending || !q->wqe) {
+        q->cache = p->rx_cache ? calloc(p->rx_cache, sizeof *q->cache)
+                               : NULL;
+        if (!q->ring || !q->pending || !q->wqe ||
+            (p->rx_cache && !q->cache)) {
             iosim_err_set(err, "gen nic: out of memory");
             goto out;
         }
@@ -815,6 +952,7 @@ out:
             free(n.qs[i].ring);
             free(n.qs[i].pending);
             free(n.qs[i].wqe);
+            free(n.qs[i].cache);
         }
     if (n.rcache)
         for (uint64_t i = 0; i < p->cpus; i++)
@@ -863,6 +1001,9 @@ static int nic_cli(int argc, char **argv, const char *path, bool text,
         {"--gro-segments", GEN_OPT_U64, &p.gro_segs, 1, 65536, NULL, NULL},
         {"--burst", GEN_OPT_U64, &p.burst, 1, 65536, NULL, NULL},
         {"--stagger-polls", GEN_OPT_FLAG, &p.stagger_polls, 0, 0, NULL,
+         NULL},
+        {"--rx-cache", GEN_OPT_U64, &p.rx_cache, 0, 65536, NULL, NULL},
+        {"--app-lag", GEN_OPT_U64, &p.app_lag, 0, NIC_MAX_APP_LAG, NULL,
          NULL},
         {"--device", GEN_OPT_BDF, &p.device, 0, 0, NULL, NULL},
         {"--domain", GEN_OPT_U64, &p.domain, 0, 0xffff, NULL, NULL},
@@ -928,6 +1069,15 @@ const gen_kind_t gen_kind_nic = {
         "  --stagger-polls    spread the rx queues' polls evenly over a "
         "poll period\n"
         "                     (default: all queues poll in lockstep)\n"
+        "  --rx-cache SLOTS   v6.0 mlx5 rx page cache per rx queue: "
+        "released pages stay\n"
+        "                     mapped for reuse; 0 or a power of two "
+        "(mlx5: 256; default 0)\n"
+        "  --app-lag PACKETS  with --rx-cache: the application frees a "
+        "page this many\n"
+        "                     packets of its queue after the poll that "
+        "delivered it\n"
+        "                     (default 0: before the next poll)\n"
         "  --seed S           permutes physical frames only (default 1)\n"
         "  --device BB:DD.F   source id (default 01:00.0)\n"
         "  --domain D         domain id (default 1)\n",
