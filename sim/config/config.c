@@ -778,6 +778,16 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
                              c->os.policy);
     if (!hv_mode_find(c->hv.mode))
         return iosim_err_set(err, "hv.mode: unknown mode '%s'", c->hv.mode);
+    /* Nested translation (PGTT=011b) needs a host second stage under the
+     * guest's first stage: only hv.mode nested builds one.  Any other mode
+     * would translate the guest's IOVAs with an empty host stage (every
+     * DMA a fault), so the contradiction is an error, not a silent run. */
+    if (strcmp(c->vtd.translation, "nested") == 0
+        && strcmp(c->hv.mode, "nested") != 0)
+        return iosim_err_set(err,
+                             "vtd.translation: nested needs hv.mode nested "
+                             "(hv.mode %s translates with one stage)",
+                             c->hv.mode);
     return 0;
 }
 

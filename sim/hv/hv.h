@@ -32,6 +32,11 @@ typedef struct hv_mode_ops {
                                     uint32_t pasid, uint16_t did,
                                     uint64_t iova, bool write);
     int (*finish)(void *state, iosim_err_t *err); /* NULL = nothing */
+    /* Settings the mode brings when a comparison names it (iosim
+     * --compare POLICY@MODE), each "key=value", NULL-terminated; NULL =
+     * none.  A nested vtd.translation always falls back to second-stage
+     * under a mode other than nested (config validation rejects it). */
+    const char *const *implies;
 } hv_mode_ops_t;
 
 extern const hv_mode_ops_t *const hv_mode_registry[];

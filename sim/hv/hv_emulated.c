@@ -20,7 +20,12 @@
  *     shadow domain (host DID = guest DID).
  * Assumptions: guest RAM sits at host-physical GPA + 64 GiB; QEMU's own
  * emulated IOTLB is not used by VFIO devices (MODEL.md §4.2).
- * Not modeled: QEMU's iova_tree memory, VFIO page pinning cost separate
+ * Not modeled: QEMU's own translation of an emulated device's DMA (a
+ * virtio device behind intel-iommu with caching mode off, as in the
+ * cm-off capture): without CM the guest's maps never reach the shadow,
+ * so only the invalidation stream is meaningful and DMA counts as faults
+ * (dma.faults); --compare POLICY@emulated turns CM on (hv.h implies).
+ * Also not modeled: QEMU's iova_tree memory, VFIO page pinning cost separate
  * from the ioctl, the IOTLB-size reset artefact of emulated devices. */
 #include <stdlib.h>
 
@@ -225,6 +230,11 @@ static vtd_xlate_result_t emu_translate(void *state, uint16_t sid,
     return vtd_translate(e->s->vtd, sid, pasid, did, iova, write);
 }
 
+/* QEMU refuses a VFIO device behind intel-iommu without caching-mode=on
+ * (vtd_iommu_notify_flag_changed: "requires caching mode"), so the mode
+ * brings CM=1. */
+static const char *const emu_implies[] = {"vtd.caching_mode=true", NULL};
+
 const hv_mode_ops_t hv_mode_emulated = {
     .name = "emulated",
     .summary = "QEMU intel-iommu, caching mode, VFIO shadowing: every "
@@ -237,4 +247,5 @@ const hv_mode_ops_t hv_mode_emulated = {
     .unmap = emu_unmap,
     .submit = emu_submit,
     .translate = emu_translate,
+    .implies = emu_implies,
 };

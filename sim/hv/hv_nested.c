@@ -64,6 +64,10 @@ static vtd_xlate_result_t nested_translate(void *state, uint16_t sid,
     return vtd_translate(s->vtd, sid, pasid, did, iova, write);
 }
 
+/* PGTT=011b lives in a scalable-mode PASID entry (MODEL.md §3.1). */
+static const char *const nested_implies[] = {
+    "vtd.root_mode=scalable", "vtd.translation=nested", NULL};
+
 const hv_mode_ops_t hv_mode_nested = {
     .name = "nested",
     .summary = "hardware two-stage translation: guest first stage, host "
@@ -75,4 +79,5 @@ const hv_mode_ops_t hv_mode_nested = {
     .unmap = nested_unmap,
     .submit = nested_submit,
     .translate = nested_translate,
+    .implies = nested_implies,
 };

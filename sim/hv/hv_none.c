@@ -39,6 +39,10 @@ static vtd_xlate_result_t none_translate(void *state, uint16_t sid,
     }
     return vtd_translate(s->vtd, sid, pasid, did, iova, write);
 }
+/* Physical VT-d reports CM=0; caching mode is for virtual IOMMUs (VT-d
+ * §6.1), so bare metal compared against a vIOMMU config drops it. */
+static const char *const none_implies[] = {"vtd.caching_mode=false", NULL};
+
 const hv_mode_ops_t hv_mode_none = {
     .name = "none",
     .summary = "bare metal: the OS programs the physical IOMMU",
@@ -48,4 +52,5 @@ const hv_mode_ops_t hv_mode_none = {
     .unmap = none_unmap,
     .submit = none_submit,
     .translate = none_translate,
+    .implies = none_implies,
 };

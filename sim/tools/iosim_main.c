@@ -35,7 +35,9 @@ static void usage(FILE *out)
         "  -o, --output FILE     write the report to FILE (default stdout)\n"
         "      --compare LIST    run several policies in one pass, e.g.\n"
         "                        strict,lazy,passthrough; an item may name a\n"
-        "                        hypervisor mode too: strict@emulated\n"
+        "                        hypervisor mode too: strict@emulated (the\n"
+        "                        mode brings its translation: @nested is\n"
+        "                        nested, the others second-stage)\n"
         "      --sweep KEY=V1,V2 one configuration per value, in the same "
         "pass;\n"
         "                        several --sweep (and --compare) combine "
@@ -115,6 +117,17 @@ static int add_sim(const iosim_config_t *base, const char *item,
         if (!bad && at) {
             snprintf(set, sizeof set, "hv.mode=%s", at + 1);
             bad = iosim_config_set(c, set, err);
+            /* The mode brings its settings (hv.h implies); a mode other
+             * than nested translates with one stage (the VFIO shadow, the
+             * host's map of guest RAM, or bare metal), so a nested config
+             * falls back to second-stage for it. */
+            const hv_mode_ops_t *m = bad ? NULL : hv_mode_find(at + 1);
+            if (m && strcmp(m->name, "nested") != 0 &&
+                strcmp(c->vtd.translation, "nested") == 0)
+                bad = iosim_config_set(c, "vtd.translation=second-stage",
+                                       err);
+            for (size_t k = 0; m && !bad && m->implies && m->implies[k]; k++)
+                bad = iosim_config_set(c, m->implies[k], err);
         }
         snprintf(label, sizeof label, "%s", item);
     } else {

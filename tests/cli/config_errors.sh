@@ -64,6 +64,9 @@ expect_error "iosim: --set vtd.iotlb.sets: expected an unsigned integer, got 'x'
 expect_error "iosim: vtd.iotlb.sets: 6 is not a power of two (the set index is a bit field)" \
     --set vtd.iotlb.sets=6
 expect_error "iosim: os.policy: unknown policy 'nope'" --set os.policy=nope
+# contradictions between the hypervisor mode and the hardware settings
+expect_error "iosim: vtd.translation: nested needs hv.mode nested (hv.mode none translates with one stage)" \
+    --set vtd.root_mode=scalable --set vtd.translation=nested
 
 # --help-config: header, rule, one row per key; configs/vtd.yaml lists every
 # key with a value, so its leaf lines give the count independently.

@@ -122,6 +122,8 @@ static void check_uncached(const char *root_mode, const char *xlate,
     caches_off(c);
     set(c, "vtd.root_mode=%s", root_mode);
     set(c, "vtd.translation=%s", xlate);
+    if (!strcmp(xlate, "nested")) /* a nested domain needs the nested mode */
+        set(c, "hv.mode=nested");
     set(c, "vtd.fs_levels=%u", fs);
     set(c, "vtd.ss_levels=%u", ss);
     set(c, "vtd.mem_ns=100");
@@ -180,6 +182,7 @@ static void test_uncached_nested(void **state)
     caches_off(c);
     set(c, "vtd.root_mode=scalable");
     set(c, "vtd.translation=nested");
+    set(c, "hv.mode=nested");
     hw_t *h = hw_build(c);
     vtd_attach(h->v, 1, 2);
     map(h, 2, 0x40000, 0x900000, 4 * KB);
@@ -209,6 +212,7 @@ static void test_nested_unaligned_map_backs_tables(void **state)
     set(c, "vtd.s2_tlb.ways=16");
     set(c, "vtd.root_mode=scalable");
     set(c, "vtd.translation=nested");
+    set(c, "hv.mode=nested");
     hw_t *h = hw_build(c);
     vtd_attach(h->v, 1, 2);
     map(h, 2, 1 * MB, 0x10000000, 2 * MB);
@@ -240,6 +244,7 @@ static void test_nested_cached(void **state)
     iosim_config_t *c = iosim_config_new();
     set(c, "vtd.root_mode=scalable");
     set(c, "vtd.translation=nested");
+    set(c, "hv.mode=nested");
     hw_t *h = hw_build(c);
     vtd_attach(h->v, 1, 2);
     map(h, 2, 0x40000, 9 * MB, 8 * KB);
