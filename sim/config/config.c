@@ -788,6 +788,15 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
                              "vtd.translation: nested needs hv.mode nested "
                              "(hv.mode %s translates with one stage)",
                              c->hv.mode);
+    /* The guest of guest-passthrough runs iommu=pt (dma-direct): a
+     * translating guest policy would charge map, IOVA and invalidation
+     * work that this arrangement does not do. */
+    if (strcmp(c->hv.mode, "guest-passthrough") == 0
+        && strcmp(c->os.policy, "passthrough") != 0)
+        return iosim_err_set(err,
+                             "hv.mode: guest-passthrough runs the guest with "
+                             "iommu=pt: os.policy must be passthrough (is %s)",
+                             c->os.policy);
     return 0;
 }
 

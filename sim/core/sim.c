@@ -174,8 +174,16 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
      * lookup; the data lands l0 after the last translation is ready. */
     uint64_t issue = s->link_free, ready = issue;
     for (uint64_t a = iova; a < end; a = (a & ~0xfffull) + 4096) {
+        /* Without translation (iommu=pt) the device is given the buffer's
+         * physical address, the one the trace mapped this IOVA to: what a
+         * guest-passthrough host stage then translates. */
+        uint64_t addr = a;
+        pt_walk_t w;
+        if (!s->os->translates && s->live_ready &&
+            pgtable_walk(&s->live, trace_iova + (a - iova), &w))
+            addr = w.phys;
         vtd_xlate_result_t r =
-            s->hv->translate(s->hv_state, sid, pasid, did, a, write);
+            s->hv->translate(s->hv_state, sid, pasid, did, addr, write);
         lat += r.latency_ns;
         uint64_t l = (uint64_t)(r.latency_ns + 0.5), done;
         if (r.mem_reads) {

@@ -67,6 +67,8 @@ expect_error "iosim: os.policy: unknown policy 'nope'" --set os.policy=nope
 # contradictions between the hypervisor mode and the hardware settings
 expect_error "iosim: vtd.translation: nested needs hv.mode nested (hv.mode none translates with one stage)" \
     --set vtd.root_mode=scalable --set vtd.translation=nested
+expect_error "iosim: hv.mode: guest-passthrough runs the guest with iommu=pt: os.policy must be passthrough (is strict)" \
+    --set hv.mode=guest-passthrough --set os.policy=strict
 
 # --help-config: header, rule, one row per key; configs/vtd.yaml lists every
 # key with a value, so its leaf lines give the count independently.

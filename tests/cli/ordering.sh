@@ -51,15 +51,18 @@ awk -v a="$te" -v b="$tb" 'BEGIN { exit !(a < 0.5 * b) }' || err "emulated stric
 #    POLICY@MODE item brings the mode's settings (hv.h implies: emulated
 #    needs caching mode, bare metal drops it, a non-nested mode translates
 #    with one stage).  Every DMA the access model issues targets a buffer
-#    that is mapped at that moment, so no sim may see a fault; and the
-#    emulated vIOMMU must again be far below bare-metal strict.
+#    that is mapped at that moment, so no sim may see a fault; the emulated
+#    vIOMMU must again be far below bare-metal strict; a guest-passthrough
+#    guest (iommu=pt, dma-direct) spends no CPU cycle on the IOMMU.
 "$IOSIM" --config "$SRC/configs/nested-guest.yaml" \
-    --compare strict,strict@emulated,strict@none,strict@guest-passthrough \
+    --compare strict,strict@emulated,strict@none,passthrough@guest-passthrough \
     --format csv --no-progress "$T" > "$WORK/modes.csv" || err "hv-mode compare failed"
-for item in strict strict@emulated strict@none strict@guest-passthrough; do
+for item in strict strict@emulated strict@none passthrough@guest-passthrough; do
     f=$(val "$WORK/modes.csv" stat "$item" dma.faults)
     [ "$f" = 0 ] || err "$item: $f DMA faults, want 0"
 done
+c=$(val "$WORK/modes.csv" summary passthrough@guest-passthrough iommu_cycles)
+awk -v c="$c" 'BEGIN { exit !(c == 0) }' || err "guest-passthrough: $c IOMMU cycles, want 0"
 te=$(val "$WORK/modes.csv" summary strict@emulated throughput_rps)
 tb=$(val "$WORK/modes.csv" summary strict@none throughput_rps)
 echo "nested config, strict throughput: bare $tb, emulated vIOMMU $te"
