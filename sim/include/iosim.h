@@ -252,6 +252,17 @@ int iosim_replay(const char *trace_path, const iosim_config_t *cfg,
 int iosim_replay_reader(iosim_trace_reader_t *r, iosim_sim_t **sims,
                         size_t nsims, iosim_progress_fn progress,
                         void *progress_arg, iosim_err_t *err);
+/* The same with the sims run on up to `threads` worker threads (sim i on
+ * thread i % T, T = min(threads, nsims)) while the calling thread decodes;
+ * 0 = one per online CPU; 1 = no thread (what iosim_replay_reader does).
+ * Results and errors do not depend on the count: every sim sees the same
+ * records in the same order, an error names the same sim and record, and
+ * progress and iosim_sim_finish() run on the calling thread.  The sims
+ * must share no mutable state (those of iosim_sim_new() never do). */
+int iosim_replay_reader_threads(iosim_trace_reader_t *r, iosim_sim_t **sims,
+                                size_t nsims, unsigned threads,
+                                iosim_progress_fn progress,
+                                void *progress_arg, iosim_err_t *err);
 
 /* Report: resolved config + trace metadata + every sim's stats. */
 void iosim_report_write(FILE *out, iosim_format_t fmt,

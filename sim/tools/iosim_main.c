@@ -1,7 +1,7 @@
 /* iosim_main.c — the iosim program: replay a trace through the model.
  *
  *   iosim --config configs/vtd.yaml [--set k=v ...] [--format text|json|csv]
- *         [--compare strict,lazy,...] [-o OUT] TRACE
+ *         [--compare strict,lazy,...] [--threads N] [-o OUT] TRACE
  *
  * Only this file (and the other program) may exit.  Bad input of any kind
  * prints one line and exits 2; no partial output file is left behind. */
@@ -20,6 +20,7 @@
 #define MAX_SETS 256
 #define MAX_COMPARE 256
 #define MAX_SWEEPS 8
+#define MAX_THREADS 1024
 
 static void usage(FILE *out)
 {
@@ -44,6 +45,9 @@ static void usage(FILE *out)
         "as a\n"
         "                        cartesian product, e.g. --sweep "
         "vtd.iotlb.ways=4,8,16\n"
+        "      --threads N       run the configurations on N threads "
+        "(default 1;\n"
+        "                        0 = one per CPU); the output is the same\n"
         "      --progress        progress line on stderr (default: when "
         "stderr\n"
         "                        is a terminal)\n"
@@ -163,6 +167,18 @@ static int add_sim(const iosim_config_t *base, const char *item,
     return 0;
 }
 
+/* --threads N: a decimal count, 0 (one per online CPU) .. MAX_THREADS. */
+static int parse_threads(const char *s, unsigned *out)
+{
+    if (!*s || strspn(s, "0123456789") != strlen(s) || strlen(s) > 5)
+        return -1;
+    unsigned long v = strtoul(s, NULL, 10);
+    if (v > MAX_THREADS)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
 static size_t count_values(const char *list)
 {
     size_t n = 1;
@@ -224,6 +240,7 @@ int main(int argc, char **argv)
     size_t nsets = 0;
     iosim_format_t fmt = IOSIM_FMT_TEXT;
     int progress = -1; /* -1 auto */
+    unsigned threads = 1;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -270,6 +287,12 @@ int main(int argc, char **argv)
             snprintf(sweeps[nsweeps].values,
                      sizeof sweeps[nsweeps].values, "%s", eq + 1);
             nsweeps++;
+        } else if (!strcmp(a, "--threads") && has_next) {
+            if (parse_threads(argv[++i], &threads)) {
+                cli_error(PROG, "--threads: '%s' is not a thread count (0 = "
+                                "one per CPU, 1..%d)", argv[i], MAX_THREADS);
+                return IOSIM_EXIT_BAD_INPUT;
+            }
         } else if (!strcmp(a, "--progress")) {
             progress = 1;
         } else if (!strcmp(a, "--no-progress")) {
@@ -322,8 +345,9 @@ int main(int argc, char **argv)
     if (progress < 0)
         progress = isatty(STDERR_FILENO);
     progress_state_t ps = {0};
-    if (iosim_replay_reader(reader, sims, nsims,
-                            progress ? show_progress : NULL, &ps, &err)) {
+    if (iosim_replay_reader_threads(reader, sims, nsims, threads,
+                                    progress ? show_progress : NULL, &ps,
+                                    &err)) {
         if (ps.printed)
             fputc('\n', stderr);
         goto fail;
