@@ -217,21 +217,6 @@ static void test_cache_busy(void **state)
     }
 }
 
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc((size_t)n + 1);
-    assert_non_null(b);
-    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *len = (size_t)n;
-    return b;
-}
-
 /* --rx-cache 0 is today's model: every released page unmapped, every
  * refill slot mapped (100 packets -> 100 UNMAPs in the run, 8 + 100
  * MAPs), and --app-lag changes nothing: the bytes equal those of the

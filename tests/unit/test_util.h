@@ -1,7 +1,7 @@
 /* test_util.h — helpers shared by the cmocka test programs.
  * Concepts: a per-run scratch directory (make_work / remove_work as group
- * setup and teardown, wpath names a file in it) and reading a whole small
- * trace into memory.  Include after <cmocka.h>. */
+ * setup and teardown, wpath names a file in it), reading a whole small
+ * file or trace into memory.  Include after <cmocka.h>. */
 #ifndef IOSIM_TEST_UTIL_H
 #define IOSIM_TEST_UTIL_H
 
@@ -45,6 +45,23 @@ static TEST_UNUSED bool file_exists(const char *p)
 {
     struct stat st;
     return stat(p, &st) == 0;
+}
+
+/* The bytes of a whole (small) file; *len = its size.  Free with
+ * free(). */
+static TEST_UNUSED unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *b = malloc((size_t)n + 1);
+    assert_non_null(b);
+    assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *len = (size_t)n;
+    return b;
 }
 
 /* Every record of a (small) trace, in order; meta filled if non-NULL.
