@@ -190,6 +190,9 @@ typedef struct gen_nic_params {
     uint64_t app_lag;    /* rx packets of a queue from the poll that
                           * delivered a page's last packet until the
                           * application frees it (placeholder)          */
+    /* CPU time of one strict unmap during a poll (gen_nic.c; 0 = a poll's
+     * records all at the poll's instant) */
+    uint64_t unmap_ns;
 } gen_nic_params_t;
 
 /* Top of the 32-bit IOVA space the allocator hands out first

@@ -130,6 +130,22 @@
  *     (never at the delivering poll's own refill, which runs before GRO
  *     hands the skbs up).  L is a placeholder, UNVERIFIED: no source
  *     gives the socket's consumption delay.
+ *   - CPU time of a poll (--unmap-ns NS, 0 = off: every record of a poll
+ *     carries the poll's instant, as if the CPU were infinitely fast):
+ *     a poll's records (page releases, ACKs, refill) form the queue's
+ *     CPU stream; each UNMAP in it occupies its cpu for NS ns (a strict
+ *     unmap waits for its synchronous invalidation: FIGURES.md §2,
+ *     about 2 us submit -> wait done; rIOMMU measures 2,130 cycles), the
+ *     other records take no time.  The stream is merged with the device's
+ *     records by time, so the device keeps writing other queues' packets
+ *     between one poll's unmaps, as it does on a real machine (cores run
+ *     in parallel with the NIC).  A page the device needs before the cpu
+ *     has posted it forces that cpu's stream out up to the page, stamped
+ *     with the device's time (the model does not throttle the sender: a
+ *     cpu that cannot keep up is made to).
+ *     Why: under a PTcache flush per invalidation, what happens between
+ *     two unmaps decides how many walks miss, and a serialised poll puts
+ *     no walk between them.
  * Assumptions:
  *   - Without --queue-per-cpu each flow has its own ring (as if each
  *     flow had its own queue; with one flow per core, as in F&S, this is
@@ -177,6 +193,8 @@
 typedef struct nic_page {
     uint64_t iova;
     uint64_t phys;
+    /* --unmap-ns: cpu time at which the page was posted to the ring */
+    uint64_t post_t;
     /* --rx-cache: the page is free (the application has dropped its skb
      * fragments) once its queue has received free_at packets; 0 = never
      * written since posted, NIC_UNDELIVERED = written since the last poll */
@@ -213,6 +231,16 @@ typedef struct nic_rxq {
     uint64_t rx_pkts; /* packets received by the queue so far */
 } nic_rxq_t;
 
+/* --unmap-ns: a cpu's stream of records not yet written, in time order
+ * (a FIFO), and the time the cpu is busy until.  Per cpu, not per queue:
+ * the polls of queues sharing a cpu run one after the other and share
+ * its IOVA rcache. */
+typedef struct nic_cpu {
+    iosim_rec_t *recs;
+    size_t head, count, cap;
+    uint64_t t;
+} nic_cpu_t;
+
 typedef struct nic_flow {
     nic_rxq_t *q;
     uint64_t pending_data;     /* rx data packets since the last poll */
@@ -240,6 +268,9 @@ typedef struct nic {
     nic_page_t *tmp; /* pages of the packet in hand */
     uint64_t t;      /* ns of the current slot */
     uint64_t packets;
+    nic_cpu_t *cpu_s;   /* --unmap-ns: one stream per cpu */
+    nic_cpu_t *cpu_on;  /* --unmap-ns: the cpu whose poll is running */
+    uint64_t last_t;    /* --unmap-ns: time of the last record written */
 } nic_t;
 
 static uint64_t pages_for(uint64_t bytes)
@@ -272,6 +303,7 @@ void gen_nic_defaults(gen_nic_params_t *p)
     p->stagger_polls = false; /* off: all queues poll in lockstep */
     p->rx_cache = 0;     /* off: every released page is unmapped */
     p->app_lag = 0;      /* placeholder, UNVERIFIED: see the header */
+    p->unmap_ns = 0;     /* off: a poll takes no time */
 }
 
 /* Bytes the device writes for one rx data packet. */
@@ -423,6 +455,74 @@ static uint64_t phys_alloc(nic_t *n)
 /* ------------------------------------------------------------------ */
 /* Record emitters                                                     */
 /* ------------------------------------------------------------------ */
+/* --unmap-ns: write r, never earlier than the last record written (a
+ * forced stream goes out at the device's time, see cpu_flush). */
+static int out_put(nic_t *n, iosim_rec_t *r)
+{
+    if (r->t < n->last_t)
+        r->t = n->last_t;
+    n->last_t = r->t;
+    return gen_out_put(n->o, r, n->err);
+}
+
+/* --unmap-ns: write the records of every cpu stream due by time t, in
+ * time order (ties: lower cpu first). */
+static int cpu_flush_due(nic_t *n, uint64_t t)
+{
+    for (;;) {
+        nic_cpu_t *best = NULL;
+        for (uint64_t i = 0; i < n->p->cpus; i++) {
+            nic_cpu_t *c = &n->cpu_s[i];
+            if (c->count && c->recs[c->head].t <= t &&
+                (!best || c->recs[c->head].t < best->recs[best->head].t))
+                best = c;
+        }
+        if (!best)
+            return 0;
+        iosim_rec_t r = best->recs[best->head];
+        best->head = (best->head + 1) % best->cap;
+        best->count--;
+        if (out_put(n, &r))
+            return -1;
+    }
+}
+
+/* --unmap-ns: the device needs what cpu c posts at time until: write c's
+ * stream up to then at once, stamped no later than now. */
+static int cpu_flush_forced(nic_t *n, nic_cpu_t *c, uint64_t until)
+{
+    if (cpu_flush_due(n, n->t))
+        return -1;
+    while (c->count && c->recs[c->head].t <= until) {
+        iosim_rec_t r = c->recs[c->head];
+        c->head = (c->head + 1) % c->cap;
+        c->count--;
+        if (r.t > n->t)
+            r.t = n->t;
+        if (out_put(n, &r))
+            return -1;
+    }
+    return 0;
+}
+
+static int cpu_push(nic_t *n, nic_cpu_t *c, const iosim_rec_t *r)
+{
+    if (c->count == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        iosim_rec_t *v = malloc(cap * sizeof *v);
+        if (!v)
+            return iosim_err_set(n->err, "gen nic: out of memory");
+        for (size_t i = 0; i < c->count; i++)
+            v[i] = c->recs[(c->head + i) % c->cap];
+        free(c->recs);
+        c->recs = v;
+        c->head = 0;
+        c->cap = cap;
+    }
+    c->recs[(c->head + c->count++) % c->cap] = *r;
+    return 0;
+}
+
 static int emit(nic_t *n, uint8_t kind, uint8_t cpu, uint64_t iova,
                 uint64_t size, uint64_t aux, uint8_t flags)
 {
@@ -432,7 +532,15 @@ static int emit(nic_t *n, uint8_t kind, uint8_t cpu, uint64_t iova,
     r.size = size;
     r.aux = aux;
     r.flags = flags;
-    return gen_out_put(n->o, &r, n->err);
+    if (!n->p->unmap_ns)
+        return gen_out_put(n->o, &r, n->err);
+    if (n->cpu_on) { /* inside a poll: the record joins the cpu stream */
+        r.t = n->cpu_on->t;
+        if (kind == IOSIM_REC_UNMAP)
+            n->cpu_on->t += n->p->unmap_ns;
+        return cpu_push(n, n->cpu_on, &r);
+    }
+    return cpu_flush_due(n, n->t) || out_put(n, &r) ? -1 : 0;
 }
 
 static int map_page(nic_t *n, uint8_t cpu, bool device_writes,
@@ -615,6 +723,7 @@ static int ring_refill(nic_t *n, nic_rxq_t *q)
                     return -1;
                 slot->free_at = 0;
             }
+            slot->post_t = n->cpu_on ? n->cpu_on->t : n->t;
             q->count++;
         }
         q->ndesc++;
@@ -669,7 +778,7 @@ static int flow_acks(nic_t *n, nic_flow_t *f)
 /* NAPI poll of rx queue q: release the pages of used-up descriptors
  * (unmap, or with --rx-cache keep them mapped in the cache), send the
  * ACKs of the flows the queue serves, repost used-up descriptors. */
-static int rxq_poll(nic_t *n, nic_rxq_t *q)
+static int rxq_poll_work(nic_t *n, nic_rxq_t *q)
 {
     if (n->p->rx_cache)
         rx_cache_deliver(n, q);
@@ -682,6 +791,35 @@ static int rxq_poll(nic_t *n, nic_rxq_t *q)
         if (flow_acks(n, &n->flows[i]))
             return -1;
     return ring_refill(n, q);
+}
+
+/* With --unmap-ns the poll's records go to q's cpu stream, which starts
+ * when the cpu is free again (a poll waits for the previous one). */
+static int rxq_poll(nic_t *n, nic_rxq_t *q)
+{
+    if (!n->p->unmap_ns)
+        return rxq_poll_work(n, q);
+    nic_cpu_t *c = &n->cpu_s[q->cpu];
+    if (c->t < n->t)
+        c->t = n->t;
+    n->cpu_on = c;
+    int rc = rxq_poll_work(n, q);
+    n->cpu_on = NULL;
+    return rc;
+}
+
+/* --unmap-ns: the device is about to use pages pg[0..np): the cpu must
+ * have posted them. */
+static int device_needs(nic_t *n, nic_rxq_t *q, const nic_page_t *pg,
+                        uint64_t np)
+{
+    uint64_t until = 0;
+    for (uint64_t i = 0; i < np; i++)
+        if (pg[i].post_t > until)
+            until = pg[i].post_t;
+    return n->p->unmap_ns && until > n->t
+               ? cpu_flush_forced(n, &n->cpu_s[q->cpu], until)
+               : 0;
 }
 
 /* --stride: the open descriptor is used up; its pages go back at the
@@ -721,7 +859,7 @@ static int rx_pages(nic_t *n, nic_rxq_t *q, uint64_t bytes)
         q->pending[q->npending] = ring_pop(q);
         q->pending[q->npending++].free_at = NIC_UNDELIVERED;
     }
-    if (dma_pages(n, q->cpu, pg, np, bytes, true))
+    if (device_needs(n, q, pg, np) || dma_pages(n, q->cpu, pg, np, bytes, true))
         return -1;
     q->cur_left -= np;
     if (q->cur_left == 0)
@@ -743,6 +881,8 @@ static int rx_strides(nic_t *n, nic_rxq_t *q, uint64_t bytes)
             q->wqe[i] = ring_pop(q);
         q->wqe_open = true;
         q->wqe_off = 0;
+        if (device_needs(n, q, q->wqe, n->p->ppd))
+            return -1;
         if (n->p->device_rings &&
             ring_access(n, q->cpu, q->rq_iova, q->rq_pages, &q->rq_idx,
                         false))
@@ -855,6 +995,13 @@ static int nic_run(nic_t *n)
         if ((n->qs[i].npending || n->qs[i].pending_pkts) &&
             rxq_poll(n, &n->qs[i]))
             return -1;
+    /* --unmap-ns: the cpus finish their streams before the window ends */
+    if (p->unmap_ns) {
+        if (cpu_flush_due(n, UINT64_MAX))
+            return -1;
+        if (n->t < n->last_t)
+            n->t = n->last_t;
+    }
     if (emit(n, IOSIM_REC_MARK, 0, 0, 0, 0, IOSIM_MARK_END))
         return -1;
     for (uint64_t i = 0; i < n->nq; i++) {
@@ -901,10 +1048,11 @@ int gen_nic_write(const gen_nic_params_t *p, const char *path, bool text,
     n.flows = calloc(p->flows, sizeof *n.flows);
     n.qs = calloc(n.nq, sizeof *n.qs);
     n.rcache = calloc(p->cpus, sizeof *n.rcache);
+    n.cpu_s = calloc(p->cpus, sizeof *n.cpu_s);
     n.tmp = calloc(n.pkt_pages > n.ack_pages ? n.pkt_pages : n.ack_pages,
                    sizeof *n.tmp);
     int rc = -1;
-    if (!n.flows || !n.qs || !n.rcache || !n.tmp) {
+    if (!n.flows || !n.qs || !n.rcache || !n.cpu_s || !n.tmp) {
         iosim_err_set(err, "gen nic: out of memory");
         goto out;
     }
@@ -957,6 +1105,10 @@ out:
     if (n.rcache)
         for (uint64_t i = 0; i < p->cpus; i++)
             free(n.rcache[i].v);
+    if (n.cpu_s)
+        for (uint64_t i = 0; i < p->cpus; i++)
+            free(n.cpu_s[i].recs);
+    free(n.cpu_s);
     free(n.flows);
     free(n.qs);
     free(n.rcache);
@@ -1005,6 +1157,7 @@ static int nic_cli(int argc, char **argv, const char *path, bool text,
         {"--rx-cache", GEN_OPT_U64, &p.rx_cache, 0, 65536, NULL, NULL},
         {"--app-lag", GEN_OPT_U64, &p.app_lag, 0, NIC_MAX_APP_LAG, NULL,
          NULL},
+        {"--unmap-ns", GEN_OPT_U64, &p.unmap_ns, 0, 1000000000, NULL, NULL},
         {"--device", GEN_OPT_BDF, &p.device, 0, 0, NULL, NULL},
         {"--domain", GEN_OPT_U64, &p.domain, 0, 0xffff, NULL, NULL},
         {NULL, 0, NULL, 0, 0, NULL, NULL},
@@ -1078,6 +1231,11 @@ const gen_kind_t gen_kind_nic = {
         "                     packets of its queue after the poll that "
         "delivered it\n"
         "                     (default 0: before the next poll)\n"
+        "  --unmap-ns NS      CPU time of one strict unmap in a poll; the "
+        "device's\n"
+        "                     accesses interleave with the poll's unmaps "
+        "(default 0:\n"
+        "                     a poll takes no time)\n"
         "  --seed S           permutes physical frames only (default 1)\n"
         "  --device BB:DD.F   source id (default 01:00.0)\n"
         "  --domain D         domain id (default 1)\n",
