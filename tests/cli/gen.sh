@@ -88,6 +88,8 @@ expect_bad nic-both-stops nic --packets 5 --duration 1 -o "$WORK/bad.zst"
 expect_bad nic-ppd nic --mtu 9000 --pages-per-descriptor 2 -o "$WORK/bad.zst"
 expect_bad nic-rx-cache-3 nic --rx-cache 3 -o "$WORK/bad.zst"
 expect_bad nic-rx-cache-neg nic --rx-cache -1 -o "$WORK/bad.zst"
+expect_bad nic-unmap-ns-neg nic --unmap-ns -1 -o "$WORK/bad.zst"
+expect_bad nic-unmap-ns-word nic --unmap-ns fast -o "$WORK/bad.zst"
 
 # --rx-cache 0 (off) gives the same bytes as no --rx-cache
 "$IOSIM_TRACE" gen nic --flows 2 --cpus 2 --ring 64 --packets 500 \
@@ -95,11 +97,15 @@ expect_bad nic-rx-cache-neg nic --rx-cache -1 -o "$WORK/bad.zst"
 "$IOSIM_TRACE" gen nic --flows 2 --cpus 2 --ring 64 --packets 500 \
     --rx-cache 0 --app-lag 9 -o "$WORK/nc0.zst" || fail "gen nic --rx-cache 0"
 cmp -s "$WORK/nc.zst" "$WORK/nc0.zst" || fail "--rx-cache 0 changed the trace"
+"$IOSIM_TRACE" gen nic --flows 2 --cpus 2 --ring 64 --packets 500 \
+    --unmap-ns 0 -o "$WORK/nu0.zst" || fail "gen nic --unmap-ns 0"
+cmp -s "$WORK/nc.zst" "$WORK/nu0.zst" || fail "--unmap-ns 0 changed the trace"
 
 "$IOSIM_TRACE" gen --help | grep -q '^  random ' || fail "gen --help does not list random"
 "$IOSIM_TRACE" gen --help | grep -q '^  nic ' || fail "gen --help does not list nic"
 "$IOSIM_TRACE" gen nic --help | grep -q -- '--ack-every' || fail "gen nic --help lacks --ack-every"
 "$IOSIM_TRACE" gen nic --help | grep -q -- '--rx-cache' || fail "gen nic --help lacks --rx-cache"
+"$IOSIM_TRACE" gen nic --help | grep -q -- '--unmap-ns' || fail "gen nic --help lacks --unmap-ns"
 
 [ $failures = 0 ] && echo "gen.sh: all passed"
 exit $((failures > 0))
