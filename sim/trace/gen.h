@@ -185,6 +185,8 @@ typedef struct gen_nic_params {
     uint64_t gro_segs;   /* ACKs per GRO skb of <= this many segments    */
     uint64_t burst;      /* packets a flow sends back to back (TSO)      */
     bool stagger_polls;  /* queues poll at evenly spread phases          */
+    bool stagger_wqes;   /* queues start at evenly spread descriptor
+                          * offsets                                     */
     /* v6.0 mlx5 rx page cache (gen_nic.c; 0 = off) */
     uint64_t rx_cache;   /* slots per rx queue: 0, or a power of two >= 2 */
     uint64_t app_lag;    /* rx packets of a queue from the poll that

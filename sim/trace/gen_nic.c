@@ -95,6 +95,16 @@
  *     each CQ on its own (en_main.c mlx5e_open_channel, lib/dim), so no
  *     common clock aligns the queues' polls; an even spread is the
  *     neutral phase (no seed), UNVERIFIED against a capture.
+ *     --stagger-wqes: the same for the descriptors: rx queue i of nq
+ *     starts i * per / nq packets into its first descriptor (per =
+ *     packets a descriptor holds; the skipped strides or pages count as
+ *     used before the window and go back at the first poll after the
+ *     descriptor closes).  Where a queue stands in its descriptor depends
+ *     on its own packet history, which nothing shares between channels;
+ *     without this every queue writes the same page slot of its
+ *     descriptor at the same turn (round-robin flows, equal rates), a
+ *     lockstep that puts all queues' current pages in one IOTLB set when
+ *     descriptor IOVAs are aligned (the F&S scheme's 256 KB chunks).
  *   - Rx page cache (--rx-cache SLOTS, off by default; Linux v6.0 mlx5,
  *     removed from later kernels when mlx5 moved DMA mapping into
  *     page_pool): each rx queue keeps a FIFO of DMA-mapped pages.  A
@@ -229,6 +239,8 @@ typedef struct nic_rxq {
     nic_page_t *cache;
     size_t cache_head, cache_count;
     uint64_t rx_pkts; /* packets received by the queue so far */
+    uint64_t skip_pkts; /* --stagger-wqes: packets' worth of the first
+                         * descriptor used before the window           */
 } nic_rxq_t;
 
 /* --unmap-ns: a cpu's stream of records not yet written, in time order
@@ -301,6 +313,7 @@ void gen_nic_defaults(gen_nic_params_t *p)
     p->gro_segs = 0;     /* off: --ack-every counts packets */
     p->burst = 1;        /* flows alternate packet by packet */
     p->stagger_polls = false; /* off: all queues poll in lockstep */
+    p->stagger_wqes = false;  /* off: all queues start a fresh descriptor */
     p->rx_cache = 0;     /* off: every released page is unmapped */
     p->app_lag = 0;      /* placeholder, UNVERIFIED: see the header */
     p->unmap_ns = 0;     /* off: a poll takes no time */
@@ -316,6 +329,14 @@ static uint64_t rx_bytes_of(const gen_nic_params_t *p)
 static uint64_t stride_len(const gen_nic_params_t *p, uint64_t bytes)
 {
     return (bytes + p->stride - 1) / p->stride * p->stride;
+}
+
+/* Data packets one rx descriptor holds. */
+static uint64_t pkts_per_desc(const gen_nic_params_t *p)
+{
+    if (p->stride)
+        return p->ppd * NIC_PAGE / stride_len(p, rx_bytes_of(p));
+    return p->ppd / pages_for(rx_bytes_of(p));
 }
 
 static uint64_t ring_desc_of(const gen_nic_params_t *p)
@@ -848,6 +869,14 @@ static int rx_pages(nic_t *n, nic_rxq_t *q, uint64_t bytes)
         if (q->ndesc == 0 && rxq_poll(n, q)) /* ring ran dry: poll now */
             return -1;
         q->cur_left = n->p->ppd;
+        /* --stagger-wqes: the first descriptor is partly used already;
+         * those pages go back unused at the next poll */
+        uint64_t skip = q->skip_pkts * pages_for(rx_bytes_of(n->p));
+        for (; skip && q->cur_left > np; skip--) {
+            q->pending[q->npending++] = ring_pop(q);
+            q->cur_left--;
+        }
+        q->skip_pkts = 0;
         /* the device fetches the WQE of the descriptor it starts */
         if (n->p->device_rings &&
             ring_access(n, q->cpu, q->rq_iova, q->rq_pages, &q->rq_idx,
@@ -880,7 +909,8 @@ static int rx_strides(nic_t *n, nic_rxq_t *q, uint64_t bytes)
         for (uint64_t i = 0; i < n->p->ppd; i++)
             q->wqe[i] = ring_pop(q);
         q->wqe_open = true;
-        q->wqe_off = 0;
+        q->wqe_off = q->skip_pkts * len; /* --stagger-wqes */
+        q->skip_pkts = 0;
         if (device_needs(n, q, q->wqe, n->p->ppd))
             return -1;
         if (n->p->device_rings &&
@@ -973,6 +1003,9 @@ static int nic_run(nic_t *n)
     /* --stagger-polls: queue i is i/nq of a poll period ahead */
     for (uint64_t i = 0; p->stagger_polls && i < n->nq; i++)
         n->qs[i].pending_pkts = i * p->napi_batch / n->nq;
+    /* --stagger-wqes: queue i is i/nq of a descriptor ahead */
+    for (uint64_t i = 0; p->stagger_wqes && i < n->nq; i++)
+        n->qs[i].skip_pkts = i * pkts_per_desc(p) / n->nq;
     if (emit(n, IOSIM_REC_MARK, 0, 0, 0, 0, IOSIM_MARK_BEGIN))
         return -1;
     /* ps per slot: mtu bytes * 8 bit / rate Gbit/s = ns; x1000 */
@@ -1154,6 +1187,8 @@ static int nic_cli(int argc, char **argv, const char *path, bool text,
         {"--burst", GEN_OPT_U64, &p.burst, 1, 65536, NULL, NULL},
         {"--stagger-polls", GEN_OPT_FLAG, &p.stagger_polls, 0, 0, NULL,
          NULL},
+        {"--stagger-wqes", GEN_OPT_FLAG, &p.stagger_wqes, 0, 0, NULL,
+         NULL},
         {"--rx-cache", GEN_OPT_U64, &p.rx_cache, 0, 65536, NULL, NULL},
         {"--app-lag", GEN_OPT_U64, &p.app_lag, 0, NIC_MAX_APP_LAG, NULL,
          NULL},
@@ -1222,6 +1257,9 @@ const gen_kind_t gen_kind_nic = {
         "  --stagger-polls    spread the rx queues' polls evenly over a "
         "poll period\n"
         "                     (default: all queues poll in lockstep)\n"
+        "  --stagger-wqes     spread the rx queues' offsets in their "
+        "first descriptor\n"
+        "                     evenly (default: all start a fresh one)\n"
         "  --rx-cache SLOTS   v6.0 mlx5 rx page cache per rx queue: "
         "released pages stay\n"
         "                     mapped for reuse; 0 or a power of two "

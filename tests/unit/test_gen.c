@@ -546,6 +546,69 @@ static void test_nic_stagger_polls(void **state)
     }
 }
 
+/* --stagger-wqes: with 4 queues (one flow each) queue q skips q * per / 4
+ * packets of its first descriptor, per = packets a descriptor holds.
+ * The oracle is positional: the initial fill maps a queue's pages in
+ * ring order, so the first rx write of queue q must land in the page
+ * mapped k-th on cpu q, at byte offset o, where (k, o) follow from the
+ * skipped bytes by hand:
+ *  - page mode, 8 pages per descriptor, 4096 B packets: per = 8, skip
+ *    0, 2, 4, 6 packets = pages -> (k, o) = (2q, 0);
+ *  - striding RQ, 64 B strides, 4096 + 14 B frames take 65 strides =
+ *    4160 B, 8 pages = 32768 B hold per = 7: skip 0, 1, 3, 5 packets =
+ *    0, 4160, 12480, 20800 B -> (0, 0), (1, 64), (3, 192), (5, 320).
+ * Without the flag every queue starts at (0, 0). */
+static void test_nic_stagger_wqes(void **state)
+{
+    (void)state;
+    static const uint64_t want_k[2][4] = {{0, 2, 4, 6}, {0, 1, 3, 5}};
+    static const uint64_t want_o[2][4] = {{0, 0, 0, 0}, {0, 64, 192, 320}};
+    for (int mode = 0; mode < 2; mode++)
+        for (int stagger = 0; stagger < 2; stagger++) {
+            gen_nic_params_t p;
+            gen_nic_defaults(&p);
+            p.flows = 4;
+            p.cpus = 4;
+            p.ppd = 8;
+            p.ring = 16;
+            p.packets = 64;
+            p.queue_per_cpu = true;
+            p.stagger_wqes = stagger;
+            if (mode) {
+                p.stride = 64;
+                p.rx_header = 14;
+            }
+            iosim_err_t err;
+            if (gen_nic_write(&p, wpath("swqe.zst"), false, &err))
+                fail_msg("%s", err.msg);
+            trace_t t = load(wpath("swqe.zst"));
+            for (unsigned q = 0; q < 4; q++) {
+                uint64_t maps[64];
+                size_t nmap = 0;
+                bool begun = false, seen = false;
+                for (size_t i = 0; i < t.n && !seen; i++) {
+                    const iosim_rec_t *r = &t.r[i];
+                    if (r->kind == IOSIM_REC_MARK &&
+                        r->flags == IOSIM_MARK_BEGIN)
+                        begun = true;
+                    if (!begun && r->kind == IOSIM_REC_MAP && r->cpu == q &&
+                        nmap < 64)
+                        maps[nmap++] = r->iova;
+                    if (begun && r->kind == IOSIM_REC_DMA && r->cpu == q) {
+                        uint64_t k = stagger ? want_k[mode][q] : 0;
+                        uint64_t o = stagger ? want_o[mode][q] : 0;
+                        assert_true(k < nmap);
+                        assert_int_equal(r->iova, maps[k] + o);
+                        seen = true;
+                    }
+                }
+                assert_true(seen);
+            }
+            replay_nic(&t, &p);
+            free(t.r);
+        }
+}
+
 /* --burst 3: the flow of data packet n is (n / 3) % flows, and its
  * MARK carries that flow's cpu. */
 static void test_nic_burst(void **state)
@@ -707,6 +770,7 @@ int main(void)
         cmocka_unit_test(test_nic_queue_gro),
         cmocka_unit_test(test_nic_burst),
         cmocka_unit_test(test_nic_stagger_polls),
+        cmocka_unit_test(test_nic_stagger_wqes),
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_registry),
     };
