@@ -124,6 +124,7 @@ struct iosim_config {
                                              schemes (params_scheme.c)     */
         uint32_t fands_chunk_pages;       /* F&S pages per rx descriptor   */
         bool fands_rx_only;               /* only 4K device-writable maps  */
+        bool fands_keep_psc;              /* F&S part (2): IH=1 on unmaps  */
         uint32_t coiommu_batch;           /* marked buffers per teardown   */
         double coiommu_timeout_ms;        /* teardown timer                */
         double optimistic_window_ms;      /* keep an unmapped mapping      */

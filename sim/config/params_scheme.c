@@ -25,6 +25,13 @@ const iosim_param_t iosim_params_scheme[] = {
      "fands: only 4 KB device-writable (rx) maps fill descriptor chunks; "
      "other maps get ordinary Linux IOVAs",
      "F&S apply contiguous IOVAs to rx descriptors (FIGURES.md §1)"},
+    {"scheme.fands_keep_psc", IOSIM_P_BOOL, OFF(scheme.fands_keep_psc),
+     "true", 1, 0, NULL,
+     "fands: invalidate with IH=1 unless a page-table page was freed, so "
+     "the paging-structure caches survive unmaps (false: IH=0 always, the "
+     "scheme's contiguous IOVAs and batching without it)",
+     "F&S part (2); false is the paper's ablation 'contiguous IOVAs + "
+     "batching alone' (Rubin et al. SOSP'24; FIGURES.md §1)"},
     {"scheme.coiommu_batch", IOSIM_P_U32, OFF(scheme.coiommu_batch), "64", 1,
      1048576.0, NULL,
      "coiommu: buffers marked unmapped in the DMA tracking table before "

@@ -14,7 +14,9 @@
  *     so the paging-structure caches survive (os.pass_ih is not
  *     consulted: passing IH is part of the scheme); they are dropped only
  *     when a table page goes (Linux frees one only when an unmap covers
- *     its whole range, vtd/pgtable.h).
+ *     its whole range, vtd/pgtable.h).  scheme.fands_keep_psc=false
+ *     turns this part off (IH=0 always): the paper's ablation of
+ *     contiguous IOVAs + batching alone.
  *   - (3) An unmap of a chunk page clears its PTE only; once every page
  *     of a closed chunk is unmapped, ONE page-selective invalidation
  *     covering the chunk (AM = log2(64) = 6) replaces 64 single-page ones,
@@ -94,6 +96,7 @@ static uint64_t fands_dma_iova(void *state, const iosim_rec_t *r)
 static void fands_flush(iosim_sim_t *s, uint16_t did, uint16_t sid,
                         uint64_t iova, uint64_t size, bool ih)
 {
+    ih = ih && s->cfg->scheme.fands_keep_psc;
     vtd_desc_t d[2] = {{.type = IOSIM_DESC_IOTLB, .did = did}};
     size_t n = 1;
     uint64_t addr;

@@ -144,6 +144,20 @@ static void test_fands_one_psi(void **st)
     assert_int_equal(stat(s, "dma.synthesized"), 64);
     iosim_sim_free(s);
 
+    /* scheme.fands_keep_psc=false (the paper's ablation: contiguous IOVAs
+     * + batching without IH): the same single PSI, now with IH=0, so it
+     * also drops the PSC entries on the chunk's walk path: one per level
+     * (PML4E, PDPTE, PDE: the 64 pages share one 2 MB region), which the
+     * default vtd.psi_psc_scope=range selects by overlap with the 256 KB
+     * range. */
+    const char *sets_ih0[] = {"vtd.iotlb.sets=16",
+                              "scheme.fands_keep_psc=false", NULL};
+    s = run(&tr, "fands", sets_ih0, false);
+    assert_int_equal(stat(s, "iq.iotlb_psi"), 1);
+    assert_int_equal(stat(s, "iotlb.invalidated"), 64);
+    assert_int_equal(stat(s, "psc.invalidated"), 3);
+    iosim_sim_free(s);
+
     /* Same trace under strict: one PSI per unmap (MODEL.md §1.8). */
     s = run(&tr, "strict", sets, false);
     assert_int_equal(stat(s, "iq.iotlb_psi"), 64);
