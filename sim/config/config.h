@@ -81,7 +81,7 @@ struct iosim_config {
         double llc_ns;                    /* LLC-hit reference latency     */
         double llc_hit_fraction;          /* page-table reads hitting LLC  */
         uint32_t max_walks;               /* walks in flight               */
-        double dma_base_ns;               /* device-side base latency l0   */
+        double dma_base_ns;               /* l0 per request_bytes of data  */
         double link_gbps;                 /* link bandwidth cap            */
         uint32_t request_bytes;           /* p of the F&S model            */
         /* invalidation queue */

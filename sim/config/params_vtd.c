@@ -177,14 +177,17 @@ const iosim_param_t iosim_params_vtd[] = {
      "F&S model T = p / (l0 + M*lm) serializes walks (FIGURES.md §1); "
      "hardware concurrency placeholder (UNVERIFIED)"},
     {"vtd.dma_base_ns", IOSIM_P_F64, OFF(vtd.dma_base_ns), "65", 0, 1e9,
-     NULL, "device-side base latency of one request without walks (ns)",
-     "F&S l0 = 65 ns (FIGURES.md §1)"},
+     NULL, "device-side base time per vtd.request_bytes of data without "
+     "walks (ns); a request of b bytes takes dma_base_ns x b / "
+     "request_bytes",
+     "F&S l0 = 65 ns per 4 KB page (FIGURES.md §1)"},
     {"vtd.link_gbps", IOSIM_P_F64, OFF(vtd.link_gbps), "100", 0.001, 1e6,
      NULL, "link bandwidth (Gbit/s): the link stage of the device "
      "pipeline, overlapping the translation stage",
      "Mellanox CX-5 100 Gbps in the F&S setup (FIGURES.md §1)"},
     {"vtd.request_bytes", IOSIM_P_U32, OFF(vtd.request_bytes), "4096", 1,
-     1073741824.0, NULL, "bytes per device request (p of the F&S model)",
+     1073741824.0, NULL, "bytes of data dma_base_ns is charged per (p of "
+     "the F&S model)",
      "F&S p = 4 KB (FIGURES.md §1)"},
 
     /* ---- invalidation queue ---- */

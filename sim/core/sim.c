@@ -24,6 +24,7 @@ void sim_cpu(iosim_sim_t *s, sim_cpu_cause_t cause, double cycles)
         uint64_t c = (uint64_t)(cycles + 0.5);
         s->st[ids[cause]] += c;
         s->st[IOSIM_ST_CPU_IOMMU_CYC] += c;
+        s->load.cycles[s->cur_cpu] += c;
     }
 }
 
@@ -151,9 +152,15 @@ const char *iosim_sim_label(const iosim_sim_t *s) { return s->label; }
 
 /* One device request of size bytes at iova (split at 4 KB page borders:
  * each page needs its own translation).  Device time is a two-stage
- * pipeline: the translation stage takes l0 + translation latency per
- * request, requests in series (the F&S model, FIGURES.md §1), and the
- * link stage bytes / vtd.link_gbps; the slower stage sets the time.
+ * pipeline: the translation stage takes l0 x size / p + translation
+ * latency per request, requests in series (the F&S model, FIGURES.md §1:
+ * l0 = vtd.dma_base_ns per p = vtd.request_bytes of data), and the link
+ * stage bytes / vtd.link_gbps; the slower stage sets the time.
+ * Why l0 per byte of data, not per request: F&S fit T = p / (l0 + M lm)
+ * with one l0 per 4 KB page of data while M counts every read of the
+ * page's translations, its ACK's and the rings', so a 64 B completion
+ * write must not cost the l0 of a page (per request it would: 2 to 4
+ * times the F&S l0 per page with striding-RQ packets, CQEs and ACKs).
  * Why overlap: F&S's T = p / (l0 + M lm) matches their measurements with
  * l0 = 65 ns, far below the 328 ns a 4 KB page takes on a 100 Gb/s link,
  * so the wire transfer of one request cannot be in series with the
@@ -203,12 +210,14 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
     }
     /* pages of data in 4 KB units (rounded up), the F&S "per 4 KB" unit */
     s->st[IOSIM_ST_DMA_PAGES_4K] += (size + 4095) / 4096;
-    double t = cfg->vtd.dma_base_ns + lat;
+    double base = cfg->vtd.dma_base_ns * (double)size /
+                  (double)cfg->vtd.request_bytes;
+    double t = base + lat;
     double wire = cfg->vtd.link_gbps > 0 ? (double)size * 8.0 /
                                                cfg->vtd.link_gbps
                                          : 0;
     s->link_free = issue + (uint64_t)(wire > 1 ? wire + 0.5 : 1);
-    uint64_t landed = ready + (uint64_t)(cfg->vtd.dma_base_ns + 0.5);
+    uint64_t landed = ready + (uint64_t)(base + 0.5);
     if (landed > s->dev_done)
         s->dev_done = landed;
     s->st[IOSIM_ST_DMA_OVERLAP_NS] = s->dev_done - s->dev_t0;
@@ -265,6 +274,7 @@ static void window_mark(iosim_sim_t *s, const iosim_rec_t *r)
         uint64_t peak = s->st[IOSIM_ST_MAPPINGS_PEAK];
         memset(s->st, 0, sizeof s->st);
         memset(s->lat_ns_hist, 0, sizeof s->lat_ns_hist);
+        memset(&s->load, 0, sizeof s->load);
         s->st[IOSIM_ST_MAPPINGS_PEAK] = peak;
         s->st[IOSIM_ST_REC_TOTAL] = 1; /* the BEGIN mark is in the window */
         s->st[IOSIM_ST_REC_MARK] = 1;
@@ -274,6 +284,7 @@ static void window_mark(iosim_sim_t *s, const iosim_rec_t *r)
     } else if (r->flags == IOSIM_MARK_END && !s->window_closed) {
         memcpy(s->frozen, s->st, sizeof s->st); /* END already counted */
         memcpy(s->lat_frozen, s->lat_ns_hist, sizeof s->lat_ns_hist);
+        s->load_frozen = s->load;
         s->frozen[IOSIM_ST_TRACE_NS] = r->t - s->t_first;
         s->window_closed = true;
     }
@@ -286,6 +297,8 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
         s->t_first = r->t;
     }
     s->now = r->t;
+    if (r->kind != IOSIM_REC_DMA) /* a device access names no CPU */
+        s->cur_cpu = r->cpu;
     if (s->os->tick)
         s->os->tick(s->os_state, r->t);
     s->st[IOSIM_ST_REC_TOTAL]++;
@@ -327,8 +340,10 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
         return s->os->inval ? s->os->inval(s->os_state, r, err) : 0;
     case IOSIM_REC_MARK:
         s->st[IOSIM_ST_REC_MARK]++;
-        if (r->flags == IOSIM_MARK_REQUEST)
+        if (r->flags == IOSIM_MARK_REQUEST) {
             s->st[IOSIM_ST_REQUESTS]++;
+            s->load.requests[r->cpu]++;
+        }
         window_mark(s, r);
         return 0;
     default:
@@ -427,6 +442,7 @@ int iosim_sim_finish(iosim_sim_t *s, iosim_err_t *err)
         s->frozen[IOSIM_ST_PT_PAGES_PEAK] = s->st[IOSIM_ST_PT_PAGES_PEAK];
         memcpy(s->st, s->frozen, sizeof s->st);
         memcpy(s->lat_ns_hist, s->lat_frozen, sizeof s->lat_ns_hist);
+        s->load = s->load_frozen;
     }
     return 0;
 }

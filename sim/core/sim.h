@@ -10,6 +10,11 @@
  *     directly; they call the sim_* services below, which count.
  *   - Measurement window: with sim.window_only, counters restart at a
  *     MARK begin record and freeze at MARK end (model state is kept).
+   - CPU load per CPU: the CPU cycles a record causes go to the CPU the
+ *     record names (MAP, UNMAP, INVAL and MARK records carry one; work a
+ *     record triggers, e.g. a flush-queue timer or a VM exit, goes to
+ *     the CPU of that record), and each request MARK to its CPU.  The
+ *     summary's CPU-bound side is the busiest CPU (stats.c).
  * Assumptions: records arrive in time order.
  * Not modeled: concurrency between CPUs (records are serialised in trace
  * order).
@@ -26,6 +31,13 @@ struct os_policy_ops;
 typedef void (*sim_submit_observer_fn)(void *arg, const vtd_desc_t *d,
                                        size_t n);
 struct hv_mode_ops;
+
+/* Per-CPU load: cycles and requests (iosim_rec_t.cpu has 8 bits). */
+#define SIM_CPUS 256u
+typedef struct sim_cpu_load {
+    uint64_t cycles[SIM_CPUS];
+    uint64_t requests[SIM_CPUS];
+} sim_cpu_load_t;
 
 struct iosim_sim {
     char label[64];
@@ -65,6 +77,9 @@ struct iosim_sim {
     bool dma_write;   /* direction of synthesized accesses */
     uint32_t granule;
     double cpu_ghz;
+    uint8_t cur_cpu;            /* CPU of the record being processed */
+    sim_cpu_load_t load;        /* within the window, as s->st        */
+    sim_cpu_load_t load_frozen; /* at MARK end, as s->frozen          */
     sim_submit_observer_fn observer;
     void *observer_arg;
 };

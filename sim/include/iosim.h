@@ -222,8 +222,12 @@ bool iosim_sim_derived_by_name(const iosim_sim_t *s, const char *name,
                                double *value);
 
 /* Per-request summary of one sim (all per request of the trace):
- * CPU-bound time = (sim.app_cycles_per_request + IOMMU cycles) / GHz,
- * device-bound time = device busy time; throughput = 1 / max of the two.
+ * CPU-bound time = the busiest CPU's (sim.app_cycles_per_request x its
+ * requests + its IOMMU cycles) / GHz, divided by all requests (the CPUs
+ * work in parallel; a request belongs to the CPU of its MARK, IOMMU
+ * cycles to the CPU of the record that caused them; a trace without
+ * request MARKs counts as one CPU), device-bound time = device busy time;
+ * throughput = 1 / max of the two.
  * The no-IOMMU baseline drops the IOMMU cycles and translation latency,
  * which is what passthrough (iommu=pt, bare metal) costs.  valid is false
  * when the trace has no request count; the latency fields are filled
@@ -234,6 +238,7 @@ typedef struct iosim_summary {
     double iommu_cycles, map_cycles, unmap_cycles, iova_cycles,
         inval_cycles, vmexit_cycles, shadow_cycles; /* per request */
     double vmexits;          /* per request                      */
+    double cpus;             /* CPUs that issued requests        */
     double mem_reads_per_4k; /* IOMMU memory reads per 4 KB page */
     double cpu_ns, device_ns;
     double throughput_rps, baseline_rps, degradation; /* 0..1       */

@@ -29,6 +29,7 @@ static const summary_field_t summary_fields[] = {
     SF(shadow_cycles, "hypervisor shadowing cycles per request"),
     SF(vmexits, "VM exits per request"),
     SF(mem_reads_per_4k, "IOMMU memory reads per 4 KB page"),
+    SF(cpus, "CPUs that issued requests (the busiest bounds cpu_ns)"),
     SF(cpu_ns, "CPU-bound time per request (ns)"),
     SF(device_ns, "device-bound time per request (ns)"),
     SF(throughput_rps, "estimated requests/s: 1 / max(cpu, device)"),

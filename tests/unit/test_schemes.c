@@ -185,6 +185,50 @@ static void test_fands_open_chunk_waits(void **st)
     iosim_sim_free(s);
 }
 
+/* Summary, CPU-bound side: the busiest CPU bounds it (iosim.h).  Requests
+ * 0-2 are MARKs of cpu 0, request 3 of cpu 1, and the one map + unmap
+ * (all IOMMU cycles, whatever they come to) run on cpu 1.  With app = A
+ * cycles per request, I = cpu.iommu_cycles and 4 requests:
+ *   cpu_ns = max(3A, A + I) / 4 / GHz, baseline = 3A / 4 / GHz (the
+ *   CPU side without IOMMU work), cpus = 2;
+ * under passthrough (I = 0): max(3A, A) = 3A.  With every record on
+ * cpu 0 the single-CPU rule (4A + I) / 4 / GHz must come back. */
+static void test_summary_busiest_cpu(void **st)
+{
+    (void)st;
+    const double A = 1000, GHZ = 3.3; /* os.cpu_ghz default */
+    for (int spread = 0; spread < 2; spread++) {
+        trace_t tr = {0};
+        for (int i = 0; i < 4; i++) {
+            mark_at(&tr, tr.t + 1000);
+            tr.r[tr.n - 1].cpu = (spread && i == 3) ? 1 : 0;
+        }
+        map(&tr, 0x40000000ull, 0x100000000ull, 4096);
+        tr.r[tr.n - 1].cpu = spread;
+        unmap(&tr, 0x40000000ull, 4096);
+        tr.r[tr.n - 1].cpu = spread;
+        const char *sets[] = {"sim.app_cycles_per_request=1000", NULL};
+        for (int strict = 0; strict < 2; strict++) {
+            iosim_sim_t *s = run(&tr, strict ? "strict" : "passthrough",
+                                 sets, false);
+            double I = (double)stat(s, "cpu.iommu_cycles");
+            /* strict: I > 2A, so cpu 1 (A + I) is the busiest */
+            assert_true(strict ? I > 2 * A : I == 0);
+            iosim_summary_t o;
+            iosim_sim_summary(s, &o);
+            double want = spread ? fmax(3 * A, A + I) / 4 / GHZ
+                                 : (4 * A + I) / 4 / GHZ;
+            double want0 = (spread ? 3 * A : 4 * A) / 4 / GHZ;
+            assert_float_equal(o.cpus, spread ? 2 : 1, 0);
+            assert_float_equal(o.cpu_ns, want, 1e-9);
+            /* the device side without translation (one 4 KB access
+             * = 328 ns of link per 4 requests) is below want0 */
+            assert_float_equal(1e9 / o.baseline_rps, want0, 1e-6);
+            iosim_sim_free(s);
+        }
+    }
+}
+
 /* static: pages P0, P1.  Maps: P0@A, P0@B, P1@C, P0+P1 (8 KB)@D — each
  * unmapped after use.  First maps of P0 and P1 map them (2 pages, map
  * cycles 2 x 1158); the other two maps only reuse (os.map_reuses 2); no
@@ -387,6 +431,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fands_one_psi),
         cmocka_unit_test(test_fands_open_chunk_waits),
+        cmocka_unit_test(test_summary_busiest_cpu),
         cmocka_unit_test(test_static),
         cmocka_unit_test(test_coiommu_batches),
         cmocka_unit_test(test_optimistic_reuse),
