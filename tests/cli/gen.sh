@@ -106,6 +106,9 @@ cmp -s "$WORK/nc.zst" "$WORK/nu0.zst" || fail "--unmap-ns 0 changed the trace"
 "$IOSIM_TRACE" gen nic --help | grep -q -- '--ack-every' || fail "gen nic --help lacks --ack-every"
 "$IOSIM_TRACE" gen nic --help | grep -q -- '--rx-cache' || fail "gen nic --help lacks --rx-cache"
 "$IOSIM_TRACE" gen nic --help | grep -q -- '--unmap-ns' || fail "gen nic --help lacks --unmap-ns"
+for o in --stagger-polls --stagger-wqes --burst --stride --queue-per-cpu; do
+    "$IOSIM_TRACE" gen nic --help | grep -q -- "$o" || fail "gen nic --help lacks $o"
+done
 
 [ $failures = 0 ] && echo "gen.sh: all passed"
 exit $((failures > 0))
