@@ -10,7 +10,7 @@
  *     directly; they call the sim_* services below, which count.
  *   - Measurement window: with sim.window_only, counters restart at a
  *     MARK begin record and freeze at MARK end (model state is kept).
-   - CPU load per CPU: the CPU cycles a record causes go to the CPU the
+ *   - CPU load per CPU: the CPU cycles a record causes go to the CPU the
  *     record names (MAP, UNMAP, INVAL and MARK records carry one; work a
  *     record triggers, e.g. a flush-queue timer or a VM exit, goes to
  *     the CPU of that record), and each request MARK to its CPU.  The

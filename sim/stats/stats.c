@@ -147,7 +147,8 @@ void iosim_sim_summary(const iosim_sim_t *s, iosim_summary_t *o)
     }
     o->cpu_ns = busiest / req / ghz;
     o->device_ns = (double)st[IOSIM_ST_DMA_TIME_NS] / req;
-    /* without translation: l0 per request against the link stage */
+    /* without translation: the l0 part of the translation stage against
+     * the link stage */
     double base_xlate = (double)st[IOSIM_ST_DMA_XLATE_NS] -
                         (double)st[IOSIM_ST_DMA_LAT_NS];
     double base_wire = (double)st[IOSIM_ST_DMA_WIRE_NS];

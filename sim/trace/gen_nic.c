@@ -343,7 +343,7 @@ static uint64_t ring_desc_of(const gen_nic_params_t *p)
 {
     uint64_t d;
     if (p->stride) {
-        uint64_t per = p->ppd * NIC_PAGE / stride_len(p, rx_bytes_of(p));
+        uint64_t per = pkts_per_desc(p);
         d = per ? (p->ring + per - 1) / per : 1;
     } else {
         d = (p->ring * pages_for(rx_bytes_of(p)) + p->ppd - 1) / p->ppd;
