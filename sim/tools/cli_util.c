@@ -1,7 +1,8 @@
 /* cli_util.c — see cli_util.h. */
 #include "tools/cli_util.h"
 
-#include <errno.h>
+#include "trace/gen.h"
+
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,26 +32,5 @@ int cli_parse_format(const char *s, iosim_format_t *out)
 
 int cli_parse_u64(const char *s, uint64_t *out)
 {
-    char *end;
-    if (!s || !*s || *s == '-')
-        return -1;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 0);
-    if (errno || end == s)
-        return -1;
-    unsigned shift = 0;
-    switch (*end) {
-    case 'K': case 'k': shift = 10; end++; break;
-    case 'M': case 'm': shift = 20; end++; break;
-    case 'G': case 'g': shift = 30; end++; break;
-    default: break;
-    }
-    if (*end == 'B' || *end == 'b')
-        end++;
-    if (*end)
-        return -1;
-    if (shift && v > (~0ULL >> shift))
-        return -1;
-    *out = (uint64_t)v << shift;
-    return 0;
+    return gen_parse_u64(s, out); /* one parser for every size option */
 }

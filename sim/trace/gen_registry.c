@@ -7,8 +7,8 @@
  *   - gen_parse_opts() walks argv once against a kind's option table, so
  *     every kind accepts the same syntax and reports errors the same way
  *     ("gen KIND: --opt: what").
- * Assumptions: sizes use powers of 1024 for K/M/G, like cli_parse_u64()
- *   of the programs (the library cannot link the programs' helpers).
+ * Assumptions: sizes use powers of 1024 for K/M/G; the programs'
+ *   cli_parse_u64() is this parser too.
  * Not modeled: nothing (plumbing only).
  */
 #include <errno.h>
