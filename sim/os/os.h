@@ -60,6 +60,12 @@ void os_linux_flush_range(iosim_sim_t *s, uint16_t did, uint16_t sid,
 /* After a map under caching mode (MODEL.md §1.6.4): PSI, no devTLB. */
 void os_linux_map_notify(iosim_sim_t *s, uint16_t did, uint64_t iova,
                          uint64_t size);
+/* iommu_dma_map_page() as strict and lazy do it: charge IOVA alloc and
+ * map cycles, take the IOVA from remap (NULL = replay the trace's),
+ * write the PTEs, notify under caching mode. 0 or -1 with err set. */
+struct iova_remap;
+int os_linux_map(iosim_sim_t *s, struct iova_remap *remap,
+                 const iosim_rec_t *r, iosim_err_t *err);
 /* Domain-wide flush (flush queue, cache_tag_flush_all §1.6.5). */
 void os_linux_flush_all(iosim_sim_t *s, uint16_t did, uint16_t sid);
 

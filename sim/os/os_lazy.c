@@ -127,17 +127,7 @@ static void lazy_tick(void *state, uint64_t now)
 static int lazy_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
 {
     lazy_t *l = state;
-    iosim_sim_t *s = l->s;
-    sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_alloc_cycles);
-    sim_cpu(s, SIM_CPU_MAP, s->cfg->os.map_cycles);
-    uint64_t iova = r->iova;
-    if (l->remap && iova_remap_map(l->remap, r, &iova, err))
-        return -1;
-    if (sim_iommu_map(s, r->domain, iova, r->aux, r->size,
-                      (r->flags & IOSIM_PROT_WRITE) != 0, err) < 0)
-        return -1;
-    os_linux_map_notify(s, r->domain, iova, r->size);
-    return 0;
+    return os_linux_map(l->s, l->remap, r, err);
 }
 
 /* Reallocating unmap: clear each covered model mapping now; its IOVA

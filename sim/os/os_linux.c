@@ -8,6 +8,7 @@
  * Not modeled: first-stage P_IOTLB descriptors (scalable-mode guests),
  * the dtlb_extra_inval quirk. */
 #include "os/os.h"
+#include "os/iova.h"
 
 static void submit_batched(iosim_sim_t *s, const vtd_desc_t *d, size_t n)
 {
@@ -59,6 +60,21 @@ void os_linux_map_notify(iosim_sim_t *s, uint16_t did, uint64_t iova,
         return;
     vtd_desc_t d = iotlb_desc(s, did, iova, size, false);
     sim_iommu_submit(s, &d, 1);
+}
+
+int os_linux_map(iosim_sim_t *s, iova_remap_t *remap, const iosim_rec_t *r,
+                 iosim_err_t *err)
+{
+    sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_alloc_cycles);
+    sim_cpu(s, SIM_CPU_MAP, s->cfg->os.map_cycles);
+    uint64_t iova = r->iova;
+    if (remap && iova_remap_map(remap, r, &iova, err))
+        return -1;
+    if (sim_iommu_map(s, r->domain, iova, r->aux, r->size,
+                      (r->flags & IOSIM_PROT_WRITE) != 0, err) < 0)
+        return -1;
+    os_linux_map_notify(s, r->domain, iova, r->size);
+    return 0;
 }
 
 void os_linux_flush_all(iosim_sim_t *s, uint16_t did, uint16_t sid)

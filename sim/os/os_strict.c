@@ -66,17 +66,7 @@ static int strict_unmap_remapped(strict_t *st, const iosim_rec_t *r,
 static int strict_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
 {
     strict_t *st = state;
-    iosim_sim_t *s = st->s;
-    sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_alloc_cycles);
-    sim_cpu(s, SIM_CPU_MAP, s->cfg->os.map_cycles);
-    uint64_t iova = r->iova;
-    if (st->remap && iova_remap_map(st->remap, r, &iova, err))
-        return -1;
-    if (sim_iommu_map(s, r->domain, iova, r->aux, r->size,
-                      (r->flags & IOSIM_PROT_WRITE) != 0, err) < 0)
-        return -1;
-    os_linux_map_notify(s, r->domain, iova, r->size);
-    return 0;
+    return os_linux_map(st->s, st->remap, r, err);
 }
 
 static int strict_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)

@@ -114,17 +114,7 @@ static void co_tick(void *state, uint64_t now)
 static int co_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
 {
     coiommu_t *c = state;
-    iosim_sim_t *s = c->s;
-    sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_alloc_cycles);
-    sim_cpu(s, SIM_CPU_MAP, s->cfg->os.map_cycles);
-    uint64_t iova;
-    if (iova_remap_map(c->remap, r, &iova, err))
-        return -1;
-    if (sim_iommu_map(s, r->domain, iova, r->aux, r->size,
-                      (r->flags & IOSIM_PROT_WRITE) != 0, err) < 0)
-        return -1;
-    os_linux_map_notify(s, r->domain, iova, r->size);
-    return 0;
+    return os_linux_map(c->s, c->remap, r, err);
 }
 
 static int co_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
