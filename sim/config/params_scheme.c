@@ -70,8 +70,8 @@ const iosim_param_t iosim_params_scheme[] = {
      1, 1048576.0, NULL,
      "vhost-iotlb: entries the backend's cache holds (random eviction "
      "beyond)",
-     "DPDK lib/vhost/iotlb.c IOTLB_CACHE_SIZE 2048 (from memory, "
-     "UNVERIFIED)"},
+     "DPDK lib/vhost/iotlb.c: #define IOTLB_CACHE_SIZE 2048; full "
+     "cache -> vhost_user_iotlb_cache_random_evict()"},
     {"scheme.vhost_entry_cycles", IOSIM_P_F64, OFF(scheme.vhost_entry_cycles),
      "10", 0, 1e9, NULL,
      "vhost-iotlb: CPU cycles per cache entry a lookup visits",

@@ -78,8 +78,10 @@ const iosim_param_t iosim_params_vtd[] = {
     {"vtd.mamv", IOSIM_P_U32, OFF(vtd.mamv), "18", 0, 63, NULL,
      "CAP.MAMV: largest address mask of a page-selective invalidation "
      "(larger ranges become domain-selective)",
-     "placeholder (UNVERIFIED) for hardware; 18 is QEMU VTD_MAMV "
-     "(MODEL.md §4.1)"},
+     "Xeon Scalable (family 6 model 85, Skylake-SP / Cascade Lake) "
+     "reports CAP 0x8d2078c106f0466: MAMV 18 (LKML 2021-03-17 'A "
+     "problem of Intel IOMMU hardware?', Xeon Gold 6146); QEMU's "
+     "VTD_MAMV is 18 too (MODEL.md §4.1)"},
     {"vtd.honour_ih", IOSIM_P_BOOL, OFF(vtd.honour_ih), "true", 1, 0, NULL,
      "a page-selective invalidation with IH=1 keeps paging-structure "
      "cache entries",
