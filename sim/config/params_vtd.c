@@ -95,6 +95,15 @@ const iosim_param_t iosim_params_vtd[] = {
      "range: the minimum VT-d §6.5.2.3 requires (MODEL.md §3.4); "
      "implementations may invalidate more (spec allows over-invalidation; "
      "the real policy of a given part is UNVERIFIED)"},
+    {"vtd.psi_iotlb_scope", IOSIM_P_STR, OFF(vtd.psi_iotlb_scope), "page", 1,
+     0, "page|pde|domain",
+     "what a page-selective invalidation with IH=0 removes from the IOTLB: "
+     "page = the entries of its range; pde = also every entry under the "
+     "same 2 MB regions (IOTLB entries dropped with the PDE-cache entry "
+     "they were filled through); domain = every entry of its domain",
+     "page: the minimum VT-d §6.5.2.3 requires; pde and domain are "
+     "what-ifs for a part that over-invalidates (allowed by the spec; "
+     "no part is known to, UNVERIFIED)"},
     {"vtd.ats", IOSIM_P_BOOL, OFF(vtd.ats), "false", 1, 0, NULL,
      "the device has a device-TLB (PCIe ATS) that needs invalidation",
      "placeholder (UNVERIFIED): device without ATS"},

@@ -43,6 +43,8 @@ struct vtd {
     cache_t *psc[4], *s2_psc[4]; /* [0]=PML5E [1]=PML4E [2]=PDPTE [3]=PDE */
     double ref_ns;
     bool psc_scope_domain; /* vtd.psi_psc_scope == "domain" */
+    enum { IOTLB_SCOPE_PAGE, IOTLB_SCOPE_PDE, IOTLB_SCOPE_DOMAIN }
+        iotlb_scope;       /* vtd.psi_iotlb_scope */
     /* hit_ns of each cache, 0 when it is disabled (fixed at vtd_new) */
     double iotlb_ns, ctx_ns, pasid_ns, s2_tlb_ns, psc_ns[4], s2_psc_ns[4];
     /* OR of every PASID a request carried: 0 means every cache tag holds
@@ -97,6 +99,11 @@ vtd_t *vtd_new(const iosim_config_t *cfg, uint64_t *st, iosim_err_t *err)
     physmem_init(&v->host_mem, 1ull << 30);
     physmem_init(&v->guest_mem, 16ull << 20);
     v->psc_scope_domain = !strcmp(cfg->vtd.psi_psc_scope, "domain");
+    v->iotlb_scope = !strcmp(cfg->vtd.psi_iotlb_scope, "pde")
+                         ? IOTLB_SCOPE_PDE
+                     : !strcmp(cfg->vtd.psi_iotlb_scope, "domain")
+                         ? IOTLB_SCOPE_DOMAIN
+                         : IOTLB_SCOPE_PAGE;
     double f = cfg->vtd.llc_hit_fraction;
     v->ref_ns = f * cfg->vtd.llc_ns + (1.0 - f) * cfg->vtd.mem_ns;
 
@@ -632,8 +639,19 @@ static void inval_iotlb(vtd_t *v, const vtd_desc_t *d)
          * paging-structure caches may be preserved. */
         keep_psc = d->ih && v->cfg->vtd.honour_ih;
     }
-    /* IOTLB entries: 4 KB, 2 MB or 1 GB (levels 1-3), stage field 0 */
-    st[IOSIM_ST_IOTLB_INVAL_ENTRIES] += inval_lines(v, v->iotlb, &m, 1, 3, 0);
+    /* IOTLB entries: 4 KB, 2 MB or 1 GB (levels 1-3), stage field 0.
+     * vtd.psi_iotlb_scope widens what a PSI that drops PSC entries (IH=0)
+     * takes from the IOTLB: the 2 MB regions it touches, or the domain. */
+    inval_match_t im = m;
+    if (im.by_range && !keep_psc && v->iotlb_scope == IOTLB_SCOPE_DOMAIN) {
+        im.by_range = false;
+    } else if (im.by_range && !keep_psc && v->iotlb_scope == IOTLB_SCOPE_PDE &&
+               im.hi != UINT64_MAX) {
+        const uint64_t pde_span = 1ull << (PT_PAGE_SHIFT + 9);
+        im.lo &= ~(pde_span - 1);
+        im.hi = (im.hi + pde_span - 1) & ~(pde_span - 1);
+    }
+    st[IOSIM_ST_IOTLB_INVAL_ENTRIES] += inval_lines(v, v->iotlb, &im, 1, 3, 0);
     if (!keep_psc) {
         /* vtd.psi_psc_scope=domain: the part drops every PSC entry of the
          * domain on a PSI, not only those covering the range */

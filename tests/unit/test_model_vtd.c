@@ -634,6 +634,52 @@ static void test_psi_psc_domain_scope(void **state)
     hw_free(h);
 }
 
+/* vtd.psi_iotlb_scope: what an IH=0 PSI of one page of R1 (2 MB region
+ * at 0) takes from the IOTLB.  Domain 1 has two pages in R1 and one in R2
+ * (the next 2 MB region), all three translated first.  Expected, from the
+ * parameter's definition: page -> only R1 page 0 goes; pde -> R1 page 1
+ * goes too (same 2 MB region), R2 stays; domain -> R2 goes too.  With
+ * IH=1 no scope widens anything.  A later lookup of R2 is a hit (0 reads)
+ * or, when dropped, a walk that still hits PDE(R2) in the PDE cache
+ * (psi_psc_scope=range drops only PDE(R1)): 1 read. */
+static void check_iotlb_scope(const char *scope, bool ih, bool r1_page1_hit,
+                              bool r2_hit)
+{
+    iosim_config_t *c = iosim_config_new();
+    char kv[64];
+    snprintf(kv, sizeof kv, "vtd.psi_iotlb_scope=%s", scope);
+    set(c, kv);
+    hw_t *h = hw_build(c);
+    vtd_attach(h->v, 1, 1);
+    const uint64_t R1 = 0, R2 = 2 * MB;
+    map(h, 1, R1, 0x1000000, 8 * KB);
+    map(h, 1, R2, 0x2000000, 4 * KB);
+    xl(h, 1, R1);
+    xl(h, 1, R1 + 4 * KB);
+    xl(h, 1, R2);
+    submit1(h, (vtd_desc_t){.type = IOSIM_DESC_IOTLB,
+                            .gran = IOSIM_GRAN_PAGE,
+                            .did = 1,
+                            .addr = R1,
+                            .ih = ih});
+    vtd_xlate_result_t r2 = xl(h, 1, R2);
+    assert_int_equal(r2.iotlb_hit, r2_hit);
+    assert_int_equal(r2.mem_reads, r2_hit ? 0 : 1);
+    assert_int_equal(xl(h, 1, R1 + 4 * KB).iotlb_hit, r1_page1_hit);
+    assert_int_equal(xl(h, 1, R1).iotlb_hit, false);
+    hw_free(h);
+}
+
+static void test_psi_iotlb_scope(void **state)
+{
+    (void)state;
+    check_iotlb_scope("page", false, true, true);
+    check_iotlb_scope("pde", false, false, true);
+    check_iotlb_scope("domain", false, false, false);
+    check_iotlb_scope("pde", true, true, true);
+    check_iotlb_scope("domain", true, true, true);
+}
+
 static void test_submit_split(void **state)
 {
     (void)state;
@@ -1107,6 +1153,7 @@ int main(void)
         cmocka_unit_test(test_ih),
         cmocka_unit_test(test_psi_psc_range),
         cmocka_unit_test(test_psi_psc_domain_scope),
+        cmocka_unit_test(test_psi_iotlb_scope),
         cmocka_unit_test(test_submit_split),
         cmocka_unit_test(test_submit_time_per_kind),
         cmocka_unit_test(test_reads_per_level),
