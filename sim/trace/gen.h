@@ -112,6 +112,21 @@ int gen_out_commit(gen_out_t *o, iosim_err_t *err);
 /* Removes the temp file and frees o (NULL is fine). */
 void gen_out_abort(gen_out_t *o);
 
+/* A window mapped up front page by page (gen random, gen pvp): page i is
+ * iova + i * page_size -> phys + i * page_size, read-write. */
+typedef struct gen_window {
+    uint64_t iova, phys, pages, page_size;
+    uint16_t device, domain;
+} gen_window_t;
+/* One MAP (kind IOSIM_REC_MAP) or UNMAP per page of w, in order, at t. */
+int gen_window_emit(gen_out_t *o, const gen_window_t *w, uint8_t kind,
+                    uint64_t t, iosim_err_t *err);
+/* The common end of a window generator: the END mark and the window's
+ * UNMAPs at t_end, then commit; on any failure the output is removed.
+ * Frees o in every case. */
+int gen_window_close(gen_out_t *o, const gen_window_t *w, uint64_t t_end,
+                     iosim_err_t *err);
+
 /* ---------------------------------------------------------------- */
 /* PRNG: splitmix64 (Steele, Lea, Flood, "Fast splittable pseudorandom  */
 /* number generators", OOPSLA 2014)                                  */

@@ -193,22 +193,25 @@ static iosim_rec_t rec_base(const gen_pvp_params_t *p, uint8_t kind,
     return gen_rec(kind, t, p->device, (uint16_t)p->domain);
 }
 
-/* One MAP / warm-up DMA / UNMAP per page of the region, in order. */
-static int emit_pages(gen_out_t *o, const gen_pvp_params_t *p, uint8_t kind,
-                      uint64_t t, iosim_err_t *err)
+static gen_window_t pvp_window(const gen_pvp_params_t *p)
 {
-    uint64_t pages = gen_pvp_region_bytes(p) / p->page_size;
-    for (uint64_t i = 0; i < pages; i++) {
-        iosim_rec_t r = rec_base(p, kind, t);
-        r.iova = p->iova_base + i * p->page_size;
-        r.size = p->page_size;
-        if (kind == IOSIM_REC_MAP) {
-            r.aux = GEN_PVP_PHYS_BASE + i * p->page_size;
-            r.flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE;
-        } else if (kind == IOSIM_REC_DMA) {
-            r.size = p->pkt_size;
-            r.flags = IOSIM_DMA_READ;
-        }
+    return (gen_window_t){.iova = p->iova_base,
+                          .phys = GEN_PVP_PHYS_BASE,
+                          .pages = gen_pvp_region_bytes(p) / p->page_size,
+                          .page_size = p->page_size,
+                          .device = p->device,
+                          .domain = (uint16_t)p->domain};
+}
+
+/* One warm-up DMA read per page of the region, in order. */
+static int warm_up(gen_out_t *o, const gen_pvp_params_t *p,
+                   const gen_window_t *w, iosim_err_t *err)
+{
+    for (uint64_t i = 0; i < w->pages; i++) {
+        iosim_rec_t r = rec_base(p, IOSIM_REC_DMA, 0);
+        r.iova = w->iova + i * w->page_size;
+        r.size = p->pkt_size;
+        r.flags = IOSIM_DMA_READ;
         if (gen_out_put(o, &r, err))
             return -1;
     }
@@ -240,9 +243,10 @@ int gen_pvp_write(const gen_pvp_params_t *p, const char *path, bool text,
     uint64_t off = gen_pvp_buf_offset(p);
     uint64_t len = p->hdr_size + p->pkt_size;
     gen_rng_t rng = {p->seed};
+    const gen_window_t w = pvp_window(p);
 
-    if (emit_pages(o, p, IOSIM_REC_MAP, 0, err) ||
-        emit_pages(o, p, IOSIM_REC_DMA, 0, err))
+    if (gen_window_emit(o, &w, IOSIM_REC_MAP, 0, err) ||
+        warm_up(o, p, &w, err))
         goto fail;
     iosim_rec_t r = rec_base(p, IOSIM_REC_MARK, 0);
     r.flags = IOSIM_MARK_BEGIN;
@@ -267,14 +271,7 @@ int gen_pvp_write(const gen_pvp_params_t *p, const char *path, bool text,
         }
         t_ps += step_ps;
     }
-    uint64_t t_end = t_ps / 1000;
-    r = rec_base(p, IOSIM_REC_MARK, t_end);
-    r.flags = IOSIM_MARK_END;
-    if (gen_out_put(o, &r, err))
-        goto fail;
-    if (emit_pages(o, p, IOSIM_REC_UNMAP, t_end, err))
-        goto fail;
-    return gen_out_commit(o, err);
+    return gen_window_close(o, &w, t_ps / 1000, err);
 fail:
     gen_out_abort(o);
     return -1;

@@ -115,23 +115,14 @@ static iosim_rec_t rec_base(const gen_random_params_t *p, uint8_t kind,
     return gen_rec(kind, t, p->device, (uint16_t)p->domain);
 }
 
-static int emit_pages(gen_out_t *o, const gen_random_params_t *p,
-                      uint8_t kind, uint64_t t, iosim_err_t *err)
+static gen_window_t random_window(const gen_random_params_t *p)
 {
-    uint64_t iova = gen_random_first_iova(p);
-    uint64_t pages = p->window / p->page_size;
-    for (uint64_t i = 0; i < pages; i++) {
-        iosim_rec_t r = rec_base(p, kind, t);
-        r.iova = iova + i * p->page_size;
-        r.size = p->page_size;
-        if (kind == IOSIM_REC_MAP) {
-            r.aux = GEN_RANDOM_PHYS_BASE + i * p->page_size;
-            r.flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE;
-        }
-        if (gen_out_put(o, &r, err))
-            return -1;
-    }
-    return 0;
+    return (gen_window_t){.iova = gen_random_first_iova(p),
+                          .phys = GEN_RANDOM_PHYS_BASE,
+                          .pages = p->window / p->page_size,
+                          .page_size = p->page_size,
+                          .device = p->device,
+                          .domain = (uint16_t)p->domain};
 }
 
 int gen_random_write(const gen_random_params_t *p, const char *path,
@@ -158,8 +149,9 @@ int gen_random_write(const gen_random_params_t *p, const char *path,
                                   0.5);
     uint64_t t_ps = 0;
     gen_rng_t rng = {p->seed};
+    const gen_window_t w = random_window(p);
 
-    if (emit_pages(o, p, IOSIM_REC_MAP, 0, err))
+    if (gen_window_emit(o, &w, IOSIM_REC_MAP, 0, err))
         goto fail;
     iosim_rec_t r = rec_base(p, IOSIM_REC_MARK, 0);
     r.flags = IOSIM_MARK_BEGIN;
@@ -182,14 +174,7 @@ int gen_random_write(const gen_random_params_t *p, const char *path,
             goto fail;
         t_ps += step_ps;
     }
-    uint64_t t_end = t_ps / 1000;
-    r = rec_base(p, IOSIM_REC_MARK, t_end);
-    r.flags = IOSIM_MARK_END;
-    if (gen_out_put(o, &r, err))
-        goto fail;
-    if (emit_pages(o, p, IOSIM_REC_UNMAP, t_end, err))
-        goto fail;
-    return gen_out_commit(o, err);
+    return gen_window_close(o, &w, t_ps / 1000, err);
 fail:
     gen_out_abort(o);
     return -1;

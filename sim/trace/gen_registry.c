@@ -213,6 +213,36 @@ int gen_out_commit(gen_out_t *o, iosim_err_t *err)
     return iosim_trace_commit(w, err) < 0 ? -1 : 0;
 }
 
+int gen_window_emit(gen_out_t *o, const gen_window_t *w, uint8_t kind,
+                    uint64_t t, iosim_err_t *err)
+{
+    for (uint64_t i = 0; i < w->pages; i++) {
+        iosim_rec_t r = gen_rec(kind, t, w->device, w->domain);
+        r.iova = w->iova + i * w->page_size;
+        r.size = w->page_size;
+        if (kind == IOSIM_REC_MAP) {
+            r.aux = w->phys + i * w->page_size;
+            r.flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE;
+        }
+        if (gen_out_put(o, &r, err))
+            return -1;
+    }
+    return 0;
+}
+
+int gen_window_close(gen_out_t *o, const gen_window_t *w, uint64_t t_end,
+                     iosim_err_t *err)
+{
+    iosim_rec_t r = gen_rec(IOSIM_REC_MARK, t_end, w->device, w->domain);
+    r.flags = IOSIM_MARK_END;
+    if (gen_out_put(o, &r, err) ||
+        gen_window_emit(o, w, IOSIM_REC_UNMAP, t_end, err)) {
+        gen_out_abort(o);
+        return -1;
+    }
+    return gen_out_commit(o, err);
+}
+
 void gen_out_abort(gen_out_t *o)
 {
     if (!o)
