@@ -210,6 +210,10 @@ typedef struct gen_nic_params {
     /* CPU time of one strict unmap during a poll (gen_nic.c; 0 = a poll's
      * records all at the poll's instant) */
     uint64_t unmap_ns;
+    /* tx buffers (ACKs) unmapped at the channel's next poll, when its
+     * tx completions are reaped, instead of right after the device read
+     * (gen_nic.c; false = at once) */
+    bool tx_unmap_at_poll;
 } gen_nic_params_t;
 
 /* Top of the 32-bit IOVA space the allocator hands out first

@@ -156,12 +156,18 @@
  *     Why: under a PTcache flush per invalidation, what happens between
  *     two unmaps decides how many walks miss, and a serialised poll puts
  *     no walk between them.
+ *   - Tx completions reaped by the next poll (--tx-unmap-at-poll, rx
+ *     only; off by default): mlx5e_napi_poll polls the channel's tx CQs
+ *     before its rx CQ, and mlx5e_poll_tx_cq unmaps the buffers of the
+ *     completed WQEs, so an ACK sent in one poll stays mapped (and its
+ *     IOTLB entry live) until the channel's next poll, which unmaps the
+ *     previous poll's ACKs in one burst before it releases rx pages.
  * Assumptions:
  *   - Without --queue-per-cpu each flow has its own ring (as if each
  *     flow had its own queue; with one flow per core, as in F&S, this is
  *     mlx5's one rx queue per channel).
- *   - A tx buffer is unmapped right after the device read it (tx
- *     completions are not batched).
+ *   - Without --tx-unmap-at-poll a tx buffer is unmapped right after the
+ *     device read it (tx completions are not batched).
  *   - Packet buffer = MTU bytes rounded up to 4 KB pages (no headroom, L2
  *     header or skb_shared_info).  The F&S working-set estimate
  *     2 x cores x MTU(pow2) x ring counts about twice the pages that
@@ -241,6 +247,10 @@ typedef struct nic_rxq {
     uint64_t rx_pkts; /* packets received by the queue so far */
     uint64_t skip_pkts; /* --stagger-wqes: packets' worth of the first
                          * descriptor used before the window           */
+    /* --tx-unmap-at-poll: tx buffers sent since the channel's last poll,
+     * unmapped when its next poll reaps their completions */
+    nic_page_t *txdone;
+    size_t ntxdone, captxdone;
 } nic_rxq_t;
 
 /* --unmap-ns: a cpu's stream of records not yet written, in time order
@@ -361,7 +371,10 @@ uint64_t gen_nic_live_bound(const gen_nic_params_t *p)
     uint64_t tx = pages_for(p->mtu);
     uint64_t ack = pages_for(p->ack_bytes);
     uint64_t cached = p->rx_cache ? p->rx_cache - 1 : 0;
-    return rxq_count(p) * (ring_desc_of(p) * p->ppd + cached) +
+    /* --tx-unmap-at-poll (rx only): a queue holds the ACKs of one poll,
+     * at most one per packet of the poll */
+    uint64_t reaped = p->tx_unmap_at_poll ? p->napi_batch * ack : 0;
+    return rxq_count(p) * (ring_desc_of(p) * p->ppd + cached + reaped) +
            (tx > ack ? tx : ack);
 }
 
@@ -416,6 +429,12 @@ int gen_nic_check(const gen_nic_params_t *p, iosim_err_t *err)
                              "gen nic: --rx-cache %llu: must be 0 (off) or "
                              "a power of two in [2, 65536]",
                              (unsigned long long)p->rx_cache);
+    if (p->tx_unmap_at_poll && p->direction != GEN_NIC_RX)
+        return iosim_err_set(err, "gen nic: --tx-unmap-at-poll needs "
+                                  "--direction rx (tx data would wait for "
+                                  "polls that only rx packets trigger)");
+    if (p->napi_batch > 65536)
+        return iosim_err_set(err, "gen nic: --napi-batch must be <= 65536");
     if (p->app_lag > NIC_MAX_APP_LAG)
         return iosim_err_set(err, "gen nic: --app-lag must be <= %llu",
                              (unsigned long long)NIC_MAX_APP_LAG);
@@ -761,6 +780,7 @@ static nic_page_t ring_pop(nic_rxq_t *q)
 }
 
 static int tx_packet(nic_t *n, nic_flow_t *f, uint64_t bytes);
+static int tx_reap(nic_t *n, nic_rxq_t *q);
 
 /* The ACKs flow f owes for the data packets it received since the last
  * poll.  Default: one per --ack-every data packets.  --gro-segments G:
@@ -801,6 +821,8 @@ static int flow_acks(nic_t *n, nic_flow_t *f)
  * ACKs of the flows the queue serves, repost used-up descriptors. */
 static int rxq_poll_work(nic_t *n, nic_rxq_t *q)
 {
+    if (tx_reap(n, q))
+        return -1;
     if (n->p->rx_cache)
         rx_cache_deliver(n, q);
     for (size_t i = 0; i < q->npending; i++)
@@ -946,7 +968,33 @@ static int rx_packet(nic_t *n, nic_flow_t *f, uint64_t bytes, bool data)
     return 0;
 }
 
-/* The driver sends a bytes-long buffer: map, device read, unmap. */
+/* --tx-unmap-at-poll: unmap the tx buffers whose completions q's poll
+ * reaps (mlx5e_napi_poll polls the channel's tx CQs before rx). */
+static int tx_reap(nic_t *n, nic_rxq_t *q)
+{
+    for (size_t i = 0; i < q->ntxdone; i++)
+        if (unmap_page(n, q->cpu, &q->txdone[i]))
+            return -1;
+    q->ntxdone = 0;
+    return 0;
+}
+
+static int tx_defer(nic_t *n, nic_rxq_t *q, const nic_page_t *pg)
+{
+    if (q->ntxdone == q->captxdone) {
+        size_t cap = q->captxdone ? 2 * q->captxdone : 64;
+        nic_page_t *v = realloc(q->txdone, cap * sizeof *v);
+        if (!v)
+            return iosim_err_set(n->err, "gen nic: out of memory");
+        q->txdone = v;
+        q->captxdone = cap;
+    }
+    q->txdone[q->ntxdone++] = *pg;
+    return 0;
+}
+
+/* The driver sends a bytes-long buffer: map, device read, unmap (at
+ * once, or with --tx-unmap-at-poll at the channel's next poll). */
 static int tx_packet(nic_t *n, nic_flow_t *f, uint64_t bytes)
 {
     uint64_t np = pages_for(bytes);
@@ -962,7 +1010,8 @@ static int tx_packet(nic_t *n, nic_flow_t *f, uint64_t bytes)
         ring_access(n, f->cpu, f->q->txcq_iova, 1, &f->q->txcq_idx, true))
         return -1;
     for (uint64_t i = 0; i < np; i++)
-        if (unmap_page(n, f->cpu, &n->tmp[i]))
+        if (n->p->tx_unmap_at_poll ? tx_defer(n, f->q, &n->tmp[i])
+                                   : unmap_page(n, f->cpu, &n->tmp[i]))
             return -1;
     return 0;
 }
@@ -1055,6 +1104,8 @@ static int nic_run(nic_t *n)
                 return -1;
             q->cache_head = (q->cache_head + 1) & (p->rx_cache - 1);
         }
+        if (tx_reap(n, q))
+            return -1;
         if (p->device_rings && rings_destroy(n, i))
             return -1;
     }
@@ -1134,6 +1185,7 @@ out:
             free(n.qs[i].pending);
             free(n.qs[i].wqe);
             free(n.qs[i].cache);
+            free(n.qs[i].txdone);
         }
     if (n.rcache)
         for (uint64_t i = 0; i < p->cpus; i++)
@@ -1193,6 +1245,8 @@ static int nic_cli(int argc, char **argv, const char *path, bool text,
         {"--app-lag", GEN_OPT_U64, &p.app_lag, 0, NIC_MAX_APP_LAG, NULL,
          NULL},
         {"--unmap-ns", GEN_OPT_U64, &p.unmap_ns, 0, 1000000000, NULL, NULL},
+        {"--tx-unmap-at-poll", GEN_OPT_FLAG, &p.tx_unmap_at_poll, 0, 0, NULL,
+         NULL},
         {"--device", GEN_OPT_BDF, &p.device, 0, 0, NULL, NULL},
         {"--domain", GEN_OPT_U64, &p.domain, 0, 0xffff, NULL, NULL},
         {NULL, 0, NULL, 0, 0, NULL, NULL},
@@ -1274,6 +1328,11 @@ const gen_kind_t gen_kind_nic = {
         "                     accesses interleave with the poll's unmaps "
         "(default 0:\n"
         "                     a poll takes no time)\n"
+        "  --tx-unmap-at-poll ACK buffers stay mapped until their channel's "
+        "next poll\n"
+        "                     reaps the tx completions (mlx5e_napi_poll; rx "
+        "only;\n"
+        "                     default: unmapped right after the device read)\n"
         "  --seed S           permutes physical frames only (default 1)\n"
         "  --device BB:DD.F   source id (default 01:00.0)\n"
         "  --domain D         domain id (default 1)\n",
