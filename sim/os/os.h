@@ -60,7 +60,7 @@ void os_linux_flush_range(iosim_sim_t *s, uint16_t did, uint16_t sid,
 /* After a map under caching mode (MODEL.md §1.6.4): PSI, no devTLB. */
 void os_linux_map_notify(iosim_sim_t *s, uint16_t did, uint64_t iova,
                          uint64_t size);
-/* iommu_dma_map_page() as strict and lazy do it: charge IOVA alloc and
+/* iommu_dma_map_page() as strict, lazy and coiommu do it: charge IOVA alloc and
  * map cycles, take the IOVA from remap (NULL = replay the trace's),
  * write the PTEs, notify under caching mode. 0 or -1 with err set. */
 struct iova_remap;

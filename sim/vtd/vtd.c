@@ -643,13 +643,14 @@ static void inval_iotlb(vtd_t *v, const vtd_desc_t *d)
      * vtd.psi_iotlb_scope widens what a PSI that drops PSC entries (IH=0)
      * takes from the IOTLB: the 2 MB regions it touches, or the domain. */
     inval_match_t im = m;
-    if (im.by_range && !keep_psc && v->iotlb_scope == IOTLB_SCOPE_DOMAIN) {
-        im.by_range = false;
-    } else if (im.by_range && !keep_psc && v->iotlb_scope == IOTLB_SCOPE_PDE &&
-               im.hi != UINT64_MAX) {
-        const uint64_t pde_span = 1ull << (PT_PAGE_SHIFT + 9);
-        im.lo &= ~(pde_span - 1);
-        im.hi = (im.hi + pde_span - 1) & ~(pde_span - 1);
+    if (im.by_range && !keep_psc) {
+        const uint64_t pde_span = pt_level_span(2); /* 2 MB */
+        if (v->iotlb_scope == IOTLB_SCOPE_DOMAIN) {
+            im.by_range = false;
+        } else if (v->iotlb_scope == IOTLB_SCOPE_PDE && im.hi != UINT64_MAX) {
+            im.lo &= ~(pde_span - 1);
+            im.hi = (im.hi + pde_span - 1) & ~(pde_span - 1);
+        }
     }
     st[IOSIM_ST_IOTLB_INVAL_ENTRIES] += inval_lines(v, v->iotlb, &im, 1, 3, 0);
     if (!keep_psc) {
