@@ -17,6 +17,7 @@
 #include "tools/cli_util.h"
 #include "tools/trace_cmds.h"
 #include "trace/import.h"
+#include "trace/trace_internal.h"
 
 #define PROG "iosim-trace import"
 
@@ -48,17 +49,6 @@ static void usage(FILE *out)
             "sources:\n");
     for (const import_source_t *const *s = import_sources; *s; s++)
         fprintf(out, "  %-8s %s\n", (*s)->name, (*s)->summary);
-}
-
-static int parse_bdf(const char *s, uint16_t *sid)
-{
-    unsigned bus, dev, fn;
-    char tail;
-    if (sscanf(s, "%x:%x.%x%c", &bus, &dev, &fn, &tail) != 3 || bus > 0xff ||
-        dev > 0x1f || fn > 7)
-        return -1;
-    *sid = (uint16_t)(bus << 8 | dev << 3 | fn);
-    return 0;
 }
 
 /* Directory part of path ("." if none) into buf. */
@@ -214,8 +204,8 @@ int cmd_import(int argc, char **argv)
             } else if (!strcmp(a, "--kernel")) {
                 opts.kernel = v;
             } else if (!strcmp(a, "--device")) {
-                if (parse_bdf(v, &opts.device) < 0) {
-                    cli_error(PROG, "--device %s: expected BB:DD.F", v);
+                if (trace_parse_bdf(v, strlen(v), &opts.device) < 0) {
+                    cli_error(PROG, "--device %s: expected [DDDD:]BB:DD.F (hex)", v);
                     return IOSIM_EXIT_BAD_INPUT;
                 }
             } else if (!strcmp(a, "--requests")) {

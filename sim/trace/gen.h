@@ -52,7 +52,7 @@ extern const gen_kind_t gen_kind_pvp;    /* gen_pvp.c    */
 typedef enum gen_opt_type {
     GEN_OPT_U64,    /* uint64_t; K/M/G suffixes; range [min, max]      */
     GEN_OPT_DOUBLE, /* double > 0                                     */
-    GEN_OPT_BDF,    /* uint16_t PCI source id from "BB:DD.F"           */
+    GEN_OPT_BDF,    /* uint16_t source id from "[DDDD:]BB:DD.F"    */
     GEN_OPT_CHOICE, /* unsigned index into choices[]                   */
     GEN_OPT_FLAG,   /* bool set to true; takes no value                */
 } gen_opt_type_t;
@@ -72,8 +72,6 @@ int gen_parse_opts(const char *kind, const gen_opt_t *opts, int argc,
                    char **argv, iosim_err_t *err);
 /* Unsigned number with optional K/M/G suffix (and optional B).  0 / -1. */
 int gen_parse_u64(const char *s, uint64_t *out);
-/* "BB:DD.F" -> bus<<8 | dev<<3 | fn.  0 / -1. */
-int gen_parse_bdf(const char *s, uint16_t *sid);
 
 /* ---------------------------------------------------------------- */
 /* Output                                                            */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "trace/gen.h"
+#include "trace/trace_internal.h"
 
 const gen_kind_t *const gen_kinds[] = {
     &gen_kind_random,
@@ -61,17 +62,6 @@ int gen_parse_u64(const char *s, uint64_t *out)
     return 0;
 }
 
-int gen_parse_bdf(const char *s, uint16_t *sid)
-{
-    unsigned bus, dev, fn;
-    char tail;
-    if (sscanf(s, "%x:%x.%x%c", &bus, &dev, &fn, &tail) != 3 || bus > 0xff ||
-        dev > 0x1f || fn > 7)
-        return -1;
-    *sid = (uint16_t)(bus << 8 | dev << 3 | fn);
-    return 0;
-}
-
 static int parse_double(const char *s, double *out)
 {
     char *end;
@@ -112,9 +102,9 @@ static int opt_apply(const char *kind, const gen_opt_t *o, const char *val,
                                  kind, o->name, val);
         break;
     case GEN_OPT_BDF:
-        if (gen_parse_bdf(val, (uint16_t *)o->dst))
+        if (trace_parse_bdf(val, strlen(val), (uint16_t *)o->dst))
             return iosim_err_set(err,
-                                 "gen %s: %s: expected BB:DD.F (hex), got "
+                                 "gen %s: %s: expected [DDDD:]BB:DD.F (hex), got "
                                  "'%s'",
                                  kind, o->name, val);
         break;

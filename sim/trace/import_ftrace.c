@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "trace/import.h"
+#include "trace/trace_internal.h"
 
 struct ftrace_parser {
     import_in_t *in;
@@ -227,21 +228,6 @@ int import_decode_qi(uint64_t qw0, uint64_t qw1, iosim_rec_t *r)
     }
 }
 
-/* "0000:3b:00.0" or "3b:00.0" -> bus<<8 | dev<<3 | fn. */
-static int parse_pci_name(const char *s, uint16_t *sid)
-{
-    unsigned dom, bus, dev, fn;
-    char tail;
-    if (sscanf(s, "%x:%x:%x.%x%c", &dom, &bus, &dev, &fn, &tail) >= 4 ||
-        (sscanf(s, "%x:%x.%x%c", &bus, &dev, &fn, &tail) >= 3)) {
-        if (bus > 0xff || dev > 0x1f || fn > 7)
-            return -1;
-        *sid = (uint16_t)(bus << 8 | dev << 3 | fn);
-        return 0;
-    }
-    return -1;
-}
-
 static int parse_map(ftrace_parser_t *p, const char *text, iosim_rec_t *r,
                      char *why, size_t n)
 {
@@ -345,7 +331,7 @@ static int parse_dma_api(ftrace_parser_t *p, const char *text, bool map,
     }
     uint64_t addr, size, phys = 0;
     uint16_t sid;
-    if (parse_pci_name(text, &sid) < 0)
+    if (trace_parse_bdf(text, strcspn(text, " \t"), &sid) < 0)
         return bad(why, n, "%s: expected a PCI device name first", ev);
     if (field_u64(text, "dma_addr=", true, &addr) < 0 ||
         field_u64(text, "size=", false, &size) < 0 ||

@@ -38,6 +38,12 @@ int trace_meta_apply(iosim_trace_meta_t *m, const char *key,
  * forms).  Returns 0 or -1 with a reason. */
 int trace_meta_check(const iosim_trace_meta_t *m, char *why, size_t whylen);
 
+/* PCI name "[dddd:]bb:dd.f" (hex; the segment is dropped) filling exactly
+ * [s, s+len) -> source-id bus<<8 | dev<<3 | fn (VT-d §3.4.1).  Returns 0,
+ * or -1 (nothing stored) if the text is anything else.  The one parser of
+ * device names: trace text form, gen --device, import --device, ftrace. */
+int trace_parse_bdf(const char *s, size_t len, uint16_t *sid);
+
 /* Text writer on an open stream: header line and "#meta" lines. */
 int trace_text_write_header(FILE *f, const iosim_trace_meta_t *m);
 

@@ -331,22 +331,42 @@ static int parse_hex_part(const char *s, size_t len, size_t digits,
     return 0;
 }
 
-/* "bb:dd.f" (bus and device hex, function 0-7) or a plain number. */
-static int parse_dev(const char *s, size_t len, uint64_t *out)
+int trace_parse_bdf(const char *s, size_t len, uint16_t *sid)
 {
+    const char *end = s + len;
     const char *colon = memchr(s, ':', len);
     if (!colon)
-        return parse_u64(s, len, out);
-    const char *dot = memchr(colon, '.', len - (size_t)(colon - s));
-    if (!dot)
         return -1;
+    const char *colon2 = memchr(colon + 1, ':', (size_t)(end - colon - 1));
+    if (colon2) {
+        /* "dddd:" PCI segment: VT-d source-ids carry none (one remapping
+         * unit per segment, VT-d §8.3), so it is checked and dropped. */
+        unsigned segment;
+        if (parse_hex_part(s, (size_t)(colon - s), 4, &segment))
+            return -1;
+        s = colon + 1;
+        colon = colon2;
+    }
+    const char *dot = memchr(colon, '.', (size_t)(end - colon));
     unsigned bus, dev, fn;
-    if (parse_hex_part(s, (size_t)(colon - s), 2, &bus) ||
+    if (!dot || parse_hex_part(s, (size_t)(colon - s), 2, &bus) ||
         parse_hex_part(colon + 1, (size_t)(dot - colon - 1), 2, &dev) ||
-        parse_hex_part(dot + 1, len - (size_t)(dot + 1 - s), 1, &fn) ||
+        parse_hex_part(dot + 1, (size_t)(end - dot - 1), 1, &fn) ||
         dev > 0x1f || fn > 7)
         return -1;
-    *out = (uint64_t)bus << 8 | dev << 3 | fn;
+    *sid = (uint16_t)(bus << 8 | dev << 3 | fn);
+    return 0;
+}
+
+/* A PCI name (trace_parse_bdf) or a plain number. */
+static int parse_dev(const char *s, size_t len, uint64_t *out)
+{
+    if (!memchr(s, ':', len))
+        return parse_u64(s, len, out);
+    uint16_t sid;
+    if (trace_parse_bdf(s, len, &sid))
+        return -1;
+    *out = sid;
     return 0;
 }
 

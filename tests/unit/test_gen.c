@@ -754,10 +754,6 @@ static void test_parse(void **state)
     assert_int_equal(gen_parse_u64("1.5K", &v), -1);
     assert_int_equal(gen_parse_u64("-1", &v), -1);
     assert_int_equal(gen_parse_u64("", &v), -1);
-    uint16_t sid;
-    assert_int_equal(gen_parse_bdf("3a:1f.7", &sid), 0);
-    assert_int_equal(sid, 0x3a << 8 | 0x1f << 3 | 7);
-    assert_int_equal(gen_parse_bdf("3a:20.0", &sid), -1);
 
     uint64_t window = 0, count = 0;
     double rate = 0;

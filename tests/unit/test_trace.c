@@ -21,6 +21,7 @@
 #include <zstd.h>
 
 #include "iosim.h"
+#include "trace/trace_internal.h"
 
 #include "test_util.h"
 
@@ -560,6 +561,41 @@ static void test_text_parse(void **s)
     }
 }
 
+/* PCI names -> VT-d source-id (bus << 8 | dev << 3 | fn, VT-d §3.4.1):
+ * the expected ids are written out from that definition. */
+static void test_parse_bdf(void **s)
+{
+    (void)s;
+    struct { const char *name; int rc; uint16_t sid; } cases[] = {
+        {"3a:1f.7", 0, 0x3a << 8 | 0x1f << 3 | 7},
+        {"0000:3b:00.0", 0, 0x3b << 8},        /* lspci -D / ftrace form */
+        {"00:02.0", 0, 2 << 3},
+        {"FF:1F.7", 0, 0xffff},
+        {"3a:20.0", -1, 0},                    /* device > 31 */
+        {"3a:00.8", -1, 0},                    /* function > 7 */
+        {"100:00.0", -1, 0},                   /* bus > 0xff */
+        {"10000:3b:00.0", -1, 0},              /* segment > 4 digits */
+        {"3b:00.0 ", -1, 0},                   /* text after the name */
+        {"3b:00", -1, 0},
+        {"3b.00.0", -1, 0},
+        {"0x3b:00.0", -1, 0},
+        {"", -1, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint16_t sid = 0x1234;
+        int rc = trace_parse_bdf(cases[i].name, strlen(cases[i].name), &sid);
+        if (rc != cases[i].rc || (rc == 0 && sid != cases[i].sid))
+            fail_msg("%s: rc %d sid %#x", cases[i].name, rc, sid);
+        if (rc)
+            assert_int_equal(sid, 0x1234); /* nothing stored on error */
+    }
+    /* the length bounds the name: an ftrace line goes on after it */
+    const char *line = "0000:3b:00.2 dir=FROM_DEVICE";
+    uint16_t sid;
+    assert_int_equal(trace_parse_bdf(line, 12, &sid), 0);
+    assert_int_equal(sid, 0x3b << 8 | 2);
+}
+
 static void test_text_errors(void **s)
 {
     (void)s;
@@ -612,6 +648,7 @@ int main(void)
         cmocka_unit_test(test_abort_leaves_nothing),
         cmocka_unit_test(test_text_parse),
         cmocka_unit_test(test_text_errors),
+        cmocka_unit_test(test_parse_bdf),
     };
     return cmocka_run_group_tests(tests, make_work, remove_work);
 }
