@@ -272,6 +272,8 @@ static void window_mark(iosim_sim_t *s, const iosim_rec_t *r)
     if (r->flags == IOSIM_MARK_BEGIN) {
         /* restart counting; gauges of model state are kept */
         uint64_t peak = s->st[IOSIM_ST_MAPPINGS_PEAK];
+        if (s->epochs.len_ns)
+            sim_epoch_before_restart(s);
         memset(s->st, 0, sizeof s->st);
         memset(s->lat_ns_hist, 0, sizeof s->lat_ns_hist);
         memset(&s->load, 0, sizeof s->load);
@@ -281,6 +283,8 @@ static void window_mark(iosim_sim_t *s, const iosim_rec_t *r)
         s->t_first = r->t;
         s->window_closed = false;
         s->dev_t0 = s->dev_done > s->link_free ? s->dev_done : s->link_free;
+        if (s->epochs.len_ns)
+            sim_epoch_after_restart(s);
     } else if (r->flags == IOSIM_MARK_END && !s->window_closed) {
         memcpy(s->frozen, s->st, sizeof s->st); /* END already counted */
         memcpy(s->lat_frozen, s->lat_ns_hist, sizeof s->lat_ns_hist);
@@ -292,6 +296,8 @@ static void window_mark(iosim_sim_t *s, const iosim_rec_t *r)
 
 static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
 {
+    if (s->epochs.len_ns && sim_epoch_advance(s, r->t, err))
+        return -1;
     if (!s->seen_any) {
         s->seen_any = true;
         s->t_first = r->t;
@@ -429,6 +435,8 @@ int iosim_sim_finish(iosim_sim_t *s, iosim_err_t *err)
         return -1;
     if ((s->os->finish && s->os->finish(s->os_state, err)) ||
         (s->hv->finish && s->hv->finish(s->hv_state, err)))
+        return -1;
+    if (s->epochs.len_ns && sim_epoch_finish(s, err))
         return -1;
     s->st[IOSIM_ST_TRACE_NS] = s->seen_any ? s->now - s->t_first : 0;
     if (s->st[IOSIM_ST_REQUESTS] == 0 && !s->window_closed)

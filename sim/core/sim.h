@@ -39,6 +39,18 @@ typedef struct sim_cpu_load {
     uint64_t requests[SIM_CPUS];
 } sim_cpu_load_t;
 
+/* Time series of the counters (epoch.c); len_ns 0 = off. */
+typedef struct sim_epochs {
+    uint64_t len_ns;
+    FILE *out;
+    bool started;
+    uint64_t t0;                    /* time of the first record          */
+    uint64_t index;                 /* the epoch being filled            */
+    uint64_t base[IOSIM_ST_COUNT];  /* s->st when it began (or restart)  */
+    uint64_t carry[IOSIM_ST_COUNT]; /* growth before a window restart    */
+    uint64_t dev_done0;             /* device clock when it began        */
+} sim_epochs_t;
+
 struct iosim_sim {
     char label[64];
     iosim_config_t *cfg; /* owned copy */
@@ -82,7 +94,15 @@ struct iosim_sim {
     sim_cpu_load_t load_frozen; /* at MARK end, as s->frozen          */
     sim_submit_observer_fn observer;
     void *observer_arg;
+    sim_epochs_t epochs;
 };
+
+/* epoch.c: called before each record (rows of the epochs it ends), around
+ * the window restart's zeroing of the counters, and by finish. */
+int sim_epoch_advance(iosim_sim_t *s, uint64_t t, iosim_err_t *err);
+void sim_epoch_before_restart(iosim_sim_t *s);
+void sim_epoch_after_restart(iosim_sim_t *s);
+int sim_epoch_finish(iosim_sim_t *s, iosim_err_t *err);
 
 /* Cause of CPU time, for per-request breakdowns. */
 typedef enum sim_cpu_cause {

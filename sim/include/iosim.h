@@ -204,6 +204,15 @@ int iosim_sim_finish(iosim_sim_t *s, iosim_err_t *err);
 void iosim_sim_free(iosim_sim_t *s);
 const char *iosim_sim_label(const iosim_sim_t *s);
 
+/* Time series: one CSV row per epoch_ns of trace time, every counter's
+ * growth in it (gauges: the value at its end; core/epoch.c), written to
+ * out as the sim runs, starting from its first record and covering the
+ * whole trace (sim.window_only does not apply).  Call before the first
+ * record; out stays the caller's.  The header: iosim_epoch_csv_header(). */
+int iosim_sim_set_epochs(iosim_sim_t *s, uint64_t epoch_ns, FILE *out,
+                         iosim_err_t *err);
+void iosim_epoch_csv_header(FILE *out);
+
 /* Counters: index space shared by all sims (declared in stat_list.h). */
 size_t iosim_stat_count(void);
 const char *iosim_stat_name(size_t i); /* "iotlb.misses" */
@@ -257,8 +266,9 @@ int iosim_replay(const char *trace_path, const iosim_config_t *cfg,
 int iosim_replay_reader(iosim_trace_reader_t *r, iosim_sim_t **sims,
                         size_t nsims, iosim_progress_fn progress,
                         void *progress_arg, iosim_err_t *err);
-/* The same with the sims run on up to `threads` worker threads (sim i on
- * thread i % T, T = min(threads, nsims)) while the calling thread decodes;
+/* The same with the sims run on up to `threads` worker threads (T =
+ * min(threads, nsims); a sim runs on one thread at a time, engine.c)
+ * while the calling thread decodes;
  * 0 = one per online CPU; 1 = no thread (what iosim_replay_reader does).
  * Results and errors do not depend on the count: every sim sees the same
  * records in the same order, an error names the same sim and record, and

@@ -13,5 +13,8 @@ int cli_parse_format(const char *s, iosim_format_t *out);
 /* Parses an unsigned number with optional K/M/G suffix (powers of 1024).
  * Returns -1 if malformed. */
 int cli_parse_u64(const char *s, uint64_t *out);
+/* Parses a positive whole duration "N[ns|us|ms|s]" (no unit: ns) into
+ * nanoseconds.  Returns -1 if malformed, zero or too large. */
+int cli_parse_duration_ns(const char *s, uint64_t *out);
 
 #endif

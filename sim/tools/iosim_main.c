@@ -1,7 +1,8 @@
 /* iosim_main.c — the iosim program: replay a trace through the model.
  *
  *   iosim --config configs/vtd.yaml [--set k=v ...] [--format text|json|csv]
- *         [--compare strict,lazy,...] [--threads N] [-o OUT] TRACE
+ *         [--compare strict,lazy,...] [--threads N] [-o OUT]
+ *         [--epoch DURATION --epoch-out FILE] TRACE
  *
  * Only this file (and the other program) may exit.  Bad input of any kind
  * prints one line and exits 2; no partial output file is left behind. */
@@ -45,6 +46,12 @@ static void usage(FILE *out)
         "as a\n"
         "                        cartesian product, e.g. --sweep "
         "vtd.iotlb.ways=4,8,16\n"
+        "      --epoch DURATION  time series: every counter per DURATION of\n"
+        "                        trace time (e.g. 1ms; units ns, us, ms, s),\n"
+        "                        one CSV row per epoch and configuration\n"
+        "                        (at most 1,000,000), written to --epoch-out\n"
+        "      --epoch-out FILE  where the --epoch rows go (plot them with\n"
+        "                        scripts/plot_epochs.py)\n"
         "      --threads N       run the configurations on N threads "
         "(default 1;\n"
         "                        0 = one per CPU); the output is the same\n"
@@ -167,6 +174,56 @@ static int add_sim(const iosim_config_t *base, const char *item,
     return 0;
 }
 
+/* An output file appears whole or not at all: it is written as
+ * "PATH.tmp.PID" and renamed by commit_output(). */
+static FILE *open_output(const char *path, char **tmp, iosim_err_t *err)
+{
+    size_t n = strlen(path) + 32;
+    if (!(*tmp = malloc(n))) {
+        iosim_err_set(err, "out of memory");
+        return NULL;
+    }
+    snprintf(*tmp, n, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(*tmp, "w");
+    if (!f)
+        iosim_err_set(err, "%s: cannot create: %s", path, strerror(errno));
+    return f;
+}
+
+/* Closes f; renames its temporary into path (rename false: only closes,
+ * and removes the temporary).  Returns 0 or -1 (err, temporary gone). */
+static int commit_output(FILE *f, const char *tmp, const char *path,
+                         bool rename_it, iosim_err_t *err)
+{
+    bool ok = fclose(f) == 0;
+    if (ok && rename_it && rename(tmp, path) == 0)
+        return 0;
+    if (rename_it)
+        iosim_err_set(err, "%s: cannot write: %s", path, strerror(errno));
+    unlink(tmp);
+    return rename_it ? -1 : 0;
+}
+
+/* --epoch-out: the header, then each sim's rows (a temporary file each,
+ * filled as the sims ran) in sim order. */
+static int write_epochs(FILE *out, FILE *const *per_sim, size_t nsims,
+                        iosim_err_t *err)
+{
+    iosim_epoch_csv_header(out);
+    char buf[65536];
+    for (size_t i = 0; i < nsims; i++) {
+        rewind(per_sim[i]);
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, per_sim[i])) > 0)
+            if (fwrite(buf, 1, n, out) != n)
+                break;
+        if (ferror(per_sim[i]) || ferror(out))
+            return iosim_err_set(err, "--epoch-out: cannot write: %s",
+                                 strerror(errno));
+    }
+    return 0;
+}
+
 /* --threads N: a decimal count, 0 (one per online CPU) .. MAX_THREADS. */
 static int parse_threads(const char *s, unsigned *out)
 {
@@ -241,6 +298,8 @@ int main(int argc, char **argv)
     iosim_format_t fmt = IOSIM_FMT_TEXT;
     int progress = -1; /* -1 auto */
     unsigned threads = 1;
+    uint64_t epoch_ns = 0;
+    const char *epoch_path = NULL;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -293,6 +352,15 @@ int main(int argc, char **argv)
                                 "one per CPU, 1..%d)", argv[i], MAX_THREADS);
                 return IOSIM_EXIT_BAD_INPUT;
             }
+        } else if (!strcmp(a, "--epoch") && has_next) {
+            if (cli_parse_duration_ns(argv[++i], &epoch_ns)) {
+                cli_error(PROG, "--epoch: '%s' is not a duration (a whole "
+                                "number > 0 with unit ns, us, ms or s)",
+                          argv[i]);
+                return IOSIM_EXIT_BAD_INPUT;
+            }
+        } else if (!strcmp(a, "--epoch-out") && has_next) {
+            epoch_path = argv[++i];
         } else if (!strcmp(a, "--progress")) {
             progress = 1;
         } else if (!strcmp(a, "--no-progress")) {
@@ -313,6 +381,10 @@ int main(int argc, char **argv)
         usage(stderr);
         return IOSIM_EXIT_BAD_INPUT;
     }
+    if (!epoch_ns != !epoch_path) {
+        cli_error(PROG, "--epoch and --epoch-out go together");
+        return IOSIM_EXIT_BAD_INPUT;
+    }
 
     iosim_err_t err = {{0}};
     int rc = IOSIM_EXIT_BAD_INPUT;
@@ -320,8 +392,9 @@ int main(int argc, char **argv)
     iosim_trace_reader_t *reader = NULL;
     iosim_sim_t *sims[MAX_COMPARE] = {0};
     size_t nsims = 0;
-    char *tmp_path = NULL;
-    FILE *out = stdout;
+    char *tmp_path = NULL, *epoch_tmp = NULL;
+    FILE *out = stdout, *epoch_out = NULL;
+    FILE *epoch_rows[MAX_COMPARE] = {0}; /* one temporary file per sim */
     if (!cfg) {
         cli_error(PROG, "out of memory");
         return 1;
@@ -342,6 +415,16 @@ int main(int argc, char **argv)
     if (build_sims(cfg, compare, sweeps, nsweeps, meta, sims, &nsims, &err))
         goto fail;
 
+    for (size_t i = 0; epoch_ns && i < nsims; i++) {
+        if (!(epoch_rows[i] = tmpfile())) {
+            iosim_err_set(&err, "--epoch-out: cannot create a temporary "
+                                "file: %s", strerror(errno));
+            goto fail;
+        }
+        if (iosim_sim_set_epochs(sims[i], epoch_ns, epoch_rows[i], &err))
+            goto fail;
+    }
+
     if (progress < 0)
         progress = isatty(STDERR_FILENO);
     progress_state_t ps = {0};
@@ -355,51 +438,63 @@ int main(int argc, char **argv)
     if (ps.printed)
         fputc('\n', stderr);
 
-    if (out_path) {
-        size_t n = strlen(out_path) + 32;
-        tmp_path = malloc(n);
-        if (!tmp_path) {
-            cli_error(PROG, "out of memory");
-            rc = 1;
-            goto done;
-        }
-        snprintf(tmp_path, n, "%s.tmp.%ld", out_path, (long)getpid());
-        out = fopen(tmp_path, "w");
-        if (!out) {
-            iosim_err_set(&err, "%s: cannot create: %s", out_path,
-                          strerror(errno));
-            out = stdout;
+    if (epoch_path) {
+        if (!(epoch_out = open_output(epoch_path, &epoch_tmp, &err)))
             goto fail;
+        if (write_epochs(epoch_out, epoch_rows, nsims, &err)) {
+            rc = 1;
+            goto write_failed;
         }
     }
-    iosim_report_write(out, fmt, cfg, meta, sims, nsims);
-    if (out != stdout) {
-        if (fclose(out) != 0 || rename(tmp_path, out_path) != 0) {
-            iosim_err_set(&err, "%s: cannot write: %s", out_path,
-                          strerror(errno));
-            unlink(tmp_path);
-            out = stdout;
-            rc = 1;
-            cli_error(PROG, "%s", err.msg);
-            goto done;
-        }
+    if (out_path && !(out = open_output(out_path, &tmp_path, &err))) {
         out = stdout;
-    } else if (fflush(stdout) != 0) {
+        goto fail;
+    }
+    iosim_report_write(out, fmt, cfg, meta, sims, nsims);
+    if (out == stdout && fflush(stdout) != 0) {
+        iosim_err_set(&err, "stdout: cannot write: %s", strerror(errno));
         rc = 1;
-        goto done;
+        goto write_failed;
+    }
+    if (out != stdout) {
+        FILE *f = out;
+        out = stdout;
+        if (commit_output(f, tmp_path, out_path, true, &err)) {
+            rc = 1;
+            goto write_failed;
+        }
+    }
+    if (epoch_out) {
+        FILE *f = epoch_out;
+        epoch_out = NULL;
+        if (commit_output(f, epoch_tmp, epoch_path, true, &err)) {
+            rc = 1;
+            goto write_failed;
+        }
     }
     rc = 0;
     goto done;
 
+write_failed:
+    cli_error(PROG, "%s", err.msg);
+    goto done;
 fail:
     cli_error(PROG, "%s", err.msg);
     rc = IOSIM_EXIT_BAD_INPUT;
 done:
+    if (out != stdout) /* failed before the report was complete */
+        commit_output(out, tmp_path, out_path, false, &err);
+    if (epoch_out)
+        commit_output(epoch_out, epoch_tmp, epoch_path, false, &err);
+    for (size_t i = 0; i < nsims; i++)
+        if (epoch_rows[i])
+            fclose(epoch_rows[i]);
     for (size_t i = 0; i < nsims; i++)
         iosim_sim_free(sims[i]);
     if (reader)
         iosim_trace_close(reader);
     iosim_config_free(cfg);
     free(tmp_path);
+    free(epoch_tmp);
     return rc;
 }
