@@ -175,7 +175,8 @@ static int add_sim(const iosim_config_t *base, const char *item,
 }
 
 /* An output file appears whole or not at all: it is written as
- * "PATH.tmp.PID" and renamed by commit_output(). */
+ * "PATH.tmp.PID", opened before the replay (a bad path fails at once,
+ * not after a long run) and renamed by close_output() at the end. */
 static FILE *open_output(const char *path, char **tmp, iosim_err_t *err)
 {
     size_t n = strlen(path) + 32;
@@ -190,18 +191,18 @@ static FILE *open_output(const char *path, char **tmp, iosim_err_t *err)
     return f;
 }
 
-/* Closes f; renames its temporary into path (rename false: only closes,
- * and removes the temporary).  Returns 0 or -1 (err, temporary gone). */
-static int commit_output(FILE *f, const char *tmp, const char *path,
-                         bool rename_it, iosim_err_t *err)
+/* Closes f, then keep: renames its temporary into path (-1 and err if
+ * that fails, the temporary removed); !keep: removes the temporary. */
+static int close_output(FILE *f, const char *tmp, const char *path,
+                        bool keep, iosim_err_t *err)
 {
-    bool ok = fclose(f) == 0;
-    if (ok && rename_it && rename(tmp, path) == 0)
+    bool closed = fclose(f) == 0;
+    if (keep && closed && rename(tmp, path) == 0)
         return 0;
-    if (rename_it)
+    if (keep)
         iosim_err_set(err, "%s: cannot write: %s", path, strerror(errno));
     unlink(tmp);
-    return rename_it ? -1 : 0;
+    return keep ? -1 : 0;
 }
 
 /* --epoch-out: the header, then each sim's rows (a temporary file each,
@@ -385,6 +386,11 @@ int main(int argc, char **argv)
         cli_error(PROG, "--epoch and --epoch-out go together");
         return IOSIM_EXIT_BAD_INPUT;
     }
+    if (epoch_path && out_path && !strcmp(epoch_path, out_path)) {
+        cli_error(PROG, "-o and --epoch-out name the same file '%s'",
+                  out_path);
+        return IOSIM_EXIT_BAD_INPUT;
+    }
 
     iosim_err_t err = {{0}};
     int rc = IOSIM_EXIT_BAD_INPUT;
@@ -415,6 +421,12 @@ int main(int argc, char **argv)
     if (build_sims(cfg, compare, sweeps, nsweeps, meta, sims, &nsims, &err))
         goto fail;
 
+    if (out_path && !(out = open_output(out_path, &tmp_path, &err))) {
+        out = stdout;
+        goto fail;
+    }
+    if (epoch_path && !(epoch_out = open_output(epoch_path, &epoch_tmp, &err)))
+        goto fail;
     for (size_t i = 0; epoch_ns && i < nsims; i++) {
         if (!(epoch_rows[i] = tmpfile())) {
             iosim_err_set(&err, "--epoch-out: cannot create a temporary "
@@ -438,17 +450,9 @@ int main(int argc, char **argv)
     if (ps.printed)
         fputc('\n', stderr);
 
-    if (epoch_path) {
-        if (!(epoch_out = open_output(epoch_path, &epoch_tmp, &err)))
-            goto fail;
-        if (write_epochs(epoch_out, epoch_rows, nsims, &err)) {
-            rc = 1;
-            goto write_failed;
-        }
-    }
-    if (out_path && !(out = open_output(out_path, &tmp_path, &err))) {
-        out = stdout;
-        goto fail;
+    if (epoch_out && write_epochs(epoch_out, epoch_rows, nsims, &err)) {
+        rc = 1;
+        goto write_failed;
     }
     iosim_report_write(out, fmt, cfg, meta, sims, nsims);
     if (out == stdout && fflush(stdout) != 0) {
@@ -459,7 +463,7 @@ int main(int argc, char **argv)
     if (out != stdout) {
         FILE *f = out;
         out = stdout;
-        if (commit_output(f, tmp_path, out_path, true, &err)) {
+        if (close_output(f, tmp_path, out_path, true, &err)) {
             rc = 1;
             goto write_failed;
         }
@@ -467,7 +471,7 @@ int main(int argc, char **argv)
     if (epoch_out) {
         FILE *f = epoch_out;
         epoch_out = NULL;
-        if (commit_output(f, epoch_tmp, epoch_path, true, &err)) {
+        if (close_output(f, epoch_tmp, epoch_path, true, &err)) {
             rc = 1;
             goto write_failed;
         }
@@ -483,9 +487,9 @@ fail:
     rc = IOSIM_EXIT_BAD_INPUT;
 done:
     if (out != stdout) /* failed before the report was complete */
-        commit_output(out, tmp_path, out_path, false, &err);
+        close_output(out, tmp_path, out_path, false, &err);
     if (epoch_out)
-        commit_output(epoch_out, epoch_tmp, epoch_path, false, &err);
+        close_output(epoch_out, epoch_tmp, epoch_path, false, &err);
     for (size_t i = 0; i < nsims; i++)
         if (epoch_rows[i])
             fclose(epoch_rows[i]);

@@ -82,6 +82,7 @@ bad() { # NAME WANT-IN-MESSAGE ARGS...
 }
 bad no_out "go together" --epoch 1ms "$T"
 bad no_len "go together" --epoch-out "$WORK/no_len.csv" "$T"
+bad same "the same file" --epoch 1ms --epoch-out "$WORK/same.out" "$T"
 bad zero "not a duration" --epoch 0 --epoch-out "$WORK/zero.csv" "$T"
 bad unit "not a duration" --epoch 5min --epoch-out "$WORK/unit.csv" "$T"
 bad frac "not a duration" --epoch 1.5ms --epoch-out "$WORK/frac.csv" "$T"
