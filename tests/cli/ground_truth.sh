@@ -15,6 +15,7 @@
 #    timer softirq is sometimes deferred (arm-to-flush p90 is 20-22 ms and
 #    the maximum 115-254 ms in the memcached and nginx captures, against
 #    16 ms nominal), which delays flushes and the model does not know.
+#  - lazy over time: per 100 ms epoch (iosim --epoch), see the end.
 set -u
 fail=0
 err() { echo "FAIL: $*"; fail=1; }
@@ -68,4 +69,34 @@ check_lazy() { # trace
 check_lazy redis-lazy.zst
 check_lazy memcached-lazy.zst
 check_lazy nginx-lazy.zst
+
+# lazy, over time: per 100 ms of trace time (iosim --epoch) the model's
+# flushes (os.inval_iotlb) against the kernel's logged DSIs in the same
+# epoch (trace.inval_iotlb).  The totals above say the timer period is
+# right on average; this says the flushes happen when the kernel's did
+# (the queue fills and the timer arms on the same unmaps).  Tolerance,
+# chosen here: within 1 flush in at least 90% of the epochs (a 16 ms
+# timer gives 6 to 7 flushes per epoch, so a phase shift alone moves one
+# flush across a border).  The slack jiffy was calibrated on the redis
+# capture's total count, not on this; memcached and nginx are not
+# calibrated on at all.  Measured: redis 100%, memcached 94%, nginx 93%
+# (the rest: TCG deferring the timer softirq, see the top).
+check_lazy_epochs() { # trace
+    local t=$1 b=${1%.zst}
+    "$IOSIM" --config "$cfg" --set os.policy=lazy --set vtd.caching_mode=false \
+        --no-progress --epoch 100ms --epoch-out "$WORK/$b-ep.csv" \
+        "$SRC/traces/$t" > /dev/null || { err "$b epochs failed"; return; }
+    local r
+    r=$(awk -F, 'NR==1 { for (i=1;i<=NF;i++) { if ($i=="trace.inval_iotlb") k=i
+                                              if ($i=="os.inval_iotlb") m=i }; next }
+                 { n++; d=$m-$k; if (d<0) d=-d; if (d<=1) ok++; kt+=$k }
+                 END { printf "%d %d %d", n, ok, kt }' "$WORK/$b-ep.csv")
+    set -- $r
+    echo "$b flush timing: $2 of $1 epochs of 100 ms within 1 flush of the kernel's ($3 logged)"
+    [ "$1" -ge 50 ] && [ "$3" -gt 0 ] || err "$b: only $1 epochs / $3 flushes"
+    [ $(( $2 * 10 )) -ge $(( $1 * 9 )) ] || err "$b: flush timing off in more than 10% of epochs"
+}
+check_lazy_epochs redis-lazy.zst
+check_lazy_epochs memcached-lazy.zst
+check_lazy_epochs nginx-lazy.zst
 exit $fail
