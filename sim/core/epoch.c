@@ -150,8 +150,15 @@ void sim_epoch_after_restart(iosim_sim_t *s)
 int sim_epoch_finish(iosim_sim_t *s, iosim_err_t *err)
 {
     sim_epochs_t *e = &s->epochs;
-    if (e->started)
-        epoch_emit(s, s->now - e->t0);
+    if (e->started) {
+        /* the last record may be older than the epoch being filled, or
+         * than the first (time going backwards): the row still ends at
+         * or after its start */
+        uint64_t end = s->now > e->t0 ? s->now - e->t0 : 0;
+        if (end < e->index * e->len_ns)
+            end = e->index * e->len_ns;
+        epoch_emit(s, end);
+    }
     if (fflush(e->out) != 0 || ferror(e->out))
         return iosim_err_set(err, "%s: cannot write the epoch rows",
                              s->label);

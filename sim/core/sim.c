@@ -265,6 +265,13 @@ static void sim_synth_dma(iosim_sim_t *s, const iosim_rec_t *r)
 
 /* ---- record routing --------------------------------------------------- */
 
+/* trace.duration_ns up to time t: 0 when t is older than the first
+ * record (a trace whose time goes backwards must not wrap around). */
+static uint64_t sim_span(const iosim_sim_t *s, uint64_t t)
+{
+    return t > s->t_first ? t - s->t_first : 0;
+}
+
 static void window_mark(iosim_sim_t *s, const iosim_rec_t *r)
 {
     if (!s->cfg->sim.window_only)
@@ -289,7 +296,7 @@ static void window_mark(iosim_sim_t *s, const iosim_rec_t *r)
         memcpy(s->frozen, s->st, sizeof s->st); /* END already counted */
         memcpy(s->lat_frozen, s->lat_ns_hist, sizeof s->lat_ns_hist);
         s->load_frozen = s->load;
-        s->frozen[IOSIM_ST_TRACE_NS] = r->t - s->t_first;
+        s->frozen[IOSIM_ST_TRACE_NS] = sim_span(s, r->t);
         s->window_closed = true;
     }
 }
@@ -438,7 +445,7 @@ int iosim_sim_finish(iosim_sim_t *s, iosim_err_t *err)
         return -1;
     if (s->epochs.len_ns && sim_epoch_finish(s, err))
         return -1;
-    s->st[IOSIM_ST_TRACE_NS] = s->seen_any ? s->now - s->t_first : 0;
+    s->st[IOSIM_ST_TRACE_NS] = s->seen_any ? sim_span(s, s->now) : 0;
     if (s->st[IOSIM_ST_REQUESTS] == 0 && !s->window_closed)
         s->st[IOSIM_ST_REQUESTS] = s->meta.requests;
     if (s->window_closed && s->frozen[IOSIM_ST_REQUESTS] == 0)
