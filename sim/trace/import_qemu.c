@@ -523,6 +523,11 @@ static int merge_emit_one(merge_t *m, const iosim_rec_t *src,
 {
     iosim_rec_t r = *src;
     uint64_t pages = (r.size + 4095) >> PAGE_SHIFT;
+    /* A held descriptor emitted late, or a guest record older than the
+     * last one emitted: the output stays time-ordered, and so do the
+     * UNMAPs below, which take this time. */
+    if (r.t < m->last_t)
+        r.t = m->last_t;
     if (r.kind == IOSIM_REC_MAP) {
         /* A guest MAP over a page only known from a pre-capture mapping:
          * that mapping ended before this map (its unmap was not traced);
@@ -552,8 +557,6 @@ static int merge_emit_one(merge_t *m, const iosim_rec_t *src,
             live_del(&m->premapped, (r.iova >> PAGE_SHIFT) + i);
         }
     }
-    if (r.t < m->last_t) /* a held descriptor emitted late */
-        r.t = m->last_t;
     m->last_t = r.t;
     return import_sink_put(m->sink, &r, err);
 }
