@@ -444,6 +444,8 @@ static size_t index_find(const table_t *t, uint64_t page, uint64_t gpa,
 typedef struct merge {
     import_sink_t *sink;
     import_counts_t *counts;
+    const char *qname;    /* the QEMU log, for messages               */
+    unsigned long qline;  /* its line being merged                    */
     ftrace_parser_t *gp;
     bool guest_eof;
     iosim_rec_t *buf;  /* guest records read ahead                      */
@@ -550,7 +552,7 @@ static int merge_emit_one(merge_t *m, const iosim_rec_t *src,
             if (live_put(&m->ever, (r.iova >> PAGE_SHIFT) + i, 1) < 0 ||
                 live_put(&m->live, (r.iova >> PAGE_SHIFT) + i,
                          (r.aux >> PAGE_SHIFT) + i) < 0)
-                return iosim_err_set(err, "qemu merge: out of memory");
+                return iosim_err_set(err, "%s: out of memory", m->qname);
     } else if (r.kind == IOSIM_REC_UNMAP) {
         for (uint64_t i = 0; i < pages; i++) {
             live_del(&m->live, (r.iova >> PAGE_SHIFT) + i);
@@ -569,9 +571,9 @@ static int merge_emit_range(merge_t *m, size_t end, bool hold,
         const iosim_rec_t *r = &m->buf[m->cur];
         if (hold && is_anchor(r)) {
             if (m->nheld == QEMU_HELD_MAX)
-                return iosim_err_set(err, "qemu merge: more than %u guest "
+                return iosim_err_set(err, "%s:%lu: more than %u guest "
                                           "descriptors out of order",
-                                     QEMU_HELD_MAX);
+                                     m->qname, m->qline, QEMU_HELD_MAX);
             m->held[m->nheld++] = *r;
             continue;
         }
@@ -617,8 +619,8 @@ static int merge_dma(merge_t *m, const qline_t *ql, iosim_err_t *err)
                     live_del(&m->ever, page + i); /* not the guest's map */
                 for (uint64_t i = 0; i < mp.size >> PAGE_SHIFT; i++)
                     if (live_put(&m->premapped, page + i, gpa + i) < 0)
-                        return iosim_err_set(err, "qemu merge: out of "
-                                                  "memory");
+                        return iosim_err_set(err, "%s: out of memory",
+                                             m->qname);
                 m->counts->qemu_premapped++;
             }
         }
@@ -724,6 +726,7 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
     merge_t m = {0};
     m.sink = sink;
     m.counts = counts;
+    m.qname = qname;
     int rc = -1;
     import_in_t *gin = import_in_new(gf, gname, err);
     if (!gin)
@@ -746,6 +749,7 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
     qline_t ql;
     int got;
     while ((got = qemu_next(qin, qname, &ql, counts, err)) > 0) {
+        m.qline = import_in_lineno(qin);
         if (ql.kind == QL_WAIT)
             continue;
         if (ql.kind == QL_DESC) {
