@@ -55,6 +55,8 @@
  *     then only looks ahead within the window).
  *   - A MAP bigger than QEMU_MAP_INDEX_PAGES pages is indexed by its
  *     first QEMU_MAP_INDEX_PAGES pages only.
+ *   - A translation covers at most a 1 GB page (mask 0x3fffffff, VT-d's
+ *     largest); a larger mask is an error.
  * Not modeled: vtd_iotlb_* hit/miss events (the simulator recomputes
  *   them), QEMU's own invalidation processing (the guest's qi_submit
  *   is the ground truth), DMA direction and access size within the page.
@@ -70,6 +72,7 @@
 #define QEMU_MAP_INDEX_PAGES 64u
 #define QEMU_MAX_CANDIDATES 65536u
 #define PAGE_SHIFT 12
+#define QEMU_MASK_MAX 0x3fffffffull /* VT-d's largest page: 1 GB */
 
 /* ------------------------------------------------------------------ */
 /* QEMU line parsing                                                   */
@@ -110,6 +113,13 @@ static int qemu_parse_line(const char *line, qline_t *ql, char *why,
             bus > 0xff || dev > 0x1f || fn > 7) {
             snprintf(why, n, "vtd_dmar_translate: expected 'dev BB:DD.F "
                              "iova 0x.. -> gpa 0x.. mask 0x..'");
+            return -1;
+        }
+        /* the mask of one translation: at most a 1 GB page (the merge
+         * tracks pre-capture mappings page by page) */
+        if (mask > QEMU_MASK_MAX) {
+            snprintf(why, n, "vtd_dmar_translate: mask 0x%llx is larger "
+                             "than a 1 GB page", mask);
             return -1;
         }
         ql->kind = QL_DMA;
