@@ -98,7 +98,12 @@ static long emu_unmap(void *state, uint16_t did, uint64_t iova,
     pgtable_t *pt = guest_table(e, did, err);
     if (!pt)
         return -1;
-    return pgtable_unmap(pt, iova, size, NULL);
+    long n = pgtable_unmap(pt, iova, size, NULL);
+    if (n < 0)
+        return iosim_err_set(err, "guest unmap of iova 0x%llx exceeds the "
+                                  "address width of domain %u",
+                             (unsigned long long)iova, did);
+    return n;
 }
 
 /* ---- shadow sync ------------------------------------------------------ */

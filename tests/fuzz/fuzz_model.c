@@ -19,9 +19,12 @@
  *     1, 7 and 64.  Two of them also write the per-epoch time series to
  *     a memory stream.
  *   - Checks (abort() when broken, fuzz_common.h): consume and finish
- *     return 0 or -1, and -1 leaves one non-empty line; after a
+ *     return 0 or -1, and -1 leaves one non-empty line that does not
+ *     end with an empty reason ("record N (t=T): "); after a
  *     successful finish every counter reads the same by index and by
- *     name, every derived metric and summary field is finite, and
+ *     name, every derived metric and summary field is finite (and the
+ *     summary's non-negative, degradation at most 1, throughput at most
+ *     the baseline's, p50 at most p99), and
  *     trace.duration_ns does not exceed the records' time span.  Counts
  *     two routes compute must agree: with sim.window_only false the
  *     sim's trace.* counters equal the records of each kind fed, and the
@@ -245,6 +248,12 @@ static bool check_rc(run_t *run, int rc, const iosim_err_t *err,
     if (rc == 0)
         return false;
     fuzz_check_err(err, NULL, what);
+    /* "record N (t=T): " + an empty reason (a component that failed
+     * without saying why) */
+    size_t len = strlen(err->msg);
+    if (len >= 2 && !strcmp(err->msg + len - 2, ": "))
+        fuzz_fail("%s: %s: the message has no reason: '%s'",
+                  run->def->label, what, err->msg);
     run->failed = true;
     return true;
 }
@@ -362,7 +371,15 @@ static void check_results(run_t *run, const fed_t *f,
         char what[32];
         snprintf(what, sizeof what, "summary field %zu", i);
         check_finite(who, what, fields[i]);
+        if (fields[i] < 0)
+            fuzz_fail("%s: %s is %g", who, what, fields[i]);
     }
+    if (sm.degradation > 1 || sm.latency_p50_ns > sm.latency_p99_ns ||
+        sm.throughput_rps > sm.baseline_rps)
+        fuzz_fail("%s: summary degradation %g, p50 %g > p99 %g, or "
+                  "throughput %g > baseline %g", who, sm.degradation,
+                  sm.latency_p50_ns, sm.latency_p99_ns, sm.throughput_rps,
+                  sm.baseline_rps);
     uint64_t dur = 0;
     iosim_sim_stat_by_name(run->s, "trace.duration_ns", &dur);
     if (dur > f->t_max - f->t_min)
