@@ -175,12 +175,15 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
     s->st[IOSIM_ST_DMA_REQS]++;
     s->st[IOSIM_ST_DMA_BYTES] += size;
     double lat = 0;
-    uint64_t end = iova + size;
+    /* a request running past the top of the 64-bit space stops there
+     * (the page loop below must not wrap around to 0) */
+    uint64_t end = iova + size < iova ? UINT64_MAX : iova + size;
     /* Overlapped timing: the device issues this request when the link is
      * free; a miss waits for a walker (timing.h), a hit only for its
      * lookup; the data lands l0 after the last translation is ready. */
     uint64_t issue = s->link_free, ready = issue;
-    for (uint64_t a = iova; a < end; a = (a & ~0xfffull) + 4096) {
+    for (uint64_t a = iova; a < end && a >= iova;
+         a = (a & ~0xfffull) + 4096) {
         /* Without translation (iommu=pt) the device is given the buffer's
          * physical address, the one the trace mapped this IOVA to: what a
          * guest-passthrough host stage then translates. */
