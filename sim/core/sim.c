@@ -304,8 +304,22 @@ static void window_mark(iosim_sim_t *s, const iosim_rec_t *r)
     }
 }
 
+/* The model maps, unmaps and touches a record's range 4 KB page by page
+ * (the trace's view, the policies, the access model), so its time and
+ * memory grow with the size a record claims: a corrupt size of 2^64
+ * would run for days.  64 GiB per record is far above any DMA buffer in
+ * the captures (the largest are 2 MiB huge pages, gen pvp 1 GiB) and
+ * costs seconds. */
+#define SIM_REC_SIZE_MAX (1ull << 36)
+
 static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
 {
+    if ((r->kind == IOSIM_REC_MAP || r->kind == IOSIM_REC_UNMAP ||
+         r->kind == IOSIM_REC_DMA) &&
+        r->size > SIM_REC_SIZE_MAX)
+        return iosim_err_set(err, "size 0x%llx is larger than the 64 GiB a "
+                                  "record may cover",
+                             (unsigned long long)r->size);
     if (s->epochs.len_ns && sim_epoch_advance(s, r->t, err))
         return -1;
     if (!s->seen_any) {

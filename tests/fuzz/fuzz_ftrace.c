@@ -15,7 +15,7 @@
  *     (two counts of the same stream); with --window, the records kept
  *     plus those dropped equal the records of the run without window.
  * Assumptions: inputs up to a few hundred KB (libFuzzer's -max_len).
- * Not modeled: the QEMU source (it needs two input files).
+ * Not modeled here: the QEMU source (fuzz_qemu.c: it needs two files).
  */
 #include "fuzz_common.h"
 #include "trace/import.h"
