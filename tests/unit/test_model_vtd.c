@@ -646,9 +646,7 @@ static void check_iotlb_scope(const char *scope, bool ih, bool r1_page1_hit,
                               bool r2_hit)
 {
     iosim_config_t *c = iosim_config_new();
-    char kv[64];
-    snprintf(kv, sizeof kv, "vtd.psi_iotlb_scope=%s", scope);
-    set(c, kv);
+    set(c, "vtd.psi_iotlb_scope=%s", scope);
     hw_t *h = hw_build(c);
     vtd_attach(h->v, 1, 1);
     const uint64_t R1 = 0, R2 = 2 * MB;
