@@ -29,16 +29,16 @@
  * from the ioctl, the IOTLB-size reset artefact of emulated devices. */
 #include <stdlib.h>
 
+#include "core/sparse16.h"
 #include "hv/hv.h"
 #include "os/os.h"
 
 #define EMU_HPA_OFFSET (64ull << 30)
-#define EMU_DIDS 65536u
 
 typedef struct emu {
     iosim_sim_t *s;
     physmem_t gmem;            /* guest-physical table pages */
-    pgtable_t *gpt[EMU_DIDS];  /* guest page table per DID   */
+    sparse16_t gpt;            /* DID -> guest page table (pgtable_t *) */
 } emu_t;
 
 static void *emu_create(iosim_sim_t *s, iosim_err_t *err)
@@ -54,25 +54,38 @@ static void *emu_create(iosim_sim_t *s, iosim_err_t *err)
 static void emu_destroy(void *state)
 {
     emu_t *e = state;
-    for (size_t i = 0; i < EMU_DIDS; i++)
-        if (e->gpt[i]) {
-            pgtable_fini(e->gpt[i]);
-            free(e->gpt[i]);
-        }
+    uint32_t cursor = 0;
+    uint16_t did;
+    uintptr_t value;
+    while (sparse16_next(&e->gpt, &cursor, &did, &value)) {
+        pgtable_fini((pgtable_t *)value);
+        free((pgtable_t *)value);
+    }
+    sparse16_fini(&e->gpt);
     physmem_fini(&e->gmem);
     free(e);
 }
 
+static inline pgtable_t *guest_table_find(const emu_t *e, uint16_t did)
+{
+    return (pgtable_t *)sparse16_get(&e->gpt, did);
+}
+
 static pgtable_t *guest_table(emu_t *e, uint16_t did, iosim_err_t *err)
 {
-    if (e->gpt[did])
-        return e->gpt[did];
+    pgtable_t *found = guest_table_find(e, did);
+    if (found)
+        return found;
     pgtable_t *pt = calloc(1, sizeof *pt);
     if (!pt || pgtable_init(pt, (uint8_t)e->s->cfg->vtd.ss_levels, &e->gmem)) {
         free(pt);
         return iosim_err_set(err, "out of memory"), NULL;
     }
-    e->gpt[did] = pt;
+    if (sparse16_set(&e->gpt, did, (uintptr_t)pt)) {
+        pgtable_fini(pt);
+        free(pt);
+        return iosim_err_set(err, "out of memory"), NULL;
+    }
     return pt;
 }
 
@@ -163,7 +176,7 @@ static int find_stale_host_leaf(uint64_t iova, uint64_t phys, uint64_t span,
 {
     (void)phys, (void)write;
     sync_ctx_t *c = arg;
-    pgtable_t *g = c->e->gpt[c->did];
+    pgtable_t *g = guest_table_find(c->e, c->did);
     pt_walk_t w;
     if (g && pgtable_walk(g, iova, &w))
         return 0;
@@ -189,8 +202,9 @@ static void shadow_sync(emu_t *e, uint16_t did, uint64_t lo, uint64_t hi)
     for (size_t i = 0; i < c.n; i += 2)
         host_unmap(e, did, c.stale[i], c.stale[i + 1]);
     free(c.stale);
-    if (e->gpt[did])
-        pgtable_for_each_leaf(e->gpt[did], lo, hi, sync_guest_leaf, &c);
+    pgtable_t *g = guest_table_find(e, did);
+    if (g)
+        pgtable_for_each_leaf(g, lo, hi, sync_guest_leaf, &c);
 }
 
 static double emu_submit(void *state, const vtd_desc_t *d, size_t n)
@@ -212,9 +226,11 @@ static double emu_submit(void *state, const vtd_desc_t *d, size_t n)
         } else if (d[i].gran == IOSIM_GRAN_DOMAIN) {
             shadow_sync(e, d[i].did, 0, ~0ull);
         } else {
-            for (size_t did = 0; did < EMU_DIDS; did++)
-                if (e->gpt[did])
-                    shadow_sync(e, (uint16_t)did, 0, ~0ull);
+            uint32_t cursor = 0;
+            uint16_t did;
+            uintptr_t table;
+            while (sparse16_next(&e->gpt, &cursor, &did, &table))
+                shadow_sync(e, did, 0, ~0ull);
         }
     }
     return 0; /* the guest sees no hardware queue time */

@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/sparse16.h"
 #include "stats/stat_list.h"
 
-#define VTD_MAX_DOMAINS 65536u
 /* Second-stage DID the host uses for the VM's GPA space in nested mode
  * (any value; it only has to differ from guest DIDs in tags). */
 #define VTD_HOST_S2_DID 0xffffu
@@ -35,7 +35,7 @@ struct vtd {
     bool scalable;
     physmem_t host_mem;  /* host-physical table pages          */
     physmem_t guest_mem; /* nested: guest-physical table pages */
-    vtd_domain_t *dom[VTD_MAX_DOMAINS];
+    sparse16_t dom; /* DID -> vtd_domain_t * */
     uint16_t sid_did[65536]; /* context entries: source id -> DID */
     pgtable_t s2;        /* nested: host second stage of the VM */
     bool s2_ready;
@@ -158,12 +158,15 @@ void vtd_free(vtd_t *v)
 {
     if (!v)
         return;
-    for (size_t i = 0; i < VTD_MAX_DOMAINS; i++) {
-        if (v->dom[i]) {
-            pgtable_fini(&v->dom[i]->pt);
-            free(v->dom[i]);
-        }
+    uint32_t cursor = 0;
+    uint16_t did;
+    uintptr_t value;
+    while (sparse16_next(&v->dom, &cursor, &did, &value)) {
+        vtd_domain_t *d = (vtd_domain_t *)value;
+        pgtable_fini(&d->pt);
+        free(d);
     }
+    sparse16_fini(&v->dom);
     if (v->s2_ready)
         pgtable_fini(&v->s2);
     cache_free(v->iotlb);
@@ -190,6 +193,11 @@ uint16_t vtd_domain_of(const vtd_t *v, uint16_t sid)
     return v->sid_did[sid];
 }
 
+static inline vtd_domain_t *domain_find(const vtd_t *v, uint16_t did)
+{
+    return (vtd_domain_t *)sparse16_get(&v->dom, did);
+}
+
 static unsigned stage1_levels(const vtd_t *v)
 {
     return v->xlate == VTD_XLATE_SECOND ? v->cfg->vtd.ss_levels
@@ -198,7 +206,7 @@ static unsigned stage1_levels(const vtd_t *v)
 
 static vtd_domain_t *domain_get(vtd_t *v, uint16_t did, iosim_err_t *err)
 {
-    vtd_domain_t *d = v->dom[did];
+    vtd_domain_t *d = domain_find(v, did);
     if (d)
         return d;
     d = calloc(1, sizeof *d);
@@ -208,7 +216,11 @@ static vtd_domain_t *domain_get(vtd_t *v, uint16_t did, iosim_err_t *err)
         free(d);
         return iosim_err_set(err, "vtd: out of memory"), NULL;
     }
-    v->dom[did] = d;
+    if (sparse16_set(&v->dom, did, (uintptr_t)d)) {
+        pgtable_fini(&d->pt);
+        free(d);
+        return iosim_err_set(err, "vtd: out of memory"), NULL;
+    }
     return d;
 }
 
@@ -272,7 +284,7 @@ long vtd_unmap(vtd_t *v, uint16_t did, uint64_t iova, uint64_t size,
         return 0;
     /* A domain that never mapped has nothing to unmap; creating it here
      * would allocate a root table page. */
-    vtd_domain_t *d = v->dom[did];
+    vtd_domain_t *d = domain_find(v, did);
     if (!d)
         return 0;
     uint64_t removed = 0;
@@ -288,7 +300,7 @@ long vtd_unmap(vtd_t *v, uint16_t did, uint64_t iova, uint64_t size,
 
 bool vtd_lookup(vtd_t *v, uint16_t did, uint64_t iova, uint64_t *phys)
 {
-    vtd_domain_t *d = v->dom[did];
+    vtd_domain_t *d = domain_find(v, did);
     pt_walk_t w;
     if (!d || !pgtable_walk(&d->pt, iova, &w))
         return false;
@@ -300,7 +312,7 @@ bool vtd_lookup(vtd_t *v, uint16_t did, uint64_t iova, uint64_t *phys)
 int vtd_host_for_each_leaf(vtd_t *v, uint16_t did, uint64_t lo, uint64_t hi,
                            pgtable_leaf_fn fn, void *arg)
 {
-    vtd_domain_t *d = v->dom[did];
+    vtd_domain_t *d = domain_find(v, did);
     return d ? pgtable_for_each_leaf(&d->pt, lo, hi, fn, arg) : 0;
 }
 
@@ -457,7 +469,7 @@ vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
         goto done;
     }
 
-    vtd_domain_t *d = v->dom[did];
+    vtd_domain_t *d = domain_find(v, did);
     /* IOTLB: probe each page size the domain has used. */
     v->st[IOSIM_ST_IOTLB_LOOKUPS]++;
     a.ns += v->iotlb_ns;
