@@ -374,6 +374,22 @@ size_t cache_flush(cache_t *c)
     return n;
 }
 
+size_t cache_flush_except(cache_t *c, uint32_t set, uint32_t way)
+{
+    if (!c->enabled)
+        return 0;
+    size_t keep = (size_t)set * c->ways + way;
+    bool kept = c->valid[keep];
+    size_t n = cache_flush(c);
+    if (kept) {
+        c->valid[keep] = true;
+        c->nvalid = 1;
+        c->set_valid[set] = 1;
+        n--;
+    }
+    return n;
+}
+
 size_t cache_occupancy(const cache_t *c)
 {
     if (!c->enabled)

@@ -8,8 +8,8 @@
  *     paging-structure caches, the nested second-stage cache and the
  *     device-TLB are all instances of this one type.
  *   - Replacement is an ops struct chosen by name from a registry
- *     (lru, plru, fifo, random); a new policy is one table line plus its
- *     three hooks.
+ *     (lru, plru, fifo, random, flush); a new policy is one table line
+ *     plus its hooks.
  *   - A disabled cache never hits and stores nothing.
  * Assumptions:
  *   - The set index is addr modulo the number of sets (sets is a power of
@@ -104,6 +104,8 @@ uint64_t cache_next_stamp(cache_t *c);
 uint32_t cache_ways(const cache_t *c);
 uint64_t *cache_set_bits(cache_t *c, uint32_t set); /* PLRU tree bits */
 uint64_t cache_random(cache_t *c);                   /* seeded PRNG    */
+/* Drops every valid line but (set, way); returns how many it dropped. */
+size_t cache_flush_except(cache_t *c, uint32_t set, uint32_t way);
 
 /* The built-in policies' hooks (repl.c lists them; cache.c implements
  * them once, for the hooks and for its inline fast path). */

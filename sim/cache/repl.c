@@ -25,8 +25,10 @@ static const cache_repl_ops_t repl_random = {"random", CACHE_REPL_RANDOM,
                                              cache_nop_touch,
                                              cache_random_victim};
 
+extern const cache_repl_ops_t cache_repl_flush; /* repl_flush.c */
+
 const cache_repl_ops_t *const cache_repl_registry[] = {
-    &repl_lru, &repl_plru, &repl_fifo, &repl_random, NULL};
+    &repl_lru, &repl_plru, &repl_fifo, &repl_random, &cache_repl_flush, NULL};
 
 const cache_repl_ops_t *cache_repl_find(const char *name)
 {

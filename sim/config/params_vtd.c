@@ -18,7 +18,7 @@
 
 #define OFF(field) offsetof(struct iosim_config, field)
 
-#define REPLACEMENTS "lru|plru|fifo|random"
+#define REPLACEMENTS "lru|plru|fifo|random|flush"
 
 /* The five rows of one cache instance.  WHAT names the cache in help
  * text; the SRC_* strings give the origin of each default. */
@@ -96,14 +96,20 @@ const iosim_param_t iosim_params_vtd[] = {
      "implementations may invalidate more (spec allows over-invalidation; "
      "the real policy of a given part is UNVERIFIED)"},
     {"vtd.psi_iotlb_scope", IOSIM_P_STR, OFF(vtd.psi_iotlb_scope), "page", 1,
-     0, "page|pde|domain",
+     0, "page|pde|domain|qemu-mask8",
      "what a page-selective invalidation with IH=0 removes from the IOTLB: "
      "page = the entries of its range; pde = also every entry under the "
      "same 2 MB regions (IOTLB entries dropped with the PDE-cache entry "
-     "they were filled through); domain = every entry of its domain",
+     "they were filled through); domain = every entry of its domain; "
+     "qemu-mask8 = QEMU < 9.1's software IOTLB, whatever IH says: every "
+     "entry of the domain whose page number equals the address's in bits "
+     "AM..7 (its mask was a uint8_t), all of them for AM >= 8",
      "page: the minimum VT-d §6.5.2.3 requires; pde and domain are "
      "what-ifs for a part that over-invalidates (allowed by the spec; "
-     "no part is known to, UNVERIFIED)"},
+     "no part is known to, UNVERIFIED); qemu-mask8: QEMU hw/i386/"
+     "intel_iommu_internal.h VTDIOTLBPageInvInfo before commit \"intel_iommu: "
+     "fix type of the mask field in VTDIOTLBPageInvInfo\" (July 2024), "
+     "matches QEMU 7.2's own IOTLB log (tests/cli/ground_truth.sh)"},
     {"vtd.ats", IOSIM_P_BOOL, OFF(vtd.ats), "false", 1, 0, NULL,
      "the device has a device-TLB (PCIe ATS) that needs invalidation",
      "placeholder (UNVERIFIED): device without ATS"},

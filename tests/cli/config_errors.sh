@@ -50,7 +50,7 @@ unknown_key.yaml|way:|1|vtd.iotlb.way: unknown key (did you mean vtd.iotlb.ways?
 unknown_far.yaml|frobnicate|1|sim.frobnicate: unknown key
 wrong_type.yaml|abc|1|vtd.iotlb.sets: expected an unsigned integer, got 'abc'
 out_of_range.yaml|0|1|vtd.max_walks: value 0 out of range [1, 1024]
-bad_choice.yaml|mru|1|vtd.iotlb.replacement: expected one of lru|plru|fifo|random, got 'mru'
+bad_choice.yaml|mru|1|vtd.iotlb.replacement: expected one of lru|plru|fifo|random|flush, got 'mru'
 scalar_for_mapping.yaml|64|1|vtd.iotlb: expected a mapping, got a scalar
 mapping_for_scalar.yaml|value|1|sim.seed: expected a scalar value, got a mapping
 duplicate.yaml|fq_size|2|os.fq_size: duplicate key

@@ -224,7 +224,7 @@ static const bad_case_t bad_cases[] = {
     {"out_of_range_f64.yaml", "1.5", 1,
      "vtd.llc_hit_fraction: value 1.5 out of range [0, 1]"},
     {"bad_choice.yaml", "mru", 1,
-     "vtd.iotlb.replacement: expected one of lru|plru|fifo|random, got "
+     "vtd.iotlb.replacement: expected one of lru|plru|fifo|random|flush, got "
      "'mru'"},
     {"mapping_for_scalar.yaml", "value", 1,
      "sim.seed: expected a scalar value, got a mapping"},
@@ -538,7 +538,7 @@ static void test_echo_formats(void **state)
     assert_int_equal(count_lines(ref), EXPECTED_PARAMS + 2);
     assert_non_null(strstr(ref, "| vtd.iotlb.sets | u32 | 8 | [0, 1048576] |"));
     assert_non_null(strstr(ref, "| vtd.iotlb.replacement | string | lru | "
-                                "lru, plru, fifo, random |"));
+                                "lru, plru, fifo, random, flush |"));
     assert_non_null(strstr(ref, "| vtd.mem_ns | f64 | 197 |"));
     free(ref);
     iosim_config_free(c);

@@ -72,15 +72,57 @@ static void test_bad_params(void **state)
     assert_non_null(strstr(err.msg, "mru"));
     p = params(1, 6, "plru"); /* tree PLRU needs 2^n ways */
     assert_null(cache_new("vtd.iotlb", &p, 1, &err));
-    /* the registry lists exactly the four policies of the brief */
+    /* the registry lists the four policies of the brief and QEMU's flush */
     size_t n = 0;
     while (cache_repl_registry[n])
         n++;
-    assert_int_equal(n, 4);
+    assert_int_equal(n, 5);
+    assert_non_null(cache_repl_find("flush"));
     assert_non_null(cache_repl_find("lru"));
     assert_non_null(cache_repl_find("plru"));
     assert_non_null(cache_repl_find("fifo"));
     assert_non_null(cache_repl_find("random"));
+}
+
+/* flush (QEMU's IOTLB, vtd_update_iotlb): a fill into a full set empties
+ * the cache, then fills.  1 set x 4 ways, keys 1..4 fill it (4 misses);
+ * they all hit; key 5 finds the set full: the cache keeps only 5, so 1..4
+ * miss again (4 more) and 5 hits.  Then with 2 sets (tag 0: set = addr
+ * mod 2): 1 in set 1, 0 and 2 fill set 0; 4 into full set 0 flushes 1
+ * too, which set-local policies (lru) would have kept. */
+static void test_flush_when_full(void **state)
+{
+    (void)state;
+    cache_t *c = mk(1, 4, "flush", 1);
+    unsigned misses = 0;
+    for (uint64_t a = 1; a <= 4; a++)
+        misses += access_key(c, key(a, 0));
+    assert_int_equal(misses, 4);
+    for (uint64_t a = 1; a <= 4; a++)
+        assert_true(cache_lookup(c, key(a, 0), NULL));
+    assert_true(cache_insert(c, key(5, 0), 5)); /* counted as an eviction */
+    assert_int_equal(cache_valid_lines(c), 1);
+    assert_int_equal(cache_occupancy(c), 1);
+    assert_true(cache_lookup(c, key(5, 0), NULL));
+    misses = 0;
+    for (uint64_t a = 1; a <= 4; a++)
+        misses += access_key(c, key(a, 0));
+    assert_int_equal(misses, 4);
+    /* 5 + 1, 2, 3 = full; 4 flushed everything again but itself */
+    assert_int_equal(cache_valid_lines(c), 1);
+    assert_true(cache_lookup(c, key(4, 0), NULL));
+    cache_free(c);
+
+    c = mk(2, 2, "flush", 1);
+    access_key(c, key(1, 0));
+    access_key(c, key(0, 0));
+    access_key(c, key(2, 0));
+    assert_int_equal(cache_valid_lines(c), 3);
+    access_key(c, key(4, 0)); /* set 0 full */
+    assert_int_equal(cache_valid_lines(c), 1);
+    assert_false(cache_lookup(c, key(1, 0), NULL));
+    assert_true(cache_lookup(c, key(4, 0), NULL));
+    cache_free(c);
 }
 
 static void test_disabled_never_hits(void **state)
@@ -385,6 +427,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bad_params),
         cmocka_unit_test(test_disabled_never_hits),
+        cmocka_unit_test(test_flush_when_full),
         cmocka_unit_test(test_lru_basic),
         cmocka_unit_test(test_tag_is_part_of_the_key),
         cmocka_unit_test(test_set_index),
