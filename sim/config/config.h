@@ -67,7 +67,7 @@ struct iosim_config {
         uint32_t mamv;                    /* CAP.MAMV                      */
         bool honour_ih;                   /* IH=1 keeps PSC entries        */
         char psi_psc_scope[IOSIM_NAME_LEN]; /* range | domain            */
-        char psi_iotlb_scope[IOSIM_NAME_LEN]; /* page | pde | domain     */
+        char psi_iotlb_scope[IOSIM_NAME_LEN]; /* page|pde|domain|qemu-mask8 */
         bool ats;                         /* device-TLB present            */
         iosim_cache_params_t iotlb;
         iosim_cache_params_t context_cache;

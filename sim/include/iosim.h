@@ -113,6 +113,8 @@ typedef struct iosim_rec {
 
 #define IOSIM_REC_DISK_SIZE 48u
 
+#define IOSIM_META_REFS_MAX 8
+
 /* Trace metadata (header).  Strings are NUL-terminated, may be empty. */
 typedef struct iosim_trace_meta {
     char source[64];    /* "ftrace", "qemu", "gen-random", "gen-nic", "text" */
@@ -125,7 +127,23 @@ typedef struct iosim_trace_meta {
     uint64_t requests;  /* application requests in the measurement window
                            (from the load generator; 0 = unknown).  Used
                            when the trace has no MARK request records.  */
+    /* Reference counters: what the capture itself counted over the whole
+     * trace, each named as the statistic it is to be compared with (e.g.
+     * QEMU's own IOTLB hits -> "iotlb.hits").  Key `ref.<name>`. */
+    uint32_t n_refs;
+    struct iosim_meta_ref {
+        char name[48]; /* [a-z0-9_.]+ */
+        uint64_t value;
+    } refs[IOSIM_META_REFS_MAX];
 } iosim_trace_meta_t;
+
+/* Sets reference counter `name` (added, or replaced if present).  Returns
+ * 0, or -1 if the name is not [a-z0-9_.]{1,47} or the table is full. */
+int iosim_trace_meta_set_ref(iosim_trace_meta_t *m, const char *name,
+                             uint64_t value);
+/* The value of reference counter `name`, or false if the trace has none. */
+bool iosim_trace_meta_ref(const iosim_trace_meta_t *m, const char *name,
+                          uint64_t *value);
 
 /* Reading: iosim_trace_open() accepts the binary (zstd) form and the text
  * form, telling them apart by the zstd frame magic. */

@@ -40,7 +40,8 @@ typedef struct os_policy_ops {
      * NULL = the trace's IOVA */
     uint64_t (*dma_iova)(void *state, const iosim_rec_t *r);
     /* a device access of size bytes at (model) iova, before it is
-     * translated: software translation caches of a scheme; NULL = none */
+     * translated: software translation caches of a scheme, or descriptors
+     * held back that the access must see submitted; NULL = none */
     void (*dma)(void *state, const iosim_rec_t *r, uint64_t iova,
                 uint64_t size, bool write);
 } os_policy_ops_t;

@@ -153,7 +153,8 @@ static void print_counts(const import_counts_t *c, const char *source)
                      "%llu such pages given an explicit MAP), "
                      "%llu dropped outside the guest trace; %llu anchors, "
                      "%llu earlier descriptors skipped, %u sync "
-                     "candidate(s), timestamps %s\n",
+                     "candidate(s), timestamps %s; QEMU's own IOTLB on "
+                     "those DMA: %llu hits, %llu misses\n",
                 (unsigned long long)c->qemu_dma,
                 (unsigned long long)c->qemu_dma_kept,
                 (unsigned long long)c->qemu_dma_matched,
@@ -162,7 +163,9 @@ static void print_counts(const import_counts_t *c, const char *source)
                 (unsigned long long)c->qemu_dma_dropped,
                 (unsigned long long)c->qemu_anchors,
                 (unsigned long long)c->qemu_desc_skipped,
-                c->qemu_sync_candidates, c->qemu_timestamps ? "yes" : "no");
+                c->qemu_sync_candidates, c->qemu_timestamps ? "yes" : "no",
+                (unsigned long long)c->qemu_iotlb_hits,
+                (unsigned long long)c->qemu_iotlb_misses);
 }
 
 int cmd_import(int argc, char **argv)

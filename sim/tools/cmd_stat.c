@@ -296,8 +296,12 @@ static void stat_print(FILE *f, bool json, const char *path,
             json_string(f, mstr[i][1]);
         }
         fprintf(f, ", \"cpus\": %" PRIu32 ", \"has_dma\": %" PRIu32
-                   ", \"requests\": %" PRIu64 "},\n",
+                   ", \"requests\": %" PRIu64,
                 m->cpus, m->has_dma, m->requests);
+        for (uint32_t i = 0; i < m->n_refs; i++)
+            fprintf(f, ", \"ref.%s\": %" PRIu64, m->refs[i].name,
+                    m->refs[i].value);
+        fprintf(f, "},\n");
     } else {
         fprintf(f, "# iosim-trace stat %s\n", path);
         for (size_t i = 0; i < 5; i++)
@@ -305,6 +309,9 @@ static void stat_print(FILE *f, bool json, const char *path,
         fprintf(f, "meta.cpus = %" PRIu32 "\nmeta.has_dma = %" PRIu32
                    "\nmeta.requests = %" PRIu64 "\n",
                 m->cpus, m->has_dma, m->requests);
+        for (uint32_t i = 0; i < m->n_refs; i++)
+            fprintf(f, "meta.ref.%s = %" PRIu64 "\n", m->refs[i].name,
+                    m->refs[i].value);
     }
 
     /* indexed by iosim_rec_kind_t; lower-case of iosim_rec_kind_name() */

@@ -76,6 +76,8 @@ typedef struct import_counts {
     uint64_t qemu_dma_dropped;   /* before the first / after the last anchor */
     uint64_t qemu_anchors;       /* descriptors matched guest <-> QEMU     */
     uint64_t qemu_desc_skipped;  /* QEMU descriptors before the sync point */
+    uint64_t qemu_iotlb_hits;    /* QEMU's own IOTLB outcome of the DMAs  */
+    uint64_t qemu_iotlb_misses;  /*   produced (vtd_iotlb_page_hit/update) */
     uint32_t qemu_sync_candidates; /* offsets whose prefix matched         */
     bool qemu_timestamps;        /* the QEMU log had tid@sec.usec stamps   */
 } import_counts_t;
@@ -114,6 +116,10 @@ import_sink_t *import_sink_callback(import_emit_fn emit, void *arg,
                                     import_counts_t *counts);
 /* Metadata the sources fill before the first record is flushed. */
 iosim_trace_meta_t *import_sink_meta(import_sink_t *s);
+/* For a source that sets metadata after its last record (QEMU's reference
+ * counts): the file sink keeps the records in memory (48 B each) and
+ * writes header and records at import_sink_finish(). */
+void import_sink_defer_header(import_sink_t *s);
 /* Tells the sink the DID of an IOTLB/P_IOTLB descriptor (for the vote). */
 void import_sink_note_did(import_sink_t *s, uint16_t did);
 int import_sink_put(import_sink_t *s, const iosim_rec_t *r, iosim_err_t *err);

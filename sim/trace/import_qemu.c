@@ -77,7 +77,17 @@
 /* ------------------------------------------------------------------ */
 /* QEMU line parsing                                                   */
 /* ------------------------------------------------------------------ */
-typedef enum { QL_OTHER, QL_DMA, QL_DESC, QL_WAIT } qline_kind_t;
+/* QL_IOTLB_HIT / QL_IOTLB_MISS: QEMU's own IOTLB outcome of the next
+ * translation (vtd_do_iommu_translate traces it before vtd_iommu_translate
+ * traces vtd_dmar_translate) */
+typedef enum {
+    QL_OTHER,
+    QL_DMA,
+    QL_DESC,
+    QL_WAIT,
+    QL_IOTLB_HIT,
+    QL_IOTLB_MISS
+} qline_kind_t;
 
 typedef struct qline {
     qline_kind_t kind;
@@ -130,6 +140,14 @@ static int qemu_parse_line(const char *line, qline_t *ql, char *why,
         r->aux = gpa; /* kept for the phys match; cleared on output */
         r->device = (uint16_t)(bus << 8 | dev << 3 | fn);
         r->flags = IOSIM_DMA_WRITE;
+        return 0;
+    }
+    if (!strncmp(s, "vtd_iotlb_page_hit ", 19)) {
+        ql->kind = QL_IOTLB_HIT;
+        return 0;
+    }
+    if (!strncmp(s, "vtd_iotlb_page_update ", 22)) {
+        ql->kind = QL_IOTLB_MISS; /* a walk, then the entry's insertion */
         return 0;
     }
     if (!strncmp(s, "vtd_inv_desc ", 13)) {
@@ -754,6 +772,7 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
     if (merge_extend(&m, err) < 0)
         goto out;
 
+    qline_kind_t outcome = QL_OTHER; /* QEMU's IOTLB outcome, next DMA */
     uint64_t qdesc = 0; /* QEMU descriptors seen                    */
     bool done = false;  /* the guest stopped tracing: drop the rest */
     qline_t ql;
@@ -762,6 +781,10 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
         m.qline = import_in_lineno(qin);
         if (ql.kind == QL_WAIT)
             continue;
+        if (ql.kind == QL_IOTLB_HIT || ql.kind == QL_IOTLB_MISS) {
+            outcome = ql.kind;
+            continue;
+        }
         if (ql.kind == QL_DESC) {
             if (qdesc++ < sync_offset) {
                 counts->qemu_desc_skipped++;
@@ -778,6 +801,8 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
         }
         /* QL_DMA */
         counts->qemu_dma++;
+        qline_kind_t seen = outcome;
+        outcome = QL_OTHER;
         bool tail = m.guest_eof && m.anchor_pos == m.len && m.nheld == 0;
         if (qdesc <= sync_offset || done ||
             (tail && ql.has_time && m.have_offset && m.len > 0 &&
@@ -787,6 +812,10 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
         }
         if (merge_dma(&m, &ql, err) < 0)
             goto out;
+        if (seen == QL_IOTLB_HIT)
+            counts->qemu_iotlb_hits++;
+        else if (seen == QL_IOTLB_MISS)
+            counts->qemu_iotlb_misses++;
     }
     if (got < 0)
         goto out;
@@ -827,6 +856,7 @@ static int qemu_run(FILE *f, const char *in_name, import_sink_t *sink,
     iosim_trace_meta_t *meta = import_sink_meta(sink);
     snprintf(meta->source, sizeof meta->source, "qemu");
     meta->has_dma = 1;
+    import_sink_defer_header(sink); /* the ref.iotlb.* counts come last */
     import_in_t *qin = import_in_new(f, in_name, err);
     if (!qin)
         return -1;
@@ -848,6 +878,18 @@ static int qemu_run(FILE *f, const char *in_name, import_sink_t *sink,
     }
     rc = qemu_merge(qin, in_name, gf, opts->guest_path, sink, opts, counts,
                     offset, err);
+    /* QEMU's own IOTLB counts of the DMAs written, for comparison with the
+     * model's (a reference of the whole trace: not with --window, which
+     * drops some of them after they were counted here) */
+    if (rc == 0 && !opts->window &&
+        counts->qemu_iotlb_hits + counts->qemu_iotlb_misses > 0) {
+        iosim_trace_meta_set_ref(meta, "iotlb.lookups",
+                                 counts->qemu_iotlb_hits +
+                                     counts->qemu_iotlb_misses);
+        iosim_trace_meta_set_ref(meta, "iotlb.hits", counts->qemu_iotlb_hits);
+        iosim_trace_meta_set_ref(meta, "iotlb.misses",
+                                 counts->qemu_iotlb_misses);
+    }
 out:
     if (gf)
         fclose(gf);

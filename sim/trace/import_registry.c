@@ -291,6 +291,10 @@ struct import_sink {
     size_t nbatch;
     uint32_t cpus_seen;
     bool finished;
+    /* import_sink_defer_header(): records held here until finish */
+    bool defer_header;
+    iosim_rec_t *held;
+    size_t nheld, capheld;
 };
 
 static void set_str(char *dst, size_t n, const char *src)
@@ -354,6 +358,12 @@ import_sink_t *import_sink_callback(import_emit_fn emit, void *arg,
 
 iosim_trace_meta_t *import_sink_meta(import_sink_t *s) { return &s->meta; }
 
+void import_sink_defer_header(import_sink_t *s)
+{
+    if (!s->emit)
+        s->defer_header = true;
+}
+
 void import_sink_note_did(import_sink_t *s, uint16_t did)
 {
     /* DID 0 is what Linux uses for caching-mode context invalidations
@@ -363,6 +373,15 @@ void import_sink_note_did(import_sink_t *s, uint16_t did)
     s->votes[s->nvotes++] = did;
 }
 
+/* The header is written with the writer: metadata must be final here. */
+static int sink_open_writer(import_sink_t *s, iosim_err_t *err)
+{
+    if (s->meta.cpus < s->cpus_seen)
+        s->meta.cpus = s->cpus_seen;
+    s->w = iosim_trace_create(s->path, &s->meta, s->text, err);
+    return s->w ? 0 : -1;
+}
+
 static int sink_flush_batch(import_sink_t *s, iosim_err_t *err)
 {
     if (s->nbatch == 0)
@@ -370,14 +389,22 @@ static int sink_flush_batch(import_sink_t *s, iosim_err_t *err)
     if (s->emit) {
         if (s->emit(s->emit_arg, s->batch, s->nbatch, err) < 0)
             return -1;
-    } else {
-        if (!s->w) {
-            if (s->meta.cpus < s->cpus_seen)
-                s->meta.cpus = s->cpus_seen;
-            s->w = iosim_trace_create(s->path, &s->meta, s->text, err);
-            if (!s->w)
-                return -1;
+    } else if (s->defer_header) {
+        if (s->nheld + s->nbatch > s->capheld) {
+            size_t cap = s->capheld ? 2 * s->capheld : 4 * SINK_BATCH;
+            while (cap < s->nheld + s->nbatch)
+                cap *= 2;
+            iosim_rec_t *grown = realloc(s->held, cap * sizeof *grown);
+            if (!grown)
+                return iosim_err_set(err, "%s: out of memory", s->path);
+            s->held = grown;
+            s->capheld = cap;
         }
+        memcpy(s->held + s->nheld, s->batch, s->nbatch * sizeof *s->batch);
+        s->nheld += s->nbatch;
+    } else {
+        if (!s->w && sink_open_writer(s, err) < 0)
+            return -1;
         if (iosim_trace_write(s->w, s->batch, s->nbatch, err) < 0)
             return -1;
     }
@@ -464,14 +491,22 @@ int import_sink_finish(import_sink_t *s, iosim_err_t *err)
     if (!s->domain_decided && sink_release_pending(s, err) < 0)
         return -1;
     s->counts->domain = s->domain;
-    if (!s->emit && !s->w) {
-        /* An empty trace is still a valid trace (header only). */
-        if (s->meta.cpus < s->cpus_seen)
-            s->meta.cpus = s->cpus_seen;
-        s->w = iosim_trace_create(s->path, &s->meta, s->text, err);
-        if (!s->w)
+    if (s->defer_header) {
+        s->defer_header = false;
+        if (sink_open_writer(s, err) < 0)
             return -1;
+        for (size_t i = 0; i < s->nheld; i += SINK_BATCH) {
+            size_t n = s->nheld - i < SINK_BATCH ? s->nheld - i : SINK_BATCH;
+            if (iosim_trace_write(s->w, s->held + i, n, err) < 0)
+                return -1;
+        }
+        free(s->held);
+        s->held = NULL;
+        s->nheld = 0;
     }
+    /* An empty trace is still a valid trace (header only). */
+    if (!s->emit && !s->w && sink_open_writer(s, err) < 0)
+        return -1;
     if (sink_flush_batch(s, err) < 0)
         return -1;
     if (s->w) {
@@ -491,6 +526,7 @@ void import_sink_free(import_sink_t *s)
     if (s->w)
         iosim_trace_abort(s->w);
     free(s->pending);
+    free(s->held);
     free(s->path);
     free(s);
 }

@@ -27,9 +27,11 @@
 #define TRACE_META_NKEYS 8
 extern const char *const trace_meta_keys[TRACE_META_NKEYS];
 
-/* Writes "<key>=<value>" of meta key number i (0..6) into buf. */
+/* Writes "<key>=<value>" of meta key number i (0 .. trace_meta_nkeys()-1:
+ * the fixed keys, then the ref.* keys) into buf. */
 int trace_meta_format(const iosim_trace_meta_t *m, unsigned i, char *buf,
                       size_t n);
+unsigned trace_meta_nkeys(const iosim_trace_meta_t *m);
 /* Applies one "key=value" (without newline); unknown keys are ignored.
  * Returns 0, or -1 with a reason (no location) in why. */
 int trace_meta_apply(iosim_trace_meta_t *m, const char *key,

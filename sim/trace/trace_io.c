@@ -534,9 +534,9 @@ static int bin_begin(iosim_trace_writer_t *w, const iosim_trace_meta_t *meta,
     if (ZSTD_isError(ret))
         return iosim_err_set(err, "%s: zstd: %s", w->path,
                              ZSTD_getErrorName(ret));
-    char block[512];
+    char block[2048]; /* fixed keys (< 512 B) + up to 8 ref.* of < 80 B */
     size_t len = 0;
-    for (unsigned i = 0; i < TRACE_META_NKEYS; i++) {
+    for (unsigned i = 0; i < trace_meta_nkeys(meta); i++) {
         int k = trace_meta_format(meta, i, block + len, sizeof block - len);
         if (k < 0 || (size_t)k + 1 >= sizeof block - len)
             return iosim_err_set(err, "%s: metadata too long", w->path);

@@ -496,8 +496,64 @@ int trace_meta_format(const iosim_trace_meta_t *m, unsigned i, char *buf,
     case 5: return snprintf(buf, n, "time_unit=%.*s", (int)sizeof m->time_unit, m->time_unit);
     case 6: return snprintf(buf, n, "has_dma=%" PRIu32, m->has_dma);
     case 7: return snprintf(buf, n, "requests=%" PRIu64, m->requests);
-    default: return -1;
+    default:
+        if (i - TRACE_META_NKEYS < m->n_refs && m->n_refs <= IOSIM_META_REFS_MAX) {
+            const struct iosim_meta_ref *r = &m->refs[i - TRACE_META_NKEYS];
+            return snprintf(buf, n, "ref.%.*s=%" PRIu64, (int)sizeof r->name,
+                            r->name, r->value);
+        }
+        return -1;
     }
+}
+
+unsigned trace_meta_nkeys(const iosim_trace_meta_t *m)
+{
+    uint32_t refs = m->n_refs <= IOSIM_META_REFS_MAX ? m->n_refs : 0;
+    return TRACE_META_NKEYS + refs;
+}
+
+static bool ref_name_ok(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n >= sizeof ((iosim_trace_meta_t *)0)->refs[0].name)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == '.'))
+            return false;
+    }
+    return true;
+}
+
+int iosim_trace_meta_set_ref(iosim_trace_meta_t *m, const char *name,
+                             uint64_t value)
+{
+    if (!ref_name_ok(name) || m->n_refs > IOSIM_META_REFS_MAX)
+        return -1;
+    for (uint32_t i = 0; i < m->n_refs; i++)
+        if (!strcmp(m->refs[i].name, name)) {
+            m->refs[i].value = value;
+            return 0;
+        }
+    if (m->n_refs == IOSIM_META_REFS_MAX)
+        return -1;
+    struct iosim_meta_ref *r = &m->refs[m->n_refs++];
+    snprintf(r->name, sizeof r->name, "%s", name);
+    r->value = value;
+    return 0;
+}
+
+bool iosim_trace_meta_ref(const iosim_trace_meta_t *m, const char *name,
+                          uint64_t *value)
+{
+    for (uint32_t i = 0; i < m->n_refs && i < IOSIM_META_REFS_MAX; i++)
+        if (!strcmp(m->refs[i].name, name)) {
+            if (value)
+                *value = m->refs[i].value;
+            return true;
+        }
+    return false;
 }
 
 static int meta_u32(const char *value, uint32_t *out)
@@ -535,6 +591,19 @@ int trace_meta_apply(iosim_trace_meta_t *m, const char *key,
         if (meta_u32(value, &m->has_dma))
             return why_set(why, whylen, "metadata has_dma=%.40s: malformed "
                                         "value", value);
+    } else if (!strncmp(key, "ref.", 4)) {
+        uint64_t v;
+        if (!ref_name_ok(key + 4))
+            return why_set(why, whylen, "metadata %.60s: a reference name is "
+                                        "[a-z0-9_.], 1 to 47 characters",
+                           key);
+        if (parse_u64(value, strlen(value), &v))
+            return why_set(why, whylen, "metadata %.60s=%.40s: malformed "
+                                        "value", key, value);
+        if (iosim_trace_meta_set_ref(m, key + 4, v))
+            return why_set(why, whylen, "metadata %.60s: more than %d "
+                                        "ref.* keys", key,
+                           IOSIM_META_REFS_MAX);
     }
     /* any other key: ignored (forward compatibility) */
     return 0;
@@ -554,6 +623,15 @@ int trace_meta_check(const iosim_trace_meta_t *m, char *why, size_t whylen)
         field_has_newline(m->workload, sizeof m->workload) ||
         field_has_newline(m->time_unit, sizeof m->time_unit))
         return why_set(why, whylen, "metadata value contains a newline");
+    if (m->n_refs > IOSIM_META_REFS_MAX)
+        return why_set(why, whylen, "metadata: more than %d ref.* keys",
+                       IOSIM_META_REFS_MAX);
+    for (uint32_t i = 0; i < m->n_refs; i++)
+        if (!memchr(m->refs[i].name, '\0', sizeof m->refs[i].name) ||
+            !ref_name_ok(m->refs[i].name))
+            return why_set(why, whylen, "metadata: reference name %u is not "
+                                        "[a-z0-9_.], 1 to 47 characters",
+                           i);
     return 0;
 }
 
@@ -561,7 +639,7 @@ int trace_text_write_header(FILE *f, const iosim_trace_meta_t *m)
 {
     char buf[160];
     fprintf(f, "%s\n", TRACE_TEXT_HEADER);
-    for (unsigned i = 0; i < TRACE_META_NKEYS; i++) {
+    for (unsigned i = 0; i < trace_meta_nkeys(m); i++) {
         trace_meta_format(m, i, buf, sizeof buf);
         fprintf(f, "#meta %s\n", buf);
     }

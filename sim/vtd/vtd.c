@@ -43,8 +43,12 @@ struct vtd {
     cache_t *psc[4], *s2_psc[4]; /* [0]=PML5E [1]=PML4E [2]=PDPTE [3]=PDE */
     double ref_ns;
     bool psc_scope_domain; /* vtd.psi_psc_scope == "domain" */
-    enum { IOTLB_SCOPE_PAGE, IOTLB_SCOPE_PDE, IOTLB_SCOPE_DOMAIN }
-        iotlb_scope;       /* vtd.psi_iotlb_scope */
+    enum {
+        IOTLB_SCOPE_PAGE,
+        IOTLB_SCOPE_PDE,
+        IOTLB_SCOPE_DOMAIN,
+        IOTLB_SCOPE_QEMU_MASK8
+    } iotlb_scope;         /* vtd.psi_iotlb_scope */
     /* hit_ns of each cache, 0 when it is disabled (fixed at vtd_new) */
     double iotlb_ns, ctx_ns, pasid_ns, s2_tlb_ns, psc_ns[4], s2_psc_ns[4];
     /* OR of every PASID a request carried: 0 means every cache tag holds
@@ -103,6 +107,8 @@ vtd_t *vtd_new(const iosim_config_t *cfg, uint64_t *st, iosim_err_t *err)
                          ? IOTLB_SCOPE_PDE
                      : !strcmp(cfg->vtd.psi_iotlb_scope, "domain")
                          ? IOTLB_SCOPE_DOMAIN
+                     : !strcmp(cfg->vtd.psi_iotlb_scope, "qemu-mask8")
+                         ? IOTLB_SCOPE_QEMU_MASK8
                          : IOTLB_SCOPE_PAGE;
     double f = cfg->vtd.llc_hit_fraction;
     v->ref_ns = f * cfg->vtd.llc_ns + (1.0 - f) * cfg->vtd.mem_ns;
@@ -562,6 +568,39 @@ static bool match_line(cache_key_t k, uint64_t val, void *arg)
     return true;
 }
 
+/* QEMU's software IOTLB before 9.1 (vtd_hash_remove_by_page with
+ * VTDIOTLBPageInvInfo.mask a uint8_t; fixed by "intel_iommu: fix type of
+ * the mask field in VTDIOTLBPageInvInfo", QEMU commit of July 2024, which
+ * names b5a280c00840 "intel-iommu: add IOTLB using hash table" as the
+ * origin): a page-selective invalidation of address A with mask AM keeps
+ * only bits AM..7 of its mask, so it removes every entry of its domain
+ * whose 4 KB page number equals A's in those bits (all of them for
+ * AM >= 8), besides the entry that holds A itself.  Checked per
+ * translation against QEMU 7.2's own vtd_iotlb_page_hit/update log
+ * (tests/cli/ground_truth.sh). */
+typedef struct qemu_psi {
+    uint16_t did;
+    bool by_pasid;
+    uint32_t pasid;
+    uint64_t addr; /* the descriptor's address, not aligned to AM */
+    uint8_t mask8; /* ~(2^AM - 1) cut to 8 bits, as QEMU stored it */
+} qemu_psi_t;
+
+static bool match_qemu_psi(cache_key_t k, uint64_t val, void *arg)
+{
+    (void)val;
+    const qemu_psi_t *q = arg;
+    if (TAG_DID(k.tag) != q->did ||
+        (q->by_pasid && TAG_PASID(k.tag) != q->pasid))
+        return false;
+    unsigned lvl = TAG_LEVEL(k.tag);
+    unsigned shift = 9u * (lvl ? lvl - 1u : 0u); /* 4 KB pages per entry */
+    uint64_t entry_gfn = k.addr << shift; /* QEMU's entry->gfn: base page */
+    uint64_t gfn = (q->addr >> PT_PAGE_SHIFT) & q->mask8;
+    uint64_t gfn_tlb = ((q->addr >> PT_PAGE_SHIFT) >> shift) << shift;
+    return (entry_gfn & q->mask8) == gfn || entry_gfn == gfn_tlb;
+}
+
 /* Removes the lines of c that match m, holding entries of levels
  * lvl_lo..lvl_hi tagged with `stage`.  A page-selective m names one DID
  * and a small range, so the keys its lines can have are few: probing
@@ -655,7 +694,15 @@ static void inval_iotlb(vtd_t *v, const vtd_desc_t *d)
      * vtd.psi_iotlb_scope widens what a PSI that drops PSC entries (IH=0)
      * takes from the IOTLB: the 2 MB regions it touches, or the domain. */
     inval_match_t im = m;
-    if (im.by_range && !keep_psc) {
+    if (im.by_range && v->iotlb_scope == IOTLB_SCOPE_QEMU_MASK8) {
+        /* QEMU ignores IH for its IOTLB (vtd_process_iotlb_desc) */
+        unsigned am = d->am > 63 ? 63 : d->am;
+        qemu_psi_t q = {.did = d->did, .by_pasid = m.by_pasid,
+                        .pasid = m.pasid, .addr = d->addr,
+                        .mask8 = (uint8_t)~((1ull << am) - 1)};
+        st[IOSIM_ST_IOTLB_INVAL_ENTRIES] +=
+            cache_invalidate_if(v->iotlb, match_qemu_psi, &q);
+    } else if (im.by_range && !keep_psc) {
         const uint64_t pde_span = pt_level_span(2); /* 2 MB */
         if (v->iotlb_scope == IOTLB_SCOPE_DOMAIN) {
             im.by_range = false;
@@ -664,7 +711,9 @@ static void inval_iotlb(vtd_t *v, const vtd_desc_t *d)
             im.hi = (im.hi + pde_span - 1) & ~(pde_span - 1);
         }
     }
-    st[IOSIM_ST_IOTLB_INVAL_ENTRIES] += inval_lines(v, v->iotlb, &im, 1, 3, 0);
+    if (!im.by_range || v->iotlb_scope != IOTLB_SCOPE_QEMU_MASK8)
+        st[IOSIM_ST_IOTLB_INVAL_ENTRIES] +=
+            inval_lines(v, v->iotlb, &im, 1, 3, 0);
     if (!keep_psc) {
         /* vtd.psi_psc_scope=domain: the part drops every PSC entry of the
          * domain on a PSI, not only those covering the range */

@@ -26,7 +26,9 @@
  *   - A type-2 (IOTLB) descriptor removes IOTLB entries of its DID
  *     whatever their PASID; a PSI removes paging-structure-cache entries
  *     covering its range unless IH=1 and vtd.honour_ih (spec §6.5.2.3,
- *     MODEL.md §3.4).
+ *     MODEL.md §3.4).  What it removes from the IOTLB is
+ *     vtd.psi_iotlb_scope: the spec's minimum, coarser what-ifs, or QEMU
+ *     < 9.1's software IOTLB (qemu-mask8, checked against QEMU's log).
  * Not modeled: faults reporting/recording registers, interrupt
  * remapping, page requests (PRI), A/D-bit updates, snoop control.
  */

@@ -443,6 +443,12 @@ static void test_qemu_excerpt(void **state)
      *   sed -n '37,459p' tests/data/qemu-redis-strict.log \
      *     | grep -c vtd_dmar_translate                     => 137 */
     assert_int_equal(count_kind(&got, IOSIM_REC_DMA), 137);
+    /* QEMU's own IOTLB outcome of those 137 (each translation's
+     * vtd_iotlb_page_hit or _update line comes just before it):
+     *   sed -n '37,459p' ... | grep -c vtd_iotlb_page_hit     => 122
+     *   sed -n '37,459p' ... | grep -c vtd_iotlb_page_update  => 15 */
+    assert_int_equal(c.qemu_iotlb_hits, 122);
+    assert_int_equal(c.qemu_iotlb_misses, 15);
     assert_int_equal(c.qemu_anchors, grep_c(guest, "qi_submit: ", NULL, NULL));
     for (size_t i = 0; i < got.n; i++) {
         if (i > 0)
@@ -483,13 +489,16 @@ static void test_qemu_alignment_rule(void **state)
                " a-1 [000] ..... 1.000006: qi_submit: iotlb_inv dmar0: 0x200f2"
                " 0xffff0000 0x0 0x0\n");
     write_file(qpath,
-               /* before the guest traced: skipped / dropped */
+               /* before the guest traced: skipped / dropped (its QEMU
+                * IOTLB miss is not counted) */
                "vtd_inv_desc invalidate desc type iotlb high 0xfffe0000 low 0x200f2\n"
+               "vtd_iotlb_page_update IOTLB page update sid 0x100 iova 0xfffe0000 slpte 0x1 domain 0x2\n"
                "vtd_dmar_translate dev 01:00.00 iova 0xfffe0000 -> gpa 0x500000 mask 0xfff\n"
                /* anchor 1 */
                "vtd_inv_desc invalidate desc type iotlb high 0xffff0000 low 0x200f2\n"
                "vtd_inv_desc invalidate desc type wait high 0x1000 low 0x200000025\n"
-               /* first lifetime of ffff0000 (mapped now) */
+               /* first lifetime of ffff0000 (mapped now): a QEMU miss */
+               "vtd_iotlb_page_update IOTLB page update sid 0x100 iova 0xffff0000 slpte 0x1 domain 0x2\n"
                "vtd_dmar_translate dev 01:00.00 iova 0xffff0000 -> gpa 0x100000 mask 0xfff\n"
                /* second lifetime: pulls map ffff1000, unmap, map ffff0000 */
                "vtd_iotlb_page_hit IOTLB page hit sid 0x100 iova 0xffff0000 slpte 0x1 domain 0x2\n"
@@ -540,6 +549,10 @@ static void test_qemu_alignment_rule(void **state)
     assert_int_equal(c.qemu_dma_unmapped, 1);
     assert_int_equal(c.qemu_premapped, 1);
     assert_int_equal(c.qemu_desc_skipped, 1);
+    /* QEMU outcomes of kept DMAs: the update before the first lifetime,
+     * the hit before the second; the other kept DMAs have none */
+    assert_int_equal(c.qemu_iotlb_misses, 1);
+    assert_int_equal(c.qemu_iotlb_hits, 1);
     assert_int_equal(got.r[0].domain, 2); /* DID of 0x200f2 */
     unlink(gpath);
     unlink(qpath);

@@ -449,6 +449,97 @@ static void test_bad_header(void **s)
     assert_non_null(strstr(err.msg, "junk.bin"));
 }
 
+/* Reference counters (FORMAT.md §3, key ref.<name>): written after the
+ * eight fixed keys in the order set, read back by both forms; a later key
+ * of the same name replaces the value; bad names, bad values and a ninth
+ * name are errors naming the key. */
+static void test_meta_refs(void **s)
+{
+    (void)s;
+    iosim_trace_meta_t m = test_meta;
+    assert_int_equal(iosim_trace_meta_set_ref(&m, "iotlb.misses", 9985), 0);
+    assert_int_equal(iosim_trace_meta_set_ref(&m, "iotlb.hits", 7), 0);
+    assert_int_equal(iosim_trace_meta_set_ref(&m, "iotlb.hits", 81031), 0);
+    assert_int_equal(m.n_refs, 2);
+    assert_int_equal(iosim_trace_meta_set_ref(&m, "Bad", 1), -1);
+    assert_int_equal(iosim_trace_meta_set_ref(&m, "", 1), -1);
+    char long_name[64];
+    memset(long_name, 'a', 48);
+    long_name[48] = '\0';
+    assert_int_equal(iosim_trace_meta_set_ref(&m, long_name, 1), -1);
+    long_name[47] = '\0'; /* 47 characters fit */
+    iosim_trace_meta_t full = test_meta;
+    assert_int_equal(iosim_trace_meta_set_ref(&full, long_name, 1), 0);
+    for (int i = 1; i < IOSIM_META_REFS_MAX; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "r%d", i);
+        assert_int_equal(iosim_trace_meta_set_ref(&full, name, (uint64_t)i), 0);
+    }
+    assert_int_equal(iosim_trace_meta_set_ref(&full, "one_more", 1), -1);
+
+    iosim_err_t err;
+    for (int text = 0; text <= 1; text++) {
+        const char *p = wpath(text ? "refs.txt" : "refs.zst");
+        iosim_trace_writer_t *w = iosim_trace_create(p, &m, text, &err);
+        assert_non_null(w);
+        assert_int_equal(iosim_trace_commit(w, &err), 0);
+        iosim_trace_reader_t *r = iosim_trace_open(p, &err);
+        assert_non_null(r);
+        const iosim_trace_meta_t *got = iosim_trace_meta(r);
+        uint64_t v = 0;
+        assert_int_equal(got->n_refs, 2);
+        assert_true(iosim_trace_meta_ref(got, "iotlb.misses", &v));
+        assert_int_equal(v, 9985);
+        assert_true(iosim_trace_meta_ref(got, "iotlb.hits", &v));
+        assert_int_equal(v, 81031);
+        assert_false(iosim_trace_meta_ref(got, "iotlb.lookups", &v));
+        iosim_trace_close(r);
+    }
+    /* the binary header holds them as key=value lines after requests= */
+    size_t zn;
+    uint8_t *z = read_file(wpath("refs.zst"), &zn);
+    uint8_t raw[2048];
+    size_t n = ZSTD_decompress(raw, sizeof raw, z, zn);
+    free(z);
+    assert_false(ZSTD_isError(n));
+    const char meta[] = "source=gen-random\nkernel=6.1.0-56-amd64\n"
+                        "policy=strict\nworkload=redis\ncpus=2\n"
+                        "time_unit=ns\nhas_dma=1\nrequests=0\n"
+                        "ref.iotlb.misses=9985\nref.iotlb.hits=81031\n";
+    uint8_t want[2048];
+    size_t h = enc_header(want, "IOSIMTRC", 1, 48, meta);
+    assert_int_equal(n, h);
+    assert_memory_equal(raw, want, n);
+    /* eight names and a long one in a header: read back whole */
+    const char *pf = wpath("refs-full.zst");
+    iosim_trace_writer_t *w = iosim_trace_create(pf, &full, false, &err);
+    assert_non_null(w);
+    assert_int_equal(iosim_trace_commit(w, &err), 0);
+    iosim_trace_reader_t *r = iosim_trace_open(pf, &err);
+    assert_non_null(r);
+    assert_int_equal(iosim_trace_meta(r)->n_refs, IOSIM_META_REFS_MAX);
+    assert_true(iosim_trace_meta_ref(iosim_trace_meta(r), long_name, NULL));
+    iosim_trace_close(r);
+
+    static const struct {
+        const char *meta, *why;
+    } bad[] = {
+        {"ref.Iotlb=1\n", "ref.Iotlb: a reference name"},
+        {"ref.=1\n", "ref.: a reference name"},
+        {"ref.iotlb.misses=ten\n", "ref.iotlb.misses=ten: malformed"},
+        {"ref.a=1\nref.b=1\nref.c=1\nref.d=1\nref.e=1\nref.f=1\n"
+         "ref.g=1\nref.h=1\nref.i=1\n",
+         "ref.i: more than 8"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        h = enc_header(raw, "IOSIMTRC", 1, 48, bad[i].meta);
+        write_zst(wpath("badref.zst"), raw, h);
+        assert_null(iosim_trace_open(wpath("badref.zst"), &err));
+        if (!strstr(err.msg, bad[i].why) || !strstr(err.msg, "badref.zst"))
+            fail_msg("case %zu: '%s'", i, err.msg);
+    }
+}
+
 static void test_unknown_kind(void **s)
 {
     (void)s;
@@ -643,6 +734,7 @@ int main(void)
         cmocka_unit_test(test_truncated),
         cmocka_unit_test(test_corrupt),
         cmocka_unit_test(test_bad_header),
+        cmocka_unit_test(test_meta_refs),
         cmocka_unit_test(test_unknown_kind),
         cmocka_unit_test(test_missing),
         cmocka_unit_test(test_abort_leaves_nothing),
