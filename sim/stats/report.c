@@ -1,5 +1,6 @@
-/* report.c — the output of a run: resolved config, trace metadata and
- * every sim's counters and derived metrics, as text, JSON or CSV.
+/* report.c — the output of a run: resolved config, trace metadata (with
+ * the capture's own reference counts, ref.*) and every sim's counters and
+ * derived metrics, as text, JSON or CSV.
  * Concepts: one walk over the X-macro tables per format; numbers are
  * printed with fixed formats so identical inputs give identical bytes;
  * a derived metric with a zero denominator prints null (JSON/CSV) or
@@ -108,6 +109,27 @@ static void write_text(FILE *out, const iosim_config_t *cfg,
         }
         fprintf(out, "  # %s\n", summary_fields[i].desc);
     }
+    /* the capture's own counts next to the model's (a name that is not a
+     * statistic prints '-' for the sims) */
+    if (m && m->n_refs) {
+        fprintf(out, "[reference]\n%-18s %18s", "whole trace", "capture");
+        for (size_t k = 0; k < n; k++)
+            fprintf(out, " %18s", iosim_sim_label(sims[k]));
+        fputc('\n', out);
+        for (uint32_t r = 0; r < m->n_refs && r < IOSIM_META_REFS_MAX; r++) {
+            fprintf(out, "%-18s %18llu", m->refs[r].name,
+                    (unsigned long long)m->refs[r].value);
+            for (size_t k = 0; k < n; k++) {
+                uint64_t v;
+                if (iosim_sim_stat_by_name(sims[k], m->refs[r].name, &v))
+                    fprintf(out, " %18llu", (unsigned long long)v);
+                else
+                    fprintf(out, " %18s", "-");
+            }
+            fprintf(out, "  # counted by the capture itself; compare with "
+                         "sim.window_only=false\n");
+        }
+    }
 }
 
 static void write_json(FILE *out, const iosim_config_t *cfg,
@@ -124,8 +146,14 @@ static void write_json(FILE *out, const iosim_config_t *cfg,
         json_str(out, m->policy);
         fprintf(out, ", \"workload\": ");
         json_str(out, m->workload);
-        fprintf(out, ", \"cpus\": %u, \"has_dma\": %u},\n", m->cpus,
-                m->has_dma);
+        fprintf(out, ", \"cpus\": %u, \"has_dma\": %u, \"ref\": {",
+                m->cpus, m->has_dma);
+        for (uint32_t r = 0; r < m->n_refs && r < IOSIM_META_REFS_MAX; r++) {
+            fprintf(out, "%s", r ? ", " : "");
+            json_str(out, m->refs[r].name);
+            fprintf(out, ": %llu", (unsigned long long)m->refs[r].value);
+        }
+        fprintf(out, "}},\n");
     }
     fprintf(out, "  \"config\": ");
     iosim_config_write(cfg, out, IOSIM_FMT_JSON);
@@ -165,7 +193,6 @@ static void write_csv(FILE *out, const iosim_config_t *cfg,
                       const iosim_trace_meta_t *m, iosim_sim_t *const *sims,
                       size_t n)
 {
-    (void)m;
     fprintf(out, "section,label,name,value\n");
     /* config rows: iosim_config_write's CSV is "key,value" lines */
     char *buf = NULL;
@@ -178,6 +205,10 @@ static void write_csv(FILE *out, const iosim_config_t *cfg,
             fprintf(out, "config,,%s\n", line);
         free(buf);
     }
+    /* the capture's own counts (trace metadata ref.*) */
+    for (uint32_t r = 0; m && r < m->n_refs && r < IOSIM_META_REFS_MAX; r++)
+        fprintf(out, "ref,,%s,%llu\n", m->refs[r].name,
+                (unsigned long long)m->refs[r].value);
     for (size_t k = 0; k < n; k++) {
         const char *l = iosim_sim_label(sims[k]);
         for (size_t i = 0; i < iosim_stat_count(); i++)

@@ -133,6 +133,9 @@ check_qemu_iotlb() { # label lo hi extra-set...
     local p=$(awk -F, '$1=="stat"{print $2; exit}' "$out")
     local lookups=$(stat "$out" "$p" iotlb.lookups)
     local misses=$(stat "$out" "$p" iotlb.misses)
+    # the report carries the trace's reference counts too (section ref)
+    local rep=$(awk -F, '$1=="ref" && $3=="iotlb.misses" {print $4}' "$out")
+    [ "$rep" = "$ref_misses" ] || err "qemu $label: report ref row '$rep', stat $ref_misses"
     echo "qemu IOTLB $label: model $misses misses of $lookups, QEMU $ref_misses of $ref_lookups"
     [ "$lookups" = "$ref_lookups" ] || { err "qemu $label: $lookups lookups"; return 1; }
     local d=$(( misses - ref_misses ))
