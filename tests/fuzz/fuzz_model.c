@@ -44,7 +44,7 @@
  *     than 1,000,000 epochs away fails the sim, which is allowed.
  *   - Inputs up to a few tens of KB (libFuzzer's -max_len).  A run takes
  *     ~10 ms (~40 ms in a libFuzzer build), most of it building and
- *     freeing the 14 sims.
+ *     freeing the 15 sims.
  * Not modeled: the binary form and iosim_replay() (fuzz_trace_binary.c
  *   covers the reader; the engine only batches records), --threads.
  */
@@ -80,6 +80,12 @@ static const model_sim_t model_sims[] = {
      0, false},
     {"trace", {"os.policy=trace", "sim.window_only=false", "vtd.ats=true"},
      0, false},
+    /* QEMU's software IOTLB (configs/qemu-virtio.yaml), small enough that
+     * its flush-when-full policy runs */
+    {"trace-qemu-iotlb", {"os.policy=trace", "sim.window_only=false",
+                          "vtd.psi_iotlb_scope=qemu-mask8",
+                          "vtd.iotlb.replacement=flush", "vtd.iotlb.sets=1",
+                          "vtd.iotlb.ways=4"}, 0, false},
     {"strict-realloc", {"os.policy=strict", "sim.window_only=false",
                         "os.iova_mode=reallocate", "vtd.ats=true",
                         "os.strict_batch=1"}, 0, false},
