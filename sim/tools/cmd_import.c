@@ -154,7 +154,8 @@ static void print_counts(const import_counts_t *c, const char *source)
                      "%llu dropped outside the guest trace; %llu anchors, "
                      "%llu earlier descriptors skipped, %u sync "
                      "candidate(s), timestamps %s; QEMU's own IOTLB on "
-                     "those DMA: %llu hits, %llu misses\n",
+                     "those DMA: %llu hits, %llu misses; %llu trapped "
+                     "queue-tail writes\n",
                 (unsigned long long)c->qemu_dma,
                 (unsigned long long)c->qemu_dma_kept,
                 (unsigned long long)c->qemu_dma_matched,
@@ -165,7 +166,8 @@ static void print_counts(const import_counts_t *c, const char *source)
                 (unsigned long long)c->qemu_desc_skipped,
                 c->qemu_sync_candidates, c->qemu_timestamps ? "yes" : "no",
                 (unsigned long long)c->qemu_iotlb_hits,
-                (unsigned long long)c->qemu_iotlb_misses);
+                (unsigned long long)c->qemu_iotlb_misses,
+                (unsigned long long)c->qemu_tail_writes);
 }
 
 int cmd_import(int argc, char **argv)

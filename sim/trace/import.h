@@ -78,6 +78,8 @@ typedef struct import_counts {
     uint64_t qemu_desc_skipped;  /* QEMU descriptors before the sync point */
     uint64_t qemu_iotlb_hits;    /* QEMU's own IOTLB outcome of the DMAs  */
     uint64_t qemu_iotlb_misses;  /*   produced (vtd_iotlb_page_hit/update) */
+    uint64_t qemu_tail_writes;   /* vtd_inv_qi_tail before a matched guest
+                                    descriptor: trapped submissions */
     uint32_t qemu_sync_candidates; /* offsets whose prefix matched         */
     bool qemu_timestamps;        /* the QEMU log had tid@sec.usec stamps   */
 } import_counts_t;

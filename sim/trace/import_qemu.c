@@ -57,8 +57,14 @@
  *     first QEMU_MAP_INDEX_PAGES pages only.
  *   - A translation covers at most a 1 GB page (mask 0x3fffffff, VT-d's
  *     largest); a larger mask is an error.
- * Not modeled: vtd_iotlb_* hit/miss events (the simulator recomputes
- *   them), QEMU's own invalidation processing (the guest's qi_submit
+ *   - References (trace metadata ref.*, whole trace, not with --window):
+ *     QEMU's own IOTLB outcome of each DMA written (the vtd_iotlb_page_hit
+ *     or vtd_iotlb_page_update line just before its vtd_dmar_translate)
+ *     -> ref.iotlb.{lookups,hits,misses}; the tail writes the guest made
+ *     before its descriptors (vtd_inv_qi_tail followed by an anchor, each
+ *     a VM exit) -> ref.iq.submits and ref.hv.vmexits.  The header is
+ *     written at the end (import_sink_defer_header).
+ * Not modeled: QEMU's own invalidation processing (the guest's qi_submit
  *   is the ground truth), DMA direction and access size within the page.
  */
 #include <ctype.h>
@@ -86,7 +92,8 @@ typedef enum {
     QL_DESC,
     QL_WAIT,
     QL_IOTLB_HIT,
-    QL_IOTLB_MISS
+    QL_IOTLB_MISS,
+    QL_QI_TAIL /* the guest wrote the queue's tail register (a VM exit) */
 } qline_kind_t;
 
 typedef struct qline {
@@ -148,6 +155,10 @@ static int qemu_parse_line(const char *line, qline_t *ql, char *why,
     }
     if (!strncmp(s, "vtd_iotlb_page_update ", 22)) {
         ql->kind = QL_IOTLB_MISS; /* a walk, then the entry's insertion */
+        return 0;
+    }
+    if (!strncmp(s, "vtd_inv_qi_tail ", 16)) {
+        ql->kind = QL_QI_TAIL;
         return 0;
     }
     if (!strncmp(s, "vtd_inv_desc ", 13)) {
@@ -773,6 +784,7 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
         goto out;
 
     qline_kind_t outcome = QL_OTHER; /* QEMU's IOTLB outcome, next DMA */
+    bool tail_written = false; /* a tail write awaits its descriptors */
     uint64_t qdesc = 0; /* QEMU descriptors seen                    */
     bool done = false;  /* the guest stopped tracing: drop the rest */
     qline_t ql;
@@ -783,6 +795,10 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
             continue;
         if (ql.kind == QL_IOTLB_HIT || ql.kind == QL_IOTLB_MISS) {
             outcome = ql.kind;
+            continue;
+        }
+        if (ql.kind == QL_QI_TAIL) {
+            tail_written = true;
             continue;
         }
         if (ql.kind == QL_DESC) {
@@ -797,6 +813,11 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
                 goto out;
             if (r == 0)
                 done = true;
+            /* the first guest descriptor after a tail write: one trapped
+             * submission of the traced guest */
+            if (r == 1 && tail_written)
+                counts->qemu_tail_writes++;
+            tail_written = false;
             continue;
         }
         /* QL_DMA */
@@ -889,6 +910,14 @@ static int qemu_run(FILE *f, const char *in_name, import_sink_t *sink,
         iosim_trace_meta_set_ref(meta, "iotlb.hits", counts->qemu_iotlb_hits);
         iosim_trace_meta_set_ref(meta, "iotlb.misses",
                                  counts->qemu_iotlb_misses);
+    }
+    /* the guest's trapped IQT writes: the vIOMMU's queue submissions
+     * (iq.submits when the vIOMMU is the modeled IOMMU,
+     * configs/qemu-virtio.yaml) = VM exits (hv.vmexits, hv.mode
+     * emulated, configs/qemu-guest.yaml) */
+    if (rc == 0 && !opts->window && counts->qemu_tail_writes > 0) {
+        iosim_trace_meta_set_ref(meta, "iq.submits", counts->qemu_tail_writes);
+        iosim_trace_meta_set_ref(meta, "hv.vmexits", counts->qemu_tail_writes);
     }
 out:
     if (gf)

@@ -449,6 +449,13 @@ static void test_qemu_excerpt(void **state)
      *   sed -n '37,459p' ... | grep -c vtd_iotlb_page_update  => 15 */
     assert_int_equal(c.qemu_iotlb_hits, 122);
     assert_int_equal(c.qemu_iotlb_misses, 15);
+    /* trapped tail writes before the guest's descriptors (line 36 is the
+     * first anchor's, 458 belongs to the descriptor after the last):
+     *   sed -n '36,457p' ... | grep -c vtd_inv_qi_tail  => 29
+     * one per guest qi_submit line: Linux 6.1 does not batch */
+    assert_int_equal(c.qemu_tail_writes, 29);
+    assert_int_equal(c.qemu_tail_writes,
+                     grep_c(guest, "qi_submit: ", NULL, NULL));
     assert_int_equal(c.qemu_anchors, grep_c(guest, "qi_submit: ", NULL, NULL));
     for (size_t i = 0; i < got.n; i++) {
         if (i > 0)
@@ -491,10 +498,12 @@ static void test_qemu_alignment_rule(void **state)
     write_file(qpath,
                /* before the guest traced: skipped / dropped (its QEMU
                 * IOTLB miss is not counted) */
+               "vtd_inv_qi_tail write tail 2\n"
                "vtd_inv_desc invalidate desc type iotlb high 0xfffe0000 low 0x200f2\n"
                "vtd_iotlb_page_update IOTLB page update sid 0x100 iova 0xfffe0000 slpte 0x1 domain 0x2\n"
                "vtd_dmar_translate dev 01:00.00 iova 0xfffe0000 -> gpa 0x500000 mask 0xfff\n"
-               /* anchor 1 */
+               /* anchor 1, its own tail write (a trapped submission) */
+               "vtd_inv_qi_tail write tail 4\n"
                "vtd_inv_desc invalidate desc type iotlb high 0xffff0000 low 0x200f2\n"
                "vtd_inv_desc invalidate desc type wait high 0x1000 low 0x200000025\n"
                /* first lifetime of ffff0000 (mapped now): a QEMU miss */
@@ -506,7 +515,9 @@ static void test_qemu_alignment_rule(void **state)
                "vtd_dmar_translate dev 01:00.00 iova 0xffff1000 -> gpa 0x200000 mask 0xfff\n"
                /* an IOVA the guest mapped before tracing (a ring), 8 KiB */
                "vtd_dmar_translate dev 01:00.00 iova 0xfffff000 -> gpa 0x700000 mask 0x1fff\n"
-               /* the two tied descriptors in lock order (not file order) */
+               /* the two tied descriptors in lock order (not file order),
+                * one tail write for both: one submission */
+               "vtd_inv_qi_tail write tail 8\n"
                "vtd_inv_desc invalidate desc type iotlb high 0xffff0000 low 0x200f2\n"
                "vtd_inv_desc invalidate desc type iotlb high 0xffff1000 low 0x200f2\n"
                /* after the last anchor: kept until the next descriptor */
@@ -553,6 +564,9 @@ static void test_qemu_alignment_rule(void **state)
      * the hit before the second; the other kept DMAs have none */
     assert_int_equal(c.qemu_iotlb_misses, 1);
     assert_int_equal(c.qemu_iotlb_hits, 1);
+    /* tail writes before matched guest descriptors: anchor 1's and the
+     * tied pair's (one); the skipped descriptor's is not the guest's */
+    assert_int_equal(c.qemu_tail_writes, 2);
     assert_int_equal(got.r[0].domain, 2); /* DID of 0x200f2 */
     unlink(gpath);
     unlink(qpath);
