@@ -546,6 +546,66 @@ static void test_psi_large_entry(void **state)
     hw_free(h);
 }
 
+/* vtd.psi_iotlb_scope=qemu-mask8, by hand from QEMU 7.2's
+ * vtd_hash_remove_by_page(): mask = ~(2^am - 1) cut to 8 bits, an entry
+ * goes if (entry gfn & mask) == (addr gfn & mask) or the entry holds addr
+ * (its gfn is the base of the page containing addr), whatever IH says.
+ * Domain 1 caches pages 0x100fe, 0x200fe, 0x100ff, 0x10100 (4 KB) and one
+ * 2 MB entry at 0x40000000 (gfn 0x40000); domain 2 caches 0x300fe.
+ *   PSI did 1, addr 0x500fe000, am 0, ih 1: mask 0xff, gfn low byte 0xfe
+ *     -> 0x100fe, 0x200fe go (aliases 1 MB apart); 0x100ff, 0x10100, the
+ *     2 MB entry (gfn 0x40000: low byte 0x00) and domain 2's stay: 2.
+ *   PSI did 1, addr 0x400ff000, am 1: mask 0xfe, gfn 0x400ff & 0xfe = 0xfe
+ *     -> 0x100ff goes (0xff & 0xfe = 0xfe); and the 2 MB entry holds
+ *     0x400ff000 (gfn_tlb 0x40000 = its gfn) -> goes too; 0x10100 stays: 2.
+ *   PSI did 1, addr 0x7000, am 8: mask 0 -> everything of domain 1: 1
+ *     (0x10100); domain 2's entry survives all three. */
+static void test_psi_qemu_mask8(void **state)
+{
+    (void)state;
+    iosim_config_t *c = iosim_config_new();
+    set(c, "vtd.psi_iotlb_scope=qemu-mask8");
+    set(c, "vtd.iotlb.sets=1");
+    set(c, "vtd.iotlb.ways=64");
+    hw_t *h = hw_build(c);
+    vtd_attach(h->v, 1, 1);
+    vtd_attach(h->v, 2, 2);
+    static const uint64_t pages[] = {0x100fe, 0x200fe, 0x100ff, 0x10100};
+    for (size_t i = 0; i < 4; i++) {
+        map(h, 1, pages[i] << 12, 0x1000000 + (i << 12), 4 * KB);
+        xl(h, 1, pages[i] << 12);
+    }
+    map(h, 1, 0x40000000, 0x80000000, 2 * MB);
+    xl(h, 1, 0x40000000);
+    map(h, 2, 0x300fe000, 0x2000000, 4 * KB);
+    xl(h, 2, 0x300fe000);
+    assert_true(xl(h, 1, 0x100fe000).iotlb_hit);
+    assert_true(xl(h, 1, 0x40001000).iotlb_hit);
+
+    submit1(h, (vtd_desc_t){.type = IOSIM_DESC_IOTLB, .gran = IOSIM_GRAN_PAGE,
+                            .did = 1, .ih = 1, .addr = 0x500fe000});
+    assert_int_equal(h->st[IOSIM_ST_IOTLB_INVAL_ENTRIES], 2);
+    /* probe the survivors through the IOTLB counters: a hit each */
+    uint64_t hits = h->st[IOSIM_ST_IOTLB_HITS];
+    assert_true(xl(h, 1, 0x100ff000).iotlb_hit);
+    assert_true(xl(h, 1, 0x10100000).iotlb_hit);
+    assert_true(xl(h, 1, 0x40000000).iotlb_hit);
+    assert_true(xl(h, 2, 0x300fe000).iotlb_hit);
+    assert_int_equal(h->st[IOSIM_ST_IOTLB_HITS], hits + 4);
+
+    submit1(h, (vtd_desc_t){.type = IOSIM_DESC_IOTLB, .gran = IOSIM_GRAN_PAGE,
+                            .did = 1, .am = 1, .addr = 0x400ff000});
+    assert_int_equal(h->st[IOSIM_ST_IOTLB_INVAL_ENTRIES], 4);
+    assert_true(xl(h, 1, 0x10100000).iotlb_hit);
+
+    submit1(h, (vtd_desc_t){.type = IOSIM_DESC_IOTLB, .gran = IOSIM_GRAN_PAGE,
+                            .did = 1, .am = 8, .addr = 0x7000});
+    assert_int_equal(h->st[IOSIM_ST_IOTLB_INVAL_ENTRIES], 5);
+    assert_true(xl(h, 2, 0x300fe000).iotlb_hit);
+    assert_false(xl(h, 1, 0x10100000).iotlb_hit);
+    hw_free(h);
+}
+
 /* Reads of the walk after a PSI of one page with the given IH. */
 static uint32_t reads_after_psi(bool ih, bool honour_ih)
 {
@@ -1167,6 +1227,7 @@ int main(void)
         cmocka_unit_test(test_pgtable_walk_addresses),
         cmocka_unit_test(test_vtd_pt_pages),
         cmocka_unit_test(test_mappings_peak_all_domains),
+        cmocka_unit_test(test_psi_qemu_mask8),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
