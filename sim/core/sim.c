@@ -194,6 +194,8 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
             addr = w.phys;
         vtd_xlate_result_t r =
             s->hv->translate(s->hv_state, sid, pasid, did, addr, write);
+        if (s->xlate_log)
+            sim_xlate_log_row(s, sid, pasid, did, a, &r);
         lat += r.latency_ns;
         uint64_t l = (uint64_t)(r.latency_ns + 0.5), done;
         if (r.mem_reads) {

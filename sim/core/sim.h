@@ -95,6 +95,7 @@ struct iosim_sim {
     sim_submit_observer_fn observer;
     void *observer_arg;
     sim_epochs_t epochs;
+    FILE *xlate_log; /* iosim_sim_set_xlate_log(); NULL = off */
 };
 
 /* epoch.c: called before each record (rows of the epochs it ends), around
@@ -103,6 +104,11 @@ int sim_epoch_advance(iosim_sim_t *s, uint64_t t, iosim_err_t *err);
 void sim_epoch_before_restart(iosim_sim_t *s);
 void sim_epoch_after_restart(iosim_sim_t *s);
 int sim_epoch_finish(iosim_sim_t *s, iosim_err_t *err);
+
+/* xlate_log.c: one row for the translation r of the 4 KB page at iova. */
+void sim_xlate_log_row(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
+                       uint16_t did, uint64_t iova,
+                       const vtd_xlate_result_t *r);
 
 /* Cause of CPU time, for per-request breakdowns. */
 typedef enum sim_cpu_cause {

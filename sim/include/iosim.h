@@ -231,6 +231,14 @@ int iosim_sim_set_epochs(iosim_sim_t *s, uint64_t epoch_ns, FILE *out,
                          iosim_err_t *err);
 void iosim_epoch_csv_header(FILE *out);
 
+/* Translation log: one CSV row per 4 KB page a device access translates
+ * (result devtlb / iotlb / walk / fault / none, memory reads, latency;
+ * core/xlate_log.c), written to out as the sim runs, whole trace.  Call
+ * before the first record; out stays the caller's.  The header:
+ * iosim_xlate_log_csv_header(). */
+int iosim_sim_set_xlate_log(iosim_sim_t *s, FILE *out, iosim_err_t *err);
+void iosim_xlate_log_csv_header(FILE *out);
+
 /* Counters: index space shared by all sims (declared in stat_list.h). */
 size_t iosim_stat_count(void);
 const char *iosim_stat_name(size_t i); /* "iotlb.misses" */

@@ -2,7 +2,7 @@
  *
  *   iosim --config configs/vtd.yaml [--set k=v ...] [--format text|json|csv]
  *         [--compare strict,lazy,...] [--threads N] [-o OUT]
- *         [--epoch DURATION --epoch-out FILE] TRACE
+ *         [--epoch DURATION --epoch-out FILE] [--xlate-log FILE] TRACE
  *
  * Only this file (and the other program) may exit.  Bad input of any kind
  * prints one line and exits 2; no partial output file is left behind. */
@@ -52,6 +52,10 @@ static void usage(FILE *out)
         "                        (at most 1,000,000), written to --epoch-out\n"
         "      --epoch-out FILE  where the --epoch rows go (plot them with\n"
         "                        scripts/plot_epochs.py)\n"
+        "      --xlate-log FILE  one CSV row per translated 4 KB page and\n"
+        "                        configuration (result devtlb, iotlb, walk,\n"
+        "                        fault; memory reads; latency), whole trace:\n"
+        "                        large, for explaining short traces\n"
         "      --threads N       run the configurations on N threads "
         "(default 1;\n"
         "                        0 = one per CPU); the output is the same\n"
@@ -205,24 +209,65 @@ static int close_output(FILE *f, const char *tmp, const char *path,
     return keep ? -1 : 0;
 }
 
-/* --epoch-out: the header, then each sim's rows (a temporary file each,
- * filled as the sims ran) in sim order. */
-static int write_epochs(FILE *out, FILE *const *per_sim, size_t nsims,
-                        iosim_err_t *err)
+/* A side output (--epoch-out, --xlate-log): rows each sim writes while
+ * it runs, to a temporary file of its own (with --threads the sims run
+ * at once); the file gets the header, then the sims' rows in sim order,
+ * and is renamed into place only when the run succeeds. */
+typedef struct side_output {
+    const char *opt;  /* the option, for messages */
+    const char *path; /* NULL = not asked for     */
+    void (*header)(FILE *out);
+    char *tmp;
+    FILE *out;
+    FILE *rows[MAX_COMPARE];
+} side_output_t;
+
+static int side_open(side_output_t *so, size_t nsims, iosim_err_t *err)
 {
-    iosim_epoch_csv_header(out);
+    if (!so->path)
+        return 0;
+    if (!(so->out = open_output(so->path, &so->tmp, err)))
+        return -1;
+    for (size_t i = 0; i < nsims; i++)
+        if (!(so->rows[i] = tmpfile()))
+            return iosim_err_set(err, "%s: cannot create a temporary file: "
+                                      "%s",
+                                 so->opt, strerror(errno));
+    return 0;
+}
+
+/* Header and rows written, then the file renamed into place. */
+static int side_finish(side_output_t *so, size_t nsims, iosim_err_t *err)
+{
+    if (!so->out)
+        return 0;
+    so->header(so->out);
     char buf[65536];
     for (size_t i = 0; i < nsims; i++) {
-        rewind(per_sim[i]);
+        rewind(so->rows[i]);
         size_t n;
-        while ((n = fread(buf, 1, sizeof buf, per_sim[i])) > 0)
-            if (fwrite(buf, 1, n, out) != n)
+        while ((n = fread(buf, 1, sizeof buf, so->rows[i])) > 0)
+            if (fwrite(buf, 1, n, so->out) != n)
                 break;
-        if (ferror(per_sim[i]) || ferror(out))
-            return iosim_err_set(err, "--epoch-out: cannot write: %s",
+        if (ferror(so->rows[i]) || ferror(so->out))
+            return iosim_err_set(err, "%s: cannot write: %s", so->opt,
                                  strerror(errno));
     }
-    return 0;
+    FILE *f = so->out;
+    so->out = NULL;
+    return close_output(f, so->tmp, so->path, true, err);
+}
+
+/* Whatever happened: no partial file, temporaries closed. */
+static void side_close(side_output_t *so, size_t nsims)
+{
+    iosim_err_t ignored;
+    if (so->out)
+        close_output(so->out, so->tmp, so->path, false, &ignored);
+    for (size_t i = 0; i < nsims; i++)
+        if (so->rows[i])
+            fclose(so->rows[i]);
+    free(so->tmp);
 }
 
 /* --threads N: a decimal count, 0 (one per online CPU) .. MAX_THREADS. */
@@ -300,7 +345,10 @@ int main(int argc, char **argv)
     int progress = -1; /* -1 auto */
     unsigned threads = 1;
     uint64_t epoch_ns = 0;
-    const char *epoch_path = NULL;
+    side_output_t epochs = {.opt = "--epoch-out",
+                            .header = iosim_epoch_csv_header};
+    side_output_t xlates = {.opt = "--xlate-log",
+                            .header = iosim_xlate_log_csv_header};
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -361,7 +409,9 @@ int main(int argc, char **argv)
                 return IOSIM_EXIT_BAD_INPUT;
             }
         } else if (!strcmp(a, "--epoch-out") && has_next) {
-            epoch_path = argv[++i];
+            epochs.path = argv[++i];
+        } else if (!strcmp(a, "--xlate-log") && has_next) {
+            xlates.path = argv[++i];
         } else if (!strcmp(a, "--progress")) {
             progress = 1;
         } else if (!strcmp(a, "--no-progress")) {
@@ -382,15 +432,23 @@ int main(int argc, char **argv)
         usage(stderr);
         return IOSIM_EXIT_BAD_INPUT;
     }
-    if (!epoch_ns != !epoch_path) {
+    if (!epoch_ns != !epochs.path) {
         cli_error(PROG, "--epoch and --epoch-out go together");
         return IOSIM_EXIT_BAD_INPUT;
     }
-    if (epoch_path && out_path && !strcmp(epoch_path, out_path)) {
-        cli_error(PROG, "-o and --epoch-out name the same file '%s'",
-                  out_path);
-        return IOSIM_EXIT_BAD_INPUT;
-    }
+    const struct {
+        const char *opt, *path;
+    } outputs[] = {{"-o", out_path},
+                   {"--epoch-out", epochs.path},
+                   {"--xlate-log", xlates.path}};
+    for (size_t i = 0; i < 3; i++)
+        for (size_t j = i + 1; j < 3; j++)
+            if (outputs[i].path && outputs[j].path &&
+                !strcmp(outputs[i].path, outputs[j].path)) {
+                cli_error(PROG, "%s and %s name the same file '%s'",
+                          outputs[i].opt, outputs[j].opt, outputs[i].path);
+                return IOSIM_EXIT_BAD_INPUT;
+            }
 
     iosim_err_t err = {{0}};
     int rc = IOSIM_EXIT_BAD_INPUT;
@@ -398,9 +456,8 @@ int main(int argc, char **argv)
     iosim_trace_reader_t *reader = NULL;
     iosim_sim_t *sims[MAX_COMPARE] = {0};
     size_t nsims = 0;
-    char *tmp_path = NULL, *epoch_tmp = NULL;
-    FILE *out = stdout, *epoch_out = NULL;
-    FILE *epoch_rows[MAX_COMPARE] = {0}; /* one temporary file per sim */
+    char *tmp_path = NULL;
+    FILE *out = stdout;
     if (!cfg) {
         cli_error(PROG, "out of memory");
         return 1;
@@ -425,17 +482,14 @@ int main(int argc, char **argv)
         out = stdout;
         goto fail;
     }
-    if (epoch_path && !(epoch_out = open_output(epoch_path, &epoch_tmp, &err)))
+    if (side_open(&epochs, nsims, &err) || side_open(&xlates, nsims, &err))
         goto fail;
-    for (size_t i = 0; epoch_ns && i < nsims; i++) {
-        if (!(epoch_rows[i] = tmpfile())) {
-            iosim_err_set(&err, "--epoch-out: cannot create a temporary "
-                                "file: %s", strerror(errno));
+    for (size_t i = 0; i < nsims; i++)
+        if ((epochs.out && iosim_sim_set_epochs(sims[i], epoch_ns,
+                                                epochs.rows[i], &err)) ||
+            (xlates.out &&
+             iosim_sim_set_xlate_log(sims[i], xlates.rows[i], &err)))
             goto fail;
-        }
-        if (iosim_sim_set_epochs(sims[i], epoch_ns, epoch_rows[i], &err))
-            goto fail;
-    }
 
     if (progress < 0)
         progress = isatty(STDERR_FILENO);
@@ -450,10 +504,6 @@ int main(int argc, char **argv)
     if (ps.printed)
         fputc('\n', stderr);
 
-    if (epoch_out && write_epochs(epoch_out, epoch_rows, nsims, &err)) {
-        rc = 1;
-        goto write_failed;
-    }
     iosim_report_write(out, fmt, cfg, meta, sims, nsims);
     if (out == stdout && fflush(stdout) != 0) {
         iosim_err_set(&err, "stdout: cannot write: %s", strerror(errno));
@@ -468,13 +518,9 @@ int main(int argc, char **argv)
             goto write_failed;
         }
     }
-    if (epoch_out) {
-        FILE *f = epoch_out;
-        epoch_out = NULL;
-        if (close_output(f, epoch_tmp, epoch_path, true, &err)) {
-            rc = 1;
-            goto write_failed;
-        }
+    if (side_finish(&epochs, nsims, &err) || side_finish(&xlates, nsims, &err)) {
+        rc = 1;
+        goto write_failed;
     }
     rc = 0;
     goto done;
@@ -488,17 +534,13 @@ fail:
 done:
     if (out != stdout) /* failed before the report was complete */
         close_output(out, tmp_path, out_path, false, &err);
-    if (epoch_out)
-        close_output(epoch_out, epoch_tmp, epoch_path, false, &err);
-    for (size_t i = 0; i < nsims; i++)
-        if (epoch_rows[i])
-            fclose(epoch_rows[i]);
+    side_close(&epochs, nsims);
+    side_close(&xlates, nsims);
     for (size_t i = 0; i < nsims; i++)
         iosim_sim_free(sims[i]);
     if (reader)
         iosim_trace_close(reader);
     iosim_config_free(cfg);
     free(tmp_path);
-    free(epoch_tmp);
     return rc;
 }
