@@ -16,8 +16,8 @@
  *     lazy emulated, strict nested, passthrough guest-passthrough; a few
  *     settings changed here and there) is built from the defaults plus
  *     its "key=value" settings and gets the same records in batches of
- *     1, 7 and 64.  Two of them also write the per-epoch time series to
- *     a memory stream.
+ *     1, 7 and 64.  Two of them also write the per-epoch time series
+ *     and the translation log to memory streams.
  *   - Checks (abort() when broken, fuzz_common.h): consume and finish
  *     return 0 or -1, and -1 leaves one non-empty line that does not
  *     end with an empty reason ("record N (t=T): "); after a
@@ -30,7 +30,9 @@
  *     sim's trace.* counters equal the records of each kind fed, and the
  *     epoch rows (consecutive, each at most one epoch long) add up to
  *     every counter that is a sum (epoch.c); with the window on, the
- *     counters are at most those numbers.
+ *     counters are at most those numbers.  Translation log rows have 10
+ *     fields and a known result, and (window off) as many "iotlb" rows
+ *     as IOTLB hits.
  * Assumptions:
  *   - The model's work grows with the bytes a record covers (the trace's
  *     view maps 4 KB pages, the access model touches every page, policies
@@ -204,6 +206,9 @@ typedef struct run {
     char *csv; /* epoch rows (open_memstream) */
     size_t csv_len;
     FILE *csv_f;
+    char *xl; /* translation log rows (sims with an epoch series too) */
+    size_t xl_len;
+    FILE *xl_f;
 } run_t;
 
 static void build(run_t *run, const model_sim_t *def, const fed_t *f,
@@ -235,6 +240,11 @@ static void build(run_t *run, const model_sim_t *def, const fed_t *f,
         fuzz_fail("open_memstream failed");
     if (iosim_sim_set_epochs(run->s, run->epoch_ns, run->csv_f, &err) != 0)
         fuzz_fail("%s: iosim_sim_set_epochs: %s", def->label, err.msg);
+    run->xl_f = open_memstream(&run->xl, &run->xl_len);
+    if (!run->xl_f)
+        fuzz_fail("open_memstream failed");
+    if (iosim_sim_set_xlate_log(run->s, run->xl_f, &err) != 0)
+        fuzz_fail("%s: iosim_sim_set_xlate_log: %s", def->label, err.msg);
 }
 
 static void release(run_t *run)
@@ -243,6 +253,55 @@ static void release(run_t *run)
     if (run->csv_f)
         fclose(run->csv_f);
     free(run->csv);
+    if (run->xl_f)
+        fclose(run->xl_f);
+    free(run->xl);
+}
+
+/* Translation log rows (xlate_log.c): 10 fields, the sim's label, a known
+ * result; as many "iotlb" rows as the report's IOTLB hits. */
+static void check_xlate_log(run_t *run)
+{
+    const char *who = run->def->label;
+    if (fflush(run->xl_f) != 0)
+        fuzz_fail("%s: translation log: fflush failed", who);
+    uint64_t iotlb_rows = 0, hits = 0;
+    const char *p = run->xl, *end = run->xl + run->xl_len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        if (!nl)
+            fuzz_fail("%s: translation log: a row without a newline", who);
+        size_t commas = 0;
+        for (const char *q = p; q < nl; q++)
+            commas += *q == ',';
+        size_t ll = strlen(who);
+        const char *res = p;
+        for (int k = 0; k < 7 && res; k++) {
+            res = memchr(res, ',', (size_t)(nl - res));
+            if (res)
+                res++;
+        }
+        if (commas != 9 || (size_t)(nl - p) <= ll || memcmp(p, who, ll) ||
+            p[ll] != ',' || !res)
+            fuzz_fail("%s: translation log row '%.*s'", who, (int)(nl - p),
+                      p);
+        static const char *const results[] = {"fault,", "devtlb,", "iotlb,",
+                                              "walk,", "none,"};
+        bool known = false;
+        for (size_t k = 0; k < 5; k++)
+            if (!strncmp(res, results[k], strlen(results[k]))) {
+                known = true;
+                iotlb_rows += k == 2;
+            }
+        if (!known)
+            fuzz_fail("%s: translation log: result in '%.*s'", who,
+                      (int)(nl - p), p);
+        p = nl + 1;
+    }
+    iosim_sim_stat_by_name(run->s, "iotlb.hits", &hits);
+    if (iotlb_rows != hits)
+        fuzz_fail("%s: %llu iotlb rows, %llu IOTLB hits", who,
+                  (unsigned long long)iotlb_rows, (unsigned long long)hits);
 }
 
 /* A call's result: 0, or -1 with one line; returns true on failure. */
@@ -405,6 +464,8 @@ static void check_results(run_t *run, const fed_t *f,
     }
     if (run->csv_f)
         check_epochs(run, meta);
+    if (run->xl_f && !run->def->window)
+        check_xlate_log(run);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
