@@ -929,6 +929,7 @@ out:
 const import_source_t import_source_qemu = {
     "qemu",
     "QEMU -trace vtd_* log merged with the guest's ftrace (--guest): "
-    "real device DMA records",
+    "real device DMA records; QEMU's own IOTLB hits/misses and trapped "
+    "queue-tail writes kept as ref.* metadata (not with --window)",
     qemu_run,
 };
