@@ -244,6 +244,12 @@ static int side_finish(side_output_t *so, size_t nsims, iosim_err_t *err)
     so->header(so->out);
     char buf[65536];
     for (size_t i = 0; i < nsims; i++) {
+        /* a failed write of the rows (a full disk) shows here: rewind()
+         * clears the error indicator */
+        if (fflush(so->rows[i]) != 0 || ferror(so->rows[i]))
+            return iosim_err_set(err, "%s: cannot write a temporary file: "
+                                      "%s",
+                                 so->opt, strerror(errno));
         rewind(so->rows[i]);
         size_t n;
         while ((n = fread(buf, 1, sizeof buf, so->rows[i])) > 0)
