@@ -48,6 +48,7 @@ typedef struct cache_repl_ops {
     void (*touch)(cache_t *c, uint32_t set, uint32_t way);
     /* pick the way to evict in a full set */
     uint32_t (*victim)(cache_t *c, uint32_t set);
+    const char *summary; /* one line for iosim --list */
 } cache_repl_ops_t;
 
 extern const cache_repl_ops_t *const cache_repl_registry[];

@@ -19,5 +19,7 @@ static uint32_t flush_victim(cache_t *c, uint32_t set)
     return 0;
 }
 
-const cache_repl_ops_t cache_repl_flush = {"flush", CACHE_REPL_HOOKS,
-                                           cache_nop_touch, flush_victim};
+const cache_repl_ops_t cache_repl_flush = {
+    "flush", CACHE_REPL_HOOKS, cache_nop_touch, flush_victim,
+    "a fill into a full set empties the cache first (QEMU's IOTLB, "
+    "vtd_update_iotlb)"};

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cache/cache.h"
 #include "hv/hv.h"
 #include "iosim.h"
 #include "os/os.h"
@@ -66,7 +67,8 @@ static void usage(FILE *out)
         "      --help-config     list every parameter with its default, "
         "range\n"
         "                        and source\n"
-        "      --list            list policies and hypervisor modes\n"
+        "      --list            list policies, hypervisor modes and cache\n"
+        "                        replacement policies\n"
         "      --version         print the version\n"
         "  -h, --help            this text\n\n"
         "exit status: 0 ok, 1 internal failure, 2 bad input\n");
@@ -82,6 +84,10 @@ static void list_plugins(void)
     for (size_t i = 0; hv_mode_registry[i]; i++)
         printf("  %-18s %s [%s]\n", hv_mode_registry[i]->name,
                hv_mode_registry[i]->summary, hv_mode_registry[i]->source);
+    printf("vtd.<cache>.replacement:\n");
+    for (size_t i = 0; cache_repl_registry[i]; i++)
+        printf("  %-12s %s\n", cache_repl_registry[i]->name,
+               cache_repl_registry[i]->summary);
 }
 
 typedef struct progress_state {
