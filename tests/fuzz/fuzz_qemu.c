@@ -183,6 +183,17 @@ static void check_counts(const import_counts_t *c, const seen_t *s,
                   (unsigned long long)c->qemu_dma_kept,
                   (unsigned long long)c->qemu_premapped,
                   (unsigned long long)c->qemu_anchors);
+    /* QEMU's own outcomes are counted for kept DMAs only, at most one
+     * each; a tail write only before a matched guest descriptor */
+    if (c->qemu_iotlb_hits + c->qemu_iotlb_misses > c->qemu_dma_kept ||
+        c->qemu_tail_writes > c->qemu_anchors)
+        fuzz_fail("qemu import: %llu hits + %llu misses for %llu DMAs kept, "
+                  "%llu tail writes for %llu anchors",
+                  (unsigned long long)c->qemu_iotlb_hits,
+                  (unsigned long long)c->qemu_iotlb_misses,
+                  (unsigned long long)c->qemu_dma_kept,
+                  (unsigned long long)c->qemu_tail_writes,
+                  (unsigned long long)c->qemu_anchors);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
