@@ -400,17 +400,19 @@ static bool rec_ready(iosim_sim_t *s, const iosim_rec_t *r)
     return true;
 }
 
+/* r is record number `no` of the trace (1-based, in trace order, also
+ * when it was held back and runs after later ones). */
 static int sim_record_numbered(iosim_sim_t *s, const iosim_rec_t *r,
-                               iosim_err_t *err)
+                               uint64_t no, iosim_err_t *err)
 {
-    s->records_done++;
+    s->record_no = no;
     if (sim_record(s, r, err) == 0)
         return 0;
     char msg[sizeof err->msg];
     snprintf(msg, sizeof msg, "%s", err->msg);
     return iosim_err_set(err, "record %llu (t=%llu): %s",
-                         (unsigned long long)s->records_done,
-                         (unsigned long long)r->t, msg);
+                         (unsigned long long)no, (unsigned long long)r->t,
+                         msg);
 }
 
 static int release_pending(iosim_sim_t *s, bool all, iosim_err_t *err)
@@ -422,10 +424,13 @@ static int release_pending(iosim_sim_t *s, bool all, iosim_err_t *err)
             if (!all && !rec_ready(s, &s->pending[i]))
                 continue;
             iosim_rec_t r = s->pending[i];
+            uint64_t no = s->pending_no[i];
             memmove(&s->pending[i], &s->pending[i + 1],
                     (s->npending - i - 1) * sizeof r);
+            memmove(&s->pending_no[i], &s->pending_no[i + 1],
+                    (s->npending - i - 1) * sizeof no);
             s->npending--;
-            if (sim_record_numbered(s, &r, err))
+            if (sim_record_numbered(s, &r, no, err))
                 return -1;
             progress = true;
             break;
@@ -439,15 +444,17 @@ int iosim_sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
 {
     for (size_t i = 0; i < n; i++) {
         const iosim_rec_t *r = &recs[i];
+        uint64_t no = ++s->records_in;
         if (s->npending && r->t != s->pending[0].t &&
             release_pending(s, true, err))
             return -1;
         if ((r->kind == IOSIM_REC_MAP || r->kind == IOSIM_REC_UNMAP) &&
             s->npending < SIM_PENDING_MAX && !rec_ready(s, r)) {
+            s->pending_no[s->npending] = no;
             s->pending[s->npending++] = *r;
             continue;
         }
-        if (sim_record_numbered(s, r, err))
+        if (sim_record_numbered(s, r, no, err))
             return -1;
         if (s->npending && release_pending(s, false, err))
             return -1;

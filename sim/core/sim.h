@@ -78,9 +78,12 @@ struct iosim_sim {
 #define SIM_LAT_SLOTS 8192u
     uint64_t lat_ns_hist[SIM_LAT_SLOTS]; /* last slot: >= SIM_LAT_SLOTS-1 */
     uint64_t lat_frozen[SIM_LAT_SLOTS];
-    uint64_t records_done; /* records processed, for error messages */
+    uint64_t records_in;   /* records received (iosim_sim_consume)      */
+    uint64_t record_no;    /* 1-based trace number of the record being
+                              processed (errors, translation log)       */
 #define SIM_PENDING_MAX 16
     iosim_rec_t pending[SIM_PENDING_MAX]; /* held back (see sim.c) */
+    uint64_t pending_no[SIM_PENDING_MAX]; /* their trace numbers */
     size_t npending;
     uint64_t now;     /* time of the current record (trace units, ns) */
     uint64_t t_first; /* first record time */

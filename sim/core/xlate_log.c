@@ -4,9 +4,10 @@
  *   - A row per 4 KB page of every device access the sim translates, in
  *     the order the sim translates them: the DMA records of the trace and
  *     the accesses the access model synthesizes at unmap.  Columns:
- *     label (the sim), record (1-based number of the trace record that
- *     caused it: the DMA, or the UNMAP of a synthesized access), t_ns (its
- *     time), device (bus:dev.fn), pasid, domain (as the record names it; 0
+ *     label (the sim), record (1-based number, in trace order, of the
+ *     record that caused it: the DMA, or the UNMAP of a synthesized
+ *     access; rows follow processing order, which differs where records
+ *     of one timestamp were reordered, sim.c), t_ns (its time), device (bus:dev.fn), pasid, domain (as the record names it; 0
  *     = the device's), iova (of the 4 KB page, as the device used it:
  *     the model's IOVA under a reallocating policy), result, mem_reads,
  *     latency_ns.
@@ -55,7 +56,7 @@ void sim_xlate_log_row(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
                                          : "none";
     fprintf(s->xlate_log,
             "%s,%llu,%llu,%02x:%02x.%x,%u,%u,0x%llx,%s,%u,%.1f\n", s->label,
-            (unsigned long long)s->records_done, (unsigned long long)s->now,
+            (unsigned long long)s->record_no, (unsigned long long)s->now,
             (unsigned)(sid >> 8), (unsigned)((sid >> 3) & 0x1f),
             (unsigned)(sid & 7), (unsigned)pasid, (unsigned)did,
             (unsigned long long)(iova & ~0xfffull), result, r->mem_reads,

@@ -168,6 +168,14 @@ static void print_counts(const import_counts_t *c, const char *source)
                 (unsigned long long)c->qemu_iotlb_hits,
                 (unsigned long long)c->qemu_iotlb_misses,
                 (unsigned long long)c->qemu_tail_writes);
+    uint64_t outcomes = c->qemu_iotlb_hits + c->qemu_iotlb_misses;
+    if (!strcmp(source, "qemu") && outcomes && outcomes != c->qemu_dma_kept)
+        fprintf(stderr,
+                PROG ": qemu: QEMU's IOTLB outcome is missing for %llu of "
+                     "%llu DMA (vtd_iotlb_page_hit/update not traced?): no "
+                     "ref.iotlb.* written\n",
+                (unsigned long long)(c->qemu_dma_kept - outcomes),
+                (unsigned long long)c->qemu_dma_kept);
 }
 
 int cmd_import(int argc, char **argv)

@@ -7,6 +7,8 @@
  * Only this file (and the other program) may exit.  Bad input of any kind
  * prints one line and exits 2; no partial output file is left behind. */
 #include <errno.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -184,70 +186,116 @@ static int add_sim(const iosim_config_t *base, const char *item,
     return 0;
 }
 
-/* An output file appears whole or not at all: it is written as
- * "PATH.tmp.PID", opened before the replay (a bad path fails at once,
- * not after a long run) and renamed by close_output() at the end. */
-static FILE *open_output(const char *path, char **tmp, iosim_err_t *err)
+/* One output file of a run (-o, --epoch-out, --xlate-log).  A regular
+ * file is written to a temporary beside it and renamed into place only
+ * when every output of the run has been written and flushed (output_commit
+ * after output_flush of all), so a run that fails leaves none of them; a
+ * device, FIFO or symbolic link (-o /dev/stdout) is written through
+ * directly; a directory, or the input trace itself, is refused before
+ * the replay (bad input). */
+typedef struct output {
+    const char *opt;  /* the option, for messages */
+    const char *path; /* NULL = not asked for     */
+    char *tmp;        /* NULL: written directly   */
+    FILE *f;
+} output_t;
+
+static int output_open(output_t *o, const char *trace, iosim_err_t *err)
 {
-    size_t n = strlen(path) + 32;
-    if (!(*tmp = malloc(n))) {
-        iosim_err_set(err, "out of memory");
-        return NULL;
+    struct stat st, lst, tr;
+    if (lstat(o->path, &lst) == 0 && stat(o->path, &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            return iosim_err_set(err, "%s %s: is a directory", o->opt,
+                                 o->path);
+        if (stat(trace, &tr) == 0 && st.st_dev == tr.st_dev &&
+            st.st_ino == tr.st_ino)
+            return iosim_err_set(err, "%s %s: is the input trace", o->opt,
+                                 o->path);
+        if (!S_ISREG(lst.st_mode)) {
+            if (!(o->f = fopen(o->path, "w")))
+                return iosim_err_set(err, "%s: cannot open: %s", o->path,
+                                     strerror(errno));
+            return 0;
+        }
     }
-    snprintf(*tmp, n, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(*tmp, "w");
-    if (!f)
-        iosim_err_set(err, "%s: cannot create: %s", path, strerror(errno));
-    return f;
+    size_t n = strlen(o->path) + 32;
+    if (!(o->tmp = malloc(n)))
+        return iosim_err_set(err, "out of memory");
+    snprintf(o->tmp, n, "%s.tmp.%ld", o->path, (long)getpid());
+    if (!(o->f = fopen(o->tmp, "w")))
+        return iosim_err_set(err, "%s: cannot create: %s", o->path,
+                             strerror(errno));
+    return 0;
 }
 
-/* Closes f, then keep: renames its temporary into path (-1 and err if
- * that fails, the temporary removed); !keep: removes the temporary. */
-static int close_output(FILE *f, const char *tmp, const char *path,
-                        bool keep, iosim_err_t *err)
+/* Everything written so far reached the file (a full disk shows here). */
+static int output_flush(output_t *o, iosim_err_t *err)
 {
-    bool closed = fclose(f) == 0;
-    if (keep && closed && rename(tmp, path) == 0)
+    if (o->f && (fflush(o->f) != 0 || ferror(o->f)))
+        return iosim_err_set(err, "%s: cannot write: %s", o->path,
+                             strerror(errno ? errno : EIO));
+    return 0;
+}
+
+/* Closes the file and renames its temporary into place. */
+static int output_commit(output_t *o, iosim_err_t *err)
+{
+    if (!o->f)
         return 0;
-    if (keep)
-        iosim_err_set(err, "%s: cannot write: %s", path, strerror(errno));
-    unlink(tmp);
-    return keep ? -1 : 0;
+    FILE *f = o->f;
+    o->f = NULL;
+    if (fclose(f) != 0 || (o->tmp && rename(o->tmp, o->path) != 0)) {
+        iosim_err_set(err, "%s: cannot write: %s", o->path, strerror(errno));
+        if (o->tmp)
+            unlink(o->tmp);
+        return -1;
+    }
+    return 0;
+}
+
+/* Whatever happened: the file closed, the temporary removed. */
+static void output_abort(output_t *o)
+{
+    if (o->f) {
+        fclose(o->f);
+        o->f = NULL;
+        if (o->tmp)
+            unlink(o->tmp);
+    }
+    free(o->tmp);
+    o->tmp = NULL;
 }
 
 /* A side output (--epoch-out, --xlate-log): rows each sim writes while
  * it runs, to a temporary file of its own (with --threads the sims run
- * at once); the file gets the header, then the sims' rows in sim order,
- * and is renamed into place only when the run succeeds. */
+ * at once); the output gets the header, then the sims' rows in sim order. */
 typedef struct side_output {
-    const char *opt;  /* the option, for messages */
-    const char *path; /* NULL = not asked for     */
+    output_t o;
     void (*header)(FILE *out);
-    char *tmp;
-    FILE *out;
     FILE *rows[MAX_COMPARE];
 } side_output_t;
 
-static int side_open(side_output_t *so, size_t nsims, iosim_err_t *err)
+static int side_open(side_output_t *so, const char *trace, size_t nsims,
+                     iosim_err_t *err)
 {
-    if (!so->path)
+    if (!so->o.path)
         return 0;
-    if (!(so->out = open_output(so->path, &so->tmp, err)))
+    if (output_open(&so->o, trace, err))
         return -1;
     for (size_t i = 0; i < nsims; i++)
         if (!(so->rows[i] = tmpfile()))
             return iosim_err_set(err, "%s: cannot create a temporary file: "
                                       "%s",
-                                 so->opt, strerror(errno));
+                                 so->o.opt, strerror(errno));
     return 0;
 }
 
-/* Header and rows written, then the file renamed into place. */
-static int side_finish(side_output_t *so, size_t nsims, iosim_err_t *err)
+/* The header, then every sim's rows (not yet committed). */
+static int side_write(side_output_t *so, size_t nsims, iosim_err_t *err)
 {
-    if (!so->out)
+    if (!so->o.f)
         return 0;
-    so->header(so->out);
+    so->header(so->o.f);
     char buf[65536];
     for (size_t i = 0; i < nsims; i++) {
         /* a failed write of the rows (a full disk) shows here: rewind()
@@ -255,31 +303,25 @@ static int side_finish(side_output_t *so, size_t nsims, iosim_err_t *err)
         if (fflush(so->rows[i]) != 0 || ferror(so->rows[i]))
             return iosim_err_set(err, "%s: cannot write a temporary file: "
                                       "%s",
-                                 so->opt, strerror(errno));
+                                 so->o.opt, strerror(errno));
         rewind(so->rows[i]);
         size_t n;
         while ((n = fread(buf, 1, sizeof buf, so->rows[i])) > 0)
-            if (fwrite(buf, 1, n, so->out) != n)
+            if (fwrite(buf, 1, n, so->o.f) != n)
                 break;
-        if (ferror(so->rows[i]) || ferror(so->out))
-            return iosim_err_set(err, "%s: cannot write: %s", so->opt,
+        if (ferror(so->rows[i]) || ferror(so->o.f))
+            return iosim_err_set(err, "%s: cannot write: %s", so->o.path,
                                  strerror(errno));
     }
-    FILE *f = so->out;
-    so->out = NULL;
-    return close_output(f, so->tmp, so->path, true, err);
+    return output_flush(&so->o, err);
 }
 
-/* Whatever happened: no partial file, temporaries closed. */
 static void side_close(side_output_t *so, size_t nsims)
 {
-    iosim_err_t ignored;
-    if (so->out)
-        close_output(so->out, so->tmp, so->path, false, &ignored);
+    output_abort(&so->o);
     for (size_t i = 0; i < nsims; i++)
         if (so->rows[i])
             fclose(so->rows[i]);
-    free(so->tmp);
 }
 
 /* --threads N: a decimal count, 0 (one per online CPU) .. MAX_THREADS. */
@@ -347,6 +389,9 @@ static int build_sims(const iosim_config_t *cfg, const char *compare,
 
 int main(int argc, char **argv)
 {
+    /* past a file-size limit a write then fails (EFBIG) and the run
+     * cleans up, instead of being killed with its temporaries left */
+    signal(SIGXFSZ, SIG_IGN);
     const char *config_path = NULL, *out_path = NULL, *trace = NULL;
     const char *compare = NULL;
     sweep_t sweeps[MAX_SWEEPS];
@@ -357,9 +402,9 @@ int main(int argc, char **argv)
     int progress = -1; /* -1 auto */
     unsigned threads = 1;
     uint64_t epoch_ns = 0;
-    side_output_t epochs = {.opt = "--epoch-out",
+    side_output_t epochs = {.o = {.opt = "--epoch-out"},
                             .header = iosim_epoch_csv_header};
-    side_output_t xlates = {.opt = "--xlate-log",
+    side_output_t xlates = {.o = {.opt = "--xlate-log"},
                             .header = iosim_xlate_log_csv_header};
 
     for (int i = 1; i < argc; i++) {
@@ -421,9 +466,9 @@ int main(int argc, char **argv)
                 return IOSIM_EXIT_BAD_INPUT;
             }
         } else if (!strcmp(a, "--epoch-out") && has_next) {
-            epochs.path = argv[++i];
+            epochs.o.path = argv[++i];
         } else if (!strcmp(a, "--xlate-log") && has_next) {
-            xlates.path = argv[++i];
+            xlates.o.path = argv[++i];
         } else if (!strcmp(a, "--progress")) {
             progress = 1;
         } else if (!strcmp(a, "--no-progress")) {
@@ -444,15 +489,15 @@ int main(int argc, char **argv)
         usage(stderr);
         return IOSIM_EXIT_BAD_INPUT;
     }
-    if (!epoch_ns != !epochs.path) {
+    if (!epoch_ns != !epochs.o.path) {
         cli_error(PROG, "--epoch and --epoch-out go together");
         return IOSIM_EXIT_BAD_INPUT;
     }
     const struct {
         const char *opt, *path;
     } outputs[] = {{"-o", out_path},
-                   {"--epoch-out", epochs.path},
-                   {"--xlate-log", xlates.path}};
+                   {"--epoch-out", epochs.o.path},
+                   {"--xlate-log", xlates.o.path}};
     for (size_t i = 0; i < 3; i++)
         for (size_t j = i + 1; j < 3; j++)
             if (outputs[i].path && outputs[j].path &&
@@ -468,7 +513,7 @@ int main(int argc, char **argv)
     iosim_trace_reader_t *reader = NULL;
     iosim_sim_t *sims[MAX_COMPARE] = {0};
     size_t nsims = 0;
-    char *tmp_path = NULL;
+    output_t report = {.opt = "-o", .path = out_path};
     FILE *out = stdout;
     if (!cfg) {
         cli_error(PROG, "out of memory");
@@ -490,16 +535,18 @@ int main(int argc, char **argv)
     if (build_sims(cfg, compare, sweeps, nsweeps, meta, sims, &nsims, &err))
         goto fail;
 
-    if (out_path && !(out = open_output(out_path, &tmp_path, &err))) {
-        out = stdout;
-        goto fail;
+    if (out_path) {
+        if (output_open(&report, trace, &err))
+            goto fail;
+        out = report.f;
     }
-    if (side_open(&epochs, nsims, &err) || side_open(&xlates, nsims, &err))
+    if (side_open(&epochs, trace, nsims, &err) ||
+        side_open(&xlates, trace, nsims, &err))
         goto fail;
     for (size_t i = 0; i < nsims; i++)
-        if ((epochs.out && iosim_sim_set_epochs(sims[i], epoch_ns,
+        if ((epochs.o.f && iosim_sim_set_epochs(sims[i], epoch_ns,
                                                 epochs.rows[i], &err)) ||
-            (xlates.out &&
+            (xlates.o.f &&
              iosim_sim_set_xlate_log(sims[i], xlates.rows[i], &err)))
             goto fail;
 
@@ -516,24 +563,20 @@ int main(int argc, char **argv)
     if (ps.printed)
         fputc('\n', stderr);
 
+    /* every output written and flushed before any is renamed into place:
+     * a run that cannot write one of them leaves none */
     iosim_report_write(out, fmt, cfg, meta, sims, nsims);
-    if (out == stdout && fflush(stdout) != 0) {
+    rc = 1;
+    if (!out_path && fflush(stdout) != 0) {
         iosim_err_set(&err, "stdout: cannot write: %s", strerror(errno));
-        rc = 1;
         goto write_failed;
     }
-    if (out != stdout) {
-        FILE *f = out;
-        out = stdout;
-        if (close_output(f, tmp_path, out_path, true, &err)) {
-            rc = 1;
-            goto write_failed;
-        }
-    }
-    if (side_finish(&epochs, nsims, &err) || side_finish(&xlates, nsims, &err)) {
-        rc = 1;
+    if (output_flush(&report, &err) || side_write(&epochs, nsims, &err) ||
+        side_write(&xlates, nsims, &err))
         goto write_failed;
-    }
+    if (output_commit(&report, &err) || output_commit(&epochs.o, &err) ||
+        output_commit(&xlates.o, &err))
+        goto write_failed;
     rc = 0;
     goto done;
 
@@ -544,8 +587,7 @@ fail:
     cli_error(PROG, "%s", err.msg);
     rc = IOSIM_EXIT_BAD_INPUT;
 done:
-    if (out != stdout) /* failed before the report was complete */
-        close_output(out, tmp_path, out_path, false, &err);
+    output_abort(&report);
     side_close(&epochs, nsims);
     side_close(&xlates, nsims);
     for (size_t i = 0; i < nsims; i++)
@@ -553,6 +595,5 @@ done:
     if (reader)
         iosim_trace_close(reader);
     iosim_config_free(cfg);
-    free(tmp_path);
     return rc;
 }

@@ -60,7 +60,7 @@
  *   - References (trace metadata ref.*, whole trace, not with --window):
  *     QEMU's own IOTLB outcome of each DMA written (the vtd_iotlb_page_hit
  *     or vtd_iotlb_page_update line just before its vtd_dmar_translate)
- *     -> ref.iotlb.{lookups,hits,misses}; the tail writes the guest made
+ *     -> ref.iotlb.{lookups,hits,misses}, only if every DMA has one; the tail writes the guest made
  *     before its descriptors (vtd_inv_qi_tail followed by an anchor, each
  *     a VM exit) -> ref.iq.submits and ref.hv.vmexits.  The header is
  *     written at the end (import_sink_defer_header).
@@ -902,8 +902,11 @@ static int qemu_run(FILE *f, const char *in_name, import_sink_t *sink,
     /* QEMU's own IOTLB counts of the DMAs written, for comparison with the
      * model's (a reference of the whole trace: not with --window, which
      * drops some of them after they were counted here) */
-    if (rc == 0 && !opts->window &&
-        counts->qemu_iotlb_hits + counts->qemu_iotlb_misses > 0) {
+    /* only when every DMA written has its outcome: a log without some of
+     * the vtd_iotlb_* events (trace filtered) would give wrong counts */
+    if (rc == 0 && !opts->window && counts->qemu_dma_kept > 0 &&
+        counts->qemu_iotlb_hits + counts->qemu_iotlb_misses ==
+            counts->qemu_dma_kept) {
         iosim_trace_meta_set_ref(meta, "iotlb.lookups",
                                  counts->qemu_iotlb_hits +
                                      counts->qemu_iotlb_misses);

@@ -13,7 +13,10 @@
 #     iotlb.lookups, iotlb rows = iotlb.hits, walk + fault rows =
 #     iotlb.misses), per configuration, and do not change with --threads;
 #   - against QEMU's own log, outcome by outcome (tests/cli/ground_truth.sh);
-#   - bad input: one line, exit 2, no log file and no temporary left.
+#   - bad input: one line, exit 2, no log file and no temporary left; an
+#     output naming the trace or a directory is refused; a device is
+#     written through (/dev/null), and when one output cannot be written
+#     (/dev/full, a file-size limit) none is left.
 set -u
 fail=0
 err() { echo "FAIL: $*"; fail=1; }
@@ -47,6 +50,38 @@ diff "$WORK/hand.want" "$WORK/hand.cols" > "$WORK/hand.diff" ||
 reads=$(awk -F, 'NR>1 {printf "%s ", $9}' "$WORK/hand.csv")
 echo "hand-written trace: mem_reads per row: $reads"
 [ "$reads" = "6 0 0 1 4 " ] || err "mem_reads per row '$reads', want '6 0 0 1 4 '"
+
+# the record column is the trace's numbering even where records of one
+# timestamp are reordered (sim.c): the UNMAP of a not yet mapped IOVA
+# (record 2) waits for the MAP after it (record 4); the DMA between them
+# is record 3, not the 2nd record processed
+cat > "$WORK/reorder.txt" <<'T'
+# iosim-trace text v1
+MAP t=100 cpu=0 dev=01:00.0 dom=6 iova=0x10000 size=0x1000 phys=0x900000 prot=rw
+UNMAP t=200 cpu=1 dev=01:00.0 dom=6 iova=0x20000 size=0x1000
+DMA t=200 dev=01:00.0 iova=0x10000 size=0x100 dir=write
+MAP t=200 cpu=0 dev=01:00.0 dom=6 iova=0x20000 size=0x1000 phys=0xa00000 prot=rw
+T
+"$IOSIM" --set sim.dma_model=none --set sim.window_only=false --no-progress \
+    --xlate-log "$WORK/reorder.csv" "$WORK/reorder.txt" > /dev/null || err "reorder run: exit $?"
+[ "$(awk -F, 'NR>1 {print $2}' "$WORK/reorder.csv")" = 3 ] ||
+    err "reordered trace: record column '$(awk -F, 'NR>1 {print $2}' "$WORK/reorder.csv")', want 3"
+
+# os.policy=trace with batches of 16: the INVAL before a DMA is submitted
+# before that DMA is translated (the kernel traced it as it submitted it),
+# so the second access walks again instead of hitting the IOTLB
+cat > "$WORK/inval.txt" <<'T'
+# iosim-trace text v1
+MAP t=100 cpu=0 dev=01:00.0 dom=6 iova=0x10000 size=0x1000 phys=0x900000 prot=rw
+DMA t=110 dev=01:00.0 iova=0x10000 size=0x100 dir=write
+INVAL t=120 cpu=0 desc=iotlb gran=page dom=6 dev=00:00.0 addr=0x10000 am=0 ih=0
+DMA t=120 dev=01:00.0 iova=0x10000 size=0x100 dir=write
+T
+"$IOSIM" --set os.policy=trace --set os.strict_batch=16 --set sim.window_only=false \
+    --set vtd.ats=false --no-progress --xlate-log "$WORK/inval.csv" "$WORK/inval.txt" \
+    > /dev/null || err "inval run: exit $?"
+got=$(awk -F, 'NR>1 {printf "%s ", $8}' "$WORK/inval.csv")
+[ "$got" = "walk walk " ] || err "INVAL then DMA (trace policy, batch 16): '$got', want 'walk walk '"
 
 # a real trace, two configurations
 T=$SRC/traces/nginx-strict-qemu.zst
@@ -84,5 +119,39 @@ printf '# iosim-trace text v1\nDMA t=1 dev=01:00.0 iova=0x1000 size=1 dir=write\
     > "$WORK/bad.txt"
 expect_bad "bad trace" --xlate-log "$WORK/bad.csv" "$WORK/bad.txt"
 [ ! -e "$WORK/bad.csv" ] || err "bad trace: a partial log was left"
+# an output naming the input trace or a directory is refused up front
+cp "$WORK/t.txt" "$WORK/same.txt"
+expect_bad "output = the trace" --xlate-log "$WORK/same.txt" "$WORK/same.txt"
+cmp -s "$WORK/t.txt" "$WORK/same.txt" || err "output = the trace: the trace was overwritten"
+expect_bad "-o = the trace" -o "$WORK/same.txt" "$WORK/same.txt"
+mkdir -p "$WORK/dir"
+expect_bad "a directory" --xlate-log "$WORK/dir" "$WORK/t.txt"
+# a device is written through, not replaced: /dev/null works, /dev/full
+# fails (exit 1) and then no other output is left either (all outputs are
+# written and flushed before any is renamed into place)
+"$IOSIM" --no-progress -o /dev/null --epoch 10ns --epoch-out "$WORK/ok.csv" \
+    "$WORK/t.txt" || err "-o /dev/null: exit $?"
+[ -c /dev/null ] && [ -s "$WORK/ok.csv" ] || err "-o /dev/null: /dev/null replaced or no epochs"
+if [ -c /dev/full ]; then
+    "$IOSIM" --no-progress -o "$WORK/rep.txt" --epoch 10ns --epoch-out "$WORK/ep.csv" \
+        --xlate-log /dev/full "$WORK/t.txt" > /dev/null 2> "$WORK/err.txt"
+    rc=$?
+    [ "$rc" = 1 ] || err "/dev/full: exit $rc, want 1"
+    [ -c /dev/full ] || err "/dev/full was replaced by a file"
+    [ ! -e "$WORK/rep.txt" ] && [ ! -e "$WORK/ep.csv" ] ||
+        err "/dev/full: the other outputs were kept"
+    echo "/dev/full: $(cat "$WORK/err.txt")"
+fi
+# past a file-size limit: exit 1, no output (the limit applies to every
+# file the run writes: 2 MB lets the report and the epochs through, not
+# the translation log of a real trace)
+( ulimit -f 2000
+  "$IOSIM" --no-progress -o "$WORK/rep.txt" --epoch 1ms --epoch-out "$WORK/ep.csv" \
+      --xlate-log "$WORK/big.csv" "$T" > /dev/null 2> "$WORK/err.txt" )
+rc=$?
+[ "$rc" = 1 ] || err "file-size limit: exit $rc, want 1"
+[ ! -e "$WORK/rep.txt" ] && [ ! -e "$WORK/ep.csv" ] && [ ! -e "$WORK/big.csv" ] ||
+    err "file-size limit: an output was left"
+echo "file-size limit: $(cat "$WORK/err.txt")"
 ls "$WORK" | grep -q '\.tmp\.' && err "a temporary file was left"
 exit $fail
