@@ -465,8 +465,10 @@ void iosim_trace_close(iosim_trace_reader_t *r)
 /* ------------------------------------------------------------------ */
 struct iosim_trace_writer {
     char *path; /* final name (used in messages) */
-    char *tmp;  /* NULL when writing to a caller's stream */
+    char *tmp;  /* NULL when writing to a caller's stream or directly */
     FILE *f;
+    bool direct; /* path is a device, FIFO or link: f opened on it, no
+                    temporary (renaming would replace the device) */
     bool text;
     bool failed;
     uint64_t nrec;
@@ -571,6 +573,18 @@ static iosim_trace_writer_t *writer_new(const char *path,
     return w;
 }
 
+/* The header of either form, on w->f. */
+static int writer_begin(iosim_trace_writer_t *w,
+                        const iosim_trace_meta_t *meta, iosim_err_t *err)
+{
+    if (!w->text)
+        return bin_begin(w, meta, err);
+    if (trace_text_write_header(w->f, meta))
+        return iosim_err_set(err, "%s: write failed: %s", w->path,
+                             strerror(errno));
+    return 0;
+}
+
 iosim_trace_writer_t *iosim_trace_create(const char *path,
                                          const iosim_trace_meta_t *meta,
                                          bool text, iosim_err_t *err)
@@ -584,6 +598,27 @@ iosim_trace_writer_t *iosim_trace_create(const char *path,
     if (!w)
         return NULL;
     w->text = text;
+    struct stat st;
+    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        struct stat target;
+        if (stat(path, &target) == 0 && S_ISDIR(target.st_mode)) {
+            iosim_err_set(err, "%s: is a directory", path);
+            writer_free(w);
+            return NULL;
+        }
+        w->direct = true;
+        w->f = fopen(path, "wb");
+        if (!w->f) {
+            iosim_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+            writer_free(w);
+            return NULL;
+        }
+        if (writer_begin(w, meta, err)) {
+            iosim_trace_abort(w);
+            return NULL;
+        }
+        return w;
+    }
     size_t tlen = strlen(path) + 32;
     w->tmp = malloc(tlen);
     if (!w->tmp) {
@@ -599,12 +634,7 @@ iosim_trace_writer_t *iosim_trace_create(const char *path,
         writer_free(w);
         return NULL;
     }
-    int rc = text ? (trace_text_write_header(w->f, meta)
-                         ? iosim_err_set(err, "%s: write failed: %s", path,
-                                         strerror(errno))
-                         : 0)
-                  : bin_begin(w, meta, err);
-    if (rc) {
+    if (writer_begin(w, meta, err)) {
         iosim_trace_abort(w);
         return NULL;
     }
@@ -691,10 +721,13 @@ int iosim_trace_commit(iosim_trace_writer_t *w, iosim_err_t *err)
         else if (left == 0)
             break;
     }
-    if (!w->tmp) { /* caller's stream */
+    if (!w->tmp) { /* caller's stream, or a device written directly */
         if (rc == 0 && (fflush(w->f) != 0 || ferror(w->f)))
             rc = iosim_err_set(err, "%s: write failed: %s", w->path,
                                strerror(errno ? errno : EIO));
+        if (w->direct && fclose(w->f) != 0 && rc == 0)
+            rc = iosim_err_set(err, "%s: write failed: %s", w->path,
+                               strerror(errno));
         writer_free(w);
         return rc;
     }
@@ -723,6 +756,8 @@ void iosim_trace_abort(iosim_trace_writer_t *w)
         if (w->f)
             fclose(w->f);
         unlink(w->tmp);
+    } else if (w->direct && w->f) {
+        fclose(w->f);
     }
     writer_free(w);
 }

@@ -540,6 +540,40 @@ static void test_meta_refs(void **s)
     }
 }
 
+/* Not a regular file: a symbolic link (or a device, a FIFO) is written
+ * through, not replaced by a renamed temporary; a directory is refused. */
+static void test_write_through_link(void **s)
+{
+    (void)s;
+    iosim_rec_t in[16];
+    size_t n = extreme_recs(in);
+    const char *target = wpath("link-target.zst");
+    const char *link = wpath("link.zst");
+    unlink(link);
+    write_file(target, "old", 3);
+    assert_int_equal(symlink(target, link), 0);
+    iosim_err_t err;
+    iosim_trace_writer_t *w = iosim_trace_create(link, &test_meta, false, &err);
+    assert_non_null(w);
+    assert_int_equal(iosim_trace_write(w, in, n, &err), 0);
+    assert_int_equal(iosim_trace_commit(w, &err), 0);
+    struct stat st;
+    assert_int_equal(lstat(link, &st), 0);
+    assert_true(S_ISLNK(st.st_mode)); /* still the link */
+    iosim_rec_t out[32];
+    long rc;
+    assert_int_equal(read_all(target, out, 32, &rc, &err), n);
+    assert_int_equal(rc, 0);
+    unlink(link);
+
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", wpath("a-directory"));
+    mkdir(dir, 0700);
+    assert_null(iosim_trace_create(dir, &test_meta, false, &err));
+    assert_non_null(strstr(err.msg, "is a directory"));
+    rmdir(dir);
+}
+
 static void test_unknown_kind(void **s)
 {
     (void)s;
@@ -735,6 +769,7 @@ int main(void)
         cmocka_unit_test(test_corrupt),
         cmocka_unit_test(test_bad_header),
         cmocka_unit_test(test_meta_refs),
+        cmocka_unit_test(test_write_through_link),
         cmocka_unit_test(test_unknown_kind),
         cmocka_unit_test(test_missing),
         cmocka_unit_test(test_abort_leaves_nothing),
