@@ -598,39 +598,29 @@ iosim_trace_writer_t *iosim_trace_create(const char *path,
     if (!w)
         return NULL;
     w->text = text;
-    struct stat st;
+    /* a path that is not a regular file (device, FIFO, link) is written
+     * through: renaming a temporary onto it would replace it */
+    struct stat st, target;
     if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        struct stat target;
         if (stat(path, &target) == 0 && S_ISDIR(target.st_mode)) {
             iosim_err_set(err, "%s: is a directory", path);
             writer_free(w);
             return NULL;
         }
         w->direct = true;
-        w->f = fopen(path, "wb");
-        if (!w->f) {
-            iosim_err_set(err, "%s: cannot open: %s", path, strerror(errno));
+    } else {
+        size_t tlen = strlen(path) + 32;
+        if (!(w->tmp = malloc(tlen))) {
+            iosim_err_set(err, "%s: out of memory", path);
             writer_free(w);
             return NULL;
         }
-        if (writer_begin(w, meta, err)) {
-            iosim_trace_abort(w);
-            return NULL;
-        }
-        return w;
+        snprintf(w->tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
     }
-    size_t tlen = strlen(path) + 32;
-    w->tmp = malloc(tlen);
-    if (!w->tmp) {
-        iosim_err_set(err, "%s: out of memory", path);
-        writer_free(w);
-        return NULL;
-    }
-    snprintf(w->tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
-    w->f = fopen(w->tmp, "wb");
+    w->f = fopen(w->direct ? path : w->tmp, "wb");
     if (!w->f) {
-        iosim_err_set(err, "%s: cannot create %s: %s", path, w->tmp,
-                      strerror(errno));
+        iosim_err_set(err, "%s: cannot create %s: %s", path,
+                      w->direct ? path : w->tmp, strerror(errno));
         writer_free(w);
         return NULL;
     }
