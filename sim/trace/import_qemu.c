@@ -20,7 +20,8 @@
  * QEMU timestamps):
  *   1. Sync (pass 1): the guest's first K = min(64, n) non-wait
  *      descriptors are searched in the QEMU descriptor sequence (decoded
- *      fields compared).  Candidate offsets o must also leave room for all
+ *      fields compared, each within 4 places of its QEMU position:
+ *      descriptors of two CPUs can trade places in the guest's trace).  Candidate offsets o must also leave room for all
  *      the guest's descriptors (o + n_guest <= n_qemu).  When several
  *      offsets match (lazy mode repeats the same DSI/devTLB pair), the
  *      one whose inter-descriptor gaps best fit the guest's (sum of
@@ -73,7 +74,8 @@
 
 #include "trace/import.h"
 
-#define QEMU_SYNC_K 64u
+#define QEMU_SYNC_K 64u /* at most 64: a bit mask tracks them */
+#define QEMU_SYNC_SLACK 4u
 #define QEMU_INTERVAL_MAX 65536u
 #define QEMU_MAP_INDEX_PAGES 64u
 #define QEMU_MAX_CANDIDATES 65536u
@@ -281,19 +283,30 @@ static int qemu_sync(import_in_t *qin, const char *qname, FILE *gf,
         if (n_qemu < k)
             continue;
         uint64_t o = n_qemu - k;
-        /* equal, or two neighbours swapped (timestamp ties, see merge) */
+        /* equal up to local reordering: descriptors submitted on two CPUs
+         * within the ftrace clock's resolution come out of the guest's
+         * per-CPU buffers in another order than QEMU saw them (see
+         * merge); QEMU's descriptor p must be one of the guest's within
+         * QEMU_SYNC_SLACK places, each used once.  When the guest has
+         * more than K, the last QEMU_SYNC_SLACK of the K are not required
+         * (their partners may lie beyond the window). */
         bool match = true;
-        for (unsigned i = 0; i < k && match;) {
-            const iosim_rec_t *q0 = &qring[(o + i) % QEMU_SYNC_K];
-            if (same_desc(q0, &gpre[i])) {
-                i++;
-            } else if (i + 1 < k && same_desc(q0, &gpre[i + 1]) &&
-                       same_desc(&qring[(o + i + 1) % QEMU_SYNC_K],
-                                 &gpre[i])) {
-                i += 2;
-            } else {
-                match = false;
-            }
+        uint64_t used = 0; /* bit i: gpre[i] matched (K <= 64) */
+        unsigned need = n_guest > k && k > QEMU_SYNC_SLACK
+                            ? k - QEMU_SYNC_SLACK
+                            : k;
+        for (unsigned p = 0; p < need && match; p++) {
+            const iosim_rec_t *q0 = &qring[(o + p) % QEMU_SYNC_K];
+            unsigned lo = p > QEMU_SYNC_SLACK ? p - QEMU_SYNC_SLACK : 0;
+            unsigned hi = p + QEMU_SYNC_SLACK < k ? p + QEMU_SYNC_SLACK
+                                                   : k - 1;
+            match = false;
+            for (unsigned j = lo; j <= hi; j++)
+                if (!(used >> j & 1) && same_desc(q0, &gpre[j])) {
+                    used |= 1ull << j;
+                    match = true;
+                    break;
+                }
         }
         if (!match || ncands == QEMU_MAX_CANDIDATES)
             continue;
