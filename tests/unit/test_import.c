@@ -126,6 +126,27 @@ static void write_file(const char *path, const char *text)
     fclose(f);
 }
 
+/* A hand-made QEMU log and guest ftrace, imported (must succeed) and
+ * removed again. */
+static void import_pair(const char *guest, const char *qemu, recs_t *got,
+                        import_counts_t *c)
+{
+    char gpath[] = "/tmp/test_import_g_XXXXXX";
+    char qpath[] = "/tmp/test_import_q_XXXXXX";
+    close(mkstemp(gpath));
+    close(mkstemp(qpath));
+    write_file(gpath, guest);
+    write_file(qpath, qemu);
+    import_opts_t o = default_opts();
+    o.guest_path = gpath;
+    iosim_err_t err = {{0}};
+    int rc = run_import("qemu", qpath, &o, got, c, &err);
+    unlink(gpath);
+    unlink(qpath);
+    if (rc != 0)
+        fail_msg("import: %s", err.msg);
+}
+
 /* ---------------------------------------------------------------- */
 /* unit pieces                                                      */
 /* ---------------------------------------------------------------- */
@@ -477,10 +498,6 @@ static void test_qemu_excerpt(void **state)
 static void test_qemu_sync_local_reorder(void **state)
 {
     (void)state;
-    char gpath[] = "/tmp/test_import_g_XXXXXX";
-    char qpath[] = "/tmp/test_import_q_XXXXXX";
-    close(mkstemp(gpath));
-    close(mkstemp(qpath));
     static const char *const addr[6] = {"0xffff1000", "0xffff2000",
                                         "0xffff3000", "0xffff4000",
                                         "0xffff5000", "0xffff6000"};
@@ -493,7 +510,6 @@ static void test_qemu_sync_local_reorder(void **state)
                  i % 2, i, addr[i]);
         strcat(g, line);
     }
-    write_file(gpath, g);
     static const int qorder[6] = {0, 1, 4, 2, 3, 5};
     char q[2048] = "";
     for (int i = 0; i < 6; i++) {
@@ -504,20 +520,12 @@ static void test_qemu_sync_local_reorder(void **state)
                  addr[qorder[i]]);
         strcat(q, line);
     }
-    write_file(qpath, q);
-    import_opts_t o = default_opts();
-    o.guest_path = gpath;
     import_counts_t c = {0};
     recs_t got = {0};
-    iosim_err_t err = {{0}};
-    int rc = run_import("qemu", qpath, &o, &got, &c, &err);
-    if (rc != 0)
-        fail_msg("import: %s", err.msg);
+    import_pair(g, q, &got, &c);
     assert_int_equal(c.qemu_anchors, 6);
     assert_int_equal(c.qemu_desc_skipped, 0);
     assert_int_equal(count_kind(&got, IOSIM_REC_INVAL), 6);
-    unlink(gpath);
-    unlink(qpath);
     free(got.r);
 }
 
@@ -525,11 +533,7 @@ static void test_qemu_sync_local_reorder(void **state)
 static void test_qemu_alignment_rule(void **state)
 {
     (void)state;
-    char gpath[] = "/tmp/test_import_g_XXXXXX";
-    char qpath[] = "/tmp/test_import_q_XXXXXX";
-    close(mkstemp(gpath));
-    close(mkstemp(qpath));
-    write_file(gpath,
+    static const char guest[] =
                "# entries-in-buffer/entries-written: 8/8   #P:2\n"
                " a-1 [000] ..... 1.000000: map: IOMMU: iova=0x00000000ffff0000"
                " - 0x00000000ffff1000 paddr=0x0000000000100000 size=4096\n"
@@ -546,8 +550,8 @@ static void test_qemu_alignment_rule(void **state)
                " b-2 [001] ..... 1.000006: qi_submit: iotlb_inv dmar0: 0x200f2"
                " 0xffff1000 0x0 0x0\n"
                " a-1 [000] ..... 1.000006: qi_submit: iotlb_inv dmar0: 0x200f2"
-               " 0xffff0000 0x0 0x0\n");
-    write_file(qpath,
+               " 0xffff0000 0x0 0x0\n";
+    static const char qemu[] =
                /* before the guest traced: skipped / dropped (its QEMU
                 * IOTLB miss is not counted) */
                "vtd_inv_qi_tail write tail 2\n"
@@ -575,13 +579,10 @@ static void test_qemu_alignment_rule(void **state)
                /* after the last anchor: kept until the next descriptor */
                "vtd_dmar_translate dev 01:00.00 iova 0xfffff000 -> gpa 0x700000 mask 0xfff\n"
                "vtd_inv_desc invalidate desc type iotlb high 0xfffe0000 low 0x200f2\n"
-               "vtd_dmar_translate dev 01:00.00 iova 0xfffff000 -> gpa 0x700000 mask 0xfff\n");
-    import_opts_t o = default_opts();
-    o.guest_path = gpath;
+               "vtd_dmar_translate dev 01:00.00 iova 0xfffff000 -> gpa 0x700000 mask 0xfff\n";
     import_counts_t c = {0};
     recs_t got = {0};
-    iosim_err_t err = {{0}};
-    assert_int_equal(run_import("qemu", qpath, &o, &got, &c, &err), 0);
+    import_pair(guest, qemu, &got, &c);
     static const struct {
         uint8_t kind;
         uint64_t iova;
@@ -620,8 +621,6 @@ static void test_qemu_alignment_rule(void **state)
      * tied pair's (one); the skipped descriptor's is not the guest's */
     assert_int_equal(c.qemu_tail_writes, 2);
     assert_int_equal(got.r[0].domain, 2); /* DID of 0x200f2 */
-    unlink(gpath);
-    unlink(qpath);
     free(got.r);
 }
 
