@@ -16,7 +16,8 @@
 #   - bad input: one line, exit 2, no log file and no temporary left; an
 #     output naming the trace or a directory is refused; a device is
 #     written through (/dev/null), and when one output cannot be written
-#     (/dev/full, a file-size limit) none is left.
+#     (/dev/full, a file-size limit) none is left; an interrupted run
+#     (SIGTERM) exits 143 and removes its temporaries.
 set -u
 fail=0
 err() { echo "FAIL: $*"; fail=1; }
@@ -153,5 +154,26 @@ rc=$?
 [ ! -e "$WORK/rep.txt" ] && [ ! -e "$WORK/ep.csv" ] && [ ! -e "$WORK/big.csv" ] ||
     err "file-size limit: an output was left"
 echo "file-size limit: $(cat "$WORK/err.txt")"
+# an interrupted run (SIGTERM once its outputs are open; a background job
+# of this shell ignores SIGINT, and iosim keeps an ignored signal ignored)
+# exits 143 and leaves no temporary and no output (a 2M-record trace with
+# the log takes seconds; the signal goes as soon as the temporaries exist)
+rm -f "$WORK"/*.tmp.*
+"$IOSIM_TRACE" gen random --window 64M --size 4K --dir write --count 2000000 \
+    --page-size 4K -o "$WORK/long.zst" 2> /dev/null || err "gen long trace"
+"$IOSIM" --no-progress -o "$WORK/int.txt" --xlate-log "$WORK/int.csv" \
+    "$WORK/long.zst" > /dev/null 2>&1 &
+pid=$!
+for i in $(seq 1 200); do
+    ls "$WORK" | grep -q 'int\.csv\.tmp\.' && break
+    sleep 0.05
+done
+kill -TERM $pid 2> /dev/null
+wait $pid
+rc=$?
+echo "interrupted run: exit $rc"
+[ "$rc" = 143 ] || err "interrupted run: exit $rc, want 143"
+[ ! -e "$WORK/int.txt" ] && [ ! -e "$WORK/int.csv" ] || err "interrupted run: an output was left"
+rm -f "$WORK/long.zst"
 ls "$WORK" | grep -q '\.tmp\.' && err "a temporary file was left"
 exit $fail
