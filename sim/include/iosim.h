@@ -171,6 +171,10 @@ int iosim_trace_write(iosim_trace_writer_t *w, const iosim_rec_t *recs,
 /* commit and abort both free w (after a failed commit the temp file is
  * already removed: do not call abort too). */
 int iosim_trace_commit(iosim_trace_writer_t *w, iosim_err_t *err);
+/* The temporary a writer of path uses until the commit ("<path>.tmp.<pid>"),
+ * for a program that removes it when it is killed.  Returns what snprintf
+ * returns. */
+int iosim_trace_temp_name(const char *path, char *buf, size_t n);
 void iosim_trace_abort(iosim_trace_writer_t *w); /* removes the temp file */
 
 /* Text form of one record (no newline).  Returns chars written or -1. */

@@ -3,9 +3,12 @@
 
 #include "trace/gen.h"
 
+#include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void cli_error(const char *prog, const char *fmt, ...)
 {
@@ -54,4 +57,64 @@ int cli_parse_duration_ns(const char *s, uint64_t *out)
         return 0;
     }
     return -1;
+}
+
+/* ---- temporaries removed on a fatal signal ----------------------------
+ * The handler may only use async-signal-safe calls: unlink() and _exit();
+ * a slot is marked in use only once its name is complete. */
+#define CLI_TEMPS 8
+static char temp_names[CLI_TEMPS][PATH_MAX];
+static volatile sig_atomic_t temp_used[CLI_TEMPS];
+
+static void on_fatal_signal(int sig)
+{
+    for (size_t i = 0; i < CLI_TEMPS; i++)
+        if (temp_used[i])
+            unlink(temp_names[i]);
+    _exit(128 + sig);
+}
+
+static void temps_install(void)
+{
+    static bool installed;
+    if (installed)
+        return;
+    installed = true;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_fatal_signal;
+    sigemptyset(&sa.sa_mask);
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction old;
+        /* a signal the caller ignores (a background job's SIGINT, nohup's
+         * SIGHUP) stays ignored */
+        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+            sigaction(sigs[i], &sa, NULL);
+    }
+}
+
+void cli_temp_add(const char *path)
+{
+    temps_install();
+    for (size_t i = 0; i < CLI_TEMPS; i++)
+        if (!temp_used[i]) {
+            snprintf(temp_names[i], sizeof temp_names[i], "%s", path);
+            temp_used[i] = 1;
+            return;
+        }
+}
+
+void cli_temp_drop(const char *path)
+{
+    for (size_t i = 0; i < CLI_TEMPS; i++)
+        if (temp_used[i] && !strcmp(temp_names[i], path))
+            temp_used[i] = 0;
+}
+
+void cli_temp_add_trace(const char *path)
+{
+    char tmp[PATH_MAX];
+    if (iosim_trace_temp_name(path, tmp, sizeof tmp) < (int)sizeof tmp)
+        cli_temp_add(tmp);
 }

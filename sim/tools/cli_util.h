@@ -17,4 +17,14 @@ int cli_parse_u64(const char *s, uint64_t *out);
  * nanoseconds.  Returns -1 if malformed, zero or too large. */
 int cli_parse_duration_ns(const char *s, uint64_t *out);
 
+/* Temporaries a killed program removes: cli_temp_add() registers one
+ * (the name is copied; at most 8), cli_temp_drop() forgets it (after its
+ * rename).  The first call makes SIGINT, SIGTERM and SIGHUP (unless the
+ * caller ignores them) remove the registered files and exit with 128 +
+ * the signal. */
+void cli_temp_add(const char *path);
+void cli_temp_drop(const char *path);
+/* cli_temp_add() of the temporary iosim_trace_create(path) will use. */
+void cli_temp_add_trace(const char *path);
+
 #endif

@@ -70,6 +70,8 @@ static int convert(int argc, char **argv, bool text_out)
         return IOSIM_EXIT_BAD_INPUT;
     }
     const iosim_trace_meta_t *meta = iosim_trace_meta(r);
+    if (out)
+        cli_temp_add_trace(out); /* killed: no temporary left */
     iosim_trace_writer_t *w =
         out ? iosim_trace_create(out, meta, text_out, &err)
             : trace_writer_on_stream(stdout, "<stdout>", meta, &err);

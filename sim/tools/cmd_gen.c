@@ -91,6 +91,7 @@ int cmd_gen(int argc, char **argv)
         goto done;
     }
     iosim_err_t err;
+    cli_temp_add_trace(out); /* killed: no temporary left */
     if (kind->run(kargc, kargv, out, text, &err) < 0) {
         cli_error(PROG, "%s", err.msg);
         status = IOSIM_EXIT_BAD_INPUT;

@@ -281,6 +281,7 @@ int cmd_import(int argc, char **argv)
     import_counts_t counts = {0};
     iosim_err_t err = {{0}};
     int rc = 0;
+    cli_temp_add_trace(out_path); /* killed: no temporary left */
     import_sink_t *sink = import_sink_file(out_path, text, &opts, &counts,
                                            &err);
     if (!sink || src->run(in, in_path, sink, &opts, &counts, &err) < 0 ||

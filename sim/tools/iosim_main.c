@@ -200,35 +200,6 @@ typedef struct output {
     FILE *f;
 } output_t;
 
-/* Temporaries an interrupted run (SIGINT, SIGTERM, SIGHUP) removes before
- * it exits: unlink() and _exit() are async-signal-safe. */
-#define MAX_TEMPS 3
-static char *volatile temps[MAX_TEMPS];
-
-static void temps_add(char *path)
-{
-    for (size_t i = 0; i < MAX_TEMPS; i++)
-        if (!temps[i]) {
-            temps[i] = path;
-            return;
-        }
-}
-
-static void temps_drop(const char *path)
-{
-    for (size_t i = 0; i < MAX_TEMPS; i++)
-        if (temps[i] == path)
-            temps[i] = NULL;
-}
-
-static void on_interrupt(int sig)
-{
-    for (size_t i = 0; i < MAX_TEMPS; i++)
-        if (temps[i])
-            unlink(temps[i]);
-    _exit(128 + sig);
-}
-
 static int output_open(output_t *o, const char *trace, iosim_err_t *err)
 {
     struct stat st, lst, tr;
@@ -251,7 +222,7 @@ static int output_open(output_t *o, const char *trace, iosim_err_t *err)
     if (!(o->tmp = malloc(n)))
         return iosim_err_set(err, "out of memory");
     snprintf(o->tmp, n, "%s.tmp.%ld", o->path, (long)getpid());
-    temps_add(o->tmp);
+    cli_temp_add(o->tmp);
     if (!(o->f = fopen(o->tmp, "w")))
         return iosim_err_set(err, "%s: cannot create: %s", o->path,
                              strerror(errno));
@@ -274,7 +245,8 @@ static int output_commit(output_t *o, iosim_err_t *err)
         return 0;
     FILE *f = o->f;
     o->f = NULL;
-    temps_drop(o->tmp);
+    if (o->tmp)
+        cli_temp_drop(o->tmp);
     if (fclose(f) != 0 || (o->tmp && rename(o->tmp, o->path) != 0)) {
         iosim_err_set(err, "%s: cannot write: %s", o->path, strerror(errno));
         if (o->tmp)
@@ -287,7 +259,8 @@ static int output_commit(output_t *o, iosim_err_t *err)
 /* Whatever happened: the file closed, the temporary removed. */
 static void output_abort(output_t *o)
 {
-    temps_drop(o->tmp);
+    if (o->tmp)
+        cli_temp_drop(o->tmp);
     if (o->f) {
         fclose(o->f);
         o->f = NULL;
@@ -424,19 +397,6 @@ int main(int argc, char **argv)
     /* past a file-size limit a write then fails (EFBIG) and the run
      * cleans up, instead of being killed with its temporaries left */
     signal(SIGXFSZ, SIG_IGN);
-    /* an interrupted run removes its temporaries (exit 128 + signal) */
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_interrupt;
-    sigemptyset(&sa.sa_mask);
-    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-    for (size_t i = 0; i < 3; i++) {
-        struct sigaction old;
-        /* a signal the caller ignores (a background job's SIGINT, nohup's
-         * SIGHUP) stays ignored */
-        if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
-            sigaction(sigs[i], &sa, NULL);
-    }
     const char *config_path = NULL, *out_path = NULL, *trace = NULL;
     const char *compare = NULL;
     sweep_t sweeps[MAX_SWEEPS];

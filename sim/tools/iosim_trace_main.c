@@ -1,6 +1,7 @@
 /* iosim_trace_main.c — the iosim-trace program: trace tools.
  * Dispatches to the subcommands of trace_cmds.h. */
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
 
 #include "iosim.h"
@@ -27,6 +28,9 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* past a file-size limit a write then fails (EFBIG) and the command
+     * removes its temporary, instead of being killed with it left */
+    signal(SIGXFSZ, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return IOSIM_EXIT_BAD_INPUT;

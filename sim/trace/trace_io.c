@@ -573,6 +573,11 @@ static iosim_trace_writer_t *writer_new(const char *path,
     return w;
 }
 
+int iosim_trace_temp_name(const char *path, char *buf, size_t n)
+{
+    return snprintf(buf, n, "%s.tmp.%ld", path, (long)getpid());
+}
+
 /* The header of either form, on w->f. */
 static int writer_begin(iosim_trace_writer_t *w,
                         const iosim_trace_meta_t *meta, iosim_err_t *err)
@@ -615,7 +620,7 @@ iosim_trace_writer_t *iosim_trace_create(const char *path,
             writer_free(w);
             return NULL;
         }
-        snprintf(w->tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
+        iosim_trace_temp_name(path, w->tmp, tlen);
     }
     w->f = fopen(w->direct ? path : w->tmp, "wb");
     if (!w->f) {
