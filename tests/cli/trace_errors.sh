@@ -179,18 +179,12 @@ rc=$?
 [ "$(wc -l < "$WORK/hugesize.err")" -eq 1 ] && grep -q "record 2 (t=10): size 0xffffffffffffffff is larger than the 64 GiB" "$WORK/hugesize.err" ||
     fail "hugesize: message: $(head -c 200 "$WORK/hugesize.err")"
 
+. "$SRC/tests/cli/lib/signal.sh"
 # a killed iosim-trace (SIGTERM while it writes) removes its temporary and
 # leaves no output: exit 143 (128 + SIGTERM)
 "$IOSIM_TRACE" gen random --window 64M --size 4K --dir write --count 50000000 \
     --page-size 4K -o "$WORK/killed.zst" 2> /dev/null &
-pid=$!
-for i in $(seq 1 200); do
-    ls "$WORK" | grep -q 'killed\.zst\.tmp\.' && break
-    sleep 0.05
-done
-kill -TERM $pid 2> /dev/null
-wait $pid
-rc=$?
+term_when_temp 'killed\.zst\.tmp\.' $!; rc=$term_rc
 [ "$rc" = 143 ] || fail "killed gen: exit $rc, want 143"
 ls "$WORK" | grep -q 'killed\.zst' && fail "killed gen: $(ls "$WORK" | grep killed) left"
 

@@ -158,19 +158,13 @@ echo "file-size limit: $(cat "$WORK/err.txt")"
 # of this shell ignores SIGINT, and iosim keeps an ignored signal ignored)
 # exits 143 and leaves no temporary and no output (a 2M-record trace with
 # the log takes seconds; the signal goes as soon as the temporaries exist)
+. "$SRC/tests/cli/lib/signal.sh"
 rm -f "$WORK"/*.tmp.*
 "$IOSIM_TRACE" gen random --window 64M --size 4K --dir write --count 2000000 \
     --page-size 4K -o "$WORK/long.zst" 2> /dev/null || err "gen long trace"
 "$IOSIM" --no-progress -o "$WORK/int.txt" --xlate-log "$WORK/int.csv" \
     "$WORK/long.zst" > /dev/null 2>&1 &
-pid=$!
-for i in $(seq 1 200); do
-    ls "$WORK" | grep -q 'int\.csv\.tmp\.' && break
-    sleep 0.05
-done
-kill -TERM $pid 2> /dev/null
-wait $pid
-rc=$?
+term_when_temp 'int\.csv\.tmp\.' $!; rc=$term_rc
 echo "interrupted run: exit $rc"
 [ "$rc" = 143 ] || err "interrupted run: exit $rc, want 143"
 [ ! -e "$WORK/int.txt" ] && [ ! -e "$WORK/int.csv" ] || err "interrupted run: an output was left"
