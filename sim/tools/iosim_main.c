@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cache/cache.h"
+#include "core/outfile.h"
 #include "hv/hv.h"
 #include "iosim.h"
 #include "os/os.h"
@@ -202,30 +203,15 @@ typedef struct output {
 
 static int output_open(output_t *o, const char *trace, iosim_err_t *err)
 {
-    struct stat st, lst, tr;
-    if (lstat(o->path, &lst) == 0 && stat(o->path, &st) == 0) {
-        if (S_ISDIR(st.st_mode))
-            return iosim_err_set(err, "%s %s: is a directory", o->opt,
-                                 o->path);
-        if (stat(trace, &tr) == 0 && st.st_dev == tr.st_dev &&
-            st.st_ino == tr.st_ino)
-            return iosim_err_set(err, "%s %s: is the input trace", o->opt,
-                                 o->path);
-        if (!S_ISREG(lst.st_mode)) {
-            if (!(o->f = fopen(o->path, "w")))
-                return iosim_err_set(err, "%s: cannot open: %s", o->path,
-                                     strerror(errno));
-            return 0;
-        }
-    }
-    size_t n = strlen(o->path) + 32;
-    if (!(o->tmp = malloc(n)))
-        return iosim_err_set(err, "out of memory");
-    snprintf(o->tmp, n, "%s.tmp.%ld", o->path, (long)getpid());
-    cli_temp_add(o->tmp);
-    if (!(o->f = fopen(o->tmp, "w")))
-        return iosim_err_set(err, "%s: cannot create: %s", o->path,
-                             strerror(errno));
+    struct stat st, tr;
+    if (stat(o->path, &st) == 0 && stat(trace, &tr) == 0 &&
+        st.st_dev == tr.st_dev && st.st_ino == tr.st_ino)
+        return iosim_err_set(err, "%s %s: is the input trace", o->opt,
+                             o->path);
+    if (outfile_open(o->path, "w", &o->tmp, &o->f, err))
+        return -1;
+    if (o->tmp)
+        cli_temp_add(o->tmp);
     return 0;
 }
 

@@ -495,11 +495,8 @@ int import_sink_finish(import_sink_t *s, iosim_err_t *err)
         s->defer_header = false;
         if (sink_open_writer(s, err) < 0)
             return -1;
-        for (size_t i = 0; i < s->nheld; i += SINK_BATCH) {
-            size_t n = s->nheld - i < SINK_BATCH ? s->nheld - i : SINK_BATCH;
-            if (iosim_trace_write(s->w, s->held + i, n, err) < 0)
-                return -1;
-        }
+        if (s->nheld && iosim_trace_write(s->w, s->held, s->nheld, err) < 0)
+            return -1;
         free(s->held);
         s->held = NULL;
         s->nheld = 0;

@@ -32,6 +32,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "core/outfile.h"
 #include "trace/trace_internal.h"
 
 #define TRACE_MAGIC "IOSIMTRC"
@@ -603,32 +604,12 @@ iosim_trace_writer_t *iosim_trace_create(const char *path,
     if (!w)
         return NULL;
     w->text = text;
-    /* a path that is not a regular file (device, FIFO, link) is written
-     * through: renaming a temporary onto it would replace it */
-    struct stat st, target;
-    if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-        if (stat(path, &target) == 0 && S_ISDIR(target.st_mode)) {
-            iosim_err_set(err, "%s: is a directory", path);
-            writer_free(w);
-            return NULL;
-        }
-        w->direct = true;
-    } else {
-        size_t tlen = strlen(path) + 32;
-        if (!(w->tmp = malloc(tlen))) {
-            iosim_err_set(err, "%s: out of memory", path);
-            writer_free(w);
-            return NULL;
-        }
-        iosim_trace_temp_name(path, w->tmp, tlen);
-    }
-    w->f = fopen(w->direct ? path : w->tmp, "wb");
-    if (!w->f) {
-        iosim_err_set(err, "%s: cannot create %s: %s", path,
-                      w->direct ? path : w->tmp, strerror(errno));
+    /* a device, FIFO or link is written through (core/outfile.h) */
+    if (outfile_open(path, "wb", &w->tmp, &w->f, err)) {
         writer_free(w);
         return NULL;
     }
+    w->direct = !w->tmp;
     if (writer_begin(w, meta, err)) {
         iosim_trace_abort(w);
         return NULL;

@@ -1,0 +1,35 @@
+/* outfile.c — see outfile.h. */
+#include "core/outfile.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int outfile_open(const char *path, const char *mode, char **tmp, FILE **f,
+                 iosim_err_t *err)
+{
+    *tmp = NULL;
+    *f = NULL;
+    struct stat lst, st;
+    if (lstat(path, &lst) == 0 && !S_ISREG(lst.st_mode)) {
+        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+            return iosim_err_set(err, "%s: is a directory", path);
+        if (!(*f = fopen(path, mode)))
+            return iosim_err_set(err, "%s: cannot open: %s", path,
+                                 strerror(errno));
+        return 0;
+    }
+    size_t n = strlen(path) + 32;
+    if (!(*tmp = malloc(n)))
+        return iosim_err_set(err, "%s: out of memory", path);
+    iosim_trace_temp_name(path, *tmp, n);
+    if (!(*f = fopen(*tmp, mode))) {
+        iosim_err_set(err, "%s: cannot create %s: %s", path, *tmp,
+                      strerror(errno));
+        free(*tmp);
+        *tmp = NULL;
+        return -1;
+    }
+    return 0;
+}

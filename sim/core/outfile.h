@@ -1,0 +1,27 @@
+/* outfile.h — opening an output file that appears whole or not at all.
+ *
+ * Concepts:
+ *   - A regular file (or a new one) is written to a temporary beside it,
+ *     "<path>.tmp.<pid>" (iosim_trace_temp_name), which the caller renames
+ *     onto path when everything is written, or removes.
+ *   - A path that exists and is not a regular file (a device, a FIFO, a
+ *     symbolic link) is written through: renaming a temporary onto it
+ *     would replace it (-o /dev/null).  A directory is refused.
+ * Assumptions: the caller owns what it gets (closes f, frees tmp).
+ * Not modeled: nothing; this is plumbing for iosim's outputs and the
+ *   trace writer.
+ */
+#ifndef IOSIM_OUTFILE_H
+#define IOSIM_OUTFILE_H
+
+#include <stdio.h>
+
+#include "iosim.h"
+
+/* Opens path for writing with fopen mode `mode`: *f the stream, *tmp the
+ * temporary's name (malloc'ed) or NULL when path is written through.
+ * Returns 0, or -1 with err naming path (nothing left open). */
+int outfile_open(const char *path, const char *mode, char **tmp, FILE **f,
+                 iosim_err_t *err);
+
+#endif
