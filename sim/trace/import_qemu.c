@@ -75,7 +75,9 @@
 #include "trace/import.h"
 
 #define QEMU_SYNC_K 64u /* at most 64: a bit mask tracks them */
-#define QEMU_SYNC_SLACK 4u /* chosen: the e1000e capture reorders 3 (tests/unit/test_import.c) */
+/* places a descriptor may move in the sync, chosen: the e1000e capture
+ * moves one by 3 (tests/unit/test_import.c) */
+#define QEMU_SYNC_SLACK 4u
 #define QEMU_INTERVAL_MAX 65536u
 #define QEMU_MAP_INDEX_PAGES 64u
 #define QEMU_MAX_CANDIDATES 65536u
