@@ -169,22 +169,33 @@ vmexits() { # trace extra-set... -> "ref model os.inval_iotlb trace.inval_iotlb"
 # near each other: there the page-exact PSI is within 1 miss too (2,067
 # against 2,068) and is not used to discriminate; outcome by outcome it
 # still differs more (below).
-for entry in redis-strict-qemu.zst:virtio nginx-strict-qemu.zst:virtio \
-             memcached-strict-qemu.zst:virtio redis-strict-e1000e-qemu.zst:e1000e; do
-    trace=${entry%%:*} nic=${entry##*:}
+# The scalable-mode capture (QEMU x-scalable-mode=on: scalable-mode root,
+# context and PASID tables, second-stage translation; same IOTLB) is
+# replayed with vtd.root_mode=scalable.
+for entry in redis-strict-qemu.zst:virtio:legacy nginx-strict-qemu.zst:virtio:legacy \
+             memcached-strict-qemu.zst:virtio:legacy \
+             redis-strict-e1000e-qemu.zst:e1000e:legacy \
+             redis-strict-sm-qemu.zst:virtio:scalable; do
+    IFS=: read -r trace nic root <<< "$entry"
     ats=true; [ "$nic" = e1000e ] && ats=false
-    check_qemu_iotlb $trace trace 0 4 --set os.policy=trace ||
+    mode=(--set vtd.root_mode=$root)
+    check_qemu_iotlb $trace trace 0 4 "${mode[@]}" --set os.policy=trace ||
         err "$trace IOTLB, kernel's descriptors: outside [0, +4] misses of QEMU's"
-    check_qemu_iotlb $trace strict 0 10 --set os.policy=strict ||
+    # scalable mode reads the PASID table (one PASID-cache fill); legacy none
+    pc=$(awk -F, '$1=="stat" && $3=="pasidcache.misses" {print $4}' \
+         "$WORK/qemu-${trace%.zst}-trace.csv")
+    case $root:$pc in legacy:0|scalable:[1-9]*) ;;
+    *) err "$trace: $root mode with pasidcache.misses '$pc'" ;; esac
+    check_qemu_iotlb $trace strict 0 10 "${mode[@]}" --set os.policy=strict ||
         err "$trace IOTLB, strict re-derived: outside [0, +10] misses of QEMU's"
-    if [ "$nic" = virtio ] && check_qemu_iotlb $trace spec-page 0 10 \
+    if [ "$nic" = virtio ] && check_qemu_iotlb $trace spec-page 0 10 "${mode[@]}" \
             --set os.policy=strict --set vtd.psi_iotlb_scope=page; then
         err "$trace IOTLB: the spec's page-exact PSI also matches: the check does not discriminate"
     fi
-    set -- $(vmexits $trace --set os.policy=trace)
+    set -- $(vmexits $trace "${mode[@]}" --set os.policy=trace)
     echo "$trace vm exits, kernel's descriptors: model $2, QEMU trapped $1"
     [ "$1" = "$2" ] && [ "$1" -gt 1000 ] || err "$trace vm exits (trace): model $2 QEMU $1"
-    set -- $(vmexits $trace --set os.policy=strict --set vtd.ats=$ats)
+    set -- $(vmexits $trace "${mode[@]}" --set os.policy=strict --set vtd.ats=$ats)
     echo "$trace vm exits, strict re-derived: model $2, QEMU trapped $1, extra PSIs $(( $3 - $4 ))"
     [ "$1" -gt 1000 ] && [ "$(( $2 - $1 ))" = "$(( $3 - $4 ))" ] &&
         [ "$(( $3 - $4 ))" -lt 400 ] ||
@@ -192,7 +203,7 @@ for entry in redis-strict-qemu.zst:virtio nginx-strict-qemu.zst:virtio \
     # (without a device-TLB an unmap submits one descriptor either way:
     # batching cannot show on the e1000e capture)
     [ "$nic" = e1000e ] && continue
-    set -- $(vmexits $trace --set os.policy=strict --set vtd.ats=$ats \
+    set -- $(vmexits $trace "${mode[@]}" --set os.policy=strict --set vtd.ats=$ats \
              --set os.strict_batch=16 --set vtd.iq_batch_max=16)
     [ "$1" -gt 1000 ] && [ "$(( $2 - $1 ))" != "$(( $3 - $4 ))" ] ||
         err "$trace vm exits: batching 16 also matches QEMU ($2): the check does not discriminate"
@@ -221,9 +232,9 @@ echo "$lz vm exits, kernel's descriptors: model $2, QEMU trapped $1"
 # (scripts/qemu-iotlb-check): iosim's own outcomes (--xlate-log of the
 # qemu-virtio model with the kernel's descriptors), then QEMU's table
 # re-implemented from its source; only the first accesses of ring pages
-# QEMU had cached may differ (nginx 1, memcached 4, e1000e 2); with QEMU
-# 9.1's fixed 64-bit mask the re-implementation must differ more (76, 39,
-# 5).
+# QEMU had cached may differ (nginx 1, memcached 4, e1000e 2, scalable
+# mode 4); with QEMU 9.1's fixed 64-bit mask the re-implementation must
+# differ more (76, 39, 5 and 51).
 differ() { # qemu-log trace [check options...] -> outcomes that differ
     local log=$1 tr=$2; shift 2
     local line
@@ -232,10 +243,12 @@ differ() { # qemu-log trace [check options...] -> outcomes that differ
     echo "$line" >&2
     echo "$line" | sed -n 's/.*outcomes differ at \([0-9]*\).*/\1/p'
 }
-for c in nginx-strict memcached-strict redis-strict-e1000e; do
+for c in nginx-strict memcached-strict redis-strict-e1000e redis-strict-sm; do
     q=$SRC/traces/raw/$c-qemu-trace/qemu-trace.log.zst
     tr=$SRC/traces/$c-qemu.zst
+    root=legacy; [ $c = redis-strict-sm ] && root=scalable
     "$IOSIM" --config "$SRC/configs/qemu-virtio.yaml" --set sim.window_only=false \
+        --set vtd.root_mode=$root \
         --set os.policy=trace --no-progress --xlate-log "$WORK/$c-xlate.csv" \
         "$tr" > /dev/null || err "$c --xlate-log failed"
     n=$(differ "$q" "$tr" --iosim-log "$WORK/$c-xlate.csv")
