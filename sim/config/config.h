@@ -100,6 +100,8 @@ struct iosim_config {
         char iova_mode[IOSIM_NAME_LEN];   /* replay | reallocate           */
         uint32_t strict_batch;            /* descs per qi_submit (16 / 1)  */
         bool pass_ih;                     /* strict PSI carries IH=1       */
+        bool flush_all_devtlb_cm;         /* flush-all covers the devTLB
+                                             under caching mode            */
         uint32_t fq_size;                 /* flush-queue entries per CPU   */
         double fq_timeout_ms;             /* flush-queue timer             */
         uint32_t hz;                      /* CONFIG_HZ (timer ticks)       */

@@ -43,11 +43,24 @@ const iosim_param_t iosim_params_os[] = {
      "Linux >= 6.12 qi_batch of QI_MAX_BATCHED_DESC_COUNT = 16; before "
      "6.12 every descriptor was its own submission (MODEL.md §1.6.3)"},
     {"os.pass_ih", IOSIM_P_BOOL, OFF(os.pass_ih), "false", 1, 0, NULL,
-     "strict unmap passes IH=1 on a page-selective invalidation when no "
-     "page-table page was freed (keeps the paging-structure caches)",
+     "strict unmap passes IH=1 on a second-stage page-selective "
+     "invalidation when no page-table page was freed (keeps the "
+     "paging-structure caches); first-stage P_IOTLB descriptors always "
+     "carry it",
      "false: Linux v6.0 as measured by F&S invalidates the PTcaches on every "
      "unmap (FIGURES.md §1), and qi_desc_iotlb() of ~6.11-6.13 masks IH "
-     "away; true: mainline/6.12.93 decode it (MODEL.md §1.6.3)"},
+     "away; true: mainline/6.12.93 decode it (MODEL.md §1.6.3); P_IOTLB: "
+     "qi_flush_piotlb, IH=1 on all 1,359 of traces/redis-strict-fs-qemu.zst "
+     "(Linux 6.1)"},
+    {"os.flush_all_devtlb_cm", IOSIM_P_BOOL, OFF(os.flush_all_devtlb_cm),
+     "true", 1, 0, NULL,
+     "a flush of the whole domain (lazy flush queue, coIOMMU) also flushes "
+     "the device-TLB under caching mode",
+     "true: Linux >= 6.10 cache_tag_flush_all() (drivers/iommu/intel/"
+     "cache.c) flushes every device-TLB tag; false: Linux <= 6.9 "
+     "intel_flush_iotlb_all() skips iommu_flush_dev_iotlb() when CAP.CM is "
+     "set (seen in traces/redis-lazy-fs-qemu.zst, Linux 6.1: 49 P_IOTLB "
+     "flushes, no device-TLB descriptor)"},
     {"os.fq_size", IOSIM_P_U32, OFF(os.fq_size), "256", 2, 1048576.0, NULL,
      "lazy flush-queue entries per CPU (power of two; size-1 usable)",
      "IOVA_DEFAULT_FQ_SIZE = 256, drivers/iommu/dma-iommu.c "

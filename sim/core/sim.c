@@ -55,6 +55,8 @@ void sim_iommu_submit(iosim_sim_t *s, const vtd_desc_t *d, size_t n)
     for (size_t i = 0; i < n; i++) {
         if (d[i].type == IOSIM_DESC_IOTLB || d[i].type == IOSIM_DESC_PIOTLB)
             s->st[IOSIM_ST_OS_INVAL_IOTLB]++;
+        if (d[i].type == IOSIM_DESC_PIOTLB)
+            s->st[IOSIM_ST_OS_INVAL_PIOTLB]++;
         else if (d[i].type == IOSIM_DESC_DEVTLB ||
                  d[i].type == IOSIM_DESC_PDEVTLB)
             s->st[IOSIM_ST_OS_INVAL_DEVTLB]++;
@@ -366,6 +368,8 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
         s->st[IOSIM_ST_REC_INVAL]++;
         if (r->desc == IOSIM_DESC_IOTLB || r->desc == IOSIM_DESC_PIOTLB)
             s->st[IOSIM_ST_REC_INVAL_IOTLB]++;
+        if (r->desc == IOSIM_DESC_PIOTLB)
+            s->st[IOSIM_ST_REC_INVAL_PIOTLB]++;
         else if (r->desc == IOSIM_DESC_DEVTLB ||
                  r->desc == IOSIM_DESC_PDEVTLB)
             s->st[IOSIM_ST_REC_INVAL_DEVTLB]++;

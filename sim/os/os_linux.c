@@ -2,11 +2,23 @@
  * Concepts: builds the descriptors Linux 6.x's cache-tag code builds
  * (drivers/iommu/intel/cache.c, MODEL.md §1.6) and submits them the way
  * qi_submit_sync() does (one tail write + implicit wait per batch).
- * Assumptions: one second-stage domain per device (legacy mode, as in
- * the captures), so each flush has one IOTLB tag and, with ATS, one
- * device-TLB tag.
- * Not modeled: first-stage P_IOTLB descriptors (scalable-mode guests),
- * the dtlb_extra_inval quirk. */
+ *   - A second-stage domain gets IOTLB descriptors (PSI, or a DSI when
+ *     the range exceeds CAP.MAMV), a PSI after each map under caching
+ *     mode, and a DSI for a flush of everything.
+ *   - A first-stage domain (vtd.translation first-stage, and a nested
+ *     guest's own domain) gets PASID-based IOTLB descriptors for its
+ *     RID2PASID (PASID 0): page-selective-within-PASID carrying IH,
+ *     PASID-selective for everything, and nothing after a map even under
+ *     caching mode (MODEL.md §1.6.3-1.6.5).  Seen in a Linux 6.1 guest
+ *     behind QEMU 10.0's x-flts (traces/redis-strict-fs-qemu.zst).
+ *   - A flush of everything flushes the whole device-TLB too, except
+ *     under caching mode before Linux 6.10 (os.flush_all_devtlb_cm).
+ * Assumptions: one domain per device, so each flush has one IOTLB tag
+ * and, with ATS, one device-TLB tag (PASID 0: a plain device-TLB
+ * descriptor).
+ * Not modeled: the dtlb_extra_inval quirk. */
+#include <string.h>
+
 #include "os/os.h"
 #include "os/iova.h"
 
@@ -19,6 +31,18 @@ static void submit_batched(iosim_sim_t *s, const vtd_desc_t *d, size_t n)
         sim_iommu_submit(s, d + i, n - i < batch ? n - i : batch);
 }
 
+/* Linux gives DMA domains first-stage tables whenever it can
+ * (first_level_by_default, MODEL.md §1.1); a nested guest's domain is a
+ * first-stage one too. */
+static bool first_level(const iosim_sim_t *s)
+{
+    return strcmp(s->cfg->vtd.translation, "second-stage") != 0;
+}
+
+/* ih: only leaves changed.  A second-stage PSI carries it only where the
+ * kernel decodes it (os.pass_ih); P_IOTLB descriptors always carried it
+ * (qi_flush_piotlb in 6.1, qi_batch_add_piotlb since 6.12; the 6.1
+ * capture's 1,359 P_IOTLBs all have IH=1). */
 static vtd_desc_t iotlb_desc(const iosim_sim_t *s, uint16_t did,
                              uint64_t iova, uint64_t size, bool ih)
 {
@@ -26,7 +50,14 @@ static vtd_desc_t iotlb_desc(const iosim_sim_t *s, uint16_t did,
     uint64_t addr;
     uint8_t am;
     vtd_psi_range(iova, size, &addr, &am);
-    if (am > s->cfg->vtd.mamv) { /* too big for a PSI: DSI (§1.6.3) */
+    if (first_level(s)) { /* no MAMV test for P_IOTLB (§1.6.3) */
+        d.type = IOSIM_DESC_PIOTLB;
+        d.gran = IOSIM_GRAN_PAGE; /* page-selective-within-PASID */
+        d.pasid = 0;              /* RID2PASID */
+        d.addr = addr;
+        d.am = am;
+        d.ih = ih;
+    } else if (am > s->cfg->vtd.mamv) { /* too big for a PSI: DSI (§1.6.3) */
         d.gran = IOSIM_GRAN_DOMAIN;
     } else {
         d.gran = IOSIM_GRAN_PAGE;
@@ -42,7 +73,8 @@ void os_linux_flush_range(iosim_sim_t *s, uint16_t did, uint16_t sid,
 {
     vtd_desc_t d[2];
     size_t n = 0;
-    d[n++] = iotlb_desc(s, did, iova, size, ih && s->cfg->os.pass_ih);
+    d[n++] = iotlb_desc(s, did, iova, size,
+                        ih && (s->cfg->os.pass_ih || first_level(s)));
     if (s->cfg->vtd.ats) { /* devTLB after IOTLB (spec §6.5.2.5) */
         vtd_desc_t dt = {.type = IOSIM_DESC_DEVTLB, .gran = IOSIM_GRAN_PAGE,
                          .sid = sid, .did = did};
@@ -55,8 +87,10 @@ void os_linux_flush_range(iosim_sim_t *s, uint16_t did, uint16_t sid,
 void os_linux_map_notify(iosim_sim_t *s, uint16_t did, uint64_t iova,
                          uint64_t size)
 {
-    /* cache_tag_flush_range_np(): only under caching mode, IOTLB only. */
-    if (!s->cfg->vtd.caching_mode)
+    /* cache_tag_flush_range_np(): only under caching mode, IOTLB only,
+     * and not for first-stage domains (caching mode covers second-stage
+     * tables only). */
+    if (!s->cfg->vtd.caching_mode || first_level(s))
         return;
     vtd_desc_t d = iotlb_desc(s, did, iova, size, false);
     sim_iommu_submit(s, &d, 1);
@@ -79,10 +113,15 @@ int os_linux_map(iosim_sim_t *s, iova_remap_t *remap, const iosim_rec_t *r,
 
 void os_linux_flush_all(iosim_sim_t *s, uint16_t did, uint16_t sid)
 {
+    /* DSI, or for a first-stage domain a PASID-selective P_IOTLB
+     * (IOSIM_GRAN_DOMAIN = granularity 2 in both descriptors) */
     vtd_desc_t d[2] = {
-        {.type = IOSIM_DESC_IOTLB, .gran = IOSIM_GRAN_DOMAIN, .did = did},
+        {.type = first_level(s) ? IOSIM_DESC_PIOTLB : IOSIM_DESC_IOTLB,
+         .gran = IOSIM_GRAN_DOMAIN, .did = did},
         {.type = IOSIM_DESC_DEVTLB, .gran = IOSIM_GRAN_GLOBAL, .sid = sid,
          .did = did, .am = 52},
     };
-    submit_batched(s, d, s->cfg->vtd.ats ? 2 : 1);
+    bool devtlb = s->cfg->vtd.ats && (s->cfg->os.flush_all_devtlb_cm ||
+                                      !s->cfg->vtd.caching_mode);
+    submit_batched(s, d, devtlb ? 2 : 1);
 }

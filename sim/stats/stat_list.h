@@ -19,6 +19,8 @@
                                 "submitted)")                                  \
     X(REC_INVAL_IOTLB, "trace.inval_iotlb",                                    \
       "INVAL records of IOTLB or PASID-IOTLB type")                            \
+    X(REC_INVAL_PIOTLB, "trace.inval_piotlb",                                  \
+      "INVAL records of PASID-IOTLB type (part of trace.inval_iotlb)")         \
     X(REC_INVAL_DEVTLB, "trace.inval_devtlb",                                  \
       "INVAL records of device-TLB type")                                      \
     X(REC_MARK, "trace.mark", "MARK records")                                  \
@@ -120,6 +122,9 @@
     X(OS_INVAL_IOTLB, "os.inval_iotlb", "IOTLB / PASID-IOTLB descriptors "     \
                                         "the OS issued (compare "              \
                                         "trace.inval_iotlb)")                  \
+    X(OS_INVAL_PIOTLB, "os.inval_piotlb", "PASID-IOTLB descriptors the OS "    \
+                                          "issued (part of os.inval_iotlb; "   \
+                                          "compare trace.inval_piotlb)")       \
     X(OS_INVAL_DEVTLB, "os.inval_devtlb", "device-TLB descriptors the OS "     \
                                           "issued (compare "                   \
                                           "trace.inval_devtlb)")               \

@@ -27,9 +27,22 @@
  *    device] (cache_tag_flush_all, §1.6.5).  A queue of 4 entries (3
  *    usable, fq_full) overflows at the 4th unmap: one flush first.
  *  - passthrough: nothing at all.
+ *  - first-stage domain (scalable mode, vtd.translation first-stage), CM=1,
+ *    batch 1 (Linux 6.1 behind QEMU 10's x-flts): maps issue nothing
+ *    (cache_tag_flush_range_np / __mapping_notify_one skip first-stage
+ *    domains, §1.6.4); each unmap two submissions, a page-selective-
+ *    within-PASID P_IOTLB (did 6, PASID 0 = RID2PASID, same range as the
+ *    PSI, IH=1: no unmap here covers a whole 2 MB table, so no table page
+ *    is freed, and qi_flush_piotlb passes IH) then the devTLB (§1.6.3).
+ *  - lazy, first-stage, CM=1: not forced strict (the CM test of
+ *    intel_iommu_init is for second-stage domains); the timer flush is
+ *    one PASID-selective P_IOTLB (§1.6.5), plus the whole-device devTLB
+ *    unless os.flush_all_devtlb_cm is false (Linux <= 6.9
+ *    intel_flush_iotlb_all skips it under CM).
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -106,8 +119,8 @@ static void run(iosim_sim_t *s, const iosim_rec_t *r, size_t n)
         fail_msg("%s", err.msg);
 }
 
-static void expect(const seen_t *s, size_t i, size_t batch, uint8_t type,
-                   uint8_t gran, uint64_t addr, uint8_t am)
+static void expect_ih(const seen_t *s, size_t i, size_t batch, uint8_t type,
+                      uint8_t gran, uint64_t addr, uint8_t am, bool ih)
 {
     assert_true(i < s->n);
     assert_int_equal(s->batch_of[i], batch);
@@ -117,11 +130,19 @@ static void expect(const seen_t *s, size_t i, size_t batch, uint8_t type,
         assert_int_equal(s->d[i].addr, addr);
         assert_int_equal(s->d[i].am, am);
     }
-    if (type == IOSIM_DESC_IOTLB)
+    if (type == IOSIM_DESC_IOTLB || type == IOSIM_DESC_PIOTLB)
         assert_int_equal(s->d[i].did, 6);
     else
         assert_int_equal(s->d[i].sid, 0x0100);
-    assert_int_equal(s->d[i].ih, 0);
+    if (type == IOSIM_DESC_PIOTLB)
+        assert_int_equal(s->d[i].pasid, 0);
+    assert_int_equal(s->d[i].ih, ih);
+}
+
+static void expect(const seen_t *s, size_t i, size_t batch, uint8_t type,
+                   uint8_t gran, uint64_t addr, uint8_t am)
+{
+    expect_ih(s, i, batch, type, gran, addr, am, false);
 }
 
 static void test_strict_bare_metal(void **state)
@@ -238,6 +259,62 @@ static void test_lazy_forced_strict_under_caching_mode(void **state)
     iosim_sim_free(sim);
 }
 
+static void test_strict_first_stage(void **state)
+{
+    (void)state;
+    static const char *const sets[] = {
+        "os.policy=strict",       "vtd.ats=true",
+        "vtd.caching_mode=true",  "os.strict_batch=1",
+        "vtd.root_mode=scalable", "vtd.translation=first-stage", NULL};
+    seen_t s;
+    iosim_sim_t *sim = make(sets, &s);
+    run(sim, base_trace, NBASE);
+    /* unmap(2), unmap(2), unmap(2): the maps issue nothing */
+    assert_int_equal(s.batches, 6);
+    assert_int_equal(s.n, 6);
+    expect_ih(&s, 0, 0, IOSIM_DESC_PIOTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0, 1);
+    expect(&s, 1, 1, IOSIM_DESC_DEVTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0);
+    expect_ih(&s, 2, 2, IOSIM_DESC_PIOTLB, IOSIM_GRAN_PAGE, 0xffff6000, 1, 1);
+    expect(&s, 3, 3, IOSIM_DESC_DEVTLB, IOSIM_GRAN_PAGE, 0xffff6000, 1);
+    expect_ih(&s, 4, 4, IOSIM_DESC_PIOTLB, IOSIM_GRAN_PAGE, 0xffff0000, 2, 1);
+    expect(&s, 5, 5, IOSIM_DESC_DEVTLB, IOSIM_GRAN_PAGE, 0xffff0000, 2);
+    iosim_sim_free(sim);
+}
+
+static void lazy_first_stage(bool devtlb_cm)
+{
+    const char *const sets[] = {
+        "os.policy=lazy",         "vtd.ats=true",
+        "vtd.caching_mode=true",  "vtd.root_mode=scalable",
+        "vtd.translation=first-stage",
+        devtlb_cm ? "os.flush_all_devtlb_cm=true"
+                  : "os.flush_all_devtlb_cm=false",
+        NULL};
+    seen_t s;
+    iosim_sim_t *sim = make(sets, &s);
+    iosim_rec_t r[NBASE + 1];
+    memcpy(r, base_trace, sizeof base_trace);
+    r[NBASE] = rec(IOSIM_REC_MAP, 3000 + 16000000, 0xffe00000, 4096);
+    iosim_err_t err = {{0}};
+    assert_int_equal(iosim_sim_consume(sim, r, NBASE, &err), 0);
+    assert_int_equal(s.batches, 0); /* lazy, not forced strict by CM */
+    assert_int_equal(iosim_sim_consume(sim, r + NBASE, 1, &err), 0);
+    assert_int_equal(s.batches, 1);
+    assert_int_equal(s.n, devtlb_cm ? 2 : 1);
+    expect(&s, 0, 0, IOSIM_DESC_PIOTLB, IOSIM_GRAN_DOMAIN, 0, 0);
+    if (devtlb_cm)
+        expect(&s, 1, 0, IOSIM_DESC_DEVTLB, IOSIM_GRAN_GLOBAL, 0, 0);
+    assert_int_equal(iosim_sim_finish(sim, &err), 0);
+    iosim_sim_free(sim);
+}
+
+static void test_lazy_first_stage(void **state)
+{
+    (void)state;
+    lazy_first_stage(false); /* Linux 6.1, as in the capture */
+    lazy_first_stage(true);  /* Linux >= 6.10 cache_tag_flush_all */
+}
+
 static void test_passthrough(void **state)
 {
     (void)state;
@@ -260,6 +337,8 @@ int main(void)
         cmocka_unit_test(test_lazy_timer),
         cmocka_unit_test(test_lazy_queue_full),
         cmocka_unit_test(test_lazy_forced_strict_under_caching_mode),
+        cmocka_unit_test(test_strict_first_stage),
+        cmocka_unit_test(test_lazy_first_stage),
         cmocka_unit_test(test_passthrough),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
