@@ -57,11 +57,13 @@
 #define ENGINE_RING 8            /* batches the decoder may run ahead */
 #define ENGINE_PROGRESS_EVERY 64 /* batches between progress calls */
 
-/* err = "LABEL: why", why naming the record (sim.c numbers records). */
-static int label_error(iosim_err_t *err, const iosim_sim_t *s,
-                       const iosim_err_t *why)
+/* err = "TRACE: LABEL: why", why naming the record (sim.c numbers
+ * records as FORMAT.md §4 does, from 0). */
+static int label_error(iosim_err_t *err, const iosim_trace_reader_t *r,
+                       const iosim_sim_t *s, const iosim_err_t *why)
 {
-    return iosim_err_set(err, "%s: %s", iosim_sim_label(s), why->msg);
+    return iosim_err_set(err, "%s: %s: %s", iosim_trace_path(r),
+                         iosim_sim_label(s), why->msg);
 }
 
 static void report_progress(iosim_trace_reader_t *r, uint64_t records,
@@ -94,7 +96,7 @@ static int replay_one_thread(iosim_trace_reader_t *r, iosim_sim_t **sims,
         }
         for (size_t i = 0; i < nsims && rc == 0; i++)
             if (iosim_sim_consume(sims[i], batch, (size_t)n, &why))
-                rc = label_error(err, sims[i], &why);
+                rc = label_error(err, r, sims[i], &why);
         if (rc)
             break;
         *records += (uint64_t)n;
@@ -304,7 +306,7 @@ static int replay_threads(iosim_trace_reader_t *r, iosim_sim_t **sims,
     if (rc == 0) {
         size_t f = first_failure(&p);
         if (f < nsims) {
-            rc = label_error(err, sims[f], &p.lanes[f].why);
+            rc = label_error(err, r, sims[f], &p.lanes[f].why);
         } else if (read_failed) {
             if (err)
                 *err = read_err;

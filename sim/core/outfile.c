@@ -33,3 +33,13 @@ int outfile_open(const char *path, const char *mode, char **tmp, FILE **f,
     }
     return 0;
 }
+
+int outfile_not_input(const char *opt, const char *out, const char *in,
+                      iosim_err_t *err)
+{
+    struct stat o, i;
+    if (out && in && stat(out, &o) == 0 && stat(in, &i) == 0 &&
+        o.st_dev == i.st_dev && o.st_ino == i.st_ino)
+        return iosim_err_set(err, "%s %s: is the input %s", opt, out, in);
+    return 0;
+}

@@ -24,4 +24,11 @@
 int outfile_open(const char *path, const char *mode, char **tmp, FILE **f,
                  iosim_err_t *err);
 
+/* Refuses an output that is one of the run's inputs (the same file,
+ * whatever its name: same device and inode), which writing would destroy
+ * before or while it is read.  Returns 0, or -1 with err
+ * "<opt> <out>: is the input <in>".  A missing file is no input. */
+int outfile_not_input(const char *opt, const char *out, const char *in,
+                      iosim_err_t *err);
+
 #endif

@@ -404,8 +404,9 @@ static bool rec_ready(iosim_sim_t *s, const iosim_rec_t *r)
     return true;
 }
 
-/* r is record number `no` of the trace (1-based, in trace order, also
- * when it was held back and runs after later ones). */
+/* r is record number `no` of the trace (from 0 as FORMAT.md §4 and the
+ * reader's messages count, in trace order, also when it was held back
+ * and runs after later ones). */
 static int sim_record_numbered(iosim_sim_t *s, const iosim_rec_t *r,
                                uint64_t no, iosim_err_t *err)
 {
@@ -448,7 +449,7 @@ int iosim_sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
 {
     for (size_t i = 0; i < n; i++) {
         const iosim_rec_t *r = &recs[i];
-        uint64_t no = ++s->records_in;
+        uint64_t no = s->records_in++;
         if (s->npending && r->t != s->pending[0].t &&
             release_pending(s, true, err))
             return -1;

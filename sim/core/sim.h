@@ -79,7 +79,7 @@ struct iosim_sim {
     uint64_t lat_ns_hist[SIM_LAT_SLOTS]; /* last slot: >= SIM_LAT_SLOTS-1 */
     uint64_t lat_frozen[SIM_LAT_SLOTS];
     uint64_t records_in;   /* records received (iosim_sim_consume)      */
-    uint64_t record_no;    /* 1-based trace number of the record being
+    uint64_t record_no;    /* trace number (from 0) of the record being
                               processed (errors, translation log)       */
 #define SIM_PENDING_MAX 16
     iosim_rec_t pending[SIM_PENDING_MAX]; /* held back (see sim.c) */

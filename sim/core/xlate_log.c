@@ -4,7 +4,7 @@
  *   - A row per 4 KB page of every device access the sim translates, in
  *     the order the sim translates them: the DMA records of the trace and
  *     the accesses the access model synthesizes at unmap.  Columns:
- *     label (the sim), record (1-based number, in trace order, of the
+ *     label (the sim), record (number from 0, FORMAT.md §4, in trace order, of the
  *     record that caused it: the DMA, or the UNMAP of a synthesized
  *     access; rows follow processing order, which differs where records
  *     of one timestamp were reordered, sim.c), t_ns (its time), device (bus:dev.fn), pasid, domain (as the record names it; 0

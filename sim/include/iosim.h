@@ -150,6 +150,8 @@ bool iosim_trace_meta_ref(const iosim_trace_meta_t *m, const char *name,
 typedef struct iosim_trace_reader iosim_trace_reader_t;
 iosim_trace_reader_t *iosim_trace_open(const char *path, iosim_err_t *err);
 const iosim_trace_meta_t *iosim_trace_meta(const iosim_trace_reader_t *r);
+/* The path the reader was opened with (for messages). */
+const char *iosim_trace_path(const iosim_trace_reader_t *r);
 /* Returns the number of records stored into out (1..max), 0 at a clean
  * end of trace, -1 on error (truncated, corrupt, unknown kind ...). */
 long iosim_trace_read(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "iosim.h"
+#include "core/outfile.h"
 #include "tools/cli_util.h"
 #include "tools/trace_cmds.h"
 #include "trace/trace_internal.h"
@@ -64,6 +65,10 @@ static int convert(int argc, char **argv, bool text_out)
         return convert_usage(argv[0], !text_out, stderr);
 
     iosim_err_t err;
+    if (outfile_not_input("-o", out, in, &err)) {
+        cli_error(prog, "%s", err.msg);
+        return IOSIM_EXIT_BAD_INPUT;
+    }
     iosim_trace_reader_t *r = iosim_trace_open(in, &err);
     if (!r) {
         cli_error(prog, "%s", err.msg);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "iosim.h"
+#include "core/outfile.h"
 #include "tools/cli_util.h"
 #include "tools/trace_cmds.h"
 #include "trace/import.h"
@@ -270,6 +271,12 @@ int cmd_import(int argc, char **argv)
         }
     }
 
+    iosim_err_t err = {{0}};
+    if (outfile_not_input("-o", out_path, in_path, &err) ||
+        outfile_not_input("-o", out_path, opts.guest_path, &err)) {
+        cli_error(PROG, "%s", err.msg);
+        return IOSIM_EXIT_BAD_INPUT;
+    }
     FILE *in = stdin;
     if (strcmp(in_path, "-") != 0) {
         in = fopen(in_path, "rb");
@@ -279,7 +286,6 @@ int cmd_import(int argc, char **argv)
         }
     }
     import_counts_t counts = {0};
-    iosim_err_t err = {{0}};
     int rc = 0;
     cli_temp_add_trace(out_path); /* killed: no temporary left */
     import_sink_t *sink = import_sink_file(out_path, text, &opts, &counts,

@@ -8,7 +8,6 @@
  * prints one line and exits 2; no partial output file is left behind. */
 #include <errno.h>
 #include <signal.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -203,11 +202,8 @@ typedef struct output {
 
 static int output_open(output_t *o, const char *trace, iosim_err_t *err)
 {
-    struct stat st, tr;
-    if (stat(o->path, &st) == 0 && stat(trace, &tr) == 0 &&
-        st.st_dev == tr.st_dev && st.st_ino == tr.st_ino)
-        return iosim_err_set(err, "%s %s: is the input trace", o->opt,
-                             o->path);
+    if (outfile_not_input(o->opt, o->path, trace, err))
+        return -1;
     if (outfile_open(o->path, "w", &o->tmp, &o->f, err))
         return -1;
     if (o->tmp)

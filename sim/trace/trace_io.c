@@ -409,6 +409,11 @@ const iosim_trace_meta_t *iosim_trace_meta(const iosim_trace_reader_t *r)
     return &r->meta;
 }
 
+const char *iosim_trace_path(const iosim_trace_reader_t *r)
+{
+    return r->path;
+}
+
 long iosim_trace_read(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
                       iosim_err_t *err)
 {

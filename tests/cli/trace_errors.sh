@@ -176,8 +176,30 @@ printf '# iosim-trace text v1\nMAP t=0 cpu=0 dev=01:00.0 dom=1 iova=0x1000 size=
 timeout 60 "$IOSIM" --no-progress "$WORK/hugesize.txt" > /dev/null 2> "$WORK/hugesize.err"
 rc=$?
 [ $rc -eq 2 ] || fail "hugesize: exit $rc, want 2"
-[ "$(wc -l < "$WORK/hugesize.err")" -eq 1 ] && grep -q "record 2 (t=10): size 0xffffffffffffffff is larger than the 64 GiB" "$WORK/hugesize.err" ||
+# the message names the trace and the record (numbered from 0, FORMAT.md §4)
+[ "$(wc -l < "$WORK/hugesize.err")" -eq 1 ] && grep -q "hugesize.txt: strict: record 1 (t=10): size 0xffffffffffffffff is larger than the 64 GiB" "$WORK/hugesize.err" ||
     fail "hugesize: message: $(head -c 200 "$WORK/hugesize.err")"
+
+# an output naming an input is refused before anything is written: the
+# input stays as it was (exit 2, one line)
+cp "$WORK/big.zst" "$WORK/self.zst"
+ln -sf self.zst "$WORK/self-link.zst"
+for cmd in "to-text $WORK/self.zst -o $WORK/self.zst" \
+           "from-text $WORK/big.txt -o $WORK/big.txt" \
+           "to-text $WORK/self-link.zst -o $WORK/self.zst"; do
+    $IOSIM_TRACE $cmd > /dev/null 2> "$WORK/self.err"
+    rc=$?
+    [ $rc -eq 2 ] && [ "$(wc -l < "$WORK/self.err")" -eq 1 ] &&
+        grep -q ": is the input " "$WORK/self.err" ||
+        fail "$cmd: exit $rc, $(head -c 200 "$WORK/self.err")"
+done
+cmp -s "$WORK/self.zst" "$WORK/big.zst" || fail "to-text -o its input changed it"
+head -1 "$WORK/big.txt" | grep -q '^# iosim-trace text v1' || fail "from-text -o its input changed it"
+printf 'x\n' > "$WORK/guest.txt"
+$IOSIM_TRACE import qemu "$WORK/guest.txt" --guest "$WORK/guest.txt" -o "$WORK/guest.txt" \
+    > /dev/null 2> "$WORK/self.err"
+[ $? -eq 2 ] && grep -q ": is the input " "$WORK/self.err" && [ "$(cat "$WORK/guest.txt")" = x ] ||
+    fail "import -o its input: $(head -c 200 "$WORK/self.err")"
 
 . "$SRC/tests/cli/lib/signal.sh"
 # a killed iosim-trace (SIGTERM while it writes) removes its temporary and

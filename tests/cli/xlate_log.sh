@@ -40,11 +40,11 @@ T
 cut -d, -f1,2,3,7,8 "$WORK/hand.csv" > "$WORK/hand.cols"
 cat > "$WORK/hand.want" <<'W'
 label,record,t_ns,iova,result
-strict,2,110,0x10000,walk
-strict,3,120,0x10000,iotlb
-strict,4,130,0x10000,iotlb
-strict,4,130,0x11000,walk
-strict,6,150,0x10000,fault
+strict,1,110,0x10000,walk
+strict,2,120,0x10000,iotlb
+strict,3,130,0x10000,iotlb
+strict,3,130,0x11000,walk
+strict,5,150,0x10000,fault
 W
 diff "$WORK/hand.want" "$WORK/hand.cols" > "$WORK/hand.diff" ||
     { err "hand-written trace: rows differ"; cat "$WORK/hand.diff"; }
@@ -52,10 +52,10 @@ reads=$(awk -F, 'NR>1 {printf "%s ", $9}' "$WORK/hand.csv")
 echo "hand-written trace: mem_reads per row: $reads"
 [ "$reads" = "6 0 0 1 4 " ] || err "mem_reads per row '$reads', want '6 0 0 1 4 '"
 
-# the record column is the trace's numbering even where records of one
-# timestamp are reordered (sim.c): the UNMAP of a not yet mapped IOVA
-# (record 2) waits for the MAP after it (record 4); the DMA between them
-# is record 3, not the 2nd record processed
+# the record column is the trace's numbering (from 0, FORMAT.md §4) even
+# where records of one timestamp are reordered (sim.c): the UNMAP of a not
+# yet mapped IOVA (record 1) waits for the MAP after it (record 3); the DMA
+# between them is record 2, not the 2nd record processed
 cat > "$WORK/reorder.txt" <<'T'
 # iosim-trace text v1
 MAP t=100 cpu=0 dev=01:00.0 dom=6 iova=0x10000 size=0x1000 phys=0x900000 prot=rw
@@ -65,8 +65,8 @@ MAP t=200 cpu=0 dev=01:00.0 dom=6 iova=0x20000 size=0x1000 phys=0xa00000 prot=rw
 T
 "$IOSIM" --set sim.dma_model=none --set sim.window_only=false --no-progress \
     --xlate-log "$WORK/reorder.csv" "$WORK/reorder.txt" > /dev/null || err "reorder run: exit $?"
-[ "$(awk -F, 'NR>1 {print $2}' "$WORK/reorder.csv")" = 3 ] ||
-    err "reordered trace: record column '$(awk -F, 'NR>1 {print $2}' "$WORK/reorder.csv")', want 3"
+[ "$(awk -F, 'NR>1 {print $2}' "$WORK/reorder.csv")" = 2 ] ||
+    err "reordered trace: record column '$(awk -F, 'NR>1 {print $2}' "$WORK/reorder.csv")', want 2"
 
 # os.policy=trace with batches of 16: the INVAL before a DMA is submitted
 # before that DMA is translated (the kernel traced it as it submitted it),
