@@ -429,6 +429,10 @@ typedef struct load_ctx {
      * different spellings (nested and dotted) */
     const iosim_param_t **seen;
     size_t nseen, capseen;
+    /* iosim_config_key_position: the key looked for and where it is */
+    const char *want;
+    bool found;
+    yaml_mark_t found_at;
 } load_ctx_t;
 
 static int at(load_ctx_t *x, yaml_mark_t m, const char *path,
@@ -515,6 +519,14 @@ static int load_pair(load_ctx_t *x, yaml_node_pair_t *pair, yaml_node_t *map,
     }
 
     const iosim_param_t *p = iosim_param_find(path);
+    if (p && x->want && !x->found) {
+        size_t wl = strlen(x->want);
+        if (strncmp(path, x->want, wl) == 0 &&
+            (path[wl] == '\0' || path[wl] == '.')) {
+            x->found = true;
+            x->found_at = key->start_mark;
+        }
+    }
     if (p) {
         if (val->type != YAML_SCALAR_NODE) {
             char msg[64];
@@ -584,7 +596,33 @@ static int yaml_error(const char *file, const yaml_parser_t *ps,
     }
 }
 
+static int config_load(iosim_config_t *c, const char *path, const char *want,
+                       yaml_mark_t *found_at, iosim_err_t *err);
+
 int iosim_config_load(iosim_config_t *c, const char *path, iosim_err_t *err)
+{
+    return config_load(c, path, NULL, NULL, err);
+}
+
+int iosim_config_key_position(const char *path, const char *key,
+                              size_t *line, size_t *col)
+{
+    iosim_config_t *scratch = iosim_config_new();
+    iosim_err_t err;
+    yaml_mark_t m = {0};
+    int rc = scratch ? config_load(scratch, path, key, &m, &err) : -1;
+    iosim_config_free(scratch);
+    if (rc != 0)
+        return -1;
+    *line = m.line + 1;
+    *col = m.column + 1;
+    return 0;
+}
+
+/* Loads path over c; with want, also finds that key (found_at; returns
+ * 1 when the file loads but does not name it). */
+static int config_load(iosim_config_t *c, const char *path, const char *want,
+                       yaml_mark_t *found_at, iosim_err_t *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -606,7 +644,8 @@ int iosim_config_load(iosim_config_t *c, const char *path, iosim_err_t *err)
 
     /* Work on a copy: a file with an error changes nothing. */
     iosim_config_t work = *c;
-    load_ctx_t x = {.file = path, .doc = &doc, .cfg = &work, .err = err};
+    load_ctx_t x = {.file = path, .doc = &doc, .cfg = &work, .err = err,
+                    .want = want};
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (root) {
         if (root->type == YAML_MAPPING_NODE)
@@ -632,6 +671,12 @@ int iosim_config_load(iosim_config_t *c, const char *path, iosim_err_t *err)
     }
     if (rc == 0)
         *c = work;
+    if (rc == 0 && want) {
+        if (x.found)
+            *found_at = x.found_at;
+        else
+            rc = 1;
+    }
     yaml_document_delete(&doc);
 out_parser:
     yaml_parser_delete(&parser);

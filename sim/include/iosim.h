@@ -206,8 +206,15 @@ int iosim_config_load(iosim_config_t *c, const char *path, iosim_err_t *err);
 /* "a.b.c=value"; errors name "--set a.b.c". */
 int iosim_config_set(iosim_config_t *c, const char *assignment,
                      iosim_err_t *err);
-/* Cross-parameter checks (e.g. sets power of two); run before building. */
+/* Cross-parameter checks (e.g. sets power of two); run before building.
+ * Errors: "key.path: msg". */
 int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err);
+/* Where YAML file `path` (already loaded without error) writes key `key`
+ * (a parameter, or the first parameter of a group such as vtd.iotlb):
+ * 1-based *line and *col of that key.  Returns 0, or -1 if the file does
+ * not name it.  Lets a caller point a validation error at the file. */
+int iosim_config_key_position(const char *path, const char *key,
+                              size_t *line, size_t *col);
 /* Resolved configuration: text "key = value # help", JSON object, or CSV. */
 void iosim_config_write(const iosim_config_t *c, FILE *out,
                         iosim_format_t fmt);

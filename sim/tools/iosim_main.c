@@ -186,6 +186,35 @@ static int add_sim(const iosim_config_t *base, const char *item,
     return 0;
 }
 
+/* A validation error "key: msg" about a value the config file gave (not
+ * one a --set replaced) becomes "file:line:col: key: msg", the place of
+ * that key in the file, as the loader's own errors are. */
+static void point_at_config(const char *config_path,
+                            const char *const *sets, size_t nsets,
+                            iosim_err_t *err)
+{
+    const char *colon = strchr(err->msg, ':');
+    if (!config_path || !colon)
+        return;
+    char key[256];
+    size_t klen = (size_t)(colon - err->msg);
+    const char *space = strchr(err->msg, ' ');
+    if (klen == 0 || klen >= sizeof key || (space && space < colon))
+        return; /* not a key path */
+    memcpy(key, err->msg, klen);
+    key[klen] = '\0';
+    for (size_t i = 0; i < nsets; i++) /* "key=..." or "key.sub=..." */
+        if (!strncmp(sets[i], key, klen) &&
+            (sets[i][klen] == '=' || sets[i][klen] == '.'))
+            return;
+    size_t line, col;
+    if (iosim_config_key_position(config_path, key, &line, &col))
+        return;
+    char msg[sizeof err->msg];
+    snprintf(msg, sizeof msg, "%s", err->msg);
+    iosim_err_set(err, "%s:%zu:%zu: %s", config_path, line, col, msg);
+}
+
 /* One output file of a run (-o, --epoch-out, --xlate-log).  A regular
  * file is written to a temporary beside it and renamed into place only
  * when every output of the run has been written and flushed (output_commit
@@ -511,8 +540,10 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nsets; i++)
         if (iosim_config_set(cfg, sets[i], &err))
             goto fail;
-    if (iosim_config_validate(cfg, &err))
+    if (iosim_config_validate(cfg, &err)) {
+        point_at_config(config_path, sets, nsets, &err);
         goto fail;
+    }
 
     reader = iosim_trace_open(trace, &err);
     if (!reader)

@@ -54,7 +54,13 @@ bad_choice.yaml|mru|1|vtd.iotlb.replacement: expected one of lru|plru|fifo|rando
 scalar_for_mapping.yaml|64|1|vtd.iotlb: expected a mapping, got a scalar
 mapping_for_scalar.yaml|value|1|sim.seed: expected a scalar value, got a mapping
 duplicate.yaml|fq_size|2|os.fq_size: duplicate key
+rule_pow2.yaml|sets:|1|vtd.iotlb.sets: 3 is not a power of two (the set index is a bit field)
+rule_pair.yaml|translation:|1|vtd.translation: first-stage needs vtd.root_mode scalable (PGTT is a PASID-entry field)
+rule_group.yaml|ways:|1|vtd.iotlb: sets x ways is 0 (8 x 0) but the cache is enabled
 EOF
+# a rule broken by a --set, not by the file: no position in the file
+expect_error "iosim: vtd.iotlb.sets: 5 is not a power of two (the set index is a bit field)" \
+    --config "$DATA/rule_pow2.yaml" --set vtd.iotlb.sets=5
 
 expect_error "iosim: $WORK/missing.yaml: No such file or directory" \
     --config "$WORK/missing.yaml"
