@@ -18,8 +18,9 @@ const iosim_param_t iosim_params_sim[] = {
      "convention: fixed seed so that equal inputs give identical output"},
     {"sim.dma_model", IOSIM_P_STR, OFF(sim.dma_model), "auto", 1, 0,
      "auto|none|touch",
-     "device accesses: auto = synthesize only if the trace has no DMA "
-     "records; none = never; touch = always synthesize",
+     "device accesses: auto = synthesize only if the trace's metadata "
+     "says has_dma=0 (a DMA record in such a trace is an error); none = "
+     "never; touch = always synthesize",
      "design choice: ftrace captures carry map/unmap but no DMA records "
      "(captures/README.md)"},
     {"sim.dma_granule", IOSIM_P_U32, OFF(sim.dma_granule), "4096", 64,

@@ -120,8 +120,8 @@ iosim_sim_t *iosim_sim_new(const iosim_config_t *cfg, const char *label,
         return NULL;
     }
     const char *model = cfg->sim.dma_model;
-    s->synth_dma = !strcmp(model, "touch") ||
-                   (!strcmp(model, "auto") && !(meta && meta->has_dma));
+    s->synth_by_meta = !strcmp(model, "auto") && !(meta && meta->has_dma);
+    s->synth_dma = !strcmp(model, "touch") || s->synth_by_meta;
     s->dma_write = strcmp(cfg->sim.dma_dir, "read") != 0;
     s->granule = cfg->sim.dma_granule ? cfg->sim.dma_granule : 4096;
     s->cpu_ghz = cfg->os.cpu_ghz;
@@ -353,6 +353,15 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
         pgtable_unmap(&s->live, r->iova, r->size, NULL);
         return s->os->unmap(s->os_state, r, err);
     case IOSIM_REC_DMA: {
+        /* the stream cannot be looked ahead: auto trusts has_dma, and a
+         * DMA record after all would be counted twice (its own access
+         * and the one synthesized at the unmap) */
+        if (s->synth_by_meta)
+            return iosim_err_set(err, "a DMA record in a trace whose "
+                                      "metadata says has_dma=0 (sim.dma_model "
+                                      "auto synthesizes accesses then): set "
+                                      "has_dma=1 in the trace, or "
+                                      "sim.dma_model none or touch");
         s->st[IOSIM_ST_REC_DMA]++;
         uint64_t iova = r->iova;
         if (s->os->dma_iova)

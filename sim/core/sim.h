@@ -89,6 +89,8 @@ struct iosim_sim {
     uint64_t t_first; /* first record time */
     bool seen_any;
     bool synth_dma;   /* the access model synthesizes DMA at unmap */
+    bool synth_by_meta;    /* dma_model auto chose synthesis from
+                              has_dma=0: a DMA record contradicts it */
     bool dma_write;   /* direction of synthesized accesses */
     uint32_t granule;
     double cpu_ghz;

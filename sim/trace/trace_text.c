@@ -684,6 +684,34 @@ static bool is_meta_line(const char *s)
     return !strncmp(s, "#meta", 5) && (s[5] == '\0' || is_blank(s[5]));
 }
 
+/* A text trace that does not say has_dma (a hand-written one) has it
+ * when any record line is a DMA record: looked up from the first record
+ * (line `first`) to the end, then the file goes back where it was.  A
+ * stream that cannot seek keeps has_dma 0. */
+static uint32_t text_has_dma(trace_text_in_t *t, const char *first)
+{
+    if (!strncmp(first, "DMA", 3) && (is_blank(first[3]) || !first[3]))
+        return 1;
+    long pos = ftell(t->f);
+    if (pos < 0)
+        return 0;
+    uint32_t found = 0;
+    char *line = NULL;
+    size_t cap = 0;
+    while (!found && getline(&line, &cap, t->f) > 0) {
+        const char *p = line;
+        while (is_blank(*p))
+            p++;
+        found = !strncmp(p, "DMA", 3) &&
+                (is_blank(p[3]) || p[3] == '\n' || p[3] == '\r' || !p[3]);
+    }
+    free(line);
+    if (fseek(t->f, pos, SEEK_SET) != 0)
+        return 0;
+    clearerr(t->f);
+    return found;
+}
+
 int trace_text_open(trace_text_in_t *t, iosim_trace_meta_t *meta,
                     iosim_err_t *err)
 {
@@ -703,6 +731,7 @@ int trace_text_open(trace_text_in_t *t, iosim_trace_meta_t *meta,
                                   "(first line must be '%s')",
                              t->path, TRACE_TEXT_HEADER);
     }
+    bool has_dma_given = false;
     while ((rc = next_line(t, err)) == 1) {
         const char *p = t->line;
         while (is_blank(*p))
@@ -711,6 +740,8 @@ int trace_text_open(trace_text_in_t *t, iosim_trace_meta_t *meta,
             continue;
         if (*p != '#') {
             t->pending = 1; /* first record: parsed by trace_text_read */
+            if (!has_dma_given)
+                meta->has_dma = text_has_dma(t, p);
             return 0;
         }
         p += 5;
@@ -722,6 +753,8 @@ int trace_text_open(trace_text_in_t *t, iosim_trace_meta_t *meta,
                                       "'#meta key=value'", t->path, t->lineno);
         char key[64];
         snprintf(key, sizeof key, "%.*s", (int)(eq - p), p);
+        if (!strcmp(key, "has_dma"))
+            has_dma_given = true;
         char why[160];
         if (trace_meta_apply(meta, key, eq + 1, why, sizeof why))
             return iosim_err_set(err, "%s:%lu: %s", t->path, t->lineno, why);

@@ -99,7 +99,8 @@ rm -f "$WORK/o.zst"
 # Normalized text: the header, the #meta lines and the record lines, without
 # other comments and blank lines (the data files are written normalized,
 # except trace_loose.txt whose normalized form follows, derived by hand
-# from FORMAT.md §5.3).
+# from FORMAT.md §5.3; it does not say has_dma and has a DMA record, so
+# has_dma=1, §3).
 ntraces=0
 normalize() { awk 'NR == 1 || /^#meta / || (!/^#/ && !/^[ \t]*$/)' "$1"; }
 cat > "$WORK/trace_loose.norm" <<'EOF'
@@ -110,7 +111,7 @@ cat > "$WORK/trace_loose.norm" <<'EOF'
 #meta workload=memcached
 #meta cpus=0
 #meta time_unit=ns
-#meta has_dma=0
+#meta has_dma=1
 #meta requests=0
 MAP t=10 cpu=0 dev=01:00.0 dom=0 pasid=0 iova=0xffff0000 size=8192 phys=0x0 prot=r
 UNMAP t=20 cpu=0 dev=00:00.0 dom=0 pasid=0 iova=0xffff0000 size=8192
@@ -179,6 +180,23 @@ rc=$?
 # the message names the trace and the record (numbered from 0, FORMAT.md §4)
 [ "$(wc -l < "$WORK/hugesize.err")" -eq 1 ] && grep -q "hugesize.txt: strict: record 1 (t=10): size 0xffffffffffffffff is larger than the 64 GiB" "$WORK/hugesize.err" ||
     fail "hugesize: message: $(head -c 200 "$WORK/hugesize.err")"
+
+# has_dma (FORMAT.md §3): a hand-written text trace that does not say it
+# and has a DMA record replays that record and synthesizes nothing (1
+# request, written out here: one DMA line); one that says has_dma=0 and has
+# a DMA record is bad input (record 1, numbered from 0), not a double count
+dmab='MAP t=0 dom=6 iova=0x1000 size=4096 phys=0x5000 prot=rw\nDMA t=1 iova=0x1000 size=64 dir=write\nUNMAP t=2 dom=6 iova=0x1000 size=4096\n'
+printf "# iosim-trace text v1\n$dmab" > "$WORK/dma_unsaid.txt"
+printf "# iosim-trace text v1\n#meta has_dma=0\n$dmab" > "$WORK/dma_denied.txt"
+"$IOSIM" --no-progress --set sim.window_only=false --format csv "$WORK/dma_unsaid.txt" \
+    > "$WORK/dma_unsaid.csv" || fail "dma_unsaid: exit $?"
+got=$(awk -F, '$1=="stat" && ($3=="dma.requests" || $3=="dma.synthesized") {printf "%s=%s ", $3, $4}' "$WORK/dma_unsaid.csv")
+[ "$got" = "dma.requests=1 dma.synthesized=0 " ] || fail "dma_unsaid: $got"
+"$IOSIM" --no-progress "$WORK/dma_denied.txt" > /dev/null 2> "$WORK/dma_denied.err"
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l < "$WORK/dma_denied.err")" -eq 1 ] &&
+    grep -q "dma_denied.txt: strict: record 1 (t=1): a DMA record in a trace whose metadata says has_dma=0" "$WORK/dma_denied.err" ||
+    fail "dma_denied: exit $rc, $(head -c 300 "$WORK/dma_denied.err")"
 
 # an output naming an input is refused before anything is written: the
 # input stays as it was (exit 2, one line)
