@@ -757,6 +757,22 @@ static int check_cache(const iosim_cache_params_t *cp, const char *name,
     return 0;
 }
 
+size_t iosim_config_diff(const iosim_config_t *base, const iosim_config_t *c,
+                         iosim_config_diff_fn fn, void *arg)
+{
+    size_t n = 0;
+    FOR_EACH_PARAM(p) {
+        char a[PATH_MAX_LEN], b[PATH_MAX_LEN];
+        iosim_param_format(base, p, a, sizeof a);
+        iosim_param_format(c, p, b, sizeof b);
+        if (strcmp(a, b) != 0) {
+            fn(p->path, b, arg);
+            n++;
+        }
+    }
+    return n;
+}
+
 int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
 {
     /* Every value once more against its row: catches values written into

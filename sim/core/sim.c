@@ -149,6 +149,10 @@ void iosim_sim_free(iosim_sim_t *s)
 }
 
 const char *iosim_sim_label(const iosim_sim_t *s) { return s->label; }
+const iosim_config_t *iosim_sim_config(const iosim_sim_t *s)
+{
+    return s->cfg;
+}
 
 /* ---- DMA ------------------------------------------------------------- */
 

@@ -218,6 +218,12 @@ int iosim_config_key_position(const char *path, const char *key,
 /* Resolved configuration: text "key = value # help", JSON object, or CSV. */
 void iosim_config_write(const iosim_config_t *c, FILE *out,
                         iosim_format_t fmt);
+/* Calls fn for every parameter whose value in c differs from base, in
+ * table order, with its key and c's value as text; returns how many. */
+typedef void (*iosim_config_diff_fn)(const char *key, const char *value,
+                                     void *arg);
+size_t iosim_config_diff(const iosim_config_t *base, const iosim_config_t *c,
+                         iosim_config_diff_fn fn, void *arg);
 /* Parameter reference (name, type, default, range, help, source). */
 void iosim_config_write_reference(FILE *out);
 
@@ -234,6 +240,8 @@ int iosim_sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
 int iosim_sim_finish(iosim_sim_t *s, iosim_err_t *err);
 void iosim_sim_free(iosim_sim_t *s);
 const char *iosim_sim_label(const iosim_sim_t *s);
+/* The configuration the sim runs (its own copy). */
+const iosim_config_t *iosim_sim_config(const iosim_sim_t *s);
 
 /* Time series: one CSV row per epoch_ns of trace time, every counter's
  * growth in it (gauges: the value at its end; core/epoch.c), written to

@@ -63,6 +63,48 @@ static void json_str(FILE *out, const char *s)
     fputc('"', out);
 }
 
+/* Each sim's own settings where they differ from the [config] block
+ * (what its --compare item, @mode and --sweep values set), so every
+ * report says what each configuration ran. */
+typedef struct diff_out {
+    FILE *out;
+    iosim_format_t fmt;
+    const char *label;
+    size_t n;
+} diff_out_t;
+
+static void diff_row(const char *key, const char *value, void *arg)
+{
+    diff_out_t *d = arg;
+    switch (d->fmt) {
+    case IOSIM_FMT_TEXT:
+        fprintf(d->out, " %s=%s", key, value);
+        break;
+    case IOSIM_FMT_JSON:
+        fprintf(d->out, "%s\"%s\": ", d->n ? ", " : "", key);
+        json_str(d->out, value);
+        break;
+    default:
+        fprintf(d->out, "config,%s,%s,%s\n", d->label, key, value);
+        break;
+    }
+    d->n++;
+}
+
+static void write_sim_config(FILE *out, iosim_format_t fmt,
+                             const iosim_config_t *cfg, const iosim_sim_t *s)
+{
+    diff_out_t d = {out, fmt, iosim_sim_label(s), 0};
+    if (fmt == IOSIM_FMT_TEXT) {
+        fprintf(out, "# config differs from [config]:");
+        if (!iosim_config_diff(cfg, iosim_sim_config(s), diff_row, &d))
+            fprintf(out, " nothing");
+        fputc('\n', out);
+    } else {
+        iosim_config_diff(cfg, iosim_sim_config(s), diff_row, &d);
+    }
+}
+
 static void write_text(FILE *out, const iosim_config_t *cfg,
                        const iosim_trace_meta_t *m, iosim_sim_t *const *sims,
                        size_t n)
@@ -78,6 +120,7 @@ static void write_text(FILE *out, const iosim_config_t *cfg,
     iosim_config_write(cfg, out, IOSIM_FMT_TEXT);
     for (size_t k = 0; k < n; k++) {
         fprintf(out, "[sim %s]\n", iosim_sim_label(sims[k]));
+        write_sim_config(out, IOSIM_FMT_TEXT, cfg, sims[k]);
         for (size_t i = 0; i < iosim_stat_count(); i++)
             fprintf(out, "%s %llu # %s\n", iosim_stat_name(i),
                     (unsigned long long)iosim_sim_stat(sims[k], i),
@@ -161,7 +204,9 @@ static void write_json(FILE *out, const iosim_config_t *cfg,
     for (size_t k = 0; k < n; k++) {
         fprintf(out, "%s\n    {\"label\": ", k ? "," : "");
         json_str(out, iosim_sim_label(sims[k]));
-        fprintf(out, ",\n     \"stats\": {");
+        fprintf(out, ",\n     \"config\": {");
+        write_sim_config(out, IOSIM_FMT_JSON, cfg, sims[k]);
+        fprintf(out, "},\n     \"stats\": {");
         for (size_t i = 0; i < iosim_stat_count(); i++)
             fprintf(out, "%s\"%s\": %llu", i ? ", " : "", iosim_stat_name(i),
                     (unsigned long long)iosim_sim_stat(sims[k], i));
@@ -211,6 +256,7 @@ static void write_csv(FILE *out, const iosim_config_t *cfg,
                 (unsigned long long)m->refs[r].value);
     for (size_t k = 0; k < n; k++) {
         const char *l = iosim_sim_label(sims[k]);
+        write_sim_config(out, IOSIM_FMT_CSV, cfg, sims[k]);
         for (size_t i = 0; i < iosim_stat_count(); i++)
             fprintf(out, "stat,%s,%s,%llu\n", l, iosim_stat_name(i),
                     (unsigned long long)iosim_sim_stat(sims[k], i));

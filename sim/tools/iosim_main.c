@@ -370,13 +370,49 @@ static int build_sims(const iosim_config_t *cfg, const char *compare,
     size_t nitems = 0;
     if (compare) {
         snprintf(list, sizeof list, "%s", compare);
+        size_t n = strlen(list);
+        if (n == 0 || list[0] == ',' || list[n - 1] == ',' ||
+            strstr(list, ",,"))
+            return iosim_err_set(err, "--compare '%s': an empty item",
+                                 compare);
         char *save = NULL;
         for (char *it = strtok_r(list, ",", &save); it;
              it = strtok_r(NULL, ",", &save)) {
             if (nitems == MAX_COMPARE)
                 return iosim_err_set(err, "--compare: at most %d items",
                                      MAX_COMPARE);
+            for (size_t j = 0; j < nitems; j++)
+                if (!strcmp(items[j], it))
+                    return iosim_err_set(err, "--compare: '%s' given twice",
+                                         it);
             items[nitems++] = it;
+        }
+    }
+    /* Every configuration must be what its label says: one value per key,
+     * and no sweep of what a --compare item sets. */
+    for (size_t k = 0; k < nsw; k++) {
+        for (size_t j = 0; j < k; j++)
+            if (!strcmp(sw[j].key, sw[k].key))
+                return iosim_err_set(err, "--sweep %s: given twice (list "
+                                          "its values in one --sweep)",
+                                     sw[k].key);
+        if (compare && (!strcmp(sw[k].key, "os.policy") ||
+                        !strcmp(sw[k].key, "hv.mode")))
+            return iosim_err_set(err, "--sweep %s: --compare sets it per "
+                                      "item (list the items there)",
+                                 sw[k].key);
+        char vals[1024], *save = NULL;
+        const char *seen[MAX_COMPARE];
+        size_t nseen = 0;
+        snprintf(vals, sizeof vals, "%s", sw[k].values);
+        for (char *v = strtok_r(vals, ",", &save); v;
+             v = strtok_r(NULL, ",", &save)) {
+            for (size_t j = 0; j < nseen; j++)
+                if (!strcmp(seen[j], v))
+                    return iosim_err_set(err, "--sweep %s: value '%s' given "
+                                              "twice", sw[k].key, v);
+            if (nseen < MAX_COMPARE)
+                seen[nseen++] = v;
         }
     }
     size_t combos = 1;

@@ -45,8 +45,8 @@ done
 # additive counters: the sum over the rows is the report's value (JSON
 # "stats" of each sim, as "label name value" lines)
 tr -d ' \n' < "$WORK/a.json" |
-    grep -o '"label":"[^"]*","stats":{[^}]*}' |
-    sed -e 's/"label":"\([^"]*\)","stats":{/\1 /' -e 's/}$//' |
+    grep -o '"label":"[^"]*","config":{[^}]*},"stats":{[^}]*}' |
+    sed -e 's/"label":"\([^"]*\)","config":{[^}]*},"stats":{/\1 /' -e 's/}$//' |
     awk '{ split($2, kv, ","); for (i in kv) { split(kv[i], p, ":");
            gsub(/"/, "", p[1]); print $1, p[1], p[2] } }' |
     sort > "$WORK/report.txt"

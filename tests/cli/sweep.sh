@@ -30,4 +30,43 @@ rc=$?
 [ $rc -eq 2 ] || err "bad sweep value: exit $rc, want 2"
 [ "$(wc -l < "$WORK/e.txt")" -eq 1 ] || err "bad sweep value: not one line"
 grep -q "vtd.iotlb.ways" "$WORK/e.txt" || err "bad sweep value: key not named"
+# each configuration's own settings where they differ from the [config]
+# block (vtd.yaml: iotlb 8 ways, hv.mode none; here os.policy lazy and
+# caching mode on): config rows of its label (CSV), in parameter-table
+# order, written out by hand from what the item, the @mode (none implies
+# caching mode off, hv_none.c) and the sweep value set; values equal to
+# the block's (ways 8, lazy, hv.mode none) do not show
+"$IOSIM" --config "$C" --set os.policy=lazy --set vtd.caching_mode=true \
+    --compare strict,lazy@none --sweep vtd.iotlb.ways=4,8 --format csv \
+    --no-progress "$T" 2> /dev/null |
+    awk -F, '$1=="config" && $2!=""' > "$WORK/diff.csv"
+cat > "$WORK/diff.want" <<'DIFF'
+config,strict vtd.iotlb.ways=4,vtd.iotlb.ways,4
+config,strict vtd.iotlb.ways=4,os.policy,strict
+config,strict vtd.iotlb.ways=8,os.policy,strict
+config,lazy@none vtd.iotlb.ways=4,vtd.caching_mode,false
+config,lazy@none vtd.iotlb.ways=4,vtd.iotlb.ways,4
+config,lazy@none vtd.iotlb.ways=8,vtd.caching_mode,false
+DIFF
+diff "$WORK/diff.want" "$WORK/diff.csv" || err "per-configuration config rows differ"
+
+# every configuration must be what its label says: a sweep of what
+# --compare sets, a key or value given twice, an empty or repeated
+# --compare item are refused (one line, exit 2) instead of a column
+# labelled fands that ran strict, or two columns of one name
+while IFS='|' read -r args want; do
+    # shellcheck disable=SC2086
+    "$IOSIM" --config "$C" $args --no-progress "$T" > "$WORK/o.txt" 2> "$WORK/e.txt"
+    rc=$?
+    [ $rc -eq 2 ] && [ "$(wc -l < "$WORK/e.txt")" -eq 1 ] && [ ! -s "$WORK/o.txt" ] &&
+        grep -qF -e "$want" "$WORK/e.txt" || err "$args: exit $rc, '$(cat "$WORK/e.txt")'"
+done <<'CASES'
+--compare strict,fands --sweep os.policy=strict,lazy|--sweep os.policy: --compare sets it per item
+--compare strict --sweep hv.mode=none,emulated|--sweep hv.mode: --compare sets it per item
+--sweep vtd.iotlb.ways=4,8 --sweep vtd.iotlb.ways=16|--sweep vtd.iotlb.ways: given twice
+--sweep vtd.iotlb.ways=4,4|--sweep vtd.iotlb.ways: value '4' given twice
+--compare strict,strict|--compare: 'strict' given twice
+--compare strict,,lazy|--compare 'strict,,lazy': an empty item
+--compare strict,|--compare 'strict,': an empty item
+CASES
 exit $fail
