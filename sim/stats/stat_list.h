@@ -52,7 +52,11 @@
                                                 "to vtd.max_walks walks in "   \
                                                 "flight")                      \
     X(DMA_WALK_WAIT_NS, "dma.walk_wait_ns", "time walks waited for a free "  \
-                                            "walker")
+                                            "walker, summed (open loop: the "  \
+                                            "device is not held back by the "  \
+                                            "backlog, so when walks are the "  \
+                                            "bottleneck this grows with the "  \
+                                            "square of the trace length)")
 
 /* Translation latency per DMA request, log2 buckets (ns). */
 #define IOSIM_LAT_STATS(X)                                                     \
