@@ -26,6 +26,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <yaml.h>
 
@@ -627,6 +628,11 @@ static int config_load(iosim_config_t *c, const char *path, const char *want,
     FILE *f = fopen(path, "rb");
     if (!f)
         return iosim_err_set(err, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(f);
+        return iosim_err_set(err, "%s: is a directory", path);
+    }
 
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser)) {

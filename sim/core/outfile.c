@@ -11,6 +11,8 @@ int outfile_open(const char *path, const char *mode, char **tmp, FILE **f,
 {
     *tmp = NULL;
     *f = NULL;
+    if (!path[0])
+        return iosim_err_set(err, "'': an empty file name");
     struct stat lst, st;
     if (lstat(path, &lst) == 0 && !S_ISREG(lst.st_mode)) {
         if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))

@@ -214,6 +214,13 @@ int cmd_import(int argc, char **argv)
             } else if (!strcmp(a, "--workload")) {
                 opts.workload = v;
             } else if (!strcmp(a, "--policy")) {
+                /* the traced kernel's policy (FORMAT.md §3 meta.policy) */
+                if (strcmp(v, "strict") && strcmp(v, "lazy") &&
+                    strcmp(v, "passthrough")) {
+                    cli_error(PROG, "--policy '%s': strict, lazy or "
+                                    "passthrough", v);
+                    return IOSIM_EXIT_BAD_INPUT;
+                }
                 opts.policy = v;
             } else if (!strcmp(a, "--kernel")) {
                 opts.kernel = v;
@@ -287,6 +294,8 @@ int cmd_import(int argc, char **argv)
     }
     import_counts_t counts = {0};
     int rc = 0;
+    opts.input = in_path;
+    opts.source = src->name;
     cli_temp_add_trace(out_path); /* killed: no temporary left */
     import_sink_t *sink = import_sink_file(out_path, text, &opts, &counts,
                                            &err);

@@ -50,6 +50,8 @@ typedef struct import_opts {
     uint16_t device;        /* source id for map/unmap/DMA (bus<<8|dev<<3|fn) */
     int domain;             /* >= 0: force this DID; -1: vote (see above) */
     uint64_t requests;      /* meta.requests: the load's request count    */
+    const char *input;      /* the input's name, for messages (or NULL)   */
+    const char *source;     /* the source's name ("ftrace", "qemu")       */
 } import_opts_t;
 
 /* What an import saw; the command prints these on stderr. */

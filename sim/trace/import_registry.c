@@ -491,6 +491,16 @@ int import_sink_finish(import_sink_t *s, iosim_err_t *err)
     if (!s->domain_decided && sink_release_pending(s, err) < 0)
         return -1;
     s->counts->domain = s->domain;
+    /* nothing the source knows (an empty file, another format): bad input
+     * rather than an empty trace (a passthrough capture still has its
+     * window marks) */
+    const import_counts_t *c = s->counts;
+    if (c->records + c->outside_window + c->unknown_events == 0)
+        return iosim_err_set(err, "%s: %llu lines, none an event the %s "
+                                  "import reads: not such a capture",
+                             s->opts->input ? s->opts->input : "input",
+                             (unsigned long long)c->lines,
+                             s->opts->source ? s->opts->source : "");
     if (s->defer_header) {
         s->defer_header = false;
         if (sink_open_writer(s, err) < 0)

@@ -577,9 +577,14 @@ int trace_meta_apply(iosim_trace_meta_t *m, const char *key,
         snprintf(m->policy, sizeof m->policy, "%s", value);
     else if (!strcmp(key, "workload"))
         snprintf(m->workload, sizeof m->workload, "%s", value);
-    else if (!strcmp(key, "time_unit"))
+    else if (!strcmp(key, "time_unit")) {
+        /* version 1 times are nanoseconds (FORMAT.md §3): another unit
+         * would be read as ns and scale every time silently */
+        if (strcmp(value, "ns") != 0)
+            return why_set(why, whylen, "metadata time_unit=%.20s: version 1 "
+                                        "traces are in ns", value);
         snprintf(m->time_unit, sizeof m->time_unit, "%s", value);
-    else if (!strcmp(key, "cpus")) {
+    } else if (!strcmp(key, "cpus")) {
         if (meta_u32(value, &m->cpus))
             return why_set(why, whylen, "metadata cpus=%.40s: malformed "
                                         "value", value);

@@ -64,6 +64,7 @@ expect_error "iosim: vtd.iotlb.sets: 5 is not a power of two (the set index is a
 
 expect_error "iosim: $WORK/missing.yaml: No such file or directory" \
     --config "$WORK/missing.yaml"
+expect_error "iosim: $DATA: is a directory" --config "$DATA"
 expect_error "iosim: --set vtd.nope: no such key" --set vtd.nope=1
 expect_error "iosim: --set vtd.iotlb.sets: expected an unsigned integer, got 'x'" \
     --set vtd.iotlb.sets=x

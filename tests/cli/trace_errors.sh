@@ -219,6 +219,31 @@ $IOSIM_TRACE import qemu "$WORK/guest.txt" --guest "$WORK/guest.txt" -o "$WORK/g
 [ $? -eq 2 ] && grep -q ": is the input " "$WORK/self.err" && [ "$(cat "$WORK/guest.txt")" = x ] ||
     fail "import -o its input: $(head -c 200 "$WORK/self.err")"
 
+# a time unit other than ns would scale every time silently: refused
+printf '# iosim-trace text v1\n#meta time_unit=us\nMAP t=0 iova=0x1000 size=4096 phys=0x1000\n' > "$WORK/us.txt"
+"$IOSIM" --no-progress "$WORK/us.txt" > /dev/null 2> "$WORK/us.err"
+[ $? -eq 2 ] && grep -q "us.txt:2: metadata time_unit=us: version 1 traces are in ns" "$WORK/us.err" ||
+    fail "time_unit=us: $(head -c 200 "$WORK/us.err")"
+# an empty output name is bad input, and leaves no temporary behind
+(cd "$WORK" && "$IOSIM_TRACE" to-text "$WORK/big.zst" -o '' > /dev/null 2> "$WORK/empty-o.err")
+[ $? -eq 2 ] && grep -q "an empty file name" "$WORK/empty-o.err" &&
+    ! ls -a "$WORK" | grep -q '^\.tmp\.' || fail "-o '': $(head -c 200 "$WORK/empty-o.err")"
+
+# an input the importer finds nothing in (empty, junk, an iosim trace) is
+# bad input, not an empty trace; so is a --policy no kernel has
+for f in "$WORK/empty.txt" "$WORK/garbage.bin" "$WORK/big.zst"; do
+    rm -f "$WORK/imported.zst"
+    $IOSIM_TRACE import ftrace "$f" -o "$WORK/imported.zst" > /dev/null 2> "$WORK/imp.err"
+    rc=$?
+    [ $rc -eq 2 ] && [ "$(wc -l < "$WORK/imp.err")" -eq 1 ] &&
+        grep -qF -e "$f: " "$WORK/imp.err" && [ ! -e "$WORK/imported.zst" ] ||
+        fail "import ftrace $f: exit $rc, $(head -c 200 "$WORK/imp.err")"
+done
+$IOSIM_TRACE import ftrace "$DATA/ftrace-redis-strict.txt" --policy bogus \
+    -o "$WORK/imported.zst" > /dev/null 2> "$WORK/imp.err"
+[ $? -eq 2 ] && grep -q -e "--policy 'bogus'" "$WORK/imp.err" && [ ! -e "$WORK/imported.zst" ] ||
+    fail "import --policy bogus: $(head -c 200 "$WORK/imp.err")"
+
 . "$SRC/tests/cli/lib/signal.sh"
 # a killed iosim-trace (SIGTERM while it writes) removes its temporary and
 # leaves no output: exit 143 (128 + SIGTERM)

@@ -49,6 +49,8 @@ static int run(const char *path, bool window, import_counts_t *counts,
     opts.device = 0x0100;
     opts.domain = window ? 5 : -1;
     opts.window = window;
+    opts.input = path; /* messages name it (checked below) */
+    opts.source = "ftrace";
     memset(counts, 0, sizeof *counts);
     memset(seen, 0, sizeof *seen);
 

@@ -121,6 +121,8 @@ static int run(const char *qpath, const char *gpath, bool window,
     opts.device = 0x0100;
     opts.domain = window ? 5 : -1;
     opts.window = window;
+    opts.input = qpath;
+    opts.source = "qemu";
     memset(counts, 0, sizeof *counts);
     memset(seen, 0, sizeof *seen);
     memset(err, 0, sizeof *err);
