@@ -78,7 +78,7 @@ const iosim_param_t iosim_params_os[] = {
      "1", 0, 100, NULL,
      "extra ticks before the flush-queue timer runs (timer-wheel "
      "granularity and softirq delay)",
-     "calibrated on shared/captures/redis-virtio-lazy-cm-off: median "
+     "calibrated on traces/raw/redis-virtio-lazy-cm-off: median "
      "arm-to-flush 15.7 ms = 3 + 1 jiffies at HZ=250; the ground-truth "
      "test brackets the count with 0 and 1"},
     {"os.cpu_ghz", IOSIM_P_F64, OFF(os.cpu_ghz), "3.3", 0.01, 100, NULL,

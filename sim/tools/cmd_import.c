@@ -5,7 +5,7 @@
  *   from the capture folder, runs the source into a sink and prints what
  *   it saw on stderr.  The output appears only if the import succeeds
  *   (the writer renames its temp file on commit).
- * Assumptions: a capture folder (/work/shared/captures/README.md) may hold
+ * Assumptions: a capture folder (traces/raw/SHARED-CAPTURES.md) may hold
  *   iommu-info.txt (policy) and dmesg.txt (kernel) next to the input.
  * Not modeled: nothing.
  */

@@ -123,7 +123,7 @@ check_lazy_epochs memcached-lazy.zst
 check_lazy_epochs nginx-lazy.zst
 
 # QEMU's own IOTLB on the device's real translations.  The strict QEMU
-# captures (traces/redis-strict-qemu.zst from ../shared/captures,
+# captures (traces/redis-strict-qemu.zst from traces/raw/redis-virtio-strict-cm-on-with-qemu-trace,
 # traces/nginx-strict-qemu.zst and memcached-strict-qemu.zst from
 # scripts/capture/run --qemu-trace)
 # hold the device's real translations (QEMU's vtd_dmar_translate) and, as
