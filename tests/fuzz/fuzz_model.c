@@ -13,7 +13,8 @@
  *     iosim_trace_open() when the input opens as a trace, else it is
  *     empty with has_dma = "the input has a DMA record".
  *   - Each sim of model_sims[] (every policy on bare metal, strict and
- *     lazy emulated, strict nested, passthrough guest-passthrough; a few
+ *     lazy emulated, strict nested, passthrough guest-passthrough, a lazy
+ *     first-stage guest under caching mode; a few
  *     settings changed here and there) is built from the defaults plus
  *     its "key=value" settings and gets the same records in batches of
  *     1, 7 and 64.  Two of them also write the per-epoch time series
@@ -103,6 +104,14 @@ static const model_sim_t model_sims[] = {
     {"passthrough@guest-passthrough", {"os.policy=passthrough",
                                        "hv.mode=guest-passthrough",
                                        "sim.window_only=false"}, 0, false},
+    /* a first-stage guest under caching mode (QEMU 10's x-flts): P_IOTLB
+     * descriptors, lazy not forced strict, no devTLB in the flush-all */
+    {"lazy-first-stage@emulated", {"os.policy=lazy", "hv.mode=emulated",
+                                   "vtd.caching_mode=true",
+                                   "vtd.root_mode=scalable",
+                                   "vtd.translation=first-stage",
+                                   "os.flush_all_devtlb_cm=false"},
+     0, true},
 };
 #define MODEL_NSIMS (sizeof model_sims / sizeof model_sims[0])
 
