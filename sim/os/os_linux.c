@@ -36,7 +36,8 @@ static void submit_batched(iosim_sim_t *s, const vtd_desc_t *d, size_t n)
  * first-stage one too. */
 static bool first_level(const iosim_sim_t *s)
 {
-    return strcmp(s->cfg->vtd.translation, "second-stage") != 0;
+    return !strcmp(s->cfg->vtd.translation, "first-stage") ||
+           !strcmp(s->cfg->vtd.translation, "nested");
 }
 
 /* ih: only leaves changed.  A second-stage PSI carries it only where the
