@@ -37,7 +37,8 @@ const iosim_param_t iosim_params_hv[] = {
     {"hv.vmexit_cycles", IOSIM_P_F64, OFF(hv.vmexit_cycles), "2530", 0, 1e9,
      NULL, "CPU cycles of one VM exit + re-entry",
      "KVM_RUN round trip ~2,530 cycles, AMD SVM (LKML 2020-12; "
-     "FIGURES.md §2)"},
+     "FIGURES.md §2); used for Intel VMX as a cross-vendor stand-in "
+     "(UNVERIFIED for VMX)"},
     {"hv.qemu_desc_cycles", IOSIM_P_F64, OFF(hv.qemu_desc_cycles), "5750", 0,
      1e9, NULL, "emulator CPU cycles per trapped invalidation descriptor",
      SRC_AMIT_TRAP},

@@ -22,7 +22,7 @@ const iosim_param_t iosim_params_sim[] = {
      "says has_dma=0 (a DMA record in such a trace is an error); none = "
      "never; touch = always synthesize",
      "design choice: ftrace captures carry map/unmap but no DMA records "
-     "(captures/README.md)"},
+     "(traces/raw/SHARED-CAPTURES.md)"},
     {"sim.dma_granule", IOSIM_P_U32, OFF(sim.dma_granule), "4096", 64,
      1073741824.0, NULL,
      "bytes per synthesized device access (one translation each)",
@@ -36,7 +36,7 @@ const iosim_param_t iosim_params_sim[] = {
      NULL,
      "count statistics only between BENCH_START and BENCH_END marks",
      "captures delimit the benchmark with BENCH_START/BENCH_END "
-     "(captures/README.md)"},
+     "(traces/raw/SHARED-CAPTURES.md)"},
     {"sim.app_cycles_per_request", IOSIM_P_F64,
      OFF(sim.app_cycles_per_request), "22700", 0, 1e12, NULL,
      "CPU cycles one request costs the application and network stack "

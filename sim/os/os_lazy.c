@@ -8,7 +8,8 @@
  * MODEL.md §1.4).  Stale IOTLB entries stay usable until the flush: the
  * protection window counted as dma.stale_hits.
  * Assumptions: one flush queue set per domain; timer expiry is checked
- * when trace time passes the deadline (no jiffies rounding).
+ * when trace time passes the deadline, the timeout rounded up to whole
+ * jiffies plus os.fq_timer_slack_jiffies (lazy_create).
  * With os.iova_mode reallocate the IOVAs come from the allocator model
  * (iova.h) and a queued IOVA is freed only when the flush that releases
  * its entry runs (fq_ring_free -> free_iova_fast), on the CPU that
@@ -20,6 +21,8 @@
 #include "os/iova.h"
 #include "os/os.h"
 
+/* Flush-queue sets kept apart (simulator bound, not a model number): a
+ * 17th domain shares a set with DID % 16, merging their queue counts. */
 #define LAZY_MAX_DOMAINS 16
 #define LAZY_MAX_CPUS 256
 

@@ -12,6 +12,8 @@
 
 #include "os/os.h"
 
+/* Descriptors held before a submission: os.strict_batch above this is
+ * cut to it (simulator bound, not a model number; Linux batches 16). */
 #define TRACE_BATCH_MAX 64
 
 typedef struct trace_policy {

@@ -232,7 +232,9 @@ static vtd_domain_t *domain_get(vtd_t *v, uint16_t did, iosim_err_t *err)
 
 /* Nested: the host backs every guest-physical page the IOMMU touches
  * (table pages and data) with a second-stage mapping, made on first
- * use, GPA + 64 GiB (any offset works). */
+ * use, GPA + 64 GiB (any offset works), with 4 KB host pages: placeholder
+ * (UNVERIFIED; a host backing guest RAM with 2 MB or 1 GB pages would give
+ * fewer second-stage walks and larger combined IOTLB entries). */
 #define NESTED_HPA_OFFSET (64ull << 30)
 static void s2_ensure(vtd_t *v, uint64_t gpa)
 {
