@@ -47,9 +47,12 @@ const iosim_param_t iosim_params_os[] = {
      "invalidation when no page-table page was freed (keeps the "
      "paging-structure caches); first-stage P_IOTLB descriptors always "
      "carry it",
-     "false: Linux v6.0 as measured by F&S invalidates the PTcaches on every "
-     "unmap (FIGURES.md §1), and qi_desc_iotlb() of ~6.11-6.13 masks IH "
-     "away; true: mainline/6.12.93 decode it (MODEL.md §1.6.3); P_IOTLB: "
+     "false: the kernel the other defaults describe (6.12 as released, "
+     "batch 16) hard-codes ih = 0 in qi_desc_iotlb() (dmar.c), as "
+     "qi_flush_iotlb() did from before v6.0 on; F&S measured v6.0 "
+     "flushing the PTcaches on every unmap (FIGURES.md §1); true: later "
+     "kernels (mainline, 6.12.93 stable) decode it (MODEL.md §1.6.3); "
+     "P_IOTLB: "
      "qi_flush_piotlb, IH=1 on all 1,359 of traces/redis-strict-fs-qemu.zst "
      "(Linux 6.1)"},
     {"os.flush_all_devtlb_cm", IOSIM_P_BOOL, OFF(os.flush_all_devtlb_cm),

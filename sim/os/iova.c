@@ -701,14 +701,15 @@ iova_remap_t *iova_remap_new(iosim_sim_t *s, iosim_err_t *err)
         return iosim_err_set(err, "iova.c: out of memory"), NULL;
     }
     m->s = s;
-    /* aperture_end = __DOMAIN_MAX_ADDR(agaw): 12 + 9 bits per level of the
-     * table the DMA API maps into (MODEL.md §3.2) */
-    uint32_t levels = !strcmp(s->cfg->vtd.translation, "first-stage")
-                          ? s->cfg->vtd.fs_levels
-                          : s->cfg->vtd.ss_levels;
-    unsigned bits = 12u + 9u * (levels ? levels : 4u);
-    if (bits > 63)
-        bits = 63;
+    /* aperture_end = __DOMAIN_MAX_ADDR(gaw): 12 + 9 bits per level of the
+     * table the DMA API maps into; a first-stage table (nested guests'
+     * too) takes __DOMAIN_MAX_ADDR(gaw - 1), since first-stage input
+     * addresses must be canonical (bit N-1 sign-extends: 47 usable bits
+     * with 4 levels, 56 with 5) -- drivers/iommu/intel/iommu.c
+     * paging_domain_alloc / domain_update_iommu_cap, MODEL.md §3.2. */
+    bool first = os_linux_first_stage(s);
+    uint32_t levels = first ? s->cfg->vtd.fs_levels : s->cfg->vtd.ss_levels;
+    unsigned bits = 12u + 9u * (levels ? levels : 4u) - (first ? 1u : 0u);
     m->limit_pfn = ((1ull << bits) - 1) >> IOVA_SHIFT;
     return m;
 }

@@ -51,6 +51,10 @@ const os_policy_ops_t *os_policy_find(const char *name);
 
 /* ---- Linux mechanics shared by policies (os_linux.c) ---------------- */
 
+/* The DMA API maps into a first-stage table: a first-stage domain
+ * (first_level_by_default, MODEL.md §1.1) or a nested guest's domain. */
+bool os_linux_first_stage(const iosim_sim_t *s);
+
 /* Invalidates [iova, iova+size) of did as Linux's strict unmap does
  * (cache_tag_flush_range, MODEL.md §1.6.3): one PSI (or a DSI when
  * AM > MAMV), IH = (no page-table page freed), plus a device-TLB

@@ -34,7 +34,7 @@ static void submit_batched(iosim_sim_t *s, const vtd_desc_t *d, size_t n)
 /* Linux gives DMA domains first-stage tables whenever it can
  * (first_level_by_default, MODEL.md §1.1); a nested guest's domain is a
  * first-stage one too. */
-static bool first_level(const iosim_sim_t *s)
+bool os_linux_first_stage(const iosim_sim_t *s)
 {
     return !strcmp(s->cfg->vtd.translation, "first-stage") ||
            !strcmp(s->cfg->vtd.translation, "nested");
@@ -51,7 +51,7 @@ static vtd_desc_t iotlb_desc(const iosim_sim_t *s, uint16_t did,
     uint64_t addr;
     uint8_t am;
     vtd_psi_range(iova, size, &addr, &am);
-    if (first_level(s)) { /* no MAMV test for P_IOTLB (§1.6.3) */
+    if (os_linux_first_stage(s)) { /* no MAMV test for P_IOTLB (§1.6.3) */
         d.type = IOSIM_DESC_PIOTLB;
         d.gran = IOSIM_GRAN_PAGE; /* page-selective-within-PASID */
         d.pasid = 0;              /* RID2PASID */
@@ -75,7 +75,7 @@ void os_linux_flush_range(iosim_sim_t *s, uint16_t did, uint16_t sid,
     vtd_desc_t d[2];
     size_t n = 0;
     d[n++] = iotlb_desc(s, did, iova, size,
-                        ih && (s->cfg->os.pass_ih || first_level(s)));
+                        ih && (s->cfg->os.pass_ih || os_linux_first_stage(s)));
     if (s->cfg->vtd.ats) { /* devTLB after IOTLB (spec §6.5.2.5) */
         vtd_desc_t dt = {.type = IOSIM_DESC_DEVTLB, .gran = IOSIM_GRAN_PAGE,
                          .sid = sid, .did = did};
@@ -91,7 +91,7 @@ void os_linux_map_notify(iosim_sim_t *s, uint16_t did, uint64_t iova,
     /* cache_tag_flush_range_np(): only under caching mode, IOTLB only,
      * and not for first-stage domains (caching mode covers second-stage
      * tables only). */
-    if (!s->cfg->vtd.caching_mode || first_level(s))
+    if (!s->cfg->vtd.caching_mode || os_linux_first_stage(s))
         return;
     vtd_desc_t d = iotlb_desc(s, did, iova, size, false);
     sim_iommu_submit(s, &d, 1);
@@ -117,7 +117,7 @@ void os_linux_flush_all(iosim_sim_t *s, uint16_t did, uint16_t sid)
     /* DSI, or for a first-stage domain a PASID-selective P_IOTLB
      * (IOSIM_GRAN_DOMAIN = granularity 2 in both descriptors) */
     vtd_desc_t d[2] = {
-        {.type = first_level(s) ? IOSIM_DESC_PIOTLB : IOSIM_DESC_IOTLB,
+        {.type = os_linux_first_stage(s) ? IOSIM_DESC_PIOTLB : IOSIM_DESC_IOTLB,
          .gran = IOSIM_GRAN_DOMAIN, .did = did},
         {.type = IOSIM_DESC_DEVTLB, .gran = IOSIM_GRAN_GLOBAL, .sid = sid,
          .did = did, .am = 52},

@@ -16,7 +16,11 @@
 
 #include <cmocka.h>
 
+#include <string.h>
+
+#include "core/sim.h"
 #include "os/iova.h"
+#include "test_util.h"
 
 #define LIMIT48 ((1ull << 36) - 1) /* (2^48 - 1) >> 12 */
 
@@ -224,6 +228,45 @@ static void test_xmap(void **st)
     iova_xmap_free(m);
 }
 
+/* The DMA API's aperture (iova_remap's limit pfn) is __DOMAIN_MAX_ADDR of
+ * the table it maps into: 12 + 9 bits per level, one bit less for a
+ * first-stage table (canonical input addresses, MODEL.md §3.2;
+ * drivers/iommu/intel/iommu.c): second-stage 4 levels 2^48, first-stage
+ * 4 levels 2^47, 5 levels 2^56; a nested guest maps into its first stage. */
+static uint64_t aperture_pfn(const char *const *sets)
+{
+    iosim_err_t err = {{0}};
+    iosim_sim_t *s = sim_from_sets(sets);
+    iova_remap_t *m = iova_remap_new(s, &err);
+    assert_non_null(m);
+    uint64_t pfn = iova_remap_limit_pfn(m);
+    iova_remap_free(m);
+    iosim_sim_free(s);
+    return pfn;
+}
+
+static void test_remap_aperture(void **st)
+{
+    (void)st;
+    const char *ss4[] = {"vtd.translation=second-stage", "vtd.ss_levels=4",
+                         NULL};
+    const char *ss3[] = {"vtd.translation=second-stage", "vtd.ss_levels=3",
+                         NULL};
+    const char *fs4[] = {"vtd.root_mode=scalable",
+                         "vtd.translation=first-stage", "vtd.fs_levels=4",
+                         NULL};
+    const char *fs5[] = {"vtd.root_mode=scalable",
+                         "vtd.translation=first-stage", "vtd.fs_levels=5",
+                         NULL};
+    const char *nest[] = {"vtd.root_mode=scalable", "vtd.translation=nested",
+                          "hv.mode=nested", "vtd.fs_levels=4", NULL};
+    assert_int_equal(aperture_pfn(ss4), (1ull << 36) - 1); /* 48 bits */
+    assert_int_equal(aperture_pfn(ss3), (1ull << 27) - 1); /* 39 bits */
+    assert_int_equal(aperture_pfn(fs4), (1ull << 35) - 1); /* 47 bits */
+    assert_int_equal(aperture_pfn(fs5), (1ull << 44) - 1); /* 56 bits */
+    assert_int_equal(aperture_pfn(nest), (1ull << 35) - 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -233,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_large_bypass_rcache),
         cmocka_unit_test(test_dac_fallback),
         cmocka_unit_test(test_xmap),
+        cmocka_unit_test(test_remap_aperture),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -50,6 +50,7 @@
 #include <cmocka.h>
 
 #include "core/sim.h"
+#include "test_util.h"
 
 #define MAX_SEEN 64
 typedef struct seen {
@@ -98,15 +99,7 @@ static const iosim_rec_t base_trace[] = {
 
 static iosim_sim_t *make(const char *const *sets, seen_t *seen)
 {
-    iosim_err_t err = {{0}};
-    iosim_config_t *c = iosim_config_new();
-    assert_non_null(c);
-    for (; *sets; sets++)
-        assert_int_equal(iosim_config_set(c, *sets, &err), 0);
-    iosim_sim_t *s = iosim_sim_new(c, "t", NULL, &err);
-    if (!s)
-        fail_msg("%s", err.msg);
-    iosim_config_free(c);
+    iosim_sim_t *s = sim_from_sets(sets);
     memset(seen, 0, sizeof *seen);
     sim_observe_submits(s, observe, seen);
     return s;

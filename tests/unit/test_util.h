@@ -1,7 +1,8 @@
 /* test_util.h — helpers shared by the cmocka test programs.
  * Concepts: a per-run scratch directory (make_work / remove_work as group
  * setup and teardown, wpath names a file in it), reading a whole small
- * file or trace into memory.  Include after <cmocka.h>. */
+ * file or trace into memory, a sim from "key=value" settings.  Include
+ * after <cmocka.h>. */
 #ifndef IOSIM_TEST_UTIL_H
 #define IOSIM_TEST_UTIL_H
 
@@ -14,7 +15,7 @@
 
 #define TEST_UNUSED __attribute__((unused))
 
-static char work[256]; /* per-run scratch directory */
+static TEST_UNUSED char work[256]; /* per-run scratch directory */
 
 static TEST_UNUSED int make_work(void **state)
 {
@@ -95,6 +96,23 @@ static TEST_UNUSED size_t read_whole_trace(const char *path,
     iosim_trace_close(rd);
     *recs = r;
     return n;
+}
+
+/* A sim (label "t", no output) of the defaults with each "key=value" of
+ * the NULL-terminated sets applied; fails the test on any error. */
+static TEST_UNUSED iosim_sim_t *sim_from_sets(const char *const *sets)
+{
+    iosim_err_t err = {{0}};
+    iosim_config_t *c = iosim_config_new();
+    assert_non_null(c);
+    for (; *sets; sets++)
+        if (iosim_config_set(c, *sets, &err))
+            fail_msg("%s", err.msg);
+    iosim_sim_t *s = iosim_sim_new(c, "t", NULL, &err);
+    if (!s)
+        fail_msg("%s", err.msg);
+    iosim_config_free(c);
+    return s;
 }
 
 #endif
