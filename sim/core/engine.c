@@ -58,10 +58,18 @@
 #define ENGINE_PROGRESS_EVERY 64 /* batches between progress calls */
 
 /* err = "TRACE: LABEL: why", why naming the record (sim.c numbers
- * records as FORMAT.md §4 does, from 0). */
+ * records as FORMAT.md §4 does, from 0); "TRACE:LINE: ..." when the
+ * record came from a line of a text trace, so an editor can jump to it. */
 static int label_error(iosim_err_t *err, const iosim_trace_reader_t *r,
                        const iosim_sim_t *s, const iosim_err_t *why)
 {
+    uint64_t no, line = 0;
+    if (iosim_sim_failed_record(s, &no))
+        line = iosim_trace_record_line(r, no);
+    if (line)
+        return iosim_err_set(err, "%s:%llu: %s: %s", iosim_trace_path(r),
+                             (unsigned long long)line, iosim_sim_label(s),
+                             why->msg);
     return iosim_err_set(err, "%s: %s: %s", iosim_trace_path(r),
                          iosim_sim_label(s), why->msg);
 }
@@ -350,9 +358,11 @@ int iosim_replay_reader_threads(iosim_trace_reader_t *r, iosim_sim_t **sims,
                                      &records, err);
     if (rc)
         return -1;
-    for (size_t i = 0; i < nsims; i++)
-        if (iosim_sim_finish(sims[i], err))
-            return -1;
+    for (size_t i = 0; i < nsims; i++) {
+        iosim_err_t why;
+        if (iosim_sim_finish(sims[i], &why))
+            return label_error(err, r, sims[i], &why);
+    }
     if (progress)
         report_progress(r, records, true, progress, progress_arg);
     return 0;

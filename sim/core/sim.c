@@ -149,6 +149,14 @@ void iosim_sim_free(iosim_sim_t *s)
 }
 
 const char *iosim_sim_label(const iosim_sim_t *s) { return s->label; }
+
+bool iosim_sim_failed_record(const iosim_sim_t *s, uint64_t *record)
+{
+    if (s->record_failed && record)
+        *record = s->record_no;
+    return s->record_failed;
+}
+
 const iosim_config_t *iosim_sim_config(const iosim_sim_t *s)
 {
     return s->cfg;
@@ -426,6 +434,7 @@ static int sim_record_numbered(iosim_sim_t *s, const iosim_rec_t *r,
     s->record_no = no;
     if (sim_record(s, r, err) == 0)
         return 0;
+    s->record_failed = true;
     char msg[sizeof err->msg];
     snprintf(msg, sizeof msg, "%s", err->msg);
     return iosim_err_set(err, "record %llu (t=%llu): %s",

@@ -81,6 +81,7 @@ struct iosim_sim {
     uint64_t records_in;   /* records received (iosim_sim_consume)      */
     uint64_t record_no;    /* trace number (from 0) of the record being
                               processed (errors, translation log)       */
+    bool record_failed;    /* the last error was record record_no's     */
 #define SIM_PENDING_MAX 16
     iosim_rec_t pending[SIM_PENDING_MAX]; /* held back (see sim.c) */
     uint64_t pending_no[SIM_PENDING_MAX]; /* their trace numbers */

@@ -156,6 +156,11 @@ const char *iosim_trace_path(const iosim_trace_reader_t *r);
  * end of trace, -1 on error (truncated, corrupt, unknown kind ...). */
 long iosim_trace_read(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
                       iosim_err_t *err);
+/* The line (from 1) of record `record` (from 0, as FORMAT.md §4 numbers
+ * them) of a text trace, once read; 0 for a binary trace or a record not
+ * read yet. */
+uint64_t iosim_trace_record_line(const iosim_trace_reader_t *r,
+                                 uint64_t record);
 /* Bytes of compressed input consumed so far and the file size (progress). */
 void iosim_trace_progress(const iosim_trace_reader_t *r, uint64_t *done,
                           uint64_t *total);
@@ -240,6 +245,10 @@ int iosim_sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
 int iosim_sim_finish(iosim_sim_t *s, iosim_err_t *err);
 void iosim_sim_free(iosim_sim_t *s);
 const char *iosim_sim_label(const iosim_sim_t *s);
+/* After a failed iosim_sim_consume/finish: true with the number (from 0)
+ * of the record that failed, false if the failure was not a record's
+ * (e.g. the end-of-trace flush of a policy). */
+bool iosim_sim_failed_record(const iosim_sim_t *s, uint64_t *record);
 /* The configuration the sim runs (its own copy). */
 const iosim_config_t *iosim_sim_config(const iosim_sim_t *s);
 

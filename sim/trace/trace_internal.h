@@ -58,6 +58,11 @@ typedef struct trace_text_in {
     unsigned long lineno;
     uint64_t bytes;    /* bytes consumed (progress)               */
     int pending;       /* 1: `line` holds a record not yet parsed */
+    /* line (from 1) of every record read so far, for messages about a
+     * record found later (replay errors): 4 bytes per record, and text
+     * traces are the small hand-made ones */
+    uint32_t *rec_line;
+    size_t nrec, rec_cap;
 } trace_text_in_t;
 
 /* Reads the header line and the "#meta" lines; stops at the first record
@@ -69,6 +74,9 @@ int trace_text_open(trace_text_in_t *t, iosim_trace_meta_t *meta,
  * before it are valid). */
 long trace_text_read(trace_text_in_t *t, iosim_rec_t *out, size_t max,
                      size_t *good, iosim_err_t *err);
+/* Line (from 1) of record `no` (from 0) of the records read so far; 0 if
+ * there is no such record or the line number did not fit. */
+uint64_t trace_text_record_line(const trace_text_in_t *t, uint64_t no);
 void trace_text_close(trace_text_in_t *t);
 
 /* A writer on a stream the caller owns (e.g. stdout): commit flushes it

@@ -441,6 +441,12 @@ long iosim_trace_read(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
     return (long)good;
 }
 
+uint64_t iosim_trace_record_line(const iosim_trace_reader_t *r,
+                                 uint64_t record)
+{
+    return r->text ? trace_text_record_line(&r->txt, record) : 0;
+}
+
 void iosim_trace_progress(const iosim_trace_reader_t *r, uint64_t *done,
                           uint64_t *total)
 {

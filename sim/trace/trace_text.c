@@ -788,6 +788,19 @@ long trace_text_read(trace_text_in_t *t, iosim_rec_t *out, size_t max,
         char why[200];
         int rc = iosim_rec_from_text(t->line, &out[n], why, sizeof why);
         if (rc == 0) {
+            if (t->nrec == t->rec_cap) {
+                size_t cap = t->rec_cap ? 2 * t->rec_cap : 1024;
+                uint32_t *p = realloc(t->rec_line, cap * sizeof *p);
+                if (!p) {
+                    *good = n;
+                    return iosim_err_set(err, "%s:%lu: out of memory",
+                                         t->path, t->lineno);
+                }
+                t->rec_line = p;
+                t->rec_cap = cap;
+            }
+            t->rec_line[t->nrec++] =
+                t->lineno <= UINT32_MAX ? (uint32_t)t->lineno : 0;
             n++;
             continue;
         }
@@ -806,9 +819,17 @@ long trace_text_read(trace_text_in_t *t, iosim_rec_t *out, size_t max,
     return 1;
 }
 
+uint64_t trace_text_record_line(const trace_text_in_t *t, uint64_t no)
+{
+    return no < t->nrec ? t->rec_line[no] : 0;
+}
+
 void trace_text_close(trace_text_in_t *t)
 {
     free(t->line);
     t->line = NULL;
     t->line_cap = 0;
+    free(t->rec_line);
+    t->rec_line = NULL;
+    t->nrec = t->rec_cap = 0;
 }

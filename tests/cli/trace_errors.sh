@@ -177,14 +177,36 @@ printf '# iosim-trace text v1\nMAP t=0 cpu=0 dev=01:00.0 dom=1 iova=0x1000 size=
 timeout 60 "$IOSIM" --no-progress "$WORK/hugesize.txt" > /dev/null 2> "$WORK/hugesize.err"
 rc=$?
 [ $rc -eq 2 ] || fail "hugesize: exit $rc, want 2"
-# the message names the trace and the record (numbered from 0, FORMAT.md §4)
-[ "$(wc -l < "$WORK/hugesize.err")" -eq 1 ] && grep -q "hugesize.txt: strict: record 1 (t=10): size 0xffffffffffffffff is larger than the 64 GiB" "$WORK/hugesize.err" ||
+# the message names the trace, the line of a text trace (the UNMAP is line
+# 3: header, MAP, UNMAP) and the record (numbered from 0, FORMAT.md §4)
+[ "$(wc -l < "$WORK/hugesize.err")" -eq 1 ] && grep -q "hugesize.txt:3: strict: record 1 (t=10): size 0xffffffffffffffff is larger than the 64 GiB" "$WORK/hugesize.err" ||
     fail "hugesize: message: $(head -c 200 "$WORK/hugesize.err")"
+# a binary trace has no lines: the record number alone
+"$IOSIM_TRACE" from-text "$WORK/hugesize.txt" -o "$WORK/hugesize.zst" || fail "hugesize: from-text"
+timeout 60 "$IOSIM" --no-progress "$WORK/hugesize.zst" > /dev/null 2> "$WORK/hugesize_bin.err"
+rc=$?
+[ $rc -eq 2 ] && grep -q "hugesize.zst: strict: record 1 (t=10): size" "$WORK/hugesize_bin.err" ||
+    fail "hugesize binary: exit $rc, $(head -c 200 "$WORK/hugesize_bin.err")"
+
+# a record held back (a map over a live one may wait for an unmap of the
+# same time, sim.c) fails only when the trace ends: the message still names
+# the trace, its line (6: header, meta, blank, first MAP, comment, this MAP;
+# checked below) and the sim, like any record's
+printf '# iosim-trace text v1\n#meta cpus=1\n\nMAP t=10 cpu=0 dev=01:00.0 dom=6 iova=0x1000 size=4096 phys=0x2000 prot=rw\n# the same IOVA again, never unmapped\nMAP t=20 cpu=0 dev=01:00.0 dom=6 iova=0x1000 size=4096 phys=0x3000 prot=rw\n' \
+    > "$WORK/held.txt"
+line=$(grep -n '^MAP t=20' "$WORK/held.txt" | cut -d: -f1)
+[ "$line" = 6 ] || fail "held: test input has the second MAP on line $line"
+"$IOSIM" --no-progress "$WORK/held.txt" > /dev/null 2> "$WORK/held.err"
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l < "$WORK/held.err")" -eq 1 ] &&
+    grep -q "held.txt:6: strict: record 1 (t=20): map of iova 0x1000" "$WORK/held.err" ||
+    fail "held: exit $rc, $(head -c 300 "$WORK/held.err")"
 
 # has_dma (FORMAT.md §3): a hand-written text trace that does not say it
 # and has a DMA record replays that record and synthesizes nothing (1
 # request, written out here: one DMA line); one that says has_dma=0 and has
-# a DMA record is bad input (record 1, numbered from 0), not a double count
+# a DMA record is bad input (record 1, numbered from 0, on line 4), not a
+# double count
 dmab='MAP t=0 dom=6 iova=0x1000 size=4096 phys=0x5000 prot=rw\nDMA t=1 iova=0x1000 size=64 dir=write\nUNMAP t=2 dom=6 iova=0x1000 size=4096\n'
 printf "# iosim-trace text v1\n$dmab" > "$WORK/dma_unsaid.txt"
 printf "# iosim-trace text v1\n#meta has_dma=0\n$dmab" > "$WORK/dma_denied.txt"
@@ -195,7 +217,7 @@ got=$(awk -F, '$1=="stat" && ($3=="dma.requests" || $3=="dma.synthesized") {prin
 "$IOSIM" --no-progress "$WORK/dma_denied.txt" > /dev/null 2> "$WORK/dma_denied.err"
 rc=$?
 [ $rc -eq 2 ] && [ "$(wc -l < "$WORK/dma_denied.err")" -eq 1 ] &&
-    grep -q "dma_denied.txt: strict: record 1 (t=1): a DMA record in a trace whose metadata says has_dma=0" "$WORK/dma_denied.err" ||
+    grep -q "dma_denied.txt:4: strict: record 1 (t=1): a DMA record in a trace whose metadata says has_dma=0" "$WORK/dma_denied.err" ||
     fail "dma_denied: exit $rc, $(head -c 300 "$WORK/dma_denied.err")"
 
 # an output naming an input is refused before anything is written: the
