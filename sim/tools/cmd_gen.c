@@ -37,6 +37,8 @@ static void kind_usage(FILE *out, const gen_kind_t *k)
     fputs("  -o, --output PATH  output trace (required)\n"
           "  --text             write the text form instead of zstd\n",
           out);
+    if (k->defaults_note)
+        fputs(k->defaults_note, out);
 }
 
 int cmd_gen(int argc, char **argv)

@@ -35,6 +35,8 @@ typedef struct gen_kind {
     const char *name;    /* "random"                                  */
     const char *summary; /* one line for `gen --help`                 */
     const char *usage;   /* option lines for `gen KIND --help`        */
+    const char *defaults_note; /* where the defaults come from, after
+                                  the options (NULL = nothing to say)  */
     int (*run)(int argc, char **argv, const char *path, bool text,
                iosim_err_t *err);
 } gen_kind_t;

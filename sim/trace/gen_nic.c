@@ -1336,5 +1336,13 @@ const gen_kind_t gen_kind_nic = {
         "  --seed S           permutes physical frames only (default 1)\n"
         "  --device BB:DD.F   source id (default 01:00.0)\n"
         "  --domain D         domain id (default 1)\n",
+    .defaults_note =
+        "defaults: the F&S setup (FIGURES.md §1: 5 flows on 5 cores, rx ring\n"
+        "  of 256, 4 KB MTU, 64-page descriptors, 100 Gbps) and DCTCP's ACK\n"
+        "  every second segment (RFC 8257 §3.2); --packets, --ack-bytes (a\n"
+        "  minimum frame) and --napi-batch 1 are illustrative; the options\n"
+        "  that are off by default add driver and stack details, and the F&S\n"
+        "  validation cases say in input_why which they turn on and why\n"
+        "  (sources in sim/trace/gen_nic.c)\n",
     .run = nic_cli,
 };

@@ -327,5 +327,11 @@ const gen_kind_t gen_kind_pvp = {
         "  --device BB:DD.F   source id (default 00:02.0)\n"
         "  --domain D         domain id (default 1)\n"
         "  --rate MPPS        packet rate for timestamps (default 14.88)\n",
+    .defaults_note =
+        "defaults: the DPDK PVP reference benchmark of seed 004 (testpmd's\n"
+        "  default pool and object size, 256-entry rings, two devices, 64 B\n"
+        "  packets, the virtio-net mergeable header, 10 GbE line rate at\n"
+        "  64 B; sources in sim/trace/gen_pvp.c); --packets, --iova-base and\n"
+        "  --device are illustrative\n",
     .run = pvp_run,
 };
