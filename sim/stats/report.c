@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "iosim.h"
+#include "config/config.h" /* os.policy of each sim ([reference]) */
 
 /* Summary fields, declared once for every format. */
 typedef struct summary_field {
@@ -46,6 +47,20 @@ static const summary_field_t summary_fields[] = {
 static double summary_value(const iosim_summary_t *s, size_t i)
 {
     return *(const double *)((const char *)s + summary_fields[i].offset);
+}
+
+/* What a reference counter of a capture counted, and under which shipped
+ * config the model counts the same thing (the QEMU importer,
+ * sim/trace/import_qemu.c, sets these; traces/README.md). */
+static const char *ref_hint(const char *name)
+{
+    if (!strncmp(name, "iotlb.", 6))
+        return "QEMU's software IOTLB of the emulated device: "
+               "configs/qemu-virtio.yaml";
+    if (!strcmp(name, "hv.vmexits") || !strncmp(name, "iq.", 3))
+        return "queue-tail writes QEMU trapped: configs/qemu-guest.yaml "
+               "(or any hv.mode=emulated)";
+    return "counted by the capture itself";
 }
 
 static void json_str(FILE *out, const char *s)
@@ -155,7 +170,20 @@ static void write_text(FILE *out, const iosim_config_t *cfg,
     /* the capture's own counts next to the model's (a name that is not a
      * statistic prints '-' for the sims) */
     if (m && m->n_refs) {
-        fprintf(out, "[reference]\n%-18s %18s", "whole trace", "capture");
+        fprintf(out, "[reference]\n");
+        /* which columns replay what the capture ran: its policy, as
+         * recorded in the trace metadata */
+        fprintf(out, "# the capture ran policy=%s; columns with that policy:",
+                m->policy[0] ? m->policy : "(not recorded)");
+        size_t same = 0;
+        for (size_t k = 0; k < n; k++)
+            if (m->policy[0] &&
+                !strcmp(iosim_sim_config(sims[k])->os.policy, m->policy)) {
+                fprintf(out, " %s", iosim_sim_label(sims[k]));
+                same++;
+            }
+        fprintf(out, "%s\n", same ? "" : " none");
+        fprintf(out, "%-18s %18s", "whole trace", "capture");
         for (size_t k = 0; k < n; k++)
             fprintf(out, " %18s", iosim_sim_label(sims[k]));
         fputc('\n', out);
@@ -169,8 +197,8 @@ static void write_text(FILE *out, const iosim_config_t *cfg,
                 else
                     fprintf(out, " %18s", "-");
             }
-            fprintf(out, "  # counted by the capture itself; compare with "
-                         "sim.window_only=false\n");
+            fprintf(out, "  # %s; compare with sim.window_only=false\n",
+                    ref_hint(m->refs[r].name));
         }
     }
 }

@@ -311,4 +311,17 @@ for entry in nginx-strict:legacy:8 memcached-strict:legacy:8 \
     [ -n "$no" ] && [ "$no" != FAILED ] && [ "$n" != FAILED ] && [ "$no" -gt "$n" ] ||
         err "$c: the $other-bit mask fits as well ($no against $n differing)"
 done
+# The text report's [reference] table says which columns replay the
+# capture's policy (the manifest's policy column, read independently) and
+# under which config each counter is comparable (traces/README.md)
+pol=$(awk -F'\t' 'NR==1{for(i=1;i<=NF;i++) if($i=="policy") c=i} $1=="redis-strict-qemu-trace"{print $c}' "$SRC/traces/manifest.tsv")
+[ "$pol" = strict ] || err "manifest: redis-strict-qemu-trace policy '$pol'"
+"$IOSIM" --config "$SRC/configs/qemu-virtio.yaml" --compare lazy,$pol,passthrough --no-progress \
+    "$SRC/traces/redis-strict-qemu.zst" > "$WORK/ref.txt" || err "reference report failed"
+grep -qx "# the capture ran policy=$pol; columns with that policy: $pol" "$WORK/ref.txt" ||
+    err "reference: policy line: $(grep -A1 '^\[reference\]' "$WORK/ref.txt" | tail -1)"
+grep -q "^iotlb.misses  *9985 .*# QEMU's software IOTLB of the emulated device: configs/qemu-virtio.yaml" "$WORK/ref.txt" ||
+    err "reference: iotlb.misses row"
+grep -q "^hv.vmexits  *26041 .*configs/qemu-guest.yaml" "$WORK/ref.txt" ||
+    err "reference: hv.vmexits row"
 exit $fail
