@@ -746,20 +746,23 @@ static int check_cache(const iosim_cache_params_t *cp, const char *name,
     if (!cp->enabled)
         return 0;
     if ((uint64_t)cp->sets * cp->ways == 0)
-        return iosim_err_set(err,
-                             "%s: sets x ways is 0 (%" PRIu32 " x %" PRIu32
+        return iosim_err_key(err, name,
+                             "sets x ways is 0 (%" PRIu32 " x %" PRIu32
                              ") but the cache is enabled",
-                             name, cp->sets, cp->ways);
+                             cp->sets, cp->ways);
+    char key[96];
+    snprintf(key, sizeof key, "%s.sets", name);
     if (!is_pow2(cp->sets))
-        return iosim_err_set(err,
-                             "%s.sets: %" PRIu32 " is not a power of two "
+        return iosim_err_key(err, key,
+                             "%" PRIu32 " is not a power of two "
                              "(the set index is a bit field)",
-                             name, cp->sets);
+                             cp->sets);
+    snprintf(key, sizeof key, "%s.ways", name);
     if (strcmp(cp->replacement, "plru") == 0 && !is_pow2(cp->ways))
-        return iosim_err_set(err,
-                             "%s.ways: %" PRIu32 " is not a power of two, "
+        return iosim_err_key(err, key,
+                             "%" PRIu32 " is not a power of two, "
                              "which tree pseudo-LRU needs",
-                             name, cp->ways);
+                             cp->ways);
     return 0;
 }
 
@@ -788,7 +791,7 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
         iosim_config_t probe = *c;
         iosim_param_format(c, p, text, sizeof text);
         if (iosim_param_assign(&probe, p, text, why, sizeof why) != 0)
-            return iosim_err_set(err, "%s: %s", p->path, why);
+            return iosim_err_key(err, p->path, "%s", why);
     }
 
     static const struct {
@@ -818,10 +821,10 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
 
     /* MODEL.md §3.2: first stage 4 or 5 levels; second stage agaw+2. */
     if (c->vtd.fs_levels != 4 && c->vtd.fs_levels != 5)
-        return iosim_err_set(err, "vtd.fs_levels: %" PRIu32
+        return iosim_err_key(err, "vtd.fs_levels", "%" PRIu32
                              " is not 4 or 5", c->vtd.fs_levels);
     if (c->vtd.ss_levels < 3 || c->vtd.ss_levels > 5)
-        return iosim_err_set(err, "vtd.ss_levels: %" PRIu32
+        return iosim_err_key(err, "vtd.ss_levels", "%" PRIu32
                              " is not 3, 4 or 5", c->vtd.ss_levels);
     /* First-stage and nested translation are selected by the PGTT field of
      * a scalable-mode PASID entry (MODEL.md §3.1); legacy context entries
@@ -829,30 +832,30 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
     if ((strcmp(c->vtd.translation, "first-stage") == 0
          || strcmp(c->vtd.translation, "nested") == 0)
         && strcmp(c->vtd.root_mode, "scalable") != 0)
-        return iosim_err_set(err,
-                             "vtd.translation: %s needs vtd.root_mode "
+        return iosim_err_key(err,
+                             "vtd.translation", "%s needs vtd.root_mode "
                              "scalable (PGTT is a PASID-entry field)",
                              c->vtd.translation);
     /* dma-iommu.c masks the ring index with size-1 (MODEL.md §1.4). */
     if (!is_pow2(c->os.fq_size))
-        return iosim_err_set(err, "os.fq_size: %" PRIu32
+        return iosim_err_key(err, "os.fq_size", "%" PRIu32
                              " is not a power of two", c->os.fq_size);
     if (!is_pow2(c->sim.dma_granule))
-        return iosim_err_set(err, "sim.dma_granule: %" PRIu32
+        return iosim_err_key(err, "sim.dma_granule", "%" PRIu32
                              " is not a power of two", c->sim.dma_granule);
     if (!os_policy_find(c->os.policy))
-        return iosim_err_set(err, "os.policy: unknown policy '%s'",
+        return iosim_err_key(err, "os.policy", "unknown policy '%s'",
                              c->os.policy);
     if (!hv_mode_find(c->hv.mode))
-        return iosim_err_set(err, "hv.mode: unknown mode '%s'", c->hv.mode);
+        return iosim_err_key(err, "hv.mode", "unknown mode '%s'", c->hv.mode);
     /* Nested translation (PGTT=011b) needs a host second stage under the
      * guest's first stage: only hv.mode nested builds one.  Any other mode
      * would translate the guest's IOVAs with an empty host stage (every
      * DMA a fault), so the contradiction is an error, not a silent run. */
     if (strcmp(c->vtd.translation, "nested") == 0
         && strcmp(c->hv.mode, "nested") != 0)
-        return iosim_err_set(err,
-                             "vtd.translation: nested needs hv.mode nested "
+        return iosim_err_key(err,
+                             "vtd.translation", "nested needs hv.mode nested "
                              "(hv.mode %s translates with one stage)",
                              c->hv.mode);
     /* The guest of guest-passthrough runs iommu=pt (dma-direct): a
@@ -860,8 +863,8 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
      * work that this arrangement does not do. */
     if (strcmp(c->hv.mode, "guest-passthrough") == 0
         && strcmp(c->os.policy, "passthrough") != 0)
-        return iosim_err_set(err,
-                             "hv.mode: guest-passthrough runs the guest with "
+        return iosim_err_key(err,
+                             "hv.mode", "guest-passthrough runs the guest with "
                              "iommu=pt: os.policy must be passthrough (is %s)",
                              c->os.policy);
     return 0;

@@ -299,7 +299,7 @@ static int replay_threads(iosim_trace_reader_t *r, iosim_sim_t **sims,
         }
     }
     bool read_failed = false;
-    iosim_err_t read_err = {{0}};
+    iosim_err_t read_err = {0};
     if (rc == 0) {
         pool_decode(&p, r, progress, progress_arg, records, &read_failed,
                     &read_err);

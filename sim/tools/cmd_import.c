@@ -278,7 +278,7 @@ int cmd_import(int argc, char **argv)
         }
     }
 
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     if (outfile_not_input("-o", out_path, in_path, &err) ||
         outfile_not_input("-o", out_path, opts.guest_path, &err)) {
         cli_error(PROG, "%s", err.msg);

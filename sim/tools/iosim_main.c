@@ -186,23 +186,18 @@ static int add_sim(const iosim_config_t *base, const char *item,
     return 0;
 }
 
-/* A validation error "key: msg" about a value the config file gave (not
- * one a --set replaced) becomes "file:line:col: key: msg", the place of
- * that key in the file, as the loader's own errors are. */
+/* A validation error about a key (err->key, iosim_err_key) whose value the
+ * config file gave (not one a --set replaced) becomes "file:line:col:
+ * key: msg", the place of that key in the file, as the loader's own
+ * errors are. */
 static void point_at_config(const char *config_path,
                             const char *const *sets, size_t nsets,
                             iosim_err_t *err)
 {
-    const char *colon = strchr(err->msg, ':');
-    if (!config_path || !colon)
+    const char *key = err->key;
+    size_t klen = strlen(key);
+    if (!config_path || klen == 0)
         return;
-    char key[256];
-    size_t klen = (size_t)(colon - err->msg);
-    const char *space = strchr(err->msg, ' ');
-    if (klen == 0 || klen >= sizeof key || (space && space < colon))
-        return; /* not a key path */
-    memcpy(key, err->msg, klen);
-    key[klen] = '\0';
     for (size_t i = 0; i < nsets; i++) /* "key=..." or "key.sub=..." */
         if (!strncmp(sets[i], key, klen) &&
             (sets[i][klen] == '=' || sets[i][klen] == '.'))
@@ -559,7 +554,7 @@ int main(int argc, char **argv)
                 return IOSIM_EXIT_BAD_INPUT;
             }
 
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     int rc = IOSIM_EXIT_BAD_INPUT;
     iosim_config_t *cfg = iosim_config_new();
     iosim_trace_reader_t *reader = NULL;

@@ -252,7 +252,7 @@ static void test_load_errors(void **state)
 
         iosim_config_t *c = iosim_config_new();
         iosim_config_t *before = iosim_config_clone(c);
-        iosim_err_t err = {{0}};
+        iosim_err_t err = {0};
         assert_int_equal(iosim_config_load(c, path, &err), -1);
         assert_string_equal(err.msg, want);
         /* a failed load changes nothing (late_error sets seed 7 first) */
@@ -271,7 +271,7 @@ static void test_syntax_error(void **state)
     char want[512];
     snprintf(want, sizeof want, "%s:%d:%d: ", path, line, col);
     iosim_config_t *c = iosim_config_new();
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     assert_int_equal(iosim_config_load(c, path, &err), -1);
     assert_memory_equal(err.msg, want, strlen(want));
     assert_non_null(strstr(err.msg, "cannot start any token"));
@@ -282,7 +282,7 @@ static void test_missing_file(void **state)
 {
     (void)state;
     iosim_config_t *c = iosim_config_new();
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     assert_int_equal(iosim_config_load(c, DATA "no-such-file.yaml", &err), -1);
     assert_string_equal(err.msg,
                         DATA "no-such-file.yaml: No such file or directory");
@@ -296,7 +296,7 @@ static void test_missing_file(void **state)
 static void expect_set_error(iosim_config_t *c, const char *a,
                              const char *want)
 {
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     assert_int_equal(iosim_config_set(c, a, &err), -1);
     assert_string_equal(err.msg, want);
 }
@@ -360,34 +360,41 @@ static void test_set(void **state)
 /* Validation                                                          */
 /* ------------------------------------------------------------------ */
 
-static void expect_invalid(const char *assignment, const char *want)
+/* assignment is valid alone but breaks a rule: the message, and the key
+ * the rule reports (err.key, what iosim points at in the config file) */
+static void expect_invalid(const char *assignment, const char *key,
+                           const char *want)
 {
     iosim_config_t *c = iosim_config_new();
     assert_int_equal(iosim_config_set(c, assignment, NULL), 0);
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     assert_int_equal(iosim_config_validate(c, &err), -1);
     assert_string_equal(err.msg, want);
+    assert_string_equal(err.key, key);
     iosim_config_free(c);
 }
 
 static void test_validate(void **state)
 {
     (void)state;
-    expect_invalid("vtd.iotlb.sets=6",
+    expect_invalid("vtd.iotlb.sets=6", "vtd.iotlb.sets",
                    "vtd.iotlb.sets: 6 is not a power of two (the set index "
                    "is a bit field)");
-    expect_invalid("vtd.psc_pd.ways=0",
+    expect_invalid("vtd.psc_pd.ways=0", "vtd.psc_pd",
                    "vtd.psc_pd: sets x ways is 0 (16 x 0) but the cache is "
                    "enabled");
-    expect_invalid("vtd.devtlb.sets=0",
+    expect_invalid("vtd.devtlb.sets=0", "vtd.devtlb",
                    "vtd.devtlb: sets x ways is 0 (0 x 8) but the cache is "
                    "enabled");
-    expect_invalid("os.policy=bogus", "os.policy: unknown policy 'bogus'");
-    expect_invalid("hv.mode=bogus", "hv.mode: unknown mode 'bogus'");
-    expect_invalid("vtd.translation=nested",
+    expect_invalid("os.policy=bogus", "os.policy",
+                   "os.policy: unknown policy 'bogus'");
+    expect_invalid("hv.mode=bogus", "hv.mode",
+                   "hv.mode: unknown mode 'bogus'");
+    expect_invalid("vtd.translation=nested", "vtd.translation",
                    "vtd.translation: nested needs vtd.root_mode scalable "
                    "(PGTT is a PASID-entry field)");
-    expect_invalid("os.fq_size=100", "os.fq_size: 100 is not a power of two");
+    expect_invalid("os.fq_size=100", "os.fq_size",
+                   "os.fq_size: 100 is not a power of two");
 
     iosim_config_t *c = iosim_config_new();
     /* a disabled cache may have no entries */
@@ -396,9 +403,13 @@ static void test_validate(void **state)
     assert_int_equal(iosim_config_validate(c, NULL), 0);
     /* a value written into the struct directly is still range-checked */
     c->vtd.fs_levels = 6;
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     assert_int_equal(iosim_config_validate(c, &err), -1);
     assert_string_equal(err.msg, "vtd.fs_levels: value 6 out of range [4, 5]");
+    assert_string_equal(err.key, "vtd.fs_levels");
+    /* any other error names no key */
+    iosim_err_set(&err, "x: %d", 1);
+    assert_string_equal(err.key, "");
     iosim_config_free(c);
 }
 
@@ -611,7 +622,7 @@ static void test_vtd_yaml_lists_every_default(void **state)
     (void)state;
     iosim_config_t *c = iosim_config_new();
     set_all_off_default(c);
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     if (iosim_config_load(c, CONFIGS "vtd.yaml", &err) != 0)
         fail_msg("%s", err.msg);
     /* every key present, every value the default */
@@ -636,7 +647,7 @@ static iosim_config_t *load_shipped(const char *name)
     char path[512];
     snprintf(path, sizeof path, CONFIGS "%s", name);
     iosim_config_t *c = iosim_config_new();
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     if (iosim_config_load(c, path, &err) != 0
         || iosim_config_validate(c, &err) != 0) {
         iosim_config_free(c);

@@ -85,7 +85,7 @@ static uint64_t col(const table_t *t, size_t row, const char *name)
 /* Runs recs through a strict sim with 10 ns epochs; returns the CSV. */
 static char *run(const iosim_rec_t *recs, size_t n, const char *window)
 {
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     iosim_config_t *c = iosim_config_new();
     assert_non_null(c);
     const char *sets[] = {"os.policy=strict", "sim.dma_model=none", window};
@@ -180,7 +180,7 @@ static void test_window_does_not_change_the_series(void **state)
 static void test_bad_settings(void **state)
 {
     (void)state;
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     iosim_config_t *c = iosim_config_new();
     iosim_sim_t *s = iosim_sim_new(c, "t", NULL, &err);
     assert_non_null(s);

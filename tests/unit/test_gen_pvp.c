@@ -173,7 +173,7 @@ static void test_trace(void **state)
 /* ---- the scheme on these traces --------------------------------------- */
 static iosim_sim_t *run(const recs_t *t, const char *const *sets)
 {
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     iosim_config_t *c = iosim_config_new();
     assert_non_null(c);
     if (iosim_config_set(c, "os.policy=vhost-iotlb", &err) ||

@@ -139,7 +139,7 @@ static void import_pair(const char *guest, const char *qemu, recs_t *got,
     write_file(qpath, qemu);
     import_opts_t o = default_opts();
     o.guest_path = gpath;
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     int rc = run_import("qemu", qpath, &o, got, c, &err);
     unlink(gpath);
     unlink(qpath);
@@ -265,7 +265,7 @@ static void check_excerpt_counts(const char *path)
     import_opts_t o = default_opts();
     import_counts_t c = {0};
     recs_t got = {0};
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     assert_int_equal(run_import("ftrace", path, &o, &got, &c, &err), 0);
     assert_int_equal(count_kind(&got, IOSIM_REC_MAP),
                      grep_c(path, " map: ", NULL, NULL));
@@ -315,7 +315,7 @@ static void test_window(void **state)
     o.window = true;
     import_counts_t c = {0};
     recs_t got = {0};
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     assert_int_equal(run_import("ftrace", path, &o, &got, &c, &err), 0);
     const char *a = "BENCH_START", *b = "BENCH_END";
     assert_int_equal(count_kind(&got, IOSIM_REC_MAP),
@@ -353,7 +353,7 @@ static void test_zstd_input(void **state)
     import_opts_t o = default_opts();
     import_counts_t c1 = {0}, c2 = {0};
     recs_t a = {0}, b = {0};
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     assert_int_equal(run_import("ftrace", path, &o, &a, &c1, &err), 0);
     assert_int_equal(run_import("ftrace", zpath, &o, &b, &c2, &err), 0);
     assert_int_equal(a.n, b.n);
@@ -386,7 +386,7 @@ static void test_malformed_line(void **state)
     import_opts_t o = default_opts();
     import_counts_t c = {0};
     recs_t got = {0};
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     assert_int_equal(run_import("ftrace", path, &o, &got, &c, &err), -1);
     char want[128];
     snprintf(want, sizeof want, "%s:3: map:", path);
@@ -414,7 +414,7 @@ static void test_qemu_excerpt(void **state)
     o.guest_path = guest;
     import_counts_t c = {0};
     recs_t got = {0};
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     assert_int_equal(
         run_import("qemu", DATA "qemu-redis-strict.log", &o, &got, &c, &err),
         0);

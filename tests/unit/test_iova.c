@@ -235,7 +235,7 @@ static void test_xmap(void **st)
  * 4 levels 2^47, 5 levels 2^56; a nested guest maps into its first stage. */
 static uint64_t aperture_pfn(const char *const *sets)
 {
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     iosim_sim_t *s = sim_from_sets(sets);
     iova_remap_t *m = iova_remap_new(s, &err);
     assert_non_null(m);

@@ -34,7 +34,7 @@ static cache_t *mk(uint32_t sets, uint32_t ways, const char *repl,
                    uint64_t seed)
 {
     iosim_cache_params_t p = params(sets, ways, repl);
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     cache_t *c = cache_new("test", &p, seed, &err);
     assert_non_null(c);
     return c;
@@ -60,7 +60,7 @@ static unsigned access_key(cache_t *c, cache_key_t k)
 static void test_bad_params(void **state)
 {
     (void)state;
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     iosim_cache_params_t p = params(3, 4, "lru"); /* 3 is not 2^n */
     assert_null(cache_new("vtd.iotlb", &p, 1, &err));
     assert_non_null(strstr(err.msg, "vtd.iotlb.sets"));

@@ -107,7 +107,7 @@ static iosim_sim_t *make(const char *const *sets, seen_t *seen)
 
 static void run(iosim_sim_t *s, const iosim_rec_t *r, size_t n)
 {
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     if (iosim_sim_consume(s, r, n, &err) || iosim_sim_finish(s, &err))
         fail_msg("%s", err.msg);
 }
@@ -195,7 +195,7 @@ static void test_lazy_timer(void **state)
     r[NBASE] = rec(IOSIM_REC_MAP, 3000 + 16000000 - 1, 0xfff00000, 4096);
     /* at the deadline: the flush runs before this record */
     r[NBASE + 1] = rec(IOSIM_REC_MAP, 3000 + 16000000, 0xffe00000, 4096);
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     assert_int_equal(iosim_sim_consume(sim, r, NBASE + 1, &err), 0);
     assert_int_equal(s.batches, 0); /* lazy: no invalidation at unmap */
     assert_int_equal(iosim_sim_consume(sim, r + NBASE + 1, 1, &err), 0);
@@ -223,7 +223,7 @@ static void test_lazy_queue_full(void **state)
         r[2 * i + 1] = rec(IOSIM_REC_UNMAP, 1005 + 10 * i,
                            0xffff0000 - 0x1000 * i, 4096);
     }
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     assert_int_equal(iosim_sim_consume(sim, r, 6, &err), 0);
     assert_int_equal(s.batches, 0); /* 3 queued, ring now full */
     assert_int_equal(iosim_sim_consume(sim, r + 6, 2, &err), 0);
@@ -288,7 +288,7 @@ static void lazy_first_stage(bool devtlb_cm)
     iosim_rec_t r[NBASE + 1];
     memcpy(r, base_trace, sizeof base_trace);
     r[NBASE] = rec(IOSIM_REC_MAP, 3000 + 16000000, 0xffe00000, 4096);
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     assert_int_equal(iosim_sim_consume(sim, r, NBASE, &err), 0);
     assert_int_equal(s.batches, 0); /* lazy, not forced strict by CM */
     assert_int_equal(iosim_sim_consume(sim, r + NBASE, 1, &err), 0);

@@ -21,7 +21,7 @@
 
 static walkers_t *mk(uint32_t n)
 {
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     walkers_t *w = walkers_new(n, &err);
     assert_non_null(w);
     return w;
@@ -30,7 +30,7 @@ static walkers_t *mk(uint32_t n)
 static void test_bad_size(void **state)
 {
     (void)state;
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     assert_null(walkers_new(0, &err));
     assert_non_null(strstr(err.msg, "max_walks"));
 }

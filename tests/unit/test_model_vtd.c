@@ -54,7 +54,7 @@ static void set(iosim_config_t *c, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     if (iosim_config_set(c, buf, &err) != 0)
         fail_msg("%s: %s", buf, err.msg);
 }
@@ -77,7 +77,7 @@ static hw_t *hw_build(iosim_config_t *cfg)
     hw_t *h = calloc(1, sizeof *h);
     assert_non_null(h);
     h->cfg = cfg;
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     if (iosim_config_validate(cfg, &err) != 0)
         fail_msg("validate: %s", err.msg);
     h->v = vtd_new(cfg, h->st, &err);
@@ -96,7 +96,7 @@ static void hw_free(hw_t *h)
 static void map(hw_t *h, uint16_t did, uint64_t iova, uint64_t phys,
                 uint64_t size)
 {
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     if (vtd_map(h->v, did, iova, phys, size, true, &err) < 0)
         fail_msg("vtd_map: %s", err.msg);
 }
@@ -1153,7 +1153,7 @@ static void test_vtd_pt_pages(void **state)
     /* through the vtd API: pages live, freed counter, mapped 4 KB pages;
      * unmapping in a domain that never mapped allocates nothing */
     hw_t *h = hw_build(iosim_config_new());
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     assert_int_equal(vtd_unmap(h->v, 7, 0, 4 * KB, &err), 0);
     assert_int_equal(vtd_pt_pages_live(h->v), 0);
     assert_int_equal(vtd_map(h->v, 1, 0x1000, 0x5000, 8 * KB, true, &err), 3);

@@ -74,7 +74,7 @@ static void mark_at(trace_t *tr, uint64_t t)
 static iosim_sim_t *run(const trace_t *tr, const char *policy,
                         const char *const *sets, bool has_dma)
 {
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     iosim_config_t *c = iosim_config_new();
     assert_non_null(c);
     char buf[128];

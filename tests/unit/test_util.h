@@ -102,7 +102,7 @@ static TEST_UNUSED size_t read_whole_trace(const char *path,
  * the NULL-terminated sets applied; fails the test on any error. */
 static TEST_UNUSED iosim_sim_t *sim_from_sets(const char *const *sets)
 {
-    iosim_err_t err = {{0}};
+    iosim_err_t err = {0};
     iosim_config_t *c = iosim_config_new();
     assert_non_null(c);
     for (; *sets; sets++)
