@@ -294,12 +294,10 @@ int cmd_import(int argc, char **argv)
     }
     import_counts_t counts = {0};
     int rc = 0;
-    opts.input = in_path;
-    opts.source = src->name;
     cli_temp_add_trace(out_path); /* killed: no temporary left */
     import_sink_t *sink = import_sink_file(out_path, text, &opts, &counts,
                                            &err);
-    if (!sink || src->run(in, in_path, sink, &opts, &counts, &err) < 0 ||
+    if (!sink || import_run(src, in, in_path, sink, &opts, &counts, &err) < 0 ||
         import_sink_finish(sink, &err) < 0) {
         cli_error(PROG, "%s", err.msg);
         rc = IOSIM_EXIT_BAD_INPUT;

@@ -50,8 +50,6 @@ typedef struct import_opts {
     uint16_t device;        /* source id for map/unmap/DMA (bus<<8|dev<<3|fn) */
     int domain;             /* >= 0: force this DID; -1: vote (see above) */
     uint64_t requests;      /* meta.requests: the load's request count    */
-    const char *input;      /* the input's name, for messages (or NULL)   */
-    const char *source;     /* the source's name ("ftrace", "qemu")       */
 } import_opts_t;
 
 /* What an import saw; the command prints these on stderr. */
@@ -145,6 +143,12 @@ typedef struct import_source {
 
 extern const import_source_t *const import_sources[];
 const import_source_t *import_find(const char *name);
+/* Runs src on in into sink (which may be NULL): the way every caller
+ * runs a source, so that the sink knows the input's and the source's
+ * names for its messages (e.g. an input with nothing to import). */
+int import_run(const import_source_t *src, FILE *in, const char *in_name,
+               import_sink_t *sink, const import_opts_t *opts,
+               import_counts_t *counts, iosim_err_t *err);
 
 extern const import_source_t import_source_ftrace; /* import_ftrace.c */
 extern const import_source_t import_source_qemu;   /* import_qemu.c   */

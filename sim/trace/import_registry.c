@@ -270,6 +270,8 @@ int import_in_rewind(import_in_t *in, iosim_err_t *err)
 /* ------------------------------------------------------------------ */
 struct import_sink {
     const import_opts_t *opts;
+    const char *input;  /* the input's name (import_run), for messages */
+    const char *source; /* the source's name ("ftrace", "qemu")        */
     import_counts_t *counts;
     iosim_trace_meta_t meta;
     char *path;
@@ -498,9 +500,9 @@ int import_sink_finish(import_sink_t *s, iosim_err_t *err)
     if (c->records + c->outside_window + c->unknown_events == 0)
         return iosim_err_set(err, "%s: %llu lines, none an event the %s "
                                   "import reads: not such a capture",
-                             s->opts->input ? s->opts->input : "input",
+                             s->input ? s->input : "input",
                              (unsigned long long)c->lines,
-                             s->opts->source ? s->opts->source : "");
+                             s->source ? s->source : "");
     if (s->defer_header) {
         s->defer_header = false;
         if (sink_open_writer(s, err) < 0)
@@ -536,4 +538,15 @@ void import_sink_free(import_sink_t *s)
     free(s->held);
     free(s->path);
     free(s);
+}
+
+int import_run(const import_source_t *src, FILE *in, const char *in_name,
+               import_sink_t *sink, const import_opts_t *opts,
+               import_counts_t *counts, iosim_err_t *err)
+{
+    if (sink) {
+        sink->input = in_name;
+        sink->source = src->name;
+    }
+    return src->run(in, in_name, sink, opts, counts, err);
 }

@@ -49,8 +49,6 @@ static int run(const char *path, bool window, import_counts_t *counts,
     opts.device = 0x0100;
     opts.domain = window ? 5 : -1;
     opts.window = window;
-    opts.input = path; /* messages name it (checked below) */
-    opts.source = "ftrace";
     memset(counts, 0, sizeof *counts);
     memset(seen, 0, sizeof *seen);
 
@@ -62,7 +60,7 @@ static int run(const char *path, bool window, import_counts_t *counts,
         fuzz_fail("import_sink_callback failed");
     iosim_err_t err;
     memset(&err, 0, sizeof err);
-    int rc = src->run(f, path, sink, &opts, counts, &err);
+    int rc = import_run(src, f, path, sink, &opts, counts, &err);
     if (rc == 0)
         rc = import_sink_finish(sink, &err);
     import_sink_free(sink);

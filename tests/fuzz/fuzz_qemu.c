@@ -121,8 +121,6 @@ static int run(const char *qpath, const char *gpath, bool window,
     opts.device = 0x0100;
     opts.domain = window ? 5 : -1;
     opts.window = window;
-    opts.input = qpath;
-    opts.source = "qemu";
     memset(counts, 0, sizeof *counts);
     memset(seen, 0, sizeof *seen);
     memset(err, 0, sizeof *err);
@@ -134,7 +132,7 @@ static int run(const char *qpath, const char *gpath, bool window,
         import_sink_callback(check_and_discard, seen, &opts, counts);
     if (!sink)
         fuzz_fail("import_sink_callback failed");
-    int rc = src->run(f, qpath, sink, &opts, counts, err);
+    int rc = import_run(src, f, qpath, sink, &opts, counts, err);
     if (rc == 0)
         rc = import_sink_finish(sink, err);
     import_sink_free(sink);

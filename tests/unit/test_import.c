@@ -110,7 +110,7 @@ static int run_import(const char *source, const char *path,
     assert_non_null(f);
     import_sink_t *sink = import_sink_callback(collect, out, opts, counts);
     assert_non_null(sink);
-    int rc = src->run(f, path, sink, opts, counts, err);
+    int rc = import_run(src, f, path, sink, opts, counts, err);
     if (rc == 0)
         rc = import_sink_finish(sink, err);
     import_sink_free(sink);
@@ -369,6 +369,31 @@ static void test_zstd_input(void **state)
     free(a.r);
     free(b.r);
     free(t.r);
+}
+
+/* An input with no event the source reads is bad input: the message
+ * names the input and the source (import_run tells the sink both; the
+ * options carry neither).  Two comment lines: "2 lines". */
+static void test_nothing_to_import(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_import_none_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    write_file(path, "# tracer: nop\n# nothing else\n");
+    import_opts_t o = default_opts();
+    import_counts_t c = {0};
+    recs_t got = {0};
+    iosim_err_t err = {0};
+    assert_int_equal(run_import("ftrace", path, &o, &got, &c, &err), -1);
+    char want[256];
+    snprintf(want, sizeof want,
+             "%s: 2 lines, none an event the ftrace import reads: not such a "
+             "capture", path);
+    assert_string_equal(err.msg, want);
+    unlink(path);
+    free(got.r);
 }
 
 static void test_malformed_line(void **state)
@@ -638,6 +663,7 @@ int main(void)
         cmocka_unit_test(test_qemu_excerpt),
         cmocka_unit_test(test_qemu_sync_local_reorder),
         cmocka_unit_test(test_qemu_alignment_rule),
+        cmocka_unit_test(test_nothing_to_import),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
