@@ -116,8 +116,41 @@ static void show_progress(uint64_t done, uint64_t total, uint64_t records,
  * name what differs: "strict", "lazy@emulated", "strict vtd.iotlb.ways=16". */
 typedef struct sweep {
     char key[128];
-    char values[1024]; /* comma-separated */
+    char values[1024]; /* comma-separated, as given */
+    char split[1024];  /* values cut at the commas (split_list) */
+    const char *val[MAX_COMPARE];
+    size_t nval;
 } sweep_t;
+
+/* Cuts the comma-separated list in buf into items (at most max), each
+ * non-empty and given once: the one parse of a --compare or --sweep list,
+ * so counting, checking and picking see the same items.  what names the
+ * list in messages ("--compare", "--sweep KEY"), noun its items ("",
+ * "value "), whole is the list as given. */
+static int split_list(char *buf, const char *what, const char *noun,
+                      const char *whole, const char **items, size_t max,
+                      size_t *n, iosim_err_t *err)
+{
+    *n = 0;
+    for (char *it = buf;;) {
+        char *comma = strchr(it, ',');
+        if (comma)
+            *comma = '\0';
+        if (!*it)
+            return iosim_err_set(err, "%s '%s': an empty %s", what, whole,
+                                 *noun ? "value" : "item");
+        for (size_t j = 0; j < *n; j++)
+            if (!strcmp(items[j], it))
+                return iosim_err_set(err, "%s: %s'%s' given twice", what,
+                                     noun, it);
+        if (*n == max)
+            return iosim_err_set(err, "%s: at most %zu items", what, max);
+        items[(*n)++] = it;
+        if (!comma)
+            return 0;
+        it = comma + 1;
+    }
+}
 
 static int add_sim(const iosim_config_t *base, const char *item,
                    const sweep_t *sw, size_t nsw, const size_t *pick,
@@ -158,12 +191,8 @@ static int add_sim(const iosim_config_t *base, const char *item,
     }
     for (size_t k = 0; k < nsw && !bad; k++) {
         /* the pick[k]-th value of sweep k */
-        char vals[1024], *save = NULL, *v = NULL;
-        snprintf(vals, sizeof vals, "%s", sw[k].values);
-        v = strtok_r(vals, ",", &save);
-        for (size_t j = 0; j < pick[k] && v; j++)
-            v = strtok_r(NULL, ",", &save);
-        snprintf(set, sizeof set, "%.127s=%.1023s", sw[k].key, v ? v : "");
+        snprintf(set, sizeof set, "%.127s=%.1023s", sw[k].key,
+                 sw[k].val[pick[k]]);
         bad = iosim_config_set(c, set, err);
         size_t len = strlen(label);
         if (len + 1 < sizeof label)
@@ -347,16 +376,8 @@ static int parse_threads(const char *s, unsigned *out)
     return 0;
 }
 
-static size_t count_values(const char *list)
-{
-    size_t n = 1;
-    for (; *list; list++)
-        n += *list == ',';
-    return n;
-}
-
 static int build_sims(const iosim_config_t *cfg, const char *compare,
-                      const sweep_t *sw, size_t nsw,
+                      sweep_t *sw, size_t nsw,
                       const iosim_trace_meta_t *meta, iosim_sim_t **sims,
                       size_t *nsims, iosim_err_t *err)
 {
@@ -365,23 +386,9 @@ static int build_sims(const iosim_config_t *cfg, const char *compare,
     size_t nitems = 0;
     if (compare) {
         snprintf(list, sizeof list, "%s", compare);
-        size_t n = strlen(list);
-        if (n == 0 || list[0] == ',' || list[n - 1] == ',' ||
-            strstr(list, ",,"))
-            return iosim_err_set(err, "--compare '%s': an empty item",
-                                 compare);
-        char *save = NULL;
-        for (char *it = strtok_r(list, ",", &save); it;
-             it = strtok_r(NULL, ",", &save)) {
-            if (nitems == MAX_COMPARE)
-                return iosim_err_set(err, "--compare: at most %d items",
-                                     MAX_COMPARE);
-            for (size_t j = 0; j < nitems; j++)
-                if (!strcmp(items[j], it))
-                    return iosim_err_set(err, "--compare: '%s' given twice",
-                                         it);
-            items[nitems++] = it;
-        }
+        if (split_list(list, "--compare", "", compare, items, MAX_COMPARE,
+                       &nitems, err))
+            return -1;
     }
     /* Every configuration must be what its label says: one value per key,
      * and no sweep of what a --compare item sets. */
@@ -396,23 +403,16 @@ static int build_sims(const iosim_config_t *cfg, const char *compare,
             return iosim_err_set(err, "--sweep %s: --compare sets it per "
                                       "item (list the items there)",
                                  sw[k].key);
-        char vals[1024], *save = NULL;
-        const char *seen[MAX_COMPARE];
-        size_t nseen = 0;
-        snprintf(vals, sizeof vals, "%s", sw[k].values);
-        for (char *v = strtok_r(vals, ",", &save); v;
-             v = strtok_r(NULL, ",", &save)) {
-            for (size_t j = 0; j < nseen; j++)
-                if (!strcmp(seen[j], v))
-                    return iosim_err_set(err, "--sweep %s: value '%s' given "
-                                              "twice", sw[k].key, v);
-            if (nseen < MAX_COMPARE)
-                seen[nseen++] = v;
-        }
+        char what[160];
+        snprintf(what, sizeof what, "--sweep %.127s", sw[k].key);
+        snprintf(sw[k].split, sizeof sw[k].split, "%s", sw[k].values);
+        if (split_list(sw[k].split, what, "value ", sw[k].values, sw[k].val,
+                       MAX_COMPARE, &sw[k].nval, err))
+            return -1;
     }
     size_t combos = 1;
     for (size_t k = 0; k < nsw; k++)
-        combos *= count_values(sw[k].values);
+        combos *= sw[k].nval;
     if (combos * (nitems ? nitems : 1) > MAX_COMPARE)
         return iosim_err_set(err, "--compare x --sweep: more than %d "
                                   "configurations", MAX_COMPARE);
@@ -421,9 +421,8 @@ static int build_sims(const iosim_config_t *cfg, const char *compare,
         for (size_t c = 0; c < combos; c++) {
             size_t rest = c; /* mixed-radix digits of c: value per sweep */
             for (size_t k = nsw; k-- > 0;) {
-                size_t nv = count_values(sw[k].values);
-                pick[k] = rest % nv;
-                rest /= nv;
+                pick[k] = rest % sw[k].nval;
+                rest /= sw[k].nval;
             }
             if (add_sim(cfg, nitems ? items[i] : NULL, sw, nsw, pick, meta,
                         &sims[*nsims], err))

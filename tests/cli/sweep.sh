@@ -52,7 +52,7 @@ diff "$WORK/diff.want" "$WORK/diff.csv" || err "per-configuration config rows di
 
 # every configuration must be what its label says: a sweep of what
 # --compare sets, a key or value given twice, an empty or repeated
-# --compare item are refused (one line, exit 2) instead of a column
+# --compare item, an empty --sweep value are refused (one line, exit 2) instead of a column
 # labelled fands that ran strict, or two columns of one name
 while IFS='|' read -r args want; do
     # shellcheck disable=SC2086
@@ -68,5 +68,7 @@ done <<'CASES'
 --compare strict,strict|--compare: 'strict' given twice
 --compare strict,,lazy|--compare 'strict,,lazy': an empty item
 --compare strict,|--compare 'strict,': an empty item
+--sweep vtd.iotlb.ways=4,,8|--sweep vtd.iotlb.ways '4,,8': an empty value
+--sweep vtd.iotlb.ways=4,8,|--sweep vtd.iotlb.ways '4,8,': an empty value
 CASES
 exit $fail
