@@ -5,7 +5,7 @@ Usage: iosim ... --compare strict,lazy,passthrough --format csv > run.csv
        scripts/plot_compare.py run.csv -o run.png [--title TEXT]
 
 Left: CPU cycles per request by cause (map, unmap, IOVA, invalidation,
-VM exit, shadowing), one stacked bar per simulated configuration.
+VM exit, shadowing, software IOTLB), one stacked bar per simulated configuration.
 Right: IOMMU memory reads per 4 KB of data and the estimated throughput
 degradation against passthrough.  Uses Debian's python3-matplotlib (run
 with /usr/bin/python3); reads only the CSV, so any saved report can be
@@ -18,7 +18,8 @@ import sys
 
 CAUSES = [("map_cycles", "map"), ("unmap_cycles", "unmap"),
           ("iova_cycles", "IOVA"), ("inval_cycles", "invalidation"),
-          ("vmexit_cycles", "VM exit"), ("shadow_cycles", "shadowing")]
+          ("vmexit_cycles", "VM exit"), ("shadow_cycles", "shadowing"),
+          ("sw_iotlb_cycles", "software IOTLB")]
 
 
 def die(msg):

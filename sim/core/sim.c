@@ -19,6 +19,7 @@ void sim_cpu(iosim_sim_t *s, sim_cpu_cause_t cause, double cycles)
         [SIM_CPU_INVAL] = IOSIM_ST_CPU_INVAL_CYC,
         [SIM_CPU_VMEXIT] = IOSIM_ST_CPU_VMEXIT_CYC,
         [SIM_CPU_SHADOW] = IOSIM_ST_CPU_SHADOW_CYC,
+        [SIM_CPU_SW_IOTLB] = IOSIM_ST_CPU_SW_IOTLB_CYC,
     };
     if (cycles > 0) {
         uint64_t c = (uint64_t)(cycles + 0.5);

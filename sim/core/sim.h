@@ -123,7 +123,8 @@ typedef enum sim_cpu_cause {
     SIM_CPU_IOVA,
     SIM_CPU_INVAL,
     SIM_CPU_VMEXIT,
-    SIM_CPU_SHADOW
+    SIM_CPU_SHADOW,
+    SIM_CPU_SW_IOTLB /* a software device-IOTLB (vhost-user backend) */
 } sim_cpu_cause_t;
 
 void sim_cpu(iosim_sim_t *s, sim_cpu_cause_t cause, double cycles);

@@ -308,7 +308,8 @@ typedef struct iosim_summary {
     bool valid;
     double requests;
     double iommu_cycles, map_cycles, unmap_cycles, iova_cycles,
-        inval_cycles, vmexit_cycles, shadow_cycles; /* per request */
+        inval_cycles, vmexit_cycles, shadow_cycles,
+        sw_iotlb_cycles;     /* per request, by cause            */
     double vmexits;          /* per request                      */
     double cpus;             /* CPUs that issued requests        */
     double mem_reads_per_4k; /* IOMMU memory reads per 4 KB page */

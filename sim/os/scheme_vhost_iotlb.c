@@ -20,7 +20,8 @@
  *     leaves the choice open).
  *   - Cost per device access: scheme.vhost_entry_cycles per entry visited;
  *     per miss scheme.vhost_miss_cycles (the round trip).  Both are host
- *     CPU work of the backend's PMD thread, counted as cpu.shadow_cycles;
+ *     CPU work of the backend's PMD thread, counted as cpu.sw_iotlb_cycles
+ *     (a cause of their own: it is not the hypervisor's shadowing);
  *     lookups, misses and visited entries are os.sw_iotlb_*.
  *   - An entry covers the page the guest table maps the address with:
  *     the largest of 4 KB / 2 MB / 1 GB whose aligned block lies inside
@@ -241,12 +242,12 @@ static void vh_dma(void *state, const iosim_rec_t *r, uint64_t iova,
         sim_count(s, IOSIM_ST_OS_SW_IOTLB_LOOKUPS, 1);
         long hit = lookup(v, did, a, &visited);
         sim_count(s, IOSIM_ST_OS_SW_IOTLB_SCANNED, visited);
-        sim_cpu(s, SIM_CPU_SHADOW,
+        sim_cpu(s, SIM_CPU_SW_IOTLB,
                 s->cfg->scheme.vhost_entry_cycles * (double)visited);
         vh_entry_t ent;
         if (hit < 0) {
             sim_count(s, IOSIM_ST_OS_SW_IOTLB_MISSES, 1);
-            sim_cpu(s, SIM_CPU_SHADOW, s->cfg->scheme.vhost_miss_cycles);
+            sim_cpu(s, SIM_CPU_SW_IOTLB, s->cfg->scheme.vhost_miss_cycles);
             if (!miss_entry(v, did, a, &ent))
                 return; /* QEMU reports a fault: the access is dropped */
             insert_entry(v, ent);

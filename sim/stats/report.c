@@ -29,6 +29,7 @@ static const summary_field_t summary_fields[] = {
     SF(inval_cycles, "invalidation cycles per request"),
     SF(vmexit_cycles, "VM-exit cycles per request"),
     SF(shadow_cycles, "hypervisor shadowing cycles per request"),
+    SF(sw_iotlb_cycles, "software device-IOTLB cycles per request"),
     SF(vmexits, "VM exits per request"),
     SF(mem_reads_per_4k, "IOMMU memory reads per 4 KB page"),
     SF(cpus, "CPUs that issued requests (the busiest bounds cpu_ns)"),

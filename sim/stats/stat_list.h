@@ -153,7 +153,10 @@
                                          "invalidations and waiting")          \
     X(CPU_VMEXIT_CYC, "cpu.vmexit_cycles", "CPU cycles in VM exits")           \
     X(CPU_SHADOW_CYC, "cpu.shadow_cycles", "CPU cycles in hypervisor "         \
-                                           "shadowing work")
+                                           "shadowing work")                   \
+    X(CPU_SW_IOTLB_CYC, "cpu.sw_iotlb_cycles", "CPU cycles of a software "     \
+                        "device-IOTLB: backend lookups and miss round trips "  \
+                        "(vhost-iotlb)")
 
 #define IOSIM_HV_STATS(X)                                                      \
     X(HV_EXITS, "hv.vmexits", "VM exits (trapped invalidation-queue tail "     \
@@ -217,6 +220,8 @@ enum iosim_stat_id {
       REQUESTS, 1.0, "VM-exit CPU cycles per request")                         \
     D(SHADOW_CYC_PER_REQ, "per_request.shadow_cycles", CPU_SHADOW_CYC,         \
       REQUESTS, 1.0, "hypervisor shadowing CPU cycles per request")            \
+    D(SW_IOTLB_CYC_PER_REQ, "per_request.sw_iotlb_cycles", CPU_SW_IOTLB_CYC,   \
+      REQUESTS, 1.0, "software device-IOTLB CPU cycles per request")          \
     D(DEV_NS_PER_REQ, "per_request.device_ns", DMA_TIME_NS, REQUESTS, 1.0,     \
       "device busy time per request (ns)")                                     \
     D(EXITS_PER_REQ, "per_request.vmexits", HV_EXITS, REQUESTS, 1.0,           \

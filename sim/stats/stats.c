@@ -119,6 +119,7 @@ void iosim_sim_summary(const iosim_sim_t *s, iosim_summary_t *o)
     o->inval_cycles = (double)st[IOSIM_ST_CPU_INVAL_CYC] / req;
     o->vmexit_cycles = (double)st[IOSIM_ST_CPU_VMEXIT_CYC] / req;
     o->shadow_cycles = (double)st[IOSIM_ST_CPU_SHADOW_CYC] / req;
+    o->sw_iotlb_cycles = (double)st[IOSIM_ST_CPU_SW_IOTLB_CYC] / req;
     o->vmexits = (double)st[IOSIM_ST_HV_EXITS] / req;
     o->mem_reads_per_4k =
         st[IOSIM_ST_DMA_BYTES]

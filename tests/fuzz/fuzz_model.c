@@ -437,6 +437,7 @@ static void check_results(run_t *run, const fed_t *f,
     const double fields[] = {
         sm.requests, sm.iommu_cycles, sm.map_cycles, sm.unmap_cycles,
         sm.iova_cycles, sm.inval_cycles, sm.vmexit_cycles, sm.shadow_cycles,
+        sm.sw_iotlb_cycles,
         sm.vmexits, sm.cpus, sm.mem_reads_per_4k, sm.cpu_ns, sm.device_ns,
         sm.throughput_rps, sm.baseline_rps, sm.degradation,
         sm.latency_mean_ns, sm.latency_p50_ns, sm.latency_p99_ns,

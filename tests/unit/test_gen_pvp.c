@@ -244,7 +244,7 @@ static void test_list_walk(void **state)
     assert_int_equal(stat_of(s, "os.sw_iotlb_lookups"), lookups);
     assert_int_equal(stat_of(s, "os.sw_iotlb_scanned"), scanned);
     assert_int_equal(stat_of(s, "os.sw_iotlb_misses"), 0); /* warmed up */
-    assert_int_equal(stat_of(s, "cpu.shadow_cycles"), 4 * scanned);
+    assert_int_equal(stat_of(s, "cpu.sw_iotlb_cycles"), 4 * scanned);
     assert_int_equal(stat_of(s, "trace.requests"), 2000);
     /* uniform over ~339 entries: about 170 per lookup */
     assert_true(scanned > 150 * lookups && scanned < 190 * lookups);
