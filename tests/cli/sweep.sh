@@ -52,8 +52,9 @@ diff "$WORK/diff.want" "$WORK/diff.csv" || err "per-configuration config rows di
 
 # every configuration must be what its label says: a sweep of what
 # --compare sets, a key or value given twice, an empty or repeated
-# --compare item, an empty --sweep value are refused (one line, exit 2) instead of a column
-# labelled fands that ran strict, or two columns of one name
+# --compare item, an empty --sweep value are refused (one line, exit 2)
+# instead of a column labelled fands that ran strict, or two columns of
+# one name
 while IFS='|' read -r args want; do
     # shellcheck disable=SC2086
     "$IOSIM" --config "$C" $args --no-progress "$T" > "$WORK/o.txt" 2> "$WORK/e.txt"

@@ -126,6 +126,16 @@ static void write_file(const char *path, const char *text)
     fclose(f);
 }
 
+/* Makes a file from tmpl ("/tmp/..._XXXXXX", rewritten in place to its
+ * name) holding text; the caller unlinks it. */
+static void temp_file(char *tmpl, const char *text)
+{
+    int fd = mkstemp(tmpl);
+    assert_true(fd >= 0);
+    close(fd);
+    write_file(tmpl, text);
+}
+
 /* A hand-made QEMU log and guest ftrace, imported (must succeed) and
  * removed again. */
 static void import_pair(const char *guest, const char *qemu, recs_t *got,
@@ -133,10 +143,8 @@ static void import_pair(const char *guest, const char *qemu, recs_t *got,
 {
     char gpath[] = "/tmp/test_import_g_XXXXXX";
     char qpath[] = "/tmp/test_import_q_XXXXXX";
-    close(mkstemp(gpath));
-    close(mkstemp(qpath));
-    write_file(gpath, guest);
-    write_file(qpath, qemu);
+    temp_file(gpath, guest);
+    temp_file(qpath, qemu);
     import_opts_t o = default_opts();
     o.guest_path = gpath;
     iosim_err_t err = {0};
@@ -378,10 +386,7 @@ static void test_nothing_to_import(void **state)
 {
     (void)state;
     char path[] = "/tmp/test_import_none_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    write_file(path, "# tracer: nop\n# nothing else\n");
+    temp_file(path, "# tracer: nop\n# nothing else\n");
     import_opts_t o = default_opts();
     import_counts_t c = {0};
     recs_t got = {0};
@@ -400,14 +405,11 @@ static void test_malformed_line(void **state)
 {
     (void)state;
     char path[] = "/tmp/test_import_bad_XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
-    write_file(path,
-               "# tracer: nop\n"
-               " a-1 [000] ..... 1.000000: map: IOMMU: iova=0x0000000000001000"
-               " - 0x0000000000002000 paddr=0x0000000000005000 size=4096\n"
-               " a-1 [000] ..... 1.000001: map: IOMMU: iova=0xzz\n");
+    temp_file(path,
+              "# tracer: nop\n"
+              " a-1 [000] ..... 1.000000: map: IOMMU: iova=0x0000000000001000"
+              " - 0x0000000000002000 paddr=0x0000000000005000 size=4096\n"
+              " a-1 [000] ..... 1.000001: map: IOMMU: iova=0xzz\n");
     import_opts_t o = default_opts();
     import_counts_t c = {0};
     recs_t got = {0};
