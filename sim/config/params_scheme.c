@@ -75,11 +75,15 @@ const iosim_param_t iosim_params_scheme[] = {
     {"scheme.vhost_entry_cycles", IOSIM_P_F64, OFF(scheme.vhost_entry_cycles),
      "4", 0, 1e9, NULL,
      "vhost-iotlb: CPU cycles per cache entry a lookup visits",
-     "UNVERIFIED: one dependent load per list node (the TAILQ next "
-     "pointer, DPDK lib/vhost/iotlb.c vhost_user_iotlb_cache_find) at an "
-     "L1D load-to-use latency of 4 cycles (Broadwell-class cores, "
-     "Intel optimization manual, quoted from memory); the compares "
-     "overlap the load (the vhost-iotlb cases use the same value)"},
+     "UNVERIFIED: one dependent load per list node; "
+     "vhost_user_iotlb_cache_find walks the list with TAILQ_FOREACH, whose "
+     "next pointer is the first field of struct vhost_iotlb_entry (DPDK "
+     "lib/vhost/iotlb.c, read at commit 06c047b6), a [base + 0] load: 4 "
+     "cycles load-to-use from L1D on Sandy Bridge-family cores such as "
+     "seed 004's Broadwell E5-2667 v4 (a Stack Overflow comment, "
+     "stackoverflow.com/questions/52351397, not Intel's manual); the "
+     "compares overlap the load and the list is assumed to stay in L1D; "
+     "the vhost-iotlb validation cases use the same value"},
     {"scheme.vhost_miss_cycles", IOSIM_P_F64, OFF(scheme.vhost_miss_cycles),
      "30000", 0, 1e12, NULL,
      "vhost-iotlb: CPU cycles of one IOTLB miss (slave-channel request to "

@@ -38,6 +38,12 @@
 #define SRC_HYPERSIO_IOTLB                                                   \
     "HyperSIO defaults: IOTLB 64 entries 8-way LRU, hit 2 ns (Lavrov & "     \
     "Wentzlaff, HyperTRIO ISCA'20; FIGURES.md §2)"
+/* The F&S config uses the same size, first fitted there on a validation
+ * case (configs/fands-cascadelake.yaml). */
+#define SRC_HYPERSIO_IOTLB_SIZE                                              \
+    SRC_HYPERSIO_IOTLB "; configs/fands-cascadelake.yaml uses the same "     \
+                       "64 x 8-way, first fitted on validation case "        \
+                       "fands-5f-iotlb"
 #define SRC_HYPERSIO_PSC_HIT                                                 \
     "HyperSIO default PSC hit 5 ns (HyperTRIO ISCA'20; FIGURES.md §2)"
 #define SRC_LRU_PLACEHOLDER                                                  \
@@ -116,7 +122,7 @@ const iosim_param_t iosim_params_vtd[] = {
 
     /* ---- translation caches ---- */
     CACHE_ROWS("vtd.iotlb", vtd.iotlb, "IOTLB", "true", "8", "8", "lru", "2",
-               SRC_SPEC_CACHE, SRC_HYPERSIO_IOTLB, SRC_HYPERSIO_IOTLB,
+               SRC_SPEC_CACHE, SRC_HYPERSIO_IOTLB_SIZE, SRC_HYPERSIO_IOTLB,
                SRC_HYPERSIO_IOTLB),
     CACHE_ROWS("vtd.context_cache", vtd.context_cache, "context-cache",
                "true", "1", "16", "lru", "0", SRC_SPEC_CACHE,

@@ -64,6 +64,13 @@ static const char *ref_hint(const char *name)
     return "counted by the capture itself";
 }
 
+/* A metadata string of the [reference] block; empty means the capture
+ * did not record it. */
+static const char *meta_or_unknown(const char *s)
+{
+    return s[0] ? s : "(not recorded)";
+}
+
 static void json_str(FILE *out, const char *s)
 {
     fputc('"', out);
@@ -172,10 +179,14 @@ static void write_text(FILE *out, const iosim_config_t *cfg,
      * statistic prints '-' for the sims) */
     if (m && m->n_refs) {
         fprintf(out, "[reference]\n");
-        /* which columns replay what the capture ran: its policy, as
-         * recorded in the trace metadata */
-        fprintf(out, "# the capture ran policy=%s; columns with that policy:",
-                m->policy[0] ? m->policy : "(not recorded)");
+        /* what the capture was, as its trace metadata records it, and
+         * which columns replay its policy (the ones to compare) */
+        fprintf(out,
+                "# capture: source=%s workload=%s kernel=%s policy=%s; "
+                "columns with os.policy=%s:",
+                meta_or_unknown(m->source), meta_or_unknown(m->workload),
+                meta_or_unknown(m->kernel), meta_or_unknown(m->policy),
+                meta_or_unknown(m->policy));
         size_t same = 0;
         for (size_t k = 0; k < n; k++)
             if (m->policy[0] &&

@@ -90,7 +90,7 @@ void gen_pvp_defaults(gen_pvp_params_t *p)
                   2048; /* RTE_MBUF_DEFAULT_DATAROOM */
     p->ring_size = 256; /* --rxd=256 --txd=256, rx_queue_size='256' */
     p->vrings = 4;      /* two virtio-net devices, one rx + one tx queue */
-    p->packets = 200000;
+    p->packets = 200000; /* illustrative run length, not a measured value */
     p->pkt_size = 64;   /* seed 004: 64B packets */
     p->hdr_size = 12;   /* struct virtio_net_hdr_mrg_rxbuf (virtio 1.0) */
     p->seed = 1;

@@ -311,15 +311,25 @@ for entry in nginx-strict:legacy:8 memcached-strict:legacy:8 \
     [ -n "$no" ] && [ "$no" != FAILED ] && [ "$n" != FAILED ] && [ "$no" -gt "$n" ] ||
         err "$c: the $other-bit mask fits as well ($no against $n differing)"
 done
-# The text report's [reference] table says which columns replay the
-# capture's policy (the manifest's policy column, read independently) and
-# under which config each counter is comparable (traces/README.md)
-pol=$(awk -F'\t' 'NR==1{for(i=1;i<=NF;i++) if($i=="policy") c=i} $1=="redis-strict-qemu-trace"{print $c}' "$SRC/traces/manifest.tsv")
+# The text report's [reference] table names the capture (workload, kernel
+# and policy from the manifest's columns, read independently; source qemu:
+# the trace is a QEMU import, traces/README.md), lists the columns that
+# replay its policy, and says under which config each counter is
+# comparable (traces/README.md)
+col() { awk -F'\t' -v k="$1" 'NR==1{for(i=1;i<=NF;i++) if($i==k) c=i} $1=="redis-strict-qemu-trace"{print $c}' "$SRC/traces/manifest.tsv"; }
+pol=$(col policy) wl=$(col workload) kern=$(col kernel)
 [ "$pol" = strict ] || err "manifest: redis-strict-qemu-trace policy '$pol'"
+[ -n "$wl" ] && [ -n "$kern" ] || err "manifest: redis-strict-qemu-trace workload '$wl' kernel '$kern'"
 "$IOSIM" --config "$SRC/configs/qemu-virtio.yaml" --compare lazy,$pol,passthrough --no-progress \
     "$SRC/traces/redis-strict-qemu.zst" > "$WORK/ref.txt" || err "reference report failed"
-grep -qx "# the capture ran policy=$pol; columns with that policy: $pol" "$WORK/ref.txt" ||
-    err "reference: policy line: $(grep -A1 '^\[reference\]' "$WORK/ref.txt" | tail -1)"
+line="# capture: source=qemu workload=$wl kernel=$kern policy=$pol; columns with os.policy=$pol:"
+grep -qxF "$line $pol" "$WORK/ref.txt" ||
+    err "reference: capture line: $(grep -A1 '^\[reference\]' "$WORK/ref.txt" | tail -1)"
+# no column replays the capture's policy: the line says so
+"$IOSIM" --config "$SRC/configs/qemu-virtio.yaml" --compare lazy,passthrough --no-progress \
+    "$SRC/traces/redis-strict-qemu.zst" > "$WORK/ref2.txt" || err "reference report (no $pol) failed"
+grep -qxF "$line none" "$WORK/ref2.txt" ||
+    err "reference: capture line without $pol: $(grep -A1 '^\[reference\]' "$WORK/ref2.txt" | tail -1)"
 grep -q "^iotlb.misses  *9985 .*# QEMU's software IOTLB of the emulated device: configs/qemu-virtio.yaml" "$WORK/ref.txt" ||
     err "reference: iotlb.misses row"
 grep -q "^hv.vmexits  *26041 .*configs/qemu-guest.yaml" "$WORK/ref.txt" ||
