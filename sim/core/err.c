@@ -29,22 +29,15 @@ int iosim_err_set(iosim_err_t *err, const char *fmt, ...)
 int iosim_err_key(iosim_err_t *err, const char *key, const char *fmt, ...)
 {
     if (err) {
-        char what[sizeof err->msg];
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(what, sizeof what, fmt, ap);
-        va_end(ap);
-        /* "key: what", cut at the buffer's end as vsnprintf cuts */
-        size_t k = strlen(key), cap = sizeof err->msg - 1;
-        if (k > cap - 2)
-            k = cap - 2;
-        memcpy(err->msg, key, k);
-        memcpy(err->msg + k, ": ", 2);
-        size_t w = strlen(what);
-        if (w > cap - k - 2)
-            w = cap - k - 2;
-        memcpy(err->msg + k + 2, what, w);
-        err->msg[k + 2 + w] = '\0';
+        /* "key: what", cut at the buffer's end as snprintf cuts */
+        size_t cap = sizeof err->msg;
+        int n = snprintf(err->msg, cap, "%s: ", key);
+        if (n >= 0 && (size_t)n < cap) {
+            va_list ap;
+            va_start(ap, fmt);
+            vsnprintf(err->msg + n, cap - (size_t)n, fmt, ap);
+            va_end(ap);
+        }
         one_line(err->msg);
         snprintf(err->key, sizeof err->key, "%s", key);
     }

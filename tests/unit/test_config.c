@@ -410,6 +410,17 @@ static void test_validate(void **state)
     /* any other error names no key */
     iosim_err_set(&err, "x: %d", 1);
     assert_string_equal(err.key, "");
+    /* "key: what" is cut at the end of msg, whichever part is long */
+    char long_text[700];
+    memset(long_text, 'w', sizeof long_text - 1);
+    long_text[sizeof long_text - 1] = '\0';
+    assert_int_equal(iosim_err_key(&err, "k", "%s", long_text), -1);
+    assert_int_equal(strlen(err.msg), sizeof err.msg - 1);
+    assert_memory_equal(err.msg, "k: www", 6);
+    assert_int_equal(iosim_err_key(&err, long_text, "what"), -1);
+    assert_int_equal(strlen(err.msg), sizeof err.msg - 1);
+    assert_null(strchr(err.msg, ':'));
+    assert_int_equal(strlen(err.key), sizeof err.key - 1);
     iosim_config_free(c);
 }
 
