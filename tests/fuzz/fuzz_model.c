@@ -47,7 +47,7 @@
  *     than 1,000,000 epochs away fails the sim, which is allowed.
  *   - Inputs up to a few tens of KB (libFuzzer's -max_len).  A run takes
  *     ~10 ms (~40 ms in a libFuzzer build), most of it building and
- *     freeing the 15 sims.
+ *     freeing the 17 sims.
  * Not modeled: the binary form and iosim_replay() (fuzz_trace_binary.c
  *   covers the reader; the engine only batches records), --threads.
  */
@@ -92,6 +92,9 @@ static const model_sim_t model_sims[] = {
     {"strict-realloc", {"os.policy=strict", "sim.window_only=false",
                         "os.iova_mode=reallocate", "vtd.ats=true",
                         "os.strict_batch=1"}, 0, false},
+    /* small per-CPU flush queues: full-ring flushes, rings freed late */
+    {"lazy-realloc", {"os.policy=lazy", "sim.window_only=false",
+                      "os.iova_mode=reallocate", "os.fq_size=4"}, 0, false},
     {"strict@emulated", {"os.policy=strict", "hv.mode=emulated",
                          "vtd.caching_mode=true", "sim.window_only=false"},
      0, false},

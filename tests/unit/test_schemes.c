@@ -428,6 +428,96 @@ static void test_reallocate_modes(void **st)
     iosim_sim_free(s);
 }
 
+/* The last n records of tr run on cpu. */
+static void on_cpu(trace_t *tr, size_t n, uint8_t cpu)
+{
+    for (size_t i = tr->n - n; i < tr->n; i++)
+        tr->r[i].cpu = cpu;
+}
+
+/* The first n records of tr (rcache hits seen up to a point). */
+static iosim_sim_t *run_first(const trace_t *tr, size_t n,
+                              const char *const *sets)
+{
+    static trace_t head;
+    head = *tr;
+    head.n = n;
+    return run(&head, "lazy", sets, false);
+}
+
+/* Lazy mode with os.iova_mode reallocate frees a queued IOVA as Linux's
+ * flush queue does (dma-iommu.c queue_iova / fq_ring_free /
+ * fq_flush_timeout, MODEL.md §1.4), worked out by hand from that code:
+ * os.fq_size 4 leaves 3 usable entries per CPU ring; 4 KB IOVAs live in
+ * the 1-page rcache class of the CPU that frees them; 2 CPUs.
+ * (a) A full ring on CPU 1 flushes the domain and frees CPU 1's entries,
+ *     but CPU 0's flushed IOVA stays on CPU 0's ring until CPU 0 unmaps
+ *     again (queue_iova frees its own ring first): CPU 0's next map still
+ *     allocates from the tree, the one after its next unmap hits.
+ * (b) The timer flushes and frees every CPU's ring into the rcache of the
+ *     CPU it runs on, the one whose enqueue armed it (CPU 0): CPU 1 then
+ *     finds its rcache empty, CPU 0 gets both IOVAs back. */
+static void test_lazy_reallocate_release(void **st)
+{
+    (void)st;
+    const char *sets[] = {"os.iova_mode=reallocate", "os.fq_size=4",
+                          NULL};
+    trace_t tr = {0};
+    map(&tr, 0x10000ull, 0x700000000ull, 4096); /* A */
+    unmap(&tr, 0x10000ull, 4096);
+    on_cpu(&tr, 2, 0);
+    for (uint64_t i = 0; i < 3; i++) /* B, C, D */
+        map(&tr, 0x20000ull + i * 0x1000, 0x700010000ull + i * 0x1000, 4096);
+    for (uint64_t i = 0; i < 3; i++)
+        unmap(&tr, 0x20000ull + i * 0x1000, 4096);
+    map(&tr, 0x30000ull, 0x700020000ull, 4096); /* E: its unmap flushes */
+    unmap(&tr, 0x30000ull, 4096);
+    on_cpu(&tr, 8, 1);
+    map(&tr, 0x40000ull, 0x700030000ull, 4096); /* F */
+    size_t before_cpu0_unmap = tr.n;
+    unmap(&tr, 0x40000ull, 4096);               /* frees A on CPU 0 */
+    map(&tr, 0x50000ull, 0x700040000ull, 4096); /* G: gets A */
+    on_cpu(&tr, 3, 0);
+
+    iosim_sim_t *s = run_first(&tr, before_cpu0_unmap, sets);
+    assert_int_equal(stat(s, "os.fq_full_flushes"), 1);
+    assert_int_equal(stat(s, "os.fq_flushes"), 1);
+    assert_int_equal(stat(s, "os.iova_allocs"), 6);
+    assert_int_equal(stat(s, "os.iova_rcache_hits"), 0); /* F: tree */
+    iosim_sim_free(s);
+    s = run_first(&tr, tr.n, sets);
+    assert_int_equal(stat(s, "os.iova_allocs"), 7);
+    assert_int_equal(stat(s, "os.iova_rcache_hits"), 1); /* G */
+    assert_int_equal(stat(s, "dma.faults"), 0);
+    iosim_sim_free(s);
+
+    /* (b) */
+    trace_t tt = {0};
+    map(&tt, 0x10000ull, 0x700000000ull, 4096); /* A, arms the timer */
+    unmap(&tt, 0x10000ull, 4096);
+    on_cpu(&tt, 2, 0);
+    map(&tt, 0x20000ull, 0x700010000ull, 4096); /* B */
+    unmap(&tt, 0x20000ull, 4096);
+    on_cpu(&tt, 2, 1);
+    tt.t += 100000000; /* 100 ms: past the 10 ms timer */
+    map(&tt, 0x30000ull, 0x700020000ull, 4096); /* C on CPU 1: tree */
+    on_cpu(&tt, 1, 1);
+    size_t before_cpu0_maps = tt.n;
+    map(&tt, 0x40000ull, 0x700030000ull, 4096); /* D, E on CPU 0: A, B */
+    map(&tt, 0x50000ull, 0x700040000ull, 4096);
+    on_cpu(&tt, 2, 0);
+
+    s = run_first(&tt, before_cpu0_maps, sets);
+    assert_int_equal(stat(s, "os.fq_flushes"), 1);
+    assert_int_equal(stat(s, "os.fq_full_flushes"), 0);
+    assert_int_equal(stat(s, "os.iova_rcache_hits"), 0);
+    iosim_sim_free(s);
+    s = run_first(&tt, tt.n, sets);
+    assert_int_equal(stat(s, "os.iova_allocs"), 5);
+    assert_int_equal(stat(s, "os.iova_rcache_hits"), 2);
+    iosim_sim_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +529,7 @@ int main(void)
         cmocka_unit_test(test_optimistic_reuse),
         cmocka_unit_test(test_vhost_iotlb),
         cmocka_unit_test(test_reallocate_modes),
+        cmocka_unit_test(test_lazy_reallocate_release),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
