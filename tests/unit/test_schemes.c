@@ -393,6 +393,63 @@ static void test_vhost_iotlb(void **st)
     iosim_sim_free(s);
 }
 
+/* vhost-iotlb's sorted list, by hand from insert_entry() / lookup():
+ * a lookup visits the entries up to the hit, or up to the first entry
+ * past the address, or all of them (0 when empty).
+ * (a) 3 pages contiguous in IOVA and phys, touched 0, 2, 1, then 0, 1, 2.
+ *     Merging: p0 [p0]; p2 visits 1, no neighbour -> [p0][p2]; p1 visits
+ *     2 and joins both -> one entry [p0..p2]; the 3 hits visit 1 each:
+ *     scanned 0+1+2+1+1+1 = 6.  Without merging the 3 hits visit 1, 2, 3:
+ *     0+1+2+1+2+3 = 9.
+ * (b) merging with the following entry only: p1, then p0 (visits 1) joins
+ *     it from below; p0, p1 hit on the one entry: 0+1+1+1 = 3.
+ * (c) 2 entries, 3 unrelated pages A, B, C, then C, A, B: inserting C
+ *     evicts entry (x % 2) of [A, B] with x one xorshift64 (13, 7, 17)
+ *     step from sim.seed 1: x = 1082269761, odd -> B; C and A hit, B
+ *     misses: 4 misses. */
+static void test_vhost_iotlb_merge_evict(void **st)
+{
+    (void)st;
+    const uint64_t io = 0x60000000ull, ph = 0x700000000ull;
+    trace_t a = {0};
+    map(&a, io, ph, 0x3000);
+    const int order[] = {0, 2, 1, 0, 1, 2};
+    for (int k = 0; k < 6; k++)
+        dma(&a, io + (uint64_t)order[k] * 0x1000, 64);
+    const char *merge[] = {"scheme.vhost_merge=true", NULL};
+    iosim_sim_t *s = run(&a, "vhost-iotlb", merge, true);
+    assert_int_equal(stat(s, "os.sw_iotlb_lookups"), 6);
+    assert_int_equal(stat(s, "os.sw_iotlb_misses"), 3);
+    assert_int_equal(stat(s, "os.sw_iotlb_scanned"), 6);
+    iosim_sim_free(s);
+    s = run(&a, "vhost-iotlb", NULL, true);
+    assert_int_equal(stat(s, "os.sw_iotlb_misses"), 3);
+    assert_int_equal(stat(s, "os.sw_iotlb_scanned"), 9);
+    iosim_sim_free(s);
+
+    trace_t b = {0};
+    map(&b, io, ph, 0x2000);
+    const int order_b[] = {1, 0, 0, 1};
+    for (int k = 0; k < 4; k++)
+        dma(&b, io + (uint64_t)order_b[k] * 0x1000, 64);
+    s = run(&b, "vhost-iotlb", merge, true);
+    assert_int_equal(stat(s, "os.sw_iotlb_misses"), 2);
+    assert_int_equal(stat(s, "os.sw_iotlb_scanned"), 3);
+    iosim_sim_free(s);
+
+    trace_t c = {0};
+    for (uint64_t k = 0; k < 3; k++) /* A, B, C: 2 pages apart, no merging */
+        map(&c, io + k * 0x2000, ph + k * 0x2000, 0x1000);
+    const int order_c[] = {0, 1, 2, 2, 0, 1};
+    for (int k = 0; k < 6; k++)
+        dma(&c, io + (uint64_t)order_c[k] * 0x2000, 64);
+    const char *small[] = {"scheme.vhost_entries=2", "sim.seed=1", NULL};
+    s = run(&c, "vhost-iotlb", small, true);
+    assert_int_equal(stat(s, "os.sw_iotlb_lookups"), 6);
+    assert_int_equal(stat(s, "os.sw_iotlb_misses"), 4);
+    iosim_sim_free(s);
+}
+
 /* os.iova_mode reallocate.  strict: map/unmap twice at different trace
  * IOVAs -> 2 allocations, the second served by the rcache (the first IOVA
  * was freed right after its invalidation); accesses reach the model IOVA
@@ -528,6 +585,7 @@ int main(void)
         cmocka_unit_test(test_coiommu_batches),
         cmocka_unit_test(test_optimistic_reuse),
         cmocka_unit_test(test_vhost_iotlb),
+        cmocka_unit_test(test_vhost_iotlb_merge_evict),
         cmocka_unit_test(test_reallocate_modes),
         cmocka_unit_test(test_lazy_reallocate_release),
     };
