@@ -162,6 +162,32 @@ static void test_fands_one_psi(void **st)
     s = run(&tr, "strict", sets, false);
     assert_int_equal(stat(s, "iq.iotlb_psi"), 64);
     iosim_sim_free(s);
+
+    /* With ATS the chunk's PSI travels with one device-TLB descriptor for
+     * the same range, in the same submission; os.strict_batch=1 (Linux
+     * before 6.12) submits them one by one. */
+    const char *ats[] = {"vtd.iotlb.sets=16", "vtd.ats=true", NULL};
+    s = run(&tr, "fands", ats, false);
+    assert_int_equal(stat(s, "iq.iotlb_psi"), 1);
+    assert_int_equal(stat(s, "iq.devtlb_desc"), 1);
+    assert_int_equal(stat(s, "iq.submits"), 1);
+    iosim_sim_free(s);
+    const char *ats1[] = {"vtd.iotlb.sets=16", "vtd.ats=true",
+                          "os.strict_batch=1", NULL};
+    s = run(&tr, "fands", ats1, false);
+    assert_int_equal(stat(s, "iq.devtlb_desc"), 1);
+    assert_int_equal(stat(s, "iq.submits"), 2);
+    iosim_sim_free(s);
+
+    /* A part whose CAP.MAMV is below the chunk's AM of 6 cannot take the
+     * range as a PSI: one domain-selective IOTLB descriptor instead
+     * (MODEL.md §1.6.3), which still removes the 64 entries. */
+    const char *mamv[] = {"vtd.iotlb.sets=16", "vtd.mamv=5", NULL};
+    s = run(&tr, "fands", mamv, false);
+    assert_int_equal(stat(s, "iq.iotlb_psi"), 0);
+    assert_int_equal(stat(s, "iq.iotlb_dsi"), 1);
+    assert_int_equal(stat(s, "iotlb.invalidated"), 64);
+    iosim_sim_free(s);
 }
 
 /* F&S descriptors per CPU: 65 rx maps -> chunk 1 full (64) + chunk 2
