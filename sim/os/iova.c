@@ -147,16 +147,6 @@ static void free_all(tnode_t *n, void (*release)(tnode_t *))
     }
 }
 
-static void walk_all(tnode_t *n, void (*fn)(tnode_t *, void *), void *arg)
-{
-    while (n) {
-        walk_all(n->l, fn, arg);
-        tnode_t *r = n->r;
-        fn(n, arg);
-        n = r;
-    }
-}
-
 static void release_plain(tnode_t *n) { free(n); }
 
 /* ---- allocator --------------------------------------------------------- */
@@ -659,24 +649,6 @@ void iova_xmap_remove(iova_xmap_t *m, iova_xent_t *e)
 }
 
 uint64_t iova_xmap_count(const iova_xmap_t *m) { return m->tree.count; }
-
-typedef struct each_ctx {
-    void (*fn)(iova_xent_t *, void *);
-    void *arg;
-} each_ctx_t;
-
-static void each_adapter(tnode_t *n, void *arg)
-{
-    each_ctx_t *c = arg;
-    c->fn(&((xnode_t *)(void *)n)->e, c->arg);
-}
-
-void iova_xmap_each(const iova_xmap_t *m,
-                    void (*fn)(iova_xent_t *e, void *arg), void *arg)
-{
-    each_ctx_t c = {fn, arg};
-    walk_all(m->tree.root, each_adapter, &c);
-}
 
 /* ---- allocate at map, release after invalidation ------------------------ */
 

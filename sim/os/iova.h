@@ -126,9 +126,6 @@ iova_xent_t *iova_xmap_overlap(const iova_xmap_t *m, uint16_t did,
 /* Removes (and frees) an entry returned by the calls above. */
 void iova_xmap_remove(iova_xmap_t *m, iova_xent_t *e);
 uint64_t iova_xmap_count(const iova_xmap_t *m);
-/* Calls fn on every entry in key order (fn must not modify the map). */
-void iova_xmap_each(const iova_xmap_t *m,
-                    void (*fn)(iova_xent_t *e, void *arg), void *arg);
 
 /* ---- allocation at map, release after invalidation --------------------- */
 
