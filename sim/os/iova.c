@@ -817,8 +817,3 @@ uint64_t iova_remap_dma(iova_remap_t *m, const iosim_rec_t *r)
     return e->model_iova + (r->iova - e->trace_iova);
 }
 
-void iova_remap_tick(iova_remap_t *m, uint64_t now)
-{
-    for (size_t i = 0; i < m->ndom; i++)
-        iova_tick(m->dom[i].d, now);
-}

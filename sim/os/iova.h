@@ -164,8 +164,6 @@ void iova_remap_release(iova_remap_t *m, const iova_piece_t *p);
 uint64_t iova_remap_dma(iova_remap_t *m, const iosim_rec_t *r);
 /* Domain of a record: DMA records may name DID 0 = the device's domain. */
 uint16_t iova_rec_domain(const iosim_sim_t *s, const iosim_rec_t *r);
-/* Depot work of every domain. */
-void iova_remap_tick(iova_remap_t *m, uint64_t now);
 iova_xmap_t *iova_remap_xmap(iova_remap_t *m);
 
 #endif /* IOSIM_IOVA_H */

@@ -94,6 +94,33 @@ static void test_rcache_lifo(void **st)
     iova_domain_free(d);
 }
 
+/* alloc_iova_fast() when the tree is full: with flush_rcache it empties
+ * every CPU's magazines and the depot back into the tree and retries once
+ * (free_cpu_cached_iovas, free_global_cached_iovas).  limit_pfn 8: eight
+ * 1-page allocations take pfns 8 down to 1.  Freeing 7 and 6 parks them
+ * in CPU 0's magazine, still allocated in the tree, so a 2-page request
+ * (naturally aligned: an even pfn) finds no slot; without flush_rcache it
+ * fails.  With it, 6 and 7 leave the tree (cached32 moves above them and
+ * max32_alloc_size is reset by the frees) and the retry's first slot from
+ * the top, (8 - 2) & ~1 = 6 below pfn 8, is free: pfn 6. */
+static void test_flush_rcache_retry(void **st)
+{
+    (void)st;
+    iova_domain_t *d = iova_domain_new();
+    bool hit;
+    for (uint64_t want = 8; want >= 1; want--)
+        assert_int_equal(iova_alloc_fast(d, 0, 1, 8, true, &hit), want);
+    iova_free_fast(d, 0, 7, 1);
+    iova_free_fast(d, 0, 6, 1);
+    assert_int_equal(iova_cpu_loaded(d, 0, 0), 2);
+    assert_int_equal(iova_alloc_fast(d, 0, 2, 8, false, &hit), 0);
+    assert_int_equal(iova_alloc_fast(d, 0, 2, 8, true, &hit), 6);
+    assert_false(hit);
+    assert_int_equal(iova_cpu_loaded(d, 0, 0), 0);
+    assert_true(iova_is_allocated(d, 7));
+    iova_domain_free(d);
+}
+
 /* Magazines of 127: frees 1..127 fill loaded; free 128 finds loaded full
  * and prev empty, swaps (loaded 1, prev 127); frees up to 254 fill it;
  * free 255 finds both full and pushes loaded to the depot (depot 1,
@@ -272,6 +299,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_top_down_below_4g),
         cmocka_unit_test(test_rcache_lifo),
+        cmocka_unit_test(test_flush_rcache_retry),
         cmocka_unit_test(test_magazine_and_depot),
         cmocka_unit_test(test_large_bypass_rcache),
         cmocka_unit_test(test_dac_fallback),
