@@ -376,11 +376,10 @@ int iosim_replay_reader(iosim_trace_reader_t *r, iosim_sim_t **sims,
                                        progress_arg, err);
 }
 
-int iosim_replay(const char *trace_path, const iosim_config_t *cfg,
-                 iosim_sim_t **sims, size_t nsims, iosim_progress_fn progress,
-                 void *progress_arg, iosim_err_t *err)
+int iosim_replay(const char *trace_path, iosim_sim_t **sims, size_t nsims,
+                 iosim_progress_fn progress, void *progress_arg,
+                 iosim_err_t *err)
 {
-    (void)cfg;
     iosim_trace_reader_t *r = iosim_trace_open(trace_path, err);
     if (!r)
         return -1;

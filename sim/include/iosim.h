@@ -324,9 +324,9 @@ void iosim_sim_summary(const iosim_sim_t *s, iosim_summary_t *out);
  * progress (may be NULL) is called now and then with bytes done/total. */
 typedef void (*iosim_progress_fn)(uint64_t done, uint64_t total,
                                   uint64_t records, void *arg);
-int iosim_replay(const char *trace_path, const iosim_config_t *cfg,
-                 iosim_sim_t **sims, size_t nsims, iosim_progress_fn progress,
-                 void *progress_arg, iosim_err_t *err);
+int iosim_replay(const char *trace_path, iosim_sim_t **sims, size_t nsims,
+                 iosim_progress_fn progress, void *progress_arg,
+                 iosim_err_t *err);
 int iosim_replay_reader(iosim_trace_reader_t *r, iosim_sim_t **sims,
                         size_t nsims, iosim_progress_fn progress,
                         void *progress_arg, iosim_err_t *err);
