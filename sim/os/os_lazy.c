@@ -7,9 +7,8 @@
  * queued before it may be freed (drivers/iommu/dma-iommu.c queue_iova /
  * fq_flush_timeout, MODEL.md §1.4).  Stale IOTLB entries stay usable
  * until the flush: the protection window counted as dma.stale_hits.
- * Assumptions: one flush queue set per domain, but one timer for all
- * domains (Linux arms one per domain cookie: equal for the usual single
- * device domain); timer expiry is checked
+ * Assumptions: one flush queue set and one timer per domain (Linux's
+ * iommu_dma_cookie); timer expiry is checked
  * when trace time passes the deadline, the timeout rounded up to whole
  * jiffies plus os.fq_timer_slack_jiffies (lazy_create); the timer runs
  * on the CPU that armed it: in the shipped lazy captures (2 CPUs) the
@@ -31,6 +30,7 @@
  * rcache (drivers/iommu/dma-iommu.c queue_iova, fq_flush_timeout,
  * MODEL.md §1.4).
  * Not modeled: the single-queue variant for shadowing vIOMMUs. */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,15 +62,17 @@ typedef struct lazy_domain {
     uint64_t total_queued;
     uint64_t flushes; /* fq_flush_start_cnt = finish_cnt (synchronous) */
     lazy_ring_t *ring; /* reallocate: LAZY_MAX_CPUS rings, on demand   */
+    bool timer_on;     /* cookie->fq_timer: one per domain             */
+    uint8_t timer_cpu; /* the CPU whose enqueue armed it               */
+    uint64_t deadline;
 } lazy_domain_t;
 
 typedef struct lazy {
     iosim_sim_t *s;
     lazy_domain_t dom[LAZY_MAX_DOMAINS];
-    bool timer_on;
-    uint8_t timer_cpu;  /* the CPU whose enqueue armed the timer        */
+    unsigned timers_on;     /* domains whose timer is armed            */
+    uint64_t next_deadline; /* the earliest of their deadlines         */
     bool forced_strict; /* caching mode + second-stage: Linux goes strict */
-    uint64_t deadline;
     uint64_t timeout_ns;
     iova_remap_t *remap; /* NULL = os.iova_mode replay */
 } lazy_t;
@@ -167,19 +169,28 @@ static lazy_domain_t *lazy_domain(lazy_t *l, uint16_t did, uint16_t sid)
     return &l->dom[did % LAZY_MAX_DOMAINS]; /* more domains than slots */
 }
 
+/* fq_flush_timeout() of every domain whose timer is due: flush, then
+ * free every CPU's ring on the timer's CPU. */
 static void lazy_tick(void *state, uint64_t now)
 {
     lazy_t *l = state;
-    if (!l->timer_on || now < l->deadline)
+    if (!l->timers_on || now < l->next_deadline)
         return;
-    l->timer_on = false; /* fq_flush_timeout(): flush, free every ring */
+    l->next_deadline = UINT64_MAX;
     for (int i = 0; i < LAZY_MAX_DOMAINS; i++) {
         lazy_domain_t *d = &l->dom[i];
-        if (!d->used || !d->total_queued)
+        if (!d->timer_on)
             continue;
+        if (now < d->deadline) {
+            if (d->deadline < l->next_deadline)
+                l->next_deadline = d->deadline;
+            continue;
+        }
+        d->timer_on = false;
+        l->timers_on--;
         lazy_flush(l, d);
         for (unsigned c = 0; d->ring && c < LAZY_MAX_CPUS; c++)
-            lazy_ring_free(l, d, c, l->timer_cpu);
+            lazy_ring_free(l, d, c, d->timer_cpu);
     }
 }
 
@@ -196,10 +207,12 @@ static void lazy_enqueue(lazy_t *l, lazy_domain_t *d, const iosim_rec_t *r)
     }
     d->queued[r->cpu]++;
     d->total_queued++;
-    if (!l->timer_on) {
-        l->timer_on = true;
-        l->timer_cpu = r->cpu;
-        l->deadline = r->t + l->timeout_ns;
+    if (!d->timer_on) {
+        d->timer_on = true;
+        d->timer_cpu = r->cpu;
+        d->deadline = r->t + l->timeout_ns;
+        if (!l->timers_on++ || d->deadline < l->next_deadline)
+            l->next_deadline = d->deadline;
     }
 }
 

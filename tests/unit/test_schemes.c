@@ -601,6 +601,44 @@ static void test_lazy_reallocate_release(void **st)
     iosim_sim_free(s);
 }
 
+/* Linux arms one flush-queue timer per domain (iommu_dma_cookie's
+ * fq_timer; dma-iommu.c queue_iova / fq_flush_timeout): its timeout is
+ * msecs_to_jiffies(10) = 3 jiffies at HZ 250, plus the one jiffy of slack
+ * configured (os.fq_timer_slack_jiffies) = 16 ms after the enqueue that
+ * armed it.  Domain 1 (device 0x100) queues at 1 ms, domain 2 (device
+ * 0x200) at 9 ms: at 18 ms only domain 1's timer has fired (one flush, one
+ * domain-selective descriptor); at 26 ms domain 2's has too. */
+static void test_lazy_timer_per_domain(void **st)
+{
+    (void)st;
+    trace_t tr = {0};
+    const uint64_t ms = 1000000;
+    map(&tr, 0x10000ull, 0x700000000ull, 4096);
+    unmap(&tr, 0x10000ull, 4096);
+    tr.r[1].t = 1 * ms;
+    map(&tr, 0x10000ull, 0x800000000ull, 4096);
+    tr.r[2].t = 8 * ms;
+    unmap(&tr, 0x10000ull, 4096);
+    tr.r[3].t = 9 * ms;
+    for (int i = 2; i < 4; i++) {
+        tr.r[i].domain = 2;
+        tr.r[i].device = 0x200;
+    }
+    mark_at(&tr, 18 * ms);
+    size_t first_fired = tr.n;
+    mark_at(&tr, 26 * ms);
+
+    const char *sets[] = {"sim.window_only=false", NULL};
+    iosim_sim_t *s = run_first(&tr, first_fired, sets);
+    assert_int_equal(stat(s, "os.fq_flushes"), 1);
+    assert_int_equal(stat(s, "iq.iotlb_dsi"), 1);
+    iosim_sim_free(s);
+    s = run_first(&tr, tr.n, sets);
+    assert_int_equal(stat(s, "os.fq_flushes"), 2);
+    assert_int_equal(stat(s, "iq.iotlb_dsi"), 2);
+    iosim_sim_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -614,6 +652,7 @@ int main(void)
         cmocka_unit_test(test_vhost_iotlb_merge_evict),
         cmocka_unit_test(test_reallocate_modes),
         cmocka_unit_test(test_lazy_reallocate_release),
+        cmocka_unit_test(test_lazy_timer_per_domain),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
