@@ -223,8 +223,9 @@ static int lazy_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
 }
 
 /* Reallocating unmap: clear each covered model mapping now; its IOVA
- * waits in the domain's pending list until the flush (or, when forced
- * strict, is freed right after the range invalidation). */
+ * waits on this CPU's flush-queue ring until a flush has passed and the
+ * ring is next freed (or, when forced strict, is freed right after the
+ * range invalidation). */
 static int lazy_unmap_remapped(lazy_t *l, const iosim_rec_t *r,
                                iosim_err_t *err)
 {
