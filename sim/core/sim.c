@@ -352,6 +352,9 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
     switch (r->kind) {
     case IOSIM_REC_MAP:
         s->st[IOSIM_ST_REC_MAP]++;
+        if ((r->flags & (IOSIM_PROT_READ | IOSIM_PROT_WRITE)) ==
+            IOSIM_PROT_READ)
+            s->st[IOSIM_ST_REC_MAP_RO]++;
         s->st[IOSIM_ST_OS_MAPS]++;
         vtd_attach(s->vtd, r->device, r->domain);
         /* the trace's own view; a remap over a live buffer (a lossy

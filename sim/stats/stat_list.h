@@ -13,6 +13,9 @@
 #define IOSIM_TRACE_STATS(X)                                                   \
     X(REC_TOTAL, "trace.records", "trace records consumed")                    \
     X(REC_MAP, "trace.map", "MAP records")                                     \
+    X(REC_MAP_RO, "trace.map_read_only",                                       \
+      "MAP records the device may only read (prot r: transmit buffers such "   \
+      "as ACKs); 0 for sources without prot (ftrace maps read rw)")           \
     X(REC_UNMAP, "trace.unmap", "UNMAP records")                               \
     X(REC_DMA, "trace.dma", "DMA records in the trace")                        \
     X(REC_INVAL, "trace.inval", "INVAL records (invalidations the kernel "     \

@@ -639,6 +639,25 @@ static void test_lazy_timer_per_domain(void **st)
     iosim_sim_free(s);
 }
 
+/* trace.map_read_only counts the buffers the device may only read (a MAP
+ * with prot r: tx packets such as ACKs), the F&S artifact's "ACKs per
+ * page": of four maps with prot r, w, rw and none, exactly one. */
+static void test_map_read_only(void **st)
+{
+    (void)st;
+    static trace_t tr;
+    memset(&tr, 0, sizeof tr);
+    const uint8_t prots[] = {IOSIM_PROT_READ, IOSIM_PROT_WRITE,
+                             IOSIM_PROT_READ | IOSIM_PROT_WRITE, 0};
+    for (uint64_t i = 0; i < 4; i++)
+        add(&tr, IOSIM_REC_MAP, 0x1000 * (i + 1), 4096, 0x200000 + 0x1000 * i,
+            prots[i]);
+    iosim_sim_t *s = run(&tr, "strict", NULL, true);
+    assert_int_equal(stat(s, "trace.map"), 4);
+    assert_int_equal(stat(s, "trace.map_read_only"), 1);
+    iosim_sim_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -653,6 +672,7 @@ int main(void)
         cmocka_unit_test(test_reallocate_modes),
         cmocka_unit_test(test_lazy_reallocate_release),
         cmocka_unit_test(test_lazy_timer_per_domain),
+        cmocka_unit_test(test_map_read_only),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
