@@ -645,8 +645,7 @@ static void test_lazy_timer_per_domain(void **st)
 static void test_map_read_only(void **st)
 {
     (void)st;
-    static trace_t tr;
-    memset(&tr, 0, sizeof tr);
+    trace_t tr = {0};
     const uint8_t prots[] = {IOSIM_PROT_READ, IOSIM_PROT_WRITE,
                              IOSIM_PROT_READ | IOSIM_PROT_WRITE, 0};
     for (uint64_t i = 0; i < 4; i++)
