@@ -99,8 +99,9 @@ const iosim_param_t iosim_params_vtd[] = {
      "paging-structure caches: range = the entries covering its range; "
      "domain = every entry of its domain",
      "range: the minimum VT-d §6.5.2.3 requires (MODEL.md §3.4); "
-     "implementations may invalidate more (spec allows over-invalidation; "
-     "the real policy of a given part is UNVERIFIED)"},
+     "domain: what the Xeon E7 v2 IIO does on IH=0 (\"a domain-level "
+     "invalidation on non-leaf entries\": its datasheet vol. 2 §14.7.30, "
+     "MODEL.md §3.4 [SRC 25]); later parts UNVERIFIED"},
     {"vtd.psi_iotlb_scope", IOSIM_P_STR, OFF(vtd.psi_iotlb_scope), "page", 1,
      0, "page|pde|domain|qemu-mask8",
      "what a page-selective invalidation with IH=0 removes from the IOTLB: "
@@ -110,9 +111,11 @@ const iosim_param_t iosim_params_vtd[] = {
      "qemu-mask8 = QEMU < 9.1's software IOTLB, whatever IH says: every "
      "entry of the domain whose page number equals the address's in bits "
      "AM..7 (its mask was a uint8_t), all of them for AM >= 8",
-     "page: the minimum VT-d §6.5.2.3 requires; pde and domain are "
-     "what-ifs for a part that over-invalidates (allowed by the spec; "
-     "no part is known to, UNVERIFIED); qemu-mask8: QEMU hw/i386/"
+     "page: the minimum VT-d §6.5.2.3 requires, and what the Xeon E7 v2 "
+     "IIO does at the leaf level on IH=0 (datasheet vol. 2 §14.7.30, "
+     "MODEL.md §3.4 [SRC 25]); pde and domain are what-ifs for a part "
+     "that over-invalidates (allowed by the spec; UNVERIFIED for any "
+     "part, and not what the E7 v2 does); qemu-mask8: QEMU hw/i386/"
      "intel_iommu_internal.h VTDIOTLBPageInvInfo before commit \"intel_iommu: "
      "fix type of the mask field in VTDIOTLBPageInvInfo\" (July 2024), "
      "matches QEMU 7.2's own IOTLB log (tests/cli/ground_truth.sh)"},
