@@ -82,6 +82,8 @@ struct iosim_config {
         double llc_ns;                    /* LLC-hit reference latency     */
         double llc_hit_fraction;          /* page-table reads hitting LLC  */
         uint32_t max_walks;               /* walks in flight               */
+        bool psc_inval_restarts_walks;    /* a PSC-dropping invalidation
+                                             restarts the walks in flight  */
         double dma_base_ns;               /* l0 per request_bytes of data  */
         double link_gbps;                 /* link bandwidth cap            */
         uint32_t request_bytes;           /* p of the F&S model            */

@@ -110,6 +110,11 @@ iosim_sim_t *iosim_sim_new(const iosim_config_t *cfg, const char *label,
         iosim_sim_free(s);
         return NULL;
     }
+    s->restart_walks = cfg->vtd.psc_inval_restarts_walks &&
+                       !strcmp(cfg->hv.mode, "none");
+    if (s->restart_walks &&
+        !(s->walk_slot = calloc(s->walkers->nslots, sizeof *s->walk_slot)))
+        goto oom;
     s->hv_state = s->hv->create(s, err);
     if (!s->hv_state) {
         iosim_sim_free(s);
@@ -142,6 +147,7 @@ void iosim_sim_free(iosim_sim_t *s)
         s->hv->destroy(s->hv_state);
     vtd_free(s->vtd);
     walkers_free(s->walkers);
+    free(s->walk_slot);
     if (s->live_ready)
         pgtable_fini(&s->live);
     physmem_fini(&s->live_mem);
@@ -165,6 +171,41 @@ const iosim_config_t *iosim_sim_config(const iosim_sim_t *s)
 
 /* ---- DMA ------------------------------------------------------------- */
 
+/* vtd.psc_inval_restarts_walks: if an invalidation dropped PSC entries
+ * since the last request, every walk still in flight on the device's
+ * clock (link_free: where the next request would start) is walked again,
+ * its first result discarded: an IOTLB miss and the reads of a walk
+ * through the emptied PTcaches, the walker busy that much longer, the
+ * request's data later.  Checked at the next request, so a burst of
+ * invalidations with no request between them restarts a walk once. */
+static void sim_restart_walks(iosim_sim_t *s)
+{
+    uint64_t drops = vtd_psc_drops(s->vtd);
+    if (drops == s->psc_drops_seen)
+        return;
+    s->psc_drops_seen = drops;
+    uint64_t now = s->link_free;
+    for (uint32_t i = 0; i < s->walkers->nslots; i++) {
+        struct sim_walk_slot *w = &s->walk_slot[i];
+        if (!w->valid || walkers_ready(s->walkers, i, now) ||
+            !pgtable_is_mapped(&s->live, w->trace_iova))
+            continue; /* done, or its buffer is gone in the trace */
+        vtd_discard_fill(s->vtd, w->did, w->addr);
+        vtd_xlate_result_t r = s->hv->translate(s->hv_state, w->sid, w->pasid,
+                                                w->did, w->addr, w->write);
+        s->st[IOSIM_ST_WALK_RESTARTS]++;
+        uint64_t l = (uint64_t)(r.latency_ns + 0.5);
+        uint64_t landed = walkers_redo(s->walkers, i, now, l) + w->base_ns;
+        if (landed > s->dev_done)
+            s->dev_done = landed;
+        s->st[IOSIM_ST_DMA_OVERLAP_NS] = s->dev_done - s->dev_t0;
+        s->st[IOSIM_ST_DMA_LAT_NS] += l;
+        s->st[IOSIM_ST_DMA_XLATE_NS] += l;
+        if (s->st[IOSIM_ST_DMA_XLATE_NS] > s->st[IOSIM_ST_DMA_TIME_NS])
+            s->st[IOSIM_ST_DMA_TIME_NS] = s->st[IOSIM_ST_DMA_XLATE_NS];
+    }
+}
+
 /* One device request of size bytes at iova (split at 4 KB page borders:
  * each page needs its own translation).  Device time is a two-stage
  * pipeline: the translation stage takes l0 x size / p + translation
@@ -187,6 +228,8 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
     const iosim_config_t *cfg = s->cfg;
     if (size == 0)
         size = 1;
+    if (s->restart_walks)
+        sim_restart_walks(s);
     s->st[IOSIM_ST_DMA_REQS]++;
     s->st[IOSIM_ST_DMA_BYTES] += size;
     double lat = 0;
@@ -216,6 +259,17 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
         if (r.mem_reads) {
             done = walkers_issue(s->walkers, issue, l);
             s->st[IOSIM_ST_DMA_WALK_WAIT_NS] += done - l - issue;
+            if (s->restart_walks)
+                s->walk_slot[walkers_last_slot(s->walkers)] =
+                    (struct sim_walk_slot){
+                        .valid = true, .write = write, .sid = sid,
+                        .did = did, .pasid = pasid, .addr = addr,
+                        .trace_iova = trace_iova + (a - iova),
+                        .base_ns = (uint64_t)(cfg->vtd.dma_base_ns *
+                                                  (double)size /
+                                                  (double)cfg->vtd
+                                                      .request_bytes +
+                                              0.5)};
         } else {
             done = issue + l;
         }

@@ -71,6 +71,18 @@ struct iosim_sim {
     physmem_t live_mem;
     bool live_ready;
     walkers_t *walkers; /* vtd.max_walks page-walk engines           */
+    /* vtd.psc_inval_restarts_walks (bare metal only): the request each
+     * walk slot last walked for, to walk it again */
+    struct sim_walk_slot {
+        bool valid;
+        bool write;
+        uint16_t sid, did;
+        uint32_t pasid;
+        uint64_t addr, trace_iova;
+        uint64_t base_ns; /* the request's l0 share: data lands after it */
+    } *walk_slot;
+    bool restart_walks;
+    uint64_t psc_drops_seen; /* vtd_psc_drops() at the last check */
     uint64_t link_free; /* ns: the link can start the next request    */
     uint64_t dev_done;  /* ns: the last request's data is in memory   */
     uint64_t dev_t0;    /* ns: device clock when counting (re)started */

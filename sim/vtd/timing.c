@@ -54,6 +54,15 @@ uint64_t walkers_issue(walkers_t *w, uint64_t now_cycle,
 
 uint32_t walkers_last_slot(const walkers_t *w) { return w->last_slot; }
 
+uint64_t walkers_redo(walkers_t *w, uint32_t slot, uint64_t now_cycle,
+                      uint64_t walk_cycles)
+{
+    uint64_t from = w->free_at[slot] > now_cycle ? w->free_at[slot]
+                                                 : now_cycle;
+    w->free_at[slot] = from + walk_cycles;
+    return w->free_at[slot];
+}
+
 bool walkers_ready(const walkers_t *w, uint32_t slot, uint64_t cycle)
 {
     return slot >= w->nslots || cycle >= w->free_at[slot];

@@ -54,6 +54,12 @@ uint32_t walkers_last_slot(const walkers_t *w);
  * is ready at cycle; an idle slot (or a slot number >= max_walks, which
  * holds no walk) is always ready. */
 bool walkers_ready(const walkers_t *w, uint32_t slot, uint64_t cycle);
+/* The walk slot holds is done again from scratch (its result was
+ * discarded at now_cycle): the slot stays busy walk_cycles longer than
+ * it would have, and no less than walk_cycles after now_cycle; returns
+ * the cycle the new result is ready. */
+uint64_t walkers_redo(walkers_t *w, uint32_t slot, uint64_t now_cycle,
+                      uint64_t walk_cycles);
 /* Earliest cycle at or after now_cycle at which some slot is free. */
 uint64_t walkers_next_free(const walkers_t *w, uint64_t now_cycle);
 

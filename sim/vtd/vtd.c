@@ -43,6 +43,7 @@ struct vtd {
     cache_t *psc[4], *s2_psc[4]; /* [0]=PML5E [1]=PML4E [2]=PDPTE [3]=PDE */
     double ref_ns;
     bool psc_scope_domain; /* vtd.psi_psc_scope == "domain" */
+    uint64_t psc_drops;    /* invalidations that dropped PSC entries */
     enum {
         IOTLB_SCOPE_PAGE,
         IOTLB_SCOPE_PDE,
@@ -723,6 +724,7 @@ static void inval_iotlb(vtd_t *v, const vtd_desc_t *d)
         if (v->psc_scope_domain)
             pm.by_range = false;
         st[IOSIM_ST_PSC_INVAL_ENTRIES] += inval_pscs(v, &pm);
+        v->psc_drops++;
     }
     /* A global one, or one naming the host's second-stage domain, also
      * drops the nested second-stage structures. */
@@ -731,6 +733,16 @@ static void inval_iotlb(vtd_t *v, const vtd_desc_t *d)
         for (int i = 0; i < 4; i++)
             cache_flush(v->s2_psc[i]);
     }
+}
+
+uint64_t vtd_psc_drops(const vtd_t *v) { return v->psc_drops; }
+
+void vtd_discard_fill(vtd_t *v, uint16_t did, uint64_t iova)
+{
+    inval_match_t m = {.by_did = true, .did = did, .by_range = true,
+                       .lo = iova & ~0xfffull};
+    m.hi = m.lo + 4096;
+    inval_lines(v, v->iotlb, &m, 1, 3, 0);
 }
 
 static void inval_devtlb(vtd_t *v, const vtd_desc_t *d)

@@ -103,6 +103,14 @@ vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
  * returns the time the queue took (ns). */
 double vtd_submit(vtd_t *v, const vtd_desc_t *d, size_t n);
 
+/* Invalidations so far that dropped paging-structure-cache entries (a
+ * PSI without a honoured IH, a domain-selective or global one): a caller
+ * that models walks in flight compares it between two requests. */
+uint64_t vtd_psc_drops(const vtd_t *v);
+/* Drops the IOTLB entries of did that translate iova (a walk's fill
+ * discarded), without counting an invalidation. */
+void vtd_discard_fill(vtd_t *v, uint16_t did, uint64_t iova);
+
 /* Latency of one memory reference (expected value, ns). */
 double vtd_mem_ref_ns(const vtd_t *v);
 

@@ -25,10 +25,10 @@
 #define CONFIGS IOSIM_SOURCE_DIR "/configs/"
 
 /* Fields of struct iosim_config counted by hand from config.h:
- * sim 6; vtd 10 scalars + 13 caches x 5 + 7 timing + 7 queue; os 16; hv 6;
+ * sim 6; vtd 10 scalars + 13 caches x 5 + 8 timing + 7 queue; os 16; hv 6;
  * scheme 12.
  * A new parameter adds its field to config.h, a row and 1 here. */
-#define EXPECTED_PARAMS (6 + 10 + 13 * 5 + 7 + 7 + 16 + 6 + 12)
+#define EXPECTED_PARAMS (6 + 10 + 13 * 5 + 8 + 7 + 16 + 6 + 12)
 
 static size_t param_count(void)
 {

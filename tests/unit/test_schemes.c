@@ -657,6 +657,62 @@ static void test_map_read_only(void **st)
     iosim_sim_free(s);
 }
 
+/* vtd.psc_inval_restarts_walks.  A at 0x10000, B at 0x11000 and C at
+ * 0x12000 share every non-leaf entry (one 2 MB region).  The device reads
+ * 64 B of A: a cold walk, root + context entry and the 4 levels = 6 reads
+ * of mem_ns each, far longer than the 5 ns the 64 B take on the link, so
+ * the walk is still in flight when strict unmaps C (a PSI with IH=0 that
+ * drops the PML4E/PDPTE/PDE entries covering C, i.e. A's and B's).  With
+ * restarts, A is walked again before B's request: an IOTLB miss, the
+ * context cache still hit, the 3 non-leaf levels missed again = 4 reads;
+ * B then misses the IOTLB only (1 read); A's second access hits.  Without
+ * them, A's fill stands, B walks 4 levels.  So:
+ *   restarts:   misses 3, reads 6 + 4 + 1 = 11, PTcache-L1 misses 2;
+ *   no restart: misses 2, reads 6 + 4 = 10, PTcache-L1 misses 2.
+ * A walk that is over before the unmap (mem_ns 10: 60 ns, while the 4 KB
+ * of A take 328 ns on a 100 Gb/s link) and an unmap with IH=1 (PTcaches
+ * kept: reads 6 + 1) restart nothing. */
+static void restart_trace(trace_t *tr, uint64_t a_bytes)
+{
+    map(tr, 0x10000ull, 0x700000000ull, 4096);
+    map(tr, 0x11000ull, 0x700001000ull, 4096);
+    map(tr, 0x12000ull, 0x700002000ull, 4096);
+    dma(tr, 0x10000ull, a_bytes);
+    unmap(tr, 0x12000ull, 4096);
+    dma(tr, 0x11000ull, 64);
+    dma(tr, 0x10000ull, 64);
+}
+
+static void expect_walks(const char *const *sets, uint64_t a_bytes,
+                         uint64_t restarts, uint64_t misses, uint64_t reads)
+{
+    trace_t tr = {0};
+    restart_trace(&tr, a_bytes);
+    iosim_sim_t *s = run(&tr, "strict", sets, true);
+    assert_int_equal(stat(s, "walk.restarts"), restarts);
+    assert_int_equal(stat(s, "iotlb.misses"), misses);
+    assert_int_equal(stat(s, "walk.mem_reads"), reads);
+    assert_int_equal(stat(s, "psc.l1_misses"), 2 - (reads == 7));
+    assert_int_equal(stat(s, "dma.faults"), 0);
+    iosim_sim_free(s);
+}
+
+static void test_psc_inval_restarts_walks(void **st)
+{
+    (void)st;
+    const char *on[] = {"vtd.mem_ns=100", "vtd.psc_inval_restarts_walks=true",
+                        NULL};
+    const char *off[] = {"vtd.mem_ns=100", NULL};
+    const char *done_first[] = {"vtd.mem_ns=10",
+                                "vtd.psc_inval_restarts_walks=true", NULL};
+    const char *ih1[] = {"vtd.mem_ns=100", "vtd.psc_inval_restarts_walks=true",
+                         "os.pass_ih=true", NULL};
+    expect_walks(on, 64, 1, 3, 11);
+    expect_walks(off, 64, 0, 2, 10);
+    expect_walks(done_first, 4096, 0, 2, 10);
+    expect_walks(ih1, 64, 0, 2, 7);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -672,6 +728,7 @@ int main(void)
         cmocka_unit_test(test_lazy_reallocate_release),
         cmocka_unit_test(test_lazy_timer_per_domain),
         cmocka_unit_test(test_map_read_only),
+        cmocka_unit_test(test_psc_inval_restarts_walks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
