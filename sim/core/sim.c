@@ -240,6 +240,8 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
      * free; a miss waits for a walker (timing.h), a hit only for its
      * lookup; the data lands l0 after the last translation is ready. */
     uint64_t issue = s->link_free, ready = issue;
+    double base = cfg->vtd.dma_base_ns * (double)size /
+                  (double)cfg->vtd.request_bytes;
     for (uint64_t a = iova; a < end && a >= iova;
          a = (a & ~0xfffull) + 4096) {
         /* Without translation (iommu=pt) the device is given the buffer's
@@ -265,11 +267,7 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
                         .valid = true, .write = write, .sid = sid,
                         .did = did, .pasid = pasid, .addr = addr,
                         .trace_iova = trace_iova + (a - iova),
-                        .base_ns = (uint64_t)(cfg->vtd.dma_base_ns *
-                                                  (double)size /
-                                                  (double)cfg->vtd
-                                                      .request_bytes +
-                                              0.5)};
+                        .base_ns = (uint64_t)(base + 0.5)};
         } else {
             done = issue + l;
         }
@@ -284,8 +282,6 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
     }
     /* pages of data in 4 KB units (rounded up), the F&S "per 4 KB" unit */
     s->st[IOSIM_ST_DMA_PAGES_4K] += (size + 4095) / 4096;
-    double base = cfg->vtd.dma_base_ns * (double)size /
-                  (double)cfg->vtd.request_bytes;
     double t = base + lat;
     double wire = cfg->vtd.link_gbps > 0 ? (double)size * 8.0 /
                                                cfg->vtd.link_gbps
