@@ -176,8 +176,9 @@ const iosim_config_t *iosim_sim_config(const iosim_sim_t *s)
  * clock (link_free: where the next request would start) is walked again,
  * its first result discarded: an IOTLB miss and the reads of a walk
  * through the emptied PTcaches, the walker busy that much longer, the
- * request's data later.  Checked at the next request, so a burst of
- * invalidations with no request between them restarts a walk once. */
+ * request's data later (the translation log shows only the first walk).
+ * Checked at the next request, so a burst of invalidations with no
+ * request between them restarts a walk once. */
 static void sim_restart_walks(iosim_sim_t *s)
 {
     uint64_t drops = vtd_psc_drops(s->vtd);
