@@ -82,8 +82,10 @@ struct iosim_config {
         double llc_ns;                    /* LLC-hit reference latency     */
         double llc_hit_fraction;          /* page-table reads hitting LLC  */
         uint32_t max_walks;               /* walks in flight               */
-        bool psc_inval_restarts_walks;    /* a PSC-dropping invalidation
-                                             restarts the walks in flight  */
+        char inval_walks_in_flight[IOSIM_NAME_LEN]; /* complete |
+                                             drop-fill | restart: walks in
+                                             flight at a PSC-dropping
+                                             invalidation                  */
         double dma_base_ns;               /* l0 per request_bytes of data  */
         double link_gbps;                 /* link bandwidth cap            */
         uint32_t request_bytes;           /* p of the F&S model            */

@@ -202,20 +202,24 @@ const iosim_param_t iosim_params_vtd[] = {
      "page walks in flight at once",
      "F&S model T = p / (l0 + M*lm) serializes walks (FIGURES.md §1); "
      "hardware concurrency placeholder (UNVERIFIED)"},
-    {"vtd.psc_inval_restarts_walks", IOSIM_P_BOOL,
-     OFF(vtd.psc_inval_restarts_walks), "false", 1, 0, NULL,
-     "an invalidation that drops paging-structure-cache entries (a PSI "
-     "with IH=0, a domain or global one) discards the result of every "
-     "page walk still in flight and walks it again: one more IOTLB miss "
-     "and its reads, the walker busy that much longer (bare metal, "
-     "hv.mode none; other modes ignore it)",
-     "hypothesis, UNVERIFIED for any part: IH=0 says non-leaf entries may "
-     "have changed, so a walk that read them before the invalidation "
-     "cannot fill the IOTLB after it, and an IIO that drops non-leaf "
-     "entries domain-wide but leaf entries only in the range (Xeon E7 v2, "
-     "MODEL.md §3.4 [SRC 25]) cannot rely on the leaf invalidation to "
-     "remove such a fill; false keeps the fill (the spec's text names no "
-     "in-flight walks)"},
+    {"vtd.inval_walks_in_flight", IOSIM_P_STR,
+     OFF(vtd.inval_walks_in_flight), "complete", 1, 0,
+     "complete|drop-fill|restart",
+     "what an invalidation that drops paging-structure-cache entries (a "
+     "PSI with IH=0, a domain or global one) does to the page walks still "
+     "in flight: complete = nothing, their IOTLB fills stand; drop-fill = "
+     "each walk's request uses its result but the IOTLB fill is "
+     "discarded, so the page's next request misses again; restart = each "
+     "walk is discarded and walked again at once (one more IOTLB miss and "
+     "its reads, the walker busy that much longer).  Bare metal (hv.mode "
+     "none) only; other modes ignore it",
+     "hypothesis, UNVERIFIED for any part (no document names in-flight "
+     "walks): IH=0 says non-leaf entries may have changed, so a walk that "
+     "read them before the invalidation cannot fill the IOTLB after it, "
+     "and an IIO that drops non-leaf entries domain-wide but leaf entries "
+     "only in the range (Xeon E7 v2, MODEL.md §3.4 [SRC 25]) cannot rely "
+     "on the leaf invalidation to remove such a fill; drop-fill is the "
+     "cheaper of the two ways to keep it out, complete the spec's silence"},
     {"vtd.dma_base_ns", IOSIM_P_F64, OFF(vtd.dma_base_ns), "65", 0, 1e9,
      NULL, "device-side base time per vtd.request_bytes of data without "
      "walks (ns); a request of b bytes takes dma_base_ns x b / "

@@ -110,9 +110,14 @@ iosim_sim_t *iosim_sim_new(const iosim_config_t *cfg, const char *label,
         iosim_sim_free(s);
         return NULL;
     }
-    s->restart_walks = cfg->vtd.psc_inval_restarts_walks &&
-                       !strcmp(cfg->hv.mode, "none");
-    if (s->restart_walks &&
+    if (!strcmp(cfg->hv.mode, "none"))
+        s->inflight =
+            !strcmp(cfg->vtd.inval_walks_in_flight, "drop-fill")
+                ? INFLIGHT_DROP_FILL
+            : !strcmp(cfg->vtd.inval_walks_in_flight, "restart")
+                ? INFLIGHT_RESTART
+                : INFLIGHT_COMPLETE;
+    if (s->inflight != INFLIGHT_COMPLETE &&
         !(s->walk_slot = calloc(s->walkers->nslots, sizeof *s->walk_slot)))
         goto oom;
     s->hv_state = s->hv->create(s, err);
@@ -171,15 +176,17 @@ const iosim_config_t *iosim_sim_config(const iosim_sim_t *s)
 
 /* ---- DMA ------------------------------------------------------------- */
 
-/* vtd.psc_inval_restarts_walks: if an invalidation dropped PSC entries
+/* vtd.inval_walks_in_flight: if an invalidation dropped PSC entries
  * since the last request, every walk still in flight on the device's
- * clock (link_free: where the next request would start) is walked again,
- * its first result discarded: an IOTLB miss and the reads of a walk
+ * clock (link_free: where the next request would start) loses its IOTLB
+ * fill.  drop-fill: nothing else; the walk's request keeps its result
+ * and the page's next request misses (and walks) again.  restart: the
+ * walk is done again at once: an IOTLB miss and the reads of a walk
  * through the emptied PTcaches, the walker busy that much longer, the
  * request's data later (the translation log shows only the first walk).
  * Checked at the next request, so a burst of invalidations with no
- * request between them restarts a walk once. */
-static void sim_restart_walks(iosim_sim_t *s)
+ * request between them discards a fill once. */
+static void sim_inval_walks_in_flight(iosim_sim_t *s)
 {
     uint64_t drops = vtd_psc_drops(s->vtd);
     if (drops == s->psc_drops_seen)
@@ -192,9 +199,13 @@ static void sim_restart_walks(iosim_sim_t *s)
             !pgtable_is_mapped(&s->live, w->trace_iova))
             continue; /* done, or its buffer is gone in the trace */
         vtd_discard_fill(s->vtd, w->did, w->addr);
+        s->st[IOSIM_ST_WALK_FILLS_DISCARDED]++;
+        if (s->inflight == INFLIGHT_DROP_FILL) {
+            w->valid = false; /* a later invalidation finds nothing here */
+            continue;
+        }
         vtd_xlate_result_t r = s->hv->translate(s->hv_state, w->sid, w->pasid,
                                                 w->did, w->addr, w->write);
-        s->st[IOSIM_ST_WALK_RESTARTS]++;
         uint64_t l = (uint64_t)(r.latency_ns + 0.5);
         uint64_t landed = walkers_redo(s->walkers, i, now, l) + w->base_ns;
         if (landed > s->dev_done)
@@ -229,8 +240,8 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
     const iosim_config_t *cfg = s->cfg;
     if (size == 0)
         size = 1;
-    if (s->restart_walks)
-        sim_restart_walks(s);
+    if (s->inflight != INFLIGHT_COMPLETE)
+        sim_inval_walks_in_flight(s);
     s->st[IOSIM_ST_DMA_REQS]++;
     s->st[IOSIM_ST_DMA_BYTES] += size;
     double lat = 0;
@@ -262,7 +273,7 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
         if (r.mem_reads) {
             done = walkers_issue(s->walkers, issue, l);
             s->st[IOSIM_ST_DMA_WALK_WAIT_NS] += done - l - issue;
-            if (s->restart_walks)
+            if (s->inflight != INFLIGHT_COMPLETE)
                 s->walk_slot[walkers_last_slot(s->walkers)] =
                     (struct sim_walk_slot){
                         .valid = true, .write = write, .sid = sid,

@@ -71,8 +71,9 @@ struct iosim_sim {
     physmem_t live_mem;
     bool live_ready;
     walkers_t *walkers; /* vtd.max_walks page-walk engines           */
-    /* vtd.psc_inval_restarts_walks (bare metal only): the request each
-     * walk slot last walked for, to walk it again */
+    /* vtd.inval_walks_in_flight other than complete (bare metal only):
+     * the request each walk slot last walked for, to discard its fill or
+     * walk it again */
     struct sim_walk_slot {
         bool valid;
         bool write;
@@ -81,7 +82,8 @@ struct iosim_sim {
         uint64_t addr, trace_iova;
         uint64_t base_ns; /* the request's l0 share: data lands after it */
     } *walk_slot;
-    bool restart_walks;
+    enum { INFLIGHT_COMPLETE, INFLIGHT_DROP_FILL, INFLIGHT_RESTART }
+        inflight; /* vtd.inval_walks_in_flight; complete off bare metal */
     uint64_t psc_drops_seen; /* vtd_psc_drops() at the last check */
     uint64_t link_free; /* ns: the link can start the next request    */
     uint64_t dev_done;  /* ns: the last request's data is in memory   */

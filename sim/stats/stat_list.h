@@ -88,9 +88,9 @@
     X(DEVTLB_LOOKUPS, "devtlb.lookups", "device-TLB lookups")                  \
     X(DEVTLB_MISSES, "devtlb.misses", "device-TLB misses")                     \
     X(WALKS, "walk.walks", "page walks")                                       \
-    X(WALK_RESTARTS, "walk.restarts", "walks in flight walked again after an " \
-                                      "invalidation dropped PSC entries "      \
-                                      "(vtd.psc_inval_restarts_walks)")        \
+    X(WALK_FILLS_DISCARDED, "walk.fills_discarded",                            \
+      "walks in flight whose IOTLB fill an invalidation that dropped PSC "     \
+      "entries discarded (vtd.inval_walks_in_flight)")                         \
     X(WALK_READS, "walk.mem_reads", "IOMMU memory reads (all walks)")          \
     X(WALK_READS_S1, "walk.mem_reads_s1", "first-stage page-table reads "      \
                                           "(first-stage or nested guest)")   \

@@ -657,22 +657,27 @@ static void test_map_read_only(void **st)
     iosim_sim_free(s);
 }
 
-/* vtd.psc_inval_restarts_walks.  A at 0x10000, B at 0x11000 and C at
+/* vtd.inval_walks_in_flight.  A at 0x10000, B at 0x11000 and C at
  * 0x12000 share every non-leaf entry (one 2 MB region).  The device reads
  * 64 B of A: a cold walk, root + context entry and the 4 levels = 6 reads
  * of mem_ns each, far longer than the 5 ns the 64 B take on the link, so
  * the walk is still in flight when strict unmaps C (a PSI with IH=0 that
- * drops the PML4E/PDPTE/PDE entries covering C, i.e. A's and B's).  With
- * restarts, A is walked again before B's request: an IOTLB miss, the
- * context cache still hit, the 3 non-leaf levels missed again = 4 reads;
- * B then misses the IOTLB only (1 read); A's second access hits.  Without
- * them, A's fill stands, B walks 4 levels.  So:
- *   restarts:   misses 3, reads 6 + 4 + 1 = 11, PTcache-L1 misses 2;
- *   no restart: misses 2, reads 6 + 4 = 10, PTcache-L1 misses 2.
- * A walk that is over before the unmap (mem_ns 10: 60 ns, while the 4 KB
- * of A take 328 ns on a 100 Gb/s link) and an unmap with IH=1 (PTcaches
- * kept: reads 6 + 1) restart nothing. */
-static void restart_trace(trace_t *tr, uint64_t a_bytes)
+ * drops the PML4E/PDPTE/PDE entries covering C, i.e. A's and B's).  Then
+ * B is read, then (a_again) A once more.
+ *   restart: A is walked again before B's request: an IOTLB miss, the
+ *     context cache still hit, the 3 non-leaf levels missed again = 4
+ *     reads; B then misses the IOTLB only (1 read); A's second access
+ *     hits.  Misses 3, reads 6 + 4 + 1 = 11, with or without a_again.
+ *   drop-fill: A's fill is gone, nothing is walked until B: B misses and
+ *     walks the 3 emptied levels + its PTE (4 reads); A's second access
+ *     misses and finds B's non-leaf entries: 1 read.  Misses 3, reads
+ *     11; without a_again 2 and 10.
+ *   complete: A's fill stands, B walks 4 levels: misses 2, reads 10.
+ * PTcache-L1 misses are 2 in all of these (A's cold walk, the first walk
+ * after the unmap).  A walk that is over before the unmap (mem_ns 10:
+ * 60 ns, while the 4 KB of A take 328 ns on a 100 Gb/s link) and an unmap
+ * with IH=1 (PTcaches kept: reads 6 + 1, one L1 miss) discard nothing. */
+static void inflight_trace(trace_t *tr, uint64_t a_bytes, bool a_again)
 {
     map(tr, 0x10000ull, 0x700000000ull, 4096);
     map(tr, 0x11000ull, 0x700001000ull, 4096);
@@ -680,37 +685,43 @@ static void restart_trace(trace_t *tr, uint64_t a_bytes)
     dma(tr, 0x10000ull, a_bytes);
     unmap(tr, 0x12000ull, 4096);
     dma(tr, 0x11000ull, 64);
-    dma(tr, 0x10000ull, 64);
+    if (a_again)
+        dma(tr, 0x10000ull, 64);
 }
 
-static void expect_walks(const char *const *sets, uint64_t a_bytes,
-                         uint64_t restarts, uint64_t misses, uint64_t reads)
+static void expect_walks(const char *mode, const char *mem_ns,
+                         uint64_t a_bytes, bool a_again, bool ih1,
+                         uint64_t discarded, uint64_t misses, uint64_t reads)
 {
     trace_t tr = {0};
-    restart_trace(&tr, a_bytes);
+    inflight_trace(&tr, a_bytes, a_again);
+    const char *sets[] = {mem_ns, mode, ih1 ? "os.pass_ih=true" : NULL,
+                          NULL};
     iosim_sim_t *s = run(&tr, "strict", sets, true);
-    assert_int_equal(stat(s, "walk.restarts"), restarts);
+    assert_int_equal(stat(s, "walk.fills_discarded"), discarded);
     assert_int_equal(stat(s, "iotlb.misses"), misses);
     assert_int_equal(stat(s, "walk.mem_reads"), reads);
-    assert_int_equal(stat(s, "psc.l1_misses"), 2 - (reads == 7));
+    assert_int_equal(stat(s, "psc.l1_misses"), ih1 ? 1 : 2);
     assert_int_equal(stat(s, "dma.faults"), 0);
     iosim_sim_free(s);
 }
 
-static void test_psc_inval_restarts_walks(void **st)
+static void test_inval_walks_in_flight(void **st)
 {
     (void)st;
-    const char *on[] = {"vtd.mem_ns=100", "vtd.psc_inval_restarts_walks=true",
-                        NULL};
-    const char *off[] = {"vtd.mem_ns=100", NULL};
-    const char *done_first[] = {"vtd.mem_ns=10",
-                                "vtd.psc_inval_restarts_walks=true", NULL};
-    const char *ih1[] = {"vtd.mem_ns=100", "vtd.psc_inval_restarts_walks=true",
-                         "os.pass_ih=true", NULL};
-    expect_walks(on, 64, 1, 3, 11);
-    expect_walks(off, 64, 0, 2, 10);
-    expect_walks(done_first, 4096, 0, 2, 10);
-    expect_walks(ih1, 64, 0, 2, 7);
+    const char *restart = "vtd.inval_walks_in_flight=restart";
+    const char *drop = "vtd.inval_walks_in_flight=drop-fill";
+    const char *complete = "vtd.inval_walks_in_flight=complete";
+    const char *slow = "vtd.mem_ns=100", *fast = "vtd.mem_ns=10";
+    expect_walks(restart, slow, 64, true, false, 1, 3, 11);
+    expect_walks(restart, slow, 64, false, false, 1, 3, 11);
+    expect_walks(drop, slow, 64, true, false, 1, 3, 11);
+    expect_walks(drop, slow, 64, false, false, 1, 2, 10);
+    expect_walks(complete, slow, 64, true, false, 0, 2, 10);
+    expect_walks(restart, fast, 4096, true, false, 0, 2, 10);
+    expect_walks(drop, fast, 4096, true, false, 0, 2, 10);
+    expect_walks(restart, slow, 64, true, true, 0, 2, 7);
+    expect_walks(drop, slow, 64, true, true, 0, 2, 7);
 }
 
 int main(void)
@@ -728,7 +739,7 @@ int main(void)
         cmocka_unit_test(test_lazy_reallocate_release),
         cmocka_unit_test(test_lazy_timer_per_domain),
         cmocka_unit_test(test_map_read_only),
-        cmocka_unit_test(test_psc_inval_restarts_walks),
+        cmocka_unit_test(test_inval_walks_in_flight),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
