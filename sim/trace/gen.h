@@ -214,6 +214,9 @@ typedef struct gen_nic_params {
      * tx completions are reaped, instead of right after the device read
      * (gen_nic.c; false = at once) */
     bool tx_unmap_at_poll;
+    /* rx descriptors per queue as mlx5 computes them from --ring
+     * (gen_nic.c; false = just enough descriptors for --ring packets) */
+    bool rq_sizing_mlx5;
 } gen_nic_params_t;
 
 /* Top of the 32-bit IOVA space the allocator hands out first

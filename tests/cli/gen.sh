@@ -90,6 +90,11 @@ expect_bad nic-rx-cache-3 nic --rx-cache 3 -o "$WORK/bad.zst"
 expect_bad nic-rx-cache-neg nic --rx-cache -1 -o "$WORK/bad.zst"
 expect_bad nic-unmap-ns-neg nic --unmap-ns -1 -o "$WORK/bad.zst"
 expect_bad nic-unmap-ns-word nic --unmap-ns fast -o "$WORK/bad.zst"
+expect_bad nic-rq-sizing nic --rq-sizing linear -o "$WORK/bad.zst"
+
+# --rq-sizing packets is the default: the same bytes as without the option
+"$IOSIM_TRACE" gen nic --flows 2 --cpus 2 --ring 64 --packets 500 \
+    --rq-sizing packets -o "$WORK/ncp.zst" || fail "gen nic --rq-sizing packets"
 
 # --rx-cache 0 (off) gives the same bytes as no --rx-cache
 "$IOSIM_TRACE" gen nic --flows 2 --cpus 2 --ring 64 --packets 500 \
@@ -97,6 +102,7 @@ expect_bad nic-unmap-ns-word nic --unmap-ns fast -o "$WORK/bad.zst"
 "$IOSIM_TRACE" gen nic --flows 2 --cpus 2 --ring 64 --packets 500 \
     --rx-cache 0 --app-lag 9 -o "$WORK/nc0.zst" || fail "gen nic --rx-cache 0"
 cmp -s "$WORK/nc.zst" "$WORK/nc0.zst" || fail "--rx-cache 0 changed the trace"
+cmp -s "$WORK/nc.zst" "$WORK/ncp.zst" || fail "--rq-sizing packets changed the trace"
 "$IOSIM_TRACE" gen nic --flows 2 --cpus 2 --ring 64 --packets 500 \
     --unmap-ns 0 -o "$WORK/nu0.zst" || fail "gen nic --unmap-ns 0"
 cmp -s "$WORK/nc.zst" "$WORK/nu0.zst" || fail "--unmap-ns 0 changed the trace"

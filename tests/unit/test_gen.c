@@ -446,6 +446,57 @@ static void test_nic_stride(void **state)
     free(t.r);
 }
 
+/* --rq-sizing mlx5 (gen_nic.c mlx5_rq_wqes).  The room mlx5 budgets per
+ * packet is order_base_2(align64(64 + MTU + 22) + 320):
+ *   MTU 4096: 4182 -> 4224, + 320 = 4544 -> 2^13; 64-page WQE = 2^18 B,
+ *     so 2^5 = 32 packets per WQE; ring 256 = 2^8 -> 2^3 = 8 WQEs;
+ *     ring 2048 -> 2^6 = 64; ring 16 -> 2^(4 - 5) is below the minimum
+ *     2^2 = 4 WQEs.
+ *   MTU 1500: 1586 -> 1600, + 320 = 1920 -> 2^11: 128 per WQE; ring
+ *     1024 -> 2^3 = 8 WQEs; a 1000-packet ring rounds up to 1024: 8.
+ * Without it (the default) the 256-packet ring with a 14 B header in
+ * 64 B strides holds 4160 B per packet, 63 per descriptor: 5 of them.
+ * One flow, no rx cache: live bound = WQEs x 64 pages + 1 (one ACK or tx
+ * page), and the ring fill maps exactly WQEs x 64 pages before BEGIN. */
+static void test_nic_rq_sizing_mlx5(void **state)
+{
+    (void)state;
+    gen_nic_params_t p;
+    gen_nic_defaults(&p);
+    p.flows = 1;
+    p.cpus = 1;
+    p.rx_header = 14;
+    p.stride = 64;
+    p.ack_every = 0;
+    p.packets = 64;
+    assert_int_equal(gen_nic_live_bound(&p), 5 * 64 + 1);
+    p.rq_sizing_mlx5 = true;
+    assert_int_equal(gen_nic_live_bound(&p), 8 * 64 + 1);
+    p.ring = 2048;
+    assert_int_equal(gen_nic_live_bound(&p), 64 * 64 + 1);
+    p.ring = 16;
+    assert_int_equal(gen_nic_live_bound(&p), 4 * 64 + 1);
+    p.mtu = 1500;
+    p.ring = 1024;
+    assert_int_equal(gen_nic_live_bound(&p), 8 * 64 + 1);
+    p.ring = 1000;
+    assert_int_equal(gen_nic_live_bound(&p), 8 * 64 + 1);
+    p.mtu = 4096;
+    p.ring = 256;
+    iosim_err_t err;
+    if (gen_nic_write(&p, wpath("rqsize.zst"), false, &err))
+        fail_msg("%s", err.msg);
+    trace_t t = load(wpath("rqsize.zst"));
+    size_t fill = 0;
+    for (size_t i = 0; i < t.n; i++) {
+        if (t.r[i].kind == IOSIM_REC_MARK && t.r[i].flags == IOSIM_MARK_BEGIN)
+            break;
+        fill += t.r[i].kind == IOSIM_REC_MAP;
+    }
+    assert_int_equal(fill, 8 * 64);
+    free(t.r);
+}
+
 static size_t nic_acks(gen_nic_params_t *p, const char *name)
 {
     iosim_err_t err;
@@ -831,6 +882,7 @@ int main(void)
         cmocka_unit_test(test_nic_both_jumbo),
         cmocka_unit_test(test_nic_duration),
         cmocka_unit_test(test_nic_stride),
+        cmocka_unit_test(test_nic_rq_sizing_mlx5),
         cmocka_unit_test(test_nic_queue_gro),
         cmocka_unit_test(test_nic_burst),
         cmocka_unit_test(test_nic_stagger_polls),
