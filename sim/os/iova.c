@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bits.h"
 #include "os/os.h"
 
 /* ---- treap of non-overlapping [lo, hi] ranges keyed by lo -------------- */
@@ -219,14 +220,6 @@ void iova_domain_free(iova_domain_t *d)
 }
 
 void iova_set_online_cpus(iova_domain_t *d, unsigned n) { d->online_cpus = n; }
-
-static unsigned fls64(uint64_t x)
-{
-    return x ? 64u - (unsigned)__builtin_clzll(x) : 0u;
-}
-
-/* order_base_2(): ceil(log2(n)), 0 for n <= 1. */
-static unsigned order_base_2(uint64_t n) { return n <= 1 ? 0 : fls64(n - 1); }
 
 static tnode_t *tree_prev(iova_domain_t *d, const tnode_t *n)
 {

@@ -200,6 +200,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/bits.h"
 #include "trace/gen.h"
 
 #define NIC_PAGE 4096ULL
@@ -355,15 +356,6 @@ static uint64_t pkts_per_desc(const gen_nic_params_t *p)
     if (p->stride)
         return p->ppd * NIC_PAGE / stride_len(p, rx_bytes_of(p));
     return p->ppd / pages_for(rx_bytes_of(p));
-}
-
-/* ceil(log2(x)) for x >= 1: the kernel's order_base_2 */
-static unsigned order_base_2(uint64_t x)
-{
-    unsigned o = 0;
-    while ((1ULL << o) < x)
-        o++;
-    return o;
 }
 
 /* --rq-sizing mlx5: the multi-packet WQEs mlx5 posts for `ethtool -G rx
