@@ -217,6 +217,11 @@ typedef struct gen_nic_params {
     /* rx descriptors per queue as mlx5 computes them from --ring
      * (gen_nic.c; false = just enough descriptors for --ring packets) */
     bool rq_sizing_mlx5;
+    /* rx queues (channels) the driver opens and fills at once when the
+     * interface comes up, the first ones being those traffic uses; the
+     * rest stay idle with their rings mapped (gen_nic.c; 0 = only the
+     * queues traffic uses, filled one after another) */
+    uint64_t channels;
 } gen_nic_params_t;
 
 /* Top of the 32-bit IOVA space the allocator hands out first

@@ -53,9 +53,14 @@
  *     MARK END precedes the teardown, which unmaps every page still
  *     posted, so MAP and UNMAP counts are equal.
  *   - meta: source gen-nic, has_dma 1, policy "", cpus = --cpus.
- *   - --seed only permutes the physical frames (page-pool pages come
- *     from the buddy allocator in no particular order); IOVAs and the
- *     record sequence do not depend on it.
+ *   - --seed permutes the physical frames (page-pool pages come from
+ *     the buddy allocator in no particular order); IOVAs and the record
+ *     sequence do not depend on it, except through --channels.
+ *   - Channels (--channels C, off by default): the driver opens C rx
+ *     queues at once when the interface comes up (mlx5: one channel per
+ *     completion vector, up to 64: en_main.c mlx5e_build_nic_params) and
+ *     fills all their rings concurrently, so their IOVAs interleave
+ *     (channels_open); the queues beyond those the flows use stay idle.
  *   - Device rings (--device-rings, off by default; added for the F&S
  *     validation, tests/validation/): each rx queue gets a receive queue
  *     (descriptor ring, ring_desc 64 B WQEs) and a completion queue
@@ -300,6 +305,8 @@ typedef struct nic {
     nic_cpu_t *cpu_s;   /* --unmap-ns: one stream per cpu */
     nic_cpu_t *cpu_on;  /* --unmap-ns: the cpu whose poll is running */
     uint64_t last_t;    /* --unmap-ns: time of the last record written */
+    nic_page_t *idle;   /* --channels: ring pages of the idle channels */
+    uint64_t nidle;
 } nic_t;
 
 static uint64_t pages_for(uint64_t bytes)
@@ -417,8 +424,10 @@ uint64_t gen_nic_live_bound(const gen_nic_params_t *p)
     /* --tx-unmap-at-poll (rx only): a queue holds the ACKs of one poll,
      * at most one per packet of the poll */
     uint64_t reaped = p->tx_unmap_at_poll ? p->napi_batch * ack : 0;
+    uint64_t idle = p->channels > rxq_count(p) ? p->channels - rxq_count(p)
+                                               : 0;
     return rxq_count(p) * (ring_desc_of(p) * p->ppd + cached + reaped) +
-           (tx > ack ? tx : ack);
+           idle * ring_desc_of(p) * p->ppd + (tx > ack ? tx : ack);
 }
 
 int gen_nic_check(const gen_nic_params_t *p, iosim_err_t *err)
@@ -481,6 +490,12 @@ int gen_nic_check(const gen_nic_params_t *p, iosim_err_t *err)
     if (p->app_lag > NIC_MAX_APP_LAG)
         return iosim_err_set(err, "gen nic: --app-lag must be <= %llu",
                              (unsigned long long)NIC_MAX_APP_LAG);
+    if (p->channels && p->channels < rxq_count(p))
+        return iosim_err_set(err,
+                             "gen nic: --channels %llu is fewer than the "
+                             "%llu rx queues the flows use",
+                             (unsigned long long)p->channels,
+                             (unsigned long long)rxq_count(p));
     /* the 32-bit IOVA space holds 2^20 - 1 pages; frames must stay distinct */
     uint64_t bound = gen_nic_live_bound(p);
     if (bound >= (1ULL << 20) - NIC_START_PFN)
@@ -814,6 +829,62 @@ static int ring_refill(nic_t *n, nic_rxq_t *q)
     return 0;
 }
 
+/* --channels C: mlx5 opens every channel when the interface comes up and
+ * each channel's NAPI fills its rx ring on its own cpu, all at once
+ * (en_main.c mlx5e_open_channels / mlx5e_activate_priv_channels; the rx
+ * WQEs are posted from NAPI, en_rx.c mlx5e_post_rx_mpwqes), each page
+ * mapped with its own dma_map_page.  With the IOVA caches still empty
+ * every one of those allocations goes to the one rbtree, top-down under
+ * one lock, so the channels' pages interleave in IOVA space.  Here the
+ * C x ring pages are handed out top-down in a seeded random order of
+ * channels (each page an independent draw: the interleaving of cpus
+ * contending for the lock, UNVERIFIED at which grain); the queues the
+ * flows use get theirs through their cpu's IOVA stack, so their first
+ * fill takes exactly those pages, and the C - queues idle channels map
+ * theirs now and keep them until teardown (no traffic reaches them). */
+static int channels_open(nic_t *n)
+{
+    const gen_nic_params_t *p = n->p;
+    uint64_t per = n->ring_desc * p->ppd, total = p->channels * per;
+    uint32_t *order = malloc(total * sizeof *order);
+    n->idle = malloc((p->channels - n->nq) * per * sizeof *n->idle);
+    if (!order || !n->idle) {
+        free(order);
+        return iosim_err_set(n->err, "gen nic: out of memory");
+    }
+    for (uint64_t i = 0; i < total; i++)
+        order[i] = (uint32_t)(i / per);
+    gen_rng_t rng = {p->seed ^ 0x6368616e6e656c73ULL}; /* "channels" */
+    for (uint64_t i = total - 1; i > 0; i--) { /* Fisher-Yates */
+        uint64_t j = gen_rng_next(&rng) % (i + 1);
+        uint32_t c = order[i];
+        order[i] = order[j];
+        order[j] = c;
+    }
+    /* the k-th allocation gets page next_pfn - 1 - k; pushed last to
+     * first, so each cpu's stack pops its queue's pages in that order */
+    for (uint64_t k = total; k-- > 0;)
+        if (order[k] < n->nq &&
+            iova_free(n, n->qs[order[k]].cpu, (n->next_pfn - 1 - k) * NIC_PAGE)) {
+            free(order);
+            return -1;
+        }
+    int rc = 0;
+    for (uint64_t k = 0; k < total && !rc; k++) {
+        if (order[k] < n->nq)
+            continue;
+        /* records carry cpu i % --cpus: the trace has --cpus cpus */
+        uint64_t i = n->nidle++;
+        n->idle[i].iova = (n->next_pfn - 1 - k) * NIC_PAGE;
+        n->idle[i].phys = phys_alloc(n);
+        rc = emit(n, IOSIM_REC_MAP, (uint8_t)(i % p->cpus), n->idle[i].iova,
+                  NIC_PAGE, n->idle[i].phys, IOSIM_PROT_WRITE);
+    }
+    n->next_pfn -= total;
+    free(order);
+    return rc;
+}
+
 static nic_page_t ring_pop(nic_rxq_t *q)
 {
     nic_page_t pg = q->ring[q->head];
@@ -1089,6 +1160,8 @@ static int nic_run(nic_t *n)
     for (uint64_t i = 0; p->device_rings && i < n->nq; i++)
         if (rings_create(n, i))
             return -1;
+    if (p->channels > n->nq && channels_open(n))
+        return -1;
     for (uint64_t i = 0; i < n->nq; i++)
         if (ring_refill(n, &n->qs[i]))
             return -1;
@@ -1152,6 +1225,9 @@ static int nic_run(nic_t *n)
         if (p->device_rings && rings_destroy(n, i))
             return -1;
     }
+    for (uint64_t i = 0; i < n->nidle; i++)
+        if (unmap_page(n, (uint8_t)(i % p->cpus), &n->idle[i]))
+            return -1;
     return 0;
 }
 
@@ -1241,6 +1317,7 @@ out:
     free(n.qs);
     free(n.rcache);
     free(n.tmp);
+    free(n.idle);
     return rc;
 }
 
@@ -1293,6 +1370,7 @@ static int nic_cli(int argc, char **argv, const char *path, bool text,
          NULL},
         {"--rq-sizing", GEN_OPT_CHOICE, &rq_sizing, 0, 0, rq_sizing_choices,
          NULL},
+        {"--channels", GEN_OPT_U64, &p.channels, 0, 65536, NULL, NULL},
         {"--device", GEN_OPT_BDF, &p.device, 0, 0, NULL, NULL},
         {"--domain", GEN_OPT_U64, &p.domain, 0, 0xffff, NULL, NULL},
         {NULL, 0, NULL, 0, 0, NULL, NULL},
@@ -1386,7 +1464,15 @@ const gen_kind_t gen_kind_nic = {
         "RQ from\n"
         "                     `ethtool -G rx R` (8 KB per packet at a 4 KB "
         "MTU)\n"
-        "  --seed S           permutes physical frames only (default 1)\n"
+        "  --channels C       rx queues opened and filled at once at "
+        "interface up, the\n"
+        "                     rest idle with mapped rings; their fills "
+        "interleave in\n"
+        "                     IOVA space (default 0: only the used "
+        "queues, one by one)\n"
+        "  --seed S           permutes physical frames (and, with "
+        "--channels, the\n"
+        "                     interleaving of the fills; default 1)\n"
         "  --device BB:DD.F   source id (default 01:00.0)\n"
         "  --domain D         domain id (default 1)\n",
     .defaults_note =

@@ -91,6 +91,7 @@ expect_bad nic-rx-cache-neg nic --rx-cache -1 -o "$WORK/bad.zst"
 expect_bad nic-unmap-ns-neg nic --unmap-ns -1 -o "$WORK/bad.zst"
 expect_bad nic-unmap-ns-word nic --unmap-ns fast -o "$WORK/bad.zst"
 expect_bad nic-rq-sizing nic --rq-sizing linear -o "$WORK/bad.zst"
+expect_bad nic-channels nic --flows 4 --cpus 4 --channels 2 -o "$WORK/bad.zst"
 
 # --rq-sizing packets is the default: the same bytes as without the option
 "$IOSIM_TRACE" gen nic --flows 2 --cpus 2 --ring 64 --packets 500 \

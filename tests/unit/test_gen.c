@@ -497,6 +497,76 @@ static void test_nic_rq_sizing_mlx5(void **state)
     free(t.r);
 }
 
+/* --channels (gen_nic.c channels_open).  1 flow on 1 cpu, ring 8 pages
+ * (--rq-sizing packets: 8 one-page packets, 4 pages per descriptor = 2
+ * descriptors), no ACKs, no device rings.  With --channels 3 the ring
+ * fill hands out 3 x 8 = 24 pages top-down from 0xFFFFF000 in a seeded
+ * random order of channels: before BEGIN there are 24 MAPs covering
+ * exactly pages 0xFFFFF000 - k x 4096, k < 24, the queue's 8 among them
+ * (in general not the top 8); the 16 idle pages are never written and
+ * are unmapped at teardown.  Live bound 8 + 16 + 1.  --channels 1 (= the
+ * queues) and 0 leave the fill as it was: the top 8 pages, in order.
+ * Fewer channels than queues is an error. */
+static void test_nic_channels(void **state)
+{
+    (void)state;
+    gen_nic_params_t p;
+    gen_nic_defaults(&p);
+    p.flows = 1;
+    p.cpus = 1;
+    p.ring = 8;
+    p.ppd = 4;
+    p.ack_every = 0;
+    p.packets = 40;
+    p.channels = 3;
+    assert_int_equal(gen_nic_live_bound(&p), 8 + 16 + 1);
+    iosim_err_t err;
+    for (unsigned run = 0; run < 2; run++) {
+        if (run)
+            p.channels = 1;
+        if (gen_nic_write(&p, wpath("chan.zst"), false, &err))
+            fail_msg("%s", err.msg);
+        trace_t t = load(wpath("chan.zst"));
+        uint64_t pages = run ? 8 : 24, seen = 0, queue_top8 = 0;
+        bool begun = false;
+        uint8_t written[24] = {0};
+        for (size_t i = 0; i < t.n; i++) {
+            const iosim_rec_t *r = &t.r[i];
+            uint64_t k = (0xFFFFF000ULL - r->iova) / 4096;
+            if (r->kind == IOSIM_REC_MARK && r->flags == IOSIM_MARK_BEGIN)
+                begun = true;
+            if (r->kind == IOSIM_REC_MAP && !begun) {
+                assert_true(r->iova <= 0xFFFFF000ULL && k < pages);
+                seen |= 1ULL << k;
+            }
+            if (r->kind == IOSIM_REC_DMA) {
+                assert_true(k < pages);
+                written[k] = 1;
+            }
+        }
+        assert_int_equal(seen, (1ULL << pages) - 1);
+        for (unsigned k = 0; k < 8; k++)
+            queue_top8 += written[k];
+        unsigned nwritten = 0;
+        for (unsigned k = 0; k < 24; k++)
+            nwritten += written[k];
+        assert_int_equal(nwritten, 8); /* only the queue's pages */
+        if (run)
+            assert_int_equal(queue_top8, 8);
+        else
+            assert_true(queue_top8 < 8); /* interleaved (seed 1) */
+        assert_int_equal(t.per_kind[IOSIM_REC_MAP],
+                         t.per_kind[IOSIM_REC_UNMAP]);
+        free(t.r);
+    }
+    p.flows = 2;
+    p.cpus = 2;
+    p.channels = 1;
+    assert_int_not_equal(gen_nic_write(&p, wpath("chan.zst"), false, &err),
+                         0);
+    assert_non_null(strstr(err.msg, "--channels"));
+}
+
 static size_t nic_acks(gen_nic_params_t *p, const char *name)
 {
     iosim_err_t err;
@@ -883,6 +953,7 @@ int main(void)
         cmocka_unit_test(test_nic_duration),
         cmocka_unit_test(test_nic_stride),
         cmocka_unit_test(test_nic_rq_sizing_mlx5),
+        cmocka_unit_test(test_nic_channels),
         cmocka_unit_test(test_nic_queue_gro),
         cmocka_unit_test(test_nic_burst),
         cmocka_unit_test(test_nic_stagger_polls),
