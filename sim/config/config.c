@@ -32,7 +32,9 @@
 
 #include "config/config.h"
 
-/* The registries that own the free-text selectors (os.policy, hv.mode). */
+/* The registries that own the free-text selectors (os.policy, hv.mode,
+ * dev.model). */
+#include "dev/dev.h"
 #include "hv/hv.h"
 #include "os/os.h"
 
@@ -43,7 +45,8 @@
 
 const iosim_param_t *const iosim_param_tables[] = {
     iosim_params_sim, iosim_params_vtd, iosim_params_os, iosim_params_hv,
-    iosim_params_scheme, NULL,
+    iosim_params_scheme, iosim_params_dev, iosim_params_dev_touch,
+    iosim_params_dev_virtio_net, iosim_params_dev_e1000e, NULL,
 };
 
 /* ------------------------------------------------------------------ */
@@ -840,9 +843,20 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
     if (!is_pow2(c->os.fq_size))
         return iosim_err_key(err, "os.fq_size", "%" PRIu32
                              " is not a power of two", c->os.fq_size);
-    if (!is_pow2(c->sim.dma_granule))
-        return iosim_err_key(err, "sim.dma_granule", "%" PRIu32
-                             " is not a power of two", c->sim.dma_granule);
+    if (!is_pow2(c->dev.touch.granule))
+        return iosim_err_key(err, "dev.touch.granule", "%" PRIu32
+                             " is not a power of two", c->dev.touch.granule);
+    if (strcmp(c->dev.model, "auto") && strcmp(c->dev.model, "none") &&
+        !dev_model_find(c->dev.model)) {
+        char names[256] = "auto|none";
+        for (size_t i = 0; dev_model_registry[i]; i++) {
+            size_t n = strlen(names);
+            snprintf(names + n, sizeof names - n, "|%s",
+                     dev_model_registry[i]->name);
+        }
+        return iosim_err_key(err, "dev.model", "unknown device model '%s' "
+                             "(one of %s)", c->dev.model, names);
+    }
     if (!os_policy_find(c->os.policy))
         return iosim_err_key(err, "os.policy", "unknown policy '%s'",
                              c->os.policy);

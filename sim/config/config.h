@@ -17,6 +17,7 @@
 #define IOSIM_CONFIG_H
 
 #include "iosim.h"
+#include "dev/dev_params.h"
 
 #define IOSIM_NAME_LEN 32
 
@@ -51,9 +52,6 @@ typedef struct iosim_cache_params {
 struct iosim_config {
     struct {
         uint64_t seed;                    /* PRNG seed of every component */
-        char dma_model[IOSIM_NAME_LEN];   /* auto | none | touch           */
-        uint32_t dma_granule;             /* bytes per synthesized access  */
-        char dma_dir[IOSIM_NAME_LEN];     /* write | read (synth. accesses)*/
         bool window_only;                 /* count only inside BEGIN..END  */
         double app_cycles_per_request;    /* CPU work without the IOMMU    */
     } sim;
@@ -142,6 +140,7 @@ struct iosim_config {
         double vhost_entry_cycles;        /* per entry visited by a lookup */
         double vhost_miss_cycles;         /* miss round trip to QEMU       */
     } scheme;
+    struct iosim_dev_config dev;          /* device model (sim/dev/)       */
 };
 
 /* Parameter tables (each component's file defines one, NULL-path ended). */
@@ -150,6 +149,11 @@ extern const iosim_param_t iosim_params_vtd[];
 extern const iosim_param_t iosim_params_os[];
 extern const iosim_param_t iosim_params_hv[];
 extern const iosim_param_t iosim_params_scheme[];
+extern const iosim_param_t iosim_params_dev[];
+/* each device model's own table (sim/dev/dev_<model>.c) */
+extern const iosim_param_t iosim_params_dev_touch[];
+extern const iosim_param_t iosim_params_dev_virtio_net[];
+extern const iosim_param_t iosim_params_dev_e1000e[];
 
 /* Every table in order; NULL-terminated. */
 extern const iosim_param_t *const iosim_param_tables[];

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dev/dev.h"
 #include "hv/hv.h"
 #include "os/os.h"
 
@@ -72,6 +73,9 @@ void sim_iommu_submit(iosim_sim_t *s, const vtd_desc_t *d, size_t n)
 
 /* ---- lifecycle -------------------------------------------------------- */
 
+static int sim_dev_create(iosim_sim_t *s, const iosim_trace_meta_t *meta,
+                          iosim_err_t *err);
+
 iosim_sim_t *iosim_sim_new(const iosim_config_t *cfg, const char *label,
                            const iosim_trace_meta_t *meta, iosim_err_t *err)
 {
@@ -130,11 +134,10 @@ iosim_sim_t *iosim_sim_new(const iosim_config_t *cfg, const char *label,
         iosim_sim_free(s);
         return NULL;
     }
-    const char *model = cfg->sim.dma_model;
-    s->synth_by_meta = !strcmp(model, "auto") && !(meta && meta->has_dma);
-    s->synth_dma = !strcmp(model, "touch") || s->synth_by_meta;
-    s->dma_write = strcmp(cfg->sim.dma_dir, "read") != 0;
-    s->granule = cfg->sim.dma_granule ? cfg->sim.dma_granule : 4096;
+    if (sim_dev_create(s, meta, err)) {
+        iosim_sim_free(s);
+        return NULL;
+    }
     s->cpu_ghz = cfg->os.cpu_ghz;
     return s;
 oom:
@@ -150,6 +153,8 @@ void iosim_sim_free(iosim_sim_t *s)
         s->os->destroy(s->os_state);
     if (s->hv && s->hv_state && s->hv->destroy)
         s->hv->destroy(s->hv_state);
+    if (s->dev && s->dev_state && s->dev->destroy)
+        s->dev->destroy(s->dev_state);
     vtd_free(s->vtd);
     walkers_free(s->walkers);
     free(s->walk_slot);
@@ -323,26 +328,61 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
             : s->st[IOSIM_ST_DMA_WIRE_NS];
 }
 
-/* Access model: the device touches every byte of a buffer once between
- * map and unmap, in sim.dma_granule requests (Linux does not trace the
- * device's accesses, MODEL.md §2.5).  Emitted just before the unmap. */
-static void sim_synth_dma(iosim_sim_t *s, const iosim_rec_t *r)
+/* ---- device model (sim/dev/dev.h) ------------------------------------ */
+
+/* dev.model: auto replays the trace's DMA records when its metadata says
+ * it has them, else runs the model the metadata names, else touch. */
+static int sim_dev_create(iosim_sim_t *s, const iosim_trace_meta_t *meta,
+                          iosim_err_t *err)
 {
-    uint64_t iova = r->iova;
-    if (s->os->dma_iova)
-        iova = s->os->dma_iova(s->os_state, r);
-    /* An unmap of a buffer mapped before the trace began (its map was not
-     * traced) says nothing about when the device used it: no accesses. */
-    if (!pgtable_is_mapped(&s->live, r->iova))
-        return;
-    for (uint64_t off = 0; off < r->size; off += s->granule) {
-        uint64_t n = r->size - off < s->granule ? r->size - off : s->granule;
-        s->st[IOSIM_ST_DMA_SYNTH]++;
-        if (s->os->dma)
-            s->os->dma(s->os_state, r, iova + off, n, s->dma_write);
-        sim_dma(s, r->device, r->pasid, r->domain, iova + off, r->iova + off,
-                n, s->dma_write);
+    const char *model = s->cfg->dev.model;
+    bool has_dma = meta && meta->has_dma;
+    if (!strcmp(model, "none"))
+        return 0;
+    if (!strcmp(model, "auto")) {
+        if (has_dma)
+            return 0;
+        s->synth_by_meta = true;
+        model = meta && meta->device[0] ? meta->device : "touch";
     }
+    s->dev = dev_model_find(model);
+    if (!s->dev)
+        return iosim_err_set(err, "%s: dev.model: the trace's metadata "
+                                  "names device model '%s', which iosim "
+                                  "does not have (iosim --list)",
+                             s->label, model);
+    s->dev_state = s->dev->create(s, err);
+    return s->dev_state ? 0 : -1;
+}
+
+const iosim_config_t *dev_config(const iosim_sim_t *s) { return s->cfg; }
+
+bool dev_live(const iosim_sim_t *s, uint64_t iova)
+{
+    return pgtable_is_mapped(&s->live, iova);
+}
+
+/* The record the device model is serving (set around its calls): its
+ * IOVA translates through the OS policy's (reallocating) mapping of it. */
+void dev_access(iosim_sim_t *s, const iosim_rec_t *r, uint64_t iova,
+                uint64_t size, bool write)
+{
+    uint64_t model_iova = iova;
+    if (s->os->dma_iova) {
+        if (iova >= r->iova && iova - r->iova < r->size) {
+            model_iova = s->os->dma_iova(s->os_state, r) + (iova - r->iova);
+        } else {
+            iosim_rec_t at = *r;
+            at.kind = IOSIM_REC_DMA;
+            at.iova = iova;
+            at.size = size;
+            model_iova = s->os->dma_iova(s->os_state, &at);
+        }
+    }
+    s->st[IOSIM_ST_DMA_SYNTH]++;
+    if (s->os->dma)
+        s->os->dma(s->os_state, r, model_iova, size, write);
+    sim_dma(s, r->device, r->pasid, r->domain, model_iova, iova, size, write);
 }
 
 /* ---- record routing --------------------------------------------------- */
@@ -422,12 +462,14 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
         /* the trace's own view; a remap over a live buffer (a lossy
          * trace) keeps the old entry */
         pgtable_map(&s->live, r->iova, r->aux, r->size, true, false);
-        return s->os->map(s->os_state, r, err);
+        if (s->os->map(s->os_state, r, err))
+            return -1;
+        return s->dev ? s->dev->map(s->dev_state, r, err) : 0;
     case IOSIM_REC_UNMAP:
         s->st[IOSIM_ST_REC_UNMAP]++;
         s->st[IOSIM_ST_OS_UNMAPS]++;
-        if (s->synth_dma)
-            sim_synth_dma(s, r);
+        if (s->dev && s->dev->unmap(s->dev_state, r, err))
+            return -1;
         pgtable_unmap(&s->live, r->iova, r->size, NULL);
         return s->os->unmap(s->os_state, r, err);
     case IOSIM_REC_DMA: {
@@ -436,10 +478,10 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
          * and the one synthesized at the unmap) */
         if (s->synth_by_meta)
             return iosim_err_set(err, "a DMA record in a trace whose "
-                                      "metadata says has_dma=0 (sim.dma_model "
-                                      "auto synthesizes accesses then): set "
-                                      "has_dma=1 in the trace, or "
-                                      "sim.dma_model none or touch");
+                                      "metadata says has_dma=0 (dev.model "
+                                      "auto runs a device model then): set "
+                                      "has_dma=1 in the trace, or dev.model "
+                                      "none or a model name");
         s->st[IOSIM_ST_REC_DMA]++;
         uint64_t iova = r->iova;
         if (s->os->dma_iova)
@@ -468,7 +510,8 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
             s->load.requests[r->cpu]++;
         }
         window_mark(s, r);
-        return 0;
+        return s->dev && s->dev->mark ? s->dev->mark(s->dev_state, r, err)
+                                      : 0;
     default:
         return iosim_err_set(err, "record of unknown kind %u", r->kind);
     }
@@ -559,7 +602,8 @@ int iosim_sim_finish(iosim_sim_t *s, iosim_err_t *err)
 {
     if (release_pending(s, true, err))
         return -1;
-    if ((s->os->finish && s->os->finish(s->os_state, err)) ||
+    if ((s->dev && s->dev->finish && s->dev->finish(s->dev_state, err)) ||
+        (s->os->finish && s->os->finish(s->os_state, err)) ||
         (s->hv->finish && s->hv->finish(s->hv_state, err)))
         return -1;
     if (s->epochs.len_ns && sim_epoch_finish(s, err))

@@ -31,6 +31,7 @@ struct os_policy_ops;
 typedef void (*sim_submit_observer_fn)(void *arg, const vtd_desc_t *d,
                                        size_t n);
 struct hv_mode_ops;
+struct dev_model_ops;
 
 /* Per-CPU load: cycles and requests (iosim_rec_t.cpu has 8 bits). */
 #define SIM_CPUS 256u
@@ -103,11 +104,11 @@ struct iosim_sim {
     uint64_t now;     /* time of the current record (trace units, ns) */
     uint64_t t_first; /* first record time */
     bool seen_any;
-    bool synth_dma;   /* the access model synthesizes DMA at unmap */
-    bool synth_by_meta;    /* dma_model auto chose synthesis from
-                              has_dma=0: a DMA record contradicts it */
-    bool dma_write;   /* direction of synthesized accesses */
-    uint32_t granule;
+    const struct dev_model_ops *dev; /* device model (NULL: none, or the
+                                        trace's DMA records replay) */
+    void *dev_state;
+    bool synth_by_meta;    /* dev.model auto chose a model from has_dma=0:
+                              a DMA record contradicts it */
     double cpu_ghz;
     uint8_t cur_cpu;            /* CPU of the record being processed */
     sim_cpu_load_t load;        /* within the window, as s->st        */

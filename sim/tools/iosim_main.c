@@ -15,6 +15,7 @@
 
 #include "cache/cache.h"
 #include "core/outfile.h"
+#include "dev/dev.h"
 #include "hv/hv.h"
 #include "iosim.h"
 #include "os/os.h"
@@ -86,6 +87,10 @@ static void list_plugins(void)
     for (size_t i = 0; hv_mode_registry[i]; i++)
         printf("  %-18s %s [%s]\n", hv_mode_registry[i]->name,
                hv_mode_registry[i]->summary, hv_mode_registry[i]->source);
+    printf("dev.model:\n");
+    for (size_t i = 0; dev_model_registry[i]; i++)
+        printf("  %-12s %s [%s]\n", dev_model_registry[i]->name,
+               dev_model_registry[i]->summary, dev_model_registry[i]->source);
     printf("vtd.<cache>.replacement:\n");
     for (size_t i = 0; cache_repl_registry[i]; i++)
         printf("  %-12s %s\n", cache_repl_registry[i]->name,

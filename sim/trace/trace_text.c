@@ -497,6 +497,13 @@ int trace_meta_format(const iosim_trace_meta_t *m, unsigned i, char *buf,
     case 6: return snprintf(buf, n, "has_dma=%" PRIu32, m->has_dma);
     case 7: return snprintf(buf, n, "requests=%" PRIu64, m->requests);
     default:
+        /* device= only when set, so that traces without it keep their
+         * bytes (FORMAT.md §3) */
+        if (m->device[0] && i == TRACE_META_NKEYS)
+            return snprintf(buf, n, "device=%.*s", (int)sizeof m->device,
+                            m->device);
+        if (m->device[0])
+            i--;
         if (i - TRACE_META_NKEYS < m->n_refs && m->n_refs <= IOSIM_META_REFS_MAX) {
             const struct iosim_meta_ref *r = &m->refs[i - TRACE_META_NKEYS];
             return snprintf(buf, n, "ref.%.*s=%" PRIu64, (int)sizeof r->name,
@@ -509,7 +516,7 @@ int trace_meta_format(const iosim_trace_meta_t *m, unsigned i, char *buf,
 unsigned trace_meta_nkeys(const iosim_trace_meta_t *m)
 {
     uint32_t refs = m->n_refs <= IOSIM_META_REFS_MAX ? m->n_refs : 0;
-    return TRACE_META_NKEYS + refs;
+    return TRACE_META_NKEYS + (m->device[0] ? 1 : 0) + refs;
 }
 
 static bool ref_name_ok(const char *name)
@@ -577,6 +584,8 @@ int trace_meta_apply(iosim_trace_meta_t *m, const char *key,
         snprintf(m->policy, sizeof m->policy, "%s", value);
     else if (!strcmp(key, "workload"))
         snprintf(m->workload, sizeof m->workload, "%s", value);
+    else if (!strcmp(key, "device"))
+        snprintf(m->device, sizeof m->device, "%s", value);
     else if (!strcmp(key, "time_unit")) {
         /* version 1 times are nanoseconds (FORMAT.md §3): another unit
          * would be read as ns and scale every time silently */
@@ -626,6 +635,7 @@ int trace_meta_check(const iosim_trace_meta_t *m, char *why, size_t whylen)
         field_has_newline(m->kernel, sizeof m->kernel) ||
         field_has_newline(m->policy, sizeof m->policy) ||
         field_has_newline(m->workload, sizeof m->workload) ||
+        field_has_newline(m->device, sizeof m->device) ||
         field_has_newline(m->time_unit, sizeof m->time_unit))
         return why_set(why, whylen, "metadata value contains a newline");
     if (m->n_refs > IOSIM_META_REFS_MAX)

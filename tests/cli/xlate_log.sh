@@ -33,7 +33,7 @@ UNMAP t=140 cpu=0 dev=01:00.0 dom=6 iova=0x10000 size=0x1000
 DMA t=150 dev=01:00.0 iova=0x10000 size=0x40 dir=write
 T
 "$IOSIM" --config "$SRC/configs/vtd.yaml" --set os.policy=strict \
-    --set sim.dma_model=none --set vtd.ats=false --set sim.window_only=false \
+    --set dev.model=none --set vtd.ats=false --set sim.window_only=false \
     --set vtd.root_mode=legacy --set vtd.translation=second-stage \
     --set vtd.ss_levels=4 --no-progress \
     --xlate-log "$WORK/hand.csv" "$WORK/t.txt" > /dev/null || err "hand run: exit $?"
@@ -63,7 +63,7 @@ UNMAP t=200 cpu=1 dev=01:00.0 dom=6 iova=0x20000 size=0x1000
 DMA t=200 dev=01:00.0 iova=0x10000 size=0x100 dir=write
 MAP t=200 cpu=0 dev=01:00.0 dom=6 iova=0x20000 size=0x1000 phys=0xa00000 prot=rw
 T
-"$IOSIM" --set sim.dma_model=none --set sim.window_only=false --no-progress \
+"$IOSIM" --set dev.model=none --set sim.window_only=false --no-progress \
     --xlate-log "$WORK/reorder.csv" "$WORK/reorder.txt" > /dev/null || err "reorder run: exit $?"
 [ "$(awk -F, 'NR>1 {print $2}' "$WORK/reorder.csv")" = 2 ] ||
     err "reordered trace: record column '$(awk -F, 'NR>1 {print $2}' "$WORK/reorder.csv")', want 2"

@@ -76,7 +76,7 @@ static const model_sim_t model_sims[] = {
     {"coiommu", {"os.policy=coiommu", "sim.window_only=false",
                  "scheme.coiommu_batch=4"}, 0, false},
     {"optimistic", {"os.policy=optimistic", "sim.window_only=false",
-                    "sim.dma_model=touch"}, 0, false},
+                    "dev.model=touch"}, 0, false},
     {"static", {"os.policy=static", "sim.window_only=false"}, 0, false},
     {"vhost-iotlb", {"os.policy=vhost-iotlb", "sim.window_only=false",
                      "scheme.vhost_merge=true", "scheme.vhost_entries=16"},

@@ -157,8 +157,8 @@ static void test_defaults(void **state)
         }
     /* and the numbers the sources give (FIGURES.md §1/§2, MODEL.md) */
     assert_int_equal(c->sim.seed, 1);
-    assert_string_equal(c->sim.dma_model, "auto");
-    assert_int_equal(c->sim.dma_granule, 4096);
+    assert_string_equal(c->dev.model, "auto");
+    assert_int_equal(c->dev.touch.granule, 4096);
     assert_true(c->sim.window_only);
     assert_string_equal(c->vtd.root_mode, "legacy");
     assert_string_equal(c->vtd.translation, "second-stage");
@@ -307,8 +307,8 @@ static void test_set(void **state)
     iosim_config_t *c = iosim_config_new();
     assert_int_equal(iosim_config_set(c, "vtd.iotlb.ways=16", NULL), 0);
     assert_int_equal(c->vtd.iotlb.ways, 16);
-    assert_int_equal(iosim_config_set(c, "sim.dma_granule=2M", NULL), 0);
-    assert_int_equal(c->sim.dma_granule, 2u << 20);
+    assert_int_equal(iosim_config_set(c, "dev.touch.granule=2M", NULL), 0);
+    assert_int_equal(c->dev.touch.granule, 2u << 20);
     assert_int_equal(iosim_config_set(c, "sim.seed=0x10", NULL), 0);
     assert_int_equal(c->sim.seed, 16);
     assert_int_equal(iosim_config_set(c, " vtd.ats = on ", NULL), 0);
@@ -328,12 +328,12 @@ static void test_set(void **state)
                      "got 'x'");
     expect_set_error(c, "vtd.ss_levels=2",
                      "--set vtd.ss_levels: value 2 out of range [3, 5]");
-    expect_set_error(c, "sim.dma_model=sometimes",
-                     "--set sim.dma_model: expected one of auto|none|touch, "
-                     "got 'sometimes'");
+    expect_set_error(c, "dev.touch.dir=sideways",
+                     "--set dev.touch.dir: expected one of write|read, "
+                     "got 'sideways'");
     /* 2^32 does not fit a u32 field without a range of its own */
-    expect_set_error(c, "sim.dma_granule=4G",
-                     "--set sim.dma_granule: value 4294967296 out of range "
+    expect_set_error(c, "dev.touch.granule=4G",
+                     "--set dev.touch.granule: value 4294967296 out of range "
                      "[64, 1073741824]");
     expect_set_error(c, "sim.seed=99999999999999999999",
                      "--set sim.seed: expected an unsigned integer, got "
@@ -519,9 +519,9 @@ static void test_echo_formats(void **state)
     assert_string_equal(yaml_lookup(&doc, root, k_mem), "197");
     assert_string_equal(yaml_lookup(&doc, root, k_pol), "a\"b,c");
     assert_string_equal(yaml_lookup(&doc, root, k_win), "true");
-    /* five top-level groups (sim vtd os hv scheme), in table order */
+    /* six top-level groups (sim vtd os hv scheme dev), in table order */
     assert_int_equal(root->data.mapping.pairs.top
-                         - root->data.mapping.pairs.start, 5);
+                         - root->data.mapping.pairs.start, 6);
     yaml_document_delete(&doc);
     yaml_parser_delete(&ps);
 

@@ -88,7 +88,7 @@ static char *run(const iosim_rec_t *recs, size_t n, const char *window)
     iosim_err_t err = {0};
     iosim_config_t *c = iosim_config_new();
     assert_non_null(c);
-    const char *sets[] = {"os.policy=strict", "sim.dma_model=none", window};
+    const char *sets[] = {"os.policy=strict", "dev.model=none", window};
     for (size_t i = 0; i < 3; i++)
         assert_int_equal(iosim_config_set(c, sets[i], &err), 0);
     iosim_sim_t *s = iosim_sim_new(c, "t", NULL, &err);

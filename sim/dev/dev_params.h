@@ -1,0 +1,48 @@
+/* dev_params.h — the device models' parameters in the resolved
+ * configuration (struct iosim_config.dev).
+ *
+ * Concepts: each model keeps its parameters in its own struct below and
+ *   declares their rows (`dev.<model>.*`: type, default, range, help,
+ *   source) in its own file; config.c lists the table.
+ * Assumptions: plain data, copied with the configuration.
+ * Not modeled: nothing.
+ */
+#ifndef IOSIM_DEV_PARAMS_H
+#define IOSIM_DEV_PARAMS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define IOSIM_DEV_NAME_LEN 32
+
+/* touch (dev_touch.c): every mapped byte once, just before the unmap */
+struct dev_touch_params {
+    uint32_t granule;                /* bytes per access                */
+    char dir[IOSIM_DEV_NAME_LEN];    /* write | read                    */
+};
+
+/* virtio-net (dev_virtio_net.c) */
+struct dev_virtio_net_params {
+    uint32_t rx_queue_size;  /* descriptors per rx virtqueue            */
+    uint32_t tx_queue_size;  /* descriptors per tx virtqueue            */
+    uint32_t vring_align;    /* split-ring used-ring alignment (bytes)  */
+    uint64_t ring_top;       /* the rings' IOVAs end here (top-down)    */
+    bool event_idx;          /* VIRTIO_RING_F_EVENT_IDX negotiated      */
+};
+
+/* e1000e (dev_e1000e.c) */
+struct dev_e1000e_params {
+    uint32_t rx_ring_size;   /* rx descriptors                          */
+    uint32_t tx_ring_size;   /* tx descriptors                          */
+    uint64_t tx_ring_iova;   /* IOVA of the tx descriptor ring          */
+    uint64_t rx_ring_iova;   /* IOVA of the rx descriptor ring          */
+};
+
+struct iosim_dev_config {
+    char model[IOSIM_DEV_NAME_LEN]; /* auto | none | a registered model */
+    struct dev_touch_params touch;
+    struct dev_virtio_net_params virtio_net;
+    struct dev_e1000e_params e1000e;
+};
+
+#endif

@@ -1,0 +1,20 @@
+/* dev_registry.c — the list of device models (one line per model; the
+ * model lives in its own file, sim/dev/dev_<name>.c). */
+#include <string.h>
+
+#include "dev/dev.h"
+
+extern const dev_model_ops_t dev_model_touch;
+
+const dev_model_ops_t *const dev_model_registry[] = {
+    &dev_model_touch,
+    NULL,
+};
+
+const dev_model_ops_t *dev_model_find(const char *name)
+{
+    for (size_t i = 0; dev_model_registry[i]; i++)
+        if (!strcmp(dev_model_registry[i]->name, name))
+            return dev_model_registry[i];
+    return NULL;
+}
