@@ -46,7 +46,8 @@
 const iosim_param_t *const iosim_param_tables[] = {
     iosim_params_sim, iosim_params_vtd, iosim_params_os, iosim_params_hv,
     iosim_params_scheme, iosim_params_dev, iosim_params_dev_touch,
-    iosim_params_dev_virtio_net, iosim_params_dev_e1000e, NULL,
+    iosim_params_dev_virtio_net, iosim_params_dev_e1000e,
+    iosim_params_dev_mlx5, NULL,
 };
 
 /* ------------------------------------------------------------------ */

@@ -154,6 +154,7 @@ extern const iosim_param_t iosim_params_dev[];
 extern const iosim_param_t iosim_params_dev_touch[];
 extern const iosim_param_t iosim_params_dev_virtio_net[];
 extern const iosim_param_t iosim_params_dev_e1000e[];
+extern const iosim_param_t iosim_params_dev_mlx5[];
 
 /* Every table in order; NULL-terminated. */
 extern const iosim_param_t *const iosim_param_tables[];

@@ -38,11 +38,17 @@ struct dev_e1000e_params {
     uint64_t rx_ring_iova;   /* IOVA of the rx descriptor ring          */
 };
 
+/* mlx5 (dev_mlx5.c) */
+struct dev_mlx5_params {
+    uint32_t channels;       /* rx/tx queue pairs in use                */
+};
+
 struct iosim_dev_config {
     char model[IOSIM_DEV_NAME_LEN]; /* auto | none | a registered model */
     struct dev_touch_params touch;
     struct dev_virtio_net_params virtio_net;
     struct dev_e1000e_params e1000e;
+    struct dev_mlx5_params mlx5;
 };
 
 #endif
