@@ -80,6 +80,9 @@ struct iosim_config {
         double llc_ns;                    /* LLC-hit reference latency     */
         double llc_hit_fraction;          /* page-table reads hitting LLC  */
         uint32_t max_walks;               /* walks in flight               */
+        char timing[IOSIM_NAME_LEN];      /* serial | overlapped (summary) */
+        uint32_t max_outstanding;         /* device requests in flight, 0 =
+                                             no limit                      */
         char inval_walks_in_flight[IOSIM_NAME_LEN]; /* complete |
                                              drop-fill | restart: walks in
                                              flight at a PSC-dropping

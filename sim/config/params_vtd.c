@@ -202,6 +202,23 @@ const iosim_param_t iosim_params_vtd[] = {
      "page walks in flight at once",
      "F&S model T = p / (l0 + M*lm) serializes walks (FIGURES.md §1); "
      "hardware concurrency placeholder (UNVERIFIED)"},
+    {"vtd.timing", IOSIM_P_STR, OFF(vtd.timing), "serial", 1, 0,
+     "serial|overlapped",
+     "device-bound time of the summary (throughput, degradation): serial = "
+     "the F&S pipeline, l0 plus translation per request in series against "
+     "the link (dma.device_time_ns); overlapped = requests issued as the "
+     "link frees, up to vtd.max_outstanding at once, misses walked by "
+     "vtd.max_walks walkers in parallel (dma.overlapped_time_ns)",
+     "serial: F&S T = p / (l0 + M*lm) (FIGURES.md §1), their Cascade Lake "
+     "fit; overlapped: a device keeps several requests outstanding (PCIe "
+     "Base spec: up to 256 non-posted requests with 8-bit tags) and the "
+     "IOMMU serves several misses at once (MODEL.md §8)"},
+    {"vtd.max_outstanding", IOSIM_P_U32, OFF(vtd.max_outstanding), "0", 0,
+     65536, NULL,
+     "device requests in flight at once (issued, data not yet landed); a "
+     "request waits for the oldest to land beyond that; 0 = no limit",
+     "PCIe Base spec: 8-bit tags allow 256 outstanding non-posted requests "
+     "(10-bit tags 768); what a NIC uses is not published (UNVERIFIED)"},
     {"vtd.inval_walks_in_flight", IOSIM_P_STR,
      OFF(vtd.inval_walks_in_flight), "complete", 1, 0,
      "complete|drop-fill|restart",

@@ -124,6 +124,10 @@ iosim_sim_t *iosim_sim_new(const iosim_config_t *cfg, const char *label,
     if (s->inflight != INFLIGHT_COMPLETE &&
         !(s->walk_slot = calloc(s->walkers->nslots, sizeof *s->walk_slot)))
         goto oom;
+    if (cfg->vtd.max_outstanding &&
+        !(s->out_landed = calloc(cfg->vtd.max_outstanding,
+                                 sizeof *s->out_landed)))
+        goto oom;
     s->hv_state = s->hv->create(s, err);
     if (!s->hv_state) {
         iosim_sim_free(s);
@@ -158,6 +162,7 @@ void iosim_sim_free(iosim_sim_t *s)
     vtd_free(s->vtd);
     walkers_free(s->walkers);
     free(s->walk_slot);
+    free(s->out_landed);
     if (s->live_ready)
         pgtable_fini(&s->live);
     physmem_fini(&s->live_mem);
@@ -256,7 +261,11 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
     /* Overlapped timing: the device issues this request when the link is
      * free; a miss waits for a walker (timing.h), a hit only for its
      * lookup; the data lands l0 after the last translation is ready. */
-    uint64_t issue = s->link_free, ready = issue;
+    uint64_t issue = s->link_free, ready;
+    /* vtd.max_outstanding: the request waits for the oldest in flight */
+    if (s->out_landed && s->out_landed[s->out_next] > issue)
+        issue = s->out_landed[s->out_next];
+    ready = issue;
     double base = cfg->vtd.dma_base_ns * (double)size /
                   (double)cfg->vtd.request_bytes;
     for (uint64_t a = iova; a < end && a >= iova;
@@ -307,6 +316,10 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
     uint64_t landed = ready + (uint64_t)(base + 0.5);
     if (landed > s->dev_done)
         s->dev_done = landed;
+    if (s->out_landed) {
+        s->out_landed[s->out_next] = landed;
+        s->out_next = (s->out_next + 1) % cfg->vtd.max_outstanding;
+    }
     s->st[IOSIM_ST_DMA_OVERLAP_NS] = s->dev_done - s->dev_t0;
     uint64_t lat_ns = (uint64_t)(lat + 0.5);
     s->st[IOSIM_ST_DMA_LAT_NS] += lat_ns;

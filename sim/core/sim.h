@@ -87,6 +87,9 @@ struct iosim_sim {
         inflight; /* vtd.inval_walks_in_flight; complete off bare metal */
     uint64_t psc_drops_seen; /* vtd_psc_drops() at the last check */
     uint64_t link_free; /* ns: the link can start the next request    */
+    uint64_t *out_landed; /* vtd.max_outstanding ring: when each of the
+                             last requests' data landed (NULL: no limit) */
+    uint32_t out_next;    /* its oldest slot                             */
     uint64_t dev_done;  /* ns: the last request's data is in memory   */
     uint64_t dev_t0;    /* ns: device clock when counting (re)started */
     /* exact latency distribution at 1 ns resolution (percentiles) */
