@@ -38,9 +38,25 @@ struct dev_e1000e_params {
     uint64_t rx_ring_iova;   /* IOVA of the rx descriptor ring          */
 };
 
-/* mlx5 (dev_mlx5.c) */
+/* mlx5 (dev_mlx5.c): ConnectX-5/6, striding rx queue, page_pool */
 struct dev_mlx5_params {
     uint32_t channels;       /* rx/tx queue pairs in use                */
+    char rx_pages[IOSIM_DEV_NAME_LEN]; /* page-pool | unmap-per-page    */
+    char rings[IOSIM_DEV_NAME_LEN];    /* traced | none                 */
+    uint32_t rx_wqes;        /* multi-packet WQEs per rx queue          */
+    uint32_t pages_per_wqe;  /* 4 KB pages one rx WQE covers            */
+    uint32_t stride;         /* bytes per stride of an rx WQE           */
+    uint32_t rx_cqes;        /* entries of an rx completion queue       */
+    uint32_t tx_wqes;        /* 64 B WQE slots of a send queue          */
+    uint32_t tx_cqes;        /* entries of a tx completion queue        */
+    uint32_t wqe_bytes;      /* bytes the device reads per WQE          */
+    uint32_t cqe_bytes;      /* bytes the device writes per CQE         */
+    uint32_t mps;            /* PCIe max payload size (write TLPs)      */
+    uint32_t mrrs;           /* PCIe max read request size (read TLPs)  */
+    uint32_t packet_bytes;   /* bytes of one received packet            */
+    uint32_t rx_per_mark;    /* rx packets per MARK request record      */
+    double rx_gbps;          /* rx packets arriving at this rate; 0 off */
+    uint64_t tx_map_max;     /* largest map taken as a tx buffer        */
 };
 
 struct iosim_dev_config {

@@ -5,9 +5,11 @@
 #include "dev/dev.h"
 
 extern const dev_model_ops_t dev_model_touch;
+extern const dev_model_ops_t dev_model_mlx5;
 
 const dev_model_ops_t *const dev_model_registry[] = {
     &dev_model_touch,
+    &dev_model_mlx5,
     NULL,
 };
 
