@@ -198,11 +198,13 @@ const iosim_param_t iosim_params_vtd[] = {
     {"vtd.llc_hit_fraction", IOSIM_P_F64, OFF(vtd.llc_hit_fraction), "0", 0,
      1, NULL, "fraction of table reads served by the LLC",
      "F&S setup: DDIO off, lm already averages the reads (FIGURES.md §1)"},
-    {"vtd.max_walks", IOSIM_P_U32, OFF(vtd.max_walks), "1", 1, 1024, NULL,
+    {"vtd.max_walks", IOSIM_P_U32, OFF(vtd.max_walks), "4", 1, 1024, NULL,
      "page walks in flight at once",
-     "F&S model T = p / (l0 + M*lm) serializes walks (FIGURES.md §1); "
-     "hardware concurrency placeholder (UNVERIFIED)"},
-    {"vtd.timing", IOSIM_P_STR, OFF(vtd.timing), "serial", 1, 0,
+     "UNVERIFIED: Intel publishes no walker count (MODEL.md §8); "
+     "sensitivity in README (scripts/timing-sweep: 64 MB random 512 B "
+     "reads, 4 KB pages: 1 walker 20 Gb/s, 4 81, 8 and more 100); the F&S "
+     "model T = p / (l0 + M*lm) serializes walks (1, FIGURES.md §1)"},
+    {"vtd.timing", IOSIM_P_STR, OFF(vtd.timing), "overlapped", 1, 0,
      "serial|overlapped",
      "device-bound time of the summary (throughput, degradation): serial = "
      "the F&S pipeline, l0 plus translation per request in series against "
@@ -213,7 +215,7 @@ const iosim_param_t iosim_params_vtd[] = {
      "fit; overlapped: a device keeps several requests outstanding (PCIe "
      "Base spec: up to 256 non-posted requests with 8-bit tags) and the "
      "IOMMU serves several misses at once (MODEL.md §8)"},
-    {"vtd.max_outstanding", IOSIM_P_U32, OFF(vtd.max_outstanding), "0", 0,
+    {"vtd.max_outstanding", IOSIM_P_U32, OFF(vtd.max_outstanding), "256", 0,
      65536, NULL,
      "device requests in flight at once (issued, data not yet landed); a "
      "request waits for the oldest to land beyond that; 0 = no limit",

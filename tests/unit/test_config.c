@@ -25,10 +25,12 @@
 #define CONFIGS IOSIM_SOURCE_DIR "/configs/"
 
 /* Fields of struct iosim_config counted by hand from config.h:
- * sim 6; vtd 10 scalars + 13 caches x 5 + 8 timing + 7 queue; os 16; hv 6;
- * scheme 12.
+ * sim 3; vtd 10 scalars + 13 caches x 5 + 10 timing + 7 queue; os 16; hv 6;
+ * scheme 12; dev: model 1 + each model's own rows (dev_*.c).
  * A new parameter adds its field to config.h, a row and 1 here. */
-#define EXPECTED_PARAMS (6 + 10 + 13 * 5 + 8 + 7 + 16 + 6 + 12)
+#define DEV_MODEL_PARAMS 2 /* touch */
+#define EXPECTED_PARAMS                                                      \
+    (3 + 10 + 13 * 5 + 10 + 7 + 16 + 6 + 12 + 1 + DEV_MODEL_PARAMS)
 
 static size_t param_count(void)
 {
