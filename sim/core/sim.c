@@ -360,10 +360,10 @@ static int sim_dev_create(iosim_sim_t *s, const iosim_trace_meta_t *meta,
     }
     s->dev = dev_model_find(model);
     if (!s->dev)
-        return iosim_err_set(err, "%s: dev.model: the trace's metadata "
-                                  "names device model '%s', which iosim "
-                                  "does not have (iosim --list)",
-                             s->label, model);
+        return iosim_err_key(err, "meta.device", "dev.model auto: the "
+                             "trace's metadata names device model '%s', "
+                             "which iosim does not have (iosim --list; set "
+                             "dev.model)", model);
     s->dev_state = s->dev->create(s, err);
     return s->dev_state ? 0 : -1;
 }

@@ -15,6 +15,7 @@
 
 #include "iosim.h"
 #include "core/outfile.h"
+#include "dev/dev.h"
 #include "tools/cli_util.h"
 #include "tools/trace_cmds.h"
 #include "trace/import.h"
@@ -32,6 +33,9 @@ static void usage(FILE *out)
             "(ftrace only).\n"
             "options:\n"
             "  --workload W     meta workload (redis, memcached, ...)\n"
+            "  --dev-model M    meta device: the NIC's device model "
+            "(virtio-net, e1000e,\n"
+            "                   mlx5; iosim --list), run by dev.model auto\n"
             "  --policy P       meta policy (strict|lazy|passthrough); "
             "default: guessed\n"
             "                   from iommu-info.txt next to the input\n"
@@ -201,7 +205,8 @@ int cmd_import(int argc, char **argv)
         } else if (!strcmp(a, "-o") || !strcmp(a, "--guest") ||
                    !strcmp(a, "--workload") || !strcmp(a, "--policy") ||
                    !strcmp(a, "--kernel") || !strcmp(a, "--device") ||
-                   !strcmp(a, "--domain") || !strcmp(a, "--requests")) {
+                   !strcmp(a, "--domain") || !strcmp(a, "--requests") ||
+                   !strcmp(a, "--dev-model")) {
             if (!v) {
                 cli_error(PROG, "%s needs a value", a);
                 return IOSIM_EXIT_BAD_INPUT;
@@ -213,6 +218,13 @@ int cmd_import(int argc, char **argv)
                 opts.guest_path = v;
             } else if (!strcmp(a, "--workload")) {
                 opts.workload = v;
+            } else if (!strcmp(a, "--dev-model")) {
+                if (!dev_model_find(v)) {
+                    cli_error(PROG, "--dev-model '%s': not a device model "
+                                    "(iosim --list)", v);
+                    return IOSIM_EXIT_BAD_INPUT;
+                }
+                opts.dev_model = v;
             } else if (!strcmp(a, "--policy")) {
                 /* the traced kernel's policy (FORMAT.md §3 meta.policy) */
                 if (strcmp(v, "strict") && strcmp(v, "lazy") &&

@@ -298,6 +298,10 @@ static void stat_print(FILE *f, bool json, const char *path,
         fprintf(f, ", \"cpus\": %" PRIu32 ", \"has_dma\": %" PRIu32
                    ", \"requests\": %" PRIu64,
                 m->cpus, m->has_dma, m->requests);
+        if (m->device[0]) {
+            fprintf(f, ", \"device\": ");
+            json_string(f, m->device);
+        }
         for (uint32_t i = 0; i < m->n_refs; i++)
             fprintf(f, ", \"ref.%s\": %" PRIu64, m->refs[i].name,
                     m->refs[i].value);
@@ -309,6 +313,8 @@ static void stat_print(FILE *f, bool json, const char *path,
         fprintf(f, "meta.cpus = %" PRIu32 "\nmeta.has_dma = %" PRIu32
                    "\nmeta.requests = %" PRIu64 "\n",
                 m->cpus, m->has_dma, m->requests);
+        if (m->device[0]) /* only when set: older outputs keep their bytes */
+            fprintf(f, "meta.device = %s\n", m->device);
         for (uint32_t i = 0; i < m->n_refs; i++)
             fprintf(f, "meta.ref.%s = %" PRIu64 "\n", m->refs[i].name,
                     m->refs[i].value);

@@ -214,8 +214,11 @@ static int add_sim(const iosim_config_t *base, const char *item,
     if (bad) {
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err->msg);
-        return iosim_err_set(err, "%s%s: %s", item ? "--compare " : "",
-                             label, msg);
+        char key[sizeof err->key];
+        snprintf(key, sizeof key, "%s", err->key);
+        iosim_err_set(err, "%s%s: %s", item ? "--compare " : "", label, msg);
+        snprintf(err->key, sizeof err->key, "%s", key);
+        return -1;
     }
     return 0;
 }
@@ -585,8 +588,15 @@ int main(int argc, char **argv)
         goto fail;
     const iosim_trace_meta_t *meta = iosim_trace_meta(reader);
 
-    if (build_sims(cfg, compare, sweeps, nsweeps, meta, sims, &nsims, &err))
+    if (build_sims(cfg, compare, sweeps, nsweeps, meta, sims, &nsims, &err)) {
+        /* a sim the trace's own metadata cannot serve: name the trace */
+        if (!strcmp(err.key, "meta.device")) {
+            char msg[sizeof err.msg];
+            snprintf(msg, sizeof msg, "%s", err.msg);
+            iosim_err_set(&err, "%s: %s", trace, msg);
+        }
         goto fail;
+    }
 
     if (out_path) {
         if (output_open(&report, trace, &err))

@@ -47,6 +47,8 @@ typedef struct import_opts {
     const char *kernel;     /* meta.kernel                                */
     const char *guest_path; /* qemu: the guest ftrace file (--guest)      */
     bool window;            /* keep only BENCH_START..BENCH_END           */
+    const char *dev_model;  /* meta.device: the NIC's device model ("" if
+                               NULL; iosim's dev.model auto runs it)     */
     uint16_t device;        /* source id for map/unmap/DMA (bus<<8|dev<<3|fn) */
     int domain;             /* >= 0: force this DID; -1: vote (see above) */
     uint64_t requests;      /* meta.requests: the load's request count    */
