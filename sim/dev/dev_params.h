@@ -21,21 +21,35 @@ struct dev_touch_params {
     char dir[IOSIM_DEV_NAME_LEN];    /* write | read                    */
 };
 
-/* virtio-net (dev_virtio_net.c) */
+/* virtio-net (dev_virtio_net.c): QEMU's emulated virtio-net (split
+ * rings, mergeable rx buffers) as its ring and buffer translations */
 struct dev_virtio_net_params {
-    uint32_t rx_queue_size;  /* descriptors per rx virtqueue            */
-    uint32_t tx_queue_size;  /* descriptors per tx virtqueue            */
-    uint32_t vring_align;    /* split-ring used-ring alignment (bytes)  */
-    uint64_t ring_top;       /* the rings' IOVAs end here (top-down)    */
-    bool event_idx;          /* VIRTIO_RING_F_EVENT_IDX negotiated      */
+    uint32_t rx_queue_size;   /* descriptors of rx virtqueue 0          */
+    uint32_t tx_queue_size;   /* descriptors of tx virtqueue 0          */
+    uint32_t ctrl_queue_size; /* descriptors of the control virtqueue   */
+    uint32_t vring_align;     /* split-ring used-ring alignment (bytes) */
+    uint64_t ring_top;        /* the rings' IOVAs end here (top-down)   */
+    uint64_t rx_ring_iova;    /* 0 = derived from ring_top              */
+    uint64_t tx_ring_iova;    /* 0 = derived                            */
+    uint64_t ctrl_ring_iova;  /* 0 = derived                            */
+    bool event_idx;           /* VIRTIO_RING_F_EVENT_IDX negotiated     */
+    bool shadow_heads;        /* QEMU >= 8.2 virtqueue_num_heads        */
+    uint32_t napi_budget;     /* rx NAPI budget (refill threshold)      */
+    uint32_t tx_burst;        /* QEMU virtio-net x-txburst              */
 };
 
 /* e1000e (dev_e1000e.c) */
 struct dev_e1000e_params {
     uint32_t rx_ring_size;   /* rx descriptors                          */
     uint32_t tx_ring_size;   /* tx descriptors                          */
-    uint64_t tx_ring_iova;   /* IOVA of the tx descriptor ring          */
-    uint64_t rx_ring_iova;   /* IOVA of the rx descriptor ring          */
+    uint64_t tx_ring_iova;   /* IOVA of the tx ring; 0 = derived        */
+    uint64_t rx_ring_iova;   /* IOVA of the rx ring; 0 = derived        */
+    uint64_t ring_top;       /* derived ring IOVAs end here (top-down)  */
+    uint32_t tx_max_per_txd; /* bytes of a map per tx data descriptor   */
+    bool rx_ring_full;       /* trace begins with the rx ring posted    */
+    bool tx_ctx_desc;        /* a context descriptor per tx packet      */
+    bool tx_wb_every_desc;   /* every tx descriptor written back        */
+    bool rx_status_write;    /* rx status (DD) written separately       */
 };
 
 /* mlx5 (dev_mlx5.c): ConnectX-5/6, striding rx queue, page_pool */

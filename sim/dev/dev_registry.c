@@ -6,10 +6,12 @@
 
 extern const dev_model_ops_t dev_model_touch;
 extern const dev_model_ops_t dev_model_mlx5;
+extern const dev_model_ops_t dev_model_e1000e;
 
 const dev_model_ops_t *const dev_model_registry[] = {
     &dev_model_touch,
     &dev_model_mlx5,
+    &dev_model_e1000e,
     NULL,
 };
 
