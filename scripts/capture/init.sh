@@ -10,7 +10,9 @@
 # Assumptions: busybox is installed at /bin/busybox with its applets linked;
 #   kernel modules are in /modules; the kernel command line carries
 #   srv=redis|memcached|nginx (the kernel passes unknown name=value words to
-#   init as environment variables; /proc/cmdline is parsed as a fallback).
+#   init as environment variables; /proc/cmdline is parsed as a fallback),
+#   and with run --trace-dat tdat=full|small (trace-cmd is then in the
+#   initramfs: the buffers are also written as trace.dat, see below).
 #   /dev/vda is a virtio-blk disk WITHOUT iommu_platform, so the dump makes
 #   no DMA API calls and adds no IOMMU events.
 # Not modeled: anything but the NIC path; no persistence, no rootfs switch.
@@ -33,7 +35,7 @@ say "init up"
 
 if [ -z "$srv" ]; then
     for w in $(cat /proc/cmdline); do
-        case "$w" in srv=*) srv=${w#srv=} ;; esac
+        case "$w" in srv=*) srv=${w#srv=} ;; tdat=*) tdat=${w#tdat=} ;; esac
     done
 fi
 
@@ -113,6 +115,26 @@ cat /tmp/server.log > $OUT/server.log
     dmesg | grep -E 'DMAR|iommu|IOMMU|Command line'
 } > $OUT/iommu-info.txt
 cat $T/trace > $OUT/trace.txt
+# tdat: the same events in trace-cmd's binary format.  Reading `trace`
+# above leaves the ring buffers as they were; trace-cmd extract then reads
+# (and consumes) them through per_cpu/cpu*/trace_pipe_raw, so trace.txt and
+# trace.dat hold one capture.  It saves the format of every event, the
+# saved cmdlines and /proc/kallsyms (print events name their caller by
+# address).  tdat=small hides all of kallsyms but tracing_mark_write, the
+# one symbol those print events need, and the symbol after it (which ends
+# it for libtraceevent's lookup): ~6 MB less, for test data.
+case "$tdat" in
+full|small)
+    echo 0 > /proc/sys/kernel/kptr_restrict
+    if [ "$tdat" = small ]; then
+        awk 'f { print; exit } $3 == "tracing_mark_write" { print; f = 1 }' \
+            /proc/kallsyms > /tmp/kallsyms.small
+        mount --bind /tmp/kallsyms.small /proc/kallsyms || say "cannot hide kallsyms"
+    fi
+    trace-cmd extract --compression zstd -o $OUT/trace.dat > $OUT/trace-cmd.log 2>&1 ||
+        say "trace-cmd extract failed: $(tail -n 3 $OUT/trace-cmd.log)"
+    ;;
+esac
 dmesg > $OUT/dmesg.txt
 say "dumped $(wc -c < $OUT/trace.txt) trace bytes"
 tar -cf /dev/vda -C $OUT . && sync

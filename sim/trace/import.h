@@ -19,6 +19,10 @@
  *          records to a callback (unit tests).
  *   - The ftrace parser is pull-style (ftrace_parser_next) so that the
  *     QEMU importer can merge the guest stream with the QEMU log.
+ *   - The ftrace record builders (ftrace_ev_*) take an event's fields once
+ *     read: the text parser reads them from a line, the trace-cmd source
+ *     (import_tracecmd.c, built with libtracecmd) from a binary record, so
+ *     both make the same records from the same capture.
  * Assumptions:
  *   - Memory is bounded by IMPORT_PENDING_MAX records (domain vote) plus,
  *     for the QEMU merge, one anchor interval (QEMU_INTERVAL_MAX guest
@@ -43,12 +47,12 @@
 /* Options shared by all sources (the command fills them from its flags). */
 typedef struct import_opts {
     const char *workload;   /* meta.workload ("" if NULL)                 */
+    const char *dev_model;  /* meta.device: the NIC's device model ("" if
+                               NULL; iosim's dev.model auto runs it)     */
     const char *policy;     /* meta.policy                                */
     const char *kernel;     /* meta.kernel                                */
     const char *guest_path; /* qemu: the guest ftrace file (--guest)      */
     bool window;            /* keep only BENCH_START..BENCH_END           */
-    const char *dev_model;  /* meta.device: the NIC's device model ("" if
-                               NULL; iosim's dev.model auto runs it)     */
     uint16_t device;        /* source id for map/unmap/DMA (bus<<8|dev<<3|fn) */
     int domain;             /* >= 0: force this DID; -1: vote (see above) */
     uint64_t requests;      /* meta.requests: the load's request count    */
@@ -154,13 +158,17 @@ int import_run(const import_source_t *src, FILE *in, const char *in_name,
 
 extern const import_source_t import_source_ftrace; /* import_ftrace.c */
 extern const import_source_t import_source_qemu;   /* import_qemu.c   */
+/* import_tracecmd.c: reads trace.dat with libtracecmd; without it (not
+ * IOSIM_HAVE_TRACECMD) a stub whose run says so. */
+extern const import_source_t import_source_tracecmd;
 
 /* ---------------------------------------------------------------- */
 /* ftrace parser (used by both sources)                             */
 /* ---------------------------------------------------------------- */
 typedef struct ftrace_parser ftrace_parser_t;
 
-/* sink may be NULL (no DID vote, no metadata); in owns the input. */
+/* sink may be NULL (no DID vote, no metadata); in owns the input.  in is
+ * NULL for a source that only calls the ftrace_ev_* builders. */
 ftrace_parser_t *ftrace_parser_new(import_in_t *in, const char *in_name,
                                    const import_opts_t *opts,
                                    import_sink_t *sink,
@@ -177,6 +185,44 @@ void ftrace_parser_free(ftrace_parser_t *p);
  * reason without location in why). */
 int ftrace_parse_line(ftrace_parser_t *p, const char *line, iosim_rec_t *out,
                       char *why, size_t whylen);
+
+/* Record builders shared by the text parser and the trace-cmd source.
+ * An event of interest goes: ftrace_ev_begin(), then the builder of its
+ * kind, which fills the rest of the record.  The builders return 1 (a
+ * record in r), 0 (no record; counted in the parser's counts) or -1
+ * (malformed; a reason without location in why). */
+typedef enum ftrace_event {
+    FTRACE_EV_MAP,       /* iommu:map                                 */
+    FTRACE_EV_UNMAP,     /* iommu:unmap                               */
+    FTRACE_EV_QI_SUBMIT, /* intel_iommu:qi_submit                     */
+    FTRACE_EV_MARK,      /* a trace_marker write (ftrace:print)       */
+    FTRACE_EV_DMA_MAP,   /* dma:dma_map_page, dma:dma_map_phys        */
+    FTRACE_EV_DMA_UNMAP, /* dma:dma_unmap_page, dma:dma_unmap_phys    */
+} ftrace_event_t;
+
+/* Time t (ns, or raw clock units) and cpu into a cleared out; -1 if the
+ * cpu does not fit the record. */
+int ftrace_ev_begin(ftrace_parser_t *p, ftrace_event_t ev, uint64_t t,
+                    unsigned long cpu, iosim_rec_t *out, char *why,
+                    size_t whylen);
+/* end = iova + size as the tracepoint prints it (checked). */
+int ftrace_ev_map(ftrace_parser_t *p, uint64_t iova, uint64_t end,
+                  uint64_t paddr, uint64_t size, iosim_rec_t *r, char *why,
+                  size_t n);
+int ftrace_ev_unmap(ftrace_parser_t *p, uint64_t iova, uint64_t end,
+                    uint64_t size, uint64_t unmapped, iosim_rec_t *r,
+                    char *why, size_t n);
+int ftrace_ev_qi_submit(ftrace_parser_t *p, uint64_t qw0, uint64_t qw1,
+                        iosim_rec_t *r);
+/* The written text (len bytes, trailing white space ignored). */
+int ftrace_ev_mark(ftrace_parser_t *p, const char *text, size_t len,
+                   iosim_rec_t *r);
+/* dma_*: true (and counted) when iommu:map/unmap events were seen, which
+ * makes this event a duplicate: ask before reading its fields. */
+bool ftrace_ev_dma_skip(ftrace_parser_t *p);
+/* sid: the device's bus/dev/fn; prot: IOSIM_PROT_* from its direction. */
+int ftrace_ev_dma(ftrace_parser_t *p, bool map, uint16_t sid, uint64_t addr,
+                  uint64_t size, uint64_t phys, uint8_t prot, iosim_rec_t *r);
 
 /* Decodes one queued-invalidation descriptor (MODEL.md §3.5) into an
  * INVAL record (t and cpu untouched).  Returns 0, or -1 for a descriptor

@@ -22,6 +22,10 @@
  *   - map/unmap carry no device or domain: device = opts->device, domain
  *     stamped by the sink (vote over IOTLB DIDs, import.h).
  *   - Time: seconds.fraction -> ns by integer arithmetic on the digits.
+ *   - Two layers: the line parser reads each event's fields from its text,
+ *     then the ftrace_ev_* builders (import.h) turn fields into a record;
+ *     the trace-cmd reader (import_tracecmd.c) reads the same fields from
+ *     the binary records and calls the same builders.
  * Assumptions:
  *   - The file is already merged in time order across CPUs (what the
  *     `trace` file and trace-cmd report print).
@@ -228,6 +232,109 @@ int import_decode_qi(uint64_t qw0, uint64_t qw1, iosim_rec_t *r)
     }
 }
 
+/* ---------------------------------------------------------------- */
+/* Record builders: fields -> record (shared with import_tracecmd.c) */
+/* ---------------------------------------------------------------- */
+int ftrace_ev_begin(ftrace_parser_t *p, ftrace_event_t ev, uint64_t t,
+                    unsigned long cpu, iosim_rec_t *out, char *why,
+                    size_t whylen)
+{
+    if (cpu > 255)
+        return bad(why, whylen, "cpu %s does not fit the 8-bit cpu field",
+                   "number");
+    base_rec(out, t, (unsigned)cpu);
+    if (ev == FTRACE_EV_MAP || ev == FTRACE_EV_UNMAP)
+        p->seen_iommu_map = true;
+    return 0;
+}
+
+int ftrace_ev_map(ftrace_parser_t *p, uint64_t iova, uint64_t end,
+                  uint64_t paddr, uint64_t size, iosim_rec_t *r, char *why,
+                  size_t n)
+{
+    if (end - iova != size)
+        return bad(why, n, "%s: end - iova != size", "map");
+    r->kind = IOSIM_REC_MAP;
+    r->iova = iova;
+    r->size = size;
+    r->aux = paddr;
+    r->flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE;
+    r->device = p->opts->device;
+    return 1;
+}
+
+int ftrace_ev_unmap(ftrace_parser_t *p, uint64_t iova, uint64_t end,
+                    uint64_t size, uint64_t unmapped, iosim_rec_t *r,
+                    char *why, size_t n)
+{
+    if (end - iova != size)
+        return bad(why, n, "%s: end - iova != size", "unmap");
+    r->kind = IOSIM_REC_UNMAP;
+    r->iova = iova;
+    r->size = unmapped;
+    r->device = p->opts->device;
+    return 1;
+}
+
+int ftrace_ev_qi_submit(ftrace_parser_t *p, uint64_t qw0, uint64_t qw1,
+                        iosim_rec_t *r)
+{
+    uint64_t t = r->t;
+    uint8_t cpu = r->cpu;
+    if (import_decode_qi(qw0, qw1, r) < 0) {
+        p->counts->unknown_events++; /* page group response etc. */
+        return 0;
+    }
+    r->t = t;
+    r->cpu = cpu;
+    if (p->sink && (r->desc == IOSIM_DESC_IOTLB || r->desc == IOSIM_DESC_PIOTLB))
+        import_sink_note_did(p->sink, r->domain);
+    return 1;
+}
+
+int ftrace_ev_mark(ftrace_parser_t *p, const char *text, size_t len,
+                   iosim_rec_t *r)
+{
+    while (len > 0 && isspace((unsigned char)text[len - 1]))
+        len--;
+    r->kind = IOSIM_REC_MARK;
+    if (len == 11 && !strncmp(text, "BENCH_START", 11)) {
+        r->flags = IOSIM_MARK_BEGIN;
+    } else if (len == 9 && !strncmp(text, "BENCH_END", 9)) {
+        r->flags = IOSIM_MARK_END;
+    } else {
+        r->flags = IOSIM_MARK_REQUEST;
+        r->aux = ++p->mark_id;
+    }
+    return 1;
+}
+
+bool ftrace_ev_dma_skip(ftrace_parser_t *p)
+{
+    if (!p->seen_iommu_map)
+        return false;
+    p->counts->dma_api_skipped++;
+    return true;
+}
+
+int ftrace_ev_dma(ftrace_parser_t *p, bool map, uint16_t sid, uint64_t addr,
+                  uint64_t size, uint64_t phys, uint8_t prot, iosim_rec_t *r)
+{
+    r->kind = map ? IOSIM_REC_MAP : IOSIM_REC_UNMAP;
+    r->iova = addr;
+    r->size = size;
+    r->device = sid;
+    if (map) {
+        r->aux = phys;
+        r->flags = prot;
+    }
+    p->counts->dma_api_used++;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- */
+/* Text: fields from an event's text                                */
+/* ---------------------------------------------------------------- */
 static int parse_map(ftrace_parser_t *p, const char *text, iosim_rec_t *r,
                      char *why, size_t n)
 {
@@ -238,15 +345,7 @@ static int parse_map(ftrace_parser_t *p, const char *text, iosim_rec_t *r,
         field_u64(text, "size=", false, &size) < 0)
         return bad(why, n, "%s: expected 'iova=0x.. - 0x.. paddr=0x.. "
                            "size=N'", "map");
-    if (end - iova != size)
-        return bad(why, n, "%s: end - iova != size", "map");
-    r->kind = IOSIM_REC_MAP;
-    r->iova = iova;
-    r->size = size;
-    r->aux = paddr;
-    r->flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE;
-    r->device = p->opts->device;
-    return 1;
+    return ftrace_ev_map(p, iova, end, paddr, size, r, why, n);
 }
 
 static int parse_unmap(ftrace_parser_t *p, const char *text, iosim_rec_t *r,
@@ -259,13 +358,7 @@ static int parse_unmap(ftrace_parser_t *p, const char *text, iosim_rec_t *r,
         field_u64(text, "unmapped_size=", false, &unmapped) < 0)
         return bad(why, n, "%s: expected 'iova=0x.. - 0x.. size=N "
                            "unmapped_size=N'", "unmap");
-    if (end - iova != size)
-        return bad(why, n, "%s: end - iova != size", "unmap");
-    r->kind = IOSIM_REC_UNMAP;
-    r->iova = iova;
-    r->size = unmapped;
-    r->device = p->opts->device;
-    return 1;
+    return ftrace_ev_unmap(p, iova, end, size, unmapped, r, why, n);
 }
 
 static int parse_qi(ftrace_parser_t *p, const char *text, iosim_rec_t *r,
@@ -291,44 +384,20 @@ static int parse_qi(ftrace_parser_t *p, const char *text, iosim_rec_t *r,
             return bad(why, n, "%s: bad qword", "qi_submit");
         s = end;
     }
-    uint64_t t = r->t;
-    uint8_t cpu = r->cpu;
-    if (import_decode_qi(qw[0], qw[1], r) < 0) {
-        p->counts->unknown_events++; /* page group response etc. */
-        return 0;
-    }
-    r->t = t;
-    r->cpu = cpu;
-    if (p->sink && (r->desc == IOSIM_DESC_IOTLB || r->desc == IOSIM_DESC_PIOTLB))
-        import_sink_note_did(p->sink, r->domain);
-    return 1;
+    return ftrace_ev_qi_submit(p, qw[0], qw[1], r);
 }
 
 static int parse_mark(ftrace_parser_t *p, const char *text, iosim_rec_t *r)
 {
-    size_t len = strlen(text);
-    while (len > 0 && isspace((unsigned char)text[len - 1]))
-        len--;
-    r->kind = IOSIM_REC_MARK;
-    if (len == 11 && !strncmp(text, "BENCH_START", 11)) {
-        r->flags = IOSIM_MARK_BEGIN;
-    } else if (len == 9 && !strncmp(text, "BENCH_END", 9)) {
-        r->flags = IOSIM_MARK_END;
-    } else {
-        r->flags = IOSIM_MARK_REQUEST;
-        r->aux = ++p->mark_id;
-    }
-    return 1;
+    return ftrace_ev_mark(p, text, strlen(text), r);
 }
 
 static int parse_dma_api(ftrace_parser_t *p, const char *text, bool map,
                          iosim_rec_t *r, char *why, size_t n)
 {
     const char *ev = map ? "dma_map_page" : "dma_unmap_page";
-    if (p->seen_iommu_map) {
-        p->counts->dma_api_skipped++;
+    if (ftrace_ev_dma_skip(p))
         return 0;
-    }
     uint64_t addr, size, phys = 0;
     uint16_t sid;
     if (trace_parse_bdf(text, strcspn(text, " \t"), &sid) < 0)
@@ -337,22 +406,13 @@ static int parse_dma_api(ftrace_parser_t *p, const char *text, bool map,
         field_u64(text, "size=", false, &size) < 0 ||
         (map && field_u64(text, "phys_addr=", true, &phys) < 0))
         return bad(why, n, "%s: expected 'dma_addr=.. size=N'", ev);
-    r->kind = map ? IOSIM_REC_MAP : IOSIM_REC_UNMAP;
-    r->iova = addr;
-    r->size = size;
-    r->device = sid;
-    if (map) {
-        r->aux = phys;
-        /* dir is the CPU's view: TO_DEVICE = device reads memory. */
-        if (strstr(text, "dir=TO_DEVICE"))
-            r->flags = IOSIM_PROT_READ;
-        else if (strstr(text, "dir=FROM_DEVICE"))
-            r->flags = IOSIM_PROT_WRITE;
-        else
-            r->flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE;
-    }
-    p->counts->dma_api_used++;
-    return 1;
+    /* dir is the CPU's view: TO_DEVICE = device reads memory. */
+    uint8_t prot = IOSIM_PROT_READ | IOSIM_PROT_WRITE;
+    if (strstr(text, "dir=TO_DEVICE"))
+        prot = IOSIM_PROT_READ;
+    else if (strstr(text, "dir=FROM_DEVICE"))
+        prot = IOSIM_PROT_WRITE;
+    return ftrace_ev_dma(p, map, sid, addr, size, phys, prot, r);
 }
 
 /* '#' header lines: ring overrun check and the CPU count. */
@@ -451,46 +511,53 @@ int ftrace_parse_line(ftrace_parser_t *p, const char *line, iosim_rec_t *out,
     while (*text == ' ')
         text++;
 #define EVENT_IS(name) (evlen == sizeof(name) - 1 && !strncmp(ev, name, evlen))
-    int known = EVENT_IS("map") || EVENT_IS("unmap") ||
-                EVENT_IS("qi_submit") || EVENT_IS("tracing_mark_write") ||
-                EVENT_IS("print") || EVENT_IS("dma_map_page") ||
-                EVENT_IS("dma_map_phys") || EVENT_IS("dma_unmap_page") ||
-                EVENT_IS("dma_unmap_phys");
-    if (!known) {
+    ftrace_event_t kind;
+    if (EVENT_IS("map"))
+        kind = FTRACE_EV_MAP;
+    else if (EVENT_IS("unmap"))
+        kind = FTRACE_EV_UNMAP;
+    else if (EVENT_IS("qi_submit"))
+        kind = FTRACE_EV_QI_SUBMIT;
+    else if (EVENT_IS("tracing_mark_write") || EVENT_IS("print"))
+        kind = FTRACE_EV_MARK;
+    else if (EVENT_IS("dma_map_page") || EVENT_IS("dma_map_phys"))
+        kind = FTRACE_EV_DMA_MAP;
+    else if (EVENT_IS("dma_unmap_page") || EVENT_IS("dma_unmap_phys"))
+        kind = FTRACE_EV_DMA_UNMAP;
+    else {
         p->counts->unknown_events++;
         return 0;
     }
-    if (cpu > 255)
-        return bad(why, whylen, "cpu %s does not fit the 8-bit cpu field",
-                   "number");
-    base_rec(out, t, (unsigned)cpu);
-    if (EVENT_IS("map")) {
-        p->seen_iommu_map = true;
-        return parse_map(p, text, out, why, whylen);
-    }
-    if (EVENT_IS("unmap")) {
-        p->seen_iommu_map = true;
-        return parse_unmap(p, text, out, why, whylen);
-    }
-    if (EVENT_IS("qi_submit"))
-        return parse_qi(p, text, out, why, whylen);
-    if (EVENT_IS("tracing_mark_write"))
-        return parse_mark(p, text, out);
-    if (EVENT_IS("print")) { /* trace-cmd: "print: tracing_mark_write: X" */
-        const char *m = strstr(text, "tracing_mark_write:");
-        if (!m) {
-            p->counts->unknown_events++;
-            return 0;
-        }
-        m += strlen("tracing_mark_write:");
-        while (*m == ' ')
-            m++;
-        return parse_mark(p, m, out);
-    }
-    if (EVENT_IS("dma_map_page") || EVENT_IS("dma_map_phys"))
-        return parse_dma_api(p, text, true, out, why, whylen);
-    return parse_dma_api(p, text, false, out, why, whylen);
+    bool print = EVENT_IS("print");
 #undef EVENT_IS
+    if (ftrace_ev_begin(p, kind, t, cpu, out, why, whylen) < 0)
+        return -1;
+    switch (kind) {
+    case FTRACE_EV_MAP:
+        return parse_map(p, text, out, why, whylen);
+    case FTRACE_EV_UNMAP:
+        return parse_unmap(p, text, out, why, whylen);
+    case FTRACE_EV_QI_SUBMIT:
+        return parse_qi(p, text, out, why, whylen);
+    case FTRACE_EV_MARK:
+        if (print) { /* trace-cmd: "print: tracing_mark_write: X" */
+            const char *m = strstr(text, "tracing_mark_write:");
+            if (!m) {
+                p->counts->unknown_events++;
+                return 0;
+            }
+            m += strlen("tracing_mark_write:");
+            while (*m == ' ')
+                m++;
+            text = m;
+        }
+        return parse_mark(p, text, out);
+    case FTRACE_EV_DMA_MAP:
+        return parse_dma_api(p, text, true, out, why, whylen);
+    case FTRACE_EV_DMA_UNMAP:
+        return parse_dma_api(p, text, false, out, why, whylen);
+    }
+    return 0;
 }
 
 int ftrace_parser_next(ftrace_parser_t *p, iosim_rec_t *out,

@@ -30,6 +30,7 @@
 const import_source_t *const import_sources[] = {
     &import_source_ftrace,
     &import_source_qemu,
+    &import_source_tracecmd,
     NULL,
 };
 
@@ -313,8 +314,8 @@ static import_sink_t *sink_new(const import_opts_t *opts,
     s->opts = opts;
     s->counts = counts;
     set_str(s->meta.workload, sizeof s->meta.workload, opts->workload);
-    set_str(s->meta.policy, sizeof s->meta.policy, opts->policy);
     set_str(s->meta.device, sizeof s->meta.device, opts->dev_model);
+    set_str(s->meta.policy, sizeof s->meta.policy, opts->policy);
     set_str(s->meta.kernel, sizeof s->meta.kernel, opts->kernel);
     set_str(s->meta.time_unit, sizeof s->meta.time_unit, "ns");
     s->meta.requests = opts->requests;
