@@ -1,8 +1,721 @@
-/* dev_virtio_net.c — placeholder: being written (issue 20). */
+/* dev_virtio_net.c — the `virtio-net` device model: QEMU's emulated
+ * virtio-net-pci (split virtqueues, mergeable rx buffers, no vhost) behind
+ * its vIOMMU, as the translations it makes for the buffers a Linux 6.1
+ * guest maps and unmaps.
+ *
+ * Concepts:
+ *   - Every device access is one translation.  QEMU reaches the rings
+ *     through MemoryRegionCaches (hw/virtio/virtio.c
+ *     virtio_init_region_cache -> address_space_cache_init); behind an
+ *     IOMMU the cache holds no host pointer (system/physmem.c
+ *     address_space_cache_init: the section is the IOMMU region, not
+ *     direct RAM), so every ring load and store goes
+ *     address_space_{read,write}_cached -> *_cached_slow ->
+ *     address_space_translate_cached -> address_space_translate_iommu ->
+ *     the vIOMMU's translate: one translation per ring field accessed.
+ *     A buffer is mapped once when its element is popped (virtio.c
+ *     virtqueue_map_desc -> dma_memory_map -> address_space_map), one
+ *     translation per 4 KB page (flatview_translate clips at the IOMMU
+ *     page, flatview_extend_translation translates each further page);
+ *     the data is then copied through host pointers (no translation).
+ *   - The model keeps a miniature of both sides of each split virtqueue:
+ *     Linux's (drivers/virtio/virtio_ring.c: descriptor free list, LIFO
+ *     as virtqueue_add_split / detach_buf_split keep it; avail index and
+ *     avail ring slots) and QEMU's (last_avail_idx, shadow_avail_idx,
+ *     used_idx, notification), so each access goes to the ring field,
+ *     hence the page, QEMU touches.  Ring layout as vring_init: desc
+ *     table (16 B each), avail (flags, idx, ring[num], used_event), used
+ *     aligned to vring_align (flags, idx, ring[num] of 8 B, avail_event).
+ *   - Roles from map/unmap alone (the trace has no direction):
+ *     a MAP inside a ring's pages is that ring made explicit (the
+ *     importer's MAP at a pre-trace page's first translation); an rx
+ *     refill is a MAP on the CPU of the last rx completion while the rx
+ *     queue has more than min(napi_budget, rx size)/2 free descriptors,
+ *     continuing until it has none (virtio_net.c virtnet_receive ->
+ *     try_fill_recv, which refills until num_free is 0); any other MAP is
+ *     a tx packet of one buffer (xmit_skb -> virtqueue_add_outbuf).  An
+ *     UNMAP of a posted tx buffer is a tx completion (free_old_xmit_skbs:
+ *     no access); of an rx buffer, or of an IOVA the trace never mapped
+ *     while the rx ring still holds buffers posted before the trace, it
+ *     is that buffer's rx completion (virtnet_receive ->
+ *     virtqueue_get_buf_ctx -> detach_buf_split -> vring_unmap_one_split):
+ *     the packet's accesses are emitted just before the unmap.
+ *   - Accesses, QEMU 7.2 functions (hw/virtio/virtio.c unless noted):
+ *     rx packet (hw/net/virtio-net.c virtio_net_receive_rcu):
+ *       virtio_net_has_buffers: virtio_queue_empty (avail idx only if
+ *       shadow_avail_idx == last_avail_idx); virtqueue_avail_bytes ->
+ *       virtqueue_get_avail_bytes: virtqueue_num_heads (avail idx; with
+ *       shadow_heads, QEMU >= 8.2, only if the shadow is used up),
+ *       virtqueue_get_head (avail ring[i]), vring_split_desc_read (desc);
+ *       virtio_queue_set_notification(0) -> vring_avail_idx (avail idx;
+ *       vring_set_avail_event writes nothing while notification is off);
+ *       virtqueue_pop -> virtqueue_split_pop: virtqueue_get_head (avail
+ *       ring), vring_split_desc_read (desc), virtqueue_map_desc (buffer
+ *       pages); virtqueue_fill -> vring_used_write (used elem);
+ *       virtqueue_flush -> vring_used_idx_set (used idx); virtio_notify ->
+ *       virtio_split_should_notify -> vring_get_used_event (used_event).
+ *     tx kick (hw/net/virtio-net.c virtio_net_handle_tx_bh):
+ *       virtio_queue_set_notification(0) (avail idx); virtio_net_tx_bh ->
+ *       virtio_net_flush_tx: per packet virtqueue_pop (avail ring, desc,
+ *       buffer pages), virtqueue_push (used elem, used idx), virtio_notify
+ *       (used_event); the pop that finds the queue empty (avail idx);
+ *       then virtio_queue_set_notification(1) (avail idx, avail_event
+ *       write) and virtio_net_flush_tx again (its empty pop: avail idx).
+ *     Without event_idx: set_notification reads and writes used flags,
+ *     should_notify reads avail flags.
+ * Assumptions:
+ *   - One rx and one tx queue (no multiqueue), split rings, mergeable rx
+ *     buffers of one descriptor each (add_recvbuf_mergeable), every rx
+ *     packet in one buffer (a backend without vnet header, as QEMU's user
+ *     network: no guest GSO, so Linux's buffers, at least hdr + Ethernet
+ *     + VLAN + MTU, hold any frame: mergeable_min_buf_len), every tx
+ *     packet one linear buffer (no VIRTIO_NET_F_CSUM without a vnet
+ *     header, so no NETIF_F_SG: one sg entry, no indirect table).
+ *   - The rx ring is full when the trace begins (virtnet_open ->
+ *     try_fill_recv) and its buffers, posted before the trace, are
+ *     consumed first, in order; their IOVAs, allocated top-down right
+ *     after the rings, descend from the rings' bottom, so a MAP of pages
+ *     the trace never saw, ending at most PRETRACE_GAP pages below the
+ *     lowest such buffer so far, is the importer making the next one
+ *     explicit (sim/trace/import_qemu.c rule 3): no role of its own.
+ *   - Tx maps that follow one another with no other record between are
+ *     posted before QEMU's tx bottom half runs: one kick, one flush.
+ *   - The device starts at ring index 0 with the rx descriptors 0..num-1
+ *     posted in order and the tx ring empty (indices matter only for
+ *     rings of more than one page).
+ * Not modeled: the control virtqueue's commands (its ring is placed and
+ *   its explicit MAP accepted, its buffers count as tx), multiqueue,
+ *   packed rings, indirect descriptors, packets spanning several rx
+ *   buffers, rx drops when the ring is empty (virtio_net_has_buffers'
+ *   retry), the tx timer mode, vhost (no QEMU translations at all).
+ */
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "config/config.h"
+#include "dev/dev.h"
+
+#define OFF(field) offsetof(struct iosim_config, field)
 
 const iosim_param_t iosim_params_dev_virtio_net[] = {
+    {"dev.virtio-net.rx_queue_size", IOSIM_P_U32,
+     OFF(dev.virtio_net.rx_queue_size), "256", 2, 32768, NULL,
+     "virtio-net: descriptors of the rx virtqueue (a power of two)",
+     "QEMU hw/net/virtio-net.c VIRTIO_NET_RX_QUEUE_DEFAULT_SIZE (property "
+     "rx_queue_size), used by virtio_net_add_queue"},
+    {"dev.virtio-net.tx_queue_size", IOSIM_P_U32,
+     OFF(dev.virtio_net.tx_queue_size), "256", 2, 32768, NULL,
+     "virtio-net: descriptors of the tx virtqueue (a power of two)",
+     "QEMU hw/net/virtio-net.c VIRTIO_NET_TX_QUEUE_DEFAULT_SIZE (property "
+     "tx_queue_size), used by virtio_net_add_queue"},
+    {"dev.virtio-net.ctrl_queue_size", IOSIM_P_U32,
+     OFF(dev.virtio_net.ctrl_queue_size), "64", 0, 32768, NULL,
+     "virtio-net: descriptors of the control virtqueue (0 = none; only "
+     "its ring placement is modeled)",
+     "QEMU hw/net/virtio-net.c virtio_net_device_realize: "
+     "virtio_add_queue(vdev, 64, virtio_net_handle_ctrl)"},
+    {"dev.virtio-net.vring_align", IOSIM_P_U32,
+     OFF(dev.virtio_net.vring_align), "64", 2, 65536, NULL,
+     "virtio-net: alignment of the used ring after the avail ring (bytes, "
+     "a power of two)",
+     "Linux drivers/virtio/virtio_pci_modern.c setup_vq -> "
+     "vring_create_virtqueue(..., SMP_CACHE_BYTES, ...) (64 on x86-64)"},
+    {"dev.virtio-net.ring_top", IOSIM_P_U64, OFF(dev.virtio_net.ring_top),
+     "0x100000000", 4096, 18446744073709551615.0, NULL,
+     "virtio-net: the rings are allocated top-down below this IOVA: rx, "
+     "then tx, then control, each at a size-aligned power-of-two span",
+     "Linux drivers/iommu/dma-iommu.c iommu_dma_alloc_iova (32-bit limit "
+     "first for PCI, roundup_pow_of_two) and drivers/iommu/iova.c "
+     "__alloc_and_insert_iova_range (top-down, size-aligned); queues "
+     "created rx0, tx0, ..., ctrl (drivers/net/virtio_net.c "
+     "virtnet_find_vqs), each ring by vring_alloc_queue -> "
+     "dma_alloc_coherent"},
+    {"dev.virtio-net.rx_ring_iova", IOSIM_P_U64,
+     OFF(dev.virtio_net.rx_ring_iova), "0", 0, 18446744073709551615.0, NULL,
+     "virtio-net: IOVA of the rx ring (0 = derived from ring_top)",
+     "derived (ring_top)"},
+    {"dev.virtio-net.tx_ring_iova", IOSIM_P_U64,
+     OFF(dev.virtio_net.tx_ring_iova), "0", 0, 18446744073709551615.0, NULL,
+     "virtio-net: IOVA of the tx ring (0 = derived from ring_top)",
+     "derived (ring_top)"},
+    {"dev.virtio-net.ctrl_ring_iova", IOSIM_P_U64,
+     OFF(dev.virtio_net.ctrl_ring_iova), "0", 0, 18446744073709551615.0,
+     NULL, "virtio-net: IOVA of the control ring (0 = derived)",
+     "derived (ring_top)"},
+    {"dev.virtio-net.event_idx", IOSIM_P_BOOL, OFF(dev.virtio_net.event_idx),
+     "true", 0, 0, NULL,
+     "virtio-net: VIRTIO_RING_F_EVENT_IDX negotiated (used_event / "
+     "avail_event instead of the flags fields)",
+     "QEMU include/hw/virtio/virtio.h DEFINE_VIRTIO_COMMON_FEATURES "
+     "(event_idx on); Linux virtio_ring.c vring_transport_features keeps "
+     "it"},
+    {"dev.virtio-net.shadow_heads", IOSIM_P_BOOL,
+     OFF(dev.virtio_net.shadow_heads), "false", 0, 0, NULL,
+     "virtio-net: QEMU >= 8.2: virtqueue_num_heads reads avail idx only "
+     "when shadow_avail_idx is used up (true for QEMU 8.2 and later)",
+     "QEMU hw/virtio/virtio.c virtqueue_num_heads, commit \"virtio: use "
+     "shadow_avail_idx while checking number of heads\" (Oct 2023, 8.2); "
+     "false: the 7.2 captures"},
+    {"dev.virtio-net.napi_budget", IOSIM_P_U32,
+     OFF(dev.virtio_net.napi_budget), "64", 1, 65536, NULL,
+     "virtio-net: rx NAPI budget; the driver refills when more than "
+     "min(budget, rx_queue_size)/2 descriptors are free",
+     "Linux drivers/net/virtio_net.c virtnet_receive (refill condition), "
+     "netif_napi_add_weight(..., napi_weight = NAPI_POLL_WEIGHT = 64)"},
+    {"dev.virtio-net.tx_burst", IOSIM_P_U32, OFF(dev.virtio_net.tx_burst),
+     "256", 1, 65536, NULL,
+     "virtio-net: packets virtio_net_flush_tx sends before the bottom "
+     "half reschedules itself",
+     "QEMU hw/net/virtio-net.c TX_BURST (256), property x-txburst"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
+};
+
+#define VN_PAGE 4096ull
+#define VN_FRAG 32768ull /* SKB_FRAG_PAGE_ORDER: 32 KB page frags */
+/* pages a pre-trace rx buffer may lie below the previous one (8 KB
+ * alignment holes, buffers consumed before the trace began) */
+#define PRETRACE_GAP 8ull
+
+typedef struct vn_buf {
+    uint64_t iova, size;
+    bool known; /* iova known (a traced MAP or an unmap that named it) */
+} vn_buf_t;
+
+/* One split virtqueue: its layout, Linux's side and QEMU's side. */
+typedef struct vn_vq {
+    uint32_t num;
+    uint64_t base, bytes, span; /* ring IOVA, bytes, allocated IOVA span */
+    uint64_t desc, avail, used; /* IOVAs of the three parts */
+    /* driver (virtio_ring.c) */
+    uint16_t drv_avail;  /* avail->idx published */
+    uint16_t drv_done;   /* oldest avail slot maybe still in flight */
+    uint32_t *slot_head; /* avail ring: head of each slot (mod num) */
+    bool *slot_live;     /* slot's buffer not yet detached */
+    uint32_t *next;      /* free list links (desc_extra[].next) */
+    uint32_t free_head, num_free;
+    vn_buf_t *buf; /* per descriptor head */
+    /* device (QEMU virtio.c VirtQueue) */
+    uint16_t last_avail, shadow_avail, used_idx;
+    bool notification;
+} vn_vq_t;
+
+typedef struct vn {
+    iosim_sim_t *sim;
+    const iosim_rec_t *rec; /* record being served */
+    struct dev_virtio_net_params p;
+    vn_vq_t rx, tx;
+    uint64_t ctrl_base, ctrl_bytes;
+    uint32_t refill_threshold;
+    int refill_cpu;        /* CPU of the last rx completion, -1 none */
+    bool refilling;        /* a refill batch is under way */
+    uint32_t tx_pending;   /* tx posted since QEMU's bottom half last ran */
+    uint32_t pretrace_rx;  /* rx buffers posted before the trace, left */
+    uint64_t pretrace_low; /* lowest IOVA of those made explicit so far */
+    uint64_t frag_page;    /* physical page where the last rx buffer ends */
+    bool frag_known;
+    uint64_t last_page;    /* physical page where the last MAP ends */
+    int last_cpu;          /* its CPU */
+} vn_t;
+
+/* ---- ring geometry (Linux include/uapi/linux/virtio_ring.h) ---------- */
+
+static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
+
+static uint64_t vring_bytes(uint32_t num, uint32_t align)
+{
+    uint64_t used = align_up(16ull * num + 4 + 2ull * num + 2, align);
+    return used + 4 + 8ull * num + 2;
+}
+
+/* iommu_dma_alloc_iova: pages rounded up to a power of two (size-aligned) */
+static uint64_t ring_span(uint64_t bytes)
+{
+    uint64_t pages = (bytes + VN_PAGE - 1) / VN_PAGE, p = 1;
+    while (p < pages)
+        p <<= 1;
+    return p * VN_PAGE;
+}
+
+static int vq_init(vn_vq_t *q, uint32_t num, uint64_t base, uint32_t align,
+                   bool posted)
+{
+    q->num = num;
+    q->base = base;
+    q->bytes = vring_bytes(num, align);
+    q->desc = base;
+    q->avail = base + 16ull * num;
+    q->used = base + align_up(16ull * num + 4 + 2ull * num + 2, align);
+    q->slot_head = calloc(num, sizeof *q->slot_head);
+    q->slot_live = calloc(num, sizeof *q->slot_live);
+    q->next = calloc(num, sizeof *q->next);
+    q->buf = calloc(num, sizeof *q->buf);
+    if (!q->slot_head || !q->slot_live || !q->next || !q->buf)
+        return -1;
+    for (uint32_t i = 0; i < num; i++)
+        q->next[i] = i + 1; /* vring_alloc_desc_extra: 0 -> 1 -> ... */
+    q->free_head = 0;
+    q->num_free = num;
+    q->notification = true;
+    if (posted) { /* every descriptor holds a buffer posted earlier */
+        for (uint32_t i = 0; i < num; i++) {
+            q->slot_head[i] = i;
+            q->slot_live[i] = true;
+        }
+        q->free_head = num;
+        q->num_free = 0;
+        q->drv_avail = (uint16_t)num;
+        q->shadow_avail = (uint16_t)num;
+        q->notification = false; /* rx: has_buffers turned it off */
+    }
+    return 0;
+}
+
+static void vq_free(vn_vq_t *q)
+{
+    free(q->slot_head);
+    free(q->slot_live);
+    free(q->next);
+    free(q->buf);
+}
+
+/* ---- QEMU's side (hw/virtio/virtio.c) -------------------------------- */
+
+static void acc(vn_t *v, uint64_t iova, uint64_t size, bool write)
+{
+    dev_access(v->sim, v->rec, iova, size, write);
+}
+
+/* vring_avail_idx: reads avail->idx, refreshes shadow_avail_idx */
+static void q_avail_idx(vn_t *v, vn_vq_t *q)
+{
+    acc(v, q->avail + 2, 2, false);
+    q->shadow_avail = q->drv_avail;
+}
+
+/* virtio_queue_empty / virtio_queue_empty_rcu (split) */
+static bool q_empty(vn_t *v, vn_vq_t *q)
+{
+    if (q->shadow_avail != q->last_avail)
+        return false;
+    q_avail_idx(v, q);
+    return q->shadow_avail == q->last_avail;
+}
+
+/* virtqueue_num_heads */
+static uint16_t q_num_heads(vn_t *v, vn_vq_t *q, uint16_t idx)
+{
+    if (!v->p.shadow_heads || q->shadow_avail == idx)
+        q_avail_idx(v, q);
+    return (uint16_t)(q->shadow_avail - idx);
+}
+
+/* virtqueue_get_head: avail->ring[idx % num] */
+static uint32_t q_get_head(vn_t *v, vn_vq_t *q, uint16_t idx)
+{
+    acc(v, q->avail + 4 + 2ull * (idx % q->num), 2, false);
+    return q->slot_head[idx % q->num];
+}
+
+/* vring_split_desc_read */
+static void q_desc_read(vn_t *v, vn_vq_t *q, uint32_t head)
+{
+    acc(v, q->desc + 16ull * head, 16, false);
+}
+
+/* virtio_queue_set_notification -> virtio_queue_split_set_notification */
+static void q_set_notification(vn_t *v, vn_vq_t *q, bool enable)
+{
+    q->notification = enable;
+    if (v->p.event_idx) {
+        q_avail_idx(v, q); /* the argument of vring_set_avail_event */
+        if (enable)        /* vring_set_avail_event: only when enabled */
+            acc(v, q->used + 4 + 8ull * q->num, 2, true);
+    } else { /* vring_used_flags_{set,unset}_bit: load, store */
+        acc(v, q->used, 2, false);
+        acc(v, q->used, 2, true);
+    }
+}
+
+/* virtqueue_pop -> virtqueue_split_pop; false if the queue is empty */
+static bool q_pop(vn_t *v, vn_vq_t *q, bool write)
+{
+    if (q_empty(v, q))
+        return false;
+    uint32_t head = q_get_head(v, q, q->last_avail++);
+    if (v->p.event_idx && q->notification) /* vring_set_avail_event */
+        acc(v, q->used + 4 + 8ull * q->num, 2, true);
+    q_desc_read(v, q, head);
+    const vn_buf_t *b = &q->buf[head];
+    if (b->known && b->size) /* virtqueue_map_desc: each page once */
+        acc(v, b->iova, b->size, write);
+    return true;
+}
+
+/* virtqueue_fill -> virtqueue_split_fill -> vring_used_write */
+static void q_fill(vn_t *v, vn_vq_t *q, uint32_t idx)
+{
+    acc(v, q->used + 4 + 8ull * ((q->used_idx + idx) % q->num), 8, true);
+}
+
+/* virtqueue_flush -> virtqueue_split_flush -> vring_used_idx_set */
+static void q_flush(vn_t *v, vn_vq_t *q, uint32_t count)
+{
+    acc(v, q->used + 2, 2, true);
+    q->used_idx = (uint16_t)(q->used_idx + count);
+}
+
+/* virtio_notify -> virtio_split_should_notify */
+static void q_notify(vn_t *v, vn_vq_t *q)
+{
+    if (v->p.event_idx) /* vring_get_used_event: avail->ring[num] */
+        acc(v, q->avail + 4 + 2ull * q->num, 2, false);
+    else /* vring_avail_flags */
+        acc(v, q->avail, 2, false);
+}
+
+/* virtio_net_flush_tx: returns the packets sent */
+static uint32_t net_flush_tx(vn_t *v)
+{
+    uint32_t n = 0;
+    while (q_pop(v, &v->tx, false)) {
+        q_fill(v, &v->tx, 0); /* virtqueue_push */
+        q_flush(v, &v->tx, 1);
+        q_notify(v, &v->tx);
+        if (++n >= v->p.tx_burst)
+            break;
+    }
+    return n;
+}
+
+/* The guest's kick: virtio_net_handle_tx_bh, then virtio_net_tx_bh until
+ * it stops rescheduling itself. */
+static void net_tx_kick(vn_t *v)
+{
+    if (!v->tx_pending)
+        return;
+    v->tx_pending = 0;
+    q_set_notification(v, &v->tx, false);
+    for (;;) {
+        if (net_flush_tx(v) >= v->p.tx_burst)
+            continue; /* full burst: rescheduled, notification still off */
+        q_set_notification(v, &v->tx, true);
+        if (net_flush_tx(v) == 0)
+            return;
+        q_set_notification(v, &v->tx, false);
+    }
+}
+
+/* virtio_net_receive_rcu of one packet that fits the next buffer */
+static void net_receive(vn_t *v)
+{
+    vn_vq_t *q = &v->rx;
+    /* virtio_net_has_buffers: the empty check, then (mergeable)
+     * virtqueue_avail_bytes: one buffer covers the packet */
+    if (!q_empty(v, q) && q_num_heads(v, q, q->last_avail) > 0)
+        q_desc_read(v, q, q_get_head(v, q, q->last_avail));
+    q_set_notification(v, q, false);
+    if (!q_pop(v, q, true))
+        return;
+    q_fill(v, q, 0);
+    q_flush(v, q, 1);
+    q_notify(v, q);
+}
+
+/* ---- Linux's side (drivers/virtio/virtio_ring.c) --------------------- */
+
+/* virtqueue_add_split of one buffer: head from the free list, the next
+ * avail slot; -1 if the ring is full */
+static int drv_add(vn_vq_t *q, uint64_t iova, uint64_t size)
+{
+    if (!q->num_free)
+        return -1;
+    uint32_t head = q->free_head;
+    q->free_head = q->next[head];
+    q->num_free--;
+    q->buf[head] = (vn_buf_t){.iova = iova, .size = size, .known = true};
+    q->slot_head[q->drv_avail % q->num] = head;
+    q->slot_live[q->drv_avail % q->num] = true;
+    q->drv_avail++;
+    return 0;
+}
+
+/* detach_buf_split of the buffer in avail slot idx */
+static void drv_detach(vn_vq_t *q, uint16_t idx)
+{
+    uint32_t head = q->slot_head[idx % q->num];
+    q->slot_live[idx % q->num] = false;
+    q->buf[head].known = false;
+    q->next[head] = q->free_head;
+    q->free_head = head;
+    q->num_free++;
+    while (q->drv_done != q->drv_avail && !q->slot_live[q->drv_done % q->num])
+        q->drv_done++;
+}
+
+/* the live slot in [from, to) whose buffer starts at iova; -1 none */
+static int drv_find(const vn_vq_t *q, uint16_t from, uint16_t to,
+                    uint64_t iova)
+{
+    for (uint16_t i = from; i != to; i++) {
+        uint32_t s = i % q->num;
+        if (q->slot_live[s] && q->buf[q->slot_head[s]].known &&
+            q->buf[q->slot_head[s]].iova == iova)
+            return s;
+    }
+    return -1;
+}
+
+/* the first live slot in [from, to) whose IOVA is unknown; -1 none */
+static int drv_find_unknown(const vn_vq_t *q, uint16_t from, uint16_t to)
+{
+    for (uint16_t i = from; i != to; i++) {
+        uint32_t s = i % q->num;
+        if (q->slot_live[s] && !q->buf[q->slot_head[s]].known)
+            return s;
+    }
+    return -1;
+}
+
+/* ---- model ------------------------------------------------------------ */
+
+static void vn_destroy(void *state)
+{
+    vn_t *v = state;
+    if (!v)
+        return;
+    vq_free(&v->rx);
+    vq_free(&v->tx);
+    free(v);
+}
+
+static bool is_pow2(uint64_t x) { return x && !(x & (x - 1)); }
+
+static void *vn_create(iosim_sim_t *s, iosim_err_t *err)
+{
+    const struct dev_virtio_net_params *p = &dev_config(s)->dev.virtio_net;
+    if (!is_pow2(p->rx_queue_size) || !is_pow2(p->tx_queue_size) ||
+        (p->ctrl_queue_size && !is_pow2(p->ctrl_queue_size)) ||
+        !is_pow2(p->vring_align))
+        return iosim_err_set(err, "virtio-net: queue sizes and vring_align "
+                                  "must be powers of two (split virtqueue)"),
+               NULL;
+    vn_t *v = calloc(1, sizeof *v);
+    if (!v)
+        return iosim_err_set(err, "out of memory"), NULL;
+    v->sim = s;
+    v->p = *p;
+    /* top-down: rx0, tx0, ctrl, each size-aligned (see ring_top's source) */
+    uint64_t rxb = vring_bytes(p->rx_queue_size, p->vring_align);
+    uint64_t txb = vring_bytes(p->tx_queue_size, p->vring_align);
+    uint64_t rx_span = ring_span(rxb), tx_span = ring_span(txb);
+    uint64_t rx = p->rx_ring_iova;
+    if (!rx)
+        rx = (p->ring_top - rx_span) & ~(rx_span - 1);
+    uint64_t tx = p->tx_ring_iova;
+    if (!tx)
+        tx = (rx - tx_span) & ~(tx_span - 1);
+    uint64_t low = tx;
+    if (p->ctrl_queue_size) {
+        v->ctrl_bytes = vring_bytes(p->ctrl_queue_size, p->vring_align);
+        uint64_t span = ring_span(v->ctrl_bytes);
+        v->ctrl_base = p->ctrl_ring_iova ? p->ctrl_ring_iova
+                                         : (tx - span) & ~(span - 1);
+        if (v->ctrl_base < low)
+            low = v->ctrl_base;
+    }
+    if (rx < low)
+        low = rx;
+    if (vq_init(&v->rx, p->rx_queue_size, rx, p->vring_align, true) ||
+        vq_init(&v->tx, p->tx_queue_size, tx, p->vring_align, false)) {
+        vn_destroy(v);
+        return iosim_err_set(err, "out of memory"), NULL;
+    }
+    v->rx.span = rx_span;
+    v->tx.span = tx_span;
+    uint32_t b = p->napi_budget < p->rx_queue_size ? p->napi_budget
+                                                   : p->rx_queue_size;
+    v->refill_threshold = b / 2;
+    v->refill_cpu = -1;
+    v->last_cpu = -1;
+    v->pretrace_rx = p->rx_queue_size;
+    v->pretrace_low = low;
+    return v;
+}
+
+/* add_recvbuf_mergeable carves rx buffers one after the other from
+ * rq->alloc_frag (skb_page_frag_refill: a 32 KB compound page,
+ * SKB_FRAG_PAGE_ORDER): the next buffer starts in the last page of the
+ * previous one or the page after it, or at the start of a new frag. */
+static bool frag_next(const vn_t *v, const iosim_rec_t *r)
+{
+    uint64_t phys = r->aux & ~(VN_PAGE - 1);
+    if (!v->frag_known)
+        return true;
+    if (phys == v->frag_page || phys == v->frag_page + VN_PAGE)
+        return true;
+    /* a new frag (32 KB aligned) once the current one is used up: the
+     * last buffer of a frag takes its remainder (the "hole") */
+    if (!(phys & (VN_FRAG - 1)) &&
+        (v->frag_page & (VN_FRAG - 1)) == VN_FRAG - VN_PAGE)
+        return true;
+    /* resynchronisation: the previous map of this CPU ended in the page
+     * before this one (two buffers of one frag in a row) */
+    return v->last_cpu == r->cpu && (phys == v->last_page ||
+                                     phys == v->last_page + VN_PAGE);
+}
+
+/* 1: [iova, iova+size) is inside the pages of a ring (the ring itself);
+ * 0: it touches no ring; -1: it overlaps a ring partly */
+static int ring_overlap(const vn_t *v, uint64_t iova, uint64_t size)
+{
+    const uint64_t base[3] = {v->rx.base, v->tx.base, v->ctrl_base};
+    const uint64_t bytes[3] = {v->rx.bytes, v->tx.bytes, v->ctrl_bytes};
+    for (int i = 0; i < 3; i++) {
+        if (!bytes[i])
+            continue;
+        uint64_t end = base[i] + align_up(bytes[i], VN_PAGE);
+        if (iova + size <= base[i] || iova >= end)
+            continue;
+        return iova >= base[i] && iova + size <= end ? 1 : -1;
+    }
+    return 0;
+}
+
+/* Every record but a tx map: QEMU's tx bottom half has run. */
+static void vn_other_record(vn_t *v, const iosim_rec_t *r)
+{
+    v->rec = r;
+    net_tx_kick(v);
+    if ((int)r->cpu == v->refill_cpu)
+        v->refilling = false;
+}
+
+static int vn_map_role(vn_t *v, const iosim_rec_t *r, iosim_err_t *err);
+
+static int vn_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
+{
+    vn_t *v = state;
+    int rc = vn_map_role(v, r, err);
+    v->last_page = (r->aux + r->size - 1) & ~(VN_PAGE - 1);
+    v->last_cpu = r->cpu;
+    return rc;
+}
+
+static int vn_map_role(vn_t *v, const iosim_rec_t *r, iosim_err_t *err)
+{
+    int ring = ring_overlap(v, r->iova, r->size);
+    if (ring < 0)
+        return iosim_err_set(err, "virtio-net: map of 0x%llx+0x%llx "
+                                  "overlaps a virtqueue ring only in part "
+                                  "(dev.virtio-net.*_ring_iova, ring_top)",
+                             (unsigned long long)r->iova,
+                             (unsigned long long)r->size);
+    if (ring > 0) { /* the ring made explicit: no access of its own */
+        vn_other_record(v, r);
+        return 0;
+    }
+    /* a pre-trace rx buffer made explicit at its first translation */
+    if (v->pretrace_rx && r->iova + r->size <= v->pretrace_low &&
+        r->iova + r->size + PRETRACE_GAP * VN_PAGE >= v->pretrace_low &&
+        drv_find_unknown(&v->rx, v->rx.last_avail, v->rx.drv_avail) >= 0) {
+        v->pretrace_low = r->iova;
+        vn_other_record(v, r);
+        return 0;
+    }
+    /* an rx refill (try_fill_recv) */
+    if ((int)r->cpu == v->refill_cpu && v->rx.num_free &&
+        (v->refilling || v->rx.num_free > v->refill_threshold) &&
+        frag_next(v, r)) {
+        vn_other_record(v, r);
+        v->refilling = true;
+        drv_add(&v->rx, r->iova, r->size);
+        v->frag_page = (r->aux + r->size - 1) & ~(VN_PAGE - 1);
+        v->frag_known = true;
+        if (!v->rx.num_free)
+            v->refilling = false;
+        return 0;
+    }
+    /* a tx packet: posted now, sent when QEMU's bottom half runs */
+    v->rec = r;
+    if (!v->tx.num_free) { /* the driver stops its queue first: a lost
+                              completion; recycle the oldest */
+        net_tx_kick(v);
+        if (v->tx.drv_done != v->tx.drv_avail)
+            drv_detach(&v->tx, v->tx.drv_done);
+    }
+    if (drv_add(&v->tx, r->iova, r->size))
+        return iosim_err_set(err, "virtio-net: tx ring full");
+    v->tx_pending++;
+    return 0;
+}
+
+static int vn_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
+{
+    (void)err;
+    vn_t *v = state;
+    vn_other_record(v, r);
+    if (ring_overlap(v, r->iova, r->size))
+        return 0;
+    int s = drv_find(&v->tx, v->tx.drv_done, v->tx.last_avail, r->iova);
+    if (s >= 0) { /* tx completion: free_old_xmit_skbs */
+        drv_detach(&v->tx, (uint16_t)s);
+        return 0;
+    }
+    vn_vq_t *q = &v->rx;
+    s = drv_find(q, q->last_avail, q->drv_avail, r->iova);
+    if (s < 0) {
+        s = drv_find_unknown(q, q->last_avail, q->drv_avail);
+        if (s < 0)
+            return 0; /* a mapping of no known role made before the trace */
+        q->buf[q->slot_head[s]] =
+            (vn_buf_t){.iova = r->iova, .size = r->size, .known = true};
+        if (v->pretrace_rx)
+            v->pretrace_rx--;
+    }
+    /* the device takes buffers in avail order: this one is next */
+    uint32_t next = q->last_avail % q->num;
+    if ((uint32_t)s != next) {
+        uint32_t h = q->slot_head[s];
+        q->slot_head[s] = q->slot_head[next];
+        q->slot_head[next] = h;
+    }
+    uint16_t idx = q->last_avail;
+    net_receive(v);
+    drv_detach(q, idx);
+    v->refill_cpu = r->cpu;
+    return 0;
+}
+
+static int vn_mark(void *state, const iosim_rec_t *r, iosim_err_t *err)
+{
+    (void)err;
+    vn_other_record(state, r);
+    return 0;
+}
+
+static int vn_finish(void *state, iosim_err_t *err)
+{
+    (void)err;
+    vn_t *v = state;
+    if (v->rec)
+        net_tx_kick(v);
+    return 0;
+}
+
+const dev_model_ops_t dev_model_virtio_net = {
+    .name = "virtio-net",
+    .summary = "QEMU's emulated virtio-net (split rings, mergeable rx): "
+               "every ring field and buffer page it translates, per rx "
+               "completion and tx kick",
+    .source = "QEMU 7.2 hw/virtio/virtio.c, hw/net/virtio-net.c; Linux 6.1 "
+              "drivers/net/virtio_net.c, drivers/virtio/virtio_ring.c "
+              "(docs/dev-virtio-net.md)",
+    .params = iosim_params_dev_virtio_net,
+    .create = vn_create,
+    .destroy = vn_destroy,
+    .map = vn_map,
+    .unmap = vn_unmap,
+    .mark = vn_mark,
+    .finish = vn_finish,
 };
