@@ -110,7 +110,7 @@ const iosim_param_t iosim_params_dev_e1000e[] = {
      "Linux e1000e param.c / e1000.h E1000_DEFAULT_TXD 256 (e1000_sw_init "
      "tx_ring_count)"},
     {"dev.e1000e.tx_ring_iova", IOSIM_P_U64, OFF(dev.e1000e.tx_ring_iova),
-     "0", 0, 18446744073709551615.0, NULL,
+     "0", 0, 281474976710656.0, NULL,
      "e1000e: IOVA of the tx descriptor ring; 0 = derived: the first "
      "allocation below dev.e1000e.ring_top (tx_ring_size x 16 B, rounded "
      "to a power-of-two number of pages, aligned to it)",
@@ -119,7 +119,7 @@ const iosim_param_t iosim_params_dev_e1000e[] = {
      "__alloc_and_insert_iova_range (top-down, size-aligned): 0xfffff000, "
      "as in redis-strict-e1000e-qemu"},
     {"dev.e1000e.rx_ring_iova", IOSIM_P_U64, OFF(dev.e1000e.rx_ring_iova),
-     "0", 0, 18446744073709551615.0, NULL,
+     "0", 0, 281474976710656.0, NULL,
      "e1000e: IOVA of the rx descriptor ring; 0 = derived: the next "
      "aligned allocation below the tx ring (rx_ring_size x 32 B)",
      "Linux e1000e_open -> e1000e_setup_rx_resources after tx (desc_len = "
@@ -127,7 +127,7 @@ const iosim_param_t iosim_params_dev_e1000e[] = {
      "0xffffc000 (8 KiB aligned below 0xfffff000), as observed in "
      "redis-strict-e1000e-qemu"},
     {"dev.e1000e.ring_top", IOSIM_P_U64, OFF(dev.e1000e.ring_top),
-     "4G", 4096, 18446744073709551615.0, NULL,
+     "4G", 4096, 281474976710656.0, NULL,
      "e1000e: end of the IOVA space the derived ring IOVAs are "
      "allocated from, top-down",
      "Linux drivers/iommu/dma-iommu.c iommu_dma_alloc_iova: a PCI device "
