@@ -103,6 +103,10 @@ iosim_sim_t *iosim_sim_new(const iosim_config_t *cfg, const char *label,
     if (pgtable_init(&s->live, 5, &s->live_mem))
         goto oom;
     s->live_ready = true;
+    physmem_init(&s->premap_mem, 0);
+    if (pgtable_init(&s->premap, 5, &s->premap_mem))
+        goto oom;
+    s->premap_ready = true;
     s->walkers = walkers_new(cfg->vtd.max_walks ? cfg->vtd.max_walks : 1,
                              err);
     if (!s->walkers) {
@@ -166,6 +170,9 @@ void iosim_sim_free(iosim_sim_t *s)
     if (s->live_ready)
         pgtable_fini(&s->live);
     physmem_fini(&s->live_mem);
+    if (s->premap_ready)
+        pgtable_fini(&s->premap);
+    physmem_fini(&s->premap_mem);
     iosim_config_free(s->cfg);
     free(s);
 }
@@ -377,9 +384,52 @@ bool dev_live(const iosim_sim_t *s, uint64_t iova)
 
 /* The record the device model is serving (set around its calls): its
  * IOVA translates through the OS policy's (reallocating) mapping of it. */
+/* Physical address given to a pre-trace mapping: a region no trace
+ * uses (the captures' guests have at most a few GiB; gen nic's frames
+ * start at 128 GiB), page for page. */
+#define SIM_PREMAP_PHYS_BASE (1ull << 44)
+
+/* A page the device model touches that the trace does not have mapped:
+ * its driver mapped it before the trace began (a coherent ring), so it is
+ * mapped now, in the trace's view and through the hypervisor mode into
+ * the IOMMU's tables, with no OS work (the map happened before the
+ * counted time). */
+static void sim_premap(iosim_sim_t *s, const iosim_rec_t *r, uint64_t page)
+{
+    uint64_t phys = SIM_PREMAP_PHYS_BASE | (page & ((1ull << 44) - 1));
+    iosim_err_t ignored;
+    pgtable_map(&s->live, page, phys, 4096, true, false);
+    pgtable_map(&s->premap, page, phys, 4096, true, false);
+    vtd_attach(s->vtd, r->device, r->domain);
+    sim_iommu_map(s, r->domain, page, phys, 4096, true, &ignored);
+}
+
+/* The trace maps or unmaps [iova, iova+size) itself: pre-trace mappings
+ * there are given up first (no invalidation: the trace's own record
+ * brings whatever the kernel did). */
+static void sim_premap_drop(iosim_sim_t *s, const iosim_rec_t *r)
+{
+    uint64_t end = r->iova + r->size < r->iova ? UINT64_MAX
+                                               : r->iova + r->size;
+    for (uint64_t a = r->iova & ~0xfffull; a < end && a >= (r->iova & ~0xfffull);
+         a += 4096) {
+        if (!pgtable_is_mapped(&s->premap, a))
+            continue;
+        iosim_err_t ignored;
+        pgtable_unmap(&s->premap, a, 4096, NULL);
+        pgtable_unmap(&s->live, a, 4096, NULL);
+        sim_iommu_unmap(s, r->domain, a, 4096, &ignored);
+    }
+}
+
 void dev_access(iosim_sim_t *s, const iosim_rec_t *r, uint64_t iova,
                 uint64_t size, bool write)
 {
+    uint64_t end = iova + size < iova ? UINT64_MAX : iova + size;
+    for (uint64_t a = iova & ~0xfffull; a < end && a >= (iova & ~0xfffull);
+         a += 4096)
+        if (!pgtable_is_mapped(&s->live, a))
+            sim_premap(s, r, a);
     uint64_t model_iova = iova;
     if (s->os->dma_iova) {
         if (iova >= r->iova && iova - r->iova < r->size) {
@@ -472,6 +522,8 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
             s->st[IOSIM_ST_REC_MAP_RO]++;
         s->st[IOSIM_ST_OS_MAPS]++;
         vtd_attach(s->vtd, r->device, r->domain);
+        if (s->dev)
+            sim_premap_drop(s, r);
         /* the trace's own view; a remap over a live buffer (a lossy
          * trace) keeps the old entry */
         pgtable_map(&s->live, r->iova, r->aux, r->size, true, false);
@@ -483,6 +535,8 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
         s->st[IOSIM_ST_OS_UNMAPS]++;
         if (s->dev && s->dev->unmap(s->dev_state, r, err))
             return -1;
+        if (s->dev)
+            sim_premap_drop(s, r);
         pgtable_unmap(&s->live, r->iova, r->size, NULL);
         return s->os->unmap(s->os_state, r, err);
     case IOSIM_REC_DMA: {
@@ -541,7 +595,8 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
 static bool rec_ready(iosim_sim_t *s, const iosim_rec_t *r)
 {
     if (r->kind == IOSIM_REC_MAP)
-        return !pgtable_is_mapped(&s->live, r->iova);
+        return !pgtable_is_mapped(&s->live, r->iova) ||
+               pgtable_is_mapped(&s->premap, r->iova);
     if (r->kind == IOSIM_REC_UNMAP)
         return pgtable_is_mapped(&s->live, r->iova);
     return true;

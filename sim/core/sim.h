@@ -71,6 +71,13 @@ struct iosim_sim {
     pgtable_t live;
     physmem_t live_mem;
     bool live_ready;
+    /* Pages a device model touched that the trace never mapped: mappings
+     * its driver made before the trace began (coherent rings), mapped at
+     * the first access (dev_access) in the trace's view and the IOMMU,
+     * and given up when the trace maps or unmaps them itself. */
+    pgtable_t premap;
+    physmem_t premap_mem;
+    bool premap_ready;
     walkers_t *walkers; /* vtd.max_walks page-walk engines           */
     /* vtd.inval_walks_in_flight other than complete (bare metal only):
      * the request each walk slot last walked for, to discard its fill or
