@@ -387,6 +387,11 @@ static void tx_flush(e1k_t *e, const iosim_rec_t *now)
     if (!e->npend)
         return;
     iosim_sim_t *s = e->sim;
+    /* the ring accesses are the device's: its source id and domain are
+     * the pending maps', whatever record (a MARK) flushes them; the
+     * time is the sim's current one */
+    (void)now;
+    now = &e->pend[0];
     if (e->p->tx_ctx_desc) {
         uint64_t d = tx_desc(e);
         dev_access(s, now, d, E1K_DESC, false);
