@@ -32,7 +32,11 @@
  *     refill is a MAP on the CPU of the last rx completion while the rx
  *     queue has more than min(napi_budget, rx size)/2 free descriptors,
  *     continuing until it has none (virtio_net.c virtnet_receive ->
- *     try_fill_recv, which refills until num_free is 0); any other MAP is
+ *     try_fill_recv, which refills until num_free is 0), and whose
+ *     physical page continues the rx page frag (add_recvbuf_mergeable
+ *     carves buffers one after the other from a 32 KB
+ *     skb_page_frag_refill page: same or next page, or a new 32 KB
+ *     aligned frag once the last one is used up); any other MAP is
  *     a tx packet of one buffer (xmit_skb -> virtqueue_add_outbuf).  An
  *     UNMAP of a posted tx buffer is a tx completion (free_old_xmit_skbs:
  *     no access); of an rx buffer, or of an IOVA the trace never mapped
@@ -44,8 +48,8 @@
  *     rx packet (hw/net/virtio-net.c virtio_net_receive_rcu):
  *       virtio_net_has_buffers: virtio_queue_empty (avail idx only if
  *       shadow_avail_idx == last_avail_idx); virtqueue_avail_bytes ->
- *       virtqueue_get_avail_bytes: virtqueue_num_heads (avail idx; with
- *       shadow_heads, QEMU >= 8.2, only if the shadow is used up),
+ *       virtqueue_get_avail_bytes: virtqueue_num_heads (avail idx in
+ *       7.2; from 8.2 on, shadow_heads, only if the shadow is used up),
  *       virtqueue_get_head (avail ring[i]), vring_split_desc_read (desc);
  *       virtio_queue_set_notification(0) -> vring_avail_idx (avail idx;
  *       vring_set_avail_event writes nothing while notification is off);
@@ -151,12 +155,13 @@ const iosim_param_t iosim_params_dev_virtio_net[] = {
      "(event_idx on); Linux virtio_ring.c vring_transport_features keeps "
      "it"},
     {"dev.virtio-net.shadow_heads", IOSIM_P_BOOL,
-     OFF(dev.virtio_net.shadow_heads), "false", 0, 0, NULL,
+     OFF(dev.virtio_net.shadow_heads), "true", 0, 0, NULL,
      "virtio-net: QEMU >= 8.2: virtqueue_num_heads reads avail idx only "
-     "when shadow_avail_idx is used up (true for QEMU 8.2 and later)",
+     "when shadow_avail_idx is used up (false: QEMU 7.2, one more avail "
+     "idx read per rx packet)",
      "QEMU hw/virtio/virtio.c virtqueue_num_heads, commit \"virtio: use "
-     "shadow_avail_idx while checking number of heads\" (Oct 2023, 8.2); "
-     "false: the 7.2 captures"},
+     "shadow_avail_idx while checking number of heads\" (Oct 2023, first "
+     "in 8.2); current QEMU and the 10.0 captures"},
     {"dev.virtio-net.napi_budget", IOSIM_P_U32,
      OFF(dev.virtio_net.napi_budget), "64", 1, 65536, NULL,
      "virtio-net: rx NAPI budget; the driver refills when more than "
