@@ -5,9 +5,15 @@
  *   - tracecmd_open_fd() reads the file's headers (event formats, kallsyms,
  *     CPU count); tracecmd_iterate_events() then hands over one record at a
  *     time, merged across CPUs in time-stamp order as `trace-cmd report`
- *     prints them.  libtracecmd maps a window of pages per CPU (a
- *     compressed, version 7 file is decompressed chunk by chunk into a
- *     temporary file), so memory does not grow with the trace.
+ *     prints them.  Nothing here holds more than one record; libtracecmd
+ *     maps an uncompressed file's CPU data (file pages, read on demand and
+ *     reclaimable: measured 7 MB anonymous memory for 208k records) but
+ *     decompresses a compressed (zstd, version 7) file chunk by chunk into
+ *     memory, and libtracecmd 1.3.1 (Debian 12) never frees those chunks
+ *     before the file is closed (free_zpage's range test is inverted;
+ *     fixed upstream by trace-cmd 5274db32): such a file costs its
+ *     uncompressed size in memory.  Large captures: record with
+ *     --compression none, or `trace-cmd convert --compression none`.
  *   - The events converted are those of import_ftrace.c, matched by event
  *     name as the text parser matches them (map, unmap, qi_submit, print,
  *     dma_map_page ...).  Their fields are read from the binary record
@@ -44,8 +50,8 @@
 #include "trace/import.h"
 #include "trace/trace_internal.h"
 
-#define TRACECMD_SUMMARY                                                   \
-    "trace-cmd's binary trace.dat (trace-cmd record/extract): the ftrace " \
+#define TRACECMD_SUMMARY                                                       \
+    "trace-cmd's binary trace.dat (trace-cmd record/extract): the ftrace "     \
     "events, read with libtracecmd"
 
 #ifndef IOSIM_HAVE_TRACECMD
@@ -56,8 +62,9 @@ static int tracecmd_run(FILE *in, const char *in_name, import_sink_t *sink,
 {
     return iosim_err_set(err,
                          "%s: iosim was built without libtracecmd (install "
-                         "libtracecmd-dev libtraceevent-dev and rebuild), or "
-                         "give `trace-cmd report -t` text to import ftrace",
+                         "libtracecmd-dev libtraceevent-dev libtracefs-dev "
+                         "and rebuild), or give `trace-cmd report -t` text "
+                         "to import ftrace",
                          in_name);
 }
 
@@ -132,8 +139,7 @@ static int tc_kind_of(const char *name)
     return -1;
 }
 
-static int tc_fail(tc_ctx_t *c, const struct tep_record *rec,
-                   const char *why)
+static int tc_fail(tc_ctx_t *c, const struct tep_record *rec, const char *why)
 {
     iosim_err_set(c->err, "%s: record %llu (cpu %d, t %llu.%09llu s): %s",
                   c->name, (unsigned long long)c->nrec, rec->cpu,
@@ -201,11 +207,12 @@ static int tc_number(tc_ctx_t *c, const struct tep_record *rec,
     const struct tep_format_field *f = t->f[i];
     if ((f->flags & TEP_FIELD_IS_DYNAMIC) ||
         (unsigned)f->offset + (unsigned)f->size > (unsigned)rec->size ||
-        tep_read_number_field((struct tep_format_field *)f, rec->data,
-                              &val) < 0) {
+        tep_read_number_field((struct tep_format_field *)f, rec->data, &val) <
+            0) {
         char why[160];
-        snprintf(why, sizeof why, "%s: field '%s' is not a number inside "
-                                  "the record",
+        snprintf(why, sizeof why,
+                 "%s: field '%s' is not a number inside "
+                 "the record",
                  t->ev->name, f->name);
         return tc_fail(c, rec, why);
     }
@@ -250,8 +257,8 @@ bad:;
 
 /* Fields -> ftrace_ev_* builder.  Returns 1, 0 or -1 as they do (-1 with
  * c->rc set: the message is already in c->err). */
-static int tc_convert(tc_ctx_t *c, const struct tep_record *rec,
-                      tc_type_t *t, iosim_rec_t *r, char *why, size_t n)
+static int tc_convert(tc_ctx_t *c, const struct tep_record *rec, tc_type_t *t,
+                      iosim_rec_t *r, char *why, size_t n)
 {
     uint64_t v[TC_FIELDS_MAX];
     const char *s;
@@ -267,8 +274,7 @@ static int tc_convert(tc_ctx_t *c, const struct tep_record *rec,
         if (tc_find_fields(c, t, rec) < 0 || tc_number(c, rec, t, 0, &v[0]) ||
             tc_number(c, rec, t, 1, &v[1]) || tc_number(c, rec, t, 2, &v[2]))
             return -1;
-        return ftrace_ev_unmap(c->p, v[0], v[0] + v[1], v[1], v[2], r, why,
-                               n);
+        return ftrace_ev_unmap(c->p, v[0], v[0] + v[1], v[1], v[2], r, why, n);
     case FTRACE_EV_QI_SUBMIT:
         if (tc_find_fields(c, t, rec) < 0 || tc_number(c, rec, t, 0, &v[0]) ||
             tc_number(c, rec, t, 1, &v[1]))
@@ -300,8 +306,8 @@ static int tc_convert(tc_ctx_t *c, const struct tep_record *rec,
             return -1;
         uint16_t sid;
         if (trace_parse_bdf(s, len, &sid) < 0) {
-            snprintf(why, n, "%s: device '%.*s' is not a PCI name",
-                     t->ev->name, (int)(len < 64 ? len : 64), s);
+            snprintf(why, n, "%s: device '%.*s' is not a PCI name", t->ev->name,
+                     (int)(len < 64 ? len : 64), s);
             return -1;
         }
         /* enum dma_data_direction: 0 BIDIRECTIONAL, 1 TO_DEVICE (the
@@ -316,8 +322,8 @@ static int tc_convert(tc_ctx_t *c, const struct tep_record *rec,
     return 0;
 }
 
-static int tc_record(struct tracecmd_input *h, struct tep_record *rec,
-                     int cpu, void *arg)
+static int tc_record(struct tracecmd_input *h, struct tep_record *rec, int cpu,
+                     void *arg)
 {
     tc_ctx_t *c = arg;
     c->nrec++;
@@ -355,8 +361,7 @@ static int tc_check_magic(int fd, const char *name, iosim_err_t *err)
     unsigned char buf[10];
     ssize_t got = pread(fd, buf, sizeof buf, 0);
     if (got < 0)
-        return iosim_err_set(err, "%s: read error: %s", name,
-                             strerror(errno));
+        return iosim_err_set(err, "%s: read error: %s", name, strerror(errno));
     if (got == (ssize_t)sizeof buf && !memcmp(buf, tc_magic, sizeof buf))
         return 0;
     if (got >= 4 && buf[0] == 0x28 && buf[1] == 0xb5 && buf[2] == 0x2f &&
@@ -366,11 +371,13 @@ static int tc_check_magic(int fd, const char *name, iosim_err_t *err)
                              "or record with trace-cmd --compression zstd",
                              name);
     if (got < (ssize_t)sizeof buf && !memcmp(buf, tc_magic, (size_t)got))
-        return iosim_err_set(err, "%s: truncated (%zd bytes, inside the "
-                                  "trace.dat magic)",
+        return iosim_err_set(err,
+                             "%s: truncated (%zd bytes, inside the "
+                             "trace.dat magic)",
                              name, got);
-    return iosim_err_set(err, "%s: not a trace-cmd file (no trace.dat "
-                              "magic; text goes to import ftrace)",
+    return iosim_err_set(err,
+                         "%s: not a trace-cmd file (no trace.dat "
+                         "magic; text goes to import ftrace)",
                          name);
 }
 
@@ -426,7 +433,7 @@ static int scan_sized(tc_scan_t *s, unsigned n, const char *what)
 {
     uint64_t size;
     return scan_num(s, n, &size, what) < 0 ? -1
-                                             : scan_bytes(s, NULL, size, what);
+                                           : scan_bytes(s, NULL, size, what);
 }
 
 /* A NUL-terminated string of at most 255 bytes into buf[256]. */
@@ -469,8 +476,7 @@ static int tc_check_layout(int fd, const char *name, iosim_err_t *err)
     struct stat st;
     if (fstat(fd, &st) < 0)
         return iosim_err_set(err, "%s: %s", name, strerror(errno));
-    tc_scan_t s = {fd, name, (uint64_t)st.st_size, sizeof tc_magic, false,
-                   err};
+    tc_scan_t s = {fd, name, (uint64_t)st.st_size, sizeof tc_magic, false, err};
     char str[256], tag[13];
     uint64_t v, n, cpus;
     if (scan_string(&s, str, "the version") < 0)
@@ -616,8 +622,9 @@ static int tracecmd_run(FILE *in, const char *in_name, import_sink_t *sink,
 {
     int fd = fileno(in);
     if (lseek(fd, 0, SEEK_CUR) < 0)
-        return iosim_err_set(err, "%s: a trace.dat must be a file (it is "
-                                  "read with seeks), not a pipe",
+        return iosim_err_set(err,
+                             "%s: a trace.dat must be a file (it is "
+                             "read with seeks), not a pipe",
                              in_name);
     if (tc_check_magic(fd, in_name, err) < 0 ||
         tc_check_layout(fd, in_name, err) < 0)
@@ -643,10 +650,11 @@ static int tracecmd_run(FILE *in, const char *in_name, import_sink_t *sink,
     if (cpus > 0 && cpus <= 256 && m->cpus < (uint32_t)cpus)
         m->cpus = (uint32_t)cpus;
     if (tracecmd_iterate_events(h, NULL, 0, tc_record, &c) < 0 && c.rc == 0)
-        c.rc = iosim_err_set(err, "%s: libtracecmd stopped after record "
-                                  "%llu: %s",
-                             in_name, (unsigned long long)c.nrec,
-                             strerror(errno));
+        c.rc =
+            iosim_err_set(err,
+                          "%s: libtracecmd stopped after record "
+                          "%llu: %s",
+                          in_name, (unsigned long long)c.nrec, strerror(errno));
     ftrace_parser_free(c.p);
     free(c.types);
     tracecmd_close(h);
