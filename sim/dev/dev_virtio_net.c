@@ -136,15 +136,15 @@ const iosim_param_t iosim_params_dev_virtio_net[] = {
      "virtnet_find_vqs), each ring by vring_alloc_queue -> "
      "dma_alloc_coherent"},
     {"dev.virtio-net.rx_ring_iova", IOSIM_P_U64,
-     OFF(dev.virtio_net.rx_ring_iova), "0", 0, 18446744073709551615.0, NULL,
+     OFF(dev.virtio_net.rx_ring_iova), "0", 0, 281474976710656.0, NULL, /* 2^48 */
      "virtio-net: IOVA of the rx ring (0 = derived from ring_top)",
      "derived (ring_top)"},
     {"dev.virtio-net.tx_ring_iova", IOSIM_P_U64,
-     OFF(dev.virtio_net.tx_ring_iova), "0", 0, 18446744073709551615.0, NULL,
+     OFF(dev.virtio_net.tx_ring_iova), "0", 0, 281474976710656.0, NULL, /* 2^48 */
      "virtio-net: IOVA of the tx ring (0 = derived from ring_top)",
      "derived (ring_top)"},
     {"dev.virtio-net.ctrl_ring_iova", IOSIM_P_U64,
-     OFF(dev.virtio_net.ctrl_ring_iova), "0", 0, 18446744073709551615.0,
+     OFF(dev.virtio_net.ctrl_ring_iova), "0", 0, 281474976710656.0, /* 2^48 */
      NULL, "virtio-net: IOVA of the control ring (0 = derived)",
      "derived (ring_top)"},
     {"dev.virtio-net.event_idx", IOSIM_P_BOOL, OFF(dev.virtio_net.event_idx),
@@ -155,13 +155,15 @@ const iosim_param_t iosim_params_dev_virtio_net[] = {
      "(event_idx on); Linux virtio_ring.c vring_transport_features keeps "
      "it"},
     {"dev.virtio-net.shadow_heads", IOSIM_P_BOOL,
-     OFF(dev.virtio_net.shadow_heads), "true", 0, 0, NULL,
+     OFF(dev.virtio_net.shadow_heads), "false", 0, 0, NULL,
      "virtio-net: QEMU >= 8.2: virtqueue_num_heads reads avail idx only "
      "when shadow_avail_idx is used up (false: QEMU 7.2, one more avail "
      "idx read per rx packet)",
      "QEMU hw/virtio/virtio.c virtqueue_num_heads, commit \"virtio: use "
      "shadow_avail_idx while checking number of heads\" (Oct 2023, first "
-     "in 8.2); current QEMU and the 10.0 captures"},
+     "in 8.2); false = QEMU 7.2, Debian 12's, which the capture pipeline "
+     "and most shipped captures use; set true for QEMU >= 8.2 (the "
+     "-q10/-fs captures, QEMU 10.0)"},
     {"dev.virtio-net.napi_budget", IOSIM_P_U32,
      OFF(dev.virtio_net.napi_budget), "64", 1, 65536, NULL,
      "virtio-net: rx NAPI budget; the driver refills when more than "

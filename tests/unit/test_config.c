@@ -28,7 +28,7 @@
  * sim 3; vtd 10 scalars + 13 caches x 5 + 10 timing + 7 queue; os 16; hv 6;
  * scheme 12; dev: model 1 + each model's own rows (dev_*.c).
  * A new parameter adds its field to config.h, a row and 1 here. */
-#define DEV_MODEL_PARAMS 2 /* touch */
+#define DEV_MODEL_PARAMS (2 + 12 + 10 + 17) /* touch virtio-net e1000e mlx5 */
 #define EXPECTED_PARAMS                                                      \
     (3 + 10 + 13 * 5 + 10 + 7 + 16 + 6 + 12 + 1 + DEV_MODEL_PARAMS)
 
@@ -624,8 +624,8 @@ static void set_all_off_default(iosim_config_t *c)
                     snprintf(text, sizeof text, "%.0f", atof(p->def) + 1);
                 break;
             }
-            assert_int_equal(iosim_param_assign(c, p, text, why, sizeof why),
-                             0);
+            if (iosim_param_assign(c, p, text, why, sizeof why) != 0)
+                fail_msg("%s = %s: %s", p->path, text, why);
             assert_string_not_equal(text, p->def);
         }
 }
