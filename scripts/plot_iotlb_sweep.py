@@ -1,11 +1,11 @@
 #!/usr/bin/python3
-"""plot_iotlb_sweep.py — IOTLB misses per 4 KB page against IOTLB size.
+"""plot_iotlb_sweep.py — IOTLB misses per request against IOTLB size.
 
 Usage: scripts/iotlb-sweep TRACE... > sweep.csv
        scripts/plot_iotlb_sweep.py sweep.csv -o sweep.png [--title TEXT]
 
 One line per (trace, device model), x = IOTLB entries (log scale),
-y = IOTLB misses per 4 KB page of data.  Uses Debian's python3-matplotlib
+y = IOTLB misses per application request.  Uses Debian's python3-matplotlib
 (run with /usr/bin/python3).  Exit 2 with one line on bad input, leaving
 no output file.
 """
@@ -14,8 +14,8 @@ import csv
 import os
 import sys
 
-HEADER = ["trace", "model", "entries", "lookups", "misses", "pages_4k",
-          "misses_per_4k"]
+HEADER = ["trace", "model", "entries", "lookups", "misses", "requests",
+          "misses_per_request"]
 
 
 def die(msg):
@@ -39,7 +39,7 @@ def load(path):
         try:
             x, y = int(row[2]), float(row[6])
         except ValueError:
-            die("%s:%d: entries or misses_per_4k is not a number" % (path, n))
+            die("%s:%d: entries or misses_per_request is not a number" % (path, n))
         lines.setdefault((row[0], row[1]), []).append((x, y))
     if not lines:
         die("%s: no rows" % path)
@@ -61,14 +61,20 @@ def main():
         die("matplotlib missing: apt-get install python3-matplotlib, run "
             "with /usr/bin/python3")
     fig, ax = plt.subplots(figsize=(7, 4.2))
+    # one colour per trace, one line style per device model
+    traces = list(dict.fromkeys(t for t, _ in lines))
+    models = list(dict.fromkeys(m for _, m in lines))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    styles = ["-", "--", ":", "-."]
     for (trace, model), pts in lines.items():
         pts.sort()
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o",
                 ms=3, label="%s (%s)" % (trace, model),
-                linestyle="--" if model == "touch" else "-")
+                color=colours[traces.index(trace) % len(colours)],
+                linestyle=styles[models.index(model) % len(styles)])
     ax.set_xscale("log", base=2)
     ax.set_xlabel("IOTLB entries (fully associative, LRU)")
-    ax.set_ylabel("IOTLB misses per 4 KB page")
+    ax.set_ylabel("IOTLB misses per request")
     ax.set_title(a.title)
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=7)
