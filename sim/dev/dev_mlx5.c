@@ -163,6 +163,27 @@ const iosim_param_t iosim_params_dev_mlx5[] = {
      4096, 1ull << 36, NULL,
      "mlx5: largest map taken as a tx buffer (bytes)",
      "GSO_MAX_SIZE 64 KB + one page of offset (UNVERIFIED with BIG TCP)"},
+    {"dev.mlx5.profile", IOSIM_P_STR, OFF(dev.mlx5.profile), "mlx5e", 1, 0,
+     "mlx5e|gen-nic",
+     "mlx5: mlx5e = the Linux driver's rules above (real captures); "
+     "gen-nic = the device half of `iosim-trace gen nic` (its "
+     "--driver-only traces: roles from map prot, rings RQ/CQ/SQ/tx CQ "
+     "wrapping at their page end, no filler CQE, WQEs from the pages in "
+     "map order)",
+     "sim/trace/gen_nic.c rx_strides / rx_pages, rings_create, tx_packet "
+     "(the generator this profile replaces; tests/cli/"
+     "gen_nic_driver_only.sh checks the two give the same accesses)"},
+    {"dev.mlx5.tx_bytes", IOSIM_P_U32, OFF(dev.mlx5.tx_bytes), "0", 0,
+     1u << 30, NULL,
+     "mlx5: bytes the device reads of each tx map (0 = the whole map)",
+     "design choice: ftrace's map carries the mapped size, not the "
+     "packet's; gen nic's ACKs map a page and send --ack-bytes of it"},
+    {"dev.mlx5.stagger_wqes", IOSIM_P_BOOL, OFF(dev.mlx5.stagger_wqes),
+     "false", 0, 0, NULL,
+     "mlx5 (gen-nic profile): channel i starts i x (packets per WQE) / "
+     "channels packets into its first WQE",
+     "gen nic --stagger-wqes (sim/trace/gen_nic.c: each channel's place "
+     "in its WQE follows its own packet history, UNVERIFIED)"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -200,12 +221,21 @@ typedef struct chan {
     uint32_t posted;   /* WQEs posted */
     uint32_t stride_at; /* next stride of the head WQE */
     uint32_t n_free, n_posted; /* valid pages in fifo / in posted WQEs */
+    /* gen-nic profile: rx pages in map order, the open WQE */
+    uint64_t *gq;      /* posted pages not yet in a WQE (circular) */
+    size_t gq_head, gq_len, gq_cap;
+    uint64_t *gwqe;    /* pages of the open WQE */
+    bool gopen;
+    uint64_t goff;     /* bytes of the open WQE used */
+    uint64_t gskip;    /* --stagger-wqes: bytes of the first WQE used */
+    uint64_t gwait;    /* packets waiting for a WQE's pages */
 } chan_t;
 
 typedef struct mlx5 {
     iosim_sim_t *sim;
     struct dev_mlx5_params p;
     bool pool_mode;
+    bool gen_nic;      /* dev.mlx5.profile = gen-nic */
     uint32_t strides;  /* strides per WQE */
     uint32_t target;   /* pool pages per channel */
     uint32_t fifo_cap;
@@ -445,24 +475,144 @@ static void rx_by_rate(mlx5_t *m, const iosim_rec_t *r)
 
 /* ---- records -------------------------------------------------------- */
 
-static ring_t *ring_of(chan_t *c, uint32_t which)
+/* ring `which` of a channel in the order its pages are mapped: mlx5e
+ * (above) rx CQ, RQ, tx CQ, SQ; gen nic (rings_create) RQ, rx CQ, SQ,
+ * tx CQ */
+static ring_t *ring_of(const mlx5_t *m, chan_t *c, uint32_t which)
 {
     ring_t *order[4] = {&c->rxcq, &c->rq, &c->txcq, &c->sq};
-    return order[which];
+    ring_t *gen[4] = {&c->rq, &c->rxcq, &c->sq, &c->txcq};
+    return m->gen_nic ? gen[which] : order[which];
 }
 
 static void ring_take(mlx5_t *m, uint64_t iova)
 {
-    ring_t *g = ring_of(&m->ch[m->ring_ch], m->ring_which);
+    ring_t *g = ring_of(m, &m->ch[m->ring_ch], m->ring_which);
     while (g->known == g->npages) { /* next ring (sizes are >= 1 page) */
         if (++m->ring_which == 4) {
             m->ring_which = 0;
             m->ring_ch++;
         }
-        g = ring_of(&m->ch[m->ring_ch], m->ring_which);
+        g = ring_of(m, &m->ch[m->ring_ch], m->ring_which);
     }
     g->page[g->known++] = iova;
     m->ring_left--;
+}
+
+/* ---- gen-nic profile ------------------------------------------------ */
+/* The device half of sim/trace/gen_nic.c, for its --driver-only traces:
+ *   - roles from the map's prot (gen nic maps rx pages write-only, tx
+ *     buffers read-only, rings read-write): after the rings, a 4 KB
+ *     write-only map is an rx page of channel cpu % channels, appended
+ *     to the channel's posted pages; anything else is a tx buffer;
+ *   - a WQE is the next pages_per_wqe posted pages of the channel, in
+ *     map order (the generator posts whole descriptors, ring_refill);
+ *     the device opens one when a packet finds none open (a wqe_bytes
+ *     read of the next RQ entry), writes each packet at the WQE's next
+ *     free stride (its bytes rounded up to strides), closes it when its
+ *     strides are used or a packet does not fit (no filler CQE), and
+ *     writes one CQE per packet;
+ *   - a packet that finds no WQE's worth of pages posted waits for the
+ *     maps that post them (the generator's poll when the ring ran dry
+ *     comes between the packet's MARK and its accesses);
+ *   - rings wrap at the end of their last page (gen nic ring_access).
+ * gen nic without --stride is --stride 4096 here (a packet of n pages
+ * takes n 4 KB strides, the same pages and writes). */
+
+static int gq_push(chan_t *c, uint64_t iova, iosim_err_t *err)
+{
+    if (c->gq_len == c->gq_cap) {
+        size_t cap = c->gq_cap ? 2 * c->gq_cap : 1024;
+        uint64_t *v = malloc(cap * sizeof *v);
+        if (!v)
+            return iosim_err_set(err, "mlx5: out of memory");
+        for (size_t i = 0; i < c->gq_len; i++)
+            v[i] = c->gq[(c->gq_head + i) % c->gq_cap];
+        free(c->gq);
+        c->gq = v;
+        c->gq_head = 0;
+        c->gq_cap = cap;
+    }
+    c->gq[(c->gq_head + c->gq_len++) % c->gq_cap] = iova;
+    return 0;
+}
+
+static uint64_t gn_len(const mlx5_t *m)
+{
+    return ((uint64_t)m->p.packet_bytes + m->p.stride - 1) / m->p.stride *
+           m->p.stride;
+}
+
+/* one rx packet on channel ci; false: no WQE can be opened yet */
+static bool gn_rx(mlx5_t *m, const iosim_rec_t *r, uint32_t ci)
+{
+    chan_t *c = &m->ch[ci];
+    uint32_t ppw = m->p.pages_per_wqe;
+    uint64_t len = gn_len(m), wqe_bytes = (uint64_t)ppw * PAGE;
+    if (c->gopen && c->goff + len > wqe_bytes)
+        c->gopen = false; /* the rest of the WQE goes unused */
+    if (!c->gopen) {
+        if (c->gq_len < ppw)
+            return false;
+        for (uint32_t k = 0; k < ppw; k++) {
+            c->gwqe[k] = c->gq[c->gq_head];
+            c->gq_head = (c->gq_head + 1) % c->gq_cap;
+            c->gq_len--;
+        }
+        c->gopen = true;
+        c->goff = c->gskip;
+        c->gskip = 0;
+        ring_access(m, r, &c->rq, c->rq.idx++, false);
+    }
+    for (uint64_t at = c->goff, end = c->goff + m->p.packet_bytes;
+         at < end;) {
+        uint64_t in = at % PAGE;
+        uint64_t n = PAGE - in < end - at ? PAGE - in : end - at;
+        uint64_t iova = c->gwqe[at / PAGE] + in;
+        if (dev_live(m->sim, iova))
+            emit(m, r, iova, n, true);
+        at += n;
+    }
+    c->goff += len;
+    if (c->goff == wqe_bytes)
+        c->gopen = false;
+    ring_access(m, r, &c->rxcq, c->rxcq.idx++, true);
+    return true;
+}
+
+static void gn_packet(mlx5_t *m, const iosim_rec_t *r, uint32_t ci)
+{
+    chan_t *c = &m->ch[ci];
+    if (c->gwait || !gn_rx(m, r, ci))
+        c->gwait++;
+}
+
+static int gn_map(mlx5_t *m, const iosim_rec_t *r, iosim_err_t *err)
+{
+    uint32_t ci = r->cpu % m->p.channels;
+    chan_t *c = &m->ch[ci];
+    if (r->size == PAGE && !(r->iova & (PAGE - 1)) &&
+        (r->flags & (IOSIM_PROT_READ | IOSIM_PROT_WRITE)) ==
+            IOSIM_PROT_WRITE) {
+        if (gq_push(c, r->iova, err))
+            return -1;
+        while (c->gwait && gn_rx(m, r, ci))
+            c->gwait--;
+        return 0;
+    }
+    if (r->size > m->p.tx_map_max)
+        return iosim_err_set(err, "mlx5: map of %" PRIu64 " bytes at iova "
+                                  "0x%" PRIx64 " has no role: not a ring "
+                                  "page, not a write-only 4 KB rx page, "
+                                  "larger than a tx buffer (dev.mlx5."
+                                  "tx_map_max %" PRIu64 ")",
+                             r->size, r->iova, m->p.tx_map_max);
+    uint64_t n = m->p.tx_bytes && m->p.tx_bytes < r->size ? m->p.tx_bytes
+                                                          : r->size;
+    ring_access(m, r, &c->sq, c->sq.idx++, false);
+    emit(m, r, r->iova, n, false);
+    ring_access(m, r, &c->txcq, c->txcq.idx++, true);
+    return 0;
 }
 
 static int mlx5_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
@@ -476,6 +626,8 @@ static int mlx5_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
             ring_take(m, first + i * PAGE);
         return 0;
     }
+    if (m->gen_nic)
+        return gn_map(m, r, err);
     uint32_t C = m->p.channels, mine = r->cpu % C;
     if (r->size == PAGE && !(r->iova & (PAGE - 1))) {
         for (uint32_t k = 0; k < C; k++) {
@@ -540,8 +692,12 @@ static int mlx5_mark(void *state, const iosim_rec_t *r, iosim_err_t *err)
     rx_by_rate(m, r);
     if (r->flags != IOSIM_MARK_REQUEST)
         return 0;
-    for (uint32_t i = 0; i < m->p.rx_per_mark; i++)
-        rx_packet(m, r, r->cpu % m->p.channels);
+    for (uint32_t i = 0; i < m->p.rx_per_mark; i++) {
+        if (m->gen_nic)
+            gn_packet(m, r, r->cpu % m->p.channels);
+        else
+            rx_packet(m, r, r->cpu % m->p.channels);
+    }
     return 0;
 }
 
@@ -560,6 +716,8 @@ static void mlx5_destroy(void *state)
         free(c->sq.page);
         free(c->fifo);
         free(c->wqe);
+        free(c->gq);
+        free(c->gwqe);
     }
     free(m->ch);
     free(m->tab);
@@ -568,11 +726,12 @@ static void mlx5_destroy(void *state)
 
 static bool pow2(uint32_t v) { return v && !(v & (v - 1)); }
 
-static int ring_init(ring_t *g, uint32_t entries, uint32_t bytes)
+/* wrap: the ring's entries fill its last page (gen nic ring_access) */
+static int ring_init(ring_t *g, uint32_t entries, uint32_t bytes, bool wrap)
 {
-    g->entries = entries;
     g->entry_bytes = bytes;
     g->npages = (uint32_t)(((uint64_t)entries * bytes + PAGE - 1) / PAGE);
+    g->entries = wrap ? g->npages * (PAGE / bytes) : entries;
     g->page = calloc(g->npages, sizeof *g->page);
     return g->page ? 0 : -1;
 }
@@ -603,6 +762,7 @@ static void *mlx5_create(iosim_sim_t *s, iosim_err_t *err)
     m->sim = s;
     m->p = *p;
     m->pool_mode = strcmp(p->rx_pages, "unmap-per-page") != 0;
+    m->gen_nic = strcmp(p->profile, "gen-nic") == 0;
     m->strides = (uint32_t)(wqe_bytes / p->stride);
     m->target = p->rx_wqes * p->pages_per_wqe;
     m->fifo_cap = 2 * m->target + 1;
@@ -612,11 +772,22 @@ static void *mlx5_create(iosim_sim_t *s, iosim_err_t *err)
     bool traced = strcmp(p->rings, "none") != 0;
     for (uint32_t i = 0; i < p->channels; i++) {
         chan_t *c = &m->ch[i];
-        if (ring_init(&c->rxcq, p->rx_cqes, p->cqe_bytes) ||
-            ring_init(&c->rq, p->rx_wqes, p->wqe_bytes) ||
-            ring_init(&c->txcq, p->tx_cqes, p->cqe_bytes) ||
-            ring_init(&c->sq, p->tx_wqes, p->wqe_bytes))
+        bool w = m->gen_nic;
+        if (ring_init(&c->rxcq, p->rx_cqes, p->cqe_bytes, w) ||
+            ring_init(&c->rq, p->rx_wqes, p->wqe_bytes, w) ||
+            ring_init(&c->txcq, p->tx_cqes, p->cqe_bytes, w) ||
+            ring_init(&c->sq, p->tx_wqes, p->wqe_bytes, w))
             goto oom;
+        if (m->gen_nic) {
+            c->gwqe = calloc(p->pages_per_wqe, sizeof *c->gwqe);
+            if (!c->gwqe)
+                goto oom;
+            if (p->stagger_wqes) { /* gen nic --stagger-wqes */
+                uint64_t len = gn_len(m);
+                uint64_t per = wqe_bytes / len;
+                c->gskip = (uint64_t)i * per / p->channels * len;
+            }
+        }
         if (traced)
             m->ring_left += (uint64_t)c->rxcq.npages + c->rq.npages +
                             c->txcq.npages + c->sq.npages;

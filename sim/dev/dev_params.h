@@ -71,6 +71,9 @@ struct dev_mlx5_params {
     uint32_t rx_per_mark;    /* rx packets per MARK request record      */
     double rx_gbps;          /* rx packets arriving at this rate; 0 off */
     uint64_t tx_map_max;     /* largest map taken as a tx buffer        */
+    char profile[IOSIM_DEV_NAME_LEN];  /* mlx5e | gen-nic               */
+    uint32_t tx_bytes;       /* bytes read of a tx map; 0 = the map     */
+    bool stagger_wqes;       /* gen-nic: channels' first WQEs offset    */
 };
 
 struct iosim_dev_config {

@@ -192,6 +192,7 @@ typedef struct gen_nic_params {
     unsigned direction;  /* GEN_NIC_RX | GEN_NIC_TX                     */
     uint64_t napi_batch; /* rx packets of a flow between driver polls   */
     bool device_rings;   /* device reads WQEs / writes CQEs (gen_nic.c)  */
+    bool driver_only;    /* no DMA records: has_dma=0, device=mlx5       */
     double rate_gbps;
     /* F&S mechanisms (gen_nic.c; all off by default = the layout above) */
     uint64_t rx_header;  /* L2 bytes the device writes before the MTU   */

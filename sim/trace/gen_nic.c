@@ -53,6 +53,15 @@
  *     MARK END precedes the teardown, which unmaps every page still
  *     posted, so MAP and UNMAP counts are equal.
  *   - meta: source gen-nic, has_dma 1, policy "", cpus = --cpus.
+ *   - --driver-only: the same records without the device's (DMA)
+ *     records, meta has_dma 0 and device mlx5: dev.model mlx5 with
+ *     dev.mlx5.profile gen-nic (sim/dev/dev_mlx5.c) replays the device
+ *     half from the driver's maps (prot tells rx pages, tx buffers and
+ *     rings apart) and MARK requests (one rx packet each, on channel
+ *     cpu % channels); the dev.mlx5 settings that match a command line
+ *     are in docs/dev-mlx5.md.  Equal counters: tests/cli/
+ *     gen_nic_driver_only.sh.  Not with --rx-cache (a page the cache
+ *     reposts has no record), --channels or --direction tx|both.
  *   - --seed permutes the physical frames (page-pool pages come from
  *     the buddy allocator in no particular order); IOVAs and the record
  *     sequence do not depend on it, except through --channels.
@@ -553,6 +562,17 @@ static uint64_t phys_alloc(nic_t *n)
 /* ------------------------------------------------------------------ */
 /* Record emitters                                                     */
 /* ------------------------------------------------------------------ */
+/* The one place records leave the generator: --driver-only drops the
+ * device's (DMA) records here, after everything that decides the other
+ * records' order and times, so the driver's records are exactly those of
+ * the full trace. */
+static int nic_put(nic_t *n, const iosim_rec_t *r)
+{
+    if (n->p->driver_only && r->kind == IOSIM_REC_DMA)
+        return 0;
+    return gen_out_put(n->o, r, n->err);
+}
+
 /* --unmap-ns: write r, never earlier than the last record written (a
  * forced stream goes out at the device's time, see cpu_flush). */
 static int out_put(nic_t *n, iosim_rec_t *r)
@@ -560,7 +580,7 @@ static int out_put(nic_t *n, iosim_rec_t *r)
     if (r->t < n->last_t)
         r->t = n->last_t;
     n->last_t = r->t;
-    return gen_out_put(n->o, r, n->err);
+    return nic_put(n, r);
 }
 
 /* --unmap-ns: write the records of every cpu stream due by time t, in
@@ -631,7 +651,7 @@ static int emit(nic_t *n, uint8_t kind, uint8_t cpu, uint64_t iova,
     r.aux = aux;
     r.flags = flags;
     if (!n->p->unmap_ns)
-        return gen_out_put(n->o, &r, n->err);
+        return nic_put(n, &r);
     if (n->cpu_on) { /* inside a poll: the record joins the cpu stream */
         r.t = n->cpu_on->t;
         if (kind == IOSIM_REC_UNMAP)
@@ -1288,7 +1308,10 @@ int gen_nic_write(const gen_nic_params_t *p, const char *path, bool text,
                                           : "both");
     snprintf(meta.time_unit, sizeof meta.time_unit, "ns");
     meta.cpus = (uint32_t)p->cpus;
-    meta.has_dma = 1;
+    /* --driver-only: the device's accesses come from dev.model mlx5 */
+    meta.has_dma = p->driver_only ? 0 : 1;
+    if (p->driver_only)
+        snprintf(meta.device, sizeof meta.device, "mlx5");
     n.o = gen_out_create(path, &meta, text, err);
     if (!n.o)
         goto out;
@@ -1352,6 +1375,7 @@ static int nic_cli(int argc, char **argv, const char *path, bool text,
         {"--napi-batch", GEN_OPT_U64, &p.napi_batch, 1, 65536, NULL, NULL},
         {"--no-acks", GEN_OPT_FLAG, &no_acks, 0, 0, NULL, NULL},
         {"--device-rings", GEN_OPT_FLAG, &p.device_rings, 0, 0, NULL, NULL},
+        {"--driver-only", GEN_OPT_FLAG, &p.driver_only, 0, 0, NULL, NULL},
         {"--rx-header", GEN_OPT_U64, &p.rx_header, 0, 4096, NULL, NULL},
         {"--stride", GEN_OPT_U64, &p.stride, 1, 65536, NULL, NULL},
         {"--queue-per-cpu", GEN_OPT_FLAG, &p.queue_per_cpu, 0, 0, NULL,
@@ -1417,6 +1441,11 @@ const gen_kind_t gen_kind_nic = {
         "  --device-rings     model the device's WQE reads and CQE writes "
         "to coherent\n"
         "                     rings (long-lived mappings; default off)\n"
+        "  --driver-only      write the driver's records only (no DMA "
+        "records; meta\n"
+        "                     has_dma=0 device=mlx5): replay with dev.model "
+        "mlx5 and\n"
+        "                     dev.mlx5.profile=gen-nic (docs/dev-mlx5.md)\n"
         "  --rx-header BYTES  L2 bytes the device writes before each "
         "MTU-sized rx\n"
         "                     packet (default 0)\n"

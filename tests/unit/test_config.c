@@ -28,7 +28,7 @@
  * sim 3; vtd 10 scalars + 13 caches x 5 + 10 timing + 7 queue; os 16; hv 6;
  * scheme 12; dev: model 1 + each model's own rows (dev_*.c).
  * A new parameter adds its field to config.h, a row and 1 here. */
-#define DEV_MODEL_PARAMS (2 + 12 + 10 + 17) /* touch virtio-net e1000e mlx5 */
+#define DEV_MODEL_PARAMS (2 + 12 + 10 + 20) /* touch virtio-net e1000e mlx5 */
 #define EXPECTED_PARAMS                                                      \
     (3 + 10 + 13 * 5 + 10 + 7 + 16 + 6 + 12 + 1 + DEV_MODEL_PARAMS)
 
