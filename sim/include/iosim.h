@@ -130,6 +130,8 @@ typedef struct iosim_trace_meta {
     char workload[64];  /* "redis", "memcached", "nginx", ...                */
     char device[32];    /* device model of the traced NIC (dev.model auto):
                            "virtio-net", "e1000e", "mlx5"; "" = unknown   */
+    char retimed[48];   /* how the times were rescaled (iosim-trace retime),
+                           e.g. "x0.0125 to 100 Gb/s"; "" = as captured  */
     char time_unit[8];  /* "ns" for format v1                                */
     uint32_t cpus;      /* CPUs of the traced machine                        */
     uint32_t has_dma;   /* 1 if the trace carries real DMA records           */

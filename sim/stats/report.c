@@ -136,9 +136,10 @@ static void write_text(FILE *out, const iosim_config_t *cfg,
     if (m)
         fprintf(out,
                 "# trace: source=%s kernel=%s policy=%s workload=%s cpus=%u "
-                "has_dma=%u%s%s\n",
+                "has_dma=%u%s%s%s%s\n",
                 m->source, m->kernel, m->policy, m->workload, m->cpus,
-                m->has_dma, m->device[0] ? " device=" : "", m->device);
+                m->has_dma, m->device[0] ? " device=" : "", m->device,
+                m->retimed[0] ? " retimed=" : "", m->retimed);
     fprintf(out, "[config]\n");
     iosim_config_write(cfg, out, IOSIM_FMT_TEXT);
     for (size_t k = 0; k < n; k++) {

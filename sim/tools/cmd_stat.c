@@ -302,6 +302,10 @@ static void stat_print(FILE *f, bool json, const char *path,
             fprintf(f, ", \"device\": ");
             json_string(f, m->device);
         }
+        if (m->retimed[0]) {
+            fprintf(f, ", \"retimed\": ");
+            json_string(f, m->retimed);
+        }
         for (uint32_t i = 0; i < m->n_refs; i++)
             fprintf(f, ", \"ref.%s\": %" PRIu64, m->refs[i].name,
                     m->refs[i].value);
@@ -315,6 +319,8 @@ static void stat_print(FILE *f, bool json, const char *path,
                 m->cpus, m->has_dma, m->requests);
         if (m->device[0]) /* only when set: older outputs keep their bytes */
             fprintf(f, "meta.device = %s\n", m->device);
+        if (m->retimed[0])
+            fprintf(f, "meta.retimed = %s\n", m->retimed);
         for (uint32_t i = 0; i < m->n_refs; i++)
             fprintf(f, "meta.ref.%s = %" PRIu64 "\n", m->refs[i].name,
                     m->refs[i].value);

@@ -15,6 +15,8 @@ static const trace_cmd_t trace_cmds[] = {
     {"import", cmd_import, "import ftrace or QEMU trace text "
                            "(import ftrace|qemu IN -o OUT.zst)"},
     {"gen", cmd_gen, "generate synthetic traces (gen random|nic|pvp ...)"},
+    {"retime", cmd_retime, "rescale a trace's times (a slow guest's capture "
+                           "to a device's rate)"},
     {NULL, NULL, NULL},
 };
 

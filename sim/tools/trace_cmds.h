@@ -17,5 +17,6 @@ int cmd_from_text(int argc, char **argv); /* cmd_convert.c */
 int cmd_stat(int argc, char **argv);      /* cmd_stat.c    */
 int cmd_import(int argc, char **argv);    /* cmd_import.c  */
 int cmd_gen(int argc, char **argv);       /* cmd_gen.c     */
+int cmd_retime(int argc, char **argv);    /* cmd_retime.c  */
 
 #endif

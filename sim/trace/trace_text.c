@@ -504,6 +504,11 @@ int trace_meta_format(const iosim_trace_meta_t *m, unsigned i, char *buf,
                             m->device);
         if (m->device[0])
             i--;
+        if (m->retimed[0] && i == TRACE_META_NKEYS)
+            return snprintf(buf, n, "retimed=%.*s", (int)sizeof m->retimed,
+                            m->retimed);
+        if (m->retimed[0])
+            i--;
         if (i - TRACE_META_NKEYS < m->n_refs && m->n_refs <= IOSIM_META_REFS_MAX) {
             const struct iosim_meta_ref *r = &m->refs[i - TRACE_META_NKEYS];
             return snprintf(buf, n, "ref.%.*s=%" PRIu64, (int)sizeof r->name,
@@ -516,7 +521,8 @@ int trace_meta_format(const iosim_trace_meta_t *m, unsigned i, char *buf,
 unsigned trace_meta_nkeys(const iosim_trace_meta_t *m)
 {
     uint32_t refs = m->n_refs <= IOSIM_META_REFS_MAX ? m->n_refs : 0;
-    return TRACE_META_NKEYS + (m->device[0] ? 1 : 0) + refs;
+    return TRACE_META_NKEYS + (m->device[0] ? 1 : 0) +
+           (m->retimed[0] ? 1 : 0) + refs;
 }
 
 static bool ref_name_ok(const char *name)
@@ -586,6 +592,8 @@ int trace_meta_apply(iosim_trace_meta_t *m, const char *key,
         snprintf(m->workload, sizeof m->workload, "%s", value);
     else if (!strcmp(key, "device"))
         snprintf(m->device, sizeof m->device, "%s", value);
+    else if (!strcmp(key, "retimed"))
+        snprintf(m->retimed, sizeof m->retimed, "%s", value);
     else if (!strcmp(key, "time_unit")) {
         /* version 1 times are nanoseconds (FORMAT.md §3): another unit
          * would be read as ns and scale every time silently */
@@ -636,6 +644,7 @@ int trace_meta_check(const iosim_trace_meta_t *m, char *why, size_t whylen)
         field_has_newline(m->policy, sizeof m->policy) ||
         field_has_newline(m->workload, sizeof m->workload) ||
         field_has_newline(m->device, sizeof m->device) ||
+        field_has_newline(m->retimed, sizeof m->retimed) ||
         field_has_newline(m->time_unit, sizeof m->time_unit))
         return why_set(why, whylen, "metadata value contains a newline");
     if (m->n_refs > IOSIM_META_REFS_MAX)
