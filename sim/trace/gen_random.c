@@ -21,7 +21,7 @@
  *     size*8/rate ns (a device streaming at --rate Gbps), kept in
  *     picoseconds so the sum does not drift.
  *   - meta: source gen-random, has_dma 1 (DMAs are explicit, so
- *     sim.dma_model=auto synthesizes none), policy "" (any policy
+ *     dev.model=auto emits none), policy "" (any policy
  *     replays it), cpus 1.
  * Assumptions:
  *   - A DMA never crosses the window end (offset + size <= window); a
