@@ -58,6 +58,11 @@
  *   - Tx (en_tx.c mlx5e_sq_xmit_wqe, mlx5e_poll_tx_cq): each tx map is
  *     sent as it is mapped: a wqe_bytes read of the next SQ WQE, the read
  *     of the whole mapped buffer, a cqe_bytes write of the next tx CQE.
+ *   - dev.mlx5.profile: mlx5e = the rules above; gen-nic = the device
+ *     half of `iosim-trace gen nic` for its --driver-only traces (roles
+ *     from map prot, gen nic's ring order and wrap, WQEs from the rx
+ *     pages in map order, no filler CQE, packets wait for a WQE's pages;
+ *     "gen-nic profile" below, docs/dev-mlx5.md section 5).
  *   - TLPs: every access is cut at 4 KB page borders (a PCIe request may
  *     not cross one: PCIe Base spec 2.2.7) and into pieces of at most
  *     dev.mlx5.mps bytes (writes) or dev.mlx5.mrrs bytes (reads) (Device

@@ -210,6 +210,48 @@ static void test_stride_straddle_filler(void **state)
     assert_int_equal(c.bytes, 9384);
 }
 
+/* dev.mlx5.profile=gen-nic (gen nic's device half): the 4 ring maps
+ * (read-write) are RQ, rx CQ, SQ, tx CQ; rx pages are the write-only 4 KB
+ * maps, in map order, 2 per WQE; X is read-only: a tx buffer of which
+ * tx_bytes=64 are read.  Packets of 3000 B in 1024 B strides take 3072 B,
+ * so a WQE of 8192 B holds 2 (the third does not fit: next WQE, no
+ * filler CQE).  Packet at offset 0: WQE read + 3000 B in 11 x 256 + 184
+ * (12 writes) + CQE = 14 requests, 3128 B; packet at offset 3072: 1024 B
+ * (4 writes) + 1976 B (8 writes) + CQE = 13 requests, 3064 B.  Packets
+ * 1-2 fill WQE P0 P1, 3-4 WQE P2 P3; packet 5 finds no WQE and waits for
+ * P4 P5 (then 14, 3128 B); X: SQ read + 64 B + tx CQE = 3, 192 B.
+ * Total 71 requests, 15704 B. */
+static void test_gen_nic_profile(void **state)
+{
+    (void)state;
+    iosim_rec_t r[20];
+    size_t n = 0;
+    uint64_t t = 10;
+    for (int i = 0; i < 4; i++)
+        r[n++] = map_at(t++, 0x100000 + 0x1000 * (uint64_t)i, 4096, 0);
+    for (int i = 0; i < 4; i++) {
+        r[n] = map_at(t++, 0x200000 + 0x1000 * (uint64_t)i, 4096, 0);
+        r[n++].flags = IOSIM_PROT_WRITE;
+    }
+    for (int i = 0; i < 5; i++)
+        r[n++] = mark_at(t++, 0);
+    for (int i = 4; i < 6; i++) {
+        r[n] = map_at(t++, 0x200000 + 0x1000 * (uint64_t)i, 4096, 0);
+        r[n++].flags = IOSIM_PROT_WRITE;
+    }
+    r[n] = map_at(t++, 0x300000, 4096, 0);
+    r[n++].flags = IOSIM_PROT_READ;
+    const char *extra[] = {"dev.mlx5.profile=gen-nic", "dev.mlx5.rx_wqes=2",
+                           "dev.mlx5.pages_per_wqe=2", "dev.mlx5.stride=1024",
+                           "dev.mlx5.packet_bytes=3000",
+                           "dev.mlx5.tx_bytes=64", NULL};
+    counts_t c = run(r, n, extra);
+    assert_int_equal(c.requests, 71);
+    assert_int_equal(c.lookups, 71);
+    assert_int_equal(c.bytes, 15704);
+    assert_int_equal(c.faults, 0);
+}
+
 /* Channels and an rx unmap: rings=none (no WQE / CQE accesses), 2
  * channels of 1 WQE of 1 page.  P0 mapped on cpu 1 goes to channel 1;
  * P1 on cpu 1 finds channel 1 full and goes to channel 0.  P1 is then
@@ -307,6 +349,7 @@ int main(void)
         cmocka_unit_test(test_rx_rate),
         cmocka_unit_test(test_no_role_error),
         cmocka_unit_test(test_bad_stride),
+        cmocka_unit_test(test_gen_nic_profile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
