@@ -39,7 +39,8 @@ if [ -z "$srv" ]; then
     done
 fi
 
-# Drivers in dependency order (modinfo -F depends on the host).
+# Drivers in dependency order (modinfo -F depends on the host); those
+# built into the kernel are listed in /modules/builtin and not loaded.
 for m in $(cat /modules/order); do
     insmod /modules/$m.ko || say "insmod $m failed"
 done
@@ -61,6 +62,15 @@ echo global > $T/trace_clock
 for e in iommu:map iommu:unmap iommu:io_page_fault intel_iommu:qi_submit; do
     echo $e >> $T/set_event || say "cannot enable $e"
 done
+# The DMA API's own events (dma:*, Linux >= 6.12; absent in 6.1): each
+# dma_map_page / dma_unmap_page of a translated device follows its
+# iommu:map / iommu:unmap and names the device and the direction (the
+# importer keeps the iommu events and skips these as duplicates).  Not
+# under iommu=pt: there they are dma-direct mappings with no IOVA at all,
+# and the trace must show, as on 6.1, that no IOMMU work happened.
+if [ -d $T/events/dma ] && ! grep -q 'iommu=pt' /proc/cmdline; then
+    echo 'dma:*' >> $T/set_event || say "cannot enable dma:*"
+fi
 echo > $T/trace
 
 case "$srv" in
@@ -104,7 +114,16 @@ mkdir -p $OUT
 for c in $T/per_cpu/cpu*; do
     echo "== $c"; cat $c/stats
 done > $OUT/ring-stats.txt
-cat $T/available_events | grep -E '^(iommu|intel_iommu):' > $OUT/available_events.txt
+cat $T/available_events | grep -E '^(iommu|intel_iommu|dma):' > $OUT/available_events.txt
+# The format of every event the importer reads (fields and print format
+# change between kernels: checked against sim/trace/import_ftrace.c).
+for f in $T/events/iommu/*/format $T/events/intel_iommu/*/format \
+         $T/events/dma/*/format $T/events/ftrace/print/format; do
+    [ -f "$f" ] || continue
+    echo "== ${f#$T/events/}"; cat "$f"
+done > $OUT/event-formats.txt
+echo "built in: $(cat /modules/builtin 2>/dev/null | tr '\n' ' ')" > $OUT/modules.txt
+echo "loaded: $(cat /modules/order | tr '\n' ' ')" >> $OUT/modules.txt
 cat /proc/net/snmp > $OUT/net-snmp.txt
 cat /tmp/server.log > $OUT/server.log
 {
