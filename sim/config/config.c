@@ -624,6 +624,128 @@ int iosim_config_key_position(const char *path, const char *key,
     return 0;
 }
 
+/* Limits for hostile input (issue 22): libyaml's parse time grows with
+ * the square of the nesting depth of flow collections ([[[[...]]]]: 40 k
+ * levels in 80 KB took 6 s), and its memory with the size.  A config is
+ * a few KB (configs/vtd.yaml: 20 KB) and nests 4 levels (dev.mlx5.x is
+ * the deepest key), so 1 MiB and 64 levels leave room for comments and
+ * layout while bounding the parse to milliseconds. */
+#define CONFIG_MAX_BYTES (1u << 20)
+#define CONFIG_MAX_DEPTH 64
+
+/* The whole file (a FIFO or /dev/stdin too), at most CONFIG_MAX_BYTES. */
+static int config_read_bounded(FILE *f, const char *path, unsigned char **out,
+                               size_t *len, iosim_err_t *err)
+{
+    size_t cap = 4096, n = 0;
+    unsigned char *buf = malloc(cap);
+    if (!buf)
+        return iosim_err_set(err, "%s: out of memory", path);
+    for (;;) {
+        if (n == cap) {
+            if (cap > CONFIG_MAX_BYTES) {
+                free(buf);
+                return iosim_err_set(err, "%s: larger than %u bytes (a "
+                                          "config is a few KB)",
+                                     path, CONFIG_MAX_BYTES);
+            }
+            unsigned char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                return iosim_err_set(err, "%s: out of memory", path);
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f)) {
+        free(buf);
+        return iosim_err_set(err, "%s: read error: %s", path,
+                             strerror(errno));
+    }
+    if (n > CONFIG_MAX_BYTES) {
+        free(buf);
+        return iosim_err_set(err, "%s: larger than %u bytes (a config is a "
+                                  "few KB)", path, CONFIG_MAX_BYTES);
+    }
+    *out = buf;
+    *len = n;
+    return 0;
+}
+
+/* Nesting depth before libyaml sees the text: flow brackets outside
+ * quotes and comments, and block indentation steps (one level per
+ * deeper indentation than every open one). */
+static int config_check_depth(const char *path, const unsigned char *t,
+                              size_t n, iosim_err_t *err)
+{
+    unsigned flow = 0, line = 1, col = 1;
+    char quote = 0;
+    bool comment = false, line_start = true;
+    unsigned indent = 0, nind = 0;
+    unsigned ind[CONFIG_MAX_DEPTH + 1];
+    for (size_t i = 0; i < n; i++, col++) {
+        unsigned char ch = t[i];
+        if (ch == '\n') {
+            line++;
+            col = 0;
+            comment = false;
+            line_start = true;
+            indent = 0;
+            continue;
+        }
+        if (line_start) {
+            if (ch == ' ') {
+                indent++;
+                continue;
+            }
+            line_start = false;
+            if (ch != '#' && !flow && !quote) {
+                while (nind && ind[nind - 1] > indent)
+                    nind--;
+                if (!nind || ind[nind - 1] < indent)
+                    ind[nind++] = indent;
+                /* "- - - x": each dash opens a sequence on this line */
+                unsigned dashes = 0;
+                for (size_t j = i; j + 1 < n && t[j] == '-' &&
+                                   (t[j + 1] == ' ' || t[j + 1] == '\t');
+                     j += 2)
+                    dashes++;
+                if (nind + dashes > CONFIG_MAX_DEPTH)
+                    return iosim_err_set(err, "%s:%u:%u: nested deeper than "
+                                              "%d levels",
+                                         path, line, col, CONFIG_MAX_DEPTH);
+            }
+        }
+        if (comment)
+            continue;
+        if (quote) {
+            if (ch == '\\' && quote == '"')
+                i++, col++;
+            else if (ch == (unsigned char)quote)
+                quote = 0;
+            continue;
+        }
+        if (ch == '#' && (i == 0 || t[i - 1] == ' ' || t[i - 1] == '\t'))
+            comment = true;
+        else if (ch == '"' || ch == '\'')
+            quote = (char)ch;
+        else if (ch == '[' || ch == '{') {
+            if (++flow > CONFIG_MAX_DEPTH)
+                return iosim_err_set(err, "%s:%u:%u: nested deeper than %d "
+                                          "levels",
+                                     path, line, col, CONFIG_MAX_DEPTH);
+        } else if ((ch == ']' || ch == '}') && flow) {
+            flow--;
+        }
+    }
+    return 0;
+}
+
 /* Loads path over c; with want, also finds that key (found_at; returns
  * 1 when the file loads but does not name it). */
 static int config_load(iosim_config_t *c, const char *path, const char *want,
@@ -638,12 +760,22 @@ static int config_load(iosim_config_t *c, const char *path, const char *want,
         return iosim_err_set(err, "%s: is a directory", path);
     }
 
+    size_t len = 0;
+    unsigned char *text = NULL;
+    if (config_read_bounded(f, path, &text, &len, err) ||
+        config_check_depth(path, text, len, err)) {
+        free(text);
+        fclose(f);
+        return -1;
+    }
+
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser)) {
+        free(text);
         fclose(f);
         return iosim_err_set(err, "%s: out of memory", path);
     }
-    yaml_parser_set_input_file(&parser, f);
+    yaml_parser_set_input_string(&parser, text, len);
 
     int rc = 0;
     yaml_document_t doc;
@@ -690,6 +822,7 @@ static int config_load(iosim_config_t *c, const char *path, const char *want,
     yaml_document_delete(&doc);
 out_parser:
     yaml_parser_delete(&parser);
+    free(text);
     fclose(f);
     return rc;
 }

@@ -680,12 +680,53 @@ static void chomp(char *s)
         s[--n] = '\0';
 }
 
+/* A text trace's line is never longer than the importers' (1 MiB: far
+ * above any record, TRACE_TEXT_LINE_MAX): /dev/zero or a binary file
+ * without newlines must not grow the buffer to the memory limit. */
+#define TEXT_READ_LINE_MAX (1u << 20)
+
+/* getline with a cap: the line (with its '\n', NUL-terminated) in *buf;
+ * returns its length, -1 at EOF or a read error (ferror tells), -2 when
+ * longer than TEXT_READ_LINE_MAX, -3 out of memory. */
+static ssize_t getline_bounded(char **buf, size_t *cap, FILE *f)
+{
+    size_t n = 0;
+    int ch;
+    while ((ch = getc_unlocked(f)) != EOF) { /* one reader per FILE */
+        if (n + 2 > *cap) {
+            if (n >= TEXT_READ_LINE_MAX)
+                return -2;
+            size_t nc = *cap ? *cap * 2 : 256;
+            char *nb = realloc(*buf, nc);
+            if (!nb)
+                return -3;
+            *buf = nb;
+            *cap = nc;
+        }
+        (*buf)[n++] = (char)ch;
+        if (ch == '\n')
+            break;
+    }
+    if (n == 0)
+        return -1;
+    (*buf)[n] = '\0';
+    return (ssize_t)n;
+}
+
 /* Reads the next line into t->line; 1 = got one, 0 = EOF, -1 read
- * error, -2 the line holds a NUL byte (binary data). */
+ * error, too long or out of memory, -2 the line holds a NUL byte
+ * (binary data). */
 static int next_line(trace_text_in_t *t, iosim_err_t *err)
 {
     errno = 0;
-    ssize_t k = getline(&t->line, &t->line_cap, t->f);
+    ssize_t k = getline_bounded(&t->line, &t->line_cap, t->f);
+    if (k == -2)
+        return iosim_err_set(err, "%s:%lu: line longer than %u bytes (not "
+                                  "a text trace?)",
+                             t->path, t->lineno + 1, TEXT_READ_LINE_MAX);
+    if (k == -3)
+        return iosim_err_set(err, "%s:%lu: out of memory", t->path,
+                             t->lineno + 1);
     if (k < 0) {
         if (ferror(t->f))
             return iosim_err_set(err, "%s:%lu: read error: %s", t->path,
@@ -722,7 +763,9 @@ static uint32_t text_has_dma(trace_text_in_t *t, const char *first)
     uint32_t found = 0;
     char *line = NULL;
     size_t cap = 0;
-    while (!found && getline(&line, &cap, t->f) > 0) {
+    /* a line too long or out of memory ends the look-ahead: the reader
+     * itself reports it when it gets there */
+    while (!found && getline_bounded(&line, &cap, t->f) > 0) {
         const char *p = line;
         while (is_blank(*p))
             p++;

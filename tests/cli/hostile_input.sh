@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# hostile_input.sh — limits for hostile input (issue 22): each input below
+# used to hang iosim or grow its memory to the limit; each must now give
+# one line naming the file and the place, exit 2, within a few seconds
+# (timeout 10 s, on a loaded 2-core machine), and leave no output file.
+#   - YAML nested 40,000 flow levels deep (libyaml's parse is quadratic in
+#     the depth: 6 s at this size before the limit), block levels by
+#     indentation, "- - - x" sequences, and a 2 MB file;
+#   - a text trace whose line never ends (/dev/zero; a 3 MB line).
+set -u
+: "${IOSIM:?}" "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
+mkdir -p "$WORK"
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+TRACE="$SRC/tests/data/trace_small.txt"
+expect() { # WANT_SUBSTRING ARGS...
+    local want=$1; shift
+    rm -f "$WORK/out.txt"
+    timeout 10 "$IOSIM" --no-progress -o "$WORK/out.txt" "$@" > /dev/null 2> "$WORK/err"
+    local rc=$?
+    [ $rc -eq 2 ] || fail "$*: exit $rc (124 = timed out), want 2"
+    [ "$(wc -l < "$WORK/err")" -eq 1 ] || fail "$*: not one line: $(head -c 300 "$WORK/err")"
+    grep -qF -- "$want" "$WORK/err" || fail "$*: lacks '$want': $(head -c 300 "$WORK/err")"
+    [ ! -e "$WORK/out.txt" ] || fail "$*: left an output file"
+}
+awk 'BEGIN { printf "sim:\n  seed: "; for (i = 0; i < 40000; i++) printf "["; for (i = 0; i < 40000; i++) printf "]"; print "" }' > "$WORK/flow.yaml"
+expect "flow.yaml:2:73: nested deeper than 64 levels" --config "$WORK/flow.yaml" "$TRACE"
+awk 'BEGIN { for (i = 0; i < 70; i++) { for (j = 0; j < i; j++) printf " "; printf "k%d:\n", i } }' > "$WORK/block.yaml"
+expect "block.yaml:65:65: nested deeper than 64 levels" --config "$WORK/block.yaml" "$TRACE"
+awk 'BEGIN { for (i = 0; i < 40000; i++) printf "- "; print "x" }' > "$WORK/dash.yaml"
+expect "dash.yaml:1:1: nested deeper than 64 levels" --config "$WORK/dash.yaml" "$TRACE"
+head -c 2000000 /dev/zero | tr '\0' '#' > "$WORK/big.yaml"
+expect "big.yaml: larger than 1048576 bytes" --config "$WORK/big.yaml" "$TRACE"
+# a legitimate config nested as deep as the real ones still loads
+"$IOSIM" --no-progress --config "$SRC/configs/vtd.yaml" "$TRACE" > /dev/null || fail "vtd.yaml refused"
+expect "/dev/zero:1: line longer than 1048576 bytes" /dev/zero
+{ echo "# iosim-trace text v1"; head -c 3000000 /dev/zero | tr '\0' 'a'; } > "$WORK/long.txt"
+expect "long.txt:2: line longer than 1048576 bytes" "$WORK/long.txt"
+timeout 10 "$IOSIM_TRACE" to-text "$WORK/long.txt" > /dev/null 2> "$WORK/err"
+[ $? -eq 2 ] && grep -q 'long.txt:2: line longer' "$WORK/err" || fail "iosim-trace to-text: $(cat "$WORK/err")"
+[ $fails -eq 0 ] && echo "hostile_input: all checks passed"
+exit $((fails > 0))
