@@ -21,6 +21,19 @@
  *                     The device then comes from the event's device name.
  *   - map/unmap carry no device or domain: device = opts->device, domain
  *     stamped by the sink (vote over IOTLB DIDs, import.h).
+ *   - Kernels: the formats read here are those of Linux 6.1 and 6.12
+ *     (checked against the events/<system>/<event>/format files a 6.12.95
+ *     guest saved, traces/raw/redis-strict-612/event-formats.txt):
+ *     iommu:map, iommu:unmap and intel_iommu:qi_submit print the same
+ *     fields in both.  What differs is inside the descriptors: 6.12 puts
+ *     the invalidation hint in the address qword of an unmap's
+ *     page-selective IOTLB descriptor (bit 6, VT-d spec §6.5.2.3;
+ *     0xffff9040 for 0xffff9000), which import_decode_qi turns into
+ *     flags IOSIM_INVAL_IH and an address without it (bits 11:0 are
+ *     never part of the address); 6.1 never sets it.  6.12 also has the
+ *     dma:* events (dma_map_page: "DEV dir=D dma_addr=HEX size=N
+ *     phys_addr=HEX attrs=A", dma_unmap_page the same without
+ *     phys_addr; bare hex, no 0x), handled as said above.
  *   - Time: seconds.fraction -> ns by integer arithmetic on the digits.
  *   - Two layers: the line parser reads each event's fields from its text,
  *     then the ftrace_ev_* builders (import.h) turn fields into a record;

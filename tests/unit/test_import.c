@@ -10,7 +10,11 @@
  *   ftrace-redis-strict.txt, ftrace-redis-lazy.txt (head -n 300 + tail -n
  *   30 of the captures' trace.txt), ftrace-redis-strict-qemu-guest.txt
  *   (head -n 60 of redis-virtio-strict-cm-on-with-qemu-trace/trace.txt)
- *   and qemu-redis-strict.log (lines 2760..3230 of its qemu-trace.log).
+ *   and qemu-redis-strict.log (lines 2760..3230 of its qemu-trace.log);
+ *   Linux 6.12 (6.12.95+deb12-amd64): ftrace-redis-strict-612.txt and
+ *   ftrace-redis-lazy-612.txt (head -n 300 + tail -n 30 of
+ *   traces/raw/redis-{strict,lazy}-612/trace.txt.zst; they carry the
+ *   dma:* events 6.12 adds).
  * Not modeled: the command line (tests/cli would cover it).
  */
 #include <setjmp.h>
@@ -288,6 +292,12 @@ static void check_excerpt_counts(const char *path)
     assert_int_equal(count_kind(&got, IOSIM_REC_MARK),
                      grep_c(path, "tracing_mark_write: ", NULL, NULL));
     assert_int_equal(count_kind(&got, IOSIM_REC_DMA), 0);
+    /* 6.12's dma_map_page / dma_unmap_page follow their iommu:map /
+     * unmap: duplicates, skipped (none in the 6.1 excerpts) */
+    assert_int_equal(c.dma_api_skipped,
+                     grep_c(path, " dma_map_page: ", NULL, NULL) +
+                         grep_c(path, " dma_unmap_page: ", NULL, NULL));
+    assert_int_equal(c.dma_api_used, 0);
     /* every qi_submit of both captures is 0x600f2 / 0x600e2 / devTLB:
      * `grep -o 'iotlb_inv dmar0: 0x[0-9a-f]*' | sort -u` => DID 6 */
     assert_int_equal(c.domain, 6);
@@ -312,6 +322,206 @@ static void test_lazy_excerpt(void **state)
 {
     (void)state;
     check_excerpt_counts(DATA "ftrace-redis-lazy.txt");
+}
+
+static void test_strict_excerpt_612(void **state)
+{
+    (void)state;
+    check_excerpt_counts(DATA "ftrace-redis-strict-612.txt");
+}
+
+static void test_lazy_excerpt_612(void **state)
+{
+    (void)state;
+    check_excerpt_counts(DATA "ftrace-redis-lazy-612.txt");
+}
+
+/* ---------------------------------------------------------------- */
+/* One test per kernel: the first records of a real capture, each    */
+/* written out by hand from its raw line (MODEL.md §2.2, §3.5)       */
+/* ---------------------------------------------------------------- */
+typedef struct want {
+    unsigned kind;  /* IOSIM_REC_*                            */
+    uint64_t t;     /* ns: the line's seconds.micro * 1e9      */
+    unsigned cpu;
+    unsigned desc;  /* INVAL: IOSIM_DESC_*                    */
+    uint64_t iova;  /* MAP/UNMAP: iova; INVAL: address         */
+    uint64_t size;  /* MAP/UNMAP                              */
+    uint64_t aux;   /* MAP: paddr; INVAL: qw0                 */
+    unsigned am, gran, flags, domain, device;
+} want_t;
+
+static void check_first_records(const char *path, const want_t *w, size_t n)
+{
+    import_opts_t o = default_opts();
+    import_counts_t c = {0};
+    recs_t got = {0};
+    iosim_err_t err = {0};
+    assert_int_equal(run_import("ftrace", path, &o, &got, &c, &err), 0);
+    assert_true(got.n >= n);
+    for (size_t i = 0; i < n; i++) {
+        const iosim_rec_t *r = &got.r[i];
+        assert_int_equal(r->kind, w[i].kind);
+        assert_int_equal(r->t, w[i].t);
+        assert_int_equal(r->cpu, w[i].cpu);
+        assert_int_equal(r->iova, w[i].iova);
+        assert_int_equal(r->domain, w[i].domain);
+        assert_int_equal(r->device, w[i].device);
+        if (r->kind == IOSIM_REC_INVAL) {
+            assert_int_equal(r->desc, w[i].desc);
+            assert_int_equal(r->aux, w[i].aux);
+            assert_int_equal(r->am, w[i].am);
+            assert_int_equal(r->gran, w[i].gran);
+            assert_int_equal(r->flags, w[i].flags);
+        } else {
+            assert_int_equal(r->size, w[i].size);
+            if (r->kind == IOSIM_REC_MAP)
+                assert_int_equal(r->aux, w[i].aux);
+        }
+    }
+    free(got.r);
+}
+
+#define W_UNMAP(t, cpu, iova, size)                                         \
+    {IOSIM_REC_UNMAP, t, cpu, 0, iova, size, 0, 0, 0, 0, 6, 0x0100}
+#define W_MAP(t, cpu, iova, size, pa)                                       \
+    {IOSIM_REC_MAP, t, cpu, 0, iova, size, pa, 0, 0, IOSIM_PROT_READ | IOSIM_PROT_WRITE, 6, 0x0100}
+/* qw0 0x600f2: type 2, G (5:4) = 3 page-selective, DID (31:16) = 6 */
+#define W_PSI(t, cpu, addr, am, ih)                                         \
+    {IOSIM_REC_INVAL, t, cpu, IOSIM_DESC_IOTLB, addr, 0, 0x600f2, am,       \
+     IOSIM_GRAN_PAGE, ih, 6, 0}
+/* qw0 0x10000000003: type 3, SID (47:32) = 0x0100 = 01:00.0 */
+#define W_DEVTLB(t, cpu, addr, am)                                          \
+    {IOSIM_REC_INVAL, t, cpu, IOSIM_DESC_DEVTLB, addr, 0, 0x10000000003,    \
+     am, IOSIM_GRAN_PAGE, 0, 0, 0x0100}
+
+/* Linux 6.1 (ftrace-redis-strict.txt lines 13-23): an unmap is a PSI
+ * with the address as is (qw1 0xffff9000: IH, bit 6, clear) + a devTLB
+ * descriptor; a map under caching mode a PSI. */
+static void test_kernel_61_records(void **state)
+{
+    (void)state;
+    static const want_t w[] = {
+        W_UNMAP(6833234000, 1, 0xffff9000, 4096),
+        W_PSI(6833798000, 1, 0xffff9000, 0, 0),    /* 0x600f2 0xffff9000 */
+        W_DEVTLB(6833908000, 1, 0xffff9000, 0),    /* S (bit 0) = 0      */
+        W_MAP(6836023000, 1, 0xffff9000, 4096, 0x1b1f000),
+        W_PSI(6836058000, 1, 0xffff9000, 0, 0),
+        W_UNMAP(6836707000, 0, 0xffff9000, 4096),
+        W_PSI(6836730000, 0, 0xffff9000, 0, 0),
+        W_DEVTLB(6836745000, 0, 0xffff9000, 0),
+        W_UNMAP(6837269000, 1, 0xffff6000, 8192),
+        W_PSI(6837281000, 1, 0xffff6000, 1, 0),    /* 0xffff6001: AM 1   */
+        /* 0xffff6001: S = 1, lowest zero bit >= 12 is bit 12 => 8 KiB */
+        W_DEVTLB(6837369000, 1, 0xffff6000, 1),
+    };
+    check_first_records(DATA "ftrace-redis-strict.txt", w,
+                        sizeof w / sizeof w[0]);
+}
+
+/* Linux 6.12 (ftrace-redis-strict-612.txt lines 13-28): the same
+ * sequence, but the unmap's PSI carries IH in its address qword
+ * (0xffff9040: bit 6, VT-d spec §6.5.2.3): the record's address is
+ * 0xffff9000 and its flags IH; the map's PSI has none.  The
+ * dma_unmap_page / dma_map_page lines (15 ... 27) give no record. */
+static void test_kernel_612_records(void **state)
+{
+    (void)state;
+    static const want_t w[] = {
+        W_UNMAP(9275107000, 1, 0xffff9000, 4096),
+        W_PSI(9276314000, 1, 0xffff9000, 0, IOSIM_INVAL_IH), /* ..9040 */
+        W_DEVTLB(9276390000, 1, 0xffff9000, 0),
+        /* 9.276464 dma_unmap_page: skipped */
+        W_MAP(9278777000, 1, 0xffff9000, 4096, 0x59f6c000),
+        W_PSI(9278801000, 1, 0xffff9000, 0, 0),              /* ..9000 */
+        /* 9.278821 dma_map_page: skipped */
+        W_UNMAP(9279344000, 0, 0xffff9000, 4096),
+        W_PSI(9279362000, 0, 0xffff9000, 0, IOSIM_INVAL_IH),
+        W_DEVTLB(9279365000, 0, 0xffff9000, 0),
+        W_UNMAP(9279641000, 1, 0xffff6000, 8192),
+        /* 0xffff6041: AM 1, IH 1, address 0xffff6000 */
+        W_PSI(9279680000, 1, 0xffff6000, 1, IOSIM_INVAL_IH),
+        W_DEVTLB(9279692000, 1, 0xffff6000, 1),              /* ..6001 */
+        W_MAP(9290946000, 1, 0xffffa000, 4096, 0x59f6f000),
+        W_PSI(9290963000, 1, 0xffffa000, 0, 0),
+        W_UNMAP(9291633000, 1, 0xffffa000, 4096),
+        W_PSI(9291642000, 1, 0xffffa000, 0, IOSIM_INVAL_IH),
+        W_DEVTLB(9291643000, 1, 0xffffa000, 0),
+    };
+    check_first_records(DATA "ftrace-redis-strict-612.txt", w,
+                        sizeof w / sizeof w[0]);
+}
+
+/* IH across a whole excerpt: the IOTLB descriptors whose qw1 has bit 6
+ * set (second hex digit 4-7 or c-f), counted with
+ *   grep -cE 'qi_submit: iotlb_inv dmar0: 0x[0-9a-f]+ 0x[0-9a-f]*[4-7c-f][0-9a-f] '
+ * => 60 in the 6.12 strict excerpt, 0 in the 6.1 ones and both lazy
+ * ones (their DSIs have address 0). */
+static void check_ih_count(const char *path, size_t want)
+{
+    import_opts_t o = default_opts();
+    import_counts_t c = {0};
+    recs_t got = {0};
+    iosim_err_t err = {0};
+    assert_int_equal(run_import("ftrace", path, &o, &got, &c, &err), 0);
+    size_t ih = 0;
+    for (size_t i = 0; i < got.n; i++) {
+        const iosim_rec_t *r = &got.r[i];
+        if (r->kind != IOSIM_REC_INVAL || r->desc != IOSIM_DESC_IOTLB)
+            continue;
+        ih += (r->flags & IOSIM_INVAL_IH) != 0;
+        assert_int_equal(r->iova & 0xfff, 0); /* IH never in the address */
+    }
+    assert_int_equal(ih, want);
+    free(got.r);
+}
+
+static void test_ih_by_kernel(void **state)
+{
+    (void)state;
+    check_ih_count(DATA "ftrace-redis-strict.txt", 0);
+    check_ih_count(DATA "ftrace-redis-lazy.txt", 0);
+    check_ih_count(DATA "ftrace-redis-strict-612.txt", 60);
+    check_ih_count(DATA "ftrace-redis-lazy-612.txt", 0);
+}
+
+/* Linux 6.12 lazy (ftrace-redis-lazy-612.txt lines 19-20): a flush-queue
+ * flush is a DSI (qw0 0x600e2: G = 2, DID 6, address 0) and a
+ * whole-device devTLB (qw1 0x7ffffffffffff001: S = 1, bits 62:12 all
+ * ones => mask 52), as in 6.1. */
+static void test_kernel_612_lazy_flush(void **state)
+{
+    (void)state;
+    const char *path = DATA "ftrace-redis-lazy-612.txt";
+    import_opts_t o = default_opts();
+    import_counts_t c = {0};
+    recs_t got = {0};
+    iosim_err_t err = {0};
+    assert_int_equal(run_import("ftrace", path, &o, &got, &c, &err), 0);
+    size_t i = 0;
+    while (i < got.n && got.r[i].kind != IOSIM_REC_INVAL)
+        i++;
+    assert_true(i + 1 < got.n);
+    const iosim_rec_t *d = &got.r[i], *v = &got.r[i + 1];
+    assert_int_equal(d->t, UINT64_C(10941185000));
+    assert_int_equal(d->desc, IOSIM_DESC_IOTLB);
+    assert_int_equal(d->gran, IOSIM_GRAN_DOMAIN);
+    assert_int_equal(d->domain, 6);
+    assert_int_equal(d->iova, 0);
+    assert_int_equal(d->flags, 0);
+    assert_int_equal(v->t, UINT64_C(10941230000));
+    assert_int_equal(v->desc, IOSIM_DESC_DEVTLB);
+    assert_int_equal(v->gran, IOSIM_GRAN_GLOBAL);
+    assert_int_equal(v->am, 52);
+    assert_int_equal(v->device, 0x0100);
+    /* the records before it: lines 13-18, map / unmap / unmap (the
+     * dma_* lines between them skipped) */
+    assert_int_equal(i, 3);
+    assert_int_equal(got.r[0].kind, IOSIM_REC_MAP);
+    assert_int_equal(got.r[0].iova, 0xffeaa000);
+    assert_int_equal(got.r[2].kind, IOSIM_REC_UNMAP);
+    assert_int_equal(got.r[2].iova, 0xffff9000);
+    free(got.r);
 }
 
 /* --window keeps BENCH_START..BENCH_END, both marks included. */
@@ -659,6 +869,12 @@ int main(void)
         cmocka_unit_test(test_parse_real_line),
         cmocka_unit_test(test_strict_excerpt),
         cmocka_unit_test(test_lazy_excerpt),
+        cmocka_unit_test(test_strict_excerpt_612),
+        cmocka_unit_test(test_lazy_excerpt_612),
+        cmocka_unit_test(test_kernel_61_records),
+        cmocka_unit_test(test_kernel_612_records),
+        cmocka_unit_test(test_ih_by_kernel),
+        cmocka_unit_test(test_kernel_612_lazy_flush),
         cmocka_unit_test(test_window),
         cmocka_unit_test(test_zstd_input),
         cmocka_unit_test(test_malformed_line),
