@@ -106,12 +106,13 @@ static int convert(int argc, char **argv, bool text_out)
     if (n < 0) {
         iosim_trace_abort(w);
         cli_error(prog, "%s", err.msg);
-        /* -1: the input is bad; -2: writing failed (disk full, ...) */
-        return n == -1 ? IOSIM_EXIT_BAD_INPUT : 1;
+        /* -1: the input is bad; -2: writing failed (disk full, ...):
+         * exit 2 either way, as every iosim program does */
+        return IOSIM_EXIT_BAD_INPUT;
     }
     if (iosim_trace_commit(w, &err)) {
         cli_error(prog, "%s", err.msg);
-        return 1;
+        return IOSIM_EXIT_BAD_INPUT;
     }
     return 0;
 }

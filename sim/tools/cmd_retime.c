@@ -192,11 +192,11 @@ int cmd_retime(int argc, char **argv)
     if (n < 0) {
         iosim_trace_abort(w);
         cli_error(prog, "%s", err.msg);
-        return n == -1 ? IOSIM_EXIT_BAD_INPUT : 1;
+        return IOSIM_EXIT_BAD_INPUT; /* bad input or an unwritable output */
     }
     if (iosim_trace_commit(w, &err)) {
         cli_error(prog, "%s", err.msg);
-        return 1;
+        return IOSIM_EXIT_BAD_INPUT;
     }
     fprintf(stderr, "%s: %s: %s (%" PRIu64 " mapped bytes over %" PRIu64
                     " ns)\n", prog, out, how, bytes, t1 - t0);

@@ -20,6 +20,7 @@
  * Not modeled: partial unmaps that start inside a mapping (counted as
  *   unmatched).
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -470,8 +471,8 @@ int cmd_stat(int argc, char **argv)
     }
     stat_print(stdout, json, path, iosim_trace_meta(r), st);
     if (fflush(stdout) != 0) {
-        cli_error(prog, "stat: cannot write the report");
-        status = 1;
+        cli_error(prog, "stat: cannot write the report: %s", strerror(errno));
+        status = IOSIM_EXIT_BAD_INPUT;
     }
 out:
     if (st)

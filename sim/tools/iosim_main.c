@@ -74,7 +74,8 @@ static void usage(FILE *out)
         "                        replacement policies\n"
         "      --version         print the version\n"
         "  -h, --help            this text\n\n"
-        "exit status: 0 ok, 1 internal failure, 2 bad input\n");
+        "exit status: 0 ok, 1 internal failure (out of memory), 2 bad input\n"
+        "or an output that cannot be written\n");
 }
 
 static void list_plugins(void)
@@ -226,19 +227,26 @@ static int add_sim(const iosim_config_t *base, const char *item,
 /* A validation error about a key (err->key, iosim_err_key) whose value the
  * config file gave (not one a --set replaced) becomes "file:line:col:
  * key: msg", the place of that key in the file, as the loader's own
- * errors are. */
+ * errors are; one whose value a --set gave becomes "--set key: msg". */
 static void point_at_config(const char *config_path,
                             const char *const *sets, size_t nsets,
                             iosim_err_t *err)
 {
     const char *key = err->key;
     size_t klen = strlen(key);
-    if (!config_path || klen == 0)
+    if (klen == 0)
         return;
     for (size_t i = 0; i < nsets; i++) /* "key=..." or "key.sub=..." */
         if (!strncmp(sets[i], key, klen) &&
-            (sets[i][klen] == '=' || sets[i][klen] == '.'))
+            (sets[i][klen] == '=' || sets[i][klen] == '.')) {
+            /* the value came from the command line: say so (issue 22) */
+            char msg[sizeof err->msg];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            iosim_err_set(err, "--set %s", msg);
             return;
+        }
+    if (!config_path)
+        return;
     size_t line, col;
     if (iosim_config_key_position(config_path, key, &line, &col))
         return;
@@ -628,8 +636,21 @@ int main(int argc, char **argv)
 
     /* every output written and flushed before any is renamed into place:
      * a run that cannot write one of them leaves none */
-    iosim_report_write(out, fmt, cfg, meta, sims, nsims);
-    rc = 1;
+    /* The echo shows the configuration as it ran: os.kernel auto and the
+     * settings that say "kernel" resolved against this trace, as each sim
+     * resolved its own (sim/os/os_kernel.c); a sim differs from it only
+     * in what its --compare item or --sweep set. */
+    iosim_config_t *shown = iosim_config_clone(cfg);
+    iosim_err_t kerr = {0};
+    if (shown && os_kernel_resolve(shown, meta, &kerr)) {
+        iosim_config_free(shown);
+        shown = NULL;
+    }
+    iosim_report_write(out, fmt, shown ? shown : cfg, meta, sims, nsims);
+    iosim_config_free(shown);
+    /* an output that cannot be written (full disk, closed pipe) is the
+     * caller's to fix, as iosim-trace treats it: exit 2 in both */
+    rc = IOSIM_EXIT_BAD_INPUT;
     if (!out_path && fflush(stdout) != 0) {
         iosim_err_set(&err, "stdout: cannot write: %s", strerror(errno));
         goto write_failed;

@@ -128,7 +128,8 @@ expect_bad "-o = the trace" -o "$WORK/same.txt" "$WORK/same.txt"
 mkdir -p "$WORK/dir"
 expect_bad "a directory" --xlate-log "$WORK/dir" "$WORK/t.txt"
 # a device is written through, not replaced: /dev/null works, /dev/full
-# fails (exit 1) and then no other output is left either (all outputs are
+# fails (exit 2, as every unwritable output in both programs: issue 22)
+# and then no other output is left either (all outputs are
 # written and flushed before any is renamed into place)
 "$IOSIM" --no-progress -o /dev/null --epoch 10ns --epoch-out "$WORK/ok.csv" \
     "$WORK/t.txt" || err "-o /dev/null: exit $?"
@@ -137,20 +138,20 @@ if [ -c /dev/full ]; then
     "$IOSIM" --no-progress -o "$WORK/rep.txt" --epoch 10ns --epoch-out "$WORK/ep.csv" \
         --xlate-log /dev/full "$WORK/t.txt" > /dev/null 2> "$WORK/err.txt"
     rc=$?
-    [ "$rc" = 1 ] || err "/dev/full: exit $rc, want 1"
+    [ "$rc" = 2 ] || err "/dev/full: exit $rc, want 2"
     [ -c /dev/full ] || err "/dev/full was replaced by a file"
     [ ! -e "$WORK/rep.txt" ] && [ ! -e "$WORK/ep.csv" ] ||
         err "/dev/full: the other outputs were kept"
     echo "/dev/full: $(cat "$WORK/err.txt")"
 fi
-# past a file-size limit: exit 1, no output (the limit applies to every
+# past a file-size limit: exit 2, no output (the limit applies to every
 # file the run writes: 2 MB lets the report and the epochs through, not
 # the translation log of a real trace)
 ( ulimit -f 2000
   "$IOSIM" --no-progress -o "$WORK/rep.txt" --epoch 1ms --epoch-out "$WORK/ep.csv" \
       --xlate-log "$WORK/big.csv" "$T" > /dev/null 2> "$WORK/err.txt" )
 rc=$?
-[ "$rc" = 1 ] || err "file-size limit: exit $rc, want 1"
+[ "$rc" = 2 ] || err "file-size limit: exit $rc, want 2"
 [ ! -e "$WORK/rep.txt" ] && [ ! -e "$WORK/ep.csv" ] && [ ! -e "$WORK/big.csv" ] ||
     err "file-size limit: an output was left"
 echo "file-size limit: $(cat "$WORK/err.txt")"
