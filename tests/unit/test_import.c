@@ -14,7 +14,11 @@
  *   Linux 6.12 (6.12.95+deb12-amd64): ftrace-redis-strict-612.txt and
  *   ftrace-redis-lazy-612.txt (head -n 300 + tail -n 30 of
  *   traces/raw/redis-{strict,lazy}-612/trace.txt.zst; they carry the
- *   dma:* events 6.12 adds).
+ *   dma:* events 6.12 adds), ftrace-redis-strict-612-qemu-guest.txt
+ *   (head -n 60 of traces/raw/redis-strict-612-qemu-trace/trace.txt.zst)
+ *   and qemu-redis-strict-612.log (lines 5560..5948 of its
+ *   qemu-trace.log, the `tid@sec.usec:` stamps removed so that the
+ *   alignment runs as on an unstamped log).
  * Not modeled: the command line (tests/cli would cover it).
  */
 #include <setjmp.h>
@@ -766,6 +770,125 @@ static void test_qemu_sync_local_reorder(void **state)
     free(got.r);
 }
 
+/* Linux 6.12 batches the descriptors of one flush into one
+ * qi_submit_sync (drivers/iommu/intel/cache.c, qi_batch): an unmap's
+ * PSI (IH set: 0xffff1040) and devTLB descriptor reach QEMU after ONE
+ * queue-tail write, followed by one wait descriptor; 6.1 wrote the tail
+ * once per descriptor.  The guest traces one qi_submit per descriptor
+ * either way.  Both forms must anchor every descriptor, and the trapped
+ * tail writes (ref.iq.submits) count submissions: 2 for the batched log
+ * (unmap batch, map PSI), 3 for the per-descriptor one. */
+static void test_qemu_batched_submission(void **state)
+{
+    (void)state;
+    const char *g =
+        "# entries-in-buffer/entries-written: 5/5   #P:2\n"
+        " a-1 [000] ..... 1.000001: unmap: IOMMU: iova=0x00000000ffff1000"
+        " - 0x00000000ffff2000 size=4096 unmapped_size=4096\n"
+        " a-1 [000] ..... 1.000002: qi_submit: iotlb_inv dmar0: 0x600f2"
+        " 0xffff1040 0x0 0x0\n"
+        " a-1 [000] ..... 1.000003: qi_submit: dev_tlb_inv dmar0:"
+        " 0x10000000003 0xffff1000 0x0 0x0\n"
+        " a-1 [000] ..... 1.000004: map: IOMMU: iova=0x00000000ffff2000"
+        " - 0x00000000ffff3000 paddr=0x0000000000042000 size=4096\n"
+        " a-1 [000] ..... 1.000005: qi_submit: iotlb_inv dmar0: 0x600f2"
+        " 0xffff2000 0x0 0x0\n";
+    const char *wait = "vtd_inv_desc invalidate desc type wait high "
+                       "0x1052224 low 0x200000025\n";
+    const char *psi1 = "vtd_inv_desc invalidate desc type iotlb high "
+                       "0xffff1040 low 0x600f2\n";
+    const char *dev1 = "vtd_inv_desc invalidate desc type device high "
+                       "0xffff1000 low 0x10000000003\n";
+    const char *psi2 = "vtd_inv_desc invalidate desc type iotlb high "
+                       "0xffff2000 low 0x600f2\n";
+    const char *tail = "vtd_inv_qi_tail write tail 2\n";
+    char q[2048];
+    /* 6.12: tail, PSI, devTLB, wait | tail, PSI, wait */
+    snprintf(q, sizeof q, "%s%s%s%s%s%s%s", tail, psi1, dev1, wait, tail,
+             psi2, wait);
+    import_counts_t c = {0};
+    recs_t got = {0};
+    import_pair(g, q, &got, &c);
+    assert_int_equal(c.qemu_anchors, 3);
+    assert_int_equal(c.qemu_tail_writes, 2);
+    assert_int_equal(count_kind(&got, IOSIM_REC_INVAL), 3);
+    assert_int_equal(got.n, 5); /* UNMAP, PSI, devTLB, MAP, PSI */
+    assert_int_equal(got.r[0].kind, IOSIM_REC_UNMAP);
+    assert_int_equal(got.r[1].desc, IOSIM_DESC_IOTLB);
+    assert_int_equal(got.r[1].iova, 0xffff1000);
+    assert_int_equal(got.r[1].flags, IOSIM_INVAL_IH);
+    assert_int_equal(got.r[2].desc, IOSIM_DESC_DEVTLB);
+    assert_int_equal(got.r[3].kind, IOSIM_REC_MAP);
+    assert_int_equal(got.r[4].iova, 0xffff2000);
+    assert_int_equal(got.r[4].flags, 0);
+    free(got.r);
+    /* 6.1: one tail write (and wait) per descriptor */
+    snprintf(q, sizeof q, "%s%s%s%s%s%s%s%s%s", tail, psi1, wait, tail, dev1,
+             wait, tail, psi2, wait);
+    memset(&c, 0, sizeof c);
+    recs_t got61 = {0};
+    import_pair(g, q, &got61, &c);
+    assert_int_equal(c.qemu_anchors, 3);
+    assert_int_equal(c.qemu_tail_writes, 3);
+    assert_int_equal(got61.n, 5);
+    free(got61.r);
+}
+
+/* The real 6.12 pair: 22 guest descriptors (13 IOTLB, 9 devTLB) from 4
+ * maps and 9 unmaps (grep -c ' map: ' / ' unmap: ' / 'iotlb_inv' /
+ * 'dev_tlb_inv' on the guest cut), which QEMU received after 13 tail
+ * writes: one per map (its PSI) and one per unmap (PSI + devTLB). */
+static void test_qemu_excerpt_612(void **state)
+{
+    (void)state;
+    const char *guest = DATA "ftrace-redis-strict-612-qemu-guest.txt";
+    const char *qlog = DATA "qemu-redis-strict-612.log";
+    import_opts_t o = default_opts();
+    o.guest_path = guest;
+    import_counts_t c = {0};
+    recs_t got = {0};
+    iosim_err_t err = {0};
+    assert_int_equal(run_import("qemu", qlog, &o, &got, &c, &err), 0);
+    /* line 42 holds the QEMU copy of the guest's first qi_submit
+     * (0x600f2 0xffff9040), nothing before it is a descriptor:
+     *   sed -n '1,41p' qemu-redis-strict-612.log | grep -c vtd_inv_desc => 0 */
+    assert_int_equal(c.qemu_desc_skipped, 0);
+    assert_int_equal(c.qemu_anchors, 22);
+    assert_int_equal(c.qemu_anchors, grep_c(guest, "qi_submit: ", NULL, NULL));
+    /* line 39 is the first anchor's tail write, 386 the tail write of
+     * the descriptor (389) after the guest's last one:
+     *   sed -n '39,385p' ... | grep -c vtd_inv_qi_tail => 13 */
+    assert_int_equal(c.qemu_tail_writes, 13);
+    assert_int_equal(c.qemu_tail_writes,
+                     grep_c(guest, " map: ", NULL, NULL) +
+                         grep_c(guest, " unmap: ", NULL, NULL));
+    /*   sed -n '42,389p' ... | grep -c vtd_dmar_translate    => 86
+     *   sed -n '42,389p' ... | grep -c vtd_iotlb_page_hit    => 76
+     *   sed -n '42,389p' ... | grep -c vtd_iotlb_page_update => 10 */
+    assert_int_equal(count_kind(&got, IOSIM_REC_DMA), 86);
+    assert_int_equal(c.qemu_iotlb_hits, 76);
+    assert_int_equal(c.qemu_iotlb_misses, 10);
+    assert_int_equal(count_kind(&got, IOSIM_REC_UNMAP),
+                     grep_c(guest, " unmap: ", NULL, NULL));
+    assert_int_equal(count_kind(&got, IOSIM_REC_MAP),
+                     grep_c(guest, " map: ", NULL, NULL) + c.qemu_premapped);
+    assert_int_equal(count_desc(&got, IOSIM_DESC_IOTLB), 13);
+    assert_int_equal(count_desc(&got, IOSIM_DESC_DEVTLB), 9);
+    /* the dma_map_page / dma_unmap_page lines: skipped */
+    assert_int_equal(c.dma_api_skipped, 13);
+    /* each unmap's PSI (qw1 ...040/...041) came with IH: 9 of them */
+    size_t ih = 0;
+    for (size_t i = 0; i < got.n; i++) {
+        if (i > 0)
+            assert_true(got.r[i].t >= got.r[i - 1].t);
+        if (got.r[i].kind == IOSIM_REC_INVAL &&
+            got.r[i].desc == IOSIM_DESC_IOTLB)
+            ih += (got.r[i].flags & IOSIM_INVAL_IH) != 0;
+    }
+    assert_int_equal(ih, 9);
+    free(got.r);
+}
+
 /* A hand-made case of every alignment rule (import_qemu.c header). */
 static void test_qemu_alignment_rule(void **state)
 {
@@ -881,6 +1004,8 @@ int main(void)
         cmocka_unit_test(test_qemu_excerpt),
         cmocka_unit_test(test_qemu_sync_local_reorder),
         cmocka_unit_test(test_qemu_alignment_rule),
+        cmocka_unit_test(test_qemu_batched_submission),
+        cmocka_unit_test(test_qemu_excerpt_612),
         cmocka_unit_test(test_nothing_to_import),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
