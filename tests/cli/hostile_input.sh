@@ -6,7 +6,9 @@
 #   - YAML nested 40,000 flow levels deep (libyaml's parse is quadratic in
 #     the depth: 6 s at this size before the limit), block levels by
 #     indentation, "- - - x" sequences, and a 2 MB file;
-#   - a text trace whose line never ends (/dev/zero; a 3 MB line).
+#   - a text trace whose line never ends (/dev/zero; a 3 MB line);
+# and the exit codes and names: a --set value that breaks a rule names
+# --set; an output on a full disk is exit 2 in both programs.
 set -u
 : "${IOSIM:?}" "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
 mkdir -p "$WORK"
@@ -38,5 +40,20 @@ expect "/dev/zero:1: line longer than 1048576 bytes" /dev/zero
 expect "long.txt:2: line longer than 1048576 bytes" "$WORK/long.txt"
 timeout 10 "$IOSIM_TRACE" to-text "$WORK/long.txt" > /dev/null 2> "$WORK/err"
 [ $? -eq 2 ] && grep -q 'long.txt:2: line longer' "$WORK/err" || fail "iosim-trace to-text: $(cat "$WORK/err")"
+# a rule across keys broken by a --set value names --set
+expect "--set vtd.iotlb.sets: 3 is not a power of two" --set vtd.iotlb.sets=3 "$TRACE"
+# a full disk is exit 2 in both programs (was 1 from iosim and to-text)
+if [ -c /dev/full ]; then
+    "$IOSIM" --no-progress -o /dev/full "$TRACE" 2> /dev/null; rc=$?
+    [ $rc -eq 2 ] || fail "iosim -o /dev/full: exit $rc"
+    "$IOSIM" --no-progress "$TRACE" > /dev/full 2> /dev/null; rc=$?
+    [ $rc -eq 2 ] || fail "iosim > /dev/full: exit $rc"
+    "$IOSIM_TRACE" to-text "$TRACE" -o /dev/full 2> /dev/null; rc=$?
+    [ $rc -eq 2 ] || fail "to-text -o /dev/full: exit $rc"
+    "$IOSIM_TRACE" stat "$TRACE" > /dev/full 2> /dev/null; rc=$?
+    [ $rc -eq 2 ] || fail "stat > /dev/full: exit $rc"
+    "$IOSIM_TRACE" gen random --count 10 -o /dev/full 2> /dev/null; rc=$?
+    [ $rc -eq 2 ] || fail "gen -o /dev/full: exit $rc"
+fi
 [ $fails -eq 0 ] && echo "hostile_input: all checks passed"
 exit $((fails > 0))
