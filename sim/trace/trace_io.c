@@ -140,6 +140,7 @@ struct iosim_trace_reader {
     size_t icap;
     ZSTD_inBuffer in;
     uint64_t in_read; /* compressed bytes read from the file */
+    uint64_t decoded; /* decompressed bytes produced so far */
     bool in_eof;
     bool frame_done; /* last decompress call ended a frame */
     uint8_t *obuf;
@@ -182,6 +183,7 @@ static int bin_fill(iosim_trace_reader_t *r, iosim_err_t *err)
         if (out.pos > before || r->in.pos > in_before)
             r->frame_done = (ret == 0);
         r->ofill = out.pos;
+        r->decoded += out.pos - before;
         if (r->ofill > before)
             return 1;
         if (r->in.pos == r->in.size && r->in_eof)
@@ -266,6 +268,14 @@ static int bin_open(iosim_trace_reader_t *r, const uint8_t *sniff,
     int rc = bin_take(r, hdr, sizeof hdr, err);
     if (rc < 0)
         return -1;
+    /* zstd hands out a block only once all of it arrived: a file cut
+     * inside its first block decodes to nothing at all */
+    if (rc > 0 && r->decoded == 0 && r->in_read > 0)
+        return iosim_err_set(err, "%s: truncated after 0 records (the file "
+                                  "ends inside the first zstd block, after "
+                                  "%" PRIu64 " compressed bytes: nothing "
+                                  "could be decoded)",
+                             r->path, r->in_read);
     if (rc > 0)
         return iosim_err_set(err, "%s: truncated after 0 records (stream "
                                   "ends inside the %u-byte header)",
