@@ -103,10 +103,21 @@ struct iosim_config {
         char policy[IOSIM_NAME_LEN];      /* strict | lazy | passthrough |
                                              trace | schemes...            */
         char iova_mode[IOSIM_NAME_LEN];   /* replay | reallocate           */
+        /* The Linux version whose Intel driver the model follows, and
+         * the settings that differ between versions as given: "kernel" =
+         * as os.kernel says (sim/os/os_kernel.c). */
+        char kernel[IOSIM_NAME_LEN];      /* auto | 6.1 | 6.12             */
+        char kernel_default[IOSIM_NAME_LEN]; /* auto without one: 6.1|6.12 */
+        char strict_batch_set[IOSIM_NAME_LEN];        /* kernel | 1..254   */
+        char pass_ih_set[IOSIM_NAME_LEN];             /* kernel|true|false */
+        char flush_all_devtlb_cm_set[IOSIM_NAME_LEN]; /* kernel|true|false */
+        /* Their effective values (not parameters): os_kernel_resolve()
+         * fills them when a sim is created; the policies read these. */
         uint32_t strict_batch;            /* descs per qi_submit (16 / 1)  */
         bool pass_ih;                     /* strict PSI carries IH=1       */
         bool flush_all_devtlb_cm;         /* flush-all covers the devTLB
                                              under caching mode            */
+        uint32_t kernel_sublevel;         /* 6.12.N: N (0 = unknown)       */
         uint32_t fq_size;                 /* flush-queue entries per CPU   */
         double fq_timeout_ms;             /* flush-queue timer             */
         uint32_t hz;                      /* CONFIG_HZ (timer ticks)       */

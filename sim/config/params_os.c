@@ -1,8 +1,10 @@
 /* params_os.c — parameters of the OS (Linux DMA-API) policy model (os.*).
  *
  * Concepts: which unmap policy runs (a registered name, see sim/os/os.h),
- *   how IOVAs are chosen, invalidation batching, the lazy flush queue and
- *   the CPU cost of each operation.
+ *   which Linux version it follows (os.kernel; the settings that differ
+ *   between 6.1 and 6.12 default to "kernel", sim/os/os_kernel.c), how
+ *   IOVAs are chosen, invalidation batching, the lazy flush queue and the
+ *   CPU cost of each operation.
  * Assumptions: CPU costs are per operation on one page; the software part
  *   of a strict map+unmap pair is split evenly between map and unmap.
  * Not modeled: lock contention, per-CPU IOVA rcache effects on cost.
@@ -36,33 +38,53 @@ const iosim_param_t iosim_params_os[] = {
      "replay = use the trace's IOVAs; reallocate = assign IOVAs with the "
      "modelled allocator",
      "design choice: a replay reproduces the traced addresses"},
-    {"os.strict_batch", IOSIM_P_U32, OFF(os.strict_batch), "16", 1, 254,
-     NULL,
-     "invalidation descriptors per qi_submit_sync in strict unmap "
-     "(1 = one submission per descriptor)",
-     "Linux >= 6.12 qi_batch of QI_MAX_BATCHED_DESC_COUNT = 16; before "
-     "6.12 every descriptor was its own submission (MODEL.md §1.6.3)"},
-    {"os.pass_ih", IOSIM_P_BOOL, OFF(os.pass_ih), "false", 1, 0, NULL,
+    /* The kernel and what differs between its versions: each difference
+     * with the functions of both kernels is in sim/os/os_kernel.c. */
+    {"os.kernel", IOSIM_P_STR, OFF(os.kernel), "auto", 1, 0, "auto|6.1|6.12",
+     "Linux version whose Intel IOMMU driver the OS model follows (the "
+     "settings below that say kernel take its value); auto = the trace's "
+     "metadata (meta.kernel, uname -r: 6.1.0-56-amd64 is 6.1, "
+     "6.12.9+bpo-amd64 is 6.12.9), os.kernel_default when the trace names "
+     "neither 6.1 nor 6.12",
+     "design choice: a capture is replayed by the kernel it came from "
+     "(issue 21); read: Linux 6.1.131 (drivers/iommu/intel/iommu.c) and "
+     "6.12 (drivers/iommu/intel/cache.c with qi_batch, iommu.c 6.12.43)"},
+    {"os.kernel_default", IOSIM_P_STR, OFF(os.kernel_default), "6.12", 1, 0,
+     "6.1|6.12",
+     "os.kernel auto on a trace whose metadata names no 6.1 or 6.12 kernel "
+     "(generated and text traces, other kernels)",
+     "6.12: what os.strict_batch 16 and os.flush_all_devtlb_cm true "
+     "described before os.kernel existed (the kernel of the researchers' "
+     "testbed, issue 21)"},
+    {"os.strict_batch", IOSIM_P_STR, OFF(os.strict_batch_set), "kernel", 1,
+     0, NULL,
+     "invalidation descriptors per qi_submit_sync (strict unmap, flush of "
+     "everything, the trace policy's grouping of logged descriptors): "
+     "kernel or a count 1..254 (1 = one submission per descriptor)",
+     "kernel: 16 on 6.12 (cache.c qi_batch, QI_MAX_BATCHED_DESC_COUNT), 1 "
+     "on 6.1 (every qi_flush_* is its own qi_submit_sync; QEMU trapped one "
+     "tail write per descriptor in every 6.1 capture) (MODEL.md §1.6.3)"},
+    {"os.pass_ih", IOSIM_P_STR, OFF(os.pass_ih_set), "kernel", 1, 0,
+     "kernel|true|false",
      "strict unmap passes IH=1 on a second-stage page-selective "
      "invalidation when no page-table page was freed (keeps the "
      "paging-structure caches); first-stage P_IOTLB descriptors always "
      "carry it",
-     "false: the kernel the other defaults describe (6.12 as released, "
-     "batch 16) hard-codes ih = 0 in qi_desc_iotlb() (dmar.c), as "
-     "qi_flush_iotlb() did from before v6.0 on; F&S measured v6.0 "
-     "flushing the PTcaches on every unmap (FIGURES.md §1); true: later "
-     "kernels (mainline, 6.12.93 stable) decode it (MODEL.md §1.6.3); "
-     "P_IOTLB: "
+     "kernel: false on 6.1 (qi_flush_iotlb hard-codes ih = 0; F&S measured "
+     "v6.0 flushing the PTcaches on every unmap, FIGURES.md §1) and on "
+     "6.12.0-6.12.62 (qi_desc_iotlb hard-codes ih = 0); true from 6.12.63 "
+     "(upstream 6b38a108 \"Fix unused invalidation hint in qi_desc_iotlb\", "
+     "6.12.63-rc1 review series, 2025-12-16) (MODEL.md §1.6.3); P_IOTLB: "
      "qi_flush_piotlb, IH=1 on all 1,359 of traces/redis-strict-fs-qemu.zst "
      "(Linux 6.1)"},
-    {"os.flush_all_devtlb_cm", IOSIM_P_BOOL, OFF(os.flush_all_devtlb_cm),
-     "true", 1, 0, NULL,
+    {"os.flush_all_devtlb_cm", IOSIM_P_STR, OFF(os.flush_all_devtlb_cm_set),
+     "kernel", 1, 0, "kernel|true|false",
      "a flush of the whole domain (lazy flush queue, coIOMMU) also flushes "
      "the device-TLB under caching mode",
-     "true: Linux >= 6.10 cache_tag_flush_all() (drivers/iommu/intel/"
-     "cache.c) flushes every device-TLB tag; false: Linux <= 6.9 "
+     "kernel: true on 6.12 (>= 6.10 cache_tag_flush_all() in drivers/iommu/"
+     "intel/cache.c flushes every device-TLB tag); false on 6.1 (<= 6.9 "
      "intel_flush_iotlb_all() skips iommu_flush_dev_iotlb() when CAP.CM is "
-     "set (seen in traces/redis-lazy-fs-qemu.zst, Linux 6.1: 49 P_IOTLB "
+     "set; seen in traces/redis-lazy-fs-qemu.zst, Linux 6.1: 49 P_IOTLB "
      "flushes, no device-TLB descriptor)"},
     {"os.fq_size", IOSIM_P_U32, OFF(os.fq_size), "256", 2, 1048576.0, NULL,
      "lazy flush-queue entries per CPU (power of two; size-1 usable)",

@@ -90,6 +90,11 @@ iosim_sim_t *iosim_sim_new(const iosim_config_t *cfg, const char *label,
         goto oom;
     if (meta)
         s->meta = *meta;
+    /* os.kernel auto takes the trace's kernel (sim/os/os_kernel.c) */
+    if (os_kernel_resolve(s->cfg, meta, err)) {
+        iosim_sim_free(s);
+        return NULL;
+    }
     s->os = os_policy_find(cfg->os.policy);
     s->hv = hv_mode_find(cfg->hv.mode);
     if (!s->os || !s->hv) {
@@ -494,6 +499,71 @@ static void window_mark(iosim_sim_t *s, const iosim_rec_t *r)
  * costs seconds. */
 #define SIM_REC_SIZE_MAX (1ull << 36)
 
+static const char *const warn_names[SIM_WARN_COUNT] = {
+#define IOSIM_WARN_NAME(id, name, desc) [SIM_WARN_##id] = name,
+    IOSIM_INPUT_WARNINGS(IOSIM_WARN_NAME)
+#undef IOSIM_WARN_NAME
+};
+static const char *const warn_descs[SIM_WARN_COUNT] = {
+#define IOSIM_WARN_DESC(id, name, desc) [SIM_WARN_##id] = desc,
+    IOSIM_INPUT_WARNINGS(IOSIM_WARN_DESC)
+#undef IOSIM_WARN_DESC
+};
+
+size_t iosim_warning_count(void) { return SIM_WARN_COUNT; }
+const char *iosim_warning_name(size_t i)
+{
+    return i < SIM_WARN_COUNT ? warn_names[i] : NULL;
+}
+const char *iosim_warning_desc(size_t i)
+{
+    return i < SIM_WARN_COUNT ? warn_descs[i] : NULL;
+}
+uint64_t iosim_sim_warning(const iosim_sim_t *s, size_t i)
+{
+    return i < SIM_WARN_COUNT ? s->warn[i] : 0;
+}
+void iosim_sim_set_strict_input(iosim_sim_t *s, bool strict)
+{
+    s->strict_input = strict;
+}
+
+/* Counts a warning of record r; -1 with err set under strict input. */
+static int sim_warn(iosim_sim_t *s, enum sim_input_warning w,
+                    const iosim_rec_t *r, iosim_err_t *err)
+{
+    s->warn[w]++;
+    if (!s->strict_input)
+        return 0;
+    return iosim_err_set(err, "--strict-input: %s iova 0x%llx size 0x%llx: "
+                              "%s (%s)",
+                         iosim_rec_kind_name(r->kind),
+                         (unsigned long long)r->iova,
+                         (unsigned long long)r->size, warn_names[w],
+                         warn_descs[w]);
+}
+
+/* The warnings a record raises before the model takes it. */
+static int sim_check_input(iosim_sim_t *s, const iosim_rec_t *r,
+                           iosim_err_t *err)
+{
+    if (s->seen_any && r->t < s->now &&
+        sim_warn(s, SIM_WARN_TIME_BACKWARDS, r, err))
+        return -1;
+    bool ranged = r->kind == IOSIM_REC_MAP || r->kind == IOSIM_REC_UNMAP ||
+                  r->kind == IOSIM_REC_DMA;
+    if (ranged && r->size && r->iova + r->size < r->iova &&
+        sim_warn(s, SIM_WARN_WRAPPED, r, err))
+        return -1;
+    if (r->kind == IOSIM_REC_UNMAP && !pgtable_is_mapped(&s->live, r->iova) &&
+        sim_warn(s, SIM_WARN_STRAY_UNMAP, r, err))
+        return -1;
+    if (r->kind == IOSIM_REC_DMA && !pgtable_is_mapped(&s->live, r->iova) &&
+        sim_warn(s, SIM_WARN_DMA_UNMAPPED, r, err))
+        return -1;
+    return 0;
+}
+
 static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
 {
     if ((r->kind == IOSIM_REC_MAP || r->kind == IOSIM_REC_UNMAP ||
@@ -502,6 +572,8 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
         return iosim_err_set(err, "size 0x%llx is larger than the 64 GiB a "
                                   "record may cover",
                              (unsigned long long)r->size);
+    if (sim_check_input(s, r, err))
+        return -1;
     if (s->epochs.len_ns && sim_epoch_advance(s, r->t, err))
         return -1;
     if (!s->seen_any) {

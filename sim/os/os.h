@@ -12,7 +12,8 @@
  *   - The registry (os_registry.c) is the only list of policies: a new
  *     scheme is one file plus one table line.
  *   - Shared Linux mechanics (PSI range, batching, flush-all) live in
- *     os_linux.c so that schemes reuse them.
+ *     os_linux.c so that schemes reuse them; where Linux 6.1 and 6.12
+ *     differ, os.kernel decides (os_kernel.c lists each difference).
  * Assumptions: see each policy file.
  * Not modeled: SWIOTLB bouncing, dma_map_sg segment merging.
  */
@@ -48,6 +49,16 @@ typedef struct os_policy_ops {
 
 extern const os_policy_ops_t *const os_policy_registry[];
 const os_policy_ops_t *os_policy_find(const char *name);
+
+/* ---- The kernel version (os_kernel.c) -------------------------------- */
+
+/* Resolves os.kernel (auto: from meta, which may be NULL) and the settings
+ * that say "kernel" into c's effective fields (os.strict_batch, pass_ih,
+ * flush_all_devtlb_cm) and rewrites those parameters' text to the values
+ * that run.  Called when a sim is created; again on a resolved config it
+ * changes nothing.  0, or -1 with err set (a bad os.strict_batch). */
+int os_kernel_resolve(iosim_config_t *c, const iosim_trace_meta_t *meta,
+                      iosim_err_t *err);
 
 /* ---- Linux mechanics shared by policies (os_linux.c) ---------------- */
 

@@ -13,6 +13,10 @@
  *     behind QEMU 10.0's x-flts (traces/redis-strict-fs-qemu.zst).
  *   - A flush of everything flushes the whole device-TLB too, except
  *     under caching mode before Linux 6.10 (os.flush_all_devtlb_cm).
+ *   - Where Linux 6.1 and 6.12 differ (descriptors per submission, IH,
+ *     the device-TLB in a flush of everything) the effective settings
+ *     come from os.kernel; os_kernel.c has each difference with the
+ *     functions of both kernels, cited here by its letter.
  * Assumptions: one domain per device, so each flush has one IOTLB tag
  * and, with ATS, one device-TLB tag (PASID 0: a plain device-TLB
  * descriptor).
@@ -24,8 +28,11 @@
 
 static void submit_batched(iosim_sim_t *s, const vtd_desc_t *d, size_t n)
 {
-    /* Before Linux 6.12 every descriptor was its own qi_submit_sync();
-     * 6.12 batches up to QI_MAX_BATCHED_DESC_COUNT = 16 (MODEL.md §1.6.3). */
+    /* os_kernel.c (a): 6.1 submits every descriptor alone (qi_flush_iotlb,
+     * qi_flush_dev_iotlb: one qi_submit_sync each); 6.12 puts the
+     * descriptors of one cache_tag_flush_*() in domain->qi_batch and
+     * submits them together, at most QI_MAX_BATCHED_DESC_COUNT = 16
+     * (qi_batch_flush_descs) (MODEL.md §1.6.3). */
     uint32_t batch = s->cfg->os.strict_batch ? s->cfg->os.strict_batch : 1;
     for (size_t i = 0; i < n; i += batch)
         sim_iommu_submit(s, d + i, n - i < batch ? n - i : batch);
@@ -41,8 +48,10 @@ bool os_linux_first_stage(const iosim_sim_t *s)
 }
 
 /* ih: only leaves changed.  A second-stage PSI carries it only where the
- * kernel decodes it (os.pass_ih); P_IOTLB descriptors always carried it
- * (qi_flush_piotlb in 6.1, qi_batch_add_piotlb since 6.12; the 6.1
+ * kernel decodes it (os.pass_ih, os_kernel.c (b): never on 6.1, whose
+ * qi_flush_iotlb builds it with ih = 0, nor on 6.12.0-62, whose
+ * qi_desc_iotlb does; from 6.12.63 on); P_IOTLB descriptors always carried
+ * it (qi_flush_piotlb in 6.1, qi_batch_add_piotlb since 6.12; the 6.1
  * capture's 1,359 P_IOTLBs all have IH=1). */
 static vtd_desc_t iotlb_desc(const iosim_sim_t *s, uint16_t did,
                              uint64_t iova, uint64_t size, bool ih)
@@ -76,7 +85,10 @@ void os_linux_flush_range(iosim_sim_t *s, uint16_t did, uint16_t sid,
     size_t n = 0;
     d[n++] = iotlb_desc(s, did, iova, size,
                         ih && (s->cfg->os.pass_ih || os_linux_first_stage(s)));
-    if (s->cfg->vtd.ats) { /* devTLB after IOTLB (spec §6.5.2.5) */
+    /* devTLB after IOTLB (spec §6.5.2.5) in both kernels, os_kernel.c (d):
+     * 6.1 iommu_flush_iotlb_psi -> iommu_flush_dev_iotlb, 6.12 the DEVTLB
+     * cache tag after the IOTLB one; either way only with ATS */
+    if (s->cfg->vtd.ats) {
         vtd_desc_t dt = {.type = IOSIM_DESC_DEVTLB, .gran = IOSIM_GRAN_PAGE,
                          .sid = sid, .did = did};
         vtd_psi_range(iova, size, &dt.addr, &dt.am);
@@ -88,9 +100,10 @@ void os_linux_flush_range(iosim_sim_t *s, uint16_t did, uint16_t sid,
 void os_linux_map_notify(iosim_sim_t *s, uint16_t did, uint64_t iova,
                          uint64_t size)
 {
-    /* cache_tag_flush_range_np(): only under caching mode, IOTLB only,
-     * and not for first-stage domains (caching mode covers second-stage
-     * tables only). */
+    /* Only under caching mode, IOTLB only, and not for first-stage
+     * domains (caching mode covers second-stage tables only): the same in
+     * both kernels, os_kernel.c (c) (6.1 __mapping_notify_one ->
+     * iommu_flush_iotlb_psi(.., map = 1); 6.12 cache_tag_flush_range_np). */
     if (!s->cfg->vtd.caching_mode || os_linux_first_stage(s))
         return;
     vtd_desc_t d = iotlb_desc(s, did, iova, size, false);
@@ -112,6 +125,9 @@ int os_linux_map(iosim_sim_t *s, iova_remap_t *remap, const iosim_rec_t *r,
     return 0;
 }
 
+/* os_kernel.c (d), (e): 6.1 intel_flush_iotlb_all() skips the devTLB under
+ * caching mode and submits each descriptor alone; 6.12
+ * cache_tag_flush_all() flushes it always, both in one submission. */
 void os_linux_flush_all(iosim_sim_t *s, uint16_t did, uint16_t sid)
 {
     /* DSI, or for a first-stage domain a PASID-selective P_IOTLB

@@ -43,7 +43,9 @@ static void usage(FILE *out)
         "                        strict,lazy,passthrough; an item may name a\n"
         "                        hypervisor mode too: strict@emulated (the\n"
         "                        mode brings the settings it needs, e.g.\n"
-        "                        caching mode for @emulated)\n"
+        "                        caching mode for @emulated), and a kernel:\n"
+        "                        strict@emulated:6.1,strict@emulated:6.12\n"
+        "                        (os.kernel; default: the trace's)\n"
         "      --sweep KEY=V1,V2 one configuration per value, in the same "
         "pass;\n"
         "                        several --sweep (and --compare) combine "
@@ -117,9 +119,10 @@ static void show_progress(uint64_t done, uint64_t total, uint64_t records,
             (unsigned long long)records);
 }
 
-/* --compare items (policy[@hvmode]) times every combination of the
- * --sweep values: one sim each, all fed by one decoded stream.  Labels
- * name what differs: "strict", "lazy@emulated", "strict vtd.iotlb.ways=16". */
+/* --compare items (policy[@hvmode][:kernel]) times every combination of
+ * the --sweep values: one sim each, all fed by one decoded stream.  Labels
+ * name what differs: "strict", "lazy@emulated", "strict@emulated:6.12",
+ * "strict vtd.iotlb.ways=16". */
 typedef struct sweep {
     char key[128];
     char values[1024]; /* comma-separated, as given */
@@ -171,6 +174,11 @@ static int add_sim(const iosim_config_t *base, const char *item,
     if (item) {
         char it[128];
         snprintf(it, sizeof it, "%s", item);
+        /* POLICY[@MODE][:KERNEL]: the kernel sets os.kernel, after what
+         * the mode implies (no mode implies a kernel) */
+        char *colon = strchr(it, ':');
+        if (colon)
+            *colon = '\0';
         char *at = strchr(it, '@');
         if (at)
             *at = '\0';
@@ -190,6 +198,10 @@ static int add_sim(const iosim_config_t *base, const char *item,
                                        err);
             for (size_t k = 0; m && !bad && m->implies && m->implies[k]; k++)
                 bad = iosim_config_set(c, m->implies[k], err);
+        }
+        if (!bad && colon) {
+            snprintf(set, sizeof set, "os.kernel=%s", colon + 1);
+            bad = iosim_config_set(c, set, err);
         }
         snprintf(label, sizeof label, "%s", item);
     } else {
@@ -415,7 +427,9 @@ static int build_sims(const iosim_config_t *cfg, const char *compare,
                                           "its values in one --sweep)",
                                      sw[k].key);
         if (compare && (!strcmp(sw[k].key, "os.policy") ||
-                        !strcmp(sw[k].key, "hv.mode")))
+                        !strcmp(sw[k].key, "hv.mode") ||
+                        (!strcmp(sw[k].key, "os.kernel") &&
+                         strchr(compare, ':'))))
             return iosim_err_set(err, "--sweep %s: --compare sets it per "
                                       "item (list the items there)",
                                  sw[k].key);

@@ -20,17 +20,19 @@
 #include <yaml.h>
 
 #include "config/config.h"
+#include "os/os.h"
 
 #define DATA IOSIM_SOURCE_DIR "/tests/data/config/"
 #define CONFIGS IOSIM_SOURCE_DIR "/configs/"
 
 /* Fields of struct iosim_config counted by hand from config.h:
- * sim 3; vtd 10 scalars + 13 caches x 5 + 10 timing + 7 queue; os 16; hv 6;
+ * sim 3; vtd 10 scalars + 13 caches x 5 + 10 timing + 7 queue; os 18
+ * (kernel, kernel_default: os_kernel.c); hv 6;
  * scheme 12; dev: model 1 + each model's own rows (dev_*.c).
  * A new parameter adds its field to config.h, a row and 1 here. */
 #define DEV_MODEL_PARAMS (2 + 12 + 10 + 20) /* touch virtio-net e1000e mlx5 */
 #define EXPECTED_PARAMS                                                      \
-    (3 + 10 + 13 * 5 + 10 + 7 + 16 + 6 + 12 + 1 + DEV_MODEL_PARAMS)
+    (3 + 10 + 13 * 5 + 10 + 7 + 18 + 6 + 12 + 1 + DEV_MODEL_PARAMS)
 
 static size_t param_count(void)
 {
@@ -182,6 +184,13 @@ static void test_defaults(void **state)
     assert_string_equal(c->os.policy, "strict");
     assert_int_equal(c->os.fq_size, 256);
     assert_true(c->os.fq_timeout_ms == 10.0);
+    /* the settings that differ between kernels follow os.kernel (auto:
+     * the trace's; without one, 6.12: batches of 16) */
+    assert_string_equal(c->os.kernel, "auto");
+    assert_string_equal(c->os.strict_batch_set, "kernel");
+    iosim_err_t kerr = {0};
+    assert_int_equal(os_kernel_resolve(c, NULL, &kerr), 0);
+    assert_string_equal(c->os.kernel, "6.12");
     assert_int_equal(c->os.strict_batch, 16);
     assert_true(c->os.cpu_ghz == 3.3);
     assert_true(c->os.inval_submit_cycles == 2130.0);
@@ -697,7 +706,13 @@ static void test_qemu_guest_yaml(void **state)
     assert_int_equal((ecap >> 43) & 1, 0); /* SMTS=0: legacy */
     assert_string_equal(c->vtd.root_mode, "legacy");
     assert_string_equal(c->vtd.translation, "second-stage");
+    /* the captures' kernel, 6.1 (their metadata; os.kernel auto):
+     * one descriptor per submission */
+    iosim_trace_meta_t meta = {.kernel = "6.1.0-56-amd64"};
+    iosim_err_t kerr = {0};
+    assert_int_equal(os_kernel_resolve(c, &meta, &kerr), 0);
     assert_int_equal(c->os.strict_batch, 1);
+    assert_false(c->os.flush_all_devtlb_cm);
     assert_string_equal(c->hv.mode, "emulated");
     iosim_config_free(c);
 }
