@@ -30,7 +30,8 @@
  *     page-selective IOTLB descriptor (bit 6, VT-d spec §6.5.2.3;
  *     0xffff9040 for 0xffff9000), which import_decode_qi turns into
  *     flags IOSIM_INVAL_IH and an address without it (bits 11:0 are
- *     never part of the address); 6.1 never sets it.  6.12 also has the
+ *     never part of the address); 6.1 never sets it there (only in
+ *     first-stage P_IOTLB descriptors).  6.12 also has the
  *     dma:* events (dma_map_page: "DEV dir=D dma_addr=HEX size=N
  *     phys_addr=HEX attrs=A", dma_unmap_page the same without
  *     phys_addr; bare hex, no 0x), handled as said above.
