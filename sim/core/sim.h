@@ -23,6 +23,7 @@
 #define IOSIM_SIM_H
 
 #include "config/config.h"
+#include "core/input_warnings.h"
 #include "stats/stat_list.h"
 #include "vtd/timing.h"
 #include "vtd/vtd.h"
@@ -103,6 +104,8 @@ struct iosim_sim {
 #define SIM_LAT_SLOTS 8192u
     uint64_t lat_ns_hist[SIM_LAT_SLOTS]; /* last slot: >= SIM_LAT_SLOTS-1 */
     uint64_t lat_frozen[SIM_LAT_SLOTS];
+    uint64_t warn[SIM_WARN_COUNT]; /* input warnings, whole trace      */
+    bool strict_input;     /* a warning is an error of its record       */
     uint64_t records_in;   /* records received (iosim_sim_consume)      */
     uint64_t record_no;    /* trace number (from 0) of the record being
                               processed (errors, translation log)       */

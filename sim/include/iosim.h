@@ -280,6 +280,17 @@ void iosim_epoch_csv_header(FILE *out);
 int iosim_sim_set_xlate_log(iosim_sim_t *s, FILE *out, iosim_err_t *err);
 void iosim_xlate_log_csv_header(FILE *out);
 
+/* Input warnings: what is suspicious in a trace but replayable (stray
+ * unmaps, DMA to unmapped IOVAs, time going backwards, wrapped ranges;
+ * core/input_warnings.h), counted over the whole trace.  With strict
+ * input set (before the first record) the first one is an error of its
+ * record instead (iosim --strict-input). */
+size_t iosim_warning_count(void);
+const char *iosim_warning_name(size_t i); /* "input.stray_unmaps" */
+const char *iosim_warning_desc(size_t i);
+uint64_t iosim_sim_warning(const iosim_sim_t *s, size_t i);
+void iosim_sim_set_strict_input(iosim_sim_t *s, bool strict);
+
 /* Counters: index space shared by all sims (declared in stat_list.h). */
 size_t iosim_stat_count(void);
 const char *iosim_stat_name(size_t i); /* "iotlb.misses" */

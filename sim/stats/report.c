@@ -214,6 +214,25 @@ static void write_text(FILE *out, const iosim_config_t *cfg,
                     ref_hint(m->refs[r].name));
         }
     }
+    /* what is suspicious in the input (whole trace), only when any is */
+    bool any = false;
+    for (size_t k = 0; k < n; k++)
+        for (size_t i = 0; i < iosim_warning_count(); i++)
+            any = any || iosim_sim_warning(sims[k], i) != 0;
+    if (any) {
+        fprintf(out, "[warnings]\n%-22s", "whole trace");
+        for (size_t k = 0; k < n; k++)
+            fprintf(out, " %18s", iosim_sim_label(sims[k]));
+        fputc('\n', out);
+        for (size_t i = 0; i < iosim_warning_count(); i++) {
+            fprintf(out, "%-22s", iosim_warning_name(i));
+            for (size_t k = 0; k < n; k++)
+                fprintf(out, " %18llu",
+                        (unsigned long long)iosim_sim_warning(sims[k], i));
+            fprintf(out, "  # %s\n", iosim_warning_desc(i));
+        }
+        fprintf(out, "# --strict-input refuses such records\n");
+    }
 }
 
 static void write_json(FILE *out, const iosim_config_t *cfg,
@@ -260,6 +279,11 @@ static void write_json(FILE *out, const iosim_config_t *cfg,
             else
                 fprintf(out, "null");
         }
+        fprintf(out, "},\n     \"warnings\": {");
+        for (size_t i = 0; i < iosim_warning_count(); i++)
+            fprintf(out, "%s\"%s\": %llu", i ? ", " : "",
+                    iosim_warning_name(i),
+                    (unsigned long long)iosim_sim_warning(sims[k], i));
         fprintf(out, "},\n     \"summary\": {");
         iosim_summary_t sm;
         iosim_sim_summary(sims[k], &sm);
@@ -309,6 +333,9 @@ static void write_csv(FILE *out, const iosim_config_t *cfg,
             else
                 fprintf(out, "derived,%s,%s,\n", l, iosim_derived_name(i));
         }
+        for (size_t i = 0; i < iosim_warning_count(); i++)
+            fprintf(out, "warning,%s,%s,%llu\n", l, iosim_warning_name(i),
+                    (unsigned long long)iosim_sim_warning(sims[k], i));
         iosim_summary_t sm;
         iosim_sim_summary(sims[k], &sm);
         for (size_t i = 0; i < N_SUMMARY; i++) {

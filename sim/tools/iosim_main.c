@@ -69,6 +69,10 @@ static void usage(FILE *out)
         "stderr\n"
         "                        is a terminal)\n"
         "      --no-progress     never print progress\n"
+        "      --strict-input    refuse what is suspicious but replayable in\n"
+        "                        the trace (stray unmaps, DMA to unmapped\n"
+        "                        IOVAs, time going backwards, wrapped\n"
+        "                        ranges: the report's [warnings] block)\n"
         "      --help-config     list every parameter with its default, "
         "range\n"
         "                        and source\n"
@@ -476,6 +480,7 @@ int main(int argc, char **argv)
     size_t nsets = 0;
     iosim_format_t fmt = IOSIM_FMT_TEXT;
     int progress = -1; /* -1 auto */
+    bool strict_input = false; /* --strict-input */
     unsigned threads = 1;
     uint64_t epoch_ns = 0;
     side_output_t epochs = {.o = {.opt = "--epoch-out"},
@@ -545,6 +550,8 @@ int main(int argc, char **argv)
             epochs.o.path = argv[++i];
         } else if (!strcmp(a, "--xlate-log") && has_next) {
             xlates.o.path = argv[++i];
+        } else if (!strcmp(a, "--strict-input")) {
+            strict_input = true;
         } else if (!strcmp(a, "--progress")) {
             progress = 1;
         } else if (!strcmp(a, "--no-progress")) {
@@ -628,6 +635,8 @@ int main(int argc, char **argv)
     if (side_open(&epochs, trace, nsims, &err) ||
         side_open(&xlates, trace, nsims, &err))
         goto fail;
+    for (size_t i = 0; i < nsims; i++)
+        iosim_sim_set_strict_input(sims[i], strict_input);
     for (size_t i = 0; i < nsims; i++)
         if ((epochs.o.f && iosim_sim_set_epochs(sims[i], epoch_ns,
                                                 epochs.rows[i], &err)) ||

@@ -58,8 +58,9 @@ rule_pow2.yaml|sets:|1|vtd.iotlb.sets: 3 is not a power of two (the set index is
 rule_pair.yaml|translation:|1|vtd.translation: first-stage needs vtd.root_mode scalable (PGTT is a PASID-entry field)
 rule_group.yaml|ways:|1|vtd.iotlb: sets x ways is 0 (8 x 0) but the cache is enabled
 EOF
-# a rule broken by a --set, not by the file: no position in the file
-expect_error "iosim: vtd.iotlb.sets: 5 is not a power of two (the set index is a bit field)" \
+# a rule broken by a --set, not by the file: no position in the file, the
+# message names --set (issue 22)
+expect_error "iosim: --set vtd.iotlb.sets: 5 is not a power of two (the set index is a bit field)" \
     --config "$DATA/rule_pow2.yaml" --set vtd.iotlb.sets=5
 
 expect_error "iosim: $WORK/missing.yaml: No such file or directory" \
@@ -68,13 +69,13 @@ expect_error "iosim: $DATA: is a directory" --config "$DATA"
 expect_error "iosim: --set vtd.nope: no such key" --set vtd.nope=1
 expect_error "iosim: --set vtd.iotlb.sets: expected an unsigned integer, got 'x'" \
     --set vtd.iotlb.sets=x
-expect_error "iosim: vtd.iotlb.sets: 6 is not a power of two (the set index is a bit field)" \
+expect_error "iosim: --set vtd.iotlb.sets: 6 is not a power of two (the set index is a bit field)" \
     --set vtd.iotlb.sets=6
-expect_error "iosim: os.policy: unknown policy 'nope'" --set os.policy=nope
+expect_error "iosim: --set os.policy: unknown policy 'nope'" --set os.policy=nope
 # contradictions between the hypervisor mode and the hardware settings
-expect_error "iosim: vtd.translation: nested needs hv.mode nested (hv.mode none translates with one stage)" \
+expect_error "iosim: --set vtd.translation: nested needs hv.mode nested (hv.mode none translates with one stage)" \
     --set vtd.root_mode=scalable --set vtd.translation=nested
-expect_error "iosim: hv.mode: guest-passthrough runs the guest with iommu=pt: os.policy must be passthrough (is strict)" \
+expect_error "iosim: --set hv.mode: guest-passthrough runs the guest with iommu=pt: os.policy must be passthrough (is strict)" \
     --set hv.mode=guest-passthrough --set os.policy=strict
 
 # --help-config: header, rule, one row per key; configs/vtd.yaml lists every
