@@ -27,38 +27,13 @@
 
 #include "test_util.h"
 
-#define DEV 0x0100
-#define DID 6
 #define TXR 0xfffff000ull
 
-static iosim_rec_t map_at(uint64_t t, uint64_t iova, uint64_t size,
-                          uint8_t cpu)
-{
-    return (iosim_rec_t){.kind = IOSIM_REC_MAP, .t = t, .iova = iova,
-                         .size = size, .aux = 0x40000000 + (iova & 0xfffffff),
-                         .device = DEV, .domain = DID, .cpu = cpu,
-                         .flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE};
-}
-
-static iosim_rec_t unmap_at(uint64_t t, uint64_t iova, uint64_t size,
-                            uint8_t cpu)
-{
-    return (iosim_rec_t){.kind = IOSIM_REC_UNMAP, .t = t, .iova = iova,
-                         .size = size, .device = DEV, .domain = DID,
-                         .cpu = cpu};
-}
 
 typedef struct counts {
     uint64_t requests, lookups, faults;
 } counts_t;
 
-static uint64_t counter(const iosim_sim_t *s, const char *name)
-{
-    uint64_t v = 0;
-    if (!iosim_sim_stat_by_name(s, name, &v))
-        fail_msg("no counter %s", name);
-    return v;
-}
 
 /* Runs recs through a sim of the e1000e model plus extra sets. */
 static counts_t run(const iosim_rec_t *recs, size_t n,
@@ -73,8 +48,8 @@ static counts_t run(const iosim_rec_t *recs, size_t n,
     iosim_err_t err = {0};
     if (iosim_sim_consume(s, recs, n, &err) || iosim_sim_finish(s, &err))
         fail_msg("%s", err.msg);
-    counts_t c = {counter(s, "dma.requests"), counter(s, "iotlb.lookups"),
-                  counter(s, "dma.faults")};
+    counts_t c = {test_stat(s, "dma.requests"), test_stat(s, "iotlb.lookups"),
+                  test_stat(s, "dma.faults")};
     iosim_sim_free(s);
     return c;
 }
@@ -90,14 +65,14 @@ static counts_t run(const iosim_rec_t *recs, size_t n,
 static size_t tx_trace(iosim_rec_t *r)
 {
     size_t n = 0;
-    r[n++] = map_at(1, TXR, 4096, 0);         /* tx ring */
-    r[n++] = map_at(2, 0xffffc000, 8192, 0);  /* rx ring */
-    r[n++] = map_at(3, 0x10000, 4096, 0);     /* A */
-    r[n++] = map_at(4, 0x20000, 4096, 0);     /* B */
-    r[n++] = map_at(5, 0x40000, 16384, 1);    /* C */
-    r[n++] = unmap_at(6, 0x10000, 4096, 0);
-    r[n++] = unmap_at(7, 0x20000, 4096, 0);
-    r[n++] = unmap_at(8, 0x40000, 16384, 0);
+    r[n++] = test_map(1, TXR, 4096, 0);         /* tx ring */
+    r[n++] = test_map(2, 0xffffc000, 8192, 0);  /* rx ring */
+    r[n++] = test_map(3, 0x10000, 4096, 0);     /* A */
+    r[n++] = test_map(4, 0x20000, 4096, 0);     /* B */
+    r[n++] = test_map(5, 0x40000, 16384, 1);    /* C */
+    r[n++] = test_unmap(6, 0x10000, 4096, 0);
+    r[n++] = test_unmap(7, 0x20000, 4096, 0);
+    r[n++] = test_unmap(8, 0x40000, 16384, 0);
     return n;
 }
 
@@ -136,15 +111,15 @@ static size_t rx_trace(iosim_rec_t *r)
 {
     size_t n = 0;
     uint64_t t = 1;
-    r[n++] = map_at(t++, TXR, 4096, 0);
-    r[n++] = map_at(t++, 0xffffe000, 4096, 0); /* rx ring, 8 x 32 B */
+    r[n++] = test_map(t++, TXR, 4096, 0);
+    r[n++] = test_map(t++, 0xffffe000, 4096, 0); /* rx ring, 8 x 32 B */
     for (uint64_t i = 1; i <= 7; i++)
-        r[n++] = map_at(t++, 0x100000 * i, 4096, 1);
-    r[n++] = map_at(t++, 0x900000, 4096, 0);   /* T */
-    r[n++] = unmap_at(t++, 0x100000, 4096, 1); /* P1 done */
-    r[n++] = map_at(t++, 0x800000, 4096, 1);   /* P8 */
-    r[n++] = unmap_at(t++, 0x900000, 4096, 0); /* T cleaned */
-    r[n++] = map_at(t++, 0xa00000, 4096, 0);   /* T2 */
+        r[n++] = test_map(t++, 0x100000 * i, 4096, 1);
+    r[n++] = test_map(t++, 0x900000, 4096, 0);   /* T */
+    r[n++] = test_unmap(t++, 0x100000, 4096, 1); /* P1 done */
+    r[n++] = test_map(t++, 0x800000, 4096, 1);   /* P8 */
+    r[n++] = test_unmap(t++, 0x900000, 4096, 0); /* T cleaned */
+    r[n++] = test_map(t++, 0xa00000, 4096, 0);   /* T2 */
     return n;
 }
 
@@ -178,14 +153,14 @@ static void test_posted_before_trace(void **state)
     (void)state;
     iosim_rec_t r[16];
     size_t n = 0;
-    r[n++] = map_at(1, TXR, 4096, 0);
-    r[n++] = map_at(2, 0xffffe000, 4096, 0);
-    r[n++] = map_at(3, 0x100000, 4096, 0);   /* X */
-    r[n++] = map_at(4, 0x200000, 4096, 1);   /* Y */
-    r[n++] = unmap_at(5, 0x200000, 4096, 0); /* Y cleaned */
-    r[n++] = unmap_at(6, 0x100000, 4096, 1); /* X: rx completion */
-    r[n++] = map_at(7, 0x300000, 4096, 1);   /* Z: refill */
-    r[n++] = unmap_at(8, 0x300000, 4096, 1); /* Z: rx completion */
+    r[n++] = test_map(1, TXR, 4096, 0);
+    r[n++] = test_map(2, 0xffffe000, 4096, 0);
+    r[n++] = test_map(3, 0x100000, 4096, 0);   /* X */
+    r[n++] = test_map(4, 0x200000, 4096, 1);   /* Y */
+    r[n++] = test_unmap(5, 0x200000, 4096, 0); /* Y cleaned */
+    r[n++] = test_unmap(6, 0x100000, 4096, 1); /* X: rx completion */
+    r[n++] = test_map(7, 0x300000, 4096, 1);   /* Z: refill */
+    r[n++] = test_unmap(8, 0x300000, 4096, 1); /* Z: rx completion */
     const char *extra[] = {"dev.e1000e.rx_ring_size=8", NULL};
     counts_t c = run(r, n, extra);
     assert_int_equal(c.requests, 14);
@@ -197,7 +172,7 @@ static void test_posted_before_trace(void **state)
 static void test_ring_overlap_error(void **state)
 {
     (void)state;
-    iosim_rec_t r[2] = {map_at(1, 0xffffe000, 8192, 0)};
+    iosim_rec_t r[2] = {test_map(1, 0xffffe000, 8192, 0)};
     const char *sets[] = {"dev.model=e1000e", "sim.window_only=false",
                           NULL};
     iosim_sim_t *s = sim_from_sets(sets);

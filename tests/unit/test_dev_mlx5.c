@@ -26,30 +26,12 @@
 
 #include "test_util.h"
 
-#define DEV 0x0100
-#define DID 6
 
-static iosim_rec_t map_at(uint64_t t, uint64_t iova, uint64_t size,
-                          uint8_t cpu)
-{
-    return (iosim_rec_t){.kind = IOSIM_REC_MAP, .t = t, .iova = iova,
-                         .size = size, .aux = 0x40000000 + iova,
-                         .device = DEV, .domain = DID, .cpu = cpu,
-                         .flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE};
-}
-
-static iosim_rec_t unmap_at(uint64_t t, uint64_t iova, uint64_t size,
-                            uint8_t cpu)
-{
-    return (iosim_rec_t){.kind = IOSIM_REC_UNMAP, .t = t, .iova = iova,
-                         .size = size, .device = DEV, .domain = DID,
-                         .cpu = cpu};
-}
 
 static iosim_rec_t mark_at(uint64_t t, uint8_t cpu)
 {
-    return (iosim_rec_t){.kind = IOSIM_REC_MARK, .t = t, .device = DEV,
-                         .domain = DID, .cpu = cpu,
+    return (iosim_rec_t){.kind = IOSIM_REC_MARK, .t = t, .device = TEST_DEV,
+                         .domain = TEST_DID, .cpu = cpu,
                          .flags = IOSIM_MARK_REQUEST};
 }
 
@@ -57,13 +39,6 @@ typedef struct counts {
     uint64_t lookups, requests, bytes, faults;
 } counts_t;
 
-static uint64_t counter(const iosim_sim_t *s, const char *name)
-{
-    uint64_t v = 0;
-    if (!iosim_sim_stat_by_name(s, name, &v))
-        fail_msg("no counter %s", name);
-    return v;
-}
 
 #define BASE_SETS                                                            \
     "dev.model=mlx5", "sim.window_only=false", "dev.mlx5.channels=1",       \
@@ -86,8 +61,8 @@ static counts_t run(const iosim_rec_t *recs, size_t n,
     iosim_err_t err = {0};
     if (iosim_sim_consume(s, recs, n, &err) || iosim_sim_finish(s, &err))
         fail_msg("%s", err.msg);
-    counts_t c = {counter(s, "iotlb.lookups"), counter(s, "dma.requests"),
-                  counter(s, "dma.bytes"), counter(s, "dma.faults")};
+    counts_t c = {test_stat(s, "iotlb.lookups"), test_stat(s, "dma.requests"),
+                  test_stat(s, "dma.bytes"), test_stat(s, "dma.faults")};
     iosim_sim_free(s);
     return c;
 }
@@ -99,12 +74,12 @@ static size_t rx_trace(iosim_rec_t *r)
     size_t n = 0;
     uint64_t t = 1000;
     for (int i = 0; i < 4; i++)
-        r[n++] = map_at(t++, 0x100000 + 0x1000 * (uint64_t)i, 4096, 0);
-    r[n++] = map_at(t++, 0x200000, 4096, 0); /* P0: WQE slot 0 */
-    r[n++] = map_at(t++, 0x201000, 4096, 0); /* P1: WQE slot 1 */
+        r[n++] = test_map(t++, 0x100000 + 0x1000 * (uint64_t)i, 4096, 0);
+    r[n++] = test_map(t++, 0x200000, 4096, 0); /* P0: WQE slot 0 */
+    r[n++] = test_map(t++, 0x201000, 4096, 0); /* P1: WQE slot 1 */
     for (int i = 0; i < 10; i++)
         r[n++] = mark_at(t++, 0);
-    r[n++] = map_at(t++, 0x300000, 4096, 0); /* X */
+    r[n++] = test_map(t++, 0x300000, 4096, 0); /* X */
     r[n++] = mark_at(t++, 0);
     return n;
 }
@@ -162,14 +137,14 @@ static void test_tx_split(void **state)
     iosim_rec_t r[16];
     size_t n = 0;
     for (int i = 0; i < 4; i++)
-        r[n++] = map_at(10 + (uint64_t)i, 0x100000 + 0x1000 * (uint64_t)i,
+        r[n++] = test_map(10 + (uint64_t)i, 0x100000 + 0x1000 * (uint64_t)i,
                         4096, 0);
-    r[n++] = map_at(20, 0x200000, 4096, 0);
-    r[n++] = map_at(21, 0x201000, 4096, 0);
-    r[n++] = map_at(22, 0x400000, 8192, 0);
-    r[n++] = map_at(23, 0x500800, 4096, 0);
-    r[n++] = unmap_at(24, 0x400000, 8192, 0);
-    r[n++] = unmap_at(25, 0x500800, 4096, 0);
+    r[n++] = test_map(20, 0x200000, 4096, 0);
+    r[n++] = test_map(21, 0x201000, 4096, 0);
+    r[n++] = test_map(22, 0x400000, 8192, 0);
+    r[n++] = test_map(23, 0x500800, 4096, 0);
+    r[n++] = test_unmap(24, 0x400000, 8192, 0);
+    r[n++] = test_unmap(25, 0x500800, 4096, 0);
     const char *extra[] = {RX_SETS, NULL};
     counts_t c = run(r, n, extra);
     assert_int_equal(c.requests, 28);
@@ -195,10 +170,10 @@ static void test_stride_straddle_filler(void **state)
     iosim_rec_t r[16];
     size_t n = 0;
     for (int i = 0; i < 4; i++)
-        r[n++] = map_at(10 + (uint64_t)i, 0x100000 + 0x1000 * (uint64_t)i,
+        r[n++] = test_map(10 + (uint64_t)i, 0x100000 + 0x1000 * (uint64_t)i,
                         4096, 0);
-    r[n++] = map_at(20, 0x200000, 4096, 0);
-    r[n++] = map_at(21, 0x201000, 4096, 0);
+    r[n++] = test_map(20, 0x200000, 4096, 0);
+    r[n++] = test_map(21, 0x201000, 4096, 0);
     for (int i = 0; i < 3; i++)
         r[n++] = mark_at(30 + (uint64_t)i, 0);
     const char *extra[] = {"dev.mlx5.rx_wqes=1", "dev.mlx5.pages_per_wqe=2",
@@ -228,18 +203,18 @@ static void test_gen_nic_profile(void **state)
     size_t n = 0;
     uint64_t t = 10;
     for (int i = 0; i < 4; i++)
-        r[n++] = map_at(t++, 0x100000 + 0x1000 * (uint64_t)i, 4096, 0);
+        r[n++] = test_map(t++, 0x100000 + 0x1000 * (uint64_t)i, 4096, 0);
     for (int i = 0; i < 4; i++) {
-        r[n] = map_at(t++, 0x200000 + 0x1000 * (uint64_t)i, 4096, 0);
+        r[n] = test_map(t++, 0x200000 + 0x1000 * (uint64_t)i, 4096, 0);
         r[n++].flags = IOSIM_PROT_WRITE;
     }
     for (int i = 0; i < 5; i++)
         r[n++] = mark_at(t++, 0);
     for (int i = 4; i < 6; i++) {
-        r[n] = map_at(t++, 0x200000 + 0x1000 * (uint64_t)i, 4096, 0);
+        r[n] = test_map(t++, 0x200000 + 0x1000 * (uint64_t)i, 4096, 0);
         r[n++].flags = IOSIM_PROT_WRITE;
     }
-    r[n] = map_at(t++, 0x300000, 4096, 0);
+    r[n] = test_map(t++, 0x300000, 4096, 0);
     r[n++].flags = IOSIM_PROT_READ;
     const char *extra[] = {"dev.mlx5.profile=gen-nic", "dev.mlx5.rx_wqes=2",
                            "dev.mlx5.pages_per_wqe=2", "dev.mlx5.stride=1024",
@@ -263,9 +238,9 @@ static void test_channels_and_unmap(void **state)
     (void)state;
     iosim_rec_t r[8];
     size_t n = 0;
-    r[n++] = map_at(10, 0x200000, 4096, 1);
-    r[n++] = map_at(11, 0x201000, 4096, 1);
-    r[n++] = unmap_at(12, 0x201000, 4096, 1);
+    r[n++] = test_map(10, 0x200000, 4096, 1);
+    r[n++] = test_map(11, 0x201000, 4096, 1);
+    r[n++] = test_unmap(12, 0x201000, 4096, 1);
     r[n++] = mark_at(13, 0);
     r[n++] = mark_at(14, 1);
     const char *extra[] = {"dev.mlx5.channels=2", "dev.mlx5.rings=none",
@@ -287,7 +262,7 @@ static void test_rx_rate(void **state)
     (void)state;
     iosim_rec_t r[4];
     size_t n = 0;
-    r[n++] = map_at(0, 0x200000, 4096, 0);
+    r[n++] = test_map(0, 0x200000, 4096, 0);
     r[n++] = mark_at(2500, 0);
     const char *extra[] = {"dev.mlx5.rings=none", "dev.mlx5.rx_wqes=1",
                            "dev.mlx5.pages_per_wqe=1",
@@ -308,8 +283,8 @@ static void test_no_role_error(void **state)
     (void)state;
     iosim_rec_t r[8];
     size_t n = 0;
-    r[n++] = map_at(10, 0x200000, 4096, 0); /* rings=none: rx page */
-    r[n++] = map_at(11, 0x400000, 1 << 20, 0);
+    r[n++] = test_map(10, 0x200000, 4096, 0); /* rings=none: rx page */
+    r[n++] = test_map(11, 0x400000, 1 << 20, 0);
     const char *sets[] = {BASE_SETS, "dev.mlx5.rings=none",
                           "dev.mlx5.rx_wqes=1", "dev.mlx5.pages_per_wqe=1",
                           NULL};

@@ -115,4 +115,37 @@ static TEST_UNUSED iosim_sim_t *sim_from_sets(const char *const *sets)
     return s;
 }
 
+/* A counter of s by name; fails the test if there is none. */
+static TEST_UNUSED uint64_t test_stat(const iosim_sim_t *s, const char *name)
+{
+    uint64_t v = 0;
+    if (!iosim_sim_stat_by_name(s, name, &v))
+        fail_msg("no counter %s", name);
+    return v;
+}
+
+/* Records of one NIC (source id 01:00.0, domain 6: the captures' NIC) as
+ * a driver's trace has them (device-model tests). */
+#define TEST_DEV 0x0100
+#define TEST_DID 6
+
+/* A read-write map of [iova, iova+size) to a physical address derived
+ * from the IOVA (distinct pages stay distinct). */
+static TEST_UNUSED iosim_rec_t test_map(uint64_t t, uint64_t iova,
+                                        uint64_t size, uint8_t cpu)
+{
+    return (iosim_rec_t){.kind = IOSIM_REC_MAP, .t = t, .iova = iova,
+                         .size = size, .aux = 0x40000000 + (iova & 0xfffffff),
+                         .device = TEST_DEV, .domain = TEST_DID, .cpu = cpu,
+                         .flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE};
+}
+
+static TEST_UNUSED iosim_rec_t test_unmap(uint64_t t, uint64_t iova,
+                                          uint64_t size, uint8_t cpu)
+{
+    return (iosim_rec_t){.kind = IOSIM_REC_UNMAP, .t = t, .iova = iova,
+                         .size = size, .device = TEST_DEV,
+                         .domain = TEST_DID, .cpu = cpu};
+}
+
 #endif
