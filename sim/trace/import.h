@@ -81,6 +81,9 @@ typedef struct import_counts {
                                     per page, from QEMU's translation)    */
     uint64_t qemu_dma_dropped;   /* before the first / after the last anchor */
     uint64_t qemu_anchors;       /* descriptors matched guest <-> QEMU     */
+    uint64_t qemu_reordered;     /* ... of them matched to another guest
+                                    descriptor than the first pending one
+                                    (two CPUs' tie, import_qemu.c)       */
     uint64_t qemu_desc_skipped;  /* QEMU descriptors before the sync point */
     uint64_t qemu_iotlb_hits;    /* QEMU's own IOTLB outcome of the DMAs  */
     uint64_t qemu_iotlb_misses;  /*   produced (vtd_iotlb_page_hit/update) */

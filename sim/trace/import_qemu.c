@@ -29,7 +29,13 @@
  *      timestamps, else the earliest.
  *   2. Merge (pass 2): anchor k of QEMU is emitted together with guest
  *      descriptor k, after every guest record before it.  QEMU DMAs
- *      before the first anchor are dropped.
+ *      before the first anchor are dropped.  Two CPUs' descriptors with
+ *      one time stamp can be listed by the guest in another order than
+ *      QEMU's: a QEMU descriptor matches the earliest identical one of
+ *      the guest's next QEMU_REORDER_WINDOW pending descriptors (the ones
+ *      it overtakes are emitted when their own QEMU copy comes), counted
+ *      in qemu_reordered; none of them is an error naming the QEMU line
+ *      and the guest line of the first pending descriptor.
  *   3. Between anchors, guest records are emitted lazily: a DMA of
  *      (iova page x, gpa page p) is emitted at once if x is currently
  *      mapped to p; otherwise, if a guest MAP ahead (before the next
@@ -495,20 +501,41 @@ static size_t index_find(const table_t *t, uint64_t page, uint64_t gpa,
 /* ------------------------------------------------------------------ */
 /* Pass 2: merge                                                       */
 /* ------------------------------------------------------------------ */
-/* Guest descriptors with equal timestamps on two CPUs may be printed in
- * the other order than they took the QI lock (the trace file breaks
- * timestamp ties arbitrarily; seen in the strict capture at 1 us
- * resolution).  A QEMU descriptor is therefore matched against the next
- * QEMU_REORDER_LOOKAHEAD guest descriptors; the guest descriptors it
- * overtakes wait in `held` for their own QEMU descriptor. */
-#define QEMU_REORDER_LOOKAHEAD 8u
-#define QEMU_HELD_MAX 8u
+/* Guest descriptors of two CPUs can come out of the guest's trace in
+ * another order than they took the QI lock, QEMU's order.  qi_submit is
+ * traced under that lock with trace_clock=global, which never goes back:
+ * a CPU whose clock lags is given the last time any CPU read, so while it
+ * lags every event it logs carries that one time stamp, and the trace
+ * file (per-CPU buffers merged by time stamp) breaks such ties by CPU
+ * number, not by the order the events happened.  Every out-of-order
+ * descriptor of the captures overtook only descriptors of its own time
+ * stamp (57 in 19 captures, 2 vCPUs, virtio-net and e1000e), a run of up
+ * to 17 (the e1000e memcached capture of tests/data/qemu-mc-e1000e-cut.*:
+ * CPU 0 unmapped 17 transmitted buffers in one hard interrupt at the time
+ * stamp of CPU 1's descriptor, which QEMU had processed first).
+ *
+ * A QEMU descriptor is therefore matched against the guest's pending
+ * descriptors, the earliest identical one winning: first those it already
+ * overtook (`held`, in guest order), then the next ones of the trace, at
+ * most QEMU_REORDER_WINDOW pending in all.  Identical descriptors (the
+ * same page invalidated after its map and again after its unmap) are
+ * interchangeable, so which of them matches changes nothing but where the
+ * records between them go.  A match that is not the guest's first pending
+ * descriptor counts as re-ordered (counts->qemu_reordered).
+ * QEMU_REORDER_WINDOW: a run of one CPU's descriptors in one tie is what
+ * one interrupt or softirq does, at most a driver's ring clean: e1000e
+ * cleans up to its TX ring's 256 descriptors in one call
+ * (e1000_clean_tx_irq stops at tx_ring->count, E1000_DEFAULT_TXD 256),
+ * virtio_net's NAPI poll at most its budget of 64 buffers. */
+#define QEMU_REORDER_WINDOW 256u
 
 typedef struct merge {
     import_sink_t *sink;
     import_counts_t *counts;
     const char *qname;    /* the QEMU log, for messages               */
     unsigned long qline;  /* its line being merged                    */
+    const char *gname;    /* the guest trace, for messages            */
+    import_in_t *gin;     /* its input (line numbers)                 */
     ftrace_parser_t *gp;
     bool guest_eof;
     iosim_rec_t *buf;  /* guest records read ahead                      */
@@ -521,7 +548,9 @@ typedef struct merge {
     table_t index;     /* MAPs in buf: (iova page, gpa page) -> position */
     size_t *used;      /* index slots in use (cleared on reset)         */
     size_t nused;
-    iosim_rec_t held[QEMU_HELD_MAX];
+    unsigned long *bufline; /* guest line of each buf record         */
+    iosim_rec_t held[QEMU_REORDER_WINDOW]; /* overtaken, in guest order */
+    unsigned long heldline[QEMU_REORDER_WINDOW];
     size_t nheld;
     uint64_t last_t;   /* time of the last emitted record               */
     bool have_offset;
@@ -566,6 +595,7 @@ static int merge_extend(merge_t *m, iosim_err_t *err)
             m->guest_eof = true;
             break;
         }
+        m->bufline[m->len] = import_in_lineno(m->gin);
         if (r->kind == IOSIM_REC_MAP) {
             uint64_t pages = (r->size + 4095) >> PAGE_SHIFT;
             if (pages > QEMU_MAP_INDEX_PAGES)
@@ -633,10 +663,13 @@ static int merge_emit_range(merge_t *m, size_t end, bool hold,
     for (; m->cur < end; m->cur++) {
         const iosim_rec_t *r = &m->buf[m->cur];
         if (hold && is_anchor(r)) {
-            if (m->nheld == QEMU_HELD_MAX)
+            /* merge_desc looks at most QEMU_REORDER_WINDOW pending */
+            if (m->nheld == QEMU_REORDER_WINDOW)
                 return iosim_err_set(err, "%s:%lu: more than %u guest "
                                           "descriptors out of order",
-                                     m->qname, m->qline, QEMU_HELD_MAX);
+                                     m->qname, m->qline,
+                                     QEMU_REORDER_WINDOW);
+            m->heldline[m->nheld] = m->bufline[m->cur];
             m->held[m->nheld++] = *r;
             continue;
         }
@@ -703,17 +736,23 @@ static int merge_dma(merge_t *m, const qline_t *ql, iosim_err_t *err)
 }
 
 /* One QEMU descriptor: returns 1 if matched, 0 if the guest has no
- * descriptor left (it stopped tracing), -1 on error. */
+ * descriptor left (it stopped tracing), -1 on error.  The match is the
+ * earliest identical one of the guest's pending descriptors (see
+ * QEMU_REORDER_WINDOW). */
 static int merge_desc(merge_t *m, const qline_t *ql, const char *qname,
                       unsigned long qline, iosim_err_t *err)
 {
     const iosim_rec_t *g = NULL;
+    bool first = false; /* the guest's first pending descriptor */
     for (size_t i = 0; i < m->nheld; i++) {
         if (!same_desc(&m->held[i], &ql->rec))
             continue;
         iosim_rec_t h = m->held[i];
+        first = i == 0;
         memmove(&m->held[i], &m->held[i + 1],
                 (m->nheld - i - 1) * sizeof *m->held);
+        memmove(&m->heldline[i], &m->heldline[i + 1],
+                (m->nheld - i - 1) * sizeof *m->heldline);
         m->nheld--;
         if (merge_emit_one(m, &h, err) < 0)
             return -1;
@@ -723,22 +762,24 @@ static int merge_desc(merge_t *m, const qline_t *ql, const char *qname,
     }
     if (!g) {
         size_t match = SIZE_MAX;
+        size_t pending = m->nheld; /* looked at: held + anchors in buf */
         for (;;) {
-            unsigned seen = 0;
-            for (size_t i = m->anchor_pos; i < m->len; i++) {
+            pending = m->nheld;
+            for (size_t i = m->anchor_pos;
+                 i < m->len && pending < QEMU_REORDER_WINDOW; i++) {
                 if (!is_anchor(&m->buf[i]))
                     continue;
                 if (same_desc(&m->buf[i], &ql->rec)) {
                     match = i;
                     break;
                 }
-                seen++;
+                pending++;
             }
             if (match != SIZE_MAX || m->guest_eof ||
-                seen >= QEMU_REORDER_LOOKAHEAD)
+                pending >= QEMU_REORDER_WINDOW)
                 break;
             if (merge_full(m)) {
-                if (seen > 0)
+                if (pending > m->nheld)
                     break;
                 /* an interval longer than the buffer: emit a window */
                 if (merge_emit_range(m, m->len, false, err) < 0)
@@ -750,26 +791,45 @@ static int merge_desc(merge_t *m, const qline_t *ql, const char *qname,
         if (match == SIZE_MAX) {
             if (m->guest_eof && m->anchor_pos == m->len && m->nheld == 0)
                 return 0;
-            const iosim_rec_t *want =
-                m->nheld ? &m->held[0]
-                         : (m->anchor_pos < m->len ? &m->buf[m->anchor_pos]
-                                                   : NULL);
+            /* both positions: this QEMU line, and the guest's first
+             * descriptor still waiting for its QEMU copy */
+            const iosim_rec_t *want = NULL;
+            unsigned long wline = 0;
+            if (m->nheld) {
+                want = &m->held[0];
+                wline = m->heldline[0];
+            } else if (m->anchor_pos < m->len) {
+                want = &m->buf[m->anchor_pos];
+                wline = m->bufline[m->anchor_pos];
+            }
+            if (!want)
+                return iosim_err_set(
+                    err,
+                    "%s:%lu: descriptor qw0=0x%llx addr=0x%llx: the "
+                    "guest's trace %s has no qi_submit left within the "
+                    "buffer (alignment lost)",
+                    qname, qline, (unsigned long long)ql->rec.aux,
+                    (unsigned long long)ql->rec.iova, m->gname);
             return iosim_err_set(
                 err,
-                "%s:%lu: descriptor qw0=0x%llx addr=0x%llx does not match "
-                "the guest's next qi_submit qw0=0x%llx addr=0x%llx "
+                "%s:%lu: descriptor qw0=0x%llx addr=0x%llx matches none of "
+                "the guest's next %zu qi_submit, from %s:%lu (qw0=0x%llx "
+                "addr=0x%llx) on; at most %u may be out of order "
                 "(alignment lost)",
                 qname, qline, (unsigned long long)ql->rec.aux,
-                (unsigned long long)ql->rec.iova,
-                want ? (unsigned long long)want->aux : 0ULL,
-                want ? (unsigned long long)want->iova : 0ULL);
+                (unsigned long long)ql->rec.iova, pending, m->gname, wline,
+                (unsigned long long)want->aux,
+                (unsigned long long)want->iova, QEMU_REORDER_WINDOW);
         }
+        first = m->nheld == 0 && match == m->anchor_pos;
         if (merge_emit_range(m, match, true, err) < 0 ||
             merge_emit_one(m, &m->buf[match], err) < 0)
             return -1;
         m->cur = match + 1;
         g = &m->buf[match];
     }
+    if (!first)
+        m->counts->qemu_reordered++;
     m->counts->qemu_anchors++;
     if (ql->has_time) {
         m->offset = (int64_t)g->t - (int64_t)ql->t_ns;
@@ -790,14 +850,17 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
     m.sink = sink;
     m.counts = counts;
     m.qname = qname;
+    m.gname = gname;
     int rc = -1;
     import_in_t *gin = import_in_new(gf, gname, err);
     if (!gin)
         return -1;
+    m.gin = gin;
     m.gp = ftrace_parser_new(gin, gname, opts, sink, counts, err);
     m.buf = malloc(QEMU_INTERVAL_MAX * sizeof *m.buf);
+    m.bufline = malloc(QEMU_INTERVAL_MAX * sizeof *m.bufline);
     m.used = malloc(2 * QEMU_INTERVAL_MAX * sizeof *m.used);
-    if (!m.gp || !m.buf || !m.used || table_init(&m.live, 4096) < 0 ||
+    if (!m.gp || !m.buf || !m.bufline || !m.used || table_init(&m.live, 4096) < 0 ||
         table_init(&m.premapped, 256) < 0 || table_init(&m.ever, 4096) < 0 ||
         table_init(&m.index, 4 * QEMU_INTERVAL_MAX) < 0) {
         if (m.gp)
@@ -884,6 +947,7 @@ out:
     free(m.ever.s);
     free(m.index.s);
     free(m.used);
+    free(m.bufline);
     free(m.buf);
     ftrace_parser_free(m.gp);
     import_in_free(gin);
