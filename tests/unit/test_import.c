@@ -18,7 +18,10 @@
  *   (head -n 60 of traces/raw/redis-strict-612-qemu-trace/trace.txt.zst)
  *   and qemu-redis-strict-612.log (lines 5560..5948 of its
  *   qemu-trace.log, the `tid@sec.usec:` stamps removed so that the
- *   alignment runs as on an unstamped log).
+ *   alignment runs as on an unstamped log); an e1000e memcached capture
+ *   with two CPUs' descriptors in another order than QEMU's (6.1):
+ *   ftrace-mc-e1000e-guest-cut.txt and qemu-mc-e1000e-cut.log.zst (see
+ *   test_qemu_e1000e_tie_cut).
  * Not modeled: the command line (tests/cli would cover it).
  */
 #include <setjmp.h>
@@ -765,8 +768,130 @@ static void test_qemu_sync_local_reorder(void **state)
     recs_t got = {0};
     import_pair(g, q, &got, &c);
     assert_int_equal(c.qemu_anchors, 6);
+    assert_int_equal(c.qemu_reordered, 1); /* E, matched 3rd of pending */
     assert_int_equal(c.qemu_desc_skipped, 0);
     assert_int_equal(count_kind(&got, IOSIM_REC_INVAL), 6);
+    free(got.r);
+}
+
+/* A real capture that the old alignment lost (issue 22): scripts/capture/
+ * run memcached strict --qemu-trace --nic e1000e --requests 300 --kernel
+ * 6.1.0-57-amd64, 2 vCPUs.  tests/data/ftrace-mc-e1000e-guest-cut.txt is
+ * its trace.txt's header (lines 1..12) and lines 6890..7090,
+ * qemu-mc-e1000e-cut.log.zst lines 59250..60850 of its qemu-trace.log.
+ * QEMU processed 0xfff46000 twice in a row (cut lines 1205 and 1214:
+ *   zstdcat qemu-mc-e1000e-cut.log.zst | grep -n 'high 0xfff46000'),
+ * the guest lists the second one (line 188) after 17 qi_submit of CPU 0
+ * (lines 155..187), all at its time stamp 9.749921: CPU 0's clock lagged
+ * and trace_clock=global gave its events CPU 1's last time, and the trace
+ * file breaks that tie by CPU.  Every other descriptor of the cut is in
+ * QEMU's order, so exactly 1 match is re-ordered.  The old matching
+ * looked 8 descriptors ahead and stopped at line 1214 ("alignment
+ * lost"). */
+static void test_qemu_e1000e_tie_cut(void **state)
+{
+    (void)state;
+    const char *guest = DATA "ftrace-mc-e1000e-guest-cut.txt";
+    import_opts_t o = default_opts();
+    o.guest_path = guest;
+    import_counts_t c = {0};
+    recs_t got = {0};
+    iosim_err_t err = {0};
+    int rc = run_import("qemu", DATA "qemu-mc-e1000e-cut.log.zst", &o, &got,
+                        &c, &err);
+    if (rc != 0)
+        fail_msg("import: %s", err.msg);
+    size_t qi = grep_c(guest, "qi_submit: ", NULL, NULL); /* 100 */
+    assert_int_equal(qi, 100);
+    assert_int_equal(c.qemu_anchors, qi);
+    assert_int_equal(c.qemu_reordered, 1);
+    assert_int_equal(count_kind(&got, IOSIM_REC_INVAL), qi);
+    assert_int_equal(count_kind(&got, IOSIM_REC_UNMAP),
+                     grep_c(guest, " unmap: ", NULL, NULL));
+    assert_int_equal(count_kind(&got, IOSIM_REC_MAP),
+                     grep_c(guest, " map: ", NULL, NULL) + c.qemu_premapped);
+    /* line 52 is QEMU's copy of the guest's first qi_submit (0xffe1b000),
+     * line 1579 of its last (the second 0xfff48000):
+     *   zstdcat ... | sed -n 1,51p | grep 'vtd_inv_desc invalidate' \
+     *     | grep -vc 'type wait'                               => 4
+     *   zstdcat ... | sed -n 52,1579p | grep -c vtd_dmar_translate  => 194
+     *   ... | grep -c vtd_iotlb_page_hit => 146, _update => 48
+     *   zstdcat ... | sed -n 49,1578p | grep -c vtd_inv_qi_tail   => 100
+     * (no translation between line 1579 and the next descriptor) */
+    assert_int_equal(c.qemu_desc_skipped, 4);
+    assert_int_equal(count_kind(&got, IOSIM_REC_DMA), 194);
+    assert_int_equal(c.qemu_iotlb_hits, 146);
+    assert_int_equal(c.qemu_iotlb_misses, 48);
+    assert_int_equal(c.qemu_tail_writes, 100);
+    /* the output's descriptors in QEMU's order: 0xfff46000 twice in a
+     * row, then CPU 0's 17 (from 0xffe11000) */
+    size_t k = 0, inv[100];
+    for (size_t i = 0; i < got.n; i++) {
+        if (i > 0)
+            assert_true(got.r[i].t >= got.r[i - 1].t);
+        if (got.r[i].kind == IOSIM_REC_INVAL)
+            inv[k++] = i;
+    }
+    size_t f = 0;
+    while (f < k && got.r[inv[f]].iova != 0xfff46000)
+        f++;
+    assert_true(f + 2 < k);
+    assert_int_equal(got.r[inv[f + 1]].iova, 0xfff46000);
+    assert_int_equal(got.r[inv[f + 2]].iova, 0xffe11000);
+    free(got.r);
+}
+
+/* A real misalignment names both positions: the QEMU line and the guest
+ * line of the first descriptor still waiting.  The guest traced 70
+ * descriptors, QEMU has the first 66, then one the guest never traced
+ * (at QEMU line 67), then the guest's last 4 (the first of them on guest
+ * line 68: one header line before the descriptors). */
+static void test_qemu_misalignment_names_both(void **state)
+{
+    (void)state;
+    enum { N = 70, BAD = 66 };
+    static char g[N * 128 + 128], q[(N + 1) * 128];
+    strcpy(g, "# entries-in-buffer/entries-written: 70/70   #P:2\n");
+    q[0] = '\0';
+    for (int i = 0; i < N; i++) {
+        char line[160];
+        snprintf(line, sizeof line,
+                 " a-1 [001] ..... 1.%06d: qi_submit: iotlb_inv dmar0: "
+                 "0x200f2 0x%x 0x0 0x0\n",
+                 i, 0x100000 + i * 0x1000);
+        strcat(g, line);
+        if (i == BAD)
+            strcat(q, "vtd_inv_desc invalidate desc type iotlb high "
+                      "0xdead000 low 0x200f2\n");
+        snprintf(line, sizeof line,
+                 "vtd_inv_desc invalidate desc type iotlb high 0x%x low "
+                 "0x200f2\n",
+                 0x100000 + i * 0x1000);
+        strcat(q, line);
+    }
+    char gpath[] = "/tmp/test_import_g_XXXXXX";
+    char qpath[] = "/tmp/test_import_q_XXXXXX";
+    temp_file(gpath, g);
+    temp_file(qpath, q);
+    import_opts_t o = default_opts();
+    o.guest_path = gpath;
+    import_counts_t c = {0};
+    recs_t got = {0};
+    iosim_err_t err = {0};
+    int rc = run_import("qemu", qpath, &o, &got, &c, &err);
+    unlink(gpath);
+    unlink(qpath);
+    assert_int_equal(rc, -1);
+    char want[128];
+    snprintf(want, sizeof want, "%s:67: descriptor qw0=0x200f2 "
+                                "addr=0xdead000 ", qpath);
+    if (!strstr(err.msg, want))
+        fail_msg("no QEMU position '%s' in: %s", want, err.msg);
+    snprintf(want, sizeof want, "from %s:68 (qw0=0x200f2 addr=0x142000)",
+             gpath);
+    if (!strstr(err.msg, want))
+        fail_msg("no guest position '%s' in: %s", want, err.msg);
+    assert_non_null(strstr(err.msg, "next 4 qi_submit"));
     free(got.r);
 }
 
@@ -1006,6 +1131,8 @@ int main(void)
         cmocka_unit_test(test_qemu_alignment_rule),
         cmocka_unit_test(test_qemu_batched_submission),
         cmocka_unit_test(test_qemu_excerpt_612),
+        cmocka_unit_test(test_qemu_e1000e_tie_cut),
+        cmocka_unit_test(test_qemu_misalignment_names_both),
         cmocka_unit_test(test_nothing_to_import),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
