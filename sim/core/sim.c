@@ -396,22 +396,45 @@ bool dev_live(const iosim_sim_t *s, uint64_t iova)
 
 /* A page the device model touches that the trace does not have mapped:
  * its driver mapped it before the trace began (a coherent ring), so it is
- * mapped now, in the trace's view and through the hypervisor mode into
- * the IOMMU's tables, with no OS work (the map happened before the
- * counted time). */
+ * mapped now, in the trace's view and by the OS policy (which gives it
+ * its IOVA: a reallocating policy allocates one, so the ring cannot
+ * collide with the policy's own IOVAs), and the costs of that map are not
+ * counted: the map happened before the counted time.  The counters and
+ * the per-CPU load are put back as they were; the model's state (tables,
+ * shadows, caches) keeps the map. */
+static void sim_os_uncounted(iosim_sim_t *s, const iosim_rec_t *r, bool map)
+{
+    static _Thread_local uint64_t saved[IOSIM_ST_COUNT];
+    static _Thread_local sim_cpu_load_t load;
+    memcpy(saved, s->st, sizeof saved);
+    load = s->load;
+    iosim_err_t ignored;
+    if (map)
+        s->os->map(s->os_state, r, &ignored);
+    else
+        s->os->unmap(s->os_state, r, &ignored);
+    memcpy(s->st, saved, sizeof saved);
+    s->load = load;
+}
+
 static void sim_premap(iosim_sim_t *s, const iosim_rec_t *r, uint64_t page)
 {
     uint64_t phys = SIM_PREMAP_PHYS_BASE | (page & ((1ull << 44) - 1));
-    iosim_err_t ignored;
+    iosim_rec_t m = *r;
+    m.kind = IOSIM_REC_MAP;
+    m.iova = page;
+    m.size = 4096;
+    m.aux = phys;
+    m.flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE;
     pgtable_map(&s->live, page, phys, 4096, true, false);
     pgtable_map(&s->premap, page, phys, 4096, true, false);
     vtd_attach(s->vtd, r->device, r->domain);
-    sim_iommu_map(s, r->domain, page, phys, 4096, true, &ignored);
+    sim_os_uncounted(s, &m, true);
 }
 
 /* The trace maps or unmaps [iova, iova+size) itself: pre-trace mappings
- * there are given up first (no invalidation: the trace's own record
- * brings whatever the kernel did). */
+ * there are given up first, by the OS policy and uncounted (the trace's
+ * own record brings whatever the kernel did). */
 static void sim_premap_drop(iosim_sim_t *s, const iosim_rec_t *r)
 {
     uint64_t end = r->iova + r->size < r->iova ? UINT64_MAX
@@ -420,10 +443,13 @@ static void sim_premap_drop(iosim_sim_t *s, const iosim_rec_t *r)
          a += 4096) {
         if (!pgtable_is_mapped(&s->premap, a))
             continue;
-        iosim_err_t ignored;
+        iosim_rec_t u = *r;
+        u.kind = IOSIM_REC_UNMAP;
+        u.iova = a;
+        u.size = 4096;
         pgtable_unmap(&s->premap, a, 4096, NULL);
+        sim_os_uncounted(s, &u, false);
         pgtable_unmap(&s->live, a, 4096, NULL);
-        sim_iommu_unmap(s, r->domain, a, 4096, &ignored);
     }
 }
 
