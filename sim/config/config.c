@@ -30,6 +30,7 @@
 
 #include <yaml.h>
 
+#include "core/json.h"
 #include "config/config.h"
 
 /* The registries that own the free-text selectors (os.policy, hv.mode,
@@ -1022,21 +1023,6 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
 /* Echo                                                                */
 /* ------------------------------------------------------------------ */
 
-static void json_string(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\')
-            fprintf(out, "\\%c", ch);
-        else if (ch < 0x20)
-            fprintf(out, "\\u%04x", ch);
-        else
-            fputc(ch, out);
-    }
-    fputc('"', out);
-}
-
 static void csv_field(FILE *out, const char *s)
 {
     if (!strpbrk(s, ",\"\r\n")) {
@@ -1114,7 +1100,7 @@ static void write_json(const iosim_config_t *c, FILE *out)
         char val[PATH_MAX_LEN];
         iosim_param_format(c, p, val, sizeof val);
         if (p->type == IOSIM_P_STR)
-            json_string(out, val);
+            json_write_string(out, val);
         else
             fputs(val, out);
         prev = p->path;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "iosim.h"
 #include "config/config.h" /* os.policy of each sim ([reference]) */
 
@@ -71,21 +72,6 @@ static const char *meta_or_unknown(const char *s)
     return s[0] ? s : "(not recorded)";
 }
 
-static void json_str(FILE *out, const char *s)
-{
-    fputc('"', out);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(out, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(out, "\\u%04x", c);
-        else
-            fputc(c, out);
-    }
-    fputc('"', out);
-}
-
 /* Each sim's own settings where they differ from the [config] block
  * (what its --compare item, @mode and --sweep values set), so every
  * report says what each configuration ran. */
@@ -105,7 +91,7 @@ static void diff_row(const char *key, const char *value, void *arg)
         break;
     case IOSIM_FMT_JSON:
         fprintf(d->out, "%s\"%s\": ", d->n ? ", " : "", key);
-        json_str(d->out, value);
+        json_write_string(d->out, value);
         break;
     default:
         fprintf(d->out, "config,%s,%s,%s\n", d->label, key, value);
@@ -242,18 +228,18 @@ static void write_json(FILE *out, const iosim_config_t *cfg,
     fprintf(out, "{\n  \"iosim_version\": \"%s\",\n", IOSIM_VERSION_STRING);
     if (m) {
         fprintf(out, "  \"trace\": {\"source\": ");
-        json_str(out, m->source);
+        json_write_string(out, m->source);
         fprintf(out, ", \"kernel\": ");
-        json_str(out, m->kernel);
+        json_write_string(out, m->kernel);
         fprintf(out, ", \"policy\": ");
-        json_str(out, m->policy);
+        json_write_string(out, m->policy);
         fprintf(out, ", \"workload\": ");
-        json_str(out, m->workload);
+        json_write_string(out, m->workload);
         fprintf(out, ", \"cpus\": %u, \"has_dma\": %u, \"ref\": {",
                 m->cpus, m->has_dma);
         for (uint32_t r = 0; r < m->n_refs && r < IOSIM_META_REFS_MAX; r++) {
             fprintf(out, "%s", r ? ", " : "");
-            json_str(out, m->refs[r].name);
+            json_write_string(out, m->refs[r].name);
             fprintf(out, ": %llu", (unsigned long long)m->refs[r].value);
         }
         fprintf(out, "}},\n");
@@ -263,7 +249,7 @@ static void write_json(FILE *out, const iosim_config_t *cfg,
     fprintf(out, ",\n  \"sims\": [");
     for (size_t k = 0; k < n; k++) {
         fprintf(out, "%s\n    {\"label\": ", k ? "," : "");
-        json_str(out, iosim_sim_label(sims[k]));
+        json_write_string(out, iosim_sim_label(sims[k]));
         fprintf(out, ",\n     \"config\": {");
         write_sim_config(out, IOSIM_FMT_JSON, cfg, sims[k]);
         fprintf(out, "},\n     \"stats\": {");

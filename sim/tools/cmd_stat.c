@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json.h"
 #include "iosim.h"
 #include "tools/cli_util.h"
 #include "tools/trace_cmds.h"
@@ -244,21 +245,6 @@ static const char *const desc_label[9] = {
 };
 static const char *const mark_label[4] = {"request", "begin", "end", "other"};
 
-static void json_string(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            fprintf(f, "\\%c", c);
-        else if (c < 0x20)
-            fprintf(f, "\\u%04x", c);
-        else
-            fputc(c, f);
-    }
-    fputc('"', f);
-}
-
 typedef struct named_u64 {
     const char *name;
     uint64_t value;
@@ -290,22 +276,22 @@ static void stat_print(FILE *f, bool json, const char *path,
     };
     if (json) {
         fprintf(f, "{\n  \"trace\": ");
-        json_string(f, path);
+        json_write_string(f, path);
         fprintf(f, ",\n  \"meta\": {");
         for (size_t i = 0; i < 5; i++) {
             fprintf(f, "%s\"%s\": ", i ? ", " : "", mstr[i][0]);
-            json_string(f, mstr[i][1]);
+            json_write_string(f, mstr[i][1]);
         }
         fprintf(f, ", \"cpus\": %" PRIu32 ", \"has_dma\": %" PRIu32
                    ", \"requests\": %" PRIu64,
                 m->cpus, m->has_dma, m->requests);
         if (m->device[0]) {
             fprintf(f, ", \"device\": ");
-            json_string(f, m->device);
+            json_write_string(f, m->device);
         }
         if (m->retimed[0]) {
             fprintf(f, ", \"retimed\": ");
-            json_string(f, m->retimed);
+            json_write_string(f, m->retimed);
         }
         for (uint32_t i = 0; i < m->n_refs; i++)
             fprintf(f, ", \"ref.%s\": %" PRIu64, m->refs[i].name,
