@@ -39,6 +39,19 @@ typedef struct hv_mode_ops {
     const char *const *implies;
 } hv_mode_ops_t;
 
+/* The bare-metal hooks (hv_none.c): straight to the VT-d model (state is
+ * the sim); translate bypasses the IOMMU under a policy that does not
+ * translate (iommu=pt).  Modes that add work only around some hooks use
+ * the others as they are. */
+long hv_direct_map(void *state, uint16_t did, uint64_t iova, uint64_t phys,
+                   uint64_t size, bool write, iosim_err_t *err);
+long hv_direct_unmap(void *state, uint16_t did, uint64_t iova, uint64_t size,
+                     iosim_err_t *err);
+double hv_direct_submit(void *state, const vtd_desc_t *d, size_t n);
+vtd_xlate_result_t hv_direct_translate(void *state, uint16_t sid,
+                                       uint32_t pasid, uint16_t did,
+                                       uint64_t iova, bool write);
+
 extern const hv_mode_ops_t *const hv_mode_registry[];
 const hv_mode_ops_t *hv_mode_find(const char *name);
 

@@ -26,21 +26,6 @@ static void *nested_create(iosim_sim_t *s, iosim_err_t *err)
     return s;
 }
 
-static long nested_map(void *state, uint16_t did, uint64_t iova,
-                       uint64_t phys, uint64_t size, bool write,
-                       iosim_err_t *err)
-{
-    iosim_sim_t *s = state;
-    return vtd_map(s->vtd, did, iova, phys, size, write, err);
-}
-
-static long nested_unmap(void *state, uint16_t did, uint64_t iova,
-                         uint64_t size, iosim_err_t *err)
-{
-    iosim_sim_t *s = state;
-    return vtd_unmap(s->vtd, did, iova, size, err);
-}
-
 static double nested_submit(void *state, const vtd_desc_t *d, size_t n)
 {
     iosim_sim_t *s = state;
@@ -49,19 +34,7 @@ static double nested_submit(void *state, const vtd_desc_t *d, size_t n)
         sim_cpu(s, SIM_CPU_VMEXIT, s->cfg->hv.vmexit_cycles);
         sim_cpu(s, SIM_CPU_SHADOW, s->cfg->hv.qemu_desc_cycles * (double)n);
     }
-    return vtd_submit(s->vtd, d, n);
-}
-
-static vtd_xlate_result_t nested_translate(void *state, uint16_t sid,
-                                           uint32_t pasid, uint16_t did,
-                                           uint64_t iova, bool write)
-{
-    iosim_sim_t *s = state;
-    if (!s->os->translates) {
-        vtd_xlate_result_t r = {.phys = iova};
-        return r;
-    }
-    return vtd_translate(s->vtd, sid, pasid, did, iova, write);
+    return hv_direct_submit(state, d, n);
 }
 
 /* PGTT=011b lives in a scalable-mode PASID entry (MODEL.md §3.1). */
@@ -75,9 +48,9 @@ const hv_mode_ops_t hv_mode_nested = {
     .source = "VT-d spec scalable mode PGTT=011b; drivers/iommu/intel/"
               "nested.c (MODEL.md §1.6.7, §3.3)",
     .create = nested_create,
-    .map = nested_map,
-    .unmap = nested_unmap,
+    .map = hv_direct_map, /* the guest's first stage, no exit (hv.h) */
+    .unmap = hv_direct_unmap,
     .submit = nested_submit,
-    .translate = nested_translate,
+    .translate = hv_direct_translate,
     .implies = nested_implies,
 };

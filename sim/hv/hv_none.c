@@ -1,5 +1,7 @@
 /* hv_none.c — bare metal: the OS drives the VT-d hardware directly.
- * Concepts: every hook forwards to the hardware model.
+ * Concepts: every hook forwards to the hardware model; the forwarding
+ *   hooks (hv_direct_*, hv.h) also serve modes that add work only around
+ *   some of them (nested).
  * Assumptions: none.  Not modeled: nothing beyond vtd.h. */
 #include <stdlib.h>
 
@@ -11,26 +13,26 @@ static void *none_create(iosim_sim_t *s, iosim_err_t *err)
     (void)err;
     return s;
 }
-static long none_map(void *state, uint16_t did, uint64_t iova, uint64_t phys,
+long hv_direct_map(void *state, uint16_t did, uint64_t iova, uint64_t phys,
                      uint64_t size, bool write, iosim_err_t *err)
 {
     iosim_sim_t *s = state;
     return vtd_map(s->vtd, did, iova, phys, size, write, err);
 }
-static long none_unmap(void *state, uint16_t did, uint64_t iova,
+long hv_direct_unmap(void *state, uint16_t did, uint64_t iova,
                        uint64_t size, iosim_err_t *err)
 {
     iosim_sim_t *s = state;
     return vtd_unmap(s->vtd, did, iova, size, err);
 }
-static double none_submit(void *state, const vtd_desc_t *d, size_t n)
+double hv_direct_submit(void *state, const vtd_desc_t *d, size_t n)
 {
     iosim_sim_t *s = state;
     return vtd_submit(s->vtd, d, n);
 }
-static vtd_xlate_result_t none_translate(void *state, uint16_t sid,
-                                         uint32_t pasid, uint16_t did,
-                                         uint64_t iova, bool write)
+vtd_xlate_result_t hv_direct_translate(void *state, uint16_t sid,
+                                       uint32_t pasid, uint16_t did,
+                                       uint64_t iova, bool write)
 {
     iosim_sim_t *s = state;
     if (!s->os->translates) { /* iommu=pt: DMA bypasses the IOMMU */
@@ -48,9 +50,9 @@ const hv_mode_ops_t hv_mode_none = {
     .summary = "bare metal: the OS programs the physical IOMMU",
     .source = "VT-d spec (no virtualization layer)",
     .create = none_create,
-    .map = none_map,
-    .unmap = none_unmap,
-    .submit = none_submit,
-    .translate = none_translate,
+    .map = hv_direct_map,
+    .unmap = hv_direct_unmap,
+    .submit = hv_direct_submit,
+    .translate = hv_direct_translate,
     .implies = none_implies,
 };
