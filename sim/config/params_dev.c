@@ -19,7 +19,8 @@ const iosim_param_t iosim_params_dev[] = {
      "replay the trace's DMA records if its metadata says has_dma=1 (a DMA "
      "record otherwise is an error), else the model its metadata names "
      "(device=), else touch; none = no accesses; a model name = that model "
-     "(the trace must have no DMA records)",
+     "(a trace's own DMA records still replay too: remove them to compare, "
+     "as scripts/dev-check does)",
      "design choice: ftrace captures carry map/unmap but no DMA records "
      "(traces/raw/SHARED-CAPTURES.md); QEMU-merged ones carry them"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
