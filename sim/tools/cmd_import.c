@@ -156,7 +156,9 @@ static void print_counts(const import_counts_t *c, const char *source)
                 PROG ": qemu: %llu translations -> %llu DMA (%llu after "
                      "their map, %llu to IOVAs mapped before the capture, "
                      "%llu such pages given an explicit MAP), "
-                     "%llu dropped outside the guest trace; %llu anchors, "
+                     "%llu dropped outside the guest trace; %llu anchors "
+                     "(%llu re-ordered: matched past a guest descriptor "
+                     "with the same timestamp), "
                      "%llu earlier descriptors skipped, %u sync "
                      "candidate(s), timestamps %s; QEMU's own IOTLB on "
                      "those DMA: %llu hits, %llu misses; %llu trapped "
@@ -168,6 +170,7 @@ static void print_counts(const import_counts_t *c, const char *source)
                 (unsigned long long)c->qemu_premapped,
                 (unsigned long long)c->qemu_dma_dropped,
                 (unsigned long long)c->qemu_anchors,
+                (unsigned long long)c->qemu_reordered,
                 (unsigned long long)c->qemu_desc_skipped,
                 c->qemu_sync_candidates, c->qemu_timestamps ? "yes" : "no",
                 (unsigned long long)c->qemu_iotlb_hits,
