@@ -363,6 +363,10 @@ void iosim_report_write(FILE *out, iosim_format_t fmt,
                         const iosim_config_t *cfg,
                         const iosim_trace_meta_t *meta,
                         iosim_sim_t *const *sims, size_t nsims);
+/* Every metric a report can hold, one per line: section (stat, derived,
+ * warning, summary: CSV's first column), name, unit, description,
+ * tab-separated (iosim --list-stats). */
+void iosim_report_list_metrics(FILE *out);
 
 #ifdef __cplusplus
 }

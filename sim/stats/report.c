@@ -334,6 +334,59 @@ static void write_csv(FILE *out, const iosim_config_t *cfg,
     }
 }
 
+/* The unit of a metric, read off its name (the names carry it: _ns,
+ * _cycles, gbps, per_page., ...); "count" otherwise. */
+static const char *unit_of(const char *section, const char *name)
+{
+    size_t n = strlen(name);
+#define ENDS(x) (n >= strlen(x) && !strcmp(name + n - strlen(x), x))
+    if (!strncmp(name, "per_page.", 9))
+        return "per 4 KB of data";
+    if (!strncmp(name, "per_request.", 12))
+        return ENDS("_ns")       ? "ns per request"
+               : ENDS("_cycles") ? "cycles per request"
+                                 : "per request";
+    if (ENDS("gbps"))
+        return "Gb/s";
+    if (ENDS("_rps"))
+        return "requests/s";
+    if (ENDS("hit_rate") || ENDS("degradation"))
+        return "ratio (0..1)";
+    if (ENDS("_ns") || strstr(name, "_ns_") || ENDS("_ns_total"))
+        return !strcmp(section, "summary") && strncmp(name, "latency", 7)
+                   ? "ns per request"
+                   : "ns";
+    if (ENDS("_cycles"))
+        return !strcmp(section, "summary") ? "cycles per request" : "cycles";
+    if (ENDS("bytes"))
+        return "bytes";
+    if (!strcmp(section, "summary") && strcmp(name, "requests") &&
+        strcmp(name, "cpus"))
+        return "per request";
+#undef ENDS
+    return "count";
+}
+
+void iosim_report_list_metrics(FILE *out)
+{
+    fprintf(out, "# every metric of a report: section (as CSV's first column), "
+                 "name, unit, description\n");
+    for (size_t i = 0; i < iosim_stat_count(); i++)
+        fprintf(out, "stat\t%s\t%s\t%s\n", iosim_stat_name(i),
+                unit_of("stat", iosim_stat_name(i)), iosim_stat_desc(i));
+    for (size_t i = 0; i < iosim_derived_count(); i++)
+        fprintf(out, "derived\t%s\t%s\t%s\n", iosim_derived_name(i),
+                unit_of("derived", iosim_derived_name(i)),
+                iosim_derived_desc(i));
+    for (size_t i = 0; i < iosim_warning_count(); i++)
+        fprintf(out, "warning\t%s\tcount\t%s\n", iosim_warning_name(i),
+                iosim_warning_desc(i));
+    for (size_t i = 0; i < N_SUMMARY; i++)
+        fprintf(out, "summary\t%s\t%s\t%s\n", summary_fields[i].name,
+                unit_of("summary", summary_fields[i].name),
+                summary_fields[i].desc);
+}
+
 void iosim_report_write(FILE *out, iosim_format_t fmt,
                         const iosim_config_t *cfg,
                         const iosim_trace_meta_t *meta,

@@ -78,7 +78,8 @@ static void usage(FILE *out)
         "                        and source\n"
         "      --list            list policies, hypervisor modes and cache\n"
         "                        replacement policies\n"
-        "      --version         print the version\n"
+        "      --list-stats      every counter, derived metric, warning and\n"
+        "                        summary field: section, name, unit, meaning\n"        "      --version         print the version\n"
         "  -h, --help            this text\n\n"
         "exit status: 0 ok, 1 internal failure (out of memory), 2 bad input\n"
         "or an output that cannot be written\n");
@@ -502,6 +503,9 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--list")) {
             list_plugins();
+            return 0;
+        } else if (!strcmp(a, "--list-stats")) {
+            iosim_report_list_metrics(stdout);
             return 0;
         } else if ((!strcmp(a, "-c") || !strcmp(a, "--config")) && has_next) {
             config_path = argv[++i];

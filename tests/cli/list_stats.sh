@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# list_stats.sh — iosim --list-stats names every metric a report holds
+# (issue 25: the README points there instead of documenting a handful):
+# checked against the rows of a real CSV report (section, name), one line
+# each, with a unit and a description.
+set -u
+: "${IOSIM:?}" "${SRC:?}" "${WORK:?}"
+mkdir -p "$WORK"
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+"$IOSIM" --list-stats > "$WORK/list.tsv" || fail "--list-stats exit $?"
+grep -v '^#' "$WORK/list.tsv" | awk -F'\t' 'NF != 4 || $3 == "" || $4 == "" { print; bad++ } END { exit bad > 0 }' \
+    || fail "a line is not section, name, unit, description"
+grep -v '^#' "$WORK/list.tsv" | cut -f1,2 | sort > "$WORK/listed"
+"$IOSIM" --no-progress --format csv "$SRC/traces/redis-strict-qemu.zst" |
+    awk -F, '$1 ~ /^(stat|derived|warning|summary)$/ { print $1 "\t" $3 }' | sort -u > "$WORK/reported"
+diff "$WORK/listed" "$WORK/reported" > "$WORK/diff" || fail "listed and reported metrics differ: $(head -5 "$WORK/diff")"
+[ "$(wc -l < "$WORK/listed")" -gt 100 ] || fail "only $(wc -l < "$WORK/listed") metrics listed"
+[ "$(sort "$WORK/listed" | uniq -d | wc -l)" -eq 0 ] || fail "a metric listed twice"
+grep -q $'^summary\tthroughput_rps\trequests/s\t' "$WORK/list.tsv" || fail "throughput_rps unit"
+grep -q $'^derived\tper_page.iotlb_misses\tper 4 KB of data\t' "$WORK/list.tsv" || fail "per_page unit"
+[ $fails -eq 0 ] && echo "list_stats: all checks passed"
+exit $((fails > 0))
