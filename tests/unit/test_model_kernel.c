@@ -50,24 +50,7 @@
 
 #include "core/sim.h"
 #include "os/os.h"
-#include "test_util.h"
-
-#define MAX_SEEN 32
-typedef struct seen {
-    vtd_desc_t d[MAX_SEEN];
-    size_t batch_of[MAX_SEEN];
-    size_t n, batches;
-} seen_t;
-
-static void observe(void *arg, const vtd_desc_t *d, size_t n)
-{
-    seen_t *s = arg;
-    for (size_t i = 0; i < n && s->n < MAX_SEEN; i++) {
-        s->batch_of[s->n] = s->batches;
-        s->d[s->n++] = d[i];
-    }
-    s->batches++;
-}
+#include "test_observe.h"
 
 static const iosim_rec_t strict_trace[] = {
     {.kind = IOSIM_REC_MAP, .t = 1000, .iova = 0xffff9000, .size = 4096,

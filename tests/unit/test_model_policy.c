@@ -50,24 +50,7 @@
 #include <cmocka.h>
 
 #include "core/sim.h"
-#include "test_util.h"
-
-#define MAX_SEEN 64
-typedef struct seen {
-    vtd_desc_t d[MAX_SEEN];
-    size_t batch_of[MAX_SEEN]; /* submission index of each descriptor */
-    size_t n, batches;
-} seen_t;
-
-static void observe(void *arg, const vtd_desc_t *d, size_t n)
-{
-    seen_t *s = arg;
-    for (size_t i = 0; i < n && s->n < MAX_SEEN; i++) {
-        s->batch_of[s->n] = s->batches;
-        s->d[s->n++] = d[i];
-    }
-    s->batches++;
-}
+#include "test_observe.h"
 
 static iosim_rec_t rec(uint8_t kind, uint64_t t, uint64_t iova,
                        uint64_t size)
