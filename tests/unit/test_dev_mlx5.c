@@ -58,9 +58,7 @@ static counts_t run(const iosim_rec_t *recs, size_t n,
         sets[k++] = *extra;
     sets[k] = NULL;
     iosim_sim_t *s = sim_from_sets(sets);
-    iosim_err_t err = {0};
-    if (iosim_sim_consume(s, recs, n, &err) || iosim_sim_finish(s, &err))
-        fail_msg("%s", err.msg);
+    sim_run(s, recs, n);
     counts_t c = {test_stat(s, "iotlb.lookups"), test_stat(s, "dma.requests"),
                   test_stat(s, "dma.bytes"), test_stat(s, "dma.faults")};
     iosim_sim_free(s);

@@ -68,35 +68,12 @@ static const iosim_rec_t strict_trace[] = {
 static iosim_sim_t *make(const char *kernel, const char *const *sets,
                          seen_t *seen)
 {
-    iosim_err_t err = {0};
-    iosim_config_t *c = iosim_config_new();
-    assert_non_null(c);
-    for (; *sets; sets++)
-        if (iosim_config_set(c, *sets, &err))
-            fail_msg("%s", err.msg);
     iosim_trace_meta_t meta = {0};
     snprintf(meta.kernel, sizeof meta.kernel, "%s", kernel);
-    iosim_sim_t *s = iosim_sim_new(c, "t", &meta, &err);
-    if (!s)
-        fail_msg("%s", err.msg);
-    iosim_config_free(c);
+    iosim_sim_t *s = sim_from_sets_meta(sets, &meta);
     memset(seen, 0, sizeof *seen);
     sim_observe_submits(s, observe, seen);
     return s;
-}
-
-static void run(iosim_sim_t *s, const iosim_rec_t *r, size_t n)
-{
-    iosim_err_t err = {0};
-    if (iosim_sim_consume(s, r, n, &err) || iosim_sim_finish(s, &err))
-        fail_msg("%s", err.msg);
-}
-
-static uint64_t stat_of(const iosim_sim_t *s, const char *name)
-{
-    uint64_t v = 0;
-    assert_true(iosim_sim_stat_by_name(s, name, &v));
-    return v;
 }
 
 /* descriptor i: its submission, type, granularity, address, mask, IH */
@@ -122,12 +99,12 @@ static void test_strict_cm_61(void **state)
     (void)state;
     seen_t s;
     iosim_sim_t *sim = make("6.1.0-56-amd64", strict_cm, &s);
-    run(sim, strict_trace, NSTRICT);
+    sim_run(sim, strict_trace, NSTRICT);
     assert_int_equal(s.n, 6);
     assert_int_equal(s.batches, 6);
-    assert_int_equal(stat_of(sim, "os.inval_submits"), 6);
-    assert_int_equal(stat_of(sim, "os.inval_iotlb"), 4);
-    assert_int_equal(stat_of(sim, "os.inval_devtlb"), 2);
+    assert_int_equal(test_stat(sim, "os.inval_submits"), 6);
+    assert_int_equal(test_stat(sim, "os.inval_iotlb"), 4);
+    assert_int_equal(test_stat(sim, "os.inval_devtlb"), 2);
     expect(&s, 0, 0, IOSIM_DESC_IOTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0, 0);
     expect(&s, 1, 1, IOSIM_DESC_IOTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0, 0);
     expect(&s, 2, 2, IOSIM_DESC_DEVTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0, 0);
@@ -147,12 +124,12 @@ static void strict_cm_612(const char *kernel, bool ih)
 {
     seen_t s;
     iosim_sim_t *sim = make(kernel, strict_cm, &s);
-    run(sim, strict_trace, NSTRICT);
+    sim_run(sim, strict_trace, NSTRICT);
     assert_int_equal(s.n, 6);
     assert_int_equal(s.batches, 4);
-    assert_int_equal(stat_of(sim, "os.inval_submits"), 4);
-    assert_int_equal(stat_of(sim, "os.inval_iotlb"), 4);
-    assert_int_equal(stat_of(sim, "os.inval_devtlb"), 2);
+    assert_int_equal(test_stat(sim, "os.inval_submits"), 4);
+    assert_int_equal(test_stat(sim, "os.inval_iotlb"), 4);
+    assert_int_equal(test_stat(sim, "os.inval_devtlb"), 2);
     expect(&s, 0, 0, IOSIM_DESC_IOTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0, 0);
     expect(&s, 1, 1, IOSIM_DESC_IOTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0, ih);
     expect(&s, 2, 1, IOSIM_DESC_DEVTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0, 0);
@@ -191,7 +168,7 @@ static void test_explicit_wins(void **state)
                                "vtd.caching_mode=true", "os.kernel=6.1",
                                NULL};
     iosim_sim_t *sim = make("6.12.9+bpo-amd64", k61, &s);
-    run(sim, strict_trace, NSTRICT);
+    sim_run(sim, strict_trace, NSTRICT);
     assert_int_equal(s.batches, 6);
     iosim_sim_free(sim);
 
@@ -199,7 +176,7 @@ static void test_explicit_wins(void **state)
                                   "vtd.caching_mode=true", "os.kernel=6.12",
                                   "os.strict_batch=1", NULL};
     sim = make("6.1.0-56-amd64", k612b1, &s);
-    run(sim, strict_trace, NSTRICT);
+    sim_run(sim, strict_trace, NSTRICT);
     assert_int_equal(s.batches, 6);
     assert_string_equal(iosim_sim_config(sim)->os.kernel, "6.12");
     iosim_sim_free(sim);
@@ -208,19 +185,19 @@ static void test_explicit_wins(void **state)
                                  "vtd.caching_mode=true",
                                  "os.kernel_default=6.1", NULL};
     sim = make("", def61, &s);
-    run(sim, strict_trace, NSTRICT);
+    sim_run(sim, strict_trace, NSTRICT);
     assert_int_equal(s.batches, 6);
     iosim_sim_free(sim);
     sim = make("5.15.0-100-generic", def61, &s); /* another series */
-    run(sim, strict_trace, NSTRICT);
+    sim_run(sim, strict_trace, NSTRICT);
     assert_int_equal(s.batches, 6);
     iosim_sim_free(sim);
     sim = make("6.1.0-56-amd64", strict_cm, &s); /* default 6.12 unused */
-    run(sim, strict_trace, NSTRICT);
+    sim_run(sim, strict_trace, NSTRICT);
     assert_int_equal(s.batches, 6);
     iosim_sim_free(sim);
     sim = make("", strict_cm, &s); /* default 6.12 */
-    run(sim, strict_trace, NSTRICT);
+    sim_run(sim, strict_trace, NSTRICT);
     assert_int_equal(s.batches, 4);
     iosim_sim_free(sim);
 }

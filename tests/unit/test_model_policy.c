@@ -88,13 +88,6 @@ static iosim_sim_t *make(const char *const *sets, seen_t *seen)
     return s;
 }
 
-static void run(iosim_sim_t *s, const iosim_rec_t *r, size_t n)
-{
-    iosim_err_t err = {0};
-    if (iosim_sim_consume(s, r, n, &err) || iosim_sim_finish(s, &err))
-        fail_msg("%s", err.msg);
-}
-
 static void expect_ih(const seen_t *s, size_t i, size_t batch, uint8_t type,
                       uint8_t gran, uint64_t addr, uint8_t am, bool ih)
 {
@@ -129,7 +122,7 @@ static void test_strict_bare_metal(void **state)
                                        "os.strict_batch=16", NULL};
     seen_t s;
     iosim_sim_t *sim = make(sets, &s);
-    run(sim, base_trace, NBASE);
+    sim_run(sim, base_trace, NBASE);
     assert_int_equal(s.batches, 3); /* one per unmap */
     assert_int_equal(s.n, 6);
     expect(&s, 0, 0, IOSIM_DESC_IOTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0);
@@ -149,7 +142,7 @@ static void test_strict_caching_mode(void **state)
                                        "os.strict_batch=1", NULL};
     seen_t s;
     iosim_sim_t *sim = make(sets, &s);
-    run(sim, base_trace, NBASE);
+    sim_run(sim, base_trace, NBASE);
     /* map, map, unmap(2), unmap(2), map, unmap(2) = 9 submissions */
     assert_int_equal(s.batches, 9);
     assert_int_equal(s.n, 9);
@@ -229,7 +222,7 @@ static void test_lazy_forced_strict_under_caching_mode(void **state)
                                        "os.strict_batch=1", NULL};
     seen_t s;
     iosim_sim_t *sim = make(sets, &s);
-    run(sim, base_trace, NBASE);
+    sim_run(sim, base_trace, NBASE);
     assert_int_equal(s.batches, 9);
     expect(&s, 8, 8, IOSIM_DESC_DEVTLB, IOSIM_GRAN_PAGE, 0xffff0000, 2);
     iosim_sim_free(sim);
@@ -244,7 +237,7 @@ static void test_strict_first_stage(void **state)
         "vtd.root_mode=scalable", "vtd.translation=first-stage", NULL};
     seen_t s;
     iosim_sim_t *sim = make(sets, &s);
-    run(sim, base_trace, NBASE);
+    sim_run(sim, base_trace, NBASE);
     /* unmap(2), unmap(2), unmap(2): the maps issue nothing */
     assert_int_equal(s.batches, 6);
     assert_int_equal(s.n, 6);
@@ -297,7 +290,7 @@ static void test_passthrough(void **state)
     static const char *const sets[] = {"os.policy=passthrough", NULL};
     seen_t s;
     iosim_sim_t *sim = make(sets, &s);
-    run(sim, base_trace, NBASE);
+    sim_run(sim, base_trace, NBASE);
     assert_int_equal(s.batches, 0);
     uint64_t v;
     assert_true(iosim_sim_stat_by_name(sim, "pt.mappings_peak", &v));

@@ -99,8 +99,10 @@ static TEST_UNUSED size_t read_whole_trace(const char *path,
 }
 
 /* A sim (label "t", no output) of the defaults with each "key=value" of
- * the NULL-terminated sets applied; fails the test on any error. */
-static TEST_UNUSED iosim_sim_t *sim_from_sets(const char *const *sets)
+ * the NULL-terminated sets applied, for a trace of metadata meta (NULL:
+ * none); fails the test on any error. */
+static TEST_UNUSED iosim_sim_t *sim_from_sets_meta(const char *const *sets,
+                                                  const iosim_trace_meta_t *meta)
 {
     iosim_err_t err = {0};
     iosim_config_t *c = iosim_config_new();
@@ -108,11 +110,25 @@ static TEST_UNUSED iosim_sim_t *sim_from_sets(const char *const *sets)
     for (; *sets; sets++)
         if (iosim_config_set(c, *sets, &err))
             fail_msg("%s", err.msg);
-    iosim_sim_t *s = iosim_sim_new(c, "t", NULL, &err);
+    iosim_sim_t *s = iosim_sim_new(c, "t", meta, &err);
     if (!s)
         fail_msg("%s", err.msg);
     iosim_config_free(c);
     return s;
+}
+
+static TEST_UNUSED iosim_sim_t *sim_from_sets(const char *const *sets)
+{
+    return sim_from_sets_meta(sets, NULL);
+}
+
+/* Feeds n records to s and finishes it; fails the test on any error. */
+static TEST_UNUSED void sim_run(iosim_sim_t *s, const iosim_rec_t *r,
+                                size_t n)
+{
+    iosim_err_t err = {0};
+    if (iosim_sim_consume(s, r, n, &err) || iosim_sim_finish(s, &err))
+        fail_msg("%s", err.msg);
 }
 
 /* A counter of s by name; fails the test if there is none. */
