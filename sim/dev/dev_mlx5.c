@@ -112,10 +112,13 @@ const iosim_param_t iosim_params_dev_mlx5[] = {
      "page_pool_dma_map / page_pool_return_page; v6.0 en_rx.c "
      "mlx5e_page_release_dynamic (docs/dev-mlx5.md)"},
     {"dev.mlx5.rings", IOSIM_P_STR, OFF(dev.mlx5.rings), "traced", 1, 0,
-     "traced|none",
+     "traced|none|runs",
      "mlx5: traced = the trace's first maps are the channels' coherent "
      "rings (rx CQ, RQ, tx CQ, SQ each); none = no ring maps in the trace "
-     "(no WQE reads or CQE writes)",
+     "(no WQE reads or CQE writes); runs (gen-nic profile) = the trace's "
+     "first read-write maps are the rings, each one run of consecutive "
+     "4 KB IOVAs, sized by the trace (rx_wqes, rx_cqes, tx_wqes, tx_cqes "
+     "unused)",
      "alloc.c mlx5_frag_buf_alloc_node (4 KB coherent pieces), en_main.c "
      "mlx5e_open_channel order simplified (UNVERIFIED against a capture)"},
     {"dev.mlx5.rx_wqes", IOSIM_P_U32, OFF(dev.mlx5.rx_wqes), "8", 1, 65536,
@@ -246,6 +249,8 @@ typedef struct mlx5 {
     uint32_t fifo_cap;
     uint64_t ring_left; /* ring pages still to come from the trace */
     uint32_t ring_ch, ring_which;
+    bool runs;          /* dev.mlx5.rings = runs */
+    bool runs_open;     /* runs: the trace is still mapping rings */
     chan_t *ch;
     pent_t *tab;
     size_t tab_cap, tab_used; /* used counts tombstones too */
@@ -343,6 +348,8 @@ static void emit(mlx5_t *m, const iosim_rec_t *r, uint64_t iova,
 static void ring_access(mlx5_t *m, const iosim_rec_t *r, ring_t *g,
                         uint64_t idx, bool write)
 {
+    if (!g->entries) /* rings=runs: a ring the trace did not map */
+        return;
     uint64_t byte = (idx % g->entries) * g->entry_bytes;
     uint64_t pg = byte / PAGE;
     if (pg >= g->known || !dev_live(m->sim, g->page[pg]))
@@ -504,6 +511,40 @@ static void ring_take(mlx5_t *m, uint64_t iova)
     m->ring_left--;
 }
 
+/* rings=runs: page iova of a read-write map at the start of the trace.
+ * gen nic maps each ring as one range of consecutive IOVAs and takes the
+ * next ring's range below it (ring_map, top-down), so a page that does
+ * not follow the last one starts the next ring; the ring's entries fill
+ * its pages (the gen-nic wrap). */
+static int ring_run_take(mlx5_t *m, uint64_t iova, iosim_err_t *err)
+{
+    ring_t *g = ring_of(m, &m->ch[m->ring_ch], m->ring_which);
+    if (g->known && iova != g->page[g->known - 1] + PAGE) {
+        if (++m->ring_which == 4) {
+            m->ring_which = 0;
+            m->ring_ch++;
+        }
+        if (m->ring_ch == m->p.channels)
+            return iosim_err_set(err, "mlx5: read-write map at iova 0x%"
+                                      PRIx64 " starts a ring run past the "
+                                      "%" PRIu32 " channels' 4 rings "
+                                      "(dev.mlx5.rings runs)",
+                                 iova, m->p.channels);
+        g = ring_of(m, &m->ch[m->ring_ch], m->ring_which);
+    }
+    if (g->known == g->npages) {
+        uint32_t cap = g->npages ? 2 * g->npages : 4;
+        uint64_t *v = realloc(g->page, cap * sizeof *v);
+        if (!v)
+            return iosim_err_set(err, "mlx5: out of memory");
+        g->page = v;
+        g->npages = cap;
+    }
+    g->page[g->known++] = iova;
+    g->entries = g->known * (PAGE / g->entry_bytes);
+    return 0;
+}
+
 /* ---- gen-nic profile ------------------------------------------------ */
 /* The device half of sim/trace/gen_nic.c, for its --driver-only traces:
  *   - roles from the map's prot (gen nic maps rx pages write-only, tx
@@ -592,19 +633,27 @@ static void gn_packet(mlx5_t *m, const iosim_rec_t *r, uint32_t ci)
         c->gwait++;
 }
 
+/* rx page iova joins channel ci's posted pages (a map, or a repost of a
+ * page the rx cache kept mapped); packets waiting for a WQE go now */
+static int gn_post(mlx5_t *m, const iosim_rec_t *r, uint32_t ci,
+                   uint64_t iova, iosim_err_t *err)
+{
+    chan_t *c = &m->ch[ci];
+    if (gq_push(c, iova, err))
+        return -1;
+    while (c->gwait && gn_rx(m, r, ci))
+        c->gwait--;
+    return 0;
+}
+
 static int gn_map(mlx5_t *m, const iosim_rec_t *r, iosim_err_t *err)
 {
     uint32_t ci = r->cpu % m->p.channels;
     chan_t *c = &m->ch[ci];
     if (r->size == PAGE && !(r->iova & (PAGE - 1)) &&
         (r->flags & (IOSIM_PROT_READ | IOSIM_PROT_WRITE)) ==
-            IOSIM_PROT_WRITE) {
-        if (gq_push(c, r->iova, err))
-            return -1;
-        while (c->gwait && gn_rx(m, r, ci))
-            c->gwait--;
-        return 0;
-    }
+            IOSIM_PROT_WRITE)
+        return gn_post(m, r, ci, r->iova, err);
     if (r->size > m->p.tx_map_max)
         return iosim_err_set(err, "mlx5: map of %" PRIu64 " bytes at iova "
                                   "0x%" PRIx64 " has no role: not a ring "
@@ -626,6 +675,16 @@ static int mlx5_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
     rx_by_rate(m, r);
     uint64_t first = r->iova & ~(uint64_t)(PAGE - 1);
     uint64_t pages = (r->iova + r->size - first + PAGE - 1) / PAGE;
+    if (m->runs_open) {
+        if ((r->flags & (IOSIM_PROT_READ | IOSIM_PROT_WRITE)) ==
+            (IOSIM_PROT_READ | IOSIM_PROT_WRITE)) {
+            for (uint64_t i = 0; i < pages; i++)
+                if (ring_run_take(m, first + i * PAGE, err))
+                    return -1;
+            return 0;
+        }
+        m->runs_open = false; /* the rings are all mapped */
+    }
     if (m->ring_left) {
         for (uint64_t i = 0; i < pages && m->ring_left; i++)
             ring_take(m, first + i * PAGE);
@@ -690,11 +749,40 @@ static int mlx5_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
     return 0;
 }
 
+/* MARK repost: the driver posts a page it kept mapped (v6.0 en_rx.c
+ * mlx5e_page_alloc_pool took it from mlx5e_rx_cache_get: no map).  gen-nic:
+ * the page joins the record's channel like a mapped rx page.  mlx5e: a
+ * page the pool released (unmap-per-page) is free again; one the pool
+ * still holds (page-pool recycles by itself) is left as it is. */
+static int mlx5_repost(mlx5_t *m, const iosim_rec_t *r, iosim_err_t *err)
+{
+    uint64_t iova = r->iova & ~(uint64_t)(PAGE - 1);
+    if (r->size != PAGE || iova != r->iova || !dev_live(m->sim, iova))
+        return iosim_err_set(err, "mlx5: MARK repost of %" PRIu64 " bytes "
+                                  "at iova 0x%" PRIx64 ": not a mapped 4 KB "
+                                  "page", r->size, r->iova);
+    if (m->gen_nic)
+        return gn_post(m, r, r->cpu % m->p.channels, iova, err);
+    pent_t *e = tab_find(m, iova);
+    if (!e)
+        return iosim_err_set(err, "mlx5: MARK repost of iova 0x%" PRIx64
+                                  ": not an rx page of the pool", iova);
+    if (e->st == ST_RELEASED) {
+        chan_t *c = &m->ch[e->ch];
+        e->st = ST_FREE;
+        c->n_free++;
+        fifo_push(m, c, (pg_t){.iova = iova, .gen = e->gen});
+        post(m, c);
+    }
+    return 0;
+}
+
 static int mlx5_mark(void *state, const iosim_rec_t *r, iosim_err_t *err)
 {
-    (void)err;
     mlx5_t *m = state;
     rx_by_rate(m, r);
+    if (r->flags == IOSIM_MARK_REPOST)
+        return mlx5_repost(m, r, err);
     if (r->flags != IOSIM_MARK_REQUEST)
         return 0;
     for (uint32_t i = 0; i < m->p.rx_per_mark; i++) {
@@ -731,10 +819,13 @@ static void mlx5_destroy(void *state)
 
 static bool pow2(uint32_t v) { return v && !(v & (v - 1)); }
 
-/* wrap: the ring's entries fill its last page (gen nic ring_access) */
+/* wrap: the ring's entries fill its last page (gen nic ring_access);
+ * entries 0: sized as the trace maps it (rings=runs, ring_run_take) */
 static int ring_init(ring_t *g, uint32_t entries, uint32_t bytes, bool wrap)
 {
     g->entry_bytes = bytes;
+    if (!entries)
+        return 0;
     g->npages = (uint32_t)(((uint64_t)entries * bytes + PAGE - 1) / PAGE);
     g->entries = wrap ? g->npages * (PAGE / bytes) : entries;
     g->page = calloc(g->npages, sizeof *g->page);
@@ -774,14 +865,23 @@ static void *mlx5_create(iosim_sim_t *s, iosim_err_t *err)
     m->ch = calloc(p->channels, sizeof *m->ch);
     if (!m->ch || tab_grow(m, err))
         goto oom;
-    bool traced = strcmp(p->rings, "none") != 0;
+    m->runs = strcmp(p->rings, "runs") == 0;
+    m->runs_open = m->runs;
+    if (m->runs && !m->gen_nic) {
+        mlx5_destroy(m);
+        return iosim_err_set(err, "dev.mlx5.rings: runs needs dev.mlx5."
+                                  "profile gen-nic (it tells rings by the "
+                                  "maps' prot)"), NULL;
+    }
+    bool traced = strcmp(p->rings, "traced") == 0;
     for (uint32_t i = 0; i < p->channels; i++) {
         chan_t *c = &m->ch[i];
         bool w = m->gen_nic;
-        if (ring_init(&c->rxcq, p->rx_cqes, p->cqe_bytes, w) ||
-            ring_init(&c->rq, p->rx_wqes, p->wqe_bytes, w) ||
-            ring_init(&c->txcq, p->tx_cqes, p->cqe_bytes, w) ||
-            ring_init(&c->sq, p->tx_wqes, p->wqe_bytes, w))
+        uint32_t sized = !m->runs; /* runs: sizes from the trace */
+        if (ring_init(&c->rxcq, sized * p->rx_cqes, p->cqe_bytes, w) ||
+            ring_init(&c->rq, sized * p->rx_wqes, p->wqe_bytes, w) ||
+            ring_init(&c->txcq, sized * p->tx_cqes, p->cqe_bytes, w) ||
+            ring_init(&c->sq, sized * p->tx_wqes, p->wqe_bytes, w))
             goto oom;
         if (m->gen_nic) {
             c->gwqe = calloc(p->pages_per_wqe, sizeof *c->gwqe);

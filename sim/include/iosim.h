@@ -77,6 +77,11 @@ typedef enum iosim_rec_kind {
 #define IOSIM_MARK_REQUEST 0x0u /* a request / packet boundary (id = request) */
 #define IOSIM_MARK_BEGIN 0x1u   /* measurement window starts (BENCH_START)    */
 #define IOSIM_MARK_END 0x2u     /* measurement window ends (BENCH_END)        */
+/* a page the driver posts to the device again while it stays mapped (a
+ * recycled rx page: no MAP record); iova/size name the page.  Written by
+ * `gen nic --driver-only --rx-cache`; no kernel tracepoint gives it
+ * (traces/FORMAT.md, docs/dev-mlx5.md) */
+#define IOSIM_MARK_REPOST 0x3u
 
 /* INVAL descriptor types: VT-d spec §6.5.2, Linux intel/iommu.h QI_*_TYPE
  * (MODEL.md §3.5). */

@@ -60,8 +60,10 @@
  *     rings apart) and MARK requests (one rx packet each, on channel
  *     cpu % channels); the dev.mlx5 settings that match a command line
  *     are in docs/dev-mlx5.md.  Equal counters: tests/cli/
- *     gen_nic_driver_only.sh.  Not with --rx-cache (a page the cache
- *     reposts has no record), --channels or --direction tx|both.
+ *     gen_nic_driver_only.sh.  With --rx-cache a page the cache gives
+ *     back to the ring (no map) gets a MARK repost (iova, 4 KB) where the
+ *     full trace would have mapped a new page; the full trace never has
+ *     one.  Not with --channels or --direction tx|both.
  *   - --seed permutes the physical frames (page-pool pages come from
  *     the buddy allocator in no particular order); IOVAs and the record
  *     sequence do not depend on it, except through --channels.
@@ -644,6 +646,12 @@ static int cpu_push(nic_t *n, nic_cpu_t *c, const iosim_rec_t *r)
 static int emit(nic_t *n, uint8_t kind, uint8_t cpu, uint64_t iova,
                 uint64_t size, uint64_t aux, uint8_t flags)
 {
+    /* a repost mark stands in for the device's view of a cached page: the
+     * full trace has the device's own records instead and never sees it
+     * (not even in the --unmap-ns streams, whose times it could shift) */
+    if (kind == IOSIM_REC_MARK && flags == IOSIM_MARK_REPOST &&
+        !n->p->driver_only)
+        return 0;
     iosim_rec_t r = gen_rec(kind, n->t, n->p->device, (uint16_t)n->p->domain);
     r.cpu = cpu;
     r.iova = iova;
@@ -836,7 +844,13 @@ static int ring_refill(nic_t *n, nic_rxq_t *q)
     while (q->ndesc < n->ring_desc) {
         for (uint64_t i = 0; i < n->p->ppd; i++) {
             nic_page_t *slot = &q->ring[(q->head + q->count) % q->cap];
-            if (!(n->p->rx_cache && rx_cache_get(n, q, slot))) {
+            if (n->p->rx_cache && rx_cache_get(n, q, slot)) {
+                /* --driver-only: the page enters the ring again without
+                 * a map; say which (a MARK repost) */
+                if (emit(n, IOSIM_REC_MARK, q->cpu, slot->iova, NIC_PAGE, 0,
+                         IOSIM_MARK_REPOST))
+                    return -1;
+            } else {
                 if (map_page(n, q->cpu, true, slot))
                     return -1;
                 slot->free_at = 0;

@@ -53,8 +53,9 @@ static const char *const gran_names[] = {NULL, "global", "domain", "page"};
 static const char *const prot_names[] = {"none", "r", "w", "rw"};
 /* DMA direction (flags & 1): IOSIM_DMA_READ 0, IOSIM_DMA_WRITE 1 */
 static const char *const dir_names[] = {"read", "write"};
-/* MARK type: IOSIM_MARK_REQUEST 0, _BEGIN 1, _END 2 */
-static const char *const mtype_names[] = {"request", "begin", "end"};
+/* MARK type: IOSIM_MARK_REQUEST 0, _BEGIN 1, _END 2, _REPOST 3 */
+static const char *const mtype_names[] = {"request", "begin", "end",
+                                          "repost"};
 static const char *const ih_names[] = {"0", "1"};
 
 /* ------------------------------------------------------------------ */

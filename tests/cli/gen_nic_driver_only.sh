@@ -9,16 +9,19 @@
 # configs/fands-cascadelake.yaml with strict and the F&S scheme; every
 # iotlb.*, psc.*, walk.* counter and dma.requests, dma.bytes,
 # dma.device_time_ns must be equal.  Also: --driver-only writes exactly
-# the full trace's records minus its DMA records, and the default output
-# does not change with the flag's existence (checked by the golden and
-# validation tests).
+# the full trace's records minus its DMA records, plus with --rx-cache one
+# MARK repost per page the cache gives back (each a live write-only rx
+# page; the full trace has none), and the default output does not change
+# with the flag's existence (checked by the golden and validation tests).
 #
 # Settings: each line is a gen nic command line (without --packets) and
 # the dev.mlx5 settings that match it (see docs/dev-mlx5.md, "gen nic").
-# Not covered (docs/dev-mlx5.md, "gen nic --driver-only"): --rx-cache (a
-# page the v6.0 cache reposts has no MAP record, so the model cannot place
-# it), --channels (idle channels' pages look like rx pages), --direction
-# tx|both (rx ACKs have no MARK; tx data reads the whole packet).
+# The rx-cache settings are the fands-rxunmap-* inputs (5, 10, 40 flows)
+# and page mode; ring8x-* are fands-ring8x's input and baseline under one
+# set of dev.mlx5 settings (rings=runs: ring sizes from the trace).
+# Not covered (docs/dev-mlx5.md, "gen nic --driver-only"): --channels
+# (idle channels' pages look like rx pages), --direction tx|both (rx ACKs
+# have no MARK; tx data reads the whole packet).
 set -u
 : "${IOSIM:?}" "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
 mkdir -p "$WORK"
@@ -38,6 +41,12 @@ CASES=(
 "ring2048|--flows 5 ${F/--ring 256/--ring 2048} --ack-every 18|$M rx_wqes=33 rx_cqes=2048"
 "unmapns|$F --flows 40 --ack-every 8 --unmap-ns 650 --rq-sizing mlx5|$M rx_wqes=8 rx_cqes=256"
 "pages|--flows 5 --cpus 5 --ring 256 --mtu 4096 --napi-batch 64 --no-acks|channels=5 profile=gen-nic rings=none pages_per_wqe=64 stride=4096 packet_bytes=4096 mps=4096 mrrs=4096"
+"rxcache5|$F --flows 5 --ack-every 23 --rx-cache 256 --unmap-ns 650 --app-lag 0 --rq-sizing mlx5|$M rx_wqes=8 rx_cqes=256"
+"rxcache10|$F --flows 10 --ack-every 15 --rx-cache 256 --unmap-ns 650 --app-lag 208 --rq-sizing mlx5|$M rx_wqes=8 rx_cqes=256"
+"rxcache40|$F --flows 40 --ack-every 8 --rx-cache 256 --unmap-ns 650 --app-lag 4096 --rq-sizing mlx5|$M rx_wqes=8 rx_cqes=256"
+"rxcache-pages|--flows 5 --cpus 5 --ring 256 --mtu 4096 --napi-batch 16 --ack-every 4 --rx-cache 64|channels=5 profile=gen-nic rings=none pages_per_wqe=64 stride=4096 packet_bytes=4096 mps=4096 mrrs=4096 tx_bytes=64"
+"ring8x-256|--flows 5 $F --gro-segments 16|$M rings=runs"
+"ring8x-2048|--flows 5 ${F/--ring 256/--ring 2048} --gro-segments 16|$M rings=runs"
 )
 
 COUNTERS='iotlb.|psc.|walk.|dma.requests|dma.bytes|dma.device_time_ns'
@@ -63,10 +72,38 @@ for c in "${CASES[@]}"; do
     "$IOSIM_TRACE" gen nic $flags --packets "$PACKETS" -o "$full" || { fail "$name: gen"; continue; }
     # shellcheck disable=SC2086
     "$IOSIM_TRACE" gen nic $flags --packets "$PACKETS" --driver-only -o "$drv" || { fail "$name: gen --driver-only"; continue; }
-    # the driver-only trace is the full one without its DMA records
+    # the driver-only trace is the full one without its DMA records, plus
+    # (--rx-cache) a MARK repost where the cache gives a page back
     "$IOSIM_TRACE" to-text "$full" 2>/dev/null | grep -v '^DMA ' | grep -v '^#meta' > "$WORK/$name-full.txt"
-    "$IOSIM_TRACE" to-text "$drv" 2>/dev/null | grep -v '^#meta' > "$WORK/$name-drv.txt"
+    "$IOSIM_TRACE" to-text "$drv" 2>/dev/null | grep -v '^#meta' > "$WORK/$name-drv-all.txt"
+    grep -v '^MARK .* type=repost' "$WORK/$name-drv-all.txt" > "$WORK/$name-drv.txt"
     cmp -s "$WORK/$name-full.txt" "$WORK/$name-drv.txt" || fail "$name: driver records differ from the full trace's"
+    reposts=$(grep -c '^MARK .* type=repost' "$WORK/$name-drv-all.txt")
+    case "$flags" in
+    *--rx-cache*)
+        [ "$reposts" -gt 0 ] || fail "$name: --rx-cache without a MARK repost"
+        python3 - "$WORK/$name-drv-all.txt" <<'EOF' || fail "$name: a MARK repost is not a live rx page"
+# every reposted page is a live write-only 4 KB page (mapped by the
+# driver as an rx page and not unmapped since)
+import re, sys
+def field(line, k):
+    m = re.search(r"\b%s=(\S+)" % k, line)
+    return m.group(1) if m else None
+live = {}
+for line in open(sys.argv[1]):
+    kind = line.split(" ", 1)[0]
+    iova = field(line, "iova")
+    if kind == "MAP":
+        live[iova] = field(line, "prot")
+    elif kind == "UNMAP":
+        live.pop(iova, None)
+    elif kind == "MARK" and field(line, "type") == "repost":
+        if live.get(iova) != "w" or field(line, "size") != "4096":
+            sys.exit("repost of %s: not a live write-only page" % iova)
+EOF
+        ;;
+    *) [ "$reposts" -eq 0 ] || fail "$name: MARK repost without --rx-cache" ;;
+    esac
     "$IOSIM_TRACE" to-text "$drv" 2>/dev/null | grep -q '^#meta has_dma=0' || fail "$name: no has_dma=0"
     "$IOSIM_TRACE" to-text "$drv" 2>/dev/null | grep -q '^#meta device=mlx5' || fail "$name: no device=mlx5"
     args=()
