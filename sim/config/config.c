@@ -44,20 +44,15 @@
 /* How much of an offending value is quoted back in a message. */
 #define QUOTE_MAX 64
 
-const iosim_param_t *const iosim_param_tables[] = {
-    iosim_params_sim, iosim_params_vtd, iosim_params_os, iosim_params_hv,
-    iosim_params_scheme, iosim_params_dev, iosim_params_dev_touch,
-    iosim_params_dev_virtio_net, iosim_params_dev_e1000e,
-    iosim_params_dev_mlx5, NULL,
-};
-
 /* ------------------------------------------------------------------ */
 /* Table access                                                        */
 /* ------------------------------------------------------------------ */
 
+/* The tables as the registries assembled them (plugin_params.c);
+ * iosim_config_new() refuses to make a configuration when that failed. */
 #define FOR_EACH_PARAM(p)                                                    \
-    for (const iosim_param_t *const *tab_ = iosim_param_tables; *tab_;       \
-         tab_++)                                                             \
+    for (const iosim_param_t *const *tab_ = iosim_param_table_list();        \
+         tab_ && *tab_; tab_++)                                              \
         for (const iosim_param_t *p = *tab_; p->path; p++)
 
 const iosim_param_t *iosim_param_find(const char *path)
@@ -328,6 +323,10 @@ iosim_config_t *iosim_config_new(void)
     iosim_config_t *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
+    if (!iosim_param_table_list()) { /* plug-ins beyond IOSIM_PLUGIN_AREA */
+        free(c);
+        return NULL;
+    }
     FOR_EACH_PARAM(p) {
         char why[WHY_LEN];
         /* A default that does not parse is a table bug; the unit test
@@ -998,25 +997,21 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
     if (!hv_mode_find(c->hv.mode))
         return iosim_err_key(err, "hv.mode", "unknown mode '%s'", c->hv.mode);
     /* Nested translation (PGTT=011b) needs a host second stage under the
-     * guest's first stage: only hv.mode nested builds one.  Any other mode
-     * would translate the guest's IOVAs with an empty host stage (every
-     * DMA a fault), so the contradiction is an error, not a silent run. */
+     * guest's first stage, which only a two_stage mode builds (hv.h).  Any
+     * other mode would translate the guest's IOVAs with an empty host stage
+     * (every DMA a fault), so the contradiction is an error, not a silent
+     * run. */
     if (strcmp(c->vtd.translation, "nested") == 0
-        && strcmp(c->hv.mode, "nested") != 0)
+        && !hv_mode_find(c->hv.mode)->two_stage) {
+        char names[128];
+        hv_mode_names_two_stage(names, sizeof names);
         return iosim_err_key(err,
-                             "vtd.translation", "nested needs hv.mode nested "
+                             "vtd.translation", "nested needs hv.mode %s "
                              "(hv.mode %s translates with one stage)",
-                             c->hv.mode);
-    /* The guest of guest-passthrough runs iommu=pt (dma-direct): a
-     * translating guest policy would charge map, IOVA and invalidation
-     * work that this arrangement does not do. */
-    if (strcmp(c->hv.mode, "guest-passthrough") == 0
-        && strcmp(c->os.policy, "passthrough") != 0)
-        return iosim_err_key(err,
-                             "hv.mode", "guest-passthrough runs the guest with "
-                             "iommu=pt: os.policy must be passthrough (is %s)",
-                             c->os.policy);
-    return 0;
+                             names, c->hv.mode);
+    }
+    /* what the selected policy and mode require (their validate hooks) */
+    return iosim_plugins_validate(c, err);
 }
 
 /* ------------------------------------------------------------------ */

@@ -40,6 +40,17 @@ typedef struct iosim_param {
     const char *source;  /* where the default comes from                   */
 } iosim_param_t;
 
+/* Bytes of the configuration that hold the plug-ins' parameter structs
+ * (all registered policies, modes and models together), and their
+ * alignment. */
+#define IOSIM_PLUGIN_AREA 2048
+#define IOSIM_PLUGIN_ALIGN 16
+
+/* The choices of a cache's replacement row: "lru|plru|..." as the
+ * replacement-policy registry lists them (sim/cache/repl.c), filled in
+ * when the tables are assembled. */
+extern const char iosim_choices_repl[];
+
 /* One generic set-associative cache (sim/cache/cache.h). */
 typedef struct iosim_cache_params {
     bool enabled;
@@ -137,32 +148,41 @@ struct iosim_config {
         double vmexit_cycles;             /* exit + re-entry round trip    */
         double qemu_desc_cycles;          /* QEMU work per descriptor      */
         double shadow_page_cycles;        /* walk + VFIO ioctl per page    */
-        bool trap_invalidations;          /* nested: trap guest QI         */
     } hv;
-    struct {                              /* alternative DMA-protection
-                                             schemes (params_scheme.c)     */
-        uint32_t fands_chunk_pages;       /* F&S pages per rx descriptor   */
-        bool fands_rx_only;               /* only 4K device-writable maps  */
-        bool fands_keep_psc;              /* F&S part (2): IH=1 on unmaps  */
-        uint32_t coiommu_batch;           /* marked buffers per teardown   */
-        double coiommu_timeout_ms;        /* teardown timer                */
-        double optimistic_window_ms;      /* keep an unmapped mapping      */
-        uint32_t optimistic_quota;        /* kept mappings at most         */
-        char vhost_structure[IOSIM_NAME_LEN]; /* list | tree               */
-        bool vhost_merge;                 /* merge contiguous entries      */
-        uint32_t vhost_entries;           /* backend IOTLB capacity        */
-        double vhost_entry_cycles;        /* per entry visited by a lookup */
-        double vhost_miss_cycles;         /* miss round trip to QEMU       */
-    } scheme;
     struct iosim_dev_config dev;          /* device model (sim/dev/)       */
+    /* The plug-ins' own parameter structs (iosim_plugin_params); laid out
+     * by plugin_params.c from the registries. */
+    _Alignas(IOSIM_PLUGIN_ALIGN) unsigned char plugin[IOSIM_PLUGIN_AREA];
 };
+
+/* A plug-in's parameters: rows whose offsets are offsetof() its own
+ * struct of size bytes, kept in struct iosim_config.plugin.  A policy,
+ * mode or model points to one from its ops struct (params); paths keep
+ * their group (scheme.*, hv.*, dev.<model>.*) as YAML and --set see it.
+ * Its validate hook (NULL = nothing to check) sees the whole
+ * configuration and its own struct; it runs when the plug-in is the one
+ * selected. */
+typedef struct iosim_plugin_params {
+    const iosim_param_t *rows; /* NULL-path ended */
+    size_t size;               /* sizeof the plug-in's struct */
+    int (*validate)(const iosim_config_t *c, const void *params,
+                    iosim_err_t *err);
+} iosim_plugin_params_t;
+
+/* The plug-in's struct in c (rows = its params.rows), or NULL when no
+ * registered plug-in has those rows. */
+const void *iosim_plugin_params(const iosim_config_t *c,
+                                const iosim_param_t *rows);
+
+/* Runs the validate hook of each plug-in the configuration selects
+ * (os.policy, hv.mode): 0, or -1 with err set. */
+int iosim_plugins_validate(const iosim_config_t *c, iosim_err_t *err);
 
 /* Parameter tables (each component's file defines one, NULL-path ended). */
 extern const iosim_param_t iosim_params_sim[];
 extern const iosim_param_t iosim_params_vtd[];
 extern const iosim_param_t iosim_params_os[];
 extern const iosim_param_t iosim_params_hv[];
-extern const iosim_param_t iosim_params_scheme[];
 extern const iosim_param_t iosim_params_dev[];
 /* each device model's own table (sim/dev/dev_<model>.c) */
 extern const iosim_param_t iosim_params_dev_touch[];
@@ -170,8 +190,12 @@ extern const iosim_param_t iosim_params_dev_virtio_net[];
 extern const iosim_param_t iosim_params_dev_e1000e[];
 extern const iosim_param_t iosim_params_dev_mlx5[];
 
-/* Every table in order; NULL-terminated. */
-extern const iosim_param_t *const iosim_param_tables[];
+/* Every table in order, NULL-terminated: the components' tables with the
+ * selectable plug-ins' rows after their component's (hv modes after hv.*,
+ * OS policies after them, device models after dev.*), in registry order.
+ * Assembled once from the registries (register plug-ins before the first
+ * call); NULL when they do not fit (IOSIM_PLUGIN_AREA). */
+const iosim_param_t *const *iosim_param_table_list(void);
 
 /* Finds a parameter by dotted path; NULL if none. */
 const iosim_param_t *iosim_param_find(const char *path);

@@ -2,7 +2,9 @@
  *
  * Concepts: which vIOMMU arrangement runs (a registered name, see
  *   sim/hv/hv.h), the host's own unmap policy, and the cost of a trap
- *   and of the emulator's work per descriptor and per shadowed page.
+ *   and of the emulator's work per descriptor and per shadowed page,
+ *   which several modes share; a parameter of one mode alone is in that
+ *   mode's file (hv_mode_ops_t.params).
  * Assumptions: the extra cost of trap-and-emulate over bare metal is
  *   spread over the two traps of a map+unmap pair (see below).
  * Not modeled: sidecore emulation, posted interrupts, vhost IOTLB.
@@ -46,10 +48,5 @@ const iosim_param_t iosim_params_hv[] = {
      "5750", 0, 1e9, NULL,
      "emulator CPU cycles per shadowed page (guest walk + host map/unmap)",
      SRC_AMIT_TRAP},
-    {"hv.trap_invalidations", IOSIM_P_BOOL, OFF(hv.trap_invalidations),
-     "true", 1, 0, NULL,
-     "nested: guest invalidations trap to the VMM, which forwards them",
-     "iommufd nested: the VMM forwards guest S1 invalidations "
-     "(MODEL.md §1.6.7)"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };

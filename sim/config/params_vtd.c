@@ -18,7 +18,8 @@
 
 #define OFF(field) offsetof(struct iosim_config, field)
 
-#define REPLACEMENTS "lru|plru|fifo|random|flush"
+/* the names the replacement-policy registry holds (sim/cache/repl.c) */
+#define REPLACEMENTS iosim_choices_repl
 
 /* The five rows of one cache instance.  WHAT names the cache in help
  * text; the SRC_* strings give the origin of each default. */

@@ -123,7 +123,7 @@ iosim_sim_t *iosim_sim_new(const iosim_config_t *cfg, const char *label,
         iosim_sim_free(s);
         return NULL;
     }
-    if (!strcmp(cfg->hv.mode, "none"))
+    if (s->hv->walks_in_flight)
         s->inflight =
             !strcmp(cfg->vtd.inval_walks_in_flight, "drop-fill")
                 ? INFLIGHT_DROP_FILL

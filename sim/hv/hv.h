@@ -37,6 +37,15 @@ typedef struct hv_mode_ops {
      * none.  A nested vtd.translation always falls back to second-stage
      * under a mode other than nested (config validation rejects it). */
     const char *const *implies;
+    /* builds a host second stage under the guest's first stage, so that
+     * vtd.translation nested can run (PGTT=011b) */
+    bool two_stage;
+    /* the device's translations reach the walker with no host work in
+     * between, so vtd.inval_walks_in_flight applies (bare metal) */
+    bool walks_in_flight;
+    /* its own parameters (hv.*) and their check, which also says what the
+     * mode needs of the rest of the configuration */
+    iosim_plugin_params_t params;
 } hv_mode_ops_t;
 
 /* The bare-metal hooks (hv_none.c): straight to the VT-d model (state is
@@ -54,5 +63,7 @@ vtd_xlate_result_t hv_direct_translate(void *state, uint16_t sid,
 
 extern const hv_mode_ops_t *const hv_mode_registry[];
 const hv_mode_ops_t *hv_mode_find(const char *name);
+/* The modes with two_stage, '|'-separated into buf (for messages). */
+void hv_mode_names_two_stage(char *buf, size_t n);
 
 #endif

@@ -17,6 +17,7 @@
  * Not modeled: the VM-start cost of mapping and pinning guest RAM. */
 
 #include "hv/hv.h"
+#include "os/os.h"
 
 #define GPT_HOST_DID 1u
 #define GPT_HPA_OFFSET (64ull << 30)
@@ -73,6 +74,23 @@ static vtd_xlate_result_t gpt_translate(void *state, uint16_t sid,
     return hv_guest_ram_translate(state, sid, gpa, write);
 }
 
+/* The guest runs iommu=pt (dma-direct): a translating guest policy would
+ * charge map, IOVA and invalidation work that this arrangement does not
+ * do. */
+static int gpt_validate(const iosim_config_t *c, const void *params,
+                        iosim_err_t *err)
+{
+    (void)params;
+    const os_policy_ops_t *os = os_policy_find(c->os.policy);
+    if (!os || !os->translates)
+        return 0;
+    char names[128];
+    os_policy_names_not_translating(names, sizeof names);
+    return iosim_err_key(err, "hv.mode", "guest-passthrough runs the guest "
+                         "with iommu=pt: os.policy must be %s (is %s)",
+                         names, c->os.policy);
+}
+
 const hv_mode_ops_t hv_mode_guest_passthrough = {
     .name = "guest-passthrough",
     .summary = "guest iommu=pt; the host second stage maps all guest RAM",
@@ -83,4 +101,5 @@ const hv_mode_ops_t hv_mode_guest_passthrough = {
     .unmap = gpt_unmap,
     .submit = gpt_submit,
     .translate = gpt_translate,
+    .params = {.validate = gpt_validate},
 };

@@ -13,8 +13,23 @@
  * Assumptions: vtd.translation must be `nested`.
  * Not modeled: the host's own map/unmap of guest RAM (static, at VM
  * start), PASID-table shadowing. */
+#include <stddef.h>
+
 #include "hv/hv.h"
 #include "os/os.h"
+
+struct nested_params {
+    bool trap_invalidations; /* guest QI traps to the VMM */
+};
+
+static const iosim_param_t nested_rows[] = {
+    {"hv.trap_invalidations", IOSIM_P_BOOL,
+     offsetof(struct nested_params, trap_invalidations), "true", 1, 0, NULL,
+     "nested: guest invalidations trap to the VMM, which forwards them",
+     "iommufd nested: the VMM forwards guest S1 invalidations "
+     "(MODEL.md §1.6.7)"},
+    {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
+};
 
 static void *nested_create(iosim_sim_t *s, iosim_err_t *err)
 {
@@ -29,7 +44,8 @@ static void *nested_create(iosim_sim_t *s, iosim_err_t *err)
 static double nested_submit(void *state, const vtd_desc_t *d, size_t n)
 {
     iosim_sim_t *s = state;
-    if (s->cfg->hv.trap_invalidations) {
+    const struct nested_params *p = iosim_plugin_params(s->cfg, nested_rows);
+    if (p->trap_invalidations) {
         sim_count(s, IOSIM_ST_HV_EXITS, 1);
         sim_cpu(s, SIM_CPU_VMEXIT, s->cfg->hv.vmexit_cycles);
         sim_cpu(s, SIM_CPU_SHADOW, s->cfg->hv.qemu_desc_cycles * (double)n);
@@ -53,4 +69,6 @@ const hv_mode_ops_t hv_mode_nested = {
     .submit = nested_submit,
     .translate = hv_direct_translate,
     .implies = nested_implies,
+    .two_stage = true,
+    .params = {nested_rows, sizeof(struct nested_params), NULL},
 };

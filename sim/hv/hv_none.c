@@ -55,4 +55,5 @@ const hv_mode_ops_t hv_mode_none = {
     .submit = hv_direct_submit,
     .translate = hv_direct_translate,
     .implies = none_implies,
+    .walks_in_flight = true,
 };

@@ -23,3 +23,13 @@ const hv_mode_ops_t *hv_mode_find(const char *name)
             return hv_mode_registry[i];
     return NULL;
 }
+
+void hv_mode_names_two_stage(char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; hv_mode_registry[i]; i++)
+        if (hv_mode_registry[i]->two_stage && len < n)
+            len += (size_t)snprintf(buf + len, n - len, "%s%s",
+                                    len ? "|" : "", hv_mode_registry[i]->name);
+}

@@ -45,10 +45,17 @@ typedef struct os_policy_ops {
      * held back that the access must see submitted; NULL = none */
     void (*dma)(void *state, const iosim_rec_t *r, uint64_t iova,
                 uint64_t size, bool write);
+    /* its own parameters (scheme.<name>_*) and their check; the policy
+     * reads them with iosim_plugin_params(s->cfg, params.rows) */
+    iosim_plugin_params_t params;
 } os_policy_ops_t;
 
 extern const os_policy_ops_t *const os_policy_registry[];
 const os_policy_ops_t *os_policy_find(const char *name);
+
+/* The policies that do not translate (iommu=pt), '|'-separated into buf
+ * (for messages). */
+void os_policy_names_not_translating(char *buf, size_t n);
 
 /* ---- The kernel version (os_kernel.c) -------------------------------- */
 

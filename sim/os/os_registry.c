@@ -34,3 +34,14 @@ const os_policy_ops_t *os_policy_find(const char *name)
             return os_policy_registry[i];
     return NULL;
 }
+
+void os_policy_names_not_translating(char *buf, size_t n)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; os_policy_registry[i]; i++)
+        if (!os_policy_registry[i]->translates && len < n)
+            len += (size_t)snprintf(buf + len, n - len, "%s%s",
+                                    len ? "|" : "",
+                                    os_policy_registry[i]->name);
+}

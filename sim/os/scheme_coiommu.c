@@ -27,10 +27,35 @@
  * (os.unmap_cycles) is paid at teardown.
  * Not modeled: host-side pinning / unpinning and memory overcommit (the
  * paper's real subject), speculative pinning. */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "os/iova.h"
 #include "os/os.h"
+
+/* Its parameters (scheme.*), kept in the configuration's plug-in area. */
+struct coiommu_params {
+    uint32_t batch;                /* marked buffers per teardown */
+    double timeout_ms;             /* teardown timer */
+};
+
+#define OFF(field) offsetof(struct coiommu_params, field)
+
+static const iosim_param_t coiommu_rows[] = {
+    {"scheme.coiommu_batch", IOSIM_P_U32, OFF(batch), "64", 1,
+     1048576.0, NULL,
+     "coiommu: buffers marked unmapped in the DMA tracking table before "
+     "one batched teardown + invalidation",
+     "placeholder (UNVERIFIED): Tian et al. ATC'20 defer unpinning; the "
+     "batch size is not taken from the paper"},
+    {"scheme.coiommu_timeout_ms", IOSIM_P_F64, OFF(timeout_ms),
+     "10", 0.001, 1e6, NULL,
+     "coiommu: a batch is torn down at the latest this long after its "
+     "first buffer was marked (ms)",
+     "placeholder (UNVERIFIED): taken equal to Linux's flush-queue timer "
+     "(IOVA_DEFAULT_FQ_TIMEOUT, MODEL.md §1.4)"},
+    {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
+};
 
 typedef struct marked {
     iova_piece_t p;
@@ -53,8 +78,9 @@ static void *co_create(iosim_sim_t *s, iosim_err_t *err)
     if (!c)
         return iosim_err_set(err, "scheme_coiommu.c: out of memory"), NULL;
     c->s = s;
-    c->batch = s->cfg->scheme.coiommu_batch ? s->cfg->scheme.coiommu_batch : 1;
-    c->timeout_ns = (uint64_t)(s->cfg->scheme.coiommu_timeout_ms * 1e6);
+    const struct coiommu_params *p = iosim_plugin_params(s->cfg, coiommu_rows);
+    c->batch = p->batch ? p->batch : 1;
+    c->timeout_ns = (uint64_t)(p->timeout_ms * 1e6);
     if (!(c->remap = iova_remap_new(s, err))) {
         free(c);
         return NULL;
@@ -141,6 +167,7 @@ static int co_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
 }
 
 const os_policy_ops_t os_policy_coiommu = {
+    .params = {coiommu_rows, sizeof(struct coiommu_params), NULL},
     .name = "coiommu",
     .summary = "CoIOMMU: unmap marks a DMA tracking table; batched deferred "
                "teardown with one domain flush",

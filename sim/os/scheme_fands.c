@@ -32,10 +32,42 @@
  * allocates model IOVAs (os.iova_mode is not consulted).
  * Not modeled: the driver's page recycling, the paper's page-table page
  * reuse details beyond vtd/pgtable.h. */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "os/iova.h"
 #include "os/os.h"
+
+/* Its parameters (scheme.*), kept in the configuration's plug-in area. */
+struct fands_params {
+    uint32_t chunk_pages;          /* pages per rx descriptor */
+    bool rx_only;                  /* only 4K device-writable maps */
+    bool keep_psc;                 /* IH=1 on unmaps */
+};
+
+#define OFF(field) offsetof(struct fands_params, field)
+
+static const iosim_param_t fands_rows[] = {
+    {"scheme.fands_chunk_pages", IOSIM_P_U32, OFF(chunk_pages),
+     "64", 1, 512, NULL,
+     "fands: pages per rx descriptor = pages of one contiguous IOVA chunk "
+     "(invalidated by one PSI once all are unmapped)",
+     "CX-5 rx descriptors hold 64 pages; F&S map one 256 KB IOVA per "
+     "descriptor (Rubin et al. SOSP'24; FIGURES.md §1)"},
+    {"scheme.fands_rx_only", IOSIM_P_BOOL, OFF(rx_only), "true",
+     1, 0, NULL,
+     "fands: only 4 KB device-writable (rx) maps fill descriptor chunks; "
+     "other maps get ordinary Linux IOVAs",
+     "F&S apply contiguous IOVAs to rx descriptors (FIGURES.md §1)"},
+    {"scheme.fands_keep_psc", IOSIM_P_BOOL, OFF(keep_psc),
+     "true", 1, 0, NULL,
+     "fands: invalidate with IH=1 unless a page-table page was freed, so "
+     "the paging-structure caches survive unmaps (false: IH=0 always, the "
+     "scheme's contiguous IOVAs and batching without it)",
+     "F&S part (2); false is the paper's ablation 'contiguous IOVAs + "
+     "batching alone' (Rubin et al. SOSP'24; FIGURES.md §1)"},
+    {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
+};
 
 typedef struct fands_chunk {
     struct fands_chunk *prev, *next; /* every live chunk, for teardown */
@@ -51,6 +83,7 @@ typedef struct fands_chunk {
 
 typedef struct fands {
     iosim_sim_t *s;
+    const struct fands_params *p;
     iova_remap_t *remap;
     uint32_t chunk_pages;
     fands_chunk_t *cur[IOVA_MAX_CPUS];
@@ -63,9 +96,8 @@ static void *fands_create(iosim_sim_t *s, iosim_err_t *err)
     if (!f)
         return iosim_err_set(err, "scheme_fands.c: out of memory"), NULL;
     f->s = s;
-    f->chunk_pages = s->cfg->scheme.fands_chunk_pages
-                         ? s->cfg->scheme.fands_chunk_pages
-                         : 64;
+    f->p = iosim_plugin_params(s->cfg, fands_rows);
+    f->chunk_pages = f->p->chunk_pages ? f->p->chunk_pages : 64;
     if (!(f->remap = iova_remap_new(s, err))) {
         free(f);
         return NULL;
@@ -96,7 +128,8 @@ static uint64_t fands_dma_iova(void *state, const iosim_rec_t *r)
 static void fands_flush(iosim_sim_t *s, uint16_t did, uint16_t sid,
                         uint64_t iova, uint64_t size, bool ih)
 {
-    ih = ih && s->cfg->scheme.fands_keep_psc;
+    ih = ih && ((const struct fands_params *)iosim_plugin_params(
+                    s->cfg, fands_rows))->keep_psc;
     vtd_desc_t d[2] = {{.type = IOSIM_DESC_IOTLB, .did = did}};
     size_t n = 1;
     uint64_t addr;
@@ -128,7 +161,7 @@ static bool is_rx_page(const fands_t *f, const iosim_rec_t *r)
 {
     if (r->size != 4096 || (r->iova & 0xfffull))
         return false;
-    return !f->s->cfg->scheme.fands_rx_only ||
+    return !f->p->rx_only ||
            (r->flags & IOSIM_PROT_WRITE) != 0;
 }
 
@@ -275,6 +308,7 @@ static int fands_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
 }
 
 const os_policy_ops_t os_policy_fands = {
+    .params = {fands_rows, sizeof(struct fands_params), NULL},
     .name = "fands",
     .summary = "F&S: 256 KB contiguous IOVA per rx descriptor, IH=1, one "
                "range invalidation per descriptor",

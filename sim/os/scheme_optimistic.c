@@ -19,10 +19,34 @@
  * first; the kept-cache lookup costs no CPU cycles (placeholder,
  * UNVERIFIED); the PTE-clear work (os.unmap_cycles) is paid at teardown.
  * Not modeled: the paper's sidecore emulation. */
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "os/iova.h"
 #include "os/os.h"
+
+/* Its parameters (scheme.*), kept in the configuration's plug-in area. */
+struct optimistic_params {
+    double window_ms;              /* keep an unmapped mapping */
+    uint32_t quota;                /* kept mappings at most */
+};
+
+#define OFF(field) offsetof(struct optimistic_params, field)
+
+static const iosim_param_t optimistic_rows[] = {
+    {"scheme.optimistic_window_ms", IOSIM_P_F64,
+     OFF(window_ms), "2", 0.001, 1e6, NULL,
+     "optimistic: an unmapped mapping is kept this long for reuse by a map "
+     "of the same physical page (ms)",
+     "placeholder (UNVERIFIED): Amit et al. ATC'11 keep mappings for "
+     "\"a few ms\"; exact value not taken from the paper"},
+    {"scheme.optimistic_quota", IOSIM_P_U32, OFF(quota),
+     "256", 1, 1048576.0, NULL,
+     "optimistic: kept mappings at most; the oldest is torn down beyond it",
+     "placeholder (UNVERIFIED): quota of Amit et al. ATC'11 not taken from "
+     "the paper"},
+    {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
+};
 
 typedef struct kept {
     struct kept *older, *newer; /* FIFO = expiry order */
@@ -50,8 +74,10 @@ static void *op_create(iosim_sim_t *s, iosim_err_t *err)
     if (!o)
         return iosim_err_set(err, "scheme_optimistic.c: out of memory"), NULL;
     o->s = s;
-    o->window_ns = (uint64_t)(s->cfg->scheme.optimistic_window_ms * 1e6);
-    o->quota = s->cfg->scheme.optimistic_quota;
+    const struct optimistic_params *p =
+        iosim_plugin_params(s->cfg, optimistic_rows);
+    o->window_ns = (uint64_t)(p->window_ms * 1e6);
+    o->quota = p->quota;
     if (!(o->by_phys = iova_xmap_new()) ||
         !(o->remap = iova_remap_new(s, err))) {
         iova_xmap_free(o->by_phys);
@@ -212,6 +238,7 @@ static int op_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
 }
 
 const os_policy_ops_t os_policy_optimistic = {
+    .params = {optimistic_rows, sizeof(struct optimistic_params), NULL},
     .name = "optimistic",
     .summary = "optimistic teardown: keep unmapped mappings a few ms and "
                "reuse them for the same physical page",

@@ -35,11 +35,62 @@
  * Not modeled: per-virtqueue caches (one list per domain stands for
  * them), the read-write lock, miss batching
  * per burst, the dedicated virtqueue-metadata cache. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "os/iova.h"
 #include "os/os.h"
+
+/* Its parameters (scheme.*), kept in the configuration's plug-in area. */
+struct vhost_params {
+    char structure[IOSIM_NAME_LEN]; /* list | tree */
+    bool merge;                    /* merge contiguous entries */
+    uint32_t entries;              /* backend IOTLB capacity */
+    double entry_cycles;           /* per entry a lookup visits */
+    double miss_cycles;            /* miss round trip to QEMU */
+};
+
+#define OFF(field) offsetof(struct vhost_params, field)
+
+static const iosim_param_t vhost_rows[] = {
+    {"scheme.vhost_structure", IOSIM_P_STR, OFF(structure),
+     "list", 1, 0, "list|tree",
+     "vhost-iotlb: backend IOTLB cache as a sorted list (O(n) lookup) or "
+     "an interval tree (O(log n))",
+     "DPDK vhost-user backend 2017 uses a sorted list; vhost-kernel an "
+     "interval tree (Coquelin, DPDK Userspace 2017, seed 004)"},
+    {"scheme.vhost_merge", IOSIM_P_BOOL, OFF(merge), "false", 1,
+     0, NULL,
+     "vhost-iotlb: merge entries contiguous in IOVA and physical address",
+     "a prototype in seed 004 (\"future improvements\"), off in the "
+     "released backend"},
+    {"scheme.vhost_entries", IOSIM_P_U32, OFF(entries), "2048",
+     1, 1048576.0, NULL,
+     "vhost-iotlb: entries the backend's cache holds (random eviction "
+     "beyond)",
+     "DPDK lib/vhost/iotlb.c: #define IOTLB_CACHE_SIZE 2048; full "
+     "cache -> vhost_user_iotlb_cache_random_evict()"},
+    {"scheme.vhost_entry_cycles", IOSIM_P_F64, OFF(entry_cycles),
+     "4", 0, 1e9, NULL,
+     "vhost-iotlb: CPU cycles per cache entry a lookup visits",
+     "UNVERIFIED: one dependent load per list node; "
+     "vhost_user_iotlb_cache_find walks the list with TAILQ_FOREACH, whose "
+     "next pointer is the first field of struct vhost_iotlb_entry (DPDK "
+     "lib/vhost/iotlb.c, read at commit 06c047b6), a [base + 0] load: 4 "
+     "cycles load-to-use from L1D on Sandy Bridge-family cores such as "
+     "seed 004's Broadwell E5-2667 v4 (a Stack Overflow comment, "
+     "stackoverflow.com/questions/52351397, not Intel's manual); the "
+     "compares overlap the load and the list is assumed to stay in L1D; "
+     "the vhost-iotlb validation cases use the same value"},
+    {"scheme.vhost_miss_cycles", IOSIM_P_F64, OFF(miss_cycles),
+     "30000", 0, 1e12, NULL,
+     "vhost-iotlb: CPU cycles of one IOTLB miss (slave-channel request to "
+     "QEMU, QEMU's translation, update message back)",
+     "placeholder (UNVERIFIED): two socket round trips; seed 004 gives no "
+     "number"},
+    {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
+};
 
 extern const os_policy_ops_t os_policy_strict;
 
@@ -50,6 +101,7 @@ typedef struct vh_entry {
 
 typedef struct vhost {
     iosim_sim_t *s;
+    const struct vhost_params *p;
     void *guest;          /* strict policy state */
     iova_xmap_t *maps;    /* guest maps by model IOVA (for entry sizes) */
     vh_entry_t *e;        /* sorted by (did, iova) */
@@ -65,9 +117,10 @@ static void *vh_create(iosim_sim_t *s, iosim_err_t *err)
         return iosim_err_set(err, "scheme_vhost_iotlb.c: out of memory"),
                NULL;
     v->s = s;
-    v->tree = !strcmp(s->cfg->scheme.vhost_structure, "tree");
-    v->merge = s->cfg->scheme.vhost_merge;
-    v->cap = s->cfg->scheme.vhost_entries ? s->cfg->scheme.vhost_entries : 1;
+    v->p = iosim_plugin_params(s->cfg, vhost_rows);
+    v->tree = !strcmp(v->p->structure, "tree");
+    v->merge = v->p->merge;
+    v->cap = v->p->entries ? v->p->entries : 1;
     v->rng = s->cfg->sim.seed ? s->cfg->sim.seed : 1;
     v->e = calloc(v->cap, sizeof *v->e);
     v->maps = iova_xmap_new();
@@ -243,11 +296,11 @@ static void vh_dma(void *state, const iosim_rec_t *r, uint64_t iova,
         long hit = lookup(v, did, a, &visited);
         sim_count(s, IOSIM_ST_OS_SW_IOTLB_SCANNED, visited);
         sim_cpu(s, SIM_CPU_SW_IOTLB,
-                s->cfg->scheme.vhost_entry_cycles * (double)visited);
+                v->p->entry_cycles * (double)visited);
         vh_entry_t ent;
         if (hit < 0) {
             sim_count(s, IOSIM_ST_OS_SW_IOTLB_MISSES, 1);
-            sim_cpu(s, SIM_CPU_SW_IOTLB, s->cfg->scheme.vhost_miss_cycles);
+            sim_cpu(s, SIM_CPU_SW_IOTLB, v->p->miss_cycles);
             if (!miss_entry(v, did, a, &ent))
                 return; /* QEMU reports a fault: the access is dropped */
             insert_entry(v, ent);
@@ -310,6 +363,7 @@ static int vh_finish(void *state, iosim_err_t *err)
 }
 
 const os_policy_ops_t os_policy_vhost_iotlb = {
+    .params = {vhost_rows, sizeof(struct vhost_params), NULL},
     .name = "vhost-iotlb",
     .summary = "strict guest + vhost-user backend software IOTLB (sorted "
                "list or interval tree, optional merging)",

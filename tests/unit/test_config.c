@@ -37,7 +37,7 @@
 static size_t param_count(void)
 {
     size_t n = 0;
-    for (const iosim_param_t *const *t = iosim_param_tables; *t; t++)
+    for (const iosim_param_t *const *t = iosim_param_table_list(); *t; t++)
         for (const iosim_param_t *p = *t; p->path; p++)
             n++;
     return n;
@@ -95,7 +95,7 @@ static void test_tables_cover_struct(void **state)
     /* every row inside the struct, no two rows overlapping */
     static unsigned char owner[sizeof(struct iosim_config)];
     memset(owner, 0, sizeof owner);
-    for (const iosim_param_t *const *t = iosim_param_tables; *t; t++)
+    for (const iosim_param_t *const *t = iosim_param_table_list(); *t; t++)
         for (const iosim_param_t *p = *t; p->path; p++) {
             size_t sz = type_size(p->type);
             assert_true(p->offset + sz <= sizeof(struct iosim_config));
@@ -119,7 +119,7 @@ static void test_groups_contiguous(void **state)
     (void)state;
     const iosim_param_t *rows[256];
     size_t n = 0;
-    for (const iosim_param_t *const *t = iosim_param_tables; *t; t++)
+    for (const iosim_param_t *const *t = iosim_param_table_list(); *t; t++)
         for (const iosim_param_t *p = *t; p->path; p++)
             rows[n++] = p;
     for (size_t i = 0; i < n; i++) {
@@ -149,7 +149,7 @@ static void test_defaults(void **state)
     iosim_config_t *c = iosim_config_new();
     assert_non_null(c);
     /* every field equals its row's default text, parsed afresh */
-    for (const iosim_param_t *const *t = iosim_param_tables; *t; t++)
+    for (const iosim_param_t *const *t = iosim_param_table_list(); *t; t++)
         for (const iosim_param_t *p = *t; p->path; p++) {
             iosim_config_t probe;
             memset(&probe, 0, sizeof probe);
@@ -601,7 +601,7 @@ static void test_clone_is_deep(void **state)
 /* Sets every parameter to a valid value other than its default. */
 static void set_all_off_default(iosim_config_t *c)
 {
-    for (const iosim_param_t *const *t = iosim_param_tables; *t; t++)
+    for (const iosim_param_t *const *t = iosim_param_table_list(); *t; t++)
         for (const iosim_param_t *p = *t; p->path; p++) {
             char text[64], why[256];
             switch (p->type) {
@@ -649,7 +649,7 @@ static void test_vtd_yaml_lists_every_default(void **state)
         fail_msg("%s", err.msg);
     /* every key present, every value the default */
     iosim_config_t *d = iosim_config_new();
-    for (const iosim_param_t *const *t = iosim_param_tables; *t; t++)
+    for (const iosim_param_t *const *t = iosim_param_table_list(); *t; t++)
         for (const iosim_param_t *p = *t; p->path; p++) {
             char got[256], want[256];
             iosim_param_format(c, p, got, sizeof got);

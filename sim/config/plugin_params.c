@@ -1,0 +1,152 @@
+/* plugin_params.c — the parameter tables as the registries make them: the
+ * components' own tables plus the rows each registered plug-in carries.
+ *
+ * Concepts:
+ *   - A plug-in (OS policy or scheme, hypervisor mode) declares its rows
+ *     with offsets into a struct of its own (iosim_plugin_params_t in its
+ *     ops struct).  Here each such struct gets a slot of struct
+ *     iosim_config.plugin, in registry order, and its rows are copied with
+ *     the slot's offset added, so that the loader, --set, the echo and
+ *     --help-config treat them as any other row.
+ *   - Rows whose choices are the replacement-policy registry
+ *     (iosim_choices_repl) get the registry's names.
+ *   - The result is built once (pthread_once) and never changes: plug-ins
+ *     registered at run time must be registered before the first
+ *     configuration is made.
+ * Assumptions: the plug-ins' structs fit IOSIM_PLUGIN_AREA together; a
+ *   plug-in's rows all belong to one group that follows its component's
+ *   rows (the echo's JSON nesting needs each group contiguous).
+ * Not modeled: unloading a plug-in.
+ */
+#include <pthread.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "cache/cache.h"
+#include "config/config.h"
+#include "hv/hv.h"
+#include "os/os.h"
+
+const char iosim_choices_repl[] = "(the replacement-policy registry)";
+
+#define MAX_TABLES 64
+#define MAX_ROWS 512
+#define MAX_SLOTS 64
+
+static struct {
+    const iosim_param_t *tables[MAX_TABLES + 1];
+    size_t ntables;
+    iosim_param_t rows[MAX_ROWS]; /* copies, relocated */
+    size_t nrows;
+    struct {
+        const iosim_param_t *rows; /* as the plug-in declared them */
+        size_t offset;             /* of its struct in the config */
+    } slot[MAX_SLOTS];
+    size_t nslots;
+    size_t area_used;
+    char repl_choices[256];
+    bool failed;
+} L;
+
+static pthread_once_t L_once = PTHREAD_ONCE_INIT;
+
+/* Copies the NULL-path ended rows, adding base to every offset and
+ * resolving registry choices; the copy becomes one table. */
+static void add_table(const iosim_param_t *rows, size_t base)
+{
+    size_t n = 0;
+    while (rows[n].path)
+        n++;
+    if (L.ntables == MAX_TABLES || L.nrows + n + 1 > MAX_ROWS) {
+        L.failed = true;
+        return;
+    }
+    iosim_param_t *copy = &L.rows[L.nrows];
+    for (size_t i = 0; i <= n; i++) {
+        copy[i] = rows[i];
+        if (i < n) {
+            copy[i].offset += base;
+            if (copy[i].choices == iosim_choices_repl)
+                copy[i].choices = L.repl_choices;
+        }
+    }
+    L.nrows += n + 1;
+    L.tables[L.ntables++] = copy;
+}
+
+/* A slot of the plug-in area for the struct of pp, and its rows. */
+static void add_plugin(const iosim_plugin_params_t *pp)
+{
+    if (!pp->rows)
+        return;
+    size_t off = (L.area_used + IOSIM_PLUGIN_ALIGN - 1)
+                 & ~(size_t)(IOSIM_PLUGIN_ALIGN - 1);
+    if (L.nslots == MAX_SLOTS || off + pp->size > IOSIM_PLUGIN_AREA) {
+        L.failed = true;
+        return;
+    }
+    L.area_used = off + pp->size;
+    L.slot[L.nslots].rows = pp->rows;
+    L.slot[L.nslots].offset = offsetof(struct iosim_config, plugin) + off;
+    L.nslots++;
+    add_table(pp->rows, offsetof(struct iosim_config, plugin) + off);
+}
+
+static void assemble(void)
+{
+    for (size_t i = 0; cache_repl_registry[i]; i++) {
+        size_t len = strlen(L.repl_choices);
+        snprintf(L.repl_choices + len, sizeof L.repl_choices - len, "%s%s",
+                 i ? "|" : "", cache_repl_registry[i]->name);
+    }
+    add_table(iosim_params_sim, 0);
+    add_table(iosim_params_vtd, 0);
+    add_table(iosim_params_os, 0);
+    add_table(iosim_params_hv, 0);
+    for (size_t i = 0; hv_mode_registry[i]; i++)
+        add_plugin(&hv_mode_registry[i]->params);
+    for (size_t i = 0; os_policy_registry[i]; i++)
+        add_plugin(&os_policy_registry[i]->params);
+    add_table(iosim_params_dev, 0);
+    add_table(iosim_params_dev_touch, 0);
+    add_table(iosim_params_dev_virtio_net, 0);
+    add_table(iosim_params_dev_e1000e, 0);
+    add_table(iosim_params_dev_mlx5, 0);
+    L.tables[L.ntables] = NULL;
+}
+
+const iosim_param_t *const *iosim_param_table_list(void)
+{
+    pthread_once(&L_once, assemble);
+    return L.failed ? NULL : L.tables;
+}
+
+const void *iosim_plugin_params(const iosim_config_t *c,
+                                const iosim_param_t *rows)
+{
+    pthread_once(&L_once, assemble);
+    for (size_t i = 0; i < L.nslots; i++)
+        if (L.slot[i].rows == rows)
+            return (const char *)c + L.slot[i].offset;
+    return NULL;
+}
+
+static int run_validate(const iosim_config_t *c,
+                        const iosim_plugin_params_t *pp, iosim_err_t *err)
+{
+    if (!pp->validate)
+        return 0;
+    return pp->validate(c, pp->rows ? iosim_plugin_params(c, pp->rows) : NULL,
+                        err);
+}
+
+int iosim_plugins_validate(const iosim_config_t *c, iosim_err_t *err)
+{
+    const hv_mode_ops_t *hv = hv_mode_find(c->hv.mode);
+    if (hv && run_validate(c, &hv->params, err))
+        return -1;
+    const os_policy_ops_t *os = os_policy_find(c->os.policy);
+    if (os && run_validate(c, &os->params, err))
+        return -1;
+    return 0;
+}
