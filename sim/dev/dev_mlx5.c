@@ -55,6 +55,13 @@
  *         the WQE is posted again only with pages mapped afterwards.
  *     A rx page the trace unmaps leaves the pool; a posted page that is
  *     unmapped is skipped by the device (nothing written there).
+ *   - MARK repost (iova, 4 KB): the driver posts a page it kept mapped
+ *     (v6.0 en_rx.c mlx5e_page_alloc_pool -> mlx5e_rx_cache_get: no map
+ *     record).  mlx5e: a page the pool released is free again (so
+ *     unmap-per-page + reposts is the v6.0 cache); gen-nic: the page
+ *     joins the channel's rx pages like a mapped one.  No tracepoint
+ *     gives it: gen nic --driver-only --rx-cache writes it
+ *     (docs/dev-mlx5.md section 1).
  *   - Tx (en_tx.c mlx5e_sq_xmit_wqe, mlx5e_poll_tx_cq): each tx map is
  *     sent as it is mapped: a wqe_bytes read of the next SQ WQE, the read
  *     of the whole mapped buffer, a cqe_bytes write of the next tx CQE.
@@ -83,10 +90,10 @@
  *   and XDP SQs and their CQs (their coherent pages, if traced, shift
  *   the ring count: use dev.mlx5.rings=none then), CQE compression, LRO
  *   / SHAMPO, page pool growth past the ring (pages the stack holds:
- *   classified as tx), the v6.0 rx page cache as such (its recycled
- *   pages are neither unmapped nor remapped: with unmap-per-page the
- *   model then starves; page-pool is the closer of the two for them),
- *   TX inline headers and BlueFlame writes, interrupt moderation.
+ *   classified as tx), the v6.0 rx page cache's recycling in a trace
+ *   without MARK reposts (a real capture: its recycled pages are
+ *   neither unmapped nor remapped, so unmap-per-page starves; page-pool
+ *   is the closer of the two for them), TX inline headers and BlueFlame writes, interrupt moderation.
  */
 #include <inttypes.h>
 #include <stdlib.h>
@@ -561,7 +568,12 @@ static int ring_run_take(mlx5_t *m, uint64_t iova, iosim_err_t *err)
  *   - a packet that finds no WQE's worth of pages posted waits for the
  *     maps that post them (the generator's poll when the ring ran dry
  *     comes between the packet's MARK and its accesses);
- *   - rings wrap at the end of their last page (gen nic ring_access).
+ *   - rings wrap at the end of their last page (gen nic ring_access);
+ *     dev.mlx5.rings = runs takes each ring's pages from the trace: the
+ *     first read-write maps, one ring per run of consecutive IOVAs (gen
+ *     nic ring_map takes each ring's range below the previous one);
+ *   - a MARK repost adds its page to the channel's rx pages as a map
+ *     would (the generator's ring_refill took it from its rx cache).
  * gen nic without --stride is --stride 4096 here (a packet of n pages
  * takes n 4 KB strides, the same pages and writes). */
 

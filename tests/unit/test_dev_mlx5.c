@@ -124,6 +124,73 @@ static void test_rx_unmap_per_page(void **state)
     assert_int_equal(c.bytes, 9768);
 }
 
+static iosim_rec_t repost_at(uint64_t t, uint64_t iova)
+{
+    iosim_rec_t m = mark_at(t, 0);
+    m.flags = IOSIM_MARK_REPOST;
+    m.iova = iova;
+    m.size = 4096;
+    return m;
+}
+
+/* unmap-per-page with MARK reposts (the v6.0 rx cache giving P0 and P1
+ * back): rx_trace with "repost P0, repost P1" after packet 8.  The
+ * reposts post both WQEs again, so packets 9-10 go to P0's WQE, X finds
+ * the pool full (a tx buffer) and the last packet lands in P0's WQE:
+ * the page-pool run's 68 requests and 16120 B (test_rx_page_pool).  In
+ * page-pool mode the pool already holds both pages: the reposts change
+ * nothing. */
+static void test_rx_repost(void **state)
+{
+    (void)state;
+    iosim_rec_t base[32], r[34];
+    size_t nb = rx_trace(base), n = 0;
+    for (size_t i = 0; i < nb; i++) {
+        r[n++] = base[i];
+        if (i == 6 + 7) { /* after the 8th mark */
+            r[n++] = repost_at(base[i].t, 0x200000);
+            r[n++] = repost_at(base[i].t, 0x201000);
+        }
+    }
+    const char *v60[] = {RX_SETS, "dev.mlx5.rx_pages=unmap-per-page", NULL};
+    counts_t c = run(r, n, v60);
+    assert_int_equal(c.requests, 68);
+    assert_int_equal(c.lookups, 68);
+    assert_int_equal(c.bytes, 16120);
+    const char *pool[] = {RX_SETS, "dev.mlx5.rx_pages=page-pool", NULL};
+    c = run(r, n, pool);
+    assert_int_equal(c.requests, 68);
+    assert_int_equal(c.bytes, 16120);
+}
+
+/* A repost of a page the trace does not have mapped, or not a 4 KB page,
+ * cannot be served: one error naming the IOVA. */
+static void test_repost_errors(void **state)
+{
+    (void)state;
+    iosim_rec_t r[2] = {test_map(10, 0x200000, 4096, 0),
+                        repost_at(11, 0x300000)};
+    const char *sets[] = {BASE_SETS, "dev.mlx5.rings=none",
+                          "dev.mlx5.profile=gen-nic", NULL};
+    iosim_sim_t *s = sim_from_sets(sets);
+    iosim_err_t err = {0};
+    assert_int_equal(iosim_sim_consume(s, r, 2, &err), -1);
+    assert_non_null(strstr(err.msg, "MARK repost of 4096 bytes at iova "
+                                    "0x300000: not a mapped 4 KB page"));
+    iosim_sim_free(s);
+    /* mlx5e: a mapped page the pool never took */
+    r[0] = test_map(10, 0x200000, 8192, 0); /* a tx buffer */
+    r[1] = repost_at(11, 0x200000);
+    const char *sets2[] = {BASE_SETS, "dev.mlx5.rings=none",
+                           "dev.mlx5.rx_wqes=1", "dev.mlx5.pages_per_wqe=1",
+                           NULL};
+    s = sim_from_sets(sets2);
+    err = (iosim_err_t){0};
+    assert_int_equal(iosim_sim_consume(s, r, 2, &err), -1);
+    assert_non_null(strstr(err.msg, "not an rx page of the pool"));
+    iosim_sim_free(s);
+}
+
 /* Tx, and TLP cuts at page borders: after the 4 ring maps and a pool of
  * 2 rx pages, an 8 KB map (not a page: tx): WQE read 1, 8192 / 512 = 16
  * reads, CQE 1: 18 requests, 8320 B.  A 4 KB map at 0x500800 (not page
@@ -194,14 +261,19 @@ static void test_stride_straddle_filler(void **state)
  * 1-2 fill WQE P0 P1, 3-4 WQE P2 P3; packet 5 finds no WQE and waits for
  * P4 P5 (then 14, 3128 B); X: SQ read + 64 B + tx CQE = 3, 192 B.
  * Total 71 requests, 15704 B. */
-static void test_gen_nic_profile(void **state)
+static size_t gen_nic_trace(iosim_rec_t *r, bool runs)
 {
-    (void)state;
-    iosim_rec_t r[20];
     size_t n = 0;
     uint64_t t = 10;
-    for (int i = 0; i < 4; i++)
-        r[n++] = test_map(t++, 0x100000 + 0x1000 * (uint64_t)i, 4096, 0);
+    for (int i = 0; i < 4; i++) {
+        /* runs: read-write ring pages, each below the previous one */
+        uint64_t iova = runs ? 0x103000 - 0x1000 * (uint64_t)i
+                             : 0x100000 + 0x1000 * (uint64_t)i;
+        r[n] = test_map(t++, iova, 4096, 0);
+        if (runs)
+            r[n].flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE;
+        n++;
+    }
     for (int i = 0; i < 4; i++) {
         r[n] = test_map(t++, 0x200000 + 0x1000 * (uint64_t)i, 4096, 0);
         r[n++].flags = IOSIM_PROT_WRITE;
@@ -214,15 +286,47 @@ static void test_gen_nic_profile(void **state)
     }
     r[n] = test_map(t++, 0x300000, 4096, 0);
     r[n++].flags = IOSIM_PROT_READ;
-    const char *extra[] = {"dev.mlx5.profile=gen-nic", "dev.mlx5.rx_wqes=2",
-                           "dev.mlx5.pages_per_wqe=2", "dev.mlx5.stride=1024",
-                           "dev.mlx5.packet_bytes=3000",
-                           "dev.mlx5.tx_bytes=64", NULL};
-    counts_t c = run(r, n, extra);
-    assert_int_equal(c.requests, 71);
-    assert_int_equal(c.lookups, 71);
-    assert_int_equal(c.bytes, 15704);
-    assert_int_equal(c.faults, 0);
+    return n;
+}
+
+/* Also with rings=runs: the same trace with its 4 ring pages mapped
+ * read-write at descending IOVAs (gen nic takes each ring's range below
+ * the previous one), so each is a run of its own: RQ, rx CQ, SQ, tx CQ
+ * of one page each, as the sizes above give; rx_wqes and rx_cqes are set
+ * to values that would give other page counts.  Same accesses. */
+static void test_gen_nic_profile(void **state)
+{
+    (void)state;
+    for (int runs = 0; runs < 2; runs++) {
+        iosim_rec_t r[20];
+        size_t n = gen_nic_trace(r, runs);
+        const char *extra[] = {
+            "dev.mlx5.profile=gen-nic", "dev.mlx5.pages_per_wqe=2",
+            "dev.mlx5.stride=1024", "dev.mlx5.packet_bytes=3000",
+            "dev.mlx5.tx_bytes=64",
+            runs ? "dev.mlx5.rings=runs" : "dev.mlx5.rings=traced",
+            runs ? "dev.mlx5.rx_wqes=200" : "dev.mlx5.rx_wqes=2",
+            runs ? "dev.mlx5.rx_cqes=1000" : "dev.mlx5.rx_cqes=8", NULL};
+        counts_t c = run(r, n, extra);
+        assert_int_equal(c.requests, 71);
+        assert_int_equal(c.lookups, 71);
+        assert_int_equal(c.bytes, 15704);
+        assert_int_equal(c.faults, 0);
+    }
+}
+
+static void test_runs_needs_gen_nic(void **state)
+{
+    (void)state;
+    /* runs needs the gen-nic profile (rings told by prot) */
+    iosim_err_t err = {0};
+    iosim_config_t *cfg = iosim_config_new();
+    assert_non_null(cfg);
+    assert_int_equal(iosim_config_set(cfg, "dev.model=mlx5", &err), 0);
+    assert_int_equal(iosim_config_set(cfg, "dev.mlx5.rings=runs", &err), 0);
+    assert_null(iosim_sim_new(cfg, "t", NULL, &err));
+    assert_non_null(strstr(err.msg, "runs needs dev.mlx5.profile gen-nic"));
+    iosim_config_free(cfg);
 }
 
 /* Channels and an rx unmap: rings=none (no WQE / CQE accesses), 2
@@ -323,6 +427,9 @@ int main(void)
         cmocka_unit_test(test_no_role_error),
         cmocka_unit_test(test_bad_stride),
         cmocka_unit_test(test_gen_nic_profile),
+        cmocka_unit_test(test_runs_needs_gen_nic),
+        cmocka_unit_test(test_rx_repost),
+        cmocka_unit_test(test_repost_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
