@@ -4,8 +4,9 @@
 Usage: iosim ... --compare strict,lazy,passthrough --format csv > run.csv
        scripts/plot_compare.py run.csv -o run.png [--title TEXT]
 
-Left: CPU cycles per request by cause (map, unmap, IOVA, invalidation,
-VM exit, shadowing, software IOTLB), one stacked bar per simulated configuration.
+Left: CPU cycles per request by cause (every summary field named *_cycles
+but iommu_cycles, their sum: the causes of sim/include/iosim_costs.h), one
+stacked bar per simulated configuration.
 Right: IOMMU memory reads per 4 KB of data and the estimated throughput
 degradation against passthrough.  Uses Debian's python3-matplotlib (run
 with /usr/bin/python3); reads only the CSV, so any saved report can be
@@ -16,10 +17,14 @@ import csv
 import os
 import sys
 
-CAUSES = [("map_cycles", "map"), ("unmap_cycles", "unmap"),
-          ("iova_cycles", "IOVA"), ("inval_cycles", "invalidation"),
-          ("vmexit_cycles", "VM exit"), ("shadow_cycles", "shadowing"),
-          ("sw_iotlb_cycles", "software IOTLB")]
+
+def causes(summary, labels):
+    """The cost causes the report has, in its order: (field, legend)."""
+    out = []
+    for name in summary[labels[0]]:
+        if name.endswith("_cycles") and name != "iommu_cycles":
+            out.append((name, name[:-len("_cycles")].replace("_", " ")))
+    return out
 
 
 def die(msg):
@@ -67,7 +72,7 @@ def main():
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     x = range(len(labels))
     bottom = [0.0] * len(labels)
-    for key, name in CAUSES:
+    for key, name in causes(s, labels):
         vals = [(s[l].get(key) or 0.0) for l in labels]
         if not any(vals):
             continue

@@ -421,6 +421,11 @@ static const char *suggest(const char *path, char *buf, size_t n)
     return best <= limit ? buf : NULL;
 }
 
+const char *config_suggest(const char *path, char *buf, size_t n)
+{
+    return suggest(path, buf, n);
+}
+
 /* ------------------------------------------------------------------ */
 /* YAML loading                                                        */
 /* ------------------------------------------------------------------ */
@@ -746,10 +751,8 @@ static int config_check_depth(const char *path, const unsigned char *t,
     return 0;
 }
 
-/* Loads path over c; with want, also finds that key (found_at; returns
- * 1 when the file loads but does not name it). */
-static int config_load(iosim_config_t *c, const char *path, const char *want,
-                       yaml_mark_t *found_at, iosim_err_t *err)
+int config_yaml_parse(const char *path, yaml_document_t *doc,
+                      iosim_err_t *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -762,29 +765,55 @@ static int config_load(iosim_config_t *c, const char *path, const char *want,
 
     size_t len = 0;
     unsigned char *text = NULL;
-    if (config_read_bounded(f, path, &text, &len, err) ||
-        config_check_depth(path, text, len, err)) {
+    int rc = config_read_bounded(f, path, &text, &len, err) ||
+             config_check_depth(path, text, len, err);
+    fclose(f);
+    if (rc) {
         free(text);
-        fclose(f);
         return -1;
     }
 
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser)) {
         free(text);
-        fclose(f);
         return iosim_err_set(err, "%s: out of memory", path);
     }
     yaml_parser_set_input_string(&parser, text, len);
-
-    int rc = 0;
-    yaml_document_t doc;
-    if (!yaml_parser_load(&parser, &doc)) {
+    if (!yaml_parser_load(&parser, doc)) {
         rc = yaml_error(path, &parser, err);
-        goto out_parser;
+    } else if (yaml_document_get_root_node(doc)) {
+        /* a second document would be silently ignored otherwise */
+        yaml_document_t next;
+        if (!yaml_parser_load(&parser, &next)) {
+            rc = yaml_error(path, &parser, err);
+        } else {
+            yaml_node_t *r2 = yaml_document_get_root_node(&next);
+            if (r2)
+                rc = iosim_err_set(err, "%s:%zu:%zu: only one YAML document "
+                                        "is allowed",
+                                   path, r2->start_mark.line + 1,
+                                   r2->start_mark.column + 1);
+            yaml_document_delete(&next);
+        }
+        if (rc)
+            yaml_document_delete(doc);
     }
+    yaml_parser_delete(&parser);
+    free(text);
+    return rc;
+}
+
+/* Loads path over c; with want, also finds that key (found_at; returns
+ * 1 when the file loads but does not name it). */
+static int config_load(iosim_config_t *c, const char *path, const char *want,
+                       yaml_mark_t *found_at, iosim_err_t *err)
+{
+    yaml_document_t doc;
+    if (config_yaml_parse(path, &doc, err))
+        return -1;
 
     /* Work on a copy: a file with an error changes nothing. */
+    int rc = 0;
     iosim_config_t work = *c;
     load_ctx_t x = {.file = path, .doc = &doc, .cfg = &work, .err = err,
                     .want = want};
@@ -797,20 +826,6 @@ static int config_load(iosim_config_t *c, const char *path, const char *want,
                     "expected a mapping at the top level");
     }
     free(x.seen);
-
-    if (rc == 0 && root) {
-        /* a second document would be silently ignored otherwise */
-        yaml_document_t next;
-        if (!yaml_parser_load(&parser, &next)) {
-            rc = yaml_error(path, &parser, err);
-        } else {
-            yaml_node_t *r2 = yaml_document_get_root_node(&next);
-            if (r2)
-                rc = at(&x, r2->start_mark, NULL,
-                        "only one YAML document is allowed");
-            yaml_document_delete(&next);
-        }
-    }
     if (rc == 0)
         *c = work;
     if (rc == 0 && want) {
@@ -820,10 +835,6 @@ static int config_load(iosim_config_t *c, const char *path, const char *want,
             rc = 1;
     }
     yaml_document_delete(&doc);
-out_parser:
-    yaml_parser_delete(&parser);
-    free(text);
-    fclose(f);
     return rc;
 }
 

@@ -206,4 +206,16 @@ int iosim_param_assign(iosim_config_t *c, const iosim_param_t *p,
 void iosim_param_format(const iosim_config_t *c, const iosim_param_t *p,
                         char *buf, size_t n);
 
+/* The loader's YAML reading for other YAML inputs (sweep files): path
+ * read whole (at most 1 MiB, nested at most 64 levels: hostile input
+ * stays cheap) and parsed into *doc, one document only.  Returns 0 (the
+ * caller deletes doc; an empty file has no root node), or -1 with err
+ * "file:line:col: what". */
+struct yaml_document_s;
+int config_yaml_parse(const char *path, struct yaml_document_s *doc,
+                      iosim_err_t *err);
+/* The parameter or group nearest to path ("did you mean"), in buf, or
+ * NULL if none is close. */
+const char *config_suggest(const char *path, char *buf, size_t n);
+
 #endif /* IOSIM_CONFIG_H */

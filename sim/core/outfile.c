@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 int outfile_open(const char *path, const char *mode, char **tmp, FILE **f,
                  iosim_err_t *err)
@@ -34,6 +35,27 @@ int outfile_open(const char *path, const char *mode, char **tmp, FILE **f,
         return -1;
     }
     return 0;
+}
+
+int outfile_close(const char *path, FILE *f, char *tmp, bool ok,
+                  iosim_err_t *err)
+{
+    int rc = ok ? 0 : -1;
+    if (!rc && (fflush(f) != 0 || ferror(f)))
+        rc = iosim_err_set(err, "%s: cannot write: %s", path,
+                           strerror(errno ? errno : EIO));
+    if (fclose(f) != 0 && !rc)
+        rc = iosim_err_set(err, "%s: cannot write: %s", path,
+                           strerror(errno));
+    if (tmp) {
+        if (!rc && rename(tmp, path) != 0)
+            rc = iosim_err_set(err, "%s: cannot write: %s", path,
+                               strerror(errno));
+        if (rc)
+            unlink(tmp);
+        free(tmp);
+    }
+    return rc;
 }
 
 int outfile_not_input(const char *opt, const char *out, const char *in,

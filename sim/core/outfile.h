@@ -14,6 +14,7 @@
 #ifndef IOSIM_OUTFILE_H
 #define IOSIM_OUTFILE_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "iosim.h"
@@ -23,6 +24,13 @@
  * Returns 0, or -1 with err naming path (nothing left open). */
 int outfile_open(const char *path, const char *mode, char **tmp, FILE **f,
                  iosim_err_t *err);
+
+/* Finishes what outfile_open opened: flushes and closes f, then renames
+ * tmp (if any) onto path; with ok false (the caller's writing failed),
+ * or when the flush, close or rename fails, removes tmp instead.  Frees
+ * tmp.  Returns 0, or -1 (err set unless ok was false). */
+int outfile_close(const char *path, FILE *f, char *tmp, bool ok,
+                  iosim_err_t *err);
 
 /* Refuses an output that is one of the run's inputs (the same file,
  * whatever its name: same device and inode), which writing would destroy

@@ -14,13 +14,10 @@
 void sim_cpu(iosim_sim_t *s, sim_cpu_cause_t cause, double cycles)
 {
     static const enum iosim_stat_id ids[] = {
-        [SIM_CPU_MAP] = IOSIM_ST_CPU_MAP_CYC,
-        [SIM_CPU_UNMAP] = IOSIM_ST_CPU_UNMAP_CYC,
-        [SIM_CPU_IOVA] = IOSIM_ST_CPU_IOVA_CYC,
-        [SIM_CPU_INVAL] = IOSIM_ST_CPU_INVAL_CYC,
-        [SIM_CPU_VMEXIT] = IOSIM_ST_CPU_VMEXIT_CYC,
-        [SIM_CPU_SHADOW] = IOSIM_ST_CPU_SHADOW_CYC,
-        [SIM_CPU_SW_IOTLB] = IOSIM_ST_CPU_SW_IOTLB_CYC,
+#define IOSIM_X_CAUSE(a, id, field, what, help)                              \
+    [SIM_CPU_##id] = IOSIM_ST_CPU_##id##_CYC,
+        IOSIM_CPU_COSTS(IOSIM_X_CAUSE, )
+#undef IOSIM_X_CAUSE
     };
     if (cycles > 0) {
         uint64_t c = (uint64_t)(cycles + 0.5);

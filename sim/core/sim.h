@@ -144,15 +144,12 @@ void sim_xlate_log_row(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
                        uint16_t did, uint64_t iova,
                        const vtd_xlate_result_t *r);
 
-/* Cause of CPU time, for per-request breakdowns. */
+/* Cause of CPU time, for per-request breakdowns: SIM_CPU_<ID> of each
+ * cause in iosim_costs.h. */
 typedef enum sim_cpu_cause {
-    SIM_CPU_MAP,
-    SIM_CPU_UNMAP,
-    SIM_CPU_IOVA,
-    SIM_CPU_INVAL,
-    SIM_CPU_VMEXIT,
-    SIM_CPU_SHADOW,
-    SIM_CPU_SW_IOTLB /* a software device-IOTLB (vhost-user backend) */
+#define IOSIM_X_CAUSE(a, id, field, what, help) SIM_CPU_##id,
+    IOSIM_CPU_COSTS(IOSIM_X_CAUSE, )
+#undef IOSIM_X_CAUSE
 } sim_cpu_cause_t;
 
 void sim_cpu(iosim_sim_t *s, sim_cpu_cause_t cause, double cycles);

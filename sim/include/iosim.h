@@ -25,6 +25,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "iosim_costs.h" /* the causes of CPU cost */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -327,9 +329,11 @@ bool iosim_sim_derived_by_name(const iosim_sim_t *s, const char *name,
 typedef struct iosim_summary {
     bool valid;
     double requests;
-    double iommu_cycles, map_cycles, unmap_cycles, iova_cycles,
-        inval_cycles, vmexit_cycles, shadow_cycles,
-        sw_iotlb_cycles;     /* per request, by cause            */
+    double iommu_cycles;     /* per request, all causes          */
+    /* per request, by cause: <field>_cycles of each iosim_costs.h cause */
+#define IOSIM_X_CAUSE(a, id, field, what, help) double field##_cycles;
+    IOSIM_CPU_COSTS(IOSIM_X_CAUSE, )
+#undef IOSIM_X_CAUSE
     double vmexits;          /* per request                      */
     double cpus;             /* CPUs that issued requests        */
     double mem_reads_per_4k; /* IOMMU memory reads per 4 KB page */

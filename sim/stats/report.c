@@ -24,13 +24,10 @@ typedef struct summary_field {
 static const summary_field_t summary_fields[] = {
     SF(requests, "requests in the measurement window"),
     SF(iommu_cycles, "IOMMU CPU cycles per request"),
-    SF(map_cycles, "map cycles per request"),
-    SF(unmap_cycles, "unmap cycles per request"),
-    SF(iova_cycles, "IOVA alloc/free cycles per request"),
-    SF(inval_cycles, "invalidation cycles per request"),
-    SF(vmexit_cycles, "VM-exit cycles per request"),
-    SF(shadow_cycles, "hypervisor shadowing cycles per request"),
-    SF(sw_iotlb_cycles, "software device-IOTLB cycles per request"),
+#define IOSIM_X_CAUSE(a, id, field, what, help)                              \
+    SF(field##_cycles, what " cycles per request"),
+    IOSIM_CPU_COSTS(IOSIM_X_CAUSE, )
+#undef IOSIM_X_CAUSE
     SF(vmexits, "VM exits per request"),
     SF(mem_reads_per_4k, "IOMMU memory reads per 4 KB page"),
     SF(cpus, "CPUs that issued requests (the busiest bounds cpu_ns)"),

@@ -10,6 +10,15 @@
 #ifndef IOSIM_STAT_LIST_H
 #define IOSIM_STAT_LIST_H
 
+#include "iosim_costs.h" /* the CPU-cost causes: cpu.*, per_request.* */
+
+/* One cause of iosim_costs.h as a counter and as a derived metric. */
+#define IOSIM_X_COST_STAT(X, id, field, what, help)                            \
+    X(CPU_##id##_CYC, "cpu." #field "_cycles", help)
+#define IOSIM_X_COST_DERIVED(D, id, field, what, help)                         \
+    D(id##_CYC_PER_REQ, "per_request." #field "_cycles", CPU_##id##_CYC,      \
+      REQUESTS, 1.0, what " CPU cycles per request")
+
 #define IOSIM_TRACE_STATS(X)                                                   \
     X(REC_TOTAL, "trace.records", "trace records consumed")                    \
     X(REC_MAP, "trace.map", "MAP records")                                     \
@@ -152,17 +161,7 @@
                            "software device-IOTLB lookups")                    \
     X(CPU_IOMMU_CYC, "cpu.iommu_cycles", "all CPU cycles the IOMMU costs "     \
                                          "(sum of the cpu.* causes)")          \
-    X(CPU_MAP_CYC, "cpu.map_cycles", "CPU cycles in map")                      \
-    X(CPU_UNMAP_CYC, "cpu.unmap_cycles", "CPU cycles in unmap")                \
-    X(CPU_IOVA_CYC, "cpu.iova_cycles", "CPU cycles in IOVA alloc/free")        \
-    X(CPU_INVAL_CYC, "cpu.inval_cycles", "CPU cycles submitting "              \
-                                         "invalidations and waiting")          \
-    X(CPU_VMEXIT_CYC, "cpu.vmexit_cycles", "CPU cycles in VM exits")           \
-    X(CPU_SHADOW_CYC, "cpu.shadow_cycles", "CPU cycles in hypervisor "         \
-                                           "shadowing work")                   \
-    X(CPU_SW_IOTLB_CYC, "cpu.sw_iotlb_cycles", "CPU cycles of a software "     \
-                        "device-IOTLB: backend lookups and miss round trips "  \
-                        "(vhost-iotlb)")
+    IOSIM_CPU_COSTS(IOSIM_X_COST_STAT, X)
 
 #define IOSIM_HV_STATS(X)                                                      \
     X(HV_EXITS, "hv.vmexits", "VM exits (trapped invalidation-queue tail "     \
@@ -214,20 +213,7 @@ enum iosim_stat_id {
       "map operations per request")                                            \
     D(CYC_PER_REQ, "per_request.iommu_cycles", CPU_IOMMU_CYC, REQUESTS, 1.0,   \
       "CPU cycles the IOMMU costs per request")                                \
-    D(MAP_CYC_PER_REQ, "per_request.map_cycles", CPU_MAP_CYC, REQUESTS, 1.0,   \
-      "map CPU cycles per request")                                            \
-    D(UNMAP_CYC_PER_REQ, "per_request.unmap_cycles", CPU_UNMAP_CYC, REQUESTS,  \
-      1.0, "unmap CPU cycles per request")                                     \
-    D(IOVA_CYC_PER_REQ, "per_request.iova_cycles", CPU_IOVA_CYC, REQUESTS,     \
-      1.0, "IOVA alloc/free CPU cycles per request")                           \
-    D(INVAL_CYC_PER_REQ, "per_request.inval_cycles", CPU_INVAL_CYC, REQUESTS,  \
-      1.0, "invalidation CPU cycles per request")                              \
-    D(EXIT_CYC_PER_REQ, "per_request.vmexit_cycles", CPU_VMEXIT_CYC,           \
-      REQUESTS, 1.0, "VM-exit CPU cycles per request")                         \
-    D(SHADOW_CYC_PER_REQ, "per_request.shadow_cycles", CPU_SHADOW_CYC,         \
-      REQUESTS, 1.0, "hypervisor shadowing CPU cycles per request")            \
-    D(SW_IOTLB_CYC_PER_REQ, "per_request.sw_iotlb_cycles", CPU_SW_IOTLB_CYC,   \
-      REQUESTS, 1.0, "software device-IOTLB CPU cycles per request")          \
+    IOSIM_CPU_COSTS(IOSIM_X_COST_DERIVED, D)                                   \
     D(DEV_NS_PER_REQ, "per_request.device_ns", DMA_TIME_NS, REQUESTS, 1.0,     \
       "device busy time per request (ns)")                                     \
     D(EXITS_PER_REQ, "per_request.vmexits", HV_EXITS, REQUESTS, 1.0,           \

@@ -113,13 +113,10 @@ void iosim_sim_summary(const iosim_sim_t *s, iosim_summary_t *o)
     o->valid = true;
     o->requests = req;
     o->iommu_cycles = (double)st[IOSIM_ST_CPU_IOMMU_CYC] / req;
-    o->map_cycles = (double)st[IOSIM_ST_CPU_MAP_CYC] / req;
-    o->unmap_cycles = (double)st[IOSIM_ST_CPU_UNMAP_CYC] / req;
-    o->iova_cycles = (double)st[IOSIM_ST_CPU_IOVA_CYC] / req;
-    o->inval_cycles = (double)st[IOSIM_ST_CPU_INVAL_CYC] / req;
-    o->vmexit_cycles = (double)st[IOSIM_ST_CPU_VMEXIT_CYC] / req;
-    o->shadow_cycles = (double)st[IOSIM_ST_CPU_SHADOW_CYC] / req;
-    o->sw_iotlb_cycles = (double)st[IOSIM_ST_CPU_SW_IOTLB_CYC] / req;
+#define IOSIM_X_CAUSE(a, id, field, what, help)                              \
+    o->field##_cycles = (double)st[IOSIM_ST_CPU_##id##_CYC] / req;
+    IOSIM_CPU_COSTS(IOSIM_X_CAUSE, )
+#undef IOSIM_X_CAUSE
     o->vmexits = (double)st[IOSIM_ST_HV_EXITS] / req;
     o->mem_reads_per_4k =
         st[IOSIM_ST_DMA_BYTES]

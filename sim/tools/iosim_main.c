@@ -20,6 +20,7 @@
 #include "iosim.h"
 #include "os/os.h"
 #include "tools/cli_util.h"
+#include "tools/sweep_cmd.h"
 
 #define PROG "iosim"
 #define MAX_SETS 256
@@ -122,123 +123,6 @@ static void show_progress(uint64_t done, uint64_t total, uint64_t records,
     fprintf(stderr, "\riosim: %5.1f%%  %llu records",
             total ? 100.0 * (double)done / (double)total : 100.0,
             (unsigned long long)records);
-}
-
-/* --compare items (policy[@hvmode][:kernel]) times every combination of
- * the --sweep values: one sim each, all fed by one decoded stream.  Labels
- * name what differs: "strict", "lazy@emulated", "strict@emulated:6.12",
- * "strict vtd.iotlb.ways=16". */
-typedef struct sweep {
-    char key[128];
-    char values[1024]; /* comma-separated, as given */
-    char split[1024];  /* values cut at the commas (split_list) */
-    const char *val[MAX_COMPARE];
-    size_t nval;
-} sweep_t;
-
-/* Cuts the comma-separated list in buf into items (at most max), each
- * non-empty and given once: the one parse of a --compare or --sweep list,
- * so counting, checking and picking see the same items.  what names the
- * list in messages ("--compare", "--sweep KEY"), noun its items ("",
- * "value "), whole is the list as given. */
-static int split_list(char *buf, const char *what, const char *noun,
-                      const char *whole, const char **items, size_t max,
-                      size_t *n, iosim_err_t *err)
-{
-    *n = 0;
-    for (char *it = buf;;) {
-        char *comma = strchr(it, ',');
-        if (comma)
-            *comma = '\0';
-        if (!*it)
-            return iosim_err_set(err, "%s '%s': an empty %s", what, whole,
-                                 *noun ? "value" : "item");
-        for (size_t j = 0; j < *n; j++)
-            if (!strcmp(items[j], it))
-                return iosim_err_set(err, "%s: %s'%s' given twice", what,
-                                     noun, it);
-        if (*n == max)
-            return iosim_err_set(err, "%s: at most %zu items", what, max);
-        items[(*n)++] = it;
-        if (!comma)
-            return 0;
-        it = comma + 1;
-    }
-}
-
-static int add_sim(const iosim_config_t *base, const char *item,
-                   const sweep_t *sw, size_t nsw, const size_t *pick,
-                   const iosim_trace_meta_t *meta, iosim_sim_t **out,
-                   iosim_err_t *err)
-{
-    iosim_config_t *c = iosim_config_clone(base);
-    if (!c)
-        return iosim_err_set(err, "out of memory");
-    char label[256] = "", set[1200];
-    int bad = 0;
-    if (item) {
-        char it[128];
-        snprintf(it, sizeof it, "%s", item);
-        /* POLICY[@MODE][:KERNEL]: the kernel sets os.kernel, after what
-         * the mode implies (no mode implies a kernel) */
-        char *colon = strchr(it, ':');
-        if (colon)
-            *colon = '\0';
-        char *at = strchr(it, '@');
-        if (at)
-            *at = '\0';
-        snprintf(set, sizeof set, "os.policy=%s", it);
-        bad = iosim_config_set(c, set, err);
-        if (!bad && at) {
-            snprintf(set, sizeof set, "hv.mode=%s", at + 1);
-            bad = iosim_config_set(c, set, err);
-            /* The mode brings its settings (hv.h implies); a mode other
-             * than nested translates with one stage (the VFIO shadow, the
-             * host's map of guest RAM, or bare metal), so a nested config
-             * falls back to second-stage for it. */
-            const hv_mode_ops_t *m = bad ? NULL : hv_mode_find(at + 1);
-            if (m && strcmp(m->name, "nested") != 0 &&
-                strcmp(c->vtd.translation, "nested") == 0)
-                bad = iosim_config_set(c, "vtd.translation=second-stage",
-                                       err);
-            for (size_t k = 0; m && !bad && m->implies && m->implies[k]; k++)
-                bad = iosim_config_set(c, m->implies[k], err);
-        }
-        if (!bad && colon) {
-            snprintf(set, sizeof set, "os.kernel=%s", colon + 1);
-            bad = iosim_config_set(c, set, err);
-        }
-        snprintf(label, sizeof label, "%s", item);
-    } else {
-        snprintf(label, sizeof label, "%s", base->os.policy);
-    }
-    for (size_t k = 0; k < nsw && !bad; k++) {
-        /* the pick[k]-th value of sweep k */
-        snprintf(set, sizeof set, "%.127s=%.1023s", sw[k].key,
-                 sw[k].val[pick[k]]);
-        bad = iosim_config_set(c, set, err);
-        size_t len = strlen(label);
-        if (len + 1 < sizeof label)
-            snprintf(label + len, sizeof label - len, " %.*s",
-                     (int)(sizeof label - len - 2), set);
-    }
-    if (!bad)
-        bad = iosim_config_validate(c, err);
-    if (!bad) {
-        *out = iosim_sim_new(c, label, meta, err);
-        bad = *out == NULL;
-    }
-    iosim_config_free(c);
-    if (bad) {
-        char msg[sizeof err->msg];
-        snprintf(msg, sizeof msg, "%s", err->msg);
-        char key[sizeof err->key];
-        snprintf(key, sizeof key, "%s", err->key);
-        iosim_err_set(err, "%s%s: %s", item ? "--compare " : "", label, msg);
-        snprintf(err->key, sizeof err->key, "%s", key);
-        return -1;
-    }
-    return 0;
 }
 
 /* A validation error about a key (err->key, iosim_err_key) whose value the
@@ -409,63 +293,26 @@ static int parse_threads(const char *s, unsigned *out)
     return 0;
 }
 
+/* --compare items times every combination of the --sweep values
+ * (iosim_plan_cli): one sim each, all fed by one decoded stream. */
 static int build_sims(const iosim_config_t *cfg, const char *compare,
-                      sweep_t *sw, size_t nsw,
+                      const char *const *sweeps, size_t nsw,
                       const iosim_trace_meta_t *meta, iosim_sim_t **sims,
                       size_t *nsims, iosim_err_t *err)
 {
-    char list[1024];
-    const char *items[MAX_COMPARE];
-    size_t nitems = 0;
-    if (compare) {
-        snprintf(list, sizeof list, "%s", compare);
-        if (split_list(list, "--compare", "", compare, items, MAX_COMPARE,
-                       &nitems, err))
-            return -1;
-    }
-    /* Every configuration must be what its label says: one value per key,
-     * and no sweep of what a --compare item sets. */
-    for (size_t k = 0; k < nsw; k++) {
-        for (size_t j = 0; j < k; j++)
-            if (!strcmp(sw[j].key, sw[k].key))
-                return iosim_err_set(err, "--sweep %s: given twice (list "
-                                          "its values in one --sweep)",
-                                     sw[k].key);
-        if (compare && (!strcmp(sw[k].key, "os.policy") ||
-                        !strcmp(sw[k].key, "hv.mode") ||
-                        (!strcmp(sw[k].key, "os.kernel") &&
-                         strchr(compare, ':'))))
-            return iosim_err_set(err, "--sweep %s: --compare sets it per "
-                                      "item (list the items there)",
-                                 sw[k].key);
-        char what[160];
-        snprintf(what, sizeof what, "--sweep %.127s", sw[k].key);
-        snprintf(sw[k].split, sizeof sw[k].split, "%s", sw[k].values);
-        if (split_list(sw[k].split, what, "value ", sw[k].values, sw[k].val,
-                       MAX_COMPARE, &sw[k].nval, err))
-            return -1;
-    }
-    size_t combos = 1;
-    for (size_t k = 0; k < nsw; k++)
-        combos *= sw[k].nval;
-    if (combos * (nitems ? nitems : 1) > MAX_COMPARE)
-        return iosim_err_set(err, "--compare x --sweep: more than %d "
-                                  "configurations", MAX_COMPARE);
-    size_t pick[MAX_SWEEPS] = {0};
-    for (size_t i = 0; i < (nitems ? nitems : 1); i++) {
-        for (size_t c = 0; c < combos; c++) {
-            size_t rest = c; /* mixed-radix digits of c: value per sweep */
-            for (size_t k = nsw; k-- > 0;) {
-                pick[k] = rest % sw[k].nval;
-                rest /= sw[k].nval;
-            }
-            if (add_sim(cfg, nitems ? items[i] : NULL, sw, nsw, pick, meta,
-                        &sims[*nsims], err))
-                return -1;
+    iosim_point_t *pts;
+    size_t npts;
+    if (iosim_plan_cli(compare, sweeps, nsw, MAX_COMPARE, &pts, &npts, err))
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < npts && !rc; i++) {
+        if (!(sims[i] = iosim_point_sim_new(cfg, &pts[i], meta, err)))
+            rc = -1;
+        else
             (*nsims)++;
-        }
     }
-    return 0;
+    free(pts);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -473,9 +320,11 @@ int main(int argc, char **argv)
     /* past a file-size limit a write then fails (EFBIG) and the run
      * cleans up, instead of being killed with its temporaries left */
     signal(SIGXFSZ, SIG_IGN);
+    if (argc > 1 && !strcmp(argv[1], "sweep"))
+        return sweep_main(argc - 1, argv + 1);
     const char *config_path = NULL, *out_path = NULL, *trace = NULL;
     const char *compare = NULL;
-    sweep_t sweeps[MAX_SWEEPS];
+    const char *sweeps[MAX_SWEEPS];
     size_t nsweeps = 0;
     const char *sets[MAX_SETS];
     size_t nsets = 0;
@@ -532,11 +381,7 @@ int main(int argc, char **argv)
                                 "%d sweeps)", argv[i], MAX_SWEEPS);
                 return IOSIM_EXIT_BAD_INPUT;
             }
-            snprintf(sweeps[nsweeps].key, sizeof sweeps[nsweeps].key,
-                     "%.*s", (int)(eq - argv[i]), argv[i]);
-            snprintf(sweeps[nsweeps].values,
-                     sizeof sweeps[nsweeps].values, "%s", eq + 1);
-            nsweeps++;
+            sweeps[nsweeps++] = argv[i];
         } else if (!strcmp(a, "--threads") && has_next) {
             if (parse_threads(argv[++i], &threads)) {
                 cli_error(PROG, "--threads: '%s' is not a thread count (0 = "
