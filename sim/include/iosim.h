@@ -343,6 +343,11 @@ typedef struct iosim_summary {
     double latency_mean_ns, latency_p50_ns, latency_p99_ns;
 } iosim_summary_t;
 void iosim_sim_summary(const iosim_sim_t *s, iosim_summary_t *out);
+/* The summary's fields by index, as reports list them. */
+size_t iosim_summary_count(void);
+const char *iosim_summary_name(size_t i); /* "throughput_rps" */
+const char *iosim_summary_desc(size_t i);
+double iosim_summary_field(const iosim_summary_t *s, size_t i);
 
 /* Replay: decodes the trace once, feeds every sim, finishes them.
  * progress (may be NULL) is called now and then with bytes done/total. */
@@ -376,6 +381,91 @@ void iosim_report_write(FILE *out, iosim_format_t fmt,
  * warning, summary: CSV's first column), name, unit, description,
  * tab-separated (iosim --list-stats). */
 void iosim_report_list_metrics(FILE *out);
+
+/* ------------------------------------------------------------------ */
+/* Experiments: configuration points, plans, sweep files (sim/sweep/)  */
+/* ------------------------------------------------------------------ */
+/* One configuration of a batch: the base configuration, then an optional
+ * --compare item (policy[@mode][:kernel]: the mode brings the settings
+ * it needs, hv.h implies), then KEY=VALUE assignments in order. */
+#define IOSIM_POINT_MAX_SETS 16
+typedef struct iosim_point {
+    char name[64];  /* label prefix: a variant's name, else the item, else
+                       "" (the base's os.policy) */
+    char item[64];  /* --compare item, "" = none */
+    bool from_file; /* a sweep file's point (messages say where) */
+    size_t nsets;
+    struct iosim_point_set {
+        char key[96];
+        char value[128];
+        bool in_label; /* " key=value" is part of the label */
+        unsigned line, col; /* where a sweep file gave it (1-based) */
+    } sets[IOSIM_POINT_MAX_SETS];
+} iosim_point_t;
+
+/* The point's label: name (or base's os.policy), then " key=value" of each
+ * set in_label.  Returns what snprintf returns. */
+int iosim_point_label(const iosim_config_t *base, const iosim_point_t *pt,
+                      char *buf, size_t n);
+/* The point's configuration (validated, not resolved against a trace):
+ * *out is the caller's.  Errors are about the key (err->key set) as
+ * iosim_config_set / _validate give them. */
+int iosim_point_config(const iosim_config_t *base, const iosim_point_t *pt,
+                       iosim_config_t **out, iosim_err_t *err);
+/* A sim of the point on a trace; errors name the point ("--compare
+ * LABEL: ..." for a command-line item, "LABEL: ..." otherwise). */
+iosim_sim_t *iosim_point_sim_new(const iosim_config_t *base,
+                                 const iosim_point_t *pt,
+                                 const iosim_trace_meta_t *meta,
+                                 iosim_err_t *err);
+/* The points of iosim's --compare LIST and --sweep KEY=V1,V2,...
+ * options: every item times every combination of the sweep values (the
+ * last sweep varying fastest), at most max points; *pts is malloc'ed.
+ * Errors name the option ("--sweep KEY: value 'x' given twice"). */
+int iosim_plan_cli(const char *compare, const char *const *sweeps,
+                   size_t nsweeps, size_t max, iosim_point_t **pts,
+                   size_t *npts, iosim_err_t *err);
+
+/* A sweep file (EXPERIMENT.yaml; README "Sweeps"): traces (paths or
+ * globs, relative to the file), a base config, named variants (--compare
+ * items), parameter grids (product and zip blocks, lists or ranges) and
+ * the metrics to keep.  Its runs are cut into shards (one trace, up to
+ * shard_size configurations: one decode each), written each to a file of
+ * its own in a shard directory, atomically; a shard whose file is there
+ * is done, so a run killed at any point and started again runs only what
+ * is missing.  The merge writes one row per (trace, configuration).
+ * Errors in the file: "file:line:col: key: what". */
+typedef struct iosim_sweep iosim_sweep_t;
+/* command: how the results were asked for, recorded in every row (the
+ * options that change no result left out), e.g. "iosim sweep exp.yaml". */
+iosim_sweep_t *iosim_sweep_load(const char *path, const char *command,
+                                iosim_err_t *err);
+void iosim_sweep_free(iosim_sweep_t *s);
+size_t iosim_sweep_trace_count(const iosim_sweep_t *s);
+size_t iosim_sweep_point_count(const iosim_sweep_t *s);
+size_t iosim_sweep_shard_count(const iosim_sweep_t *s);
+/* Where the shards go (created if missing; default: the sweep file's
+ * path with ".yaml" replaced by ".shards"). */
+int iosim_sweep_set_dir(iosim_sweep_t *s, const char *dir, iosim_err_t *err);
+const char *iosim_sweep_dir(const iosim_sweep_t *s);
+/* Shard i's file is there (and was written for this very sweep file,
+ * config file, trace and iosim version). */
+bool iosim_sweep_shard_done(const iosim_sweep_t *s, size_t i);
+/* Runs shard i unless done, its configurations on `threads` threads. */
+int iosim_sweep_run_shard(iosim_sweep_t *s, size_t i, unsigned threads,
+                          iosim_err_t *err);
+/* Runs every missing shard, up to `jobs` at once (0 = one per CPU);
+ * progress (may be NULL) is called from the calling thread as shards
+ * end.  The first failing shard's error (in shard order) is returned. */
+typedef void (*iosim_sweep_progress_fn)(size_t done, size_t total,
+                                        void *arg);
+int iosim_sweep_run(iosim_sweep_t *s, unsigned jobs,
+                    iosim_sweep_progress_fn progress, void *arg,
+                    iosim_err_t *err);
+/* The results table from the shards (every one must be done): CSV with
+ * a header, or JSON lines, one row per (trace, configuration). */
+int iosim_sweep_merge(const iosim_sweep_t *s, FILE *out, iosim_format_t fmt,
+                      iosim_err_t *err);
 
 #ifdef __cplusplus
 }

@@ -48,6 +48,26 @@ static double summary_value(const iosim_summary_t *s, size_t i)
     return *(const double *)((const char *)s + summary_fields[i].offset);
 }
 
+size_t iosim_summary_count(void)
+{
+    return N_SUMMARY;
+}
+
+const char *iosim_summary_name(size_t i)
+{
+    return i < N_SUMMARY ? summary_fields[i].name : NULL;
+}
+
+const char *iosim_summary_desc(size_t i)
+{
+    return i < N_SUMMARY ? summary_fields[i].desc : NULL;
+}
+
+double iosim_summary_field(const iosim_summary_t *s, size_t i)
+{
+    return summary_value(s, i);
+}
+
 /* What a reference counter of a capture counted, and under which shipped
  * config the model counts the same thing (the QEMU importer,
  * sim/trace/import_qemu.c, sets these; traces/README.md). */
