@@ -13,6 +13,9 @@
 #   init as environment variables; /proc/cmdline is parsed as a fallback),
 #   and with run --trace-dat tdat=full|small (trace-cmd is then in the
 #   initramfs: the buffers are also written as trace.dat, see below).
+#   With run's tap networking also gip=ADDR/LEN ggw=GATEWAY (eth0's static
+#   address on the host tap's subnet); without them eth0 gets the address
+#   QEMU's user networking expects, 10.0.2.15/24 via 10.0.2.2.
 #   /dev/vda is a virtio-blk disk WITHOUT iommu_platform, so the dump makes
 #   no DMA API calls and adds no IOMMU events.
 # Not modeled: anything but the NIC path; no persistence, no rootfs switch.
@@ -35,9 +38,11 @@ say "init up"
 
 if [ -z "$srv" ]; then
     for w in $(cat /proc/cmdline); do
-        case "$w" in srv=*) srv=${w#srv=} ;; tdat=*) tdat=${w#tdat=} ;; esac
+        case "$w" in srv=*) srv=${w#srv=} ;; tdat=*) tdat=${w#tdat=} ;;
+                     gip=*) gip=${w#gip=} ;; ggw=*) ggw=${w#ggw=} ;; esac
     done
 fi
+: "${gip:=10.0.2.15/24}" "${ggw:=10.0.2.2}"
 
 # Drivers in dependency order (modinfo -F depends on the host); those
 # built into the kernel are listed in /modules/builtin and not loaded.
@@ -47,8 +52,8 @@ done
 
 ip link set lo up
 ip link set eth0 up
-ip addr add 10.0.2.15/24 dev eth0
-ip route add default via 10.0.2.2
+ip addr add $gip dev eth0
+ip route add default via $ggw
 i=0
 while [ "$(cat /sys/class/net/eth0/carrier 2>/dev/null)" != 1 ] && [ $i -lt 100 ]; do
     sleep 0.1; i=$((i + 1))
