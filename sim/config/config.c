@@ -629,7 +629,7 @@ int iosim_config_key_position(const char *path, const char *key,
     return 0;
 }
 
-/* Limits for hostile input (issue 22): libyaml's parse time grows with
+/* Limits for hostile input: libyaml's parse time grows with
  * the square of the nesting depth of flow collections ([[[[...]]]]: 40 k
  * levels in 80 KB took 6 s), and its memory with the size.  A config is
  * a few KB (configs/vtd.yaml: 20 KB) and nests 4 levels (dev.mlx5.x is

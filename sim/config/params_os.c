@@ -46,8 +46,8 @@ const iosim_param_t iosim_params_os[] = {
      "metadata (meta.kernel, uname -r: 6.1.0-56-amd64 is 6.1, "
      "6.12.9+bpo-amd64 is 6.12.9), os.kernel_default when the trace names "
      "neither 6.1 nor 6.12",
-     "design choice: a capture is replayed by the kernel it came from "
-     "(issue 21); read: Linux 6.1.131 (drivers/iommu/intel/iommu.c) and "
+     "design choice: a capture is replayed by the kernel it came from; "
+     "read: Linux 6.1.131 (drivers/iommu/intel/iommu.c) and "
      "6.12 (drivers/iommu/intel/cache.c with qi_batch, iommu.c 6.12.43)"},
     {"os.kernel_default", IOSIM_P_STR, OFF(os.kernel_default), "6.12", 1, 0,
      "6.1|6.12",
@@ -55,7 +55,7 @@ const iosim_param_t iosim_params_os[] = {
      "(generated and text traces, other kernels)",
      "6.12: what os.strict_batch 16 and os.flush_all_devtlb_cm true "
      "described before os.kernel existed (the kernel of the researchers' "
-     "testbed, issue 21)"},
+     "testbed)"},
     {"os.strict_batch", IOSIM_P_STR, OFF(os.strict_batch_set), "kernel", 1,
      0, NULL,
      "invalidation descriptors per qi_submit_sync (strict unmap, flush of "

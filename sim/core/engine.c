@@ -37,7 +37,7 @@
  *   - Sims share no mutable state: each owns its config clone, caches,
  *     PRNG states, page tables and stats; the plug-in registries and the
  *     parameter tables are const, and sim/ has no other writable static
- *     or global (the static batch buffer this file had was the only one).
+ *     or global.
  *     The pool's mutex orders a slot's fill before its reads and its reads
  *     before the next fill, and one run of a sim before the next, on
  *     whichever thread: results do not depend on T.

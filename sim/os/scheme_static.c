@@ -1,7 +1,8 @@
 /* scheme_static.c — static mappings: map everything once, never unmap
- * (the DPDK / virtio-PMD way, seed 004 "static mappings"; the
- * "preallocate the IO address space" / "never free" remedies of
- * Ben-Yehuda et al., The Price of Safety, OLS'07, seed 003).
+ * (the DPDK / virtio-PMD way: Coquelin, "Improve VNF safety with
+ * Vhost-User/DPDK IOMMU support", DPDK Userspace 2017, slide "Static vs.
+ * dynamic mappings"; the "preallocate the IO address space" / "never
+ * free" remedies of Ben-Yehuda et al., The Price of Safety, OLS'07).
  *
  * Concepts:
  *   - The first map of a physical page maps it permanently at an
@@ -127,9 +128,9 @@ const os_policy_ops_t os_policy_static = {
     .name = "static",
     .summary = "static mappings: map each page once (IOVA = phys), never "
                "unmap, no invalidations",
-    .source = "Ben-Yehuda et al., The Price of Safety, OLS'07 (seed 003: "
+    .source = "Ben-Yehuda et al., The Price of Safety, OLS'07 ("
               "preallocate / never free); DPDK virtio PMD static mappings "
-              "(Coquelin, DPDK Userspace 2017, seed 004)",
+              "(Coquelin, DPDK Userspace 2017)",
     .translates = true,
     .create = st_create,
     .destroy = st_destroy,

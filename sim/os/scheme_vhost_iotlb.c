@@ -1,6 +1,6 @@
 /* scheme_vhost_iotlb.c — the software device-IOTLB of a vhost-user
  * backend (Coquelin, "Improve VNF safety with Vhost-User/DPDK IOMMU
- * support", DPDK Userspace 2017, seed 004; FIGURES.md §3).
+ * support", DPDK Userspace 2017; FIGURES.md §3).
  *
  * Concepts:
  *   - The guest runs Linux strict map/unmap (this scheme delegates them
@@ -16,7 +16,7 @@
  *     (scheme.vhost_structure).  With scheme.vhost_merge an entry
  *     contiguous with a neighbour in both IOVA and physical address is
  *     merged into it, so fewer entries are scanned; an invalidation
- *     touching a merged entry drops the whole merged entry (seed 004
+ *     touching a merged entry drops the whole merged entry (the talk
  *     leaves the choice open).
  *   - Cost per device access: scheme.vhost_entry_cycles per entry visited;
  *     per miss scheme.vhost_miss_cycles (the round trip).  Both are host
@@ -59,11 +59,12 @@ static const iosim_param_t vhost_rows[] = {
      "vhost-iotlb: backend IOTLB cache as a sorted list (O(n) lookup) or "
      "an interval tree (O(log n))",
      "DPDK vhost-user backend 2017 uses a sorted list; vhost-kernel an "
-     "interval tree (Coquelin, DPDK Userspace 2017, seed 004)"},
+     "interval tree (Coquelin, DPDK Userspace 2017)"},
     {"scheme.vhost_merge", IOSIM_P_BOOL, OFF(merge), "false", 1,
      0, NULL,
      "vhost-iotlb: merge entries contiguous in IOVA and physical address",
-     "a prototype in seed 004 (\"future improvements\"), off in the "
+     "a prototype in Coquelin, DPDK Userspace 2017 (\"future "
+     "improvements\"), off in the "
      "released backend"},
     {"scheme.vhost_entries", IOSIM_P_U32, OFF(entries), "2048",
      1, 1048576.0, NULL,
@@ -79,7 +80,8 @@ static const iosim_param_t vhost_rows[] = {
      "next pointer is the first field of struct vhost_iotlb_entry (DPDK "
      "lib/vhost/iotlb.c, read at commit 06c047b6), a [base + 0] load: 4 "
      "cycles load-to-use from L1D on Sandy Bridge-family cores such as "
-     "seed 004's Broadwell E5-2667 v4 (a Stack Overflow comment, "
+     "the Broadwell E5-2667 v4 of Coquelin's PVP benchmark (a Stack "
+     "Overflow comment, "
      "stackoverflow.com/questions/52351397, not Intel's manual); the "
      "compares overlap the load and the list is assumed to stay in L1D; "
      "the vhost-iotlb validation cases use the same value"},
@@ -87,8 +89,8 @@ static const iosim_param_t vhost_rows[] = {
      "30000", 0, 1e12, NULL,
      "vhost-iotlb: CPU cycles of one IOTLB miss (slave-channel request to "
      "QEMU, QEMU's translation, update message back)",
-     "placeholder (UNVERIFIED): two socket round trips; seed 004 gives no "
-     "number"},
+     "placeholder (UNVERIFIED): two socket round trips; Coquelin's talk "
+     "gives no number"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -368,7 +370,7 @@ const os_policy_ops_t os_policy_vhost_iotlb = {
     .summary = "strict guest + vhost-user backend software IOTLB (sorted "
                "list or interval tree, optional merging)",
     .source = "Coquelin, Improve VNF safety with Vhost-User/DPDK IOMMU "
-              "support, DPDK Userspace 2017 (seed 004)",
+              "support, DPDK Userspace 2017",
     .translates = true,
     .create = vh_create,
     .destroy = vh_destroy,

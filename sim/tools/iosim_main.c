@@ -140,7 +140,8 @@ static void point_at_config(const char *config_path,
     for (size_t i = 0; i < nsets; i++) /* "key=..." or "key.sub=..." */
         if (!strncmp(sets[i], key, klen) &&
             (sets[i][klen] == '=' || sets[i][klen] == '.')) {
-            /* the value came from the command line: say so (issue 22) */
+            /* the value came from the command line: say so, since no file
+             * position points the user at it */
             char msg[sizeof err->msg];
             snprintf(msg, sizeof msg, "%s", err->msg);
             iosim_err_set(err, "--set %s", msg);

@@ -1,14 +1,14 @@
 /* gen_pvp.c — `gen pvp`: the PVP (physical -> virtual -> physical) 64 B
  * benchmark as the vhost-user backend's software device-IOTLB sees it
  * (Coquelin, "Improve VNF safety with Vhost-User/DPDK IOMMU support",
- * DPDK Userspace 2017, seed 004, slides "Physical -> Virtual ->
+ * DPDK Userspace 2017, slides "Physical -> Virtual ->
  * Physical"; setup of DPDK doc/guides/howto/pvp_reference_benchmark.rst,
  * the "PVP reference benchmark" the slide names).
  *
  * Concepts:
  *   - Guest memory: the guest testpmd's mbuf pool followed by the
  *     virtqueue rings, laid out from --iova-base in guest IOVA space.
- *     The Virtio PMD uses static mappings (seed 004, slide "Static vs.
+ *     The Virtio PMD uses static mappings (Coquelin's slide "Static vs.
  *     dynamic mappings": one dma_map() for all memory pools at probe), so
  *     the whole region is mapped once at start, one MAP per hugepage of
  *     --page-size (2M or 1G: the slide's "2M/2M" and "1G/1G" hugepages),
@@ -91,14 +91,14 @@ void gen_pvp_defaults(gen_pvp_params_t *p)
     p->ring_size = 256; /* --rxd=256 --txd=256, rx_queue_size='256' */
     p->vrings = 4;      /* two virtio-net devices, one rx + one tx queue */
     p->packets = 200000; /* illustrative run length, not a measured value */
-    p->pkt_size = 64;   /* seed 004: 64B packets */
+    p->pkt_size = 64;   /* Coquelin's PVP parameters: 64B packets */
     p->hdr_size = 12;   /* struct virtio_net_hdr_mrg_rxbuf (virtio 1.0) */
     p->seed = 1;
     p->iova_base = 1ULL << 30; /* placeholder guest IOVA (= GPA) */
     p->domain = 1;
     p->device = 0x0010; /* 00:02.0: placeholder */
     /* 10 GbE line rate at 64 B: 1e10 / ((64 + 20) x 8) = 14.88 Mpps per
-     * direction (2 x 10G X710, seed 004): timestamps only */
+     * direction (2 x 10G X710, Coquelin's testbed): timestamps only */
     p->rate_mpps = 14.88;
 }
 
@@ -328,7 +328,7 @@ const gen_kind_t gen_kind_pvp = {
         "  --domain D         domain id (default 1)\n"
         "  --rate MPPS        packet rate for timestamps (default 14.88)\n",
     .defaults_note =
-        "defaults: the DPDK PVP reference benchmark of seed 004 (testpmd's\n"
+        "defaults: the DPDK PVP reference benchmark as Coquelin ran it (testpmd's\n"
         "  default pool and object size, 256-entry rings, two devices, 64 B\n"
         "  packets, the virtio-net mergeable header, 10 GbE line rate at\n"
         "  64 B; sources in sim/trace/gen_pvp.c); --packets, --iova-base and\n"

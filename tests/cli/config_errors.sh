@@ -59,7 +59,7 @@ rule_pair.yaml|translation:|1|vtd.translation: first-stage needs vtd.root_mode s
 rule_group.yaml|ways:|1|vtd.iotlb: sets x ways is 0 (8 x 0) but the cache is enabled
 EOF
 # a rule broken by a --set, not by the file: no position in the file, the
-# message names --set (issue 22)
+# message names --set
 expect_error "iosim: --set vtd.iotlb.sets: 5 is not a power of two (the set index is a bit field)" \
     --config "$DATA/rule_pow2.yaml" --set vtd.iotlb.sets=5
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Determinism and format equivalence (issue 2):
+# Determinism and format equivalence:
 #  - the same inputs give byte-identical reports (every format);
 #  - a trace and its text form give identical statistics: the report of the
 #    binary trace equals the report of `to-text` of it;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# dev_models.sh — the device-model front end (issue 20): dev.model names a
+# dev_models.sh — the device-model front end: dev.model names a
 # registered model, auto follows the trace's metadata (device=, written by
 # `iosim-trace import --dev-model`), and a model that is unknown, or one
 # that cannot serve a record, gets one line, exit 2 and no output file.  Under dev.model touch a trace without

@@ -1,5 +1,5 @@
 #!/bin/bash
-# fands.sh — issue 4: the F&S (Rubin et al., SOSP'24) mechanisms on traces
+# fands.sh — the F&S (Rubin et al., SOSP'24) mechanisms on traces
 # small enough to count by hand, against values derived from the VT-d
 # rules and the F&S throughput model, not from iosim's output.
 #   1. T = p / (l0 + M lm): M = 1.76 -> 79.6 Gb/s, M = 4.36 -> 35.5 Gb/s

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # gen_nic_driver_only.sh — `gen nic --driver-only` + dev.model mlx5
 # (dev.mlx5.profile gen-nic) gives the device accesses of the full
-# `gen nic` trace (issue 20: the device half moved into sim/dev/dev_mlx5.c).
+# `gen nic` trace, so the driver half and the device model can be used apart.
 #
 # For several gen nic settings the F&S validation cases use, the full
 # trace (its DMA records replayed, has_dma=1) and the --driver-only trace

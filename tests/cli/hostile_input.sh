@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# hostile_input.sh — limits for hostile input (issue 22): each input below
-# used to hang iosim or grow its memory to the limit; each must now give
+# hostile_input.sh — limits for hostile input: each input below can hang
+# a parser or grow its memory to the limit when unbounded; each must give
 # one line naming the file and the place, exit 2, within a few seconds
 # (timeout 10 s, on a loaded 2-core machine), and leave no output file.
 #   - YAML nested 40,000 flow levels deep (libyaml's parse is quadratic in

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # import_realign.sh — iosim-trace import qemu on a real 2-vCPU e1000e
 # capture whose two CPUs' descriptors the guest's trace lists in another
-# order than QEMU processed them (issue 22), and a real misalignment.
+# order than QEMU processed them, and a real misalignment.
 #
 # Data (tests/data, see tests/unit/test_import.c test_qemu_e1000e_tie_cut):
 # ftrace-mc-e1000e-guest-cut.txt and qemu-mc-e1000e-cut.log.zst, cut from

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Compare kernels (issue 21 part 5): a --compare item may name the kernel
+# Compare kernels: a --compare item may name the kernel
 # (POLICY@MODE:KERNEL sets os.kernel), and --sweep os.kernel=6.1,6.12 does
 # the same as any key.  On traces/redis-strict.zst (a Linux 6.1 guest
 # behind QEMU, configs/qemu-guest.yaml: caching mode, ATS) the expected

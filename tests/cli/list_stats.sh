@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # list_stats.sh — iosim --list-stats names every metric a report holds
-# (issue 25: the README points there instead of documenting a handful):
+# (the README points there instead of listing them):
 # checked against the rows of a real CSV report (section, name), one line
 # each, with a unit and a description.
 set -u

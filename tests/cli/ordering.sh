@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Ordering checks (issue 4) on the shipped real Redis capture:
+# Ordering checks on the shipped real Redis capture:
 #  1. bare metal: throughput passthrough >= lazy >= strict (protection
 #     costs CPU time: strict invalidates per unmap, lazy per flush, pt never);
 #  2. an emulated vIOMMU (trap-and-emulate, caching mode) is far below

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Random-window experiment (pcie-bench methodology, issue 3): uniform 4 KB
+# Random-window experiment (pcie-bench methodology, Neugebauer et al., SIGCOMM'18): uniform 4 KB
 # DMA writes inside a mapped window.  With 2 MB pages the IOTLB
 # (configs/vtd.yaml: 64 entries) reaches 128 MB, so for windows up to
 # 64 MB every access hits after warm-up and the bandwidth stays flat;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# retime.sh — iosim-trace retime (issue 20: a trace captured on a slow
+# retime.sh — iosim-trace retime (a trace captured on a slow
 # guest re-timed to the modeled device's rate, and the report says so).
 # Checks against values computed here with awk from the text form: the
 # records are unchanged but for t; t - t0 scales by the factor; --gbps

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Overlapped timing (vtd.timing overlapped, issue 20): on uniform random
+# Overlapped timing (vtd.timing overlapped): on uniform random
 # 512 B reads over a 64 MB window of 4 KB pages nearly every request
 # misses the 64-entry IOTLB, so with the link uncapped by walks the
 # device's rate is set by the walkers: k walkers in parallel move k times

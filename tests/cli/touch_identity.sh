@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # touch_identity.sh — device models did not change what iosim computed
-# before them (issue 20): under dev.model touch and the timing settings
+# before them: under dev.model touch and the timing settings
 # iosim had before (vtd.timing serial, vtd.max_walks 1, vtd.max_outstanding
 # 0) every shipped trace gives, under configs/vtd.yaml and
 # configs/qemu-guest.yaml, the report it gave then, byte for byte outside
 # the [config] echo (whose keys were renamed: sim.dma_* -> dev.*) and the
-# [warnings] block (new: input warnings, issue 22).  The
+# [warnings] block (input warnings, added since).  The
 # checksums in tests/data/identity/touch-serial.md5 were taken with the
 # binary of commit 8ce233c (before sim/dev/ existed) and its configs, run
 # with --set sim.dma_model=touch: an independent route, not this code's

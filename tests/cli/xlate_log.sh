@@ -128,7 +128,7 @@ expect_bad "-o = the trace" -o "$WORK/same.txt" "$WORK/same.txt"
 mkdir -p "$WORK/dir"
 expect_bad "a directory" --xlate-log "$WORK/dir" "$WORK/t.txt"
 # a device is written through, not replaced: /dev/null works, /dev/full
-# fails (exit 2, as every unwritable output in both programs: issue 22)
+# fails (exit 2, as every unwritable output in both programs)
 # and then no other output is left either (all outputs are
 # written and flushed before any is renamed into place)
 "$IOSIM" --no-progress -o /dev/null --epoch 10ns --epoch-out "$WORK/ok.csv" \

@@ -774,7 +774,7 @@ static void test_qemu_sync_local_reorder(void **state)
     free(got.r);
 }
 
-/* A real capture that the old alignment lost (issue 22): scripts/capture/
+/* A real capture with tied descriptors of two CPUs: scripts/capture/
  * run memcached strict --qemu-trace --nic e1000e --requests 300 --kernel
  * 6.1.0-57-amd64, 2 vCPUs.  tests/data/ftrace-mc-e1000e-guest-cut.txt is
  * its trace.txt's header (lines 1..12) and lines 6890..7090,
