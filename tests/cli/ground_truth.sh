@@ -283,7 +283,8 @@ check_qemu_lazy redis-lazy-fs-qemu.zst --set vtd.caching_mode=true "${FS[@]}" \
 #    above, one submission per flush;
 #  - the lazy --qemu-trace capture: QEMU's misses and trapped tail writes
 #    as for the 6.1 one (check_qemu_lazy), one tail write per flush;
-#  - the strict --qemu-trace capture: QEMU's own IOTLB misses (0 to +4 with the
+#  - the strict --qemu-trace captures (user networking, and over a host
+#    tap device: -tap-nooffload): QEMU's own IOTLB misses (0 to +4 with the
 #    kernel's descriptors, QEMU 7.2's 8-bit PSI mask) and its trapped
 #    queue-tail writes: strict re-derived exceeds them by exactly the IOTLB
 #    descriptors the kernel did not log (the caching-mode PSIs of the
@@ -311,7 +312,7 @@ for cap in $k612; do
         [ "$(stat "$WORK/$t-1.csv" lazy os.inval_submits)" = "$(stat "$WORK/$t-1.csv" lazy os.fq_flushes)" ] ||
             err "$t: not one submission per flush"
         ;;
-    *-strict-612-qemu)
+    *-strict-612-qemu|*-strict-612-tap-nooffload-qemu)
         check_qemu_iotlb $t.zst trace 0 4 --set os.policy=trace ||
             err "$t IOTLB, kernel's descriptors: outside [0, +4] misses of QEMU's"
         check_qemu_iotlb $t.zst strict 0 10 --set os.policy=strict ||
