@@ -9,7 +9,7 @@
  *     of the record it was given) with dev_access(), which translates
  *     them exactly as a DMA record of the trace would be.
  *   - Its parameters are rows `dev.<model>.*` of its own table (ops.params,
- *     listed in config.c's iosim_param_tables), stored in its own struct
+ *     listed in sim/config/plugin_params.c), stored in its own struct
  *     of struct iosim_dev_config (dev_params.h).
  *   - `dev.model` selects it (config.c validates the name against the
  *     registry).  auto: a trace with DMA records (has_dma=1, QEMU-merged)

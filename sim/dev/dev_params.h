@@ -3,7 +3,7 @@
  *
  * Concepts: each model keeps its parameters in its own struct below and
  *   declares their rows (`dev.<model>.*`: type, default, range, help,
- *   source) in its own file; config.c lists the table.
+ *   source) in its own file; sim/config/plugin_params.c lists the table.
  * Assumptions: plain data, copied with the configuration.
  * Not modeled: nothing.
  */

@@ -14,6 +14,11 @@ extern const os_policy_ops_t os_policy_optimistic;
 extern const os_policy_ops_t os_policy_static;
 extern const os_policy_ops_t os_policy_vhost_iotlb;
 
+/* A build may append policies of its own (tests/plugin/plugin_hooks.h). */
+#ifndef IOSIM_OS_POLICIES_EXTRA
+#define IOSIM_OS_POLICIES_EXTRA
+#endif
+
 const os_policy_ops_t *const os_policy_registry[] = {
     &os_policy_strict,
     &os_policy_lazy,
@@ -24,6 +29,7 @@ const os_policy_ops_t *const os_policy_registry[] = {
     &os_policy_optimistic,
     &os_policy_static,
     &os_policy_vhost_iotlb,
+    IOSIM_OS_POLICIES_EXTRA
     NULL,
 };
 
