@@ -4,8 +4,9 @@
  * Concepts:
  *   - A point is what one sim sets over the base configuration: a
  *     --compare item policy[@mode][:kernel] (the mode brings its settings,
- *     hv.h implies; a mode other than nested falls back from a nested to
- *     a second-stage translation), then KEY=VALUE assignments.  The
+ *     hv.h implies; a mode without a host second stage, two_stage,
+ *     falls back from a nested to a second-stage translation), then
+ *     KEY=VALUE assignments.  The
  *     command line and sweep files (sweep_file.c) both make points, so a
  *     configuration means the same whichever front end named it.
  *   - Labels name what differs: "strict", "lazy@emulated",
@@ -54,12 +55,12 @@ static int apply_item(iosim_config_t *c, const char *item, iosim_err_t *err)
         snprintf(set, sizeof set, "hv.mode=%s", at + 1);
         if (iosim_config_set(c, set, err))
             return -1;
-        /* The mode brings its settings (hv.h implies); a mode other than
-         * nested translates with one stage (the VFIO shadow, the host's
-         * map of guest RAM, or bare metal), so a nested config falls back
-         * to second-stage for it. */
+        /* The mode brings its settings (hv.h implies); a mode without a
+         * host second stage under the guest's (two_stage) translates with
+         * one stage (the VFIO shadow, the host's map of guest RAM, or bare
+         * metal), so a nested config falls back to second-stage for it. */
         const hv_mode_ops_t *m = hv_mode_find(at + 1);
-        if (m && strcmp(m->name, "nested") != 0 &&
+        if (m && !m->two_stage &&
             strcmp(c->vtd.translation, "nested") == 0 &&
             iosim_config_set(c, "vtd.translation=second-stage", err))
             return -1;
