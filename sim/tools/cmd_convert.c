@@ -1,10 +1,12 @@
-/* cmd_convert.c — `iosim-trace to-text` and `iosim-trace from-text`.
+/* cmd_convert.c — `iosim-trace to-text`, `from-text` and `convert`.
  *
  * Concepts:
- *   - Both directions are one streaming loop: read a batch of records
+ *   - Every direction is one streaming loop: read a batch of records
  *     with iosim_trace_read(), write it with iosim_trace_write().  The
- *     input form is detected by the reader, so either command accepts
- *     either form; only the output form differs.
+ *     input form and version are detected by the reader, so every command
+ *     accepts any form; only the output differs: text, or binary in the
+ *     current format (v2), or with `convert --format v1` the old one (for
+ *     tools that only read v1, and for tests comparing the two).
  *   - The output goes through the trace writer (temporary name, renamed
  *     at the end), so a bad input never leaves a partial output file.
  *     to-text without -o writes to stdout, where a failure can only be
@@ -25,12 +27,23 @@
 
 static const char prog[] = "iosim-trace";
 
-static int convert_usage(const char *cmd, bool need_out, FILE *f)
+enum out_form { OUT_TEXT, OUT_BINARY, OUT_CONVERT };
+
+static int convert_usage(const char *cmd, enum out_form form, FILE *f)
 {
-    if (need_out)
+    if (form == OUT_BINARY)
         fprintf(f, "usage: %s %s IN -o OUT.zst\n"
                    "  Converts a trace (text or binary) to the binary form "
-                   "(zstd, format v1).\n", prog, cmd);
+                   "(format v2).\n", prog, cmd);
+    else if (form == OUT_CONVERT)
+        fprintf(f, "usage: %s %s IN -o OUT.zst [--format v1|v2]\n"
+                   "  Rewrites a trace (binary v1 or v2, or text) in the "
+                   "binary form of\n"
+                   "  format v2 (the default: blocks of delta-coded columns "
+                   "with an index\n"
+                   "  and a checksum per block, traces/FORMAT.md §8) or of "
+                   "format v1.\n"
+                   "  The records and metadata are unchanged.\n", prog, cmd);
     else
         fprintf(f, "usage: %s %s IN [-o OUT]\n"
                    "  Writes a trace (binary or text) in the text form, to "
@@ -38,13 +51,29 @@ static int convert_usage(const char *cmd, bool need_out, FILE *f)
     return f == stdout ? 0 : IOSIM_EXIT_BAD_INPUT;
 }
 
-static int convert(int argc, char **argv, bool text_out)
+static int convert(int argc, char **argv, enum out_form form)
 {
     const char *in = NULL, *out = NULL;
+    bool text_out = form == OUT_TEXT;
+    unsigned version = 2;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-            return convert_usage(argv[0], !text_out, stdout);
-        if (!strcmp(argv[i], "-o")) {
+            return convert_usage(argv[0], form, stdout);
+        if (form == OUT_CONVERT && !strcmp(argv[i], "--format")) {
+            if (++i >= argc) {
+                cli_error(prog, "%s: --format needs v1 or v2", argv[0]);
+                return IOSIM_EXIT_BAD_INPUT;
+            }
+            if (!strcmp(argv[i], "v1")) {
+                version = 1;
+            } else if (!strcmp(argv[i], "v2")) {
+                version = 2;
+            } else {
+                cli_error(prog, "%s: --format '%s': v1 or v2", argv[0],
+                          argv[i]);
+                return IOSIM_EXIT_BAD_INPUT;
+            }
+        } else if (!strcmp(argv[i], "-o")) {
             if (++i >= argc) {
                 cli_error(prog, "%s: -o needs a file name", argv[0]);
                 return IOSIM_EXIT_BAD_INPUT;
@@ -62,7 +91,7 @@ static int convert(int argc, char **argv, bool text_out)
         }
     }
     if (!in || (!text_out && !out))
-        return convert_usage(argv[0], !text_out, stderr);
+        return convert_usage(argv[0], form, stderr);
 
     iosim_err_t err;
     if (outfile_not_input("-o", out, in, &err)) {
@@ -78,8 +107,9 @@ static int convert(int argc, char **argv, bool text_out)
     if (out)
         cli_temp_add_trace(out); /* killed: no temporary left */
     iosim_trace_writer_t *w =
-        out ? iosim_trace_create(out, meta, text_out, &err)
-            : trace_writer_on_stream(stdout, "<stdout>", meta, &err);
+        !out       ? trace_writer_on_stream(stdout, "<stdout>", meta, &err)
+        : text_out ? iosim_trace_create(out, meta, true, &err)
+                   : trace_create_version(out, meta, version, &err);
     iosim_rec_t *batch = malloc(CONVERT_BATCH * sizeof *batch);
     if (!w || !batch) {
         int status = 1;
@@ -117,9 +147,17 @@ static int convert(int argc, char **argv, bool text_out)
     return 0;
 }
 
-int cmd_to_text(int argc, char **argv) { return convert(argc, argv, true); }
+int cmd_to_text(int argc, char **argv)
+{
+    return convert(argc, argv, OUT_TEXT);
+}
 
 int cmd_from_text(int argc, char **argv)
 {
-    return convert(argc, argv, false);
+    return convert(argc, argv, OUT_BINARY);
+}
+
+int cmd_convert(int argc, char **argv)
+{
+    return convert(argc, argv, OUT_CONVERT);
 }

@@ -10,6 +10,10 @@
 static const trace_cmd_t trace_cmds[] = {
     {"to-text", cmd_to_text, "binary trace -> text form (streaming)"},
     {"from-text", cmd_from_text, "text form -> binary trace (streaming)"},
+    {"convert", cmd_convert, "rewrite a trace in binary format v2 (or v1: "
+                             "--format v1)"},
+    {"verify", cmd_verify, "decode a whole trace, checking checksums and "
+                           "the block index"},
     {"stat", cmd_stat, "counts per kind, size histogram, peak live "
                        "mappings, duration"},
     {"import", cmd_import, "import ftrace or QEMU trace text "

@@ -14,6 +14,8 @@ typedef struct trace_cmd {
 
 int cmd_to_text(int argc, char **argv);   /* cmd_convert.c */
 int cmd_from_text(int argc, char **argv); /* cmd_convert.c */
+int cmd_convert(int argc, char **argv);   /* cmd_convert.c */
+int cmd_verify(int argc, char **argv);    /* cmd_verify.c  */
 int cmd_stat(int argc, char **argv);      /* cmd_stat.c    */
 int cmd_import(int argc, char **argv);    /* cmd_import.c  */
 int cmd_gen(int argc, char **argv);       /* cmd_gen.c     */

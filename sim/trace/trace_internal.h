@@ -7,6 +7,8 @@
  *     one reader and one writer object; a `text` flag picks the codec.
  *   - The text codec works line by line on a FILE*; it knows nothing about
  *     zstd.
+ *   - The v2 block codec (trace_v2.c) turns records into a block's column
+ *     bytes and back; framing, compression and the index are trace_io.c's.
  * Assumptions:
  *   - A text line of one record never exceeds TRACE_TEXT_LINE_MAX bytes
  *     (the longest possible record, every extra field set, is ~330 chars).
@@ -16,6 +18,7 @@
 #define IOSIM_TRACE_INTERNAL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "iosim.h"
@@ -85,5 +88,93 @@ void trace_text_close(trace_text_in_t *t);
 iosim_trace_writer_t *trace_writer_on_stream(FILE *f, const char *name,
                                              const iosim_trace_meta_t *meta,
                                              iosim_err_t *err);
+
+/* ---- Format v2 (traces/FORMAT.md §8) --------------------------------- */
+/* The file is a sequence of zstd frames: a skippable header frame, per
+ * block a skippable block header and one zstd frame (the block's columns,
+ * with content size and checksum), and a skippable index frame whose last
+ * 16 bytes are the footer.  Skippable frames (RFC 8878 §3.1.2) keep the
+ * file readable by `zstd -dc`, which outputs the block payloads. */
+#define TRACE_V2_MAGIC_HEADER 0x184D2A50u /* skippable-frame magics */
+#define TRACE_V2_MAGIC_BLOCK 0x184D2A51u
+#define TRACE_V2_MAGIC_INDEX 0x184D2A52u
+#define TRACE_V2_HEADER_FIXED 16u       /* "IOSIMTRC", version, meta_len */
+#define TRACE_V2_BLOCK_HDR 8u           /* nrec, frame length           */
+#define TRACE_V2_INDEX_ENTRY 16u        /* offset, frame length, nrec   */
+#define TRACE_V2_FOOTER 16u             /* records, blocks, "IXV2"      */
+#define TRACE_V2_FOOTER_MAGIC "IXV2"
+#define TRACE_V2_BLOCK_RECS 65536u      /* records per block (writers)  */
+#define TRACE_V2_BLOCK_RECS_MAX (1u << 18) /* readers refuse more      */
+#define TRACE_V2_PAYLOAD_HEADER 20u
+/* a record is a kind and a mask byte and at most 13 varints of at most 10
+ * bytes (t, iova, size, aux, pasid, device, domain, cpu, flags, desc,
+ * gran, am, reserved): a bound on the payload a reader allocates */
+#define TRACE_V2_PAYLOAD_MAX                                                  \
+    (TRACE_V2_PAYLOAD_HEADER + 132u * (size_t)TRACE_V2_BLOCK_RECS_MAX)
+
+enum {
+    TRACE_V2_COL_KIND, /* column order in the payload */
+    TRACE_V2_COL_MASK,
+    TRACE_V2_COL_T,
+    TRACE_V2_COL_IOVA,
+    TRACE_V2_COL_SIZE,
+    TRACE_V2_COL_EXTRA,
+    TRACE_V2_NCOLS
+};
+
+typedef struct trace_v2_col {
+    uint8_t *buf;
+    size_t len, cap;
+} trace_v2_col_t;
+
+/* One line of the index: where a block is and what it holds. */
+typedef struct trace_v2_entry {
+    uint64_t offset;    /* file offset of the block's skippable header */
+    uint32_t frame_len; /* bytes of its zstd frame                     */
+    uint32_t nrec;      /* records in it                               */
+} trace_v2_entry_t;
+
+/* One block being encoded (trace_v2.c). */
+typedef struct trace_v2_enc {
+    trace_v2_col_t col[TRACE_V2_NCOLS];
+    uint32_t nrec;
+    uint64_t prev_t;
+    iosim_rec_t prev[IOSIM_REC_KIND_MAX + 1]; /* last record of each kind */
+} trace_v2_enc_t;
+
+/* Appends one record (kind already checked: 1..5).  -1: out of memory. */
+int trace_v2_enc_add(trace_v2_enc_t *e, const iosim_rec_t *r);
+size_t trace_v2_enc_size(const trace_v2_enc_t *e); /* payload bytes */
+void trace_v2_enc_finish(const trace_v2_enc_t *e, uint8_t *dst);
+void trace_v2_enc_reset(trace_v2_enc_t *e); /* next block */
+void trace_v2_enc_free(trace_v2_enc_t *e);
+
+/* One block being decoded: cursors into the caller's payload buffer. */
+typedef struct trace_v2_dec {
+    const uint8_t *kind, *mask;
+    const uint8_t *t, *t_end, *iova, *iova_end, *size, *size_end;
+    const uint8_t *extra, *extra_end;
+    uint32_t nrec, done;
+    uint64_t prev_t;
+    iosim_rec_t prev[IOSIM_REC_KIND_MAX + 1];
+} trace_v2_dec_t;
+
+/* Checks the payload's layout.  0, or -1 with a reason in why. */
+int trace_v2_dec_begin(trace_v2_dec_t *d, const uint8_t *payload, size_t len,
+                       char *why, size_t whylen);
+/* Decodes up to max of the block's remaining records into out; *good says
+ * how many.  0, or -1 with a reason about record d->done of the block
+ * (the *good records before it are valid). */
+long trace_v2_dec_read(trace_v2_dec_t *d, iosim_rec_t *out, size_t max,
+                       size_t *good, char *why, size_t whylen);
+
+/* A binary writer of the given format version (1 or 2; iosim_trace_create
+ * writes TRACE_VERSION_CURRENT).  iosim-trace convert --format v1 uses 1. */
+#define TRACE_VERSION_CURRENT 2u
+iosim_trace_writer_t *trace_create_version(const char *path,
+                                           const iosim_trace_meta_t *meta,
+                                           unsigned version, iosim_err_t *err);
+/* Format version of an open binary trace (1 or 2), 0 for the text form. */
+unsigned trace_reader_version(const iosim_trace_reader_t *r);
 
 #endif /* IOSIM_TRACE_INTERNAL_H */

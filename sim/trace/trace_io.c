@@ -1,18 +1,28 @@
-/* trace_io.c — reading and writing iosim traces (format v1, binary form).
+/* trace_io.c — reading and writing iosim traces (binary forms v1 and v2).
  *
  * Concepts:
- *   - A binary trace is one zstd stream holding a 20-byte header, a
- *     metadata block and 48-byte little-endian records (traces/FORMAT.md).
- *     Decoding is streaming: compressed input is read in
- *     ZSTD_DStreamInSize() chunks and decompressed into a byte buffer from
- *     which whole records are converted, as many as fit in the caller's
- *     array, so one iosim_trace_read() call costs one loop over a batch.
+ *   - Format v2 (what every writer writes; traces/FORMAT.md §8): a
+ *     skippable zstd frame with the header and metadata, then blocks of
+ *     up to 65,536 records, each a small skippable frame (record count,
+ *     length) and one zstd frame holding the block's columns (trace_v2.c)
+ *     with a content checksum, then a skippable index frame listing every
+ *     block's offset, length and record count.  The reader goes through
+ *     the blocks in order, one ZSTD_decompressDCtx() per block, and
+ *     decodes the columns straight into the caller's record array;
+ *     at the end it checks the index against the blocks it read.  The
+ *     index lets a reader seek to a block without decoding the others.
+ *   - Format v1 (still read; `iosim-trace convert --format v1` writes it):
+ *     one zstd stream holding a 20-byte header, a metadata block and
+ *     48-byte little-endian records.  Decoding is streaming: compressed
+ *     input is read in ZSTD_DStreamInSize() chunks and decompressed into a
+ *     byte buffer from which whole records are converted, as many as fit
+ *     in the caller's array.
  *   - Records are encoded and decoded byte by byte (explicit little
  *     endian), never by copying the struct, so the file format does not
  *     depend on the host's byte order or struct padding.
- *   - The reader tells the forms apart by the first four bytes (zstd frame
- *     magic 0xFD2FB528 little-endian); anything else is parsed as text
- *     (trace_text.c).
+ *   - The reader tells the forms apart by the first four bytes: the zstd
+ *     frame magic 0xFD2FB528 (v1), the skippable-frame magic 0x184D2A50
+ *     (v2), anything else is parsed as text (trace_text.c).
  *   - Errors found after some records of a batch were decoded are
  *     deferred: the good records are returned first, the next call
  *     returns -1 with the message.
@@ -31,12 +41,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "core/outfile.h"
 #include "trace/trace_internal.h"
 
 #define TRACE_MAGIC "IOSIMTRC"
-#define TRACE_VERSION 1u
+#define TRACE_V2_INDEX_MAGIC "IOSIMIDX"
 #define TRACE_HEADER_SIZE 20u          /* magic 8 + version, rec size, meta_len */
 #define TRACE_META_MAX (1u << 20)      /* sanity bound against corrupt headers */
 #define TRACE_ZSTD_LEVEL 3             /* FORMAT.md §2: zstd default level */
@@ -45,6 +56,9 @@
 
 /* zstd frame magic number, RFC 8878 §3.1.1: 0xFD2FB528 little-endian. */
 static const uint8_t zstd_magic[4] = {0x28, 0xB5, 0x2F, 0xFD};
+/* Skippable frames, RFC 8878 §3.1.2: magic 0x184D2A5?, 4-byte length. */
+#define SKIPPABLE_MASK 0xFFFFFFF0u
+#define SKIPPABLE_BASE 0x184D2A50u
 
 /* ------------------------------------------------------------------ */
 /* Little-endian record codec                                          */
@@ -145,6 +159,19 @@ struct iosim_trace_reader {
     bool frame_done; /* last decompress call ended a frame */
     uint8_t *obuf;
     size_t opos, ofill;
+
+    /* format v2 */
+    unsigned version;
+    uint64_t off;     /* file bytes consumed */
+    ZSTD_DCtx *dctx;
+    uint8_t *cblk;    /* one block's zstd frame */
+    size_t cblk_cap;
+    uint8_t *pay;     /* one block's payload (columns) */
+    size_t pay_cap;
+    trace_v2_dec_t dec;
+    uint64_t blk_first; /* number of the block's first record */
+    trace_v2_entry_t *blocks; /* blocks read, checked against the index */
+    size_t nblocks, blocks_cap;
 };
 
 /* Decompresses until at least one more byte is buffered (returns 1), the
@@ -287,10 +314,12 @@ static int bin_open(iosim_trace_reader_t *r, const uint8_t *sniff,
     uint32_t version = get_le32(hdr + 8);
     uint32_t rec_size = get_le32(hdr + 12);
     uint32_t meta_len = get_le32(hdr + 16);
-    if (version != TRACE_VERSION)
+    if (version != 1)
         return iosim_err_set(err, "%s: unsupported trace format version %"
-                                  PRIu32 " (this build reads %u)",
-                             r->path, version, TRACE_VERSION);
+                                  PRIu32 " in a plain zstd stream (this "
+                                  "build reads 1 there, and 2 in the "
+                                  "block container)",
+                             r->path, version);
     if (rec_size != IOSIM_REC_DISK_SIZE)
         return iosim_err_set(err, "%s: record_size %" PRIu32 " in header, "
                                   "format v1 requires %u",
@@ -310,6 +339,290 @@ static int bin_open(iosim_trace_reader_t *r, const uint8_t *sniff,
         rc = parse_meta_block(r, block, meta_len, err);
     free(block);
     return rc == 0 ? 0 : -1;
+}
+
+/* ---- format v2 ---------------------------------------------------------- */
+
+/* Reads exactly n bytes at the current offset: 0 ok, 1 the file ended
+ * first (*got says after how many), -1 read error. */
+static int v2_read(iosim_trace_reader_t *r, void *dst, size_t n, size_t *got,
+                   iosim_err_t *err)
+{
+    errno = 0;
+    size_t k = n ? fread(dst, 1, n, r->f) : 0;
+    r->off += k;
+    if (got)
+        *got = k;
+    if (k == n)
+        return 0;
+    if (ferror(r->f))
+        return iosim_err_set(err, "%s: read error: %s", r->path,
+                             strerror(errno ? errno : EIO));
+    return 1;
+}
+
+static int grow(uint8_t **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap)
+        return 0;
+    uint8_t *p = realloc(*buf, need);
+    if (!p)
+        return -1;
+    *buf = p;
+    *cap = need;
+    return 0;
+}
+
+/* The header frame (FORMAT.md §8.1); the 4-byte magic was sniffed. */
+static int v2_open(iosim_trace_reader_t *r, iosim_err_t *err)
+{
+    r->version = 2;
+    r->off = 4;
+    r->dctx = ZSTD_createDCtx();
+    if (!r->dctx)
+        return iosim_err_set(err, "%s: out of memory", r->path);
+    uint8_t b[TRACE_V2_HEADER_FIXED + 4];
+    size_t got;
+    int rc = v2_read(r, b, sizeof b, &got, err);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        return iosim_err_set(err, "%s: truncated after 0 records (the file "
+                                  "ends inside the %u-byte header frame)",
+                             r->path, TRACE_V2_HEADER_FIXED + 8);
+    uint32_t len = get_le32(b);
+    if (memcmp(b + 4, TRACE_MAGIC, 8) != 0)
+        return iosim_err_set(err, "%s: wrong magic: a zstd skippable frame "
+                                  "but not an iosim trace (expected \"%s\")",
+                             r->path, TRACE_MAGIC);
+    uint32_t version = get_le32(b + 12);
+    if (version != 2)
+        return iosim_err_set(err, "%s: unsupported trace format version %"
+                                  PRIu32 " in the block container (this "
+                                  "build reads 2 there, and 1 in a plain "
+                                  "zstd stream)", r->path, version);
+    uint32_t meta_len = get_le32(b + 16);
+    if (meta_len > TRACE_META_MAX)
+        return iosim_err_set(err, "%s: metadata length %" PRIu32 " exceeds "
+                                  "the %u-byte limit", r->path, meta_len,
+                             TRACE_META_MAX);
+    if (len != TRACE_V2_HEADER_FIXED + meta_len)
+        return iosim_err_set(err, "%s: bad header: its frame holds %" PRIu32
+                                  " bytes, %u + meta_len %" PRIu32 " expected",
+                             r->path, len, TRACE_V2_HEADER_FIXED, meta_len);
+    char *block = malloc((size_t)meta_len + 1);
+    if (!block)
+        return iosim_err_set(err, "%s: out of memory", r->path);
+    rc = v2_read(r, block, meta_len, NULL, err);
+    if (rc > 0)
+        iosim_err_set(err, "%s: truncated after 0 records (the file ends "
+                           "inside the metadata)", r->path);
+    if (rc == 0)
+        rc = parse_meta_block(r, block, meta_len, err);
+    free(block);
+    return rc == 0 ? 0 : -1;
+}
+
+/* The index frame and the footer (FORMAT.md §8.5), after the last block:
+ * they must list exactly the blocks read, and end the file.  len is the
+ * frame's length field. */
+static int v2_index(iosim_trace_reader_t *r, uint32_t len, iosim_err_t *err)
+{
+    uint64_t want = 8 + (uint64_t)TRACE_V2_INDEX_ENTRY * r->nblocks +
+                    TRACE_V2_FOOTER;
+    if (len != want)
+        return iosim_err_set(err, "%s: bad index: its frame holds %" PRIu32
+                                  " bytes, %zu blocks need %" PRIu64,
+                             r->path, len, r->nblocks, want);
+    uint8_t b[TRACE_V2_INDEX_ENTRY];
+    size_t got;
+    int rc = v2_read(r, b, 8, &got, err);
+    for (size_t i = 0; rc == 0 && i <= r->nblocks; i++) {
+        if (i == 0 && memcmp(b, TRACE_V2_INDEX_MAGIC, 8) != 0)
+            return iosim_err_set(err, "%s: bad index: it does not start "
+                                      "with \"%s\"", r->path,
+                                 TRACE_V2_INDEX_MAGIC);
+        rc = v2_read(r, b, sizeof b, &got, err); /* entry, last the footer */
+        if (rc || i == r->nblocks)
+            break;
+        const trace_v2_entry_t *e = &r->blocks[i];
+        if (get_le64(b) != e->offset || get_le32(b + 8) != e->frame_len ||
+            get_le32(b + 12) != e->nrec)
+            return iosim_err_set(err, "%s: bad index: entry %zu says offset "
+                                      "%" PRIu64 ", %" PRIu32 " bytes, %"
+                                      PRIu32 " records; the block read there "
+                                      "has offset %" PRIu64 ", %" PRIu32
+                                      " bytes, %" PRIu32 " records",
+                                 r->path, i, get_le64(b), get_le32(b + 8),
+                                 get_le32(b + 12), e->offset, e->frame_len,
+                                 e->nrec);
+    }
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        return iosim_err_set(err, "%s: truncated after %" PRIu64 " records "
+                                  "(the file ends inside the block index)",
+                             r->path, r->nrec);
+    if (get_le64(b) != r->nrec || get_le32(b + 8) != r->nblocks ||
+        memcmp(b + 12, TRACE_V2_FOOTER_MAGIC, 4) != 0)
+        return iosim_err_set(err, "%s: bad index: the footer says %" PRIu64
+                                  " records in %" PRIu32 " blocks, the file "
+                                  "holds %" PRIu64 " in %zu",
+                             r->path, get_le64(b), get_le32(b + 8), r->nrec,
+                             r->nblocks);
+    if (fgetc(r->f) != EOF)
+        return iosim_err_set(err, "%s: data after the block index (offset %"
+                                  PRIu64 ")", r->path, r->off);
+    return 0;
+}
+
+/* Reads the next frame after a block: loads the next block into r->dec
+ * (returns 1), or checks the index at the end (0), or fails (-1).
+ * r->nrec counts the records of the blocks before. */
+static int v2_next_block(iosim_trace_reader_t *r, iosim_err_t *err)
+{
+    uint64_t at = r->off;
+    uint64_t k = r->nblocks;
+    uint8_t b[4 + 4 + TRACE_V2_BLOCK_HDR];
+    size_t got;
+    int rc = v2_read(r, b, 8, &got, err);
+    if (rc < 0)
+        return -1;
+    if (rc > 0 && got == 0 && k == 0)
+        return iosim_err_set(err, "%s: truncated after 0 records (the file "
+                                  "ends after the header without the block "
+                                  "index)", r->path);
+    if (rc > 0 && got == 0)
+        return iosim_err_set(err, "%s: truncated after %" PRIu64 " records "
+                                  "(the file ends after block %" PRIu64
+                                  " without the block index)",
+                             r->path, r->nrec, k - 1);
+    if (rc > 0)
+        return iosim_err_set(err, "%s: truncated after %" PRIu64 " records "
+                                  "(the file ends inside a frame header at "
+                                  "offset %" PRIu64 ")", r->path, r->nrec,
+                             at);
+    uint32_t magic = get_le32(b), len = get_le32(b + 4);
+    if (magic == TRACE_V2_MAGIC_INDEX)
+        return v2_index(r, len, err);
+    if (magic != TRACE_V2_MAGIC_BLOCK || len != TRACE_V2_BLOCK_HDR)
+        return iosim_err_set(err, "%s: block %" PRIu64 ": bad block header "
+                                  "at offset %" PRIu64 " (magic 0x%08" PRIx32
+                                  ", length %" PRIu32 ")",
+                             r->path, k, at, magic, len);
+    rc = v2_read(r, b + 8, TRACE_V2_BLOCK_HDR, &got, err);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        return iosim_err_set(err, "%s: truncated after %" PRIu64 " records "
+                                  "(the file ends inside the header of block "
+                                  "%" PRIu64 ")", r->path, r->nrec, k);
+    uint32_t nrec = get_le32(b + 8), flen = get_le32(b + 12);
+    if (nrec == 0 || nrec > TRACE_V2_BLOCK_RECS_MAX)
+        return iosim_err_set(err, "%s: block %" PRIu64 ": bad block header: "
+                                  "%" PRIu32 " records (1 to %u allowed)",
+                             r->path, k, nrec, TRACE_V2_BLOCK_RECS_MAX);
+    if (flen < 6 || flen > ZSTD_compressBound(TRACE_V2_PAYLOAD_MAX))
+        return iosim_err_set(err, "%s: block %" PRIu64 ": bad block header: "
+                                  "a %" PRIu32 "-byte frame", r->path, k,
+                             flen);
+    if (grow(&r->cblk, &r->cblk_cap, flen))
+        return iosim_err_set(err, "%s: out of memory", r->path);
+    rc = v2_read(r, r->cblk, flen, &got, err);
+    if (rc < 0)
+        return -1;
+    if (rc > 0)
+        return iosim_err_set(err, "%s: truncated after %" PRIu64 " records "
+                                  "(the file ends inside block %" PRIu64
+                                  ", after %zu of its %" PRIu32 " bytes)",
+                             r->path, r->nrec, k, got, flen);
+    /* RFC 8878 §3.1.1.1.1: Frame_Header_Descriptor bit 2 is the
+     * Content_Checksum_flag; v2 requires it on every block. */
+    if (memcmp(r->cblk, zstd_magic, 4) != 0 || !(r->cblk[4] & 0x04))
+        return iosim_err_set(err, "%s: block %" PRIu64 ": not a zstd frame "
+                                  "with a content checksum", r->path, k);
+    unsigned long long fcs = ZSTD_getFrameContentSize(r->cblk, flen);
+    size_t fl = ZSTD_findFrameCompressedSize(r->cblk, flen);
+    if (fcs == ZSTD_CONTENTSIZE_ERROR || fcs == ZSTD_CONTENTSIZE_UNKNOWN ||
+        fcs > TRACE_V2_PAYLOAD_MAX || ZSTD_isError(fl) || fl != flen)
+        return iosim_err_set(err, "%s: block %" PRIu64 ": corrupt zstd frame "
+                                  "header (content size or length)",
+                             r->path, k);
+    if (grow(&r->pay, &r->pay_cap, (size_t)fcs ? (size_t)fcs : 1))
+        return iosim_err_set(err, "%s: out of memory", r->path);
+    size_t n = ZSTD_decompressDCtx(r->dctx, r->pay, (size_t)fcs, r->cblk,
+                                   flen);
+    if (ZSTD_isError(n) && ZSTD_getErrorCode(n) == ZSTD_error_checksum_wrong)
+        return iosim_err_set(err, "%s: block %" PRIu64 " (records %" PRIu64
+                                  " to %" PRIu64 "): wrong checksum",
+                             r->path, k, r->nrec, r->nrec + nrec - 1);
+    if (ZSTD_isError(n))
+        return iosim_err_set(err, "%s: block %" PRIu64 ": corrupt zstd data: "
+                                  "%s", r->path, k, ZSTD_getErrorName(n));
+    char why[160];
+    if (n != fcs) {
+        snprintf(why, sizeof why, "%zu bytes decoded, %llu announced", n,
+                 fcs);
+    } else if (trace_v2_dec_begin(&r->dec, r->pay, n, why, sizeof why)) {
+        /* why says it */
+    } else if (r->dec.nrec != nrec) {
+        snprintf(why, sizeof why, "%" PRIu32 " records in the payload, %"
+                                  PRIu32 " in the block header",
+                 r->dec.nrec, nrec);
+    } else {
+        if (r->nblocks == r->blocks_cap) {
+            size_t cap = r->blocks_cap ? 2 * r->blocks_cap : 64;
+            trace_v2_entry_t *p = realloc(r->blocks, cap * sizeof *p);
+            if (!p)
+                return iosim_err_set(err, "%s: out of memory", r->path);
+            r->blocks = p;
+            r->blocks_cap = cap;
+        }
+        r->blocks[r->nblocks++] = (trace_v2_entry_t){at, flen, nrec};
+        r->blk_first = r->nrec;
+        return 1;
+    }
+    return iosim_err_set(err, "%s: block %" PRIu64 ": bad payload: %s",
+                         r->path, k, why);
+}
+
+/* Same contract as trace_text_read(). */
+static long v2_read_recs(iosim_trace_reader_t *r, iosim_rec_t *out,
+                         size_t max, size_t *good, iosim_err_t *err)
+{
+    size_t n = 0;
+    while (n < max) {
+        if (r->dec.done < r->dec.nrec) {
+            size_t k;
+            char why[160];
+            long rc = trace_v2_dec_read(&r->dec, out + n, max - n, &k, why,
+                                        sizeof why);
+            n += k;
+            if (rc < 0) {
+                *good = n;
+                if (r->dec.done == r->dec.nrec) /* all records decoded */
+                    return iosim_err_set(err, "%s: block %zu: bad payload: "
+                                              "%s", r->path, r->nblocks - 1,
+                                         why);
+                return iosim_err_set(err, "%s: record %" PRIu64 " (block %zu"
+                                          "): %s", r->path,
+                                     r->blk_first + r->dec.done,
+                                     r->nblocks - 1, why);
+            }
+            continue;
+        }
+        /* the caller's count includes the records handed out before */
+        uint64_t saved = r->nrec;
+        r->nrec += n;
+        int rc = v2_next_block(r, err);
+        r->nrec = saved;
+        if (rc <= 0) {
+            *good = n;
+            return rc;
+        }
+    }
+    *good = n;
+    return 1;
 }
 
 /* Same contract as trace_text_read(). */
@@ -394,7 +707,19 @@ iosim_trace_reader_t *iosim_trace_open(const char *path, iosim_err_t *err)
         goto fail;
     }
     if (got == sizeof sniff && !memcmp(sniff, zstd_magic, sizeof sniff)) {
+        r->version = 1;
         if (bin_open(r, sniff, got, err))
+            goto fail;
+        return r;
+    }
+    if (got == sizeof sniff &&
+        (get_le32(sniff) & SKIPPABLE_MASK) == SKIPPABLE_BASE) {
+        if (get_le32(sniff) != TRACE_V2_MAGIC_HEADER) {
+            iosim_err_set(err, "%s: wrong magic: a zstd skippable frame but "
+                               "not an iosim trace header", path);
+            goto fail;
+        }
+        if (v2_open(r, err))
             goto fail;
         return r;
     }
@@ -435,8 +760,11 @@ long iosim_trace_read(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
     if (r->state == RS_EOF || max == 0)
         return 0;
     size_t good = 0;
-    long rc = r->text ? trace_text_read(&r->txt, out, max, &good, &r->failure)
-                      : bin_read(r, out, max, &good, &r->failure);
+    long rc = r->text           ? trace_text_read(&r->txt, out, max, &good,
+                                                  &r->failure)
+              : r->version == 2 ? v2_read_recs(r, out, max, &good,
+                                               &r->failure)
+                                : bin_read(r, out, max, &good, &r->failure);
     r->nrec += good;
     if (rc < 0) {
         r->state = RS_FAILED;
@@ -460,8 +788,10 @@ uint64_t iosim_trace_record_line(const iosim_trace_reader_t *r,
 void iosim_trace_progress(const iosim_trace_reader_t *r, uint64_t *done,
                           uint64_t *total)
 {
-    uint64_t d = r->text ? r->txt.bytes
-                         : r->in_read - (uint64_t)(r->in.size - r->in.pos);
+    uint64_t d = r->text           ? r->txt.bytes
+                 : r->version == 2 ? r->off
+                                   : r->in_read - (uint64_t)(r->in.size -
+                                                             r->in.pos);
     if (done)
         *done = d;
     if (total)
@@ -476,10 +806,19 @@ void iosim_trace_close(iosim_trace_reader_t *r)
     if (r->f)
         fclose(r->f);
     ZSTD_freeDStream(r->ds);
+    ZSTD_freeDCtx(r->dctx);
     free(r->ibuf);
     free(r->obuf);
+    free(r->cblk);
+    free(r->pay);
+    free(r->blocks);
     free(r->path);
     free(r);
+}
+
+unsigned trace_reader_version(const iosim_trace_reader_t *r)
+{
+    return r->text ? 0 : r->version;
 }
 
 /* ------------------------------------------------------------------ */
@@ -493,8 +832,17 @@ struct iosim_trace_writer {
                     temporary (renaming would replace the device) */
     bool text;
     bool failed;
+    unsigned version; /* binary form: 1 or 2 */
     uint64_t nrec;
-    ZSTD_CStream *cs;
+    /* v2 */
+    ZSTD_CCtx *cctx; /* both versions */
+    trace_v2_enc_t enc;
+    uint8_t *pay;
+    size_t pay_cap;
+    uint64_t off; /* bytes written */
+    trace_v2_entry_t *blocks;
+    size_t nblocks, blocks_cap;
+    /* v1 */
     uint8_t *rbuf; /* TRACE_ENCODE_RECS encoded records */
     uint8_t *cbuf;
     size_t ccap;
@@ -502,7 +850,10 @@ struct iosim_trace_writer {
 
 static void writer_free(iosim_trace_writer_t *w)
 {
-    ZSTD_freeCStream(w->cs);
+    ZSTD_freeCCtx(w->cctx);
+    trace_v2_enc_free(&w->enc);
+    free(w->pay);
+    free(w->blocks);
     free(w->rbuf);
     free(w->cbuf);
     free(w->tmp);
@@ -519,6 +870,7 @@ static int write_out(iosim_trace_writer_t *w, const void *p, size_t n,
         return iosim_err_set(err, "%s: write failed: %s", w->path,
                              strerror(errno ? errno : EIO));
     }
+    w->off += n;
     return 0;
 }
 
@@ -529,7 +881,8 @@ static int zwrite(iosim_trace_writer_t *w, const void *src, size_t n,
     ZSTD_inBuffer in = {src, n, 0};
     while (in.pos < in.size) {
         ZSTD_outBuffer out = {w->cbuf, w->ccap, 0};
-        size_t ret = ZSTD_compressStream(w->cs, &out, &in);
+        size_t ret = ZSTD_compressStream2(w->cctx, &out, &in,
+                                          ZSTD_e_continue);
         if (ZSTD_isError(ret)) {
             w->failed = true;
             return iosim_err_set(err, "%s: zstd compression failed: %s",
@@ -541,38 +894,155 @@ static int zwrite(iosim_trace_writer_t *w, const void *src, size_t n,
     return 0;
 }
 
-static int bin_begin(iosim_trace_writer_t *w, const iosim_trace_meta_t *meta,
-                     iosim_err_t *err)
+/* The metadata block (FORMAT.md §3) into block[cap]; its length, or -1
+ * with err set. */
+static int meta_block(const iosim_trace_writer_t *w,
+                      const iosim_trace_meta_t *meta, char *block, size_t cap,
+                      iosim_err_t *err)
 {
-    w->cs = ZSTD_createCStream();
-    w->ccap = ZSTD_CStreamOutSize();
-    w->cbuf = malloc(w->ccap);
-    w->rbuf = malloc((size_t)TRACE_ENCODE_RECS * IOSIM_REC_DISK_SIZE);
-    if (!w->cs || !w->cbuf || !w->rbuf)
-        return iosim_err_set(err, "%s: out of memory", w->path);
-    size_t ret = ZSTD_initCStream(w->cs, TRACE_ZSTD_LEVEL);
-    /* A content checksum lets the reader detect corruption that still
-     * decodes (raw blocks), at the cost of one xxhash64 pass. */
-    if (!ZSTD_isError(ret))
-        ret = ZSTD_CCtx_setParameter(w->cs, ZSTD_c_checksumFlag, 1);
-    if (ZSTD_isError(ret))
-        return iosim_err_set(err, "%s: zstd: %s", w->path,
-                             ZSTD_getErrorName(ret));
-    char block[2048]; /* fixed keys (< 512 B) + up to 8 ref.* of < 80 B */
     size_t len = 0;
     for (unsigned i = 0; i < trace_meta_nkeys(meta); i++) {
-        int k = trace_meta_format(meta, i, block + len, sizeof block - len);
-        if (k < 0 || (size_t)k + 1 >= sizeof block - len)
+        int k = trace_meta_format(meta, i, block + len, cap - len);
+        if (k < 0 || (size_t)k + 1 >= cap - len)
             return iosim_err_set(err, "%s: metadata too long", w->path);
         len += (size_t)k;
         block[len++] = '\n';
     }
+    return (int)len;
+}
+
+/* The compressor of both versions: level 3 and a content checksum, which
+ * lets the reader detect corruption that still decodes (raw blocks), at
+ * the cost of one xxhash64 pass (FORMAT.md §2, §8.2). */
+static int make_cctx(iosim_trace_writer_t *w, iosim_err_t *err)
+{
+    w->cctx = ZSTD_createCCtx();
+    if (!w->cctx)
+        return iosim_err_set(err, "%s: out of memory", w->path);
+    size_t ret = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel,
+                                        TRACE_ZSTD_LEVEL);
+    if (!ZSTD_isError(ret))
+        ret = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
+    if (ZSTD_isError(ret))
+        return iosim_err_set(err, "%s: zstd: %s", w->path,
+                             ZSTD_getErrorName(ret));
+    return 0;
+}
+
+/* Format v2: the header frame (FORMAT.md §8.1). */
+static int v2_begin(iosim_trace_writer_t *w, const iosim_trace_meta_t *meta,
+                    iosim_err_t *err)
+{
+    char block[2048]; /* fixed keys (< 512 B) + up to 8 ref.* of < 80 B */
+    int len = meta_block(w, meta, block, sizeof block, err);
+    if (len < 0)
+        return -1;
+    uint8_t hdr[8 + TRACE_V2_HEADER_FIXED];
+    put_le(hdr, TRACE_V2_MAGIC_HEADER, 4);
+    put_le(hdr + 4, TRACE_V2_HEADER_FIXED + (unsigned)len, 4);
+    memcpy(hdr + 8, TRACE_MAGIC, 8);
+    put_le(hdr + 16, 2, 4);
+    put_le(hdr + 20, (unsigned)len, 4);
+    if (write_out(w, hdr, sizeof hdr, err) ||
+        write_out(w, block, (size_t)len, err))
+        return -1;
+    return 0;
+}
+
+/* Compresses and writes the block being built (FORMAT.md §8.2). */
+static int v2_flush_block(iosim_trace_writer_t *w, iosim_err_t *err)
+{
+    trace_v2_enc_t *e = &w->enc;
+    if (e->nrec == 0)
+        return 0;
+    size_t plen = trace_v2_enc_size(e);
+    size_t bound = ZSTD_compressBound(plen);
+    if (grow(&w->pay, &w->pay_cap, plen) ||
+        grow(&w->cbuf, &w->ccap, bound)) {
+        w->failed = true;
+        return iosim_err_set(err, "%s: out of memory", w->path);
+    }
+    trace_v2_enc_finish(e, w->pay);
+    size_t clen = ZSTD_compress2(w->cctx, w->cbuf, w->ccap, w->pay, plen);
+    if (ZSTD_isError(clen)) {
+        w->failed = true;
+        return iosim_err_set(err, "%s: zstd compression failed: %s",
+                             w->path, ZSTD_getErrorName(clen));
+    }
+    if (w->nblocks == w->blocks_cap) {
+        size_t cap = w->blocks_cap ? 2 * w->blocks_cap : 64;
+        trace_v2_entry_t *p = realloc(w->blocks, cap * sizeof *p);
+        if (!p) {
+            w->failed = true;
+            return iosim_err_set(err, "%s: out of memory", w->path);
+        }
+        w->blocks = p;
+        w->blocks_cap = cap;
+    }
+    w->blocks[w->nblocks++] =
+        (trace_v2_entry_t){w->off, (uint32_t)clen, e->nrec};
+    uint8_t hdr[8 + TRACE_V2_BLOCK_HDR];
+    put_le(hdr, TRACE_V2_MAGIC_BLOCK, 4);
+    put_le(hdr + 4, TRACE_V2_BLOCK_HDR, 4);
+    put_le(hdr + 8, e->nrec, 4);
+    put_le(hdr + 12, clen, 4);
+    if (write_out(w, hdr, sizeof hdr, err) ||
+        write_out(w, w->cbuf, clen, err))
+        return -1;
+    trace_v2_enc_reset(e);
+    return 0;
+}
+
+/* The index frame and footer (FORMAT.md §8.5). */
+static int v2_end(iosim_trace_writer_t *w, iosim_err_t *err)
+{
+    if (v2_flush_block(w, err))
+        return -1;
+    uint8_t b[8 + 8];
+    put_le(b, TRACE_V2_MAGIC_INDEX, 4);
+    put_le(b + 4, 8 + TRACE_V2_INDEX_ENTRY * w->nblocks + TRACE_V2_FOOTER,
+           4);
+    memcpy(b + 8, TRACE_V2_INDEX_MAGIC, 8);
+    if (write_out(w, b, sizeof b, err))
+        return -1;
+    for (size_t i = 0; i < w->nblocks; i++) {
+        uint8_t e[TRACE_V2_INDEX_ENTRY];
+        put_le(e, w->blocks[i].offset, 8);
+        put_le(e + 8, w->blocks[i].frame_len, 4);
+        put_le(e + 12, w->blocks[i].nrec, 4);
+        if (write_out(w, e, sizeof e, err))
+            return -1;
+    }
+    uint8_t f[TRACE_V2_FOOTER];
+    put_le(f, w->nrec, 8);
+    put_le(f + 8, w->nblocks, 4);
+    memcpy(f + 12, TRACE_V2_FOOTER_MAGIC, 4);
+    return write_out(w, f, sizeof f, err);
+}
+
+static int bin_begin(iosim_trace_writer_t *w, const iosim_trace_meta_t *meta,
+                     iosim_err_t *err)
+{
+    if (make_cctx(w, err))
+        return -1;
+    if (w->version == 2)
+        return v2_begin(w, meta, err);
+    w->ccap = ZSTD_CStreamOutSize();
+    w->cbuf = malloc(w->ccap);
+    w->rbuf = malloc((size_t)TRACE_ENCODE_RECS * IOSIM_REC_DISK_SIZE);
+    if (!w->cbuf || !w->rbuf)
+        return iosim_err_set(err, "%s: out of memory", w->path);
+    char block[2048]; /* fixed keys (< 512 B) + up to 8 ref.* of < 80 B */
+    int len = meta_block(w, meta, block, sizeof block, err);
+    if (len < 0)
+        return -1;
     uint8_t hdr[TRACE_HEADER_SIZE];
     memcpy(hdr, TRACE_MAGIC, 8);
-    put_le(hdr + 8, TRACE_VERSION, 4);
+    put_le(hdr + 8, 1, 4);
     put_le(hdr + 12, IOSIM_REC_DISK_SIZE, 4);
     put_le(hdr + 16, len, 4);
-    if (zwrite(w, hdr, sizeof hdr, err) || zwrite(w, block, len, err))
+    if (zwrite(w, hdr, sizeof hdr, err) ||
+        zwrite(w, block, (size_t)len, err))
         return -1;
     return 0;
 }
@@ -612,9 +1082,10 @@ static int writer_begin(iosim_trace_writer_t *w,
     return 0;
 }
 
-iosim_trace_writer_t *iosim_trace_create(const char *path,
-                                         const iosim_trace_meta_t *meta,
-                                         bool text, iosim_err_t *err)
+static iosim_trace_writer_t *create(const char *path,
+                                    const iosim_trace_meta_t *meta,
+                                    bool text, unsigned version,
+                                    iosim_err_t *err)
 {
     iosim_trace_meta_t empty;
     if (!meta) {
@@ -625,6 +1096,7 @@ iosim_trace_writer_t *iosim_trace_create(const char *path,
     if (!w)
         return NULL;
     w->text = text;
+    w->version = version;
     /* a device, FIFO or link is written through (core/outfile.h) */
     if (outfile_open(path, "wb", &w->tmp, &w->f, err)) {
         writer_free(w);
@@ -636,6 +1108,25 @@ iosim_trace_writer_t *iosim_trace_create(const char *path,
         return NULL;
     }
     return w;
+}
+
+iosim_trace_writer_t *iosim_trace_create(const char *path,
+                                         const iosim_trace_meta_t *meta,
+                                         bool text, iosim_err_t *err)
+{
+    return create(path, meta, text, TRACE_VERSION_CURRENT, err);
+}
+
+iosim_trace_writer_t *trace_create_version(const char *path,
+                                           const iosim_trace_meta_t *meta,
+                                           unsigned version, iosim_err_t *err)
+{
+    if (version != 1 && version != 2) {
+        iosim_err_set(err, "%s: no trace format version %u (1 or 2)", path,
+                      version);
+        return NULL;
+    }
+    return create(path, meta, false, version, err);
 }
 
 iosim_trace_writer_t *trace_writer_on_stream(FILE *f, const char *name,
@@ -684,6 +1175,15 @@ int iosim_trace_write(iosim_trace_writer_t *w, const iosim_rec_t *recs,
             if (write_out(w, line, (size_t)k + 1, err))
                 return -1;
         }
+    } else if (w->version == 2) {
+        for (size_t i = 0; i < n; i++) {
+            if (trace_v2_enc_add(&w->enc, &recs[i])) {
+                w->failed = true;
+                return iosim_err_set(err, "%s: out of memory", w->path);
+            }
+            if (w->enc.nrec == TRACE_V2_BLOCK_RECS && v2_flush_block(w, err))
+                return -1;
+        }
     } else {
         for (size_t i = 0; i < n;) {
             size_t k = n - i;
@@ -707,9 +1207,12 @@ int iosim_trace_commit(iosim_trace_writer_t *w, iosim_err_t *err)
     int rc = 0;
     if (w->failed)
         rc = iosim_err_set(err, "%s: writer failed earlier", w->path);
-    while (rc == 0 && !w->text) {
+    if (rc == 0 && !w->text && w->version == 2 && v2_end(w, err))
+        rc = -1;
+    while (rc == 0 && !w->text && w->version == 1) {
         ZSTD_outBuffer out = {w->cbuf, w->ccap, 0};
-        size_t left = ZSTD_endStream(w->cs, &out);
+        ZSTD_inBuffer none = {NULL, 0, 0};
+        size_t left = ZSTD_compressStream2(w->cctx, &out, &none, ZSTD_e_end);
         if (ZSTD_isError(left))
             rc = iosim_err_set(err, "%s: zstd: %s", w->path,
                                ZSTD_getErrorName(left));

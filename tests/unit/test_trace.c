@@ -1,4 +1,4 @@
-/* test_trace.c — trace format v1: binary and text reader/writer.
+/* test_trace.c — trace formats v1 and v2: binary and text reader/writer.
  *
  * Concepts: expected bytes and values are computed here by an independent
  * route (this file's own little-endian encoder and zstd's one-shot API,
@@ -202,11 +202,14 @@ static const iosim_trace_meta_t test_meta = {
     .workload = "redis", .time_unit = "ns", .cpus = 2, .has_dma = 1,
 };
 
-static void write_trace(const char *path, const iosim_rec_t *r, size_t n,
-                        bool text)
+/* version 0: the default writer (iosim_trace_create) */
+static void write_trace_v(const char *path, const iosim_rec_t *r, size_t n,
+                          bool text, unsigned version)
 {
     iosim_err_t err;
-    iosim_trace_writer_t *w = iosim_trace_create(path, &test_meta, text, &err);
+    iosim_trace_writer_t *w =
+        version ? trace_create_version(path, &test_meta, version, &err)
+                : iosim_trace_create(path, &test_meta, text, &err);
     assert_non_null(w);
     for (size_t i = 0, step = 1; i < n; i += step, step = step * 5 % 4999 + 1)
         assert_int_equal(iosim_trace_write(w, r + i, step < n - i ? step : n - i,
@@ -214,6 +217,12 @@ static void write_trace(const char *path, const iosim_rec_t *r, size_t n,
     assert_false(file_exists(path)); /* only the temp name exists so far */
     assert_int_equal(iosim_trace_commit(w, &err), 0);
     assert_true(file_exists(path));
+}
+
+static void write_trace(const char *path, const iosim_rec_t *r, size_t n,
+                        bool text)
+{
+    write_trace_v(path, r, n, text, 0);
 }
 
 /* ------------------------------- tests ----------------------------- */
@@ -276,7 +285,7 @@ static void test_binary_layout(void **s)
                      .desc = 0x73, .gran = 0x74, .am = 0x75,
                      .reserved = 0x8182};
     const char *p = wpath("layout.zst");
-    write_trace(p, &r, 1, false);
+    write_trace_v(p, &r, 1, false, 1);
     size_t zn;
     uint8_t *z = read_file(p, &zn);
     uint8_t raw[2048];
@@ -299,12 +308,22 @@ static void test_binary_layout(void **s)
     assert_int_equal(raw[h + 46], 0x82);
 }
 
+/* 100k random records in both binary versions (v2: two blocks) and the
+ * text form, read back in batches of varying size */
 #define BIG 100000
 static void test_100k(void **s)
 {
     (void)s;
     iosim_rec_t *in = malloc(BIG * sizeof *in), *out = malloc(BIG * sizeof *out);
     random_recs(in, BIG);
+    const char *p1 = wpath("big1.zst");
+    write_trace_v(p1, in, BIG, false, 1);
+    iosim_err_t err1;
+    long rc1;
+    assert_int_equal(read_all(p1, out, BIG + 1, &rc1, &err1), BIG);
+    assert_int_equal(rc1, 0);
+    for (size_t i = 0; i < BIG; i++)
+        assert_rec_equal(&in[i], &out[i], i);
     const char *p = wpath("big.zst");
     write_trace(p, in, BIG, false);
     iosim_err_t err;
@@ -353,20 +372,22 @@ static void test_truncated(void **s)
     (void)s;
     iosim_rec_t *in = malloc(BIG * sizeof *in);
     random_recs(in, BIG);
-    const char *p = wpath("cut_src.zst");
-    write_trace(p, in, BIG, false);
-    free(in);
-    size_t zn;
-    uint8_t *z = read_file(p, &zn);
-    const char *cut = wpath("cut.zst");
-    write_file(cut, z, zn / 2);
-    free(z);
     iosim_err_t err;
     size_t n;
-    assert_int_equal(drain(cut, &n, &err), -1);
-    assert_true(n < BIG);
-    assert_non_null(strstr(err.msg, "truncated"));
-    assert_non_null(strstr(err.msg, cut));
+    for (unsigned v = 1; v <= 2; v++) { /* both binary versions */
+        const char *p = wpath(v == 1 ? "cut_src1.zst" : "cut_src2.zst");
+        write_trace_v(p, in, BIG, false, v);
+        size_t zn;
+        uint8_t *z = read_file(p, &zn);
+        const char *cut = wpath("cut.zst");
+        write_file(cut, z, zn / 2);
+        free(z);
+        assert_int_equal(drain(cut, &n, &err), -1);
+        assert_true(n < BIG);
+        assert_non_null(strstr(err.msg, "truncated"));
+        assert_non_null(strstr(err.msg, cut));
+    }
+    free(in);
 
     /* a partial record: header + 2 records + 20 bytes, valid zstd */
     uint8_t raw[512];
@@ -387,20 +408,22 @@ static void test_corrupt(void **s)
     (void)s;
     iosim_rec_t *in = malloc(BIG * sizeof *in);
     random_recs(in, BIG);
-    const char *p = wpath("bad_src.zst");
-    write_trace(p, in, BIG, false);
-    free(in);
-    size_t zn;
-    uint8_t *z = read_file(p, &zn);
-    for (size_t i = zn / 2; i < zn / 2 + 16; i++)
-        z[i] ^= 0x5a;
-    const char *bad = wpath("corrupt.zst");
-    write_file(bad, z, zn);
-    free(z);
     iosim_err_t err;
     size_t n;
-    assert_int_equal(drain(bad, &n, &err), -1);
-    assert_non_null(strstr(err.msg, bad));
+    for (unsigned v = 1; v <= 2; v++) { /* both binary versions */
+        const char *p = wpath(v == 1 ? "bad_src1.zst" : "bad_src2.zst");
+        write_trace_v(p, in, BIG, false, v);
+        size_t zn;
+        uint8_t *z = read_file(p, &zn);
+        for (size_t i = zn / 2; i < zn / 2 + 16; i++)
+            z[i] ^= 0x5a;
+        const char *bad = wpath("corrupt.zst");
+        write_file(bad, z, zn);
+        free(z);
+        assert_int_equal(drain(bad, &n, &err), -1);
+        assert_non_null(strstr(err.msg, bad));
+    }
+    free(in);
 }
 
 static void test_bad_header(void **s)
@@ -495,9 +518,14 @@ static void test_meta_refs(void **s)
         assert_false(iosim_trace_meta_ref(got, "iotlb.lookups", &v));
         iosim_trace_close(r);
     }
-    /* the binary header holds them as key=value lines after requests= */
+    /* the binary header holds them as key=value lines after requests=
+     * (v1 here; test_trace_v2.c checks the v2 header frame) */
+    iosim_trace_writer_t *w1 =
+        trace_create_version(wpath("refs1.zst"), &m, 1, &err);
+    assert_non_null(w1);
+    assert_int_equal(iosim_trace_commit(w1, &err), 0);
     size_t zn;
-    uint8_t *z = read_file(wpath("refs.zst"), &zn);
+    uint8_t *z = read_file(wpath("refs1.zst"), &zn);
     uint8_t raw[2048];
     size_t n = ZSTD_decompress(raw, sizeof raw, z, zn);
     free(z);
@@ -824,6 +852,416 @@ static void test_text_errors(void **s)
     assert_string_equal(iosim_rec_kind_name(0), "UNKNOWN");
 }
 
+/* ------------------------------------------------------------------ */
+/* Format v2 (FORMAT.md §8): the exact bytes the writer produces, random
+ * access through the block index, and the reader's errors on damaged
+ * and hand-made files.  The payload of a three-record block is a literal
+ * computed by hand from FORMAT.md (varints, zigzag deltas, change masks);
+ * damaged files are made by this file's own frame assembler. */
+static uint64_t rd_le(const uint8_t *p, int n)
+{
+    uint64_t v = 0;
+    for (int i = n - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static void expect_error(const char *path, long want_rc, size_t want_n,
+                         const char *want)
+{
+    iosim_err_t err;
+    size_t n = 0;
+    long rc = drain(path, &n, &err);
+    if (rc != want_rc || n != want_n || !strstr(err.msg, want) ||
+        !strstr(err.msg, path))
+        fail_msg("%s: rc %ld after %zu records (want %ld after %zu), "
+                 "message '%s' (want '%s')", path, rc, n, want_rc, want_n,
+                 rc < 0 ? err.msg : "", want);
+}
+
+static const iosim_trace_meta_t meta3 = {
+    .source = "t", .time_unit = "ns", .cpus = 2, .has_dma = 1,
+};
+
+/* The three records of the layout test and their block payload, encoded
+ * by hand from FORMAT.md §8.3-8.4. */
+static const iosim_rec_t recs3[3] = {
+    {.t = 100, .iova = 0x1000, .size = 4096, .aux = 0x5000, .device = 0x100,
+     .domain = 6, .kind = IOSIM_REC_MAP, .cpu = 1, .flags = 3},
+    {.t = 150, .iova = 0x1040, .size = 64, .device = 0x100,
+     .kind = IOSIM_REC_DMA},
+    {.t = 140, .iova = 0x1000, .size = 0, .device = 0x100,
+     .kind = IOSIM_REC_DMA}, /* time and size go down: negative deltas */
+};
+static const uint8_t payload3[] = {
+    3, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 5, 0, 0, 0, 10, 0, 0, 0,
+    /* kinds */ 1, 3, 3,
+    /* masks: MAP aux|device|domain|cpu|flags; DMA device; DMA none */
+    0x3d, 0x04, 0x00,
+    /* t: zz(100) = 200, zz(50) = 100, zz(-10) = 19 */
+    0xc8, 0x01, 0x64, 0x13,
+    /* iova: zz(0x1000) = 0x2000, zz(0x1040) = 0x2080, zz(-0x40) = 0x7f */
+    0x80, 0x40, 0x80, 0x41, 0x7f,
+    /* size: zz(4096) = 8192, zz(64) = 128, zz(-64) = 127 */
+    0x80, 0x40, 0x80, 0x01, 0x7f,
+    /* extra: MAP aux zz(0x5000) = 0xa000, device 256, domain 6, cpu 1,
+     * flags 3; DMA device 256 */
+    0x80, 0xc0, 0x02, 0x80, 0x02, 0x06, 0x01, 0x03, 0x80, 0x02,
+};
+
+static void write_recs(const char *path, const iosim_trace_meta_t *m,
+                       const iosim_rec_t *r, size_t n)
+{
+    iosim_err_t err;
+    iosim_trace_writer_t *w = iosim_trace_create(path, m, false, &err);
+    assert_non_null(w);
+    if (n)
+        assert_int_equal(iosim_trace_write(w, r, n, &err), 0);
+    assert_int_equal(iosim_trace_commit(w, &err), 0);
+}
+
+/* ------------------------------------------------------------ layout */
+static void test_v2_layout(void **s)
+{
+    (void)s;
+    iosim_trace_meta_t m = meta3;
+    assert_int_equal(iosim_trace_meta_set_ref(&m, "iotlb.misses", 7), 0);
+    const char *p = wpath("three.zst");
+    write_recs(p, &m, recs3, 3);
+    size_t n;
+    uint8_t *f = read_file(p, &n);
+    const char meta[] = "source=t\nkernel=\npolicy=\nworkload=\ncpus=2\n"
+                        "time_unit=ns\nhas_dma=1\nrequests=0\n"
+                        "ref.iotlb.misses=7\n";
+    size_t ml = strlen(meta);
+    /* 8.1 header frame */
+    assert_int_equal(rd_le(f, 4), 0x184D2A50);
+    assert_int_equal(rd_le(f + 4, 4), 16 + ml);
+    assert_memory_equal(f + 8, "IOSIMTRC", 8);
+    assert_int_equal(rd_le(f + 16, 4), 2);
+    assert_int_equal(rd_le(f + 20, 4), ml);
+    assert_memory_equal(f + 24, meta, ml);
+    /* 8.2 block header and frame */
+    size_t h = 24 + ml;
+    assert_int_equal(rd_le(f + h, 4), 0x184D2A51);
+    assert_int_equal(rd_le(f + h + 4, 4), 8);
+    assert_int_equal(rd_le(f + h + 8, 4), 3);
+    size_t fl = (size_t)rd_le(f + h + 12, 4);
+    const uint8_t *z = f + h + 16;
+    assert_int_equal(rd_le(z, 4), 0xFD2FB528);
+    assert_true(z[4] & 0x04); /* Content_Checksum_flag */
+    assert_int_equal(ZSTD_findFrameCompressedSize(z, fl), fl);
+    assert_int_equal(ZSTD_getFrameContentSize(z, fl), sizeof payload3);
+    uint8_t out[256];
+    size_t k = ZSTD_decompress(out, sizeof out, z, fl);
+    assert_int_equal(k, sizeof payload3);
+    assert_memory_equal(out, payload3, sizeof payload3);
+    /* 8.5 index and footer */
+    const uint8_t *x = z + fl;
+    assert_int_equal(rd_le(x, 4), 0x184D2A52);
+    assert_int_equal(rd_le(x + 4, 4), 8 + 16 + 16);
+    assert_memory_equal(x + 8, "IOSIMIDX", 8);
+    assert_int_equal(rd_le(x + 16, 8), h);
+    assert_int_equal(rd_le(x + 24, 4), fl);
+    assert_int_equal(rd_le(x + 28, 4), 3);
+    assert_int_equal(rd_le(x + 32, 8), 3);
+    assert_int_equal(rd_le(x + 40, 4), 1);
+    assert_memory_equal(x + 44, "IXV2", 4);
+    assert_int_equal(n, (size_t)(x + 48 - f));
+    /* a plain zstd decoder skips the skippable frames: the payload */
+    k = ZSTD_decompress(out, sizeof out, f, n);
+    assert_int_equal(k, sizeof payload3);
+    assert_memory_equal(out, payload3, sizeof payload3);
+    free(f);
+
+    /* read back: the records and the metadata */
+    iosim_rec_t *got;
+    iosim_trace_meta_t gm;
+    assert_int_equal(read_whole_trace(p, &got, &gm), 3);
+    assert_memory_equal(got, recs3, sizeof recs3);
+    uint64_t v;
+    assert_true(iosim_trace_meta_ref(&gm, "iotlb.misses", &v));
+    assert_int_equal(v, 7);
+    free(got);
+}
+
+/* An empty trace: header and an index of no blocks. */
+static void test_v2_empty(void **s)
+{
+    (void)s;
+    const char *p = wpath("empty.zst");
+    write_recs(p, &meta3, NULL, 0);
+    size_t n;
+    uint8_t *f = read_file(p, &n);
+    assert_int_equal(rd_le(f + n - 16, 8), 0);
+    assert_int_equal(rd_le(f + n - 8, 4), 0);
+    assert_int_equal(rd_le(f + n - 32, 4), 0x184D2A52);
+    free(f);
+    iosim_err_t err;
+    size_t k;
+    assert_int_equal(drain(p, &k, &err), 0);
+    assert_int_equal(k, 0);
+}
+
+/* --------------------------------------------------- random access */
+/* A NIC-like stream: DMAs near a moving base, maps and unmaps, and now
+ * and then any field at random. */
+static void make_recs(iosim_rec_t *r, size_t n)
+{
+    uint64_t t = 0;
+    for (size_t i = 0; i < n; i++) {
+        memset(&r[i], 0, sizeof r[i]);
+        t += rnd() % 2000;
+        r[i].t = rnd() % 50 ? t : rnd();
+        r[i].kind = (uint8_t)(rnd() % 4 ? IOSIM_REC_DMA : 1 + rnd() % 5);
+        r[i].iova = 0xffff0000 + (rnd() % 4096) * 64;
+        r[i].size = rnd() % 3 ? 1514 : rnd() >> (rnd() & 63);
+        r[i].device = 0x100;
+        if (rnd() % 20 == 0) {
+            r[i].aux = rnd();
+            r[i].pasid = (uint32_t)rnd();
+            r[i].domain = (uint16_t)rnd();
+            r[i].cpu = (uint8_t)rnd();
+            r[i].flags = (uint8_t)rnd();
+            r[i].desc = (uint8_t)rnd();
+            r[i].gran = (uint8_t)rnd();
+            r[i].am = (uint8_t)rnd();
+            r[i].reserved = (uint16_t)rnd();
+        }
+    }
+}
+
+/* The index locates every block; each decodes on its own (codec API)
+ * to the records written at its place. */
+#define NRAND (3 * TRACE_V2_BLOCK_RECS + 123)
+static void test_v2_index_seek(void **s)
+{
+    (void)s;
+    iosim_rec_t *in = malloc(NRAND * sizeof *in);
+    iosim_rec_t *out = malloc(TRACE_V2_BLOCK_RECS * sizeof *out);
+    assert_non_null(in);
+    assert_non_null(out);
+    make_recs(in, NRAND);
+    const char *p = wpath("rand.zst");
+    write_recs(p, &meta3, in, NRAND);
+    size_t n;
+    uint8_t *f = read_file(p, &n);
+    uint64_t blocks = rd_le(f + n - 8, 4);
+    assert_int_equal(blocks, 4);
+    assert_int_equal(rd_le(f + n - 16, 8), NRAND);
+    const uint8_t *x = f + n - (32 + 16 * blocks);
+    assert_int_equal(rd_le(x, 4), 0x184D2A52);
+    uint64_t first = 0;
+    for (uint64_t j = blocks; j-- > 0;) { /* last block first: seeking */
+        first = 0;
+        for (uint64_t i = 0; i < j; i++)
+            first += rd_le(x + 16 + 16 * i + 12, 4);
+        uint64_t off = rd_le(x + 16 + 16 * j, 8);
+        uint32_t fl = (uint32_t)rd_le(x + 16 + 16 * j + 8, 4);
+        uint32_t nr = (uint32_t)rd_le(x + 16 + 16 * j + 12, 4);
+        assert_int_equal(nr, j < 3 ? TRACE_V2_BLOCK_RECS : 123);
+        assert_int_equal(rd_le(f + off, 4), 0x184D2A51);
+        const uint8_t *z = f + off + 16;
+        size_t cap = (size_t)ZSTD_getFrameContentSize(z, fl);
+        uint8_t *pay = malloc(cap);
+        assert_int_equal(ZSTD_decompress(pay, cap, z, fl), cap);
+        trace_v2_dec_t d;
+        char why[160];
+        assert_int_equal(trace_v2_dec_begin(&d, pay, cap, why, sizeof why), 0);
+        size_t good;
+        assert_int_equal(trace_v2_dec_read(&d, out, nr, &good, why,
+                                           sizeof why), 0);
+        assert_int_equal(good, nr);
+        assert_memory_equal(out, in + first, nr * sizeof *out);
+        free(pay);
+    }
+    free(f);
+    /* and the plain reader, in batches of 1000 */
+    iosim_rec_t *all;
+    assert_int_equal(read_whole_trace(p, &all, NULL), NRAND);
+    assert_memory_equal(all, in, NRAND * sizeof *in);
+    free(all);
+    free(in);
+    free(out);
+}
+
+/* ------------------------------------------------------------ errors */
+/* Assembles a v2 file from a header of `version` and one block whose
+ * payload is given, with a consistent index: the frames of FORMAT.md
+ * §8.1-8.5, written here independently of the module. */
+static void assemble(const char *path, uint32_t version, const uint8_t *pay,
+                     size_t plen, uint32_t nrec, bool checksum)
+{
+    const char meta[] = "source=t\n";
+    size_t ml = sizeof meta - 1;
+    size_t cap = 64 + ml + ZSTD_compressBound(plen) + 64;
+    uint8_t *b = malloc(cap);
+    size_t o = 0;
+    le(b, 0x184D2A50, 4);
+    le(b + 4, 16 + ml, 4);
+    memcpy(b + 8, "IOSIMTRC", 8);
+    le(b + 16, version, 4);
+    le(b + 20, ml, 4);
+    memcpy(b + 24, meta, ml);
+    o = 24 + ml;
+    size_t boff = o;
+    ZSTD_CCtx *c = ZSTD_createCCtx();
+    ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, checksum);
+    size_t fl = ZSTD_compress2(c, b + o + 16, cap - o - 16 - 64, pay, plen);
+    ZSTD_freeCCtx(c);
+    assert_false(ZSTD_isError(fl));
+    le(b + o, 0x184D2A51, 4);
+    le(b + o + 4, 8, 4);
+    le(b + o + 8, nrec, 4);
+    le(b + o + 12, fl, 4);
+    o += 16 + fl;
+    le(b + o, 0x184D2A52, 4);
+    le(b + o + 4, 40, 4);
+    memcpy(b + o + 8, "IOSIMIDX", 8);
+    le(b + o + 16, boff, 8);
+    le(b + o + 24, fl, 4);
+    le(b + o + 28, nrec, 4);
+    le(b + o + 32, nrec, 8);
+    le(b + o + 40, 1, 4);
+    memcpy(b + o + 44, "IXV2", 4);
+    write_file(path, b, o + 48);
+    free(b);
+}
+
+static void test_v2_handmade(void **s)
+{
+    (void)s;
+    uint8_t pay[sizeof payload3 + 16];
+    const char *p = wpath("hand.zst");
+
+    /* the literal payload itself is valid and decodes to recs3 */
+    assemble(p, 2, payload3, sizeof payload3, 3, true);
+    iosim_rec_t *got;
+    assert_int_equal(read_whole_trace(p, &got, NULL), 3);
+    assert_memory_equal(got, recs3, sizeof recs3);
+    free(got);
+
+    assemble(p, 3, payload3, sizeof payload3, 3, true);
+    expect_error(p, -100, 0, "unsupported trace format version 3");
+    assemble(p, 2, payload3, sizeof payload3, 3, false);
+    expect_error(p, -1, 0, "block 0: not a zstd frame with a content "
+                           "checksum");
+    assemble(p, 2, payload3, sizeof payload3, 4, true);
+    expect_error(p, -1, 0, "block 0: bad payload: 3 records in the payload, "
+                           "4 in the block header");
+    assemble(p, 2, payload3, sizeof payload3, 0, true);
+    expect_error(p, -1, 0, "block 0: bad block header: 0 records");
+
+    /* record 1 of kind 9: record 0 comes first */
+    memcpy(pay, payload3, sizeof payload3);
+    pay[21] = 9;
+    assemble(p, 2, pay, sizeof payload3, 3, true);
+    expect_error(p, -1, 1, "record 1 (block 0): unknown kind 9");
+
+    /* lengths that do not add up to the payload */
+    memcpy(pay, payload3, sizeof payload3);
+    pay[16] = 11;
+    assemble(p, 2, pay, sizeof payload3, 3, true);
+    expect_error(p, -1, 0, "block 0: bad payload: column lengths add up");
+
+    /* one byte moved from the time column to the iova column: the time
+     * column ends inside record 2's varint... */
+    memcpy(pay, payload3, sizeof payload3);
+    pay[4] = 3;
+    pay[8] = 6;
+    assemble(p, 2, pay, sizeof payload3, 3, true);
+    expect_error(p, -1, 2, "record 2 (block 0): the time column ends early");
+    /* ...and with the time column one longer, bytes are left over */
+    pay[4] = 5;
+    pay[8] = 4;
+    assemble(p, 2, pay, sizeof payload3, 3, true);
+    expect_error(p, -1, 3, "block 0: bad payload: bytes left");
+
+    /* a pasid of 2^32: the DMA's mask asks for a pasid (0x02) */
+    static const uint8_t big_pasid[] = {
+        1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 5, 0, 0, 0,
+        3, 0x02, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x10,
+    };
+    assemble(p, 2, big_pasid, sizeof big_pasid, 1, true);
+    expect_error(p, -1, 0, "record 0 (block 0): pasid 4294967296 does not "
+                           "fit");
+
+    /* another skippable frame first: not ours */
+    uint8_t junk[16] = {0x5f, 0x2a, 0x4d, 0x18, 8, 0, 0, 0};
+    write_file(p, junk, sizeof junk);
+    expect_error(p, -100, 0, "wrong magic");
+}
+
+/* Damage to a file the writer made: two blocks (records of block 0 are
+ * delivered before an error in block 1). */
+static void test_v2_damaged(void **s)
+{
+    (void)s;
+    size_t nrec = TRACE_V2_BLOCK_RECS + 10;
+    iosim_rec_t *in = malloc(nrec * sizeof *in);
+    make_recs(in, nrec);
+    const char *src = wpath("two.zst");
+    write_recs(src, &meta3, in, nrec);
+    free(in);
+    size_t n;
+    uint8_t *f = read_file(src, &n);
+    const uint8_t *x = f + n - (32 + 16 * 2);
+    size_t b1 = (size_t)rd_le(x + 32, 8), fl1 = (size_t)rd_le(x + 40, 4);
+    size_t xoff = (size_t)(x - f);
+    const char *p = wpath("damaged.zst");
+    uint8_t *g = malloc(n + 1);
+
+    /* the checksum (last 4 bytes of block 1's frame) */
+    memcpy(g, f, n);
+    g[b1 + 16 + fl1 - 1] ^= 0x01;
+    write_file(p, g, n);
+    char want[128];
+    snprintf(want, sizeof want, "block 1 (records %u to %zu): wrong checksum",
+             TRACE_V2_BLOCK_RECS, nrec - 1);
+    expect_error(p, -1, TRACE_V2_BLOCK_RECS, want);
+
+    /* cut inside block 1, at its end, inside the index */
+    write_file(p, f, b1 + 16 + fl1 / 2);
+    snprintf(want, sizeof want, "truncated after %u records (the file ends "
+                                "inside block 1", TRACE_V2_BLOCK_RECS);
+    expect_error(p, -1, TRACE_V2_BLOCK_RECS, want);
+    write_file(p, f, xoff);
+    snprintf(want, sizeof want, "truncated after %zu records (the file ends "
+                                "after block 1 without the block index)",
+             nrec);
+    expect_error(p, -1, nrec, want);
+    write_file(p, f, n - 5);
+    expect_error(p, -1, nrec, "inside the block index");
+    write_file(p, f, 10);
+    expect_error(p, -100, 0, "truncated after 0 records");
+
+    /* an index entry, the footer's total, the index length */
+    memcpy(g, f, n);
+    g[xoff + 16 + 16 + 12] ^= 0x01; /* block 1's record count */
+    write_file(p, g, n);
+    expect_error(p, -1, nrec, "bad index: entry 1 says");
+    memcpy(g, f, n);
+    g[n - 16] ^= 0x01;
+    write_file(p, g, n);
+    expect_error(p, -1, nrec, "bad index: the footer says");
+    memcpy(g, f, n);
+    g[xoff + 4] ^= 0x10;
+    write_file(p, g, n);
+    expect_error(p, -1, nrec, "bad index: its frame holds");
+
+    /* a byte after the index; a block header's magic */
+    memcpy(g, f, n);
+    g[n] = 0;
+    write_file(p, g, n + 1);
+    expect_error(p, -1, nrec, "data after the block index");
+    memcpy(g, f, n);
+    g[b1] ^= 0x04;
+    write_file(p, g, n);
+    expect_error(p, -1, TRACE_V2_BLOCK_RECS, "block 1: bad block header");
+    free(g);
+    free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -844,6 +1282,11 @@ int main(void)
         cmocka_unit_test(test_text_errors),
         cmocka_unit_test(test_replay_file),
         cmocka_unit_test(test_parse_bdf),
+        cmocka_unit_test(test_v2_layout),
+        cmocka_unit_test(test_v2_empty),
+        cmocka_unit_test(test_v2_index_seek),
+        cmocka_unit_test(test_v2_handmade),
+        cmocka_unit_test(test_v2_damaged),
     };
     return cmocka_run_group_tests(tests, make_work, remove_work);
 }
