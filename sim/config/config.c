@@ -946,19 +946,10 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
         const char *name;
         size_t offset;
     } caches[] = {
-        {"vtd.iotlb", offsetof(struct iosim_config, vtd.iotlb)},
-        {"vtd.context_cache", offsetof(struct iosim_config, vtd.context_cache)},
-        {"vtd.pasid_cache", offsetof(struct iosim_config, vtd.pasid_cache)},
-        {"vtd.psc_pml5", offsetof(struct iosim_config, vtd.psc[0])},
-        {"vtd.psc_pml4", offsetof(struct iosim_config, vtd.psc[1])},
-        {"vtd.psc_pdpt", offsetof(struct iosim_config, vtd.psc[2])},
-        {"vtd.psc_pd", offsetof(struct iosim_config, vtd.psc[3])},
-        {"vtd.s2_psc_pml5", offsetof(struct iosim_config, vtd.s2_psc[0])},
-        {"vtd.s2_psc_pml4", offsetof(struct iosim_config, vtd.s2_psc[1])},
-        {"vtd.s2_psc_pdpt", offsetof(struct iosim_config, vtd.s2_psc[2])},
-        {"vtd.s2_psc_pd", offsetof(struct iosim_config, vtd.s2_psc[3])},
-        {"vtd.s2_tlb", offsetof(struct iosim_config, vtd.s2_tlb)},
-        {"vtd.devtlb", offsetof(struct iosim_config, vtd.devtlb)},
+#define IOSIM_X_CACHE(id, name, field, seed)                                 \
+    {name, offsetof(struct iosim_config, field)},
+        IOSIM_VTD_CACHES(IOSIM_X_CACHE)
+#undef IOSIM_X_CACHE
     };
     for (size_t i = 0; i < sizeof caches / sizeof caches[0]; i++) {
         const iosim_cache_params_t *cp =

@@ -60,6 +60,34 @@ typedef struct iosim_cache_params {
     double hit_ns;                    /* lookup latency on a hit   */
 } iosim_cache_params_t;
 
+/* Every translation cache of the VT-d model, once: C(ID, "name", field of
+ * struct iosim_config, seed offset).  The name prefixes its parameters
+ * (params_vtd.c declares their rows and defaults) and its messages;
+ * validation (config.c) and the model (vtd.c) walk this list; the seed
+ * offset (added to sim.seed) gives each cache its own PRNG stream for
+ * random replacement. */
+#define IOSIM_VTD_CACHES(C)                                                  \
+    C(IOTLB, "vtd.iotlb", vtd.iotlb, 1)                                      \
+    C(CONTEXT, "vtd.context_cache", vtd.context_cache, 2)                    \
+    C(PASID, "vtd.pasid_cache", vtd.pasid_cache, 3)                          \
+    C(PSC_PML5, "vtd.psc_pml5", vtd.psc[0], 10)                              \
+    C(PSC_PML4, "vtd.psc_pml4", vtd.psc[1], 11)                              \
+    C(PSC_PDPT, "vtd.psc_pdpt", vtd.psc[2], 12)                              \
+    C(PSC_PD, "vtd.psc_pd", vtd.psc[3], 13)                                  \
+    C(S2_PSC_PML5, "vtd.s2_psc_pml5", vtd.s2_psc[0], 20)                     \
+    C(S2_PSC_PML4, "vtd.s2_psc_pml4", vtd.s2_psc[1], 21)                     \
+    C(S2_PSC_PDPT, "vtd.s2_psc_pdpt", vtd.s2_psc[2], 22)                     \
+    C(S2_PSC_PD, "vtd.s2_psc_pd", vtd.s2_psc[3], 23)                         \
+    C(S2_TLB, "vtd.s2_tlb", vtd.s2_tlb, 5)                                   \
+    C(DEVTLB, "vtd.devtlb", vtd.devtlb, 4)
+
+enum iosim_vtd_cache_id {
+#define IOSIM_X_CACHE_ID(id, name, field, seed) IOSIM_CACHE_##id,
+    IOSIM_VTD_CACHES(IOSIM_X_CACHE_ID)
+#undef IOSIM_X_CACHE_ID
+        IOSIM_CACHE_COUNT
+};
+
 struct iosim_config {
     struct {
         uint64_t seed;                    /* PRNG seed of every component */

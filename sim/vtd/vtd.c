@@ -114,25 +114,20 @@ vtd_t *vtd_new(const iosim_config_t *cfg, uint64_t *st, iosim_err_t *err)
     double f = cfg->vtd.llc_hit_fraction;
     v->ref_ns = f * cfg->vtd.llc_ns + (1.0 - f) * cfg->vtd.mem_ns;
 
-    uint64_t seed = cfg->sim.seed;
     bool ok = true;
-    v->iotlb = mk("vtd.iotlb", &cfg->vtd.iotlb, seed + 1, err, &ok);
-    v->ctx = mk("vtd.context_cache", &cfg->vtd.context_cache, seed + 2, err,
-                &ok);
-    v->pasid = mk("vtd.pasid_cache", &cfg->vtd.pasid_cache, seed + 3, err,
-                  &ok);
-    v->devtlb = mk("vtd.devtlb", &cfg->vtd.devtlb, seed + 4, err, &ok);
-    v->s2_tlb = mk("vtd.s2_tlb", &cfg->vtd.s2_tlb, seed + 5, err, &ok);
-    static const char *const psc_names[4] = {"vtd.psc_pml5", "vtd.psc_pml4",
-                                             "vtd.psc_pdpt", "vtd.psc_pd"};
-    static const char *const s2_names[4] = {
-        "vtd.s2_psc_pml5", "vtd.s2_psc_pml4", "vtd.s2_psc_pdpt",
-        "vtd.s2_psc_pd"};
+    cache_t *c[IOSIM_CACHE_COUNT];
+#define IOSIM_X_CACHE(id, name, field, off)                                  \
+    c[IOSIM_CACHE_##id] = mk(name, &cfg->field, cfg->sim.seed + off, err, &ok);
+    IOSIM_VTD_CACHES(IOSIM_X_CACHE)
+#undef IOSIM_X_CACHE
+    v->iotlb = c[IOSIM_CACHE_IOTLB];
+    v->ctx = c[IOSIM_CACHE_CONTEXT];
+    v->pasid = c[IOSIM_CACHE_PASID];
+    v->devtlb = c[IOSIM_CACHE_DEVTLB];
+    v->s2_tlb = c[IOSIM_CACHE_S2_TLB];
     for (int i = 0; i < 4; i++) {
-        v->psc[i] = mk(psc_names[i], &cfg->vtd.psc[i], seed + 10 + i, err,
-                       &ok);
-        v->s2_psc[i] = mk(s2_names[i], &cfg->vtd.s2_psc[i], seed + 20 + i,
-                          err, &ok);
+        v->psc[i] = c[IOSIM_CACHE_PSC_PML5 + i];
+        v->s2_psc[i] = c[IOSIM_CACHE_S2_PSC_PML5 + i];
     }
     if (ok) {
         v->iotlb_ns = cache_enabled(v->iotlb) ? cfg->vtd.iotlb.hit_ns : 0;

@@ -1,0 +1,175 @@
+/* test_plugin_params.c — the parameter tables as the registries assemble
+ * them (sim/config/plugin_params.c).
+ *
+ * Concepts: a plug-in's rows land in the configuration's plug-in area:
+ *   --set writes the plug-in's own struct (read back through
+ *   iosim_plugin_params), each plug-in's slot is its own (no two rows of
+ *   different plug-ins overlap), the replacement rows accept exactly the
+ *   replacement registry's names, every cache of IOSIM_VTD_CACHES has its
+ *   five rows, and the selected mode's validate hook runs.
+ * Assumptions: the shipped registries (fands, vhost-iotlb, nested).
+ * Not modeled: plug-ins registered by a test build (tests/plugin).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cache/cache.h"
+#include "config/config.h"
+#include "hv/hv.h"
+#include "os/os.h"
+
+static size_t type_size(iosim_ptype_t t)
+{
+    switch (t) {
+    case IOSIM_P_BOOL: return sizeof(bool);
+    case IOSIM_P_U32: return sizeof(uint32_t);
+    case IOSIM_P_U64: return sizeof(uint64_t);
+    case IOSIM_P_F64: return sizeof(double);
+    case IOSIM_P_STR: return IOSIM_NAME_LEN;
+    }
+    return 0;
+}
+
+/* --set of a plug-in's row changes the plug-in's struct and nothing
+ * else: the row's field is at its declared offset in the struct that
+ * iosim_plugin_params returns. */
+static void test_set_reaches_plugin_struct(void **st)
+{
+    (void)st;
+    iosim_config_t *c = iosim_config_new();
+    assert_non_null(c);
+    const os_policy_ops_t *vh = os_policy_find("vhost-iotlb");
+    assert_non_null(vh);
+    const iosim_param_t *rows = vh->params.rows;
+    const iosim_param_t *entries = NULL;
+    for (const iosim_param_t *p = rows; p->path; p++)
+        if (!strcmp(p->path, "scheme.vhost_entries"))
+            entries = p;
+    assert_non_null(entries);
+    const char *area = iosim_plugin_params(c, rows);
+    assert_non_null(area);
+    assert_true(area >= (const char *)c->plugin &&
+                area + vh->params.size <= (const char *)c->plugin +
+                                              IOSIM_PLUGIN_AREA);
+    uint32_t v;
+    memcpy(&v, area + entries->offset, sizeof v);
+    assert_int_equal(v, 2048); /* the row's default */
+    iosim_config_t *before = iosim_config_clone(c);
+    iosim_err_t err;
+    assert_int_equal(iosim_config_set(c, "scheme.vhost_entries=77", &err), 0);
+    memcpy(&v, area + entries->offset, sizeof v);
+    assert_int_equal(v, 77);
+    /* exactly the four bytes of that field changed */
+    size_t changed = 0;
+    for (size_t i = 0; i < sizeof *c; i++)
+        changed += ((const char *)c)[i] != ((const char *)before)[i];
+    assert_in_range(changed, 1, sizeof v);
+    /* a nested mode's row too */
+    const hv_mode_ops_t *nested = hv_mode_find("nested");
+    const bool *trap = iosim_plugin_params(c, nested->params.rows);
+    assert_non_null(trap);
+    assert_true(*trap);
+    assert_int_equal(iosim_config_set(c, "hv.trap_invalidations=false", &err),
+                     0);
+    assert_false(*trap);
+    iosim_config_free(before);
+    iosim_config_free(c);
+}
+
+/* The assembled rows of different tables never share bytes of the
+ * configuration (a slot overlapping another plug-in's would corrupt it). */
+static void test_rows_disjoint(void **st)
+{
+    (void)st;
+    static unsigned char owner[sizeof(struct iosim_config)];
+    memset(owner, 0, sizeof owner);
+    const iosim_param_t *const *t = iosim_param_table_list();
+    assert_non_null(t);
+    unsigned char tab = 0;
+    for (; *t; t++) {
+        tab++;
+        for (const iosim_param_t *p = *t; p->path; p++) {
+            size_t n = type_size(p->type);
+            assert_true(p->offset + n <= sizeof(struct iosim_config));
+            for (size_t i = 0; i < n; i++) {
+                if (owner[p->offset + i] && owner[p->offset + i] != tab)
+                    fail_msg("%s overlaps another table's row", p->path);
+                owner[p->offset + i] = tab;
+            }
+        }
+    }
+}
+
+/* vtd.*.replacement accepts each registered policy and nothing else. */
+static void test_replacement_from_registry(void **st)
+{
+    (void)st;
+    iosim_config_t *c = iosim_config_new();
+    iosim_err_t err;
+    char set[96];
+    for (size_t i = 0; cache_repl_registry[i]; i++) {
+        snprintf(set, sizeof set, "vtd.iotlb.replacement=%s",
+                 cache_repl_registry[i]->name);
+        assert_int_equal(iosim_config_set(c, set, &err), 0);
+    }
+    assert_int_not_equal(iosim_config_set(c, "vtd.iotlb.replacement=mru",
+                                          &err),
+                         0);
+    iosim_config_free(c);
+}
+
+/* Each cache of the one list has its five rows. */
+static void test_cache_list_has_rows(void **st)
+{
+    (void)st;
+    static const char *const names[] = {
+#define X(id, name, field, off) name,
+        IOSIM_VTD_CACHES(X)
+#undef X
+    };
+    static const char *const leaves[] = {"enabled", "sets", "ways",
+                                         "replacement", "hit_ns"};
+    assert_int_equal(sizeof names / sizeof names[0], IOSIM_CACHE_COUNT);
+    for (size_t i = 0; i < IOSIM_CACHE_COUNT; i++)
+        for (size_t j = 0; j < 5; j++) {
+            char path[96];
+            snprintf(path, sizeof path, "%s.%s", names[i], leaves[j]);
+            if (!iosim_param_find(path))
+                fail_msg("no row %s", path);
+        }
+}
+
+/* A mode's validate hook runs when the mode is selected, and only then. */
+static void test_mode_validate_hook(void **st)
+{
+    (void)st;
+    iosim_config_t *c = iosim_config_new();
+    iosim_err_t err;
+    assert_int_equal(iosim_config_set(c, "hv.mode=guest-passthrough", &err),
+                     0);
+    assert_int_equal(iosim_config_set(c, "os.policy=strict", &err), 0);
+    assert_int_not_equal(iosim_config_validate(c, &err), 0);
+    assert_string_equal(err.key, "hv.mode");
+    assert_int_equal(iosim_config_set(c, "os.policy=passthrough", &err), 0);
+    assert_int_equal(iosim_config_validate(c, &err), 0);
+    assert_int_equal(iosim_config_set(c, "hv.mode=none", &err), 0);
+    assert_int_equal(iosim_config_set(c, "os.policy=strict", &err), 0);
+    assert_int_equal(iosim_config_validate(c, &err), 0);
+    iosim_config_free(c);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_set_reaches_plugin_struct),
+        cmocka_unit_test(test_rows_disjoint),
+        cmocka_unit_test(test_replacement_from_registry),
+        cmocka_unit_test(test_cache_list_has_rows),
+        cmocka_unit_test(test_mode_validate_hook),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
