@@ -217,8 +217,34 @@ static int range_error(const iosim_param_t *p, const char *value, char *why,
     return -1;
 }
 
+/* vtd.iotlb.entries: once it or the ways are assigned with entries set,
+ * the sets follow (entries / ways) when the ways divide it; otherwise the
+ * sets stay and validation names the mismatch.  Assigning sets itself
+ * changes nothing else, so sets and entries given together must agree. */
+static void iotlb_entries_apply(iosim_config_t *c, const iosim_param_t *p)
+{
+    if (p->offset != offsetof(struct iosim_config, vtd.iotlb_entries) &&
+        p->offset != offsetof(struct iosim_config, vtd.iotlb.ways))
+        return;
+    uint32_t e = c->vtd.iotlb_entries, w = c->vtd.iotlb.ways;
+    if (e && w && e % w == 0)
+        c->vtd.iotlb.sets = e / w;
+}
+
+static int param_assign(iosim_config_t *c, const iosim_param_t *p,
+                        const char *text, char *why, size_t whylen);
+
 int iosim_param_assign(iosim_config_t *c, const iosim_param_t *p,
                        const char *text, char *why, size_t whylen)
+{
+    if (param_assign(c, p, text, why, whylen))
+        return -1;
+    iotlb_entries_apply(c, p);
+    return 0;
+}
+
+static int param_assign(iosim_config_t *c, const iosim_param_t *p,
+                        const char *text, char *why, size_t whylen)
 {
     char q[QUOTE_MAX + 8];
     quote(text, q, sizeof q);
@@ -592,7 +618,9 @@ static int yaml_error(const char *file, const yaml_parser_t *ps,
     case YAML_MEMORY_ERROR:
         return iosim_err_set(err, "%s: out of memory while parsing", file);
     case YAML_READER_ERROR:
-        return iosim_err_set(err, "%s: byte %zu: %s", file,
+        /* bytes that are not text (invalid UTF-8, a control character):
+         * a binary file given as the config */
+        return iosim_err_set(err, "%s: not a YAML file (byte %zu: %s)", file,
                              ps->problem_offset, problem);
     default:
         if (ps->context)
@@ -638,6 +666,23 @@ int iosim_config_key_position(const char *path, const char *key,
 #define CONFIG_MAX_BYTES (1u << 20)
 #define CONFIG_MAX_DEPTH 64
 
+/* A zstd frame (a trace given as --config) or a NUL byte: not YAML text,
+ * said before libyaml would report a byte it cannot decode. */
+static int config_check_text(const char *path, const unsigned char *t,
+                             size_t len, iosim_err_t *err)
+{
+    static const unsigned char zstd_magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
+    if (len >= 4 && memcmp(t, zstd_magic, 4) == 0)
+        return iosim_err_set(err, "%s: not a YAML file (zstd-compressed: a "
+                                  "trace goes last on the command line)",
+                             path);
+    const unsigned char *nul = memchr(t, 0, len);
+    if (nul)
+        return iosim_err_set(err, "%s: not a YAML file (a NUL byte at byte "
+                                  "%zu: binary)", path, (size_t)(nul - t));
+    return 0;
+}
+
 /* The whole file (a FIFO or /dev/stdin too), at most CONFIG_MAX_BYTES. */
 static int config_read_bounded(FILE *f, const char *path, unsigned char **out,
                                size_t *len, iosim_err_t *err)
@@ -649,7 +694,11 @@ static int config_read_bounded(FILE *f, const char *path, unsigned char **out,
     for (;;) {
         if (n == cap) {
             if (cap > CONFIG_MAX_BYTES) {
+                /* a trace given as the config is large too: say so */
+                int binary = config_check_text(path, buf, n, err);
                 free(buf);
+                if (binary)
+                    return -1;
                 return iosim_err_set(err, "%s: larger than %u bytes (a "
                                           "config is a few KB)",
                                      path, CONFIG_MAX_BYTES);
@@ -673,7 +722,10 @@ static int config_read_bounded(FILE *f, const char *path, unsigned char **out,
                              strerror(errno));
     }
     if (n > CONFIG_MAX_BYTES) {
+        int binary = config_check_text(path, buf, n, err);
         free(buf);
+        if (binary)
+            return -1;
         return iosim_err_set(err, "%s: larger than %u bytes (a config is a "
                                   "few KB)", path, CONFIG_MAX_BYTES);
     }
@@ -766,6 +818,7 @@ int config_yaml_parse(const char *path, yaml_document_t *doc,
     size_t len = 0;
     unsigned char *text = NULL;
     int rc = config_read_bounded(f, path, &text, &len, err) ||
+             config_check_text(path, text, len, err) ||
              config_check_depth(path, text, len, err);
     fclose(f);
     if (rc) {
@@ -871,8 +924,14 @@ int iosim_config_set(iosim_config_t *c, const char *assignment,
     trim(value);
 
     const iosim_param_t *p = iosim_param_find(key);
-    if (!p)
+    if (!p) {
+        /* the same nearest key the YAML loader suggests */
+        char near[PATH_MAX_LEN];
+        if (suggest(key, near, sizeof near) && strcmp(near, key) != 0)
+            return iosim_err_set(err, "--set %s: no such key (did you mean "
+                                      "%s?)", key, near);
         return iosim_err_set(err, "--set %s: no such key", key);
+    }
     char why[WHY_LEN];
     if (iosim_param_assign(c, p, value, why, sizeof why) != 0)
         return iosim_err_set(err, "--set %s: %s", key, why);
@@ -930,6 +989,14 @@ size_t iosim_config_diff(const iosim_config_t *base, const iosim_config_t *c,
     return n;
 }
 
+/* Appends name to the '|'-separated list in buf (a registry's names, for
+ * an error that lists the valid ones). */
+static void names_add(char *buf, size_t n, const char *name)
+{
+    size_t len = strlen(buf);
+    snprintf(buf + len, n - len, "%s%s", len ? "|" : "", name);
+}
+
 int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
 {
     /* Every value once more against its row: catches values written into
@@ -951,6 +1018,21 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
         IOSIM_VTD_CACHES(IOSIM_X_CACHE)
 #undef IOSIM_X_CACHE
     };
+    uint32_t e = c->vtd.iotlb_entries;
+    if (e && c->vtd.iotlb.ways && e % c->vtd.iotlb.ways)
+        return iosim_err_key(err, "vtd.iotlb.entries", "%" PRIu32 " is not "
+                             "a multiple of vtd.iotlb.ways (%" PRIu32 ")", e,
+                             c->vtd.iotlb.ways);
+    if (e && (uint64_t)c->vtd.iotlb.sets * c->vtd.iotlb.ways != e)
+        return iosim_err_key(err, "vtd.iotlb.entries", "%" PRIu32 " but "
+                             "vtd.iotlb.sets x ways is %" PRIu32 " x %" PRIu32
+                             " (give sets or entries, not both)", e,
+                             c->vtd.iotlb.sets, c->vtd.iotlb.ways);
+    if (e && !is_pow2(c->vtd.iotlb.sets))
+        return iosim_err_key(err, "vtd.iotlb.entries", "%" PRIu32 " / %"
+                             PRIu32 " ways = %" PRIu32 " sets, not a power "
+                             "of two (the set index is a bit field)", e,
+                             c->vtd.iotlb.ways, c->vtd.iotlb.sets);
     for (size_t i = 0; i < sizeof caches / sizeof caches[0]; i++) {
         const iosim_cache_params_t *cp =
             (const iosim_cache_params_t *)((const char *)c + caches[i].offset);
@@ -985,19 +1067,25 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
     if (strcmp(c->dev.model, "auto") && strcmp(c->dev.model, "none") &&
         !dev_model_find(c->dev.model)) {
         char names[256] = "auto|none";
-        for (size_t i = 0; dev_model_registry[i]; i++) {
-            size_t n = strlen(names);
-            snprintf(names + n, sizeof names - n, "|%s",
-                     dev_model_registry[i]->name);
-        }
+        for (size_t i = 0; dev_model_registry[i]; i++)
+            names_add(names, sizeof names, dev_model_registry[i]->name);
         return iosim_err_key(err, "dev.model", "unknown device model '%s' "
                              "(one of %s)", c->dev.model, names);
     }
-    if (!os_policy_find(c->os.policy))
-        return iosim_err_key(err, "os.policy", "unknown policy '%s'",
-                             c->os.policy);
-    if (!hv_mode_find(c->hv.mode))
-        return iosim_err_key(err, "hv.mode", "unknown mode '%s'", c->hv.mode);
+    if (!os_policy_find(c->os.policy)) {
+        char names[512] = "";
+        for (size_t i = 0; os_policy_registry[i]; i++)
+            names_add(names, sizeof names, os_policy_registry[i]->name);
+        return iosim_err_key(err, "os.policy", "unknown policy '%s' (one "
+                             "of %s)", c->os.policy, names);
+    }
+    if (!hv_mode_find(c->hv.mode)) {
+        char names[512] = "";
+        for (size_t i = 0; hv_mode_registry[i]; i++)
+            names_add(names, sizeof names, hv_mode_registry[i]->name);
+        return iosim_err_key(err, "hv.mode", "unknown mode '%s' (one of "
+                             "%s)", c->hv.mode, names);
+    }
     /* Nested translation (PGTT=011b) needs a host second stage under the
      * guest's first stage, which only a two_stage mode builds (hv.h).  Any
      * other mode would translate the guest's IOVAs with an empty host stage
@@ -1158,12 +1246,51 @@ static void cell(FILE *out, const char *s)
     fputs(" |", out);
 }
 
+/* Does path fall under filter: the key itself or a group of it
+ * (vtd.iotlb matches vtd.iotlb.sets), or with substring, anywhere in it. */
+static bool ref_match(const char *path, const char *filter, bool substring)
+{
+    if (!filter)
+        return true;
+    if (substring)
+        return strstr(path, filter) != NULL;
+    size_t n = strlen(filter);
+    return !strncmp(path, filter, n) && (path[n] == '\0' || path[n] == '.');
+}
+
 void iosim_config_write_reference(FILE *out)
 {
+    iosim_config_write_reference_matching(out, NULL);
+}
+
+bool iosim_config_suggest_key(const char *key, char *buf, size_t n)
+{
+    return suggest(key, buf, n) != NULL && strcmp(buf, key) != 0;
+}
+
+size_t iosim_config_write_reference_matching(FILE *out, const char *filter)
+{
+    /* a key or group first; failing that, any key containing the text */
+    bool substring = true;
+    FOR_EACH_PARAM(p) {
+        if (ref_match(p->path, filter, false)) {
+            substring = false;
+            break;
+        }
+    }
+    size_t rows = 0;
+    FOR_EACH_PARAM(p) {
+        if (ref_match(p->path, filter, substring))
+            rows++;
+    }
+    if (rows == 0)
+        return 0;
     fputs("| name | type | default | range / choices | help | source |\n",
           out);
     fputs("|---|---|---|---|---|---|\n", out);
     FOR_EACH_PARAM(p) {
+        if (!ref_match(p->path, filter, substring))
+            continue;
         char range[256];
         if (p->type == IOSIM_P_STR) {
             if (p->choices) {
@@ -1201,4 +1328,5 @@ void iosim_config_write_reference(FILE *out)
         cell(out, p->source);
         fputc('\n', out);
     }
+    return rows;
 }

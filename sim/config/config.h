@@ -107,6 +107,8 @@ struct iosim_config {
         char psi_iotlb_scope[IOSIM_NAME_LEN]; /* page|pde|domain|qemu-mask8 */
         bool ats;                         /* device-TLB present            */
         iosim_cache_params_t iotlb;
+        uint32_t iotlb_entries;           /* 0, or sets x ways (sets derived
+                                             from it when ways is given)   */
         iosim_cache_params_t context_cache;
         iosim_cache_params_t pasid_cache;
         iosim_cache_params_t psc[4];      /* PML5E/PML4E/PDPTE/PDE (1st stage

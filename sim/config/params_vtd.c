@@ -128,6 +128,15 @@ const iosim_param_t iosim_params_vtd[] = {
     CACHE_ROWS("vtd.iotlb", vtd.iotlb, "IOTLB", "true", "8", "8", "lru", "2",
                SRC_SPEC_CACHE, SRC_HYPERSIO_IOTLB_SIZE, SRC_HYPERSIO_IOTLB,
                SRC_HYPERSIO_IOTLB),
+    /* The IOTLB by capacity: giving entries (or ways while entries is
+     * set) makes sets = entries / ways (config.c iotlb_entries_apply), so
+     * a sweep of ways at a fixed capacity is one --sweep. */
+    {"vtd.iotlb.entries", IOSIM_P_U32, OFF(vtd.iotlb_entries), "0", 0,
+     4194304.0, NULL,
+     "total entries of the IOTLB (0: sets x ways as given); when set, "
+     "sets = entries / ways, and sets given too must agree",
+     "a set-associative cache holds sets x ways entries (VT-d spec §6.2 "
+     "leaves the organisation to the implementation)"},
     CACHE_ROWS("vtd.context_cache", vtd.context_cache, "context-cache",
                "true", "1", "16", "lru", "0", SRC_SPEC_CACHE,
                "placeholder (UNVERIFIED): 16 entries fully associative",

@@ -54,7 +54,9 @@ typedef struct sim_epochs {
 } sim_epochs_t;
 
 struct iosim_sim {
-    char label[64];
+    /* what the caller named it, then " (what the model substituted)"
+     * for each sim_note_substitution() */
+    char label[192];
     iosim_config_t *cfg; /* owned copy */
     iosim_trace_meta_t meta;
     uint64_t st[IOSIM_ST_COUNT];
@@ -153,6 +155,12 @@ typedef enum sim_cpu_cause {
 } sim_cpu_cause_t;
 
 void sim_cpu(iosim_sim_t *s, sim_cpu_cause_t cause, double cycles);
+
+/* A component runs something else than its configuration names (lazy
+ * under caching mode runs strict, as Linux does): what (e.g. "forced
+ * strict: caching mode") is appended to the sim's label in parentheses,
+ * so every report, epoch row and plot that names the sim says so. */
+void sim_note_substitution(iosim_sim_t *s, const char *what);
 
 /* Observer of the OS's invalidation submissions (tests, debugging): called
  * with each qi_submit_sync() batch before the hypervisor sees it. */

@@ -249,6 +249,13 @@ size_t iosim_config_diff(const iosim_config_t *base, const iosim_config_t *c,
                          iosim_config_diff_fn fn, void *arg);
 /* Parameter reference (name, type, default, range, help, source). */
 void iosim_config_write_reference(FILE *out);
+/* The same for the parameters under filter (a key or group: vtd.iotlb; if
+ * no key or group is that, every key containing the text: iotlb); NULL =
+ * all.  Returns the rows written (0: none matched, nothing written). */
+size_t iosim_config_write_reference_matching(FILE *out, const char *filter);
+/* The known key or group nearest to key (a misspelling), as the YAML
+ * loader and --set suggest it: true with it in buf. */
+bool iosim_config_suggest_key(const char *key, char *buf, size_t n);
 
 /* ------------------------------------------------------------------ */
 /* Simulation                                                          */

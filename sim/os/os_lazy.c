@@ -98,6 +98,8 @@ static void *lazy_create(iosim_sim_t *s, iosim_err_t *err)
      * lazy == strict under caching mode). */
     l->forced_strict = s->cfg->vtd.caching_mode &&
                        !strcmp(s->cfg->vtd.translation, "second-stage");
+    if (l->forced_strict)
+        sim_note_substitution(s, "forced strict: caching mode");
     if (!strcmp(s->cfg->os.iova_mode, "reallocate") &&
         !(l->remap = iova_remap_new(s, err))) {
         free(l);

@@ -40,8 +40,10 @@ int cli_parse_u64(const char *s, uint64_t *out)
 
 int cli_parse_duration_ns(const char *s, uint64_t *out)
 {
+    /* no bare number: "10" meaning 10 ns is a trap (an epoch of 10 ns
+     * is millions of rows) */
     static const struct { const char *unit; uint64_t ns; } units[] = {
-        {"", 1}, {"ns", 1}, {"us", 1000}, {"ms", 1000000},
+        {"ns", 1}, {"us", 1000}, {"ms", 1000000},
         {"s", 1000000000},
     };
     size_t digits = strspn(s, "0123456789");
@@ -66,11 +68,22 @@ int cli_parse_duration_ns(const char *s, uint64_t *out)
 static char temp_names[CLI_TEMPS][PATH_MAX];
 static volatile sig_atomic_t temp_used[CLI_TEMPS];
 
+/* What an interrupt leaves: two buffers, the handler writes the one
+ * note_cur names (switched only once the other is complete). */
+static char note_buf[2][256];
+static volatile sig_atomic_t note_cur = -1;
+
 static void on_fatal_signal(int sig)
 {
     for (size_t i = 0; i < CLI_TEMPS; i++)
         if (temp_used[i])
             unlink(temp_names[i]);
+    int k = note_cur;
+    if (k >= 0) {
+        const char *m = note_buf[k];
+        ssize_t rc = write(STDERR_FILENO, m, strlen(m));
+        (void)rc;
+    }
     _exit(128 + sig);
 }
 
@@ -117,4 +130,21 @@ void cli_temp_add_trace(const char *path)
     char tmp[PATH_MAX];
     if (iosim_trace_temp_name(path, tmp, sizeof tmp) < (int)sizeof tmp)
         cli_temp_add(tmp);
+}
+
+void cli_interrupt_note(const char *fmt, ...)
+{
+    temps_install();
+    int k = note_cur == 0 ? 1 : 0;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(note_buf[k], sizeof note_buf[k] - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    /* one line: the progress line it may interrupt is ended first */
+    size_t len = strlen(note_buf[k]);
+    note_buf[k][len] = '\n';
+    note_buf[k][len + 1] = '\0';
+    note_cur = k;
 }

@@ -13,8 +13,9 @@ int cli_parse_format(const char *s, iosim_format_t *out);
 /* Parses an unsigned number with optional K/M/G suffix (powers of 1024).
  * Returns -1 if malformed. */
 int cli_parse_u64(const char *s, uint64_t *out);
-/* Parses a positive whole duration "N[ns|us|ms|s]" (no unit: ns) into
- * nanoseconds.  Returns -1 if malformed, zero or too large. */
+/* Parses a positive whole duration "N{ns|us|ms|s}" (the unit is
+ * required) into nanoseconds.  Returns -1 if malformed, without a unit,
+ * zero or too large. */
 int cli_parse_duration_ns(const char *s, uint64_t *out);
 
 /* Temporaries a killed program removes: cli_temp_add() registers one
@@ -24,6 +25,12 @@ int cli_parse_duration_ns(const char *s, uint64_t *out);
  * the signal. */
 void cli_temp_add(const char *path);
 void cli_temp_drop(const char *path);
+/* The line (printf format, no newline) a SIGINT, SIGTERM or SIGHUP
+ * prints on stderr before the program exits: what the interrupt left
+ * undone.  Installs the handlers (as cli_temp_add does); call again to
+ * update it (the handler prints the last complete one). */
+void cli_interrupt_note(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
 /* cli_temp_add() of the temporary iosim_trace_create(path) will use. */
 void cli_temp_add_trace(const char *path);
 

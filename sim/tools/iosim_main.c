@@ -74,9 +74,9 @@ static void usage(FILE *out)
         "                        the trace (stray unmaps, DMA to unmapped\n"
         "                        IOVAs, time going backwards, wrapped\n"
         "                        ranges: the report's [warnings] block)\n"
-        "      --help-config     list every parameter with its default, "
-        "range\n"
-        "                        and source\n"
+        "      --help-config [KEY] list every parameter (or those under KEY:\n"
+        "                        vtd.iotlb; or containing it: iotlb) with its\n"
+        "                        default, range and source\n"
         "      --list            list policies, hypervisor modes and cache\n"
         "                        replacement policies\n"
         "      --list-stats      every counter, derived metric, warning and\n"
@@ -107,22 +107,61 @@ static void list_plugins(void)
 }
 
 typedef struct progress_state {
+    bool show;      /* print the progress line            */
+    double start;   /* monotonic seconds at the first call */
     time_t last;
     bool printed;
+    const char *trace;
 } progress_state_t;
 
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Called every few batches: keeps the interrupt's one line current and,
+ * when shown, redraws the progress line once a second (percent of the
+ * compressed input, records, rate, time left at that rate). */
 static void show_progress(uint64_t done, uint64_t total, uint64_t records,
                           void *arg)
 {
     progress_state_t *p = arg;
+    double pct = total ? 100.0 * (double)done / (double)total : 100.0;
     time_t now = time(NULL);
     if (done < total && now == p->last)
         return;
     p->last = now;
+    char part[48] = ""; /* a FIFO has no size: no percentage */
+    if (total)
+        snprintf(part, sizeof part, " (%.1f%% of it)", pct);
+    cli_interrupt_note("%s%s: interrupted after %llu records of %s%s; no "
+                       "report or output file written",
+                       p->printed ? "\n" : "", PROG,
+                       (unsigned long long)records, p->trace, part);
+    if (!p->show)
+        return;
+    double t = now_seconds();
+    if (p->start == 0)
+        p->start = t;
+    double el = t - p->start;
+    char rate[48] = "", eta[48] = "";
+    if (el > 0.5 && records) {
+        double r = (double)records / el;
+        if (r >= 1e6)
+            snprintf(rate, sizeof rate, "  %.1f M records/s", r / 1e6);
+        else
+            snprintf(rate, sizeof rate, "  %.0f records/s", r);
+        if (done > 0 && done < total) {
+            double left = el * (double)(total - done) / (double)done;
+            snprintf(eta, sizeof eta, "  ETA %d:%02d", (int)(left / 60),
+                     (int)left % 60);
+        }
+    }
     p->printed = true;
-    fprintf(stderr, "\riosim: %5.1f%%  %llu records",
-            total ? 100.0 * (double)done / (double)total : 100.0,
-            (unsigned long long)records);
+    fprintf(stderr, "\riosim: %5.1f%%  %llu records%s%s   ", pct,
+            (unsigned long long)records, rate, eta);
 }
 
 /* A validation error about a key (err->key, iosim_err_key) whose value the
@@ -349,7 +388,19 @@ int main(int argc, char **argv)
             printf("iosim %s\n", IOSIM_VERSION_STRING);
             return 0;
         } else if (!strcmp(a, "--help-config")) {
-            iosim_config_write_reference(stdout);
+            /* an optional filter: a key, a group or a part of a key */
+            const char *filter =
+                has_next && argv[i + 1][0] != '-' ? argv[i + 1] : NULL;
+            if (iosim_config_write_reference_matching(stdout, filter) == 0) {
+                char near[128];
+                if (iosim_config_suggest_key(filter, near, sizeof near))
+                    cli_error(PROG, "--help-config %s: no parameter matches "
+                                    "(did you mean %s?)", filter, near);
+                else
+                    cli_error(PROG, "--help-config %s: no parameter matches",
+                              filter);
+                return IOSIM_EXIT_BAD_INPUT;
+            }
             return 0;
         } else if (!strcmp(a, "--list")) {
             list_plugins();
@@ -362,6 +413,15 @@ int main(int argc, char **argv)
         } else if ((!strcmp(a, "-s") || !strcmp(a, "--set")) && has_next) {
             if (nsets == MAX_SETS) {
                 cli_error(PROG, "too many --set options (max %d)", MAX_SETS);
+                return IOSIM_EXIT_BAD_INPUT;
+            }
+            if (!strchr(argv[i + 1], '=')) {
+                /* "--set k v": the value would be taken for the trace */
+                cli_error(PROG, "%s %s: --set takes KEY=VALUE as one "
+                                "argument (--set %s=%s)", a, argv[i + 1],
+                          argv[i + 1],
+                          i + 2 < argc && argv[i + 2][0] != '-'
+                              ? argv[i + 2] : "VALUE");
                 return IOSIM_EXIT_BAD_INPUT;
             }
             sets[nsets++] = argv[++i];
@@ -392,8 +452,8 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--epoch") && has_next) {
             if (cli_parse_duration_ns(argv[++i], &epoch_ns)) {
                 cli_error(PROG, "--epoch: '%s' is not a duration (a whole "
-                                "number > 0 with unit ns, us, ms or s)",
-                          argv[i]);
+                                "number > 0 with a unit: ns, us, ms or s, "
+                                "e.g. 10ms)", argv[i]);
                 return IOSIM_EXIT_BAD_INPUT;
             }
         } else if (!strcmp(a, "--epoch-out") && has_next) {
@@ -419,7 +479,8 @@ int main(int argc, char **argv)
         }
     }
     if (!trace) {
-        usage(stderr);
+        cli_error(PROG, "no trace given (usage: iosim [OPTIONS] TRACE; try "
+                        "--help)");
         return IOSIM_EXIT_BAD_INPUT;
     }
     if (!epoch_ns != !epochs.o.path) {
@@ -496,16 +557,19 @@ int main(int argc, char **argv)
 
     if (progress < 0)
         progress = isatty(STDERR_FILENO);
-    progress_state_t ps = {0};
+    progress_state_t ps = {.show = progress != 0, .trace = trace};
+    cli_interrupt_note("%s: interrupted at the start of the replay of %s; "
+                       "no report or output file written", PROG, trace);
     if (iosim_replay_reader_threads(reader, sims, nsims, threads,
-                                    progress ? show_progress : NULL, &ps,
-                                    &err)) {
+                                    show_progress, &ps, &err)) {
         if (ps.printed)
             fputc('\n', stderr);
         goto fail;
     }
     if (ps.printed)
         fputc('\n', stderr);
+    cli_interrupt_note("%s: interrupted while writing the report of %s; no "
+                       "output file written", PROG, trace);
 
     /* every output written and flushed before any is renamed into place:
      * a run that cannot write one of them leaves none */

@@ -1377,6 +1377,8 @@ static int nic_cli(int argc, char **argv, const char *path, bool text,
         {"--mtu", GEN_OPT_U64, &p.mtu, 1, 65536, NULL, NULL},
         {"--rate", GEN_OPT_DOUBLE, &p.rate_gbps, 0, 0, NULL, NULL},
         {"--direction", GEN_OPT_CHOICE, &dir, 0, 0, direction_choices, NULL},
+        /* the short spelling gen random once documented */
+        {"--dir", GEN_OPT_CHOICE, &dir, 0, 0, direction_choices, NULL},
         {"--pages-per-descriptor", GEN_OPT_U64, &p.ppd, 1, 65536, NULL,
          NULL},
         {"--duration", GEN_OPT_DOUBLE, &p.duration_s, 0, 0, NULL,

@@ -203,6 +203,8 @@ static int random_run(int argc, char **argv, const char *path, bool text,
         {"--iova-base", GEN_OPT_U64, &p.iova_base, 0, 0, NULL, NULL},
         {"--domain", GEN_OPT_U64, &p.domain, 0, 0xffff, NULL, NULL},
         {"--device", GEN_OPT_BDF, &p.device, 0, 0, NULL, NULL},
+        {"--direction", GEN_OPT_CHOICE, &dir, 0, 0, dir_choices, NULL},
+        /* the short spelling, undocumented: gen nic says --direction */
         {"--dir", GEN_OPT_CHOICE, &dir, 0, 0, dir_choices, NULL},
         {"--rate", GEN_OPT_DOUBLE, &p.rate_gbps, 0, 0, NULL, NULL},
         {"--no-marks", GEN_OPT_FLAG, &no_marks, 0, 0, NULL, NULL},
@@ -223,8 +225,8 @@ const gen_kind_t gen_kind_random = {
         "  --window BYTES     bytes mapped up front (default 64M)\n"
         "  --size BYTES       bytes per DMA, offsets aligned to it "
         "(default 64)\n"
-        "  --dir read|write   DMA direction (default read: device reads "
-        "memory)\n"
+        "  --direction read|write  DMA direction (default read: device "
+        "reads memory)\n"
         "  --count N          DMA records (default 1M)\n"
         "  --page-size 4K|2M|1G  mapping page size (default 4K)\n"
         "  --seed S           PRNG seed (default 1)\n"

@@ -71,7 +71,7 @@ expect_error "iosim: --set vtd.iotlb.sets: expected an unsigned integer, got 'x'
     --set vtd.iotlb.sets=x
 expect_error "iosim: --set vtd.iotlb.sets: 6 is not a power of two (the set index is a bit field)" \
     --set vtd.iotlb.sets=6
-expect_error "iosim: --set os.policy: unknown policy 'nope'" --set os.policy=nope
+expect_error "iosim: --set os.policy: unknown policy 'nope' (one of $("$IOSIM" --list | awk '/^[^ ]/ { on = ($1 == "os.policy:"); next } on { printf "%s%s", n++ ? "|" : "", $1 }'))" --set os.policy=nope
 # contradictions between the hypervisor mode and the hardware settings
 expect_error "iosim: --set vtd.translation: nested needs hv.mode nested (hv.mode none translates with one stage)" \
     --set vtd.root_mode=scalable --set vtd.translation=nested

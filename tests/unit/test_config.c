@@ -26,13 +26,14 @@
 #define CONFIGS IOSIM_SOURCE_DIR "/configs/"
 
 /* Fields of struct iosim_config counted by hand from config.h:
- * sim 3; vtd 10 scalars + 13 caches x 5 + 10 timing + 7 queue; os 18
+ * sim 3; vtd 10 scalars + 13 caches x 5 + iotlb.entries 1 + 10 timing +
+ * 7 queue; os 18
  * (kernel, kernel_default: os_kernel.c); hv 6;
  * scheme 12; dev: model 1 + each model's own rows (dev_*.c).
  * A new parameter adds its field to config.h, a row and 1 here. */
 #define DEV_MODEL_PARAMS (2 + 12 + 10 + 20) /* touch virtio-net e1000e mlx5 */
 #define EXPECTED_PARAMS                                                      \
-    (3 + 10 + 13 * 5 + 10 + 7 + 18 + 6 + 12 + 1 + DEV_MODEL_PARAMS)
+    (3 + 10 + 13 * 5 + 1 + 10 + 7 + 18 + 6 + 12 + 1 + DEV_MODEL_PARAMS)
 
 static size_t param_count(void)
 {
@@ -41,6 +42,16 @@ static size_t param_count(void)
         for (const iosim_param_t *p = *t; p->path; p++)
             n++;
     return n;
+}
+
+/* dev.touch.granule as the configuration holds it (the touch model's own
+ * struct, read through its row) */
+static uint32_t touch_granule(const iosim_config_t *c)
+{
+    const iosim_param_t *p = iosim_param_find("dev.touch.granule");
+    uint32_t v;
+    memcpy(&v, (const char *)c + p->offset, sizeof v);
+    return v;
 }
 
 static size_t type_size(iosim_ptype_t t)
@@ -162,7 +173,7 @@ static void test_defaults(void **state)
     /* and the numbers the sources give (FIGURES.md §1/§2, MODEL.md) */
     assert_int_equal(c->sim.seed, 1);
     assert_string_equal(c->dev.model, "auto");
-    assert_int_equal(c->dev.touch.granule, 4096);
+    assert_int_equal(touch_granule(c), 4096);
     assert_true(c->sim.window_only);
     assert_string_equal(c->vtd.root_mode, "legacy");
     assert_string_equal(c->vtd.translation, "second-stage");
@@ -319,7 +330,7 @@ static void test_set(void **state)
     assert_int_equal(iosim_config_set(c, "vtd.iotlb.ways=16", NULL), 0);
     assert_int_equal(c->vtd.iotlb.ways, 16);
     assert_int_equal(iosim_config_set(c, "dev.touch.granule=2M", NULL), 0);
-    assert_int_equal(c->dev.touch.granule, 2u << 20);
+    assert_int_equal(touch_granule(c), 2u << 20);
     assert_int_equal(iosim_config_set(c, "sim.seed=0x10", NULL), 0);
     assert_int_equal(c->sim.seed, 16);
     assert_int_equal(iosim_config_set(c, " vtd.ats = on ", NULL), 0);
@@ -333,6 +344,10 @@ static void test_set(void **state)
 
     expect_set_error(c, "vtd.iotlb.bogus=1",
                      "--set vtd.iotlb.bogus: no such key");
+    /* the YAML loader's nearest key, for --set too */
+    expect_set_error(c, "vtd.iotlb.way=16",
+                     "--set vtd.iotlb.way: no such key (did you mean "
+                     "vtd.iotlb.ways?)");
     expect_set_error(c, "vtd.iotlb=1", "--set vtd.iotlb: no such key");
     expect_set_error(c, "vtd.iotlb.sets=x",
                      "--set vtd.iotlb.sets: expected an unsigned integer, "
@@ -397,10 +412,14 @@ static void test_validate(void **state)
     expect_invalid("vtd.devtlb.sets=0", "vtd.devtlb",
                    "vtd.devtlb: sets x ways is 0 (0 x 8) but the cache is "
                    "enabled");
+    /* the valid names listed, those the documentation (README) names */
     expect_invalid("os.policy=bogus", "os.policy",
-                   "os.policy: unknown policy 'bogus'");
+                   "os.policy: unknown policy 'bogus' (one of strict|lazy|"
+                   "passthrough|trace|fands|coiommu|optimistic|static|"
+                   "vhost-iotlb)");
     expect_invalid("hv.mode=bogus", "hv.mode",
-                   "hv.mode: unknown mode 'bogus'");
+                   "hv.mode: unknown mode 'bogus' (one of none|emulated|"
+                   "nested|guest-passthrough)");
     expect_invalid("vtd.translation=nested", "vtd.translation",
                    "vtd.translation: nested needs vtd.root_mode scalable "
                    "(PGTT is a PASID-entry field)");
@@ -475,6 +494,36 @@ static const char *yaml_lookup(yaml_document_t *doc, yaml_node_t *node,
                                keys + 1);
     }
     return NULL;
+}
+
+/* vtd.iotlb.entries: the sets follow entries / ways in any order of
+ * assignment; sets given too must agree. */
+static void test_iotlb_entries(void **state)
+{
+    (void)state;
+    iosim_config_t *c = iosim_config_new();
+    assert_int_equal(iosim_config_set(c, "vtd.iotlb.entries=128", NULL), 0);
+    assert_int_equal(c->vtd.iotlb.sets, 128 / 8); /* default 8 ways */
+    assert_int_equal(iosim_config_set(c, "vtd.iotlb.ways=4", NULL), 0);
+    assert_int_equal(c->vtd.iotlb.sets, 128 / 4);
+    assert_int_equal(iosim_config_validate(c, NULL), 0);
+    /* sets given after entries: consistent is fine, else an error */
+    assert_int_equal(iosim_config_set(c, "vtd.iotlb.sets=32", NULL), 0);
+    assert_int_equal(iosim_config_validate(c, NULL), 0);
+    assert_int_equal(iosim_config_set(c, "vtd.iotlb.sets=8", NULL), 0);
+    iosim_err_t err = {0};
+    assert_int_equal(iosim_config_validate(c, &err), -1);
+    assert_string_equal(err.key, "vtd.iotlb.entries");
+    assert_string_equal(err.msg, "vtd.iotlb.entries: 128 but vtd.iotlb.sets "
+                                 "x ways is 8 x 4 (give sets or entries, not "
+                                 "both)");
+    iosim_config_free(c);
+    expect_invalid("vtd.iotlb.entries=100", "vtd.iotlb.entries",
+                   "vtd.iotlb.entries: 100 is not a multiple of "
+                   "vtd.iotlb.ways (8)");
+    expect_invalid("vtd.iotlb.entries=96", "vtd.iotlb.entries",
+                   "vtd.iotlb.entries: 96 / 8 ways = 12 sets, not a power "
+                   "of two (the set index is a bit field)");
 }
 
 static void test_echo_formats(void **state)
@@ -728,6 +777,7 @@ int main(void)
         cmocka_unit_test(test_missing_file),
         cmocka_unit_test(test_set),
         cmocka_unit_test(test_validate),
+        cmocka_unit_test(test_iotlb_entries),
         cmocka_unit_test(test_echo_formats),
         cmocka_unit_test(test_clone_is_deep),
         cmocka_unit_test(test_vtd_yaml_lists_every_default),

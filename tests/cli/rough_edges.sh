@@ -1,0 +1,186 @@
+#!/bin/bash
+# rough_edges.sh — what a new user hits first, each checked by another
+# route than the message itself: a substituted policy says so in its label
+# (and runs as what it says); misspelled keys, policies and modes name the
+# valid ones (read off iosim --list); --set k v, a trace as --config,
+# --epoch without a unit and a missing trace are one line, exit 2; an
+# interrupt says how far the replay got; the progress line has a rate and
+# an ETA; gen random and gen nic take --direction and --dir alike;
+# --help-config filters; vtd.iotlb.entries is sets x ways;
+# scripts/iova-locality picks MAP records on a trace without DMA records
+# and finds iosim-trace by --build or $IOSIM_TRACE alike.
+# Env: IOSIM, IOSIM_TRACE, SRC, WORK (see tests/CMakeLists.txt).
+set -u
+: "${IOSIM:?}" "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
+rm -rf "$WORK"
+mkdir -p "$WORK"
+fails=0
+fail() {
+    echo "FAIL: $*" >&2
+    fails=$((fails + 1))
+}
+T="$SRC/traces/redis-lazy.zst"
+C="$SRC/configs/qemu-guest.yaml"
+
+# --- a substitution is in the label ----------------------------------------
+# Under caching mode (qemu-guest.yaml) Linux runs lazy as strict: the
+# column says so, and its counters are strict's own.
+"$IOSIM" --config "$C" --compare lazy,strict --format csv --no-progress "$T" \
+    > "$WORK/cm.csv" || fail "compare under caching mode: exit $?"
+LZ='lazy (forced strict: caching mode)'
+labels=$(awk -F, '$1 == "stat" { print $2 }' "$WORK/cm.csv" | sort -u)
+[ "$labels" = "$(printf '%s\nstrict' "$LZ")" ] ||
+    fail "labels under caching mode: '$labels'"
+diff <(awk -F, -v l="$LZ" '$1 == "stat" && $2 == l { print $3, $4 }' "$WORK/cm.csv") \
+     <(awk -F, '$1 == "stat" && $2 == "strict" { print $3, $4 }' "$WORK/cm.csv") \
+    > /dev/null || fail "the forced-strict lazy column differs from strict's"
+# without caching mode lazy is lazy, and labelled so
+"$IOSIM" --config "$C" --set vtd.caching_mode=false --compare lazy \
+    --format csv --no-progress "$T" > "$WORK/nocm.csv" || fail "lazy without CM: exit $?"
+[ "$(awk -F, '$1 == "stat" { print $2 }' "$WORK/nocm.csv" | sort -u)" = lazy ] ||
+    fail "lazy without caching mode is not labelled 'lazy'"
+# the epoch rows (what plot_epochs.py draws) carry the same label
+"$IOSIM" --config "$C" --compare lazy --epoch 1s --epoch-out "$WORK/ep.csv" \
+    --no-progress "$T" > /dev/null || fail "epoch run: exit $?"
+[ "$(tail -n +2 "$WORK/ep.csv" | cut -d, -f1 | sort -u)" = "$LZ" ] ||
+    fail "epoch rows not labelled '$LZ'"
+
+# --- one-line errors ------------------------------------------------------
+# expect WANT ARGS...: exit 2, one line on stderr containing WANT, no -o file
+expect() {
+    local want="$1"; shift
+    rm -f "$WORK/out.txt"
+    "$IOSIM" --no-progress "$@" -o "$WORK/out.txt" > "$WORK/stdout" 2> "$WORK/stderr" < /dev/null
+    local rc=$?
+    [ "$rc" -eq 2 ] || fail "$*: exit $rc, want 2"
+    [ "$(wc -l < "$WORK/stderr")" -eq 1 ] || fail "$*: not one line: $(cat "$WORK/stderr")"
+    grep -qF -- "$want" "$WORK/stderr" || fail "$*: '$(cat "$WORK/stderr")' lacks '$want'"
+    [ ! -e "$WORK/out.txt" ] || fail "$*: left an output file"
+}
+expect "--set vtd.iotlb.way: no such key (did you mean vtd.iotlb.ways?)" \
+    --set vtd.iotlb.way=16 "$T"
+# the valid names are the registries' (iosim --list), in its order
+"$IOSIM" --list > "$WORK/list" || fail "--list: exit $?"
+names() { awk -v s="$1:" '/^[^ ]/ { on = ($1 == s); next }
+                           on { printf "%s%s", n++ ? "|" : "", $1 }' "$WORK/list"; }
+POL=$(names os.policy)
+MODES=$(names hv.mode)
+[ -n "$POL" ] && [ -n "$MODES" ] || fail "--list names no policy or mode"
+expect "unknown policy 'lazzy' (one of $POL)" --set os.policy=lazzy "$T"
+expect "--compare Strict: os.policy: unknown policy 'Strict' (one of $POL)" \
+    --compare Strict,lazy "$T"
+expect "unknown mode 'emulate' (one of $MODES)" --compare strict@emulate "$T"
+expect "--set vtd.iotlb.ways: --set takes KEY=VALUE as one argument (--set vtd.iotlb.ways=16)" \
+    --set vtd.iotlb.ways 16 "$T"
+expect "$T: not a YAML file" --config "$T" "$T"
+head -c 4096 /dev/urandom > "$WORK/random.yaml"
+printf 'vtd:\n  iotlb: \xff\xfe\n' > "$WORK/latin1.yaml"
+expect "$WORK/latin1.yaml: not a YAML file" --config "$WORK/latin1.yaml" "$T"
+expect "--epoch: '10' is not a duration (a whole number > 0 with a unit: ns, us, ms or s" \
+    --epoch 10 --epoch-out "$WORK/e.csv" "$T"
+[ ! -e "$WORK/e.csv" ] || fail "--epoch 10 left its output"
+expect "no trace given" --config "$C"
+grep -qF -- "--help" "$WORK/stderr" || fail "no trace: no hint to --help"
+# --help-config with a filter lists exactly the keys under it
+"$IOSIM" --help-config > "$WORK/ref_all" || fail "--help-config: exit $?"
+"$IOSIM" --help-config vtd.iotlb > "$WORK/ref_iotlb" || fail "--help-config vtd.iotlb: exit $?"
+diff <(grep '^| vtd\.iotlb\.' "$WORK/ref_all") <(tail -n +3 "$WORK/ref_iotlb") > /dev/null ||
+    fail "--help-config vtd.iotlb: not the vtd.iotlb.* rows"
+[ "$(head -n 2 "$WORK/ref_iotlb")" = "$(head -n 2 "$WORK/ref_all")" ] ||
+    fail "--help-config vtd.iotlb: no table header"
+[ "$(grep -c '^| vtd\.iotlb\.' "$WORK/ref_iotlb")" -ge 6 ] ||
+    fail "--help-config vtd.iotlb: fewer than 6 rows"
+"$IOSIM" --help-config vtd.nope > /dev/null 2> "$WORK/stderr"
+[ $? -eq 2 ] || fail "--help-config vtd.nope: exit not 2"
+
+# --- vtd.iotlb.entries ----------------------------------------------------
+# 16 entries of 4 ways are 4 sets: the same run as sets=4 ways=4
+# (random reads over 64 pages: the misses depend on the capacity)
+"$IOSIM_TRACE" gen random --window 256K --size 4K --count 20000 -o "$WORK/rnd.zst" ||
+    fail "gen rnd: exit $?"
+stats() { "$IOSIM" --config "$SRC/configs/vtd.yaml" --format csv --no-progress "$@" \
+              "$WORK/rnd.zst" | grep '^stat,'; }
+stats --set vtd.iotlb.entries=16 --set vtd.iotlb.ways=4 > "$WORK/e1" || fail "entries run: exit $?"
+stats --set vtd.iotlb.sets=4 --set vtd.iotlb.ways=4 > "$WORK/e2" || fail "sets run: exit $?"
+cmp -s "$WORK/e1" "$WORK/e2" || fail "entries=16 ways=4 differs from sets=4 ways=4"
+cmp -s "$WORK/e1" <(stats) && fail "entries=16 ways=4 equals the default 8 x 8"
+expect "vtd.iotlb.entries: 128 but vtd.iotlb.sets x ways is 4 x 16 (give sets or entries, not both)" \
+    --set vtd.iotlb.entries=128 --set vtd.iotlb.ways=16 --set vtd.iotlb.sets=4 "$T"
+
+# --- gen: --direction and --dir ---------------------------------------------
+for kind in "random --window 1M --size 4K --count 500" "nic --packets 200"; do
+    # shellcheck disable=SC2086
+    "$IOSIM_TRACE" gen $kind --direction write -o "$WORK/g1.txt" --text 2> /dev/null ||
+        "$IOSIM_TRACE" gen $kind --direction tx -o "$WORK/g1.txt" --text ||
+        fail "gen $kind --direction: exit $?"
+    # shellcheck disable=SC2086
+    "$IOSIM_TRACE" gen $kind --dir write -o "$WORK/g2.txt" --text 2> /dev/null ||
+        "$IOSIM_TRACE" gen $kind --dir tx -o "$WORK/g2.txt" --text ||
+        fail "gen $kind --dir: exit $?"
+    cmp -s "$WORK/g1.txt" "$WORK/g2.txt" || fail "gen $kind: --dir and --direction differ"
+done
+"$IOSIM_TRACE" gen random --help 2>&1 | grep -q -- '--direction read|write' ||
+    fail "gen random --help does not document --direction"
+
+# --- scripts/iova-locality --------------------------------------------------
+# an ftrace capture has no DMA records: MAP records by default, said so
+LOC="$SRC/scripts/iova-locality"
+R="$SRC/traces/redis-strict.zst"
+/usr/bin/python3 "$LOC" "$R" > "$WORK/loc_auto" 2> "$WORK/loc_err" || fail "iova-locality: exit $?"
+/usr/bin/python3 "$LOC" --records map "$R" > "$WORK/loc_map" || fail "iova-locality --records map: exit $?"
+cmp -s "$WORK/loc_auto" "$WORK/loc_map" || fail "iova-locality on ftrace: not the MAP records"
+maps=$("$IOSIM_TRACE" to-text "$R" | grep -c '^MAP ')
+[ "$(tail -n 1 "$WORK/loc_auto" | cut -d, -f2)" = "$maps" ] ||
+    fail "iova-locality: accesses are not the trace's $maps maps"
+grep -q "MAP records used" "$WORK/loc_err" || fail "iova-locality: no note on stderr"
+/usr/bin/python3 "$LOC" --records dma "$R" > /dev/null 2> "$WORK/loc_err"
+grep -q -- "try --records map" "$WORK/loc_err" || fail "iova-locality --records dma: no hint"
+# --build DIR and $IOSIM_TRACE name the same program
+IOSIM_TRACE=/nonexistent /usr/bin/python3 "$LOC" --build "$(dirname "$IOSIM_TRACE")" "$R" \
+    > "$WORK/loc_build" 2> /dev/null || fail "iova-locality --build: exit $?"
+cmp -s "$WORK/loc_auto" "$WORK/loc_build" || fail "iova-locality: --build differs from \$IOSIM_TRACE"
+
+# --- interrupt and progress -------------------------------------------------
+# A long trace, stopped (SIGSTOP) once its first progress line is out: the
+# run is mid-trace when it is continued and then terminated or timed.
+"$IOSIM_TRACE" gen random --window 4M --size 4K --count 3000000 -o "$WORK/long.zst" ||
+    fail "gen long: exit $?"
+total=$("$IOSIM_TRACE" stat --format json "$WORK/long.zst" |
+        sed -n 's/.*"records": {"total": *\([0-9]*\).*/\1/p' | head -n 1)
+# run_stopped ARGS...: starts iosim --progress in the background (pid in
+# $pid), waits for its first progress output, stops it for 1.2 s
+run_stopped() {
+    rm -f "$WORK/prog"
+    "$IOSIM" --progress "$@" "$WORK/long.zst" > /dev/null 2> "$WORK/prog" &
+    pid=$!
+    for _ in $(seq 1 400); do
+        [ -s "$WORK/prog" ] && break
+        sleep 0.02
+    done
+    kill -STOP "$pid"
+    sleep 1.2
+}
+run_stopped -o "$WORK/int.txt"
+kill -TERM "$pid"
+kill -CONT "$pid"
+wait "$pid"
+rc=$?
+[ "$rc" -eq 143 ] || fail "SIGTERM: exit $rc, want 143"
+line=$(tr '\r' '\n' < "$WORK/prog" | grep interrupted)
+[ "$(echo "$line" | grep -c .)" -eq 1 ] || fail "interrupt: not one line: $line"
+done_recs=$(echo "$line" | sed -n 's/.*interrupted after \([0-9]*\) records of .*long.zst (\([0-9.]*\)% of it); no report or output file written$/\1/p')
+[ -n "$done_recs" ] || fail "interrupt line: '$line'"
+[ -n "$done_recs" ] && [ "$done_recs" -gt 0 ] && [ "$done_recs" -lt "$total" ] ||
+    fail "interrupt: $done_recs records done, want 1..$((total - 1))"
+[ ! -e "$WORK/int.txt" ] || fail "interrupt left the output file"
+ls "$WORK" | grep -q '\.tmp' && fail "interrupt left a temporary"
+run_stopped --set os.policy=passthrough
+kill -CONT "$pid"
+wait "$pid" || fail "progress run: exit $?"
+tr '\r' '\n' < "$WORK/prog" | grep -Eq 'records/s +ETA [0-9]+:[0-5][0-9]' ||
+    fail "progress line without rate and ETA: $(tr '\r' '\n' < "$WORK/prog" | tail -n 3)"
+tr '\r' '\n' < "$WORK/prog" | grep -q "100.0%  $total records" ||
+    fail "progress line does not end at 100% and $total records"
+
+[ "$fails" -eq 0 ] || exit 1
+echo "rough_edges: all passed"
