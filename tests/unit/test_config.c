@@ -33,7 +33,7 @@
  * A new parameter adds its field to config.h, a row and 1 here. */
 #define DEV_MODEL_PARAMS (2 + 12 + 10 + 20) /* touch virtio-net e1000e mlx5 */
 #define EXPECTED_PARAMS                                                      \
-    (3 + 10 + 13 * 5 + 1 + 10 + 7 + 18 + 6 + 12 + 1 + DEV_MODEL_PARAMS)
+    (3 + 10 + 13 * 5 + 10 + 7 + 18 + 6 + 12 + 1 + DEV_MODEL_PARAMS)
 
 static size_t param_count(void)
 {
@@ -42,16 +42,6 @@ static size_t param_count(void)
         for (const iosim_param_t *p = *t; p->path; p++)
             n++;
     return n;
-}
-
-/* dev.touch.granule as the configuration holds it (the touch model's own
- * struct, read through its row) */
-static uint32_t touch_granule(const iosim_config_t *c)
-{
-    const iosim_param_t *p = iosim_param_find("dev.touch.granule");
-    uint32_t v;
-    memcpy(&v, (const char *)c + p->offset, sizeof v);
-    return v;
 }
 
 static size_t type_size(iosim_ptype_t t)
@@ -173,7 +163,7 @@ static void test_defaults(void **state)
     /* and the numbers the sources give (FIGURES.md §1/§2, MODEL.md) */
     assert_int_equal(c->sim.seed, 1);
     assert_string_equal(c->dev.model, "auto");
-    assert_int_equal(touch_granule(c), 4096);
+    assert_int_equal(c->dev.touch.granule, 4096);
     assert_true(c->sim.window_only);
     assert_string_equal(c->vtd.root_mode, "legacy");
     assert_string_equal(c->vtd.translation, "second-stage");
@@ -330,7 +320,7 @@ static void test_set(void **state)
     assert_int_equal(iosim_config_set(c, "vtd.iotlb.ways=16", NULL), 0);
     assert_int_equal(c->vtd.iotlb.ways, 16);
     assert_int_equal(iosim_config_set(c, "dev.touch.granule=2M", NULL), 0);
-    assert_int_equal(touch_granule(c), 2u << 20);
+    assert_int_equal(c->dev.touch.granule, 2u << 20);
     assert_int_equal(iosim_config_set(c, "sim.seed=0x10", NULL), 0);
     assert_int_equal(c->sim.seed, 16);
     assert_int_equal(iosim_config_set(c, " vtd.ats = on ", NULL), 0);
