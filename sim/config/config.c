@@ -1221,6 +1221,15 @@ void iosim_config_write(const iosim_config_t *c, FILE *out,
     }
 }
 
+void config_each(const iosim_config_t *c, config_each_fn fn, void *arg)
+{
+    FOR_EACH_PARAM(p) {
+        char val[PATH_MAX_LEN];
+        iosim_param_format(c, p, val, sizeof val);
+        fn(p->path, val, p->type, arg);
+    }
+}
+
 static const char *type_name(iosim_ptype_t t)
 {
     switch (t) {

@@ -248,4 +248,10 @@ int config_yaml_parse(const char *path, struct yaml_document_s *doc,
  * NULL if none is close. */
 const char *config_suggest(const char *path, char *buf, size_t n);
 
+/* Calls fn for every parameter in table order with its key, c's value as
+ * the echo prints it, and its type (typed report and sweep columns). */
+typedef void (*config_each_fn)(const char *key, const char *value,
+                               iosim_ptype_t type, void *arg);
+void config_each(const iosim_config_t *c, config_each_fn fn, void *arg);
+
 #endif /* IOSIM_CONFIG_H */

@@ -384,6 +384,31 @@ void iosim_report_write(FILE *out, iosim_format_t fmt,
                         const iosim_config_t *cfg,
                         const iosim_trace_meta_t *meta,
                         iosim_sim_t *const *sims, size_t nsims);
+/* Where a report came from, at its head in every format (and in every
+ * row of a sweep's table, under the same names): the command (the
+ * options that change no number of the report left out: -o, --threads,
+ * --progress, --no-progress, --epoch-out, --xlate-log), the trace file's
+ * path as given, size and SHA-256, the config file's path and SHA-256
+ * (NULL: built-in defaults).  Nothing in it varies between identical
+ * runs. */
+typedef struct iosim_provenance {
+    char *command; /* malloc'ed; shell-quoted words */
+    const char *trace;
+    uint64_t trace_bytes;
+    char trace_sha256[65];
+    const char *config_file;
+    char config_sha256[65];
+} iosim_provenance_t;
+int iosim_provenance_fill(iosim_provenance_t *p, int argc,
+                          char *const *argv, const char *trace,
+                          const char *config_file, iosim_err_t *err);
+void iosim_provenance_free(iosim_provenance_t *p);
+/* iosim_report_write with the provenance at its head (prov may be NULL). */
+void iosim_report_write_prov(FILE *out, iosim_format_t fmt,
+                             const iosim_provenance_t *prov,
+                             const iosim_config_t *cfg,
+                             const iosim_trace_meta_t *meta,
+                             iosim_sim_t *const *sims, size_t nsims);
 /* Every metric a report can hold, one per line: section (stat, derived,
  * warning, summary: CSV's first column), name, unit, description,
  * tab-separated (iosim --list-stats). */

@@ -3,15 +3,21 @@
  * derived metrics, as text, JSON or CSV.
  * Concepts: one walk over the X-macro tables per format; numbers are
  * printed with fixed formats so identical inputs give identical bytes;
- * a derived metric with a zero denominator prints null (JSON/CSV) or
- * "null" (text), never NaN. */
+ * a value that does not exist (a derived metric with a zero denominator,
+ * a summary without requests) is each format's missing value, never NaN:
+ * null in JSON, "null" in text, an empty field in CSV (what pandas and R
+ * read as missing).  Sections have one name in every format: provenance,
+ * config, stat, derived, warning, summary, reference (CSV's first column,
+ * JSON's keys, text's blocks); each sim's config is its full effective
+ * configuration in JSON and CSV (typed in JSON), so a sim equal to the
+ * [config] block has its rows too; text shows what differs. */
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/json.h"
 #include "iosim.h"
-#include "config/config.h" /* os.policy of each sim ([reference]) */
+#include "config/config.h" /* os.policy of each sim ([reference]), config_each */
 
 /* Summary fields, declared once for every format. */
 typedef struct summary_field {
@@ -90,52 +96,94 @@ static const char *meta_or_unknown(const char *s)
 }
 
 /* Each sim's own settings where they differ from the [config] block
- * (what its --compare item, @mode and --sweep values set), so every
+ * (what its --compare item, @mode and --sweep values set), so the text
  * report says what each configuration ran. */
-typedef struct diff_out {
+static void diff_row(const char *key, const char *value, void *arg)
+{
+    fprintf(arg, " %s=%s", key, value);
+}
+
+static void write_sim_diff(FILE *out, const iosim_config_t *cfg,
+                           const iosim_sim_t *s)
+{
+    fprintf(out, "# config differs from [config]:");
+    if (!iosim_config_diff(cfg, iosim_sim_config(s), diff_row, out))
+        fprintf(out, " nothing");
+    fputc('\n', out);
+}
+
+/* Each sim's full effective configuration: JSON (typed values) or CSV
+ * config rows of its label. */
+typedef struct full_out {
     FILE *out;
     iosim_format_t fmt;
     const char *label;
     size_t n;
-} diff_out_t;
+} full_out_t;
 
-static void diff_row(const char *key, const char *value, void *arg)
+static void csv_value(FILE *out, const char *v)
 {
-    diff_out_t *d = arg;
-    switch (d->fmt) {
-    case IOSIM_FMT_TEXT:
-        fprintf(d->out, " %s=%s", key, value);
-        break;
-    case IOSIM_FMT_JSON:
+    if (!strpbrk(v, ",\"\r\n")) {
+        fputs(v, out);
+        return;
+    }
+    fputc('"', out);
+    for (; *v; v++) {
+        if (*v == '"')
+            fputc('"', out);
+        fputc(*v, out);
+    }
+    fputc('"', out);
+}
+
+static void full_row(const char *key, const char *value, iosim_ptype_t type,
+                     void *arg)
+{
+    full_out_t *d = arg;
+    if (d->fmt == IOSIM_FMT_JSON) {
         fprintf(d->out, "%s\"%s\": ", d->n ? ", " : "", key);
-        json_write_string(d->out, value);
-        break;
-    default:
-        fprintf(d->out, "config,%s,%s,%s\n", d->label, key, value);
-        break;
+        if (type == IOSIM_P_STR)
+            json_write_string(d->out, value);
+        else
+            fputs(value, d->out);
+    } else {
+        fprintf(d->out, "config,");
+        csv_value(d->out, d->label);
+        fprintf(d->out, ",%s,", key);
+        csv_value(d->out, value);
+        fputc('\n', d->out);
     }
     d->n++;
 }
 
 static void write_sim_config(FILE *out, iosim_format_t fmt,
-                             const iosim_config_t *cfg, const iosim_sim_t *s)
+                             const iosim_sim_t *s)
 {
-    diff_out_t d = {out, fmt, iosim_sim_label(s), 0};
-    if (fmt == IOSIM_FMT_TEXT) {
-        fprintf(out, "# config differs from [config]:");
-        if (!iosim_config_diff(cfg, iosim_sim_config(s), diff_row, &d))
-            fprintf(out, " nothing");
-        fputc('\n', out);
-    } else {
-        iosim_config_diff(cfg, iosim_sim_config(s), diff_row, &d);
-    }
+    full_out_t d = {out, fmt, iosim_sim_label(s), 0};
+    config_each(iosim_sim_config(s), full_row, &d);
 }
 
-static void write_text(FILE *out, const iosim_config_t *cfg,
+/* The provenance lines of the text report. */
+static void text_provenance(FILE *out, const iosim_provenance_t *p)
+{
+    if (!p)
+        return;
+    fprintf(out, "# command: %s\n", p->command);
+    fprintf(out, "# provenance: trace=%s trace_bytes=%llu trace_sha256=%s "
+                 "config_file=%s config_sha256=%s\n",
+            p->trace, (unsigned long long)p->trace_bytes,
+            p->trace_sha256[0] ? p->trace_sha256 : "null",
+            p->config_file ? p->config_file : "null",
+            p->config_sha256[0] ? p->config_sha256 : "null");
+}
+
+static void write_text(FILE *out, const iosim_provenance_t *prov,
+                       const iosim_config_t *cfg,
                        const iosim_trace_meta_t *m, iosim_sim_t *const *sims,
                        size_t n)
 {
     fprintf(out, "# iosim %s\n", IOSIM_VERSION_STRING);
+    text_provenance(out, prov);
     if (m)
         fprintf(out,
                 "# trace: source=%s kernel=%s policy=%s workload=%s cpus=%u "
@@ -147,7 +195,7 @@ static void write_text(FILE *out, const iosim_config_t *cfg,
     iosim_config_write(cfg, out, IOSIM_FMT_TEXT);
     for (size_t k = 0; k < n; k++) {
         fprintf(out, "[sim %s]\n", iosim_sim_label(sims[k]));
-        write_sim_config(out, IOSIM_FMT_TEXT, cfg, sims[k]);
+        write_sim_diff(out, cfg, sims[k]);
         for (size_t i = 0; i < iosim_stat_count(); i++)
             fprintf(out, "%s %llu # %s\n", iosim_stat_name(i),
                     (unsigned long long)iosim_sim_stat(sims[k], i),
@@ -223,7 +271,7 @@ static void write_text(FILE *out, const iosim_config_t *cfg,
         for (size_t i = 0; i < iosim_warning_count(); i++)
             any = any || iosim_sim_warning(sims[k], i) != 0;
     if (any) {
-        fprintf(out, "[warnings]\n%-22s", "whole trace");
+        fprintf(out, "[warning]\n%-22s", "whole trace");
         for (size_t k = 0; k < n; k++)
             fprintf(out, " %18s", iosim_sim_label(sims[k]));
         fputc('\n', out);
@@ -238,11 +286,34 @@ static void write_text(FILE *out, const iosim_config_t *cfg,
     }
 }
 
-static void write_json(FILE *out, const iosim_config_t *cfg,
+static void json_or_null(FILE *out, const char *s)
+{
+    if (s && s[0])
+        json_write_string(out, s);
+    else
+        fputs("null", out);
+}
+
+static void write_json(FILE *out, const iosim_provenance_t *prov,
+                       const iosim_config_t *cfg,
                        const iosim_trace_meta_t *m, iosim_sim_t *const *sims,
                        size_t n)
 {
     fprintf(out, "{\n  \"iosim_version\": \"%s\",\n", IOSIM_VERSION_STRING);
+    if (prov) {
+        fprintf(out, "  \"provenance\": {\"command\": ");
+        json_write_string(out, prov->command);
+        fprintf(out, ", \"trace\": ");
+        json_write_string(out, prov->trace);
+        fprintf(out, ", \"trace_bytes\": %llu, \"trace_sha256\": ",
+                (unsigned long long)prov->trace_bytes);
+        json_or_null(out, prov->trace_sha256);
+        fprintf(out, ", \"config_file\": ");
+        json_or_null(out, prov->config_file);
+        fprintf(out, ", \"config_sha256\": ");
+        json_or_null(out, prov->config_sha256);
+        fprintf(out, "},\n");
+    }
     if (m) {
         fprintf(out, "  \"trace\": {\"source\": ");
         json_write_string(out, m->source);
@@ -252,14 +323,16 @@ static void write_json(FILE *out, const iosim_config_t *cfg,
         json_write_string(out, m->policy);
         fprintf(out, ", \"workload\": ");
         json_write_string(out, m->workload);
-        fprintf(out, ", \"cpus\": %u, \"has_dma\": %u, \"ref\": {",
-                m->cpus, m->has_dma);
+        fprintf(out, ", \"cpus\": %u, \"has_dma\": %u},\n", m->cpus,
+                m->has_dma);
+        /* the capture's own counts: the [reference] block of the text */
+        fprintf(out, "  \"reference\": {");
         for (uint32_t r = 0; r < m->n_refs && r < IOSIM_META_REFS_MAX; r++) {
             fprintf(out, "%s", r ? ", " : "");
             json_write_string(out, m->refs[r].name);
             fprintf(out, ": %llu", (unsigned long long)m->refs[r].value);
         }
-        fprintf(out, "}},\n");
+        fprintf(out, "},\n");
     }
     fprintf(out, "  \"config\": ");
     iosim_config_write(cfg, out, IOSIM_FMT_JSON);
@@ -268,8 +341,8 @@ static void write_json(FILE *out, const iosim_config_t *cfg,
         fprintf(out, "%s\n    {\"label\": ", k ? "," : "");
         json_write_string(out, iosim_sim_label(sims[k]));
         fprintf(out, ",\n     \"config\": {");
-        write_sim_config(out, IOSIM_FMT_JSON, cfg, sims[k]);
-        fprintf(out, "},\n     \"stats\": {");
+        write_sim_config(out, IOSIM_FMT_JSON, sims[k]);
+        fprintf(out, "},\n     \"stat\": {");
         for (size_t i = 0; i < iosim_stat_count(); i++)
             fprintf(out, "%s\"%s\": %llu", i ? ", " : "", iosim_stat_name(i),
                     (unsigned long long)iosim_sim_stat(sims[k], i));
@@ -282,7 +355,7 @@ static void write_json(FILE *out, const iosim_config_t *cfg,
             else
                 fprintf(out, "null");
         }
-        fprintf(out, "},\n     \"warnings\": {");
+        fprintf(out, "},\n     \"warning\": {");
         for (size_t i = 0; i < iosim_warning_count(); i++)
             fprintf(out, "%s\"%s\": %llu", i ? ", " : "",
                     iosim_warning_name(i),
@@ -302,11 +375,30 @@ static void write_json(FILE *out, const iosim_config_t *cfg,
     fprintf(out, "\n  ]\n}\n");
 }
 
-static void write_csv(FILE *out, const iosim_config_t *cfg,
+static void write_csv(FILE *out, const iosim_provenance_t *prov,
+                      const iosim_config_t *cfg,
                       const iosim_trace_meta_t *m, iosim_sim_t *const *sims,
                       size_t n)
 {
     fprintf(out, "section,label,name,value\n");
+    fprintf(out, "provenance,,iosim_version,%s\n", IOSIM_VERSION_STRING);
+    if (prov) {
+        char bytes[32];
+        snprintf(bytes, sizeof bytes, "%llu",
+                 (unsigned long long)prov->trace_bytes);
+        const char *rows[][2] = {
+            {"command", prov->command},
+            {"trace", prov->trace},
+            {"trace_bytes", bytes},
+            {"trace_sha256", prov->trace_sha256},
+            {"config_file", prov->config_file ? prov->config_file : ""},
+            {"config_sha256", prov->config_sha256}};
+        for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
+            fprintf(out, "provenance,,%s,", rows[i][0]);
+            csv_value(out, rows[i][1]);
+            fputc('\n', out);
+        }
+    }
     /* config rows: iosim_config_write's CSV is "key,value" lines */
     char *buf = NULL;
     size_t len = 0;
@@ -320,11 +412,11 @@ static void write_csv(FILE *out, const iosim_config_t *cfg,
     }
     /* the capture's own counts (trace metadata ref.*) */
     for (uint32_t r = 0; m && r < m->n_refs && r < IOSIM_META_REFS_MAX; r++)
-        fprintf(out, "ref,,%s,%llu\n", m->refs[r].name,
+        fprintf(out, "reference,capture,%s,%llu\n", m->refs[r].name,
                 (unsigned long long)m->refs[r].value);
     for (size_t k = 0; k < n; k++) {
         const char *l = iosim_sim_label(sims[k]);
-        write_sim_config(out, IOSIM_FMT_CSV, cfg, sims[k]);
+        write_sim_config(out, IOSIM_FMT_CSV, sims[k]);
         for (size_t i = 0; i < iosim_stat_count(); i++)
             fprintf(out, "stat,%s,%s,%llu\n", l, iosim_stat_name(i),
                     (unsigned long long)iosim_sim_stat(sims[k], i));
@@ -404,20 +496,29 @@ void iosim_report_list_metrics(FILE *out)
                 summary_fields[i].desc);
 }
 
+void iosim_report_write_prov(FILE *out, iosim_format_t fmt,
+                             const iosim_provenance_t *prov,
+                             const iosim_config_t *cfg,
+                             const iosim_trace_meta_t *meta,
+                             iosim_sim_t *const *sims, size_t nsims)
+{
+    switch (fmt) {
+    case IOSIM_FMT_JSON:
+        write_json(out, prov, cfg, meta, sims, nsims);
+        break;
+    case IOSIM_FMT_CSV:
+        write_csv(out, prov, cfg, meta, sims, nsims);
+        break;
+    default:
+        write_text(out, prov, cfg, meta, sims, nsims);
+        break;
+    }
+}
+
 void iosim_report_write(FILE *out, iosim_format_t fmt,
                         const iosim_config_t *cfg,
                         const iosim_trace_meta_t *meta,
                         iosim_sim_t *const *sims, size_t nsims)
 {
-    switch (fmt) {
-    case IOSIM_FMT_JSON:
-        write_json(out, cfg, meta, sims, nsims);
-        break;
-    case IOSIM_FMT_CSV:
-        write_csv(out, cfg, meta, sims, nsims);
-        break;
-    default:
-        write_text(out, cfg, meta, sims, nsims);
-        break;
-    }
+    iosim_report_write_prov(out, fmt, NULL, cfg, meta, sims, nsims);
 }

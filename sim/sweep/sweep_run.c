@@ -104,69 +104,63 @@ static size_t split_cells(char *line, char **cells, size_t max)
     return n;
 }
 
-/* Every configuration key and value of c, in the echo's order: the CSV
- * echo read back (a value may be quoted, with "" for a quote). */
+/* Every configuration key and value of c, in the echo's order. */
 typedef struct kv {
-    char *buf;
     char **key, **val;
-    size_t n;
+    size_t n, cap;
+    bool oom;
 } kv_t;
 
 static void kv_free(kv_t *kv)
 {
-    free(kv->buf);
+    for (size_t i = 0; i < kv->n; i++) {
+        free(kv->key[i]);
+        free(kv->val[i]);
+    }
     free(kv->key);
     free(kv->val);
     memset(kv, 0, sizeof *kv);
 }
 
+static void kv_add(const char *key, const char *value, iosim_ptype_t type,
+                   void *arg)
+{
+    kv_t *kv = arg;
+    (void)type;
+    if (kv->oom)
+        return;
+    if (kv->n == kv->cap) {
+        size_t cap = kv->cap ? 2 * kv->cap : 256;
+        char **k = realloc(kv->key, cap * sizeof *k);
+        if (k)
+            kv->key = k;
+        char **v = k ? realloc(kv->val, cap * sizeof *v) : NULL;
+        if (v)
+            kv->val = v;
+        if (!k || !v) {
+            kv->oom = true;
+            return;
+        }
+        kv->cap = cap;
+    }
+    kv->key[kv->n] = strdup(key);
+    kv->val[kv->n] = strdup(value);
+    if (!kv->key[kv->n] || !kv->val[kv->n]) {
+        free(kv->key[kv->n]);
+        free(kv->val[kv->n]);
+        kv->oom = true;
+        return;
+    }
+    kv->n++;
+}
+
 static int config_cells(const iosim_config_t *c, kv_t *kv, iosim_err_t *err)
 {
     memset(kv, 0, sizeof *kv);
-    size_t len = 0;
-    FILE *mem = open_memstream(&kv->buf, &len);
-    if (!mem)
-        return iosim_err_set(err, "out of memory");
-    iosim_config_write(c, mem, IOSIM_FMT_CSV);
-    if (fclose(mem) != 0)
-        return iosim_err_set(err, "out of memory");
-    size_t lines = 1;
-    for (size_t i = 0; i < len; i++)
-        lines += kv->buf[i] == '\n';
-    kv->key = calloc(lines, sizeof *kv->key);
-    kv->val = calloc(lines, sizeof *kv->val);
-    if (!kv->key || !kv->val) {
+    config_each(c, kv_add, kv);
+    if (kv->oom) {
         kv_free(kv);
         return iosim_err_set(err, "out of memory");
-    }
-    char *r = kv->buf;
-    while (*r) {
-        char *comma = strchr(r, ',');
-        if (!comma)
-            break;
-        *comma = '\0';
-        kv->key[kv->n] = r;
-        char *v = comma + 1, *w = v;
-        r = v;
-        if (*r == '"') {
-            for (r++; *r; r++) {
-                if (*r == '"' && r[1] == '"')
-                    *w++ = *r++;
-                else if (*r == '"')
-                    break;
-                else
-                    *w++ = *r;
-            }
-            if (*r)
-                r++;
-        } else {
-            while (*r && *r != '\n')
-                *w++ = *r++;
-        }
-        if (*r == '\n')
-            r++;
-        *w = '\0';
-        kv->val[kv->n++] = v;
     }
     return 0;
 }

@@ -509,6 +509,7 @@ int main(int argc, char **argv)
     size_t nsims = 0;
     output_t report = {.opt = "-o", .path = out_path};
     FILE *out = stdout;
+    iosim_provenance_t prov = {0};
     if (!cfg) {
         cli_error(PROG, "out of memory");
         return 1;
@@ -527,6 +528,8 @@ int main(int argc, char **argv)
     if (!reader)
         goto fail;
     const iosim_trace_meta_t *meta = iosim_trace_meta(reader);
+    if (iosim_provenance_fill(&prov, argc, argv, trace, config_path, &err))
+        goto fail;
 
     if (build_sims(cfg, compare, sweeps, nsweeps, meta, sims, &nsims, &err)) {
         /* a sim the trace's own metadata cannot serve: name the trace */
@@ -583,7 +586,8 @@ int main(int argc, char **argv)
         iosim_config_free(shown);
         shown = NULL;
     }
-    iosim_report_write(out, fmt, shown ? shown : cfg, meta, sims, nsims);
+    iosim_report_write_prov(out, fmt, &prov, shown ? shown : cfg, meta, sims,
+                            nsims);
     iosim_config_free(shown);
     /* an output that cannot be written (full disk, closed pipe) is the
      * caller's to fix, as iosim-trace treats it: exit 2 in both */
@@ -609,6 +613,7 @@ fail:
     rc = IOSIM_EXIT_BAD_INPUT;
 done:
     output_abort(&report);
+    iosim_provenance_free(&prov);
     side_close(&epochs, nsims);
     side_close(&xlates, nsims);
     for (size_t i = 0; i < nsims; i++)

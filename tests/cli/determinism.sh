@@ -45,6 +45,8 @@ rc=$?
 [ "$(wc -l < "$WORK/e.txt")" -eq 1 ] || err "error is not one line"
 grep -q 'does-not-exist.zst' "$WORK/e.txt" || err "error does not name the file"
 ls "$WORK" | grep -q 'tmp\.' && err "temporary file left behind"
-"$IOSIM" --config "$C" -o "$WORK/out.txt" --no-progress "$T" || err "-o run"
+# the same options as a.text's run (the report's command line records
+# them; -o and --no-progress are left out of it)
+"$IOSIM" --config "$C" --format text -o "$WORK/out.txt" --no-progress "$T" || err "-o run"
 cmp -s "$WORK/out.txt" "$WORK/a.text" || err "-o output differs from stdout output"
 exit $fail

@@ -40,7 +40,7 @@ zstd -dc "$SRC/traces/raw/redis-strict-e1000e-qemu-trace/trace.txt.zst" | head -
 "$IOSIM_TRACE" import ftrace "$WORK/ft.txt" -o "$WORK/ft.zst" --dev-model touch 2> /dev/null \
     || fail "import --dev-model touch"
 "$IOSIM_TRACE" stat "$WORK/ft.zst" | grep -qx 'meta.device = touch' || fail "stat shows no meta.device"
-"$IOSIM" --no-progress "$WORK/ft.zst" | sed -n 2p | grep -q ' device=touch$' \
+"$IOSIM" --no-progress "$WORK/ft.zst" | grep '^# trace: ' | grep -q ' device=touch$' \
     || fail "report's trace line does not name the device"
 "$IOSIM_TRACE" import ftrace "$WORK/ft.txt" -o "$WORK/ft2.zst" --dev-model nope 2> "$WORK/err"
 [ $? -eq 2 ] || fail "import --dev-model nope: exit not 2"

@@ -43,10 +43,10 @@ done
 [ "$want" -gt 100 ] || err "only $want epochs: the test checks too little"
 
 # additive counters: the sum over the rows is the report's value (JSON
-# "stats" of each sim, as "label name value" lines)
+# "stat" of each sim, as "label name value" lines)
 tr -d ' \n' < "$WORK/a.json" |
-    grep -o '"label":"[^"]*","config":{[^}]*},"stats":{[^}]*}' |
-    sed -e 's/"label":"\([^"]*\)","config":{[^}]*},"stats":{/\1 /' -e 's/}$//' |
+    grep -o '"label":"[^"]*","config":{[^}]*},"stat":{[^}]*}' |
+    sed -e 's/"label":"\([^"]*\)","config":{[^}]*},"stat":{/\1 /' -e 's/}$//' |
     awk '{ split($2, kv, ","); for (i in kv) { split(kv[i], p, ":");
            gsub(/"/, "", p[1]); print $1, p[1], p[2] } }' |
     sort > "$WORK/report.txt"

@@ -58,7 +58,7 @@ import json, re, sys
 d = json.load(open(sys.argv[1]))
 pat = re.compile(r"^(iotlb\.|psc\.|walk\.|dma\.requests$|dma\.bytes$|dma\.device_time_ns$)")
 for s in d["sims"]:
-    for k, v in sorted(s["stats"].items()):
+    for k, v in sorted(s["stat"].items()):
         if pat.match(k):
             print(s["label"], k, v)
 EOF

@@ -17,7 +17,7 @@ cp "$SRC/tests/golden/reports/compare/devices.txt" "$R"
 check() { python3 "$G/golden.py" check --iosim "$IOSIM" --src "$SRC" --group compare > "$WORK/out" 2>&1; }
 
 check || err "unchanged copy: $(cat "$WORK/out")"
-key='sims/strict dev.model=touch/stats/iotlb.misses'
+key='sims/strict dev.model=touch/stat/iotlb.misses'
 old=$(awk -F'\t' -v k="$key" '$1==k {print $2}' "$R")
 [ -n "$old" ] || err "no $key in the report"
 awk -F'\t' -v OFS='\t' -v k="$key" '$1==k {$2=$2+1} {print}' "$R" > "$R.new" && mv "$R.new" "$R"

@@ -155,8 +155,8 @@ check_qemu_iotlb() { # trace label lo hi extra-set...
     local misses=$(stat "$out" "$p" iotlb.misses)
     # the report carries the trace's reference counts (section ref), the
     # same as iosim-trace stat reads from the header
-    local ref_lookups=$(awk -F, '$1=="ref" && $3=="iotlb.lookups" {print $4}' "$out")
-    local ref_misses=$(awk -F, '$1=="ref" && $3=="iotlb.misses" {print $4}' "$out")
+    local ref_lookups=$(awk -F, '$1=="reference" && $3=="iotlb.lookups" {print $4}' "$out")
+    local ref_misses=$(awk -F, '$1=="reference" && $3=="iotlb.misses" {print $4}' "$out")
     local st=$("$IOSIM_TRACE" stat "$SRC/traces/$trace" |
                awk '$1=="meta.ref.iotlb.misses"{print $3}')
     [ -n "$ref_misses" ] && [ "$ref_misses" -gt 1000 ] && [ "$st" = "$ref_misses" ] ||
@@ -180,7 +180,7 @@ vmexits() { # trace extra-set... -> "ref model os.inval_iotlb trace.inval_iotlb"
     local trace=$1; shift
     "$IOSIM" --config "$cfg" --set sim.window_only=false "$@" --format csv \
         --no-progress "$SRC/traces/$trace" |
-        awk -F, '$1=="ref" && $3=="hv.vmexits" {r=$4}
+        awk -F, '$1=="reference" && $3=="hv.vmexits" {r=$4}
                  $1=="stat" && $3=="hv.vmexits" {m=$4}
                  $1=="stat" && $3=="os.inval_iotlb" {o=$4}
                  $1=="stat" && $3=="trace.inval_iotlb" {t=$4}
@@ -258,7 +258,7 @@ check_qemu_lazy() { # trace extra-set...
     local lz=$1; shift
     check_qemu_iotlb $lz trace 0 4 --set os.policy=trace "$@" ||
         err "$lz IOTLB, kernel's descriptors: outside [0, +4] misses of QEMU's"
-    local tol=$(awk -F, '$1=="ref" && $3=="iotlb.misses" {print int($4 / 10)}' \
+    local tol=$(awk -F, '$1=="reference" && $3=="iotlb.misses" {print int($4 / 10)}' \
           "$WORK/qemu-${lz%.zst}-trace.csv")
     check_qemu_iotlb $lz lazy "-${tol:-0}" "${tol:-0}" --set os.policy=lazy "$@" ||
         err "$lz IOTLB, lazy re-derived: outside +-10% of QEMU's misses"

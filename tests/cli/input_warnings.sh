@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # input_warnings.sh — what is suspicious but replayable in a trace (issue
-# 22) is counted in a [warnings] block (text, only when non-zero; JSON and
+# 22) is counted in a [warning] block (text, only when non-zero; JSON and
 # CSV always) and refused by --strict-input with one line naming the
 # record.  The trace below is written by hand with exactly one of each:
 # record 1 unmaps an IOVA never mapped, record 3 is a DMA to an unmapped
@@ -29,11 +29,11 @@ for nv in input.stray_unmaps=1 input.dma_unmapped=2 input.time_backwards=1 input
     got=$(awk -F, -v n="$n" '$1=="warning" && $3==n {print $4}' "$WORK/w.csv")
     [ "$got" = "$v" ] || fail "$n: $got, want $v"
 done
-"$IOSIM" "${opts[@]}" "$WORK/w.txt" | grep -q '^\[warnings\]' || fail "no [warnings] block in the text report"
-"$IOSIM" "${opts[@]}" --format json "$WORK/w.txt" | grep -q '"warnings": {"input.stray_unmaps": 1,' \
+"$IOSIM" "${opts[@]}" "$WORK/w.txt" | grep -q '^\[warning\]' || fail "no [warning] block in the text report"
+"$IOSIM" "${opts[@]}" --format json "$WORK/w.txt" | grep -q '"warning": {"input.stray_unmaps": 1,' \
     || fail "no warnings object in JSON"
 # a clean trace: no block in text, zeros in CSV
-"$IOSIM" --no-progress "$SRC/tests/data/trace_small.txt" | grep -q '^\[warnings\]' && fail "clean trace has a [warnings] block"
+"$IOSIM" --no-progress "$SRC/tests/data/trace_small.txt" | grep -q '^\[warning\]' && fail "clean trace has a [warning] block"
 z=$("$IOSIM" --no-progress --format csv "$SRC/tests/data/trace_small.txt" | awk -F, '$1=="warning" {s += $4; n++} END {print n, s}')
 [ "$z" = "4 0" ] || fail "clean trace CSV warnings: $z"
 # --strict-input: the first one (record 1, the stray unmap) is an error

@@ -28,7 +28,7 @@ paste -d'\n' "$WORK/in.txt" "$WORK/half.txt" | awk '
     END { exit bad > 0 }' || fail "--factor 0.5: records or times wrong"
 [ "$(wc -l < "$WORK/half.txt")" = "$(wc -l < "$WORK/in.txt")" ] || fail "record count changed"
 "$IOSIM_TRACE" stat "$WORK/half.zst" | grep -qx 'meta.retimed = x0.5' || fail "stat: no meta.retimed"
-"$IOSIM" --no-progress "$WORK/half.zst" | sed -n 2p | grep -q ' retimed=x0.5$' || fail "report does not say retimed"
+"$IOSIM" --no-progress "$WORK/half.zst" | grep '^# trace: ' | grep -q ' retimed=x0.5$' || fail "report does not say retimed"
 # --gbps: factor from the mapped bytes and the duration, computed here
 want=$(awk '{ t = $2; sub(/t=/, "", t); if (NR == 1) t0 = t; t1 = t }
             $1 == "MAP" { s = $0; sub(/.* size=/, "", s); sub(/ .*/, "", s); by += s }

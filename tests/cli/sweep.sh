@@ -30,23 +30,42 @@ rc=$?
 [ $rc -eq 2 ] || err "bad sweep value: exit $rc, want 2"
 [ "$(wc -l < "$WORK/e.txt")" -eq 1 ] || err "bad sweep value: not one line"
 grep -q "vtd.iotlb.ways" "$WORK/e.txt" || err "bad sweep value: key not named"
-# each configuration's own settings where they differ from the [config]
-# block (vtd.yaml: iotlb 8 ways, hv.mode none; here os.policy lazy and
-# caching mode on): config rows of its label (CSV), in parameter-table
-# order, written out by hand from what the item, the @mode (none implies
-# caching mode off, hv_none.c) and the sweep value set; values equal to
-# the block's (ways 8, lazy, hv.mode none) do not show
+# each configuration's full effective configuration: config rows of its
+# label (CSV), one per parameter as the [config] block has them, with the
+# values written out by hand from what the item, the @mode (none implies
+# caching mode off, hv_none.c) and the sweep value set over the base
+# (vtd.yaml: 8 ways; here os.policy lazy and caching mode on) -- also for
+# "strict vtd.iotlb.ways=8", which differs from the base only in its policy
 "$IOSIM" --config "$C" --set os.policy=lazy --set vtd.caching_mode=true \
     --compare strict,lazy@none --sweep vtd.iotlb.ways=4,8 --format csv \
-    --no-progress "$T" 2> /dev/null |
-    awk -F, '$1=="config" && $2!=""' > "$WORK/diff.csv"
+    --no-progress "$T" 2> /dev/null > "$WORK/full.csv"
+nbase=$(awk -F, '$1=="config" && $2==""' "$WORK/full.csv" | wc -l)
+for l in "strict vtd.iotlb.ways=4" "strict vtd.iotlb.ways=8" \
+         "lazy@none vtd.iotlb.ways=4" "lazy@none vtd.iotlb.ways=8"; do
+    n=$(awk -F, -v l="$l" '$1=="config" && $2==l' "$WORK/full.csv" | wc -l)
+    [ "$n" -eq "$nbase" ] && [ "$n" -gt 100 ] ||
+        err "$l: $n config rows, the [config] block has $nbase"
+done
+awk -F, '$1=="config" && $2!="" && ($3=="vtd.iotlb.ways" || $3=="os.policy" ||
+         $3=="vtd.caching_mode" || $3=="hv.mode") {print $2","$3","$4}' \
+    "$WORK/full.csv" > "$WORK/diff.csv"
 cat > "$WORK/diff.want" <<'DIFF'
-config,strict vtd.iotlb.ways=4,vtd.iotlb.ways,4
-config,strict vtd.iotlb.ways=4,os.policy,strict
-config,strict vtd.iotlb.ways=8,os.policy,strict
-config,lazy@none vtd.iotlb.ways=4,vtd.caching_mode,false
-config,lazy@none vtd.iotlb.ways=4,vtd.iotlb.ways,4
-config,lazy@none vtd.iotlb.ways=8,vtd.caching_mode,false
+strict vtd.iotlb.ways=4,vtd.caching_mode,true
+strict vtd.iotlb.ways=4,vtd.iotlb.ways,4
+strict vtd.iotlb.ways=4,os.policy,strict
+strict vtd.iotlb.ways=4,hv.mode,none
+strict vtd.iotlb.ways=8,vtd.caching_mode,true
+strict vtd.iotlb.ways=8,vtd.iotlb.ways,8
+strict vtd.iotlb.ways=8,os.policy,strict
+strict vtd.iotlb.ways=8,hv.mode,none
+lazy@none vtd.iotlb.ways=4,vtd.caching_mode,false
+lazy@none vtd.iotlb.ways=4,vtd.iotlb.ways,4
+lazy@none vtd.iotlb.ways=4,os.policy,lazy
+lazy@none vtd.iotlb.ways=4,hv.mode,none
+lazy@none vtd.iotlb.ways=8,vtd.caching_mode,false
+lazy@none vtd.iotlb.ways=8,vtd.iotlb.ways,8
+lazy@none vtd.iotlb.ways=8,os.policy,lazy
+lazy@none vtd.iotlb.ways=8,hv.mode,none
 DIFF
 diff "$WORK/diff.want" "$WORK/diff.csv" || err "per-configuration config rows differ"
 
