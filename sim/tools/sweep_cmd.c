@@ -128,8 +128,9 @@ static int write_script(const char *path, const char *body_fmt,
                 shards - 1);
     else
         fprintf(f, "#SBATCH --job-name=iosim-merge\n#SBATCH --ntasks=1\n");
-    fprintf(f, "#SBATCH --output=%s/%s-%%A_%%a.log\n", o->slurm,
-            array ? "shard" : "merge");
+    fprintf(f, "#SBATCH --output=%s%s%s/%s\n", o->slurm[0] == '/' ? "" : cwd,
+            o->slurm[0] == '/' ? "" : "/", o->slurm,
+            array ? "shard-%A_%a.log" : "merge-%j.log");
     fprintf(f, "# written by iosim sweep --slurm; resubmitting runs only "
                "the missing shards\nset -e\ncd ");
     sh_word(f, cwd);
