@@ -384,8 +384,10 @@ void iosim_config_free(iosim_config_t *c)
 /* ------------------------------------------------------------------ */
 
 /* Optimal-string-alignment distance: edits plus adjacent swaps, so
- * "iotbl" is one edit from "iotlb". */
-static size_t edit_distance(const char *a, const char *b)
+ * "iotbl" is one edit from "iotlb".  A distance of bound or more is
+ * returned as SIZE_MAX as soon as two consecutive rows are all >= bound
+ * (a cell is at least the smallest of the two rows above it). */
+static size_t edit_distance(const char *a, const char *b, size_t bound)
 {
     size_t n = strlen(a), m = strlen(b);
     if (n >= PATH_MAX_LEN || m >= PATH_MAX_LEN)
@@ -394,8 +396,10 @@ static size_t edit_distance(const char *a, const char *b)
     size_t *prev2 = rows[0], *prev = rows[1], *cur = rows[2];
     for (size_t j = 0; j <= m; j++)
         prev[j] = j;
+    size_t prev_min = 0;
     for (size_t i = 1; i <= n; i++) {
         cur[0] = i;
+        size_t cur_min = i;
         for (size_t j = 1; j <= m; j++) {
             size_t cost = a[i - 1] != b[j - 1];
             size_t best = prev[j] + 1;
@@ -407,13 +411,18 @@ static size_t edit_distance(const char *a, const char *b)
                 && prev2[j - 2] + 1 < best)
                 best = prev2[j - 2] + 1;
             cur[j] = best;
+            if (best < cur_min)
+                cur_min = best;
         }
+        if (cur_min >= bound && prev_min >= bound)
+            return SIZE_MAX;
+        prev_min = cur_min;
         size_t *t = prev2;
         prev2 = prev;
         prev = cur;
         cur = t;
     }
-    return prev[m];
+    return prev[m] >= bound ? SIZE_MAX : prev[m];
 }
 
 /* The known path or group nearest to path, or NULL if none is close:
@@ -427,13 +436,20 @@ static const char *suggest(const char *path, char *buf, size_t n)
         limit = 1;
     if (limit > 3)
         limit = 3;
-    size_t best = SIZE_MAX;
+    /* a candidate further than limit is never suggested: measure only
+     * up to there (the first nearest candidate wins) */
+    size_t best = limit + 1, plen = strlen(path);
     char cand[PATH_MAX_LEN];
     FOR_EACH_PARAM(p) {
         /* the path itself and each of its groups */
         snprintf(cand, sizeof cand, "%s", p->path);
         for (;;) {
-            size_t d = edit_distance(path, cand);
+            /* the distance is at least the difference in length: a
+             * candidate that cannot beat best is not measured */
+            size_t clen = strlen(cand);
+            size_t d = (plen > clen ? plen - clen : clen - plen) >= best
+                           ? SIZE_MAX
+                           : edit_distance(path, cand, best);
             if (d < best) {
                 best = d;
                 snprintf(buf, n, "%s", cand);

@@ -285,8 +285,8 @@ struct import_sink {
     uint16_t domain;
     uint16_t votes[IMPORT_DID_VOTES];
     unsigned nvotes;
-    iosim_rec_t *pending;
-    size_t npending;
+    iosim_rec_t *pending; /* grown on demand up to IMPORT_PENDING_MAX */
+    size_t npending, cappending;
     /* window */
     bool in_window;
     /* output batch */
@@ -322,12 +322,6 @@ static import_sink_t *sink_new(const import_opts_t *opts,
     if (opts->domain >= 0) {
         s->domain_decided = true;
         s->domain = (uint16_t)opts->domain;
-    } else {
-        s->pending = malloc(IMPORT_PENDING_MAX * sizeof *s->pending);
-        if (!s->pending) {
-            free(s);
-            return NULL;
-        }
     }
     return s;
 }
@@ -462,6 +456,7 @@ static int sink_release_pending(import_sink_t *s, iosim_err_t *err)
     s->npending = 0;
     free(s->pending);
     s->pending = NULL;
+    s->cappending = 0;
     return 0;
 }
 
@@ -481,6 +476,17 @@ int import_sink_put(import_sink_t *s, const iosim_rec_t *r, iosim_err_t *err)
         }
     }
     if (!s->domain_decided) {
+        /* most imports decide the domain within a few records: grow the
+         * buffer instead of allocating all of it per import */
+        if (s->npending == s->cappending) {
+            size_t cap = s->cappending ? 2 * s->cappending : 256;
+            iosim_rec_t *grown = realloc(s->pending, cap * sizeof *grown);
+            if (!grown)
+                return iosim_err_set(err, "%s: out of memory",
+                                     s->input ? s->input : "input");
+            s->pending = grown;
+            s->cappending = cap;
+        }
         s->pending[s->npending++] = *r;
         if (s->npending == IMPORT_PENDING_MAX ||
             s->nvotes == IMPORT_DID_VOTES)

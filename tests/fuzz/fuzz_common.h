@@ -1,10 +1,13 @@
 /* fuzz_common.h — helpers shared by the fuzz targets in tests/fuzz/.
  *
  * Concepts:
- *   - Every iosim parser reads a *file*, so each target first writes the
- *     fuzz input to one scratch file per process (created once with
- *     mkstemp under $TMPDIR, removed at exit) and hands its path to the
- *     parser.
+ *   - The trace readers and the config loader open a *path*, so those
+ *     targets first write the fuzz input to one scratch file per process
+ *     (created once with mkstemp under $TMPDIR, else /dev/shm when it
+ *     exists, else /tmp; removed at exit) and hand its path to the
+ *     parser.  The importers read a FILE*, so their targets hand them
+ *     the input in memory (fuzz_open_input: fmemopen) under the name
+ *     FUZZ_INPUT_NAME, which their messages must start with.
  *   - A target checks the library's error contract (iosim.h): a failing
  *     call returns -1 and leaves ONE line in iosim_err_t that starts with
  *     the file name followed by ':'.  A broken contract is a bug like a
@@ -42,9 +45,10 @@ static inline const char *fuzz_scratch_path(void)
 {
     if (fuzz_path_buf[0])
         return fuzz_path_buf;
+    /* a file system in memory: one write and one read per input */
     const char *dir = getenv("TMPDIR");
     if (!dir || !dir[0])
-        dir = "/tmp";
+        dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
     snprintf(fuzz_path_buf, sizeof fuzz_path_buf, "%s/iosim-fuzz-XXXXXX",
              dir);
     int fd = mkstemp(fuzz_path_buf);
@@ -67,6 +71,22 @@ static inline const char *fuzz_write_input(const uint8_t *data, size_t size)
         abort();
     }
     return path;
+}
+
+/* The name the in-memory input is given (fuzz_open_input). */
+#define FUZZ_INPUT_NAME "fuzz-input"
+
+/* The input as a read-only stream in memory (seekable: the QEMU import
+ * rewinds it), closed by the caller. */
+static inline FILE *fuzz_open_input(const uint8_t *data, size_t size)
+{
+    static char empty[1];
+    FILE *f = fmemopen(size ? (void *)data : empty, size, "rb");
+    if (!f) {
+        fprintf(stderr, "fuzz: fmemopen failed\n");
+        abort();
+    }
+    return f;
 }
 
 /* Reports a broken invariant and stops: the input is a bug reproducer. */

@@ -1,7 +1,7 @@
 /* fuzz_ftrace.c — fuzz target: the ftrace importer (source "ftrace" of
  * import_sources[], sim/trace/import_ftrace.c + import_registry.c), run
- * the way tests/unit/test_import.c drives it: a FILE*, a callback sink,
- * then import_sink_finish().
+ * the way tests/unit/test_import.c drives it: a FILE* (the input in
+ * memory, fuzz_open_input), a callback sink, then import_sink_finish().
  *
  * Concepts:
  *   - Each input is imported twice: once with the domain vote and no
@@ -37,10 +37,11 @@ static int discard(void *arg, const iosim_rec_t *recs, size_t n,
     return 0;
 }
 
-/* Runs the ftrace source on path; returns 0/-1 and the counts. */
-static int run(const char *path, bool window, import_counts_t *counts,
-               seen_t *seen)
+/* Runs the ftrace source on the input; returns 0/-1 and the counts. */
+static int run(const uint8_t *data, size_t size, bool window,
+               import_counts_t *counts, seen_t *seen)
 {
+    const char *path = FUZZ_INPUT_NAME;
     const import_source_t *src = import_find("ftrace");
     if (!src)
         fuzz_fail("no \"ftrace\" in import_sources[]");
@@ -52,9 +53,7 @@ static int run(const char *path, bool window, import_counts_t *counts,
     memset(counts, 0, sizeof *counts);
     memset(seen, 0, sizeof *seen);
 
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        fuzz_fail("cannot open %s", path);
+    FILE *f = fuzz_open_input(data, size);
     import_sink_t *sink = import_sink_callback(discard, seen, &opts, counts);
     if (!sink)
         fuzz_fail("import_sink_callback failed");
@@ -74,11 +73,10 @@ static int run(const char *path, bool window, import_counts_t *counts,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    const char *path = fuzz_write_input(data, size);
     import_counts_t all, win;
     seen_t seen_all, seen_win;
-    int rc_all = run(path, false, &all, &seen_all);
-    int rc_win = run(path, true, &win, &seen_win);
+    int rc_all = run(data, size, false, &all, &seen_all);
+    int rc_win = run(data, size, true, &win, &seen_win);
     if (rc_all != rc_win)
         fuzz_fail("ftrace import: %d without window, %d with", rc_all,
                   rc_win);

@@ -11,8 +11,9 @@
  *      a-1 [000] ..... 1.000001: qi_submit: iotlb_inv dmar0: 0x200f2 ...
  *
  * The first such line splits the input; without one, the whole input is
- * the QEMU log and the guest file is empty.  The two parts are written to
- * two scratch files (the importer reads both twice: sync, then merge).
+ * the QEMU log and the guest file is empty.  The importer reads both
+ * twice (sync, then merge): the QEMU part from memory (fuzz_open_input),
+ * the guest part from a scratch file (the importer opens it by path).
  *
  * Concepts:
  *   - Each input is imported twice, like fuzz_ftrace.c: with the domain
@@ -109,9 +110,11 @@ static void check_qemu_err(const iosim_err_t *err, const char *qpath,
                   err->msg);
 }
 
-static int run(const char *qpath, const char *gpath, bool window,
-               import_counts_t *counts, seen_t *seen, iosim_err_t *err)
+static int run(const uint8_t *qdata, size_t qsize, const char *gpath,
+               bool window, import_counts_t *counts, seen_t *seen,
+               iosim_err_t *err)
 {
+    const char *qpath = FUZZ_INPUT_NAME;
     const import_source_t *src = import_find("qemu");
     if (!src)
         fuzz_fail("no \"qemu\" in import_sources[]");
@@ -125,9 +128,7 @@ static int run(const char *qpath, const char *gpath, bool window,
     memset(seen, 0, sizeof *seen);
     memset(err, 0, sizeof *err);
 
-    FILE *f = fopen(qpath, "rb");
-    if (!f)
-        fuzz_fail("cannot open %s", qpath);
+    FILE *f = fuzz_open_input(qdata, qsize);
     import_sink_t *sink =
         import_sink_callback(check_and_discard, seen, &opts, counts);
     if (!sink)
@@ -200,14 +201,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     size_t goff;
     size_t qlen = split_at(data, size, &goff);
-    const char *qpath = fuzz_write_input(data, qlen);
     const char *gpath = write_guest(data + goff, size - goff);
 
     import_counts_t all, win;
     seen_t seen_all, seen_win;
     iosim_err_t err_all, err_win;
-    int rc_all = run(qpath, gpath, false, &all, &seen_all, &err_all);
-    int rc_win = run(qpath, gpath, true, &win, &seen_win, &err_win);
+    int rc_all = run(data, qlen, gpath, false, &all, &seen_all, &err_all);
+    int rc_win = run(data, qlen, gpath, true, &win, &seen_win, &err_win);
     if (rc_all != rc_win || strcmp(err_all.msg, err_win.msg) != 0)
         fuzz_fail("qemu import: %d without window ('%s'), %d with ('%s')",
                   rc_all, err_all.msg, rc_win, err_win.msg);
