@@ -20,12 +20,16 @@
  * QEMU timestamps):
  *   1. Sync (pass 1): the guest's first K = min(64, n) non-wait
  *      descriptors are searched in the QEMU descriptor sequence (decoded
- *      fields compared, each within 4 places of its QEMU position:
- *      descriptors of two CPUs can trade places in the guest's trace).  Candidate offsets o must also leave room for all
+ *      fields compared; descriptors of two CPUs can trade places in the
+ *      guest's trace, so the K QEMU descriptors from an offset are
+ *      matched the way the merge matches them: each with the earliest
+ *      identical one among the guest's first QEMU_REORDER_WINDOW not yet
+ *      matched).  Candidate offsets o must also leave room for all
  *      the guest's descriptors (o + n_guest <= n_qemu).  When several
  *      offsets match (lazy mode repeats the same DSI/devTLB pair), the
- *      one whose inter-descriptor gaps best fit the guest's (sum of
- *      |dt_qemu - dt_guest| over the K descriptors) wins if QEMU has
+ *      one needing the fewest re-ordered matches wins, then the one
+ *      whose inter-descriptor gaps best fit the guest's (sum of
+ *      |dt_qemu - dt_guest| over the K descriptors) if QEMU has
  *      timestamps, else the earliest.
  *   2. Merge (pass 2): anchor k of QEMU is emitted together with guest
  *      descriptor k, after every guest record before it.  QEMU DMAs
@@ -89,11 +93,12 @@
 
 #include "trace/import.h"
 
-#define QEMU_SYNC_K 64u /* at most 64: a bit mask tracks them */
-/* places a descriptor may move in the sync, chosen: the e1000e capture
- * moves one by 3 (tests/unit/test_import.c) */
-#define QEMU_SYNC_SLACK 4u
+#define QEMU_SYNC_K 64u
+/* guest descriptors a QEMU descriptor may overtake (see the merge) */
+#define QEMU_REORDER_WINDOW 256u
 #define QEMU_INTERVAL_MAX 65536u
+/* slots of the MAP index: it is cut (merge_full) at half of them */
+#define QEMU_INDEX_SLOTS (4 * QEMU_INTERVAL_MAX)
 #define QEMU_MAP_INDEX_PAGES 64u
 #define QEMU_MAX_CANDIDATES 65536u
 #define PAGE_SHIFT 12
@@ -237,6 +242,7 @@ static int qemu_next(import_in_t *in, const char *name, qline_t *ql,
 typedef struct cand {
     uint64_t offset;
     uint64_t score;
+    unsigned reordered; /* matches past the first pending descriptor */
 } cand_t;
 
 static uint64_t absdiff(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
@@ -246,7 +252,10 @@ static int qemu_sync(import_in_t *qin, const char *qname, FILE *gf,
                      import_counts_t *counts, uint64_t *offset,
                      iosim_err_t *err)
 {
-    iosim_rec_t gpre[QEMU_SYNC_K];
+    /* the first K guest descriptors and the window they may overtake */
+    iosim_rec_t gpre[QEMU_SYNC_K + QEMU_REORDER_WINDOW];
+    bool used[QEMU_SYNC_K + QEMU_REORDER_WINDOW];
+    unsigned ng = 0;
     iosim_rec_t qring[QEMU_SYNC_K];
     uint64_t qtime[QEMU_SYNC_K];
     uint64_t n_guest = 0, n_qemu = 0;
@@ -271,8 +280,8 @@ static int qemu_sync(import_in_t *qin, const char *qname, FILE *gf,
     while ((got = ftrace_parser_next(gp, &r, err)) > 0) {
         if (!is_anchor(&r))
             continue;
-        if (k < QEMU_SYNC_K)
-            gpre[k++] = r;
+        if (ng < QEMU_SYNC_K + QEMU_REORDER_WINDOW)
+            gpre[ng++] = r;
         n_guest++;
     }
     ftrace_parser_free(gp);
@@ -284,10 +293,9 @@ static int qemu_sync(import_in_t *qin, const char *qname, FILE *gf,
                              "%s: the guest trace has no qi_submit: cannot "
                              "align it with the QEMU log %s",
                              gname, qname);
+    k = ng < QEMU_SYNC_K ? ng : QEMU_SYNC_K;
 
-    cands = malloc(QEMU_MAX_CANDIDATES * sizeof *cands);
-    if (!cands)
-        return iosim_err_set(err, "%s: out of memory", qname);
+    size_t capcands = 0; /* grown on demand up to QEMU_MAX_CANDIDATES */
     qline_t ql;
     bool timestamps = true;
     while ((got = qemu_next(qin, qname, &ql, &scratch, err)) > 0) {
@@ -303,27 +311,32 @@ static int qemu_sync(import_in_t *qin, const char *qname, FILE *gf,
         /* equal up to local reordering: descriptors submitted on two CPUs
          * within the ftrace clock's resolution come out of the guest's
          * per-CPU buffers in another order than QEMU saw them (see
-         * merge); QEMU's descriptor p must be one of the guest's within
-         * QEMU_SYNC_SLACK places, each used once.  When the guest has
-         * more than K, the last QEMU_SYNC_SLACK of the K are not required
-         * (their partners may lie beyond the window). */
+         * merge); QEMU's descriptor p matches the earliest identical
+         * guest descriptor among the first QEMU_REORDER_WINDOW not yet
+         * matched, the merge's rule, so that every start the merge can
+         * follow is found (gpre holds all of them: p < K). */
         bool match = true;
-        uint64_t used = 0; /* bit i: gpre[i] matched (K <= 64) */
-        unsigned need = n_guest > k && k > QEMU_SYNC_SLACK
-                            ? k - QEMU_SYNC_SLACK
-                            : k;
-        for (unsigned p = 0; p < need && match; p++) {
+        memset(used, 0, ng * sizeof *used);
+        unsigned first = 0; /* gpre[0..first) all matched */
+        unsigned reordered = 0;
+        for (unsigned p = 0; p < k && match; p++) {
             const iosim_rec_t *q0 = &qring[(o + p) % QEMU_SYNC_K];
-            unsigned lo = p > QEMU_SYNC_SLACK ? p - QEMU_SYNC_SLACK : 0;
-            unsigned hi = p + QEMU_SYNC_SLACK < k ? p + QEMU_SYNC_SLACK
-                                                   : k - 1;
+            unsigned pending = 0;
             match = false;
-            for (unsigned j = lo; j <= hi; j++)
-                if (!(used >> j & 1) && same_desc(q0, &gpre[j])) {
-                    used |= 1ull << j;
+            for (unsigned j = first;
+                 j < ng && pending < QEMU_REORDER_WINDOW; j++) {
+                if (used[j])
+                    continue;
+                if (same_desc(q0, &gpre[j])) {
+                    used[j] = true;
                     match = true;
+                    reordered += pending > 0;
                     break;
                 }
+                pending++;
+            }
+            while (first < ng && used[first])
+                first++;
         }
         if (!match || ncands == QEMU_MAX_CANDIDATES)
             continue;
@@ -333,8 +346,19 @@ static int qemu_sync(import_in_t *qin, const char *qname, FILE *gf,
             uint64_t dg = gpre[i].t - gpre[0].t;
             score += absdiff(dq, dg);
         }
+        if (ncands == capcands) {
+            size_t cap = capcands ? 2 * capcands : 64;
+            cand_t *grown = realloc(cands, cap * sizeof *grown);
+            if (!grown) {
+                iosim_err_set(err, "%s: out of memory", qname);
+                goto out;
+            }
+            cands = grown;
+            capcands = cap;
+        }
         cands[ncands].offset = o;
         cands[ncands].score = score;
+        cands[ncands].reordered = reordered;
         ncands++;
     }
     if (got < 0)
@@ -346,8 +370,13 @@ static int qemu_sync(import_in_t *qin, const char *qname, FILE *gf,
         if (cands[i].offset + n_guest > n_qemu)
             continue;
         valid++;
+        /* the start needing the fewest re-orderings: a start the window
+         * allows only by re-ordering much is a coincidence of repeated
+         * descriptors */
         if (best == SIZE_MAX ||
-            (counts->qemu_timestamps && cands[i].score < cands[best].score))
+            cands[i].reordered < cands[best].reordered ||
+            (cands[i].reordered == cands[best].reordered &&
+             counts->qemu_timestamps && cands[i].score < cands[best].score))
             best = i;
     }
     counts->qemu_sync_candidates = valid;
@@ -526,9 +555,8 @@ static size_t index_find(const table_t *t, uint64_t page, uint64_t gpa,
  * one interrupt or softirq does, at most a driver's ring clean: e1000e
  * cleans up to its TX ring's 256 descriptors in one call
  * (e1000_clean_tx_irq stops at tx_ring->count, E1000_DEFAULT_TXD 256),
- * virtio_net's NAPI poll at most its budget of 64 buffers. */
-#define QEMU_REORDER_WINDOW 256u
-
+ * virtio_net's NAPI poll at most its budget of 64 buffers.  The sync
+ * (pass 1) matches the start the same way. */
 typedef struct merge {
     import_sink_t *sink;
     import_counts_t *counts;
@@ -549,6 +577,10 @@ typedef struct merge {
     size_t *used;      /* index slots in use (cleared on reset)         */
     size_t nused;
     unsigned long *bufline; /* guest line of each buf record         */
+    /* buf, bufline and used (capbuf, capused) and the index grow on
+     * demand up to QEMU_INTERVAL_MAX records and QEMU_INDEX_SLOTS: most
+     * intervals hold a few records */
+    size_t capbuf, capused;
     iosim_rec_t held[QEMU_REORDER_WINDOW]; /* overtaken, in guest order */
     unsigned long heldline[QEMU_REORDER_WINDOW];
     size_t nheld;
@@ -577,7 +609,50 @@ static void merge_reset(merge_t *m)
 static bool merge_full(const merge_t *m)
 {
     return m->len == QEMU_INTERVAL_MAX ||
-           m->nused + QEMU_MAP_INDEX_PAGES > m->index.cap / 2;
+           m->nused + QEMU_MAP_INDEX_PAGES > QEMU_INDEX_SLOTS / 2;
+}
+
+/* Room for one more record in buf and QEMU_MAP_INDEX_PAGES more index
+ * entries (merge_full bounds both); 0, or -1 out of memory. */
+static int merge_reserve(merge_t *m)
+{
+    if (m->len == m->capbuf) {
+        size_t cap = m->capbuf ? 2 * m->capbuf : 256;
+        iosim_rec_t *b = realloc(m->buf, cap * sizeof *b);
+        if (b)
+            m->buf = b;
+        unsigned long *l = realloc(m->bufline, cap * sizeof *l);
+        if (l)
+            m->bufline = l;
+        if (!b || !l)
+            return -1;
+        m->capbuf = cap;
+    }
+    size_t want = m->nused + QEMU_MAP_INDEX_PAGES;
+    if (want > m->capused) {
+        size_t cap = 2 * want;
+        size_t *u = realloc(m->used, cap * sizeof *u);
+        if (!u)
+            return -1;
+        m->used = u;
+        m->capused = cap;
+    }
+    if (want * 2 > m->index.cap) {
+        /* rehash the entries in use, in the order they were added */
+        table_t nt;
+        size_t cap = m->index.cap;
+        while (want * 2 > cap)
+            cap *= 2;
+        if (table_init(&nt, cap) < 0)
+            return -1;
+        for (size_t i = 0; i < m->nused; i++) {
+            const slot_t *e = &m->index.s[m->used[i]];
+            m->used[i] = index_add(&nt, e->key - 1, e->val, e->pos);
+        }
+        free(m->index.s);
+        m->index = nt;
+    }
+    return 0;
 }
 
 /* Appends guest records up to and including the next anchor (or to the
@@ -587,6 +662,8 @@ static int merge_extend(merge_t *m, iosim_err_t *err)
     if (m->cur == m->len)
         merge_reset(m);
     while (!m->guest_eof && !merge_full(m)) {
+        if (merge_reserve(m) < 0)
+            return iosim_err_set(err, "%s: out of memory", m->qname);
         iosim_rec_t *r = &m->buf[m->len];
         int got = ftrace_parser_next(m->gp, r, err);
         if (got < 0)
@@ -857,12 +934,9 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
         return -1;
     m.gin = gin;
     m.gp = ftrace_parser_new(gin, gname, opts, sink, counts, err);
-    m.buf = malloc(QEMU_INTERVAL_MAX * sizeof *m.buf);
-    m.bufline = malloc(QEMU_INTERVAL_MAX * sizeof *m.bufline);
-    m.used = malloc(2 * QEMU_INTERVAL_MAX * sizeof *m.used);
-    if (!m.gp || !m.buf || !m.bufline || !m.used || table_init(&m.live, 4096) < 0 ||
+    if (!m.gp || table_init(&m.live, 4096) < 0 ||
         table_init(&m.premapped, 256) < 0 || table_init(&m.ever, 4096) < 0 ||
-        table_init(&m.index, 4 * QEMU_INTERVAL_MAX) < 0) {
+        table_init(&m.index, 4 * QEMU_MAP_INDEX_PAGES) < 0) {
         if (m.gp)
             iosim_err_set(err, "%s: out of memory", qname);
         goto out;

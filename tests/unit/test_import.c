@@ -774,6 +774,97 @@ static void test_qemu_sync_local_reorder(void **state)
     free(got.r);
 }
 
+/* Guest descriptors a QEMU descriptor may overtake: the import's reorder
+ * window (import_qemu.c: a driver's ring clean in one interrupt, e1000e's
+ * 256 TX descriptors, E1000_DEFAULT_TXD). */
+#define REORDER_WINDOW 256u
+
+/* A tie at the very start of the guest trace: CPU 0's descriptors
+ * B1..Bn and CPU 1's X carry one time stamp, the guest lists B1..Bn X,
+ * QEMU processed X first; then C1..C4 in the same order on both sides.
+ * Returns the import's rc (err filled on failure). */
+static int import_tie_at_start(unsigned n, recs_t *got, import_counts_t *c,
+                               iosim_err_t *err)
+{
+    size_t cap = (n + 8) * 128;
+    char *g = malloc(cap), *q = malloc(cap);
+    assert_non_null(g);
+    assert_non_null(q);
+    size_t gl = (size_t)snprintf(g, cap, "# entries-in-buffer/entries-"
+                                 "written: %u/%u   #P:2\n", n + 5, n + 5);
+    size_t ql = 0;
+    /* QEMU order: X, B1..Bn, C1..C4; guest order: B1..Bn, X, C1..C4 */
+    uint64_t x = 0x20000000;
+    ql += (size_t)snprintf(q + ql, cap - ql, "vtd_inv_desc invalidate desc "
+                           "type iotlb high 0x%llx low 0x200f2\n",
+                           (unsigned long long)x);
+    for (unsigned i = 0; i < n + 5; i++) {
+        uint64_t a;
+        int cpu = 0;
+        const char *t = "1.000001";
+        if (i < n) {
+            a = 0x10000000 + (uint64_t)i * 0x1000;
+        } else if (i == n) {
+            a = x;
+            cpu = 1;
+        } else {
+            a = 0x30000000 + (uint64_t)(i - n) * 0x1000;
+            t = "1.000002";
+        }
+        gl += (size_t)snprintf(g + gl, cap - gl, " a-1 [00%d] ..... %s: "
+                               "qi_submit: iotlb_inv dmar0: 0x200f2 0x%llx "
+                               "0x0 0x0\n", cpu, t, (unsigned long long)a);
+        if (i != n)
+            ql += (size_t)snprintf(q + ql, cap - ql, "vtd_inv_desc "
+                                   "invalidate desc type iotlb high 0x%llx "
+                                   "low 0x200f2\n", (unsigned long long)a);
+    }
+    assert_true(gl < cap && ql < cap);
+    char gpath[] = "/tmp/test_import_g_XXXXXX";
+    char qpath[] = "/tmp/test_import_q_XXXXXX";
+    temp_file(gpath, g);
+    temp_file(qpath, q);
+    free(g);
+    free(q);
+    import_opts_t o = default_opts();
+    o.guest_path = gpath;
+    int rc = run_import("qemu", qpath, &o, got, c, err);
+    unlink(gpath);
+    unlink(qpath);
+    return rc;
+}
+
+/* The start of the trace is found under the same reorder bound as the
+ * rest of the merge: X may overtake up to REORDER_WINDOW - 1 pending
+ * descriptors at the start as anywhere else; one more is refused with
+ * the usual one-line error. */
+static void test_qemu_sync_reorder_window(void **state)
+{
+    (void)state;
+    static const unsigned ok[] = {17, REORDER_WINDOW - 1};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        import_counts_t c = {0};
+        recs_t got = {0};
+        iosim_err_t err = {0};
+        int rc = import_tie_at_start(ok[i], &got, &c, &err);
+        if (rc != 0)
+            fail_msg("%u overtaken: %s", ok[i], err.msg);
+        /* every descriptor anchored; only X's match is re-ordered (the
+         * B's then match the first pending one, in order) */
+        assert_int_equal(c.qemu_anchors, ok[i] + 5);
+        assert_int_equal(c.qemu_reordered, 1);
+        assert_int_equal(count_kind(&got, IOSIM_REC_INVAL), ok[i] + 5);
+        free(got.r);
+    }
+    import_counts_t c = {0};
+    recs_t got = {0};
+    iosim_err_t err = {0};
+    assert_int_equal(import_tie_at_start(REORDER_WINDOW, &got, &c, &err), -1);
+    assert_non_null(strstr(err.msg, "do not occur in this QEMU log"));
+    assert_null(strchr(err.msg, '\n'));
+    free(got.r);
+}
+
 /* A real capture with tied descriptors of two CPUs: scripts/capture/
  * run memcached strict --qemu-trace --nic e1000e --requests 300 --kernel
  * 6.1.0-57-amd64, 2 vCPUs.  tests/data/ftrace-mc-e1000e-guest-cut.txt is
@@ -1128,6 +1219,7 @@ int main(void)
         cmocka_unit_test(test_malformed_line),
         cmocka_unit_test(test_qemu_excerpt),
         cmocka_unit_test(test_qemu_sync_local_reorder),
+        cmocka_unit_test(test_qemu_sync_reorder_window),
         cmocka_unit_test(test_qemu_alignment_rule),
         cmocka_unit_test(test_qemu_batched_submission),
         cmocka_unit_test(test_qemu_excerpt_612),
