@@ -1077,9 +1077,6 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
     if (!is_pow2(c->os.fq_size))
         return iosim_err_key(err, "os.fq_size", "%" PRIu32
                              " is not a power of two", c->os.fq_size);
-    if (!is_pow2(c->dev.touch.granule))
-        return iosim_err_key(err, "dev.touch.granule", "%" PRIu32
-                             " is not a power of two", c->dev.touch.granule);
     if (strcmp(c->dev.model, "auto") && strcmp(c->dev.model, "none") &&
         !dev_model_find(c->dev.model)) {
         char names[256] = "auto|none";

@@ -205,7 +205,8 @@ const void *iosim_plugin_params(const iosim_config_t *c,
                                 const iosim_param_t *rows);
 
 /* Runs the validate hook of each plug-in the configuration selects
- * (os.policy, hv.mode): 0, or -1 with err set. */
+ * (os.policy, hv.mode) and of every device model (dev.model auto picks
+ * one per trace): 0, or -1 with err set. */
 int iosim_plugins_validate(const iosim_config_t *c, iosim_err_t *err);
 
 /* Parameter tables (each component's file defines one, NULL-path ended). */
@@ -214,11 +215,6 @@ extern const iosim_param_t iosim_params_vtd[];
 extern const iosim_param_t iosim_params_os[];
 extern const iosim_param_t iosim_params_hv[];
 extern const iosim_param_t iosim_params_dev[];
-/* each device model's own table (sim/dev/dev_<model>.c) */
-extern const iosim_param_t iosim_params_dev_touch[];
-extern const iosim_param_t iosim_params_dev_virtio_net[];
-extern const iosim_param_t iosim_params_dev_e1000e[];
-extern const iosim_param_t iosim_params_dev_mlx5[];
 
 /* Every table in order, NULL-terminated: the components' tables with the
  * selectable plug-ins' rows after their component's (hv modes after hv.*,

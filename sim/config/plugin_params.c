@@ -2,7 +2,8 @@
  * components' own tables plus the rows each registered plug-in carries.
  *
  * Concepts:
- *   - A plug-in (OS policy or scheme, hypervisor mode) declares its rows
+ *   - A plug-in (OS policy or scheme, hypervisor mode, device model)
+ *     declares its rows
  *     with offsets into a struct of its own (iosim_plugin_params_t in its
  *     ops struct).  Here each such struct gets a slot of struct
  *     iosim_config.plugin, in registry order, and its rows are copied with
@@ -24,6 +25,7 @@
 
 #include "cache/cache.h"
 #include "config/config.h"
+#include "dev/dev.h"
 #include "hv/hv.h"
 #include "os/os.h"
 
@@ -108,10 +110,8 @@ static void assemble(void)
     for (size_t i = 0; os_policy_registry[i]; i++)
         add_plugin(&os_policy_registry[i]->params);
     add_table(iosim_params_dev, 0);
-    add_table(iosim_params_dev_touch, 0);
-    add_table(iosim_params_dev_virtio_net, 0);
-    add_table(iosim_params_dev_e1000e, 0);
-    add_table(iosim_params_dev_mlx5, 0);
+    for (size_t i = 0; dev_model_registry[i]; i++)
+        add_plugin(&dev_model_registry[i]->params);
     L.tables[L.ntables] = NULL;
 }
 
@@ -148,5 +148,8 @@ int iosim_plugins_validate(const iosim_config_t *c, iosim_err_t *err)
     const os_policy_ops_t *os = os_policy_find(c->os.policy);
     if (os && run_validate(c, &os->params, err))
         return -1;
+    for (size_t i = 0; dev_model_registry[i]; i++)
+        if (run_validate(c, &dev_model_registry[i]->params, err))
+            return -1;
     return 0;
 }

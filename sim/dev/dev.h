@@ -9,8 +9,7 @@
  *     of the record it was given) with dev_access(), which translates
  *     them exactly as a DMA record of the trace would be.
  *   - Its parameters are rows `dev.<model>.*` of its own table (ops.params,
- *     listed in sim/config/plugin_params.c), stored in its own struct
- *     of struct iosim_dev_config (dev_params.h).
+ *     kept in the configuration's plug-in area: iosim_plugin_params).
  *   - `dev.model` selects it (config.c validates the name against the
  *     registry).  auto: a trace with DMA records (has_dma=1, QEMU-merged)
  *     replays them; otherwise the model its metadata names (meta.device),
@@ -32,7 +31,9 @@ typedef struct dev_model_ops {
     const char *name;
     const char *summary;
     const char *source; /* driver / device files and functions it follows */
-    const iosim_param_t *params; /* dev.<name>.* rows; NULL = none */
+    /* its own parameters (dev.<name>.*) and their check, which runs
+     * whatever dev.model says (auto picks the model per trace) */
+    iosim_plugin_params_t params;
     void *(*create)(iosim_sim_t *s, iosim_err_t *err);
     void (*destroy)(void *state); /* NULL = state needs no freeing */
     /* a MAP record, after the trace's view and the OS policy took it (the

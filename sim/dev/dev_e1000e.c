@@ -96,20 +96,34 @@
 #include "config/config.h"
 #include "dev/dev.h"
 
-#define OFF(field) offsetof(struct iosim_config, field)
+/* e1000e (dev_e1000e.c) */
+struct dev_e1000e_params {
+    uint32_t rx_ring_size;   /* rx descriptors                          */
+    uint32_t tx_ring_size;   /* tx descriptors                          */
+    uint64_t tx_ring_iova;   /* IOVA of the tx ring; 0 = derived        */
+    uint64_t rx_ring_iova;   /* IOVA of the rx ring; 0 = derived        */
+    uint64_t ring_top;       /* derived ring IOVAs end here (top-down)  */
+    uint32_t tx_max_per_txd; /* bytes of a map per tx data descriptor   */
+    bool rx_ring_full;       /* trace begins with the rx ring posted    */
+    bool tx_ctx_desc;        /* a context descriptor per tx packet      */
+    bool tx_wb_every_desc;   /* every tx descriptor written back        */
+    bool rx_status_write;    /* rx status (DD) written separately       */
+};
 
-const iosim_param_t iosim_params_dev_e1000e[] = {
-    {"dev.e1000e.rx_ring_size", IOSIM_P_U32, OFF(dev.e1000e.rx_ring_size),
+#define OFF(field) offsetof(struct dev_e1000e_params, field)
+
+static const iosim_param_t e1000e_rows[] = {
+    {"dev.e1000e.rx_ring_size", IOSIM_P_U32, OFF(rx_ring_size),
      "256", 8, 4096, NULL,
      "e1000e: rx descriptors (ethtool -G rx)",
      "Linux e1000e param.c / e1000.h E1000_DEFAULT_RXD 256 (e1000_sw_init "
      "rx_ring_count)"},
-    {"dev.e1000e.tx_ring_size", IOSIM_P_U32, OFF(dev.e1000e.tx_ring_size),
+    {"dev.e1000e.tx_ring_size", IOSIM_P_U32, OFF(tx_ring_size),
      "256", 8, 4096, NULL,
      "e1000e: tx descriptors (ethtool -G tx)",
      "Linux e1000e param.c / e1000.h E1000_DEFAULT_TXD 256 (e1000_sw_init "
      "tx_ring_count)"},
-    {"dev.e1000e.tx_ring_iova", IOSIM_P_U64, OFF(dev.e1000e.tx_ring_iova),
+    {"dev.e1000e.tx_ring_iova", IOSIM_P_U64, OFF(tx_ring_iova),
      "0", 0, 281474976710656.0, NULL,
      "e1000e: IOVA of the tx descriptor ring; 0 = derived: the first "
      "allocation below dev.e1000e.ring_top (tx_ring_size x 16 B, rounded "
@@ -118,7 +132,7 @@ const iosim_param_t iosim_params_dev_e1000e[] = {
      "iommu_dma_alloc_iova (roundup_pow_of_two), iova.c "
      "__alloc_and_insert_iova_range (top-down, size-aligned): 0xfffff000, "
      "as in redis-strict-e1000e-qemu"},
-    {"dev.e1000e.rx_ring_iova", IOSIM_P_U64, OFF(dev.e1000e.rx_ring_iova),
+    {"dev.e1000e.rx_ring_iova", IOSIM_P_U64, OFF(rx_ring_iova),
      "0", 0, 281474976710656.0, NULL,
      "e1000e: IOVA of the rx descriptor ring; 0 = derived: the next "
      "aligned allocation below the tx ring (rx_ring_size x 32 B)",
@@ -126,14 +140,14 @@ const iosim_param_t iosim_params_dev_e1000e[] = {
      "sizeof(union e1000_rx_desc_packet_split)); same allocator rule: "
      "0xffffc000 (8 KiB aligned below 0xfffff000), as observed in "
      "redis-strict-e1000e-qemu"},
-    {"dev.e1000e.ring_top", IOSIM_P_U64, OFF(dev.e1000e.ring_top),
+    {"dev.e1000e.ring_top", IOSIM_P_U64, OFF(ring_top),
      "4G", 4096, 281474976710656.0, NULL,
      "e1000e: end of the IOVA space the derived ring IOVAs are "
      "allocated from, top-down",
      "Linux drivers/iommu/dma-iommu.c iommu_dma_alloc_iova: a PCI device "
      "tries DMA_BIT_MASK(32) first; the domain is empty before "
      "e1000e_open (UNVERIFIED: no other map of the device before it)"},
-    {"dev.e1000e.rx_ring_full", IOSIM_P_BOOL, OFF(dev.e1000e.rx_ring_full),
+    {"dev.e1000e.rx_ring_full", IOSIM_P_BOOL, OFF(rx_ring_full),
      "true", 0, 0, NULL,
      "e1000e: the trace begins with rx_ring_size - 1 rx buffers posted "
      "(a capture of a running interface); false: before the interface "
@@ -141,7 +155,7 @@ const iosim_param_t iosim_params_dev_e1000e[] = {
      "Linux e1000_configure -> alloc_rx_buf(e1000_desc_unused) at open, "
      "refilled in e1000_clean_rx_irq; the shipped captures start with "
      "the interface up (traces/README.md)"},
-    {"dev.e1000e.tx_ctx_desc", IOSIM_P_BOOL, OFF(dev.e1000e.tx_ctx_desc),
+    {"dev.e1000e.tx_ctx_desc", IOSIM_P_BOOL, OFF(tx_ctx_desc),
      "true", 0, 0, NULL,
      "e1000e: each tx packet starts with a context descriptor (checksum "
      "offload or TSO)",
@@ -149,18 +163,18 @@ const iosim_param_t iosim_params_dev_e1000e[] = {
      "CHECKSUM_PARTIAL skb: TCP and UDP with NETIF_F_HW_CSUM); QEMU "
      "e1000e_process_tx_desc reads it (no buffer)"},
     {"dev.e1000e.tx_wb_every_desc", IOSIM_P_BOOL,
-     OFF(dev.e1000e.tx_wb_every_desc), "true", 0, 0, NULL,
+     OFF(tx_wb_every_desc), "true", 0, 0, NULL,
      "e1000e: the device writes back every tx descriptor (false: only a "
      "packet's last, which has RS)",
      "Linux e1000_configure_msix: ivar |= BIT(31) (Tx interrupts on "
      "every write back; MSI-X); QEMU e1000e_txdesc_writeback "
      "E1000_IVAR_TX_INT_EVERY_WB"},
-    {"dev.e1000e.tx_max_per_txd", IOSIM_P_U32, OFF(dev.e1000e.tx_max_per_txd),
+    {"dev.e1000e.tx_max_per_txd", IOSIM_P_U32, OFF(tx_max_per_txd),
      "8192", 512, 65536, NULL,
      "e1000e: bytes of one DMA map per tx data descriptor",
      "Linux e1000e e1000.h E1000_MAX_PER_TXD 8192 (e1000_tx_map)"},
     {"dev.e1000e.rx_status_write", IOSIM_P_BOOL,
-     OFF(dev.e1000e.rx_status_write), "true", 0, 0, NULL,
+     OFF(rx_status_write), "true", 0, 0, NULL,
      "e1000e: the rx descriptor's status (DD) is written in a second "
      "access after the descriptor (QEMU >= 7.2; false: one write)",
      "QEMU hw/net/e1000e_core.c e1000e_pci_dma_write_rx_desc (Ding Hui, "
@@ -308,7 +322,7 @@ static void *e1k_create(iosim_sim_t *s, iosim_err_t *err)
         return iosim_err_set(err, "out of memory"), NULL;
     const iosim_config_t *cfg = dev_config(s);
     e->sim = s;
-    e->p = &cfg->dev.e1000e;
+    e->p = iosim_plugin_params(cfg, e1000e_rows);
     uint64_t top = e->p->ring_top;
     e->tx_bytes = ((uint64_t)e->p->tx_ring_size * E1K_DESC + 4095) & ~4095ull;
     e->rx_alloc =
@@ -571,7 +585,7 @@ const dev_model_ops_t dev_model_e1000e = {
     .source = "QEMU hw/net/e1000e_core.c (e1000e_start_xmit, "
               "e1000e_write_packet_to_guest); Linux 6.1 "
               "drivers/net/ethernet/intel/e1000e/netdev.c",
-    .params = iosim_params_dev_e1000e,
+    .params = {e1000e_rows, sizeof(struct dev_e1000e_params), NULL},
     .create = e1k_create,
     .destroy = e1k_destroy,
     .map = e1k_map,

@@ -96,21 +96,46 @@
  *   is the closer of the two for them), TX inline headers and BlueFlame writes, interrupt moderation.
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/config.h"
 #include "dev/dev.h"
 
-#define OFF(field) offsetof(struct iosim_config, field)
+/* mlx5 (dev_mlx5.c): ConnectX-5/6, striding rx queue, page_pool */
+struct dev_mlx5_params {
+    uint32_t channels;       /* rx/tx queue pairs in use                */
+    char rx_pages[IOSIM_NAME_LEN]; /* page-pool | unmap-per-page    */
+    char rings[IOSIM_NAME_LEN];    /* traced | none                 */
+    uint32_t rx_wqes;        /* multi-packet WQEs per rx queue          */
+    uint32_t pages_per_wqe;  /* 4 KB pages one rx WQE covers            */
+    uint32_t stride;         /* bytes per stride of an rx WQE           */
+    uint32_t rx_cqes;        /* entries of an rx completion queue       */
+    uint32_t tx_wqes;        /* 64 B WQE slots of a send queue          */
+    uint32_t tx_cqes;        /* entries of a tx completion queue        */
+    uint32_t wqe_bytes;      /* bytes the device reads per WQE          */
+    uint32_t cqe_bytes;      /* bytes the device writes per CQE         */
+    uint32_t mps;            /* PCIe max payload size (write TLPs)      */
+    uint32_t mrrs;           /* PCIe max read request size (read TLPs)  */
+    uint32_t packet_bytes;   /* bytes of one received packet            */
+    uint32_t rx_per_mark;    /* rx packets per MARK request record      */
+    double rx_gbps;          /* rx packets arriving at this rate; 0 off */
+    uint64_t tx_map_max;     /* largest map taken as a tx buffer        */
+    char profile[IOSIM_NAME_LEN];  /* mlx5e | gen-nic               */
+    uint32_t tx_bytes;       /* bytes read of a tx map; 0 = the map     */
+    bool stagger_wqes;       /* gen-nic: channels' first WQEs offset    */
+};
+
+#define OFF(field) offsetof(struct dev_mlx5_params, field)
 #define PAGE 4096u
 
-const iosim_param_t iosim_params_dev_mlx5[] = {
-    {"dev.mlx5.channels", IOSIM_P_U32, OFF(dev.mlx5.channels), "1", 1, 1024,
+static const iosim_param_t mlx5_rows[] = {
+    {"dev.mlx5.channels", IOSIM_P_U32, OFF(channels), "1", 1, 1024,
      NULL, "mlx5: channels (rx queue + send queue pairs) in use",
      "en_main.c mlx5e_build_nic_params: one channel per completion vector "
      "(ethtool -L); 1 for a single-flow test, set to the traced machine's"},
-    {"dev.mlx5.rx_pages", IOSIM_P_STR, OFF(dev.mlx5.rx_pages), "page-pool", 1,
+    {"dev.mlx5.rx_pages", IOSIM_P_STR, OFF(rx_pages), "page-pool", 1,
      0, "page-pool|unmap-per-page",
      "mlx5: rx page life: page-pool = mapped once, recycled mapped (6.12); "
      "unmap-per-page = unmapped at release, new pages mapped (v6.0 without "
@@ -118,7 +143,7 @@ const iosim_param_t iosim_params_dev_mlx5[] = {
      "6.12 en_main.c mlx5e_alloc_rq (PP_FLAG_DMA_MAP), page_pool.c "
      "page_pool_dma_map / page_pool_return_page; v6.0 en_rx.c "
      "mlx5e_page_release_dynamic (docs/dev-mlx5.md)"},
-    {"dev.mlx5.rings", IOSIM_P_STR, OFF(dev.mlx5.rings), "traced", 1, 0,
+    {"dev.mlx5.rings", IOSIM_P_STR, OFF(rings), "traced", 1, 0,
      "traced|none|runs",
      "mlx5: traced = the trace's first maps are the channels' coherent "
      "rings (rx CQ, RQ, tx CQ, SQ each); none = no ring maps in the trace "
@@ -128,57 +153,57 @@ const iosim_param_t iosim_params_dev_mlx5[] = {
      "unused)",
      "alloc.c mlx5_frag_buf_alloc_node (4 KB coherent pieces), en_main.c "
      "mlx5e_open_channel order simplified (UNVERIFIED against a capture)"},
-    {"dev.mlx5.rx_wqes", IOSIM_P_U32, OFF(dev.mlx5.rx_wqes), "8", 1, 65536,
+    {"dev.mlx5.rx_wqes", IOSIM_P_U32, OFF(rx_wqes), "8", 1, 65536,
      NULL, "mlx5: multi-packet WQEs per rx queue",
      "en/params.c mlx5e_mpwqe_get_log_rq_size: 1024 frames (default "
      "ring) / 128 packets per WQE = 8 = 2^MLX5E_PARAMS_MINIMUM_LOG_RQ_SIZE_MPW"},
-    {"dev.mlx5.pages_per_wqe", IOSIM_P_U32, OFF(dev.mlx5.pages_per_wqe), "64",
+    {"dev.mlx5.pages_per_wqe", IOSIM_P_U32, OFF(pages_per_wqe), "64",
      1, 4096, NULL, "mlx5: 4 KB pages one rx WQE covers",
      "en.h MLX5_MPWRQ_LOG_WQE_SZ 18: 256 KB per WQE = 64 pages"},
-    {"dev.mlx5.stride", IOSIM_P_U32, OFF(dev.mlx5.stride), "2048", 64, 65536,
+    {"dev.mlx5.stride", IOSIM_P_U32, OFF(stride), "2048", 64, 65536,
      NULL, "mlx5: bytes per stride (a power of two)",
      "en/params.c mlx5e_mpwqe_get_log_stride_size: linear SKB at MTU 1500: "
      "roundup_pow_of_two(64 headroom + 1536 + 320 skb_shared_info) = 2048"},
-    {"dev.mlx5.rx_cqes", IOSIM_P_U32, OFF(dev.mlx5.rx_cqes), "1024", 1,
+    {"dev.mlx5.rx_cqes", IOSIM_P_U32, OFF(rx_cqes), "1024", 1,
      1u << 24, NULL, "mlx5: entries of an rx completion queue",
      "en/params.c mlx5e_build_rx_cq_param: log rq size + log strides per "
      "WQE = 3 + 7 (UNVERIFIED line by line)"},
-    {"dev.mlx5.tx_wqes", IOSIM_P_U32, OFF(dev.mlx5.tx_wqes), "1024", 1,
+    {"dev.mlx5.tx_wqes", IOSIM_P_U32, OFF(tx_wqes), "1024", 1,
      1u << 24, NULL, "mlx5: 64 B WQE slots of a send queue",
      "en.h MLX5E_PARAMS_DEFAULT_LOG_SQ_SIZE 10"},
-    {"dev.mlx5.tx_cqes", IOSIM_P_U32, OFF(dev.mlx5.tx_cqes), "1024", 1,
+    {"dev.mlx5.tx_cqes", IOSIM_P_U32, OFF(tx_cqes), "1024", 1,
      1u << 24, NULL, "mlx5: entries of a tx completion queue",
      "en/params.c mlx5e_build_tx_cq_param: log_sq_size (UNVERIFIED)"},
-    {"dev.mlx5.wqe_bytes", IOSIM_P_U32, OFF(dev.mlx5.wqe_bytes), "64", 1,
+    {"dev.mlx5.wqe_bytes", IOSIM_P_U32, OFF(wqe_bytes), "64", 1,
      4096, NULL, "mlx5: bytes the device reads per WQE (rx and tx)",
      "ConnectX PRM: send WQE basic block (WQEBB) 64 B; rx MPWQE 64 B "
      "(UNVERIFIED: en/params.c mlx5e_get_rqwq_log_stride may give 32)"},
-    {"dev.mlx5.cqe_bytes", IOSIM_P_U32, OFF(dev.mlx5.cqe_bytes), "64", 1,
+    {"dev.mlx5.cqe_bytes", IOSIM_P_U32, OFF(cqe_bytes), "64", 1,
      4096, NULL, "mlx5: bytes the device writes per CQE",
      "include/linux/mlx5/device.h struct mlx5_cqe64 (64 B CQEs)"},
-    {"dev.mlx5.mps", IOSIM_P_U32, OFF(dev.mlx5.mps), "256", 128, 4096, NULL,
+    {"dev.mlx5.mps", IOSIM_P_U32, OFF(mps), "256", 128, 4096, NULL,
      "mlx5: PCIe max payload size: largest write TLP (a power of two)",
      "PCIe Base spec, Device Control register (Max_Payload_Size); 256 B "
      "typical on Xeon root ports (UNVERIFIED for the seeds' host)"},
-    {"dev.mlx5.mrrs", IOSIM_P_U32, OFF(dev.mlx5.mrrs), "512", 128, 4096,
+    {"dev.mlx5.mrrs", IOSIM_P_U32, OFF(mrrs), "512", 128, 4096,
      NULL, "mlx5: PCIe max read request size: largest read (a power of two)",
      "PCIe Base spec, Device Control register (Max_Read_Request_Size); "
      "512 B Linux default (UNVERIFIED for the seeds' host)"},
-    {"dev.mlx5.packet_bytes", IOSIM_P_U32, OFF(dev.mlx5.packet_bytes), "1514",
+    {"dev.mlx5.packet_bytes", IOSIM_P_U32, OFF(packet_bytes), "1514",
      1, 262144, NULL, "mlx5: bytes of one received packet (frame, no FCS)",
      "MTU 1500 + ETH_HLEN 14"},
-    {"dev.mlx5.rx_per_mark", IOSIM_P_U32, OFF(dev.mlx5.rx_per_mark), "1", 0,
+    {"dev.mlx5.rx_per_mark", IOSIM_P_U32, OFF(rx_per_mark), "1", 0,
      1u << 20, NULL, "mlx5: rx packets per MARK request record (0 = none)",
      "UNVERIFIED: a request of the load generator as one packet"},
-    {"dev.mlx5.rx_gbps", IOSIM_P_F64, OFF(dev.mlx5.rx_gbps), "0", 0, 1000,
+    {"dev.mlx5.rx_gbps", IOSIM_P_F64, OFF(rx_gbps), "0", 0, 1000,
      NULL, "mlx5: rx line rate of packets arriving between records "
      "(0 = off)", "design choice: a placeholder for a load the trace "
      "does not show"},
-    {"dev.mlx5.tx_map_max", IOSIM_P_U64, OFF(dev.mlx5.tx_map_max), "69632",
+    {"dev.mlx5.tx_map_max", IOSIM_P_U64, OFF(tx_map_max), "69632",
      4096, 1ull << 36, NULL,
      "mlx5: largest map taken as a tx buffer (bytes)",
      "GSO_MAX_SIZE 64 KB + one page of offset (UNVERIFIED with BIG TCP)"},
-    {"dev.mlx5.profile", IOSIM_P_STR, OFF(dev.mlx5.profile), "mlx5e", 1, 0,
+    {"dev.mlx5.profile", IOSIM_P_STR, OFF(profile), "mlx5e", 1, 0,
      "mlx5e|gen-nic",
      "mlx5: mlx5e = the Linux driver's rules above (real captures); "
      "gen-nic = the device half of `iosim-trace gen nic` (its "
@@ -188,12 +213,12 @@ const iosim_param_t iosim_params_dev_mlx5[] = {
      "sim/trace/gen_nic.c rx_strides / rx_pages, rings_create, tx_packet "
      "(the generator this profile replaces; tests/cli/"
      "gen_nic_driver_only.sh checks the two give the same accesses)"},
-    {"dev.mlx5.tx_bytes", IOSIM_P_U32, OFF(dev.mlx5.tx_bytes), "0", 0,
+    {"dev.mlx5.tx_bytes", IOSIM_P_U32, OFF(tx_bytes), "0", 0,
      1u << 30, NULL,
      "mlx5: bytes the device reads of each tx map (0 = the whole map)",
      "design choice: ftrace's map carries the mapped size, not the "
      "packet's; gen nic's ACKs map a page and send --ack-bytes of it"},
-    {"dev.mlx5.stagger_wqes", IOSIM_P_BOOL, OFF(dev.mlx5.stagger_wqes),
+    {"dev.mlx5.stagger_wqes", IOSIM_P_BOOL, OFF(stagger_wqes),
      "false", 0, 0, NULL,
      "mlx5 (gen-nic profile): channel i starts i x (packets per WQE) / "
      "channels packets into its first WQE",
@@ -846,7 +871,8 @@ static int ring_init(ring_t *g, uint32_t entries, uint32_t bytes, bool wrap)
 
 static void *mlx5_create(iosim_sim_t *s, iosim_err_t *err)
 {
-    const struct dev_mlx5_params *p = &dev_config(s)->dev.mlx5;
+    const struct dev_mlx5_params *p =
+        iosim_plugin_params(dev_config(s), mlx5_rows);
     uint64_t wqe_bytes = (uint64_t)p->pages_per_wqe * PAGE;
     if (!pow2(p->stride) || p->stride > wqe_bytes)
         return iosim_err_set(err, "dev.mlx5.stride: %" PRIu32 " is not a "
@@ -927,7 +953,7 @@ const dev_model_ops_t dev_model_mlx5 = {
     .source = "Linux 6.12 drivers/net/ethernet/mellanox/mlx5/core en_rx.c, "
               "en_tx.c, en_main.c, en/params.c; net/core/page_pool.c; "
               "PCIe Base spec (docs/dev-mlx5.md)",
-    .params = iosim_params_dev_mlx5,
+    .params = {mlx5_rows, sizeof(struct dev_mlx5_params), NULL},
     .create = mlx5_create,
     .destroy = mlx5_destroy,
     .map = mlx5_map,

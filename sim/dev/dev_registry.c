@@ -11,9 +11,9 @@ extern const dev_model_ops_t dev_model_virtio_net;
 
 const dev_model_ops_t *const dev_model_registry[] = {
     &dev_model_touch,
-    &dev_model_mlx5,
-    &dev_model_e1000e,
     &dev_model_virtio_net,
+    &dev_model_e1000e,
+    &dev_model_mlx5,
     NULL,
 };
 

@@ -12,21 +12,28 @@
  *   whose map was not traced says nothing about when the device used it).
  */
 #include <stddef.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config/config.h"
 #include "dev/dev.h"
 
-#define OFF(field) offsetof(struct iosim_config, field)
+/* touch (dev_touch.c): every mapped byte once, just before the unmap */
+struct dev_touch_params {
+    uint32_t granule;                /* bytes per access                */
+    char dir[IOSIM_NAME_LEN];    /* write | read                    */
+};
 
-const iosim_param_t iosim_params_dev_touch[] = {
-    {"dev.touch.granule", IOSIM_P_U32, OFF(dev.touch.granule), "4096", 64,
+#define OFF(field) offsetof(struct dev_touch_params, field)
+
+static const iosim_param_t touch_rows[] = {
+    {"dev.touch.granule", IOSIM_P_U32, OFF(granule), "4096", 64,
      1073741824.0, NULL,
      "touch: bytes per access (one translation each; a power of two)",
      "VT-d base page 4 KiB (MODEL.md §3.2); F&S count per 4 KB page "
      "(FIGURES.md §1)"},
-    {"dev.touch.dir", IOSIM_P_STR, OFF(dev.touch.dir), "write", 1, 0,
+    {"dev.touch.dir", IOSIM_P_STR, OFF(dir), "write", 1, 0,
      "write|read",
      "touch: direction of the accesses: write = device writes memory (rx)",
      "F&S measure the rx path (FIGURES.md §1)"},
@@ -39,6 +46,19 @@ typedef struct touch {
     bool write;
 } touch_t;
 
+/* Checked whatever dev.model says: auto picks the model per trace, after
+ * validation. */
+static int touch_validate(const iosim_config_t *c, const void *params,
+                          iosim_err_t *err)
+{
+    const struct dev_touch_params *p = params;
+    (void)c;
+    if (p->granule & (p->granule - 1))
+        return iosim_err_key(err, "dev.touch.granule", "%" PRIu32
+                             " is not a power of two", p->granule);
+    return 0;
+}
+
 static void *touch_create(iosim_sim_t *s, iosim_err_t *err)
 {
     touch_t *t = calloc(1, sizeof *t);
@@ -46,8 +66,9 @@ static void *touch_create(iosim_sim_t *s, iosim_err_t *err)
         return iosim_err_set(err, "out of memory"), NULL;
     const iosim_config_t *cfg = dev_config(s);
     t->sim = s;
-    t->granule = cfg->dev.touch.granule ? cfg->dev.touch.granule : 4096;
-    t->write = strcmp(cfg->dev.touch.dir, "read") != 0;
+    const struct dev_touch_params *p = iosim_plugin_params(cfg, touch_rows);
+    t->granule = p->granule ? p->granule : 4096;
+    t->write = strcmp(p->dir, "read") != 0;
     return t;
 }
 
@@ -75,7 +96,7 @@ const dev_model_ops_t dev_model_touch = {
     .summary = "every mapped byte once, in dev.touch.granule pieces, just "
                "before the unmap (no rings)",
     .source = "design choice (MODEL.md §2.5: Linux traces no device access)",
-    .params = iosim_params_dev_touch,
+    .params = {touch_rows, sizeof(struct dev_touch_params), touch_validate},
     .create = touch_create,
     .destroy = touch_destroy,
     .map = touch_map,

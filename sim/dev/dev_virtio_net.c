@@ -100,32 +100,49 @@
 #include "config/config.h"
 #include "dev/dev.h"
 
-#define OFF(field) offsetof(struct iosim_config, field)
+/* virtio-net (dev_virtio_net.c): QEMU's emulated virtio-net (split
+ * rings, mergeable rx buffers) as its ring and buffer translations */
+struct dev_virtio_net_params {
+    uint32_t rx_queue_size;   /* descriptors of rx virtqueue 0          */
+    uint32_t tx_queue_size;   /* descriptors of tx virtqueue 0          */
+    uint32_t ctrl_queue_size; /* descriptors of the control virtqueue   */
+    uint32_t vring_align;     /* split-ring used-ring alignment (bytes) */
+    uint64_t ring_top;        /* the rings' IOVAs end here (top-down)   */
+    uint64_t rx_ring_iova;    /* 0 = derived from ring_top              */
+    uint64_t tx_ring_iova;    /* 0 = derived                            */
+    uint64_t ctrl_ring_iova;  /* 0 = derived                            */
+    bool event_idx;           /* VIRTIO_RING_F_EVENT_IDX negotiated     */
+    bool shadow_heads;        /* QEMU >= 8.2 virtqueue_num_heads        */
+    uint32_t napi_budget;     /* rx NAPI budget (refill threshold)      */
+    uint32_t tx_burst;        /* QEMU virtio-net x-txburst              */
+};
 
-const iosim_param_t iosim_params_dev_virtio_net[] = {
+#define OFF(field) offsetof(struct dev_virtio_net_params, field)
+
+static const iosim_param_t virtio_net_rows[] = {
     {"dev.virtio-net.rx_queue_size", IOSIM_P_U32,
-     OFF(dev.virtio_net.rx_queue_size), "256", 2, 32768, NULL,
+     OFF(rx_queue_size), "256", 2, 32768, NULL,
      "virtio-net: descriptors of the rx virtqueue (a power of two)",
      "QEMU hw/net/virtio-net.c VIRTIO_NET_RX_QUEUE_DEFAULT_SIZE (property "
      "rx_queue_size), used by virtio_net_add_queue"},
     {"dev.virtio-net.tx_queue_size", IOSIM_P_U32,
-     OFF(dev.virtio_net.tx_queue_size), "256", 2, 32768, NULL,
+     OFF(tx_queue_size), "256", 2, 32768, NULL,
      "virtio-net: descriptors of the tx virtqueue (a power of two)",
      "QEMU hw/net/virtio-net.c VIRTIO_NET_TX_QUEUE_DEFAULT_SIZE (property "
      "tx_queue_size), used by virtio_net_add_queue"},
     {"dev.virtio-net.ctrl_queue_size", IOSIM_P_U32,
-     OFF(dev.virtio_net.ctrl_queue_size), "64", 0, 32768, NULL,
+     OFF(ctrl_queue_size), "64", 0, 32768, NULL,
      "virtio-net: descriptors of the control virtqueue (0 = none; only "
      "its ring placement is modeled)",
      "QEMU hw/net/virtio-net.c virtio_net_device_realize: "
      "virtio_add_queue(vdev, 64, virtio_net_handle_ctrl)"},
     {"dev.virtio-net.vring_align", IOSIM_P_U32,
-     OFF(dev.virtio_net.vring_align), "64", 2, 65536, NULL,
+     OFF(vring_align), "64", 2, 65536, NULL,
      "virtio-net: alignment of the used ring after the avail ring (bytes, "
      "a power of two)",
      "Linux drivers/virtio/virtio_pci_modern.c setup_vq -> "
      "vring_create_virtqueue(..., SMP_CACHE_BYTES, ...) (64 on x86-64)"},
-    {"dev.virtio-net.ring_top", IOSIM_P_U64, OFF(dev.virtio_net.ring_top),
+    {"dev.virtio-net.ring_top", IOSIM_P_U64, OFF(ring_top),
      "0x100000000", 4096, 18446744073709551615.0, NULL,
      "virtio-net: the rings are allocated top-down below this IOVA: rx, "
      "then tx, then control, each at a size-aligned power-of-two span",
@@ -136,18 +153,18 @@ const iosim_param_t iosim_params_dev_virtio_net[] = {
      "virtnet_find_vqs), each ring by vring_alloc_queue -> "
      "dma_alloc_coherent"},
     {"dev.virtio-net.rx_ring_iova", IOSIM_P_U64,
-     OFF(dev.virtio_net.rx_ring_iova), "0", 0, 281474976710656.0, NULL, /* 2^48 */
+     OFF(rx_ring_iova), "0", 0, 281474976710656.0, NULL, /* 2^48 */
      "virtio-net: IOVA of the rx ring (0 = derived from ring_top)",
      "derived (ring_top)"},
     {"dev.virtio-net.tx_ring_iova", IOSIM_P_U64,
-     OFF(dev.virtio_net.tx_ring_iova), "0", 0, 281474976710656.0, NULL, /* 2^48 */
+     OFF(tx_ring_iova), "0", 0, 281474976710656.0, NULL, /* 2^48 */
      "virtio-net: IOVA of the tx ring (0 = derived from ring_top)",
      "derived (ring_top)"},
     {"dev.virtio-net.ctrl_ring_iova", IOSIM_P_U64,
-     OFF(dev.virtio_net.ctrl_ring_iova), "0", 0, 281474976710656.0, /* 2^48 */
+     OFF(ctrl_ring_iova), "0", 0, 281474976710656.0, /* 2^48 */
      NULL, "virtio-net: IOVA of the control ring (0 = derived)",
      "derived (ring_top)"},
-    {"dev.virtio-net.event_idx", IOSIM_P_BOOL, OFF(dev.virtio_net.event_idx),
+    {"dev.virtio-net.event_idx", IOSIM_P_BOOL, OFF(event_idx),
      "true", 0, 0, NULL,
      "virtio-net: VIRTIO_RING_F_EVENT_IDX negotiated (used_event / "
      "avail_event instead of the flags fields)",
@@ -155,7 +172,7 @@ const iosim_param_t iosim_params_dev_virtio_net[] = {
      "(event_idx on); Linux virtio_ring.c vring_transport_features keeps "
      "it"},
     {"dev.virtio-net.shadow_heads", IOSIM_P_BOOL,
-     OFF(dev.virtio_net.shadow_heads), "false", 0, 0, NULL,
+     OFF(shadow_heads), "false", 0, 0, NULL,
      "virtio-net: QEMU >= 8.2: virtqueue_num_heads reads avail idx only "
      "when shadow_avail_idx is used up (false: QEMU 7.2, one more avail "
      "idx read per rx packet)",
@@ -165,12 +182,12 @@ const iosim_param_t iosim_params_dev_virtio_net[] = {
      "and most shipped captures use; set true for QEMU >= 8.2 (the "
      "-q10/-fs captures, QEMU 10.0)"},
     {"dev.virtio-net.napi_budget", IOSIM_P_U32,
-     OFF(dev.virtio_net.napi_budget), "64", 1, 65536, NULL,
+     OFF(napi_budget), "64", 1, 65536, NULL,
      "virtio-net: rx NAPI budget; the driver refills when more than "
      "min(budget, rx_queue_size)/2 descriptors are free",
      "Linux drivers/net/virtio_net.c virtnet_receive (refill condition), "
      "netif_napi_add_weight(..., napi_weight = NAPI_POLL_WEIGHT = 64)"},
-    {"dev.virtio-net.tx_burst", IOSIM_P_U32, OFF(dev.virtio_net.tx_burst),
+    {"dev.virtio-net.tx_burst", IOSIM_P_U32, OFF(tx_burst),
      "256", 1, 65536, NULL,
      "virtio-net: packets virtio_net_flush_tx sends before the bottom "
      "half reschedules itself",
@@ -500,7 +517,8 @@ static bool is_pow2(uint64_t x) { return x && !(x & (x - 1)); }
 
 static void *vn_create(iosim_sim_t *s, iosim_err_t *err)
 {
-    const struct dev_virtio_net_params *p = &dev_config(s)->dev.virtio_net;
+    const struct dev_virtio_net_params *p =
+        iosim_plugin_params(dev_config(s), virtio_net_rows);
     if (!is_pow2(p->rx_queue_size) || !is_pow2(p->tx_queue_size) ||
         (p->ctrl_queue_size && !is_pow2(p->ctrl_queue_size)) ||
         !is_pow2(p->vring_align))
@@ -718,7 +736,7 @@ const dev_model_ops_t dev_model_virtio_net = {
     .source = "QEMU 7.2 hw/virtio/virtio.c, hw/net/virtio-net.c; Linux 6.1 "
               "drivers/net/virtio_net.c, drivers/virtio/virtio_ring.c "
               "(docs/dev-virtio-net.md)",
-    .params = iosim_params_dev_virtio_net,
+    .params = {virtio_net_rows, sizeof(struct dev_virtio_net_params), NULL},
     .create = vn_create,
     .destroy = vn_destroy,
     .map = vn_map,
