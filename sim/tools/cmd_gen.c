@@ -1,7 +1,8 @@
 /* cmd_gen.c — `iosim-trace gen KIND [options] -o OUT.zst [--text]`.
  *
- * Concepts: the kinds are the library's gen_kinds[] table
- *   (sim/trace/gen.h); this command takes -o and --text out of argv, hands
+ * Concepts: the kinds are the table gen_kinds[] below: the library's
+ *   generators (sim/trace/gen.h), with a command line of their own where
+ *   it is large (gen nic: cmd_gen_nic.c); this command takes -o and --text out of argv, hands
  *   the rest to the kind and prints its one-line error.  The output
  *   appears only if generation succeeds (the writer renames its temp file
  *   on commit).
@@ -18,6 +19,21 @@
 #include "trace/gen.h"
 
 #define PROG "iosim-trace"
+
+static const gen_kind_t *const gen_kinds[] = {
+    &gen_kind_random,
+    &gen_kind_nic,
+    &gen_kind_pvp,
+    NULL,
+};
+
+static const gen_kind_t *gen_find(const char *name)
+{
+    for (const gen_kind_t *const *k = gen_kinds; *k; k++)
+        if (!strcmp((*k)->name, name))
+            return *k;
+    return NULL;
+}
 
 static void usage(FILE *out)
 {

@@ -3,8 +3,8 @@
  *
  * Concepts:
  *   - A *generator kind* is an ops struct {name, summary, usage, run} listed
- *     in the NULL-terminated table gen_kinds[] (gen_registry.c).  A new
- *     generator = one file + one table line.
+ *     in the NULL-terminated table of `iosim-trace gen` (sim/tools/
+ *     cmd_gen.c).  A new generator = one file + one table line.
  *   - run() parses the kind's own options (argv[0] is the kind name; the
  *     command has already taken -o and --text away) and writes a whole
  *     trace to path.  Each kind also exposes a typed API (params struct,
@@ -41,11 +41,10 @@ typedef struct gen_kind {
                iosim_err_t *err);
 } gen_kind_t;
 
-extern const gen_kind_t *const gen_kinds[];
-const gen_kind_t *gen_find(const char *name);
-
+/* The table of kinds is `gen`'s (sim/tools/cmd_gen.c).  A kind whose
+ * command line is large keeps it in sim/tools/ (gen nic:
+ * sim/tools/cmd_gen_nic.c, declared in tools/trace_cmds.h). */
 extern const gen_kind_t gen_kind_random; /* gen_random.c */
-extern const gen_kind_t gen_kind_nic;    /* gen_nic.c    */
 extern const gen_kind_t gen_kind_pvp;    /* gen_pvp.c    */
 
 /* ---------------------------------------------------------------- */
@@ -228,6 +227,9 @@ typedef struct gen_nic_params {
 /* Top of the 32-bit IOVA space the allocator hands out first
  * (MODEL.md §1.5: first IOVAs of a PCI device are just below 4 GiB). */
 #define GEN_NIC_IOVA_TOP 0x100000000ULL
+#define GEN_NIC_MAX_CPUS 256 /* the cpu field of a record is 8 bits */
+/* keeps rx_pkts + app_lag + 1 far from overflow */
+#define GEN_NIC_MAX_APP_LAG (1ULL << 32)
 
 void gen_nic_defaults(gen_nic_params_t *p);
 int gen_nic_check(const gen_nic_params_t *p, iosim_err_t *err);

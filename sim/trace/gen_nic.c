@@ -1,217 +1,36 @@
 /* gen_nic.c — `gen nic`: an mlx5-style NIC driver under Linux's DMA API,
  * the setup of Rubin et al., "Fast & Safe IO Memory Protection", SOSP'24
- * (FIGURES.md §1: CX-5, 4 KB MTU, rx ring of 256 packets, 64-page rx
- * descriptors, one 4 KB IOVA per page from the per-CPU rcache, tx ACKs
- * mapped/unmapped interleaved with rx, one flow per core).
+ * (FIGURES.md §1).  The manual, with every mechanism, option and source
+ * read, is docs/gen-nic.md; the command line is sim/tools/cmd_gen_nic.c.
  *
  * Concepts:
- *   - Flows and cores: flow f is served by cpu f % cpus; every record the
- *     driver issues for the flow (MAP, UNMAP, MARK) carries that cpu.
- *     Flows are interleaved round-robin, one packet slot per flow turn.
- *   - Rx ring (per flow): descriptors of --pages-per-descriptor pages
- *     (64 on CX-5).  The ring holds ring_desc = ceil(R * pkt_pages / ppd)
- *     descriptors, R = --ring packets and pkt_pages = ceil(mtu / 4096);
- *     each posted descriptor maps its pages one by one (one 4 KB MAP, one
- *     IOVA per page, prot write: dma_map_page(DMA_FROM_DEVICE) gives
- *     IOMMU_WRITE, MODEL.md §1.2).  Used-up descriptors are reposted at
- *     the next driver poll, so (with --napi-batch 1) the driver keeps
- *     between (ring_desc - 1) * ppd and ring_desc * ppd pages posted.
- *   - Rx packet: the device writes it into the next pkt_pages pages of
- *     the current descriptor, one DMA write record per 4 KB page (the
- *     last one carries the remainder).  A packet never straddles two
- *     descriptors (an mlx5 multi-packet WQE ends with a filler CQE): when
- *     the current descriptor has fewer pages left than the packet needs,
- *     those pages are returned unused.
- *   - Driver poll (NAPI): after every --napi-batch rx packets of a flow
- *     (default 1), the driver unmaps the pages filled since its last poll
- *     (the stack has consumed them), sends the ACKs those data packets
- *     call for, and reposts used-up descriptors.  If the device finds no
- *     posted descriptor before that, the poll happens early (instead of
- *     dropping the packet).
- *   - Tx packet: the driver maps each 4 KB page of it (prot read:
- *     DMA_TO_DEVICE -> IOMMU_READ), the device reads it (one DMA read per
- *     page) and the completion unmaps it.
- *   - ACKs (DCTCP delayed ACK, one per --ack-every data packets of a
- *     flow): rx data is acknowledged by a --ack-bytes tx buffer in its own
- *     4 KB IOVA (map, DMA read, unmap); tx data is acknowledged by an
- *     --ack-bytes rx packet that takes the next page of the rx ring.
- *   - IOVA allocator (MODEL.md §1.5): 1-page IOVAs come from a per-CPU
- *     LIFO stack that every unmap on that CPU pushes to (the rcache: the
- *     most recently freed IOVA is reused first); when the stack is empty
- *     a global bump allocator hands out pages top-down from just below
- *     4 GiB (first IOVA 0xFFFFF000, the 32-bit window a PCI device gets
- *     first).  Rx pages and ACK buffers share the same size class, which
- *     is how tx ACK unmaps interfere with rx (FIGURES.md §1).
- *   - Time: t advances by mtu*8/rate ns per packet slot (one slot per flow
- *     turn; with --direction both the rx and the tx packet of a turn
- *     share the slot, the link being full duplex); every record of a slot
- *     carries its start time.  ACKs ride in the slot of the packet that
- *     triggered them.
- *   - Requests: a MARK request (id = data packet number) precedes every
- *     data packet; ACKs get none.  A MARK BEGIN follows the initial ring
- *     fill; after the last packet every flow is polled once more, then a
- *     MARK END precedes the teardown, which unmaps every page still
- *     posted, so MAP and UNMAP counts are equal.
- *   - meta: source gen-nic, has_dma 1, policy "", cpus = --cpus.
- *   - --driver-only: the same records without the device's (DMA)
- *     records, meta has_dma 0 and device mlx5: dev.model mlx5 with
- *     dev.mlx5.profile gen-nic (sim/dev/dev_mlx5.c) replays the device
- *     half from the driver's maps (prot tells rx pages, tx buffers and
- *     rings apart) and MARK requests (one rx packet each, on channel
- *     cpu % channels); the dev.mlx5 settings that match a command line
- *     are in docs/dev-mlx5.md.  Equal counters: tests/cli/
- *     gen_nic_driver_only.sh.  With --rx-cache a page the cache gives
- *     back to the ring (no map) gets a MARK repost (iova, 4 KB) where the
- *     full trace would have mapped a new page; the full trace never has
- *     one.  Not with --channels or --direction tx|both.
- *   - --seed permutes the physical frames (page-pool pages come from
- *     the buddy allocator in no particular order); IOVAs and the record
- *     sequence do not depend on it, except through --channels.
- *   - Channels (--channels C, off by default): the driver opens C rx
- *     queues at once when the interface comes up (mlx5: one channel per
- *     completion vector, up to 64: en_main.c mlx5e_build_nic_params) and
- *     fills all their rings concurrently, so their IOVAs interleave
- *     (channels_open); the queues beyond those the flows use stay idle.
- *   - Device rings (--device-rings, off by default; added for the F&S
- *     validation, tests/validation/): each rx queue gets a receive queue
- *     (descriptor ring, ring_desc 64 B WQEs) and a completion queue
- *     (--ring 64 B CQEs: mlx5 sizes the CQ like the RQ), plus one tx
- *     queue page and one tx CQ page that the ACKs of all its flows use
- *     (one SQ per mlx5 channel, chosen by XPS from the sending cpu;
- *     en_main.c mlx5e_open_channel, mlx5e_set_xps).  They are coherent
- *     long-lived mappings (dma_alloc_coherent at driver load): mapped
- *     from the top of the IOVA space before the rings are filled and
- *     unmapped only at teardown.  The device reads a WQE (64 B DMA read)
- *     when it starts a descriptor and writes a CQE (64 B DMA write) after
- *     every rx packet; an ACK costs a tx WQE read and a tx CQE write
- *     around its data read.  These are the accesses F&S count on top of
- *     the data pages (their IOTLB misses per page exceed 1).
- *   - F&S mechanisms (each off by default; tests/validation/ uses them):
- *     --rx-header H: the device writes mtu + H bytes per rx data packet
- *     (H = 14, ETH_HLEN: the frame without FCS).  --stride S: striding
- *     RQ (mlx5 multi-packet WQE): packets are packed back to back in a
- *     descriptor, each taking its bytes rounded up to S, so they straddle
- *     pages (one DMA write per page touched); a packet that does not fit
- *     the rest of a descriptor starts the next one, and a descriptor's
- *     pages go back at the first poll after its last packet.
- *     --queue-per-cpu: one rx queue per cpu (mlx5: one channel per core)
- *     that all flows of the cpu share, with one ring (--ring packets),
- *     one NAPI poll every --napi-batch packets of the queue and one GRO
- *     context.  --gro-segments G: at each poll GRO merges each flow's new
- *     packets into skbs of up to G segments and flushes them; TCP acks an
- *     skb of >= 2 segments at once (tcp_input.c __tcp_ack_snd_check) and
- *     every second 1-segment skb (delayed ACK), replacing --ack-every.
- *     --burst N: a flow sends N packets back to back before the next flow
- *     (a TSO burst) instead of alternating packet by packet.
- *     --stagger-polls: rx queue i of nq starts its poll count at
- *     i * napi_batch / nq packets, so the queues' polls (and the ACK
- *     unmaps they trigger) are spread evenly over a poll period instead
- *     of falling in consecutive slots.  Each mlx5 channel has its own
- *     completion EQ, MSI-X vector and NAPI context and DIM moderates
- *     each CQ on its own (en_main.c mlx5e_open_channel, lib/dim), so no
- *     common clock aligns the queues' polls; an even spread is the
- *     neutral phase (no seed), UNVERIFIED against a capture.
- *     --stagger-wqes: the same for the descriptors: rx queue i of nq
- *     starts i * per / nq packets into its first descriptor (per =
- *     packets a descriptor holds; the skipped strides or pages count as
- *     used before the window and go back at the first poll after the
- *     descriptor closes).  Where a queue stands in its descriptor depends
- *     on its own packet history, which nothing shares between channels;
- *     without this every queue writes the same page slot of its
- *     descriptor at the same turn (round-robin flows, equal rates), a
- *     lockstep that puts all queues' current pages in one IOTLB set when
- *     descriptor IOVAs are aligned (the F&S scheme's 256 KB chunks).
- *   - Rx ring size (--rq-sizing mlx5, off by default): the number of
- *     descriptors per queue is what mlx5 posts for `ethtool -G rx R`
- *     (mlx5_rq_wqes), 8 x 64 pages for a 256-packet ring at a 4 KB MTU,
- *     instead of the ceil(R / packets per descriptor) that hold R.
- *   - Rx page cache (--rx-cache SLOTS, off by default; Linux v6.0 mlx5,
- *     removed from later kernels when mlx5 moved DMA mapping into
- *     page_pool): each rx queue keeps a FIFO of DMA-mapped pages.  A
- *     released descriptor page goes to the cache tail still mapped (no
- *     UNMAP) unless the cache is full, which it is at SLOTS - 1 pages
- *     (tail + 1 == head); then it is unmapped as without the cache.
- *     Refilling a page slot first tries the cache head: if the
- *     application has freed that page (refcount back to 1) the page is
- *     reused with its IOVA and frame (no MAP); otherwise (empty, or head
- *     busy: only the head is tried) a new page is mapped.  Teardown
- *     unmaps the cached pages too.  Without --stride the same applies
- *     to the per-packet pages.  Mlx5 sizes the cache 4 x roundup_pow2(
- *     max(MLX5_MPWRQ_PAGES_PER_WQE, NAPI_POLL_WEIGHT)) = 4 x 64 = 256
- *     slots (en.h MLX5E_CACHE_UNIT / MLX5E_CACHE_SIZE).  Why it matters
- *     here: the F&S working-set estimate 2 x cores x MTU x ring
- *     (FIGURES.md §1) counts about twice the ring's pages; a queue's
- *     live pages are its ring plus up to 255 cached pages, and pages
- *     that cycle through the cache are never unmapped, so their IOVAs
- *     never return to the rcache for tx ACKs to take.
- *     Sources read: en_rx.c mlx5e_rx_cache_put / _get,
- *     mlx5e_page_alloc_pool (_mapped in older trees),
- *     mlx5e_page_release_dynamic, mlx5e_free_rx_mpwqe and
- *     mlx5e_handle_rx_cqe_mpwrq (WQE pages released with recycle = true
- *     when its strides are consumed), en.h MLX5E_CACHE_SIZE, en_main.c
- *     mlx5e_free_rq; read in stored copies of v4.x-v5.x era trees and in
- *     the 2023 patch removing the cache (which still shows the v6.x
- *     form with MLX5_MPWRQ_MAX_PAGES_PER_WQE); the exact v6.0 file was
- *     not available, so v6.0 = these is UNVERIFIED line by line.
- *     --app-lag L: the stack holds a page (skb fragments, page_ref_inc in
- *     mlx5e_add_skb_frag) from the poll that delivered the last packet
- *     written into it until the application (iperf's recvmsg) frees it,
- *     L packets of the queue later; L = 0: before the queue's next poll
- *     (never at the delivering poll's own refill, which runs before GRO
- *     hands the skbs up).  L is a placeholder, UNVERIFIED: no source
- *     gives the socket's consumption delay.
- *   - CPU time of a poll (--unmap-ns NS, 0 = off: every record of a poll
- *     carries the poll's instant, as if the CPU were infinitely fast):
- *     a poll's records (page releases, ACKs, refill) form the queue's
- *     CPU stream; each UNMAP in it occupies its cpu for NS ns (a strict
- *     unmap waits for its synchronous invalidation: FIGURES.md §2,
- *     about 2 us submit -> wait done; rIOMMU measures 2,130 cycles), the
- *     other records take no time.  The stream is merged with the device's
- *     records by time, so the device keeps writing other queues' packets
- *     between one poll's unmaps, as it does on a real machine (cores run
- *     in parallel with the NIC).  A page the device needs before the cpu
- *     has posted it forces that cpu's stream out up to the page, stamped
- *     with the device's time (the model does not throttle the sender: a
- *     cpu that cannot keep up is made to).
- *     Why: under a PTcache flush per invalidation, what happens between
- *     two unmaps decides how many walks miss, and a serialised poll puts
- *     no walk between them.
- *   - Tx completions reaped by the next poll (--tx-unmap-at-poll, rx
- *     only; off by default): mlx5e_napi_poll polls the channel's tx CQs
- *     before its rx CQ, and mlx5e_poll_tx_cq unmaps the buffers of the
- *     completed WQEs, so an ACK sent in one poll stays mapped (and its
- *     IOTLB entry live) until the channel's next poll, which unmaps the
- *     previous poll's ACKs in one burst before it releases rx pages.
- * Assumptions:
- *   - Without --queue-per-cpu each flow has its own ring (as if each
- *     flow had its own queue; with one flow per core, as in F&S, this is
- *     mlx5's one rx queue per channel).
- *   - Without --tx-unmap-at-poll a tx buffer is unmapped right after the
- *     device read it (tx completions are not batched).
- *   - Packet buffer = MTU bytes rounded up to 4 KB pages (no headroom, L2
- *     header or skb_shared_info).  The F&S working-set estimate
- *     2 x cores x MTU(pow2) x ring counts about twice the pages that
- *     this gives for a 4 KB MTU: mlx5 sizes its striding RQ at the room a
- *     packet takes in a linear RQ, 8 KB at a 4 KB MTU (--rq-sizing mlx5,
- *     mlx5_rq_wqes below); by default the ring holds just --ring packets.
- *     With --rq-sizing mlx5 the completion queue keeps --ring entries
- *     (mlx5 sizes it at WQEs x strides, not modeled).
- *   - Physical frames: GEN_NIC_PHYS_BASE + a seeded permutation of 2^22
- *     frames, so frames are distinct while fewer than 2^22 pages are live.
- *   - GRO is flushed at every poll (napi_complete_done); a poll that
- *     exhausts its budget keeps young skbs in the kernel (UNVERIFIED
- *     effect).  The window condition of __tcp_ack_snd_check always holds.
- * Not modeled: page-pool recycling of DMA mappings (later kernels keep
- *   pages mapped), the rx cache's waived pages (pfmemalloc or remote
- *   NUMA node: never cached), sockets holding pages until recvmsg
- *   (without --rx-cache irrelevant: the driver unmaps at descriptor
- *   release; with it, a fixed --app-lag), DCTCP window / ECN effects on
- *   bursts and ACKs, interrupt moderation (a fixed poll batch instead), rcache magazines and depot
- *   (a plain unbounded stack per CPU), the 64-bit IOVA fallback when the 32-bit space runs
- *   out (an error here), and (by default) the device's accesses to its
- *   descriptor and
- *   completion rings unless --device-rings is given, CQE compression,
- *   and the 64 B WQE/CQE being one cache line of a larger write burst.
+ *   - Flows (flow f on cpu f % cpus) fill rx queues whose rings hold
+ *     descriptors of --pages-per-descriptor 4 KB pages, each page mapped
+ *     on its own; the device writes packets into them (one DMA record per
+ *     page), a NAPI poll every --napi-batch packets unmaps the filled
+ *     pages, sends the ACKs and reposts used-up descriptors.  Tx packets
+ *     and ACKs map, are read and unmap one 4 KB IOVA per page.
+ *   - IOVAs: a per-CPU LIFO of freed pages over a top-down bump
+ *     allocator below 4 GiB (MODEL.md §1.5; why not sim/os/iova.c:
+ *     docs/gen-nic.md); physical frames: a seeded permutation.
+ *   - Time advances mtu*8/rate ns per packet slot; a MARK request
+ *     precedes every data packet; BEGIN after the ring fill, END before
+ *     the teardown, so MAP and UNMAP counts are equal.
+ *   - Optional mechanisms (off by default), each a section below: device
+ *     rings (--device-rings), the F&S layout options (--rx-header,
+ *     --stride, --queue-per-cpu, --gro-segments, --burst, --stagger-*),
+ *     --rq-sizing mlx5, the v6.0 rx page cache (--rx-cache, --app-lag),
+ *     CPU time of a poll (--unmap-ns: per-cpu record streams merged with
+ *     the device's by time), --tx-unmap-at-poll, --channels, and
+ *     --driver-only (no DMA records, for dev.model mlx5).
+ * Assumptions: one ring per flow unless --queue-per-cpu; a packet buffer
+ *   is MTU bytes in whole 4 KB pages; GRO flushed at every poll; the
+ *   placeholders (--packets, --ack-bytes, --napi-batch, --app-lag) are
+ *   named in docs/gen-nic.md.
+ * Not modeled: page-pool recycling of later kernels, rcache magazines and
+ *   depot, the 64-bit IOVA fallback (an error here), DCTCP window / ECN
+ *   effects, interrupt moderation, CQE compression (full list:
+ *   docs/gen-nic.md).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -225,9 +44,6 @@
 /* Placeholder physical base (any distinct aligned frames do). */
 #define GEN_NIC_PHYS_BASE 0x2000000000ULL
 #define NIC_PHYS_FRAMES_LOG2 22
-#define NIC_MAX_CPUS 256 /* the cpu field of a record is 8 bits */
-/* keeps rx_pkts + app_lag + 1 far from overflow */
-#define NIC_MAX_APP_LAG (1ULL << 32)
 
 typedef struct nic_page {
     uint64_t iova;
@@ -445,9 +261,9 @@ int gen_nic_check(const gen_nic_params_t *p, iosim_err_t *err)
 {
     if (p->flows == 0 || p->flows > 65536)
         return iosim_err_set(err, "gen nic: --flows must be in [1, 65536]");
-    if (p->cpus == 0 || p->cpus > NIC_MAX_CPUS)
+    if (p->cpus == 0 || p->cpus > GEN_NIC_MAX_CPUS)
         return iosim_err_set(err, "gen nic: --cpus must be in [1, %d]",
-                             NIC_MAX_CPUS);
+                             GEN_NIC_MAX_CPUS);
     if (p->ring == 0 || p->ring > 65536)
         return iosim_err_set(err, "gen nic: --ring must be in [1, 65536]");
     if (p->mtu == 0 || p->mtu > 65536)
@@ -498,9 +314,9 @@ int gen_nic_check(const gen_nic_params_t *p, iosim_err_t *err)
                                   "polls that only rx packets trigger)");
     if (p->napi_batch > 65536)
         return iosim_err_set(err, "gen nic: --napi-batch must be <= 65536");
-    if (p->app_lag > NIC_MAX_APP_LAG)
+    if (p->app_lag > GEN_NIC_MAX_APP_LAG)
         return iosim_err_set(err, "gen nic: --app-lag must be <= %llu",
-                             (unsigned long long)NIC_MAX_APP_LAG);
+                             (unsigned long long)GEN_NIC_MAX_APP_LAG);
     if (p->channels && p->channels < rxq_count(p))
         return iosim_err_set(err,
                              "gen nic: --channels %llu is fewer than the "
@@ -1357,180 +1173,3 @@ out:
     free(n.idle);
     return rc;
 }
-
-/* ------------------------------------------------------------------ */
-/* Command-line front end                                              */
-/* ------------------------------------------------------------------ */
-static const char *const direction_choices[] = {"rx", "tx", "both", NULL};
-static const char *const rq_sizing_choices[] = {"packets", "mlx5", NULL};
-
-static int nic_cli(int argc, char **argv, const char *path, bool text,
-                   iosim_err_t *err)
-{
-    gen_nic_params_t p;
-    gen_nic_defaults(&p);
-    unsigned dir = 0, rq_sizing = 0;
-    bool packets_given = false, duration_given = false, no_acks = false;
-    const gen_opt_t opts[] = {
-        {"--flows", GEN_OPT_U64, &p.flows, 1, 65536, NULL, NULL},
-        {"--ring", GEN_OPT_U64, &p.ring, 1, 65536, NULL, NULL},
-        {"--mtu", GEN_OPT_U64, &p.mtu, 1, 65536, NULL, NULL},
-        {"--rate", GEN_OPT_DOUBLE, &p.rate_gbps, 0, 0, NULL, NULL},
-        {"--direction", GEN_OPT_CHOICE, &dir, 0, 0, direction_choices, NULL},
-        /* the short spelling gen random once documented */
-        {"--dir", GEN_OPT_CHOICE, &dir, 0, 0, direction_choices, NULL},
-        {"--pages-per-descriptor", GEN_OPT_U64, &p.ppd, 1, 65536, NULL,
-         NULL},
-        {"--duration", GEN_OPT_DOUBLE, &p.duration_s, 0, 0, NULL,
-         &duration_given},
-        {"--packets", GEN_OPT_U64, &p.packets, 1, 0, NULL, &packets_given},
-        {"--cpus", GEN_OPT_U64, &p.cpus, 1, NIC_MAX_CPUS, NULL, NULL},
-        {"--seed", GEN_OPT_U64, &p.seed, 0, 0, NULL, NULL},
-        {"--ack-every", GEN_OPT_U64, &p.ack_every, 1, 0, NULL, NULL},
-        {"--ack-bytes", GEN_OPT_U64, &p.ack_bytes, 1, 65536, NULL, NULL},
-        {"--napi-batch", GEN_OPT_U64, &p.napi_batch, 1, 65536, NULL, NULL},
-        {"--no-acks", GEN_OPT_FLAG, &no_acks, 0, 0, NULL, NULL},
-        {"--device-rings", GEN_OPT_FLAG, &p.device_rings, 0, 0, NULL, NULL},
-        {"--driver-only", GEN_OPT_FLAG, &p.driver_only, 0, 0, NULL, NULL},
-        {"--rx-header", GEN_OPT_U64, &p.rx_header, 0, 4096, NULL, NULL},
-        {"--stride", GEN_OPT_U64, &p.stride, 1, 65536, NULL, NULL},
-        {"--queue-per-cpu", GEN_OPT_FLAG, &p.queue_per_cpu, 0, 0, NULL,
-         NULL},
-        {"--gro-segments", GEN_OPT_U64, &p.gro_segs, 1, 65536, NULL, NULL},
-        {"--burst", GEN_OPT_U64, &p.burst, 1, 65536, NULL, NULL},
-        {"--stagger-polls", GEN_OPT_FLAG, &p.stagger_polls, 0, 0, NULL,
-         NULL},
-        {"--stagger-wqes", GEN_OPT_FLAG, &p.stagger_wqes, 0, 0, NULL,
-         NULL},
-        {"--rx-cache", GEN_OPT_U64, &p.rx_cache, 0, 65536, NULL, NULL},
-        {"--app-lag", GEN_OPT_U64, &p.app_lag, 0, NIC_MAX_APP_LAG, NULL,
-         NULL},
-        {"--unmap-ns", GEN_OPT_U64, &p.unmap_ns, 0, 1000000000, NULL, NULL},
-        {"--tx-unmap-at-poll", GEN_OPT_FLAG, &p.tx_unmap_at_poll, 0, 0, NULL,
-         NULL},
-        {"--rq-sizing", GEN_OPT_CHOICE, &rq_sizing, 0, 0, rq_sizing_choices,
-         NULL},
-        {"--channels", GEN_OPT_U64, &p.channels, 0, 65536, NULL, NULL},
-        {"--device", GEN_OPT_BDF, &p.device, 0, 0, NULL, NULL},
-        {"--domain", GEN_OPT_U64, &p.domain, 0, 0xffff, NULL, NULL},
-        {NULL, 0, NULL, 0, 0, NULL, NULL},
-    };
-    if (gen_parse_opts("nic", opts, argc, argv, err))
-        return -1;
-    if (packets_given && duration_given)
-        return iosim_err_set(err, "gen nic: give only one of --packets and "
-                                  "--duration");
-    if (duration_given)
-        p.packets = 0;
-    p.direction = dir == 0 ? GEN_NIC_RX
-                  : dir == 1 ? GEN_NIC_TX
-                             : GEN_NIC_RX | GEN_NIC_TX;
-    if (no_acks)
-        p.ack_every = 0;
-    p.rq_sizing_mlx5 = rq_sizing == 1;
-    return gen_nic_write(&p, path, text, err);
-}
-
-const gen_kind_t gen_kind_nic = {
-    .name = "nic",
-    .summary = "mlx5-style NIC driver: rx rings of 64-page descriptors, "
-               "ACKs, per-CPU IOVA reuse",
-    .usage =
-        "  --flows N          flows, served round-robin (default 5)\n"
-        "  --cpus C           cores; flow f runs on cpu f % C (default 5)\n"
-        "  --ring R           outstanding rx packets per flow (default 256)\n"
-        "  --mtu BYTES        data packet size (default 4096)\n"
-        "  --pages-per-descriptor P  pages per rx descriptor (default 64)\n"
-        "  --direction rx|tx|both  data direction (default rx)\n"
-        "  --packets N        data packets to generate (default 100000)\n"
-        "  --duration SECONDS stop at this trace time instead of --packets\n"
-        "  --rate GBPS        t advances mtu*8/rate ns per packet slot "
-        "(default 100)\n"
-        "  --ack-every K      one ACK per K data packets of a flow "
-        "(default 2)\n"
-        "  --ack-bytes BYTES  ACK size (default 64)\n"
-        "  --no-acks          no ACKs\n"
-        "  --napi-batch B     rx packets of a flow per driver poll: pages "
-        "are unmapped,\n"
-        "                     ACKs sent and descriptors reposted every B "
-        "packets (default 1)\n"
-        "  --device-rings     model the device's WQE reads and CQE writes "
-        "to coherent\n"
-        "                     rings (long-lived mappings; default off)\n"
-        "  --driver-only      write the driver's records only (no DMA "
-        "records; meta\n"
-        "                     has_dma=0 device=mlx5): replay with dev.model "
-        "mlx5 and\n"
-        "                     dev.mlx5.profile=gen-nic (docs/dev-mlx5.md); "
-        "with\n"
-        "                     --rx-cache a MARK repost names each page the "
-        "cache gives\n"
-        "                     back without a map\n"
-        "  --rx-header BYTES  L2 bytes the device writes before each "
-        "MTU-sized rx\n"
-        "                     packet (default 0)\n"
-        "  --stride BYTES     striding rx descriptors: packets packed "
-        "back to back in\n"
-        "                     BYTES granules, straddling pages (default "
-        "off)\n"
-        "  --queue-per-cpu    the flows of a cpu share one rx queue, its "
-        "ring and its\n"
-        "                     poll (default: one rx queue per flow)\n"
-        "  --gro-segments G   ACKs from GRO: per poll, a flow's packets "
-        "form skbs of\n"
-        "                     <= G segments, one ACK per skb of >= 2 "
-        "(default off)\n"
-        "  --burst N          a flow sends N packets back to back "
-        "(default 1)\n"
-        "  --stagger-polls    spread the rx queues' polls evenly over a "
-        "poll period\n"
-        "                     (default: all queues poll in lockstep)\n"
-        "  --stagger-wqes     spread the rx queues' offsets in their "
-        "first descriptor\n"
-        "                     evenly (default: all start a fresh one)\n"
-        "  --rx-cache SLOTS   v6.0 mlx5 rx page cache per rx queue: "
-        "released pages stay\n"
-        "                     mapped for reuse; 0 or a power of two "
-        "(mlx5: 256; default 0)\n"
-        "  --app-lag PACKETS  with --rx-cache: the application frees a "
-        "page this many\n"
-        "                     packets of its queue after the poll that "
-        "delivered it\n"
-        "                     (default 0: before the next poll)\n"
-        "  --unmap-ns NS      CPU time of one strict unmap in a poll; the "
-        "device's\n"
-        "                     accesses interleave with the poll's unmaps "
-        "(default 0:\n"
-        "                     a poll takes no time)\n"
-        "  --tx-unmap-at-poll ACK buffers stay mapped until their channel's "
-        "next poll\n"
-        "                     reaps the tx completions (mlx5e_napi_poll; rx "
-        "only;\n"
-        "                     default: unmapped right after the device read)\n"
-        "  --rq-sizing packets|mlx5  rx descriptors per queue: enough for "
-        "--ring packets\n"
-        "                     (default), or as mlx5 sizes its multi-packet "
-        "RQ from\n"
-        "                     `ethtool -G rx R` (8 KB per packet at a 4 KB "
-        "MTU)\n"
-        "  --channels C       rx queues opened and filled at once at "
-        "interface up, the\n"
-        "                     rest idle with mapped rings; their fills "
-        "interleave in\n"
-        "                     IOVA space (default 0: only the used "
-        "queues, one by one)\n"
-        "  --seed S           permutes physical frames (and, with "
-        "--channels, the\n"
-        "                     interleaving of the fills; default 1)\n"
-        "  --device BB:DD.F   source id (default 01:00.0)\n"
-        "  --domain D         domain id (default 1)\n",
-    .defaults_note =
-        "defaults: the F&S setup (FIGURES.md §1: 5 flows on 5 cores, rx ring\n"
-        "  of 256, 4 KB MTU, 64-page descriptors, 100 Gbps) and DCTCP's ACK\n"
-        "  every second segment (RFC 8257 §3.2); --packets, --ack-bytes (a\n"
-        "  minimum frame) and --napi-batch 1 are illustrative; the options\n"
-        "  that are off by default add driver and stack details, and the F&S\n"
-        "  validation cases say in input_why which they turn on and why\n"
-        "  (sources in sim/trace/gen_nic.c)\n",
-    .run = nic_cli,
-};

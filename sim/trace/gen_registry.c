@@ -1,9 +1,8 @@
-/* gen_registry.c — the table of generator kinds and the plumbing they
- * share: option parsing, batched output, bounded random numbers.
+/* gen_registry.c — the plumbing the generator kinds share: option
+ * parsing, batched output, bounded random numbers.  (The table of kinds
+ * is `gen`'s, in sim/tools/cmd_gen.c.)
  *
  * Concepts:
- *   - gen_kinds[] is the registry (NULL-terminated); gen_find() looks a
- *     kind up by name.
  *   - gen_parse_opts() walks argv once against a kind's option table, so
  *     every kind accepts the same syntax and reports errors the same way
  *     ("gen KIND: --opt: what").
@@ -17,21 +16,6 @@
 
 #include "trace/gen.h"
 #include "trace/trace_internal.h"
-
-const gen_kind_t *const gen_kinds[] = {
-    &gen_kind_random,
-    &gen_kind_nic,
-    &gen_kind_pvp,
-    NULL,
-};
-
-const gen_kind_t *gen_find(const char *name)
-{
-    for (const gen_kind_t *const *k = gen_kinds; *k; k++)
-        if (!strcmp((*k)->name, name))
-            return *k;
-    return NULL;
-}
 
 /* ------------------------------------------------------------------ */
 /* Parsing                                                             */
