@@ -201,6 +201,13 @@ const iosim_config_t *iosim_sim_config(const iosim_sim_t *s)
 
 /* ---- DMA ------------------------------------------------------------- */
 
+/* One look at the trace's view (s->live): mapped, and where to (w: only
+ * when the OS policy does not translate, and the live view is ready). */
+typedef struct sim_live_walk {
+    bool mapped;
+    pt_walk_t w;
+} sim_live_walk_t;
+
 /* vtd.inval_walks_in_flight: if an invalidation dropped PSC entries
  * since the last request, every walk still in flight on the device's
  * clock (link_free: where the next request would start) loses its IOTLB
@@ -257,10 +264,12 @@ static void sim_inval_walks_in_flight(iosim_sim_t *s)
  * Why overlap: F&S's T = p / (l0 + M lm) matches their measurements with
  * l0 = 65 ns, far below the 328 ns a 4 KB page takes on a 100 Gb/s link,
  * so the wire transfer of one request cannot be in series with the
- * translation of the next. */
+ * translation of the next.
+ * first: the trace's view (s->live) of trace_iova looked at already (the
+ * input check of a DMA record), or NULL. */
 static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
                     uint16_t did, uint64_t iova, uint64_t trace_iova,
-                    uint64_t size, bool write)
+                    uint64_t size, bool write, const sim_live_walk_t *first)
 {
     const iosim_config_t *cfg = s->cfg;
     if (size == 0)
@@ -283,16 +292,20 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
     ready = issue;
     double base = cfg->vtd.dma_base_ns * (double)size /
                   (double)cfg->vtd.request_bytes;
+    sim_live_walk_t walk;
     for (uint64_t a = iova; a < end && a >= iova;
          a = (a & ~0xfffull) + 4096) {
         /* Without translation (iommu=pt) the device is given the buffer's
          * physical address, the one the trace mapped this IOVA to: what a
          * guest-passthrough host stage then translates. */
         uint64_t addr = a;
-        pt_walk_t w;
+        /* the first page's walk of the trace's view is known */
+        bool known = first && a == iova;
         if (!s->os->translates && s->live_ready &&
-            pgtable_walk(&s->live, trace_iova + (a - iova), &w))
-            addr = w.phys;
+            (known ? first->mapped
+                   : pgtable_walk(&s->live, trace_iova + (a - iova),
+                                  &walk.w)))
+            addr = known ? first->w.phys : walk.w.phys;
         vtd_xlate_result_t r =
             s->hv->translate(s->hv_state, sid, pasid, did, addr, write);
         if (s->xlate_log)
@@ -317,7 +330,9 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
         if (r.fault)
             s->st[IOSIM_ST_DMA_FAULTS]++;
         else if ((r.iotlb_hit || r.devtlb_hit) && s->os->translates &&
-                 !pgtable_is_mapped(&s->live, trace_iova + (a - iova)))
+                 !(known ? first->mapped
+                         : pgtable_is_mapped(&s->live,
+                                             trace_iova + (a - iova))))
             s->st[IOSIM_ST_DMA_STALE]++; /* a cached translation of a
                                             buffer the OS has unmapped */
     }
@@ -479,7 +494,8 @@ void dev_access(iosim_sim_t *s, const iosim_rec_t *r, uint64_t iova,
     s->st[IOSIM_ST_DMA_SYNTH]++;
     if (s->os->dma)
         s->os->dma(s->os_state, r, model_iova, size, write);
-    sim_dma(s, r->device, r->pasid, r->domain, model_iova, iova, size, write);
+    sim_dma(s, r->device, r->pasid, r->domain, model_iova, iova, size, write,
+            NULL);
 }
 
 /* ---- record routing --------------------------------------------------- */
@@ -572,9 +588,11 @@ static int sim_warn(iosim_sim_t *s, enum sim_input_warning w,
                          warn_descs[w]);
 }
 
-/* The warnings a record raises before the model takes it. */
+/* The warnings a record raises before the model takes it.  A DMA
+ * record's walk of the trace's view goes to *first: the replay of the
+ * record uses it instead of walking again. */
 static int sim_check_input(iosim_sim_t *s, const iosim_rec_t *r,
-                           iosim_err_t *err)
+                           sim_live_walk_t *first, iosim_err_t *err)
 {
     if (s->seen_any && r->t < s->now &&
         sim_warn(s, SIM_WARN_TIME_BACKWARDS, r, err))
@@ -587,9 +605,14 @@ static int sim_check_input(iosim_sim_t *s, const iosim_rec_t *r,
     if (r->kind == IOSIM_REC_UNMAP && !pgtable_is_mapped(&s->live, r->iova) &&
         sim_warn(s, SIM_WARN_STRAY_UNMAP, r, err))
         return -1;
-    if (r->kind == IOSIM_REC_DMA && !pgtable_is_mapped(&s->live, r->iova) &&
-        sim_warn(s, SIM_WARN_DMA_UNMAPPED, r, err))
-        return -1;
+    if (r->kind == IOSIM_REC_DMA) {
+        /* the full walk only where sim_dma needs the address */
+        first->mapped = !s->os->translates && s->live_ready
+                            ? pgtable_walk(&s->live, r->iova, &first->w)
+                            : pgtable_is_mapped(&s->live, r->iova);
+        if (!first->mapped && sim_warn(s, SIM_WARN_DMA_UNMAPPED, r, err))
+            return -1;
+    }
     return 0;
 }
 
@@ -601,7 +624,8 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
         return iosim_err_set(err, "size 0x%llx is larger than the 64 GiB a "
                                   "record may cover",
                              (unsigned long long)r->size);
-    if (sim_check_input(s, r, err))
+    sim_live_walk_t first;
+    if (sim_check_input(s, r, &first, err))
         return -1;
     if (s->epochs.len_ns && sim_epoch_advance(s, r->t, err))
         return -1;
@@ -658,7 +682,7 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
             s->os->dma(s->os_state, r, iova, r->size,
                        (r->flags & IOSIM_DMA_WRITE) != 0);
         sim_dma(s, r->device, r->pasid, r->domain, iova, r->iova, r->size,
-                (r->flags & IOSIM_DMA_WRITE) != 0);
+                (r->flags & IOSIM_DMA_WRITE) != 0, &first);
         return 0;
     }
     case IOSIM_REC_INVAL:

@@ -32,6 +32,26 @@ done
 "$IOSIM" "${opts[@]}" "$WORK/w.txt" | grep -q '^\[warning\]' || fail "no [warning] block in the text report"
 "$IOSIM" "${opts[@]}" --format json "$WORK/w.txt" | grep -q '"warning": {"input.stray_unmaps": 1,' \
     || fail "no warnings object in JSON"
+# DMA after its buffer's unmap: one DMA to an unmapped IOVA whatever the
+# policy; the replay reuses the check's look at the trace's view, so the
+# policy's own outcome must stay: lazy keeps the IOTLB entry until its
+# deferred flush (a stale hit), strict has invalidated it (a fault),
+# passthrough translates nothing
+cat > "$WORK/s.txt" <<'TXT'
+# iosim-trace text v1
+#meta has_dma=1
+MAP t=1000 cpu=0 dev=01:00.0 dom=6 pasid=0 iova=0x10000 size=4096 phys=0x1000 prot=rw
+DMA t=2000 dev=01:00.0 pasid=0 iova=0x10000 size=64 dir=write dom=6
+UNMAP t=3000 cpu=0 dev=01:00.0 dom=6 pasid=0 iova=0x10000 size=4096
+DMA t=4000 dev=01:00.0 pasid=0 iova=0x10000 size=64 dir=write dom=6
+TXT
+for want in lazy:1:0 strict:0:1 passthrough:0:0; do
+    IFS=: read -r pol stale faults <<< "$want"
+    got=$("$IOSIM" "${opts[@]}" --set os.policy="$pol" --format csv "$WORK/s.txt" |
+          awk -F, '$3=="input.dma_unmapped" || $3=="dma.stale_hits" || $3=="dma.faults" {printf "%s=%s ", $3, $4}')
+    [ "$got" = "dma.faults=$faults dma.stale_hits=$stale input.dma_unmapped=1 " ] ||
+        fail "$pol: $got"
+done
 # a clean trace: no block in text, zeros in CSV
 "$IOSIM" --no-progress "$SRC/tests/data/trace_small.txt" | grep -q '^\[warning\]' && fail "clean trace has a [warning] block"
 z=$("$IOSIM" --no-progress --format csv "$SRC/tests/data/trace_small.txt" | awk -F, '$1=="warning" {s += $4; n++} END {print n, s}')
