@@ -11,6 +11,8 @@
  * forgets it).  The built-in replacement policies run inline. */
 #include "cache/cache.h"
 
+#include "cache/allassoc.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,14 +38,13 @@ struct cache {
     uint64_t miss_addr, miss_tag; /* its key (scalars: a by-value struct
                                      copy made GCC stall on the stack) */
     uint32_t miss_set;
+    allassoc_t *shadow; /* every other LRU geometry (allassoc.h), or NULL */
 };
 
 static inline uint32_t cache_set_of(const cache_t *c, uint64_t addr,
                                     uint64_t tag)
 {
-    /* Fold the tag in so domains sharing IOVAs spread over sets. */
-    uint64_t h = addr ^ (tag * 0x9E3779B97F4A7C15ull >> 32);
-    return (uint32_t)(h & c->set_mask);
+    return cache_index(addr, tag, c->set_mask);
 }
 
 static inline bool line_has(const cache_t *c, size_t i, uint64_t addr,
@@ -235,7 +236,20 @@ static inline uint32_t repl_victim(cache_t *c, uint32_t set)
 
 /* ---- access ----------------------------------------------------------- */
 
+static bool lookup(cache_t *c, uint64_t addr, uint64_t tag, uint64_t *val);
+
 bool cache_lookup_kv(cache_t *c, uint64_t addr, uint64_t tag, uint64_t *val)
+{
+    if (__builtin_expect(c->shadow != NULL, 0)) {
+        bool hit = lookup(c, addr, tag, val);
+        allassoc_lookup(c->shadow, addr, tag, hit);
+        return hit;
+    }
+    return lookup(c, addr, tag, val);
+}
+
+static inline bool lookup(cache_t *c, uint64_t addr, uint64_t tag,
+                          uint64_t *val)
 {
     if (!c->enabled)
         return false;
@@ -267,6 +281,8 @@ bool cache_insert_kv(cache_t *c, uint64_t addr, uint64_t tag, uint64_t val)
 {
     if (!c->enabled)
         return false;
+    if (__builtin_expect(c->shadow != NULL, 0))
+        allassoc_insert(c->shadow, addr, tag);
     uint32_t set, free_way = UINT32_MAX, ways = c->ways;
     if (c->miss_known && c->miss_addr == addr && c->miss_tag == tag) {
         /* the lookup just before scanned this set: key absent */
@@ -316,6 +332,8 @@ bool cache_insert_kv(cache_t *c, uint64_t addr, uint64_t tag, uint64_t val)
 
 size_t cache_invalidate_kv(cache_t *c, uint64_t addr, uint64_t tag)
 {
+    if (c->shadow)
+        allassoc_invalidate(c->shadow, addr, tag);
     if (!c->enabled || c->nvalid == 0)
         return 0;
     uint32_t set = cache_set_of(c, addr, tag);
@@ -336,6 +354,8 @@ size_t cache_invalidate_if(cache_t *c,
                            bool (*match)(cache_key_t, uint64_t, void *),
                            void *arg)
 {
+    if (c->shadow)
+        allassoc_invalidate_if(c->shadow, match, arg);
     if (!c->enabled || c->nvalid == 0)
         return 0;
     size_t n = 0, i = 0;
@@ -363,6 +383,8 @@ size_t cache_invalidate_if(cache_t *c,
 
 size_t cache_flush(cache_t *c)
 {
+    if (c->shadow)
+        allassoc_flush(c->shadow);
     if (!c->enabled)
         return 0;
     size_t n = c->nvalid, total = (size_t)c->sets * c->ways;
@@ -404,6 +426,9 @@ size_t cache_valid_lines(const cache_t *c)
 {
     return c->enabled ? c->nvalid : 0;
 }
+
+void cache_set_shadow(cache_t *c, struct allassoc *a) { c->shadow = a; }
+struct allassoc *cache_shadow(const cache_t *c) { return c ? c->shadow : NULL; }
 
 uint32_t cache_sets(const cache_t *c)
 {

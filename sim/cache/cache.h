@@ -29,6 +29,15 @@ typedef struct cache_key {
 
 typedef struct cache cache_t;
 
+/* The set of key {addr, tag} among set_mask + 1 sets.  The tag is folded
+ * in so domains sharing IOVAs spread over sets. */
+static inline uint32_t cache_index(uint64_t addr, uint64_t tag,
+                                   uint32_t set_mask)
+{
+    uint64_t h = addr ^ (tag * 0x9E3779B97F4A7C15ull >> 32);
+    return (uint32_t)(h & set_mask);
+}
+
 /* Built-in policies the cache runs inline (no hook calls per access: the
  * hooks cost more than the policies); CACHE_REPL_HOOKS = only through the
  * hooks (a policy added later). */
@@ -91,6 +100,15 @@ size_t cache_invalidate_if(cache_t *c,
                            void *arg);
 /* Removes everything; returns the number of valid lines removed. */
 size_t cache_flush(cache_t *c);
+/* Reports every later lookup, insert, invalidation and flush of c to a
+ * (allassoc.h), or stops reporting (a = NULL).  c keeps working as
+ * before; a is not owned. */
+struct allassoc;
+void cache_set_shadow(cache_t *c, struct allassoc *a);
+/* The attached shadow or NULL.  With one, a caller must not skip an
+ * invalidation of c because c itself is empty (another geometry may hold
+ * the lines). */
+struct allassoc *cache_shadow(const cache_t *c);
 /* Number of valid lines (for tests). */
 size_t cache_occupancy(const cache_t *c);
 /* The same, kept as a count (O(1)): lets callers skip an empty cache. */

@@ -522,6 +522,8 @@ static void window_mark(iosim_sim_t *s, const iosim_rec_t *r)
         s->st[IOSIM_ST_MAPPINGS_PEAK] = peak;
         s->st[IOSIM_ST_REC_TOTAL] = 1; /* the BEGIN mark is in the window */
         s->st[IOSIM_ST_REC_MARK] = 1;
+        if (s->window_observer)
+            s->window_observer(s->window_observer_arg, true);
         s->t_first = r->t;
         s->window_closed = false;
         s->dev_t0 = s->dev_done > s->link_free ? s->dev_done : s->link_free;
@@ -533,6 +535,8 @@ static void window_mark(iosim_sim_t *s, const iosim_rec_t *r)
         s->load_frozen = s->load;
         s->frozen[IOSIM_ST_TRACE_NS] = sim_span(s, r->t);
         s->window_closed = true;
+        if (s->window_observer)
+            s->window_observer(s->window_observer_arg, false);
     }
 }
 

@@ -29,6 +29,9 @@
 #include "vtd/vtd.h"
 
 struct os_policy_ops;
+/* Told when a measurement window begins or ends (sim.window_only): the
+ * counters restart or freeze, so a model counting on the side can too. */
+typedef void (*sim_window_observer_fn)(void *arg, bool begin);
 typedef void (*sim_submit_observer_fn)(void *arg, const vtd_desc_t *d,
                                        size_t n);
 struct hv_mode_ops;
@@ -130,6 +133,8 @@ struct iosim_sim {
     sim_cpu_load_t load_frozen; /* at MARK end, as s->frozen          */
     sim_submit_observer_fn observer;
     void *observer_arg;
+    sim_window_observer_fn window_observer;
+    void *window_observer_arg;
     sim_epochs_t epochs;
     FILE *xlate_log; /* iosim_sim_set_xlate_log(); NULL = off */
 };

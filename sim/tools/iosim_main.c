@@ -20,6 +20,7 @@
 #include "iosim.h"
 #include "os/os.h"
 #include "tools/cli_util.h"
+#include "tools/iotlb_sweep_cmd.h"
 #include "tools/sweep_cmd.h"
 
 #define PROG "iosim"
@@ -362,6 +363,8 @@ int main(int argc, char **argv)
     signal(SIGXFSZ, SIG_IGN);
     if (argc > 1 && !strcmp(argv[1], "sweep"))
         return sweep_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "iotlb-sweep"))
+        return iotlb_sweep_main(argc - 1, argv + 1);
     const char *config_path = NULL, *out_path = NULL, *trace = NULL;
     const char *compare = NULL;
     const char *sweeps[MAX_SWEEPS];

@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/sparse16.h"
+#include "cache/allassoc.h"
+#include "base/sparse16.h"
 #include "stats/stat_list.h"
 
 /* Second-stage DID the host uses for the VM's GPA space in nested mode
@@ -423,6 +424,21 @@ static double s2_translate(vtd_t *v, uint64_t gpa, walk_acc_t *a,
     return 0;
 }
 
+/* A geometry of the IOTLB that missed where this one hit would walk and
+ * fill: the same key (allassoc.h) only if the page is mapped with a leaf
+ * of the hit entry's level (nested: always 4 KB). */
+static void shadow_check_fill(vtd_t *v, const vtd_domain_t *d, uint64_t iova,
+                              unsigned lvl)
+{
+    pt_walk_t w;
+    if (!d || !pgtable_walk(&d->pt, iova, &w) ||
+        (v->xlate != VTD_XLATE_NESTED && w.leaf_level != lvl) ||
+        (v->xlate == VTD_XLATE_NESTED && lvl != 1))
+        allassoc_inexact(cache_shadow(v->iotlb));
+}
+
+cache_t *vtd_iotlb_cache(vtd_t *v) { return v->iotlb; }
+
 vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
                                  uint16_t did, uint64_t iova, bool write)
 {
@@ -485,6 +501,8 @@ vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
                          TAG(did, pasid, lvl, 0)};
         uint64_t phys;
         if (cache_lookup(v->iotlb, k, &phys)) {
+            if (__builtin_expect(cache_shadow(v->iotlb) != NULL, 0))
+                shadow_check_fill(v, d, iova, lvl);
             v->st[IOSIM_ST_IOTLB_HITS]++;
             r.iotlb_hit = true;
             r.phys = phys | (iova & (pt_level_span(lvl) - 1));
@@ -610,7 +628,7 @@ static bool match_qemu_psi(cache_key_t k, uint64_t val, void *arg)
 static size_t inval_lines(vtd_t *v, cache_t *c, const inval_match_t *m,
                           unsigned lvl_lo, unsigned lvl_hi, unsigned stage)
 {
-    if (cache_valid_lines(c) == 0)
+    if (cache_valid_lines(c) == 0 && !cache_shadow(c))
         return 0;
     bool pasid_known = m->by_pasid ? m->pasid <= 0xfffffu &&
                                          v->pasids_used <= 0xfffffu

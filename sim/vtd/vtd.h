@@ -110,6 +110,9 @@ uint64_t vtd_psc_drops(const vtd_t *v);
 /* Drops the IOTLB entries of did that translate iova (a walk's fill
  * discarded), without counting an invalidation. */
 void vtd_discard_fill(vtd_t *v, uint16_t did, uint64_t iova);
+/* The IOTLB, to attach an all-associativity shadow to (allassoc.h); its
+ * hits are then checked against the walk a missing geometry would do. */
+cache_t *vtd_iotlb_cache(vtd_t *v);
 
 /* Latency of one memory reference (expected value, ns). */
 double vtd_mem_ref_ns(const vtd_t *v);

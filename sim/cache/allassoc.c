@@ -1,0 +1,327 @@
+/* allassoc.c — every LRU geometry of one cache in one pass (allassoc.h).
+ *
+ * Concepts (implementation): per set count S, S stacks of at most
+ * max_ways places stored as parallel arrays (place j of set i at
+ * i * max_ways + j, place 0 the most recent); `live` false marks a hole.
+ * Per S three arrays over depth 1..max_ways: hits found at depth d, and
+ * two difference arrays (a +1 at 1 and a -1 past the last W affected)
+ * for evictions and invalidated entries; a prefix sum gives the counts of
+ * one W. */
+#include "cache/allassoc.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Most stack places over all set counts (bounds memory: 17 bytes each). */
+#define ALLASSOC_MAX_PLACES (1u << 26)
+
+typedef struct allassoc_level { /* one set count */
+    uint32_t sets;
+    uint64_t *addrs, *tags;
+    bool *live;
+    uint32_t *len;   /* places in use per set (trailing holes cut) */
+    uint64_t *hit;   /* [d]: hits found at depth d (1..max_ways)   */
+    int64_t *evict;  /* difference array over W                     */
+    int64_t *inval;  /* difference array over W                     */
+    uint64_t *hit_f; /* the three as a closed window left them      */
+    int64_t *evict_f, *inval_f;
+} allassoc_level_t;
+
+struct allassoc {
+    allassoc_level_t *lv;
+    size_t nlv;
+    uint32_t ways; /* max_ways: places per stack */
+    bool pending;  /* a lookup that missed in the driving cache */
+    uint64_t pending_addr, pending_tag;
+    bool inexact;
+    bool closed; /* a measurement window closed: counts are the _f ones */
+};
+
+allassoc_t *allassoc_new(const uint32_t *sets, size_t nsets,
+                         uint32_t max_ways, iosim_err_t *err)
+{
+    if (nsets == 0 || max_ways == 0)
+        return iosim_err_set(err, "all-associativity: no geometry"), NULL;
+    uint64_t places = 0;
+    for (size_t i = 0; i < nsets; i++) {
+        if (sets[i] == 0 || (sets[i] & (sets[i] - 1)))
+            return iosim_err_set(err, "all-associativity: %u sets is not "
+                                      "a power of two", sets[i]),
+                   NULL;
+        for (size_t j = 0; j < i; j++)
+            if (sets[j] == sets[i])
+                return iosim_err_set(err, "all-associativity: %u sets "
+                                          "listed twice", sets[i]),
+                       NULL;
+        places += (uint64_t)sets[i] * max_ways;
+    }
+    if (places > ALLASSOC_MAX_PLACES)
+        return iosim_err_set(err, "all-associativity: sets x ways too large "
+                                  "(%llu places, at most %u)",
+                             (unsigned long long)places,
+                             ALLASSOC_MAX_PLACES),
+               NULL;
+    allassoc_t *a = calloc(1, sizeof *a);
+    if (!a || !(a->lv = calloc(nsets, sizeof *a->lv))) {
+        free(a);
+        return iosim_err_set(err, "all-associativity: out of memory"), NULL;
+    }
+    a->nlv = nsets;
+    a->ways = max_ways;
+    for (size_t i = 0; i < nsets; i++) {
+        allassoc_level_t *l = &a->lv[i];
+        size_t n = (size_t)sets[i] * max_ways;
+        l->sets = sets[i];
+        l->addrs = malloc(n * sizeof *l->addrs);
+        l->tags = malloc(n * sizeof *l->tags);
+        l->live = calloc(n, sizeof *l->live);
+        l->len = calloc(sets[i], sizeof *l->len);
+        l->hit = calloc(max_ways + 2u, sizeof *l->hit);
+        l->evict = calloc(max_ways + 2u, sizeof *l->evict);
+        l->inval = calloc(max_ways + 2u, sizeof *l->inval);
+        l->hit_f = calloc(max_ways + 2u, sizeof *l->hit_f);
+        l->evict_f = calloc(max_ways + 2u, sizeof *l->evict_f);
+        l->inval_f = calloc(max_ways + 2u, sizeof *l->inval_f);
+        if (!l->addrs || !l->tags || !l->live || !l->len || !l->hit ||
+            !l->evict || !l->inval || !l->hit_f || !l->evict_f ||
+            !l->inval_f) {
+            allassoc_free(a);
+            return iosim_err_set(err, "all-associativity: out of memory"),
+                   NULL;
+        }
+    }
+    return a;
+}
+
+void allassoc_free(allassoc_t *a)
+{
+    if (!a)
+        return;
+    for (size_t i = 0; a->lv && i < a->nlv; i++) {
+        allassoc_level_t *l = &a->lv[i];
+        free(l->addrs);
+        free(l->tags);
+        free(l->live);
+        free(l->len);
+        free(l->hit);
+        free(l->evict);
+        free(l->inval);
+        free(l->hit_f);
+        free(l->evict_f);
+        free(l->inval_f);
+    }
+    free(a->lv);
+    free(a);
+}
+
+/* Place of key in stack `set` of l, or its length if absent; *hole: the
+ * first hole above that place (or the place itself if none). */
+static uint32_t find(const allassoc_t *a, const allassoc_level_t *l,
+                     uint32_t set, uint64_t addr, uint64_t tag,
+                     uint32_t *hole)
+{
+    size_t base = (size_t)set * a->ways;
+    uint32_t n = l->len[set], h = UINT32_MAX, p = 0;
+    for (; p < n; p++) {
+        size_t i = base + p;
+        if (!l->live[i]) {
+            if (h == UINT32_MAX)
+                h = p;
+        } else if (l->addrs[i] == addr && l->tags[i] == tag) {
+            break;
+        }
+    }
+    *hole = h == UINT32_MAX ? p : h;
+    return p;
+}
+
+static void cut_holes(const allassoc_t *a, allassoc_level_t *l, uint32_t set)
+{
+    size_t base = (size_t)set * a->ways;
+    while (l->len[set] > 0 && !l->live[base + l->len[set] - 1])
+        l->len[set]--;
+}
+
+/* The key ends at the top of every stack: a hit (counted at its depth
+ * when count_hit) or a fill.  Places above the first hole above it (or
+ * above it, or above the bottom) move down one; W <= that place evict. */
+static void access(allassoc_t *a, uint64_t addr, uint64_t tag,
+                   bool count_hit)
+{
+    for (size_t k = 0; k < a->nlv; k++) {
+        allassoc_level_t *l = &a->lv[k];
+        uint32_t set = cache_index(addr, tag, l->sets - 1), hole;
+        uint32_t p = find(a, l, set, addr, tag, &hole);
+        size_t base = (size_t)set * a->ways;
+        bool found = p < l->len[set];
+        if (found && count_hit)
+            l->hit[p + 1]++;
+        uint32_t stop = hole; /* places 0..stop-1 move down one */
+        if (!found && stop == a->ways)
+            stop = a->ways - 1; /* the bottom entry falls off */
+        /* W <= hole: the W-way set was full (no hole in its W places)
+         * and the key was not in it: its last entry goes */
+        if (hole > 0) {
+            l->evict[1]++;
+            l->evict[hole + 1]--;
+        }
+        if (found && hole < p)
+            l->live[base + p] = false; /* it moves up; its place is a hole */
+        memmove(&l->addrs[base + 1], &l->addrs[base], stop * sizeof(uint64_t));
+        memmove(&l->tags[base + 1], &l->tags[base], stop * sizeof(uint64_t));
+        memmove(&l->live[base + 1], &l->live[base], stop * sizeof(bool));
+        l->addrs[base] = addr;
+        l->tags[base] = tag;
+        l->live[base] = true;
+        if (!found && hole == l->len[set] && l->len[set] < a->ways)
+            l->len[set]++;
+        cut_holes(a, l, set);
+    }
+}
+
+/* Is the key held at any depth by any set count? */
+static bool held(const allassoc_t *a, uint64_t addr, uint64_t tag)
+{
+    for (size_t k = 0; k < a->nlv; k++) {
+        const allassoc_level_t *l = &a->lv[k];
+        uint32_t set = cache_index(addr, tag, l->sets - 1), hole;
+        if (find(a, l, set, addr, tag, &hole) < l->len[set])
+            return true;
+    }
+    return false;
+}
+
+/* The pending lookup got no fill (a fault, or the next probe of a
+ * multi-size lookup): exact only if every geometry missed it too. */
+static void end_pending(allassoc_t *a)
+{
+    if (!a->pending)
+        return;
+    a->pending = false;
+    if (held(a, a->pending_addr, a->pending_tag))
+        a->inexact = true;
+}
+
+void allassoc_lookup(allassoc_t *a, uint64_t addr, uint64_t tag, bool hit)
+{
+    end_pending(a);
+    if (hit) {
+        access(a, addr, tag, true);
+        return;
+    }
+    a->pending = true;
+    a->pending_addr = addr;
+    a->pending_tag = tag;
+}
+
+void allassoc_insert(allassoc_t *a, uint64_t addr, uint64_t tag)
+{
+    if (a->pending && a->pending_addr == addr && a->pending_tag == tag) {
+        a->pending = false;
+        access(a, addr, tag, true);
+        return;
+    }
+    end_pending(a);
+    access(a, addr, tag, false); /* a fill with no lookup: a refresh */
+}
+
+static void drop(allassoc_t *a, allassoc_level_t *l, uint32_t set,
+                 uint32_t p)
+{
+    l->live[(size_t)set * a->ways + p] = false;
+    l->inval[p + 1]++;
+}
+
+void allassoc_invalidate(allassoc_t *a, uint64_t addr, uint64_t tag)
+{
+    end_pending(a);
+    for (size_t k = 0; k < a->nlv; k++) {
+        allassoc_level_t *l = &a->lv[k];
+        uint32_t set = cache_index(addr, tag, l->sets - 1), hole;
+        uint32_t p = find(a, l, set, addr, tag, &hole);
+        if (p < l->len[set]) {
+            drop(a, l, set, p);
+            cut_holes(a, l, set);
+        }
+    }
+}
+
+void allassoc_invalidate_if(allassoc_t *a,
+                            bool (*match)(cache_key_t key, uint64_t val,
+                                          void *arg),
+                            void *arg)
+{
+    end_pending(a);
+    for (size_t k = 0; k < a->nlv; k++) {
+        allassoc_level_t *l = &a->lv[k];
+        for (uint32_t set = 0; set < l->sets; set++) {
+            size_t base = (size_t)set * a->ways;
+            for (uint32_t p = 0; p < l->len[set]; p++)
+                if (l->live[base + p] &&
+                    match((cache_key_t){l->addrs[base + p], l->tags[base + p]},
+                          0, arg))
+                    drop(a, l, set, p);
+            cut_holes(a, l, set);
+        }
+    }
+}
+
+void allassoc_flush(allassoc_t *a)
+{
+    end_pending(a);
+    for (size_t k = 0; k < a->nlv; k++)
+        memset(a->lv[k].len, 0, a->lv[k].sets * sizeof *a->lv[k].len);
+}
+
+void allassoc_window(allassoc_t *a, bool begin)
+{
+    size_t n = a->ways + 2u;
+    for (size_t k = 0; k < a->nlv; k++) {
+        allassoc_level_t *l = &a->lv[k];
+        if (begin) {
+            memset(l->hit, 0, n * sizeof *l->hit);
+            memset(l->evict, 0, n * sizeof *l->evict);
+            memset(l->inval, 0, n * sizeof *l->inval);
+        } else {
+            memcpy(l->hit_f, l->hit, n * sizeof *l->hit);
+            memcpy(l->evict_f, l->evict, n * sizeof *l->evict);
+            memcpy(l->inval_f, l->inval, n * sizeof *l->inval);
+        }
+    }
+    a->closed = !begin;
+}
+
+void allassoc_inexact(allassoc_t *a) { a->inexact = true; }
+
+bool allassoc_exact(allassoc_t *a)
+{
+    end_pending(a);
+    return !a->inexact;
+}
+
+int allassoc_counts(const allassoc_t *a, uint32_t sets, uint32_t ways,
+                    allassoc_counts_t *out)
+{
+    if (ways == 0 || ways > a->ways)
+        return -1;
+    for (size_t k = 0; k < a->nlv; k++) {
+        const allassoc_level_t *l = &a->lv[k];
+        if (l->sets != sets)
+            continue;
+        const uint64_t *hit = a->closed ? l->hit_f : l->hit;
+        const int64_t *evict = a->closed ? l->evict_f : l->evict;
+        const int64_t *inval = a->closed ? l->inval_f : l->inval;
+        int64_t ev = 0, inv = 0;
+        uint64_t hits = 0;
+        for (uint32_t w = 1; w <= ways; w++) {
+            hits += hit[w];
+            ev += evict[w];
+            inv += inval[w];
+        }
+        out->hits = hits;
+        out->evictions = (uint64_t)ev;
+        out->invalidated = (uint64_t)inv;
+        return 0;
+    }
+    return -1;
+}

@@ -1,0 +1,83 @@
+/* allassoc.h — every LRU geometry of one cache in one pass.
+ *
+ * Concepts:
+ *   - Stack-distance (all-associativity) simulation: for LRU, a set of W
+ *     ways holds exactly the W most recently used distinct keys that map
+ *     to it, so one recency stack per set gives the hits of every W at
+ *     once: an access found at depth d is a hit for every W >= d (Mattson,
+ *     Gecsei, Slutz & Traiger, "Evaluation techniques for storage
+ *     hierarchies", IBM Systems Journal 9(2), 1970).  One such stack array
+ *     per number of sets S gives every (S, W) of a sweep (Hill & Smith,
+ *     "Evaluating associativity in CPU caches", IEEE TC 38(12), 1989,
+ *     simulate all set counts; this keeps one array per S, which is
+ *     simpler and exact for any index function).
+ *   - Invalidation leaves a hole where the entry was, not a closed gap: a
+ *     W-way set that lost a line has an empty way, so its next fill evicts
+ *     nothing.  An access fills the first hole above the depth it was
+ *     found at (or above the bottom on a miss): the entries above that
+ *     hole move down one place, those below it stay.  Then a W-way set
+ *     is always the non-hole entries of the stack's top W places, for
+ *     every W.  Evictions of W: accesses whose first hole (or the hit
+ *     depth, or the stack's length) lies at depth >= W.
+ *   - The driving cache: a cache_t with this attached (cache_set_shadow)
+ *     reports its own operations here.  One translation is a lookup and,
+ *     when the driving cache missed, the insert of the same key; every
+ *     geometry then ends with the key at the top of its stack (a hit
+ *     touches it, a miss fills it), so one stack update serves all.
+ * Assumptions (checked as it runs; allassoc_exact() is false once one
+ *   fails, and the caller must then run the geometries separately):
+ *   - A lookup that missed in the driving cache is followed by the insert
+ *     of the same key, or by nothing for a key no geometry holds (then
+ *     every geometry misses and none changes).  A lookup of several keys
+ *     (a domain with large pages probes each size) or a fill of another
+ *     key, while some geometry holds the looked-up key, breaks this.
+ *   - A hit in the driving cache means a geometry that missed would have
+ *     filled the same key (the caller checks the walk: allassoc_inexact).
+ *   - The cache's input (which keys are looked up, inserted, invalidated)
+ *     does not depend on its own geometry: true when nothing downstream
+ *     feeds back (the caller checks, e.g. no walk-in-flight discards).
+ * Not modeled: policies other than LRU (FIFO, PLRU and random have no
+ *   inclusion property); the stack is cut at the largest W asked for.
+ */
+#ifndef IOSIM_ALLASSOC_H
+#define IOSIM_ALLASSOC_H
+
+#include "cache/cache.h"
+
+typedef struct allassoc allassoc_t;
+
+typedef struct allassoc_counts {
+    uint64_t hits, evictions, invalidated;
+} allassoc_counts_t;
+
+/* sets[]: the set counts (powers of two, each listed once); max_ways: the
+ * largest W asked for.  NULL on bad parameters or no memory. */
+allassoc_t *allassoc_new(const uint32_t *sets, size_t nsets,
+                         uint32_t max_ways, iosim_err_t *err);
+void allassoc_free(allassoc_t *a);
+
+/* The driving cache's operations (cache.c calls these). */
+void allassoc_lookup(allassoc_t *a, uint64_t addr, uint64_t tag, bool hit);
+void allassoc_insert(allassoc_t *a, uint64_t addr, uint64_t tag);
+void allassoc_invalidate(allassoc_t *a, uint64_t addr, uint64_t tag);
+void allassoc_invalidate_if(allassoc_t *a,
+                            bool (*match)(cache_key_t key, uint64_t val,
+                                          void *arg),
+                            void *arg);
+void allassoc_flush(allassoc_t *a);
+
+/* A measurement window begins (counts restart from zero; the stacks are
+ * kept, as the caches are) or ends (the counts are frozen until the next
+ * begin), as the sim's counters do (sim.window_only). */
+void allassoc_window(allassoc_t *a, bool begin);
+/* The caller saw an input that depends on the geometry. */
+void allassoc_inexact(allassoc_t *a);
+/* Ends a pending lookup; false if some assumption above failed. */
+bool allassoc_exact(allassoc_t *a);
+/* Counts of geometry (sets, ways); -1 if sets is not one of a's or ways
+ * is 0 or above max_ways.  Lookups and misses: lookups are the driving
+ * cache's (the same for every geometry), misses = lookups - hits. */
+int allassoc_counts(const allassoc_t *a, uint32_t sets, uint32_t ways,
+                    allassoc_counts_t *out);
+
+#endif

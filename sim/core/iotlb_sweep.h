@@ -1,0 +1,51 @@
+/* iotlb_sweep.h — IOTLB size and associativity sweeps under LRU: every
+ * (sets, ways) of a grid from one replay when that is exact, else one
+ * sim per point (all in one decode).
+ *
+ * Concepts:
+ *   - One pass: one sim of the base configuration whose IOTLB reports
+ *     each operation to an all-associativity stack (cache/allassoc.h);
+ *     the IOTLB counters of every geometry come from it.  Only the IOTLB's
+ *     own counters: the walks, paging-structure caches and timing of a
+ *     geometry depend on its misses, so they differ per point and a one-
+ *     pass row does not have them.
+ *   - Exact means the counters equal those of a separate run of that
+ *     geometry (tests/cli/iotlb_sweep.sh checks it on shipped traces).
+ *     Needs LRU replacement and an input stream that does not depend on
+ *     the geometry: vtd.inval_walks_in_flight=complete (a discarded fill
+ *     depends on walk timing), single-size lookups, no stale hit on an
+ *     unmapped page (allassoc.h's assumptions, checked as it runs).
+ *   - Fallback: when the base configuration rules one pass out, or the
+ *     run finds it inexact, every point runs as its own sim (a second
+ *     replay), and the rows are those sims' counters.
+ * Assumptions: the grid's set counts are powers of two.
+ * Not modeled: the paging-structure caches in one pass (their lookups
+ *   cascade: the level-3 cache is probed only when the level-2 one missed,
+ *   and all of them only on an IOTLB miss, so no PSC's input is free of
+ *   the other caches' geometry).
+ */
+#ifndef IOSIM_IOTLB_SWEEP_H
+#define IOSIM_IOTLB_SWEEP_H
+
+#include "iosim.h"
+
+typedef struct iotlb_sweep_row {
+    uint32_t sets, ways;
+    uint64_t lookups, hits, misses, evictions, invalidated;
+} iotlb_sweep_row_t;
+
+typedef enum iotlb_sweep_method {
+    IOTLB_SWEEP_AUTO,  /* one pass if exact, else separate sims */
+    IOTLB_SWEEP_PLAIN  /* separate sims only */
+} iotlb_sweep_method_t;
+
+/* rows[nsets * nways] in order (sets[0], ways[0]), (sets[0], ways[1]) ...
+ * *one_pass: whether they came from one pass; *why (if not NULL, 128
+ * bytes) says why not.  Returns 0 or -1 with err set. */
+int iotlb_sweep_run(const iosim_config_t *base, const char *trace,
+                    const uint32_t *sets, size_t nsets, const uint32_t *ways,
+                    size_t nways, iotlb_sweep_method_t method,
+                    unsigned threads, iotlb_sweep_row_t *rows,
+                    bool *one_pass, char *why, iosim_err_t *err);
+
+#endif
