@@ -21,6 +21,8 @@ static const trace_cmd_t trace_cmds[] = {
     {"gen", cmd_gen, "generate synthetic traces (gen random|nic|pvp ...)"},
     {"retime", cmd_retime, "rescale a trace's times (a slow guest's capture "
                            "to a device's rate)"},
+    {"merge", cmd_merge, "one trace of several tenants (devices, domains and "
+                         "IOVAs kept apart; merged by time)"},
     {NULL, NULL, NULL},
 };
 

@@ -20,6 +20,7 @@ int cmd_stat(int argc, char **argv);      /* cmd_stat.c    */
 int cmd_import(int argc, char **argv);    /* cmd_import.c  */
 int cmd_gen(int argc, char **argv);       /* cmd_gen.c     */
 int cmd_retime(int argc, char **argv);    /* cmd_retime.c  */
+int cmd_merge(int argc, char **argv);     /* cmd_merge.c   */
 
 /* The "nic" kind of `gen` (cmd_gen_nic.c: its options and --help). */
 struct gen_kind;

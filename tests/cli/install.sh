@@ -11,7 +11,9 @@ BUILD=$(dirname "$(dirname "$IOSIM")")
 cmake --install "$BUILD" --prefix "$WORK/prefix" > "$WORK/install.log" || err "cmake --install"
 P=$WORK/prefix
 for f in bin/iosim bin/iosim-trace include/iosim.h lib/libiosim.a lib/pkgconfig/iosim.pc \
-         share/iosim/configs/vtd.yaml share/iosim/configs/qemu-guest.yaml; do
+         share/iosim/configs/vtd.yaml share/iosim/configs/qemu-guest.yaml \
+         share/iosim/scripts/plot_sweep.py share/iosim/scripts/plot_compare.py \
+         share/iosim/scripts/plot_epochs.py share/iosim/scripts/plot_iotlb_sweep.py; do
     [ -e "$P/$f" ] || err "missing $f"
 done
 cat > "$WORK/use.c" <<'C'
@@ -42,4 +44,12 @@ got=$("$WORK/use" "$P/share/iosim/configs/vtd.yaml" "$SRC/traces/memcached-stric
 want=$("$P/bin/iosim-trace" to-text "$SRC/traces/memcached-strict.zst" |
        awk '/type=begin/{w=1} /type=end/{w=0} w && /^MAP /{n++} END{print n+0}')
 [ "$got" = "$want" ] || err "os.maps $got, MAP records in the window $want"
+# the installed sweep plot runs on its own (no source tree): the points of
+# a two-row table, as written
+printf 'trace,variant,vtd.iotlb.ways,iotlb.misses\nt,strict,4,10\nt,strict,8,6\n' > "$WORK/t.csv"
+got=$("$P/share/iosim/scripts/plot_sweep.py" "$WORK/t.csv" --x vtd.iotlb.ways \
+      --y iotlb.misses --dump -o "$WORK/t.png" | tail -n +2 | tr '\n' ' ') ||
+    err "installed plot_sweep.py: exit $?"
+[ "$got" = ",strict,4,10 ,strict,8,6 " ] || err "installed plot_sweep.py: '$got'"
+[ -s "$WORK/t.png" ] || err "installed plot_sweep.py wrote no PNG"
 exit $fail
