@@ -367,6 +367,12 @@ long trace_v2_dec_read(trace_v2_dec_t *d, iosim_rec_t *out, size_t max,
         iova[k] = d->prev[k].iova;
         size[k] = d->prev[k].size;
     }
+    /* cursors in locals: the compiler keeps them in registers (through
+     * d they are reloaded after every store into out) */
+    const uint8_t *ct = d->t, *ci = d->iova, *cs = d->size;
+    const uint8_t *const et = d->t_end, *const ei = d->iova_end,
+                         *const es = d->size_end;
+    uint64_t t = d->prev_t;
     for (; n < max; n++) {
         unsigned k = kinds[n];
         if (k - 1u >= IOSIM_REC_KIND_MAX) {
@@ -379,20 +385,20 @@ long trace_v2_dec_read(trace_v2_dec_t *d, iosim_rec_t *out, size_t max,
         iosim_rec_t *o = &out[n];
         *o = d->prev[k];
         uint64_t dt, di, ds;
-        if (vget(&d->t, d->t_end, &dt)) {
+        if (vget(&ct, et, &dt)) {
             snprintf(why, whylen, "the time column ends early");
             goto bad;
         }
-        if (vget(&d->iova, d->iova_end, &di)) {
+        if (vget(&ci, ei, &di)) {
             snprintf(why, whylen, "the iova column ends early");
             goto bad;
         }
-        if (vget(&d->size, d->size_end, &ds)) {
+        if (vget(&cs, es, &ds)) {
             snprintf(why, whylen, "the size column ends early");
             goto bad;
         }
-        d->prev_t += unzigzag(dt);
-        o->t = d->prev_t;
+        t += unzigzag(dt);
+        o->t = t;
         o->iova = iova[k] += unzigzag(di);
         o->size = size[k] += unzigzag(ds);
     }
@@ -400,6 +406,10 @@ long trace_v2_dec_read(trace_v2_dec_t *d, iosim_rec_t *out, size_t max,
         d->prev[k].iova = iova[k];
         d->prev[k].size = size[k];
     }
+    d->t = ct;
+    d->iova = ci;
+    d->size = cs;
+    d->prev_t = t;
     d->done += (uint32_t)n;
     *good = n;
     if (d->done == d->nrec && (d->t != d->t_end || d->iova != d->iova_end ||
@@ -415,6 +425,10 @@ bad:
         d->prev[k].iova = iova[k];
         d->prev[k].size = size[k];
     }
+    d->t = ct;
+    d->iova = ci;
+    d->size = cs;
+    d->prev_t = t;
     d->done += (uint32_t)n;
     *good = n;
     return -1;

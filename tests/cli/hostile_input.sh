@@ -40,10 +40,35 @@ expect "/dev/zero:1: line longer than 1048576 bytes" /dev/zero
 expect "long.txt:2: line longer than 1048576 bytes" "$WORK/long.txt"
 timeout 10 "$IOSIM_TRACE" to-text "$WORK/long.txt" > /dev/null 2> "$WORK/err"
 [ $? -eq 2 ] && grep -q 'long.txt:2: line longer' "$WORK/err" || fail "iosim-trace to-text: $(cat "$WORK/err")"
-# a zstd trace cut inside its first block decodes to nothing: the message
-# says so (it blamed the 20-byte header)
-head -c 300 "$SRC/traces/redis-lazy.zst" > "$WORK/cut.zst"
+# a v1 trace cut inside its first zstd block decodes to nothing: the
+# message says so (it blamed the 20-byte header)
+"$IOSIM_TRACE" convert "$SRC/traces/redis-lazy.zst" --format v1 -o "$WORK/v1.zst" || fail "convert to v1"
+head -c 300 "$WORK/v1.zst" > "$WORK/cut.zst"
 expect "cut.zst: truncated after 0 records (the file ends inside the first zstd block, after 300 compressed bytes" "$WORK/cut.zst"
+# format v2 (FORMAT.md §8.6): a block cut short, a wrong block checksum, an
+# index entry that disagrees with its block; the offsets are read from the
+# footer and the index (§8.5), not from the program
+"$IOSIM_TRACE" convert "$SRC/traces/redis-lazy.zst" -o "$WORK/v2.zst" || fail "convert to v2"
+le() { od -An -tu"$3" -j "$2" -N "$3" "$1" | tr -d ' '; } # FILE OFFSET BYTES
+n=$(stat -c %s "$WORK/v2.zst"); nb=$(le "$WORK/v2.zst" $((n - 8)) 4)
+x=$((n - 32 - 16 * nb))                  # the index frame
+off=$(le "$WORK/v2.zst" $((x + 16)) 8)   # block 0's header frame
+fl=$(le "$WORK/v2.zst" $((x + 24)) 4)    # block 0's zstd frame length
+nr=$(le "$WORK/v2.zst" $((x + 28)) 4)    # its records
+[ "$nb" -ge 2 ] || fail "redis-lazy.zst as v2 has $nb blocks, want 2 or more"
+head -c $((off + 16 + fl / 2)) "$WORK/v2.zst" > "$WORK/v2cut.zst"
+expect "v2cut.zst: truncated after 0 records (the file ends inside block 0, after $((fl / 2)) of its $fl bytes)" "$WORK/v2cut.zst"
+poke() { # FILE OFFSET: adds 1 to the byte there
+    printf "\\$(printf %03o $((($(le "$1" "$2" 1) + 1) % 256)))" |
+        dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+cp "$WORK/v2.zst" "$WORK/v2sum.zst"
+poke "$WORK/v2sum.zst" $((off + 16 + fl - 1)) # last byte of the checksum
+expect "v2sum.zst: block 0 (records 0 to $((nr - 1))): wrong checksum" "$WORK/v2sum.zst"
+cp "$WORK/v2.zst" "$WORK/v2idx.zst"
+poke "$WORK/v2idx.zst" $((x + 28))           # low byte of block 0's count
+bad=$(( (nr & ~255) | ((nr + 1) & 255) ))
+expect "v2idx.zst: bad index: entry 0 says offset $off, $fl bytes, $bad records" "$WORK/v2idx.zst"
 # a rule across keys broken by a --set value names --set
 expect "--set vtd.iotlb.sets: 3 is not a power of two" --set vtd.iotlb.sets=3 "$TRACE"
 # a full disk is exit 2 in both programs (was 1 from iosim and to-text)

@@ -3,9 +3,11 @@
  *
  * Concepts:
  *   - Two input shapes, told apart by the first four bytes:
- *       * zstd frame magic (28 b5 2f fd): the file is written as given, so
- *         mutations hit the zstd framing (truncated frames, corrupt
- *         blocks, checksums, concatenated frames);
+ *       * zstd frame magic (28 b5 2f fd), or a skippable frame's (5? 2a 4d
+ *         18: format v2's header frame, FORMAT.md §8): the file is
+ *         written as given, so mutations hit the zstd framing (truncated
+ *         frames, corrupt blocks, checksums, concatenated frames) and
+ *         v2's header, block headers and index;
  *       * anything else is the *decompressed* stream (20-byte header,
  *         metadata, 48-byte records; traces/FORMAT.md).  The target
  *         compresses it as two concatenated frames split in the middle
@@ -50,7 +52,9 @@ static size_t compress_frame(uint8_t *dst, size_t cap, const uint8_t *src,
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (size >= 4 && memcmp(data, zstd_frame_magic, 4) == 0) {
+    if (size >= 4 && (memcmp(data, zstd_frame_magic, 4) == 0 ||
+                      ((data[0] & 0xf0) == 0x50 && data[1] == 0x2a &&
+                       data[2] == 0x4d && data[3] == 0x18))) {
         fuzz_drain_trace(fuzz_write_input(data, size));
         return 0;
     }
