@@ -204,6 +204,13 @@ typedef struct iosim_plugin_params {
 const void *iosim_plugin_params(const iosim_config_t *c,
                                 const iosim_param_t *rows);
 
+/* The names a selector accepts, '|'-separated into buf (n bytes):
+ * os.policy, hv.mode and dev.model ("auto|none|" first) from their
+ * registries, any *.replacement from the replacement-policy registry;
+ * for messages that list the valid names, did-you-mean and the
+ * reference.  Returns false (buf "") for any other path. */
+bool iosim_registry_names(const char *path, char *buf, size_t n);
+
 /* Runs the validate hook of each plug-in the configuration selects
  * (os.policy, hv.mode) and of every device model (dev.model auto picks
  * one per trace): 0, or -1 with err set. */

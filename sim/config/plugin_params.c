@@ -131,6 +131,42 @@ const void *iosim_plugin_params(const iosim_config_t *c,
     return NULL;
 }
 
+/* Appends name to the '|'-separated list in buf. */
+static void names_add(char *buf, size_t n, size_t *len, const char *name)
+{
+    if (*len < n)
+        *len += (size_t)snprintf(buf + *len, n - *len, "%s%s",
+                                 *len ? "|" : "", name);
+}
+
+bool iosim_registry_names(const char *path, char *buf, size_t n)
+{
+    size_t len = 0;
+    if (n)
+        buf[0] = '\0';
+    size_t plen = strlen(path);
+    const char *leaf = ".replacement";
+    if (!strcmp(path, "os.policy")) {
+        for (size_t i = 0; os_policy_registry[i]; i++)
+            names_add(buf, n, &len, os_policy_registry[i]->name);
+    } else if (!strcmp(path, "hv.mode")) {
+        for (size_t i = 0; hv_mode_registry[i]; i++)
+            names_add(buf, n, &len, hv_mode_registry[i]->name);
+    } else if (!strcmp(path, "dev.model")) {
+        names_add(buf, n, &len, "auto");
+        names_add(buf, n, &len, "none");
+        for (size_t i = 0; dev_model_registry[i]; i++)
+            names_add(buf, n, &len, dev_model_registry[i]->name);
+    } else if (plen > strlen(leaf) &&
+               !strcmp(path + plen - strlen(leaf), leaf)) {
+        for (size_t i = 0; cache_repl_registry[i]; i++)
+            names_add(buf, n, &len, cache_repl_registry[i]->name);
+    } else {
+        return false;
+    }
+    return true;
+}
+
 static int run_validate(const iosim_config_t *c,
                         const iosim_plugin_params_t *pp, iosim_err_t *err)
 {

@@ -143,6 +143,33 @@ static void test_cache_list_has_rows(void **st)
         }
 }
 
+/* The selectors' names come from the registries. */
+static void test_registry_names(void **st)
+{
+    (void)st;
+    char buf[512], want[512] = "";
+    assert_true(iosim_registry_names("os.policy", buf, sizeof buf));
+    for (size_t i = 0; os_policy_registry[i]; i++)
+        snprintf(want + strlen(want), sizeof want - strlen(want), "%s%s",
+                 i ? "|" : "", os_policy_registry[i]->name);
+    assert_string_equal(buf, want);
+    assert_true(iosim_registry_names("dev.model", buf, sizeof buf));
+    assert_int_equal(strncmp(buf, "auto|none|", 10), 0);
+    assert_non_null(strstr(buf, "|touch"));
+    assert_true(iosim_registry_names("vtd.s2_tlb.replacement", buf,
+                                     sizeof buf));
+    assert_string_equal(iosim_param_find("vtd.iotlb.replacement")->choices,
+                        buf);
+    assert_true(iosim_registry_names("hv.mode", buf, sizeof buf));
+    assert_non_null(strstr(buf, "nested"));
+    assert_false(iosim_registry_names("vtd.iotlb.sets", buf, sizeof buf));
+    assert_string_equal(buf, "");
+    /* a short buffer stays terminated */
+    char small[8];
+    assert_true(iosim_registry_names("os.policy", small, sizeof small));
+    assert_true(strlen(small) < sizeof small);
+}
+
 /* A mode's validate hook runs when the mode is selected, and only then. */
 static void test_mode_validate_hook(void **st)
 {
@@ -170,6 +197,7 @@ int main(void)
         cmocka_unit_test(test_replacement_from_registry),
         cmocka_unit_test(test_cache_list_has_rows),
         cmocka_unit_test(test_mode_validate_hook),
+        cmocka_unit_test(test_registry_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
