@@ -1,9 +1,11 @@
 /* iosim.h — the one public header of libiosim.
  *
  * Concepts:
- *   - A *trace* is a versioned header followed by fixed-size little-endian
- *     records (iosim_rec_t) in one zstd stream (traces/FORMAT.md).  The same
- *     records also have a line-per-record text form for tests.
+ *   - A *trace* is a versioned header and records (iosim_rec_t) in zstd
+ *     frames: format v2 stores them in blocks of delta-coded columns, each
+ *     with a checksum, and a block index; v1 as 48-byte little-endian
+ *     records in one zstd stream (traces/FORMAT.md).  The same records also
+ *     have a line-per-record text form for tests.
  *   - A *config* is a tree of parameters (every one with type, default,
  *     range, help and source) loaded from YAML and overridden by --set.
  *   - A *sim* is one model instance (guest OS policy + hypervisor + VT-d
@@ -106,10 +108,10 @@ typedef enum iosim_desc_type {
 #define IOSIM_GRAN_DOMAIN 2u
 #define IOSIM_GRAN_PAGE 3u
 
-/* In-memory form of one record.  On disk each record is 48 bytes,
+/* In-memory form of one record.  Format v1 stores it as 48 bytes,
  * little-endian, fields in the order below (FORMAT.md). */
 typedef struct iosim_rec {
-    uint64_t t;      /* time in trace time units (ns for format v1)       */
+    uint64_t t;      /* time in trace time units (ns in v1 and v2)        */
     uint64_t iova;   /* MAP/UNMAP/DMA: IO virtual address; INVAL: ADDR    */
     uint64_t size;   /* bytes; INVAL: 0                                   */
     uint64_t aux;    /* MAP: phys; INVAL: raw qw0; MARK: id; else 0       */
