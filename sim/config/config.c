@@ -30,7 +30,7 @@
 
 #include <yaml.h>
 
-#include "core/json.h"
+#include "base/json.h"
 #include "config/config.h"
 
 /* The registries that own the free-text selectors (os.policy, hv.mode,

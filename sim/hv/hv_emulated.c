@@ -29,7 +29,7 @@
  * from the ioctl, the IOTLB-size reset artefact of emulated devices. */
 #include <stdlib.h>
 
-#include "core/sparse16.h"
+#include "base/sparse16.h"
 #include "hv/hv.h"
 #include "os/os.h"
 

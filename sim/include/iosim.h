@@ -28,6 +28,7 @@
 #include <stdio.h>
 
 #include "iosim_costs.h" /* the causes of CPU cost */
+#include "iosim_err.h"   /* the error type */
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,24 +39,7 @@ extern "C" {
 /* Exit status main() uses for any bad input (file, YAML, trace, flag). */
 #define IOSIM_EXIT_BAD_INPUT 2
 
-/* ------------------------------------------------------------------ */
-/* Errors                                                              */
-/* ------------------------------------------------------------------ */
-typedef struct iosim_err {
-    char msg[512]; /* one line, no trailing newline: "file:line:col: what" */
-    char key[96];  /* the configuration key the error is about ("vtd.
-                      iotlb.sets"), "" if none: set by iosim_err_key */
-} iosim_err_t;
-
-/* Formats into err (if non-NULL) and returns -1, so callers can
- * `return iosim_err_set(err, "%s: ...", path);`.  Clears err->key. */
-int iosim_err_set(iosim_err_t *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* As iosim_err_set, for an error about configuration key `key`: the
- * message is "key: what" and err->key holds key, so a caller can point at
- * the key in the file it came from without parsing the message. */
-int iosim_err_key(iosim_err_t *err, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Errors: iosim_err_t, iosim_err_set, iosim_err_key (iosim_err.h). */
 
 /* ------------------------------------------------------------------ */
 /* Trace records (traces/FORMAT.md is the normative description)       */

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/bits.h"
+#include "base/bits.h"
 #include "os/os.h"
 
 /* ---- treap of non-overlapping [lo, hi] ranges keyed by lo -------------- */

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/json.h"
+#include "base/json.h"
 #include "iosim.h"
 #include "config/config.h" /* os.policy of each sim ([reference]), config_each */
 

@@ -26,8 +26,8 @@
 #include <unistd.h>
 
 #include "config/config.h"
-#include "core/json.h"
-#include "core/outfile.h"
+#include "base/json.h"
+#include "base/outfile.h"
 #include "core/sha256.h"
 #include "sweep/sweep.h"
 

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "iosim.h"
-#include "core/outfile.h"
+#include "base/outfile.h"
 #include "tools/cli_util.h"
 #include "tools/trace_cmds.h"
 #include "trace/trace_internal.h"

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "iosim.h"
-#include "core/outfile.h"
+#include "base/outfile.h"
 #include "dev/dev.h"
 #include "tools/cli_util.h"
 #include "tools/trace_cmds.h"

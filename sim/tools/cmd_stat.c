@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/json.h"
+#include "base/json.h"
 #include "iosim.h"
 #include "tools/cli_util.h"
 #include "tools/trace_cmds.h"

@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "cache/cache.h"
-#include "core/outfile.h"
+#include "base/outfile.h"
 #include "dev/dev.h"
 #include "hv/hv.h"
 #include "iosim.h"

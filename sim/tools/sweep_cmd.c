@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/outfile.h"
+#include "base/outfile.h"
 #include "iosim.h"
 #include "tools/cli_util.h"
 #include "tools/sweep_cmd.h"

@@ -35,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/bits.h"
+#include "base/bits.h"
 #include "trace/gen.h"
 
 #define NIC_PAGE 4096ULL

@@ -1,4 +1,4 @@
-/* test_sparse16.c — the table indexed by a 16-bit id (sim/core/sparse16.c).
+/* test_sparse16.c — the table indexed by a 16-bit id (sim/base/sparse16.c).
  *
  * The ids stored are chosen at the edges of the two-level layout (0, 255,
  * 256, 65535: first and last slot of the first and last block) and in the
@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "core/sparse16.h"
+#include "base/sparse16.h"
 
 static void test_set_get_iterate(void **state)
 {

@@ -1,9 +1,9 @@
-/* err.c — one-line error messages (see iosim.h). */
+/* err.c — one-line error messages (see iosim_err.h). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "iosim.h"
+#include "iosim_err.h"
 
 /* Keep it one line: a message is printed as "iosim: <msg>\n". */
 static void one_line(char *s)

@@ -2,7 +2,7 @@
  *
  * Concepts:
  *   - A regular file (or a new one) is written to a temporary beside it,
- *     "<path>.tmp.<pid>" (iosim_trace_temp_name), which the caller renames
+ *     "<path>.tmp.<pid>" (outfile_temp_name), which the caller renames
  *     onto path when everything is written, or removes.
  *   - A path that exists and is not a regular file (a device, a FIFO, a
  *     symbolic link) is written through: renaming a temporary onto it
@@ -17,7 +17,12 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "iosim.h"
+#include "iosim_err.h"
+
+/* The temporary of path, "<path>.tmp.<pid>", into buf (snprintf's
+ * return: the length it needed).  iosim_trace_temp_name (the public API)
+ * names the same file, so a killed program's temporaries are found. */
+int outfile_temp_name(const char *path, char *buf, size_t n);
 
 /* Opens path for writing with fopen mode `mode`: *f the stream, *tmp the
  * temporary's name (malloc'ed) or NULL when path is written through.

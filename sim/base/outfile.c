@@ -1,11 +1,16 @@
 /* outfile.c — see outfile.h. */
-#include "core/outfile.h"
+#include "base/outfile.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+int outfile_temp_name(const char *path, char *buf, size_t n)
+{
+    return snprintf(buf, n, "%s.tmp.%ld", path, (long)getpid());
+}
 
 int outfile_open(const char *path, const char *mode, char **tmp, FILE **f,
                  iosim_err_t *err)
@@ -26,7 +31,7 @@ int outfile_open(const char *path, const char *mode, char **tmp, FILE **f,
     size_t n = strlen(path) + 32;
     if (!(*tmp = malloc(n)))
         return iosim_err_set(err, "%s: out of memory", path);
-    iosim_trace_temp_name(path, *tmp, n);
+    outfile_temp_name(path, *tmp, n);
     if (!(*f = fopen(*tmp, mode))) {
         iosim_err_set(err, "%s: cannot create %s: %s", path, *tmp,
                       strerror(errno));

@@ -1,5 +1,5 @@
 /* json.c — see json.h. */
-#include "core/json.h"
+#include "base/json.h"
 
 void json_write_string(FILE *out, const char *s)
 {

@@ -1,5 +1,5 @@
 /* sparse16.c — see sparse16.h. */
-#include "core/sparse16.h"
+#include "base/sparse16.h"
 
 #include <stdlib.h>
 
