@@ -1005,14 +1005,6 @@ size_t iosim_config_diff(const iosim_config_t *base, const iosim_config_t *c,
     return n;
 }
 
-/* Appends name to the '|'-separated list in buf (a registry's names, for
- * an error that lists the valid ones). */
-static void names_add(char *buf, size_t n, const char *name)
-{
-    size_t len = strlen(buf);
-    snprintf(buf + len, n - len, "%s%s", len ? "|" : "", name);
-}
-
 int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
 {
     /* Every value once more against its row: catches values written into
@@ -1079,23 +1071,20 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
                              " is not a power of two", c->os.fq_size);
     if (strcmp(c->dev.model, "auto") && strcmp(c->dev.model, "none") &&
         !dev_model_find(c->dev.model)) {
-        char names[256] = "auto|none";
-        for (size_t i = 0; dev_model_registry[i]; i++)
-            names_add(names, sizeof names, dev_model_registry[i]->name);
+        char names[256];
+        iosim_registry_names("dev.model", names, sizeof names);
         return iosim_err_key(err, "dev.model", "unknown device model '%s' "
                              "(one of %s)", c->dev.model, names);
     }
     if (!os_policy_find(c->os.policy)) {
-        char names[512] = "";
-        for (size_t i = 0; os_policy_registry[i]; i++)
-            names_add(names, sizeof names, os_policy_registry[i]->name);
+        char names[512];
+        iosim_registry_names("os.policy", names, sizeof names);
         return iosim_err_key(err, "os.policy", "unknown policy '%s' (one "
                              "of %s)", c->os.policy, names);
     }
     if (!hv_mode_find(c->hv.mode)) {
-        char names[512] = "";
-        for (size_t i = 0; hv_mode_registry[i]; i++)
-            names_add(names, sizeof names, hv_mode_registry[i]->name);
+        char names[512];
+        iosim_registry_names("hv.mode", names, sizeof names);
         return iosim_err_key(err, "hv.mode", "unknown mode '%s' (one of "
                              "%s)", c->hv.mode, names);
     }
@@ -1313,12 +1302,17 @@ size_t iosim_config_write_reference_matching(FILE *out, const char *filter)
     FOR_EACH_PARAM(p) {
         if (!ref_match(p->path, filter, substring))
             continue;
-        char range[256];
+        char range[256], names[256];
         if (p->type == IOSIM_P_STR) {
-            if (p->choices) {
+            /* a selector's choices are its registry's names */
+            const char *choices =
+                p->choices ? p->choices
+                : iosim_registry_names(p->path, names, sizeof names) ? names
+                                                                     : NULL;
+            if (choices) {
                 /* "a|b|c" -> "a, b, c" (no pipes inside a table cell) */
                 size_t j = 0;
-                for (const char *s = p->choices; *s && j + 3 < sizeof range;
+                for (const char *s = choices; *s && j + 3 < sizeof range;
                      s++) {
                     if (*s == '|') {
                         range[j++] = ',';

@@ -30,8 +30,8 @@
 
 const iosim_param_t iosim_params_hv[] = {
     {"hv.mode", IOSIM_P_STR, OFF(hv.mode), "none", 1, 0, NULL,
-     "vIOMMU arrangement: a name registered in sim/hv (none, emulated, "
-     "nested, guest-passthrough)",
+     "vIOMMU arrangement: a name registered in sim/hv (the choices; iosim "
+     "--list says what each does)",
      "bare metal by default"},
     {"hv.host_policy", IOSIM_P_STR, OFF(hv.host_policy), "strict", 1, 0,
      "strict|lazy", "unmap policy of the host's own IOMMU domain",

@@ -29,8 +29,8 @@
 
 const iosim_param_t iosim_params_os[] = {
     {"os.policy", IOSIM_P_STR, OFF(os.policy), "strict", 1, 0, NULL,
-     "unmap policy: a name registered in sim/os (strict, lazy, "
-     "passthrough, ...)",
+     "unmap policy or scheme: a name registered in sim/os (the choices; "
+     "iosim --list says what each does)",
      "F&S run Linux in strict mode (FIGURES.md §1); note the x86 Kconfig "
      "default is lazy (MODEL.md §1.1)"},
     {"os.iova_mode", IOSIM_P_STR, OFF(os.iova_mode), "replay", 1, 0,
