@@ -30,6 +30,7 @@
 
 #include <yaml.h>
 
+#include "base/csv.h"
 #include "base/json.h"
 #include "config/config.h"
 
@@ -1110,21 +1111,6 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
 /* Echo                                                                */
 /* ------------------------------------------------------------------ */
 
-static void csv_field(FILE *out, const char *s)
-{
-    if (!strpbrk(s, ",\"\r\n")) {
-        fputs(s, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *s; s++) {
-        if (*s == '"')
-            fputc('"', out);
-        fputc(*s, out);
-    }
-    fputc('"', out);
-}
-
 /* Length of the common group prefix of two paths, in components. */
 static size_t common_groups(const char *a, const char *b)
 {
@@ -1213,7 +1199,7 @@ void iosim_config_write(const iosim_config_t *c, FILE *out,
         iosim_param_format(c, p, val, sizeof val);
         if (fmt == IOSIM_FMT_CSV) {
             fprintf(out, "%s,", p->path);
-            csv_field(out, val);
+            csv_write_field(out, val);
             fputc('\n', out);
         } else {
             char kv[2 * PATH_MAX_LEN];

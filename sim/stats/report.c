@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/csv.h"
 #include "base/json.h"
 #include "iosim.h"
 #include "config/config.h" /* os.policy of each sim ([reference]), config_each */
@@ -121,21 +122,6 @@ typedef struct full_out {
     size_t n;
 } full_out_t;
 
-static void csv_value(FILE *out, const char *v)
-{
-    if (!strpbrk(v, ",\"\r\n")) {
-        fputs(v, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *v; v++) {
-        if (*v == '"')
-            fputc('"', out);
-        fputc(*v, out);
-    }
-    fputc('"', out);
-}
-
 static void full_row(const char *key, const char *value, iosim_ptype_t type,
                      void *arg)
 {
@@ -148,9 +134,9 @@ static void full_row(const char *key, const char *value, iosim_ptype_t type,
             fputs(value, d->out);
     } else {
         fprintf(d->out, "config,");
-        csv_value(d->out, d->label);
+        csv_write_field(d->out, d->label);
         fprintf(d->out, ",%s,", key);
-        csv_value(d->out, value);
+        csv_write_field(d->out, value);
         fputc('\n', d->out);
     }
     d->n++;
@@ -395,7 +381,7 @@ static void write_csv(FILE *out, const iosim_provenance_t *prov,
             {"config_sha256", prov->config_sha256}};
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
             fprintf(out, "provenance,,%s,", rows[i][0]);
-            csv_value(out, rows[i][1]);
+            csv_write_field(out, rows[i][1]);
             fputc('\n', out);
         }
     }

@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "base/csv.h"
 #include "base/json.h"
 #include "base/outfile.h"
 #include "core/sha256.h"
@@ -429,21 +430,6 @@ int iosim_sweep_run(iosim_sweep_t *s, unsigned jobs,
 
 typedef enum col_type { COL_STR, COL_INT, COL_NUM, COL_BOOL } col_type_t;
 
-static void csv_cell(FILE *out, const char *v)
-{
-    if (!strpbrk(v, ",\"\r\n")) {
-        fputs(v, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *v; v++) {
-        if (*v == '"')
-            fputc('"', out);
-        fputc(*v, out);
-    }
-    fputc('"', out);
-}
-
 typedef struct table {
     FILE *out;
     iosim_format_t fmt;
@@ -456,7 +442,7 @@ static void cell(table_t *t, const char *name, const char *v, col_type_t ty)
         if (t->col++)
             fputc(',', t->out);
         if (ty == COL_STR)
-            csv_cell(t->out, v);
+            csv_write_field(t->out, v);
         else
             fputs(v, t->out); /* null: the empty field */
         return;
@@ -474,7 +460,7 @@ static void header(table_t *t, const char *name)
 {
     if (t->col++)
         fputc(',', t->out);
-    csv_cell(t->out, name);
+    csv_write_field(t->out, name);
 }
 
 static col_type_t key_type(const char *key)
