@@ -169,6 +169,8 @@ void iosim_sim_free(iosim_sim_t *s)
     walkers_free(s->walkers);
     free(s->walk_slot);
     free(s->out_landed);
+    free(s->ahead);
+    free(s->ahead_no);
     if (s->live_ready)
         pgtable_fini(&s->live);
     physmem_fini(&s->live_mem);
@@ -772,31 +774,97 @@ static int release_pending(iosim_sim_t *s, bool all, iosim_err_t *err)
     return 0;
 }
 
+/* One record of the trace, number no, in trace order. */
+static int sim_take(iosim_sim_t *s, const iosim_rec_t *r, uint64_t no,
+                    iosim_err_t *err)
+{
+    if (s->npending && r->t != s->pending[0].t &&
+        release_pending(s, true, err))
+        return -1;
+    if ((r->kind == IOSIM_REC_MAP || r->kind == IOSIM_REC_UNMAP) &&
+        s->npending < SIM_PENDING_MAX && !rec_ready(s, r)) {
+        s->pending_no[s->npending] = no;
+        s->pending[s->npending++] = *r;
+        return 0;
+    }
+    if (sim_record_numbered(s, r, no, err))
+        return -1;
+    if (s->npending && release_pending(s, false, err))
+        return -1;
+    return 0;
+}
+
+/* ---- device-model lookahead (dev.h dev_lookahead) ---------------------
+ * Each record waits until ahead_cap records have come after it, or the
+ * trace ends, so the model sees the same future whatever the batches
+ * iosim_sim_consume is given. */
+
+int dev_lookahead(iosim_sim_t *s, size_t w, iosim_err_t *err)
+{
+    w++; /* the record being served and the w after it */
+    if (w <= s->ahead_cap)
+        return 0;
+    iosim_rec_t *a = calloc(w, sizeof *a);
+    uint64_t *no = calloc(w, sizeof *no);
+    if (!a || !no) {
+        free(a);
+        free(no);
+        return iosim_err_set(err, "out of memory");
+    }
+    for (size_t k = 0; k < s->ahead_len; k++) {
+        a[k] = s->ahead[(s->ahead_head + k) % s->ahead_cap];
+        no[k] = s->ahead_no[(s->ahead_head + k) % s->ahead_cap];
+    }
+    free(s->ahead);
+    free(s->ahead_no);
+    s->ahead = a;
+    s->ahead_no = no;
+    s->ahead_cap = w;
+    s->ahead_head = 0;
+    return 0;
+}
+
+const iosim_rec_t *dev_peek(const iosim_sim_t *s, size_t i)
+{
+    if (i >= s->ahead_len)
+        return NULL;
+    return &s->ahead[(s->ahead_head + i) % s->ahead_cap];
+}
+
+/* the oldest held record goes to the model */
+static int sim_ahead_pop(iosim_sim_t *s, iosim_err_t *err)
+{
+    iosim_rec_t r = s->ahead[s->ahead_head];
+    uint64_t no = s->ahead_no[s->ahead_head];
+    s->ahead_head = (s->ahead_head + 1) % s->ahead_cap;
+    s->ahead_len--;
+    return sim_take(s, &r, no, err);
+}
+
 int iosim_sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
                       iosim_err_t *err)
 {
     for (size_t i = 0; i < n; i++) {
-        const iosim_rec_t *r = &recs[i];
         uint64_t no = s->records_in++;
-        if (s->npending && r->t != s->pending[0].t &&
-            release_pending(s, true, err))
-            return -1;
-        if ((r->kind == IOSIM_REC_MAP || r->kind == IOSIM_REC_UNMAP) &&
-            s->npending < SIM_PENDING_MAX && !rec_ready(s, r)) {
-            s->pending_no[s->npending] = no;
-            s->pending[s->npending++] = *r;
+        if (!s->ahead_cap) {
+            if (sim_take(s, &recs[i], no, err))
+                return -1;
             continue;
         }
-        if (sim_record_numbered(s, r, no, err))
+        if (s->ahead_len == s->ahead_cap && sim_ahead_pop(s, err))
             return -1;
-        if (s->npending && release_pending(s, false, err))
-            return -1;
+        size_t k = (s->ahead_head + s->ahead_len++) % s->ahead_cap;
+        s->ahead[k] = recs[i];
+        s->ahead_no[k] = no;
     }
     return 0;
 }
 
 int iosim_sim_finish(iosim_sim_t *s, iosim_err_t *err)
 {
+    while (s->ahead_len)
+        if (sim_ahead_pop(s, err))
+            return -1;
     if (release_pending(s, true, err))
         return -1;
     if ((s->dev && s->dev->finish && s->dev->finish(s->dev_state, err)) ||

@@ -119,6 +119,11 @@ struct iosim_sim {
     iosim_rec_t pending[SIM_PENDING_MAX]; /* held back (see sim.c) */
     uint64_t pending_no[SIM_PENDING_MAX]; /* their trace numbers */
     size_t npending;
+    /* records received but held back for the device model to look at
+     * (dev_lookahead): a ring of ahead_cap, the oldest at ahead_head */
+    iosim_rec_t *ahead;
+    uint64_t *ahead_no;
+    size_t ahead_cap, ahead_head, ahead_len;
     uint64_t now;     /* time of the current record (trace units, ns) */
     uint64_t t_first; /* first record time */
     bool seen_any;

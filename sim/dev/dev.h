@@ -62,6 +62,14 @@ void dev_access(iosim_sim_t *s, const iosim_rec_t *r, uint64_t iova,
 /* True if the trace has iova mapped (a buffer between its MAP and UNMAP,
  * or a mapping made before the trace began that the trace unmaps). */
 bool dev_live(const iosim_sim_t *s, uint64_t iova);
+/* Asks the sim to hold back w records: from then on a record reaches the
+ * model only once w records have come after it (or the trace has ended),
+ * whatever the batches the reader delivers.  Called from create; a model
+ * that never calls it sees each record as it comes. */
+int dev_lookahead(iosim_sim_t *s, size_t w, iosim_err_t *err);
+/* The i-th record (from 0) after the one being served, in trace order;
+ * NULL past the records held back. */
+const iosim_rec_t *dev_peek(const iosim_sim_t *s, size_t i);
 /* The sim's resolved configuration (dev.<model>.* parameters). */
 const iosim_config_t *dev_config(const iosim_sim_t *s);
 

@@ -115,6 +115,8 @@ struct dev_virtio_net_params {
     bool shadow_heads;        /* QEMU >= 8.2 virtqueue_num_heads        */
     uint32_t napi_budget;     /* rx NAPI budget (refill threshold)      */
     uint32_t tx_burst;        /* QEMU virtio-net x-txburst              */
+    char rx_at[IOSIM_NAME_LEN]; /* unmap | poll                         */
+    uint32_t lookahead;       /* records held back for rx_at=poll       */
 };
 
 #define OFF(field) offsetof(struct dev_virtio_net_params, field)
@@ -192,6 +194,25 @@ static const iosim_param_t virtio_net_rows[] = {
      "virtio-net: packets virtio_net_flush_tx sends before the bottom "
      "half reschedules itself",
      "QEMU hw/net/virtio-net.c TX_BURST (256), property x-txburst"},
+    {"dev.virtio-net.rx_at", IOSIM_P_STR, OFF(rx_at), "unmap", 1, 0,
+     "unmap|poll",
+     "virtio-net: when an rx packet's device accesses happen: unmap = just "
+     "before the guest's unmap of its buffer; poll = every packet of one "
+     "NAPI poll (a run of rx unmaps on one CPU, at most napi_budget, that "
+     "no other record of that CPU interrupts) before the poll's first "
+     "unmap",
+     "Linux 6.1/6.12 drivers/net/virtio_net.c virtnet_poll -> "
+     "virtnet_receive: while (packets < budget && virtqueue_get_buf(..)) "
+     "receive_buf, then try_fill_recv after the loop; a used buffer is "
+     "one the device has written (virtio_ring.c virtqueue_get_buf_ctx_split "
+     "reads used->idx), so every buffer a poll unmaps was written before "
+     "the poll took the first"},
+    {"dev.virtio-net.lookahead", IOSIM_P_U32, OFF(lookahead), "256", 1,
+     1048576, NULL,
+     "virtio-net rx_at=poll: records the sim holds back so the model can "
+     "see a poll's unmaps ahead (a poll unmaps at most napi_budget "
+     "buffers; the rest is room for other CPUs' records in between)",
+     "UNVERIFIED: 4 x NAPI_POLL_WEIGHT (64), the rx ring size"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
 
@@ -240,6 +261,12 @@ typedef struct vn {
     bool frag_known;
     uint64_t last_page;    /* physical page where the last MAP ends */
     int last_cpu;          /* its CPU */
+    bool rx_at_poll;       /* dev.virtio-net.rx_at = poll */
+    /* rx buffers the device has written ahead of their unmap (a poll's
+     * later packets): their IOVAs and avail slots, oldest first */
+    uint64_t *early_iova;
+    uint16_t *early_idx;
+    uint32_t nearly, early_cap;
 } vn_t;
 
 /* ---- ring geometry (Linux include/uapi/linux/virtio_ring.h) ---------- */
@@ -510,6 +537,8 @@ static void vn_destroy(void *state)
         return;
     vq_free(&v->rx);
     vq_free(&v->tx);
+    free(v->early_iova);
+    free(v->early_idx);
     free(v);
 }
 
@@ -565,6 +594,22 @@ static void *vn_create(iosim_sim_t *s, iosim_err_t *err)
     v->last_cpu = -1;
     v->pretrace_rx = p->rx_queue_size;
     v->pretrace_low = low;
+    if (!strcmp(p->rx_at, "poll")) {
+        v->rx_at_poll = true;
+        v->early_cap = p->napi_budget;
+        v->early_iova = calloc(v->early_cap, sizeof *v->early_iova);
+        v->early_idx = calloc(v->early_cap, sizeof *v->early_idx);
+        if (!v->early_iova || !v->early_idx ||
+            dev_lookahead(s, p->lookahead, err)) {
+            vn_destroy(v);
+            return iosim_err_set(err, "out of memory"), NULL;
+        }
+    } else if (strcmp(p->rx_at, "unmap")) {
+        vn_destroy(v);
+        return iosim_err_key(err, "dev.virtio-net.rx_at",
+                             "'%s' is not unmap or poll", p->rx_at),
+               NULL;
+    }
     return v;
 }
 
@@ -675,6 +720,73 @@ static int vn_map_role(vn_t *v, const iosim_rec_t *r, iosim_err_t *err)
     return 0;
 }
 
+/* The avail slot of an rx completion's buffer (an IOVA the rx ring
+ * holds, else the first posted before the trace, whose IOVA it names),
+ * moved to the device's next slot: the device takes buffers in avail
+ * order.  -1: not an rx buffer. */
+static int rx_slot(vn_t *v, const iosim_rec_t *r)
+{
+    vn_vq_t *q = &v->rx;
+    int s = drv_find(q, q->last_avail, q->drv_avail, r->iova);
+    if (s < 0) {
+        s = drv_find_unknown(q, q->last_avail, q->drv_avail);
+        if (s < 0)
+            return -1;
+        q->buf[q->slot_head[s]] =
+            (vn_buf_t){.iova = r->iova, .size = r->size, .known = true};
+        if (v->pretrace_rx)
+            v->pretrace_rx--;
+    }
+    uint32_t next = q->last_avail % q->num;
+    if ((uint32_t)s != next) {
+        uint32_t h = q->slot_head[s];
+        q->slot_head[s] = q->slot_head[next];
+        q->slot_head[next] = h;
+    }
+    return (int)next;
+}
+
+/* An UNMAP the model would take as an rx completion (no state changed). */
+static bool rx_unmap_ahead(const vn_t *v, const iosim_rec_t *r)
+{
+    const vn_vq_t *q = &v->rx;
+    if (r->kind != IOSIM_REC_UNMAP || ring_overlap(v, r->iova, r->size) ||
+        drv_find(&v->tx, v->tx.drv_done, v->tx.last_avail, r->iova) >= 0)
+        return false;
+    /* only a buffer the trace mapped: an IOVA it never mapped may be a
+     * pre-trace rx buffer or a pre-trace tx one another CPU posts in
+     * between; its role is known only when it comes */
+    return drv_find(q, q->last_avail, q->drv_avail, r->iova) >= 0;
+}
+
+/* rx_at=poll: the packets of the rest of this poll (virtnet_receive's
+ * loop: rx unmaps on the poll's CPU, up to napi_budget in all, until
+ * another record of that CPU: the refill after the loop, a tx, a mark)
+ * are received now, before the poll's first unmap. */
+static void rx_poll_ahead(vn_t *v, const iosim_rec_t *first)
+{
+    uint32_t taken = 1; /* the first unmap's packet */
+    for (size_t i = 0; taken < v->p.napi_budget; i++) {
+        const iosim_rec_t *r = dev_peek(v->sim, i);
+        if (!r)
+            return;
+        /* another CPU's work, interleaved; an invalidation is the IOMMU
+         * driver's part of the unmap before it (strict: iommu_dma_unmap
+         * -> the flush of the unmapped range) */
+        if (r->cpu != first->cpu || r->kind == IOSIM_REC_INVAL)
+            continue;
+        if (!rx_unmap_ahead(v, r) || v->nearly == v->early_cap)
+            return;
+        int s = rx_slot(v, r);
+        if (s < 0)
+            return;
+        v->early_iova[v->nearly] = r->iova;
+        v->early_idx[v->nearly++] = v->rx.last_avail;
+        net_receive(v);
+        taken++;
+    }
+}
+
 static int vn_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
 {
     (void)err;
@@ -688,25 +800,25 @@ static int vn_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
         return 0;
     }
     vn_vq_t *q = &v->rx;
-    s = drv_find(q, q->last_avail, q->drv_avail, r->iova);
-    if (s < 0) {
-        s = drv_find_unknown(q, q->last_avail, q->drv_avail);
-        if (s < 0)
-            return 0; /* a mapping of no known role made before the trace */
-        q->buf[q->slot_head[s]] =
-            (vn_buf_t){.iova = r->iova, .size = r->size, .known = true};
-        if (v->pretrace_rx)
-            v->pretrace_rx--;
+    /* a buffer the device wrote ahead, at its poll's first unmap */
+    for (uint32_t k = 0; k < v->nearly; k++) {
+        if (v->early_iova[k] != r->iova)
+            continue;
+        drv_detach(q, v->early_idx[k]);
+        v->nearly--;
+        memmove(&v->early_iova[k], &v->early_iova[k + 1],
+                (v->nearly - k) * sizeof *v->early_iova);
+        memmove(&v->early_idx[k], &v->early_idx[k + 1],
+                (v->nearly - k) * sizeof *v->early_idx);
+        v->refill_cpu = r->cpu;
+        return 0;
     }
-    /* the device takes buffers in avail order: this one is next */
-    uint32_t next = q->last_avail % q->num;
-    if ((uint32_t)s != next) {
-        uint32_t h = q->slot_head[s];
-        q->slot_head[s] = q->slot_head[next];
-        q->slot_head[next] = h;
-    }
+    if (rx_slot(v, r) < 0)
+        return 0; /* a mapping of no known role made before the trace */
     uint16_t idx = q->last_avail;
     net_receive(v);
+    if (v->rx_at_poll)
+        rx_poll_ahead(v, r);
     drv_detach(q, idx);
     v->refill_cpu = r->cpu;
     return 0;

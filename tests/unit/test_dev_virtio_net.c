@@ -15,6 +15,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -160,6 +162,105 @@ static void test_tx_completion(void **state)
     assert_int_equal(run(r, n, NULL, NULL, 0), 11);
 }
 
+/* rx_at=poll (virtio_net.c virtnet_receive: every buffer one poll's
+ * virtqueue_get_buf loop detaches was used by the device before the loop
+ * began).  Setting: 33 rx completions into buffers posted before the
+ * trace (importer MAP just below the rings, then the unmap, on CPU 1),
+ * so 33 descriptors are free, more than min(64, 256)/2 = 32: the next
+ * three MAPs on CPU 1, on consecutive physical pages, are a refill
+ * (try_fill_recv); then the poll that unmaps those three buffers, with
+ * each unmap's invalidation between them (another CPU's records and
+ * invalidations do not end a poll).  Records are numbered from 0:
+ * 2 rings + 66 = 68..70 the refill maps, 71 / 73 / 75 the unmaps (72
+ * and 74 the invalidations).  poll: the three buffer pages are written
+ * at record 71, before its unmap and invalidation; unmap: each at its
+ * own unmap. */
+#define BURST_N 76
+static size_t rx_burst(iosim_rec_t *r)
+{
+    size_t n = rings(r);
+    uint64_t t = 10;
+    for (uint64_t k = 0; k < 33; k++) {
+        uint64_t iova = 0xffffa000 - k * 4096;
+        r[n++] = rec(IOSIM_REC_MAP, t++, iova, 4096, 1);
+        r[n++] = rec(IOSIM_REC_UNMAP, t++, iova, 4096, 1);
+    }
+    for (uint64_t k = 0; k < 3; k++)
+        r[n++] = rec(IOSIM_REC_MAP, t++, 0x20000000 + k * 4096, 4096, 1);
+    for (uint64_t k = 0; k < 3; k++) {
+        r[n++] = rec(IOSIM_REC_UNMAP, t++, 0x20000000 + k * 4096, 4096, 1);
+        if (k < 2) {
+            r[n] = rec(IOSIM_REC_INVAL, t++, 0x20000000 + k * 4096, 4096, 1);
+            r[n].desc = IOSIM_DESC_IOTLB;
+            n++;
+        }
+    }
+    return n;
+}
+
+/* record numbers of the translations of the three buffer pages (the
+ * translation log's second column), fed `batch` records at a time */
+static void burst_records(const char *rx_at, size_t batch, long out[3])
+{
+    iosim_rec_t r[BURST_N];
+    size_t n = rx_burst(r);
+    assert_int_equal(n, BURST_N);
+    char set[64];
+    snprintf(set, sizeof set, "dev.virtio-net.rx_at=%s", rx_at);
+    const char *sets[] = {"dev.model=virtio-net", "sim.window_only=false",
+                          set, NULL};
+    iosim_sim_t *s = sim_from_sets(sets);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *log = open_memstream(&buf, &len);
+    assert_non_null(log);
+    iosim_err_t err = {0};
+    if (iosim_sim_set_xlate_log(s, log, &err))
+        fail_msg("%s", err.msg);
+    for (size_t i = 0; i < n; i += batch)
+        if (iosim_sim_consume(s, r + i, n - i < batch ? n - i : batch, &err))
+            fail_msg("%s", err.msg);
+    if (iosim_sim_finish(s, &err))
+        fail_msg("%s", err.msg);
+    fclose(log);
+    out[0] = out[1] = out[2] = -1;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        char *c = strchr(line, ','); /* label,record,t_ns,dev,pasid,dom,iova */
+        if (!c)
+            continue;
+        long no = strtol(c + 1, NULL, 10);
+        const char *f = c;
+        for (int k = 0; k < 5 && f; k++)
+            f = strchr(f + 1, ',');
+        if (!f)
+            continue;
+        unsigned long long iova = strtoull(f + 1, NULL, 0);
+        if (iova >= 0x20000000 && iova < 0x20003000)
+            out[(iova - 0x20000000) / 4096] = no;
+    }
+    free(buf);
+    iosim_sim_free(s);
+}
+
+static void test_rx_poll_burst(void **state)
+{
+    (void)state;
+    long poll[3], unmap[3], one[3];
+    burst_records("poll", BURST_N, poll);
+    assert_int_equal(poll[0], 71);
+    assert_int_equal(poll[1], 71);
+    assert_int_equal(poll[2], 71);
+    burst_records("unmap", BURST_N, unmap);
+    assert_int_equal(unmap[0], 71);
+    assert_int_equal(unmap[1], 73);
+    assert_int_equal(unmap[2], 75);
+    /* the lookahead does not depend on how the records are batched */
+    burst_records("poll", 1, one);
+    assert_memory_equal(one, poll, sizeof one);
+    burst_records("poll", 7, one);
+    assert_memory_equal(one, poll, sizeof one);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -168,6 +269,7 @@ int main(void)
         cmocka_unit_test(test_rx_packet),
         cmocka_unit_test(test_ring_overlap_error),
         cmocka_unit_test(test_tx_completion),
+        cmocka_unit_test(test_rx_poll_burst),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
