@@ -388,7 +388,9 @@ static int sim_dev_create(iosim_sim_t *s, const iosim_trace_meta_t *meta,
         if (has_dma)
             return 0;
         s->synth_by_meta = true;
-        model = meta && meta->device[0] ? meta->device : "touch";
+        /* the registry's first model is the fallback (dev_registry.c) */
+        model = meta && meta->device[0] ? meta->device
+                                        : dev_model_registry[0]->name;
     }
     s->dev = dev_model_find(model);
     if (!s->dev)

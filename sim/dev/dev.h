@@ -13,7 +13,7 @@
  *   - `dev.model` selects it (config.c validates the name against the
  *     registry).  auto: a trace with DMA records (has_dma=1, QEMU-merged)
  *     replays them; otherwise the model its metadata names (meta.device),
- *     else `touch`.  none: no accesses at all.
+ *     else the registry's first model (`touch`).  none: no accesses.
  *   - A model that cannot serve a record (a map it has no role for)
  *     returns -1 with a reason; the sim adds the trace, record number and
  *     configuration, and main exits 2.

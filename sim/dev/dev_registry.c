@@ -9,6 +9,8 @@ extern const dev_model_ops_t dev_model_mlx5;
 extern const dev_model_ops_t dev_model_e1000e;
 extern const dev_model_ops_t dev_model_virtio_net;
 
+/* The first model is what dev.model auto runs on a trace whose metadata
+ * names none. */
 const dev_model_ops_t *const dev_model_registry[] = {
     &dev_model_touch,
     &dev_model_virtio_net,
