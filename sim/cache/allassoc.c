@@ -35,6 +35,7 @@ struct allassoc {
     uint64_t pending_addr, pending_tag;
     bool inexact;
     bool closed; /* a measurement window closed: counts are the _f ones */
+    uint64_t lookups, lookups_f; /* lookups reported (and when closed) */
 };
 
 allassoc_t *allassoc_new(const uint32_t *sets, size_t nsets,
@@ -205,6 +206,7 @@ static void end_pending(allassoc_t *a)
 void allassoc_lookup(allassoc_t *a, uint64_t addr, uint64_t tag, bool hit)
 {
     end_pending(a);
+    a->lookups++;
     if (hit) {
         access(a, addr, tag, true);
         return;
@@ -276,6 +278,10 @@ void allassoc_flush(allassoc_t *a)
 void allassoc_window(allassoc_t *a, bool begin)
 {
     size_t n = a->ways + 2u;
+    if (begin)
+        a->lookups = 0;
+    else
+        a->lookups_f = a->lookups;
     for (size_t k = 0; k < a->nlv; k++) {
         allassoc_level_t *l = &a->lv[k];
         if (begin) {
@@ -318,6 +324,7 @@ int allassoc_counts(const allassoc_t *a, uint32_t sets, uint32_t ways,
             ev += evict[w];
             inv += inval[w];
         }
+        out->lookups = a->closed ? a->lookups_f : a->lookups;
         out->hits = hits;
         out->evictions = (uint64_t)ev;
         out->invalidated = (uint64_t)inv;

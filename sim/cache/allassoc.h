@@ -47,6 +47,7 @@
 typedef struct allassoc allassoc_t;
 
 typedef struct allassoc_counts {
+    uint64_t lookups; /* lookups reported: one per access if single-probe */
     uint64_t hits, evictions, invalidated;
 } allassoc_counts_t;
 
@@ -75,8 +76,8 @@ void allassoc_inexact(allassoc_t *a);
 /* Ends a pending lookup; false if some assumption above failed. */
 bool allassoc_exact(allassoc_t *a);
 /* Counts of geometry (sets, ways); -1 if sets is not one of a's or ways
- * is 0 or above max_ways.  Lookups and misses: lookups are the driving
- * cache's (the same for every geometry), misses = lookups - hits. */
+ * is 0 or above max_ways.  Lookups are the same for every geometry;
+ * misses = lookups - hits. */
 int allassoc_counts(const allassoc_t *a, uint32_t sets, uint32_t ways,
                     allassoc_counts_t *out);
 

@@ -7,12 +7,26 @@
 #include "cache/allassoc.h"
 #include "core/sim.h"
 
-/* Why the base configuration rules one pass out, or NULL. */
-static const char *one_pass_ruled_out(const iosim_config_t *c)
+static iosim_cache_params_t *swept(iosim_config_t *c,
+                                   iotlb_sweep_cache_t which)
 {
-    if (!c->vtd.iotlb.enabled)
-        return "the IOTLB is disabled";
-    if (strcmp(c->vtd.iotlb.replacement, "lru"))
+    return which == IOTLB_SWEEP_PSC_PD ? &c->vtd.psc[3] : &c->vtd.iotlb;
+}
+
+static cache_t *swept_cache(iosim_sim_t *s, iotlb_sweep_cache_t which)
+{
+    return which == IOTLB_SWEEP_PSC_PD ? vtd_psc_cache(s->vtd, 3)
+                                       : vtd_iotlb_cache(s->vtd);
+}
+
+/* Why the base configuration rules one pass out, or NULL. */
+static const char *one_pass_ruled_out(const iosim_config_t *c,
+                                      iotlb_sweep_cache_t which)
+{
+    const iosim_cache_params_t *p = swept((iosim_config_t *)c, which);
+    if (!p->enabled)
+        return "the cache is disabled";
+    if (strcmp(p->replacement, "lru"))
         return "replacement is not lru";
     if (strcmp(c->vtd.inval_walks_in_flight, "complete"))
         return "vtd.inval_walks_in_flight is not complete";
@@ -20,10 +34,15 @@ static const char *one_pass_ruled_out(const iosim_config_t *c)
 }
 
 static void copy_row(iotlb_sweep_row_t *row, uint32_t sets, uint32_t ways,
-                     const iosim_sim_t *s)
+                     const iosim_sim_t *s, iotlb_sweep_cache_t which)
 {
     row->sets = sets;
     row->ways = ways;
+    if (which == IOTLB_SWEEP_PSC_PD) {
+        row->misses = s->st[IOSIM_ST_PSC3_MISSES];
+        row->misses_only = true;
+        return;
+    }
     row->lookups = s->st[IOSIM_ST_IOTLB_LOOKUPS];
     row->hits = s->st[IOSIM_ST_IOTLB_HITS];
     row->misses = s->st[IOSIM_ST_IOTLB_MISSES];
@@ -38,7 +57,8 @@ static void window_changed(void *arg, bool begin)
 
 /* One sim, its IOTLB shadowed; 1 = inexact (rows unset). */
 static int run_one_pass(const iosim_config_t *base, const char *trace,
-                        const uint32_t *sets, size_t nsets,
+                        iotlb_sweep_cache_t which, const uint32_t *sets,
+                        size_t nsets,
                         const uint32_t *ways, size_t nways,
                         iotlb_sweep_row_t *rows, iosim_err_t *err)
 {
@@ -57,19 +77,24 @@ static int run_one_pass(const iosim_config_t *base, const char *trace,
     int rc = -1;
     iosim_sim_t *s = iosim_sim_new(base, "one-pass", iosim_trace_meta(r), err);
     if (s) {
-        cache_set_shadow(vtd_iotlb_cache(s->vtd), a);
+        cache_set_shadow(swept_cache(s, which), a);
         s->window_observer = window_changed;
         s->window_observer_arg = a;
         if (iosim_replay_reader_threads(r, &s, 1, 1, NULL, NULL, err) == 0) {
             rc = 1;
             if (allassoc_exact(a)) {
                 rc = 0;
-                uint64_t lookups = s->st[IOSIM_ST_IOTLB_LOOKUPS];
                 for (size_t i = 0; i < nsets; i++)
                     for (size_t j = 0; j < nways; j++) {
                         allassoc_counts_t n;
                         iotlb_sweep_row_t *row = &rows[i * nways + j];
                         allassoc_counts(a, sets[i], ways[j], &n);
+                        /* the IOTLB's stat counts translations (one
+                         * may probe several page sizes) */
+                        uint64_t lookups =
+                            which == IOTLB_SWEEP_IOTLB
+                                ? s->st[IOSIM_ST_IOTLB_LOOKUPS]
+                                : n.lookups;
                         *row = (iotlb_sweep_row_t){
                             .sets = sets[i], .ways = ways[j],
                             .lookups = lookups, .hits = n.hits,
@@ -79,7 +104,7 @@ static int run_one_pass(const iosim_config_t *base, const char *trace,
                     }
             }
         }
-        cache_set_shadow(vtd_iotlb_cache(s->vtd), NULL);
+        cache_set_shadow(swept_cache(s, which), NULL);
         iosim_sim_free(s);
     }
     iosim_trace_close(r);
@@ -89,7 +114,8 @@ static int run_one_pass(const iosim_config_t *base, const char *trace,
 
 /* One sim per point, all fed by one decode. */
 static int run_plain(const iosim_config_t *base, const char *trace,
-                     const uint32_t *sets, size_t nsets, const uint32_t *ways,
+                     iotlb_sweep_cache_t which, const uint32_t *sets,
+                     size_t nsets, const uint32_t *ways,
                      size_t nways, unsigned threads, iotlb_sweep_row_t *rows,
                      iosim_err_t *err)
 {
@@ -107,12 +133,13 @@ static int run_plain(const iosim_config_t *base, const char *trace,
             iosim_err_set(err, "iotlb sweep: out of memory");
             goto out;
         }
-        c->vtd.iotlb_entries = 0; /* the grid gives sets and ways */
-        c->vtd.iotlb.sets = sets[made / nways];
-        c->vtd.iotlb.ways = ways[made % nways];
+        if (which == IOTLB_SWEEP_IOTLB)
+            c->vtd.iotlb_entries = 0; /* the grid gives sets and ways */
+        swept(c, which)->sets = sets[made / nways];
+        swept(c, which)->ways = ways[made % nways];
         char label[64];
-        snprintf(label, sizeof label, "sets=%u,ways=%u", c->vtd.iotlb.sets,
-                 c->vtd.iotlb.ways);
+        snprintf(label, sizeof label, "sets=%u,ways=%u", sets[made / nways],
+                 ways[made % nways]);
         sims[made] = iosim_sim_new(c, label, iosim_trace_meta(r), err);
         iosim_config_free(c);
         if (!sims[made])
@@ -121,7 +148,7 @@ static int run_plain(const iosim_config_t *base, const char *trace,
     if (iosim_replay_reader_threads(r, sims, n, threads, NULL, NULL, err))
         goto out;
     for (size_t k = 0; k < n; k++)
-        copy_row(&rows[k], sets[k / nways], ways[k % nways], sims[k]);
+        copy_row(&rows[k], sets[k / nways], ways[k % nways], sims[k], which);
     rc = 0;
 out:
     for (size_t k = 0; k < made; k++)
@@ -133,8 +160,9 @@ out:
 }
 
 int iotlb_sweep_run(const iosim_config_t *base, const char *trace,
-                    const uint32_t *sets, size_t nsets, const uint32_t *ways,
-                    size_t nways, iotlb_sweep_method_t method,
+                    iotlb_sweep_cache_t which, const uint32_t *sets,
+                    size_t nsets, const uint32_t *ways, size_t nways,
+                    iotlb_sweep_method_t method,
                     unsigned threads, iotlb_sweep_row_t *rows,
                     bool *one_pass, char *why, iosim_err_t *err)
 {
@@ -144,11 +172,11 @@ int iotlb_sweep_run(const iosim_config_t *base, const char *trace,
         if (ways[j] == 0)
             return iosim_err_set(err, "ways: 0 is not a way count");
     const char *no = method == IOTLB_SWEEP_PLAIN ? "plain runs asked for"
-                                                 : one_pass_ruled_out(base);
+                                                 : one_pass_ruled_out(base, which);
     *one_pass = false;
     if (!no) {
-        int rc = run_one_pass(base, trace, sets, nsets, ways, nways, rows,
-                              err);
+        int rc = run_one_pass(base, trace, which, sets, nsets, ways, nways,
+                              rows, err);
         if (rc < 0)
             return -1;
         if (rc == 0) {
@@ -157,10 +185,10 @@ int iotlb_sweep_run(const iosim_config_t *base, const char *trace,
                 why[0] = '\0';
             return 0;
         }
-        no = "the trace's IOTLB input depends on the geometry";
+        no = "the trace's input to the cache depends on its geometry";
     }
     if (why)
         snprintf(why, 128, "%s", no);
-    return run_plain(base, trace, sets, nsets, ways, nways, threads, rows,
-                     err);
+    return run_plain(base, trace, which, sets, nsets, ways, nways, threads,
+                     rows, err);
 }

@@ -19,10 +19,14 @@
  *     run finds it inexact, every point runs as its own sim (a second
  *     replay), and the rows are those sims' counters.
  * Assumptions: the grid's set counts are powers of two.
- * Not modeled: the paging-structure caches in one pass (their lookups
- *   cascade: the level-3 cache is probed only when the level-2 one missed,
- *   and all of them only on an IOTLB miss, so no PSC's input is free of
- *   the other caches' geometry).
+ *   - The PDE cache (vtd.psc_pd) alone, the other caches fixed: every walk
+ *     to a 4 KB leaf looks it up first and, on a miss, reads and fills
+ *     that PDE, whatever the upper caches do; so its input is free of its
+ *     own geometry and one pass is exact for it.
+ * Not modeled: the upper paging-structure caches in one pass (their
+ *   lookups cascade: the PDPTE cache is probed only when the PDE cache
+ *   missed, so their input depends on the PDE cache's geometry), or any
+ *   PSC together with the IOTLB (walks happen on IOTLB misses).
  */
 #ifndef IOSIM_IOTLB_SWEEP_H
 #define IOSIM_IOTLB_SWEEP_H
@@ -32,7 +36,15 @@
 typedef struct iotlb_sweep_row {
     uint32_t sets, ways;
     uint64_t lookups, hits, misses, evictions, invalidated;
+    bool misses_only; /* separate sims of the PDE cache: the stats have
+                         its misses only (psc.l3_misses) */
 } iotlb_sweep_row_t;
+
+/* Which cache the grid sizes. */
+typedef enum iotlb_sweep_cache {
+    IOTLB_SWEEP_IOTLB,
+    IOTLB_SWEEP_PSC_PD /* vtd.psc_pd, the PDE paging-structure cache */
+} iotlb_sweep_cache_t;
 
 typedef enum iotlb_sweep_method {
     IOTLB_SWEEP_AUTO,  /* one pass if exact, else separate sims */
@@ -43,8 +55,9 @@ typedef enum iotlb_sweep_method {
  * *one_pass: whether they came from one pass; *why (if not NULL, 128
  * bytes) says why not.  Returns 0 or -1 with err set. */
 int iotlb_sweep_run(const iosim_config_t *base, const char *trace,
-                    const uint32_t *sets, size_t nsets, const uint32_t *ways,
-                    size_t nways, iotlb_sweep_method_t method,
+                    iotlb_sweep_cache_t which, const uint32_t *sets,
+                    size_t nsets, const uint32_t *ways, size_t nways,
+                    iotlb_sweep_method_t method,
                     unsigned threads, iotlb_sweep_row_t *rows,
                     bool *one_pass, char *why, iosim_err_t *err);
 

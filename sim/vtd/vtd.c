@@ -438,6 +438,7 @@ static void shadow_check_fill(vtd_t *v, const vtd_domain_t *d, uint64_t iova,
 }
 
 cache_t *vtd_iotlb_cache(vtd_t *v) { return v->iotlb; }
+cache_t *vtd_psc_cache(vtd_t *v, unsigned slot) { return v->psc[slot & 3]; }
 
 vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
                                  uint16_t did, uint64_t iova, bool write)

@@ -113,6 +113,9 @@ void vtd_discard_fill(vtd_t *v, uint16_t did, uint64_t iova);
 /* The IOTLB, to attach an all-associativity shadow to (allassoc.h); its
  * hits are then checked against the walk a missing geometry would do. */
 cache_t *vtd_iotlb_cache(vtd_t *v);
+/* Paging-structure cache slot 0..3 (PML5E, PML4E, PDPTE, PDE) of the
+ * first-level walks. */
+cache_t *vtd_psc_cache(vtd_t *v, unsigned slot);
 
 /* Latency of one memory reference (expected value, ns). */
 double vtd_mem_ref_ns(const vtd_t *v);

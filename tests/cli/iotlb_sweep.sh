@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# iotlb_sweep.sh — `iosim iotlb-sweep` computes every IOTLB geometry of a
-# grid in one pass (stack-distance simulation); its counters must equal
-# those of separate plain iosim runs of each geometry (an independent
-# route: the ordinary model with --set vtd.iotlb.sets/ways), on shipped
-# traces and on generated ones with hits (gen random over a small window)
-# and with hits between invalidations (gen nic).  Also: --plain gives the
+# iotlb_sweep.sh — `iosim iotlb-sweep` computes every IOTLB (or PDE cache)
+# geometry of a grid in one pass (stack-distance simulation); its counters
+# must equal those of separate plain iosim runs of each geometry (an
+# independent route: the ordinary model with --set vtd.iotlb.sets/ways or
+# vtd.psc_pd.sets/ways), on shipped traces and on generated ones with hits
+# (gen random over a small window) and with hits between invalidations
+# (gen nic).  Also: --plain gives the
 # same table; a non-LRU base falls back to separate sims and says why;
 # bad input is one line, exit 2, no table.
 set -u
@@ -69,6 +70,44 @@ check "$WORK/iotlb-nic.zst" "$SRC/configs/vtd.yaml"
 check "$WORK/iotlb-nic.zst" "$SRC/configs/vtd.yaml" --set os.policy=lazy
 check "$WORK/iotlb-nic.zst" "$SRC/configs/vtd.yaml" \
     --set vtd.psi_iotlb_scope=qemu-mask8
+# --cache psc_pd: the PDE cache's misses against psc.l3_misses of separate
+# runs with --set vtd.psc_pd.sets/ways (the IOTLB as configured)
+check_psc() { # TRACE CONFIG
+    local trace=$1 cfg=$2 name
+    name=psc-$(basename "$trace" .zst)-$(basename "$cfg" .yaml)
+    "$IOSIM" iotlb-sweep --cache psc_pd --config "$cfg" --sets 1,16 \
+        --ways 1,3,8 "$trace" > "$WORK/$name.csv" 2> "$WORK/$name.err" ||
+        fail "$name: $(cat "$WORK/$name.err")"
+    grep -q "from one pass (exact)" "$WORK/$name.err" ||
+        fail "$name: not one pass: $(cat "$WORK/$name.err")"
+    for s in $SETS; do
+        for w in $WAYS; do
+            "$IOSIM" --config "$cfg" --set vtd.psc_pd.sets="$s" \
+                --set vtd.psc_pd.ways="$w" --format csv --no-progress \
+                "$trace" 2>/dev/null |
+            awk -F, -v s="$s" -v w="$w" '$1 == "stat" && $3 == "psc.l3_misses" {
+                printf "%d,%d,%s\n", s, w, $4 }'
+        done
+    done > "$WORK/$name.want"
+    awk -F, 'NR > 1 { print $1 "," $2 "," $6 }' "$WORK/$name.csv" \
+        > "$WORK/$name.got"
+    cmp -s "$WORK/$name.want" "$WORK/$name.got" ||
+        fail "$name: PDE misses differ from separate runs"
+    awk -F, '$3 > 0 { ok = 1 } END { exit !ok }' "$WORK/$name.want" ||
+        fail "$name: no PDE misses"
+    # lookups = hits + misses, and some geometry hit
+    awk -F, 'NR > 1 && $4 != $5 + $6 { bad = 1 } NR > 1 && $5 > 0 { hit = 1 }
+             END { exit bad || !hit }' "$WORK/$name.csv" ||
+        fail "$name: lookups != hits + misses, or no hits"
+}
+check_psc "$SRC/traces/redis-strict.zst" "$SRC/configs/vtd.yaml"
+check_psc "$SRC/traces/nginx-lazy.zst" "$SRC/configs/qemu-guest.yaml"
+check_psc "$WORK/iotlb-nic.zst" "$SRC/configs/nested-guest.yaml"
+# separate sims of the PDE cache: misses only, the other fields empty
+"$IOSIM" iotlb-sweep --cache psc_pd --plain --config "$SRC/configs/vtd.yaml" \
+    --sets 1 --ways 1 "$WORK/iotlb-nic.zst" 2>/dev/null | sed -n 2p |
+    grep -Eq '^1,1,1,,,[0-9]+,,$' || fail "psc_pd --plain: not misses only"
+
 # hits happened somewhere, so the hit depths were exercised
 awk -F, 'NR > 1 && $5 > 0 { ok = 1 } END { exit !ok }' \
     "$WORK/iotlb-rand-vtd.csv" || fail "random trace: no hits in any row"
@@ -92,7 +131,8 @@ grep -q "separate sims: replacement is not lru" "$WORK/fifo.err" ||
 
 # bad input: one line, exit 2, nothing on stdout
 for args in "--sets 3 --ways 1" "--sets 1 --ways 0" "--sets 1-2,2 --ways 1" \
-            "--sets 1 --ways 1 --set vtd.iotlb.nope=1" "--ways 1"; do
+            "--sets 1 --ways 1 --set vtd.iotlb.nope=1" "--ways 1" \
+            "--sets 1 --ways 1 --cache psc_pml4"; do
     # shellcheck disable=SC2086
     "$IOSIM" iotlb-sweep $args "$WORK/iotlb-rand.zst" > "$WORK/bad.out" \
         2> "$WORK/bad.err"
