@@ -313,6 +313,10 @@ static void check_xlate_log(run_t *run)
         size_t ll = strlen(who);
         const char *res = p;
         for (int k = 0; k < 7 && res; k++) {
+            if (res >= nl) { /* no room for another comma */
+                res = NULL;
+                break;
+            }
             res = memchr(res, ',', (size_t)(nl - res));
             if (res)
                 res++;
