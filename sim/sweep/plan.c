@@ -14,6 +14,7 @@
  * Assumptions: a point sets each key once (the planners check).
  * Not modeled: nothing; plumbing between front ends and sims.
  */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,8 +110,22 @@ iosim_sim_t *iosim_point_sim_new(const iosim_config_t *base,
     iosim_point_label(base, pt, label, sizeof label);
     iosim_config_t *c = NULL;
     iosim_sim_t *s = NULL;
-    if (!iosim_point_config(base, pt, &c, err))
+    if (!iosim_point_config(base, pt, &c, err)) {
+        /* a substitution the item made says so in the label, as the OS
+         * policies' do (sim_note_substitution): apply_item's fall back
+         * from nested translation for a mode without a host stage */
+        bool set_here = false;
+        for (size_t k = 0; k < pt->nsets; k++)
+            set_here |= strcmp(pt->sets[k].key, "vtd.translation") == 0;
+        if (strchr(pt->item, '@') && !set_here &&
+            strcmp(base->vtd.translation, c->vtd.translation) != 0 &&
+            strcmp(base->vtd.translation, "nested") == 0) {
+            size_t len = strlen(label);
+            snprintf(label + len, sizeof label - len,
+                     " (%s: no host stage)", c->vtd.translation);
+        }
         s = iosim_sim_new(c, label, meta, err);
+    }
     iosim_config_free(c);
     if (!s) {
         char msg[sizeof err->msg], key[sizeof err->key];
