@@ -117,7 +117,7 @@ cmp -s local.csv slurm.csv || err "the merged table differs from the local run's
 # writes the same table
 rm -f slurm.csv
 "$IOSIM" sweep "$exp" --shards "$shards" --slurm jobs --submit -o slurm.csv > /dev/null 2> e.txt || err "resubmit: $(cat e.txt)"
-for _ in $(seq 1 120); do
+for _ in $(seq 1 $polls); do
     [ -z "$(squeue -h 2> /dev/null)" ] && [ -e slurm.csv ] && break
     sleep 0.5
 done
