@@ -50,8 +50,7 @@ int outfile_close(const char *path, FILE *f, char *tmp, bool ok,
         rc = iosim_err_set(err, "%s: cannot write: %s", path,
                            strerror(errno ? errno : EIO));
     if (fclose(f) != 0 && !rc)
-        rc = iosim_err_set(err, "%s: cannot write: %s", path,
-                           strerror(errno));
+        rc = iosim_err_set(err, "%s: cannot write: %s", path, strerror(errno));
     if (tmp) {
         if (!rc && rename(tmp, path) != 0)
             rc = iosim_err_set(err, "%s: cannot write: %s", path,

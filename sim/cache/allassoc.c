@@ -38,29 +38,33 @@ struct allassoc {
     uint64_t lookups, lookups_f; /* lookups reported (and when closed) */
 };
 
-allassoc_t *allassoc_new(const uint32_t *sets, size_t nsets,
-                         uint32_t max_ways, iosim_err_t *err)
+allassoc_t *allassoc_new(const uint32_t *sets, size_t nsets, uint32_t max_ways,
+                         iosim_err_t *err)
 {
     if (nsets == 0 || max_ways == 0)
         return iosim_err_set(err, "all-associativity: no geometry"), NULL;
     uint64_t places = 0;
     for (size_t i = 0; i < nsets; i++) {
         if (sets[i] == 0 || (sets[i] & (sets[i] - 1)))
-            return iosim_err_set(err, "all-associativity: %u sets is not "
-                                      "a power of two", sets[i]),
+            return iosim_err_set(err,
+                                 "all-associativity: %u sets is not "
+                                 "a power of two",
+                                 sets[i]),
                    NULL;
         for (size_t j = 0; j < i; j++)
             if (sets[j] == sets[i])
-                return iosim_err_set(err, "all-associativity: %u sets "
-                                          "listed twice", sets[i]),
+                return iosim_err_set(err,
+                                     "all-associativity: %u sets "
+                                     "listed twice",
+                                     sets[i]),
                        NULL;
         places += (uint64_t)sets[i] * max_ways;
     }
     if (places > ALLASSOC_MAX_PLACES)
-        return iosim_err_set(err, "all-associativity: sets x ways too large "
-                                  "(%llu places, at most %u)",
-                             (unsigned long long)places,
-                             ALLASSOC_MAX_PLACES),
+        return iosim_err_set(err,
+                             "all-associativity: sets x ways too large "
+                             "(%llu places, at most %u)",
+                             (unsigned long long)places, ALLASSOC_MAX_PLACES),
                NULL;
     allassoc_t *a = calloc(1, sizeof *a);
     if (!a || !(a->lv = calloc(nsets, sizeof *a->lv))) {
@@ -84,11 +88,9 @@ allassoc_t *allassoc_new(const uint32_t *sets, size_t nsets,
         l->evict_f = calloc(max_ways + 2u, sizeof *l->evict_f);
         l->inval_f = calloc(max_ways + 2u, sizeof *l->inval_f);
         if (!l->addrs || !l->tags || !l->live || !l->len || !l->hit ||
-            !l->evict || !l->inval || !l->hit_f || !l->evict_f ||
-            !l->inval_f) {
+            !l->evict || !l->inval || !l->hit_f || !l->evict_f || !l->inval_f) {
             allassoc_free(a);
-            return iosim_err_set(err, "all-associativity: out of memory"),
-                   NULL;
+            return iosim_err_set(err, "all-associativity: out of memory"), NULL;
         }
     }
     return a;
@@ -118,8 +120,7 @@ void allassoc_free(allassoc_t *a)
 /* Place of key in stack `set` of l, or its length if absent; *hole: the
  * first hole above that place (or the place itself if none). */
 static uint32_t find(const allassoc_t *a, const allassoc_level_t *l,
-                     uint32_t set, uint64_t addr, uint64_t tag,
-                     uint32_t *hole)
+                     uint32_t set, uint64_t addr, uint64_t tag, uint32_t *hole)
 {
     size_t base = (size_t)set * a->ways;
     uint32_t n = l->len[set], h = UINT32_MAX, p = 0;
@@ -146,8 +147,7 @@ static void cut_holes(const allassoc_t *a, allassoc_level_t *l, uint32_t set)
 /* The key ends at the top of every stack: a hit (counted at its depth
  * when count_hit) or a fill.  Places above the first hole above it (or
  * above it, or above the bottom) move down one; W <= that place evict. */
-static void access(allassoc_t *a, uint64_t addr, uint64_t tag,
-                   bool count_hit)
+static void access(allassoc_t *a, uint64_t addr, uint64_t tag, bool count_hit)
 {
     for (size_t k = 0; k < a->nlv; k++) {
         allassoc_level_t *l = &a->lv[k];
@@ -227,8 +227,7 @@ void allassoc_insert(allassoc_t *a, uint64_t addr, uint64_t tag)
     access(a, addr, tag, false); /* a fill with no lookup: a refresh */
 }
 
-static void drop(allassoc_t *a, allassoc_level_t *l, uint32_t set,
-                 uint32_t p)
+static void drop(allassoc_t *a, allassoc_level_t *l, uint32_t set, uint32_t p)
 {
     l->live[(size_t)set * a->ways + p] = false;
     l->inval[p + 1]++;

@@ -53,8 +53,8 @@ typedef struct allassoc_counts {
 
 /* sets[]: the set counts (powers of two, each listed once); max_ways: the
  * largest W asked for.  NULL on bad parameters or no memory. */
-allassoc_t *allassoc_new(const uint32_t *sets, size_t nsets,
-                         uint32_t max_ways, iosim_err_t *err);
+allassoc_t *allassoc_new(const uint32_t *sets, size_t nsets, uint32_t max_ways,
+                         iosim_err_t *err);
 void allassoc_free(allassoc_t *a);
 
 /* The driving cache's operations (cache.c calls these). */

@@ -2,11 +2,11 @@
  *
  * Concepts (implementation): the lines are stored as parallel arrays
  * (key addrs, key tags, valid flags, values, stamps; line i = set * ways
- * + way) so that a probe reads little more than the addrs of one set.  Two memos make repeated work
- * cheap without changing any outcome: `mru` is the line of the last hit
- * or fill, probed first (a key lives in at most one line, so finding it
- * there is the same hit the set scan would find); `miss` remembers the
- * set of the last lookup that missed, so the insert that usually
+ * + way) so that a probe reads little more than the addrs of one set.  Two
+ * memos make repeated work cheap without changing any outcome: `mru` is the
+ * line of the last hit or fill, probed first (a key lives in at most one line,
+ * so finding it there is the same hit the set scan would find); `miss`
+ * remembers the set of the last lookup that missed, so the insert that usually
  * follows does not scan the set's keys again (any change of keys or validity
  * forgets it).  The built-in replacement policies run inline. */
 #include "cache/cache.h"
@@ -20,19 +20,19 @@ struct cache {
     char name[48];
     bool enabled;
     uint32_t sets, ways, set_mask;
-    uint64_t *addrs;      /* sets * ways: key.addr */
-    uint64_t *tags;       /* sets * ways: key.tag  */
-    bool *valid;          /* sets * ways */
-    uint64_t *vals;       /* sets * ways */
-    uint64_t *stamps;     /* LRU: last use; FIFO: fill time */
-    uint64_t *set_bits;   /* PLRU tree, one word per set */
-    uint32_t *set_valid;  /* valid lines per set */
-    uint64_t clock;       /* stamp source */
-    uint64_t rng;         /* xorshift64* state */
+    uint64_t *addrs;     /* sets * ways: key.addr */
+    uint64_t *tags;      /* sets * ways: key.tag  */
+    bool *valid;         /* sets * ways */
+    uint64_t *vals;      /* sets * ways */
+    uint64_t *stamps;    /* LRU: last use; FIFO: fill time */
+    uint64_t *set_bits;  /* PLRU tree, one word per set */
+    uint32_t *set_valid; /* valid lines per set */
+    uint64_t clock;      /* stamp source */
+    uint64_t rng;        /* xorshift64* state */
     const cache_repl_ops_t *repl;
     cache_repl_kind_t kind; /* repl->kind */
-    size_t nvalid;        /* valid lines (cache_valid_lines) */
-    size_t mru;           /* line of the last hit or fill */
+    size_t nvalid;          /* valid lines (cache_valid_lines) */
+    size_t mru;             /* line of the last hit or fill */
     /* the last lookup that missed: key, its set, first invalid way */
     bool miss_known;
     uint64_t miss_addr, miss_tag; /* its key (scalars: a by-value struct
@@ -58,20 +58,23 @@ cache_t *cache_new(const char *name, const iosim_cache_params_t *p,
 {
     if (p->enabled) {
         if (p->sets == 0 || (p->sets & (p->sets - 1)))
-            return iosim_err_set(err, "%s.sets: %u is not a power of two",
-                                 name, p->sets), NULL;
+            return iosim_err_set(err, "%s.sets: %u is not a power of two", name,
+                                 p->sets),
+                   NULL;
         if (p->ways == 0)
             return iosim_err_set(err, "%s.ways: must be at least 1", name),
                    NULL;
     }
     const cache_repl_ops_t *repl = cache_repl_find(p->replacement);
     if (!repl)
-        return iosim_err_set(err, "%s.replacement: unknown policy '%s'",
-                             name, p->replacement), NULL;
+        return iosim_err_set(err, "%s.replacement: unknown policy '%s'", name,
+                             p->replacement),
+               NULL;
     if (p->enabled && !strcmp(repl->name, "plru") &&
         (p->ways > 64 || (p->ways & (p->ways - 1))))
         return iosim_err_set(err, "%s.ways: plru needs a power of two <= 64",
-                             name), NULL;
+                             name),
+               NULL;
     cache_t *c = calloc(1, sizeof *c);
     if (!c)
         return iosim_err_set(err, "%s: out of memory", name), NULL;
@@ -138,8 +141,7 @@ static inline uint32_t oldest_in(const uint64_t *stamps, uint32_t ways)
     return best;
 }
 
-static inline void plru_touch_bits(uint64_t *bits, uint32_t ways,
-                                   uint32_t way)
+static inline void plru_touch_bits(uint64_t *bits, uint32_t ways, uint32_t way)
 {
     uint32_t node = 0, lo = 0, hi = ways;
     while (hi - lo > 1) {
@@ -365,9 +367,8 @@ size_t cache_invalidate_if(cache_t *c,
             continue;
         }
         for (uint32_t w = 0; w < c->ways; w++, i++) {
-            if (c->valid[i] &&
-                match((cache_key_t){c->addrs[i], c->tags[i]}, c->vals[i],
-                      arg)) {
+            if (c->valid[i] && match((cache_key_t){c->addrs[i], c->tags[i]},
+                                     c->vals[i], arg)) {
                 c->valid[i] = false;
                 c->set_valid[set]--;
                 n++;
@@ -430,10 +431,7 @@ size_t cache_valid_lines(const cache_t *c)
 void cache_set_shadow(cache_t *c, struct allassoc *a) { c->shadow = a; }
 struct allassoc *cache_shadow(const cache_t *c) { return c ? c->shadow : NULL; }
 
-uint32_t cache_sets(const cache_t *c)
-{
-    return c && c->enabled ? c->sets : 0;
-}
+uint32_t cache_sets(const cache_t *c) { return c && c->enabled ? c->sets : 0; }
 
 uint64_t *cache_line_stamp(cache_t *c, uint32_t set, uint32_t way)
 {

@@ -122,7 +122,7 @@ uint64_t *cache_line_stamp(cache_t *c, uint32_t set, uint32_t way);
 uint64_t cache_next_stamp(cache_t *c);
 uint32_t cache_ways(const cache_t *c);
 uint64_t *cache_set_bits(cache_t *c, uint32_t set); /* PLRU tree bits */
-uint64_t cache_random(cache_t *c);                   /* seeded PRNG    */
+uint64_t cache_random(cache_t *c);                  /* seeded PRNG    */
 /* Drops every valid line but (set, way); returns how many it dropped. */
 size_t cache_flush_except(cache_t *c, uint32_t set, uint32_t way);
 

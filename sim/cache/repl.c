@@ -14,12 +14,12 @@
 
 #include "cache/cache.h"
 
-static const cache_repl_ops_t repl_lru = {
-    "lru", CACHE_REPL_LRU, cache_lru_touch, cache_oldest_way,
-    "evict the line used longest ago"};
-static const cache_repl_ops_t repl_fifo = {
-    "fifo", CACHE_REPL_FIFO, cache_nop_touch, cache_oldest_way,
-    "evict the line filled longest ago"};
+static const cache_repl_ops_t repl_lru = {"lru", CACHE_REPL_LRU,
+                                          cache_lru_touch, cache_oldest_way,
+                                          "evict the line used longest ago"};
+static const cache_repl_ops_t repl_fifo = {"fifo", CACHE_REPL_FIFO,
+                                           cache_nop_touch, cache_oldest_way,
+                                           "evict the line filled longest ago"};
 static const cache_repl_ops_t repl_plru = {
     "plru", CACHE_REPL_PLRU, cache_plru_touch, cache_plru_victim,
     "tree pseudo-LRU (ways a power of two)"};

@@ -51,14 +51,17 @@
 
 /* The tables as the registries assembled them (plugin_params.c);
  * iosim_config_new() refuses to make a configuration when that failed. */
+// clang-format off
 #define FOR_EACH_PARAM(p)                                                    \
     for (const iosim_param_t *const *tab_ = iosim_param_table_list();        \
          tab_ && *tab_; tab_++)                                              \
         for (const iosim_param_t *p = *tab_; p->path; p++)
+// clang-format on
 
 const iosim_param_t *iosim_param_find(const char *path)
 {
-    FOR_EACH_PARAM(p) {
+    FOR_EACH_PARAM(p)
+    {
         if (strcmp(p->path, path) == 0)
             return p;
     }
@@ -71,7 +74,8 @@ static bool is_group(const char *path)
     size_t n = strlen(path);
     if (n == 0)
         return true;
-    FOR_EACH_PARAM(p) {
+    FOR_EACH_PARAM(p)
+    {
         if (strncmp(p->path, path, n) == 0 && p->path[n] == '.')
             return true;
     }
@@ -140,10 +144,23 @@ static bool parse_unsigned(const char *text, uint64_t *out)
         return false;
     unsigned shift = 0;
     switch (*s) {
-    case 'k': case 'K': shift = 10; s++; break;
-    case 'm': case 'M': shift = 20; s++; break;
-    case 'g': case 'G': shift = 30; s++; break;
-    default: break;
+    case 'k':
+    case 'K':
+        shift = 10;
+        s++;
+        break;
+    case 'm':
+    case 'M':
+        shift = 20;
+        s++;
+        break;
+    case 'g':
+    case 'G':
+        shift = 30;
+        s++;
+        break;
+    default:
+        break;
     }
     if (*s != '\0')
         return false;
@@ -187,10 +204,7 @@ static bool parse_double(const char *text, double *out)
     return true;
 }
 
-static bool has_range(const iosim_param_t *p)
-{
-    return p->min <= p->max;
-}
+static bool has_range(const iosim_param_t *p) { return p->min <= p->max; }
 
 /* Is text one of the '|'-separated choices? */
 static bool in_choices(const char *choices, const char *text)
@@ -354,7 +368,8 @@ iosim_config_t *iosim_config_new(void)
         free(c);
         return NULL;
     }
-    FOR_EACH_PARAM(p) {
+    FOR_EACH_PARAM(p)
+    {
         char why[WHY_LEN];
         /* A default that does not parse is a table bug; the unit test
          * checks every row, so refuse rather than run half-initialized. */
@@ -375,10 +390,7 @@ iosim_config_t *iosim_config_clone(const iosim_config_t *c)
     return copy;
 }
 
-void iosim_config_free(iosim_config_t *c)
-{
-    free(c);
-}
+void iosim_config_free(iosim_config_t *c) { free(c); }
 
 /* ------------------------------------------------------------------ */
 /* Nearest key (for "did you mean")                                    */
@@ -408,8 +420,8 @@ static size_t edit_distance(const char *a, const char *b, size_t bound)
                 best = cur[j - 1] + 1;
             if (prev[j - 1] + cost < best)
                 best = prev[j - 1] + cost;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]
-                && prev2[j - 2] + 1 < best)
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] &&
+                a[i - 2] == b[j - 1] && prev2[j - 2] + 1 < best)
                 best = prev2[j - 2] + 1;
             cur[j] = best;
             if (best < cur_min)
@@ -441,7 +453,8 @@ static const char *suggest(const char *path, char *buf, size_t n)
      * up to there (the first nearest candidate wins) */
     size_t best = limit + 1, plen = strlen(path);
     char cand[PATH_MAX_LEN];
-    FOR_EACH_PARAM(p) {
+    FOR_EACH_PARAM(p)
+    {
         /* the path itself and each of its groups */
         snprintf(cand, sizeof cand, "%s", p->path);
         for (;;) {
@@ -488,12 +501,11 @@ typedef struct load_ctx {
     yaml_mark_t found_at;
 } load_ctx_t;
 
-static int at(load_ctx_t *x, yaml_mark_t m, const char *path,
-              const char *msg)
+static int at(load_ctx_t *x, yaml_mark_t m, const char *path, const char *msg)
 {
     if (path && path[0])
-        return iosim_err_set(x->err, "%s:%zu:%zu: %s: %s", x->file,
-                             m.line + 1, m.column + 1, path, msg);
+        return iosim_err_set(x->err, "%s:%zu:%zu: %s: %s", x->file, m.line + 1,
+                             m.column + 1, path, msg);
     return iosim_err_set(x->err, "%s:%zu:%zu: %s", x->file, m.line + 1,
                          m.column + 1, msg);
 }
@@ -501,21 +513,24 @@ static int at(load_ctx_t *x, yaml_mark_t m, const char *path,
 static const char *node_kind(const yaml_node_t *n)
 {
     switch (n->type) {
-    case YAML_MAPPING_NODE: return "a mapping";
-    case YAML_SEQUENCE_NODE: return "a sequence";
-    default: return "a scalar";
+    case YAML_MAPPING_NODE:
+        return "a mapping";
+    case YAML_SEQUENCE_NODE:
+        return "a sequence";
+    default:
+        return "a scalar";
     }
 }
 
 /* A plain empty / ~ / null scalar stands for "nothing here". */
 static bool is_null_scalar(const yaml_node_t *n)
 {
-    if (n->type != YAML_SCALAR_NODE
-        || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+    if (n->type != YAML_SCALAR_NODE ||
+        n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return false;
     const char *v = (const char *)n->data.scalar.value;
-    return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0
-        || strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
+    return v[0] == '\0' || strcmp(v, "~") == 0 || strcmp(v, "null") == 0 ||
+           strcmp(v, "Null") == 0 || strcmp(v, "NULL") == 0;
 }
 
 static bool scalar_has_nul(const yaml_node_t *n)
@@ -566,8 +581,8 @@ static int load_pair(load_ctx_t *x, yaml_node_pair_t *pair, yaml_node_t *map,
     /* the same key earlier in this mapping */
     for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < pair; q++) {
         yaml_node_t *qk = yaml_document_get_node(x->doc, q->key);
-        if (qk && qk->type == YAML_SCALAR_NODE
-            && strcmp((const char *)qk->data.scalar.value, k) == 0)
+        if (qk && qk->type == YAML_SCALAR_NODE &&
+            strcmp((const char *)qk->data.scalar.value, k) == 0)
             return at(x, key->start_mark, path, "duplicate key");
     }
 
@@ -606,8 +621,7 @@ static int load_pair(load_ctx_t *x, yaml_node_pair_t *pair, yaml_node_t *map,
         if (is_null_scalar(val))
             return 0;
         char msg[64];
-        snprintf(msg, sizeof msg, "expected a mapping, got %s",
-                 node_kind(val));
+        snprintf(msg, sizeof msg, "expected a mapping, got %s", node_kind(val));
         return at(x, val->start_mark, path, msg);
     }
     char near[PATH_MAX_LEN], msg[PATH_MAX_LEN + 64];
@@ -641,10 +655,9 @@ static int yaml_error(const char *file, const yaml_parser_t *ps,
                              ps->problem_offset, problem);
     default:
         if (ps->context)
-            return iosim_err_set(err, "%s:%zu:%zu: %s (%s)", file,
-                                 ps->problem_mark.line + 1,
-                                 ps->problem_mark.column + 1, problem,
-                                 ps->context);
+            return iosim_err_set(
+                err, "%s:%zu:%zu: %s (%s)", file, ps->problem_mark.line + 1,
+                ps->problem_mark.column + 1, problem, ps->context);
         return iosim_err_set(err, "%s:%zu:%zu: %s", file,
                              ps->problem_mark.line + 1,
                              ps->problem_mark.column + 1, problem);
@@ -659,8 +672,8 @@ int iosim_config_load(iosim_config_t *c, const char *path, iosim_err_t *err)
     return config_load(c, path, NULL, NULL, err);
 }
 
-int iosim_config_key_position(const char *path, const char *key,
-                              size_t *line, size_t *col)
+int iosim_config_key_position(const char *path, const char *key, size_t *line,
+                              size_t *col)
 {
     iosim_config_t *scratch = iosim_config_new();
     iosim_err_t err;
@@ -690,13 +703,16 @@ static int config_check_text(const char *path, const unsigned char *t,
 {
     static const unsigned char zstd_magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
     if (len >= 4 && memcmp(t, zstd_magic, 4) == 0)
-        return iosim_err_set(err, "%s: not a YAML file (zstd-compressed: a "
-                                  "trace goes last on the command line)",
+        return iosim_err_set(err,
+                             "%s: not a YAML file (zstd-compressed: a "
+                             "trace goes last on the command line)",
                              path);
     const unsigned char *nul = memchr(t, 0, len);
     if (nul)
-        return iosim_err_set(err, "%s: not a YAML file (a NUL byte at byte "
-                                  "%zu: binary)", path, (size_t)(nul - t));
+        return iosim_err_set(err,
+                             "%s: not a YAML file (a NUL byte at byte "
+                             "%zu: binary)",
+                             path, (size_t)(nul - t));
     return 0;
 }
 
@@ -716,8 +732,9 @@ static int config_read_bounded(FILE *f, const char *path, unsigned char **out,
                 free(buf);
                 if (binary)
                     return -1;
-                return iosim_err_set(err, "%s: larger than %u bytes (a "
-                                          "config is a few KB)",
+                return iosim_err_set(err,
+                                     "%s: larger than %u bytes (a "
+                                     "config is a few KB)",
                                      path, CONFIG_MAX_BYTES);
             }
             unsigned char *nb = realloc(buf, cap * 2);
@@ -735,16 +752,17 @@ static int config_read_bounded(FILE *f, const char *path, unsigned char **out,
     }
     if (ferror(f)) {
         free(buf);
-        return iosim_err_set(err, "%s: read error: %s", path,
-                             strerror(errno));
+        return iosim_err_set(err, "%s: read error: %s", path, strerror(errno));
     }
     if (n > CONFIG_MAX_BYTES) {
         int binary = config_check_text(path, buf, n, err);
         free(buf);
         if (binary)
             return -1;
-        return iosim_err_set(err, "%s: larger than %u bytes (a config is a "
-                                  "few KB)", path, CONFIG_MAX_BYTES);
+        return iosim_err_set(err,
+                             "%s: larger than %u bytes (a config is a "
+                             "few KB)",
+                             path, CONFIG_MAX_BYTES);
     }
     *out = buf;
     *len = n;
@@ -790,8 +808,9 @@ static int config_check_depth(const char *path, const unsigned char *t,
                      j += 2)
                     dashes++;
                 if (nind + dashes > CONFIG_MAX_DEPTH)
-                    return iosim_err_set(err, "%s:%u:%u: nested deeper than "
-                                              "%d levels",
+                    return iosim_err_set(err,
+                                         "%s:%u:%u: nested deeper than "
+                                         "%d levels",
                                          path, line, col, CONFIG_MAX_DEPTH);
             }
         }
@@ -810,8 +829,9 @@ static int config_check_depth(const char *path, const unsigned char *t,
             quote = (char)ch;
         else if (ch == '[' || ch == '{') {
             if (++flow > CONFIG_MAX_DEPTH)
-                return iosim_err_set(err, "%s:%u:%u: nested deeper than %d "
-                                          "levels",
+                return iosim_err_set(err,
+                                     "%s:%u:%u: nested deeper than %d "
+                                     "levels",
                                      path, line, col, CONFIG_MAX_DEPTH);
         } else if ((ch == ']' || ch == '}') && flow) {
             flow--;
@@ -820,8 +840,7 @@ static int config_check_depth(const char *path, const unsigned char *t,
     return 0;
 }
 
-int config_yaml_parse(const char *path, yaml_document_t *doc,
-                      iosim_err_t *err)
+int config_yaml_parse(const char *path, yaml_document_t *doc, iosim_err_t *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
@@ -859,8 +878,9 @@ int config_yaml_parse(const char *path, yaml_document_t *doc,
         } else {
             yaml_node_t *r2 = yaml_document_get_root_node(&next);
             if (r2)
-                rc = iosim_err_set(err, "%s:%zu:%zu: only one YAML document "
-                                        "is allowed",
+                rc = iosim_err_set(err,
+                                   "%s:%zu:%zu: only one YAML document "
+                                   "is allowed",
                                    path, r2->start_mark.line + 1,
                                    r2->start_mark.column + 1);
             yaml_document_delete(&next);
@@ -885,8 +905,8 @@ static int config_load(iosim_config_t *c, const char *path, const char *want,
     /* Work on a copy: a file with an error changes nothing. */
     int rc = 0;
     iosim_config_t work = *c;
-    load_ctx_t x = {.file = path, .doc = &doc, .cfg = &work, .err = err,
-                    .want = want};
+    load_ctx_t x = {
+        .file = path, .doc = &doc, .cfg = &work, .err = err, .want = want};
     yaml_node_t *root = yaml_document_get_root_node(&doc);
     if (root) {
         if (root->type == YAML_MAPPING_NODE)
@@ -945,8 +965,10 @@ int iosim_config_set(iosim_config_t *c, const char *assignment,
         /* the same nearest key the YAML loader suggests */
         char near[PATH_MAX_LEN];
         if (suggest(key, near, sizeof near) && strcmp(near, key) != 0)
-            return iosim_err_set(err, "--set %s: no such key (did you mean "
-                                      "%s?)", key, near);
+            return iosim_err_set(err,
+                                 "--set %s: no such key (did you mean "
+                                 "%s?)",
+                                 key, near);
         return iosim_err_set(err, "--set %s: no such key", key);
     }
     char why[WHY_LEN];
@@ -959,10 +981,7 @@ int iosim_config_set(iosim_config_t *c, const char *assignment,
 /* Validation                                                          */
 /* ------------------------------------------------------------------ */
 
-static bool is_pow2(uint64_t v)
-{
-    return v && !(v & (v - 1));
-}
+static bool is_pow2(uint64_t v) { return v && !(v & (v - 1)); }
 
 static int check_cache(const iosim_cache_params_t *cp, const char *name,
                        iosim_err_t *err)
@@ -994,7 +1013,8 @@ size_t iosim_config_diff(const iosim_config_t *base, const iosim_config_t *c,
                          iosim_config_diff_fn fn, void *arg)
 {
     size_t n = 0;
-    FOR_EACH_PARAM(p) {
+    FOR_EACH_PARAM(p)
+    {
         char a[PATH_MAX_LEN], b[PATH_MAX_LEN];
         iosim_param_format(base, p, a, sizeof a);
         iosim_param_format(c, p, b, sizeof b);
@@ -1010,7 +1030,8 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
 {
     /* Every value once more against its row: catches values written into
      * the struct directly by a program rather than through assign. */
-    FOR_EACH_PARAM(p) {
+    FOR_EACH_PARAM(p)
+    {
         char text[PATH_MAX_LEN], why[WHY_LEN];
         iosim_config_t probe = *c;
         iosim_param_format(c, p, text, sizeof text);
@@ -1022,26 +1043,29 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
         const char *name;
         size_t offset;
     } caches[] = {
-#define IOSIM_X_CACHE(id, name, field, seed)                                 \
+#define IOSIM_X_CACHE(id, name, field, seed)                                   \
     {name, offsetof(struct iosim_config, field)},
         IOSIM_VTD_CACHES(IOSIM_X_CACHE)
 #undef IOSIM_X_CACHE
     };
     uint32_t e = c->vtd.iotlb_entries;
     if (e && c->vtd.iotlb.ways && e % c->vtd.iotlb.ways)
-        return iosim_err_key(err, "vtd.iotlb.entries", "%" PRIu32 " is not "
-                             "a multiple of vtd.iotlb.ways (%" PRIu32 ")", e,
-                             c->vtd.iotlb.ways);
+        return iosim_err_key(err, "vtd.iotlb.entries",
+                             "%" PRIu32 " is not "
+                             "a multiple of vtd.iotlb.ways (%" PRIu32 ")",
+                             e, c->vtd.iotlb.ways);
     if (e && (uint64_t)c->vtd.iotlb.sets * c->vtd.iotlb.ways != e)
-        return iosim_err_key(err, "vtd.iotlb.entries", "%" PRIu32 " but "
+        return iosim_err_key(err, "vtd.iotlb.entries",
+                             "%" PRIu32 " but "
                              "vtd.iotlb.sets x ways is %" PRIu32 " x %" PRIu32
-                             " (give sets or entries, not both)", e,
-                             c->vtd.iotlb.sets, c->vtd.iotlb.ways);
+                             " (give sets or entries, not both)",
+                             e, c->vtd.iotlb.sets, c->vtd.iotlb.ways);
     if (e && !is_pow2(c->vtd.iotlb.sets))
-        return iosim_err_key(err, "vtd.iotlb.entries", "%" PRIu32 " / %"
-                             PRIu32 " ways = %" PRIu32 " sets, not a power "
-                             "of two (the set index is a bit field)", e,
-                             c->vtd.iotlb.ways, c->vtd.iotlb.sets);
+        return iosim_err_key(err, "vtd.iotlb.entries",
+                             "%" PRIu32 " / %" PRIu32 " ways = %" PRIu32
+                             " sets, not a power "
+                             "of two (the set index is a bit field)",
+                             e, c->vtd.iotlb.ways, c->vtd.iotlb.sets);
     for (size_t i = 0; i < sizeof caches / sizeof caches[0]; i++) {
         const iosim_cache_params_t *cp =
             (const iosim_cache_params_t *)((const char *)c + caches[i].offset);
@@ -1051,55 +1075,62 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
 
     /* MODEL.md §3.2: first stage 4 or 5 levels; second stage agaw+2. */
     if (c->vtd.fs_levels != 4 && c->vtd.fs_levels != 5)
-        return iosim_err_key(err, "vtd.fs_levels", "%" PRIu32
-                             " is not 4 or 5", c->vtd.fs_levels);
+        return iosim_err_key(err, "vtd.fs_levels", "%" PRIu32 " is not 4 or 5",
+                             c->vtd.fs_levels);
     if (c->vtd.ss_levels < 3 || c->vtd.ss_levels > 5)
-        return iosim_err_key(err, "vtd.ss_levels", "%" PRIu32
-                             " is not 3, 4 or 5", c->vtd.ss_levels);
+        return iosim_err_key(err, "vtd.ss_levels",
+                             "%" PRIu32 " is not 3, 4 or 5", c->vtd.ss_levels);
     /* First-stage and nested translation are selected by the PGTT field of
      * a scalable-mode PASID entry (MODEL.md §3.1); legacy context entries
      * only know second-stage and pass-through. */
-    if ((strcmp(c->vtd.translation, "first-stage") == 0
-         || strcmp(c->vtd.translation, "nested") == 0)
-        && strcmp(c->vtd.root_mode, "scalable") != 0)
-        return iosim_err_key(err,
-                             "vtd.translation", "%s needs vtd.root_mode "
+    if ((strcmp(c->vtd.translation, "first-stage") == 0 ||
+         strcmp(c->vtd.translation, "nested") == 0) &&
+        strcmp(c->vtd.root_mode, "scalable") != 0)
+        return iosim_err_key(err, "vtd.translation",
+                             "%s needs vtd.root_mode "
                              "scalable (PGTT is a PASID-entry field)",
                              c->vtd.translation);
     /* dma-iommu.c masks the ring index with size-1 (MODEL.md §1.4). */
     if (!is_pow2(c->os.fq_size))
-        return iosim_err_key(err, "os.fq_size", "%" PRIu32
-                             " is not a power of two", c->os.fq_size);
+        return iosim_err_key(err, "os.fq_size",
+                             "%" PRIu32 " is not a power of two",
+                             c->os.fq_size);
     if (strcmp(c->dev.model, "auto") && strcmp(c->dev.model, "none") &&
         !dev_model_find(c->dev.model)) {
         char names[256];
         iosim_registry_names("dev.model", names, sizeof names);
-        return iosim_err_key(err, "dev.model", "unknown device model '%s' "
-                             "(one of %s)", c->dev.model, names);
+        return iosim_err_key(err, "dev.model",
+                             "unknown device model '%s' "
+                             "(one of %s)",
+                             c->dev.model, names);
     }
     if (!os_policy_find(c->os.policy)) {
         char names[512];
         iosim_registry_names("os.policy", names, sizeof names);
-        return iosim_err_key(err, "os.policy", "unknown policy '%s' (one "
-                             "of %s)", c->os.policy, names);
+        return iosim_err_key(err, "os.policy",
+                             "unknown policy '%s' (one "
+                             "of %s)",
+                             c->os.policy, names);
     }
     if (!hv_mode_find(c->hv.mode)) {
         char names[512];
         iosim_registry_names("hv.mode", names, sizeof names);
-        return iosim_err_key(err, "hv.mode", "unknown mode '%s' (one of "
-                             "%s)", c->hv.mode, names);
+        return iosim_err_key(err, "hv.mode",
+                             "unknown mode '%s' (one of "
+                             "%s)",
+                             c->hv.mode, names);
     }
     /* Nested translation (PGTT=011b) needs a host second stage under the
      * guest's first stage, which only a two_stage mode builds (hv.h).  Any
      * other mode would translate the guest's IOVAs with an empty host stage
      * (every DMA a fault), so the contradiction is an error, not a silent
      * run. */
-    if (strcmp(c->vtd.translation, "nested") == 0
-        && !hv_mode_find(c->hv.mode)->two_stage) {
+    if (strcmp(c->vtd.translation, "nested") == 0 &&
+        !hv_mode_find(c->hv.mode)->two_stage) {
         char names[128];
         hv_mode_names_two_stage(names, sizeof names);
-        return iosim_err_key(err,
-                             "vtd.translation", "nested needs hv.mode %s "
+        return iosim_err_key(err, "vtd.translation",
+                             "nested needs hv.mode %s "
                              "(hv.mode %s translates with one stage)",
                              names, c->hv.mode);
     }
@@ -1142,7 +1173,8 @@ static void write_json(const iosim_config_t *c, FILE *out)
     const char *prev = NULL;
     size_t depth = 0; /* open groups below the top-level object */
     fputs("{", out);
-    FOR_EACH_PARAM(p) {
+    FOR_EACH_PARAM(p)
+    {
         size_t keep = prev ? common_groups(prev, p->path) : 0;
         size_t groups = count_dots(p->path);
         if (keep > depth)
@@ -1187,14 +1219,14 @@ static void write_json(const iosim_config_t *c, FILE *out)
     fputs("\n}\n", out);
 }
 
-void iosim_config_write(const iosim_config_t *c, FILE *out,
-                        iosim_format_t fmt)
+void iosim_config_write(const iosim_config_t *c, FILE *out, iosim_format_t fmt)
 {
     if (fmt == IOSIM_FMT_JSON) {
         write_json(c, out);
         return;
     }
-    FOR_EACH_PARAM(p) {
+    FOR_EACH_PARAM(p)
+    {
         char val[PATH_MAX_LEN];
         iosim_param_format(c, p, val, sizeof val);
         if (fmt == IOSIM_FMT_CSV) {
@@ -1211,7 +1243,8 @@ void iosim_config_write(const iosim_config_t *c, FILE *out,
 
 void config_each(const iosim_config_t *c, config_each_fn fn, void *arg)
 {
-    FOR_EACH_PARAM(p) {
+    FOR_EACH_PARAM(p)
+    {
         char val[PATH_MAX_LEN];
         iosim_param_format(c, p, val, sizeof val);
         fn(p->path, val, p->type, arg);
@@ -1221,11 +1254,16 @@ void config_each(const iosim_config_t *c, config_each_fn fn, void *arg)
 static const char *type_name(iosim_ptype_t t)
 {
     switch (t) {
-    case IOSIM_P_BOOL: return "bool";
-    case IOSIM_P_U32: return "u32";
-    case IOSIM_P_U64: return "u64";
-    case IOSIM_P_F64: return "f64";
-    case IOSIM_P_STR: return "string";
+    case IOSIM_P_BOOL:
+        return "bool";
+    case IOSIM_P_U32:
+        return "u32";
+    case IOSIM_P_U64:
+        return "u64";
+    case IOSIM_P_F64:
+        return "f64";
+    case IOSIM_P_STR:
+        return "string";
     }
     return "?";
 }
@@ -1269,23 +1307,25 @@ size_t iosim_config_write_reference_matching(FILE *out, const char *filter)
 {
     /* a key or group first; failing that, any key containing the text */
     bool substring = true;
-    FOR_EACH_PARAM(p) {
+    FOR_EACH_PARAM(p)
+    {
         if (ref_match(p->path, filter, false)) {
             substring = false;
             break;
         }
     }
     size_t rows = 0;
-    FOR_EACH_PARAM(p) {
+    FOR_EACH_PARAM(p)
+    {
         if (ref_match(p->path, filter, substring))
             rows++;
     }
     if (rows == 0)
         return 0;
-    fputs("| name | type | default | range / choices | help | source |\n",
-          out);
+    fputs("| name | type | default | range / choices | help | source |\n", out);
     fputs("|---|---|---|---|---|---|\n", out);
-    FOR_EACH_PARAM(p) {
+    FOR_EACH_PARAM(p)
+    {
         if (!ref_match(p->path, filter, substring))
             continue;
         char range[256], names[256];
@@ -1298,8 +1338,7 @@ size_t iosim_config_write_reference_matching(FILE *out, const char *filter)
             if (choices) {
                 /* "a|b|c" -> "a, b, c" (no pipes inside a table cell) */
                 size_t j = 0;
-                for (const char *s = choices; *s && j + 3 < sizeof range;
-                     s++) {
+                for (const char *s = choices; *s && j + 3 < sizeof range; s++) {
                     if (*s == '|') {
                         range[j++] = ',';
                         range[j++] = ' ';

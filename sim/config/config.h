@@ -16,28 +16,28 @@
 #ifndef IOSIM_CONFIG_H
 #define IOSIM_CONFIG_H
 
-#include "iosim.h"
 #include "dev/dev_params.h"
+#include "iosim.h"
 
 #define IOSIM_NAME_LEN 32
 
 typedef enum iosim_ptype {
-    IOSIM_P_BOOL,   /* bool                                   */
-    IOSIM_P_U32,    /* uint32_t                               */
-    IOSIM_P_U64,    /* uint64_t (accepts 4K, 2M, 1G suffixes) */
-    IOSIM_P_F64,    /* double                                 */
-    IOSIM_P_STR,    /* char[IOSIM_NAME_LEN]                   */
+    IOSIM_P_BOOL, /* bool                                   */
+    IOSIM_P_U32,  /* uint32_t                               */
+    IOSIM_P_U64,  /* uint64_t (accepts 4K, 2M, 1G suffixes) */
+    IOSIM_P_F64,  /* double                                 */
+    IOSIM_P_STR,  /* char[IOSIM_NAME_LEN]                   */
 } iosim_ptype_t;
 
 typedef struct iosim_param {
-    const char *path;    /* "vtd.iotlb.sets"                               */
+    const char *path; /* "vtd.iotlb.sets"                               */
     iosim_ptype_t type;
     size_t offset;       /* offsetof(struct iosim_config, ...)             */
     const char *def;     /* default as text; NULL = required               */
     double min, max;     /* numeric range (inclusive); ignored if min>max  */
     const char *choices; /* STR: "a|b|c" allowed values, NULL = free text  */
     const char *help;
-    const char *source;  /* where the default comes from                   */
+    const char *source; /* where the default comes from                   */
 } iosim_param_t;
 
 /* Bytes of the configuration that hold the plug-ins' parameter structs
@@ -66,6 +66,7 @@ typedef struct iosim_cache_params {
  * validation (config.c) and the model (vtd.c) walk this list; the seed
  * offset (added to sim.seed) gives each cache its own PRNG stream for
  * random replacement. */
+// clang-format off
 #define IOSIM_VTD_CACHES(C)                                                  \
     C(IOTLB, "vtd.iotlb", vtd.iotlb, 1)                                      \
     C(CONTEXT, "vtd.context_cache", vtd.context_cache, 2)                    \
@@ -80,6 +81,7 @@ typedef struct iosim_cache_params {
     C(S2_PSC_PD, "vtd.s2_psc_pd", vtd.s2_psc[3], 23)                         \
     C(S2_TLB, "vtd.s2_tlb", vtd.s2_tlb, 5)                                   \
     C(DEVTLB, "vtd.devtlb", vtd.devtlb, 4)
+// clang-format on
 
 enum iosim_vtd_cache_id {
 #define IOSIM_X_CACHE_ID(id, name, field, seed) IOSIM_CACHE_##id,
@@ -90,85 +92,85 @@ enum iosim_vtd_cache_id {
 
 struct iosim_config {
     struct {
-        uint64_t seed;                    /* PRNG seed of every component */
-        bool window_only;                 /* count only inside BEGIN..END  */
-        double app_cycles_per_request;    /* CPU work without the IOMMU    */
+        uint64_t seed;                 /* PRNG seed of every component */
+        bool window_only;              /* count only inside BEGIN..END  */
+        double app_cycles_per_request; /* CPU work without the IOMMU    */
     } sim;
     struct {
-        char root_mode[IOSIM_NAME_LEN];   /* legacy | scalable             */
-        char translation[IOSIM_NAME_LEN]; /* second-stage | first-stage |
-                                             nested | passthrough          */
-        uint32_t fs_levels;               /* 4 | 5                         */
-        uint32_t ss_levels;               /* 3 | 4 | 5                     */
-        bool caching_mode;                /* CAP.CM                        */
-        uint32_t mamv;                    /* CAP.MAMV                      */
-        bool honour_ih;                   /* IH=1 keeps PSC entries        */
+        char root_mode[IOSIM_NAME_LEN];     /* legacy | scalable             */
+        char translation[IOSIM_NAME_LEN];   /* second-stage | first-stage |
+                                               nested | passthrough          */
+        uint32_t fs_levels;                 /* 4 | 5                         */
+        uint32_t ss_levels;                 /* 3 | 4 | 5                     */
+        bool caching_mode;                  /* CAP.CM                        */
+        uint32_t mamv;                      /* CAP.MAMV                      */
+        bool honour_ih;                     /* IH=1 keeps PSC entries        */
         char psi_psc_scope[IOSIM_NAME_LEN]; /* range | domain            */
         char psi_iotlb_scope[IOSIM_NAME_LEN]; /* page|pde|domain|qemu-mask8 */
-        bool ats;                         /* device-TLB present            */
+        bool ats; /* device-TLB present            */
         iosim_cache_params_t iotlb;
-        uint32_t iotlb_entries;           /* 0, or sets x ways (sets derived
-                                             from it when ways is given)   */
+        uint32_t iotlb_entries; /* 0, or sets x ways (sets derived
+                                   from it when ways is given)   */
         iosim_cache_params_t context_cache;
         iosim_cache_params_t pasid_cache;
-        iosim_cache_params_t psc[4];      /* PML5E/PML4E/PDPTE/PDE (1st stage
-                                             or single stage)             */
-        iosim_cache_params_t s2_psc[4];   /* second-stage PSCs when nested */
-        iosim_cache_params_t s2_tlb;      /* nested: GPA->HPA of table ptrs*/
+        iosim_cache_params_t psc[4];    /* PML5E/PML4E/PDPTE/PDE (1st stage
+                                           or single stage)             */
+        iosim_cache_params_t s2_psc[4]; /* second-stage PSCs when nested */
+        iosim_cache_params_t s2_tlb;    /* nested: GPA->HPA of table ptrs*/
         iosim_cache_params_t devtlb;
         /* timing */
-        double mem_ns;                    /* DRAM reference latency        */
-        double llc_ns;                    /* LLC-hit reference latency     */
-        double llc_hit_fraction;          /* page-table reads hitting LLC  */
-        uint32_t max_walks;               /* walks in flight               */
-        char timing[IOSIM_NAME_LEN];      /* serial | overlapped (summary) */
-        uint32_t max_outstanding;         /* device requests in flight, 0 =
-                                             no limit                      */
+        double mem_ns;               /* DRAM reference latency        */
+        double llc_ns;               /* LLC-hit reference latency     */
+        double llc_hit_fraction;     /* page-table reads hitting LLC  */
+        uint32_t max_walks;          /* walks in flight               */
+        char timing[IOSIM_NAME_LEN]; /* serial | overlapped (summary) */
+        uint32_t max_outstanding;    /* device requests in flight, 0 =
+                                        no limit                      */
         char inval_walks_in_flight[IOSIM_NAME_LEN]; /* complete |
                                              drop-fill | restart: walks in
                                              flight at a PSC-dropping
                                              invalidation                  */
-        double dma_base_ns;               /* l0 per request_bytes of data  */
-        double link_gbps;                 /* link bandwidth cap            */
-        uint32_t request_bytes;           /* p of the F&S model            */
+        double dma_base_ns;     /* l0 per request_bytes of data  */
+        double link_gbps;       /* link bandwidth cap            */
+        uint32_t request_bytes; /* p of the F&S model            */
         /* invalidation queue */
-        uint32_t iq_batch_max;            /* descriptors per submission    */
-        double iq_desc_ns;                /* IOTLB / PASID-IOTLB descriptor*/
-        double iq_cc_ns;                  /* context-cache descriptor      */
-        double iq_pc_ns;                  /* PASID-cache descriptor        */
-        double iq_iec_ns;                 /* IEC and other descriptors     */
-        double iq_wait_ns;                /* wait descriptor + status write*/
-        double iq_devtlb_ns;              /* ATS invalidation round trip   */
+        uint32_t iq_batch_max; /* descriptors per submission    */
+        double iq_desc_ns;     /* IOTLB / PASID-IOTLB descriptor*/
+        double iq_cc_ns;       /* context-cache descriptor      */
+        double iq_pc_ns;       /* PASID-cache descriptor        */
+        double iq_iec_ns;      /* IEC and other descriptors     */
+        double iq_wait_ns;     /* wait descriptor + status write*/
+        double iq_devtlb_ns;   /* ATS invalidation round trip   */
     } vtd;
     struct {
-        char policy[IOSIM_NAME_LEN];      /* strict | lazy | passthrough |
-                                             trace | schemes...            */
-        char iova_mode[IOSIM_NAME_LEN];   /* replay | reallocate           */
+        char policy[IOSIM_NAME_LEN];    /* strict | lazy | passthrough |
+                                           trace | schemes...            */
+        char iova_mode[IOSIM_NAME_LEN]; /* replay | reallocate           */
         /* The Linux version whose Intel driver the model follows, and
          * the settings that differ between versions as given: "kernel" =
          * as os.kernel says (sim/os/os_kernel.c). */
-        char kernel[IOSIM_NAME_LEN];      /* auto | 6.1 | 6.12             */
+        char kernel[IOSIM_NAME_LEN];         /* auto | 6.1 | 6.12             */
         char kernel_default[IOSIM_NAME_LEN]; /* auto without one: 6.1|6.12 */
         char strict_batch_set[IOSIM_NAME_LEN];        /* kernel | 1..254   */
         char pass_ih_set[IOSIM_NAME_LEN];             /* kernel|true|false */
         char flush_all_devtlb_cm_set[IOSIM_NAME_LEN]; /* kernel|true|false */
         /* Their effective values (not parameters): os_kernel_resolve()
          * fills them when a sim is created; the policies read these. */
-        uint32_t strict_batch;            /* descs per qi_submit (16 / 1)  */
-        bool pass_ih;                     /* strict PSI carries IH=1       */
-        bool flush_all_devtlb_cm;         /* flush-all covers the devTLB
-                                             under caching mode            */
-        uint32_t kernel_sublevel;         /* 6.12.N: N (0 = unknown)       */
-        uint32_t fq_size;                 /* flush-queue entries per CPU   */
-        double fq_timeout_ms;             /* flush-queue timer             */
-        uint32_t hz;                      /* CONFIG_HZ (timer ticks)       */
-        uint32_t fq_timer_slack_jiffies;  /* timer runs this much later    */
-        double cpu_ghz;                   /* converts cycles <-> ns        */
+        uint32_t strict_batch;           /* descs per qi_submit (16 / 1)  */
+        bool pass_ih;                    /* strict PSI carries IH=1       */
+        bool flush_all_devtlb_cm;        /* flush-all covers the devTLB
+                                            under caching mode            */
+        uint32_t kernel_sublevel;        /* 6.12.N: N (0 = unknown)       */
+        uint32_t fq_size;                /* flush-queue entries per CPU   */
+        double fq_timeout_ms;            /* flush-queue timer             */
+        uint32_t hz;                     /* CONFIG_HZ (timer ticks)       */
+        uint32_t fq_timer_slack_jiffies; /* timer runs this much later    */
+        double cpu_ghz;                  /* converts cycles <-> ns        */
         double map_cycles;
         double unmap_cycles;
         double iova_alloc_cycles;
         double iova_free_cycles;
-        double inval_submit_cycles;       /* qi_submit_sync CPU work       */
+        double inval_submit_cycles; /* qi_submit_sync CPU work       */
         double fq_flush_cycles;
     } os;
     struct {
@@ -179,7 +181,7 @@ struct iosim_config {
         double qemu_desc_cycles;          /* QEMU work per descriptor      */
         double shadow_page_cycles;        /* walk + VFIO ioctl per page    */
     } hv;
-    struct iosim_dev_config dev;          /* device model (sim/dev/)       */
+    struct iosim_dev_config dev; /* device model (sim/dev/)       */
     /* The plug-ins' own parameter structs (iosim_plugin_params); laid out
      * by plugin_params.c from the registries. */
     _Alignas(IOSIM_PLUGIN_ALIGN) unsigned char plugin[IOSIM_PLUGIN_AREA];

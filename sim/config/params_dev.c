@@ -13,6 +13,7 @@
 
 #define OFF(field) offsetof(struct iosim_config, field)
 
+// clang-format off
 const iosim_param_t iosim_params_dev[] = {
     {"dev.model", IOSIM_P_STR, OFF(dev.model), "auto", 1, 0, NULL,
      "device model that emits the device's accesses (iosim --list): auto = "
@@ -25,3 +26,4 @@ const iosim_param_t iosim_params_dev[] = {
      "(traces/raw/SHARED-CAPTURES.md); QEMU-merged ones carry them"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
+// clang-format on

@@ -23,11 +23,14 @@
  * trapped one-page invalidation, split evenly (UNVERIFIED split) between
  * descriptor handling (5,750) and shadowing the page (5,750).  That the
  * 2011 setup trapped exactly twice per pair is itself UNVERIFIED. */
+// clang-format off
 #define SRC_AMIT_TRAP                                                        \
     "derived: ((34969 - 6909) / 2 - 2530) / 2 = 5750 (Amit et al. ATC'11 "   \
     "trap-and-emulate vs bare metal, 2 traps per map+unmap pair, even "      \
     "split UNVERIFIED; FIGURES.md §2)"
+// clang-format on
 
+// clang-format off
 const iosim_param_t iosim_params_hv[] = {
     {"hv.mode", IOSIM_P_STR, OFF(hv.mode), "none", 1, 0, NULL,
      "vIOMMU arrangement: a name registered in sim/hv (the choices; iosim "
@@ -50,3 +53,4 @@ const iosim_param_t iosim_params_hv[] = {
      SRC_AMIT_TRAP},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
+// clang-format on

@@ -20,13 +20,18 @@
  * hardware.  The software remainder, 6,909 - 4,593 = 2,316 cycles, is
  * split evenly: 1,158 per map and 1,158 per unmap.  IOVA allocation is
  * inside that remainder, so its own rows default to 0. */
+// clang-format off
 #define SRC_AMIT_SPLIT                                                       \
     "derived: (6909 - 4593) / 2 = 1158, software part of a strict "          \
     "map+unmap pair split evenly (Amit et al. ATC'11; FIGURES.md §2)"
+// clang-format on
+// clang-format off
 #define SRC_IOVA_INCLUDED                                                    \
     "derived: already inside map/unmap_cycles (Amit et al. ATC'11 do not "   \
     "separate it); set it only together with smaller map/unmap_cycles"
+// clang-format on
 
+// clang-format off
 const iosim_param_t iosim_params_os[] = {
     {"os.policy", IOSIM_P_STR, OFF(os.policy), "strict", 1, 0, NULL,
      "unmap policy or scheme: a name registered in sim/os (the choices; "
@@ -135,3 +140,4 @@ const iosim_param_t iosim_params_os[] = {
      "os.inval_submit_cycles"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
+// clang-format on

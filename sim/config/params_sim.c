@@ -12,6 +12,7 @@
 
 #define OFF(field) offsetof(struct iosim_config, field)
 
+// clang-format off
 const iosim_param_t iosim_params_sim[] = {
     {"sim.seed", IOSIM_P_U64, OFF(sim.seed), "1", 1, 0, NULL,
      "seed of every component's PRNG (random replacement, generators)",
@@ -32,3 +33,4 @@ const iosim_param_t iosim_params_sim[] = {
      "(UNVERIFIED); measure it on the passthrough run of your testbed"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
+// clang-format on

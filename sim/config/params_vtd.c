@@ -23,6 +23,7 @@
 
 /* The five rows of one cache instance.  WHAT names the cache in help
  * text; the SRC_* strings give the origin of each default. */
+// clang-format off
 #define CACHE_ROWS(NAME, FIELD, WHAT, EN, SETS, WAYS, REPL, HIT, SRC_EN,     \
                    SRC_SIZE, SRC_REPL, SRC_HIT)                              \
     {NAME ".enabled", IOSIM_P_BOOL, OFF(FIELD.enabled), EN, 1, 0, NULL,      \
@@ -35,27 +36,35 @@
      REPLACEMENTS, "replacement policy of the " WHAT, SRC_REPL},             \
     {NAME ".hit_ns", IOSIM_P_F64, OFF(FIELD.hit_ns), HIT, 0, 1e6, NULL,      \
      "hit latency of the " WHAT " (ns)", SRC_HIT}
+// clang-format on
 
+// clang-format off
 #define SRC_HYPERSIO_IOTLB                                                   \
     "HyperSIO defaults: IOTLB 64 entries 8-way LRU, hit 2 ns (Lavrov & "     \
     "Wentzlaff, HyperTRIO ISCA'20; FIGURES.md §2)"
+// clang-format on
 /* The F&S config uses the same size, first fitted there on a validation
  * case (configs/fands-cascadelake.yaml). */
+// clang-format off
 #define SRC_HYPERSIO_IOTLB_SIZE                                              \
     SRC_HYPERSIO_IOTLB "; configs/fands-cascadelake.yaml uses the same "     \
                        "64 x 8-way, first fitted on validation case "        \
                        "fands-5f-iotlb"
-#define SRC_HYPERSIO_PSC_HIT                                                 \
+// clang-format on
+#define SRC_HYPERSIO_PSC_HIT                                                   \
     "HyperSIO default PSC hit 5 ns (HyperTRIO ISCA'20; FIGURES.md §2)"
-#define SRC_LRU_PLACEHOLDER                                                  \
+#define SRC_LRU_PLACEHOLDER                                                    \
     "placeholder (UNVERIFIED): LRU as in the HyperSIO IOTLB (FIGURES.md §2)"
 #define SRC_SPEC_CACHE "VT-d spec §6.2 lists this cache (MODEL.md §3.4)"
+// clang-format off
 #define SRC_SMALL_PSC                                                        \
     "placeholder (UNVERIFIED): 16 entries fully associative; upper-level "   \
     "PSC sizes are not public"
-#define SRC_S2_PSC                                                           \
+// clang-format on
+#define SRC_S2_PSC                                                             \
     "placeholder (UNVERIFIED): same as the first-stage PSC of this level"
 
+// clang-format off
 const iosim_param_t iosim_params_vtd[] = {
     /* ---- translation structures ---- */
     {"vtd.root_mode", IOSIM_P_STR, OFF(vtd.root_mode), "legacy", 1, 0,
@@ -293,3 +302,4 @@ const iosim_param_t iosim_params_vtd[] = {
      "processing time UNVERIFIED"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
+// clang-format on

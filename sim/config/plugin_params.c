@@ -81,8 +81,8 @@ static void add_plugin(const iosim_plugin_params_t *pp)
 {
     if (!pp->rows)
         return;
-    size_t off = (L.area_used + IOSIM_PLUGIN_ALIGN - 1)
-                 & ~(size_t)(IOSIM_PLUGIN_ALIGN - 1);
+    size_t off = (L.area_used + IOSIM_PLUGIN_ALIGN - 1) &
+                 ~(size_t)(IOSIM_PLUGIN_ALIGN - 1);
     if (L.nslots == MAX_SLOTS || off + pp->size > IOSIM_PLUGIN_AREA) {
         L.failed = true;
         return;
@@ -135,8 +135,8 @@ const void *iosim_plugin_params(const iosim_config_t *c,
 static void names_add(char *buf, size_t n, size_t *len, const char *name)
 {
     if (*len < n)
-        *len += (size_t)snprintf(buf + *len, n - *len, "%s%s",
-                                 *len ? "|" : "", name);
+        *len += (size_t)snprintf(buf + *len, n - *len, "%s%s", *len ? "|" : "",
+                                 name);
 }
 
 bool iosim_registry_names(const char *path, char *buf, size_t n)

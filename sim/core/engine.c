@@ -212,8 +212,7 @@ static bool slot_is_free(const engine_pool_t *p)
  * failure; then tell the workers no more batches will come. */
 static void pool_decode(engine_pool_t *p, iosim_trace_reader_t *r,
                         iosim_progress_fn progress, void *progress_arg,
-                        uint64_t *records, bool *read_failed,
-                        iosim_err_t *err)
+                        uint64_t *records, bool *read_failed, iosim_err_t *err)
 {
     uint64_t batch = 0;
     pthread_mutex_lock(&p->lock);
@@ -224,8 +223,8 @@ static void pool_decode(engine_pool_t *p, iosim_trace_reader_t *r,
             break;
         pthread_mutex_unlock(&p->lock);
 
-        long n = iosim_trace_read(r, p->slot[batch % ENGINE_RING],
-                                  ENGINE_BATCH, err);
+        long n = iosim_trace_read(r, p->slot[batch % ENGINE_RING], ENGINE_BATCH,
+                                  err);
         if (n > 0) {
             *records += (uint64_t)n;
             if (progress && (batch + 1) % ENGINE_PROGRESS_EVERY == 0)
@@ -292,8 +291,9 @@ static int replay_threads(iosim_trace_reader_t *r, iosim_sim_t **sims,
     for (; started < nworkers; started++) {
         int e = pthread_create(&threads[started], NULL, worker_main, &p);
         if (e) {
-            rc = iosim_err_set(err, "replay: cannot start worker thread "
-                                    "%zu of %zu: %s",
+            rc = iosim_err_set(err,
+                               "replay: cannot start worker thread "
+                               "%zu of %zu: %s",
                                started + 1, nworkers, strerror(e));
             break;
         }
@@ -335,12 +335,13 @@ free_memory:
     return rc;
 }
 
-/* ---- entry points --------------------------------------------------------- */
+/* ---- entry points ---------------------------------------------------------
+ */
 
 int iosim_replay_reader_threads(iosim_trace_reader_t *r, iosim_sim_t **sims,
                                 size_t nsims, unsigned threads,
-                                iosim_progress_fn progress,
-                                void *progress_arg, iosim_err_t *err)
+                                iosim_progress_fn progress, void *progress_arg,
+                                iosim_err_t *err)
 {
     size_t nworkers = threads;
     if (threads == 0) {
@@ -351,11 +352,10 @@ int iosim_replay_reader_threads(iosim_trace_reader_t *r, iosim_sim_t **sims,
         nworkers = nsims;
 
     uint64_t records = 0;
-    int rc = nworkers > 1
-                 ? replay_threads(r, sims, nsims, nworkers, progress,
-                                  progress_arg, &records, err)
-                 : replay_one_thread(r, sims, nsims, progress, progress_arg,
-                                     &records, err);
+    int rc = nworkers > 1 ? replay_threads(r, sims, nsims, nworkers, progress,
+                                           progress_arg, &records, err)
+                          : replay_one_thread(r, sims, nsims, progress,
+                                              progress_arg, &records, err);
     if (rc)
         return -1;
     for (size_t i = 0; i < nsims; i++) {

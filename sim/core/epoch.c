@@ -53,12 +53,14 @@ int iosim_sim_set_epochs(iosim_sim_t *s, uint64_t epoch_ns, FILE *out,
                          iosim_err_t *err)
 {
     if (s->seen_any)
-        return iosim_err_set(err, "%s: epochs must be set before the first "
-                                  "record",
+        return iosim_err_set(err,
+                             "%s: epochs must be set before the first "
+                             "record",
                              s->label);
     if (epoch_ns == 0 || !out)
-        return iosim_err_set(err, "%s: the epoch length must be > 0 ns and "
-                                  "the output given",
+        return iosim_err_set(err,
+                             "%s: the epoch length must be > 0 ns and "
+                             "the output given",
                              s->label);
     memset(&s->epochs, 0, sizeof s->epochs);
     s->epochs.len_ns = epoch_ns;
@@ -103,8 +105,8 @@ static void epoch_emit(iosim_sim_t *s, uint64_t t_end)
 {
     sim_epochs_t *e = &s->epochs;
     uint64_t t_start = e->index * e->len_ns;
-    fprintf(e->out, "%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64, s->label,
-            e->index, t_start, t_end);
+    fprintf(e->out, "%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64, s->label, e->index,
+            t_start, t_end);
     for (size_t i = 0; i < IOSIM_ST_COUNT; i++)
         fprintf(e->out, ",%" PRIu64, epoch_value(s, i, t_end - t_start));
     fputc('\n', e->out);
@@ -126,9 +128,10 @@ int sim_epoch_advance(iosim_sim_t *s, uint64_t t, iosim_err_t *err)
         return 0;
     uint64_t k = (t - e->t0) / e->len_ns; /* the epoch t falls in */
     if (k > e->index && k >= EPOCH_MAX_ROWS)
-        return iosim_err_set(err, "time %" PRIu64 " ns is epoch %" PRIu64
-                                  " of %" PRIu64 " ns: more than %llu rows "
-                                  "(choose a longer epoch)",
+        return iosim_err_set(err,
+                             "time %" PRIu64 " ns is epoch %" PRIu64
+                             " of %" PRIu64 " ns: more than %llu rows "
+                             "(choose a longer epoch)",
                              t - e->t0, k, e->len_ns, EPOCH_MAX_ROWS);
     while (e->index < k)
         epoch_emit(s, (e->index + 1) * e->len_ns);
@@ -160,7 +163,6 @@ int sim_epoch_finish(iosim_sim_t *s, iosim_err_t *err)
         epoch_emit(s, end);
     }
     if (fflush(e->out) != 0 || ferror(e->out))
-        return iosim_err_set(err, "%s: cannot write the epoch rows",
-                             s->label);
+        return iosim_err_set(err, "%s: cannot write the epoch rows", s->label);
     return 0;
 }

@@ -10,6 +10,7 @@
 #ifndef IOSIM_INPUT_WARNINGS_H
 #define IOSIM_INPUT_WARNINGS_H
 
+// clang-format off
 #define IOSIM_INPUT_WARNINGS(X)                                              \
     X(STRAY_UNMAP, "input.stray_unmaps",                                     \
       "UNMAP records of IOVAs the trace had not mapped (mapped before the "  \
@@ -21,12 +22,13 @@
     X(WRAPPED, "input.wrapped",                                              \
       "MAP, UNMAP or DMA records whose range runs past the top of the "      \
       "64-bit IOVA space")
+// clang-format on
 
 enum sim_input_warning {
 #define IOSIM_WARN_ENUM(id, name, desc) SIM_WARN_##id,
     IOSIM_INPUT_WARNINGS(IOSIM_WARN_ENUM)
 #undef IOSIM_WARN_ENUM
-    SIM_WARN_COUNT
+        SIM_WARN_COUNT
 };
 
 #endif

@@ -7,8 +7,7 @@
 #include "cache/allassoc.h"
 #include "core/sim.h"
 
-static iosim_cache_params_t *swept(iosim_config_t *c,
-                                   iotlb_sweep_cache_t which)
+static iosim_cache_params_t *swept(iosim_config_t *c, iotlb_sweep_cache_t which)
 {
     return which == IOTLB_SWEEP_PSC_PD ? &c->vtd.psc[3] : &c->vtd.iotlb;
 }
@@ -58,8 +57,7 @@ static void window_changed(void *arg, bool begin)
 /* One sim, its IOTLB shadowed; 1 = inexact (rows unset). */
 static int run_one_pass(const iosim_config_t *base, const char *trace,
                         iotlb_sweep_cache_t which, const uint32_t *sets,
-                        size_t nsets,
-                        const uint32_t *ways, size_t nways,
+                        size_t nsets, const uint32_t *ways, size_t nways,
                         iotlb_sweep_row_t *rows, iosim_err_t *err)
 {
     uint32_t max_ways = 0;
@@ -91,16 +89,17 @@ static int run_one_pass(const iosim_config_t *base, const char *trace,
                         allassoc_counts(a, sets[i], ways[j], &n);
                         /* the IOTLB's stat counts translations (one
                          * may probe several page sizes) */
-                        uint64_t lookups =
-                            which == IOTLB_SWEEP_IOTLB
-                                ? s->st[IOSIM_ST_IOTLB_LOOKUPS]
-                                : n.lookups;
-                        *row = (iotlb_sweep_row_t){
-                            .sets = sets[i], .ways = ways[j],
-                            .lookups = lookups, .hits = n.hits,
-                            .misses = lookups - n.hits,
-                            .evictions = n.evictions,
-                            .invalidated = n.invalidated};
+                        uint64_t lookups = which == IOTLB_SWEEP_IOTLB
+                                               ? s->st[IOSIM_ST_IOTLB_LOOKUPS]
+                                               : n.lookups;
+                        *row =
+                            (iotlb_sweep_row_t){.sets = sets[i],
+                                                .ways = ways[j],
+                                                .lookups = lookups,
+                                                .hits = n.hits,
+                                                .misses = lookups - n.hits,
+                                                .evictions = n.evictions,
+                                                .invalidated = n.invalidated};
                     }
             }
         }
@@ -115,8 +114,8 @@ static int run_one_pass(const iosim_config_t *base, const char *trace,
 /* One sim per point, all fed by one decode. */
 static int run_plain(const iosim_config_t *base, const char *trace,
                      iotlb_sweep_cache_t which, const uint32_t *sets,
-                     size_t nsets, const uint32_t *ways,
-                     size_t nways, unsigned threads, iotlb_sweep_row_t *rows,
+                     size_t nsets, const uint32_t *ways, size_t nways,
+                     unsigned threads, iotlb_sweep_row_t *rows,
                      iosim_err_t *err)
 {
     size_t n = nsets * nways, made = 0;
@@ -162,17 +161,18 @@ out:
 int iotlb_sweep_run(const iosim_config_t *base, const char *trace,
                     iotlb_sweep_cache_t which, const uint32_t *sets,
                     size_t nsets, const uint32_t *ways, size_t nways,
-                    iotlb_sweep_method_t method,
-                    unsigned threads, iotlb_sweep_row_t *rows,
-                    bool *one_pass, char *why, iosim_err_t *err)
+                    iotlb_sweep_method_t method, unsigned threads,
+                    iotlb_sweep_row_t *rows, bool *one_pass, char *why,
+                    iosim_err_t *err)
 {
     if (iosim_config_validate(base, err))
         return -1;
     for (size_t j = 0; j < nways; j++)
         if (ways[j] == 0)
             return iosim_err_set(err, "ways: 0 is not a way count");
-    const char *no = method == IOTLB_SWEEP_PLAIN ? "plain runs asked for"
-                                                 : one_pass_ruled_out(base, which);
+    const char *no = method == IOTLB_SWEEP_PLAIN
+                         ? "plain runs asked for"
+                         : one_pass_ruled_out(base, which);
     *one_pass = false;
     if (!no) {
         int rc = run_one_pass(base, trace, which, sets, nsets, ways, nways,

@@ -47,8 +47,8 @@ typedef enum iotlb_sweep_cache {
 } iotlb_sweep_cache_t;
 
 typedef enum iotlb_sweep_method {
-    IOTLB_SWEEP_AUTO,  /* one pass if exact, else separate sims */
-    IOTLB_SWEEP_PLAIN  /* separate sims only */
+    IOTLB_SWEEP_AUTO, /* one pass if exact, else separate sims */
+    IOTLB_SWEEP_PLAIN /* separate sims only */
 } iotlb_sweep_method_t;
 
 /* rows[nsets * nways] in order (sets[0], ways[0]), (sets[0], ways[1]) ...
@@ -57,8 +57,8 @@ typedef enum iotlb_sweep_method {
 int iotlb_sweep_run(const iosim_config_t *base, const char *trace,
                     iotlb_sweep_cache_t which, const uint32_t *sets,
                     size_t nsets, const uint32_t *ways, size_t nways,
-                    iotlb_sweep_method_t method,
-                    unsigned threads, iotlb_sweep_row_t *rows,
-                    bool *one_pass, char *why, iosim_err_t *err);
+                    iotlb_sweep_method_t method, unsigned threads,
+                    iotlb_sweep_row_t *rows, bool *one_pass, char *why,
+                    iosim_err_t *err);
 
 #endif

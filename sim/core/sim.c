@@ -14,7 +14,7 @@
 void sim_cpu(iosim_sim_t *s, sim_cpu_cause_t cause, double cycles)
 {
     static const enum iosim_stat_id ids[] = {
-#define IOSIM_X_CAUSE(a, id, field, what, help)                              \
+#define IOSIM_X_CAUSE(a, id, field, what, help)                                \
     [SIM_CPU_##id] = IOSIM_ST_CPU_##id##_CYC,
         IOSIM_CPU_COSTS(IOSIM_X_CAUSE, )
 #undef IOSIM_X_CAUSE
@@ -27,20 +27,19 @@ void sim_cpu(iosim_sim_t *s, sim_cpu_cause_t cause, double cycles)
     }
 }
 
-long sim_iommu_map(iosim_sim_t *s, uint16_t did, uint64_t iova,
-                   uint64_t phys, uint64_t size, bool write, iosim_err_t *err)
+long sim_iommu_map(iosim_sim_t *s, uint16_t did, uint64_t iova, uint64_t phys,
+                   uint64_t size, bool write, iosim_err_t *err)
 {
     return s->hv->map(s->hv_state, did, iova, phys, size, write, err);
 }
 
-long sim_iommu_unmap(iosim_sim_t *s, uint16_t did, uint64_t iova,
-                     uint64_t size, iosim_err_t *err)
+long sim_iommu_unmap(iosim_sim_t *s, uint16_t did, uint64_t iova, uint64_t size,
+                     iosim_err_t *err)
 {
     return s->hv->unmap(s->hv_state, did, iova, size, err);
 }
 
-void sim_observe_submits(iosim_sim_t *s, sim_submit_observer_fn fn,
-                         void *arg)
+void sim_observe_submits(iosim_sim_t *s, sim_submit_observer_fn fn, void *arg)
 {
     s->observer = fn;
     s->observer_arg = arg;
@@ -64,8 +63,7 @@ void sim_iommu_submit(iosim_sim_t *s, const vtd_desc_t *d, size_t n)
     /* qi_submit_sync() spins until the wait descriptor's status write:
      * the CPU pays its own submit cost plus the queue's processing time
      * (MODEL.md §1.7). */
-    sim_cpu(s, SIM_CPU_INVAL, s->cfg->os.inval_submit_cycles +
-                                  ns * s->cpu_ghz);
+    sim_cpu(s, SIM_CPU_INVAL, s->cfg->os.inval_submit_cycles + ns * s->cpu_ghz);
 }
 
 /* ---- lifecycle -------------------------------------------------------- */
@@ -109,8 +107,7 @@ iosim_sim_t *iosim_sim_new(const iosim_config_t *cfg, const char *label,
     if (pgtable_init(&s->premap, 5, &s->premap_mem))
         goto oom;
     s->premap_ready = true;
-    s->walkers = walkers_new(cfg->vtd.max_walks ? cfg->vtd.max_walks : 1,
-                             err);
+    s->walkers = walkers_new(cfg->vtd.max_walks ? cfg->vtd.max_walks : 1, err);
     if (!s->walkers) {
         iosim_sim_free(s);
         return NULL;
@@ -121,18 +118,17 @@ iosim_sim_t *iosim_sim_new(const iosim_config_t *cfg, const char *label,
         return NULL;
     }
     if (s->hv->walks_in_flight)
-        s->inflight =
-            !strcmp(cfg->vtd.inval_walks_in_flight, "drop-fill")
-                ? INFLIGHT_DROP_FILL
-            : !strcmp(cfg->vtd.inval_walks_in_flight, "restart")
-                ? INFLIGHT_RESTART
-                : INFLIGHT_COMPLETE;
+        s->inflight = !strcmp(cfg->vtd.inval_walks_in_flight, "drop-fill")
+                          ? INFLIGHT_DROP_FILL
+                      : !strcmp(cfg->vtd.inval_walks_in_flight, "restart")
+                          ? INFLIGHT_RESTART
+                          : INFLIGHT_COMPLETE;
     if (s->inflight != INFLIGHT_COMPLETE &&
         !(s->walk_slot = calloc(s->walkers->nslots, sizeof *s->walk_slot)))
         goto oom;
     if (cfg->vtd.max_outstanding &&
-        !(s->out_landed = calloc(cfg->vtd.max_outstanding,
-                                 sizeof *s->out_landed)))
+        !(s->out_landed =
+              calloc(cfg->vtd.max_outstanding, sizeof *s->out_landed)))
         goto oom;
     s->hv_state = s->hv->create(s, err);
     if (!s->hv_state) {
@@ -196,10 +192,7 @@ bool iosim_sim_failed_record(const iosim_sim_t *s, uint64_t *record)
     return s->record_failed;
 }
 
-const iosim_config_t *iosim_sim_config(const iosim_sim_t *s)
-{
-    return s->cfg;
-}
+const iosim_config_t *iosim_sim_config(const iosim_sim_t *s) { return s->cfg; }
 
 /* ---- DMA ------------------------------------------------------------- */
 
@@ -269,9 +262,9 @@ static void sim_inval_walks_in_flight(iosim_sim_t *s)
  * translation of the next.
  * first: the trace's view (s->live) of trace_iova looked at already (the
  * input check of a DMA record), or NULL. */
-static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
-                    uint16_t did, uint64_t iova, uint64_t trace_iova,
-                    uint64_t size, bool write, const sim_live_walk_t *first)
+static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid, uint16_t did,
+                    uint64_t iova, uint64_t trace_iova, uint64_t size,
+                    bool write, const sim_live_walk_t *first)
 {
     const iosim_config_t *cfg = s->cfg;
     if (size == 0)
@@ -292,11 +285,10 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
     if (s->out_landed && s->out_landed[s->out_next] > issue)
         issue = s->out_landed[s->out_next];
     ready = issue;
-    double base = cfg->vtd.dma_base_ns * (double)size /
-                  (double)cfg->vtd.request_bytes;
+    double base =
+        cfg->vtd.dma_base_ns * (double)size / (double)cfg->vtd.request_bytes;
     sim_live_walk_t walk;
-    for (uint64_t a = iova; a < end && a >= iova;
-         a = (a & ~0xfffull) + 4096) {
+    for (uint64_t a = iova; a < end && a >= iova; a = (a & ~0xfffull) + 4096) {
         /* Without translation (iommu=pt) the device is given the buffer's
          * physical address, the one the trace mapped this IOVA to: what a
          * guest-passthrough host stage then translates. */
@@ -305,8 +297,7 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
         bool known = first && a == iova;
         if (!s->os->translates && s->live_ready &&
             (known ? first->mapped
-                   : pgtable_walk(&s->live, trace_iova + (a - iova),
-                                  &walk.w)))
+                   : pgtable_walk(&s->live, trace_iova + (a - iova), &walk.w)))
             addr = known ? first->w.phys : walk.w.phys;
         vtd_xlate_result_t r =
             s->hv->translate(s->hv_state, sid, pasid, did, addr, write);
@@ -319,11 +310,15 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
             s->st[IOSIM_ST_DMA_WALK_WAIT_NS] += done - l - issue;
             if (s->inflight != INFLIGHT_COMPLETE)
                 s->walk_slot[walkers_last_slot(s->walkers)] =
-                    (struct sim_walk_slot){
-                        .valid = true, .write = write, .sid = sid,
-                        .did = did, .pasid = pasid, .addr = addr,
-                        .trace_iova = trace_iova + (a - iova),
-                        .base_ns = (uint64_t)(base + 0.5)};
+                    (struct sim_walk_slot){.valid = true,
+                                           .write = write,
+                                           .sid = sid,
+                                           .did = did,
+                                           .pasid = pasid,
+                                           .addr = addr,
+                                           .trace_iova =
+                                               trace_iova + (a - iova),
+                                           .base_ns = (uint64_t)(base + 0.5)};
         } else {
             done = issue + l;
         }
@@ -332,18 +327,17 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
         if (r.fault)
             s->st[IOSIM_ST_DMA_FAULTS]++;
         else if ((r.iotlb_hit || r.devtlb_hit) && s->os->translates &&
-                 !(known ? first->mapped
-                         : pgtable_is_mapped(&s->live,
-                                             trace_iova + (a - iova))))
+                 !(known
+                       ? first->mapped
+                       : pgtable_is_mapped(&s->live, trace_iova + (a - iova))))
             s->st[IOSIM_ST_DMA_STALE]++; /* a cached translation of a
                                             buffer the OS has unmapped */
     }
     /* pages of data in 4 KB units (rounded up), the F&S "per 4 KB" unit */
     s->st[IOSIM_ST_DMA_PAGES_4K] += (size + 4095) / 4096;
     double t = base + lat;
-    double wire = cfg->vtd.link_gbps > 0 ? (double)size * 8.0 /
-                                               cfg->vtd.link_gbps
-                                         : 0;
+    double wire =
+        cfg->vtd.link_gbps > 0 ? (double)size * 8.0 / cfg->vtd.link_gbps : 0;
     s->link_free = issue + (uint64_t)(wire > 1 ? wire + 0.5 : 1);
     uint64_t landed = ready + (uint64_t)(base + 0.5);
     if (landed > s->dev_done)
@@ -394,10 +388,12 @@ static int sim_dev_create(iosim_sim_t *s, const iosim_trace_meta_t *meta,
     }
     s->dev = dev_model_find(model);
     if (!s->dev)
-        return iosim_err_key(err, "meta.device", "dev.model auto: the "
+        return iosim_err_key(err, "meta.device",
+                             "dev.model auto: the "
                              "trace's metadata names device model '%s', "
                              "which iosim does not have (iosim --list; set "
-                             "dev.model)", model);
+                             "dev.model)",
+                             model);
     s->dev_state = s->dev->create(s, err);
     return s->dev_state ? 0 : -1;
 }
@@ -459,10 +455,9 @@ static void sim_premap(iosim_sim_t *s, const iosim_rec_t *r, uint64_t page)
  * own record brings whatever the kernel did). */
 static void sim_premap_drop(iosim_sim_t *s, const iosim_rec_t *r)
 {
-    uint64_t end = r->iova + r->size < r->iova ? UINT64_MAX
-                                               : r->iova + r->size;
-    for (uint64_t a = r->iova & ~0xfffull; a < end && a >= (r->iova & ~0xfffull);
-         a += 4096) {
+    uint64_t end = r->iova + r->size < r->iova ? UINT64_MAX : r->iova + r->size;
+    for (uint64_t a = r->iova & ~0xfffull;
+         a < end && a >= (r->iova & ~0xfffull); a += 4096) {
         if (!pgtable_is_mapped(&s->premap, a))
             continue;
         iosim_rec_t u = *r;
@@ -588,12 +583,12 @@ static int sim_warn(iosim_sim_t *s, enum sim_input_warning w,
     s->warn[w]++;
     if (!s->strict_input)
         return 0;
-    return iosim_err_set(err, "--strict-input: %s iova 0x%llx size 0x%llx: "
-                              "%s (%s)",
-                         iosim_rec_kind_name(r->kind),
-                         (unsigned long long)r->iova,
-                         (unsigned long long)r->size, warn_names[w],
-                         warn_descs[w]);
+    return iosim_err_set(
+        err,
+        "--strict-input: %s iova 0x%llx size 0x%llx: "
+        "%s (%s)",
+        iosim_rec_kind_name(r->kind), (unsigned long long)r->iova,
+        (unsigned long long)r->size, warn_names[w], warn_descs[w]);
 }
 
 /* The warnings a record raises before the model takes it.  A DMA
@@ -629,8 +624,9 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
     if ((r->kind == IOSIM_REC_MAP || r->kind == IOSIM_REC_UNMAP ||
          r->kind == IOSIM_REC_DMA) &&
         r->size > SIM_REC_SIZE_MAX)
-        return iosim_err_set(err, "size 0x%llx is larger than the 64 GiB a "
-                                  "record may cover",
+        return iosim_err_set(err,
+                             "size 0x%llx is larger than the 64 GiB a "
+                             "record may cover",
                              (unsigned long long)r->size);
     sim_live_walk_t first;
     if (sim_check_input(s, r, &first, err))
@@ -699,8 +695,7 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
             s->st[IOSIM_ST_REC_INVAL_IOTLB]++;
         if (r->desc == IOSIM_DESC_PIOTLB)
             s->st[IOSIM_ST_REC_INVAL_PIOTLB]++;
-        else if (r->desc == IOSIM_DESC_DEVTLB ||
-                 r->desc == IOSIM_DESC_PDEVTLB)
+        else if (r->desc == IOSIM_DESC_DEVTLB || r->desc == IOSIM_DESC_PDEVTLB)
             s->st[IOSIM_ST_REC_INVAL_DEVTLB]++;
         return s->os->inval ? s->os->inval(s->os_state, r, err) : 0;
     case IOSIM_REC_MARK:
@@ -710,8 +705,7 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
             s->load.requests[r->cpu]++;
         }
         window_mark(s, r);
-        return s->dev && s->dev->mark ? s->dev->mark(s->dev_state, r, err)
-                                      : 0;
+        return s->dev && s->dev->mark ? s->dev->mark(s->dev_state, r, err) : 0;
     default:
         return iosim_err_set(err, "record of unknown kind %u", r->kind);
     }
@@ -748,8 +742,7 @@ static int sim_record_numbered(iosim_sim_t *s, const iosim_rec_t *r,
     char msg[sizeof err->msg];
     snprintf(msg, sizeof msg, "%s", err->msg);
     return iosim_err_set(err, "record %llu (t=%llu): %s",
-                         (unsigned long long)no, (unsigned long long)r->t,
-                         msg);
+                         (unsigned long long)no, (unsigned long long)r->t, msg);
 }
 
 static int release_pending(iosim_sim_t *s, bool all, iosim_err_t *err)
@@ -780,8 +773,7 @@ static int release_pending(iosim_sim_t *s, bool all, iosim_err_t *err)
 static int sim_take(iosim_sim_t *s, const iosim_rec_t *r, uint64_t no,
                     iosim_err_t *err)
 {
-    if (s->npending && r->t != s->pending[0].t &&
-        release_pending(s, true, err))
+    if (s->npending && r->t != s->pending[0].t && release_pending(s, true, err))
         return -1;
     if ((r->kind == IOSIM_REC_MAP || r->kind == IOSIM_REC_UNMAP) &&
         s->npending < SIM_PENDING_MAX && !rec_ready(s, r)) {

@@ -95,26 +95,29 @@ struct iosim_sim {
         uint32_t pasid;
         uint64_t addr, trace_iova;
         uint64_t base_ns; /* the request's l0 share: data lands after it */
-    } *walk_slot;
-    enum { INFLIGHT_COMPLETE, INFLIGHT_DROP_FILL, INFLIGHT_RESTART }
-        inflight; /* vtd.inval_walks_in_flight; complete off bare metal */
+    } * walk_slot;
+    enum {
+        INFLIGHT_COMPLETE,
+        INFLIGHT_DROP_FILL,
+        INFLIGHT_RESTART
+    } inflight; /* vtd.inval_walks_in_flight; complete off bare metal */
     uint64_t psc_drops_seen; /* vtd_psc_drops() at the last check */
-    uint64_t link_free; /* ns: the link can start the next request    */
-    uint64_t *out_landed; /* vtd.max_outstanding ring: when each of the
-                             last requests' data landed (NULL: no limit) */
-    uint32_t out_next;    /* its oldest slot                             */
-    uint64_t dev_done;  /* ns: the last request's data is in memory   */
-    uint64_t dev_t0;    /* ns: device clock when counting (re)started */
+    uint64_t link_free;      /* ns: the link can start the next request    */
+    uint64_t *out_landed;    /* vtd.max_outstanding ring: when each of the
+                                last requests' data landed (NULL: no limit) */
+    uint32_t out_next;       /* its oldest slot                             */
+    uint64_t dev_done;       /* ns: the last request's data is in memory   */
+    uint64_t dev_t0;         /* ns: device clock when counting (re)started */
     /* exact latency distribution at 1 ns resolution (percentiles) */
 #define SIM_LAT_SLOTS 8192u
     uint64_t lat_ns_hist[SIM_LAT_SLOTS]; /* last slot: >= SIM_LAT_SLOTS-1 */
     uint64_t lat_frozen[SIM_LAT_SLOTS];
     uint64_t warn[SIM_WARN_COUNT]; /* input warnings, whole trace      */
-    bool strict_input;     /* a warning is an error of its record       */
-    uint64_t records_in;   /* records received (iosim_sim_consume)      */
-    uint64_t record_no;    /* trace number (from 0) of the record being
-                              processed (errors, translation log)       */
-    bool record_failed;    /* the last error was record record_no's     */
+    bool strict_input;   /* a warning is an error of its record       */
+    uint64_t records_in; /* records received (iosim_sim_consume)      */
+    uint64_t record_no;  /* trace number (from 0) of the record being
+                            processed (errors, translation log)       */
+    bool record_failed;  /* the last error was record record_no's     */
 #define SIM_PENDING_MAX 16
     iosim_rec_t pending[SIM_PENDING_MAX]; /* held back (see sim.c) */
     uint64_t pending_no[SIM_PENDING_MAX]; /* their trace numbers */
@@ -130,8 +133,8 @@ struct iosim_sim {
     const struct dev_model_ops *dev; /* device model (NULL: none, or the
                                         trace's DMA records replay) */
     void *dev_state;
-    bool synth_by_meta;    /* dev.model auto chose a model from has_dma=0:
-                              a DMA record contradicts it */
+    bool synth_by_meta; /* dev.model auto chose a model from has_dma=0:
+                           a DMA record contradicts it */
     double cpu_ghz;
     uint8_t cur_cpu;            /* CPU of the record being processed */
     sim_cpu_load_t load;        /* within the window, as s->st        */
@@ -174,20 +177,17 @@ void sim_note_substitution(iosim_sim_t *s, const char *what);
 
 /* Observer of the OS's invalidation submissions (tests, debugging): called
  * with each qi_submit_sync() batch before the hypervisor sees it. */
-void sim_observe_submits(iosim_sim_t *s, sim_submit_observer_fn fn,
-                         void *arg);
-static inline void sim_count(iosim_sim_t *s, enum iosim_stat_id id,
-                             uint64_t n)
+void sim_observe_submits(iosim_sim_t *s, sim_submit_observer_fn fn, void *arg);
+static inline void sim_count(iosim_sim_t *s, enum iosim_stat_id id, uint64_t n)
 {
     s->st[id] += n;
 }
 
 /* Guest-visible IOMMU operations: routed through the hypervisor mode. */
-long sim_iommu_map(iosim_sim_t *s, uint16_t did, uint64_t iova,
-                   uint64_t phys, uint64_t size, bool write,
-                   iosim_err_t *err);
-long sim_iommu_unmap(iosim_sim_t *s, uint16_t did, uint64_t iova,
-                     uint64_t size, iosim_err_t *err);
+long sim_iommu_map(iosim_sim_t *s, uint16_t did, uint64_t iova, uint64_t phys,
+                   uint64_t size, bool write, iosim_err_t *err);
+long sim_iommu_unmap(iosim_sim_t *s, uint16_t did, uint64_t iova, uint64_t size,
+                     iosim_err_t *err);
 /* One qi_submit_sync(): n descriptors + the implicit wait. */
 void sim_iommu_submit(iosim_sim_t *s, const vtd_desc_t *d, size_t n);
 

@@ -112,6 +112,7 @@ struct dev_e1000e_params {
 
 #define OFF(field) offsetof(struct dev_e1000e_params, field)
 
+// clang-format off
 static const iosim_param_t e1000e_rows[] = {
     {"dev.e1000e.rx_ring_size", IOSIM_P_U32, OFF(rx_ring_size),
      "256", 8, 4096, NULL,
@@ -181,11 +182,12 @@ static const iosim_param_t e1000e_rows[] = {
      "2022, in 7.2)"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
+// clang-format on
 
 enum { ROLE_NONE, ROLE_TX, ROLE_RX, ROLE_RX_LATE, ROLE_DEAD };
-#define E1K_DESC 16u    /* tx legacy / rx extended descriptor bytes  */
+#define E1K_DESC 16u     /* tx legacy / rx extended descriptor bytes  */
 #define E1K_RX_ALLOC 32u /* rx ring allocation per descriptor (PS)   */
-#define E1K_CPUS 256u   /* iosim_rec_t.cpu is 8 bits                 */
+#define E1K_CPUS 256u    /* iosim_rec_t.cpu is 8 bits                 */
 
 typedef struct buf {
     uint64_t iova, size, seq;
@@ -203,7 +205,9 @@ typedef struct e1k {
     size_t cap, used, filled;
     uint64_t seq;
     /* tx buffers in map order (lazy: entries checked against tab)     */
-    struct fifo_ent { uint64_t iova, seq; } *fifo;
+    struct fifo_ent {
+        uint64_t iova, seq;
+    } * fifo;
     size_t fifo_head, fifo_len, fifo_cap;
     /* the tx packet being mapped: its maps, not yet read by the device */
     iosim_rec_t *pend;
@@ -277,8 +281,11 @@ static buf_t *tab_add(e1k_t *e, const iosim_rec_t *r, uint8_t role)
     if (e->tab[i].role == ROLE_NONE)
         e->filled++;
     e->used++;
-    e->tab[i] = (buf_t){.iova = r->iova, .size = r->size, .seq = ++e->seq,
-                        .map = *r, .role = role};
+    e->tab[i] = (buf_t){.iova = r->iova,
+                        .size = r->size,
+                        .seq = ++e->seq,
+                        .map = *r,
+                        .role = role};
     return &e->tab[i];
 }
 
@@ -331,22 +338,26 @@ static void *e1k_create(iosim_sim_t *s, iosim_err_t *err)
     e->tx_base = e->p->tx_ring_iova;
     if (!e->tx_base) {
         if (top < tx_a)
-            return free(e), iosim_err_set(err, "dev.e1000e.ring_top: below "
-                                               "the tx ring size"), NULL;
+            return free(e),
+                   iosim_err_set(err, "dev.e1000e.ring_top: below "
+                                      "the tx ring size"),
+                   NULL;
         e->tx_base = (top - tx_a) & ~(tx_a - 1);
     }
     e->rx_base = e->p->rx_ring_iova;
     if (!e->rx_base) {
         if (e->tx_base < rx_a)
-            return free(e), iosim_err_set(err, "e1000e: no room for the rx "
-                                               "ring below the tx ring"),
+            return free(e),
+                   iosim_err_set(err, "e1000e: no room for the rx "
+                                      "ring below the tx ring"),
                    NULL;
         e->rx_base = (e->tx_base - rx_a) & ~(rx_a - 1);
     }
     if (e->rx_base < e->tx_base + e->tx_bytes &&
         e->tx_base < e->rx_base + e->rx_alloc) {
-        iosim_err_set(err, "e1000e: the rx ring (0x%llx) overlaps the tx "
-                           "ring (0x%llx)",
+        iosim_err_set(err,
+                      "e1000e: the rx ring (0x%llx) overlaps the tx "
+                      "ring (0x%llx)",
                       (unsigned long long)e->rx_base,
                       (unsigned long long)e->tx_base);
         free(e);
@@ -451,20 +462,21 @@ static int e1k_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
     e->last = *r;
     int ring = in_ring(e, r->iova, r->size);
     if (ring < 0)
-        return iosim_err_set(err, "e1000e: MAP 0x%llx+0x%llx overlaps a "
-                                  "descriptor ring (tx 0x%llx, rx 0x%llx): "
-                                  "no role for it (dev.e1000e.*_ring_iova?)",
-                             (unsigned long long)r->iova,
-                             (unsigned long long)r->size,
-                             (unsigned long long)e->tx_base,
-                             (unsigned long long)e->rx_base);
+        return iosim_err_set(
+            err,
+            "e1000e: MAP 0x%llx+0x%llx overlaps a "
+            "descriptor ring (tx 0x%llx, rx 0x%llx): "
+            "no role for it (dev.e1000e.*_ring_iova?)",
+            (unsigned long long)r->iova, (unsigned long long)r->size,
+            (unsigned long long)e->tx_base, (unsigned long long)e->rx_base);
     if (ring > 0) { /* the ring's own mapping */
         tx_flush(e, r);
         return 0;
     }
     if (tab_find(e, r->iova))
-        return iosim_err_set(err, "e1000e: MAP 0x%llx of a buffer already "
-                                  "mapped (no UNMAP between)",
+        return iosim_err_set(err,
+                             "e1000e: MAP 0x%llx of a buffer already "
+                             "mapped (no UNMAP between)",
                              (unsigned long long)r->iova);
     uint8_t role = ROLE_TX;
     if (e->owed[r->cpu]) {

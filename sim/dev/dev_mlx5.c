@@ -93,7 +93,8 @@
  *   classified as tx), the v6.0 rx page cache's recycling in a trace
  *   without MARK reposts (a real capture: its recycled pages are
  *   neither unmapped nor remapped, so unmap-per-page starves; page-pool
- *   is the closer of the two for them), TX inline headers and BlueFlame writes, interrupt moderation.
+ *   is the closer of the two for them), TX inline headers and BlueFlame writes,
+ * interrupt moderation.
  */
 #include <inttypes.h>
 #include <stddef.h>
@@ -105,31 +106,32 @@
 
 /* mlx5 (dev_mlx5.c): ConnectX-5/6, striding rx queue, page_pool */
 struct dev_mlx5_params {
-    uint32_t channels;       /* rx/tx queue pairs in use                */
+    uint32_t channels;             /* rx/tx queue pairs in use                */
     char rx_pages[IOSIM_NAME_LEN]; /* page-pool | unmap-per-page    */
     char rings[IOSIM_NAME_LEN];    /* traced | none                 */
-    uint32_t rx_wqes;        /* multi-packet WQEs per rx queue          */
-    uint32_t pages_per_wqe;  /* 4 KB pages one rx WQE covers            */
-    uint32_t stride;         /* bytes per stride of an rx WQE           */
-    uint32_t rx_cqes;        /* entries of an rx completion queue       */
-    uint32_t tx_wqes;        /* 64 B WQE slots of a send queue          */
-    uint32_t tx_cqes;        /* entries of a tx completion queue        */
-    uint32_t wqe_bytes;      /* bytes the device reads per WQE          */
-    uint32_t cqe_bytes;      /* bytes the device writes per CQE         */
-    uint32_t mps;            /* PCIe max payload size (write TLPs)      */
-    uint32_t mrrs;           /* PCIe max read request size (read TLPs)  */
-    uint32_t packet_bytes;   /* bytes of one received packet            */
-    uint32_t rx_per_mark;    /* rx packets per MARK request record      */
-    double rx_gbps;          /* rx packets arriving at this rate; 0 off */
-    uint64_t tx_map_max;     /* largest map taken as a tx buffer        */
+    uint32_t rx_wqes;              /* multi-packet WQEs per rx queue          */
+    uint32_t pages_per_wqe;        /* 4 KB pages one rx WQE covers            */
+    uint32_t stride;               /* bytes per stride of an rx WQE           */
+    uint32_t rx_cqes;              /* entries of an rx completion queue       */
+    uint32_t tx_wqes;              /* 64 B WQE slots of a send queue          */
+    uint32_t tx_cqes;              /* entries of a tx completion queue        */
+    uint32_t wqe_bytes;            /* bytes the device reads per WQE          */
+    uint32_t cqe_bytes;            /* bytes the device writes per CQE         */
+    uint32_t mps;                  /* PCIe max payload size (write TLPs)      */
+    uint32_t mrrs;                 /* PCIe max read request size (read TLPs)  */
+    uint32_t packet_bytes;         /* bytes of one received packet            */
+    uint32_t rx_per_mark;          /* rx packets per MARK request record      */
+    double rx_gbps;                /* rx packets arriving at this rate; 0 off */
+    uint64_t tx_map_max;           /* largest map taken as a tx buffer        */
     char profile[IOSIM_NAME_LEN];  /* mlx5e | gen-nic               */
-    uint32_t tx_bytes;       /* bytes read of a tx map; 0 = the map     */
-    bool stagger_wqes;       /* gen-nic: channels' first WQEs offset    */
+    uint32_t tx_bytes;             /* bytes read of a tx map; 0 = the map     */
+    bool stagger_wqes;             /* gen-nic: channels' first WQEs offset    */
 };
 
 #define OFF(field) offsetof(struct dev_mlx5_params, field)
 #define PAGE 4096u
 
+// clang-format off
 static const iosim_param_t mlx5_rows[] = {
     {"dev.mlx5.channels", IOSIM_P_U32, OFF(channels), "1", 1, 1024,
      NULL, "mlx5: channels (rx queue + send queue pairs) in use",
@@ -226,6 +228,7 @@ static const iosim_param_t mlx5_rows[] = {
      "in its WQE follows its own packet history, UNVERIFIED)"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
+// clang-format on
 
 /* ---- page table: IOVA page -> rx page state ------------------------- */
 
@@ -244,45 +247,45 @@ typedef struct pg {
 } pg_t;
 
 typedef struct ring {
-    uint64_t *page;    /* IOVA of each 4 KB page, in ring order */
-    uint32_t npages;   /* pages the ring spans */
-    uint32_t known;    /* pages the trace has mapped so far */
-    uint32_t entries;  /* entries of entry_bytes */
+    uint64_t *page;   /* IOVA of each 4 KB page, in ring order */
+    uint32_t npages;  /* pages the ring spans */
+    uint32_t known;   /* pages the trace has mapped so far */
+    uint32_t entries; /* entries of entry_bytes */
     uint32_t entry_bytes;
-    uint64_t idx;      /* next entry the device uses */
+    uint64_t idx; /* next entry the device uses */
 } ring_t;
 
 typedef struct chan {
     ring_t rxcq, rq, txcq, sq;
-    pg_t *fifo;        /* free pages of the pool (FIFO) */
+    pg_t *fifo; /* free pages of the pool (FIFO) */
     uint32_t fifo_head, fifo_len;
-    pg_t *wqe;         /* rx_wqes x pages_per_wqe posted pages */
-    uint32_t head;     /* WQE the device fills */
-    uint32_t posted;   /* WQEs posted */
-    uint32_t stride_at; /* next stride of the head WQE */
+    pg_t *wqe;                 /* rx_wqes x pages_per_wqe posted pages */
+    uint32_t head;             /* WQE the device fills */
+    uint32_t posted;           /* WQEs posted */
+    uint32_t stride_at;        /* next stride of the head WQE */
     uint32_t n_free, n_posted; /* valid pages in fifo / in posted WQEs */
     /* gen-nic profile: rx pages in map order, the open WQE */
-    uint64_t *gq;      /* posted pages not yet in a WQE (circular) */
+    uint64_t *gq; /* posted pages not yet in a WQE (circular) */
     size_t gq_head, gq_len, gq_cap;
-    uint64_t *gwqe;    /* pages of the open WQE */
+    uint64_t *gwqe; /* pages of the open WQE */
     bool gopen;
-    uint64_t goff;     /* bytes of the open WQE used */
-    uint64_t gskip;    /* --stagger-wqes: bytes of the first WQE used */
-    uint64_t gwait;    /* packets waiting for a WQE's pages */
+    uint64_t goff;  /* bytes of the open WQE used */
+    uint64_t gskip; /* --stagger-wqes: bytes of the first WQE used */
+    uint64_t gwait; /* packets waiting for a WQE's pages */
 } chan_t;
 
 typedef struct mlx5 {
     iosim_sim_t *sim;
     struct dev_mlx5_params p;
     bool pool_mode;
-    bool gen_nic;      /* dev.mlx5.profile = gen-nic */
-    uint32_t strides;  /* strides per WQE */
-    uint32_t target;   /* pool pages per channel */
+    bool gen_nic;     /* dev.mlx5.profile = gen-nic */
+    uint32_t strides; /* strides per WQE */
+    uint32_t target;  /* pool pages per channel */
     uint32_t fifo_cap;
     uint64_t ring_left; /* ring pages still to come from the trace */
     uint32_t ring_ch, ring_which;
-    bool runs;          /* dev.mlx5.rings = runs */
-    bool runs_open;     /* runs: the trace is still mapping rings */
+    bool runs;      /* dev.mlx5.rings = runs */
+    bool runs_open; /* runs: the trace is still mapping rings */
     chan_t *ch;
     pent_t *tab;
     size_t tab_cap, tab_used; /* used counts tombstones too */
@@ -361,8 +364,8 @@ static int tab_grow(mlx5_t *m, iosim_err_t *err)
 /* ---- accesses ------------------------------------------------------- */
 
 /* size bytes at iova as TLPs: cut at 4 KB borders and at max bytes. */
-static void emit(mlx5_t *m, const iosim_rec_t *r, uint64_t iova,
-                 uint64_t size, bool write)
+static void emit(mlx5_t *m, const iosim_rec_t *r, uint64_t iova, uint64_t size,
+                 bool write)
 {
     uint32_t max = write ? m->p.mps : m->p.mrrs;
     while (size) {
@@ -507,8 +510,8 @@ static void rx_by_rate(mlx5_t *m, const iosim_rec_t *r)
         m->t_last = r->t;
         return;
     }
-    m->rx_due += (double)(r->t - m->t_last) * m->p.rx_gbps /
-                 (8.0 * m->p.packet_bytes);
+    m->rx_due +=
+        (double)(r->t - m->t_last) * m->p.rx_gbps / (8.0 * m->p.packet_bytes);
     m->t_last = r->t;
     while (m->rx_due >= 1.0) {
         m->rx_due -= 1.0;
@@ -557,10 +560,11 @@ static int ring_run_take(mlx5_t *m, uint64_t iova, iosim_err_t *err)
             m->ring_ch++;
         }
         if (m->ring_ch == m->p.channels)
-            return iosim_err_set(err, "mlx5: read-write map at iova 0x%"
-                                      PRIx64 " starts a ring run past the "
-                                      "%" PRIu32 " channels' 4 rings "
-                                      "(dev.mlx5.rings runs)",
+            return iosim_err_set(err,
+                                 "mlx5: read-write map at iova 0x%" PRIx64
+                                 " starts a ring run past the "
+                                 "%" PRIu32 " channels' 4 rings "
+                                 "(dev.mlx5.rings runs)",
                                  iova, m->p.channels);
         g = ring_of(m, &m->ch[m->ring_ch], m->ring_which);
     }
@@ -647,8 +651,7 @@ static bool gn_rx(mlx5_t *m, const iosim_rec_t *r, uint32_t ci)
         c->gskip = 0;
         ring_access(m, r, &c->rq, c->rq.idx++, false);
     }
-    for (uint64_t at = c->goff, end = c->goff + m->p.packet_bytes;
-         at < end;) {
+    for (uint64_t at = c->goff, end = c->goff + m->p.packet_bytes; at < end;) {
         uint64_t in = at % PAGE;
         uint64_t n = PAGE - in < end - at ? PAGE - in : end - at;
         uint64_t iova = c->gwqe[at / PAGE] + in;
@@ -672,8 +675,8 @@ static void gn_packet(mlx5_t *m, const iosim_rec_t *r, uint32_t ci)
 
 /* rx page iova joins channel ci's posted pages (a map, or a repost of a
  * page the rx cache kept mapped); packets waiting for a WQE go now */
-static int gn_post(mlx5_t *m, const iosim_rec_t *r, uint32_t ci,
-                   uint64_t iova, iosim_err_t *err)
+static int gn_post(mlx5_t *m, const iosim_rec_t *r, uint32_t ci, uint64_t iova,
+                   iosim_err_t *err)
 {
     chan_t *c = &m->ch[ci];
     if (gq_push(c, iova, err))
@@ -688,18 +691,18 @@ static int gn_map(mlx5_t *m, const iosim_rec_t *r, iosim_err_t *err)
     uint32_t ci = r->cpu % m->p.channels;
     chan_t *c = &m->ch[ci];
     if (r->size == PAGE && !(r->iova & (PAGE - 1)) &&
-        (r->flags & (IOSIM_PROT_READ | IOSIM_PROT_WRITE)) ==
-            IOSIM_PROT_WRITE)
+        (r->flags & (IOSIM_PROT_READ | IOSIM_PROT_WRITE)) == IOSIM_PROT_WRITE)
         return gn_post(m, r, ci, r->iova, err);
     if (r->size > m->p.tx_map_max)
-        return iosim_err_set(err, "mlx5: map of %" PRIu64 " bytes at iova "
-                                  "0x%" PRIx64 " has no role: not a ring "
-                                  "page, not a write-only 4 KB rx page, "
-                                  "larger than a tx buffer (dev.mlx5."
-                                  "tx_map_max %" PRIu64 ")",
+        return iosim_err_set(err,
+                             "mlx5: map of %" PRIu64 " bytes at iova "
+                             "0x%" PRIx64 " has no role: not a ring "
+                             "page, not a write-only 4 KB rx page, "
+                             "larger than a tx buffer (dev.mlx5."
+                             "tx_map_max %" PRIu64 ")",
                              r->size, r->iova, m->p.tx_map_max);
-    uint64_t n = m->p.tx_bytes && m->p.tx_bytes < r->size ? m->p.tx_bytes
-                                                          : r->size;
+    uint64_t n =
+        m->p.tx_bytes && m->p.tx_bytes < r->size ? m->p.tx_bytes : r->size;
     ring_access(m, r, &c->sq, c->sq.idx++, false);
     emit(m, r, r->iova, n, false);
     ring_access(m, r, &c->txcq, c->txcq.idx++, true);
@@ -744,8 +747,8 @@ static int mlx5_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
                 m->ch[e->ch].n_free--;
             else if (e->st == ST_POSTED)
                 m->ch[e->ch].n_posted--;
-            *e = (pent_t){.key = r->iova >> 12, .gen = ++m->gen, .ch = ci,
-                          .st = ST_FREE};
+            *e = (pent_t){
+                .key = r->iova >> 12, .gen = ++m->gen, .ch = ci, .st = ST_FREE};
             c->n_free++;
             fifo_push(m, c, (pg_t){.iova = r->iova, .gen = e->gen});
             post(m, c);
@@ -753,11 +756,12 @@ static int mlx5_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
         }
     }
     if (r->size > m->p.tx_map_max)
-        return iosim_err_set(err, "mlx5: map of %" PRIu64 " bytes at iova "
-                                  "0x%" PRIx64 " has no role: not a ring "
-                                  "page, not a 4 KB rx page the pool "
-                                  "lacks, larger than a tx buffer "
-                                  "(dev.mlx5.tx_map_max %" PRIu64 ")",
+        return iosim_err_set(err,
+                             "mlx5: map of %" PRIu64 " bytes at iova "
+                             "0x%" PRIx64 " has no role: not a ring "
+                             "page, not a 4 KB rx page the pool "
+                             "lacks, larger than a tx buffer "
+                             "(dev.mlx5.tx_map_max %" PRIu64 ")",
                              r->size, r->iova, m->p.tx_map_max);
     chan_t *c = &m->ch[mine];
     ring_access(m, r, &c->sq, c->sq.idx++, false);
@@ -795,15 +799,19 @@ static int mlx5_repost(mlx5_t *m, const iosim_rec_t *r, iosim_err_t *err)
 {
     uint64_t iova = r->iova & ~(uint64_t)(PAGE - 1);
     if (r->size != PAGE || iova != r->iova || !dev_live(m->sim, iova))
-        return iosim_err_set(err, "mlx5: MARK repost of %" PRIu64 " bytes "
-                                  "at iova 0x%" PRIx64 ": not a mapped 4 KB "
-                                  "page", r->size, r->iova);
+        return iosim_err_set(err,
+                             "mlx5: MARK repost of %" PRIu64 " bytes "
+                             "at iova 0x%" PRIx64 ": not a mapped 4 KB "
+                             "page",
+                             r->size, r->iova);
     if (m->gen_nic)
         return gn_post(m, r, r->cpu % m->p.channels, iova, err);
     pent_t *e = tab_find(m, iova);
     if (!e)
-        return iosim_err_set(err, "mlx5: MARK repost of iova 0x%" PRIx64
-                                  ": not an rx page of the pool", iova);
+        return iosim_err_set(err,
+                             "mlx5: MARK repost of iova 0x%" PRIx64
+                             ": not an rx page of the pool",
+                             iova);
     if (e->st == ST_RELEASED) {
         chan_t *c = &m->ch[e->ch];
         e->st = ST_FREE;
@@ -875,21 +883,28 @@ static void *mlx5_create(iosim_sim_t *s, iosim_err_t *err)
         iosim_plugin_params(dev_config(s), mlx5_rows);
     uint64_t wqe_bytes = (uint64_t)p->pages_per_wqe * PAGE;
     if (!pow2(p->stride) || p->stride > wqe_bytes)
-        return iosim_err_set(err, "dev.mlx5.stride: %" PRIu32 " is not a "
-                                  "power of two up to the WQE's %" PRIu64
-                                  " bytes", p->stride, wqe_bytes), NULL;
+        return iosim_err_set(err,
+                             "dev.mlx5.stride: %" PRIu32 " is not a "
+                             "power of two up to the WQE's %" PRIu64 " bytes",
+                             p->stride, wqe_bytes),
+               NULL;
     if (!pow2(p->mps) || !pow2(p->mrrs))
-        return iosim_err_set(err, "dev.mlx5.mps / mrrs: %" PRIu32 " / %"
-                                  PRIu32 " must be powers of two", p->mps,
-                             p->mrrs), NULL;
+        return iosim_err_set(err,
+                             "dev.mlx5.mps / mrrs: %" PRIu32 " / %" PRIu32
+                             " must be powers of two",
+                             p->mps, p->mrrs),
+               NULL;
     if (p->packet_bytes > wqe_bytes)
-        return iosim_err_set(err, "dev.mlx5.packet_bytes: %" PRIu32 " does "
-                                  "not fit one WQE (%" PRIu64 " bytes)",
-                             p->packet_bytes, wqe_bytes), NULL;
-    if (p->cqe_bytes > PAGE || p->wqe_bytes > PAGE ||
-        PAGE % p->cqe_bytes || PAGE % p->wqe_bytes)
+        return iosim_err_set(err,
+                             "dev.mlx5.packet_bytes: %" PRIu32 " does "
+                             "not fit one WQE (%" PRIu64 " bytes)",
+                             p->packet_bytes, wqe_bytes),
+               NULL;
+    if (p->cqe_bytes > PAGE || p->wqe_bytes > PAGE || PAGE % p->cqe_bytes ||
+        PAGE % p->wqe_bytes)
         return iosim_err_set(err, "dev.mlx5.cqe_bytes / wqe_bytes must "
-                                  "divide 4096"), NULL;
+                                  "divide 4096"),
+               NULL;
     mlx5_t *m = calloc(1, sizeof *m);
     if (!m)
         return iosim_err_set(err, "out of memory"), NULL;
@@ -909,7 +924,8 @@ static void *mlx5_create(iosim_sim_t *s, iosim_err_t *err)
         mlx5_destroy(m);
         return iosim_err_set(err, "dev.mlx5.rings: runs needs dev.mlx5."
                                   "profile gen-nic (it tells rings by the "
-                                  "maps' prot)"), NULL;
+                                  "maps' prot)"),
+               NULL;
     }
     bool traced = strcmp(p->rings, "traced") == 0;
     for (uint32_t i = 0; i < p->channels; i++) {

@@ -15,10 +15,6 @@
 
 #define IOSIM_DEV_NAME_LEN 32
 
-
-
-
-
 struct iosim_dev_config {
     char model[IOSIM_DEV_NAME_LEN]; /* auto | none | a registered model */
 };

@@ -11,8 +11,8 @@
  *   mapped, accesses of buffers mapped before the trace began (an unmap
  *   whose map was not traced says nothing about when the device used it).
  */
-#include <stddef.h>
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,12 +21,13 @@
 
 /* touch (dev_touch.c): every mapped byte once, just before the unmap */
 struct dev_touch_params {
-    uint32_t granule;                /* bytes per access                */
-    char dir[IOSIM_NAME_LEN];    /* write | read                    */
+    uint32_t granule;         /* bytes per access                */
+    char dir[IOSIM_NAME_LEN]; /* write | read                    */
 };
 
 #define OFF(field) offsetof(struct dev_touch_params, field)
 
+// clang-format off
 static const iosim_param_t touch_rows[] = {
     {"dev.touch.granule", IOSIM_P_U32, OFF(granule), "4096", 64,
      1073741824.0, NULL,
@@ -39,6 +40,7 @@ static const iosim_param_t touch_rows[] = {
      "F&S measure the rx path (FIGURES.md §1)"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
+// clang-format on
 
 typedef struct touch {
     iosim_sim_t *sim;
@@ -54,8 +56,8 @@ static int touch_validate(const iosim_config_t *c, const void *params,
     const struct dev_touch_params *p = params;
     (void)c;
     if (p->granule & (p->granule - 1))
-        return iosim_err_key(err, "dev.touch.granule", "%" PRIu32
-                             " is not a power of two", p->granule);
+        return iosim_err_key(err, "dev.touch.granule",
+                             "%" PRIu32 " is not a power of two", p->granule);
     return 0;
 }
 

@@ -103,24 +103,25 @@
 /* virtio-net (dev_virtio_net.c): QEMU's emulated virtio-net (split
  * rings, mergeable rx buffers) as its ring and buffer translations */
 struct dev_virtio_net_params {
-    uint32_t rx_queue_size;   /* descriptors of rx virtqueue 0          */
-    uint32_t tx_queue_size;   /* descriptors of tx virtqueue 0          */
-    uint32_t ctrl_queue_size; /* descriptors of the control virtqueue   */
-    uint32_t vring_align;     /* split-ring used-ring alignment (bytes) */
-    uint64_t ring_top;        /* the rings' IOVAs end here (top-down)   */
-    uint64_t rx_ring_iova;    /* 0 = derived from ring_top              */
-    uint64_t tx_ring_iova;    /* 0 = derived                            */
-    uint64_t ctrl_ring_iova;  /* 0 = derived                            */
-    bool event_idx;           /* VIRTIO_RING_F_EVENT_IDX negotiated     */
-    bool shadow_heads;        /* QEMU >= 8.2 virtqueue_num_heads        */
-    uint32_t napi_budget;     /* rx NAPI budget (refill threshold)      */
-    uint32_t tx_burst;        /* QEMU virtio-net x-txburst              */
+    uint32_t rx_queue_size;     /* descriptors of rx virtqueue 0          */
+    uint32_t tx_queue_size;     /* descriptors of tx virtqueue 0          */
+    uint32_t ctrl_queue_size;   /* descriptors of the control virtqueue   */
+    uint32_t vring_align;       /* split-ring used-ring alignment (bytes) */
+    uint64_t ring_top;          /* the rings' IOVAs end here (top-down)   */
+    uint64_t rx_ring_iova;      /* 0 = derived from ring_top              */
+    uint64_t tx_ring_iova;      /* 0 = derived                            */
+    uint64_t ctrl_ring_iova;    /* 0 = derived                            */
+    bool event_idx;             /* VIRTIO_RING_F_EVENT_IDX negotiated     */
+    bool shadow_heads;          /* QEMU >= 8.2 virtqueue_num_heads        */
+    uint32_t napi_budget;       /* rx NAPI budget (refill threshold)      */
+    uint32_t tx_burst;          /* QEMU virtio-net x-txburst              */
     char rx_at[IOSIM_NAME_LEN]; /* unmap | poll                         */
-    uint32_t lookahead;       /* records held back for rx_at=poll       */
+    uint32_t lookahead;         /* records held back for rx_at=poll       */
 };
 
 #define OFF(field) offsetof(struct dev_virtio_net_params, field)
 
+// clang-format off
 static const iosim_param_t virtio_net_rows[] = {
     {"dev.virtio-net.rx_queue_size", IOSIM_P_U32,
      OFF(rx_queue_size), "256", 2, 32768, NULL,
@@ -215,6 +216,7 @@ static const iosim_param_t virtio_net_rows[] = {
      "UNVERIFIED: 4 x NAPI_POLL_WEIGHT (64), the rx ring size"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
+// clang-format on
 
 #define VN_PAGE 4096ull
 #define VN_FRAG 32768ull /* SKB_FRAG_PAGE_ORDER: 32 KB page frags */
@@ -259,9 +261,9 @@ typedef struct vn {
     uint64_t pretrace_low; /* lowest IOVA of those made explicit so far */
     uint64_t frag_page;    /* physical page where the last rx buffer ends */
     bool frag_known;
-    uint64_t last_page;    /* physical page where the last MAP ends */
-    int last_cpu;          /* its CPU */
-    bool rx_at_poll;       /* dev.virtio-net.rx_at = poll */
+    uint64_t last_page; /* physical page where the last MAP ends */
+    int last_cpu;       /* its CPU */
+    bool rx_at_poll;    /* dev.virtio-net.rx_at = poll */
     /* rx buffers the device has written ahead of their unmap (a poll's
      * later packets): their IOVAs and avail slots, oldest first */
     uint64_t *early_iova;
@@ -271,7 +273,10 @@ typedef struct vn {
 
 /* ---- ring geometry (Linux include/uapi/linux/virtio_ring.h) ---------- */
 
-static uint64_t align_up(uint64_t v, uint64_t a) { return (v + a - 1) & ~(a - 1); }
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+    return (v + a - 1) & ~(a - 1);
+}
 
 static uint64_t vring_bytes(uint32_t num, uint32_t align)
 {
@@ -505,8 +510,7 @@ static void drv_detach(vn_vq_t *q, uint16_t idx)
 }
 
 /* the live slot in [from, to) whose buffer starts at iova; -1 none */
-static int drv_find(const vn_vq_t *q, uint16_t from, uint16_t to,
-                    uint64_t iova)
+static int drv_find(const vn_vq_t *q, uint16_t from, uint16_t to, uint64_t iova)
 {
     for (uint16_t i = from; i != to; i++) {
         uint32_t s = i % q->num;
@@ -573,8 +577,8 @@ static void *vn_create(iosim_sim_t *s, iosim_err_t *err)
     if (p->ctrl_queue_size) {
         v->ctrl_bytes = vring_bytes(p->ctrl_queue_size, p->vring_align);
         uint64_t span = ring_span(v->ctrl_bytes);
-        v->ctrl_base = p->ctrl_ring_iova ? p->ctrl_ring_iova
-                                         : (tx - span) & ~(span - 1);
+        v->ctrl_base =
+            p->ctrl_ring_iova ? p->ctrl_ring_iova : (tx - span) & ~(span - 1);
         if (v->ctrl_base < low)
             low = v->ctrl_base;
     }
@@ -587,8 +591,8 @@ static void *vn_create(iosim_sim_t *s, iosim_err_t *err)
     }
     v->rx.span = rx_span;
     v->tx.span = tx_span;
-    uint32_t b = p->napi_budget < p->rx_queue_size ? p->napi_budget
-                                                   : p->rx_queue_size;
+    uint32_t b =
+        p->napi_budget < p->rx_queue_size ? p->napi_budget : p->rx_queue_size;
     v->refill_threshold = b / 2;
     v->refill_cpu = -1;
     v->last_cpu = -1;
@@ -631,8 +635,8 @@ static bool frag_next(const vn_t *v, const iosim_rec_t *r)
         return true;
     /* resynchronisation: the previous map of this CPU ended in the page
      * before this one (two buffers of one frag in a row) */
-    return v->last_cpu == r->cpu && (phys == v->last_page ||
-                                     phys == v->last_page + VN_PAGE);
+    return v->last_cpu == r->cpu &&
+           (phys == v->last_page || phys == v->last_page + VN_PAGE);
 }
 
 /* 1: [iova, iova+size) is inside the pages of a ring (the ring itself);
@@ -676,9 +680,10 @@ static int vn_map_role(vn_t *v, const iosim_rec_t *r, iosim_err_t *err)
 {
     int ring = ring_overlap(v, r->iova, r->size);
     if (ring < 0)
-        return iosim_err_set(err, "virtio-net: map of 0x%llx+0x%llx "
-                                  "overlaps a virtqueue ring only in part "
-                                  "(dev.virtio-net.*_ring_iova, ring_top)",
+        return iosim_err_set(err,
+                             "virtio-net: map of 0x%llx+0x%llx "
+                             "overlaps a virtqueue ring only in part "
+                             "(dev.virtio-net.*_ring_iova, ring_top)",
                              (unsigned long long)r->iova,
                              (unsigned long long)r->size);
     if (ring > 0) { /* the ring made explicit: no access of its own */

@@ -28,9 +28,8 @@ typedef struct hv_mode_ops {
                   iosim_err_t *err);
     /* one guest qi_submit_sync(); returns hardware queue time (ns) */
     double (*submit)(void *state, const vtd_desc_t *d, size_t n);
-    vtd_xlate_result_t (*translate)(void *state, uint16_t sid,
-                                    uint32_t pasid, uint16_t did,
-                                    uint64_t iova, bool write);
+    vtd_xlate_result_t (*translate)(void *state, uint16_t sid, uint32_t pasid,
+                                    uint16_t did, uint64_t iova, bool write);
     int (*finish)(void *state, iosim_err_t *err); /* NULL = nothing */
     /* Settings the mode brings when a comparison names it (iosim
      * --compare POLICY@MODE), each "key=value", NULL-terminated; NULL =

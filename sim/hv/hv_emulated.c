@@ -37,8 +37,8 @@
 
 typedef struct emu {
     iosim_sim_t *s;
-    physmem_t gmem;            /* guest-physical table pages */
-    sparse16_t gpt;            /* DID -> guest page table (pgtable_t *) */
+    physmem_t gmem; /* guest-physical table pages */
+    sparse16_t gpt; /* DID -> guest page table (pgtable_t *) */
 } emu_t;
 
 static void *emu_create(iosim_sim_t *s, iosim_err_t *err)
@@ -98,14 +98,15 @@ static long emu_map(void *state, uint16_t did, uint64_t iova, uint64_t phys,
         return -1;
     long n = pgtable_map(pt, iova, phys, size, write, true);
     if (n < 0)
-        return iosim_err_set(err, "guest map of iova 0x%llx in domain %u "
-                                  "overlaps a live mapping",
+        return iosim_err_set(err,
+                             "guest map of iova 0x%llx in domain %u "
+                             "overlaps a live mapping",
                              (unsigned long long)iova, did);
     return n;
 }
 
-static long emu_unmap(void *state, uint16_t did, uint64_t iova,
-                      uint64_t size, iosim_err_t *err)
+static long emu_unmap(void *state, uint16_t did, uint64_t iova, uint64_t size,
+                      iosim_err_t *err)
 {
     emu_t *e = state;
     pgtable_t *pt = guest_table(e, did, err);
@@ -113,8 +114,9 @@ static long emu_unmap(void *state, uint16_t did, uint64_t iova,
         return -1;
     long n = pgtable_unmap(pt, iova, size, NULL);
     if (n < 0)
-        return iosim_err_set(err, "guest unmap of iova 0x%llx exceeds the "
-                                  "address width of domain %u",
+        return iosim_err_set(err,
+                             "guest unmap of iova 0x%llx exceeds the "
+                             "address width of domain %u",
                              (unsigned long long)iova, did);
     return n;
 }
@@ -136,14 +138,18 @@ static void host_unmap(emu_t *e, uint16_t did, uint64_t iova, uint64_t span)
     sim_count(s, IOSIM_ST_HV_SHADOW_UNMAPS, 1);
     sim_cpu(s, SIM_CPU_SHADOW, s->cfg->hv.shadow_page_cycles);
     /* VFIO domains are strict (MODEL.md §6): invalidate on the host now */
-    vtd_desc_t d[2] = {{.type = IOSIM_DESC_IOTLB, .gran = IOSIM_GRAN_PAGE,
-                        .did = did, .ih = freed == 0}};
+    vtd_desc_t d[2] = {{.type = IOSIM_DESC_IOTLB,
+                        .gran = IOSIM_GRAN_PAGE,
+                        .did = did,
+                        .ih = freed == 0}};
     vtd_psi_range(iova, span, &d[0].addr, &d[0].am);
     size_t n = 1;
     if (s->cfg->vtd.ats) {
         d[1] = (vtd_desc_t){.type = IOSIM_DESC_DEVTLB,
-                            .gran = IOSIM_GRAN_PAGE, .did = did,
-                            .addr = d[0].addr, .am = d[0].am};
+                            .gran = IOSIM_GRAN_PAGE,
+                            .did = did,
+                            .addr = d[0].addr,
+                            .am = d[0].am};
         n = 2;
     }
     double ns = vtd_submit(s->vtd, d, n);

@@ -53,8 +53,8 @@ static long gpt_map(void *state, uint16_t did, uint64_t iova, uint64_t phys,
     return 0;
 }
 
-static long gpt_unmap(void *state, uint16_t did, uint64_t iova,
-                      uint64_t size, iosim_err_t *err)
+static long gpt_unmap(void *state, uint16_t did, uint64_t iova, uint64_t size,
+                      iosim_err_t *err)
 {
     (void)state, (void)did, (void)iova, (void)size, (void)err;
     return 0;
@@ -86,7 +86,8 @@ static int gpt_validate(const iosim_config_t *c, const void *params,
         return 0;
     char names[128];
     os_policy_names_not_translating(names, sizeof names);
-    return iosim_err_key(err, "hv.mode", "guest-passthrough runs the guest "
+    return iosim_err_key(err, "hv.mode",
+                         "guest-passthrough runs the guest "
                          "with iommu=pt: os.policy must be %s (is %s)",
                          names, c->os.policy);
 }

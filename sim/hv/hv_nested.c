@@ -22,6 +22,7 @@ struct nested_params {
     bool trap_invalidations; /* guest QI traps to the VMM */
 };
 
+// clang-format off
 static const iosim_param_t nested_rows[] = {
     {"hv.trap_invalidations", IOSIM_P_BOOL,
      offsetof(struct nested_params, trap_invalidations), "true", 1, 0, NULL,
@@ -30,12 +31,14 @@ static const iosim_param_t nested_rows[] = {
      "(MODEL.md §1.6.7)"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
+// clang-format on
 
 static void *nested_create(iosim_sim_t *s, iosim_err_t *err)
 {
     if (vtd_translation(s->vtd) != VTD_XLATE_NESTED)
-        return iosim_err_set(err, "hv.mode nested needs vtd.translation: "
-                                  "nested (got %s)",
+        return iosim_err_set(err,
+                             "hv.mode nested needs vtd.translation: "
+                             "nested (got %s)",
                              s->cfg->vtd.translation),
                NULL;
     return s;
@@ -54,8 +57,8 @@ static double nested_submit(void *state, const vtd_desc_t *d, size_t n)
 }
 
 /* PGTT=011b lives in a scalable-mode PASID entry (MODEL.md §3.1). */
-static const char *const nested_implies[] = {
-    "vtd.root_mode=scalable", "vtd.translation=nested", NULL};
+static const char *const nested_implies[] = {"vtd.root_mode=scalable",
+                                             "vtd.translation=nested", NULL};
 
 const hv_mode_ops_t hv_mode_nested = {
     .name = "nested",

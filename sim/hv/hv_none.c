@@ -14,13 +14,13 @@ static void *none_create(iosim_sim_t *s, iosim_err_t *err)
     return s;
 }
 long hv_direct_map(void *state, uint16_t did, uint64_t iova, uint64_t phys,
-                     uint64_t size, bool write, iosim_err_t *err)
+                   uint64_t size, bool write, iosim_err_t *err)
 {
     iosim_sim_t *s = state;
     return vtd_map(s->vtd, did, iova, phys, size, write, err);
 }
-long hv_direct_unmap(void *state, uint16_t did, uint64_t iova,
-                       uint64_t size, iosim_err_t *err)
+long hv_direct_unmap(void *state, uint16_t did, uint64_t iova, uint64_t size,
+                     iosim_err_t *err)
 {
     iosim_sim_t *s = state;
     return vtd_unmap(s->vtd, did, iova, size, err);

@@ -30,6 +30,6 @@ void hv_mode_names_two_stage(char *buf, size_t n)
     buf[0] = '\0';
     for (size_t i = 0; hv_mode_registry[i]; i++)
         if (hv_mode_registry[i]->two_stage && len < n)
-            len += (size_t)snprintf(buf + len, n - len, "%s%s",
-                                    len ? "|" : "", hv_mode_registry[i]->name);
+            len += (size_t)snprintf(buf + len, n - len, "%s%s", len ? "|" : "",
+                                    hv_mode_registry[i]->name);
 }

@@ -62,9 +62,11 @@ typedef enum iosim_rec_kind {
 /* INVAL flags */
 #define IOSIM_INVAL_IH 0x1u /* invalidation hint: leaf-only change */
 /* MARK flags */
-#define IOSIM_MARK_REQUEST 0x0u /* a request / packet boundary (id = request) */
-#define IOSIM_MARK_BEGIN 0x1u   /* measurement window starts (BENCH_START)    */
-#define IOSIM_MARK_END 0x2u     /* measurement window ends (BENCH_END)        */
+#define IOSIM_MARK_REQUEST                                                     \
+    0x0u                      /* a request / packet boundary (id = request)    \
+                               */
+#define IOSIM_MARK_BEGIN 0x1u /* measurement window starts (BENCH_START)    */
+#define IOSIM_MARK_END 0x2u   /* measurement window ends (BENCH_END)        */
 /* a page the driver posts to the device again while it stays mapped (a
  * recycled rx page: no MAP record); iova/size name the page.  Written by
  * `gen nic --driver-only --rx-cache`; no kernel tracepoint gives it
@@ -117,20 +119,20 @@ typedef struct iosim_rec {
 
 /* Trace metadata (header).  Strings are NUL-terminated, may be empty. */
 typedef struct iosim_trace_meta {
-    char source[64];    /* "ftrace", "qemu", "gen-random", "gen-nic", "text" */
-    char kernel[64];    /* uname -r of the traced kernel                     */
-    char policy[32];    /* "strict" | "lazy" | "passthrough" | ""            */
-    char workload[64];  /* "redis", "memcached", "nginx", ...                */
-    char device[32];    /* device model of the traced NIC (dev.model auto):
-                           "virtio-net", "e1000e", "mlx5"; "" = unknown   */
-    char retimed[48];   /* how the times were rescaled (iosim-trace retime),
-                           e.g. "x0.0125 to 100 Gb/s"; "" = as captured  */
-    char time_unit[8];  /* "ns" for format v1                                */
-    uint32_t cpus;      /* CPUs of the traced machine                        */
-    uint32_t has_dma;   /* 1 if the trace carries real DMA records           */
-    uint64_t requests;  /* application requests in the measurement window
-                           (from the load generator; 0 = unknown).  Used
-                           when the trace has no MARK request records.  */
+    char source[64];   /* "ftrace", "qemu", "gen-random", "gen-nic", "text" */
+    char kernel[64];   /* uname -r of the traced kernel                     */
+    char policy[32];   /* "strict" | "lazy" | "passthrough" | ""            */
+    char workload[64]; /* "redis", "memcached", "nginx", ...                */
+    char device[32];   /* device model of the traced NIC (dev.model auto):
+                          "virtio-net", "e1000e", "mlx5"; "" = unknown   */
+    char retimed[48];  /* how the times were rescaled (iosim-trace retime),
+                          e.g. "x0.0125 to 100 Gb/s"; "" = as captured  */
+    char time_unit[8]; /* "ns" for format v1                                */
+    uint32_t cpus;     /* CPUs of the traced machine                        */
+    uint32_t has_dma;  /* 1 if the trace carries real DMA records           */
+    uint64_t requests; /* application requests in the measurement window
+                          (from the load generator; 0 = unknown).  Used
+                          when the trace has no MARK request records.  */
     /* Reference counters: what the capture itself counted over the whole
      * trace, each named as the statistic it is to be compared with (e.g.
      * QEMU's own IOTLB hits -> "iotlb.hits").  Key `ref.<name>`. */
@@ -210,7 +212,8 @@ typedef enum iosim_format {
 iosim_config_t *iosim_config_new(void); /* every parameter at its default */
 iosim_config_t *iosim_config_clone(const iosim_config_t *c);
 void iosim_config_free(iosim_config_t *c);
-/* Loads YAML over the current values.  Errors: "file:line:col: key.path: msg" */
+/* Loads YAML over the current values.  Errors: "file:line:col: key.path: msg"
+ */
 int iosim_config_load(iosim_config_t *c, const char *path, iosim_err_t *err);
 /* "a.b.c=value"; errors name "--set a.b.c". */
 int iosim_config_set(iosim_config_t *c, const char *assignment,
@@ -222,11 +225,10 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err);
  * (a parameter, or the first parameter of a group such as vtd.iotlb):
  * 1-based *line and *col of that key.  Returns 0, or -1 if the file does
  * not name it.  Lets a caller point a validation error at the file. */
-int iosim_config_key_position(const char *path, const char *key,
-                              size_t *line, size_t *col);
+int iosim_config_key_position(const char *path, const char *key, size_t *line,
+                              size_t *col);
 /* Resolved configuration: text "key = value # help", JSON object, or CSV. */
-void iosim_config_write(const iosim_config_t *c, FILE *out,
-                        iosim_format_t fmt);
+void iosim_config_write(const iosim_config_t *c, FILE *out, iosim_format_t fmt);
 /* Calls fn for every parameter whose value in c differs from base, in
  * table order, with its key and c's value as text; returns how many. */
 typedef void (*iosim_config_diff_fn)(const char *key, const char *value,
@@ -322,7 +324,7 @@ bool iosim_sim_derived_by_name(const iosim_sim_t *s, const char *name,
 typedef struct iosim_summary {
     bool valid;
     double requests;
-    double iommu_cycles;     /* per request, all causes          */
+    double iommu_cycles; /* per request, all causes          */
     /* per request, by cause: <field>_cycles of each iosim_costs.h cause */
 #define IOSIM_X_CAUSE(a, id, field, what, help) double field##_cycles;
     IOSIM_CPU_COSTS(IOSIM_X_CAUSE, )
@@ -362,8 +364,8 @@ int iosim_replay_reader(iosim_trace_reader_t *r, iosim_sim_t **sims,
  * must share no mutable state (those of iosim_sim_new() never do). */
 int iosim_replay_reader_threads(iosim_trace_reader_t *r, iosim_sim_t **sims,
                                 size_t nsims, unsigned threads,
-                                iosim_progress_fn progress,
-                                void *progress_arg, iosim_err_t *err);
+                                iosim_progress_fn progress, void *progress_arg,
+                                iosim_err_t *err);
 
 /* Report: resolved config + trace metadata + every sim's stats. */
 void iosim_report_write(FILE *out, iosim_format_t fmt,
@@ -385,9 +387,9 @@ typedef struct iosim_provenance {
     const char *config_file;
     char config_sha256[65];
 } iosim_provenance_t;
-int iosim_provenance_fill(iosim_provenance_t *p, int argc,
-                          char *const *argv, const char *trace,
-                          const char *config_file, iosim_err_t *err);
+int iosim_provenance_fill(iosim_provenance_t *p, int argc, char *const *argv,
+                          const char *trace, const char *config_file,
+                          iosim_err_t *err);
 void iosim_provenance_free(iosim_provenance_t *p);
 /* iosim_report_write with the provenance at its head (prov may be NULL). */
 void iosim_report_write_prov(FILE *out, iosim_format_t fmt,
@@ -416,7 +418,7 @@ typedef struct iosim_point {
     struct iosim_point_set {
         char key[96];
         char value[128];
-        bool in_label; /* " key=value" is part of the label */
+        bool in_label;      /* " key=value" is part of the label */
         unsigned line, col; /* where a sweep file gave it (1-based) */
     } sets[IOSIM_POINT_MAX_SETS];
 } iosim_point_t;
@@ -475,8 +477,7 @@ int iosim_sweep_run_shard(iosim_sweep_t *s, size_t i, unsigned threads,
 /* Runs every missing shard, up to `jobs` at once (0 = one per CPU);
  * progress (may be NULL) is called from the calling thread as shards
  * end.  The first failing shard's error (in shard order) is returned. */
-typedef void (*iosim_sweep_progress_fn)(size_t done, size_t total,
-                                        void *arg);
+typedef void (*iosim_sweep_progress_fn)(size_t done, size_t total, void *arg);
 int iosim_sweep_run(iosim_sweep_t *s, unsigned jobs,
                     iosim_sweep_progress_fn progress, void *arg,
                     iosim_err_t *err);

@@ -22,6 +22,7 @@
 #ifndef IOSIM_COSTS_H
 #define IOSIM_COSTS_H
 
+// clang-format off
 #define IOSIM_CPU_COSTS_BUILTIN(C, A)                                          \
     C(A, MAP, map, "map", "CPU cycles in map")                                 \
     C(A, UNMAP, unmap, "unmap", "CPU cycles in unmap")                         \
@@ -34,6 +35,7 @@
     C(A, SW_IOTLB, sw_iotlb, "software device-IOTLB",                          \
       "CPU cycles of a software device-IOTLB: backend lookups and miss "      \
       "round trips (vhost-iotlb)")
+// clang-format on
 
 #ifndef IOSIM_CPU_COSTS_EXTRA
 #define IOSIM_CPU_COSTS_EXTRA(C, A)

@@ -165,19 +165,19 @@ typedef struct rcache {
     magazine_t **depot; /* LIFO stack of full magazines */
     unsigned depot_size, depot_cap;
     cpu_rcache_t *cpu[IOVA_MAX_CPUS];
-    bool work_pending;  /* iova_depot_work_func scheduled */
+    bool work_pending; /* iova_depot_work_func scheduled */
     uint64_t work_at;
 } rcache_t;
 
 struct iova_domain {
     treap_t tree;
-    tnode_t anchor;              /* pfn IOVA_ANCHOR = ~0, always present */
-    tnode_t *cached_node;        /* search start above 4 GiB            */
-    tnode_t *cached32_node;      /* search start below 4 GiB            */
+    tnode_t anchor;         /* pfn IOVA_ANCHOR = ~0, always present */
+    tnode_t *cached_node;   /* search start above 4 GiB            */
+    tnode_t *cached32_node; /* search start below 4 GiB            */
     uint64_t max32_alloc_size;
-    bool pci32_workaround;       /* dev->iommu->pci_32bit_workaround    */
+    bool pci32_workaround; /* dev->iommu->pci_32bit_workaround    */
     rcache_t rc[IOVA_RANGE_CACHE_MAX_SIZE];
-    unsigned online_cpus;        /* 0 = CPUs seen                       */
+    unsigned online_cpus; /* 0 = CPUs seen                       */
     unsigned cpus_seen;
     uint64_t now;
 };
@@ -245,8 +245,7 @@ static tnode_t *find_limit(iova_domain_t *d, uint64_t limit_pfn)
 
 /* __alloc_and_insert_iova_range(size, limit_pfn) with size_aligned; here
  * limit_pfn is one past the highest usable pfn, as in Linux. */
-static uint64_t tree_alloc(iova_domain_t *d, uint64_t size,
-                           uint64_t limit_pfn)
+static uint64_t tree_alloc(iova_domain_t *d, uint64_t size, uint64_t limit_pfn)
 {
     uint64_t align_mask = size > 1 ? ~0ull << fls64(size - 1) : ~0ull;
     uint64_t high = limit_pfn, low = IOVA_START_PFN, new_pfn;
@@ -495,8 +494,7 @@ uint64_t iova_alloc_fast(iova_domain_t *d, unsigned cpu, uint64_t pages,
 }
 
 uint64_t iova_dma_alloc(iova_domain_t *d, unsigned cpu, uint64_t pages,
-                        uint64_t dma_limit_pfn, bool pci32,
-                        bool *rcache_hit)
+                        uint64_t dma_limit_pfn, bool pci32, bool *rcache_hit)
 {
     const uint64_t limit32 = IOVA_DMA32_PFN - 1; /* DMA_BIT_MASK(32) >> 12 */
     if (dma_limit_pfn > limit32 && pci32 && d->pci32_workaround) {
@@ -531,9 +529,8 @@ uint64_t iova_live_ranges(const iova_domain_t *d) { return d->tree.count; }
 
 unsigned iova_depot_size(const iova_domain_t *d, unsigned size_class)
 {
-    return size_class < IOVA_RANGE_CACHE_MAX_SIZE
-               ? d->rc[size_class].depot_size
-               : 0;
+    return size_class < IOVA_RANGE_CACHE_MAX_SIZE ? d->rc[size_class].depot_size
+                                                  : 0;
 }
 
 unsigned iova_cpu_loaded(const iova_domain_t *d, unsigned cpu,
@@ -563,7 +560,7 @@ bool iova_is_allocated(const iova_domain_t *d, uint64_t pfn)
 /* ---- trace -> model map ------------------------------------------------- */
 
 /* key: DID in bits 63..48, trace pfn below (pfns of 57-bit addresses fit) */
-#define XKEY(did, addr)                                                      \
+#define XKEY(did, addr)                                                        \
     (((uint64_t)(did) << 48) | (((addr) >> IOVA_SHIFT) & ((1ull << 48) - 1)))
 
 typedef struct xnode {
@@ -596,8 +593,8 @@ static xnode_t *xnode_of(iova_xent_t *e)
     return (xnode_t *)(void *)((char *)e - offsetof(xnode_t, e));
 }
 
-iova_xent_t *iova_xmap_insert(iova_xmap_t *m, uint16_t did,
-                              uint64_t trace_iova, uint64_t size)
+iova_xent_t *iova_xmap_insert(iova_xmap_t *m, uint16_t did, uint64_t trace_iova,
+                              uint64_t size)
 {
     xnode_t *x = calloc(1, sizeof *x);
     if (!x)
@@ -612,15 +609,14 @@ iova_xent_t *iova_xmap_insert(iova_xmap_t *m, uint16_t did,
     return &x->e;
 }
 
-iova_xent_t *iova_xmap_find(const iova_xmap_t *m, uint16_t did,
-                            uint64_t addr)
+iova_xent_t *iova_xmap_find(const iova_xmap_t *m, uint16_t did, uint64_t addr)
 {
     tnode_t *n = find_containing(&m->tree, XKEY(did, addr));
     return n ? &((xnode_t *)(void *)n)->e : NULL;
 }
 
-iova_xent_t *iova_xmap_overlap(const iova_xmap_t *m, uint16_t did,
-                               uint64_t lo, uint64_t hi)
+iova_xent_t *iova_xmap_overlap(const iova_xmap_t *m, uint16_t did, uint64_t lo,
+                               uint64_t hi)
 {
     if (hi <= lo)
         hi = lo + 1;
@@ -746,8 +742,9 @@ int iova_remap_map(iova_remap_t *m, const iosim_rec_t *r, uint64_t *iova,
     bool hit = false;
     uint64_t pfn = iova_dma_alloc(d, r->cpu, pages, m->limit_pfn, true, &hit);
     if (!pfn)
-        return iosim_err_set(err, "iova.c: IOVA space of domain %u "
-                                  "exhausted (%llu pages asked)",
+        return iosim_err_set(err,
+                             "iova.c: IOVA space of domain %u "
+                             "exhausted (%llu pages asked)",
                              r->domain, (unsigned long long)pages);
     sim_count(s, IOSIM_ST_OS_IOVA_ALLOCS, 1);
     if (hit)
@@ -767,8 +764,7 @@ int iova_remap_map(iova_remap_t *m, const iosim_rec_t *r, uint64_t *iova,
     return 0;
 }
 
-bool iova_remap_take(iova_remap_t *m, const iosim_rec_t *r,
-                     iova_piece_t *out)
+bool iova_remap_take(iova_remap_t *m, const iosim_rec_t *r, iova_piece_t *out)
 {
     uint64_t lo = r->iova & ~0xfffull;
     uint64_t hi = r->iova + (r->size ? r->size : 1);
@@ -803,10 +799,8 @@ uint16_t iova_rec_domain(const iosim_sim_t *s, const iosim_rec_t *r)
 
 uint64_t iova_remap_dma(iova_remap_t *m, const iosim_rec_t *r)
 {
-    iova_xent_t *e =
-        iova_xmap_find(m->x, iova_rec_domain(m->s, r), r->iova);
+    iova_xent_t *e = iova_xmap_find(m->x, iova_rec_domain(m->s, r), r->iova);
     if (!e)
         return r->iova & 0xfffull; /* page 0: never allocated */
     return e->model_iova + (r->iova - e->trace_iova);
 }
-

@@ -73,8 +73,7 @@ uint64_t iova_alloc_fast(iova_domain_t *d, unsigned cpu, uint64_t pages,
  * (without flushing the rcache), then, once that fails, sticks to the
  * full range up to dma_limit_pfn. */
 uint64_t iova_dma_alloc(iova_domain_t *d, unsigned cpu, uint64_t pages,
-                        uint64_t dma_limit_pfn, bool pci32,
-                        bool *rcache_hit);
+                        uint64_t dma_limit_pfn, bool pci32, bool *rcache_hit);
 /* free_iova_fast(): pages is the size asked at allocation time. */
 void iova_free_fast(iova_domain_t *d, unsigned cpu, uint64_t pfn,
                     uint64_t pages);
@@ -115,14 +114,13 @@ iova_xmap_t *iova_xmap_new(void);
 void iova_xmap_free(iova_xmap_t *m);
 /* Adds a range; returns the entry to fill (did/trace_iova/size set), or
  * NULL when out of memory.  Ranges of one domain must not overlap. */
-iova_xent_t *iova_xmap_insert(iova_xmap_t *m, uint16_t did,
-                              uint64_t trace_iova, uint64_t size);
+iova_xent_t *iova_xmap_insert(iova_xmap_t *m, uint16_t did, uint64_t trace_iova,
+                              uint64_t size);
 /* The entry whose range contains addr, or NULL. */
-iova_xent_t *iova_xmap_find(const iova_xmap_t *m, uint16_t did,
-                            uint64_t addr);
+iova_xent_t *iova_xmap_find(const iova_xmap_t *m, uint16_t did, uint64_t addr);
 /* The lowest entry of did overlapping [lo, hi), or NULL. */
-iova_xent_t *iova_xmap_overlap(const iova_xmap_t *m, uint16_t did,
-                               uint64_t lo, uint64_t hi);
+iova_xent_t *iova_xmap_overlap(const iova_xmap_t *m, uint16_t did, uint64_t lo,
+                               uint64_t hi);
 /* Removes (and frees) an entry returned by the calls above. */
 void iova_xmap_remove(iova_xmap_t *m, iova_xent_t *e);
 uint64_t iova_xmap_count(const iova_xmap_t *m);
@@ -154,8 +152,7 @@ int iova_remap_map(iova_remap_t *m, const iosim_rec_t *r, uint64_t *iova,
 /* UNMAP: detaches the lowest recorded mapping overlapping r's range into
  * *out; false when none is left.  A mapping partly covered is detached
  * whole. */
-bool iova_remap_take(iova_remap_t *m, const iosim_rec_t *r,
-                     iova_piece_t *out);
+bool iova_remap_take(iova_remap_t *m, const iosim_rec_t *r, iova_piece_t *out);
 /* Frees the IOVA of a detached mapping (free_iova_fast on its CPU). */
 void iova_remap_release(iova_remap_t *m, const iova_piece_t *p);
 /* Model IOVA for a trace address (DMA records, synthesized accesses);

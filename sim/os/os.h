@@ -25,8 +25,8 @@
 typedef struct os_policy_ops {
     const char *name;
     const char *summary;
-    const char *source;  /* paper / kernel file it models */
-    bool translates;     /* false: DMA bypasses the IOMMU (passthrough) */
+    const char *source; /* paper / kernel file it models */
+    bool translates;    /* false: DMA bypasses the IOMMU (passthrough) */
     void *(*create)(iosim_sim_t *s, iosim_err_t *err);
     void (*destroy)(void *state); /* NULL = state needs no freeing */
     int (*map)(void *state, const iosim_rec_t *r, iosim_err_t *err);
@@ -43,8 +43,8 @@ typedef struct os_policy_ops {
     /* a device access of size bytes at (model) iova, before it is
      * translated: software translation caches of a scheme, or descriptors
      * held back that the access must see submitted; NULL = none */
-    void (*dma)(void *state, const iosim_rec_t *r, uint64_t iova,
-                uint64_t size, bool write);
+    void (*dma)(void *state, const iosim_rec_t *r, uint64_t iova, uint64_t size,
+                bool write);
     /* its own parameters (scheme.<name>_*) and their check; the policy
      * reads them with iosim_plugin_params(s->cfg, params.rows) */
     iosim_plugin_params_t params;
@@ -87,8 +87,8 @@ void os_linux_map_notify(iosim_sim_t *s, uint16_t did, uint64_t iova,
  * map cycles, take the IOVA from remap (NULL = replay the trace's),
  * write the PTEs, notify under caching mode. 0 or -1 with err set. */
 struct iova_remap;
-int os_linux_map(iosim_sim_t *s, struct iova_remap *remap,
-                 const iosim_rec_t *r, iosim_err_t *err);
+int os_linux_map(iosim_sim_t *s, struct iova_remap *remap, const iosim_rec_t *r,
+                 iosim_err_t *err);
 /* Domain-wide flush (flush queue, cache_tag_flush_all §1.6.5). */
 void os_linux_flush_all(iosim_sim_t *s, uint16_t did, uint16_t sid);
 

@@ -163,33 +163,38 @@ int os_kernel_resolve(iosim_config_t *c, const iosim_trace_meta_t *meta,
     }
     min = modeled_minor(maj, min);
     if (!min)
-        return iosim_err_key(err, "os.kernel", "'%s' (default '%s') is "
+        return iosim_err_key(err, "os.kernel",
+                             "'%s' (default '%s') is "
                              "neither 6.1 nor 6.12",
                              c->os.kernel, c->os.kernel_default);
     bool is612 = min == 12;
 
     long batch = parse_batch(c->os.strict_batch_set);
     if (batch < 0)
-        return iosim_err_key(err, "os.strict_batch", "'%s' is neither "
+        return iosim_err_key(err, "os.strict_batch",
+                             "'%s' is neither "
                              "kernel nor a count 1..%u",
                              c->os.strict_batch_set, OS_KERNEL_BATCH_MAX);
     /* (a): 6.12 batches, 6.1 submits every descriptor alone */
-    c->os.strict_batch = batch ? (uint32_t)batch
-                         : is612 ? OS_KERNEL_612_BATCH : 1;
+    c->os.strict_batch = batch   ? (uint32_t)batch
+                         : is612 ? OS_KERNEL_612_BATCH
+                                 : 1;
     /* (b): only 6.12.63 on decodes IH from the address */
     bool ih = is612 && sub >= OS_KERNEL_612_IH_SUBLEVEL;
     c->os.pass_ih = !strcmp(c->os.pass_ih_set, "kernel")
-                        ? ih : !strcmp(c->os.pass_ih_set, "true");
+                        ? ih
+                        : !strcmp(c->os.pass_ih_set, "true");
     /* (d), (e): 6.12's cache_tag_flush_all() flushes the devTLB under CM */
     c->os.flush_all_devtlb_cm =
         !strcmp(c->os.flush_all_devtlb_cm_set, "kernel")
-            ? is612 : !strcmp(c->os.flush_all_devtlb_cm_set, "true");
+            ? is612
+            : !strcmp(c->os.flush_all_devtlb_cm_set, "true");
     c->os.kernel_sublevel = sub;
 
     /* what ran, in the parameters' own words */
     snprintf(c->os.kernel, sizeof c->os.kernel, "6.%u", min);
-    snprintf(c->os.strict_batch_set, sizeof c->os.strict_batch_set,
-             "%" PRIu32, c->os.strict_batch);
+    snprintf(c->os.strict_batch_set, sizeof c->os.strict_batch_set, "%" PRIu32,
+             c->os.strict_batch);
     snprintf(c->os.pass_ih_set, sizeof c->os.pass_ih_set, "%s",
              c->os.pass_ih ? "true" : "false");
     snprintf(c->os.flush_all_devtlb_cm_set,

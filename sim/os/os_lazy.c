@@ -60,7 +60,7 @@ typedef struct lazy_domain {
     bool used;
     uint32_t queued[LAZY_MAX_CPUS]; /* unflushed entries per CPU ring  */
     uint64_t total_queued;
-    uint64_t flushes; /* fq_flush_start_cnt = finish_cnt (synchronous) */
+    uint64_t flushes;  /* fq_flush_start_cnt = finish_cnt (synchronous) */
     lazy_ring_t *ring; /* reallocate: LAZY_MAX_CPUS rings, on demand   */
     bool timer_on;     /* cookie->fq_timer: one per domain             */
     uint8_t timer_cpu; /* the CPU whose enqueue armed it               */
@@ -72,7 +72,7 @@ typedef struct lazy {
     lazy_domain_t dom[LAZY_MAX_DOMAINS];
     unsigned timers_on;     /* domains whose timer is armed            */
     uint64_t next_deadline; /* the earliest of their deadlines         */
-    bool forced_strict; /* caching mode + second-stage: Linux goes strict */
+    bool forced_strict;     /* caching mode + second-stage: Linux goes strict */
     uint64_t timeout_ns;
     iova_remap_t *remap; /* NULL = os.iova_mode replay */
 } lazy_t;

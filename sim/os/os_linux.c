@@ -23,8 +23,8 @@
  * Not modeled: the dtlb_extra_inval quirk. */
 #include <string.h>
 
-#include "os/os.h"
 #include "os/iova.h"
+#include "os/os.h"
 
 static void submit_batched(iosim_sim_t *s, const vtd_desc_t *d, size_t n)
 {
@@ -53,8 +53,8 @@ bool os_linux_first_stage(const iosim_sim_t *s)
  * qi_desc_iotlb does; from 6.12.63 on); P_IOTLB descriptors always carried
  * it (qi_flush_piotlb in 6.1, qi_batch_add_piotlb since 6.12; the 6.1
  * capture's 1,359 P_IOTLBs all have IH=1). */
-static vtd_desc_t iotlb_desc(const iosim_sim_t *s, uint16_t did,
-                             uint64_t iova, uint64_t size, bool ih)
+static vtd_desc_t iotlb_desc(const iosim_sim_t *s, uint16_t did, uint64_t iova,
+                             uint64_t size, bool ih)
 {
     vtd_desc_t d = {.type = IOSIM_DESC_IOTLB, .did = did};
     uint64_t addr;
@@ -89,8 +89,10 @@ void os_linux_flush_range(iosim_sim_t *s, uint16_t did, uint16_t sid,
      * 6.1 iommu_flush_iotlb_psi -> iommu_flush_dev_iotlb, 6.12 the DEVTLB
      * cache tag after the IOTLB one; either way only with ATS */
     if (s->cfg->vtd.ats) {
-        vtd_desc_t dt = {.type = IOSIM_DESC_DEVTLB, .gran = IOSIM_GRAN_PAGE,
-                         .sid = sid, .did = did};
+        vtd_desc_t dt = {.type = IOSIM_DESC_DEVTLB,
+                         .gran = IOSIM_GRAN_PAGE,
+                         .sid = sid,
+                         .did = did};
         vtd_psi_range(iova, size, &dt.addr, &dt.am);
         d[n++] = dt;
     }
@@ -132,13 +134,15 @@ void os_linux_flush_all(iosim_sim_t *s, uint16_t did, uint16_t sid)
 {
     /* DSI, or for a first-stage domain a PASID-selective P_IOTLB
      * (IOSIM_GRAN_DOMAIN = granularity 2 in both descriptors) */
+    // clang-format off
     vtd_desc_t d[2] = {
         {.type = os_linux_first_stage(s) ? IOSIM_DESC_PIOTLB : IOSIM_DESC_IOTLB,
          .gran = IOSIM_GRAN_DOMAIN, .did = did},
         {.type = IOSIM_DESC_DEVTLB, .gran = IOSIM_GRAN_GLOBAL, .sid = sid,
          .did = did, .am = 52},
     };
-    bool devtlb = s->cfg->vtd.ats && (s->cfg->os.flush_all_devtlb_cm ||
-                                      !s->cfg->vtd.caching_mode);
+    // clang-format on
+    bool devtlb = s->cfg->vtd.ats &&
+                  (s->cfg->os.flush_all_devtlb_cm || !s->cfg->vtd.caching_mode);
     submit_batched(s, d, devtlb ? 2 : 1);
 }

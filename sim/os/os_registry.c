@@ -20,17 +20,11 @@ extern const os_policy_ops_t os_policy_vhost_iotlb;
 #endif
 
 const os_policy_ops_t *const os_policy_registry[] = {
-    &os_policy_strict,
-    &os_policy_lazy,
-    &os_policy_passthrough,
-    &os_policy_trace,
-    &os_policy_fands,
-    &os_policy_coiommu,
-    &os_policy_optimistic,
-    &os_policy_static,
-    &os_policy_vhost_iotlb,
-    IOSIM_OS_POLICIES_EXTRA
-    NULL,
+    &os_policy_strict,      &os_policy_lazy,
+    &os_policy_passthrough, &os_policy_trace,
+    &os_policy_fands,       &os_policy_coiommu,
+    &os_policy_optimistic,  &os_policy_static,
+    &os_policy_vhost_iotlb, IOSIM_OS_POLICIES_EXTRA NULL,
 };
 
 const os_policy_ops_t *os_policy_find(const char *name)
@@ -47,7 +41,6 @@ void os_policy_names_not_translating(char *buf, size_t n)
     buf[0] = '\0';
     for (size_t i = 0; os_policy_registry[i]; i++)
         if (!os_policy_registry[i]->translates && len < n)
-            len += (size_t)snprintf(buf + len, n - len, "%s%s",
-                                    len ? "|" : "",
+            len += (size_t)snprintf(buf + len, n - len, "%s%s", len ? "|" : "",
                                     os_policy_registry[i]->name);
 }

@@ -80,8 +80,7 @@ static int strict_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
     if (freed < 0)
         return -1;
     /* ih = list_empty(&gather.freelist): no table page freed (§1.3) */
-    os_linux_flush_range(s, r->domain, r->device, r->iova, r->size,
-                         freed == 0);
+    os_linux_flush_range(s, r->domain, r->device, r->iova, r->size, freed == 0);
     sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_free_cycles);
     return 0;
 }

@@ -55,8 +55,7 @@ static int tr_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
     trace_policy_t *t = state;
     tr_flush(t);
     sim_cpu(t->s, SIM_CPU_UNMAP, t->s->cfg->os.unmap_cycles);
-    return sim_iommu_unmap(t->s, r->domain, r->iova, r->size, err) < 0 ? -1
-                                                                       : 0;
+    return sim_iommu_unmap(t->s, r->domain, r->iova, r->size, err) < 0 ? -1 : 0;
 }
 
 static int tr_inval(void *state, const iosim_rec_t *r, iosim_err_t *err)
@@ -66,9 +65,13 @@ static int tr_inval(void *state, const iosim_rec_t *r, iosim_err_t *err)
     uint32_t batch = t->s->cfg->os.strict_batch;
     if (batch == 0 || batch > TRACE_BATCH_MAX)
         batch = TRACE_BATCH_MAX;
-    vtd_desc_t d = {.type = r->desc, .gran = r->gran, .am = r->am,
+    vtd_desc_t d = {.type = r->desc,
+                    .gran = r->gran,
+                    .am = r->am,
                     .ih = (r->flags & IOSIM_INVAL_IH) != 0,
-                    .did = r->domain, .sid = r->device, .pasid = r->pasid,
+                    .did = r->domain,
+                    .sid = r->device,
+                    .pasid = r->pasid,
                     .addr = r->iova};
     t->pending[t->n++] = d;
     if (t->n >= batch)

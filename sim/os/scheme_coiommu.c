@@ -35,12 +35,13 @@
 
 /* Its parameters (scheme.*), kept in the configuration's plug-in area. */
 struct coiommu_params {
-    uint32_t batch;                /* marked buffers per teardown */
-    double timeout_ms;             /* teardown timer */
+    uint32_t batch;    /* marked buffers per teardown */
+    double timeout_ms; /* teardown timer */
 };
 
 #define OFF(field) offsetof(struct coiommu_params, field)
 
+// clang-format off
 static const iosim_param_t coiommu_rows[] = {
     {"scheme.coiommu_batch", IOSIM_P_U32, OFF(batch), "64", 1,
      1048576.0, NULL,
@@ -56,6 +57,7 @@ static const iosim_param_t coiommu_rows[] = {
      "(IOVA_DEFAULT_FQ_TIMEOUT, MODEL.md §1.4)"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
+// clang-format on
 
 typedef struct marked {
     iova_piece_t p;

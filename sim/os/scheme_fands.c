@@ -40,13 +40,14 @@
 
 /* Its parameters (scheme.*), kept in the configuration's plug-in area. */
 struct fands_params {
-    uint32_t chunk_pages;          /* pages per rx descriptor */
-    bool rx_only;                  /* only 4K device-writable maps */
-    bool keep_psc;                 /* IH=1 on unmaps */
+    uint32_t chunk_pages; /* pages per rx descriptor */
+    bool rx_only;         /* only 4K device-writable maps */
+    bool keep_psc;        /* IH=1 on unmaps */
 };
 
 #define OFF(field) offsetof(struct fands_params, field)
 
+// clang-format off
 static const iosim_param_t fands_rows[] = {
     {"scheme.fands_chunk_pages", IOSIM_P_U32, OFF(chunk_pages),
      "64", 1, 512, NULL,
@@ -68,17 +69,18 @@ static const iosim_param_t fands_rows[] = {
      "batching alone' (Rubin et al. SOSP'24; FIGURES.md §1)"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
+// clang-format on
 
 typedef struct fands_chunk {
     struct fands_chunk *prev, *next; /* every live chunk, for teardown */
     uint16_t did, sid;
     uint8_t cpu;
-    uint64_t base;       /* model IOVA of slot 0 */
+    uint64_t base; /* model IOVA of slot 0 */
     uint64_t alloc_pfn;
-    uint32_t assigned;   /* slots handed out */
-    uint32_t live;       /* slots mapped now */
-    bool closed;         /* no more slots will be handed out */
-    bool table_freed;    /* some unmap freed a page-table page: IH=0 */
+    uint32_t assigned; /* slots handed out */
+    uint32_t live;     /* slots mapped now */
+    bool closed;       /* no more slots will be handed out */
+    bool table_freed;  /* some unmap freed a page-table page: IH=0 */
 } fands_chunk_t;
 
 typedef struct fands {
@@ -128,8 +130,9 @@ static uint64_t fands_dma_iova(void *state, const iosim_rec_t *r)
 static void fands_flush(iosim_sim_t *s, uint16_t did, uint16_t sid,
                         uint64_t iova, uint64_t size, bool ih)
 {
-    ih = ih && ((const struct fands_params *)iosim_plugin_params(
-                    s->cfg, fands_rows))->keep_psc;
+    ih = ih &&
+         ((const struct fands_params *)iosim_plugin_params(s->cfg, fands_rows))
+             ->keep_psc;
     vtd_desc_t d[2] = {{.type = IOSIM_DESC_IOTLB, .did = did}};
     size_t n = 1;
     uint64_t addr;
@@ -145,8 +148,11 @@ static void fands_flush(iosim_sim_t *s, uint16_t did, uint16_t sid,
     }
     if (s->cfg->vtd.ats) {
         d[1] = (vtd_desc_t){.type = IOSIM_DESC_DEVTLB,
-                            .gran = IOSIM_GRAN_PAGE, .did = did, .sid = sid,
-                            .addr = addr, .am = am};
+                            .gran = IOSIM_GRAN_PAGE,
+                            .did = did,
+                            .sid = sid,
+                            .addr = addr,
+                            .am = am};
         n = 2;
     }
     if (s->cfg->os.strict_batch == 1 && n == 2) {
@@ -161,8 +167,7 @@ static bool is_rx_page(const fands_t *f, const iosim_rec_t *r)
 {
     if (r->size != 4096 || (r->iova & 0xfffull))
         return false;
-    return !f->p->rx_only ||
-           (r->flags & IOSIM_PROT_WRITE) != 0;
+    return !f->p->rx_only || (r->flags & IOSIM_PROT_WRITE) != 0;
 }
 
 static fands_chunk_t *open_chunk(fands_t *f, const iosim_rec_t *r,
@@ -180,8 +185,10 @@ static fands_chunk_t *open_chunk(fands_t *f, const iosim_rec_t *r,
                                   iova_remap_limit_pfn(f->remap), true, NULL);
     if (!pfn) {
         free(c);
-        return iosim_err_set(err, "scheme_fands.c: IOVA space of domain %u "
-                                  "exhausted", r->domain),
+        return iosim_err_set(err,
+                             "scheme_fands.c: IOVA space of domain %u "
+                             "exhausted",
+                             r->domain),
                NULL;
     }
     sim_count(s, IOSIM_ST_OS_IOVA_ALLOCS, 1);
@@ -287,8 +294,7 @@ static int fands_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
             long freed = sim_iommu_unmap(s, p.did, p.model_iova, p.size, err);
             if (freed < 0)
                 return -1;
-            fands_flush(s, p.did, r->device, p.model_iova, p.size,
-                        freed == 0);
+            fands_flush(s, p.did, r->device, p.model_iova, p.size, freed == 0);
             iova_remap_release(f->remap, &p);
             sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_free_cycles);
             continue;

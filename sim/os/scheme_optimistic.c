@@ -27,12 +27,13 @@
 
 /* Its parameters (scheme.*), kept in the configuration's plug-in area. */
 struct optimistic_params {
-    double window_ms;              /* keep an unmapped mapping */
-    uint32_t quota;                /* kept mappings at most */
+    double window_ms; /* keep an unmapped mapping */
+    uint32_t quota;   /* kept mappings at most */
 };
 
 #define OFF(field) offsetof(struct optimistic_params, field)
 
+// clang-format off
 static const iosim_param_t optimistic_rows[] = {
     {"scheme.optimistic_window_ms", IOSIM_P_F64,
      OFF(window_ms), "2", 0.001, 1e6, NULL,
@@ -47,6 +48,7 @@ static const iosim_param_t optimistic_rows[] = {
      "the paper"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
+// clang-format on
 
 typedef struct kept {
     struct kept *older, *newer; /* FIFO = expiry order */
@@ -82,8 +84,7 @@ static void *op_create(iosim_sim_t *s, iosim_err_t *err)
         !(o->remap = iova_remap_new(s, err))) {
         iova_xmap_free(o->by_phys);
         free(o);
-        return iosim_err_set(err, "scheme_optimistic.c: out of memory"),
-               NULL;
+        return iosim_err_set(err, "scheme_optimistic.c: out of memory"), NULL;
     }
     return o;
 }
@@ -185,8 +186,8 @@ static int op_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
     uint64_t iova;
     if (iova_remap_map(o->remap, r, &iova, err))
         return -1;
-    iova_xent_t *e = iova_xmap_find(iova_remap_xmap(o->remap), r->domain,
-                                    r->iova);
+    iova_xent_t *e =
+        iova_xmap_find(iova_remap_xmap(o->remap), r->domain, r->iova);
     if (e)
         e->user_u = write;
     if (sim_iommu_map(s, r->domain, iova, r->aux, r->size, write, err) < 0)

@@ -52,8 +52,8 @@ static void st_destroy(void *state)
 }
 
 /* Maps the run [lo, hi) of not yet mapped pages. */
-static int map_run(static_scheme_t *t, uint16_t did, uint64_t lo,
-                   uint64_t hi, iosim_err_t *err)
+static int map_run(static_scheme_t *t, uint16_t did, uint64_t lo, uint64_t hi,
+                   iosim_err_t *err)
 {
     iosim_sim_t *s = t->s;
     if (hi <= lo)

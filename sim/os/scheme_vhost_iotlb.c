@@ -45,14 +45,15 @@
 /* Its parameters (scheme.*), kept in the configuration's plug-in area. */
 struct vhost_params {
     char structure[IOSIM_NAME_LEN]; /* list | tree */
-    bool merge;                    /* merge contiguous entries */
-    uint32_t entries;              /* backend IOTLB capacity */
-    double entry_cycles;           /* per entry a lookup visits */
-    double miss_cycles;            /* miss round trip to QEMU */
+    bool merge;                     /* merge contiguous entries */
+    uint32_t entries;               /* backend IOTLB capacity */
+    double entry_cycles;            /* per entry a lookup visits */
+    double miss_cycles;             /* miss round trip to QEMU */
 };
 
 #define OFF(field) offsetof(struct vhost_params, field)
 
+// clang-format off
 static const iosim_param_t vhost_rows[] = {
     {"scheme.vhost_structure", IOSIM_P_STR, OFF(structure),
      "list", 1, 0, "list|tree",
@@ -93,6 +94,7 @@ static const iosim_param_t vhost_rows[] = {
      "gives no number"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
+// clang-format on
 
 extern const os_policy_ops_t os_policy_strict;
 
@@ -104,9 +106,9 @@ typedef struct vh_entry {
 typedef struct vhost {
     iosim_sim_t *s;
     const struct vhost_params *p;
-    void *guest;          /* strict policy state */
-    iova_xmap_t *maps;    /* guest maps by model IOVA (for entry sizes) */
-    vh_entry_t *e;        /* sorted by (did, iova) */
+    void *guest;       /* strict policy state */
+    iova_xmap_t *maps; /* guest maps by model IOVA (for entry sizes) */
+    vh_entry_t *e;     /* sorted by (did, iova) */
     size_t n, cap;
     bool tree, merge;
     uint64_t rng;
@@ -116,8 +118,7 @@ static void *vh_create(iosim_sim_t *s, iosim_err_t *err)
 {
     vhost_t *v = calloc(1, sizeof *v);
     if (!v)
-        return iosim_err_set(err, "scheme_vhost_iotlb.c: out of memory"),
-               NULL;
+        return iosim_err_set(err, "scheme_vhost_iotlb.c: out of memory"), NULL;
     v->s = s;
     v->p = iosim_plugin_params(s->cfg, vhost_rows);
     v->tree = !strcmp(v->p->structure, "tree");
@@ -130,8 +131,7 @@ static void *vh_create(iosim_sim_t *s, iosim_err_t *err)
         free(v->e);
         iova_xmap_free(v->maps);
         free(v);
-        return iosim_err_set(err, "scheme_vhost_iotlb.c: out of memory"),
-               NULL;
+        return iosim_err_set(err, "scheme_vhost_iotlb.c: out of memory"), NULL;
     }
     if (!(v->guest = os_policy_strict.create(s, err))) {
         free(v->e);
@@ -198,8 +198,8 @@ static long lookup(const vhost_t *v, uint16_t did, uint64_t addr,
                    uint64_t *visited)
 {
     size_t first = lower_bound(v, did, 0);
-    size_t last = did == UINT16_MAX ? v->n
-                                    : lower_bound(v, (uint16_t)(did + 1), 0);
+    size_t last =
+        did == UINT16_MAX ? v->n : lower_bound(v, (uint16_t)(did + 1), 0);
     /* the entry holding addr, if any, is the last one starting <= addr */
     size_t i = lower_bound(v, did, addr + 1);
     long hit = -1;
@@ -263,8 +263,7 @@ static void insert_entry(vhost_t *v, vh_entry_t ne)
 }
 
 /* The translation QEMU answers a miss with; false = not mapped. */
-static bool miss_entry(vhost_t *v, uint16_t did, uint64_t addr,
-                       vh_entry_t *out)
+static bool miss_entry(vhost_t *v, uint16_t did, uint64_t addr, vh_entry_t *out)
 {
     iova_xent_t *m = iova_xmap_find(v->maps, did, addr);
     if (!m)
@@ -276,8 +275,8 @@ static bool miss_entry(vhost_t *v, uint16_t did, uint64_t addr,
         uint64_t phys = m->phys + (lo - m->trace_iova);
         if (lo >= m->trace_iova && lo + sz <= m->trace_iova + m->size &&
             ((m->phys - m->trace_iova) & (sz - 1)) == 0) {
-            *out = (vh_entry_t){.did = did, .iova = lo, .size = sz,
-                                .phys = phys};
+            *out =
+                (vh_entry_t){.did = did, .iova = lo, .size = sz, .phys = phys};
             return true;
         }
     }
@@ -297,8 +296,7 @@ static void vh_dma(void *state, const iosim_rec_t *r, uint64_t iova,
         sim_count(s, IOSIM_ST_OS_SW_IOTLB_LOOKUPS, 1);
         long hit = lookup(v, did, a, &visited);
         sim_count(s, IOSIM_ST_OS_SW_IOTLB_SCANNED, visited);
-        sim_cpu(s, SIM_CPU_SW_IOTLB,
-                v->p->entry_cycles * (double)visited);
+        sim_cpu(s, SIM_CPU_SW_IOTLB, v->p->entry_cycles * (double)visited);
         vh_entry_t ent;
         if (hit < 0) {
             sim_count(s, IOSIM_ST_OS_SW_IOTLB_MISSES, 1);
@@ -360,8 +358,7 @@ static int vh_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
 static int vh_finish(void *state, iosim_err_t *err)
 {
     vhost_t *v = state;
-    return os_policy_strict.finish ? os_policy_strict.finish(v->guest, err)
-                                   : 0;
+    return os_policy_strict.finish ? os_policy_strict.finish(v->guest, err) : 0;
 }
 
 const os_policy_ops_t os_policy_vhost_iotlb = {

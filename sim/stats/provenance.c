@@ -16,9 +16,8 @@
 #include "iosim.h"
 
 /* Options that change no number of a report: with their value, or alone. */
-static const char *const drop_with_value[] = {"-o", "--output", "--threads",
-                                              "--epoch-out", "--xlate-log",
-                                              NULL};
+static const char *const drop_with_value[] = {
+    "-o", "--output", "--threads", "--epoch-out", "--xlate-log", NULL};
 static const char *const drop_alone[] = {"--progress", "--no-progress", NULL};
 
 static bool listed(const char *const *list, const char *a)
@@ -41,8 +40,7 @@ static bool plain_word(const char *w)
                              "TUVWXYZ0123456789_-./=:@,+%") == strlen(w);
 }
 
-static int append(char **buf, size_t *len, size_t *cap, const char *s,
-                  size_t n)
+static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 {
     if (*len + n + 1 > *cap) {
         size_t c = (*cap ? *cap : 256);
@@ -60,9 +58,9 @@ static int append(char **buf, size_t *len, size_t *cap, const char *s,
     return 0;
 }
 
-int iosim_provenance_fill(iosim_provenance_t *p, int argc,
-                          char *const *argv, const char *trace,
-                          const char *config_file, iosim_err_t *err)
+int iosim_provenance_fill(iosim_provenance_t *p, int argc, char *const *argv,
+                          const char *trace, const char *config_file,
+                          iosim_err_t *err)
 {
     memset(p, 0, sizeof *p);
     char *buf = NULL;

@@ -17,8 +17,8 @@
 
 #include "base/csv.h"
 #include "base/json.h"
-#include "iosim.h"
 #include "config/config.h" /* os.policy of each sim ([reference]), config_each */
+#include "iosim.h"
 
 /* Summary fields, declared once for every format. */
 typedef struct summary_field {
@@ -27,15 +27,18 @@ typedef struct summary_field {
     const char *desc;
 } summary_field_t;
 
-#define SF(f, d) {#f, offsetof(iosim_summary_t, f), d}
+#define SF(f, d)                                                               \
+    {                                                                          \
+#f, offsetof(iosim_summary_t, f), d                                    \
+    }
 static const summary_field_t summary_fields[] = {
     SF(requests, "requests in the measurement window"),
     SF(iommu_cycles, "IOMMU CPU cycles per request"),
-#define IOSIM_X_CAUSE(a, id, field, what, help)                              \
+#define IOSIM_X_CAUSE(a, id, field, what, help)                                \
     SF(field##_cycles, what " cycles per request"),
     IOSIM_CPU_COSTS(IOSIM_X_CAUSE, )
 #undef IOSIM_X_CAUSE
-    SF(vmexits, "VM exits per request"),
+        SF(vmexits, "VM exits per request"),
     SF(mem_reads_per_4k, "IOMMU memory reads per 4 KB page"),
     SF(cpus, "CPUs that issued requests (the busiest bounds cpu_ns)"),
     SF(cpu_ns, "CPU-bound time per request (ns)"),
@@ -55,10 +58,7 @@ static double summary_value(const iosim_summary_t *s, size_t i)
     return *(const double *)((const char *)s + summary_fields[i].offset);
 }
 
-size_t iosim_summary_count(void)
-{
-    return N_SUMMARY;
-}
+size_t iosim_summary_count(void) { return N_SUMMARY; }
 
 const char *iosim_summary_name(size_t i)
 {
@@ -155,8 +155,9 @@ static void text_provenance(FILE *out, const iosim_provenance_t *p)
     if (!p)
         return;
     fprintf(out, "# command: %s\n", p->command);
-    fprintf(out, "# provenance: trace=%s trace_bytes=%llu trace_sha256=%s "
-                 "config_file=%s config_sha256=%s\n",
+    fprintf(out,
+            "# provenance: trace=%s trace_bytes=%llu trace_sha256=%s "
+            "config_file=%s config_sha256=%s\n",
             p->trace, (unsigned long long)p->trace_bytes,
             p->trace_sha256[0] ? p->trace_sha256 : "null",
             p->config_file ? p->config_file : "null",
@@ -164,9 +165,8 @@ static void text_provenance(FILE *out, const iosim_provenance_t *p)
 }
 
 static void write_text(FILE *out, const iosim_provenance_t *prov,
-                       const iosim_config_t *cfg,
-                       const iosim_trace_meta_t *m, iosim_sim_t *const *sims,
-                       size_t n)
+                       const iosim_config_t *cfg, const iosim_trace_meta_t *m,
+                       iosim_sim_t *const *sims, size_t n)
 {
     fprintf(out, "# iosim %s\n", IOSIM_VERSION_STRING);
     text_provenance(out, prov);
@@ -281,9 +281,8 @@ static void json_or_null(FILE *out, const char *s)
 }
 
 static void write_json(FILE *out, const iosim_provenance_t *prov,
-                       const iosim_config_t *cfg,
-                       const iosim_trace_meta_t *m, iosim_sim_t *const *sims,
-                       size_t n)
+                       const iosim_config_t *cfg, const iosim_trace_meta_t *m,
+                       iosim_sim_t *const *sims, size_t n)
 {
     fprintf(out, "{\n  \"iosim_version\": \"%s\",\n", IOSIM_VERSION_STRING);
     if (prov) {
@@ -343,8 +342,7 @@ static void write_json(FILE *out, const iosim_provenance_t *prov,
         }
         fprintf(out, "},\n     \"warning\": {");
         for (size_t i = 0; i < iosim_warning_count(); i++)
-            fprintf(out, "%s\"%s\": %llu", i ? ", " : "",
-                    iosim_warning_name(i),
+            fprintf(out, "%s\"%s\": %llu", i ? ", " : "", iosim_warning_name(i),
                     (unsigned long long)iosim_sim_warning(sims[k], i));
         fprintf(out, "},\n     \"summary\": {");
         iosim_summary_t sm;
@@ -362,9 +360,8 @@ static void write_json(FILE *out, const iosim_provenance_t *prov,
 }
 
 static void write_csv(FILE *out, const iosim_provenance_t *prov,
-                      const iosim_config_t *cfg,
-                      const iosim_trace_meta_t *m, iosim_sim_t *const *sims,
-                      size_t n)
+                      const iosim_config_t *cfg, const iosim_trace_meta_t *m,
+                      iosim_sim_t *const *sims, size_t n)
 {
     fprintf(out, "section,label,name,value\n");
     fprintf(out, "provenance,,iosim_version,%s\n", IOSIM_VERSION_STRING);
@@ -372,6 +369,7 @@ static void write_csv(FILE *out, const iosim_provenance_t *prov,
         char bytes[32];
         snprintf(bytes, sizeof bytes, "%llu",
                  (unsigned long long)prov->trace_bytes);
+        // clang-format off
         const char *rows[][2] = {
             {"command", prov->command},
             {"trace", prov->trace},
@@ -379,6 +377,7 @@ static void write_csv(FILE *out, const iosim_provenance_t *prov,
             {"trace_sha256", prov->trace_sha256},
             {"config_file", prov->config_file ? prov->config_file : ""},
             {"config_sha256", prov->config_sha256}};
+        // clang-format on
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
             fprintf(out, "provenance,,%s,", rows[i][0]);
             csv_write_field(out, rows[i][1]);
@@ -421,8 +420,8 @@ static void write_csv(FILE *out, const iosim_provenance_t *prov,
         iosim_sim_summary(sims[k], &sm);
         for (size_t i = 0; i < N_SUMMARY; i++) {
             if (sm.valid)
-                fprintf(out, "summary,%s,%s,%.6f\n", l,
-                        summary_fields[i].name, summary_value(&sm, i));
+                fprintf(out, "summary,%s,%s,%.6f\n", l, summary_fields[i].name,
+                        summary_value(&sm, i));
             else
                 fprintf(out, "summary,%s,%s,\n", l, summary_fields[i].name);
         }

@@ -15,10 +15,13 @@
 /* One cause of iosim_costs.h as a counter and as a derived metric. */
 #define IOSIM_X_COST_STAT(X, id, field, what, help)                            \
     X(CPU_##id##_CYC, "cpu." #field "_cycles", help)
+// clang-format off
 #define IOSIM_X_COST_DERIVED(D, id, field, what, help)                         \
     D(id##_CYC_PER_REQ, "per_request." #field "_cycles", CPU_##id##_CYC,      \
       REQUESTS, 1.0, what " CPU cycles per request")
+// clang-format on
 
+// clang-format off
 #define IOSIM_TRACE_STATS(X)                                                   \
     X(REC_TOTAL, "trace.records", "trace records consumed")                    \
     X(REC_MAP, "trace.map", "MAP records")                                     \
@@ -39,7 +42,9 @@
     X(REQUESTS, "trace.requests", "requests (MARK request records, else "     \
                                   "the trace metadata's count)")               \
     X(TRACE_NS, "trace.duration_ns", "time from first to last record")
+// clang-format on
 
+// clang-format off
 #define IOSIM_DMA_STATS(X)                                                     \
     X(DMA_REQS, "dma.requests", "device DMA requests translated")              \
     X(DMA_BYTES, "dma.bytes", "bytes moved by device DMA requests")            \
@@ -69,8 +74,10 @@
                                             "backlog, so when walks are the "  \
                                             "bottleneck this grows with the "  \
                                             "square of the trace length)")
+// clang-format on
 
 /* Translation latency per DMA request, log2 buckets (ns). */
+// clang-format off
 #define IOSIM_LAT_STATS(X)                                                     \
     X(LAT_LT4, "dma.latency_hist.lt_4ns", "requests translated in < 4 ns")     \
     X(LAT_LT16, "dma.latency_hist.lt_16ns", "... in [4, 16) ns")              \
@@ -79,7 +86,9 @@
     X(LAT_LT1K, "dma.latency_hist.lt_1024ns", "... in [256, 1024) ns")        \
     X(LAT_LT4K, "dma.latency_hist.lt_4096ns", "... in [1024, 4096) ns")       \
     X(LAT_GE4K, "dma.latency_hist.ge_4096ns", "... in 4096 ns or more")
+// clang-format on
 
+// clang-format off
 #define IOSIM_VTD_STATS(X)                                                     \
     X(IOTLB_LOOKUPS, "iotlb.lookups", "IOTLB lookups")                         \
     X(IOTLB_HITS, "iotlb.hits", "IOTLB hits")                                  \
@@ -129,7 +138,9 @@
     X(IQ_DESC_WAIT, "iq.wait_desc", "wait descriptors processed")              \
     X(IQ_DESC_OTHER, "iq.other_desc", "other descriptors (IEC ...)")           \
     X(IQ_NS, "iq.busy_ns", "invalidation-queue processing time")
+// clang-format on
 
+// clang-format off
 #define IOSIM_OS_STATS(X)                                                      \
     X(OS_MAPS, "os.maps", "DMA-API map operations")                            \
     X(OS_UNMAPS, "os.unmaps", "DMA-API unmap operations")                      \
@@ -162,7 +173,9 @@
     X(CPU_IOMMU_CYC, "cpu.iommu_cycles", "all CPU cycles the IOMMU costs "     \
                                          "(sum of the cpu.* causes)")          \
     IOSIM_CPU_COSTS(IOSIM_X_COST_STAT, X)
+// clang-format on
 
+// clang-format off
 #define IOSIM_HV_STATS(X)                                                      \
     X(HV_EXITS, "hv.vmexits", "VM exits (trapped invalidation-queue tail "     \
                               "writes)")                                       \
@@ -170,7 +183,9 @@
                                         "hypervisor")                          \
     X(HV_SHADOW_UNMAPS, "hv.shadow_unmaps", "host second-stage unmaps")        \
     X(HV_HOST_INVALS, "hv.host_invals", "host IOTLB invalidations")
+// clang-format on
 
+// clang-format off
 #define IOSIM_ALL_STATS(X)                                                     \
     IOSIM_TRACE_STATS(X)                                                       \
     IOSIM_DMA_STATS(X)                                                         \
@@ -178,6 +193,7 @@
     IOSIM_VTD_STATS(X)                                                         \
     IOSIM_OS_STATS(X)                                                          \
     IOSIM_HV_STATS(X)
+// clang-format on
 
 enum iosim_stat_id {
 #define IOSIM_X_ENUM(id, name, desc) IOSIM_ST_##id,
@@ -188,6 +204,7 @@ enum iosim_stat_id {
 
 /* Derived metrics: D(ID, "name", numerator stat, denominator stat, scale,
  * "description").  value = scale * num / den; den == 0 prints null. */
+// clang-format off
 #define IOSIM_DERIVED(D)                                                       \
     D(IOTLB_MISS_PER_PAGE, "per_page.iotlb_misses", IOTLB_MISSES,              \
       DMA_BYTES, 4096.0, "IOTLB misses per 4 KB of data moved")                 \
@@ -218,6 +235,7 @@ enum iosim_stat_id {
       "device busy time per request (ns)")                                     \
     D(EXITS_PER_REQ, "per_request.vmexits", HV_EXITS, REQUESTS, 1.0,           \
       "VM exits per request")
+// clang-format on
 
 enum iosim_derived_id {
 #define IOSIM_X_DENUM(id, name, num, den, scale, desc) IOSIM_DV_##id,

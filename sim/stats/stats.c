@@ -22,7 +22,7 @@ typedef struct derived_def {
 } derived_def_t;
 
 static const derived_def_t derived_defs[] = {
-#define D(id, name, num, den, scale, desc)                                      \
+#define D(id, name, num, den, scale, desc)                                     \
     {name, desc, IOSIM_ST_##num, IOSIM_ST_##den, scale},
     IOSIM_DERIVED(D)
 #undef D
@@ -113,16 +113,15 @@ void iosim_sim_summary(const iosim_sim_t *s, iosim_summary_t *o)
     o->valid = true;
     o->requests = req;
     o->iommu_cycles = (double)st[IOSIM_ST_CPU_IOMMU_CYC] / req;
-#define IOSIM_X_CAUSE(a, id, field, what, help)                              \
+#define IOSIM_X_CAUSE(a, id, field, what, help)                                \
     o->field##_cycles = (double)st[IOSIM_ST_CPU_##id##_CYC] / req;
     IOSIM_CPU_COSTS(IOSIM_X_CAUSE, )
 #undef IOSIM_X_CAUSE
     o->vmexits = (double)st[IOSIM_ST_HV_EXITS] / req;
-    o->mem_reads_per_4k =
-        st[IOSIM_ST_DMA_BYTES]
-            ? 4096.0 * (double)st[IOSIM_ST_WALK_READS] /
-                  (double)st[IOSIM_ST_DMA_BYTES]
-            : 0;
+    o->mem_reads_per_4k = st[IOSIM_ST_DMA_BYTES]
+                              ? 4096.0 * (double)st[IOSIM_ST_WALK_READS] /
+                                    (double)st[IOSIM_ST_DMA_BYTES]
+                              : 0;
     double ghz = s->cfg->os.cpu_ghz > 0 ? s->cfg->os.cpu_ghz : 1;
     double app = s->cfg->sim.app_cycles_per_request;
     /* the busiest CPU bounds the rate: its requests' app cycles plus the
@@ -154,20 +153,18 @@ void iosim_sim_summary(const iosim_sim_t *s, iosim_summary_t *o)
     o->device_ns = (double)dev_ns / req;
     /* without translation: the l0 part of the translation stage against
      * the link stage */
-    double base_xlate = (double)st[IOSIM_ST_DMA_XLATE_NS] -
-                        (double)st[IOSIM_ST_DMA_LAT_NS];
+    double base_xlate =
+        (double)st[IOSIM_ST_DMA_XLATE_NS] - (double)st[IOSIM_ST_DMA_LAT_NS];
     double base_wire = (double)st[IOSIM_ST_DMA_WIRE_NS];
     /* overlapped, l0 is a latency in the pipeline, not a rate: without
      * translation the link alone sets the pace */
-    double base_dev = (overlapped || base_xlate < base_wire ? base_wire
-                                                            : base_xlate) /
-                      req;
+    double base_dev =
+        (overlapped || base_xlate < base_wire ? base_wire : base_xlate) / req;
     double t = o->cpu_ns > o->device_ns ? o->cpu_ns : o->device_ns;
     double cpu0 = busiest_app / req / ghz; /* the same without the IOMMU */
     double t0 = cpu0 > base_dev ? cpu0 : base_dev;
     o->throughput_rps = t > 0 ? 1e9 / t : 0;
     o->baseline_rps = t0 > 0 ? 1e9 / t0 : 0;
-    o->degradation = o->baseline_rps > 0
-                         ? 1.0 - o->throughput_rps / o->baseline_rps
-                         : 0;
+    o->degradation =
+        o->baseline_rps > 0 ? 1.0 - o->throughput_rps / o->baseline_rps : 0;
 }

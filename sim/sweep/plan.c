@@ -25,8 +25,7 @@
 int iosim_point_label(const iosim_config_t *base, const iosim_point_t *pt,
                       char *buf, size_t n)
 {
-    int len = snprintf(buf, n, "%s", pt->name[0] ? pt->name
-                                                 : base->os.policy);
+    int len = snprintf(buf, n, "%s", pt->name[0] ? pt->name : base->os.policy);
     for (size_t k = 0; k < pt->nsets; k++) {
         if (!pt->sets[k].in_label)
             continue;
@@ -39,7 +38,7 @@ int iosim_point_label(const iosim_config_t *base, const iosim_point_t *pt,
 
 static int apply_item(iosim_config_t *c, const char *item, iosim_err_t *err)
 {
-    char it[sizeof ((iosim_point_t *)0)->item], set[160];
+    char it[sizeof((iosim_point_t *)0)->item], set[160];
     snprintf(it, sizeof it, "%s", item);
     /* POLICY[@MODE][:KERNEL]: the kernel sets os.kernel, after what the
      * mode implies (no mode implies a kernel) */
@@ -61,8 +60,7 @@ static int apply_item(iosim_config_t *c, const char *item, iosim_err_t *err)
          * one stage (the VFIO shadow, the host's map of guest RAM, or bare
          * metal), so a nested config falls back to second-stage for it. */
         const hv_mode_ops_t *m = hv_mode_find(at + 1);
-        if (m && !m->two_stage &&
-            strcmp(c->vtd.translation, "nested") == 0 &&
+        if (m && !m->two_stage && strcmp(c->vtd.translation, "nested") == 0 &&
             iosim_config_set(c, "vtd.translation=second-stage", err))
             return -1;
         for (size_t k = 0; m && m->implies && m->implies[k]; k++)
@@ -87,8 +85,7 @@ int iosim_point_config(const iosim_config_t *base, const iosim_point_t *pt,
     int bad = pt->item[0] ? apply_item(c, pt->item, err) : 0;
     for (size_t k = 0; k < pt->nsets && !bad; k++) {
         char set[sizeof pt->sets[k].key + sizeof pt->sets[k].value + 2];
-        snprintf(set, sizeof set, "%s=%s", pt->sets[k].key,
-                 pt->sets[k].value);
+        snprintf(set, sizeof set, "%s=%s", pt->sets[k].key, pt->sets[k].value);
         bad = iosim_config_set(c, set, err);
     }
     if (!bad)
@@ -121,8 +118,8 @@ iosim_sim_t *iosim_point_sim_new(const iosim_config_t *base,
             strcmp(base->vtd.translation, c->vtd.translation) != 0 &&
             strcmp(base->vtd.translation, "nested") == 0) {
             size_t len = strlen(label);
-            snprintf(label + len, sizeof label - len,
-                     " (%s: no host stage)", c->vtd.translation);
+            snprintf(label + len, sizeof label - len, " (%s: no host stage)",
+                     c->vtd.translation);
         }
         s = iosim_sim_new(c, label, meta, err);
     }
@@ -132,8 +129,8 @@ iosim_sim_t *iosim_point_sim_new(const iosim_config_t *base,
         snprintf(msg, sizeof msg, "%s", err->msg);
         snprintf(key, sizeof key, "%s", err->key);
         iosim_err_set(err, "%s%s: %s",
-                      pt->item[0] && !pt->from_file ? "--compare " : "",
-                      label, msg);
+                      pt->item[0] && !pt->from_file ? "--compare " : "", label,
+                      msg);
         snprintf(err->key, sizeof err->key, "%s", key);
     }
     return s;
@@ -158,8 +155,8 @@ static int split_list(char *buf, const char *what, const char *noun,
                                  *noun ? "value" : "item");
         for (size_t j = 0; j < *n; j++)
             if (!strcmp(items[j], it))
-                return iosim_err_set(err, "%s: %s'%s' given twice", what,
-                                     noun, it);
+                return iosim_err_set(err, "%s: %s'%s' given twice", what, noun,
+                                     it);
         if (*n == max)
             return iosim_err_set(err, "%s: at most %zu items", what, max);
         items[(*n)++] = it;
@@ -177,8 +174,8 @@ typedef struct cli_sweep {
 } cli_sweep_t;
 
 static int plan_cli(const char *compare, cli_sweep_t *sw, size_t nsw,
-                    const char *const *sweeps, size_t max,
-                    iosim_point_t **pts, size_t *npts, iosim_err_t *err)
+                    const char *const *sweeps, size_t max, iosim_point_t **pts,
+                    size_t *npts, iosim_err_t *err)
 {
     char list[1024];
     const char **items = calloc(max + 1, sizeof *items);
@@ -192,7 +189,7 @@ static int plan_cli(const char *compare, cli_sweep_t *sw, size_t nsw,
                        err))
             goto out;
         for (size_t i = 0; i < nitems; i++)
-            if (strlen(items[i]) >= sizeof ((iosim_point_t *)0)->item) {
+            if (strlen(items[i]) >= sizeof((iosim_point_t *)0)->item) {
                 iosim_err_set(err, "--compare: '%s' is too long", items[i]);
                 goto out;
             }
@@ -201,22 +198,23 @@ static int plan_cli(const char *compare, cli_sweep_t *sw, size_t nsw,
      * key, and no sweep of what a --compare item sets. */
     for (size_t k = 0; k < nsw; k++) {
         const char *eq = strchr(sweeps[k], '=');
-        snprintf(sw[k].key, sizeof sw[k].key, "%.*s",
-                 (int)(eq - sweeps[k]), sweeps[k]);
+        snprintf(sw[k].key, sizeof sw[k].key, "%.*s", (int)(eq - sweeps[k]),
+                 sweeps[k]);
         snprintf(sw[k].values, sizeof sw[k].values, "%s", eq + 1);
         for (size_t j = 0; j < k; j++)
             if (!strcmp(sw[j].key, sw[k].key)) {
-                iosim_err_set(err, "--sweep %s: given twice (list its "
-                                   "values in one --sweep)",
+                iosim_err_set(err,
+                              "--sweep %s: given twice (list its "
+                              "values in one --sweep)",
                               sw[k].key);
                 goto out;
             }
-        if (compare && (!strcmp(sw[k].key, "os.policy") ||
-                        !strcmp(sw[k].key, "hv.mode") ||
-                        (!strcmp(sw[k].key, "os.kernel") &&
-                         strchr(compare, ':')))) {
-            iosim_err_set(err, "--sweep %s: --compare sets it per item "
-                               "(list the items there)",
+        if (compare &&
+            (!strcmp(sw[k].key, "os.policy") || !strcmp(sw[k].key, "hv.mode") ||
+             (!strcmp(sw[k].key, "os.kernel") && strchr(compare, ':')))) {
+            iosim_err_set(err,
+                          "--sweep %s: --compare sets it per item "
+                          "(list the items there)",
                           sw[k].key);
             goto out;
         }
@@ -231,17 +229,21 @@ static int plan_cli(const char *compare, cli_sweep_t *sw, size_t nsw,
             goto out;
         for (size_t v = 0; v < sw[k].nval; v++)
             if (strlen(sw[k].val[v]) >=
-                sizeof ((iosim_point_t *)0)->sets[0].value) {
-                iosim_err_set(err, "--sweep %s: value '%.40s...' is too "
-                                   "long", sw[k].key, sw[k].val[v]);
+                sizeof((iosim_point_t *)0)->sets[0].value) {
+                iosim_err_set(err,
+                              "--sweep %s: value '%.40s...' is too "
+                              "long",
+                              sw[k].key, sw[k].val[v]);
                 goto out;
             }
     }
     size_t combos = nitems ? nitems : 1;
     for (size_t k = 0; k < nsw; k++) {
         if (combos * sw[k].nval > max) {
-            iosim_err_set(err, "--compare x --sweep: more than %zu "
-                               "configurations", max);
+            iosim_err_set(err,
+                          "--compare x --sweep: more than %zu "
+                          "configurations",
+                          max);
             goto out;
         }
         combos *= sw[k].nval;
@@ -287,10 +289,9 @@ int iosim_plan_cli(const char *compare, const char *const *sweeps,
         if (!eq || eq == sweeps[k] || !eq[1])
             return iosim_err_set(err, "--sweep %s: expected KEY=V1,V2,...",
                                  sweeps[k]);
-        if ((size_t)(eq - sweeps[k]) >= sizeof ((cli_sweep_t *)0)->key ||
-            strlen(eq + 1) >= sizeof ((cli_sweep_t *)0)->values)
-            return iosim_err_set(err, "--sweep %.40s...: too long",
-                                 sweeps[k]);
+        if ((size_t)(eq - sweeps[k]) >= sizeof((cli_sweep_t *)0)->key ||
+            strlen(eq + 1) >= sizeof((cli_sweep_t *)0)->values)
+            return iosim_err_set(err, "--sweep %.40s...: too long", sweeps[k]);
     }
     cli_sweep_t sw[IOSIM_POINT_MAX_SETS];
     memset(sw, 0, sizeof sw);

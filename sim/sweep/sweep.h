@@ -48,8 +48,8 @@ typedef struct sweep_trace {
 } sweep_trace_t;
 
 struct iosim_sweep {
-    char *file;       /* as given */
-    char sha256[65];  /* of its bytes */
+    char *file;      /* as given */
+    char sha256[65]; /* of its bytes */
     char *command;
     char *config_name; /* as written ("" = built-in defaults) */
     char config_sha256[65];

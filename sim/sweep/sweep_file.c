@@ -42,10 +42,10 @@ typedef struct ctx {
     iosim_sweep_t *s;
 } ctx_t;
 
-static int at(ctx_t *x, const yaml_node_t *n, const char *key,
-              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-static int at(ctx_t *x, const yaml_node_t *n, const char *key,
-              const char *fmt, ...)
+static int at(ctx_t *x, const yaml_node_t *n, const char *key, const char *fmt,
+              ...) __attribute__((format(printf, 4, 5)));
+static int at(ctx_t *x, const yaml_node_t *n, const char *key, const char *fmt,
+              ...)
 {
     char msg[400];
     va_list ap;
@@ -76,8 +76,7 @@ static const char *kind(const yaml_node_t *n)
 }
 
 /* A scalar's text, or an error naming what it is instead. */
-static const char *want_scalar(ctx_t *x, const yaml_node_t *n,
-                               const char *key)
+static const char *want_scalar(ctx_t *x, const yaml_node_t *n, const char *key)
 {
     const char *v = scalar(n);
     if (!v)
@@ -98,8 +97,7 @@ static int dup_key(ctx_t *x, const yaml_node_t *map,
          q++) {
         const char *qk = scalar(node(x, q->key));
         if (qk && !strcmp(qk, k))
-            return at(x, node(x, pair->key), prefix, "'%s': duplicate key",
-                      k);
+            return at(x, node(x, pair->key), prefix, "'%s': duplicate key", k);
     }
     return 0;
 }
@@ -181,8 +179,8 @@ static int load_trace_item(ctx_t *x, const yaml_node_t *n)
         if (grc == GLOB_NOMATCH)
             rc = at(x, n, "traces", "'%s' matches no file", v);
         else if (grc != 0)
-            rc = at(x, n, "traces", "'%s': cannot list: %s", v,
-                    strerror(errno));
+            rc =
+                at(x, n, "traces", "'%s': cannot list: %s", v, strerror(errno));
         /* the matches as the file would name them: the file's directory
          * taken off again (glob sorts them) */
         size_t cut = v[0] == '/' || !x->dir[0] ? 0 : strlen(x->dir) + 1;
@@ -200,8 +198,10 @@ static int load_traces(ctx_t *x, const yaml_node_t *n)
     if (n->type == YAML_SCALAR_NODE)
         return load_trace_item(x, n);
     if (n->type != YAML_SEQUENCE_NODE)
-        return at(x, n, "traces", "expected a path or a list of paths, got "
-                                  "%s", kind(n));
+        return at(x, n, "traces",
+                  "expected a path or a list of paths, got "
+                  "%s",
+                  kind(n));
     for (yaml_node_item_t *i = n->data.sequence.items.start;
          i < n->data.sequence.items.top; i++)
         if (load_trace_item(x, node(x, *i)))
@@ -232,10 +232,10 @@ static int check_key(ctx_t *x, const yaml_node_t *n, const char *what,
         return 0;
     char near[160];
     if (config_suggest(key, near, sizeof near))
-        return at(x, n, what, "%s: unknown key (did you mean %s?)", key,
-                  near);
-    return at(x, n, what, "%s: unknown key (iosim --help-config lists "
-                          "them)",
+        return at(x, n, what, "%s: unknown key (did you mean %s?)", key, near);
+    return at(x, n, what,
+              "%s: unknown key (iosim --help-config lists "
+              "them)",
               key);
 }
 
@@ -248,8 +248,10 @@ static int walk_keys(ctx_t *x, const yaml_node_t *map, const char *what,
                      const char *prefix, leaf_fn fn, void *arg)
 {
     if (map->type != YAML_MAPPING_NODE)
-        return at(x, map, what, "expected a mapping of configuration keys, "
-                                "got %s", kind(map));
+        return at(x, map, what,
+                  "expected a mapping of configuration keys, "
+                  "got %s",
+                  kind(map));
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start;
          p < map->data.mapping.pairs.top; p++) {
         yaml_node_t *kn = node(x, p->key), *vn = node(x, p->value);
@@ -343,30 +345,33 @@ static int load_variant(ctx_t *x, const yaml_node_t *n, variants_t *vs)
                     return -1;
                 item_node = vn;
             } else if (!strcmp(k, "set")) {
-                if (walk_keys(x, vn, "variants.set", "", add_setting,
-                              &v->set))
+                if (walk_keys(x, vn, "variants.set", "", add_setting, &v->set))
                     return -1;
             } else {
-                return at(x, kn, "variants", "unknown key '%s' (name, item, "
-                                             "set)", k);
+                return at(x, kn, "variants",
+                          "unknown key '%s' (name, item, "
+                          "set)",
+                          k);
             }
         }
         if (!name && !item)
-            return at(x, n, "variants", "a variant needs a name or an "
-                                        "item");
+            return at(x, n, "variants",
+                      "a variant needs a name or an "
+                      "item");
     } else {
-        return at(x, n, "variants", "expected an item (strict@emulated) "
-                                    "or a mapping (name, item, set), got %s",
+        return at(x, n, "variants",
+                  "expected an item (strict@emulated) "
+                  "or a mapping (name, item, set), got %s",
                   kind(n));
     }
-    if (item && (!item[0] || strchr(item, ',') ||
-                 strlen(item) >= sizeof v->item))
-        return at(x, item_node, "variants", "'%s' is not one item "
-                                            "policy[@mode][:kernel]",
+    if (item &&
+        (!item[0] || strchr(item, ',') || strlen(item) >= sizeof v->item))
+        return at(x, item_node, "variants",
+                  "'%s' is not one item "
+                  "policy[@mode][:kernel]",
                   item);
     if (name && (!name[0] || strlen(name) >= sizeof v->name))
-        return at(x, n, "variants.name", "'%s': empty or too long",
-                  name);
+        return at(x, n, "variants.name", "'%s': empty or too long", name);
     snprintf(v->item, sizeof v->item, "%s", item ? item : "");
     snprintf(v->name, sizeof v->name, "%s", name ? name : item);
     for (size_t i = 0; i + 1 < vs->n; i++)
@@ -405,11 +410,11 @@ static int axis_push(ctx_t *x, axis_t *a, const char *v, const yaml_node_t *n)
     for (size_t i = 0; i < a->n; i++)
         if (!strcmp(a->values[i], v))
             return at(x, n, a->key, "value '%s' given twice", v);
-    if (strlen(v) >= sizeof ((iosim_point_t *)0)->sets[0].value)
+    if (strlen(v) >= sizeof((iosim_point_t *)0)->sets[0].value)
         return at(x, n, a->key, "value too long");
     char **nv = realloc(a->values, (a->n + 1) * sizeof *nv);
-    const yaml_node_t **nn = nv ? realloc(a->nodes, (a->n + 1) * sizeof *nn)
-                                : NULL;
+    const yaml_node_t **nn =
+        nv ? realloc(a->nodes, (a->n + 1) * sizeof *nn) : NULL;
     if (nv)
         a->values = nv;
     if (nn)
@@ -447,8 +452,10 @@ static int load_range(ctx_t *x, const yaml_node_t *n, axis_t *a)
             if (!strcmp(k, names[i]))
                 f = i;
         if (f < 0)
-            return at(x, kn, a->key, "unknown range key '%s' (from, to, "
-                                     "step or times)", k);
+            return at(x, kn, a->key,
+                      "unknown range key '%s' (from, to, "
+                      "step or times)",
+                      k);
         const char *v = want_scalar(x, vn, a->key);
         if (!v)
             return -1;
@@ -457,18 +464,21 @@ static int load_range(ctx_t *x, const yaml_node_t *n, axis_t *a)
         has[f] = true;
     }
     if (!has[0] || !has[1] || has[2] == has[3])
-        return at(x, n, a->key, "a range is {from, to, step} or {from, to, "
-                                "times}");
+        return at(x, n, a->key,
+                  "a range is {from, to, step} or {from, to, "
+                  "times}");
     if (has[2] && (step == 0 || (to - from) / step < 0))
-        return at(x, n, a->key, "step %g never goes from %g to %g", step,
-                  from, to);
+        return at(x, n, a->key, "step %g never goes from %g to %g", step, from,
+                  to);
     if (has[3] && (times <= 1 || from <= 0 || to < from))
-        return at(x, n, a->key, "times needs from > 0, to >= from and times "
-                                "> 1");
-    bool ints = from == floor(from) && (has[2] ? step == floor(step)
-                                               : times == floor(times));
+        return at(x, n, a->key,
+                  "times needs from > 0, to >= from and times "
+                  "> 1");
+    bool ints = from == floor(from) &&
+                (has[2] ? step == floor(step) : times == floor(times));
     for (size_t i = 0;; i++) {
-        double v = has[2] ? from + (double)i * step : from * pow(times, (double)i);
+        double v =
+            has[2] ? from + (double)i * step : from * pow(times, (double)i);
         double slack = has[2] ? fabs(step) * 1e-6 : v * 1e-9;
         if (has[2] ? (step > 0 ? v > to + slack : v < to - slack)
                    : v > to + slack)
@@ -521,22 +531,27 @@ static int add_axis(ctx_t *x, const char *key, const yaml_node_t *kn,
 static int load_grid(ctx_t *x, const yaml_node_t *n, grid_t *g)
 {
     if (n->type != YAML_SEQUENCE_NODE)
-        return at(x, n, "grid", "expected a list of blocks ({product: "
-                                "...} or {zip: ...}), got %s", kind(n));
+        return at(x, n, "grid",
+                  "expected a list of blocks ({product: "
+                  "...} or {zip: ...}), got %s",
+                  kind(n));
     for (yaml_node_item_t *i = n->data.sequence.items.start;
          i < n->data.sequence.items.top; i++) {
         yaml_node_t *bn = node(x, *i);
         if (bn->type != YAML_MAPPING_NODE ||
             bn->data.mapping.pairs.top - bn->data.mapping.pairs.start != 1)
-            return at(x, bn, "grid", "a block is {product: {KEY: VALUES}} "
-                                     "or {zip: {KEY: VALUES}}");
+            return at(x, bn, "grid",
+                      "a block is {product: {KEY: VALUES}} "
+                      "or {zip: {KEY: VALUES}}");
         yaml_node_pair_t *p = bn->data.mapping.pairs.start;
         const char *k = want_scalar(x, node(x, p->key), "grid");
         if (!k)
             return -1;
         if (strcmp(k, "product") && strcmp(k, "zip"))
-            return at(x, node(x, p->key), "grid", "unknown block '%s' "
-                                                  "(product or zip)", k);
+            return at(x, node(x, p->key), "grid",
+                      "unknown block '%s' "
+                      "(product or zip)",
+                      k);
         block_t *nb = realloc(g->b, (g->n + 1) * sizeof *nb);
         if (!nb)
             return iosim_err_set(x->err, "out of memory");
@@ -588,17 +603,21 @@ static void grid_free(grid_t *g)
 const char *sweep_metric_name(const sweep_metric_t *m)
 {
     switch (m->kind) {
-    case SWEEP_STAT: return iosim_stat_name(m->index);
-    case SWEEP_DERIVED: return iosim_derived_name(m->index);
-    case SWEEP_WARNING: return iosim_warning_name(m->index);
-    default: return iosim_summary_name(m->index);
+    case SWEEP_STAT:
+        return iosim_stat_name(m->index);
+    case SWEEP_DERIVED:
+        return iosim_derived_name(m->index);
+    case SWEEP_WARNING:
+        return iosim_warning_name(m->index);
+    default:
+        return iosim_summary_name(m->index);
     }
 }
 
 static size_t metric_total(void)
 {
-    return iosim_stat_count() + iosim_derived_count() +
-           iosim_warning_count() + iosim_summary_count();
+    return iosim_stat_count() + iosim_derived_count() + iosim_warning_count() +
+           iosim_summary_count();
 }
 
 /* The i-th metric of every report, in --list-stats order. */
@@ -627,8 +646,8 @@ static int load_metrics(ctx_t *x, const yaml_node_t *n)
     size_t nitems = 1;
     const yaml_node_t **seq = NULL;
     if (n->type == YAML_SEQUENCE_NODE) {
-        nitems = (size_t)(n->data.sequence.items.top -
-                          n->data.sequence.items.start);
+        nitems =
+            (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
         seq = calloc(nitems + 1, sizeof *seq);
         if (!seq) {
             free(want);
@@ -651,8 +670,9 @@ static int load_metrics(ctx_t *x, const yaml_node_t *n)
                 any = want[m] = true;
         }
         if (!any)
-            rc = at(x, items[i], "metrics", "'%s' names no metric (iosim "
-                                            "--list-stats lists them)",
+            rc = at(x, items[i], "metrics",
+                    "'%s' names no metric (iosim "
+                    "--list-stats lists them)",
                     pat);
     }
     free(seq);
@@ -713,38 +733,40 @@ static int plan(ctx_t *x, variants_t *vs, grid_t *g)
         for (size_t a = 0; a < g->b[b].naxes; a++) {
             const axis_t *ax = &g->b[b].axes[a];
             for (size_t b2 = 0; b2 <= b; b2++)
-                for (size_t a2 = 0; a2 < (b2 == b ? a : g->b[b2].naxes);
-                     a2++)
+                for (size_t a2 = 0; a2 < (b2 == b ? a : g->b[b2].naxes); a2++)
                     if (!strcmp(g->b[b2].axes[a2].key, ax->key))
-                        return at(x, ax->nodes[0], ax->key, "given twice in "
-                                                            "the grid");
-            if (any_item && (!strcmp(ax->key, "os.policy") ||
-                             !strcmp(ax->key, "hv.mode") ||
-                             (any_kernel && !strcmp(ax->key, "os.kernel"))))
-                return at(x, ax->nodes[0], ax->key, "a variant's item sets "
-                                                    "it (list the items "
-                                                    "under variants)");
+                        return at(x, ax->nodes[0], ax->key,
+                                  "given twice in "
+                                  "the grid");
+            if (any_item &&
+                (!strcmp(ax->key, "os.policy") || !strcmp(ax->key, "hv.mode") ||
+                 (any_kernel && !strcmp(ax->key, "os.kernel"))))
+                return at(x, ax->nodes[0], ax->key,
+                          "a variant's item sets "
+                          "it (list the items "
+                          "under variants)");
             for (size_t v = 0; v < vs->n; v++)
                 for (size_t k = 0; k < vs->v[v].set.n; k++)
                     if (!strcmp(vs->v[v].set.v[k].key, ax->key))
                         return at(x, vs->v[v].set.v[k].key_node, ax->key,
-                                  "variant %s sets a grid key",
-                                  vs->v[v].name);
+                                  "variant %s sets a grid key", vs->v[v].name);
         }
     size_t per_variant = 1;
     size_t naxes = 0;
     for (size_t b = 0; b < g->n; b++) {
         if (per_variant * g->b[b].points > SWEEP_MAX_POINTS)
-            return iosim_err_set(x->err, "%s: grid: more than %d "
-                                         "configurations",
+            return iosim_err_set(x->err,
+                                 "%s: grid: more than %d "
+                                 "configurations",
                                  x->file, SWEEP_MAX_POINTS);
         per_variant *= g->b[b].points;
         naxes += g->b[b].naxes;
     }
     size_t nv = vs->n ? vs->n : 1;
     if (per_variant * nv > SWEEP_MAX_POINTS)
-        return iosim_err_set(x->err, "%s: variants x grid: more than %d "
-                                     "configurations",
+        return iosim_err_set(x->err,
+                             "%s: variants x grid: more than %d "
+                             "configurations",
                              x->file, SWEEP_MAX_POINTS);
     s->npoints = per_variant * nv;
     if (!(s->points = calloc(s->npoints, sizeof *s->points)))
@@ -767,12 +789,13 @@ static int plan(ctx_t *x, variants_t *vs, grid_t *g)
     for (size_t v = 0; v < nv; v++) {
         const variant_t *var = vs->n ? &vs->v[v] : NULL;
         if (var && var->set.n + naxes > IOSIM_POINT_MAX_SETS)
-            return at(x, var->at, "variants", "%s: more than %d keys set "
-                                              "with the grid's",
+            return at(x, var->at, "variants",
+                      "%s: more than %d keys set "
+                      "with the grid's",
                       var->name, IOSIM_POINT_MAX_SETS);
         if (!var && naxes > IOSIM_POINT_MAX_SETS)
-            return iosim_err_set(x->err, "%s: grid: more than %d keys",
-                                 x->file, IOSIM_POINT_MAX_SETS);
+            return iosim_err_set(x->err, "%s: grid: more than %d keys", x->file,
+                                 IOSIM_POINT_MAX_SETS);
         for (size_t c = 0; c < per_variant; c++, p++) {
             iosim_point_t *pt = &s->points[p];
             pt->from_file = true;
@@ -805,8 +828,7 @@ static int plan(ctx_t *x, variants_t *vs, grid_t *g)
                         digit /= ax->n;
                     struct iosim_point_set *ps = &pt->sets[--slot];
                     snprintf(ps->key, sizeof ps->key, "%s", ax->key);
-                    snprintf(ps->value, sizeof ps->value, "%s",
-                             ax->values[vi]);
+                    snprintf(ps->value, sizeof ps->value, "%s", ax->values[vi]);
                     ps->in_label = true;
                     ps->line = (unsigned)ax->nodes[vi]->start_mark.line + 1;
                     ps->col = (unsigned)ax->nodes[vi]->start_mark.column + 1;
@@ -873,8 +895,8 @@ static int load_base(ctx_t *x, const yaml_node_t *config_node,
             }
         if (cpath && e.key[0] &&
             !iosim_config_key_position(cpath, e.key, &line, &col))
-            iosim_err_set(x->err, "%s:%zu:%zu: %s", s->config_name, line,
-                          col, e.msg);
+            iosim_err_set(x->err, "%s:%zu:%zu: %s", s->config_name, line, col,
+                          e.msg);
         else
             iosim_err_set(x->err, "%s: %s", cpath ? s->config_name : x->file,
                           e.msg);
@@ -884,17 +906,18 @@ out:
     return rc;
 }
 
-static const char *const top_keys[] = {"traces", "config", "set",
-                                       "variants", "grid", "metrics",
+static const char *const top_keys[] = {"traces",     "config", "set",
+                                       "variants",   "grid",   "metrics",
                                        "shard_size", NULL};
 
 static int load_doc(ctx_t *x, yaml_node_t *root)
 {
     iosim_sweep_t *s = x->s;
     if (!root || root->type != YAML_MAPPING_NODE)
-        return iosim_err_set(x->err, "%s:%zu:%zu: expected a mapping with "
-                                     "traces, config, variants, grid, "
-                                     "metrics",
+        return iosim_err_set(x->err,
+                             "%s:%zu:%zu: expected a mapping with "
+                             "traces, config, variants, grid, "
+                             "metrics",
                              x->file, root ? root->start_mark.line + 1 : 1,
                              root ? root->start_mark.column + 1 : 1);
     const yaml_node_t *val[7] = {NULL};
@@ -909,10 +932,12 @@ static int load_doc(ctx_t *x, yaml_node_t *root)
             i++;
         if (!top_keys[i]) {
             if (iosim_param_find(k))
-                return at(x, kn, k, "a configuration key: give it under "
-                                    "set: (or grid:)");
-            return at(x, kn, k, "unknown key (traces, config, set, "
-                                "variants, grid, metrics, shard_size)");
+                return at(x, kn, k,
+                          "a configuration key: give it under "
+                          "set: (or grid:)");
+            return at(x, kn, k,
+                      "unknown key (traces, config, set, "
+                      "variants, grid, metrics, shard_size)");
         }
         val[i] = node(x, p->value);
     }
@@ -930,8 +955,7 @@ static int load_doc(ctx_t *x, yaml_node_t *root)
         goto out;
     if (val[3]) {
         if (val[3]->type != YAML_SEQUENCE_NODE) {
-            at(x, val[3], "variants", "expected a list, got %s",
-               kind(val[3]));
+            at(x, val[3], "variants", "expected a list, got %s", kind(val[3]));
             goto out;
         }
         for (yaml_node_item_t *i = val[3]->data.sequence.items.start;
@@ -960,8 +984,8 @@ static int load_doc(ctx_t *x, yaml_node_t *root)
         if (!v)
             goto out;
         if (!v[0] || *end || v[0] == '-' || n < 1 || n > SWEEP_SHARD_MAX) {
-            at(x, val[6], "shard_size", "'%s' is not 1..%d configurations",
-               v, SWEEP_SHARD_MAX);
+            at(x, val[6], "shard_size", "'%s' is not 1..%d configurations", v,
+               SWEEP_SHARD_MAX);
             goto out;
         }
         s->shard_size = n;
@@ -1057,15 +1081,9 @@ void iosim_sweep_free(iosim_sweep_t *s)
     free(s);
 }
 
-size_t iosim_sweep_trace_count(const iosim_sweep_t *s)
-{
-    return s->ntraces;
-}
+size_t iosim_sweep_trace_count(const iosim_sweep_t *s) { return s->ntraces; }
 
-size_t iosim_sweep_point_count(const iosim_sweep_t *s)
-{
-    return s->npoints;
-}
+size_t iosim_sweep_point_count(const iosim_sweep_t *s) { return s->npoints; }
 
 size_t iosim_sweep_shard_count(const iosim_sweep_t *s)
 {

@@ -25,10 +25,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config/config.h"
 #include "base/csv.h"
 #include "base/json.h"
 #include "base/outfile.h"
+#include "config/config.h"
 #include "core/sha256.h"
 #include "sweep/sweep.h"
 
@@ -211,10 +211,7 @@ int iosim_sweep_set_dir(iosim_sweep_t *s, const char *dir, iosim_err_t *err)
     return 0;
 }
 
-const char *iosim_sweep_dir(const iosim_sweep_t *s)
-{
-    return s->dir;
-}
+const char *iosim_sweep_dir(const iosim_sweep_t *s) { return s->dir; }
 
 bool iosim_sweep_shard_done(const iosim_sweep_t *s, size_t i)
 {
@@ -269,15 +266,15 @@ int iosim_sweep_run_shard(iosim_sweep_t *s, size_t i, unsigned threads,
                           iosim_err_t *err)
 {
     if (i >= iosim_sweep_shard_count(s))
-        return iosim_err_set(err, "shard %zu: the sweep has %zu (0..%zu)",
-                             i, iosim_sweep_shard_count(s),
+        return iosim_err_set(err, "shard %zu: the sweep has %zu (0..%zu)", i,
+                             iosim_sweep_shard_count(s),
                              iosim_sweep_shard_count(s) - 1);
     if (iosim_sweep_shard_done(s, i))
         return 0;
     const sweep_trace_t *t = &s->traces[i / s->shards_per_trace];
     size_t first = (i % s->shards_per_trace) * s->shard_size;
-    size_t n = s->npoints - first < s->shard_size ? s->npoints - first
-                                                  : s->shard_size;
+    size_t n =
+        s->npoints - first < s->shard_size ? s->npoints - first : s->shard_size;
     iosim_sim_t **sims = calloc(n, sizeof *sims);
     if (!sims)
         return iosim_err_set(err, "out of memory");
@@ -334,8 +331,7 @@ static void *worker(void *arg)
             pthread_mutex_unlock(&p->lock);
             return NULL;
         }
-        bool bad = iosim_sweep_run_shard(p->s, p->todo[j],
-                                         p->threads_per_shard,
+        bool bad = iosim_sweep_run_shard(p->s, p->todo[j], p->threads_per_shard,
                                          &p->errs[j]) != 0;
         pthread_mutex_lock(&p->lock);
         p->failed[j] = bad;
@@ -474,9 +470,9 @@ static col_type_t key_type(const char *key)
 }
 
 static const char *const prov_cols[] = {
-    "iosim_version", "command",     "sweep_file", "sweep_sha256",
-    "config_file",   "config_sha256", "trace",    "trace_bytes",
-    "trace_sha256",  "label",       "variant"};
+    "iosim_version", "command",       "sweep_file", "sweep_sha256",
+    "config_file",   "config_sha256", "trace",      "trace_bytes",
+    "trace_sha256",  "label",         "variant"};
 #define N_PROV (sizeof prov_cols / sizeof prov_cols[0])
 
 int iosim_sweep_merge(const iosim_sweep_t *s, FILE *out, iosim_format_t fmt,
@@ -488,8 +484,9 @@ int iosim_sweep_merge(const iosim_sweep_t *s, FILE *out, iosim_format_t fmt,
     for (size_t i = 0; i < total; i++)
         missing += !iosim_sweep_shard_done(s, i);
     if (missing)
-        return iosim_err_set(err, "%s: %zu of %zu shards not run yet (in "
-                                  "%s)",
+        return iosim_err_set(err,
+                             "%s: %zu of %zu shards not run yet (in "
+                             "%s)",
                              s->file, missing, total, s->dir);
     kv_t base;
     if (config_cells(s->base, &base, err))
@@ -552,20 +549,26 @@ int iosim_sweep_merge(const iosim_sweep_t *s, FILE *out, iosim_format_t fmt,
             iosim_point_label(s->base, pt, label, sizeof label);
             snprintf(bytes, sizeof bytes, "%llu",
                      (unsigned long long)tr->bytes);
-            const char *prov[N_PROV] = {
-                IOSIM_VERSION_STRING, s->command, s->file, s->sha256,
-                s->config_name, s->config_sha256, tr->name, bytes,
-                tr->sha256, label, pt->name};
+            const char *prov[N_PROV] = {IOSIM_VERSION_STRING,
+                                        s->command,
+                                        s->file,
+                                        s->sha256,
+                                        s->config_name,
+                                        s->config_sha256,
+                                        tr->name,
+                                        bytes,
+                                        tr->sha256,
+                                        label,
+                                        pt->name};
             t.col = 0;
             for (size_t c = 0; c < N_PROV; c++)
-                cell(&t, prov_cols[c], prov[c],
-                     c == 7 ? COL_INT : COL_STR);
+                cell(&t, prov_cols[c], prov[c], c == 7 ? COL_INT : COL_STR);
             for (size_t w = 0; w < s->nswept; w++)
                 cell(&t, s->swept[w], cells[swept_at[w]],
                      key_type(s->swept[w]));
             for (size_t m = 0; m < s->nmetrics; m++)
-                cell(&t, sweep_metric_name(&s->metrics[m]),
-                     cells[base.n + m], COL_NUM);
+                cell(&t, sweep_metric_name(&s->metrics[m]), cells[base.n + m],
+                     COL_NUM);
             for (size_t c = 0; c < base.n; c++)
                 if (!is_swept[c])
                     cell(&t, base.key[c], cells[c], key_type(base.key[c]));
@@ -573,8 +576,9 @@ int iosim_sweep_merge(const iosim_sweep_t *s, FILE *out, iosim_format_t fmt,
         }
         fclose(f);
         if (k != n) {
-            iosim_err_set(err, "%s: line %zu: not a row of this sweep (a "
-                               "damaged shard: remove it and run again)",
+            iosim_err_set(err,
+                          "%s: line %zu: not a row of this sweep (a "
+                          "damaged shard: remove it and run again)",
                           path, k + 2);
             goto out;
         }

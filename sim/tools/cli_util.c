@@ -42,10 +42,12 @@ int cli_parse_duration_ns(const char *s, uint64_t *out)
 {
     /* no bare number: "10" meaning 10 ns is a trap (an epoch of 10 ns
      * is millions of rows) */
+    // clang-format off
     static const struct { const char *unit; uint64_t ns; } units[] = {
         {"ns", 1}, {"us", 1000}, {"ms", 1000000},
         {"s", 1000000000},
     };
+    // clang-format on
     size_t digits = strspn(s, "0123456789");
     if (digits == 0 || digits > 19)
         return -1;

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "iosim.h"
 #include "base/outfile.h"
+#include "iosim.h"
 #include "tools/cli_util.h"
 #include "tools/trace_cmds.h"
 #include "trace/trace_internal.h"
@@ -32,22 +32,28 @@ enum out_form { OUT_TEXT, OUT_BINARY, OUT_CONVERT };
 static int convert_usage(const char *cmd, enum out_form form, FILE *f)
 {
     if (form == OUT_BINARY)
-        fprintf(f, "usage: %s %s IN -o OUT.zst\n"
-                   "  Converts a trace (text or binary) to the binary form "
-                   "(format v2).\n", prog, cmd);
+        fprintf(f,
+                "usage: %s %s IN -o OUT.zst\n"
+                "  Converts a trace (text or binary) to the binary form "
+                "(format v2).\n",
+                prog, cmd);
     else if (form == OUT_CONVERT)
-        fprintf(f, "usage: %s %s IN -o OUT.zst [--format v1|v2]\n"
-                   "  Rewrites a trace (binary v1 or v2, or text) in the "
-                   "binary form of\n"
-                   "  format v2 (the default: blocks of delta-coded columns "
-                   "with an index\n"
-                   "  and a checksum per block, traces/FORMAT.md §8) or of "
-                   "format v1.\n"
-                   "  The records and metadata are unchanged.\n", prog, cmd);
+        fprintf(f,
+                "usage: %s %s IN -o OUT.zst [--format v1|v2]\n"
+                "  Rewrites a trace (binary v1 or v2, or text) in the "
+                "binary form of\n"
+                "  format v2 (the default: blocks of delta-coded columns "
+                "with an index\n"
+                "  and a checksum per block, traces/FORMAT.md §8) or of "
+                "format v1.\n"
+                "  The records and metadata are unchanged.\n",
+                prog, cmd);
     else
-        fprintf(f, "usage: %s %s IN [-o OUT]\n"
-                   "  Writes a trace (binary or text) in the text form, to "
-                   "OUT or stdout.\n", prog, cmd);
+        fprintf(f,
+                "usage: %s %s IN [-o OUT]\n"
+                "  Writes a trace (binary or text) in the text form, to "
+                "OUT or stdout.\n",
+                prog, cmd);
     return f == stdout ? 0 : IOSIM_EXIT_BAD_INPUT;
 }
 
@@ -85,8 +91,7 @@ static int convert(int argc, char **argv, enum out_form form)
         } else if (!in) {
             in = argv[i];
         } else {
-            cli_error(prog, "%s: more than one input ('%s')", argv[0],
-                      argv[i]);
+            cli_error(prog, "%s: more than one input ('%s')", argv[0], argv[i]);
             return IOSIM_EXIT_BAD_INPUT;
         }
     }
@@ -147,10 +152,7 @@ static int convert(int argc, char **argv, enum out_form form)
     return 0;
 }
 
-int cmd_to_text(int argc, char **argv)
-{
-    return convert(argc, argv, OUT_TEXT);
-}
+int cmd_to_text(int argc, char **argv) { return convert(argc, argv, OUT_TEXT); }
 
 int cmd_from_text(int argc, char **argv)
 {

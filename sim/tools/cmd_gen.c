@@ -2,9 +2,9 @@
  *
  * Concepts: the kinds are the table gen_kinds[] below: the library's
  *   generators (sim/trace/gen.h), with a command line of their own where
- *   it is large (gen nic: cmd_gen_nic.c); this command takes -o and --text out of argv, hands
- *   the rest to the kind and prints its one-line error.  The output
- *   appears only if generation succeeds (the writer renames its temp file
+ *   it is large (gen nic: cmd_gen_nic.c); this command takes -o and --text out
+ * of argv, hands the rest to the kind and prints its one-line error.  The
+ * output appears only if generation succeeds (the writer renames its temp file
  *   on commit).
  * Assumptions: none.
  * Not modeled: nothing.
@@ -46,8 +46,9 @@ static void usage(FILE *out)
 
 static void kind_usage(FILE *out, const gen_kind_t *k)
 {
-    fprintf(out, "usage: iosim-trace gen %s [options] -o OUT.zst [--text]\n"
-                 "  %s\noptions:\n",
+    fprintf(out,
+            "usage: iosim-trace gen %s [options] -o OUT.zst [--text]\n"
+            "  %s\noptions:\n",
             k->name, k->summary);
     fputs(k->usage, out);
     fputs("  -o, --output PATH  output trace (required)\n"

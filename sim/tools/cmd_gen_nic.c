@@ -20,12 +20,13 @@ static const char *const direction_choices[] = {"rx", "tx", "both", NULL};
 static const char *const rq_sizing_choices[] = {"packets", "mlx5", NULL};
 
 static int gen_nic_cli(int argc, char **argv, const char *path, bool text,
-                   iosim_err_t *err)
+                       iosim_err_t *err)
 {
     gen_nic_params_t p;
     gen_nic_defaults(&p);
     unsigned dir = 0, rq_sizing = 0;
     bool packets_given = false, duration_given = false, no_acks = false;
+    // clang-format off
     const gen_opt_t opts[] = {
         {"--flows", GEN_OPT_U64, &p.flows, 1, 65536, NULL, NULL},
         {"--ring", GEN_OPT_U64, &p.ring, 1, 65536, NULL, NULL},
@@ -72,6 +73,7 @@ static int gen_nic_cli(int argc, char **argv, const char *path, bool text,
          NULL},
         {NULL, 0, NULL, 0, 0, NULL, NULL},
     };
+    // clang-format on
     if (gen_parse_opts("nic", opts, argc, argv, err))
         return -1;
     if (packets_given && duration_given)
@@ -79,7 +81,7 @@ static int gen_nic_cli(int argc, char **argv, const char *path, bool text,
                                   "--duration");
     if (duration_given)
         p.packets = 0;
-    p.direction = dir == 0 ? GEN_NIC_RX
+    p.direction = dir == 0   ? GEN_NIC_RX
                   : dir == 1 ? GEN_NIC_TX
                              : GEN_NIC_RX | GEN_NIC_TX;
     if (no_acks)

@@ -13,9 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "iosim.h"
 #include "base/outfile.h"
 #include "dev/dev.h"
+#include "iosim.h"
 #include "tools/cli_util.h"
 #include "tools/trace_cmds.h"
 #include "trace/import.h"
@@ -25,33 +25,34 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: iosim-trace import ftrace IN -o OUT.zst [options]\n"
-            "       iosim-trace import qemu QEMU_LOG --guest FTRACE_TXT "
-            "-o OUT.zst [options]\n"
-            "IN may be plain text or zstd-compressed; '-' reads stdin "
-            "(ftrace only).\n"
-            "options:\n"
-            "  --workload W     meta workload (redis, memcached, ...)\n"
-            "  --dev-model M    meta device: the NIC's device model "
-            "(virtio-net, e1000e,\n"
-            "                   mlx5; iosim --list), run by dev.model auto\n"
-            "  --policy P       meta policy (strict|lazy|passthrough); "
-            "default: guessed\n"
-            "                   from iommu-info.txt next to the input\n"
-            "  --requests N     meta requests: the load's request count in the\n"
-            "                   window (per-request metrics use it)\n"
-            "  --kernel K       meta kernel; default: from dmesg.txt next "
-            "to the input\n"
-            "  --window         keep only BENCH_START..BENCH_END\n"
-            "  --device BB:DD.F device of map/unmap records (default "
-            "01:00.0)\n"
-            "  --domain N       domain id of map/unmap/DMA records "
-            "(default: the most\n"
-            "                   common DID of the first IOTLB "
-            "invalidations)\n"
-            "  --text           write the text form instead of zstd\n"
-            "sources:\n");
+    fprintf(
+        out,
+        "usage: iosim-trace import ftrace IN -o OUT.zst [options]\n"
+        "       iosim-trace import qemu QEMU_LOG --guest FTRACE_TXT "
+        "-o OUT.zst [options]\n"
+        "IN may be plain text or zstd-compressed; '-' reads stdin "
+        "(ftrace only).\n"
+        "options:\n"
+        "  --workload W     meta workload (redis, memcached, ...)\n"
+        "  --dev-model M    meta device: the NIC's device model "
+        "(virtio-net, e1000e,\n"
+        "                   mlx5; iosim --list), run by dev.model auto\n"
+        "  --policy P       meta policy (strict|lazy|passthrough); "
+        "default: guessed\n"
+        "                   from iommu-info.txt next to the input\n"
+        "  --requests N     meta requests: the load's request count in the\n"
+        "                   window (per-request metrics use it)\n"
+        "  --kernel K       meta kernel; default: from dmesg.txt next "
+        "to the input\n"
+        "  --window         keep only BENCH_START..BENCH_END\n"
+        "  --device BB:DD.F device of map/unmap records (default "
+        "01:00.0)\n"
+        "  --domain N       domain id of map/unmap/DMA records "
+        "(default: the most\n"
+        "                   common DID of the first IOTLB "
+        "invalidations)\n"
+        "  --text           write the text form instead of zstd\n"
+        "sources:\n");
     for (const import_source_t *const *s = import_sources; *s; s++)
         fprintf(out, "  %-8s %s\n", (*s)->name, (*s)->summary);
 }
@@ -223,8 +224,10 @@ int cmd_import(int argc, char **argv)
                 opts.workload = v;
             } else if (!strcmp(a, "--dev-model")) {
                 if (!dev_model_find(v)) {
-                    cli_error(PROG, "--dev-model '%s': not a device model "
-                                    "(iosim --list)", v);
+                    cli_error(PROG,
+                              "--dev-model '%s': not a device model "
+                              "(iosim --list)",
+                              v);
                     return IOSIM_EXIT_BAD_INPUT;
                 }
                 opts.dev_model = v;
@@ -232,8 +235,10 @@ int cmd_import(int argc, char **argv)
                 /* the traced kernel's policy (FORMAT.md §3 meta.policy) */
                 if (strcmp(v, "strict") && strcmp(v, "lazy") &&
                     strcmp(v, "passthrough")) {
-                    cli_error(PROG, "--policy '%s': strict, lazy or "
-                                    "passthrough", v);
+                    cli_error(PROG,
+                              "--policy '%s': strict, lazy or "
+                              "passthrough",
+                              v);
                     return IOSIM_EXIT_BAD_INPUT;
                 }
                 opts.policy = v;
@@ -241,7 +246,8 @@ int cmd_import(int argc, char **argv)
                 opts.kernel = v;
             } else if (!strcmp(a, "--device")) {
                 if (trace_parse_bdf(v, strlen(v), &opts.device) < 0) {
-                    cli_error(PROG, "--device %s: expected [DDDD:]BB:DD.F (hex)", v);
+                    cli_error(PROG,
+                              "--device %s: expected [DDDD:]BB:DD.F (hex)", v);
                     return IOSIM_EXIT_BAD_INPUT;
                 }
             } else if (!strcmp(a, "--requests")) {
@@ -310,8 +316,8 @@ int cmd_import(int argc, char **argv)
     import_counts_t counts = {0};
     int rc = 0;
     cli_temp_add_trace(out_path); /* killed: no temporary left */
-    import_sink_t *sink = import_sink_file(out_path, text, &opts, &counts,
-                                           &err);
+    import_sink_t *sink =
+        import_sink_file(out_path, text, &opts, &counts, &err);
     if (!sink || import_run(src, in, in_path, sink, &opts, &counts, &err) < 0 ||
         import_sink_finish(sink, &err) < 0) {
         cli_error(PROG, "%s", err.msg);

@@ -41,24 +41,26 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "iosim.h"
 #include "base/outfile.h"
+#include "iosim.h"
 #include "tools/cli_util.h"
 #include "tools/trace_cmds.h"
 
-#define MERGE_BATCH 256          /* records buffered per input          */
-#define MERGE_OUT_BATCH 4096     /* records per write                   */
-#define MERGE_MAX_INPUTS 4096    /* open files; a tenant each           */
-#define MERGE_SID_BASE 0x0100u   /* 01:00.0                             */
-#define MERGE_MAX_DIDS 65535u    /* domain ids 1..65535 (16 bits)        */
+#define MERGE_BATCH 256        /* records buffered per input          */
+#define MERGE_OUT_BATCH 4096   /* records per write                   */
+#define MERGE_MAX_INPUTS 4096  /* open files; a tenant each           */
+#define MERGE_SID_BASE 0x0100u /* 01:00.0                             */
+#define MERGE_MAX_DIDS 65535u  /* domain ids 1..65535 (16 bits)        */
 #define MERGE_MAX_SIDS ((0x10000u - MERGE_SID_BASE) / 8) /* function 0s */
 
 static const char prog[] = "iosim-trace merge";
 
 static int usage(FILE *f)
 {
-    fprintf(f,
-        "usage: iosim-trace merge IN... -o OUT.zst [--text] [--align start|none]\n"
+    fprintf(
+        f,
+        "usage: iosim-trace merge IN... -o OUT.zst [--text] [--align "
+        "start|none]\n"
         "           [--stagger NS] [--offsets NS,NS,...] [--factor F]\n"
         "           [--iova-stride BYTES]\n"
         "  One trace of several tenants: each input keeps its records, with\n"
@@ -80,15 +82,15 @@ typedef struct input {
     const char *path;
     iosim_trace_reader_t *r;
     iosim_rec_t buf[MERGE_BATCH];
-    long n, pos;   /* records in buf, next one */
+    long n, pos; /* records in buf, next one */
     bool done;
     /* first pass */
-    uint64_t t0;          /* first record's time */
+    uint64_t t0; /* first record's time */
     bool any;
-    uint64_t iova_end;    /* largest iova + size (MAP/UNMAP/DMA) */
-    uint64_t ends;        /* END marks */
+    uint64_t iova_end; /* largest iova + size (MAP/UNMAP/DMA) */
+    uint64_t ends;     /* END marks */
     /* placement */
-    int64_t shift;        /* added to (re-timed) times */
+    int64_t shift; /* added to (re-timed) times */
     uint64_t iova_add;
 } input_t;
 
@@ -212,9 +214,10 @@ static int merged_meta(input_t *in, size_t nin, iosim_trace_meta_t *m,
     for (size_t k = 0; k < nin; k++) {
         const iosim_trace_meta_t *a = iosim_trace_meta(in[k].r);
         if (k > 0 && a->has_dma != m->has_dma)
-            return iosim_err_set(err, "%s: has_dma=%u but %s has_dma=%u (the "
-                                      "model replays a trace's DMA records or "
-                                      "models the device, not both)",
+            return iosim_err_set(err,
+                                 "%s: has_dma=%u but %s has_dma=%u (the "
+                                 "model replays a trace's DMA records or "
+                                 "models the device, not both)",
                                  in[k].path, a->has_dma, in[0].path,
                                  m->has_dma);
         m->has_dma = a->has_dma;
@@ -339,10 +342,11 @@ int cmd_merge(int argc, char **argv)
                 }
                 align = !strcmp(v, "start");
             } else if (!strcmp(a, "--stagger")) {
-                if (cli_parse_duration_ns(v, &stagger) &&
-                    strcmp(v, "0") != 0) {
-                    cli_error(prog, "--stagger %s: expected a duration with "
-                                    "a unit (ns, us, ms, s), e.g. 5ms", v);
+                if (cli_parse_duration_ns(v, &stagger) && strcmp(v, "0") != 0) {
+                    cli_error(prog,
+                              "--stagger %s: expected a duration with "
+                              "a unit (ns, us, ms, s), e.g. 5ms",
+                              v);
                     return IOSIM_EXIT_BAD_INPUT;
                 }
             } else if (!strcmp(a, "--offsets")) {
@@ -351,14 +355,18 @@ int cmd_merge(int argc, char **argv)
                 factor = strtod(v, &end);
                 if (end == v || *end || !(factor > 0) || !isfinite(factor) ||
                     factor > 1e9) {
-                    cli_error(prog, "--factor %s: expected a number in (0, "
-                                    "1e9]", v);
+                    cli_error(prog,
+                              "--factor %s: expected a number in (0, "
+                              "1e9]",
+                              v);
                     return IOSIM_EXIT_BAD_INPUT;
                 }
             } else if (cli_parse_u64(v, &stride) || stride < 4096 ||
                        (stride & (stride - 1))) {
-                cli_error(prog, "--iova-stride %s: expected a power of two "
-                                ">= 4K (e.g. 64G)", v);
+                cli_error(prog,
+                          "--iova-stride %s: expected a power of two "
+                          ">= 4K (e.g. 64G)",
+                          v);
                 return IOSIM_EXIT_BAD_INPUT;
             }
         } else if (nin == MERGE_MAX_INPUTS) {
@@ -369,9 +377,10 @@ int cmd_merge(int argc, char **argv)
         }
     }
     if (nin == 0 || !out) {
-        cli_error(prog, "%s (usage: iosim-trace merge IN... -o OUT.zst; "
-                        "try --help)", nin ? "no -o OUT given"
-                                           : "no input given");
+        cli_error(prog,
+                  "%s (usage: iosim-trace merge IN... -o OUT.zst; "
+                  "try --help)",
+                  nin ? "no -o OUT given" : "no input given");
         return IOSIM_EXIT_BAD_INPUT;
     }
     iosim_err_t err = {0};
@@ -382,9 +391,9 @@ int cmd_merge(int argc, char **argv)
         }
     int64_t *off = calloc(nin, sizeof *off);
     input_t *in = calloc(nin, sizeof *in);
-    heap_t h = {calloc(nin, sizeof(size_t)), calloc(nin, sizeof(uint64_t)),
-                0};
-    idmap_t *dids = calloc(nin, sizeof *dids), *sids = calloc(nin, sizeof *sids);
+    heap_t h = {calloc(nin, sizeof(size_t)), calloc(nin, sizeof(uint64_t)), 0};
+    idmap_t *dids = calloc(nin, sizeof *dids),
+            *sids = calloc(nin, sizeof *sids);
     uint32_t ndid = 0, nsid = 0;
     iosim_rec_t *ob = malloc(MERGE_OUT_BATCH * sizeof *ob);
     iosim_trace_writer_t *w = NULL;
@@ -395,8 +404,10 @@ int cmd_merge(int argc, char **argv)
         goto done;
     }
     if (offsets && parse_i64_list(offsets, off, nin)) {
-        cli_error(prog, "--offsets %s: expected %zu whole numbers of ns "
-                        "separated by commas (one per input)", offsets, nin);
+        cli_error(prog,
+                  "--offsets %s: expected %zu whole numbers of ns "
+                  "separated by commas (one per input)",
+                  offsets, nin);
         goto done;
     }
     /* first pass, placement */
@@ -408,8 +419,9 @@ int cmd_merge(int argc, char **argv)
             goto done;
         }
         if (in[k].iova_end > stride) {
-            cli_error(prog, "%s: IOVAs up to 0x%" PRIx64 " do not fit one "
-                            "--iova-stride (0x%" PRIx64 "): give a larger one",
+            cli_error(prog,
+                      "%s: IOVAs up to 0x%" PRIx64 " do not fit one "
+                      "--iova-stride (0x%" PRIx64 "): give a larger one",
                       paths[k], in[k].iova_end, stride);
             goto done;
         }
@@ -418,8 +430,8 @@ int cmd_merge(int argc, char **argv)
             goto done;
         }
         in[k].iova_add = k * stride;
-        in[k].shift = (align ? -(int64_t)in[k].t0 : 0) +
-                      (int64_t)(k * stagger) + off[k];
+        in[k].shift =
+            (align ? -(int64_t)in[k].t0 : 0) + (int64_t)(k * stagger) + off[k];
         ends_total += in[k].ends;
     }
     for (size_t k = 0; k < nin; k++) {
@@ -464,11 +476,12 @@ int cmd_merge(int argc, char **argv)
         if (r.kind != IOSIM_REC_MARK &&
             (renumber(&dids[k], &ndid, MERGE_MAX_DIDS, r.domain, 1, 1,
                       &r.domain) ||
-             renumber(&sids[k], &nsid, MERGE_MAX_SIDS, r.device,
-                      MERGE_SID_BASE, 8, &r.device))) {
-            iosim_err_set(&err, "%s: more than %u domains or %u source ids "
-                                "over all inputs (or out of memory)", x->path,
-                          MERGE_MAX_DIDS, MERGE_MAX_SIDS);
+             renumber(&sids[k], &nsid, MERGE_MAX_SIDS, r.device, MERGE_SID_BASE,
+                      8, &r.device))) {
+            iosim_err_set(&err,
+                          "%s: more than %u domains or %u source ids "
+                          "over all inputs (or out of memory)",
+                          x->path, MERGE_MAX_DIDS, MERGE_MAX_SIDS);
             failed = true;
             break;
         }
@@ -502,8 +515,9 @@ int cmd_merge(int argc, char **argv)
         cli_error(prog, "%s", err.msg);
         goto done;
     }
-    fprintf(stderr, "%s: %s: %" PRIu64 " records of %zu tenants (%u "
-                    "domains, %u source ids)\n",
+    fprintf(stderr,
+            "%s: %s: %" PRIu64 " records of %zu tenants (%u "
+            "domains, %u source ids)\n",
             prog, out, written, nin, ndid, nsid);
     rc = 0;
 done:

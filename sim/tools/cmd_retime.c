@@ -27,8 +27,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "iosim.h"
 #include "base/outfile.h"
+#include "iosim.h"
 #include "tools/cli_util.h"
 #include "tools/trace_cmds.h"
 
@@ -104,8 +104,7 @@ int cmd_retime(int argc, char **argv)
             }
             char *end;
             double v = strtod(argv[i], &end);
-            if (end == argv[i] || *end || !(v > 0) || !isfinite(v) ||
-                v > 1e9) {
+            if (end == argv[i] || *end || !(v > 0) || !isfinite(v) || v > 1e9) {
                 cli_error(prog, "%s %s: expected a number in (0, 1e9]", a,
                           argv[i]);
                 return IOSIM_EXIT_BAD_INPUT;
@@ -142,8 +141,10 @@ int cmd_retime(int argc, char **argv)
     char how[48];
     if (gbps > 0) {
         if (t1 <= t0 || bytes == 0) {
-            cli_error(prog, "%s: --gbps needs a trace that maps bytes over a "
-                            "time span", in);
+            cli_error(prog,
+                      "%s: --gbps needs a trace that maps bytes over a "
+                      "time span",
+                      in);
             return IOSIM_EXIT_BAD_INPUT;
         }
         factor = (double)bytes * 8.0 / gbps / (double)(t1 - t0);
@@ -179,8 +180,7 @@ int cmd_retime(int argc, char **argv)
              * backwards) keeps its distance below t0, scaled too */
             double d = (double)b[i].t - (double)t0;
             double t = (double)t0 + d * factor;
-            b[i].t = t < 0 ? 0 : t > 1.8e19 ? UINT64_MAX
-                                            : (uint64_t)llround(t);
+            b[i].t = t < 0 ? 0 : t > 1.8e19 ? UINT64_MAX : (uint64_t)llround(t);
         }
         if (iosim_trace_write(w, b, (size_t)n, &err)) {
             n = -2;
@@ -198,7 +198,8 @@ int cmd_retime(int argc, char **argv)
         cli_error(prog, "%s", err.msg);
         return IOSIM_EXIT_BAD_INPUT;
     }
-    fprintf(stderr, "%s: %s: %s (%" PRIu64 " mapped bytes over %" PRIu64
-                    " ns)\n", prog, out, how, bytes, t1 - t0);
+    fprintf(stderr,
+            "%s: %s: %s (%" PRIu64 " mapped bytes over %" PRIu64 " ns)\n", prog,
+            out, how, bytes, t1 - t0);
     return 0;
 }

@@ -65,7 +65,8 @@ static size_t live_hash(uint16_t domain, uint64_t iova, size_t cap)
 
 static live_slot_t *live_find(live_map_t *m, uint16_t domain, uint64_t iova)
 {
-    for (size_t i = live_hash(domain, iova, m->cap);; i = (i + 1) & (m->cap - 1)) {
+    for (size_t i = live_hash(domain, iova, m->cap);;
+         i = (i + 1) & (m->cap - 1)) {
         live_slot_t *s = &m->slots[i];
         if (!s->used)
             return NULL;
@@ -128,8 +129,8 @@ static void live_remove(live_map_t *m, live_slot_t *s)
      * when the hole lies between their home slot and where they are. */
     for (size_t j = (i + 1) & mask; m->slots[j].used; j = (j + 1) & mask) {
         size_t home = live_hash(m->slots[j].domain, m->slots[j].iova, m->cap);
-        bool movable = (i <= j) ? (home <= i || home > j)
-                                : (home <= i && home > j);
+        bool movable =
+            (i <= j) ? (home <= i || home > j) : (home <= i && home > j);
         if (movable) {
             m->slots[i] = m->slots[j];
             m->slots[j].used = false;
@@ -269,11 +270,13 @@ static void print_group(FILE *f, bool json, const char *group,
 static void stat_print(FILE *f, bool json, const char *path,
                        const iosim_trace_meta_t *m, const trace_stat_t *st)
 {
+    // clang-format off
     const char *const mstr[][2] = {
         {"source", m->source},     {"kernel", m->kernel},
         {"policy", m->policy},     {"workload", m->workload},
         {"time_unit", m->time_unit},
     };
+    // clang-format on
     if (json) {
         fprintf(f, "{\n  \"trace\": ");
         json_write_string(f, path);
@@ -282,8 +285,9 @@ static void stat_print(FILE *f, bool json, const char *path,
             fprintf(f, "%s\"%s\": ", i ? ", " : "", mstr[i][0]);
             json_write_string(f, mstr[i][1]);
         }
-        fprintf(f, ", \"cpus\": %" PRIu32 ", \"has_dma\": %" PRIu32
-                   ", \"requests\": %" PRIu64,
+        fprintf(f,
+                ", \"cpus\": %" PRIu32 ", \"has_dma\": %" PRIu32
+                ", \"requests\": %" PRIu64,
                 m->cpus, m->has_dma, m->requests);
         if (m->device[0]) {
             fprintf(f, ", \"device\": ");
@@ -301,8 +305,9 @@ static void stat_print(FILE *f, bool json, const char *path,
         fprintf(f, "# iosim-trace stat %s\n", path);
         for (size_t i = 0; i < 5; i++)
             fprintf(f, "meta.%s = %s\n", mstr[i][0], mstr[i][1]);
-        fprintf(f, "meta.cpus = %" PRIu32 "\nmeta.has_dma = %" PRIu32
-                   "\nmeta.requests = %" PRIu64 "\n",
+        fprintf(f,
+                "meta.cpus = %" PRIu32 "\nmeta.has_dma = %" PRIu32
+                "\nmeta.requests = %" PRIu64 "\n",
                 m->cpus, m->has_dma, m->requests);
         if (m->device[0]) /* only when set: older outputs keep their bytes */
             fprintf(f, "meta.device = %s\n", m->device);
@@ -324,20 +329,22 @@ static void stat_print(FILE *f, bool json, const char *path,
 
     named_u64_t inval[9];
     for (unsigned d = 0; d < 9; d++)
-        inval[d] = (named_u64_t){desc_label[(d + 1) % 9],
-                                 st->inval_desc[(d + 1) % 9]};
+        inval[d] =
+            (named_u64_t){desc_label[(d + 1) % 9], st->inval_desc[(d + 1) % 9]};
     print_group(f, json, "inval", inval, 9, false);
     named_u64_t mark[4];
     for (unsigned i = 0; i < 4; i++)
         mark[i] = (named_u64_t){mark_label[i], st->mark_type[i]};
     print_group(f, json, "mark", mark, 4, false);
 
+    // clang-format off
     named_u64_t time[] = {
         {"first", st->t_first},
         {"last", st->t_last},
         {"duration", st->t_max - st->t_min},
         {"backwards", st->backwards},
     };
+    // clang-format on
     print_group(f, json, "time", time, 4, false);
 
     /* map size histogram: only non-empty buckets */
@@ -358,29 +365,34 @@ static void stat_print(FILE *f, bool json, const char *path,
         uint64_t lo = 1ULL << k;
         uint64_t hi = lo + (lo - 1); /* inclusive, no overflow at k=63 */
         if (json)
-            fprintf(f, "%s{\"lo\": %" PRIu64 ", \"hi\": %" PRIu64
-                       ", \"count\": %" PRIu64 "}",
+            fprintf(f,
+                    "%s{\"lo\": %" PRIu64 ", \"hi\": %" PRIu64
+                    ", \"count\": %" PRIu64 "}",
                     first ? "" : ", ", lo, hi, st->hist[k]);
         else
-            fprintf(f, "map_size[%" PRIu64 "..%" PRIu64 "] = %" PRIu64 "\n",
-                    lo, hi, st->hist[k]);
+            fprintf(f, "map_size[%" PRIu64 "..%" PRIu64 "] = %" PRIu64 "\n", lo,
+                    hi, st->hist[k]);
         first = false;
     }
     if (json)
         fprintf(f, "],\n");
 
+    // clang-format off
     named_u64_t live[] = {
         {"peak_bytes", st->peak_bytes},
         {"peak_count", st->peak_count},
         {"end_bytes", st->live_bytes},
         {"end_count", st->live.count},
     };
+    // clang-format on
     print_group(f, json, "live", live, 4, false);
+    // clang-format off
     named_u64_t anomalies[] = {
         {"remapped", st->remapped},
         {"unmatched_unmaps", st->unmatched},
         {"unmap_size_mismatch", st->size_mismatch},
     };
+    // clang-format on
     print_group(f, json, "check", anomalies, 3, true);
     if (json)
         fprintf(f, "}\n");
@@ -395,7 +407,8 @@ int cmd_stat(int argc, char **argv)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: %s stat TRACE [--format text|json]\n"
                    "  Counts per kind, map-size histogram, peak live "
-                   "mappings, duration, metadata.\n", prog);
+                   "mappings, duration, metadata.\n",
+                   prog);
             return 0;
         }
         if (!strcmp(argv[i], "--format")) {

@@ -37,7 +37,8 @@ int cmd_verify(int argc, char **argv)
                    "  checksums, the block index (v2) and record kinds; "
                    "prints the record\n"
                    "  count and the format.  Exit 2 and one line on a bad "
-                   "trace.\n", prog);
+                   "trace.\n",
+                   prog);
             return 0;
         }
         if (argv[i][0] == '-' && argv[i][1] != '\0') {

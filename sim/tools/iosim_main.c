@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cache/cache.h"
 #include "base/outfile.h"
+#include "cache/cache.h"
 #include "dev/dev.h"
 #include "hv/hv.h"
 #include "iosim.h"
@@ -31,7 +31,8 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
+    fprintf(
+        out,
         "usage: iosim [OPTIONS] TRACE\n"
         "Replays a DMA trace (binary .zst or text form) through a modeled\n"
         "Intel VT-d IOMMU with a guest-OS policy and a hypervisor mode.\n\n"
@@ -81,7 +82,8 @@ static void usage(FILE *out)
         "      --list            list policies, hypervisor modes and cache\n"
         "                        replacement policies\n"
         "      --list-stats      every counter, derived metric, warning and\n"
-        "                        summary field: section, name, unit, meaning\n"        "      --version         print the version\n"
+        "                        summary field: section, name, unit, meaning\n"
+        "      --version         print the version\n"
         "  -h, --help            this text\n\n"
         "exit status: 0 ok, 1 internal failure (out of memory), 2 bad input\n"
         "or an output that cannot be written\n");
@@ -108,8 +110,8 @@ static void list_plugins(void)
 }
 
 typedef struct progress_state {
-    bool show;      /* print the progress line            */
-    double start;   /* monotonic seconds at the first call */
+    bool show;    /* print the progress line            */
+    double start; /* monotonic seconds at the first call */
     time_t last;
     bool printed;
     const char *trace;
@@ -169,9 +171,8 @@ static void show_progress(uint64_t done, uint64_t total, uint64_t records,
  * config file gave (not one a --set replaced) becomes "file:line:col:
  * key: msg", the place of that key in the file, as the loader's own
  * errors are; one whose value a --set gave becomes "--set key: msg". */
-static void point_at_config(const char *config_path,
-                            const char *const *sets, size_t nsets,
-                            iosim_err_t *err)
+static void point_at_config(const char *config_path, const char *const *sets,
+                            size_t nsets, iosim_err_t *err)
 {
     const char *key = err->key;
     size_t klen = strlen(key);
@@ -282,8 +283,9 @@ static int side_open(side_output_t *so, const char *trace, size_t nsims,
         return -1;
     for (size_t i = 0; i < nsims; i++)
         if (!(so->rows[i] = tmpfile()))
-            return iosim_err_set(err, "%s: cannot create a temporary file: "
-                                      "%s",
+            return iosim_err_set(err,
+                                 "%s: cannot create a temporary file: "
+                                 "%s",
                                  so->o.opt, strerror(errno));
     return 0;
 }
@@ -299,8 +301,9 @@ static int side_write(side_output_t *so, size_t nsims, iosim_err_t *err)
         /* a failed write of the rows (a full disk) shows here: rewind()
          * clears the error indicator */
         if (fflush(so->rows[i]) != 0 || ferror(so->rows[i]))
-            return iosim_err_set(err, "%s: cannot write a temporary file: "
-                                      "%s",
+            return iosim_err_set(err,
+                                 "%s: cannot write a temporary file: "
+                                 "%s",
                                  so->o.opt, strerror(errno));
         rewind(so->rows[i]);
         size_t n;
@@ -372,7 +375,7 @@ int main(int argc, char **argv)
     const char *sets[MAX_SETS];
     size_t nsets = 0;
     iosim_format_t fmt = IOSIM_FMT_TEXT;
-    int progress = -1; /* -1 auto */
+    int progress = -1;         /* -1 auto */
     bool strict_input = false; /* --strict-input */
     unsigned threads = 1;
     uint64_t epoch_ns = 0;
@@ -397,8 +400,10 @@ int main(int argc, char **argv)
             if (iosim_config_write_reference_matching(stdout, filter) == 0) {
                 char near[128];
                 if (iosim_config_suggest_key(filter, near, sizeof near))
-                    cli_error(PROG, "--help-config %s: no parameter matches "
-                                    "(did you mean %s?)", filter, near);
+                    cli_error(PROG,
+                              "--help-config %s: no parameter matches "
+                              "(did you mean %s?)",
+                              filter, near);
                 else
                     cli_error(PROG, "--help-config %s: no parameter matches",
                               filter);
@@ -420,18 +425,21 @@ int main(int argc, char **argv)
             }
             if (!strchr(argv[i + 1], '=')) {
                 /* "--set k v": the value would be taken for the trace */
-                cli_error(PROG, "%s %s: --set takes KEY=VALUE as one "
-                                "argument (--set %s=%s)", a, argv[i + 1],
-                          argv[i + 1],
-                          i + 2 < argc && argv[i + 2][0] != '-'
-                              ? argv[i + 2] : "VALUE");
+                cli_error(PROG,
+                          "%s %s: --set takes KEY=VALUE as one "
+                          "argument (--set %s=%s)",
+                          a, argv[i + 1], argv[i + 1],
+                          i + 2 < argc && argv[i + 2][0] != '-' ? argv[i + 2]
+                                                                : "VALUE");
                 return IOSIM_EXIT_BAD_INPUT;
             }
             sets[nsets++] = argv[++i];
         } else if ((!strcmp(a, "-f") || !strcmp(a, "--format")) && has_next) {
             if (cli_parse_format(argv[++i], &fmt)) {
-                cli_error(PROG, "--format: unknown format '%s' (text, json, "
-                                "csv)", argv[i]);
+                cli_error(PROG,
+                          "--format: unknown format '%s' (text, json, "
+                          "csv)",
+                          argv[i]);
                 return IOSIM_EXIT_BAD_INPUT;
             }
         } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && has_next) {
@@ -441,22 +449,28 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--sweep") && has_next) {
             const char *eq = strchr(argv[++i], '=');
             if (!eq || eq == argv[i] || !eq[1] || nsweeps == MAX_SWEEPS) {
-                cli_error(PROG, "--sweep %s: expected KEY=V1,V2,... (at most "
-                                "%d sweeps)", argv[i], MAX_SWEEPS);
+                cli_error(PROG,
+                          "--sweep %s: expected KEY=V1,V2,... (at most "
+                          "%d sweeps)",
+                          argv[i], MAX_SWEEPS);
                 return IOSIM_EXIT_BAD_INPUT;
             }
             sweeps[nsweeps++] = argv[i];
         } else if (!strcmp(a, "--threads") && has_next) {
             if (parse_threads(argv[++i], &threads)) {
-                cli_error(PROG, "--threads: '%s' is not a thread count (0 = "
-                                "one per CPU, 1..%d)", argv[i], MAX_THREADS);
+                cli_error(PROG,
+                          "--threads: '%s' is not a thread count (0 = "
+                          "one per CPU, 1..%d)",
+                          argv[i], MAX_THREADS);
                 return IOSIM_EXIT_BAD_INPUT;
             }
         } else if (!strcmp(a, "--epoch") && has_next) {
             if (cli_parse_duration_ns(argv[++i], &epoch_ns)) {
-                cli_error(PROG, "--epoch: '%s' is not a duration (a whole "
-                                "number > 0 with a unit: ns, us, ms or s, "
-                                "e.g. 10ms)", argv[i]);
+                cli_error(PROG,
+                          "--epoch: '%s' is not a duration (a whole "
+                          "number > 0 with a unit: ns, us, ms or s, "
+                          "e.g. 10ms)",
+                          argv[i]);
                 return IOSIM_EXIT_BAD_INPUT;
             }
         } else if (!strcmp(a, "--epoch-out") && has_next) {
@@ -476,8 +490,7 @@ int main(int argc, char **argv)
         } else if (!trace) {
             trace = a;
         } else {
-            cli_error(PROG, "more than one trace given ('%s', '%s')", trace,
-                      a);
+            cli_error(PROG, "more than one trace given ('%s', '%s')", trace, a);
             return IOSIM_EXIT_BAD_INPUT;
         }
     }
@@ -555,8 +568,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nsims; i++)
         iosim_sim_set_strict_input(sims[i], strict_input);
     for (size_t i = 0; i < nsims; i++)
-        if ((epochs.o.f && iosim_sim_set_epochs(sims[i], epoch_ns,
-                                                epochs.rows[i], &err)) ||
+        if ((epochs.o.f &&
+             iosim_sim_set_epochs(sims[i], epoch_ns, epochs.rows[i], &err)) ||
             (xlates.o.f &&
              iosim_sim_set_xlate_log(sims[i], xlates.rows[i], &err)))
             goto fail;
@@ -565,9 +578,10 @@ int main(int argc, char **argv)
         progress = isatty(STDERR_FILENO);
     progress_state_t ps = {.show = progress != 0, .trace = trace};
     cli_interrupt_note("%s: interrupted at the start of the replay of %s; "
-                       "no report or output file written", PROG, trace);
-    if (iosim_replay_reader_threads(reader, sims, nsims, threads,
-                                    show_progress, &ps, &err)) {
+                       "no report or output file written",
+                       PROG, trace);
+    if (iosim_replay_reader_threads(reader, sims, nsims, threads, show_progress,
+                                    &ps, &err)) {
         if (ps.printed)
             fputc('\n', stderr);
         goto fail;
@@ -575,7 +589,8 @@ int main(int argc, char **argv)
     if (ps.printed)
         fputc('\n', stderr);
     cli_interrupt_note("%s: interrupted while writing the report of %s; no "
-                       "output file written", PROG, trace);
+                       "output file written",
+                       PROG, trace);
 
     /* every output written and flushed before any is renamed into place:
      * a run that cannot write one of them leaves none */

@@ -1,12 +1,13 @@
 /* iosim_trace_main.c — the iosim-trace program: trace tools.
  * Dispatches to the subcommands of trace_cmds.h. */
-#include <stdio.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "iosim.h"
 #include "tools/trace_cmds.h"
 
+// clang-format off
 static const trace_cmd_t trace_cmds[] = {
     {"to-text", cmd_to_text, "binary trace -> text form (streaming)"},
     {"from-text", cmd_from_text, "text form -> binary trace (streaming)"},
@@ -25,6 +26,7 @@ static const trace_cmd_t trace_cmds[] = {
                          "IOVAs kept apart; merged by time)"},
     {NULL, NULL, NULL},
 };
+// clang-format on
 
 static void usage(FILE *out)
 {

@@ -14,7 +14,8 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out,
+    fprintf(
+        out,
         "usage: iosim iotlb-sweep --sets LIST --ways LIST [OPTIONS] TRACE\n"
         "The IOTLB counters (lookups, hits, misses, evictions, invalidated)\n"
         "of every sets x ways of a grid under LRU (or those of the PDE cache:\n"
@@ -30,7 +31,8 @@ static void usage(FILE *out)
         "  --ways LIST       way counts: N,M,... or A-B (every count A..B)\n"
         "  --cache C         iotlb (default) or psc_pd: the PDE paging-\n"
         "                    structure cache (vtd.psc_pd), the IOTLB and the\n"
-        "                    other caches as configured; as separate sims only\n"
+        "                    other caches as configured; as separate sims "
+        "only\n"
         "                    its misses are known (psc.l3_misses), the other\n"
         "                    fields are empty\n"
         "  -c, --config F    base configuration (default: built-in)\n"
@@ -93,15 +95,17 @@ int iotlb_sweep_main(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--sets") && has_next) {
             if (parse_list(argv[++i], true, sets, &nsets)) {
-                cli_error(PROG, "--sets %s: expected powers of two N,M,... "
-                                "or A-B (distinct, at most %d)",
+                cli_error(PROG,
+                          "--sets %s: expected powers of two N,M,... "
+                          "or A-B (distinct, at most %d)",
                           argv[i], MAX_GRID);
                 return 2;
             }
         } else if (!strcmp(a, "--ways") && has_next) {
             if (parse_list(argv[++i], false, ways, &nways)) {
-                cli_error(PROG, "--ways %s: expected counts N,M,... or A-B "
-                                "(distinct, at least 1, at most %d)",
+                cli_error(PROG,
+                          "--ways %s: expected counts N,M,... or A-B "
+                          "(distinct, at least 1, at most %d)",
                           argv[i], MAX_GRID);
                 return 2;
             }
@@ -130,13 +134,17 @@ int iotlb_sweep_main(int argc, char **argv)
             char *end;
             threads = strtoul(argv[++i], &end, 10);
             if (!argv[i][0] || *end || threads > 1024) {
-                cli_error(PROG, "--threads: '%s' is not a thread count "
-                                "(0 = one per CPU, at most 1024)", argv[i]);
+                cli_error(PROG,
+                          "--threads: '%s' is not a thread count "
+                          "(0 = one per CPU, at most 1024)",
+                          argv[i]);
                 return 2;
             }
         } else if (a[0] == '-' && a[1]) {
-            cli_error(PROG, "%s: unknown option or missing value (see "
-                            "iosim iotlb-sweep --help)", a);
+            cli_error(PROG,
+                      "%s: unknown option or missing value (see "
+                      "iosim iotlb-sweep --help)",
+                      a);
             return 2;
         } else if (!trace) {
             trace = a;
@@ -199,8 +207,7 @@ int iotlb_sweep_main(int argc, char **argv)
         printf("%u,%u,%llu,%llu,%llu,%llu,%llu,%llu\n", r->sets, r->ways,
                (unsigned long long)r->sets * r->ways,
                (unsigned long long)r->lookups, (unsigned long long)r->hits,
-               (unsigned long long)r->misses,
-               (unsigned long long)r->evictions,
+               (unsigned long long)r->misses, (unsigned long long)r->evictions,
                (unsigned long long)r->invalidated);
     }
     status = fflush(stdout) ? 1 : 0;

@@ -20,7 +20,8 @@
 
 static void sweep_usage(FILE *out)
 {
-    fprintf(out,
+    fprintf(
+        out,
         "usage: iosim sweep EXPERIMENT.yaml [OPTIONS]\n"
         "Runs every configuration of a sweep file over its traces and\n"
         "writes one results table (README \"Sweeps\").\n\n"
@@ -112,9 +113,8 @@ typedef struct sweep_opts {
 } sweep_opts_t;
 
 static int write_script(const char *path, const char *body_fmt,
-                        const sweep_opts_t *o, const char *exe,
-                        const char *cwd, size_t shards, bool array,
-                        iosim_err_t *err)
+                        const sweep_opts_t *o, const char *exe, const char *cwd,
+                        size_t shards, bool array, iosim_err_t *err)
 {
     char *tmp;
     FILE *f;
@@ -123,8 +123,9 @@ static int write_script(const char *path, const char *body_fmt,
         return -1;
     fprintf(f, "#!/bin/sh\n");
     if (array)
-        fprintf(f, "#SBATCH --job-name=iosim-sweep\n#SBATCH --array=0-%zu\n"
-                   "#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=1\n",
+        fprintf(f,
+                "#SBATCH --job-name=iosim-sweep\n#SBATCH --array=0-%zu\n"
+                "#SBATCH --ntasks=1\n#SBATCH --cpus-per-task=1\n",
                 shards - 1);
     else
         fprintf(f, "#SBATCH --job-name=iosim-merge\n#SBATCH --ntasks=1\n");
@@ -207,8 +208,8 @@ static int slurm(const sweep_opts_t *o, iosim_sweep_t *s, const char *argv0,
     if (write_script(arr, NULL, o, exe, cwd, shards, true, err) ||
         write_script(mrg, NULL, o, exe, cwd, shards, false, err))
         return -1;
-    printf("%s: %zu array tasks (one per shard)\n%s: the merge\n", arr,
-           shards, mrg);
+    printf("%s: %zu array tasks (one per shard)\n%s: the merge\n", arr, shards,
+           mrg);
     if (!o->submit)
         return 0;
     char id[64], dep[96], id2[64];
@@ -225,23 +226,20 @@ static int slurm(const sweep_opts_t *o, iosim_sweep_t *s, const char *argv0,
 
 int sweep_main(int argc, char **argv)
 {
-    sweep_opts_t o = {.fmt = IOSIM_FMT_CSV, .shard = -1, .jobs = 1,
-                      .progress = -1};
+    sweep_opts_t o = {
+        .fmt = IOSIM_FMT_CSV, .shard = -1, .jobs = 1, .progress = -1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_next = i + 1 < argc;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             sweep_usage(stdout);
             return 0;
-        } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) &&
-                   has_next) {
+        } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && has_next) {
             o.out = argv[++i];
-        } else if ((!strcmp(a, "-f") || !strcmp(a, "--format")) &&
-                   has_next) {
+        } else if ((!strcmp(a, "-f") || !strcmp(a, "--format")) && has_next) {
             if (cli_parse_format(argv[++i], &o.fmt) ||
                 o.fmt == IOSIM_FMT_TEXT) {
-                cli_error(PROG, "--format: '%s' is not csv or json",
-                          argv[i]);
+                cli_error(PROG, "--format: '%s' is not csv or json", argv[i]);
                 return IOSIM_EXIT_BAD_INPUT;
             }
             o.fmt_given = true;
@@ -257,8 +255,7 @@ int sweep_main(int argc, char **argv)
         } else if (!strcmp(a, "--shard") && has_next) {
             uint64_t v;
             if (cli_parse_u64(argv[++i], &v) || v > 100000000) {
-                cli_error(PROG, "--shard: '%s' is not a shard number",
-                          argv[i]);
+                cli_error(PROG, "--shard: '%s' is not a shard number", argv[i]);
                 return IOSIM_EXIT_BAD_INPUT;
             }
             o.shard = (long)v;
@@ -275,8 +272,10 @@ int sweep_main(int argc, char **argv)
         } else if (!strcmp(a, "--no-progress")) {
             o.progress = 0;
         } else if (a[0] == '-' && a[1]) {
-            cli_error(PROG, "unknown or incomplete option '%s' (try iosim "
-                            "sweep --help)", a);
+            cli_error(PROG,
+                      "unknown or incomplete option '%s' (try iosim "
+                      "sweep --help)",
+                      a);
             return IOSIM_EXIT_BAD_INPUT;
         } else if (!o.file) {
             o.file = a;
@@ -334,8 +333,8 @@ int sweep_main(int argc, char **argv)
         printf("%s: %zu traces x %zu configurations = %zu runs in %zu "
                "shards (%s): %zu done, %zu missing\n",
                o.file, iosim_sweep_trace_count(s), iosim_sweep_point_count(s),
-               iosim_sweep_trace_count(s) * iosim_sweep_point_count(s),
-               total, iosim_sweep_dir(s), done, total - done);
+               iosim_sweep_trace_count(s) * iosim_sweep_point_count(s), total,
+               iosim_sweep_dir(s), done, total - done);
         rc = 0;
         goto done;
     }
@@ -360,8 +359,7 @@ int sweep_main(int argc, char **argv)
         remove_stale_temps(iosim_sweep_dir(s));
         if (o.progress < 0)
             o.progress = isatty(STDERR_FILENO);
-        if (iosim_sweep_run(s, o.jobs, o.progress ? show : NULL, NULL,
-                            &err))
+        if (iosim_sweep_run(s, o.jobs, o.progress ? show : NULL, NULL, &err))
             goto fail;
     }
     if (iosim_sweep_merge(s, out ? out : stdout, o.fmt, &err))

@@ -7,7 +7,7 @@
 #define IOSIM_TRACE_CMDS_H
 
 typedef struct trace_cmd {
-    const char *name;    /* "to-text"                               */
+    const char *name; /* "to-text"                               */
     int (*run)(int argc, char **argv); /* argv[0] is the command name */
     const char *summary; /* one line for --help                      */
 } trace_cmd_t;

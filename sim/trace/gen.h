@@ -32,9 +32,9 @@
 /* Registry                                                          */
 /* ---------------------------------------------------------------- */
 typedef struct gen_kind {
-    const char *name;    /* "random"                                  */
-    const char *summary; /* one line for `gen --help`                 */
-    const char *usage;   /* option lines for `gen KIND --help`        */
+    const char *name;          /* "random"                                  */
+    const char *summary;       /* one line for `gen --help`                 */
+    const char *usage;         /* option lines for `gen KIND --help`        */
     const char *defaults_note; /* where the defaults come from, after
                                   the options (NULL = nothing to say)  */
     int (*run)(int argc, char **argv, const char *path, bool text,
@@ -62,9 +62,9 @@ typedef struct gen_opt {
     const char *name; /* "--window"                                   */
     gen_opt_type_t type;
     void *dst;
-    uint64_t min, max;           /* GEN_OPT_U64 (max 0 = no limit)     */
-    const char *const *choices;  /* GEN_OPT_CHOICE, NULL-terminated    */
-    bool *given;                 /* set when the option appears (may be NULL) */
+    uint64_t min, max;          /* GEN_OPT_U64 (max 0 = no limit)     */
+    const char *const *choices; /* GEN_OPT_CHOICE, NULL-terminated    */
+    bool *given;                /* set when the option appears (may be NULL) */
 } gen_opt_t;
 
 /* Parses argv[1..argc) against the table (terminated by name == NULL).
@@ -91,8 +91,7 @@ typedef struct gen_out {
 static inline iosim_rec_t gen_rec(uint8_t kind, uint64_t t, uint16_t device,
                                   uint16_t domain)
 {
-    iosim_rec_t r = {.kind = kind, .t = t, .device = device,
-                     .domain = domain};
+    iosim_rec_t r = {.kind = kind, .t = t, .device = device, .domain = domain};
     return r;
 }
 
@@ -157,17 +156,17 @@ typedef struct gen_random_params {
     uint64_t iova_base; /* rounded up to page_size                      */
     uint64_t domain;
     uint16_t device;
-    bool write;         /* DMA direction: device writes memory          */
-    bool marks;         /* a MARK request before every DMA              */
-    double rate_gbps;   /* t advances size*8/rate ns per DMA            */
+    bool write;       /* DMA direction: device writes memory          */
+    bool marks;       /* a MARK request before every DMA              */
+    double rate_gbps; /* t advances size*8/rate ns per DMA            */
 } gen_random_params_t;
 
 void gen_random_defaults(gen_random_params_t *p);
 int gen_random_check(const gen_random_params_t *p, iosim_err_t *err);
 /* The IOVA of the first mapped page (iova_base rounded up). */
 uint64_t gen_random_first_iova(const gen_random_params_t *p);
-int gen_random_write(const gen_random_params_t *p, const char *path,
-                     bool text, iosim_err_t *err);
+int gen_random_write(const gen_random_params_t *p, const char *path, bool text,
+                     iosim_err_t *err);
 
 /* ---------------------------------------------------------------- */
 /* gen nic (gen_nic.c)                                               */
@@ -177,14 +176,14 @@ int gen_random_write(const gen_random_params_t *p, const char *path,
 
 typedef struct gen_nic_params {
     uint64_t flows;
-    uint64_t ring;       /* outstanding rx buffers (packets) per flow  */
-    uint64_t mtu;        /* bytes per data packet                       */
-    uint64_t ppd;        /* pages per rx descriptor                     */
-    uint64_t packets;    /* data packets (0: use duration)              */
-    double duration_s;   /* stop when t reaches this (0: use packets)   */
+    uint64_t ring;     /* outstanding rx buffers (packets) per flow  */
+    uint64_t mtu;      /* bytes per data packet                       */
+    uint64_t ppd;      /* pages per rx descriptor                     */
+    uint64_t packets;  /* data packets (0: use duration)              */
+    double duration_s; /* stop when t reaches this (0: use packets)   */
     uint64_t cpus;
     uint64_t seed;
-    uint64_t ack_every;  /* one ACK per this many data packets of a flow */
+    uint64_t ack_every; /* one ACK per this many data packets of a flow */
     uint64_t ack_bytes;
     uint64_t domain;
     uint16_t device;
@@ -194,19 +193,19 @@ typedef struct gen_nic_params {
     bool driver_only;    /* no DMA records: has_dma=0, device=mlx5       */
     double rate_gbps;
     /* F&S mechanisms (gen_nic.c; all off by default = the layout above) */
-    uint64_t rx_header;  /* L2 bytes the device writes before the MTU   */
-    uint64_t stride;     /* striding RQ: packets packed at this granule  */
-    bool queue_per_cpu;  /* flows of a cpu share one rx queue and poll   */
-    uint64_t gro_segs;   /* ACKs per GRO skb of <= this many segments    */
-    uint64_t burst;      /* packets a flow sends back to back (TSO)      */
-    bool stagger_polls;  /* queues poll at evenly spread phases          */
-    bool stagger_wqes;   /* queues start at evenly spread descriptor
-                          * offsets                                     */
+    uint64_t rx_header; /* L2 bytes the device writes before the MTU   */
+    uint64_t stride;    /* striding RQ: packets packed at this granule  */
+    bool queue_per_cpu; /* flows of a cpu share one rx queue and poll   */
+    uint64_t gro_segs;  /* ACKs per GRO skb of <= this many segments    */
+    uint64_t burst;     /* packets a flow sends back to back (TSO)      */
+    bool stagger_polls; /* queues poll at evenly spread phases          */
+    bool stagger_wqes;  /* queues start at evenly spread descriptor
+                         * offsets                                     */
     /* v6.0 mlx5 rx page cache (gen_nic.c; 0 = off) */
-    uint64_t rx_cache;   /* slots per rx queue: 0, or a power of two >= 2 */
-    uint64_t app_lag;    /* rx packets of a queue from the poll that
-                          * delivered a page's last packet until the
-                          * application frees it (placeholder)          */
+    uint64_t rx_cache; /* slots per rx queue: 0, or a power of two >= 2 */
+    uint64_t app_lag;  /* rx packets of a queue from the poll that
+                        * delivered a page's last packet until the
+                        * application frees it (placeholder)          */
     /* CPU time of one strict unmap during a poll (gen_nic.c; 0 = a poll's
      * records all at the poll's instant) */
     uint64_t unmap_ns;
@@ -255,7 +254,7 @@ typedef struct gen_pvp_params {
     uint64_t iova_base; /* guest IOVA of the pool, page aligned         */
     uint64_t domain;
     uint16_t device;
-    double rate_mpps;   /* t advances 1000/rate ns per packet           */
+    double rate_mpps; /* t advances 1000/rate ns per packet           */
 } gen_pvp_params_t;
 
 void gen_pvp_defaults(gen_pvp_params_t *p);

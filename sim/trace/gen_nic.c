@@ -60,7 +60,7 @@ typedef struct nic_page {
 
 /* An rx queue: one per flow, or one per cpu with --queue-per-cpu. */
 typedef struct nic_rxq {
-    nic_page_t *ring;  /* posted rx pages, FIFO (circular)             */
+    nic_page_t *ring; /* posted rx pages, FIFO (circular)             */
     size_t head, count, cap;
     uint64_t ndesc;    /* posted descriptors not yet used up            */
     uint64_t cur_left; /* pages left in the head descriptor, 0 = unused */
@@ -83,7 +83,7 @@ typedef struct nic_rxq {
      * at most rx_cache - 1 mapped pages (en.h struct mlx5e_page_cache) */
     nic_page_t *cache;
     size_t cache_head, cache_count;
-    uint64_t rx_pkts; /* packets received by the queue so far */
+    uint64_t rx_pkts;   /* packets received by the queue so far */
     uint64_t skip_pkts; /* --stagger-wqes: packets' worth of the first
                          * descriptor used before the window           */
     /* --tx-unmap-at-poll: tx buffers sent since the channel's last poll,
@@ -129,10 +129,10 @@ typedef struct nic {
     nic_page_t *tmp; /* pages of the packet in hand */
     uint64_t t;      /* ns of the current slot */
     uint64_t packets;
-    nic_cpu_t *cpu_s;   /* --unmap-ns: one stream per cpu */
-    nic_cpu_t *cpu_on;  /* --unmap-ns: the cpu whose poll is running */
-    uint64_t last_t;    /* --unmap-ns: time of the last record written */
-    nic_page_t *idle;   /* --channels: ring pages of the idle channels */
+    nic_cpu_t *cpu_s;  /* --unmap-ns: one stream per cpu */
+    nic_cpu_t *cpu_on; /* --unmap-ns: the cpu whose poll is running */
+    uint64_t last_t;   /* --unmap-ns: time of the last record written */
+    nic_page_t *idle;  /* --channels: ring pages of the idle channels */
     uint64_t nidle;
 } nic_t;
 
@@ -151,25 +151,26 @@ void gen_nic_defaults(gen_nic_params_t *p)
     p->packets = 100000; /* placeholder: long enough to reach steady state */
     p->cpus = 5;         /* F&S: 5 cores */
     p->seed = 1;
-    p->ack_every = 2;    /* DCTCP delayed ACK: one ACK per 2 segments (RFC 8257 §3.2) */
-    p->ack_bytes = 64;   /* placeholder: a minimum Ethernet frame */
+    p->ack_every =
+        2; /* DCTCP delayed ACK: one ACK per 2 segments (RFC 8257 §3.2) */
+    p->ack_bytes = 64; /* placeholder: a minimum Ethernet frame */
     p->domain = 1;
-    p->device = 0x0100;  /* 01:00.0, as `import` defaults */
+    p->device = 0x0100; /* 01:00.0, as `import` defaults */
     p->direction = GEN_NIC_RX;
     /* illustrative: unmap right after receive (NAPI_POLL_WEIGHT 64 is the
      * max; the F&S cases calibrate 16 on fands-40f-psc-l1) */
     p->napi_batch = 1;
-    p->rate_gbps = 100;  /* F&S: 100 Gbps CX-5 */
-    p->rx_header = 0;    /* off: the device writes MTU bytes only */
-    p->stride = 0;       /* off: every packet starts on a page */
+    p->rate_gbps = 100; /* F&S: 100 Gbps CX-5 */
+    p->rx_header = 0;   /* off: the device writes MTU bytes only */
+    p->stride = 0;      /* off: every packet starts on a page */
     p->queue_per_cpu = false;
-    p->gro_segs = 0;     /* off: --ack-every counts packets */
-    p->burst = 1;        /* flows alternate packet by packet */
+    p->gro_segs = 0;          /* off: --ack-every counts packets */
+    p->burst = 1;             /* flows alternate packet by packet */
     p->stagger_polls = false; /* off: all queues poll in lockstep */
     p->stagger_wqes = false;  /* off: all queues start a fresh descriptor */
-    p->rx_cache = 0;     /* off: every released page is unmapped */
-    p->app_lag = 0;      /* placeholder, UNVERIFIED: see the header */
-    p->unmap_ns = 0;     /* off: a poll takes no time */
+    p->rx_cache = 0;          /* off: every released page is unmapped */
+    p->app_lag = 0;           /* placeholder, UNVERIFIED: see the header */
+    p->unmap_ns = 0;          /* off: a poll takes no time */
 }
 
 /* Bytes the device writes for one rx data packet. */
@@ -212,9 +213,8 @@ static uint64_t pkts_per_desc(const gen_nic_params_t *p)
 static uint64_t mlx5_rq_wqes(const gen_nic_params_t *p)
 {
     const uint64_t align = 64, headroom = 64, hard_mtu = 22, shinfo = 320;
-    uint64_t linear = (headroom + p->mtu + hard_mtu + align - 1) / align *
-                          align +
-                      shinfo;
+    uint64_t linear =
+        (headroom + p->mtu + hard_mtu + align - 1) / align * align + shinfo;
     unsigned wqe_log = order_base_2(p->ppd * NIC_PAGE);
     unsigned frag_log = order_base_2(linear);
     unsigned pkts_log = wqe_log > frag_log ? wqe_log - frag_log : 0;
@@ -251,8 +251,7 @@ uint64_t gen_nic_live_bound(const gen_nic_params_t *p)
     /* --tx-unmap-at-poll (rx only): a queue holds the ACKs of one poll,
      * at most one per packet of the poll */
     uint64_t reaped = p->tx_unmap_at_poll ? p->napi_batch * ack : 0;
-    uint64_t idle = p->channels > rxq_count(p) ? p->channels - rxq_count(p)
-                                               : 0;
+    uint64_t idle = p->channels > rxq_count(p) ? p->channels - rxq_count(p) : 0;
     return rxq_count(p) * (ring_desc_of(p) * p->ppd + cached + reaped) +
            idle * ring_desc_of(p) * p->ppd + (tx > ack ? tx : ack);
 }
@@ -289,9 +288,8 @@ int gen_nic_check(const gen_nic_params_t *p, iosim_err_t *err)
     if (p->ack_every && (p->ack_bytes == 0 || p->ack_bytes > p->mtu))
         return iosim_err_set(err, "gen nic: --ack-bytes must be in [1, mtu]");
     if ((p->packets == 0) == !(p->duration_s > 0))
-        return iosim_err_set(err,
-                             "gen nic: give exactly one of --packets and "
-                             "--duration");
+        return iosim_err_set(err, "gen nic: give exactly one of --packets and "
+                                  "--duration");
     if (p->duration_s > 1e6)
         return iosim_err_set(err, "gen nic: --duration: at most 1e6 s");
     if (!(p->rate_gbps > 0))
@@ -301,9 +299,8 @@ int gen_nic_check(const gen_nic_params_t *p, iosim_err_t *err)
     if (p->domain > 0xffff)
         return iosim_err_set(err, "gen nic: --domain: %llu > 65535",
                              (unsigned long long)p->domain);
-    if (p->rx_cache &&
-        (p->rx_cache < 2 || p->rx_cache > 65536 ||
-         (p->rx_cache & (p->rx_cache - 1))))
+    if (p->rx_cache && (p->rx_cache < 2 || p->rx_cache > 65536 ||
+                        (p->rx_cache & (p->rx_cache - 1))))
         return iosim_err_set(err,
                              "gen nic: --rx-cache %llu: must be 0 (off) or "
                              "a power of two in [2, 65536]",
@@ -485,8 +482,7 @@ static int emit(nic_t *n, uint8_t kind, uint8_t cpu, uint64_t iova,
     return cpu_flush_due(n, n->t) || out_put(n, &r) ? -1 : 0;
 }
 
-static int map_page(nic_t *n, uint8_t cpu, bool device_writes,
-                    nic_page_t *pg)
+static int map_page(nic_t *n, uint8_t cpu, bool device_writes, nic_page_t *pg)
 {
     if (iova_alloc(n, cpu, &pg->iova))
         return -1;
@@ -519,8 +515,8 @@ static int dma_pages(nic_t *n, uint8_t cpu, const nic_page_t *pg,
 /* --stride: the device writes bytes at byte offset off of the descriptor
  * pages pg[]: one DMA write record per page the range touches, each
  * carrying the IOVA of its first byte in that page. */
-static int dma_span(nic_t *n, uint8_t cpu, const nic_page_t *pg,
-                    uint64_t off, uint64_t bytes)
+static int dma_span(nic_t *n, uint8_t cpu, const nic_page_t *pg, uint64_t off,
+                    uint64_t bytes)
 {
     for (uint64_t at = off, end = off + bytes; at < end;) {
         uint64_t in = at % NIC_PAGE;
@@ -705,7 +701,7 @@ static int channels_open(nic_t *n)
     for (uint64_t i = 0; i < total; i++)
         order[i] = (uint32_t)(i / per);
     gen_rng_t rng = {p->seed ^ 0x6368616e6e656c73ULL}; /* "channels" */
-    for (uint64_t i = total - 1; i > 0; i--) { /* Fisher-Yates */
+    for (uint64_t i = total - 1; i > 0; i--) {         /* Fisher-Yates */
         uint64_t j = gen_rng_next(&rng) % (i + 1);
         uint32_t c = order[i];
         order[i] = order[j];
@@ -714,8 +710,8 @@ static int channels_open(nic_t *n)
     /* the k-th allocation gets page next_pfn - 1 - k; pushed last to
      * first, so each cpu's stack pops its queue's pages in that order */
     for (uint64_t k = total; k-- > 0;)
-        if (order[k] < n->nq &&
-            iova_free(n, n->qs[order[k]].cpu, (n->next_pfn - 1 - k) * NIC_PAGE)) {
+        if (order[k] < n->nq && iova_free(n, n->qs[order[k]].cpu,
+                                          (n->next_pfn - 1 - k) * NIC_PAGE)) {
             free(order);
             return -1;
         }
@@ -767,8 +763,8 @@ static int flow_acks(nic_t *n, nic_flow_t *f)
         return 0;
     }
     while (f->pending_data) {
-        uint64_t segs = f->pending_data < p->gro_segs ? f->pending_data
-                                                       : p->gro_segs;
+        uint64_t segs =
+            f->pending_data < p->gro_segs ? f->pending_data : p->gro_segs;
         f->pending_data -= segs;
         bool ack = segs >= 2 || ++f->gro_single >= 2;
         if (ack) {
@@ -865,8 +861,7 @@ static int rx_pages(nic_t *n, nic_rxq_t *q, uint64_t bytes)
         q->skip_pkts = 0;
         /* the device fetches the WQE of the descriptor it starts */
         if (n->p->device_rings &&
-            ring_access(n, q->cpu, q->rq_iova, q->rq_pages, &q->rq_idx,
-                        false))
+            ring_access(n, q->cpu, q->rq_iova, q->rq_pages, &q->rq_idx, false))
             return -1;
     }
     nic_page_t *pg = &q->pending[q->npending];
@@ -900,8 +895,7 @@ static int rx_strides(nic_t *n, nic_rxq_t *q, uint64_t bytes)
         if (device_needs(n, q, q->wqe, n->p->ppd))
             return -1;
         if (n->p->device_rings &&
-            ring_access(n, q->cpu, q->rq_iova, q->rq_pages, &q->rq_idx,
-                        false))
+            ring_access(n, q->cpu, q->rq_iova, q->rq_pages, &q->rq_idx, false))
             return -1;
     }
     if (dma_span(n, q->cpu, q->wqe, q->wqe_off, bytes))
@@ -1024,8 +1018,7 @@ static int nic_run(nic_t *n)
     if (emit(n, IOSIM_REC_MARK, 0, 0, 0, 0, IOSIM_MARK_BEGIN))
         return -1;
     /* ps per slot: mtu bytes * 8 bit / rate Gbit/s = ns; x1000 */
-    uint64_t step_ps = (uint64_t)((double)p->mtu * 8000.0 / p->rate_gbps +
-                                  0.5);
+    uint64_t step_ps = (uint64_t)((double)p->mtu * 8000.0 / p->rate_gbps + 0.5);
     uint64_t t_ps = 0;
     for (uint64_t turn = 0; !nic_done(n); turn++) {
         nic_flow_t *f = &n->flows[turn / p->burst % p->flows];
@@ -1116,10 +1109,8 @@ int gen_nic_write(const gen_nic_params_t *p, const char *path, bool text,
         q->ring = calloc(q->cap, sizeof *q->ring);
         q->pending = calloc(q->cap, sizeof *q->pending);
         q->wqe = calloc(p->ppd, sizeof *q->wqe);
-        q->cache = p->rx_cache ? calloc(p->rx_cache, sizeof *q->cache)
-                               : NULL;
-        if (!q->ring || !q->pending || !q->wqe ||
-            (p->rx_cache && !q->cache)) {
+        q->cache = p->rx_cache ? calloc(p->rx_cache, sizeof *q->cache) : NULL;
+        if (!q->ring || !q->pending || !q->wqe || (p->rx_cache && !q->cache)) {
             iosim_err_set(err, "gen nic: out of memory");
             goto out;
         }

@@ -87,12 +87,12 @@ void gen_pvp_defaults(gen_pvp_params_t *p)
      * PVP reference benchmark) = 5358 x 32 */
     p->mbufs = 171456;
     p->obj_size = GEN_PVP_OBJ_HDR + GEN_PVP_MBUF_STRUCT + GEN_PVP_HEADROOM +
-                  2048; /* RTE_MBUF_DEFAULT_DATAROOM */
-    p->ring_size = 256; /* --rxd=256 --txd=256, rx_queue_size='256' */
-    p->vrings = 4;      /* two virtio-net devices, one rx + one tx queue */
+                  2048;  /* RTE_MBUF_DEFAULT_DATAROOM */
+    p->ring_size = 256;  /* --rxd=256 --txd=256, rx_queue_size='256' */
+    p->vrings = 4;       /* two virtio-net devices, one rx + one tx queue */
     p->packets = 200000; /* illustrative run length, not a measured value */
-    p->pkt_size = 64;   /* Coquelin's PVP parameters: 64B packets */
-    p->hdr_size = 12;   /* struct virtio_net_hdr_mrg_rxbuf (virtio 1.0) */
+    p->pkt_size = 64;    /* Coquelin's PVP parameters: 64B packets */
+    p->hdr_size = 12;    /* struct virtio_net_hdr_mrg_rxbuf (virtio 1.0) */
     p->seed = 1;
     p->iova_base = 1ULL << 30; /* placeholder guest IOVA (= GPA) */
     p->domain = 1;
@@ -110,18 +110,14 @@ uint64_t gen_pvp_vring_bytes(uint64_t n)
     return head + 2 * 3 + 8 * n;
 }
 
-static uint64_t align_up(uint64_t x, uint64_t a)
-{
-    return (x + a - 1) / a * a;
-}
+static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) / a * a; }
 
 /* Offset of ring i from the pool start. */
 static uint64_t ring_offset(const gen_pvp_params_t *p, uint64_t i)
 {
-    uint64_t stride = align_up(gen_pvp_vring_bytes(p->ring_size),
-                               GEN_PVP_VRING_ALIGN);
-    return align_up(p->mbufs * p->obj_size, GEN_PVP_VRING_ALIGN) +
-           i * stride;
+    uint64_t stride =
+        align_up(gen_pvp_vring_bytes(p->ring_size), GEN_PVP_VRING_ALIGN);
+    return align_up(p->mbufs * p->obj_size, GEN_PVP_VRING_ALIGN) + i * stride;
 }
 
 uint64_t gen_pvp_region_bytes(const gen_pvp_params_t *p)
@@ -142,24 +138,27 @@ int gen_pvp_check(const gen_pvp_params_t *p, iosim_err_t *err)
 {
     uint64_t ps = p->page_size;
     if (ps != 4096 && ps != (2ULL << 20) && ps != (1ULL << 30))
-        return iosim_err_set(err, "gen pvp: --page-size: %llu is not 4K, 2M "
-                                  "or 1G",
+        return iosim_err_set(err,
+                             "gen pvp: --page-size: %llu is not 4K, 2M "
+                             "or 1G",
                              (unsigned long long)ps);
     if (p->mbufs == 0 || p->mbufs > (1ULL << 26))
-        return iosim_err_set(err, "gen pvp: --mbufs: %llu is not in [1, "
-                                  "2^26]",
+        return iosim_err_set(err,
+                             "gen pvp: --mbufs: %llu is not in [1, "
+                             "2^26]",
                              (unsigned long long)p->mbufs);
     if (p->hdr_size > GEN_PVP_HEADROOM)
-        return iosim_err_set(err, "gen pvp: --hdr-size: %llu is larger than "
-                                  "the %u B headroom",
-                             (unsigned long long)p->hdr_size,
-                             GEN_PVP_HEADROOM);
+        return iosim_err_set(err,
+                             "gen pvp: --hdr-size: %llu is larger than "
+                             "the %u B headroom",
+                             (unsigned long long)p->hdr_size, GEN_PVP_HEADROOM);
     if (p->pkt_size == 0 ||
         p->obj_size < gen_pvp_buf_offset(p) + p->hdr_size + p->pkt_size ||
         p->obj_size > (1ULL << 20))
-        return iosim_err_set(err, "gen pvp: --obj-size: %llu does not hold "
-                                  "the %u B of headers, the header and a "
-                                  "%llu B packet (or is over 1M)",
+        return iosim_err_set(err,
+                             "gen pvp: --obj-size: %llu does not hold "
+                             "the %u B of headers, the header and a "
+                             "%llu B packet (or is over 1M)",
                              (unsigned long long)p->obj_size,
                              GEN_PVP_OBJ_HDR + GEN_PVP_MBUF_STRUCT +
                                  GEN_PVP_HEADROOM,
@@ -168,15 +167,17 @@ int gen_pvp_check(const gen_pvp_params_t *p, iosim_err_t *err)
         return iosim_err_set(err, "gen pvp: --ring-size must be in [1, "
                                   "32768] and --vrings at most 64");
     if (p->iova_base % ps)
-        return iosim_err_set(err, "gen pvp: --iova-base 0x%llx is not "
-                                  "aligned to the page size",
+        return iosim_err_set(err,
+                             "gen pvp: --iova-base 0x%llx is not "
+                             "aligned to the page size",
                              (unsigned long long)p->iova_base);
     uint64_t region = gen_pvp_region_bytes(p);
     if (p->iova_base >= GEN_PVP_IOVA_LIMIT ||
         region > GEN_PVP_IOVA_LIMIT - p->iova_base ||
         region > GEN_PVP_IOVA_LIMIT - GEN_PVP_PHYS_BASE)
-        return iosim_err_set(err, "gen pvp: --iova-base 0x%llx + %llu B of "
-                                  "guest memory does not fit 48 bits",
+        return iosim_err_set(err,
+                             "gen pvp: --iova-base 0x%llx + %llu B of "
+                             "guest memory does not fit 48 bits",
                              (unsigned long long)p->iova_base,
                              (unsigned long long)region);
     if (p->domain > 0xffff)
@@ -187,8 +188,7 @@ int gen_pvp_check(const gen_pvp_params_t *p, iosim_err_t *err)
     return 0;
 }
 
-static iosim_rec_t rec_base(const gen_pvp_params_t *p, uint8_t kind,
-                            uint64_t t)
+static iosim_rec_t rec_base(const gen_pvp_params_t *p, uint8_t kind, uint64_t t)
 {
     return gen_rec(kind, t, p->device, (uint16_t)p->domain);
 }
@@ -245,8 +245,7 @@ int gen_pvp_write(const gen_pvp_params_t *p, const char *path, bool text,
     gen_rng_t rng = {p->seed};
     const gen_window_t w = pvp_window(p);
 
-    if (gen_window_emit(o, &w, IOSIM_REC_MAP, 0, err) ||
-        warm_up(o, p, &w, err))
+    if (gen_window_emit(o, &w, IOSIM_REC_MAP, 0, err) || warm_up(o, p, &w, err))
         goto fail;
     iosim_rec_t r = rec_base(p, IOSIM_REC_MARK, 0);
     r.flags = IOSIM_MARK_BEGIN;
@@ -254,8 +253,8 @@ int gen_pvp_write(const gen_pvp_params_t *p, const char *path, bool text,
         goto fail;
     for (uint64_t i = 0; i < p->packets; i++) {
         uint64_t t = t_ps / 1000;
-        uint64_t buf = p->iova_base +
-                       gen_rng_below(&rng, p->mbufs) * p->obj_size + off;
+        uint64_t buf =
+            p->iova_base + gen_rng_below(&rng, p->mbufs) * p->obj_size + off;
         r = rec_base(p, IOSIM_REC_MARK, t);
         r.flags = IOSIM_MARK_REQUEST;
         r.aux = i;
@@ -285,6 +284,7 @@ static int pvp_run(int argc, char **argv, const char *path, bool text,
 {
     gen_pvp_params_t p;
     gen_pvp_defaults(&p);
+    // clang-format off
     const gen_opt_t opts[] = {
         {"--page-size", GEN_OPT_U64, &p.page_size, 1, 0, NULL, NULL},
         {"--mbufs", GEN_OPT_U64, &p.mbufs, 1, 0, NULL, NULL},
@@ -301,6 +301,7 @@ static int pvp_run(int argc, char **argv, const char *path, bool text,
         {"--rate", GEN_OPT_DOUBLE, &p.rate_mpps, 0, 0, NULL, NULL},
         {NULL, 0, NULL, 0, 0, NULL, NULL},
     };
+    // clang-format on
     if (gen_parse_opts("pvp", opts, argc, argv, err))
         return -1;
     return gen_pvp_write(&p, path, text, err);
@@ -328,7 +329,8 @@ const gen_kind_t gen_kind_pvp = {
         "  --domain D         domain id (default 1)\n"
         "  --rate MPPS        packet rate for timestamps (default 14.88)\n",
     .defaults_note =
-        "defaults: the DPDK PVP reference benchmark as Coquelin ran it (testpmd's\n"
+        "defaults: the DPDK PVP reference benchmark as Coquelin ran it "
+        "(testpmd's\n"
         "  default pool and object size, 256-entry rings, two devices, 64 B\n"
         "  packets, the virtio-net mergeable header, 10 GbE line rate at\n"
         "  64 B; sources in sim/trace/gen_pvp.c); --packets, --iova-base and\n"

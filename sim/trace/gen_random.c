@@ -74,8 +74,9 @@ int gen_random_check(const gen_random_params_t *p, iosim_err_t *err)
 {
     uint64_t ps = p->page_size;
     if (ps != 4096 && ps != (2ULL << 20) && ps != (1ULL << 30))
-        return iosim_err_set(err, "gen random: --page-size: %llu is not 4K, "
-                                  "2M or 1G",
+        return iosim_err_set(err,
+                             "gen random: --page-size: %llu is not 4K, "
+                             "2M or 1G",
                              (unsigned long long)ps);
     if (p->window == 0 || p->window % ps)
         return iosim_err_set(err,
@@ -127,8 +128,8 @@ static gen_window_t random_window(const gen_random_params_t *p)
                           .domain = (uint16_t)p->domain};
 }
 
-int gen_random_write(const gen_random_params_t *p, const char *path,
-                     bool text, iosim_err_t *err)
+int gen_random_write(const gen_random_params_t *p, const char *path, bool text,
+                     iosim_err_t *err)
 {
     if (gen_random_check(p, err))
         return -1;
@@ -147,8 +148,8 @@ int gen_random_write(const gen_random_params_t *p, const char *path,
     uint64_t base = gen_random_first_iova(p);
     uint64_t slots = p->window / p->size;
     /* ps per DMA: size bytes * 8 bit / rate Gbit/s = ns; x1000 for ps */
-    uint64_t step_ps = (uint64_t)((double)p->size * 8000.0 / p->rate_gbps +
-                                  0.5);
+    uint64_t step_ps =
+        (uint64_t)((double)p->size * 8000.0 / p->rate_gbps + 0.5);
     uint64_t t_ps = 0;
     gen_rng_t rng = {p->seed};
     const gen_window_t w = random_window(p);
@@ -194,6 +195,7 @@ static int random_run(int argc, char **argv, const char *path, bool text,
     gen_random_defaults(&p);
     unsigned dir = 0;
     bool no_marks = false;
+    // clang-format off
     const gen_opt_t opts[] = {
         {"--window", GEN_OPT_U64, &p.window, 1, 0, NULL, NULL},
         {"--size", GEN_OPT_U64, &p.size, 1, 0, NULL, NULL},
@@ -210,6 +212,7 @@ static int random_run(int argc, char **argv, const char *path, bool text,
         {"--no-marks", GEN_OPT_FLAG, &no_marks, 0, 0, NULL, NULL},
         {NULL, 0, NULL, 0, 0, NULL, NULL},
     };
+    // clang-format on
     if (gen_parse_opts("random", opts, argc, argv, err))
         return -1;
     p.write = dir == 1;
@@ -221,22 +224,21 @@ const gen_kind_t gen_kind_random = {
     .name = "random",
     .summary = "pcie-bench: map a window, then DMAs at random aligned "
                "offsets",
-    .usage =
-        "  --window BYTES     bytes mapped up front (default 64M)\n"
-        "  --size BYTES       bytes per DMA, offsets aligned to it "
-        "(default 64)\n"
-        "  --direction read|write  DMA direction (default read: device "
-        "reads memory)\n"
-        "  --count N          DMA records (default 1M)\n"
-        "  --page-size 4K|2M|1G  mapping page size (default 4K)\n"
-        "  --seed S           PRNG seed (default 1)\n"
-        "  --iova-base ADDR   first IOVA, rounded up to the page size "
-        "(default 0x100000000)\n"
-        "  --device BB:DD.F   source id (default 01:00.0)\n"
-        "  --domain D         domain id (default 1)\n"
-        "  --rate GBPS        device rate: t advances size*8/rate ns per "
-        "DMA (default 100)\n"
-        "  --no-marks         no MARK request before each DMA\n",
+    .usage = "  --window BYTES     bytes mapped up front (default 64M)\n"
+             "  --size BYTES       bytes per DMA, offsets aligned to it "
+             "(default 64)\n"
+             "  --direction read|write  DMA direction (default read: device "
+             "reads memory)\n"
+             "  --count N          DMA records (default 1M)\n"
+             "  --page-size 4K|2M|1G  mapping page size (default 4K)\n"
+             "  --seed S           PRNG seed (default 1)\n"
+             "  --iova-base ADDR   first IOVA, rounded up to the page size "
+             "(default 0x100000000)\n"
+             "  --device BB:DD.F   source id (default 01:00.0)\n"
+             "  --domain D         domain id (default 1)\n"
+             "  --rate GBPS        device rate: t advances size*8/rate ns per "
+             "DMA (default 100)\n"
+             "  --no-marks         no MARK request before each DMA\n",
     .defaults_note =
         "defaults: --rate is the F&S 100 Gbps CX-5 (FIGURES.md §1); window,\n"
         "  size, count and page size are one illustrative pcie-bench point\n"

@@ -31,10 +31,23 @@ int gen_parse_u64(const char *s, uint64_t *out)
         return -1;
     unsigned shift = 0;
     switch (*end) {
-    case 'K': case 'k': shift = 10; end++; break;
-    case 'M': case 'm': shift = 20; end++; break;
-    case 'G': case 'g': shift = 30; end++; break;
-    default: break;
+    case 'K':
+    case 'k':
+        shift = 10;
+        end++;
+        break;
+    case 'M':
+    case 'm':
+        shift = 20;
+        end++;
+        break;
+    case 'G':
+    case 'g':
+        shift = 30;
+        end++;
+        break;
+    default:
+        break;
     }
     if (*end == 'B' || *end == 'b')
         end++;
@@ -71,10 +84,8 @@ static int opt_apply(const char *kind, const gen_opt_t *o, const char *val,
         if (v < o->min || (o->max && v > o->max))
             return iosim_err_set(err,
                                  "gen %s: %s: %s is out of range [%llu, %llu]",
-                                 kind, o->name, val,
-                                 (unsigned long long)o->min,
-                                 (unsigned long long)(o->max ? o->max
-                                                             : ~0ULL));
+                                 kind, o->name, val, (unsigned long long)o->min,
+                                 (unsigned long long)(o->max ? o->max : ~0ULL));
         *(uint64_t *)o->dst = v;
         break;
     }
@@ -87,10 +98,11 @@ static int opt_apply(const char *kind, const gen_opt_t *o, const char *val,
         break;
     case GEN_OPT_BDF:
         if (trace_parse_bdf(val, strlen(val), (uint16_t *)o->dst))
-            return iosim_err_set(err,
-                                 "gen %s: %s: expected [DDDD:]BB:DD.F (hex), got "
-                                 "'%s'",
-                                 kind, o->name, val);
+            return iosim_err_set(
+                err,
+                "gen %s: %s: expected [DDDD:]BB:DD.F (hex), got "
+                "'%s'",
+                kind, o->name, val);
         break;
     case GEN_OPT_CHOICE: {
         for (unsigned i = 0; o->choices[i]; i++)
@@ -122,12 +134,10 @@ int gen_parse_opts(const char *kind, const gen_opt_t *opts, int argc,
         size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
         const gen_opt_t *o = opts;
         for (; o->name; o++)
-            if (strlen(o->name) == name_len &&
-                !strncmp(o->name, arg, name_len))
+            if (strlen(o->name) == name_len && !strncmp(o->name, arg, name_len))
                 break;
         if (!o->name)
-            return iosim_err_set(err, "gen %s: unknown option '%s'", kind,
-                                 arg);
+            return iosim_err_set(err, "gen %s: unknown option '%s'", kind, arg);
         const char *val = NULL;
         if (o->type == GEN_OPT_FLAG) {
             if (eq)

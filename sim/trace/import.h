@@ -60,37 +60,37 @@ typedef struct import_opts {
 
 /* What an import saw; the command prints these on stderr. */
 typedef struct import_counts {
-    uint64_t lines;          /* input lines read (all inputs)              */
-    uint64_t records;        /* records written (after the window filter)  */
-    uint64_t by_kind[IOSIM_REC_KIND_MAX + 1];  /* written, per kind        */
-    uint64_t by_desc[16];    /* written INVAL records per desc type        */
-    uint64_t unknown_events; /* event lines of events we do not convert    */
-    uint64_t other_lines;    /* non-event, non-header lines                */
-    uint64_t dma_api_skipped;/* dma_* events skipped (iommu events present) */
-    uint64_t dma_api_used;   /* dma_* events converted to MAP/UNMAP        */
-    uint64_t outside_window; /* records dropped by --window                */
+    uint64_t lines;   /* input lines read (all inputs)              */
+    uint64_t records; /* records written (after the window filter)  */
+    uint64_t by_kind[IOSIM_REC_KIND_MAX + 1]; /* written, per kind        */
+    uint64_t by_desc[16];     /* written INVAL records per desc type        */
+    uint64_t unknown_events;  /* event lines of events we do not convert    */
+    uint64_t other_lines;     /* non-event, non-header lines                */
+    uint64_t dma_api_skipped; /* dma_* events skipped (iommu events present) */
+    uint64_t dma_api_used;    /* dma_* events converted to MAP/UNMAP        */
+    uint64_t outside_window;  /* records dropped by --window                */
     uint64_t entries_in_buffer, entries_written; /* ftrace header          */
-    bool overrun;            /* ring overran (X < Y or LOST EVENTS)        */
-    uint32_t domain;         /* the DID used for map/unmap/DMA             */
+    bool overrun;    /* ring overran (X < Y or LOST EVENTS)        */
+    uint32_t domain; /* the DID used for map/unmap/DMA             */
     /* QEMU merge */
-    uint64_t qemu_dma;           /* vtd_dmar_translate lines read          */
-    uint64_t qemu_dma_kept;      /* DMA records produced (before window)   */
-    uint64_t qemu_dma_matched;   /* ... placed right after their MAP       */
-    uint64_t qemu_dma_unmapped;  /* ... whose IOVA had no traced MAP       */
-    uint64_t qemu_premapped;     /* MAPs made explicit for such IOVAs (one
-                                    per page, from QEMU's translation)    */
-    uint64_t qemu_dma_dropped;   /* before the first / after the last anchor */
-    uint64_t qemu_anchors;       /* descriptors matched guest <-> QEMU     */
-    uint64_t qemu_reordered;     /* ... of them matched to another guest
-                                    descriptor than the first pending one
-                                    (two CPUs' tie, import_qemu.c)       */
-    uint64_t qemu_desc_skipped;  /* QEMU descriptors before the sync point */
-    uint64_t qemu_iotlb_hits;    /* QEMU's own IOTLB outcome of the DMAs  */
-    uint64_t qemu_iotlb_misses;  /*   produced (vtd_iotlb_page_hit/update) */
-    uint64_t qemu_tail_writes;   /* vtd_inv_qi_tail before a matched guest
-                                    descriptor: trapped submissions */
+    uint64_t qemu_dma;          /* vtd_dmar_translate lines read          */
+    uint64_t qemu_dma_kept;     /* DMA records produced (before window)   */
+    uint64_t qemu_dma_matched;  /* ... placed right after their MAP       */
+    uint64_t qemu_dma_unmapped; /* ... whose IOVA had no traced MAP       */
+    uint64_t qemu_premapped;    /* MAPs made explicit for such IOVAs (one
+                                   per page, from QEMU's translation)    */
+    uint64_t qemu_dma_dropped;  /* before the first / after the last anchor */
+    uint64_t qemu_anchors;      /* descriptors matched guest <-> QEMU     */
+    uint64_t qemu_reordered;    /* ... of them matched to another guest
+                                   descriptor than the first pending one
+                                   (two CPUs' tie, import_qemu.c)       */
+    uint64_t qemu_desc_skipped; /* QEMU descriptors before the sync point */
+    uint64_t qemu_iotlb_hits;   /* QEMU's own IOTLB outcome of the DMAs  */
+    uint64_t qemu_iotlb_misses; /*   produced (vtd_iotlb_page_hit/update) */
+    uint64_t qemu_tail_writes;  /* vtd_inv_qi_tail before a matched guest
+                                   descriptor: trapped submissions */
     uint32_t qemu_sync_candidates; /* offsets whose prefix matched         */
-    bool qemu_timestamps;        /* the QEMU log had tid@sec.usec stamps   */
+    bool qemu_timestamps;          /* the QEMU log had tid@sec.usec stamps   */
 } import_counts_t;
 
 /* ---------------------------------------------------------------- */
@@ -102,8 +102,7 @@ typedef struct import_in import_in_t;
 import_in_t *import_in_new(FILE *f, const char *name, iosim_err_t *err);
 /* Next line without its newline (NUL-terminated, valid until the next
  * call).  Returns 1, 0 at end, -1 on error ("name: ..."). */
-int import_in_line(import_in_t *in, char **line, size_t *len,
-                   iosim_err_t *err);
+int import_in_line(import_in_t *in, char **line, size_t *len, iosim_err_t *err);
 /* 1-based number of the line last returned. */
 unsigned long import_in_lineno(const import_in_t *in);
 /* Starts again from the beginning (needs a seekable file). */
@@ -174,11 +173,10 @@ typedef struct ftrace_parser ftrace_parser_t;
  * NULL for a source that only calls the ftrace_ev_* builders. */
 ftrace_parser_t *ftrace_parser_new(import_in_t *in, const char *in_name,
                                    const import_opts_t *opts,
-                                   import_sink_t *sink,
-                                   import_counts_t *counts, iosim_err_t *err);
+                                   import_sink_t *sink, import_counts_t *counts,
+                                   iosim_err_t *err);
 /* Returns 1 and one record, 0 at end, -1 on error ("IN:LINE: msg"). */
-int ftrace_parser_next(ftrace_parser_t *p, iosim_rec_t *out,
-                       iosim_err_t *err);
+int ftrace_parser_next(ftrace_parser_t *p, iosim_rec_t *out, iosim_err_t *err);
 /* CPUs of the traced machine: "#P:N" of the header, else max cpu + 1. */
 uint32_t ftrace_parser_cpus(const ftrace_parser_t *p);
 void ftrace_parser_free(ftrace_parser_t *p);
@@ -213,8 +211,8 @@ int ftrace_ev_map(ftrace_parser_t *p, uint64_t iova, uint64_t end,
                   uint64_t paddr, uint64_t size, iosim_rec_t *r, char *why,
                   size_t n);
 int ftrace_ev_unmap(ftrace_parser_t *p, uint64_t iova, uint64_t end,
-                    uint64_t size, uint64_t unmapped, iosim_rec_t *r,
-                    char *why, size_t n);
+                    uint64_t size, uint64_t unmapped, iosim_rec_t *r, char *why,
+                    size_t n);
 int ftrace_ev_qi_submit(ftrace_parser_t *p, uint64_t qw0, uint64_t qw1,
                         iosim_rec_t *r);
 /* The written text (len bytes, trailing white space ignored). */

@@ -69,8 +69,8 @@ struct ftrace_parser {
 
 ftrace_parser_t *ftrace_parser_new(import_in_t *in, const char *in_name,
                                    const import_opts_t *opts,
-                                   import_sink_t *sink,
-                                   import_counts_t *counts, iosim_err_t *err)
+                                   import_sink_t *sink, import_counts_t *counts,
+                                   iosim_err_t *err)
 {
     ftrace_parser_t *p = calloc(1, sizeof *p);
     if (!p) {
@@ -128,8 +128,7 @@ size_t import_parse_time_ns(const char *s, uint64_t *ns)
 
 /* Number after "key" in text ("0x"-prefixed or bare hex when hex,
  * decimal otherwise).  Returns 0 or -1. */
-static int field_u64(const char *text, const char *key, bool hex,
-                     uint64_t *v)
+static int field_u64(const char *text, const char *key, bool hex, uint64_t *v)
 {
     const char *k = strstr(text, key);
     if (!k)
@@ -278,8 +277,8 @@ int ftrace_ev_map(ftrace_parser_t *p, uint64_t iova, uint64_t end,
 }
 
 int ftrace_ev_unmap(ftrace_parser_t *p, uint64_t iova, uint64_t end,
-                    uint64_t size, uint64_t unmapped, iosim_rec_t *r,
-                    char *why, size_t n)
+                    uint64_t size, uint64_t unmapped, iosim_rec_t *r, char *why,
+                    size_t n)
 {
     if (end - iova != size)
         return bad(why, n, "%s: end - iova != size", "unmap");
@@ -301,7 +300,8 @@ int ftrace_ev_qi_submit(ftrace_parser_t *p, uint64_t qw0, uint64_t qw1,
     }
     r->t = t;
     r->cpu = cpu;
-    if (p->sink && (r->desc == IOSIM_DESC_IOTLB || r->desc == IOSIM_DESC_PIOTLB))
+    if (p->sink &&
+        (r->desc == IOSIM_DESC_IOTLB || r->desc == IOSIM_DESC_PIOTLB))
         import_sink_note_did(p->sink, r->domain);
     return 1;
 }
@@ -357,8 +357,10 @@ static int parse_map(ftrace_parser_t *p, const char *text, iosim_rec_t *r,
         field_u64(text, " - 0x", true, &end) < 0 ||
         field_u64(text, "paddr=0x", true, &paddr) < 0 ||
         field_u64(text, "size=", false, &size) < 0)
-        return bad(why, n, "%s: expected 'iova=0x.. - 0x.. paddr=0x.. "
-                           "size=N'", "map");
+        return bad(why, n,
+                   "%s: expected 'iova=0x.. - 0x.. paddr=0x.. "
+                   "size=N'",
+                   "map");
     return ftrace_ev_map(p, iova, end, paddr, size, r, why, n);
 }
 
@@ -370,8 +372,10 @@ static int parse_unmap(ftrace_parser_t *p, const char *text, iosim_rec_t *r,
         field_u64(text, " - 0x", true, &end) < 0 ||
         field_u64(text, " size=", false, &size) < 0 ||
         field_u64(text, "unmapped_size=", false, &unmapped) < 0)
-        return bad(why, n, "%s: expected 'iova=0x.. - 0x.. size=N "
-                           "unmapped_size=N'", "unmap");
+        return bad(why, n,
+                   "%s: expected 'iova=0x.. - 0x.. size=N "
+                   "unmapped_size=N'",
+                   "unmap");
     return ftrace_ev_unmap(p, iova, end, size, unmapped, r, why, n);
 }
 
@@ -382,8 +386,10 @@ static int parse_qi(ftrace_parser_t *p, const char *text, iosim_rec_t *r,
     const char *c = strstr(text, ": 0x");
     uint64_t qw[4];
     if (!c)
-        return bad(why, n, "%s: expected '<type> <iommu>: 0x.. 0x.. 0x.. "
-                           "0x..'", "qi_submit");
+        return bad(why, n,
+                   "%s: expected '<type> <iommu>: 0x.. 0x.. 0x.. "
+                   "0x..'",
+                   "qi_submit");
     const char *s = c + 1;
     for (int i = 0; i < 4; i++) {
         while (*s == ' ')
@@ -435,8 +441,8 @@ static void parse_header(ftrace_parser_t *p, const char *line)
     const char *e = strstr(line, "entries-in-buffer/entries-written:");
     if (e) {
         unsigned long long x, y;
-        if (sscanf(e, "entries-in-buffer/entries-written: %llu/%llu", &x,
-                   &y) == 2) {
+        if (sscanf(e, "entries-in-buffer/entries-written: %llu/%llu", &x, &y) ==
+            2) {
             p->counts->entries_in_buffer = x;
             p->counts->entries_written = y;
             if (x < y)
@@ -574,8 +580,7 @@ int ftrace_parse_line(ftrace_parser_t *p, const char *line, iosim_rec_t *out,
     return 0;
 }
 
-int ftrace_parser_next(ftrace_parser_t *p, iosim_rec_t *out,
-                       iosim_err_t *err)
+int ftrace_parser_next(ftrace_parser_t *p, iosim_rec_t *out, iosim_err_t *err)
 {
     char *line;
     char why[256];
@@ -607,8 +612,8 @@ static int ftrace_run(FILE *f, const char *in_name, import_sink_t *sink,
     import_in_t *in = import_in_new(f, in_name, err);
     if (!in)
         return -1;
-    ftrace_parser_t *p = ftrace_parser_new(in, in_name, opts, sink, counts,
-                                           err);
+    ftrace_parser_t *p =
+        ftrace_parser_new(in, in_name, opts, sink, counts, err);
     if (!p) {
         import_in_free(in);
         return -1;

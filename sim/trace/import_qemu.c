@@ -71,9 +71,9 @@
  *   - References (trace metadata ref.*, whole trace, not with --window):
  *     QEMU's own IOTLB outcome of each DMA written (the vtd_iotlb_page_hit
  *     or vtd_iotlb_page_update line just before its vtd_dmar_translate)
- *     -> ref.iotlb.{lookups,hits,misses}, only if every DMA has one; the tail writes the guest made
- *     before its descriptors (vtd_inv_qi_tail followed by an anchor, each
- *     a VM exit) -> ref.iq.submits and ref.hv.vmexits.  The header is
+ *     -> ref.iotlb.{lookups,hits,misses}, only if every DMA has one; the tail
+ * writes the guest made before its descriptors (vtd_inv_qi_tail followed by an
+ * anchor, each a VM exit) -> ref.iq.submits and ref.hv.vmexits.  The header is
  *     written at the end (import_sink_defer_header).
  *   - Submissions of several descriptors: Linux 6.12 batches a flush's
  *     descriptors (drivers/iommu/intel/cache.c, qi_batch: an unmap's PSI
@@ -128,8 +128,7 @@ typedef struct qline {
 } qline_t;
 
 /* Parses one QEMU log line; returns 0, or -1 with a reason in why. */
-static int qemu_parse_line(const char *line, qline_t *ql, char *why,
-                           size_t n)
+static int qemu_parse_line(const char *line, qline_t *ql, char *why, size_t n)
 {
     memset(ql, 0, sizeof *ql);
     const char *s = line;
@@ -152,15 +151,18 @@ static int qemu_parse_line(const char *line, qline_t *ql, char *why,
         if (sscanf(s + 19, "dev %x:%x.%x iova 0x%llx -> gpa 0x%llx mask 0x%llx",
                    &bus, &dev, &fn, &iova, &gpa, &mask) != 6 ||
             bus > 0xff || dev > 0x1f || fn > 7) {
-            snprintf(why, n, "vtd_dmar_translate: expected 'dev BB:DD.F "
-                             "iova 0x.. -> gpa 0x.. mask 0x..'");
+            snprintf(why, n,
+                     "vtd_dmar_translate: expected 'dev BB:DD.F "
+                     "iova 0x.. -> gpa 0x.. mask 0x..'");
             return -1;
         }
         /* the mask of one translation: at most a 1 GB page (the merge
          * tracks pre-capture mappings page by page) */
         if (mask > QEMU_MASK_MAX) {
-            snprintf(why, n, "vtd_dmar_translate: mask 0x%llx is larger "
-                             "than a 1 GB page", mask);
+            snprintf(why, n,
+                     "vtd_dmar_translate: mask 0x%llx is larger "
+                     "than a 1 GB page",
+                     mask);
             return -1;
         }
         ql->kind = QL_DMA;
@@ -190,8 +192,9 @@ static int qemu_parse_line(const char *line, qline_t *ql, char *why,
         unsigned long long hi, lo;
         if (sscanf(s + 13, "invalidate desc type %31s high 0x%llx low 0x%llx",
                    type, &hi, &lo) != 3) {
-            snprintf(why, n, "vtd_inv_desc: expected 'invalidate desc type "
-                             "T high 0x.. low 0x..'");
+            snprintf(why, n,
+                     "vtd_inv_desc: expected 'invalidate desc type "
+                     "T high 0x.. low 0x..'");
             return -1;
         }
         if (!strcmp(type, "wait")) {
@@ -229,8 +232,8 @@ static int qemu_next(import_in_t *in, const char *name, qline_t *ql,
             return r;
         counts->lines++;
         if (qemu_parse_line(line, ql, why, sizeof why) < 0)
-            return iosim_err_set(err, "%s:%lu: %s", name,
-                                 import_in_lineno(in), why);
+            return iosim_err_set(err, "%s:%lu: %s", name, import_in_lineno(in),
+                                 why);
         if (ql->kind != QL_OTHER)
             return 1;
     }
@@ -245,7 +248,10 @@ typedef struct cand {
     unsigned reordered; /* matches past the first pending descriptor */
 } cand_t;
 
-static uint64_t absdiff(uint64_t a, uint64_t b) { return a > b ? a - b : b - a; }
+static uint64_t absdiff(uint64_t a, uint64_t b)
+{
+    return a > b ? a - b : b - a;
+}
 
 static int qemu_sync(import_in_t *qin, const char *qname, FILE *gf,
                      const char *gname, const import_opts_t *opts,
@@ -269,8 +275,8 @@ static int qemu_sync(import_in_t *qin, const char *qname, FILE *gf,
     import_in_t *gin = import_in_new(gf, gname, err);
     if (!gin)
         return -1;
-    ftrace_parser_t *gp = ftrace_parser_new(gin, gname, opts, NULL, &scratch,
-                                            err);
+    ftrace_parser_t *gp =
+        ftrace_parser_new(gin, gname, opts, NULL, &scratch, err);
     if (!gp) {
         import_in_free(gin);
         return -1;
@@ -323,8 +329,8 @@ static int qemu_sync(import_in_t *qin, const char *qname, FILE *gf,
             const iosim_rec_t *q0 = &qring[(o + p) % QEMU_SYNC_K];
             unsigned pending = 0;
             match = false;
-            for (unsigned j = first;
-                 j < ng && pending < QEMU_REORDER_WINDOW; j++) {
+            for (unsigned j = first; j < ng && pending < QEMU_REORDER_WINDOW;
+                 j++) {
                 if (used[j])
                     continue;
                 if (same_desc(q0, &gpre[j])) {
@@ -373,8 +379,7 @@ static int qemu_sync(import_in_t *qin, const char *qname, FILE *gf,
         /* the start needing the fewest re-orderings: a start the window
          * allows only by re-ordering much is a coincidence of repeated
          * descriptors */
-        if (best == SIZE_MAX ||
-            cands[i].reordered < cands[best].reordered ||
+        if (best == SIZE_MAX || cands[i].reordered < cands[best].reordered ||
             (cands[i].reordered == cands[best].reordered &&
              counts->qemu_timestamps && cands[i].score < cands[best].score))
             best = i;
@@ -475,8 +480,8 @@ static void live_del(table_t *t, uint64_t page)
                 return;
             size_t home = hash64(t->s[j].key - 1) & mask;
             /* move j to i unless home lies cyclically in (i, j] */
-            bool stay = i <= j ? (i < home && home <= j)
-                               : (i < home || home <= j);
+            bool stay =
+                i <= j ? (i < home && home <= j) : (i < home || home <= j);
             if (!stay)
                 break;
         }
@@ -560,10 +565,10 @@ static size_t index_find(const table_t *t, uint64_t page, uint64_t gpa,
 typedef struct merge {
     import_sink_t *sink;
     import_counts_t *counts;
-    const char *qname;    /* the QEMU log, for messages               */
-    unsigned long qline;  /* its line being merged                    */
-    const char *gname;    /* the guest trace, for messages            */
-    import_in_t *gin;     /* its input (line numbers)                 */
+    const char *qname;   /* the QEMU log, for messages               */
+    unsigned long qline; /* its line being merged                    */
+    const char *gname;   /* the guest trace, for messages            */
+    import_in_t *gin;    /* its input (line numbers)                 */
     ftrace_parser_t *gp;
     bool guest_eof;
     iosim_rec_t *buf;  /* guest records read ahead                      */
@@ -584,9 +589,9 @@ typedef struct merge {
     iosim_rec_t held[QEMU_REORDER_WINDOW]; /* overtaken, in guest order */
     unsigned long heldline[QEMU_REORDER_WINDOW];
     size_t nheld;
-    uint64_t last_t;   /* time of the last emitted record               */
+    uint64_t last_t; /* time of the last emitted record               */
     bool have_offset;
-    int64_t offset;    /* guest ns - qemu ns at the last anchor          */
+    int64_t offset; /* guest ns - qemu ns at the last anchor          */
 } merge_t;
 
 static void merge_find_anchor(merge_t *m)
@@ -690,8 +695,7 @@ static int merge_extend(merge_t *m, iosim_err_t *err)
     return 0;
 }
 
-static int merge_emit_one(merge_t *m, const iosim_rec_t *src,
-                          iosim_err_t *err)
+static int merge_emit_one(merge_t *m, const iosim_rec_t *src, iosim_err_t *err)
 {
     iosim_rec_t r = *src;
     uint64_t pages = (r.size + 4095) >> PAGE_SHIFT;
@@ -711,9 +715,12 @@ static int merge_emit_one(merge_t *m, const iosim_rec_t *src,
                 continue;
             live_del(&m->premapped, pg);
             live_del(&m->live, pg);
-            iosim_rec_t um = {.kind = IOSIM_REC_UNMAP, .t = r.t,
-                              .iova = pg << PAGE_SHIFT, .size = 4096,
-                              .device = r.device, .domain = r.domain,
+            iosim_rec_t um = {.kind = IOSIM_REC_UNMAP,
+                              .t = r.t,
+                              .iova = pg << PAGE_SHIFT,
+                              .size = 4096,
+                              .device = r.device,
+                              .domain = r.domain,
                               .cpu = r.cpu};
             if (import_sink_put(m->sink, &um, err) < 0)
                 return -1;
@@ -734,18 +741,17 @@ static int merge_emit_one(merge_t *m, const iosim_rec_t *src,
 }
 
 /* Emits buf[cur..end); anchors among them go to `held` if hold. */
-static int merge_emit_range(merge_t *m, size_t end, bool hold,
-                            iosim_err_t *err)
+static int merge_emit_range(merge_t *m, size_t end, bool hold, iosim_err_t *err)
 {
     for (; m->cur < end; m->cur++) {
         const iosim_rec_t *r = &m->buf[m->cur];
         if (hold && is_anchor(r)) {
             /* merge_desc looks at most QEMU_REORDER_WINDOW pending */
             if (m->nheld == QEMU_REORDER_WINDOW)
-                return iosim_err_set(err, "%s:%lu: more than %u guest "
-                                          "descriptors out of order",
-                                     m->qname, m->qline,
-                                     QEMU_REORDER_WINDOW);
+                return iosim_err_set(err,
+                                     "%s:%lu: more than %u guest "
+                                     "descriptors out of order",
+                                     m->qname, m->qline, QEMU_REORDER_WINDOW);
             m->heldline[m->nheld] = m->bufline[m->cur];
             m->held[m->nheld++] = *r;
             continue;
@@ -779,13 +785,14 @@ static int merge_dma(merge_t *m, const qline_t *ql, iosim_err_t *err)
                  * QEMU's translation says where it points, so make that
                  * mapping explicit once; it is never unmapped in the
                  * trace unless the guest's own UNMAP comes. */
-                iosim_rec_t mp = {.kind = IOSIM_REC_MAP, .t = m->last_t,
+                iosim_rec_t mp = {.kind = IOSIM_REC_MAP,
+                                  .t = m->last_t,
                                   .iova = page << PAGE_SHIFT,
                                   .size = (d.size + 4095) & ~4095ull,
                                   .aux = gpa << PAGE_SHIFT,
-                                  .device = d.device, .domain = d.domain,
-                                  .flags = IOSIM_PROT_READ |
-                                           IOSIM_PROT_WRITE};
+                                  .device = d.device,
+                                  .domain = d.domain,
+                                  .flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE};
                 if (merge_emit_one(m, &mp, err) < 0)
                     return -1;
                 for (uint64_t i = 0; i < mp.size >> PAGE_SHIFT; i++)
@@ -895,8 +902,8 @@ static int merge_desc(merge_t *m, const qline_t *ql, const char *qname,
                 "(alignment lost)",
                 qname, qline, (unsigned long long)ql->rec.aux,
                 (unsigned long long)ql->rec.iova, pending, m->gname, wline,
-                (unsigned long long)want->aux,
-                (unsigned long long)want->iova, QEMU_REORDER_WINDOW);
+                (unsigned long long)want->aux, (unsigned long long)want->iova,
+                QEMU_REORDER_WINDOW);
         }
         first = m->nheld == 0 && match == m->anchor_pos;
         if (merge_emit_range(m, match, true, err) < 0 ||
@@ -945,7 +952,7 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
         goto out;
 
     qline_kind_t outcome = QL_OTHER; /* QEMU's IOTLB outcome, next DMA */
-    bool tail_written = false; /* a tail write awaits its descriptors */
+    bool tail_written = false;       /* a tail write awaits its descriptors */
     uint64_t qdesc = 0; /* QEMU descriptors seen                    */
     bool done = false;  /* the guest stopped tracing: drop the rest */
     qline_t ql;
@@ -1033,8 +1040,9 @@ static int qemu_run(FILE *f, const char *in_name, import_sink_t *sink,
                     iosim_err_t *err)
 {
     if (!opts->guest_path || !*opts->guest_path)
-        return iosim_err_set(err, "%s: the QEMU import needs the guest's "
-                                  "ftrace (--guest FILE)",
+        return iosim_err_set(err,
+                             "%s: the QEMU import needs the guest's "
+                             "ftrace (--guest FILE)",
                              in_name);
     iosim_trace_meta_t *meta = import_sink_meta(sink);
     snprintf(meta->source, sizeof meta->source, "qemu");

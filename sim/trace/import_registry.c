@@ -49,13 +49,13 @@ struct import_in {
     FILE *f;
     const char *name;
     bool zstd;
-    bool started;      /* magic checked                                 */
-    bool eof;          /* raw input exhausted                           */
-    bool frame_open;   /* zstd: inside a frame (ret != 0 last time)     */
+    bool started;    /* magic checked                                 */
+    bool eof;        /* raw input exhausted                           */
+    bool frame_open; /* zstd: inside a frame (ret != 0 last time)     */
     ZSTD_DStream *ds;
-    unsigned char *raw;     /* compressed input buffer                  */
+    unsigned char *raw; /* compressed input buffer                  */
     ZSTD_inBuffer zin;
-    char *text;             /* decompressed / plain text buffer         */
+    char *text; /* decompressed / plain text buffer         */
     size_t text_len, text_pos;
     char *line;
     size_t line_cap;
@@ -164,8 +164,8 @@ static int in_fill(import_in_t *in, iosim_err_t *err)
             size_t r = fread(in->raw, 1, IMPORT_CHUNK, in->f);
             if (r == 0) {
                 if (ferror(in->f))
-                    return iosim_err_set(err, "%s: read error: %s",
-                                         in->name, strerror(errno));
+                    return iosim_err_set(err, "%s: read error: %s", in->name,
+                                         strerror(errno));
                 in->eof = true;
             }
             in->zin.src = in->raw;
@@ -193,8 +193,7 @@ static int in_fill(import_in_t *in, iosim_err_t *err)
     }
 }
 
-int import_in_line(import_in_t *in, char **line, size_t *len,
-                   iosim_err_t *err)
+int import_in_line(import_in_t *in, char **line, size_t *len, iosim_err_t *err)
 {
     if (!in->started && in_start(in, err) < 0)
         return -1;
@@ -215,8 +214,7 @@ int import_in_line(import_in_t *in, char **line, size_t *len,
         if (n + take + 1 > in->line_cap) {
             if (n + take + 1 > IMPORT_LINE_MAX)
                 return iosim_err_set(err, "%s:%lu: line longer than %u bytes",
-                                     in->name, in->lineno + 1,
-                                     IMPORT_LINE_MAX);
+                                     in->name, in->lineno + 1, IMPORT_LINE_MAX);
             size_t cap = in->line_cap;
             while (cap < n + take + 1)
                 cap *= 2;
@@ -488,8 +486,7 @@ int import_sink_put(import_sink_t *s, const iosim_rec_t *r, iosim_err_t *err)
             s->cappending = cap;
         }
         s->pending[s->npending++] = *r;
-        if (s->npending == IMPORT_PENDING_MAX ||
-            s->nvotes == IMPORT_DID_VOTES)
+        if (s->npending == IMPORT_PENDING_MAX || s->nvotes == IMPORT_DID_VOTES)
             return sink_release_pending(s, err);
         return 0;
     }
@@ -506,8 +503,9 @@ int import_sink_finish(import_sink_t *s, iosim_err_t *err)
      * window marks) */
     const import_counts_t *c = s->counts;
     if (c->records + c->outside_window + c->unknown_events == 0)
-        return iosim_err_set(err, "%s: %llu lines, none an event the %s "
-                                  "import reads: not such a capture",
+        return iosim_err_set(err,
+                             "%s: %llu lines, none an event the %s "
+                             "import reads: not such a capture",
                              s->input ? s->input : "input",
                              (unsigned long long)c->lines,
                              s->source ? s->source : "");

@@ -50,9 +50,11 @@
 #include "trace/import.h"
 #include "trace/trace_internal.h"
 
+// clang-format off
 #define TRACECMD_SUMMARY                                                       \
     "trace-cmd's binary trace.dat (trace-cmd record/extract): the ftrace "     \
     "events, read with libtracecmd"
+// clang-format on
 
 #ifndef IOSIM_HAVE_TRACECMD
 

@@ -37,8 +37,8 @@ int trace_meta_format(const iosim_trace_meta_t *m, unsigned i, char *buf,
 unsigned trace_meta_nkeys(const iosim_trace_meta_t *m);
 /* Applies one "key=value" (without newline); unknown keys are ignored.
  * Returns 0, or -1 with a reason (no location) in why. */
-int trace_meta_apply(iosim_trace_meta_t *m, const char *key,
-                     const char *value, char *why, size_t whylen);
+int trace_meta_apply(iosim_trace_meta_t *m, const char *key, const char *value,
+                     char *why, size_t whylen);
 /* Checks that no string field holds a newline (it would break both
  * forms).  Returns 0 or -1 with a reason. */
 int trace_meta_check(const iosim_trace_meta_t *m, char *why, size_t whylen);
@@ -56,11 +56,11 @@ int trace_text_write_header(FILE *f, const iosim_trace_meta_t *m);
 typedef struct trace_text_in {
     FILE *f;
     const char *path;
-    char *line;        /* getline buffer                          */
+    char *line; /* getline buffer                          */
     size_t line_cap;
     unsigned long lineno;
-    uint64_t bytes;    /* bytes consumed (progress)               */
-    int pending;       /* 1: `line` holds a record not yet parsed */
+    uint64_t bytes; /* bytes consumed (progress)               */
+    int pending;    /* 1: `line` holds a record not yet parsed */
     /* line (from 1) of every record read so far, for messages about a
      * record found later (replay errors): 4 bytes per record, and text
      * traces are the small hand-made ones */
@@ -98,18 +98,18 @@ iosim_trace_writer_t *trace_writer_on_stream(FILE *f, const char *name,
 #define TRACE_V2_MAGIC_HEADER 0x184D2A50u /* skippable-frame magics */
 #define TRACE_V2_MAGIC_BLOCK 0x184D2A51u
 #define TRACE_V2_MAGIC_INDEX 0x184D2A52u
-#define TRACE_V2_HEADER_FIXED 16u       /* "IOSIMTRC", version, meta_len */
-#define TRACE_V2_BLOCK_HDR 8u           /* nrec, frame length           */
-#define TRACE_V2_INDEX_ENTRY 16u        /* offset, frame length, nrec   */
-#define TRACE_V2_FOOTER 16u             /* records, blocks, "IXV2"      */
+#define TRACE_V2_HEADER_FIXED 16u /* "IOSIMTRC", version, meta_len */
+#define TRACE_V2_BLOCK_HDR 8u     /* nrec, frame length           */
+#define TRACE_V2_INDEX_ENTRY 16u  /* offset, frame length, nrec   */
+#define TRACE_V2_FOOTER 16u       /* records, blocks, "IXV2"      */
 #define TRACE_V2_FOOTER_MAGIC "IXV2"
-#define TRACE_V2_BLOCK_RECS 65536u      /* records per block (writers)  */
+#define TRACE_V2_BLOCK_RECS 65536u         /* records per block (writers)  */
 #define TRACE_V2_BLOCK_RECS_MAX (1u << 18) /* readers refuse more      */
 #define TRACE_V2_PAYLOAD_HEADER 20u
 /* a record is a kind and a mask byte and at most 13 varints of at most 10
  * bytes (t, iova, size, aux, pasid, device, domain, cpu, flags, desc,
  * gran, am, reserved): a bound on the payload a reader allocates */
-#define TRACE_V2_PAYLOAD_MAX                                                  \
+#define TRACE_V2_PAYLOAD_MAX                                                   \
     (TRACE_V2_PAYLOAD_HEADER + 132u * (size_t)TRACE_V2_BLOCK_RECS_MAX)
 
 enum {

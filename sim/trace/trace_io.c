@@ -48,9 +48,9 @@
 
 #define TRACE_MAGIC "IOSIMTRC"
 #define TRACE_V2_INDEX_MAGIC "IOSIMIDX"
-#define TRACE_HEADER_SIZE 20u          /* magic 8 + version, rec size, meta_len */
-#define TRACE_META_MAX (1u << 20)      /* sanity bound against corrupt headers */
-#define TRACE_ZSTD_LEVEL 3             /* FORMAT.md §2: zstd default level */
+#define TRACE_HEADER_SIZE 20u     /* magic 8 + version, rec size, meta_len */
+#define TRACE_META_MAX (1u << 20) /* sanity bound against corrupt headers */
+#define TRACE_ZSTD_LEVEL 3        /* FORMAT.md §2: zstd default level */
 /* FORMAT.md §8.2: zstd's fast mode, which leaves literals (the IOVA column
  * of random addresses) uncompressed, so a block decodes at memory speed;
  * measured on 21 M random 64 B reads: 3.3 B/record and about 15% less
@@ -167,14 +167,14 @@ struct iosim_trace_reader {
 
     /* format v2 */
     unsigned version;
-    uint64_t off;     /* file bytes consumed */
+    uint64_t off; /* file bytes consumed */
     ZSTD_DCtx *dctx;
-    uint8_t *cblk;    /* one block's zstd frame */
+    uint8_t *cblk; /* one block's zstd frame */
     size_t cblk_cap;
-    uint8_t *pay;     /* one block's payload (columns) */
+    uint8_t *pay; /* one block's payload (columns) */
     size_t pay_cap;
     trace_v2_dec_t dec;
-    uint64_t blk_first; /* number of the block's first record */
+    uint64_t blk_first;       /* number of the block's first record */
     trace_v2_entry_t *blocks; /* blocks read, checked against the index */
     size_t nblocks, blocks_cap;
 };
@@ -251,8 +251,7 @@ static int parse_meta_block(iosim_trace_reader_t *r, char *block, size_t len,
                             iosim_err_t *err)
 {
     if (memchr(block, '\0', len))
-        return iosim_err_set(err, "%s: metadata contains a NUL byte",
-                             r->path);
+        return iosim_err_set(err, "%s: metadata contains a NUL byte", r->path);
     block[len] = '\0';
     char *p = block;
     while (*p) {
@@ -262,8 +261,10 @@ static int parse_meta_block(iosim_trace_reader_t *r, char *block, size_t len,
         if (*p) {
             char *eq = strchr(p, '=');
             if (!eq || eq == p)
-                return iosim_err_set(err, "%s: metadata line '%.40s' is not "
-                                          "key=value", r->path, p);
+                return iosim_err_set(err,
+                                     "%s: metadata line '%.40s' is not "
+                                     "key=value",
+                                     r->path, p);
             *eq = '\0';
             char why[160];
             if (trace_meta_apply(&r->meta, p, eq + 1, why, sizeof why))
@@ -303,43 +304,51 @@ static int bin_open(iosim_trace_reader_t *r, const uint8_t *sniff,
     /* zstd hands out a block only once all of it arrived: a file cut
      * inside its first block decodes to nothing at all */
     if (rc > 0 && r->decoded == 0 && r->in_read > 0)
-        return iosim_err_set(err, "%s: truncated after 0 records (the file "
-                                  "ends inside the first zstd block, after "
-                                  "%" PRIu64 " compressed bytes: nothing "
-                                  "could be decoded)",
+        return iosim_err_set(err,
+                             "%s: truncated after 0 records (the file "
+                             "ends inside the first zstd block, after "
+                             "%" PRIu64 " compressed bytes: nothing "
+                             "could be decoded)",
                              r->path, r->in_read);
     if (rc > 0)
-        return iosim_err_set(err, "%s: truncated after 0 records (stream "
-                                  "ends inside the %u-byte header)",
+        return iosim_err_set(err,
+                             "%s: truncated after 0 records (stream "
+                             "ends inside the %u-byte header)",
                              r->path, TRACE_HEADER_SIZE);
     if (memcmp(hdr, TRACE_MAGIC, 8) != 0)
-        return iosim_err_set(err, "%s: wrong magic: zstd data but not an "
-                                  "iosim trace (expected \"%s\")",
+        return iosim_err_set(err,
+                             "%s: wrong magic: zstd data but not an "
+                             "iosim trace (expected \"%s\")",
                              r->path, TRACE_MAGIC);
     uint32_t version = get_le32(hdr + 8);
     uint32_t rec_size = get_le32(hdr + 12);
     uint32_t meta_len = get_le32(hdr + 16);
     if (version != 1)
-        return iosim_err_set(err, "%s: unsupported trace format version %"
-                                  PRIu32 " in a plain zstd stream (this "
-                                  "build reads 1 there, and 2 in the "
-                                  "block container)",
+        return iosim_err_set(err,
+                             "%s: unsupported trace format version %" PRIu32
+                             " in a plain zstd stream (this "
+                             "build reads 1 there, and 2 in the "
+                             "block container)",
                              r->path, version);
     if (rec_size != IOSIM_REC_DISK_SIZE)
-        return iosim_err_set(err, "%s: record_size %" PRIu32 " in header, "
-                                  "format v1 requires %u",
+        return iosim_err_set(err,
+                             "%s: record_size %" PRIu32 " in header, "
+                             "format v1 requires %u",
                              r->path, rec_size, IOSIM_REC_DISK_SIZE);
     if (meta_len > TRACE_META_MAX)
-        return iosim_err_set(err, "%s: metadata length %" PRIu32 " exceeds "
-                                  "the %u-byte limit", r->path, meta_len,
-                             TRACE_META_MAX);
+        return iosim_err_set(err,
+                             "%s: metadata length %" PRIu32 " exceeds "
+                             "the %u-byte limit",
+                             r->path, meta_len, TRACE_META_MAX);
     char *block = malloc((size_t)meta_len + 1);
     if (!block)
         return iosim_err_set(err, "%s: out of memory", r->path);
     rc = bin_take(r, (uint8_t *)block, meta_len, err);
     if (rc > 0)
-        iosim_err_set(err, "%s: truncated after 0 records (stream ends "
-                           "inside the metadata)", r->path);
+        iosim_err_set(err,
+                      "%s: truncated after 0 records (stream ends "
+                      "inside the metadata)",
+                      r->path);
     if (rc == 0)
         rc = parse_meta_block(r, block, meta_len, err);
     free(block);
@@ -392,36 +401,44 @@ static int v2_open(iosim_trace_reader_t *r, iosim_err_t *err)
     if (rc < 0)
         return -1;
     if (rc > 0)
-        return iosim_err_set(err, "%s: truncated after 0 records (the file "
-                                  "ends inside the %u-byte header frame)",
+        return iosim_err_set(err,
+                             "%s: truncated after 0 records (the file "
+                             "ends inside the %u-byte header frame)",
                              r->path, TRACE_V2_HEADER_FIXED + 8);
     uint32_t len = get_le32(b);
     if (memcmp(b + 4, TRACE_MAGIC, 8) != 0)
-        return iosim_err_set(err, "%s: wrong magic: a zstd skippable frame "
-                                  "but not an iosim trace (expected \"%s\")",
+        return iosim_err_set(err,
+                             "%s: wrong magic: a zstd skippable frame "
+                             "but not an iosim trace (expected \"%s\")",
                              r->path, TRACE_MAGIC);
     uint32_t version = get_le32(b + 12);
     if (version != 2)
-        return iosim_err_set(err, "%s: unsupported trace format version %"
-                                  PRIu32 " in the block container (this "
-                                  "build reads 2 there, and 1 in a plain "
-                                  "zstd stream)", r->path, version);
+        return iosim_err_set(err,
+                             "%s: unsupported trace format version %" PRIu32
+                             " in the block container (this "
+                             "build reads 2 there, and 1 in a plain "
+                             "zstd stream)",
+                             r->path, version);
     uint32_t meta_len = get_le32(b + 16);
     if (meta_len > TRACE_META_MAX)
-        return iosim_err_set(err, "%s: metadata length %" PRIu32 " exceeds "
-                                  "the %u-byte limit", r->path, meta_len,
-                             TRACE_META_MAX);
+        return iosim_err_set(err,
+                             "%s: metadata length %" PRIu32 " exceeds "
+                             "the %u-byte limit",
+                             r->path, meta_len, TRACE_META_MAX);
     if (len != TRACE_V2_HEADER_FIXED + meta_len)
-        return iosim_err_set(err, "%s: bad header: its frame holds %" PRIu32
-                                  " bytes, %u + meta_len %" PRIu32 " expected",
+        return iosim_err_set(err,
+                             "%s: bad header: its frame holds %" PRIu32
+                             " bytes, %u + meta_len %" PRIu32 " expected",
                              r->path, len, TRACE_V2_HEADER_FIXED, meta_len);
     char *block = malloc((size_t)meta_len + 1);
     if (!block)
         return iosim_err_set(err, "%s: out of memory", r->path);
     rc = v2_read(r, block, meta_len, NULL, err);
     if (rc > 0)
-        iosim_err_set(err, "%s: truncated after 0 records (the file ends "
-                           "inside the metadata)", r->path);
+        iosim_err_set(err,
+                      "%s: truncated after 0 records (the file ends "
+                      "inside the metadata)",
+                      r->path);
     if (rc == 0)
         rc = parse_meta_block(r, block, meta_len, err);
     free(block);
@@ -433,31 +450,34 @@ static int v2_open(iosim_trace_reader_t *r, iosim_err_t *err)
  * frame's length field. */
 static int v2_index(iosim_trace_reader_t *r, uint32_t len, iosim_err_t *err)
 {
-    uint64_t want = 8 + (uint64_t)TRACE_V2_INDEX_ENTRY * r->nblocks +
-                    TRACE_V2_FOOTER;
+    uint64_t want =
+        8 + (uint64_t)TRACE_V2_INDEX_ENTRY * r->nblocks + TRACE_V2_FOOTER;
     if (len != want)
-        return iosim_err_set(err, "%s: bad index: its frame holds %" PRIu32
-                                  " bytes, %zu blocks need %" PRIu64,
+        return iosim_err_set(err,
+                             "%s: bad index: its frame holds %" PRIu32
+                             " bytes, %zu blocks need %" PRIu64,
                              r->path, len, r->nblocks, want);
     uint8_t b[TRACE_V2_INDEX_ENTRY];
     size_t got;
     int rc = v2_read(r, b, 8, &got, err);
     for (size_t i = 0; rc == 0 && i <= r->nblocks; i++) {
         if (i == 0 && memcmp(b, TRACE_V2_INDEX_MAGIC, 8) != 0)
-            return iosim_err_set(err, "%s: bad index: it does not start "
-                                      "with \"%s\"", r->path,
-                                 TRACE_V2_INDEX_MAGIC);
+            return iosim_err_set(err,
+                                 "%s: bad index: it does not start "
+                                 "with \"%s\"",
+                                 r->path, TRACE_V2_INDEX_MAGIC);
         rc = v2_read(r, b, sizeof b, &got, err); /* entry, last the footer */
         if (rc || i == r->nblocks)
             break;
         const trace_v2_entry_t *e = &r->blocks[i];
         if (get_le64(b) != e->offset || get_le32(b + 8) != e->frame_len ||
             get_le32(b + 12) != e->nrec)
-            return iosim_err_set(err, "%s: bad index: entry %zu says offset "
-                                      "%" PRIu64 ", %" PRIu32 " bytes, %"
-                                      PRIu32 " records; the block read there "
-                                      "has offset %" PRIu64 ", %" PRIu32
-                                      " bytes, %" PRIu32 " records",
+            return iosim_err_set(err,
+                                 "%s: bad index: entry %zu says offset "
+                                 "%" PRIu64 ", %" PRIu32 " bytes, %" PRIu32
+                                 " records; the block read there "
+                                 "has offset %" PRIu64 ", %" PRIu32
+                                 " bytes, %" PRIu32 " records",
                                  r->path, i, get_le64(b), get_le32(b + 8),
                                  get_le32(b + 12), e->offset, e->frame_len,
                                  e->nrec);
@@ -465,19 +485,22 @@ static int v2_index(iosim_trace_reader_t *r, uint32_t len, iosim_err_t *err)
     if (rc < 0)
         return -1;
     if (rc > 0)
-        return iosim_err_set(err, "%s: truncated after %" PRIu64 " records "
-                                  "(the file ends inside the block index)",
+        return iosim_err_set(err,
+                             "%s: truncated after %" PRIu64 " records "
+                             "(the file ends inside the block index)",
                              r->path, r->nrec);
     if (get_le64(b) != r->nrec || get_le32(b + 8) != r->nblocks ||
         memcmp(b + 12, TRACE_V2_FOOTER_MAGIC, 4) != 0)
-        return iosim_err_set(err, "%s: bad index: the footer says %" PRIu64
-                                  " records in %" PRIu32 " blocks, the file "
-                                  "holds %" PRIu64 " in %zu",
+        return iosim_err_set(err,
+                             "%s: bad index: the footer says %" PRIu64
+                             " records in %" PRIu32 " blocks, the file "
+                             "holds %" PRIu64 " in %zu",
                              r->path, get_le64(b), get_le32(b + 8), r->nrec,
                              r->nblocks);
     if (fgetc(r->f) != EOF)
-        return iosim_err_set(err, "%s: data after the block index (offset %"
-                                  PRIu64 ")", r->path, r->off);
+        return iosim_err_set(
+            err, "%s: data after the block index (offset %" PRIu64 ")", r->path,
+            r->off);
     return 0;
 }
 
@@ -494,85 +517,100 @@ static int v2_next_block(iosim_trace_reader_t *r, iosim_err_t *err)
     if (rc < 0)
         return -1;
     if (rc > 0 && got == 0 && k == 0)
-        return iosim_err_set(err, "%s: truncated after 0 records (the file "
-                                  "ends after the header without the block "
-                                  "index)", r->path);
+        return iosim_err_set(err,
+                             "%s: truncated after 0 records (the file "
+                             "ends after the header without the block "
+                             "index)",
+                             r->path);
     if (rc > 0 && got == 0)
-        return iosim_err_set(err, "%s: truncated after %" PRIu64 " records "
-                                  "(the file ends after block %" PRIu64
-                                  " without the block index)",
+        return iosim_err_set(err,
+                             "%s: truncated after %" PRIu64 " records "
+                             "(the file ends after block %" PRIu64
+                             " without the block index)",
                              r->path, r->nrec, k - 1);
     if (rc > 0)
-        return iosim_err_set(err, "%s: truncated after %" PRIu64 " records "
-                                  "(the file ends inside a frame header at "
-                                  "offset %" PRIu64 ")", r->path, r->nrec,
-                             at);
+        return iosim_err_set(err,
+                             "%s: truncated after %" PRIu64 " records "
+                             "(the file ends inside a frame header at "
+                             "offset %" PRIu64 ")",
+                             r->path, r->nrec, at);
     uint32_t magic = get_le32(b), len = get_le32(b + 4);
     if (magic == TRACE_V2_MAGIC_INDEX)
         return v2_index(r, len, err);
     if (magic != TRACE_V2_MAGIC_BLOCK || len != TRACE_V2_BLOCK_HDR)
-        return iosim_err_set(err, "%s: block %" PRIu64 ": bad block header "
-                                  "at offset %" PRIu64 " (magic 0x%08" PRIx32
-                                  ", length %" PRIu32 ")",
+        return iosim_err_set(err,
+                             "%s: block %" PRIu64 ": bad block header "
+                             "at offset %" PRIu64 " (magic 0x%08" PRIx32
+                             ", length %" PRIu32 ")",
                              r->path, k, at, magic, len);
     rc = v2_read(r, b + 8, TRACE_V2_BLOCK_HDR, &got, err);
     if (rc < 0)
         return -1;
     if (rc > 0)
-        return iosim_err_set(err, "%s: truncated after %" PRIu64 " records "
-                                  "(the file ends inside the header of block "
-                                  "%" PRIu64 ")", r->path, r->nrec, k);
+        return iosim_err_set(err,
+                             "%s: truncated after %" PRIu64 " records "
+                             "(the file ends inside the header of block "
+                             "%" PRIu64 ")",
+                             r->path, r->nrec, k);
     uint32_t nrec = get_le32(b + 8), flen = get_le32(b + 12);
     if (nrec == 0 || nrec > TRACE_V2_BLOCK_RECS_MAX)
-        return iosim_err_set(err, "%s: block %" PRIu64 ": bad block header: "
-                                  "%" PRIu32 " records (1 to %u allowed)",
+        return iosim_err_set(err,
+                             "%s: block %" PRIu64 ": bad block header: "
+                             "%" PRIu32 " records (1 to %u allowed)",
                              r->path, k, nrec, TRACE_V2_BLOCK_RECS_MAX);
     if (flen < 6 || flen > ZSTD_compressBound(TRACE_V2_PAYLOAD_MAX))
-        return iosim_err_set(err, "%s: block %" PRIu64 ": bad block header: "
-                                  "a %" PRIu32 "-byte frame", r->path, k,
-                             flen);
+        return iosim_err_set(err,
+                             "%s: block %" PRIu64 ": bad block header: "
+                             "a %" PRIu32 "-byte frame",
+                             r->path, k, flen);
     if (grow(&r->cblk, &r->cblk_cap, flen))
         return iosim_err_set(err, "%s: out of memory", r->path);
     rc = v2_read(r, r->cblk, flen, &got, err);
     if (rc < 0)
         return -1;
     if (rc > 0)
-        return iosim_err_set(err, "%s: truncated after %" PRIu64 " records "
-                                  "(the file ends inside block %" PRIu64
-                                  ", after %zu of its %" PRIu32 " bytes)",
+        return iosim_err_set(err,
+                             "%s: truncated after %" PRIu64 " records "
+                             "(the file ends inside block %" PRIu64
+                             ", after %zu of its %" PRIu32 " bytes)",
                              r->path, r->nrec, k, got, flen);
     /* RFC 8878 §3.1.1.1.1: Frame_Header_Descriptor bit 2 is the
      * Content_Checksum_flag; v2 requires it on every block. */
     if (memcmp(r->cblk, zstd_magic, 4) != 0 || !(r->cblk[4] & 0x04))
-        return iosim_err_set(err, "%s: block %" PRIu64 ": not a zstd frame "
-                                  "with a content checksum", r->path, k);
+        return iosim_err_set(err,
+                             "%s: block %" PRIu64 ": not a zstd frame "
+                             "with a content checksum",
+                             r->path, k);
     unsigned long long fcs = ZSTD_getFrameContentSize(r->cblk, flen);
     size_t fl = ZSTD_findFrameCompressedSize(r->cblk, flen);
     if (fcs == ZSTD_CONTENTSIZE_ERROR || fcs == ZSTD_CONTENTSIZE_UNKNOWN ||
         fcs > TRACE_V2_PAYLOAD_MAX || ZSTD_isError(fl) || fl != flen)
-        return iosim_err_set(err, "%s: block %" PRIu64 ": corrupt zstd frame "
-                                  "header (content size or length)",
+        return iosim_err_set(err,
+                             "%s: block %" PRIu64 ": corrupt zstd frame "
+                             "header (content size or length)",
                              r->path, k);
     if (grow(&r->pay, &r->pay_cap, (size_t)fcs ? (size_t)fcs : 1))
         return iosim_err_set(err, "%s: out of memory", r->path);
-    size_t n = ZSTD_decompressDCtx(r->dctx, r->pay, (size_t)fcs, r->cblk,
-                                   flen);
+    size_t n = ZSTD_decompressDCtx(r->dctx, r->pay, (size_t)fcs, r->cblk, flen);
     if (ZSTD_isError(n) && ZSTD_getErrorCode(n) == ZSTD_error_checksum_wrong)
-        return iosim_err_set(err, "%s: block %" PRIu64 " (records %" PRIu64
-                                  " to %" PRIu64 "): wrong checksum",
+        return iosim_err_set(err,
+                             "%s: block %" PRIu64 " (records %" PRIu64
+                             " to %" PRIu64 "): wrong checksum",
                              r->path, k, r->nrec, r->nrec + nrec - 1);
     if (ZSTD_isError(n))
-        return iosim_err_set(err, "%s: block %" PRIu64 ": corrupt zstd data: "
-                                  "%s", r->path, k, ZSTD_getErrorName(n));
+        return iosim_err_set(err,
+                             "%s: block %" PRIu64 ": corrupt zstd data: "
+                             "%s",
+                             r->path, k, ZSTD_getErrorName(n));
     char why[160];
     if (n != fcs) {
-        snprintf(why, sizeof why, "%zu bytes decoded, %llu announced", n,
-                 fcs);
+        snprintf(why, sizeof why, "%zu bytes decoded, %llu announced", n, fcs);
     } else if (trace_v2_dec_begin(&r->dec, r->pay, n, why, sizeof why)) {
         /* why says it */
     } else if (r->dec.nrec != nrec) {
-        snprintf(why, sizeof why, "%" PRIu32 " records in the payload, %"
-                                  PRIu32 " in the block header",
+        snprintf(why, sizeof why,
+                 "%" PRIu32 " records in the payload, %" PRIu32
+                 " in the block header",
                  r->dec.nrec, nrec);
     } else {
         if (r->nblocks == r->blocks_cap) {
@@ -587,13 +625,13 @@ static int v2_next_block(iosim_trace_reader_t *r, iosim_err_t *err)
         r->blk_first = r->nrec;
         return 1;
     }
-    return iosim_err_set(err, "%s: block %" PRIu64 ": bad payload: %s",
-                         r->path, k, why);
+    return iosim_err_set(err, "%s: block %" PRIu64 ": bad payload: %s", r->path,
+                         k, why);
 }
 
 /* Same contract as trace_text_read(). */
-static long v2_read_recs(iosim_trace_reader_t *r, iosim_rec_t *out,
-                         size_t max, size_t *good, iosim_err_t *err)
+static long v2_read_recs(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
+                         size_t *good, iosim_err_t *err)
 {
     size_t n = 0;
     while (n < max) {
@@ -606,12 +644,14 @@ static long v2_read_recs(iosim_trace_reader_t *r, iosim_rec_t *out,
             if (rc < 0) {
                 *good = n;
                 if (r->dec.done == r->dec.nrec) /* all records decoded */
-                    return iosim_err_set(err, "%s: block %zu: bad payload: "
-                                              "%s", r->path, r->nblocks - 1,
-                                         why);
-                return iosim_err_set(err, "%s: record %" PRIu64 " (block %zu"
-                                          "): %s", r->path,
-                                     r->blk_first + r->dec.done,
+                    return iosim_err_set(err,
+                                         "%s: block %zu: bad payload: "
+                                         "%s",
+                                         r->path, r->nblocks - 1, why);
+                return iosim_err_set(err,
+                                     "%s: record %" PRIu64 " (block %zu"
+                                     "): %s",
+                                     r->path, r->blk_first + r->dec.done,
                                      r->nblocks - 1, why);
             }
             continue;
@@ -645,10 +685,9 @@ static long bin_read(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
                 rec_decode(p, &out[n]);
                 if (!kind_valid(out[n].kind)) {
                     *good = n;
-                    return iosim_err_set(err, "%s: record %" PRIu64
-                                              ": unknown kind %u",
-                                         r->path, r->nrec + n,
-                                         (unsigned)out[n].kind);
+                    return iosim_err_set(
+                        err, "%s: record %" PRIu64 ": unknown kind %u", r->path,
+                        r->nrec + n, (unsigned)out[n].kind);
                 }
                 n++;
             }
@@ -662,15 +701,17 @@ static long bin_read(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
         if (rc == -1)
             return -1;
         if (rc == -2)
-            return iosim_err_set(err, "%s: truncated after %" PRIu64
-                                      " records (compressed stream ends "
-                                      "inside a zstd frame)",
+            return iosim_err_set(err,
+                                 "%s: truncated after %" PRIu64
+                                 " records (compressed stream ends "
+                                 "inside a zstd frame)",
                                  r->path, r->nrec + n);
         size_t left = r->ofill - r->opos;
         if (left > 0)
-            return iosim_err_set(err, "%s: truncated after %" PRIu64
-                                      " records (%zu bytes of a partial "
-                                      "record at the end)",
+            return iosim_err_set(err,
+                                 "%s: truncated after %" PRIu64
+                                 " records (%zu bytes of a partial "
+                                 "record at the end)",
                                  r->path, r->nrec + n, left);
         return 0;
     }
@@ -720,8 +761,10 @@ iosim_trace_reader_t *iosim_trace_open(const char *path, iosim_err_t *err)
     if (got == sizeof sniff &&
         (get_le32(sniff) & SKIPPABLE_MASK) == SKIPPABLE_BASE) {
         if (get_le32(sniff) != TRACE_V2_MAGIC_HEADER) {
-            iosim_err_set(err, "%s: wrong magic: a zstd skippable frame but "
-                               "not an iosim trace header", path);
+            iosim_err_set(err,
+                          "%s: wrong magic: a zstd skippable frame but "
+                          "not an iosim trace header",
+                          path);
             goto fail;
         }
         if (v2_open(r, err))
@@ -749,10 +792,7 @@ const iosim_trace_meta_t *iosim_trace_meta(const iosim_trace_reader_t *r)
     return &r->meta;
 }
 
-const char *iosim_trace_path(const iosim_trace_reader_t *r)
-{
-    return r->path;
-}
+const char *iosim_trace_path(const iosim_trace_reader_t *r) { return r->path; }
 
 long iosim_trace_read(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
                       iosim_err_t *err)
@@ -765,10 +805,8 @@ long iosim_trace_read(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
     if (r->state == RS_EOF || max == 0)
         return 0;
     size_t good = 0;
-    long rc = r->text           ? trace_text_read(&r->txt, out, max, &good,
-                                                  &r->failure)
-              : r->version == 2 ? v2_read_recs(r, out, max, &good,
-                                               &r->failure)
+    long rc = r->text ? trace_text_read(&r->txt, out, max, &good, &r->failure)
+              : r->version == 2 ? v2_read_recs(r, out, max, &good, &r->failure)
                                 : bin_read(r, out, max, &good, &r->failure);
     r->nrec += good;
     if (rc < 0) {
@@ -784,8 +822,7 @@ long iosim_trace_read(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
     return (long)good;
 }
 
-uint64_t iosim_trace_record_line(const iosim_trace_reader_t *r,
-                                 uint64_t record)
+uint64_t iosim_trace_record_line(const iosim_trace_reader_t *r, uint64_t record)
 {
     return r->text ? trace_text_record_line(&r->txt, record) : 0;
 }
@@ -793,10 +830,10 @@ uint64_t iosim_trace_record_line(const iosim_trace_reader_t *r,
 void iosim_trace_progress(const iosim_trace_reader_t *r, uint64_t *done,
                           uint64_t *total)
 {
-    uint64_t d = r->text           ? r->txt.bytes
-                 : r->version == 2 ? r->off
-                                   : r->in_read - (uint64_t)(r->in.size -
-                                                             r->in.pos);
+    uint64_t d = r->text ? r->txt.bytes
+                 : r->version == 2
+                     ? r->off
+                     : r->in_read - (uint64_t)(r->in.size - r->in.pos);
     if (done)
         *done = d;
     if (total)
@@ -886,8 +923,7 @@ static int zwrite(iosim_trace_writer_t *w, const void *src, size_t n,
     ZSTD_inBuffer in = {src, n, 0};
     while (in.pos < in.size) {
         ZSTD_outBuffer out = {w->cbuf, w->ccap, 0};
-        size_t ret = ZSTD_compressStream2(w->cctx, &out, &in,
-                                          ZSTD_e_continue);
+        size_t ret = ZSTD_compressStream2(w->cctx, &out, &in, ZSTD_e_continue);
         if (ZSTD_isError(ret)) {
             w->failed = true;
             return iosim_err_set(err, "%s: zstd compression failed: %s",
@@ -924,8 +960,8 @@ static int make_cctx(iosim_trace_writer_t *w, int level, iosim_err_t *err)
     w->cctx = ZSTD_createCCtx();
     if (!w->cctx)
         return iosim_err_set(err, "%s: out of memory", w->path);
-    size_t ret = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel,
-                                        level);
+    size_t ret =
+        ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_compressionLevel, level);
     if (!ZSTD_isError(ret))
         ret = ZSTD_CCtx_setParameter(w->cctx, ZSTD_c_checksumFlag, 1);
     if (ZSTD_isError(ret))
@@ -962,8 +998,7 @@ static int v2_flush_block(iosim_trace_writer_t *w, iosim_err_t *err)
         return 0;
     size_t plen = trace_v2_enc_size(e);
     size_t bound = ZSTD_compressBound(plen);
-    if (grow(&w->pay, &w->pay_cap, plen) ||
-        grow(&w->cbuf, &w->ccap, bound)) {
+    if (grow(&w->pay, &w->pay_cap, plen) || grow(&w->cbuf, &w->ccap, bound)) {
         w->failed = true;
         return iosim_err_set(err, "%s: out of memory", w->path);
     }
@@ -971,8 +1006,8 @@ static int v2_flush_block(iosim_trace_writer_t *w, iosim_err_t *err)
     size_t clen = ZSTD_compress2(w->cctx, w->cbuf, w->ccap, w->pay, plen);
     if (ZSTD_isError(clen)) {
         w->failed = true;
-        return iosim_err_set(err, "%s: zstd compression failed: %s",
-                             w->path, ZSTD_getErrorName(clen));
+        return iosim_err_set(err, "%s: zstd compression failed: %s", w->path,
+                             ZSTD_getErrorName(clen));
     }
     if (w->nblocks == w->blocks_cap) {
         size_t cap = w->blocks_cap ? 2 * w->blocks_cap : 64;
@@ -991,8 +1026,7 @@ static int v2_flush_block(iosim_trace_writer_t *w, iosim_err_t *err)
     put_le(hdr + 4, TRACE_V2_BLOCK_HDR, 4);
     put_le(hdr + 8, e->nrec, 4);
     put_le(hdr + 12, clen, 4);
-    if (write_out(w, hdr, sizeof hdr, err) ||
-        write_out(w, w->cbuf, clen, err))
+    if (write_out(w, hdr, sizeof hdr, err) || write_out(w, w->cbuf, clen, err))
         return -1;
     trace_v2_enc_reset(e);
     return 0;
@@ -1005,8 +1039,7 @@ static int v2_end(iosim_trace_writer_t *w, iosim_err_t *err)
         return -1;
     uint8_t b[8 + 8];
     put_le(b, TRACE_V2_MAGIC_INDEX, 4);
-    put_le(b + 4, 8 + TRACE_V2_INDEX_ENTRY * w->nblocks + TRACE_V2_FOOTER,
-           4);
+    put_le(b + 4, 8 + TRACE_V2_INDEX_ENTRY * w->nblocks + TRACE_V2_FOOTER, 4);
     memcpy(b + 8, TRACE_V2_INDEX_MAGIC, 8);
     if (write_out(w, b, sizeof b, err))
         return -1;
@@ -1047,15 +1080,13 @@ static int bin_begin(iosim_trace_writer_t *w, const iosim_trace_meta_t *meta,
     put_le(hdr + 8, 1, 4);
     put_le(hdr + 12, IOSIM_REC_DISK_SIZE, 4);
     put_le(hdr + 16, len, 4);
-    if (zwrite(w, hdr, sizeof hdr, err) ||
-        zwrite(w, block, (size_t)len, err))
+    if (zwrite(w, hdr, sizeof hdr, err) || zwrite(w, block, (size_t)len, err))
         return -1;
     return 0;
 }
 
-static iosim_trace_writer_t *writer_new(const char *path,
-                                        const iosim_trace_meta_t *meta,
-                                        iosim_err_t *err)
+static iosim_trace_writer_t *
+writer_new(const char *path, const iosim_trace_meta_t *meta, iosim_err_t *err)
 {
     char why[160];
     if (meta && trace_meta_check(meta, why, sizeof why)) {
@@ -1077,8 +1108,8 @@ int iosim_trace_temp_name(const char *path, char *buf, size_t n)
 }
 
 /* The header of either form, on w->f. */
-static int writer_begin(iosim_trace_writer_t *w,
-                        const iosim_trace_meta_t *meta, iosim_err_t *err)
+static int writer_begin(iosim_trace_writer_t *w, const iosim_trace_meta_t *meta,
+                        iosim_err_t *err)
 {
     if (!w->text)
         return bin_begin(w, meta, err);
@@ -1089,9 +1120,8 @@ static int writer_begin(iosim_trace_writer_t *w,
 }
 
 static iosim_trace_writer_t *create(const char *path,
-                                    const iosim_trace_meta_t *meta,
-                                    bool text, unsigned version,
-                                    iosim_err_t *err)
+                                    const iosim_trace_meta_t *meta, bool text,
+                                    unsigned version, iosim_err_t *err)
 {
     iosim_trace_meta_t empty;
     if (!meta) {
@@ -1164,18 +1194,20 @@ int iosim_trace_write(iosim_trace_writer_t *w, const iosim_rec_t *recs,
         return iosim_err_set(err, "%s: writer failed earlier", w->path);
     for (size_t i = 0; i < n; i++)
         if (!kind_valid(recs[i].kind))
-            return iosim_err_set(err, "%s: record %" PRIu64 ": unknown kind "
-                                      "%u", w->path, w->nrec + i,
-                                 (unsigned)recs[i].kind);
+            return iosim_err_set(err,
+                                 "%s: record %" PRIu64 ": unknown kind "
+                                 "%u",
+                                 w->path, w->nrec + i, (unsigned)recs[i].kind);
     if (w->text) {
         char line[TRACE_TEXT_LINE_MAX];
         for (size_t i = 0; i < n; i++) {
             int k = iosim_rec_to_text(&recs[i], line, sizeof line - 1);
             if (k < 0) {
                 w->failed = true;
-                return iosim_err_set(err, "%s: record %" PRIu64 ": cannot "
-                                          "format as text", w->path,
-                                     w->nrec + i);
+                return iosim_err_set(err,
+                                     "%s: record %" PRIu64 ": cannot "
+                                     "format as text",
+                                     w->path, w->nrec + i);
             }
             line[k] = '\n';
             if (write_out(w, line, (size_t)k + 1, err))

@@ -54,35 +54,60 @@ static const char *const prot_names[] = {"none", "r", "w", "rw"};
 /* DMA direction (flags & 1): IOSIM_DMA_READ 0, IOSIM_DMA_WRITE 1 */
 static const char *const dir_names[] = {"read", "write"};
 /* MARK type: IOSIM_MARK_REQUEST 0, _BEGIN 1, _END 2, _REPOST 3 */
-static const char *const mtype_names[] = {"request", "begin", "end",
-                                          "repost"};
+static const char *const mtype_names[] = {"request", "begin", "end", "repost"};
 static const char *const ih_names[] = {"0", "1"};
 
 /* ------------------------------------------------------------------ */
 /* Field slots and keys                                                */
 /* ------------------------------------------------------------------ */
 typedef enum slot {
-    SL_T, SL_IOVA, SL_SIZE, SL_AUX, SL_PASID, SL_DEV, SL_DOM, SL_CPU,
-    SL_FLAGS, SL_DESC, SL_GRAN, SL_AM, SL_RSV, SL_COUNT
+    SL_T,
+    SL_IOVA,
+    SL_SIZE,
+    SL_AUX,
+    SL_PASID,
+    SL_DEV,
+    SL_DOM,
+    SL_CPU,
+    SL_FLAGS,
+    SL_DESC,
+    SL_GRAN,
+    SL_AM,
+    SL_RSV,
+    SL_COUNT
 } slot_t;
 
 static uint64_t slot_get(const iosim_rec_t *r, slot_t s)
 {
     switch (s) {
-    case SL_T: return r->t;
-    case SL_IOVA: return r->iova;
-    case SL_SIZE: return r->size;
-    case SL_AUX: return r->aux;
-    case SL_PASID: return r->pasid;
-    case SL_DEV: return r->device;
-    case SL_DOM: return r->domain;
-    case SL_CPU: return r->cpu;
-    case SL_FLAGS: return r->flags;
-    case SL_DESC: return r->desc;
-    case SL_GRAN: return r->gran;
-    case SL_AM: return r->am;
-    case SL_RSV: return r->reserved;
-    case SL_COUNT: break;
+    case SL_T:
+        return r->t;
+    case SL_IOVA:
+        return r->iova;
+    case SL_SIZE:
+        return r->size;
+    case SL_AUX:
+        return r->aux;
+    case SL_PASID:
+        return r->pasid;
+    case SL_DEV:
+        return r->device;
+    case SL_DOM:
+        return r->domain;
+    case SL_CPU:
+        return r->cpu;
+    case SL_FLAGS:
+        return r->flags;
+    case SL_DESC:
+        return r->desc;
+    case SL_GRAN:
+        return r->gran;
+    case SL_AM:
+        return r->am;
+    case SL_RSV:
+        return r->reserved;
+    case SL_COUNT:
+        break;
     }
     return 0;
 }
@@ -91,30 +116,66 @@ static uint64_t slot_get(const iosim_rec_t *r, slot_t s)
 static uint64_t slot_max(slot_t s)
 {
     switch (s) {
-    case SL_T: case SL_IOVA: case SL_SIZE: case SL_AUX: return UINT64_MAX;
-    case SL_PASID: return UINT32_MAX;
-    case SL_DEV: case SL_DOM: case SL_RSV: return UINT16_MAX;
-    default: return UINT8_MAX;
+    case SL_T:
+    case SL_IOVA:
+    case SL_SIZE:
+    case SL_AUX:
+        return UINT64_MAX;
+    case SL_PASID:
+        return UINT32_MAX;
+    case SL_DEV:
+    case SL_DOM:
+    case SL_RSV:
+        return UINT16_MAX;
+    default:
+        return UINT8_MAX;
     }
 }
 
 static void slot_set(iosim_rec_t *r, slot_t s, uint64_t v)
 {
     switch (s) {
-    case SL_T: r->t = v; break;
-    case SL_IOVA: r->iova = v; break;
-    case SL_SIZE: r->size = v; break;
-    case SL_AUX: r->aux = v; break;
-    case SL_PASID: r->pasid = (uint32_t)v; break;
-    case SL_DEV: r->device = (uint16_t)v; break;
-    case SL_DOM: r->domain = (uint16_t)v; break;
-    case SL_CPU: r->cpu = (uint8_t)v; break;
-    case SL_FLAGS: r->flags = (uint8_t)v; break;
-    case SL_DESC: r->desc = (uint8_t)v; break;
-    case SL_GRAN: r->gran = (uint8_t)v; break;
-    case SL_AM: r->am = (uint8_t)v; break;
-    case SL_RSV: r->reserved = (uint16_t)v; break;
-    case SL_COUNT: break;
+    case SL_T:
+        r->t = v;
+        break;
+    case SL_IOVA:
+        r->iova = v;
+        break;
+    case SL_SIZE:
+        r->size = v;
+        break;
+    case SL_AUX:
+        r->aux = v;
+        break;
+    case SL_PASID:
+        r->pasid = (uint32_t)v;
+        break;
+    case SL_DEV:
+        r->device = (uint16_t)v;
+        break;
+    case SL_DOM:
+        r->domain = (uint16_t)v;
+        break;
+    case SL_CPU:
+        r->cpu = (uint8_t)v;
+        break;
+    case SL_FLAGS:
+        r->flags = (uint8_t)v;
+        break;
+    case SL_DESC:
+        r->desc = (uint8_t)v;
+        break;
+    case SL_GRAN:
+        r->gran = (uint8_t)v;
+        break;
+    case SL_AM:
+        r->am = (uint8_t)v;
+        break;
+    case SL_RSV:
+        r->reserved = (uint16_t)v;
+        break;
+    case SL_COUNT:
+        break;
     }
 }
 
@@ -140,6 +201,7 @@ typedef struct key {
 #define K(kind) (1u << (kind))
 #define NAMES(a) a, (unsigned)(sizeof a / sizeof a[0])
 
+// clang-format off
 static const text_key_t keys[] = {
     {"t", SL_T, 0, SX_DEC, NULL, 0, false},
     {"iova", SL_IOVA, 0, SX_HEX, NULL, 0, false},
@@ -164,6 +226,7 @@ static const text_key_t keys[] = {
     {"id", SL_AUX, K(IOSIM_REC_MARK), SX_DEC, NULL, 0, false},
     {"type", SL_FLAGS, K(IOSIM_REC_MARK), SX_NAMES, NAMES(mtype_names), true},
 };
+// clang-format on
 #define KEY_COUNT (sizeof keys / sizeof keys[0])
 
 static const text_key_t *key_find(const char *name, size_t len)
@@ -175,15 +238,15 @@ static const text_key_t *key_find(const char *name, size_t len)
 }
 
 /* Canonical field list per kind (FORMAT.md §5.2). */
-static const char *const canon_map[] = {"t", "cpu", "dev", "dom", "pasid",
+static const char *const canon_map[] = {"t",    "cpu",  "dev",  "dom",  "pasid",
                                         "iova", "size", "phys", "prot", NULL};
-static const char *const canon_unmap[] = {"t", "cpu", "dev", "dom", "pasid",
-                                          "iova", "size", NULL};
-static const char *const canon_dma[] = {"t", "dev", "pasid", "iova",
+static const char *const canon_unmap[] = {"t",     "cpu",  "dev",  "dom",
+                                          "pasid", "iova", "size", NULL};
+static const char *const canon_dma[] = {"t",    "dev", "pasid", "iova",
                                         "size", "dir", NULL};
-static const char *const canon_inval[] = {"t", "cpu", "desc", "gran",
+static const char *const canon_inval[] = {"t",   "cpu", "desc",  "gran",
                                           "dom", "dev", "pasid", "addr",
-                                          "am", "ih", "qw0", NULL};
+                                          "am",  "ih",  "qw0",   NULL};
 static const char *const canon_mark[] = {"t", "cpu", "id", "type", NULL};
 static const char *const *const canon[IOSIM_REC_KIND_MAX + 1] = {
     NULL, canon_map, canon_unmap, canon_dma, canon_inval, canon_mark,
@@ -443,8 +506,7 @@ int iosim_rec_from_text(const char *line, iosim_rec_t *out, char *why,
         int toklen = (int)((q - p) > 64 ? 64 : (q - p));
         const char *eq = memchr(p, '=', (size_t)(q - p));
         if (!eq)
-            return why_set(why, whylen, "'%.*s' is not key=value", toklen,
-                           p);
+            return why_set(why, whylen, "'%.*s' is not key=value", toklen, p);
         int keylen = (int)(eq - p);
         const text_key_t *k = key_find(p, (size_t)keylen);
         if (!k)
@@ -465,8 +527,8 @@ int iosim_rec_from_text(const char *line, iosim_rec_t *out, char *why,
         int rc = parse_value(k, val, vlen, &v);
         int vshow = (int)(vlen > 40 ? 40 : vlen);
         if (rc == -2 || (rc == 0 && v > slot_max(k->slot)))
-            return why_set(why, whylen, "%s=%.*s: value out of range",
-                           k->name, vshow, val);
+            return why_set(why, whylen, "%s=%.*s: value out of range", k->name,
+                           vshow, val);
         if (rc != 0)
             return why_set(why, whylen, "%s=%.*s: malformed value", k->name,
                            vshow, val);
@@ -481,22 +543,35 @@ int iosim_rec_from_text(const char *line, iosim_rec_t *out, char *why,
 /* Metadata                                                            */
 /* ------------------------------------------------------------------ */
 const char *const trace_meta_keys[TRACE_META_NKEYS] = {
-    "source", "kernel", "policy", "workload", "cpus", "time_unit", "has_dma",
-    "requests",
+    "source", "kernel",    "policy",  "workload",
+    "cpus",   "time_unit", "has_dma", "requests",
 };
 
 int trace_meta_format(const iosim_trace_meta_t *m, unsigned i, char *buf,
                       size_t n)
 {
     switch (i) {
-    case 0: return snprintf(buf, n, "source=%.*s", (int)sizeof m->source, m->source);
-    case 1: return snprintf(buf, n, "kernel=%.*s", (int)sizeof m->kernel, m->kernel);
-    case 2: return snprintf(buf, n, "policy=%.*s", (int)sizeof m->policy, m->policy);
-    case 3: return snprintf(buf, n, "workload=%.*s", (int)sizeof m->workload, m->workload);
-    case 4: return snprintf(buf, n, "cpus=%" PRIu32, m->cpus);
-    case 5: return snprintf(buf, n, "time_unit=%.*s", (int)sizeof m->time_unit, m->time_unit);
-    case 6: return snprintf(buf, n, "has_dma=%" PRIu32, m->has_dma);
-    case 7: return snprintf(buf, n, "requests=%" PRIu64, m->requests);
+    case 0:
+        return snprintf(buf, n, "source=%.*s", (int)sizeof m->source,
+                        m->source);
+    case 1:
+        return snprintf(buf, n, "kernel=%.*s", (int)sizeof m->kernel,
+                        m->kernel);
+    case 2:
+        return snprintf(buf, n, "policy=%.*s", (int)sizeof m->policy,
+                        m->policy);
+    case 3:
+        return snprintf(buf, n, "workload=%.*s", (int)sizeof m->workload,
+                        m->workload);
+    case 4:
+        return snprintf(buf, n, "cpus=%" PRIu32, m->cpus);
+    case 5:
+        return snprintf(buf, n, "time_unit=%.*s", (int)sizeof m->time_unit,
+                        m->time_unit);
+    case 6:
+        return snprintf(buf, n, "has_dma=%" PRIu32, m->has_dma);
+    case 7:
+        return snprintf(buf, n, "requests=%" PRIu64, m->requests);
     default:
         /* device= only when set, so that traces without it keep their
          * bytes (FORMAT.md §3) */
@@ -510,7 +585,8 @@ int trace_meta_format(const iosim_trace_meta_t *m, unsigned i, char *buf,
                             m->retimed);
         if (m->retimed[0])
             i--;
-        if (i - TRACE_META_NKEYS < m->n_refs && m->n_refs <= IOSIM_META_REFS_MAX) {
+        if (i - TRACE_META_NKEYS < m->n_refs &&
+            m->n_refs <= IOSIM_META_REFS_MAX) {
             const struct iosim_meta_ref *r = &m->refs[i - TRACE_META_NKEYS];
             return snprintf(buf, n, "ref.%.*s=%" PRIu64, (int)sizeof r->name,
                             r->name, r->value);
@@ -522,14 +598,14 @@ int trace_meta_format(const iosim_trace_meta_t *m, unsigned i, char *buf,
 unsigned trace_meta_nkeys(const iosim_trace_meta_t *m)
 {
     uint32_t refs = m->n_refs <= IOSIM_META_REFS_MAX ? m->n_refs : 0;
-    return TRACE_META_NKEYS + (m->device[0] ? 1 : 0) +
-           (m->retimed[0] ? 1 : 0) + refs;
+    return TRACE_META_NKEYS + (m->device[0] ? 1 : 0) + (m->retimed[0] ? 1 : 0) +
+           refs;
 }
 
 static bool ref_name_ok(const char *name)
 {
     size_t n = strlen(name);
-    if (n == 0 || n >= sizeof ((iosim_trace_meta_t *)0)->refs[0].name)
+    if (n == 0 || n >= sizeof((iosim_trace_meta_t *)0)->refs[0].name)
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
@@ -579,8 +655,8 @@ static int meta_u32(const char *value, uint32_t *out)
     return 0;
 }
 
-int trace_meta_apply(iosim_trace_meta_t *m, const char *key,
-                     const char *value, char *why, size_t whylen)
+int trace_meta_apply(iosim_trace_meta_t *m, const char *key, const char *value,
+                     char *why, size_t whylen)
 {
     /* Over-long strings are cut to the field size (FORMAT.md §3). */
     if (!strcmp(key, "source"))
@@ -599,34 +675,46 @@ int trace_meta_apply(iosim_trace_meta_t *m, const char *key,
         /* version 1 times are nanoseconds (FORMAT.md §3): another unit
          * would be read as ns and scale every time silently */
         if (strcmp(value, "ns") != 0)
-            return why_set(why, whylen, "metadata time_unit=%.20s: version 1 "
-                                        "traces are in ns", value);
+            return why_set(why, whylen,
+                           "metadata time_unit=%.20s: version 1 "
+                           "traces are in ns",
+                           value);
         snprintf(m->time_unit, sizeof m->time_unit, "%s", value);
     } else if (!strcmp(key, "cpus")) {
         if (meta_u32(value, &m->cpus))
-            return why_set(why, whylen, "metadata cpus=%.40s: malformed "
-                                        "value", value);
+            return why_set(why, whylen,
+                           "metadata cpus=%.40s: malformed "
+                           "value",
+                           value);
     } else if (!strcmp(key, "requests")) {
         if (parse_u64(value, strlen(value), &m->requests))
-            return why_set(why, whylen, "metadata requests=%.40s: malformed "
-                                        "value", value);
+            return why_set(why, whylen,
+                           "metadata requests=%.40s: malformed "
+                           "value",
+                           value);
     } else if (!strcmp(key, "has_dma")) {
         if (meta_u32(value, &m->has_dma))
-            return why_set(why, whylen, "metadata has_dma=%.40s: malformed "
-                                        "value", value);
+            return why_set(why, whylen,
+                           "metadata has_dma=%.40s: malformed "
+                           "value",
+                           value);
     } else if (!strncmp(key, "ref.", 4)) {
         uint64_t v;
         if (!ref_name_ok(key + 4))
-            return why_set(why, whylen, "metadata %.60s: a reference name is "
-                                        "[a-z0-9_.], 1 to 47 characters",
+            return why_set(why, whylen,
+                           "metadata %.60s: a reference name is "
+                           "[a-z0-9_.], 1 to 47 characters",
                            key);
         if (parse_u64(value, strlen(value), &v))
-            return why_set(why, whylen, "metadata %.60s=%.40s: malformed "
-                                        "value", key, value);
+            return why_set(why, whylen,
+                           "metadata %.60s=%.40s: malformed "
+                           "value",
+                           key, value);
         if (iosim_trace_meta_set_ref(m, key + 4, v))
-            return why_set(why, whylen, "metadata %.60s: more than %d "
-                                        "ref.* keys", key,
-                           IOSIM_META_REFS_MAX);
+            return why_set(why, whylen,
+                           "metadata %.60s: more than %d "
+                           "ref.* keys",
+                           key, IOSIM_META_REFS_MAX);
     }
     /* any other key: ignored (forward compatibility) */
     return 0;
@@ -654,8 +742,9 @@ int trace_meta_check(const iosim_trace_meta_t *m, char *why, size_t whylen)
     for (uint32_t i = 0; i < m->n_refs; i++)
         if (!memchr(m->refs[i].name, '\0', sizeof m->refs[i].name) ||
             !ref_name_ok(m->refs[i].name))
-            return why_set(why, whylen, "metadata: reference name %u is not "
-                                        "[a-z0-9_.], 1 to 47 characters",
+            return why_set(why, whylen,
+                           "metadata: reference name %u is not "
+                           "[a-z0-9_.], 1 to 47 characters",
                            i);
     return 0;
 }
@@ -722,8 +811,9 @@ static int next_line(trace_text_in_t *t, iosim_err_t *err)
     errno = 0;
     ssize_t k = getline_bounded(&t->line, &t->line_cap, t->f);
     if (k == -2)
-        return iosim_err_set(err, "%s:%lu: line longer than %u bytes (not "
-                                  "a text trace?)",
+        return iosim_err_set(err,
+                             "%s:%lu: line longer than %u bytes (not "
+                             "a text trace?)",
                              t->path, t->lineno + 1, TEXT_READ_LINE_MAX);
     if (k == -3)
         return iosim_err_set(err, "%s:%lu: out of memory", t->path,
@@ -787,16 +877,20 @@ int trace_text_open(trace_text_in_t *t, iosim_trace_meta_t *meta,
     if (rc == -1)
         return -1;
     if (rc == 0)
-        return iosim_err_set(err, "%s:1: empty file (neither a zstd trace "
-                                  "nor '%s')", t->path, TRACE_TEXT_HEADER);
+        return iosim_err_set(err,
+                             "%s:1: empty file (neither a zstd trace "
+                             "nor '%s')",
+                             t->path, TRACE_TEXT_HEADER);
     if (rc == -2 || strcmp(t->line, TRACE_TEXT_HEADER) != 0) {
         static const char prefix[] = "# iosim-trace text ";
         if (!strncmp(t->line, prefix, sizeof prefix - 1))
-            return iosim_err_set(err, "%s:1: unsupported text format "
-                                      "version '%.20s' (this build reads v1)",
+            return iosim_err_set(err,
+                                 "%s:1: unsupported text format "
+                                 "version '%.20s' (this build reads v1)",
                                  t->path, t->line + sizeof prefix - 1);
-        return iosim_err_set(err, "%s:1: not a zstd trace and not iosim text "
-                                  "(first line must be '%s')",
+        return iosim_err_set(err,
+                             "%s:1: not a zstd trace and not iosim text "
+                             "(first line must be '%s')",
                              t->path, TRACE_TEXT_HEADER);
     }
     bool has_dma_given = false;
@@ -817,8 +911,10 @@ int trace_text_open(trace_text_in_t *t, iosim_trace_meta_t *meta,
             p++;
         const char *eq = strchr(p, '=');
         if (!eq || eq == p)
-            return iosim_err_set(err, "%s:%lu: #meta line must be "
-                                      "'#meta key=value'", t->path, t->lineno);
+            return iosim_err_set(err,
+                                 "%s:%lu: #meta line must be "
+                                 "'#meta key=value'",
+                                 t->path, t->lineno);
         char key[64];
         snprintf(key, sizeof key, "%.*s", (int)(eq - p), p);
         if (!strcmp(key, "has_dma"))
@@ -856,8 +952,8 @@ long trace_text_read(trace_text_in_t *t, iosim_rec_t *out, size_t max,
                 uint32_t *p = realloc(t->rec_line, cap * sizeof *p);
                 if (!p) {
                     *good = n;
-                    return iosim_err_set(err, "%s:%lu: out of memory",
-                                         t->path, t->lineno);
+                    return iosim_err_set(err, "%s:%lu: out of memory", t->path,
+                                         t->lineno);
                 }
                 t->rec_line = p;
                 t->rec_cap = cap;
@@ -870,8 +966,10 @@ long trace_text_read(trace_text_in_t *t, iosim_rec_t *out, size_t max,
         if (rc == 1) {
             if (is_meta_line(t->line + strspn(t->line, " \t"))) {
                 *good = n;
-                return iosim_err_set(err, "%s:%lu: #meta after the first "
-                                          "record", t->path, t->lineno);
+                return iosim_err_set(err,
+                                     "%s:%lu: #meta after the first "
+                                     "record",
+                                     t->path, t->lineno);
             }
             continue;
         }

@@ -46,7 +46,7 @@ static inline uint64_t zigzag(uint64_t d)
 
 static inline uint64_t unzigzag(uint64_t z)
 {
-    return (z >> 1) ^ (uint64_t)-(int64_t)(z & 1);
+    return (z >> 1) ^ (uint64_t) - (int64_t)(z & 1);
 }
 
 static void put_le32(uint8_t *p, uint32_t v)
@@ -193,8 +193,10 @@ int trace_v2_dec_begin(trace_v2_dec_t *d, const uint8_t *payload, size_t len,
 {
     memset(d, 0, sizeof *d);
     if (len < TRACE_V2_PAYLOAD_HEADER) {
-        snprintf(why, whylen, "payload of %zu bytes is shorter than its "
-                              "%u-byte header", len, TRACE_V2_PAYLOAD_HEADER);
+        snprintf(why, whylen,
+                 "payload of %zu bytes is shorter than its "
+                 "%u-byte header",
+                 len, TRACE_V2_PAYLOAD_HEADER);
         return -1;
     }
     uint64_t nrec = get_le32(payload);
@@ -202,8 +204,10 @@ int trace_v2_dec_begin(trace_v2_dec_t *d, const uint8_t *payload, size_t len,
              ls = get_le32(payload + 12), lx = get_le32(payload + 16);
     uint64_t want = TRACE_V2_PAYLOAD_HEADER + 2 * nrec + lt + li + ls + lx;
     if (want != len) {
-        snprintf(why, whylen, "column lengths add up to %" PRIu64 " bytes, "
-                              "the payload has %zu", want, len);
+        snprintf(why, whylen,
+                 "column lengths add up to %" PRIu64 " bytes, "
+                 "the payload has %zu",
+                 want, len);
         return -1;
     }
     const uint8_t *p = payload + TRACE_V2_PAYLOAD_HEADER;
@@ -294,8 +298,8 @@ static inline int xget(trace_v2_dec_t *d, uint64_t max, uint64_t *v,
     return 0;
 }
 
-static int dec_extra(trace_v2_dec_t *d, unsigned m, iosim_rec_t *o,
-                     char *why, size_t whylen)
+static int dec_extra(trace_v2_dec_t *d, unsigned m, iosim_rec_t *o, char *why,
+                     size_t whylen)
 {
     uint64_t v;
     if (m & M_AUX) {
@@ -412,11 +416,12 @@ long trace_v2_dec_read(trace_v2_dec_t *d, iosim_rec_t *out, size_t max,
     d->prev_t = t;
     d->done += (uint32_t)n;
     *good = n;
-    if (d->done == d->nrec && (d->t != d->t_end || d->iova != d->iova_end ||
-                               d->size != d->size_end ||
-                               d->extra != d->extra_end)) {
-        snprintf(why, whylen, "bytes left in its columns after the last "
-                              "record");
+    if (d->done == d->nrec &&
+        (d->t != d->t_end || d->iova != d->iova_end || d->size != d->size_end ||
+         d->extra != d->extra_end)) {
+        snprintf(why, whylen,
+                 "bytes left in its columns after the last "
+                 "record");
         return -1;
     }
     return 0;

@@ -75,7 +75,7 @@ static uint64_t node_free_tree(pgtable_t *pt, pt_node_t *n)
  * pt->gen and so invalidates every entry at once; maps only add tables,
  * which leaves existing paths as they are.  A speed-up of the simulator,
  * nothing more: every result is the one of the full walk. */
-#define PT_MEMO_SLOTS 64u /* power of two */
+#define PT_MEMO_SLOTS 64u                         /* power of two */
 #define PT_MEMO_REGION_SHIFT (PT_PAGE_SHIFT + 9u) /* a level-1 table: 2 MB */
 
 typedef struct pt_memo_ent {
@@ -127,8 +127,8 @@ static inline pt_node_t *leaf_table(const pgtable_t *pt, uint64_t iova,
 
 static inline bool same_region(uint64_t a, uint64_t end)
 {
-    return a < end && (a >> PT_MEMO_REGION_SHIFT) ==
-                          ((end - 1) >> PT_MEMO_REGION_SHIFT);
+    return a < end &&
+           (a >> PT_MEMO_REGION_SHIFT) == ((end - 1) >> PT_MEMO_REGION_SHIFT);
 }
 
 int pgtable_init(pgtable_t *pt, uint8_t levels, physmem_t *mem)
@@ -195,10 +195,10 @@ long pgtable_map(pgtable_t *pt, uint64_t iova, uint64_t phys, uint64_t size,
         for (;;) {
             unsigned lvl = n->level, idx = pt_index(iova, lvl);
             uint64_t span = pt_level_span(lvl);
-            bool can_leaf = lvl == 1 ||
-                            (large_ok && lvl <= 3 && !(iova & (span - 1)) &&
-                             !(phys & (span - 1)) && end - iova >= span &&
-                             !n->child[idx]);
+            bool can_leaf =
+                lvl == 1 ||
+                (large_ok && lvl <= 3 && !(iova & (span - 1)) &&
+                 !(phys & (span - 1)) && end - iova >= span && !n->child[idx]);
             if (can_leaf) {
                 if (n->ent[idx] & PT_ENT_PRESENT)
                     return -1; /* Linux WARNs: already mapped */

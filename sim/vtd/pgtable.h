@@ -28,8 +28,8 @@
  * free list (Linux's page allocator returns recently freed pages first —
  * an approximation). */
 typedef struct physmem {
-    uint64_t next;      /* next never-used page address */
-    uint64_t *free;     /* freed page addresses (stack) */
+    uint64_t next;  /* next never-used page address */
+    uint64_t *free; /* freed page addresses (stack) */
     size_t nfree, cap;
     uint64_t live, peak;
 } physmem_t;
@@ -40,11 +40,11 @@ uint64_t physmem_alloc(physmem_t *m);
 void physmem_release(physmem_t *m, uint64_t pa);
 
 typedef struct pt_node {
-    uint64_t pa;        /* address of this table page */
-    uint32_t used;      /* valid entries              */
-    uint8_t level;      /* 1 = leaf table (PT)        */
-    uint64_t ent[PT_ENTRIES];           /* leaf: phys | PT_LEAF_* bits */
-    struct pt_node *child[PT_ENTRIES];  /* non-leaf pointers           */
+    uint64_t pa;                       /* address of this table page */
+    uint32_t used;                     /* valid entries              */
+    uint8_t level;                     /* 1 = leaf table (PT)        */
+    uint64_t ent[PT_ENTRIES];          /* leaf: phys | PT_LEAF_* bits */
+    struct pt_node *child[PT_ENTRIES]; /* non-leaf pointers           */
 } pt_node_t;
 
 #define PT_ENT_PRESENT 0x1ull
@@ -70,9 +70,9 @@ typedef struct pgtable {
 typedef struct pt_walk {
     uint64_t entry_pa[5];
     uint64_t table_pa[5];
-    uint8_t leaf_level;   /* level the leaf was found at, 0 if fault */
-    uint8_t fault_level;  /* level whose entry was not present      */
-    uint64_t phys;        /* translated address                     */
+    uint8_t leaf_level;  /* level the leaf was found at, 0 if fault */
+    uint8_t fault_level; /* level whose entry was not present      */
+    uint64_t phys;       /* translated address                     */
     bool write;
 } pt_walk_t;
 

@@ -14,8 +14,7 @@ walkers_t *walkers_new(uint32_t max_walks, iosim_err_t *err)
         w->free_at = calloc(max_walks, sizeof *w->free_at);
     if (!w || !w->free_at) {
         walkers_free(w);
-        return iosim_err_set(err, "timing.c: walkers_new: out of memory"),
-               NULL;
+        return iosim_err_set(err, "timing.c: walkers_new: out of memory"), NULL;
     }
     w->nslots = max_walks;
     return w;
@@ -39,12 +38,11 @@ static uint32_t earliest_slot(const walkers_t *w)
     return best;
 }
 
-uint64_t walkers_issue(walkers_t *w, uint64_t now_cycle,
-                       uint64_t walk_cycles)
+uint64_t walkers_issue(walkers_t *w, uint64_t now_cycle, uint64_t walk_cycles)
 {
     uint32_t slot = earliest_slot(w);
-    uint64_t start = w->free_at[slot] > now_cycle ? w->free_at[slot]
-                                                  : now_cycle;
+    uint64_t start =
+        w->free_at[slot] > now_cycle ? w->free_at[slot] : now_cycle;
     w->wait_cycles += start - now_cycle;
     w->free_at[slot] = start + walk_cycles;
     w->last_slot = slot;
@@ -57,8 +55,7 @@ uint32_t walkers_last_slot(const walkers_t *w) { return w->last_slot; }
 uint64_t walkers_redo(walkers_t *w, uint32_t slot, uint64_t now_cycle,
                       uint64_t walk_cycles)
 {
-    uint64_t from = w->free_at[slot] > now_cycle ? w->free_at[slot]
-                                                 : now_cycle;
+    uint64_t from = w->free_at[slot] > now_cycle ? w->free_at[slot] : now_cycle;
     w->free_at[slot] = from + walk_cycles;
     return w->free_at[slot];
 }

@@ -47,8 +47,7 @@ walkers_t *walkers_new(uint32_t max_walks, iosim_err_t *err);
 void walkers_free(walkers_t *w);
 /* Issues one walk of walk_cycles at now_cycle; returns the cycle its
  * result is ready.  walkers_last_slot() then names the slot it holds. */
-uint64_t walkers_issue(walkers_t *w, uint64_t now_cycle,
-                       uint64_t walk_cycles);
+uint64_t walkers_issue(walkers_t *w, uint64_t now_cycle, uint64_t walk_cycles);
 uint32_t walkers_last_slot(const walkers_t *w);
 /* True if the walk that slot holds (the most recent one issued to it)
  * is ready at cycle; an idle slot (or a slot number >= max_walks, which

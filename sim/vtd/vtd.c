@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache/allassoc.h"
 #include "base/sparse16.h"
+#include "cache/allassoc.h"
 #include "stats/stat_list.h"
 
 /* Second-stage DID the host uses for the VM's GPA space in nested mode
@@ -14,9 +14,11 @@
 #define VTD_HOST_S2_DID 0xffffu
 
 /* Cache tag layout: did 16 | pasid 20 | level 3 | stage 2. */
+// clang-format off
 #define TAG(did, pasid, level, stage)                                          \
     ((uint64_t)(did) | ((uint64_t)(pasid) << 16) | ((uint64_t)(level) << 36) | \
      ((uint64_t)(stage) << 39))
+// clang-format on
 #define TAG_DID(t) ((uint16_t)((t)&0xffffu))
 #define TAG_PASID(t) ((uint32_t)(((t) >> 16) & 0xfffffu))
 #define TAG_LEVEL(t) ((unsigned)(((t) >> 36) & 7u))
@@ -25,7 +27,7 @@
 enum { STAGE_1 = 1, STAGE_2 = 2 };
 
 typedef struct vtd_domain {
-    pgtable_t pt; /* single-stage table, or the guest first stage */
+    pgtable_t pt;       /* single-stage table, or the guest first stage */
     uint8_t leaf_sizes; /* bit L-1 set if a level-L leaf was ever mapped */
 } vtd_domain_t;
 
@@ -34,11 +36,11 @@ struct vtd {
     uint64_t *st;
     vtd_xlate_t xlate;
     bool scalable;
-    physmem_t host_mem;  /* host-physical table pages          */
-    physmem_t guest_mem; /* nested: guest-physical table pages */
-    sparse16_t dom; /* DID -> vtd_domain_t * */
+    physmem_t host_mem;      /* host-physical table pages          */
+    physmem_t guest_mem;     /* nested: guest-physical table pages */
+    sparse16_t dom;          /* DID -> vtd_domain_t * */
     uint16_t sid_did[65536]; /* context entries: source id -> DID */
-    pgtable_t s2;        /* nested: host second stage of the VM */
+    pgtable_t s2;            /* nested: host second stage of the VM */
     bool s2_ready;
     cache_t *iotlb, *ctx, *pasid, *devtlb, *s2_tlb;
     cache_t *psc[4], *s2_psc[4]; /* [0]=PML5E [1]=PML4E [2]=PDPTE [3]=PDE */
@@ -50,7 +52,7 @@ struct vtd {
         IOTLB_SCOPE_PDE,
         IOTLB_SCOPE_DOMAIN,
         IOTLB_SCOPE_QEMU_MASK8
-    } iotlb_scope;         /* vtd.psi_iotlb_scope */
+    } iotlb_scope; /* vtd.psi_iotlb_scope */
     /* hit_ns of each cache, 0 when it is disabled (fixed at vtd_new) */
     double iotlb_ns, ctx_ns, pasid_ns, s2_tlb_ns, psc_ns[4], s2_psc_ns[4];
     /* OR of every PASID a request carried: 0 means every cache tag holds
@@ -105,8 +107,7 @@ vtd_t *vtd_new(const iosim_config_t *cfg, uint64_t *st, iosim_err_t *err)
     physmem_init(&v->host_mem, 1ull << 30);
     physmem_init(&v->guest_mem, 16ull << 20);
     v->psc_scope_domain = !strcmp(cfg->vtd.psi_psc_scope, "domain");
-    v->iotlb_scope = !strcmp(cfg->vtd.psi_iotlb_scope, "pde")
-                         ? IOTLB_SCOPE_PDE
+    v->iotlb_scope = !strcmp(cfg->vtd.psi_iotlb_scope, "pde") ? IOTLB_SCOPE_PDE
                      : !strcmp(cfg->vtd.psi_iotlb_scope, "domain")
                          ? IOTLB_SCOPE_DOMAIN
                      : !strcmp(cfg->vtd.psi_iotlb_scope, "qemu-mask8")
@@ -117,7 +118,7 @@ vtd_t *vtd_new(const iosim_config_t *cfg, uint64_t *st, iosim_err_t *err)
 
     bool ok = true;
     cache_t *c[IOSIM_CACHE_COUNT];
-#define IOSIM_X_CACHE(id, name, field, off)                                  \
+#define IOSIM_X_CACHE(id, name, field, off)                                    \
     c[IOSIM_CACHE_##id] = mk(name, &cfg->field, cfg->sim.seed + off, err, &ok);
     IOSIM_VTD_CACHES(IOSIM_X_CACHE)
 #undef IOSIM_X_CACHE
@@ -133,12 +134,11 @@ vtd_t *vtd_new(const iosim_config_t *cfg, uint64_t *st, iosim_err_t *err)
     if (ok) {
         v->iotlb_ns = cache_enabled(v->iotlb) ? cfg->vtd.iotlb.hit_ns : 0;
         v->ctx_ns = cache_enabled(v->ctx) ? cfg->vtd.context_cache.hit_ns : 0;
-        v->pasid_ns = cache_enabled(v->pasid) ? cfg->vtd.pasid_cache.hit_ns
-                                              : 0;
+        v->pasid_ns = cache_enabled(v->pasid) ? cfg->vtd.pasid_cache.hit_ns : 0;
         v->s2_tlb_ns = cache_enabled(v->s2_tlb) ? cfg->vtd.s2_tlb.hit_ns : 0;
         for (int i = 0; i < 4; i++) {
-            v->psc_ns[i] = cache_enabled(v->psc[i]) ? cfg->vtd.psc[i].hit_ns
-                                                    : 0;
+            v->psc_ns[i] =
+                cache_enabled(v->psc[i]) ? cfg->vtd.psc[i].hit_ns : 0;
             v->s2_psc_ns[i] =
                 cache_enabled(v->s2_psc[i]) ? cfg->vtd.s2_psc[i].hit_ns : 0;
         }
@@ -186,15 +186,9 @@ void vtd_free(vtd_t *v)
     free(v);
 }
 
-void vtd_attach(vtd_t *v, uint16_t sid, uint16_t did)
-{
-    v->sid_did[sid] = did;
-}
+void vtd_attach(vtd_t *v, uint16_t sid, uint16_t did) { v->sid_did[sid] = did; }
 
-uint16_t vtd_domain_of(const vtd_t *v, uint16_t sid)
-{
-    return v->sid_did[sid];
-}
+uint16_t vtd_domain_of(const vtd_t *v, uint16_t sid) { return v->sid_did[sid]; }
 
 static inline vtd_domain_t *domain_find(const vtd_t *v, uint16_t did)
 {
@@ -213,8 +207,8 @@ static vtd_domain_t *domain_get(vtd_t *v, uint16_t did, iosim_err_t *err)
     if (d)
         return d;
     d = calloc(1, sizeof *d);
-    physmem_t *mem = v->xlate == VTD_XLATE_NESTED ? &v->guest_mem
-                                                  : &v->host_mem;
+    physmem_t *mem =
+        v->xlate == VTD_XLATE_NESTED ? &v->guest_mem : &v->host_mem;
     if (!d || pgtable_init(&d->pt, (uint8_t)stage1_levels(v), mem)) {
         free(d);
         return iosim_err_set(err, "vtd: out of memory"), NULL;
@@ -237,8 +231,7 @@ static void s2_ensure(vtd_t *v, uint64_t gpa)
 {
     uint64_t page = gpa & ~0xfffull;
     if (!pgtable_is_mapped(&v->s2, page))
-        pgtable_map(&v->s2, page, page + NESTED_HPA_OFFSET, 4096, true,
-                    false);
+        pgtable_map(&v->s2, page, page + NESTED_HPA_OFFSET, 4096, true, false);
 }
 
 long vtd_map(vtd_t *v, uint16_t did, uint64_t iova, uint64_t phys,
@@ -258,8 +251,8 @@ long vtd_map(vtd_t *v, uint16_t did, uint64_t iova, uint64_t phys,
                              "map of iova 0x%llx size %llu in domain %u "
                              "overlaps a live mapping or exceeds the "
                              "address width",
-                             (unsigned long long)iova,
-                             (unsigned long long)size, did);
+                             (unsigned long long)iova, (unsigned long long)size,
+                             did);
     if (v->xlate == VTD_XLATE_NESTED) {
         /* data pages and any new guest table pages need host backing */
         for (uint64_t off = 0; off < size; off += 4096)
@@ -295,8 +288,9 @@ long vtd_unmap(vtd_t *v, uint16_t did, uint64_t iova, uint64_t size,
     uint64_t removed = 0;
     long n = pgtable_unmap(&d->pt, iova, size, &removed);
     if (n < 0)
-        return iosim_err_set(err, "unmap of iova 0x%llx exceeds the address "
-                                  "width of domain %u",
+        return iosim_err_set(err,
+                             "unmap of iova 0x%llx exceeds the address "
+                             "width of domain %u",
                              (unsigned long long)iova, did);
     v->mapped_4k_total -= removed >> PT_PAGE_SHIFT;
     v->st[IOSIM_ST_PT_PAGES_FREED] += (uint64_t)n;
@@ -321,8 +315,14 @@ int vtd_host_for_each_leaf(vtd_t *v, uint16_t did, uint64_t lo, uint64_t hi,
     return d ? pgtable_for_each_leaf(&d->pt, lo, hi, fn, arg) : 0;
 }
 
-uint64_t vtd_pt_pages_live(const vtd_t *v) { return v->host_mem.live + v->guest_mem.live; }
-uint64_t vtd_pt_pages_peak(const vtd_t *v) { return v->host_mem.peak + v->guest_mem.peak; }
+uint64_t vtd_pt_pages_live(const vtd_t *v)
+{
+    return v->host_mem.live + v->guest_mem.live;
+}
+uint64_t vtd_pt_pages_peak(const vtd_t *v)
+{
+    return v->host_mem.peak + v->guest_mem.peak;
+}
 uint64_t vtd_mapped_4k(const vtd_t *v) { return v->mapped_4k_total; }
 
 /* ---- translation ------------------------------------------------------ */
@@ -402,8 +402,7 @@ static bool walk_table(vtd_t *v, const pgtable_t *pt, cache_t *const psc[4],
     return mapped;
 }
 
-static double s2_translate(vtd_t *v, uint64_t gpa, walk_acc_t *a,
-                           uint64_t *hpa)
+static double s2_translate(vtd_t *v, uint64_t gpa, walk_acc_t *a, uint64_t *hpa)
 {
     cache_key_t k = {gpa >> PT_PAGE_SHIFT, TAG(VTD_HOST_S2_DID, 0, 1, STAGE_2)};
     uint64_t val;
@@ -414,8 +413,8 @@ static double s2_translate(vtd_t *v, uint64_t gpa, walk_acc_t *a,
         return 0;
     }
     pt_walk_t w;
-    bool ok = walk_table(v, &v->s2, v->s2_psc, v->s2_psc_ns, VTD_HOST_S2_DID,
-                         0, STAGE_2, gpa, false, false, a, &w);
+    bool ok = walk_table(v, &v->s2, v->s2_psc, v->s2_psc_ns, VTD_HOST_S2_DID, 0,
+                         STAGE_2, gpa, false, false, a, &w);
     if (ok) {
         cache_insert(v->s2_tlb, k, w.phys & ~0xfffull);
         if (hpa)
@@ -631,9 +630,9 @@ static size_t inval_lines(vtd_t *v, cache_t *c, const inval_match_t *m,
 {
     if (cache_valid_lines(c) == 0 && !cache_shadow(c))
         return 0;
-    bool pasid_known = m->by_pasid ? m->pasid <= 0xfffffu &&
-                                         v->pasids_used <= 0xfffffu
-                                   : v->pasids_used == 0;
+    bool pasid_known = m->by_pasid
+                           ? m->pasid <= 0xfffffu && v->pasids_used <= 0xfffffu
+                           : v->pasids_used == 0;
     if (m->by_did && m->by_range && !m->by_stage && pasid_known &&
         m->lo < m->hi) {
         uint64_t probes = 0, budget = 2ull * cache_sets(c);
@@ -714,9 +713,11 @@ static void inval_iotlb(vtd_t *v, const vtd_desc_t *d)
     if (im.by_range && v->iotlb_scope == IOTLB_SCOPE_QEMU_MASK8) {
         /* QEMU ignores IH for its IOTLB (vtd_process_iotlb_desc) */
         unsigned am = d->am > 63 ? 63 : d->am;
-        qemu_psi_t q = {.did = d->did, .by_pasid = m.by_pasid,
-                        .pasid = m.pasid, .addr = d->addr,
-                        .mask8 = (uint8_t)~((1ull << am) - 1)};
+        qemu_psi_t q = {.did = d->did,
+                        .by_pasid = m.by_pasid,
+                        .pasid = m.pasid,
+                        .addr = d->addr,
+                        .mask8 = (uint8_t) ~((1ull << am) - 1)};
         st[IOSIM_ST_IOTLB_INVAL_ENTRIES] +=
             cache_invalidate_if(v->iotlb, match_qemu_psi, &q);
     } else if (im.by_range && !keep_psc) {
@@ -753,8 +754,8 @@ uint64_t vtd_psc_drops(const vtd_t *v) { return v->psc_drops; }
 
 void vtd_discard_fill(vtd_t *v, uint16_t did, uint64_t iova)
 {
-    inval_match_t m = {.by_did = true, .did = did, .by_range = true,
-                       .lo = iova & ~0xfffull};
+    inval_match_t m = {
+        .by_did = true, .did = did, .by_range = true, .lo = iova & ~0xfffull};
     m.hi = m.lo + 4096;
     inval_lines(v, v->iotlb, &m, 1, 3, 0);
 }

@@ -62,12 +62,12 @@ typedef struct vtd vtd_t;
 
 /* Result of one translation. */
 typedef struct vtd_xlate_result {
-    double latency_ns;   /* translation latency                       */
-    uint32_t mem_reads;  /* memory references made (0 on a hit)       */
+    double latency_ns;  /* translation latency                       */
+    uint32_t mem_reads; /* memory references made (0 on a hit)       */
     bool iotlb_hit;
     bool devtlb_hit;
-    bool fault;          /* not mapped                                */
-    uint64_t phys;       /* host-physical result                      */
+    bool fault;    /* not mapped                                */
+    uint64_t phys; /* host-physical result                      */
 } vtd_xlate_result_t;
 
 /* st is the sim's counter array (IOSIM_ST_COUNT entries). */
@@ -127,7 +127,6 @@ uint64_t vtd_mapped_4k(const vtd_t *v);
 
 /* Linux's calculate_psi_aligned_address() (MODEL.md §1.6.2): the smallest
  * naturally aligned power-of-two range covering [start, start+size). */
-void vtd_psi_range(uint64_t start, uint64_t size, uint64_t *addr,
-                   uint8_t *am);
+void vtd_psi_range(uint64_t start, uint64_t size, uint64_t *addr, uint8_t *am);
 
 #endif /* IOSIM_VTD_H */

@@ -49,8 +49,7 @@ static inline const char *fuzz_scratch_path(void)
     const char *dir = getenv("TMPDIR");
     if (!dir || !dir[0])
         dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-    snprintf(fuzz_path_buf, sizeof fuzz_path_buf, "%s/iosim-fuzz-XXXXXX",
-             dir);
+    snprintf(fuzz_path_buf, sizeof fuzz_path_buf, "%s/iosim-fuzz-XXXXXX", dir);
     int fd = mkstemp(fuzz_path_buf);
     if (fd < 0) {
         fprintf(stderr, "fuzz: cannot create a scratch file in %s\n", dir);
@@ -90,8 +89,8 @@ static inline FILE *fuzz_open_input(const uint8_t *data, size_t size)
 }
 
 /* Reports a broken invariant and stops: the input is a bug reproducer. */
-__attribute__((noreturn, format(printf, 1, 2)))
-static inline void fuzz_fail(const char *fmt, ...);
+__attribute__((noreturn, format(printf, 1, 2))) static inline void
+fuzz_fail(const char *fmt, ...);
 static inline void fuzz_fail(const char *fmt, ...)
 {
     va_list ap;
@@ -106,7 +105,7 @@ static inline void fuzz_fail(const char *fmt, ...)
 /* The error contract of iosim.h: one non-empty line, NUL-terminated
  * inside the buffer, beginning with "<path>:" when path is non-NULL. */
 static inline void fuzz_check_err(const iosim_err_t *err, const char *path,
-                           const char *what)
+                                  const char *what)
 {
     size_t len = strnlen(err->msg, sizeof err->msg);
     if (len == sizeof err->msg)
@@ -118,8 +117,8 @@ static inline void fuzz_check_err(const iosim_err_t *err, const char *path,
     if (path) {
         size_t plen = strlen(path);
         if (strncmp(err->msg, path, plen) != 0 || err->msg[plen] != ':')
-            fuzz_fail("%s: message does not start with '%s:': '%s'", what,
-                      path, err->msg);
+            fuzz_fail("%s: message does not start with '%s:': '%s'", what, path,
+                      err->msg);
     }
 }
 
@@ -134,7 +133,8 @@ static inline void fuzz_check_rec_kind(const iosim_rec_t *r, const char *what)
 /* FORMAT.md §5: every record has a text spelling, and the text written
  * for it is normalized: parsing it gives the same record back and
  * writing that record again gives the same line. */
-static inline void fuzz_check_rec_roundtrip(const iosim_rec_t *r, const char *what)
+static inline void fuzz_check_rec_roundtrip(const iosim_rec_t *r,
+                                            const char *what)
 {
     char a[512], b[512], why[200];
     int na = iosim_rec_to_text(r, a, sizeof a);
@@ -197,7 +197,8 @@ static inline long fuzz_drain_trace(const char *path)
             if (iosim_trace_read(r, recs, max, &again) != -1 ||
                 strcmp(again.msg, err.msg) != 0)
                 fuzz_fail("iosim_trace_read: a failure is not repeated "
-                          "('%s' then '%s')", err.msg, again.msg);
+                          "('%s' then '%s')",
+                          err.msg, again.msg);
             result = -1;
             break;
         }

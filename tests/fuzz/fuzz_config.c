@@ -39,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_check_err(&err, path, "iosim_config_load");
         if (memcmp(cfg, before, sizeof *cfg) != 0)
             fuzz_fail("iosim_config_load failed but changed the config "
-                      "(%s)", err.msg);
+                      "(%s)",
+                      err.msg);
     } else if (rc == 0) {
         memset(&err, 0, sizeof err);
         if (iosim_config_validate(cfg, &err) != 0)

@@ -78,18 +78,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int rc_all = run(data, size, false, &all, &seen_all);
     int rc_win = run(data, size, true, &win, &seen_win);
     if (rc_all != rc_win)
-        fuzz_fail("ftrace import: %d without window, %d with", rc_all,
-                  rc_win);
+        fuzz_fail("ftrace import: %d without window, %d with", rc_all, rc_win);
     if (rc_all != 0)
         return 0;
     if (all.records != seen_all.records || win.records != seen_win.records)
         fuzz_fail("ftrace import: sink counted %llu/%llu records, callback "
-                  "got %lu/%lu", (unsigned long long)all.records,
+                  "got %lu/%lu",
+                  (unsigned long long)all.records,
                   (unsigned long long)win.records, seen_all.records,
                   seen_win.records);
     if (win.records + win.outside_window != all.records)
         fuzz_fail("ftrace import: %llu kept + %llu outside the window != "
-                  "%llu records", (unsigned long long)win.records,
+                  "%llu records",
+                  (unsigned long long)win.records,
                   (unsigned long long)win.outside_window,
                   (unsigned long long)all.records);
     return 0;

@@ -74,6 +74,7 @@ typedef struct model_sim {
     bool window;                      /* sim.window_only stays true */
 } model_sim_t;
 
+// clang-format off
 static const model_sim_t model_sims[] = {
     {"strict", {"os.policy=strict", "sim.window_only=false"}, 1000000, false},
     {"lazy", {"os.policy=lazy"}, 0, true},
@@ -135,6 +136,7 @@ static const model_sim_t model_sims[] = {
                       "dev.model=mlx5", "dev.mlx5.profile=gen-nic",
                       "dev.mlx5.rx_wqes=2"}, 0, false},
 };
+// clang-format on
 #define MODEL_NSIMS (sizeof model_sims / sizeof model_sims[0])
 
 /* The records of the input and what two routes must find in them. */
@@ -323,8 +325,7 @@ static void check_xlate_log(run_t *run)
         }
         if (commas != 9 || (size_t)(nl - p) <= ll || memcmp(p, who, ll) ||
             p[ll] != ',' || !res)
-            fuzz_fail("%s: translation log row '%.*s'", who, (int)(nl - p),
-                      p);
+            fuzz_fail("%s: translation log row '%.*s'", who, (int)(nl - p), p);
         static const char *const results[] = {"fault,", "devtlb,", "iotlb,",
                                               "walk,", "none,"};
         bool known = false;
@@ -357,8 +358,8 @@ static bool check_rc(run_t *run, int rc, const iosim_err_t *err,
      * without saying why) */
     size_t len = strlen(err->msg);
     if (len >= 2 && !strcmp(err->msg + len - 2, ": "))
-        fuzz_fail("%s: %s: the message has no reason: '%s'",
-                  run->def->label, what, err->msg);
+        fuzz_fail("%s: %s: the message has no reason: '%s'", run->def->label,
+                  what, err->msg);
     run->failed = true;
     return true;
 }
@@ -366,8 +367,8 @@ static bool check_rc(run_t *run, int rc, const iosim_err_t *err,
 static bool stat_is_sum(const char *name)
 {
     static const char *const not_sums[] = {
-        "pt.pages_live",      "pt.pages_peak",      "pt.mappings_peak",
-        "trace.duration_ns",  "dma.device_time_ns", "dma.overlapped_time_ns",
+        "pt.pages_live",     "pt.pages_peak",      "pt.mappings_peak",
+        "trace.duration_ns", "dma.device_time_ns", "dma.overlapped_time_ns",
     };
     for (size_t i = 0; i < sizeof not_sums / sizeof not_sums[0]; i++)
         if (!strcmp(name, not_sums[i]))
@@ -391,10 +392,10 @@ static void check_epochs(run_t *run, const iosim_trace_meta_t *meta)
     uint64_t rows = 0;
     const char *p = run->csv, *end = run->csv + run->csv_len;
     while (p < end) {
-        if ((size_t)(end - p) <= label_len ||
-            strncmp(p, who, label_len) != 0 || p[label_len] != ',')
-            fuzz_fail("%s: epoch row %llu does not start with the label",
-                      who, (unsigned long long)rows);
+        if ((size_t)(end - p) <= label_len || strncmp(p, who, label_len) != 0 ||
+            p[label_len] != ',')
+            fuzz_fail("%s: epoch row %llu does not start with the label", who,
+                      (unsigned long long)rows);
         p += label_len + 1;
         uint64_t head[3]; /* epoch, t_start, t_end */
         for (size_t i = 0; i < 3 + nst; i++) {
@@ -413,9 +414,9 @@ static void check_epochs(run_t *run, const iosim_trace_meta_t *meta)
         if (head[0] != rows || head[1] != rows * run->epoch_ns ||
             head[2] < head[1] || head[2] - head[1] > run->epoch_ns)
             fuzz_fail("%s: epoch row %llu is epoch %llu, [%llu, %llu) "
-                      "(epoch %llu ns)", who, (unsigned long long)rows,
-                      (unsigned long long)head[0],
-                      (unsigned long long)head[1],
+                      "(epoch %llu ns)",
+                      who, (unsigned long long)rows,
+                      (unsigned long long)head[0], (unsigned long long)head[1],
                       (unsigned long long)head[2],
                       (unsigned long long)run->epoch_ns);
         rows++;
@@ -423,13 +424,13 @@ static void check_epochs(run_t *run, const iosim_trace_meta_t *meta)
     for (size_t i = 0; i < nst && !run->def->window; i++) {
         const char *name = iosim_stat_name(i);
         uint64_t v = iosim_sim_stat(run->s, i);
-        if (!stat_is_sum(name) ||
-            (!strcmp(name, "trace.requests") && sum[i] == 0 &&
-             v == meta->requests))
+        if (!stat_is_sum(name) || (!strcmp(name, "trace.requests") &&
+                                   sum[i] == 0 && v == meta->requests))
             continue;
         if (sum[i] != v)
             fuzz_fail("%s: epoch rows add up to %s = %llu, the counter is "
-                      "%llu", who, name, (unsigned long long)sum[i],
+                      "%llu",
+                      who, name, (unsigned long long)sum[i],
                       (unsigned long long)v);
     }
     free(sum);
@@ -457,7 +458,8 @@ static void check_results(run_t *run, const fed_t *f,
         double v, w;
         bool ok = iosim_sim_derived(run->s, i, &v);
         if (iosim_sim_derived_by_name(run->s, iosim_derived_name(i), &w) !=
-                ok || (ok && memcmp(&v, &w, sizeof v) != 0))
+                ok ||
+            (ok && memcmp(&v, &w, sizeof v) != 0))
             fuzz_fail("%s: derived %s differs by name", who,
                       iosim_derived_name(i));
         if (ok)
@@ -466,12 +468,13 @@ static void check_results(run_t *run, const fed_t *f,
     iosim_summary_t sm;
     iosim_sim_summary(run->s, &sm);
     const double fields[] = {
-        sm.requests, sm.iommu_cycles, sm.map_cycles, sm.unmap_cycles,
-        sm.iova_cycles, sm.inval_cycles, sm.vmexit_cycles, sm.shadow_cycles,
-        sm.sw_iotlb_cycles,
-        sm.vmexits, sm.cpus, sm.mem_reads_per_4k, sm.cpu_ns, sm.device_ns,
-        sm.throughput_rps, sm.baseline_rps, sm.degradation,
-        sm.latency_mean_ns, sm.latency_p50_ns, sm.latency_p99_ns,
+        sm.requests,       sm.iommu_cycles,   sm.map_cycles,
+        sm.unmap_cycles,   sm.iova_cycles,    sm.inval_cycles,
+        sm.vmexit_cycles,  sm.shadow_cycles,  sm.sw_iotlb_cycles,
+        sm.vmexits,        sm.cpus,           sm.mem_reads_per_4k,
+        sm.cpu_ns,         sm.device_ns,      sm.throughput_rps,
+        sm.baseline_rps,   sm.degradation,    sm.latency_mean_ns,
+        sm.latency_p50_ns, sm.latency_p99_ns,
     };
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
         char what[32];
@@ -483,25 +486,24 @@ static void check_results(run_t *run, const fed_t *f,
     if (sm.degradation > 1 || sm.latency_p50_ns > sm.latency_p99_ns ||
         sm.throughput_rps > sm.baseline_rps)
         fuzz_fail("%s: summary degradation %g, p50 %g > p99 %g, or "
-                  "throughput %g > baseline %g", who, sm.degradation,
-                  sm.latency_p50_ns, sm.latency_p99_ns, sm.throughput_rps,
-                  sm.baseline_rps);
+                  "throughput %g > baseline %g",
+                  who, sm.degradation, sm.latency_p50_ns, sm.latency_p99_ns,
+                  sm.throughput_rps, sm.baseline_rps);
     uint64_t dur = 0;
     iosim_sim_stat_by_name(run->s, "trace.duration_ns", &dur);
     if (dur > f->t_max - f->t_min)
-        fuzz_fail("%s: trace.duration_ns %llu > the records' span %llu",
-                  who, (unsigned long long)dur,
+        fuzz_fail("%s: trace.duration_ns %llu > the records' span %llu", who,
+                  (unsigned long long)dur,
                   (unsigned long long)(f->t_max - f->t_min));
     static const char *const per_kind[IOSIM_REC_KIND_MAX + 1] = {
-        "trace.records", "trace.map", "trace.unmap", "trace.dma",
-        "trace.inval", "trace.mark"};
+        "trace.records", "trace.map",   "trace.unmap",
+        "trace.dma",     "trace.inval", "trace.mark"};
     for (unsigned k = 0; k <= IOSIM_REC_KIND_MAX; k++) {
         uint64_t got = 0, want = k ? f->by_kind[k] : f->n;
         iosim_sim_stat_by_name(run->s, per_kind[k], &got);
         if (run->def->window ? got > want : got != want)
-            fuzz_fail("%s: %s = %llu for %llu records fed", who,
-                      per_kind[k], (unsigned long long)got,
-                      (unsigned long long)want);
+            fuzz_fail("%s: %s = %llu for %llu records fed", who, per_kind[k],
+                      (unsigned long long)got, (unsigned long long)want);
     }
     if (run->csv_f)
         check_epochs(run, meta);
@@ -548,9 +550,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (runs[i].failed)
                 continue;
             memset(&err, 0, sizeof err);
-            check_rc(&runs[i], iosim_sim_consume(runs[i].s, f.r + done, n,
-                                                 &err),
-                     &err, "iosim_sim_consume");
+            check_rc(&runs[i],
+                     iosim_sim_consume(runs[i].s, f.r + done, n, &err), &err,
+                     "iosim_sim_consume");
         }
         done += n;
     }

@@ -106,8 +106,7 @@ static void check_qemu_err(const iosim_err_t *err, const char *qpath,
     size_t ql = strlen(qpath), gl = strlen(gpath);
     if (!(strncmp(err->msg, qpath, ql) == 0 && err->msg[ql] == ':') &&
         !(strncmp(err->msg, gpath, gl) == 0 && err->msg[gl] == ':'))
-        fuzz_fail("qemu import: message names neither input: '%s'",
-                  err->msg);
+        fuzz_fail("qemu import: message names neither input: '%s'", err->msg);
 }
 
 static int run(const uint8_t *qdata, size_t qsize, const char *gpath,
@@ -153,17 +152,19 @@ static void check_counts(const import_counts_t *c, const seen_t *s,
     bool window = all != NULL;
     if (window && c->records + c->outside_window != all->records)
         fuzz_fail("qemu import: %llu kept + %llu outside the window, %llu "
-                  "without window", (unsigned long long)c->records,
+                  "without window",
+                  (unsigned long long)c->records,
                   (unsigned long long)c->outside_window,
                   (unsigned long long)all->records);
     if (c->records != s->records)
         fuzz_fail("qemu import: sink counted %llu records, callback got "
-                  "%lu", (unsigned long long)c->records, s->records);
+                  "%lu",
+                  (unsigned long long)c->records, s->records);
     for (unsigned k = 1; k <= IOSIM_REC_KIND_MAX; k++)
         if (c->by_kind[k] != s->by_kind[k])
             fuzz_fail("qemu import: sink counted %llu %s, callback got %lu",
-                      (unsigned long long)c->by_kind[k],
-                      iosim_rec_kind_name(k), s->by_kind[k]);
+                      (unsigned long long)c->by_kind[k], iosim_rec_kind_name(k),
+                      s->by_kind[k]);
     if (c->qemu_dma != c->qemu_dma_kept + c->qemu_dma_dropped ||
         c->qemu_dma_kept != c->qemu_dma_matched + c->qemu_dma_unmapped)
         fuzz_fail("qemu import: %llu DMA lines, %llu kept (%llu matched + "

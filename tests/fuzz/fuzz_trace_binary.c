@@ -79,8 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (meta_len > size - PAYLOAD_HEADER || body % 48 != 0 ||
             body / 48 != (uint64_t)got)
             fuzz_fail("read %ld records from a %zu-byte stream with "
-                      "meta_len %llu", got, size,
-                      (unsigned long long)meta_len);
+                      "meta_len %llu",
+                      got, size, (unsigned long long)meta_len);
     }
     return 0;
 }

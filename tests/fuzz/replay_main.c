@@ -123,10 +123,7 @@ static uint64_t rng_next(void)
 }
 
 /* Uniform-enough value in [0, n) for the small n used here; n > 0. */
-static size_t rng_below(size_t n)
-{
-    return (size_t)(rng_next() % n);
-}
+static size_t rng_below(size_t n) { return (size_t)(rng_next() % n); }
 
 /* FNV-1a, 64-bit: mixes the file name into the seed. */
 static uint64_t name_hash(const char *s)
@@ -140,15 +137,26 @@ static uint64_t name_hash(const char *s)
 /* Bytes that matter to the parsers: separators, number edges, the zstd
  * magic's first byte, NUL. */
 static const uint8_t interesting[] = {
-    0x00, 0xff, 0x7f, 0x80, 0x01, 0x28, '\n', '\r', '\t', ' ', '#', '=',
-    ':', '.', '-', '[', ']', '{', '}', '&', '*', '|', '"', '\'', '0', '9',
-    'x', 'f',
+    0x00, 0xff, 0x7f, 0x80, 0x01, 0x28, '\n', '\r', '\t', ' ',
+    '#',  '=',  ':',  '.',  '-',  '[',  ']',  '{',  '}',  '&',
+    '*',  '|',  '"',  '\'', '0',  '9',  'x',  'f',
 };
 
 static const char *const long_tokens[] = {
-    "18446744073709551615", "18446744073709551616", "0xffffffffffffffff",
-    "0x10000000000000000", "4294967296", "99999999999999999999999",
-    "-1", "1e309", "nan", "0x", "&a", "*a", "<<: *a", "!!binary ",
+    "18446744073709551615",
+    "18446744073709551616",
+    "0xffffffffffffffff",
+    "0x10000000000000000",
+    "4294967296",
+    "99999999999999999999999",
+    "-1",
+    "1e309",
+    "nan",
+    "0x",
+    "&a",
+    "*a",
+    "<<: *a",
+    "!!binary ",
 };
 
 typedef struct buf {
@@ -208,8 +216,7 @@ static void mutate_once(buf_t *b, const input_t *all, size_t nall)
         break;
     }
     case 1: /* interesting byte */
-        b->p[rng_below(b->len)] =
-            interesting[rng_below(sizeof interesting)];
+        b->p[rng_below(b->len)] = interesting[rng_below(sizeof interesting)];
         break;
     case 2: /* random byte */
         b->p[rng_below(b->len)] = (uint8_t)rng_next();
@@ -260,8 +267,8 @@ static void mutate_once(buf_t *b, const input_t *all, size_t nall)
         break;
     }
     case 8: { /* splice in a long or boundary token */
-        const char *t = long_tokens[rng_below(sizeof long_tokens /
-                                              sizeof long_tokens[0])];
+        const char *t =
+            long_tokens[rng_below(sizeof long_tokens / sizeof long_tokens[0])];
         buf_insert(b, rng_below(b->len + 1), (const uint8_t *)t, strlen(t));
         break;
     }
@@ -415,12 +422,11 @@ static void run_one(const input_t *in, unsigned long k, const uint8_t *data,
 {
     cur_data = data;
     cur_size = size;
-    snprintf(crash_path, sizeof crash_path, "replay-crash-%s-%lu", in->base,
-             k);
+    snprintf(crash_path, sizeof crash_path, "replay-crash-%s-%lu", in->base, k);
     if (k == 0)
         snprintf(crash_msg, sizeof crash_msg,
-                 "%s: crashed on corpus file %s; input copied to ./%s\n",
-                 prog, in->path, crash_path);
+                 "%s: crashed on corpus file %s; input copied to ./%s\n", prog,
+                 in->path, crash_path);
     else
         snprintf(crash_msg, sizeof crash_msg,
                  "%s: crashed on mutation %lu of %s; input saved to ./%s\n",

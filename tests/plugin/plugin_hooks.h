@@ -14,10 +14,12 @@
 #ifndef IOSIM_PLUGIN_HOOKS_H
 #define IOSIM_PLUGIN_HOOKS_H
 
+// clang-format off
 #define IOSIM_CPU_COSTS_EXTRA(C, A)                                            \
     C(A, EXAMPLE_CHECK, example_check, "example scheme's check",               \
       "CPU cycles of the example scheme's check of each unmapped buffer "     \
       "(tests/plugin)")
+// clang-format on
 
 struct os_policy_ops;
 extern const struct os_policy_ops os_policy_example;

@@ -29,6 +29,7 @@ struct example_params {
 
 #define OFF(field) offsetof(struct example_params, field)
 
+// clang-format off
 static const iosim_param_t example_rows[] = {
     {"scheme.example_fixed_cycles", IOSIM_P_F64, OFF(fixed_cycles), "500",
      0, 1e9, NULL, "example: CPU cycles of the check per unmapped buffer",
@@ -39,6 +40,7 @@ static const iosim_param_t example_rows[] = {
      "UNVERIFIED: a test value (tests/plugin)"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
+// clang-format on
 
 /* A check that costs nothing is a configuration mistake, not a scheme. */
 static int example_validate(const iosim_config_t *c, const void *params,
@@ -150,6 +152,5 @@ const os_policy_ops_t os_policy_example = {
     .finish = example_finish,
     .dma_iova = example_dma_iova,
     .dma = example_dma,
-    .params = {example_rows, sizeof(struct example_params),
-               example_validate},
+    .params = {example_rows, sizeof(struct example_params), example_validate},
 };

@@ -16,8 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <cmocka.h>
 #include <yaml.h>
+#include <cmocka.h>
 
 #include "config/config.h"
 #include "os/os.h"
@@ -32,7 +32,7 @@
  * scheme 12; dev: model 1 + each model's own rows (dev_*.c).
  * A new parameter adds its field to config.h, a row and 1 here. */
 #define DEV_MODEL_PARAMS (2 + 14 + 10 + 20) /* touch virtio-net e1000e mlx5 */
-#define EXPECTED_PARAMS                                                      \
+#define EXPECTED_PARAMS                                                        \
     (3 + 10 + 13 * 5 + 1 + 10 + 7 + 18 + 6 + 12 + 1 + DEV_MODEL_PARAMS)
 
 static size_t param_count(void)
@@ -57,11 +57,16 @@ static uint32_t touch_granule(const iosim_config_t *c)
 static size_t type_size(iosim_ptype_t t)
 {
     switch (t) {
-    case IOSIM_P_BOOL: return sizeof(bool);
-    case IOSIM_P_U32: return sizeof(uint32_t);
-    case IOSIM_P_U64: return sizeof(uint64_t);
-    case IOSIM_P_F64: return sizeof(double);
-    case IOSIM_P_STR: return IOSIM_NAME_LEN;
+    case IOSIM_P_BOOL:
+        return sizeof(bool);
+    case IOSIM_P_U32:
+        return sizeof(uint32_t);
+    case IOSIM_P_U64:
+        return sizeof(uint64_t);
+    case IOSIM_P_F64:
+        return sizeof(double);
+    case IOSIM_P_STR:
+        return IOSIM_NAME_LEN;
     }
     return 0;
 }
@@ -143,8 +148,8 @@ static void test_groups_contiguous(void **state)
             /* once a later row leaves the group, no row after may re-enter */
             bool left = false;
             for (size_t j = i + 1; j < n; j++) {
-                bool in = strncmp(rows[j]->path, grp, len) == 0
-                       && rows[j]->path[len] == '.';
+                bool in = strncmp(rows[j]->path, grp, len) == 0 &&
+                          rows[j]->path[len] == '.';
                 if (!in)
                     left = true;
                 else if (left)
@@ -165,8 +170,8 @@ static void test_defaults(void **state)
             iosim_config_t probe;
             memset(&probe, 0, sizeof probe);
             char why[256];
-            assert_int_equal(iosim_param_assign(&probe, p, p->def, why,
-                                                sizeof why), 0);
+            assert_int_equal(
+                iosim_param_assign(&probe, p, p->def, why, sizeof why), 0);
             assert_memory_equal((char *)&probe + p->offset,
                                 (char *)c + p->offset, type_size(p->type));
         }
@@ -209,8 +214,9 @@ static void test_defaults(void **state)
     assert_string_equal(c->hv.mode, "none");
     assert_true(c->hv.vmexit_cycles == 2530.0);
     /* trap-and-emulate extra cost of a pair = 2 traps' worth */
-    assert_true(2 * (c->hv.vmexit_cycles + c->hv.qemu_desc_cycles
-                     + c->hv.shadow_page_cycles) == 34969.0 - 6909.0);
+    assert_true(2 * (c->hv.vmexit_cycles + c->hv.qemu_desc_cycles +
+                     c->hv.shadow_page_cycles) ==
+                34969.0 - 6909.0);
     assert_int_equal(iosim_config_validate(c, NULL), 0);
     iosim_config_free(c);
 }
@@ -223,9 +229,10 @@ typedef struct bad_case {
     const char *file;
     const char *needle; /* text at the reported position */
     int occurrence;
-    const char *msg;    /* what follows "FILE:LINE:COL: " */
+    const char *msg; /* what follows "FILE:LINE:COL: " */
 } bad_case_t;
 
+// clang-format off
 static const bad_case_t bad_cases[] = {
     {"unknown_key.yaml", "way:", 1,
      "vtd.iotlb.way: unknown key (did you mean vtd.iotlb.ways?)"},
@@ -260,6 +267,7 @@ static const bad_case_t bad_cases[] = {
     {"late_error.yaml", "9", 1,
      "vtd.ss_levels: value 9 out of range [3, 5]"},
 };
+// clang-format on
 
 static void test_load_errors(void **state)
 {
@@ -315,8 +323,7 @@ static void test_missing_file(void **state)
 /* --set                                                               */
 /* ------------------------------------------------------------------ */
 
-static void expect_set_error(iosim_config_t *c, const char *a,
-                             const char *want)
+static void expect_set_error(iosim_config_t *c, const char *a, const char *want)
 {
     iosim_err_t err = {0};
     assert_int_equal(iosim_config_set(c, a, &err), -1);
@@ -364,8 +371,9 @@ static void test_set(void **state)
     expect_set_error(c, "sim.seed=99999999999999999999",
                      "--set sim.seed: expected an unsigned integer, got "
                      "'99999999999999999999'");
-    expect_set_error(c, "vtd.iotlb.sets", "--set: expected key=value, got "
-                                          "'vtd.iotlb.sets'");
+    expect_set_error(c, "vtd.iotlb.sets",
+                     "--set: expected key=value, got "
+                     "'vtd.iotlb.sets'");
     /* failed sets changed nothing */
     assert_int_equal(c->vtd.iotlb.sets, 8);
     assert_int_equal(c->vtd.ss_levels, 4);
@@ -580,8 +588,8 @@ static void test_echo_formats(void **state)
     assert_string_equal(yaml_lookup(&doc, root, k_pol), "a\"b,c");
     assert_string_equal(yaml_lookup(&doc, root, k_win), "true");
     /* six top-level groups (sim vtd os hv scheme dev), in table order */
-    assert_int_equal(root->data.mapping.pairs.top
-                         - root->data.mapping.pairs.start, 6);
+    assert_int_equal(
+        root->data.mapping.pairs.top - root->data.mapping.pairs.start, 6);
     yaml_document_delete(&doc);
     yaml_parser_delete(&ps);
 
@@ -662,14 +670,13 @@ static void set_all_off_default(iosim_config_t *c)
                 if (p->choices) {
                     /* first choice, or the second if that is the default */
                     size_t n = strcspn(p->choices, "|");
-                    if (strncmp(p->choices, p->def, n) == 0
-                        && p->def[n] == '\0')
+                    if (strncmp(p->choices, p->def, n) == 0 &&
+                        p->def[n] == '\0')
                         snprintf(text, sizeof text, "%.*s",
                                  (int)strcspn(p->choices + n + 1, "|"),
                                  p->choices + n + 1);
                     else
-                        snprintf(text, sizeof text, "%.*s", (int)n,
-                                 p->choices);
+                        snprintf(text, sizeof text, "%.*s", (int)n, p->choices);
                 } else {
                     snprintf(text, sizeof text, "not-%s", p->def);
                 }
@@ -704,8 +711,8 @@ static void test_vtd_yaml_lists_every_default(void **state)
             iosim_param_format(c, p, got, sizeof got);
             iosim_param_format(d, p, want, sizeof want);
             if (strcmp(got, want) != 0)
-                fail_msg("configs/vtd.yaml: %s = %s, default %s", p->path,
-                         got, want);
+                fail_msg("configs/vtd.yaml: %s = %s, default %s", p->path, got,
+                         want);
         }
     assert_int_equal(iosim_config_validate(c, &err), 0);
     iosim_config_free(c);
@@ -719,8 +726,8 @@ static iosim_config_t *load_shipped(const char *name)
     snprintf(path, sizeof path, CONFIGS "%s", name);
     iosim_config_t *c = iosim_config_new();
     iosim_err_t err = {0};
-    if (iosim_config_load(c, path, &err) != 0
-        || iosim_config_validate(c, &err) != 0) {
+    if (iosim_config_load(c, path, &err) != 0 ||
+        iosim_config_validate(c, &err) != 0) {
         iosim_config_free(c);
         fail_msg("%s: %s", name, err.msg);
     }

@@ -29,15 +29,12 @@
 
 #define TXR 0xfffff000ull
 
-
 typedef struct counts {
     uint64_t requests, lookups, faults;
 } counts_t;
 
-
 /* Runs recs through a sim of the e1000e model plus extra sets. */
-static counts_t run(const iosim_rec_t *recs, size_t n,
-                    const char *const *extra)
+static counts_t run(const iosim_rec_t *recs, size_t n, const char *const *extra)
 {
     const char *sets[24] = {"dev.model=e1000e", "sim.window_only=false"};
     size_t k = 2;
@@ -63,11 +60,11 @@ static counts_t run(const iosim_rec_t *recs, size_t n,
 static size_t tx_trace(iosim_rec_t *r)
 {
     size_t n = 0;
-    r[n++] = test_map(1, TXR, 4096, 0);         /* tx ring */
-    r[n++] = test_map(2, 0xffffc000, 8192, 0);  /* rx ring */
-    r[n++] = test_map(3, 0x10000, 4096, 0);     /* A */
-    r[n++] = test_map(4, 0x20000, 4096, 0);     /* B */
-    r[n++] = test_map(5, 0x40000, 16384, 1);    /* C */
+    r[n++] = test_map(1, TXR, 4096, 0);        /* tx ring */
+    r[n++] = test_map(2, 0xffffc000, 8192, 0); /* rx ring */
+    r[n++] = test_map(3, 0x10000, 4096, 0);    /* A */
+    r[n++] = test_map(4, 0x20000, 4096, 0);    /* B */
+    r[n++] = test_map(5, 0x40000, 16384, 1);   /* C */
     r[n++] = test_unmap(6, 0x10000, 4096, 0);
     r[n++] = test_unmap(7, 0x20000, 4096, 0);
     r[n++] = test_unmap(8, 0x40000, 16384, 0);
@@ -171,8 +168,7 @@ static void test_ring_overlap_error(void **state)
 {
     (void)state;
     iosim_rec_t r[2] = {test_map(1, 0xffffe000, 8192, 0)};
-    const char *sets[] = {"dev.model=e1000e", "sim.window_only=false",
-                          NULL};
+    const char *sets[] = {"dev.model=e1000e", "sim.window_only=false", NULL};
     iosim_sim_t *s = sim_from_sets(sets);
     iosim_err_t err = {0};
     assert_int_not_equal(iosim_sim_consume(s, r, 1, &err), 0);

@@ -26,12 +26,13 @@
 
 #include "test_util.h"
 
-
-
 static iosim_rec_t mark_at(uint64_t t, uint8_t cpu)
 {
-    return (iosim_rec_t){.kind = IOSIM_REC_MARK, .t = t, .device = TEST_DEV,
-                         .domain = TEST_DID, .cpu = cpu,
+    return (iosim_rec_t){.kind = IOSIM_REC_MARK,
+                         .t = t,
+                         .device = TEST_DEV,
+                         .domain = TEST_DID,
+                         .cpu = cpu,
                          .flags = IOSIM_MARK_REQUEST};
 }
 
@@ -39,16 +40,16 @@ typedef struct counts {
     uint64_t lookups, requests, bytes, faults;
 } counts_t;
 
-
+// clang-format off
 #define BASE_SETS                                                            \
     "dev.model=mlx5", "sim.window_only=false", "dev.mlx5.channels=1",       \
         "dev.mlx5.mps=256", "dev.mlx5.mrrs=512", "dev.mlx5.wqe_bytes=64",   \
         "dev.mlx5.cqe_bytes=64", "dev.mlx5.rx_cqes=8",                      \
         "dev.mlx5.tx_wqes=64", "dev.mlx5.tx_cqes=64"
+// clang-format on
 
 /* Runs recs through a sim of BASE_SETS plus extra (NULL-terminated). */
-static counts_t run(const iosim_rec_t *recs, size_t n,
-                    const char *const *extra)
+static counts_t run(const iosim_rec_t *recs, size_t n, const char *const *extra)
 {
     const char *sets[40] = {BASE_SETS};
     size_t k = 0;
@@ -82,9 +83,11 @@ static size_t rx_trace(iosim_rec_t *r)
     return n;
 }
 
+// clang-format off
 #define RX_SETS                                                              \
     "dev.mlx5.rx_wqes=2", "dev.mlx5.pages_per_wqe=1", "dev.mlx5.stride=1024", \
         "dev.mlx5.packet_bytes=1000"
+// clang-format on
 
 /* page-pool (6.12): packets 1-4 fill P0's WQE, 5-8 P1's, and P0's WQE,
  * recycled mapped, takes 9-10: 21 + 21 + (6 + 5) = 53 requests,
@@ -116,8 +119,7 @@ static void test_rx_unmap_per_page(void **state)
     (void)state;
     iosim_rec_t r[32];
     size_t n = rx_trace(r);
-    const char *extra[] = {RX_SETS, "dev.mlx5.rx_pages=unmap-per-page",
-                           NULL};
+    const char *extra[] = {RX_SETS, "dev.mlx5.rx_pages=unmap-per-page", NULL};
     counts_t c = run(r, n, extra);
     assert_int_equal(c.requests, 48);
     assert_int_equal(c.lookups, 48);
@@ -203,7 +205,7 @@ static void test_tx_split(void **state)
     size_t n = 0;
     for (int i = 0; i < 4; i++)
         r[n++] = test_map(10 + (uint64_t)i, 0x100000 + 0x1000 * (uint64_t)i,
-                        4096, 0);
+                          4096, 0);
     r[n++] = test_map(20, 0x200000, 4096, 0);
     r[n++] = test_map(21, 0x201000, 4096, 0);
     r[n++] = test_map(22, 0x400000, 8192, 0);
@@ -236,14 +238,14 @@ static void test_stride_straddle_filler(void **state)
     size_t n = 0;
     for (int i = 0; i < 4; i++)
         r[n++] = test_map(10 + (uint64_t)i, 0x100000 + 0x1000 * (uint64_t)i,
-                        4096, 0);
+                          4096, 0);
     r[n++] = test_map(20, 0x200000, 4096, 0);
     r[n++] = test_map(21, 0x201000, 4096, 0);
     for (int i = 0; i < 3; i++)
         r[n++] = mark_at(30 + (uint64_t)i, 0);
     const char *extra[] = {"dev.mlx5.rx_wqes=1", "dev.mlx5.pages_per_wqe=2",
-                           "dev.mlx5.stride=64",
-                           "dev.mlx5.packet_bytes=3000", NULL};
+                           "dev.mlx5.stride=64", "dev.mlx5.packet_bytes=3000",
+                           NULL};
     counts_t c = run(r, n, extra);
     assert_int_equal(c.requests, 43);
     assert_int_equal(c.lookups, 43);
@@ -301,12 +303,15 @@ static void test_gen_nic_profile(void **state)
         iosim_rec_t r[20];
         size_t n = gen_nic_trace(r, runs);
         const char *extra[] = {
-            "dev.mlx5.profile=gen-nic", "dev.mlx5.pages_per_wqe=2",
-            "dev.mlx5.stride=1024", "dev.mlx5.packet_bytes=3000",
+            "dev.mlx5.profile=gen-nic",
+            "dev.mlx5.pages_per_wqe=2",
+            "dev.mlx5.stride=1024",
+            "dev.mlx5.packet_bytes=3000",
             "dev.mlx5.tx_bytes=64",
             runs ? "dev.mlx5.rings=runs" : "dev.mlx5.rings=traced",
             runs ? "dev.mlx5.rx_wqes=200" : "dev.mlx5.rx_wqes=2",
-            runs ? "dev.mlx5.rx_cqes=1000" : "dev.mlx5.rx_cqes=8", NULL};
+            runs ? "dev.mlx5.rx_cqes=1000" : "dev.mlx5.rx_cqes=8",
+            NULL};
         counts_t c = run(r, n, extra);
         assert_int_equal(c.requests, 71);
         assert_int_equal(c.lookups, 71);
@@ -345,10 +350,13 @@ static void test_channels_and_unmap(void **state)
     r[n++] = test_unmap(12, 0x201000, 4096, 1);
     r[n++] = mark_at(13, 0);
     r[n++] = mark_at(14, 1);
-    const char *extra[] = {"dev.mlx5.channels=2", "dev.mlx5.rings=none",
-                           "dev.mlx5.rx_wqes=1", "dev.mlx5.pages_per_wqe=1",
+    const char *extra[] = {"dev.mlx5.channels=2",
+                           "dev.mlx5.rings=none",
+                           "dev.mlx5.rx_wqes=1",
+                           "dev.mlx5.pages_per_wqe=1",
                            "dev.mlx5.stride=1024",
-                           "dev.mlx5.packet_bytes=1000", NULL};
+                           "dev.mlx5.packet_bytes=1000",
+                           NULL};
     counts_t c = run(r, n, extra);
     assert_int_equal(c.requests, 4);
     assert_int_equal(c.bytes, 1000);
@@ -366,12 +374,10 @@ static void test_rx_rate(void **state)
     size_t n = 0;
     r[n++] = test_map(0, 0x200000, 4096, 0);
     r[n++] = mark_at(2500, 0);
-    const char *extra[] = {"dev.mlx5.rings=none", "dev.mlx5.rx_wqes=1",
-                           "dev.mlx5.pages_per_wqe=1",
-                           "dev.mlx5.stride=1024",
-                           "dev.mlx5.packet_bytes=1000",
-                           "dev.mlx5.rx_gbps=8", "dev.mlx5.rx_per_mark=0",
-                           NULL};
+    const char *extra[] = {"dev.mlx5.rings=none",        "dev.mlx5.rx_wqes=1",
+                           "dev.mlx5.pages_per_wqe=1",   "dev.mlx5.stride=1024",
+                           "dev.mlx5.packet_bytes=1000", "dev.mlx5.rx_gbps=8",
+                           "dev.mlx5.rx_per_mark=0",     NULL};
     counts_t c = run(r, n, extra);
     assert_int_equal(c.requests, 8);
     assert_int_equal(c.bytes, 2000);
@@ -410,8 +416,8 @@ static void test_bad_stride(void **state)
     iosim_sim_t *s = iosim_sim_new(c, "t", NULL, &err);
     assert_null(s);
     assert_non_null(strstr(err.msg, "dev.mlx5.stride"));
-    assert_int_equal(
-        iosim_config_set(c, "dev.mlx5.rx_pages=sometimes", &err), -1);
+    assert_int_equal(iosim_config_set(c, "dev.mlx5.rx_pages=sometimes", &err),
+                     -1);
     iosim_config_free(c);
 }
 

@@ -29,9 +29,14 @@
 static iosim_rec_t rec(uint8_t kind, uint64_t t, uint64_t iova, uint64_t size,
                        uint8_t cpu)
 {
-    return (iosim_rec_t){.kind = kind, .t = t, .iova = iova, .size = size,
+    return (iosim_rec_t){.kind = kind,
+                         .t = t,
+                         .iova = iova,
+                         .size = size,
                          .aux = kind == IOSIM_REC_MAP ? 0x40000000 + iova : 0,
-                         .device = DEV, .domain = DID, .cpu = cpu,
+                         .device = DEV,
+                         .domain = DID,
+                         .cpu = cpu,
                          .flags = kind == IOSIM_REC_MAP
                                       ? IOSIM_PROT_READ | IOSIM_PROT_WRITE
                                       : IOSIM_MARK_REQUEST};
@@ -46,8 +51,8 @@ static size_t rings(iosim_rec_t *r)
 
 /* iotlb.lookups after recs, or -1 if the sim reports an error (its
  * message in why) */
-static long run(const iosim_rec_t *recs, size_t n, const char *extra,
-                char *why, size_t whylen)
+static long run(const iosim_rec_t *recs, size_t n, const char *extra, char *why,
+                size_t whylen)
 {
     const char *sets[] = {"dev.model=virtio-net", "sim.window_only=false",
                           extra ? extra : "sim.window_only=false", NULL};
@@ -126,14 +131,13 @@ static void test_rx_packet(void **state)
     size_t n = rings(r);
     r[n++] = rec(IOSIM_REC_MAP, 10, 0xffffa000, 4096, 0);
     r[n++] = rec(IOSIM_REC_UNMAP, 11, 0xffffa000, 4096, 1);
-    assert_int_equal(
-        run(r, n, "dev.virtio-net.shadow_heads=true", NULL, 0), 9);
+    assert_int_equal(run(r, n, "dev.virtio-net.shadow_heads=true", NULL, 0), 9);
     assert_int_equal(run(r, n, NULL, NULL, 0), 10);
     /* an 8 KB buffer (crossing a page): one more page to map: 10 */
     r[2] = rec(IOSIM_REC_MAP, 10, 0xffff8000, 8192, 0);
     r[3] = rec(IOSIM_REC_UNMAP, 11, 0xffff8000, 8192, 1);
-    assert_int_equal(
-        run(r, n, "dev.virtio-net.shadow_heads=true", NULL, 0), 10);
+    assert_int_equal(run(r, n, "dev.virtio-net.shadow_heads=true", NULL, 0),
+                     10);
 }
 
 /* A map across the tx ring's end and the rx ring's start (rings not
@@ -207,8 +211,8 @@ static void burst_records(const char *rx_at, size_t batch, long out[3])
     assert_int_equal(n, BURST_N);
     char set[64];
     snprintf(set, sizeof set, "dev.virtio-net.rx_at=%s", rx_at);
-    const char *sets[] = {"dev.model=virtio-net", "sim.window_only=false",
-                          set, NULL};
+    const char *sets[] = {"dev.model=virtio-net", "sim.window_only=false", set,
+                          NULL};
     iosim_sim_t *s = sim_from_sets(sets);
     char *buf = NULL;
     size_t len = 0;

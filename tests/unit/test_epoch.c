@@ -32,8 +32,13 @@
 
 static iosim_rec_t rec(uint8_t kind, uint64_t t, uint32_t flags)
 {
-    iosim_rec_t r = {.kind = kind, .t = t, .iova = 0x10000, .size = 4096,
-                     .device = DEV, .domain = DID, .flags = flags};
+    iosim_rec_t r = {.kind = kind,
+                     .t = t,
+                     .iova = 0x10000,
+                     .size = 4096,
+                     .device = DEV,
+                     .domain = DID,
+                     .flags = flags};
     if (kind == IOSIM_REC_MAP) {
         r.aux = 0x4000000; /* phys */
         r.flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE;
@@ -156,13 +161,13 @@ static void test_window_does_not_change_the_series(void **state)
     /* the same trace inside BENCH marks: counters restart at the begin
      * mark (t=101) and freeze at the end mark (t=113) for the report, but
      * the series covers every record either way */
-    const iosim_rec_t recs[] = {
-        rec(IOSIM_REC_MAP, 100, 0),
-        rec(IOSIM_REC_MARK, 101, IOSIM_MARK_BEGIN),
-        rec(IOSIM_REC_DMA, 104, IOSIM_DMA_WRITE),
-        rec(IOSIM_REC_UNMAP, 112, 0),
-        rec(IOSIM_REC_MARK, 113, IOSIM_MARK_END),
-        rec(IOSIM_REC_MARK, 135, 0), rec(IOSIM_REC_MARK, 137, 0)};
+    const iosim_rec_t recs[] = {rec(IOSIM_REC_MAP, 100, 0),
+                                rec(IOSIM_REC_MARK, 101, IOSIM_MARK_BEGIN),
+                                rec(IOSIM_REC_DMA, 104, IOSIM_DMA_WRITE),
+                                rec(IOSIM_REC_UNMAP, 112, 0),
+                                rec(IOSIM_REC_MARK, 113, IOSIM_MARK_END),
+                                rec(IOSIM_REC_MARK, 135, 0),
+                                rec(IOSIM_REC_MARK, 137, 0)};
     char *on = run(recs, 7, "sim.window_only=true");
     char *off = run(recs, 7, "sim.window_only=false");
     assert_string_equal(on, off);

@@ -9,9 +9,9 @@
  * Assumptions: /tmp is writable (a mkdtemp directory, removed at the end).
  * Not covered here: the iosim-trace gen command line (tests/cli/gen.sh).
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -42,8 +42,7 @@ static trace_t load(const char *path)
     for (size_t i = 0; i < t.n; i++) {
         assert_true(t.r[i].kind >= 1 && t.r[i].kind <= IOSIM_REC_KIND_MAX);
         t.per_kind[t.r[i].kind]++;
-        if (t.r[i].kind == IOSIM_REC_MARK &&
-            t.r[i].flags == IOSIM_MARK_REQUEST)
+        if (t.r[i].kind == IOSIM_REC_MARK && t.r[i].flags == IOSIM_MARK_REQUEST)
             t.requests++;
         if (i)
             assert_true(t.r[i].t >= t.r[i - 1].t); /* time order */
@@ -91,7 +90,7 @@ static void check_random(const gen_random_params_t *p, const char *name)
             assert_false(mapping_done); /* all maps come first */
             assert_int_equal(r->size, ps);
             assert_int_equal(r->iova, base + nmap * ps); /* contiguous */
-            assert_int_equal(r->aux % ps, 0);          /* phys aligned */
+            assert_int_equal(r->aux % ps, 0);            /* phys aligned */
             phys[nmap++] = r->aux;
         } else if (r->kind == IOSIM_REC_DMA) {
             mapping_done = true;
@@ -100,8 +99,8 @@ static void check_random(const gen_random_params_t *p, const char *name)
             assert_true(r->iova >= base);
             assert_true(r->iova - base + r->size <= p->window);
             assert_int_equal((r->iova - base) % p->size, 0);
-            assert_int_equal(r->flags, p->write ? IOSIM_DMA_WRITE
-                                                : IOSIM_DMA_READ);
+            assert_int_equal(r->flags,
+                             p->write ? IOSIM_DMA_WRITE : IOSIM_DMA_READ);
         } else if (r->kind == IOSIM_REC_UNMAP) {
             assert_int_equal(ndma, p->count); /* unmaps only at the end */
         }
@@ -235,7 +234,7 @@ static nic_check_t replay_nic(const trace_t *t, const gen_nic_params_t *p)
 {
     nic_check_t c;
     memset(&c, 0, sizeof c);
-    uint8_t *prot = calloc(PFNS, 1);   /* 0 = not mapped */
+    uint8_t *prot = calloc(PFNS, 1); /* 0 = not mapped */
     uint8_t *seen = calloc(PFNS, 1);
     uint64_t last_unmap[256];
     bool have_unmap[256] = {false};
@@ -562,8 +561,7 @@ static void test_nic_channels(void **state)
     p.flows = 2;
     p.cpus = 2;
     p.channels = 1;
-    assert_int_not_equal(gen_nic_write(&p, wpath("chan.zst"), false, &err),
-                         0);
+    assert_int_not_equal(gen_nic_write(&p, wpath("chan.zst"), false, &err), 0);
     assert_non_null(strstr(err.msg, "--channels"));
 }
 
@@ -658,8 +656,8 @@ static void test_nic_stagger_polls(void **state)
             fail_msg("%s", err.msg);
         trace_t t = load(wpath("stagger.zst"));
         for (unsigned q = 0; q < 4; q++) {
-            int64_t want = stagger ? (int64_t)(8 - 2 * q - 1) * 4 + q
-                                   : (int64_t)7 * 4 + q;
+            int64_t want =
+                stagger ? (int64_t)(8 - 2 * q - 1) * 4 + q : (int64_t)7 * 4 + q;
             assert_int_equal(first_ack_after(&t, q), want);
         }
         replay_nic(&t, &p);
@@ -761,8 +759,8 @@ static void test_nic_tx_unmap_at_poll(void **state)
             acks++;
             size_t writes = 0, j = i + 1;
             bool ended = false;
-            for (; j < t.n && !(t.r[j].kind == IOSIM_REC_UNMAP &&
-                                t.r[j].iova == r->iova);
+            for (; j < t.n &&
+                   !(t.r[j].kind == IOSIM_REC_UNMAP && t.r[j].iova == r->iova);
                  j++) {
                 writes += t.r[j].kind == IOSIM_REC_DMA &&
                           t.r[j].flags == IOSIM_DMA_WRITE;
@@ -881,6 +879,7 @@ static void test_parse(void **state)
     bool flag = false, given = false;
     unsigned choice = 9;
     static const char *const ch[] = {"read", "write", NULL};
+    // clang-format off
     const gen_opt_t opts[] = {
         {"--window", GEN_OPT_U64, &window, 1, 0, NULL, &given},
         {"--count", GEN_OPT_U64, &count, 0, 100, NULL, NULL},
@@ -889,8 +888,9 @@ static void test_parse(void **state)
         {"--flag", GEN_OPT_FLAG, &flag, 0, 0, NULL, NULL},
         {NULL, 0, NULL, 0, 0, NULL, NULL},
     };
-    char *ok[] = {"k", "--window=64K", "--count", "7", "--rate", "2.5",
-                  "--dir", "write", "--flag"};
+    // clang-format on
+    char *ok[] = {"k",   "--window=64K", "--count", "7",     "--rate",
+                  "2.5", "--dir",        "write",   "--flag"};
     iosim_err_t err;
     assert_int_equal(gen_parse_opts("k", opts, 9, ok, &err), 0);
     assert_int_equal(window, 65536);
@@ -932,8 +932,8 @@ static void test_registry(void **state)
     assert_string_equal(gen_kind_pvp.name, "pvp");
     /* run() parses argv like the command does */
     iosim_err_t err;
-    char *argv[] = {"random", "--window", "64K", "--count", "10", "--dir",
-                    "write"};
+    char *argv[] = {"random", "--window", "64K",  "--count",
+                    "10",     "--dir",    "write"};
     const char *path = wpath("run.zst");
     assert_int_equal(gen_kind_random.run(7, argv, path, false, &err), 0);
     trace_t t = load(path);

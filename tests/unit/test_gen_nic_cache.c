@@ -18,9 +18,9 @@
  * Not covered here: the command line (tests/cli/gen.sh checks the option
  *   errors' exit code and message).
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -253,8 +253,7 @@ static void test_cache_bad(void **state)
         small_queue(&p, false);
         p.rx_cache = bad[i];
         iosim_err_t err;
-        assert_int_equal(gen_nic_write(&p, wpath("bad.zst"), false, &err),
-                         -1);
+        assert_int_equal(gen_nic_write(&p, wpath("bad.zst"), false, &err), -1);
         assert_non_null(strstr(err.msg, "--rx-cache"));
         assert_null(strchr(err.msg, '\n'));
         assert_false(file_exists(wpath("bad.zst")));
@@ -266,10 +265,8 @@ static void test_cache_bad(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cache_lag0),
-        cmocka_unit_test(test_cache_lag2),
-        cmocka_unit_test(test_cache_busy),
-        cmocka_unit_test(test_cache_off),
+        cmocka_unit_test(test_cache_lag0), cmocka_unit_test(test_cache_lag2),
+        cmocka_unit_test(test_cache_busy), cmocka_unit_test(test_cache_off),
         cmocka_unit_test(test_cache_bad),
     };
     return cmocka_run_group_tests(tests, make_work, remove_work);

@@ -22,9 +22,9 @@
  *     option (only times and order change).
  * Assumptions: /tmp is writable (mkdtemp scratch directory).
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -42,9 +42,9 @@
 
 typedef struct cpu_run {
     size_t maps, unmaps, dmas, requests;
-    size_t poll_gaps;        /* consecutive same-poll UNMAP pairs */
-    size_t poll_gaps_exact;  /* ... exactly UNMAP_NS apart */
-    size_t interleaved;      /* ... with another cpu's DMA between */
+    size_t poll_gaps;       /* consecutive same-poll UNMAP pairs */
+    size_t poll_gaps_exact; /* ... exactly UNMAP_NS apart */
+    size_t interleaved;     /* ... with another cpu's DMA between */
 } cpu_run_t;
 
 static void two_queues(gen_nic_params_t *p, uint64_t unmap_ns)
@@ -101,8 +101,7 @@ static cpu_run_t run_nic(const gen_nic_params_t *p, const char *name)
             c.unmaps++;
             if (last_unmap[cpu] >= 0 && !ended) {
                 c.poll_gaps++;
-                c.poll_gaps_exact +=
-                    r[i].t - r[last_unmap[cpu]].t == UNMAP_NS;
+                c.poll_gaps_exact += r[i].t - r[last_unmap[cpu]].t == UNMAP_NS;
                 c.interleaved += other_dma[cpu];
             }
             last_unmap[cpu] = (long)i;

@@ -10,9 +10,9 @@
  * Not covered here: the command line (tests/cli/gen.sh covers the common
  * option parser).
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 

@@ -53,7 +53,7 @@ static void test_top_down_below_4g(void **st)
     uint64_t three = alloc1(d, 0, 3, &hit);
     assert_int_equal(three, 0xFFFF4ull);
     assert_int_equal((three << 12) % 0x4000, 0);
-    assert_true(iova_is_allocated(d, 0xFFFF7));  /* 4th page reserved */
+    assert_true(iova_is_allocated(d, 0xFFFF7)); /* 4th page reserved */
     assert_false(iova_is_allocated(d, 0xFFFF3));
     assert_false(iova_is_allocated(d, 0xFFFF8)); /* gap left by alignment */
     assert_int_equal(iova_live_ranges(d), 5);

@@ -24,8 +24,8 @@
 static iosim_cache_params_t params(uint32_t sets, uint32_t ways,
                                    const char *repl)
 {
-    iosim_cache_params_t p = {.enabled = true, .sets = sets, .ways = ways,
-                              .hit_ns = 0};
+    iosim_cache_params_t p = {
+        .enabled = true, .sets = sets, .ways = ways, .hit_ns = 0};
     snprintf(p.replacement, sizeof p.replacement, "%s", repl);
     return p;
 }

@@ -52,6 +52,7 @@
 #include "os/os.h"
 #include "test_observe.h"
 
+// clang-format off
 static const iosim_rec_t strict_trace[] = {
     {.kind = IOSIM_REC_MAP, .t = 1000, .iova = 0xffff9000, .size = 4096,
      .aux = 0x1000000, .device = 0x0100, .domain = 6, .flags = 3},
@@ -62,6 +63,7 @@ static const iosim_rec_t strict_trace[] = {
     {.kind = IOSIM_REC_UNMAP, .t = 4000, .iova = 0xffff1000, .size = 12288,
      .device = 0x0100, .domain = 6},
 };
+// clang-format on
 #define NSTRICT (sizeof strict_trace / sizeof strict_trace[0])
 
 /* A sim of the settings, fed a trace whose metadata names kernel. */
@@ -165,16 +167,15 @@ static void test_explicit_wins(void **state)
     (void)state;
     seen_t s;
     const char *const k61[] = {"os.policy=strict", "vtd.ats=true",
-                               "vtd.caching_mode=true", "os.kernel=6.1",
-                               NULL};
+                               "vtd.caching_mode=true", "os.kernel=6.1", NULL};
     iosim_sim_t *sim = make("6.12.9+bpo-amd64", k61, &s);
     sim_run(sim, strict_trace, NSTRICT);
     assert_int_equal(s.batches, 6);
     iosim_sim_free(sim);
 
-    const char *const k612b1[] = {"os.policy=strict", "vtd.ats=true",
+    const char *const k612b1[] = {"os.policy=strict",      "vtd.ats=true",
                                   "vtd.caching_mode=true", "os.kernel=6.12",
-                                  "os.strict_batch=1", NULL};
+                                  "os.strict_batch=1",     NULL};
     sim = make("6.1.0-56-amd64", k612b1, &s);
     sim_run(sim, strict_trace, NSTRICT);
     assert_int_equal(s.batches, 6);
@@ -230,10 +231,14 @@ static void lazy_flush(const char *kernel, const char *const *sets,
     iosim_sim_t *sim = make(kernel, sets, &s);
     iosim_rec_t r[NSTRICT + 1];
     memcpy(r, strict_trace, sizeof strict_trace);
-    r[NSTRICT] = (iosim_rec_t){.kind = IOSIM_REC_MAP, .t = 2000 + 16000000,
-                               .iova = 0xffe00000, .size = 4096,
-                               .aux = 0x5000000, .device = 0x0100,
-                               .domain = 6, .flags = 3};
+    r[NSTRICT] = (iosim_rec_t){.kind = IOSIM_REC_MAP,
+                               .t = 2000 + 16000000,
+                               .iova = 0xffe00000,
+                               .size = 4096,
+                               .aux = 0x5000000,
+                               .device = 0x0100,
+                               .domain = 6,
+                               .flags = 3};
     iosim_err_t err = {0};
     assert_int_equal(iosim_sim_consume(sim, r, NSTRICT, &err), 0);
     assert_int_equal(s.batches, 0);
@@ -252,10 +257,12 @@ static void lazy_flush(const char *kernel, const char *const *sets,
 static void test_lazy_flush_all(void **state)
 {
     (void)state;
-    const char *const fs_cm[] = {"os.policy=lazy", "vtd.ats=true",
+    const char *const fs_cm[] = {"os.policy=lazy",
+                                 "vtd.ats=true",
                                  "vtd.caching_mode=true",
                                  "vtd.root_mode=scalable",
-                                 "vtd.translation=first-stage", NULL};
+                                 "vtd.translation=first-stage",
+                                 NULL};
     lazy_flush("6.1.0-56-amd64", fs_cm, 1, 1, false);
     lazy_flush("6.12.9+bpo-amd64", fs_cm, 1, 2, true);
     const char *const bare[] = {"os.policy=lazy", "vtd.ats=true",

@@ -52,11 +52,14 @@
 #include "core/sim.h"
 #include "test_observe.h"
 
-static iosim_rec_t rec(uint8_t kind, uint64_t t, uint64_t iova,
-                       uint64_t size)
+static iosim_rec_t rec(uint8_t kind, uint64_t t, uint64_t iova, uint64_t size)
 {
-    iosim_rec_t r = {.kind = kind, .t = t, .iova = iova, .size = size,
-                     .device = 0x0100, .domain = 6};
+    iosim_rec_t r = {.kind = kind,
+                     .t = t,
+                     .iova = iova,
+                     .size = size,
+                     .device = 0x0100,
+                     .domain = 6};
     if (kind == IOSIM_REC_MAP) {
         r.aux = 0x40000000ull + iova; /* any distinct phys */
         r.flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE;
@@ -64,6 +67,7 @@ static iosim_rec_t rec(uint8_t kind, uint64_t t, uint64_t iova,
     return r;
 }
 
+// clang-format off
 static const iosim_rec_t base_trace[] = {
     {.kind = IOSIM_REC_MAP, .t = 1000, .iova = 0xffff9000, .size = 4096,
      .aux = 0x1000000, .device = 0x0100, .domain = 6, .flags = 3},
@@ -78,6 +82,7 @@ static const iosim_rec_t base_trace[] = {
     {.kind = IOSIM_REC_UNMAP, .t = 6000, .iova = 0xffff1000, .size = 12288,
      .device = 0x0100, .domain = 6},
 };
+// clang-format on
 #define NBASE (sizeof base_trace / sizeof base_trace[0])
 
 static iosim_sim_t *make(const char *const *sets, seen_t *seen)
@@ -188,16 +193,16 @@ static void test_lazy_queue_full(void **state)
     (void)state;
     /* fq_size 4: 3 usable entries (fq_full: (tail+1) & mask == head) */
     static const char *const sets[] = {"os.policy=lazy", "vtd.ats=false",
-                                       "vtd.caching_mode=false",
-                                       "os.fq_size=4", NULL};
+                                       "vtd.caching_mode=false", "os.fq_size=4",
+                                       NULL};
     seen_t s;
     iosim_sim_t *sim = make(sets, &s);
     iosim_rec_t r[8];
     for (int i = 0; i < 4; i++) {
-        r[2 * i] = rec(IOSIM_REC_MAP, 1000 + 10 * i, 0xffff0000 - 0x1000 * i,
-                       4096);
-        r[2 * i + 1] = rec(IOSIM_REC_UNMAP, 1005 + 10 * i,
-                           0xffff0000 - 0x1000 * i, 4096);
+        r[2 * i] =
+            rec(IOSIM_REC_MAP, 1000 + 10 * i, 0xffff0000 - 0x1000 * i, 4096);
+        r[2 * i + 1] =
+            rec(IOSIM_REC_UNMAP, 1005 + 10 * i, 0xffff0000 - 0x1000 * i, 4096);
     }
     iosim_err_t err = {0};
     assert_int_equal(iosim_sim_consume(sim, r, 6, &err), 0);
@@ -231,10 +236,13 @@ static void test_lazy_forced_strict_under_caching_mode(void **state)
 static void test_strict_first_stage(void **state)
 {
     (void)state;
-    static const char *const sets[] = {
-        "os.policy=strict",       "vtd.ats=true",
-        "vtd.caching_mode=true",  "os.strict_batch=1",
-        "vtd.root_mode=scalable", "vtd.translation=first-stage", NULL};
+    static const char *const sets[] = {"os.policy=strict",
+                                       "vtd.ats=true",
+                                       "vtd.caching_mode=true",
+                                       "os.strict_batch=1",
+                                       "vtd.root_mode=scalable",
+                                       "vtd.translation=first-stage",
+                                       NULL};
     seen_t s;
     iosim_sim_t *sim = make(sets, &s);
     sim_run(sim, base_trace, NBASE);
@@ -252,13 +260,14 @@ static void test_strict_first_stage(void **state)
 
 static void lazy_first_stage(bool devtlb_cm)
 {
-    const char *const sets[] = {
-        "os.policy=lazy",         "vtd.ats=true",
-        "vtd.caching_mode=true",  "vtd.root_mode=scalable",
-        "vtd.translation=first-stage",
-        devtlb_cm ? "os.flush_all_devtlb_cm=true"
-                  : "os.flush_all_devtlb_cm=false",
-        NULL};
+    const char *const sets[] = {"os.policy=lazy",
+                                "vtd.ats=true",
+                                "vtd.caching_mode=true",
+                                "vtd.root_mode=scalable",
+                                "vtd.translation=first-stage",
+                                devtlb_cm ? "os.flush_all_devtlb_cm=true"
+                                          : "os.flush_all_devtlb_cm=false",
+                                NULL};
     seen_t s;
     iosim_sim_t *sim = make(sets, &s);
     iosim_rec_t r[NBASE + 1];

@@ -38,12 +38,13 @@
 #define GB (1024ull * MB)
 
 /* Every cache of the model (params_vtd.c). */
-static const char *const all_caches[] = {
-    "vtd.iotlb",       "vtd.context_cache", "vtd.pasid_cache",
-    "vtd.psc_pml5",    "vtd.psc_pml4",      "vtd.psc_pdpt",
-    "vtd.psc_pd",      "vtd.s2_psc_pml5",   "vtd.s2_psc_pml4",
-    "vtd.s2_psc_pdpt", "vtd.s2_psc_pd",     "vtd.s2_tlb",
-    "vtd.devtlb",      NULL};
+static const char *const all_caches[] = {"vtd.iotlb",       "vtd.context_cache",
+                                         "vtd.pasid_cache", "vtd.psc_pml5",
+                                         "vtd.psc_pml4",    "vtd.psc_pdpt",
+                                         "vtd.psc_pd",      "vtd.s2_psc_pml5",
+                                         "vtd.s2_psc_pml4", "vtd.s2_psc_pdpt",
+                                         "vtd.s2_psc_pd",   "vtd.s2_tlb",
+                                         "vtd.devtlb",      NULL};
 
 static void set(iosim_config_t *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -109,7 +110,10 @@ static vtd_xlate_result_t xl(hw_t *h, uint16_t sid, uint64_t iova)
 
 static void submit1(hw_t *h, vtd_desc_t d) { vtd_submit(h->v, &d, 1); }
 
-static bool close_to(double a, double b) { return a - b < 1e-9 && b - a < 1e-9; }
+static bool close_to(double a, double b)
+{
+    return a - b < 1e-9 && b - a < 1e-9;
+}
 
 /* ---- walk cost with every cache off ----------------------------------- */
 
@@ -582,8 +586,11 @@ static void test_psi_qemu_mask8(void **state)
     assert_true(xl(h, 1, 0x100fe000).iotlb_hit);
     assert_true(xl(h, 1, 0x40001000).iotlb_hit);
 
-    submit1(h, (vtd_desc_t){.type = IOSIM_DESC_IOTLB, .gran = IOSIM_GRAN_PAGE,
-                            .did = 1, .ih = 1, .addr = 0x500fe000});
+    submit1(h, (vtd_desc_t){.type = IOSIM_DESC_IOTLB,
+                            .gran = IOSIM_GRAN_PAGE,
+                            .did = 1,
+                            .ih = 1,
+                            .addr = 0x500fe000});
     assert_int_equal(h->st[IOSIM_ST_IOTLB_INVAL_ENTRIES], 2);
     /* probe the survivors through the IOTLB counters: a hit each */
     uint64_t hits = h->st[IOSIM_ST_IOTLB_HITS];
@@ -593,13 +600,19 @@ static void test_psi_qemu_mask8(void **state)
     assert_true(xl(h, 2, 0x300fe000).iotlb_hit);
     assert_int_equal(h->st[IOSIM_ST_IOTLB_HITS], hits + 4);
 
-    submit1(h, (vtd_desc_t){.type = IOSIM_DESC_IOTLB, .gran = IOSIM_GRAN_PAGE,
-                            .did = 1, .am = 1, .addr = 0x400ff000});
+    submit1(h, (vtd_desc_t){.type = IOSIM_DESC_IOTLB,
+                            .gran = IOSIM_GRAN_PAGE,
+                            .did = 1,
+                            .am = 1,
+                            .addr = 0x400ff000});
     assert_int_equal(h->st[IOSIM_ST_IOTLB_INVAL_ENTRIES], 4);
     assert_true(xl(h, 1, 0x10100000).iotlb_hit);
 
-    submit1(h, (vtd_desc_t){.type = IOSIM_DESC_IOTLB, .gran = IOSIM_GRAN_PAGE,
-                            .did = 1, .am = 8, .addr = 0x7000});
+    submit1(h, (vtd_desc_t){.type = IOSIM_DESC_IOTLB,
+                            .gran = IOSIM_GRAN_PAGE,
+                            .did = 1,
+                            .am = 8,
+                            .addr = 0x7000});
     assert_int_equal(h->st[IOSIM_ST_IOTLB_INVAL_ENTRIES], 5);
     assert_true(xl(h, 2, 0x300fe000).iotlb_hit);
     assert_false(xl(h, 1, 0x10100000).iotlb_hit);
@@ -749,7 +762,8 @@ static void test_submit_split(void **state)
     vtd_desc_t d[5];
     for (int i = 0; i < 5; i++)
         d[i] = (vtd_desc_t){.type = IOSIM_DESC_IOTLB,
-                            .gran = IOSIM_GRAN_PAGE, .did = 1,
+                            .gran = IOSIM_GRAN_PAGE,
+                            .did = 1,
                             .addr = 0x1000ull * (uint64_t)i};
     vtd_submit(h->v, d, 5);
     assert_int_equal(h->st[IOSIM_ST_IQ_SUBMITS], 3);
@@ -794,8 +808,8 @@ static void test_dsi_and_global(void **state)
 
     /* global: all 32 entries; both domains walk from the top again */
     h = two_domains(iosim_config_new());
-    submit1(h, (vtd_desc_t){.type = IOSIM_DESC_IOTLB,
-                            .gran = IOSIM_GRAN_GLOBAL});
+    submit1(h,
+            (vtd_desc_t){.type = IOSIM_DESC_IOTLB, .gran = IOSIM_GRAN_GLOBAL});
     assert_int_equal(h->st[IOSIM_ST_IOTLB_INVAL_ENTRIES], 2 * NPG);
     assert_int_equal(h->st[IOSIM_ST_IQ_DESC_IOTLB_GLOBAL], 1);
     assert_int_equal(xl(h, 1, BASE).mem_reads, 4);
@@ -892,23 +906,20 @@ static void test_context_cache_inval(void **state)
     map(h, 1, 0x1000, 0x2000, 4 * KB);
     assert_int_equal(xl(h, 1, 0x1000).mem_reads, 6);
     assert_int_equal(xl(h, 1, 0x1000).mem_reads, 0);
-    submit1(h, (vtd_desc_t){.type = IOSIM_DESC_CC, .gran = IOSIM_GRAN_PAGE,
-                            .sid = 1});
+    submit1(h, (vtd_desc_t){
+                   .type = IOSIM_DESC_CC, .gran = IOSIM_GRAN_PAGE, .sid = 1});
     vtd_xlate_result_t r = xl(h, 1, 0x1000);
     assert_true(r.iotlb_hit);
     assert_int_equal(r.mem_reads, 2);
-    submit1(h, (vtd_desc_t){.type = IOSIM_DESC_CC, .gran = IOSIM_GRAN_PAGE,
-                            .sid = 2});
-    submit1(h, (vtd_desc_t){.type = IOSIM_DESC_CC,
-                            .gran = IOSIM_GRAN_DOMAIN,
-                            .did = 2});
+    submit1(h, (vtd_desc_t){
+                   .type = IOSIM_DESC_CC, .gran = IOSIM_GRAN_PAGE, .sid = 2});
+    submit1(h, (vtd_desc_t){
+                   .type = IOSIM_DESC_CC, .gran = IOSIM_GRAN_DOMAIN, .did = 2});
     assert_int_equal(xl(h, 1, 0x1000).mem_reads, 0);
-    submit1(h, (vtd_desc_t){.type = IOSIM_DESC_CC,
-                            .gran = IOSIM_GRAN_DOMAIN,
-                            .did = 1});
+    submit1(h, (vtd_desc_t){
+                   .type = IOSIM_DESC_CC, .gran = IOSIM_GRAN_DOMAIN, .did = 1});
     assert_int_equal(xl(h, 1, 0x1000).mem_reads, 2);
-    submit1(h, (vtd_desc_t){.type = IOSIM_DESC_CC,
-                            .gran = IOSIM_GRAN_GLOBAL});
+    submit1(h, (vtd_desc_t){.type = IOSIM_DESC_CC, .gran = IOSIM_GRAN_GLOBAL});
     assert_int_equal(xl(h, 1, 0x1000).mem_reads, 2);
     assert_int_equal(h->st[IOSIM_ST_CTX_MISSES], 4);
     assert_int_equal(h->st[IOSIM_ST_IQ_DESC_CC], 5);
@@ -928,8 +939,8 @@ static void test_pasid_cache_inval(void **state)
     map(h, 1, 0x1000, 0x2000, 4 * KB);
     assert_int_equal(xl(h, 1, 0x1000).mem_reads, 8);
     assert_int_equal(xl(h, 1, 0x1000).mem_reads, 0);
-    submit1(h, (vtd_desc_t){.type = IOSIM_DESC_PC, .gran = 1, .did = 1,
-                            .pasid = 0});
+    submit1(h, (vtd_desc_t){
+                   .type = IOSIM_DESC_PC, .gran = 1, .did = 1, .pasid = 0});
     assert_int_equal(xl(h, 1, 0x1000).mem_reads, 2);
     hw_free(h);
 }
@@ -945,9 +956,11 @@ static void test_submit_time(void **state)
     set(c, "vtd.iq_wait_ns=75");
     set(c, "vtd.iq_devtlb_ns=900");
     hw_t *h = hw_build(c);
+    // clang-format off
     vtd_desc_t d[2] = {
         {.type = IOSIM_DESC_IOTLB, .gran = IOSIM_GRAN_DOMAIN, .did = 1},
         {.type = IOSIM_DESC_DEVTLB, .gran = IOSIM_GRAN_GLOBAL, .am = 52}};
+    // clang-format on
     assert_true(close_to(vtd_submit(h->v, d, 2), 1375.0));
     assert_int_equal(h->st[IOSIM_ST_IQ_SUBMITS], 1);
     assert_int_equal(h->st[IOSIM_ST_IQ_DESC_WAIT], 1);
@@ -969,6 +982,7 @@ static void test_submit_time_per_kind(void **state)
     set(c, "vtd.iq_devtlb_ns=900");
     set(c, "vtd.iq_wait_ns=75");
     hw_t *h = hw_build(c);
+    // clang-format off
     vtd_desc_t d[6] = {
         {.type = IOSIM_DESC_CC, .gran = IOSIM_GRAN_GLOBAL},
         {.type = IOSIM_DESC_PC, .gran = IOSIM_GRAN_PAGE},
@@ -976,6 +990,7 @@ static void test_submit_time_per_kind(void **state)
         {.type = IOSIM_DESC_IOTLB, .gran = IOSIM_GRAN_DOMAIN, .did = 1},
         {.type = IOSIM_DESC_DEVTLB, .gran = IOSIM_GRAN_GLOBAL, .am = 52},
         {.type = IOSIM_DESC_WAIT}};
+    // clang-format on
     assert_true(close_to(vtd_submit(h->v, d, 6), 1491.0));
     assert_int_equal(h->st[IOSIM_ST_IQ_DESC_WAIT], 2);
     assert_int_equal(h->st[IOSIM_ST_IQ_DESC_OTHER], 1);
@@ -994,8 +1009,7 @@ static unsigned oracle_mask(uint64_t pfn, uint64_t end_pfn)
             return k;
 }
 
-static void check_psi(uint64_t start, uint64_t size, uint64_t addr,
-                      unsigned am)
+static void check_psi(uint64_t start, uint64_t size, uint64_t addr, unsigned am)
 {
     uint64_t a;
     uint8_t m;
@@ -1009,13 +1023,13 @@ static void check_psi(uint64_t start, uint64_t size, uint64_t addr,
 static void test_psi_range(void **state)
 {
     (void)state;
-    check_psi(0x1000, 4 * KB, 0x1000, 0);      /* one page */
-    check_psi(0x1000, 1, 0x1000, 0);           /* one byte */
-    check_psi(0x1000, 0, 0x1000, 0);           /* empty: one page */
-    check_psi(0x10000, 64 * KB, 0x10000, 4);   /* 16 aligned pages */
+    check_psi(0x1000, 4 * KB, 0x1000, 0);          /* one page */
+    check_psi(0x1000, 1, 0x1000, 0);               /* one byte */
+    check_psi(0x1000, 0, 0x1000, 0);               /* empty: one page */
+    check_psi(0x10000, 64 * KB, 0x10000, 4);       /* 16 aligned pages */
     check_psi(0xfffd0000, 64 * KB, 0xfffd0000, 4); /* MODEL.md §2.3 */
-    check_psi(0x4000, 12 * KB, 0x4000, 2);     /* 3 pages 4..6 in [4,8) */
-    check_psi(0x5000, 12 * KB, 0x4000, 2);     /* 5..7 in [4,8) */
+    check_psi(0x4000, 12 * KB, 0x4000, 2);         /* 3 pages 4..6 in [4,8) */
+    check_psi(0x5000, 12 * KB, 0x4000, 2);         /* 5..7 in [4,8) */
     /* unaligned: 2 pages 1..2 need the 4-page block [0,4) */
     check_psi(0x1000, 8 * KB, 0, 2);
     /* 2 pages 3..4 straddle 4: the block is [0,8), AM 3 */
@@ -1121,11 +1135,10 @@ static void test_pgtable_walk_addresses(void **state)
     physmem_init(&mem, 1 * GB);
     pgtable_t pt;
     assert_int_equal(pgtable_init(&pt, 4, &mem), 0);
-    const uint64_t iova = (5ull << 39) | (7ull << 30) | (9ull << 21) |
-                          (11ull << 12) | 0x123;
-    assert_int_equal(pgtable_map(&pt, iova & ~0xfffull, 0xabc000, 4 * KB,
-                                 false, true),
-                     3);
+    const uint64_t iova =
+        (5ull << 39) | (7ull << 30) | (9ull << 21) | (11ull << 12) | 0x123;
+    assert_int_equal(
+        pgtable_map(&pt, iova & ~0xfffull, 0xabc000, 4 * KB, false, true), 3);
     pt_walk_t w;
     assert_true(pgtable_walk(&pt, iova, &w));
     assert_int_equal(w.leaf_level, 1);
@@ -1138,8 +1151,7 @@ static void test_pgtable_walk_addresses(void **state)
     assert_int_equal(w.table_pa[3], 1 * GB);
     /* a large leaf: 2 MB aligned iova and phys, large_ok */
     /* root index 0 is new: PDPT + PD allocated, the leaf is a PDE */
-    assert_int_equal(pgtable_map(&pt, 6 * MB, 10 * MB, 2 * MB, true, true),
-                     2);
+    assert_int_equal(pgtable_map(&pt, 6 * MB, 10 * MB, 2 * MB, true, true), 2);
     assert_true(pgtable_walk(&pt, 6 * MB + 0x1234, &w));
     assert_int_equal(w.leaf_level, 2);
     assert_int_equal(w.phys, 10 * MB + 0x1234);
@@ -1165,8 +1177,7 @@ static void test_vtd_pt_pages(void **state)
     assert_int_equal(vtd_mapped_4k(h->v), 0);
     /* overlapping map: -1 with a message */
     assert_int_equal(vtd_map(h->v, 1, 0x1000, 0x5000, 4 * KB, true, &err), 1);
-    assert_int_equal(vtd_map(h->v, 1, 0x1000, 0x5000, 4 * KB, true, &err),
-                     -1);
+    assert_int_equal(vtd_map(h->v, 1, 0x1000, 0x5000, 4 * KB, true, &err), -1);
     assert_true(strlen(err.msg) > 0);
     hw_free(h);
 }

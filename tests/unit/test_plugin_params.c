@@ -4,11 +4,11 @@
  * Concepts: a plug-in's rows land in the configuration's plug-in area:
  *   --set writes the plug-in's own struct (read back through
  *   iosim_plugin_params), each plug-in's slot is its own (no two slots
- *   overlap, a plug-in's rows stay in its struct), the replacement rows accept exactly the
- *   replacement registry's names, every cache of IOSIM_VTD_CACHES has its
- *   five rows, and the selected mode's validate hook runs.
- * Assumptions: the shipped registries (fands, vhost-iotlb, nested).
- * Not modeled: plug-ins registered by a test build (tests/plugin).
+ *   overlap, a plug-in's rows stay in its struct), the replacement rows accept
+ * exactly the replacement registry's names, every cache of IOSIM_VTD_CACHES has
+ * its five rows, and the selected mode's validate hook runs. Assumptions: the
+ * shipped registries (fands, vhost-iotlb, nested). Not modeled: plug-ins
+ * registered by a test build (tests/plugin).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -41,8 +41,8 @@ static void test_set_reaches_plugin_struct(void **st)
     const char *area = iosim_plugin_params(c, rows);
     assert_non_null(area);
     assert_true(area >= (const char *)c->plugin &&
-                area + vh->params.size <= (const char *)c->plugin +
-                                              IOSIM_PLUGIN_AREA);
+                area + vh->params.size <=
+                    (const char *)c->plugin + IOSIM_PLUGIN_AREA);
     uint32_t v;
     memcpy(&v, area + entries->offset, sizeof v);
     assert_int_equal(v, 2048); /* the row's default */
@@ -116,8 +116,7 @@ static void test_replacement_from_registry(void **st)
                  cache_repl_registry[i]->name);
         assert_int_equal(iosim_config_set(c, set, &err), 0);
     }
-    assert_int_not_equal(iosim_config_set(c, "vtd.iotlb.replacement=mru",
-                                          &err),
+    assert_int_not_equal(iosim_config_set(c, "vtd.iotlb.replacement=mru", &err),
                          0);
     iosim_config_free(c);
 }
@@ -156,8 +155,8 @@ static void test_registry_names(void **st)
     assert_true(iosim_registry_names("dev.model", buf, sizeof buf));
     assert_int_equal(strncmp(buf, "auto|none|", 10), 0);
     assert_non_null(strstr(buf, "|touch"));
-    assert_true(iosim_registry_names("vtd.s2_tlb.replacement", buf,
-                                     sizeof buf));
+    assert_true(
+        iosim_registry_names("vtd.s2_tlb.replacement", buf, sizeof buf));
     assert_string_equal(iosim_param_find("vtd.iotlb.replacement")->choices,
                         buf);
     assert_true(iosim_registry_names("hv.mode", buf, sizeof buf));
@@ -176,8 +175,7 @@ static void test_mode_validate_hook(void **st)
     (void)st;
     iosim_config_t *c = iosim_config_new();
     iosim_err_t err;
-    assert_int_equal(iosim_config_set(c, "hv.mode=guest-passthrough", &err),
-                     0);
+    assert_int_equal(iosim_config_set(c, "hv.mode=guest-passthrough", &err), 0);
     assert_int_equal(iosim_config_set(c, "os.policy=strict", &err), 0);
     assert_int_not_equal(iosim_config_validate(c, &err), 0);
     assert_string_equal(err.key, "hv.mode");

@@ -90,8 +90,7 @@ static iosim_sim_t *run(const trace_t *tr, const char *policy,
     iosim_sim_t *s = iosim_sim_new(c, policy, &meta, &err);
     if (!s)
         fail_msg("sim_new: %s", err.msg);
-    if (iosim_sim_consume(s, tr->r, tr->n, &err) ||
-        iosim_sim_finish(s, &err))
+    if (iosim_sim_consume(s, tr->r, tr->n, &err) || iosim_sim_finish(s, &err))
         fail_msg("run: %s", err.msg);
     iosim_config_free(c);
     return s;
@@ -110,8 +109,7 @@ static uint64_t stat(const iosim_sim_t *s, const char *name)
 static void rx_descriptor(trace_t *tr)
 {
     for (uint64_t i = 0; i < 64; i++)
-        map(tr, 0x40000000ull + i * 0x3000, 0x100000000ull + i * 0x1000,
-            4096);
+        map(tr, 0x40000000ull + i * 0x3000, 0x100000000ull + i * 0x1000, 4096);
     for (uint64_t i = 0; i < 64; i++)
         unmap(tr, 0x40000000ull + i * 0x3000, 4096);
 }
@@ -198,8 +196,7 @@ static void test_fands_open_chunk_waits(void **st)
     (void)st;
     trace_t tr = {0};
     for (uint64_t i = 0; i < 65; i++)
-        map(&tr, 0x40000000ull + i * 0x1000, 0x100000000ull + i * 0x1000,
-            4096);
+        map(&tr, 0x40000000ull + i * 0x1000, 0x100000000ull + i * 0x1000, 4096);
     for (uint64_t i = 0; i < 65; i++)
         unmap(&tr, 0x40000000ull + i * 0x1000, 4096);
     iosim_sim_t *s = run(&tr, "fands", NULL, false);
@@ -235,15 +232,15 @@ static void test_summary_busiest_cpu(void **st)
         tr.r[tr.n - 1].cpu = spread;
         const char *sets[] = {"sim.app_cycles_per_request=1000", NULL};
         for (int strict = 0; strict < 2; strict++) {
-            iosim_sim_t *s = run(&tr, strict ? "strict" : "passthrough",
-                                 sets, false);
+            iosim_sim_t *s =
+                run(&tr, strict ? "strict" : "passthrough", sets, false);
             double I = (double)stat(s, "cpu.iommu_cycles");
             /* strict: I > 2A, so cpu 1 (A + I) is the busiest */
             assert_true(strict ? I > 2 * A : I == 0);
             iosim_summary_t o;
             iosim_sim_summary(s, &o);
-            double want = spread ? fmax(3 * A, A + I) / 4 / GHZ
-                                 : (4 * A + I) / 4 / GHZ;
+            double want =
+                spread ? fmax(3 * A, A + I) / 4 / GHZ : (4 * A + I) / 4 / GHZ;
             double want0 = (spread ? 3 * A : 4 * A) / 4 / GHZ;
             assert_float_equal(o.cpus, spread ? 2 : 1, 0);
             assert_float_equal(o.cpu_ns, want, 1e-9);
@@ -295,8 +292,7 @@ static void test_coiommu_batches(void **st)
     (void)st;
     trace_t tr = {0};
     for (uint64_t i = 0; i < 10; i++) {
-        map(&tr, 0x50000000ull + i * 0x1000, 0x300000000ull + i * 0x1000,
-            4096);
+        map(&tr, 0x50000000ull + i * 0x1000, 0x300000000ull + i * 0x1000, 4096);
         unmap(&tr, 0x50000000ull + i * 0x1000, 4096);
     }
     const char *sets[] = {"scheme.coiommu_batch=4", NULL};
@@ -374,8 +370,7 @@ static void test_optimistic_reuse(void **st)
 static void vhost_trace(trace_t *tr, uint64_t stride)
 {
     for (uint64_t i = 0; i < 8; i++)
-        map(tr, 0x60000000ull + i * stride, 0x500000000ull + i * stride,
-            4096);
+        map(tr, 0x60000000ull + i * stride, 0x500000000ull + i * stride, 4096);
     for (int round = 0; round < 2; round++)
         for (uint64_t i = 0; i < 8; i++)
             dma(tr, 0x60000000ull + i * stride + 64, 64);
@@ -394,7 +389,7 @@ static void test_vhost_iotlb(void **st)
     assert_int_equal(stat(s, "os.sw_iotlb_scanned"), 64);
     assert_int_equal(stat(s, "cpu.sw_iotlb_cycles"), 64 * 4 + 8 * 30000);
     assert_int_equal(stat(s, "cpu.shadow_cycles"), 0); /* bare metal */
-    assert_int_equal(stat(s, "os.inval_iotlb"), 8); /* strict guest */
+    assert_int_equal(stat(s, "os.inval_iotlb"), 8);    /* strict guest */
     iosim_sim_free(s);
 
     const char *tree[] = {"scheme.vhost_structure=tree", NULL};
@@ -543,8 +538,7 @@ static iosim_sim_t *run_first(const trace_t *tr, size_t n,
 static void test_lazy_reallocate_release(void **st)
 {
     (void)st;
-    const char *sets[] = {"os.iova_mode=reallocate", "os.fq_size=4",
-                          NULL};
+    const char *sets[] = {"os.iova_mode=reallocate", "os.fq_size=4", NULL};
     trace_t tr = {0};
     map(&tr, 0x10000ull, 0x700000000ull, 4096); /* A */
     unmap(&tr, 0x10000ull, 4096);
@@ -689,14 +683,13 @@ static void inflight_trace(trace_t *tr, uint64_t a_bytes, bool a_again)
         dma(tr, 0x10000ull, 64);
 }
 
-static void expect_walks(const char *mode, const char *mem_ns,
-                         uint64_t a_bytes, bool a_again, bool ih1,
-                         uint64_t discarded, uint64_t misses, uint64_t reads)
+static void expect_walks(const char *mode, const char *mem_ns, uint64_t a_bytes,
+                         bool a_again, bool ih1, uint64_t discarded,
+                         uint64_t misses, uint64_t reads)
 {
     trace_t tr = {0};
     inflight_trace(&tr, a_bytes, a_again);
-    const char *sets[] = {mem_ns, mode, ih1 ? "os.pass_ih=true" : NULL,
-                          NULL};
+    const char *sets[] = {mem_ns, mode, ih1 ? "os.pass_ih=true" : NULL, NULL};
     iosim_sim_t *s = run(&tr, "strict", sets, true);
     assert_int_equal(stat(s, "walk.fills_discarded"), discarded);
     assert_int_equal(stat(s, "iotlb.misses"), misses);

@@ -7,9 +7,9 @@
  * Assumptions: /tmp is writable (a mkdtemp directory, removed at the end).
  * Not covered here: the iosim-trace commands (tests/cli/trace_errors.sh).
  */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
 
@@ -198,8 +198,13 @@ static size_t extreme_recs(iosim_rec_t *r)
 }
 
 static const iosim_trace_meta_t test_meta = {
-    .source = "gen-random", .kernel = "6.1.0-56-amd64", .policy = "strict",
-    .workload = "redis", .time_unit = "ns", .cpus = 2, .has_dma = 1,
+    .source = "gen-random",
+    .kernel = "6.1.0-56-amd64",
+    .policy = "strict",
+    .workload = "redis",
+    .time_unit = "ns",
+    .cpus = 2,
+    .has_dma = 1,
 };
 
 /* version 0: the default writer (iosim_trace_create) */
@@ -212,8 +217,8 @@ static void write_trace_v(const char *path, const iosim_rec_t *r, size_t n,
                 : iosim_trace_create(path, &test_meta, text, &err);
     assert_non_null(w);
     for (size_t i = 0, step = 1; i < n; i += step, step = step * 5 % 4999 + 1)
-        assert_int_equal(iosim_trace_write(w, r + i, step < n - i ? step : n - i,
-                                           &err), 0);
+        assert_int_equal(
+            iosim_trace_write(w, r + i, step < n - i ? step : n - i, &err), 0);
     assert_false(file_exists(path)); /* only the temp name exists so far */
     assert_int_equal(iosim_trace_commit(w, &err), 0);
     assert_true(file_exists(path));
@@ -253,8 +258,16 @@ static void roundtrip(bool text)
     iosim_trace_close(r);
 }
 
-static void test_roundtrip_binary(void **s) { (void)s; roundtrip(false); }
-static void test_roundtrip_text(void **s) { (void)s; roundtrip(true); }
+static void test_roundtrip_binary(void **s)
+{
+    (void)s;
+    roundtrip(false);
+}
+static void test_roundtrip_text(void **s)
+{
+    (void)s;
+    roundtrip(true);
+}
 
 /* Every record survives rec_to_text -> rec_from_text on its own. */
 static void test_text_line_roundtrip(void **s)
@@ -278,11 +291,19 @@ static void test_text_line_roundtrip(void **s)
 static void test_binary_layout(void **s)
 {
     (void)s;
-    iosim_rec_t r = {.t = 0x0102030405060708ULL, .iova = 0x1112131415161718ULL,
-                     .size = 0x2122232425262728ULL, .aux = 0x3132333435363738ULL,
-                     .pasid = 0x41424344, .device = 0x5152, .domain = 0x6162,
-                     .kind = IOSIM_REC_INVAL, .cpu = 0x71, .flags = 0x72,
-                     .desc = 0x73, .gran = 0x74, .am = 0x75,
+    iosim_rec_t r = {.t = 0x0102030405060708ULL,
+                     .iova = 0x1112131415161718ULL,
+                     .size = 0x2122232425262728ULL,
+                     .aux = 0x3132333435363738ULL,
+                     .pasid = 0x41424344,
+                     .device = 0x5152,
+                     .domain = 0x6162,
+                     .kind = IOSIM_REC_INVAL,
+                     .cpu = 0x71,
+                     .flags = 0x72,
+                     .desc = 0x73,
+                     .gran = 0x74,
+                     .am = 0x75,
                      .reserved = 0x8182};
     const char *p = wpath("layout.zst");
     write_trace_v(p, &r, 1, false, 1);
@@ -314,7 +335,8 @@ static void test_binary_layout(void **s)
 static void test_100k(void **s)
 {
     (void)s;
-    iosim_rec_t *in = malloc(BIG * sizeof *in), *out = malloc(BIG * sizeof *out);
+    iosim_rec_t *in = malloc(BIG * sizeof *in),
+                *out = malloc(BIG * sizeof *out);
     random_recs(in, BIG);
     const char *p1 = wpath("big1.zst");
     write_trace_v(p1, in, BIG, false, 1);
@@ -665,7 +687,8 @@ static void test_text_parse(void **s)
     char why[200];
     assert_int_equal(iosim_rec_from_text("MAP t=7 dev=3a:1f.7 iova=0x10 "
                                          "size=4096 phys=0xabc prot=w",
-                                         &r, why, sizeof why), 0);
+                                         &r, why, sizeof why),
+                     0);
     assert_int_equal(r.kind, IOSIM_REC_MAP);
     assert_int_equal(r.device, (0x3a << 8) | (0x1f << 3) | 7);
     assert_int_equal(r.t, 7);
@@ -675,14 +698,17 @@ static void test_text_parse(void **s)
 
     assert_int_equal(iosim_rec_from_text("INVAL t=1 desc=devtlb gran=global "
                                          "ih=1 am=52 addr=0x0",
-                                         &r, why, sizeof why), 0);
+                                         &r, why, sizeof why),
+                     0);
     assert_int_equal(r.desc, IOSIM_DESC_DEVTLB);
     assert_int_equal(r.gran, IOSIM_GRAN_GLOBAL);
     assert_int_equal(r.flags, IOSIM_INVAL_IH);
     assert_int_equal(r.am, 52);
 
     assert_int_equal(iosim_rec_from_text("MARK id=18446744073709551615 "
-                                         "type=end", &r, why, sizeof why), 0);
+                                         "type=end",
+                                         &r, why, sizeof why),
+                     0);
     assert_true(r.aux == UINT64_MAX);
     assert_int_equal(r.flags, IOSIM_MARK_END);
 
@@ -690,6 +716,7 @@ static void test_text_parse(void **s)
                      1);
     assert_int_equal(iosim_rec_from_text("", &r, why, sizeof why), 1);
 
+    // clang-format off
     static const struct { const char *line, *why; } bad[] = {
         {"FOO t=1", "unknown record kind"},
         {"MAP t=1 colour=red", "unknown field"},
@@ -704,6 +731,7 @@ static void test_text_parse(void **s)
         {"MAP t", "not key=value"},
         {"MAP t=-1", "malformed"},
     };
+    // clang-format on
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         why[0] = '\0';
         assert_int_equal(iosim_rec_from_text(bad[i].line, &r, why, sizeof why),
@@ -719,6 +747,7 @@ static void test_text_parse(void **s)
 static void test_parse_bdf(void **s)
 {
     (void)s;
+    // clang-format off
     struct { const char *name; int rc; uint16_t sid; } cases[] = {
         {"3a:1f.7", 0, 0x3a << 8 | 0x1f << 3 | 7},
         {"0000:3b:00.0", 0, 0x3b << 8},        /* lspci -D / ftrace form */
@@ -734,6 +763,7 @@ static void test_parse_bdf(void **s)
         {"0x3b:00.0", -1, 0},
         {"", -1, 0},
     };
+    // clang-format on
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         uint16_t sid = 0x1234;
         int rc = trace_parse_bdf(cases[i].name, strlen(cases[i].name), &sid);
@@ -791,8 +821,7 @@ static void test_replay_file(void **s)
     assert_int_equal(iosim_config_set(c, "sim.window_only=false", &err), 0);
     iosim_sim_t *sims[2];
     for (int i = 0; i < 2; i++)
-        assert_non_null(sims[i] = iosim_sim_new(c, "strict", &test_meta,
-                                                 &err));
+        assert_non_null(sims[i] = iosim_sim_new(c, "strict", &test_meta, &err));
     progress_seen_t seen = {0};
     assert_int_equal(iosim_replay(p, sims, 2, note_progress, &seen, &err), 0);
     for (int i = 0; i < 2; i++) {
@@ -810,8 +839,8 @@ static void test_replay_file(void **s)
     assert_true(seen.total > 0);
     assert_int_equal(seen.done, seen.total);
     /* a missing file: -1 and a message naming it, no sim touched */
-    assert_int_equal(iosim_replay(wpath("none.zst"), NULL, 0, NULL, NULL,
-                                  &err), -1);
+    assert_int_equal(iosim_replay(wpath("none.zst"), NULL, 0, NULL, NULL, &err),
+                     -1);
     assert_non_null(strstr(err.msg, "none.zst"));
     iosim_config_free(c);
 }
@@ -875,16 +904,20 @@ static void expect_error(const char *path, long want_rc, size_t want_n,
     if (rc != want_rc || n != want_n || !strstr(err.msg, want) ||
         !strstr(err.msg, path))
         fail_msg("%s: rc %ld after %zu records (want %ld after %zu), "
-                 "message '%s' (want '%s')", path, rc, n, want_rc, want_n,
-                 rc < 0 ? err.msg : "", want);
+                 "message '%s' (want '%s')",
+                 path, rc, n, want_rc, want_n, rc < 0 ? err.msg : "", want);
 }
 
 static const iosim_trace_meta_t meta3 = {
-    .source = "t", .time_unit = "ns", .cpus = 2, .has_dma = 1,
+    .source = "t",
+    .time_unit = "ns",
+    .cpus = 2,
+    .has_dma = 1,
 };
 
 /* The three records of the layout test and their block payload, encoded
  * by hand from FORMAT.md §8.3-8.4. */
+// clang-format off
 static const iosim_rec_t recs3[3] = {
     {.t = 100, .iova = 0x1000, .size = 4096, .aux = 0x5000, .device = 0x100,
      .domain = 6, .kind = IOSIM_REC_MAP, .cpu = 1, .flags = 3},
@@ -893,20 +926,64 @@ static const iosim_rec_t recs3[3] = {
     {.t = 140, .iova = 0x1000, .size = 0, .device = 0x100,
      .kind = IOSIM_REC_DMA}, /* time and size go down: negative deltas */
 };
+// clang-format on
 static const uint8_t payload3[] = {
-    3, 0, 0, 0, 4, 0, 0, 0, 5, 0, 0, 0, 5, 0, 0, 0, 10, 0, 0, 0,
-    /* kinds */ 1, 3, 3,
+    3,
+    0,
+    0,
+    0,
+    4,
+    0,
+    0,
+    0,
+    5,
+    0,
+    0,
+    0,
+    5,
+    0,
+    0,
+    0,
+    10,
+    0,
+    0,
+    0,
+    /* kinds */ 1,
+    3,
+    3,
     /* masks: MAP aux|device|domain|cpu|flags; DMA device; DMA none */
-    0x3d, 0x04, 0x00,
+    0x3d,
+    0x04,
+    0x00,
     /* t: zz(100) = 200, zz(50) = 100, zz(-10) = 19 */
-    0xc8, 0x01, 0x64, 0x13,
+    0xc8,
+    0x01,
+    0x64,
+    0x13,
     /* iova: zz(0x1000) = 0x2000, zz(0x1040) = 0x2080, zz(-0x40) = 0x7f */
-    0x80, 0x40, 0x80, 0x41, 0x7f,
+    0x80,
+    0x40,
+    0x80,
+    0x41,
+    0x7f,
     /* size: zz(4096) = 8192, zz(64) = 128, zz(-64) = 127 */
-    0x80, 0x40, 0x80, 0x01, 0x7f,
+    0x80,
+    0x40,
+    0x80,
+    0x01,
+    0x7f,
     /* extra: MAP aux zz(0x5000) = 0xa000, device 256, domain 6, cpu 1,
      * flags 3; DMA device 256 */
-    0x80, 0xc0, 0x02, 0x80, 0x02, 0x06, 0x01, 0x03, 0x80, 0x02,
+    0x80,
+    0xc0,
+    0x02,
+    0x80,
+    0x02,
+    0x06,
+    0x01,
+    0x03,
+    0x80,
+    0x02,
 };
 
 static void write_recs(const char *path, const iosim_trace_meta_t *m,
@@ -1069,8 +1146,8 @@ static void test_v2_index_seek(void **s)
         char why[160];
         assert_int_equal(trace_v2_dec_begin(&d, pay, cap, why, sizeof why), 0);
         size_t good;
-        assert_int_equal(trace_v2_dec_read(&d, out, nr, &good, why,
-                                           sizeof why), 0);
+        assert_int_equal(trace_v2_dec_read(&d, out, nr, &good, why, sizeof why),
+                         0);
         assert_int_equal(good, nr);
         assert_memory_equal(out, in + first, nr * sizeof *out);
         free(pay);
@@ -1144,11 +1221,13 @@ static void test_v2_handmade(void **s)
     assemble(p, 3, payload3, sizeof payload3, 3, true);
     expect_error(p, -100, 0, "unsupported trace format version 3");
     assemble(p, 2, payload3, sizeof payload3, 3, false);
-    expect_error(p, -1, 0, "block 0: not a zstd frame with a content "
-                           "checksum");
+    expect_error(p, -1, 0,
+                 "block 0: not a zstd frame with a content "
+                 "checksum");
     assemble(p, 2, payload3, sizeof payload3, 4, true);
-    expect_error(p, -1, 0, "block 0: bad payload: 3 records in the payload, "
-                           "4 in the block header");
+    expect_error(p, -1, 0,
+                 "block 0: bad payload: 3 records in the payload, "
+                 "4 in the block header");
     assemble(p, 2, payload3, sizeof payload3, 0, true);
     expect_error(p, -1, 0, "block 0: bad block header: 0 records");
 
@@ -1179,12 +1258,13 @@ static void test_v2_handmade(void **s)
 
     /* a pasid of 2^32: the DMA's mask asks for a pasid (0x02) */
     static const uint8_t big_pasid[] = {
-        1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 5, 0, 0, 0,
-        3, 0x02, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x10,
+        1, 0, 0, 0, 1, 0, 0,    0, 1, 0, 0,    0,    1,    0,    0,
+        0, 5, 0, 0, 0, 3, 0x02, 0, 0, 0, 0x80, 0x80, 0x80, 0x80, 0x10,
     };
     assemble(p, 2, big_pasid, sizeof big_pasid, 1, true);
-    expect_error(p, -1, 0, "record 0 (block 0): pasid 4294967296 does not "
-                           "fit");
+    expect_error(p, -1, 0,
+                 "record 0 (block 0): pasid 4294967296 does not "
+                 "fit");
 
     /* another skippable frame first: not ours */
     uint8_t junk[16] = {0x5f, 0x2a, 0x4d, 0x18, 8, 0, 0, 0};
@@ -1222,12 +1302,15 @@ static void test_v2_damaged(void **s)
 
     /* cut inside block 1, at its end, inside the index */
     write_file(p, f, b1 + 16 + fl1 / 2);
-    snprintf(want, sizeof want, "truncated after %u records (the file ends "
-                                "inside block 1", TRACE_V2_BLOCK_RECS);
+    snprintf(want, sizeof want,
+             "truncated after %u records (the file ends "
+             "inside block 1",
+             TRACE_V2_BLOCK_RECS);
     expect_error(p, -1, TRACE_V2_BLOCK_RECS, want);
     write_file(p, f, xoff);
-    snprintf(want, sizeof want, "truncated after %zu records (the file ends "
-                                "after block 1 without the block index)",
+    snprintf(want, sizeof want,
+             "truncated after %zu records (the file ends "
+             "after block 1 without the block index)",
              nrec);
     expect_error(p, -1, nrec, want);
     write_file(p, f, n - 5);

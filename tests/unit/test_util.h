@@ -67,8 +67,7 @@ static TEST_UNUSED unsigned char *slurp(const char *path, size_t *len)
 
 /* Every record of a (small) trace, in order; meta filled if non-NULL.
  * Fails the test on any read error.  Free *recs with free(). */
-static TEST_UNUSED size_t read_whole_trace(const char *path,
-                                           iosim_rec_t **recs,
+static TEST_UNUSED size_t read_whole_trace(const char *path, iosim_rec_t **recs,
                                            iosim_trace_meta_t *meta)
 {
     iosim_err_t err;
@@ -101,8 +100,8 @@ static TEST_UNUSED size_t read_whole_trace(const char *path,
 /* A sim (label "t", no output) of the defaults with each "key=value" of
  * the NULL-terminated sets applied, for a trace of metadata meta (NULL:
  * none); fails the test on any error. */
-static TEST_UNUSED iosim_sim_t *sim_from_sets_meta(const char *const *sets,
-                                                  const iosim_trace_meta_t *meta)
+static TEST_UNUSED iosim_sim_t *
+sim_from_sets_meta(const char *const *sets, const iosim_trace_meta_t *meta)
 {
     iosim_err_t err = {0};
     iosim_config_t *c = iosim_config_new();
@@ -123,8 +122,7 @@ static TEST_UNUSED iosim_sim_t *sim_from_sets(const char *const *sets)
 }
 
 /* Feeds n records to s and finishes it; fails the test on any error. */
-static TEST_UNUSED void sim_run(iosim_sim_t *s, const iosim_rec_t *r,
-                                size_t n)
+static TEST_UNUSED void sim_run(iosim_sim_t *s, const iosim_rec_t *r, size_t n)
 {
     iosim_err_t err = {0};
     if (iosim_sim_consume(s, r, n, &err) || iosim_sim_finish(s, &err))
@@ -150,18 +148,27 @@ static TEST_UNUSED uint64_t test_stat(const iosim_sim_t *s, const char *name)
 static TEST_UNUSED iosim_rec_t test_map(uint64_t t, uint64_t iova,
                                         uint64_t size, uint8_t cpu)
 {
-    return (iosim_rec_t){.kind = IOSIM_REC_MAP, .t = t, .iova = iova,
-                         .size = size, .aux = 0x40000000 + (iova & 0xfffffff),
-                         .device = TEST_DEV, .domain = TEST_DID, .cpu = cpu,
+    return (iosim_rec_t){.kind = IOSIM_REC_MAP,
+                         .t = t,
+                         .iova = iova,
+                         .size = size,
+                         .aux = 0x40000000 + (iova & 0xfffffff),
+                         .device = TEST_DEV,
+                         .domain = TEST_DID,
+                         .cpu = cpu,
                          .flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE};
 }
 
 static TEST_UNUSED iosim_rec_t test_unmap(uint64_t t, uint64_t iova,
                                           uint64_t size, uint8_t cpu)
 {
-    return (iosim_rec_t){.kind = IOSIM_REC_UNMAP, .t = t, .iova = iova,
-                         .size = size, .device = TEST_DEV,
-                         .domain = TEST_DID, .cpu = cpu};
+    return (iosim_rec_t){.kind = IOSIM_REC_UNMAP,
+                         .t = t,
+                         .iova = iova,
+                         .size = size,
+                         .device = TEST_DEV,
+                         .domain = TEST_DID,
+                         .cpu = cpu};
 }
 
 #endif
