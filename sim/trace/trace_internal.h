@@ -82,6 +82,14 @@ long trace_text_read(trace_text_in_t *t, iosim_rec_t *out, size_t max,
 uint64_t trace_text_record_line(const trace_text_in_t *t, uint64_t no);
 void trace_text_close(trace_text_in_t *t);
 
+/* A reader on a stream opened by the caller (e.g. fmemopen: the fuzz
+ * targets), which the reader takes over: iosim_trace_close closes it, as
+ * does a failed open.  `name` is used in messages; `size` is the
+ * stream's length for iosim_trace_progress (0: unknown).  The stream
+ * must be seekable when it holds a text trace. */
+iosim_trace_reader_t *trace_open_stream(FILE *f, const char *name,
+                                        uint64_t size, iosim_err_t *err);
+
 /* A writer on a stream the caller owns (e.g. stdout): commit flushes it
  * but neither closes nor renames; abort just frees.  `name` is used in
  * error messages.  Only the text form is supported on a stream. */

@@ -719,31 +719,25 @@ static long bin_read(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
     return 1;
 }
 
-iosim_trace_reader_t *iosim_trace_open(const char *path, iosim_err_t *err)
+/* The reader on an open stream f (taken over: closed by
+ * iosim_trace_close, also when the open fails); size is the file's
+ * length for progress (0: unknown). */
+static iosim_trace_reader_t *open_on(FILE *f, const char *path, uint64_t size,
+                                     iosim_err_t *err)
 {
     iosim_trace_reader_t *r = calloc(1, sizeof *r);
     if (!r) {
+        fclose(f);
         iosim_err_set(err, "%s: out of memory", path);
         return NULL;
     }
+    r->f = f;
+    r->file_size = size;
     r->path = strdup(path);
     snprintf(r->meta.time_unit, sizeof r->meta.time_unit, "ns");
     if (!r->path) {
         iosim_err_set(err, "%s: out of memory", path);
         goto fail;
-    }
-    r->f = fopen(path, "rb");
-    if (!r->f) {
-        iosim_err_set(err, "%s: %s", path, strerror(errno));
-        goto fail;
-    }
-    struct stat st;
-    if (fstat(fileno(r->f), &st) == 0) {
-        if (S_ISDIR(st.st_mode)) {
-            iosim_err_set(err, "%s: %s", path, strerror(EISDIR));
-            goto fail;
-        }
-        r->file_size = (uint64_t)st.st_size;
     }
     uint8_t sniff[4];
     errno = 0;
@@ -785,6 +779,34 @@ iosim_trace_reader_t *iosim_trace_open(const char *path, iosim_err_t *err)
 fail:
     iosim_trace_close(r);
     return NULL;
+}
+
+iosim_trace_reader_t *iosim_trace_open(const char *path, iosim_err_t *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        /* fopen's own allocation failing is not a missing file */
+        iosim_err_set(err, "%s: %s", path,
+                      errno == ENOMEM ? "out of memory" : strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    uint64_t size = 0;
+    if (fstat(fileno(f), &st) == 0) {
+        if (S_ISDIR(st.st_mode)) {
+            fclose(f);
+            iosim_err_set(err, "%s: %s", path, strerror(EISDIR));
+            return NULL;
+        }
+        size = (uint64_t)st.st_size;
+    }
+    return open_on(f, path, size, err);
+}
+
+iosim_trace_reader_t *trace_open_stream(FILE *f, const char *name,
+                                        uint64_t size, iosim_err_t *err)
+{
+    return open_on(f, name, size, err);
 }
 
 const iosim_trace_meta_t *iosim_trace_meta(const iosim_trace_reader_t *r)

@@ -1,17 +1,18 @@
 /* fuzz_trace_binary.c — fuzz target: the binary (zstd) trace reader,
- * iosim_trace_open() + iosim_trace_read() on a file (sim/trace/trace_io.c).
+ * iosim_trace_open()'s reader (trace_open_stream, the input in memory) +
+ * iosim_trace_read() (sim/trace/trace_io.c).
  *
  * Concepts:
  *   - Two input shapes, told apart by the first four bytes:
  *       * zstd frame magic (28 b5 2f fd), or a skippable frame's (5? 2a 4d
- *         18: format v2's header frame, FORMAT.md §8): the file is
- *         written as given, so mutations hit the zstd framing (truncated
+ *         18: format v2's header frame, FORMAT.md §8): the input is
+ *         read as given, so mutations hit the zstd framing (truncated
  *         frames, corrupt blocks, checksums, concatenated frames) and
  *         v2's header, block headers and index;
  *       * anything else is the *decompressed* stream (20-byte header,
  *         metadata, 48-byte records; traces/FORMAT.md).  The target
  *         compresses it as two concatenated frames split in the middle
- *         before writing, so mutations reach the header, metadata and
+ *         before reading, so mutations reach the header, metadata and
  *         record decoding instead of dying on a zstd checksum.
  *   - Checks (fuzz_common.h): no crash / leak / UB, the error contract,
  *     the reader contract, the text round trip of every record.  In the
@@ -55,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size >= 4 && (memcmp(data, zstd_frame_magic, 4) == 0 ||
                       ((data[0] & 0xf0) == 0x50 && data[1] == 0x2a &&
                        data[2] == 0x4d && data[3] == 0x18))) {
-        fuzz_drain_trace(fuzz_write_input(data, size));
+        fuzz_drain_trace(data, size);
         return 0;
     }
 
@@ -66,10 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_fail("out of memory");
     size_t zlen = compress_frame(z, cap, data, half);
     zlen += compress_frame(z + zlen, cap - zlen, data + half, size - half);
-    const char *path = fuzz_write_input(z, zlen);
+    long got = fuzz_drain_trace(z, zlen);
     free(z);
-
-    long got = fuzz_drain_trace(path);
     if (got >= 0 && (unsigned long)got < FUZZ_READ_MAX) {
         /* A clean read: the header was accepted, so it has the length. */
         if (size < PAYLOAD_HEADER)
