@@ -25,7 +25,7 @@
 #ifndef IOSIM_DEV_H
 #define IOSIM_DEV_H
 
-#include "core/sim.h"
+#include "system/sim.h"
 
 typedef struct dev_model_ops {
     const char *name;

@@ -14,7 +14,7 @@
 #ifndef IOSIM_HV_H
 #define IOSIM_HV_H
 
-#include "core/sim.h"
+#include "system/sim.h"
 
 typedef struct hv_mode_ops {
     const char *name;

@@ -266,7 +266,7 @@ bool iosim_sim_failed_record(const iosim_sim_t *s, uint64_t *record);
 const iosim_config_t *iosim_sim_config(const iosim_sim_t *s);
 
 /* Time series: one CSV row per epoch_ns of trace time, every counter's
- * growth in it (gauges: the value at its end; core/epoch.c), written to
+ * growth in it (gauges: the value at its end; system/epoch.c), written to
  * out as the sim runs, starting from its first record and covering the
  * whole trace (sim.window_only does not apply).  Call before the first
  * record; out stays the caller's.  The header: iosim_epoch_csv_header(). */
@@ -276,7 +276,7 @@ void iosim_epoch_csv_header(FILE *out);
 
 /* Translation log: one CSV row per 4 KB page a device access translates
  * (result devtlb / iotlb / walk / fault / none, memory reads, latency;
- * core/xlate_log.c), written to out as the sim runs, whole trace.  Call
+ * system/xlate_log.c), written to out as the sim runs, whole trace.  Call
  * before the first record; out stays the caller's.  The header:
  * iosim_xlate_log_csv_header(). */
 int iosim_sim_set_xlate_log(iosim_sim_t *s, FILE *out, iosim_err_t *err);
@@ -284,7 +284,7 @@ void iosim_xlate_log_csv_header(FILE *out);
 
 /* Input warnings: what is suspicious in a trace but replayable (stray
  * unmaps, DMA to unmapped IOVAs, time going backwards, wrapped ranges;
- * core/input_warnings.h), counted over the whole trace.  With strict
+ * system/input_warnings.h), counted over the whole trace.  With strict
  * input set (before the first record) the first one is an error of its
  * record instead (iosim --strict-input). */
 size_t iosim_warning_count(void);

@@ -8,7 +8,7 @@
  *     summary field <field>_cycles of iosim_summary_t ("<what> cycles per
  *     request") and so a bar of scripts/plot_compare.py, which plots every
  *     summary field named *_cycles.  A model charges a cause with
- *     sim_cpu(s, SIM_CPU_<ID>, cycles) (core/sim.h); all causes add up to
+ *     sim_cpu(s, SIM_CPU_<ID>, cycles) (system/sim.h); all causes add up to
  *     cpu.iommu_cycles.
  *   - A new cause is one line here.  A build may add causes of its own
  *     by defining IOSIM_CPU_COSTS_EXTRA(C, A) before this header is read

@@ -44,7 +44,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "core/sim.h"
+#include "system/sim.h"
 
 #define IOVA_SHIFT 12u
 #define IOVA_START_PFN 1ull              /* iova.c init_iova_domain */

@@ -20,7 +20,7 @@
 #ifndef IOSIM_OS_H
 #define IOSIM_OS_H
 
-#include "core/sim.h"
+#include "system/sim.h"
 
 typedef struct os_policy_ops {
     const char *name;

@@ -5,7 +5,7 @@
  * tables, and every printer (text, JSON, CSV).  A component adds a line
  * to its own list; nothing else needs to change.
  * Assumptions: counters are uint64_t and only ever increase.
- * Not modeled here: per-epoch rows are core/epoch.c (iosim --epoch).
+ * Not modeled here: per-epoch rows are system/epoch.c (iosim --epoch).
  */
 #ifndef IOSIM_STAT_LIST_H
 #define IOSIM_STAT_LIST_H

@@ -2,7 +2,7 @@
  * stat_list.h, and lookups by name. */
 #include <string.h>
 
-#include "core/sim.h"
+#include "system/sim.h"
 
 static const char *const stat_names[] = {
 #define X(id, name, desc) name,

@@ -1,10 +1,10 @@
 /* iotlb_sweep_cmd.c — `iosim iotlb-sweep`: the IOTLB counters of every
  * (sets, ways) of a grid as CSV, from one pass when exact
- * (core/iotlb_sweep.h).  Bad input: one line, exit 2, no table. */
+ * (sweep/iotlb_sweep.h).  Bad input: one line, exit 2, no table. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/iotlb_sweep.h"
+#include "sweep/iotlb_sweep.h"
 #include "tools/cli_util.h"
 #include "tools/iotlb_sweep_cmd.h"
 

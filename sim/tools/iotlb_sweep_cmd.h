@@ -1,5 +1,5 @@
 /* iotlb_sweep_cmd.h — `iosim iotlb-sweep`: IOTLB size and associativity
- * sweeps under LRU, in one pass where exact (core/iotlb_sweep.h). */
+ * sweeps under LRU, in one pass where exact (sweep/iotlb_sweep.h). */
 #ifndef IOSIM_IOTLB_SWEEP_CMD_H
 #define IOSIM_IOTLB_SWEEP_CMD_H
 

@@ -1,4 +1,4 @@
-/* fuzz_model.c — fuzz target: the model (sim/core/sim.c, epoch.c and
+/* fuzz_model.c — fuzz target: the model (sim/system/sim.c, epoch.c and
  * every OS policy, hypervisor mode and VT-d structure behind them) fed
  * with the records of a text trace, under configurations made with
  * iosim_config_set().

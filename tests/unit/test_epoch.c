@@ -1,4 +1,4 @@
-/* test_epoch.c — the time series of the counters (sim/core/epoch.c).
+/* test_epoch.c — the time series of the counters (sim/system/epoch.c).
  *
  * One hand-written trace, device 01:00.0 in domain 6, strict policy, no
  * synthesized accesses, epochs of 10 ns from the first record (t = 100):
@@ -25,7 +25,7 @@
 
 #include <cmocka.h>
 
-#include "core/sim.h"
+#include "system/sim.h"
 
 #define DEV 0x0100
 #define DID 6

@@ -18,8 +18,8 @@
 
 #include <string.h>
 
-#include "core/sim.h"
 #include "os/iova.h"
+#include "system/sim.h"
 #include "test_util.h"
 
 #define LIMIT48 ((1ull << 36) - 1) /* (2^48 - 1) >> 12 */

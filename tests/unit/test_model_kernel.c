@@ -48,8 +48,8 @@
 
 #include <cmocka.h>
 
-#include "core/sim.h"
 #include "os/os.h"
+#include "system/sim.h"
 #include "test_observe.h"
 
 // clang-format off

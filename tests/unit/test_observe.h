@@ -7,7 +7,7 @@
 #ifndef IOSIM_TEST_OBSERVE_H
 #define IOSIM_TEST_OBSERVE_H
 
-#include "core/sim.h"
+#include "system/sim.h"
 #include "test_util.h"
 
 #define SEEN_MAX 64

@@ -1,6 +1,6 @@
 /* sim.c — one model instance: routes records to the OS policy, the
  * hypervisor mode and the hardware, and accounts time (see sim.h). */
-#include "core/sim.h"
+#include "system/sim.h"
 
 #include <stdlib.h>
 #include <string.h>

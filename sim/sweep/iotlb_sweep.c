@@ -1,11 +1,11 @@
 /* iotlb_sweep.c — IOTLB geometry sweeps in one pass (iotlb_sweep.h). */
-#include "core/iotlb_sweep.h"
+#include "sweep/iotlb_sweep.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "cache/allassoc.h"
-#include "core/sim.h"
+#include "system/sim.h"
 
 static iosim_cache_params_t *swept(iosim_config_t *c, iotlb_sweep_cache_t which)
 {

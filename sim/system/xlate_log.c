@@ -22,7 +22,7 @@
  *   explaining a few thousand requests, not for every run).
  * Not modeled: nothing; this is output.
  */
-#include "core/sim.h"
+#include "system/sim.h"
 
 #include <stdio.h>
 

@@ -34,7 +34,7 @@
 #include <inttypes.h>
 #include <string.h>
 
-#include "core/sim.h"
+#include "system/sim.h"
 
 /* An epoch length that leaves more epochs than this per sim is a mistake
  * (or a corrupt timestamp): a million rows are 200 to 400 MB of CSV, far

@@ -23,8 +23,8 @@
 #define IOSIM_SIM_H
 
 #include "config/config.h"
-#include "core/input_warnings.h"
 #include "stats/stat_list.h"
+#include "system/input_warnings.h"
 #include "vtd/timing.h"
 #include "vtd/vtd.h"
 
