@@ -44,6 +44,9 @@
  *   - threads = 1 (or a single sim) creates no thread: the loop is the
  *     one-thread loop of before, with a heap buffer instead of a static.
  *   - threads = 0 means one per online CPU.
+ *   - Threads beyond the sims (one sim and --threads 2) decode trace blocks
+ *     ahead (iosim_trace_set_decode_threads: format v2), so the sims never
+ *     wait for the decoder; the records and errors are the same.
  * Not done: one sim split over threads (a sim is a sequential model);
  * finishing sims in parallel (finish is short). */
 #include "iosim.h"
@@ -348,8 +351,10 @@ int iosim_replay_reader_threads(iosim_trace_reader_t *r, iosim_sim_t **sims,
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         nworkers = cpus > 0 ? (size_t)cpus : 1;
     }
-    if (nworkers > nsims)
+    if (nworkers > nsims) {
+        iosim_trace_set_decode_threads(r, (unsigned)(nworkers - nsims));
         nworkers = nsims;
+    }
 
     uint64_t records = 0;
     int rc = nworkers > 1 ? replay_threads(r, sims, nsims, nworkers, progress,

@@ -167,6 +167,19 @@ long iosim_trace_read(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
  * read yet. */
 uint64_t iosim_trace_record_line(const iosim_trace_reader_t *r,
                                  uint64_t record);
+/* Moves a format v2 trace to record `record` (from 0; the record count is
+ * the end) through its block index (traces/FORMAT.md §8.5), decoding only
+ * the block that holds it: the next read returns that record.  0, or -1
+ * with one line in err: a text or v1 trace (no index), a file without the
+ * index or with a bad one, a record past the end, a bad block there (later
+ * reads repeat that error). */
+int iosim_trace_seek(iosim_trace_reader_t *r, uint64_t record,
+                     iosim_err_t *err);
+/* Decodes the blocks of a format v2 trace on n threads ahead of the reads
+ * (0, the default: on the reading thread; at most 16).  The records, their
+ * order and every error are those of reading without threads.  No effect
+ * on a text or v1 trace, or on a file that is not a regular file. */
+void iosim_trace_set_decode_threads(iosim_trace_reader_t *r, unsigned n);
 /* Bytes of compressed input consumed so far and the file size (progress). */
 void iosim_trace_progress(const iosim_trace_reader_t *r, uint64_t *done,
                           uint64_t *total);

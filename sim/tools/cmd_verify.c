@@ -29,17 +29,29 @@ static const char prog[] = "iosim-trace";
 int cmd_verify(int argc, char **argv)
 {
     const char *in = NULL;
+    uint64_t threads = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            printf("usage: %s verify TRACE\n"
+            printf("usage: %s verify TRACE [--threads N]\n"
                    "  Decodes every record of a trace (binary v1 or v2, or "
                    "text), checking\n"
                    "  checksums, the block index (v2) and record kinds; "
                    "prints the record\n"
                    "  count and the format.  Exit 2 and one line on a bad "
-                   "trace.\n",
+                   "trace.\n"
+                   "  --threads N  decode format v2 blocks on N threads "
+                   "(default 0: this one)\n",
                    prog);
             return 0;
+        }
+        if (!strcmp(argv[i], "--threads")) {
+            if (++i >= argc || cli_parse_u64(argv[i], &threads) ||
+                threads > 16) {
+                cli_error(prog, "verify: --threads needs a number from 0 "
+                                "to 16");
+                return IOSIM_EXIT_BAD_INPUT;
+            }
+            continue;
         }
         if (argv[i][0] == '-' && argv[i][1] != '\0') {
             cli_error(prog, "verify: unknown option '%s'", argv[i]);
@@ -61,6 +73,7 @@ int cmd_verify(int argc, char **argv)
         cli_error(prog, "%s", err.msg);
         return IOSIM_EXIT_BAD_INPUT;
     }
+    iosim_trace_set_decode_threads(r, (unsigned)threads);
     iosim_rec_t *batch = malloc(VERIFY_BATCH * sizeof *batch);
     if (!batch) {
         iosim_trace_close(r);

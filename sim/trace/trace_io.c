@@ -9,8 +9,14 @@
  *     block's offset, length and record count.  The reader goes through
  *     the blocks in order, one ZSTD_decompressDCtx() per block, and
  *     decodes the columns straight into the caller's record array;
- *     at the end it checks the index against the blocks it read.  The
- *     index lets a reader seek to a block without decoding the others.
+ *     at the end it checks the index against the blocks it read.
+ *     iosim_trace_seek() reads the index from the end of the file and
+ *     decodes only the block holding the record asked for.
+ *   - With iosim_trace_set_decode_threads(), threads decompress and decode
+ *     the blocks ahead of the reads (each block decodes on its own); the
+ *     reader hands their records out in order, and goes back to the
+ *     one-thread path at the index or at any frame that fails a check, so
+ *     records and errors are the same as without threads.
  *   - Format v1 (still read; `iosim-trace convert --format v1` writes it):
  *     one zstd stream holding a 20-byte header, a metadata block and
  *     48-byte little-endian records.  Decoding is streaming: compressed
@@ -36,6 +42,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -177,6 +184,15 @@ struct iosim_trace_reader {
     uint64_t blk_first;       /* number of the block's first record */
     trace_v2_entry_t *blocks; /* blocks read, checked against the index */
     size_t nblocks, blocks_cap;
+    /* iosim_trace_seek(): the index, read from the end of the file once */
+    trace_v2_entry_t *index;
+    size_t nindex;
+    uint64_t index_off; /* the index frame's offset */
+    /* iosim_trace_set_decode_threads(): blocks decoded ahead (NULL: off) */
+    struct v2_par *par;
+    unsigned decode_threads;
+    bool par_ended;    /* they stopped at the index or a bad frame */
+    uint64_t data_off; /* offset of the first block (after the header) */
 };
 
 /* Decompresses until at least one more byte is buffered (returns 1), the
@@ -357,22 +373,29 @@ static int bin_open(iosim_trace_reader_t *r, const uint8_t *sniff,
 
 /* ---- format v2 ---------------------------------------------------------- */
 
-/* Reads exactly n bytes at the current offset: 0 ok, 1 the file ended
+/* Reads exactly n bytes of f at *off (advanced): 0 ok, 1 the file ended
  * first (*got says after how many), -1 read error. */
-static int v2_read(iosim_trace_reader_t *r, void *dst, size_t n, size_t *got,
-                   iosim_err_t *err)
+static int v2_fread(FILE *f, const char *path, uint64_t *off, void *dst,
+                    size_t n, size_t *got, iosim_err_t *err)
 {
     errno = 0;
-    size_t k = n ? fread(dst, 1, n, r->f) : 0;
-    r->off += k;
+    size_t k = n ? fread(dst, 1, n, f) : 0;
+    *off += k;
     if (got)
         *got = k;
     if (k == n)
         return 0;
-    if (ferror(r->f))
-        return iosim_err_set(err, "%s: read error: %s", r->path,
+    if (ferror(f))
+        return iosim_err_set(err, "%s: read error: %s", path,
                              strerror(errno ? errno : EIO));
     return 1;
+}
+
+/* v2_fread at the reader's offset. */
+static int v2_read(iosim_trace_reader_t *r, void *dst, size_t n, size_t *got,
+                   iosim_err_t *err)
+{
+    return v2_fread(r->f, r->path, &r->off, dst, n, got, err);
 }
 
 static int grow(uint8_t **buf, size_t *cap, size_t need)
@@ -442,6 +465,7 @@ static int v2_open(iosim_trace_reader_t *r, iosim_err_t *err)
     if (rc == 0)
         rc = parse_meta_block(r, block, meta_len, err);
     free(block);
+    r->data_off = r->off;
     return rc == 0 ? 0 : -1;
 }
 
@@ -504,16 +528,26 @@ static int v2_index(iosim_trace_reader_t *r, uint32_t len, iosim_err_t *err)
     return 0;
 }
 
-/* Reads the next frame after a block: loads the next block into r->dec
- * (returns 1), or checks the index at the end (0), or fails (-1).
- * r->nrec counts the records of the blocks before. */
-static int v2_next_block(iosim_trace_reader_t *r, iosim_err_t *err)
+/* Where block k's frames are and what its header says. */
+typedef struct v2_frame {
+    uint64_t at;   /* file offset of its skippable header */
+    uint32_t nrec; /* records, from its header */
+    uint32_t flen; /* bytes of its zstd frame  */
+} v2_frame_t;
+
+/* Reads the frame at *off in f, the one after block k - 1 (or after the
+ * header when k is 0; nrec_before records come before it, for messages):
+ * a block header and its zstd frame into *cblk (returns 1, *fr says
+ * where), or the index frame's header (returns 2, *index_len its length
+ * field), or fails (-1). */
+static int v2_frame_read(FILE *f, const char *path, uint64_t *off, uint64_t k,
+                         uint64_t nrec_before, uint8_t **cblk, size_t *cblk_cap,
+                         v2_frame_t *fr, uint32_t *index_len, iosim_err_t *err)
 {
-    uint64_t at = r->off;
-    uint64_t k = r->nblocks;
+    uint64_t at = *off;
     uint8_t b[4 + 4 + TRACE_V2_BLOCK_HDR];
     size_t got;
-    int rc = v2_read(r, b, 8, &got, err);
+    int rc = v2_fread(f, path, off, b, 8, &got, err);
     if (rc < 0)
         return -1;
     if (rc > 0 && got == 0 && k == 0)
@@ -521,29 +555,31 @@ static int v2_next_block(iosim_trace_reader_t *r, iosim_err_t *err)
                              "%s: truncated after 0 records (the file "
                              "ends after the header without the block "
                              "index)",
-                             r->path);
+                             path);
     if (rc > 0 && got == 0)
         return iosim_err_set(err,
                              "%s: truncated after %" PRIu64 " records "
                              "(the file ends after block %" PRIu64
                              " without the block index)",
-                             r->path, r->nrec, k - 1);
+                             path, nrec_before, k - 1);
     if (rc > 0)
         return iosim_err_set(err,
                              "%s: truncated after %" PRIu64 " records "
                              "(the file ends inside a frame header at "
                              "offset %" PRIu64 ")",
-                             r->path, r->nrec, at);
+                             path, nrec_before, at);
     uint32_t magic = get_le32(b), len = get_le32(b + 4);
-    if (magic == TRACE_V2_MAGIC_INDEX)
-        return v2_index(r, len, err);
+    if (magic == TRACE_V2_MAGIC_INDEX) {
+        *index_len = len;
+        return 2;
+    }
     if (magic != TRACE_V2_MAGIC_BLOCK || len != TRACE_V2_BLOCK_HDR)
         return iosim_err_set(err,
                              "%s: block %" PRIu64 ": bad block header "
                              "at offset %" PRIu64 " (magic 0x%08" PRIx32
                              ", length %" PRIu32 ")",
-                             r->path, k, at, magic, len);
-    rc = v2_read(r, b + 8, TRACE_V2_BLOCK_HDR, &got, err);
+                             path, k, at, magic, len);
+    rc = v2_fread(f, path, off, b + 8, TRACE_V2_BLOCK_HDR, &got, err);
     if (rc < 0)
         return -1;
     if (rc > 0)
@@ -551,21 +587,21 @@ static int v2_next_block(iosim_trace_reader_t *r, iosim_err_t *err)
                              "%s: truncated after %" PRIu64 " records "
                              "(the file ends inside the header of block "
                              "%" PRIu64 ")",
-                             r->path, r->nrec, k);
+                             path, nrec_before, k);
     uint32_t nrec = get_le32(b + 8), flen = get_le32(b + 12);
     if (nrec == 0 || nrec > TRACE_V2_BLOCK_RECS_MAX)
         return iosim_err_set(err,
                              "%s: block %" PRIu64 ": bad block header: "
                              "%" PRIu32 " records (1 to %u allowed)",
-                             r->path, k, nrec, TRACE_V2_BLOCK_RECS_MAX);
+                             path, k, nrec, TRACE_V2_BLOCK_RECS_MAX);
     if (flen < 6 || flen > ZSTD_compressBound(TRACE_V2_PAYLOAD_MAX))
         return iosim_err_set(err,
                              "%s: block %" PRIu64 ": bad block header: "
                              "a %" PRIu32 "-byte frame",
-                             r->path, k, flen);
-    if (grow(&r->cblk, &r->cblk_cap, flen))
-        return iosim_err_set(err, "%s: out of memory", r->path);
-    rc = v2_read(r, r->cblk, flen, &got, err);
+                             path, k, flen);
+    if (grow(cblk, cblk_cap, flen))
+        return iosim_err_set(err, "%s: out of memory", path);
+    rc = v2_fread(f, path, off, *cblk, flen, &got, err);
     if (rc < 0)
         return -1;
     if (rc > 0)
@@ -573,60 +609,312 @@ static int v2_next_block(iosim_trace_reader_t *r, iosim_err_t *err)
                              "%s: truncated after %" PRIu64 " records "
                              "(the file ends inside block %" PRIu64
                              ", after %zu of its %" PRIu32 " bytes)",
-                             r->path, r->nrec, k, got, flen);
+                             path, nrec_before, k, got, flen);
+    *fr = (v2_frame_t){at, nrec, flen};
+    return 1;
+}
+
+/* Checks and decompresses block k's zstd frame cblk into *pay and sets
+ * dec up on it.  0, or -1 with err set. */
+static int v2_unpack(ZSTD_DCtx *dctx, const char *path, uint64_t k,
+                     uint64_t nrec_before, const uint8_t *cblk,
+                     const v2_frame_t *fr, uint8_t **pay, size_t *pay_cap,
+                     trace_v2_dec_t *dec, iosim_err_t *err)
+{
+    uint32_t flen = fr->flen, nrec = fr->nrec;
     /* RFC 8878 §3.1.1.1.1: Frame_Header_Descriptor bit 2 is the
      * Content_Checksum_flag; v2 requires it on every block. */
-    if (memcmp(r->cblk, zstd_magic, 4) != 0 || !(r->cblk[4] & 0x04))
+    if (memcmp(cblk, zstd_magic, 4) != 0 || !(cblk[4] & 0x04))
         return iosim_err_set(err,
                              "%s: block %" PRIu64 ": not a zstd frame "
                              "with a content checksum",
-                             r->path, k);
-    unsigned long long fcs = ZSTD_getFrameContentSize(r->cblk, flen);
-    size_t fl = ZSTD_findFrameCompressedSize(r->cblk, flen);
+                             path, k);
+    unsigned long long fcs = ZSTD_getFrameContentSize(cblk, flen);
+    size_t fl = ZSTD_findFrameCompressedSize(cblk, flen);
     if (fcs == ZSTD_CONTENTSIZE_ERROR || fcs == ZSTD_CONTENTSIZE_UNKNOWN ||
         fcs > TRACE_V2_PAYLOAD_MAX || ZSTD_isError(fl) || fl != flen)
         return iosim_err_set(err,
                              "%s: block %" PRIu64 ": corrupt zstd frame "
                              "header (content size or length)",
-                             r->path, k);
-    if (grow(&r->pay, &r->pay_cap, (size_t)fcs ? (size_t)fcs : 1))
-        return iosim_err_set(err, "%s: out of memory", r->path);
-    size_t n = ZSTD_decompressDCtx(r->dctx, r->pay, (size_t)fcs, r->cblk, flen);
+                             path, k);
+    if (grow(pay, pay_cap, (size_t)fcs ? (size_t)fcs : 1))
+        return iosim_err_set(err, "%s: out of memory", path);
+    size_t n = ZSTD_decompressDCtx(dctx, *pay, (size_t)fcs, cblk, flen);
     if (ZSTD_isError(n) && ZSTD_getErrorCode(n) == ZSTD_error_checksum_wrong)
         return iosim_err_set(err,
                              "%s: block %" PRIu64 " (records %" PRIu64
                              " to %" PRIu64 "): wrong checksum",
-                             r->path, k, r->nrec, r->nrec + nrec - 1);
+                             path, k, nrec_before, nrec_before + nrec - 1);
     if (ZSTD_isError(n))
         return iosim_err_set(err,
                              "%s: block %" PRIu64 ": corrupt zstd data: "
                              "%s",
-                             r->path, k, ZSTD_getErrorName(n));
+                             path, k, ZSTD_getErrorName(n));
     char why[160];
     if (n != fcs) {
         snprintf(why, sizeof why, "%zu bytes decoded, %llu announced", n, fcs);
-    } else if (trace_v2_dec_begin(&r->dec, r->pay, n, why, sizeof why)) {
+    } else if (trace_v2_dec_begin(dec, *pay, n, why, sizeof why)) {
         /* why says it */
-    } else if (r->dec.nrec != nrec) {
+    } else if (dec->nrec != nrec) {
         snprintf(why, sizeof why,
                  "%" PRIu32 " records in the payload, %" PRIu32
                  " in the block header",
-                 r->dec.nrec, nrec);
+                 dec->nrec, nrec);
     } else {
-        if (r->nblocks == r->blocks_cap) {
-            size_t cap = r->blocks_cap ? 2 * r->blocks_cap : 64;
-            trace_v2_entry_t *p = realloc(r->blocks, cap * sizeof *p);
-            if (!p)
-                return iosim_err_set(err, "%s: out of memory", r->path);
-            r->blocks = p;
-            r->blocks_cap = cap;
-        }
-        r->blocks[r->nblocks++] = (trace_v2_entry_t){at, flen, nrec};
-        r->blk_first = r->nrec;
-        return 1;
+        return 0;
     }
-    return iosim_err_set(err, "%s: block %" PRIu64 ": bad payload: %s", r->path,
-                         k, why);
+    return iosim_err_set(err, "%s: block %" PRIu64 ": bad payload: %s", path, k,
+                         why);
+}
+
+/* Appends a block read to the list the index is checked against. */
+static int v2_note_block(iosim_trace_reader_t *r, const trace_v2_entry_t *e,
+                         iosim_err_t *err)
+{
+    if (r->nblocks == r->blocks_cap) {
+        size_t cap = r->blocks_cap ? 2 * r->blocks_cap : 64;
+        trace_v2_entry_t *p = realloc(r->blocks, cap * sizeof *p);
+        if (!p)
+            return iosim_err_set(err, "%s: out of memory", r->path);
+        r->blocks = p;
+        r->blocks_cap = cap;
+    }
+    r->blocks[r->nblocks++] = *e;
+    return 0;
+}
+
+/* Reads the next frame after a block: loads the next block into r->dec
+ * (returns 1), or checks the index at the end (0), or fails (-1).
+ * r->nrec counts the records of the blocks before. */
+static int v2_next_block(iosim_trace_reader_t *r, iosim_err_t *err)
+{
+    v2_frame_t fr = {0};
+    uint32_t index_len = 0;
+    int rc = v2_frame_read(r->f, r->path, &r->off, r->nblocks, r->nrec,
+                           &r->cblk, &r->cblk_cap, &fr, &index_len, err);
+    if (rc < 0)
+        return -1;
+    if (rc == 2)
+        return v2_index(r, index_len, err);
+    if (v2_unpack(r->dctx, r->path, r->nblocks, r->nrec, r->cblk, &fr, &r->pay,
+                  &r->pay_cap, &r->dec, err) ||
+        v2_note_block(r, &(trace_v2_entry_t){fr.at, fr.flen, fr.nrec}, err))
+        return -1;
+    r->blk_first = r->nrec;
+    return 1;
+}
+
+/* ---- format v2: blocks decoded ahead on threads ---------------------------
+ * iosim_trace_set_decode_threads(r, n): n decoder threads take the blocks in
+ * file order: each reads its block's frames from the file under the lock
+ * (so the file is read in order and once), then decompresses and decodes the
+ * block outside it into a ring slot; the reading thread hands the slots'
+ * records out in block order.  Decoders handle only blocks that decode
+ * cleanly: the index frame, and any frame that fails a check, stops them,
+ * and the reading thread goes back to the one-thread path at that frame's
+ * offset, so the end-of-trace checks and every error message are those of
+ * reading without threads. */
+#define V2_PAR_THREADS_MAX 16u
+
+enum { SLOT_FREE, SLOT_BUSY, SLOT_READY, SLOT_STOP };
+
+typedef struct v2_slot {
+    int state;          /* under lock                              */
+    trace_v2_entry_t e; /* the block (e.offset: also for SLOT_STOP) */
+    uint64_t end_off;   /* file offset after its frames            */
+    iosim_rec_t *recs;  /* its records (a decoder's while BUSY)    */
+    size_t cap;         /* records recs holds                      */
+    uint32_t pos;       /* records handed out (the reading thread) */
+} v2_slot_t;
+
+typedef struct v2_par {
+    pthread_mutex_t lock;
+    pthread_cond_t work;  /* -> decoders: a slot freed, or stop */
+    pthread_cond_t ready; /* -> reader: a slot decoded          */
+    pthread_t *th;
+    unsigned nth;
+    FILE *f;
+    const char *path;
+    /* under lock: */
+    uint64_t off;          /* offset of the next frame to read   */
+    uint64_t next_claim;   /* next block to read (from 0 here)   */
+    uint64_t next_deliver; /* block the reader takes records of  */
+    bool stop;             /* the reader is done with decoders   */
+    bool end;              /* a frame was not decoded: no claims */
+    size_t nslots;
+    v2_slot_t *slot;
+} v2_par_t;
+
+static void *v2_par_main(void *arg)
+{
+    v2_par_t *p = arg;
+    ZSTD_DCtx *dctx = ZSTD_createDCtx();
+    uint8_t *cblk = NULL, *pay = NULL;
+    size_t cblk_cap = 0, pay_cap = 0;
+    trace_v2_dec_t dec;
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        while (!p->stop &&
+               (p->end || p->next_claim - p->next_deliver >= p->nslots))
+            pthread_cond_wait(&p->work, &p->lock);
+        if (p->stop)
+            break;
+        v2_slot_t *s = &p->slot[p->next_claim++ % p->nslots];
+        s->state = SLOT_BUSY;
+        s->e.offset = p->off;
+        v2_frame_t fr;
+        uint32_t index_len;
+        iosim_err_t e; /* the one-thread path says it again */
+        bool ok = dctx && v2_frame_read(p->f, p->path, &p->off, 0, 0, &cblk,
+                                        &cblk_cap, &fr, &index_len, &e) == 1;
+        if (ok) {
+            s->e = (trace_v2_entry_t){fr.at, fr.flen, fr.nrec};
+            s->end_off = p->off;
+            pthread_mutex_unlock(&p->lock);
+            char why[160];
+            size_t good = 0;
+            ok = v2_unpack(dctx, p->path, 0, 0, cblk, &fr, &pay, &pay_cap, &dec,
+                           &e) == 0;
+            if (ok && s->cap < fr.nrec) {
+                iosim_rec_t *q = realloc(s->recs, fr.nrec * sizeof *q);
+                ok = q != NULL;
+                if (ok) {
+                    s->recs = q;
+                    s->cap = fr.nrec;
+                }
+            }
+            ok = ok &&
+                 trace_v2_dec_read(&dec, s->recs, fr.nrec, &good, why,
+                                   sizeof why) == 0 &&
+                 good == fr.nrec;
+            pthread_mutex_lock(&p->lock);
+        }
+        s->state = ok ? SLOT_READY : SLOT_STOP;
+        if (!ok)
+            p->end = true;
+        pthread_cond_broadcast(&p->ready);
+    }
+    pthread_mutex_unlock(&p->lock);
+    ZSTD_freeDCtx(dctx);
+    free(cblk);
+    free(pay);
+    return NULL;
+}
+
+/* Joins the decoders and frees what they used. */
+static void v2_par_stop(iosim_trace_reader_t *r)
+{
+    v2_par_t *p = r->par;
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stop = true;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    for (unsigned i = 0; i < p->nth; i++)
+        pthread_join(p->th[i], NULL);
+    pthread_cond_destroy(&p->ready);
+    pthread_cond_destroy(&p->work);
+    pthread_mutex_destroy(&p->lock);
+    for (size_t i = 0; i < p->nslots; i++)
+        free(p->slot[i].recs);
+    free(p->slot);
+    free(p->th);
+    free(p);
+    r->par = NULL;
+}
+
+/* Starts the decoders at r->off (a frame boundary: the current block is
+ * in r->dec).  Any failure leaves r->par NULL: the one-thread path then
+ * reads on, with the same result. */
+static void v2_par_start(iosim_trace_reader_t *r)
+{
+    v2_par_t *p = calloc(1, sizeof *p);
+    if (!p)
+        return;
+    p->nth = r->decode_threads;
+    p->nslots = 2 * (size_t)p->nth + 2;
+    p->th = calloc(p->nth, sizeof *p->th);
+    p->slot = calloc(p->nslots, sizeof *p->slot);
+    p->f = r->f;
+    p->path = r->path;
+    p->off = r->off;
+    if (!p->th || !p->slot || pthread_mutex_init(&p->lock, NULL)) {
+        free(p->th);
+        free(p->slot);
+        free(p);
+        return;
+    }
+    pthread_cond_init(&p->work, NULL);
+    pthread_cond_init(&p->ready, NULL);
+    r->par = p;
+    unsigned started = 0;
+    while (started < p->nth &&
+           pthread_create(&p->th[started], NULL, v2_par_main, p) == 0)
+        started++;
+    p->nth = started;
+    if (started == 0)
+        v2_par_stop(r);
+}
+
+/* The next records from the decoders into out[0 .. max): how many (at
+ * least 1), or 0 when the decoders stopped at a frame they did not decode:
+ * the decoders are then joined and r->f and r->off are at that frame, for
+ * the one-thread path to read; -1 with err set on a failure of its own. */
+static long v2_par_take(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
+                        iosim_err_t *err)
+{
+    v2_par_t *p = r->par;
+    pthread_mutex_lock(&p->lock);
+    v2_slot_t *s = &p->slot[p->next_deliver % p->nslots];
+    while (s->state != SLOT_READY && s->state != SLOT_STOP)
+        pthread_cond_wait(&p->ready, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+    if (s->state == SLOT_STOP) {
+        uint64_t at = s->e.offset;
+        v2_par_stop(r);
+        r->par_ended = true;
+        if (fseeko(r->f, (off_t)at, SEEK_SET) != 0)
+            return iosim_err_set(err,
+                                 "%s: cannot seek to offset %" PRIu64 ": %s",
+                                 r->path, at, strerror(errno));
+        r->off = at;
+        return 0;
+    }
+    if (s->pos == 0) {
+        if (v2_note_block(r, &s->e, err))
+            return -1;
+        r->off = s->end_off;
+    }
+    size_t k = s->e.nrec - s->pos;
+    if (k > max)
+        k = max;
+    memcpy(out, s->recs + s->pos, k * sizeof *out);
+    s->pos += (uint32_t)k;
+    if (s->pos == s->e.nrec) {
+        pthread_mutex_lock(&p->lock);
+        s->pos = 0;
+        s->state = SLOT_FREE;
+        p->next_deliver++;
+        pthread_cond_signal(&p->work);
+        pthread_mutex_unlock(&p->lock);
+    }
+    return (long)k;
+}
+
+void iosim_trace_set_decode_threads(iosim_trace_reader_t *r, unsigned n)
+{
+    if (r->text || r->version != 2)
+        return;
+    v2_par_stop(r);
+    if (n > V2_PAR_THREADS_MAX)
+        n = V2_PAR_THREADS_MAX;
+    /* the decoders' end goes back to the one-thread path with a seek:
+     * only on a regular file */
+    struct stat st;
+    if (fstat(fileno(r->f), &st) || !S_ISREG(st.st_mode))
+        n = 0;
+    r->decode_threads = n;
 }
 
 /* Same contract as trace_text_read(). */
@@ -656,6 +944,18 @@ static long v2_read_recs(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
             }
             continue;
         }
+        if (!r->par && r->decode_threads && !r->par_ended)
+            v2_par_start(r);
+        if (r->par) {
+            long k = v2_par_take(r, out + n, max - n, err);
+            if (k < 0) {
+                *good = n;
+                return -1;
+            }
+            n += (size_t)k;
+            if (k > 0)
+                continue;
+        }
         /* the caller's count includes the records handed out before */
         uint64_t saved = r->nrec;
         r->nrec += n;
@@ -668,6 +968,164 @@ static long v2_read_recs(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
     }
     *good = n;
     return 1;
+}
+
+/* ---- format v2: seeking through the index (FORMAT.md §8.5) -------------- */
+
+/* Reads and checks the index from the end of the file (once): the footer,
+ * the index frame it points to, and blocks that follow one another from
+ * the header to the index frame with record counts adding up to the
+ * footer's.  0, or -1 with one line in err. */
+static int v2_load_index(iosim_trace_reader_t *r, iosim_err_t *err)
+{
+    if (r->index) /* calloc'd even for 0 blocks */
+        return 0;
+    int fd = fileno(r->f);
+    struct stat st;
+    if (fstat(fd, &st) || !S_ISREG(st.st_mode))
+        return iosim_err_set(err,
+                             "%s: cannot seek: not a regular file (the "
+                             "block index is read from its end)",
+                             r->path);
+    uint64_t size = (uint64_t)st.st_size;
+    uint8_t foot[TRACE_V2_FOOTER];
+    if (size < r->data_off + 16 + TRACE_V2_FOOTER ||
+        pread(fd, foot, sizeof foot, (off_t)(size - sizeof foot)) !=
+            (ssize_t)sizeof foot ||
+        memcmp(foot + 12, TRACE_V2_FOOTER_MAGIC, 4) != 0)
+        return iosim_err_set(err,
+                             "%s: cannot seek: no block index (the file "
+                             "does not end with the \"%s\" footer)",
+                             r->path, TRACE_V2_FOOTER_MAGIC);
+    uint64_t total = get_le64(foot);
+    uint32_t nb = get_le32(foot + 8);
+    uint64_t len = 8 + (uint64_t)TRACE_V2_INDEX_ENTRY * nb + TRACE_V2_FOOTER;
+    if (len + 8 > size - r->data_off)
+        return iosim_err_set(err,
+                             "%s: bad index: the footer says %" PRIu32
+                             " blocks, more than the file can hold",
+                             r->path, nb);
+    uint64_t at = size - 8 - len;
+    uint8_t *b = malloc((size_t)len + 8);
+    trace_v2_entry_t *ix = calloc(nb ? nb : 1, sizeof *ix);
+    if (!b || !ix) {
+        free(b);
+        free(ix);
+        return iosim_err_set(err, "%s: out of memory", r->path);
+    }
+    int rc = 0;
+    errno = 0;
+    if (pread(fd, b, (size_t)len + 8, (off_t)at) != (ssize_t)len + 8)
+        rc = iosim_err_set(err, "%s: cannot seek: read error: %s", r->path,
+                           strerror(errno ? errno : EIO));
+    else if (get_le32(b) != TRACE_V2_MAGIC_INDEX || get_le32(b + 4) != len ||
+             memcmp(b + 8, TRACE_V2_INDEX_MAGIC, 8) != 0)
+        rc = iosim_err_set(err,
+                           "%s: bad index: no index frame of %" PRIu32
+                           " blocks at offset %" PRIu64 ", where the footer "
+                           "puts it",
+                           r->path, nb, at);
+    uint64_t next = r->data_off, sum = 0;
+    for (uint32_t j = 0; rc == 0 && j < nb; j++) {
+        const uint8_t *p = b + 16 + (size_t)TRACE_V2_INDEX_ENTRY * j;
+        ix[j] =
+            (trace_v2_entry_t){get_le64(p), get_le32(p + 8), get_le32(p + 12)};
+        if (ix[j].offset != next || ix[j].nrec == 0 ||
+            ix[j].nrec > TRACE_V2_BLOCK_RECS_MAX || ix[j].frame_len < 6 ||
+            ix[j].frame_len > at - next)
+            rc = iosim_err_set(
+                err,
+                "%s: bad index: entry %" PRIu32 " says offset %" PRIu64
+                ", %" PRIu32 " bytes, %" PRIu32 " records; block %" PRIu32
+                " starts at %" PRIu64 " and ends before the index at %" PRIu64,
+                r->path, j, ix[j].offset, ix[j].frame_len, ix[j].nrec, j, next,
+                at);
+        next += 8 + TRACE_V2_BLOCK_HDR + (uint64_t)ix[j].frame_len;
+        sum += ix[j].nrec;
+    }
+    if (rc == 0 && (next != at || sum != total))
+        rc = iosim_err_set(err,
+                           "%s: bad index: its blocks end at offset %" PRIu64
+                           " and hold %" PRIu64 " records; the index frame "
+                           "is at %" PRIu64 " and the footer says %" PRIu64,
+                           r->path, next, sum, at, total);
+    free(b);
+    if (rc) {
+        free(ix);
+        return -1;
+    }
+    r->index = ix;
+    r->nindex = nb;
+    r->index_off = at;
+    return 0;
+}
+
+int iosim_trace_seek(iosim_trace_reader_t *r, uint64_t record, iosim_err_t *err)
+{
+    if (r->text || r->version != 2)
+        return iosim_err_set(err,
+                             "%s: cannot seek: %s has no block index (only "
+                             "format v2 has one: iosim-trace convert "
+                             "writes it)",
+                             r->path,
+                             r->text ? "the text form" : "a format v1 trace");
+    if (r->state == RS_FAILED) {
+        if (err)
+            *err = r->failure;
+        return -1;
+    }
+    if (v2_load_index(r, err))
+        return -1;
+    uint64_t total = 0;
+    size_t j = 0;
+    for (; j < r->nindex && total + r->index[j].nrec <= record; j++)
+        total += r->index[j].nrec;
+    if (j == r->nindex && record > total)
+        return iosim_err_set(err,
+                             "%s: cannot seek to record %" PRIu64
+                             ": the trace has %" PRIu64 " records",
+                             r->path, record, total);
+    v2_par_stop(r);
+    r->par_ended = false;
+    /* the blocks before count as read, for the check of the index at the
+     * end: they are the index's own entries */
+    r->nblocks = 0;
+    for (size_t i = 0; i < j; i++)
+        if (v2_note_block(r, &r->index[i], err))
+            return -1;
+    memset(&r->dec, 0, sizeof r->dec);
+    uint64_t at = j < r->nindex ? r->index[j].offset : r->index_off;
+    if (fseeko(r->f, (off_t)at, SEEK_SET) != 0)
+        return iosim_err_set(err, "%s: cannot seek to offset %" PRIu64 ": %s",
+                             r->path, at, strerror(errno));
+    r->off = at;
+    r->nrec = total; /* the first record of block j */
+    r->state = RS_OK;
+    if (j == r->nindex)
+        return 0; /* the end: the next read checks the index */
+    int rc = v2_next_block(r, &r->failure);
+    if (rc == 0)
+        iosim_err_set(&r->failure,
+                      "%s: bad index: block %zu is not at offset %" PRIu64,
+                      r->path, j, at);
+    iosim_rec_t skip[256];
+    while (rc == 1 && r->nrec < record) {
+        size_t want = record - r->nrec < 256 ? (size_t)(record - r->nrec) : 256;
+        size_t good;
+        char why[160];
+        if (trace_v2_dec_read(&r->dec, skip, want, &good, why, sizeof why)) {
+            iosim_err_set(&r->failure, "%s: record %" PRIu64 " (block %zu): %s",
+                          r->path, r->nrec + good, j, why);
+            rc = -1;
+        }
+        r->nrec += good;
+    }
+    if (rc == 1)
+        return 0;
+    r->state = RS_FAILED;
+    if (err)
+        *err = r->failure;
+    return -1;
 }
 
 /* Same contract as trace_text_read(). */
@@ -866,6 +1324,7 @@ void iosim_trace_close(iosim_trace_reader_t *r)
 {
     if (!r)
         return;
+    v2_par_stop(r);
     trace_text_close(&r->txt);
     if (r->f)
         fclose(r->f);
@@ -876,6 +1335,7 @@ void iosim_trace_close(iosim_trace_reader_t *r)
     free(r->cblk);
     free(r->pay);
     free(r->blocks);
+    free(r->index);
     free(r->path);
     free(r);
 }
