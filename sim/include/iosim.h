@@ -347,6 +347,9 @@ typedef struct iosim_summary {
     double mem_reads_per_4k; /* IOMMU memory reads per 4 KB page */
     double cpu_ns, device_ns;
     double throughput_rps, baseline_rps, degradation; /* 0..1       */
+    /* F&S's throughput p / (l0 + M lm) in Gb/s, one 4 KB page of data per
+     * request (stats.c) */
+    double fands_gbps;
     /* translation latency per DMA request (ns, 1 ns resolution) */
     double latency_mean_ns, latency_p50_ns, latency_p99_ns;
 } iosim_summary_t;

@@ -46,6 +46,7 @@ static const summary_field_t summary_fields[] = {
     SF(throughput_rps, "estimated requests/s: 1 / max(cpu, device)"),
     SF(baseline_rps, "requests/s without IOMMU work (passthrough)"),
     SF(degradation, "1 - throughput / baseline"),
+    SF(fands_gbps, "F&S throughput p / (l0 + M lm), 4 KB of data per request"),
     SF(latency_mean_ns, "mean translation latency per DMA request (ns)"),
     SF(latency_p50_ns, "median translation latency (ns)"),
     SF(latency_p99_ns, "99th percentile translation latency (ns)"),
