@@ -42,8 +42,24 @@
  *     no access); of an rx buffer, or of an IOVA the trace never mapped
  *     while the rx ring still holds buffers posted before the trace, it
  *     is that buffer's rx completion (virtnet_receive ->
- *     virtqueue_get_buf_ctx -> detach_buf_split -> vring_unmap_one_split):
- *     the packet's accesses are emitted just before the unmap.
+ *     virtqueue_get_buf_ctx -> detach_buf_split -> vring_unmap_one_split).
+ *   - When an rx packet is written (rx_at=arrival, the default): when it
+ *     reached the device, which writes it at once (QEMU net/tap.c tap_send,
+ *     the tap fd's handler in the main loop -> qemu_send_packet_async ->
+ *     virtio_net_receive -> virtio_net_receive_rcu), after its buffer was
+ *     posted and before the NAPI poll that unmaps it (Linux virtnet_poll
+ *     -> virtnet_poll_cleantx, then virtnet_receive, which takes only
+ *     buffers the device has used).  The trace has no arrivals, so each
+ *     poll (its first rx unmap after the guest's last MAP, tm) estimates
+ *     them: its first packet arrived just after tm (a request/response
+ *     peer answers the transmit that MAP posted, or the one the refill
+ *     followed; a host peer's own delay is not in the trace: 0), each
+ *     later packet as long before its unmap as the first (packets arrive
+ *     at the rate the poll takes them, the poll's unmap times), at the
+ *     latest at its unmap.  The sim holds records back
+ *     (dev.virtio-net.lookahead) so the model sees the coming unmaps.
+ *     rx_at=unmap writes each packet just before its unmap; rx_at=poll all
+ *     of a poll's before its first unmap.
  *   - Accesses, QEMU 7.2 functions (hw/virtio/virtio.c unless noted):
  *     rx packet (hw/net/virtio-net.c virtio_net_receive_rcu):
  *       virtio_net_has_buffers: virtio_queue_empty (avail idx only if
@@ -87,6 +103,9 @@
  *   - The device starts at ring index 0 with the rx descriptors 0..num-1
  *     posted in order and the tx ring empty (indices matter only for
  *     rings of more than one page).
+ *   - rx_at=arrival: the peer answers the guest's transmits (a request/
+ *     response load); a peer that streams on its own (bulk receive) has
+ *     arrivals the guest's maps do not bound from below.
  * Not modeled: the control virtqueue's commands (its ring is placed and
  *   its explicit MAP accepted, its buffers count as tx), multiqueue,
  *   packed rings, indirect descriptors, packets spanning several rx
@@ -195,23 +214,28 @@ static const iosim_param_t virtio_net_rows[] = {
      "virtio-net: packets virtio_net_flush_tx sends before the bottom "
      "half reschedules itself",
      "QEMU hw/net/virtio-net.c TX_BURST (256), property x-txburst"},
-    {"dev.virtio-net.rx_at", IOSIM_P_STR, OFF(rx_at), "unmap", 1, 0,
-     "unmap|poll",
-     "virtio-net: when an rx packet's device accesses happen: unmap = just "
-     "before the guest's unmap of its buffer; poll = every packet of one "
-     "NAPI poll (a run of rx unmaps on one CPU, at most napi_budget, that "
-     "no other record of that CPU interrupts) before the poll's first "
-     "unmap",
-     "Linux 6.1/6.12 drivers/net/virtio_net.c virtnet_poll -> "
-     "virtnet_receive: while (packets < budget && virtqueue_get_buf(..)) "
-     "receive_buf, then try_fill_recv after the loop; a used buffer is "
-     "one the device has written (virtio_ring.c virtqueue_get_buf_ctx_split "
-     "reads used->idx), so every buffer a poll unmaps was written before "
-     "the poll took the first"},
+    {"dev.virtio-net.rx_at", IOSIM_P_STR, OFF(rx_at), "arrival", 1, 0,
+     "unmap|poll|arrival",
+     "virtio-net: when an rx packet's device accesses happen: arrival = "
+     "when the packet reached the device (a poll's first packet just after "
+     "the guest's last map before the poll's first rx unmap, each later one "
+     "as long before its own unmap as the first; at the latest at its "
+     "unmap; in the order the device takes buffers); unmap = just before "
+     "the guest's unmap of its buffer; poll = every packet of one NAPI poll "
+     "(a run of rx unmaps on one CPU, at most napi_budget, that no other "
+     "record of that CPU interrupts) before the poll's first unmap",
+     "QEMU 7.2 hw/net/virtio-net.c virtio_net_receive_rcu (the packet "
+     "written as the backend delivers it: virtqueue_pop, virtqueue_fill, "
+     "virtqueue_flush, virtio_notify); Linux 6.1/6.12 "
+     "drivers/net/virtio_net.c virtnet_poll -> virtnet_receive (while "
+     "packets < budget && virtqueue_get_buf: only buffers the device has "
+     "already used); start_xmit -> virtqueue_kick (the transmit a "
+     "request/response peer answers); the peer's own delay is not in the "
+     "trace and counts as 0 (UNVERIFIED for a peer that is not a fast host)"},
     {"dev.virtio-net.lookahead", IOSIM_P_U32, OFF(lookahead), "256", 1,
      1048576, NULL,
-     "virtio-net rx_at=poll: records the sim holds back so the model can "
-     "see a poll's unmaps ahead (a poll unmaps at most napi_budget "
+     "virtio-net rx_at=poll|arrival: records the sim holds back so the "
+     "model can see the coming rx unmaps (a poll unmaps at most napi_budget "
      "buffers; the rest is room for other CPUs' records in between)",
      "UNVERIFIED: 4 x NAPI_POLL_WEIGHT (64), the rx ring size"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
@@ -264,6 +288,11 @@ typedef struct vn {
     uint64_t last_page; /* physical page where the last MAP ends */
     int last_cpu;       /* its CPU */
     bool rx_at_poll;    /* dev.virtio-net.rx_at = poll */
+    bool rx_at_arrival; /* dev.virtio-net.rx_at = arrival */
+    /* rx_at=arrival: time of the last MAP; the first rx completion after
+     * it (the poll's start) */
+    uint64_t last_map_t, poll_u1;
+    bool poll_started;
     /* rx buffers the device has written ahead of their unmap (a poll's
      * later packets): their IOVAs and avail slots, oldest first */
     uint64_t *early_iova;
@@ -598,9 +627,17 @@ static void *vn_create(iosim_sim_t *s, iosim_err_t *err)
     v->last_cpu = -1;
     v->pretrace_rx = p->rx_queue_size;
     v->pretrace_low = low;
-    if (!strcmp(p->rx_at, "poll")) {
-        v->rx_at_poll = true;
-        v->early_cap = p->napi_budget;
+    v->rx_at_poll = !strcmp(p->rx_at, "poll");
+    v->rx_at_arrival = !strcmp(p->rx_at, "arrival");
+    if (!v->rx_at_poll && !v->rx_at_arrival && strcmp(p->rx_at, "unmap")) {
+        vn_destroy(v);
+        return iosim_err_key(err, "dev.virtio-net.rx_at",
+                             "'%s' is not unmap, poll or arrival", p->rx_at),
+               NULL;
+    }
+    if (v->rx_at_poll || v->rx_at_arrival) {
+        /* packets written ahead: at most a poll's, or the whole ring */
+        v->early_cap = v->rx_at_poll ? p->napi_budget : p->rx_queue_size;
         v->early_iova = calloc(v->early_cap, sizeof *v->early_iova);
         v->early_idx = calloc(v->early_cap, sizeof *v->early_idx);
         if (!v->early_iova || !v->early_idx ||
@@ -608,11 +645,6 @@ static void *vn_create(iosim_sim_t *s, iosim_err_t *err)
             vn_destroy(v);
             return iosim_err_set(err, "out of memory"), NULL;
         }
-    } else if (strcmp(p->rx_at, "unmap")) {
-        vn_destroy(v);
-        return iosim_err_key(err, "dev.virtio-net.rx_at",
-                             "'%s' is not unmap or poll", p->rx_at),
-               NULL;
     }
     return v;
 }
@@ -666,11 +698,16 @@ static void vn_other_record(vn_t *v, const iosim_rec_t *r)
 }
 
 static int vn_map_role(vn_t *v, const iosim_rec_t *r, iosim_err_t *err);
+static void rx_arrive(vn_t *v, const iosim_rec_t *cur);
 
 static int vn_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
 {
     vn_t *v = state;
+    v->last_map_t = r->t;
+    v->poll_started = false;
     int rc = vn_map_role(v, r, err);
+    if (!rc && v->rx_at_arrival)
+        rx_arrive(v, r);
     v->last_page = (r->aux + r->size - 1) & ~(VN_PAGE - 1);
     v->last_cpu = r->cpu;
     return rc;
@@ -792,20 +829,101 @@ static void rx_poll_ahead(vn_t *v, const iosim_rec_t *first)
     }
 }
 
+/* An rx unmap already written ahead (its packet arrived earlier). */
+static bool rx_early(const vn_t *v, uint64_t iova)
+{
+    for (uint32_t k = 0; k < v->nearly; k++)
+        if (v->early_iova[k] == iova)
+            return true;
+    return false;
+}
+
+/* An UNMAP that may end an rx buffer: not a ring, not a posted tx one. */
+static bool rx_like_unmap(const vn_t *v, const iosim_rec_t *r)
+{
+    return r->kind == IOSIM_REC_UNMAP && !ring_overlap(v, r->iova, r->size) &&
+           drv_find(&v->tx, v->tx.drv_done, v->tx.last_avail, r->iova) < 0;
+}
+
+/* rx_at=arrival: when the packet whose buffer the rx unmap u (the i-th
+ * record ahead) frees reached the device.  The poll that unmaps it began
+ * at its first rx unmap u1 after the guest's last MAP (time tm); the
+ * poll's first packet arrived just after tm (the peer answers the guest's
+ * last transmit, which that MAP posted or the refill before it followed;
+ * the host's own delay is not in the trace and counts as 0), and each
+ * later packet of the poll arrived as long before its unmap as the first
+ * did (packets arrive at the rate the poll takes them off the ring).  At
+ * the latest, at its own unmap. */
+static uint64_t rx_arrival(const vn_t *v, size_t i, const iosim_rec_t *u)
+{
+    uint64_t tm = v->last_map_t, u1 = u->t;
+    bool map_ahead = false;
+    for (size_t b = i; b-- > 0;) {
+        const iosim_rec_t *q = dev_peek(v->sim, b);
+        if (q->kind == IOSIM_REC_MAP) {
+            tm = q->t;
+            map_ahead = true;
+            break;
+        }
+        if (rx_like_unmap(v, q))
+            u1 = q->t;
+    }
+    if (!map_ahead && v->poll_started)
+        u1 = v->poll_u1;
+    uint64_t a = tm + 1 + (u->t - u1);
+    return a < u->t ? a : u->t;
+}
+
+/* rx_at=arrival: every rx packet that arrived by the time of the record
+ * being served (after its own effects) is written now, in the order the
+ * device takes buffers (FIFO); stops at a packet that has not arrived
+ * yet, or whose buffer is not posted yet or has no known IOVA (a buffer
+ * posted before the trace: its role is known only at its unmap). */
+static void rx_arrive(vn_t *v, const iosim_rec_t *cur)
+{
+    v->rec = cur;
+    for (size_t i = 0;; i++) {
+        const iosim_rec_t *r = dev_peek(v->sim, i);
+        if (!r)
+            return;
+        if (!rx_like_unmap(v, r) || rx_early(v, r->iova))
+            continue;
+        if (!rx_unmap_ahead(v, r) || v->nearly == v->early_cap ||
+            rx_arrival(v, i, r) > cur->t)
+            return;
+        if (rx_slot(v, r) < 0)
+            return;
+        v->early_iova[v->nearly] = r->iova;
+        v->early_idx[v->nearly++] = v->rx.last_avail;
+        net_receive(v);
+    }
+}
+
+/* the rx completion of the record being served: a poll's first one
+ * after a MAP starts the poll (rx_at=arrival) */
+static void rx_done(vn_t *v, const iosim_rec_t *r)
+{
+    v->refill_cpu = r->cpu;
+    if (!v->poll_started) {
+        v->poll_started = true;
+        v->poll_u1 = r->t;
+    }
+}
+
 static int vn_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
 {
     (void)err;
     vn_t *v = state;
     vn_other_record(v, r);
     if (ring_overlap(v, r->iova, r->size))
-        return 0;
+        goto arrive;
     int s = drv_find(&v->tx, v->tx.drv_done, v->tx.last_avail, r->iova);
     if (s >= 0) { /* tx completion: free_old_xmit_skbs */
         drv_detach(&v->tx, (uint16_t)s);
-        return 0;
+        goto arrive;
     }
     vn_vq_t *q = &v->rx;
-    /* a buffer the device wrote ahead, at its poll's first unmap */
+    /* a buffer the device wrote ahead of its unmap */
     for (uint32_t k = 0; k < v->nearly; k++) {
         if (v->early_iova[k] != r->iova)
             continue;
@@ -815,17 +933,23 @@ static int vn_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
                 (v->nearly - k) * sizeof *v->early_iova);
         memmove(&v->early_idx[k], &v->early_idx[k + 1],
                 (v->nearly - k) * sizeof *v->early_idx);
-        v->refill_cpu = r->cpu;
-        return 0;
+        rx_done(v, r);
+        goto arrive;
     }
     if (rx_slot(v, r) < 0)
-        return 0; /* a mapping of no known role made before the trace */
+        goto arrive; /* a mapping of no known role made before the trace */
     uint16_t idx = q->last_avail;
     net_receive(v);
+    rx_done(v, r);
     if (v->rx_at_poll)
         rx_poll_ahead(v, r);
+    if (v->rx_at_arrival)
+        rx_arrive(v, r); /* packets behind it, before its unmap */
     drv_detach(q, idx);
-    v->refill_cpu = r->cpu;
+    return 0;
+arrive:
+    if (v->rx_at_arrival)
+        rx_arrive(v, r);
     return 0;
 }
 
@@ -833,6 +957,8 @@ static int vn_mark(void *state, const iosim_rec_t *r, iosim_err_t *err)
 {
     (void)err;
     vn_other_record(state, r);
+    if (((vn_t *)state)->rx_at_arrival)
+        rx_arrive(state, r);
     return 0;
 }
 

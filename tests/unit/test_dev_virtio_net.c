@@ -180,7 +180,9 @@ static void test_tx_completion(void **state)
  * at record 71, before its unmap and invalidation; unmap: each at its
  * own unmap. */
 #define BURST_N 76
-static size_t rx_burst(iosim_rec_t *r)
+/* the rings, 33 rx completions of pre-trace buffers, the 3-buffer refill
+ * (records 0..70, t = 1, 2, 10..78) */
+static size_t rx_refilled(iosim_rec_t *r)
 {
     size_t n = rings(r);
     uint64_t t = 10;
@@ -191,6 +193,13 @@ static size_t rx_burst(iosim_rec_t *r)
     }
     for (uint64_t k = 0; k < 3; k++)
         r[n++] = rec(IOSIM_REC_MAP, t++, 0x20000000 + k * 4096, 4096, 1);
+    return n;
+}
+
+static size_t rx_burst(iosim_rec_t *r)
+{
+    size_t n = rx_refilled(r);
+    uint64_t t = 79;
     for (uint64_t k = 0; k < 3; k++) {
         r[n++] = rec(IOSIM_REC_UNMAP, t++, 0x20000000 + k * 4096, 4096, 1);
         if (k < 2) {
@@ -202,6 +211,9 @@ static size_t rx_burst(iosim_rec_t *r)
     return n;
 }
 
+static void buffer_records(const iosim_rec_t *r, size_t n, const char *rx_at,
+                           size_t batch, long out[3]);
+
 /* record numbers of the translations of the three buffer pages (the
  * translation log's second column), fed `batch` records at a time */
 static void burst_records(const char *rx_at, size_t batch, long out[3])
@@ -209,8 +221,16 @@ static void burst_records(const char *rx_at, size_t batch, long out[3])
     iosim_rec_t r[BURST_N];
     size_t n = rx_burst(r);
     assert_int_equal(n, BURST_N);
+    buffer_records(r, n, rx_at, batch, out);
+}
+
+static void buffer_records(const iosim_rec_t *r, size_t n, const char *rx_at,
+                           size_t batch, long out[3])
+{
     char set[64];
-    snprintf(set, sizeof set, "dev.virtio-net.rx_at=%s", rx_at);
+    snprintf(set, sizeof set, "dev.virtio-net.rx_at=%s", rx_at ? rx_at : "");
+    if (!rx_at) /* the default */
+        snprintf(set, sizeof set, "sim.window_only=false");
     const char *sets[] = {"dev.model=virtio-net", "sim.window_only=false", set,
                           NULL};
     iosim_sim_t *s = sim_from_sets(sets);
@@ -265,6 +285,52 @@ static void test_rx_poll_burst(void **state)
     assert_memory_equal(one, poll, sizeof one);
 }
 
+/* rx_at=arrival: the refill of rx_burst (records 68..70), then a tx map
+ * on CPU 0 at t=100 (record 71, the guest's last MAP before the poll:
+ * tm), two marks on CPU 0 at t=105 and t=150 (72, 73), then the poll:
+ * unmaps at t=200 (74), its invalidation (75), t=210 (76) and t=300
+ * (77).  The poll's first packet arrived at tm + 1 = 101, each later one
+ * as long before its unmap as the first (u - 200 + 101): 111 and 201.  A
+ * packet is written at the first record whose time is not before its
+ * arrival: 101 -> record 72 (t=105), 111 -> 73 (t=150), 201 -> 76
+ * (t=210; at 74, t=200, it has not arrived yet). */
+#define ARRIVAL_N 78
+static size_t rx_arrival_records(iosim_rec_t *r)
+{
+    size_t n = rx_refilled(r);
+    r[n++] = rec(IOSIM_REC_MAP, 100, 0x10000000, 4096, 0);
+    r[n++] = rec(IOSIM_REC_MARK, 105, 0, 0, 0);
+    r[n++] = rec(IOSIM_REC_MARK, 150, 0, 0, 0);
+    r[n++] = rec(IOSIM_REC_UNMAP, 200, 0x20000000, 4096, 1);
+    r[n] = rec(IOSIM_REC_INVAL, 201, 0x20000000, 4096, 1);
+    r[n++].desc = IOSIM_DESC_IOTLB;
+    r[n++] = rec(IOSIM_REC_UNMAP, 210, 0x20001000, 4096, 1);
+    r[n++] = rec(IOSIM_REC_UNMAP, 300, 0x20002000, 4096, 1);
+    return n;
+}
+
+static void test_rx_arrival(void **state)
+{
+    (void)state;
+    iosim_rec_t r[ARRIVAL_N];
+    size_t n = rx_arrival_records(r);
+    assert_int_equal(n, ARRIVAL_N);
+    long arr[3], unmap[3], one[3];
+    buffer_records(r, n, "arrival", n, arr);
+    assert_int_equal(arr[0], 72);
+    assert_int_equal(arr[1], 73);
+    assert_int_equal(arr[2], 76);
+    buffer_records(r, n, "unmap", n, unmap);
+    assert_int_equal(unmap[0], 74);
+    assert_int_equal(unmap[1], 76);
+    assert_int_equal(unmap[2], 77);
+    /* the default is arrival; batching does not change it */
+    buffer_records(r, n, NULL, 1, one);
+    assert_memory_equal(one, arr, sizeof one);
+    buffer_records(r, n, "arrival", 5, one);
+    assert_memory_equal(one, arr, sizeof one);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -274,6 +340,7 @@ int main(void)
         cmocka_unit_test(test_ring_overlap_error),
         cmocka_unit_test(test_tx_completion),
         cmocka_unit_test(test_rx_poll_burst),
+        cmocka_unit_test(test_rx_arrival),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
