@@ -31,6 +31,9 @@ typedef struct dev_model_ops {
     const char *name;
     const char *summary;
     const char *source; /* driver / device files and functions it follows */
+    /* a trace source (meta.source) whose driver-only traces (has_dma 0)
+     * this model completes with the device's accesses; NULL = none */
+    const char *completes;
     /* its own parameters (dev.<name>.*) and their check, which runs
      * whatever dev.model says (auto picks the model per trace) */
     iosim_plugin_params_t params;

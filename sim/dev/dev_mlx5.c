@@ -963,6 +963,8 @@ oom:
 
 const dev_model_ops_t dev_model_mlx5 = {
     .name = "mlx5",
+    /* its gen-nic profile is the device half of `iosim-trace gen nic` */
+    .completes = "gen-nic",
     .summary = "ConnectX-5/6 under Linux mlx5e: striding rx WQEs filled "
                "from a page pool, WQE reads and CQE writes, tx reads, "
                "TLPs cut at MPS / MRRS (dev.mlx5.*)",

@@ -19,6 +19,15 @@ const dev_model_ops_t *const dev_model_registry[] = {
     NULL,
 };
 
+const char *iosim_dev_model_completing(const char *source)
+{
+    for (size_t i = 0; dev_model_registry[i]; i++)
+        if (dev_model_registry[i]->completes &&
+            !strcmp(dev_model_registry[i]->completes, source))
+            return dev_model_registry[i]->name;
+    return "";
+}
+
 const dev_model_ops_t *dev_model_find(const char *name)
 {
     for (size_t i = 0; dev_model_registry[i]; i++)

@@ -150,6 +150,10 @@ int iosim_trace_meta_set_ref(iosim_trace_meta_t *m, const char *name,
 /* The value of reference counter `name`, or false if the trace has none. */
 bool iosim_trace_meta_ref(const iosim_trace_meta_t *m, const char *name,
                           uint64_t *value);
+/* The device model (meta.device) that completes a driver-only trace
+ * (has_dma 0) of trace source `source` with the device's accesses, as the
+ * device-model registry says; "" when none does. */
+const char *iosim_dev_model_completing(const char *source);
 
 /* Reading: iosim_trace_open() accepts the binary (zstd) form and the text
  * form, telling them apart by the zstd frame magic. */

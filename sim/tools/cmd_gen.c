@@ -1,10 +1,11 @@
 /* cmd_gen.c — `iosim-trace gen KIND [options] -o OUT.zst [--text]`.
  *
- * Concepts: the kinds are the table gen_kinds[] below: the library's
- *   generators (sim/trace/gen.h), with a command line of their own where
- *   it is large (gen nic: cmd_gen_nic.c); this command takes -o and --text out
- * of argv, hands the rest to the kind and prints its one-line error.  The
- * output appears only if generation succeeds (the writer renames its temp file
+ * Concepts: the kinds are the library's registry gen_kinds[]
+ *   (sim/trace/gen.h); each kind's --help is printed from its parameter
+ *   table (option, value, help, default, and where the default comes
+ *   from).  This command takes -o and --text out of argv, hands the rest
+ *   to the kind (gen_kind_run) and prints its one-line error.  The output
+ *   appears only if generation succeeds (the writer renames its temp file
  *   on commit).
  * Assumptions: none.
  * Not modeled: nothing.
@@ -20,21 +21,6 @@
 
 #define PROG "iosim-trace"
 
-static const gen_kind_t *const gen_kinds[] = {
-    &gen_kind_random,
-    &gen_kind_nic,
-    &gen_kind_pvp,
-    NULL,
-};
-
-static const gen_kind_t *gen_find(const char *name)
-{
-    for (const gen_kind_t *const *k = gen_kinds; *k; k++)
-        if (!strcmp((*k)->name, name))
-            return *k;
-    return NULL;
-}
-
 static void usage(FILE *out)
 {
     fprintf(out, "usage: iosim-trace gen KIND [options] -o OUT.zst [--text]\n"
@@ -44,18 +30,45 @@ static void usage(FILE *out)
         fprintf(out, "  %-8s %s\n", (*k)->name, (*k)->summary);
 }
 
+/* "  --name VALUE" in a 21-column field, then the help (its continuation
+ * lines indented to that column), then the default. */
+static void option_usage(FILE *out, const gen_param_t *o)
+{
+    char head[64];
+    int n = snprintf(head, sizeof head, "  %s%s%s", o->name,
+                     o->metavar ? " " : "", o->metavar ? o->metavar : "");
+    if (n < 20)
+        fprintf(out, "%-21s", head);
+    else /* a long one: two spaces, as the other columns have */
+        fprintf(out, "%s  ", head);
+    for (const char *h = o->help; *h; h++) {
+        fputc(*h, out);
+        if (*h == '\n')
+            fprintf(out, "%21s", "");
+    }
+    if (o->def)
+        fprintf(out, " (default %s)", o->def);
+    fputc('\n', out);
+}
+
 static void kind_usage(FILE *out, const gen_kind_t *k)
 {
     fprintf(out,
             "usage: iosim-trace gen %s [options] -o OUT.zst [--text]\n"
             "  %s\noptions:\n",
             k->name, k->summary);
-    fputs(k->usage, out);
+    for (const gen_param_t *o = k->params; o->name; o++)
+        if (o->help) /* an alias has none */
+            option_usage(out, o);
     fputs("  -o, --output PATH  output trace (required)\n"
           "  --text             write the text form instead of zstd\n",
           out);
-    if (k->defaults_note)
-        fputs(k->defaults_note, out);
+    if (k->notes)
+        fputs(k->notes, out);
+    fputs("where the defaults come from (the others are illustrative):\n", out);
+    for (const gen_param_t *o = k->params; o->name; o++)
+        if (o->def && o->source)
+            fprintf(out, "  %s %s: %s\n", o->name, o->def, o->source);
 }
 
 int cmd_gen(int argc, char **argv)
@@ -68,7 +81,7 @@ int cmd_gen(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    const gen_kind_t *kind = gen_find(argv[1]);
+    const gen_kind_t *kind = gen_kind_find(argv[1]);
     if (!kind) {
         cli_error(PROG, "gen: unknown kind '%s' (try gen --help)", argv[1]);
         return IOSIM_EXIT_BAD_INPUT;
@@ -111,7 +124,7 @@ int cmd_gen(int argc, char **argv)
     }
     iosim_err_t err;
     cli_temp_add_trace(out); /* killed: no temporary left */
-    if (kind->run(kargc, kargv, out, text, &err) < 0) {
+    if (gen_kind_run(kind, kargc, kargv, out, text, &err) < 0) {
         cli_error(PROG, "%s", err.msg);
         status = IOSIM_EXIT_BAD_INPUT;
     }

@@ -22,8 +22,4 @@ int cmd_gen(int argc, char **argv);       /* cmd_gen.c     */
 int cmd_retime(int argc, char **argv);    /* cmd_retime.c  */
 int cmd_merge(int argc, char **argv);     /* cmd_merge.c   */
 
-/* The "nic" kind of `gen` (cmd_gen_nic.c: its options and --help). */
-struct gen_kind;
-extern const struct gen_kind gen_kind_nic;
-
 #endif

@@ -2,16 +2,18 @@
  * `iosim-trace gen` command).
  *
  * Concepts:
- *   - A *generator kind* is an ops struct {name, summary, usage, run} listed
- *     in the NULL-terminated table of `iosim-trace gen` (sim/tools/
- *     cmd_gen.c).  A new generator = one file + one table line.
- *   - run() parses the kind's own options (argv[0] is the kind name; the
- *     command has already taken -o and --text away) and writes a whole
- *     trace to path.  Each kind also exposes a typed API (params struct,
- *     defaults, write) that the unit tests call directly.
- *   - Option tables (gen_opt_t) give every kind the same option syntax:
- *     "--name VALUE" or "--name=VALUE"; sizes and counts take K/M/G
- *     suffixes (powers of 1024).
+ *   - A *generator kind* is an ops struct (gen_kind_t) listed in the
+ *     NULL-terminated registry gen_kinds[] (gen_registry.c).  It carries
+ *     its options as a parameter table (gen_param_t rows: name, type,
+ *     offset into the kind's own options struct, default, range, help,
+ *     source), a validate hook and a write hook; `iosim-trace gen` builds
+ *     the kind's --help and its option parsing from the table.  A new
+ *     generator = one file (its generator, table and kind) + one registry
+ *     line.
+ *   - Every kind accepts the same option syntax: "--name VALUE" or
+ *     "--name=VALUE"; sizes and counts take K/M/G suffixes (powers of
+ *     1024).  The typed API of each kind (params struct, defaults, write)
+ *     is what the unit tests call; its defaults are the table's.
  *   - gen_out_t batches records into the trace writer; the writer renames
  *     its temp file only at commit, so a failed run leaves no output.
  *   - Randomness comes from a seeded splitmix64 stream (gen_rng_t), so a
@@ -23,32 +25,14 @@
 #define IOSIM_GEN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
 #include "iosim.h"
 
 /* ---------------------------------------------------------------- */
-/* Registry                                                          */
-/* ---------------------------------------------------------------- */
-typedef struct gen_kind {
-    const char *name;          /* "random"                                  */
-    const char *summary;       /* one line for `gen --help`                 */
-    const char *usage;         /* option lines for `gen KIND --help`        */
-    const char *defaults_note; /* where the defaults come from, after
-                                  the options (NULL = nothing to say)  */
-    int (*run)(int argc, char **argv, const char *path, bool text,
-               iosim_err_t *err);
-} gen_kind_t;
-
-/* The table of kinds is `gen`'s (sim/tools/cmd_gen.c).  A kind whose
- * command line is large keeps it in sim/tools/ (gen nic:
- * sim/tools/cmd_gen_nic.c, declared in tools/trace_cmds.h). */
-extern const gen_kind_t gen_kind_random; /* gen_random.c */
-extern const gen_kind_t gen_kind_pvp;    /* gen_pvp.c    */
-
-/* ---------------------------------------------------------------- */
-/* Option parsing                                                    */
+/* Options and the registry                                          */
 /* ---------------------------------------------------------------- */
 typedef enum gen_opt_type {
     GEN_OPT_U64,    /* uint64_t; K/M/G suffixes; range [min, max]      */
@@ -58,19 +42,53 @@ typedef enum gen_opt_type {
     GEN_OPT_FLAG,   /* bool set to true; takes no value                */
 } gen_opt_type_t;
 
-typedef struct gen_opt {
-    const char *name; /* "--window"                                   */
+/* One option of a kind: the field at offset in the kind's options struct. */
+typedef struct gen_param {
+    const char *name;    /* "--window"                                   */
+    const char *metavar; /* "BYTES" in --help; NULL: a flag, or an
+                            alias left out of --help                     */
     gen_opt_type_t type;
-    void *dst;
+    size_t offset;
+    const char *def;            /* default as the option takes it; NULL = zero
+                                   (a flag: off)                                  */
     uint64_t min, max;          /* GEN_OPT_U64 (max 0 = no limit)     */
     const char *const *choices; /* GEN_OPT_CHOICE, NULL-terminated    */
-    bool *given;                /* set when the option appears (may be NULL) */
-} gen_opt_t;
+    const char *help;           /* '\n' starts a continuation line     */
+    const char *source;         /* of the default; NULL = illustrative */
+} gen_param_t;
 
-/* Parses argv[1..argc) against the table (terminated by name == NULL).
- * Errors: "gen KIND: --opt: ..." (one line). */
-int gen_parse_opts(const char *kind, const gen_opt_t *opts, int argc,
+typedef struct gen_kind {
+    const char *name;          /* "random"                                  */
+    const char *summary;       /* one line for `gen --help`                 */
+    const gen_param_t *params; /* NULL-name ended                          */
+    size_t size;               /* bytes of the options struct               */
+    const char *notes;         /* printed after the options (NULL = none)   */
+    /* checks the options the command line left (given[i]: params[i]
+     * appeared) and derives what write needs; 0 or -1 with err */
+    int (*validate)(void *opts, const bool *given, iosim_err_t *err);
+    int (*write)(const void *opts, const char *path, bool text,
+                 iosim_err_t *err);
+} gen_kind_t;
+
+extern const gen_kind_t *const gen_kinds[];
+const gen_kind_t *gen_kind_find(const char *name);
+
+extern const gen_kind_t gen_kind_random; /* gen_random.c */
+extern const gen_kind_t gen_kind_nic;    /* gen_nic.c    */
+extern const gen_kind_t gen_kind_pvp;    /* gen_pvp.c    */
+
+/* opts (k->size bytes) zeroed, then every row's default applied; -1 (err
+ * naming the row) when a default does not parse. */
+int gen_kind_defaults(const gen_kind_t *k, void *opts, iosim_err_t *err);
+/* Parses argv[1..argc) into opts against k's table; given (one per row,
+ * may be NULL) says which appeared.  Errors: "gen KIND: --opt: ..." (one
+ * line). */
+int gen_kind_parse(const gen_kind_t *k, void *opts, bool *given, int argc,
                    char **argv, iosim_err_t *err);
+/* The whole run of `gen KIND` after -o and --text: defaults, argv
+ * (argv[0] is the kind name), validate, write to path. */
+int gen_kind_run(const gen_kind_t *k, int argc, char **argv, const char *path,
+                 bool text, iosim_err_t *err);
 /* Unsigned number with optional K/M/G suffix (and optional B).  0 / -1. */
 int gen_parse_u64(const char *s, uint64_t *out);
 

@@ -59,6 +59,7 @@
  *   mergeable buffers spanning several descriptors (64 B packets never
  *   do), packet loss, the read lock taken per burst.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "trace/gen.h"
@@ -78,28 +79,10 @@
 
 void gen_pvp_defaults(gen_pvp_params_t *p)
 {
-    memset(p, 0, sizeof *p);
-    p->page_size = 2ULL << 20;
-    /* testpmd init_config() without --total-num-mbufs:
-     * (RTE_TEST_RX_DESC_MAX 2048 + nb_lcores 3 x mempool cache 250 +
-     * RTE_TEST_TX_DESC_MAX 2048 + MAX_PKT_BURST 512) x RTE_MAX_ETHPORTS 32
-     * (app/test-pmd/testpmd.[ch]; guest testpmd runs on -l 0,1,2 in the
-     * PVP reference benchmark) = 5358 x 32 */
-    p->mbufs = 171456;
-    p->obj_size = GEN_PVP_OBJ_HDR + GEN_PVP_MBUF_STRUCT + GEN_PVP_HEADROOM +
-                  2048;  /* RTE_MBUF_DEFAULT_DATAROOM */
-    p->ring_size = 256;  /* --rxd=256 --txd=256, rx_queue_size='256' */
-    p->vrings = 4;       /* two virtio-net devices, one rx + one tx queue */
-    p->packets = 200000; /* illustrative run length, not a measured value */
-    p->pkt_size = 64;    /* Coquelin's PVP parameters: 64B packets */
-    p->hdr_size = 12;    /* struct virtio_net_hdr_mrg_rxbuf (virtio 1.0) */
-    p->seed = 1;
-    p->iova_base = 1ULL << 30; /* placeholder guest IOVA (= GPA) */
-    p->domain = 1;
-    p->device = 0x0010; /* 00:02.0: placeholder */
-    /* 10 GbE line rate at 64 B: 1e10 / ((64 + 20) x 8) = 14.88 Mpps per
-     * direction (2 x 10G X710, Coquelin's testbed): timestamps only */
-    p->rate_mpps = 14.88;
+    iosim_err_t err;
+    /* the table's defaults parse (test_gen's test_registry) */
+    if (gen_kind_defaults(&gen_kind_pvp, p, &err))
+        memset(p, 0, sizeof *p);
 }
 
 uint64_t gen_pvp_vring_bytes(uint64_t n)
@@ -277,34 +260,67 @@ fail:
 }
 
 /* ------------------------------------------------------------------ */
-/* Command-line front end                                              */
+/* Options                                                             */
 /* ------------------------------------------------------------------ */
-static int pvp_run(int argc, char **argv, const char *path, bool text,
-                   iosim_err_t *err)
+#define PO(f) offsetof(gen_pvp_params_t, f)
+// clang-format off
+static const gen_param_t pvp_params[] = {
+    {"--page-size", "4K|2M|1G", GEN_OPT_U64, PO(page_size), "2M", 1, 0, NULL,
+     "guest hugepage size",
+     "Coquelin's PVP runs: guest hugepages 2M/2M (slide \"Physical -> "
+     "Virtual -> Physical\")"},
+    {"--mbufs", "N", GEN_OPT_U64, PO(mbufs), "171456", 1, 0, NULL,
+     "objects in the guest mbuf pool",
+     "testpmd's default pool: init_config() without --total-num-mbufs, "
+     "(RTE_TEST_RX_DESC_MAX 2048 + nb_lcores 3 x mempool cache 250 + "
+     "RTE_TEST_TX_DESC_MAX 2048 + MAX_PKT_BURST 512) x RTE_MAX_ETHPORTS 32 "
+     "(app/test-pmd/testpmd.[ch]; the guest testpmd of the PVP reference "
+     "benchmark runs on -l 0,1,2)"},
+    {"--obj-size", "BYTES", GEN_OPT_U64, PO(obj_size), "2368", 1, 0, NULL,
+     "bytes per pool object",
+     "rte_mempool object header 64 + struct rte_mbuf 128 + "
+     "RTE_PKTMBUF_HEADROOM 128 + RTE_MBUF_DEFAULT_DATAROOM 2048"},
+    {"--ring-size", "N", GEN_OPT_U64, PO(ring_size), "256", 1, 0, NULL,
+     "descriptors per virtqueue",
+     "--rxd=256 --txd=256, rx_queue_size='256' (DPDK "
+     "pvp_reference_benchmark.rst)"},
+    {"--vrings", "N", GEN_OPT_U64, PO(vrings), "4", 0, 64, NULL,
+     "virtqueues after the pool",
+     "two virtio-net devices, one rx + one tx queue each"},
+    {"--packets", "N", GEN_OPT_U64, PO(packets), "200000", 0, 0, NULL,
+     "measured packets", NULL},
+    {"--pkt-size", "BYTES", GEN_OPT_U64, PO(pkt_size), "64", 1, 0, NULL,
+     "packet size", "Coquelin's PVP parameters: 64 B packets"},
+    {"--hdr-size", "BYTES", GEN_OPT_U64, PO(hdr_size), "12", 0, 0, NULL,
+     "virtio-net header",
+     "struct virtio_net_hdr_mrg_rxbuf (virtio 1.0)"},
+    {"--seed", "S", GEN_OPT_U64, PO(seed), "1", 0, 0, NULL, "PRNG seed",
+     NULL},
+    {"--iova-base", "ADDR", GEN_OPT_U64, PO(iova_base), "0x40000000", 0, 0,
+     NULL, "guest IOVA of the pool, page aligned", NULL},
+    {"--domain", "D", GEN_OPT_U64, PO(domain), "1", 0, 0xffff, NULL,
+     "domain id", NULL},
+    {"--device", "BB:DD.F", GEN_OPT_BDF, PO(device), "00:02.0", 0, 0, NULL,
+     "source id", NULL},
+    {"--rate", "MPPS", GEN_OPT_DOUBLE, PO(rate_mpps), "14.88", 0, 0, NULL,
+     "packet rate for timestamps",
+     "10 GbE line rate at 64 B: 1e10 / ((64 + 20) x 8) = 14.88 Mpps per "
+     "direction (2 x 10G X710, Coquelin's testbed)"},
+    {NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
+};
+// clang-format on
+#undef PO
+
+static int pvp_validate(void *opts, const bool *given, iosim_err_t *err)
 {
-    gen_pvp_params_t p;
-    gen_pvp_defaults(&p);
-    // clang-format off
-    const gen_opt_t opts[] = {
-        {"--page-size", GEN_OPT_U64, &p.page_size, 1, 0, NULL, NULL},
-        {"--mbufs", GEN_OPT_U64, &p.mbufs, 1, 0, NULL, NULL},
-        {"--obj-size", GEN_OPT_U64, &p.obj_size, 1, 0, NULL, NULL},
-        {"--ring-size", GEN_OPT_U64, &p.ring_size, 1, 0, NULL, NULL},
-        {"--vrings", GEN_OPT_U64, &p.vrings, 0, 64, NULL, NULL},
-        {"--packets", GEN_OPT_U64, &p.packets, 0, 0, NULL, NULL},
-        {"--pkt-size", GEN_OPT_U64, &p.pkt_size, 1, 0, NULL, NULL},
-        {"--hdr-size", GEN_OPT_U64, &p.hdr_size, 0, 0, NULL, NULL},
-        {"--seed", GEN_OPT_U64, &p.seed, 0, 0, NULL, NULL},
-        {"--iova-base", GEN_OPT_U64, &p.iova_base, 0, 0, NULL, NULL},
-        {"--domain", GEN_OPT_U64, &p.domain, 0, 0xffff, NULL, NULL},
-        {"--device", GEN_OPT_BDF, &p.device, 0, 0, NULL, NULL},
-        {"--rate", GEN_OPT_DOUBLE, &p.rate_mpps, 0, 0, NULL, NULL},
-        {NULL, 0, NULL, 0, 0, NULL, NULL},
-    };
-    // clang-format on
-    if (gen_parse_opts("pvp", opts, argc, argv, err))
-        return -1;
-    return gen_pvp_write(&p, path, text, err);
+    (void)given;
+    return gen_pvp_check(opts, err);
+}
+
+static int pvp_write(const void *opts, const char *path, bool text,
+                     iosim_err_t *err)
+{
+    return gen_pvp_write(opts, path, text, err);
 }
 
 const gen_kind_t gen_kind_pvp = {
@@ -312,28 +328,11 @@ const gen_kind_t gen_kind_pvp = {
     .summary = "PVP 64 B through a vhost-user backend: guest mbuf pool and "
                "rings mapped once in hugepages, two buffer accesses per "
                "packet",
-    .usage =
-        "  --page-size 4K|2M|1G  guest hugepage size (default 2M)\n"
-        "  --mbufs N          objects in the guest mbuf pool (default "
-        "171456, testpmd's default pool)\n"
-        "  --obj-size BYTES   bytes per pool object (default 2368)\n"
-        "  --ring-size N      descriptors per virtqueue (default 256)\n"
-        "  --vrings N         virtqueues after the pool (default 4)\n"
-        "  --packets N        measured packets (default 200000)\n"
-        "  --pkt-size BYTES   packet size (default 64)\n"
-        "  --hdr-size BYTES   virtio-net header (default 12)\n"
-        "  --seed S           PRNG seed (default 1)\n"
-        "  --iova-base ADDR   guest IOVA of the pool, page aligned "
-        "(default 0x40000000)\n"
-        "  --device BB:DD.F   source id (default 00:02.0)\n"
-        "  --domain D         domain id (default 1)\n"
-        "  --rate MPPS        packet rate for timestamps (default 14.88)\n",
-    .defaults_note =
-        "defaults: the DPDK PVP reference benchmark as Coquelin ran it "
-        "(testpmd's\n"
-        "  default pool and object size, 256-entry rings, two devices, 64 B\n"
-        "  packets, the virtio-net mergeable header, 10 GbE line rate at\n"
-        "  64 B; sources in sim/trace/gen_pvp.c); --packets, --iova-base and\n"
-        "  --device are illustrative\n",
-    .run = pvp_run,
+    .params = pvp_params,
+    .size = sizeof(gen_pvp_params_t),
+    .notes = "the defaults are the DPDK PVP reference benchmark as Coquelin "
+             "ran it;\n--packets, --iova-base and --device are "
+             "illustrative\n",
+    .validate = pvp_validate,
+    .write = pvp_write,
 };

@@ -31,6 +31,7 @@
  * Not modeled: pcie-bench's cache warming / thrashing of the host LLC
  *   (DDIO), and its sequential access patterns.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "trace/gen.h"
@@ -38,30 +39,34 @@
 /* Physical pages of the window: placeholder base (any distinct, aligned
  * frames do; 64 GiB is 1 GiB aligned so every page size fits). */
 #define GEN_RANDOM_PHYS_BASE 0x1000000000ULL
-/* Default IOVA base: above 4 GiB, like a 64-bit DMA mask device (any
- * aligned base works; MODEL.md §1.5 for what Linux would pick). */
-#define GEN_RANDOM_IOVA_BASE 0x100000000ULL
 /* 4-level second-stage tables translate 48-bit addresses (VT-d §3.6). */
 #define GEN_RANDOM_IOVA_LIMIT (1ULL << 48)
 /* Guard against accidental giant setups (2^26 MAP records). */
 #define GEN_RANDOM_MAX_PAGES (1ULL << 26)
 
+/* The command line's options: the typed parameters and the two options
+ * that set them indirectly. */
+typedef struct random_opts {
+    gen_random_params_t p;
+    unsigned direction; /* index of dir_choices */
+    bool no_marks;
+} random_opts_t;
+
+static void random_finish(random_opts_t *o)
+{
+    o->p.write = o->direction == 1;
+    o->p.marks = !o->no_marks;
+}
+
 void gen_random_defaults(gen_random_params_t *p)
 {
-    memset(p, 0, sizeof *p);
-    /* window, size, count and page size: one illustrative pcie-bench
-     * point (SIGCOMM'18 sweeps window and size), not a measured setup */
-    p->window = 64ULL << 20;
-    p->size = 64;
-    p->count = 1000000;
-    p->page_size = 4096;
-    p->seed = 1;
-    p->iova_base = GEN_RANDOM_IOVA_BASE;
-    p->domain = 1;
-    p->device = 0x0100; /* 01:00.0, as `import` defaults */
-    p->write = false;
-    p->marks = true;
-    p->rate_gbps = 100; /* F&S setup: 100 Gbps CX-5 (FIGURES.md §1) */
+    random_opts_t o;
+    iosim_err_t err;
+    /* the table's defaults parse (test_gen's test_registry) */
+    if (gen_kind_defaults(&gen_kind_random, &o, &err))
+        memset(&o, 0, sizeof o);
+    random_finish(&o);
+    *p = o.p;
 }
 
 uint64_t gen_random_first_iova(const gen_random_params_t *p)
@@ -184,64 +189,69 @@ fail:
 }
 
 /* ------------------------------------------------------------------ */
-/* Command-line front end                                              */
+/* Options                                                             */
 /* ------------------------------------------------------------------ */
 static const char *const dir_choices[] = {"read", "write", NULL};
 
-static int random_run(int argc, char **argv, const char *path, bool text,
-                      iosim_err_t *err)
+#define RO(f) offsetof(random_opts_t, f)
+// clang-format off
+static const gen_param_t random_params[] = {
+    {"--window", "BYTES", GEN_OPT_U64, RO(p.window), "64M", 1, 0, NULL,
+     "bytes mapped up front", NULL},
+    {"--size", "BYTES", GEN_OPT_U64, RO(p.size), "64", 1, 0, NULL,
+     "bytes per DMA, offsets aligned to it", NULL},
+    {"--direction", "read|write", GEN_OPT_CHOICE, RO(direction), "read", 0, 0,
+     dir_choices, "DMA direction (read: the device reads memory)", NULL},
+    /* the short spelling, undocumented: gen nic says --direction */
+    {"--dir", NULL, GEN_OPT_CHOICE, RO(direction), NULL, 0, 0, dir_choices,
+     NULL, NULL},
+    {"--count", "N", GEN_OPT_U64, RO(p.count), "1000000", 0, 0, NULL,
+     "DMA records", NULL},
+    {"--page-size", "4K|2M|1G", GEN_OPT_U64, RO(p.page_size), "4K", 1, 0,
+     NULL, "mapping page size", NULL},
+    {"--seed", "S", GEN_OPT_U64, RO(p.seed), "1", 0, 0, NULL, "PRNG seed",
+     NULL},
+    {"--iova-base", "ADDR", GEN_OPT_U64, RO(p.iova_base),
+     "0x100000000", 0, 0, NULL, "first IOVA, rounded up to the page size",
+     "above 4 GiB, like a device with a 64-bit DMA mask (any aligned base "
+     "works; MODEL.md §1.5 for what Linux would pick)"},
+    {"--device", "BB:DD.F", GEN_OPT_BDF, RO(p.device), "01:00.0", 0, 0, NULL,
+     "source id", "the captures' NIC, as `import` defaults"},
+    {"--domain", "D", GEN_OPT_U64, RO(p.domain), "1", 0, 0xffff, NULL,
+     "domain id", NULL},
+    {"--rate", "GBPS", GEN_OPT_DOUBLE, RO(p.rate_gbps), "100", 0, 0, NULL,
+     "device rate: t advances size*8/rate ns per DMA",
+     "F&S's 100 Gbps CX-5 (FIGURES.md §1)"},
+    {"--no-marks", NULL, GEN_OPT_FLAG, RO(no_marks), NULL, 0, 0, NULL,
+     "no MARK request before each DMA", NULL},
+    {NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
+};
+// clang-format on
+#undef RO
+
+static int random_validate(void *opts, const bool *given, iosim_err_t *err)
 {
-    gen_random_params_t p;
-    gen_random_defaults(&p);
-    unsigned dir = 0;
-    bool no_marks = false;
-    // clang-format off
-    const gen_opt_t opts[] = {
-        {"--window", GEN_OPT_U64, &p.window, 1, 0, NULL, NULL},
-        {"--size", GEN_OPT_U64, &p.size, 1, 0, NULL, NULL},
-        {"--count", GEN_OPT_U64, &p.count, 0, 0, NULL, NULL},
-        {"--page-size", GEN_OPT_U64, &p.page_size, 1, 0, NULL, NULL},
-        {"--seed", GEN_OPT_U64, &p.seed, 0, 0, NULL, NULL},
-        {"--iova-base", GEN_OPT_U64, &p.iova_base, 0, 0, NULL, NULL},
-        {"--domain", GEN_OPT_U64, &p.domain, 0, 0xffff, NULL, NULL},
-        {"--device", GEN_OPT_BDF, &p.device, 0, 0, NULL, NULL},
-        {"--direction", GEN_OPT_CHOICE, &dir, 0, 0, dir_choices, NULL},
-        /* the short spelling, undocumented: gen nic says --direction */
-        {"--dir", GEN_OPT_CHOICE, &dir, 0, 0, dir_choices, NULL},
-        {"--rate", GEN_OPT_DOUBLE, &p.rate_gbps, 0, 0, NULL, NULL},
-        {"--no-marks", GEN_OPT_FLAG, &no_marks, 0, 0, NULL, NULL},
-        {NULL, 0, NULL, 0, 0, NULL, NULL},
-    };
-    // clang-format on
-    if (gen_parse_opts("random", opts, argc, argv, err))
-        return -1;
-    p.write = dir == 1;
-    p.marks = !no_marks;
-    return gen_random_write(&p, path, text, err);
+    (void)given;
+    random_opts_t *o = opts;
+    random_finish(o);
+    return gen_random_check(&o->p, err);
+}
+
+static int random_write(const void *opts, const char *path, bool text,
+                        iosim_err_t *err)
+{
+    return gen_random_write(&((const random_opts_t *)opts)->p, path, text, err);
 }
 
 const gen_kind_t gen_kind_random = {
     .name = "random",
     .summary = "pcie-bench: map a window, then DMAs at random aligned "
                "offsets",
-    .usage = "  --window BYTES     bytes mapped up front (default 64M)\n"
-             "  --size BYTES       bytes per DMA, offsets aligned to it "
-             "(default 64)\n"
-             "  --direction read|write  DMA direction (default read: device "
-             "reads memory)\n"
-             "  --count N          DMA records (default 1M)\n"
-             "  --page-size 4K|2M|1G  mapping page size (default 4K)\n"
-             "  --seed S           PRNG seed (default 1)\n"
-             "  --iova-base ADDR   first IOVA, rounded up to the page size "
-             "(default 0x100000000)\n"
-             "  --device BB:DD.F   source id (default 01:00.0)\n"
-             "  --domain D         domain id (default 1)\n"
-             "  --rate GBPS        device rate: t advances size*8/rate ns per "
-             "DMA (default 100)\n"
-             "  --no-marks         no MARK request before each DMA\n",
-    .defaults_note =
-        "defaults: --rate is the F&S 100 Gbps CX-5 (FIGURES.md §1); window,\n"
-        "  size, count and page size are one illustrative pcie-bench point\n"
-        "  (that paper sweeps them), not a measured setup\n",
-    .run = random_run,
+    .params = random_params,
+    .size = sizeof(random_opts_t),
+    .notes = "window, size, count and page size are one illustrative "
+             "pcie-bench point\n(that paper sweeps them), not a measured "
+             "setup\n",
+    .validate = random_validate,
+    .write = random_write,
 };

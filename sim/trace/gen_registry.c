@@ -1,11 +1,12 @@
-/* gen_registry.c — the plumbing the generator kinds share: option
- * parsing, batched output, bounded random numbers.  (The table of kinds
- * is `gen`'s, in sim/tools/cmd_gen.c.)
+/* gen_registry.c — the registry of generator kinds and the plumbing they
+ * share: option tables, batched output, bounded random numbers.
  *
  * Concepts:
- *   - gen_parse_opts() walks argv once against a kind's option table, so
- *     every kind accepts the same syntax and reports errors the same way
- *     ("gen KIND: --opt: what").
+ *   - gen_kinds[] is the only list of kinds (a new one is one line here).
+ *   - gen_kind_parse() walks argv once against a kind's parameter table,
+ *     so every kind accepts the same syntax and reports errors the same
+ *     way ("gen KIND: --opt: what"); gen_kind_defaults() applies the same
+ *     table's defaults through the same code.
  * Assumptions: sizes use powers of 1024 for K/M/G; the programs'
  *   cli_parse_u64() is this parser too.
  * Not modeled: nothing (plumbing only).
@@ -16,6 +17,21 @@
 
 #include "trace/gen.h"
 #include "trace/trace_internal.h"
+
+const gen_kind_t *const gen_kinds[] = {
+    &gen_kind_random,
+    &gen_kind_nic,
+    &gen_kind_pvp,
+    NULL,
+};
+
+const gen_kind_t *gen_kind_find(const char *name)
+{
+    for (const gen_kind_t *const *k = gen_kinds; *k; k++)
+        if (!strcmp((*k)->name, name))
+            return *k;
+    return NULL;
+}
 
 /* ------------------------------------------------------------------ */
 /* Parsing                                                             */
@@ -70,9 +86,10 @@ static int parse_double(const char *s, double *out)
     return 0;
 }
 
-static int opt_apply(const char *kind, const gen_opt_t *o, const char *val,
-                     iosim_err_t *err)
+static int opt_apply(const char *kind, const gen_param_t *o, void *opts,
+                     const char *val, iosim_err_t *err)
 {
+    void *dst = (char *)opts + o->offset;
     switch (o->type) {
     case GEN_OPT_U64: {
         uint64_t v;
@@ -86,18 +103,18 @@ static int opt_apply(const char *kind, const gen_opt_t *o, const char *val,
                                  "gen %s: %s: %s is out of range [%llu, %llu]",
                                  kind, o->name, val, (unsigned long long)o->min,
                                  (unsigned long long)(o->max ? o->max : ~0ULL));
-        *(uint64_t *)o->dst = v;
+        *(uint64_t *)dst = v;
         break;
     }
     case GEN_OPT_DOUBLE:
-        if (parse_double(val, (double *)o->dst))
+        if (parse_double(val, (double *)dst))
             return iosim_err_set(err,
                                  "gen %s: %s: expected a positive number, "
                                  "got '%s'",
                                  kind, o->name, val);
         break;
     case GEN_OPT_BDF:
-        if (trace_parse_bdf(val, strlen(val), (uint16_t *)o->dst))
+        if (trace_parse_bdf(val, strlen(val), (uint16_t *)dst))
             return iosim_err_set(
                 err,
                 "gen %s: %s: expected [DDDD:]BB:DD.F (hex), got "
@@ -107,7 +124,7 @@ static int opt_apply(const char *kind, const gen_opt_t *o, const char *val,
     case GEN_OPT_CHOICE: {
         for (unsigned i = 0; o->choices[i]; i++)
             if (!strcmp(o->choices[i], val)) {
-                *(unsigned *)o->dst = i;
+                *(unsigned *)dst = i;
                 return 0;
             }
         char list[256] = "";
@@ -119,44 +136,74 @@ static int opt_apply(const char *kind, const gen_opt_t *o, const char *val,
                              o->name, list, val);
     }
     case GEN_OPT_FLAG:
-        *(bool *)o->dst = true;
+        *(bool *)dst = true;
         break;
     }
     return 0;
 }
 
-int gen_parse_opts(const char *kind, const gen_opt_t *opts, int argc,
+int gen_kind_defaults(const gen_kind_t *k, void *opts, iosim_err_t *err)
+{
+    memset(opts, 0, k->size);
+    for (const gen_param_t *o = k->params; o->name; o++)
+        if (o->def && opt_apply(k->name, o, opts, o->def, err))
+            return -1;
+    return 0;
+}
+
+int gen_kind_parse(const gen_kind_t *k, void *opts, bool *given, int argc,
                    char **argv, iosim_err_t *err)
 {
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *eq = strchr(arg, '=');
         size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
-        const gen_opt_t *o = opts;
+        const gen_param_t *o = k->params;
         for (; o->name; o++)
             if (strlen(o->name) == name_len && !strncmp(o->name, arg, name_len))
                 break;
         if (!o->name)
-            return iosim_err_set(err, "gen %s: unknown option '%s'", kind, arg);
+            return iosim_err_set(err, "gen %s: unknown option '%s'", k->name,
+                                 arg);
         const char *val = NULL;
         if (o->type == GEN_OPT_FLAG) {
             if (eq)
-                return iosim_err_set(err, "gen %s: %s takes no value", kind,
+                return iosim_err_set(err, "gen %s: %s takes no value", k->name,
                                      o->name);
         } else if (eq) {
             val = eq + 1;
         } else if (i + 1 < argc) {
             val = argv[++i];
         } else {
-            return iosim_err_set(err, "gen %s: %s needs a value", kind,
+            return iosim_err_set(err, "gen %s: %s needs a value", k->name,
                                  o->name);
         }
-        if (opt_apply(kind, o, val, err))
+        if (opt_apply(k->name, o, opts, val, err))
             return -1;
-        if (o->given)
-            *o->given = true;
+        if (given)
+            given[o - k->params] = true;
     }
     return 0;
+}
+
+int gen_kind_run(const gen_kind_t *k, int argc, char **argv, const char *path,
+                 bool text, iosim_err_t *err)
+{
+    size_t n = 0;
+    while (k->params[n].name)
+        n++;
+    void *opts = calloc(1, k->size);
+    bool *given = calloc(n + 1, sizeof *given);
+    int rc = -1;
+    if (!opts || !given)
+        iosim_err_set(err, "gen %s: out of memory", k->name);
+    else if (!gen_kind_defaults(k, opts, err) &&
+             !gen_kind_parse(k, opts, given, argc, argv, err) &&
+             (!k->validate || !k->validate(opts, given, err)))
+        rc = k->write(opts, path, text, err);
+    free(given);
+    free(opts);
+    return rc < 0 ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------ */

@@ -874,72 +874,142 @@ static void test_parse(void **state)
     assert_int_equal(gen_parse_u64("-1", &v), -1);
     assert_int_equal(gen_parse_u64("", &v), -1);
 
-    uint64_t window = 0, count = 0;
-    double rate = 0;
-    bool flag = false, given = false;
-    unsigned choice = 9;
+    struct opts {
+        uint64_t window, count;
+        double rate;
+        bool flag;
+        unsigned choice;
+    } o = {0, 0, 0, false, 9};
     static const char *const ch[] = {"read", "write", NULL};
     // clang-format off
-    const gen_opt_t opts[] = {
-        {"--window", GEN_OPT_U64, &window, 1, 0, NULL, &given},
-        {"--count", GEN_OPT_U64, &count, 0, 100, NULL, NULL},
-        {"--rate", GEN_OPT_DOUBLE, &rate, 0, 0, NULL, NULL},
-        {"--dir", GEN_OPT_CHOICE, &choice, 0, 0, ch, NULL},
-        {"--flag", GEN_OPT_FLAG, &flag, 0, 0, NULL, NULL},
-        {NULL, 0, NULL, 0, 0, NULL, NULL},
+    static const gen_param_t rows[] = {
+        {"--window", "BYTES", GEN_OPT_U64, offsetof(struct opts, window),
+         "4K", 1, 0, NULL, "w", NULL},
+        {"--count", "N", GEN_OPT_U64, offsetof(struct opts, count), NULL, 0,
+         100, NULL, "c", NULL},
+        {"--rate", "R", GEN_OPT_DOUBLE, offsetof(struct opts, rate), "1.5", 0,
+         0, NULL, "r", NULL},
+        {"--dir", "read|write", GEN_OPT_CHOICE, offsetof(struct opts, choice),
+         "write", 0, 0, ch, "d", NULL},
+        {"--flag", NULL, GEN_OPT_FLAG, offsetof(struct opts, flag), NULL, 0, 0,
+         NULL, "f", NULL},
+        {NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
     };
     // clang-format on
-    char *ok[] = {"k",   "--window=64K", "--count", "7",     "--rate",
-                  "2.5", "--dir",        "write",   "--flag"};
+    const gen_kind_t k = {.name = "k", .params = rows, .size = sizeof o};
     iosim_err_t err;
-    assert_int_equal(gen_parse_opts("k", opts, 9, ok, &err), 0);
-    assert_int_equal(window, 65536);
-    assert_true(given);
-    assert_int_equal(count, 7);
-    assert_true(rate == 2.5);
-    assert_int_equal(choice, 1);
-    assert_true(flag);
+    /* the table's defaults, through the parser */
+    assert_int_equal(gen_kind_defaults(&k, &o, &err), 0);
+    assert_int_equal(o.window, 4096);
+    assert_int_equal(o.count, 0);
+    assert_true(o.rate == 1.5);
+    assert_int_equal(o.choice, 1);
+    assert_false(o.flag);
+
+    bool given[5] = {false};
+    char *ok[] = {"k",   "--window=64K", "--count", "7",     "--rate",
+                  "2.5", "--dir",        "read",    "--flag"};
+    assert_int_equal(gen_kind_parse(&k, &o, given, 9, ok, &err), 0);
+    assert_int_equal(o.window, 65536);
+    assert_true(given[0] && given[1] && given[2] && given[3] && given[4]);
+    assert_int_equal(o.count, 7);
+    assert_true(o.rate == 2.5);
+    assert_int_equal(o.choice, 0);
+    assert_true(o.flag);
 
     char *bad1[] = {"k", "--nope", "1"};
-    assert_int_equal(gen_parse_opts("k", opts, 3, bad1, &err), -1);
+    assert_int_equal(gen_kind_parse(&k, &o, NULL, 3, bad1, &err), -1);
     assert_string_equal(err.msg, "gen k: unknown option '--nope'");
     char *bad2[] = {"k", "--count"};
-    assert_int_equal(gen_parse_opts("k", opts, 2, bad2, &err), -1);
+    assert_int_equal(gen_kind_parse(&k, &o, NULL, 2, bad2, &err), -1);
     assert_string_equal(err.msg, "gen k: --count needs a value");
     char *bad3[] = {"k", "--count", "101"};
-    assert_int_equal(gen_parse_opts("k", opts, 3, bad3, &err), -1);
+    assert_int_equal(gen_kind_parse(&k, &o, NULL, 3, bad3, &err), -1);
     assert_non_null(strstr(err.msg, "out of range"));
     char *bad4[] = {"k", "--dir", "sideways"};
-    assert_int_equal(gen_parse_opts("k", opts, 3, bad4, &err), -1);
+    assert_int_equal(gen_kind_parse(&k, &o, NULL, 3, bad4, &err), -1);
     assert_non_null(strstr(err.msg, "read|write"));
     char *bad5[] = {"k", "--window", "0"};
-    assert_int_equal(gen_parse_opts("k", opts, 3, bad5, &err), -1);
+    assert_int_equal(gen_kind_parse(&k, &o, NULL, 3, bad5, &err), -1);
+    /* a default the parser refuses is an error naming the row */
+    static const gen_param_t bad_rows[] = {
+        {"--count", "N", GEN_OPT_U64, 0, "lots", 0, 0, NULL, "c", NULL},
+        {NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
+    };
+    const gen_kind_t kb = {.name = "k", .params = bad_rows, .size = 8};
+    uint64_t v8;
+    assert_int_equal(gen_kind_defaults(&kb, &v8, &err), -1);
+    assert_non_null(strstr(err.msg, "--count"));
 }
 
-/* The library's kinds (gen nic's command line is sim/tools/cmd_gen_nic.c,
- * the table is `gen`'s: tests/cli/gen.sh runs every kind through it). */
+/* Every registered kind: its table's defaults parse (the typed
+ * gen_*_defaults() use them), each documented row has help, and the
+ * defaults are the values the generators' documentation gives (an
+ * independent list here, so a changed table row shows). */
 static void test_registry(void **state)
 {
     (void)state;
-    const gen_kind_t *const kinds[] = {&gen_kind_random, &gen_kind_pvp};
-    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-        assert_non_null(kinds[i]->name);
-        assert_non_null(kinds[i]->summary);
-        assert_non_null(kinds[i]->usage);
-        assert_non_null(kinds[i]->run);
+    size_t n = 0;
+    for (const gen_kind_t *const *k = gen_kinds; *k; k++, n++) {
+        assert_non_null((*k)->name);
+        assert_non_null((*k)->summary);
+        assert_non_null((*k)->write);
+        assert_ptr_equal(gen_kind_find((*k)->name), *k);
+        void *o = calloc(1, (*k)->size);
+        iosim_err_t err;
+        assert_int_equal(gen_kind_defaults(*k, o, &err), 0);
+        free(o);
+        for (const gen_param_t *p = (*k)->params; p->name; p++)
+            assert_true(p->help || !p->metavar); /* aliases: no help */
     }
-    assert_string_equal(gen_kind_random.name, "random");
-    assert_string_equal(gen_kind_pvp.name, "pvp");
-    /* run() parses argv like the command does */
+    assert_int_equal(n, 3);
+    assert_null(gen_kind_find("nope"));
+    gen_random_params_t r;
+    gen_random_defaults(&r);
+    assert_int_equal(r.window, 64ULL << 20);
+    assert_int_equal(r.size, 64);
+    assert_int_equal(r.count, 1000000);
+    assert_int_equal(r.page_size, 4096);
+    assert_int_equal(r.iova_base, 1ULL << 32);
+    assert_int_equal(r.device, 0x0100);
+    assert_false(r.write);
+    assert_true(r.marks);
+    assert_true(r.rate_gbps == 100);
+    gen_nic_params_t nic;
+    gen_nic_defaults(&nic);
+    assert_int_equal(nic.flows, 5);
+    assert_int_equal(nic.cpus, 5);
+    assert_int_equal(nic.ring, 256);
+    assert_int_equal(nic.ppd, 64);
+    assert_int_equal(nic.ack_every, 2);
+    assert_int_equal(nic.direction, GEN_NIC_RX);
+    assert_int_equal(nic.stride, 0);
+    assert_int_equal(nic.burst, 1);
+    assert_false(nic.rq_sizing_mlx5);
+    gen_pvp_params_t pvp;
+    gen_pvp_defaults(&pvp);
+    assert_int_equal(pvp.page_size, 2ULL << 20);
+    /* 64 + 128 + 128 + 2048 (gen_pvp.c: the DPDK object layout) */
+    assert_int_equal(pvp.obj_size, 64 + 128 + 128 + 2048);
+    assert_int_equal(pvp.device, 0x0010);
+    assert_true(pvp.rate_mpps == 14.88);
+    /* the run parses argv like the command does */
     iosim_err_t err;
     char *argv[] = {"random", "--window", "64K",  "--count",
                     "10",     "--dir",    "write"};
     const char *path = wpath("run.zst");
-    assert_int_equal(gen_kind_random.run(7, argv, path, false, &err), 0);
+    assert_int_equal(gen_kind_run(&gen_kind_random, 7, argv, path, false, &err),
+                     0);
     trace_t t = load(path);
     assert_int_equal(t.per_kind[IOSIM_REC_DMA], 10);
     assert_int_equal(t.per_kind[IOSIM_REC_MAP], 16);
     free(t.r);
+    /* the kind's validate hook: gen nic's --packets and --duration */
+    char *both[] = {"nic", "--packets", "10", "--duration", "1"};
+    assert_int_equal(
+        gen_kind_run(&gen_kind_nic, 5, both, wpath("x.zst"), false, &err), -1);
+    assert_string_equal(err.msg,
+                        "gen nic: give only one of --packets and --duration");
 }
 
 int main(void)

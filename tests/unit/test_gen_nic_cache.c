@@ -258,8 +258,8 @@ static void test_cache_bad(void **state)
         assert_null(strchr(err.msg, '\n'));
         assert_false(file_exists(wpath("bad.zst")));
     }
-    /* the command line refusing a negative number (sim/tools/
-     * cmd_gen_nic.c) is tests/cli/gen.sh's nic-rx-cache-neg */
+    /* the command line refusing a negative number (gen nic's parameter
+     * table) is tests/cli/gen.sh's nic-rx-cache-neg */
 }
 
 int main(void)
