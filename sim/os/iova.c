@@ -8,147 +8,10 @@
 #include <string.h>
 
 #include "base/bits.h"
+#include "base/range_treap.h"
 #include "os/os.h"
 
-/* ---- treap of non-overlapping [lo, hi] ranges keyed by lo -------------- */
-
-typedef struct tnode {
-    uint64_t lo, hi;
-    uint32_t prio;
-    struct tnode *l, *r;
-} tnode_t;
-
-typedef struct treap {
-    tnode_t *root;
-    uint32_t rng; /* xorshift32 state: deterministic priorities */
-    uint64_t count;
-} treap_t;
-
-static uint32_t treap_prio(treap_t *t)
-{
-    uint32_t x = t->rng;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    return t->rng = x;
-}
-
-static tnode_t *rot_right(tnode_t *n)
-{
-    tnode_t *l = n->l;
-    n->l = l->r;
-    l->r = n;
-    return l;
-}
-
-static tnode_t *rot_left(tnode_t *n)
-{
-    tnode_t *r = n->r;
-    n->r = r->l;
-    r->l = n;
-    return r;
-}
-
-static tnode_t *insert_at(tnode_t *root, tnode_t *n)
-{
-    if (!root)
-        return n;
-    if (n->lo < root->lo) {
-        root->l = insert_at(root->l, n);
-        if (root->l->prio > root->prio)
-            root = rot_right(root);
-    } else {
-        root->r = insert_at(root->r, n);
-        if (root->r->prio > root->prio)
-            root = rot_left(root);
-    }
-    return root;
-}
-
-static void treap_insert(treap_t *t, tnode_t *n)
-{
-    n->prio = treap_prio(t);
-    n->l = n->r = NULL;
-    t->root = insert_at(t->root, n);
-    t->count++;
-}
-
-/* Unlinks the node with key lo (rotating it down to a leaf). */
-static tnode_t *remove_at(tnode_t *root, uint64_t lo)
-{
-    if (!root)
-        return NULL;
-    if (lo < root->lo) {
-        root->l = remove_at(root->l, lo);
-    } else if (lo > root->lo) {
-        root->r = remove_at(root->r, lo);
-    } else if (!root->l) {
-        return root->r;
-    } else if (!root->r) {
-        return root->l;
-    } else if (root->l->prio > root->r->prio) {
-        root = rot_right(root);
-        root->r = remove_at(root->r, lo);
-    } else {
-        root = rot_left(root);
-        root->l = remove_at(root->l, lo);
-    }
-    return root;
-}
-
-static void treap_remove(treap_t *t, tnode_t *n)
-{
-    t->root = remove_at(t->root, n->lo);
-    t->count--;
-}
-
-/* Largest lo <= key (le) or < key (!le). */
-static tnode_t *find_below(const treap_t *t, uint64_t key, bool le)
-{
-    tnode_t *n = t->root, *best = NULL;
-    while (n) {
-        if (n->lo < key || (le && n->lo == key)) {
-            best = n;
-            n = n->r;
-        } else {
-            n = n->l;
-        }
-    }
-    return best;
-}
-
-/* Smallest lo >= key (ge) or > key (!ge). */
-static tnode_t *find_above(const treap_t *t, uint64_t key, bool ge)
-{
-    tnode_t *n = t->root, *best = NULL;
-    while (n) {
-        if (n->lo > key || (ge && n->lo == key)) {
-            best = n;
-            n = n->l;
-        } else {
-            n = n->r;
-        }
-    }
-    return best;
-}
-
-static tnode_t *find_containing(const treap_t *t, uint64_t key)
-{
-    tnode_t *n = find_below(t, key, true);
-    return n && key <= n->hi ? n : NULL;
-}
-
-static void free_all(tnode_t *n, void (*release)(tnode_t *))
-{
-    while (n) { /* right spine iteratively, left recursively */
-        tnode_t *r = n->r;
-        free_all(n->l, release);
-        release(n);
-        n = r;
-    }
-}
-
-static void release_plain(tnode_t *n) { free(n); }
+static void release_plain(range_node_t *n) { free(n); }
 
 /* ---- allocator --------------------------------------------------------- */
 
@@ -170,10 +33,10 @@ typedef struct rcache {
 } rcache_t;
 
 struct iova_domain {
-    treap_t tree;
-    tnode_t anchor;         /* pfn IOVA_ANCHOR = ~0, always present */
-    tnode_t *cached_node;   /* search start above 4 GiB            */
-    tnode_t *cached32_node; /* search start below 4 GiB            */
+    range_treap_t tree;
+    range_node_t anchor;         /* pfn IOVA_ANCHOR = ~0, always present */
+    range_node_t *cached_node;   /* search start above 4 GiB            */
+    range_node_t *cached32_node; /* search start below 4 GiB            */
     uint64_t max32_alloc_size;
     bool pci32_workaround; /* dev->iommu->pci_32bit_workaround    */
     rcache_t rc[IOVA_RANGE_CACHE_MAX_SIZE];
@@ -187,10 +50,9 @@ iova_domain_t *iova_domain_new(void)
     iova_domain_t *d = calloc(1, sizeof *d);
     if (!d)
         return NULL;
-    d->tree.rng = 0x9e3779b9u;
+    range_treap_init(&d->tree, 0x9e3779b9u);
     d->anchor.lo = d->anchor.hi = UINT64_MAX; /* init_iova_domain anchor */
-    treap_insert(&d->tree, &d->anchor);
-    d->tree.count = 0; /* the anchor is not an allocation */
+    range_treap_insert(&d->tree, &d->anchor);
     d->cached_node = d->cached32_node = &d->anchor;
     d->max32_alloc_size = IOVA_DMA32_PFN;
     d->pci32_workaround = true;
@@ -214,33 +76,33 @@ void iova_domain_free(iova_domain_t *d)
             }
     }
     /* the anchor is embedded in d: unlink it, then free every range */
-    d->tree.root = remove_at(d->tree.root, d->anchor.lo);
-    free_all(d->tree.root, release_plain);
+    range_treap_remove(&d->tree, &d->anchor);
+    range_treap_clear(&d->tree, release_plain);
     free(d);
 }
 
 void iova_set_online_cpus(iova_domain_t *d, unsigned n) { d->online_cpus = n; }
 
-static tnode_t *tree_prev(iova_domain_t *d, const tnode_t *n)
+static range_node_t *tree_prev(iova_domain_t *d, const range_node_t *n)
 {
-    return find_below(&d->tree, n->lo, false);
+    return range_treap_below(&d->tree, n->lo, false);
 }
 
-static tnode_t *tree_next(iova_domain_t *d, const tnode_t *n)
+static range_node_t *tree_next(iova_domain_t *d, const range_node_t *n)
 {
-    return find_above(&d->tree, n->lo, false);
+    return range_treap_above(&d->tree, n->lo, false);
 }
 
 /* iova_find_limit(): where the second pass starts — the lowest range
  * reaching limit_pfn (the anchor above 4 GiB, as Linux's shortcut). */
-static tnode_t *find_limit(iova_domain_t *d, uint64_t limit_pfn)
+static range_node_t *find_limit(iova_domain_t *d, uint64_t limit_pfn)
 {
     if (limit_pfn > IOVA_DMA32_PFN)
         return &d->anchor;
-    tnode_t *n = find_below(&d->tree, limit_pfn, true);
+    range_node_t *n = range_treap_below(&d->tree, limit_pfn, true);
     if (n && n->hi >= limit_pfn)
         return n;
-    return find_above(&d->tree, limit_pfn, false);
+    return range_treap_above(&d->tree, limit_pfn, false);
 }
 
 /* __alloc_and_insert_iova_range(size, limit_pfn) with size_aligned; here
@@ -251,7 +113,7 @@ static uint64_t tree_alloc(iova_domain_t *d, uint64_t size, uint64_t limit_pfn)
     uint64_t high = limit_pfn, low = IOVA_START_PFN, new_pfn;
     if (limit_pfn <= IOVA_DMA32_PFN && size >= d->max32_alloc_size)
         return 0; /* iova32_full: fail fast */
-    tnode_t *curr =
+    range_node_t *curr =
         limit_pfn <= IOVA_DMA32_PFN ? d->cached32_node : d->cached_node;
     uint64_t retry_pfn = curr->hi;
     for (;;) {
@@ -274,12 +136,12 @@ static uint64_t tree_alloc(iova_domain_t *d, uint64_t size, uint64_t limit_pfn)
         }
         break;
     }
-    tnode_t *n = calloc(1, sizeof *n);
+    range_node_t *n = calloc(1, sizeof *n);
     if (!n)
         return 0;
     n->lo = new_pfn;
     n->hi = new_pfn + size - 1;
-    treap_insert(&d->tree, n);
+    range_treap_insert(&d->tree, n);
     /* __cached_rbnode_insert_update() */
     if (n->hi < IOVA_DMA32_PFN)
         d->cached32_node = n;
@@ -289,23 +151,23 @@ static uint64_t tree_alloc(iova_domain_t *d, uint64_t size, uint64_t limit_pfn)
 }
 
 /* remove_iova() with __cached_rbnode_delete_update(). */
-static void tree_remove(iova_domain_t *d, tnode_t *f)
+static void tree_remove(iova_domain_t *d, range_node_t *f)
 {
-    tnode_t *c32 = d->cached32_node;
+    range_node_t *c32 = d->cached32_node;
     if (f == c32 || (f->hi < IOVA_DMA32_PFN && f->lo >= c32->lo))
         d->cached32_node = tree_next(d, f);
     if (f->lo < IOVA_DMA32_PFN)
         d->max32_alloc_size = IOVA_DMA32_PFN;
     if (f->lo >= d->cached_node->lo)
         d->cached_node = tree_next(d, f);
-    treap_remove(&d->tree, f);
+    range_treap_remove(&d->tree, f);
     free(f);
 }
 
 /* free_iova(): the range containing pfn goes back to the tree. */
 static void tree_free(iova_domain_t *d, uint64_t pfn)
 {
-    tnode_t *f = find_containing(&d->tree, pfn);
+    range_node_t *f = range_treap_containing(&d->tree, pfn);
     if (f && f != &d->anchor)
         tree_remove(d, f);
 }
@@ -516,16 +378,17 @@ void iova_free_fast(iova_domain_t *d, unsigned cpu, uint64_t pfn,
 
 int iova_reserve(iova_domain_t *d, uint64_t pfn_lo, uint64_t pfn_hi)
 {
-    tnode_t *n = calloc(1, sizeof *n);
+    range_node_t *n = calloc(1, sizeof *n);
     if (!n)
         return -1;
     n->lo = pfn_lo;
     n->hi = pfn_hi;
-    treap_insert(&d->tree, n);
+    range_treap_insert(&d->tree, n);
     return 0;
 }
 
-uint64_t iova_live_ranges(const iova_domain_t *d) { return d->tree.count; }
+/* the anchor is not an allocation */
+uint64_t iova_live_ranges(const iova_domain_t *d) { return d->tree.count - 1; }
 
 unsigned iova_depot_size(const iova_domain_t *d, unsigned size_class)
 {
@@ -553,7 +416,7 @@ unsigned iova_cpu_prev(const iova_domain_t *d, unsigned cpu,
 
 bool iova_is_allocated(const iova_domain_t *d, uint64_t pfn)
 {
-    const tnode_t *n = find_containing(&d->tree, pfn);
+    const range_node_t *n = range_treap_containing(&d->tree, pfn);
     return n && n != &d->anchor;
 }
 
@@ -564,19 +427,19 @@ bool iova_is_allocated(const iova_domain_t *d, uint64_t pfn)
     (((uint64_t)(did) << 48) | (((addr) >> IOVA_SHIFT) & ((1ull << 48) - 1)))
 
 typedef struct xnode {
-    tnode_t t; /* first: a tnode_t * is an xnode_t * */
+    range_node_t t; /* first: a range_node_t * is an xnode_t * */
     iova_xent_t e;
 } xnode_t;
 
 struct iova_xmap {
-    treap_t tree;
+    range_treap_t tree;
 };
 
 iova_xmap_t *iova_xmap_new(void)
 {
     iova_xmap_t *m = calloc(1, sizeof *m);
     if (m)
-        m->tree.rng = 0x2545f491u;
+        range_treap_init(&m->tree, 0x2545f491u);
     return m;
 }
 
@@ -584,7 +447,7 @@ void iova_xmap_free(iova_xmap_t *m)
 {
     if (!m)
         return;
-    free_all(m->tree.root, release_plain);
+    range_treap_clear(&m->tree, release_plain);
     free(m);
 }
 
@@ -605,13 +468,13 @@ iova_xent_t *iova_xmap_insert(iova_xmap_t *m, uint16_t did, uint64_t trace_iova,
     x->e.did = did;
     x->e.trace_iova = trace_iova;
     x->e.size = size;
-    treap_insert(&m->tree, &x->t);
+    range_treap_insert(&m->tree, &x->t);
     return &x->e;
 }
 
 iova_xent_t *iova_xmap_find(const iova_xmap_t *m, uint16_t did, uint64_t addr)
 {
-    tnode_t *n = find_containing(&m->tree, XKEY(did, addr));
+    range_node_t *n = range_treap_containing(&m->tree, XKEY(did, addr));
     return n ? &((xnode_t *)(void *)n)->e : NULL;
 }
 
@@ -621,9 +484,9 @@ iova_xent_t *iova_xmap_overlap(const iova_xmap_t *m, uint16_t did, uint64_t lo,
     if (hi <= lo)
         hi = lo + 1;
     uint64_t klo = XKEY(did, lo), khi = XKEY(did, hi - 1);
-    tnode_t *n = find_containing(&m->tree, klo);
+    range_node_t *n = range_treap_containing(&m->tree, klo);
     if (!n) {
-        n = find_above(&m->tree, klo, true);
+        n = range_treap_above(&m->tree, klo, true);
         if (n && n->lo > khi)
             n = NULL;
     }
@@ -633,7 +496,7 @@ iova_xent_t *iova_xmap_overlap(const iova_xmap_t *m, uint16_t did, uint64_t lo,
 void iova_xmap_remove(iova_xmap_t *m, iova_xent_t *e)
 {
     xnode_t *x = xnode_of(e);
-    treap_remove(&m->tree, &x->t);
+    range_treap_remove(&m->tree, &x->t);
     free(x);
 }
 

@@ -13,11 +13,12 @@
  *     trims one magazine at a time while it holds more than one magazine
  *     per CPU.  iova_dma_alloc() adds dma-iommu.c's "try below 4 GiB
  *     first" rule for PCI devices.
- *   - The allocated-range set is a treap (randomised balanced search
- *     tree): insert, delete, predecessor and successor are O(log n) and
- *     memory grows with live allocations only.  The tree shape does not
- *     change which pfn is chosen; the search order does, and it follows
- *     __alloc_and_insert_iova_range() step by step.
+ *   - The allocated-range set is a treap (base/range_treap.h, a
+ *     randomised balanced search tree): insert, delete, predecessor and
+ *     successor are O(log n) and memory grows with live allocations
+ *     only.  The tree shape does not change which pfn is chosen; the
+ *     search order does, and it follows __alloc_and_insert_iova_range()
+ *     step by step.
  *   - iova_xmap_t maps a trace's IOVA ranges (per domain) to the model's
  *     IOVAs, so the device's accesses to a trace address find the model
  *     mapping (os_policy_ops_t.dma_iova).  iova_remap_t bundles one

@@ -4,7 +4,7 @@
  *   that only say where outputs go or how fast to run, so that identical
  *   runs (also with another --threads or -o) give identical reports; the
  *   files are named as given and identified by size and SHA-256
- *   (core/sha256.h), which sha256sum(1) can check.
+ *   (base/sha256.h), which sha256sum(1) can check.
  * Assumptions: the files do not change during the run.
  * Not modeled: nothing; plumbing.
  */
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "core/sha256.h"
+#include "base/sha256.h"
 #include "iosim.h"
 
 /* Options that change no number of a report: with their value, or alone. */

@@ -28,8 +28,8 @@
 #include <sys/stat.h>
 #include <yaml.h>
 
+#include "base/sha256.h"
 #include "config/config.h"
-#include "core/sha256.h"
 #include "sweep/sweep.h"
 
 #define MAX_VALUES 100000 /* values of one grid key */

@@ -28,8 +28,8 @@
 #include "base/csv.h"
 #include "base/json.h"
 #include "base/outfile.h"
+#include "base/sha256.h"
 #include "config/config.h"
-#include "core/sha256.h"
 #include "sweep/sweep.h"
 
 #define SHARD_MAGIC "# iosim sweep shard "

@@ -91,6 +91,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/u64map.h"
 #include "trace/import.h"
 
 #define QEMU_SYNC_K 64u
@@ -400,134 +401,21 @@ out:
 }
 
 /* ------------------------------------------------------------------ */
-/* Hash tables: live mappings (iova page -> gpa page) and the index of  */
-/* MAPs in the look-ahead window ((iova page, gpa page) -> position).   */
+/* Hash tables (base/u64map.h): live mappings, maps iova page -> gpa    */
+/* page, and the index of MAPs in the look-ahead window, a multimap     */
+/* iova page -> (gpa page, position).                                   */
 /* ------------------------------------------------------------------ */
-typedef struct slot {
-    uint64_t key; /* iova page + 1 (0 = empty) */
-    uint64_t val; /* gpa page                  */
-    size_t pos;   /* index: buffer position    */
-} slot_t;
-
-typedef struct table {
-    slot_t *s;
-    size_t cap; /* power of two */
-    size_t n;
-} table_t;
-
-static size_t hash64(uint64_t k)
-{
-    k ^= k >> 33;
-    k *= UINT64_C(0xff51afd7ed558ccd);
-    k ^= k >> 33;
-    return (size_t)k;
-}
-
-static int table_init(table_t *t, size_t cap)
-{
-    t->s = calloc(cap, sizeof *t->s);
-    t->cap = cap;
-    t->n = 0;
-    return t->s ? 0 : -1;
-}
-
-static int table_grow(table_t *t);
-
-/* Live map: one value per key (insert replaces). */
-static int live_put(table_t *t, uint64_t page, uint64_t gpa)
-{
-    if ((t->n + 1) * 2 > t->cap && table_grow(t) < 0)
-        return -1;
-    size_t i = hash64(page) & (t->cap - 1);
-    while (t->s[i].key && t->s[i].key != page + 1)
-        i = (i + 1) & (t->cap - 1);
-    if (!t->s[i].key)
-        t->n++;
-    t->s[i].key = page + 1;
-    t->s[i].val = gpa;
-    return 0;
-}
-
-static bool live_get(const table_t *t, uint64_t page, uint64_t *gpa)
-{
-    size_t i = hash64(page) & (t->cap - 1);
-    while (t->s[i].key) {
-        if (t->s[i].key == page + 1) {
-            *gpa = t->s[i].val;
-            return true;
-        }
-        i = (i + 1) & (t->cap - 1);
-    }
-    return false;
-}
-
-/* Deletion with backward shift (linear probing stays tombstone-free). */
-static void live_del(table_t *t, uint64_t page)
-{
-    size_t mask = t->cap - 1;
-    size_t i = hash64(page) & mask;
-    while (t->s[i].key && t->s[i].key != page + 1)
-        i = (i + 1) & mask;
-    if (!t->s[i].key)
-        return;
-    t->n--;
-    size_t j = i;
-    for (;;) {
-        t->s[i].key = 0;
-        for (;;) {
-            j = (j + 1) & mask;
-            if (!t->s[j].key)
-                return;
-            size_t home = hash64(t->s[j].key - 1) & mask;
-            /* move j to i unless home lies cyclically in (i, j] */
-            bool stay =
-                i <= j ? (i < home && home <= j) : (i < home || home <= j);
-            if (!stay)
-                break;
-        }
-        t->s[i] = t->s[j];
-        i = j;
-    }
-}
-
-static int table_grow(table_t *t)
-{
-    table_t nt;
-    if (table_init(&nt, t->cap * 2) < 0)
-        return -1;
-    for (size_t i = 0; i < t->cap; i++)
-        if (t->s[i].key)
-            live_put(&nt, t->s[i].key - 1, t->s[i].val);
-    free(t->s);
-    *t = nt;
-    return 0;
-}
-
-/* Index: duplicates allowed, keyed by iova page; val = gpa page.
- * Returns the slot used (so that the caller can clear it cheaply). */
-static size_t index_add(table_t *t, uint64_t page, uint64_t gpa, size_t pos)
-{
-    size_t i = hash64(page) & (t->cap - 1);
-    while (t->s[i].key)
-        i = (i + 1) & (t->cap - 1);
-    t->s[i].key = page + 1;
-    t->s[i].val = gpa;
-    t->s[i].pos = pos;
-    t->n++;
-    return i;
-}
 
 /* First position >= from of a MAP mapping page to gpa; SIZE_MAX if none. */
-static size_t index_find(const table_t *t, uint64_t page, uint64_t gpa,
+static size_t index_find(const u64map_t *t, uint64_t page, uint64_t gpa,
                          size_t from)
 {
     size_t best = SIZE_MAX;
-    size_t i = hash64(page) & (t->cap - 1);
-    while (t->s[i].key) {
-        if (t->s[i].key == page + 1 && t->s[i].val == gpa &&
-            t->s[i].pos >= from && t->s[i].pos < best)
-            best = t->s[i].pos;
-        i = (i + 1) & (t->cap - 1);
+    for (size_t i = u64map_probe(t, page); i != SIZE_MAX;
+         i = u64map_probe_next(t, page, i)) {
+        const u64map_slot_t *e = &t->s[i];
+        if (e->val == gpa && e->aux >= from && e->aux < best)
+            best = (size_t)e->aux;
     }
     return best;
 }
@@ -571,15 +459,15 @@ typedef struct merge {
     import_in_t *gin;    /* its input (line numbers)                 */
     ftrace_parser_t *gp;
     bool guest_eof;
-    iosim_rec_t *buf;  /* guest records read ahead                      */
-    size_t len, cur;   /* buf[cur..len) not yet emitted                 */
-    size_t anchor_pos; /* first anchor in buf[cur..len), else len       */
-    table_t live;      /* emitted mappings: iova page -> gpa page       */
-    table_t premapped; /* pages of `live` that came from an explicit MAP
+    iosim_rec_t *buf;   /* guest records read ahead                      */
+    size_t len, cur;    /* buf[cur..len) not yet emitted                 */
+    size_t anchor_pos;  /* first anchor in buf[cur..len), else len       */
+    u64map_t live;      /* emitted mappings: iova page -> gpa page      */
+    u64map_t premapped; /* pages of `live` that came from an explicit MAP
                           of a pre-capture mapping (see merge_dma)       */
-    table_t ever;      /* pages the guest trace has mapped at some time  */
-    table_t index;     /* MAPs in buf: (iova page, gpa page) -> position */
-    size_t *used;      /* index slots in use (cleared on reset)         */
+    u64map_t ever;      /* pages the guest trace has mapped at some time */
+    u64map_t index;     /* MAPs in buf: iova page -> (gpa page, position) */
+    size_t *used;       /* index slots in use (cleared on reset)         */
     size_t nused;
     unsigned long *bufline; /* guest line of each buf record         */
     /* buf, bufline and used (capbuf, capused) and the index grow on
@@ -604,10 +492,8 @@ static void merge_find_anchor(merge_t *m)
 
 static void merge_reset(merge_t *m)
 {
-    for (size_t i = 0; i < m->nused; i++)
-        m->index.s[m->used[i]].key = 0;
+    u64map_clear_slots(&m->index, m->used, m->nused);
     m->nused = 0;
-    m->index.n = 0;
     m->len = m->cur = m->anchor_pos = 0;
 }
 
@@ -644,18 +530,11 @@ static int merge_reserve(merge_t *m)
     }
     if (want * 2 > m->index.cap) {
         /* rehash the entries in use, in the order they were added */
-        table_t nt;
         size_t cap = m->index.cap;
         while (want * 2 > cap)
             cap *= 2;
-        if (table_init(&nt, cap) < 0)
+        if (u64map_rehash(&m->index, cap, m->used, m->nused) < 0)
             return -1;
-        for (size_t i = 0; i < m->nused; i++) {
-            const slot_t *e = &m->index.s[m->used[i]];
-            m->used[i] = index_add(&nt, e->key - 1, e->val, e->pos);
-        }
-        free(m->index.s);
-        m->index = nt;
     }
     return 0;
 }
@@ -684,8 +563,8 @@ static int merge_extend(merge_t *m, iosim_err_t *err)
                 pages = QEMU_MAP_INDEX_PAGES;
             for (uint64_t i = 0; i < pages; i++)
                 m->used[m->nused++] =
-                    index_add(&m->index, (r->iova >> PAGE_SHIFT) + i,
-                              (r->aux >> PAGE_SHIFT) + i, m->len);
+                    u64map_add(&m->index, (r->iova >> PAGE_SHIFT) + i,
+                               (r->aux >> PAGE_SHIFT) + i, m->len);
         }
         m->len++;
         if (is_anchor(r))
@@ -711,10 +590,10 @@ static int merge_emit_one(merge_t *m, const iosim_rec_t *src, iosim_err_t *err)
         uint64_t old;
         for (uint64_t i = 0; i < pages; i++) {
             uint64_t pg = (r.iova >> PAGE_SHIFT) + i;
-            if (!live_get(&m->premapped, pg, &old))
+            if (!u64map_get(&m->premapped, pg, &old))
                 continue;
-            live_del(&m->premapped, pg);
-            live_del(&m->live, pg);
+            u64map_del(&m->premapped, pg);
+            u64map_del(&m->live, pg);
             iosim_rec_t um = {.kind = IOSIM_REC_UNMAP,
                               .t = r.t,
                               .iova = pg << PAGE_SHIFT,
@@ -726,14 +605,14 @@ static int merge_emit_one(merge_t *m, const iosim_rec_t *src, iosim_err_t *err)
                 return -1;
         }
         for (uint64_t i = 0; i < pages; i++)
-            if (live_put(&m->ever, (r.iova >> PAGE_SHIFT) + i, 1) < 0 ||
-                live_put(&m->live, (r.iova >> PAGE_SHIFT) + i,
-                         (r.aux >> PAGE_SHIFT) + i) < 0)
+            if (u64map_put(&m->ever, (r.iova >> PAGE_SHIFT) + i, 1) < 0 ||
+                u64map_put(&m->live, (r.iova >> PAGE_SHIFT) + i,
+                           (r.aux >> PAGE_SHIFT) + i) < 0)
                 return iosim_err_set(err, "%s: out of memory", m->qname);
     } else if (r.kind == IOSIM_REC_UNMAP) {
         for (uint64_t i = 0; i < pages; i++) {
-            live_del(&m->live, (r.iova >> PAGE_SHIFT) + i);
-            live_del(&m->premapped, (r.iova >> PAGE_SHIFT) + i);
+            u64map_del(&m->live, (r.iova >> PAGE_SHIFT) + i);
+            u64map_del(&m->premapped, (r.iova >> PAGE_SHIFT) + i);
         }
     }
     m->last_t = r.t;
@@ -767,7 +646,7 @@ static int merge_dma(merge_t *m, const qline_t *ql, iosim_err_t *err)
     iosim_rec_t d = ql->rec;
     uint64_t page = d.iova >> PAGE_SHIFT, gpa = d.aux >> PAGE_SHIFT, cur_gpa;
     d.aux = 0;
-    if (live_get(&m->live, page, &cur_gpa) && cur_gpa == gpa) {
+    if (u64map_get(&m->live, page, &cur_gpa) && cur_gpa == gpa) {
         m->counts->qemu_dma_matched++;
     } else {
         /* never past the next anchor: its QEMU descriptor has not come */
@@ -779,8 +658,8 @@ static int merge_dma(merge_t *m, const qline_t *ql, iosim_err_t *err)
         } else {
             m->counts->qemu_dma_unmapped++;
             uint64_t seen;
-            if (!live_get(&m->live, page, &cur_gpa) &&
-                !live_get(&m->ever, page, &seen)) {
+            if (!u64map_get(&m->live, page, &cur_gpa) &&
+                !u64map_get(&m->ever, page, &seen)) {
                 /* mapped before the capture began (the virtqueue rings):
                  * QEMU's translation says where it points, so make that
                  * mapping explicit once; it is never unmapped in the
@@ -796,9 +675,9 @@ static int merge_dma(merge_t *m, const qline_t *ql, iosim_err_t *err)
                 if (merge_emit_one(m, &mp, err) < 0)
                     return -1;
                 for (uint64_t i = 0; i < mp.size >> PAGE_SHIFT; i++)
-                    live_del(&m->ever, page + i); /* not the guest's map */
+                    u64map_del(&m->ever, page + i); /* not the guest's map */
                 for (uint64_t i = 0; i < mp.size >> PAGE_SHIFT; i++)
-                    if (live_put(&m->premapped, page + i, gpa + i) < 0)
+                    if (u64map_put(&m->premapped, page + i, gpa + i) < 0)
                         return iosim_err_set(err, "%s: out of memory",
                                              m->qname);
                 m->counts->qemu_premapped++;
@@ -941,9 +820,9 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
         return -1;
     m.gin = gin;
     m.gp = ftrace_parser_new(gin, gname, opts, sink, counts, err);
-    if (!m.gp || table_init(&m.live, 4096) < 0 ||
-        table_init(&m.premapped, 256) < 0 || table_init(&m.ever, 4096) < 0 ||
-        table_init(&m.index, 4 * QEMU_MAP_INDEX_PAGES) < 0) {
+    if (!m.gp || u64map_init(&m.live, 4096) < 0 ||
+        u64map_init(&m.premapped, 256) < 0 || u64map_init(&m.ever, 4096) < 0 ||
+        u64map_init(&m.index, 4 * QEMU_MAP_INDEX_PAGES) < 0) {
         if (m.gp)
             iosim_err_set(err, "%s: out of memory", qname);
         goto out;
@@ -1023,10 +902,10 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
     import_sink_meta(sink)->cpus = ftrace_parser_cpus(m.gp);
     rc = 0;
 out:
-    free(m.live.s);
-    free(m.premapped.s);
-    free(m.ever.s);
-    free(m.index.s);
+    u64map_fini(&m.live);
+    u64map_fini(&m.premapped);
+    u64map_fini(&m.ever);
+    u64map_fini(&m.index);
     free(m.used);
     free(m.bufline);
     free(m.buf);

@@ -7,13 +7,13 @@
  *   MB at most).
  * Not modeled: nothing; plumbing.
  */
-#ifndef IOSIM_CORE_SHA256_H
-#define IOSIM_CORE_SHA256_H
+#ifndef IOSIM_BASE_SHA256_H
+#define IOSIM_BASE_SHA256_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "iosim.h"
+#include "iosim_err.h"
 
 typedef struct sha256 {
     uint32_t h[8];
@@ -32,4 +32,4 @@ void sha256_final_hex(sha256_t *s, char hex[65]);
 int sha256_file(const char *path, char hex[65], uint64_t *size,
                 iosim_err_t *err);
 
-#endif
+#endif /* IOSIM_BASE_SHA256_H */

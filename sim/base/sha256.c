@@ -1,6 +1,6 @@
 /* sha256.c — see sha256.h.  Constants and round functions: FIPS 180-4
  * §4.1.2 (functions), §4.2.2 (K), §5.3.3 (initial hash value). */
-#include "core/sha256.h"
+#include "base/sha256.h"
 
 #include <errno.h>
 #include <stdio.h>
