@@ -1,4 +1,5 @@
 /* err.c — one-line error messages (see iosim_err.h). */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -42,4 +43,9 @@ int iosim_err_key(iosim_err_t *err, const char *key, const char *fmt, ...)
         snprintf(err->key, sizeof err->key, "%s", key);
     }
     return -1;
+}
+
+const char *iosim_errno_str(int errnum)
+{
+    return errnum == ENOMEM ? "out of memory" : strerror(errnum);
 }

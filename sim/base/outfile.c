@@ -25,7 +25,7 @@ int outfile_open(const char *path, const char *mode, char **tmp, FILE **f,
             return iosim_err_set(err, "%s: is a directory", path);
         if (!(*f = fopen(path, mode)))
             return iosim_err_set(err, "%s: cannot open: %s", path,
-                                 strerror(errno));
+                                 iosim_errno_str(errno));
         return 0;
     }
     size_t n = strlen(path) + 32;
@@ -34,7 +34,7 @@ int outfile_open(const char *path, const char *mode, char **tmp, FILE **f,
     outfile_temp_name(path, *tmp, n);
     if (!(*f = fopen(*tmp, mode))) {
         iosim_err_set(err, "%s: cannot create %s: %s", path, *tmp,
-                      strerror(errno));
+                      iosim_errno_str(errno));
         free(*tmp);
         *tmp = NULL;
         return -1;
@@ -48,13 +48,14 @@ int outfile_close(const char *path, FILE *f, char *tmp, bool ok,
     int rc = ok ? 0 : -1;
     if (!rc && (fflush(f) != 0 || ferror(f)))
         rc = iosim_err_set(err, "%s: cannot write: %s", path,
-                           strerror(errno ? errno : EIO));
+                           iosim_errno_str(errno ? errno : EIO));
     if (fclose(f) != 0 && !rc)
-        rc = iosim_err_set(err, "%s: cannot write: %s", path, strerror(errno));
+        rc = iosim_err_set(err, "%s: cannot write: %s", path,
+                           iosim_errno_str(errno));
     if (tmp) {
         if (!rc && rename(tmp, path) != 0)
             rc = iosim_err_set(err, "%s: cannot write: %s", path,
-                               strerror(errno));
+                               iosim_errno_str(errno));
         if (rc)
             unlink(tmp);
         free(tmp);

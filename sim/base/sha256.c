@@ -96,7 +96,7 @@ int sha256_file(const char *path, char hex[65], uint64_t *size,
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return iosim_err_set(err, "%s: %s", path, strerror(errno));
+        return iosim_err_set(err, "%s: %s", path, iosim_errno_str(errno));
     sha256_t s;
     sha256_init(&s);
     unsigned char buf[65536];

@@ -180,6 +180,10 @@ static int yaml_error(const char *file, const yaml_parser_t *ps,
 {
     const char *problem = ps->problem ? ps->problem : "invalid YAML";
     switch (ps->error) {
+    case YAML_NO_ERROR:
+        /* libyaml failed without saying why: its loader (loader.c,
+         * yaml_parser_load_scalar and friends) returns without setting an
+         * error when yaml_strdup of a default tag fails */
     case YAML_MEMORY_ERROR:
         return iosim_err_set(err, "%s: out of memory while parsing", file);
     case YAML_READER_ERROR:
@@ -286,7 +290,8 @@ static int config_read_bounded(FILE *f, const char *path, unsigned char **out,
     }
     if (ferror(f)) {
         free(buf);
-        return iosim_err_set(err, "%s: read error: %s", path, strerror(errno));
+        return iosim_err_set(err, "%s: read error: %s", path,
+                             iosim_errno_str(errno));
     }
     if (n > CONFIG_MAX_BYTES) {
         int binary = config_check_text(path, buf, n, err);
@@ -378,7 +383,7 @@ int config_yaml_parse(const char *path, yaml_document_t *doc, iosim_err_t *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
-        return iosim_err_set(err, "%s: %s", path, strerror(errno));
+        return iosim_err_set(err, "%s: %s", path, iosim_errno_str(errno));
     struct stat st;
     if (fstat(fileno(f), &st) == 0 && S_ISDIR(st.st_mode)) {
         fclose(f);

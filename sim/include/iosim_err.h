@@ -37,6 +37,12 @@ int iosim_err_set(iosim_err_t *err, const char *fmt, ...)
 int iosim_err_key(iosim_err_t *err, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* The reason for a failed system or library call's errno, as messages
+ * give it: "out of memory" for ENOMEM (fopen's or getline's allocation,
+ * never to be read as a missing file or the end of the input), else
+ * strerror's text. */
+const char *iosim_errno_str(int errnum);
+
 #ifdef __cplusplus
 }
 #endif

@@ -9,6 +9,7 @@
  *   iommu-info.txt (policy) and dmesg.txt (kernel) next to the input.
  * Not modeled: nothing.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,7 +310,8 @@ int cmd_import(int argc, char **argv)
     if (strcmp(in_path, "-") != 0) {
         in = fopen(in_path, "rb");
         if (!in) {
-            cli_error(PROG, "%s: cannot open", in_path);
+            cli_error(PROG, "%s: cannot open: %s", in_path,
+                      iosim_errno_str(errno));
             return IOSIM_EXIT_BAD_INPUT;
         }
     }

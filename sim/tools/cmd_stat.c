@@ -470,7 +470,8 @@ int cmd_stat(int argc, char **argv)
     }
     stat_print(stdout, json, path, iosim_trace_meta(r), st);
     if (fflush(stdout) != 0) {
-        cli_error(prog, "stat: cannot write the report: %s", strerror(errno));
+        cli_error(prog, "stat: cannot write the report: %s",
+                  iosim_errno_str(errno));
         status = IOSIM_EXIT_BAD_INPUT;
     }
 out:

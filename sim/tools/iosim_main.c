@@ -228,7 +228,7 @@ static int output_flush(output_t *o, iosim_err_t *err)
 {
     if (o->f && (fflush(o->f) != 0 || ferror(o->f)))
         return iosim_err_set(err, "%s: cannot write: %s", o->path,
-                             strerror(errno ? errno : EIO));
+                             iosim_errno_str(errno ? errno : EIO));
     return 0;
 }
 
@@ -242,7 +242,8 @@ static int output_commit(output_t *o, iosim_err_t *err)
     if (o->tmp)
         cli_temp_drop(o->tmp);
     if (fclose(f) != 0 || (o->tmp && rename(o->tmp, o->path) != 0)) {
-        iosim_err_set(err, "%s: cannot write: %s", o->path, strerror(errno));
+        iosim_err_set(err, "%s: cannot write: %s", o->path,
+                      iosim_errno_str(errno));
         if (o->tmp)
             unlink(o->tmp);
         return -1;
@@ -286,7 +287,7 @@ static int side_open(side_output_t *so, const char *trace, size_t nsims,
             return iosim_err_set(err,
                                  "%s: cannot create a temporary file: "
                                  "%s",
-                                 so->o.opt, strerror(errno));
+                                 so->o.opt, iosim_errno_str(errno));
     return 0;
 }
 
@@ -304,7 +305,7 @@ static int side_write(side_output_t *so, size_t nsims, iosim_err_t *err)
             return iosim_err_set(err,
                                  "%s: cannot write a temporary file: "
                                  "%s",
-                                 so->o.opt, strerror(errno));
+                                 so->o.opt, iosim_errno_str(errno));
         rewind(so->rows[i]);
         size_t n;
         while ((n = fread(buf, 1, sizeof buf, so->rows[i])) > 0)
@@ -312,7 +313,7 @@ static int side_write(side_output_t *so, size_t nsims, iosim_err_t *err)
                 break;
         if (ferror(so->rows[i]) || ferror(so->o.f))
             return iosim_err_set(err, "%s: cannot write: %s", so->o.path,
-                                 strerror(errno));
+                                 iosim_errno_str(errno));
     }
     return output_flush(&so->o, err);
 }
@@ -611,7 +612,7 @@ int main(int argc, char **argv)
      * caller's to fix, as iosim-trace treats it: exit 2 in both */
     rc = IOSIM_EXIT_BAD_INPUT;
     if (!out_path && fflush(stdout) != 0) {
-        iosim_err_set(&err, "stdout: cannot write: %s", strerror(errno));
+        iosim_err_set(&err, "stdout: cannot write: %s", iosim_errno_str(errno));
         goto write_failed;
     }
     if (output_flush(&report, &err) || side_write(&epochs, nsims, &err) ||

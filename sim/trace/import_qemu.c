@@ -88,6 +88,7 @@
  *   is the ground truth), DMA direction and access size within the page.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -934,7 +935,8 @@ static int qemu_run(FILE *f, const char *in_name, import_sink_t *sink,
     uint64_t offset = 0;
     FILE *gf = fopen(opts->guest_path, "rb");
     if (!gf) {
-        iosim_err_set(err, "%s: cannot open", opts->guest_path);
+        iosim_err_set(err, "%s: cannot open: %s", opts->guest_path,
+                      iosim_errno_str(errno));
         goto out;
     }
     if (qemu_sync(qin, in_name, gf, opts->guest_path, opts, counts, &offset,

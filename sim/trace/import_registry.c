@@ -22,6 +22,7 @@
 #include <zstd.h>
 
 #include "trace/import.h"
+#include "trace/trace_internal.h"
 
 #define IMPORT_LINE_MAX (1u << 20)
 #define IMPORT_CHUNK (1u << 17)
@@ -114,7 +115,7 @@ static int in_start(import_in_t *in, iosim_err_t *err)
     size_t got = read_full(in->f, magic, sizeof magic);
     if (ferror(in->f))
         return iosim_err_set(err, "%s: read error: %s", in->name,
-                             strerror(errno));
+                             iosim_errno_str(errno));
     in->started = true;
     in->zstd = got == 4 && magic[0] == 0x28 && magic[1] == 0xb5 &&
                magic[2] == 0x2f && magic[3] == 0xfd;
@@ -152,7 +153,7 @@ static int in_fill(import_in_t *in, iosim_err_t *err)
         if (r == 0) {
             if (ferror(in->f))
                 return iosim_err_set(err, "%s: read error: %s", in->name,
-                                     strerror(errno));
+                                     iosim_errno_str(errno));
             in->eof = true;
             return 0;
         }
@@ -165,7 +166,7 @@ static int in_fill(import_in_t *in, iosim_err_t *err)
             if (r == 0) {
                 if (ferror(in->f))
                     return iosim_err_set(err, "%s: read error: %s", in->name,
-                                         strerror(errno));
+                                         iosim_errno_str(errno));
                 in->eof = true;
             }
             in->zin.src = in->raw;
@@ -183,8 +184,9 @@ static int in_fill(import_in_t *in, iosim_err_t *err)
         ZSTD_outBuffer zout = {in->text, IMPORT_CHUNK, 0};
         size_t ret = ZSTD_decompressStream(in->ds, &zout, &in->zin);
         if (ZSTD_isError(ret))
-            return iosim_err_set(err, "%s: zstd: %s", in->name,
-                                 ZSTD_getErrorName(ret));
+            return iosim_err_set(
+                err, "%s: %s%s", in->name,
+                trace_zstd_oom(ret) ? "" : "zstd: ", trace_zstd_why(ret));
         in->frame_open = ret != 0;
         if (zout.pos > 0) {
             in->text_len = zout.pos;

@@ -82,6 +82,13 @@ long trace_text_read(trace_text_in_t *t, iosim_rec_t *out, size_t max,
 uint64_t trace_text_record_line(const trace_text_in_t *t, uint64_t no);
 void trace_text_close(trace_text_in_t *t);
 
+/* A zstd error code that is a failed allocation (zstd's
+ * ZSTD_error_memory_allocation), and the reason to print for any code:
+ * "out of memory" for that one (not a corrupt stream), else zstd's
+ * name for it. */
+bool trace_zstd_oom(size_t code);
+const char *trace_zstd_why(size_t code);
+
 /* A reader on a stream opened by the caller (e.g. fmemopen: the fuzz
  * targets), which the reader takes over: iosim_trace_close closes it, as
  * does a failed open.  `name` is used in messages; `size` is the

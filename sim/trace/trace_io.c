@@ -198,6 +198,17 @@ struct iosim_trace_reader {
 /* Decompresses until at least one more byte is buffered (returns 1), the
  * stream ends cleanly (0), it ends inside a frame (-2) or fails (-1, err
  * set).  Keeps the undecoded tail at the front of obuf. */
+bool trace_zstd_oom(size_t code)
+{
+    return ZSTD_isError(code) &&
+           ZSTD_getErrorCode(code) == ZSTD_error_memory_allocation;
+}
+
+const char *trace_zstd_why(size_t code)
+{
+    return trace_zstd_oom(code) ? "out of memory" : ZSTD_getErrorName(code);
+}
+
 static int bin_fill(iosim_trace_reader_t *r, iosim_err_t *err)
 {
     if (r->opos > 0) {
@@ -212,7 +223,7 @@ static int bin_fill(iosim_trace_reader_t *r, iosim_err_t *err)
             if (got == 0) {
                 if (ferror(r->f))
                     return iosim_err_set(err, "%s: read error: %s", r->path,
-                                         strerror(errno ? errno : EIO));
+                                         iosim_errno_str(errno ? errno : EIO));
                 r->in_eof = true;
             }
             r->in.src = r->ibuf;
@@ -224,8 +235,10 @@ static int bin_fill(iosim_trace_reader_t *r, iosim_err_t *err)
         size_t before = r->ofill, in_before = r->in.pos;
         size_t ret = ZSTD_decompressStream(r->ds, &out, &r->in);
         if (ZSTD_isError(ret))
-            return iosim_err_set(err, "%s: corrupt zstd stream: %s", r->path,
-                                 ZSTD_getErrorName(ret));
+            return iosim_err_set(err, "%s: %s%s", r->path,
+                                 trace_zstd_oom(ret) ? ""
+                                                     : "corrupt zstd stream: ",
+                                 trace_zstd_why(ret));
         /* A call that moved nothing (empty input after a finished frame)
          * says "a next frame may start": it does not reopen the frame. */
         if (out.pos > before || r->in.pos > in_before)
@@ -387,7 +400,7 @@ static int v2_fread(FILE *f, const char *path, uint64_t *off, void *dst,
         return 0;
     if (ferror(f))
         return iosim_err_set(err, "%s: read error: %s", path,
-                             strerror(errno ? errno : EIO));
+                             iosim_errno_str(errno ? errno : EIO));
     return 1;
 }
 
@@ -645,6 +658,9 @@ static int v2_unpack(ZSTD_DCtx *dctx, const char *path, uint64_t k,
                              "%s: block %" PRIu64 " (records %" PRIu64
                              " to %" PRIu64 "): wrong checksum",
                              path, k, nrec_before, nrec_before + nrec - 1);
+    if (ZSTD_isError(n) && trace_zstd_oom(n))
+        return iosim_err_set(err, "%s: block %" PRIu64 ": out of memory", path,
+                             k);
     if (ZSTD_isError(n))
         return iosim_err_set(err,
                              "%s: block %" PRIu64 ": corrupt zstd data: "
@@ -877,7 +893,7 @@ static long v2_par_take(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
         if (fseeko(r->f, (off_t)at, SEEK_SET) != 0)
             return iosim_err_set(err,
                                  "%s: cannot seek to offset %" PRIu64 ": %s",
-                                 r->path, at, strerror(errno));
+                                 r->path, at, iosim_errno_str(errno));
         r->off = at;
         return 0;
     }
@@ -1017,7 +1033,7 @@ static int v2_load_index(iosim_trace_reader_t *r, iosim_err_t *err)
     errno = 0;
     if (pread(fd, b, (size_t)len + 8, (off_t)at) != (ssize_t)len + 8)
         rc = iosim_err_set(err, "%s: cannot seek: read error: %s", r->path,
-                           strerror(errno ? errno : EIO));
+                           iosim_errno_str(errno ? errno : EIO));
     else if (get_le32(b) != TRACE_V2_MAGIC_INDEX || get_le32(b + 4) != len ||
              memcmp(b + 8, TRACE_V2_INDEX_MAGIC, 8) != 0)
         rc = iosim_err_set(err,
@@ -1097,7 +1113,7 @@ int iosim_trace_seek(iosim_trace_reader_t *r, uint64_t record, iosim_err_t *err)
     uint64_t at = j < r->nindex ? r->index[j].offset : r->index_off;
     if (fseeko(r->f, (off_t)at, SEEK_SET) != 0)
         return iosim_err_set(err, "%s: cannot seek to offset %" PRIu64 ": %s",
-                             r->path, at, strerror(errno));
+                             r->path, at, iosim_errno_str(errno));
     r->off = at;
     r->nrec = total; /* the first record of block j */
     r->state = RS_OK;
@@ -1201,7 +1217,8 @@ static iosim_trace_reader_t *open_on(FILE *f, const char *path, uint64_t size,
     errno = 0;
     size_t got = fread(sniff, 1, sizeof sniff, r->f);
     if (got < sizeof sniff && ferror(r->f)) {
-        iosim_err_set(err, "%s: %s", path, strerror(errno ? errno : EIO));
+        iosim_err_set(err, "%s: %s", path,
+                      iosim_errno_str(errno ? errno : EIO));
         goto fail;
     }
     if (got == sizeof sniff && !memcmp(sniff, zstd_magic, sizeof sniff)) {
@@ -1226,7 +1243,7 @@ static iosim_trace_reader_t *open_on(FILE *f, const char *path, uint64_t size,
     r->text = true;
     if (fseek(r->f, 0, SEEK_SET) != 0) {
         iosim_err_set(err, "%s: cannot rewind to read as text: %s", path,
-                      strerror(errno));
+                      iosim_errno_str(errno));
         goto fail;
     }
     r->txt.f = r->f;
@@ -1243,9 +1260,7 @@ iosim_trace_reader_t *iosim_trace_open(const char *path, iosim_err_t *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        /* fopen's own allocation failing is not a missing file */
-        iosim_err_set(err, "%s: %s", path,
-                      errno == ENOMEM ? "out of memory" : strerror(errno));
+        iosim_err_set(err, "%s: %s", path, iosim_errno_str(errno));
         return NULL;
     }
     struct stat st;
@@ -1392,7 +1407,7 @@ static int write_out(iosim_trace_writer_t *w, const void *p, size_t n,
     if (n && fwrite(p, 1, n, w->f) != n) {
         w->failed = true;
         return iosim_err_set(err, "%s: write failed: %s", w->path,
-                             strerror(errno ? errno : EIO));
+                             iosim_errno_str(errno ? errno : EIO));
     }
     w->off += n;
     return 0;
@@ -1409,7 +1424,7 @@ static int zwrite(iosim_trace_writer_t *w, const void *src, size_t n,
         if (ZSTD_isError(ret)) {
             w->failed = true;
             return iosim_err_set(err, "%s: zstd compression failed: %s",
-                                 w->path, ZSTD_getErrorName(ret));
+                                 w->path, trace_zstd_why(ret));
         }
         if (write_out(w, w->cbuf, out.pos, err))
             return -1;
@@ -1489,7 +1504,7 @@ static int v2_flush_block(iosim_trace_writer_t *w, iosim_err_t *err)
     if (ZSTD_isError(clen)) {
         w->failed = true;
         return iosim_err_set(err, "%s: zstd compression failed: %s", w->path,
-                             ZSTD_getErrorName(clen));
+                             trace_zstd_why(clen));
     }
     if (w->nblocks == w->blocks_cap) {
         size_t cap = w->blocks_cap ? 2 * w->blocks_cap : 64;
@@ -1597,7 +1612,7 @@ static int writer_begin(iosim_trace_writer_t *w, const iosim_trace_meta_t *meta,
         return bin_begin(w, meta, err);
     if (trace_text_write_header(w->f, meta))
         return iosim_err_set(err, "%s: write failed: %s", w->path,
-                             strerror(errno));
+                             iosim_errno_str(errno));
     return 0;
 }
 
@@ -1662,7 +1677,8 @@ iosim_trace_writer_t *trace_writer_on_stream(FILE *f, const char *name,
     w->text = true;
     w->f = f;
     if (trace_text_write_header(f, meta)) {
-        iosim_err_set(err, "%s: write failed: %s", name, strerror(errno));
+        iosim_err_set(err, "%s: write failed: %s", name,
+                      iosim_errno_str(errno));
         writer_free(w);
         return NULL;
     }
@@ -1744,10 +1760,10 @@ int iosim_trace_commit(iosim_trace_writer_t *w, iosim_err_t *err)
     if (!w->tmp) { /* caller's stream, or a device written directly */
         if (rc == 0 && (fflush(w->f) != 0 || ferror(w->f)))
             rc = iosim_err_set(err, "%s: write failed: %s", w->path,
-                               strerror(errno ? errno : EIO));
+                               iosim_errno_str(errno ? errno : EIO));
         if (w->direct && fclose(w->f) != 0 && rc == 0)
             rc = iosim_err_set(err, "%s: write failed: %s", w->path,
-                               strerror(errno));
+                               iosim_errno_str(errno));
         writer_free(w);
         return rc;
     }
@@ -1758,10 +1774,10 @@ int iosim_trace_commit(iosim_trace_writer_t *w, iosim_err_t *err)
     w->f = NULL;
     if (rc == 0 && bad)
         rc = iosim_err_set(err, "%s: write failed: %s", w->path,
-                           strerror(errno ? errno : EIO));
+                           iosim_errno_str(errno ? errno : EIO));
     if (rc == 0 && rename(w->tmp, w->path) != 0)
         rc = iosim_err_set(err, "%s: cannot rename %s onto it: %s", w->path,
-                           w->tmp, strerror(errno));
+                           w->tmp, iosim_errno_str(errno));
     if (rc != 0)
         unlink(w->tmp);
     writer_free(w);

@@ -821,7 +821,8 @@ static int next_line(trace_text_in_t *t, iosim_err_t *err)
     if (k < 0) {
         if (ferror(t->f))
             return iosim_err_set(err, "%s:%lu: read error: %s", t->path,
-                                 t->lineno + 1, strerror(errno ? errno : EIO));
+                                 t->lineno + 1,
+                                 iosim_errno_str(errno ? errno : EIO));
         return 0;
     }
     t->lineno++;

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# oom_cli.sh — iosim-trace's readers on an allocation failure: every run
+# of a command whose N-th allocation fails (N = 1 .. all the allocations
+# the command makes; failalloc.c preloaded with IOSIM_FAILALLOC=N) either
+# gives the output of the run where nothing fails, or exits with ONE line
+# on stderr that says "out of memory" and leaves no output file: status 2
+# when a reader or writer reported it (the library's error path), 1 when
+# the program's own allocation failed ("iosim-trace: out of memory", the
+# "internal failure" of `iosim --help`).  Never a crash, never another
+# message (a failed allocation read as a missing file, an empty or
+# truncated input).  Not here: a whole `iosim` run (the config loader is
+# test_oom.c's; the model's own allocations are not all checked yet).
+# env: IOSIM_TRACE, SRC, WORK, FAILALLOC (the preloadable object).
+set -u
+: "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}" "${FAILALLOC:?}"
+rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
+fail=0
+
+small=$SRC/tests/data/trace_small.txt
+"$IOSIM_TRACE" from-text "$small" -o small-v2.zst || exit 1
+"$IOSIM_TRACE" convert --format v1 small-v2.zst -o small-v1.zst || exit 1
+
+# sweep NAME OUT CMD...: OUT is the command's output file ('-': none)
+sweep() {
+    local name=$1 out=$2 n total rc lines
+    shift 2
+    rm -f "$out"
+    IOSIM_FAILALLOC_COUNT=1 LD_PRELOAD=$FAILALLOC "$@" > ref.out 2> ref.err
+    rc=$?
+    total=$(sed -n 's/^failalloc: \([0-9]*\) allocations$/\1/p' ref.err)
+    if [ $rc != 0 ] || [ -z "$total" ]; then
+        echo "FAIL $name: the run without a failure: exit $rc: $(head -3 ref.err)"
+        fail=1
+        return
+    fi
+    [ "$out" = - ] || mv "$out" ref.file
+    for n in $(seq 1 "$total"); do
+        IOSIM_FAILALLOC=$n LD_PRELOAD=$FAILALLOC "$@" > got.out 2> got.err
+        rc=$?
+        if [ $rc = 0 ]; then
+            if ! cmp -s got.out ref.out ||
+               { [ "$out" != - ] && ! cmp -s "$out" ref.file; }; then
+                echo "FAIL $name: allocation $n failed, exit 0 with other output"
+                fail=1
+            fi
+        else
+            lines=$(wc -l < got.err)
+            if { [ $rc != 2 ] && ! { [ $rc = 1 ] &&
+                    grep -qx '[a-z -]*: out of memory' got.err; }; } ||
+               [ "$lines" != 1 ] || ! grep -q 'out of memory' got.err; then
+                echo "FAIL $name: allocation $n failed: exit $rc: $(head -c 300 got.err)"
+                fail=1
+            elif [ "$out" != - ] && [ -e "$out" ]; then
+                echo "FAIL $name: allocation $n failed and $out was left"
+                fail=1
+            fi
+        fi
+        rm -f "$out"
+    done
+    echo "$name: $total allocations swept"
+}
+
+sweep "stat v1" - "$IOSIM_TRACE" stat small-v1.zst
+sweep "stat v2" - "$IOSIM_TRACE" stat small-v2.zst
+sweep "stat text" - "$IOSIM_TRACE" stat "$small"
+sweep "import ftrace" imp.zst "$IOSIM_TRACE" import ftrace \
+    "$SRC/tests/data/ftrace-redis-strict.txt" -o imp.zst
+sweep "import qemu" imp.zst "$IOSIM_TRACE" import qemu \
+    "$SRC/tests/data/qemu-redis-strict.log" \
+    --guest "$SRC/tests/data/ftrace-redis-strict-qemu-guest.txt" -o imp.zst
+exit $fail

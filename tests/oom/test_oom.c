@@ -1,0 +1,318 @@
+/* test_oom.c — an allocation failure anywhere in a reader is reported as
+ * "out of memory", never as the end of the input, a truncation or a
+ * crash.
+ *
+ * Concepts:
+ *   - failalloc.c replaces the process's allocator; for each reader the
+ *     test first reads a small input with nothing failing (the reference:
+ *     record count and an FNV-1a hash of the records, or the config's
+ *     echo), then for N = 1, 2, ... fails the N-th allocation made
+ *     while the reader opens and reads it, until a run makes fewer than
+ *     N allocations.  Every run must either give the reference result (a
+ *     failure the reader could recover from) or fail with ONE line that
+ *     starts with the input's name and contains "out of memory".
+ *   - Readers: the binary trace (format v1 and v2) and the text trace
+ *     (iosim_trace_open/read), the ftrace and the QEMU importers
+ *     (import_run into a callback sink, as iosim-trace import does) and
+ *     the config loader (iosim_config_load).
+ * Assumptions: IOSIM_SOURCE_DIR is the checkout (tests/data, configs);
+ *   the traces are written once from tests/data/trace_small.txt into
+ *   IOSIM_OOM_WORK before anything is armed.
+ * Not modeled: the programs' own messages and exit status (oom_cli.sh).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cmocka.h>
+
+#include "failalloc.h"
+#include "iosim.h"
+#include "trace/import.h"
+#include "trace/trace_internal.h"
+
+#define DATA IOSIM_SOURCE_DIR "/tests/data/"
+
+/* What a read produced: a count and a hash of everything read. */
+typedef struct result {
+    int rc; /* 0 or -1 */
+    uint64_t n, hash;
+    iosim_err_t err;
+} result_t;
+
+static void hash_bytes(uint64_t *h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        *h = (*h ^ b[i]) * UINT64_C(1099511628211);
+}
+
+static void result_init(result_t *res)
+{
+    memset(res, 0, sizeof *res);
+    res->hash = UINT64_C(1469598103934665603);
+}
+
+/* A run under a failed allocation: the reference result, or one line
+ * naming the input and saying "out of memory". */
+static void check_run(const char *what, unsigned long n, const result_t *ref,
+                      const result_t *got, const char *name)
+{
+    if (got->rc == 0) {
+        if (got->n != ref->n || got->hash != ref->hash)
+            fail_msg("%s: allocation %lu failed, the read succeeded with %llu "
+                     "records/bytes instead of %llu (or other content)",
+                     what, n, (unsigned long long)got->n,
+                     (unsigned long long)ref->n);
+        return;
+    }
+    const char *m = got->err.msg;
+    size_t nl = strlen(name);
+    if (strncmp(m, name, nl) != 0 || m[nl] != ':' || strchr(m, '\n') ||
+        !strstr(m, "out of memory"))
+        fail_msg("%s: allocation %lu failed: '%s' (want one line '%s: ... "
+                 "out of memory')",
+                 what, n, m, name);
+}
+
+typedef void (*reader_fn)(const char *name, result_t *res);
+
+/* Sweeps the failing allocation over every allocation reader makes. */
+static void sweep(const char *what, reader_fn reader, const char *name)
+{
+    result_t ref;
+    reader(name, &ref);
+    if (ref.rc != 0)
+        fail_msg("%s: the reference read failed: %s", what, ref.err.msg);
+    assert_true(ref.n > 0);
+    unsigned long n;
+    for (n = 1;; n++) {
+        result_t got;
+        failalloc_arm(n);
+        reader(name, &got);
+        int fired = failalloc_fired();
+        failalloc_arm(0);
+        if (!fired) {
+            check_run(what, n, &ref, &got, name); /* must be the reference */
+            break;
+        }
+        check_run(what, n, &ref, &got, name);
+    }
+    /* the sweep reached past the reader's last allocation */
+    assert_true(n > 1);
+    print_message("%s: %lu allocations swept\n", what, n - 1);
+}
+
+/* ---------------------------------------------------------------- */
+/* trace readers                                                    */
+/* ---------------------------------------------------------------- */
+static void read_trace(const char *path, result_t *res)
+{
+    result_init(res);
+    iosim_trace_reader_t *r = iosim_trace_open(path, &res->err);
+    if (!r) {
+        res->rc = -1;
+        return;
+    }
+    iosim_rec_t recs[16];
+    for (;;) {
+        long k = iosim_trace_read(r, recs, 16, &res->err);
+        if (k < 0) {
+            res->rc = -1;
+            break;
+        }
+        if (k == 0)
+            break;
+        hash_bytes(&res->hash, recs, (size_t)k * sizeof recs[0]);
+        res->n += (uint64_t)k;
+    }
+    iosim_trace_close(r);
+}
+
+static char v1_path[512], v2_path[512], text_path[512];
+
+/* The three forms of tests/data/trace_small.txt (nothing armed). */
+static int write_traces(void **state)
+{
+    (void)state;
+    const char *work = getenv("IOSIM_OOM_WORK");
+    if (!work)
+        work = ".";
+    mkdir(work, 0755);
+    snprintf(v1_path, sizeof v1_path, "%s/small-v1.zst", work);
+    snprintf(v2_path, sizeof v2_path, "%s/small-v2.zst", work);
+    snprintf(text_path, sizeof text_path, "%s", DATA "trace_small.txt");
+    const char *out[2] = {v1_path, v2_path};
+    for (unsigned v = 1; v <= 2; v++) {
+        iosim_err_t err;
+        iosim_trace_reader_t *r = iosim_trace_open(text_path, &err);
+        if (!r)
+            return -1;
+        iosim_trace_writer_t *w =
+            trace_create_version(out[v - 1], iosim_trace_meta(r), v, &err);
+        iosim_rec_t recs[16];
+        long k;
+        while (w && (k = iosim_trace_read(r, recs, 16, &err)) > 0)
+            if (iosim_trace_write(w, recs, (size_t)k, &err))
+                return -1;
+        iosim_trace_close(r);
+        if (!w || iosim_trace_commit(w, &err))
+            return -1;
+    }
+    return 0;
+}
+
+static void test_trace_v1(void **state)
+{
+    (void)state;
+    sweep("binary trace v1", read_trace, v1_path);
+}
+
+static void test_trace_v2(void **state)
+{
+    (void)state;
+    sweep("binary trace v2", read_trace, v2_path);
+}
+
+static void test_trace_text(void **state)
+{
+    (void)state;
+    sweep("text trace", read_trace, text_path);
+}
+
+/* ---------------------------------------------------------------- */
+/* importers                                                        */
+/* ---------------------------------------------------------------- */
+static int collect(void *arg, const iosim_rec_t *recs, size_t n,
+                   iosim_err_t *err)
+{
+    (void)err;
+    result_t *res = arg;
+    hash_bytes(&res->hash, recs, n * sizeof recs[0]);
+    res->n += n;
+    return 0;
+}
+
+/* iosim-trace import SOURCE: import_run into a sink, then finish. */
+static void import(const char *source, const char *path, const char *guest,
+                   result_t *res)
+{
+    result_init(res);
+    const import_source_t *src = import_find(source);
+    assert_non_null(src);
+    import_opts_t opts;
+    memset(&opts, 0, sizeof opts);
+    opts.device = 0x0100;
+    opts.domain = -1;
+    opts.guest_path = guest;
+    import_counts_t counts;
+    memset(&counts, 0, sizeof counts);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        /* the program's own fopen: oom_cli.sh checks its message */
+        snprintf(res->err.msg, sizeof res->err.msg, "%s: out of memory", path);
+        res->rc = -1;
+        return;
+    }
+    import_sink_t *sink = import_sink_callback(collect, res, &opts, &counts);
+    if (!sink) {
+        snprintf(res->err.msg, sizeof res->err.msg, "%s: out of memory", path);
+        res->rc = -1;
+    } else {
+        res->rc = import_run(src, f, path, sink, &opts, &counts, &res->err);
+        if (res->rc == 0)
+            res->rc = import_sink_finish(sink, &res->err);
+        import_sink_free(sink);
+    }
+    fclose(f);
+}
+
+static void import_ftrace(const char *path, result_t *res)
+{
+    import("ftrace", path, NULL, res);
+}
+
+#define QEMU_GUEST DATA "ftrace-redis-strict-qemu-guest.txt"
+
+static void import_qemu(const char *path, result_t *res)
+{
+    import("qemu", path, QEMU_GUEST, res);
+    /* a failure may name either input: the test wants the QEMU log's
+     * name, so a guest message is renamed after its check here */
+    size_t gl = strlen(QEMU_GUEST);
+    if (res->rc && !strncmp(res->err.msg, QEMU_GUEST, gl) &&
+        res->err.msg[gl] == ':') {
+        char rest[sizeof res->err.msg];
+        snprintf(rest, sizeof rest, "%s", res->err.msg + gl);
+        snprintf(res->err.msg, sizeof res->err.msg, "%s%s", path, rest);
+    }
+}
+
+static void test_import_ftrace(void **state)
+{
+    (void)state;
+    sweep("import ftrace", import_ftrace, DATA "ftrace-redis-strict.txt");
+}
+
+static void test_import_qemu(void **state)
+{
+    (void)state;
+    sweep("import qemu", import_qemu, DATA "qemu-redis-strict.log");
+}
+
+/* ---------------------------------------------------------------- */
+/* config loader                                                    */
+/* ---------------------------------------------------------------- */
+static void load_config(const char *path, result_t *res)
+{
+    result_init(res);
+    iosim_config_t *c = iosim_config_new();
+    if (!c) {
+        snprintf(res->err.msg, sizeof res->err.msg, "%s: out of memory", path);
+        res->rc = -1;
+        return;
+    }
+    res->rc = iosim_config_load(c, path, &res->err);
+    if (res->rc == 0) {
+        /* the echo (allocates: done after the failure is disarmed by
+         * writing into a fixed buffer) */
+        static char echo[1 << 16];
+        FILE *m = fmemopen(echo, sizeof echo, "w");
+        if (m) {
+            iosim_config_write(c, m, IOSIM_FMT_TEXT);
+            long len = ftell(m);
+            fclose(m);
+            hash_bytes(&res->hash, echo, len > 0 ? (size_t)len : 0);
+            res->n = len > 0 ? (uint64_t)len : 0;
+        } else {
+            res->rc = -1;
+            snprintf(res->err.msg, sizeof res->err.msg, "%s: out of memory",
+                     path);
+        }
+    }
+    iosim_config_free(c);
+}
+
+static void test_config(void **state)
+{
+    (void)state;
+    sweep("config", load_config, IOSIM_SOURCE_DIR "/configs/qemu-virtio.yaml");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_trace_v1),
+        cmocka_unit_test(test_trace_v2),
+        cmocka_unit_test(test_trace_text),
+        cmocka_unit_test(test_import_ftrace),
+        cmocka_unit_test(test_import_qemu),
+        cmocka_unit_test(test_config),
+    };
+    return cmocka_run_group_tests(tests, write_traces, NULL);
+}
