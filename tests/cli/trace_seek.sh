@@ -30,7 +30,7 @@ for t in "$SRC"/traces/*.zst "$WORK/random.zst"; do
     cmp -s "$WORK/all.txt" "$WORK/par.txt" || fail "$b: --threads 3 decodes other records"
     [ "$("$IOSIM_TRACE" verify --threads 2 "$t")" = "$("$IOSIM_TRACE" verify "$t")" ] ||
         fail "$b: verify --threads 2 differs"
-    for at in 0 1 $((n / 3)) $((n / 2 + 7)) $((n - 1)) "$n" 65535 65536 131071 131072; do
+    for at in 0 $((n / 2 + 7)) $((n - 1)) "$n" 65535 65536 131072; do
         [ "$at" -le "$n" ] || continue
         "$IOSIM_TRACE" to-text "$t" --from "$at" --count 9 > "$WORK/s.txt" 2> "$WORK/e" && recs < "$WORK/s.txt" > "$WORK/s.rec" ||
             { fail "$b: --from $at: $(cat "$WORK/e")"; continue; }
