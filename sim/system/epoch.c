@@ -93,7 +93,7 @@ static uint64_t epoch_value(const iosim_sim_t *s, size_t i, uint64_t span)
         return xlate > wire ? xlate : wire;
     }
     case IOSIM_ST_DMA_OVERLAP_NS:
-        return s->dev_done - s->epochs.dev_done0;
+        return dma_pipe_landed(s->pipe) - s->epochs.dev_done0;
     default:
         return epoch_growth(s, i);
     }
@@ -112,7 +112,7 @@ static void epoch_emit(iosim_sim_t *s, uint64_t t_end)
     fputc('\n', e->out);
     memcpy(e->base, s->st, sizeof e->base);
     memset(e->carry, 0, sizeof e->carry);
-    e->dev_done0 = s->dev_done;
+    e->dev_done0 = dma_pipe_landed(s->pipe);
     e->index++;
 }
 

@@ -107,29 +107,18 @@ iosim_sim_t *iosim_sim_new(const iosim_config_t *cfg, const char *label,
     if (pgtable_init(&s->premap, 5, &s->premap_mem))
         goto oom;
     s->premap_ready = true;
-    s->walkers = walkers_new(cfg->vtd.max_walks ? cfg->vtd.max_walks : 1, err);
-    if (!s->walkers) {
-        iosim_sim_free(s);
-        return NULL;
-    }
     s->vtd = vtd_new(s->cfg, s->st, err);
     if (!s->vtd) {
         iosim_sim_free(s);
         return NULL;
     }
-    if (s->hv->walks_in_flight)
-        s->inflight = !strcmp(cfg->vtd.inval_walks_in_flight, "drop-fill")
-                          ? INFLIGHT_DROP_FILL
-                      : !strcmp(cfg->vtd.inval_walks_in_flight, "restart")
-                          ? INFLIGHT_RESTART
-                          : INFLIGHT_COMPLETE;
-    if (s->inflight != INFLIGHT_COMPLETE &&
-        !(s->walk_slot = calloc(s->walkers->nslots, sizeof *s->walk_slot)))
-        goto oom;
-    if (cfg->vtd.max_outstanding &&
-        !(s->out_landed =
-              calloc(cfg->vtd.max_outstanding, sizeof *s->out_landed)))
-        goto oom;
+    s->pipe = dma_pipe_new(s->cfg, s->st, err);
+    if (!s->pipe || (s->hv->walks_in_flight &&
+                     inflight_new(cfg->vtd.inval_walks_in_flight, s->pipe,
+                                  s->st, &s->inflight, err))) {
+        iosim_sim_free(s);
+        return NULL;
+    }
     s->hv_state = s->hv->create(s, err);
     if (!s->hv_state) {
         iosim_sim_free(s);
@@ -162,9 +151,8 @@ void iosim_sim_free(iosim_sim_t *s)
     if (s->dev && s->dev_state && s->dev->destroy)
         s->dev->destroy(s->dev_state);
     vtd_free(s->vtd);
-    walkers_free(s->walkers);
-    free(s->walk_slot);
-    free(s->out_landed);
+    inflight_free(s->inflight);
+    dma_pipe_free(s->pipe);
     free(s->ahead);
     free(s->ahead_no);
     if (s->live_ready)
@@ -203,90 +191,43 @@ typedef struct sim_live_walk {
     pt_walk_t w;
 } sim_live_walk_t;
 
-/* vtd.inval_walks_in_flight: if an invalidation dropped PSC entries
- * since the last request, every walk still in flight on the device's
- * clock (link_free: where the next request would start) loses its IOTLB
- * fill.  drop-fill: nothing else; the walk's request keeps its result
- * and the page's next request misses (and walks) again.  restart: the
- * walk is done again at once: an IOTLB miss and the reads of a walk
- * through the emptied PTcaches, the walker busy that much longer, the
- * request's data later (the translation log shows only the first walk).
- * Checked at the next request, so a burst of invalidations with no
- * request between them discards a fill once. */
-static void sim_inval_walks_in_flight(iosim_sim_t *s)
+/* inflight.h's view of the trace and its translation of a walk again */
+static bool sim_inflight_live(void *arg, uint64_t trace_iova)
 {
-    uint64_t drops = vtd_psc_drops(s->vtd);
-    if (drops == s->psc_drops_seen)
-        return;
-    s->psc_drops_seen = drops;
-    uint64_t now = s->link_free;
-    for (uint32_t i = 0; i < s->walkers->nslots; i++) {
-        struct sim_walk_slot *w = &s->walk_slot[i];
-        if (!w->valid || walkers_ready(s->walkers, i, now) ||
-            !pgtable_is_mapped(&s->live, w->trace_iova))
-            continue; /* done, or its buffer is gone in the trace */
-        vtd_discard_fill(s->vtd, w->did, w->addr);
-        s->st[IOSIM_ST_WALK_FILLS_DISCARDED]++;
-        if (s->inflight == INFLIGHT_DROP_FILL) {
-            w->valid = false; /* a later invalidation finds nothing here */
-            continue;
-        }
-        vtd_xlate_result_t r = s->hv->translate(s->hv_state, w->sid, w->pasid,
-                                                w->did, w->addr, w->write);
-        uint64_t l = (uint64_t)(r.latency_ns + 0.5);
-        uint64_t landed = walkers_redo(s->walkers, i, now, l) + w->base_ns;
-        if (landed > s->dev_done)
-            s->dev_done = landed;
-        s->st[IOSIM_ST_DMA_OVERLAP_NS] = s->dev_done - s->dev_t0;
-        s->st[IOSIM_ST_DMA_LAT_NS] += l;
-        s->st[IOSIM_ST_DMA_XLATE_NS] += l;
-        if (s->st[IOSIM_ST_DMA_XLATE_NS] > s->st[IOSIM_ST_DMA_TIME_NS])
-            s->st[IOSIM_ST_DMA_TIME_NS] = s->st[IOSIM_ST_DMA_XLATE_NS];
-    }
+    const iosim_sim_t *s = arg;
+    return pgtable_is_mapped(&s->live, trace_iova);
+}
+
+static vtd_xlate_result_t sim_inflight_translate(void *arg,
+                                                 const inflight_walk_t *w)
+{
+    iosim_sim_t *s = arg;
+    return s->hv->translate(s->hv_state, w->sid, w->pasid, w->did, w->addr,
+                            w->write);
 }
 
 /* One device request of size bytes at iova (split at 4 KB page borders:
- * each page needs its own translation).  Device time is a two-stage
- * pipeline: the translation stage takes l0 x size / p + translation
- * latency per request, requests in series (the F&S model, FIGURES.md §1:
- * l0 = vtd.dma_base_ns per p = vtd.request_bytes of data), and the link
- * stage bytes / vtd.link_gbps; the slower stage sets the time.
- * Why l0 per byte of data, not per request: F&S fit T = p / (l0 + M lm)
- * with one l0 per 4 KB page of data while M counts every read of the
- * page's translations, its ACK's and the rings', so a 64 B completion
- * write must not cost the l0 of a page (per request it would: 2 to 4
- * times the F&S l0 per page with striding-RQ packets, CQEs and ACKs).
- * Why overlap: F&S's T = p / (l0 + M lm) matches their measurements with
- * l0 = 65 ns, far below the 328 ns a 4 KB page takes on a 100 Gb/s link,
- * so the wire transfer of one request cannot be in series with the
- * translation of the next.
+ * each page needs its own translation), translated through the
+ * hypervisor mode; its device time is the pipeline's (vtd/dma_pipe.h).
  * first: the trace's view (s->live) of trace_iova looked at already (the
  * input check of a DMA record), or NULL. */
 static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid, uint16_t did,
                     uint64_t iova, uint64_t trace_iova, uint64_t size,
                     bool write, const sim_live_walk_t *first)
 {
-    const iosim_config_t *cfg = s->cfg;
     if (size == 0)
         size = 1;
-    if (s->inflight != INFLIGHT_COMPLETE)
-        sim_inval_walks_in_flight(s);
+    if (s->inflight)
+        inflight_check(s->inflight, s->vtd, s->pipe, sim_inflight_live,
+                       sim_inflight_translate, s);
     s->st[IOSIM_ST_DMA_REQS]++;
     s->st[IOSIM_ST_DMA_BYTES] += size;
     double lat = 0;
     /* a request running past the top of the 64-bit space stops there
      * (the page loop below must not wrap around to 0) */
     uint64_t end = iova + size < iova ? UINT64_MAX : iova + size;
-    /* Overlapped timing: the device issues this request when the link is
-     * free; a miss waits for a walker (timing.h), a hit only for its
-     * lookup; the data lands l0 after the last translation is ready. */
-    uint64_t issue = s->link_free, ready;
-    /* vtd.max_outstanding: the request waits for the oldest in flight */
-    if (s->out_landed && s->out_landed[s->out_next] > issue)
-        issue = s->out_landed[s->out_next];
-    ready = issue;
-    double base =
-        cfg->vtd.dma_base_ns * (double)size / (double)cfg->vtd.request_bytes;
+    dma_req_t q;
+    dma_pipe_begin(s->pipe, size, &q);
     sim_live_walk_t walk;
     for (uint64_t a = iova; a < end && a >= iova; a = (a & ~0xfffull) + 4096) {
         /* Without translation (iommu=pt) the device is given the buffer's
@@ -304,26 +245,17 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid, uint16_t did,
         if (s->xlate_log)
             sim_xlate_log_row(s, sid, pasid, did, a, &r);
         lat += r.latency_ns;
-        uint64_t l = (uint64_t)(r.latency_ns + 0.5), done;
-        if (r.mem_reads) {
-            done = walkers_issue(s->walkers, issue, l);
-            s->st[IOSIM_ST_DMA_WALK_WAIT_NS] += done - l - issue;
-            if (s->inflight != INFLIGHT_COMPLETE)
-                s->walk_slot[walkers_last_slot(s->walkers)] =
-                    (struct sim_walk_slot){.valid = true,
-                                           .write = write,
-                                           .sid = sid,
-                                           .did = did,
-                                           .pasid = pasid,
-                                           .addr = addr,
-                                           .trace_iova =
-                                               trace_iova + (a - iova),
-                                           .base_ns = (uint64_t)(base + 0.5)};
-        } else {
-            done = issue + l;
-        }
-        if (done > ready)
-            ready = done;
+        dma_pipe_page(s->pipe, &q, r.latency_ns, r.mem_reads != 0);
+        if (r.mem_reads && s->inflight)
+            inflight_issued(
+                s->inflight, q.slot,
+                &(inflight_walk_t){.write = write,
+                                   .sid = sid,
+                                   .did = did,
+                                   .pasid = pasid,
+                                   .addr = addr,
+                                   .trace_iova = trace_iova + (a - iova),
+                                   .base_ns = (uint64_t)(q.base + 0.5)});
         if (r.fault)
             s->st[IOSIM_ST_DMA_FAULTS]++;
         else if ((r.iotlb_hit || r.devtlb_hit) && s->os->translates &&
@@ -335,18 +267,7 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid, uint16_t did,
     }
     /* pages of data in 4 KB units (rounded up), the F&S "per 4 KB" unit */
     s->st[IOSIM_ST_DMA_PAGES_4K] += (size + 4095) / 4096;
-    double t = base + lat;
-    double wire =
-        cfg->vtd.link_gbps > 0 ? (double)size * 8.0 / cfg->vtd.link_gbps : 0;
-    s->link_free = issue + (uint64_t)(wire > 1 ? wire + 0.5 : 1);
-    uint64_t landed = ready + (uint64_t)(base + 0.5);
-    if (landed > s->dev_done)
-        s->dev_done = landed;
-    if (s->out_landed) {
-        s->out_landed[s->out_next] = landed;
-        s->out_next = (s->out_next + 1) % cfg->vtd.max_outstanding;
-    }
-    s->st[IOSIM_ST_DMA_OVERLAP_NS] = s->dev_done - s->dev_t0;
+    dma_pipe_end(s->pipe, &q, size, lat);
     uint64_t lat_ns = (uint64_t)(lat + 0.5);
     s->st[IOSIM_ST_DMA_LAT_NS] += lat_ns;
     s->lat_ns_hist[lat_ns < SIM_LAT_SLOTS ? lat_ns : SIM_LAT_SLOTS - 1]++;
@@ -359,12 +280,6 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid, uint16_t did,
             b = 6;
     }
     s->st[IOSIM_ST_LAT_LT4 + b]++;
-    s->st[IOSIM_ST_DMA_XLATE_NS] += (uint64_t)(t + 0.5);
-    s->st[IOSIM_ST_DMA_WIRE_NS] += (uint64_t)(wire + 0.5);
-    s->st[IOSIM_ST_DMA_TIME_NS] =
-        s->st[IOSIM_ST_DMA_XLATE_NS] > s->st[IOSIM_ST_DMA_WIRE_NS]
-            ? s->st[IOSIM_ST_DMA_XLATE_NS]
-            : s->st[IOSIM_ST_DMA_WIRE_NS];
 }
 
 /* ---- device model (sim/dev/dev.h) ------------------------------------ */
@@ -525,7 +440,7 @@ static void window_mark(iosim_sim_t *s, const iosim_rec_t *r)
             s->window_observer(s->window_observer_arg, true);
         s->t_first = r->t;
         s->window_closed = false;
-        s->dev_t0 = s->dev_done > s->link_free ? s->dev_done : s->link_free;
+        dma_pipe_restart(s->pipe);
         if (s->epochs.len_ns)
             sim_epoch_after_restart(s);
     } else if (r->flags == IOSIM_MARK_END && !s->window_closed) {
@@ -711,16 +626,13 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
     }
 }
 
-/* ---- same-timestamp reordering ---------------------------------------
- * ftrace merges the per-CPU buffers by timestamp, and the global clock of
- * the captures ticks in microseconds: an unmap on one CPU and the remap of
- * the same IOVA on another can share a timestamp and come out in the wrong
- * order.  A MAP of a live IOVA or an UNMAP of a dead one is therefore held
- * back until a record with the same timestamp makes it consistent; a later
- * timestamp releases whatever is held, in trace order. */
+/* ---- same-timestamp reordering (reorder.h) --------------------------- */
 
-static bool rec_ready(iosim_sim_t *s, const iosim_rec_t *r)
+/* A MAP of a live IOVA (not one pre-mapped for the device model) or an
+ * UNMAP of a dead one waits for a record of its timestamp. */
+static bool rec_ready(void *arg, const iosim_rec_t *r)
 {
+    iosim_sim_t *s = arg;
     if (r->kind == IOSIM_REC_MAP)
         return !pgtable_is_mapped(&s->live, r->iova) ||
                pgtable_is_mapped(&s->premap, r->iova);
@@ -732,9 +644,10 @@ static bool rec_ready(iosim_sim_t *s, const iosim_rec_t *r)
 /* r is record number `no` of the trace (from 0 as FORMAT.md §4 and the
  * reader's messages count, in trace order, also when it was held back
  * and runs after later ones). */
-static int sim_record_numbered(iosim_sim_t *s, const iosim_rec_t *r,
-                               uint64_t no, iosim_err_t *err)
+static int sim_record_numbered(void *arg, const iosim_rec_t *r, uint64_t no,
+                               iosim_err_t *err)
 {
+    iosim_sim_t *s = arg;
     s->record_no = no;
     if (sim_record(s, r, err) == 0)
         return 0;
@@ -745,47 +658,12 @@ static int sim_record_numbered(iosim_sim_t *s, const iosim_rec_t *r,
                          (unsigned long long)no, (unsigned long long)r->t, msg);
 }
 
-static int release_pending(iosim_sim_t *s, bool all, iosim_err_t *err)
-{
-    bool progress = true;
-    while (s->npending && progress) {
-        progress = false;
-        for (size_t i = 0; i < s->npending; i++) {
-            if (!all && !rec_ready(s, &s->pending[i]))
-                continue;
-            iosim_rec_t r = s->pending[i];
-            uint64_t no = s->pending_no[i];
-            memmove(&s->pending[i], &s->pending[i + 1],
-                    (s->npending - i - 1) * sizeof r);
-            memmove(&s->pending_no[i], &s->pending_no[i + 1],
-                    (s->npending - i - 1) * sizeof no);
-            s->npending--;
-            if (sim_record_numbered(s, &r, no, err))
-                return -1;
-            progress = true;
-            break;
-        }
-    }
-    return 0;
-}
-
 /* One record of the trace, number no, in trace order. */
 static int sim_take(iosim_sim_t *s, const iosim_rec_t *r, uint64_t no,
                     iosim_err_t *err)
 {
-    if (s->npending && r->t != s->pending[0].t && release_pending(s, true, err))
-        return -1;
-    if ((r->kind == IOSIM_REC_MAP || r->kind == IOSIM_REC_UNMAP) &&
-        s->npending < SIM_PENDING_MAX && !rec_ready(s, r)) {
-        s->pending_no[s->npending] = no;
-        s->pending[s->npending++] = *r;
-        return 0;
-    }
-    if (sim_record_numbered(s, r, no, err))
-        return -1;
-    if (s->npending && release_pending(s, false, err))
-        return -1;
-    return 0;
+    return reorder_take(&s->pending, r, no, rec_ready, sim_record_numbered, s,
+                        err);
 }
 
 /* ---- device-model lookahead (dev.h dev_lookahead) ---------------------
@@ -859,7 +737,7 @@ int iosim_sim_finish(iosim_sim_t *s, iosim_err_t *err)
     while (s->ahead_len)
         if (sim_ahead_pop(s, err))
             return -1;
-    if (release_pending(s, true, err))
+    if (reorder_flush(&s->pending, sim_record_numbered, s, err))
         return -1;
     if ((s->dev && s->dev->finish && s->dev->finish(s->dev_state, err)) ||
         (s->os->finish && s->os->finish(s->os_state, err)) ||

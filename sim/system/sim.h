@@ -25,7 +25,9 @@
 #include "config/config.h"
 #include "stats/stat_list.h"
 #include "system/input_warnings.h"
-#include "vtd/timing.h"
+#include "system/reorder.h"
+#include "vtd/dma_pipe.h"
+#include "vtd/inflight.h"
 #include "vtd/vtd.h"
 
 struct os_policy_ops;
@@ -84,30 +86,9 @@ struct iosim_sim {
     pgtable_t premap;
     physmem_t premap_mem;
     bool premap_ready;
-    walkers_t *walkers; /* vtd.max_walks page-walk engines           */
-    /* vtd.inval_walks_in_flight other than complete (bare metal only):
-     * the request each walk slot last walked for, to discard its fill or
-     * walk it again */
-    struct sim_walk_slot {
-        bool valid;
-        bool write;
-        uint16_t sid, did;
-        uint32_t pasid;
-        uint64_t addr, trace_iova;
-        uint64_t base_ns; /* the request's l0 share: data lands after it */
-    } * walk_slot;
-    enum {
-        INFLIGHT_COMPLETE,
-        INFLIGHT_DROP_FILL,
-        INFLIGHT_RESTART
-    } inflight; /* vtd.inval_walks_in_flight; complete off bare metal */
-    uint64_t psc_drops_seen; /* vtd_psc_drops() at the last check */
-    uint64_t link_free;      /* ns: the link can start the next request    */
-    uint64_t *out_landed;    /* vtd.max_outstanding ring: when each of the
-                                last requests' data landed (NULL: no limit) */
-    uint32_t out_next;       /* its oldest slot                             */
-    uint64_t dev_done;       /* ns: the last request's data is in memory   */
-    uint64_t dev_t0;         /* ns: device clock when counting (re)started */
+    dma_pipe_t *pipe;     /* device time (vtd/dma_pipe.h)               */
+    inflight_t *inflight; /* vtd.inval_walks_in_flight other than complete
+                             (bare metal only; vtd/inflight.h), or NULL  */
     /* exact latency distribution at 1 ns resolution (percentiles) */
 #define SIM_LAT_SLOTS 8192u
     uint64_t lat_ns_hist[SIM_LAT_SLOTS]; /* last slot: >= SIM_LAT_SLOTS-1 */
@@ -118,10 +99,7 @@ struct iosim_sim {
     uint64_t record_no;  /* trace number (from 0) of the record being
                             processed (errors, translation log)       */
     bool record_failed;  /* the last error was record record_no's     */
-#define SIM_PENDING_MAX 16
-    iosim_rec_t pending[SIM_PENDING_MAX]; /* held back (see sim.c) */
-    uint64_t pending_no[SIM_PENDING_MAX]; /* their trace numbers */
-    size_t npending;
+    reorder_t pending;   /* records of one timestamp held back (reorder.h) */
     /* records received but held back for the device model to look at
      * (dev_lookahead): a ring of ahead_cap, the oldest at ahead_head */
     iosim_rec_t *ahead;

@@ -1,0 +1,90 @@
+/* dma_pipe.h — device time: the pipeline of a device's outstanding
+ * requests through the IOMMU and over the link.
+ *
+ * Concepts:
+ *   - Device time is a two-stage pipeline.  The translation stage takes
+ *     l0 x size / p + the translation latency per request, requests in
+ *     series (the F&S model, FIGURES.md §1: l0 = vtd.dma_base_ns per
+ *     p = vtd.request_bytes of data); the link stage takes
+ *     bytes / vtd.link_gbps; the slower stage sets the time
+ *     (dma.device_time_ns).
+ *   - Why l0 per byte of data, not per request: F&S fit
+ *     T = p / (l0 + M lm) with one l0 per 4 KB page of data while M
+ *     counts every read of the page's translations, its ACK's and the
+ *     rings', so a 64 B completion write must not cost the l0 of a page
+ *     (per request it would: 2 to 4 times the F&S l0 per page with
+ *     striding-RQ packets, CQEs and ACKs).
+ *   - Why overlap: F&S's T = p / (l0 + M lm) matches their measurements
+ *     with l0 = 65 ns, far below the 328 ns a 4 KB page takes on a
+ *     100 Gb/s link, so the wire transfer of one request cannot be in
+ *     series with the translation of the next.
+ *   - Overlapped clock (dma.overlapped_time_ns): a request issues when
+ *     the link is free and, with vtd.max_outstanding, when the oldest of
+ *     the last max_outstanding requests has landed; a page whose
+ *     translation walks waits for one of the vtd.max_walks page-walk
+ *     engines (timing.h), a hit only for its lookup; the data lands l0
+ *     after the last translation is ready.  The clock is the latest
+ *     landing since counting (re)started.
+ *   - Counters go to the caller's array (stat_list.h): dma.xlate_ns,
+ *     dma.wire_ns, dma.device_time_ns, dma.overlapped_time_ns,
+ *     dma.walk_wait_ns.  What a translation returned (hits, faults,
+ *     latency sums and buckets) is the caller's to count.
+ * Assumptions: requests come in trace order, each after the last (the
+ *   replay is serial); the link and the translation stage are the only
+ *   shared resources of the device.
+ * Not modeled: PCIe credits, posted-write ordering, read completions
+ *   split over several TLPs, a device's own translation cache timing
+ *   (the device TLB's hit costs what vtd.c says).
+ */
+#ifndef IOSIM_VTD_DMA_PIPE_H
+#define IOSIM_VTD_DMA_PIPE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+
+typedef struct dma_pipe dma_pipe_t;
+
+/* One request between dma_pipe_begin() and dma_pipe_end(). */
+typedef struct dma_req {
+    uint64_t issue; /* ns: when the device issues it               */
+    uint64_t ready; /* ns: its last translation is ready           */
+    double base;    /* its l0 share: l0 x size / p                 */
+    uint32_t slot;  /* walker slot of its last walk (dma_pipe_page) */
+} dma_req_t;
+
+/* A pipeline of cfg's vtd.* timing, counting into st (IOSIM_ST_COUNT);
+ * NULL with err set when memory runs out. */
+dma_pipe_t *dma_pipe_new(const iosim_config_t *cfg, uint64_t *st,
+                         iosim_err_t *err);
+void dma_pipe_free(dma_pipe_t *p);
+
+/* A request of size bytes (> 0) begins: q gets its issue time. */
+void dma_pipe_begin(dma_pipe_t *p, uint64_t size, dma_req_t *q);
+/* One page of q was translated in latency_ns; walked: the translation
+ * read memory (a walk), so it took a page-walk engine, whose slot goes
+ * to q->slot. */
+void dma_pipe_page(dma_pipe_t *p, dma_req_t *q, double latency_ns, bool walked);
+/* q ends: lat_ns is the sum of its pages' translation latencies. */
+void dma_pipe_end(dma_pipe_t *p, dma_req_t *q, uint64_t size, double lat_ns);
+
+/* Where the next request would start (the link's free time). */
+uint64_t dma_pipe_now(const dma_pipe_t *p);
+/* Number of page-walk engines (vtd.max_walks). */
+uint32_t dma_pipe_walk_slots(const dma_pipe_t *p);
+/* Whether the walk slot holds is done at the pipeline's now. */
+bool dma_pipe_walk_done(const dma_pipe_t *p, uint32_t slot);
+/* The walk slot holds is done again (its result was discarded at the
+ * pipeline's now) in latency_ns; its request's data lands base_ns after
+ * it: the clock and the device-time counters move. */
+void dma_pipe_redo_walk(dma_pipe_t *p, uint32_t slot, uint64_t latency_ns,
+                        uint64_t base_ns);
+
+/* ns: the latest landing so far (the overlapped clock's position). */
+uint64_t dma_pipe_landed(const dma_pipe_t *p);
+/* Counting restarts (a measurement window begins): the overlapped clock
+ * starts from where the device is now. */
+void dma_pipe_restart(dma_pipe_t *p);
+
+#endif
