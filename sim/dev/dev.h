@@ -25,7 +25,7 @@
 #ifndef IOSIM_DEV_H
 #define IOSIM_DEV_H
 
-#include "system/sim.h"
+#include "system/services.h"
 
 typedef struct dev_model_ops {
     const char *name;
@@ -53,7 +53,7 @@ typedef struct dev_model_ops {
 extern const dev_model_ops_t *const dev_model_registry[];
 const dev_model_ops_t *dev_model_find(const char *name);
 
-/* ---- services for device models (sim.c) ------------------------------ */
+/* ---- services for device models (sim.c), beside services.h's ----------- */
 
 /* One device access of size bytes at trace IOVA iova, by the device (and
  * domain, PASID) of record r, at the current time: translated page by page
@@ -73,7 +73,5 @@ int dev_lookahead(iosim_sim_t *s, size_t w, iosim_err_t *err);
 /* The i-th record (from 0) after the one being served, in trace order;
  * NULL past the records held back. */
 const iosim_rec_t *dev_peek(const iosim_sim_t *s, size_t i);
-/* The sim's resolved configuration (dev.<model>.* parameters). */
-const iosim_config_t *dev_config(const iosim_sim_t *s);
 
 #endif

@@ -327,7 +327,7 @@ static void *e1k_create(iosim_sim_t *s, iosim_err_t *err)
     e1k_t *e = calloc(1, sizeof *e);
     if (!e)
         return iosim_err_set(err, "out of memory"), NULL;
-    const iosim_config_t *cfg = dev_config(s);
+    const iosim_config_t *cfg = sim_config(s);
     e->sim = s;
     e->p = iosim_plugin_params(cfg, e1000e_rows);
     uint64_t top = e->p->ring_top;

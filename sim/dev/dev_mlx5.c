@@ -880,7 +880,7 @@ static int ring_init(ring_t *g, uint32_t entries, uint32_t bytes, bool wrap)
 static void *mlx5_create(iosim_sim_t *s, iosim_err_t *err)
 {
     const struct dev_mlx5_params *p =
-        iosim_plugin_params(dev_config(s), mlx5_rows);
+        iosim_plugin_params(sim_config(s), mlx5_rows);
     uint64_t wqe_bytes = (uint64_t)p->pages_per_wqe * PAGE;
     if (!pow2(p->stride) || p->stride > wqe_bytes)
         return iosim_err_set(err,

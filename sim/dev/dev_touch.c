@@ -66,7 +66,7 @@ static void *touch_create(iosim_sim_t *s, iosim_err_t *err)
     touch_t *t = calloc(1, sizeof *t);
     if (!t)
         return iosim_err_set(err, "out of memory"), NULL;
-    const iosim_config_t *cfg = dev_config(s);
+    const iosim_config_t *cfg = sim_config(s);
     t->sim = s;
     const struct dev_touch_params *p = iosim_plugin_params(cfg, touch_rows);
     t->granule = p->granule ? p->granule : 4096;

@@ -651,7 +651,7 @@ static bool is_pow2(uint64_t x) { return x && !(x & (x - 1)); }
 static void *vn_create(iosim_sim_t *s, iosim_err_t *err)
 {
     const struct dev_virtio_net_params *p =
-        iosim_plugin_params(dev_config(s), virtio_net_rows);
+        iosim_plugin_params(sim_config(s), virtio_net_rows);
     if (!is_pow2(p->rx_queue_size) || !is_pow2(p->tx_queue_size) ||
         (p->ctrl_queue_size && !is_pow2(p->ctrl_queue_size)) ||
         !is_pow2(p->vring_align))

@@ -14,7 +14,7 @@
 #ifndef IOSIM_HV_H
 #define IOSIM_HV_H
 
-#include "system/sim.h"
+#include "system/services.h"
 
 typedef struct hv_mode_ops {
     const char *name;
@@ -59,6 +59,13 @@ double hv_direct_submit(void *state, const vtd_desc_t *d, size_t n);
 vtd_xlate_result_t hv_direct_translate(void *state, uint16_t sid,
                                        uint32_t pasid, uint16_t did,
                                        uint64_t iova, bool write);
+
+/* The host's static map of guest RAM (hv_guest_pt.c): a device given
+ * guest-physical addresses (a guest with iommu=pt) is translated by the
+ * host stage alone; guest-passthrough's translate hook, and the
+ * emulated vIOMMU's under a guest policy that does not translate. */
+vtd_xlate_result_t hv_guest_ram_translate(iosim_sim_t *s, uint16_t sid,
+                                          uint64_t gpa, bool write);
 
 extern const hv_mode_ops_t *const hv_mode_registry[];
 const hv_mode_ops_t *hv_mode_find(const char *name);

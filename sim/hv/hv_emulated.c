@@ -77,7 +77,8 @@ static pgtable_t *guest_table(emu_t *e, uint16_t did, iosim_err_t *err)
     if (found)
         return found;
     pgtable_t *pt = calloc(1, sizeof *pt);
-    if (!pt || pgtable_init(pt, (uint8_t)e->s->cfg->vtd.ss_levels, &e->gmem)) {
+    if (!pt ||
+        pgtable_init(pt, (uint8_t)sim_config(e->s)->vtd.ss_levels, &e->gmem)) {
         free(pt);
         return iosim_err_set(err, "out of memory"), NULL;
     }
@@ -134,9 +135,9 @@ static void host_unmap(emu_t *e, uint16_t did, uint64_t iova, uint64_t span)
 {
     iosim_sim_t *s = e->s;
     iosim_err_t ignore;
-    long freed = vtd_unmap(s->vtd, did, iova, span, &ignore);
+    long freed = vtd_unmap(sim_vtd(s), did, iova, span, &ignore);
     sim_count(s, IOSIM_ST_HV_SHADOW_UNMAPS, 1);
-    sim_cpu(s, SIM_CPU_SHADOW, s->cfg->hv.shadow_page_cycles);
+    sim_cpu(s, SIM_CPU_SHADOW, sim_config(s)->hv.shadow_page_cycles);
     /* VFIO domains are strict (MODEL.md §6): invalidate on the host now */
     vtd_desc_t d[2] = {{.type = IOSIM_DESC_IOTLB,
                         .gran = IOSIM_GRAN_PAGE,
@@ -144,7 +145,7 @@ static void host_unmap(emu_t *e, uint16_t did, uint64_t iova, uint64_t span)
                         .ih = freed == 0}};
     vtd_psi_range(iova, span, &d[0].addr, &d[0].am);
     size_t n = 1;
-    if (s->cfg->vtd.ats) {
+    if (sim_config(s)->vtd.ats) {
         d[1] = (vtd_desc_t){.type = IOSIM_DESC_DEVTLB,
                             .gran = IOSIM_GRAN_PAGE,
                             .did = did,
@@ -152,10 +153,11 @@ static void host_unmap(emu_t *e, uint16_t did, uint64_t iova, uint64_t span)
                             .am = d[0].am};
         n = 2;
     }
-    double ns = vtd_submit(s->vtd, d, n);
+    double ns = vtd_submit(sim_vtd(s), d, n);
     sim_count(s, IOSIM_ST_HV_HOST_INVALS, 1);
     sim_cpu(s, SIM_CPU_SHADOW,
-            s->cfg->os.inval_submit_cycles + ns * s->cfg->os.cpu_ghz);
+            sim_config(s)->os.inval_submit_cycles +
+                ns * sim_config(s)->os.cpu_ghz);
 }
 
 static int sync_guest_leaf(uint64_t iova, uint64_t phys, uint64_t span,
@@ -164,15 +166,15 @@ static int sync_guest_leaf(uint64_t iova, uint64_t phys, uint64_t span,
     sync_ctx_t *c = arg;
     iosim_sim_t *s = c->e->s;
     uint64_t hpa = phys + EMU_HPA_OFFSET, cur;
-    if (vtd_lookup(s->vtd, c->did, iova, &cur)) {
+    if (vtd_lookup(sim_vtd(s), c->did, iova, &cur)) {
         if (cur == hpa)
             return 0; /* iova_tree: identical mapping, skipped */
         host_unmap(c->e, c->did, iova, span);
     }
     iosim_err_t ignore;
-    if (vtd_map(s->vtd, c->did, iova, hpa, span, write, &ignore) >= 0) {
+    if (vtd_map(sim_vtd(s), c->did, iova, hpa, span, write, &ignore) >= 0) {
         sim_count(s, IOSIM_ST_HV_SHADOW_MAPS, 1);
-        sim_cpu(s, SIM_CPU_SHADOW, s->cfg->hv.shadow_page_cycles);
+        sim_cpu(s, SIM_CPU_SHADOW, sim_config(s)->hv.shadow_page_cycles);
     }
     return 0;
 }
@@ -204,7 +206,8 @@ static int find_stale_host_leaf(uint64_t iova, uint64_t phys, uint64_t span,
 static void shadow_sync(emu_t *e, uint16_t did, uint64_t lo, uint64_t hi)
 {
     sync_ctx_t c = {.e = e, .did = did};
-    vtd_host_for_each_leaf(e->s->vtd, did, lo, hi, find_stale_host_leaf, &c);
+    vtd_host_for_each_leaf(sim_vtd(e->s), did, lo, hi, find_stale_host_leaf,
+                           &c);
     for (size_t i = 0; i < c.n; i += 2)
         host_unmap(e, did, c.stale[i], c.stale[i + 1]);
     free(c.stale);
@@ -220,9 +223,9 @@ static double emu_submit(void *state, const vtd_desc_t *d, size_t n)
     /* one IQT tail write = one VM exit; QEMU handles every descriptor
      * inside it, so the guest's wait completes on its first poll */
     sim_count(s, IOSIM_ST_HV_EXITS, 1);
-    sim_cpu(s, SIM_CPU_VMEXIT, s->cfg->hv.vmexit_cycles);
+    sim_cpu(s, SIM_CPU_VMEXIT, sim_config(s)->hv.vmexit_cycles);
     for (size_t i = 0; i < n; i++) {
-        sim_cpu(s, SIM_CPU_SHADOW, s->cfg->hv.qemu_desc_cycles);
+        sim_cpu(s, SIM_CPU_SHADOW, sim_config(s)->hv.qemu_desc_cycles);
         if (d[i].type != IOSIM_DESC_IOTLB && d[i].type != IOSIM_DESC_PIOTLB)
             continue;
         if (d[i].gran == IOSIM_GRAN_PAGE) {
@@ -242,19 +245,15 @@ static double emu_submit(void *state, const vtd_desc_t *d, size_t n)
     return 0; /* the guest sees no hardware queue time */
 }
 
-/* DMA of a guest that uses iommu=pt behind a vIOMMU: the device uses GPAs,
- * translated by the host's static map of guest RAM (hv_guest_pt.c). */
-vtd_xlate_result_t hv_guest_ram_translate(iosim_sim_t *s, uint16_t sid,
-                                          uint64_t gpa, bool write);
-
 static vtd_xlate_result_t emu_translate(void *state, uint16_t sid,
                                         uint32_t pasid, uint16_t did,
                                         uint64_t iova, bool write)
 {
     emu_t *e = state;
-    if (!e->s->os->translates)
+    /* a guest with iommu=pt behind a vIOMMU: the device uses GPAs */
+    if (!sim_os_translates(e->s))
         return hv_guest_ram_translate(e->s, sid, iova, write);
-    return vtd_translate(e->s->vtd, sid, pasid, did, iova, write);
+    return vtd_translate(sim_vtd(e->s), sid, pasid, did, iova, write);
 }
 
 /* QEMU refuses a VFIO device behind intel-iommu without caching-mode=on

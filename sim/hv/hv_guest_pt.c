@@ -27,12 +27,12 @@ vtd_xlate_result_t hv_guest_ram_translate(iosim_sim_t *s, uint16_t sid,
                                           uint64_t gpa, bool write)
 {
     uint64_t page = gpa & ~(GPT_HOST_PAGE - 1), hpa;
-    if (!vtd_lookup(s->vtd, GPT_HOST_DID, page, &hpa)) {
+    if (!vtd_lookup(sim_vtd(s), GPT_HOST_DID, page, &hpa)) {
         iosim_err_t ignore;
-        vtd_map(s->vtd, GPT_HOST_DID, page, page + GPT_HPA_OFFSET,
+        vtd_map(sim_vtd(s), GPT_HOST_DID, page, page + GPT_HPA_OFFSET,
                 GPT_HOST_PAGE, true, &ignore);
     }
-    return vtd_translate(s->vtd, sid, 0, GPT_HOST_DID, gpa, write);
+    return vtd_translate(sim_vtd(s), sid, 0, GPT_HOST_DID, gpa, write);
 }
 
 static void *gpt_create(iosim_sim_t *s, iosim_err_t *err)

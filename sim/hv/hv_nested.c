@@ -35,11 +35,11 @@ static const iosim_param_t nested_rows[] = {
 
 static void *nested_create(iosim_sim_t *s, iosim_err_t *err)
 {
-    if (vtd_translation(s->vtd) != VTD_XLATE_NESTED)
+    if (vtd_translation(sim_vtd(s)) != VTD_XLATE_NESTED)
         return iosim_err_set(err,
                              "hv.mode nested needs vtd.translation: "
                              "nested (got %s)",
-                             s->cfg->vtd.translation),
+                             sim_config(s)->vtd.translation),
                NULL;
     return s;
 }
@@ -47,11 +47,13 @@ static void *nested_create(iosim_sim_t *s, iosim_err_t *err)
 static double nested_submit(void *state, const vtd_desc_t *d, size_t n)
 {
     iosim_sim_t *s = state;
-    const struct nested_params *p = iosim_plugin_params(s->cfg, nested_rows);
+    const struct nested_params *p =
+        iosim_plugin_params(sim_config(s), nested_rows);
     if (p->trap_invalidations) {
         sim_count(s, IOSIM_ST_HV_EXITS, 1);
-        sim_cpu(s, SIM_CPU_VMEXIT, s->cfg->hv.vmexit_cycles);
-        sim_cpu(s, SIM_CPU_SHADOW, s->cfg->hv.qemu_desc_cycles * (double)n);
+        sim_cpu(s, SIM_CPU_VMEXIT, sim_config(s)->hv.vmexit_cycles);
+        sim_cpu(s, SIM_CPU_SHADOW,
+                sim_config(s)->hv.qemu_desc_cycles * (double)n);
     }
     return hv_direct_submit(state, d, n);
 }

@@ -17,29 +17,29 @@ long hv_direct_map(void *state, uint16_t did, uint64_t iova, uint64_t phys,
                    uint64_t size, bool write, iosim_err_t *err)
 {
     iosim_sim_t *s = state;
-    return vtd_map(s->vtd, did, iova, phys, size, write, err);
+    return vtd_map(sim_vtd(s), did, iova, phys, size, write, err);
 }
 long hv_direct_unmap(void *state, uint16_t did, uint64_t iova, uint64_t size,
                      iosim_err_t *err)
 {
     iosim_sim_t *s = state;
-    return vtd_unmap(s->vtd, did, iova, size, err);
+    return vtd_unmap(sim_vtd(s), did, iova, size, err);
 }
 double hv_direct_submit(void *state, const vtd_desc_t *d, size_t n)
 {
     iosim_sim_t *s = state;
-    return vtd_submit(s->vtd, d, n);
+    return vtd_submit(sim_vtd(s), d, n);
 }
 vtd_xlate_result_t hv_direct_translate(void *state, uint16_t sid,
                                        uint32_t pasid, uint16_t did,
                                        uint64_t iova, bool write)
 {
     iosim_sim_t *s = state;
-    if (!s->os->translates) { /* iommu=pt: DMA bypasses the IOMMU */
+    if (!sim_os_translates(s)) { /* iommu=pt: DMA bypasses the IOMMU */
         vtd_xlate_result_t r = {.phys = iova};
         return r;
     }
-    return vtd_translate(s->vtd, sid, pasid, did, iova, write);
+    return vtd_translate(sim_vtd(s), sid, pasid, did, iova, write);
 }
 /* Physical VT-d reports CM=0; caching mode is for virtual IOMMUs (VT-d
  * §6.1), so bare metal compared against a vIOMMU config drops it. */

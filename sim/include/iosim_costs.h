@@ -8,8 +8,8 @@
  *     summary field <field>_cycles of iosim_summary_t ("<what> cycles per
  *     request") and so a bar of scripts/plot_compare.py, which plots every
  *     summary field named *_cycles.  A model charges a cause with
- *     sim_cpu(s, SIM_CPU_<ID>, cycles) (system/sim.h); all causes add up to
- *     cpu.iommu_cycles.
+ *     sim_cpu(s, SIM_CPU_<ID>, cycles) (system/services.h); all causes add up
+ * to cpu.iommu_cycles.
  *   - A new cause is one line here.  A build may add causes of its own
  *     by defining IOSIM_CPU_COSTS_EXTRA(C, A) before this header is read
  *     (tests/plugin compiles a test build of the library that way); they

@@ -532,7 +532,8 @@ iova_remap_t *iova_remap_new(iosim_sim_t *s, iosim_err_t *err)
      * with 4 levels, 56 with 5) -- drivers/iommu/intel/iommu.c
      * paging_domain_alloc / domain_update_iommu_cap, MODEL.md §3.2. */
     bool first = os_linux_first_stage(s);
-    uint32_t levels = first ? s->cfg->vtd.fs_levels : s->cfg->vtd.ss_levels;
+    uint32_t levels =
+        first ? sim_config(s)->vtd.fs_levels : sim_config(s)->vtd.ss_levels;
     unsigned bits = 12u + 9u * (levels ? levels : 4u) - (first ? 1u : 0u);
     m->limit_pfn = ((1ull << bits) - 1) >> IOVA_SHIFT;
     return m;
@@ -576,8 +577,8 @@ iova_domain_t *iova_remap_domain(iova_remap_t *m, uint16_t did)
         iova_domain_free(d);
         return NULL;
     }
-    iova_set_online_cpus(d, m->s->meta.cpus);
-    iova_tick(d, m->s->now);
+    iova_set_online_cpus(d, sim_meta(m->s)->cpus);
+    iova_tick(d, sim_now(m->s));
     m->dom[m->ndom].did = did;
     m->dom[m->ndom++].d = d;
     return d;
@@ -601,7 +602,7 @@ int iova_remap_map(iova_remap_t *m, const iosim_rec_t *r, uint64_t *iova,
     iova_domain_t *d = iova_remap_domain(m, r->domain);
     if (!d)
         return iosim_err_set(err, "iova.c: out of memory");
-    iova_tick(d, s->now);
+    iova_tick(d, sim_now(s));
     bool hit = false;
     uint64_t pfn = iova_dma_alloc(d, r->cpu, pages, m->limit_pfn, true, &hit);
     if (!pfn)
@@ -651,13 +652,13 @@ void iova_remap_release(iova_remap_t *m, const iova_piece_t *p)
     iova_domain_t *d = iova_remap_domain(m, p->did);
     if (!d)
         return;
-    iova_tick(d, m->s->now);
+    iova_tick(d, sim_now(m->s));
     iova_free_fast(d, p->cpu, p->alloc_pfn, p->alloc_pages);
 }
 
 uint16_t iova_rec_domain(const iosim_sim_t *s, const iosim_rec_t *r)
 {
-    return r->domain ? r->domain : vtd_domain_of(s->vtd, r->device);
+    return r->domain ? r->domain : vtd_domain_of(sim_vtd(s), r->device);
 }
 
 uint64_t iova_remap_dma(iova_remap_t *m, const iosim_rec_t *r)

@@ -45,7 +45,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "system/sim.h"
+#include "system/services.h"
 
 #define IOVA_SHIFT 12u
 #define IOVA_START_PFN 1ull              /* iova.c init_iova_domain */

@@ -20,7 +20,7 @@
 #ifndef IOSIM_OS_H
 #define IOSIM_OS_H
 
-#include "system/sim.h"
+#include "system/services.h"
 
 typedef struct os_policy_ops {
     const char *name;
@@ -46,7 +46,7 @@ typedef struct os_policy_ops {
     void (*dma)(void *state, const iosim_rec_t *r, uint64_t iova, uint64_t size,
                 bool write);
     /* its own parameters (scheme.<name>_*) and their check; the policy
-     * reads them with iosim_plugin_params(s->cfg, params.rows) */
+     * reads them with iosim_plugin_params(sim_config(s), params.rows) */
     iosim_plugin_params_t params;
 } os_policy_ops_t;
 

@@ -85,22 +85,23 @@ static void *lazy_create(iosim_sim_t *s, iosim_err_t *err)
     l->s = s;
     /* mod_timer(now + msecs_to_jiffies(timeout)): whole ticks, rounded
      * up, plus the configured slack of the timer wheel. */
-    uint32_t hz = s->cfg->os.hz ? s->cfg->os.hz : 250;
+    uint32_t hz = sim_config(s)->os.hz ? sim_config(s)->os.hz : 250;
     double tick_ns = 1e9 / hz;
-    uint64_t jiffies = (uint64_t)(s->cfg->os.fq_timeout_ms * 1e6 / tick_ns);
-    if ((double)jiffies * tick_ns < s->cfg->os.fq_timeout_ms * 1e6)
+    uint64_t jiffies =
+        (uint64_t)(sim_config(s)->os.fq_timeout_ms * 1e6 / tick_ns);
+    if ((double)jiffies * tick_ns < sim_config(s)->os.fq_timeout_ms * 1e6)
         jiffies++;
-    jiffies += s->cfg->os.fq_timer_slack_jiffies;
+    jiffies += sim_config(s)->os.fq_timer_slack_jiffies;
     l->timeout_ns = (uint64_t)((double)jiffies * tick_ns + 0.5);
     /* intel_iommu_init(): "IOMMU batching disallowed due to
      * virtualization" -> iommu_set_dma_strict() when CAP.CM is set and
      * domains are second-stage (MODEL.md §1.1; seen in the captures:
      * lazy == strict under caching mode). */
-    l->forced_strict = s->cfg->vtd.caching_mode &&
-                       !strcmp(s->cfg->vtd.translation, "second-stage");
+    l->forced_strict = sim_config(s)->vtd.caching_mode &&
+                       !strcmp(sim_config(s)->vtd.translation, "second-stage");
     if (l->forced_strict)
         sim_note_substitution(s, "forced strict: caching mode");
-    if (!strcmp(s->cfg->os.iova_mode, "reallocate") &&
+    if (!strcmp(sim_config(s)->os.iova_mode, "reallocate") &&
         !(l->remap = iova_remap_new(s, err))) {
         free(l);
         return NULL;
@@ -132,7 +133,7 @@ static void lazy_flush(lazy_t *l, lazy_domain_t *d)
 {
     iosim_sim_t *s = l->s;
     sim_count(s, IOSIM_ST_OS_FQ_FLUSHES, 1);
-    sim_cpu(s, SIM_CPU_INVAL, s->cfg->os.fq_flush_cycles);
+    sim_cpu(s, SIM_CPU_INVAL, sim_config(s)->os.fq_flush_cycles);
     os_linux_flush_all(s, d->did, d->sid);
     d->flushes++;
     memset(d->queued, 0, sizeof d->queued);
@@ -147,7 +148,7 @@ static void lazy_ring_free(lazy_t *l, lazy_domain_t *d, unsigned cpu,
     if (!d->ring)
         return;
     lazy_ring_t *q = &d->ring[cpu];
-    uint32_t mask = l->s->cfg->os.fq_size - 1;
+    uint32_t mask = sim_config(l->s)->os.fq_size - 1;
     while (q->head != q->tail && q->e[q->head].counter < d->flushes) {
         iova_piece_t p = q->e[q->head].piece;
         q->head = (q->head + 1) & mask;
@@ -202,7 +203,8 @@ static void lazy_tick(void *state, uint64_t now)
 static void lazy_enqueue(lazy_t *l, lazy_domain_t *d, const iosim_rec_t *r)
 {
     iosim_sim_t *s = l->s;
-    uint32_t usable = s->cfg->os.fq_size ? s->cfg->os.fq_size - 1 : 0;
+    uint32_t usable =
+        sim_config(s)->os.fq_size ? sim_config(s)->os.fq_size - 1 : 0;
     if (d->queued[r->cpu] >= usable) {
         sim_count(s, IOSIM_ST_OS_FQ_FULL, 1);
         lazy_flush(l, d);
@@ -247,7 +249,7 @@ static int lazy_unmap_remapped(lazy_t *l, const iosim_rec_t *r,
         if (!d->ring && !(d->ring = calloc(LAZY_MAX_CPUS, sizeof *d->ring)))
             return iosim_err_set(err, "os_lazy.c: out of memory");
         lazy_ring_t *q = &d->ring[r->cpu];
-        uint32_t size = s->cfg->os.fq_size;
+        uint32_t size = sim_config(s)->os.fq_size;
         if (!q->e && !(q->e = malloc(size * sizeof *q->e)))
             return iosim_err_set(err, "os_lazy.c: out of memory");
         lazy_ring_free(l, d, r->cpu, r->cpu);
@@ -256,7 +258,7 @@ static int lazy_unmap_remapped(lazy_t *l, const iosim_rec_t *r,
         q->e[q->tail] = (lazy_entry_t){.piece = p, .counter = d->flushes};
         q->tail = (q->tail + 1) & (size - 1);
     }
-    sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_free_cycles);
+    sim_cpu(s, SIM_CPU_IOVA, sim_config(s)->os.iova_free_cycles);
     return 0;
 }
 
@@ -264,7 +266,7 @@ static int lazy_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
 {
     lazy_t *l = state;
     iosim_sim_t *s = l->s;
-    sim_cpu(s, SIM_CPU_UNMAP, s->cfg->os.unmap_cycles);
+    sim_cpu(s, SIM_CPU_UNMAP, sim_config(s)->os.unmap_cycles);
     if (l->remap)
         return lazy_unmap_remapped(l, r, err);
     long freed = sim_iommu_unmap(s, r->domain, r->iova, r->size, err);
@@ -273,11 +275,11 @@ static int lazy_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
     if (l->forced_strict) {
         os_linux_flush_range(s, r->domain, r->device, r->iova, r->size,
                              freed == 0);
-        sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_free_cycles);
+        sim_cpu(s, SIM_CPU_IOVA, sim_config(s)->os.iova_free_cycles);
         return 0;
     }
     lazy_enqueue(l, lazy_domain(l, r->domain, r->device), r);
-    sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_free_cycles);
+    sim_cpu(s, SIM_CPU_IOVA, sim_config(s)->os.iova_free_cycles);
     return 0;
 }
 

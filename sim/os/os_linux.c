@@ -33,7 +33,8 @@ static void submit_batched(iosim_sim_t *s, const vtd_desc_t *d, size_t n)
      * descriptors of one cache_tag_flush_*() in domain->qi_batch and
      * submits them together, at most QI_MAX_BATCHED_DESC_COUNT = 16
      * (qi_batch_flush_descs) (MODEL.md §1.6.3). */
-    uint32_t batch = s->cfg->os.strict_batch ? s->cfg->os.strict_batch : 1;
+    uint32_t batch =
+        sim_config(s)->os.strict_batch ? sim_config(s)->os.strict_batch : 1;
     for (size_t i = 0; i < n; i += batch)
         sim_iommu_submit(s, d + i, n - i < batch ? n - i : batch);
 }
@@ -43,8 +44,8 @@ static void submit_batched(iosim_sim_t *s, const vtd_desc_t *d, size_t n)
  * first-stage one too. */
 bool os_linux_first_stage(const iosim_sim_t *s)
 {
-    return !strcmp(s->cfg->vtd.translation, "first-stage") ||
-           !strcmp(s->cfg->vtd.translation, "nested");
+    return !strcmp(sim_config(s)->vtd.translation, "first-stage") ||
+           !strcmp(sim_config(s)->vtd.translation, "nested");
 }
 
 /* ih: only leaves changed.  A second-stage PSI carries it only where the
@@ -67,7 +68,8 @@ static vtd_desc_t iotlb_desc(const iosim_sim_t *s, uint16_t did, uint64_t iova,
         d.addr = addr;
         d.am = am;
         d.ih = ih;
-    } else if (am > s->cfg->vtd.mamv) { /* too big for a PSI: DSI (§1.6.3) */
+    } else if (am >
+               sim_config(s)->vtd.mamv) { /* too big for a PSI: DSI (§1.6.3) */
         d.gran = IOSIM_GRAN_DOMAIN;
     } else {
         d.gran = IOSIM_GRAN_PAGE;
@@ -83,12 +85,13 @@ void os_linux_flush_range(iosim_sim_t *s, uint16_t did, uint16_t sid,
 {
     vtd_desc_t d[2];
     size_t n = 0;
-    d[n++] = iotlb_desc(s, did, iova, size,
-                        ih && (s->cfg->os.pass_ih || os_linux_first_stage(s)));
+    d[n++] = iotlb_desc(
+        s, did, iova, size,
+        ih && (sim_config(s)->os.pass_ih || os_linux_first_stage(s)));
     /* devTLB after IOTLB (spec §6.5.2.5) in both kernels, os_kernel.c (d):
      * 6.1 iommu_flush_iotlb_psi -> iommu_flush_dev_iotlb, 6.12 the DEVTLB
      * cache tag after the IOTLB one; either way only with ATS */
-    if (s->cfg->vtd.ats) {
+    if (sim_config(s)->vtd.ats) {
         vtd_desc_t dt = {.type = IOSIM_DESC_DEVTLB,
                          .gran = IOSIM_GRAN_PAGE,
                          .sid = sid,
@@ -106,7 +109,7 @@ void os_linux_map_notify(iosim_sim_t *s, uint16_t did, uint64_t iova,
      * domains (caching mode covers second-stage tables only): the same in
      * both kernels, os_kernel.c (c) (6.1 __mapping_notify_one ->
      * iommu_flush_iotlb_psi(.., map = 1); 6.12 cache_tag_flush_range_np). */
-    if (!s->cfg->vtd.caching_mode || os_linux_first_stage(s))
+    if (!sim_config(s)->vtd.caching_mode || os_linux_first_stage(s))
         return;
     vtd_desc_t d = iotlb_desc(s, did, iova, size, false);
     sim_iommu_submit(s, &d, 1);
@@ -115,8 +118,8 @@ void os_linux_map_notify(iosim_sim_t *s, uint16_t did, uint64_t iova,
 int os_linux_map(iosim_sim_t *s, iova_remap_t *remap, const iosim_rec_t *r,
                  iosim_err_t *err)
 {
-    sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_alloc_cycles);
-    sim_cpu(s, SIM_CPU_MAP, s->cfg->os.map_cycles);
+    sim_cpu(s, SIM_CPU_IOVA, sim_config(s)->os.iova_alloc_cycles);
+    sim_cpu(s, SIM_CPU_MAP, sim_config(s)->os.map_cycles);
     uint64_t iova = r->iova;
     if (remap && iova_remap_map(remap, r, &iova, err))
         return -1;
@@ -142,7 +145,8 @@ void os_linux_flush_all(iosim_sim_t *s, uint16_t did, uint16_t sid)
          .did = did, .am = 52},
     };
     // clang-format on
-    bool devtlb = s->cfg->vtd.ats &&
-                  (s->cfg->os.flush_all_devtlb_cm || !s->cfg->vtd.caching_mode);
+    bool devtlb =
+        sim_config(s)->vtd.ats && (sim_config(s)->os.flush_all_devtlb_cm ||
+                                   !sim_config(s)->vtd.caching_mode);
     submit_batched(s, d, devtlb ? 2 : 1);
 }

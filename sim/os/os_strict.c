@@ -24,7 +24,7 @@ static void *strict_create(iosim_sim_t *s, iosim_err_t *err)
     if (!st)
         return iosim_err_set(err, "os_strict.c: out of memory"), NULL;
     st->s = s;
-    if (!strcmp(s->cfg->os.iova_mode, "reallocate") &&
+    if (!strcmp(sim_config(s)->os.iova_mode, "reallocate") &&
         !(st->remap = iova_remap_new(s, err))) {
         free(st);
         return NULL;
@@ -59,7 +59,7 @@ static int strict_unmap_remapped(strict_t *st, const iosim_rec_t *r,
                              freed == 0);
         iova_remap_release(st->remap, &p);
     }
-    sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_free_cycles);
+    sim_cpu(s, SIM_CPU_IOVA, sim_config(s)->os.iova_free_cycles);
     return 0;
 }
 
@@ -73,7 +73,7 @@ static int strict_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
 {
     strict_t *st = state;
     iosim_sim_t *s = st->s;
-    sim_cpu(s, SIM_CPU_UNMAP, s->cfg->os.unmap_cycles);
+    sim_cpu(s, SIM_CPU_UNMAP, sim_config(s)->os.unmap_cycles);
     if (st->remap)
         return strict_unmap_remapped(st, r, err);
     long freed = sim_iommu_unmap(s, r->domain, r->iova, r->size, err);
@@ -81,7 +81,7 @@ static int strict_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
         return -1;
     /* ih = list_empty(&gather.freelist): no table page freed (§1.3) */
     os_linux_flush_range(s, r->domain, r->device, r->iova, r->size, freed == 0);
-    sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_free_cycles);
+    sim_cpu(s, SIM_CPU_IOVA, sim_config(s)->os.iova_free_cycles);
     return 0;
 }
 

@@ -43,7 +43,7 @@ static int tr_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
 {
     trace_policy_t *t = state;
     tr_flush(t);
-    sim_cpu(t->s, SIM_CPU_MAP, t->s->cfg->os.map_cycles);
+    sim_cpu(t->s, SIM_CPU_MAP, sim_config(t->s)->os.map_cycles);
     return sim_iommu_map(t->s, r->domain, r->iova, r->aux, r->size,
                          (r->flags & IOSIM_PROT_WRITE) != 0, err) < 0
                ? -1
@@ -54,7 +54,7 @@ static int tr_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
 {
     trace_policy_t *t = state;
     tr_flush(t);
-    sim_cpu(t->s, SIM_CPU_UNMAP, t->s->cfg->os.unmap_cycles);
+    sim_cpu(t->s, SIM_CPU_UNMAP, sim_config(t->s)->os.unmap_cycles);
     return sim_iommu_unmap(t->s, r->domain, r->iova, r->size, err) < 0 ? -1 : 0;
 }
 
@@ -62,7 +62,7 @@ static int tr_inval(void *state, const iosim_rec_t *r, iosim_err_t *err)
 {
     (void)err;
     trace_policy_t *t = state;
-    uint32_t batch = t->s->cfg->os.strict_batch;
+    uint32_t batch = sim_config(t->s)->os.strict_batch;
     if (batch == 0 || batch > TRACE_BATCH_MAX)
         batch = TRACE_BATCH_MAX;
     vtd_desc_t d = {.type = r->desc,

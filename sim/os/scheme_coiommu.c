@@ -80,7 +80,8 @@ static void *co_create(iosim_sim_t *s, iosim_err_t *err)
     if (!c)
         return iosim_err_set(err, "scheme_coiommu.c: out of memory"), NULL;
     c->s = s;
-    const struct coiommu_params *p = iosim_plugin_params(s->cfg, coiommu_rows);
+    const struct coiommu_params *p =
+        iosim_plugin_params(sim_config(s), coiommu_rows);
     c->batch = p->batch ? p->batch : 1;
     c->timeout_ns = (uint64_t)(p->timeout_ms * 1e6);
     if (!(c->remap = iova_remap_new(s, err))) {
@@ -113,7 +114,7 @@ static int co_teardown(coiommu_t *c, iosim_err_t *err)
     sim_count(s, IOSIM_ST_OS_DEFERRED_TEARDOWNS, 1);
     for (size_t i = 0; i < c->n; i++) {
         const iova_piece_t *p = &c->marked[i].p;
-        sim_cpu(s, SIM_CPU_UNMAP, s->cfg->os.unmap_cycles);
+        sim_cpu(s, SIM_CPU_UNMAP, sim_config(s)->os.unmap_cycles);
         if (sim_iommu_unmap(s, p->did, p->model_iova, p->size, err) < 0)
             return -1;
     }
@@ -126,7 +127,7 @@ static int co_teardown(coiommu_t *c, iosim_err_t *err)
     }
     for (size_t i = 0; i < c->n; i++) {
         iova_remap_release(c->remap, &c->marked[i].p);
-        sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_free_cycles);
+        sim_cpu(s, SIM_CPU_IOVA, sim_config(s)->os.iova_free_cycles);
     }
     c->n = 0;
     return 0;

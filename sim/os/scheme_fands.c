@@ -98,7 +98,7 @@ static void *fands_create(iosim_sim_t *s, iosim_err_t *err)
     if (!f)
         return iosim_err_set(err, "scheme_fands.c: out of memory"), NULL;
     f->s = s;
-    f->p = iosim_plugin_params(s->cfg, fands_rows);
+    f->p = iosim_plugin_params(sim_config(s), fands_rows);
     f->chunk_pages = f->p->chunk_pages ? f->p->chunk_pages : 64;
     if (!(f->remap = iova_remap_new(s, err))) {
         free(f);
@@ -130,15 +130,15 @@ static uint64_t fands_dma_iova(void *state, const iosim_rec_t *r)
 static void fands_flush(iosim_sim_t *s, uint16_t did, uint16_t sid,
                         uint64_t iova, uint64_t size, bool ih)
 {
-    ih = ih &&
-         ((const struct fands_params *)iosim_plugin_params(s->cfg, fands_rows))
-             ->keep_psc;
+    ih = ih && ((const struct fands_params *)iosim_plugin_params(sim_config(s),
+                                                                 fands_rows))
+                   ->keep_psc;
     vtd_desc_t d[2] = {{.type = IOSIM_DESC_IOTLB, .did = did}};
     size_t n = 1;
     uint64_t addr;
     uint8_t am;
     vtd_psi_range(iova, size, &addr, &am);
-    if (am > s->cfg->vtd.mamv) {
+    if (am > sim_config(s)->vtd.mamv) {
         d[0].gran = IOSIM_GRAN_DOMAIN; /* too big for a PSI (§1.6.3) */
     } else {
         d[0].gran = IOSIM_GRAN_PAGE;
@@ -146,7 +146,7 @@ static void fands_flush(iosim_sim_t *s, uint16_t did, uint16_t sid,
         d[0].am = am;
         d[0].ih = ih;
     }
-    if (s->cfg->vtd.ats) {
+    if (sim_config(s)->vtd.ats) {
         d[1] = (vtd_desc_t){.type = IOSIM_DESC_DEVTLB,
                             .gran = IOSIM_GRAN_PAGE,
                             .did = did,
@@ -155,7 +155,7 @@ static void fands_flush(iosim_sim_t *s, uint16_t did, uint16_t sid,
                             .am = am};
         n = 2;
     }
-    if (s->cfg->os.strict_batch == 1 && n == 2) {
+    if (sim_config(s)->os.strict_batch == 1 && n == 2) {
         sim_iommu_submit(s, &d[0], 1);
         sim_iommu_submit(s, &d[1], 1);
     } else {
@@ -180,7 +180,7 @@ static fands_chunk_t *open_chunk(fands_t *f, const iosim_rec_t *r,
         free(c);
         return iosim_err_set(err, "scheme_fands.c: out of memory"), NULL;
     }
-    iova_tick(dom, s->now);
+    iova_tick(dom, sim_now(s));
     uint64_t pfn = iova_dma_alloc(dom, r->cpu, f->chunk_pages,
                                   iova_remap_limit_pfn(f->remap), true, NULL);
     if (!pfn) {
@@ -192,7 +192,7 @@ static fands_chunk_t *open_chunk(fands_t *f, const iosim_rec_t *r,
                NULL;
     }
     sim_count(s, IOSIM_ST_OS_IOVA_ALLOCS, 1);
-    sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_alloc_cycles);
+    sim_cpu(s, SIM_CPU_IOVA, sim_config(s)->os.iova_alloc_cycles);
     c->did = r->domain;
     c->sid = r->device;
     c->cpu = r->cpu;
@@ -214,10 +214,10 @@ static void retire_chunk(fands_t *f, fands_chunk_t *c)
     fands_flush(s, c->did, c->sid, c->base, size, !c->table_freed);
     iova_domain_t *dom = iova_remap_domain(f->remap, c->did);
     if (dom) {
-        iova_tick(dom, s->now);
+        iova_tick(dom, sim_now(s));
         iova_free_fast(dom, c->cpu, c->alloc_pfn, f->chunk_pages);
     }
-    sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_free_cycles);
+    sim_cpu(s, SIM_CPU_IOVA, sim_config(s)->os.iova_free_cycles);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -231,10 +231,10 @@ static int fands_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
 {
     fands_t *f = state;
     iosim_sim_t *s = f->s;
-    sim_cpu(s, SIM_CPU_MAP, s->cfg->os.map_cycles);
+    sim_cpu(s, SIM_CPU_MAP, sim_config(s)->os.map_cycles);
     uint64_t iova;
     if (!is_rx_page(f, r)) {
-        sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_alloc_cycles);
+        sim_cpu(s, SIM_CPU_IOVA, sim_config(s)->os.iova_alloc_cycles);
         if (iova_remap_map(f->remap, r, &iova, err))
             return -1;
     } else {
@@ -281,7 +281,7 @@ static int fands_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
 {
     fands_t *f = state;
     iosim_sim_t *s = f->s;
-    sim_cpu(s, SIM_CPU_UNMAP, s->cfg->os.unmap_cycles);
+    sim_cpu(s, SIM_CPU_UNMAP, sim_config(s)->os.unmap_cycles);
     iova_xmap_t *x = iova_remap_xmap(f->remap);
     uint64_t lo = r->iova & ~0xfffull, hi = r->iova + (r->size ? r->size : 1);
     iova_xent_t *e;
@@ -296,7 +296,7 @@ static int fands_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
                 return -1;
             fands_flush(s, p.did, r->device, p.model_iova, p.size, freed == 0);
             iova_remap_release(f->remap, &p);
-            sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_free_cycles);
+            sim_cpu(s, SIM_CPU_IOVA, sim_config(s)->os.iova_free_cycles);
             continue;
         }
         uint64_t iova = e->model_iova, size = e->size;

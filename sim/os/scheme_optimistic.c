@@ -77,7 +77,7 @@ static void *op_create(iosim_sim_t *s, iosim_err_t *err)
         return iosim_err_set(err, "scheme_optimistic.c: out of memory"), NULL;
     o->s = s;
     const struct optimistic_params *p =
-        iosim_plugin_params(s->cfg, optimistic_rows);
+        iosim_plugin_params(sim_config(s), optimistic_rows);
     o->window_ns = (uint64_t)(p->window_ms * 1e6);
     o->quota = p->quota;
     if (!(o->by_phys = iova_xmap_new()) ||
@@ -128,13 +128,13 @@ static int teardown(optimistic_t *o, kept_t *k, iosim_err_t *err)
     iosim_sim_t *s = o->s;
     unlink_kept(o, k);
     sim_count(s, IOSIM_ST_OS_DEFERRED_TEARDOWNS, 1);
-    sim_cpu(s, SIM_CPU_UNMAP, s->cfg->os.unmap_cycles);
+    sim_cpu(s, SIM_CPU_UNMAP, sim_config(s)->os.unmap_cycles);
     long freed = sim_iommu_unmap(s, k->p.did, k->p.model_iova, k->p.size, err);
     if (freed >= 0) {
         os_linux_flush_range(s, k->p.did, k->sid, k->p.model_iova, k->p.size,
                              freed == 0);
         iova_remap_release(o->remap, &k->p);
-        sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_free_cycles);
+        sim_cpu(s, SIM_CPU_IOVA, sim_config(s)->os.iova_free_cycles);
     }
     free(k);
     return freed < 0 ? -1 : 0;
@@ -181,8 +181,8 @@ static int op_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
         sim_count(s, IOSIM_ST_OS_MAP_REUSES, 1);
         return 0;
     }
-    sim_cpu(s, SIM_CPU_IOVA, s->cfg->os.iova_alloc_cycles);
-    sim_cpu(s, SIM_CPU_MAP, s->cfg->os.map_cycles);
+    sim_cpu(s, SIM_CPU_IOVA, sim_config(s)->os.iova_alloc_cycles);
+    sim_cpu(s, SIM_CPU_MAP, sim_config(s)->os.map_cycles);
     uint64_t iova;
     if (iova_remap_map(o->remap, r, &iova, err))
         return -1;

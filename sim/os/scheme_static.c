@@ -58,7 +58,8 @@ static int map_run(static_scheme_t *t, uint16_t did, uint64_t lo, uint64_t hi,
     iosim_sim_t *s = t->s;
     if (hi <= lo)
         return 0;
-    sim_cpu(s, SIM_CPU_MAP, s->cfg->os.map_cycles * (double)((hi - lo) >> 12));
+    sim_cpu(s, SIM_CPU_MAP,
+            sim_config(s)->os.map_cycles * (double)((hi - lo) >> 12));
     if (sim_iommu_map(s, did, lo, lo, hi - lo, true, err) < 0)
         return -1;
     os_linux_map_notify(s, did, lo, hi - lo);

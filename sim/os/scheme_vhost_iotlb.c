@@ -120,11 +120,11 @@ static void *vh_create(iosim_sim_t *s, iosim_err_t *err)
     if (!v)
         return iosim_err_set(err, "scheme_vhost_iotlb.c: out of memory"), NULL;
     v->s = s;
-    v->p = iosim_plugin_params(s->cfg, vhost_rows);
+    v->p = iosim_plugin_params(sim_config(s), vhost_rows);
     v->tree = !strcmp(v->p->structure, "tree");
     v->merge = v->p->merge;
     v->cap = v->p->entries ? v->p->entries : 1;
-    v->rng = s->cfg->sim.seed ? s->cfg->sim.seed : 1;
+    v->rng = sim_config(s)->sim.seed ? sim_config(s)->sim.seed : 1;
     v->e = calloc(v->cap, sizeof *v->e);
     v->maps = iova_xmap_new();
     if (!v->e || !v->maps) {

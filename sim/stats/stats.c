@@ -2,7 +2,9 @@
  * stat_list.h, and lookups by name. */
 #include <string.h>
 
-#include "system/sim.h"
+#include "config/config.h"
+#include "stats/stat_list.h"
+#include "system/system.h"
 
 static const char *const stat_names[] = {
 #define X(id, name, desc) name,
@@ -39,7 +41,7 @@ const char *iosim_stat_desc(size_t i)
 }
 uint64_t iosim_sim_stat(const iosim_sim_t *s, size_t i)
 {
-    return i < IOSIM_ST_COUNT ? s->st[i] : 0;
+    return i < IOSIM_ST_COUNT ? sim_counters(s)[i] : 0;
 }
 
 bool iosim_sim_stat_by_name(const iosim_sim_t *s, const char *name,
@@ -47,7 +49,7 @@ bool iosim_sim_stat_by_name(const iosim_sim_t *s, const char *name,
 {
     for (size_t i = 0; i < IOSIM_ST_COUNT; i++)
         if (!strcmp(stat_names[i], name)) {
-            *value = s->st[i];
+            *value = sim_counters(s)[i];
             return true;
         }
     return false;
@@ -68,10 +70,10 @@ bool iosim_sim_derived(const iosim_sim_t *s, size_t i, double *value)
     if (i >= IOSIM_DV_COUNT)
         return false;
     const derived_def_t *d = &derived_defs[i];
-    uint64_t den = s->st[d->den];
+    uint64_t den = sim_counters(s)[d->den];
     if (den == 0)
         return false; /* printed as null, never NaN */
-    *value = d->scale * (double)s->st[d->num] / (double)den;
+    *value = d->scale * (double)sim_counters(s)[d->num] / (double)den;
     return true;
 }
 
@@ -87,7 +89,7 @@ bool iosim_sim_derived_by_name(const iosim_sim_t *s, const char *name,
 void iosim_sim_summary(const iosim_sim_t *s, iosim_summary_t *o)
 {
     memset(o, 0, sizeof *o);
-    const uint64_t *st = s->st;
+    const uint64_t *st = sim_counters(s);
     uint64_t ndma = st[IOSIM_ST_DMA_REQS];
     if (ndma) {
         o->latency_mean_ns = (double)st[IOSIM_ST_DMA_LAT_NS] / (double)ndma;
@@ -95,8 +97,9 @@ void iosim_sim_summary(const iosim_sim_t *s, iosim_summary_t *o)
          * below it (nearest rank) */
         uint64_t r50 = (ndma + 1) / 2, r99 = (ndma * 99 + 99) / 100, cum = 0;
         bool have50 = false;
+        const uint64_t *hist = sim_latency_hist(s);
         for (uint32_t i = 0; i < SIM_LAT_SLOTS; i++) {
-            cum += s->lat_ns_hist[i];
+            cum += hist[i];
             if (!have50 && cum >= r50) {
                 o->latency_p50_ns = i;
                 have50 = true;
@@ -122,15 +125,17 @@ void iosim_sim_summary(const iosim_sim_t *s, iosim_summary_t *o)
                               ? 4096.0 * (double)st[IOSIM_ST_WALK_READS] /
                                     (double)st[IOSIM_ST_DMA_BYTES]
                               : 0;
-    double ghz = s->cfg->os.cpu_ghz > 0 ? s->cfg->os.cpu_ghz : 1;
-    double app = s->cfg->sim.app_cycles_per_request;
+    const iosim_config_t *cfg = iosim_sim_config(s);
+    const sim_cpu_load_t *load = sim_cpu_load(s);
+    double ghz = cfg->os.cpu_ghz > 0 ? cfg->os.cpu_ghz : 1;
+    double app = cfg->sim.app_cycles_per_request;
     /* the busiest CPU bounds the rate: its requests' app cycles plus the
      * IOMMU cycles it spent, spread over all requests */
     double busiest = 0, busiest_app = 0;
     o->cpus = 0;
     for (unsigned c = 0; c < SIM_CPUS; c++) {
-        double r = (double)s->load.requests[c];
-        double w = app * r + (double)s->load.cycles[c];
+        double r = (double)load->requests[c];
+        double w = app * r + (double)load->cycles[c];
         o->cpus += r > 0;
         if (w > busiest)
             busiest = w;
@@ -144,7 +149,7 @@ void iosim_sim_summary(const iosim_sim_t *s, iosim_summary_t *o)
     }
     o->cpu_ns = busiest / req / ghz;
     /* vtd.timing: the F&S serial pipeline, or requests overlapped */
-    bool overlapped = !strcmp(s->cfg->vtd.timing, "overlapped");
+    bool overlapped = !strcmp(iosim_sim_config(s)->vtd.timing, "overlapped");
     uint64_t dev_ns = st[IOSIM_ST_DMA_TIME_NS];
     if (overlapped) /* and never faster than the link moves the bytes */
         dev_ns = st[IOSIM_ST_DMA_OVERLAP_NS] > st[IOSIM_ST_DMA_WIRE_NS]
@@ -176,9 +181,8 @@ void iosim_sim_summary(const iosim_sim_t *s, iosim_summary_t *o)
      * pages is taken out.  The validation cases and research scripts
      * read it from the report. */
     double extra =
-        (double)st[IOSIM_ST_DMA_BYTES] / (double)s->cfg->vtd.request_bytes -
-        req;
+        (double)st[IOSIM_ST_DMA_BYTES] / (double)cfg->vtd.request_bytes - req;
     double fands_ns =
-        (double)st[IOSIM_ST_DMA_TIME_NS] - s->cfg->vtd.dma_base_ns * extra;
+        (double)st[IOSIM_ST_DMA_TIME_NS] - cfg->vtd.dma_base_ns * extra;
     o->fands_gbps = fands_ns > 0 ? 8 * 4096 * req / fands_ns : 0;
 }

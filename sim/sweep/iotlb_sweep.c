@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "cache/allassoc.h"
-#include "system/sim.h"
+#include "stats/stat_list.h"
+#include "system/services.h"
+#include "system/system.h"
 
 static iosim_cache_params_t *swept(iosim_config_t *c, iotlb_sweep_cache_t which)
 {
@@ -14,8 +16,8 @@ static iosim_cache_params_t *swept(iosim_config_t *c, iotlb_sweep_cache_t which)
 
 static cache_t *swept_cache(iosim_sim_t *s, iotlb_sweep_cache_t which)
 {
-    return which == IOTLB_SWEEP_PSC_PD ? vtd_psc_cache(s->vtd, 3)
-                                       : vtd_iotlb_cache(s->vtd);
+    return which == IOTLB_SWEEP_PSC_PD ? vtd_psc_cache(sim_vtd(s), 3)
+                                       : vtd_iotlb_cache(sim_vtd(s));
 }
 
 /* Why the base configuration rules one pass out, or NULL. */
@@ -35,18 +37,19 @@ static const char *one_pass_ruled_out(const iosim_config_t *c,
 static void copy_row(iotlb_sweep_row_t *row, uint32_t sets, uint32_t ways,
                      const iosim_sim_t *s, iotlb_sweep_cache_t which)
 {
+    const uint64_t *st = sim_counters(s);
     row->sets = sets;
     row->ways = ways;
     if (which == IOTLB_SWEEP_PSC_PD) {
-        row->misses = s->st[IOSIM_ST_PSC3_MISSES];
+        row->misses = st[IOSIM_ST_PSC3_MISSES];
         row->misses_only = true;
         return;
     }
-    row->lookups = s->st[IOSIM_ST_IOTLB_LOOKUPS];
-    row->hits = s->st[IOSIM_ST_IOTLB_HITS];
-    row->misses = s->st[IOSIM_ST_IOTLB_MISSES];
-    row->evictions = s->st[IOSIM_ST_IOTLB_EVICTIONS];
-    row->invalidated = s->st[IOSIM_ST_IOTLB_INVAL_ENTRIES];
+    row->lookups = st[IOSIM_ST_IOTLB_LOOKUPS];
+    row->hits = st[IOSIM_ST_IOTLB_HITS];
+    row->misses = st[IOSIM_ST_IOTLB_MISSES];
+    row->evictions = st[IOSIM_ST_IOTLB_EVICTIONS];
+    row->invalidated = st[IOSIM_ST_IOTLB_INVAL_ENTRIES];
 }
 
 static void window_changed(void *arg, bool begin)
@@ -76,8 +79,7 @@ static int run_one_pass(const iosim_config_t *base, const char *trace,
     iosim_sim_t *s = iosim_sim_new(base, "one-pass", iosim_trace_meta(r), err);
     if (s) {
         cache_set_shadow(swept_cache(s, which), a);
-        s->window_observer = window_changed;
-        s->window_observer_arg = a;
+        sim_observe_window(s, window_changed, a);
         if (iosim_replay_reader_threads(r, &s, 1, 1, NULL, NULL, err) == 0) {
             rc = 1;
             if (allassoc_exact(a)) {
@@ -89,9 +91,10 @@ static int run_one_pass(const iosim_config_t *base, const char *trace,
                         allassoc_counts(a, sets[i], ways[j], &n);
                         /* the IOTLB's stat counts translations (one
                          * may probe several page sizes) */
-                        uint64_t lookups = which == IOTLB_SWEEP_IOTLB
-                                               ? s->st[IOSIM_ST_IOTLB_LOOKUPS]
-                                               : n.lookups;
+                        uint64_t lookups =
+                            which == IOTLB_SWEEP_IOTLB
+                                ? sim_counters(s)[IOSIM_ST_IOTLB_LOOKUPS]
+                                : n.lookups;
                         *row =
                             (iotlb_sweep_row_t){.sets = sets[i],
                                                 .ways = ways[j],

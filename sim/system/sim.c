@@ -27,6 +27,32 @@ void sim_cpu(iosim_sim_t *s, sim_cpu_cause_t cause, double cycles)
     }
 }
 
+const iosim_config_t *sim_config(const iosim_sim_t *s) { return s->cfg; }
+uint64_t sim_now(const iosim_sim_t *s) { return s->now; }
+const iosim_trace_meta_t *sim_meta(const iosim_sim_t *s) { return &s->meta; }
+bool sim_os_translates(const iosim_sim_t *s) { return s->os->translates; }
+vtd_t *sim_vtd(const iosim_sim_t *s) { return s->vtd; }
+
+void sim_count(iosim_sim_t *s, enum iosim_stat_id id, uint64_t n)
+{
+    s->st[id] += n;
+}
+
+/* ---- read-only views (system.h) ---------------------------------------- */
+
+const uint64_t *sim_counters(const iosim_sim_t *s) { return s->st; }
+const uint64_t *sim_latency_hist(const iosim_sim_t *s)
+{
+    return s->lat_ns_hist;
+}
+const sim_cpu_load_t *sim_cpu_load(const iosim_sim_t *s) { return &s->load; }
+
+void sim_observe_window(iosim_sim_t *s, sim_window_observer_fn fn, void *arg)
+{
+    s->window_observer = fn;
+    s->window_observer_arg = arg;
+}
+
 long sim_iommu_map(iosim_sim_t *s, uint16_t did, uint64_t iova, uint64_t phys,
                    uint64_t size, bool write, iosim_err_t *err)
 {
@@ -312,8 +338,6 @@ static int sim_dev_create(iosim_sim_t *s, const iosim_trace_meta_t *meta,
     s->dev_state = s->dev->create(s, err);
     return s->dev_state ? 0 : -1;
 }
-
-const iosim_config_t *dev_config(const iosim_sim_t *s) { return s->cfg; }
 
 bool dev_live(const iosim_sim_t *s, uint64_t iova)
 {

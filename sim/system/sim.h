@@ -1,13 +1,15 @@
-/* sim.h — one model instance and the services it offers its plug-ins.
+/* sim.h — one modeled system: the private state of iosim_sim_t, seen
+ * only by the composition code in sim/system/ (sim.c, epoch.c,
+ * xlate_log.c).  Plug-ins call the services of services.h; the rest of
+ * the library reads a system through iosim.h and system.h.
  *
  * Concepts:
  *   - A sim routes each record: MAP/UNMAP/INVAL go to the guest-OS policy
  *     (os.h), which changes page tables and issues invalidations through
  *     the hypervisor mode (hv.h), which finally drives the VT-d hardware
- *     model (vtd.h).  DMA records (real or synthesized by the access
- *     model) are translated through the hypervisor mode too.
- *   - Policies and modes never touch counters of other components
- *     directly; they call the sim_* services below, which count.
+ *     model (vtd.h).  DMA records (real or synthesized by the device
+ *     model, dev.h) are translated through the hypervisor mode too and
+ *     timed by the device pipeline (vtd/dma_pipe.h).
  *   - Measurement window: with sim.window_only, counters restart at a
  *     MARK begin record and freeze at MARK end (model state is kept).
  *   - CPU load per CPU: the CPU cycles a record causes go to the CPU the
@@ -15,36 +17,24 @@
  *     record triggers, e.g. a flush-queue timer or a VM exit, goes to
  *     the CPU of that record), and each request MARK to its CPU.  The
  *     summary's CPU-bound side is the busiest CPU (stats.c).
- * Assumptions: records arrive in time order.
+ * Assumptions: records arrive in time order, but for records of one
+ *   timestamp (reorder.h).
  * Not modeled: concurrency between CPUs (records are serialised in trace
  * order).
  */
 #ifndef IOSIM_SIM_H
 #define IOSIM_SIM_H
 
-#include "config/config.h"
-#include "stats/stat_list.h"
 #include "system/input_warnings.h"
 #include "system/reorder.h"
+#include "system/services.h"
+#include "system/system.h"
 #include "vtd/dma_pipe.h"
 #include "vtd/inflight.h"
-#include "vtd/vtd.h"
 
 struct os_policy_ops;
-/* Told when a measurement window begins or ends (sim.window_only): the
- * counters restart or freeze, so a model counting on the side can too. */
-typedef void (*sim_window_observer_fn)(void *arg, bool begin);
-typedef void (*sim_submit_observer_fn)(void *arg, const vtd_desc_t *d,
-                                       size_t n);
 struct hv_mode_ops;
 struct dev_model_ops;
-
-/* Per-CPU load: cycles and requests (iosim_rec_t.cpu has 8 bits). */
-#define SIM_CPUS 256u
-typedef struct sim_cpu_load {
-    uint64_t cycles[SIM_CPUS];
-    uint64_t requests[SIM_CPUS];
-} sim_cpu_load_t;
 
 /* Time series of the counters (epoch.c); len_ns 0 = off. */
 typedef struct sim_epochs {
@@ -90,7 +80,6 @@ struct iosim_sim {
     inflight_t *inflight; /* vtd.inval_walks_in_flight other than complete
                              (bare metal only; vtd/inflight.h), or NULL  */
     /* exact latency distribution at 1 ns resolution (percentiles) */
-#define SIM_LAT_SLOTS 8192u
     uint64_t lat_ns_hist[SIM_LAT_SLOTS]; /* last slot: >= SIM_LAT_SLOTS-1 */
     uint64_t lat_frozen[SIM_LAT_SLOTS];
     uint64_t warn[SIM_WARN_COUNT]; /* input warnings, whole trace      */
@@ -136,37 +125,5 @@ int sim_epoch_finish(iosim_sim_t *s, iosim_err_t *err);
 void sim_xlate_log_row(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
                        uint16_t did, uint64_t iova,
                        const vtd_xlate_result_t *r);
-
-/* Cause of CPU time, for per-request breakdowns: SIM_CPU_<ID> of each
- * cause in iosim_costs.h. */
-typedef enum sim_cpu_cause {
-#define IOSIM_X_CAUSE(a, id, field, what, help) SIM_CPU_##id,
-    IOSIM_CPU_COSTS(IOSIM_X_CAUSE, )
-#undef IOSIM_X_CAUSE
-} sim_cpu_cause_t;
-
-void sim_cpu(iosim_sim_t *s, sim_cpu_cause_t cause, double cycles);
-
-/* A component runs something else than its configuration names (lazy
- * under caching mode runs strict, as Linux does): what (e.g. "forced
- * strict: caching mode") is appended to the sim's label in parentheses,
- * so every report, epoch row and plot that names the sim says so. */
-void sim_note_substitution(iosim_sim_t *s, const char *what);
-
-/* Observer of the OS's invalidation submissions (tests, debugging): called
- * with each qi_submit_sync() batch before the hypervisor sees it. */
-void sim_observe_submits(iosim_sim_t *s, sim_submit_observer_fn fn, void *arg);
-static inline void sim_count(iosim_sim_t *s, enum iosim_stat_id id, uint64_t n)
-{
-    s->st[id] += n;
-}
-
-/* Guest-visible IOMMU operations: routed through the hypervisor mode. */
-long sim_iommu_map(iosim_sim_t *s, uint16_t did, uint64_t iova, uint64_t phys,
-                   uint64_t size, bool write, iosim_err_t *err);
-long sim_iommu_unmap(iosim_sim_t *s, uint16_t did, uint64_t iova, uint64_t size,
-                     iosim_err_t *err);
-/* One qi_submit_sync(): n descriptors + the implicit wait. */
-void sim_iommu_submit(iosim_sim_t *s, const vtd_desc_t *d, size_t n);
 
 #endif

@@ -7,9 +7,9 @@
  *     label (the sim), record (number from 0, FORMAT.md §4, in trace order, of
  * the record that caused it: the DMA, or the UNMAP of a synthesized access;
  * rows follow processing order, which differs where records of one timestamp
- * were reordered, sim.c), t_ns (its time), device (bus:dev.fn), pasid, domain
- * (as the record names it; 0 = the device's), iova (of the 4 KB page, as the
- * device used it: the model's IOVA under a reallocating policy), result,
+ * were reordered, reorder.h), t_ns (its time), device (bus:dev.fn), pasid,
+ * domain (as the record names it; 0 = the device's), iova (of the 4 KB page, as
+ * the device used it: the model's IOVA under a reallocating policy), result,
  * mem_reads, latency_ns.
  *   - result: fault (not mapped), devtlb (device-TLB hit), iotlb (IOTLB
  *     hit), walk (a table walk: mem_reads references), none (no

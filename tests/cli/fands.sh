@@ -47,7 +47,7 @@ want=$((l0 + 6 * lm + l0))
 [ "$(stat dma.device_time_ns "$WORK/walk.out")" = "$want" ] ||
     fail "device time $(stat dma.device_time_ns "$WORK/walk.out"), want $want"
 
-# 2b. Device time is a two-stage pipeline (sim/system/sim.c): translation
+# 2b. Device time is a two-stage pipeline (sim/vtd/dma_pipe.h): translation
 #     l0 + walk per request in series, link bytes*8/link_gbps, the slower
 #     stage wins.  One cold walk + 9 hits of 4 KB at 100 Gb/s: translation
 #     (l0 + 6 lm) + 9 l0 = 1832 ns; link 10 x 327.68 ns, each rounded to

@@ -193,7 +193,7 @@ rc=$?
     fail "hugesize binary: exit $rc, $(head -c 200 "$WORK/hugesize_bin.err")"
 
 # a record held back (a map over a live one may wait for an unmap of the
-# same time, sim.c) fails only when the trace ends: the message still names
+# same time, system/reorder.h) fails only when the trace ends: the message still names
 # the trace, its line (6: header, meta, blank, first MAP, comment, this MAP;
 # checked below) and the sim, like any record's
 printf '# iosim-trace text v1\n#meta cpus=1\n\nMAP t=10 cpu=0 dev=01:00.0 dom=6 iova=0x1000 size=4096 phys=0x2000 prot=rw\n# the same IOVA again, never unmapped\nMAP t=20 cpu=0 dev=01:00.0 dom=6 iova=0x1000 size=4096 phys=0x3000 prot=rw\n' \

@@ -53,7 +53,7 @@ echo "hand-written trace: mem_reads per row: $reads"
 [ "$reads" = "6 0 0 1 4 " ] || err "mem_reads per row '$reads', want '6 0 0 1 4 '"
 
 # the record column is the trace's numbering (from 0, FORMAT.md §4) even
-# where records of one timestamp are reordered (sim.c): the UNMAP of a not
+# where records of one timestamp are reordered (system/reorder.h): the UNMAP of a not
 # yet mapped IOVA (record 1) waits for the MAP after it (record 3); the DMA
 # between them is record 2, not the 2nd record processed
 cat > "$WORK/reorder.txt" <<'T'

@@ -68,7 +68,7 @@ static void *example_create(iosim_sim_t *s, iosim_err_t *err)
     if (!e)
         return iosim_err_set(err, "scheme_example.c: out of memory"), NULL;
     e->s = s;
-    e->p = iosim_plugin_params(s->cfg, example_rows);
+    e->p = iosim_plugin_params(sim_config(s), example_rows);
     e->strict = os_policy_find("strict");
     if (!e->strict || !(e->strict_state = e->strict->create(s, err))) {
         if (!e->strict)

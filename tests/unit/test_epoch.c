@@ -25,7 +25,7 @@
 
 #include <cmocka.h>
 
-#include "system/sim.h"
+#include "system/services.h"
 
 #define DEV 0x0100
 #define DID 6

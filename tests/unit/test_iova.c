@@ -19,7 +19,7 @@
 #include <string.h>
 
 #include "os/iova.h"
-#include "system/sim.h"
+#include "system/services.h"
 #include "test_util.h"
 
 #define LIMIT48 ((1ull << 36) - 1) /* (2^48 - 1) >> 12 */

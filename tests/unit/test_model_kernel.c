@@ -49,7 +49,7 @@
 #include <cmocka.h>
 
 #include "os/os.h"
-#include "system/sim.h"
+#include "system/services.h"
 #include "test_observe.h"
 
 // clang-format off

@@ -49,7 +49,7 @@
 
 #include <cmocka.h>
 
-#include "system/sim.h"
+#include "system/services.h"
 #include "test_observe.h"
 
 static iosim_rec_t rec(uint8_t kind, uint64_t t, uint64_t iova, uint64_t size)

@@ -7,7 +7,7 @@
 #ifndef IOSIM_TEST_OBSERVE_H
 #define IOSIM_TEST_OBSERVE_H
 
-#include "system/sim.h"
+#include "system/services.h"
 #include "test_util.h"
 
 #define SEEN_MAX 64

@@ -1,0 +1,42 @@
+/* system.h — read-only views of a system for the rest of the library
+ * (reports in stats/, geometry sweeps in sweep/); a system is built, fed
+ * and finished through iosim.h.
+ *
+ * Concepts: the counters (stat_list.h), the request-latency histogram at
+ *   1 ns resolution and the per-CPU load, as of the last record or, with
+ *   sim.window_only, as frozen at the window's end after finish.
+ * Assumptions: read between records or after finish, on the thread that
+ *   runs the system.
+ * Not modeled: nothing; this is plumbing.
+ */
+#ifndef IOSIM_SYSTEM_SYSTEM_H
+#define IOSIM_SYSTEM_SYSTEM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "iosim.h"
+
+/* Per-CPU load: cycles and requests (iosim_rec_t.cpu has 8 bits). */
+#define SIM_CPUS 256u
+typedef struct sim_cpu_load {
+    uint64_t cycles[SIM_CPUS];
+    uint64_t requests[SIM_CPUS];
+} sim_cpu_load_t;
+
+/* Exact latency distribution at 1 ns resolution (percentiles): the
+ * last slot counts every latency >= SIM_LAT_SLOTS - 1. */
+#define SIM_LAT_SLOTS 8192u
+
+/* The counters, IOSIM_ST_COUNT of them (stat_list.h). */
+const uint64_t *sim_counters(const iosim_sim_t *s);
+/* The latency histogram, SIM_LAT_SLOTS slots. */
+const uint64_t *sim_latency_hist(const iosim_sim_t *s);
+const sim_cpu_load_t *sim_cpu_load(const iosim_sim_t *s);
+
+/* Told when a measurement window begins or ends (sim.window_only): the
+ * counters restart or freeze, so a model counting on the side can too. */
+typedef void (*sim_window_observer_fn)(void *arg, bool begin);
+void sim_observe_window(iosim_sim_t *s, sim_window_observer_fn fn, void *arg);
+
+#endif
