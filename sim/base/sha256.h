@@ -10,6 +10,7 @@
 #ifndef IOSIM_BASE_SHA256_H
 #define IOSIM_BASE_SHA256_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,9 @@ typedef struct sha256 {
     uint64_t bytes;
     unsigned char buf[64];
     size_t nbuf;
+    /* the CPU's SHA instructions (x86 SHA extensions) compress, else the
+     * portable code; sha256_init sets it by CPUID, a test may clear it */
+    bool accel;
 } sha256_t;
 
 void sha256_init(sha256_t *s);

@@ -5,10 +5,14 @@
  * million 'a'), the well-known digest of the empty message, and, for
  * sha256_file(), against coreutils' sha256sum(1) run on the same file.
  * Feeding a message in pieces of every size from 1 to 130 bytes must give
- * the digest of feeding it whole (block boundaries and padding).
+ * the digest of feeding it whole (block boundaries and padding).  Where
+ * the CPU has the x86 SHA instructions (sha256_t.accel), the portable
+ * code must give the examples' digests too and agree with the
+ * instructions on random messages fed in random pieces.
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -20,10 +24,13 @@
 
 #include "base/sha256.h"
 
+static bool portable; /* digest_of runs the portable code */
+
 static void digest_of(const void *data, size_t n, char hex[65])
 {
     sha256_t s;
     sha256_init(&s);
+    s.accel = s.accel && !portable;
     sha256_update(&s, data, n);
     sha256_final_hex(&s, hex);
 }
@@ -54,6 +61,46 @@ static void test_fips_examples(void **state)
     assert_string_equal(
         hex,
         "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+static void test_fips_examples_portable(void **state)
+{
+    portable = true;
+    test_fips_examples(state);
+    portable = false;
+}
+
+/* the instructions and the portable code, fed the same random messages
+ * in random pieces, give the same digests */
+static void test_paths_agree(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    unsigned char buf[N];
+    uint64_t x = 0x9E3779B97F4A7C15ull; /* xorshift64 (Marsaglia 2003) */
+    for (size_t i = 0; i < N; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        buf[i] = (unsigned char)x;
+    }
+    for (size_t len = 0; len < N; len += len < 200 ? 1 : 37) {
+        char h[2][65];
+        for (int accel = 0; accel < 2; accel++) {
+            sha256_t s;
+            sha256_init(&s);
+            s.accel = s.accel && accel;
+            size_t off = 0;
+            while (off < len) {
+                x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+                size_t k = (size_t)(x % 150);
+                if (k > len - off)
+                    k = len - off;
+                sha256_update(&s, buf + off, k);
+                off += k;
+            }
+            sha256_final_hex(&s, h[accel]);
+        }
+        assert_string_equal(h[0], h[1]);
+    }
 }
 
 static void test_pieces_equal_whole(void **state)
@@ -114,6 +161,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fips_examples),
+        cmocka_unit_test(test_fips_examples_portable),
+        cmocka_unit_test(test_paths_agree),
         cmocka_unit_test(test_pieces_equal_whole),
         cmocka_unit_test(test_file_against_sha256sum),
     };
