@@ -16,31 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct cache {
-    char name[48];
-    bool enabled;
-    uint32_t sets, ways, set_mask;
-    uint64_t *addrs;     /* sets * ways: key.addr */
-    uint64_t *tags;      /* sets * ways: key.tag  */
-    bool *valid;         /* sets * ways */
-    uint64_t *vals;      /* sets * ways */
-    uint64_t *stamps;    /* LRU: last use; FIFO: fill time */
-    uint64_t *set_bits;  /* PLRU tree, one word per set */
-    uint32_t *set_valid; /* valid lines per set */
-    uint64_t clock;      /* stamp source */
-    uint64_t rng;        /* xorshift64* state */
-    const cache_repl_ops_t *repl;
-    cache_repl_kind_t kind; /* repl->kind */
-    size_t nvalid;          /* valid lines (cache_valid_lines) */
-    size_t mru;             /* line of the last hit or fill */
-    /* the last lookup that missed: key, its set, first invalid way */
-    bool miss_known;
-    uint64_t miss_addr, miss_tag; /* its key (scalars: a by-value struct
-                                     copy made GCC stall on the stack) */
-    uint32_t miss_set;
-    allassoc_t *shadow; /* every other LRU geometry (allassoc.h), or NULL */
-};
-
 static inline uint32_t cache_set_of(const cache_t *c, uint64_t addr,
                                     uint64_t tag)
 {
@@ -50,7 +25,7 @@ static inline uint32_t cache_set_of(const cache_t *c, uint64_t addr,
 static inline bool line_has(const cache_t *c, size_t i, uint64_t addr,
                             uint64_t tag)
 {
-    return c->addrs[i] == addr && c->tags[i] == tag && c->valid[i];
+    return cache_line_has(c, i, addr, tag);
 }
 
 cache_t *cache_new(const char *name, const iosim_cache_params_t *p,
@@ -240,7 +215,7 @@ static inline uint32_t repl_victim(cache_t *c, uint32_t set)
 
 static bool lookup(cache_t *c, uint64_t addr, uint64_t tag, uint64_t *val);
 
-bool cache_lookup_kv(cache_t *c, uint64_t addr, uint64_t tag, uint64_t *val)
+bool cache_lookup_slow(cache_t *c, uint64_t addr, uint64_t tag, uint64_t *val)
 {
     if (__builtin_expect(c->shadow != NULL, 0)) {
         bool hit = lookup(c, addr, tag, val);

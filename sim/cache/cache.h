@@ -70,10 +70,62 @@ void cache_free(cache_t *c);
 bool cache_enabled(const cache_t *c);
 uint32_t cache_capacity(const cache_t *c);
 
+/* The lines are parallel arrays (key addrs, key tags, valid flags, values,
+ * stamps; line i = set * ways + way); cache.c says how they are used.
+ * Here only so that cache_lookup_kv's first probe is inline. */
+struct cache {
+    char name[48];
+    bool enabled;
+    uint32_t sets, ways, set_mask;
+    uint64_t *addrs;     /* sets * ways: key.addr */
+    uint64_t *tags;      /* sets * ways: key.tag  */
+    bool *valid;         /* sets * ways */
+    uint64_t *vals;      /* sets * ways */
+    uint64_t *stamps;    /* LRU: last use; FIFO: fill time */
+    uint64_t *set_bits;  /* PLRU tree, one word per set */
+    uint32_t *set_valid; /* valid lines per set */
+    uint64_t clock;      /* stamp source */
+    uint64_t rng;        /* xorshift64* state */
+    const cache_repl_ops_t *repl;
+    cache_repl_kind_t kind; /* repl->kind */
+    size_t nvalid;          /* valid lines (cache_valid_lines) */
+    size_t mru;             /* line of the last hit or fill */
+    /* the last lookup that missed: key, its set, first invalid way */
+    bool miss_known;
+    uint64_t miss_addr, miss_tag; /* its key (scalars: a by-value struct
+                                     copy made GCC stall on the stack) */
+    uint32_t miss_set;
+    struct allassoc
+        *shadow; /* every other LRU geometry (allassoc.h), or NULL */
+};
+
+static inline bool cache_line_has(const cache_t *c, size_t i, uint64_t addr,
+                                  uint64_t tag)
+{
+    return c->addrs[i] == addr && c->tags[i] == tag && c->valid[i];
+}
+
 /* The three key operations take the key as two scalars underneath: GCC
  * copies a by-value cache_key_t through the stack and reloads it as one
  * vector, a store-forwarding stall on every call. */
-bool cache_lookup_kv(cache_t *c, uint64_t addr, uint64_t tag, uint64_t *val);
+bool cache_lookup_slow(cache_t *c, uint64_t addr, uint64_t tag, uint64_t *val);
+/* A hit on the line of the last hit or fill (`mru`) under LRU without a
+ * shadow is settled here, inline: the same line, value and stamp the
+ * set scan of cache_lookup_slow would give (a key lives in at most one
+ * line).  Everything else goes to cache_lookup_slow. */
+static inline bool cache_lookup_kv(cache_t *c, uint64_t addr, uint64_t tag,
+                                   uint64_t *val)
+{
+    size_t i = c->mru;
+    if (c->kind == CACHE_REPL_LRU && c->enabled && !c->shadow &&
+        cache_line_has(c, i, addr, tag)) {
+        if (val)
+            *val = c->vals[i];
+        c->stamps[i] = ++c->clock;
+        return true;
+    }
+    return cache_lookup_slow(c, addr, tag, val);
+}
 bool cache_insert_kv(cache_t *c, uint64_t addr, uint64_t tag, uint64_t val);
 size_t cache_invalidate_kv(cache_t *c, uint64_t addr, uint64_t tag);
 

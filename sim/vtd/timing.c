@@ -28,28 +28,6 @@ void walkers_free(walkers_t *w)
     free(w);
 }
 
-/* The slot that is free first (lowest index on a tie). */
-static uint32_t earliest_slot(const walkers_t *w)
-{
-    uint32_t best = 0;
-    for (uint32_t i = 1; i < w->nslots; i++)
-        if (w->free_at[i] < w->free_at[best])
-            best = i;
-    return best;
-}
-
-uint64_t walkers_issue(walkers_t *w, uint64_t now_cycle, uint64_t walk_cycles)
-{
-    uint32_t slot = earliest_slot(w);
-    uint64_t start =
-        w->free_at[slot] > now_cycle ? w->free_at[slot] : now_cycle;
-    w->wait_cycles += start - now_cycle;
-    w->free_at[slot] = start + walk_cycles;
-    w->last_slot = slot;
-    w->issued++;
-    return w->free_at[slot];
-}
-
 uint32_t walkers_last_slot(const walkers_t *w) { return w->last_slot; }
 
 uint64_t walkers_redo(walkers_t *w, uint32_t slot, uint64_t now_cycle,
@@ -67,6 +45,6 @@ bool walkers_ready(const walkers_t *w, uint32_t slot, uint64_t cycle)
 
 uint64_t walkers_next_free(const walkers_t *w, uint64_t now_cycle)
 {
-    uint64_t t = w->free_at[earliest_slot(w)];
+    uint64_t t = w->free_at[walkers_earliest_slot(w)];
     return t > now_cycle ? t : now_cycle;
 }

@@ -45,9 +45,31 @@ typedef struct walkers {
  * memory runs out. */
 walkers_t *walkers_new(uint32_t max_walks, iosim_err_t *err);
 void walkers_free(walkers_t *w);
+/* The slot that is free first (lowest index on a tie). */
+static inline uint32_t walkers_earliest_slot(const walkers_t *w)
+{
+    uint32_t best = 0;
+    for (uint32_t i = 1; i < w->nslots; i++)
+        if (w->free_at[i] < w->free_at[best])
+            best = i;
+    return best;
+}
+
 /* Issues one walk of walk_cycles at now_cycle; returns the cycle its
- * result is ready.  walkers_last_slot() then names the slot it holds. */
-uint64_t walkers_issue(walkers_t *w, uint64_t now_cycle, uint64_t walk_cycles);
+ * result is ready.  walkers_last_slot() then names the slot it holds.
+ * (Inline: it runs once per IOTLB miss.) */
+static inline uint64_t walkers_issue(walkers_t *w, uint64_t now_cycle,
+                                     uint64_t walk_cycles)
+{
+    uint32_t slot = walkers_earliest_slot(w);
+    uint64_t start =
+        w->free_at[slot] > now_cycle ? w->free_at[slot] : now_cycle;
+    w->wait_cycles += start - now_cycle;
+    w->free_at[slot] = start + walk_cycles;
+    w->last_slot = slot;
+    w->issued++;
+    return w->free_at[slot];
+}
 uint32_t walkers_last_slot(const walkers_t *w);
 /* True if the walk that slot holds (the most recent one issued to it)
  * is ready at cycle; an idle slot (or a slot number >= max_walks, which

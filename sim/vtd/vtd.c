@@ -36,11 +36,10 @@ struct vtd {
     uint64_t *st;
     vtd_xlate_t xlate;
     bool scalable;
-    physmem_t host_mem;      /* host-physical table pages          */
-    physmem_t guest_mem;     /* nested: guest-physical table pages */
-    sparse16_t dom;          /* DID -> vtd_domain_t * */
-    uint16_t sid_did[65536]; /* context entries: source id -> DID */
-    pgtable_t s2;            /* nested: host second stage of the VM */
+    physmem_t host_mem;  /* host-physical table pages          */
+    physmem_t guest_mem; /* nested: guest-physical table pages */
+    sparse16_t dom;      /* DID -> vtd_domain_t * */
+    pgtable_t s2;        /* nested: host second stage of the VM */
     bool s2_ready;
     cache_t *iotlb, *ctx, *pasid, *devtlb, *s2_tlb;
     cache_t *psc[4], *s2_psc[4]; /* [0]=PML5E [1]=PML4E [2]=PDPTE [3]=PDE */
@@ -59,6 +58,9 @@ struct vtd {
      * PASID 0 (lets an invalidation probe keys instead of scanning) */
     uint32_t pasids_used;
     uint64_t mapped_4k_total; /* live 4 KB mappings, all domains */
+    bool ats;                 /* vtd.ats and the device-TLB is enabled */
+    /* last: 128 KB the fields above should not be spread around */
+    uint16_t sid_did[65536]; /* context entries: source id -> DID */
 };
 
 /* psc index of the cache holding entries of `level` (5..2). */
@@ -132,6 +134,7 @@ vtd_t *vtd_new(const iosim_config_t *cfg, uint64_t *st, iosim_err_t *err)
         v->s2_psc[i] = c[IOSIM_CACHE_S2_PSC_PML5 + i];
     }
     if (ok) {
+        v->ats = cfg->vtd.ats && cache_enabled(v->devtlb);
         v->iotlb_ns = cache_enabled(v->iotlb) ? cfg->vtd.iotlb.hit_ns : 0;
         v->ctx_ns = cache_enabled(v->ctx) ? cfg->vtd.context_cache.hit_ns : 0;
         v->pasid_ns = cache_enabled(v->pasid) ? cfg->vtd.pasid_cache.hit_ns : 0;
@@ -451,7 +454,7 @@ vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
     v->pasids_used |= pasid;
 
     /* Device-TLB (ATS): a hit never reaches the IOMMU. */
-    if (cfg->vtd.ats && cache_enabled(v->devtlb)) {
+    if (v->ats) {
         v->st[IOSIM_ST_DEVTLB_LOOKUPS]++;
         cache_key_t dk = {iova >> PT_PAGE_SHIFT, TAG(sid, pasid, 1, 0)};
         uint64_t phys;
@@ -539,7 +542,7 @@ vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
         v->st[IOSIM_ST_IOTLB_EVICTIONS]++;
 
 done:
-    if (!r.fault && cfg->vtd.ats && cache_enabled(v->devtlb)) {
+    if (!r.fault && v->ats) {
         cache_key_t dk = {iova >> PT_PAGE_SHIFT, TAG(sid, pasid, 1, 0)};
         cache_insert(v->devtlb, dk, r.phys & ~0xfffull);
     }
