@@ -21,6 +21,7 @@
  * Not modeled: nothing (format code only).
  */
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,74 @@ enum {
     M_INVAL = 1u << 6, /* desc, gran, am */
     M_RESERVED = 1u << 7,
 };
+
+/* The fields stored whole (not as deltas) in the extra column after aux,
+ * in column order (FORMAT.md §8.4): a field is written when its mask bit
+ * is set; the fields of one bit (desc, gran, am) are written together
+ * when any of them changed. */
+// clang-format off
+static const struct v2_field {
+    uint8_t bit;      /* M_* */
+    uint8_t width;    /* bytes in iosim_rec_t: 1, 2 or 4 */
+    uint16_t offset;  /* offsetof(iosim_rec_t, field) */
+    const char *name; /* in error messages */
+} v2_fields[] = {
+    {M_PASID,    4, offsetof(iosim_rec_t, pasid),    "pasid"},
+    {M_DEVICE,   2, offsetof(iosim_rec_t, device),   "device"},
+    {M_DOMAIN,   2, offsetof(iosim_rec_t, domain),   "domain"},
+    {M_CPU,      1, offsetof(iosim_rec_t, cpu),      "cpu"},
+    {M_FLAGS,    1, offsetof(iosim_rec_t, flags),    "flags"},
+    {M_INVAL,    1, offsetof(iosim_rec_t, desc),     "desc"},
+    {M_INVAL,    1, offsetof(iosim_rec_t, gran),     "gran"},
+    {M_INVAL,    1, offsetof(iosim_rec_t, am),       "am"},
+    {M_RESERVED, 2, offsetof(iosim_rec_t, reserved), "reserved"},
+};
+// clang-format on
+#define V2_NFIELDS (sizeof v2_fields / sizeof v2_fields[0])
+
+static uint64_t field_get(const iosim_rec_t *r, const struct v2_field *f)
+{
+    const uint8_t *p = (const uint8_t *)r + f->offset;
+    uint8_t u8;
+    uint16_t u16;
+    uint32_t u32;
+    switch (f->width) {
+    case 1:
+        memcpy(&u8, p, 1);
+        return u8;
+    case 2:
+        memcpy(&u16, p, 2);
+        return u16;
+    default:
+        memcpy(&u32, p, 4);
+        return u32;
+    }
+}
+
+/* v fits the field (the decoder checked it against field_max) */
+static void field_set(iosim_rec_t *r, const struct v2_field *f, uint64_t v)
+{
+    uint8_t *p = (uint8_t *)r + f->offset;
+    uint8_t u8 = (uint8_t)v;
+    uint16_t u16 = (uint16_t)v;
+    uint32_t u32 = (uint32_t)v;
+    switch (f->width) {
+    case 1:
+        memcpy(p, &u8, 1);
+        break;
+    case 2:
+        memcpy(p, &u16, 2);
+        break;
+    default:
+        memcpy(p, &u32, 4);
+        break;
+    }
+}
+
+static uint64_t field_max(const struct v2_field *f)
+{
+    return f->width >= 4 ? UINT32_MAX : (1ull << (8 * f->width)) - 1;
+}
 
 static inline uint64_t zigzag(uint64_t d)
 {
@@ -119,35 +188,18 @@ int trace_v2_enc_add(trace_v2_enc_t *e, const iosim_rec_t *r)
         m |= M_AUX;
         col_varint(x, zigzag(r->aux - p->aux));
     }
-    if (r->pasid != p->pasid) {
-        m |= M_PASID;
-        col_varint(x, r->pasid);
-    }
-    if (r->device != p->device) {
-        m |= M_DEVICE;
-        col_varint(x, r->device);
-    }
-    if (r->domain != p->domain) {
-        m |= M_DOMAIN;
-        col_varint(x, r->domain);
-    }
-    if (r->cpu != p->cpu) {
-        m |= M_CPU;
-        col_varint(x, r->cpu);
-    }
-    if (r->flags != p->flags) {
-        m |= M_FLAGS;
-        col_varint(x, r->flags);
-    }
-    if (r->desc != p->desc || r->gran != p->gran || r->am != p->am) {
-        m |= M_INVAL;
-        col_varint(x, r->desc);
-        col_varint(x, r->gran);
-        col_varint(x, r->am);
-    }
-    if (r->reserved != p->reserved) {
-        m |= M_RESERVED;
-        col_varint(x, r->reserved);
+    for (size_t i = 0; i < V2_NFIELDS;) {
+        size_t j = i; /* [i, j): the fields of one mask bit */
+        bool changed = false;
+        for (; j < V2_NFIELDS && v2_fields[j].bit == v2_fields[i].bit; j++)
+            changed |=
+                field_get(r, &v2_fields[j]) != field_get(p, &v2_fields[j]);
+        if (changed) {
+            m |= v2_fields[i].bit;
+            for (size_t k = i; k < j; k++)
+                col_varint(x, field_get(r, &v2_fields[k]));
+        }
+        i = j;
     }
     trace_v2_col_t *c = e->col;
     c[TRACE_V2_COL_KIND].buf[c[TRACE_V2_COL_KIND].len++] = r->kind;
@@ -309,46 +361,13 @@ static int dec_extra(trace_v2_dec_t *d, unsigned m, iosim_rec_t *o, char *why,
         }
         o->aux += unzigzag(v);
     }
-    if (m & M_PASID) {
-        if (xget(d, UINT32_MAX, &v, "pasid", why, whylen))
+    for (size_t i = 0; i < V2_NFIELDS; i++) {
+        const struct v2_field *f = &v2_fields[i];
+        if (!(m & f->bit))
+            continue;
+        if (xget(d, field_max(f), &v, f->name, why, whylen))
             return -1;
-        o->pasid = (uint32_t)v;
-    }
-    if (m & M_DEVICE) {
-        if (xget(d, UINT16_MAX, &v, "device", why, whylen))
-            return -1;
-        o->device = (uint16_t)v;
-    }
-    if (m & M_DOMAIN) {
-        if (xget(d, UINT16_MAX, &v, "domain", why, whylen))
-            return -1;
-        o->domain = (uint16_t)v;
-    }
-    if (m & M_CPU) {
-        if (xget(d, UINT8_MAX, &v, "cpu", why, whylen))
-            return -1;
-        o->cpu = (uint8_t)v;
-    }
-    if (m & M_FLAGS) {
-        if (xget(d, UINT8_MAX, &v, "flags", why, whylen))
-            return -1;
-        o->flags = (uint8_t)v;
-    }
-    if (m & M_INVAL) {
-        if (xget(d, UINT8_MAX, &v, "desc", why, whylen))
-            return -1;
-        o->desc = (uint8_t)v;
-        if (xget(d, UINT8_MAX, &v, "gran", why, whylen))
-            return -1;
-        o->gran = (uint8_t)v;
-        if (xget(d, UINT8_MAX, &v, "am", why, whylen))
-            return -1;
-        o->am = (uint8_t)v;
-    }
-    if (m & M_RESERVED) {
-        if (xget(d, UINT16_MAX, &v, "reserved", why, whylen))
-            return -1;
-        o->reserved = (uint16_t)v;
+        field_set(o, f, v);
     }
     return 0;
 }
