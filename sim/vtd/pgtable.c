@@ -317,9 +317,19 @@ static inline void walk_clear(pt_walk_t *w)
     w->write = false;
 }
 
-bool pgtable_walk(const pgtable_t *pt, uint64_t iova, pt_walk_t *w)
+/* The walk; with paths false the table and entry addresses are left
+ * unset (callers that never read them skip the stores: pgtable_walk_leaf). */
+static inline bool walk(const pgtable_t *pt, uint64_t iova, pt_walk_t *w,
+                        bool paths)
 {
-    walk_clear(w);
+    if (paths) {
+        walk_clear(w);
+    } else {
+        w->leaf_level = 0;
+        w->fault_level = 0;
+        w->phys = 0;
+        w->write = false;
+    }
     if (iova >= width_limit(pt)) {
         w->fault_level = pt->levels;
         return false;
@@ -328,7 +338,7 @@ bool pgtable_walk(const pgtable_t *pt, uint64_t iova, pt_walk_t *w)
     const uint64_t *upper;
     const pt_node_t *lt = n && pt->memo ? leaf_table(pt, iova, &upper) : NULL;
     if (lt) { /* what the walk down to the level-1 table would record */
-        for (unsigned lvl = 2; lvl <= pt->levels; lvl++) {
+        for (unsigned lvl = 2; paths && lvl <= pt->levels; lvl++) {
             w->table_pa[lvl - 1] = upper[lvl - 2];
             w->entry_pa[lvl - 1] = upper[lvl - 2] + 8ull * pt_index(iova, lvl);
         }
@@ -336,8 +346,10 @@ bool pgtable_walk(const pgtable_t *pt, uint64_t iova, pt_walk_t *w)
     }
     while (n) {
         unsigned lvl = n->level, idx = pt_index(iova, lvl);
-        w->table_pa[lvl - 1] = n->pa;
-        w->entry_pa[lvl - 1] = n->pa + 8ull * idx;
+        if (paths) {
+            w->table_pa[lvl - 1] = n->pa;
+            w->entry_pa[lvl - 1] = n->pa + 8ull * idx;
+        }
         uint64_t e = n->ent[idx];
         if (!(e & PT_ENT_PRESENT)) {
             w->fault_level = (uint8_t)lvl;
@@ -354,6 +366,16 @@ bool pgtable_walk(const pgtable_t *pt, uint64_t iova, pt_walk_t *w)
         n = n->child[idx];
     }
     return false;
+}
+
+bool pgtable_walk(const pgtable_t *pt, uint64_t iova, pt_walk_t *w)
+{
+    return walk(pt, iova, w, true);
+}
+
+bool pgtable_walk_leaf(const pgtable_t *pt, uint64_t iova, pt_walk_t *w)
+{
+    return walk(pt, iova, w, false);
 }
 
 bool pgtable_is_mapped(const pgtable_t *pt, uint64_t iova)

@@ -91,6 +91,10 @@ long pgtable_unmap(pgtable_t *pt, uint64_t iova, uint64_t size,
                    uint64_t *mapped_bytes_removed);
 /* Software walk (no caches): fills w; returns true if mapped. */
 bool pgtable_walk(const pgtable_t *pt, uint64_t iova, pt_walk_t *w);
+/* pgtable_walk without the table and entry addresses (entry_pa and
+ * table_pa are left as they were): leaf_level, fault_level, phys and
+ * write are what pgtable_walk gives. */
+bool pgtable_walk_leaf(const pgtable_t *pt, uint64_t iova, pt_walk_t *w);
 /* pgtable_walk's answer alone (no pt_walk_t to fill). */
 bool pgtable_is_mapped(const pgtable_t *pt, uint64_t iova);
 /* Calls fn for every leaf overlapping [lo, hi), in IOVA order; a

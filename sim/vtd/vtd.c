@@ -359,7 +359,10 @@ static bool walk_table(vtd_t *v, const pgtable_t *pt, cache_t *const psc[4],
                        unsigned stage, uint64_t addr, bool gpa_tables,
                        bool count_psc, walk_acc_t *a, pt_walk_t *w)
 {
-    bool mapped = pgtable_walk(pt, addr, w);
+    /* the table addresses matter only when the tables are in guest
+     * memory (each goes through the second stage) */
+    bool mapped =
+        gpa_tables ? pgtable_walk(pt, addr, w) : pgtable_walk_leaf(pt, addr, w);
     unsigned top = pt->levels;
     unsigned leaf = mapped ? w->leaf_level : w->fault_level;
     /* The lowest cached non-leaf entry above the leaf decides where the
