@@ -45,7 +45,7 @@ cache_t *cache_new(const char *name, const iosim_cache_params_t *p,
         return iosim_err_set(err, "%s.replacement: unknown policy '%s'", name,
                              p->replacement),
                NULL;
-    if (p->enabled && !strcmp(repl->name, "plru") &&
+    if (p->enabled && repl->kind == CACHE_REPL_PLRU &&
         (p->ways > 64 || (p->ways & (p->ways - 1))))
         return iosim_err_set(err, "%s.ways: plru needs a power of two <= 64",
                              name),

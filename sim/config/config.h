@@ -50,6 +50,9 @@ typedef struct iosim_param {
  * replacement-policy registry lists them (sim/cache/repl.c), filled in
  * when the tables are assembled. */
 extern const char iosim_choices_repl[];
+/* The choices of hv.host_policy: the OS policies a Linux host has that
+ * translate (os.h capture), filled in the same way. */
+extern const char iosim_choices_host_policy[];
 
 /* One generic set-associative cache (sim/cache/cache.h). */
 typedef struct iosim_cache_params {
@@ -208,7 +211,8 @@ const void *iosim_plugin_params(const iosim_config_t *c,
 
 /* The names a selector accepts, '|'-separated into buf (n bytes):
  * os.policy, hv.mode and dev.model ("auto|none|" first) from their
- * registries, any *.replacement from the replacement-policy registry;
+ * registries, any *.replacement from the replacement-policy registry,
+ * hv.host_policy from the OS policies a Linux host has;
  * for messages that list the valid names, did-you-mean and the
  * reference.  Returns false (buf "") for any other path. */
 bool iosim_registry_names(const char *path, char *buf, size_t n);

@@ -13,6 +13,7 @@
 
 /* The registries that own the free-text selectors (os.policy, hv.mode,
  * dev.model). */
+#include "cache/cache.h"
 #include "dev/dev.h"
 #include "hv/hv.h"
 #include "os/os.h"
@@ -37,7 +38,8 @@ static int check_cache(const iosim_cache_params_t *cp, const char *name,
                              "(the set index is a bit field)",
                              cp->sets);
     snprintf(key, sizeof key, "%s.ways", name);
-    if (strcmp(cp->replacement, "plru") == 0 && !is_pow2(cp->ways))
+    const cache_repl_ops_t *repl = cache_repl_find(cp->replacement);
+    if (repl && repl->kind == CACHE_REPL_PLRU && !is_pow2(cp->ways))
         return iosim_err_key(err, key,
                              "%" PRIu32 " is not a power of two, "
                              "which tree pseudo-LRU needs",

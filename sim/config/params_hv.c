@@ -37,7 +37,7 @@ const iosim_param_t iosim_params_hv[] = {
      "--list says what each does)",
      "bare metal by default"},
     {"hv.host_policy", IOSIM_P_STR, OFF(hv.host_policy), "strict", 1, 0,
-     "strict|lazy", "unmap policy of the host's own IOMMU domain",
+     iosim_choices_host_policy, "unmap policy of the host's own IOMMU domain",
      "host VFIO domains are strict/unmanaged (MODEL.md §6)"},
     {"hv.vmexit_cycles", IOSIM_P_F64, OFF(hv.vmexit_cycles), "2530", 0, 1e9,
      NULL, "CPU cycles of one VM exit + re-entry",

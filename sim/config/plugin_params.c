@@ -10,7 +10,8 @@
  *     the slot's offset added, so that the loader, --set, the echo and
  *     --help-config treat them as any other row.
  *   - Rows whose choices are the replacement-policy registry
- *     (iosim_choices_repl) get the registry's names.
+ *     (iosim_choices_repl) get the registry's names; hv.host_policy's
+ *     (iosim_choices_host_policy) the OS policies a Linux host has.
  *   - The result is built once (pthread_once) and never changes: plug-ins
  *     registered at run time must be registered before the first
  *     configuration is made.
@@ -30,6 +31,7 @@
 #include "os/os.h"
 
 const char iosim_choices_repl[] = "(the replacement-policy registry)";
+const char iosim_choices_host_policy[] = "(the OS policies a Linux host has)";
 
 #define MAX_TABLES 64
 #define MAX_ROWS 512
@@ -47,6 +49,7 @@ static struct {
     size_t nslots;
     size_t area_used;
     char repl_choices[256];
+    char host_choices[256];
     bool failed;
 } L;
 
@@ -70,6 +73,8 @@ static void add_table(const iosim_param_t *rows, size_t base)
             copy[i].offset += base;
             if (copy[i].choices == iosim_choices_repl)
                 copy[i].choices = L.repl_choices;
+            else if (copy[i].choices == iosim_choices_host_policy)
+                copy[i].choices = L.host_choices;
         }
     }
     L.nrows += n + 1;
@@ -101,6 +106,8 @@ static void assemble(void)
         snprintf(L.repl_choices + len, sizeof L.repl_choices - len, "%s%s",
                  i ? "|" : "", cache_repl_registry[i]->name);
     }
+    iosim_registry_names("hv.host_policy", L.host_choices,
+                         sizeof L.host_choices);
     add_table(iosim_params_sim, 0);
     add_table(iosim_params_vtd, 0);
     add_table(iosim_params_os, 0);
@@ -157,6 +164,11 @@ bool iosim_registry_names(const char *path, char *buf, size_t n)
         names_add(buf, n, &len, "none");
         for (size_t i = 0; dev_model_registry[i]; i++)
             names_add(buf, n, &len, dev_model_registry[i]->name);
+    } else if (!strcmp(path, "hv.host_policy")) {
+        for (size_t i = 0; os_policy_registry[i]; i++)
+            if (os_policy_registry[i]->capture.boot &&
+                os_policy_registry[i]->translates)
+                names_add(buf, n, &len, os_policy_registry[i]->name);
     } else if (plen > strlen(leaf) &&
                !strcmp(path + plen - strlen(leaf), leaf)) {
         for (size_t i = 0; cache_repl_registry[i]; i++)

@@ -27,6 +27,16 @@ typedef struct os_policy_ops {
     const char *summary;
     const char *source; /* paper / kernel file it models */
     bool translates;    /* false: DMA bypasses the IOMMU (passthrough) */
+    /* How a Linux capture shows this policy, for a policy Linux has (boot
+     * NULL: a scheme Linux does not have): the line the kernel prints at
+     * boot, its kernel command-line option, and whether its lines win
+     * over another policy's (iommu=pt sets the default domain type
+     * whatever iommu.strict says).  iosim-trace import reads meta.policy
+     * from these; hv.host_policy accepts the ones that translate. */
+    struct {
+        const char *boot, *cmdline;
+        bool overrides;
+    } capture;
     void *(*create)(iosim_sim_t *s, iosim_err_t *err);
     void (*destroy)(void *state); /* NULL = state needs no freeing */
     int (*map)(void *state, const iosim_rec_t *r, iosim_err_t *err);

@@ -285,6 +285,8 @@ static int lazy_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
 
 const os_policy_ops_t os_policy_lazy = {
     .name = "lazy",
+    /* how a Linux capture shows it (dmesg boot line, command line) */
+    .capture = {"invalidation policy: lazy mode", "iommu.strict=0", false},
     .summary = "Linux lazy mode: per-CPU flush queues, domain-wide flush",
     .source = "drivers/iommu/dma-iommu.c queue_iova, fq_flush_timeout "
               "(MODEL.md §1.4)",

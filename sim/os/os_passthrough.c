@@ -18,6 +18,8 @@ static int pt_ignore(void *state, const iosim_rec_t *r, iosim_err_t *err)
 }
 const os_policy_ops_t os_policy_passthrough = {
     .name = "passthrough",
+    /* how a Linux capture shows it (dmesg boot line, command line) */
+    .capture = {"Default domain type: Passthrough", "iommu=pt", true},
     .summary = "Linux iommu=pt: identity domain, no translation",
     .source = "arch/x86/kernel/pci-dma.c iommu_setup(); MODEL.md §1.1",
     .translates = false,

@@ -87,6 +87,8 @@ static int strict_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
 
 const os_policy_ops_t os_policy_strict = {
     .name = "strict",
+    /* how a Linux capture shows it (dmesg boot line, command line) */
+    .capture = {"invalidation policy: strict mode", "iommu.strict=1", false},
     .summary = "Linux iommu.strict=1: invalidate on every unmap",
     .source = "drivers/iommu/dma-iommu.c __iommu_dma_unmap; "
               "intel/cache.c cache_tag_flush_range (MODEL.md §1.3, §1.6)",

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cache/allassoc.h"
+#include "cache/cache.h"
 #include "stats/stat_list.h"
 #include "system/services.h"
 #include "system/system.h"
@@ -27,7 +28,8 @@ static const char *one_pass_ruled_out(const iosim_config_t *c,
     const iosim_cache_params_t *p = swept((iosim_config_t *)c, which);
     if (!p->enabled)
         return "the cache is disabled";
-    if (strcmp(p->replacement, "lru"))
+    const cache_repl_ops_t *repl = cache_repl_find(p->replacement);
+    if (!repl || repl->kind != CACHE_REPL_LRU) /* the stack property */
         return "replacement is not lru";
     if (strcmp(c->vtd.inval_walks_in_flight, "complete"))
         return "vtd.inval_walks_in_flight is not complete";

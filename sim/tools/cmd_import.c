@@ -17,6 +17,7 @@
 #include "base/outfile.h"
 #include "dev/dev.h"
 #include "iosim.h"
+#include "os/os.h"
 #include "tools/cli_util.h"
 #include "tools/trace_cmds.h"
 #include "trace/import.h"
@@ -24,36 +25,92 @@
 
 #define PROG "iosim-trace import"
 
+/* The policies a Linux capture can show (os.h capture), '|'-separated,
+ * or as "a, b or c" when sep is NULL. */
+static void policy_list(char *buf, size_t n, const char *sep)
+{
+    size_t count = 0, k = 0, len = 0;
+    for (size_t i = 0; os_policy_registry[i]; i++)
+        count += os_policy_registry[i]->capture.boot != NULL;
+    buf[0] = '\0';
+    for (size_t i = 0; os_policy_registry[i] && len < n; i++) {
+        const os_policy_ops_t *p = os_policy_registry[i];
+        if (!p->capture.boot)
+            continue;
+        const char *s = !k ? "" : sep ? sep : k + 1 < count ? ", " : " or ";
+        len += (size_t)snprintf(buf + len, n - len, "%s%s", s, p->name);
+        k++;
+    }
+}
+
+/* A policy whose name a capture's metadata may carry, or NULL. */
+static const os_policy_ops_t *capture_policy(const char *name)
+{
+    const os_policy_ops_t *p = os_policy_find(name);
+    return p && p->capture.boot ? p : NULL;
+}
+
+/* Each source's usage line and options, from the registry. */
 static void usage(FILE *out)
 {
-    fprintf(
-        out,
-        "usage: iosim-trace import ftrace IN -o OUT.zst [options]\n"
-        "       iosim-trace import qemu QEMU_LOG --guest FTRACE_TXT "
-        "-o OUT.zst [options]\n"
-        "IN may be plain text or zstd-compressed; '-' reads stdin "
-        "(ftrace only).\n"
-        "options:\n"
-        "  --workload W     meta workload (redis, memcached, ...)\n"
-        "  --dev-model M    meta device: the NIC's device model "
-        "(virtio-net, e1000e,\n"
-        "                   mlx5; iosim --list), run by dev.model auto\n"
-        "  --policy P       meta policy (strict|lazy|passthrough); "
-        "default: guessed\n"
-        "                   from iommu-info.txt next to the input\n"
-        "  --requests N     meta requests: the load's request count in the\n"
-        "                   window (per-request metrics use it)\n"
-        "  --kernel K       meta kernel; default: from dmesg.txt next "
-        "to the input\n"
-        "  --window         keep only BENCH_START..BENCH_END\n"
-        "  --device BB:DD.F device of map/unmap records (default "
-        "01:00.0)\n"
-        "  --domain N       domain id of map/unmap/DMA records "
-        "(default: the most\n"
-        "                   common DID of the first IOTLB "
-        "invalidations)\n"
-        "  --text           write the text form instead of zstd\n"
-        "sources:\n");
+    const char *lead = "usage:";
+    for (const import_source_t *const *s = import_sources; *s; s++) {
+        fprintf(out, "%-6s iosim-trace import %s %s", lead, (*s)->name,
+                (*s)->input ? (*s)->input : "IN");
+        for (const gen_param_t *o = (*s)->params; o && o->name; o++)
+            if (o->type == GEN_OPT_PATH)
+                fprintf(out, " %s %s", o->name, o->metavar);
+        fputs(" -o OUT.zst [options]\n", out);
+        lead = "";
+    }
+    char stdin_ok[128] = "";
+    size_t len = 0;
+    for (const import_source_t *const *s = import_sources; *s; s++)
+        if ((*s)->reads_stdin && len < sizeof stdin_ok)
+            len += (size_t)snprintf(stdin_ok + len, sizeof stdin_ok - len,
+                                    "%s%s", len ? ", " : "", (*s)->name);
+    char policies[128], models[256] = "";
+    policy_list(policies, sizeof policies, "|");
+    for (size_t i = 0, len = 0; dev_model_registry[i] && len < sizeof models;
+         i++)
+        len += (size_t)snprintf(models + len, sizeof models - len, "%s%s",
+                                i ? ", " : "", dev_model_registry[i]->name);
+    fprintf(out,
+            "IN may be plain text or zstd-compressed; '-' reads stdin "
+            "(%s only).\n"
+            "options:\n"
+            "  --workload W     meta workload (redis, memcached, ...)\n"
+            "  --dev-model M    meta device: the NIC's device model "
+            "(%s;\n"
+            "                   iosim --list), run by dev.model auto\n"
+            "  --policy P       meta policy (%s); "
+            "default: guessed\n"
+            "                   from iommu-info.txt next to the input\n"
+            "  --requests N     meta requests: the load's request count in "
+            "the\n"
+            "                   window (per-request metrics use it)\n"
+            "  --kernel K       meta kernel; default: from dmesg.txt next "
+            "to the input\n"
+            "  --window         keep only BENCH_START..BENCH_END\n"
+            "  --device BB:DD.F device of map/unmap records (default "
+            "01:00.0)\n"
+            "  --domain N       domain id of map/unmap/DMA records "
+            "(default: the most\n"
+            "                   common DID of the first IOTLB "
+            "invalidations)\n"
+            "  --text           write the text form instead of zstd\n",
+            stdin_ok, models, policies);
+    for (const import_source_t *const *s = import_sources; *s; s++)
+        for (const gen_param_t *o = (*s)->params; o && o->name; o++) {
+            fprintf(out, "  %s %s  (%s) ", o->name, o->metavar, (*s)->name);
+            for (const char *h = o->help; *h; h++) {
+                fputc(*h, out);
+                if (*h == '\n')
+                    fputs("                   ", out);
+            }
+            fputc('\n', out);
+        }
+    fputs("sources:\n", out);
     for (const import_source_t *const *s = import_sources; *s; s++)
         fprintf(out, "  %-8s %s\n", (*s)->name, (*s)->summary);
 }
@@ -69,8 +126,9 @@ static void dir_of(const char *path, char *buf, size_t n)
 }
 
 /* Policy from the capture's iommu-info.txt: the kernel's own boot lines
- * ("Default domain type: Passthrough", "invalidation policy: strict
- * mode") win over the command line (iommu=pt, iommu.strict=0/1). */
+ * (the policies' capture.boot) win over the command line (their
+ * capture.cmdline); a policy with capture.overrides (iommu=pt) wins over
+ * the others either way. */
 static void guess_policy(const char *dir, char *out, size_t n)
 {
     char path[4200];
@@ -81,18 +139,17 @@ static void guess_policy(const char *dir, char *out, size_t n)
     char line[1024];
     const char *cmdline = NULL, *boot = NULL;
     while (fgets(line, sizeof line, f)) {
-        if (strstr(line, "Default domain type: Passthrough"))
-            boot = "passthrough";
-        else if (!boot && strstr(line, "invalidation policy: strict mode"))
-            boot = "strict";
-        else if (!boot && strstr(line, "invalidation policy: lazy mode"))
-            boot = "lazy";
-        if (strstr(line, "iommu=pt"))
-            cmdline = "passthrough";
-        else if (!cmdline && strstr(line, "iommu.strict=1"))
-            cmdline = "strict";
-        else if (!cmdline && strstr(line, "iommu.strict=0"))
-            cmdline = "lazy";
+        for (size_t i = 0; os_policy_registry[i]; i++) {
+            const os_policy_ops_t *p = os_policy_registry[i];
+            if (!p->capture.boot)
+                continue;
+            if ((!boot || p->capture.overrides) &&
+                strstr(line, p->capture.boot))
+                boot = p->name;
+            if (p->capture.cmdline && (!cmdline || p->capture.overrides) &&
+                strstr(line, p->capture.cmdline))
+                cmdline = p->name;
+        }
     }
     fclose(f);
     if (boot || cmdline)
@@ -119,7 +176,7 @@ static void guess_kernel(const char *dir, char *out, size_t n)
     fclose(f);
 }
 
-static void print_counts(const import_counts_t *c, const char *source)
+static void print_counts(const import_counts_t *c, const import_source_t *src)
 {
     static const char *const desc_names[16] = {
         [IOSIM_DESC_CC] = "cc",         [IOSIM_DESC_IOTLB] = "iotlb",
@@ -130,7 +187,7 @@ static void print_counts(const import_counts_t *c, const char *source)
     fprintf(stderr,
             PROG ": %s: %llu lines -> %llu records: MAP %llu, UNMAP %llu, "
                  "DMA %llu, INVAL %llu (",
-            source, (unsigned long long)c->lines,
+            src->name, (unsigned long long)c->lines,
             (unsigned long long)c->records,
             (unsigned long long)c->by_kind[IOSIM_REC_MAP],
             (unsigned long long)c->by_kind[IOSIM_REC_UNMAP],
@@ -153,39 +210,27 @@ static void print_counts(const import_counts_t *c, const char *source)
             (unsigned long long)c->other_lines,
             (unsigned long long)c->outside_window,
             (unsigned long long)c->dma_api_skipped);
-    if (!strcmp(source, "qemu"))
-        fprintf(stderr,
-                PROG ": qemu: %llu translations -> %llu DMA (%llu after "
-                     "their map, %llu to IOVAs mapped before the capture, "
-                     "%llu such pages given an explicit MAP), "
-                     "%llu dropped outside the guest trace; %llu anchors "
-                     "(%llu re-ordered: matched past a guest descriptor "
-                     "with the same timestamp), "
-                     "%llu earlier descriptors skipped, %u sync "
-                     "candidate(s), timestamps %s; QEMU's own IOTLB on "
-                     "those DMA: %llu hits, %llu misses; %llu trapped "
-                     "queue-tail writes\n",
-                (unsigned long long)c->qemu_dma,
-                (unsigned long long)c->qemu_dma_kept,
-                (unsigned long long)c->qemu_dma_matched,
-                (unsigned long long)c->qemu_dma_unmapped,
-                (unsigned long long)c->qemu_premapped,
-                (unsigned long long)c->qemu_dma_dropped,
-                (unsigned long long)c->qemu_anchors,
-                (unsigned long long)c->qemu_reordered,
-                (unsigned long long)c->qemu_desc_skipped,
-                c->qemu_sync_candidates, c->qemu_timestamps ? "yes" : "no",
-                (unsigned long long)c->qemu_iotlb_hits,
-                (unsigned long long)c->qemu_iotlb_misses,
-                (unsigned long long)c->qemu_tail_writes);
-    uint64_t outcomes = c->qemu_iotlb_hits + c->qemu_iotlb_misses;
-    if (!strcmp(source, "qemu") && outcomes && outcomes != c->qemu_dma_kept)
-        fprintf(stderr,
-                PROG ": qemu: QEMU's IOTLB outcome is missing for %llu of "
-                     "%llu DMA (vtd_iotlb_page_hit/update not traced?): no "
-                     "ref.iotlb.* written\n",
-                (unsigned long long)(c->qemu_dma_kept - outcomes),
-                (unsigned long long)c->qemu_dma_kept);
+    if (src->describe) {
+        char lines[2048];
+        src->describe(c, lines, sizeof lines);
+        for (const char *l = lines; *l;) {
+            const char *nl = strchr(l, '\n');
+            size_t len = nl ? (size_t)(nl - l) : strlen(l);
+            fprintf(stderr, PROG ": %.*s\n", (int)len, l);
+            l += len + (nl != NULL);
+        }
+    }
+}
+
+/* The row named name of any source's options, or NULL. */
+static const gen_param_t *source_option(const char *name)
+{
+    for (const import_source_t *const *s = import_sources; *s; s++) {
+        const gen_param_t *o = gen_param_find((*s)->params, name);
+        if (o)
+            return o;
+    }
+    return NULL;
 }
 
 int cmd_import(int argc, char **argv)
@@ -196,6 +241,9 @@ int cmd_import(int argc, char **argv)
     opts.domain = -1;
     bool text = false;
     char policy[32] = "", kernel[64] = "";
+    /* the options of a source, for its table once it is known */
+    char *sargv[64] = {"import"};
+    int sargc = 1;
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -207,11 +255,10 @@ int cmd_import(int argc, char **argv)
             opts.window = true;
         } else if (!strcmp(a, "--text")) {
             text = true;
-        } else if (!strcmp(a, "-o") || !strcmp(a, "--guest") ||
-                   !strcmp(a, "--workload") || !strcmp(a, "--policy") ||
-                   !strcmp(a, "--kernel") || !strcmp(a, "--device") ||
-                   !strcmp(a, "--domain") || !strcmp(a, "--requests") ||
-                   !strcmp(a, "--dev-model")) {
+        } else if (!strcmp(a, "-o") || !strcmp(a, "--workload") ||
+                   !strcmp(a, "--policy") || !strcmp(a, "--kernel") ||
+                   !strcmp(a, "--device") || !strcmp(a, "--domain") ||
+                   !strcmp(a, "--requests") || !strcmp(a, "--dev-model")) {
             if (!v) {
                 cli_error(PROG, "%s needs a value", a);
                 return IOSIM_EXIT_BAD_INPUT;
@@ -219,8 +266,6 @@ int cmd_import(int argc, char **argv)
             i++;
             if (!strcmp(a, "-o")) {
                 out_path = v;
-            } else if (!strcmp(a, "--guest")) {
-                opts.guest_path = v;
             } else if (!strcmp(a, "--workload")) {
                 opts.workload = v;
             } else if (!strcmp(a, "--dev-model")) {
@@ -234,12 +279,10 @@ int cmd_import(int argc, char **argv)
                 opts.dev_model = v;
             } else if (!strcmp(a, "--policy")) {
                 /* the traced kernel's policy (FORMAT.md §3 meta.policy) */
-                if (strcmp(v, "strict") && strcmp(v, "lazy") &&
-                    strcmp(v, "passthrough")) {
-                    cli_error(PROG,
-                              "--policy '%s': strict, lazy or "
-                              "passthrough",
-                              v);
+                if (!capture_policy(v)) {
+                    char names[128];
+                    policy_list(names, sizeof names, NULL);
+                    cli_error(PROG, "--policy '%s': %s", v, names);
                     return IOSIM_EXIT_BAD_INPUT;
                 }
                 opts.policy = v;
@@ -264,6 +307,21 @@ int cmd_import(int argc, char **argv)
                 }
                 opts.domain = (int)d;
             }
+        } else if (source_option(a)) {
+            /* a source's own option: parsed with its table once the
+             * source is known */
+            bool flag = source_option(a)->type == GEN_OPT_FLAG;
+            if (!flag && !v) {
+                cli_error(PROG, "%s needs a value", a);
+                return IOSIM_EXIT_BAD_INPUT;
+            }
+            if (sargc + 2 > (int)(sizeof sargv / sizeof sargv[0])) {
+                cli_error(PROG, "%s: too many source options", a);
+                return IOSIM_EXIT_BAD_INPUT;
+            }
+            sargv[sargc++] = argv[i];
+            if (!flag)
+                sargv[sargc++] = argv[++i];
         } else if (a[0] == '-' && a[1] != '\0') {
             cli_error(PROG, "unknown option '%s' (try --help)", a);
             return IOSIM_EXIT_BAD_INPUT;
@@ -285,8 +343,21 @@ int cmd_import(int argc, char **argv)
         cli_error(PROG, "unknown source '%s' (try --help)", src_name);
         return IOSIM_EXIT_BAD_INPUT;
     }
-    /* metadata guesses from the capture folder */
-    const char *folder_of = opts.guest_path ? opts.guest_path : in_path;
+    iosim_err_t err = {0};
+    if (gen_params_parse(NULL, src->params, &opts, NULL, sargc, sargv, &err)) {
+        cli_error(PROG, "%s (try --help)", err.msg);
+        return IOSIM_EXIT_BAD_INPUT;
+    }
+    /* metadata guesses from the capture folder: that of the first file
+     * the source reads besides IN, else IN's */
+    const char *folder_of = in_path;
+    for (const gen_param_t *o = src->params; o && o->name; o++) {
+        const char *f = *(const char *const *)((const char *)&opts + o->offset);
+        if (o->type == GEN_OPT_PATH && f) {
+            folder_of = f;
+            break;
+        }
+    }
     if (strcmp(folder_of, "-") != 0) {
         char dir[4096];
         dir_of(folder_of, dir, sizeof dir);
@@ -300,9 +371,14 @@ int cmd_import(int argc, char **argv)
         }
     }
 
-    iosim_err_t err = {0};
-    if (outfile_not_input("-o", out_path, in_path, &err) ||
-        outfile_not_input("-o", out_path, opts.guest_path, &err)) {
+    bool same = outfile_not_input("-o", out_path, in_path, &err) != 0;
+    for (const gen_param_t *o = src->params; o && o->name && !same; o++)
+        if (o->type == GEN_OPT_PATH)
+            same = outfile_not_input(
+                       "-o", out_path,
+                       *(const char *const *)((const char *)&opts + o->offset),
+                       &err) != 0;
+    if (same) {
         cli_error(PROG, "%s", err.msg);
         return IOSIM_EXIT_BAD_INPUT;
     }
@@ -330,7 +406,7 @@ int cmd_import(int argc, char **argv)
         fclose(in);
     if (rc)
         return rc;
-    print_counts(&counts, src->name);
+    print_counts(&counts, src);
     if (counts.overrun)
         cli_error(PROG,
                   "warning: the ftrace ring overran (entries-in-buffer %llu "

@@ -40,6 +40,7 @@ typedef enum gen_opt_type {
     GEN_OPT_BDF,    /* uint16_t source id from "[DDDD:]BB:DD.F"    */
     GEN_OPT_CHOICE, /* unsigned index into choices[]                   */
     GEN_OPT_FLAG,   /* bool set to true; takes no value                */
+    GEN_OPT_PATH,   /* const char *: a file the tool reads (argv's text) */
 } gen_opt_type_t;
 
 /* One option of a kind: the field at offset in the kind's options struct. */
@@ -85,6 +86,12 @@ int gen_kind_defaults(const gen_kind_t *k, void *opts, iosim_err_t *err);
  * line). */
 int gen_kind_parse(const gen_kind_t *k, void *opts, bool *given, int argc,
                    char **argv, iosim_err_t *err);
+/* The same for any table (import sources use it): errors start with
+ * "who: " (who NULL: no prefix). */
+int gen_params_parse(const char *who, const gen_param_t *rows, void *opts,
+                     bool *given, int argc, char **argv, iosim_err_t *err);
+/* The row of rows named name, or NULL. */
+const gen_param_t *gen_param_find(const gen_param_t *rows, const char *name);
 /* The whole run of `gen KIND` after -o and --text: defaults, argv
  * (argv[0] is the kind name), validate, write to path. */
 int gen_kind_run(const gen_kind_t *k, int argc, char **argv, const char *path,

@@ -86,22 +86,25 @@ static int parse_double(const char *s, double *out)
     return 0;
 }
 
-static int opt_apply(const char *kind, const gen_param_t *o, void *opts,
+static int opt_apply(const char *who, const gen_param_t *o, void *opts,
                      const char *val, iosim_err_t *err)
 {
     void *dst = (char *)opts + o->offset;
+    const char *sep = who ? ": " : "";
+    if (!who)
+        who = "";
     switch (o->type) {
     case GEN_OPT_U64: {
         uint64_t v;
         if (gen_parse_u64(val, &v))
             return iosim_err_set(err,
-                                 "gen %s: %s: expected a number (K/M/G "
+                                 "%s%s%s: expected a number (K/M/G "
                                  "suffix allowed), got '%s'",
-                                 kind, o->name, val);
+                                 who, sep, o->name, val);
         if (v < o->min || (o->max && v > o->max))
-            return iosim_err_set(err,
-                                 "gen %s: %s: %s is out of range [%llu, %llu]",
-                                 kind, o->name, val, (unsigned long long)o->min,
+            return iosim_err_set(err, "%s%s%s: %s is out of range [%llu, %llu]",
+                                 who, sep, o->name, val,
+                                 (unsigned long long)o->min,
                                  (unsigned long long)(o->max ? o->max : ~0ULL));
         *(uint64_t *)dst = v;
         break;
@@ -109,17 +112,16 @@ static int opt_apply(const char *kind, const gen_param_t *o, void *opts,
     case GEN_OPT_DOUBLE:
         if (parse_double(val, (double *)dst))
             return iosim_err_set(err,
-                                 "gen %s: %s: expected a positive number, "
+                                 "%s%s%s: expected a positive number, "
                                  "got '%s'",
-                                 kind, o->name, val);
+                                 who, sep, o->name, val);
         break;
     case GEN_OPT_BDF:
         if (trace_parse_bdf(val, strlen(val), (uint16_t *)dst))
-            return iosim_err_set(
-                err,
-                "gen %s: %s: expected [DDDD:]BB:DD.F (hex), got "
-                "'%s'",
-                kind, o->name, val);
+            return iosim_err_set(err,
+                                 "%s%s%s: expected [DDDD:]BB:DD.F (hex), got "
+                                 "'%s'",
+                                 who, sep, o->name, val);
         break;
     case GEN_OPT_CHOICE: {
         for (unsigned i = 0; o->choices[i]; i++)
@@ -132,58 +134,84 @@ static int opt_apply(const char *kind, const gen_param_t *o, void *opts,
         for (unsigned i = 0; o->choices[i] && len < sizeof list; i++)
             len += (size_t)snprintf(list + len, sizeof list - len, "%s%s",
                                     i ? "|" : "", o->choices[i]);
-        return iosim_err_set(err, "gen %s: %s: expected %s, got '%s'", kind,
+        return iosim_err_set(err, "%s%s%s: expected %s, got '%s'", who, sep,
                              o->name, list, val);
     }
     case GEN_OPT_FLAG:
         *(bool *)dst = true;
         break;
+    case GEN_OPT_PATH:
+        *(const char **)dst = val;
+        break;
     }
     return 0;
+}
+
+/* "gen NAME", the prefix of a kind's messages (thread-local: kinds may
+ * run on several threads). */
+static const char *who_of(const gen_kind_t *k)
+{
+    static _Thread_local char buf[64];
+    snprintf(buf, sizeof buf, "gen %s", k->name);
+    return buf;
+}
+
+const gen_param_t *gen_param_find(const gen_param_t *rows, const char *name)
+{
+    for (; rows && rows->name; rows++)
+        if (!strcmp(rows->name, name))
+            return rows;
+    return NULL;
 }
 
 int gen_kind_defaults(const gen_kind_t *k, void *opts, iosim_err_t *err)
 {
     memset(opts, 0, k->size);
     for (const gen_param_t *o = k->params; o->name; o++)
-        if (o->def && opt_apply(k->name, o, opts, o->def, err))
+        if (o->def && opt_apply(who_of(k), o, opts, o->def, err))
             return -1;
     return 0;
 }
 
-int gen_kind_parse(const gen_kind_t *k, void *opts, bool *given, int argc,
-                   char **argv, iosim_err_t *err)
+int gen_params_parse(const char *who, const gen_param_t *rows, void *opts,
+                     bool *given, int argc, char **argv, iosim_err_t *err)
 {
+    const char *sep = who ? ": " : "";
+    const char *w = who ? who : "";
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *eq = strchr(arg, '=');
         size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
-        const gen_param_t *o = k->params;
-        for (; o->name; o++)
+        const gen_param_t *o = rows;
+        for (; o && o->name; o++)
             if (strlen(o->name) == name_len && !strncmp(o->name, arg, name_len))
                 break;
-        if (!o->name)
-            return iosim_err_set(err, "gen %s: unknown option '%s'", k->name,
-                                 arg);
+        if (!o || !o->name)
+            return iosim_err_set(err, "%s%sunknown option '%s'", w, sep, arg);
         const char *val = NULL;
         if (o->type == GEN_OPT_FLAG) {
             if (eq)
-                return iosim_err_set(err, "gen %s: %s takes no value", k->name,
+                return iosim_err_set(err, "%s%s%s takes no value", w, sep,
                                      o->name);
         } else if (eq) {
             val = eq + 1;
         } else if (i + 1 < argc) {
             val = argv[++i];
         } else {
-            return iosim_err_set(err, "gen %s: %s needs a value", k->name,
-                                 o->name);
+            return iosim_err_set(err, "%s%s%s needs a value", w, sep, o->name);
         }
-        if (opt_apply(k->name, o, opts, val, err))
+        if (opt_apply(who, o, opts, val, err))
             return -1;
         if (given)
-            given[o - k->params] = true;
+            given[o - rows] = true;
     }
     return 0;
+}
+
+int gen_kind_parse(const gen_kind_t *k, void *opts, bool *given, int argc,
+                   char **argv, iosim_err_t *err)
+{
+    return gen_params_parse(who_of(k), k->params, opts, given, argc, argv, err);
 }
 
 int gen_kind_run(const gen_kind_t *k, int argc, char **argv, const char *path,

@@ -2,9 +2,12 @@
  * (internal to the library and the `iosim-trace import` command).
  *
  * Concepts:
- *   - An *import source* is an ops struct {name, summary, run} listed in
- *     the NULL-terminated table import_sources[] (import_registry.c).  A new
- *     source = one file + one table line.
+ *   - An *import source* is an ops struct (import_source_t: name,
+ *     summary, its options as gen_param_t rows, validate, run, describe)
+ *     listed in the NULL-terminated table import_sources[]
+ *     (import_registry.c); `iosim-trace import` builds its usage and
+ *     parses a source's options from the rows.  A new source = one file +
+ *     one table line.
  *   - Every source reads through an import_in_t (plain text or zstd,
  *     told apart by the frame magic, decompressed streaming) and writes
  *     through an import_sink_t, which
@@ -37,6 +40,7 @@
 #include <stdio.h>
 
 #include "iosim.h"
+#include "trace/gen.h" /* gen_param_t: the option rows sources declare */
 
 /* Records held back until the domain is decided (then the vote is taken
  * from whatever DIDs were seen; 0 if none). */
@@ -144,16 +148,29 @@ void import_sink_free(import_sink_t *s);
 typedef struct import_source {
     const char *name;    /* "ftrace"                         */
     const char *summary; /* one line for --help              */
+    const char *input;   /* the input in --help ("IN" if NULL) */
+    bool reads_stdin;    /* IN '-' reads stdin                */
+    /* options of its own: rows whose offsets point into import_opts_t
+     * (GEN_OPT_PATH: a file it reads besides IN, whose folder holds the
+     * capture's metadata files); NULL = none */
+    const gen_param_t *params;
+    /* checks opts before run (NULL = nothing to check) */
+    int (*validate)(const import_opts_t *opts, const char *in_name,
+                    iosim_err_t *err);
     int (*run)(FILE *in, const char *in_name, import_sink_t *sink,
                const import_opts_t *opts, import_counts_t *counts,
                iosim_err_t *err);
+    /* what it saw beyond the counts every source has, as lines for the
+     * command to print (NULL = nothing) */
+    void (*describe)(const import_counts_t *c, char *buf, size_t n);
 } import_source_t;
 
 extern const import_source_t *const import_sources[];
 const import_source_t *import_find(const char *name);
 /* Runs src on in into sink (which may be NULL): the way every caller
  * runs a source, so that the sink knows the input's and the source's
- * names for its messages (e.g. an input with nothing to import). */
+ * names for its messages (e.g. an input with nothing to import); the
+ * source's validate hook runs first. */
 int import_run(const import_source_t *src, FILE *in, const char *in_name,
                import_sink_t *sink, const import_opts_t *opts,
                import_counts_t *counts, iosim_err_t *err);

@@ -644,8 +644,10 @@ static int ftrace_run(FILE *f, const char *in_name, import_sink_t *sink,
 }
 
 const import_source_t import_source_ftrace = {
-    "ftrace",
-    "Linux ftrace text (trace file or trace-cmd report): iommu:map/unmap, "
-    "intel_iommu:qi_submit, tracing_mark_write, dma:*map*",
-    ftrace_run,
+    .name = "ftrace",
+    .summary = "Linux ftrace text (trace file or trace-cmd report): "
+               "iommu:map/unmap, intel_iommu:qi_submit, tracing_mark_write, "
+               "dma:*map*",
+    .reads_stdin = true,
+    .run = ftrace_run,
 };

@@ -89,6 +89,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -919,11 +920,6 @@ static int qemu_run(FILE *f, const char *in_name, import_sink_t *sink,
                     const import_opts_t *opts, import_counts_t *counts,
                     iosim_err_t *err)
 {
-    if (!opts->guest_path || !*opts->guest_path)
-        return iosim_err_set(err,
-                             "%s: the QEMU import needs the guest's "
-                             "ftrace (--guest FILE)",
-                             in_name);
     iosim_trace_meta_t *meta = import_sink_meta(sink);
     snprintf(meta->source, sizeof meta->source, "qemu");
     meta->has_dma = 1;
@@ -980,10 +976,73 @@ out:
     return rc;
 }
 
+static int qemu_validate(const import_opts_t *opts, const char *in_name,
+                         iosim_err_t *err)
+{
+    if (!opts->guest_path || !*opts->guest_path)
+        return iosim_err_set(err,
+                             "%s: the QEMU import needs the guest's "
+                             "ftrace (--guest FILE)",
+                             in_name);
+    return 0;
+}
+
+/* What the merge did and QEMU's own counts, after the common lines. */
+static void qemu_describe(const import_counts_t *c, char *buf, size_t n)
+{
+    int len = snprintf(
+        buf, n,
+        "qemu: %llu translations -> %llu DMA (%llu after "
+        "their map, %llu to IOVAs mapped before the capture, "
+        "%llu such pages given an explicit MAP), "
+        "%llu dropped outside the guest trace; %llu anchors "
+        "(%llu re-ordered: matched past a guest descriptor "
+        "with the same timestamp), "
+        "%llu earlier descriptors skipped, %u sync "
+        "candidate(s), timestamps %s; QEMU's own IOTLB on "
+        "those DMA: %llu hits, %llu misses; %llu trapped "
+        "queue-tail writes\n",
+        (unsigned long long)c->qemu_dma, (unsigned long long)c->qemu_dma_kept,
+        (unsigned long long)c->qemu_dma_matched,
+        (unsigned long long)c->qemu_dma_unmapped,
+        (unsigned long long)c->qemu_premapped,
+        (unsigned long long)c->qemu_dma_dropped,
+        (unsigned long long)c->qemu_anchors,
+        (unsigned long long)c->qemu_reordered,
+        (unsigned long long)c->qemu_desc_skipped, c->qemu_sync_candidates,
+        c->qemu_timestamps ? "yes" : "no",
+        (unsigned long long)c->qemu_iotlb_hits,
+        (unsigned long long)c->qemu_iotlb_misses,
+        (unsigned long long)c->qemu_tail_writes);
+    uint64_t outcomes = c->qemu_iotlb_hits + c->qemu_iotlb_misses;
+    if (len >= 0 && (size_t)len < n && outcomes && outcomes != c->qemu_dma_kept)
+        snprintf(buf + len, n - (size_t)len,
+                 "qemu: QEMU's IOTLB outcome is missing for %llu of "
+                 "%llu DMA (vtd_iotlb_page_hit/update not traced?): no "
+                 "ref.iotlb.* written\n",
+                 (unsigned long long)(c->qemu_dma_kept - outcomes),
+                 (unsigned long long)c->qemu_dma_kept);
+}
+
+// clang-format off
+static const gen_param_t qemu_params[] = {
+    {"--guest", "FTRACE_TXT", GEN_OPT_PATH, offsetof(import_opts_t, guest_path),
+     NULL, 0, 0, NULL,
+     "the guest's ftrace of the same run (required): its map, unmap\n"
+     "and qi_submit events, merged with QEMU's translations", NULL},
+    {NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
+};
+// clang-format on
+
 const import_source_t import_source_qemu = {
-    "qemu",
-    "QEMU -trace vtd_* log merged with the guest's ftrace (--guest): "
-    "real device DMA records; QEMU's own IOTLB hits/misses and trapped "
-    "queue-tail writes kept as ref.* metadata (not with --window)",
-    qemu_run,
+    .name = "qemu",
+    .summary = "QEMU -trace vtd_* log merged with the guest's ftrace "
+               "(--guest): real device DMA records; QEMU's own IOTLB "
+               "hits/misses and trapped queue-tail writes kept as ref.* "
+               "metadata (not with --window)",
+    .input = "QEMU_LOG",
+    .params = qemu_params,
+    .validate = qemu_validate,
+    .run = qemu_run,
+    .describe = qemu_describe,
 };

@@ -556,5 +556,7 @@ int import_run(const import_source_t *src, FILE *in, const char *in_name,
         sink->input = in_name;
         sink->source = src->name;
     }
+    if (src->validate && src->validate(opts, in_name, err))
+        return -1;
     return src->run(in, in_name, sink, opts, counts, err);
 }

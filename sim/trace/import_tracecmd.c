@@ -666,7 +666,8 @@ static int tracecmd_run(FILE *in, const char *in_name, import_sink_t *sink,
 #endif /* IOSIM_HAVE_TRACECMD */
 
 const import_source_t import_source_tracecmd = {
-    "trace-cmd",
-    TRACECMD_SUMMARY,
-    tracecmd_run,
+    .name = "trace-cmd",
+    .summary = TRACECMD_SUMMARY,
+    .input = "TRACE_DAT",
+    .run = tracecmd_run,
 };
