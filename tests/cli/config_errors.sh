@@ -5,17 +5,9 @@
 # --help-config lists every parameter.  Expected positions are found with
 # awk in the hand-written files (tests/data/config), not taken from iosim.
 # Env: IOSIM, SRC, WORK (see tests/CMakeLists.txt).
-set -u
-: "${IOSIM:?}" "${SRC:?}" "${WORK:?}"
-mkdir -p "$WORK"
+. "${SRC:?}/tests/cli/lib/common.sh"
 DATA="$SRC/tests/data/config"
 TRACE="$SRC/tests/data/trace_small.txt"
-fails=0
-
-fail() {
-    echo "FAIL: $*" >&2
-    fails=$((fails + 1))
-}
 
 # pos FILE NEEDLE N: "line:col" (1-based) of the N-th occurrence of NEEDLE
 pos() {
@@ -109,5 +101,4 @@ else
     fail "json run: $(cat "$WORK/run.err")"
 fi
 
-[ "$fails" -eq 0 ] || { echo "$fails failure(s)" >&2; exit 1; }
-echo "config_errors: ok"
+finish

@@ -33,16 +33,13 @@
 # its unmap (scripts/rx-at-unmap; nothing else changed) brings the real
 # 8-entry misses within 2% of rx_at=unmap's, which is more than 5% from
 # the real ones.
-set -u
-: "${IOSIM:?}" "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
-mkdir -p "$WORK"
-fails=0
+. "${SRC:?}/tests/cli/lib/common.sh"
 KNOWN="redis-strict-qemu:4:0.10 nginx-strict-qemu:4:0.25"
 run() { # dev-check args... -> rows appended to $WORK/rows (its exit
          # status says only whether the 25% bound held: checked below)
     IOSIM="$IOSIM" IOSIM_TRACE="$IOSIM_TRACE" bash "$SRC/scripts/dev-check" \
         --misses-tol 0.25 "$@" > "$WORK/one" 2> "$WORK/err"
-    [ $? -le 1 ] || { echo "FAIL: dev-check $*: $(cat "$WORK/err")"; fails=$((fails + 1)); }
+    [ $? -le 1 ] || fail "dev-check $*: $(cat "$WORK/err")"
     cat "$WORK/one" >> "$WORK/rows"
     cat "$WORK/one"
 }
@@ -78,7 +75,7 @@ n=$(awk -v known="$KNOWN" '
 rc=$?
 echo "$n"
 [ $rc -eq 0 ] || fails=$((fails + 1))
-echo "$n" | grep -qx 'rows 80' || { echo "FAIL: expected 80 rows"; fails=$((fails + 1)); }
+echo "$n" | grep -qx 'rows 80' || fail "expected 80 rows"
 # The rx-burst reason, checked: with each real rx buffer access moved to
 # just before the guest's unmap of it (scripts/rx-at-unmap) the real
 # 8-entry misses come within 2% of rx_at=unmap's, where unmoved they are
@@ -107,7 +104,7 @@ for t in redis-strict-tap-nooffload-qemu nginx-strict-tap-nooffload-qemu \
     awk -v r="$real" -v mv="$moved" -v m="$unmap" 'BEGIN {
         e = (m - mv) / mv; u = (m - r) / r
         exit !(r > 0 && mv > 0 && e <= 0.02 && e >= -0.02 && (u > 0.05 || u < -0.05)) }' ||
-        { echo "FAIL: $t: rx bursts do not explain rx_at=unmap's 8-entry misses"; fails=$((fails + 1)); }
+        fail "$t: rx bursts do not explain rx_at=unmap's 8-entry misses"
 done
 # The synchronous-reply part, checked: a tap backend never writes an rx
 # buffer inside a tx flush (net/tap.c tap_receive only writes the tap fd;
@@ -141,7 +138,6 @@ done
 # the check can fail: touch, the rule before device models, is far off
 if IOSIM="$IOSIM" IOSIM_TRACE="$IOSIM_TRACE" bash "$SRC/scripts/dev-check" touch \
        "$SRC/traces/redis-strict-e1000e-qemu.zst" > /dev/null; then
-    echo "FAIL: dev-check passes touch, which makes a quarter of the lookups"
-    fails=$((fails + 1))
+    fail "dev-check passes touch, which makes a quarter of the lookups"
 fi
-exit $((fails > 0))
+finish

@@ -6,11 +6,7 @@
 # DMA records gives the same counters as dev.model auto (touch is what auto
 # runs when the metadata names no model): checked by comparing the two
 # reports' counter blocks.
-set -u
-: "${IOSIM:?}" "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
-mkdir -p "$WORK"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "${SRC:?}/tests/cli/lib/common.sh"
 TRACE="$SRC/tests/data/trace_small.txt"
 
 # expect_error WANT_SUBSTRING ARGS...: exit 2, one stderr line containing it,
@@ -100,5 +96,4 @@ if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import matplotlib' 2> /dev/nu
     /usr/bin/python3 "$SRC/scripts/plot_iotlb_sweep.py" "$WORK/bad.csv" -o "$WORK/bad.png" 2> /dev/null
     [ $? -eq 2 ] && [ ! -e "$WORK/bad.png" ] || fail "plot_iotlb_sweep.py: bad CSV not refused"
 fi
-[ $fails -eq 0 ] && echo "dev_models: all checks passed"
-exit $((fails > 0))
+finish

@@ -10,37 +10,34 @@
 #     --threads 2;
 #   - bad input: one line, exit 2, neither the epoch file nor the -o file
 #     nor a temporary is left.
-set -u
-fail=0
-err() { echo "FAIL: $*"; fail=1; }
-rm -rf "$WORK"; mkdir -p "$WORK"
+. "${SRC:?}/tests/cli/lib/common.sh"
 C=$SRC/configs/vtd.yaml
 T=$SRC/traces/redis-lazy.zst
 SIMS=strict,lazy,fands@emulated
 
 "$IOSIM" --config "$C" --no-progress --compare $SIMS --format json \
     --set sim.window_only=false --epoch 7ms --epoch-out "$WORK/a.csv" "$T" \
-    > "$WORK/a.json" || err "epoch run: exit $?"
+    > "$WORK/a.json" || fail "epoch run: exit $?"
 "$IOSIM" --config "$C" --no-progress --compare $SIMS --threads 2 \
     --epoch 7000us --epoch-out "$WORK/b.csv" "$T" > /dev/null ||
-    err "windowed 2-thread epoch run: exit $?"
+    fail "windowed 2-thread epoch run: exit $?"
 cmp -s "$WORK/a.csv" "$WORK/b.csv" ||
-    err "the series changes with the window or the thread count"
+    fail "the series changes with the window or the thread count"
 
 # rows per sim, from the trace's own first and last record times
-"$IOSIM_TRACE" stat "$T" > "$WORK/stat.txt" || err "stat"
+"$IOSIM_TRACE" stat "$T" > "$WORK/stat.txt" || fail "stat"
 first=$(awk '$1=="time.first" {print $3}' "$WORK/stat.txt")
 last=$(awk '$1=="time.last" {print $3}' "$WORK/stat.txt")
 total=$(awk '$1=="records.total" {print $3}' "$WORK/stat.txt")
 want=$(( (last - first) / 7000000 + 1 ))
 for s in strict lazy fands@emulated; do
     n=$(awk -F, -v s="$s" '$1==s' "$WORK/a.csv" | wc -l)
-    [ "$n" -eq "$want" ] || err "$s: $n rows, want $want"
+    [ "$n" -eq "$want" ] || fail "$s: $n rows, want $want"
     got=$(awk -F, -v s="$s" 'NR==1 {for (i=1;i<=NF;i++) if ($i=="trace.records") c=i}
                              $1==s {t+=$c} END {print t}' "$WORK/a.csv")
-    [ "$got" = "$total" ] || err "$s: trace.records sums to $got, want $total"
+    [ "$got" = "$total" ] || fail "$s: trace.records sums to $got, want $total"
 done
-[ "$want" -gt 100 ] || err "only $want epochs: the test checks too little"
+[ "$want" -gt 100 ] || fail "only $want epochs: the test checks too little"
 
 # additive counters: the sum over the rows is the report's value (JSON
 # "stat" of each sim, as "label name value" lines)
@@ -58,14 +55,14 @@ awk -F, 'NR==1 { for (i=5;i<=NF;i++) name[i]=$i; n=NF; next }
 # trace.requests, which the report fills from the metadata
 skip='pt.pages_live|pt.pages_peak|pt.mappings_peak|trace.duration_ns|dma.device_time_ns|dma.overlapped_time_ns|trace.requests'
 n=$(grep -cvE " ($skip) " "$WORK/report.txt")
-[ "$n" -gt 200 ] || err "only $n counters compared"
+[ "$n" -gt 200 ] || fail "only $n counters compared"
 diff <(grep -vE " ($skip) " "$WORK/report.txt") \
      <(grep -vE " ($skip) " "$WORK/sums.txt") > "$WORK/diff.txt" ||
-    err "sums over epochs differ from the report: $(head -n 4 "$WORK/diff.txt" | tr '\n' ' ')"
+    fail "sums over epochs differ from the report: $(head -n 4 "$WORK/diff.txt" | tr '\n' ' ')"
 # the run did work that varies over time: IOTLB misses in several epochs
 busy=$(awk -F, 'NR==1 {for (i=1;i<=NF;i++) if ($i=="iq.submits") c=i}
                 $1=="strict" && $c>0' "$WORK/a.csv" | wc -l)
-[ "$busy" -gt 10 ] || err "strict: invalidations in only $busy epochs"
+[ "$busy" -gt 10 ] || fail "strict: invalidations in only $busy epochs"
 
 # ---- bad input ------------------------------------------------------------
 bad() { # NAME WANT-IN-MESSAGE ARGS...
@@ -74,11 +71,11 @@ bad() { # NAME WANT-IN-MESSAGE ARGS...
     "$IOSIM" --config "$C" --no-progress -o "$WORK/$name.out" "$@" \
         > /dev/null 2> "$WORK/$name.err"
     rc=$?
-    [ $rc -eq 2 ] || err "$name: exit $rc, want 2"
-    [ "$(wc -l < "$WORK/$name.err")" -eq 1 ] || err "$name: stderr not one line"
-    grep -q -- "$want" "$WORK/$name.err" || err "$name: message lacks '$want'"
+    [ $rc -eq 2 ] || fail "$name: exit $rc, want 2"
+    [ "$(wc -l < "$WORK/$name.err")" -eq 1 ] || fail "$name: stderr not one line"
+    grep -q -- "$want" "$WORK/$name.err" || fail "$name: message lacks '$want'"
     ls "$WORK/$name".out* "$WORK/$name".csv* > /dev/null 2>&1 &&
-        err "$name: left an output or temporary file"
+        fail "$name: left an output or temporary file"
 }
 bad no_out "go together" --epoch 1ms "$T"
 bad no_len "go together" --epoch-out "$WORK/no_len.csv" "$T"
@@ -98,8 +95,8 @@ bad rows2 "longer epoch" --threads 2 --compare strict,lazy --epoch 1ns \
     --epoch-out "$WORK/rows2.csv" "$WORK/far.txt"
 # ... and in 2 ms epochs: 1000 full ones and the last record's, 1001 rows
 "$IOSIM" --config "$C" --no-progress --epoch 2ms --epoch-out "$WORK/far.csv" \
-    "$WORK/far.txt" > /dev/null || err "far.txt in 2 ms epochs: exit $?"
+    "$WORK/far.txt" > /dev/null || fail "far.txt in 2 ms epochs: exit $?"
 n=$(($(wc -l < "$WORK/far.csv") - 1))
-[ "$n" -eq 1001 ] || err "far.txt in 2 ms epochs: $n rows, want 1001"
+[ "$n" -eq 1001 ] || fail "far.txt in 2 ms epochs: $n rows, want 1001"
 
-exit $fail
+finish

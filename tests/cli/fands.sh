@@ -12,10 +12,9 @@
 #   3. Strict v6.0 (IH=0) drops the PTcaches on unmap: after unmapping A,
 #      a walk for B in the same 2 MB region misses L1, L2 and L3 again
 #      (4 reads); with IH=1 (os.pass_ih=true) it misses none (1 read).
-set -eu
-mkdir -p "$WORK"
+. "${SRC:?}/tests/cli/lib/common.sh"
+set -e
 CFG="$SRC/configs/fands-cascadelake.yaml"
-fail() { echo "fands.sh: $*" >&2; exit 1; }
 stat() { awk -v k="$1" '$1 == k { print $2 }' "$2"; }
 
 # 1. the model formula, from the config's own l0 and lm
@@ -86,4 +85,4 @@ for ih in false true; do
         fail "pass_ih=$ih: $(stat walk.mem_reads "$WORK/ih-$ih.out") reads, want $r"
     [ "$(stat iotlb.misses "$WORK/ih-$ih.out")" = 2 ] || fail "pass_ih=$ih: iotlb misses"
 done
-echo "fands.sh: ok"
+finish

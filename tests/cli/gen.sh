@@ -4,11 +4,7 @@
 # pass (--count, --window / page size) or from counting lines of the text
 # form with grep, never from the program's own summary.
 # Env: IOSIM, IOSIM_TRACE (programs), SRC (source dir), WORK (scratch dir).
-set -u
-: "${IOSIM:?}" "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
-rm -rf "$WORK" && mkdir -p "$WORK" || exit 1
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+. "${SRC:?}/tests/cli/lib/common.sh"
 
 # Value of a counter from the JSON report: "name": 123
 json_value() { grep -o "\"$1\": [0-9]*" "$2" | head -n 1 | sed 's/.*: //'; }
@@ -118,5 +114,4 @@ for o in --stagger-polls --stagger-wqes --burst --stride --queue-per-cpu; do
     "$IOSIM_TRACE" gen nic --help | grep -q -- "$o" || fail "gen nic --help lacks $o"
 done
 
-[ $failures = 0 ] && echo "gen.sh: all passed"
-exit $((failures > 0))
+finish

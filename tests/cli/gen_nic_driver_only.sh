@@ -22,11 +22,7 @@
 # Not covered (docs/dev-mlx5.md, "gen nic --driver-only"): --channels
 # (idle channels' pages look like rx pages), --direction tx|both (rx ACKs
 # have no MARK; tx data reads the whole packet).
-set -u
-: "${IOSIM:?}" "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
-mkdir -p "$WORK"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "${SRC:?}/tests/cli/lib/common.sh"
 CFG="$SRC/configs/fands-cascadelake.yaml"
 PACKETS=${GEN_NIC_DO_PACKETS:-6000}
 
@@ -120,5 +116,4 @@ EOF
     grep -q ' dma.requests 0$' "$WORK/$name-b.cnt" && fail "$name: no device requests"
 done
 
-[ "$fails" -eq 0 ] && echo "gen_nic_driver_only: ${#CASES[@]} settings, counters equal"
-exit $((fails > 0))
+finish "${#CASES[@]} settings, counters equal"

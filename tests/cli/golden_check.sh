@@ -5,10 +5,8 @@
 # unit of its last printed digit passes, by three fails; a path newly listed
 # as provenance is ignored on both sides; bless puts the counter back and
 # prints old -> new; a missing report fails.
-set -u
-fail=0
-err() { echo "FAIL: $*"; fail=1; }
-rm -rf "$WORK"; mkdir -p "$WORK/golden/reports/compare"
+. "${SRC:?}/tests/cli/lib/common.sh"
+mkdir -p "$WORK/golden/reports/compare"
 G=$WORK/golden
 cp "$SRC/tests/golden/golden.py" "$SRC/tests/golden/exclude.txt" "$G/"
 grep '^compare devices ' "$SRC/tests/golden/runs.txt" > "$G/runs.txt"
@@ -16,18 +14,18 @@ R=$G/reports/compare/devices.txt
 cp "$SRC/tests/golden/reports/compare/devices.txt" "$R"
 check() { python3 "$G/golden.py" check --iosim "$IOSIM" --src "$SRC" --group compare > "$WORK/out" 2>&1; }
 
-check || err "unchanged copy: $(cat "$WORK/out")"
+check || fail "unchanged copy: $(cat "$WORK/out")"
 key='sims/strict dev.model=touch/stat/iotlb.misses'
 old=$(awk -F'\t' -v k="$key" '$1==k {print $2}' "$R")
-[ -n "$old" ] || err "no $key in the report"
+[ -n "$old" ] || fail "no $key in the report"
 awk -F'\t' -v OFS='\t' -v k="$key" '$1==k {$2=$2+1} {print}' "$R" > "$R.new" && mv "$R.new" "$R"
-if check; then err "a changed counter passed"; fi
-grep -qF "golden: compare/devices (iosim --config configs/qemu-virtio.yaml" "$WORK/out" || err "report not named: $(head -3 "$WORK/out")"
-grep -qxF "  $key: $((old + 1)) -> $old" "$WORK/out" || err "counter not shown golden -> now: $(head -3 "$WORK/out")"
+if check; then fail "a changed counter passed"; fi
+grep -qF "golden: compare/devices (iosim --config configs/qemu-virtio.yaml" "$WORK/out" || fail "report not named: $(head -3 "$WORK/out")"
+grep -qxF "  $key: $((old + 1)) -> $old" "$WORK/out" || fail "counter not shown golden -> now: $(head -3 "$WORK/out")"
 
-python3 "$G/golden.py" bless --iosim "$IOSIM" --src "$SRC" --group compare > "$WORK/bless" 2>&1 || err "bless failed"
-grep -qxF "  $key: $((old + 1)) -> $old" "$WORK/bless" || err "bless did not print old -> new: $(cat "$WORK/bless")"
-check || err "after bless: $(cat "$WORK/out")"
+python3 "$G/golden.py" bless --iosim "$IOSIM" --src "$SRC" --group compare > "$WORK/bless" 2>&1 || fail "bless failed"
+grep -qxF "  $key: $((old + 1)) -> $old" "$WORK/bless" || fail "bless did not print old -> new: $(cat "$WORK/bless")"
+check || fail "after bless: $(cat "$WORK/out")"
 
 # per_page.iotlb_misses is printed with 6 decimals
 dkey='sims/strict dev.model=touch/derived/per_page.iotlb_misses'
@@ -37,16 +35,16 @@ shift_decimal() {  # value in the file += $1 units of the 6th decimal
         '$1==k {$2=sprintf("%.6f", v + d * 1e-6)} {print}' "$R" > "$R.new" && mv "$R.new" "$R"
 }
 shift_decimal 1
-check || err "a decimal off by one unit of its last digit failed: $(head -3 "$WORK/out")"
+check || fail "a decimal off by one unit of its last digit failed: $(head -3 "$WORK/out")"
 shift_decimal 3
-if check; then err "a decimal off by three units passed"; fi
-grep -qF "  $dkey: " "$WORK/out" || err "decimal not shown: $(head -3 "$WORK/out")"
+if check; then fail "a decimal off by three units passed"; fi
+grep -qF "  $dkey: " "$WORK/out" || fail "decimal not shown: $(head -3 "$WORK/out")"
 
 # the changed decimal declared provenance: ignored on both sides
 echo 'sims/*/derived/per_page.iotlb_misses' >> "$G/exclude.txt"
-check || err "an excluded path still compared: $(head -3 "$WORK/out")"
+check || fail "an excluded path still compared: $(head -3 "$WORK/out")"
 
 rm "$R"
-if check; then err "a missing report passed"; fi
-grep -qF "compare/devices: no golden report" "$WORK/out" || err "missing report not named: $(cat "$WORK/out")"
-exit $fail
+if check; then fail "a missing report passed"; fi
+grep -qF "compare/devices: no golden report" "$WORK/out" || fail "missing report not named: $(cat "$WORK/out")"
+finish

@@ -17,20 +17,17 @@
 #    16 ms nominal), which delays flushes and the model does not know.
 #  - lazy over time: per 100 ms epoch (iosim --epoch), see below.
 #  - QEMU's own IOTLB misses on the same translations: the end.
-set -u
-fail=0
-err() { echo "FAIL: $*"; fail=1; }
+. "${SRC:?}/tests/cli/lib/common.sh"
 stat() { # csv-file label name
     awk -F, -v l="$2" -v n="$3" '$1=="stat" && $2==l && $3==n {print $4}' "$1"
 }
-mkdir -p "$WORK"
 cfg=$SRC/configs/qemu-guest.yaml
 
 check_exact() { # trace label extra-set...
     local trace=$1 label=$2; shift 2
     local out=$WORK/$label.csv
     "$IOSIM" --config "$cfg" "$@" --format csv --no-progress \
-        "$SRC/traces/$trace" > "$out" || { err "$label: iosim failed"; return; }
+        "$SRC/traces/$trace" > "$out" || { fail "$label: iosim failed"; return; }
     local p=$(awk -F, '$1=="stat"{print $2; exit}' "$out")
     # piotlb: the PASID-based part of iotlb (first-stage domains; 0 = 0
     # for the legacy captures)
@@ -38,8 +35,8 @@ check_exact() { # trace label extra-set...
         local want=$(stat "$out" "$p" trace.inval_$kind)
         local got=$(stat "$out" "$p" os.inval_$kind)
         [ -n "$want" ] && { [ "$want" -gt 0 ] || [ $kind = piotlb ]; } ||
-            err "$label: no logged $kind invalidations"
-        [ "$got" = "$want" ] || err "$label: os.inval_$kind=$got, kernel logged $want"
+            fail "$label: no logged $kind invalidations"
+        [ "$got" = "$want" ] || fail "$label: os.inval_$kind=$got, kernel logged $want"
         echo "$label $kind: model $got kernel $want"
     done
 }
@@ -57,7 +54,7 @@ check_exact redis-strict-cm-off.zst redis-strict-cm-off --set os.policy=strict \
 check_exact redis-strict.zst redis-lazy-forced --set os.policy=lazy
 check_exact redis-strict-fs-qemu.zst redis-strict-fs --set os.policy=strict "${FS[@]}"
 [ "$(stat "$WORK/redis-strict-fs.csv" strict trace.inval_piotlb)" -gt 1000 ] ||
-    err "redis-strict-fs: the kernel's first-stage descriptors are not P_IOTLB"
+    fail "redis-strict-fs: the kernel's first-stage descriptors are not P_IOTLB"
 
 # lazy, caching mode off: bracket the flush count
 check_lazy() { # trace devtlb-per-flush extra-set...
@@ -65,22 +62,22 @@ check_lazy() { # trace devtlb-per-flush extra-set...
     for slack in 0 1; do
         "$IOSIM" --config "$cfg" --set os.policy=lazy --set vtd.caching_mode=false \
             --set os.fq_timer_slack_jiffies=$slack "$@" --format csv --no-progress \
-            "$SRC/traces/$t" > "$WORK/$b-$slack.csv" || err "$b slack $slack failed"
+            "$SRC/traces/$t" > "$WORK/$b-$slack.csv" || fail "$b slack $slack failed"
     done
     local logged=$(stat "$WORK/$b-0.csv" lazy trace.inval_iotlb)
     local hi=$(stat "$WORK/$b-0.csv" lazy os.fq_flushes)
     local lo=$(stat "$WORK/$b-1.csv" lazy os.fq_flushes)
     echo "$b flushes: kernel $logged, model $lo (slack 1) .. $hi (slack 0), accepted from 90% of $lo"
-    [ "$logged" -gt 0 ] || err "$b: no logged flushes"
+    [ "$logged" -gt 0 ] || fail "$b: no logged flushes"
     local lo90=$((lo * 9 / 10))
-    [ "$lo90" -le "$logged" ] && [ "$logged" -le "$hi" ] || err "$b: $logged outside [$lo90, $hi]"
+    [ "$lo90" -le "$logged" ] && [ "$logged" -le "$hi" ] || fail "$b: $logged outside [$lo90, $hi]"
     # each flush is one IOTLB (domain-selective) + $dt devTLB descriptor,
     # as the kernel's
-    [ "$(stat "$WORK/$b-1.csv" lazy os.inval_iotlb)" = "$lo" ] || err "$b: iotlb descriptors != flushes"
+    [ "$(stat "$WORK/$b-1.csv" lazy os.inval_iotlb)" = "$lo" ] || fail "$b: iotlb descriptors != flushes"
     [ "$(stat "$WORK/$b-1.csv" lazy os.inval_devtlb)" = "$((lo * dt))" ] ||
-        err "$b: devtlb descriptors != $dt per flush"
+        fail "$b: devtlb descriptors != $dt per flush"
     [ "$(stat "$WORK/$b-0.csv" lazy trace.inval_devtlb)" = "$((logged * dt))" ] ||
-        err "$b: the kernel's devtlb descriptors are not $dt per flush"
+        fail "$b: the kernel's devtlb descriptors are not $dt per flush"
 }
 check_lazy redis-lazy.zst 1
 check_lazy memcached-lazy.zst 1
@@ -107,7 +104,7 @@ check_lazy_epochs() { # trace
     local t=$1 b=${1%.zst}
     "$IOSIM" --config "$cfg" --set os.policy=lazy --set vtd.caching_mode=false \
         --no-progress --epoch 100ms --epoch-out "$WORK/$b-ep.csv" \
-        "$SRC/traces/$t" > /dev/null || { err "$b epochs failed"; return; }
+        "$SRC/traces/$t" > /dev/null || { fail "$b epochs failed"; return; }
     local r
     r=$(awk -F, 'NR==1 { for (i=1;i<=NF;i++) { if ($i=="trace.inval_iotlb") k=i
                                               if ($i=="os.inval_iotlb") m=i }; next }
@@ -115,8 +112,8 @@ check_lazy_epochs() { # trace
                  END { printf "%d %d %d", n, ok, kt }' "$WORK/$b-ep.csv")
     set -- $r
     echo "$b flush timing: $2 of $1 epochs of 100 ms within 1 flush of the kernel's ($3 logged)"
-    [ "$1" -ge 50 ] && [ "$3" -gt 0 ] || err "$b: only $1 epochs / $3 flushes"
-    [ $(( $2 * 10 )) -ge $(( $1 * 9 )) ] || err "$b: flush timing off in more than 10% of epochs"
+    [ "$1" -ge 50 ] && [ "$3" -gt 0 ] || fail "$b: only $1 epochs / $3 flushes"
+    [ $(( $2 * 10 )) -ge $(( $1 * 9 )) ] || fail "$b: flush timing off in more than 10% of epochs"
 }
 check_lazy_epochs redis-lazy.zst
 check_lazy_epochs memcached-lazy.zst
@@ -149,7 +146,7 @@ check_qemu_iotlb() { # trace label lo hi extra-set...
     local out=$WORK/qemu-${trace%.zst}-$label.csv
     "$IOSIM" --config "$SRC/configs/qemu-virtio.yaml" --set sim.window_only=false \
         "$@" --format csv --no-progress "$SRC/traces/$trace" \
-        > "$out" || { err "$trace $label: iosim failed"; return 1; }
+        > "$out" || { fail "$trace $label: iosim failed"; return 1; }
     local p=$(awk -F, '$1=="stat"{print $2; exit}' "$out")
     local lookups=$(stat "$out" "$p" iotlb.lookups)
     local misses=$(stat "$out" "$p" iotlb.misses)
@@ -160,9 +157,9 @@ check_qemu_iotlb() { # trace label lo hi extra-set...
     local st=$("$IOSIM_TRACE" stat "$SRC/traces/$trace" |
                awk '$1=="meta.ref.iotlb.misses"{print $3}')
     [ -n "$ref_misses" ] && [ "$ref_misses" -gt 1000 ] && [ "$st" = "$ref_misses" ] ||
-        { err "$trace: ref.iotlb.misses report '$ref_misses' stat '$st'"; return 1; }
+        { fail "$trace: ref.iotlb.misses report '$ref_misses' stat '$st'"; return 1; }
     echo "qemu IOTLB $trace $label: model $misses misses of $lookups, QEMU $ref_misses of $ref_lookups"
-    [ "$lookups" = "$ref_lookups" ] || { err "$trace $label: $lookups lookups"; return 1; }
+    [ "$lookups" = "$ref_lookups" ] || { fail "$trace $label: $lookups lookups"; return 1; }
     local d=$(( misses - ref_misses ))
     [ "$d" -ge "$lo" ] && [ "$d" -le "$hi" ]
 }
@@ -214,33 +211,33 @@ for entry in redis-strict-qemu.zst:virtio:legacy:qemu-mask8 \
     esac
     mode+=(--set vtd.psi_iotlb_scope=$scope)
     check_qemu_iotlb $trace trace 0 4 "${mode[@]}" --set os.policy=trace ||
-        err "$trace IOTLB, kernel's descriptors: outside [0, +4] misses of QEMU's"
+        fail "$trace IOTLB, kernel's descriptors: outside [0, +4] misses of QEMU's"
     # scalable mode reads the PASID table (one PASID-cache fill); legacy none
     pc=$(awk -F, '$1=="stat" && $3=="pasidcache.misses" {print $4}' \
          "$WORK/qemu-${trace%.zst}-trace.csv")
     case $root:$pc in legacy:0|scalable:[1-9]*|fs:[1-9]*) ;;
-    *) err "$trace: $root mode with pasidcache.misses '$pc'" ;; esac
+    *) fail "$trace: $root mode with pasidcache.misses '$pc'" ;; esac
     check_qemu_iotlb $trace strict 0 10 "${mode[@]}" --set os.policy=strict ||
-        err "$trace IOTLB, strict re-derived: outside [0, +10] misses of QEMU's"
+        fail "$trace IOTLB, strict re-derived: outside [0, +10] misses of QEMU's"
     if [ "$nic" = virtio ] && check_qemu_iotlb $trace other-psi 0 10 "${mode[@]}" \
             --set os.policy=strict --set vtd.psi_iotlb_scope=$other; then
-        err "$trace IOTLB: PSI scope $other also matches: the check does not discriminate"
+        fail "$trace IOTLB: PSI scope $other also matches: the check does not discriminate"
     fi
     set -- $(vmexits $trace "${mode[@]}" --set os.policy=trace)
     echo "$trace vm exits, kernel's descriptors: model $2, QEMU trapped $1"
-    [ "$1" = "$2" ] && [ "$1" -gt 1000 ] || err "$trace vm exits (trace): model $2 QEMU $1"
+    [ "$1" = "$2" ] && [ "$1" -gt 1000 ] || fail "$trace vm exits (trace): model $2 QEMU $1"
     set -- $(vmexits $trace "${mode[@]}" --set os.policy=strict --set vtd.ats=$ats)
     echo "$trace vm exits, strict re-derived: model $2, QEMU trapped $1, extra PSIs $(( $3 - $4 ))"
     [ "$1" -gt 1000 ] && [ "$(( $2 - $1 ))" = "$(( $3 - $4 ))" ] &&
         [ "$(( $3 - $4 ))" -lt 400 ] ||
-        err "$trace vm exits (strict): model $2 QEMU $1, extra PSIs $(( $3 - $4 ))"
+        fail "$trace vm exits (strict): model $2 QEMU $1, extra PSIs $(( $3 - $4 ))"
     # (without a device-TLB an unmap submits one descriptor either way:
     # batching cannot show on the e1000e capture)
     [ "$nic" = e1000e ] && continue
     set -- $(vmexits $trace "${mode[@]}" --set os.policy=strict --set vtd.ats=$ats \
              --set os.strict_batch=16 --set vtd.iq_batch_max=16)
     [ "$1" -gt 1000 ] && [ "$(( $2 - $1 ))" != "$(( $3 - $4 ))" ] ||
-        err "$trace vm exits: batching 16 also matches QEMU ($2): the check does not discriminate"
+        fail "$trace vm exits: batching 16 also matches QEMU ($2): the check does not discriminate"
 done
 # The lazy QEMU captures: traces/redis-lazy-qemu.zst (caching mode off)
 # and traces/redis-lazy-fs-qemu.zst (QEMU 10.0, first-stage, caching mode
@@ -257,14 +254,14 @@ done
 check_qemu_lazy() { # trace extra-set...
     local lz=$1; shift
     check_qemu_iotlb $lz trace 0 4 --set os.policy=trace "$@" ||
-        err "$lz IOTLB, kernel's descriptors: outside [0, +4] misses of QEMU's"
+        fail "$lz IOTLB, kernel's descriptors: outside [0, +4] misses of QEMU's"
     local tol=$(awk -F, '$1=="reference" && $3=="iotlb.misses" {print int($4 / 10)}' \
           "$WORK/qemu-${lz%.zst}-trace.csv")
     check_qemu_iotlb $lz lazy "-${tol:-0}" "${tol:-0}" --set os.policy=lazy "$@" ||
-        err "$lz IOTLB, lazy re-derived: outside +-10% of QEMU's misses"
+        fail "$lz IOTLB, lazy re-derived: outside +-10% of QEMU's misses"
     set -- $(vmexits $lz --set os.policy=trace "$@")
     echo "$lz vm exits, kernel's descriptors: model $2, QEMU trapped $1"
-    [ "$1" = "$2" ] && [ "$1" -gt 40 ] || err "$lz vm exits (trace): model $2 QEMU $1"
+    [ "$1" = "$2" ] && [ "$1" -gt 40 ] || fail "$lz vm exits (trace): model $2 QEMU $1"
 }
 check_qemu_lazy redis-lazy-qemu.zst --set vtd.caching_mode=false
 check_qemu_lazy redis-lazy-fs-qemu.zst --set vtd.caching_mode=true "${FS[@]}" \
@@ -296,35 +293,35 @@ k612=$(awk -F'\t' 'NR==1 { for (i = 1; i <= NF; i++) if ($i == "kernel") k = i; 
 for cap in $k612; do
     t=${cap%-qemu-trace}
     [ "$t" != "$cap" ] && t=$t-qemu
-    [ -f "$SRC/traces/$t.zst" ] || { err "$cap: traces/$t.zst missing"; continue; }
+    [ -f "$SRC/traces/$t.zst" ] || { fail "$cap: traces/$t.zst missing"; continue; }
     case $t in
     *-passthrough-612) ;;
     *-strict-612)
         check_exact $t.zst $t --set os.policy=strict
         out=$WORK/$t.csv
         [ "$(awk -F, '$1=="config" && $2=="" && $3=="os.kernel" {print $4}' "$out")" = 6.12 ] ||
-            err "$t: os.kernel auto did not resolve to 6.12"
+            fail "$t: os.kernel auto did not resolve to 6.12"
         [ "$(stat "$out" strict os.inval_submits)" = "$(stat "$out" strict trace.inval_iotlb)" ] ||
-            err "$t: submissions $(stat "$out" strict os.inval_submits) != IOTLB descriptors"
+            fail "$t: submissions $(stat "$out" strict os.inval_submits) != IOTLB descriptors"
         ;;
     *-lazy-612)
         check_lazy $t.zst 1
         [ "$(stat "$WORK/$t-1.csv" lazy os.inval_submits)" = "$(stat "$WORK/$t-1.csv" lazy os.fq_flushes)" ] ||
-            err "$t: not one submission per flush"
+            fail "$t: not one submission per flush"
         ;;
     *-strict-612-qemu|*-strict-612-tap-nooffload-qemu)
         check_qemu_iotlb $t.zst trace 0 4 --set os.policy=trace ||
-            err "$t IOTLB, kernel's descriptors: outside [0, +4] misses of QEMU's"
+            fail "$t IOTLB, kernel's descriptors: outside [0, +4] misses of QEMU's"
         check_qemu_iotlb $t.zst strict 0 10 --set os.policy=strict ||
-            err "$t IOTLB, strict re-derived: outside [0, +10] misses of QEMU's"
+            fail "$t IOTLB, strict re-derived: outside [0, +10] misses of QEMU's"
         set -- $(vmexits $t.zst --set os.policy=strict)
         echo "$t vm exits, strict re-derived (6.12): model $2, QEMU trapped $1, extra PSIs $(( $3 - $4 ))"
         [ "$1" -gt 1000 ] && [ "$(( $2 - $1 ))" = "$(( $3 - $4 ))" ] &&
             [ "$(( $3 - $4 ))" -lt 400 ] ||
-            err "$t vm exits (strict): model $2 QEMU $1, extra PSIs $(( $3 - $4 ))"
+            fail "$t vm exits (strict): model $2 QEMU $1, extra PSIs $(( $3 - $4 ))"
         set -- $(vmexits $t.zst --set os.policy=strict --set os.kernel=6.1)
         [ "$(( $2 - $1 ))" != "$(( $3 - $4 ))" ] ||
-            err "$t vm exits: 6.1's one descriptor per submission also matches QEMU ($2)"
+            fail "$t vm exits: 6.1's one descriptor per submission also matches QEMU ($2)"
         ;;
     *-lazy-612-qemu)
         # caching mode off (the capture's); each flush one tail write of a
@@ -335,9 +332,9 @@ for cap in $k612; do
         set -- $(vmexits $t.zst --set os.policy=trace --set vtd.caching_mode=false \
                  --set os.kernel=6.1)
         [ "$1" -gt 40 ] && [ "$2" = "$(( 2 * $1 ))" ] ||
-            err "$t vm exits with 6.1's batching: model $2, want twice QEMU's $1"
+            fail "$t vm exits with 6.1's batching: model $2, want twice QEMU's $1"
         ;;
-    *) err "$cap: no check for this capture" ;;
+    *) fail "$cap: no check for this capture" ;;
     esac
 done
 
@@ -371,16 +368,16 @@ for entry in nginx-strict:legacy:8 memcached-strict:legacy:8 \
     "$IOSIM" --config "$SRC/configs/qemu-virtio.yaml" --set sim.window_only=false \
         "${mode[@]}" --set vtd.psi_iotlb_scope=$scope \
         --set os.policy=trace --no-progress --xlate-log "$WORK/$c-xlate.csv" \
-        "$tr" > /dev/null || err "$c --xlate-log failed"
+        "$tr" > /dev/null || fail "$c --xlate-log failed"
     n=$(differ "$q" "$tr" --iosim-log "$WORK/$c-xlate.csv")
     [ -n "$n" ] && [ "$n" != FAILED ] && [ "$n" -le 4 ] ||
-        err "$c: iosim vs QEMU: $n outcomes differ (at most 4)"
+        fail "$c: iosim vs QEMU: $n outcomes differ (at most 4)"
     n=$(differ "$q" "$tr" --mask-bits $bits)
     [ -n "$n" ] && [ "$n" != FAILED ] && [ "$n" -le 4 ] ||
-        err "$c: re-implementation vs QEMU: $n outcomes differ (at most 4)"
+        fail "$c: re-implementation vs QEMU: $n outcomes differ (at most 4)"
     no=$(differ "$q" "$tr" --mask-bits $other)
     [ -n "$no" ] && [ "$no" != FAILED ] && [ "$n" != FAILED ] && [ "$no" -gt "$n" ] ||
-        err "$c: the $other-bit mask fits as well ($no against $n differing)"
+        fail "$c: the $other-bit mask fits as well ($no against $n differing)"
 done
 # The text report's [reference] table names the capture (workload, kernel
 # and policy from the manifest's columns, read independently; source qemu:
@@ -389,20 +386,20 @@ done
 # comparable (traces/README.md)
 col() { awk -F'\t' -v k="$1" 'NR==1{for(i=1;i<=NF;i++) if($i==k) c=i} $1=="redis-strict-qemu-trace"{print $c}' "$SRC/traces/manifest.tsv"; }
 pol=$(col policy) wl=$(col workload) kern=$(col kernel)
-[ "$pol" = strict ] || err "manifest: redis-strict-qemu-trace policy '$pol'"
-[ -n "$wl" ] && [ -n "$kern" ] || err "manifest: redis-strict-qemu-trace workload '$wl' kernel '$kern'"
+[ "$pol" = strict ] || fail "manifest: redis-strict-qemu-trace policy '$pol'"
+[ -n "$wl" ] && [ -n "$kern" ] || fail "manifest: redis-strict-qemu-trace workload '$wl' kernel '$kern'"
 "$IOSIM" --config "$SRC/configs/qemu-virtio.yaml" --compare lazy,$pol,passthrough --no-progress \
-    "$SRC/traces/redis-strict-qemu.zst" > "$WORK/ref.txt" || err "reference report failed"
+    "$SRC/traces/redis-strict-qemu.zst" > "$WORK/ref.txt" || fail "reference report failed"
 line="# capture: source=qemu workload=$wl kernel=$kern policy=$pol; columns with os.policy=$pol:"
 grep -qxF "$line $pol" "$WORK/ref.txt" ||
-    err "reference: capture line: $(grep -A1 '^\[reference\]' "$WORK/ref.txt" | tail -1)"
+    fail "reference: capture line: $(grep -A1 '^\[reference\]' "$WORK/ref.txt" | tail -1)"
 # no column replays the capture's policy: the line says so
 "$IOSIM" --config "$SRC/configs/qemu-virtio.yaml" --compare lazy,passthrough --no-progress \
-    "$SRC/traces/redis-strict-qemu.zst" > "$WORK/ref2.txt" || err "reference report (no $pol) failed"
+    "$SRC/traces/redis-strict-qemu.zst" > "$WORK/ref2.txt" || fail "reference report (no $pol) failed"
 grep -qxF "$line none" "$WORK/ref2.txt" ||
-    err "reference: capture line without $pol: $(grep -A1 '^\[reference\]' "$WORK/ref2.txt" | tail -1)"
+    fail "reference: capture line without $pol: $(grep -A1 '^\[reference\]' "$WORK/ref2.txt" | tail -1)"
 grep -q "^iotlb.misses  *9985 .*# QEMU's software IOTLB of the emulated device: configs/qemu-virtio.yaml" "$WORK/ref.txt" ||
-    err "reference: iotlb.misses row"
+    fail "reference: iotlb.misses row"
 grep -q "^hv.vmexits  *26041 .*configs/qemu-guest.yaml" "$WORK/ref.txt" ||
-    err "reference: hv.vmexits row"
-exit $fail
+    fail "reference: hv.vmexits row"
+finish

@@ -9,11 +9,7 @@
 #   - a text trace whose line never ends (/dev/zero; a 3 MB line);
 # and the exit codes and names: a --set value that breaks a rule names
 # --set; an output on a full disk is exit 2 in both programs.
-set -u
-: "${IOSIM:?}" "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
-mkdir -p "$WORK"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "${SRC:?}/tests/cli/lib/common.sh"
 TRACE="$SRC/tests/data/trace_small.txt"
 expect() { # WANT_SUBSTRING ARGS...
     local want=$1; shift
@@ -84,5 +80,4 @@ if [ -c /dev/full ]; then
     "$IOSIM_TRACE" gen random --count 10 -o /dev/full 2> /dev/null; rc=$?
     [ $rc -eq 2 ] || fail "gen -o /dev/full: exit $rc"
 fi
-[ $fails -eq 0 ] && echo "hostile_input: all checks passed"
-exit $((fails > 0))
+finish

@@ -10,13 +10,9 @@
 # window stopped at QEMU line 1214 with "alignment lost".
 # Expected counts come from grep on the raw lines, never from the program.
 # Env: IOSIM_TRACE (program), SRC (source dir), WORK (scratch dir).
-set -u
-: "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
-rm -rf "$WORK" && mkdir -p "$WORK" || exit 1
+. "${SRC:?}/tests/cli/lib/common.sh"
 G=$SRC/tests/data/ftrace-mc-e1000e-guest-cut.txt
 Q=$SRC/tests/data/qemu-mc-e1000e-cut.log.zst
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 stat_of() { "$IOSIM_TRACE" stat "$1" | sed -n "s/^$2 = //p"; }
 
 # ---------------------------------------------------------- it aligns
@@ -73,5 +69,4 @@ grep -q "from $G:$gline (qw0=0x600f2 addr=$next)" "$WORK/bad.err" ||
     fail "no guest position $G:$gline ($next) in: $(cat "$WORK/bad.err")"
 [ -e "$WORK/bad.zst" ] && fail "a failed import left $WORK/bad.zst"
 
-[ $failures = 0 ] && echo "import_realign: ok"
-exit $((failures > 0))
+finish

@@ -8,11 +8,7 @@
 # (gen nic).  Also: --plain gives the
 # same table; a non-LRU base falls back to separate sims and says why;
 # bad input is one line, exit 2, no table.
-set -u
-: "${IOSIM:?}" "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
-mkdir -p "$WORK"
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "${SRC:?}/tests/cli/lib/common.sh"
 
 "$IOSIM_TRACE" gen random --window 256K --size 64 --direction read \
     --count 60000 --page-size 4K --seed 7 -o "$WORK/iotlb-rand.zst" \
@@ -141,5 +137,4 @@ for args in "--sets 3 --ways 1" "--sets 1 --ways 0" "--sets 1-2,2 --ways 1" \
     [ "$(wc -l < "$WORK/bad.err")" = 1 ] || fail "'$args': not one line"
     [ -s "$WORK/bad.out" ] && fail "'$args': wrote a table"
 done
-[ "$fails" = 0 ] && echo "iotlb_sweep: ok"
-exit $((fails > 0))
+finish

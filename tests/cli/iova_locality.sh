@@ -9,10 +9,7 @@
 #     as MAP records (--records map) the one map gives one access;
 #   - bad input: a missing trace or a --granule out of range gives one
 #     line and exit 2.
-set -u
-fail=0
-err() { echo "FAIL: $*"; fail=1; }
-rm -rf "$WORK"; mkdir -p "$WORK"
+. "${SRC:?}/tests/cli/lib/common.sh"
 BUILD=$(dirname "$IOSIM_TRACE")
 LOC="$SRC/scripts/iova-locality"
 
@@ -28,18 +25,18 @@ DMA t=15 dev=01:00.0 iova=0x1ff000 size=0x40 dir=write
 DMA t=16 dev=01:00.0 iova=0x200040 size=0x40 dir=write
 T
 row() { "$LOC" --build "$BUILD" "$@" "$WORK/t.txt" | tail -n 1 | cut -d, -f2-; }
-got=$(row) || err "2 MB run: exit $?"
-[ "$got" = "7,4,3,3,3,3,3" ] || err "2 MB: got $got, want 7,4,3,3,3,3,3"
-got=$(row --granule 22) || err "4 MB run: exit $?"
-[ "$got" = "7,2,5,0,1,1,1" ] || err "4 MB: got $got, want 7,2,5,0,1,1,1"
-got=$(row --records map) || err "map run: exit $?"
-[ "$got" = "1,1,0,0,0,0,0" ] || err "map: got $got, want 1,1,0,0,0,0,0"
+got=$(row) || fail "2 MB run: exit $?"
+[ "$got" = "7,4,3,3,3,3,3" ] || fail "2 MB: got $got, want 7,4,3,3,3,3,3"
+got=$(row --granule 22) || fail "4 MB run: exit $?"
+[ "$got" = "7,2,5,0,1,1,1" ] || fail "4 MB: got $got, want 7,2,5,0,1,1,1"
+got=$(row --records map) || fail "map run: exit $?"
+[ "$got" = "1,1,0,0,0,0,0" ] || fail "map: got $got, want 1,1,0,0,0,0,0"
 
 for bad in "$WORK/missing.zst" "--granule 8 $WORK/t.txt"; do
     # shellcheck disable=SC2086
     "$LOC" --build "$BUILD" $bad > "$WORK/out" 2> "$WORK/errout"
     rc=$?
-    [ "$rc" = 2 ] || err "$bad: exit $rc, want 2"
-    [ "$(wc -l < "$WORK/errout")" = 1 ] || err "$bad: not one line: $(cat "$WORK/errout")"
+    [ "$rc" = 2 ] || fail "$bad: exit $rc, want 2"
+    [ "$(wc -l < "$WORK/errout")" = 1 ] || fail "$bad: not one line: $(cat "$WORK/errout")"
 done
-exit $fail
+finish

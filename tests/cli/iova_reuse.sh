@@ -25,10 +25,7 @@
 # IOVAs themselves differ from the kernel's (its allocator starts empty,
 # the kernel's did not), so only statistics that do not depend on where
 # the IOVA space starts are compared.
-set -u
-fail=0
-err() { echo "FAIL: $*"; fail=1; }
-rm -rf "$WORK"; mkdir -p "$WORK"
+. "${SRC:?}/tests/cli/lib/common.sh"
 
 # cross-CPU reuse share (percent) and footprint (distinct IOVA pages) of
 # the trace ($1 = text trace) and of the model ($2 = xlate log); prints
@@ -77,22 +74,22 @@ reuse() {
 check() { # trace policy max-difference-in-points
     local t=$1 policy=$2 tol=$3
     "$IOSIM_TRACE" to-text "$SRC/traces/$t.zst" > "$WORK/$t.txt" ||
-        { err "$t: to-text failed"; return; }
+        { fail "$t: to-text failed"; return; }
     "$IOSIM" --config "$SRC/configs/vtd.yaml" --set os.policy="$policy" \
         --set os.iova_mode=reallocate --no-progress \
         --xlate-log "$WORK/$t.csv" "$SRC/traces/$t.zst" > /dev/null ||
-        { err "$t: run failed"; return; }
+        { fail "$t: run failed"; return; }
     read -r real model real_pages model_pages \
         < <(reuse "$WORK/$t.txt" "$WORK/$t.csv")
-    [ -n "${model_pages:-}" ] || { err "$t: no statistics computed"; return; }
+    [ -n "${model_pages:-}" ] || { fail "$t: no statistics computed"; return; }
     echo "$t ($policy): cross-CPU IOVA reuse: kernel $real%, model $model%;" \
          "IOVA pages: kernel $real_pages, model $model_pages"
     awk -v a="$real" -v b="$model" -v t="$tol" \
         'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d <= t) }' ||
-        err "$t: model $model% vs kernel $real%: more than $tol points apart"
+        fail "$t: model $model% vs kernel $real%: more than $tol points apart"
     awk -v a="$real_pages" -v b="$model_pages" \
         'BEGIN { exit !(a > 0 && b >= 0.9 * a && b <= 1.1 * a) }' ||
-        err "$t: $model_pages IOVA pages vs the kernel's $real_pages: not within 10%"
+        fail "$t: $model_pages IOVA pages vs the kernel's $real_pages: not within 10%"
 }
 
 check redis-lazy lazy 8
@@ -100,4 +97,4 @@ check memcached-lazy lazy 8
 check nginx-lazy lazy 8
 check redis-strict strict 0.5
 check nginx-strict strict 0.5
-exit $fail
+finish

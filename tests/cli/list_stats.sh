@@ -3,11 +3,7 @@
 # (the README points there instead of listing them):
 # checked against the rows of a real CSV report (section, name), one line
 # each, with a unit and a description.
-set -u
-: "${IOSIM:?}" "${SRC:?}" "${WORK:?}"
-mkdir -p "$WORK"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "${SRC:?}/tests/cli/lib/common.sh"
 "$IOSIM" --list-stats > "$WORK/list.tsv" || fail "--list-stats exit $?"
 grep -v '^#' "$WORK/list.tsv" | awk -F'\t' 'NF != 4 || $3 == "" || $4 == "" { print; bad++ } END { exit bad > 0 }' \
     || fail "a line is not section, name, unit, description"
@@ -19,5 +15,4 @@ diff "$WORK/listed" "$WORK/reported" > "$WORK/diff" || fail "listed and reported
 [ "$(sort "$WORK/listed" | uniq -d | wc -l)" -eq 0 ] || fail "a metric listed twice"
 grep -q $'^summary\tthroughput_rps\trequests/s\t' "$WORK/list.tsv" || fail "throughput_rps unit"
 grep -q $'^derived\tper_page.iotlb_misses\tper 4 KB of data\t' "$WORK/list.tsv" || fail "per_page unit"
-[ $fails -eq 0 ] && echo "list_stats: all checks passed"
-exit $((fails > 0))
+finish

@@ -9,15 +9,7 @@
 # stride up).  The merged trace replays; mixing a trace with DMA records
 # and one without is one line, exit 2, no output.
 # Env: IOSIM, IOSIM_TRACE, SRC, WORK (see tests/CMakeLists.txt).
-set -u
-: "${IOSIM:?}" "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
-rm -rf "$WORK"
-mkdir -p "$WORK"
-fails=0
-fail() {
-    echo "FAIL: $*" >&2
-    fails=$((fails + 1))
-}
+. "${SRC:?}/tests/cli/lib/common.sh"
 A="$SRC/traces/redis-strict.zst"
 B="$SRC/traces/nginx-strict.zst"
 OUT="$WORK/two.zst"
@@ -86,5 +78,4 @@ rc=$?
 [ ! -e "$WORK/mix.zst" ] || fail "mixed has_dma left an output"
 ls "$WORK" | grep -q '\.tmp\.' && fail "a temporary was left"
 
-[ "$fails" -eq 0 ] || exit 1
-echo "merge: all passed"
+finish

@@ -6,15 +6,7 @@
 # lines and panels are the ones asked for; a PNG is written; a 200-row
 # table plots; a missing column is one line, exit 2.
 # Env: IOSIM, IOSIM_TRACE, SRC, WORK (see tests/CMakeLists.txt).
-set -u
-: "${IOSIM:?}" "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
-rm -rf "$WORK"
-mkdir -p "$WORK"
-fails=0
-fail() {
-    echo "FAIL: $*" >&2
-    fails=$((fails + 1))
-}
+. "${SRC:?}/tests/cli/lib/common.sh"
 PY=/usr/bin/python3
 PLOT="$SRC/scripts/plot_sweep.py"
 "$PY" -c 'import matplotlib' 2> /dev/null || { echo "no python3-matplotlib: skipped"; exit 0; }
@@ -75,5 +67,4 @@ rc=$?
 [ "$(wc -l < "$WORK/err")" -eq 1 ] && grep -q "no such column" "$WORK/err" || fail "missing column: '$(cat "$WORK/err")'"
 [ ! -e "$WORK/bad.png" ] || fail "missing column: a PNG was written"
 
-[ "$fails" -eq 0 ] || exit 1
-echo "plot_sweep: all passed"
+finish

@@ -9,13 +9,10 @@
 # bounds the bandwidth.  Checks: 2 MB flat within 5% over 2..64 MB;
 # 4 KB at 64 MB below half of 2 MB at 64 MB; 4 KB falling with window size
 # from a window that fits the IOTLB (128 KB) to 64 MB.
-set -u
-fail=0
-err() { echo "FAIL: $*"; fail=1; }
-mkdir -p "$WORK"
+. "${SRC:?}/tests/cli/lib/common.sh"
 bw() { # window page -> Gb/s
     "$IOSIM_TRACE" gen random --window "$1" --size 4K --dir write --count 20000 \
-        --page-size "$2" --seed 7 -o "$WORK/r.zst" || { err "gen $1 $2"; echo 0; return; }
+        --page-size "$2" --seed 7 -o "$WORK/r.zst" || { fail "gen $1 $2"; echo 0; return; }
     "$IOSIM" --config "$SRC/configs/vtd.yaml" --set vtd.link_gbps=10000 --format csv \
         --no-progress "$WORK/r.zst" | awk -F, '$1=="derived" && $3=="dma.throughput_gbps" {print $4}'
 }
@@ -28,8 +25,8 @@ B[4K_128K]=$(bw 128K 4K)
 for k in 4K_128K 4K_2M 4K_16M 4K_64M 2M_2M 2M_16M 2M_64M; do echo "$k ${B[$k]} Gb/s"; done
 awk -v a="${B[2M_2M]}" -v b="${B[2M_16M]}" -v c="${B[2M_64M]}" 'BEGIN {
     lo = a; hi = a; if (b < lo) lo = b; if (c < lo) lo = c; if (b > hi) hi = b; if (c > hi) hi = c;
-    exit !(lo > 0 && hi / lo <= 1.05) }' || err "2 MB pages not flat over 2..64 MB"
-awk -v a="${B[4K_64M]}" -v b="${B[2M_64M]}" 'BEGIN { exit !(a < 0.5 * b) }' || err "4 KB pages do not fall at 64 MB"
+    exit !(lo > 0 && hi / lo <= 1.05) }' || fail "2 MB pages not flat over 2..64 MB"
+awk -v a="${B[4K_64M]}" -v b="${B[2M_64M]}" 'BEGIN { exit !(a < 0.5 * b) }' || fail "4 KB pages do not fall at 64 MB"
 awk -v a="${B[4K_128K]}" -v b="${B[4K_2M]}" -v c="${B[4K_64M]}" 'BEGIN { exit !(a > b && b >= c) }' \
-    || err "4 KB bandwidth does not fall with the window"
-exit $fail
+    || fail "4 KB bandwidth does not fall with the window"
+finish

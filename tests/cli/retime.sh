@@ -5,11 +5,7 @@
 # records are unchanged but for t; t - t0 scales by the factor; --gbps
 # picks factor = mapped bytes x 8 / G / duration; the report's trace line
 # and stat name it; bad flags give one line, exit 2, no output.
-set -u
-: "${IOSIM:?}" "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
-mkdir -p "$WORK"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "${SRC:?}/tests/cli/lib/common.sh"
 IN="$SRC/traces/redis-lazy-qemu.zst"
 "$IOSIM_TRACE" to-text "$IN" | grep -v '^#' > "$WORK/in.txt"
 "$IOSIM_TRACE" retime "$IN" -o "$WORK/half.zst" --factor 0.5 2> /dev/null || fail "retime --factor"
@@ -47,5 +43,4 @@ done
 "$IOSIM_TRACE" retime "$WORK/missing.zst" -o "$WORK/bad.zst" --factor 2 2> "$WORK/err"
 [ $? -eq 2 ] && [ "$(wc -l < "$WORK/err")" -eq 1 ] && grep -q missing.zst "$WORK/err" \
     || fail "missing input: $(cat "$WORK/err")"
-[ $fails -eq 0 ] && echo "retime: all checks passed"
-exit $((fails > 0))
+finish

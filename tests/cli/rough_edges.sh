@@ -10,15 +10,7 @@
 # scripts/iova-locality picks MAP records on a trace without DMA records
 # and finds iosim-trace by --build or $IOSIM_TRACE alike.
 # Env: IOSIM, IOSIM_TRACE, SRC, WORK (see tests/CMakeLists.txt).
-set -u
-: "${IOSIM:?}" "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
-rm -rf "$WORK"
-mkdir -p "$WORK"
-fails=0
-fail() {
-    echo "FAIL: $*" >&2
-    fails=$((fails + 1))
-}
+. "${SRC:?}/tests/cli/lib/common.sh"
 T="$SRC/traces/redis-lazy.zst"
 C="$SRC/configs/qemu-guest.yaml"
 
@@ -190,5 +182,4 @@ tr '\r' '\n' < "$WORK/prog" | grep -Eq 'records/s +ETA [0-9]+:[0-5][0-9]' ||
 tr '\r' '\n' < "$WORK/prog" | grep -q "100.0%  $total records" ||
     fail "progress line does not end at 100% and $total records"
 
-[ "$fails" -eq 0 ] || exit 1
-echo "rough_edges: all passed"
+finish

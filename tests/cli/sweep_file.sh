@@ -6,15 +6,13 @@
 # change a byte, JSON lines carry the same typed values (pandas, when
 # installed, loads both with one call), and a bad file is one line
 # file:line:col, exit 2, no table.
-set -u
-fail=0
-err() { echo "FAIL: $*"; fail=1; }
-rm -rf "$WORK"; mkdir -p "$WORK/exp"
+. "${SRC:?}/tests/cli/lib/common.sh"
+mkdir -p "$WORK/exp"
 C=$SRC/configs/vtd.yaml
 "$IOSIM_TRACE" gen random --window 1M --size 4K --dir write --count 3000 \
-    --page-size 4K -o "$WORK/exp/a.zst" || err "gen a"
+    --page-size 4K -o "$WORK/exp/a.zst" || fail "gen a"
 "$IOSIM_TRACE" gen random --window 256K --size 4K --dir read --count 2000 \
-    --page-size 4K -o "$WORK/exp/b.zst" || err "gen b"
+    --page-size 4K -o "$WORK/exp/b.zst" || fail "gen b"
 cp "$C" "$WORK/base.yaml"
 # paths relative to the sweep file's directory; vtd.yaml's ways are 8, so
 # the ways=8 points equal the base in everything the grid sets
@@ -35,16 +33,16 @@ metrics: ["iotlb.*", "per_page.*", throughput_rps, input.stray_unmaps]
 shard_size: 4
 YAML
 cd "$WORK/exp" || exit 1
-"$IOSIM" sweep exp.yaml -o r.csv --no-progress 2> e.txt || err "sweep: $(cat e.txt)"
+"$IOSIM" sweep exp.yaml -o r.csv --no-progress 2> e.txt || fail "sweep: $(cat e.txt)"
 # 2 traces x 2 variants x 2 ways x 3 (mem, llc) = 24 rows + header
-[ "$(wc -l < r.csv)" -eq 25 ] || err "want 24 rows, got $(($(wc -l < r.csv) - 1))"
+[ "$(wc -l < r.csv)" -eq 25 ] || fail "want 24 rows, got $(($(wc -l < r.csv) - 1))"
 col() { # NAME: the column number of NAME in r.csv's header
     head -n 1 r.csv | tr ',' '\n' | grep -nx -- "$1" | cut -d: -f1
 }
 for c in trace trace_sha256 trace_bytes config_sha256 sweep_sha256 label \
          variant os.policy hv.mode vtd.iotlb.ways vtd.mem_ns vtd.llc_ns \
          iotlb.misses throughput_rps vtd.caching_mode sim.window_only; do
-    [ -n "$(col "$c")" ] || err "no column $c"
+    [ -n "$(col "$c")" ] || fail "no column $c"
 done
 # provenance: as sha256sum and stat see the files
 for t in a.zst b.zst; do
@@ -53,15 +51,15 @@ for t in a.zst b.zst; do
     rows=$(awk -F, -v t="$t" -v h="$h" -v n="$n" -v ct="$(col trace)" \
         -v ch="$(col trace_sha256)" -v cb="$(col trace_bytes)" \
         '$ct==t && $ch==h && $cb==n' r.csv | wc -l)
-    [ "$rows" -eq 12 ] || err "$t: $rows rows with its sha256 and size, want 12"
+    [ "$rows" -eq 12 ] || fail "$t: $rows rows with its sha256 and size, want 12"
 done
 [ "$(awk -F, -v c="$(col config_sha256)" 'NR>1 {print $c}' r.csv | sort -u)" = \
-  "$(sha256sum ../base.yaml | cut -d' ' -f1)" ] || err "config_sha256 is not the config file's"
+  "$(sha256sum ../base.yaml | cut -d' ' -f1)" ] || fail "config_sha256 is not the config file's"
 [ "$(awk -F, -v c="$(col sweep_sha256)" 'NR>1 {print $c}' r.csv | sort -u)" = \
-  "$(sha256sum exp.yaml | cut -d' ' -f1)" ] || err "sweep_sha256 is not the sweep file's"
+  "$(sha256sum exp.yaml | cut -d' ' -f1)" ] || fail "sweep_sha256 is not the sweep file's"
 # the range {100..200 step 50} zipped with the llc list, in order
 [ "$(awk -F, -v m="$(col vtd.mem_ns)" -v l="$(col vtd.llc_ns)" 'NR>1 && NR<5 {printf "%s/%s ", $m, $l}' r.csv)" = \
-  "100/20 150/25 200/30 " ] || err "range x zip: $(awk -F, -v m="$(col vtd.mem_ns)" 'NR>1 && NR<5 {print $m}' r.csv | tr '\n' ' ')"
+  "100/20 150/25 200/30 " ] || fail "range x zip: $(awk -F, -v m="$(col vtd.mem_ns)" 'NR>1 && NR<5 {print $m}' r.csv | tr '\n' ' ')"
 # every row equals a single run of its configuration (a separate replay)
 metric() { # CSV ROWNAME: value of a stat/derived/summary row of a report
     awk -F, -v n="$2" '($1=="stat"||$1=="derived"||$1=="summary") && $3==n {print $4; exit}' "$1"
@@ -72,44 +70,44 @@ while IFS=, read -r trace variant ways mem llc misses tput pp; do
     "$IOSIM" --config ../base.yaml --set sim.window_only=false \
         --set vtd.iotlb.ways="$ways" --set vtd.mem_ns="$mem" \
         --set vtd.llc_ns="$llc" --compare "$item" --format csv --no-progress \
-        "$trace" > single.csv 2>> e.txt || err "single run $trace $variant"
+        "$trace" > single.csv 2>> e.txt || fail "single run $trace $variant"
     [ "$(metric single.csv iotlb.misses)" = "$misses" ] ||
-        err "$trace $variant ways=$ways mem=$mem: iotlb.misses $misses, single run $(metric single.csv iotlb.misses)"
+        fail "$trace $variant ways=$ways mem=$mem: iotlb.misses $misses, single run $(metric single.csv iotlb.misses)"
     [ "$(metric single.csv throughput_rps)" = "$tput" ] ||
-        err "$trace $variant ways=$ways mem=$mem: throughput_rps $tput, single run $(metric single.csv throughput_rps)"
+        fail "$trace $variant ways=$ways mem=$mem: throughput_rps $tput, single run $(metric single.csv throughput_rps)"
     [ "$(metric single.csv per_page.iotlb_misses)" = "$pp" ] ||
-        err "$trace $variant: per_page.iotlb_misses '$pp', single run '$(metric single.csv per_page.iotlb_misses)'"
+        fail "$trace $variant: per_page.iotlb_misses '$pp', single run '$(metric single.csv per_page.iotlb_misses)'"
     checked=$((checked + 1))
 done < <(awk -F, -v OFS=, -v a="$(col trace)" -v b="$(col variant)" \
     -v c="$(col vtd.iotlb.ways)" -v d="$(col vtd.mem_ns)" -v e="$(col vtd.llc_ns)" \
     -v f="$(col iotlb.misses)" -v g="$(col throughput_rps)" \
     -v h="$(col per_page.iotlb_misses)" 'NR>1 {print $a,$b,$c,$d,$e,$f,$g,$h}' r.csv)
-[ "$checked" -eq 24 ] || err "checked $checked rows against single runs, want 24"
+[ "$checked" -eq 24 ] || fail "checked $checked rows against single runs, want 24"
 # ways 1 thrashes the 1 MB window of a.zst, 8 x sets holds more of it
 m1=$(awk -F, -v t="$(col trace)" -v v="$(col variant)" -v w="$(col vtd.iotlb.ways)" -v m="$(col iotlb.misses)" \
     '$t=="a.zst" && $v=="strict" && $w==1 {print $m; exit}' r.csv)
-[ -n "$m1" ] || err "no a.zst strict ways=1 row"
+[ -n "$m1" ] || fail "no a.zst strict ways=1 row"
 # the full effective configuration: @emulated turns caching mode on (hv.h)
 [ "$(awk -F, -v v="$(col variant)" -v c="$(col vtd.caching_mode)" 'NR>1 && $v=="cm" {print $c}' r.csv | sort -u)" = true ] ||
-    err "cm rows do not show vtd.caching_mode=true"
+    fail "cm rows do not show vtd.caching_mode=true"
 [ "$(awk -F, -v v="$(col variant)" -v c="$(col vtd.caching_mode)" 'NR>1 && $v=="strict" {print $c}' r.csv | sort -u)" = false ] ||
-    err "strict rows do not show vtd.caching_mode=false"
+    fail "strict rows do not show vtd.caching_mode=false"
 
 # --jobs 2 and a second run (all shards done: merge only) give the same bytes
-"$IOSIM" sweep exp.yaml --shards j2.shards --jobs 2 -o j2.csv --no-progress 2>> e.txt || err "--jobs 2"
-cmp -s r.csv j2.csv || err "--jobs 2 table differs from --jobs 1"
-"$IOSIM" sweep exp.yaml -o again.csv --no-progress 2>> e.txt || err "second run"
-cmp -s r.csv again.csv || err "a second run (shards done) differs"
+"$IOSIM" sweep exp.yaml --shards j2.shards --jobs 2 -o j2.csv --no-progress 2>> e.txt || fail "--jobs 2"
+cmp -s r.csv j2.csv || fail "--jobs 2 table differs from --jobs 1"
+"$IOSIM" sweep exp.yaml -o again.csv --no-progress 2>> e.txt || fail "second run"
+cmp -s r.csv again.csv || fail "a second run (shards done) differs"
 
 # JSON lines: typed values
-"$IOSIM" sweep exp.yaml --merge -o r.jsonl 2>> e.txt || err "--merge -o r.jsonl"
-[ "$(wc -l < r.jsonl)" -eq 24 ] || err "JSON lines: want 24"
-head -n 1 r.jsonl | grep -q '"vtd.iotlb.ways": 1, ' || err "JSON: ways not a number"
-head -n 1 r.jsonl | grep -q '"vtd.caching_mode": false' || err "JSON: caching_mode not a boolean"
-head -n 1 r.jsonl | grep -q '"os.policy": "strict"' || err "JSON: policy not a string"
-head -n 1 r.jsonl | grep -q '"trace_bytes": [0-9]' || err "JSON: trace_bytes not a number"
+"$IOSIM" sweep exp.yaml --merge -o r.jsonl 2>> e.txt || fail "--merge -o r.jsonl"
+[ "$(wc -l < r.jsonl)" -eq 24 ] || fail "JSON lines: want 24"
+head -n 1 r.jsonl | grep -q '"vtd.iotlb.ways": 1, ' || fail "JSON: ways not a number"
+head -n 1 r.jsonl | grep -q '"vtd.caching_mode": false' || fail "JSON: caching_mode not a boolean"
+head -n 1 r.jsonl | grep -q '"os.policy": "strict"' || fail "JSON: policy not a string"
+head -n 1 r.jsonl | grep -q '"trace_bytes": [0-9]' || fail "JSON: trace_bytes not a number"
 if /usr/bin/python3 -c 'import pandas' 2> /dev/null; then
-    /usr/bin/python3 - <<'PY' || err "pandas"
+    /usr/bin/python3 - <<'PY' || fail "pandas"
 import pandas as pd
 c = pd.read_csv("r.csv")
 j = pd.read_json("r.jsonl", lines=True)
@@ -133,10 +131,10 @@ bad() { # WHAT WANT-REGEX FILE-TEXT (printf format)
     rm -f bad.csv
     "$IOSIM" sweep bad.yaml -o bad.csv > /dev/null 2> be.txt
     local rc=$?
-    [ $rc -eq 2 ] || err "$1: exit $rc, want 2"
-    [ "$(wc -l < be.txt)" -eq 1 ] || err "$1: not one line: $(cat be.txt)"
-    grep -Eq -- "$2" be.txt || err "$1: '$(cat be.txt)' does not match '$2'"
-    [ ! -e bad.csv ] || err "$1: left a table"
+    [ $rc -eq 2 ] || fail "$1: exit $rc, want 2"
+    [ "$(wc -l < be.txt)" -eq 1 ] || fail "$1: not one line: $(cat be.txt)"
+    grep -Eq -- "$2" be.txt || fail "$1: '$(cat be.txt)' does not match '$2'"
+    [ ! -e bad.csv ] || fail "$1: left a table"
 }
 bad "bad value" '^iosim sweep: bad.yaml:4:27: vtd.iotlb.sets: 3 is not a power of two' \
     'traces: [a.zst]\ngrid:\n  - product:\n      vtd.iotlb.sets: [4, 3]\n'
@@ -156,4 +154,4 @@ bad "grid sets an item's key" "bad.yaml:3:.*os.policy: a variant's item sets it"
     'traces: [a.zst]\nvariants: [strict]\ngrid: [{product: {os.policy: [lazy]}}]\n'
 bad "YAML syntax" '^iosim sweep: bad.yaml:2:1: ' \
     'traces: [a.zst\n'
-exit $fail
+finish

@@ -3,10 +3,7 @@
 # shards that are missing (those written before the kill keep their inode:
 # not rewritten) and ends with exactly the table of a clean run; the
 # kill leaves no half shard behind that the restart would take.
-set -u
-fail=0
-err() { echo "FAIL: $*"; fail=1; }
-rm -rf "$WORK"; mkdir -p "$WORK"
+. "${SRC:?}/tests/cli/lib/common.sh"
 cd "$WORK" || exit 1
 cat > exp.yaml <<YAML
 traces: [$SRC/traces/redis-strict.zst, $SRC/traces/redis-lazy.zst]
@@ -20,8 +17,8 @@ shard_size: 1
 YAML
 # 2 traces x 2 variants x 6 ways = 24 shards of one configuration
 "$IOSIM" sweep exp.yaml --shards clean.shards -o clean.csv --no-progress 2> e.txt ||
-    err "clean run: $(cat e.txt)"
-[ "$(wc -l < clean.csv)" -eq 25 ] || err "clean run: want 24 rows"
+    fail "clean run: $(cat e.txt)"
+[ "$(wc -l < clean.csv)" -eq 25 ] || fail "clean run: want 24 rows"
 
 "$IOSIM" sweep exp.yaml --shards k.shards -o k.csv --no-progress 2> /dev/null &
 pid=$!
@@ -36,22 +33,22 @@ wait $pid 2> /dev/null
 before=$(ls k.shards | grep -c '\.tsv$')
 echo "killed with $before of 24 shards written"
 [ "$before" -ge 3 ] && [ "$before" -lt 24 ] ||
-    err "the kill came at $before of 24 shards (want midway)"
-[ ! -e k.csv ] || err "a killed run left a table"
+    fail "the kill came at $before of 24 shards (want midway)"
+[ ! -e k.csv ] || fail "a killed run left a table"
 stat -c '%n %i' k.shards/*.tsv > inodes.before
 "$IOSIM" sweep exp.yaml --shards k.shards --status > status.txt
 grep -q "$before done, $((24 - before)) missing" status.txt ||
-    err "status after the kill: $(cat status.txt)"
+    fail "status after the kill: $(cat status.txt)"
 
 "$IOSIM" sweep exp.yaml --shards k.shards -o k.csv --no-progress 2> e.txt ||
-    err "restart: $(cat e.txt)"
-cmp -s clean.csv k.csv || err "the resumed table differs from a clean run's"
+    fail "restart: $(cat e.txt)"
+cmp -s clean.csv k.csv || fail "the resumed table differs from a clean run's"
 # the shards of the first run were not run again (same files)
 while read -r f i; do
-    [ "$(stat -c %i "$f")" = "$i" ] || err "$f was written again"
+    [ "$(stat -c %i "$f")" = "$i" ] || fail "$f was written again"
 done < inodes.before
-[ "$(ls k.shards | grep -c '\.tsv$')" -eq 24 ] || err "not 24 shards after the restart"
-[ -z "$(ls k.shards | grep -v '\.tsv$')" ] || err "temporaries left: $(ls k.shards | grep -v '\.tsv$')"
+[ "$(ls k.shards | grep -c '\.tsv$')" -eq 24 ] || fail "not 24 shards after the restart"
+[ -z "$(ls k.shards | grep -v '\.tsv$')" ] || fail "temporaries left: $(ls k.shards | grep -v '\.tsv$')"
 
 # a shard cut short (as a copy by hand could leave it) is refused by the
 # merge with its name, not merged
@@ -60,6 +57,6 @@ head -n 1 "$f" > cut.tsv && mv cut.tsv "$f"
 "$IOSIM" sweep exp.yaml --shards k.shards --merge -o m.csv 2> e.txt
 rc=$?
 [ $rc -eq 2 ] && grep -q "$(basename "$f"): line 2: not a row" e.txt ||
-    err "a cut shard: exit $rc, $(cat e.txt)"
-[ ! -e m.csv ] || err "a failed merge left a table"
-exit $fail
+    fail "a cut shard: exit $rc, $(cat e.txt)"
+[ ! -e m.csv ] || fail "a failed merge left a table"
+finish

@@ -8,16 +8,13 @@
 # the packages (scripts/deps installs them) it says SKIP and passes.
 # IOSIM_SLURM_SWEEP=FILE runs that sweep file instead of the small one
 # (opt-in, not in ctest: examples/sweep-1000.yaml is 560 array tasks).
-set -u
-fail=0
-err() { echo "FAIL: $*"; fail=1; }
+. "${SRC:?}/tests/cli/lib/common.sh"
 for b in slurmctld slurmd munged sbatch squeue sinfo; do
     command -v "$b" > /dev/null || [ -x "/usr/sbin/$b" ] || {
         echo "SKIP: $b not installed (Debian slurmctld slurmd slurm-client munge)"; exit 0; }
 done
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root (munged and slurmd run as root here)"; exit 0; }
 PATH=$PATH:/usr/sbin
-rm -rf "$WORK"; mkdir -p "$WORK"
 D=$WORK/cluster
 mkdir -p "$D/munge" "$D/state" "$D/spool" "$D/log"
 chmod 700 "$D/munge"
@@ -35,7 +32,7 @@ chmod 400 "$D/munge/munge.key"
 munged --key-file="$D/munge/munge.key" --socket="$D/munge/socket" \
     --pid-file="$D/munge/munged.pid" --log-file="$D/log/munged.log" \
     --seed-file="$D/munge/seed" --force 2> "$D/log/munged.err" ||
-    { err "munged: $(cat "$D/log/munged.err" "$D/log/munged.log" 2> /dev/null | tail -2)"; exit 1; }
+    { fail "munged: $(cat "$D/log/munged.err" "$D/log/munged.log" 2> /dev/null | tail -2)"; exit 1; }
 
 host=$(hostname -s)
 port=$((17000 + $$ % 2000))
@@ -71,15 +68,15 @@ NodeName=$host NodeAddr=127.0.0.1 CPUs=$(nproc) State=UNKNOWN
 PartitionName=test Nodes=$host Default=YES MaxTime=INFINITE State=UP
 CONF
 slurmctld -f "$SLURM_CONF" -i 2> "$D/log/slurmctld.err" ||
-    { err "slurmctld: $(tail -3 "$D/log/slurmctld.err" "$D/log/slurmctld.log" 2> /dev/null)"; exit 1; }
+    { fail "slurmctld: $(tail -3 "$D/log/slurmctld.err" "$D/log/slurmctld.log" 2> /dev/null)"; exit 1; }
 slurmd -f "$SLURM_CONF" 2> "$D/log/slurmd.err" ||
-    { err "slurmd: $(tail -3 "$D/log/slurmd.err" "$D/log/slurmd.log" 2> /dev/null)"; exit 1; }
+    { fail "slurmd: $(tail -3 "$D/log/slurmd.err" "$D/log/slurmd.log" 2> /dev/null)"; exit 1; }
 up=0
 for _ in $(seq 1 60); do
     if sinfo -h -o '%T' 2> /dev/null | grep -qx 'idle'; then up=1; break; fi
     sleep 0.5
 done
-[ $up -eq 1 ] || { err "the node did not come up: $(sinfo 2>&1 | tail -2; tail -3 "$D/log/slurmd.log")"; exit 1; }
+[ $up -eq 1 ] || { fail "the node did not come up: $(sinfo 2>&1 | tail -2; tail -3 "$D/log/slurmd.log")"; exit 1; }
 
 mkdir -p "$WORK/exp"
 cd "$WORK/exp" || exit 1
@@ -100,26 +97,26 @@ if [ -n "${IOSIM_SLURM_SWEEP:-}" ]; then
     tasks=$("$IOSIM" sweep "$exp" --shards "$shards" --status | sed -n 's/.* in \([0-9]*\) shards.*/\1/p')
 fi
 "$IOSIM" sweep "$exp" --shards local.shards --jobs 0 -o local.csv --no-progress 2> e.txt ||
-    err "local run: $(cat e.txt)"
+    fail "local run: $(cat e.txt)"
 "$IOSIM" sweep "$exp" --shards "$shards" --slurm jobs --submit -o slurm.csv > submit.txt 2> e.txt ||
-    { err "--slurm --submit: $(cat e.txt)"; exit 1; }
+    { fail "--slurm --submit: $(cat e.txt)"; exit 1; }
 cat submit.txt
-grep -q "array=0-$((tasks - 1))\$" jobs/array.sbatch || err "array.sbatch: not $tasks tasks: $(grep array= jobs/array.sbatch)"
+grep -q "array=0-$((tasks - 1))\$" jobs/array.sbatch || fail "array.sbatch: not $tasks tasks: $(grep array= jobs/array.sbatch)"
 done=0
 for _ in $(seq 1 $polls); do
     if [ -z "$(squeue -h 2> /dev/null)" ] && [ -e slurm.csv ]; then done=1; break; fi
     sleep 0.5
 done
-[ $done -eq 1 ] || err "the jobs did not end in $((polls / 2)) s: $(squeue 2>&1 | tail -3; cat jobs/*.log 2> /dev/null | tail -3)"
-[ "$(ls "$shards" | grep -c '\.tsv$')" -eq "$tasks" ] || err "not $tasks shards from the array: $(ls "$shards" | head)"
-cmp -s local.csv slurm.csv || err "the merged table differs from the local run's: $(diff local.csv slurm.csv | head -3)"
+[ $done -eq 1 ] || fail "the jobs did not end in $((polls / 2)) s: $(squeue 2>&1 | tail -3; cat jobs/*.log 2> /dev/null | tail -3)"
+[ "$(ls "$shards" | grep -c '\.tsv$')" -eq "$tasks" ] || fail "not $tasks shards from the array: $(ls "$shards" | head)"
+cmp -s local.csv slurm.csv || fail "the merged table differs from the local run's: $(diff local.csv slurm.csv | head -3)"
 # submitted again, every shard is done: the tasks only find them, the merge
 # writes the same table
 rm -f slurm.csv
-"$IOSIM" sweep "$exp" --shards "$shards" --slurm jobs --submit -o slurm.csv > /dev/null 2> e.txt || err "resubmit: $(cat e.txt)"
+"$IOSIM" sweep "$exp" --shards "$shards" --slurm jobs --submit -o slurm.csv > /dev/null 2> e.txt || fail "resubmit: $(cat e.txt)"
 for _ in $(seq 1 $polls); do
     [ -z "$(squeue -h 2> /dev/null)" ] && [ -e slurm.csv ] && break
     sleep 0.5
 done
-cmp -s local.csv slurm.csv || err "resubmitted: the table differs"
-exit $fail
+cmp -s local.csv slurm.csv || fail "resubmitted: the table differs"
+finish

@@ -12,9 +12,7 @@
 # binary of commit 8ce233c (before sim/dev/ existed) and its configs, run
 # with --set sim.dma_model=touch: an independent route, not this code's
 # output.
-set -u
-: "${IOSIM:?}" "${SRC:?}"
-fails=0
+. "${SRC:?}/tests/cli/lib/common.sh"
 while read -r want trace cfg; do
     got=$("$IOSIM" --config "$SRC/configs/$cfg" --no-progress \
             --set dev.model=touch --set vtd.timing=serial --set vtd.max_walks=1 \
@@ -22,12 +20,8 @@ while read -r want trace cfg; do
           awk '/^# (command|provenance): /{next} /^fands_gbps /{next}
                /^\[(config|warning)\]/{skip=1; next} /^\[/{skip=0} !skip' |
           md5sum | cut -d' ' -f1)
-    if [ "$got" != "$want" ]; then
-        echo "FAIL: $trace $cfg: report differs from before device models"
-        fails=$((fails + 1))
-    fi
+    [ "$got" = "$want" ] || fail "$trace $cfg: report differs from before device models"
 done < "$SRC/tests/data/identity/touch-serial.md5"
 n=$(wc -l < "$SRC/tests/data/identity/touch-serial.md5")
-[ "$n" -ge 38 ] || { echo "FAIL: only $n checksums"; fails=$((fails + 1)); }
-[ $fails -eq 0 ] && echo "touch_identity: $n reports identical"
-exit $((fails > 0))
+[ "$n" -ge 38 ] || fail "only $n checksums"
+finish "$n reports identical"

@@ -3,13 +3,9 @@
 # traces.  Expected values come from the files themselves (grep -c, awk) or
 # from FORMAT.md written out by hand, never from the program's output.
 # Env: IOSIM_TRACE (program), SRC (source dir), WORK (scratch dir).
-set -u
-: "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
+. "${SRC:?}/tests/cli/lib/common.sh"
 command -v zstd >/dev/null || { echo "trace_errors.sh: needs the zstd program"; exit 1; }
-rm -rf "$WORK" && mkdir -p "$WORK" || exit 1
 DATA=$SRC/tests/data
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 # ---------------------------------------------------------------- inputs
 # Header bytes of FORMAT.md §2: magic, version, record_size, meta_len (LE).
@@ -280,5 +276,4 @@ term_when_temp 'killed\.zst\.tmp\.' $!; rc=$term_rc
 ls "$WORK" | grep -q 'killed\.zst' && fail "killed gen: $(ls "$WORK" | grep killed) left"
 
 [ "$ntraces" -ge 3 ] || fail "only $ntraces iosim text traces found in $DATA"
-[ "$failures" -eq 0 ] && echo "trace_errors.sh: all passed"
-exit $((failures > 0))
+finish

@@ -12,12 +12,8 @@
 #   - the first four bytes say the version (FORMAT.md §1).
 # The expected values come from the other version of the same trace or
 # from grep, never from the program under test alone.
-set -u
-: "${IOSIM:?}" "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
+. "${SRC:?}/tests/cli/lib/common.sh"
 command -v zstd >/dev/null || { echo "trace_v2.sh: needs the zstd program"; exit 1; }
-rm -rf "$WORK" && mkdir -p "$WORK" || exit 1
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 magic() { od -An -tx1 -N4 "$1" | tr -d ' \n'; }
 
 "$IOSIM_TRACE" gen random --window 1M --size 64 --dir read --count 200000 \
@@ -61,5 +57,4 @@ done
     [ ! -e "$WORK/x.zst" ] || fail "convert --format v3: $(cat "$WORK/err")"
 "$IOSIM_TRACE" convert "$WORK/random.zst" 2> /dev/null
 [ $? -eq 2 ] || fail "convert without -o: want exit 2"
-echo "trace_v2.sh: $n traces, $fails failures"
-exit $((fails > 0))
+finish "$n traces"

@@ -11,15 +11,11 @@
 # Expected counts come from grep on the text forms, never from the program.
 # Without libtracecmd the build says so and this test is skipped.
 # Env: IOSIM_TRACE (program), SRC (source dir), WORK (scratch dir).
-set -u
-: "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
-rm -rf "$WORK" && mkdir -p "$WORK" || exit 1
+. "${SRC:?}/tests/cli/lib/common.sh"
 DATA=$SRC/tests/data
 DAT=$DATA/tracecmd-redis-strict.dat
 REPORT=$DATA/tracecmd-redis-strict.report.txt.zst
 KTEXT=$DATA/tracecmd-redis-strict.trace.txt.zst
-failures=0
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 # ----------------------------------------------------- built without it?
 "$IOSIM_TRACE" import trace-cmd "$DAT" -o "$WORK/probe.zst" \
@@ -29,7 +25,7 @@ if grep -q 'built without libtracecmd' "$WORK/probe.err"; then
     [ $rc = 2 ] || fail "without libtracecmd: exit $rc, expected 2"
     [ "$(wc -l < "$WORK/probe.err")" = 1 ] || fail "without libtracecmd: not one line"
     [ -e "$WORK/probe.zst" ] && fail "without libtracecmd: an output file"
-    [ $failures = 0 ] || exit 1
+    [ $fails = 0 ] || exit 1
     echo "SKIP: iosim built without libtracecmd ($(cat "$WORK/probe.err"))"
     exit 0
 fi
@@ -139,5 +135,4 @@ else
     echo "note: trace-cmd not installed: version 6 checks not run"
 fi
 
-[ $failures = 0 ] || exit 1
-echo "tracecmd_import.sh: all checks passed ($maps map, $unmaps unmap, $qis qi_submit)"
+finish "all checks passed ($maps map, $unmaps unmap, $qis qi_submit)"
