@@ -48,9 +48,10 @@ typedef struct hv_mode_ops {
 } hv_mode_ops_t;
 
 /* The bare-metal hooks (hv_none.c): straight to the VT-d model (state is
- * the sim); translate bypasses the IOMMU under a policy that does not
- * translate (iommu=pt).  Modes that add work only around some hooks use
- * the others as they are. */
+ * the sim, which hv_direct_create returns); translate bypasses the IOMMU under
+ * a policy that does not translate (iommu=pt).  Modes that add work only around
+ * some hooks use the others as they are. */
+void *hv_direct_create(iosim_sim_t *s, iosim_err_t *err);
 long hv_direct_map(void *state, uint16_t did, uint64_t iova, uint64_t phys,
                    uint64_t size, bool write, iosim_err_t *err);
 long hv_direct_unmap(void *state, uint16_t did, uint64_t iova, uint64_t size,

@@ -35,14 +35,6 @@ vtd_xlate_result_t hv_guest_ram_translate(iosim_sim_t *s, uint16_t sid,
     return vtd_translate(sim_vtd(s), sid, 0, GPT_HOST_DID, gpa, write);
 }
 
-static void *gpt_create(iosim_sim_t *s, iosim_err_t *err)
-{
-    (void)err;
-    return s;
-}
-
-static void gpt_destroy(void *state) { (void)state; }
-
 /* Never reached with the passthrough policy this mode requires; a no-op
  * as for any guest without a vIOMMU. */
 static long gpt_map(void *state, uint16_t did, uint64_t iova, uint64_t phys,
@@ -96,8 +88,7 @@ const hv_mode_ops_t hv_mode_guest_passthrough = {
     .name = "guest-passthrough",
     .summary = "guest iommu=pt; the host second stage maps all guest RAM",
     .source = "VFIO type1 / iommufd map of guest RAM; MODEL.md §1.1",
-    .create = gpt_create,
-    .destroy = gpt_destroy,
+    .create = hv_direct_create, /* state: the sim, as on bare metal */
     .map = gpt_map,
     .unmap = gpt_unmap,
     .submit = gpt_submit,

@@ -41,7 +41,7 @@ static void *nested_create(iosim_sim_t *s, iosim_err_t *err)
                              "nested (got %s)",
                              sim_config(s)->vtd.translation),
                NULL;
-    return s;
+    return hv_direct_create(s, err);
 }
 
 static double nested_submit(void *state, const vtd_desc_t *d, size_t n)

@@ -8,7 +8,7 @@
 #include "hv/hv.h"
 #include "os/os.h"
 
-static void *none_create(iosim_sim_t *s, iosim_err_t *err)
+void *hv_direct_create(iosim_sim_t *s, iosim_err_t *err)
 {
     (void)err;
     return s;
@@ -49,7 +49,7 @@ const hv_mode_ops_t hv_mode_none = {
     .name = "none",
     .summary = "bare metal: the OS programs the physical IOMMU",
     .source = "VT-d spec (no virtualization layer)",
-    .create = none_create,
+    .create = hv_direct_create,
     .map = hv_direct_map,
     .unmap = hv_direct_unmap,
     .submit = hv_direct_submit,
