@@ -1,8 +1,9 @@
 /* cmd_convert.c — `iosim-trace to-text`, `from-text` and `convert`.
  *
  * Concepts:
- *   - Every direction is one streaming loop: read a batch of records
- *     with iosim_trace_read(), write it with iosim_trace_write().  The
+ *   - Every direction is one streaming loop (copy_records, which retime
+ *     shares): read a batch of records with iosim_trace_read(), write it
+ *     with iosim_trace_write().  The
  *     input form and version are detected by the reader, so every command
  *     accepts any form; only the output differs: text, or binary in the
  *     current format (v2), or with `convert --format v1` the old one (for
@@ -150,27 +151,34 @@ static int convert(int argc, char **argv, enum out_form form)
         !out       ? trace_writer_on_stream(stdout, "<stdout>", meta, &err)
         : text_out ? iosim_trace_create(out, meta, true, &err)
                    : trace_create_version(out, meta, version, &err);
-    iosim_rec_t *batch = malloc(CONVERT_BATCH * sizeof *batch);
-    if (!w || !batch) {
-        int status = 1;
-        if (w) {
-            iosim_trace_abort(w);
-        } else {
-            cli_error(prog, "%s", err.msg);
-            status = IOSIM_EXIT_BAD_INPUT; /* e.g. -o in a missing folder */
-        }
-        if (!batch)
-            cli_error(prog, "out of memory");
-        free(batch);
+    if (!w) {
+        cli_error(prog, "%s", err.msg); /* e.g. -o in a missing folder */
         iosim_trace_close(r);
-        return status;
+        return IOSIM_EXIT_BAD_INPUT;
     }
+    return copy_records(prog, r, w, count, NULL, NULL);
+}
+
+int copy_records(const char *prog, iosim_trace_reader_t *r,
+                 iosim_trace_writer_t *w, uint64_t count,
+                 void (*edit)(iosim_rec_t *b, size_t n, void *arg), void *arg)
+{
+    iosim_rec_t *batch = malloc(CONVERT_BATCH * sizeof *batch);
+    if (!batch) {
+        iosim_trace_abort(w);
+        iosim_trace_close(r);
+        cli_error(prog, "out of memory");
+        return 1;
+    }
+    iosim_err_t err;
     long n = 0;
     while (count > 0 &&
            (n = iosim_trace_read(
                 r, batch, count < CONVERT_BATCH ? (size_t)count : CONVERT_BATCH,
                 &err)) > 0) {
         count -= (uint64_t)n;
+        if (edit)
+            edit(batch, (size_t)n, arg);
         if (iosim_trace_write(w, batch, (size_t)n, &err)) {
             n = -2;
             break;

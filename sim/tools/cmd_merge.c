@@ -37,7 +37,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,11 +97,7 @@ typedef struct input {
 static uint64_t place_time(const input_t *in, const iosim_rec_t *r,
                            double factor)
 {
-    double t = (double)r->t;
-    if (factor != 1.0)
-        t = (double)in->t0 + ((double)r->t - (double)in->t0) * factor;
-    t += (double)in->shift;
-    return t < 0 ? 0 : t > 1.8e19 ? UINT64_MAX : (uint64_t)llround(t);
+    return retime_time(r->t, in->t0, factor, in->shift);
 }
 
 static bool has_iova(const iosim_rec_t *r)
@@ -332,7 +327,6 @@ int cmd_merge(int argc, char **argv)
                 return IOSIM_EXIT_BAD_INPUT;
             }
             const char *v = argv[i];
-            char *end;
             if (!strcmp(a, "-o")) {
                 out = v;
             } else if (!strcmp(a, "--align")) {
@@ -352,9 +346,7 @@ int cmd_merge(int argc, char **argv)
             } else if (!strcmp(a, "--offsets")) {
                 offsets = v;
             } else if (!strcmp(a, "--factor")) {
-                factor = strtod(v, &end);
-                if (end == v || *end || !(factor > 0) || !isfinite(factor) ||
-                    factor > 1e9) {
+                if (retime_parse_factor(v, &factor)) {
                     cli_error(prog,
                               "--factor %s: expected a number in (0, "
                               "1e9]",

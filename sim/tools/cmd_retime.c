@@ -81,6 +81,37 @@ static int scan(const char *in, uint64_t *t0, uint64_t *t1, uint64_t *bytes,
     return 0;
 }
 
+uint64_t retime_time(uint64_t t, uint64_t t0, double factor, int64_t shift)
+{
+    double x = (double)t;
+    if (factor != 1.0)
+        x = (double)t0 + ((double)t - (double)t0) * factor;
+    x += (double)shift;
+    return x < 0 ? 0 : x > 1.8e19 ? UINT64_MAX : (uint64_t)llround(x);
+}
+
+int retime_parse_factor(const char *s, double *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    if (end == s || *end || !(v > 0) || !isfinite(v) || v > 1e9)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+typedef struct retime_arg {
+    uint64_t t0;
+    double factor;
+} retime_arg_t;
+
+static void retime_batch(iosim_rec_t *b, size_t n, void *arg)
+{
+    const retime_arg_t *a = arg;
+    for (size_t i = 0; i < n; i++)
+        b[i].t = retime_time(b[i].t, a->t0, a->factor, 0);
+}
+
 int cmd_retime(int argc, char **argv)
 {
     const char *in = NULL, *out = NULL;
@@ -102,9 +133,8 @@ int cmd_retime(int argc, char **argv)
                 out = argv[i];
                 continue;
             }
-            char *end;
-            double v = strtod(argv[i], &end);
-            if (end == argv[i] || *end || !(v > 0) || !isfinite(v) || v > 1e9) {
+            double v;
+            if (retime_parse_factor(argv[i], &v)) {
                 cli_error(prog, "%s %s: expected a number in (0, 1e9]", a,
                           argv[i]);
                 return IOSIM_EXIT_BAD_INPUT;
@@ -161,43 +191,15 @@ int cmd_retime(int argc, char **argv)
     snprintf(meta.retimed, sizeof meta.retimed, "%s", how);
     cli_temp_add_trace(out);
     iosim_trace_writer_t *w = iosim_trace_create(out, &meta, text, &err);
-    iosim_rec_t *b = malloc(RETIME_BATCH * sizeof *b);
-    if (!w || !b) {
-        if (w)
-            iosim_trace_abort(w);
-        else
-            cli_error(prog, "%s", err.msg);
-        if (!b)
-            cli_error(prog, "out of memory");
-        free(b);
+    if (!w) {
+        cli_error(prog, "%s", err.msg);
         iosim_trace_close(r);
-        return w ? 1 : IOSIM_EXIT_BAD_INPUT;
-    }
-    long n;
-    while ((n = iosim_trace_read(r, b, RETIME_BATCH, &err)) > 0) {
-        for (long i = 0; i < n; i++) {
-            /* a time before the first record (a trace whose time goes
-             * backwards) keeps its distance below t0, scaled too */
-            double d = (double)b[i].t - (double)t0;
-            double t = (double)t0 + d * factor;
-            b[i].t = t < 0 ? 0 : t > 1.8e19 ? UINT64_MAX : (uint64_t)llround(t);
-        }
-        if (iosim_trace_write(w, b, (size_t)n, &err)) {
-            n = -2;
-            break;
-        }
-    }
-    free(b);
-    iosim_trace_close(r);
-    if (n < 0) {
-        iosim_trace_abort(w);
-        cli_error(prog, "%s", err.msg);
-        return IOSIM_EXIT_BAD_INPUT; /* bad input or an unwritable output */
-    }
-    if (iosim_trace_commit(w, &err)) {
-        cli_error(prog, "%s", err.msg);
         return IOSIM_EXIT_BAD_INPUT;
     }
+    retime_arg_t arg = {t0, factor};
+    int status = copy_records(prog, r, w, UINT64_MAX, retime_batch, &arg);
+    if (status)
+        return status;
     fprintf(stderr,
             "%s: %s: %s (%" PRIu64 " mapped bytes over %" PRIu64 " ns)\n", prog,
             out, how, bytes, t1 - t0);
