@@ -22,6 +22,8 @@
 #include "config/config.h"
 #include "os/os.h"
 
+#include "test_util.h"
+
 #define DATA IOSIM_SOURCE_DIR "/tests/data/config/"
 #define CONFIGS IOSIM_SOURCE_DIR "/configs/"
 
@@ -71,22 +73,12 @@ static size_t type_size(iosim_ptype_t t)
     return 0;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    static char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
-    buf[n] = '\0';
-    return buf;
-}
-
 /* 1-based line and column of the occurrence-th (1-based) needle. */
 static void find_pos(const char *path, const char *needle, int occurrence,
                      int *line, int *col)
 {
-    const char *text = slurp(path);
+    size_t len;
+    char *text = (char *)slurp(path, &len);
     const char *hit = text;
     for (int i = 0; i < occurrence; i++) {
         hit = strstr(i ? hit + 1 : hit, needle);
@@ -100,6 +92,7 @@ static void find_pos(const char *path, const char *needle, int occurrence,
             bol = s + 1;
         }
     *col = (int)(hit - bol) + 1;
+    free(text);
 }
 
 /* ------------------------------------------------------------------ */

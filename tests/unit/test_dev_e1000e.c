@@ -36,12 +36,9 @@ typedef struct counts {
 /* Runs recs through a sim of the e1000e model plus extra sets. */
 static counts_t run(const iosim_rec_t *recs, size_t n, const char *const *extra)
 {
-    const char *sets[24] = {"dev.model=e1000e", "sim.window_only=false"};
-    size_t k = 2;
-    for (; *extra; extra++)
-        sets[k++] = *extra;
-    sets[k] = NULL;
-    iosim_sim_t *s = sim_from_sets(sets);
+    static const char *const base[] = {"dev.model=e1000e",
+                                       "sim.window_only=false", NULL};
+    iosim_sim_t *s = sim_from_set_lists(base, extra, NULL);
     sim_run(s, recs, n);
     counts_t c = {test_stat(s, "dma.requests"), test_stat(s, "iotlb.lookups"),
                   test_stat(s, "dma.faults")};

@@ -51,14 +51,8 @@ typedef struct counts {
 /* Runs recs through a sim of BASE_SETS plus extra (NULL-terminated). */
 static counts_t run(const iosim_rec_t *recs, size_t n, const char *const *extra)
 {
-    const char *sets[40] = {BASE_SETS};
-    size_t k = 0;
-    while (sets[k])
-        k++;
-    for (; *extra; extra++)
-        sets[k++] = *extra;
-    sets[k] = NULL;
-    iosim_sim_t *s = sim_from_sets(sets);
+    static const char *const base[] = {BASE_SETS, NULL};
+    iosim_sim_t *s = sim_from_set_lists(base, extra, NULL);
     sim_run(s, recs, n);
     counts_t c = {test_stat(s, "iotlb.lookups"), test_stat(s, "dma.requests"),
                   test_stat(s, "dma.bytes"), test_stat(s, "dma.faults")};

@@ -173,34 +173,12 @@ static void test_trace(void **state)
 /* ---- the scheme on these traces --------------------------------------- */
 static iosim_sim_t *run(const recs_t *t, const char *const *sets)
 {
-    iosim_err_t err = {0};
-    iosim_config_t *c = iosim_config_new();
-    assert_non_null(c);
-    if (iosim_config_set(c, "os.policy=vhost-iotlb", &err) ||
-        iosim_config_set(c, "scheme.vhost_entry_cycles=4", &err))
-        fail_msg("%s", err.msg);
-    for (size_t i = 0; sets && sets[i]; i++)
-        if (iosim_config_set(c, sets[i], &err))
-            fail_msg("%s: %s", sets[i], err.msg);
-    iosim_trace_meta_t meta;
-    memset(&meta, 0, sizeof meta);
-    meta.cpus = 1;
-    meta.has_dma = 1;
-    iosim_sim_t *s = iosim_sim_new(c, "pvp", &meta, &err);
-    if (!s)
-        fail_msg("sim_new: %s", err.msg);
-    if (iosim_sim_consume(s, t->r, t->n, &err) || iosim_sim_finish(s, &err))
-        fail_msg("run: %s", err.msg);
-    iosim_config_free(c);
+    static const char *const base[] = {"os.policy=vhost-iotlb",
+                                       "scheme.vhost_entry_cycles=4", NULL};
+    iosim_trace_meta_t meta = {.cpus = 1, .has_dma = 1};
+    iosim_sim_t *s = sim_from_set_lists(base, sets, &meta);
+    sim_run(s, t->r, t->n);
     return s;
-}
-
-static uint64_t stat_of(const iosim_sim_t *s, const char *name)
-{
-    uint64_t v = 0;
-    if (!iosim_sim_stat_by_name(s, name, &v))
-        fail_msg("no counter %s", name);
-    return v;
 }
 
 /* Per measured access: the pages it touches, in order; a sorted list of
@@ -241,11 +219,11 @@ static void test_list_walk(void **state)
     uint64_t scanned;
     uint64_t lookups = predict(&t, 2ULL << 20, &scanned);
     iosim_sim_t *s = run(&t, NULL);
-    assert_int_equal(stat_of(s, "os.sw_iotlb_lookups"), lookups);
-    assert_int_equal(stat_of(s, "os.sw_iotlb_scanned"), scanned);
-    assert_int_equal(stat_of(s, "os.sw_iotlb_misses"), 0); /* warmed up */
-    assert_int_equal(stat_of(s, "cpu.sw_iotlb_cycles"), 4 * scanned);
-    assert_int_equal(stat_of(s, "trace.requests"), 2000);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_lookups"), lookups);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_scanned"), scanned);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_misses"), 0); /* warmed up */
+    assert_int_equal(test_stat(s, "cpu.sw_iotlb_cycles"), 4 * scanned);
+    assert_int_equal(test_stat(s, "trace.requests"), 2000);
     /* uniform over ~339 entries: about 170 per lookup */
     assert_true(scanned > 150 * lookups && scanned < 190 * lookups);
     iosim_sim_free(s);
@@ -253,8 +231,8 @@ static void test_list_walk(void **state)
     /* merging collapses the contiguous pages into one entry */
     const char *merge[] = {"scheme.vhost_merge=true", NULL};
     s = run(&t, merge);
-    assert_int_equal(stat_of(s, "os.sw_iotlb_scanned"),
-                     stat_of(s, "os.sw_iotlb_lookups"));
+    assert_int_equal(test_stat(s, "os.sw_iotlb_scanned"),
+                     test_stat(s, "os.sw_iotlb_lookups"));
     iosim_sim_free(s);
     free(t.r);
 
@@ -263,8 +241,8 @@ static void test_list_walk(void **state)
     lookups = predict(&t, 1ULL << 30, &scanned);
     assert_int_equal(scanned, 2 * 2000); /* one entry, two accesses */
     s = run(&t, NULL);
-    assert_int_equal(stat_of(s, "os.sw_iotlb_scanned"), scanned);
-    assert_int_equal(stat_of(s, "os.sw_iotlb_lookups"), lookups);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_scanned"), scanned);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_lookups"), lookups);
     iosim_sim_free(s);
     free(t.r);
 }
@@ -299,9 +277,9 @@ static void test_domains(void **state)
     }
     recs_t t = {r, 5};
     iosim_sim_t *s = run(&t, NULL);
-    assert_int_equal(stat_of(s, "os.sw_iotlb_lookups"), 3);
-    assert_int_equal(stat_of(s, "os.sw_iotlb_misses"), 2);
-    assert_int_equal(stat_of(s, "os.sw_iotlb_scanned"), 1);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_lookups"), 3);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_misses"), 2);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_scanned"), 1);
     iosim_sim_free(s);
 }
 

@@ -38,6 +38,8 @@
 
 #include "trace/import.h"
 
+#include "test_util.h"
+
 #define DATA IOSIM_SOURCE_DIR "/tests/data/"
 
 /* ---------------------------------------------------------------- */
@@ -129,14 +131,6 @@ static int run_import(const char *source, const char *path,
     return rc;
 }
 
-static void write_file(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
 /* Makes a file from tmpl ("/tmp/..._XXXXXX", rewritten in place to its
  * name) holding text; the caller unlinks it. */
 static void temp_file(char *tmpl, const char *text)
@@ -144,7 +138,7 @@ static void temp_file(char *tmpl, const char *text)
     int fd = mkstemp(tmpl);
     assert_true(fd >= 0);
     close(fd);
-    write_file(tmpl, text);
+    write_file(tmpl, text, strlen(text));
 }
 
 /* A hand-made QEMU log and guest ftrace, imported (must succeed) and
@@ -647,8 +641,10 @@ static void test_malformed_line(void **state)
     snprintf(want, sizeof want, "%s:3: map:", path);
     assert_non_null(strstr(err.msg, want));
     /* an overrun header is reported, unknown events are counted */
-    write_file(path, "# entries-in-buffer/entries-written: 10/12   #P:4\n"
-                     " a-1 [002] ..... 1.000000: cache_tag_assign: dmar0/x\n");
+    static const char overrun[] =
+        "# entries-in-buffer/entries-written: 10/12   #P:4\n"
+        " a-1 [002] ..... 1.000000: cache_tag_assign: dmar0/x\n";
+    write_file(path, overrun, strlen(overrun));
     memset(&c, 0, sizeof c);
     assert_int_equal(run_import("ftrace", path, &o, &got, &c, &err), 0);
     assert_true(c.overrun);

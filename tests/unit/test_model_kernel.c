@@ -72,25 +72,7 @@ static iosim_sim_t *make(const char *kernel, const char *const *sets,
 {
     iosim_trace_meta_t meta = {0};
     snprintf(meta.kernel, sizeof meta.kernel, "%s", kernel);
-    iosim_sim_t *s = sim_from_sets_meta(sets, &meta);
-    memset(seen, 0, sizeof *seen);
-    sim_observe_submits(s, observe, seen);
-    return s;
-}
-
-/* descriptor i: its submission, type, granularity, address, mask, IH */
-static void expect(const seen_t *s, size_t i, size_t batch, uint8_t type,
-                   uint8_t gran, uint64_t addr, uint8_t am, bool ih)
-{
-    assert_true(i < s->n);
-    assert_int_equal(s->batch_of[i], batch);
-    assert_int_equal(s->d[i].type, type);
-    assert_int_equal(s->d[i].gran, gran);
-    if (gran == IOSIM_GRAN_PAGE) {
-        assert_int_equal(s->d[i].addr, addr);
-        assert_int_equal(s->d[i].am, am);
-    }
-    assert_int_equal(s->d[i].ih, ih);
+    return observed_sim(sets, &meta, seen);
 }
 
 static const char *const strict_cm[] = {"os.policy=strict", "vtd.ats=true",
@@ -107,12 +89,12 @@ static void test_strict_cm_61(void **state)
     assert_int_equal(test_stat(sim, "os.inval_submits"), 6);
     assert_int_equal(test_stat(sim, "os.inval_iotlb"), 4);
     assert_int_equal(test_stat(sim, "os.inval_devtlb"), 2);
-    expect(&s, 0, 0, IOSIM_DESC_IOTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0, 0);
-    expect(&s, 1, 1, IOSIM_DESC_IOTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0, 0);
-    expect(&s, 2, 2, IOSIM_DESC_DEVTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0, 0);
-    expect(&s, 3, 3, IOSIM_DESC_IOTLB, IOSIM_GRAN_PAGE, 0xffff0000, 2, 0);
-    expect(&s, 4, 4, IOSIM_DESC_IOTLB, IOSIM_GRAN_PAGE, 0xffff0000, 2, 0);
-    expect(&s, 5, 5, IOSIM_DESC_DEVTLB, IOSIM_GRAN_PAGE, 0xffff0000, 2, 0);
+    expect_desc(&s, 0, 0, IOSIM_DESC_IOTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0, 0);
+    expect_desc(&s, 1, 1, IOSIM_DESC_IOTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0, 0);
+    expect_desc(&s, 2, 2, IOSIM_DESC_DEVTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0, 0);
+    expect_desc(&s, 3, 3, IOSIM_DESC_IOTLB, IOSIM_GRAN_PAGE, 0xffff0000, 2, 0);
+    expect_desc(&s, 4, 4, IOSIM_DESC_IOTLB, IOSIM_GRAN_PAGE, 0xffff0000, 2, 0);
+    expect_desc(&s, 5, 5, IOSIM_DESC_DEVTLB, IOSIM_GRAN_PAGE, 0xffff0000, 2, 0);
     /* the sim's config says what ran */
     const iosim_config_t *c = iosim_sim_config(sim);
     assert_string_equal(c->os.kernel, "6.1");
@@ -132,12 +114,12 @@ static void strict_cm_612(const char *kernel, bool ih)
     assert_int_equal(test_stat(sim, "os.inval_submits"), 4);
     assert_int_equal(test_stat(sim, "os.inval_iotlb"), 4);
     assert_int_equal(test_stat(sim, "os.inval_devtlb"), 2);
-    expect(&s, 0, 0, IOSIM_DESC_IOTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0, 0);
-    expect(&s, 1, 1, IOSIM_DESC_IOTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0, ih);
-    expect(&s, 2, 1, IOSIM_DESC_DEVTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0, 0);
-    expect(&s, 3, 2, IOSIM_DESC_IOTLB, IOSIM_GRAN_PAGE, 0xffff0000, 2, 0);
-    expect(&s, 4, 3, IOSIM_DESC_IOTLB, IOSIM_GRAN_PAGE, 0xffff0000, 2, ih);
-    expect(&s, 5, 3, IOSIM_DESC_DEVTLB, IOSIM_GRAN_PAGE, 0xffff0000, 2, 0);
+    expect_desc(&s, 0, 0, IOSIM_DESC_IOTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0, 0);
+    expect_desc(&s, 1, 1, IOSIM_DESC_IOTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0, ih);
+    expect_desc(&s, 2, 1, IOSIM_DESC_DEVTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0, 0);
+    expect_desc(&s, 3, 2, IOSIM_DESC_IOTLB, IOSIM_GRAN_PAGE, 0xffff0000, 2, 0);
+    expect_desc(&s, 4, 3, IOSIM_DESC_IOTLB, IOSIM_GRAN_PAGE, 0xffff0000, 2, ih);
+    expect_desc(&s, 5, 3, IOSIM_DESC_DEVTLB, IOSIM_GRAN_PAGE, 0xffff0000, 2, 0);
     const iosim_config_t *c = iosim_sim_config(sim);
     assert_string_equal(c->os.kernel, "6.12");
     assert_string_equal(c->os.strict_batch_set, "16");

@@ -52,21 +52,6 @@
 #include "system/services.h"
 #include "test_observe.h"
 
-static iosim_rec_t rec(uint8_t kind, uint64_t t, uint64_t iova, uint64_t size)
-{
-    iosim_rec_t r = {.kind = kind,
-                     .t = t,
-                     .iova = iova,
-                     .size = size,
-                     .device = 0x0100,
-                     .domain = 6};
-    if (kind == IOSIM_REC_MAP) {
-        r.aux = 0x40000000ull + iova; /* any distinct phys */
-        r.flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE;
-    }
-    return r;
-}
-
 // clang-format off
 static const iosim_rec_t base_trace[] = {
     {.kind = IOSIM_REC_MAP, .t = 1000, .iova = 0xffff9000, .size = 4096,
@@ -85,38 +70,11 @@ static const iosim_rec_t base_trace[] = {
 // clang-format on
 #define NBASE (sizeof base_trace / sizeof base_trace[0])
 
-static iosim_sim_t *make(const char *const *sets, seen_t *seen)
-{
-    iosim_sim_t *s = sim_from_sets(sets);
-    memset(seen, 0, sizeof *seen);
-    sim_observe_submits(s, observe, seen);
-    return s;
-}
-
-static void expect_ih(const seen_t *s, size_t i, size_t batch, uint8_t type,
-                      uint8_t gran, uint64_t addr, uint8_t am, bool ih)
-{
-    assert_true(i < s->n);
-    assert_int_equal(s->batch_of[i], batch);
-    assert_int_equal(s->d[i].type, type);
-    assert_int_equal(s->d[i].gran, gran);
-    if (gran == IOSIM_GRAN_PAGE) {
-        assert_int_equal(s->d[i].addr, addr);
-        assert_int_equal(s->d[i].am, am);
-    }
-    if (type == IOSIM_DESC_IOTLB || type == IOSIM_DESC_PIOTLB)
-        assert_int_equal(s->d[i].did, 6);
-    else
-        assert_int_equal(s->d[i].sid, 0x0100);
-    if (type == IOSIM_DESC_PIOTLB)
-        assert_int_equal(s->d[i].pasid, 0);
-    assert_int_equal(s->d[i].ih, ih);
-}
-
+/* expect_desc with IH 0 */
 static void expect(const seen_t *s, size_t i, size_t batch, uint8_t type,
                    uint8_t gran, uint64_t addr, uint8_t am)
 {
-    expect_ih(s, i, batch, type, gran, addr, am, false);
+    expect_desc(s, i, batch, type, gran, addr, am, false);
 }
 
 static void test_strict_bare_metal(void **state)
@@ -126,7 +84,7 @@ static void test_strict_bare_metal(void **state)
                                        "vtd.caching_mode=false",
                                        "os.strict_batch=16", NULL};
     seen_t s;
-    iosim_sim_t *sim = make(sets, &s);
+    iosim_sim_t *sim = observed_sim(sets, NULL, &s);
     sim_run(sim, base_trace, NBASE);
     assert_int_equal(s.batches, 3); /* one per unmap */
     assert_int_equal(s.n, 6);
@@ -146,7 +104,7 @@ static void test_strict_caching_mode(void **state)
                                        "vtd.caching_mode=true",
                                        "os.strict_batch=1", NULL};
     seen_t s;
-    iosim_sim_t *sim = make(sets, &s);
+    iosim_sim_t *sim = observed_sim(sets, NULL, &s);
     sim_run(sim, base_trace, NBASE);
     /* map, map, unmap(2), unmap(2), map, unmap(2) = 9 submissions */
     assert_int_equal(s.batches, 9);
@@ -169,13 +127,13 @@ static void test_lazy_timer(void **state)
     static const char *const sets[] = {"os.policy=lazy", "vtd.ats=true",
                                        "vtd.caching_mode=false", NULL};
     seen_t s;
-    iosim_sim_t *sim = make(sets, &s);
+    iosim_sim_t *sim = observed_sim(sets, NULL, &s);
     iosim_rec_t r[NBASE + 2];
     memcpy(r, base_trace, sizeof base_trace);
     /* 1 ns before the timer (armed at t=3000, 16 ms): still nothing */
-    r[NBASE] = rec(IOSIM_REC_MAP, 3000 + 16000000 - 1, 0xfff00000, 4096);
+    r[NBASE] = test_map(3000 + 16000000 - 1, 0xfff00000, 4096, 0);
     /* at the deadline: the flush runs before this record */
-    r[NBASE + 1] = rec(IOSIM_REC_MAP, 3000 + 16000000, 0xffe00000, 4096);
+    r[NBASE + 1] = test_map(3000 + 16000000, 0xffe00000, 4096, 0);
     iosim_err_t err = {0};
     assert_int_equal(iosim_sim_consume(sim, r, NBASE + 1, &err), 0);
     assert_int_equal(s.batches, 0); /* lazy: no invalidation at unmap */
@@ -196,13 +154,12 @@ static void test_lazy_queue_full(void **state)
                                        "vtd.caching_mode=false", "os.fq_size=4",
                                        NULL};
     seen_t s;
-    iosim_sim_t *sim = make(sets, &s);
+    iosim_sim_t *sim = observed_sim(sets, NULL, &s);
     iosim_rec_t r[8];
     for (int i = 0; i < 4; i++) {
-        r[2 * i] =
-            rec(IOSIM_REC_MAP, 1000 + 10 * i, 0xffff0000 - 0x1000 * i, 4096);
+        r[2 * i] = test_map(1000 + 10 * i, 0xffff0000 - 0x1000 * i, 4096, 0);
         r[2 * i + 1] =
-            rec(IOSIM_REC_UNMAP, 1005 + 10 * i, 0xffff0000 - 0x1000 * i, 4096);
+            test_unmap(1005 + 10 * i, 0xffff0000 - 0x1000 * i, 4096, 0);
     }
     iosim_err_t err = {0};
     assert_int_equal(iosim_sim_consume(sim, r, 6, &err), 0);
@@ -226,7 +183,7 @@ static void test_lazy_forced_strict_under_caching_mode(void **state)
                                        "vtd.caching_mode=true",
                                        "os.strict_batch=1", NULL};
     seen_t s;
-    iosim_sim_t *sim = make(sets, &s);
+    iosim_sim_t *sim = observed_sim(sets, NULL, &s);
     sim_run(sim, base_trace, NBASE);
     assert_int_equal(s.batches, 9);
     expect(&s, 8, 8, IOSIM_DESC_DEVTLB, IOSIM_GRAN_PAGE, 0xffff0000, 2);
@@ -244,16 +201,16 @@ static void test_strict_first_stage(void **state)
                                        "vtd.translation=first-stage",
                                        NULL};
     seen_t s;
-    iosim_sim_t *sim = make(sets, &s);
+    iosim_sim_t *sim = observed_sim(sets, NULL, &s);
     sim_run(sim, base_trace, NBASE);
     /* unmap(2), unmap(2), unmap(2): the maps issue nothing */
     assert_int_equal(s.batches, 6);
     assert_int_equal(s.n, 6);
-    expect_ih(&s, 0, 0, IOSIM_DESC_PIOTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0, 1);
+    expect_desc(&s, 0, 0, IOSIM_DESC_PIOTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0, 1);
     expect(&s, 1, 1, IOSIM_DESC_DEVTLB, IOSIM_GRAN_PAGE, 0xffff9000, 0);
-    expect_ih(&s, 2, 2, IOSIM_DESC_PIOTLB, IOSIM_GRAN_PAGE, 0xffff6000, 1, 1);
+    expect_desc(&s, 2, 2, IOSIM_DESC_PIOTLB, IOSIM_GRAN_PAGE, 0xffff6000, 1, 1);
     expect(&s, 3, 3, IOSIM_DESC_DEVTLB, IOSIM_GRAN_PAGE, 0xffff6000, 1);
-    expect_ih(&s, 4, 4, IOSIM_DESC_PIOTLB, IOSIM_GRAN_PAGE, 0xffff0000, 2, 1);
+    expect_desc(&s, 4, 4, IOSIM_DESC_PIOTLB, IOSIM_GRAN_PAGE, 0xffff0000, 2, 1);
     expect(&s, 5, 5, IOSIM_DESC_DEVTLB, IOSIM_GRAN_PAGE, 0xffff0000, 2);
     iosim_sim_free(sim);
 }
@@ -269,10 +226,10 @@ static void lazy_first_stage(bool devtlb_cm)
                                           : "os.flush_all_devtlb_cm=false",
                                 NULL};
     seen_t s;
-    iosim_sim_t *sim = make(sets, &s);
+    iosim_sim_t *sim = observed_sim(sets, NULL, &s);
     iosim_rec_t r[NBASE + 1];
     memcpy(r, base_trace, sizeof base_trace);
-    r[NBASE] = rec(IOSIM_REC_MAP, 3000 + 16000000, 0xffe00000, 4096);
+    r[NBASE] = test_map(3000 + 16000000, 0xffe00000, 4096, 0);
     iosim_err_t err = {0};
     assert_int_equal(iosim_sim_consume(sim, r, NBASE, &err), 0);
     assert_int_equal(s.batches, 0); /* lazy, not forced strict by CM */
@@ -298,7 +255,7 @@ static void test_passthrough(void **state)
     (void)state;
     static const char *const sets[] = {"os.policy=passthrough", NULL};
     seen_t s;
-    iosim_sim_t *sim = make(sets, &s);
+    iosim_sim_t *sim = observed_sim(sets, NULL, &s);
     sim_run(sim, base_trace, NBASE);
     assert_int_equal(s.batches, 0);
     uint64_t v;

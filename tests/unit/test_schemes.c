@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "iosim.h"
+#include "test_util.h"
 
 #define DID 1
 #define SID 0x100
@@ -74,34 +75,13 @@ static void mark_at(trace_t *tr, uint64_t t)
 static iosim_sim_t *run(const trace_t *tr, const char *policy,
                         const char *const *sets, bool has_dma)
 {
-    iosim_err_t err = {0};
-    iosim_config_t *c = iosim_config_new();
-    assert_non_null(c);
     char buf[128];
     snprintf(buf, sizeof buf, "os.policy=%s", policy);
-    assert_int_equal(iosim_config_set(c, buf, &err), 0);
-    for (size_t i = 0; sets && sets[i]; i++)
-        if (iosim_config_set(c, sets[i], &err))
-            fail_msg("%s: %s", sets[i], err.msg);
-    iosim_trace_meta_t meta;
-    memset(&meta, 0, sizeof meta);
-    meta.cpus = 1;
-    meta.has_dma = has_dma;
-    iosim_sim_t *s = iosim_sim_new(c, policy, &meta, &err);
-    if (!s)
-        fail_msg("sim_new: %s", err.msg);
-    if (iosim_sim_consume(s, tr->r, tr->n, &err) || iosim_sim_finish(s, &err))
-        fail_msg("run: %s", err.msg);
-    iosim_config_free(c);
+    const char *const base[] = {buf, NULL};
+    iosim_trace_meta_t meta = {.cpus = 1, .has_dma = has_dma};
+    iosim_sim_t *s = sim_from_set_lists(base, sets, &meta);
+    sim_run(s, tr->r, tr->n);
     return s;
-}
-
-static uint64_t stat(const iosim_sim_t *s, const char *name)
-{
-    uint64_t v = 0;
-    if (!iosim_sim_stat_by_name(s, name, &v))
-        fail_msg("no counter %s", name);
-    return v;
 }
 
 /* 64 rx pages mapped then unmapped on one CPU: at distinct, scattered
@@ -129,17 +109,17 @@ static void test_fands_one_psi(void **st)
     rx_descriptor(&tr);
     const char *sets[] = {"vtd.iotlb.sets=16", NULL}; /* 128 entries */
     iosim_sim_t *s = run(&tr, "fands", sets, false);
-    assert_int_equal(stat(s, "iq.iotlb_psi"), 1);
-    assert_int_equal(stat(s, "iq.iotlb_desc"), 1);
-    assert_int_equal(stat(s, "os.inval_iotlb"), 1);
-    assert_int_equal(stat(s, "iotlb.invalidated"), 64);
-    assert_int_equal(stat(s, "psc.invalidated"), 0);
-    assert_int_equal(stat(s, "psc.l1_misses"), 1);
-    assert_int_equal(stat(s, "psc.l2_misses"), 1);
-    assert_int_equal(stat(s, "psc.l3_misses"), 1);
-    assert_int_equal(stat(s, "os.iova_allocs"), 1);
-    assert_int_equal(stat(s, "dma.faults"), 0);
-    assert_int_equal(stat(s, "dma.synthesized"), 64);
+    assert_int_equal(test_stat(s, "iq.iotlb_psi"), 1);
+    assert_int_equal(test_stat(s, "iq.iotlb_desc"), 1);
+    assert_int_equal(test_stat(s, "os.inval_iotlb"), 1);
+    assert_int_equal(test_stat(s, "iotlb.invalidated"), 64);
+    assert_int_equal(test_stat(s, "psc.invalidated"), 0);
+    assert_int_equal(test_stat(s, "psc.l1_misses"), 1);
+    assert_int_equal(test_stat(s, "psc.l2_misses"), 1);
+    assert_int_equal(test_stat(s, "psc.l3_misses"), 1);
+    assert_int_equal(test_stat(s, "os.iova_allocs"), 1);
+    assert_int_equal(test_stat(s, "dma.faults"), 0);
+    assert_int_equal(test_stat(s, "dma.synthesized"), 64);
     iosim_sim_free(s);
 
     /* scheme.fands_keep_psc=false (the paper's ablation: contiguous IOVAs
@@ -151,14 +131,14 @@ static void test_fands_one_psi(void **st)
     const char *sets_ih0[] = {"vtd.iotlb.sets=16",
                               "scheme.fands_keep_psc=false", NULL};
     s = run(&tr, "fands", sets_ih0, false);
-    assert_int_equal(stat(s, "iq.iotlb_psi"), 1);
-    assert_int_equal(stat(s, "iotlb.invalidated"), 64);
-    assert_int_equal(stat(s, "psc.invalidated"), 3);
+    assert_int_equal(test_stat(s, "iq.iotlb_psi"), 1);
+    assert_int_equal(test_stat(s, "iotlb.invalidated"), 64);
+    assert_int_equal(test_stat(s, "psc.invalidated"), 3);
     iosim_sim_free(s);
 
     /* Same trace under strict: one PSI per unmap (MODEL.md §1.8). */
     s = run(&tr, "strict", sets, false);
-    assert_int_equal(stat(s, "iq.iotlb_psi"), 64);
+    assert_int_equal(test_stat(s, "iq.iotlb_psi"), 64);
     iosim_sim_free(s);
 
     /* With ATS the chunk's PSI travels with one device-TLB descriptor for
@@ -166,15 +146,15 @@ static void test_fands_one_psi(void **st)
      * before 6.12) submits them one by one. */
     const char *ats[] = {"vtd.iotlb.sets=16", "vtd.ats=true", NULL};
     s = run(&tr, "fands", ats, false);
-    assert_int_equal(stat(s, "iq.iotlb_psi"), 1);
-    assert_int_equal(stat(s, "iq.devtlb_desc"), 1);
-    assert_int_equal(stat(s, "iq.submits"), 1);
+    assert_int_equal(test_stat(s, "iq.iotlb_psi"), 1);
+    assert_int_equal(test_stat(s, "iq.devtlb_desc"), 1);
+    assert_int_equal(test_stat(s, "iq.submits"), 1);
     iosim_sim_free(s);
     const char *ats1[] = {"vtd.iotlb.sets=16", "vtd.ats=true",
                           "os.strict_batch=1", NULL};
     s = run(&tr, "fands", ats1, false);
-    assert_int_equal(stat(s, "iq.devtlb_desc"), 1);
-    assert_int_equal(stat(s, "iq.submits"), 2);
+    assert_int_equal(test_stat(s, "iq.devtlb_desc"), 1);
+    assert_int_equal(test_stat(s, "iq.submits"), 2);
     iosim_sim_free(s);
 
     /* A part whose CAP.MAMV is below the chunk's AM of 6 cannot take the
@@ -182,9 +162,9 @@ static void test_fands_one_psi(void **st)
      * (MODEL.md §1.6.3), which still removes the 64 entries. */
     const char *mamv[] = {"vtd.iotlb.sets=16", "vtd.mamv=5", NULL};
     s = run(&tr, "fands", mamv, false);
-    assert_int_equal(stat(s, "iq.iotlb_psi"), 0);
-    assert_int_equal(stat(s, "iq.iotlb_dsi"), 1);
-    assert_int_equal(stat(s, "iotlb.invalidated"), 64);
+    assert_int_equal(test_stat(s, "iq.iotlb_psi"), 0);
+    assert_int_equal(test_stat(s, "iq.iotlb_dsi"), 1);
+    assert_int_equal(test_stat(s, "iotlb.invalidated"), 64);
     iosim_sim_free(s);
 }
 
@@ -200,11 +180,11 @@ static void test_fands_open_chunk_waits(void **st)
     for (uint64_t i = 0; i < 65; i++)
         unmap(&tr, 0x40000000ull + i * 0x1000, 4096);
     iosim_sim_t *s = run(&tr, "fands", NULL, false);
-    assert_int_equal(stat(s, "os.inval_iotlb"), 1);
-    assert_int_equal(stat(s, "os.iova_allocs"), 2);
+    assert_int_equal(test_stat(s, "os.inval_iotlb"), 1);
+    assert_int_equal(test_stat(s, "os.iova_allocs"), 2);
     /* the 65th page's stale window: still mapped? no: its PTE is gone,
      * only its IOTLB entry may remain -> no fault during the run */
-    assert_int_equal(stat(s, "dma.faults"), 0);
+    assert_int_equal(test_stat(s, "dma.faults"), 0);
     iosim_sim_free(s);
 }
 
@@ -234,7 +214,7 @@ static void test_summary_busiest_cpu(void **st)
         for (int strict = 0; strict < 2; strict++) {
             iosim_sim_t *s =
                 run(&tr, strict ? "strict" : "passthrough", sets, false);
-            double I = (double)stat(s, "cpu.iommu_cycles");
+            double I = (double)test_stat(s, "cpu.iommu_cycles");
             /* strict: I > 2A, so cpu 1 (A + I) is the busiest */
             assert_true(strict ? I > 2 * A : I == 0);
             iosim_summary_t o;
@@ -271,15 +251,16 @@ static void test_static(void **st)
     map(&tr, 0xD000, P0, 8192);
     unmap(&tr, 0xD000, 8192);
     iosim_sim_t *s = run(&tr, "static", NULL, false);
-    assert_int_equal(stat(s, "os.inval_submits"), 0);
-    assert_int_equal(stat(s, "iq.iotlb_desc"), 0);
-    assert_int_equal(stat(s, "iq.submits"), 0);
-    assert_int_equal(stat(s, "pt.mappings_peak"), 2);
-    assert_int_equal(stat(s, "cpu.map_cycles"), (uint64_t)(2 * MAP_CYCLES));
-    assert_int_equal(stat(s, "os.map_reuses"), 2);
-    assert_int_equal(stat(s, "dma.faults"), 0);
+    assert_int_equal(test_stat(s, "os.inval_submits"), 0);
+    assert_int_equal(test_stat(s, "iq.iotlb_desc"), 0);
+    assert_int_equal(test_stat(s, "iq.submits"), 0);
+    assert_int_equal(test_stat(s, "pt.mappings_peak"), 2);
+    assert_int_equal(test_stat(s, "cpu.map_cycles"),
+                     (uint64_t)(2 * MAP_CYCLES));
+    assert_int_equal(test_stat(s, "os.map_reuses"), 2);
+    assert_int_equal(test_stat(s, "dma.faults"), 0);
     /* 5 accesses (1+1+1+2 pages): P0 misses once, P1 once, the rest hit */
-    assert_int_equal(stat(s, "iotlb.misses"), 2);
+    assert_int_equal(test_stat(s, "iotlb.misses"), 2);
     iosim_sim_free(s);
 }
 
@@ -297,17 +278,17 @@ static void test_coiommu_batches(void **st)
     }
     const char *sets[] = {"scheme.coiommu_batch=4", NULL};
     iosim_sim_t *s = run(&tr, "coiommu", sets, false);
-    assert_int_equal(stat(s, "os.inval_iotlb"), 2);
-    assert_true(stat(s, "os.inval_iotlb") <= (10 + 4 - 1) / 4);
-    assert_int_equal(stat(s, "iq.iotlb_dsi"), 2);
-    assert_int_equal(stat(s, "iq.iotlb_psi"), 0);
-    assert_int_equal(stat(s, "os.deferred_teardowns"), 2);
+    assert_int_equal(test_stat(s, "os.inval_iotlb"), 2);
+    assert_true(test_stat(s, "os.inval_iotlb") <= (10 + 4 - 1) / 4);
+    assert_int_equal(test_stat(s, "iq.iotlb_dsi"), 2);
+    assert_int_equal(test_stat(s, "iq.iotlb_psi"), 0);
+    assert_int_equal(test_stat(s, "os.deferred_teardowns"), 2);
     iosim_sim_free(s);
 
     mark_at(&tr, tr.t + 20000000ull);
     s = run(&tr, "coiommu", sets, false);
-    assert_int_equal(stat(s, "os.inval_iotlb"), 3);
-    assert_int_equal(stat(s, "os.deferred_teardowns"), 3);
+    assert_int_equal(test_stat(s, "os.inval_iotlb"), 3);
+    assert_int_equal(test_stat(s, "os.deferred_teardowns"), 3);
     iosim_sim_free(s);
 }
 
@@ -326,23 +307,23 @@ static void test_optimistic_reuse(void **st)
     map(&tr, 0xB000, P, 4096);
     unmap(&tr, 0xB000, 4096);
     iosim_sim_t *s = run(&tr, "optimistic", NULL, false);
-    assert_int_equal(stat(s, "os.map_reuses"), 1);
-    assert_int_equal(stat(s, "os.iova_allocs"), 1);
-    assert_int_equal(stat(s, "cpu.map_cycles"), (uint64_t)MAP_CYCLES);
-    assert_int_equal(stat(s, "os.inval_iotlb"), 0);
-    assert_int_equal(stat(s, "dma.faults"), 0);
+    assert_int_equal(test_stat(s, "os.map_reuses"), 1);
+    assert_int_equal(test_stat(s, "os.iova_allocs"), 1);
+    assert_int_equal(test_stat(s, "cpu.map_cycles"), (uint64_t)MAP_CYCLES);
+    assert_int_equal(test_stat(s, "os.inval_iotlb"), 0);
+    assert_int_equal(test_stat(s, "dma.faults"), 0);
     /* the second access hits the IOTLB entry of the first (same IOVA) */
-    assert_int_equal(stat(s, "iotlb.misses"), 1);
+    assert_int_equal(test_stat(s, "iotlb.misses"), 1);
     iosim_sim_free(s);
 
     mark_at(&tr, tr.t + 10000000ull);
     map(&tr, 0xC000, P, 4096);
     unmap(&tr, 0xC000, 4096);
     s = run(&tr, "optimistic", NULL, false);
-    assert_int_equal(stat(s, "os.deferred_teardowns"), 1);
-    assert_int_equal(stat(s, "os.inval_iotlb"), 1);
-    assert_int_equal(stat(s, "os.iova_allocs"), 2);
-    assert_int_equal(stat(s, "os.map_reuses"), 1);
+    assert_int_equal(test_stat(s, "os.deferred_teardowns"), 1);
+    assert_int_equal(test_stat(s, "os.inval_iotlb"), 1);
+    assert_int_equal(test_stat(s, "os.iova_allocs"), 2);
+    assert_int_equal(test_stat(s, "os.map_reuses"), 1);
     iosim_sim_free(s);
 
     /* quota 1: a second kept mapping pushes the first out at once */
@@ -353,8 +334,8 @@ static void test_optimistic_reuse(void **st)
     unmap(&q, 0xB000, 4096);
     const char *sets[] = {"scheme.optimistic_quota=1", NULL};
     s = run(&q, "optimistic", sets, false);
-    assert_int_equal(stat(s, "os.deferred_teardowns"), 1);
-    assert_int_equal(stat(s, "os.inval_iotlb"), 1);
+    assert_int_equal(test_stat(s, "os.deferred_teardowns"), 1);
+    assert_int_equal(test_stat(s, "os.inval_iotlb"), 1);
     iosim_sim_free(s);
 }
 
@@ -384,33 +365,33 @@ static void test_vhost_iotlb(void **st)
     trace_t tr = {0};
     vhost_trace(&tr, 0x2000); /* gaps: never mergeable */
     iosim_sim_t *s = run(&tr, "vhost-iotlb", NULL, true);
-    assert_int_equal(stat(s, "os.sw_iotlb_lookups"), 16);
-    assert_int_equal(stat(s, "os.sw_iotlb_misses"), 8);
-    assert_int_equal(stat(s, "os.sw_iotlb_scanned"), 64);
-    assert_int_equal(stat(s, "cpu.sw_iotlb_cycles"), 64 * 4 + 8 * 30000);
-    assert_int_equal(stat(s, "cpu.shadow_cycles"), 0); /* bare metal */
-    assert_int_equal(stat(s, "os.inval_iotlb"), 8);    /* strict guest */
+    assert_int_equal(test_stat(s, "os.sw_iotlb_lookups"), 16);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_misses"), 8);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_scanned"), 64);
+    assert_int_equal(test_stat(s, "cpu.sw_iotlb_cycles"), 64 * 4 + 8 * 30000);
+    assert_int_equal(test_stat(s, "cpu.shadow_cycles"), 0); /* bare metal */
+    assert_int_equal(test_stat(s, "os.inval_iotlb"), 8);    /* strict guest */
     iosim_sim_free(s);
 
     const char *tree[] = {"scheme.vhost_structure=tree", NULL};
     s = run(&tr, "vhost-iotlb", tree, true);
-    assert_int_equal(stat(s, "os.sw_iotlb_scanned"), 49);
-    assert_int_equal(stat(s, "os.sw_iotlb_misses"), 8);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_scanned"), 49);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_misses"), 8);
     iosim_sim_free(s);
 
     trace_t c = {0};
     vhost_trace(&c, 0x1000); /* contiguous in IOVA and phys */
     const char *merge[] = {"scheme.vhost_merge=true", NULL};
     s = run(&c, "vhost-iotlb", merge, true);
-    assert_int_equal(stat(s, "os.sw_iotlb_scanned"), 15);
-    assert_int_equal(stat(s, "os.sw_iotlb_misses"), 8);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_scanned"), 15);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_misses"), 8);
     iosim_sim_free(s);
 
     /* after the unmaps' invalidations the backend holds nothing: a DMA
      * to page 0 misses again and QEMU finds no mapping */
     dma(&tr, 0x60000000ull, 64);
     s = run(&tr, "vhost-iotlb", NULL, true);
-    assert_int_equal(stat(s, "os.sw_iotlb_misses"), 9);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_misses"), 9);
     iosim_sim_free(s);
 }
 
@@ -439,13 +420,13 @@ static void test_vhost_iotlb_merge_evict(void **st)
         dma(&a, io + (uint64_t)order[k] * 0x1000, 64);
     const char *merge[] = {"scheme.vhost_merge=true", NULL};
     iosim_sim_t *s = run(&a, "vhost-iotlb", merge, true);
-    assert_int_equal(stat(s, "os.sw_iotlb_lookups"), 6);
-    assert_int_equal(stat(s, "os.sw_iotlb_misses"), 3);
-    assert_int_equal(stat(s, "os.sw_iotlb_scanned"), 6);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_lookups"), 6);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_misses"), 3);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_scanned"), 6);
     iosim_sim_free(s);
     s = run(&a, "vhost-iotlb", NULL, true);
-    assert_int_equal(stat(s, "os.sw_iotlb_misses"), 3);
-    assert_int_equal(stat(s, "os.sw_iotlb_scanned"), 9);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_misses"), 3);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_scanned"), 9);
     iosim_sim_free(s);
 
     trace_t b = {0};
@@ -454,8 +435,8 @@ static void test_vhost_iotlb_merge_evict(void **st)
     for (int k = 0; k < 4; k++)
         dma(&b, io + (uint64_t)order_b[k] * 0x1000, 64);
     s = run(&b, "vhost-iotlb", merge, true);
-    assert_int_equal(stat(s, "os.sw_iotlb_misses"), 2);
-    assert_int_equal(stat(s, "os.sw_iotlb_scanned"), 3);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_misses"), 2);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_scanned"), 3);
     iosim_sim_free(s);
 
     trace_t c = {0};
@@ -466,8 +447,8 @@ static void test_vhost_iotlb_merge_evict(void **st)
         dma(&c, io + (uint64_t)order_c[k] * 0x2000, 64);
     const char *small[] = {"scheme.vhost_entries=2", "sim.seed=1", NULL};
     s = run(&c, "vhost-iotlb", small, true);
-    assert_int_equal(stat(s, "os.sw_iotlb_lookups"), 6);
-    assert_int_equal(stat(s, "os.sw_iotlb_misses"), 4);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_lookups"), 6);
+    assert_int_equal(test_stat(s, "os.sw_iotlb_misses"), 4);
     iosim_sim_free(s);
 }
 
@@ -486,23 +467,23 @@ static void test_reallocate_modes(void **st)
     unmap(&tr, 0x9000000ull, 4096);
     const char *sets[] = {"os.iova_mode=reallocate", NULL};
     iosim_sim_t *s = run(&tr, "strict", sets, false);
-    assert_int_equal(stat(s, "os.iova_allocs"), 2);
-    assert_int_equal(stat(s, "os.iova_rcache_hits"), 1);
-    assert_int_equal(stat(s, "dma.faults"), 0);
-    assert_int_equal(stat(s, "os.inval_iotlb"), 2);
+    assert_int_equal(test_stat(s, "os.iova_allocs"), 2);
+    assert_int_equal(test_stat(s, "os.iova_rcache_hits"), 1);
+    assert_int_equal(test_stat(s, "dma.faults"), 0);
+    assert_int_equal(test_stat(s, "os.inval_iotlb"), 2);
     /* same model IOVA reused: the 2nd access misses (entry invalidated) */
-    assert_int_equal(stat(s, "iotlb.misses"), 2);
+    assert_int_equal(test_stat(s, "iotlb.misses"), 2);
     iosim_sim_free(s);
 
     s = run(&tr, "lazy", sets, false);
-    assert_int_equal(stat(s, "os.iova_allocs"), 2);
-    assert_int_equal(stat(s, "os.iova_rcache_hits"), 0);
-    assert_int_equal(stat(s, "dma.faults"), 0);
+    assert_int_equal(test_stat(s, "os.iova_allocs"), 2);
+    assert_int_equal(test_stat(s, "os.iova_rcache_hits"), 0);
+    assert_int_equal(test_stat(s, "dma.faults"), 0);
     iosim_sim_free(s);
 
     /* replay (default) counts no allocations */
     s = run(&tr, "strict", NULL, false);
-    assert_int_equal(stat(s, "os.iova_allocs"), 0);
+    assert_int_equal(test_stat(s, "os.iova_allocs"), 0);
     iosim_sim_free(s);
 }
 
@@ -557,15 +538,15 @@ static void test_lazy_reallocate_release(void **st)
     on_cpu(&tr, 3, 0);
 
     iosim_sim_t *s = run_first(&tr, before_cpu0_unmap, sets);
-    assert_int_equal(stat(s, "os.fq_full_flushes"), 1);
-    assert_int_equal(stat(s, "os.fq_flushes"), 1);
-    assert_int_equal(stat(s, "os.iova_allocs"), 6);
-    assert_int_equal(stat(s, "os.iova_rcache_hits"), 0); /* F: tree */
+    assert_int_equal(test_stat(s, "os.fq_full_flushes"), 1);
+    assert_int_equal(test_stat(s, "os.fq_flushes"), 1);
+    assert_int_equal(test_stat(s, "os.iova_allocs"), 6);
+    assert_int_equal(test_stat(s, "os.iova_rcache_hits"), 0); /* F: tree */
     iosim_sim_free(s);
     s = run_first(&tr, tr.n, sets);
-    assert_int_equal(stat(s, "os.iova_allocs"), 7);
-    assert_int_equal(stat(s, "os.iova_rcache_hits"), 1); /* G */
-    assert_int_equal(stat(s, "dma.faults"), 0);
+    assert_int_equal(test_stat(s, "os.iova_allocs"), 7);
+    assert_int_equal(test_stat(s, "os.iova_rcache_hits"), 1); /* G */
+    assert_int_equal(test_stat(s, "dma.faults"), 0);
     iosim_sim_free(s);
 
     /* (b) */
@@ -585,13 +566,13 @@ static void test_lazy_reallocate_release(void **st)
     on_cpu(&tt, 2, 0);
 
     s = run_first(&tt, before_cpu0_maps, sets);
-    assert_int_equal(stat(s, "os.fq_flushes"), 1);
-    assert_int_equal(stat(s, "os.fq_full_flushes"), 0);
-    assert_int_equal(stat(s, "os.iova_rcache_hits"), 0);
+    assert_int_equal(test_stat(s, "os.fq_flushes"), 1);
+    assert_int_equal(test_stat(s, "os.fq_full_flushes"), 0);
+    assert_int_equal(test_stat(s, "os.iova_rcache_hits"), 0);
     iosim_sim_free(s);
     s = run_first(&tt, tt.n, sets);
-    assert_int_equal(stat(s, "os.iova_allocs"), 5);
-    assert_int_equal(stat(s, "os.iova_rcache_hits"), 2);
+    assert_int_equal(test_stat(s, "os.iova_allocs"), 5);
+    assert_int_equal(test_stat(s, "os.iova_rcache_hits"), 2);
     iosim_sim_free(s);
 }
 
@@ -624,12 +605,12 @@ static void test_lazy_timer_per_domain(void **st)
 
     const char *sets[] = {"sim.window_only=false", NULL};
     iosim_sim_t *s = run_first(&tr, first_fired, sets);
-    assert_int_equal(stat(s, "os.fq_flushes"), 1);
-    assert_int_equal(stat(s, "iq.iotlb_dsi"), 1);
+    assert_int_equal(test_stat(s, "os.fq_flushes"), 1);
+    assert_int_equal(test_stat(s, "iq.iotlb_dsi"), 1);
     iosim_sim_free(s);
     s = run_first(&tr, tr.n, sets);
-    assert_int_equal(stat(s, "os.fq_flushes"), 2);
-    assert_int_equal(stat(s, "iq.iotlb_dsi"), 2);
+    assert_int_equal(test_stat(s, "os.fq_flushes"), 2);
+    assert_int_equal(test_stat(s, "iq.iotlb_dsi"), 2);
     iosim_sim_free(s);
 }
 
@@ -646,8 +627,8 @@ static void test_map_read_only(void **st)
         add(&tr, IOSIM_REC_MAP, 0x1000 * (i + 1), 4096, 0x200000 + 0x1000 * i,
             prots[i]);
     iosim_sim_t *s = run(&tr, "strict", NULL, true);
-    assert_int_equal(stat(s, "trace.map"), 4);
-    assert_int_equal(stat(s, "trace.map_read_only"), 1);
+    assert_int_equal(test_stat(s, "trace.map"), 4);
+    assert_int_equal(test_stat(s, "trace.map_read_only"), 1);
     iosim_sim_free(s);
 }
 
@@ -691,11 +672,11 @@ static void expect_walks(const char *mode, const char *mem_ns, uint64_t a_bytes,
     inflight_trace(&tr, a_bytes, a_again);
     const char *sets[] = {mem_ns, mode, ih1 ? "os.pass_ih=true" : NULL, NULL};
     iosim_sim_t *s = run(&tr, "strict", sets, true);
-    assert_int_equal(stat(s, "walk.fills_discarded"), discarded);
-    assert_int_equal(stat(s, "iotlb.misses"), misses);
-    assert_int_equal(stat(s, "walk.mem_reads"), reads);
-    assert_int_equal(stat(s, "psc.l1_misses"), ih1 ? 1 : 2);
-    assert_int_equal(stat(s, "dma.faults"), 0);
+    assert_int_equal(test_stat(s, "walk.fills_discarded"), discarded);
+    assert_int_equal(test_stat(s, "iotlb.misses"), misses);
+    assert_int_equal(test_stat(s, "walk.mem_reads"), reads);
+    assert_int_equal(test_stat(s, "psc.l1_misses"), ih1 ? 1 : 2);
+    assert_int_equal(test_stat(s, "dma.faults"), 0);
     iosim_sim_free(s);
 }
 

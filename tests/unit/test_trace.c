@@ -63,14 +63,6 @@ static size_t enc_header(uint8_t *p, const char *magic, uint32_t version,
     return 20 + strlen(meta);
 }
 
-static void write_file(const char *path, const void *data, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(data, 1, n, f), n);
-    assert_int_equal(fclose(f), 0);
-}
-
 static void write_zst(const char *path, const void *raw, size_t n)
 {
     size_t cap = ZSTD_compressBound(n);
@@ -79,20 +71,6 @@ static void write_zst(const char *path, const void *raw, size_t n)
     assert_false(ZSTD_isError(zn));
     write_file(path, z, zn);
     free(z);
-}
-
-static uint8_t *read_file(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc((size_t)len + 1);
-    assert_int_equal(fread(buf, 1, (size_t)len, f), (size_t)len);
-    fclose(f);
-    *n = (size_t)len;
-    return buf;
 }
 
 static void assert_rec_equal(const iosim_rec_t *a, const iosim_rec_t *b,
@@ -308,7 +286,7 @@ static void test_binary_layout(void **s)
     const char *p = wpath("layout.zst");
     write_trace_v(p, &r, 1, false, 1);
     size_t zn;
-    uint8_t *z = read_file(p, &zn);
+    uint8_t *z = slurp(p, &zn);
     uint8_t raw[2048];
     size_t n = ZSTD_decompress(raw, sizeof raw, z, zn);
     assert_false(ZSTD_isError(n));
@@ -400,7 +378,7 @@ static void test_truncated(void **s)
         const char *p = wpath(v == 1 ? "cut_src1.zst" : "cut_src2.zst");
         write_trace_v(p, in, BIG, false, v);
         size_t zn;
-        uint8_t *z = read_file(p, &zn);
+        uint8_t *z = slurp(p, &zn);
         const char *cut = wpath("cut.zst");
         write_file(cut, z, zn / 2);
         free(z);
@@ -436,7 +414,7 @@ static void test_corrupt(void **s)
         const char *p = wpath(v == 1 ? "bad_src1.zst" : "bad_src2.zst");
         write_trace_v(p, in, BIG, false, v);
         size_t zn;
-        uint8_t *z = read_file(p, &zn);
+        uint8_t *z = slurp(p, &zn);
         for (size_t i = zn / 2; i < zn / 2 + 16; i++)
             z[i] ^= 0x5a;
         const char *bad = wpath("corrupt.zst");
@@ -547,7 +525,7 @@ static void test_meta_refs(void **s)
     assert_non_null(w1);
     assert_int_equal(iosim_trace_commit(w1, &err), 0);
     size_t zn;
-    uint8_t *z = read_file(wpath("refs1.zst"), &zn);
+    uint8_t *z = slurp(wpath("refs1.zst"), &zn);
     uint8_t raw[2048];
     size_t n = ZSTD_decompress(raw, sizeof raw, z, zn);
     free(z);
@@ -1006,7 +984,7 @@ static void test_v2_layout(void **s)
     const char *p = wpath("three.zst");
     write_recs(p, &m, recs3, 3);
     size_t n;
-    uint8_t *f = read_file(p, &n);
+    uint8_t *f = slurp(p, &n);
     const char meta[] = "source=t\nkernel=\npolicy=\nworkload=\ncpus=2\n"
                         "time_unit=ns\nhas_dma=1\nrequests=0\n"
                         "ref.iotlb.misses=7\n";
@@ -1069,7 +1047,7 @@ static void test_v2_empty(void **s)
     const char *p = wpath("empty.zst");
     write_recs(p, &meta3, NULL, 0);
     size_t n;
-    uint8_t *f = read_file(p, &n);
+    uint8_t *f = slurp(p, &n);
     assert_int_equal(rd_le(f + n - 16, 8), 0);
     assert_int_equal(rd_le(f + n - 8, 4), 0);
     assert_int_equal(rd_le(f + n - 32, 4), 0x184D2A52);
@@ -1122,7 +1100,7 @@ static void test_v2_index_seek(void **s)
     const char *p = wpath("rand.zst");
     write_recs(p, &meta3, in, NRAND);
     size_t n;
-    uint8_t *f = read_file(p, &n);
+    uint8_t *f = slurp(p, &n);
     uint64_t blocks = rd_le(f + n - 8, 4);
     assert_int_equal(blocks, 4);
     assert_int_equal(rd_le(f + n - 16, 8), NRAND);
@@ -1284,7 +1262,7 @@ static void test_v2_damaged(void **s)
     write_recs(src, &meta3, in, nrec);
     free(in);
     size_t n;
-    uint8_t *f = read_file(src, &n);
+    uint8_t *f = slurp(src, &n);
     const uint8_t *x = f + n - (32 + 16 * 2);
     size_t b1 = (size_t)rd_le(x + 32, 8), fl1 = (size_t)rd_le(x + 40, 4);
     size_t xoff = (size_t)(x - f);

@@ -1,8 +1,8 @@
 /* test_util.h — helpers shared by the cmocka test programs.
  * Concepts: a per-run scratch directory (make_work / remove_work as group
  * setup and teardown, wpath names a file in it), reading a whole small
- * file or trace into memory, a sim from "key=value" settings.  Include
- * after <cmocka.h>. */
+ * file or trace into memory and writing a file, a sim from "key=value"
+ * settings.  Include after <cmocka.h>. */
 #ifndef IOSIM_TEST_UTIL_H
 #define IOSIM_TEST_UTIL_H
 
@@ -48,8 +48,8 @@ static TEST_UNUSED bool file_exists(const char *p)
     return stat(p, &st) == 0;
 }
 
-/* The bytes of a whole (small) file; *len = its size.  Free with
- * free(). */
+/* The bytes of a whole (small) file, followed by a NUL (a text file is
+ * a string); *len = its size.  Free with free(). */
 static TEST_UNUSED unsigned char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -61,8 +61,18 @@ static TEST_UNUSED unsigned char *slurp(const char *path, size_t *len)
     assert_non_null(b);
     assert_int_equal(fread(b, 1, (size_t)n, f), (size_t)n);
     fclose(f);
+    b[n] = '\0';
     *len = (size_t)n;
     return b;
+}
+
+/* A file of the n bytes at data (replaced if it exists). */
+static TEST_UNUSED void write_file(const char *path, const void *data, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    assert_int_equal(fclose(f), 0);
 }
 
 /* Every record of a (small) trace, in order; meta filled if non-NULL.
@@ -98,22 +108,33 @@ static TEST_UNUSED size_t read_whole_trace(const char *path, iosim_rec_t **recs,
 }
 
 /* A sim (label "t", no output) of the defaults with each "key=value" of
- * the NULL-terminated sets applied, for a trace of metadata meta (NULL:
- * none); fails the test on any error. */
+ * the NULL-terminated lists base, then sets (either NULL: none) applied,
+ * for a trace of metadata meta (NULL: none); fails the test on any error,
+ * naming the assignment. */
 static TEST_UNUSED iosim_sim_t *
-sim_from_sets_meta(const char *const *sets, const iosim_trace_meta_t *meta)
+sim_from_set_lists(const char *const *base, const char *const *sets,
+                   const iosim_trace_meta_t *meta)
 {
     iosim_err_t err = {0};
     iosim_config_t *c = iosim_config_new();
     assert_non_null(c);
-    for (; *sets; sets++)
-        if (iosim_config_set(c, *sets, &err))
-            fail_msg("%s", err.msg);
+    const char *const *lists[] = {base, sets};
+    for (size_t l = 0; l < 2; l++)
+        for (const char *const *a = lists[l]; a && *a; a++)
+            if (iosim_config_set(c, *a, &err))
+                fail_msg("%s: %s", *a, err.msg);
     iosim_sim_t *s = iosim_sim_new(c, "t", meta, &err);
     if (!s)
         fail_msg("%s", err.msg);
     iosim_config_free(c);
     return s;
+}
+
+/* sim_from_set_lists of one list */
+static TEST_UNUSED iosim_sim_t *
+sim_from_sets_meta(const char *const *sets, const iosim_trace_meta_t *meta)
+{
+    return sim_from_set_lists(sets, NULL, meta);
 }
 
 static TEST_UNUSED iosim_sim_t *sim_from_sets(const char *const *sets)
