@@ -26,16 +26,6 @@
 
 #include "test_util.h"
 
-static iosim_rec_t mark_at(uint64_t t, uint8_t cpu)
-{
-    return (iosim_rec_t){.kind = IOSIM_REC_MARK,
-                         .t = t,
-                         .device = TEST_DEV,
-                         .domain = TEST_DID,
-                         .cpu = cpu,
-                         .flags = IOSIM_MARK_REQUEST};
-}
-
 typedef struct counts {
     uint64_t lookups, requests, bytes, faults;
 } counts_t;
@@ -71,9 +61,9 @@ static size_t rx_trace(iosim_rec_t *r)
     r[n++] = test_map(t++, 0x200000, 4096, 0); /* P0: WQE slot 0 */
     r[n++] = test_map(t++, 0x201000, 4096, 0); /* P1: WQE slot 1 */
     for (int i = 0; i < 10; i++)
-        r[n++] = mark_at(t++, 0);
+        r[n++] = test_mark(t++, 0);
     r[n++] = test_map(t++, 0x300000, 4096, 0); /* X */
-    r[n++] = mark_at(t++, 0);
+    r[n++] = test_mark(t++, 0);
     return n;
 }
 
@@ -122,7 +112,7 @@ static void test_rx_unmap_per_page(void **state)
 
 static iosim_rec_t repost_at(uint64_t t, uint64_t iova)
 {
-    iosim_rec_t m = mark_at(t, 0);
+    iosim_rec_t m = test_mark(t, 0);
     m.flags = IOSIM_MARK_REPOST;
     m.iova = iova;
     m.size = 4096;
@@ -236,7 +226,7 @@ static void test_stride_straddle_filler(void **state)
     r[n++] = test_map(20, 0x200000, 4096, 0);
     r[n++] = test_map(21, 0x201000, 4096, 0);
     for (int i = 0; i < 3; i++)
-        r[n++] = mark_at(30 + (uint64_t)i, 0);
+        r[n++] = test_mark(30 + (uint64_t)i, 0);
     const char *extra[] = {"dev.mlx5.rx_wqes=1", "dev.mlx5.pages_per_wqe=2",
                            "dev.mlx5.stride=64", "dev.mlx5.packet_bytes=3000",
                            NULL};
@@ -275,7 +265,7 @@ static size_t gen_nic_trace(iosim_rec_t *r, bool runs)
         r[n++].flags = IOSIM_PROT_WRITE;
     }
     for (int i = 0; i < 5; i++)
-        r[n++] = mark_at(t++, 0);
+        r[n++] = test_mark(t++, 0);
     for (int i = 4; i < 6; i++) {
         r[n] = test_map(t++, 0x200000 + 0x1000 * (uint64_t)i, 4096, 0);
         r[n++].flags = IOSIM_PROT_WRITE;
@@ -342,8 +332,8 @@ static void test_channels_and_unmap(void **state)
     r[n++] = test_map(10, 0x200000, 4096, 1);
     r[n++] = test_map(11, 0x201000, 4096, 1);
     r[n++] = test_unmap(12, 0x201000, 4096, 1);
-    r[n++] = mark_at(13, 0);
-    r[n++] = mark_at(14, 1);
+    r[n++] = test_mark(13, 0);
+    r[n++] = test_mark(14, 1);
     const char *extra[] = {"dev.mlx5.channels=2",
                            "dev.mlx5.rings=none",
                            "dev.mlx5.rx_wqes=1",
@@ -367,7 +357,7 @@ static void test_rx_rate(void **state)
     iosim_rec_t r[4];
     size_t n = 0;
     r[n++] = test_map(0, 0x200000, 4096, 0);
-    r[n++] = mark_at(2500, 0);
+    r[n++] = test_mark(2500, 0);
     const char *extra[] = {"dev.mlx5.rings=none",        "dev.mlx5.rx_wqes=1",
                            "dev.mlx5.pages_per_wqe=1",   "dev.mlx5.stride=1024",
                            "dev.mlx5.packet_bytes=1000", "dev.mlx5.rx_gbps=8",

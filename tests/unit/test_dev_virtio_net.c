@@ -23,29 +23,10 @@
 
 #include "test_util.h"
 
-#define DEV 0x0100
-#define DID 6
-
-static iosim_rec_t rec(uint8_t kind, uint64_t t, uint64_t iova, uint64_t size,
-                       uint8_t cpu)
-{
-    return (iosim_rec_t){.kind = kind,
-                         .t = t,
-                         .iova = iova,
-                         .size = size,
-                         .aux = kind == IOSIM_REC_MAP ? 0x40000000 + iova : 0,
-                         .device = DEV,
-                         .domain = DID,
-                         .cpu = cpu,
-                         .flags = kind == IOSIM_REC_MAP
-                                      ? IOSIM_PROT_READ | IOSIM_PROT_WRITE
-                                      : IOSIM_MARK_REQUEST};
-}
-
 static size_t rings(iosim_rec_t *r)
 {
-    r[0] = rec(IOSIM_REC_MAP, 1, 0xffffe000, 8192, 0); /* rx ring */
-    r[1] = rec(IOSIM_REC_MAP, 2, 0xffffc000, 8192, 0); /* tx ring */
+    r[0] = test_map(1, 0xffffe000, 8192, 0); /* rx ring */
+    r[1] = test_map(2, 0xffffc000, 8192, 0); /* tx ring */
     return 2;
 }
 
@@ -101,14 +82,14 @@ static void test_tx_packet(void **state)
     (void)state;
     iosim_rec_t r[8];
     size_t n = rings(r);
-    r[n++] = rec(IOSIM_REC_MAP, 10, 0x10000000, 4096, 0);
-    r[n++] = rec(IOSIM_REC_MARK, 11, 0, 0, 0);
+    r[n++] = test_map(10, 0x10000000, 4096, 0);
+    r[n++] = test_mark(11, 0);
     assert_int_equal(run(r, n, NULL, NULL, 0), 11);
     /* two tx maps in a row: one kick, one flush: 1 + 2 x (1 + 1 + 1 +
      * 2 + 1) + 1 + 2 + 1 = 17 (the second pop finds shadow 2 != 1: no
      * read) */
-    r[n - 1] = rec(IOSIM_REC_MAP, 11, 0x10002000, 4096, 0);
-    r[n++] = rec(IOSIM_REC_MARK, 12, 0, 0, 0);
+    r[n - 1] = test_map(11, 0x10002000, 4096, 0);
+    r[n++] = test_mark(12, 0);
     assert_int_equal(run(r, n, NULL, NULL, 0), 17);
 }
 
@@ -129,13 +110,13 @@ static void test_rx_packet(void **state)
     (void)state;
     iosim_rec_t r[8];
     size_t n = rings(r);
-    r[n++] = rec(IOSIM_REC_MAP, 10, 0xffffa000, 4096, 0);
-    r[n++] = rec(IOSIM_REC_UNMAP, 11, 0xffffa000, 4096, 1);
+    r[n++] = test_map(10, 0xffffa000, 4096, 0);
+    r[n++] = test_unmap(11, 0xffffa000, 4096, 1);
     assert_int_equal(run(r, n, "dev.virtio-net.shadow_heads=true", NULL, 0), 9);
     assert_int_equal(run(r, n, NULL, NULL, 0), 10);
     /* an 8 KB buffer (crossing a page): one more page to map: 10 */
-    r[2] = rec(IOSIM_REC_MAP, 10, 0xffff8000, 8192, 0);
-    r[3] = rec(IOSIM_REC_UNMAP, 11, 0xffff8000, 8192, 1);
+    r[2] = test_map(10, 0xffff8000, 8192, 0);
+    r[3] = test_unmap(11, 0xffff8000, 8192, 1);
     assert_int_equal(run(r, n, "dev.virtio-net.shadow_heads=true", NULL, 0),
                      10);
 }
@@ -148,7 +129,7 @@ static void test_ring_overlap_error(void **state)
     (void)state;
     iosim_rec_t r[4];
     size_t n = 0;
-    r[n++] = rec(IOSIM_REC_MAP, 10, 0xffffd000, 8192, 0);
+    r[n++] = test_map(10, 0xffffd000, 8192, 0);
     char why[512] = "";
     assert_int_equal(run(r, n, NULL, why, sizeof why), -1);
     if (!strstr(why, "virtio-net: map of 0xffffd000"))
@@ -161,8 +142,8 @@ static void test_tx_completion(void **state)
     (void)state;
     iosim_rec_t r[8];
     size_t n = rings(r);
-    r[n++] = rec(IOSIM_REC_MAP, 10, 0x10000000, 4096, 0);
-    r[n++] = rec(IOSIM_REC_UNMAP, 11, 0x10000000, 4096, 0);
+    r[n++] = test_map(10, 0x10000000, 4096, 0);
+    r[n++] = test_unmap(11, 0x10000000, 4096, 0);
     assert_int_equal(run(r, n, NULL, NULL, 0), 11);
 }
 
@@ -188,11 +169,11 @@ static size_t rx_refilled(iosim_rec_t *r)
     uint64_t t = 10;
     for (uint64_t k = 0; k < 33; k++) {
         uint64_t iova = 0xffffa000 - k * 4096;
-        r[n++] = rec(IOSIM_REC_MAP, t++, iova, 4096, 1);
-        r[n++] = rec(IOSIM_REC_UNMAP, t++, iova, 4096, 1);
+        r[n++] = test_map(t++, iova, 4096, 1);
+        r[n++] = test_unmap(t++, iova, 4096, 1);
     }
     for (uint64_t k = 0; k < 3; k++)
-        r[n++] = rec(IOSIM_REC_MAP, t++, 0x20000000 + k * 4096, 4096, 1);
+        r[n++] = test_map(t++, 0x20000000 + k * 4096, 4096, 1);
     return n;
 }
 
@@ -201,9 +182,10 @@ static size_t rx_burst(iosim_rec_t *r)
     size_t n = rx_refilled(r);
     uint64_t t = 79;
     for (uint64_t k = 0; k < 3; k++) {
-        r[n++] = rec(IOSIM_REC_UNMAP, t++, 0x20000000 + k * 4096, 4096, 1);
+        r[n++] = test_unmap(t++, 0x20000000 + k * 4096, 4096, 1);
         if (k < 2) {
-            r[n] = rec(IOSIM_REC_INVAL, t++, 0x20000000 + k * 4096, 4096, 1);
+            r[n] =
+                test_rec(IOSIM_REC_INVAL, t++, 0x20000000 + k * 4096, 4096, 1);
             r[n].desc = IOSIM_DESC_IOTLB;
             n++;
         }
@@ -298,14 +280,14 @@ static void test_rx_poll_burst(void **state)
 static size_t rx_arrival_records(iosim_rec_t *r)
 {
     size_t n = rx_refilled(r);
-    r[n++] = rec(IOSIM_REC_MAP, 100, 0x10000000, 4096, 0);
-    r[n++] = rec(IOSIM_REC_MARK, 105, 0, 0, 0);
-    r[n++] = rec(IOSIM_REC_MARK, 150, 0, 0, 0);
-    r[n++] = rec(IOSIM_REC_UNMAP, 200, 0x20000000, 4096, 1);
-    r[n] = rec(IOSIM_REC_INVAL, 201, 0x20000000, 4096, 1);
+    r[n++] = test_map(100, 0x10000000, 4096, 0);
+    r[n++] = test_mark(105, 0);
+    r[n++] = test_mark(150, 0);
+    r[n++] = test_unmap(200, 0x20000000, 4096, 1);
+    r[n] = test_rec(IOSIM_REC_INVAL, 201, 0x20000000, 4096, 1);
     r[n++].desc = IOSIM_DESC_IOTLB;
-    r[n++] = rec(IOSIM_REC_UNMAP, 210, 0x20001000, 4096, 1);
-    r[n++] = rec(IOSIM_REC_UNMAP, 300, 0x20002000, 4096, 1);
+    r[n++] = test_unmap(210, 0x20001000, 4096, 1);
+    r[n++] = test_unmap(300, 0x20002000, 4096, 1);
     return n;
 }
 

@@ -180,16 +180,30 @@ static TEST_UNUSED iosim_rec_t test_map(uint64_t t, uint64_t iova,
                          .flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE};
 }
 
-static TEST_UNUSED iosim_rec_t test_unmap(uint64_t t, uint64_t iova,
-                                          uint64_t size, uint8_t cpu)
+/* A record of kind (not a MAP: test_map) of the NIC with flags 0: an
+ * UNMAP; a MARK of a request boundary; an INVAL without IH. */
+static TEST_UNUSED iosim_rec_t test_rec(uint8_t kind, uint64_t t, uint64_t iova,
+                                        uint64_t size, uint8_t cpu)
 {
-    return (iosim_rec_t){.kind = IOSIM_REC_UNMAP,
+    return (iosim_rec_t){.kind = kind,
                          .t = t,
                          .iova = iova,
                          .size = size,
                          .device = TEST_DEV,
                          .domain = TEST_DID,
                          .cpu = cpu};
+}
+
+static TEST_UNUSED iosim_rec_t test_unmap(uint64_t t, uint64_t iova,
+                                          uint64_t size, uint8_t cpu)
+{
+    return test_rec(IOSIM_REC_UNMAP, t, iova, size, cpu);
+}
+
+/* A request boundary (MARK, IOSIM_MARK_REQUEST) on cpu. */
+static TEST_UNUSED iosim_rec_t test_mark(uint64_t t, uint8_t cpu)
+{
+    return test_rec(IOSIM_REC_MARK, t, 0, 0, cpu);
 }
 
 #endif
