@@ -34,11 +34,9 @@ typedef struct trace {
     size_t requests;
 } trace_t;
 
-static trace_t load(const char *path)
+/* t's counts, checked: known kinds, in time order */
+static trace_t tally(trace_t t)
 {
-    trace_t t;
-    memset(&t, 0, sizeof t);
-    t.n = read_whole_trace(path, &t.r, &t.meta);
     for (size_t i = 0; i < t.n; i++) {
         assert_true(t.r[i].kind >= 1 && t.r[i].kind <= IOSIM_REC_KIND_MAX);
         t.per_kind[t.r[i].kind]++;
@@ -48,6 +46,21 @@ static trace_t load(const char *path)
             assert_true(t.r[i].t >= t.r[i - 1].t); /* time order */
     }
     return t;
+}
+
+static trace_t load(const char *path)
+{
+    trace_t t = {.n = 0};
+    t.n = read_whole_trace(path, &t.r, &t.meta);
+    return tally(t);
+}
+
+/* The trace gen nic makes of p, in the scratch file name */
+static trace_t nic_trace(const gen_nic_params_t *p, const char *name)
+{
+    trace_t t = {.n = 0};
+    t.n = gen_nic_records(p, name, &t.r, &t.meta);
+    return tally(t);
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -61,11 +74,9 @@ static int cmp_u64(const void *a, const void *b)
 /* ================================================================= */
 static void check_random(const gen_random_params_t *p, const char *name)
 {
-    iosim_err_t err;
-    const char *path = wpath(name);
-    if (gen_random_write(p, path, false, &err))
-        fail_msg("%s", err.msg);
-    trace_t t = load(path);
+    trace_t t = {.n = 0};
+    t.n = gen_random_records(p, name, &t.r, &t.meta);
+    t = tally(t);
     uint64_t ps = p->page_size;
     uint64_t base = (p->iova_base + ps - 1) / ps * ps; /* round up */
     uint64_t pages = p->window / ps;
@@ -173,9 +184,8 @@ static void test_random_uniform(void **state)
     p.size = 4096;
     p.count = 64000;
     p.marks = false;
-    iosim_err_t err;
-    assert_int_equal(gen_random_write(&p, wpath("u.zst"), false, &err), 0);
-    trace_t t = load(wpath("u.zst"));
+    trace_t t = {.n = 0};
+    t.n = gen_random_records(&p, "u.zst", &t.r, NULL);
     unsigned hist[64] = {0};
     for (size_t i = 0; i < t.n; i++)
         if (t.r[i].kind == IOSIM_REC_DMA)
@@ -314,10 +324,7 @@ static void test_nic_rx(void **state)
     p.cpus = 2;
     p.ring = 100; /* 100 pages -> 2 descriptors of 64 */
     p.packets = 5000;
-    iosim_err_t err;
-    if (gen_nic_write(&p, wpath("nic.zst"), false, &err))
-        fail_msg("%s", err.msg);
-    trace_t t = load(wpath("nic.zst"));
+    trace_t t = nic_trace(&p, "nic.zst");
     assert_string_equal(t.meta.source, "gen-nic");
     assert_string_equal(t.meta.policy, "");
     assert_int_equal(t.meta.has_dma, 1);
@@ -365,10 +372,7 @@ static void test_nic_both_jumbo(void **state)
     p.direction = GEN_NIC_RX | GEN_NIC_TX;
     p.packets = 4000; /* 2000 rx + 2000 tx, 500 of each per flow */
     p.ack_every = 2;
-    iosim_err_t err;
-    if (gen_nic_write(&p, wpath("jumbo.zst"), false, &err))
-        fail_msg("%s", err.msg);
-    trace_t t = load(wpath("jumbo.zst"));
+    trace_t t = nic_trace(&p, "jumbo.zst");
     assert_int_equal(t.requests, 4000);
     assert_int_equal(t.per_kind[IOSIM_REC_MAP], t.per_kind[IOSIM_REC_UNMAP]);
     nic_check_t c = replay_nic(&t, &p);
@@ -405,10 +409,7 @@ static void test_nic_stride(void **state)
     p.napi_batch = 63;
     p.ack_every = 0;
     p.packets = 756; /* 378 per flow = 6 descriptors */
-    iosim_err_t err;
-    if (gen_nic_write(&p, wpath("stride.zst"), false, &err))
-        fail_msg("%s", err.msg);
-    trace_t t = load(wpath("stride.zst"));
+    trace_t t = nic_trace(&p, "stride.zst");
     assert_int_equal(t.requests, 756);
     assert_int_equal(t.per_kind[IOSIM_REC_MAP], t.per_kind[IOSIM_REC_UNMAP]);
     nic_check_t c = replay_nic(&t, &p);
@@ -482,10 +483,7 @@ static void test_nic_rq_sizing_mlx5(void **state)
     assert_int_equal(gen_nic_live_bound(&p), 8 * 64 + 1);
     p.mtu = 4096;
     p.ring = 256;
-    iosim_err_t err;
-    if (gen_nic_write(&p, wpath("rqsize.zst"), false, &err))
-        fail_msg("%s", err.msg);
-    trace_t t = load(wpath("rqsize.zst"));
+    trace_t t = nic_trace(&p, "rqsize.zst");
     size_t fill = 0;
     for (size_t i = 0; i < t.n; i++) {
         if (t.r[i].kind == IOSIM_REC_MARK && t.r[i].flags == IOSIM_MARK_BEGIN)
@@ -523,9 +521,7 @@ static void test_nic_channels(void **state)
     for (unsigned run = 0; run < 2; run++) {
         if (run)
             p.channels = 1;
-        if (gen_nic_write(&p, wpath("chan.zst"), false, &err))
-            fail_msg("%s", err.msg);
-        trace_t t = load(wpath("chan.zst"));
+        trace_t t = nic_trace(&p, "chan.zst");
         uint64_t pages = run ? 8 : 24, seen = 0, queue_top8 = 0;
         bool begun = false;
         uint8_t written[24] = {0};
@@ -567,10 +563,7 @@ static void test_nic_channels(void **state)
 
 static size_t nic_acks(gen_nic_params_t *p, const char *name)
 {
-    iosim_err_t err;
-    if (gen_nic_write(p, wpath(name), false, &err))
-        fail_msg("%s", err.msg);
-    trace_t t = load(wpath(name));
+    trace_t t = nic_trace(p, name);
     nic_check_t c = replay_nic(&t, p);
     assert_int_equal(c.dma_read, c.ack_maps); /* one read per ACK */
     if (p->queue_per_cpu) /* one ring per cpu, not per flow */
@@ -649,12 +642,9 @@ static void test_nic_stagger_polls(void **state)
     p.napi_batch = 8;
     p.gro_segs = 16;
     p.queue_per_cpu = true;
-    iosim_err_t err;
     for (int stagger = 0; stagger < 2; stagger++) {
         p.stagger_polls = stagger;
-        if (gen_nic_write(&p, wpath("stagger.zst"), false, &err))
-            fail_msg("%s", err.msg);
-        trace_t t = load(wpath("stagger.zst"));
+        trace_t t = nic_trace(&p, "stagger.zst");
         for (unsigned q = 0; q < 4; q++) {
             int64_t want =
                 stagger ? (int64_t)(8 - 2 * q - 1) * 4 + q : (int64_t)7 * 4 + q;
@@ -697,10 +687,7 @@ static void test_nic_stagger_wqes(void **state)
                 p.stride = 64;
                 p.rx_header = 14;
             }
-            iosim_err_t err;
-            if (gen_nic_write(&p, wpath("swqe.zst"), false, &err))
-                fail_msg("%s", err.msg);
-            trace_t t = load(wpath("swqe.zst"));
+            trace_t t = nic_trace(&p, "swqe.zst");
             for (unsigned q = 0; q < 4; q++) {
                 uint64_t maps[64];
                 size_t nmap = 0;
@@ -747,10 +734,7 @@ static void test_nic_tx_unmap_at_poll(void **state)
         p.packets = 16;
         p.napi_batch = 4;
         p.tx_unmap_at_poll = deferred;
-        iosim_err_t err;
-        if (gen_nic_write(&p, wpath("txp.zst"), false, &err))
-            fail_msg("%s", err.msg);
-        trace_t t = load(wpath("txp.zst"));
+        trace_t t = nic_trace(&p, "txp.zst");
         size_t acks = 0, at_teardown = 0;
         for (size_t i = 0; i < t.n; i++) {
             const iosim_rec_t *r = &t.r[i];
@@ -808,9 +792,7 @@ static void test_nic_burst(void **state)
     p.burst = 3;
     p.packets = 100;
     iosim_err_t err;
-    if (gen_nic_write(&p, wpath("burst.zst"), false, &err))
-        fail_msg("%s", err.msg);
-    trace_t t = load(wpath("burst.zst"));
+    trace_t t = nic_trace(&p, "burst.zst");
     size_t n = 0;
     for (size_t i = 0; i < t.n; i++)
         if (t.r[i].kind == IOSIM_REC_MARK &&
@@ -844,9 +826,7 @@ static void test_nic_duration(void **state)
     p.mtu = 4096;
     p.rate_gbps = 100; /* 327.68 ns per packet -> ceil(3051.76) */
     iosim_err_t err;
-    if (gen_nic_write(&p, wpath("dur.zst"), false, &err))
-        fail_msg("%s", err.msg);
-    trace_t t = load(wpath("dur.zst"));
+    trace_t t = nic_trace(&p, "dur.zst");
     assert_int_equal(t.requests, 3052);
     free(t.r);
 

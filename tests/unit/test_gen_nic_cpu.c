@@ -64,11 +64,8 @@ static void two_queues(gen_nic_params_t *p, uint64_t unmap_ns)
 
 static cpu_run_t run_nic(const gen_nic_params_t *p, const char *name)
 {
-    iosim_err_t err;
-    if (gen_nic_write(p, wpath(name), false, &err))
-        fail_msg("%s", err.msg);
     iosim_rec_t *r;
-    size_t n = read_whole_trace(wpath(name), &r, NULL);
+    size_t n = gen_nic_records(p, name, &r, NULL);
     cpu_run_t c;
     memset(&c, 0, sizeof c);
     uint8_t *live = calloc(PFNS, 1);

@@ -30,21 +30,11 @@ typedef struct recs {
     size_t n;
 } recs_t;
 
-static recs_t load(const char *path)
-{
-    recs_t t = {NULL, 0};
-    t.n = read_whole_trace(path, &t.r, NULL);
-    return t;
-}
-
 static recs_t write_load(const gen_pvp_params_t *p, const char *name)
 {
-    char path[320];
-    snprintf(path, sizeof path, "%s/%s", work, name);
-    iosim_err_t err;
-    if (gen_pvp_write(p, path, false, &err))
-        fail_msg("%s", err.msg);
-    return load(path);
+    recs_t t = {NULL, 0};
+    t.n = gen_pvp_records(p, name, &t.r, NULL);
+    return t;
 }
 
 /* mbufs 1000 x 2368 B = 2,368,000 B of pool; rounded up to 4096:

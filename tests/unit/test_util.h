@@ -206,4 +206,25 @@ static TEST_UNUSED iosim_rec_t test_mark(uint64_t t, uint8_t cpu)
     return test_rec(IOSIM_REC_MARK, t, 0, 0, cpu);
 }
 
+#ifdef IOSIM_GEN_H
+/* Generator tests (trace/gen.h included before this file):
+ * gen_KIND_records(p, name, &recs, meta) writes the trace gen_KIND_write
+ * makes of params p into the scratch file name and returns its records
+ * (read_whole_trace); fails the test on any error. */
+#define TEST_GEN_RECORDS(kind)                                                 \
+    static TEST_UNUSED size_t gen_##kind##_records(                            \
+        const gen_##kind##_params_t *p, const char *name, iosim_rec_t **recs,  \
+        iosim_trace_meta_t *meta)                                              \
+    {                                                                          \
+        iosim_err_t err;                                                       \
+        if (gen_##kind##_write(p, wpath(name), false, &err))                   \
+            fail_msg("%s", err.msg);                                           \
+        return read_whole_trace(wpath(name), recs, meta);                      \
+    }
+TEST_GEN_RECORDS(random)
+TEST_GEN_RECORDS(nic)
+TEST_GEN_RECORDS(pvp)
+#undef TEST_GEN_RECORDS
+#endif
+
 #endif
