@@ -20,6 +20,19 @@ void cli_error(const char *prog, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
+int cli_first_word(int argc, char **argv, void (*usage)(FILE *out))
+{
+    if (argc < 2) {
+        usage(stderr);
+        return IOSIM_EXIT_BAD_INPUT;
+    }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    return -1;
+}
+
 int cli_parse_format(const char *s, iosim_format_t *out)
 {
     if (strcmp(s, "text") == 0)

@@ -8,6 +8,11 @@
 /* Prints "<prog>: <msg>" on stderr. */
 void cli_error(const char *prog, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* The opening of a command whose first argument is a word (iosim-trace
+ * COMMAND, gen KIND): without one, usage on stderr and returns the exit
+ * status 2; with -h or --help, usage on stdout and returns 0; else
+ * returns -1 (go on). */
+int cli_first_word(int argc, char **argv, void (*usage)(FILE *out));
 /* Parses "text|json|csv"; returns -1 if unknown. */
 int cli_parse_format(const char *s, iosim_format_t *out);
 /* Parses an unsigned number with optional K/M/G suffix (powers of 1024).

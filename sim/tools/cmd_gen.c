@@ -73,14 +73,9 @@ static void kind_usage(FILE *out, const gen_kind_t *k)
 
 int cmd_gen(int argc, char **argv)
 {
-    if (argc < 2) {
-        usage(stderr);
-        return IOSIM_EXIT_BAD_INPUT;
-    }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(stdout);
-        return 0;
-    }
+    int opening = cli_first_word(argc, argv, usage);
+    if (opening >= 0)
+        return opening;
     const gen_kind_t *kind = gen_kind_find(argv[1]);
     if (!kind) {
         cli_error(PROG, "gen: unknown kind '%s' (try gen --help)", argv[1]);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "iosim.h"
+#include "tools/cli_util.h"
 #include "tools/trace_cmds.h"
 
 // clang-format off
@@ -41,14 +42,9 @@ int main(int argc, char **argv)
     /* past a file-size limit a write then fails (EFBIG) and the command
      * removes its temporary, instead of being killed with it left */
     signal(SIGXFSZ, SIG_IGN);
-    if (argc < 2) {
-        usage(stderr);
-        return IOSIM_EXIT_BAD_INPUT;
-    }
-    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-        usage(stdout);
-        return 0;
-    }
+    int opening = cli_first_word(argc, argv, usage);
+    if (opening >= 0)
+        return opening;
     if (!strcmp(argv[1], "--version")) {
         printf("iosim-trace %s\n", IOSIM_VERSION_STRING);
         return 0;
