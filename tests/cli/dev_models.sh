@@ -9,26 +9,13 @@
 . "${SRC:?}/tests/cli/lib/common.sh"
 TRACE="$SRC/tests/data/trace_small.txt"
 
-# expect_error WANT_SUBSTRING ARGS...: exit 2, one stderr line containing it,
-# no -o file left behind
-expect_error() {
-    local want=$1; shift
-    rm -f "$WORK/out.txt"
-    "$IOSIM" --no-progress -o "$WORK/out.txt" "$@" 2> "$WORK/err" > /dev/null
-    local rc=$?
-    [ $rc -eq 2 ] || fail "$*: exit $rc, want 2"
-    [ "$(wc -l < "$WORK/err")" -eq 1 ] || fail "$*: stderr is not one line: $(cat "$WORK/err")"
-    grep -qF -- "$want" "$WORK/err" || fail "$*: stderr lacks '$want': $(cat "$WORK/err")"
-    [ ! -e "$WORK/out.txt" ] || fail "$*: left an output file"
-}
-
-expect_error "dev.model: unknown device model 'nope'" --set dev.model=nope "$TRACE"
+expect_bad_input "dev.model: unknown device model 'nope'" --set dev.model=nope "$TRACE"
 
 # the metadata names a model iosim does not have: the line names the trace
 sed 's/^#meta has_dma=.*/#meta has_dma=0/' "$TRACE" | grep -v '^DMA ' > "$WORK/nodma.txt"
 { head -1 "$WORK/nodma.txt"; echo "#meta device=bogus"; tail -n +2 "$WORK/nodma.txt"; } > "$WORK/bogus.txt"
-expect_error "$WORK/bogus.txt: " "$WORK/bogus.txt"
-expect_error "device model 'bogus'" "$WORK/bogus.txt"
+expect_bad_input "$WORK/bogus.txt: " "$WORK/bogus.txt"
+expect_bad_input "device model 'bogus'" "$WORK/bogus.txt"
 
 # import records the model; an unknown one is refused
 "$IOSIM_TRACE" from-text "$WORK/nodma.txt" -o "$WORK/nodma.zst" || fail "from-text"
@@ -65,7 +52,7 @@ cat > "$WORK/norole.txt" <<'TXT'
 MAP t=1000 cpu=0 dev=01:00.0 dom=6 pasid=0 iova=0xfffa0000 size=4096 phys=0x1000 prot=rw
 MAP t=2000 cpu=0 dev=01:00.0 dom=6 pasid=0 iova=0xffffd000 size=8192 phys=0x2000 prot=rw
 TXT
-expect_error "norole.txt:5: strict: record 1 (t=2000): virtio-net: " \
+expect_bad_input "norole.txt:5: strict: record 1 (t=2000): virtio-net: " \
     --set dev.model=virtio-net --set sim.window_only=false "$WORK/norole.txt"
 
 # rings mapped before the trace began are mapped by the OS policy at the

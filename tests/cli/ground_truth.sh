@@ -18,9 +18,6 @@
 #  - lazy over time: per 100 ms epoch (iosim --epoch), see below.
 #  - QEMU's own IOTLB misses on the same translations: the end.
 . "${SRC:?}/tests/cli/lib/common.sh"
-stat() { # csv-file label name
-    awk -F, -v l="$2" -v n="$3" '$1=="stat" && $2==l && $3==n {print $4}' "$1"
-}
 cfg=$SRC/configs/qemu-guest.yaml
 
 check_exact() { # trace label extra-set...
@@ -32,8 +29,8 @@ check_exact() { # trace label extra-set...
     # piotlb: the PASID-based part of iotlb (first-stage domains; 0 = 0
     # for the legacy captures)
     for kind in iotlb devtlb piotlb; do
-        local want=$(stat "$out" "$p" trace.inval_$kind)
-        local got=$(stat "$out" "$p" os.inval_$kind)
+        local want=$(csv_value "$out" stat "$p" trace.inval_$kind)
+        local got=$(csv_value "$out" stat "$p" os.inval_$kind)
         [ -n "$want" ] && { [ "$want" -gt 0 ] || [ $kind = piotlb ]; } ||
             fail "$label: no logged $kind invalidations"
         [ "$got" = "$want" ] || fail "$label: os.inval_$kind=$got, kernel logged $want"
@@ -53,7 +50,7 @@ check_exact redis-strict-cm-off.zst redis-strict-cm-off --set os.policy=strict \
 # Linux forces strict under caching mode: lazy requested = strict logged
 check_exact redis-strict.zst redis-lazy-forced --set os.policy=lazy
 check_exact redis-strict-fs-qemu.zst redis-strict-fs --set os.policy=strict "${FS[@]}"
-[ "$(stat "$WORK/redis-strict-fs.csv" strict trace.inval_piotlb)" -gt 1000 ] ||
+[ "$(csv_value "$WORK/redis-strict-fs.csv" stat strict trace.inval_piotlb)" -gt 1000 ] ||
     fail "redis-strict-fs: the kernel's first-stage descriptors are not P_IOTLB"
 
 # lazy, caching mode off: bracket the flush count
@@ -64,19 +61,19 @@ check_lazy() { # trace devtlb-per-flush extra-set...
             --set os.fq_timer_slack_jiffies=$slack "$@" --format csv --no-progress \
             "$SRC/traces/$t" > "$WORK/$b-$slack.csv" || fail "$b slack $slack failed"
     done
-    local logged=$(stat "$WORK/$b-0.csv" lazy trace.inval_iotlb)
-    local hi=$(stat "$WORK/$b-0.csv" lazy os.fq_flushes)
-    local lo=$(stat "$WORK/$b-1.csv" lazy os.fq_flushes)
+    local logged=$(csv_value "$WORK/$b-0.csv" stat lazy trace.inval_iotlb)
+    local hi=$(csv_value "$WORK/$b-0.csv" stat lazy os.fq_flushes)
+    local lo=$(csv_value "$WORK/$b-1.csv" stat lazy os.fq_flushes)
     echo "$b flushes: kernel $logged, model $lo (slack 1) .. $hi (slack 0), accepted from 90% of $lo"
     [ "$logged" -gt 0 ] || fail "$b: no logged flushes"
     local lo90=$((lo * 9 / 10))
     [ "$lo90" -le "$logged" ] && [ "$logged" -le "$hi" ] || fail "$b: $logged outside [$lo90, $hi]"
     # each flush is one IOTLB (domain-selective) + $dt devTLB descriptor,
     # as the kernel's
-    [ "$(stat "$WORK/$b-1.csv" lazy os.inval_iotlb)" = "$lo" ] || fail "$b: iotlb descriptors != flushes"
-    [ "$(stat "$WORK/$b-1.csv" lazy os.inval_devtlb)" = "$((lo * dt))" ] ||
+    [ "$(csv_value "$WORK/$b-1.csv" stat lazy os.inval_iotlb)" = "$lo" ] || fail "$b: iotlb descriptors != flushes"
+    [ "$(csv_value "$WORK/$b-1.csv" stat lazy os.inval_devtlb)" = "$((lo * dt))" ] ||
         fail "$b: devtlb descriptors != $dt per flush"
-    [ "$(stat "$WORK/$b-0.csv" lazy trace.inval_devtlb)" = "$((logged * dt))" ] ||
+    [ "$(csv_value "$WORK/$b-0.csv" stat lazy trace.inval_devtlb)" = "$((logged * dt))" ] ||
         fail "$b: the kernel's devtlb descriptors are not $dt per flush"
 }
 check_lazy redis-lazy.zst 1
@@ -148,8 +145,8 @@ check_qemu_iotlb() { # trace label lo hi extra-set...
         "$@" --format csv --no-progress "$SRC/traces/$trace" \
         > "$out" || { fail "$trace $label: iosim failed"; return 1; }
     local p=$(awk -F, '$1=="stat"{print $2; exit}' "$out")
-    local lookups=$(stat "$out" "$p" iotlb.lookups)
-    local misses=$(stat "$out" "$p" iotlb.misses)
+    local lookups=$(csv_value "$out" stat "$p" iotlb.lookups)
+    local misses=$(csv_value "$out" stat "$p" iotlb.misses)
     # the report carries the trace's reference counts (section ref), the
     # same as iosim-trace stat reads from the header
     local ref_lookups=$(awk -F, '$1=="reference" && $3=="iotlb.lookups" {print $4}' "$out")
@@ -301,12 +298,12 @@ for cap in $k612; do
         out=$WORK/$t.csv
         [ "$(awk -F, '$1=="config" && $2=="" && $3=="os.kernel" {print $4}' "$out")" = 6.12 ] ||
             fail "$t: os.kernel auto did not resolve to 6.12"
-        [ "$(stat "$out" strict os.inval_submits)" = "$(stat "$out" strict trace.inval_iotlb)" ] ||
-            fail "$t: submissions $(stat "$out" strict os.inval_submits) != IOTLB descriptors"
+        [ "$(csv_value "$out" stat strict os.inval_submits)" = "$(csv_value "$out" stat strict trace.inval_iotlb)" ] ||
+            fail "$t: submissions $(csv_value "$out" stat strict os.inval_submits) != IOTLB descriptors"
         ;;
     *-lazy-612)
         check_lazy $t.zst 1
-        [ "$(stat "$WORK/$t-1.csv" lazy os.inval_submits)" = "$(stat "$WORK/$t-1.csv" lazy os.fq_flushes)" ] ||
+        [ "$(csv_value "$WORK/$t-1.csv" stat lazy os.inval_submits)" = "$(csv_value "$WORK/$t-1.csv" stat lazy os.fq_flushes)" ] ||
             fail "$t: not one submission per flush"
         ;;
     *-strict-612-qemu|*-strict-612-tap-nooffload-qemu)

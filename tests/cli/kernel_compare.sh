@@ -14,9 +14,6 @@
 # 6.1: M + 2U, 6.12: M + U; the ratio 6.12 / 6.1 = (M + U) / (M + 2U),
 # about 2/3 as M is about U (82,730 and 82,744: 165,474 / 248,218).
 . "${SRC:?}/tests/cli/lib/common.sh"
-stat() { # csv label name
-    awk -F, -v l="$2" -v n="$3" '$1=="stat" && $2==l && $3==n {print $4}' "$1"
-}
 cfg=$SRC/configs/qemu-guest.yaml
 T=$SRC/traces/redis-strict.zst
 st=$("$IOSIM_TRACE" stat "$T")
@@ -42,20 +39,20 @@ grep -q '^os.kernel  *= 6.1  ' "$WORK/k.txt" || fail "echo: os.kernel not resolv
     fail "--compare (csv) failed"
 for k in 6.1 6.12; do
     l=strict@emulated:$k
-    io=$(stat "$WORK/k.csv" "$l" os.inval_iotlb)
-    dt=$(stat "$WORK/k.csv" "$l" os.inval_devtlb)
-    sub=$(stat "$WORK/k.csv" "$l" os.inval_submits)
-    ex=$(stat "$WORK/k.csv" "$l" hv.vmexits)
+    io=$(csv_value "$WORK/k.csv" stat "$l" os.inval_iotlb)
+    dt=$(csv_value "$WORK/k.csv" stat "$l" os.inval_devtlb)
+    sub=$(csv_value "$WORK/k.csv" stat "$l" os.inval_submits)
+    ex=$(csv_value "$WORK/k.csv" stat "$l" hv.vmexits)
     echo "$l: $io IOTLB + $dt devTLB descriptors, $sub submissions, $ex VM exits"
     [ "$io" = "$((M + U))" ] && [ "$dt" = "$U" ] ||
         fail "$l: descriptors $io / $dt, want M+U=$((M + U)) / U=$U"
-    [ "$io" = "$(stat "$WORK/k.csv" "$l" trace.inval_iotlb)" ] &&
-        [ "$dt" = "$(stat "$WORK/k.csv" "$l" trace.inval_devtlb)" ] ||
+    [ "$io" = "$(csv_value "$WORK/k.csv" stat "$l" trace.inval_iotlb)" ] &&
+        [ "$dt" = "$(csv_value "$WORK/k.csv" stat "$l" trace.inval_devtlb)" ] ||
         fail "$l: descriptors differ from the kernel's logged ones"
     [ "$sub" = "$ex" ] || fail "$l: $sub submissions but $ex VM exits"
 done
-s61=$(stat "$WORK/k.csv" strict@emulated:6.1 hv.vmexits)
-s612=$(stat "$WORK/k.csv" strict@emulated:6.12 hv.vmexits)
+s61=$(csv_value "$WORK/k.csv" stat strict@emulated:6.1 hv.vmexits)
+s612=$(csv_value "$WORK/k.csv" stat strict@emulated:6.12 hv.vmexits)
 [ "$s61" = "$((M + 2 * U))" ] || fail "6.1: $s61 VM exits, want M+2U = $((M + 2 * U))"
 [ "$s612" = "$((M + U))" ] || fail "6.12: $s612 VM exits, want M+U = $((M + U))"
 [ "$s612" -lt "$s61" ] || fail "6.12 does not exit less ($s612 against $s61)"

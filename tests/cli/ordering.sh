@@ -14,14 +14,13 @@
 #     validation.
 . "${SRC:?}/tests/cli/lib/common.sh"
 T=$SRC/traces/redis-strict.zst
-val() { awk -F, -v s="$2" -v l="$3" -v n="$4" '$1==s && $2==l && $3==n {print $4}' "$1"; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
 
 "$IOSIM" --config "$SRC/configs/vtd.yaml" --compare passthrough,lazy,strict \
     --format csv --no-progress "$T" > "$WORK/bare.csv" || fail "bare-metal run failed"
-pt=$(val "$WORK/bare.csv" summary passthrough throughput_rps)
-lz=$(val "$WORK/bare.csv" summary lazy throughput_rps)
-st=$(val "$WORK/bare.csv" summary strict throughput_rps)
+pt=$(csv_value "$WORK/bare.csv" summary passthrough throughput_rps)
+lz=$(csv_value "$WORK/bare.csv" summary lazy throughput_rps)
+st=$(csv_value "$WORK/bare.csv" summary strict throughput_rps)
 echo "bare metal throughput (req/s): passthrough $pt lazy $lz strict $st"
 ge "$pt" "$lz" || fail "passthrough < lazy"
 ge "$lz" "$st" || fail "lazy < strict"
@@ -31,16 +30,16 @@ awk -v a="$lz" -v b="$st" 'BEGIN { exit !(a > b) }' || fail "lazy not faster tha
     --format csv --no-progress "$T" > "$WORK/strict-bare.csv" || fail "strict bare failed"
 "$IOSIM" --config "$SRC/configs/qemu-guest.yaml" --set vtd.ats=false --set os.policy=strict \
     --format csv --no-progress "$T" > "$WORK/strict-emu.csv" || fail "strict emulated failed"
-cb=$(val "$WORK/strict-bare.csv" stat strict cpu.iommu_cycles)
-mb=$(val "$WORK/strict-bare.csv" stat strict os.maps)
-ce=$(val "$WORK/strict-emu.csv" stat strict cpu.iommu_cycles)
-me=$(val "$WORK/strict-emu.csv" stat strict os.maps)
+cb=$(csv_value "$WORK/strict-bare.csv" stat strict cpu.iommu_cycles)
+mb=$(csv_value "$WORK/strict-bare.csv" stat strict os.maps)
+ce=$(csv_value "$WORK/strict-emu.csv" stat strict cpu.iommu_cycles)
+me=$(csv_value "$WORK/strict-emu.csv" stat strict os.maps)
 ratio=$(awk -v cb="$cb" -v mb="$mb" -v ce="$ce" -v me="$me" 'BEGIN { printf "%.3f", (ce/me)/(cb/mb) }')
 echo "cycles per map+unmap pair: bare $(awk -v c="$cb" -v m="$mb" 'BEGIN{printf "%.0f", c/m}')" \
      "emulated $(awk -v c="$ce" -v m="$me" 'BEGIN{printf "%.0f", c/m}') ratio $ratio (published 5.06)"
 awk -v r="$ratio" 'BEGIN { exit !(r >= 5.06 * 0.5 && r <= 5.06 * 1.5) }' || fail "ratio $ratio outside 5.06 +-50%"
-te=$(val "$WORK/strict-emu.csv" summary strict throughput_rps)
-tb=$(val "$WORK/strict-bare.csv" summary strict throughput_rps)
+te=$(csv_value "$WORK/strict-emu.csv" summary strict throughput_rps)
+tb=$(csv_value "$WORK/strict-bare.csv" summary strict throughput_rps)
 echo "strict throughput: bare $tb, emulated vIOMMU $te"
 awk -v a="$te" -v b="$tb" 'BEGIN { exit !(a < 0.5 * b) }' || fail "emulated strict not far below bare metal"
 
@@ -57,13 +56,13 @@ awk -v a="$te" -v b="$tb" 'BEGIN { exit !(a < 0.5 * b) }' || fail "emulated stri
 # the modes without a host stage fall back to one stage, and say so
 one=" (second-stage: no host stage)"
 for item in strict "strict@emulated$one" "strict@none$one" "passthrough@guest-passthrough$one"; do
-    f=$(val "$WORK/modes.csv" stat "$item" dma.faults)
+    f=$(csv_value "$WORK/modes.csv" stat "$item" dma.faults)
     [ "$f" = 0 ] || fail "$item: '$f' DMA faults, want 0"
 done
-c=$(val "$WORK/modes.csv" summary "passthrough@guest-passthrough$one" iommu_cycles)
+c=$(csv_value "$WORK/modes.csv" summary "passthrough@guest-passthrough$one" iommu_cycles)
 awk -v c="$c" 'BEGIN { exit !(c == 0) }' || fail "guest-passthrough: $c IOMMU cycles, want 0"
-te=$(val "$WORK/modes.csv" summary "strict@emulated$one" throughput_rps)
-tb=$(val "$WORK/modes.csv" summary "strict@none$one" throughput_rps)
+te=$(csv_value "$WORK/modes.csv" summary "strict@emulated$one" throughput_rps)
+tb=$(csv_value "$WORK/modes.csv" summary "strict@none$one" throughput_rps)
 echo "nested config, strict throughput: bare $tb, emulated vIOMMU $te"
 awk -v a="$te" -v b="$tb" 'BEGIN { exit !(a < 0.5 * b) }' || fail "@emulated not far below @none"
 finish

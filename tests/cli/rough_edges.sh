@@ -46,18 +46,8 @@ diff <(awk -F, -v l="$LZ" '$1 == "stat" && $2 == l { print $3, $4 }' "$WORK/cm.c
     fail "labels under a nested config: $(awk -F, '$1 == "stat" { print $2 }' "$WORK/ns.csv" | sort -u | tr '\n' '|')"
 
 # --- one-line errors ------------------------------------------------------
-# expect WANT ARGS...: exit 2, one line on stderr containing WANT, no -o file
-expect() {
-    local want="$1"; shift
-    rm -f "$WORK/out.txt"
-    "$IOSIM" --no-progress "$@" -o "$WORK/out.txt" > "$WORK/stdout" 2> "$WORK/stderr" < /dev/null
-    local rc=$?
-    [ "$rc" -eq 2 ] || fail "$*: exit $rc, want 2"
-    [ "$(wc -l < "$WORK/stderr")" -eq 1 ] || fail "$*: not one line: $(cat "$WORK/stderr")"
-    grep -qF -- "$want" "$WORK/stderr" || fail "$*: '$(cat "$WORK/stderr")' lacks '$want'"
-    [ ! -e "$WORK/out.txt" ] || fail "$*: left an output file"
-}
-expect "--set vtd.iotlb.way: no such key (did you mean vtd.iotlb.ways?)" \
+# expect_bad_input WANT ARGS...: exit 2, one line on stderr containing WANT, no -o file
+expect_bad_input "--set vtd.iotlb.way: no such key (did you mean vtd.iotlb.ways?)" \
     --set vtd.iotlb.way=16 "$T"
 # the valid names are the registries' (iosim --list), in its order
 "$IOSIM" --list > "$WORK/list" || fail "--list: exit $?"
@@ -66,20 +56,20 @@ names() { awk -v s="$1:" '/^[^ ]/ { on = ($1 == s); next }
 POL=$(names os.policy)
 MODES=$(names hv.mode)
 [ -n "$POL" ] && [ -n "$MODES" ] || fail "--list names no policy or mode"
-expect "unknown policy 'lazzy' (one of $POL)" --set os.policy=lazzy "$T"
-expect "--compare Strict: os.policy: unknown policy 'Strict' (one of $POL)" \
+expect_bad_input "unknown policy 'lazzy' (one of $POL)" --set os.policy=lazzy "$T"
+expect_bad_input "--compare Strict: os.policy: unknown policy 'Strict' (one of $POL)" \
     --compare Strict,lazy "$T"
-expect "unknown mode 'emulate' (one of $MODES)" --compare strict@emulate "$T"
-expect "--set vtd.iotlb.ways: --set takes KEY=VALUE as one argument (--set vtd.iotlb.ways=16)" \
+expect_bad_input "unknown mode 'emulate' (one of $MODES)" --compare strict@emulate "$T"
+expect_bad_input "--set vtd.iotlb.ways: --set takes KEY=VALUE as one argument (--set vtd.iotlb.ways=16)" \
     --set vtd.iotlb.ways 16 "$T"
-expect "$T: not a YAML file" --config "$T" "$T"
+expect_bad_input "$T: not a YAML file" --config "$T" "$T"
 head -c 4096 /dev/urandom > "$WORK/random.yaml"
 printf 'vtd:\n  iotlb: \xff\xfe\n' > "$WORK/latin1.yaml"
-expect "$WORK/latin1.yaml: not a YAML file" --config "$WORK/latin1.yaml" "$T"
-expect "--epoch: '10' is not a duration (a whole number > 0 with a unit: ns, us, ms or s" \
+expect_bad_input "$WORK/latin1.yaml: not a YAML file" --config "$WORK/latin1.yaml" "$T"
+expect_bad_input "--epoch: '10' is not a duration (a whole number > 0 with a unit: ns, us, ms or s" \
     --epoch 10 --epoch-out "$WORK/e.csv" "$T"
 [ ! -e "$WORK/e.csv" ] || fail "--epoch 10 left its output"
-expect "no trace given" --config "$C"
+expect_bad_input "no trace given" --config "$C"
 grep -qF -- "--help" "$WORK/stderr" || fail "no trace: no hint to --help"
 # --help-config with a filter lists exactly the keys under it
 "$IOSIM" --help-config > "$WORK/ref_all" || fail "--help-config: exit $?"
@@ -104,7 +94,7 @@ stats --set vtd.iotlb.entries=16 --set vtd.iotlb.ways=4 > "$WORK/e1" || fail "en
 stats --set vtd.iotlb.sets=4 --set vtd.iotlb.ways=4 > "$WORK/e2" || fail "sets run: exit $?"
 cmp -s "$WORK/e1" "$WORK/e2" || fail "entries=16 ways=4 differs from sets=4 ways=4"
 cmp -s "$WORK/e1" <(stats) && fail "entries=16 ways=4 equals the default 8 x 8"
-expect "vtd.iotlb.entries: 128 but vtd.iotlb.sets x ways is 4 x 16 (give sets or entries, not both)" \
+expect_bad_input "vtd.iotlb.entries: 128 but vtd.iotlb.sets x ways is 4 x 16 (give sets or entries, not both)" \
     --set vtd.iotlb.entries=128 --set vtd.iotlb.ways=16 --set vtd.iotlb.sets=4 "$T"
 
 # --- gen: --direction and --dir ---------------------------------------------
