@@ -6,11 +6,7 @@
 # request_bytes - requests)), for strict and the F&S scheme on a gen nic
 # trace and under an l0 changed with --set (so a formula that ignored l0 or
 # the extra bytes would differ).
-set -u
-: "${IOSIM:?}" "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
-mkdir -p "$WORK"
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+. "${SRC:?}/tests/cli/lib/common.sh"
 "$IOSIM_TRACE" gen nic --flows 5 --packets 3000 --device-rings -o "$WORK/nic.zst" ||
     fail "gen nic exit $?"
 for l0 in 13.2 40; do
@@ -37,5 +33,4 @@ for s in d["sims"]:
 sys.exit(bad > 0)
 PY
 done
-[ "$fails" -eq 0 ] && echo "fands_gbps: PASS"
-exit $((fails > 0))
+finish

@@ -12,11 +12,7 @@
 #     two decode blocks) gives the --threads 1 report;
 #   - seeking a v1 or text trace, past the end, or a file without its index
 #     or with a bad one: one line naming the file, exit 2.
-set -u
-: "${IOSIM:?}" "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
-rm -rf "$WORK" && mkdir -p "$WORK" || exit 1
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+. "${SRC:?}/tests/cli/lib/common.sh"
 recs() { grep -v '^#' || true; }
 
 "$IOSIM_TRACE" gen random --window 1M --size 64 --dir read --count 200000 \
@@ -81,5 +77,4 @@ printf "\\x$(printf %02x $(((lo + 1) % 256)))" |
     dd of="$WORK/badix.zst" bs=1 seek=$((size - 16)) conv=notrunc 2>/dev/null
 seek_err "$WORK/badix.zst" "bad index"
 
-[ "$fails" = 0 ] || { echo "$fails failure(s)"; exit 1; }
-echo "trace_seek: all passed"
+finish
