@@ -3,9 +3,10 @@
  *
  * Concepts:
  *   - Open addressing with linear probing in a power-of-two array of
- *     slots; the hash is the first xor-shift-multiply round of
- *     MurmurHash3's 64-bit finalizer fmix64 (Appleby), which mixes the
- *     upper bits of the key into the lower ones the mask keeps.
+ *     slots; the hash is Fibonacci hashing (Knuth, TAOCP vol. 3, 6.4:
+ *     the key times 2^64 / golden ratio), whose middle bits, the ones the
+ *     mask keeps, depend on every lower bit of the key (page numbers and
+ *     page-aligned addresses spread).
  *   - An entry is a key and two payload words (val, aux): a map stores
  *     a value in val; a multimap entry may carry a second word (a
  *     position, a count) in aux.
@@ -50,22 +51,64 @@ void u64map_fini(u64map_t *t);
 
 /* Map: sets key's value; 0, or -1 out of memory (t unchanged). */
 int u64map_put(u64map_t *t, uint64_t key, uint64_t val);
-/* Map: key's value in *val; false if absent. */
-bool u64map_get(const u64map_t *t, uint64_t key, uint64_t *val);
 /* Map: removes key if present. */
 void u64map_del(u64map_t *t, uint64_t key);
+/* Map: removes the entry in slot i (from u64map_probe). */
+void u64map_del_slot(u64map_t *t, size_t i);
 
 /* Multimap: adds an entry; returns its slot. */
 size_t u64map_add(u64map_t *t, uint64_t key, uint64_t val, uint64_t aux);
-/* Multimap: the first slot holding key, or SIZE_MAX; probe_next gives
- * the one after slot i.  Together they visit each entry of key once. */
-size_t u64map_probe(const u64map_t *t, uint64_t key);
-size_t u64map_probe_next(const u64map_t *t, uint64_t key, size_t i);
 /* Multimap: empties the n slots listed (every slot in use). */
 void u64map_clear_slots(u64map_t *t, const size_t *slots, size_t n);
 /* Multimap: moves the entries of the n slots listed (every slot in use),
  * in that order, into a new array of cap slots, writing each entry's new
  * slot back into slots; 0, or -1 out of memory (t unchanged). */
 int u64map_rehash(u64map_t *t, size_t cap, size_t *slots, size_t n);
+
+/* The look-ups are on the hot path of device models (a buffer found by
+ * its IOVA for every DMA): inline. */
+
+static inline size_t u64map_hash(uint64_t k)
+{
+    return (size_t)((k * UINT64_C(0x9e3779b97f4a7c15)) >> 32);
+}
+
+/* The first slot from i on holding key, before the run's empty slot;
+ * SIZE_MAX if none. */
+static inline size_t u64map_probe_from(const u64map_t *t, uint64_t key,
+                                       size_t i)
+{
+    size_t mask = t->cap - 1;
+    while (t->s[i].key) {
+        if (t->s[i].key == key + 1)
+            return i;
+        i = (i + 1) & mask;
+    }
+    return SIZE_MAX;
+}
+
+/* Map and multimap: the first slot holding key, or SIZE_MAX; probe_next
+ * gives the one after slot i.  Together they visit each entry of key
+ * once. */
+static inline size_t u64map_probe(const u64map_t *t, uint64_t key)
+{
+    return u64map_probe_from(t, key, u64map_hash(key) & (t->cap - 1));
+}
+
+static inline size_t u64map_probe_next(const u64map_t *t, uint64_t key,
+                                       size_t i)
+{
+    return u64map_probe_from(t, key, (i + 1) & (t->cap - 1));
+}
+
+/* Map: key's value in *val; false if absent. */
+static inline bool u64map_get(const u64map_t *t, uint64_t key, uint64_t *val)
+{
+    size_t i = u64map_probe(t, key);
+    if (i == SIZE_MAX)
+        return false;
+    *val = t->s[i].val;
+    return true;
+}
 
 #endif /* IOSIM_BASE_U64MAP_H */

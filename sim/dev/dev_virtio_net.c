@@ -116,6 +116,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/u64map.h"
 #include "config/config.h"
 #include "dev/dev.h"
 
@@ -266,12 +267,10 @@ typedef struct vn_vq {
     uint32_t *next;      /* free list links (desc_extra[].next) */
     uint32_t free_head, num_free;
     vn_buf_t *buf; /* per descriptor head */
-    /* an index of the known buffers: IOVA -> head (open addressing,
-     * linear probing, hcap a power of two >= 2 num; UINT32_MAX = empty),
-     * and each head's avail slot, so that finding a buffer by IOVA does
-     * not scan the ring */
-    uint64_t *hkey;
-    uint32_t *hval, hcap;
+    /* an index of the known buffers: IOVA -> head (the latest buffer of
+     * that IOVA), and each head's avail slot, so that finding a buffer by
+     * IOVA does not scan the ring */
+    u64map_t index;
     uint32_t *slot_of;
     /* device (QEMU virtio.c VirtQueue) */
     uint16_t last_avail, shadow_avail, used_idx;
@@ -342,14 +341,11 @@ static int vq_init(vn_vq_t *q, uint32_t num, uint64_t base, uint32_t align,
     q->slot_live = calloc(num, sizeof *q->slot_live);
     q->next = calloc(num, sizeof *q->next);
     q->buf = calloc(num, sizeof *q->buf);
-    q->hcap = 4 * num;
-    q->hkey = calloc(q->hcap, sizeof *q->hkey);
-    q->hval = malloc(q->hcap * sizeof *q->hval);
     q->slot_of = calloc(num, sizeof *q->slot_of);
-    if (!q->slot_head || !q->slot_live || !q->next || !q->buf || !q->hkey ||
-        !q->hval || !q->slot_of)
+    /* at most num buffers are known: 4 num slots never grow */
+    if (!q->slot_head || !q->slot_live || !q->next || !q->buf || !q->slot_of ||
+        u64map_init(&q->index, 4 * (size_t)num) < 0)
         return -1;
-    memset(q->hval, 0xff, q->hcap * sizeof *q->hval);
     for (uint32_t i = 0; i < num; i++)
         q->next[i] = i + 1; /* vring_alloc_desc_extra: 0 -> 1 -> ... */
     q->free_head = 0;
@@ -376,51 +372,8 @@ static void vq_free(vn_vq_t *q)
     free(q->slot_live);
     free(q->next);
     free(q->buf);
-    free(q->hkey);
-    free(q->hval);
+    u64map_fini(&q->index);
     free(q->slot_of);
-}
-
-/* ---- the IOVA index (vn_vq_t.hkey/hval) ------------------------------- */
-
-static uint32_t h_home(const vn_vq_t *q, uint64_t iova)
-{
-    return (uint32_t)((iova * 0x9e3779b97f4a7c15ull) >> 32) & (q->hcap - 1);
-}
-
-/* the position holding iova, or the empty one where it would go */
-static uint32_t h_pos(const vn_vq_t *q, uint64_t iova)
-{
-    uint32_t i = h_home(q, iova);
-    while (q->hval[i] != UINT32_MAX && q->hkey[i] != iova)
-        i = (i + 1) & (q->hcap - 1);
-    return i;
-}
-
-static void h_put(vn_vq_t *q, uint64_t iova, uint32_t head)
-{
-    uint32_t i = h_pos(q, iova);
-    q->hkey[i] = iova;
-    q->hval[i] = head;
-}
-
-/* removes iova if it names head (backward-shift deletion) */
-static void h_del(vn_vq_t *q, uint64_t iova, uint32_t head)
-{
-    uint32_t m = q->hcap - 1, i = h_pos(q, iova);
-    if (q->hval[i] != head)
-        return;
-    for (uint32_t j = (i + 1) & m; q->hval[j] != UINT32_MAX; j = (j + 1) & m) {
-        uint32_t k = h_home(q, q->hkey[j]);
-        /* j's entry may move to the hole at i unless its home lies in
-         * (i, j] (cyclically) */
-        if (((j - k) & m) >= ((j - i) & m)) {
-            q->hkey[i] = q->hkey[j];
-            q->hval[i] = q->hval[j];
-            i = j;
-        }
-    }
-    q->hval[i] = UINT32_MAX;
 }
 
 /* ---- QEMU's side (hw/virtio/virtio.c) -------------------------------- */
@@ -578,7 +531,8 @@ static int drv_add(vn_vq_t *q, uint64_t iova, uint64_t size)
     q->free_head = q->next[head];
     q->num_free--;
     q->buf[head] = (vn_buf_t){.iova = iova, .size = size, .known = true};
-    h_put(q, iova, head);
+    /* cannot fail: the index never grows (vq_init) */
+    (void)u64map_put(&q->index, iova, head);
     q->slot_of[head] = q->drv_avail % q->num;
     q->slot_head[q->drv_avail % q->num] = head;
     q->slot_live[q->drv_avail % q->num] = true;
@@ -591,8 +545,11 @@ static void drv_detach(vn_vq_t *q, uint16_t idx)
 {
     uint32_t head = q->slot_head[idx % q->num];
     q->slot_live[idx % q->num] = false;
-    if (q->buf[head].known)
-        h_del(q, q->buf[head].iova, head);
+    /* the index entry goes only if it names this buffer */
+    size_t e = q->buf[head].known ? u64map_probe(&q->index, q->buf[head].iova)
+                                  : SIZE_MAX;
+    if (e != SIZE_MAX && q->index.s[e].val == head)
+        u64map_del_slot(&q->index, e);
     q->buf[head].known = false;
     q->next[head] = q->free_head;
     q->free_head = head;
@@ -604,9 +561,10 @@ static void drv_detach(vn_vq_t *q, uint16_t idx)
 /* the live slot in [from, to) whose buffer starts at iova; -1 none */
 static int drv_find(const vn_vq_t *q, uint16_t from, uint16_t to, uint64_t iova)
 {
-    uint32_t head = q->hval[h_pos(q, iova)];
-    if (head == UINT32_MAX)
+    uint64_t found;
+    if (!u64map_get(&q->index, iova, &found))
         return -1; /* no known buffer starts there */
+    uint32_t head = (uint32_t)found;
     uint32_t s = q->slot_of[head];
     if (q->slot_live[s] && q->slot_head[s] == head &&
         ((s - from) & (q->num - 1)) < (uint16_t)(to - from))
@@ -847,7 +805,7 @@ static int rx_slot(vn_t *v, const iosim_rec_t *r)
             return -1;
         q->buf[q->slot_head[s]] =
             (vn_buf_t){.iova = r->iova, .size = r->size, .known = true};
-        h_put(q, r->iova, q->slot_head[s]);
+        (void)u64map_put(&q->index, r->iova, q->slot_head[s]);
         if (v->pretrace_rx)
             v->pretrace_rx--;
     }

@@ -55,8 +55,14 @@ static void test_map_against_array(void **state)
     for (int step = 0; step < 20000; step++) {
         uint64_t k = lcg(&seed) % KEYS;
         /* keys are page numbers shifted, like the importer's */
-        if (lcg(&seed) % 3 == 0) {
-            u64map_del(&t, k * 4096);
+        uint64_t op = lcg(&seed) % 6;
+        if (op < 2) {
+            /* by key, or by the slot the probe finds */
+            size_t i = u64map_probe(&t, k * 4096);
+            if (op == 0)
+                u64map_del(&t, k * 4096);
+            else if (i != SIZE_MAX)
+                u64map_del_slot(&t, i);
             if (in[k])
                 n--;
             in[k] = false;
