@@ -21,6 +21,7 @@
 #include "config/config.h"
 #include "hv/hv.h"
 #include "iosim.h"
+#include "os/os.h"
 
 int iosim_point_label(const iosim_config_t *base, const iosim_point_t *pt,
                       char *buf, size_t n)
@@ -51,6 +52,11 @@ static int apply_item(iosim_config_t *c, const char *item, iosim_err_t *err)
     snprintf(set, sizeof set, "os.policy=%s", it);
     if (iosim_config_set(c, set, err))
         return -1;
+    /* the scheme brings its settings (os.h implies) */
+    const os_policy_ops_t *p = os_policy_find(it);
+    for (size_t k = 0; p && p->implies && p->implies[k]; k++)
+        if (iosim_config_set(c, p->implies[k], err))
+            return -1;
     if (at) {
         snprintf(set, sizeof set, "hv.mode=%s", at + 1);
         if (iosim_config_set(c, set, err))

@@ -55,6 +55,22 @@ b=$(val "$WORK/k.csv" stat strict cpu.iommu_cycles)
 got=$(val "$WORK/k.csv" config "" scheme.example_page_cycles)
 [ "$got" = 250 ] || fail "echo scheme.example_page_cycles $got"
 
+# what the scheme implies (os.strict_batch 1) comes with a --compare item
+# naming it, whatever the kernel batches (6.12: 16, os_kernel.c), and a
+# point's own setting overrides it
+"$IOSIM" --no-progress --format csv --set sim.window_only=false \
+    --set dev.model=none --compare strict:6.12,example:6.12 "$trace" \
+    > "$WORK/i.csv" 2> "$WORK/err" || fail "implies: $(cat "$WORK/err")"
+got=$(val "$WORK/i.csv" config example:6.12 os.strict_batch)
+[ "$got" = 1 ] || fail "example:6.12 os.strict_batch '$got', want 1 (implied)"
+got=$(val "$WORK/i.csv" config strict:6.12 os.strict_batch)
+[ "$got" = 16 ] || fail "strict:6.12 os.strict_batch '$got', want 16 (6.12)"
+"$IOSIM" --no-progress --format csv --set sim.window_only=false \
+    --set dev.model=none --compare example:6.12 --sweep os.strict_batch=4 \
+    "$trace" > "$WORK/o.csv" 2> "$WORK/err" || fail "override: $(cat "$WORK/err")"
+grep -q ',os.strict_batch,4$' "$WORK/o.csv" ||
+    fail "a point's os.strict_batch 4 did not override the implied 1"
+
 # defaults (500, 100), and --set over YAML
 "$IOSIM" --no-progress --format csv --set os.policy=example \
     --set sim.window_only=false --set dev.model=none "$trace" > "$WORK/d.csv" ||

@@ -12,6 +12,8 @@
  *     scheme.example_fixed_cycles + n x scheme.example_page_cycles CPU
  *     cycles, charged to the cause EXAMPLE_CHECK (cpu.example_check_cycles,
  *     per_request.example_check_cycles, summary example_check_cycles).
+ *   - It implies os.strict_batch 1 (one invalidation per submission):
+ *     a --compare or sweep item naming it sets that first.
  * Assumptions: the check's cost is linear in the pages of the buffer; the
  *   numbers are a test's, not a measurement (UNVERIFIED by design).
  * Not modeled: what the check would find.
@@ -137,6 +139,12 @@ static uint64_t example_dma_iova(void *state, const iosim_rec_t *r)
                                : r->iova;
 }
 
+/* The check reads each buffer once its own invalidation has completed, so
+ * a strict unmap's descriptors go to the queue alone, one per
+ * qi_submit_sync (what os.strict_batch 1 models), whatever the kernel
+ * batches: --compare example applies it. */
+static const char *const example_implies[] = {"os.strict_batch=1", NULL};
+
 const os_policy_ops_t os_policy_example = {
     .name = "example",
     .summary = "strict plus a checked unmap (tests/plugin: a scheme with "
@@ -153,4 +161,5 @@ const os_policy_ops_t os_policy_example = {
     .dma_iova = example_dma_iova,
     .dma = example_dma,
     .params = {example_rows, sizeof(struct example_params), example_validate},
+    .implies = example_implies,
 };
