@@ -56,38 +56,39 @@ void range_treap_clear(range_treap_t *t, void (*release)(range_node_t *));
 /* The look-ups are on the hot path of every replay that allocates IOVAs:
  * inline, as they were inside the allocator. */
 
-/* The range with the largest lo <= key (inclusive) or < key; NULL if
- * none. */
-static inline range_node_t *range_treap_below(const range_treap_t *t,
-                                              uint64_t key, bool inclusive)
+/* The range nearest to key on one side: below, the largest lo < key;
+ * above, the smallest lo > key; inclusive also accepts lo == key.  NULL
+ * if none.  The side is a constant at every call (the wrappers below), so
+ * the inlined loop keeps no test of it. */
+static inline range_node_t *range_treap_nearest(const range_treap_t *t,
+                                                uint64_t key, bool inclusive,
+                                                bool below)
 {
     range_node_t *n = t->root, *best = NULL;
     while (n) {
-        if (n->lo < key || (inclusive && n->lo == key)) {
+        bool beyond = below ? n->lo < key : n->lo > key;
+        if (beyond || (inclusive && n->lo == key)) {
             best = n;
-            n = n->r;
+            n = below ? n->r : n->l;
         } else {
-            n = n->l;
+            n = below ? n->l : n->r;
         }
     }
     return best;
 }
 
-/* The range with the smallest lo >= key (inclusive) or > key; NULL if
- * none. */
+/* lo <= key (inclusive) or lo < key, the largest such. */
+static inline range_node_t *range_treap_below(const range_treap_t *t,
+                                              uint64_t key, bool inclusive)
+{
+    return range_treap_nearest(t, key, inclusive, true);
+}
+
+/* lo >= key (inclusive) or lo > key, the smallest such. */
 static inline range_node_t *range_treap_above(const range_treap_t *t,
                                               uint64_t key, bool inclusive)
 {
-    range_node_t *n = t->root, *best = NULL;
-    while (n) {
-        if (n->lo > key || (inclusive && n->lo == key)) {
-            best = n;
-            n = n->l;
-        } else {
-            n = n->r;
-        }
-    }
-    return best;
+    return range_treap_nearest(t, key, inclusive, false);
 }
 
 /* The range with lo <= key <= hi; NULL if none. */

@@ -20,6 +20,35 @@
 
 static bool is_pow2(uint64_t v) { return v && !(v & (v - 1)); }
 
+/* Whether a name is one its registry knows (dev.model also takes "auto"
+ * and "none", which select no model of the registry). */
+static bool dev_model_known(const char *name)
+{
+    return !strcmp(name, "auto") || !strcmp(name, "none") ||
+           dev_model_find(name);
+}
+static bool os_policy_known(const char *name)
+{
+    return os_policy_find(name) != NULL;
+}
+static bool hv_mode_known(const char *name)
+{
+    return hv_mode_find(name) != NULL;
+}
+
+/* key's value must be a name its registry knows; the message lists the
+ * names (iosim_registry_names) after the noun of what was asked for. */
+static int registry_name(iosim_err_t *err, const char *key, const char *noun,
+                         const char *value, bool (*known)(const char *))
+{
+    if (known(value))
+        return 0;
+    char names[512];
+    iosim_registry_names(key, names, sizeof names);
+    return iosim_err_key(err, key, "unknown %s '%s' (one of %s)", noun, value,
+                         names);
+}
+
 static int check_cache(const iosim_cache_params_t *cp, const char *name,
                        iosim_err_t *err)
 {
@@ -116,31 +145,12 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
         return iosim_err_key(err, "os.fq_size",
                              "%" PRIu32 " is not a power of two",
                              c->os.fq_size);
-    if (strcmp(c->dev.model, "auto") && strcmp(c->dev.model, "none") &&
-        !dev_model_find(c->dev.model)) {
-        char names[256];
-        iosim_registry_names("dev.model", names, sizeof names);
-        return iosim_err_key(err, "dev.model",
-                             "unknown device model '%s' "
-                             "(one of %s)",
-                             c->dev.model, names);
-    }
-    if (!os_policy_find(c->os.policy)) {
-        char names[512];
-        iosim_registry_names("os.policy", names, sizeof names);
-        return iosim_err_key(err, "os.policy",
-                             "unknown policy '%s' (one "
-                             "of %s)",
-                             c->os.policy, names);
-    }
-    if (!hv_mode_find(c->hv.mode)) {
-        char names[512];
-        iosim_registry_names("hv.mode", names, sizeof names);
-        return iosim_err_key(err, "hv.mode",
-                             "unknown mode '%s' (one of "
-                             "%s)",
-                             c->hv.mode, names);
-    }
+    if (registry_name(err, "dev.model", "device model", c->dev.model,
+                      dev_model_known) ||
+        registry_name(err, "os.policy", "policy", c->os.policy,
+                      os_policy_known) ||
+        registry_name(err, "hv.mode", "mode", c->hv.mode, hv_mode_known))
+        return -1;
     /* Nested translation (PGTT=011b) needs a host second stage under the
      * guest's first stage, which only a two_stage mode builds (hv.h).  Any
      * other mode would translate the guest's IOVAs with an empty host stage

@@ -1,9 +1,11 @@
 /* stats.c — counter and derived-metric tables generated from
- * stat_list.h, and lookups by name. */
+ * stat_list.h, the input warnings' names and descriptions
+ * (system/input_warnings.h), and lookups by name. */
 #include <string.h>
 
 #include "config/config.h"
 #include "stats/stat_list.h"
+#include "system/input_warnings.h"
 #include "system/system.h"
 
 static const char *const stat_names[] = {
@@ -30,14 +32,41 @@ static const derived_def_t derived_defs[] = {
 #undef D
 };
 
+static const char *const warn_names[] = {
+#define X(id, name, desc) name,
+    IOSIM_INPUT_WARNINGS(X)
+#undef X
+};
+static const char *const warn_descs[] = {
+#define X(id, name, desc) desc,
+    IOSIM_INPUT_WARNINGS(X)
+#undef X
+};
+
+/* Entry i of a table of n names or descriptions; NULL past its end. */
+static const char *table_at(const char *const *table, size_t n, size_t i)
+{
+    return i < n ? table[i] : NULL;
+}
+
 size_t iosim_stat_count(void) { return IOSIM_ST_COUNT; }
 const char *iosim_stat_name(size_t i)
 {
-    return i < IOSIM_ST_COUNT ? stat_names[i] : NULL;
+    return table_at(stat_names, IOSIM_ST_COUNT, i);
 }
 const char *iosim_stat_desc(size_t i)
 {
-    return i < IOSIM_ST_COUNT ? stat_descs[i] : NULL;
+    return table_at(stat_descs, IOSIM_ST_COUNT, i);
+}
+
+size_t iosim_warning_count(void) { return SIM_WARN_COUNT; }
+const char *iosim_warning_name(size_t i)
+{
+    return table_at(warn_names, SIM_WARN_COUNT, i);
+}
+const char *iosim_warning_desc(size_t i)
+{
+    return table_at(warn_descs, SIM_WARN_COUNT, i);
 }
 uint64_t iosim_sim_stat(const iosim_sim_t *s, size_t i)
 {

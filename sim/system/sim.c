@@ -486,26 +486,6 @@ static void window_mark(iosim_sim_t *s, const iosim_rec_t *r)
  * costs seconds. */
 #define SIM_REC_SIZE_MAX (1ull << 36)
 
-static const char *const warn_names[SIM_WARN_COUNT] = {
-#define IOSIM_WARN_NAME(id, name, desc) [SIM_WARN_##id] = name,
-    IOSIM_INPUT_WARNINGS(IOSIM_WARN_NAME)
-#undef IOSIM_WARN_NAME
-};
-static const char *const warn_descs[SIM_WARN_COUNT] = {
-#define IOSIM_WARN_DESC(id, name, desc) [SIM_WARN_##id] = desc,
-    IOSIM_INPUT_WARNINGS(IOSIM_WARN_DESC)
-#undef IOSIM_WARN_DESC
-};
-
-size_t iosim_warning_count(void) { return SIM_WARN_COUNT; }
-const char *iosim_warning_name(size_t i)
-{
-    return i < SIM_WARN_COUNT ? warn_names[i] : NULL;
-}
-const char *iosim_warning_desc(size_t i)
-{
-    return i < SIM_WARN_COUNT ? warn_descs[i] : NULL;
-}
 uint64_t iosim_sim_warning(const iosim_sim_t *s, size_t i)
 {
     return i < SIM_WARN_COUNT ? s->warn[i] : 0;
@@ -522,12 +502,13 @@ static int sim_warn(iosim_sim_t *s, enum sim_input_warning w,
     s->warn[w]++;
     if (!s->strict_input)
         return 0;
-    return iosim_err_set(
-        err,
-        "--strict-input: %s iova 0x%llx size 0x%llx: "
-        "%s (%s)",
-        iosim_rec_kind_name(r->kind), (unsigned long long)r->iova,
-        (unsigned long long)r->size, warn_names[w], warn_descs[w]);
+    return iosim_err_set(err,
+                         "--strict-input: %s iova 0x%llx size 0x%llx: "
+                         "%s (%s)",
+                         iosim_rec_kind_name(r->kind),
+                         (unsigned long long)r->iova,
+                         (unsigned long long)r->size, iosim_warning_name(w),
+                         iosim_warning_desc(w));
 }
 
 /* The warnings a record raises before the model takes it.  A DMA
