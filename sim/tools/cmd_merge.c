@@ -18,9 +18,9 @@
  *     --align none keeps the captured times.  --factor F re-times every
  *     input as `iosim-trace retime --factor F` does (distance from the
  *     input's first record x F) before the shift.
- *   - Streaming: one reader per input, a k-way merge by time (a heap of
- *     the inputs' next records; ties go to the lower input index, and an
- *     input's own order is kept), one writer.  A first pass over the
+ *   - Streaming: one reader per input, a k-way merge by time
+ *     (trace/merge.h: ties go to the lower input index, and an input's
+ *     own order is kept), one writer.  A first pass over the
  *     inputs reads their first times, window marks and IOVA extent.
  *   - The measurement window of the merged trace is the union of the
  *     inputs' windows: the first BEGIN mark is kept, the last END mark
@@ -44,6 +44,7 @@
 #include "iosim.h"
 #include "tools/cli_util.h"
 #include "tools/trace_cmds.h"
+#include "trace/merge.h"
 
 #define MERGE_BATCH 256        /* records buffered per input          */
 #define MERGE_OUT_BATCH 4096   /* records per write                   */
@@ -146,50 +147,6 @@ static bool fill(input_t *in, bool *failed, iosim_err_t *err)
         return false;
     }
     return true;
-}
-
-/* ---- a binary heap of input indices by (next time, index) ------------ */
-typedef struct heap {
-    size_t *v;
-    uint64_t *key; /* per input: placed time of its next record */
-    size_t n;
-} heap_t;
-
-static bool heap_less(const heap_t *h, size_t a, size_t b)
-{
-    return h->key[a] < h->key[b] || (h->key[a] == h->key[b] && a < b);
-}
-
-static void heap_push(heap_t *h, size_t in)
-{
-    size_t i = h->n++;
-    h->v[i] = in;
-    while (i > 0 && heap_less(h, h->v[i], h->v[(i - 1) / 2])) {
-        size_t p = (i - 1) / 2, t = h->v[p];
-        h->v[p] = h->v[i];
-        h->v[i] = t;
-        i = p;
-    }
-}
-
-static size_t heap_pop(heap_t *h)
-{
-    size_t top = h->v[0];
-    h->v[0] = h->v[--h->n];
-    for (size_t i = 0;;) {
-        size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < h->n && heap_less(h, h->v[l], h->v[m]))
-            m = l;
-        if (r < h->n && heap_less(h, h->v[r], h->v[m]))
-            m = r;
-        if (m == i)
-            break;
-        size_t t = h->v[m];
-        h->v[m] = h->v[i];
-        h->v[i] = t;
-        i = m;
-    }
-    return top;
 }
 
 /* ---- metadata ---------------------------------------------------------- */
@@ -383,14 +340,15 @@ int cmd_merge(int argc, char **argv)
         }
     int64_t *off = calloc(nin, sizeof *off);
     input_t *in = calloc(nin, sizeof *in);
-    heap_t h = {calloc(nin, sizeof(size_t)), calloc(nin, sizeof(uint64_t)), 0};
+    trace_merge_t h;
+    bool h_ok = trace_merge_init(&h, nin) == 0;
     idmap_t *dids = calloc(nin, sizeof *dids),
             *sids = calloc(nin, sizeof *sids);
     uint32_t ndid = 0, nsid = 0;
     iosim_rec_t *ob = malloc(MERGE_OUT_BATCH * sizeof *ob);
     iosim_trace_writer_t *w = NULL;
     int rc = IOSIM_EXIT_BAD_INPUT;
-    if (!off || !in || !h.v || !h.key || !dids || !sids || !ob) {
+    if (!off || !in || !h_ok || !dids || !sids || !ob) {
         cli_error(prog, "out of memory");
         rc = 1;
         goto done;
@@ -444,18 +402,17 @@ int cmd_merge(int argc, char **argv)
     }
     bool failed = false;
     for (size_t k = 0; k < nin && !failed; k++)
-        if (fill(&in[k], &failed, &err)) {
-            h.key[k] = place_time(&in[k], &in[k].buf[0], factor);
-            heap_push(&h, k);
-        }
+        if (fill(&in[k], &failed, &err))
+            trace_merge_set(&h, k, place_time(&in[k], &in[k].buf[0], factor));
     size_t nob = 0;
     uint64_t ends_seen = 0, written = 0;
     bool begun = false;
-    while (!failed && h.n) {
-        size_t k = heap_pop(&h);
+    size_t k;
+    uint64_t t;
+    while (!failed && trace_merge_peek(&h, &k, &t)) {
         input_t *x = &in[k];
         iosim_rec_t r = x->buf[x->pos++];
-        r.t = h.key[k];
+        r.t = t;
         bool keep = true;
         if (r.kind == IOSIM_REC_MARK && r.flags == IOSIM_MARK_BEGIN) {
             keep = !begun;
@@ -488,10 +445,10 @@ int cmd_merge(int argc, char **argv)
             }
             nob = 0;
         }
-        if (fill(x, &failed, &err)) {
-            h.key[k] = place_time(x, &x->buf[x->pos], factor);
-            heap_push(&h, k);
-        }
+        if (fill(x, &failed, &err))
+            trace_merge_set(&h, k, place_time(x, &x->buf[x->pos], factor));
+        else
+            trace_merge_remove(&h, k);
     }
     if (!failed && nob && iosim_trace_write(w, ob, nob, &err))
         failed = true;
@@ -529,8 +486,8 @@ done:
     }
     free(dids);
     free(sids);
-    free(h.v);
-    free(h.key);
+    if (h_ok)
+        trace_merge_free(&h);
     free(in);
     free(off);
     free(ob);

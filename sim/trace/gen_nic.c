@@ -21,8 +21,9 @@
  *     --stride, --queue-per-cpu, --gro-segments, --burst, --stagger-*),
  *     --rq-sizing mlx5, the v6.0 rx page cache (--rx-cache, --app-lag),
  *     CPU time of a poll (--unmap-ns: per-cpu record streams merged with
- *     the device's by time), --tx-unmap-at-poll, --channels, and
- *     --driver-only (no DMA records, for dev.model mlx5).
+ *     the device's by time, trace/merge.h), --tx-unmap-at-poll,
+ *     --channels, and --driver-only (no DMA records, for dev.model
+ *     mlx5).
  * Assumptions: one ring per flow unless --queue-per-cpu; a packet buffer
  *   is MTU bytes in whole 4 KB pages; GRO flushed at every poll; the
  *   placeholders (--packets, --ack-bytes, --napi-batch, --app-lag) are
@@ -38,6 +39,7 @@
 
 #include "base/bits.h"
 #include "trace/gen.h"
+#include "trace/merge.h"
 
 #define NIC_PAGE 4096ULL
 /* IOVA page 0 is never handed out (MODEL.md §1.5 start_pfn = 1). */
@@ -130,10 +132,11 @@ typedef struct nic {
     nic_page_t *tmp; /* pages of the packet in hand */
     uint64_t t;      /* ns of the current slot */
     uint64_t packets;
-    nic_cpu_t *cpu_s;  /* --unmap-ns: one stream per cpu */
-    nic_cpu_t *cpu_on; /* --unmap-ns: the cpu whose poll is running */
-    uint64_t last_t;   /* --unmap-ns: time of the last record written */
-    nic_page_t *idle;  /* --channels: ring pages of the idle channels */
+    nic_cpu_t *cpu_s;    /* --unmap-ns: one stream per cpu */
+    trace_merge_t cpu_m; /* --unmap-ns: the cpu streams' merge */
+    nic_cpu_t *cpu_on;   /* --unmap-ns: the cpu whose poll is running */
+    uint64_t last_t;     /* --unmap-ns: time of the last record written */
+    nic_page_t *idle;    /* --channels: ring pages of the idle channels */
     uint64_t nidle;
 } nic_t;
 
@@ -397,26 +400,33 @@ static int out_put(nic_t *n, iosim_rec_t *r)
     return nic_put(n, r);
 }
 
+/* --unmap-ns: the head record of cpu stream c, which leaves it (and the
+ * stream's key in the merge moves to its next record). */
+static iosim_rec_t cpu_pop(nic_t *n, nic_cpu_t *c)
+{
+    iosim_rec_t r = c->recs[c->head];
+    c->head = (c->head + 1) % c->cap;
+    c->count--;
+    size_t i = (size_t)(c - n->cpu_s);
+    if (c->count)
+        trace_merge_set(&n->cpu_m, i, c->recs[c->head].t);
+    else
+        trace_merge_remove(&n->cpu_m, i);
+    return r;
+}
+
 /* --unmap-ns: write the records of every cpu stream due by time t, in
- * time order (ties: lower cpu first). */
+ * time order (ties: lower cpu first, the merge's rule). */
 static int cpu_flush_due(nic_t *n, uint64_t t)
 {
-    for (;;) {
-        nic_cpu_t *best = NULL;
-        for (uint64_t i = 0; i < n->p->cpus; i++) {
-            nic_cpu_t *c = &n->cpu_s[i];
-            if (c->count && c->recs[c->head].t <= t &&
-                (!best || c->recs[c->head].t < best->recs[best->head].t))
-                best = c;
-        }
-        if (!best)
-            return 0;
-        iosim_rec_t r = best->recs[best->head];
-        best->head = (best->head + 1) % best->cap;
-        best->count--;
+    size_t i;
+    uint64_t head_t;
+    while (trace_merge_peek(&n->cpu_m, &i, &head_t) && head_t <= t) {
+        iosim_rec_t r = cpu_pop(n, &n->cpu_s[i]);
         if (out_put(n, &r))
             return -1;
     }
+    return 0;
 }
 
 /* --unmap-ns: the device needs what cpu c posts at time until: write c's
@@ -426,9 +436,7 @@ static int cpu_flush_forced(nic_t *n, nic_cpu_t *c, uint64_t until)
     if (cpu_flush_due(n, n->t))
         return -1;
     while (c->count && c->recs[c->head].t <= until) {
-        iosim_rec_t r = c->recs[c->head];
-        c->head = (c->head + 1) % c->cap;
-        c->count--;
+        iosim_rec_t r = cpu_pop(n, c);
         if (r.t > n->t)
             r.t = n->t;
         if (out_put(n, &r))
@@ -451,6 +459,8 @@ static int cpu_push(nic_t *n, nic_cpu_t *c, const iosim_rec_t *r)
         c->head = 0;
         c->cap = cap;
     }
+    if (!c->count) /* the stream's next record: it enters the merge */
+        trace_merge_set(&n->cpu_m, (size_t)(c - n->cpu_s), r->t);
     c->recs[(c->head + c->count++) % c->cap] = *r;
     return 0;
 }
@@ -1094,10 +1104,11 @@ int gen_nic_write(const gen_nic_params_t *p, const char *path, bool text,
     n.qs = calloc(n.nq, sizeof *n.qs);
     n.rcache = calloc(p->cpus, sizeof *n.rcache);
     n.cpu_s = calloc(p->cpus, sizeof *n.cpu_s);
+    bool merge_ok = trace_merge_init(&n.cpu_m, p->cpus) == 0;
     n.tmp = calloc(n.pkt_pages > n.ack_pages ? n.pkt_pages : n.ack_pages,
                    sizeof *n.tmp);
     int rc = -1;
-    if (!n.flows || !n.qs || !n.rcache || !n.cpu_s || !n.tmp) {
+    if (!n.flows || !n.qs || !n.rcache || !n.cpu_s || !merge_ok || !n.tmp) {
         iosim_err_set(err, "gen nic: out of memory");
         goto out;
     }
@@ -1161,6 +1172,8 @@ out:
     free(n.flows);
     free(n.qs);
     free(n.rcache);
+    if (merge_ok)
+        trace_merge_free(&n.cpu_m);
     free(n.tmp);
     free(n.idle);
     return rc;
