@@ -62,6 +62,10 @@ const dev_model_ops_t *dev_model_find(const char *name);
  * dma.synth).  write: the device writes memory. */
 void dev_access(iosim_sim_t *s, const iosim_rec_t *r, uint64_t iova,
                 uint64_t size, bool write);
+/* dev_access, and what the model calls the access (a static string, e.g.
+ * "rx.avail.idx"; shown by iosim --dump-accesses, system/access_dump.c). */
+void dev_access_as(iosim_sim_t *s, const iosim_rec_t *r, uint64_t iova,
+                   uint64_t size, bool write, const char *what);
 /* True if the trace has iova mapped (a buffer between its MAP and UNMAP,
  * or a mapping made before the trace began that the trace unmaps). */
 bool dev_live(const iosim_sim_t *s, uint64_t iova);

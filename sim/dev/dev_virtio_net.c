@@ -257,6 +257,7 @@ typedef struct vn_buf {
 /* One split virtqueue: its layout, Linux's side and QEMU's side. */
 typedef struct vn_vq {
     uint32_t num;
+    int qi;                     /* 0 rx, 1 tx: row of vn_what */
     uint64_t base, bytes, span; /* ring IOVA, bytes, allocated IOVA span */
     uint64_t desc, avail, used; /* IOVAs of the three parts */
     /* driver (virtio_ring.c) */
@@ -332,6 +333,7 @@ static int vq_init(vn_vq_t *q, uint32_t num, uint64_t base, uint32_t align,
                    bool posted)
 {
     q->num = num;
+    q->qi = posted ? 0 : 1;
     q->base = base;
     q->bytes = vring_bytes(num, align);
     q->desc = base;
@@ -378,15 +380,40 @@ static void vq_free(vn_vq_t *q)
 
 /* ---- QEMU's side (hw/virtio/virtio.c) -------------------------------- */
 
-static void acc(vn_t *v, uint64_t iova, uint64_t size, bool write)
+/* What each access is, for iosim --dump-accesses (vring layout names:
+ * Linux include/uapi/linux/virtio_ring.h). */
+enum {
+    W_DESC,
+    W_AVAIL_FLAGS,
+    W_AVAIL_IDX,
+    W_AVAIL_RING,
+    W_USED_EVENT,
+    W_USED_FLAGS,
+    W_USED_IDX,
+    W_USED_ELEM,
+    W_AVAIL_EVENT,
+    W_BUF,
+    W_COUNT
+};
+static const char *const vn_what[2][W_COUNT] = {
+    {"rx.desc", "rx.avail.flags", "rx.avail.idx", "rx.avail.ring",
+     "rx.used_event", "rx.used.flags", "rx.used.idx", "rx.used.elem",
+     "rx.avail_event", "rx.buf"},
+    {"tx.desc", "tx.avail.flags", "tx.avail.idx", "tx.avail.ring",
+     "tx.used_event", "tx.used.flags", "tx.used.idx", "tx.used.elem",
+     "tx.avail_event", "tx.buf"},
+};
+
+static void acc(vn_t *v, const vn_vq_t *q, int what, uint64_t iova,
+                uint64_t size, bool write)
 {
-    dev_access(v->sim, v->rec, iova, size, write);
+    dev_access_as(v->sim, v->rec, iova, size, write, vn_what[q->qi][what]);
 }
 
 /* vring_avail_idx: reads avail->idx, refreshes shadow_avail_idx */
 static void q_avail_idx(vn_t *v, vn_vq_t *q)
 {
-    acc(v, q->avail + 2, 2, false);
+    acc(v, q, W_AVAIL_IDX, q->avail + 2, 2, false);
     q->shadow_avail = q->drv_avail;
 }
 
@@ -410,14 +437,14 @@ static uint16_t q_num_heads(vn_t *v, vn_vq_t *q, uint16_t idx)
 /* virtqueue_get_head: avail->ring[idx % num] */
 static uint32_t q_get_head(vn_t *v, vn_vq_t *q, uint16_t idx)
 {
-    acc(v, q->avail + 4 + 2ull * (idx % q->num), 2, false);
+    acc(v, q, W_AVAIL_RING, q->avail + 4 + 2ull * (idx % q->num), 2, false);
     return q->slot_head[idx % q->num];
 }
 
 /* vring_split_desc_read */
 static void q_desc_read(vn_t *v, vn_vq_t *q, uint32_t head)
 {
-    acc(v, q->desc + 16ull * head, 16, false);
+    acc(v, q, W_DESC, q->desc + 16ull * head, 16, false);
 }
 
 /* virtio_queue_set_notification -> virtio_queue_split_set_notification */
@@ -427,10 +454,10 @@ static void q_set_notification(vn_t *v, vn_vq_t *q, bool enable)
     if (v->p.event_idx) {
         q_avail_idx(v, q); /* the argument of vring_set_avail_event */
         if (enable)        /* vring_set_avail_event: only when enabled */
-            acc(v, q->used + 4 + 8ull * q->num, 2, true);
+            acc(v, q, W_AVAIL_EVENT, q->used + 4 + 8ull * q->num, 2, true);
     } else { /* vring_used_flags_{set,unset}_bit: load, store */
-        acc(v, q->used, 2, false);
-        acc(v, q->used, 2, true);
+        acc(v, q, W_USED_FLAGS, q->used, 2, false);
+        acc(v, q, W_USED_FLAGS, q->used, 2, true);
     }
 }
 
@@ -441,24 +468,25 @@ static bool q_pop(vn_t *v, vn_vq_t *q, bool write)
         return false;
     uint32_t head = q_get_head(v, q, q->last_avail++);
     if (v->p.event_idx && q->notification) /* vring_set_avail_event */
-        acc(v, q->used + 4 + 8ull * q->num, 2, true);
+        acc(v, q, W_AVAIL_EVENT, q->used + 4 + 8ull * q->num, 2, true);
     q_desc_read(v, q, head);
     const vn_buf_t *b = &q->buf[head];
     if (b->known && b->size) /* virtqueue_map_desc: each page once */
-        acc(v, b->iova, b->size, write);
+        acc(v, q, W_BUF, b->iova, b->size, write);
     return true;
 }
 
 /* virtqueue_fill -> virtqueue_split_fill -> vring_used_write */
 static void q_fill(vn_t *v, vn_vq_t *q, uint32_t idx)
 {
-    acc(v, q->used + 4 + 8ull * ((q->used_idx + idx) % q->num), 8, true);
+    acc(v, q, W_USED_ELEM, q->used + 4 + 8ull * ((q->used_idx + idx) % q->num),
+        8, true);
 }
 
 /* virtqueue_flush -> virtqueue_split_flush -> vring_used_idx_set */
 static void q_flush(vn_t *v, vn_vq_t *q, uint32_t count)
 {
-    acc(v, q->used + 2, 2, true);
+    acc(v, q, W_USED_IDX, q->used + 2, 2, true);
     q->used_idx = (uint16_t)(q->used_idx + count);
 }
 
@@ -466,9 +494,9 @@ static void q_flush(vn_t *v, vn_vq_t *q, uint32_t count)
 static void q_notify(vn_t *v, vn_vq_t *q)
 {
     if (v->p.event_idx) /* vring_get_used_event: avail->ring[num] */
-        acc(v, q->avail + 4 + 2ull * q->num, 2, false);
+        acc(v, q, W_USED_EVENT, q->avail + 4 + 2ull * q->num, 2, false);
     else /* vring_avail_flags */
-        acc(v, q->avail, 2, false);
+        acc(v, q, W_AVAIL_FLAGS, q->avail, 2, false);
 }
 
 /* virtio_net_flush_tx: returns the packets sent */

@@ -299,6 +299,15 @@ void iosim_epoch_csv_header(FILE *out);
 int iosim_sim_set_xlate_log(iosim_sim_t *s, FILE *out, iosim_err_t *err);
 void iosim_xlate_log_csv_header(FILE *out);
 
+/* Access dump: one CSV row per 4 KB page of every device access (the
+ * trace's DMA records and the device model's, with the model's name for
+ * each; the access's IOVA and size, the IOTLB outcome and the MAP record
+ * whose buffer holds the page; system/access_dump.c), written to out as
+ * the sim runs, whole trace.  Call before the first record; out stays the
+ * caller's.  The header: iosim_access_dump_csv_header(). */
+int iosim_sim_set_access_dump(iosim_sim_t *s, FILE *out, iosim_err_t *err);
+void iosim_access_dump_csv_header(FILE *out);
+
 /* Input warnings: what is suspicious in a trace but replayable (stray
  * unmaps, DMA to unmapped IOVAs, time going backwards, wrapped ranges;
  * system/input_warnings.h), counted over the whole trace.  With strict

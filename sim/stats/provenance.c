@@ -17,7 +17,8 @@
 
 /* Options that change no number of a report: with their value, or alone. */
 static const char *const drop_with_value[] = {
-    "-o", "--output", "--threads", "--epoch-out", "--xlate-log", NULL};
+    "-o",          "--output",        "--threads", "--epoch-out",
+    "--xlate-log", "--dump-accesses", NULL};
 static const char *const drop_alone[] = {"--progress", "--no-progress", NULL};
 
 static bool listed(const char *const *list, const char *a)

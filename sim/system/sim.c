@@ -181,6 +181,7 @@ void iosim_sim_free(iosim_sim_t *s)
     dma_pipe_free(s->pipe);
     free(s->ahead);
     free(s->ahead_no);
+    sim_dump_free(s->dump);
     if (s->live_ready)
         pgtable_fini(&s->live);
     physmem_fini(&s->live_mem);
@@ -270,6 +271,9 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid, uint16_t did,
             s->hv->translate(s->hv_state, sid, pasid, did, addr, write);
         if (s->xlate_log)
             sim_xlate_log_row(s, sid, pasid, did, a, &r);
+        if (s->dump)
+            sim_dump_row(s, trace_iova, size, write, trace_iova + (a - iova),
+                         &r);
         lat += r.latency_ns;
         dma_pipe_page(s->pipe, &q, r.latency_ns, r.mem_reads != 0);
         if (r.mem_reads && s->inflight)
@@ -412,6 +416,12 @@ static void sim_premap_drop(iosim_sim_t *s, const iosim_rec_t *r)
 void dev_access(iosim_sim_t *s, const iosim_rec_t *r, uint64_t iova,
                 uint64_t size, bool write)
 {
+    dev_access_as(s, r, iova, size, write, NULL);
+}
+
+void dev_access_as(iosim_sim_t *s, const iosim_rec_t *r, uint64_t iova,
+                   uint64_t size, bool write, const char *what)
+{
     uint64_t end = iova + size < iova ? UINT64_MAX : iova + size;
     for (uint64_t a = iova & ~0xfffull; a < end && a >= (iova & ~0xfffull);
          a += 4096)
@@ -432,8 +442,11 @@ void dev_access(iosim_sim_t *s, const iosim_rec_t *r, uint64_t iova,
     s->st[IOSIM_ST_DMA_SYNTH]++;
     if (s->os->dma)
         s->os->dma(s->os_state, r, model_iova, size, write);
+    s->dev_emitting = true;
+    s->dev_what = what;
     sim_dma(s, r->device, r->pasid, r->domain, model_iova, iova, size, write,
             NULL);
+    s->dev_emitting = false;
 }
 
 /* ---- record routing --------------------------------------------------- */
@@ -576,6 +589,8 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
         /* the trace's own view; a remap over a live buffer (a lossy
          * trace) keeps the old entry */
         pgtable_map(&s->live, r->iova, r->aux, r->size, true, false);
+        if (s->dump && sim_dump_map(s, r, err))
+            return -1;
         if (s->os->map(s->os_state, r, err))
             return -1;
         return s->dev ? s->dev->map(s->dev_state, r, err) : 0;
@@ -587,6 +602,8 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
         if (s->dev)
             sim_premap_drop(s, r);
         pgtable_unmap(&s->live, r->iova, r->size, NULL);
+        if (s->dump)
+            sim_dump_unmap(s, r);
         return s->os->unmap(s->os_state, r, err);
     case IOSIM_REC_DMA: {
         /* the stream cannot be looked ahead: auto trusts has_dma, and a

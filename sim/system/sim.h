@@ -1,7 +1,7 @@
 /* sim.h — one modeled system: the private state of iosim_sim_t, seen
  * only by the composition code in sim/system/ (sim.c, epoch.c,
- * xlate_log.c).  Plug-ins call the services of services.h; the rest of
- * the library reads a system through iosim.h and system.h.
+ * xlate_log.c, access_dump.c).  Plug-ins call the services of services.h; the
+ * rest of the library reads a system through iosim.h and system.h.
  *
  * Concepts:
  *   - A sim routes each record: MAP/UNMAP/INVAL go to the guest-OS policy
@@ -35,6 +35,7 @@
 struct os_policy_ops;
 struct hv_mode_ops;
 struct dev_model_ops;
+struct sim_access_dump;
 
 /* Time series of the counters (epoch.c); len_ns 0 = off. */
 typedef struct sim_epochs {
@@ -111,7 +112,11 @@ struct iosim_sim {
     sim_window_observer_fn window_observer;
     void *window_observer_arg;
     sim_epochs_t epochs;
-    FILE *xlate_log; /* iosim_sim_set_xlate_log(); NULL = off */
+    FILE *xlate_log;              /* iosim_sim_set_xlate_log(); NULL = off */
+    struct sim_access_dump *dump; /* iosim_sim_set_access_dump(); NULL off */
+    /* dev_access_as() under way: the access is the model's, named so */
+    bool dev_emitting;
+    const char *dev_what;
 };
 
 /* epoch.c: called before each record (rows of the epochs it ends), around
@@ -125,5 +130,13 @@ int sim_epoch_finish(iosim_sim_t *s, iosim_err_t *err);
 void sim_xlate_log_row(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
                        uint16_t did, uint64_t iova,
                        const vtd_xlate_result_t *r);
+
+/* access_dump.c: the trace maps / unmaps [r->iova, +r->size) (which MAP
+ * a page belongs to); one row per 4 KB page of a device access; free. */
+int sim_dump_map(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err);
+void sim_dump_unmap(iosim_sim_t *s, const iosim_rec_t *r);
+void sim_dump_row(iosim_sim_t *s, uint64_t iova, uint64_t size, bool write,
+                  uint64_t page, const vtd_xlate_result_t *r);
+void sim_dump_free(struct sim_access_dump *d);
 
 #endif

@@ -2,7 +2,8 @@
  *
  *   iosim --config configs/vtd.yaml [--set k=v ...] [--format text|json|csv]
  *         [--compare strict,lazy,...] [--threads N] [-o OUT]
- *         [--epoch DURATION --epoch-out FILE] [--xlate-log FILE] TRACE
+ *         [--epoch DURATION --epoch-out FILE] [--xlate-log FILE]
+ *         [--dump-accesses FILE] TRACE
  *
  * Only this file (and the other program) may exit.  Bad input of any kind
  * prints one line and exits 2; no partial output file is left behind. */
@@ -68,6 +69,14 @@ static void usage(FILE *out)
         "                        configuration (result devtlb, iotlb, walk,\n"
         "                        fault; memory reads; latency), whole trace:\n"
         "                        large, for explaining short traces\n"
+        "      --dump-accesses FILE\n"
+        "                        one CSV row per 4 KB page of every device\n"
+        "                        access: the trace's DMA records or the\n"
+        "                        device model's (and what the model calls\n"
+        "                        it: rx.avail.idx, tx.buf, ...), the IOTLB\n"
+        "                        outcome, the MAP record holding the page;\n"
+        "                        whole trace (compare two with\n"
+        "                        scripts/access-diff)\n"
         "      --threads N       run the configurations on N threads "
         "(default 1;\n"
         "                        0 = one per CPU); the output is the same;\n"
@@ -203,8 +212,8 @@ static void point_at_config(const char *config_path, const char *const *sets,
     iosim_err_set(err, "%s:%zu:%zu: %s", config_path, line, col, msg);
 }
 
-/* One output file of a run (-o, --epoch-out, --xlate-log).  A regular
- * file is written to a temporary beside it and renamed into place only
+/* One output file of a run (-o, --epoch-out, --xlate-log, --dump-accesses).  A
+ * regular file is written to a temporary beside it and renamed into place only
  * when every output of the run has been written and flushed (output_commit
  * after output_flush of all), so a run that fails leaves none of them; a
  * device, FIFO or symbolic link (-o /dev/stdout) is written through
@@ -271,9 +280,10 @@ static void output_abort(output_t *o)
     o->tmp = NULL;
 }
 
-/* A side output (--epoch-out, --xlate-log): rows each sim writes while
- * it runs, to a temporary file of its own (with --threads the sims run
- * at once); the output gets the header, then the sims' rows in sim order. */
+/* A side output (--epoch-out, --xlate-log, --dump-accesses): rows each sim
+ * writes while it runs, to a temporary file of its own (with --threads the sims
+ * run at once); the output gets the header, then the sims' rows in sim order.
+ */
 typedef struct side_output {
     output_t o;
     void (*header)(FILE *out);
@@ -406,6 +416,8 @@ int main(int argc, char **argv)
                             .header = iosim_epoch_csv_header};
     side_output_t xlates = {.o = {.opt = "--xlate-log"},
                             .header = iosim_xlate_log_csv_header};
+    side_output_t dumps = {.o = {.opt = "--dump-accesses"},
+                           .header = iosim_access_dump_csv_header};
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -500,6 +512,8 @@ int main(int argc, char **argv)
             epochs.o.path = argv[++i];
         } else if (!strcmp(a, "--xlate-log") && has_next) {
             xlates.o.path = argv[++i];
+        } else if (!strcmp(a, "--dump-accesses") && has_next) {
+            dumps.o.path = argv[++i];
         } else if (!strcmp(a, "--strict-input")) {
             strict_input = true;
         } else if (!strcmp(a, "--progress")) {
@@ -530,9 +544,11 @@ int main(int argc, char **argv)
         const char *opt, *path;
     } outputs[] = {{"-o", out_path},
                    {"--epoch-out", epochs.o.path},
-                   {"--xlate-log", xlates.o.path}};
-    for (size_t i = 0; i < 3; i++)
-        for (size_t j = i + 1; j < 3; j++)
+                   {"--xlate-log", xlates.o.path},
+                   {"--dump-accesses", dumps.o.path}};
+    size_t nout = sizeof outputs / sizeof outputs[0];
+    for (size_t i = 0; i < nout; i++)
+        for (size_t j = i + 1; j < nout; j++)
             if (outputs[i].path && outputs[j].path &&
                 !strcmp(outputs[i].path, outputs[j].path)) {
                 cli_error(PROG, "%s and %s name the same file '%s'",
@@ -586,7 +602,8 @@ int main(int argc, char **argv)
         out = report.f;
     }
     if (side_open(&epochs, trace, nsims, &err) ||
-        side_open(&xlates, trace, nsims, &err))
+        side_open(&xlates, trace, nsims, &err) ||
+        side_open(&dumps, trace, nsims, &err))
         goto fail;
     for (size_t i = 0; i < nsims; i++)
         iosim_sim_set_strict_input(sims[i], strict_input);
@@ -594,7 +611,9 @@ int main(int argc, char **argv)
         if ((epochs.o.f &&
              iosim_sim_set_epochs(sims[i], epoch_ns, epochs.rows[i], &err)) ||
             (xlates.o.f &&
-             iosim_sim_set_xlate_log(sims[i], xlates.rows[i], &err)))
+             iosim_sim_set_xlate_log(sims[i], xlates.rows[i], &err)) ||
+            (dumps.o.f &&
+             iosim_sim_set_access_dump(sims[i], dumps.rows[i], &err)))
             goto fail;
 
     if (progress < 0)
@@ -638,10 +657,10 @@ int main(int argc, char **argv)
         goto write_failed;
     }
     if (output_flush(&report, &err) || side_write(&epochs, nsims, &err) ||
-        side_write(&xlates, nsims, &err))
+        side_write(&xlates, nsims, &err) || side_write(&dumps, nsims, &err))
         goto write_failed;
     if (output_commit(&report, &err) || output_commit(&epochs.o, &err) ||
-        output_commit(&xlates.o, &err))
+        output_commit(&xlates.o, &err) || output_commit(&dumps.o, &err))
         goto write_failed;
     rc = 0;
     goto done;
@@ -657,6 +676,7 @@ done:
     iosim_provenance_free(&prov);
     side_close(&epochs, nsims);
     side_close(&xlates, nsims);
+    side_close(&dumps, nsims);
     for (size_t i = 0; i < nsims; i++)
         iosim_sim_free(sims[i]);
     if (reader)
