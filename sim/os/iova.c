@@ -83,6 +83,17 @@ void iova_domain_free(iova_domain_t *d)
 
 void iova_set_online_cpus(iova_domain_t *d, unsigned n) { d->online_cpus = n; }
 
+iova_domain_t *iova_dma_domain_new(unsigned cpus)
+{
+    iova_domain_t *d = iova_domain_new();
+    if (!d || iova_reserve(d, IOVA_MSI_LO_PFN, IOVA_MSI_HI_PFN)) {
+        iova_domain_free(d);
+        return NULL;
+    }
+    iova_set_online_cpus(d, cpus);
+    return d;
+}
+
 static range_node_t *tree_prev(iova_domain_t *d, const range_node_t *n)
 {
     return range_treap_below(&d->tree, n->lo, false);
@@ -553,12 +564,6 @@ void iova_remap_free(iova_remap_t *m)
 uint64_t iova_remap_limit_pfn(const iova_remap_t *m) { return m->limit_pfn; }
 iova_xmap_t *iova_remap_xmap(iova_remap_t *m) { return m->x; }
 
-/* The MSI window (intel_iommu_get_resv_regions: IOAPIC_RANGE_START
- * 0xfee00000 .. IOAPIC_RANGE_END 0xfeefffff) is reserved in every DMA
- * domain. */
-#define MSI_WINDOW_LO_PFN (0xfee00000ull >> IOVA_SHIFT)
-#define MSI_WINDOW_HI_PFN (0xfeefffffull >> IOVA_SHIFT)
-
 iova_domain_t *iova_remap_domain(iova_remap_t *m, uint16_t did)
 {
     for (size_t i = 0; i < m->ndom; i++)
@@ -572,12 +577,9 @@ iova_domain_t *iova_remap_domain(iova_remap_t *m, uint16_t did)
         m->dom = nd;
         m->cap = cap;
     }
-    iova_domain_t *d = iova_domain_new();
-    if (!d || iova_reserve(d, MSI_WINDOW_LO_PFN, MSI_WINDOW_HI_PFN)) {
-        iova_domain_free(d);
+    iova_domain_t *d = iova_dma_domain_new(sim_meta(m->s)->cpus);
+    if (!d)
         return NULL;
-    }
-    iova_set_online_cpus(d, sim_meta(m->s)->cpus);
     iova_tick(d, sim_now(m->s));
     m->dom[m->ndom].did = did;
     m->dom[m->ndom++].d = d;

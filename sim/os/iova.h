@@ -1,5 +1,6 @@
 /* iova.h — the Linux IOVA allocator model and the trace-to-model IOVA map
- * used by reallocating policies and schemes.
+ * used by reallocating policies and schemes; `gen nic` allocates the
+ * IOVAs of the traces it writes from the same model.
  *
  * Concepts:
  *   - iova_domain_t models one drivers/iommu/iova.c `struct iova_domain`
@@ -45,7 +46,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "system/services.h"
+#include "iosim.h" /* iosim_sim_t, iosim_rec_t, iosim_err_t */
 
 #define IOVA_SHIFT 12u
 #define IOVA_START_PFN 1ull              /* iova.c init_iova_domain */
@@ -54,11 +55,21 @@
 #define IOVA_MAG_SIZE 127u               /* pfns per magazine        */
 #define IOVA_DEPOT_DELAY_NS 100000000ull /* IOVA_DEPOT_DELAY 100 ms  */
 #define IOVA_MAX_CPUS 256u
+/* The MSI window (intel_iommu_get_resv_regions: IOAPIC_RANGE_START
+ * 0xfee00000 .. IOAPIC_RANGE_END 0xfeefffff), reserved in every DMA
+ * domain. */
+#define IOVA_MSI_LO_PFN (0xfee00000ull >> IOVA_SHIFT)
+#define IOVA_MSI_HI_PFN (0xfeefffffull >> IOVA_SHIFT)
 
 typedef struct iova_domain iova_domain_t;
 
 iova_domain_t *iova_domain_new(void);
 void iova_domain_free(iova_domain_t *d);
+/* A DMA domain as iommu_dma_init_domain leaves it: the MSI window
+ * reserved (Assumptions above), depot trimming against `cpus` online
+ * CPUs.  NULL when out of memory.  The replay's reallocating policies and
+ * `gen nic` allocate from one of these per domain. */
+iova_domain_t *iova_dma_domain_new(unsigned cpus);
 
 /* reserve_iova(): marks [pfn_lo, pfn_hi] as never allocatable. */
 int iova_reserve(iova_domain_t *d, uint64_t pfn_lo, uint64_t pfn_hi);

@@ -248,9 +248,6 @@ typedef struct gen_nic_params {
     uint64_t channels;
 } gen_nic_params_t;
 
-/* Top of the 32-bit IOVA space the allocator hands out first
- * (MODEL.md §1.5: first IOVAs of a PCI device are just below 4 GiB). */
-#define GEN_NIC_IOVA_TOP 0x100000000ULL
 #define GEN_NIC_MAX_CPUS 256 /* the cpu field of a record is 8 bits */
 /* keeps rx_pkts + app_lag + 1 far from overflow */
 #define GEN_NIC_MAX_APP_LAG (1ULL << 32)

@@ -10,9 +10,9 @@
  *     page), a NAPI poll every --napi-batch packets unmaps the filled
  *     pages, sends the ACKs and reposts used-up descriptors.  Tx packets
  *     and ACKs map, are read and unmap one 4 KB IOVA per page.
- *   - IOVAs: a per-CPU LIFO of freed pages over a top-down bump
- *     allocator below 4 GiB (MODEL.md §1.5; why not sim/os/iova.c:
- *     docs/gen-nic.md); physical frames: a seeded permutation.
+ *   - IOVAs: Linux's allocator model, sim/os/iova.c (MODEL.md §1.5):
+ *     one DMA domain, per-CPU rcache magazines over a depot, then the
+ *     tree top-down below 4 GiB; physical frames: a seeded permutation.
  *   - Time advances mtu*8/rate ns per packet slot; a MARK request
  *     precedes every data packet; BEGIN after the ring fill, END before
  *     the teardown, so MAP and UNMAP counts are equal.
@@ -28,8 +28,8 @@
  *   is MTU bytes in whole 4 KB pages; GRO flushed at every poll; the
  *   placeholders (--packets, --ack-bytes, --napi-batch, --app-lag) are
  *   named in docs/gen-nic.md.
- * Not modeled: page-pool recycling of later kernels, rcache magazines and
- *   depot, the 64-bit IOVA fallback (an error here), DCTCP window / ECN
+ * Not modeled: page-pool recycling of later kernels, the 64-bit IOVA
+ *   fallback (an error here), DCTCP window / ECN
  *   effects, interrupt moderation, CQE compression (full list:
  *   docs/gen-nic.md).
  */
@@ -38,12 +38,11 @@
 #include <string.h>
 
 #include "base/bits.h"
+#include "os/iova.h"
 #include "trace/gen.h"
 #include "trace/merge.h"
 
 #define NIC_PAGE 4096ULL
-/* IOVA page 0 is never handed out (MODEL.md §1.5 start_pfn = 1). */
-#define NIC_START_PFN 1ULL
 /* Placeholder physical base (any distinct aligned frames do). */
 #define GEN_NIC_PHYS_BASE 0x2000000000ULL
 #define NIC_PHYS_FRAMES_LOG2 22
@@ -113,10 +112,12 @@ typedef struct nic_flow {
     uint8_t cpu;
 } nic_flow_t;
 
-typedef struct iova_stack {
-    uint64_t *v;
-    size_t n, cap;
-} iova_stack_t;
+/* --channels: pfns allocated for a cpu's queues when the channels
+ * opened, taken (in order) by their first ring fill. */
+typedef struct nic_prefill {
+    uint64_t *pfn;
+    size_t head, n;
+} nic_prefill_t;
 
 typedef struct nic {
     const gen_nic_params_t *p;
@@ -124,9 +125,9 @@ typedef struct nic {
     iosim_err_t *err;
     nic_flow_t *flows;
     nic_rxq_t *qs;
-    uint64_t nq;          /* rx queues */
-    iova_stack_t *rcache; /* one per cpu */
-    uint64_t next_pfn;    /* bump allocator: next pfn is next_pfn - 1 */
+    uint64_t nq;            /* rx queues */
+    iova_domain_t *iovad;   /* the device's DMA domain */
+    nic_prefill_t *prefill; /* --channels: one per cpu */
     uint64_t phys_n, phys_mul, phys_add;
     uint64_t ring_desc, pkt_pages, ack_pages;
     nic_page_t *tmp; /* pages of the packet in hand */
@@ -322,9 +323,11 @@ int gen_nic_check(const gen_nic_params_t *p, iosim_err_t *err)
                              "%llu rx queues the flows use",
                              (unsigned long long)p->channels,
                              (unsigned long long)rxq_count(p));
-    /* the 32-bit IOVA space holds 2^20 - 1 pages; frames must stay distinct */
+    /* the 32-bit IOVA space holds 2^20 - 1 pages less the MSI window;
+     * frames must stay distinct */
     uint64_t bound = gen_nic_live_bound(p);
-    if (bound >= (1ULL << 20) - NIC_START_PFN)
+    if (bound >= IOVA_DMA32_PFN - IOVA_START_PFN -
+                     (IOVA_MSI_HI_PFN - IOVA_MSI_LO_PFN + 1))
         return iosim_err_set(err,
                              "gen nic: %llu live pages (queues x (ring + "
                              "rx cache)) do not "
@@ -336,35 +339,40 @@ int gen_nic_check(const gen_nic_params_t *p, iosim_err_t *err)
 /* ------------------------------------------------------------------ */
 /* Allocators                                                          */
 /* ------------------------------------------------------------------ */
-static int iova_alloc(nic_t *n, uint8_t cpu, uint64_t *iova)
+/* The driver's time: a poll's cpu time with --unmap-ns, else the slot's. */
+static uint64_t nic_now(const nic_t *n)
 {
-    iova_stack_t *s = &n->rcache[cpu];
-    if (s->n) {
-        *iova = s->v[--s->n];
+    return n->cpu_on ? n->cpu_on->t : n->t;
+}
+
+/* dma_map_page of `pages` pages on cpu: iommu_dma_alloc_iova for a PCI
+ * device tries below 4 GiB first; the 64-bit fallback is not modeled, so
+ * exhausting the 32-bit space is an error.  The depot's trimming runs at
+ * the driver's time. */
+static int iova_alloc(nic_t *n, uint8_t cpu, uint64_t pages, uint64_t *iova)
+{
+    nic_prefill_t *f = &n->prefill[cpu];
+    if (pages == 1 && f->head < f->n) {
+        *iova = f->pfn[f->head++] * NIC_PAGE;
         return 0;
     }
-    if (n->next_pfn <= NIC_START_PFN)
+    iova_tick(n->iovad, nic_now(n));
+    uint64_t pfn =
+        iova_alloc_fast(n->iovad, cpu, pages, IOVA_DMA32_PFN - 1, true, NULL);
+    if (!pfn)
         return iosim_err_set(n->err,
                              "gen nic: 32-bit IOVA space exhausted at "
                              "t=%llu ns",
                              (unsigned long long)n->t);
-    *iova = --n->next_pfn * NIC_PAGE;
+    *iova = pfn * NIC_PAGE;
     return 0;
 }
 
-static int iova_free(nic_t *n, uint8_t cpu, uint64_t iova)
+/* dma_unmap_page's free_iova_fast on cpu (pages as allocated). */
+static void iova_free(nic_t *n, uint8_t cpu, uint64_t iova, uint64_t pages)
 {
-    iova_stack_t *s = &n->rcache[cpu];
-    if (s->n == s->cap) {
-        size_t cap = s->cap ? s->cap * 2 : 256;
-        uint64_t *v = realloc(s->v, cap * sizeof *v);
-        if (!v)
-            return iosim_err_set(n->err, "gen nic: out of memory");
-        s->v = v;
-        s->cap = cap;
-    }
-    s->v[s->n++] = iova;
-    return 0;
+    iova_tick(n->iovad, nic_now(n));
+    iova_free_fast(n->iovad, cpu, iova / NIC_PAGE, pages);
 }
 
 /* A seeded permutation of 2^22 frames: n * odd + c is a bijection mod a
@@ -493,7 +501,7 @@ static int emit(nic_t *n, uint8_t kind, uint8_t cpu, uint64_t iova,
 
 static int map_page(nic_t *n, uint8_t cpu, bool device_writes, nic_page_t *pg)
 {
-    if (iova_alloc(n, cpu, &pg->iova))
+    if (iova_alloc(n, cpu, 1, &pg->iova))
         return -1;
     pg->phys = phys_alloc(n);
     return emit(n, IOSIM_REC_MAP, cpu, pg->iova, NIC_PAGE, pg->phys,
@@ -504,7 +512,8 @@ static int unmap_page(nic_t *n, uint8_t cpu, const nic_page_t *pg)
 {
     if (emit(n, IOSIM_REC_UNMAP, cpu, pg->iova, NIC_PAGE, 0, 0))
         return -1;
-    return iova_free(n, cpu, pg->iova);
+    iova_free(n, cpu, pg->iova, 1);
+    return 0;
 }
 
 /* One DMA record per 4 KB page of a bytes-long buffer. */
@@ -543,15 +552,15 @@ static int dma_span(nic_t *n, uint8_t cpu, const nic_page_t *pg, uint64_t off,
 /* ------------------------------------------------------------------ */
 #define NIC_RING_ENTRY 64ULL /* mlx5 WQE stride / CQE size (64 B CQEs) */
 
-/* A coherent ring of npages pages: one contiguous IOVA range taken from
- * the top of the space (driver load comes before any buffer map), each
- * page mapped read+write (dma_alloc_coherent: IOMMU_READ|IOMMU_WRITE). */
+/* A coherent ring of npages pages: one IOVA range (dma_alloc_coherent:
+ * one iommu_dma_alloc_iova, so fewer than 32 pages are rounded up to a
+ * power of two and naturally aligned), taken from the top of the space
+ * (driver load comes before any buffer map), each page mapped read+write
+ * (IOMMU_READ|IOMMU_WRITE). */
 static int ring_map(nic_t *n, uint8_t cpu, uint64_t npages, uint64_t *iova)
 {
-    if (n->next_pfn <= NIC_START_PFN + npages)
-        return iosim_err_set(n->err, "gen nic: IOVA space exhausted by rings");
-    n->next_pfn -= npages;
-    *iova = n->next_pfn * NIC_PAGE;
+    if (iova_alloc(n, cpu, npages, iova))
+        return -1;
     for (uint64_t i = 0; i < npages; i++)
         if (emit(n, IOSIM_REC_MAP, cpu, *iova + i * NIC_PAGE, NIC_PAGE,
                  phys_alloc(n), IOSIM_PROT_READ | IOSIM_PROT_WRITE))
@@ -564,6 +573,7 @@ static int ring_unmap(nic_t *n, uint8_t cpu, uint64_t iova, uint64_t npages)
     for (uint64_t i = 0; i < npages; i++)
         if (emit(n, IOSIM_REC_UNMAP, cpu, iova + i * NIC_PAGE, NIC_PAGE, 0, 0))
             return -1;
+    iova_free(n, cpu, iova, npages);
     return 0;
 }
 
@@ -691,12 +701,13 @@ static int ring_refill(nic_t *n, nic_rxq_t *q)
  * mapped with its own dma_map_page.  With the IOVA caches still empty
  * every one of those allocations goes to the one rbtree, top-down under
  * one lock, so the channels' pages interleave in IOVA space.  Here the
- * C x ring pages are handed out top-down in a seeded random order of
- * channels (each page an independent draw: the interleaving of cpus
- * contending for the lock, UNVERIFIED at which grain); the queues the
- * flows use get theirs through their cpu's IOVA stack, so their first
- * fill takes exactly those pages, and the C - queues idle channels map
- * theirs now and keep them until teardown (no traffic reaches them). */
+ * C x ring pages are allocated (top-down: the rcaches are still empty) in
+ * a seeded random order of channels (each page an independent draw: the
+ * interleaving of cpus contending for the lock, UNVERIFIED at which
+ * grain); the queues the flows use keep theirs for their cpu's first ring
+ * fill (nic_prefill_t), which maps exactly those pages, and the C -
+ * queues idle channels map theirs now and keep them until teardown (no
+ * traffic reaches them). */
 static int channels_open(nic_t *n)
 {
     const gen_nic_params_t *p = n->p;
@@ -716,26 +727,36 @@ static int channels_open(nic_t *n)
         order[i] = order[j];
         order[j] = c;
     }
-    /* the k-th allocation gets page next_pfn - 1 - k; pushed last to
-     * first, so each cpu's stack pops its queue's pages in that order */
-    for (uint64_t k = total; k-- > 0;)
-        if (order[k] < n->nq && iova_free(n, n->qs[order[k]].cpu,
-                                          (n->next_pfn - 1 - k) * NIC_PAGE)) {
-            free(order);
-            return -1;
-        }
-    int rc = 0;
-    for (uint64_t k = 0; k < total && !rc; k++) {
-        if (order[k] < n->nq)
-            continue;
-        /* records carry cpu i % --cpus: the trace has --cpus cpus */
-        uint64_t i = n->nidle++;
-        n->idle[i].iova = (n->next_pfn - 1 - k) * NIC_PAGE;
-        n->idle[i].phys = phys_alloc(n);
-        rc = emit(n, IOSIM_REC_MAP, (uint8_t)(i % p->cpus), n->idle[i].iova,
-                  NIC_PAGE, n->idle[i].phys, IOSIM_PROT_WRITE);
+    for (uint64_t i = 0; i < n->nq; i++) {
+        nic_prefill_t *f = &n->prefill[n->qs[i].cpu];
+        f->n += per;
     }
-    n->next_pfn -= total;
+    int rc = 0;
+    for (uint64_t c = 0; c < p->cpus && !rc; c++) {
+        nic_prefill_t *f = &n->prefill[c];
+        if (f->n && !(f->pfn = malloc(f->n * sizeof *f->pfn)))
+            rc = iosim_err_set(n->err, "gen nic: out of memory");
+        f->n = 0;
+    }
+    for (uint64_t k = 0; k < total && !rc; k++) {
+        /* records carry cpu i % --cpus: the trace has --cpus cpus */
+        bool used = order[k] < n->nq;
+        uint8_t cpu =
+            used ? n->qs[order[k]].cpu : (uint8_t)(n->nidle % p->cpus);
+        uint64_t iova;
+        if (iova_alloc(n, cpu, 1, &iova)) {
+            rc = -1;
+        } else if (used) {
+            nic_prefill_t *f = &n->prefill[cpu];
+            f->pfn[f->n++] = iova / NIC_PAGE;
+        } else {
+            nic_page_t *pg = &n->idle[n->nidle++];
+            pg->iova = iova;
+            pg->phys = phys_alloc(n);
+            rc = emit(n, IOSIM_REC_MAP, cpu, pg->iova, NIC_PAGE, pg->phys,
+                      IOSIM_PROT_WRITE);
+        }
+    }
     free(order);
     return rc;
 }
@@ -1096,19 +1117,20 @@ int gen_nic_write(const gen_nic_params_t *p, const char *path, bool text,
     n.pkt_pages = pages_for(p->mtu);
     n.ack_pages = pages_for(p->ack_bytes);
     n.nq = rxq_count(p);
-    n.next_pfn = GEN_NIC_IOVA_TOP / NIC_PAGE;
+    n.iovad = iova_dma_domain_new((unsigned)p->cpus);
     gen_rng_t rng = {p->seed};
     n.phys_mul = gen_rng_next(&rng) | 1;
     n.phys_add = gen_rng_next(&rng);
     n.flows = calloc(p->flows, sizeof *n.flows);
     n.qs = calloc(n.nq, sizeof *n.qs);
-    n.rcache = calloc(p->cpus, sizeof *n.rcache);
+    n.prefill = calloc(p->cpus, sizeof *n.prefill);
     n.cpu_s = calloc(p->cpus, sizeof *n.cpu_s);
     bool merge_ok = trace_merge_init(&n.cpu_m, p->cpus) == 0;
     n.tmp = calloc(n.pkt_pages > n.ack_pages ? n.pkt_pages : n.ack_pages,
                    sizeof *n.tmp);
     int rc = -1;
-    if (!n.flows || !n.qs || !n.rcache || !n.cpu_s || !merge_ok || !n.tmp) {
+    if (!n.iovad || !n.flows || !n.qs || !n.prefill || !n.cpu_s || !merge_ok ||
+        !n.tmp) {
         iosim_err_set(err, "gen nic: out of memory");
         goto out;
     }
@@ -1162,18 +1184,19 @@ out:
             free(n.qs[i].cache);
             free(n.qs[i].txdone);
         }
-    if (n.rcache)
+    if (n.prefill)
         for (uint64_t i = 0; i < p->cpus; i++)
-            free(n.rcache[i].v);
+            free(n.prefill[i].pfn);
     if (n.cpu_s)
         for (uint64_t i = 0; i < p->cpus; i++)
             free(n.cpu_s[i].recs);
     free(n.cpu_s);
     free(n.flows);
     free(n.qs);
-    free(n.rcache);
+    free(n.prefill);
     if (merge_ok)
         trace_merge_free(&n.cpu_m);
+    iova_domain_free(n.iovad);
     free(n.tmp);
     free(n.idle);
     return rc;

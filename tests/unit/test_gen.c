@@ -561,6 +561,53 @@ static void test_nic_channels(void **state)
     assert_non_null(strstr(err.msg, "--channels"));
 }
 
+/* The IOVAs come from Linux's allocator (sim/os/iova.c), worked out by
+ * hand from drivers/iommu/iova.c __alloc_and_insert_iova_range: a range
+ * of n < 32 pages is rounded up to a power of two and aligned to it, and
+ * the search goes down from the last allocation.  --device-rings, 1 flow,
+ * ring 256 (CQ: 256 x 64 B = 4 pages), 64-page descriptors of one-page
+ * packets (4 descriptors, RQ: 4 x 64 B = 1 page):
+ *   RQ (1 page)  pfn 0xFFFFF
+ *   CQ (4 pages) the highest 4-aligned slot below it: 0xFFFF8-0xFFFFB
+ *   SQ, tx CQ    0xFFFF7, 0xFFFF6;  the first rx page 0xFFFF5.
+ * And the MSI window 0xFEE00000-0xFEEFFFFF is never handed out: 5 rings
+ * of 2048 one-page packets keep over 10,000 pages live, more than the
+ * 4,352 pages above it. */
+static void test_nic_linux_iovas(void **state)
+{
+    (void)state;
+    gen_nic_params_t p;
+    gen_nic_defaults(&p);
+    p.flows = 1;
+    p.cpus = 1;
+    p.packets = 100;
+    p.device_rings = true;
+    trace_t t = nic_trace(&p, "iovas.zst");
+    const uint64_t want[] = {0xFFFFF, 0xFFFF8, 0xFFFF9, 0xFFFFA,
+                             0xFFFFB, 0xFFFF7, 0xFFFF6, 0xFFFF5};
+    size_t k = 0;
+    for (size_t i = 0; i < t.n && k < 8; i++)
+        if (t.r[i].kind == IOSIM_REC_MAP)
+            assert_int_equal(t.r[i].iova >> 12, want[k++]);
+    assert_int_equal(k, 8);
+    free(t.r);
+
+    gen_nic_defaults(&p);
+    p.ring = 2048;
+    p.packets = 2000;
+    t = nic_trace(&p, "msi.zst");
+    uint64_t lowest = UINT64_MAX;
+    for (size_t i = 0; i < t.n; i++)
+        if (t.r[i].kind == IOSIM_REC_MAP) {
+            assert_false(t.r[i].iova >= 0xFEE00000ULL &&
+                         t.r[i].iova <= 0xFEEFFFFFULL);
+            if (t.r[i].iova < lowest)
+                lowest = t.r[i].iova;
+        }
+    assert_true(lowest < 0xFEE00000ULL); /* the window was reached */
+    free(t.r);
+}
+
 static size_t nic_acks(gen_nic_params_t *p, const char *name)
 {
     trace_t t = nic_trace(p, name);
@@ -1005,6 +1052,7 @@ int main(void)
         cmocka_unit_test(test_nic_stride),
         cmocka_unit_test(test_nic_rq_sizing_mlx5),
         cmocka_unit_test(test_nic_channels),
+        cmocka_unit_test(test_nic_linux_iovas),
         cmocka_unit_test(test_nic_queue_gro),
         cmocka_unit_test(test_nic_burst),
         cmocka_unit_test(test_nic_stagger_polls),
