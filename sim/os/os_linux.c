@@ -21,7 +21,6 @@
  * and, with ATS, one device-TLB tag (PASID 0: a plain device-TLB
  * descriptor).
  * Not modeled: the dtlb_extra_inval quirk. */
-#include <string.h>
 
 #include "os/iova.h"
 #include "os/os.h"
@@ -44,8 +43,9 @@ static void submit_batched(iosim_sim_t *s, const vtd_desc_t *d, size_t n)
  * first-stage one too. */
 bool os_linux_first_stage(const iosim_sim_t *s)
 {
-    return !strcmp(sim_config(s)->vtd.translation, "first-stage") ||
-           !strcmp(sim_config(s)->vtd.translation, "nested");
+    /* the hardware model decoded vtd.translation once (every unmap asks) */
+    vtd_xlate_t t = vtd_translation(sim_vtd(s));
+    return t == VTD_XLATE_FIRST || t == VTD_XLATE_NESTED;
 }
 
 /* ih: only leaves changed.  A second-stage PSI carries it only where the
