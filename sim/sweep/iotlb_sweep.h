@@ -23,10 +23,17 @@
  *     to a 4 KB leaf looks it up first and, on a miss, reads and fills
  *     that PDE, whatever the upper caches do; so its input is free of its
  *     own geometry and one pass is exact for it.
+   - The IOTLB x the PDE cache: for a fixed IOTLB geometry the walks
+ *     (the IOTLB's misses) do not depend on the PSCs when walks in flight
+ *     complete (with drop-fill or restart a walk's time, shortened by PSC
+ *     hits, decides whether an invalidation discards its IOTLB fill, so
+ *     they do: tests/cli/iotlb_sweep.sh shows it); so one sim per IOTLB
+ *     geometry with a shadow on its PDE cache gives every PDE geometry.
  * Not modeled: the upper paging-structure caches in one pass (their
  *   lookups cascade: the PDPTE cache is probed only when the PDE cache
- *   missed, so their input depends on the PDE cache's geometry), or any
- *   PSC together with the IOTLB (walks happen on IOTLB misses).
+ *   missed, so their input depends on the PDE cache's geometry); every
+ *   IOTLB geometry's PDE stream from one pass (each IOTLB geometry is a
+ *   sim of its own; all share one decode).
  */
 #ifndef IOSIM_IOTLB_SWEEP_H
 #define IOSIM_IOTLB_SWEEP_H
@@ -60,5 +67,30 @@ int iotlb_sweep_run(const iosim_config_t *base, const char *trace,
                     iotlb_sweep_method_t method, unsigned threads,
                     iotlb_sweep_row_t *rows, bool *one_pass, char *why,
                     iosim_err_t *err);
+
+/* One point of an IOTLB x PDE-cache grid: the IOTLB's counters (always
+ * those of a sim of its geometry) and the PDE cache's (misses_only when
+ * they came from separate sims). */
+typedef struct iotlb_psc_row {
+    iotlb_sweep_row_t iotlb, pde;
+} iotlb_psc_row_t;
+
+/* Every IOTLB geometry (sets x ways) with every PDE-cache geometry
+ * (psc_sets x psc_ways), the other caches as the base has them.  One
+ * sim per IOTLB geometry, all in one decode, each with an all-
+ * associativity shadow on its PDE cache: for a fixed IOTLB the walks do
+ * not depend on the PSCs (vtd.inval_walks_in_flight=complete), and the
+ * PDE cache's input not on its own geometry (see above).  When the PDE
+ * cache rules that out, every point runs as its own sim (in decodes of
+ * at most 256 sims).  rows[] in order IOTLB point (as iotlb_sweep_run),
+ * then PDE point (psc_sets outer); threads as iosim --threads. */
+int iotlb_psc_sweep_run(const iosim_config_t *base, const char *trace,
+                        const uint32_t *sets, size_t nsets,
+                        const uint32_t *ways, size_t nways,
+                        const uint32_t *psc_sets, size_t npsc_sets,
+                        const uint32_t *psc_ways, size_t npsc_ways,
+                        iotlb_sweep_method_t method, unsigned threads,
+                        iotlb_psc_row_t *rows, bool *one_pass, char *why,
+                        iosim_err_t *err);
 
 #endif

@@ -35,12 +35,18 @@ static void usage(FILE *out)
         "only\n"
         "                    its misses are known (psc.l3_misses), the other\n"
         "                    fields are empty\n"
+        "  --psc-sets LIST, --psc-ways LIST\n"
+        "                    with the IOTLB's grid, every geometry of the PDE\n"
+        "                    cache too (IOTLB x PDE points): one sim per\n"
+        "                    IOTLB geometry gives all PDE geometries when\n"
+        "                    exact (LRU PDE cache, walks in flight complete),\n"
+        "                    else one per point; columns psc_* follow\n"
         "  -c, --config F    base configuration (default: built-in)\n"
         "  --set KEY=VALUE   override a parameter of the base (repeatable)\n"
         "  --plain           run every point as its own sim (the check of\n"
         "                    the one pass)\n"
-        "  --threads N       worker threads for separate sims (0 = one per\n"
-        "                    CPU; default 1)\n"
+        "  --threads N       worker threads for the sims (0 = one per CPU;\n"
+        "                    default 1)\n"
         "  -h, --help        this text\n"
         "stderr says which way the rows were computed.\n");
 }
@@ -79,10 +85,53 @@ static int parse_list(const char *s, bool pow2, uint32_t *v, size_t *n)
     return *n ? 0 : -1;
 }
 
+/* One row's cells: sets, ways, entries and the counters (only the misses
+ * when the sims gave only those). */
+static void print_cells(const iotlb_sweep_row_t *r)
+{
+    if (r->misses_only) {
+        printf("%u,%u,%llu,,,%llu,,", r->sets, r->ways,
+               (unsigned long long)r->sets * r->ways,
+               (unsigned long long)r->misses);
+        return;
+    }
+    printf("%u,%u,%llu,%llu,%llu,%llu,%llu,%llu", r->sets, r->ways,
+           (unsigned long long)r->sets * r->ways,
+           (unsigned long long)r->lookups, (unsigned long long)r->hits,
+           (unsigned long long)r->misses, (unsigned long long)r->evictions,
+           (unsigned long long)r->invalidated);
+}
+
+static uint32_t sets[MAX_GRID], ways[MAX_GRID], psets[MAX_GRID],
+    pways[MAX_GRID];
+static size_t nsets, nways, npsets, npways;
+
+/* The grid's list options: sets are powers of two, ways any count. */
+typedef struct grid_opt {
+    const char *name;
+    bool pow2;
+    uint32_t *v;
+    size_t *n;
+} grid_opt_t;
+
+static const grid_opt_t grid_opts[] = {
+    {"--sets", true, sets, &nsets},
+    {"--ways", false, ways, &nways},
+    {"--psc-sets", true, psets, &npsets},
+    {"--psc-ways", false, pways, &npways},
+};
+
+static const grid_opt_t *grid_option(const char *a)
+{
+    for (size_t k = 0; k < sizeof grid_opts / sizeof grid_opts[0]; k++)
+        if (!strcmp(a, grid_opts[k].name))
+            return &grid_opts[k];
+    return NULL;
+}
+
 int iotlb_sweep_main(int argc, char **argv)
 {
-    static uint32_t sets[MAX_GRID], ways[MAX_GRID];
-    size_t nsets = 0, nways = 0, nsetargs = 0;
+    size_t nsetargs = 0;
     const char *config = NULL, *trace = NULL, *setargs[MAX_SETS_ARGS];
     bool plain = false;
     iotlb_sweep_cache_t which = IOTLB_SWEEP_IOTLB;
@@ -93,20 +142,14 @@ int iotlb_sweep_main(int argc, char **argv)
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
             usage(stdout);
             return 0;
-        } else if (!strcmp(a, "--sets") && has_next) {
-            if (parse_list(argv[++i], true, sets, &nsets)) {
-                cli_error(PROG,
-                          "--sets %s: expected powers of two N,M,... "
-                          "or A-B (distinct, at most %d)",
-                          argv[i], MAX_GRID);
-                return 2;
-            }
-        } else if (!strcmp(a, "--ways") && has_next) {
-            if (parse_list(argv[++i], false, ways, &nways)) {
-                cli_error(PROG,
-                          "--ways %s: expected counts N,M,... or A-B "
-                          "(distinct, at least 1, at most %d)",
-                          argv[i], MAX_GRID);
+        } else if (grid_option(a) && has_next) {
+            const grid_opt_t *g = grid_option(a);
+            if (parse_list(argv[++i], g->pow2, g->v, g->n)) {
+                cli_error(PROG, "%s %s: %s (distinct, at most %d)", a, argv[i],
+                          g->pow2 ? "expected powers of two N,M,... or A-B"
+                                  : "expected counts N,M,... or A-B, at "
+                                    "least 1",
+                          MAX_GRID);
                 return 2;
             }
         } else if ((!strcmp(a, "-c") || !strcmp(a, "--config")) && has_next) {
@@ -158,6 +201,21 @@ int iotlb_sweep_main(int argc, char **argv)
                         "iotlb-sweep --help)");
         return 2;
     }
+    if (!npsets != !npways) {
+        cli_error(PROG, "--psc-sets and --psc-ways go together");
+        return 2;
+    }
+    if (npsets && which != IOTLB_SWEEP_IOTLB) {
+        cli_error(PROG, "--psc-sets, --psc-ways: the grid is the IOTLB's "
+                        "with the PDE cache's (not with --cache psc_pd)");
+        return 2;
+    }
+    if (npsets) /* points beyond a million would not fit the tables */
+        if ((uint64_t)nsets * nways * npsets * npways > 1000000) {
+            cli_error(PROG, "--sets x --ways x --psc-sets x --psc-ways: "
+                            "more than 1,000,000 points");
+            return 2;
+        }
     iosim_err_t err = {0};
     iosim_config_t *cfg = iosim_config_new();
     if (!cfg) {
@@ -165,7 +223,8 @@ int iotlb_sweep_main(int argc, char **argv)
         return 1;
     }
     int status = 2;
-    iotlb_sweep_row_t *rows = NULL;
+    iotlb_psc_row_t *rows = NULL;
+    iotlb_sweep_row_t *rows1 = NULL; /* the IOTLB's grid alone */
     if (config && iosim_config_load(cfg, config, &err)) {
         cli_error(PROG, "%s", err.msg);
         goto out;
@@ -175,44 +234,55 @@ int iotlb_sweep_main(int argc, char **argv)
             cli_error(PROG, "%s", err.msg);
             goto out;
         }
-    rows = calloc(nsets * nways, sizeof *rows);
-    if (!rows) {
+    size_t npoints = nsets * nways * (npsets ? npsets * npways : 1);
+    rows = calloc(npoints, sizeof *rows);
+    rows1 = npsets ? NULL : calloc(npoints, sizeof *rows1);
+    if (!rows || (!npsets && !rows1)) {
         cli_error(PROG, "out of memory");
         status = 1;
         goto out;
     }
     bool one_pass;
     char why[128];
-    if (iotlb_sweep_run(cfg, trace, which, sets, nsets, ways, nways,
-                        plain ? IOTLB_SWEEP_PLAIN : IOTLB_SWEEP_AUTO,
-                        (unsigned)threads, rows, &one_pass, why, &err)) {
+    iotlb_sweep_method_t method = plain ? IOTLB_SWEEP_PLAIN : IOTLB_SWEEP_AUTO;
+    int rc = npsets ? iotlb_psc_sweep_run(cfg, trace, sets, nsets, ways, nways,
+                                          psets, npsets, pways, npways, method,
+                                          (unsigned)threads, rows, &one_pass,
+                                          why, &err)
+                    : iotlb_sweep_run(cfg, trace, which, sets, nsets, ways,
+                                      nways, method, (unsigned)threads, rows1,
+                                      &one_pass, why, &err);
+    if (rc) {
         cli_error(PROG, "%s", err.msg);
         goto out;
     }
-    if (one_pass)
+    if (one_pass && npsets)
+        fprintf(stderr,
+                "%s: %zu points from one pass per IOTLB geometry (%zu; "
+                "exact)\n",
+                PROG, npoints, nsets * nways);
+    else if (one_pass)
         fprintf(stderr, "%s: %zu points from one pass (exact)\n", PROG,
-                nsets * nways);
+                npoints);
     else
-        fprintf(stderr, "%s: %zu points as separate sims: %s\n", PROG,
-                nsets * nways, why);
-    printf("sets,ways,entries,lookups,hits,misses,evictions,invalidated\n");
-    for (size_t k = 0; k < nsets * nways; k++) {
-        const iotlb_sweep_row_t *r = &rows[k];
-        if (r->misses_only) {
-            printf("%u,%u,%llu,,,%llu,,\n", r->sets, r->ways,
-                   (unsigned long long)r->sets * r->ways,
-                   (unsigned long long)r->misses);
-            continue;
+        fprintf(stderr, "%s: %zu points as separate sims: %s\n", PROG, npoints,
+                why);
+    printf("sets,ways,entries,lookups,hits,misses,evictions,invalidated%s\n",
+           npsets ? ",psc_sets,psc_ways,psc_entries,psc_lookups,psc_hits,"
+                    "psc_misses,psc_evictions,psc_invalidated"
+                  : "");
+    for (size_t k = 0; k < npoints; k++) {
+        print_cells(rows1 ? &rows1[k] : &rows[k].iotlb);
+        if (npsets) {
+            putchar(',');
+            print_cells(&rows[k].pde);
         }
-        printf("%u,%u,%llu,%llu,%llu,%llu,%llu,%llu\n", r->sets, r->ways,
-               (unsigned long long)r->sets * r->ways,
-               (unsigned long long)r->lookups, (unsigned long long)r->hits,
-               (unsigned long long)r->misses, (unsigned long long)r->evictions,
-               (unsigned long long)r->invalidated);
+        putchar('\n');
     }
     status = fflush(stdout) ? 1 : 0;
 out:
     free(rows);
+    free(rows1);
     iosim_config_free(cfg);
     return status;
 }
