@@ -77,6 +77,26 @@ void u64map_del_slot(u64map_t *t, size_t i)
     }
 }
 
+void u64map_del_range(u64map_t *t, uint64_t lo, uint64_t n)
+{
+    if (n == 0)
+        return;
+    if (n <= t->cap) {
+        for (uint64_t k = 0; k < n && lo + k != UINT64_MAX; k++)
+            u64map_del(t, lo + k);
+        return;
+    }
+    /* more keys than slots: look at each slot instead.  A deletion
+     * shifts later entries of the run back into slot i, so slot i is
+     * looked at again; an entry shifted into a slot already passed comes
+     * from a slot already passed (the run wrapped around the array's
+     * end), and was kept there. */
+    uint64_t last = n - 1 > UINT64_MAX - 1 - lo ? UINT64_MAX - 1 : lo + n - 1;
+    for (size_t i = 0; i < t->cap; i++)
+        while (t->s[i].key && t->s[i].key - 1 >= lo && t->s[i].key - 1 <= last)
+            u64map_del_slot(t, i);
+}
+
 size_t u64map_add(u64map_t *t, uint64_t key, uint64_t val, uint64_t aux)
 {
     size_t mask = t->cap - 1;

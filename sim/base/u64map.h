@@ -13,7 +13,10 @@
  *   - Map: put (insert or replace, doubling the array when it would be
  *     more than half full), get, del.  Deletion shifts the following
  *     entries of the probe run back (Knuth, TAOCP vol. 3, 6.4,
- *     Algorithm R), so no tombstones accumulate.
+ *     Algorithm R), so no tombstones accumulate.  del_range removes a
+ *     range of keys key by key or, when the range has more keys than the
+ *     array has slots, by one pass over the slots: its work is bounded by
+ *     the table, not by the range (an unmap of terabytes of IOVA space).
  *   - Multimap: add appends an entry whatever the key holds and returns
  *     its slot; probe / probe_next visit every entry of a key.  The
  *     caller keeps the slots it added (a log) and with it empties the
@@ -23,8 +26,8 @@
  *   empty).  A multimap caller keeps at most half of the slots in use
  *   (add does not grow) and logs every slot it adds.  Map and multimap
  *   calls are not mixed on one table.
- * Not modeled: nothing; plumbing.  No iteration over all entries, no
- *   shrinking.
+ * Not modeled: nothing; plumbing.  No iteration over all entries (but
+ *   del_range's pass), no shrinking.
  */
 #ifndef IOSIM_BASE_U64MAP_H
 #define IOSIM_BASE_U64MAP_H
@@ -55,6 +58,9 @@ int u64map_put(u64map_t *t, uint64_t key, uint64_t val);
 void u64map_del(u64map_t *t, uint64_t key);
 /* Map: removes the entry in slot i (from u64map_probe). */
 void u64map_del_slot(u64map_t *t, size_t i);
+/* Map: removes every key in [lo, lo + n) (up to UINT64_MAX - 1 if that
+ * overflows); visits at most min(n, cap) keys or slots. */
+void u64map_del_range(u64map_t *t, uint64_t lo, uint64_t n);
 
 /* Multimap: adds an entry; returns its slot. */
 size_t u64map_add(u64map_t *t, uint64_t key, uint64_t val, uint64_t aux);

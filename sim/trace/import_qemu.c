@@ -67,7 +67,9 @@
  *   - A MAP bigger than QEMU_MAP_INDEX_PAGES pages is indexed by its
  *     first QEMU_MAP_INDEX_PAGES pages only.
  *   - A translation covers at most a 1 GB page (mask 0x3fffffff, VT-d's
- *     largest); a larger mask is an error.
+ *     largest); a larger mask is an error, and so is a guest MAP of more
+ *     than 1 GB (its pages are tracked one by one).  A guest UNMAP may be
+ *     of any size: its work is bounded by the pages mapped.
  *   - References (trace metadata ref.*, whole trace, not with --window):
  *     QEMU's own IOTLB outcome of each DMA written (the vtd_iotlb_page_hit
  *     or vtd_iotlb_page_update line just before its vtd_dmar_translate)
@@ -106,6 +108,11 @@
 #define QEMU_MAX_CANDIDATES 65536u
 #define PAGE_SHIFT 12
 #define QEMU_MASK_MAX 0x3fffffffull /* VT-d's largest page: 1 GB */
+/* A guest map the merge tracks page by page (about 100 bytes and 100 ns
+ * a page): at most VT-d's largest page, 1 GB.  The captures map at most
+ * 8 KB at a time (NIC buffers); a bigger map (VFIO in the guest mapping
+ * several hugepages at once) is refused, not half tracked. */
+#define QEMU_MAP_MAX_PAGES ((QEMU_MASK_MAX + 1) >> PAGE_SHIFT)
 
 /* ------------------------------------------------------------------ */
 /* QEMU line parsing                                                   */
@@ -561,6 +568,12 @@ static int merge_extend(merge_t *m, iosim_err_t *err)
         m->bufline[m->len] = import_in_lineno(m->gin);
         if (r->kind == IOSIM_REC_MAP) {
             uint64_t pages = (r->size + 4095) >> PAGE_SHIFT;
+            if (pages > QEMU_MAP_MAX_PAGES)
+                return iosim_err_set(
+                    err,
+                    "%s:%lu: map of %llu bytes: the QEMU merge tracks a "
+                    "guest mapping page by page, at most 1 GB per map",
+                    m->gname, m->bufline[m->len], (unsigned long long)r->size);
             if (pages > QEMU_MAP_INDEX_PAGES)
                 pages = QEMU_MAP_INDEX_PAGES;
             for (uint64_t i = 0; i < pages; i++)
@@ -612,10 +625,10 @@ static int merge_emit_one(merge_t *m, const iosim_rec_t *src, iosim_err_t *err)
                            (r.aux >> PAGE_SHIFT) + i) < 0)
                 return iosim_err_set(err, "%s: out of memory", m->qname);
     } else if (r.kind == IOSIM_REC_UNMAP) {
-        for (uint64_t i = 0; i < pages; i++) {
-            u64map_del(&m->live, (r.iova >> PAGE_SHIFT) + i);
-            u64map_del(&m->premapped, (r.iova >> PAGE_SHIFT) + i);
-        }
+        /* bounded by the tables, not by the size: an unmap may cover far
+         * more pages than were ever mapped */
+        u64map_del_range(&m->live, r.iova >> PAGE_SHIFT, pages);
+        u64map_del_range(&m->premapped, r.iova >> PAGE_SHIFT, pages);
     }
     m->last_t = r.t;
     return import_sink_put(m->sink, &r, err);

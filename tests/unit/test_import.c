@@ -141,22 +141,31 @@ static void temp_file(char *tmpl, const char *text)
     write_file(tmpl, text, strlen(text));
 }
 
-/* A hand-made QEMU log and guest ftrace, imported (must succeed) and
- * removed again. */
+/* A hand-made QEMU log and guest ftrace, written to files named from
+ * gpath and qpath ("/tmp/..._XXXXXX", rewritten to the names the
+ * messages give), imported and removed again; the run's result. */
+static int import_pair_rc(const char *guest, const char *qemu, recs_t *got,
+                          import_counts_t *c, iosim_err_t *err, char *gpath,
+                          char *qpath)
+{
+    temp_file(gpath, guest);
+    temp_file(qpath, qemu);
+    import_opts_t o = default_opts();
+    o.guest_path = gpath;
+    int rc = run_import("qemu", qpath, &o, got, c, err);
+    unlink(gpath);
+    unlink(qpath);
+    return rc;
+}
+
+/* The same, which must succeed. */
 static void import_pair(const char *guest, const char *qemu, recs_t *got,
                         import_counts_t *c)
 {
     char gpath[] = "/tmp/test_import_g_XXXXXX";
     char qpath[] = "/tmp/test_import_q_XXXXXX";
-    temp_file(gpath, guest);
-    temp_file(qpath, qemu);
-    import_opts_t o = default_opts();
-    o.guest_path = gpath;
     iosim_err_t err = {0};
-    int rc = run_import("qemu", qpath, &o, got, c, &err);
-    unlink(gpath);
-    unlink(qpath);
-    if (rc != 0)
+    if (import_pair_rc(guest, qemu, got, c, &err, gpath, qpath) != 0)
         fail_msg("import: %s", err.msg);
 }
 
@@ -975,17 +984,10 @@ static void test_qemu_misalignment_names_both(void **state)
     }
     char gpath[] = "/tmp/test_import_g_XXXXXX";
     char qpath[] = "/tmp/test_import_q_XXXXXX";
-    temp_file(gpath, g);
-    temp_file(qpath, q);
-    import_opts_t o = default_opts();
-    o.guest_path = gpath;
     import_counts_t c = {0};
     recs_t got = {0};
     iosim_err_t err = {0};
-    int rc = run_import("qemu", qpath, &o, &got, &c, &err);
-    unlink(gpath);
-    unlink(qpath);
-    assert_int_equal(rc, -1);
+    assert_int_equal(import_pair_rc(g, q, &got, &c, &err, gpath, qpath), -1);
     char want[128];
     snprintf(want, sizeof want,
              "%s:67: descriptor qw0=0x200f2 "
@@ -999,6 +1001,90 @@ static void test_qemu_misalignment_names_both(void **state)
         fail_msg("no guest position '%s' in: %s", want, err.msg);
     assert_non_null(strstr(err.msg, "next 4 qi_submit"));
     free(got.r);
+}
+
+/* An UNMAP far larger than what was mapped (2^52 bytes: 2^40 pages, the
+ * whole 64-bit page space a page at a time would take hours) takes the
+ * page it covers out of the merge's mappings at once: QEMU's DMA to it
+ * before the unmap matches the guest's map, the one after finds it
+ * unmapped (and known to the guest: no explicit MAP is made). */
+static void test_qemu_huge_unmap(void **state)
+{
+    (void)state;
+    static const char guest[] =
+        "# entries-in-buffer/entries-written: 4/4   #P:2\n"
+        " a-1 [000] ..... 1.000000: map: IOMMU: iova=0x00000000ffff0000"
+        " - 0x00000000ffff1000 paddr=0x0000000000100000 size=4096\n"
+        " a-1 [000] ..... 1.000001: qi_submit: iotlb_inv dmar0: 0x200f2"
+        " 0xffff0000 0x0 0x0\n"
+        " a-1 [000] ..... 1.000002: unmap: IOMMU: iova=0x00000000ffff0000"
+        " - 0x00100000ffff0000 size=4503599627370496"
+        " unmapped_size=4503599627370496\n"
+        " a-1 [000] ..... 1.000003: qi_submit: iotlb_inv dmar0: 0x200f2"
+        " 0xffff0000 0x0 0x0\n";
+    static const char qemu[] =
+        "vtd_inv_desc invalidate desc type iotlb high 0xffff0000 low 0x200f2\n"
+        "vtd_dmar_translate dev 01:00.00 iova 0xffff0000 -> gpa 0x100000 mask "
+        "0xfff\n"
+        "vtd_inv_desc invalidate desc type iotlb high 0xffff0000 low 0x200f2\n"
+        "vtd_dmar_translate dev 01:00.00 iova 0xffff0000 -> gpa 0x100000 mask "
+        "0xfff\n";
+    import_counts_t c = {0};
+    recs_t got = {0};
+    import_pair(guest, qemu, &got, &c);
+    assert_int_equal(c.qemu_anchors, 2);
+    assert_int_equal(c.qemu_dma_matched, 1);
+    assert_int_equal(c.qemu_dma_unmapped, 1);
+    assert_int_equal(c.qemu_premapped, 0);
+    assert_int_equal(count_kind(&got, IOSIM_REC_UNMAP), 1);
+    for (size_t i = 0; i < got.n; i++)
+        if (got.r[i].kind == IOSIM_REC_UNMAP)
+            assert_true(got.r[i].size == UINT64_C(1) << 52);
+    free(got.r);
+}
+
+/* The merge tracks a guest map page by page: up to 1 GB (VT-d's largest
+ * page) it does, and a DMA to the map's last page matches it; one page
+ * more is refused with the guest file and line of the map. */
+static void test_qemu_map_size_limit(void **state)
+{
+    (void)state;
+    static const char qemu[] =
+        "vtd_inv_desc invalidate desc type iotlb high 0x40000000 low 0x200f2\n"
+        "vtd_dmar_translate dev 01:00.00 iova 0x7ffff000 -> gpa 0xbffff000 "
+        "mask 0xfff\n";
+    for (int over = 0; over <= 1; over++) {
+        char guest[512];
+        unsigned long long size = (1ull << 30) + (over ? 4096 : 0);
+        snprintf(guest, sizeof guest,
+                 "# entries-in-buffer/entries-written: 2/2   #P:2\n"
+                 " a-1 [000] ..... 1.000000: map: IOMMU: "
+                 "iova=0x0000000040000000 - 0x%016llx "
+                 "paddr=0x0000000080000000 size=%llu\n"
+                 " a-1 [000] ..... 1.000001: qi_submit: iotlb_inv dmar0: "
+                 "0x200f2 0x40000000 0x0 0x0\n",
+                 0x40000000ull + size, size);
+        import_counts_t c = {0};
+        recs_t got = {0};
+        if (!over) {
+            import_pair(guest, qemu, &got, &c);
+            assert_int_equal(c.qemu_dma_matched, 1);
+            assert_int_equal(c.qemu_dma_unmapped, 0);
+            free(got.r);
+            continue;
+        }
+        char gpath[] = "/tmp/test_import_g_XXXXXX";
+        char qpath[] = "/tmp/test_import_q_XXXXXX";
+        iosim_err_t err = {0};
+        assert_int_equal(
+            import_pair_rc(guest, qemu, &got, &c, &err, gpath, qpath), -1);
+        char want[128];
+        snprintf(want, sizeof want, "%s:2: map of %llu bytes", gpath, size);
+        if (!strstr(err.msg, want))
+            fail_msg("no '%s' in: %s", want, err.msg);
+        assert_null(strchr(err.msg, '\n'));
+        free(got.r);
+    }
 }
 
 /* Linux 6.12 batches the descriptors of one flush into one
@@ -1256,6 +1342,8 @@ int main(void)
         cmocka_unit_test(test_qemu_excerpt_612),
         cmocka_unit_test(test_qemu_e1000e_tie_cut),
         cmocka_unit_test(test_qemu_misalignment_names_both),
+        cmocka_unit_test(test_qemu_huge_unmap),
+        cmocka_unit_test(test_qemu_map_size_limit),
         cmocka_unit_test(test_nothing_to_import),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

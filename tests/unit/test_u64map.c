@@ -125,6 +125,51 @@ static void test_small_table_all_orders(void **state)
     }
 }
 
+/* del_range against an oracle: ranges shorter than the array (deleted key
+ * by key) and longer (one pass over the slots, deleting in the middle of
+ * runs that wrap around the array's end), up to ones of 2^60 keys and
+ * ones that would run past UINT64_MAX (clipped); a range of 2^60 keys
+ * returns at once only if the pass is bounded by the array. */
+static void test_del_range_against_array(void **state)
+{
+    (void)state;
+    enum { SPACE = 48 };
+    static const uint64_t lens[] = {
+        0,         1, 2, 5, 31, 32, 33, 40, 64, 1u << 20, UINT64_C(1) << 60,
+        UINT64_MAX};
+    uint64_t seed = 4242;
+    for (int round = 0; round < 3000; round++) {
+        u64map_t t;
+        assert_int_equal(u64map_init(&t, 32), 0);
+        /* near the top of the key space in some rounds: the clip */
+        uint64_t base = round % 3 == 0 ? UINT64_MAX - SPACE : 1000;
+        bool in[SPACE] = {false};
+        size_t n = 0;
+        while (n < 16 + lcg(&seed) % 16) {
+            uint64_t k = lcg(&seed) % SPACE;
+            if (base + k == UINT64_MAX)
+                continue; /* not a valid key */
+            assert_int_equal(u64map_put(&t, base + k, k), 0);
+            n += !in[k];
+            in[k] = true;
+        }
+        uint64_t lo = base + lcg(&seed) % SPACE;
+        uint64_t len = lens[lcg(&seed) % (sizeof lens / sizeof lens[0])];
+        u64map_del_range(&t, lo, len);
+        size_t left = 0;
+        for (uint64_t k = 0; k < SPACE; k++) {
+            if (base + k == UINT64_MAX)
+                continue;
+            bool gone = base + k >= lo && base + k - lo < len;
+            uint64_t v;
+            assert_int_equal(u64map_get(&t, base + k, &v), in[k] && !gone);
+            left += in[k] && !gone;
+        }
+        assert_int_equal(t.n, left);
+        u64map_fini(&t);
+    }
+}
+
 typedef struct entry {
     uint64_t key, val, aux;
 } entry_t;
@@ -198,6 +243,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_map_against_array),
+        cmocka_unit_test(test_del_range_against_array),
         cmocka_unit_test(test_small_table_all_orders),
         cmocka_unit_test(test_multimap_log_rehash_clear),
     };
