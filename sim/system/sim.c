@@ -160,6 +160,7 @@ iosim_sim_t *iosim_sim_new(const iosim_config_t *cfg, const char *label,
         return NULL;
     }
     s->cpu_ghz = cfg->os.cpu_ghz;
+    s->fast_path = true;
     return s;
 oom:
     iosim_sim_free(s);
@@ -233,6 +234,16 @@ static vtd_xlate_result_t sim_inflight_translate(void *arg,
                             w->write);
 }
 
+/* Latency buckets of log2 width 2: < 4, 16, 64, 256, 1024, 4096, more,
+ * i.e. bucket floor(log2(lat) / 2), at most 6 (0 for lat < 4). */
+static inline unsigned lat_bucket(uint64_t lat_ns)
+{
+    if (lat_ns < 4)
+        return 0;
+    unsigned b = (63u - (unsigned)__builtin_clzll(lat_ns)) / 2u;
+    return b > 6 ? 6 : b;
+}
+
 /* One device request of size bytes at iova (split at 4 KB page borders:
  * each page needs its own translation), translated through the
  * hypervisor mode; its device time is the pipeline's (vtd/dma_pipe.h).
@@ -301,15 +312,7 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid, uint16_t did,
     uint64_t lat_ns = (uint64_t)(lat + 0.5);
     s->st[IOSIM_ST_DMA_LAT_NS] += lat_ns;
     s->lat_ns_hist[lat_ns < SIM_LAT_SLOTS ? lat_ns : SIM_LAT_SLOTS - 1]++;
-    /* log2 buckets: < 4, 16, 64, 256, 1024, 4096, more, i.e. bucket
-     * floor(log2(lat) / 2), at most 6 (0 for lat < 4) */
-    unsigned b = 0;
-    if (lat_ns >= 4) {
-        b = (63u - (unsigned)__builtin_clzll(lat_ns)) / 2u;
-        if (b > 6)
-            b = 6;
-    }
-    s->st[IOSIM_ST_LAT_LT4 + b]++;
+    s->st[IOSIM_ST_LAT_LT4 + lat_bucket(lat_ns)]++;
 }
 
 /* ---- device model (sim/dev/dev.h) ------------------------------------ */
@@ -735,9 +738,90 @@ static int sim_ahead_pop(iosim_sim_t *s, iosim_err_t *err)
     return sim_take(s, &r, no, err);
 }
 
+/* ---- the DMA fast path ------------------------------------------------
+ * Most records of a DMA stream are one device access within one page, on
+ * a system whose composition adds nothing to it beyond the translation
+ * and the device pipeline.  Such a record takes sim_dma_fast: the same
+ * steps as sim_take -> sim_record -> sim_dma -> hv_direct_translate in the
+ * same order, with every check that cannot apply to it skipped — so the
+ * same counters, model state and times.  Any other record, and any record
+ * that would raise an input warning, takes the plain path. */
+
+/* Whether the system's composition lets DMA records take the fast path:
+ * no record held back (device lookahead), no device model, no walks in
+ * flight, no translation log, access dump or epochs, an OS policy that
+ * translates, and a hypervisor mode that passes translations straight to
+ * the VT-d model. */
+static bool sim_fast_ok(const iosim_sim_t *s)
+{
+    return s->fast_path && !s->ahead_cap && !s->dev && !s->synth_by_meta &&
+           !s->inflight && !s->xlate_log && !s->dump && !s->epochs.len_ns &&
+           s->os->translates && s->hv->translate == hv_direct_translate;
+}
+
+/* Record r (number no), a DMA record, if it can take the fast path (see
+ * above): true when it has run; false, with nothing changed, when it must
+ * take the plain path. */
+static inline bool sim_dma_fast(iosim_sim_t *s, const iosim_rec_t *r,
+                                uint64_t no)
+{
+    uint64_t size = r->size ? r->size : 1;
+    /* the plain path's input checks: no warning may come of it */
+    if (s->pending.n || r->t < s->now || !s->seen_any ||
+        (r->iova & 0xfffull) + size > 4096 || r->iova + size < r->iova ||
+        !pgtable_is_mapped(&s->live, r->iova))
+        return false;
+    s->record_no = no;
+    s->now = r->t;
+    if (s->os->tick)
+        s->os->tick(s->os_state, r->t);
+    s->st[IOSIM_ST_REC_TOTAL]++;
+    s->st[IOSIM_ST_REC_DMA]++;
+    bool write = (r->flags & IOSIM_DMA_WRITE) != 0;
+    uint64_t iova = s->os->dma_iova ? s->os->dma_iova(s->os_state, r) : r->iova;
+    if (s->os->dma)
+        s->os->dma(s->os_state, r, iova, r->size, write);
+    if ((iova & 0xfffull) + size > 4096 || iova + size < iova) {
+        sim_live_walk_t first = {.mapped = true};
+        sim_dma(s, r->device, r->pasid, r->domain, iova, r->iova, r->size,
+                write, &first);
+        return true;
+    }
+    s->st[IOSIM_ST_DMA_REQS]++;
+    s->st[IOSIM_ST_DMA_BYTES] += size;
+    vtd_xlate_result_t x =
+        vtd_translate(s->vtd, r->device, r->pasid, r->domain, iova, write);
+    dma_pipe_one(s->pipe, size, x.latency_ns, x.mem_reads != 0);
+    /* the page is live in the trace's view: a hit is never stale */
+    if (x.fault)
+        s->st[IOSIM_ST_DMA_FAULTS]++;
+    s->st[IOSIM_ST_DMA_PAGES_4K]++;
+    uint64_t lat_ns = (uint64_t)(x.latency_ns + 0.5);
+    s->st[IOSIM_ST_DMA_LAT_NS] += lat_ns;
+    s->lat_ns_hist[lat_ns < SIM_LAT_SLOTS ? lat_ns : SIM_LAT_SLOTS - 1]++;
+    s->st[IOSIM_ST_LAT_LT4 + lat_bucket(lat_ns)]++;
+    return true;
+}
+
+void sim_set_fast_path(iosim_sim_t *s, bool on) { s->fast_path = on; }
+uint64_t sim_fast_records(const iosim_sim_t *s) { return s->fast_records; }
+
 int iosim_sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
                       iosim_err_t *err)
 {
+    if (sim_fast_ok(s)) {
+        for (size_t i = 0; i < n; i++) {
+            uint64_t no = s->records_in++;
+            if (recs[i].kind == IOSIM_REC_DMA &&
+                sim_dma_fast(s, &recs[i], no)) {
+                s->fast_records++;
+                continue;
+            }
+            if (sim_take(s, &recs[i], no, err))
+                return -1;
+        }
+        return 0;
+    }
     for (size_t i = 0; i < n; i++) {
         uint64_t no = s->records_in++;
         if (!s->ahead_cap) {

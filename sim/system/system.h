@@ -39,4 +39,10 @@ const sim_cpu_load_t *sim_cpu_load(const iosim_sim_t *s);
 typedef void (*sim_window_observer_fn)(void *arg, bool begin);
 void sim_observe_window(iosim_sim_t *s, sim_window_observer_fn fn, void *arg);
 
+/* Whether DMA records may take the replay's fast path (on by default;
+ * the same results either way: tests compare the two). */
+void sim_set_fast_path(iosim_sim_t *s, bool on);
+/* Records that took the fast path so far. */
+uint64_t sim_fast_records(const iosim_sim_t *s);
+
 #endif

@@ -20,6 +20,11 @@ struct dma_pipe {
     uint64_t dev_done;    /* ns: the last request's data is in memory  */
     uint64_t dev_t0;      /* ns: the clock when counting (re)started   */
     uint64_t *st;
+    /* The size-dependent terms of the last request size (a DMA stream
+     * repeats its sizes): two divisions saved per request.  size_memo 0:
+     * none yet (requests have size > 0). */
+    uint64_t size_memo;
+    double base_memo, wire_memo; /* l0 x size / p; size x 8 / link_gbps */
 };
 
 dma_pipe_t *dma_pipe_new(const iosim_config_t *cfg, uint64_t *st,
@@ -55,6 +60,16 @@ void dma_pipe_free(dma_pipe_t *p)
     free(p);
 }
 
+/* The size-dependent terms of a request of size bytes. */
+static inline void size_terms(dma_pipe_t *p, uint64_t size)
+{
+    if (size == p->size_memo)
+        return;
+    p->size_memo = size;
+    p->base_memo = p->l0_ns * (double)size / p->request_bytes;
+    p->wire_memo = p->link_gbps > 0 ? (double)size * 8.0 / p->link_gbps : 0;
+}
+
 void dma_pipe_begin(dma_pipe_t *p, uint64_t size, dma_req_t *q)
 {
     uint64_t issue = p->link_free;
@@ -63,11 +78,13 @@ void dma_pipe_begin(dma_pipe_t *p, uint64_t size, dma_req_t *q)
         issue = p->out_landed[p->out_next];
     q->issue = issue;
     q->ready = issue;
-    q->base = p->l0_ns * (double)size / p->request_bytes;
+    size_terms(p, size);
+    q->base = p->base_memo;
     q->slot = 0;
 }
 
-void dma_pipe_page(dma_pipe_t *p, dma_req_t *q, double latency_ns, bool walked)
+static inline void pipe_page(dma_pipe_t *p, dma_req_t *q, double latency_ns,
+                             bool walked)
 {
     uint64_t l = (uint64_t)(latency_ns + 0.5), done;
     if (walked) {
@@ -81,6 +98,11 @@ void dma_pipe_page(dma_pipe_t *p, dma_req_t *q, double latency_ns, bool walked)
         q->ready = done;
 }
 
+void dma_pipe_page(dma_pipe_t *p, dma_req_t *q, double latency_ns, bool walked)
+{
+    pipe_page(p, q, latency_ns, walked);
+}
+
 /* dma.device_time_ns: the slower stage */
 static void device_time(uint64_t *st)
 {
@@ -90,22 +112,38 @@ static void device_time(uint64_t *st)
             : st[IOSIM_ST_DMA_WIRE_NS];
 }
 
-void dma_pipe_end(dma_pipe_t *p, dma_req_t *q, uint64_t size, double lat_ns)
+/* q ends (its size's terms are the memo's) */
+static inline void pipe_end(dma_pipe_t *p, dma_req_t *q, double lat_ns)
 {
     double t = q->base + lat_ns;
-    double wire = p->link_gbps > 0 ? (double)size * 8.0 / p->link_gbps : 0;
+    double wire = p->wire_memo;
     p->link_free = q->issue + (uint64_t)(wire > 1 ? wire + 0.5 : 1);
     uint64_t landed = q->ready + (uint64_t)(q->base + 0.5);
     if (landed > p->dev_done)
         p->dev_done = landed;
     if (p->out_landed) {
         p->out_landed[p->out_next] = landed;
-        p->out_next = (p->out_next + 1) % p->max_out;
+        if (++p->out_next == p->max_out)
+            p->out_next = 0;
     }
     p->st[IOSIM_ST_DMA_OVERLAP_NS] = p->dev_done - p->dev_t0;
     p->st[IOSIM_ST_DMA_XLATE_NS] += (uint64_t)(t + 0.5);
     p->st[IOSIM_ST_DMA_WIRE_NS] += (uint64_t)(wire + 0.5);
     device_time(p->st);
+}
+
+void dma_pipe_end(dma_pipe_t *p, dma_req_t *q, uint64_t size, double lat_ns)
+{
+    size_terms(p, size); /* pages of other requests may have come between */
+    pipe_end(p, q, lat_ns);
+}
+
+void dma_pipe_one(dma_pipe_t *p, uint64_t size, double latency_ns, bool walked)
+{
+    dma_req_t q;
+    dma_pipe_begin(p, size, &q);
+    pipe_page(p, &q, latency_ns, walked);
+    pipe_end(p, &q, latency_ns);
 }
 
 uint64_t dma_pipe_now(const dma_pipe_t *p) { return p->link_free; }
