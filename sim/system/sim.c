@@ -791,12 +791,12 @@ static inline bool sim_dma_fast(iosim_sim_t *s, const iosim_rec_t *r,
     s->st[IOSIM_ST_DMA_BYTES] += size;
     vtd_xlate_result_t x =
         vtd_translate(s->vtd, r->device, r->pasid, r->domain, iova, write);
-    dma_pipe_one(s->pipe, size, x.latency_ns, x.mem_reads != 0);
+    uint64_t lat_ns =
+        dma_pipe_one(s->pipe, size, x.latency_ns, x.mem_reads != 0);
     /* the page is live in the trace's view: a hit is never stale */
     if (x.fault)
         s->st[IOSIM_ST_DMA_FAULTS]++;
     s->st[IOSIM_ST_DMA_PAGES_4K]++;
-    uint64_t lat_ns = (uint64_t)(x.latency_ns + 0.5);
     s->st[IOSIM_ST_DMA_LAT_NS] += lat_ns;
     s->lat_ns_hist[lat_ns < SIM_LAT_SLOTS ? lat_ns : SIM_LAT_SLOTS - 1]++;
     s->st[IOSIM_ST_LAT_LT4 + lat_bucket(lat_ns)]++;

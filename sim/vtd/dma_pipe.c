@@ -25,6 +25,9 @@ struct dma_pipe {
      * none yet (requests have size > 0). */
     uint64_t size_memo;
     double base_memo, wire_memo; /* l0 x size / p; size x 8 / link_gbps */
+    uint64_t base_ticks;         /* base_memo rounded to ns             */
+    uint64_t wire_ticks;         /* wire_memo rounded to ns             */
+    uint64_t link_ticks;         /* the link's busy time: wire_ticks, >= 1 */
 };
 
 dma_pipe_t *dma_pipe_new(const iosim_config_t *cfg, uint64_t *st,
@@ -68,6 +71,9 @@ static inline void size_terms(dma_pipe_t *p, uint64_t size)
     p->size_memo = size;
     p->base_memo = p->l0_ns * (double)size / p->request_bytes;
     p->wire_memo = p->link_gbps > 0 ? (double)size * 8.0 / p->link_gbps : 0;
+    p->base_ticks = (uint64_t)(p->base_memo + 0.5);
+    p->wire_ticks = (uint64_t)(p->wire_memo + 0.5);
+    p->link_ticks = p->wire_memo > 1 ? p->wire_ticks : 1;
 }
 
 void dma_pipe_begin(dma_pipe_t *p, uint64_t size, dma_req_t *q)
@@ -83,10 +89,10 @@ void dma_pipe_begin(dma_pipe_t *p, uint64_t size, dma_req_t *q)
     q->slot = 0;
 }
 
-static inline void pipe_page(dma_pipe_t *p, dma_req_t *q, double latency_ns,
+static inline void pipe_page(dma_pipe_t *p, dma_req_t *q, uint64_t l,
                              bool walked)
 {
-    uint64_t l = (uint64_t)(latency_ns + 0.5), done;
+    uint64_t done;
     if (walked) {
         done = walkers_issue(p->walkers, q->issue, l);
         p->st[IOSIM_ST_DMA_WALK_WAIT_NS] += done - l - q->issue;
@@ -100,7 +106,7 @@ static inline void pipe_page(dma_pipe_t *p, dma_req_t *q, double latency_ns,
 
 void dma_pipe_page(dma_pipe_t *p, dma_req_t *q, double latency_ns, bool walked)
 {
-    pipe_page(p, q, latency_ns, walked);
+    pipe_page(p, q, (uint64_t)(latency_ns + 0.5), walked);
 }
 
 /* dma.device_time_ns: the slower stage */
@@ -116,9 +122,8 @@ static void device_time(uint64_t *st)
 static inline void pipe_end(dma_pipe_t *p, dma_req_t *q, double lat_ns)
 {
     double t = q->base + lat_ns;
-    double wire = p->wire_memo;
-    p->link_free = q->issue + (uint64_t)(wire > 1 ? wire + 0.5 : 1);
-    uint64_t landed = q->ready + (uint64_t)(q->base + 0.5);
+    p->link_free = q->issue + p->link_ticks;
+    uint64_t landed = q->ready + p->base_ticks;
     if (landed > p->dev_done)
         p->dev_done = landed;
     if (p->out_landed) {
@@ -128,7 +133,7 @@ static inline void pipe_end(dma_pipe_t *p, dma_req_t *q, double lat_ns)
     }
     p->st[IOSIM_ST_DMA_OVERLAP_NS] = p->dev_done - p->dev_t0;
     p->st[IOSIM_ST_DMA_XLATE_NS] += (uint64_t)(t + 0.5);
-    p->st[IOSIM_ST_DMA_WIRE_NS] += (uint64_t)(wire + 0.5);
+    p->st[IOSIM_ST_DMA_WIRE_NS] += p->wire_ticks;
     device_time(p->st);
 }
 
@@ -138,12 +143,15 @@ void dma_pipe_end(dma_pipe_t *p, dma_req_t *q, uint64_t size, double lat_ns)
     pipe_end(p, q, lat_ns);
 }
 
-void dma_pipe_one(dma_pipe_t *p, uint64_t size, double latency_ns, bool walked)
+uint64_t dma_pipe_one(dma_pipe_t *p, uint64_t size, double latency_ns,
+                      bool walked)
 {
     dma_req_t q;
+    uint64_t l = (uint64_t)(latency_ns + 0.5);
     dma_pipe_begin(p, size, &q);
-    pipe_page(p, &q, latency_ns, walked);
+    pipe_page(p, &q, l, walked);
     pipe_end(p, &q, latency_ns);
+    return l;
 }
 
 uint64_t dma_pipe_now(const dma_pipe_t *p) { return p->link_free; }

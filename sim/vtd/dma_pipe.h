@@ -70,8 +70,10 @@ void dma_pipe_page(dma_pipe_t *p, dma_req_t *q, double latency_ns, bool walked);
 void dma_pipe_end(dma_pipe_t *p, dma_req_t *q, uint64_t size, double lat_ns);
 /* A request of size bytes (> 0) within one page, translated in
  * latency_ns (walked as for dma_pipe_page): begin, page and end in one
- * call, with the same times and counters. */
-void dma_pipe_one(dma_pipe_t *p, uint64_t size, double latency_ns, bool walked);
+ * call, with the same times and counters.  Returns latency_ns rounded to
+ * whole ns. */
+uint64_t dma_pipe_one(dma_pipe_t *p, uint64_t size, double latency_ns,
+                      bool walked);
 
 /* Where the next request would start (the link's free time). */
 uint64_t dma_pipe_now(const dma_pipe_t *p);

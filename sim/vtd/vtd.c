@@ -354,10 +354,11 @@ static inline void acc_read(vtd_t *v, walk_acc_t *a, int kind)
 static double s2_translate(vtd_t *v, uint64_t gpa, walk_acc_t *a,
                            uint64_t *hpa);
 
-static bool walk_table(vtd_t *v, const pgtable_t *pt, cache_t *const psc[4],
-                       const double psc_ns[4], uint16_t did, uint32_t pasid,
-                       unsigned stage, uint64_t addr, bool gpa_tables,
-                       bool count_psc, walk_acc_t *a, pt_walk_t *w)
+static inline __attribute__((always_inline)) bool
+walk_table(vtd_t *v, const pgtable_t *pt, cache_t *const psc[4],
+           const double psc_ns[4], uint16_t did, uint32_t pasid, unsigned stage,
+           uint64_t addr, bool gpa_tables, bool count_psc, walk_acc_t *a,
+           pt_walk_t *w)
 {
     /* the table addresses matter only when the tables are in guest
      * memory (each goes through the second stage) */
@@ -524,8 +525,11 @@ vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
     pt_walk_t w;
     bool nested = v->xlate == VTD_XLATE_NESTED;
     unsigned stage = v->xlate == VTD_XLATE_SECOND ? STAGE_2 : STAGE_1;
-    bool mapped = walk_table(v, &d->pt, v->psc, v->psc_ns, did, pasid, stage,
-                             iova, nested, true, &a, &w);
+    /* two copies of the walk: the host's tables need no second stage */
+    bool mapped = nested ? walk_table(v, &d->pt, v->psc, v->psc_ns, did, pasid,
+                                      stage, iova, true, true, &a, &w)
+                         : walk_table(v, &d->pt, v->psc, v->psc_ns, did, pasid,
+                                      stage, iova, false, true, &a, &w);
     if (!mapped) {
         r.fault = true;
         goto done;
