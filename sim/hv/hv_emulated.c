@@ -98,6 +98,8 @@ static long emu_map(void *state, uint16_t did, uint64_t iova, uint64_t phys,
     if (!pt)
         return -1;
     long n = pgtable_map(pt, iova, phys, size, write, true);
+    if (n == PGTABLE_ENOMEM)
+        return iosim_err_set(err, "out of memory");
     if (n < 0)
         return iosim_err_set(err,
                              "guest map of iova 0x%llx in domain %u "
@@ -191,8 +193,10 @@ static int find_stale_host_leaf(uint64_t iova, uint64_t phys, uint64_t span,
     if (c->n + 2 > c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 64;
         uint64_t *p = realloc(c->stale, cap * sizeof *p);
-        if (!p)
+        if (!p) {
+            sim_out_of_memory(c->e->s);
             return 1;
+        }
         c->stale = p;
         c->cap = cap;
     }

@@ -66,6 +66,10 @@ typedef void (*sim_submit_observer_fn)(void *arg, const vtd_desc_t *d,
 void sim_observe_submits(iosim_sim_t *s, sim_submit_observer_fn fn, void *arg);
 /* Adds n to counter id (a counter of the plug-in's own component). */
 void sim_count(iosim_sim_t *s, enum iosim_stat_id id, uint64_t n);
+/* An allocation failed where no error can be returned (a submission, a
+ * translation): the run fails with "out of memory" at the end of the
+ * batch of records, not with results that miss what was not stored. */
+void sim_out_of_memory(iosim_sim_t *s);
 
 /* Guest-visible IOMMU operations: routed through the hypervisor mode. */
 long sim_iommu_map(iosim_sim_t *s, uint16_t did, uint64_t iova, uint64_t phys,

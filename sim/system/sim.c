@@ -38,6 +38,8 @@ void sim_count(iosim_sim_t *s, enum iosim_stat_id id, uint64_t n)
     s->st[id] += n;
 }
 
+void sim_out_of_memory(iosim_sim_t *s) { s->out_of_memory = true; }
+
 /* ---- read-only views (system.h) ---------------------------------------- */
 
 const uint64_t *sim_counters(const iosim_sim_t *s) { return s->st; }
@@ -390,8 +392,11 @@ static void sim_premap(iosim_sim_t *s, const iosim_rec_t *r, uint64_t page)
     m.size = 4096;
     m.aux = phys;
     m.flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE;
-    pgtable_map(&s->live, page, phys, 4096, true, false);
-    pgtable_map(&s->premap, page, phys, 4096, true, false);
+    if (pgtable_map(&s->live, page, phys, 4096, true, false) ==
+            PGTABLE_ENOMEM ||
+        pgtable_map(&s->premap, page, phys, 4096, true, false) ==
+            PGTABLE_ENOMEM)
+        s->out_of_memory = true;
     vtd_attach(s->vtd, r->device, r->domain);
     sim_os_uncounted(s, &m, true);
 }
@@ -591,7 +596,9 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
             sim_premap_drop(s, r);
         /* the trace's own view; a remap over a live buffer (a lossy
          * trace) keeps the old entry */
-        pgtable_map(&s->live, r->iova, r->aux, r->size, true, false);
+        if (pgtable_map(&s->live, r->iova, r->aux, r->size, true, false) ==
+            PGTABLE_ENOMEM)
+            return iosim_err_set(err, "out of memory");
         if (s->dump && sim_dump_map(s, r, err))
             return -1;
         if (s->os->map(s->os_state, r, err))
@@ -806,6 +813,17 @@ static inline bool sim_dma_fast(iosim_sim_t *s, const iosim_rec_t *r,
 void sim_set_fast_path(iosim_sim_t *s, bool on) { s->fast_path = on; }
 uint64_t sim_fast_records(const iosim_sim_t *s) { return s->fast_records; }
 
+/* A table page that could not be allocated where no error could be
+ * returned (a device model's pre-trace mapping, host backing made inside
+ * a translation): the run fails once per batch, not with warnings or
+ * faults the trace does not have.  0, or -1 with err set. */
+static int sim_check_memory(const iosim_sim_t *s, iosim_err_t *err)
+{
+    if (s->out_of_memory || vtd_out_of_memory(s->vtd))
+        return iosim_err_set(err, "out of memory");
+    return 0;
+}
+
 int iosim_sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
                       iosim_err_t *err)
 {
@@ -820,7 +838,7 @@ int iosim_sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
             if (sim_take(s, &recs[i], no, err))
                 return -1;
         }
-        return 0;
+        return sim_check_memory(s, err);
     }
     for (size_t i = 0; i < n; i++) {
         uint64_t no = s->records_in++;
@@ -835,7 +853,7 @@ int iosim_sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
         s->ahead[k] = recs[i];
         s->ahead_no[k] = no;
     }
-    return 0;
+    return sim_check_memory(s, err);
 }
 
 int iosim_sim_finish(iosim_sim_t *s, iosim_err_t *err)
@@ -850,6 +868,8 @@ int iosim_sim_finish(iosim_sim_t *s, iosim_err_t *err)
         (s->hv->finish && s->hv->finish(s->hv_state, err)))
         return -1;
     if (s->epochs.len_ns && sim_epoch_finish(s, err))
+        return -1;
+    if (sim_check_memory(s, err))
         return -1;
     s->st[IOSIM_ST_TRACE_NS] = s->seen_any ? sim_span(s, s->now) : 0;
     if (s->st[IOSIM_ST_REQUESTS] == 0 && !s->window_closed)

@@ -77,6 +77,11 @@ struct iosim_sim {
     pgtable_t premap;
     physmem_t premap_mem;
     bool premap_ready;
+    /* an allocation failed where no error could be returned (a table
+     * page of live or premap: the trace's view would be incomplete and
+     * its warnings false; services.h sim_out_of_memory): the run fails
+     * with "out of memory" (sim_check_memory) */
+    bool out_of_memory;
     dma_pipe_t *pipe;     /* device time (vtd/dma_pipe.h)               */
     inflight_t *inflight; /* vtd.inval_walks_in_flight other than complete
                              (bare metal only; vtd/inflight.h), or NULL  */

@@ -641,8 +641,14 @@ int main(int argc, char **argv)
      * resolved its own (sim/os/os_kernel.c); a sim differs from it only
      * in what its --compare item or --sweep set. */
     iosim_config_t *shown = iosim_config_clone(cfg);
+    if (!shown) {
+        /* the program's own allocation: exit 1, no output file */
+        cli_error(PROG, "out of memory");
+        rc = 1;
+        goto done;
+    }
     iosim_err_t kerr = {0};
-    if (shown && os_kernel_resolve(shown, meta, &kerr)) {
+    if (os_kernel_resolve(shown, meta, &kerr)) {
         iosim_config_free(shown);
         shown = NULL;
     }

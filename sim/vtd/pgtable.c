@@ -170,7 +170,7 @@ long pgtable_map(pgtable_t *pt, uint64_t iova, uint64_t phys, uint64_t size,
     if (size == 0)
         return 0;
     if (iova + size > width_limit(pt) || iova + size < iova)
-        return -1;
+        return PGTABLE_EMAPPED;
     long allocated = 0;
     uint64_t end = iova + size;
     const uint64_t *upper;
@@ -182,7 +182,7 @@ long pgtable_map(pgtable_t *pt, uint64_t iova, uint64_t phys, uint64_t size,
         for (; iova < end; iova += 4096, phys += 4096) {
             unsigned idx = pt_index(iova, 1);
             if (lt->ent[idx] & PT_ENT_PRESENT)
-                return -1;
+                return PGTABLE_EMAPPED;
             lt->ent[idx] = (phys & ~0xfffull) | PT_ENT_PRESENT |
                            (write ? PT_ENT_WRITE : 0);
             lt->used++;
@@ -201,7 +201,7 @@ long pgtable_map(pgtable_t *pt, uint64_t iova, uint64_t phys, uint64_t size,
                  !(phys & (span - 1)) && end - iova >= span && !n->child[idx]);
             if (can_leaf) {
                 if (n->ent[idx] & PT_ENT_PRESENT)
-                    return -1; /* Linux WARNs: already mapped */
+                    return PGTABLE_EMAPPED; /* Linux WARNs: already mapped */
                 n->ent[idx] = (phys & ~0xfffull) | PT_ENT_PRESENT |
                               (write ? PT_ENT_WRITE : 0) |
                               (lvl > 1 ? PT_ENT_LARGE : 0);
@@ -212,11 +212,11 @@ long pgtable_map(pgtable_t *pt, uint64_t iova, uint64_t phys, uint64_t size,
                 break;
             }
             if (n->ent[idx] & PT_ENT_PRESENT && !n->child[idx])
-                return -1; /* a large leaf covers it */
+                return PGTABLE_EMAPPED; /* a large leaf covers it */
             if (!n->child[idx]) {
                 pt_node_t *c = node_new(pt, (uint8_t)(lvl - 1));
                 if (!c)
-                    return -1;
+                    return PGTABLE_ENOMEM;
                 n->child[idx] = c;
                 n->ent[idx] = c->pa | PT_ENT_PRESENT | PT_ENT_WRITE;
                 n->used++;

@@ -80,8 +80,12 @@ int pgtable_init(pgtable_t *pt, uint8_t levels, physmem_t *mem);
 void pgtable_fini(pgtable_t *pt);
 /* Maps [iova, iova+size) -> phys.  large_ok lets 2 MB/1 GB leaves be used
  * when iova, phys and size allow (Linux does; intel_iommu=sp_off stops
- * it).  Returns table pages allocated, or -1 if a page is already mapped
- * or addresses are beyond the table's width. */
+ * it).  Returns table pages allocated, PGTABLE_EMAPPED if a page is
+ * already mapped or addresses are beyond the table's width, or
+ * PGTABLE_ENOMEM if a table page could not be allocated (a prefix of the
+ * range may be mapped either way). */
+#define PGTABLE_EMAPPED (-1L)
+#define PGTABLE_ENOMEM (-2L)
 long pgtable_map(pgtable_t *pt, uint64_t iova, uint64_t phys, uint64_t size,
                  bool write, bool large_ok);
 /* Unmaps; returns the number of table pages freed (0 = only leaves

@@ -58,7 +58,10 @@ struct vtd {
      * PASID 0 (lets an invalidation probe keys instead of scanning) */
     uint32_t pasids_used;
     uint64_t mapped_4k_total; /* live 4 KB mappings, all domains */
-    bool ats;                 /* vtd.ats and the device-TLB is enabled */
+    /* a table page could not be allocated, also where no caller sees
+     * an error (host backing made during a translation) */
+    bool out_of_memory;
+    bool ats; /* vtd.ats and the device-TLB is enabled */
     /* last: 128 KB the fields above should not be spread around */
     uint16_t sid_did[65536]; /* context entries: source id -> DID */
 };
@@ -214,11 +217,13 @@ static vtd_domain_t *domain_get(vtd_t *v, uint16_t did, iosim_err_t *err)
         v->xlate == VTD_XLATE_NESTED ? &v->guest_mem : &v->host_mem;
     if (!d || pgtable_init(&d->pt, (uint8_t)stage1_levels(v), mem)) {
         free(d);
+        v->out_of_memory = true;
         return iosim_err_set(err, "vtd: out of memory"), NULL;
     }
     if (sparse16_set(&v->dom, did, (uintptr_t)d)) {
         pgtable_fini(&d->pt);
         free(d);
+        v->out_of_memory = true;
         return iosim_err_set(err, "vtd: out of memory"), NULL;
     }
     return d;
@@ -233,9 +238,13 @@ static vtd_domain_t *domain_get(vtd_t *v, uint16_t did, iosim_err_t *err)
 static void s2_ensure(vtd_t *v, uint64_t gpa)
 {
     uint64_t page = gpa & ~0xfffull;
-    if (!pgtable_is_mapped(&v->s2, page))
-        pgtable_map(&v->s2, page, page + NESTED_HPA_OFFSET, 4096, true, false);
+    if (!pgtable_is_mapped(&v->s2, page) &&
+        pgtable_map(&v->s2, page, page + NESTED_HPA_OFFSET, 4096, true,
+                    false) == PGTABLE_ENOMEM)
+        v->out_of_memory = true;
 }
+
+bool vtd_out_of_memory(const vtd_t *v) { return v->out_of_memory; }
 
 long vtd_map(vtd_t *v, uint16_t did, uint64_t iova, uint64_t phys,
              uint64_t size, bool write, iosim_err_t *err)
@@ -249,6 +258,10 @@ long vtd_map(vtd_t *v, uint16_t did, uint64_t iova, uint64_t phys,
     long n = pgtable_map(&d->pt, iova, phys, size, write, true);
     /* a failed map may have mapped a prefix: keep the total exact */
     v->mapped_4k_total += d->pt.mapped_4k - before;
+    if (n == PGTABLE_ENOMEM) {
+        v->out_of_memory = true;
+        return iosim_err_set(err, "vtd: out of memory");
+    }
     if (n < 0)
         return iosim_err_set(err,
                              "map of iova 0x%llx size %llu in domain %u "

@@ -88,6 +88,10 @@ long vtd_map(vtd_t *v, uint16_t did, uint64_t iova, uint64_t phys,
              uint64_t size, bool write, iosim_err_t *err);
 long vtd_unmap(vtd_t *v, uint16_t did, uint64_t iova, uint64_t size,
                iosim_err_t *err);
+/* True once a table page could not be allocated: a map failed with
+ * "out of memory", or host backing made inside a translation (nested,
+ * shadowing) is missing; the sim then fails the run. */
+bool vtd_out_of_memory(const vtd_t *v);
 /* Calls fn for each leaf of domain did overlapping [lo, hi). */
 int vtd_host_for_each_leaf(vtd_t *v, uint16_t did, uint64_t lo, uint64_t hi,
                            pgtable_leaf_fn fn, void *arg);

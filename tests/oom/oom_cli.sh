@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# oom_cli.sh — iosim-trace's readers on an allocation failure: every run
+# oom_cli.sh — iosim-trace's readers and an iosim run on an allocation
+# failure: every run
 # of a command whose N-th allocation fails (N = 1 .. all the allocations
 # the command makes; failalloc.c preloaded with IOSIM_FAILALLOC=N) either
 # gives the output of the run where nothing fails, or exits with ONE line
@@ -8,11 +9,13 @@
 # the program's own allocation failed ("iosim-trace: out of memory", the
 # "internal failure" of `iosim --help`).  Never a crash, never another
 # message (a failed allocation read as a missing file, an empty or
-# truncated input).  Not here: a whole `iosim` run (the config loader is
-# test_oom.c's; the model's own allocations are not all checked yet).
-# env: IOSIM_TRACE, SRC, WORK, FAILALLOC (the preloadable object).
+# truncated input, a report echoing another configuration than the one
+# that ran).  An `iosim` run of the small trace covers the model's
+# allocations on bare metal (test_oom.c sweeps the sims of the other
+# modes through the library) and the program's own.
+# env: IOSIM_TRACE, IOSIM, SRC, WORK, FAILALLOC (the preloadable object).
 set -u
-: "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}" "${FAILALLOC:?}"
+: "${IOSIM_TRACE:?}" "${IOSIM:?}" "${SRC:?}" "${WORK:?}" "${FAILALLOC:?}"
 rm -rf "$WORK" && mkdir -p "$WORK" && cd "$WORK" || exit 1
 fail=0
 
@@ -68,4 +71,5 @@ sweep "import ftrace" imp.zst "$IOSIM_TRACE" import ftrace \
 sweep "import qemu" imp.zst "$IOSIM_TRACE" import qemu \
     "$SRC/tests/data/qemu-redis-strict.log" \
     --guest "$SRC/tests/data/ftrace-redis-strict-qemu-guest.txt" -o imp.zst
+sweep "iosim run" rep.txt "$IOSIM" "$small" -o rep.txt
 exit $fail
