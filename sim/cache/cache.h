@@ -58,6 +58,10 @@ typedef struct cache_repl_ops {
     /* pick the way to evict in a full set */
     uint32_t (*victim)(cache_t *c, uint32_t set);
     const char *summary; /* one line for iosim --list */
+    /* its own parameters (vtd.repl.<name>.*), their check (run for every
+     * policy: each cache picks its own) and implied settings; the
+     * built-in policies have no knobs (an empty table) */
+    iosim_plugin_params_t params;
 } cache_repl_ops_t;
 
 extern const cache_repl_ops_t *const cache_repl_registry[];

@@ -20,6 +20,10 @@ static uint32_t flush_victim(cache_t *c, uint32_t set)
 }
 
 const cache_repl_ops_t cache_repl_flush = {
-    "flush", CACHE_REPL_HOOKS, cache_nop_touch, flush_victim,
+    "flush",
+    CACHE_REPL_HOOKS,
+    cache_nop_touch,
+    flush_victim,
     "a fill into a full set empties the cache first (QEMU's IOTLB, "
-    "vtd_update_iotlb)"};
+    "vtd_update_iotlb)",
+    {0}}; /* no knobs: an empty table, no check, nothing implied */

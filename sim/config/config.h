@@ -202,7 +202,20 @@ typedef struct iosim_plugin_params {
     size_t size;               /* sizeof the plug-in's struct */
     int (*validate)(const iosim_config_t *c, const void *params,
                     iosim_err_t *err);
+    /* Settings "KEY=VALUE" the plug-in needs, NULL-terminated (NULL =
+     * none), applied by iosim_plugin_apply_implies when a --compare or
+     * sweep item names the plug-in (policy@mode: OS policies and
+     * hypervisor modes), before the point's own settings, which may
+     * override them.  Items name no device model or replacement policy,
+     * so theirs apply only where a front end calls the function. */
+    const char *const *implies;
 } iosim_plugin_params_t;
+
+/* Sets each of pp's implied settings in c (iosim_config_set, in order):
+ * 0, or -1 with err naming the setting. */
+int iosim_plugin_apply_implies(iosim_config_t *c,
+                               const iosim_plugin_params_t *pp,
+                               iosim_err_t *err);
 
 /* The plug-in's struct in c (rows = its params.rows), or NULL when no
  * registered plug-in has those rows. */

@@ -2,8 +2,8 @@
  * components' own tables plus the rows each registered plug-in carries.
  *
  * Concepts:
- *   - A plug-in (OS policy or scheme, hypervisor mode, device model)
- *     declares its rows
+ *   - A plug-in (OS policy or scheme, hypervisor mode, device model,
+ *     replacement policy) declares its rows
  *     with offsets into a struct of its own (iosim_plugin_params_t in its
  *     ops struct).  Here each such struct gets a slot of struct
  *     iosim_config.plugin, in registry order, and its rows are copied with
@@ -119,6 +119,8 @@ static void assemble(void)
     add_table(iosim_params_dev, 0);
     for (size_t i = 0; dev_model_registry[i]; i++)
         add_plugin(&dev_model_registry[i]->params);
+    for (size_t i = 0; cache_repl_registry[i]; i++)
+        add_plugin(&cache_repl_registry[i]->params);
     L.tables[L.ntables] = NULL;
 }
 
@@ -179,6 +181,16 @@ bool iosim_registry_names(const char *path, char *buf, size_t n)
     return true;
 }
 
+int iosim_plugin_apply_implies(iosim_config_t *c,
+                               const iosim_plugin_params_t *pp,
+                               iosim_err_t *err)
+{
+    for (size_t k = 0; pp->implies && pp->implies[k]; k++)
+        if (iosim_config_set(c, pp->implies[k], err))
+            return -1;
+    return 0;
+}
+
 static int run_validate(const iosim_config_t *c,
                         const iosim_plugin_params_t *pp, iosim_err_t *err)
 {
@@ -198,6 +210,10 @@ int iosim_plugins_validate(const iosim_config_t *c, iosim_err_t *err)
         return -1;
     for (size_t i = 0; dev_model_registry[i]; i++)
         if (run_validate(c, &dev_model_registry[i]->params, err))
+            return -1;
+    /* each cache picks its own policy: every policy's check runs */
+    for (size_t i = 0; cache_repl_registry[i]; i++)
+        if (run_validate(c, &cache_repl_registry[i]->params, err))
             return -1;
     return 0;
 }

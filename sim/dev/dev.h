@@ -35,7 +35,8 @@ typedef struct dev_model_ops {
      * this model completes with the device's accesses; NULL = none */
     const char *completes;
     /* its own parameters (dev.<name>.*) and their check, which runs
-     * whatever dev.model says (auto picks the model per trace) */
+     * whatever dev.model says (auto picks the model per trace); no
+     * --compare item names a model, so none implies settings today */
     iosim_plugin_params_t params;
     void *(*create)(iosim_sim_t *s, iosim_err_t *err);
     void (*destroy)(void *state); /* NULL = state needs no freeing */

@@ -31,19 +31,18 @@ typedef struct hv_mode_ops {
     vtd_xlate_result_t (*translate)(void *state, uint16_t sid, uint32_t pasid,
                                     uint16_t did, uint64_t iova, bool write);
     int (*finish)(void *state, iosim_err_t *err); /* NULL = nothing */
-    /* Settings the mode brings when a comparison names it (iosim
-     * --compare POLICY@MODE), each "key=value", NULL-terminated; NULL =
-     * none.  A nested vtd.translation always falls back to second-stage
-     * under a mode other than nested (config validation rejects it). */
-    const char *const *implies;
     /* builds a host second stage under the guest's first stage, so that
      * vtd.translation nested can run (PGTT=011b) */
     bool two_stage;
     /* the device's translations reach the walker with no host work in
      * between, so vtd.inval_walks_in_flight applies (bare metal) */
     bool walks_in_flight;
-    /* its own parameters (hv.*) and their check, which also says what the
-     * mode needs of the rest of the configuration */
+    /* its own parameters (hv.*), their check, which also says what the
+     * mode needs of the rest of the configuration, and the settings it
+     * brings when a comparison names it (iosim --compare POLICY@MODE;
+     * params.implies).  A nested vtd.translation always falls back to
+     * second-stage under a mode other than nested (config validation
+     * rejects it). */
     iosim_plugin_params_t params;
 } hv_mode_ops_t;
 

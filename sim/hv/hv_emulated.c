@@ -24,7 +24,7 @@
  * virtio device behind intel-iommu with caching mode off, as in the
  * cm-off capture): without CM the guest's maps never reach the shadow,
  * so only the invalidation stream is meaningful and DMA counts as faults
- * (dma.faults); --compare POLICY@emulated turns CM on (hv.h implies).
+ * (dma.faults); --compare POLICY@emulated turns CM on (its params.implies).
  * Also not modeled: QEMU's iova_tree memory, VFIO page pinning cost separate
  * from the ioctl, the IOTLB-size reset artefact of emulated devices. */
 #include <stdlib.h>
@@ -277,5 +277,5 @@ const hv_mode_ops_t hv_mode_emulated = {
     .unmap = emu_unmap,
     .submit = emu_submit,
     .translate = emu_translate,
-    .implies = emu_implies,
+    .params = {.implies = emu_implies},
 };

@@ -73,7 +73,6 @@ const hv_mode_ops_t hv_mode_nested = {
     .unmap = hv_direct_unmap,
     .submit = nested_submit,
     .translate = hv_direct_translate,
-    .implies = nested_implies,
     .two_stage = true,
-    .params = {nested_rows, sizeof(struct nested_params), NULL},
+    .params = {nested_rows, sizeof(struct nested_params), NULL, nested_implies},
 };

@@ -54,6 +54,6 @@ const hv_mode_ops_t hv_mode_none = {
     .unmap = hv_direct_unmap,
     .submit = hv_direct_submit,
     .translate = hv_direct_translate,
-    .implies = none_implies,
+    .params = {.implies = none_implies},
     .walks_in_flight = true,
 };

@@ -55,13 +55,12 @@ typedef struct os_policy_ops {
      * held back that the access must see submitted; NULL = none */
     void (*dma)(void *state, const iosim_rec_t *r, uint64_t iova, uint64_t size,
                 bool write);
-    /* its own parameters (scheme.<name>_*) and their check; the policy
-     * reads them with iosim_plugin_params(sim_config(s), params.rows) */
+    /* its own parameters (scheme.<name>_*), their check and the settings
+     * it implies (applied when a --compare or sweep item names it, before
+     * its @MODE's, the kernel and the point's own settings, which may
+     * override them); the policy reads its parameters with
+     * iosim_plugin_params(sim_config(s), params.rows) */
     iosim_plugin_params_t params;
-    /* Settings "KEY=VALUE" the scheme needs, applied when a --compare or
-     * sweep item names it (before its @MODE's, the kernel and the point's
-     * own settings, which may override them); NULL = none. */
-    const char *const *implies;
 } os_policy_ops_t;
 
 extern const os_policy_ops_t *const os_policy_registry[];

@@ -54,9 +54,8 @@ static int apply_item(iosim_config_t *c, const char *item, iosim_err_t *err)
         return -1;
     /* the scheme brings its settings (os.h implies) */
     const os_policy_ops_t *p = os_policy_find(it);
-    for (size_t k = 0; p && p->implies && p->implies[k]; k++)
-        if (iosim_config_set(c, p->implies[k], err))
-            return -1;
+    if (p && iosim_plugin_apply_implies(c, &p->params, err))
+        return -1;
     if (at) {
         snprintf(set, sizeof set, "hv.mode=%s", at + 1);
         if (iosim_config_set(c, set, err))
@@ -69,9 +68,8 @@ static int apply_item(iosim_config_t *c, const char *item, iosim_err_t *err)
         if (m && !m->two_stage && strcmp(c->vtd.translation, "nested") == 0 &&
             iosim_config_set(c, "vtd.translation=second-stage", err))
             return -1;
-        for (size_t k = 0; m && m->implies && m->implies[k]; k++)
-            if (iosim_config_set(c, m->implies[k], err))
-                return -1;
+        if (m && iosim_plugin_apply_implies(c, &m->params, err))
+            return -1;
     }
     if (colon) {
         snprintf(set, sizeof set, "os.kernel=%s", colon + 1);

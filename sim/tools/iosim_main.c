@@ -103,24 +103,55 @@ static void usage(FILE *out)
         "or an output that cannot be written\n");
 }
 
+/* One plug-in of --list: name, summary, source and, when it has any, what
+ * it describes of itself (its parameters, a check, implied settings). */
+static void list_one(int width, const char *name, const char *summary,
+                     const char *source, const iosim_plugin_params_t *pp)
+{
+    printf("  %-*s %s", width, name, summary);
+    if (source)
+        printf(" [%s]", source);
+    const char *open = " {"; /* then "; " between the parts */
+    if (pp->rows && pp->rows[0].path) {
+        printf("%sparams:", open);
+        for (size_t k = 0; pp->rows[k].path; k++)
+            printf(" %s", pp->rows[k].path);
+        open = "; ";
+    }
+    if (pp->validate) {
+        printf("%schecked", open);
+        open = "; ";
+    }
+    if (pp->implies && pp->implies[0]) {
+        printf("%simplies:", open);
+        for (size_t k = 0; pp->implies[k]; k++)
+            printf(" %s", pp->implies[k]);
+        open = "; ";
+    }
+    printf("%s\n", open[0] == ';' ? "}" : "");
+}
+
 static void list_plugins(void)
 {
     printf("os.policy:\n");
     for (size_t i = 0; os_policy_registry[i]; i++)
-        printf("  %-12s %s [%s]\n", os_policy_registry[i]->name,
-               os_policy_registry[i]->summary, os_policy_registry[i]->source);
+        list_one(12, os_policy_registry[i]->name,
+                 os_policy_registry[i]->summary, os_policy_registry[i]->source,
+                 &os_policy_registry[i]->params);
     printf("hv.mode:\n");
     for (size_t i = 0; hv_mode_registry[i]; i++)
-        printf("  %-18s %s [%s]\n", hv_mode_registry[i]->name,
-               hv_mode_registry[i]->summary, hv_mode_registry[i]->source);
+        list_one(18, hv_mode_registry[i]->name, hv_mode_registry[i]->summary,
+                 hv_mode_registry[i]->source, &hv_mode_registry[i]->params);
     printf("dev.model:\n");
     for (size_t i = 0; dev_model_registry[i]; i++)
-        printf("  %-12s %s [%s]\n", dev_model_registry[i]->name,
-               dev_model_registry[i]->summary, dev_model_registry[i]->source);
+        list_one(12, dev_model_registry[i]->name,
+                 dev_model_registry[i]->summary, dev_model_registry[i]->source,
+                 &dev_model_registry[i]->params);
     printf("vtd.<cache>.replacement:\n");
     for (size_t i = 0; cache_repl_registry[i]; i++)
-        printf("  %-12s %s\n", cache_repl_registry[i]->name,
-               cache_repl_registry[i]->summary);
+        list_one(12, cache_repl_registry[i]->name,
+                 cache_repl_registry[i]->summary, NULL,
+                 &cache_repl_registry[i]->params);
 }
 
 typedef struct progress_state {
@@ -391,34 +422,56 @@ static void keep_freed_memory(void)
 #endif
 }
 
-int main(int argc, char **argv)
-{
-    keep_freed_memory();
-    /* past a file-size limit a write then fails (EFBIG) and the run
-     * cleans up, instead of being killed with its temporaries left */
-    signal(SIGXFSZ, SIG_IGN);
-    if (argc > 1 && !strcmp(argv[1], "sweep"))
-        return sweep_main(argc - 1, argv + 1);
-    if (argc > 1 && !strcmp(argv[1], "iotlb-sweep"))
-        return iotlb_sweep_main(argc - 1, argv + 1);
-    const char *config_path = NULL, *out_path = NULL, *trace = NULL;
-    const char *compare = NULL;
+/* What the command line asks for (parse_args fills it). */
+typedef struct run_opts {
+    const char *config_path, *out_path, *trace, *compare;
     const char *sweeps[MAX_SWEEPS];
-    size_t nsweeps = 0;
+    size_t nsweeps;
     const char *sets[MAX_SETS];
-    size_t nsets = 0;
-    iosim_format_t fmt = IOSIM_FMT_TEXT;
-    int progress = -1;         /* -1 auto */
-    bool strict_input = false; /* --strict-input */
-    unsigned threads = 1;
-    uint64_t epoch_ns = 0;
-    side_output_t epochs = {.o = {.opt = "--epoch-out"},
-                            .header = iosim_epoch_csv_header};
-    side_output_t xlates = {.o = {.opt = "--xlate-log"},
-                            .header = iosim_xlate_log_csv_header};
-    side_output_t dumps = {.o = {.opt = "--dump-accesses"},
-                           .header = iosim_access_dump_csv_header};
+    size_t nsets;
+    iosim_format_t fmt;
+    int progress;      /* -1 auto */
+    bool strict_input; /* --strict-input */
+    unsigned threads;
+    uint64_t epoch_ns;
+    side_output_t epochs, xlates, dumps;
+} run_opts_t;
 
+/* What a run holds until it ends (freed by run_free in every case). */
+typedef struct run_state {
+    iosim_config_t *cfg;
+    iosim_trace_reader_t *reader;
+    const iosim_trace_meta_t *meta;
+    iosim_sim_t *sims[MAX_COMPARE];
+    size_t nsims;
+    output_t report;
+    FILE *out;
+    iosim_provenance_t prov;
+} run_state_t;
+
+#define RUN_GO (-1) /* parse_args: carry on with the run */
+
+/* --help-config [FILTER]: the parameter reference, or one line naming the
+ * filter that matches nothing. */
+static int help_config(const char *filter)
+{
+    if (iosim_config_write_reference_matching(stdout, filter) != 0)
+        return 0;
+    char near[128];
+    if (iosim_config_suggest_key(filter, near, sizeof near))
+        cli_error(PROG,
+                  "--help-config %s: no parameter matches "
+                  "(did you mean %s?)",
+                  filter, near);
+    else
+        cli_error(PROG, "--help-config %s: no parameter matches", filter);
+    return IOSIM_EXIT_BAD_INPUT;
+}
+
+/* Step 1: the command line into o.  Returns RUN_GO, or the exit status of
+ * an option that ends the program (--help, --list, ...) or of bad input. */
+static int parse_args(int argc, char **argv, run_opts_t *o)
+{
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_next = i + 1 < argc;
@@ -430,21 +483,8 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--help-config")) {
             /* an optional filter: a key, a group or a part of a key */
-            const char *filter =
-                has_next && argv[i + 1][0] != '-' ? argv[i + 1] : NULL;
-            if (iosim_config_write_reference_matching(stdout, filter) == 0) {
-                char near[128];
-                if (iosim_config_suggest_key(filter, near, sizeof near))
-                    cli_error(PROG,
-                              "--help-config %s: no parameter matches "
-                              "(did you mean %s?)",
-                              filter, near);
-                else
-                    cli_error(PROG, "--help-config %s: no parameter matches",
-                              filter);
-                return IOSIM_EXIT_BAD_INPUT;
-            }
-            return 0;
+            return help_config(has_next && argv[i + 1][0] != '-' ? argv[i + 1]
+                                                                 : NULL);
         } else if (!strcmp(a, "--list")) {
             list_plugins();
             return 0;
@@ -452,9 +492,9 @@ int main(int argc, char **argv)
             iosim_report_list_metrics(stdout);
             return 0;
         } else if ((!strcmp(a, "-c") || !strcmp(a, "--config")) && has_next) {
-            config_path = argv[++i];
+            o->config_path = argv[++i];
         } else if ((!strcmp(a, "-s") || !strcmp(a, "--set")) && has_next) {
-            if (nsets == MAX_SETS) {
+            if (o->nsets == MAX_SETS) {
                 cli_error(PROG, "too many --set options (max %d)", MAX_SETS);
                 return IOSIM_EXIT_BAD_INPUT;
             }
@@ -468,9 +508,9 @@ int main(int argc, char **argv)
                                                                 : "VALUE");
                 return IOSIM_EXIT_BAD_INPUT;
             }
-            sets[nsets++] = argv[++i];
+            o->sets[o->nsets++] = argv[++i];
         } else if ((!strcmp(a, "-f") || !strcmp(a, "--format")) && has_next) {
-            if (cli_parse_format(argv[++i], &fmt)) {
+            if (cli_parse_format(argv[++i], &o->fmt)) {
                 cli_error(PROG,
                           "--format: unknown format '%s' (text, json, "
                           "csv)",
@@ -478,21 +518,21 @@ int main(int argc, char **argv)
                 return IOSIM_EXIT_BAD_INPUT;
             }
         } else if ((!strcmp(a, "-o") || !strcmp(a, "--output")) && has_next) {
-            out_path = argv[++i];
+            o->out_path = argv[++i];
         } else if (!strcmp(a, "--compare") && has_next) {
-            compare = argv[++i];
+            o->compare = argv[++i];
         } else if (!strcmp(a, "--sweep") && has_next) {
             const char *eq = strchr(argv[++i], '=');
-            if (!eq || eq == argv[i] || !eq[1] || nsweeps == MAX_SWEEPS) {
+            if (!eq || eq == argv[i] || !eq[1] || o->nsweeps == MAX_SWEEPS) {
                 cli_error(PROG,
                           "--sweep %s: expected KEY=V1,V2,... (at most "
                           "%d sweeps)",
                           argv[i], MAX_SWEEPS);
                 return IOSIM_EXIT_BAD_INPUT;
             }
-            sweeps[nsweeps++] = argv[i];
+            o->sweeps[o->nsweeps++] = argv[i];
         } else if (!strcmp(a, "--threads") && has_next) {
-            if (parse_threads(argv[++i], &threads)) {
+            if (parse_threads(argv[++i], &o->threads)) {
                 cli_error(PROG,
                           "--threads: '%s' is not a thread count (0 = "
                           "one per CPU, 1..%d)",
@@ -500,7 +540,7 @@ int main(int argc, char **argv)
                 return IOSIM_EXIT_BAD_INPUT;
             }
         } else if (!strcmp(a, "--epoch") && has_next) {
-            if (cli_parse_duration_ns(argv[++i], &epoch_ns)) {
+            if (cli_parse_duration_ns(argv[++i], &o->epoch_ns)) {
                 cli_error(PROG,
                           "--epoch: '%s' is not a duration (a whole "
                           "number > 0 with a unit: ns, us, ms or s, "
@@ -509,43 +549,51 @@ int main(int argc, char **argv)
                 return IOSIM_EXIT_BAD_INPUT;
             }
         } else if (!strcmp(a, "--epoch-out") && has_next) {
-            epochs.o.path = argv[++i];
+            o->epochs.o.path = argv[++i];
         } else if (!strcmp(a, "--xlate-log") && has_next) {
-            xlates.o.path = argv[++i];
+            o->xlates.o.path = argv[++i];
         } else if (!strcmp(a, "--dump-accesses") && has_next) {
-            dumps.o.path = argv[++i];
+            o->dumps.o.path = argv[++i];
         } else if (!strcmp(a, "--strict-input")) {
-            strict_input = true;
+            o->strict_input = true;
         } else if (!strcmp(a, "--progress")) {
-            progress = 1;
+            o->progress = 1;
         } else if (!strcmp(a, "--no-progress")) {
-            progress = 0;
+            o->progress = 0;
         } else if (a[0] == '-' && a[1]) {
             cli_error(PROG, "unknown or incomplete option '%s' (try --help)",
                       a);
             return IOSIM_EXIT_BAD_INPUT;
-        } else if (!trace) {
-            trace = a;
+        } else if (!o->trace) {
+            o->trace = a;
         } else {
-            cli_error(PROG, "more than one trace given ('%s', '%s')", trace, a);
+            cli_error(PROG, "more than one trace given ('%s', '%s')", o->trace,
+                      a);
             return IOSIM_EXIT_BAD_INPUT;
         }
     }
-    if (!trace) {
+    return RUN_GO;
+}
+
+/* Step 1b: options that are each valid but do not go together.  0 or the
+ * bad-input exit status (the message printed). */
+static int check_args(const run_opts_t *o)
+{
+    if (!o->trace) {
         cli_error(PROG, "no trace given (usage: iosim [OPTIONS] TRACE; try "
                         "--help)");
         return IOSIM_EXIT_BAD_INPUT;
     }
-    if (!epoch_ns != !epochs.o.path) {
+    if (!o->epoch_ns != !o->epochs.o.path) {
         cli_error(PROG, "--epoch and --epoch-out go together");
         return IOSIM_EXIT_BAD_INPUT;
     }
     const struct {
         const char *opt, *path;
-    } outputs[] = {{"-o", out_path},
-                   {"--epoch-out", epochs.o.path},
-                   {"--xlate-log", xlates.o.path},
-                   {"--dump-accesses", dumps.o.path}};
+    } outputs[] = {{"-o", o->out_path},
+                   {"--epoch-out", o->epochs.o.path},
+                   {"--xlate-log", o->xlates.o.path},
+                   {"--dump-accesses", o->dumps.o.path}};
     size_t nout = sizeof outputs / sizeof outputs[0];
     for (size_t i = 0; i < nout; i++)
         for (size_t j = i + 1; j < nout; j++)
@@ -555,138 +603,187 @@ int main(int argc, char **argv)
                           outputs[i].opt, outputs[j].opt, outputs[i].path);
                 return IOSIM_EXIT_BAD_INPUT;
             }
+    return 0;
+}
 
-    iosim_err_t err = {0};
-    int rc = IOSIM_EXIT_BAD_INPUT;
-    iosim_config_t *cfg = iosim_config_new();
-    iosim_trace_reader_t *reader = NULL;
-    iosim_sim_t *sims[MAX_COMPARE] = {0};
-    size_t nsims = 0;
-    output_t report = {.opt = "-o", .path = out_path};
-    FILE *out = stdout;
-    iosim_provenance_t prov = {0};
-    if (!cfg) {
-        cli_error(PROG, "out of memory");
-        return 1;
+/* Step 2: the configuration (file, then --set, then validation) and the
+ * trace. */
+static int load(int argc, char **argv, const run_opts_t *o, run_state_t *st,
+                iosim_err_t *err)
+{
+    if (o->config_path && iosim_config_load(st->cfg, o->config_path, err))
+        return -1;
+    for (size_t i = 0; i < o->nsets; i++)
+        if (iosim_config_set(st->cfg, o->sets[i], err))
+            return -1;
+    if (iosim_config_validate(st->cfg, err)) {
+        point_at_config(o->config_path, o->sets, o->nsets, err);
+        return -1;
     }
-    if (config_path && iosim_config_load(cfg, config_path, &err))
-        goto fail;
-    for (size_t i = 0; i < nsets; i++)
-        if (iosim_config_set(cfg, sets[i], &err))
-            goto fail;
-    if (iosim_config_validate(cfg, &err)) {
-        point_at_config(config_path, sets, nsets, &err);
-        goto fail;
-    }
+    st->reader = iosim_trace_open(o->trace, err);
+    if (!st->reader)
+        return -1;
+    st->meta = iosim_trace_meta(st->reader);
+    return iosim_provenance_fill(&st->prov, argc, argv, o->trace,
+                                 o->config_path, err);
+}
 
-    reader = iosim_trace_open(trace, &err);
-    if (!reader)
-        goto fail;
-    const iosim_trace_meta_t *meta = iosim_trace_meta(reader);
-    if (iosim_provenance_fill(&prov, argc, argv, trace, config_path, &err))
-        goto fail;
-
-    if (build_sims(cfg, compare, sweeps, nsweeps, meta, sims, &nsims, &err)) {
+/* Step 3: the sims (one per --compare item or --sweep point) and the
+ * outputs each writes to. */
+static int plan(run_opts_t *o, run_state_t *st, iosim_err_t *err)
+{
+    if (build_sims(st->cfg, o->compare, o->sweeps, o->nsweeps, st->meta,
+                   st->sims, &st->nsims, err)) {
         /* a sim the trace's own metadata cannot serve: name the trace */
-        if (!strcmp(err.key, "meta.device")) {
-            char msg[sizeof err.msg];
-            snprintf(msg, sizeof msg, "%s", err.msg);
-            iosim_err_set(&err, "%s: %s", trace, msg);
+        if (!strcmp(err->key, "meta.device")) {
+            char msg[sizeof err->msg];
+            snprintf(msg, sizeof msg, "%s", err->msg);
+            iosim_err_set(err, "%s: %s", o->trace, msg);
         }
-        goto fail;
+        return -1;
     }
-
-    if (out_path) {
-        if (output_open(&report, trace, &err))
-            goto fail;
-        out = report.f;
+    if (o->out_path) {
+        if (output_open(&st->report, o->trace, err))
+            return -1;
+        st->out = st->report.f;
     }
-    if (side_open(&epochs, trace, nsims, &err) ||
-        side_open(&xlates, trace, nsims, &err) ||
-        side_open(&dumps, trace, nsims, &err))
-        goto fail;
-    for (size_t i = 0; i < nsims; i++)
-        iosim_sim_set_strict_input(sims[i], strict_input);
-    for (size_t i = 0; i < nsims; i++)
-        if ((epochs.o.f &&
-             iosim_sim_set_epochs(sims[i], epoch_ns, epochs.rows[i], &err)) ||
-            (xlates.o.f &&
-             iosim_sim_set_xlate_log(sims[i], xlates.rows[i], &err)) ||
-            (dumps.o.f &&
-             iosim_sim_set_access_dump(sims[i], dumps.rows[i], &err)))
-            goto fail;
+    if (side_open(&o->epochs, o->trace, st->nsims, err) ||
+        side_open(&o->xlates, o->trace, st->nsims, err) ||
+        side_open(&o->dumps, o->trace, st->nsims, err))
+        return -1;
+    for (size_t i = 0; i < st->nsims; i++)
+        iosim_sim_set_strict_input(st->sims[i], o->strict_input);
+    for (size_t i = 0; i < st->nsims; i++)
+        if ((o->epochs.o.f && iosim_sim_set_epochs(st->sims[i], o->epoch_ns,
+                                                   o->epochs.rows[i], err)) ||
+            (o->xlates.o.f &&
+             iosim_sim_set_xlate_log(st->sims[i], o->xlates.rows[i], err)) ||
+            (o->dumps.o.f &&
+             iosim_sim_set_access_dump(st->sims[i], o->dumps.rows[i], err)))
+            return -1;
+    return 0;
+}
 
-    if (progress < 0)
-        progress = isatty(STDERR_FILENO);
-    progress_state_t ps = {.show = progress != 0, .trace = trace};
+/* Step 4: the replay of the trace through every sim. */
+static int run(const run_opts_t *o, run_state_t *st, iosim_err_t *err)
+{
+    int progress = o->progress < 0 ? isatty(STDERR_FILENO) : o->progress;
+    progress_state_t ps = {.show = progress != 0, .trace = o->trace};
     cli_interrupt_note("%s: interrupted at the start of the replay of %s; "
                        "no report or output file written",
-                       PROG, trace);
-    if (iosim_replay_reader_threads(reader, sims, nsims, threads, show_progress,
-                                    &ps, &err)) {
-        if (ps.printed)
-            fputc('\n', stderr);
-        goto fail;
-    }
+                       PROG, o->trace);
+    int rc = iosim_replay_reader_threads(st->reader, st->sims, st->nsims,
+                                         o->threads, show_progress, &ps, err);
     if (ps.printed)
         fputc('\n', stderr);
+    return rc;
+}
+
+/* Step 5: the report and the side outputs.  Every output is written and
+ * flushed before any is renamed into place: a run that cannot write one
+ * of them leaves none.  0, -1 with err set (an output cannot be written),
+ * or 1: the program's own allocation failed (message printed). */
+static int report(run_opts_t *o, run_state_t *st, iosim_err_t *err)
+{
     cli_interrupt_note("%s: interrupted while writing the report of %s; no "
                        "output file written",
-                       PROG, trace);
-
-    /* every output written and flushed before any is renamed into place:
-     * a run that cannot write one of them leaves none */
+                       PROG, o->trace);
     /* The echo shows the configuration as it ran: os.kernel auto and the
      * settings that say "kernel" resolved against this trace, as each sim
      * resolved its own (sim/os/os_kernel.c); a sim differs from it only
      * in what its --compare item or --sweep set. */
-    iosim_config_t *shown = iosim_config_clone(cfg);
+    iosim_config_t *shown = iosim_config_clone(st->cfg);
     if (!shown) {
         /* the program's own allocation: exit 1, no output file */
         cli_error(PROG, "out of memory");
-        rc = 1;
-        goto done;
+        return 1;
     }
     iosim_err_t kerr = {0};
-    if (os_kernel_resolve(shown, meta, &kerr)) {
+    if (os_kernel_resolve(shown, st->meta, &kerr)) {
         iosim_config_free(shown);
         shown = NULL;
     }
-    iosim_report_write_prov(out, fmt, &prov, shown ? shown : cfg, meta, sims,
-                            nsims);
+    iosim_report_write_prov(st->out, o->fmt, &st->prov, shown ? shown : st->cfg,
+                            st->meta, st->sims, st->nsims);
     iosim_config_free(shown);
-    /* an output that cannot be written (full disk, closed pipe) is the
-     * caller's to fix, as iosim-trace treats it: exit 2 in both */
-    rc = IOSIM_EXIT_BAD_INPUT;
-    if (!out_path && fflush(stdout) != 0) {
-        iosim_err_set(&err, "stdout: cannot write: %s", iosim_errno_str(errno));
-        goto write_failed;
+    if (!o->out_path && fflush(stdout) != 0) {
+        iosim_err_set(err, "stdout: cannot write: %s", iosim_errno_str(errno));
+        return -1;
     }
-    if (output_flush(&report, &err) || side_write(&epochs, nsims, &err) ||
-        side_write(&xlates, nsims, &err) || side_write(&dumps, nsims, &err))
-        goto write_failed;
-    if (output_commit(&report, &err) || output_commit(&epochs.o, &err) ||
-        output_commit(&xlates.o, &err) || output_commit(&dumps.o, &err))
-        goto write_failed;
-    rc = 0;
-    goto done;
+    if (output_flush(&st->report, err) ||
+        side_write(&o->epochs, st->nsims, err) ||
+        side_write(&o->xlates, st->nsims, err) ||
+        side_write(&o->dumps, st->nsims, err))
+        return -1;
+    if (output_commit(&st->report, err) || output_commit(&o->epochs.o, err) ||
+        output_commit(&o->xlates.o, err) || output_commit(&o->dumps.o, err))
+        return -1;
+    return 0;
+}
 
-write_failed:
-    cli_error(PROG, "%s", err.msg);
-    goto done;
-fail:
-    cli_error(PROG, "%s", err.msg);
-    rc = IOSIM_EXIT_BAD_INPUT;
-done:
-    output_abort(&report);
-    iosim_provenance_free(&prov);
-    side_close(&epochs, nsims);
-    side_close(&xlates, nsims);
-    side_close(&dumps, nsims);
-    for (size_t i = 0; i < nsims; i++)
-        iosim_sim_free(sims[i]);
-    if (reader)
-        iosim_trace_close(reader);
-    iosim_config_free(cfg);
+/* Whatever the run holds, whether it finished or not (an output not
+ * committed is removed). */
+static void run_free(run_opts_t *o, run_state_t *st)
+{
+    output_abort(&st->report);
+    iosim_provenance_free(&st->prov);
+    side_close(&o->epochs, st->nsims);
+    side_close(&o->xlates, st->nsims);
+    side_close(&o->dumps, st->nsims);
+    for (size_t i = 0; i < st->nsims; i++)
+        iosim_sim_free(st->sims[i]);
+    if (st->reader)
+        iosim_trace_close(st->reader);
+    iosim_config_free(st->cfg);
+}
+
+int main(int argc, char **argv)
+{
+    keep_freed_memory();
+    /* past a file-size limit a write then fails (EFBIG) and the run
+     * cleans up, instead of being killed with its temporaries left */
+    signal(SIGXFSZ, SIG_IGN);
+    if (argc > 1 && !strcmp(argv[1], "sweep"))
+        return sweep_main(argc - 1, argv + 1);
+    if (argc > 1 && !strcmp(argv[1], "iotlb-sweep"))
+        return iotlb_sweep_main(argc - 1, argv + 1);
+
+    run_opts_t o = {
+        .fmt = IOSIM_FMT_TEXT,
+        .progress = -1,
+        .threads = 1,
+        .epochs = {.o = {.opt = "--epoch-out"},
+                   .header = iosim_epoch_csv_header},
+        .xlates = {.o = {.opt = "--xlate-log"},
+                   .header = iosim_xlate_log_csv_header},
+        .dumps = {.o = {.opt = "--dump-accesses"},
+                  .header = iosim_access_dump_csv_header},
+    };
+    int rc = parse_args(argc, argv, &o);
+    if (rc != RUN_GO)
+        return rc;
+    if (check_args(&o))
+        return IOSIM_EXIT_BAD_INPUT;
+
+    run_state_t st = {.report = {.opt = "-o", .path = o.out_path},
+                      .out = stdout};
+    st.cfg = iosim_config_new();
+    if (!st.cfg) {
+        cli_error(PROG, "out of memory");
+        return 1;
+    }
+    /* any failure, reading the input or writing an output, is bad input
+     * or the caller's to fix (full disk, closed pipe): exit 2, as
+     * iosim-trace does */
+    iosim_err_t err = {0};
+    rc = -1;
+    if (!load(argc, argv, &o, &st, &err) && !plan(&o, &st, &err) &&
+        !run(&o, &st, &err))
+        rc = report(&o, &st, &err);
+    if (rc < 0) {
+        cli_error(PROG, "%s", err.msg);
+        rc = IOSIM_EXIT_BAD_INPUT;
+    }
+    run_free(&o, &st);
     return rc;
 }

@@ -160,6 +160,6 @@ const os_policy_ops_t os_policy_example = {
     .finish = example_finish,
     .dma_iova = example_dma_iova,
     .dma = example_dma,
-    .params = {example_rows, sizeof(struct example_params), example_validate},
-    .implies = example_implies,
+    .params = {example_rows, sizeof(struct example_params), example_validate,
+               example_implies},
 };

@@ -129,7 +129,7 @@ static void test_outstanding(void **state)
     dma_pipe_page(p, &q, 0.0, false);
     dma_pipe_end(p, &q, 64, 0.0);
     assert_int_equal(st[IOSIM_ST_DMA_OVERLAP_NS],
-                     (5017 + 1) - (5001 + 16)); /* issue 5017, lands +1 */
+                     (5017 + 1) - (5001 + 16)); /* issued at 5017, lands +1 */
     dma_pipe_free(p);
 }
 

@@ -898,9 +898,10 @@ static void test_qemu_sync_reorder_window(void **state)
  * (lines 155..187), all at its time stamp 9.749921: CPU 0's clock lagged
  * and trace_clock=global gave its events CPU 1's last time, and the trace
  * file breaks that tie by CPU.  Every other descriptor of the cut is in
- * QEMU's order, so exactly 1 match is re-ordered.  The old matching
- * looked 8 descriptors ahead and stopped at line 1214 ("alignment
- * lost"). */
+ * QEMU's order, so exactly 1 match is re-ordered.  The tie spans 18
+ * descriptors, so a matcher that looks only a few descriptors ahead
+ * would stop at line 1214 ("alignment lost"); this cut checks that the
+ * look-ahead covers a whole same-timestamp run. */
 static void test_qemu_e1000e_tie_cut(void **state)
 {
     (void)state;

@@ -12,15 +12,22 @@
  */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "cache/cache.h"
 #include "config/config.h"
+#include "dev/dev.h"
 #include "hv/hv.h"
+#include "iosim.h"
 #include "os/os.h"
+#include "trace/gen.h"
+#include "trace/import.h"
 
 /* --set of a plug-in's row changes the plug-in's struct and nothing
  * else: the row's field is at its declared offset in the struct that
@@ -187,6 +194,117 @@ static void test_mode_validate_hook(void **st)
     iosim_config_free(c);
 }
 
+/* Whether path is a row of the assembled tables (the ones the loader,
+ * --set, the echo and --help-config read). */
+static bool row_listed(const char *path)
+{
+    const iosim_param_t *const *t = iosim_param_table_list();
+    assert_non_null(t);
+    for (; *t; t++)
+        for (const iosim_param_t *r = *t; r->path; r++)
+            if (!strcmp(r->path, path))
+                return true;
+    return false;
+}
+
+/* One plug-in's self-description: its rows are in the assembled tables
+ * and have a struct in the config, and each implied setting is a valid
+ * --set of a fresh configuration. */
+static void check_plugin(const char *name, const iosim_plugin_params_t *pp)
+{
+    iosim_config_t *c = iosim_config_new();
+    assert_non_null(c);
+    if (pp->rows && pp->rows[0].path)
+        assert_non_null(iosim_plugin_params(c, pp->rows));
+    for (size_t k = 0; pp->rows && pp->rows[k].path; k++)
+        if (!row_listed(pp->rows[k].path))
+            fail_msg("%s: row %s not in the tables", name, pp->rows[k].path);
+    iosim_err_t err;
+    if (iosim_plugin_apply_implies(c, pp, &err))
+        fail_msg("%s: implies: %s", name, err.msg);
+    iosim_config_free(c);
+}
+
+/* Every entry of every registry carries the three members: the config
+ * plug-ins (OS policies, modes, device models, replacement policies) an
+ * iosim_plugin_params_t, generators and importers an option table (rows
+ * with defaults that parse) and their check. */
+static void test_every_registry_entry(void **st)
+{
+    (void)st;
+    size_t n = 0;
+    for (size_t i = 0; os_policy_registry[i]; i++, n++)
+        check_plugin(os_policy_registry[i]->name,
+                     &os_policy_registry[i]->params);
+    for (size_t i = 0; hv_mode_registry[i]; i++, n++)
+        check_plugin(hv_mode_registry[i]->name, &hv_mode_registry[i]->params);
+    for (size_t i = 0; dev_model_registry[i]; i++, n++)
+        check_plugin(dev_model_registry[i]->name,
+                     &dev_model_registry[i]->params);
+    for (size_t i = 0; cache_repl_registry[i]; i++, n++)
+        check_plugin(cache_repl_registry[i]->name,
+                     &cache_repl_registry[i]->params);
+    assert_true(n >= 4);
+    for (size_t i = 0; gen_kinds[i]; i++) {
+        const gen_kind_t *k = gen_kinds[i];
+        assert_non_null(k->params);
+        assert_non_null(k->validate);
+        void *opts = calloc(1, k->size);
+        iosim_err_t err;
+        assert_int_equal(gen_kind_defaults(k, opts, &err), 0);
+        for (size_t r = 0; k->params[r].name; r++)
+            assert_ptr_equal(gen_param_find(k->params, k->params[r].name),
+                             &k->params[r]);
+        free(opts);
+    }
+    for (size_t i = 0; import_sources[i]; i++)
+        for (size_t r = 0;
+             import_sources[i]->params && import_sources[i]->params[r].name;
+             r++)
+            assert_ptr_equal(gen_param_find(import_sources[i]->params,
+                                            import_sources[i]->params[r].name),
+                             &import_sources[i]->params[r]);
+}
+
+/* An item's mode brings its settings over the base (emulated sets CM,
+ * none clears it, nested selects nested translation in scalable mode:
+ * PGTT=011b lives in a scalable-mode PASID entry, MODEL.md §3.1), and
+ * the shared
+ * application sets any plug-in's implied settings in order, the later
+ * winning, and names a setting that does not parse. */
+static void test_implies_applied(void **st)
+{
+    (void)st;
+    iosim_config_t *base = iosim_config_new(), *c = NULL;
+    iosim_err_t err;
+    iosim_point_t pt = {0};
+    snprintf(pt.item, sizeof pt.item, "strict@emulated");
+    assert_int_equal(iosim_point_config(base, &pt, &c, &err), 0);
+    assert_true(c->vtd.caching_mode);
+    iosim_config_free(c);
+    assert_int_equal(iosim_config_set(base, "vtd.caching_mode=true", &err), 0);
+    snprintf(pt.item, sizeof pt.item, "strict@none");
+    assert_int_equal(iosim_point_config(base, &pt, &c, &err), 0);
+    assert_false(c->vtd.caching_mode);
+    iosim_config_free(c);
+    snprintf(pt.item, sizeof pt.item, "strict@nested");
+    assert_int_equal(iosim_point_config(base, &pt, &c, &err), 0);
+    assert_string_equal(c->vtd.translation, "nested");
+    assert_string_equal(c->vtd.root_mode, "scalable");
+    iosim_config_free(c);
+
+    static const char *const imp[] = {"vtd.iotlb.ways=2", "vtd.iotlb.ways=16",
+                                      NULL};
+    const iosim_plugin_params_t pp = {.implies = imp};
+    assert_int_equal(iosim_plugin_apply_implies(base, &pp, &err), 0);
+    assert_int_equal(base->vtd.iotlb.ways, 16);
+    static const char *const bad[] = {"vtd.iotlb.wayz=2", NULL};
+    const iosim_plugin_params_t pb = {.implies = bad};
+    assert_int_not_equal(iosim_plugin_apply_implies(base, &pb, &err), 0);
+    assert_non_null(strstr(err.msg, "vtd.iotlb.wayz"));
+    iosim_config_free(base);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -196,6 +314,8 @@ int main(void)
         cmocka_unit_test(test_cache_list_has_rows),
         cmocka_unit_test(test_mode_validate_hook),
         cmocka_unit_test(test_registry_names),
+        cmocka_unit_test(test_every_registry_entry),
+        cmocka_unit_test(test_implies_applied),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
