@@ -16,6 +16,7 @@
 
 #include "iosim.h"
 #include "tools/cli_util.h"
+#include "tools/param_args.h"
 #include "tools/trace_cmds.h"
 #include "trace/gen.h"
 

@@ -19,6 +19,7 @@
 #include "iosim.h"
 #include "os/os.h"
 #include "tools/cli_util.h"
+#include "tools/param_args.h"
 #include "tools/trace_cmds.h"
 #include "trace/import.h"
 #include "trace/trace_internal.h"

@@ -81,21 +81,17 @@ extern const gen_kind_t gen_kind_pvp;    /* gen_pvp.c    */
 /* opts (k->size bytes) zeroed, then every row's default applied; -1 (err
  * naming the row) when a default does not parse. */
 int gen_kind_defaults(const gen_kind_t *k, void *opts, iosim_err_t *err);
-/* Parses argv[1..argc) into opts against k's table; given (one per row,
- * may be NULL) says which appeared.  Errors: "gen KIND: --opt: ..." (one
- * line). */
-int gen_kind_parse(const gen_kind_t *k, void *opts, bool *given, int argc,
-                   char **argv, iosim_err_t *err);
-/* The same for any table (import sources use it): errors start with
- * "who: " (who NULL: no prefix). */
-int gen_params_parse(const char *who, const gen_param_t *rows, void *opts,
-                     bool *given, int argc, char **argv, iosim_err_t *err);
+/* Sets the option of row o in opts from its text val (as the option
+ * would be given; a flag's val is ignored): 0, or -1 with err "who: --opt:
+ * ..." (who NULL: no prefix).  The command line's argv parsing
+ * (sim/tools/param_args.c) and the defaults both go through it. */
+int gen_param_set(const char *who, const gen_param_t *o, void *opts,
+                  const char *val, iosim_err_t *err);
+/* "gen NAME", the prefix of a kind's messages (thread-local: kinds may
+ * run on several threads). */
+const char *gen_kind_who(const gen_kind_t *k);
 /* The row of rows named name, or NULL. */
 const gen_param_t *gen_param_find(const gen_param_t *rows, const char *name);
-/* The whole run of `gen KIND` after -o and --text: defaults, argv
- * (argv[0] is the kind name), validate, write to path. */
-int gen_kind_run(const gen_kind_t *k, int argc, char **argv, const char *path,
-                 bool text, iosim_err_t *err);
 /* Unsigned number with optional K/M/G suffix (and optional B).  0 / -1. */
 int gen_parse_u64(const char *s, uint64_t *out);
 
@@ -234,10 +230,6 @@ typedef struct gen_nic_params {
     /* CPU time of one strict unmap during a poll (gen_nic.c; 0 = a poll's
      * records all at the poll's instant) */
     uint64_t unmap_ns;
-    /* tx buffers (ACKs) unmapped at the channel's next poll, when its
-     * tx completions are reaped, instead of right after the device read
-     * (gen_nic.c; false = at once) */
-    bool tx_unmap_at_poll;
     /* rx descriptors per queue as mlx5 computes them from --ring
      * (gen_nic.c; false = just enough descriptors for --ring packets) */
     bool rq_sizing_mlx5;

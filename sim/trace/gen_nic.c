@@ -21,16 +21,13 @@
  *     --stride, --queue-per-cpu, --gro-segments, --burst, --stagger-*),
  *     --rq-sizing mlx5, the v6.0 rx page cache (--rx-cache, --app-lag),
  *     CPU time of a poll (--unmap-ns: per-cpu record streams merged with
- *     the device's by time, trace/merge.h), --tx-unmap-at-poll,
- *     --channels, and --driver-only (no DMA records, for dev.model
- *     mlx5).
- * Assumptions: one ring per flow unless --queue-per-cpu; a packet buffer
- *   is MTU bytes in whole 4 KB pages; GRO flushed at every poll; the
- *   placeholders (--packets, --ack-bytes, --napi-batch, --app-lag) are
- *   named in docs/gen-nic.md.
- * Not modeled: page-pool recycling of later kernels, the 64-bit IOVA
- *   fallback (an error here), DCTCP window / ECN
- *   effects, interrupt moderation, CQE compression (full list:
+ *     the device's by time, trace/merge.h), --channels, and --driver-only (no
+ * DMA records, for dev.model mlx5). Assumptions: one ring per flow unless
+ * --queue-per-cpu; a packet buffer is MTU bytes in whole 4 KB pages; GRO
+ * flushed at every poll; the placeholders (--packets, --ack-bytes,
+ * --napi-batch, --app-lag) are named in docs/gen-nic.md. Not modeled: page-pool
+ * recycling of later kernels, the 64-bit IOVA fallback (an error here), DCTCP
+ * window / ECN effects, interrupt moderation, CQE compression (full list:
  *   docs/gen-nic.md).
  */
 #include <stddef.h>
@@ -88,10 +85,6 @@ typedef struct nic_rxq {
     uint64_t rx_pkts;   /* packets received by the queue so far */
     uint64_t skip_pkts; /* --stagger-wqes: packets' worth of the first
                          * descriptor used before the window           */
-    /* --tx-unmap-at-poll: tx buffers sent since the channel's last poll,
-     * unmapped when its next poll reaps their completions */
-    nic_page_t *txdone;
-    size_t ntxdone, captxdone;
 } nic_rxq_t;
 
 /* --unmap-ns: a cpu's stream of records not yet written, in time order
@@ -251,11 +244,8 @@ uint64_t gen_nic_live_bound(const gen_nic_params_t *p)
     uint64_t tx = pages_for(p->mtu);
     uint64_t ack = pages_for(p->ack_bytes);
     uint64_t cached = p->rx_cache ? p->rx_cache - 1 : 0;
-    /* --tx-unmap-at-poll (rx only): a queue holds the ACKs of one poll,
-     * at most one per packet of the poll */
-    uint64_t reaped = p->tx_unmap_at_poll ? p->napi_batch * ack : 0;
     uint64_t idle = p->channels > rxq_count(p) ? p->channels - rxq_count(p) : 0;
-    return rxq_count(p) * (ring_desc_of(p) * p->ppd + cached + reaped) +
+    return rxq_count(p) * (ring_desc_of(p) * p->ppd + cached) +
            idle * ring_desc_of(p) * p->ppd + (tx > ack ? tx : ack);
 }
 
@@ -308,10 +298,6 @@ int gen_nic_check(const gen_nic_params_t *p, iosim_err_t *err)
                              "gen nic: --rx-cache %llu: must be 0 (off) or "
                              "a power of two in [2, 65536]",
                              (unsigned long long)p->rx_cache);
-    if (p->tx_unmap_at_poll && p->direction != GEN_NIC_RX)
-        return iosim_err_set(err, "gen nic: --tx-unmap-at-poll needs "
-                                  "--direction rx (tx data would wait for "
-                                  "polls that only rx packets trigger)");
     if (p->napi_batch > 65536)
         return iosim_err_set(err, "gen nic: --napi-batch must be <= 65536");
     if (p->app_lag > GEN_NIC_MAX_APP_LAG)
@@ -770,7 +756,6 @@ static nic_page_t ring_pop(nic_rxq_t *q)
 }
 
 static int tx_packet(nic_t *n, nic_flow_t *f, uint64_t bytes);
-static int tx_reap(nic_t *n, nic_rxq_t *q);
 
 /* The ACKs flow f owes for the data packets it received since the last
  * poll.  Default: one per --ack-every data packets.  --gro-segments G:
@@ -811,8 +796,6 @@ static int flow_acks(nic_t *n, nic_flow_t *f)
  * ACKs of the flows the queue serves, repost used-up descriptors. */
 static int rxq_poll_work(nic_t *n, nic_rxq_t *q)
 {
-    if (tx_reap(n, q))
-        return -1;
     if (n->p->rx_cache)
         rx_cache_deliver(n, q);
     for (size_t i = 0; i < q->npending; i++)
@@ -956,33 +939,8 @@ static int rx_packet(nic_t *n, nic_flow_t *f, uint64_t bytes, bool data)
     return 0;
 }
 
-/* --tx-unmap-at-poll: unmap the tx buffers whose completions q's poll
- * reaps (mlx5e_napi_poll polls the channel's tx CQs before rx). */
-static int tx_reap(nic_t *n, nic_rxq_t *q)
-{
-    for (size_t i = 0; i < q->ntxdone; i++)
-        if (unmap_page(n, q->cpu, &q->txdone[i]))
-            return -1;
-    q->ntxdone = 0;
-    return 0;
-}
-
-static int tx_defer(nic_t *n, nic_rxq_t *q, const nic_page_t *pg)
-{
-    if (q->ntxdone == q->captxdone) {
-        size_t cap = q->captxdone ? 2 * q->captxdone : 64;
-        nic_page_t *v = realloc(q->txdone, cap * sizeof *v);
-        if (!v)
-            return iosim_err_set(n->err, "gen nic: out of memory");
-        q->txdone = v;
-        q->captxdone = cap;
-    }
-    q->txdone[q->ntxdone++] = *pg;
-    return 0;
-}
-
-/* The driver sends a bytes-long buffer: map, device read, unmap (at
- * once, or with --tx-unmap-at-poll at the channel's next poll). */
+/* The driver sends a bytes-long buffer: map, device read, unmap at once
+ * (the tx completion is not batched: gen-nic.md Assumptions). */
 static int tx_packet(nic_t *n, nic_flow_t *f, uint64_t bytes)
 {
     uint64_t np = pages_for(bytes);
@@ -998,8 +956,7 @@ static int tx_packet(nic_t *n, nic_flow_t *f, uint64_t bytes)
         ring_access(n, f->cpu, f->q->txcq_iova, 1, &f->q->txcq_idx, true))
         return -1;
     for (uint64_t i = 0; i < np; i++)
-        if (n->p->tx_unmap_at_poll ? tx_defer(n, f->q, &n->tmp[i])
-                                   : unmap_page(n, f->cpu, &n->tmp[i]))
+        if (unmap_page(n, f->cpu, &n->tmp[i]))
             return -1;
     return 0;
 }
@@ -1093,8 +1050,6 @@ static int nic_run(nic_t *n)
                 return -1;
             q->cache_head = (q->cache_head + 1) & (p->rx_cache - 1);
         }
-        if (tx_reap(n, q))
-            return -1;
         if (p->device_rings && rings_destroy(n, i))
             return -1;
     }
@@ -1182,7 +1137,6 @@ out:
             free(n.qs[i].pending);
             free(n.qs[i].wqe);
             free(n.qs[i].cache);
-            free(n.qs[i].txdone);
         }
     if (n.prefill)
         for (uint64_t i = 0; i < p->cpus; i++)
@@ -1302,13 +1256,6 @@ static const gen_param_t nic_params[] = {
      "source id", "the captures' NIC, as `import` defaults"},
     {"--domain", "D", GEN_OPT_U64, NO(p.domain), "1", 0, 0xffff, NULL,
      "domain id", NULL},
-    /* research only: used by research/fands-explore, by no validation
-     * case and no CLI test (docs/gen-nic.md) */
-    {"--tx-unmap-at-poll", NULL, GEN_OPT_FLAG, NO(p.tx_unmap_at_poll), NULL,
-     0, 0, NULL, "research (used by research/fands-explore only): ACK\n"
-     "buffers stay mapped until their channel's next poll reaps\n"
-     "the tx completions (mlx5e_napi_poll; rx only; default:\n"
-     "unmapped right after the device read)", NULL},
     {NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
 // clang-format on

@@ -3,10 +3,10 @@
  *
  * Concepts:
  *   - gen_kinds[] is the only list of kinds (a new one is one line here).
- *   - gen_kind_parse() walks argv once against a kind's parameter table,
- *     so every kind accepts the same syntax and reports errors the same
- *     way ("gen KIND: --opt: what"); gen_kind_defaults() applies the same
- *     table's defaults through the same code.
+ *   - gen_param_set() sets one option from its text, so the defaults
+ *     (gen_kind_defaults) and the command line (sim/tools/param_args.c,
+ *     which walks argv) parse values and report errors the same way
+ *     ("gen KIND: --opt: what").
  * Assumptions: sizes use powers of 1024 for K/M/G; the programs'
  *   cli_parse_u64() is this parser too.
  * Not modeled: nothing (plumbing only).
@@ -86,8 +86,8 @@ static int parse_double(const char *s, double *out)
     return 0;
 }
 
-static int opt_apply(const char *who, const gen_param_t *o, void *opts,
-                     const char *val, iosim_err_t *err)
+int gen_param_set(const char *who, const gen_param_t *o, void *opts,
+                  const char *val, iosim_err_t *err)
 {
     void *dst = (char *)opts + o->offset;
     const char *sep = who ? ": " : "";
@@ -147,9 +147,7 @@ static int opt_apply(const char *who, const gen_param_t *o, void *opts,
     return 0;
 }
 
-/* "gen NAME", the prefix of a kind's messages (thread-local: kinds may
- * run on several threads). */
-static const char *who_of(const gen_kind_t *k)
+const char *gen_kind_who(const gen_kind_t *k)
 {
     static _Thread_local char buf[64];
     snprintf(buf, sizeof buf, "gen %s", k->name);
@@ -168,70 +166,9 @@ int gen_kind_defaults(const gen_kind_t *k, void *opts, iosim_err_t *err)
 {
     memset(opts, 0, k->size);
     for (const gen_param_t *o = k->params; o->name; o++)
-        if (o->def && opt_apply(who_of(k), o, opts, o->def, err))
+        if (o->def && gen_param_set(gen_kind_who(k), o, opts, o->def, err))
             return -1;
     return 0;
-}
-
-int gen_params_parse(const char *who, const gen_param_t *rows, void *opts,
-                     bool *given, int argc, char **argv, iosim_err_t *err)
-{
-    const char *sep = who ? ": " : "";
-    const char *w = who ? who : "";
-    for (int i = 1; i < argc; i++) {
-        const char *arg = argv[i];
-        const char *eq = strchr(arg, '=');
-        size_t name_len = eq ? (size_t)(eq - arg) : strlen(arg);
-        const gen_param_t *o = rows;
-        for (; o && o->name; o++)
-            if (strlen(o->name) == name_len && !strncmp(o->name, arg, name_len))
-                break;
-        if (!o || !o->name)
-            return iosim_err_set(err, "%s%sunknown option '%s'", w, sep, arg);
-        const char *val = NULL;
-        if (o->type == GEN_OPT_FLAG) {
-            if (eq)
-                return iosim_err_set(err, "%s%s%s takes no value", w, sep,
-                                     o->name);
-        } else if (eq) {
-            val = eq + 1;
-        } else if (i + 1 < argc) {
-            val = argv[++i];
-        } else {
-            return iosim_err_set(err, "%s%s%s needs a value", w, sep, o->name);
-        }
-        if (opt_apply(who, o, opts, val, err))
-            return -1;
-        if (given)
-            given[o - rows] = true;
-    }
-    return 0;
-}
-
-int gen_kind_parse(const gen_kind_t *k, void *opts, bool *given, int argc,
-                   char **argv, iosim_err_t *err)
-{
-    return gen_params_parse(who_of(k), k->params, opts, given, argc, argv, err);
-}
-
-int gen_kind_run(const gen_kind_t *k, int argc, char **argv, const char *path,
-                 bool text, iosim_err_t *err)
-{
-    size_t n = 0;
-    while (k->params[n].name)
-        n++;
-    void *opts = calloc(1, k->size);
-    bool *given = calloc(n + 1, sizeof *given);
-    int rc = -1;
-    if (!opts || !given)
-        iosim_err_set(err, "gen %s: out of memory", k->name);
-    else if (!gen_kind_defaults(k, opts, err) &&
-             !gen_kind_parse(k, opts, given, argc, argv, err) &&
-             (!k->validate || !k->validate(opts, given, err)))
-        rc = k->write(opts, path, text, err);
-    free(given);
-    free(opts);
-    return rc < 0 ? -1 : 0;
 }
 
 /* ------------------------------------------------------------------ */

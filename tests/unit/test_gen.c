@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "iosim.h"
+#include "tools/param_args.h"
 #include "trace/gen.h"
 
 #include "test_util.h"
@@ -762,71 +763,6 @@ static void test_nic_stagger_wqes(void **state)
         }
 }
 
-/* --tx-unmap-at-poll: one flow, a poll every 4 packets, an ACK every 2
- * packets, so each poll sends 2 ACKs.  Without the flag an ACK's UNMAP
- * follows its device read at once (no rx write between); with it the
- * ACK waits for the next poll, which comes after the next 4 rx packets
- * (4 rx DMA writes between), except the last poll's ACKs, unmapped at
- * teardown after the END mark.  16 packets: polls after packets 4, 8,
- * 12, 16 -> 8 ACKs, 2 of them at teardown. */
-static void test_nic_tx_unmap_at_poll(void **state)
-{
-    (void)state;
-    for (int deferred = 0; deferred < 2; deferred++) {
-        gen_nic_params_t p;
-        gen_nic_defaults(&p);
-        p.flows = 1;
-        p.cpus = 1;
-        p.ring = 64;
-        p.packets = 16;
-        p.napi_batch = 4;
-        p.tx_unmap_at_poll = deferred;
-        trace_t t = nic_trace(&p, "txp.zst");
-        size_t acks = 0, at_teardown = 0;
-        for (size_t i = 0; i < t.n; i++) {
-            const iosim_rec_t *r = &t.r[i];
-            if (r->kind != IOSIM_REC_DMA || r->flags != IOSIM_DMA_READ)
-                continue;
-            acks++;
-            size_t writes = 0, j = i + 1;
-            bool ended = false;
-            for (; j < t.n &&
-                   !(t.r[j].kind == IOSIM_REC_UNMAP && t.r[j].iova == r->iova);
-                 j++) {
-                writes += t.r[j].kind == IOSIM_REC_DMA &&
-                          t.r[j].flags == IOSIM_DMA_WRITE;
-                ended |= t.r[j].kind == IOSIM_REC_MARK &&
-                         t.r[j].flags == IOSIM_MARK_END;
-            }
-            assert_true(j < t.n); /* every ACK is unmapped */
-            if (ended) {
-                at_teardown++;
-                assert_int_equal(writes, 0);
-            } else {
-                assert_int_equal(writes, deferred ? 4 : 0);
-            }
-        }
-        assert_int_equal(acks, 8);
-        assert_int_equal(at_teardown, deferred ? 2 : 0);
-        nic_check_t c = replay_nic(&t, &p);
-        assert_int_equal(c.dma_read, 8);
-        /* live: the ring is one 64-page descriptor, reposted only when
-         * used up (never, in 16 packets); each poll releases 4 pages
-         * before it maps 2 ACKs, so the peak is the initial ring either
-         * way (the bound allows one poll's napi_batch = 4 ACKs) */
-        assert_int_equal(c.peak_live, 64);
-        assert_int_equal(gen_nic_live_bound(&p), 64 + (deferred ? 4 : 0) + 1);
-        free(t.r);
-    }
-    gen_nic_params_t p;
-    gen_nic_defaults(&p);
-    p.direction = GEN_NIC_TX;
-    p.tx_unmap_at_poll = true;
-    iosim_err_t err;
-    assert_int_equal(gen_nic_check(&p, &err), -1);
-    assert_non_null(strstr(err.msg, "--direction rx"));
-}
-
 /* --burst 3: the flow of data packet n is (n / 3) % flows, and its
  * MARK carries that flow's cpu. */
 static void test_nic_burst(void **state)
@@ -1057,7 +993,6 @@ int main(void)
         cmocka_unit_test(test_nic_burst),
         cmocka_unit_test(test_nic_stagger_polls),
         cmocka_unit_test(test_nic_stagger_wqes),
-        cmocka_unit_test(test_nic_tx_unmap_at_poll),
         cmocka_unit_test(test_parse),
         cmocka_unit_test(test_registry),
     };
