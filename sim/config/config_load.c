@@ -18,6 +18,7 @@
 
 #include <yaml.h>
 
+#include "base/vec.h"
 #include "config/config_internal.h"
 
 typedef struct load_ctx {
@@ -77,14 +78,8 @@ static int note_assigned(load_ctx_t *x, const iosim_param_t *p)
     for (size_t i = 0; i < x->nseen; i++)
         if (x->seen[i] == p)
             return 1;
-    if (x->nseen == x->capseen) {
-        size_t cap = x->capseen ? 2 * x->capseen : 32;
-        const iosim_param_t **s = realloc(x->seen, cap * sizeof *s);
-        if (!s)
-            return -1;
-        x->seen = s;
-        x->capseen = cap;
-    }
+    if (vec_reserve(&x->seen, &x->capseen, x->nseen + 1, 32))
+        return -1;
     x->seen[x->nseen++] = p;
     return 0;
 }
@@ -258,10 +253,8 @@ static int config_check_text(const char *path, const unsigned char *t,
 static int config_read_bounded(FILE *f, const char *path, unsigned char **out,
                                size_t *len, iosim_err_t *err)
 {
-    size_t cap = 4096, n = 0;
-    unsigned char *buf = malloc(cap);
-    if (!buf)
-        return iosim_err_set(err, "%s: out of memory", path);
+    size_t cap = 0, n = 0;
+    unsigned char *buf = NULL;
     for (;;) {
         if (n == cap) {
             if (cap > CONFIG_MAX_BYTES) {
@@ -275,13 +268,10 @@ static int config_read_bounded(FILE *f, const char *path, unsigned char **out,
                                      "config is a few KB)",
                                      path, CONFIG_MAX_BYTES);
             }
-            unsigned char *nb = realloc(buf, cap * 2);
-            if (!nb) {
+            if (vec_reserve(&buf, &cap, n + 1, 4096)) {
                 free(buf);
                 return iosim_err_set(err, "%s: out of memory", path);
             }
-            buf = nb;
-            cap *= 2;
         }
         size_t got = fread(buf + n, 1, cap - n, f);
         n += got;

@@ -93,6 +93,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/vec.h"
 #include "config/config.h"
 #include "dev/dev.h"
 
@@ -302,13 +303,8 @@ static int fifo_push(e1k_t *e, uint64_t iova, uint64_t seq)
             memmove(e->fifo, e->fifo + e->fifo_head,
                     e->fifo_len * sizeof *e->fifo);
             e->fifo_head = 0;
-        } else {
-            size_t nc = e->fifo_cap ? e->fifo_cap * 2 : 256;
-            struct fifo_ent *nf = realloc(e->fifo, nc * sizeof *nf);
-            if (!nf)
-                return -1;
-            e->fifo = nf;
-            e->fifo_cap = nc;
+        } else if (vec_reserve(&e->fifo, &e->fifo_cap, e->fifo_cap + 1, 256)) {
+            return -1;
         }
     }
     e->fifo[e->fifo_head + e->fifo_len++] = (struct fifo_ent){iova, seq};
@@ -495,14 +491,8 @@ static int e1k_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
         return 0;
     if (fifo_push(e, b->iova, b->seq) < 0)
         return iosim_err_set(err, "out of memory");
-    if (e->npend == e->pend_cap) {
-        size_t nc = e->pend_cap ? e->pend_cap * 2 : 8;
-        iosim_rec_t *np = realloc(e->pend, nc * sizeof *np);
-        if (!np)
-            return iosim_err_set(err, "out of memory");
-        e->pend = np;
-        e->pend_cap = nc;
-    }
+    if (vec_reserve(&e->pend, &e->pend_cap, e->npend + 1, 8))
+        return iosim_err_set(err, "out of memory");
     e->pend[e->npend++] = *r;
     e->pend_cpu = r->cpu;
     return 0;

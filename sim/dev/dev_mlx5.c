@@ -101,6 +101,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/vec.h"
 #include "config/config.h"
 #include "dev/dev.h"
 
@@ -569,12 +570,11 @@ static int ring_run_take(mlx5_t *m, uint64_t iova, iosim_err_t *err)
         g = ring_of(m, &m->ch[m->ring_ch], m->ring_which);
     }
     if (g->known == g->npages) {
-        uint32_t cap = g->npages ? 2 * g->npages : 4;
-        uint64_t *v = realloc(g->page, cap * sizeof *v);
-        if (!v)
+        size_t cap = g->npages;
+        if (g->npages == UINT32_MAX ||
+            vec_reserve(&g->page, &cap, (size_t)g->known + 1, 4))
             return iosim_err_set(err, "mlx5: out of memory");
-        g->page = v;
-        g->npages = cap;
+        g->npages = cap > UINT32_MAX ? UINT32_MAX : (uint32_t)cap;
     }
     g->page[g->known++] = iova;
     g->entries = g->known * (PAGE / g->entry_bytes);

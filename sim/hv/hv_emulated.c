@@ -30,6 +30,7 @@
 #include <stdlib.h>
 
 #include "base/sparse16.h"
+#include "base/vec.h"
 #include "hv/hv.h"
 #include "os/os.h"
 
@@ -190,15 +191,9 @@ static int find_stale_host_leaf(uint64_t iova, uint64_t phys, uint64_t span,
     pt_walk_t w;
     if (g && pgtable_walk(g, iova, &w))
         return 0;
-    if (c->n + 2 > c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 64;
-        uint64_t *p = realloc(c->stale, cap * sizeof *p);
-        if (!p) {
-            sim_out_of_memory(c->e->s);
-            return 1;
-        }
-        c->stale = p;
-        c->cap = cap;
+    if (vec_reserve(&c->stale, &c->cap, c->n + 2, 64)) {
+        sim_out_of_memory(c->e->s);
+        return 1;
     }
     c->stale[c->n++] = iova;
     c->stale[c->n++] = span;

@@ -9,6 +9,7 @@
 
 #include "base/bits.h"
 #include "base/range_treap.h"
+#include "base/vec.h"
 #include "os/os.h"
 
 static void release_plain(range_node_t *n) { free(n); }
@@ -26,7 +27,7 @@ typedef struct cpu_rcache {
 
 typedef struct rcache {
     magazine_t **depot; /* LIFO stack of full magazines */
-    unsigned depot_size, depot_cap;
+    size_t depot_size, depot_cap;
     cpu_rcache_t *cpu[IOVA_MAX_CPUS];
     bool work_pending; /* iova_depot_work_func scheduled */
     uint64_t work_at;
@@ -65,7 +66,7 @@ void iova_domain_free(iova_domain_t *d)
         return;
     for (unsigned c = 0; c < IOVA_RANGE_CACHE_MAX_SIZE; c++) {
         rcache_t *rc = &d->rc[c];
-        for (unsigned i = 0; i < rc->depot_size; i++)
+        for (size_t i = 0; i < rc->depot_size; i++)
             free(rc->depot[i]);
         free(rc->depot);
         for (unsigned i = 0; i < IOVA_MAX_CPUS; i++)
@@ -278,15 +279,9 @@ static bool rcache_insert(iova_domain_t *d, unsigned cpu, uint64_t pfn,
         magazine_t *fresh = mag_new();
         if (!fresh)
             return false;
-        if (rc->depot_size == rc->depot_cap) {
-            unsigned cap = rc->depot_cap ? 2 * rc->depot_cap : 8;
-            magazine_t **nd = realloc(rc->depot, cap * sizeof *nd);
-            if (!nd) {
-                free(fresh);
-                return false;
-            }
-            rc->depot = nd;
-            rc->depot_cap = cap;
+        if (vec_reserve(&rc->depot, &rc->depot_cap, rc->depot_size + 1, 8)) {
+            free(fresh);
+            return false;
         }
         rc->depot[rc->depot_size++] = c->loaded;
         if (!rc->work_pending) { /* schedule_delayed_work(IOVA_DEPOT_DELAY) */
@@ -403,8 +398,9 @@ uint64_t iova_live_ranges(const iova_domain_t *d) { return d->tree.count - 1; }
 
 unsigned iova_depot_size(const iova_domain_t *d, unsigned size_class)
 {
-    return size_class < IOVA_RANGE_CACHE_MAX_SIZE ? d->rc[size_class].depot_size
-                                                  : 0;
+    return size_class < IOVA_RANGE_CACHE_MAX_SIZE
+               ? (unsigned)d->rc[size_class].depot_size
+               : 0;
 }
 
 unsigned iova_cpu_loaded(const iova_domain_t *d, unsigned cpu,
@@ -569,14 +565,8 @@ iova_domain_t *iova_remap_domain(iova_remap_t *m, uint16_t did)
     for (size_t i = 0; i < m->ndom; i++)
         if (m->dom[i].did == did)
             return m->dom[i].d;
-    if (m->ndom == m->cap) {
-        size_t cap = m->cap ? 2 * m->cap : 4;
-        remap_dom_t *nd = realloc(m->dom, cap * sizeof *nd);
-        if (!nd)
-            return NULL;
-        m->dom = nd;
-        m->cap = cap;
-    }
+    if (vec_reserve(&m->dom, &m->cap, m->ndom + 1, 4))
+        return NULL;
     iova_domain_t *d = iova_dma_domain_new(sim_meta(m->s)->cpus);
     if (!d)
         return NULL;

@@ -30,6 +30,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "base/vec.h"
 #include "os/iova.h"
 #include "os/os.h"
 
@@ -151,14 +152,8 @@ static int co_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
     coiommu_t *c = state;
     iova_piece_t p;
     while (iova_remap_take(c->remap, r, &p)) {
-        if (c->n == c->cap) {
-            size_t cap = c->cap ? 2 * c->cap : 64;
-            marked_t *nm = realloc(c->marked, cap * sizeof *nm);
-            if (!nm)
-                return iosim_err_set(err, "scheme_coiommu.c: out of memory");
-            c->marked = nm;
-            c->cap = cap;
-        }
+        if (vec_reserve(&c->marked, &c->cap, c->n + 1, 64))
+            return iosim_err_set(err, "scheme_coiommu.c: out of memory");
         if (c->n == 0)
             c->deadline = r->t + c->timeout_ns;
         c->marked[c->n].p = p;

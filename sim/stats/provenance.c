@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "base/sha256.h"
+#include "base/vec.h"
 #include "iosim.h"
 
 /* Options that change no number of a report: with their value, or alone. */
@@ -43,16 +44,8 @@ static bool plain_word(const char *w)
 
 static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
 {
-    if (*len + n + 1 > *cap) {
-        size_t c = (*cap ? *cap : 256);
-        while (c < *len + n + 1)
-            c *= 2;
-        char *b = realloc(*buf, c);
-        if (!b)
-            return -1;
-        *buf = b;
-        *cap = c;
-    }
+    if (vec_reserve(buf, cap, *len + n + 1, 256))
+        return -1;
     memcpy(*buf + *len, s, n);
     *len += n;
     (*buf)[*len] = '\0';

@@ -30,6 +30,7 @@
 #include <stdlib.h>
 
 #include "base/u64map.h"
+#include "base/vec.h"
 #include "dev/dev.h"
 #include "system/sim.h"
 
@@ -83,14 +84,8 @@ void sim_dump_free(struct sim_access_dump *d)
 int sim_dump_map(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
 {
     struct sim_access_dump *d = s->dump;
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? 2 * d->cap : 1024;
-        dump_map_t *m = realloc(d->maps, cap * sizeof *m);
-        if (!m)
-            return iosim_err_set(err, "out of memory (--dump-accesses)");
-        d->maps = m;
-        d->cap = cap;
-    }
+    if (vec_reserve(&d->maps, &d->cap, d->n + 1, 1024))
+        return iosim_err_set(err, "out of memory (--dump-accesses)");
     d->maps[d->n] = (dump_map_t){
         .record = s->record_no, .t = r->t, .iova = r->iova, .size = r->size};
     uint64_t end = r->iova + r->size < r->iova ? UINT64_MAX : r->iova + r->size;

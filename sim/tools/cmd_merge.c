@@ -41,6 +41,7 @@
 #include <string.h>
 
 #include "base/outfile.h"
+#include "base/vec.h"
 #include "iosim.h"
 #include "tools/cli_util.h"
 #include "tools/trace_cmds.h"
@@ -240,17 +241,11 @@ static int renumber(idmap_t *m, uint32_t *count, uint32_t max, uint16_t old,
         }
     if (*count == max)
         return -1;
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? 2 * m->cap : 4;
-        uint16_t *o = realloc(m->old, cap * sizeof *o);
-        if (o)
-            m->old = o;
-        uint16_t *nw = o ? realloc(m->new_, cap * sizeof *nw) : NULL;
-        if (!nw)
-            return -1;
-        m->new_ = nw;
-        m->cap = cap;
-    }
+    size_t capo = m->cap, capn = m->cap; /* one count, two arrays */
+    if (vec_reserve(&m->old, &capo, m->n + 1, 4) ||
+        vec_reserve(&m->new_, &capn, m->n + 1, 4))
+        return -1;
+    m->cap = capo;
     m->old[m->n] = old;
     *out = m->new_[m->n++] = (uint16_t)(base + (*count)++ * step);
     return 0;

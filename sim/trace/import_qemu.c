@@ -96,6 +96,7 @@
 #include <string.h>
 
 #include "base/u64map.h"
+#include "base/vec.h"
 #include "trace/import.h"
 
 #define QEMU_SYNC_K 64u
@@ -362,15 +363,9 @@ static int qemu_sync(import_in_t *qin, const char *qname, FILE *gf,
             uint64_t dg = gpre[i].t - gpre[0].t;
             score += absdiff(dq, dg);
         }
-        if (ncands == capcands) {
-            size_t cap = capcands ? 2 * capcands : 64;
-            cand_t *grown = realloc(cands, cap * sizeof *grown);
-            if (!grown) {
-                iosim_err_set(err, "%s: out of memory", qname);
-                goto out;
-            }
-            cands = grown;
-            capcands = cap;
+        if (vec_reserve(&cands, &capcands, ncands + 1, 64)) {
+            iosim_err_set(err, "%s: out of memory", qname);
+            goto out;
         }
         cands[ncands].offset = o;
         cands[ncands].score = score;
@@ -516,27 +511,14 @@ static bool merge_full(const merge_t *m)
  * entries (merge_full bounds both); 0, or -1 out of memory. */
 static int merge_reserve(merge_t *m)
 {
-    if (m->len == m->capbuf) {
-        size_t cap = m->capbuf ? 2 * m->capbuf : 256;
-        iosim_rec_t *b = realloc(m->buf, cap * sizeof *b);
-        if (b)
-            m->buf = b;
-        unsigned long *l = realloc(m->bufline, cap * sizeof *l);
-        if (l)
-            m->bufline = l;
-        if (!b || !l)
-            return -1;
-        m->capbuf = cap;
-    }
+    size_t capb = m->capbuf, capl = m->capbuf; /* one count, two arrays */
+    if (vec_reserve(&m->buf, &capb, m->len + 1, 256) ||
+        vec_reserve(&m->bufline, &capl, m->len + 1, 256))
+        return -1;
+    m->capbuf = capb;
     size_t want = m->nused + QEMU_MAP_INDEX_PAGES;
-    if (want > m->capused) {
-        size_t cap = 2 * want;
-        size_t *u = realloc(m->used, cap * sizeof *u);
-        if (!u)
-            return -1;
-        m->used = u;
-        m->capused = cap;
-    }
+    if (vec_reserve(&m->used, &m->capused, want, 2 * want))
+        return -1;
     if (want * 2 > m->index.cap) {
         /* rehash the entries in use, in the order they were added */
         size_t cap = m->index.cap;

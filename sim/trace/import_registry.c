@@ -21,6 +21,7 @@
 
 #include <zstd.h>
 
+#include "base/vec.h"
 #include "trace/import.h"
 #include "trace/trace_internal.h"
 
@@ -217,14 +218,8 @@ int import_in_line(import_in_t *in, char **line, size_t *len, iosim_err_t *err)
             if (n + take + 1 > IMPORT_LINE_MAX)
                 return iosim_err_set(err, "%s:%lu: line longer than %u bytes",
                                      in->name, in->lineno + 1, IMPORT_LINE_MAX);
-            size_t cap = in->line_cap;
-            while (cap < n + take + 1)
-                cap *= 2;
-            char *p = realloc(in->line, cap);
-            if (!p)
+            if (vec_reserve(&in->line, &in->line_cap, n + take + 1, 4096))
                 return iosim_err_set(err, "%s: out of memory", in->name);
-            in->line = p;
-            in->line_cap = cap;
         }
         memcpy(in->line + n, start, take);
         n += take;
@@ -388,16 +383,9 @@ static int sink_flush_batch(import_sink_t *s, iosim_err_t *err)
         if (s->emit(s->emit_arg, s->batch, s->nbatch, err) < 0)
             return -1;
     } else if (s->defer_header) {
-        if (s->nheld + s->nbatch > s->capheld) {
-            size_t cap = s->capheld ? 2 * s->capheld : 4 * SINK_BATCH;
-            while (cap < s->nheld + s->nbatch)
-                cap *= 2;
-            iosim_rec_t *grown = realloc(s->held, cap * sizeof *grown);
-            if (!grown)
-                return iosim_err_set(err, "%s: out of memory", s->path);
-            s->held = grown;
-            s->capheld = cap;
-        }
+        if (vec_reserve(&s->held, &s->capheld, s->nheld + s->nbatch,
+                        4 * SINK_BATCH))
+            return iosim_err_set(err, "%s: out of memory", s->path);
         memcpy(s->held + s->nheld, s->batch, s->nbatch * sizeof *s->batch);
         s->nheld += s->nbatch;
     } else {
@@ -478,15 +466,9 @@ int import_sink_put(import_sink_t *s, const iosim_rec_t *r, iosim_err_t *err)
     if (!s->domain_decided) {
         /* most imports decide the domain within a few records: grow the
          * buffer instead of allocating all of it per import */
-        if (s->npending == s->cappending) {
-            size_t cap = s->cappending ? 2 * s->cappending : 256;
-            iosim_rec_t *grown = realloc(s->pending, cap * sizeof *grown);
-            if (!grown)
-                return iosim_err_set(err, "%s: out of memory",
-                                     s->input ? s->input : "input");
-            s->pending = grown;
-            s->cappending = cap;
-        }
+        if (vec_reserve(&s->pending, &s->cappending, s->npending + 1, 256))
+            return iosim_err_set(err, "%s: out of memory",
+                                 s->input ? s->input : "input");
         s->pending[s->npending++] = *r;
         if (s->npending == IMPORT_PENDING_MAX || s->nvotes == IMPORT_DID_VOTES)
             return sink_release_pending(s, err);

@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/vec.h"
 #include "trace/import.h"
 #include "trace/trace_internal.h"
 
@@ -155,14 +156,10 @@ static int tc_fail(tc_ctx_t *c, const struct tep_record *rec, const char *why)
 static tc_type_t *tc_type(tc_ctx_t *c, int id)
 {
     if ((size_t)id >= c->ntypes) {
-        size_t n = c->ntypes ? c->ntypes : 256;
-        while (n <= (size_t)id)
-            n *= 2;
-        tc_type_t *t = realloc(c->types, n * sizeof *t);
-        if (!t)
+        size_t n = c->ntypes;
+        if (vec_reserve(&c->types, &n, (size_t)id + 1, 256))
             return NULL;
-        memset(t + c->ntypes, 0, (n - c->ntypes) * sizeof *t);
-        c->types = t;
+        memset(c->types + c->ntypes, 0, (n - c->ntypes) * sizeof *c->types);
         c->ntypes = n;
     }
     tc_type_t *t = &c->types[id];

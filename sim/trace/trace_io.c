@@ -51,6 +51,7 @@
 #include <zstd_errors.h>
 
 #include "base/outfile.h"
+#include "base/vec.h"
 #include "trace/trace_internal.h"
 
 #define TRACE_MAGIC "IOSIMTRC"
@@ -687,14 +688,8 @@ static int v2_unpack(ZSTD_DCtx *dctx, const char *path, uint64_t k,
 static int v2_note_block(iosim_trace_reader_t *r, const trace_v2_entry_t *e,
                          iosim_err_t *err)
 {
-    if (r->nblocks == r->blocks_cap) {
-        size_t cap = r->blocks_cap ? 2 * r->blocks_cap : 64;
-        trace_v2_entry_t *p = realloc(r->blocks, cap * sizeof *p);
-        if (!p)
-            return iosim_err_set(err, "%s: out of memory", r->path);
-        r->blocks = p;
-        r->blocks_cap = cap;
-    }
+    if (vec_reserve(&r->blocks, &r->blocks_cap, r->nblocks + 1, 64))
+        return iosim_err_set(err, "%s: out of memory", r->path);
     r->blocks[r->nblocks++] = *e;
     return 0;
 }
@@ -1506,15 +1501,9 @@ static int v2_flush_block(iosim_trace_writer_t *w, iosim_err_t *err)
         return iosim_err_set(err, "%s: zstd compression failed: %s", w->path,
                              trace_zstd_why(clen));
     }
-    if (w->nblocks == w->blocks_cap) {
-        size_t cap = w->blocks_cap ? 2 * w->blocks_cap : 64;
-        trace_v2_entry_t *p = realloc(w->blocks, cap * sizeof *p);
-        if (!p) {
-            w->failed = true;
-            return iosim_err_set(err, "%s: out of memory", w->path);
-        }
-        w->blocks = p;
-        w->blocks_cap = cap;
+    if (vec_reserve(&w->blocks, &w->blocks_cap, w->nblocks + 1, 64)) {
+        w->failed = true;
+        return iosim_err_set(err, "%s: out of memory", w->path);
     }
     w->blocks[w->nblocks++] =
         (trace_v2_entry_t){w->off, (uint32_t)clen, e->nrec};

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/vec.h"
 #include "trace/trace_internal.h"
 
 /* ------------------------------------------------------------------ */
@@ -786,12 +787,8 @@ static ssize_t getline_bounded(char **buf, size_t *cap, FILE *f)
         if (n + 2 > *cap) {
             if (n >= TEXT_READ_LINE_MAX)
                 return -2;
-            size_t nc = *cap ? *cap * 2 : 256;
-            char *nb = realloc(*buf, nc);
-            if (!nb)
+            if (vec_reserve(buf, cap, n + 2, 256))
                 return -3;
-            *buf = nb;
-            *cap = nc;
         }
         (*buf)[n++] = (char)ch;
         if (ch == '\n')
@@ -948,16 +945,10 @@ long trace_text_read(trace_text_in_t *t, iosim_rec_t *out, size_t max,
         char why[200];
         int rc = iosim_rec_from_text(t->line, &out[n], why, sizeof why);
         if (rc == 0) {
-            if (t->nrec == t->rec_cap) {
-                size_t cap = t->rec_cap ? 2 * t->rec_cap : 1024;
-                uint32_t *p = realloc(t->rec_line, cap * sizeof *p);
-                if (!p) {
-                    *good = n;
-                    return iosim_err_set(err, "%s:%lu: out of memory", t->path,
-                                         t->lineno);
-                }
-                t->rec_line = p;
-                t->rec_cap = cap;
+            if (vec_reserve(&t->rec_line, &t->rec_cap, t->nrec + 1, 1024)) {
+                *good = n;
+                return iosim_err_set(err, "%s:%lu: out of memory", t->path,
+                                     t->lineno);
             }
             t->rec_line[t->nrec++] =
                 t->lineno <= UINT32_MAX ? (uint32_t)t->lineno : 0;

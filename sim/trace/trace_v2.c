@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/vec.h"
 #include "trace/trace_internal.h"
 
 /* Change-mask bits (FORMAT.md §8.4): field differs from the previous
@@ -135,17 +136,7 @@ static uint32_t get_le32(const uint8_t *p)
 /* ------------------------------------------------------------------ */
 static int col_reserve(trace_v2_col_t *c, size_t more)
 {
-    if (c->len + more <= c->cap)
-        return 0;
-    size_t cap = c->cap ? c->cap : 4096;
-    while (cap < c->len + more)
-        cap *= 2;
-    uint8_t *p = realloc(c->buf, cap);
-    if (!p)
-        return -1;
-    c->buf = p;
-    c->cap = cap;
-    return 0;
+    return vec_reserve(&c->buf, &c->cap, c->len + more, 4096);
 }
 
 static inline void col_varint(trace_v2_col_t *c, uint64_t v)

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/vec.h"
+
 void physmem_init(physmem_t *m, uint64_t base)
 {
     memset(m, 0, sizeof *m);
@@ -16,32 +18,27 @@ void physmem_fini(physmem_t *m)
     memset(m, 0, sizeof *m);
 }
 
-uint64_t physmem_alloc(physmem_t *m)
+int physmem_alloc(physmem_t *m, uint64_t *pa)
 {
-    uint64_t pa;
     if (m->nfree)
-        pa = m->free[--m->nfree];
+        *pa = m->free[--m->nfree];
     else {
-        pa = m->next;
+        /* a new page: room for it on the free list now, so that its
+         * release cannot fail (the list holds every page made) */
+        if (vec_reserve(&m->free, &m->cap, m->live + 1, 256))
+            return -1;
+        *pa = m->next;
         m->next += 1ull << PT_PAGE_SHIFT;
     }
     if (++m->live > m->peak)
         m->peak = m->live;
-    return pa;
+    return 0;
 }
 
 void physmem_release(physmem_t *m, uint64_t pa)
 {
-    if (m->nfree == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 256;
-        uint64_t *p = realloc(m->free, cap * sizeof *p);
-        if (!p) /* leak the address rather than fail an unmap */
-            goto done;
-        m->free = p;
-        m->cap = cap;
-    }
+    /* nfree + live pages were made and cap holds them all (alloc) */
     m->free[m->nfree++] = pa;
-done:
     m->live--;
 }
 
@@ -51,7 +48,10 @@ static pt_node_t *node_new(pgtable_t *pt, uint8_t level)
     if (!n)
         return NULL;
     n->level = level;
-    n->pa = physmem_alloc(pt->mem);
+    if (physmem_alloc(pt->mem, &n->pa)) {
+        free(n);
+        return NULL;
+    }
     return n;
 }
 

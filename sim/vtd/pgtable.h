@@ -26,7 +26,9 @@
 
 /* Modeled physical memory for table pages: a bump allocator with a LIFO
  * free list (Linux's page allocator returns recently freed pages first —
- * an approximation). */
+ * an approximation).  The free list has room for every page made
+ * (cap >= nfree + live), reserved when a new page is made, so a release
+ * never allocates and never loses an address. */
 typedef struct physmem {
     uint64_t next;  /* next never-used page address */
     uint64_t *free; /* freed page addresses (stack) */
@@ -36,7 +38,10 @@ typedef struct physmem {
 
 void physmem_init(physmem_t *m, uint64_t base);
 void physmem_fini(physmem_t *m);
-uint64_t physmem_alloc(physmem_t *m);
+/* A table page's address in *pa: 0, or -1 out of memory (nothing
+ * changed). */
+int physmem_alloc(physmem_t *m, uint64_t *pa);
+/* pa (from physmem_alloc, live) goes on the free list; cannot fail. */
 void physmem_release(physmem_t *m, uint64_t pa);
 
 typedef struct pt_node {

@@ -31,6 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/vec.h"
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Present when linked with a sanitizer runtime; called before it exits. */
@@ -166,18 +167,10 @@ typedef struct buf {
 
 static void buf_reserve(buf_t *b, size_t need)
 {
-    if (need <= b->cap)
-        return;
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < need)
-        cap *= 2;
-    uint8_t *p = realloc(b->p, cap);
-    if (!p) {
+    if (vec_reserve(&b->p, &b->cap, need, 64)) {
         fprintf(stderr, "%s: out of memory\n", prog);
         exit(2);
     }
-    b->p = p;
-    b->cap = cap;
 }
 
 /* Inserts n bytes at pos (src may be NULL: random bytes). */
@@ -340,15 +333,9 @@ typedef struct corpus {
 
 static int add_file(corpus_t *c, const char *path)
 {
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? 2 * c->cap : 64;
-        input_t *p = realloc(c->in, cap * sizeof *p);
-        if (!p) {
-            fprintf(stderr, "%s: out of memory\n", prog);
-            return -1;
-        }
-        c->in = p;
-        c->cap = cap;
+    if (vec_reserve(&c->in, &c->cap, c->n + 1, 64)) {
+        fprintf(stderr, "%s: out of memory\n", prog);
+        return -1;
     }
     if (read_file(path, &c->in[c->n]) != 0)
         return -1;
@@ -378,16 +365,10 @@ static int add_path(corpus_t *c, const char *path)
     while (rc == 0 && (e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
-        if (n == cap) {
-            size_t ncap = cap ? 2 * cap : 64;
-            char **p = realloc(names, ncap * sizeof *p);
-            if (!p) {
-                fprintf(stderr, "%s: out of memory\n", prog);
-                rc = -1;
-                break;
-            }
-            names = p;
-            cap = ncap;
+        if (vec_reserve(&names, &cap, n + 1, 64)) {
+            fprintf(stderr, "%s: out of memory\n", prog);
+            rc = -1;
+            break;
         }
         size_t len = strlen(path) + strlen(e->d_name) + 2;
         char *full = malloc(len);

@@ -15,11 +15,16 @@
  *     (iosim_trace_open/read), the ftrace and the QEMU importers
  *     (import_run into a callback sink, as iosim-trace import does) and
  *     the config loader (iosim_config_load).
+ *   - Two pieces of plumbing at their failing allocation: base/vec.h's
+ *     growth (the array kept as it was) and the page tables' modeled
+ *     memory (a table page's release never allocates, so never loses
+ *     the page's address).
  * Assumptions: IOSIM_SOURCE_DIR is the checkout (tests/data, configs);
  *   the traces are written once from tests/data/trace_small.txt into
  *   IOSIM_OOM_WORK before anything is armed.
  * Not modeled: the programs' own messages and exit status (oom_cli.sh).
  */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -31,10 +36,12 @@
 
 #include <cmocka.h>
 
+#include "base/vec.h"
 #include "failalloc.h"
 #include "iosim.h"
 #include "trace/import.h"
 #include "trace/trace_internal.h"
+#include "vtd/pgtable.h"
 
 #define DATA IOSIM_SOURCE_DIR "/tests/data/"
 
@@ -382,6 +389,104 @@ static void test_config(void **state)
     sweep("config", load_config, IOSIM_SOURCE_DIR "/configs/qemu-virtio.yaml");
 }
 
+/* ---------------------------------------------------------------- */
+/* base/vec.h                                                       */
+/* ---------------------------------------------------------------- */
+/* A realloc that fails (ENOMEM) leaves the array, its contents and its
+ * capacity as they were; the next call grows it to the same capacity as
+ * if nothing had failed. */
+static void test_vec_enomem(void **state)
+{
+    (void)state;
+    uint32_t *v = NULL;
+    size_t cap = 0;
+    assert_int_equal(vec_reserve(&v, &cap, 3, 4), 0);
+    v[0] = 11, v[1] = 22, v[2] = 33;
+    assert_int_equal(vec_reserve(&v, &cap, 4, 4), 0); /* no allocation */
+    uint32_t *was = v;
+    failalloc_arm(1);
+    errno = 0;
+    int rc = vec_reserve(&v, &cap, 5, 4);
+    int fired = failalloc_fired();
+    failalloc_arm(0);
+    assert_true(fired);
+    assert_int_equal(rc, -1);
+    assert_int_equal(errno, ENOMEM);
+    assert_ptr_equal(v, was);
+    assert_int_equal(cap, 4);
+    assert_int_equal(v[0] + v[1] + v[2], 66);
+    /* the first allocation from empty fails the same way */
+    uint32_t *e = NULL;
+    size_t ecap = 0;
+    failalloc_arm(1);
+    assert_int_equal(vec_reserve(&e, &ecap, 1, 8), -1);
+    failalloc_arm(0);
+    assert_null(e);
+    assert_int_equal(ecap, 0);
+    assert_int_equal(vec_reserve(&v, &cap, 5, 4), 0);
+    assert_int_equal(cap, 8);
+    assert_int_equal(v[0] + v[1] + v[2], 66);
+    free(v);
+}
+
+/* ---------------------------------------------------------------- */
+/* vtd/pgtable.h's modeled memory                                   */
+/* ---------------------------------------------------------------- */
+/* Releasing a table page never allocates and loses no address: the free
+ * list's room is reserved when a page is first made.  With the next
+ * allocation armed to fail, releasing every page fires nothing and puts
+ * them all on the free list, which hands them back last-released first;
+ * a new page whose room cannot be reserved is refused with nothing
+ * changed, and made once memory is back. */
+static void test_physmem_release(void **state)
+{
+    (void)state;
+    enum { N = 600 };
+    const uint64_t base = 1ull << 30, page = 1ull << PT_PAGE_SHIFT;
+    static uint64_t pa[N];
+    physmem_t m;
+    physmem_init(&m, base);
+    for (uint64_t i = 0; i < N; i++) {
+        assert_int_equal(physmem_alloc(&m, &pa[i]), 0);
+        assert_int_equal(pa[i], base + i * page);
+    }
+    failalloc_arm(1);
+    for (size_t i = 0; i < N; i++) /* odd pages first, then even */
+        physmem_release(&m, pa[(2 * i + 1) % N - (i >= N / 2 ? 1 : 0)]);
+    int fired = failalloc_fired();
+    failalloc_arm(0);
+    assert_false(fired);
+    assert_int_equal(m.nfree, N);
+    assert_int_equal(m.live, 0);
+    for (size_t i = 0; i < N; i++) { /* LIFO: even pages down, then odd */
+        uint64_t got;
+        assert_int_equal(physmem_alloc(&m, &got), 0);
+        size_t k = N - 1 - i;
+        assert_int_equal(got, pa[(2 * k + 1) % N - (k >= N / 2 ? 1 : 0)]);
+    }
+    /* new pages up to the free list's room (1024: 256 doubled twice) */
+    uint64_t got;
+    while (m.live < m.cap) {
+        assert_int_equal(physmem_alloc(&m, &got), 0);
+        assert_int_equal(got, base + (m.live - 1) * page);
+    }
+    assert_int_equal(m.cap, 1024);
+    failalloc_arm(1);
+    got = 0;
+    int rc = physmem_alloc(&m, &got);
+    fired = failalloc_fired();
+    failalloc_arm(0);
+    assert_true(fired);
+    assert_int_equal(rc, -1);
+    assert_int_equal(got, 0);
+    assert_int_equal(m.live, 1024);
+    assert_int_equal(m.next, base + 1024 * page);
+    assert_int_equal(physmem_alloc(&m, &got), 0);
+    assert_int_equal(got, base + 1024 * page);
+    assert_int_equal(m.cap, 2048);
+    physmem_fini(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -392,6 +497,8 @@ int main(void)
         cmocka_unit_test(test_import_qemu),
         cmocka_unit_test(test_config),
         cmocka_unit_test(test_sim),
+        cmocka_unit_test(test_vec_enomem),
+        cmocka_unit_test(test_physmem_release),
     };
     return cmocka_run_group_tests(tests, write_traces, NULL);
 }

@@ -36,6 +36,7 @@
 #include <zstd.h>
 #include <cmocka.h>
 
+#include "base/vec.h"
 #include "trace/import.h"
 
 #include "test_util.h"
@@ -55,11 +56,7 @@ static int collect(void *arg, const iosim_rec_t *recs, size_t n,
 {
     (void)err;
     recs_t *c = arg;
-    if (c->n + n > c->cap) {
-        c->cap = (c->n + n) * 2;
-        c->r = realloc(c->r, c->cap * sizeof *c->r);
-        assert_non_null(c->r);
-    }
+    assert_int_equal(vec_reserve(&c->r, &c->cap, c->n + n, 2 * n), 0);
     memcpy(c->r + c->n, recs, n * sizeof *recs);
     c->n += n;
     return 0;

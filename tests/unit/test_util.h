@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include "base/vec.h"
 #include "iosim.h"
 
 #define TEST_UNUSED __attribute__((unused))
@@ -86,15 +87,10 @@ static TEST_UNUSED size_t read_whole_trace(const char *path, iosim_rec_t **recs,
         fail_msg("%s", err.msg);
     if (meta)
         *meta = *iosim_trace_meta(rd);
-    size_t n = 0, cap = 1024;
-    iosim_rec_t *r = malloc(cap * sizeof *r);
-    assert_non_null(r);
+    size_t n = 0, cap = 0;
+    iosim_rec_t *r = NULL;
     for (;;) {
-        if (n + 512 > cap) {
-            cap *= 2;
-            r = realloc(r, cap * sizeof *r);
-            assert_non_null(r);
-        }
+        assert_int_equal(vec_reserve(&r, &cap, n + 512, 1024), 0);
         long got = iosim_trace_read(rd, r + n, 512, &err);
         if (got < 0)
             fail_msg("%s", err.msg);
