@@ -4,7 +4,8 @@
 # of a command whose N-th allocation fails (N = 1 .. all the allocations
 # the command makes; failalloc.c preloaded with IOSIM_FAILALLOC=N) either
 # gives the output of the run where nothing fails, or exits with ONE line
-# on stderr that says "out of memory" and leaves no output file: status 2
+# on stderr that says "out of memory" and leaves no output file (nor the
+# temporary it was written to, NAME.tmp.PID): status 2
 # when a reader or writer reported it (the library's error path), 1 when
 # the program's own allocation failed ("iosim-trace: out of memory", the
 # "internal failure" of `iosim --help`).  Never a crash, never another
@@ -12,7 +13,9 @@
 # truncated input, a report echoing another configuration than the one
 # that ran).  An `iosim` run of the small trace covers the model's
 # allocations on bare metal (test_oom.c sweeps the sims of the other
-# modes through the library) and the program's own.
+# modes through the library) and the program's own; a second one with
+# --dump-accesses adds the access dump's (two output files: both or
+# neither).
 # env: IOSIM_TRACE, IOSIM, SRC, WORK, FAILALLOC (the preloadable object).
 set -u
 : "${IOSIM_TRACE:?}" "${IOSIM:?}" "${SRC:?}" "${WORK:?}" "${FAILALLOC:?}"
@@ -23,11 +26,13 @@ small=$SRC/tests/data/trace_small.txt
 "$IOSIM_TRACE" from-text "$small" -o small-v2.zst || exit 1
 "$IOSIM_TRACE" convert --format v1 small-v2.zst -o small-v1.zst || exit 1
 
-# sweep NAME OUT CMD...: OUT is the command's output file ('-': none)
+# sweep NAME OUT CMD...: OUT is the command's output file ('-': none),
+# or several separated by spaces (all or none must be written)
 sweep() {
-    local name=$1 out=$2 n total rc lines
+    local name=$1 outs=$2 out n total rc lines
     shift 2
-    rm -f "$out"
+    [ "$outs" = - ] && outs=
+    rm -f $outs
     IOSIM_FAILALLOC_COUNT=1 LD_PRELOAD=$FAILALLOC "$@" > ref.out 2> ref.err
     rc=$?
     total=$(sed -n 's/^failalloc: \([0-9]*\) allocations$/\1/p' ref.err)
@@ -36,16 +41,21 @@ sweep() {
         fail=1
         return
     fi
-    [ "$out" = - ] || mv "$out" ref.file
+    for out in $outs; do mv "$out" "ref.$out"; done
     for n in $(seq 1 "$total"); do
         IOSIM_FAILALLOC=$n LD_PRELOAD=$FAILALLOC "$@" > got.out 2> got.err
         rc=$?
         if [ $rc = 0 ]; then
-            if ! cmp -s got.out ref.out ||
-               { [ "$out" != - ] && ! cmp -s "$out" ref.file; }; then
+            cmp -s got.out ref.out || {
                 echo "FAIL $name: allocation $n failed, exit 0 with other output"
                 fail=1
-            fi
+            }
+            for out in $outs; do
+                cmp -s "$out" "ref.$out" || {
+                    echo "FAIL $name: allocation $n failed, exit 0 with another $out"
+                    fail=1
+                }
+            done
         else
             lines=$(wc -l < got.err)
             if { [ $rc != 2 ] && ! { [ $rc = 1 ] &&
@@ -53,12 +63,22 @@ sweep() {
                [ "$lines" != 1 ] || ! grep -q 'out of memory' got.err; then
                 echo "FAIL $name: allocation $n failed: exit $rc: $(head -c 300 got.err)"
                 fail=1
-            elif [ "$out" != - ] && [ -e "$out" ]; then
-                echo "FAIL $name: allocation $n failed and $out was left"
-                fail=1
+            else
+                for out in $outs; do
+                    [ -e "$out" ] || continue
+                    echo "FAIL $name: allocation $n failed and $out was left"
+                    fail=1
+                done
             fi
         fi
-        rm -f "$out"
+        # nor a temporary an output was written to
+        for out in ./*.tmp.*; do
+            [ -e "$out" ] || continue
+            echo "FAIL $name: allocation $n left ${out#./}"
+            fail=1
+            rm -f "$out"
+        done
+        rm -f $outs
     done
     echo "$name: $total allocations swept"
 }
@@ -72,4 +92,8 @@ sweep "import qemu" imp.zst "$IOSIM_TRACE" import qemu \
     "$SRC/tests/data/qemu-redis-strict.log" \
     --guest "$SRC/tests/data/ftrace-redis-strict-qemu-guest.txt" -o imp.zst
 sweep "iosim run" rep.txt "$IOSIM" "$small" -o rep.txt
+# --dump-accesses: the sim's page index and map list, the rows' temporary
+# file and the dump's own output file, beside the report
+sweep "iosim run --dump-accesses" "rep.txt dump.csv" "$IOSIM" "$small" \
+    -o rep.txt --dump-accesses dump.csv
 exit $fail

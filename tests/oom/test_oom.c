@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -286,6 +287,7 @@ static iosim_rec_t small_recs[64];
 static size_t small_n;
 static iosim_trace_meta_t small_meta;
 static const char *sim_sets[4];
+static bool sim_dump; /* with an access dump (iosim --dump-accesses) */
 
 static void run_sim(const char *name, result_t *res)
 {
@@ -293,18 +295,28 @@ static void run_sim(const char *name, result_t *res)
     iosim_config_t *c = iosim_config_new();
     iosim_sim_t *s = NULL;
     iosim_err_t err = {0};
+    static char dump_buf[1 << 16];
+    FILE *dump = NULL;
     res->rc = -1;
-    if (!c) {
+    if (!c ||
+        (sim_dump && !(dump = fmemopen(dump_buf, sizeof dump_buf, "w")))) {
         snprintf(err.msg, sizeof err.msg, "out of memory");
         goto out;
     }
     for (size_t i = 0; i < 4 && sim_sets[i]; i++)
         assert_int_equal(iosim_config_set(c, sim_sets[i], &err), 0);
     s = iosim_sim_new(c, "oom", &small_meta, &err);
-    if (!s || iosim_sim_consume(s, small_recs, small_n, &err) ||
+    if (!s || (dump && iosim_sim_set_access_dump(s, dump, &err)) ||
+        iosim_sim_consume(s, small_recs, small_n, &err) ||
         iosim_sim_finish(s, &err))
         goto out;
     res->rc = 0;
+    if (dump) { /* the rows (stdio needs no memory to write them) */
+        assert_int_equal(fflush(dump), 0);
+        long len = ftell(dump);
+        assert_true(len > 0 && (size_t)len < sizeof dump_buf);
+        hash_bytes(&res->hash, dump_buf, (size_t)len);
+    }
     for (size_t i = 0; i < iosim_stat_count(); i++) {
         uint64_t v = iosim_sim_stat(s, i);
         hash_bytes(&res->hash, &v, sizeof v);
@@ -320,13 +332,16 @@ out:
                  err.msg);
     iosim_sim_free(s);
     iosim_config_free(c);
+    if (dump)
+        fclose(dump);
 }
 
 /* A sim's table pages that cannot be allocated are "out of memory",
  * not a map overlapping a live mapping, nor a trace whose DMAs or
  * unmaps find nothing mapped (warnings); on bare metal, with the
  * emulated vIOMMU (guest tables and their shadow) and nested (host
- * second stage made during translations). */
+ * second stage made during translations); each again with an access
+ * dump (iosim --dump-accesses), whose rows join the result. */
 static void test_sim(void **state)
 {
     (void)state;
@@ -348,6 +363,17 @@ static void test_sim(void **state)
         memcpy(sim_sets, modes[m], sizeof sim_sets);
         sweep(modes[m][0] ? modes[m][0] : "sim", run_sim, text_path);
     }
+    /* with the access dump: its page index, its list of maps and the
+     * rows, reference and failed runs alike */
+    sim_dump = true;
+    for (size_t m = 0; m < sizeof modes / sizeof modes[0]; m++) {
+        memcpy(sim_sets, modes[m], sizeof sim_sets);
+        char what[64];
+        snprintf(what, sizeof what, "%s, access dump",
+                 modes[m][0] ? modes[m][0] : "sim");
+        sweep(what, run_sim, text_path);
+    }
+    sim_dump = false;
 }
 
 /* ---------------------------------------------------------------- */
