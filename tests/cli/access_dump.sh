@@ -107,6 +107,38 @@ want=$(awk -F, 'FNR > 1 { n[FILENAME]++; if ($10 == "walk" || $10 == "fault") m[
 got=$(awk '$1 == "total" { print $2, $3, $4, $5 }' "$WORK/diff.txt")
 [ "$got" = "$want" ] || fail "access-diff totals '$got', want '$want'"
 
+# --ftrace by hand: tx A (mapped in softirq, the ftrace flags' third column
+# 's') has an rx buffer written between its buffer and its push, tx B
+# (mapped by a process) none
+hdr="label,record,t_ns,what,page,result,map_t_ns,map_iova"
+{ echo "$hdr"
+  echo "a,1,1,,0xffffd000,iotlb,,"
+  echo "a,2,2,,0xa000,walk,1000,0xa000"
+  echo "a,3,3,,0xb000,walk,500,0xb000"
+  echo "a,4,4,,0xffffd000,iotlb,,"
+  echo "a,5,5,,0xc000,walk,2000,0xc000"
+  echo "a,6,6,,0xffffd000,iotlb,,"; } > "$WORK/hand-real.csv"
+{ echo "$hdr"
+  echo "a,1,1,tx.avail.idx,0xffffd000,iotlb,,"
+  echo "a,2,2,tx.buf,0xa000,walk,1000,0xa000"
+  echo "a,3,3,rx.buf,0xb000,walk,500,0xb000"
+  echo "a,5,5,tx.buf,0xc000,walk,2000,0xc000"; } > "$WORK/hand-model.csv"
+{ echo "# tracer: nop"
+  echo "           nginx-7       [001] b.s2.     0.000001: map: IOMMU: iova=0x000000000000a000 - 0x000000000000b000 paddr=0x0000000000001000 size=4096"
+  echo "           nginx-7       [001] b..1.     0.000002: map: IOMMU: iova=0x000000000000c000 - 0x000000000000d000 paddr=0x0000000000002000 size=4096"
+} > "$WORK/hand-ftrace.txt"
+python3 "$SRC/scripts/access-diff" --ftrace "$WORK/hand-ftrace.txt" "$WORK/hand-real.csv" \
+    "$WORK/hand-model.csv" > "$WORK/diff.txt" || fail "access-diff --ftrace: exit $?"
+want="tx packets by the guest's context at their map (ftrace): softirq 1, answered inside"
+want="$want their element 1; process 1, answered inside their element 0; unknown 0, answered"
+want="$want inside their element 0"
+[ "$(tail -1 "$WORK/diff.txt")" = "$want" ] ||
+    fail "access-diff --ftrace by hand: $(tail -1 "$WORK/diff.txt")"
+python3 "$SRC/scripts/access-diff" --ftrace "$WORK/hand-real.csv" "$WORK/hand-real.csv" \
+    "$WORK/hand-model.csv" > "$WORK/out" 2> "$WORK/err"
+[ $? = 2 ] && [ ! -s "$WORK/out" ] && [ "$(wc -l < "$WORK/err")" = 1 ] ||
+    fail "access-diff --ftrace of no ftrace: $(cat "$WORK/err")"
+
 # bad input
 expect_bad_input "no/such/dir/x.csv" --dump-accesses "$WORK/no/such/dir/x.csv" "$WORK/t.txt"
 expect_bad_input "name the same file" --dump-accesses "$WORK/x.csv" --xlate-log "$WORK/x.csv" \

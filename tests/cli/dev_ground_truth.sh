@@ -146,8 +146,8 @@ done
 # half of the pure-LRU 4-entry gap; on redis such replies are rare, and
 # QEMU wrote rx accesses between consecutive tx packets far more often
 # than the model, whose rx arrivals never fall between two tx maps.
-dump_pair() { # trace: access-diff of the real and the model's dumps
-    local t=$1 cfg=(--config "$SRC/configs/qemu-virtio.yaml" --set os.policy=trace
+dump_pair() { # trace raw-ftrace: access-diff of the real and the model's dumps
+    local t=$1 raw=$2 cfg=(--config "$SRC/configs/qemu-virtio.yaml" --set os.policy=trace
         --set sim.window_only=false --set vtd.iotlb.sets=1 --set vtd.iotlb.ways=4
         --set vtd.iotlb.replacement=lru --set vtd.ats=false --no-progress)
     "$IOSIM_TRACE" to-text "$SRC/traces/$t.zst" | grep -v '^DMA ' |
@@ -155,22 +155,42 @@ dump_pair() { # trace: access-diff of the real and the model's dumps
     "$IOSIM" "${cfg[@]}" --dump-accesses "$WORK/real.csv" "$SRC/traces/$t.zst" > /dev/null &&
         "$IOSIM" "${cfg[@]}" --set dev.model=virtio-net --dump-accesses "$WORK/model.csv" \
             "$WORK/nodma.txt" > /dev/null &&
-        python3 "$SRC/scripts/access-diff" "$WORK/real.csv" "$WORK/model.csv" > "$WORK/diff.txt" ||
+        python3 "$SRC/scripts/access-diff" --ftrace "$raw" "$WORK/real.csv" "$WORK/model.csv" \
+            > "$WORK/diff.txt" ||
         fail "$t: dumps or access-diff failed"
     # pure LRU: real, real with rx after tx, model; flush shape: tx real,
     # model, right after the previous tx real, model, rx inside tx
     # elements real, model
     lru=$(sed -n 's/^pure LRU-4 misses.*: real \([0-9]*\), real with rx after tx.* \([0-9]*\) (.*model \([0-9]*\)$/\1 \2 \3/p' "$WORK/diff.txt")
     shape=$(sed -n 's/^tx packets: real \([0-9]*\), model \([0-9]*\); right after the previous one (no rx access between): real \([0-9]*\), model \([0-9]*\); rx packets written inside a tx element (before its push): real \([0-9]*\), model \([0-9]*\)$/\1 \2 \3 \4 \5 \6/p' "$WORK/diff.txt")
+    # tx packets mapped in softirq, answered inside; from a process, answered
+    ctx=$(sed -n "s/^tx packets by the guest's context at their map (ftrace): softirq \([0-9]*\), answered inside their element \([0-9]*\); process \([0-9]*\), answered inside their element \([0-9]*\);.*/\1 \2 \3 \4/p" "$WORK/diff.txt")
     echo "$t dumps: pure LRU-4 real, rx after tx, model: $lru; tx real, model," \
-         "tx right after tx real, model, rx inside tx real, model: $shape"
+         "tx right after tx real, model, rx inside tx real, model: $shape;" \
+         "tx from softirq, answered inside, from a process, answered inside: $ctx"
 }
-dump_pair nginx-strict-qemu
+# Which tx packets libslirp answers inside their element is the guest's TCP
+# ACK state, not its maps: the guest's ftrace flags say whether the stack
+# sent a segment from softirq (its ACKs, SYN-ACKs) or from the application
+# (data, FIN).  On nginx (a new connection per request: Linux ACKs the
+# request at once, quickack, so the response acknowledges nothing new and
+# libslirp's header prediction ACKs it at once) most application segments
+# are answered inside their element; on redis (four long-lived connections:
+# delayed ACKs ride on the responses, which acknowledge new data, and
+# libslirp only delays its ACK, TCP_REASS's TF_DELACK) almost none are.
+RAW="$SRC/traces/raw"
+dump_pair nginx-strict-qemu "$RAW/nginx-strict-qemu-trace/trace.txt.zst"
+read -r ns na np npa <<< "$ctx"
+awk -v np="$np" -v npa="$npa" 'BEGIN { exit !(np > 500 && npa > 0.7 * np) }' ||
+    fail "nginx: application segments are not mostly answered inside their element"
 read -r r mv m <<< "$lru"; read -r tr tm br bm ir im <<< "$shape"
 awk -v r="$r" -v mv="$mv" -v m="$m" -v tr="$tr" -v ir="$ir" -v im="$im" 'BEGIN {
     exit !(r > m && (r - mv) / (r - m) > 0.5 && ir > 0.5 * tr && im < 0.01 * tr) }' ||
     fail "nginx: in-flush rx packets do not explain most of the 4-entry gap"
-dump_pair redis-strict-qemu
+dump_pair redis-strict-qemu "$RAW/redis-virtio-strict-cm-on-with-qemu-trace/trace.txt.zst"
+read -r ns na np npa <<< "$ctx"
+awk -v np="$np" -v npa="$npa" 'BEGIN { exit !(np > 2000 && npa < 0.05 * np) }' ||
+    fail "redis: application segments answered inside their element"
 read -r r mv m <<< "$lru"; read -r tr tm br bm ir im <<< "$shape"
 awk -v r="$r" -v mv="$mv" -v m="$m" -v tr="$tr" -v br="$br" -v bm="$bm" -v ir="$ir" 'BEGIN {
     exit !(ir < 0.1 * tr && (r - mv) / r < 0.02 && bm > 3 * br) }' ||
