@@ -124,5 +124,44 @@ int iosim_config_set(iosim_config_t *c, const char *assignment,
     char why[WHY_LEN];
     if (iosim_param_assign(c, p, value, why, sizeof why) != 0)
         return iosim_err_set(err, "--set %s: %s", key, why);
+    config_mark_given(c, p);
+    return 0;
+}
+
+bool iosim_config_given(const iosim_config_t *c, const char *key)
+{
+    const iosim_param_t *p = iosim_param_find(key);
+    size_t i = p ? config_param_index(p) : IOSIM_PARAM_ROWS_MAX;
+    return i < IOSIM_PARAM_ROWS_MAX && (c->given[i / 64] >> (i % 64) & 1);
+}
+
+/* ------------------------------------------------------------------ */
+/* Settings a trace implies                                            */
+/* ------------------------------------------------------------------ */
+
+int iosim_config_apply_trace(iosim_config_t *c, const iosim_trace_meta_t *meta,
+                             iosim_err_t *err)
+{
+    size_t applied = 0;
+    for (uint32_t k = 0; meta && k < meta->n_implies; k++) {
+        const char *key = meta->implies[k].key, *val = meta->implies[k].value;
+        const iosim_param_t *p = iosim_param_find(key);
+        char why[WHY_LEN];
+        if (!p)
+            return iosim_err_key(err, "meta.implies",
+                                 "%s=%s: no such configuration key", key, val);
+        if (iosim_config_given(c, key))
+            continue; /* the configuration's own value wins */
+        if (iosim_param_assign(c, p, val, why, sizeof why) != 0)
+            return iosim_err_key(err, "meta.implies", "%s=%s: %s", key, val,
+                                 why);
+        applied++;
+    }
+    iosim_err_t bad = {0};
+    if (applied && iosim_config_validate(c, &bad))
+        return iosim_err_key(err, "meta.implies",
+                             "%s (with the settings the trace implies "
+                             "applied)",
+                             bad.msg);
     return 0;
 }

@@ -45,6 +45,9 @@ typedef struct iosim_param {
  * alignment. */
 #define IOSIM_PLUGIN_AREA 2048
 #define IOSIM_PLUGIN_ALIGN 16
+/* Rows of all tables together (components' and plug-ins'), terminators
+ * included. */
+#define IOSIM_PARAM_ROWS_MAX 512
 
 /* The choices of a cache's replacement row: "lru|plru|..." as the
  * replacement-policy registry lists them (sim/cache/repl.c), filled in
@@ -188,6 +191,11 @@ struct iosim_config {
     /* The plug-ins' own parameter structs (iosim_plugin_params); laid out
      * by plugin_params.c from the registries. */
     _Alignas(IOSIM_PLUGIN_ALIGN) unsigned char plugin[IOSIM_PLUGIN_AREA];
+    /* Not a parameter: bit i set when the config file, a --set or a
+     * --compare / sweep item gave row i (config_param_index) a value, so
+     * that the settings a trace implies (iosim_config_apply_trace) leave
+     * it as given. */
+    uint64_t given[IOSIM_PARAM_ROWS_MAX / 64];
 };
 
 /* A plug-in's parameters: rows whose offsets are offsetof() its own
@@ -211,8 +219,9 @@ typedef struct iosim_plugin_params {
     const char *const *implies;
 } iosim_plugin_params_t;
 
-/* Sets each of pp's implied settings in c (iosim_config_set, in order):
- * 0, or -1 with err naming the setting. */
+/* Sets each of pp's implied settings in c (iosim_config_set, in order,
+ * so they count as given: a trace's implied settings do not replace
+ * them): 0, or -1 with err naming the setting. */
 int iosim_plugin_apply_implies(iosim_config_t *c,
                                const iosim_plugin_params_t *pp,
                                iosim_err_t *err);
@@ -229,6 +238,12 @@ const void *iosim_plugin_params(const iosim_config_t *c,
  * for messages that list the valid names, did-you-mean and the
  * reference.  Returns false (buf "") for any other path. */
 bool iosim_registry_names(const char *path, char *buf, size_t n);
+
+/* The self-description (iosim_plugin_params_t) of plug-in name that
+ * selector path picks: os.policy, hv.mode, dev.model or any
+ * *.replacement; NULL for another path or an unknown name. */
+const iosim_plugin_params_t *iosim_registry_plugin(const char *path,
+                                                   const char *name);
 
 /* Runs the validate hook of each plug-in the configuration selects
  * (os.policy, hv.mode) and of every device model (dev.model auto picks
@@ -248,6 +263,11 @@ extern const iosim_param_t iosim_params_dev[];
  * Assembled once from the registries (register plug-ins before the first
  * call); NULL when they do not fit (IOSIM_PLUGIN_AREA). */
 const iosim_param_t *const *iosim_param_table_list(void);
+
+/* Index of row p among all rows as assembled (p from
+ * iosim_param_table_list or iosim_param_find), for struct
+ * iosim_config.given; IOSIM_PARAM_ROWS_MAX for a row not among them. */
+size_t config_param_index(const iosim_param_t *p);
 
 /* Finds a parameter by dotted path; NULL if none. */
 const iosim_param_t *iosim_param_find(const char *path);

@@ -5,6 +5,8 @@
  * --help-config.  Strings go through the one JSON and CSV writers of
  * base/ that reports and `iosim-trace stat` use.
  */
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -184,6 +186,52 @@ static bool ref_match(const char *path, const char *filter, bool substring)
     return !strncmp(path, filter, n) && (path[n] == '\0' || path[n] == '.');
 }
 
+/* Appends printf text to buf (n bytes, *len used), cut at the end. */
+static void cell_add(char *buf, size_t n, size_t *len, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void cell_add(char *buf, size_t n, size_t *len, const char *fmt, ...)
+{
+    if (*len >= n)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(buf + *len, n - *len, fmt, ap);
+    va_end(ap);
+    *len = k < 0 ? n : *len + (size_t)k;
+}
+
+/* "a|b|c" -> "a, b, c" (no pipes inside a table cell); a choice that is a
+ * plug-in implying settings (its params.implies, as --list shows them)
+ * gets them after its name: "emulated (implies vtd.caching_mode=true)".
+ * They apply when a --compare / sweep item names the plug-in, which the
+ * cell says once. */
+static void choices_cell(const char *path, const char *choices, char *buf,
+                         size_t n)
+{
+    size_t len = 0;
+    bool any = false;
+    buf[0] = '\0';
+    for (const char *s = choices; *s;) {
+        size_t w = strcspn(s, "|");
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)w, s);
+        cell_add(buf, n, &len, "%s%s", s == choices ? "" : ", ", name);
+        const iosim_plugin_params_t *pp = iosim_registry_plugin(path, name);
+        for (size_t k = 0; pp && pp->implies && pp->implies[k]; k++) {
+            cell_add(buf, n, &len, "%s%s", k ? ", " : " (implies ",
+                     pp->implies[k]);
+            any = true;
+            if (!pp->implies[k + 1])
+                cell_add(buf, n, &len, ")");
+        }
+        s += w + (s[w] == '|');
+    }
+    if (any)
+        cell_add(buf, n, &len,
+                 "; implied settings apply where a --compare "
+                 "or sweep item names the choice");
+}
+
 void iosim_config_write_reference(FILE *out)
 {
     iosim_config_write_reference_matching(out, NULL);
@@ -214,26 +262,16 @@ size_t iosim_config_write_reference_matching(FILE *out, const char *filter)
     {
         if (!ref_match(p->path, filter, substring))
             continue;
-        char range[256], names[256];
+        char range[1024], names[256];
         if (p->type == IOSIM_P_STR) {
             /* a selector's choices are its registry's names */
             const char *choices =
                 p->choices ? p->choices
                 : iosim_registry_names(p->path, names, sizeof names) ? names
                                                                      : NULL;
-            if (choices) {
-                /* "a|b|c" -> "a, b, c" (no pipes inside a table cell) */
-                size_t j = 0;
-                for (const char *s = choices; *s && j + 3 < sizeof range; s++) {
-                    if (*s == '|') {
-                        range[j++] = ',';
-                        range[j++] = ' ';
-                    } else {
-                        range[j++] = *s;
-                    }
-                }
-                range[j] = '\0';
-            } else {
+            if (choices)
+                choices_cell(p->path, choices, range, sizeof range);
+            else {
                 snprintf(range, sizeof range, "registered name");
             }
         } else if (p->type == IOSIM_P_BOOL) {

@@ -36,6 +36,15 @@
         for (const iosim_param_t *p = *tab_; p->path; p++)
 // clang-format on
 
+/* Records that the configuration's source (file, --set, an item) gave
+ * row p its value (struct iosim_config.given). */
+static inline void config_mark_given(iosim_config_t *c, const iosim_param_t *p)
+{
+    size_t i = config_param_index(p);
+    if (i < IOSIM_PARAM_ROWS_MAX)
+        c->given[i / 64] |= 1ULL << (i % 64);
+}
+
 /* True if path is a proper prefix (ending at a dot) of some parameter. */
 bool config_is_group(const char *path);
 

@@ -142,6 +142,7 @@ static int load_pair(load_ctx_t *x, yaml_node_pair_t *pair, yaml_node_t *map,
         if (iosim_param_assign(x->cfg, p, (const char *)val->data.scalar.value,
                                why, sizeof why) != 0)
             return at(x, val->start_mark, path, why);
+        config_mark_given(x->cfg, p);
         return 0;
     }
     if (config_is_group(path)) {

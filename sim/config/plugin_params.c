@@ -34,13 +34,12 @@ const char iosim_choices_repl[] = "(the replacement-policy registry)";
 const char iosim_choices_host_policy[] = "(the OS policies a Linux host has)";
 
 #define MAX_TABLES 64
-#define MAX_ROWS 512
 #define MAX_SLOTS 64
 
 static struct {
     const iosim_param_t *tables[MAX_TABLES + 1];
     size_t ntables;
-    iosim_param_t rows[MAX_ROWS]; /* copies, relocated */
+    iosim_param_t rows[IOSIM_PARAM_ROWS_MAX]; /* copies, relocated */
     size_t nrows;
     struct {
         const iosim_param_t *rows; /* as the plug-in declared them */
@@ -62,7 +61,7 @@ static void add_table(const iosim_param_t *rows, size_t base)
     size_t n = 0;
     while (rows[n].path)
         n++;
-    if (L.ntables == MAX_TABLES || L.nrows + n + 1 > MAX_ROWS) {
+    if (L.ntables == MAX_TABLES || L.nrows + n + 1 > IOSIM_PARAM_ROWS_MAX) {
         L.failed = true;
         return;
     }
@@ -130,6 +129,14 @@ const iosim_param_t *const *iosim_param_table_list(void)
     return L.failed ? NULL : L.tables;
 }
 
+size_t config_param_index(const iosim_param_t *p)
+{
+    pthread_once(&L_once, assemble);
+    if (p < L.rows || p >= L.rows + L.nrows)
+        return IOSIM_PARAM_ROWS_MAX;
+    return (size_t)(p - L.rows);
+}
+
 const void *iosim_plugin_params(const iosim_config_t *c,
                                 const iosim_param_t *rows)
 {
@@ -179,6 +186,30 @@ bool iosim_registry_names(const char *path, char *buf, size_t n)
         return false;
     }
     return true;
+}
+
+const iosim_plugin_params_t *iosim_registry_plugin(const char *path,
+                                                   const char *name)
+{
+    size_t plen = strlen(path);
+    const char *leaf = ".replacement";
+    if (!strcmp(path, "os.policy")) {
+        const os_policy_ops_t *p = os_policy_find(name);
+        return p ? &p->params : NULL;
+    }
+    if (!strcmp(path, "hv.mode")) {
+        const hv_mode_ops_t *m = hv_mode_find(name);
+        return m ? &m->params : NULL;
+    }
+    if (!strcmp(path, "dev.model")) {
+        const dev_model_ops_t *d = dev_model_find(name);
+        return d ? &d->params : NULL;
+    }
+    if (plen > strlen(leaf) && !strcmp(path + plen - strlen(leaf), leaf))
+        for (size_t i = 0; cache_repl_registry[i]; i++)
+            if (!strcmp(cache_repl_registry[i]->name, name))
+                return &cache_repl_registry[i]->params;
+    return NULL;
 }
 
 int iosim_plugin_apply_implies(iosim_config_t *c,

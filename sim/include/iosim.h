@@ -116,6 +116,8 @@ typedef struct iosim_rec {
 #define IOSIM_REC_DISK_SIZE 48u
 
 #define IOSIM_META_REFS_MAX 8
+/* Settings a trace implies (metadata implies.KEY=VALUE), at most. */
+#define IOSIM_META_IMPLIES_MAX 32
 
 /* Trace metadata (header).  Strings are NUL-terminated, may be empty. */
 typedef struct iosim_trace_meta {
@@ -141,12 +143,27 @@ typedef struct iosim_trace_meta {
         char name[48]; /* [a-z0-9_.]+ */
         uint64_t value;
     } refs[IOSIM_META_REFS_MAX];
+    /* Settings a replay of the trace needs, as its producer (a generator,
+     * an importer) knew them: configuration KEY=VALUE, applied by
+     * iosim_config_apply_trace to every key the configuration does not
+     * give itself.  Key `implies.<KEY>`. */
+    uint32_t n_implies;
+    struct iosim_meta_imply {
+        char key[64];   /* a configuration key: [a-z0-9_.]+ */
+        char value[64]; /* as --set takes it */
+    } implies[IOSIM_META_IMPLIES_MAX];
 } iosim_trace_meta_t;
 
 /* Sets reference counter `name` (added, or replaced if present).  Returns
  * 0, or -1 if the name is not [a-z0-9_.]{1,47} or the table is full. */
 int iosim_trace_meta_set_ref(iosim_trace_meta_t *m, const char *name,
                              uint64_t value);
+/* Sets implied setting key=value (added, or replaced if present).
+ * Returns 0, or -1 if the key is not [a-z0-9_.]{1,63}, the value is
+ * longer than 63 bytes or holds a control character, or the table is
+ * full. */
+int iosim_trace_meta_set_implies(iosim_trace_meta_t *m, const char *key,
+                                 const char *value);
 /* The value of reference counter `name`, or false if the trace has none. */
 bool iosim_trace_meta_ref(const iosim_trace_meta_t *m, const char *name,
                           uint64_t *value);
@@ -235,6 +252,18 @@ int iosim_config_load(iosim_config_t *c, const char *path, iosim_err_t *err);
 /* "a.b.c=value"; errors name "--set a.b.c". */
 int iosim_config_set(iosim_config_t *c, const char *assignment,
                      iosim_err_t *err);
+/* Did the config file, a --set or a --compare / sweep item give key its
+ * value (iosim_config_load, iosim_config_set)?  A key at its default, or
+ * set by iosim_config_apply_trace, was not given. */
+bool iosim_config_given(const iosim_config_t *c, const char *key);
+/* The settings the trace's metadata implies (meta->implies), each applied
+ * to c unless c gives that key itself (iosim_config_given), then c
+ * validated when any applied.  iosim_sim_new does this to its copy of
+ * the configuration, so every front end replays a trace with them; a
+ * report's echo does it too.  0, or -1 with err keyed "meta.implies" (an
+ * unknown key, a bad value, or a configuration they make invalid). */
+int iosim_config_apply_trace(iosim_config_t *c, const iosim_trace_meta_t *meta,
+                             iosim_err_t *err);
 /* Cross-parameter checks (e.g. sets power of two); run before building.
  * Errors: "key.path: msg". */
 int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err);

@@ -178,6 +178,22 @@ static void write_text(FILE *out, const iosim_provenance_t *prov,
                 m->source, m->kernel, m->policy, m->workload, m->cpus,
                 m->has_dma, m->device[0] ? " device=" : "", m->device,
                 m->retimed[0] ? " retimed=" : "", m->retimed);
+    /* what the trace implies, and whether the echo below has it */
+    for (uint32_t i = 0; m && i < m->n_implies; i++) {
+        const struct iosim_meta_imply *e = &m->implies[i];
+        if (!iosim_config_given(cfg, e->key)) {
+            fprintf(out, "# trace implies %s=%s: applied\n", e->key, e->value);
+            continue;
+        }
+        char given[256] = "?";
+        const iosim_param_t *p = iosim_param_find(e->key);
+        if (p)
+            iosim_param_format(cfg, p, given, sizeof given);
+        fprintf(out,
+                "# trace implies %s=%s: not applied, the configuration "
+                "gives %s\n",
+                e->key, e->value, given);
+    }
     fprintf(out, "[config]\n");
     iosim_config_write(cfg, out, IOSIM_FMT_TEXT);
     for (size_t k = 0; k < n; k++) {
@@ -309,8 +325,19 @@ static void write_json(FILE *out, const iosim_provenance_t *prov,
         json_write_string(out, m->policy);
         fprintf(out, ", \"workload\": ");
         json_write_string(out, m->workload);
-        fprintf(out, ", \"cpus\": %u, \"has_dma\": %u},\n", m->cpus,
-                m->has_dma);
+        fprintf(out, ", \"cpus\": %u, \"has_dma\": %u", m->cpus, m->has_dma);
+        /* only when the trace implies settings: older reports keep their
+         * bytes */
+        for (uint32_t i = 0; i < m->n_implies; i++) {
+            fprintf(out, "%s", i ? ", " : ", \"implies\": {");
+            json_write_string(out, m->implies[i].key);
+            fprintf(out, ": {\"value\": ");
+            json_write_string(out, m->implies[i].value);
+            fprintf(out, ", \"applied\": %s}",
+                    iosim_config_given(cfg, m->implies[i].key) ? "false"
+                                                               : "true");
+        }
+        fprintf(out, "%s},\n", m->n_implies ? "}" : "");
         /* the capture's own counts: the [reference] block of the text */
         fprintf(out, "  \"reference\": {");
         for (uint32_t r = 0; r < m->n_refs && r < IOSIM_META_REFS_MAX; r++) {
@@ -395,6 +422,15 @@ static void write_csv(FILE *out, const iosim_provenance_t *prov,
         for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
             fprintf(out, "config,,%s\n", line);
         free(buf);
+    }
+    /* the settings the trace implies: applied, or given by the config */
+    for (uint32_t i = 0; m && i < m->n_implies; i++) {
+        fprintf(out, "implies,%s,%s,",
+                iosim_config_given(cfg, m->implies[i].key) ? "given"
+                                                           : "applied",
+                m->implies[i].key);
+        csv_write_field(out, m->implies[i].value);
+        fputc('\n', out);
     }
     /* the capture's own counts (trace metadata ref.*) */
     for (uint32_t r = 0; m && r < m->n_refs && r < IOSIM_META_REFS_MAX; r++)

@@ -113,11 +113,15 @@ iosim_sim_t *iosim_sim_new(const iosim_config_t *cfg, const char *label,
         goto oom;
     if (meta)
         s->meta = *meta;
-    /* os.kernel auto takes the trace's kernel (sim/os/os_kernel.c) */
-    if (os_kernel_resolve(s->cfg, meta, err)) {
+    /* the settings the trace implies, where the configuration gives none
+     * itself; then os.kernel auto takes the trace's kernel
+     * (sim/os/os_kernel.c) */
+    if (iosim_config_apply_trace(s->cfg, meta, err) ||
+        os_kernel_resolve(s->cfg, meta, err)) {
         iosim_sim_free(s);
         return NULL;
     }
+    cfg = s->cfg;
     s->os = os_policy_find(cfg->os.policy);
     s->hv = hv_mode_find(cfg->hv.mode);
     if (!s->os || !s->hv) {

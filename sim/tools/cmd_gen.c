@@ -70,6 +70,7 @@ static void kind_usage(FILE *out, const gen_kind_t *k)
     for (const gen_param_t *o = k->params; o->name; o++)
         if (o->def && o->source)
             fprintf(out, "  %s %s: %s\n", o->name, o->def, o->source);
+    gen_implies_usage(out, k->implies, k->implies_none);
 }
 
 int cmd_gen(int argc, char **argv)

@@ -114,6 +114,10 @@ static void usage(FILE *out)
     fputs("sources:\n", out);
     for (const import_source_t *const *s = import_sources; *s; s++)
         fprintf(out, "  %-8s %s\n", (*s)->name, (*s)->summary);
+    for (const import_source_t *const *s = import_sources; *s; s++) {
+        fprintf(out, "%s: ", (*s)->name);
+        gen_implies_usage(out, (*s)->implies, (*s)->implies_none);
+    }
 }
 
 /* Directory part of path ("." if none) into buf. */

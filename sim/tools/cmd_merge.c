@@ -199,6 +199,23 @@ static int merged_meta(input_t *in, size_t nin, iosim_trace_meta_t *m,
     if (h > 0 && (size_t)h < sizeof m->workload)
         snprintf(m->workload + h, sizeof m->workload - (size_t)h, "%.*s",
                  (int)(sizeof m->workload - (size_t)h - 1), work);
+    /* a setting the traces imply is kept when every input implies it
+     * with the same value, as the string fields above */
+    const iosim_trace_meta_t *a0 = iosim_trace_meta(in[0].r);
+    for (uint32_t i = 0; nin && i < a0->n_implies; i++) {
+        bool all = true;
+        for (size_t k = 1; k < nin && all; k++) {
+            const iosim_trace_meta_t *a = iosim_trace_meta(in[k].r);
+            bool same = false;
+            for (uint32_t j = 0; j < a->n_implies && !same; j++)
+                same = !strcmp(a->implies[j].key, a0->implies[i].key) &&
+                       !strcmp(a->implies[j].value, a0->implies[i].value);
+            all = same;
+        }
+        if (all)
+            iosim_trace_meta_set_implies(m, a0->implies[i].key,
+                                         a0->implies[i].value);
+    }
     return 0;
 }
 

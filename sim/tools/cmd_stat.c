@@ -300,6 +300,10 @@ static void stat_print(FILE *f, bool json, const char *path,
         for (uint32_t i = 0; i < m->n_refs; i++)
             fprintf(f, ", \"ref.%s\": %" PRIu64, m->refs[i].name,
                     m->refs[i].value);
+        for (uint32_t i = 0; i < m->n_implies; i++) {
+            fprintf(f, ", \"implies.%s\": ", m->implies[i].key);
+            json_write_string(f, m->implies[i].value);
+        }
         fprintf(f, "},\n");
     } else {
         fprintf(f, "# iosim-trace stat %s\n", path);
@@ -316,6 +320,9 @@ static void stat_print(FILE *f, bool json, const char *path,
         for (uint32_t i = 0; i < m->n_refs; i++)
             fprintf(f, "meta.ref.%s = %" PRIu64 "\n", m->refs[i].name,
                     m->refs[i].value);
+        for (uint32_t i = 0; i < m->n_implies; i++)
+            fprintf(f, "meta.implies.%s = %s\n", m->implies[i].key,
+                    m->implies[i].value);
     }
 
     /* indexed by iosim_rec_kind_t; lower-case of iosim_rec_kind_name() */

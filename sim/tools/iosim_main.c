@@ -635,7 +635,8 @@ static int plan(run_opts_t *o, run_state_t *st, iosim_err_t *err)
     if (build_sims(st->cfg, o->compare, o->sweeps, o->nsweeps, st->meta,
                    st->sims, &st->nsims, err)) {
         /* a sim the trace's own metadata cannot serve: name the trace */
-        if (!strcmp(err->key, "meta.device")) {
+        if (!strcmp(err->key, "meta.device") ||
+            !strcmp(err->key, "meta.implies")) {
             char msg[sizeof err->msg];
             snprintf(msg, sizeof msg, "%s", err->msg);
             iosim_err_set(err, "%s: %s", o->trace, msg);
@@ -688,10 +689,11 @@ static int report(run_opts_t *o, run_state_t *st, iosim_err_t *err)
     cli_interrupt_note("%s: interrupted while writing the report of %s; no "
                        "output file written",
                        PROG, o->trace);
-    /* The echo shows the configuration as it ran: os.kernel auto and the
+    /* The echo shows the configuration as it ran: the settings the trace
+     * implies where the configuration gives none, os.kernel auto and the
      * settings that say "kernel" resolved against this trace, as each sim
-     * resolved its own (sim/os/os_kernel.c); a sim differs from it only
-     * in what its --compare item or --sweep set. */
+     * resolved its own (iosim_sim_new); a sim differs from it only in what
+     * its --compare item or --sweep set. */
     iosim_config_t *shown = iosim_config_clone(st->cfg);
     if (!shown) {
         /* the program's own allocation: exit 1, no output file */
@@ -699,7 +701,8 @@ static int report(run_opts_t *o, run_state_t *st, iosim_err_t *err)
         return 1;
     }
     iosim_err_t kerr = {0};
-    if (os_kernel_resolve(shown, st->meta, &kerr)) {
+    if (iosim_config_apply_trace(shown, st->meta, &kerr) ||
+        os_kernel_resolve(shown, st->meta, &kerr)) {
         iosim_config_free(shown);
         shown = NULL;
     }

@@ -74,3 +74,18 @@ int gen_kind_run(const gen_kind_t *k, int argc, char **argv, const char *path,
     free(opts);
     return rc < 0 ? -1 : 0;
 }
+
+void gen_implies_usage(FILE *out, const gen_imply_t *rows, const char *none)
+{
+    if (!rows || !rows->key) {
+        fprintf(out, "settings its traces imply: none: %s\n",
+                none ? none : "(no reason given)");
+        return;
+    }
+    fputs("settings its traces imply (metadata implies.dev.DEVICE.KEY, "
+          "DEVICE = the\ntrace's device model; iosim applies each one "
+          "the configuration does not give):\n",
+          out);
+    for (; rows->key; rows++)
+        fprintf(out, "  %s (%s): %s\n", rows->key, rows->from, rows->why);
+}

@@ -13,6 +13,7 @@
 #define IOSIM_TOOLS_PARAM_ARGS_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "iosim.h"
 #include "trace/gen.h"
@@ -30,5 +31,10 @@ int gen_kind_parse(const gen_kind_t *k, void *opts, bool *given, int argc,
  * (argv[0] is the kind name), validate, write to path. */
 int gen_kind_run(const gen_kind_t *k, int argc, char **argv, const char *path,
                  bool text, iosim_err_t *err);
+
+/* For --help: the settings rows imply (gen_imply_t, NULL-key ended) as
+ * "  KEY (FROM): WHY" lines under a heading, or one line saying none and
+ * why (none). */
+void gen_implies_usage(FILE *out, const gen_imply_t *rows, const char *none);
 
 #endif

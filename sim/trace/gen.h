@@ -58,6 +58,29 @@ typedef struct gen_param {
     const char *source;         /* of the default; NULL = illustrative */
 } gen_param_t;
 
+/* One setting the traces of a generator or importer imply: recorded in
+ * the trace's metadata as implies.dev.<device>.<key>=VALUE (<device> =
+ * meta.device, the device model that completes a driver-only trace), so
+ * that iosim replays the trace with it wherever the configuration does
+ * not give that key itself (iosim_config_apply_trace).  Today the only
+ * settings a producer knows a replay needs are the layout of the device
+ * half it left to a device model. */
+typedef struct gen_imply {
+    const char *key;  /* a parameter of the device model: "stride"      */
+    const char *from; /* how the value follows from the options         */
+    const char *why;  /* why the replay needs it: the source             */
+    /* The value for these options (the kind's typed params struct, as
+     * its typed write takes it) into buf; false: not implied for them. */
+    bool (*value)(const void *params, char *buf, size_t n);
+} gen_imply_t;
+
+/* Records rows' settings (NULL-key ended; NULL = none) for params in
+ * meta; nothing when meta->device is empty (no device model completes
+ * the trace).  0, or -1 with err (a value that does not fit the
+ * metadata: a bug of the rows). */
+int gen_meta_implies(const gen_imply_t *rows, const void *params,
+                     iosim_trace_meta_t *meta, iosim_err_t *err);
+
 typedef struct gen_kind {
     const char *name;          /* "random"                                  */
     const char *summary;       /* one line for `gen --help`                 */
@@ -69,6 +92,11 @@ typedef struct gen_kind {
     int (*validate)(void *opts, const bool *given, iosim_err_t *err);
     int (*write)(const void *opts, const char *path, bool text,
                  iosim_err_t *err);
+    /* The settings its traces imply (gen_imply_t rows, NULL-key ended),
+     * recorded by its write; NULL with implies_none saying why none
+     * applies.  Shown by `gen KIND --help`. */
+    const gen_imply_t *implies;
+    const char *implies_none;
 } gen_kind_t;
 
 extern const gen_kind_t *const gen_kinds[];
@@ -251,6 +279,10 @@ int gen_nic_check(const gen_nic_params_t *p, iosim_err_t *err);
 uint64_t gen_nic_live_bound(const gen_nic_params_t *p);
 int gen_nic_write(const gen_nic_params_t *p, const char *path, bool text,
                   iosim_err_t *err);
+/* What a --driver-only trace implies for the device model completing it
+ * (its gen-nic profile: the layout of the device half), gen_imply_t rows
+ * whose value() takes a gen_nic_params_t; written by gen_nic_write. */
+extern const gen_imply_t gen_nic_implies[];
 
 /* ---------------------------------------------------------------- */
 /* gen pvp (gen_pvp.c)                                               */

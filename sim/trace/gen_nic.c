@@ -294,6 +294,125 @@ int gen_nic_check(const gen_nic_params_t *p, iosim_err_t *err)
 }
 
 /* ------------------------------------------------------------------ */
+/* What a --driver-only trace implies (gen_nic_implies)                */
+/* ------------------------------------------------------------------ */
+/* The device model's entries: mlx5 WQE stride / CQE size (64 B CQEs). */
+#define NIC_RING_ENTRY 64ULL
+
+/* The device model's gen-nic profile lays out the device half for a
+ * --driver-only rx trace whose queues each have a cpu of their own, with
+ * no idle channels and a stride it can take (docs/dev-mlx5.md, "gen nic
+ * --driver-only": --channels, --direction tx|both and several queues
+ * per cpu are not covered); for any other trace nothing is implied and
+ * the configuration says what the model runs. */
+static bool implies_covered(const gen_nic_params_t *p)
+{
+    return p->driver_only && p->direction == GEN_NIC_RX && p->channels == 0 &&
+           rxq_count(p) <= p->cpus &&
+           (p->stride == 0 || (p->stride >= NIC_RING_ENTRY &&
+                               (p->stride & (p->stride - 1)) == 0));
+}
+
+static bool put_u64(char *buf, size_t n, uint64_t v)
+{
+    snprintf(buf, n, "%llu", (unsigned long long)v);
+    return true;
+}
+
+#define IMPLY_U64(name, expr, also)                                            \
+    static bool name(const void *params, char *buf, size_t n)                  \
+    {                                                                          \
+        const gen_nic_params_t *p = params;                                    \
+        return implies_covered(p) && (also) && put_u64(buf, n, (expr));        \
+    }
+// clang-format off
+IMPLY_U64(imp_channels, rxq_count(p), true)
+IMPLY_U64(imp_rx_wqes, ring_desc_of(p), p->device_rings)
+IMPLY_U64(imp_rx_cqes, p->ring, p->device_rings)
+IMPLY_U64(imp_tx_entries, NIC_PAGE / NIC_RING_ENTRY, p->device_rings)
+IMPLY_U64(imp_entry_bytes, NIC_RING_ENTRY, p->device_rings)
+IMPLY_U64(imp_pages_per_wqe, p->ppd, true)
+IMPLY_U64(imp_stride, p->stride ? p->stride : NIC_PAGE, true)
+IMPLY_U64(imp_packet_bytes, rx_bytes_of(p), true)
+IMPLY_U64(imp_page, NIC_PAGE, true)
+IMPLY_U64(imp_tx_bytes, p->ack_bytes, true)
+IMPLY_U64(imp_one, 1, true)
+// clang-format on
+#undef IMPLY_U64
+
+static bool imp_profile(const void *params, char *buf, size_t n)
+{
+    snprintf(buf, n, "gen-nic");
+    return implies_covered(params);
+}
+
+static bool imp_rings(const void *params, char *buf, size_t n)
+{
+    const gen_nic_params_t *p = params;
+    snprintf(buf, n, "%s", p->device_rings ? "traced" : "none");
+    return implies_covered(p);
+}
+
+static bool imp_stagger(const void *params, char *buf, size_t n)
+{
+    const gen_nic_params_t *p = params;
+    snprintf(buf, n, "%s", p->stagger_wqes ? "true" : "false");
+    return implies_covered(p);
+}
+
+// clang-format off
+const gen_imply_t gen_nic_implies[] = {
+    {"profile", "every row: only for a --driver-only rx trace whose "
+     "queues have a cpu each, without --channels", "the model's gen-nic profile is this generator's "
+     "device half (roles from map prot, ring order and wrap, WQEs from the "
+     "rx pages in map order; tests/cli/gen_nic_driver_only.sh)", imp_profile},
+    {"channels", "rx queues: --flows, or --cpus with --queue-per-cpu",
+     "the model tells a page's queue by its map's cpu, and with rings "
+     "takes one set of rings per queue (rxq_count)", imp_channels},
+    {"rings", "traced with --device-rings, else none",
+     "--device-rings maps each queue's RQ, CQ, SQ and tx CQ before any "
+     "buffer (rings_create); without it no ring is mapped or accessed",
+     imp_rings},
+    {"rx_wqes", "--ring packets / packets per descriptor (--rq-sizing "
+     "mlx5: mlx5's rule), with --device-rings",
+     "the RQ has ring_desc_of descriptors (rings_create)", imp_rx_wqes},
+    {"rx_cqes", "--ring, with --device-rings",
+     "one CQ entry per --ring packet (rings_create)", imp_rx_cqes},
+    {"tx_wqes", "64, with --device-rings",
+     "the SQ is one 4 KB page of 64 B entries (rings_create)",
+     imp_tx_entries},
+    {"tx_cqes", "64, with --device-rings",
+     "the tx CQ is one 4 KB page of 64 B entries (rings_create)",
+     imp_tx_entries},
+    {"wqe_bytes", "64, with --device-rings",
+     "a WQE read is one 64 B ring entry (ring_access)", imp_entry_bytes},
+    {"cqe_bytes", "64, with --device-rings",
+     "a CQE write is one 64 B ring entry (ring_access)", imp_entry_bytes},
+    {"pages_per_wqe", "--pages-per-descriptor",
+     "a descriptor holds that many pages (ring_refill)", imp_pages_per_wqe},
+    {"stride", "--stride, 4096 without it",
+     "packets are packed at --stride granules (rx_strides); without it a "
+     "packet takes whole pages, the profile's 4 KB strides (rx_pages)",
+     imp_stride},
+    {"packet_bytes", "--mtu + --rx-header",
+     "the bytes the device writes per rx packet (rx_bytes_of)",
+     imp_packet_bytes},
+    {"mps", "4096", "the generator writes one DMA record per 4 KB page "
+     "(dma_pages, dma_span); the model cuts writes at mps", imp_page},
+    {"mrrs", "4096", "the generator reads one DMA record per 4 KB page "
+     "(dma_pages); the model cuts reads at mrrs", imp_page},
+    {"tx_bytes", "--ack-bytes", "an ACK maps a page and the device reads "
+     "--ack-bytes of it (tx_packet)", imp_tx_bytes},
+    {"stagger_wqes", "--stagger-wqes",
+     "queues start at spread descriptor offsets (the generator's "
+     "--stagger-wqes)", imp_stagger},
+    {"rx_per_mark", "1", "a MARK request precedes every data packet",
+     imp_one},
+    {NULL, NULL, NULL, NULL},
+};
+// clang-format on
+
+/* ------------------------------------------------------------------ */
 /* Allocators                                                          */
 /* ------------------------------------------------------------------ */
 /* The driver's time: a poll's cpu time with --unmap-ns, else the slot's. */
@@ -507,7 +626,6 @@ static int dma_span(nic_t *n, uint8_t cpu, const nic_page_t *pg, uint64_t off,
 /* ------------------------------------------------------------------ */
 /* Device rings (--device-rings)                                       */
 /* ------------------------------------------------------------------ */
-#define NIC_RING_ENTRY 64ULL /* mlx5 WQE stride / CQE size (64 B CQEs) */
 
 /* A coherent ring of npages pages: one IOVA range (dma_alloc_coherent:
  * one iommu_dma_alloc_iova, so fewer than 32 pages are rounded up to a
@@ -1093,6 +1211,9 @@ int gen_nic_write(const gen_nic_params_t *p, const char *path, bool text,
     if (p->driver_only)
         snprintf(meta.device, sizeof meta.device, "%s",
                  iosim_dev_model_completing(meta.source));
+    /* and the layout of that device half, as replay defaults */
+    if (gen_meta_implies(gen_nic_implies, p, &meta, err))
+        goto out;
     n.o = gen_out_create(path, &meta, text, err);
     if (!n.o)
         goto out;

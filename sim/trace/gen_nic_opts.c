@@ -190,4 +190,5 @@ const gen_kind_t gen_kind_nic = {
              "they turn on and why (sources in\ndocs/gen-nic.md)\n",
     .validate = nic_validate,
     .write = nic_write,
+    .implies = gen_nic_implies,
 };

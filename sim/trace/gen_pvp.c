@@ -335,4 +335,10 @@ const gen_kind_t gen_kind_pvp = {
              "illustrative\n",
     .validate = pvp_validate,
     .write = pvp_write,
+    .implies_none = "its trace carries its own DMA records (has_dma=1), the "
+                    "backend's lookups; which translation serves them "
+                    "(os.policy=vhost-iotlb, or a hardware IOMMU to compare "
+                    "with) is the experiment's choice, so the trace names "
+                    "none (tests/validation/cases/vhost-iotlb-*.case set "
+                    "it)",
 };

@@ -254,4 +254,7 @@ const gen_kind_t gen_kind_random = {
              "setup\n",
     .validate = random_validate,
     .write = random_write,
+    .implies_none = "its trace carries its own DMA records (has_dma=1): no "
+                    "device model lays out a device half, and the pages it "
+                    "maps need nothing of the configuration",
 };

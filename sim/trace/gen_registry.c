@@ -171,6 +171,23 @@ int gen_kind_defaults(const gen_kind_t *k, void *opts, iosim_err_t *err)
     return 0;
 }
 
+int gen_meta_implies(const gen_imply_t *rows, const void *params,
+                     iosim_trace_meta_t *meta, iosim_err_t *err)
+{
+    if (!meta->device[0])
+        return 0;
+    for (; rows && rows->key; rows++) {
+        char key[sizeof meta->implies[0].key], val[64];
+        if (!rows->value(params, val, sizeof val))
+            continue;
+        snprintf(key, sizeof key, "dev.%s.%s", meta->device, rows->key);
+        if (iosim_trace_meta_set_implies(meta, key, val))
+            return iosim_err_set(err, "metadata: cannot record implies.%s=%s",
+                                 key, val);
+    }
+    return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Output                                                              */
 /* ------------------------------------------------------------------ */

@@ -163,7 +163,22 @@ typedef struct import_source {
     /* what it saw beyond the counts every source has, as lines for the
      * command to print (NULL = nothing) */
     void (*describe)(const import_counts_t *c, char *buf, size_t n);
+    /* The settings its traces imply (gen.h gen_imply_t rows, NULL-key
+     * ended); NULL with implies_none saying why none applies.  Shown by
+     * `import --help`. */
+    const gen_imply_t *implies;
+    const char *implies_none;
 } import_source_t;
+
+/* Why the capture importers imply no setting (import_source_t
+ * implies_none). */
+#define IMPORT_IMPLIES_NONE                                                    \
+    "a capture records the guest's maps, unmaps and invalidations, not "       \
+    "the IOMMU's setup: what the importer knows of the machine travels as "    \
+    "meta.kernel and meta.device (--kernel, --dev-model), which os.kernel "    \
+    "auto and dev.model auto resolve; caching mode, root mode and table "      \
+    "levels are not in its events (configs/qemu-guest.yaml gives the "         \
+    "captures')."
 
 extern const import_source_t *const import_sources[];
 const import_source_t *import_find(const char *name);

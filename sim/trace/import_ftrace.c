@@ -650,4 +650,5 @@ const import_source_t import_source_ftrace = {
                "dma:*map*",
     .reads_stdin = true,
     .run = ftrace_run,
+    .implies_none = IMPORT_IMPLIES_NONE,
 };

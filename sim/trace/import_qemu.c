@@ -1040,4 +1040,7 @@ const import_source_t import_source_qemu = {
     .validate = qemu_validate,
     .run = qemu_run,
     .describe = qemu_describe,
+    .implies_none = IMPORT_IMPLIES_NONE
+    " QEMU's own software IOTLB is modeled by a configuration "
+    "(configs/qemu-virtio.yaml); its counts travel as ref.*",
 };

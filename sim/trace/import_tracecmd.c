@@ -667,4 +667,5 @@ const import_source_t import_source_tracecmd = {
     .summary = TRACECMD_SUMMARY,
     .input = "TRACE_DAT",
     .run = tracecmd_run,
+    .implies_none = IMPORT_IMPLIES_NONE,
 };

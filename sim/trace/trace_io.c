@@ -1466,7 +1466,9 @@ static int make_cctx(iosim_trace_writer_t *w, int level, iosim_err_t *err)
 static int v2_begin(iosim_trace_writer_t *w, const iosim_trace_meta_t *meta,
                     iosim_err_t *err)
 {
-    char block[2048]; /* fixed keys (< 512 B) + up to 8 ref.* of < 80 B */
+    /* fixed keys (< 512 B), up to 8 ref.* of < 80 B and 32 implies.* of
+     * < 140 B */
+    char block[6144];
     int len = meta_block(w, meta, block, sizeof block, err);
     if (len < 0)
         return -1;
@@ -1557,7 +1559,9 @@ static int bin_begin(iosim_trace_writer_t *w, const iosim_trace_meta_t *meta,
     w->rbuf = malloc((size_t)TRACE_ENCODE_RECS * IOSIM_REC_DISK_SIZE);
     if (!w->cbuf || !w->rbuf)
         return iosim_err_set(err, "%s: out of memory", w->path);
-    char block[2048]; /* fixed keys (< 512 B) + up to 8 ref.* of < 80 B */
+    /* fixed keys (< 512 B), up to 8 ref.* of < 80 B and 32 implies.* of
+     * < 140 B */
+    char block[6144];
     int len = meta_block(w, meta, block, sizeof block, err);
     if (len < 0)
         return -1;

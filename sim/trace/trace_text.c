@@ -586,11 +586,20 @@ int trace_meta_format(const iosim_trace_meta_t *m, unsigned i, char *buf,
                             m->retimed);
         if (m->retimed[0])
             i--;
-        if (i - TRACE_META_NKEYS < m->n_refs &&
-            m->n_refs <= IOSIM_META_REFS_MAX) {
+        uint32_t refs = m->n_refs <= IOSIM_META_REFS_MAX ? m->n_refs : 0;
+        if (i - TRACE_META_NKEYS < refs) {
             const struct iosim_meta_ref *r = &m->refs[i - TRACE_META_NKEYS];
             return snprintf(buf, n, "ref.%.*s=%" PRIu64, (int)sizeof r->name,
                             r->name, r->value);
+        }
+        i -= refs;
+        /* implies.* last, only when set (FORMAT.md §3) */
+        if (i - TRACE_META_NKEYS < m->n_implies &&
+            m->n_implies <= IOSIM_META_IMPLIES_MAX) {
+            const struct iosim_meta_imply *e =
+                &m->implies[i - TRACE_META_NKEYS];
+            return snprintf(buf, n, "implies.%.*s=%.*s", (int)sizeof e->key,
+                            e->key, (int)sizeof e->value, e->value);
         }
         return -1;
     }
@@ -599,14 +608,17 @@ int trace_meta_format(const iosim_trace_meta_t *m, unsigned i, char *buf,
 unsigned trace_meta_nkeys(const iosim_trace_meta_t *m)
 {
     uint32_t refs = m->n_refs <= IOSIM_META_REFS_MAX ? m->n_refs : 0;
+    uint32_t implies =
+        m->n_implies <= IOSIM_META_IMPLIES_MAX ? m->n_implies : 0;
     return TRACE_META_NKEYS + (m->device[0] ? 1 : 0) + (m->retimed[0] ? 1 : 0) +
-           refs;
+           refs + implies;
 }
 
-static bool ref_name_ok(const char *name)
+/* [a-z0-9_.]{1,max-1} */
+static bool meta_name_ok(const char *name, size_t max)
 {
     size_t n = strlen(name);
-    if (n == 0 || n >= sizeof((iosim_trace_meta_t *)0)->refs[0].name)
+    if (n == 0 || n >= max)
         return false;
     for (size_t i = 0; i < n; i++) {
         char c = name[i];
@@ -615,6 +627,46 @@ static bool ref_name_ok(const char *name)
             return false;
     }
     return true;
+}
+
+static bool ref_name_ok(const char *name)
+{
+    return meta_name_ok(name, sizeof((iosim_trace_meta_t *)0)->refs[0].name);
+}
+
+static bool imply_key_ok(const char *key)
+{
+    return meta_name_ok(key, sizeof((iosim_trace_meta_t *)0)->implies[0].key);
+}
+
+/* At most 63 bytes, no control character (a --set value). */
+static bool imply_value_ok(const char *value)
+{
+    size_t n = strlen(value);
+    if (n >= sizeof((iosim_trace_meta_t *)0)->implies[0].value)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)value[i] < 0x20 || value[i] == 0x7f)
+            return false;
+    return true;
+}
+
+int iosim_trace_meta_set_implies(iosim_trace_meta_t *m, const char *key,
+                                 const char *value)
+{
+    if (!imply_key_ok(key) || !imply_value_ok(value) ||
+        m->n_implies > IOSIM_META_IMPLIES_MAX)
+        return -1;
+    uint32_t i = 0;
+    while (i < m->n_implies && strcmp(m->implies[i].key, key))
+        i++;
+    if (i == IOSIM_META_IMPLIES_MAX)
+        return -1;
+    if (i == m->n_implies)
+        m->n_implies++;
+    snprintf(m->implies[i].key, sizeof m->implies[i].key, "%s", key);
+    snprintf(m->implies[i].value, sizeof m->implies[i].value, "%s", value);
+    return 0;
 }
 
 int iosim_trace_meta_set_ref(iosim_trace_meta_t *m, const char *name,
@@ -716,6 +768,17 @@ int trace_meta_apply(iosim_trace_meta_t *m, const char *key, const char *value,
                            "metadata %.60s: more than %d "
                            "ref.* keys",
                            key, IOSIM_META_REFS_MAX);
+    } else if (!strncmp(key, "implies.", 8)) {
+        if (!imply_key_ok(key + 8) || !imply_value_ok(value))
+            return why_set(why, whylen,
+                           "metadata %.70s: an implied setting is a "
+                           "configuration key [a-z0-9_.] of 1 to 63 "
+                           "characters = a value of at most 63",
+                           key);
+        if (iosim_trace_meta_set_implies(m, key + 8, value))
+            return why_set(why, whylen,
+                           "metadata %.70s: more than %d implies.* keys", key,
+                           IOSIM_META_IMPLIES_MAX);
     }
     /* any other key: ignored (forward compatibility) */
     return 0;
@@ -746,6 +809,19 @@ int trace_meta_check(const iosim_trace_meta_t *m, char *why, size_t whylen)
             return why_set(why, whylen,
                            "metadata: reference name %u is not "
                            "[a-z0-9_.], 1 to 47 characters",
+                           i);
+    if (m->n_implies > IOSIM_META_IMPLIES_MAX)
+        return why_set(why, whylen, "metadata: more than %d implies.* keys",
+                       IOSIM_META_IMPLIES_MAX);
+    for (uint32_t i = 0; i < m->n_implies; i++)
+        if (!memchr(m->implies[i].key, '\0', sizeof m->implies[i].key) ||
+            !memchr(m->implies[i].value, '\0', sizeof m->implies[i].value) ||
+            !imply_key_ok(m->implies[i].key) ||
+            !imply_value_ok(m->implies[i].value))
+            return why_set(why, whylen,
+                           "metadata: implied setting %u is not a "
+                           "configuration key = a value of at most 63 "
+                           "characters",
                            i);
     return 0;
 }

@@ -79,6 +79,42 @@ rows=$(grep -c '^| [a-z]' "$WORK/ref.txt")
 [ "$rows" -eq $((keys + 1)) ] || fail "--help-config: $rows rows, vtd.yaml has $keys keys"
 grep -qF '| vtd.iotlb.sets | u32 | 8 |' "$WORK/ref.txt" || fail "--help-config: no vtd.iotlb.sets row"
 
+# --help-config shows under each selector what its choices imply, as
+# --list does: every "{...implies: K=V ...}" of --list appears in the
+# selector's row after the name, and a choice implying nothing has none
+"$IOSIM" --list > "$WORK/list.txt" || fail "--list: exit $?"
+python3 - "$IOSIM" "$WORK/list.txt" <<'EOF' || fail "--help-config: implied settings differ from --list"
+import re, subprocess, sys
+iosim, listing = sys.argv[1], open(sys.argv[2]).read()
+section, seen = None, 0
+for line in listing.splitlines():
+    if not line.startswith(" "):
+        section = line.rstrip(":")
+        continue
+    name = line.split()[0]
+    m = re.search(r"implies: ([^;}]*)", line)
+    path = "vtd.iotlb.replacement" if section.startswith("vtd.") else section
+    ref = subprocess.run([iosim, "--help-config", path], capture_output=True,
+                         text=True, check=True).stdout
+    row = next(l for l in ref.splitlines() if l.startswith("| %s |" % path))
+    cell = row.split(" | ")[3]
+    parts, depth, cur = [], 0, ""
+    for ch in cell.split(";")[0] + ",":  # ", " between choices, not inside (...)
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            parts.append(cur.strip())
+            cur = ""
+        else:
+            cur += ch
+    choices = {c.split(" (")[0]: c for c in parts}
+    got = choices.get(name)
+    assert got is not None, (path, name, cell)
+    want = name + (" (implies %s)" % ", ".join(m.group(1).split()) if m else "")
+    assert got == want, (path, got, want)
+    seen += 1 if m else 0
+assert seen >= 3, seen  # none, emulated, nested
+EOF
+
 # --set over a config file shows in the echo (text and JSON)
 if "$IOSIM" --config "$SRC/configs/vtd.yaml" --set vtd.iotlb.ways=4 \
     --set os.fq_size=0x200 "$TRACE" >"$WORK/run.txt" 2>"$WORK/run.err"; then

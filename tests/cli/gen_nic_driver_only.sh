@@ -14,6 +14,11 @@
 # page; the full trace has none), and the default output does not change
 # with the flag's existence (checked by the golden and validation tests).
 #
+# The driver-only trace also carries those dev.mlx5 settings itself
+# (metadata implies.*, gen_nic_implies): replayed with no --set at all it
+# must give the full trace's counters too, and a --set of an implied key
+# wins over the trace (the report says which were applied).
+#
 # Settings: each line is a gen nic command line (without --packets) and
 # the dev.mlx5 settings that match it (see docs/dev-mlx5.md, "gen nic").
 # The rx-cache settings are the fands-rxunmap-* inputs (5, 10, 40 flows)
@@ -107,13 +112,73 @@ EOF
     "$IOSIM" --no-progress --config "$CFG" --compare strict,fands --format json "$full" > "$WORK/$name-a.json" || { fail "$name: replay full"; continue; }
     # dev.model auto picks mlx5 from the metadata
     "$IOSIM" --no-progress --config "$CFG" --compare strict,fands --format json "${args[@]}" "$drv" > "$WORK/$name-b.json" || { fail "$name: replay driver-only"; continue; }
+    # no --set: the settings the trace implies
+    "$IOSIM" --no-progress --config "$CFG" --compare strict,fands --format json "$drv" > "$WORK/$name-c.json" || { fail "$name: replay driver-only, implied settings"; continue; }
     counters "$WORK/$name-a.json" > "$WORK/$name-a.cnt"
     counters "$WORK/$name-b.json" > "$WORK/$name-b.cnt"
+    counters "$WORK/$name-c.json" > "$WORK/$name-c.cnt"
     [ -s "$WORK/$name-a.cnt" ] || fail "$name: no counters"
     if ! diff "$WORK/$name-a.cnt" "$WORK/$name-b.cnt" > "$WORK/$name.diff"; then
         fail "$name: counters differ: $(head -6 "$WORK/$name.diff" | tr '\n' ' ')"
     fi
+    if ! diff "$WORK/$name-a.cnt" "$WORK/$name-c.cnt" > "$WORK/$name-c.diff"; then
+        fail "$name: implied settings: counters differ: $(head -6 "$WORK/$name-c.diff" | tr '\n' ' ')"
+    fi
     grep -q ' dma.requests 0$' "$WORK/$name-b.cnt" && fail "$name: no device requests"
 done
 
-finish "${#CASES[@]} settings, counters equal"
+# --- the settings a driver-only trace implies ------------------------------
+# Every key of the first case's dev.mlx5 settings the trace implies, with
+# the same value (the hand-written table above is the independent route),
+# and the report says each was applied.
+drv="$WORK/gro40-drv.zst"
+for s in $M rx_wqes=5 rx_cqes=256; do
+    "$IOSIM_TRACE" to-text "$drv" 2>/dev/null | grep -qx "#meta implies.dev.mlx5.$s" ||
+        fail "gro40: the trace does not imply dev.mlx5.$s"
+done
+"$IOSIM" --no-progress --config "$CFG" "$drv" > "$WORK/implied.txt" || fail "gro40: text report"
+grep -qx '# trace implies dev.mlx5.stride=64: applied' "$WORK/implied.txt" ||
+    fail "gro40: the report does not say stride=64 was applied"
+grep -qE '^dev\.mlx5\.stride = 64 ' "$WORK/implied.txt" || fail "gro40: echo lacks dev.mlx5.stride = 64"
+# A user's setting wins: --set dev.mlx5.mps=256 on the trace gives the run
+# with every implied setting given by --set and mps=256 (cut into 256 B
+# writes: more device requests than with the implied 4096).
+all=()
+for s in $M rx_wqes=5 rx_cqes=256 rings=traced wqe_bytes=64 cqe_bytes=64 rx_per_mark=1; do
+    all+=(--set "dev.mlx5.$s")
+done
+"$IOSIM" --no-progress --config "$CFG" --format json --set dev.mlx5.mps=256 "$drv" > "$WORK/o1.json" ||
+    fail "override: replay"
+"$IOSIM" --no-progress --config "$CFG" --format json "${all[@]}" --set dev.mlx5.mps=256 "$drv" > "$WORK/o2.json" ||
+    fail "override: explicit replay"
+counters "$WORK/o1.json" > "$WORK/o1.cnt"
+counters "$WORK/o2.json" > "$WORK/o2.cnt"
+cmp -s "$WORK/o1.cnt" "$WORK/o2.cnt" ||
+    fail "override: --set mps=256 is not the explicit run: $(diff "$WORK/o1.cnt" "$WORK/o2.cnt" | head -4 | tr '\n' ' ')"
+python3 - "$WORK/o1.json" "$WORK/gro40-c.json" <<'EOF' || fail "override: mps=256 not applied or not reported"
+import json, sys
+o, c = (json.load(open(p)) for p in sys.argv[1:])
+imp = o["trace"]["implies"]
+assert imp["dev.mlx5.mps"] == {"value": "4096", "applied": False}, imp["dev.mlx5.mps"]
+assert imp["dev.mlx5.stride"] == {"value": "64", "applied": True}, imp["dev.mlx5.stride"]
+assert o["config"]["dev"]["mlx5"]["mps"] == 256, o["config"]["dev"]["mlx5"]["mps"]
+# 256 B writes: more device requests than the 4 KB ones of the implied value
+strict = next(s for s in c["sims"] if s["label"] == "strict")
+assert o["sims"][0]["stat"]["dma.requests"] > strict["stat"]["dma.requests"]
+EOF
+# Not covered by the model's gen-nic profile (--channels, tx): nothing implied
+"$IOSIM_TRACE" gen nic --flows 2 --cpus 2 --ring 64 --packets 500 --channels 4 --driver-only -o "$WORK/ch.zst" ||
+    fail "gen --channels"
+"$IOSIM_TRACE" gen nic --flows 2 --cpus 2 --ring 64 --packets 500 --direction both --driver-only -o "$WORK/both.zst" ||
+    fail "gen --direction both"
+for t in ch both; do
+    if "$IOSIM_TRACE" to-text "$WORK/$t.zst" 2>/dev/null | grep -q '^#meta implies\.'; then
+        fail "$t: implies settings the model is not laid out for"
+    fi
+done
+# a full trace replays its own DMA records: it implies nothing
+if "$IOSIM_TRACE" to-text "$WORK/gro40-full.zst" 2>/dev/null | grep -q '^#meta implies\.'; then
+    fail "the full trace implies settings"
+fi
+
+finish "${#CASES[@]} settings, counters equal (with --set and with the settings the trace implies)"

@@ -7,7 +7,8 @@
 # staggered one's), and to-text of each (distinct source ids and domain
 # ids add up: no tenant shares one; the second tenant's IOVAs lie one
 # stride up).  The merged trace replays; mixing a trace with DMA records
-# and one without is one line, exit 2, no output.
+# and one without is one line, exit 2, no output.  Settings the inputs
+# imply survive where all agree.
 # Env: IOSIM, IOSIM_TRACE, SRC, WORK (see tests/CMakeLists.txt).
 . "${SRC:?}/tests/cli/lib/common.sh"
 A="$SRC/traces/redis-strict.zst"
@@ -76,6 +77,19 @@ rc=$?
 [ "$rc" -eq 2 ] || fail "mixed has_dma: exit $rc, want 2"
 [ "$(wc -l < "$WORK/err")" -eq 1 ] && grep -q "has_dma" "$WORK/err" || fail "mixed has_dma: '$(cat "$WORK/err")'"
 [ ! -e "$WORK/mix.zst" ] || fail "mixed has_dma left an output"
+# implied settings (metadata implies.*): kept where every input implies
+# the same value, dropped where they differ; `stat` lists them
+G="--cpus 2 --flows 2 --ring 64 --packets 300 --driver-only"
+"$IOSIM_TRACE" gen nic $G -o "$WORK/n1.zst" && "$IOSIM_TRACE" gen nic $G --seed 7 -o "$WORK/n2.zst" &&
+    "$IOSIM_TRACE" gen nic $G --stride 128 -o "$WORK/n3.zst" || fail "gen nic --driver-only"
+[ "$(st "$WORK/n1.zst" meta.implies.dev.mlx5.stride)" = 4096 ] || fail "stat: no meta.implies.dev.mlx5.stride = 4096"
+"$IOSIM_TRACE" merge "$WORK/n1.zst" "$WORK/n2.zst" -o "$WORK/n12.zst" 2> "$WORK/err" || fail "merge n1 n2: $(cat "$WORK/err")"
+"$IOSIM_TRACE" merge "$WORK/n1.zst" "$WORK/n3.zst" -o "$WORK/n13.zst" 2> "$WORK/err" || fail "merge n1 n3: $(cat "$WORK/err")"
+imp() { "$IOSIM_TRACE" to-text "$1" | grep '^#meta implies\.'; }
+[ "$(imp "$WORK/n12.zst")" = "$(imp "$WORK/n1.zst")" ] || fail "merge of equal implies did not keep them"
+diff <(imp "$WORK/n1.zst" | grep -v stride) <(imp "$WORK/n13.zst") > /dev/null ||
+    fail "merge of different strides: $(imp "$WORK/n13.zst" | tr '\n' ' ')"
+
 ls "$WORK" | grep -q '\.tmp\.' && fail "a temporary was left"
 
 finish

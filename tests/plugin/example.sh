@@ -31,6 +31,11 @@ val() { # FILE SECTION LABEL NAME
 for k in scheme.example_fixed_cycles scheme.example_page_cycles; do
     "$IOSIM" --help-config | grep -q "^| $k | f64 |" || fail "--help-config lacks $k"
 done
+# and under os.policy, what it implies (its params.implies, as --list shows)
+"$IOSIM" --list | grep -q '^  example .*implies: os.strict_batch=1}' || fail "--list lacks example's implies"
+"$IOSIM" --help-config os.policy | grep -qF ', example (implies os.strict_batch=1);' ||
+    fail "--help-config os.policy lacks example (implies os.strict_batch=1)"
+"$IOSIM_PRODUCT" --help-config os.policy | grep -q 'example' && fail "the product's reference names example"
 
 # knobs from YAML
 "$IOSIM" --config "$here/example.yaml" --no-progress --format csv \

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -305,6 +306,222 @@ static void test_implies_applied(void **st)
     iosim_config_free(base);
 }
 
+/* The text of key's value in c (iosim_param_format). */
+static const char *value_of(const iosim_config_t *c, const char *key)
+{
+    static char buf[256];
+    const iosim_param_t *p = iosim_param_find(key);
+    assert_non_null(p);
+    iosim_param_format(c, p, buf, sizeof buf);
+    return buf;
+}
+
+/* The settings a trace implies (meta implies.*) reach every key the
+ * configuration does not give: a key the YAML file or a --set gave keeps
+ * its value, the others take the trace's; iosim_sim_new runs with them.
+ * An unknown key, a value out of range and a combination the validation
+ * refuses are errors keyed meta.implies. */
+static void test_trace_implies(void **st)
+{
+    (void)st;
+    char yaml[] = "/tmp/iosim_implies.XXXXXX";
+    int fd = mkstemp(yaml);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("dev:\n  mlx5:\n    packet_bytes: 1514\n", f);
+    fclose(f);
+    iosim_config_t *c = iosim_config_new();
+    iosim_err_t err;
+    assert_int_equal(iosim_config_load(c, yaml, &err), 0);
+    unlink(yaml);
+    assert_int_equal(iosim_config_set(c, "dev.mlx5.mps=256", &err), 0);
+    assert_true(iosim_config_given(c, "dev.mlx5.packet_bytes"));
+    assert_true(iosim_config_given(c, "dev.mlx5.mps"));
+    assert_false(iosim_config_given(c, "dev.mlx5.stride"));
+    assert_false(iosim_config_given(c, "no.such.key"));
+
+    iosim_trace_meta_t m = {.has_dma = 0, .cpus = 1};
+    snprintf(m.device, sizeof m.device, "mlx5");
+    assert_int_equal(iosim_trace_meta_set_implies(&m, "dev.mlx5.mps", "4096"),
+                     0);
+    assert_int_equal(iosim_trace_meta_set_implies(&m, "dev.mlx5.stride", "64"),
+                     0);
+    assert_int_equal(
+        iosim_trace_meta_set_implies(&m, "dev.mlx5.packet_bytes", "4110"), 0);
+    iosim_config_t *a = iosim_config_clone(c);
+    assert_int_equal(iosim_config_apply_trace(a, &m, &err), 0);
+    assert_string_equal(value_of(a, "dev.mlx5.mps"), "256");
+    assert_string_equal(value_of(a, "dev.mlx5.packet_bytes"), "1514");
+    assert_string_equal(value_of(a, "dev.mlx5.stride"), "64");
+    assert_false(iosim_config_given(a, "dev.mlx5.stride"));
+    iosim_config_free(a);
+    /* a sim made from the configuration runs with them */
+    iosim_sim_t *s = iosim_sim_new(c, "t", &m, &err);
+    assert_non_null(s);
+    assert_string_equal(value_of(iosim_sim_config(s), "dev.mlx5.stride"), "64");
+    assert_string_equal(value_of(iosim_sim_config(s), "dev.mlx5.mps"), "256");
+    iosim_sim_free(s);
+    assert_string_equal(value_of(c, "dev.mlx5.stride"), "2048");
+
+    static const struct {
+        const char *key, *value, *why;
+    } bad[] = {
+        {"dev.mlx5.strid", "64", "dev.mlx5.strid=64: no such configuration"},
+        {"dev.mlx5.stride", "1", "dev.mlx5.stride=1: "},
+        {"vtd.iotlb.sets", "3", "settings the trace implies"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        iosim_trace_meta_t b = {.cpus = 1};
+        assert_int_equal(
+            iosim_trace_meta_set_implies(&b, bad[i].key, bad[i].value), 0);
+        a = iosim_config_clone(c);
+        memset(&err, 0, sizeof err);
+        assert_int_equal(iosim_config_apply_trace(a, &b, &err), -1);
+        assert_string_equal(err.key, "meta.implies");
+        if (!strstr(err.msg, bad[i].why))
+            fail_msg("case %zu: '%s'", i, err.msg);
+        iosim_config_free(a);
+        assert_null(iosim_sim_new(c, "t", &b, &err));
+    }
+    iosim_config_free(c);
+}
+
+/* The value the trace's metadata implies for key, or NULL. */
+static const char *implied(const iosim_trace_meta_t *m, const char *key)
+{
+    for (uint32_t j = 0; j < m->n_implies; j++)
+        if (!strcmp(m->implies[j].key, key))
+            return m->implies[j].value;
+    return NULL;
+}
+
+/* `gen nic` with the options args[] (value NULL: a flag) and extra
+ * ("--opt=value" or NULL), run as the command runs it (defaults, options,
+ * check, write), and the metadata of the trace it wrote into *m. */
+static void nic_meta(const char *const (*args)[2], size_t nargs,
+                     const char *extra, iosim_trace_meta_t *m)
+{
+    const gen_kind_t *k = gen_kind_find("nic");
+    assert_non_null(k);
+    void *opts = calloc(1, k->size);
+    bool given[64] = {false};
+    iosim_err_t err;
+    assert_int_equal(gen_kind_defaults(k, opts, &err), 0);
+    for (size_t i = 0; i <= nargs; i++) {
+        char name[64];
+        const char *val;
+        if (i < nargs) {
+            snprintf(name, sizeof name, "%s", args[i][0]);
+            val = args[i][1];
+        } else if (extra) {
+            snprintf(name, sizeof name, "%s", extra);
+            char *eq = strchr(name, '=');
+            *eq = '\0';
+            val = strchr(extra, '=') + 1;
+        } else {
+            break;
+        }
+        const gen_param_t *o = gen_param_find(k->params, name);
+        assert_non_null(o);
+        given[o - k->params] = true;
+        assert_int_equal(gen_param_set("t", o, opts, val, &err), 0);
+    }
+    assert_int_equal(k->validate(opts, given, &err), 0);
+    char path[] = "/tmp/iosim_nic_meta.XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    assert_int_equal(k->write(opts, path, true, &err), 0);
+    iosim_trace_reader_t *r = iosim_trace_open(path, &err);
+    assert_non_null(r);
+    *m = *iosim_trace_meta(r);
+    iosim_trace_close(r);
+    unlink(path);
+    free(opts);
+}
+
+/* Generators and importers say what their traces imply: rows of keys the
+ * completing device model has, or a reason there are none.  gen nic's
+ * values for the F&S 40-flow input are those its validation cases give
+ * by hand (tests/validation/cases/fands-40f-iotlb.case set:), and it
+ * implies nothing for a layout the model does not cover. */
+static void test_producers_implies(void **st)
+{
+    (void)st;
+    size_t rows = 0;
+    for (size_t i = 0; gen_kinds[i]; i++) {
+        const gen_kind_t *k = gen_kinds[i];
+        assert_true(k->implies ? k->implies_none == NULL
+                               : k->implies_none && k->implies_none[0]);
+        for (const gen_imply_t *r = k->implies; r && r->key; r++, rows++) {
+            assert_non_null(r->from);
+            assert_non_null(r->why);
+            assert_non_null(r->value);
+            char key[128];
+            const char *model = iosim_dev_model_completing("gen-nic");
+            assert_true(model[0]);
+            snprintf(key, sizeof key, "dev.%s.%s", model, r->key);
+            if (!iosim_param_find(key))
+                fail_msg("gen %s implies %s: no such key", k->name, key);
+        }
+    }
+    assert_true(rows >= 10);
+    for (size_t i = 0; import_sources[i]; i++) {
+        const import_source_t *s = import_sources[i];
+        assert_true(s->implies ? s->implies_none == NULL
+                               : s->implies_none && s->implies_none[0]);
+    }
+
+    /* the case's command line, through gen nic's own option table, its
+     * check and its write: the trace's metadata */
+    static const char *const args[][2] = {
+        {"--flows", "40"},
+        {"--cpus", "5"},
+        {"--ring", "256"},
+        {"--mtu", "4096"},
+        {"--rx-header", "14"},
+        {"--stride", "64"},
+        {"--pages-per-descriptor", "64"},
+        {"--queue-per-cpu", 0},
+        {"--napi-batch", "16"},
+        {"--gro-segments", "16"},
+        {"--device-rings", 0},
+        {"--stagger-polls", 0},
+        {"--stagger-wqes", 0},
+        {"--packets", "2000"},
+        {"--driver-only", 0},
+    };
+    const size_t nargs = sizeof args / sizeof args[0];
+    iosim_trace_meta_t m;
+    nic_meta(args, nargs, NULL, &m);
+    static const char *const want[][2] = {
+        {"channels", "5"},        {"profile", "gen-nic"},
+        {"pages_per_wqe", "64"},  {"mps", "4096"},
+        {"mrrs", "4096"},         {"stride", "64"},
+        {"packet_bytes", "4110"}, {"rx_wqes", "5"},
+        {"rx_cqes", "256"},       {"tx_wqes", "64"},
+        {"tx_cqes", "64"},        {"tx_bytes", "64"},
+        {"stagger_wqes", "true"},
+    };
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "dev.mlx5.%s", want[i][0]);
+        const char *got = implied(&m, key);
+        if (!got || strcmp(got, want[i][1]))
+            fail_msg("%s: %s, want %s", key, got ? got : "none", want[i][1]);
+    }
+    /* --rq-sizing mlx5: 8 WQEs (fands-rxunmap-40f-iotlb.case) */
+    nic_meta(args, nargs, "--rq-sizing=mlx5", &m);
+    assert_string_equal(implied(&m, "dev.mlx5.rx_wqes"), "8");
+    /* not covered: tx data, idle channels; a full trace: nothing */
+    nic_meta(args, nargs, "--direction=both", &m);
+    assert_int_equal(m.n_implies, 0);
+    nic_meta(args, nargs, "--channels=8", &m);
+    assert_int_equal(m.n_implies, 0);
+    nic_meta(args, nargs - 1, NULL, &m);
+    assert_int_equal(m.n_implies, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -316,6 +533,8 @@ int main(void)
         cmocka_unit_test(test_registry_names),
         cmocka_unit_test(test_every_registry_entry),
         cmocka_unit_test(test_implies_applied),
+        cmocka_unit_test(test_trace_implies),
+        cmocka_unit_test(test_producers_implies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -472,6 +472,60 @@ static void test_bad_header(void **s)
     assert_non_null(strstr(err.msg, "junk.bin"));
 }
 
+/* Writes m to path (text or binary) and opens it again: the reader (the
+ * caller closes it). */
+static iosim_trace_reader_t *
+meta_roundtrip(const char *path, const iosim_trace_meta_t *m, bool text)
+{
+    iosim_err_t err;
+    iosim_trace_writer_t *w = iosim_trace_create(path, m, text, &err);
+    assert_non_null(w);
+    assert_int_equal(iosim_trace_commit(w, &err), 0);
+    iosim_trace_reader_t *r = iosim_trace_open(path, &err);
+    assert_non_null(r);
+    return r;
+}
+
+/* The v1 header of a trace of m holds exactly the metadata block want
+ * (test_trace_v2.c checks the v2 header frame). */
+static void check_v1_meta_block(const char *name, const iosim_trace_meta_t *m,
+                                const char *want_meta)
+{
+    iosim_err_t err;
+    iosim_trace_writer_t *w1 = trace_create_version(wpath(name), m, 1, &err);
+    assert_non_null(w1);
+    assert_int_equal(iosim_trace_commit(w1, &err), 0);
+    size_t zn;
+    uint8_t *z = slurp(wpath(name), &zn);
+    uint8_t raw[2048];
+    size_t n = ZSTD_decompress(raw, sizeof raw, z, zn);
+    free(z);
+    assert_false(ZSTD_isError(n));
+    uint8_t want[2048];
+    size_t h = enc_header(want, "IOSIMTRC", 1, 48, want_meta);
+    assert_int_equal(n, h);
+    assert_memory_equal(raw, want, n);
+}
+
+typedef struct bad_meta {
+    const char *meta, *why;
+} bad_meta_t;
+
+/* Each metadata block of bad[] in a v1 header is refused, naming the
+ * file and saying why. */
+static void check_bad_meta(const bad_meta_t *bad, size_t nbad)
+{
+    iosim_err_t err;
+    for (size_t i = 0; i < nbad; i++) {
+        uint8_t raw[2048];
+        size_t h = enc_header(raw, "IOSIMTRC", 1, 48, bad[i].meta);
+        write_zst(wpath("badmeta.zst"), raw, h);
+        assert_null(iosim_trace_open(wpath("badmeta.zst"), &err));
+        if (!strstr(err.msg, bad[i].why) || !strstr(err.msg, "badmeta.zst"))
+            fail_msg("case %zu: '%s'", i, err.msg);
+    }
+}
+
 /* Reference counters (FORMAT.md §3, key ref.<name>): written after the
  * eight fixed keys in the order set, read back by both forms; a later key
  * of the same name replaces the value; bad names, bad values and a ninth
@@ -500,14 +554,9 @@ static void test_meta_refs(void **s)
     }
     assert_int_equal(iosim_trace_meta_set_ref(&full, "one_more", 1), -1);
 
-    iosim_err_t err;
     for (int text = 0; text <= 1; text++) {
-        const char *p = wpath(text ? "refs.txt" : "refs.zst");
-        iosim_trace_writer_t *w = iosim_trace_create(p, &m, text, &err);
-        assert_non_null(w);
-        assert_int_equal(iosim_trace_commit(w, &err), 0);
-        iosim_trace_reader_t *r = iosim_trace_open(p, &err);
-        assert_non_null(r);
+        iosim_trace_reader_t *r =
+            meta_roundtrip(wpath(text ? "refs.txt" : "refs.zst"), &m, text);
         const iosim_trace_meta_t *got = iosim_trace_meta(r);
         uint64_t v = 0;
         assert_int_equal(got->n_refs, 2);
@@ -518,40 +567,20 @@ static void test_meta_refs(void **s)
         assert_false(iosim_trace_meta_ref(got, "iotlb.lookups", &v));
         iosim_trace_close(r);
     }
-    /* the binary header holds them as key=value lines after requests=
-     * (v1 here; test_trace_v2.c checks the v2 header frame) */
-    iosim_trace_writer_t *w1 =
-        trace_create_version(wpath("refs1.zst"), &m, 1, &err);
-    assert_non_null(w1);
-    assert_int_equal(iosim_trace_commit(w1, &err), 0);
-    size_t zn;
-    uint8_t *z = slurp(wpath("refs1.zst"), &zn);
-    uint8_t raw[2048];
-    size_t n = ZSTD_decompress(raw, sizeof raw, z, zn);
-    free(z);
-    assert_false(ZSTD_isError(n));
-    const char meta[] = "source=gen-random\nkernel=6.1.0-56-amd64\n"
+    /* the binary header holds them as key=value lines after requests= */
+    check_v1_meta_block("refs1.zst", &m,
+                        "source=gen-random\nkernel=6.1.0-56-amd64\n"
                         "policy=strict\nworkload=redis\ncpus=2\n"
                         "time_unit=ns\nhas_dma=1\nrequests=0\n"
-                        "ref.iotlb.misses=9985\nref.iotlb.hits=81031\n";
-    uint8_t want[2048];
-    size_t h = enc_header(want, "IOSIMTRC", 1, 48, meta);
-    assert_int_equal(n, h);
-    assert_memory_equal(raw, want, n);
+                        "ref.iotlb.misses=9985\nref.iotlb.hits=81031\n");
     /* eight names and a long one in a header: read back whole */
-    const char *pf = wpath("refs-full.zst");
-    iosim_trace_writer_t *w = iosim_trace_create(pf, &full, false, &err);
-    assert_non_null(w);
-    assert_int_equal(iosim_trace_commit(w, &err), 0);
-    iosim_trace_reader_t *r = iosim_trace_open(pf, &err);
-    assert_non_null(r);
+    iosim_trace_reader_t *r =
+        meta_roundtrip(wpath("refs-full.zst"), &full, false);
     assert_int_equal(iosim_trace_meta(r)->n_refs, IOSIM_META_REFS_MAX);
     assert_true(iosim_trace_meta_ref(iosim_trace_meta(r), long_name, NULL));
     iosim_trace_close(r);
 
-    static const struct {
-        const char *meta, *why;
-    } bad[] = {
+    static const bad_meta_t bad[] = {
         {"ref.Iotlb=1\n", "ref.Iotlb: a reference name"},
         {"ref.=1\n", "ref.: a reference name"},
         {"ref.iotlb.misses=ten\n", "ref.iotlb.misses=ten: malformed"},
@@ -559,13 +588,77 @@ static void test_meta_refs(void **s)
          "ref.g=1\nref.h=1\nref.i=1\n",
          "ref.i: more than 8"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        h = enc_header(raw, "IOSIMTRC", 1, 48, bad[i].meta);
-        write_zst(wpath("badref.zst"), raw, h);
-        assert_null(iosim_trace_open(wpath("badref.zst"), &err));
-        if (!strstr(err.msg, bad[i].why) || !strstr(err.msg, "badref.zst"))
-            fail_msg("case %zu: '%s'", i, err.msg);
+    check_bad_meta(bad, sizeof bad / sizeof bad[0]);
+}
+
+/* Implied settings (FORMAT.md §3, key implies.<config key>): written
+ * after the ref.* keys in the order set, read back by both forms and by
+ * the v1 header as the bytes FORMAT.md gives; a later key of the same
+ * name replaces the value; a bad key, a value with a control character,
+ * an over-long one and a 33rd key are errors. */
+static void test_meta_implies(void **s)
+{
+    (void)s;
+    iosim_trace_meta_t m = test_meta;
+    assert_int_equal(iosim_trace_meta_set_ref(&m, "iotlb.hits", 3), 0);
+    assert_int_equal(
+        iosim_trace_meta_set_implies(&m, "dev.mlx5.stride", "2048"), 0);
+    assert_int_equal(iosim_trace_meta_set_implies(&m, "os.policy", "lazy"), 0);
+    assert_int_equal(iosim_trace_meta_set_implies(&m, "dev.mlx5.stride", "64"),
+                     0);
+    assert_int_equal(m.n_implies, 2);
+    assert_string_equal(m.implies[0].value, "64");
+    assert_int_equal(iosim_trace_meta_set_implies(&m, "Os.policy", "x"), -1);
+    assert_int_equal(iosim_trace_meta_set_implies(&m, "", "x"), -1);
+    assert_int_equal(iosim_trace_meta_set_implies(&m, "a", "x\ny"), -1);
+    char v64[65];
+    memset(v64, '1', 64);
+    v64[64] = '\0';
+    assert_int_equal(iosim_trace_meta_set_implies(&m, "a", v64), -1);
+    iosim_trace_meta_t full = test_meta;
+    for (int i = 0; i < IOSIM_META_IMPLIES_MAX; i++) {
+        char key[16];
+        snprintf(key, sizeof key, "k%d", i);
+        assert_int_equal(iosim_trace_meta_set_implies(&full, key, "1"), 0);
     }
+    assert_int_equal(iosim_trace_meta_set_implies(&full, "one_more", "1"), -1);
+
+    for (int text = 0; text <= 1; text++) {
+        iosim_trace_reader_t *r = meta_roundtrip(
+            wpath(text ? "implies.txt" : "implies.zst"), &m, text);
+        const iosim_trace_meta_t *got = iosim_trace_meta(r);
+        assert_int_equal(got->n_implies, 2);
+        assert_string_equal(got->implies[0].key, "dev.mlx5.stride");
+        assert_string_equal(got->implies[0].value, "64");
+        assert_string_equal(got->implies[1].key, "os.policy");
+        assert_string_equal(got->implies[1].value, "lazy");
+        assert_int_equal(got->n_refs, 1);
+        iosim_trace_close(r);
+    }
+    check_v1_meta_block("implies1.zst", &m,
+                        "source=gen-random\nkernel=6.1.0-56-amd64\n"
+                        "policy=strict\nworkload=redis\ncpus=2\n"
+                        "time_unit=ns\nhas_dma=1\nrequests=0\n"
+                        "ref.iotlb.hits=3\nimplies.dev.mlx5.stride=64\n"
+                        "implies.os.policy=lazy\n");
+    /* 32 settings in a header: read back whole */
+    iosim_trace_reader_t *r =
+        meta_roundtrip(wpath("implies-full.zst"), &full, false);
+    assert_int_equal(iosim_trace_meta(r)->n_implies, IOSIM_META_IMPLIES_MAX);
+    assert_string_equal(iosim_trace_meta(r)->implies[31].key, "k31");
+    iosim_trace_close(r);
+
+    char many[1024] = "";
+    for (int i = 0; i <= IOSIM_META_IMPLIES_MAX; i++) {
+        size_t len = strlen(many);
+        snprintf(many + len, sizeof many - len, "implies.k%d=1\n", i);
+    }
+    const bad_meta_t bad[] = {
+        {"implies.Os.policy=lazy\n", "implies.Os.policy: an implied setting"},
+        {"implies.=1\n", "implies.: an implied setting"},
+        {many, "implies.k32: more than 32"},
+    };
+    check_bad_meta(bad, sizeof bad / sizeof bad[0]);
 }
 
 /* Not a regular file: a symbolic link (or a device, a FIFO) is written
@@ -1335,6 +1428,7 @@ int main(void)
         cmocka_unit_test(test_corrupt),
         cmocka_unit_test(test_bad_header),
         cmocka_unit_test(test_meta_refs),
+        cmocka_unit_test(test_meta_implies),
         cmocka_unit_test(test_write_through_link),
         cmocka_unit_test(test_unknown_kind),
         cmocka_unit_test(test_missing),
