@@ -4,27 +4,32 @@
 
 #include "os/os.h"
 
-extern const os_policy_ops_t os_policy_strict;
-extern const os_policy_ops_t os_policy_lazy;
-extern const os_policy_ops_t os_policy_passthrough;
-extern const os_policy_ops_t os_policy_trace;
-extern const os_policy_ops_t os_policy_fands;
-extern const os_policy_ops_t os_policy_coiommu;
-extern const os_policy_ops_t os_policy_optimistic;
-extern const os_policy_ops_t os_policy_static;
-extern const os_policy_ops_t os_policy_vhost_iotlb;
+/* The policies, one line each: X(name) names the ops struct
+ * os_policy_<name> its own file defines, in registry order. */
+// clang-format off
+#define OS_POLICIES(X)                                                         \
+    X(strict)                                                                  \
+    X(lazy)                                                                    \
+    X(passthrough)                                                             \
+    X(trace)                                                                   \
+    X(fands)                                                                   \
+    X(coiommu)                                                                 \
+    X(optimistic)                                                              \
+    X(static)                                                                  \
+    X(vhost_iotlb)
+// clang-format on
+
+#define OS_POLICY_DECL(name) extern const os_policy_ops_t os_policy_##name;
+OS_POLICIES(OS_POLICY_DECL)
 
 /* A build may append policies of its own (tests/plugin/plugin_hooks.h). */
 #ifndef IOSIM_OS_POLICIES_EXTRA
 #define IOSIM_OS_POLICIES_EXTRA
 #endif
 
+#define OS_POLICY_ENTRY(name) &os_policy_##name,
 const os_policy_ops_t *const os_policy_registry[] = {
-    &os_policy_strict,      &os_policy_lazy,
-    &os_policy_passthrough, &os_policy_trace,
-    &os_policy_fands,       &os_policy_coiommu,
-    &os_policy_optimistic,  &os_policy_static,
-    &os_policy_vhost_iotlb, IOSIM_OS_POLICIES_EXTRA NULL,
+    OS_POLICIES(OS_POLICY_ENTRY) IOSIM_OS_POLICIES_EXTRA NULL,
 };
 
 const os_policy_ops_t *os_policy_find(const char *name)
