@@ -213,7 +213,8 @@ static const iosim_param_t mlx5_rows[] = {
      "--driver-only traces: roles from map prot, rings RQ/CQ/SQ/tx CQ "
      "wrapping at their page end, no filler CQE, WQEs from the pages in "
      "map order)",
-     "sim/trace/gen_nic.c rx_strides / rx_pages, rings_create, tx_packet "
+     "sim/trace/gen_nic_rx.c rx_strides / rx_pages, gen_nic_rings.c "
+     "nic_rings_create, gen_nic_tx.c nic_tx_packet "
      "(the generator this profile replaces; tests/cli/"
      "gen_nic_driver_only.sh checks the two give the same accesses)"},
     {"dev.mlx5.tx_bytes", IOSIM_P_U32, OFF(tx_bytes), "0", 0,
@@ -524,7 +525,7 @@ static void rx_by_rate(mlx5_t *m, const iosim_rec_t *r)
 /* ---- records -------------------------------------------------------- */
 
 /* ring `which` of a channel in the order its pages are mapped: mlx5e
- * (above) rx CQ, RQ, tx CQ, SQ; gen nic (rings_create) RQ, rx CQ, SQ,
+ * (above) rx CQ, RQ, tx CQ, SQ; gen nic (nic_rings_create) RQ, rx CQ, SQ,
  * tx CQ */
 static ring_t *ring_of(const mlx5_t *m, chan_t *c, uint32_t which)
 {
@@ -582,13 +583,13 @@ static int ring_run_take(mlx5_t *m, uint64_t iova, iosim_err_t *err)
 }
 
 /* ---- gen-nic profile ------------------------------------------------ */
-/* The device half of sim/trace/gen_nic.c, for its --driver-only traces:
+/* The device half of sim/trace/gen_nic*.c, for its --driver-only traces:
  *   - roles from the map's prot (gen nic maps rx pages write-only, tx
  *     buffers read-only, rings read-write): after the rings, a 4 KB
  *     write-only map is an rx page of channel cpu % channels, appended
  *     to the channel's posted pages; anything else is a tx buffer;
  *   - a WQE is the next pages_per_wqe posted pages of the channel, in
- *     map order (the generator posts whole descriptors, ring_refill);
+ *     map order (the generator posts whole descriptors, nic_ring_refill);
  *     the device opens one when a packet finds none open (a wqe_bytes
  *     read of the next RQ entry), writes each packet at the WQE's next
  *     free stride (its bytes rounded up to strides), closes it when its
@@ -597,12 +598,12 @@ static int ring_run_take(mlx5_t *m, uint64_t iova, iosim_err_t *err)
  *   - a packet that finds no WQE's worth of pages posted waits for the
  *     maps that post them (the generator's poll when the ring ran dry
  *     comes between the packet's MARK and its accesses);
- *   - rings wrap at the end of their last page (gen nic ring_access);
+ *   - rings wrap at the end of their last page (gen nic_ring_access);
  *     dev.mlx5.rings = runs takes each ring's pages from the trace: the
  *     first read-write maps, one ring per run of consecutive IOVAs (gen
  *     nic ring_map takes each ring's range below the previous one);
  *   - a MARK repost adds its page to the channel's rx pages as a map
- *     would (the generator's ring_refill took it from its rx cache).
+ *     would (the generator's nic_ring_refill took it from its rx cache).
  * gen nic without --stride is --stride 4096 here (a packet of n pages
  * takes n 4 KB strides, the same pages and writes). */
 
@@ -864,7 +865,7 @@ static void mlx5_destroy(void *state)
 
 static bool pow2(uint32_t v) { return v && !(v & (v - 1)); }
 
-/* wrap: the ring's entries fill its last page (gen nic ring_access);
+/* wrap: the ring's entries fill its last page (gen nic_ring_access);
  * entries 0: sized as the trace maps it (rings=runs, ring_run_take) */
 static int ring_init(ring_t *g, uint32_t entries, uint32_t bytes, bool wrap)
 {

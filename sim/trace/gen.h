@@ -103,7 +103,7 @@ extern const gen_kind_t *const gen_kinds[];
 const gen_kind_t *gen_kind_find(const char *name);
 
 extern const gen_kind_t gen_kind_random; /* gen_random.c */
-extern const gen_kind_t gen_kind_nic;    /* gen_nic.c    */
+extern const gen_kind_t gen_kind_nic;    /* gen_nic_opts.c */
 extern const gen_kind_t gen_kind_pvp;    /* gen_pvp.c    */
 
 /* opts (k->size bytes) zeroed, then every row's default applied; -1 (err
@@ -218,7 +218,7 @@ int gen_random_write(const gen_random_params_t *p, const char *path, bool text,
                      iosim_err_t *err);
 
 /* ---------------------------------------------------------------- */
-/* gen nic (gen_nic.c)                                               */
+/* gen nic (gen_nic*.c)                                               */
 /* ---------------------------------------------------------------- */
 #define GEN_NIC_RX 1u
 #define GEN_NIC_TX 2u
@@ -238,10 +238,10 @@ typedef struct gen_nic_params {
     uint16_t device;
     unsigned direction;  /* GEN_NIC_RX | GEN_NIC_TX                     */
     uint64_t napi_batch; /* rx packets of a flow between driver polls   */
-    bool device_rings;   /* device reads WQEs / writes CQEs (gen_nic.c)  */
+    bool device_rings;   /* device reads WQEs / writes CQEs (gen_nic*.c)  */
     bool driver_only;    /* no DMA records: has_dma=0, device=mlx5       */
     double rate_gbps;
-    /* F&S mechanisms (gen_nic.c; all off by default = the layout above) */
+    /* F&S mechanisms (gen_nic*.c; all off by default = the layout above) */
     uint64_t rx_header; /* L2 bytes the device writes before the MTU   */
     uint64_t stride;    /* striding RQ: packets packed at this granule  */
     bool queue_per_cpu; /* flows of a cpu share one rx queue and poll   */
@@ -250,20 +250,20 @@ typedef struct gen_nic_params {
     bool stagger_polls; /* queues poll at evenly spread phases          */
     bool stagger_wqes;  /* queues start at evenly spread descriptor
                          * offsets                                     */
-    /* v6.0 mlx5 rx page cache (gen_nic.c; 0 = off) */
+    /* v6.0 mlx5 rx page cache (gen_nic*.c; 0 = off) */
     uint64_t rx_cache; /* slots per rx queue: 0, or a power of two >= 2 */
     uint64_t app_lag;  /* rx packets of a queue from the poll that
                         * delivered a page's last packet until the
                         * application frees it (placeholder)          */
-    /* CPU time of one strict unmap during a poll (gen_nic.c; 0 = a poll's
+    /* CPU time of one strict unmap during a poll (gen_nic*.c; 0 = a poll's
      * records all at the poll's instant) */
     uint64_t unmap_ns;
     /* rx descriptors per queue as mlx5 computes them from --ring
-     * (gen_nic.c; false = just enough descriptors for --ring packets) */
+     * (gen_nic*.c; false = just enough descriptors for --ring packets) */
     bool rq_sizing_mlx5;
     /* rx queues (channels) the driver opens and fills at once when the
      * interface comes up, the first ones being those traffic uses; the
-     * rest stay idle with their rings mapped (gen_nic.c; 0 = only the
+     * rest stay idle with their rings mapped (gen_nic*.c; 0 = only the
      * queues traffic uses, filled one after another) */
     uint64_t channels;
 } gen_nic_params_t;

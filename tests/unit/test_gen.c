@@ -447,7 +447,7 @@ static void test_nic_stride(void **state)
     free(t.r);
 }
 
-/* --rq-sizing mlx5 (gen_nic.c mlx5_rq_wqes).  The room mlx5 budgets per
+/* --rq-sizing mlx5 (gen_nic_layout.c mlx5_rq_wqes).  The room mlx5 budgets per
  * packet is order_base_2(align64(64 + MTU + 22) + 320):
  *   MTU 4096: 4182 -> 4224, + 320 = 4544 -> 2^13; 64-page WQE = 2^18 B,
  *     so 2^5 = 32 packets per WQE; ring 256 = 2^8 -> 2^3 = 8 WQEs;
@@ -495,7 +495,8 @@ static void test_nic_rq_sizing_mlx5(void **state)
     free(t.r);
 }
 
-/* --channels (gen_nic.c channels_open).  1 flow on 1 cpu, ring 8 pages
+/* --channels (gen_nic_rings.c nic_channels_open).  1 flow on 1 cpu, ring 8
+ * pages
  * (--rq-sizing packets: 8 one-page packets, 4 pages per descriptor = 2
  * descriptors), no ACKs, no device rings.  With --channels 3 the ring
  * fill hands out 3 x 8 = 24 pages top-down from 0xFFFFF000 in a seeded

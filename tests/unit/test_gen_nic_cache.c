@@ -1,5 +1,5 @@
 /* test_gen_nic_cache.c — `gen nic --rx-cache / --app-lag` (sim/trace/
- * gen_nic.c): v6.0 mlx5's per-rq page cache of DMA-mapped pages.
+ * gen_nic_rings.c): v6.0 mlx5's per-rq page cache of DMA-mapped pages.
  *
  * Concepts: a tiny queue whose record counts can be derived by hand:
  *   1 flow, 1 cpu, --ring 8, --pages-per-descriptor 4, MTU 4096, no ACKs,

@@ -1,4 +1,4 @@
-/* test_gen_nic_cpu.c — `gen nic --unmap-ns` (sim/trace/gen_nic.c): a
+/* test_gen_nic_cpu.c — `gen nic --unmap-ns` (sim/trace/gen_nic_emit.c): a
  * poll's records form its cpu's stream, each UNMAP taking unmap_ns of cpu
  * time, merged by time with the device's records.
  *
