@@ -36,6 +36,16 @@ struct allassoc {
     bool inexact;
     bool closed; /* a measurement window closed: counts are the _f ones */
     uint64_t lookups, lookups_f; /* lookups reported (and when closed) */
+    /* allassoc_watch: per level the depth (1..) an access found its key
+     * at, UINT32_MAX if absent; the reference and watched geometries as
+     * (level, ways); per watched one its differences and their key */
+    uint64_t seq; /* lookups reported, windows aside */
+    uint32_t *depth;
+    size_t nwatch, ref_lv;
+    uint32_t ref_ways;
+    size_t *w_lv;
+    uint32_t *w_ways;
+    uint64_t *w_differs, *w_key;
 };
 
 allassoc_t *allassoc_new(const uint32_t *sets, size_t nsets, uint32_t max_ways,
@@ -114,7 +124,72 @@ void allassoc_free(allassoc_t *a)
         free(l->inval_f);
     }
     free(a->lv);
+    free(a->depth);
+    free(a->w_lv);
+    free(a->w_ways);
+    free(a->w_differs);
+    free(a->w_key);
     free(a);
+}
+
+static size_t level_of(const allassoc_t *a, uint32_t sets)
+{
+    for (size_t k = 0; k < a->nlv; k++)
+        if (a->lv[k].sets == sets)
+            return k;
+    return a->nlv;
+}
+
+int allassoc_watch(allassoc_t *a, uint32_t ref_sets, uint32_t ref_ways,
+                   const uint32_t *sets, const uint32_t *ways, size_t n,
+                   iosim_err_t *err)
+{
+    a->ref_lv = level_of(a, ref_sets);
+    a->ref_ways = ref_ways;
+    if (a->ref_lv == a->nlv || ref_ways == 0 || ref_ways > a->ways)
+        return iosim_err_set(err,
+                             "all-associativity: %u x %u is not a "
+                             "geometry of the shadow",
+                             ref_sets, ref_ways);
+    a->depth = calloc(a->nlv, sizeof *a->depth);
+    a->w_lv = calloc(n ? n : 1, sizeof *a->w_lv);
+    a->w_ways = calloc(n ? n : 1, sizeof *a->w_ways);
+    a->w_differs = calloc(n ? n : 1, sizeof *a->w_differs);
+    a->w_key = calloc(n ? n : 1, sizeof *a->w_key);
+    if (!a->depth || !a->w_lv || !a->w_ways || !a->w_differs || !a->w_key)
+        return iosim_err_set(err, "all-associativity: out of memory");
+    for (size_t i = 0; i < n; i++) {
+        a->w_lv[i] = level_of(a, sets[i]);
+        a->w_ways[i] = ways[i];
+        if (a->w_lv[i] == a->nlv || ways[i] == 0 || ways[i] > a->ways)
+            return iosim_err_set(err,
+                                 "all-associativity: %u x %u is not a "
+                                 "geometry of the shadow",
+                                 sets[i], ways[i]);
+    }
+    a->nwatch = n;
+    return 0;
+}
+
+void allassoc_watch_result(const allassoc_t *a, size_t i, uint64_t *differs,
+                           uint64_t *key)
+{
+    *differs = i < a->nwatch ? a->w_differs[i] : 0;
+    *key = i < a->nwatch ? a->w_key[i] : 0;
+}
+
+/* After a lookup's access (a->depth filled): each watched geometry's
+ * outcome against the reference's. */
+static void watch_compare(allassoc_t *a)
+{
+    bool ref = a->depth[a->ref_lv] <= a->ref_ways;
+    for (size_t i = 0; i < a->nwatch; i++)
+        if ((a->depth[a->w_lv[i]] <= a->w_ways[i]) != ref) {
+            a->w_differs[i]++;
+            /* FNV-1a style mixing of the lookup's position */
+            a->w_key[i] = (a->w_key[i] ^ a->seq) * 0x100000001b3ull +
+                          0x9e3779b97f4a7c15ull;
+        }
 }
 
 /* Place of key in stack `set` of l, or its length if absent; *hole: the
@@ -157,6 +232,8 @@ static void access(allassoc_t *a, uint64_t addr, uint64_t tag, bool count_hit)
         bool found = p < l->len[set];
         if (found && count_hit)
             l->hit[p + 1]++;
+        if (a->nwatch)
+            a->depth[k] = found ? p + 1 : UINT32_MAX;
         uint32_t stop = hole; /* places 0..stop-1 move down one */
         if (!found && stop == a->ways)
             stop = a->ways - 1; /* the bottom entry falls off */
@@ -178,6 +255,8 @@ static void access(allassoc_t *a, uint64_t addr, uint64_t tag, bool count_hit)
             l->len[set]++;
         cut_holes(a, l, set);
     }
+    if (a->nwatch && count_hit)
+        watch_compare(a);
 }
 
 /* Is the key held at any depth by any set count? */
@@ -207,6 +286,7 @@ void allassoc_lookup(allassoc_t *a, uint64_t addr, uint64_t tag, bool hit)
 {
     end_pending(a);
     a->lookups++;
+    a->seq++;
     if (hit) {
         access(a, addr, tag, true);
         return;

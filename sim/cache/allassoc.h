@@ -75,6 +75,23 @@ void allassoc_window(allassoc_t *a, bool begin);
 void allassoc_inexact(allassoc_t *a);
 /* Ends a pending lookup; false if some assumption above failed. */
 bool allassoc_exact(allassoc_t *a);
+/* Watching: geometry ref (ref_sets, ref_ways) and the n geometries
+ * (sets[i], ways[i]) compared lookup by lookup from now on (each sets
+ * value one of a's, each ways at most max_ways).  A lookup where
+ * geometry i hits and ref misses, or the reverse, is a difference; a
+ * geometry with none hit and missed exactly where ref did, so everything
+ * that depends on the cache only through its hits and misses is the same
+ * for both.  0, or -1 with err set. */
+int allassoc_watch(allassoc_t *a, uint32_t ref_sets, uint32_t ref_ways,
+                   const uint32_t *sets, const uint32_t *ways, size_t n,
+                   iosim_err_t *err);
+/* Watched geometry i: the lookups where it differed from ref (whole
+ * run, windows aside), and a 64-bit hash of their positions (equal
+ * differences give equal keys; equal keys suggest, but do not prove,
+ * equal differences). */
+void allassoc_watch_result(const allassoc_t *a, size_t i, uint64_t *differs,
+                           uint64_t *key);
+
 /* Counts of geometry (sets, ways); -1 if sets is not one of a's or ways
  * is 0 or above max_ways.  Lookups are the same for every geometry;
  * misses = lookups - hits. */

@@ -424,6 +424,21 @@ int iosim_replay_reader_threads(iosim_trace_reader_t *r, iosim_sim_t **sims,
                                 size_t nsims, unsigned threads,
                                 iosim_progress_fn progress, void *progress_arg,
                                 iosim_err_t *err);
+/* iosim_replay_reader_threads for sims that may share runs (sweep/
+ * share.c): sims equal but for the IOTLB's geometry (LRU, walks in flight
+ * complete, no rows of their own) whose IOTLBs hit and miss at the same
+ * lookups compute the same, but for the IOTLB's evictions and entries
+ * invalidated; one of them runs, watched by an all-associativity shadow,
+ * and the others take its results, the two counters from the shadow.
+ * Results are those of iosim_replay_reader_threads.  Sims that differed
+ * run in a second pass (the trace reopened from trace_path), again
+ * grouped where the shadow saw equal differences, and in a third alone.
+ * note (note_len bytes; "" when no sims could share) says what was done.
+ */
+int iosim_replay_shared(iosim_trace_reader_t *r, const char *trace_path,
+                        iosim_sim_t **sims, size_t nsims, unsigned threads,
+                        iosim_progress_fn progress, void *progress_arg,
+                        char *note, size_t note_len, iosim_err_t *err);
 
 /* Report: resolved config + trace metadata + every sim's stats. */
 void iosim_report_write(FILE *out, iosim_format_t fmt,
@@ -444,6 +459,8 @@ typedef struct iosim_provenance {
     char trace_sha256[65];
     const char *config_file;
     char config_sha256[65];
+    const char *replay; /* how the sims ran (iosim_replay_shared's note);
+                           NULL or "": not said */
 } iosim_provenance_t;
 int iosim_provenance_fill(iosim_provenance_t *p, int argc, char *const *argv,
                           const char *trace, const char *config_file,

@@ -20,7 +20,9 @@
 static const char *const drop_with_value[] = {
     "-o",          "--output",        "--threads", "--epoch-out",
     "--xlate-log", "--dump-accesses", NULL};
-static const char *const drop_alone[] = {"--progress", "--no-progress", NULL};
+/* (--plain: the same numbers, only the "# replay:" line differs) */
+static const char *const drop_alone[] = {"--progress", "--no-progress",
+                                         "--plain", NULL};
 
 static bool listed(const char *const *list, const char *a)
 {

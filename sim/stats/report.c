@@ -163,6 +163,8 @@ static void text_provenance(FILE *out, const iosim_provenance_t *p)
             p->trace_sha256[0] ? p->trace_sha256 : "null",
             p->config_file ? p->config_file : "null",
             p->config_sha256[0] ? p->config_sha256 : "null");
+    if (p->replay && p->replay[0])
+        fprintf(out, "# replay: %s\n", p->replay);
 }
 
 static void write_text(FILE *out, const iosim_provenance_t *prov,
@@ -314,6 +316,10 @@ static void write_json(FILE *out, const iosim_provenance_t *prov,
         json_or_null(out, prov->config_file);
         fprintf(out, ", \"config_sha256\": ");
         json_or_null(out, prov->config_sha256);
+        if (prov->replay && prov->replay[0]) {
+            fprintf(out, ", \"replay\": ");
+            json_write_string(out, prov->replay);
+        }
         fprintf(out, "},\n");
     }
     if (m) {
@@ -409,6 +415,11 @@ static void write_csv(FILE *out, const iosim_provenance_t *prov,
         for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
             fprintf(out, "provenance,,%s,", rows[i][0]);
             csv_write_field(out, rows[i][1]);
+            fputc('\n', out);
+        }
+        if (prov->replay && prov->replay[0]) {
+            fprintf(out, "provenance,,replay,");
+            csv_write_field(out, prov->replay);
             fputc('\n', out);
         }
     }

@@ -13,7 +13,9 @@
  *     R read missing values) or JSON lines (typed values, null = null).
  *   - Local runs: up to `jobs` shards at once, each on its own thread
  *     with its own decode; a shard's sims share that thread (or, with
- *     fewer shards than jobs, the spare threads: engine.c).
+ *     fewer shards than jobs, the spare threads: engine.c), and sims of a
+ *     shard that differ only in the IOTLB's geometry share runs where
+ *     exact (share.c).
  * Assumptions: one process writes a shard at a time (a Slurm array gives
  *   each task its own shard).
  * Not modeled: nothing; plumbing.
@@ -290,7 +292,9 @@ int iosim_sweep_run_shard(iosim_sweep_t *s, size_t i, unsigned threads,
             iosim_err_set(err, "%s: %s", t->name, msg);
             goto out;
         }
-    if (iosim_replay_reader_threads(r, sims, n, threads, NULL, NULL, err))
+    char note[256]; /* the table has no column for how the sims ran */
+    if (iosim_replay_shared(r, t->path, sims, n, threads, NULL, NULL, note,
+                            sizeof note, err))
         goto out;
     rc = write_shard(s, i, sims, n, err);
 out:

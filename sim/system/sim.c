@@ -891,3 +891,32 @@ int iosim_sim_finish(iosim_sim_t *s, iosim_err_t *err)
     }
     return 0;
 }
+
+/* ---- results of another sim (system.h) -------------------------------- */
+
+bool sim_writes_rows(const iosim_sim_t *s)
+{
+    return s->epochs.len_ns || s->xlate_log || s->dump;
+}
+
+void sim_adopt_results(iosim_sim_t *dst, const iosim_sim_t *src)
+{
+    memcpy(dst->st, src->st, sizeof dst->st);
+    memcpy(dst->frozen, src->frozen, sizeof dst->frozen);
+    memcpy(dst->lat_ns_hist, src->lat_ns_hist, sizeof dst->lat_ns_hist);
+    memcpy(dst->lat_frozen, src->lat_frozen, sizeof dst->lat_frozen);
+    memcpy(dst->warn, src->warn, sizeof dst->warn);
+    dst->load = src->load;
+    dst->load_frozen = src->load_frozen;
+    dst->window_closed = src->window_closed;
+    dst->records_in = src->records_in;
+    dst->fast_records = src->fast_records;
+    dst->seen_any = src->seen_any;
+    dst->t_first = src->t_first;
+    dst->now = src->now;
+}
+
+void sim_set_counter(iosim_sim_t *s, enum iosim_stat_id id, uint64_t v)
+{
+    s->st[id] = v;
+}

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "iosim.h"
+#include "stats/stat_list.h"
 
 /* Per-CPU load: cycles and requests (iosim_rec_t.cpu has 8 bits). */
 #define SIM_CPUS 256u
@@ -44,5 +45,15 @@ void sim_observe_window(iosim_sim_t *s, sim_window_observer_fn fn, void *arg);
 void sim_set_fast_path(iosim_sim_t *s, bool on);
 /* Records that took the fast path so far. */
 uint64_t sim_fast_records(const iosim_sim_t *s);
+
+/* Whether the sim writes rows of its own as it runs (epochs, translation
+ * log, access dump): another sim's run cannot stand in for it. */
+bool sim_writes_rows(const iosim_sim_t *s);
+/* dst, never fed a record, takes the results of src, which finished:
+ * counters, latency histogram, per-CPU load, input warnings and record
+ * counts (sweep/share.c: dst's run would have been src's). */
+void sim_adopt_results(iosim_sim_t *dst, const iosim_sim_t *src);
+/* Sets counter id (the adopting caller's corrections). */
+void sim_set_counter(iosim_sim_t *s, enum iosim_stat_id id, uint64_t v);
 
 #endif

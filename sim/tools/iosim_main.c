@@ -82,6 +82,11 @@ static void usage(FILE *out)
         "                        0 = one per CPU); the output is the same;\n"
         "                        threads beyond the configurations decode\n"
         "                        the trace (format v2) ahead\n"
+        "      --plain           every configuration runs as its own sim\n"
+        "                        (default: configurations that differ only\n"
+        "                        in the IOTLB's sets/ways and whose IOTLBs\n"
+        "                        hit and miss alike share one run; the\n"
+        "                        report's '# replay:' line says so)\n"
         "      --progress        progress line on stderr (default: when "
         "stderr\n"
         "                        is a terminal)\n"
@@ -432,6 +437,7 @@ typedef struct run_opts {
     iosim_format_t fmt;
     int progress;      /* -1 auto */
     bool strict_input; /* --strict-input */
+    bool plain;        /* --plain: no shared runs */
     unsigned threads;
     uint64_t epoch_ns;
     side_output_t epochs, xlates, dumps;
@@ -447,6 +453,7 @@ typedef struct run_state {
     output_t report;
     FILE *out;
     iosim_provenance_t prov;
+    char replay[256]; /* how the sims ran (iosim_replay_shared) */
 } run_state_t;
 
 #define RUN_GO (-1) /* parse_args: carry on with the run */
@@ -556,6 +563,8 @@ static int parse_args(int argc, char **argv, run_opts_t *o)
             o->dumps.o.path = argv[++i];
         } else if (!strcmp(a, "--strict-input")) {
             o->strict_input = true;
+        } else if (!strcmp(a, "--plain")) {
+            o->plain = true;
         } else if (!strcmp(a, "--progress")) {
             o->progress = 1;
         } else if (!strcmp(a, "--no-progress")) {
@@ -673,8 +682,14 @@ static int run(const run_opts_t *o, run_state_t *st, iosim_err_t *err)
     cli_interrupt_note("%s: interrupted at the start of the replay of %s; "
                        "no report or output file written",
                        PROG, o->trace);
-    int rc = iosim_replay_reader_threads(st->reader, st->sims, st->nsims,
-                                         o->threads, show_progress, &ps, err);
+    int rc =
+        o->plain
+            ? iosim_replay_reader_threads(st->reader, st->sims, st->nsims,
+                                          o->threads, show_progress, &ps, err)
+            : iosim_replay_shared(st->reader, o->trace, st->sims, st->nsims,
+                                  o->threads, show_progress, &ps, st->replay,
+                                  sizeof st->replay, err);
+    st->prov.replay = st->replay;
     if (ps.printed)
         fputc('\n', stderr);
     return rc;

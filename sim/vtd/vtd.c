@@ -658,7 +658,11 @@ static size_t inval_lines(vtd_t *v, cache_t *c, const inval_match_t *m,
                            : v->pasids_used == 0;
     if (m->by_did && m->by_range && !m->by_stage && pasid_known &&
         m->lo < m->hi) {
+        /* a shadow (allassoc.h) scans every stack place of every set
+         * count: probing a few dozen keys costs it less */
         uint64_t probes = 0, budget = 2ull * cache_sets(c);
+        if (cache_shadow(c) && budget < 64)
+            budget = 64;
         for (unsigned l = lvl_lo; l <= lvl_hi && probes <= budget; l++) {
             unsigned shift = PT_PAGE_SHIFT + 9u * (l - 1u);
             probes += ((m->hi - 1) >> shift) - (m->lo >> shift) + 1;

@@ -13,7 +13,8 @@
 #
 # The separate runs of each check are one `iosim --sweep` process: it
 # builds an ordinary sim per point of the grid (iosim_point_sim_new, the
-# plain model, no one-pass shortcut) and feeds them the records it decodes
+# plain model, no one-pass shortcut: --plain, so no sim takes another's
+# results either, sim/sweep/share.c) and feeds them the records it decodes
 # once.  The two long bare-metal captures are replayed from their first
 # records only (redis-strict 100,000 of 413,694, nginx-lazy 40,000 of
 # 124,373; convert --count): the BENCH_START mark, maps, unmaps with their
@@ -33,7 +34,7 @@
 plain() {
     local fields=$1
     shift
-    "$IOSIM" "$@" --format csv --no-progress 2>/dev/null |
+    "$IOSIM" --plain "$@" --format csv --no-progress 2>/dev/null |
     awk -F, -v fields="$fields" '
         function val(l, k) {
             if (!match(l, "(^| )" k "=[^ ]*")) return ""

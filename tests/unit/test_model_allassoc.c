@@ -7,6 +7,8 @@
  *   one-pass counts of every (sets, ways) must equal what those caches
  *   count.  A hand-worked case pins the hole rule (an invalidated line
  *   leaves an empty way, so the next fill evicts nothing).
+ *   Watching (allassoc_watch): the lookups where each geometry hit and the
+ *   driving one missed, or the reverse, against the oracles' outcomes.
  * Not covered here: the VT-d use (tests/cli/iotlb_sweep.sh checks whole
  *   runs of shipped traces against separate iosim runs).
  */
@@ -15,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -56,14 +59,16 @@ static bool match_odd_tag_low_addr(cache_key_t k, uint64_t val, void *arg)
     return (k.tag & 1) && k.addr < limit;
 }
 
-/* One TLB access on the oracle; on the driving cache the shadow sees it. */
-static void oracle_access(oracle_t *o, uint64_t addr, uint64_t tag)
+/* One TLB access on the oracle (true: a hit); on the driving cache the
+ * shadow sees it. */
+static bool oracle_access(oracle_t *o, uint64_t addr, uint64_t tag)
 {
     if (cache_lookup_kv(o->c, addr, tag, NULL)) {
         o->hits++;
-        return;
+        return true;
     }
     o->evictions += cache_insert_kv(o->c, addr, tag, 0);
+    return false;
 }
 
 static void run_random(uint64_t seed, unsigned keys, unsigned ops)
@@ -78,6 +83,18 @@ static void run_random(uint64_t seed, unsigned keys, unsigned ops)
     /* the driving cache: a geometry of its own (2 x 2) */
     cache_t *drive = mk(2, 2);
     cache_set_shadow(drive, a);
+    /* every geometry watched against the driving one (2 sets x 2 ways);
+     * the oracle's outcome of each lookup per geometry, to compare */
+    uint32_t wsets[NSETS * NWAYS], wways[NSETS * NWAYS];
+    for (size_t g = 0; g < NSETS * NWAYS; g++) {
+        wsets[g] = SETS[g / NWAYS];
+        wways[g] = WAYS[g % NWAYS];
+    }
+    assert_int_equal(allassoc_watch(a, 2, 2, wsets, wways, NSETS * NWAYS, &err),
+                     0);
+    bool *hit = calloc((size_t)NSETS * NWAYS * ops, sizeof *hit);
+    assert_non_null(hit);
+    size_t lookups = 0;
     uint64_t s = seed;
     for (unsigned n = 0; n < ops; n++) {
         uint64_t r = rng_next(&s);
@@ -88,7 +105,9 @@ static void run_random(uint64_t seed, unsigned keys, unsigned ops)
                 cache_insert_kv(drive, addr, tag, 0);
             for (size_t i = 0; i < NSETS; i++)
                 for (size_t j = 0; j < NWAYS; j++)
-                    oracle_access(&o[i][j], addr, tag);
+                    hit[(i * NWAYS + j) * ops + lookups] =
+                        oracle_access(&o[i][j], addr, tag);
+            lookups++;
         } else if (what < 97) {
             cache_invalidate_kv(drive, addr, tag);
             for (size_t i = 0; i < NSETS; i++)
@@ -110,6 +129,30 @@ static void run_random(uint64_t seed, unsigned keys, unsigned ops)
         }
     }
     assert_true(allassoc_exact(a));
+    /* watching: the lookups where each geometry's outcome differed from
+     * the 2 x 2 one, by the oracles; equal outcome vectors give equal
+     * keys, and here (no collision) different ones different keys */
+    const bool *ref = &hit[(1 * NWAYS + 1) * ops]; /* SETS[1], WAYS[1] */
+    size_t classes = 0;
+    for (size_t g = 0; g < NSETS * NWAYS; g++) {
+        uint64_t want = 0, differs, key;
+        for (size_t k = 0; k < lookups; k++)
+            want += hit[g * ops + k] != ref[k];
+        allassoc_watch_result(a, g, &differs, &key);
+        assert_int_equal(differs, want);
+        bool new_class = true;
+        for (size_t h = 0; h < g; h++) {
+            uint64_t dh, kh;
+            allassoc_watch_result(a, h, &dh, &kh);
+            bool same =
+                !memcmp(&hit[g * ops], &hit[h * ops], lookups * sizeof *hit);
+            assert_int_equal(same, dh == differs && kh == key);
+            new_class &= !same;
+        }
+        classes += new_class;
+    }
+    assert_true(classes > 1); /* the check can fail: outcomes differ */
+    free(hit);
     for (size_t i = 0; i < NSETS; i++)
         for (size_t j = 0; j < NWAYS; j++) {
             allassoc_counts_t n;

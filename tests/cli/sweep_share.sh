@@ -1,0 +1,151 @@
+#!/usr/bin/env bash
+# sweep_share.sh — configurations that differ only in the IOTLB's
+# geometry share one run when their IOTLBs hit and miss at the same
+# lookups (sim/sweep/share.c).  Every counter, derived value, warning and
+# summary of every sim must be byte-identical to --plain (each
+# configuration its own sim) and to separate single-configuration runs
+# (the independent route), on a trace where every geometry behaves alike
+# (redis-strict: one run serves all), on generated traces with hits (gen
+# random, gen nic: second and third passes) and on a QEMU capture under
+# bare metal; with --compare mixed in (one group per policy), with
+# --threads 2, and in a sweep file.  The report's '# replay:' line says
+# what was shared, or why nothing could be (FIFO, walks in flight).
+. "${SRC:?}/tests/cli/lib/common.sh"
+C=$SRC/configs/vtd.yaml
+"$IOSIM_TRACE" gen random --window 256K --size 64 --direction read \
+    --count 40000 --page-size 4K --seed 7 -o "$WORK/rand.zst" \
+    >/dev/null 2>&1 || fail "gen random"
+"$IOSIM_TRACE" gen nic --packets 3000 --device-rings \
+    -o "$WORK/nic.zst" >/dev/null 2>&1 || fail "gen nic"
+
+SW=(--sweep vtd.iotlb.sets=1,4,16 --sweep vtd.iotlb.ways=1,2,8)
+# a JSON report without what says how it ran (--plain is not in the
+# command: it changes no number)
+body() { sed 's/, "replay": "[^"]*"//' "$1"; }
+
+check() { # NAME TRACE SINGLE [ARGS...]: shared vs --plain, and vs single
+    # runs of each geometry (SINGLE=all) or of the diagonal (SINGLE=some)
+    local name=$1 trace=$2 single=$3
+    shift 3
+    "$IOSIM" --config "$C" --no-progress --format json "$@" "${SW[@]}" \
+        "$trace" > "$WORK/$name.shared" 2> "$WORK/$name.err" ||
+        fail "$name: shared run: $(head -n 1 "$WORK/$name.err")"
+    "$IOSIM" --config "$C" --no-progress --format json --plain "$@" \
+        "${SW[@]}" "$trace" > "$WORK/$name.plain" 2>&1 ||
+        fail "$name: plain run"
+    cmp -s <(body "$WORK/$name.shared") <(body "$WORK/$name.plain") ||
+        fail "$name: shared report differs from --plain"
+    # the independent route: one iosim run per geometry, its stat rows
+    # against the sweep's column of that label
+    "$IOSIM" --config "$C" --no-progress --format csv "$@" "${SW[@]}" \
+        "$trace" > "$WORK/$name.csv" 2>/dev/null || fail "$name: csv run"
+    local s w label
+    for s in 1 4 16; do
+        for w in 1 2 8; do
+            label="strict vtd.iotlb.sets=$s vtd.iotlb.ways=$w"
+            [ "$#" -gt 0 ] && continue # --compare labels: checked above
+            [ "$single" = all ] || [ "$s/$w" = 1/1 ] || [ "$s/$w" = 4/2 ] ||
+                [ "$s/$w" = 16/8 ] || continue
+            "$IOSIM" --config "$C" --no-progress --format csv \
+                --set vtd.iotlb.sets=$s --set vtd.iotlb.ways=$w "$trace" \
+                2>/dev/null | awk -F, '$1 ~ /^(stat|derived|warning|summary)$/ {
+                    print $1 "," $3 "," $4 }' \
+                > "$WORK/$name.one"
+            awk -F, -v l="$label" '$2 == l &&
+                    $1 ~ /^(stat|derived|warning|summary)$/ {
+                    print $1 "," $3 "," $4 }' "$WORK/$name.csv" \
+                > "$WORK/$name.col"
+            [ -s "$WORK/$name.col" ] || fail "$name: no column $label"
+            cmp -s "$WORK/$name.one" "$WORK/$name.col" ||
+                fail "$name: $label differs from a single run: $(diff \
+                    "$WORK/$name.one" "$WORK/$name.col" | head -n 3)"
+        done
+    done
+}
+
+replay_line() { grep -o '"replay": "[^"]*"' "$WORK/$1.shared"; }
+
+# every geometry alike: one sim serves nine
+check redis "$SRC/traces/redis-strict.zst" some
+replay_line redis | grep -q "8 of 9 configurations took the run of another.*sims run: 1, passes over the trace: 1" ||
+    fail "redis-strict: not one run for nine: $(replay_line redis)"
+# hits: some geometries alike, others in later passes
+check rand "$WORK/rand.zst" all
+replay_line rand | grep -q "passes over the trace: [23]" ||
+    fail "rand: no second pass: $(replay_line rand)"
+check nic "$WORK/nic.zst" all
+check qemu "$SRC/traces/redis-strict-qemu.zst" some
+# the counters differ between geometries (the check can fail)
+n=$(grep -o '"iotlb.evictions": [0-9]*' "$WORK/rand.shared" | sort -u | wc -l)
+[ "$n" -ge 3 ] || fail "rand: $n distinct eviction counts, want >= 3"
+n=$(grep -o '"iotlb.evictions": [0-9]*' "$WORK/redis.shared" | sort -u | wc -l)
+[ "$n" -ge 1 ] || fail "redis: no evictions"
+
+# --compare: one group per policy, each shared within
+check cmp "$SRC/traces/redis-strict.zst" some --compare strict,lazy
+# (strict's nine alike, as above; lazy's IOTLBs hit, so some differ)
+n=$(replay_line cmp | sed -n 's/.*"replay": "\([0-9]*\) of 18 .*/\1/p')
+[ "${n:-0}" -ge 8 ] || fail "compare: want >= 8 of 18 shared: $(replay_line cmp)"
+
+# --threads 2: the same report
+"$IOSIM" --config "$C" --no-progress --format json --threads 2 "${SW[@]}" \
+    "$WORK/rand.zst" > "$WORK/rand.t2" 2>/dev/null || fail "threads 2"
+cmp -s <(body "$WORK/rand.shared") <(body "$WORK/rand.t2") ||
+    fail "--threads 2 differs from --threads 1"
+
+# nothing shared, and the report says why
+"$IOSIM" --config "$C" --no-progress --set vtd.iotlb.replacement=fifo \
+    "${SW[@]}" "$SRC/traces/redis-strict.zst" > "$WORK/fifo.txt" ||
+    fail "fifo run"
+grep -q "^# replay: separate sims: IOTLB replacement is not lru" \
+    "$WORK/fifo.txt" || fail "fifo: $(grep '^# replay' "$WORK/fifo.txt")"
+"$IOSIM" --config "$C" --no-progress \
+    --set vtd.inval_walks_in_flight=restart "${SW[@]}" \
+    "$SRC/traces/redis-strict.zst" > "$WORK/restart.txt" || fail "restart"
+grep -q "^# replay: separate sims: vtd.inval_walks_in_flight is not complete" \
+    "$WORK/restart.txt" ||
+    fail "restart: $(grep '^# replay' "$WORK/restart.txt")"
+# a single configuration, or --plain: no replay line (reports as before)
+"$IOSIM" --config "$C" --no-progress "$SRC/traces/redis-strict.zst" |
+    grep -q '^# replay' && fail "a single run has a replay line"
+"$IOSIM" --config "$C" --no-progress --plain "${SW[@]}" \
+    "$SRC/traces/redis-strict.zst" | grep -q '^# replay' &&
+    fail "--plain has a replay line"
+
+# a sweep file's shard shares too: each row's metrics equal a single run
+# of its geometry
+cat > "$WORK/sw.yaml" <<EOF
+traces: [rand.zst]
+config: $C
+grid:
+  - product:
+      vtd.iotlb.sets: [1, 4, 16]
+      vtd.iotlb.ways: [1, 2, 8]
+metrics: [iotlb.hits, iotlb.evictions, iotlb.invalidated, walk.walks, dma.latency_ns_total]
+EOF
+M="iotlb.hits iotlb.evictions iotlb.invalidated walk.walks dma.latency_ns_total"
+if "$IOSIM" sweep "$WORK/sw.yaml" --jobs 1 -o "$WORK/sw.csv" \
+        > /dev/null 2> "$WORK/sw.err"; then
+    for s in 1 4 16; do
+        for w in 1 2 8; do
+            want=$("$IOSIM" --config "$C" --no-progress --format csv \
+                --set vtd.iotlb.sets=$s --set vtd.iotlb.ways=$w \
+                "$WORK/rand.zst" 2>/dev/null | awk -F, -v m="$M" '
+                BEGIN { n = split(m, k, " ") }
+                $1 == "stat" { v[$3] = $4 }
+                END { for (i = 1; i <= n; i++) printf "%s%s", v[k[i]],
+                      i < n ? "," : "\n" }')
+            got=$(python3 -c '
+import csv, sys
+for r in csv.DictReader(open(sys.argv[1])):
+    if r["vtd.iotlb.sets"] == sys.argv[2] and r["vtd.iotlb.ways"] == sys.argv[3]:
+        print(",".join(r[k] for k in sys.argv[4].split()))' \
+                "$WORK/sw.csv" "$s" "$w" "$M")
+            [ "$want" = "$got" ] ||
+                fail "sweep file: sets=$s ways=$w: '$got', want '$want'"
+        done
+    done
+else
+    fail "sweep file run: $(head -n 1 "$WORK/sw.err")"
+fi
+finish
