@@ -31,6 +31,7 @@
 #include "base/json.h"
 #include "base/outfile.h"
 #include "base/sha256.h"
+#include "base/vec.h"
 #include "config/config.h"
 #include "sweep/sweep.h"
 
@@ -132,20 +133,13 @@ static void kv_add(const char *key, const char *value, iosim_ptype_t type,
     (void)type;
     if (kv->oom)
         return;
-    if (kv->n == kv->cap) {
-        size_t cap = kv->cap ? 2 * kv->cap : 256;
-        char **k = realloc(kv->key, cap * sizeof *k);
-        if (k)
-            kv->key = k;
-        char **v = k ? realloc(kv->val, cap * sizeof *v) : NULL;
-        if (v)
-            kv->val = v;
-        if (!k || !v) {
-            kv->oom = true;
-            return;
-        }
-        kv->cap = cap;
+    size_t capk = kv->cap, capv = kv->cap; /* one count, two arrays */
+    if (vec_reserve(&kv->key, &capk, kv->n + 1, 256) ||
+        vec_reserve(&kv->val, &capv, kv->n + 1, 256)) {
+        kv->oom = true;
+        return;
     }
+    kv->cap = capk;
     kv->key[kv->n] = strdup(key);
     kv->val[kv->n] = strdup(value);
     if (!kv->key[kv->n] || !kv->val[kv->n]) {
