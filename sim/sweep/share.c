@@ -3,41 +3,48 @@
  * iosim_replay_shared).
  *
  * Concepts:
- *   - A group: sims whose configurations are equal but for the IOTLB's
- *     geometry (vtd.iotlb.sets, .ways, .entries), whose IOTLB is LRU,
- *     whose walks in flight complete (vtd.inval_walks_in_flight) and
- *     which write no rows of their own (epochs, translation log, access
- *     dump).  In such a sim nothing depends on the IOTLB but through the
- *     hit or miss of each lookup: the OS policy, its page tables and its
- *     invalidations never read the IOTLB; a lookup costs hit_ns whatever
- *     the outcome; a miss walks the same tables through the same
- *     paging-structure caches; an invalidation's time is counted per
- *     descriptor (vtd.c submit_one), not per entry removed.  So two sims
- *     of a group whose IOTLBs hit and missed at the same lookups end with
- *     the same counters, histograms and warnings, except the IOTLB's
- *     evictions and entries invalidated.
+ *   - A group: sims whose configurations are equal but for the
+ *     geometry (sets, ways; the IOTLB's entries) of the shared caches —
+ *     the IOTLB and the four paging-structure caches of first-level walks
+ *     (vtd.psc_pml5 .. vtd.psc_pd) — each cache whose geometry differs
+ *     within the group enabled and LRU, walks in flight completing
+ *     (vtd.inval_walks_in_flight) and no rows of their own (epochs,
+ *     translation log, access dump).  In such a sim nothing depends on
+ *     those caches but through the hit or miss of each lookup: the OS
+ *     policy, its page tables and its invalidations never read them; a
+ *     lookup costs its hit_ns whatever it finds; what a miss does next (the
+ *     walk, the next PSC probed, the fill) depends only on the tables and
+ *     the other caches; an invalidation's time is counted per descriptor
+ *     (vtd.c submit_one), not per entry removed.  So two sims of a group
+ *     whose shared caches hit and missed at the same lookups end with the
+ *     same counters, histograms and warnings, except what the caches count
+ *     of their own lines: the IOTLB's evictions and entries invalidated,
+ *     the PSCs' entries invalidated (psc.invalidated).
  *   - Pass 1: the first sim of each group (its leader) runs with an
- *     all-associativity shadow on its IOTLB (cache/allassoc.h, LRU stack
- *     distances) that compares every other member's outcome with the
- *     leader's, lookup by lookup.  A member that never differed takes the
- *     leader's results (system.h sim_adopt_results) and its own evictions
- *     and invalidated entries from the shadow.  Sims in no group run as
- *     themselves in the same decode.
+ *     all-associativity shadow (cache/allassoc.h, LRU stack distances) on
+ *     each of its caches whose geometry differs within the group, which
+ *     compares every other member's outcome with the leader's, lookup by
+ *     lookup.  A member that never differed in any takes the leader's
+ *     results (system.h sim_adopt_results) and its own counts of lines
+ *     from the shadows.  Sims in no group run as themselves in the same
+ *     decode.
  *   - Pass 2: the members that differed, in classes of equal differences
  *     (the count and a hash of their positions), each class's first
  *     member leading the rest, watched again: a shared hash is checked,
  *     never trusted.  Pass 3: whatever still differed, each sim alone.
  *     A pass decodes the trace again (reopened by path); a pass runs its
  *     sims on `threads` threads as iosim_replay_reader_threads does.
- *   - Checks that make a leader's shadow unusable (its members then run
- *     in the next pass): the shadow's own (allassoc_exact: one probe per
+ *   - Checks that make a leader's shadows unusable (its members then run
+ *     in the next pass): each shadow's own (allassoc_exact: one probe per
  *     lookup, a miss filled with the key looked up, a hit's page filled
  *     with the same key by a geometry that missed), and the leader's own
- *     IOTLB counters equal to the shadow's counts of its geometry.
+ *     counters equal to its shadows' counts of its geometry (the IOTLB's
+ *     lookups, hits, evictions, invalidated; a PSC's misses).
  * Assumptions: the sims were made for this trace (iosim_sim_new with its
  *   metadata) and were fed nothing yet.
- * Not done: sharing between sims that differ in anything else (a PSC's
- *   geometry, timing, the OS policy): each runs whole, its OS policy and
+ * Not done: sharing between sims that differ in anything else (timing,
+ *   the nested second-stage caches, the OS policy): each runs whole, its
+ *   OS policy and
  *   page tables too; an error is reported as the first failing sim of a
  *   pass meets it (a sim whose run was shared fails with its leader).
  */
@@ -51,11 +58,42 @@
 #include "system/services.h"
 #include "system/system.h"
 
+/* The shared caches: the IOTLB, then the PSCs of first-level walks. */
+#define NCACHES 5
+static const char *const cache_name[NCACHES] = {
+    "vtd.iotlb", "vtd.psc_pml5", "vtd.psc_pml4", "vtd.psc_pdpt", "vtd.psc_pd"};
+
+static const iosim_cache_params_t *params_of(const iosim_sim_t *s, unsigned x)
+{
+    const iosim_config_t *c = iosim_sim_config(s);
+    return x == 0 ? &c->vtd.iotlb : &c->vtd.psc[x - 1];
+}
+
+static cache_t *cache_of(iosim_sim_t *s, unsigned x)
+{
+    return x == 0 ? vtd_iotlb_cache(sim_vtd(s))
+                  : vtd_psc_cache(sim_vtd(s), x - 1);
+}
+
+static bool same_geometry(const iosim_sim_t *a, const iosim_sim_t *b,
+                          unsigned x)
+{
+    return params_of(a, x)->sets == params_of(b, x)->sets &&
+           params_of(a, x)->ways == params_of(b, x)->ways;
+}
+
 /* The keys a group's members may differ in. */
 static bool geometry_key(const char *key)
 {
-    return !strcmp(key, "vtd.iotlb.sets") || !strcmp(key, "vtd.iotlb.ways") ||
-           !strcmp(key, "vtd.iotlb.entries");
+    if (!strcmp(key, "vtd.iotlb.entries"))
+        return true;
+    for (unsigned x = 0; x < NCACHES; x++) {
+        size_t n = strlen(cache_name[x]);
+        if (!strncmp(key, cache_name[x], n) &&
+            (!strcmp(key + n, ".sets") || !strcmp(key + n, ".ways")))
+            return true;
+    }
+    return false;
 }
 
 typedef struct sig {
@@ -85,20 +123,28 @@ static void sig_add(const char *key, const char *value, iosim_ptype_t type,
     g->len += (size_t)sprintf(g->text + g->len, "%s=%s\n", key, value);
 }
 
-/* Why sim s cannot share its run, or NULL. */
-static const char *ruled_out(const iosim_sim_t *s)
+/* Why sim s cannot share its run with sim t, of equal configurations but
+ * for the caches' geometry, or NULL (why: 160 bytes). */
+static const char *ruled_out(const iosim_sim_t *s, const iosim_sim_t *t,
+                             char *why)
 {
     const iosim_config_t *c = iosim_sim_config(s);
-    if (sim_writes_rows(s))
+    if (sim_writes_rows(s) || sim_writes_rows(t))
         return "a per-configuration output (--epoch, --xlate-log, "
                "--dump-accesses) is written";
-    if (!c->vtd.iotlb.enabled)
-        return "the IOTLB is disabled";
-    const cache_repl_ops_t *repl = cache_repl_find(c->vtd.iotlb.replacement);
-    if (!repl || repl->kind != CACHE_REPL_LRU)
-        return "IOTLB replacement is not lru";
     if (strcmp(c->vtd.inval_walks_in_flight, "complete"))
         return "vtd.inval_walks_in_flight is not complete";
+    for (unsigned x = 0; x < NCACHES; x++) {
+        if (same_geometry(s, t, x))
+            continue;
+        const iosim_cache_params_t *p = params_of(s, x);
+        const cache_repl_ops_t *repl = cache_repl_find(p->replacement);
+        if (!p->enabled || !repl || repl->kind != CACHE_REPL_LRU) {
+            snprintf(why, 160, "%s %s", cache_name[x],
+                     p->enabled ? "replacement is not lru" : "is disabled");
+            return why;
+        }
+    }
     return NULL;
 }
 
@@ -113,73 +159,107 @@ typedef struct member {
     uint64_t differs, key; /* against the last leader that watched it */
 } member_t;
 
+/* A leader's shadows in this pass: one per cache whose geometry differs
+ * among its members (NULL for the others). */
+typedef struct shadows {
+    allassoc_t *a[NCACHES];
+} shadows_t;
+
 typedef struct share {
     iosim_sim_t **sims;
     size_t n;
     member_t *m;
-    allassoc_t **shadow; /* per sim: ROLE_LEAD's shadow in this pass */
+    shadows_t *shadow; /* per sim: ROLE_LEAD's shadows in this pass */
     size_t shared, ran, passes;
     bool grouped; /* some group has two members or more */
 } share_t;
 
-static uint32_t iotlb_sets(const iosim_sim_t *s)
+static uint32_t sets_of(const iosim_sim_t *s, unsigned x)
 {
-    return iosim_sim_config(s)->vtd.iotlb.sets;
+    return params_of(s, x)->sets;
 }
-static uint32_t iotlb_ways(const iosim_sim_t *s)
+static uint32_t ways_of(const iosim_sim_t *s, unsigned x)
 {
-    return iosim_sim_config(s)->vtd.iotlb.ways;
+    return params_of(s, x)->ways;
 }
 
 static void window_changed(void *arg, bool begin)
 {
-    allassoc_window(arg, begin);
+    shadows_t *sw = arg;
+    for (unsigned x = 0; x < NCACHES; x++)
+        if (sw->a[x])
+            allassoc_window(sw->a[x], begin);
 }
 
-/* The shadow of leader L watching its followers; attached to its IOTLB. */
-static int lead_attach(share_t *sh, size_t L, iosim_err_t *err)
+/* Leader L's shadow of cache x watching its nf followers fol[] (sets,
+ * wsets, wways: scratch of nf + 1 entries). */
+static allassoc_t *shadow_new(share_t *sh, size_t L, unsigned x,
+                              const size_t *fol, size_t nf, uint32_t *sets,
+                              uint32_t *wsets, uint32_t *wways,
+                              iosim_err_t *err)
 {
-    size_t nf = 0;
-    uint32_t *sets = calloc(sh->n + 1, sizeof *sets);
-    uint32_t *wsets = calloc(sh->n + 1, sizeof *wsets);
-    uint32_t *wways = calloc(sh->n + 1, sizeof *wways);
-    int rc = -1;
-    if (!sets || !wsets || !wways) {
-        iosim_err_set(err, "out of memory");
-        goto out;
-    }
     size_t nsets = 0;
-    uint32_t max_ways = iotlb_ways(sh->sims[L]);
-    sets[nsets++] = iotlb_sets(sh->sims[L]);
-    for (size_t i = 0; i < sh->n; i++) {
-        member_t *f = &sh->m[i];
-        if (f->role != ROLE_FOLLOW || f->leader != L)
-            continue;
-        uint32_t s = iotlb_sets(sh->sims[i]), w = iotlb_ways(sh->sims[i]);
+    uint32_t max_ways = ways_of(sh->sims[L], x);
+    sets[nsets++] = sets_of(sh->sims[L], x);
+    for (size_t k = 0; k < nf; k++) {
+        uint32_t s = sets_of(sh->sims[fol[k]], x);
+        uint32_t w = ways_of(sh->sims[fol[k]], x);
         bool listed = false;
-        for (size_t k = 0; k < nsets; k++)
-            listed |= sets[k] == s;
+        for (size_t j = 0; j < nsets; j++)
+            listed |= sets[j] == s;
         if (!listed)
             sets[nsets++] = s;
         if (w > max_ways)
             max_ways = w;
-        f->watch = nf;
-        wsets[nf] = s;
-        wways[nf++] = w;
+        wsets[k] = s;
+        wways[k] = w;
     }
     allassoc_t *a = allassoc_new(sets, nsets, max_ways, err);
-    if (!a)
-        goto out;
-    if (allassoc_watch(a, iotlb_sets(sh->sims[L]), iotlb_ways(sh->sims[L]),
-                       wsets, wways, nf, err)) {
+    if (a && allassoc_watch(a, sets_of(sh->sims[L], x), ways_of(sh->sims[L], x),
+                            wsets, wways, nf, err)) {
         allassoc_free(a);
+        a = NULL;
+    }
+    return a;
+}
+
+/* The shadows of leader L watching its followers, one on each cache
+ * whose geometry differs among them. */
+static int lead_attach(share_t *sh, size_t L, iosim_err_t *err)
+{
+    size_t nf = 0;
+    size_t *fol = calloc(sh->n + 1, sizeof *fol);
+    uint32_t *sets = calloc(sh->n + 1, sizeof *sets);
+    uint32_t *wsets = calloc(sh->n + 1, sizeof *wsets);
+    uint32_t *wways = calloc(sh->n + 1, sizeof *wways);
+    int rc = -1;
+    if (!fol || !sets || !wsets || !wways) {
+        iosim_err_set(err, "out of memory");
         goto out;
     }
-    sh->shadow[L] = a;
-    cache_set_shadow(vtd_iotlb_cache(sim_vtd(sh->sims[L])), a);
-    sim_observe_window(sh->sims[L], window_changed, a);
+    for (size_t i = 0; i < sh->n; i++) {
+        member_t *f = &sh->m[i];
+        if (f->role == ROLE_FOLLOW && f->leader == L) {
+            f->watch = nf;
+            fol[nf++] = i;
+        }
+    }
+    shadows_t *sw = &sh->shadow[L];
+    for (unsigned x = 0; x < NCACHES; x++) {
+        bool varies = false;
+        for (size_t k = 0; k < nf; k++)
+            varies |= !same_geometry(sh->sims[L], sh->sims[fol[k]], x);
+        if (!varies)
+            continue;
+        sw->a[x] = shadow_new(sh, L, x, fol, nf, sets, wsets, wways, err);
+        if (!sw->a[x])
+            goto out;
+        cache_set_shadow(cache_of(sh->sims[L], x), sw->a[x]);
+    }
+    sim_observe_window(sh->sims[L], window_changed, sw);
     rc = 0;
 out:
+    free(fol);
     free(sets);
     free(wsets);
     free(wways);
@@ -188,26 +268,87 @@ out:
 
 static void lead_detach(share_t *sh, size_t L)
 {
-    cache_set_shadow(vtd_iotlb_cache(sim_vtd(sh->sims[L])), NULL);
+    for (unsigned x = 0; x < NCACHES; x++)
+        if (sh->shadow[L].a[x])
+            cache_set_shadow(cache_of(sh->sims[L], x), NULL);
     sim_observe_window(sh->sims[L], NULL, NULL);
 }
 
-/* After the pass: the followers of L that never differed take its
- * results; the others keep what the shadow saw for the next pass (all
- * of them alone when the shadow cannot be trusted). */
-static void lead_settle(share_t *sh, size_t L)
+static void lead_free(share_t *sh, size_t L)
 {
-    allassoc_t *a = sh->shadow[L];
+    for (unsigned x = 0; x < NCACHES; x++) {
+        allassoc_free(sh->shadow[L].a[x]);
+        sh->shadow[L].a[x] = NULL;
+    }
+}
+
+/* The leader's own counters against its shadows' counts of its
+ * geometry: the IOTLB's lookups, hits, evictions and entries
+ * invalidated; a PSC's misses (PML4E, PDPTE, PDE: psc.l1..l3_misses). */
+static bool shadows_agree(share_t *sh, size_t L)
+{
+    static const enum iosim_stat_id psc_misses[NCACHES] = {
+        0, 0, IOSIM_ST_PSC1_MISSES, IOSIM_ST_PSC2_MISSES, IOSIM_ST_PSC3_MISSES};
     const iosim_sim_t *ls = sh->sims[L];
     const uint64_t *st = sim_counters(ls);
-    allassoc_counts_t own;
-    bool exact =
-        allassoc_exact(a) &&
-        allassoc_counts(a, iotlb_sets(ls), iotlb_ways(ls), &own) == 0 &&
-        own.lookups == st[IOSIM_ST_IOTLB_LOOKUPS] &&
-        own.hits == st[IOSIM_ST_IOTLB_HITS] &&
-        own.evictions == st[IOSIM_ST_IOTLB_EVICTIONS] &&
-        own.invalidated == st[IOSIM_ST_IOTLB_INVAL_ENTRIES];
+    for (unsigned x = 0; x < NCACHES; x++) {
+        allassoc_t *a = sh->shadow[L].a[x];
+        allassoc_counts_t own;
+        if (!a)
+            continue;
+        if (!allassoc_exact(a) ||
+            allassoc_counts(a, sets_of(ls, x), ways_of(ls, x), &own))
+            return false;
+        if (x == 0 && (own.lookups != st[IOSIM_ST_IOTLB_LOOKUPS] ||
+                       own.hits != st[IOSIM_ST_IOTLB_HITS] ||
+                       own.evictions != st[IOSIM_ST_IOTLB_EVICTIONS] ||
+                       own.invalidated != st[IOSIM_ST_IOTLB_INVAL_ENTRIES]))
+            return false;
+        if (psc_misses[x] && own.lookups - own.hits != st[psc_misses[x]])
+            return false;
+    }
+    return true;
+}
+
+/* Follower i of leader L, which differed nowhere, takes L's results and
+ * its own counts of lines from the shadows.  False (nothing changed) if
+ * a shadow's counts of it disagree with that. */
+static bool follower_adopt(share_t *sh, size_t L, size_t i)
+{
+    const iosim_sim_t *ls = sh->sims[L];
+    allassoc_counts_t own[NCACHES], c[NCACHES];
+    for (unsigned x = 0; x < NCACHES; x++) {
+        allassoc_t *a = sh->shadow[L].a[x];
+        if (a && (allassoc_counts(a, sets_of(ls, x), ways_of(ls, x), &own[x]) ||
+                  allassoc_counts(a, sets_of(sh->sims[i], x),
+                                  ways_of(sh->sims[i], x), &c[x]) ||
+                  c[x].hits != own[x].hits))
+            return false;
+    }
+    uint64_t psc_inval = sim_counters(ls)[IOSIM_ST_PSC_INVAL_ENTRIES];
+    sim_adopt_results(sh->sims[i], ls);
+    for (unsigned x = 0; x < NCACHES; x++) {
+        if (!sh->shadow[L].a[x])
+            continue;
+        if (x == 0) {
+            sim_set_counter(sh->sims[i], IOSIM_ST_IOTLB_EVICTIONS,
+                            c[x].evictions);
+            sim_set_counter(sh->sims[i], IOSIM_ST_IOTLB_INVAL_ENTRIES,
+                            c[x].invalidated);
+        } else {
+            psc_inval = psc_inval - own[x].invalidated + c[x].invalidated;
+        }
+    }
+    sim_set_counter(sh->sims[i], IOSIM_ST_PSC_INVAL_ENTRIES, psc_inval);
+    return true;
+}
+
+/* After the pass: the followers of L that never differed take its
+ * results; the others keep what the shadows saw for the next pass (all
+ * of them alone when the shadows cannot be trusted). */
+static void lead_settle(share_t *sh, size_t L)
+{
+    bool exact = shadows_agree(sh, L);
     for (size_t i = 0; i < sh->n; i++) {
         member_t *f = &sh->m[i];
         if (f->role != ROLE_FOLLOW || f->leader != L)
@@ -216,19 +357,21 @@ static void lead_settle(share_t *sh, size_t L)
             f->alone = true;
             continue;
         }
-        allassoc_watch_result(a, f->watch, &f->differs, &f->key);
-        allassoc_counts_t c;
-        if (f->differs ||
-            allassoc_counts(a, iotlb_sets(sh->sims[i]), iotlb_ways(sh->sims[i]),
-                            &c) ||
-            c.hits != own.hits)
-            continue;
-        sim_adopt_results(sh->sims[i], ls);
-        sim_set_counter(sh->sims[i], IOSIM_ST_IOTLB_EVICTIONS, c.evictions);
-        sim_set_counter(sh->sims[i], IOSIM_ST_IOTLB_INVAL_ENTRIES,
-                        c.invalidated);
-        f->role = ROLE_DONE;
-        sh->shared++;
+        /* the differences of every shadowed cache, as one count and key */
+        f->differs = 0;
+        f->key = 0;
+        for (unsigned x = 0; x < NCACHES; x++) {
+            uint64_t d, k;
+            if (!sh->shadow[L].a[x])
+                continue;
+            allassoc_watch_result(sh->shadow[L].a[x], f->watch, &d, &k);
+            f->differs += d;
+            f->key = (f->key ^ k ^ x) * 0x100000001b3ull;
+        }
+        if (f->differs == 0 && follower_adopt(sh, L, i)) {
+            f->role = ROLE_DONE;
+            sh->shared++;
+        }
     }
 }
 
@@ -280,13 +423,12 @@ static int run_pass(share_t *sh, iosim_trace_reader_t *r, unsigned threads,
         rc = iosim_replay_reader_threads(r, run, nrun, threads, progress, arg,
                                          err);
     for (size_t i = 0; i < sh->n; i++) {
-        if (!sh->shadow[i])
+        if (sh->m[i].role != ROLE_LEAD)
             continue;
         lead_detach(sh, i);
         if (!rc)
             lead_settle(sh, i);
-        allassoc_free(sh->shadow[i]);
-        sh->shadow[i] = NULL;
+        lead_free(sh, i);
     }
     for (size_t i = 0; i < sh->n && !rc; i++) {
         member_t *mi = &sh->m[i];
@@ -313,23 +455,37 @@ static int make_groups(share_t *sh, char *note, size_t len, iosim_err_t *err)
         if (sig[i].oom || !sig[i].text)
             rc = iosim_err_set(err, "out of memory");
     }
+    /* sim i joins the group of the first earlier sim j of an equal
+     * configuration (but for the caches' geometry) that it can share
+     * with, and with every sim already in j's group */
+    char why[160];
     for (size_t i = 0; i < sh->n && !rc; i++) {
-        sh->m[i].group = SIZE_MAX;
-        const char *no = ruled_out(sh->sims[i]);
+        sh->m[i].group = i;
         for (size_t j = 0; j < i; j++) {
-            if (sig[j].len != sig[i].len ||
+            if (sh->m[j].group != j || sig[j].len != sig[i].len ||
                 memcmp(sig[j].text, sig[i].text, sig[i].len))
                 continue;
-            if (no && len && !note[0])
-                snprintf(note, len, "separate sims: %s", no);
-            if (!no && sh->m[j].group != SIZE_MAX)
-                sh->m[i].group = sh->m[j].group;
+            const char *no = NULL;
+            for (size_t k = j; k < i && !no; k++)
+                if (sh->m[k].group == j)
+                    no = ruled_out(sh->sims[i], sh->sims[k], why);
+            if (no) {
+                if (len && !note[0])
+                    snprintf(note, len, "separate sims: %s", no);
+                continue;
+            }
+            sh->m[i].group = j;
+            sh->grouped = true;
             break;
         }
-        if (!no && sh->m[i].group == SIZE_MAX)
-            sh->m[i].group = i;
-        else if (!no)
-            sh->grouped = true;
+    }
+    /* a sim alone in its group runs as itself */
+    for (size_t i = 0; i < sh->n; i++) {
+        bool others = false;
+        for (size_t k = 0; k < sh->n && !others; k++)
+            others = k != i && sh->m[k].group == sh->m[i].group;
+        if (!others)
+            sh->m[i].group = SIZE_MAX;
     }
     for (size_t i = 0; i < sh->n; i++)
         free(sig[i].text);
@@ -377,13 +533,14 @@ int iosim_replay_shared(iosim_trace_reader_t *r, const char *trace_path,
     if (sh.shared && note_len)
         snprintf(note, note_len,
                  "%zu of %zu configurations took the run of another whose "
-                 "IOTLB hit and missed at the same lookups (LRU stack "
+                 "IOTLB and paging-structure caches hit and missed at the "
+                 "same lookups (LRU stack "
                  "distances); sims run: %zu, passes over the trace: %zu",
                  sh.shared, nsims, sh.ran, sh.passes);
     else if (sh.grouped && note_len)
         snprintf(
             note, note_len,
-            "separate sims: the IOTLB geometries hit and missed at "
+            "separate sims: the cache geometries hit and missed at "
             "different lookups (sims run: %zu, passes over the trace: %zu)",
             sh.ran, sh.passes);
     rc = 0;

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# sweep_share.sh — configurations that differ only in the IOTLB's
-# geometry share one run when their IOTLBs hit and miss at the same
-# lookups (sim/sweep/share.c).  Every counter, derived value, warning and
-# summary of every sim must be byte-identical to --plain (each
-# configuration its own sim) and to separate single-configuration runs
-# (the independent route), on a trace where every geometry behaves alike
-# (redis-strict: one run serves all), on generated traces with hits (gen
-# random, gen nic: second and third passes) and on a QEMU capture under
-# bare metal; with --compare mixed in (one group per policy), with
+# sweep_share.sh — configurations that differ only in the geometry of the
+# IOTLB and the paging-structure caches share one run when those caches
+# hit and miss at the same lookups (sim/sweep/share.c).  Every counter,
+# derived value, warning and summary of every sim must be byte-identical
+# to --plain (each configuration its own sim) and to separate
+# single-configuration runs (the independent route), on a trace where
+# every geometry behaves alike (redis-strict: one run serves all), on
+# generated traces with hits (gen random, gen nic: second and third
+# passes) and on a QEMU capture under bare metal; with --compare mixed in
+# (one group per policy), PDE, PDPTE and PML4E cache sweeps, with
 # --threads 2, and in a sweep file.  The report's '# replay:' line says
 # what was shared, or why nothing could be (FIFO, walks in flight).
 . "${SRC:?}/tests/cli/lib/common.sh"
@@ -87,6 +88,40 @@ check cmp "$SRC/traces/redis-strict.zst" some --compare strict,lazy
 n=$(replay_line cmp | sed -n 's/.*"replay": "\([0-9]*\) of 18 .*/\1/p')
 [ "${n:-0}" -ge 8 ] || fail "compare: want >= 8 of 18 shared: $(replay_line cmp)"
 
+# the paging-structure caches: a PDE-cache sweep of gen nic (its
+# psc.invalidated differs between geometries) and PDPTE x PML4E x IOTLB
+# on redis-strict, shared vs --plain and vs single runs of two points
+psc() { # NAME TRACE SWEEPS...: shared vs --plain
+    local name=$1 trace=$2
+    shift 2
+    "$IOSIM" --config "$C" --no-progress --format json "$@" "$trace" \
+        > "$WORK/$name.shared" 2>/dev/null || fail "$name: shared run"
+    "$IOSIM" --config "$C" --no-progress --format json --plain "$@" \
+        "$trace" > "$WORK/$name.plain" 2>/dev/null || fail "$name: plain run"
+    cmp -s <(body "$WORK/$name.shared") <(body "$WORK/$name.plain") ||
+        fail "$name: shared report differs from --plain"
+    replay_line "$name" | grep -q "took the run of another" ||
+        fail "$name: nothing shared: $(replay_line "$name")"
+}
+psc pde "$WORK/nic.zst" --sweep vtd.psc_pd.sets=1,4,16 \
+    --sweep vtd.psc_pd.ways=1,2,8
+n=$(grep -o '"psc.invalidated": [0-9]*' "$WORK/pde.shared" | sort -u | wc -l)
+[ "$n" -ge 2 ] || fail "pde: $n distinct psc.invalidated, want >= 2"
+psc upper "$SRC/traces/redis-strict.zst" --sweep vtd.psc_pdpt.ways=1,4 \
+    --sweep vtd.psc_pml4.ways=1,16 --sweep vtd.iotlb.sets=1,8
+for pt in "1 2" "16 8"; do
+    set -- $pt
+    "$IOSIM" --config "$C" --no-progress --format csv --set vtd.psc_pd.sets=$1 \
+        --set vtd.psc_pd.ways=$2 "$WORK/nic.zst" 2>/dev/null |
+        awk -F, '$1 == "stat" { print $3 "," $4 }' > "$WORK/pde.one"
+    "$IOSIM" --config "$C" --no-progress --format csv \
+        --sweep vtd.psc_pd.sets=1,4,16 --sweep vtd.psc_pd.ways=1,2,8 \
+        "$WORK/nic.zst" 2>/dev/null | awk -F, -v l="strict vtd.psc_pd.sets=$1 vtd.psc_pd.ways=$2" \
+        '$1 == "stat" && $2 == l { print $3 "," $4 }' > "$WORK/pde.col"
+    [ -s "$WORK/pde.col" ] && cmp -s "$WORK/pde.one" "$WORK/pde.col" ||
+        fail "pde: sets=$1 ways=$2 differs from a single run"
+done
+
 # --threads 2: the same report
 "$IOSIM" --config "$C" --no-progress --format json --threads 2 "${SW[@]}" \
     "$WORK/rand.zst" > "$WORK/rand.t2" 2>/dev/null || fail "threads 2"
@@ -97,7 +132,7 @@ cmp -s <(body "$WORK/rand.shared") <(body "$WORK/rand.t2") ||
 "$IOSIM" --config "$C" --no-progress --set vtd.iotlb.replacement=fifo \
     "${SW[@]}" "$SRC/traces/redis-strict.zst" > "$WORK/fifo.txt" ||
     fail "fifo run"
-grep -q "^# replay: separate sims: IOTLB replacement is not lru" \
+grep -q "^# replay: separate sims: vtd.iotlb replacement is not lru" \
     "$WORK/fifo.txt" || fail "fifo: $(grep '^# replay' "$WORK/fifo.txt")"
 "$IOSIM" --config "$C" --no-progress \
     --set vtd.inval_walks_in_flight=restart "${SW[@]}" \
