@@ -1,8 +1,10 @@
 /* allassoc.c — every LRU geometry of one cache in one pass (allassoc.h).
  *
  * Concepts (implementation): per set count S, S stacks of at most
- * max_ways places stored as parallel arrays (place j of set i at
- * i * max_ways + j, place 0 the most recent); `live` false marks a hole.
+ * max_ways places in one key array (place j of set i at
+ * i * max_ways + j, place 0 the most recent); a hole is
+ * the key HOLE (no cache key is all ones: VT-d's addresses are page
+ * numbers, its tags 42 bits), so an update moves one array.
  * Per S three arrays over depth 1..max_ways: hits found at depth d, and
  * two difference arrays (a +1 at 1 and a -1 past the last W affected)
  * for evictions and invalidated entries; a prefix sum gives the counts of
@@ -12,18 +14,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Most stack places over all set counts (bounds memory: 17 bytes each). */
+/* Most stack places over all set counts (bounds memory: 16 bytes each). */
 #define ALLASSOC_MAX_PLACES (1u << 26)
+#define HOLE_ADDR UINT64_MAX
+#define HOLE_TAG UINT64_MAX
+
+static inline bool is_hole(cache_key_t k)
+{
+    return k.addr == HOLE_ADDR && k.tag == HOLE_TAG;
+}
+static const cache_key_t hole_key = {HOLE_ADDR, HOLE_TAG};
 
 typedef struct allassoc_level { /* one set count */
     uint32_t sets;
-    uint64_t *addrs, *tags;
-    bool *live;
-    uint32_t *len;   /* places in use per set (trailing holes cut) */
-    uint64_t *hit;   /* [d]: hits found at depth d (1..max_ways)   */
-    int64_t *evict;  /* difference array over W                     */
-    int64_t *inval;  /* difference array over W                     */
-    uint64_t *hit_f; /* the three as a closed window left them      */
+    cache_key_t *keys; /* HOLE: an empty place */
+    uint32_t *len;     /* places in use per set (trailing holes cut) */
+    uint64_t *hit;     /* [d]: hits found at depth d (1..max_ways)   */
+    int64_t *evict;    /* difference array over W                     */
+    int64_t *inval;    /* difference array over W                     */
+    uint64_t *hit_f;   /* the three as a closed window left them      */
     int64_t *evict_f, *inval_f;
 } allassoc_level_t;
 
@@ -87,9 +96,7 @@ allassoc_t *allassoc_new(const uint32_t *sets, size_t nsets, uint32_t max_ways,
         allassoc_level_t *l = &a->lv[i];
         size_t n = (size_t)sets[i] * max_ways;
         l->sets = sets[i];
-        l->addrs = malloc(n * sizeof *l->addrs);
-        l->tags = malloc(n * sizeof *l->tags);
-        l->live = calloc(n, sizeof *l->live);
+        l->keys = malloc(n * sizeof *l->keys);
         l->len = calloc(sets[i], sizeof *l->len);
         l->hit = calloc(max_ways + 2u, sizeof *l->hit);
         l->evict = calloc(max_ways + 2u, sizeof *l->evict);
@@ -97,8 +104,8 @@ allassoc_t *allassoc_new(const uint32_t *sets, size_t nsets, uint32_t max_ways,
         l->hit_f = calloc(max_ways + 2u, sizeof *l->hit_f);
         l->evict_f = calloc(max_ways + 2u, sizeof *l->evict_f);
         l->inval_f = calloc(max_ways + 2u, sizeof *l->inval_f);
-        if (!l->addrs || !l->tags || !l->live || !l->len || !l->hit ||
-            !l->evict || !l->inval || !l->hit_f || !l->evict_f || !l->inval_f) {
+        if (!l->keys || !l->len || !l->hit || !l->evict || !l->inval ||
+            !l->hit_f || !l->evict_f || !l->inval_f) {
             allassoc_free(a);
             return iosim_err_set(err, "all-associativity: out of memory"), NULL;
         }
@@ -112,9 +119,7 @@ void allassoc_free(allassoc_t *a)
         return;
     for (size_t i = 0; a->lv && i < a->nlv; i++) {
         allassoc_level_t *l = &a->lv[i];
-        free(l->addrs);
-        free(l->tags);
-        free(l->live);
+        free(l->keys);
         free(l->len);
         free(l->hit);
         free(l->evict);
@@ -197,16 +202,13 @@ static void watch_compare(allassoc_t *a)
 static uint32_t find(const allassoc_t *a, const allassoc_level_t *l,
                      uint32_t set, uint64_t addr, uint64_t tag, uint32_t *hole)
 {
-    size_t base = (size_t)set * a->ways;
+    const cache_key_t *k = &l->keys[(size_t)set * a->ways];
     uint32_t n = l->len[set], h = UINT32_MAX, p = 0;
     for (; p < n; p++) {
-        size_t i = base + p;
-        if (!l->live[i]) {
-            if (h == UINT32_MAX)
-                h = p;
-        } else if (l->addrs[i] == addr && l->tags[i] == tag) {
+        if (k[p].addr == addr && k[p].tag == tag)
             break;
-        }
+        if (h == UINT32_MAX && is_hole(k[p]))
+            h = p;
     }
     *hole = h == UINT32_MAX ? p : h;
     return p;
@@ -214,8 +216,8 @@ static uint32_t find(const allassoc_t *a, const allassoc_level_t *l,
 
 static void cut_holes(const allassoc_t *a, allassoc_level_t *l, uint32_t set)
 {
-    size_t base = (size_t)set * a->ways;
-    while (l->len[set] > 0 && !l->live[base + l->len[set] - 1])
+    const cache_key_t *k = &l->keys[(size_t)set * a->ways];
+    while (l->len[set] > 0 && is_hole(k[l->len[set] - 1]))
         l->len[set]--;
 }
 
@@ -243,14 +245,12 @@ static void access(allassoc_t *a, uint64_t addr, uint64_t tag, bool count_hit)
             l->evict[1]++;
             l->evict[hole + 1]--;
         }
+        cache_key_t *key = &l->keys[base];
         if (found && hole < p)
-            l->live[base + p] = false; /* it moves up; its place is a hole */
-        memmove(&l->addrs[base + 1], &l->addrs[base], stop * sizeof(uint64_t));
-        memmove(&l->tags[base + 1], &l->tags[base], stop * sizeof(uint64_t));
-        memmove(&l->live[base + 1], &l->live[base], stop * sizeof(bool));
-        l->addrs[base] = addr;
-        l->tags[base] = tag;
-        l->live[base] = true;
+            key[p] = hole_key; /* it moves up; its place is a hole */
+        for (uint32_t j = stop; j > 0; j--)
+            key[j] = key[j - 1];
+        key[0] = (cache_key_t){addr, tag};
         if (!found && hole == l->len[set] && l->len[set] < a->ways)
             l->len[set]++;
         cut_holes(a, l, set);
@@ -309,7 +309,7 @@ void allassoc_insert(allassoc_t *a, uint64_t addr, uint64_t tag)
 
 static void drop(allassoc_t *a, allassoc_level_t *l, uint32_t set, uint32_t p)
 {
-    l->live[(size_t)set * a->ways + p] = false;
+    l->keys[(size_t)set * a->ways + p] = hole_key;
     l->inval[p + 1]++;
 }
 
@@ -336,11 +336,9 @@ void allassoc_invalidate_if(allassoc_t *a,
     for (size_t k = 0; k < a->nlv; k++) {
         allassoc_level_t *l = &a->lv[k];
         for (uint32_t set = 0; set < l->sets; set++) {
-            size_t base = (size_t)set * a->ways;
+            const cache_key_t *key = &l->keys[(size_t)set * a->ways];
             for (uint32_t p = 0; p < l->len[set]; p++)
-                if (l->live[base + p] &&
-                    match((cache_key_t){l->addrs[base + p], l->tags[base + p]},
-                          0, arg))
+                if (!is_hole(key[p]) && match(key[p], 0, arg))
                     drop(a, l, set, p);
             cut_holes(a, l, set);
         }

@@ -33,6 +33,8 @@
  *     key, while some geometry holds the looked-up key, breaks this.
  *   - A hit in the driving cache means a geometry that missed would have
  *     filled the same key (the caller checks the walk: allassoc_inexact).
+ *   - No key is all ones (addr and tag UINT64_MAX: it marks an empty
+ *     place; VT-d's keys are page numbers and 42-bit tags).
  *   - The cache's input (which keys are looked up, inserted, invalidated)
  *     does not depend on its own geometry: true when nothing downstream
  *     feeds back (the caller checks, e.g. no walk-in-flight discards).
