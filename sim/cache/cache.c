@@ -8,7 +8,13 @@
  * so finding it there is the same hit the set scan would find); `miss`
  * remembers the set of the last lookup that missed, so the insert that usually
  * follows does not scan the set's keys again (any change of keys or validity
- * forgets it).  The built-in replacement policies run inline. */
+ * forgets it).  The built-in replacement policies run inline.  LRU keeps,
+ * besides the stamps (the policy's definition: evict the smallest), each
+ * set's ways in recency order (`order`, 4 bits a way, most recent first;
+ * sets of at most 16 ways), moved to the front on every touch: the victim
+ * of a full set is then the last way of its order, the way with the
+ * smallest stamp, without a scan.  Every touch of a line makes it the MRU
+ * line, so a hit on the MRU line leaves the order as it is. */
 #include "cache/cache.h"
 
 #include "cache/allassoc.h"
@@ -70,10 +76,23 @@ cache_t *cache_new(const char *name, const iosim_cache_params_t *p,
         c->stamps = calloc(n, sizeof *c->stamps);
         c->set_bits = calloc(c->sets, sizeof *c->set_bits);
         c->set_valid = calloc(c->sets, sizeof *c->set_valid);
+        if (c->kind == CACHE_REPL_LRU && c->ways <= CACHE_ORDER_MAX_WAYS)
+            c->order = malloc(c->sets * sizeof *c->order);
         if (!c->addrs || !c->tags || !c->valid || !c->vals || !c->stamps ||
-            !c->set_bits || !c->set_valid) {
+            !c->set_bits || !c->set_valid ||
+            (c->kind == CACHE_REPL_LRU && c->ways <= CACHE_ORDER_MAX_WAYS &&
+             !c->order)) {
             cache_free(c);
             return iosim_err_set(err, "%s: out of memory", name), NULL;
+        }
+        c->lru_inline = c->order != NULL;
+        if (c->order) { /* any first order: a set is full only after each
+                           of its ways was filled, which moves it first */
+            uint64_t o = 0;
+            for (uint32_t w = 0; w < c->ways; w++)
+                o |= (uint64_t)w << (4 * w);
+            for (uint32_t set = 0; set < c->sets; set++)
+                c->order[set] = o;
         }
     }
     return c;
@@ -90,6 +109,7 @@ void cache_free(cache_t *c)
     free(c->stamps);
     free(c->set_bits);
     free(c->set_valid);
+    free(c->order);
     free(c);
 }
 
@@ -149,9 +169,19 @@ static inline uint32_t plru_victim_bits(uint64_t bits, uint32_t ways)
     return lo;
 }
 
+/* The LRU touch of line i = (set, way): its stamp, and the order. */
+static inline void lru_touch(cache_t *c, uint32_t set, uint32_t way, size_t i)
+{
+    c->stamps[i] = ++c->clock;
+    if (c->order)
+        c->order[set] = cache_order_front(c->order[set], way);
+}
+
 void cache_lru_touch(cache_t *c, uint32_t set, uint32_t way)
 {
-    c->stamps[(size_t)set * c->ways + way] = ++c->clock;
+    size_t i = (size_t)set * c->ways + way;
+    lru_touch(c, set, way, i);
+    c->mru = i; /* the touched line is the most recent: the order's front */
 }
 void cache_nop_touch(cache_t *c, uint32_t set, uint32_t way)
 {
@@ -175,12 +205,12 @@ uint32_t cache_random_victim(cache_t *c, uint32_t set)
     return (uint32_t)(cache_random(c) % c->ways);
 }
 
-/* The policy's touch of line i (= set * ways + way), inline for the
- * built-in policies; set and way are only worked out when needed. */
-static inline void repl_touch(cache_t *c, size_t i)
+/* The policy's touch of the MRU line i (= set * ways + way), inline for
+ * the built-in policies; set and way are only worked out when needed. */
+static inline void repl_touch_mru(cache_t *c, size_t i)
 {
     switch (c->kind) {
-    case CACHE_REPL_LRU:
+    case CACHE_REPL_LRU: /* already first in its set's order */
         c->stamps[i] = ++c->clock;
         break;
     case CACHE_REPL_FIFO:
@@ -196,10 +226,32 @@ static inline void repl_touch(cache_t *c, size_t i)
     }
 }
 
+/* The policy's touch of line i = (set, way), which becomes the MRU line. */
+static inline void repl_touch(cache_t *c, uint32_t set, uint32_t way, size_t i)
+{
+    switch (c->kind) {
+    case CACHE_REPL_LRU:
+        lru_touch(c, set, way, i);
+        break;
+    case CACHE_REPL_FIFO:
+    case CACHE_REPL_RANDOM:
+        break;
+    case CACHE_REPL_PLRU:
+        plru_touch_bits(&c->set_bits[set], c->ways, way);
+        break;
+    default:
+        c->repl->touch(c, set, way);
+        break;
+    }
+}
+
 static inline uint32_t repl_victim(cache_t *c, uint32_t set)
 {
     switch (c->kind) {
     case CACHE_REPL_LRU:
+        if (c->order) /* the last of the order: the smallest stamp */
+            return (uint32_t)(c->order[set] >> (4 * (c->ways - 1))) & 15u;
+        return oldest_in(&c->stamps[(size_t)set * c->ways], c->ways);
     case CACHE_REPL_FIFO:
         return oldest_in(&c->stamps[(size_t)set * c->ways], c->ways);
     case CACHE_REPL_PLRU:
@@ -212,6 +264,16 @@ static inline uint32_t repl_victim(cache_t *c, uint32_t set)
 }
 
 /* ---- access ----------------------------------------------------------- */
+
+/* The first invalid way of a set with fewer valid lines than ways. */
+static inline uint32_t free_way_of(const cache_t *c, uint32_t set)
+{
+    const bool *ok = c->valid + (size_t)set * c->ways;
+    uint32_t w = 0;
+    while (ok[w])
+        w++;
+    return w;
+}
 
 static bool lookup(cache_t *c, uint64_t addr, uint64_t tag, uint64_t *val);
 
@@ -230,28 +292,20 @@ static inline bool lookup(cache_t *c, uint64_t addr, uint64_t tag,
 {
     if (!c->enabled)
         return false;
-    size_t i = c->mru;
-    if (!line_has(c, i, addr, tag)) {
-        uint32_t set = cache_set_of(c, addr, tag), ways = c->ways;
-        size_t base = (size_t)set * ways;
-        uint32_t w = 0;
-        for (; w < ways; w++)
-            if (line_has(c, base + w, addr, tag))
-                break;
-        if (w == ways) {
-            c->miss_known = true;
-            c->miss_addr = addr;
-            c->miss_tag = tag;
-            c->miss_set = set;
-            return false;
-        }
-        i = base + w;
-        c->mru = i;
+    if (line_has(c, c->mru, addr, tag)) {
+        if (val)
+            *val = c->vals[c->mru];
+        repl_touch_mru(c, c->mru);
+        return true;
     }
-    if (val)
-        *val = c->vals[i];
-    repl_touch(c, i);
-    return true;
+    uint32_t set, w;
+    bool hit = cache_scan(c, addr, tag, &set, &w);
+    if (hit) { /* c->mru is its line now */
+        if (val)
+            *val = c->vals[c->mru];
+        repl_touch(c, set, w, c->mru);
+    }
+    return hit;
 }
 
 bool cache_insert_kv(cache_t *c, uint64_t addr, uint64_t tag, uint64_t val)
@@ -264,28 +318,19 @@ bool cache_insert_kv(cache_t *c, uint64_t addr, uint64_t tag, uint64_t val)
     if (c->miss_known && c->miss_addr == addr && c->miss_tag == tag) {
         /* the lookup just before scanned this set: key absent */
         set = c->miss_set;
-        if (c->set_valid[set] < ways) {
-            const bool *ok = c->valid + (size_t)set * ways;
-            for (uint32_t w = 0; w < ways; w++)
-                if (!ok[w]) {
-                    free_way = w;
-                    break;
-                }
-        }
     } else {
         set = cache_set_of(c, addr, tag);
         size_t base = (size_t)set * ways;
-        for (uint32_t w = 0; w < ways; w++) {
-            if (line_has(c, base + w, addr, tag)) {
-                c->vals[base + w] = val;
-                c->mru = base + w;
-                repl_touch(c, base + w);
-                return false;
-            }
-            if (!c->valid[base + w] && free_way == UINT32_MAX)
-                free_way = w;
+        uint32_t w = cache_find_way(c, base, ways, addr, tag);
+        if (w < ways) {
+            c->vals[base + w] = val;
+            c->mru = base + w;
+            repl_touch(c, set, w, base + w);
+            return false;
         }
     }
+    if (c->set_valid[set] < ways)
+        free_way = free_way_of(c, set);
     c->miss_known = false;
     bool evicted = false;
     uint32_t w = free_way;
@@ -303,7 +348,7 @@ bool cache_insert_kv(cache_t *c, uint64_t addr, uint64_t tag, uint64_t val)
     c->valid[i] = true;
     c->stamps[i] = ++c->clock; /* fill time, used by FIFO */
     c->mru = i;
-    repl_touch(c, i);
+    repl_touch(c, set, w, i);
     return evicted;
 }
 
@@ -403,8 +448,17 @@ size_t cache_valid_lines(const cache_t *c)
     return c->enabled ? c->nvalid : 0;
 }
 
-void cache_set_shadow(cache_t *c, struct allassoc *a) { c->shadow = a; }
-struct allassoc *cache_shadow(const cache_t *c) { return c ? c->shadow : NULL; }
+void cache_set_shadow(cache_t *c, struct allassoc *a)
+{
+    c->shadow = a;
+    c->lru_inline = c->order && !a && !c->no_inline;
+}
+
+void cache_set_inline(cache_t *c, bool on)
+{
+    c->no_inline = !on;
+    cache_set_shadow(c, c->shadow);
+}
 
 uint32_t cache_sets(const cache_t *c) { return c && c->enabled ? c->sets : 0; }
 

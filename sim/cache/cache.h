@@ -81,12 +81,18 @@ struct cache {
     char name[48];
     bool enabled;
     uint32_t sets, ways, set_mask;
-    uint64_t *addrs;     /* sets * ways: key.addr */
-    uint64_t *tags;      /* sets * ways: key.tag  */
-    bool *valid;         /* sets * ways */
-    uint64_t *vals;      /* sets * ways */
-    uint64_t *stamps;    /* LRU: last use; FIFO: fill time */
-    uint64_t *set_bits;  /* PLRU tree, one word per set */
+    uint64_t *addrs;    /* sets * ways: key.addr */
+    uint64_t *tags;     /* sets * ways: key.tag  */
+    bool *valid;        /* sets * ways */
+    uint64_t *vals;     /* sets * ways */
+    uint64_t *stamps;   /* LRU: last use; FIFO: fill time */
+    uint64_t *set_bits; /* PLRU tree, one word per set */
+    /* LRU with ways <= 16, else NULL: per set its ways from most to least
+     * recently used, 4 bits each (way of rank k in bits 4k..4k+3), so the
+     * victim of a full set is read, not searched (cache.c) */
+    uint64_t *order;
+    bool lru_inline;     /* order and no shadow: cache.h's inline LRU path */
+    bool no_inline;      /* cache_set_inline(c, false): generic code only */
     uint32_t *set_valid; /* valid lines per set */
     uint64_t clock;      /* stamp source */
     uint64_t rng;        /* xorshift64* state */
@@ -109,6 +115,132 @@ static inline bool cache_line_has(const cache_t *c, size_t i, uint64_t addr,
     return c->addrs[i] == addr && c->tags[i] == tag && c->valid[i];
 }
 
+/* the per-access path: inline even where GCC judges a caller too big */
+#define CACHE_INLINE __attribute__((always_inline))
+
+#define CACHE_ORDER_MAX_WAYS 16u /* 4-bit ways in a 64-bit order word */
+
+/* The rest of line i's key (its addr matched): the tag, and validity. */
+static inline bool cache_key_rest(const cache_t *c, size_t i, uint64_t tag)
+{
+    return c->tags[i] == tag && c->valid[i];
+}
+
+/* The way of the set at line base that holds key {addr, tag}, or ways if
+ * none does.  Two ways a step, comparing addrs first (the rest of a key
+ * seldom decides). */
+static inline uint32_t cache_find_way(const cache_t *c, size_t base,
+                                      uint32_t ways, uint64_t addr,
+                                      uint64_t tag)
+{
+    const uint64_t *a = c->addrs + base, *p = a;
+    const uint64_t *pairs_end = a + (ways & ~1u);
+    for (; p != pairs_end; p += 2) {
+        if (__builtin_expect(p[0] == addr, 0) &&
+            cache_key_rest(c, base + (size_t)(p - a), tag))
+            return (uint32_t)(p - a);
+        if (__builtin_expect(p[1] == addr, 0) &&
+            cache_key_rest(c, base + (size_t)(p - a) + 1, tag))
+            return (uint32_t)(p - a) + 1;
+    }
+    if ((ways & 1) && *p == addr && cache_key_rest(c, base + ways - 1, tag))
+        return ways - 1;
+    return ways;
+}
+
+/* way moves to the front of its set's recency order o (4 bits a way,
+ * most recent first; way occurs once among the first `ways` nibbles) */
+static inline uint64_t cache_order_front(uint64_t o, uint32_t way)
+{
+    /* the first nibble equal to way: the lowest zero nibble of x (a
+     * borrow can only mark nibbles above the first zero one) */
+    uint64_t x = o ^ (way * 0x1111111111111111ull);
+    uint64_t z = (x - 0x1111111111111111ull) & ~x & 0x8888888888888888ull;
+    unsigned shift = (unsigned)__builtin_ctzll(z) & ~3u; /* 4 x rank */
+    uint64_t below = (1ull << shift) - 1; /* ranks before way's */
+    uint64_t above = ~below << 4;         /* ranks after way's  */
+    return (o & above) | ((o & below) << 4) | way;
+}
+
+/* A lookup of key {addr, tag} missed in set: remembered for the fill
+ * that usually follows (cache.c); returns false, the lookup's answer. */
+static inline bool cache_note_miss(cache_t *c, uint64_t addr, uint64_t tag,
+                                   uint32_t set)
+{
+    c->miss_known = true;
+    c->miss_addr = addr;
+    c->miss_tag = tag;
+    c->miss_set = set;
+    return false;
+}
+
+/* The set scan of a lookup that missed the MRU line: true with the line
+ * made the MRU line and its set and way in *set, *way; false with the
+ * miss noted. */
+static inline bool cache_scan(cache_t *c, uint64_t addr, uint64_t tag,
+                              uint32_t *set, uint32_t *way)
+{
+    uint32_t s = cache_index(addr, tag, c->set_mask), ways = c->ways;
+    uint32_t w = cache_find_way(c, (size_t)s * ways, ways, addr, tag);
+    *set = s;
+    *way = w;
+    if (w == ways)
+        return cache_note_miss(c, addr, tag, s);
+    c->mru = (size_t)s * ways + w;
+    return true;
+}
+
+/* The inline LRU path (c->lru_inline: LRU with a recency order, enabled,
+ * no shadow): the lookup and the fill after a missed lookup, with the
+ * same outcome and state as cache.c's generic code (test_fast_path
+ * compares them). */
+static inline CACHE_INLINE bool cache_lru_lookup(cache_t *c, uint64_t addr,
+                                                 uint64_t tag, uint64_t *val)
+{
+    size_t i = c->mru;
+    if (!cache_line_has(c, i, addr, tag)) {
+        uint32_t set, w;
+        if (!cache_scan(c, addr, tag, &set, &w))
+            return false;
+        i = c->mru;
+        c->order[set] = cache_order_front(c->order[set], w);
+    } /* else the MRU line: first in its set's order already */
+    if (val)
+        *val = c->vals[i];
+    c->stamps[i] = ++c->clock;
+    return true;
+}
+
+/* Fills key into set (the last lookup missed it there): the first
+ * invalid way, else the last of the order; true if a line was evicted. */
+static inline CACHE_INLINE bool cache_lru_fill(cache_t *c, uint32_t set,
+                                               uint64_t addr, uint64_t tag,
+                                               uint64_t val)
+{
+    uint32_t ways = c->ways, w = 0;
+    size_t base = (size_t)set * ways;
+    bool evicted = c->set_valid[set] == ways;
+    if (evicted) {
+        w = (uint32_t)(c->order[set] >> (4 * (ways - 1))) & 15u;
+    } else {
+        while (c->valid[base + w])
+            w++;
+        c->nvalid++;
+        c->set_valid[set]++;
+    }
+    size_t i = base + w;
+    c->miss_known = false;
+    c->addrs[i] = addr;
+    c->tags[i] = tag;
+    c->vals[i] = val;
+    c->valid[i] = true;
+    c->clock += 2; /* the fill's stamp, then the touch's */
+    c->stamps[i] = c->clock;
+    c->mru = i;
+    c->order[set] = cache_order_front(c->order[set], w);
+    return evicted;
+}
+
 /* The three key operations take the key as two scalars underneath: GCC
  * copies a by-value cache_key_t through the stack and reloads it as one
  * vector, a store-forwarding stall on every call. */
@@ -117,9 +249,11 @@ bool cache_lookup_slow(cache_t *c, uint64_t addr, uint64_t tag, uint64_t *val);
  * shadow is settled here, inline: the same line, value and stamp the
  * set scan of cache_lookup_slow would give (a key lives in at most one
  * line).  Everything else goes to cache_lookup_slow. */
-static inline bool cache_lookup_kv(cache_t *c, uint64_t addr, uint64_t tag,
-                                   uint64_t *val)
+static inline CACHE_INLINE bool cache_lookup_kv(cache_t *c, uint64_t addr,
+                                                uint64_t tag, uint64_t *val)
 {
+    if (c->lru_inline)
+        return cache_lru_lookup(c, addr, tag, val);
     size_t i = c->mru;
     if (c->kind == CACHE_REPL_LRU && c->enabled && !c->shadow &&
         cache_line_has(c, i, addr, tag)) {
@@ -131,6 +265,16 @@ static inline bool cache_lookup_kv(cache_t *c, uint64_t addr, uint64_t tag,
     return cache_lookup_slow(c, addr, tag, val);
 }
 bool cache_insert_kv(cache_t *c, uint64_t addr, uint64_t tag, uint64_t val);
+/* cache_insert_kv, inline when the lookup just before missed this key
+ * under the inline LRU path (the usual miss-then-fill). */
+static inline CACHE_INLINE bool
+cache_insert_kv_inline(cache_t *c, uint64_t addr, uint64_t tag, uint64_t val)
+{
+    if (c->lru_inline && c->miss_known && c->miss_addr == addr &&
+        c->miss_tag == tag)
+        return cache_lru_fill(c, c->miss_set, addr, tag, val);
+    return cache_insert_kv(c, addr, tag, val);
+}
 size_t cache_invalidate_kv(cache_t *c, uint64_t addr, uint64_t tag);
 
 /* Looks up key; on a hit stores the value (if val) and updates the
@@ -142,7 +286,7 @@ static inline bool cache_lookup(cache_t *c, cache_key_t key, uint64_t *val)
 /* Inserts or refreshes key.  Returns true if a valid line was evicted. */
 static inline bool cache_insert(cache_t *c, cache_key_t key, uint64_t val)
 {
-    return cache_insert_kv(c, key.addr, key.tag, val);
+    return cache_insert_kv_inline(c, key.addr, key.tag, val);
 }
 /* Removes key if present; returns 1 if removed, else 0. */
 static inline size_t cache_invalidate(cache_t *c, cache_key_t key)
@@ -161,10 +305,17 @@ size_t cache_flush(cache_t *c);
  * before; a is not owned. */
 struct allassoc;
 void cache_set_shadow(cache_t *c, struct allassoc *a);
+/* Tests: off keeps c on its generic code (the inline LRU path is what a
+ * test compares with it); on (the default) lets it take the inline path
+ * where it applies. */
+void cache_set_inline(cache_t *c, bool on);
 /* The attached shadow or NULL.  With one, a caller must not skip an
  * invalidation of c because c itself is empty (another geometry may hold
  * the lines). */
-struct allassoc *cache_shadow(const cache_t *c);
+static inline struct allassoc *cache_shadow(const cache_t *c)
+{
+    return c ? c->shadow : NULL;
+}
 /* Number of valid lines (for tests). */
 size_t cache_occupancy(const cache_t *c);
 /* The same, kept as a count (O(1)): lets callers skip an empty cache. */

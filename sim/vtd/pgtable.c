@@ -135,6 +135,7 @@ int pgtable_init(pgtable_t *pt, uint8_t levels, physmem_t *mem)
 {
     memset(pt, 0, sizeof *pt);
     pt->levels = levels;
+    pt->limit = 1ull << (PT_PAGE_SHIFT + 9u * levels);
     pt->mem = mem;
     pt->gen = 1;
     pt->memo = calloc(1, sizeof *pt->memo);
@@ -159,10 +160,7 @@ void pgtable_fini(pgtable_t *pt)
     pt->gen++;
 }
 
-static inline uint64_t width_limit(const pgtable_t *pt)
-{
-    return 1ull << (PT_PAGE_SHIFT + 9u * pt->levels);
-}
+static inline uint64_t width_limit(const pgtable_t *pt) { return pt->limit; }
 
 long pgtable_map(pgtable_t *pt, uint64_t iova, uint64_t phys, uint64_t size,
                  bool write, bool large_ok)
@@ -355,7 +353,7 @@ static inline bool walk(const pgtable_t *pt, uint64_t iova, pt_walk_t *w,
             w->fault_level = (uint8_t)lvl;
             return false;
         }
-        if (!n->child[idx]) {
+        if (lvl == 1 || !n->child[idx]) { /* level 1 holds only leaves */
             uint64_t span = pt_level_span(lvl);
             w->leaf_level = (uint8_t)lvl;
             w->phys = (e & ~0xfffull & ~(span - 1) & ~PT_ENT_LARGE) |

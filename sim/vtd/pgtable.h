@@ -61,6 +61,7 @@ struct pt_memo; /* pgtable.c: shortcut to leaf tables (no model effect) */
 typedef struct pgtable {
     pt_node_t *root;
     uint8_t levels;     /* 3, 4 or 5 */
+    uint64_t limit;     /* first IOVA beyond the width: 4K << 9 x levels */
     physmem_t *mem;     /* where table pages live */
     uint64_t mapped_4k; /* live mapped bytes / 4 KB */
     uint64_t pages_freed;

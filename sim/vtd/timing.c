@@ -28,8 +28,6 @@ void walkers_free(walkers_t *w)
     free(w);
 }
 
-uint32_t walkers_last_slot(const walkers_t *w) { return w->last_slot; }
-
 uint64_t walkers_redo(walkers_t *w, uint32_t slot, uint64_t now_cycle,
                       uint64_t walk_cycles)
 {

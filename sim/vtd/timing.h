@@ -49,9 +49,13 @@ void walkers_free(walkers_t *w);
 static inline uint32_t walkers_earliest_slot(const walkers_t *w)
 {
     uint32_t best = 0;
-    for (uint32_t i = 1; i < w->nslots; i++)
-        if (w->free_at[i] < w->free_at[best])
-            best = i;
+    uint64_t best_at = w->free_at[0];
+    for (uint32_t i = 1; i < w->nslots; i++) {
+        uint64_t at = w->free_at[i];
+        bool earlier = at < best_at; /* free times order unpredictably */
+        best = earlier ? i : best;
+        best_at = earlier ? at : best_at;
+    }
     return best;
 }
 
@@ -70,7 +74,10 @@ static inline uint64_t walkers_issue(walkers_t *w, uint64_t now_cycle,
     w->issued++;
     return w->free_at[slot];
 }
-uint32_t walkers_last_slot(const walkers_t *w);
+static inline uint32_t walkers_last_slot(const walkers_t *w)
+{
+    return w->last_slot;
+}
 /* True if the walk that slot holds (the most recent one issued to it)
  * is ready at cycle; an idle slot (or a slot number >= max_walks, which
  * holds no walk) is always ready. */

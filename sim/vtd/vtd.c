@@ -62,6 +62,10 @@ struct vtd {
      * an error (host backing made during a translation) */
     bool out_of_memory;
     bool ats; /* vtd.ats and the device-TLB is enabled */
+    /* second-stage translation in legacy mode without a device-TLB: no
+     * PASID, device-TLB, passthrough or nested step (vtd_translate's
+     * plain copy) */
+    bool plain;
     /* last: 128 KB the fields above should not be spread around */
     uint16_t sid_did[65536]; /* context entries: source id -> DID */
 };
@@ -138,6 +142,7 @@ vtd_t *vtd_new(const iosim_config_t *cfg, uint64_t *st, iosim_err_t *err)
     }
     if (ok) {
         v->ats = cfg->vtd.ats && cache_enabled(v->devtlb);
+        vtd_set_shortcuts(v, true);
         v->iotlb_ns = cache_enabled(v->iotlb) ? cfg->vtd.iotlb.hit_ns : 0;
         v->ctx_ns = cache_enabled(v->ctx) ? cfg->vtd.context_cache.hit_ns : 0;
         v->pasid_ns = cache_enabled(v->pasid) ? cfg->vtd.pasid_cache.hit_ns : 0;
@@ -457,21 +462,37 @@ static void shadow_check_fill(vtd_t *v, const vtd_domain_t *d, uint64_t iova,
 }
 
 cache_t *vtd_iotlb_cache(vtd_t *v) { return v->iotlb; }
+
+void vtd_set_shortcuts(vtd_t *v, bool on)
+{
+    v->plain = on && !v->ats && !v->scalable && v->xlate == VTD_XLATE_SECOND;
+    cache_t *c[] = {v->iotlb,    v->ctx,       v->pasid,     v->devtlb,
+                    v->s2_tlb,   v->psc[0],    v->psc[1],    v->psc[2],
+                    v->psc[3],   v->s2_psc[0], v->s2_psc[1], v->s2_psc[2],
+                    v->s2_psc[3]};
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        cache_set_inline(c[i], on);
+}
+
+bool vtd_plain_copy(const vtd_t *v) { return v->plain; }
 cache_t *vtd_psc_cache(vtd_t *v, unsigned slot) { return v->psc[slot & 3]; }
 
-vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
-                                 uint16_t did, uint64_t iova, bool write)
+/* The translation; any = false is the copy for v->plain without an IOTLB
+ * shadow, where the steps such a composition never takes are left out
+ * (the same steps in the same order otherwise). */
+static inline __attribute__((always_inline)) vtd_xlate_result_t
+translate(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did, uint64_t iova,
+          bool any)
 {
     vtd_xlate_result_t r = {0};
     walk_acc_t a = {0};
     const iosim_config_t *cfg = v->cfg;
-    (void)write;
     if (did == 0)
         did = v->sid_did[sid];
     v->pasids_used |= pasid;
 
     /* Device-TLB (ATS): a hit never reaches the IOMMU. */
-    if (v->ats) {
+    if (any && v->ats) {
         v->st[IOSIM_ST_DEVTLB_LOOKUPS]++;
         cache_key_t dk = {iova >> PT_PAGE_SHIFT, TAG(sid, pasid, 1, 0)};
         uint64_t phys;
@@ -493,7 +514,7 @@ vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
         acc_read(v, &a, 0); /* context entry */
         cache_insert(v->ctx, ck, did);
     }
-    if (v->scalable) {
+    if (any && v->scalable) {
         cache_key_t pk = {pasid, TAG(did, 0, 0, 0)};
         a.ns += v->pasid_ns;
         if (!cache_lookup(v->pasid, pk, NULL)) {
@@ -504,7 +525,7 @@ vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
         }
     }
 
-    if (v->xlate == VTD_XLATE_PASSTHROUGH) {
+    if (any && v->xlate == VTD_XLATE_PASSTHROUGH) {
         r.phys = iova;
         goto done;
     }
@@ -514,14 +535,15 @@ vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
     v->st[IOSIM_ST_IOTLB_LOOKUPS]++;
     a.ns += v->iotlb_ns;
     uint8_t sizes = d ? (d->leaf_sizes | 1u) : 1u;
+    const uint64_t tag0 = TAG(did, pasid, 0, 0); /* | the level's bits */
     for (unsigned lvl = 1; lvl <= 3; lvl++) {
         if (!(sizes & (1u << (lvl - 1))))
             continue;
         cache_key_t k = {iova >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
-                         TAG(did, pasid, lvl, 0)};
+                         tag0 | TAG(0, 0, lvl, 0)};
         uint64_t phys;
         if (cache_lookup(v->iotlb, k, &phys)) {
-            if (__builtin_expect(cache_shadow(v->iotlb) != NULL, 0))
+            if (any && __builtin_expect(cache_shadow(v->iotlb) != NULL, 0))
                 shadow_check_fill(v, d, iova, lvl);
             v->st[IOSIM_ST_IOTLB_HITS]++;
             r.iotlb_hit = true;
@@ -536,8 +558,8 @@ vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
         goto done;
     }
     pt_walk_t w;
-    bool nested = v->xlate == VTD_XLATE_NESTED;
-    unsigned stage = v->xlate == VTD_XLATE_SECOND ? STAGE_2 : STAGE_1;
+    bool nested = any && v->xlate == VTD_XLATE_NESTED;
+    unsigned stage = !any || v->xlate == VTD_XLATE_SECOND ? STAGE_2 : STAGE_1;
     /* two copies of the walk: the host's tables need no second stage */
     bool mapped = nested ? walk_table(v, &d->pt, v->psc, v->psc_ns, did, pasid,
                                       stage, iova, true, true, &a, &w)
@@ -557,12 +579,12 @@ vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
     d->leaf_sizes |= (uint8_t)(1u << (lvl - 1));
     uint64_t span = pt_level_span(lvl);
     cache_key_t k = {iova >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
-                     TAG(did, pasid, lvl, 0)};
+                     tag0 | TAG(0, 0, lvl, 0)};
     if (cache_insert(v->iotlb, k, phys & ~(span - 1)))
         v->st[IOSIM_ST_IOTLB_EVICTIONS]++;
 
 done:
-    if (!r.fault && v->ats) {
+    if (any && !r.fault && v->ats) {
         cache_key_t dk = {iova >> PT_PAGE_SHIFT, TAG(sid, pasid, 1, 0)};
         cache_insert(v->devtlb, dk, r.phys & ~0xfffull);
     }
@@ -573,6 +595,15 @@ done:
     v->st[IOSIM_ST_WALK_READS_S2] += a.reads_s2;
     v->st[IOSIM_ST_WALK_READS_CTX] += a.reads_ctx;
     return r;
+}
+
+vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
+                                 uint16_t did, uint64_t iova, bool write)
+{
+    (void)write;
+    if (v->plain && !cache_shadow(v->iotlb))
+        return translate(v, sid, pasid, did, iova, false);
+    return translate(v, sid, pasid, did, iova, true);
 }
 
 /* ---- invalidation ------------------------------------------------------ */

@@ -120,6 +120,12 @@ cache_t *vtd_iotlb_cache(vtd_t *v);
 /* Paging-structure cache slot 0..3 (PML5E, PML4E, PDPTE, PDE) of the
  * first-level walks. */
 cache_t *vtd_psc_cache(vtd_t *v, unsigned slot);
+/* Tests: off makes vtd_translate take its general copy and every cache its
+ * generic code (the plain path the shortcuts are compared with); on (the
+ * default) lets them take their shortcuts where they apply. */
+void vtd_set_shortcuts(vtd_t *v, bool on);
+/* Whether vtd_translate takes its copy for the plain composition. */
+bool vtd_plain_copy(const vtd_t *v);
 
 /* Latency of one memory reference (expected value, ns). */
 double vtd_mem_ref_ns(const vtd_t *v);

@@ -1,13 +1,19 @@
 /* test_fast_path.c — the replay's shortcuts against the plain path.
  *
- * Concepts: cache_lookup_kv settles a hit on the line of the last hit or
- *   fill inline (cache.h) and sends everything else to cache_lookup_slow,
- *   the plain set scan.  Two caches of one geometry get the same
- *   randomized stream of lookups, fills, invalidations and flushes, one
- *   looked up through cache_lookup_kv, the other through
- *   cache_lookup_slow only; every answer and value, and after every
- *   operation the whole state (keys, valid bits, values, LRU stamps and
- *   clock, PLRU bits, counts, the MRU line), must be the same.
+ * Concepts: cache_lookup_kv runs an LRU cache of at most 16 ways without
+ *   a shadow wholly inline (cache.h cache_lru_lookup, and
+ *   cache_insert_kv_inline's fill after a missed lookup, both keeping each
+ *   set's recency order), settles a hit on the line of the last hit or
+ *   fill inline for a larger LRU cache, and sends everything else to
+ *   cache_lookup_slow, the plain set scan.  Two caches of one geometry get
+ *   the same randomized stream of lookups, fills, invalidations and
+ *   flushes, one through cache_lookup_kv and cache_insert_kv_inline, the
+ *   other through cache_lookup_slow and cache_insert_kv only; every answer
+ *   and value, and after every operation the whole state (keys, valid
+ *   bits, values, LRU stamps and clock, PLRU bits, counts, the MRU line,
+ *   the recency orders), must be the same, and each set's recency order
+ *   must list its ways by their LRU stamps, newest first (the policy's
+ *   definition).
  * Assumptions: the stream repeats its last key often (as a DMA stream
  *   does on one page), so the inline path is taken; the test counts that
  *   it was, so it cannot pass by never taking it.
@@ -73,6 +79,22 @@ static void same_state(const cache_t *a, const cache_t *b)
         assert_int_equal(a->set_valid[s], b->set_valid[s]);
         assert_int_equal(a->set_bits[s], b->set_bits[s]);
     }
+    assert_int_equal(a->order != NULL, b->order != NULL);
+    for (uint32_t s = 0; a->order && s < a->sets; s++) {
+        assert_int_equal(a->order[s], b->order[s]);
+        /* a permutation of the ways, stamps falling along it (ways never
+         * used, stamp 0, last) */
+        uint32_t seen = 0;
+        uint64_t prev = UINT64_MAX;
+        for (uint32_t k = 0; k < a->ways; k++) {
+            uint32_t w = (uint32_t)(a->order[s] >> (4 * k)) & 15u;
+            assert_true(w < a->ways && !(seen & (1u << w)));
+            seen |= 1u << w;
+            uint64_t st = a->stamps[(size_t)s * a->ways + w];
+            assert_true(st < prev || (st == 0 && prev == 0));
+            prev = st;
+        }
+    }
 }
 
 static bool odd_addr(cache_key_t k, uint64_t val, void *arg)
@@ -95,7 +117,9 @@ static unsigned long run(uint32_t sets, uint32_t ways, const char *repl,
 {
     cache_t *fast = mk(sets, ways, repl), *plain = mk(sets, ways, repl);
     uint64_t x = seed, addr = 0, tag = 0;
-    unsigned long inline_hits = 0;
+    unsigned long inline_hits = 0, inline_fills = 0;
+    bool lru_inline_expected = !strcmp(repl, "lru") && ways <= 16;
+    assert_int_equal(fast->lru_inline, lru_inline_expected);
     for (int op = 0; op < 200000; op++) {
         uint64_t r = next(&x) % 1000;
         if (r >= 400) { /* a new key half of the time, else the last one */
@@ -104,19 +128,22 @@ static unsigned long run(uint32_t sets, uint32_t ways, const char *repl,
         }
         if (r < 900) { /* a TLB access: look up, fill on a miss */
             size_t m = fast->mru;
-            bool inl = fast->kind == CACHE_REPL_LRU &&
-                       cache_line_has(fast, m, addr, tag);
+            bool inl = fast->lru_inline || (fast->kind == CACHE_REPL_LRU &&
+                                            cache_line_has(fast, m, addr, tag));
             uint64_t va = 0, vb = 0;
             bool ha = cache_lookup_kv(fast, addr, tag, &va);
             bool hb = cache_lookup_slow(plain, addr, tag, &vb);
             assert_int_equal(ha, hb);
             assert_int_equal(va, vb);
             inline_hits += inl;
-            if (!ha)
-                assert_int_equal(cache_insert_kv(fast, addr, tag, addr * 3),
-                                 cache_insert_kv(plain, addr, tag, addr * 3));
+            if (!ha) {
+                inline_fills += fast->lru_inline;
+                assert_int_equal(
+                    cache_insert_kv_inline(fast, addr, tag, addr * 3),
+                    cache_insert_kv(plain, addr, tag, addr * 3));
+            }
         } else if (r < 960) { /* a fill without a lookup before it */
-            assert_int_equal(cache_insert_kv(fast, addr, tag, r),
+            assert_int_equal(cache_insert_kv_inline(fast, addr, tag, r),
                              cache_insert_kv(plain, addr, tag, r));
         } else if (r < 990) {
             assert_int_equal(cache_invalidate_kv(fast, addr, tag),
@@ -131,14 +158,18 @@ static unsigned long run(uint32_t sets, uint32_t ways, const char *repl,
     }
     cache_free(fast);
     cache_free(plain);
+    /* an inline cache filled inline after its misses */
+    assert_true(!lru_inline_expected || inline_fills > 1000);
     return inline_hits;
 }
 
 static void test_lru_geometries(void **state)
 {
     (void)state;
-    /* the IOTLB of configs/vtd.yaml, a PSC, a small one, direct-mapped */
-    static const uint32_t geo[][2] = {{8, 8}, {1, 16}, {4, 2}, {16, 1}};
+    /* the IOTLB of configs/vtd.yaml, a PSC, a small one, direct-mapped,
+     * odd ways, more ways than a recency order holds */
+    static const uint32_t geo[][2] = {{8, 8}, {1, 16}, {4, 2}, {16, 1},
+                                      {2, 3}, {4, 5},  {1, 32}};
     for (size_t i = 0; i < sizeof geo / sizeof geo[0]; i++)
         assert_true(run(geo[i][0], geo[i][1], "lru", 11 + i) > 10000);
 }
@@ -191,6 +222,9 @@ static void test_walk_leaf(void **state)
 }
 
 /* ---- the replay's DMA fast path --------------------------------------- */
+/* The plain side also runs vtd_translate's general copy and the caches'
+ * generic code (vtd_set_shortcuts off), so the translation's copy for the
+ * plain composition and the caches' inline LRU path are compared too. */
 
 #define SLOTS 48
 typedef struct slot {
@@ -297,6 +331,9 @@ static void same_sims(iosim_sim_t *a, iosim_sim_t *b)
         same_state(ia, ib);
 }
 
+/* replays that ran vtd_translate's copy for the plain composition */
+static unsigned plain_copies;
+
 /* fast and plain replays of streams under the settings sets (NULL
  * ended); returns the records the fast path took */
 static uint64_t replay_both(const char *const *sets)
@@ -314,6 +351,9 @@ static uint64_t replay_both(const char *const *sets)
         assert_non_null(fast);
         assert_non_null(plain);
         sim_set_fast_path(plain, false);
+        vtd_set_shortcuts(sim_vtd(plain), false);
+        plain_copies += vtd_plain_copy(sim_vtd(fast));
+        assert_false(vtd_plain_copy(sim_vtd(plain)));
         size_t n = 40000;
         /* ns per step: 1, 1 us, 50 us (a 10 ms timer expires often) */
         static const uint64_t scale[] = {1, 1000, 50000};
@@ -357,6 +397,8 @@ static void test_replay_fast_path(void **state)
         off,  ats,  fands, coiommu,  trace,    vhost};
     for (size_t i = 0; i < sizeof fast_cfgs / sizeof fast_cfgs[0]; i++)
         assert_true(replay_both(fast_cfgs[i]) > 10000);
+    /* most of them in the translation's plain copy, 3 replays each */
+    assert_true(plain_copies >= 3 * 8);
     /* compositions the fast path leaves alone: the same answers */
     static const char *const nested[] = {"hv.mode=nested",
                                          "vtd.root_mode=scalable",
