@@ -38,10 +38,15 @@
 # the real ones.
 . "${SRC:?}/tests/cli/lib/common.sh"
 KNOWN="redis-strict-qemu:4:0.10 nginx-strict-qemu:4:0.25"
+# dev-check keeps each trace's text form and the one without its DMA
+# records in $TXT (NAME.txt, NAME-nodma.txt): the checks below read them
+# again instead of converting the traces again.
+TXT=$WORK/text
+mkdir -p "$TXT"
 run() { # dev-check args... -> rows appended to $WORK/rows (its exit
          # status says only whether the 25% bound held: checked below)
     IOSIM="$IOSIM" IOSIM_TRACE="$IOSIM_TRACE" bash "$SRC/scripts/dev-check" \
-        --misses-tol 0.25 "$@" > "$WORK/one" 2> "$WORK/err"
+        --keep "$TXT" --misses-tol 0.25 "$@" > "$WORK/one" 2> "$WORK/err"
     [ $? -le 1 ] || fail "dev-check $*: $(cat "$WORK/err")"
     cat "$WORK/one" >> "$WORK/rows"
     cat "$WORK/one"
@@ -97,11 +102,9 @@ for t in redis-strict-tap-nooffload-qemu nginx-strict-tap-nooffload-qemu \
     heads=false
     case $t in *q10*) heads=true ;; esac
     real=$(awk -v t="$t" '$1 == t && $2 == 8 { print $6 }' "$WORK/rows")
-    "$IOSIM_TRACE" to-text "$SRC/traces/$t.zst" > "$WORK/full.txt"
-    bash "$SRC/scripts/rx-at-unmap" $RINGS < "$WORK/full.txt" > "$WORK/moved.txt" 2> /dev/null
-    grep -v '^DMA ' "$WORK/full.txt" | sed 's/^#meta has_dma=1$/#meta has_dma=0/' > "$WORK/nodma.txt"
+    bash "$SRC/scripts/rx-at-unmap" $RINGS < "$TXT/$t.txt" > "$WORK/moved.txt" 2> /dev/null
     moved=$(misses_at 8 "$WORK/moved.txt")
-    unmap=$(misses_at 8 "$WORK/nodma.txt" --set dev.model=virtio-net --set dev.virtio-net.rx_at=unmap \
+    unmap=$(misses_at 8 "$TXT/$t-nodma.txt" --set dev.model=virtio-net --set dev.virtio-net.rx_at=unmap \
                 --set dev.virtio-net.shadow_heads=$heads)
     echo "$t at 8 entries: real misses $real, rx moved to the unmap $moved, rx_at=unmap $unmap"
     awk -v r="$real" -v mv="$moved" -v m="$unmap" 'BEGIN {
@@ -120,8 +123,7 @@ done
 TXRX="0xffffc000 0xffffd000 0xffffe000 0xfffff000" # tx desc, tx rings, rx rings
 for t in redis-strict-tap-nooffload-qemu nginx-strict-tap-nooffload-qemu nginx-strict-qemu \
          redis-strict-qemu; do
-    "$IOSIM_TRACE" to-text "$SRC/traces/$t.zst" > "$WORK/full.txt"
-    bash "$SRC/scripts/rx-out-of-tx" $TXRX < "$WORK/full.txt" > "$WORK/moved.txt" 2> "$WORK/msg"
+    bash "$SRC/scripts/rx-out-of-tx" $TXRX < "$TXT/$t.txt" > "$WORK/moved.txt" 2> "$WORK/msg"
     n=$(awk '{ print $2 }' "$WORK/msg")
     case $t in
     *tap*) [ "$n" = 0 ] || { echo "FAIL: $t: $n rx accesses inside tx flushes over a tap"
@@ -150,11 +152,9 @@ dump_pair() { # trace raw-ftrace: access-diff of the real and the model's dumps
     local t=$1 raw=$2 cfg=(--config "$SRC/configs/qemu-virtio.yaml" --set os.policy=trace
         --set sim.window_only=false --set vtd.iotlb.sets=1 --set vtd.iotlb.ways=4
         --set vtd.iotlb.replacement=lru --set vtd.ats=false --no-progress)
-    "$IOSIM_TRACE" to-text "$SRC/traces/$t.zst" | grep -v '^DMA ' |
-        sed 's/^#meta has_dma=1$/#meta has_dma=0/' > "$WORK/nodma.txt"
     "$IOSIM" "${cfg[@]}" --dump-accesses "$WORK/real.csv" "$SRC/traces/$t.zst" > /dev/null &&
         "$IOSIM" "${cfg[@]}" --set dev.model=virtio-net --dump-accesses "$WORK/model.csv" \
-            "$WORK/nodma.txt" > /dev/null &&
+            "$TXT/$t-nodma.txt" > /dev/null &&
         python3 "$SRC/scripts/access-diff" --ftrace "$raw" "$WORK/real.csv" "$WORK/model.csv" \
             > "$WORK/diff.txt" ||
         fail "$t: dumps or access-diff failed"
