@@ -51,6 +51,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/vec.h"
 #include "cache/allassoc.h"
 #include "cache/cache.h"
 #include "config/config.h"
@@ -110,15 +111,9 @@ static void sig_add(const char *key, const char *value, iosim_ptype_t type,
     if (g->oom || geometry_key(key))
         return;
     size_t need = strlen(key) + strlen(value) + 3;
-    if (g->len + need > g->cap) {
-        size_t cap = (g->cap ? 2 * g->cap : 8192) + need;
-        char *t = realloc(g->text, cap);
-        if (!t) {
-            g->oom = true;
-            return;
-        }
-        g->text = t;
-        g->cap = cap;
+    if (vec_reserve(&g->text, &g->cap, g->len + need, 8192)) {
+        g->oom = true;
+        return;
     }
     g->len += (size_t)sprintf(g->text + g->len, "%s=%s\n", key, value);
 }
