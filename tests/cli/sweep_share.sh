@@ -13,6 +13,14 @@
 # what was shared, or why nothing could be (FIFO, walks in flight).
 . "${SRC:?}/tests/cli/lib/common.sh"
 C=$SRC/configs/vtd.yaml
+# the long captures from their first records (ASan runs of the whole ones
+# took most of this test's time; tests/cli/iotlb_sweep.sh does the same)
+R=$WORK/redis-strict.zst
+Q=$WORK/redis-strict-qemu.zst
+"$IOSIM_TRACE" convert --count 100000 "$SRC/traces/redis-strict.zst" \
+    -o "$R" >/dev/null 2>&1 || fail "convert redis-strict"
+"$IOSIM_TRACE" convert --count 60000 "$SRC/traces/redis-strict-qemu.zst" \
+    -o "$Q" >/dev/null 2>&1 || fail "convert redis-strict-qemu"
 "$IOSIM_TRACE" gen random --window 256K --size 64 --direction read \
     --count 40000 --page-size 4K --seed 7 -o "$WORK/rand.zst" \
     >/dev/null 2>&1 || fail "gen random"
@@ -67,7 +75,7 @@ check() { # NAME TRACE SINGLE [ARGS...]: shared vs --plain, and vs single
 replay_line() { grep -o '"replay": "[^"]*"' "$WORK/$1.shared"; }
 
 # every geometry alike: one sim serves nine
-check redis "$SRC/traces/redis-strict.zst" some
+check redis "$R" some
 replay_line redis | grep -q "8 of 9 configurations took the run of another.*sims run: 1, passes over the trace: 1" ||
     fail "redis-strict: not one run for nine: $(replay_line redis)"
 # hits: some geometries alike, others in later passes
@@ -75,7 +83,7 @@ check rand "$WORK/rand.zst" all
 replay_line rand | grep -q "passes over the trace: [23]" ||
     fail "rand: no second pass: $(replay_line rand)"
 check nic "$WORK/nic.zst" all
-check qemu "$SRC/traces/redis-strict-qemu.zst" some
+check qemu "$Q" some
 # the counters differ between geometries (the check can fail)
 n=$(grep -o '"iotlb.evictions": [0-9]*' "$WORK/rand.shared" | sort -u | wc -l)
 [ "$n" -ge 3 ] || fail "rand: $n distinct eviction counts, want >= 3"
@@ -83,7 +91,7 @@ n=$(grep -o '"iotlb.evictions": [0-9]*' "$WORK/redis.shared" | sort -u | wc -l)
 [ "$n" -ge 1 ] || fail "redis: no evictions"
 
 # --compare: one group per policy, each shared within
-check cmp "$SRC/traces/redis-strict.zst" some --compare strict,lazy
+check cmp "$R" some --compare strict,lazy
 # (strict's nine alike, as above; lazy's IOTLBs hit, so some differ)
 n=$(replay_line cmp | sed -n 's/.*"replay": "\([0-9]*\) of 18 .*/\1/p')
 [ "${n:-0}" -ge 8 ] || fail "compare: want >= 8 of 18 shared: $(replay_line cmp)"
@@ -107,7 +115,7 @@ psc pde "$WORK/nic.zst" --sweep vtd.psc_pd.sets=1,4,16 \
     --sweep vtd.psc_pd.ways=1,2,8
 n=$(grep -o '"psc.invalidated": [0-9]*' "$WORK/pde.shared" | sort -u | wc -l)
 [ "$n" -ge 2 ] || fail "pde: $n distinct psc.invalidated, want >= 2"
-psc upper "$SRC/traces/redis-strict.zst" --sweep vtd.psc_pdpt.ways=1,4 \
+psc upper "$R" --sweep vtd.psc_pdpt.ways=1,4 \
     --sweep vtd.psc_pml4.ways=1,16 --sweep vtd.iotlb.sets=1,8
 for pt in "1 2" "16 8"; do
     set -- $pt
@@ -130,21 +138,21 @@ cmp -s <(body "$WORK/rand.shared") <(body "$WORK/rand.t2") ||
 
 # nothing shared, and the report says why
 "$IOSIM" --config "$C" --no-progress --set vtd.iotlb.replacement=fifo \
-    "${SW[@]}" "$SRC/traces/redis-strict.zst" > "$WORK/fifo.txt" ||
+    "${SW[@]}" "$R" > "$WORK/fifo.txt" ||
     fail "fifo run"
 grep -q "^# replay: separate sims: vtd.iotlb replacement is not lru" \
     "$WORK/fifo.txt" || fail "fifo: $(grep '^# replay' "$WORK/fifo.txt")"
 "$IOSIM" --config "$C" --no-progress \
     --set vtd.inval_walks_in_flight=restart "${SW[@]}" \
-    "$SRC/traces/redis-strict.zst" > "$WORK/restart.txt" || fail "restart"
+    "$R" > "$WORK/restart.txt" || fail "restart"
 grep -q "^# replay: separate sims: vtd.inval_walks_in_flight is not complete" \
     "$WORK/restart.txt" ||
     fail "restart: $(grep '^# replay' "$WORK/restart.txt")"
 # a single configuration, or --plain: no replay line (reports as before)
-"$IOSIM" --config "$C" --no-progress "$SRC/traces/redis-strict.zst" |
+"$IOSIM" --config "$C" --no-progress "$R" |
     grep -q '^# replay' && fail "a single run has a replay line"
 "$IOSIM" --config "$C" --no-progress --plain "${SW[@]}" \
-    "$SRC/traces/redis-strict.zst" | grep -q '^# replay' &&
+    "$R" | grep -q '^# replay' &&
     fail "--plain has a replay line"
 
 # a sweep file's shard shares too: each row's metrics equal a single run
