@@ -279,12 +279,14 @@ size_t cache_invalidate_kv(cache_t *c, uint64_t addr, uint64_t tag);
 
 /* Looks up key; on a hit stores the value (if val) and updates the
  * replacement state. */
-static inline bool cache_lookup(cache_t *c, cache_key_t key, uint64_t *val)
+static inline CACHE_INLINE bool cache_lookup(cache_t *c, cache_key_t key,
+                                             uint64_t *val)
 {
     return cache_lookup_kv(c, key.addr, key.tag, val);
 }
 /* Inserts or refreshes key.  Returns true if a valid line was evicted. */
-static inline bool cache_insert(cache_t *c, cache_key_t key, uint64_t val)
+static inline CACHE_INLINE bool cache_insert(cache_t *c, cache_key_t key,
+                                             uint64_t val)
 {
     return cache_insert_kv_inline(c, key.addr, key.tag, val);
 }

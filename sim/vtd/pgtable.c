@@ -67,27 +67,7 @@ static uint64_t node_free_tree(pgtable_t *pt, pt_node_t *n)
     return freed;
 }
 
-/* ---- leaf-table memo ---------------------------------------------------
- * Walks, maps and unmaps of nearby IOVAs pass the same upper tables again
- * and again.  The memo remembers, per 2 MB region (direct mapped), the
- * level-1 table and the addresses of the tables above it.  A path only
- * disappears when a table page is freed (unmap_level, fini), which bumps
- * pt->gen and so invalidates every entry at once; maps only add tables,
- * which leaves existing paths as they are.  A speed-up of the simulator,
- * nothing more: every result is the one of the full walk. */
-#define PT_MEMO_SLOTS 64u                         /* power of two */
-#define PT_MEMO_REGION_SHIFT (PT_PAGE_SHIFT + 9u) /* a level-1 table: 2 MB */
-
-typedef struct pt_memo_ent {
-    uint64_t gen;         /* == pt->gen while valid (pt->gen starts at 1) */
-    uint64_t region;      /* iova >> PT_MEMO_REGION_SHIFT */
-    pt_node_t *table;     /* the level-1 table */
-    uint64_t upper_pa[4]; /* table_pa of levels 2..5, index level - 2 */
-} pt_memo_ent_t;
-
-struct pt_memo {
-    pt_memo_ent_t ent[PT_MEMO_SLOTS];
-};
+/* ---- leaf-table memo (pgtable.h) ---------------------------------- */
 
 /* leaf_table() when the memo does not know the region: walks down and
  * remembers the path. */
@@ -116,13 +96,14 @@ static pt_node_t *leaf_table_fill(const pgtable_t *pt, uint64_t iova,
 static inline pt_node_t *leaf_table(const pgtable_t *pt, uint64_t iova,
                                     const uint64_t **upper_pa)
 {
-    uint64_t region = iova >> PT_MEMO_REGION_SHIFT;
-    pt_memo_ent_t *e = &pt->memo->ent[region & (PT_MEMO_SLOTS - 1)];
-    if (e->gen == pt->gen && e->region == region) {
+    pt_memo_ent_t *e = pgtable_memo_ent(pt, iova);
+    if (e) {
         *upper_pa = e->upper_pa;
         return e->table;
     }
-    return leaf_table_fill(pt, iova, e, upper_pa);
+    uint64_t region = iova >> PT_MEMO_REGION_SHIFT;
+    return leaf_table_fill(
+        pt, iova, &pt->memo->ent[region & (PT_MEMO_SLOTS - 1)], upper_pa);
 }
 
 static inline bool same_region(uint64_t a, uint64_t end)
@@ -371,12 +352,12 @@ bool pgtable_walk(const pgtable_t *pt, uint64_t iova, pt_walk_t *w)
     return walk(pt, iova, w, true);
 }
 
-bool pgtable_walk_leaf(const pgtable_t *pt, uint64_t iova, pt_walk_t *w)
+bool pgtable_walk_leaf_full(const pgtable_t *pt, uint64_t iova, pt_walk_t *w)
 {
     return walk(pt, iova, w, false);
 }
 
-bool pgtable_is_mapped(const pgtable_t *pt, uint64_t iova)
+bool pgtable_is_mapped_full(const pgtable_t *pt, uint64_t iova)
 {
     if (iova >= width_limit(pt) || !pt->root)
         return false;

@@ -56,7 +56,27 @@ typedef struct pt_node {
 #define PT_ENT_WRITE 0x2ull
 #define PT_ENT_LARGE 0x80ull /* PS bit: 2 MB / 1 GB leaf */
 
-struct pt_memo; /* pgtable.c: shortcut to leaf tables (no model effect) */
+/* ---- leaf-table memo ---------------------------------------------------
+ * Walks, maps and unmaps of nearby IOVAs pass the same upper tables again
+ * and again.  The memo remembers, per 2 MB region (direct mapped), the
+ * level-1 table and the addresses of the tables above it.  A path only
+ * disappears when a table page is freed (unmap_level, fini), which bumps
+ * pt->gen and so invalidates every entry at once; maps only add tables,
+ * which leaves existing paths as they are.  A speed-up of the simulator,
+ * nothing more: every result is the one of the full walk. */
+#define PT_MEMO_SLOTS 64u                         /* power of two */
+#define PT_MEMO_REGION_SHIFT (PT_PAGE_SHIFT + 9u) /* a level-1 table: 2 MB */
+
+typedef struct pt_memo_ent {
+    uint64_t gen;         /* == pt->gen while valid (pt->gen starts at 1) */
+    uint64_t region;      /* iova >> PT_MEMO_REGION_SHIFT */
+    pt_node_t *table;     /* the level-1 table */
+    uint64_t upper_pa[4]; /* table_pa of levels 2..5, index level - 2 */
+} pt_memo_ent_t;
+
+struct pt_memo {
+    pt_memo_ent_t ent[PT_MEMO_SLOTS];
+};
 
 typedef struct pgtable {
     pt_node_t *root;
@@ -101,12 +121,47 @@ long pgtable_unmap(pgtable_t *pt, uint64_t iova, uint64_t size,
                    uint64_t *mapped_bytes_removed);
 /* Software walk (no caches): fills w; returns true if mapped. */
 bool pgtable_walk(const pgtable_t *pt, uint64_t iova, pt_walk_t *w);
+/* The memo's entry for iova's 2 MB region, or NULL if it has none (the
+ * region's iovas are then below the width: the memo holds only regions
+ * whose level-1 table exists). */
+static inline pt_memo_ent_t *pgtable_memo_ent(const pgtable_t *pt,
+                                              uint64_t iova)
+{
+    uint64_t region = iova >> PT_MEMO_REGION_SHIFT;
+    if (!pt->memo)
+        return NULL;
+    pt_memo_ent_t *e = &pt->memo->ent[region & (PT_MEMO_SLOTS - 1)];
+    return e->gen == pt->gen && e->region == region ? e : NULL;
+}
 /* pgtable_walk without the table and entry addresses (entry_pa and
  * table_pa are left as they were): leaf_level, fault_level, phys and
- * write are what pgtable_walk gives. */
-bool pgtable_walk_leaf(const pgtable_t *pt, uint64_t iova, pt_walk_t *w);
-/* pgtable_walk's answer alone (no pt_walk_t to fill). */
-bool pgtable_is_mapped(const pgtable_t *pt, uint64_t iova);
+ * write are what pgtable_walk gives.  Inline when the memo knows the
+ * level-1 table, whose entries are 4 KB leaves. */
+bool pgtable_walk_leaf_full(const pgtable_t *pt, uint64_t iova, pt_walk_t *w);
+static inline bool pgtable_walk_leaf(const pgtable_t *pt, uint64_t iova,
+                                     pt_walk_t *w)
+{
+    const pt_memo_ent_t *m = pgtable_memo_ent(pt, iova);
+    if (!m)
+        return pgtable_walk_leaf_full(pt, iova, w);
+    uint64_t e = m->table->ent[(iova >> PT_PAGE_SHIFT) & 511u];
+    bool present = (e & PT_ENT_PRESENT) != 0;
+    w->leaf_level = present;
+    w->fault_level = !present;
+    w->phys = present ? (e & ~0xfffull) | (iova & 0xfffull) : 0;
+    w->write = present && (e & PT_ENT_WRITE);
+    return present;
+}
+/* pgtable_walk's answer alone (no pt_walk_t to fill); inline as above. */
+bool pgtable_is_mapped_full(const pgtable_t *pt, uint64_t iova);
+static inline bool pgtable_is_mapped(const pgtable_t *pt, uint64_t iova)
+{
+    const pt_memo_ent_t *m = pgtable_memo_ent(pt, iova);
+    if (!m)
+        return pgtable_is_mapped_full(pt, iova);
+    return (m->table->ent[(iova >> PT_PAGE_SHIFT) & 511u] & PT_ENT_PRESENT) !=
+           0;
+}
 /* Calls fn for every leaf overlapping [lo, hi), in IOVA order; a
  * non-zero return from fn stops the walk and is returned. */
 typedef int (*pgtable_leaf_fn)(uint64_t iova, uint64_t phys, uint64_t span,

@@ -18,8 +18,10 @@
  *   does on one page), so the inline path is taken; the test counts that
  *   it was, so it cannot pass by never taking it.
  *   pgtable_walk_leaf (the walk the IOMMU's page walker uses when the
- *   table addresses are not needed) against pgtable_walk on a table that
- *   random maps (4 KB and large leaves) and unmaps keep changing.
+ *   table addresses are not needed; inline where the leaf-table memo
+ *   knows the region) and pgtable_is_mapped against pgtable_walk on a
+ *   table that random maps (4 KB and large leaves) and unmaps keep
+ *   changing.
  *   The replay's DMA fast path (sim.c sim_dma_fast: runs of one-page
  *   DMA records skip the plain routing) against the plain path
  *   (sim_set_fast_path off): two sims of one configuration get the same
@@ -208,6 +210,7 @@ static void test_walk_leaf(void **state)
         bool ma = pgtable_walk(&pt, at, &a),
              mb = pgtable_walk_leaf(&pt, at, &b);
         assert_int_equal(ma, mb);
+        assert_int_equal(ma, pgtable_is_mapped(&pt, at));
         assert_int_equal(a.leaf_level, b.leaf_level);
         assert_int_equal(a.fault_level, b.fault_level);
         assert_int_equal(a.phys, b.phys);
