@@ -37,3 +37,28 @@ int vec_grow(void *pp, size_t *cap, size_t need, size_t elem, size_t first)
     *cap = c;
     return 0;
 }
+
+int vec_ring_grow_elem(void *pp, size_t *cap, size_t *head, size_t count,
+                       size_t elem, size_t first)
+{
+    size_t c =
+        count < SIZE_MAX ? vec_next_cap(*cap, count + 1, elem, first) : 0;
+    if (c == 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    unsigned char *p = malloc(c * elem), *old;
+    if (!p)
+        return -1;
+    memcpy(&old, pp, sizeof old);
+    if (count) { /* [head, end) then the part that wrapped to the start */
+        size_t h = *head % *cap, run = *cap - h < count ? *cap - h : count;
+        memcpy(p, old + h * elem, run * elem);
+        memcpy(p + run * elem, old, (count - run) * elem);
+    }
+    free(old);
+    memcpy(pp, &p, sizeof p);
+    *cap = c;
+    *head = 0;
+    return 0;
+}

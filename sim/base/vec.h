@@ -16,6 +16,9 @@
  *   - Parallel arrays sharing one count reserve into copies of their
  *     capacity and store it once both succeeded (a capacity noted smaller
  *     than the array is harmless).
+ *   - A ring (count elements from index head, wrapping at cap) grows with
+ *     vec_ring_grow: a new array of the next capacity holding the elements
+ *     from its start in ring order (head becomes 0), the old one freed.
  * Assumptions: p points to an object pointer type (all object pointers
  *   share void *'s representation on the platforms iosim builds on; the
  *   pointer is read and written through memcpy).
@@ -43,5 +46,13 @@ static inline int vec_reserve_elem(void *pp, size_t *cap, size_t need,
 /* 0 when *pp holds `need` elements, -1 (nothing changed) when it cannot. */
 #define vec_reserve(pp, cap, need, first)                                      \
     vec_reserve_elem((pp), (cap), (need), sizeof **(pp), (first))
+
+int vec_ring_grow_elem(void *pp, size_t *cap, size_t *head, size_t count,
+                       size_t elem, size_t first);
+
+/* Room for one more element in the ring *pp (count elements from *head,
+ * capacity *cap): 0, or -1 (nothing changed, errno ENOMEM). */
+#define vec_ring_grow(pp, cap, head, count, first)                             \
+    vec_ring_grow_elem((pp), (cap), (head), (count), sizeof **(pp), (first))
 
 #endif /* IOSIM_VEC_H */

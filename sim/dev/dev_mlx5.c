@@ -609,18 +609,9 @@ static int ring_run_take(mlx5_t *m, uint64_t iova, iosim_err_t *err)
 
 static int gq_push(chan_t *c, uint64_t iova, iosim_err_t *err)
 {
-    if (c->gq_len == c->gq_cap) {
-        size_t cap = c->gq_cap ? 2 * c->gq_cap : 1024;
-        uint64_t *v = malloc(cap * sizeof *v);
-        if (!v)
-            return iosim_err_set(err, "mlx5: out of memory");
-        for (size_t i = 0; i < c->gq_len; i++)
-            v[i] = c->gq[(c->gq_head + i) % c->gq_cap];
-        free(c->gq);
-        c->gq = v;
-        c->gq_head = 0;
-        c->gq_cap = cap;
-    }
+    if (c->gq_len == c->gq_cap &&
+        vec_ring_grow(&c->gq, &c->gq_cap, &c->gq_head, c->gq_len, 1024))
+        return iosim_err_set(err, "mlx5: out of memory");
     c->gq[(c->gq_head + c->gq_len++) % c->gq_cap] = iova;
     return 0;
 }

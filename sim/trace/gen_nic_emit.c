@@ -5,6 +5,7 @@
  * generator. */
 #include <stdlib.h>
 
+#include "base/vec.h"
 #include "trace/gen_nic_internal.h"
 
 /* The driver's time: a poll's cpu time with --unmap-ns, else the slot's. */
@@ -123,18 +124,9 @@ int nic_cpu_flush_forced(nic_t *n, nic_cpu_t *c, uint64_t until)
 
 static int cpu_push(nic_t *n, nic_cpu_t *c, const iosim_rec_t *r)
 {
-    if (c->count == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 256;
-        iosim_rec_t *v = malloc(cap * sizeof *v);
-        if (!v)
-            return iosim_err_set(n->err, "gen nic: out of memory");
-        for (size_t i = 0; i < c->count; i++)
-            v[i] = c->recs[(c->head + i) % c->cap];
-        free(c->recs);
-        c->recs = v;
-        c->head = 0;
-        c->cap = cap;
-    }
+    if (c->count == c->cap &&
+        vec_ring_grow(&c->recs, &c->cap, &c->head, c->count, 256))
+        return iosim_err_set(n->err, "gen nic: out of memory");
     if (!c->count) /* the stream's next record: it enters the merge */
         trace_merge_set(&n->cpu_m, (size_t)(c - n->cpu_s), r->t);
     c->recs[(c->head + c->count++) % c->cap] = *r;

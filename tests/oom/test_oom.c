@@ -420,7 +420,7 @@ static void test_config(void **state)
 /* ---------------------------------------------------------------- */
 /* A realloc that fails (ENOMEM) leaves the array, its contents and its
  * capacity as they were; the next call grows it to the same capacity as
- * if nothing had failed. */
+ * if nothing had failed.  The same for a ring's growth. */
 static void test_vec_enomem(void **state)
 {
     (void)state;
@@ -452,6 +452,26 @@ static void test_vec_enomem(void **state)
     assert_int_equal(vec_reserve(&v, &cap, 5, 4), 0);
     assert_int_equal(cap, 8);
     assert_int_equal(v[0] + v[1] + v[2], 66);
+    /* a full ring (8 from index 5) whose new array cannot be had */
+    size_t head = 5;
+    for (uint32_t i = 0; i < 8; i++)
+        v[(head + i) % 8] = i;
+    was = v;
+    failalloc_arm(1);
+    rc = vec_ring_grow(&v, &cap, &head, 8, 4);
+    fired = failalloc_fired();
+    failalloc_arm(0);
+    assert_true(fired);
+    assert_int_equal(rc, -1);
+    assert_ptr_equal(v, was);
+    assert_int_equal(cap, 8);
+    assert_int_equal(head, 5);
+    assert_int_equal(v[(head + 7) % 8], 7);
+    assert_int_equal(vec_ring_grow(&v, &cap, &head, 8, 4), 0);
+    assert_int_equal(cap, 16);
+    assert_int_equal(head, 0);
+    for (uint32_t i = 0; i < 8; i++)
+        assert_int_equal(v[i], i);
     free(v);
 }
 

@@ -2,8 +2,9 @@
  *
  * The capacities are checked against the rule written out by hand (first,
  * then doubled until it holds the need) and against a brute-force replay
- * of pushes, the kept contents against what was written, and the
- * overflow limits against SIZE_MAX arithmetic done here.  A failing
+ * of pushes, the kept contents against what was written (a ring's against
+ * a FIFO counter), and the overflow limits against SIZE_MAX arithmetic
+ * done here.  A failing
  * realloc (ENOMEM) is tested in tests/oom/test_oom.c (test_vec_enomem),
  * whose allocator can fail on demand.
  */
@@ -115,12 +116,62 @@ static void test_overflow(void **state)
     free(v);
 }
 
+/* A ring that wrapped, grown at every fill: its elements come out of the
+ * new array from index 0 in the order they went in (a FIFO checked
+ * against a counter), the capacity doubling from `first`; an empty ring
+ * grows without reading its (absent) array; an overflowing one fails
+ * with nothing changed. */
+static void test_ring(void **state)
+{
+    (void)state;
+    uint64_t *r = NULL;
+    size_t cap = 0, head = 0, n = 0, caps = 0;
+    uint64_t pushed = 0, popped = 0;
+    for (int step = 0; step < 5000; step++) {
+        if (step % 3 != 2) { /* two pushes, one pop: it fills and wraps */
+            if (n == cap) {
+                size_t was = cap;
+                assert_int_equal(vec_ring_grow(&r, &cap, &head, n, 5), 0);
+                assert_int_equal(cap, was ? 2 * was : 5);
+                assert_int_equal(head, 0);
+                for (size_t i = 0; i < n; i++) /* in order from 0 */
+                    assert_int_equal(r[i], popped + i);
+                caps++;
+            }
+            r[(head + n++) % cap] = pushed++;
+        } else {
+            assert_int_equal(r[head], popped++);
+            head = (head + 1) % cap;
+            n--;
+        }
+    }
+    assert_int_equal(n, pushed - popped);
+    assert_true(caps >= 9); /* 5 .. 1280 at least: wraps at every size */
+    free(r);
+
+    uint16_t *e = NULL;
+    size_t ecap = 0, ehead = 7;
+    assert_int_equal(vec_ring_grow(&e, &ecap, &ehead, 0, 4), 0);
+    assert_int_equal(ecap, 4);
+    assert_int_equal(ehead, 0);
+    size_t most = SIZE_MAX / sizeof *e;
+    errno = 0;
+    ecap = most; /* claimed full: one more does not fit */
+    uint16_t *was = e;
+    assert_int_equal(vec_ring_grow(&e, &ecap, &ehead, most, 4), -1);
+    assert_int_equal(errno, ENOMEM);
+    assert_ptr_equal(e, was);
+    assert_int_equal(ecap, most);
+    free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_push_sequence),
         cmocka_unit_test(test_jumps),
         cmocka_unit_test(test_overflow),
+        cmocka_unit_test(test_ring),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
