@@ -10,15 +10,25 @@
 #include "system/services.h"
 #include "system/system.h"
 
+/* vtd.psc[] and vtd_psc_cache slot of a PSC grid (PML5E 0 .. PDE 3) */
+static unsigned psc_slot_of(iotlb_sweep_cache_t which)
+{
+    return which == IOTLB_SWEEP_PSC_PD     ? 3u
+           : which == IOTLB_SWEEP_PSC_PDPT ? 2u
+                                           : 1u;
+}
+
 static iosim_cache_params_t *swept(iosim_config_t *c, iotlb_sweep_cache_t which)
 {
-    return which == IOTLB_SWEEP_PSC_PD ? &c->vtd.psc[3] : &c->vtd.iotlb;
+    return which == IOTLB_SWEEP_IOTLB ? &c->vtd.iotlb
+                                      : &c->vtd.psc[psc_slot_of(which)];
 }
 
 static cache_t *swept_cache(iosim_sim_t *s, iotlb_sweep_cache_t which)
 {
-    return which == IOTLB_SWEEP_PSC_PD ? vtd_psc_cache(sim_vtd(s), 3)
-                                       : vtd_iotlb_cache(sim_vtd(s));
+    return which == IOTLB_SWEEP_IOTLB
+               ? vtd_iotlb_cache(sim_vtd(s))
+               : vtd_psc_cache(sim_vtd(s), psc_slot_of(which));
 }
 
 /* Why the base configuration rules one pass out, or NULL. */
@@ -42,8 +52,11 @@ static void copy_row(iotlb_sweep_row_t *row, uint32_t sets, uint32_t ways,
     const uint64_t *st = sim_counters(s);
     row->sets = sets;
     row->ways = ways;
-    if (which == IOTLB_SWEEP_PSC_PD) {
-        row->misses = st[IOSIM_ST_PSC3_MISSES];
+    if (which != IOTLB_SWEEP_IOTLB) { /* psc.l3 (PDE) .. l1 (PML4E) */
+        row->misses =
+            st[which == IOTLB_SWEEP_PSC_PD     ? IOSIM_ST_PSC3_MISSES
+               : which == IOTLB_SWEEP_PSC_PDPT ? IOSIM_ST_PSC2_MISSES
+                                               : IOSIM_ST_PSC1_MISSES];
         row->misses_only = true;
         return;
     }

@@ -23,15 +23,24 @@
  *     to a 4 KB leaf looks it up first and, on a miss, reads and fills
  *     that PDE, whatever the upper caches do; so its input is free of its
  *     own geometry and one pass is exact for it.
-   - The IOTLB x the PDE cache: for a fixed IOTLB geometry the walks
+ *   - The PDPTE cache (vtd.psc_pdpt) alone, the others fixed: it is
+ *     probed when the PDE cache missed, and what the PDE cache holds does
+ *     not depend on the PDPTE cache (a walk to a 4 KB leaf reads and
+ *     fills its PDE whether the PDPTE cache hit or missed), so the PDPTE
+ *     cache's input is free of its own geometry too; on a miss it is
+ *     filled with the key it missed.  Likewise the PML4E cache
+ *     (vtd.psc_pml4), probed when both below missed, the PDPTE filled
+ *     whether the PML4E cache hit or missed.  As separate sims only
+ *     their misses are known (psc.l2_misses, psc.l1_misses).
+ *   - The IOTLB x the PDE cache: for a fixed IOTLB geometry the walks
  *     (the IOTLB's misses) do not depend on the PSCs when walks in flight
  *     complete (with drop-fill or restart a walk's time, shortened by PSC
  *     hits, decides whether an invalidation discards its IOTLB fill, so
  *     they do: tests/cli/iotlb_sweep.sh shows it); so one sim per IOTLB
  *     geometry with a shadow on its PDE cache gives every PDE geometry.
- * Not modeled: the upper paging-structure caches in one pass (their
+ * Not modeled: two paging-structure caches' grids in one pass (their
  *   lookups cascade: the PDPTE cache is probed only when the PDE cache
- *   missed, so their input depends on the PDE cache's geometry); every
+ *   missed, so its input depends on the PDE cache's geometry); every
  *   IOTLB geometry's PDE stream from one pass (each IOTLB geometry is a
  *   sim of its own; all share one decode).
  */
@@ -50,7 +59,9 @@ typedef struct iotlb_sweep_row {
 /* Which cache the grid sizes. */
 typedef enum iotlb_sweep_cache {
     IOTLB_SWEEP_IOTLB,
-    IOTLB_SWEEP_PSC_PD /* vtd.psc_pd, the PDE paging-structure cache */
+    IOTLB_SWEEP_PSC_PD,   /* vtd.psc_pd, the PDE paging-structure cache */
+    IOTLB_SWEEP_PSC_PDPT, /* vtd.psc_pdpt, the PDPTE cache */
+    IOTLB_SWEEP_PSC_PML4  /* vtd.psc_pml4, the PML4E cache */
 } iotlb_sweep_cache_t;
 
 typedef enum iotlb_sweep_method {

@@ -19,7 +19,7 @@ static void usage(FILE *out)
         "usage: iosim iotlb-sweep --sets LIST --ways LIST [OPTIONS] TRACE\n"
         "The IOTLB counters (lookups, hits, misses, evictions, invalidated)\n"
         "of every sets x ways of a grid under LRU (or those of the PDE cache:\n"
-        "--cache psc_pd), as CSV on stdout, one row\n"
+        "--cache psc_pd, psc_pdpt, psc_pml4), as CSV on stdout, one row\n"
         "per point.  One replay gives every point (stack-distance simulation,\n"
         "Mattson et al. 1970) when that is exact: LRU replacement,\n"
         "vtd.inval_walks_in_flight=complete, and a trace whose IOTLB input\n"
@@ -29,11 +29,11 @@ static void usage(FILE *out)
         "  --sets LIST       set counts: N,M,... or A-B (the powers of two\n"
         "                    from A to B); powers of two\n"
         "  --ways LIST       way counts: N,M,... or A-B (every count A..B)\n"
-        "  --cache C         iotlb (default) or psc_pd: the PDE paging-\n"
-        "                    structure cache (vtd.psc_pd), the IOTLB and the\n"
-        "                    other caches as configured; as separate sims "
-        "only\n"
-        "                    its misses are known (psc.l3_misses), the other\n"
+        "  --cache C         iotlb (default), psc_pd, psc_pdpt or psc_pml4:\n"
+        "                    a paging-structure cache (PDE, PDPTE, PML4E:\n"
+        "                    vtd.psc_pd ...), the IOTLB and the other caches\n"
+        "                    as configured; as separate sims only its misses\n"
+        "                    are known (psc.l3/l2/l1_misses), the other\n"
         "                    fields are empty\n"
         "  --psc-sets LIST, --psc-ways LIST\n"
         "                    with the IOTLB's grid, every geometry of the PDE\n"
@@ -166,8 +166,14 @@ int iotlb_sweep_main(int argc, char **argv)
                 which = IOTLB_SWEEP_IOTLB;
             } else if (!strcmp(argv[i], "psc_pd")) {
                 which = IOTLB_SWEEP_PSC_PD;
+            } else if (!strcmp(argv[i], "psc_pdpt")) {
+                which = IOTLB_SWEEP_PSC_PDPT;
+            } else if (!strcmp(argv[i], "psc_pml4")) {
+                which = IOTLB_SWEEP_PSC_PML4;
             } else {
-                cli_error(PROG, "--cache %s: expected iotlb or psc_pd",
+                cli_error(PROG,
+                          "--cache %s: expected iotlb, psc_pd, psc_pdpt or "
+                          "psc_pml4",
                           argv[i]);
                 return 2;
             }
