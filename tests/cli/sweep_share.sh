@@ -148,6 +148,19 @@ grep -q "^# replay: separate sims: vtd.iotlb replacement is not lru" \
 grep -q "^# replay: separate sims: vtd.inval_walks_in_flight is not complete" \
     "$WORK/restart.txt" ||
     fail "restart: $(grep '^# replay' "$WORK/restart.txt")"
+"$IOSIM" --config "$C" --no-progress --epoch 1ms --epoch-out "$WORK/ep.csv" \
+    "${SW[@]}" "$R" > "$WORK/epoch.txt" || fail "epoch run"
+grep -q "^# replay: separate sims: a per-configuration output" \
+    "$WORK/epoch.txt" || fail "epoch: $(grep '^# replay' "$WORK/epoch.txt")"
+# an error: the same line as --plain's (the first failing sim, its record)
+"$IOSIM" --config "$C" --no-progress --strict-input "${SW[@]}" \
+    "$SRC/traces/nginx-lazy.zst" > /dev/null 2> "$WORK/strict.shared"
+rc=$?
+"$IOSIM" --config "$C" --no-progress --strict-input --plain "${SW[@]}" \
+    "$SRC/traces/nginx-lazy.zst" > /dev/null 2> "$WORK/strict.plain"
+[ "$rc" = 2 ] && grep -q "record 32" "$WORK/strict.shared" &&
+    cmp -s "$WORK/strict.shared" "$WORK/strict.plain" ||
+    fail "--strict-input: exit $rc, '$(cat "$WORK/strict.shared")' vs '$(cat "$WORK/strict.plain")'"
 # a single configuration, or --plain: no replay line (reports as before)
 "$IOSIM" --config "$C" --no-progress "$R" |
     grep -q '^# replay' && fail "a single run has a replay line"
