@@ -21,7 +21,8 @@
  *     the page's address).
  * Assumptions: IOSIM_SOURCE_DIR is the checkout (tests/data, configs);
  *   the traces are written once from tests/data/trace_small.txt into
- *   IOSIM_OOM_WORK before anything is armed.
+ *   IOSIM_OOM_WORK (ctest sets it; else a /tmp/iosim-oom-* directory
+ *   removed at the end) before anything is armed.
  * Not modeled: the programs' own messages and exit status (oom_cli.sh).
  */
 #include <errno.h>
@@ -34,6 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -143,14 +145,19 @@ static void read_trace(const char *path, result_t *res)
 }
 
 static char v1_path[512], v2_path[512], text_path[512];
+static char tmp_dir[64]; /* made when IOSIM_OOM_WORK is not set */
 
 /* The three forms of tests/data/trace_small.txt (nothing armed). */
 static int write_traces(void **state)
 {
     (void)state;
     const char *work = getenv("IOSIM_OOM_WORK");
-    if (!work)
-        work = ".";
+    if (!work) { /* run by hand: a directory of its own, not the cwd */
+        snprintf(tmp_dir, sizeof tmp_dir, "/tmp/iosim-oom-XXXXXX");
+        if (!mkdtemp(tmp_dir))
+            return -1;
+        work = tmp_dir;
+    }
     mkdir(work, 0755);
     snprintf(v1_path, sizeof v1_path, "%s/small-v1.zst", work);
     snprintf(v2_path, sizeof v2_path, "%s/small-v2.zst", work);
@@ -533,6 +540,18 @@ static void test_physmem_release(void **state)
     physmem_fini(&m);
 }
 
+/* The temporary directory write_traces made, with its traces. */
+static int remove_traces(void **state)
+{
+    (void)state;
+    if (tmp_dir[0]) {
+        unlink(v1_path);
+        unlink(v2_path);
+        rmdir(tmp_dir);
+    }
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -546,5 +565,5 @@ int main(void)
         cmocka_unit_test(test_vec_enomem),
         cmocka_unit_test(test_physmem_release),
     };
-    return cmocka_run_group_tests(tests, write_traces, NULL);
+    return cmocka_run_group_tests(tests, write_traces, remove_traces);
 }
