@@ -800,8 +800,8 @@ static inline bool sim_dma_fast(iosim_sim_t *s, const iosim_rec_t *r,
     }
     s->st[IOSIM_ST_DMA_REQS]++;
     s->st[IOSIM_ST_DMA_BYTES] += size;
-    vtd_xlate_result_t x =
-        vtd_translate(s->vtd, r->device, r->pasid, r->domain, iova, write);
+    vtd_xlate_brief_t x = vtd_translate_brief(s->vtd, r->device, r->pasid,
+                                              r->domain, iova, write);
     uint64_t lat_ns =
         dma_pipe_one(s->pipe, size, x.latency_ns, x.mem_reads != 0);
     /* the page is live in the trace's view: a hit is never stale */

@@ -76,7 +76,7 @@ static inline void size_terms(dma_pipe_t *p, uint64_t size)
     p->link_ticks = p->wire_memo > 1 ? p->wire_ticks : 1;
 }
 
-void dma_pipe_begin(dma_pipe_t *p, uint64_t size, dma_req_t *q)
+static inline void pipe_begin(dma_pipe_t *p, uint64_t size, dma_req_t *q)
 {
     uint64_t issue = p->link_free;
     /* vtd.max_outstanding: the request waits for the oldest in flight */
@@ -87,6 +87,11 @@ void dma_pipe_begin(dma_pipe_t *p, uint64_t size, dma_req_t *q)
     size_terms(p, size);
     q->base = p->base_memo;
     q->slot = 0;
+}
+
+void dma_pipe_begin(dma_pipe_t *p, uint64_t size, dma_req_t *q)
+{
+    pipe_begin(p, size, q);
 }
 
 static inline void pipe_page(dma_pipe_t *p, dma_req_t *q, uint64_t l,
@@ -148,7 +153,7 @@ uint64_t dma_pipe_one(dma_pipe_t *p, uint64_t size, double latency_ns,
 {
     dma_req_t q;
     uint64_t l = (uint64_t)(latency_ns + 0.5);
-    dma_pipe_begin(p, size, &q);
+    pipe_begin(p, size, &q);
     pipe_page(p, &q, l, walked);
     pipe_end(p, &q, latency_ns);
     return l;

@@ -606,6 +606,17 @@ vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
     return translate(v, sid, pasid, did, iova, true);
 }
 
+/* The plain copy again, inlined here so that the result's unused fields
+ * (phys, the hit flags) are never computed or stored. */
+vtd_xlate_brief_t vtd_translate_brief(vtd_t *v, uint16_t sid, uint32_t pasid,
+                                      uint16_t did, uint64_t iova, bool write)
+{
+    vtd_xlate_result_t r = v->plain && !cache_shadow(v->iotlb)
+                               ? translate(v, sid, pasid, did, iova, false)
+                               : vtd_translate(v, sid, pasid, did, iova, write);
+    return (vtd_xlate_brief_t){r.latency_ns, r.mem_reads, r.fault};
+}
+
 /* ---- invalidation ------------------------------------------------------ */
 
 typedef struct inval_match {

@@ -103,6 +103,19 @@ bool vtd_lookup(vtd_t *v, uint16_t did, uint64_t iova, uint64_t *phys);
 vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
                                  uint16_t did, uint64_t iova, bool write);
 
+/* What the replay's DMA fast path uses of a translation: 16 bytes, so
+ * returned in registers (xmm0, rax) rather than through memory. */
+typedef struct vtd_xlate_brief {
+    double latency_ns;  /* as vtd_xlate_result_t's */
+    uint32_t mem_reads; /* as vtd_xlate_result_t's */
+    bool fault;         /* as vtd_xlate_result_t's */
+} vtd_xlate_brief_t;
+
+/* vtd_translate with the result's other fields left out: the same model
+ * state, counters and these three fields. */
+vtd_xlate_brief_t vtd_translate_brief(vtd_t *v, uint16_t sid, uint32_t pasid,
+                                      uint16_t did, uint64_t iova, bool write);
+
 /* Processes one submission of n descriptors plus the implicit wait and
  * returns the time the queue took (ns). */
 double vtd_submit(vtd_t *v, const vtd_desc_t *d, size_t n);
