@@ -50,6 +50,10 @@ typedef struct os_policy_ops {
     /* IOVA the device uses for a trace IOVA (reallocating policies);
      * NULL = the trace's IOVA */
     uint64_t (*dma_iova)(void *state, const iosim_rec_t *r);
+    /* true: dma_iova returns the trace's IOVA for every access of the run
+     * (a reallocating policy in os.iova_mode replay), so the replay's
+     * fast path need not call it; NULL = call dma_iova per access */
+    bool (*dma_iova_is_trace)(void *state);
     /* a device access of size bytes at (model) iova, before it is
      * translated: software translation caches of a scheme, or descriptors
      * held back that the access must see submitted; NULL = none */

@@ -127,6 +127,11 @@ static uint64_t lazy_dma_iova(void *state, const iosim_rec_t *r)
     return l->remap ? iova_remap_dma(l->remap, r) : r->iova;
 }
 
+static bool lazy_dma_iova_is_trace(void *state)
+{
+    return !((lazy_t *)state)->remap;
+}
+
 /* fq_flush_iotlb(): one domain-wide flush; every entry queued so far
  * becomes releasable (its counter is below the new flush count). */
 static void lazy_flush(lazy_t *l, lazy_domain_t *d)
@@ -297,4 +302,5 @@ const os_policy_ops_t os_policy_lazy = {
     .unmap = lazy_unmap,
     .tick = lazy_tick,
     .dma_iova = lazy_dma_iova,
+    .dma_iova_is_trace = lazy_dma_iova_is_trace,
 };

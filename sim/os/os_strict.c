@@ -44,6 +44,11 @@ static uint64_t strict_dma_iova(void *state, const iosim_rec_t *r)
     return st->remap ? iova_remap_dma(st->remap, r) : r->iova;
 }
 
+static bool strict_dma_iova_is_trace(void *state)
+{
+    return !((strict_t *)state)->remap;
+}
+
 /* Reallocating unmap: every model mapping the trace range covers is
  * cleared, invalidated, and only then its IOVA freed (§1.3 ordering). */
 static int strict_unmap_remapped(strict_t *st, const iosim_rec_t *r,
@@ -98,4 +103,5 @@ const os_policy_ops_t os_policy_strict = {
     .map = strict_map,
     .unmap = strict_unmap,
     .dma_iova = strict_dma_iova,
+    .dma_iova_is_trace = strict_dma_iova_is_trace,
 };

@@ -774,7 +774,7 @@ static bool sim_fast_ok(const iosim_sim_t *s)
  * above): true when it has run; false, with nothing changed, when it must
  * take the plain path. */
 static inline bool sim_dma_fast(iosim_sim_t *s, const iosim_rec_t *r,
-                                uint64_t no)
+                                uint64_t no, bool trace_iova)
 {
     uint64_t size = r->size ? r->size : 1;
     /* the plain path's input checks: no warning may come of it */
@@ -789,7 +789,7 @@ static inline bool sim_dma_fast(iosim_sim_t *s, const iosim_rec_t *r,
     s->st[IOSIM_ST_REC_TOTAL]++;
     s->st[IOSIM_ST_REC_DMA]++;
     bool write = (r->flags & IOSIM_DMA_WRITE) != 0;
-    uint64_t iova = s->os->dma_iova ? s->os->dma_iova(s->os_state, r) : r->iova;
+    uint64_t iova = trace_iova ? r->iova : s->os->dma_iova(s->os_state, r);
     if (s->os->dma)
         s->os->dma(s->os_state, r, iova, r->size, write);
     if ((iova & 0xfffull) + size > 4096 || iova + size < iova) {
@@ -832,10 +832,14 @@ int iosim_sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
                       iosim_err_t *err)
 {
     if (sim_fast_ok(s)) {
+        /* whether the policy's IOVA is the trace's, asked once a batch */
+        const os_policy_ops_t *os = s->os;
+        bool trace_iova = !os->dma_iova || (os->dma_iova_is_trace &&
+                                            os->dma_iova_is_trace(s->os_state));
         for (size_t i = 0; i < n; i++) {
             uint64_t no = s->records_in++;
             if (recs[i].kind == IOSIM_REC_DMA &&
-                sim_dma_fast(s, &recs[i], no)) {
+                sim_dma_fast(s, &recs[i], no, trace_iova)) {
                 s->fast_records++;
                 continue;
             }
