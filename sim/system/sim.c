@@ -770,29 +770,41 @@ static bool sim_fast_ok(const iosim_sim_t *s)
            s->os->translates && s->hv->translate == hv_direct_translate;
 }
 
+/* The OS policy's hooks of a batch, read once (the calls between records
+ * could change what the compiler would otherwise reload). */
+typedef struct sim_fast_os {
+    void (*tick)(void *state, uint64_t now);
+    void (*dma)(void *state, const iosim_rec_t *r, uint64_t iova, uint64_t size,
+                bool write);
+    void *state;
+    bool trace_iova; /* dma_iova is the trace's IOVA (dma_iova_is_trace) */
+} sim_fast_os_t;
+
 /* Record r (number no), a DMA record, if it can take the fast path (see
  * above): true when it has run; false, with nothing changed, when it must
  * take the plain path. */
 static inline bool sim_dma_fast(iosim_sim_t *s, const iosim_rec_t *r,
-                                uint64_t no, bool trace_iova)
+                                uint64_t no, const sim_fast_os_t *os)
 {
-    uint64_t size = r->size ? r->size : 1;
+    uint64_t size = r->size ? r->size : 1, riova = r->iova;
     /* the plain path's input checks: no warning may come of it */
     if (s->pending.n || r->t < s->now || !s->seen_any ||
-        (r->iova & 0xfffull) + size > 4096 || r->iova + size < r->iova ||
-        !pgtable_is_mapped(&s->live, r->iova))
+        (riova & 0xfffull) + size > 4096 || riova + size < riova ||
+        !pgtable_is_mapped(&s->live, riova))
         return false;
     s->record_no = no;
     s->now = r->t;
-    if (s->os->tick)
-        s->os->tick(s->os_state, r->t);
+    if (os->tick)
+        os->tick(os->state, r->t);
     s->st[IOSIM_ST_REC_TOTAL]++;
     s->st[IOSIM_ST_REC_DMA]++;
     bool write = (r->flags & IOSIM_DMA_WRITE) != 0;
-    uint64_t iova = trace_iova ? r->iova : s->os->dma_iova(s->os_state, r);
-    if (s->os->dma)
-        s->os->dma(s->os_state, r, iova, r->size, write);
-    if ((iova & 0xfffull) + size > 4096 || iova + size < iova) {
+    uint64_t iova = os->trace_iova ? riova : s->os->dma_iova(os->state, r);
+    if (os->dma)
+        os->dma(os->state, r, iova, r->size, write);
+    /* the trace's IOVA passed the same check above */
+    if (!os->trace_iova &&
+        ((iova & 0xfffull) + size > 4096 || iova + size < iova)) {
         sim_live_walk_t first = {.mapped = true};
         sim_dma(s, r->device, r->pasid, r->domain, iova, r->iova, r->size,
                 write, &first);
@@ -833,13 +845,15 @@ int iosim_sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
 {
     if (sim_fast_ok(s)) {
         /* whether the policy's IOVA is the trace's, asked once a batch */
-        const os_policy_ops_t *os = s->os;
-        bool trace_iova = !os->dma_iova || (os->dma_iova_is_trace &&
-                                            os->dma_iova_is_trace(s->os_state));
+        const os_policy_ops_t *ops = s->os;
+        const sim_fast_os_t os = {ops->tick, ops->dma, s->os_state,
+                                  !ops->dma_iova ||
+                                      (ops->dma_iova_is_trace &&
+                                       ops->dma_iova_is_trace(s->os_state))};
         for (size_t i = 0; i < n; i++) {
             uint64_t no = s->records_in++;
             if (recs[i].kind == IOSIM_REC_DMA &&
-                sim_dma_fast(s, &recs[i], no, trace_iova)) {
+                sim_dma_fast(s, &recs[i], no, &os)) {
                 s->fast_records++;
                 continue;
             }
