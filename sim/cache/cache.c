@@ -1,8 +1,9 @@
 /* cache.c — the generic set-associative cache (see cache.h).
  *
  * Concepts (implementation): the lines are stored as parallel arrays
- * (key addrs, key tags, valid flags, values, stamps; line i = set * ways
- * + way) so that a probe reads little more than the addrs of one set.  Two
+ * (key addrs, key tags, values, stamps; line i = set * ways + way; an
+ * invalid line's addr is CACHE_NO_ADDR, cache.h) so that a probe reads
+ * little more than the addrs of one set.  Two
  * memos make repeated work cheap without changing any outcome: `mru` is the
  * line of the last hit or fill, probed first (a key lives in at most one line,
  * so finding it there is the same hit the set scan would find); `miss`
@@ -69,22 +70,22 @@ cache_t *cache_new(const char *name, const iosim_cache_params_t *p,
         c->ways = p->ways;
         c->set_mask = p->sets - 1;
         size_t n = (size_t)c->sets * c->ways;
-        c->addrs = calloc(n, sizeof *c->addrs);
+        c->addrs = malloc(n * sizeof *c->addrs);
         c->tags = calloc(n, sizeof *c->tags);
-        c->valid = calloc(n, sizeof *c->valid);
         c->vals = calloc(n, sizeof *c->vals);
         c->stamps = calloc(n, sizeof *c->stamps);
         c->set_bits = calloc(c->sets, sizeof *c->set_bits);
         c->set_valid = calloc(c->sets, sizeof *c->set_valid);
         if (c->kind == CACHE_REPL_LRU && c->ways <= CACHE_ORDER_MAX_WAYS)
             c->order = malloc(c->sets * sizeof *c->order);
-        if (!c->addrs || !c->tags || !c->valid || !c->vals || !c->stamps ||
-            !c->set_bits || !c->set_valid ||
+        if (!c->addrs || !c->tags || !c->vals || !c->stamps || !c->set_bits ||
+            !c->set_valid ||
             (c->kind == CACHE_REPL_LRU && c->ways <= CACHE_ORDER_MAX_WAYS &&
              !c->order)) {
             cache_free(c);
             return iosim_err_set(err, "%s: out of memory", name), NULL;
         }
+        memset(c->addrs, 0xff, n * sizeof *c->addrs); /* CACHE_NO_ADDR */
         c->lru_inline = c->order != NULL;
         if (c->order) { /* any first order: a set is full only after each
                            of its ways was filled, which moves it first */
@@ -104,7 +105,6 @@ void cache_free(cache_t *c)
         return;
     free(c->addrs);
     free(c->tags);
-    free(c->valid);
     free(c->vals);
     free(c->stamps);
     free(c->set_bits);
@@ -268,9 +268,9 @@ static inline uint32_t repl_victim(cache_t *c, uint32_t set)
 /* The first invalid way of a set with fewer valid lines than ways. */
 static inline uint32_t free_way_of(const cache_t *c, uint32_t set)
 {
-    const bool *ok = c->valid + (size_t)set * c->ways;
+    const uint64_t *a = c->addrs + (size_t)set * c->ways;
     uint32_t w = 0;
-    while (ok[w])
+    while (a[w] != CACHE_NO_ADDR)
         w++;
     return w;
 }
@@ -345,7 +345,6 @@ bool cache_insert_kv(cache_t *c, uint64_t addr, uint64_t tag, uint64_t val)
     c->addrs[i] = addr;
     c->tags[i] = tag;
     c->vals[i] = val;
-    c->valid[i] = true;
     c->stamps[i] = ++c->clock; /* fill time, used by FIFO */
     c->mru = i;
     repl_touch(c, set, w, i);
@@ -362,7 +361,7 @@ size_t cache_invalidate_kv(cache_t *c, uint64_t addr, uint64_t tag)
     size_t base = (size_t)set * c->ways;
     for (uint32_t w = 0; w < c->ways; w++) {
         if (line_has(c, base + w, addr, tag)) {
-            c->valid[base + w] = false;
+            c->addrs[base + w] = CACHE_NO_ADDR;
             c->nvalid--;
             c->set_valid[set]--;
             c->miss_known = false;
@@ -387,9 +386,10 @@ size_t cache_invalidate_if(cache_t *c,
             continue;
         }
         for (uint32_t w = 0; w < c->ways; w++, i++) {
-            if (c->valid[i] && match((cache_key_t){c->addrs[i], c->tags[i]},
-                                     c->vals[i], arg)) {
-                c->valid[i] = false;
+            if (cache_line_valid(c, i) &&
+                match((cache_key_t){c->addrs[i], c->tags[i]}, c->vals[i],
+                      arg)) {
+                c->addrs[i] = CACHE_NO_ADDR;
                 c->set_valid[set]--;
                 n++;
             }
@@ -409,7 +409,7 @@ size_t cache_flush(cache_t *c)
     if (!c->enabled)
         return 0;
     size_t n = c->nvalid, total = (size_t)c->sets * c->ways;
-    memset(c->valid, 0, total * sizeof *c->valid);
+    memset(c->addrs, 0xff, total * sizeof *c->addrs); /* CACHE_NO_ADDR */
     memset(c->set_bits, 0, c->sets * sizeof *c->set_bits);
     memset(c->set_valid, 0, c->sets * sizeof *c->set_valid);
     c->nvalid = 0;
@@ -422,10 +422,10 @@ size_t cache_flush_except(cache_t *c, uint32_t set, uint32_t way)
     if (!c->enabled)
         return 0;
     size_t keep = (size_t)set * c->ways + way;
-    bool kept = c->valid[keep];
+    uint64_t kept = c->addrs[keep];
     size_t n = cache_flush(c);
-    if (kept) {
-        c->valid[keep] = true;
+    if (kept != CACHE_NO_ADDR) {
+        c->addrs[keep] = kept;
         c->nvalid = 1;
         c->set_valid[set] = 1;
         n--;
@@ -439,7 +439,7 @@ size_t cache_occupancy(const cache_t *c)
         return 0;
     size_t n = 0, total = (size_t)c->sets * c->ways;
     for (size_t i = 0; i < total; i++)
-        n += c->valid[i];
+        n += cache_line_valid(c, i);
     return n;
 }
 

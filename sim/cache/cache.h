@@ -74,16 +74,24 @@ void cache_free(cache_t *c);
 bool cache_enabled(const cache_t *c);
 uint32_t cache_capacity(const cache_t *c);
 
-/* The lines are parallel arrays (key addrs, key tags, valid flags, values,
- * stamps; line i = set * ways + way); cache.c says how they are used.
- * Here only so that cache_lookup_kv's first probe is inline. */
+/* The addr of an invalid line.  Assumption: no key has it — every
+ * caller's key addr is a page or region number (an address shifted right
+ * by at least 12 bits), a source id or a PASID, all below 2^52.  (The
+ * all-associativity shadow's hole, allassoc.c, is the all-ones addr and
+ * tag; it lives only in the shadow's stacks, never in these lines.) */
+#define CACHE_NO_ADDR UINT64_MAX
+
+/* The lines are parallel arrays (key addrs, key tags, values, stamps;
+ * line i = set * ways + way; a line is valid unless its addr is
+ * CACHE_NO_ADDR, so a probe reads addrs and tags only); cache.c says how
+ * they are used.  Here only so that cache_lookup_kv's first probe is
+ * inline. */
 struct cache {
     char name[48];
     bool enabled;
     uint32_t sets, ways, set_mask;
-    uint64_t *addrs;    /* sets * ways: key.addr */
+    uint64_t *addrs;    /* sets * ways: key.addr, CACHE_NO_ADDR if invalid */
     uint64_t *tags;     /* sets * ways: key.tag  */
-    bool *valid;        /* sets * ways */
     uint64_t *vals;     /* sets * ways */
     uint64_t *stamps;   /* LRU: last use; FIFO: fill time */
     uint64_t *set_bits; /* PLRU tree, one word per set */
@@ -109,10 +117,17 @@ struct cache {
         *shadow; /* every other LRU geometry (allassoc.h), or NULL */
 };
 
+static inline bool cache_line_valid(const cache_t *c, size_t i)
+{
+    return c->addrs[i] != CACHE_NO_ADDR;
+}
+
+/* Line i holds key {addr, tag} (addr is never CACHE_NO_ADDR, so an
+ * invalid line never matches). */
 static inline bool cache_line_has(const cache_t *c, size_t i, uint64_t addr,
                                   uint64_t tag)
 {
-    return c->addrs[i] == addr && c->tags[i] == tag && c->valid[i];
+    return c->addrs[i] == addr && c->tags[i] == tag;
 }
 
 /* the per-access path: inline even where GCC judges a caller too big */
@@ -120,10 +135,10 @@ static inline bool cache_line_has(const cache_t *c, size_t i, uint64_t addr,
 
 #define CACHE_ORDER_MAX_WAYS 16u /* 4-bit ways in a 64-bit order word */
 
-/* The rest of line i's key (its addr matched): the tag, and validity. */
+/* The rest of line i's key (its addr matched, so the line is valid). */
 static inline bool cache_key_rest(const cache_t *c, size_t i, uint64_t tag)
 {
-    return c->tags[i] == tag && c->valid[i];
+    return c->tags[i] == tag;
 }
 
 /* The way of the set at line base that holds key {addr, tag}, or ways if
@@ -223,7 +238,7 @@ static inline CACHE_INLINE bool cache_lru_fill(cache_t *c, uint32_t set,
     if (evicted) {
         w = (uint32_t)(c->order[set] >> (4 * (ways - 1))) & 15u;
     } else {
-        while (c->valid[base + w])
+        while (cache_line_valid(c, base + w))
             w++;
         c->nvalid++;
         c->set_valid[set]++;
@@ -233,7 +248,6 @@ static inline CACHE_INLINE bool cache_lru_fill(cache_t *c, uint32_t set,
     c->addrs[i] = addr;
     c->tags[i] = tag;
     c->vals[i] = val;
-    c->valid[i] = true;
     c->clock += 2; /* the fill's stamp, then the touch's */
     c->stamps[i] = c->clock;
     c->mru = i;

@@ -69,9 +69,9 @@ static void same_state(const cache_t *a, const cache_t *b)
     assert_int_equal(a->mru, b->mru);
     assert_int_equal(a->rng, b->rng);
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(a->valid[i], b->valid[i]);
+        assert_int_equal(cache_line_valid(a, i), cache_line_valid(b, i));
         assert_int_equal(a->stamps[i], b->stamps[i]);
-        if (!a->valid[i])
+        if (!cache_line_valid(a, i))
             continue;
         assert_int_equal(a->addrs[i], b->addrs[i]);
         assert_int_equal(a->tags[i], b->tags[i]);
