@@ -90,10 +90,14 @@ struct cache {
     char name[48];
     bool enabled;
     uint32_t sets, ways, set_mask;
-    uint64_t *addrs;    /* sets * ways: key.addr, CACHE_NO_ADDR if invalid */
-    uint64_t *tags;     /* sets * ways: key.tag  */
-    uint64_t *vals;     /* sets * ways */
-    uint64_t *stamps;   /* LRU: last use; FIFO: fill time */
+    uint64_t *addrs; /* sets * ways: key.addr, CACHE_NO_ADDR if invalid */
+    uint64_t *tags;  /* sets * ways: key.tag  */
+    uint64_t *vals;  /* sets * ways */
+    /* LRU: last use; FIFO: fill time.  An LRU cache with an order never
+     * reads them (its victim is the order's last way): the inline path
+     * leaves them, the generic code keeps them (test_fast_path checks its
+     * orders against them) */
+    uint64_t *stamps;
     uint64_t *set_bits; /* PLRU tree, one word per set */
     /* LRU with ways <= 16, else NULL: per set its ways from most to least
      * recently used, 4 bits each (way of rank k in bits 4k..4k+3), so the
@@ -207,8 +211,8 @@ static inline bool cache_scan(cache_t *c, uint64_t addr, uint64_t tag,
 
 /* The inline LRU path (c->lru_inline: LRU with a recency order, enabled,
  * no shadow): the lookup and the fill after a missed lookup, with the
- * same outcome and state as cache.c's generic code (test_fast_path
- * compares them). */
+ * same outcome and state as cache.c's generic code but the stamps and
+ * clock, which it leaves (the order answers; test_fast_path compares). */
 static inline CACHE_INLINE bool cache_lru_lookup(cache_t *c, uint64_t addr,
                                                  uint64_t tag, uint64_t *val)
 {
@@ -222,7 +226,6 @@ static inline CACHE_INLINE bool cache_lru_lookup(cache_t *c, uint64_t addr,
     } /* else the MRU line: first in its set's order already */
     if (val)
         *val = c->vals[i];
-    c->stamps[i] = ++c->clock;
     return true;
 }
 
@@ -248,8 +251,6 @@ static inline CACHE_INLINE bool cache_lru_fill(cache_t *c, uint32_t set,
     c->addrs[i] = addr;
     c->tags[i] = tag;
     c->vals[i] = val;
-    c->clock += 2; /* the fill's stamp, then the touch's */
-    c->stamps[i] = c->clock;
     c->mru = i;
     c->order[set] = cache_order_front(c->order[set], w);
     return evicted;

@@ -10,10 +10,11 @@
  *   flushes, one through cache_lookup_kv and cache_insert_kv_inline, the
  *   other through cache_lookup_slow and cache_insert_kv only; every answer
  *   and value, and after every operation the whole state (keys, valid
- *   bits, values, LRU stamps and clock, PLRU bits, counts, the MRU line,
+ *   bits, values, LRU stamps and clock where no recency order replaces
+ *   them, PLRU bits, counts, the MRU line,
  *   the recency orders), must be the same, and each set's recency order
- *   must list its ways by their LRU stamps, newest first (the policy's
- *   definition).
+ *   must list its ways by the generic code's LRU stamps, newest first
+ *   (the policy's definition; the inline path leaves the stamps).
  * Assumptions: the stream repeats its last key often (as a DMA stream
  *   does on one page), so the inline path is taken; the test counts that
  *   it was, so it cannot pass by never taking it.
@@ -61,16 +62,20 @@ static cache_t *mk(uint32_t sets, uint32_t ways, const char *repl)
     return c;
 }
 
+/* a: the cache the inline path ran; b: the generic code's (which keeps
+ * the LRU stamps the inline path leaves to the recency order) */
 static void same_state(const cache_t *a, const cache_t *b)
 {
     size_t n = (size_t)a->sets * a->ways;
-    assert_int_equal(a->clock, b->clock);
+    if (!a->order)
+        assert_int_equal(a->clock, b->clock);
     assert_int_equal(a->nvalid, b->nvalid);
     assert_int_equal(a->mru, b->mru);
     assert_int_equal(a->rng, b->rng);
     for (size_t i = 0; i < n; i++) {
         assert_int_equal(cache_line_valid(a, i), cache_line_valid(b, i));
-        assert_int_equal(a->stamps[i], b->stamps[i]);
+        if (!a->order)
+            assert_int_equal(a->stamps[i], b->stamps[i]);
         if (!cache_line_valid(a, i))
             continue;
         assert_int_equal(a->addrs[i], b->addrs[i]);
@@ -92,7 +97,7 @@ static void same_state(const cache_t *a, const cache_t *b)
             uint32_t w = (uint32_t)(a->order[s] >> (4 * k)) & 15u;
             assert_true(w < a->ways && !(seen & (1u << w)));
             seen |= 1u << w;
-            uint64_t st = a->stamps[(size_t)s * a->ways + w];
+            uint64_t st = b->stamps[(size_t)s * b->ways + w];
             assert_true(st < prev || (st == 0 && prev == 0));
             prev = st;
         }
