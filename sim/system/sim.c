@@ -134,6 +134,9 @@ iosim_sim_t *iosim_sim_new(const iosim_config_t *cfg, const char *label,
     physmem_init(&s->live_mem, 0);
     if (pgtable_init(&s->live, 5, &s->live_mem))
         goto oom;
+    /* large maps as large leaves (a 1 GB map is one entry, not 262,144),
+     * split again where the trace unmaps part of one */
+    s->live.split_large = true;
     s->live_ready = true;
     physmem_init(&s->premap_mem, 0);
     if (pgtable_init(&s->premap, 5, &s->premap_mem))
@@ -421,7 +424,8 @@ static void sim_premap_drop(iosim_sim_t *s, const iosim_rec_t *r)
         u.size = 4096;
         pgtable_unmap(&s->premap, a, 4096, NULL);
         sim_os_uncounted(s, &u, false);
-        pgtable_unmap(&s->live, a, 4096, NULL);
+        if (pgtable_unmap(&s->live, a, 4096, NULL) == PGTABLE_ENOMEM)
+            s->out_of_memory = true;
     }
 }
 
@@ -600,7 +604,7 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
             sim_premap_drop(s, r);
         /* the trace's own view; a remap over a live buffer (a lossy
          * trace) keeps the old entry */
-        if (pgtable_map(&s->live, r->iova, r->aux, r->size, true, false) ==
+        if (pgtable_map(&s->live, r->iova, r->aux, r->size, true, true) ==
             PGTABLE_ENOMEM)
             return iosim_err_set(err, "out of memory");
         if (s->dump && sim_dump_map(s, r, err))
@@ -615,7 +619,8 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
             return -1;
         if (s->dev)
             sim_premap_drop(s, r);
-        pgtable_unmap(&s->live, r->iova, r->size, NULL);
+        if (pgtable_unmap(&s->live, r->iova, r->size, NULL) == PGTABLE_ENOMEM)
+            return iosim_err_set(err, "out of memory");
         if (s->dump)
             sim_dump_unmap(s, r);
         return s->os->unmap(s->os_state, r, err);

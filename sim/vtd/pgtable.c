@@ -207,11 +207,32 @@ long pgtable_map(pgtable_t *pt, uint64_t iova, uint64_t phys, uint64_t size,
     return allocated;
 }
 
+/* Replaces n's large leaf i by a table of 512 leaves one level down with
+ * the same addresses and rights (large leaves again above level 1): 0, or
+ * -1 out of memory (nothing changed). */
+static int split_leaf(pgtable_t *pt, pt_node_t *n, unsigned i)
+{
+    pt_node_t *c = node_new(pt, (uint8_t)(n->level - 1));
+    if (!c)
+        return -1;
+    uint64_t sub = pt_level_span(c->level);
+    uint64_t flags = n->ent[i] & (PT_ENT_PRESENT | PT_ENT_WRITE);
+    uint64_t phys = n->ent[i] & ~0xfffull & ~PT_ENT_LARGE;
+    for (unsigned k = 0; k < PT_ENTRIES; k++)
+        c->ent[k] = (phys + (uint64_t)k * sub) | flags |
+                    (c->level > 1 ? PT_ENT_LARGE : 0);
+    c->used = PT_ENTRIES;
+    n->child[i] = c;
+    n->ent[i] = c->pa | PT_ENT_PRESENT | PT_ENT_WRITE;
+    return 0;
+}
+
 /* Clears [start, end) below n.  A child table whose whole range lies in
  * [start, end) is freed with everything under it, as Linux's
  * dma_pte_free_level() does when the unmap covers it. */
 static uint64_t unmap_level(pgtable_t *pt, pt_node_t *n, uint64_t base,
-                            uint64_t start, uint64_t end, uint64_t *removed)
+                            uint64_t start, uint64_t end, uint64_t *removed,
+                            bool *enomem)
 {
     uint64_t span = pt_level_span(n->level), freed = 0;
     unsigned first = (unsigned)((start > base ? start - base : 0) / span);
@@ -221,6 +242,11 @@ static uint64_t unmap_level(pgtable_t *pt, pt_node_t *n, uint64_t base,
             break;
         if (!(n->ent[i] & PT_ENT_PRESENT))
             continue;
+        if (!n->child[i] && pt->split_large && n->level > 1 &&
+            (cs < start || end < ce) && split_leaf(pt, n, i)) {
+            *enomem = true;
+            return freed;
+        }
         if (!n->child[i]) { /* leaf (4 KB, 2 MB or 1 GB) */
             n->ent[i] = 0;
             n->used--;
@@ -233,14 +259,17 @@ static uint64_t unmap_level(pgtable_t *pt, pt_node_t *n, uint64_t base,
              * (all of them), so its count is added before freeing what is
              * left (the child itself). */
             uint64_t leaves = 0;
-            freed += unmap_level(pt, n->child[i], cs, cs, ce, &leaves);
+            freed += unmap_level(pt, n->child[i], cs, cs, ce, &leaves, enomem);
             *removed += leaves;
             freed += node_free_tree(pt, n->child[i]);
             n->child[i] = NULL;
             n->ent[i] = 0;
             n->used--;
         } else {
-            freed += unmap_level(pt, n->child[i], cs, start, end, removed);
+            freed +=
+                unmap_level(pt, n->child[i], cs, start, end, removed, enomem);
+            if (*enomem)
+                return freed;
         }
     }
     return freed;
@@ -252,6 +281,7 @@ long pgtable_unmap(pgtable_t *pt, uint64_t iova, uint64_t size,
     if (iova + size > width_limit(pt) || iova + size < iova)
         return -1;
     uint64_t removed = 0, freed = 0, end = iova + size;
+    bool enomem = false;
     const uint64_t *upper;
     pt_node_t *lt;
     if (pt->memo && same_region(iova, end) &&
@@ -271,7 +301,7 @@ long pgtable_unmap(pgtable_t *pt, uint64_t iova, uint64_t size,
             removed += 4096;
         }
     } else {
-        freed = unmap_level(pt, pt->root, 0, iova, end, &removed);
+        freed = unmap_level(pt, pt->root, 0, iova, end, &removed, &enomem);
         if (freed)
             pt->gen++; /* table pages went: forget every memo path */
     }
@@ -279,7 +309,7 @@ long pgtable_unmap(pgtable_t *pt, uint64_t iova, uint64_t size,
     pt->pages_freed += freed;
     if (mapped_bytes_removed)
         *mapped_bytes_removed = removed;
-    return (long)freed;
+    return enomem ? PGTABLE_ENOMEM : (long)freed;
 }
 
 /* Field by field: GCC makes `rep stos` of a memset of this size, whose

@@ -85,6 +85,11 @@ typedef struct pgtable {
     physmem_t *mem;     /* where table pages live */
     uint64_t mapped_4k; /* live mapped bytes / 4 KB */
     uint64_t pages_freed;
+    /* An unmap of part of a 2 MB / 1 GB leaf splits it and keeps the rest
+     * mapped (a view of what a trace mapped, page by page, that stores
+     * large maps as large leaves); off, the whole leaf goes, as Linux's
+     * intel_iommu_unmap() does for a modeled domain. */
+    bool split_large;
     /* Simulator speed only: remembered paths to level-1 tables, valid
      * while no table page has been freed since (gen). */
     struct pt_memo *memo;
@@ -115,7 +120,9 @@ void pgtable_fini(pgtable_t *pt);
 long pgtable_map(pgtable_t *pt, uint64_t iova, uint64_t phys, uint64_t size,
                  bool write, bool large_ok);
 /* Unmaps; returns the number of table pages freed (0 = only leaves
- * changed, so Linux passes IH=1) or -1 if iova is beyond the width.
+ * changed, so Linux passes IH=1), -1 if iova is beyond the width, or
+ * PGTABLE_ENOMEM if splitting a large leaf (split_large) could not
+ * allocate its table (the leaves before it are unmapped).
  * freed_pa (may be NULL) receives up to max_freed freed table addresses. */
 long pgtable_unmap(pgtable_t *pt, uint64_t iova, uint64_t size,
                    uint64_t *mapped_bytes_removed);

@@ -1126,6 +1126,93 @@ static void test_pgtable_free_nested_tables(void **state)
     physmem_fini(&mem);
 }
 
+/* A split_large table that stores large maps as large leaves answers
+ * every walk as a table of 4 KB leaves does (the reference: large_ok
+ * false), under random maps and partial unmaps of 4 KB .. 1 GB, and a
+ * 1 GB map costs it no table below the PDPT. */
+static void test_pgtable_split_large(void **state)
+{
+    (void)state;
+    physmem_t mem_a, mem_b;
+    physmem_init(&mem_a, 0);
+    physmem_init(&mem_b, 0);
+    pgtable_t a, b;
+    assert_int_equal(pgtable_init(&a, 4, &mem_a), 0);
+    assert_int_equal(pgtable_init(&b, 4, &mem_b), 0);
+    a.split_large = true;
+    assert_true(pgtable_map(&a, 1 * GB, 5 * GB, 1 * GB, true, true) >= 0);
+    assert_int_equal(mem_a.live, 2); /* root + one PDPT, no PD */
+    uint64_t removed = 0;
+    /* a 4 KB hole in the middle: split to PD then PT, the rest kept */
+    assert_int_equal(
+        pgtable_unmap(&a, 1 * GB + 3 * MB + 4 * KB, 4 * KB, &removed), 0);
+    assert_int_equal(removed, 4 * KB);
+    assert_int_equal(mem_a.live, 4);
+    assert_int_equal(a.mapped_4k, (1 * GB - 4 * KB) / (4 * KB));
+    pt_walk_t w;
+    assert_true(pgtable_walk(&a, 1 * GB + 3 * MB + 8 * KB, &w));
+    assert_int_equal(w.phys, 5 * GB + 3 * MB + 8 * KB);
+    assert_int_equal(w.leaf_level, 1);
+    assert_true(pgtable_walk(&a, 1 * GB + 600 * MB, &w));
+    assert_int_equal(w.phys, 5 * GB + 600 * MB);
+    assert_int_equal(w.leaf_level, 2);
+    assert_false(pgtable_walk(&a, 1 * GB + 3 * MB + 4 * KB, &w));
+    assert_int_equal(pgtable_unmap(&a, 0, 4 * GB, &removed),
+                     2); /* the PD and the PT; the PDPT spans 512 GB */
+    assert_int_equal(a.mapped_4k, 0);
+
+    /* random operations in an 8 GB window against the 4 KB reference */
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    static const uint64_t sizes[] = {4 * KB, 12 * KB, 2 * MB, 4 * MB,
+                                     6 * MB, 1 * GB,  2 * GB};
+    for (int op = 0; op < 3000; op++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        uint64_t size = sizes[x % 7];
+        uint64_t align = size >= 1 * GB   ? 1 * GB
+                         : size >= 2 * MB ? 2 * MB
+                                          : 4 * KB;
+        uint64_t iova = ((x >> 8) % (8 * GB)) & ~(align - 1);
+        if (x & 1 << 3) { /* unaligned now and then */
+            iova += ((x >> 40) % 512) * 4 * KB;
+        }
+        if (iova + size > 8 * GB)
+            continue;
+        if ((x >> 4) % 3) {
+            uint64_t phys = iova + 64 * GB;
+            bool wr = (x >> 6) & 1;
+            long ra = pgtable_map(&a, iova, phys, size, wr, true);
+            long rb = pgtable_map(&b, iova, phys, size, wr, false);
+            assert_int_equal(ra < 0, rb < 0);
+        } else {
+            uint64_t ra = 0, rb = 0;
+            uint64_t len =
+                ((x >> 20) % 1024 + 1) * 4 * KB * ((x >> 5) & 1 ? 512 : 1);
+            assert_true(pgtable_unmap(&a, iova, len, &ra) >= 0);
+            assert_true(pgtable_unmap(&b, iova, len, &rb) >= 0);
+            assert_int_equal(ra, rb);
+        }
+        assert_int_equal(a.mapped_4k, b.mapped_4k);
+        for (int k = 0; k < 16; k++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            uint64_t probe = k < 2 ? iova + (k ? size - 4 * KB : 0)
+                                   : (x % (8 * GB)) & ~0xfffull;
+            pt_walk_t wa, wb;
+            bool ma = pgtable_walk(&a, probe, &wa);
+            bool mb = pgtable_walk(&b, probe, &wb);
+            assert_int_equal(ma, mb);
+            assert_int_equal(pgtable_is_mapped(&a, probe), mb);
+            if (mb) {
+                assert_int_equal(wa.phys, wb.phys);
+                assert_int_equal(wa.write, wb.write);
+            }
+        }
+    }
+    pgtable_fini(&a);
+    pgtable_fini(&b);
+    physmem_fini(&mem_a);
+    physmem_fini(&mem_b);
+}
+
 static void test_pgtable_walk_addresses(void **state)
 {
     (void)state;
@@ -1235,6 +1322,7 @@ int main(void)
         cmocka_unit_test(test_psi_range),
         cmocka_unit_test(test_pgtable_free_rule),
         cmocka_unit_test(test_pgtable_free_nested_tables),
+        cmocka_unit_test(test_pgtable_split_large),
         cmocka_unit_test(test_pgtable_walk_addresses),
         cmocka_unit_test(test_vtd_pt_pages),
         cmocka_unit_test(test_mappings_peak_all_domains),
