@@ -325,6 +325,66 @@ static inline int vget(const uint8_t **pp, const uint8_t *end, uint64_t *v)
     return 0;
 }
 
+/* vget where the column holds at least 10 more bytes (the longest
+ * varint): values of one or two bytes without a bounds check, the rest
+ * through vget (the same value and errors). */
+static inline int vget_room(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+{
+    const uint8_t *p = *pp;
+    if (p[0] < 0x80) {
+        *v = p[0];
+        *pp = p + 1;
+        return 0;
+    }
+    if (p[1] < 0x80) {
+        *v = (p[0] & 0x7fu) | (uint64_t)p[1] << 7;
+        *pp = p + 2;
+        return 0;
+    }
+    return vget(pp, end, v);
+}
+
+/* The records from n on (before max) that repeat kind k with no change
+ * mask, while every column has room for the longest varints: the plain
+ * loop's steps without its checks of kind, mask and column ends (a run
+ * of DMA records is most of a stream).  Returns the new n; a malformed
+ * varint ends the run (the plain loop decodes it again and reports it). */
+static inline size_t dec_run(const uint8_t *kinds, const uint8_t *masks,
+                             size_t n, size_t max, unsigned k,
+                             const iosim_rec_t *tmpl, iosim_rec_t *out,
+                             const uint8_t **ct, const uint8_t *et,
+                             const uint8_t **ci, const uint8_t *ei,
+                             const uint8_t **cs, const uint8_t *es, uint64_t *t,
+                             uint64_t *iova, uint64_t *size)
+{
+    size_t room = (size_t)(et - *ct);
+    if ((size_t)(ei - *ci) < room)
+        room = (size_t)(ei - *ci);
+    if ((size_t)(es - *cs) < room)
+        room = (size_t)(es - *cs);
+    room /= 10; /* records that cannot reach any column's end */
+    if (max - n > room)
+        max = n + room;
+    const uint8_t *pt = *ct, *pi = *ci, *ps = *cs;
+    uint64_t tt = *t, ii = *iova, ss = *size;
+    for (; n < max && kinds[n] == k && masks[n] == 0; n++) {
+        const uint8_t *qt = pt, *qi = pi, *qs = ps;
+        uint64_t dt, di, ds;
+        if (vget_room(&qt, et, &dt) || vget_room(&qi, ei, &di) ||
+            vget_room(&qs, es, &ds))
+            break; /* malformed: the plain loop decodes it again */
+        pt = qt, pi = qi, ps = qs;
+        iosim_rec_t *o = &out[n];
+        *o = *tmpl;
+        o->t = tt += unzigzag(dt);
+        o->iova = ii += unzigzag(di);
+        o->size = ss += unzigzag(ds);
+    }
+    *ct = pt, *ci = pi, *cs = ps;
+    *t = tt, *iova = ii, *size = ss;
+    return n;
+}
+
 /* One unsigned field of at most `max` from the extra column. */
 static inline int xget(trace_v2_dec_t *d, uint64_t max, uint64_t *v,
                        const char *name, char *why, size_t whylen)
@@ -415,6 +475,10 @@ long trace_v2_dec_read(trace_v2_dec_t *d, iosim_rec_t *out, size_t max,
         o->t = t;
         o->iova = iova[k] += unzigzag(di);
         o->size = size[k] += unzigzag(ds);
+        if (n + 1 < max && kinds[n + 1] == k && masks[n + 1] == 0)
+            n = dec_run(kinds, masks, n + 1, max, k, &d->prev[k], out, &ct, et,
+                        &ci, ei, &cs, es, &t, &iova[k], &size[k]) -
+                1;
     }
     for (unsigned k = 1; k <= IOSIM_REC_KIND_MAX; k++) {
         d->prev[k].iova = iova[k];

@@ -1180,7 +1180,7 @@ static void make_recs(iosim_rec_t *r, size_t n)
 }
 
 /* The index locates every block; each decodes on its own (codec API)
- * to the records written at its place. */
+ * to the records written at its place, in one call and in short batches. */
 #define NRAND (3 * TRACE_V2_BLOCK_RECS + 123)
 static void test_v2_index_seek(void **s)
 {
@@ -1220,6 +1220,19 @@ static void test_v2_index_seek(void **s)
         assert_int_equal(trace_v2_dec_read(&d, out, nr, &good, why, sizeof why),
                          0);
         assert_int_equal(good, nr);
+        assert_memory_equal(out, in + first, nr * sizeof *out);
+        /* again in batches of 1, 2, 3, ..., 9 records: a batch of one
+         * takes only the plain loop, longer ones its runs of DMA records
+         * without a change mask (dec_run) that end inside the batch */
+        memset(out, 0, nr * sizeof *out);
+        assert_int_equal(trace_v2_dec_begin(&d, pay, cap, why, sizeof why), 0);
+        for (size_t at = 0, b = 0; at < nr; at += good, b++) {
+            size_t want = 1 + b % 9;
+            assert_int_equal(
+                trace_v2_dec_read(&d, out + at, want, &good, why, sizeof why),
+                0);
+            assert_int_equal(good, want < nr - at ? want : nr - at);
+        }
         assert_memory_equal(out, in + first, nr * sizeof *out);
         free(pay);
     }
@@ -1343,6 +1356,39 @@ static void test_v2_handmade(void **s)
     expect_error(p, -100, 0, "wrong magic");
 }
 
+/* A run of 30 DMA records without change masks whose time column ends
+ * inside the last record's varint (a continuation byte, then the iova
+ * column): the run loop must stop before a column's last 10 bytes, so
+ * the plain loop reports record 29, as it would without runs. */
+static void test_v2_run_truncated(void **s)
+{
+    (void)s;
+    enum { N = 30 };
+    uint8_t pay[TRACE_V2_PAYLOAD_HEADER + 5 * N];
+    memset(pay, 0, sizeof pay);
+    le(pay, N, 4);
+    le(pay + 4, N, 4); /* time, iova, size columns of N bytes each */
+    le(pay + 8, N, 4);
+    le(pay + 12, N, 4);
+    uint8_t *kinds = pay + TRACE_V2_PAYLOAD_HEADER, *tcol = kinds + 2 * N;
+    for (int i = 0; i < N; i++) {
+        kinds[i] = IOSIM_REC_DMA;
+        tcol[i] = 2; /* zigzag +1 */
+    }
+    tcol[N - 1] = 0x80; /* the next byte is the iova column's first */
+    trace_v2_dec_t d;
+    char why[160];
+    iosim_rec_t out[N];
+    size_t good = 0;
+    assert_int_equal(trace_v2_dec_begin(&d, pay, sizeof pay, why, sizeof why),
+                     0);
+    assert_int_equal(trace_v2_dec_read(&d, out, N, &good, why, sizeof why), -1);
+    assert_int_equal(good, N - 1);
+    assert_string_equal(why, "the time column ends early");
+    for (int i = 0; i < N - 1; i++)
+        assert_int_equal(out[i].t, (uint64_t)i + 1);
+}
+
 /* Damage to a file the writer made: two blocks (records of block 0 are
  * delivered before an error in block 1). */
 static void test_v2_damaged(void **s)
@@ -1442,6 +1488,7 @@ int main(void)
         cmocka_unit_test(test_v2_index_seek),
         cmocka_unit_test(test_v2_handmade),
         cmocka_unit_test(test_v2_damaged),
+        cmocka_unit_test(test_v2_run_truncated),
     };
     return cmocka_run_group_tests(tests, make_work, remove_work);
 }
