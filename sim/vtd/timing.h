@@ -48,6 +48,13 @@ void walkers_free(walkers_t *w);
 /* The slot that is free first (lowest index on a tie). */
 static inline uint32_t walkers_earliest_slot(const walkers_t *w)
 {
+    const uint64_t *at = w->free_at;
+    if (w->nslots == 4) {
+        /* the default vtd.max_walks, as a tournament: each pair's lower
+         * index wins a tie, and the first pair's indices are lower */
+        uint32_t a = at[1] < at[0], b = 2u + (at[3] < at[2]);
+        return at[b] < at[a] ? b : a;
+    }
     uint32_t best = 0;
     uint64_t best_at = w->free_at[0];
     for (uint32_t i = 1; i < w->nslots; i++) {

@@ -103,6 +103,75 @@ static void test_mixed_lengths(void **state)
     walkers_free(w);
 }
 
+/* The pool picks among 4 slots (the default vtd.max_walks) by a
+ * tournament rather than a scan; the rule it must keep is the scan's:
+ * the slot free first, the lowest index on a tie.  A reference pool below
+ * applies the rule by brute force on its own array; 20,000 random issues (times
+ * that go back now and then, walk lengths 0..7 so that free times tie often)
+ * and redos of random slots, for 1..9 slots, must give the same slot, ready
+ * cycle and wait sum at every step, and walkers_next_free the same answer. */
+typedef struct ref_pool {
+    uint64_t at[9];
+    uint32_t n;
+    uint64_t wait;
+} ref_pool_t;
+
+static uint32_t ref_earliest(const ref_pool_t *r)
+{
+    uint32_t best = 0;
+    for (uint32_t i = 1; i < r->n; i++)
+        if (r->at[i] < r->at[best])
+            best = i;
+    return best;
+}
+
+static uint64_t rng_next(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static void test_slot_order_matches_scan(void **state)
+{
+    (void)state;
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (uint32_t n = 1; n <= 9; n++) {
+        walkers_t *w = mk(n);
+        ref_pool_t r = {.n = n};
+        uint64_t now = 0;
+        for (int step = 0; step < 20000; step++) {
+            uint64_t v = rng_next(&x);
+            if (v % 16 == 0) {
+                uint32_t slot = (uint32_t)((v >> 8) % n);
+                uint64_t len = (v >> 16) % 8;
+                uint64_t from = r.at[slot] > now ? r.at[slot] : now;
+                r.at[slot] = from + len;
+                assert_int_equal(walkers_redo(w, slot, now, len), r.at[slot]);
+                continue;
+            }
+            if (v % 16 == 1 && now >= 5)
+                now -= 5; /* an earlier now is accepted */
+            else
+                now += (v >> 4) % 3;
+            uint64_t len = (v >> 24) % 8;
+            uint32_t slot = ref_earliest(&r);
+            assert_int_equal(walkers_next_free(w, now),
+                             r.at[slot] > now ? r.at[slot] : now);
+            uint64_t start = r.at[slot] > now ? r.at[slot] : now;
+            r.wait += start - now;
+            r.at[slot] = start + len;
+            assert_int_equal(walkers_issue(w, now, len), r.at[slot]);
+            assert_int_equal(walkers_last_slot(w), slot);
+            assert_int_equal(w->wait_cycles, r.wait);
+        }
+        for (uint32_t i = 0; i < n; i++)
+            assert_int_equal(w->free_at[i], r.at[i]);
+        walkers_free(w);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -110,6 +179,7 @@ int main(void)
         cmocka_unit_test(test_one_walker_serialises),
         cmocka_unit_test(test_parallel_walkers),
         cmocka_unit_test(test_mixed_lengths),
+        cmocka_unit_test(test_slot_order_matches_scan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
