@@ -536,9 +536,9 @@ translate(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did, uint64_t iova,
     a.ns += v->iotlb_ns;
     uint8_t sizes = d ? (d->leaf_sizes | 1u) : 1u;
     const uint64_t tag0 = TAG(did, pasid, 0, 0); /* | the level's bits */
-    for (unsigned lvl = 1; lvl <= 3; lvl++) {
-        if (!(sizes & (1u << (lvl - 1))))
-            continue;
+    /* levels 1..3 whose bit is set, lowest first: one step a probe */
+    for (unsigned bits = sizes & 7u; bits; bits &= bits - 1) {
+        unsigned lvl = (unsigned)__builtin_ctz(bits) + 1u;
         cache_key_t k = {iova >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
                          tag0 | TAG(0, 0, lvl, 0)};
         uint64_t phys;
