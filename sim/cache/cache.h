@@ -237,14 +237,21 @@ static inline CACHE_INLINE bool cache_lru_fill(cache_t *c, uint32_t set,
 {
     uint32_t ways = c->ways, w = 0;
     size_t base = (size_t)set * ways;
+    uint64_t o = c->order[set];
     bool evicted = c->set_valid[set] == ways;
     if (evicted) {
-        w = (uint32_t)(c->order[set] >> (4 * (ways - 1))) & 15u;
+        /* the victim is the order's last way: moving it first is a
+         * rotation (nibbles from `ways` up are 0: cache_new's first order
+         * has them 0 and cache_order_front keeps them) */
+        unsigned last = 4 * (ways - 1);
+        w = (uint32_t)(o >> last) & 15u;
+        o = ((o ^ ((uint64_t)w << last)) << 4) | w;
     } else {
         while (cache_line_valid(c, base + w))
             w++;
         c->nvalid++;
         c->set_valid[set]++;
+        o = cache_order_front(o, w);
     }
     size_t i = base + w;
     c->miss_known = false;
@@ -252,7 +259,7 @@ static inline CACHE_INLINE bool cache_lru_fill(cache_t *c, uint32_t set,
     c->tags[i] = tag;
     c->vals[i] = val;
     c->mru = i;
-    c->order[set] = cache_order_front(c->order[set], w);
+    c->order[set] = o;
     return evicted;
 }
 
