@@ -783,6 +783,7 @@ typedef struct sim_fast_os {
                 bool write);
     void *state;
     bool trace_iova; /* dma_iova is the trace's IOVA (dma_iova_is_trace) */
+    bool plain;      /* vtd_plain_brief_ok, asked once a batch */
 } sim_fast_os_t;
 
 /* Record r (number no), a DMA record, if it can take the fast path (see
@@ -818,8 +819,11 @@ sim_dma_fast(iosim_sim_t *s, const iosim_rec_t *r, uint64_t no,
     }
     s->st[IOSIM_ST_DMA_REQS]++;
     s->st[IOSIM_ST_DMA_BYTES] += size;
-    vtd_xlate_brief_t x = vtd_translate_brief(s->vtd, r->device, r->pasid,
-                                              r->domain, iova, write);
+    vtd_xlate_brief_t x =
+        os->plain ? vtd_translate_plain_brief(s->vtd, r->device, r->pasid,
+                                              r->domain, iova)
+                  : vtd_translate_brief(s->vtd, r->device, r->pasid, r->domain,
+                                        iova, write);
     uint64_t lat_ns =
         dma_pipe_one(s->pipe, size, x.latency_ns, x.mem_reads != 0);
     /* the page is live in the trace's view: a hit is never stale */
@@ -871,16 +875,19 @@ int iosim_sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
     if (sim_fast_ok(s)) {
         /* whether the policy's IOVA is the trace's, asked once a batch */
         const os_policy_ops_t *ops = s->os;
-        const sim_fast_os_t os = {ops->tick, ops->dma, s->os_state,
-                                  !ops->dma_iova ||
-                                      (ops->dma_iova_is_trace &&
-                                       ops->dma_iova_is_trace(s->os_state))};
+        const sim_fast_os_t os = {
+            ops->tick, ops->dma, s->os_state,
+            !ops->dma_iova ||
+                (ops->dma_iova_is_trace && ops->dma_iova_is_trace(s->os_state)),
+            vtd_plain_brief_ok(s->vtd)};
         /* a policy without per-record hooks whose IOVA is the trace's
-         * (strict, unless it reallocates): a copy of the loop without the
-         * hooks' checks */
-        if (!os.tick && !os.dma && os.trace_iova)
+         * (strict, unless it reallocates), on the plain composition: a
+         * copy of the loop without the hooks' checks or the per-record
+         * choice of the translation's copy */
+        if (!os.tick && !os.dma && os.trace_iova && os.plain)
             return sim_fast_batch(
-                s, recs, n, (sim_fast_os_t){NULL, NULL, os.state, true}, err);
+                s, recs, n, (sim_fast_os_t){NULL, NULL, os.state, true, true},
+                err);
         return sim_fast_batch(s, recs, n, os, err);
     }
     for (size_t i = 0; i < n; i++) {

@@ -617,6 +617,21 @@ vtd_xlate_brief_t vtd_translate_brief(vtd_t *v, uint16_t sid, uint32_t pasid,
     return (vtd_xlate_brief_t){r.latency_ns, r.mem_reads, r.fault};
 }
 
+bool vtd_plain_brief_ok(const vtd_t *v)
+{
+    return v->plain && !cache_shadow(v->iotlb);
+}
+
+/* vtd_translate_brief's plain copy, its caller having asked
+ * vtd_plain_brief_ok once for many requests. */
+vtd_xlate_brief_t vtd_translate_plain_brief(vtd_t *v, uint16_t sid,
+                                            uint32_t pasid, uint16_t did,
+                                            uint64_t iova)
+{
+    vtd_xlate_result_t r = translate(v, sid, pasid, did, iova, false);
+    return (vtd_xlate_brief_t){r.latency_ns, r.mem_reads, r.fault};
+}
+
 /* ---- invalidation ------------------------------------------------------ */
 
 typedef struct inval_match {

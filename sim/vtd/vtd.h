@@ -115,6 +115,17 @@ typedef struct vtd_xlate_brief {
  * state, counters and these three fields. */
 vtd_xlate_brief_t vtd_translate_brief(vtd_t *v, uint16_t sid, uint32_t pasid,
                                       uint16_t did, uint64_t iova, bool write);
+/* Whether vtd_translate_plain_brief may stand for vtd_translate_brief:
+ * the composition is the plain one (vtd_plain_copy) and the IOTLB has no
+ * shadow.  Neither changes while requests are translated, so a caller
+ * asks once for a batch of them. */
+bool vtd_plain_brief_ok(const vtd_t *v);
+/* vtd_translate_brief where vtd_plain_brief_ok(v) holds (unchecked): its
+ * plain copy without the per-request check.  (A plain request's write
+ * flag changes nothing.) */
+vtd_xlate_brief_t vtd_translate_plain_brief(vtd_t *v, uint16_t sid,
+                                            uint32_t pasid, uint16_t did,
+                                            uint64_t iova);
 
 /* Processes one submission of n descriptors plus the implicit wait and
  * returns the time the queue took (ns). */

@@ -47,6 +47,7 @@
 
 #include <cmocka.h>
 
+#include "cache/allassoc.h"
 #include "cache/cache.h"
 #include "system/services.h"
 #include "system/system.h"
@@ -426,6 +427,59 @@ static void test_replay_fast_path(void **state)
         replay_both(other_cfgs[i]);
 }
 
+/* The translation's plain copy is asked for once a batch
+ * (vtd_plain_brief_ok): a shadow on the IOTLB rules it out, since only
+ * the general copy checks a hit against the walk another geometry would
+ * do.  A stale 2 MB entry (unmapped without an invalidation, the page
+ * then mapped 4 KB: policy "trace" invalidates only where the trace
+ * does) hits where a geometry that evicted it would walk to a 4 KB leaf:
+ * the shadow must be told, on the fast path as on the plain one. */
+static void test_plain_copy_with_shadow(void **state)
+{
+    (void)state;
+    static const uint64_t MB2 = 2u << 20;
+    iosim_rec_t r[5] = {
+        {.kind = IOSIM_REC_MAP, .iova = MB2, .size = MB2, .aux = 8 * MB2},
+        {.kind = IOSIM_REC_DMA, .iova = MB2 + 0x40, .size = 64},
+        {.kind = IOSIM_REC_UNMAP, .iova = MB2, .size = MB2},
+        {.kind = IOSIM_REC_MAP, .iova = MB2, .size = 4096, .aux = 0x10000},
+        {.kind = IOSIM_REC_DMA, .iova = MB2 + 0x80, .size = 64}};
+    for (int i = 0; i < 5; i++) {
+        r[i].t = 1000 + (uint64_t)i;
+        r[i].device = 0x100;
+        r[i].domain = 1;
+        if (r[i].kind == IOSIM_REC_MAP)
+            r[i].flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE;
+    }
+    for (int fast_path = 0; fast_path < 2; fast_path++) {
+        iosim_config_t *c = iosim_config_new();
+        iosim_err_t err = {0};
+        assert_int_equal(iosim_config_set(c, "os.policy=trace", &err), 0);
+        iosim_trace_meta_t meta = {.has_dma = true, .cpus = 1};
+        iosim_sim_t *s = iosim_sim_new(c, "s", &meta, &err);
+        assert_non_null(s);
+        sim_set_fast_path(s, fast_path);
+        const uint32_t sets = 8;
+        allassoc_t *a = allassoc_new(&sets, 1, 8, &err);
+        assert_non_null(a);
+        assert_true(vtd_plain_brief_ok(sim_vtd(s)));
+        cache_set_shadow(vtd_iotlb_cache(sim_vtd(s)), a);
+        assert_false(vtd_plain_brief_ok(sim_vtd(s)));
+        /* one record a batch: each DMA is its own batch's first */
+        for (int i = 0; i < 5; i++)
+            assert_int_equal(iosim_sim_consume(s, &r[i], 1, &err), 0);
+        assert_int_equal(iosim_sim_finish(s, &err), 0);
+        /* the stale entry hit (the second DMA took no walk) */
+        assert_int_equal(sim_counters(s)[IOSIM_ST_IOTLB_HITS], 1);
+        assert_int_equal(sim_fast_records(s), fast_path ? 2 : 0);
+        assert_false(allassoc_exact(a));
+        cache_set_shadow(vtd_iotlb_cache(sim_vtd(s)), NULL);
+        allassoc_free(a);
+        iosim_sim_free(s);
+        iosim_config_free(c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -433,6 +487,7 @@ int main(void)
         cmocka_unit_test(test_other_policies),
         cmocka_unit_test(test_walk_leaf),
         cmocka_unit_test(test_replay_fast_path),
+        cmocka_unit_test(test_plain_copy_with_shadow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
