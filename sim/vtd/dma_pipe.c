@@ -54,7 +54,7 @@ void dma_pipe_end(dma_pipe_t *p, dma_req_t *q, uint64_t size, double lat_ns)
 {
     dma_pipe_size_terms(
         p, size); /* pages of other requests may have come between */
-    dma_pipe_end_in(p, q, lat_ns);
+    dma_pipe_end_in(p, q, (uint64_t)(q->base + lat_ns + 0.5));
 }
 
 uint64_t dma_pipe_now(const dma_pipe_t *p) { return p->link_free; }

@@ -166,10 +166,11 @@ static inline void dma_pipe_device_time(uint64_t *st)
             : st[IOSIM_ST_DMA_WIRE_NS];
 }
 
-/* q ends (its size's terms are the memo's) */
-static inline void dma_pipe_end_in(dma_pipe_t *p, dma_req_t *q, double lat_ns)
+/* q ends (its size's terms are the memo's); xlate_ticks: its l0 share
+ * plus its translation latency, rounded to ns */
+static inline void dma_pipe_end_in(dma_pipe_t *p, dma_req_t *q,
+                                   uint64_t xlate_ticks)
 {
-    double t = q->base + lat_ns;
     p->link_free = q->issue + p->link_ticks;
     uint64_t landed = q->ready + p->base_ticks;
     if (landed > p->dev_done)
@@ -180,12 +181,23 @@ static inline void dma_pipe_end_in(dma_pipe_t *p, dma_req_t *q, double lat_ns)
             p->out_next = 0;
     }
     p->st[IOSIM_ST_DMA_OVERLAP_NS] = p->dev_done - p->dev_t0;
-    p->st[IOSIM_ST_DMA_XLATE_NS] += (uint64_t)(t + 0.5);
+    p->st[IOSIM_ST_DMA_XLATE_NS] += xlate_ticks;
     p->st[IOSIM_ST_DMA_WIRE_NS] += p->wire_ticks;
     dma_pipe_device_time(p->st);
 }
 
-/* A request of size bytes (> 0) within one page, translated in
+/* x (>= 0, < 2^62) rounded to whole ns as (uint64_t)(x + 0.5) rounds
+ * it, through the signed conversion: one instruction, where the unsigned
+ * one first tests x against 2^63.  dma_pipe_one's terms are far below:
+ * a translation is a few dozen steps of at most 1e6 ns each (vtd.mem_ns,
+ * vtd.llc_ns, the caches' hit_ns: params_vtd.c's ranges) and its l0
+ * share at most vtd.dma_base_ns (<= 1e9) x 4096 bytes / 1 byte. */
+static inline uint64_t dma_pipe_round_small(double x)
+{
+    return (uint64_t)(int64_t)(x + 0.5);
+}
+
+/* A request of size bytes (> 0, <= 4096) within one page, translated in
  * latency_ns (walked as for dma_pipe_page): begin, page and end in one
  * call, with the same times and counters.  Returns latency_ns rounded to
  * whole ns. */
@@ -193,10 +205,10 @@ static inline uint64_t dma_pipe_one(dma_pipe_t *p, uint64_t size,
                                     double latency_ns, bool walked)
 {
     dma_req_t q;
-    uint64_t l = (uint64_t)(latency_ns + 0.5);
+    uint64_t l = dma_pipe_round_small(latency_ns);
     dma_pipe_begin_in(p, size, &q);
     dma_pipe_page_in(p, &q, l, walked);
-    dma_pipe_end_in(p, &q, latency_ns);
+    dma_pipe_end_in(p, &q, dma_pipe_round_small(q.base + latency_ns));
     return l;
 }
 

@@ -191,6 +191,31 @@ static void test_reorder_same_time(void **state)
     assert_int_equal(o.ran[4], 4);
 }
 
+/* dma_pipe_one's rounding through the signed conversion is the unsigned
+ * one's (x + 0.5, truncated) over its range: ties, values just below
+ * them, a double's integer limit, 2^62 - 1 K. */
+static void test_round_small(void **state)
+{
+    (void)state;
+    static const double x[] = {0,
+                               0.25,
+                               0.49999999999999994,
+                               0.5,
+                               1.5,
+                               2.5,
+                               196.99999999999997,
+                               328.5,
+                               1e9 + 0.5,
+                               4096e9 + 0.5,
+                               4503599627370495.5,
+                               9007199254740991.0,
+                               4611686018427386880.0};
+    for (size_t i = 0; i < sizeof x / sizeof x[0]; i++)
+        assert_int_equal(dma_pipe_round_small(x[i]), (uint64_t)(x[i] + 0.5));
+    assert_int_equal(dma_pipe_round_small(2.5), 3);
+    assert_int_equal(dma_pipe_round_small(0.49999999999999994), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +223,7 @@ int main(void)
         cmocka_unit_test(test_walk_wait_and_redo),
         cmocka_unit_test(test_outstanding),
         cmocka_unit_test(test_reorder_same_time),
+        cmocka_unit_test(test_round_small),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
