@@ -368,15 +368,17 @@ static inline void acc_read(vtd_t *v, walk_acc_t *a, int kind)
 /* Walks table pt for addr using the paging-structure caches psc[] (tag
  * built from did/pasid/stage).  Adds reads to a; returns the leaf walk.
  * For the guest first stage (gpa_tables), each table page read first
- * translates the table's GPA through the second stage. */
+ * translates the table's GPA through the second stage.  one_read: a walk
+ * that reads only its leaf takes a short step (vtd_translate's plain
+ * copy; its general copy, the plain path tests compare with, does not). */
 static double s2_translate(vtd_t *v, uint64_t gpa, walk_acc_t *a,
                            uint64_t *hpa);
 
 static inline __attribute__((always_inline)) bool
 walk_table(vtd_t *v, const pgtable_t *pt, cache_t *const psc[4],
            const double psc_ns[4], uint16_t did, uint32_t pasid, unsigned stage,
-           uint64_t addr, bool gpa_tables, bool count_psc, walk_acc_t *a,
-           pt_walk_t *w)
+           uint64_t addr, bool gpa_tables, bool count_psc, bool one_read,
+           walk_acc_t *a, pt_walk_t *w)
 {
     /* the table addresses matter only when the tables are in guest
      * memory (each goes through the second stage) */
@@ -407,6 +409,13 @@ walk_table(vtd_t *v, const pgtable_t *pt, cache_t *const psc[4],
             else if (lvl == 4)
                 v->st[IOSIM_ST_PSC1_MISSES]++;
         }
+    }
+    if (one_read && !gpa_tables && start == leaf && leaf >= 1) {
+        /* one read, the leaf's (its table's pointer came from a PSC hit
+         * or the leaf is the top): the loop below's one pass */
+        acc_read(v, a, stage);
+        v->st[IOSIM_ST_WALK_READS_L1 + leaf - 1]++;
+        return mapped;
     }
     for (unsigned lvl = start; lvl >= leaf && lvl >= 1; lvl--) {
         /* Nested: the table page's GPA goes through the second stage,
@@ -439,7 +448,7 @@ static double s2_translate(vtd_t *v, uint64_t gpa, walk_acc_t *a, uint64_t *hpa)
     }
     pt_walk_t w;
     bool ok = walk_table(v, &v->s2, v->s2_psc, v->s2_psc_ns, VTD_HOST_S2_DID, 0,
-                         STAGE_2, gpa, false, false, a, &w);
+                         STAGE_2, gpa, false, false, false, a, &w);
     if (ok) {
         cache_insert(v->s2_tlb, k, w.phys & ~0xfffull);
         if (hpa)
@@ -562,9 +571,9 @@ translate(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did, uint64_t iova,
     unsigned stage = !any || v->xlate == VTD_XLATE_SECOND ? STAGE_2 : STAGE_1;
     /* two copies of the walk: the host's tables need no second stage */
     bool mapped = nested ? walk_table(v, &d->pt, v->psc, v->psc_ns, did, pasid,
-                                      stage, iova, true, true, &a, &w)
+                                      stage, iova, true, true, false, &a, &w)
                          : walk_table(v, &d->pt, v->psc, v->psc_ns, did, pasid,
-                                      stage, iova, false, true, &a, &w);
+                                      stage, iova, false, true, !any, &a, &w);
     if (!mapped) {
         r.fault = true;
         goto done;
