@@ -606,11 +606,18 @@ done:
     return r;
 }
 
+/* The plain composition (legacy second stage, no ATS) with no shadow on
+ * the IOTLB: translate's copy without the steps it never takes applies. */
+bool vtd_plain_brief_ok(const vtd_t *v)
+{
+    return v->plain && !cache_shadow(v->iotlb);
+}
+
 vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
                                  uint16_t did, uint64_t iova, bool write)
 {
     (void)write;
-    if (v->plain && !cache_shadow(v->iotlb))
+    if (vtd_plain_brief_ok(v))
         return translate(v, sid, pasid, did, iova, false);
     return translate(v, sid, pasid, did, iova, true);
 }
@@ -620,15 +627,10 @@ vtd_xlate_result_t vtd_translate(vtd_t *v, uint16_t sid, uint32_t pasid,
 vtd_xlate_brief_t vtd_translate_brief(vtd_t *v, uint16_t sid, uint32_t pasid,
                                       uint16_t did, uint64_t iova, bool write)
 {
-    vtd_xlate_result_t r = v->plain && !cache_shadow(v->iotlb)
+    vtd_xlate_result_t r = vtd_plain_brief_ok(v)
                                ? translate(v, sid, pasid, did, iova, false)
                                : vtd_translate(v, sid, pasid, did, iova, write);
     return (vtd_xlate_brief_t){r.latency_ns, r.mem_reads, r.fault};
-}
-
-bool vtd_plain_brief_ok(const vtd_t *v)
-{
-    return v->plain && !cache_shadow(v->iotlb);
 }
 
 /* vtd_translate_brief's plain copy, its caller having asked
