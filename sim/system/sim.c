@@ -757,11 +757,11 @@ static int sim_ahead_pop(iosim_sim_t *s, iosim_err_t *err)
 /* ---- the DMA fast path ------------------------------------------------
  * Most records of a DMA stream are one device access within one page, on
  * a system whose composition adds nothing to it beyond the translation
- * and the device pipeline.  Such a record takes sim_dma_fast: the same
- * steps as sim_take -> sim_record -> sim_dma -> hv_direct_translate in the
- * same order, with every check that cannot apply to it skipped — so the
- * same counters, model state and times.  Any other record, and any record
- * that would raise an input warning, takes the plain path. */
+ * and the device pipeline.  Runs of such records take sim_fast_run: the
+ * same steps as sim_take -> sim_record -> sim_dma -> hv_direct_translate
+ * in the same order, with every check that cannot apply to them skipped —
+ * so the same counters, model state and times.  Any other record, and any
+ * record that would raise an input warning, takes the plain path. */
 
 /* Whether the system's composition lets DMA records take the fast path:
  * no record held back (device lookahead), no device model, no walks in
@@ -786,54 +786,115 @@ typedef struct sim_fast_os {
     bool plain;      /* vtd_plain_brief_ok, asked once a batch */
 } sim_fast_os_t;
 
-/* Record r (number no), a DMA record, if it can take the fast path (see
- * above): true when it has run; false, with nothing changed, when it must
- * take the plain path. */
+/* lat_bucket of a latency whose histogram slot is slot (the latency, at
+ * most SIM_LAT_SLOTS - 1): floor(log2(slot | 1) / 2) is 0 below 4, and
+ * at most 6 without a cap since the last slot is below 2^14; latencies
+ * above it are at least 4096, bucket 6, as that slot's. */
+_Static_assert(SIM_LAT_SLOTS - 1 >= 4096 && SIM_LAT_SLOTS - 1 < (1u << 14),
+               "the last latency slot must fall in the last bucket");
+static inline unsigned lat_bucket_of_slot(uint64_t slot)
+{
+    return (63u - (unsigned)__builtin_clzll(slot | 1u)) / 2u;
+}
+
+/* The level-1 table the trace's view last gave a run of fast records,
+ * and its 2 MB region: nothing changes the view within a run (only the
+ * plain path's MAP and UNMAP records do), so the table stands for the
+ * view's walk of every IOVA of its region. */
+typedef struct sim_live_memo {
+    uint64_t region; /* iova >> PT_MEMO_REGION_SHIFT; UINT64_MAX: none */
+    const pt_node_t *table;
+} sim_live_memo_t;
+
+/* pgtable_is_mapped(&s->live, iova) within a run */
 static inline __attribute__((always_inline)) bool
-sim_dma_fast(iosim_sim_t *s, const iosim_rec_t *r, uint64_t no,
+sim_live_mapped(const iosim_sim_t *s, sim_live_memo_t *lm, uint64_t iova)
+{
+    if (iova >> PT_MEMO_REGION_SHIFT != lm->region) {
+        const pt_memo_ent_t *m = pgtable_memo_ent(&s->live, iova);
+        if (!m)
+            return pgtable_is_mapped(&s->live, iova);
+        lm->region = iova >> PT_MEMO_REGION_SHIFT;
+        lm->table = m->table;
+    }
+    return (lm->table->ent[(iova >> PT_PAGE_SHIFT) & 511u] & PT_ENT_PRESENT) !=
+           0;
+}
+
+/* A run of DMA records that take the fast path, from recs[i] on (before
+ * n): the same steps as sim_take -> sim_record -> sim_dma ->
+ * hv_direct_translate for each, the counters every record adds one to
+ * summed at the run's end (nothing reads them before: the plain path
+ * runs only after the run).  Returns where the run stopped: n, or the
+ * first record that must take the plain path (nothing of it done).
+ * Called only with no record held back (s->pending) and a record seen
+ * (s->seen_any): neither changes within a run. */
+static inline __attribute__((always_inline)) size_t
+sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
              const sim_fast_os_t *os)
 {
-    uint64_t size = r->size ? r->size : 1, riova = r->iova;
-    /* the plain path's input checks: no warning may come of it */
-    if (s->pending.n || r->t < s->now || !s->seen_any ||
-        (riova & 0xfffull) + size > 4096 || riova + size < riova ||
-        !pgtable_is_mapped(&s->live, riova))
-        return false;
-    s->record_no = no;
-    s->now = r->t;
-    if (os->tick)
-        os->tick(os->state, r->t);
-    s->st[IOSIM_ST_REC_TOTAL]++;
-    s->st[IOSIM_ST_REC_DMA]++;
-    bool write = (r->flags & IOSIM_DMA_WRITE) != 0;
-    uint64_t iova = os->trace_iova ? riova : s->os->dma_iova(os->state, r);
-    if (os->dma)
-        os->dma(os->state, r, iova, r->size, write);
-    /* the trace's IOVA passed the same check above */
-    if (!os->trace_iova &&
-        ((iova & 0xfffull) + size > 4096 || iova + size < iova)) {
-        sim_live_walk_t first = {.mapped = true};
-        sim_dma(s, r->device, r->pasid, r->domain, iova, r->iova, r->size,
-                write, &first);
-        return true;
+    /* an OS hook may read the time or the record's number (sim_now) */
+    const bool hooks = os->tick || os->dma || !os->trace_iova;
+    const size_t first = i;
+    size_t one_page = 0; /* records that took the one-page steps */
+    uint64_t now = s->now;
+    sim_live_memo_t lm = {UINT64_MAX, NULL};
+    for (; i < n; i++) {
+        const iosim_rec_t *r = &recs[i];
+        uint64_t size = r->size ? r->size : 1, riova = r->iova;
+        /* the plain path's input checks: no warning may come of it */
+        if (r->kind != IOSIM_REC_DMA || r->t < now ||
+            (riova & 0xfffull) + size > 4096 || riova + size < riova ||
+            !sim_live_mapped(s, &lm, riova))
+            break;
+        now = r->t;
+        if (hooks) {
+            s->now = now;
+            s->record_no = s->records_in + (i - first);
+        }
+        if (os->tick)
+            os->tick(os->state, now);
+        bool write = (r->flags & IOSIM_DMA_WRITE) != 0;
+        uint64_t iova = os->trace_iova ? riova : s->os->dma_iova(os->state, r);
+        if (os->dma)
+            os->dma(os->state, r, iova, r->size, write);
+        /* the trace's IOVA passed the same check above */
+        if (!os->trace_iova &&
+            ((iova & 0xfffull) + size > 4096 || iova + size < iova)) {
+            sim_live_walk_t walk = {.mapped = true};
+            sim_dma(s, r->device, r->pasid, r->domain, iova, r->iova, r->size,
+                    write, &walk);
+            continue;
+        }
+        one_page++;
+        s->st[IOSIM_ST_DMA_BYTES] += size;
+        vtd_xlate_brief_t x =
+            os->plain ? vtd_translate_plain_brief(s->vtd, r->device, r->pasid,
+                                                  r->domain, iova)
+                      : vtd_translate_brief(s->vtd, r->device, r->pasid,
+                                            r->domain, iova, write);
+        uint64_t lat_ns =
+            dma_pipe_one(s->pipe, size, x.latency_ns, x.mem_reads != 0);
+        /* the page is live in the trace's view: a hit is never stale */
+        if (x.fault)
+            s->st[IOSIM_ST_DMA_FAULTS]++;
+        s->st[IOSIM_ST_DMA_LAT_NS] += lat_ns;
+        uint64_t slot = lat_ns < SIM_LAT_SLOTS ? lat_ns : SIM_LAT_SLOTS - 1;
+        s->lat_ns_hist[slot]++;
+        s->st[IOSIM_ST_LAT_LT4 + lat_bucket_of_slot(slot)]++;
     }
-    s->st[IOSIM_ST_DMA_REQS]++;
-    s->st[IOSIM_ST_DMA_BYTES] += size;
-    vtd_xlate_brief_t x =
-        os->plain ? vtd_translate_plain_brief(s->vtd, r->device, r->pasid,
-                                              r->domain, iova)
-                  : vtd_translate_brief(s->vtd, r->device, r->pasid, r->domain,
-                                        iova, write);
-    uint64_t lat_ns =
-        dma_pipe_one(s->pipe, size, x.latency_ns, x.mem_reads != 0);
-    /* the page is live in the trace's view: a hit is never stale */
-    if (x.fault)
-        s->st[IOSIM_ST_DMA_FAULTS]++;
-    s->st[IOSIM_ST_DMA_PAGES_4K]++;
-    s->st[IOSIM_ST_DMA_LAT_NS] += lat_ns;
-    s->lat_ns_hist[lat_ns < SIM_LAT_SLOTS ? lat_ns : SIM_LAT_SLOTS - 1]++;
-    s->st[IOSIM_ST_LAT_LT4 + lat_bucket(lat_ns)]++;
-    return true;
+    uint64_t k = i - first;
+    if (k) {
+        s->now = now;
+        s->record_no = s->records_in + k - 1;
+        s->records_in += k;
+        s->fast_records += k;
+        s->st[IOSIM_ST_REC_TOTAL] += k;
+        s->st[IOSIM_ST_REC_DMA] += k;
+        s->st[IOSIM_ST_DMA_REQS] += one_page;
+        s->st[IOSIM_ST_DMA_PAGES_4K] += one_page;
+    }
+    return i;
 }
 
 void sim_set_fast_path(iosim_sim_t *s, bool on) { s->fast_path = on; }
@@ -850,20 +911,19 @@ static int sim_check_memory(const iosim_sim_t *s, iosim_err_t *err)
     return 0;
 }
 
-/* The fast path's loop over a batch; always inlined, so a call with
+/* The fast path's loop over a batch: runs of fast records, each record
+ * between them through the plain path; always inlined, so a call with
  * hooks known to be absent compiles without their checks. */
 static inline __attribute__((always_inline)) int
 sim_fast_batch(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
                const sim_fast_os_t os, iosim_err_t *err)
 {
-    for (size_t i = 0; i < n; i++) {
-        uint64_t no = s->records_in++;
-        if (recs[i].kind == IOSIM_REC_DMA &&
-            sim_dma_fast(s, &recs[i], no, &os)) {
-            s->fast_records++;
-            continue;
-        }
-        if (sim_take(s, &recs[i], no, err))
+    for (size_t i = 0;; i++) {
+        if (!s->pending.n && s->seen_any)
+            i = sim_fast_run(s, recs, i, n, &os);
+        if (i == n)
+            break;
+        if (sim_take(s, &recs[i], s->records_in++, err))
             return -1;
     }
     return sim_check_memory(s, err);

@@ -122,7 +122,7 @@ struct iosim_sim {
     /* dev_access_as() under way: the access is the model's, named so */
     bool dev_emitting;
     const char *dev_what;
-    bool fast_path;        /* DMA records may take sim_dma_fast (sim.c) */
+    bool fast_path;        /* DMA records may take sim_fast_run (sim.c) */
     uint64_t fast_records; /* records that took it */
 };
 

@@ -23,13 +23,15 @@
  *   knows the region) and pgtable_is_mapped against pgtable_walk on a
  *   table that random maps (4 KB and large leaves) and unmaps keep
  *   changing.
- *   The replay's DMA fast path (sim.c sim_dma_fast: runs of one-page
+ *   The replay's DMA fast path (sim.c sim_fast_run: runs of one-page
  *   DMA records skip the plain routing) against the plain path
  *   (sim_set_fast_path off): two sims of one configuration get the same
  *   randomized stream — maps of 4 KB pages and 2 MB-aligned large pages,
  *   unmaps (some stray), DMA records of several sources and domains (DID
  *   0 too), one-page and multi-page, some to unmapped pages or a moment
- *   earlier, trace invalidations and request marks interleaved — in
+ *   earlier, trace invalidations and request marks interleaved, a
+ *   measurement window's begin and end marks (sim.window_only in one
+ *   configuration: counters restart between runs of fast records) — in
  *   batches of random sizes; every counter, the latency histogram, the
  *   input warnings and the IOTLB's whole state must be the same, under
  *   configurations that change what a DMA record does (policies, IOVA
@@ -291,9 +293,14 @@ static iosim_rec_t *stream(size_t n, uint64_t seed, uint64_t scale)
             q->desc = IOSIM_DESC_IOTLB;
             q->gran = c & 1 ? IOSIM_GRAN_PAGE : IOSIM_GRAN_DOMAIN;
             q->iova = b->iova;
-        } else if (c < 125) {
+        } else if (c < 125 || k == n / 3 || k == 2 * n / 3) {
+            /* the measurement window (sim.window_only) from a third of
+             * the stream to two thirds: counters restart and freeze
+             * between runs of fast records */
             q->kind = IOSIM_REC_MARK;
-            q->flags = IOSIM_MARK_REQUEST;
+            q->flags = k == n / 3       ? IOSIM_MARK_BEGIN
+                       : k == 2 * n / 3 ? IOSIM_MARK_END
+                                        : IOSIM_MARK_REQUEST;
         } else {
             q->kind = IOSIM_REC_DMA;
             uint64_t off = next(&x) % b->size, m = next(&x) % 100;
@@ -408,9 +415,10 @@ static void test_replay_fast_path(void **state)
     static const char *const coiommu[] = {"os.policy=coiommu", NULL};
     static const char *const trace[] = {"os.policy=trace", NULL};
     static const char *const vhost[] = {"os.policy=vhost-iotlb", NULL};
+    static const char *const window[] = {"sim.window_only=true", NULL};
     static const char *const *const fast_cfgs[] = {
         none, lazy, small, realloc_, lazy_realloc, scalable, plru,
-        off,  ats,  fands, coiommu,  trace,        vhost};
+        off,  ats,  fands, coiommu,  trace,        vhost,    window};
     for (size_t i = 0; i < sizeof fast_cfgs / sizeof fast_cfgs[0]; i++)
         assert_true(replay_both(fast_cfgs[i]) > 10000);
     /* most of them in the translation's plain copy, 3 replays each */
