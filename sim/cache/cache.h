@@ -22,6 +22,10 @@
 
 #include "config/config.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 typedef struct cache_key {
     uint64_t addr; /* indexed part (page / region number)       */
     uint64_t tag;  /* matched part (did, pasid, level, stage ...) */
@@ -145,14 +149,59 @@ static inline bool cache_key_rest(const cache_t *c, size_t i, uint64_t tag)
     return c->tags[i] == tag;
 }
 
+/* Bit 2w set for each way w of the 8 lines from a whose addr is addr,
+ * every other bit 0: the portable form, and the reference the SSE2 form
+ * below is tested against (test_model_cache). */
+static inline uint32_t cache_match8_scalar(const uint64_t *a, uint64_t addr)
+{
+    uint32_t m = 0;
+    for (uint32_t w = 0; w < 8; w++)
+        m |= (uint32_t)(a[w] == addr) << (2 * w);
+    return m;
+}
+
+/* cache_match8_scalar's answer.  With SSE2 (baseline on x86-64): the 32-bit
+ * halves of the eight addrs compared at once, packed to one byte a half
+ * (way w's low half in byte 2w, its high half in byte 2w + 1; pack keeps
+ * the all-ones and zero lanes), so bit 2w of the byte mask and the bit
+ * above it both set mean both halves equal. */
+static inline uint32_t cache_match8(const uint64_t *a, uint64_t addr)
+{
+#if defined(__SSE2__)
+    const __m128i *p = (const __m128i *)(const void *)a;
+    __m128i k = _mm_set1_epi64x((long long)addr);
+    __m128i e0 = _mm_cmpeq_epi32(_mm_loadu_si128(p), k);
+    __m128i e1 = _mm_cmpeq_epi32(_mm_loadu_si128(p + 1), k);
+    __m128i e2 = _mm_cmpeq_epi32(_mm_loadu_si128(p + 2), k);
+    __m128i e3 = _mm_cmpeq_epi32(_mm_loadu_si128(p + 3), k);
+    __m128i b =
+        _mm_packs_epi16(_mm_packs_epi32(e0, e1), _mm_packs_epi32(e2, e3));
+    uint32_t m = (uint32_t)_mm_movemask_epi8(b);
+    return m & (m >> 1) & 0x5555u;
+#else
+    return cache_match8_scalar(a, addr);
+#endif
+}
+
 /* The way of the set at line base that holds key {addr, tag}, or ways if
- * none does.  Two ways a step, comparing addrs first (the rest of a key
- * seldom decides). */
+ * none does.  Sets of 8k ways compare addrs 8 at a time (cache_match8),
+ * others two ways a step; the rest of a key (its tag) is compared only
+ * where the addr matched (it seldom decides). */
 static inline uint32_t cache_find_way(const cache_t *c, size_t base,
                                       uint32_t ways, uint64_t addr,
                                       uint64_t tag)
 {
     const uint64_t *a = c->addrs + base, *p = a;
+    if ((ways & 7u) == 0) {
+        for (uint32_t w0 = 0; w0 < ways; w0 += 8) {
+            for (uint32_t m = cache_match8(a + w0, addr); m; m &= m - 1) {
+                uint32_t w = w0 + ((uint32_t)__builtin_ctz(m) >> 1);
+                if (cache_key_rest(c, base + w, tag))
+                    return w;
+            }
+        }
+        return ways;
+    }
     const uint64_t *pairs_end = a + (ways & ~1u);
     for (; p != pairs_end; p += 2) {
         if (__builtin_expect(p[0] == addr, 0) &&

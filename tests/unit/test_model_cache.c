@@ -422,6 +422,68 @@ static void test_refill_after_invalidate(void **state)
     cache_free(c);
 }
 
+/* cache_match8 (SSE2 on x86-64: both 32-bit halves of 8 addrs compared at
+ * once) against its portable form and against a comparison written here,
+ * on lines that agree with the key in their low half only, their high
+ * half only, both, or neither (invalid lines too); and cache_find_way on
+ * sets of 8 and 16 ways (the 8-at-a-time scan) against a line-by-line
+ * search, with keys whose addr matches under another tag. */
+static uint64_t xs(uint64_t *x) /* xorshift64 (Marsaglia 2003) */
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static void test_match8_and_find_way(void **state)
+{
+    (void)state;
+    uint64_t x = 12345;
+    unsigned lows = 0, highs = 0, boths = 0;
+    for (int round = 0; round < 20000; round++) {
+        uint64_t key = xs(&x) >> (xs(&x) % 64), a[8];
+        uint32_t want = 0;
+        for (unsigned w = 0; w < 8; w++) {
+            uint64_t r = xs(&x) % 5;
+            a[w] = r == 0   ? key
+                   : r == 1 ? key ^ 0x100000000ull /* low half agrees */
+                   : r == 2 ? key ^ 1u             /* high half agrees */
+                   : r == 3 ? CACHE_NO_ADDR
+                            : xs(&x);
+            want |= (uint32_t)(a[w] == key) << (2 * w);
+            lows += r == 1;
+            highs += r == 2;
+            boths += r == 0;
+        }
+        assert_int_equal(cache_match8_scalar(a, key), want);
+        assert_int_equal(cache_match8(a, key), want);
+    }
+    assert_true(lows > 1000 && highs > 1000 && boths > 1000);
+    static const uint32_t ways[] = {8, 16};
+    for (size_t g = 0; g < 2; g++) {
+        cache_t *c = mk(4, ways[g], "lru", 1);
+        for (int round = 0; round < 5000; round++) {
+            uint32_t set = (uint32_t)(xs(&x) % 4);
+            size_t base = (size_t)set * ways[g];
+            for (uint32_t w = 0; w < ways[g]; w++) {
+                uint64_t r = xs(&x) % 4;
+                c->addrs[base + w] = r == 0 ? CACHE_NO_ADDR : xs(&x) % 6;
+                c->tags[base + w] = xs(&x) % 3;
+            }
+            uint64_t addr = xs(&x) % 6, tag = xs(&x) % 3;
+            uint32_t want = ways[g]; /* the first line with the key */
+            for (uint32_t w = ways[g]; w-- > 0;)
+                if (c->addrs[base + w] == addr && c->tags[base + w] == tag)
+                    want = w;
+            /* (a set in use holds a key once; here it may hold it twice:
+             * both scans give the first) */
+            assert_int_equal(cache_find_way(c, base, ways[g], addr, tag), want);
+        }
+        cache_free(c);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +500,7 @@ int main(void)
         cmocka_unit_test(test_random_deterministic),
         cmocka_unit_test(test_invalidate_if),
         cmocka_unit_test(test_refill_after_invalidate),
+        cmocka_unit_test(test_match8_and_find_way),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
