@@ -261,21 +261,37 @@ static inline bool cache_scan(cache_t *c, uint64_t addr, uint64_t tag,
 /* The inline LRU path (c->lru_inline: LRU with a recency order, enabled,
  * no shadow): the lookup and the fill after a missed lookup, with the
  * same outcome and state as cache.c's generic code but the stamps and
- * clock, which it leaves (the order answers; test_fast_path compares). */
-static inline CACHE_INLINE bool cache_lru_lookup(cache_t *c, uint64_t addr,
-                                                 uint64_t tag, uint64_t *val)
+ * clock, which it leaves (the order answers; test_fast_path compares).
+ * cache_lru_probe is the lookup without noting a miss: on a miss *set is
+ * the key's set, for a caller that fills the key there itself
+ * (cache_lru_fill) before any other change of c's keys; the miss memo
+ * stays what it was (still true: a fill of its key forgets it). */
+static inline CACHE_INLINE bool cache_lru_probe(cache_t *c, uint64_t addr,
+                                                uint64_t tag, uint64_t *val,
+                                                uint32_t *set)
 {
     size_t i = c->mru;
     if (!cache_line_has(c, i, addr, tag)) {
-        uint32_t set, w;
-        if (!cache_scan(c, addr, tag, &set, &w))
+        uint32_t s = cache_index(addr, tag, c->set_mask), ways = c->ways;
+        uint32_t w = cache_find_way(c, (size_t)s * ways, ways, addr, tag);
+        *set = s;
+        if (w == ways)
             return false;
-        i = c->mru;
-        c->order[set] = cache_order_front(c->order[set], w);
+        i = (size_t)s * ways + w;
+        c->mru = i;
+        c->order[s] = cache_order_front(c->order[s], w);
     } /* else the MRU line: first in its set's order already */
     if (val)
         *val = c->vals[i];
     return true;
+}
+
+static inline CACHE_INLINE bool cache_lru_lookup(cache_t *c, uint64_t addr,
+                                                 uint64_t tag, uint64_t *val)
+{
+    uint32_t set;
+    return cache_lru_probe(c, addr, tag, val, &set) ||
+           cache_note_miss(c, addr, tag, set);
 }
 
 /* Fills key into set (the last lookup missed it there): the first

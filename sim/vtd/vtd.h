@@ -127,6 +127,10 @@ vtd_xlate_brief_t vtd_translate_plain_brief(vtd_t *v, uint16_t sid,
                                             uint32_t pasid, uint16_t did,
                                             uint64_t iova);
 
+/* Tests: requests vtd_translate_plain_brief did not answer on its quick
+ * path (the plain copy's usual steps) but through the plain copy. */
+uint64_t vtd_quick_bails(const vtd_t *v);
+
 /* Processes one submission of n descriptors plus the implicit wait and
  * returns the time the queue took (ns). */
 double vtd_submit(vtd_t *v, const vtd_desc_t *d, size_t n);
