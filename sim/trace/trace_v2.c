@@ -325,64 +325,143 @@ static inline int vget(const uint8_t **pp, const uint8_t *end, uint64_t *v)
     return 0;
 }
 
-/* vget where the column holds at least 10 more bytes (the longest
- * varint): values of one or two bytes without a bounds check, the rest
- * through vget (the same value and errors). */
-static inline int vget_room(const uint8_t **pp, const uint8_t *end, uint64_t *v)
+/* A varint of one to four bytes where the column holds at least 4 more
+ * bytes: from one 4-byte load, without a bounds check.  Returns the
+ * cursor after the value, or NULL for a longer (or malformed) varint,
+ * which the caller leaves to vget. */
+static inline const uint8_t *vget4(const uint8_t *p, uint64_t *v)
 {
-    const uint8_t *p = *pp;
-    if (p[0] < 0x80) {
-        *v = p[0];
-        *pp = p + 1;
-        return 0;
+    uint32_t w = get_le32(p);
+    if (!(w & 0x80u)) {
+        *v = w & 0x7fu;
+        return p + 1;
     }
-    if (p[1] < 0x80) {
-        *v = (p[0] & 0x7fu) | (uint64_t)p[1] << 7;
-        *pp = p + 2;
-        return 0;
+    if (!(w & 0x8000u)) {
+        *v = (w & 0x7fu) | (w >> 1 & 0x3f80u);
+        return p + 2;
     }
-    return vget(pp, end, v);
+    if (!(w & 0x800000u)) {
+        *v = (w & 0x7fu) | (w >> 1 & 0x3f80u) | (w >> 2 & 0x1fc000u);
+        return p + 3;
+    }
+    if (!(w & 0x80000000u)) {
+        *v = (w & 0x7fu) | (w >> 1 & 0x3f80u) | (w >> 2 & 0x1fc000u) |
+             (w >> 3 & 0xfe00000u);
+        return p + 4;
+    }
+    return NULL;
 }
+
+static uint64_t get_le64(const uint8_t *p)
+{
+    return (uint64_t)get_le32(p) | (uint64_t)get_le32(p + 4) << 32;
+}
+
+/* Where the records from n on (before max) stop repeating kind k with no
+ * change mask: eight kinds and masks a step, then one at a time. */
+static size_t run_end(const uint8_t *kinds, const uint8_t *masks, size_t n,
+                      size_t max, unsigned k)
+{
+    const uint64_t kk = 0x0101010101010101ull * k;
+    for (; max - n >= 8; n += 8) {
+        /* a byte that is not zero: a record of another kind or a mask
+         * (the lowest such byte is the first such record) */
+        uint64_t x = (get_le64(kinds + n) ^ kk) | get_le64(masks + n);
+        if (x)
+            return n + (size_t)__builtin_ctzll(x) / 8;
+    }
+    while (n < max && kinds[n] == k && masks[n] == 0)
+        n++;
+    return n;
+}
+
+/* A record of a run: its t, iova and size, and the 24 bytes from aux on
+ * that it takes whole from its kind's predictor, x0..x2. */
+enum { TAIL = offsetof(iosim_rec_t, aux) };
+_Static_assert(sizeof(iosim_rec_t) - TAIL == 24 &&
+                   offsetof(iosim_rec_t, t) < TAIL &&
+                   offsetof(iosim_rec_t, iova) < TAIL &&
+                   offsetof(iosim_rec_t, size) < TAIL,
+               "a record is t, iova, size, then 24 bytes from aux on");
+static inline void run_rec(iosim_rec_t *o, uint64_t t, uint64_t iova,
+                           uint64_t size, uint64_t x0, uint64_t x1, uint64_t x2)
+{
+    o->t = t;
+    o->iova = iova;
+    o->size = size;
+    uint8_t *ot = (uint8_t *)o + TAIL;
+    memcpy(ot, &x0, 8);
+    memcpy(ot + 8, &x1, 8);
+    memcpy(ot + 16, &x2, 8);
+}
+
+/* The cursors of the time, iova and size columns and the predictors of
+ * one kind, handed to dec_run and back. */
+typedef struct dec_cols {
+    const uint8_t *t, *iova, *size;
+    uint64_t pt, piova, psize;
+} dec_cols_t;
 
 /* The records from n on (before max) that repeat kind k with no change
  * mask, while every column has room for the longest varints: the plain
  * loop's steps without its checks of kind, mask and column ends (a run
  * of DMA records is most of a stream).  Returns the new n; a malformed
- * varint ends the run (the plain loop decodes it again and reports it). */
-static inline size_t dec_run(const uint8_t *kinds, const uint8_t *masks,
-                             size_t n, size_t max, unsigned k,
-                             const iosim_rec_t *tmpl, iosim_rec_t *out,
-                             const uint8_t **ct, const uint8_t *et,
-                             const uint8_t **ci, const uint8_t *ei,
-                             const uint8_t **cs, const uint8_t *es, uint64_t *t,
-                             uint64_t *iova, uint64_t *size)
+ * varint ends the run (the plain loop decodes it again and reports it).
+ * Not inlined: the run's loop keeps its cursors, predictors and the
+ * kind's fields in registers, which the plain loop around it cannot. */
+static __attribute__((noinline)) size_t
+dec_run(const trace_v2_dec_t *d, const uint8_t *kinds, const uint8_t *masks,
+        size_t n, size_t max, unsigned k, iosim_rec_t *out, dec_cols_t *c)
 {
-    size_t room = (size_t)(et - *ct);
-    if ((size_t)(ei - *ci) < room)
-        room = (size_t)(ei - *ci);
-    if ((size_t)(es - *cs) < room)
-        room = (size_t)(es - *cs);
+    const uint8_t *et = d->t_end, *ei = d->iova_end, *es = d->size_end;
+    size_t room = (size_t)(et - c->t);
+    if ((size_t)(ei - c->iova) < room)
+        room = (size_t)(ei - c->iova);
+    if ((size_t)(es - c->size) < room)
+        room = (size_t)(es - c->size);
     room /= 10; /* records that cannot reach any column's end */
     if (max - n > room)
         max = n + room;
-    const uint8_t *pt = *ct, *pi = *ci, *ps = *cs;
-    uint64_t tt = *t, ii = *iova, ss = *size;
-    for (; n < max && kinds[n] == k && masks[n] == 0; n++) {
-        const uint8_t *qt = pt, *qi = pi, *qs = ps;
+    max = run_end(kinds, masks, n, max, k);
+    /* what the run's records take whole from the predictor, the 24 bytes
+     * from aux on, held in registers (out might alias d as far as the
+     * compiler knows) */
+    uint64_t x0, x1, x2;
+    memcpy(&x0, (const uint8_t *)&d->prev[k] + TAIL, 8);
+    memcpy(&x1, (const uint8_t *)&d->prev[k] + TAIL + 8, 8);
+    memcpy(&x2, (const uint8_t *)&d->prev[k] + TAIL + 16, 8);
+    const uint8_t *pt = c->t, *pi = c->iova, *ps = c->size;
+    uint64_t tt = c->pt, ii = c->piova, ss = c->psize;
+    iosim_rec_t *o = out + n, *const oend = out + max;
+    while (o < oend) {
         uint64_t dt, di, ds;
-        if (vget_room(&qt, et, &dt) || vget_room(&qi, ei, &di) ||
-            vget_room(&qs, es, &ds))
-            break; /* malformed: the plain loop decodes it again */
+        const uint8_t *qt, *qi, *qs;
+        for (; o < oend; o++) {
+            if (!(qt = vget4(pt, &dt)) || !(qi = vget4(pi, &di)) ||
+                !(qs = vget4(ps, &ds)))
+                break;
+            pt = qt, pi = qi, ps = qs;
+            run_rec(o, tt += unzigzag(dt), ii += unzigzag(di),
+                    ss += unzigzag(ds), x0, x1, x2);
+        }
+        /* a varint of five bytes or more: vget, apart from the loop above
+         * (inlined into it, its byte loads would be made ahead of vget4's
+         * test, for every value); the columns have room for ten bytes, the
+         * longest.  A malformed one ends the run (the plain loop decodes
+         * it again and reports it). */
+        if (o == oend)
+            break;
+        qt = pt, qi = pi, qs = ps;
+        if (vget(&qt, qt + 10, &dt) || vget(&qi, qi + 10, &di) ||
+            vget(&qs, qs + 10, &ds))
+            break;
         pt = qt, pi = qi, ps = qs;
-        iosim_rec_t *o = &out[n];
-        *o = *tmpl;
-        o->t = tt += unzigzag(dt);
-        o->iova = ii += unzigzag(di);
-        o->size = ss += unzigzag(ds);
+        run_rec(o++, tt += unzigzag(dt), ii += unzigzag(di), ss += unzigzag(ds),
+                x0, x1, x2);
     }
-    *ct = pt, *ci = pi, *cs = ps;
-    *t = tt, *iova = ii, *size = ss;
-    return n;
+    c->t = pt, c->iova = pi, c->size = ps;
+    c->pt = tt, c->piova = ii, c->psize = ss;
+    return (size_t)(o - out);
 }
 
 /* One unsigned field of at most `max` from the extra column. */
@@ -475,10 +554,12 @@ long trace_v2_dec_read(trace_v2_dec_t *d, iosim_rec_t *out, size_t max,
         o->t = t;
         o->iova = iova[k] += unzigzag(di);
         o->size = size[k] += unzigzag(ds);
-        if (n + 1 < max && kinds[n + 1] == k && masks[n + 1] == 0)
-            n = dec_run(kinds, masks, n + 1, max, k, &d->prev[k], out, &ct, et,
-                        &ci, ei, &cs, es, &t, &iova[k], &size[k]) -
-                1;
+        if (n + 1 < max && kinds[n + 1] == k && masks[n + 1] == 0) {
+            dec_cols_t c = {ct, ci, cs, t, iova[k], size[k]};
+            n = dec_run(d, kinds, masks, n + 1, max, k, out, &c) - 1;
+            ct = c.t, ci = c.iova, cs = c.size;
+            t = c.pt, iova[k] = c.piova, size[k] = c.psize;
+        }
     }
     for (unsigned k = 1; k <= IOSIM_REC_KIND_MAX; k++) {
         d->prev[k].iova = iova[k];
