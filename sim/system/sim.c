@@ -8,6 +8,7 @@
 #include "dev/dev.h"
 #include "hv/hv.h"
 #include "os/os.h"
+#include "vtd/vtd_quick.h"
 
 /* ---- services for plug-ins ------------------------------------------- */
 
@@ -869,8 +870,8 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
         one_page++;
         s->st[IOSIM_ST_DMA_BYTES] += size;
         vtd_xlate_brief_t x =
-            os->plain ? vtd_translate_plain_brief(s->vtd, r->device, r->pasid,
-                                                  r->domain, iova)
+            os->plain ? vtd_translate_quick(s->vtd, r->device, r->pasid,
+                                            r->domain, iova)
                       : vtd_translate_brief(s->vtd, r->device, r->pasid,
                                             r->domain, iova, write);
         uint64_t lat_ns =

@@ -5,76 +5,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/sparse16.h"
 #include "cache/allassoc.h"
 #include "stats/stat_list.h"
+#include "vtd/vtd_quick.h"
 
 /* Second-stage DID the host uses for the VM's GPA space in nested mode
  * (any value; it only has to differ from guest DIDs in tags). */
 #define VTD_HOST_S2_DID 0xffffu
 
-/* Cache tag layout: did 16 | pasid 20 | level 3 | stage 2. */
-// clang-format off
-#define TAG(did, pasid, level, stage)                                          \
-    ((uint64_t)(did) | ((uint64_t)(pasid) << 16) | ((uint64_t)(level) << 36) | \
-     ((uint64_t)(stage) << 39))
-// clang-format on
+/* A cache tag's fields (its layout: vtd_quick.h VTD_TAG). */
 #define TAG_DID(t) ((uint16_t)((t)&0xffffu))
 #define TAG_PASID(t) ((uint32_t)(((t) >> 16) & 0xfffffu))
 #define TAG_LEVEL(t) ((unsigned)(((t) >> 36) & 7u))
 #define TAG_STAGE(t) ((unsigned)(((t) >> 39) & 3u))
-
-enum { STAGE_1 = 1, STAGE_2 = 2 };
-
-typedef struct vtd_domain {
-    pgtable_t pt;       /* single-stage table, or the guest first stage */
-    uint8_t leaf_sizes; /* bit L-1 set if a level-L leaf was ever mapped */
-} vtd_domain_t;
-
-struct vtd {
-    const iosim_config_t *cfg;
-    uint64_t *st;
-    vtd_xlate_t xlate;
-    bool scalable;
-    physmem_t host_mem;  /* host-physical table pages          */
-    physmem_t guest_mem; /* nested: guest-physical table pages */
-    sparse16_t dom;      /* DID -> vtd_domain_t * */
-    pgtable_t s2;        /* nested: host second stage of the VM */
-    bool s2_ready;
-    cache_t *iotlb, *ctx, *pasid, *devtlb, *s2_tlb;
-    cache_t *psc[4], *s2_psc[4]; /* [0]=PML5E [1]=PML4E [2]=PDPTE [3]=PDE */
-    double ref_ns;
-    bool psc_scope_domain; /* vtd.psi_psc_scope == "domain" */
-    uint64_t psc_drops;    /* invalidations that dropped PSC entries */
-    enum {
-        IOTLB_SCOPE_PAGE,
-        IOTLB_SCOPE_PDE,
-        IOTLB_SCOPE_DOMAIN,
-        IOTLB_SCOPE_QEMU_MASK8
-    } iotlb_scope; /* vtd.psi_iotlb_scope */
-    /* hit_ns of each cache, 0 when it is disabled (fixed at vtd_new) */
-    double iotlb_ns, ctx_ns, pasid_ns, s2_tlb_ns, psc_ns[4], s2_psc_ns[4];
-    /* OR of every PASID a request carried: 0 means every cache tag holds
-     * PASID 0 (lets an invalidation probe keys instead of scanning) */
-    uint32_t pasids_used;
-    uint64_t mapped_4k_total; /* live 4 KB mappings, all domains */
-    /* a table page could not be allocated, also where no caller sees
-     * an error (host backing made during a translation) */
-    bool out_of_memory;
-    bool ats; /* vtd.ats and the device-TLB is enabled */
-    /* second-stage translation in legacy mode without a device-TLB: no
-     * PASID, device-TLB, passthrough or nested step (vtd_translate's
-     * plain copy) */
-    bool plain;
-    /* requests vtd_translate_plain_brief's quick path left to translate
-     * (tests: it answered the others) */
-    uint64_t quick_bails;
-    /* last: 128 KB the fields above should not be spread around */
-    uint16_t sid_did[65536]; /* context entries: source id -> DID */
-};
-
-/* psc index of the cache holding entries of `level` (5..2). */
-static inline unsigned psc_slot(unsigned level) { return 5u - level; }
 
 double vtd_mem_ref_ns(const vtd_t *v) { return v->ref_ns; }
 vtd_xlate_t vtd_translation(const vtd_t *v) { return v->xlate; }
@@ -204,11 +147,6 @@ void vtd_attach(vtd_t *v, uint16_t sid, uint16_t did) { v->sid_did[sid] = did; }
 
 uint16_t vtd_domain_of(const vtd_t *v, uint16_t sid) { return v->sid_did[sid]; }
 
-static inline vtd_domain_t *domain_find(const vtd_t *v, uint16_t did)
-{
-    return (vtd_domain_t *)sparse16_get(&v->dom, did);
-}
-
 static unsigned stage1_levels(const vtd_t *v)
 {
     return v->xlate == VTD_XLATE_SECOND ? v->cfg->vtd.ss_levels
@@ -217,7 +155,7 @@ static unsigned stage1_levels(const vtd_t *v)
 
 static vtd_domain_t *domain_get(vtd_t *v, uint16_t did, iosim_err_t *err)
 {
-    vtd_domain_t *d = domain_find(v, did);
+    vtd_domain_t *d = vtd_domain_find(v, did);
     if (d)
         return d;
     d = calloc(1, sizeof *d);
@@ -306,7 +244,7 @@ long vtd_unmap(vtd_t *v, uint16_t did, uint64_t iova, uint64_t size,
         return 0;
     /* A domain that never mapped has nothing to unmap; creating it here
      * would allocate a root table page. */
-    vtd_domain_t *d = domain_find(v, did);
+    vtd_domain_t *d = vtd_domain_find(v, did);
     if (!d)
         return 0;
     uint64_t removed = 0;
@@ -323,7 +261,7 @@ long vtd_unmap(vtd_t *v, uint16_t did, uint64_t iova, uint64_t size,
 
 bool vtd_lookup(vtd_t *v, uint16_t did, uint64_t iova, uint64_t *phys)
 {
-    vtd_domain_t *d = domain_find(v, did);
+    vtd_domain_t *d = vtd_domain_find(v, did);
     pt_walk_t w;
     if (!d || !pgtable_walk(&d->pt, iova, &w))
         return false;
@@ -335,7 +273,7 @@ bool vtd_lookup(vtd_t *v, uint16_t did, uint64_t iova, uint64_t *phys)
 int vtd_host_for_each_leaf(vtd_t *v, uint16_t did, uint64_t lo, uint64_t hi,
                            pgtable_leaf_fn fn, void *arg)
 {
-    vtd_domain_t *d = domain_find(v, did);
+    vtd_domain_t *d = vtd_domain_find(v, did);
     return d ? pgtable_for_each_leaf(&d->pt, lo, hi, fn, arg) : 0;
 }
 
@@ -395,10 +333,10 @@ walk_table(vtd_t *v, const pgtable_t *pt, cache_t *const psc[4],
     unsigned start = top; /* level of the first table read */
     bool start_cached = false;
     for (unsigned lvl = leaf + 1; lvl <= top && lvl >= 2; lvl++) {
-        cache_t *c = psc[psc_slot(lvl)];
-        a->ns += psc_ns[psc_slot(lvl)];
+        cache_t *c = psc[vtd_psc_slot(lvl)];
+        a->ns += psc_ns[vtd_psc_slot(lvl)];
         cache_key_t k = {addr >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
-                         TAG(did, pasid, lvl, stage)};
+                         VTD_TAG(did, pasid, lvl, stage)};
         if (cache_lookup(c, k, NULL)) {
             start = lvl - 1;
             start_cached = true;
@@ -430,8 +368,8 @@ walk_table(vtd_t *v, const pgtable_t *pt, cache_t *const psc[4],
         v->st[IOSIM_ST_WALK_READS_L1 + lvl - 1]++;
         if (lvl >= 2 && lvl > leaf) { /* cache the non-leaf entry read */
             cache_key_t k = {addr >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
-                             TAG(did, pasid, lvl, stage)};
-            cache_insert(psc[psc_slot(lvl)], k, 0);
+                             VTD_TAG(did, pasid, lvl, stage)};
+            cache_insert(psc[vtd_psc_slot(lvl)], k, 0);
         }
         if (lvl == 1)
             break;
@@ -441,7 +379,8 @@ walk_table(vtd_t *v, const pgtable_t *pt, cache_t *const psc[4],
 
 static double s2_translate(vtd_t *v, uint64_t gpa, walk_acc_t *a, uint64_t *hpa)
 {
-    cache_key_t k = {gpa >> PT_PAGE_SHIFT, TAG(VTD_HOST_S2_DID, 0, 1, STAGE_2)};
+    cache_key_t k = {gpa >> PT_PAGE_SHIFT,
+                     VTD_TAG(VTD_HOST_S2_DID, 0, 1, VTD_STAGE_2)};
     uint64_t val;
     a->ns += v->s2_tlb_ns;
     if (cache_lookup(v->s2_tlb, k, &val)) {
@@ -451,7 +390,7 @@ static double s2_translate(vtd_t *v, uint64_t gpa, walk_acc_t *a, uint64_t *hpa)
     }
     pt_walk_t w;
     bool ok = walk_table(v, &v->s2, v->s2_psc, v->s2_psc_ns, VTD_HOST_S2_DID, 0,
-                         STAGE_2, gpa, false, false, false, a, &w);
+                         VTD_STAGE_2, gpa, false, false, false, a, &w);
     if (ok) {
         cache_insert(v->s2_tlb, k, w.phys & ~0xfffull);
         if (hpa)
@@ -506,7 +445,7 @@ translate(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did, uint64_t iova,
     /* Device-TLB (ATS): a hit never reaches the IOMMU. */
     if (any && v->ats) {
         v->st[IOSIM_ST_DEVTLB_LOOKUPS]++;
-        cache_key_t dk = {iova >> PT_PAGE_SHIFT, TAG(sid, pasid, 1, 0)};
+        cache_key_t dk = {iova >> PT_PAGE_SHIFT, VTD_TAG(sid, pasid, 1, 0)};
         uint64_t phys;
         if (cache_lookup(v->devtlb, dk, &phys)) {
             r.devtlb_hit = true;
@@ -518,7 +457,7 @@ translate(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did, uint64_t iova,
     }
 
     /* Context (and PASID) entry. */
-    cache_key_t ck = {sid, TAG(0, 0, 0, 0)};
+    cache_key_t ck = {sid, VTD_TAG(0, 0, 0, 0)};
     a.ns += v->ctx_ns;
     if (!cache_lookup(v->ctx, ck, NULL)) {
         v->st[IOSIM_ST_CTX_MISSES]++;
@@ -527,7 +466,7 @@ translate(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did, uint64_t iova,
         cache_insert(v->ctx, ck, did);
     }
     if (any && v->scalable) {
-        cache_key_t pk = {pasid, TAG(did, 0, 0, 0)};
+        cache_key_t pk = {pasid, VTD_TAG(did, 0, 0, 0)};
         a.ns += v->pasid_ns;
         if (!cache_lookup(v->pasid, pk, NULL)) {
             v->st[IOSIM_ST_PASID_MISSES]++;
@@ -542,17 +481,17 @@ translate(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did, uint64_t iova,
         goto done;
     }
 
-    vtd_domain_t *d = domain_find(v, did);
+    vtd_domain_t *d = vtd_domain_find(v, did);
     /* IOTLB: probe each page size the domain has used. */
     v->st[IOSIM_ST_IOTLB_LOOKUPS]++;
     a.ns += v->iotlb_ns;
     uint8_t sizes = d ? (d->leaf_sizes | 1u) : 1u;
-    const uint64_t tag0 = TAG(did, pasid, 0, 0); /* | the level's bits */
+    const uint64_t tag0 = VTD_TAG(did, pasid, 0, 0); /* | the level's bits */
     /* levels 1..3 whose bit is set, lowest first: one step a probe */
     for (unsigned bits = sizes & 7u; bits; bits &= bits - 1) {
         unsigned lvl = (unsigned)__builtin_ctz(bits) + 1u;
         cache_key_t k = {iova >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
-                         tag0 | TAG(0, 0, lvl, 0)};
+                         tag0 | VTD_TAG(0, 0, lvl, 0)};
         uint64_t phys;
         if (cache_lookup(v->iotlb, k, &phys)) {
             if (any && __builtin_expect(cache_shadow(v->iotlb) != NULL, 0))
@@ -571,7 +510,8 @@ translate(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did, uint64_t iova,
     }
     pt_walk_t w;
     bool nested = any && v->xlate == VTD_XLATE_NESTED;
-    unsigned stage = !any || v->xlate == VTD_XLATE_SECOND ? STAGE_2 : STAGE_1;
+    unsigned stage =
+        !any || v->xlate == VTD_XLATE_SECOND ? VTD_STAGE_2 : VTD_STAGE_1;
     /* two copies of the walk: the host's tables need no second stage */
     bool mapped = nested ? walk_table(v, &d->pt, v->psc, v->psc_ns, did, pasid,
                                       stage, iova, true, true, false, &a, &w)
@@ -591,13 +531,13 @@ translate(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did, uint64_t iova,
     d->leaf_sizes |= (uint8_t)(1u << (lvl - 1));
     uint64_t span = pt_level_span(lvl);
     cache_key_t k = {iova >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
-                     tag0 | TAG(0, 0, lvl, 0)};
+                     tag0 | VTD_TAG(0, 0, lvl, 0)};
     if (cache_insert(v->iotlb, k, phys & ~(span - 1)))
         v->st[IOSIM_ST_IOTLB_EVICTIONS]++;
 
 done:
     if (any && !r.fault && v->ats) {
-        cache_key_t dk = {iova >> PT_PAGE_SHIFT, TAG(sid, pasid, 1, 0)};
+        cache_key_t dk = {iova >> PT_PAGE_SHIFT, VTD_TAG(sid, pasid, 1, 0)};
         cache_insert(v->devtlb, dk, r.phys & ~0xfffull);
     }
     r.mem_reads = a.reads;
@@ -637,95 +577,15 @@ vtd_xlate_brief_t vtd_translate_brief(vtd_t *v, uint16_t sid, uint32_t pasid,
 }
 
 /* vtd_translate_brief's plain copy, its caller having asked
- * vtd_plain_brief_ok once for many requests: where translate_quick
- * cannot answer. */
-static __attribute__((noinline)) vtd_xlate_brief_t
-plain_brief(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did, uint64_t iova)
+ * vtd_plain_brief_ok once for many requests: where vtd_translate_quick
+ * (vtd_quick.h) cannot answer. */
+vtd_xlate_brief_t vtd_translate_plain_slow(vtd_t *v, uint16_t sid,
+                                           uint32_t pasid, uint16_t did,
+                                           uint64_t iova)
 {
     v->quick_bails++;
     vtd_xlate_result_t r = translate(v, sid, pasid, did, iova, false);
     return (vtd_xlate_brief_t){r.latency_ns, r.mem_reads, r.fault};
-}
-
-/* The plain copy's usual requests, answered with few live values (no
- * calls, so little to keep in registers): the context entry on the
- * context cache's MRU line, a domain whose page is in the leaf-table memo
- * (a 4 KB leaf or none), an IOTLB hit at a level the domain has used or,
- * after the IOTLB missed, a PDE-cache hit (one read, the leaf's), with
- * LRU caches on their inline path.  It makes translate's steps in the same
- * order (the latency's sum too) and leaves every cache as translate
- * would; where anything else would happen it stops, before it has changed
- * anything (a probe that missed noted nothing, cache_lru_probe), and
- * translate does the request (plain_brief).  test_fast_path compares it
- * with the general copy. */
-static inline __attribute__((always_inline)) vtd_xlate_brief_t
-translate_quick(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
-                uint64_t iova)
-{
-    if (did == 0)
-        did = v->sid_did[sid];
-    cache_t *ctx = v->ctx, *tlb = v->iotlb, *pde = v->psc[psc_slot(2)];
-    const vtd_domain_t *d = domain_find(v, did);
-    const pt_memo_ent_t *m;
-    uint64_t *st = v->st;
-    uint32_t set;
-    /* (a hit that moved its line first is one translate's lookup repeats
-     * on the MRU line without a change, should the request still go to
-     * translate below) */
-    if (!ctx->lru_inline || !tlb->lru_inline || !d ||
-        !cache_lru_probe(ctx, sid, 0, NULL, &set))
-        return plain_brief(v, sid, pasid, did, iova);
-    v->pasids_used |= pasid; /* as translate does (idempotent) */
-    double ns = 0;
-    ns += v->ctx_ns;
-    ns += v->iotlb_ns;
-    /* IOTLB: each page size the domain has used, 4 KB first */
-    const uint64_t tag0 = TAG(did, pasid, 0, 0);
-    const uint64_t addr1 = iova >> PT_PAGE_SHIFT, tag1 = tag0 | TAG(0, 0, 1, 0);
-    uint32_t set1;
-    bool hit = cache_lru_probe(tlb, addr1, tag1, NULL, &set1);
-    for (unsigned bits = d->leaf_sizes & 6u; !hit && bits; bits &= bits - 1) {
-        unsigned lvl = (unsigned)__builtin_ctz(bits) + 1u;
-        hit = cache_lru_probe(tlb, iova >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
-                              tag0 | TAG(0, 0, lvl, 0), NULL, &set);
-    }
-    if (hit) {
-        st[IOSIM_ST_IOTLB_LOOKUPS]++;
-        st[IOSIM_ST_IOTLB_HITS]++;
-        return (vtd_xlate_brief_t){ns, 0, false};
-    }
-    /* the walk: the memo's level-1 table gives the leaf (4 KB) or the
-     * fault (level 1); the PDE cache gives that table's address */
-    if (!pde->lru_inline || !(m = pgtable_memo_ent(&d->pt, iova)))
-        return plain_brief(v, sid, pasid, did, iova);
-    const uint64_t addr2 = iova >> (PT_PAGE_SHIFT + 9u);
-    uint32_t set2;
-    if (!cache_lru_probe(pde, addr2, tag0 | TAG(0, 0, 2, STAGE_2), NULL, &set2))
-        return plain_brief(v, sid, pasid, did, iova);
-    ns += v->psc_ns[psc_slot(2)];
-    ns += v->ref_ns;
-    uint64_t e = m->table->ent[(iova >> PT_PAGE_SHIFT) & 511u];
-    bool mapped = (e & PT_ENT_PRESENT) != 0;
-    st[IOSIM_ST_IOTLB_LOOKUPS]++;
-    st[IOSIM_ST_IOTLB_MISSES]++;
-    st[IOSIM_ST_WALKS]++;
-    st[IOSIM_ST_WALK_READS_L1]++;
-    st[IOSIM_ST_WALK_READS]++;
-    st[IOSIM_ST_WALK_READS_S2]++;
-    if (mapped) {
-        /* the key translate fills: the probe of level 1 missed it */
-        ((vtd_domain_t *)d)->leaf_sizes |= 1u;
-        if (cache_lru_fill(tlb, set1, addr1, tag1, e & ~0xfffull))
-            st[IOSIM_ST_IOTLB_EVICTIONS]++;
-    }
-    return (vtd_xlate_brief_t){ns, 1, !mapped};
-}
-
-vtd_xlate_brief_t vtd_translate_plain_brief(vtd_t *v, uint16_t sid,
-                                            uint32_t pasid, uint16_t did,
-                                            uint64_t iova)
-{
-    return translate_quick(v, sid, pasid, did, iova);
 }
 
 uint64_t vtd_quick_bails(const vtd_t *v) { return v->quick_bails; }
@@ -827,7 +687,7 @@ static size_t inval_lines(vtd_t *v, cache_t *c, const inval_match_t *m,
             size_t n = 0;
             for (unsigned l = lvl_lo; l <= lvl_hi; l++) {
                 unsigned shift = PT_PAGE_SHIFT + 9u * (l - 1u);
-                uint64_t tag = TAG(m->did, pasid, l, stage);
+                uint64_t tag = VTD_TAG(m->did, pasid, l, stage);
                 for (uint64_t a = m->lo >> shift; a <= (m->hi - 1) >> shift;
                      a++)
                     n += cache_invalidate(c, (cache_key_t){a, tag});
@@ -842,7 +702,7 @@ static size_t inval_pscs(vtd_t *v, const inval_match_t *m)
 {
     /* psc[i] holds only level 5-i entries, all of the stage vtd_translate
      * walks with */
-    unsigned stage = v->xlate == VTD_XLATE_SECOND ? STAGE_2 : STAGE_1;
+    unsigned stage = v->xlate == VTD_XLATE_SECOND ? VTD_STAGE_2 : VTD_STAGE_1;
     size_t n = 0;
     for (unsigned i = 0; i < 4; i++)
         n += inval_lines(v, v->psc[i], m, 5 - i, 5 - i, stage);

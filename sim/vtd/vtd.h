@@ -115,20 +115,15 @@ typedef struct vtd_xlate_brief {
  * state, counters and these three fields. */
 vtd_xlate_brief_t vtd_translate_brief(vtd_t *v, uint16_t sid, uint32_t pasid,
                                       uint16_t did, uint64_t iova, bool write);
-/* Whether vtd_translate_plain_brief may stand for vtd_translate_brief:
- * the composition is the plain one (vtd_plain_copy) and the IOTLB has no
- * shadow.  Neither changes while requests are translated, so a caller
- * asks once for a batch of them. */
+/* Whether vtd_translate_quick (vtd_quick.h: vtd_translate_brief's plain
+ * copy, inline for the replay's record loop) may stand for
+ * vtd_translate_brief: the composition is the plain one (vtd_plain_copy)
+ * and the IOTLB has no shadow.  Neither changes while requests are
+ * translated, so a caller asks once for a batch of them. */
 bool vtd_plain_brief_ok(const vtd_t *v);
-/* vtd_translate_brief where vtd_plain_brief_ok(v) holds (unchecked): its
- * plain copy without the per-request check.  (A plain request's write
- * flag changes nothing.) */
-vtd_xlate_brief_t vtd_translate_plain_brief(vtd_t *v, uint16_t sid,
-                                            uint32_t pasid, uint16_t did,
-                                            uint64_t iova);
 
-/* Tests: requests vtd_translate_plain_brief did not answer on its quick
- * path (the plain copy's usual steps) but through the plain copy. */
+/* Tests: requests vtd_translate_quick did not answer itself (the plain
+ * copy's usual steps) but left to the plain copy. */
 uint64_t vtd_quick_bails(const vtd_t *v);
 
 /* Processes one submission of n descriptors plus the implicit wait and

@@ -37,8 +37,8 @@
  *   configurations that change what a DMA record does (policies, IOVA
  *   reallocation, caches, timing, scalable mode, ATS, a hypervisor).
  *   The test counts the records the fast path took, so it cannot pass
- *   by never taking it, and those vtd_translate_plain_brief answered on
- *   its quick path (the plain copy's usual steps, vtd.c translate_quick).
+ *   by never taking it, and those the translation's quick path answered
+ *   (vtd_quick.h vtd_translate_quick: the plain copy's usual steps).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -353,7 +353,7 @@ static void same_sims(iosim_sim_t *a, iosim_sim_t *b)
 
 /* replays that ran vtd_translate's copy for the plain composition */
 static unsigned plain_copies;
-/* records vtd_translate_plain_brief answered on its quick path: every
+/* records vtd_translate_quick answered itself (vtd_quick.h): every
  * fast-path record of such a replay (no IOTLB shadow here) but those it
  * left to the plain copy */
 static uint64_t quick_answers;

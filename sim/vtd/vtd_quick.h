@@ -1,0 +1,163 @@
+/* vtd_quick.h — the plain translation's quick path, inline for the
+ * replay's record loop, and the model's state it reads.
+ *
+ * Concepts: vtd_translate_quick is vtd_translate_brief where
+ *   vtd_plain_brief_ok holds (vtd.h); it answers the plain copy's usual
+ *   requests itself, here, so that the record loop (sim.c) runs them
+ *   without a call, and passes the rest to vtd_translate_plain_slow
+ *   (vtd.c: the plain copy).  Only vtd.c and that loop include this
+ *   header; everything else sees vtd_t through vtd.h.
+ */
+#ifndef IOSIM_VTD_QUICK_H
+#define IOSIM_VTD_QUICK_H
+
+#include "base/sparse16.h"
+#include "stats/stat_list.h"
+#include "vtd/vtd.h"
+
+/* Cache tag layout: did 16 | pasid 20 | level 3 | stage 2. */
+// clang-format off
+#define VTD_TAG(did, pasid, level, stage)                                      \
+    ((uint64_t)(did) | ((uint64_t)(pasid) << 16) |                             \
+     ((uint64_t)(level) << 36) | ((uint64_t)(stage) << 39))
+// clang-format on
+
+enum { VTD_STAGE_1 = 1, VTD_STAGE_2 = 2 };
+
+typedef struct vtd_domain {
+    pgtable_t pt;       /* single-stage table, or the guest first stage */
+    uint8_t leaf_sizes; /* bit L-1 set if a level-L leaf was ever mapped */
+} vtd_domain_t;
+
+struct vtd {
+    const iosim_config_t *cfg;
+    uint64_t *st;
+    vtd_xlate_t xlate;
+    bool scalable;
+    physmem_t host_mem;  /* host-physical table pages          */
+    physmem_t guest_mem; /* nested: guest-physical table pages */
+    sparse16_t dom;      /* DID -> vtd_domain_t * */
+    pgtable_t s2;        /* nested: host second stage of the VM */
+    bool s2_ready;
+    cache_t *iotlb, *ctx, *pasid, *devtlb, *s2_tlb;
+    cache_t *psc[4], *s2_psc[4]; /* [0]=PML5E [1]=PML4E [2]=PDPTE [3]=PDE */
+    double ref_ns;
+    bool psc_scope_domain; /* vtd.psi_psc_scope == "domain" */
+    uint64_t psc_drops;    /* invalidations that dropped PSC entries */
+    enum {
+        IOTLB_SCOPE_PAGE,
+        IOTLB_SCOPE_PDE,
+        IOTLB_SCOPE_DOMAIN,
+        IOTLB_SCOPE_QEMU_MASK8
+    } iotlb_scope; /* vtd.psi_iotlb_scope */
+    /* hit_ns of each cache, 0 when it is disabled (fixed at vtd_new) */
+    double iotlb_ns, ctx_ns, pasid_ns, s2_tlb_ns, psc_ns[4], s2_psc_ns[4];
+    /* OR of every PASID a request carried: 0 means every cache tag holds
+     * PASID 0 (lets an invalidation probe keys instead of scanning) */
+    uint32_t pasids_used;
+    uint64_t mapped_4k_total; /* live 4 KB mappings, all domains */
+    /* a table page could not be allocated, also where no caller sees
+     * an error (host backing made during a translation) */
+    bool out_of_memory;
+    bool ats; /* vtd.ats and the device-TLB is enabled */
+    /* second-stage translation in legacy mode without a device-TLB: no
+     * PASID, device-TLB, passthrough or nested step (vtd_translate's
+     * plain copy) */
+    bool plain;
+    /* requests vtd_translate_plain_brief's quick path left to translate
+     * (tests: it answered the others) */
+    uint64_t quick_bails;
+    /* last: 128 KB the fields above should not be spread around */
+    uint16_t sid_did[65536]; /* context entries: source id -> DID */
+};
+
+/* psc index of the cache holding entries of `level` (5..2). */
+static inline unsigned vtd_psc_slot(unsigned level) { return 5u - level; }
+
+static inline vtd_domain_t *vtd_domain_find(const vtd_t *v, uint16_t did)
+{
+    return (vtd_domain_t *)sparse16_get(&v->dom, did);
+}
+
+/* vtd_translate_plain_brief where vtd_translate_quick cannot answer. */
+vtd_xlate_brief_t vtd_translate_plain_slow(vtd_t *v, uint16_t sid,
+                                           uint32_t pasid, uint16_t did,
+                                           uint64_t iova);
+
+/* The plain copy's usual requests, answered with few live values (no
+ * calls, so little to keep in registers): the context entry on the
+ * context cache's MRU line, a domain whose page is in the leaf-table memo
+ * (a 4 KB leaf or none), an IOTLB hit at a level the domain has used or,
+ * after the IOTLB missed, a PDE-cache hit (one read, the leaf's), with
+ * LRU caches on their inline path.  It makes translate's steps in the same
+ * order (the latency's sum too) and leaves every cache as translate
+ * would; where anything else would happen it stops, before it has changed
+ * anything (a probe that missed noted nothing, cache_lru_probe), and
+ * translate does the request (vtd_translate_plain_slow).  test_fast_path
+ * compares it with the general copy. */
+static inline __attribute__((always_inline)) vtd_xlate_brief_t
+vtd_translate_quick(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
+                    uint64_t iova)
+{
+    if (did == 0)
+        did = v->sid_did[sid];
+    cache_t *ctx = v->ctx, *tlb = v->iotlb, *pde = v->psc[vtd_psc_slot(2)];
+    const vtd_domain_t *d = vtd_domain_find(v, did);
+    const pt_memo_ent_t *m;
+    uint64_t *st = v->st;
+    uint32_t set;
+    /* (a hit that moved its line first is one translate's lookup repeats
+     * on the MRU line without a change, should the request still go to
+     * translate below) */
+    if (!ctx->lru_inline || !tlb->lru_inline || !d ||
+        !cache_lru_probe(ctx, sid, 0, NULL, &set))
+        return vtd_translate_plain_slow(v, sid, pasid, did, iova);
+    v->pasids_used |= pasid; /* as translate does (idempotent) */
+    double ns = 0;
+    ns += v->ctx_ns;
+    ns += v->iotlb_ns;
+    /* IOTLB: each page size the domain has used, 4 KB first */
+    const uint64_t tag0 = VTD_TAG(did, pasid, 0, 0);
+    const uint64_t addr1 = iova >> PT_PAGE_SHIFT,
+                   tag1 = tag0 | VTD_TAG(0, 0, 1, 0);
+    uint32_t set1;
+    bool hit = cache_lru_probe(tlb, addr1, tag1, NULL, &set1);
+    for (unsigned bits = d->leaf_sizes & 6u; !hit && bits; bits &= bits - 1) {
+        unsigned lvl = (unsigned)__builtin_ctz(bits) + 1u;
+        hit = cache_lru_probe(tlb, iova >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
+                              tag0 | VTD_TAG(0, 0, lvl, 0), NULL, &set);
+    }
+    if (hit) {
+        st[IOSIM_ST_IOTLB_LOOKUPS]++;
+        st[IOSIM_ST_IOTLB_HITS]++;
+        return (vtd_xlate_brief_t){ns, 0, false};
+    }
+    /* the walk: the memo's level-1 table gives the leaf (4 KB) or the
+     * fault (level 1); the PDE cache gives that table's address */
+    if (!pde->lru_inline || !(m = pgtable_memo_ent(&d->pt, iova)))
+        return vtd_translate_plain_slow(v, sid, pasid, did, iova);
+    const uint64_t addr2 = iova >> (PT_PAGE_SHIFT + 9u);
+    uint32_t set2;
+    if (!cache_lru_probe(pde, addr2, tag0 | VTD_TAG(0, 0, 2, VTD_STAGE_2), NULL,
+                         &set2))
+        return vtd_translate_plain_slow(v, sid, pasid, did, iova);
+    ns += v->psc_ns[vtd_psc_slot(2)];
+    ns += v->ref_ns;
+    uint64_t e = m->table->ent[(iova >> PT_PAGE_SHIFT) & 511u];
+    bool mapped = (e & PT_ENT_PRESENT) != 0;
+    st[IOSIM_ST_IOTLB_LOOKUPS]++;
+    st[IOSIM_ST_IOTLB_MISSES]++;
+    st[IOSIM_ST_WALKS]++;
+    st[IOSIM_ST_WALK_READS_L1]++;
+    st[IOSIM_ST_WALK_READS]++;
+    st[IOSIM_ST_WALK_READS_S2]++;
+    if (mapped) {
+        /* the key translate fills: the probe of level 1 missed it */
+        ((vtd_domain_t *)d)->leaf_sizes |= 1u;
+        if (cache_lru_fill(tlb, set1, addr1, tag1, e & ~0xfffull))
+            st[IOSIM_ST_IOTLB_EVICTIONS]++;
+    }
+    return (vtd_xlate_brief_t){ns, 1, !mapped};
+}
+
+#endif /* IOSIM_VTD_QUICK_H */
