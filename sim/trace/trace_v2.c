@@ -325,28 +325,40 @@ static inline int vget(const uint8_t **pp, const uint8_t *end, uint64_t *v)
     return 0;
 }
 
-/* A varint of one to four bytes where the column holds at least 4 more
- * bytes: from one 4-byte load, without a bounds check.  Returns the
- * cursor after the value, or NULL for a longer (or malformed) varint,
- * which the caller leaves to vget. */
-static inline const uint8_t *vget4(const uint8_t *p, uint64_t *v)
+/* unzigzag of the one-byte varints 0..127: -64..63 */
+#define UNZZ(z) ((int8_t)(((z) >> 1) ^ -((z)&1)))
+#define UNZZ4(z) UNZZ(z), UNZZ(z + 1), UNZZ(z + 2), UNZZ(z + 3)
+#define UNZZ16(z) UNZZ4(z), UNZZ4(z + 4), UNZZ4(z + 8), UNZZ4(z + 12)
+#define UNZZ64(z) UNZZ16(z), UNZZ16(z + 16), UNZZ16(z + 32), UNZZ16(z + 48)
+static const int8_t unzigzag7[128] = {UNZZ64(0), UNZZ64(64)};
+#undef UNZZ64
+#undef UNZZ16
+#undef UNZZ4
+#undef UNZZ
+
+/* A zigzag varint of one to four bytes where the column holds at least 4
+ * more bytes, unzigzagged into *d: from one 4-byte load, without a bounds
+ * check (a one-byte value through unzigzag7).  Returns the cursor after
+ * it, or NULL for a longer (or malformed) varint, which the caller leaves
+ * to vget. */
+static inline const uint8_t *vget4z(const uint8_t *p, uint64_t *d)
 {
     uint32_t w = get_le32(p);
     if (!(w & 0x80u)) {
-        *v = w & 0x7fu;
+        *d = (uint64_t)(int64_t)unzigzag7[w & 0x7fu];
         return p + 1;
     }
     if (!(w & 0x8000u)) {
-        *v = (w & 0x7fu) | (w >> 1 & 0x3f80u);
+        *d = unzigzag((w & 0x7fu) | (w >> 1 & 0x3f80u));
         return p + 2;
     }
     if (!(w & 0x800000u)) {
-        *v = (w & 0x7fu) | (w >> 1 & 0x3f80u) | (w >> 2 & 0x1fc000u);
+        *d = unzigzag((w & 0x7fu) | (w >> 1 & 0x3f80u) | (w >> 2 & 0x1fc000u));
         return p + 3;
     }
     if (!(w & 0x80000000u)) {
-        *v = (w & 0x7fu) | (w >> 1 & 0x3f80u) | (w >> 2 & 0x1fc000u) |
-             (w >> 3 & 0xfe00000u);
+        *d = unzigzag((w & 0x7fu) | (w >> 1 & 0x3f80u) | (w >> 2 & 0x1fc000u) |
+                      (w >> 3 & 0xfe00000u));
         return p + 4;
     }
     return NULL;
@@ -437,15 +449,14 @@ dec_run(const trace_v2_dec_t *d, const uint8_t *kinds, const uint8_t *masks,
         uint64_t dt, di, ds;
         const uint8_t *qt, *qi, *qs;
         for (; o < oend; o++) {
-            if (!(qt = vget4(pt, &dt)) || !(qi = vget4(pi, &di)) ||
-                !(qs = vget4(ps, &ds)))
+            if (!(qt = vget4z(pt, &dt)) || !(qi = vget4z(pi, &di)) ||
+                !(qs = vget4z(ps, &ds)))
                 break;
             pt = qt, pi = qi, ps = qs;
-            run_rec(o, tt += unzigzag(dt), ii += unzigzag(di),
-                    ss += unzigzag(ds), x0, x1, x2);
+            run_rec(o, tt += dt, ii += di, ss += ds, x0, x1, x2);
         }
         /* a varint of five bytes or more: vget, apart from the loop above
-         * (inlined into it, its byte loads would be made ahead of vget4's
+         * (inlined into it, its byte loads would be made ahead of vget4z's
          * test, for every value); the columns have room for ten bytes, the
          * longest.  A malformed one ends the run (the plain loop decodes
          * it again and reports it). */
