@@ -192,14 +192,15 @@ static inline uint32_t cache_find_way(const cache_t *c, size_t base,
                                       uint64_t tag)
 {
     const uint64_t *a = c->addrs + base, *p = a;
-    if ((ways & 7u) == 0) {
-        for (uint32_t w0 = 0; w0 < ways; w0 += 8) {
+    if ((ways & 7u) == 0) { /* and ways >= 8: cache_new needs ways >= 1 */
+        uint32_t w0 = 0;
+        do {
             for (uint32_t m = cache_match8(a + w0, addr); m; m &= m - 1) {
                 uint32_t w = w0 + ((uint32_t)__builtin_ctz(m) >> 1);
                 if (cache_key_rest(c, base + w, tag))
                     return w;
             }
-        }
+        } while ((w0 += 8) < ways);
         return ways;
     }
     const uint64_t *pairs_end = a + (ways & ~1u);
