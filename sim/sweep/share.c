@@ -50,6 +50,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/vec.h"
 #include "cache/allassoc.h"
@@ -97,10 +98,48 @@ static bool geometry_key(const char *key)
     return false;
 }
 
+/* The caches' key prefixes ("vtd.iotlb.", ...): every row that chooses
+ * a replacement policy names a cache (params_vtd.c CACHE_ROWS), found in
+ * the parameter tables.  Its keys are read only by the VT-d model's
+ * lookups, fills and invalidations of that cache's lines: the back-end
+ * keys of a shared front (system.h sim_front_attach). */
+#define MAX_CACHES 32
+typedef struct cache_prefixes {
+    char p[MAX_CACHES][64];
+    size_t n;
+} cache_prefixes_t;
+
+static void cache_prefixes(cache_prefixes_t *c)
+{
+    c->n = 0;
+    const iosim_param_t *iotlb = iosim_param_find("vtd.iotlb.replacement");
+    const iosim_param_t *const *t = iosim_param_table_list();
+    for (size_t i = 0; iotlb && t && t[i]; i++)
+        for (const iosim_param_t *row = t[i]; row->path; row++) {
+            size_t len = strlen(row->path), tail = strlen("replacement");
+            if (row->type != IOSIM_P_STR || row->choices != iotlb->choices ||
+                len <= tail || len - tail >= sizeof c->p[0] ||
+                c->n == MAX_CACHES)
+                continue;
+            memcpy(c->p[c->n], row->path, len - tail);
+            c->p[c->n++][len - tail] = '\0';
+        }
+}
+
+static bool back_end_key(const cache_prefixes_t *c, const char *key)
+{
+    for (size_t i = 0; i < c->n; i++)
+        if (!strncmp(key, c->p[i], strlen(c->p[i])))
+            return true;
+    return false;
+}
+
 typedef struct sig {
     char *text;
     size_t len, cap;
     bool oom;
+    const cache_prefixes_t *back; /* NULL: leave out the geometry keys;
+                                     else: leave out every back-end key */
 } sig_t;
 
 static void sig_add(const char *key, const char *value, iosim_ptype_t type,
@@ -108,7 +147,7 @@ static void sig_add(const char *key, const char *value, iosim_ptype_t type,
 {
     sig_t *g = arg;
     (void)type;
-    if (g->oom || geometry_key(key))
+    if (g->oom || (g->back ? back_end_key(g->back, key) : geometry_key(key)))
         return;
     size_t need = strlen(key) + strlen(value) + 3;
     if (vec_reserve(&g->text, &g->cap, g->len + need, 8192)) {
@@ -167,6 +206,13 @@ typedef struct share {
     shadows_t *shadow; /* per sim: ROLE_LEAD's shadows in this pass */
     size_t shared, ran, passes;
     bool grouped; /* some group has two members or more */
+    /* shared fronts: per sim, its front signature (the configuration
+     * without back-end keys) or NULL when it cannot share one; the
+     * fronts made so far and the sims run as their back ends */
+    sig_t *front_sig;
+    cache_prefixes_t prefixes;
+    size_t fronts, backs;
+    const char *front_no; /* why a sim could not share a front */
 } share_t;
 
 static uint32_t sets_of(const iosim_sim_t *s, unsigned x)
@@ -400,13 +446,77 @@ static void plan_pass(share_t *sh, size_t p)
     }
 }
 
+/* The sims of a pass (run[], nrun) whose front signatures are equal run
+ * as the back ends of one front (system.h sim_front_attach): run[] then
+ * holds the front in the place of its first back, the others leave it.
+ * fronts[] (nrun entries) gets the fronts made, nfronts their count. */
+static int make_fronts(share_t *sh, iosim_sim_t **run, size_t *nrun,
+                       iosim_sim_t **fronts, size_t *nfronts, iosim_err_t *err)
+{
+    size_t n = *nrun, *idx = calloc(n + 1, sizeof *idx);
+    iosim_sim_t **backs = calloc(n + 1, sizeof *backs);
+    bool *taken = calloc(n + 1, sizeof *taken);
+    int rc = 0;
+    if (!idx || !backs || !taken) {
+        rc = iosim_err_set(err, "out of memory");
+        goto out;
+    }
+    /* the sig of each run entry (run[] holds sims of sh->sims) */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < sh->n; j++)
+            if (sh->sims[j] == run[i])
+                idx[i] = j;
+    size_t w = 0;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (taken[i])
+            continue;
+        const sig_t *gi = &sh->front_sig[idx[i]];
+        size_t nb = 0;
+        backs[nb++] = run[i];
+        for (size_t j = i + 1; j < n && gi->text; j++) {
+            const sig_t *gj = &sh->front_sig[idx[j]];
+            if (!taken[j] && gj->text && gj->len == gi->len &&
+                !memcmp(gj->text, gi->text, gi->len)) {
+                taken[j] = true;
+                backs[nb++] = run[j];
+            }
+        }
+        if (nb == 1) {
+            run[w++] = run[i];
+            continue;
+        }
+        iosim_sim_t *f =
+            iosim_sim_new(iosim_sim_config(run[i]), iosim_sim_label(run[i]),
+                          sim_meta(run[i]), err);
+        if (!f || sim_front_attach(f, backs, nb, err)) {
+            iosim_sim_free(f);
+            rc = -1;
+            break;
+        }
+        fronts[(*nfronts)++] = f;
+        run[w++] = f;
+        sh->fronts++;
+        sh->backs += nb;
+    }
+    *nrun = w;
+out:
+    free(idx);
+    free(backs);
+    free(taken);
+    return rc;
+}
+
 static int run_pass(share_t *sh, iosim_trace_reader_t *r, unsigned threads,
                     iosim_progress_fn progress, void *arg, iosim_err_t *err)
 {
     iosim_sim_t **run = calloc(sh->n, sizeof *run);
-    if (!run)
+    iosim_sim_t **fronts = calloc(sh->n, sizeof *fronts);
+    if (!run || !fronts) {
+        free(run);
+        free(fronts);
         return iosim_err_set(err, "out of memory");
-    size_t nrun = 0;
+    }
+    size_t nrun = 0, nfronts = 0;
     int rc = 0;
     for (size_t i = 0; i < sh->n && !rc; i++) {
         if (sh->m[i].role == ROLE_LEAD)
@@ -415,8 +525,28 @@ static int run_pass(share_t *sh, iosim_trace_reader_t *r, unsigned threads,
             run[nrun++] = sh->sims[i];
     }
     if (!rc)
+        rc = make_fronts(sh, run, &nrun, fronts, &nfronts, err);
+    /* the threads beyond the pass's sims run the back ends of its fronts */
+    unsigned t = threads;
+    if (t == 0) {
+        long c = sysconf(_SC_NPROCESSORS_ONLN);
+        t = c > 0 ? (unsigned)c : 1;
+    }
+    for (size_t k = 0; k < nfronts && !rc; k++)
+        rc = sim_front_threads(fronts[k], nrun < t ? t / (unsigned)nrun : 1,
+                               err);
+    if (!rc)
         rc = iosim_replay_reader_threads(r, run, nrun, threads, progress, arg,
                                          err);
+    for (size_t k = 0; k < nfronts; k++) {
+        if (!rc && !sim_front_settle(fronts[k]))
+            rc = iosim_err_set(err,
+                               "%s: the back ends of a shared front saw "
+                               "different page tables or queue times (a "
+                               "bug; --plain runs each configuration alone)",
+                               iosim_sim_label(fronts[k]));
+        iosim_sim_free(fronts[k]);
+    }
     for (size_t i = 0; i < sh->n; i++) {
         if (sh->m[i].role != ROLE_LEAD)
             continue;
@@ -434,7 +564,32 @@ static int run_pass(share_t *sh, iosim_trace_reader_t *r, unsigned threads,
     }
     sh->passes++;
     free(run);
+    free(fronts);
     return rc;
+}
+
+/* Front signatures: a sim that can share a front (sim_front_ruled_out)
+ * gets its configuration without the back-end keys; front_no says why
+ * one that could not. */
+static int front_sigs(share_t *sh, iosim_err_t *err)
+{
+    sh->front_sig = calloc(sh->n + 1, sizeof *sh->front_sig);
+    if (!sh->front_sig)
+        return iosim_err_set(err, "out of memory");
+    cache_prefixes(&sh->prefixes);
+    for (size_t i = 0; i < sh->n; i++) {
+        const char *no = sim_front_ruled_out(sh->sims[i]);
+        if (no) {
+            sh->front_no = sh->front_no ? sh->front_no : no;
+            continue;
+        }
+        sig_t *g = &sh->front_sig[i];
+        g->back = &sh->prefixes;
+        config_each(iosim_sim_config(sh->sims[i]), sig_add, g);
+        if (g->oom || !g->text)
+            return iosim_err_set(err, "out of memory");
+    }
+    return 0;
 }
 
 /* Groups: sims equal but for the IOTLB's geometry, able to share; note
@@ -503,7 +658,7 @@ int iosim_replay_shared(iosim_trace_reader_t *r, const char *trace_path,
         iosim_err_set(err, "out of memory");
         goto out;
     }
-    if (make_groups(&sh, note, note_len, err))
+    if (make_groups(&sh, note, note_len, err) || front_sigs(&sh, err))
         goto out;
     iosim_trace_reader_t *own = NULL;
     for (size_t p = 0;; p++) {
@@ -538,8 +693,26 @@ int iosim_replay_shared(iosim_trace_reader_t *r, const char *trace_path,
             "separate sims: the cache geometries hit and missed at "
             "different lookups (sims run: %zu, passes over the trace: %zu)",
             sh.ran, sh.passes);
+    if (!sh.fronts && sh.front_no && sh.ran > 1 && note_len &&
+        !strstr(note, sh.front_no)) {
+        size_t used = strlen(note);
+        snprintf(note + used, note_len - used, "%sno shared front: %s",
+                 used ? "; " : "", sh.front_no);
+    }
+    if (sh.fronts && note_len) {
+        size_t used = strlen(note);
+        snprintf(note + used, note_len - used,
+                 "%s%zu ran as the back ends of %zu shared front%s (the "
+                 "trace's view, OS policy, page-table changes and "
+                 "invalidations computed once a front)",
+                 used ? "; " : "", sh.backs, sh.fronts,
+                 sh.fronts == 1 ? "" : "s");
+    }
     rc = 0;
 out:
+    for (size_t i = 0; sh.front_sig && i < nsims; i++)
+        free(sh.front_sig[i].text);
+    free(sh.front_sig);
     free(sh.m);
     free(sh.shadow);
     return rc;

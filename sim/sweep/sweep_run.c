@@ -286,7 +286,7 @@ int iosim_sweep_run_shard(iosim_sweep_t *s, size_t i, unsigned threads,
             iosim_err_set(err, "%s: %s", t->name, msg);
             goto out;
         }
-    char note[256]; /* the table has no column for how the sims ran */
+    char note[512]; /* the table has no column for how the sims ran */
     if (iosim_replay_shared(r, t->path, sims, n, threads, NULL, NULL, note,
                             sizeof note, err))
         goto out;

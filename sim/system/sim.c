@@ -2,9 +2,12 @@
  * hypervisor mode and the hardware, and accounts time (see sim.h). */
 #include "system/sim.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/vec.h"
 #include "dev/dev.h"
 #include "hv/hv.h"
 #include "os/os.h"
@@ -56,16 +59,108 @@ void sim_observe_window(iosim_sim_t *s, sim_window_observer_fn fn, void *arg)
     s->window_observer_arg = arg;
 }
 
+/* ---- a shared front's log (system.h sim_front_attach) ----------------- */
+
+static void front_pool_free(struct front_pool *p);
+
+typedef enum front_kind {
+    EV_MAP,    /* a: iova, b: size, c: phys, flag: write; want.n      */
+    EV_UNMAP,  /* a: iova, b: size; want.n                            */
+    EV_SUBMIT, /* a: first of ev_desc, b: count; want.ns              */
+    EV_ATTACH, /* sid -> did                                          */
+    EV_ONE,    /* a: iova, b: size, flag: write (sim_dma_fast)        */
+    EV_REQ,    /* b: size, c: pages, flag: write; the pages follow    */
+    EV_PAGE,   /* a: address, flag: mapped in the trace's view        */
+    EV_WINDOW, /* flag: begin                                         */
+    EV_QUIET   /* flag: begin (sim_os_uncounted: counts put back)     */
+} front_kind_t;
+
+typedef struct front_ev {
+    uint8_t kind;
+    bool flag;
+    uint16_t sid, did;
+    uint32_t pasid;
+    uint64_t a, b, c;
+    union {
+        long n;    /* what the front's own tables answered */
+        double ns; /* the front's own queue's time */
+    } want;
+} front_ev_t;
+
+/* A new entry of the front's log (NULL, the run failing with "out of
+ * memory" at the batch's end, when it cannot grow). */
+static front_ev_t *front_log(iosim_sim_t *s, uint8_t kind)
+{
+    if (vec_reserve(&s->ev, &s->ev_cap, s->nev + 1, 4096)) {
+        s->front_oom = true;
+        return NULL;
+    }
+    front_ev_t *e = &s->ev[s->nev++];
+    memset(e, 0, sizeof *e);
+    e->kind = kind;
+    return e;
+}
+
+static void front_log_tables(iosim_sim_t *s, bool map, uint16_t did,
+                             uint64_t iova, uint64_t phys, uint64_t size,
+                             bool write, long n)
+{
+    front_ev_t *e = front_log(s, map ? EV_MAP : EV_UNMAP);
+    if (e) {
+        e->did = did;
+        e->a = iova;
+        e->b = size;
+        e->c = phys;
+        e->flag = write;
+        e->want.n = n;
+    }
+}
+
+static void front_log_submit(iosim_sim_t *s, const vtd_desc_t *d, size_t n,
+                             double ns)
+{
+    if (vec_reserve(&s->ev_desc, &s->desc_cap, s->ndesc + n, 256)) {
+        s->front_oom = true;
+        return;
+    }
+    front_ev_t *e = front_log(s, EV_SUBMIT);
+    if (!e)
+        return;
+    memcpy(s->ev_desc + s->ndesc, d, n * sizeof *d);
+    e->a = s->ndesc;
+    e->b = n;
+    e->want.ns = ns;
+    s->ndesc += n;
+}
+
+/* Context programming: sid's requests use domain did (logged for a
+ * front's back ends). */
+static void sim_attach(iosim_sim_t *s, uint16_t sid, uint16_t did)
+{
+    vtd_attach(s->vtd, sid, did);
+    front_ev_t *e = s->nbacks ? front_log(s, EV_ATTACH) : NULL;
+    if (e) {
+        e->sid = sid;
+        e->did = did;
+    }
+}
+
 long sim_iommu_map(iosim_sim_t *s, uint16_t did, uint64_t iova, uint64_t phys,
                    uint64_t size, bool write, iosim_err_t *err)
 {
-    return s->hv->map(s->hv_state, did, iova, phys, size, write, err);
+    long n = s->hv->map(s->hv_state, did, iova, phys, size, write, err);
+    if (s->nbacks) /* a failed map may have mapped a prefix: logged too */
+        front_log_tables(s, true, did, iova, phys, size, write, n);
+    return n;
 }
 
 long sim_iommu_unmap(iosim_sim_t *s, uint16_t did, uint64_t iova, uint64_t size,
                      iosim_err_t *err)
 {
-    return s->hv->unmap(s->hv_state, did, iova, size, err);
+    long n = s->hv->unmap(s->hv_state, did, iova, size, err);
+    if (s->nbacks)
+        front_log_tables(s, false, did, iova, 0, size, false, n);
+    return n;
 }
 
 void sim_observe_submits(iosim_sim_t *s, sim_submit_observer_fn fn, void *arg)
@@ -89,6 +184,8 @@ void sim_iommu_submit(iosim_sim_t *s, const vtd_desc_t *d, size_t n)
             s->st[IOSIM_ST_OS_INVAL_DEVTLB]++;
     }
     double ns = s->hv->submit(s->hv_state, d, n);
+    if (s->nbacks)
+        front_log_submit(s, d, n, ns);
     /* qi_submit_sync() spins until the wait descriptor's status write:
      * the CPU pays its own submit cost plus the queue's processing time
      * (MODEL.md §1.7). */
@@ -192,6 +289,10 @@ void iosim_sim_free(iosim_sim_t *s)
     dma_pipe_free(s->pipe);
     free(s->ahead);
     free(s->ahead_no);
+    free(s->backs);
+    front_pool_free(s->pool);
+    free(s->ev);
+    free(s->ev_desc);
     sim_dump_free(s->dump);
     if (s->live_ready)
         pgtable_fini(&s->live);
@@ -254,6 +355,78 @@ static inline unsigned lat_bucket(uint64_t lat_ns)
     return b > 6 ? 6 : b;
 }
 
+/* A request's latency lat_ns in the counters st and the histogram hist
+ * (a sim's own, or a back end's of a shared front). */
+static inline void sim_lat_count(uint64_t *st, uint64_t *hist, uint64_t lat_ns)
+{
+    st[IOSIM_ST_DMA_LAT_NS] += lat_ns;
+    hist[lat_ns < SIM_LAT_SLOTS ? lat_ns : SIM_LAT_SLOTS - 1]++;
+    st[IOSIM_ST_LAT_LT4 + lat_bucket(lat_ns)]++;
+}
+
+/* The address the device gives for page a of a request at iova (trace
+ * IOVA trace_iova; first: see sim_dma): a itself, or without translation
+ * (iommu=pt) the physical address the trace mapped it to, the one a
+ * guest-passthrough host stage then translates. */
+static inline uint64_t sim_dma_addr(const iosim_sim_t *s, uint64_t a,
+                                    uint64_t iova, uint64_t trace_iova,
+                                    const sim_live_walk_t *first)
+{
+    /* the first page's walk of the trace's view is known */
+    bool known = first && a == iova;
+    pt_walk_t w;
+    if (!s->os->translates && s->live_ready &&
+        (known ? first->mapped
+               : pgtable_walk(&s->live, trace_iova + (a - iova), &w)))
+        return known ? first->w.phys : w.phys;
+    return a;
+}
+
+/* Whether page a's buffer is mapped in the trace's view (a cached
+ * translation of it is stale otherwise). */
+static inline bool sim_dma_live(const iosim_sim_t *s, uint64_t a, uint64_t iova,
+                                uint64_t trace_iova,
+                                const sim_live_walk_t *first)
+{
+    return first && a == iova
+               ? first->mapped
+               : pgtable_is_mapped(&s->live, trace_iova + (a - iova));
+}
+
+/* sim_dma of a shared front (sim_front_attach): the trace's view is
+ * looked at once a page and the request logged for the back ends
+ * (front_flush translates and times it in each). */
+static void sim_dma_front(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
+                          uint16_t did, uint64_t iova, uint64_t trace_iova,
+                          uint64_t size, bool write,
+                          const sim_live_walk_t *first)
+{
+    s->st[IOSIM_ST_DMA_REQS]++;
+    s->st[IOSIM_ST_DMA_BYTES] += size;
+    uint64_t end = iova + size < iova ? UINT64_MAX : iova + size;
+    size_t at = s->nev;
+    front_ev_t *q = front_log(s, EV_REQ);
+    if (!q)
+        return;
+    *q = (front_ev_t){.kind = EV_REQ,
+                      .flag = write,
+                      .sid = sid,
+                      .did = did,
+                      .pasid = pasid,
+                      .b = size};
+    uint64_t pages = 0;
+    for (uint64_t a = iova; a < end && a >= iova; a = (a & ~0xfffull) + 4096) {
+        front_ev_t *e = front_log(s, EV_PAGE);
+        if (!e)
+            return;
+        e->a = sim_dma_addr(s, a, iova, trace_iova, first);
+        e->flag = sim_dma_live(s, a, iova, trace_iova, first);
+        pages++;
+    }
+    s->ev[at].c = pages;
+    s->st[IOSIM_ST_DMA_PAGES_4K] += (size + 4095) / 4096;
+}
+
 /* One device request of size bytes at iova (split at 4 KB page borders:
  * each page needs its own translation), translated through the
  * hypervisor mode; its device time is the pipeline's (vtd/dma_pipe.h).
@@ -265,6 +438,10 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid, uint16_t did,
 {
     if (size == 0)
         size = 1;
+    if (s->nbacks) {
+        sim_dma_front(s, sid, pasid, did, iova, trace_iova, size, write, first);
+        return;
+    }
     if (s->inflight)
         inflight_check(s->inflight, s->vtd, s->pipe, sim_inflight_live,
                        sim_inflight_translate, s);
@@ -276,18 +453,8 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid, uint16_t did,
     uint64_t end = iova + size < iova ? UINT64_MAX : iova + size;
     dma_req_t q;
     dma_pipe_begin(s->pipe, size, &q);
-    sim_live_walk_t walk;
     for (uint64_t a = iova; a < end && a >= iova; a = (a & ~0xfffull) + 4096) {
-        /* Without translation (iommu=pt) the device is given the buffer's
-         * physical address, the one the trace mapped this IOVA to: what a
-         * guest-passthrough host stage then translates. */
-        uint64_t addr = a;
-        /* the first page's walk of the trace's view is known */
-        bool known = first && a == iova;
-        if (!s->os->translates && s->live_ready &&
-            (known ? first->mapped
-                   : pgtable_walk(&s->live, trace_iova + (a - iova), &walk.w)))
-            addr = known ? first->w.phys : walk.w.phys;
+        uint64_t addr = sim_dma_addr(s, a, iova, trace_iova, first);
         vtd_xlate_result_t r =
             s->hv->translate(s->hv_state, sid, pasid, did, addr, write);
         if (s->xlate_log)
@@ -310,19 +477,14 @@ static void sim_dma(iosim_sim_t *s, uint16_t sid, uint32_t pasid, uint16_t did,
         if (r.fault)
             s->st[IOSIM_ST_DMA_FAULTS]++;
         else if ((r.iotlb_hit || r.devtlb_hit) && s->os->translates &&
-                 !(known
-                       ? first->mapped
-                       : pgtable_is_mapped(&s->live, trace_iova + (a - iova))))
+                 !sim_dma_live(s, a, iova, trace_iova, first))
             s->st[IOSIM_ST_DMA_STALE]++; /* a cached translation of a
                                             buffer the OS has unmapped */
     }
     /* pages of data in 4 KB units (rounded up), the F&S "per 4 KB" unit */
     s->st[IOSIM_ST_DMA_PAGES_4K] += (size + 4095) / 4096;
     dma_pipe_end(s->pipe, &q, size, lat);
-    uint64_t lat_ns = (uint64_t)(lat + 0.5);
-    s->st[IOSIM_ST_DMA_LAT_NS] += lat_ns;
-    s->lat_ns_hist[lat_ns < SIM_LAT_SLOTS ? lat_ns : SIM_LAT_SLOTS - 1]++;
-    s->st[IOSIM_ST_LAT_LT4 + lat_bucket(lat_ns)]++;
+    sim_lat_count(s->st, s->lat_ns_hist, (uint64_t)(lat + 0.5));
 }
 
 /* ---- device model (sim/dev/dev.h) ------------------------------------ */
@@ -383,10 +545,15 @@ static void sim_os_uncounted(iosim_sim_t *s, const iosim_rec_t *r, bool map)
     memcpy(saved, s->st, sizeof saved);
     load = s->load;
     iosim_err_t ignored;
+    front_ev_t *e = s->nbacks ? front_log(s, EV_QUIET) : NULL;
+    if (e) /* a shared front's back ends put theirs back too */
+        e->flag = true;
     if (map)
         s->os->map(s->os_state, r, &ignored);
     else
         s->os->unmap(s->os_state, r, &ignored);
+    if (s->nbacks)
+        front_log(s, EV_QUIET);
     memcpy(s->st, saved, sizeof saved);
     s->load = load;
 }
@@ -405,7 +572,7 @@ static void sim_premap(iosim_sim_t *s, const iosim_rec_t *r, uint64_t page)
         pgtable_map(&s->premap, page, phys, 4096, true, false) ==
             PGTABLE_ENOMEM)
         s->out_of_memory = true;
-    vtd_attach(s->vtd, r->device, r->domain);
+    sim_attach(s, r->device, r->domain);
     sim_os_uncounted(s, &m, true);
 }
 
@@ -475,6 +642,25 @@ static uint64_t sim_span(const iosim_sim_t *s, uint64_t t)
     return t > s->t_first ? t - s->t_first : 0;
 }
 
+/* A back end of a shared front at a window's begin or end: what its own
+ * window_mark does to the counts of its VT-d model and pipeline (the
+ * front's counts are the front's). */
+static void window_back(iosim_sim_t *b, bool begin)
+{
+    if (begin) {
+        uint64_t peak = b->st[IOSIM_ST_MAPPINGS_PEAK];
+        memset(b->st, 0, sizeof b->st);
+        memset(b->lat_ns_hist, 0, sizeof b->lat_ns_hist);
+        b->st[IOSIM_ST_MAPPINGS_PEAK] = peak;
+        dma_pipe_restart(b->pipe);
+    } else {
+        memcpy(b->frozen, b->st, sizeof b->st);
+        memcpy(b->lat_frozen, b->lat_ns_hist, sizeof b->lat_ns_hist);
+    }
+    if (b->window_observer)
+        b->window_observer(b->window_observer_arg, begin);
+}
+
 static void window_mark(iosim_sim_t *s, const iosim_rec_t *r)
 {
     if (!s->cfg->sim.window_only)
@@ -505,7 +691,13 @@ static void window_mark(iosim_sim_t *s, const iosim_rec_t *r)
         s->window_closed = true;
         if (s->window_observer)
             s->window_observer(s->window_observer_arg, false);
+    } else {
+        return;
     }
+    /* a shared front's back ends restart or freeze their own counts */
+    front_ev_t *e = s->nbacks ? front_log(s, EV_WINDOW) : NULL;
+    if (e)
+        e->flag = r->flags == IOSIM_MARK_BEGIN;
 }
 
 /* The model maps, unmaps and touches a record's range 4 KB page by page
@@ -600,7 +792,7 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
             IOSIM_PROT_READ)
             s->st[IOSIM_ST_REC_MAP_RO]++;
         s->st[IOSIM_ST_OS_MAPS]++;
-        vtd_attach(s->vtd, r->device, r->domain);
+        sim_attach(s, r->device, r->domain);
         if (s->dev)
             sim_premap_drop(s, r);
         /* the trace's own view; a remap over a live buffer (a lossy
@@ -785,6 +977,7 @@ typedef struct sim_fast_os {
     void *state;
     bool trace_iova; /* dma_iova is the trace's IOVA (dma_iova_is_trace) */
     bool plain;      /* vtd_plain_brief_ok, asked once a batch */
+    bool front;      /* a shared front: the back ends translate */
 } sim_fast_os_t;
 
 /* lat_bucket of a latency whose histogram slot is slot (the latency, at
@@ -806,6 +999,22 @@ typedef struct sim_live_memo {
     uint64_t region; /* iova >> PT_MEMO_REGION_SHIFT; UINT64_MAX: none */
     const pt_node_t *table;
 } sim_live_memo_t;
+
+/* sim_dma_fast's request of one page in a shared front: logged for the
+ * back ends (front_flush). */
+static void sim_front_one(iosim_sim_t *s, const iosim_rec_t *r, uint64_t iova,
+                          uint64_t size, bool write)
+{
+    front_ev_t *e = front_log(s, EV_ONE);
+    if (e) {
+        e->flag = write;
+        e->sid = r->device;
+        e->did = r->domain;
+        e->pasid = r->pasid;
+        e->a = iova;
+        e->b = size;
+    }
+}
 
 /* pgtable_is_mapped(&s->live, iova) within a run */
 static inline __attribute__((always_inline)) bool
@@ -869,6 +1078,10 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
         }
         one_page++;
         s->st[IOSIM_ST_DMA_BYTES] += size;
+        if (os->front) { /* a shared front: the back ends translate */
+            sim_front_one(s, r, iova, size, write);
+            continue;
+        }
         vtd_xlate_brief_t x =
             os->plain ? vtd_translate_quick(s->vtd, r->device, r->pasid,
                                             r->domain, iova)
@@ -901,13 +1114,194 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
 void sim_set_fast_path(iosim_sim_t *s, bool on) { s->fast_path = on; }
 uint64_t sim_fast_records(const iosim_sim_t *s) { return s->fast_records; }
 
+/* Back end b of front s does the front's log (see front_flush). */
+static void front_replay(iosim_sim_t *s, iosim_sim_t *b)
+{
+    bool plain = vtd_plain_brief_ok(b->vtd), translates = s->os->translates;
+    iosim_err_t ignored;
+    uint64_t quiet[IOSIM_ST_COUNT]; /* the counts at EV_QUIET's begin */
+    for (size_t i = 0; i < s->nev; i++) {
+        const front_ev_t *e = &s->ev[i];
+        switch (e->kind) {
+        case EV_MAP:
+        case EV_UNMAP:
+            if ((e->kind == EV_MAP ? vtd_map(b->vtd, e->did, e->a, e->c, e->b,
+                                             e->flag, &ignored)
+                                   : vtd_unmap(b->vtd, e->did, e->a, e->b,
+                                               &ignored)) != e->want.n)
+                b->front_diverged = true;
+            break;
+        case EV_SUBMIT:
+            if (vtd_submit(b->vtd, s->ev_desc + e->a, e->b) != e->want.ns)
+                b->front_diverged = true;
+            break;
+        case EV_ATTACH:
+            vtd_attach(b->vtd, e->sid, e->did);
+            break;
+        case EV_ONE: { /* sim_dma_fast's steps */
+            vtd_xlate_brief_t x =
+                plain ? vtd_translate_quick(b->vtd, e->sid, e->pasid, e->did,
+                                            e->a)
+                      : vtd_translate_brief(b->vtd, e->sid, e->pasid, e->did,
+                                            e->a, e->flag);
+            uint64_t lat_ns =
+                dma_pipe_one(b->pipe, e->b, x.latency_ns, x.mem_reads != 0);
+            if (x.fault)
+                b->st[IOSIM_ST_DMA_FAULTS]++;
+            sim_lat_count(b->st, b->lat_ns_hist, lat_ns);
+            break;
+        }
+        case EV_REQ: { /* sim_dma's steps (hv_direct_translate) */
+            dma_req_t q;
+            double lat = 0;
+            dma_pipe_begin(b->pipe, e->b, &q);
+            for (uint64_t p = 0; p < e->c; p++) {
+                const front_ev_t *g = &s->ev[++i];
+                vtd_xlate_result_t r =
+                    translates ? vtd_translate(b->vtd, e->sid, e->pasid, e->did,
+                                               g->a, e->flag)
+                               : (vtd_xlate_result_t){.phys = g->a};
+                lat += r.latency_ns;
+                dma_pipe_page(b->pipe, &q, r.latency_ns, r.mem_reads != 0);
+                if (r.fault)
+                    b->st[IOSIM_ST_DMA_FAULTS]++;
+                else if ((r.iotlb_hit || r.devtlb_hit) && translates &&
+                         !g->flag)
+                    b->st[IOSIM_ST_DMA_STALE]++;
+            }
+            dma_pipe_end(b->pipe, &q, e->b, lat);
+            sim_lat_count(b->st, b->lat_ns_hist, (uint64_t)(lat + 0.5));
+            break;
+        }
+        case EV_WINDOW:
+            window_back(b, e->flag);
+            break;
+        case EV_QUIET:
+            if (e->flag)
+                memcpy(quiet, b->st, sizeof quiet);
+            else
+                memcpy(b->st, quiet, sizeof quiet);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* ---- a shared front's back ends on several threads ----------------------
+ * With threads, the back ends of each flush are shared out among the
+ * calling thread and the pool's helpers, each taking the next back end
+ * not yet taken (back ends differ in cost); the flush returns when all
+ * are done.  A back end is run by one thread at a time and touches only
+ * its own state and the log (read only while they run): the results do
+ * not depend on the threads.  The mutex orders the log's writes before
+ * the helpers' reads and their work before the flush's return. */
+struct front_pool {
+    iosim_sim_t *front;
+    pthread_t *tid;
+    size_t nthreads;
+    pthread_mutex_t lock;
+    pthread_cond_t go, done;
+    uint64_t round;     /* under lock: flushes begun */
+    size_t finished;    /* under lock: helpers done with this round */
+    bool stop;          /* under lock */
+    atomic_size_t next; /* the next back end to take */
+};
+
+static void front_pool_take(struct front_pool *p)
+{
+    iosim_sim_t *s = p->front;
+    for (size_t k; (k = atomic_fetch_add(&p->next, 1)) < s->nbacks;)
+        front_replay(s, s->backs[k]);
+}
+
+static void *front_helper(void *arg)
+{
+    struct front_pool *p = arg;
+    uint64_t seen = 0;
+    for (;;) {
+        pthread_mutex_lock(&p->lock);
+        while (!p->stop && p->round == seen)
+            pthread_cond_wait(&p->go, &p->lock);
+        bool stop = p->stop;
+        seen = p->round;
+        pthread_mutex_unlock(&p->lock);
+        if (stop)
+            return NULL;
+        front_pool_take(p);
+        pthread_mutex_lock(&p->lock);
+        if (++p->finished == p->nthreads)
+            pthread_cond_signal(&p->done);
+        pthread_mutex_unlock(&p->lock);
+    }
+}
+
+static void front_pool_run(iosim_sim_t *s)
+{
+    struct front_pool *p = s->pool;
+    pthread_mutex_lock(&p->lock);
+    atomic_store(&p->next, 0);
+    p->finished = 0;
+    p->round++;
+    pthread_cond_broadcast(&p->go);
+    pthread_mutex_unlock(&p->lock);
+    front_pool_take(p);
+    pthread_mutex_lock(&p->lock);
+    while (p->finished < p->nthreads)
+        pthread_cond_wait(&p->done, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void front_pool_free(struct front_pool *p)
+{
+    if (!p)
+        return;
+    pthread_mutex_lock(&p->lock);
+    p->stop = true;
+    pthread_cond_broadcast(&p->go);
+    pthread_mutex_unlock(&p->lock);
+    for (size_t t = 0; t < p->nthreads; t++)
+        pthread_join(p->tid[t], NULL);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->go);
+    pthread_cond_destroy(&p->done);
+    free(p->tid);
+    free(p);
+}
+
+int sim_front_threads(iosim_sim_t *s, unsigned threads, iosim_err_t *err)
+{
+    size_t helpers = threads > 1 ? threads - 1u : 0;
+    if (helpers >= s->nbacks)
+        helpers = s->nbacks ? s->nbacks - 1 : 0;
+    if (!helpers || s->pool)
+        return 0;
+    struct front_pool *p = calloc(1, sizeof *p);
+    if (!p || !(p->tid = calloc(helpers, sizeof *p->tid))) {
+        free(p);
+        return iosim_err_set(err, "out of memory");
+    }
+    p->front = s;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->go, NULL);
+    pthread_cond_init(&p->done, NULL);
+    for (; p->nthreads < helpers; p->nthreads++)
+        if (pthread_create(&p->tid[p->nthreads], NULL, front_helper, p))
+            break;
+    s->pool = p; /* no helper started: the calling thread does it all */
+    return 0;
+}
+
 /* A table page that could not be allocated where no error could be
  * returned (a device model's pre-trace mapping, host backing made inside
  * a translation): the run fails once per batch, not with warnings or
  * faults the trace does not have.  0, or -1 with err set. */
 static int sim_check_memory(const iosim_sim_t *s, iosim_err_t *err)
 {
-    if (s->out_of_memory || vtd_out_of_memory(s->vtd))
+    bool oom = s->out_of_memory || s->front_oom || vtd_out_of_memory(s->vtd);
+    for (size_t k = 0; k < s->nbacks; k++)
+        oom |= vtd_out_of_memory(s->backs[k]->vtd);
+    if (oom)
         return iosim_err_set(err, "out of memory");
     return 0;
 }
@@ -930,25 +1324,33 @@ sim_fast_batch(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
     return sim_check_memory(s, err);
 }
 
-int iosim_sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
-                      iosim_err_t *err)
+static int sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
+                       iosim_err_t *err)
 {
     if (sim_fast_ok(s)) {
         /* whether the policy's IOVA is the trace's, asked once a batch */
         const os_policy_ops_t *ops = s->os;
         const sim_fast_os_t os = {
-            ops->tick, ops->dma, s->os_state,
+            ops->tick,
+            ops->dma,
+            s->os_state,
             !ops->dma_iova ||
                 (ops->dma_iova_is_trace && ops->dma_iova_is_trace(s->os_state)),
-            vtd_plain_brief_ok(s->vtd)};
+            vtd_plain_brief_ok(s->vtd),
+            false};
+        if (s->nbacks)
+            return sim_fast_batch(s, recs, n,
+                                  (sim_fast_os_t){os.tick, os.dma, os.state,
+                                                  os.trace_iova, false, true},
+                                  err);
         /* a policy without per-record hooks whose IOVA is the trace's
          * (strict, unless it reallocates), on the plain composition: a
          * copy of the loop without the hooks' checks or the per-record
          * choice of the translation's copy */
         if (!os.tick && !os.dma && os.trace_iova && os.plain)
             return sim_fast_batch(
-                s, recs, n, (sim_fast_os_t){NULL, NULL, os.state, true, true},
-                err);
+                s, recs, n,
+                (sim_fast_os_t){NULL, NULL, os.state, true, true, false}, err);
         return sim_fast_batch(s, recs, n, os, err);
     }
     for (size_t i = 0; i < n; i++) {
@@ -967,6 +1369,35 @@ int iosim_sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
     return sim_check_memory(s, err);
 }
 
+/* A shared front's back ends each do the front's log, in order, as
+ * their own runs would have done it at the same points; then it is
+ * emptied.  Nothing the front did depended on them: the front's own
+ * tables and queue gave each answer it needed (what each back's gave the
+ * same is checked: front_diverged). */
+static void front_flush(iosim_sim_t *s)
+{
+    if (!s->front_oom && s->nev) {
+        if (s->pool)
+            front_pool_run(s);
+        else
+            for (size_t k = 0; k < s->nbacks; k++)
+                front_replay(s, s->backs[k]);
+    }
+    s->nev = 0;
+    s->ndesc = 0;
+}
+
+int iosim_sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
+                      iosim_err_t *err)
+{
+    if (!s->nbacks)
+        return sim_consume(s, recs, n, err);
+    if (sim_consume(s, recs, n, err))
+        return -1;
+    front_flush(s);
+    return sim_check_memory(s, err);
+}
+
 int iosim_sim_finish(iosim_sim_t *s, iosim_err_t *err)
 {
     while (s->ahead_len)
@@ -978,6 +1409,8 @@ int iosim_sim_finish(iosim_sim_t *s, iosim_err_t *err)
         (s->os->finish && s->os->finish(s->os_state, err)) ||
         (s->hv->finish && s->hv->finish(s->hv_state, err)))
         return -1;
+    if (s->nbacks)
+        front_flush(s);
     if (s->epochs.len_ns && sim_epoch_finish(s, err))
         return -1;
     if (sim_check_memory(s, err))
@@ -1006,12 +1439,10 @@ bool sim_writes_rows(const iosim_sim_t *s)
     return s->epochs.len_ns || s->xlate_log || s->dump;
 }
 
-void sim_adopt_results(iosim_sim_t *dst, const iosim_sim_t *src)
+/* What dst, fed nothing, takes of src's run besides the counters and the
+ * latencies: warnings, per-CPU load, the window and the record counts. */
+static void sim_take_run(iosim_sim_t *dst, const iosim_sim_t *src)
 {
-    memcpy(dst->st, src->st, sizeof dst->st);
-    memcpy(dst->frozen, src->frozen, sizeof dst->frozen);
-    memcpy(dst->lat_ns_hist, src->lat_ns_hist, sizeof dst->lat_ns_hist);
-    memcpy(dst->lat_frozen, src->lat_frozen, sizeof dst->lat_frozen);
     memcpy(dst->warn, src->warn, sizeof dst->warn);
     dst->load = src->load;
     dst->load_frozen = src->load_frozen;
@@ -1023,7 +1454,83 @@ void sim_adopt_results(iosim_sim_t *dst, const iosim_sim_t *src)
     dst->now = src->now;
 }
 
+void sim_adopt_results(iosim_sim_t *dst, const iosim_sim_t *src)
+{
+    memcpy(dst->st, src->st, sizeof dst->st);
+    memcpy(dst->frozen, src->frozen, sizeof dst->frozen);
+    memcpy(dst->lat_ns_hist, src->lat_ns_hist, sizeof dst->lat_ns_hist);
+    memcpy(dst->lat_frozen, src->lat_frozen, sizeof dst->lat_frozen);
+    sim_take_run(dst, src);
+}
+
 void sim_set_counter(iosim_sim_t *s, enum iosim_stat_id id, uint64_t v)
 {
     s->st[id] = v;
+}
+
+/* ---- a shared front (system.h) ----------------------------------------- */
+
+const char *sim_front_ruled_out(const iosim_sim_t *s)
+{
+    if (sim_writes_rows(s))
+        return "a per-configuration output (--epoch, --xlate-log, "
+               "--dump-accesses) is written";
+    if (s->hv->map != hv_direct_map || s->hv->unmap != hv_direct_unmap ||
+        s->hv->submit != hv_direct_submit ||
+        s->hv->translate != hv_direct_translate)
+        return "the hypervisor mode is not bare metal (hv.mode none)";
+    if (s->inflight)
+        return "vtd.inval_walks_in_flight is not complete";
+    if (s->observer || s->nbacks)
+        return "the sim is observed or a front already";
+    if (s->records_in || s->seen_any || s->ahead_len)
+        return "the sim was fed records";
+    for (size_t i = 0; i < IOSIM_ST_COUNT; i++)
+        if (s->st[i])
+            return "the sim counted at its creation";
+    return NULL;
+}
+
+int sim_front_attach(iosim_sim_t *front, iosim_sim_t **backs, size_t n,
+                     iosim_err_t *err)
+{
+    const char *no = sim_front_ruled_out(front);
+    if (no)
+        return iosim_err_set(err, "%s: cannot be a shared front: %s",
+                             front->label, no);
+    if (!n)
+        return iosim_err_set(err, "a shared front without back ends");
+    front->backs = calloc(n, sizeof *front->backs);
+    if (!front->backs)
+        return iosim_err_set(err, "out of memory");
+    memcpy(front->backs, backs, n * sizeof *backs);
+    front->nbacks = n;
+    /* the front's own tables and queue answer it; what its VT-d model
+     * counts is each back's to count */
+    vtd_set_counters(front->vtd, front->front_scratch);
+    snprintf(front->label, sizeof front->label, "%s", backs[0]->label);
+    front->strict_input = backs[0]->strict_input;
+    return 0;
+}
+
+bool sim_front_settle(iosim_sim_t *f)
+{
+    for (size_t k = 0; k < f->nbacks; k++) {
+        iosim_sim_t *b = f->backs[k];
+        if (f->window_closed) {
+            memcpy(b->st, b->frozen, sizeof b->st);
+            memcpy(b->lat_ns_hist, b->lat_frozen, sizeof b->lat_ns_hist);
+        }
+        for (size_t i = 0; i < IOSIM_ST_COUNT; i++)
+            b->st[i] += f->st[i];
+        for (size_t i = 0; i < SIM_LAT_SLOTS; i++)
+            b->lat_ns_hist[i] += f->lat_ns_hist[i];
+        memcpy(b->frozen, b->st, sizeof b->frozen);
+        memcpy(b->lat_frozen, b->lat_ns_hist, sizeof b->lat_frozen);
+        sim_take_run(b, f);
+    }
+    bool same = true;
+    for (size_t k = 0; k < f->nbacks; k++)
+        same &= !f->backs[k]->front_diverged;
+    return same;
 }

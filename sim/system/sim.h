@@ -124,6 +124,24 @@ struct iosim_sim {
     const char *dev_what;
     bool fast_path;        /* DMA records may take sim_fast_run (sim.c) */
     uint64_t fast_records; /* records that took it */
+    /* A shared front (system.h sim_front_attach): this sim runs the
+     * records, the trace's view, the OS policy and its own page tables
+     * once (its VT-d model counts into front_scratch, dropped), and logs
+     * what each back end's VT-d model and device pipeline must do (page-
+     * table changes, context entries, submissions, translations, window
+     * restarts) in ev / ev_desc; at the end of each batch of records each
+     * of the nbacks sims in backs, fed nothing itself, does it all in
+     * order (front_flush), counting into its own counters. */
+    iosim_sim_t **backs;
+    size_t nbacks;
+    struct front_ev *ev;
+    size_t nev, ev_cap;
+    vtd_desc_t *ev_desc;
+    size_t ndesc, desc_cap;
+    uint64_t front_scratch[IOSIM_ST_COUNT];
+    struct front_pool *pool; /* sim_front_threads; NULL: one thread */
+    bool front_diverged;     /* a back end's table or queue answer differed */
+    bool front_oom;          /* the log could not grow */
 };
 
 /* epoch.c: called before each record (rows of the epochs it ends), around

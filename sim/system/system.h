@@ -56,4 +56,35 @@ void sim_adopt_results(iosim_sim_t *dst, const iosim_sim_t *src);
 /* Sets counter id (the adopting caller's corrections). */
 void sim_set_counter(iosim_sim_t *s, enum iosim_stat_id id, uint64_t v);
 
+/* ---- a front shared by several back ends ------------------------------
+ * Sims of one trace whose configurations differ only in keys that only
+ * the translation caches read (iosim_param_t.back_end) compute the same
+ * trace view, OS policy, page tables and invalidation stream: those do
+ * not depend on the caches (a policy never reads them; the queue's time
+ * is per descriptor).  A front sim runs the records once and drives each
+ * back sim's VT-d model (its copy of the tables, its caches and walks)
+ * and device pipeline at the points where its own run would, in the same
+ * order; each back's results are then its own counts plus the front's. */
+
+/* Why sim s cannot be a front or a back end, or NULL: a per-configuration
+ * output, a hypervisor mode other than bare metal, walks in flight, an
+ * observer of submissions, or a sim that has run or changed counters
+ * already (a plug-in's create that mapped). */
+const char *sim_front_ruled_out(const iosim_sim_t *s);
+/* front (made for the trace like the backs, fed nothing) drives the n
+ * sims backs[] (the caller checked sim_front_ruled_out on each and that
+ * their configurations differ only in back-end keys); front takes the
+ * first back's label and input strictness.  0, or -1 with err set. */
+int sim_front_attach(iosim_sim_t *front, iosim_sim_t **backs, size_t n,
+                     iosim_err_t *err);
+/* The back ends of each batch run on `threads` threads (the calling one
+ * and threads - 1 helpers of the front's; at most one per back end).
+ * 0, or -1 with err set. */
+int sim_front_threads(iosim_sim_t *front, unsigned threads, iosim_err_t *err);
+/* After front finished: each back sim takes its results (as if it had
+ * run and finished itself).  False if a back end's page-table or queue
+ * answer differed from the first's (the results are then not exact: run
+ * the backs alone). */
+bool sim_front_settle(iosim_sim_t *front);
+
 #endif

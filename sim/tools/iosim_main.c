@@ -453,7 +453,7 @@ typedef struct run_state {
     output_t report;
     FILE *out;
     iosim_provenance_t prov;
-    char replay[256]; /* how the sims ran (iosim_replay_shared) */
+    char replay[512]; /* how the sims ran (iosim_replay_shared) */
 } run_state_t;
 
 #define RUN_GO (-1) /* parse_args: carry on with the run */

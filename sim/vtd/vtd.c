@@ -153,6 +153,8 @@ void vtd_free(vtd_t *v)
 
 void vtd_attach(vtd_t *v, uint16_t sid, uint16_t did) { v->sid_did[sid] = did; }
 
+void vtd_set_counters(vtd_t *v, uint64_t *st) { v->st = st; }
+
 uint16_t vtd_domain_of(const vtd_t *v, uint16_t sid) { return v->sid_did[sid]; }
 
 static unsigned stage1_levels(const vtd_t *v)

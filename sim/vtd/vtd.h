@@ -72,6 +72,9 @@ typedef struct vtd_xlate_result {
 
 /* st is the sim's counter array (IOSIM_ST_COUNT entries). */
 vtd_t *vtd_new(const iosim_config_t *cfg, uint64_t *st, iosim_err_t *err);
+/* From now on the model counts into st instead (a shared front's own
+ * model, whose counts are its back ends', system.h). */
+void vtd_set_counters(vtd_t *v, uint64_t *st);
 void vtd_free(vtd_t *v);
 vtd_xlate_t vtd_translation(const vtd_t *v);
 

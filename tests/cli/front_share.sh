@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# front_share.sh — configurations that differ only in the translation
+# caches' keys (every key of a cache that chooses a replacement policy:
+# vtd.iotlb.*, vtd.psc_*.*, vtd.context_cache.*, ...) share one front
+# (sim/sweep/share.c make_fronts, system.h sim_front_attach): the trace's
+# view, the OS policy, its page tables and its invalidations run once,
+# and each configuration's VT-d caches, walks and device pipeline do the
+# front's log of each batch.  Every counter, derived value, warning and
+# summary must be byte-identical to --plain (each configuration its own
+# sim, no front) and, for some points, to single runs (the independent
+# route): on a generated random stream with marks (window), a capture
+# whose accesses a device model synthesizes (touch, pre-trace maps that
+# are not counted), a lazy capture (flush queue, stale hits), a
+# passthrough capture (no translation), a QEMU capture (the trace's own
+# DMA records) and gen nic with --compare of three policies; sweeps of
+# the IOTLB (FIFO: no LRU shadow can share the run), PSC hit times and
+# the context cache; with --threads 2.  Configurations that differ in a
+# key the front reads (vtd.iq_desc_ns, os.policy) get fronts of their
+# own; a mode other than bare metal gets none, and the '# replay:' line
+# says so.
+. "${SRC:?}/tests/cli/lib/common.sh"
+C=$SRC/configs/vtd.yaml
+cut() { # NAME COUNT: the first COUNT records of a shipped trace
+    "$IOSIM_TRACE" convert --count "$2" "$SRC/traces/$1.zst" \
+        -o "$WORK/$1.zst" >/dev/null 2>&1 || fail "convert $1"
+}
+cut redis-strict 60000
+cut redis-lazy 60000
+cut memcached-passthrough 40000
+cut redis-strict-qemu 40000
+"$IOSIM_TRACE" gen random --window 256K --size 64 --direction read \
+    --count 30000 --page-size 4K --seed 3 -o "$WORK/rand.zst" \
+    >/dev/null 2>&1 || fail "gen random"
+"$IOSIM_TRACE" gen nic --packets 2000 --device-rings \
+    -o "$WORK/nic.zst" >/dev/null 2>&1 || fail "gen nic"
+
+FIFO=(--set vtd.iotlb.replacement=fifo --sweep vtd.iotlb.sets=1,16
+    --sweep vtd.iotlb.ways=1,8)
+body() { sed 's/, "replay": "[^"]*"//' "$1"; }
+replay_line() { grep -o '"replay": "[^"]*"' "$WORK/$1.shared"; }
+
+check() { # NAME TRACE WANT ARGS...: shared vs --plain; WANT: a regex the
+    # replay line must match
+    local name=$1 trace=$2 want=$3
+    shift 3
+    "$IOSIM" --config "$C" --no-progress --format json "$@" "$trace" \
+        > "$WORK/$name.shared" 2> "$WORK/$name.err" ||
+        fail "$name: shared run: $(head -n 1 "$WORK/$name.err")"
+    "$IOSIM" --config "$C" --no-progress --format json --plain "$@" \
+        "$trace" > "$WORK/$name.plain" 2>&1 || fail "$name: plain run"
+    cmp -s <(body "$WORK/$name.shared") <(body "$WORK/$name.plain") ||
+        fail "$name: shared front's report differs from --plain: $(diff \
+            <(body "$WORK/$name.shared" | tr ',' '\n') \
+            <(body "$WORK/$name.plain" | tr ',' '\n') | head -n 4)"
+    replay_line "$name" | grep -Eq "$want" ||
+        fail "$name: replay line '$(replay_line "$name")', want /$want/"
+}
+one() { # NAME TRACE LABEL SETS...: the sweep's CSV column LABEL equals a
+    # single run with SETS (--set a=b ...), every stat/derived/summary
+    local name=$1 trace=$2 label=$3
+    shift 3
+    "$IOSIM" --config "$C" --no-progress --format csv "$@" "$trace" \
+        2>/dev/null | awk -F, '$1 ~ /^(stat|derived|warning|summary)$/ {
+            print $1 "," $3 "," $4 }' > "$WORK/$name.one"
+    awk -F, -v l="$label" '$2 == l && $1 ~ /^(stat|derived|warning|summary)$/ {
+        print $1 "," $3 "," $4 }' "$WORK/$name.csv" > "$WORK/$name.col"
+    [ -s "$WORK/$name.col" ] && cmp -s "$WORK/$name.one" "$WORK/$name.col" ||
+        fail "$name: '$label' differs from a single run"
+}
+
+FRONT1="4 ran as the back ends of 1 shared front"
+# a random stream with marks: the window restarts and freezes each back's
+# counts (fast path: one-page requests)
+check rand "$WORK/rand.zst" "$FRONT1" "${FIFO[@]}"
+"$IOSIM" --config "$C" --no-progress --format csv "${FIFO[@]}" \
+    "$WORK/rand.zst" > "$WORK/rand.csv" 2>/dev/null || fail "rand csv"
+one rand "$WORK/rand.zst" "strict vtd.iotlb.sets=16 vtd.iotlb.ways=1" \
+    --set vtd.iotlb.replacement=fifo --set vtd.iotlb.sets=16 \
+    --set vtd.iotlb.ways=1
+one rand "$WORK/rand.zst" "strict vtd.iotlb.sets=1 vtd.iotlb.ways=8" \
+    --set vtd.iotlb.replacement=fifo --set vtd.iotlb.sets=1 \
+    --set vtd.iotlb.ways=8
+# the counts differ between the back ends (the check can fail)
+n=$(grep -o '"iotlb.misses": [0-9]*' "$WORK/rand.shared" | sort -u | wc -l)
+[ "$n" -ge 3 ] || fail "rand: $n distinct IOTLB miss counts, want >= 3"
+# a device model's accesses (touch), pre-trace maps left uncounted
+check strict "$WORK/redis-strict.zst" "$FRONT1" "${FIFO[@]}"
+"$IOSIM" --config "$C" --no-progress --format csv "${FIFO[@]}" \
+    "$WORK/redis-strict.zst" > "$WORK/strict.csv" 2>/dev/null ||
+    fail "strict csv"
+one strict "$WORK/redis-strict.zst" "strict vtd.iotlb.sets=16 vtd.iotlb.ways=8" \
+    --set vtd.iotlb.replacement=fifo --set vtd.iotlb.sets=16 \
+    --set vtd.iotlb.ways=8
+# a NIC model's rings: pages the trace never mapped, mapped before it
+# began (their maps' counts put back)
+check dev "$WORK/redis-strict.zst" "$FRONT1" --set dev.model=virtio-net \
+    "${FIFO[@]}"
+# lazy: a flush queue, IOTLB hits on unmapped buffers (stale)
+check lazy "$WORK/redis-lazy.zst" "$FRONT1" "${FIFO[@]}"
+# a DMA after its buffer's lazy unmap: a stale hit where the IOTLB kept
+# the entry (8 ways), a fault where the other page evicted it (1 way)
+cat > "$WORK/stale.txt" <<'TXT'
+# iosim-trace text v1
+#meta has_dma=1
+MAP t=1000 cpu=0 dev=01:00.0 dom=6 pasid=0 iova=0x10000 size=4096 phys=0x1000 prot=rw
+MAP t=1100 cpu=0 dev=01:00.0 dom=6 pasid=0 iova=0x20000 size=4096 phys=0x2000 prot=rw
+DMA t=2000 dev=01:00.0 pasid=0 iova=0x10000 size=64 dir=write dom=6
+DMA t=2100 dev=01:00.0 pasid=0 iova=0x20000 size=8192 dir=read dom=6
+UNMAP t=3000 cpu=0 dev=01:00.0 dom=6 pasid=0 iova=0x10000 size=4096
+DMA t=4000 dev=01:00.0 pasid=0 iova=0x10000 size=64 dir=write dom=6
+TXT
+check stale "$WORK/stale.txt" "$FRONT1" --set os.policy=lazy \
+    --set sim.window_only=false "${FIFO[@]}"
+got=$(python3 -c '
+import json, sys
+for s in json.load(open(sys.argv[1]))["sims"]:
+    print(s["label"].split()[-1], s["stat"]["dma.stale_hits"])' \
+    "$WORK/stale.shared" | sort -u | tr '\n' ' ')
+[ "$got" = "vtd.iotlb.ways=1 0 vtd.iotlb.ways=8 1 " ] ||
+    fail "stale: stale hits by ways '$got'"
+# PSC hit time and the context cache: timing back-end keys, LRU sweeps
+# that share no run (hit_ns is not a geometry)
+check psc "$WORK/redis-lazy.zst" "6 ran as the back ends of 1 shared front" \
+    --sweep vtd.psc_pd.hit_ns=1,9,30 --sweep vtd.context_cache.ways=1,16
+n=$(grep -o '"dma.latency_ns_total": [0-9]*' "$WORK/psc.shared" | sort -u | wc -l)
+[ "$n" -ge 3 ] || fail "psc: $n distinct latency totals, want >= 3"
+# no translation (iommu=pt): the back ends time untranslated requests
+check pt "$WORK/memcached-passthrough.zst" "$FRONT1" "${FIFO[@]}"
+# the trace's own DMA records, multi-page requests
+check qemu "$WORK/redis-strict-qemu.zst" "$FRONT1" "${FIFO[@]}"
+# three policies: a front each (os.policy is not a back-end key)
+check nic "$WORK/nic.zst" "12 ran as the back ends of 3 shared fronts" \
+    --compare strict,lazy,fands "${FIFO[@]}"
+# --threads 2: the back ends of a front on two threads, the same report
+"$IOSIM" --config "$C" --no-progress --format json --threads 2 \
+    --compare strict,lazy,fands "${FIFO[@]}" "$WORK/nic.zst" \
+    > "$WORK/nic.t2" 2>/dev/null || fail "threads 2"
+cmp -s <(body "$WORK/nic.shared") <(body "$WORK/nic.t2") ||
+    fail "nic: --threads 2 differs from --threads 1"
+"$IOSIM" --config "$C" --no-progress --format json --threads 2 \
+    "${FIFO[@]}" "$WORK/redis-strict.zst" > "$WORK/strict.t2" 2>/dev/null ||
+    fail "threads 2 strict"
+cmp -s <(body "$WORK/strict.shared") <(body "$WORK/strict.t2") ||
+    fail "strict: --threads 2 differs from --threads 1"
+
+# must not share: the invalidation queue's time is the front's (the CPU
+# cost of each submission): one front per value
+check iq "$WORK/redis-strict.zst" "4 ran as the back ends of 2 shared fronts" \
+    --set vtd.iotlb.replacement=fifo --sweep vtd.iq_desc_ns=100,300 \
+    --sweep vtd.iotlb.sets=1,16
+# a mode other than bare metal: separate sims, and the line says why
+"$IOSIM" --config "$SRC/configs/qemu-guest.yaml" --no-progress \
+    "${FIFO[@]}" "$WORK/redis-strict-qemu.zst" > "$WORK/hv.txt" 2>&1 ||
+    fail "hv run: $(head -n 1 "$WORK/hv.txt")"
+grep -q "^# replay: .*no shared front: the hypervisor mode is not bare metal" \
+    "$WORK/hv.txt" || fail "hv: $(grep '^# replay' "$WORK/hv.txt")"
+grep -q "^# replay: .*back ends of" "$WORK/hv.txt" &&
+    fail "hv: a shared front under an emulated vIOMMU"
+finish
