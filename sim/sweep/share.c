@@ -40,13 +40,23 @@
  *     with the same key by a geometry that missed), and the leader's own
  *     counters equal to its shadows' counts of its geometry (the IOTLB's
  *     lookups, hits, evictions, invalidated; a PSC's misses).
+ *   - Shared fronts (make_fronts): the sims a pass runs (leaders and sims
+ *     alone) whose configurations are equal but for back-end keys (every
+ *     key of a translation cache: a row choosing a replacement policy
+ *     names one, cache_prefixes) and that sim_front_ruled_out allows run
+ *     as the back ends of one front sim (system.h sim_front_attach): the
+ *     trace's view, the OS policy, its page tables and invalidations run
+ *     once, each back's caches, walks and device pipeline do the front's
+ *     log; the threads beyond the pass's sims run a front's back ends.
+ *     A leader's shadows stay on its caches as a back end.
  * Assumptions: the sims were made for this trace (iosim_sim_new with its
  *   metadata) and were fed nothing yet.
- * Not done: sharing between sims that differ in anything else (timing,
- *   the nested second-stage caches, the OS policy): each runs whole, its
- *   OS policy and
- *   page tables too; an error is reported as the first failing sim of a
- *   pass meets it (a sim whose run was shared fails with its leader).
+ * Not done: sharing between sims that differ in a key the front reads
+ *   (timing of the invalidation queue, the OS policy, the hypervisor
+ *   mode: each such class has a front of its own; hv modes other than
+ *   none run whole); an error is reported as the first failing sim of a
+ *   pass meets it (a sim whose run was shared fails with its leader or
+ *   front).
  */
 #include <stdlib.h>
 #include <string.h>
