@@ -71,6 +71,9 @@ struct vtd {
     /* requests vtd_translate_plain_brief's quick path left to translate
      * (tests: it answered the others) */
     uint64_t quick_bails;
+    /* the quick path's last domain (a domain, once made, stays) */
+    uint16_t quick_did;
+    vtd_domain_t *quick_dom;
     /* last: 128 KB the fields above should not be spread around */
     uint16_t sid_did[65536]; /* context entries: source id -> DID */
 };
@@ -106,7 +109,12 @@ vtd_translate_quick(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
     if (did == 0)
         did = v->sid_did[sid];
     cache_t *ctx = v->ctx, *tlb = v->iotlb;
-    vtd_domain_t *d = vtd_domain_find(v, did);
+    vtd_domain_t *d = v->quick_dom;
+    if (did != v->quick_did || !d) {
+        d = vtd_domain_find(v, did);
+        v->quick_did = did;
+        v->quick_dom = d;
+    }
     uint32_t set;
     /* (a hit that moved its line first is one translate's lookup repeats
      * on the MRU line without a change, should the request still go to
