@@ -166,10 +166,18 @@ static inline void dma_pipe_device_time(uint64_t *st)
             : st[IOSIM_ST_DMA_WIRE_NS];
 }
 
-/* q ends (its size's terms are the memo's); xlate_ticks: its l0 share
- * plus its translation latency, rounded to ns */
-static inline void dma_pipe_end_in(dma_pipe_t *p, dma_req_t *q,
-                                   uint64_t xlate_ticks)
+/* The counters that are functions of the pipeline's state, not sums
+ * over requests: dma.overlapped_time_ns (the clock since counting
+ * (re)started) and dma.device_time_ns. */
+static inline void dma_pipe_settle(dma_pipe_t *p)
+{
+    p->st[IOSIM_ST_DMA_OVERLAP_NS] = p->dev_done - p->dev_t0;
+    dma_pipe_device_time(p->st);
+}
+
+/* dma_pipe_end_in without dma_pipe_settle */
+static inline void dma_pipe_end_unsettled(dma_pipe_t *p, dma_req_t *q,
+                                          uint64_t xlate_ticks)
 {
     p->link_free = q->issue + p->link_ticks;
     uint64_t landed = q->ready + p->base_ticks;
@@ -180,10 +188,17 @@ static inline void dma_pipe_end_in(dma_pipe_t *p, dma_req_t *q,
         if (++p->out_next == p->max_out)
             p->out_next = 0;
     }
-    p->st[IOSIM_ST_DMA_OVERLAP_NS] = p->dev_done - p->dev_t0;
     p->st[IOSIM_ST_DMA_XLATE_NS] += xlate_ticks;
     p->st[IOSIM_ST_DMA_WIRE_NS] += p->wire_ticks;
-    dma_pipe_device_time(p->st);
+}
+
+/* q ends (its size's terms are the memo's); xlate_ticks: its l0 share
+ * plus its translation latency, rounded to ns */
+static inline void dma_pipe_end_in(dma_pipe_t *p, dma_req_t *q,
+                                   uint64_t xlate_ticks)
+{
+    dma_pipe_end_unsettled(p, q, xlate_ticks);
+    dma_pipe_settle(p);
 }
 
 /* x (>= 0, < 2^62) rounded to whole ns as (uint64_t)(x + 0.5) rounds
@@ -199,8 +214,10 @@ static inline uint64_t dma_pipe_round_small(double x)
 
 /* A request of size bytes (> 0, <= 4096) within one page, translated in
  * latency_ns (walked as for dma_pipe_page): begin, page and end in one
- * call, with the same times and counters.  Returns latency_ns rounded to
- * whole ns. */
+ * call, with the same times and counters but for the two that
+ * dma_pipe_settle sets, which the caller sets once after a run of such
+ * requests (nothing may read them before).  Returns latency_ns rounded
+ * to whole ns. */
 static inline uint64_t dma_pipe_one(dma_pipe_t *p, uint64_t size,
                                     double latency_ns, bool walked)
 {
@@ -208,7 +225,7 @@ static inline uint64_t dma_pipe_one(dma_pipe_t *p, uint64_t size,
     uint64_t l = dma_pipe_round_small(latency_ns);
     dma_pipe_begin_in(p, size, &q);
     dma_pipe_page_in(p, &q, l, walked);
-    dma_pipe_end_in(p, &q, dma_pipe_round_small(q.base + latency_ns));
+    dma_pipe_end_unsettled(p, &q, dma_pipe_round_small(q.base + latency_ns));
     return l;
 }
 

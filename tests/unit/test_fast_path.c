@@ -28,7 +28,8 @@
  *   (sim_set_fast_path off): two sims of one configuration get the same
  *   randomized stream — maps of 4 KB pages and 2 MB-aligned large pages,
  *   unmaps (some stray), DMA records of several sources and domains (DID
- *   0 too), one-page and multi-page, some to unmapped pages or a moment
+ *   0 too), one-page and multi-page, some to unmapped pages (one that
+ *   wraps around the 64-bit space within its page) or a moment
  *   earlier, trace invalidations and request marks interleaved, a
  *   measurement window's begin and end marks (sim.window_only in one
  *   configuration: counters restart between runs of fast records) — in
@@ -309,6 +310,10 @@ static iosim_rec_t *stream(size_t n, uint64_t seed, uint64_t scale)
             q->size = m < 70 ? 64 : m < 80 ? 0 : m < 90 ? 4096 : 6000;
             if (m >= 80 && m < 90)
                 q->iova &= ~0xfffull;
+            if (m == 99) { /* within the top page, wrapping around */
+                q->iova = UINT64_MAX - 63;
+                q->size = 64;
+            }
             q->flags = m & 1 ? IOSIM_DMA_WRITE : 0;
             if (m % 7 == 0)
                 q->domain = 0; /* the domain of the source id */
