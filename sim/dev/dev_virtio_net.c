@@ -60,6 +60,16 @@
  *     (dev.virtio-net.lookahead) so the model sees the coming unmaps.
  *     rx_at=unmap writes each packet just before its unmap; rx_at=poll all
  *     of a poll's before its first unmap.
+ *   - A backend that answers inside the tx element (QEMU's user
+ *     networking: libslirp's tcp_input sends an ACK at once, TF_ACKNOW,
+ *     from virtio_net_flush_tx -> qemu_sendv_packet_async -> net/slirp.c
+ *     net_slirp_receive, and tcp_output's segment comes back through
+ *     net_slirp_send_packet -> qemu_send_packet -> virtio_net_receive
+ *     before virtqueue_push): a tx MAP whose reserved field says so
+ *     (IOSIM_SEG_*, written by `iosim-trace import qemu --pcap` from the
+ *     netdev's dump, sim/trace/pcap_slirp.c) gets the next rx packet, in
+ *     the order the device takes buffers, written between its pop and its
+ *     push.  A trace without the field is replayed as before.
  *   - Accesses, QEMU 7.2 functions (hw/virtio/virtio.c unless noted):
  *     rx packet (hw/net/virtio-net.c virtio_net_receive_rcu):
  *       virtio_net_has_buffers: virtio_queue_empty (avail idx only if
@@ -251,7 +261,8 @@ static const iosim_param_t virtio_net_rows[] = {
 
 typedef struct vn_buf {
     uint64_t iova, size;
-    bool known; /* iova known (a traced MAP or an unmap that named it) */
+    bool known;  /* iova known (a traced MAP or an unmap that named it) */
+    bool answer; /* tx: the backend answers inside the element */
 } vn_buf_t;
 
 /* One split virtqueue: its layout, Linux's side and QEMU's side. */
@@ -305,6 +316,7 @@ typedef struct vn {
     uint64_t *early_iova;
     uint16_t *early_idx;
     uint32_t nearly, early_cap;
+    uint32_t popped; /* the head q_pop took last */
 } vn_t;
 
 /* ---- ring geometry (Linux include/uapi/linux/virtio_ring.h) ---------- */
@@ -467,6 +479,7 @@ static bool q_pop(vn_t *v, vn_vq_t *q, bool write)
     if (q_empty(v, q))
         return false;
     uint32_t head = q_get_head(v, q, q->last_avail++);
+    v->popped = head;
     if (v->p.event_idx && q->notification) /* vring_set_avail_event */
         acc(v, q, W_AVAIL_EVENT, q->used + 4 + 8ull * q->num, 2, true);
     q_desc_read(v, q, head);
@@ -499,11 +512,19 @@ static void q_notify(vn_t *v, vn_vq_t *q)
         acc(v, q, W_AVAIL_FLAGS, q->avail, 2, false);
 }
 
-/* virtio_net_flush_tx: returns the packets sent */
+static void rx_write_next(vn_t *v);
+/* virtio_net_flush_tx: returns the packets sent.  A packet the backend
+ * answers at once (libslirp: vn_buf_t answer) has its answer written
+ * between its pop and its push: qemu_sendv_packet_async -> the backend ->
+ * qemu_send_packet -> virtio_net_receive, inside the element. */
 static uint32_t net_flush_tx(vn_t *v)
 {
     uint32_t n = 0;
     while (q_pop(v, &v->tx, false)) {
+        if (v->tx.buf[v->popped].answer) {
+            v->tx.buf[v->popped].answer = false;
+            rx_write_next(v);
+        }
         q_fill(v, &v->tx, 0); /* virtqueue_push */
         q_flush(v, &v->tx, 1);
         q_notify(v, &v->tx);
@@ -815,6 +836,10 @@ static int vn_map_role(vn_t *v, const iosim_rec_t *r, iosim_err_t *err)
     }
     if (drv_add(&v->tx, r->iova, r->size))
         return iosim_err_set(err, "virtio-net: tx ring full");
+    /* libslirp's answer to this segment, as the importer replayed it */
+    if ((r->reserved & IOSIM_SEG_KNOWN) && (r->reserved & IOSIM_SEG_ANSWER))
+        v->tx.buf[v->tx.slot_head[(uint16_t)(v->tx.drv_avail - 1) % v->tx.num]]
+            .answer = true;
     v->tx_pending++;
     return 0;
 }
@@ -956,6 +981,33 @@ static void rx_arrive(vn_t *v, const iosim_rec_t *cur)
         v->early_iova[v->nearly] = r->iova;
         v->early_idx[v->nearly++] = v->rx.last_avail;
         net_receive(v);
+    }
+}
+
+/* A backend's answer inside a tx element: the next rx packet in the
+ * order the device takes buffers (the next rx completion ahead whose
+ * buffer is posted and known) is written now.  None when no such
+ * completion is in view (the answer's buffer is unmapped past the
+ * look-ahead, or was posted before the trace: its IOVA is known only at
+ * its unmap, and an unknown IOVA ahead may be another CPU's buffer). */
+static void rx_write_next(vn_t *v)
+{
+    for (size_t i = 0;; i++) {
+        const iosim_rec_t *r = dev_peek(v->sim, i);
+        if (!r)
+            return;
+        /* not a buffer written already, nor one of the tx ring (the
+         * packets of this flush not yet pushed are posted there) */
+        if (!rx_like_unmap(v, r) || rx_early(v, r->iova) ||
+            drv_find(&v->tx, v->tx.drv_done, v->tx.drv_avail, r->iova) >= 0)
+            continue;
+        if (!rx_unmap_ahead(v, r) || v->nearly == v->early_cap ||
+            rx_slot(v, r) < 0)
+            return;
+        v->early_iova[v->nearly] = r->iova;
+        v->early_idx[v->nearly++] = v->rx.last_avail;
+        net_receive(v);
+        return;
     }
 }
 

@@ -97,21 +97,32 @@ typedef enum iosim_desc_type {
 /* In-memory form of one record.  Format v1 stores it as 48 bytes,
  * little-endian, fields in the order below (FORMAT.md). */
 typedef struct iosim_rec {
-    uint64_t t;      /* time in trace time units (ns in v1 and v2)        */
-    uint64_t iova;   /* MAP/UNMAP/DMA: IO virtual address; INVAL: ADDR    */
-    uint64_t size;   /* bytes; INVAL: 0                                   */
-    uint64_t aux;    /* MAP: phys; INVAL: raw qw0; MARK: id; else 0       */
-    uint32_t pasid;  /* PASID (0 = requests without PASID)                */
-    uint16_t device; /* PCI source id bus<<8 | dev<<3 | fn                */
-    uint16_t domain; /* domain id (DID)                                   */
-    uint8_t kind;    /* iosim_rec_kind_t                                  */
-    uint8_t cpu;     /* CPU that issued it (MAP/UNMAP/INVAL/MARK)         */
-    uint8_t flags;   /* prot / direction / IH / mark kind (see above)     */
-    uint8_t desc;    /* INVAL: iosim_desc_type_t                          */
-    uint8_t gran;    /* INVAL: granularity                                */
-    uint8_t am;      /* INVAL: address mask, 2^am pages                   */
-    uint16_t reserved;
+    uint64_t t;        /* time in trace time units (ns in v1 and v2)        */
+    uint64_t iova;     /* MAP/UNMAP/DMA: IO virtual address; INVAL: ADDR    */
+    uint64_t size;     /* bytes; INVAL: 0                                   */
+    uint64_t aux;      /* MAP: phys; INVAL: raw qw0; MARK: id; else 0       */
+    uint32_t pasid;    /* PASID (0 = requests without PASID)                */
+    uint16_t device;   /* PCI source id bus<<8 | dev<<3 | fn                */
+    uint16_t domain;   /* domain id (DID)                                   */
+    uint8_t kind;      /* iosim_rec_kind_t                                  */
+    uint8_t cpu;       /* CPU that issued it (MAP/UNMAP/INVAL/MARK)         */
+    uint8_t flags;     /* prot / direction / IH / mark kind (see above)     */
+    uint8_t desc;      /* INVAL: iosim_desc_type_t                          */
+    uint8_t gran;      /* INVAL: granularity                                */
+    uint8_t am;        /* INVAL: address mask, 2^am pages                   */
+    uint16_t reserved; /* MAP: IOSIM_SEG_* (import qemu --pcap); else 0   */
 } iosim_rec_t;
+
+/* A MAP's `reserved` (FORMAT.md §4): the guest tx frame in its buffer, as
+ * `iosim-trace import qemu --pcap` joined it; 0 = not known.  KNOWN, TCP
+ * (an IPv4 TCP segment) and in the low 3 bits what libslirp's tcp_input
+ * sends at once in answer (0 nothing; 1 SYN-ACK path, 2 in-sequence data
+ * acknowledging nothing new, 3 FIN, 4 out-of-order/reassembly, 5 data
+ * before rcv_nxt, 6 dropafterack or third duplicate ACK, 7 RST:
+ * sim/trace/pcap_slirp.h slirp_answer_t). */
+#define IOSIM_SEG_KNOWN 0x8000u
+#define IOSIM_SEG_TCP 0x0008u
+#define IOSIM_SEG_ANSWER 0x0007u
 
 #define IOSIM_REC_DISK_SIZE 48u
 

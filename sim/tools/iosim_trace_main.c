@@ -25,6 +25,8 @@ static const trace_cmd_t trace_cmds[] = {
                            "to a device's rate)"},
     {"merge", cmd_merge, "one trace of several tenants (devices, domains and "
                          "IOVAs kept apart; merged by time)"},
+    {"pcap", cmd_pcap, "libslirp's answer to each guest TCP segment of a "
+                       "QEMU filter-dump pcap (user networking)"},
     {NULL, NULL, NULL},
 };
 // clang-format on

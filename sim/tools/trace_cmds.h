@@ -25,6 +25,7 @@ int cmd_import(int argc, char **argv);    /* cmd_import.c  */
 int cmd_gen(int argc, char **argv);       /* cmd_gen.c     */
 int cmd_retime(int argc, char **argv);    /* cmd_retime.c  */
 int cmd_merge(int argc, char **argv);     /* cmd_merge.c   */
+int cmd_pcap(int argc, char **argv);      /* cmd_pcap.c    */
 
 /* The streaming loop of to-text, from-text, convert and retime
  * (cmd_convert.c): the records of r, at most count of them (UINT64_MAX:

@@ -56,6 +56,7 @@ typedef struct import_opts {
     const char *policy;     /* meta.policy                                */
     const char *kernel;     /* meta.kernel                                */
     const char *guest_path; /* qemu: the guest ftrace file (--guest)      */
+    const char *pcap_path;  /* qemu: the netdev's filter-dump (--pcap)    */
     bool window;            /* keep only BENCH_START..BENCH_END           */
     uint16_t device;        /* source id for map/unmap/DMA (bus<<8|dev<<3|fn) */
     int domain;             /* >= 0: force this DID; -1: vote (see above) */
@@ -94,7 +95,13 @@ typedef struct import_counts {
     uint64_t qemu_tail_writes;  /* vtd_inv_qi_tail before a matched guest
                                    descriptor: trapped submissions */
     uint32_t qemu_sync_candidates; /* offsets whose prefix matched         */
-    bool qemu_timestamps;          /* the QEMU log had tid@sec.usec stamps   */
+    /* --pcap (import_pcap.c) */
+    uint64_t pcap_frames;   /* guest frames in the dump                   */
+    uint64_t pcap_joined;   /* ... given to the MAP of their buffer        */
+    uint64_t pcap_unjoined; /* ... after the first pop but not joined      */
+    uint64_t pcap_answered; /* joined ones libslirp answers at once        */
+    int64_t pcap_offset_ns; /* the calibrated clock offset c               */
+    bool qemu_timestamps;   /* the QEMU log had tid@sec.usec stamps   */
 } import_counts_t;
 
 /* ---------------------------------------------------------------- */
@@ -137,6 +144,13 @@ void import_sink_defer_header(import_sink_t *s);
 /* Tells the sink the DID of an IOTLB/P_IOTLB descriptor (for the vote). */
 void import_sink_note_did(import_sink_t *s, uint16_t did);
 int import_sink_put(import_sink_t *s, const iosim_rec_t *r, iosim_err_t *err);
+/* The handle of the record last put, UINT64_MAX if the window filter
+ * dropped it: its number among the records the sink kept. */
+uint64_t import_sink_last_handle(const import_sink_t *s);
+/* Sets the reserved field of a record put earlier (by handle) that the
+ * sink still holds (pending, in the batch, or held by
+ * import_sink_defer_header); -1 if it was written out already. */
+int import_sink_set_reserved(import_sink_t *s, uint64_t handle, uint16_t value);
 /* Flushes everything and commits the file (or finishes the callback). */
 int import_sink_finish(import_sink_t *s, iosim_err_t *err);
 /* Frees; removes the temp file if not finished. */
@@ -189,6 +203,32 @@ const import_source_t *import_find(const char *name);
 int import_run(const import_source_t *src, FILE *in, const char *in_name,
                import_sink_t *sink, const import_opts_t *opts,
                import_counts_t *counts, iosim_err_t *err);
+
+/* ---------------------------------------------------------------- */
+/* import qemu --pcap: guest tx frames joined to their MAPs          */
+/* (import_pcap.c; traces/FORMAT.md §4, MAP reserved)                */
+/* ---------------------------------------------------------------- */
+#define PCAP_SEG_KNOWN IOSIM_SEG_KNOWN   /* a joined tx frame (iosim.h) */
+#define PCAP_SEG_TCP IOSIM_SEG_TCP       /* ... an IPv4 TCP segment     */
+#define PCAP_SEG_ANSWER IOSIM_SEG_ANSWER /* libslirp's answer           */
+typedef struct pcap_join pcap_join_t;
+/* Reads the pcap and replays libslirp on it (NULL, err on bad input). */
+pcap_join_t *pcap_join_new(const char *path, iosim_err_t *err);
+void pcap_join_free(pcap_join_t *j);
+size_t pcap_join_frames(const pcap_join_t *j);
+int64_t pcap_join_offset(const pcap_join_t *j);
+/* The clock offset from the n translation times tq (ns, sorted). */
+int pcap_join_calibrate(pcap_join_t *j, const uint64_t *tq, size_t n,
+                        const char *name, iosim_err_t *err);
+/* A guest MAP's first translation at QEMU time t_ns (handle: the MAP's,
+ * import_sink_last_handle); frames before it go to the pop before. */
+void pcap_join_pop(pcap_join_t *j, uint64_t t_ns, uint64_t handle,
+                   import_sink_t *sink, import_counts_t *counts);
+/* Gives out the last frames; -1 (err, "name: ...") when too many of the
+ * frames in the trace's span found no buffer: another run's dump. */
+int pcap_join_finish(pcap_join_t *j, import_sink_t *sink,
+                     import_counts_t *counts, const char *name,
+                     iosim_err_t *err);
 
 extern const import_source_t import_source_ftrace; /* import_ftrace.c */
 extern const import_source_t import_source_qemu;   /* import_qemu.c   */

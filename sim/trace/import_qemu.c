@@ -483,7 +483,10 @@ typedef struct merge {
     size_t nheld;
     uint64_t last_t; /* time of the last emitted record               */
     bool have_offset;
-    int64_t offset; /* guest ns - qemu ns at the last anchor          */
+    int64_t offset;     /* guest ns - qemu ns at the last anchor          */
+    pcap_join_t *pj;    /* --pcap: the netdev's frames (import_pcap.c)    */
+    u64map_t untouched; /* pages of emitted MAPs not yet translated ->
+                           the MAP's sink handle (a pop for --pcap)      */
 } merge_t;
 
 static void merge_find_anchor(merge_t *m)
@@ -611,9 +614,21 @@ static int merge_emit_one(merge_t *m, const iosim_rec_t *src, iosim_err_t *err)
          * more pages than were ever mapped */
         u64map_del_range(&m->live, r.iova >> PAGE_SHIFT, pages);
         u64map_del_range(&m->premapped, r.iova >> PAGE_SHIFT, pages);
+        if (m->pj)
+            u64map_del_range(&m->untouched, r.iova >> PAGE_SHIFT, pages);
     }
     m->last_t = r.t;
-    return import_sink_put(m->sink, &r, err);
+    if (import_sink_put(m->sink, &r, err) < 0)
+        return -1;
+    uint64_t h = import_sink_last_handle(m->sink);
+    if (m->pj && r.kind == IOSIM_REC_MAP && h != UINT64_MAX) {
+        if (pages > QEMU_MAP_INDEX_PAGES)
+            pages = QEMU_MAP_INDEX_PAGES;
+        for (uint64_t i = 0; i < pages; i++)
+            if (u64map_put(&m->untouched, (r.iova >> PAGE_SHIFT) + i, h) < 0)
+                return iosim_err_set(err, "%s: out of memory", m->qname);
+    }
+    return 0;
 }
 
 /* Emits buf[cur..end); anchors among them go to `held` if hold. */
@@ -680,6 +695,11 @@ static int merge_dma(merge_t *m, const qline_t *ql, iosim_err_t *err)
                 m->counts->qemu_premapped++;
             }
         }
+    }
+    uint64_t h;
+    if (m->pj && ql->has_time && u64map_get(&m->untouched, page, &h)) {
+        u64map_del(&m->untouched, page); /* a buffer's first translation */
+        pcap_join_pop(m->pj, ql->t_ns, h, m->sink, m->counts);
     }
     uint64_t t = m->last_t;
     if (ql->has_time && m->have_offset) {
@@ -804,9 +824,10 @@ static int merge_desc(merge_t *m, const qline_t *ql, const char *qname,
 static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
                       const char *gname, import_sink_t *sink,
                       const import_opts_t *opts, import_counts_t *counts,
-                      uint64_t sync_offset, iosim_err_t *err)
+                      uint64_t sync_offset, pcap_join_t *pj, iosim_err_t *err)
 {
     merge_t m = {0};
+    m.pj = pj;
     m.sink = sink;
     m.counts = counts;
     m.qname = qname;
@@ -819,7 +840,8 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
     m.gp = ftrace_parser_new(gin, gname, opts, sink, counts, err);
     if (!m.gp || u64map_init(&m.live, 4096) < 0 ||
         u64map_init(&m.premapped, 256) < 0 || u64map_init(&m.ever, 4096) < 0 ||
-        u64map_init(&m.index, 4 * QEMU_MAP_INDEX_PAGES) < 0) {
+        u64map_init(&m.index, 4 * QEMU_MAP_INDEX_PAGES) < 0 ||
+        u64map_init(&m.untouched, 1024) < 0) {
         if (m.gp)
             iosim_err_set(err, "%s: out of memory", qname);
         goto out;
@@ -896,9 +918,12 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
     for (size_t i = 0; i < m.nheld; i++)
         if (merge_emit_one(&m, &m.held[i], err) < 0)
             goto out;
+    if (pj && pcap_join_finish(pj, sink, counts, opts->pcap_path, err) < 0)
+        goto out;
     import_sink_meta(sink)->cpus = ftrace_parser_cpus(m.gp);
     rc = 0;
 out:
+    u64map_fini(&m.untouched);
     u64map_fini(&m.live);
     u64map_fini(&m.premapped);
     u64map_fini(&m.ever);
@@ -909,6 +934,40 @@ out:
     ftrace_parser_free(m.gp);
     import_in_free(gin);
     return rc;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* --pcap: the times of QEMU's translations (a pass of their own), from
+ * which import_pcap.c measures the dump's clock offset. */
+static int qemu_pcap_calibrate(import_in_t *qin, const char *qname,
+                               pcap_join_t *pj, import_counts_t *counts,
+                               iosim_err_t *err)
+{
+    import_counts_t scratch = *counts;
+    uint64_t *tq = NULL;
+    size_t n = 0, cap = 0;
+    qline_t ql;
+    int got;
+    while ((got = qemu_next(qin, qname, &ql, &scratch, err)) > 0) {
+        if (ql.kind != QL_DMA || !ql.has_time)
+            continue;
+        if (vec_reserve(&tq, &cap, n + 1, 4096)) {
+            free(tq);
+            return iosim_err_set(err, "%s: out of memory", qname);
+        }
+        tq[n++] = ql.t_ns;
+    }
+    if (got == 0) {
+        qsort(tq, n, sizeof *tq, cmp_u64);
+        got = pcap_join_calibrate(pj, tq, n, qname, err);
+    }
+    free(tq);
+    return got;
 }
 
 static int qemu_run(FILE *f, const char *in_name, import_sink_t *sink,
@@ -924,6 +983,7 @@ static int qemu_run(FILE *f, const char *in_name, import_sink_t *sink,
         return -1;
     int rc = -1;
     uint64_t offset = 0;
+    pcap_join_t *pj = NULL;
     FILE *gf = fopen(opts->guest_path, "rb");
     if (!gf) {
         iosim_err_set(err, "%s: cannot open: %s", opts->guest_path,
@@ -935,12 +995,20 @@ static int qemu_run(FILE *f, const char *in_name, import_sink_t *sink,
         goto out;
     if (import_in_rewind(qin, err) < 0)
         goto out;
+    if (opts->pcap_path) {
+        if (!(pj = pcap_join_new(opts->pcap_path, err)) ||
+            qemu_pcap_calibrate(qin, in_name, pj, counts, err) < 0 ||
+            import_in_rewind(qin, err) < 0)
+            goto out;
+        counts->pcap_frames = pcap_join_frames(pj);
+        counts->pcap_offset_ns = pcap_join_offset(pj);
+    }
     if (fseek(gf, 0, SEEK_SET) != 0) {
         iosim_err_set(err, "%s: cannot rewind", opts->guest_path);
         goto out;
     }
     rc = qemu_merge(qin, in_name, gf, opts->guest_path, sink, opts, counts,
-                    offset, err);
+                    offset, pj, err);
     /* QEMU's own IOTLB counts of the DMAs written, for comparison with the
      * model's (a reference of the whole trace: not with --window, which
      * drops some of them after they were counted here) */
@@ -965,6 +1033,7 @@ static int qemu_run(FILE *f, const char *in_name, import_sink_t *sink,
         iosim_trace_meta_set_ref(meta, "hv.vmexits", counts->qemu_tail_writes);
     }
 out:
+    pcap_join_free(pj);
     if (gf)
         fclose(gf);
     import_in_free(qin);
@@ -1009,6 +1078,17 @@ static void qemu_describe(const import_counts_t *c, char *buf, size_t n)
         (unsigned long long)c->qemu_iotlb_hits,
         (unsigned long long)c->qemu_iotlb_misses,
         (unsigned long long)c->qemu_tail_writes);
+    if (len >= 0 && (size_t)len < n && c->pcap_frames)
+        len += snprintf(buf + len, n - (size_t)len,
+                        "pcap: %llu guest frames, clock offset %lld ns; "
+                        "%llu joined to the MAP of their buffer (%llu "
+                        "answered by libslirp inside the element), %llu "
+                        "not joined\n",
+                        (unsigned long long)c->pcap_frames,
+                        (long long)c->pcap_offset_ns,
+                        (unsigned long long)c->pcap_joined,
+                        (unsigned long long)c->pcap_answered,
+                        (unsigned long long)c->pcap_unjoined);
     uint64_t outcomes = c->qemu_iotlb_hits + c->qemu_iotlb_misses;
     if (len >= 0 && (size_t)len < n && outcomes && outcomes != c->qemu_dma_kept)
         snprintf(buf + len, n - (size_t)len,
@@ -1025,6 +1105,11 @@ static const gen_param_t qemu_params[] = {
      NULL, 0, 0, NULL,
      "the guest's ftrace of the same run (required): its map, unmap\n"
      "and qi_submit events, merged with QEMU's translations", NULL},
+    {"--pcap", "PCAP", GEN_OPT_PATH, offsetof(import_opts_t, pcap_path),
+     NULL, 0, 0, NULL,
+     "the netdev's filter-dump of the same run (user networking): each\n"
+     "guest tx frame's libslirp answer goes on the MAP of its buffer\n"
+     "(MAP reserved, traces/FORMAT.md; docs/dev-virtio-net.md)", NULL},
     {NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
 // clang-format on

@@ -293,6 +293,8 @@ struct import_sink {
     bool defer_header;
     iosim_rec_t *held;
     size_t nheld, capheld;
+    uint64_t kept;        /* records kept (pending or out) */
+    uint64_t last_handle; /* import_sink_last_handle */
 };
 
 static void set_str(char *dst, size_t n, const char *src)
@@ -460,9 +462,11 @@ int import_sink_put(import_sink_t *s, const iosim_rec_t *r, iosim_err_t *err)
         }
         if (!keep) {
             s->counts->outside_window++;
+            s->last_handle = UINT64_MAX;
             return 0;
         }
     }
+    s->last_handle = s->kept++;
     if (!s->domain_decided) {
         /* most imports decide the domain within a few records: grow the
          * buffer instead of allocating all of it per import */
@@ -475,6 +479,35 @@ int import_sink_put(import_sink_t *s, const iosim_rec_t *r, iosim_err_t *err)
         return 0;
     }
     return sink_out(s, r, err);
+}
+
+uint64_t import_sink_last_handle(const import_sink_t *s)
+{
+    return s->last_handle;
+}
+
+int import_sink_set_reserved(import_sink_t *s, uint64_t handle, uint16_t value)
+{
+    uint64_t out = s->counts->records; /* records past the pending list */
+    iosim_rec_t *r = NULL;
+    if (handle >= s->kept)
+        return -1;
+    if (handle >= out)
+        r = &s->pending[handle - out];
+    else {
+        /* out records still in memory: held (from the first, when the
+         * header is deferred), then the batch */
+        uint64_t first = out - s->nbatch - (s->defer_header ? s->nheld : 0);
+        if (handle < first)
+            return -1;
+        uint64_t i = handle - first;
+        if (s->defer_header && i < s->nheld)
+            r = &s->held[i];
+        else
+            r = &s->batch[i - (s->defer_header ? s->nheld : 0)];
+    }
+    r->reserved = value;
+    return 0;
 }
 
 int import_sink_finish(import_sink_t *s, iosim_err_t *err)

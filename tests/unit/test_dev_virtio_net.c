@@ -313,6 +313,89 @@ static void test_rx_arrival(void **state)
     assert_memory_equal(one, arr, sizeof one);
 }
 
+/* libslirp's answer inside a tx element (the MAP's reserved field from
+ * `iosim-trace import qemu --pcap`, traces/FORMAT.md §4): the
+ * records of test_rx_arrival, the tx map (record 71) carrying "answered
+ * at once" (in-sequence data that acknowledges nothing new).  Its kick is
+ * the mark at record 72; QEMU's virtio_net_flush_tx pops it (tx buffer
+ * 0x10000000), hands it to the backend, which answers into the next rx
+ * buffer (0x20000000: virtio_net_receive pops, fills and pushes it) and
+ * only then pushes the tx element (used ring, tx page 0xffffd000).  The
+ * positions of the translations in the log: tx buffer < rx buffer < the
+ * tx push after it.  Without the answer (a word that says none, or no
+ * word) the rx packet comes after that push, at its arrival (record 72
+ * too, test_rx_arrival).  With a second tx packet in the same kick, whose
+ * completion comes first, the answer still goes to the rx buffer. */
+static void answer_order(uint16_t word, bool two, long pos[3])
+{
+    iosim_rec_t r[ARRIVAL_N + 2];
+    size_t n = rx_arrival_records(r);
+    r[71].reserved = word;
+    if (two) {
+        /* a second tx packet in the same kick (t=101), completed (t=160)
+         * before the poll: its unmap is the first in view, but its buffer
+         * is in the tx ring, not an rx one the answer could fill */
+        memmove(&r[73], &r[72], (n - 72) * sizeof *r);
+        r[72] = test_map(101, 0x10001000, 4096, 0);
+        n++;
+        memmove(&r[75], &r[74], (n - 74) * sizeof *r);
+        r[74] = test_unmap(160, 0x10001000, 4096, 0);
+        n++;
+    }
+    const char *sets[] = {"dev.model=virtio-net", "sim.window_only=false",
+                          NULL};
+    iosim_sim_t *s = sim_from_sets(sets);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *log = open_memstream(&buf, &len);
+    assert_non_null(log);
+    iosim_err_t err = {0};
+    if (iosim_sim_set_xlate_log(s, log, &err) ||
+        iosim_sim_consume(s, r, n, &err) || iosim_sim_finish(s, &err))
+        fail_msg("%s", err.msg);
+    fclose(log);
+    /* pos: line of the tx buffer, of the rx buffer 0x20000000, of the
+     * first tx used-ring access after the tx buffer */
+    pos[0] = pos[1] = pos[2] = -1;
+    long k = 0;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        const char *f = line;
+        for (int c = 0; c < 6 && f; c++)
+            f = strchr(f + 1, ',');
+        if (!f)
+            continue;
+        unsigned long long iova = strtoull(f + 1, NULL, 0);
+        if (iova >> 12 == 0x10000)
+            pos[0] = k;
+        else if (iova >> 12 == 0x20000)
+            pos[1] = k;
+        else if (iova >> 12 == 0xffffd && pos[0] >= 0 && pos[2] < 0)
+            pos[2] = k;
+        k++;
+    }
+    free(buf);
+    iosim_sim_free(s);
+}
+
+static void test_backend_answer(void **state)
+{
+    (void)state;
+    long pos[3];
+    answer_order(IOSIM_SEG_KNOWN | IOSIM_SEG_TCP | 2, false, pos);
+    assert_true(pos[0] >= 0 && pos[1] > pos[0] && pos[2] > pos[1]);
+    answer_order(IOSIM_SEG_KNOWN | IOSIM_SEG_TCP | 3, false, pos);
+    assert_true(pos[0] >= 0 && pos[1] > pos[0] && pos[2] > pos[1]);
+    answer_order(IOSIM_SEG_KNOWN | IOSIM_SEG_TCP | 2, true, pos);
+    assert_true(pos[0] >= 0 && pos[1] > pos[0] && pos[2] > pos[1]);
+    /* no answer: the push first, the rx packet at its arrival */
+    static const uint16_t none[] = {0, IOSIM_SEG_KNOWN | IOSIM_SEG_TCP,
+                                    IOSIM_SEG_KNOWN};
+    for (size_t i = 0; i < 3; i++) {
+        answer_order(none[i], false, pos);
+        assert_true(pos[0] >= 0 && pos[2] > pos[0] && pos[1] > pos[2]);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +406,7 @@ int main(void)
         cmocka_unit_test(test_tx_completion),
         cmocka_unit_test(test_rx_poll_burst),
         cmocka_unit_test(test_rx_arrival),
+        cmocka_unit_test(test_backend_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
