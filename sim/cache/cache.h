@@ -266,14 +266,15 @@ static inline bool cache_scan(cache_t *c, uint64_t addr, uint64_t tag,
  * cache_lru_probe is the lookup without noting a miss: on a miss *set is
  * the key's set, for a caller that fills the key there itself
  * (cache_lru_fill) before any other change of c's keys; the miss memo
- * stays what it was (still true: a fill of its key forgets it). */
-static inline CACHE_INLINE bool cache_lru_probe(cache_t *c, uint64_t addr,
-                                                uint64_t tag, uint64_t *val,
-                                                uint32_t *set)
+ * stays what it was (still true: a fill of its key forgets it).  The _w
+ * forms take c->ways from the caller, who may know it as a constant. */
+static inline CACHE_INLINE bool cache_lru_probe_w(cache_t *c, uint32_t ways,
+                                                  uint64_t addr, uint64_t tag,
+                                                  uint64_t *val, uint32_t *set)
 {
     size_t i = c->mru;
     if (!cache_line_has(c, i, addr, tag)) {
-        uint32_t s = cache_index(addr, tag, c->set_mask), ways = c->ways;
+        uint32_t s = cache_index(addr, tag, c->set_mask);
         uint32_t w = cache_find_way(c, (size_t)s * ways, ways, addr, tag);
         *set = s;
         if (w == ways)
@@ -287,6 +288,13 @@ static inline CACHE_INLINE bool cache_lru_probe(cache_t *c, uint64_t addr,
     return true;
 }
 
+static inline CACHE_INLINE bool cache_lru_probe(cache_t *c, uint64_t addr,
+                                                uint64_t tag, uint64_t *val,
+                                                uint32_t *set)
+{
+    return cache_lru_probe_w(c, c->ways, addr, tag, val, set);
+}
+
 static inline CACHE_INLINE bool cache_lru_lookup(cache_t *c, uint64_t addr,
                                                  uint64_t tag, uint64_t *val)
 {
@@ -297,11 +305,11 @@ static inline CACHE_INLINE bool cache_lru_lookup(cache_t *c, uint64_t addr,
 
 /* Fills key into set (the last lookup missed it there): the first
  * invalid way, else the last of the order; true if a line was evicted. */
-static inline CACHE_INLINE bool cache_lru_fill(cache_t *c, uint32_t set,
-                                               uint64_t addr, uint64_t tag,
-                                               uint64_t val)
+static inline CACHE_INLINE bool cache_lru_fill_w(cache_t *c, uint32_t ways,
+                                                 uint32_t set, uint64_t addr,
+                                                 uint64_t tag, uint64_t val)
 {
-    uint32_t ways = c->ways, w = 0;
+    uint32_t w = 0;
     size_t base = (size_t)set * ways;
     uint64_t o = c->order[set];
     bool evicted = c->set_valid[set] == ways;
@@ -327,6 +335,13 @@ static inline CACHE_INLINE bool cache_lru_fill(cache_t *c, uint32_t set,
     c->mru = i;
     c->order[set] = o;
     return evicted;
+}
+
+static inline CACHE_INLINE bool cache_lru_fill(cache_t *c, uint32_t set,
+                                               uint64_t addr, uint64_t tag,
+                                               uint64_t val)
+{
+    return cache_lru_fill_w(c, c->ways, set, addr, tag, val);
 }
 
 /* The three key operations take the key as two scalars underneath: GCC

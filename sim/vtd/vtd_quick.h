@@ -103,8 +103,8 @@ vtd_xlate_brief_t vtd_translate_plain_slow(vtd_t *v, uint16_t sid,
  * translate does the request (vtd_translate_plain_slow).  test_fast_path
  * compares it with the general copy. */
 static inline __attribute__((always_inline)) vtd_xlate_brief_t
-vtd_translate_quick(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
-                    uint64_t iova)
+vtd_quick_body(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
+               uint64_t iova, uint32_t tw)
 {
     if (did == 0)
         did = v->sid_did[sid];
@@ -128,11 +128,12 @@ vtd_translate_quick(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
     const uint64_t addr1 = iova >> PT_PAGE_SHIFT,
                    tag1 = tag0 | VTD_TAG(0, 0, 1, 0);
     uint32_t set1;
-    bool hit = cache_lru_probe(tlb, addr1, tag1, NULL, &set1);
+    bool hit = cache_lru_probe_w(tlb, tw, addr1, tag1, NULL, &set1);
     for (unsigned bits = d->leaf_sizes & 6u; !hit && bits; bits &= bits - 1) {
         unsigned lvl = (unsigned)__builtin_ctz(bits) + 1u;
-        hit = cache_lru_probe(tlb, iova >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
-                              tag0 | VTD_TAG(0, 0, lvl, 0), NULL, &set);
+        hit = cache_lru_probe_w(tlb, tw,
+                                iova >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
+                                tag0 | VTD_TAG(0, 0, lvl, 0), NULL, &set);
     }
     if (hit) {
         v->st[IOSIM_ST_IOTLB_LOOKUPS]++;
@@ -163,10 +164,23 @@ vtd_translate_quick(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
     if (mapped) {
         /* the key translate fills: the probe of level 1 missed it */
         d->leaf_sizes |= 1u;
-        if (cache_lru_fill(tlb, set1, addr1, tag1, e & ~0xfffull))
+        if (cache_lru_fill_w(tlb, tw, set1, addr1, tag1, e & ~0xfffull))
             st[IOSIM_ST_IOTLB_EVICTIONS]++;
     }
     return (vtd_xlate_brief_t){v->quick_walk_ns, 1, !mapped};
+}
+
+/* The IOTLB of configs/vtd.yaml (HyperSIO's) has 8 ways: a copy where that
+ * is a constant (a shift for a set's first line, one 8-way compare and no
+ * loop, the victim's nibble at a fixed place); any other IOTLB takes the
+ * copy that reads it.  (tw is the IOTLB's ways.) */
+static inline __attribute__((always_inline)) vtd_xlate_brief_t
+vtd_translate_quick(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
+                    uint64_t iova)
+{
+    uint32_t tw = v->iotlb->ways;
+    return tw == 8 ? vtd_quick_body(v, sid, pasid, did, iova, 8)
+                   : vtd_quick_body(v, sid, pasid, did, iova, tw);
 }
 
 #endif /* IOSIM_VTD_QUICK_H */
