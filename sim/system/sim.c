@@ -87,15 +87,24 @@ typedef struct front_ev {
     } want;
 } front_ev_t;
 
+/* A log: its entries and the descriptors of its submissions. */
+typedef struct front_log {
+    front_ev_t *ev;
+    size_t nev, ev_cap;
+    vtd_desc_t *desc;
+    size_t ndesc, desc_cap;
+} front_log_t;
+
 /* A new entry of the front's log (NULL, the run failing with "out of
  * memory" at the batch's end, when it cannot grow). */
 static front_ev_t *front_log(iosim_sim_t *s, uint8_t kind)
 {
-    if (vec_reserve(&s->ev, &s->ev_cap, s->nev + 1, 4096)) {
+    front_log_t *L = &s->log[s->cur];
+    if (vec_reserve(&L->ev, &L->ev_cap, L->nev + 1, 4096)) {
         s->front_oom = true;
         return NULL;
     }
-    front_ev_t *e = &s->ev[s->nev++];
+    front_ev_t *e = &L->ev[L->nev++];
     memset(e, 0, sizeof *e);
     e->kind = kind;
     return e;
@@ -119,18 +128,19 @@ static void front_log_tables(iosim_sim_t *s, bool map, uint16_t did,
 static void front_log_submit(iosim_sim_t *s, const vtd_desc_t *d, size_t n,
                              double ns)
 {
-    if (vec_reserve(&s->ev_desc, &s->desc_cap, s->ndesc + n, 256)) {
+    front_log_t *L = &s->log[s->cur];
+    if (vec_reserve(&L->desc, &L->desc_cap, L->ndesc + n, 256)) {
         s->front_oom = true;
         return;
     }
     front_ev_t *e = front_log(s, EV_SUBMIT);
     if (!e)
         return;
-    memcpy(s->ev_desc + s->ndesc, d, n * sizeof *d);
-    e->a = s->ndesc;
+    memcpy(L->desc + L->ndesc, d, n * sizeof *d);
+    e->a = L->ndesc;
     e->b = n;
     e->want.ns = ns;
-    s->ndesc += n;
+    L->ndesc += n;
 }
 
 /* Context programming: sid's requests use domain did (logged for a
@@ -291,8 +301,11 @@ void iosim_sim_free(iosim_sim_t *s)
     free(s->ahead_no);
     free(s->backs);
     front_pool_free(s->pool);
-    free(s->ev);
-    free(s->ev_desc);
+    for (unsigned k = 0; s->log && k < 2; k++) {
+        free(s->log[k].ev);
+        free(s->log[k].desc);
+    }
+    free(s->log);
     sim_dump_free(s->dump);
     if (s->live_ready)
         pgtable_fini(&s->live);
@@ -404,7 +417,7 @@ static void sim_dma_front(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
     s->st[IOSIM_ST_DMA_REQS]++;
     s->st[IOSIM_ST_DMA_BYTES] += size;
     uint64_t end = iova + size < iova ? UINT64_MAX : iova + size;
-    size_t at = s->nev;
+    size_t at = s->log[s->cur].nev;
     front_ev_t *q = front_log(s, EV_REQ);
     if (!q)
         return;
@@ -423,7 +436,7 @@ static void sim_dma_front(iosim_sim_t *s, uint16_t sid, uint32_t pasid,
         e->flag = sim_dma_live(s, a, iova, trace_iova, first);
         pages++;
     }
-    s->ev[at].c = pages;
+    s->log[s->cur].ev[at].c = pages;
     s->st[IOSIM_ST_DMA_PAGES_4K] += (size + 4095) / 4096;
 }
 
@@ -1119,14 +1132,15 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
 void sim_set_fast_path(iosim_sim_t *s, bool on) { s->fast_path = on; }
 uint64_t sim_fast_records(const iosim_sim_t *s) { return s->fast_records; }
 
-/* Back end b of front s does the front's log (see front_flush). */
-static void front_replay(iosim_sim_t *s, iosim_sim_t *b)
+/* Back end b of front s does log L (see front_flush). */
+static void front_replay(const iosim_sim_t *s, const front_log_t *L,
+                         iosim_sim_t *b)
 {
     bool plain = vtd_plain_brief_ok(b->vtd), translates = s->os->translates;
     iosim_err_t ignored;
     uint64_t quiet[IOSIM_ST_COUNT]; /* the counts at EV_QUIET's begin */
-    for (size_t i = 0; i < s->nev; i++) {
-        const front_ev_t *e = &s->ev[i];
+    for (size_t i = 0; i < L->nev; i++) {
+        const front_ev_t *e = &L->ev[i];
         switch (e->kind) {
         case EV_MAP:
         case EV_UNMAP:
@@ -1137,7 +1151,7 @@ static void front_replay(iosim_sim_t *s, iosim_sim_t *b)
                 b->front_diverged = true;
             break;
         case EV_SUBMIT:
-            if (vtd_submit(b->vtd, s->ev_desc + e->a, e->b) != e->want.ns)
+            if (vtd_submit(b->vtd, L->desc + e->a, e->b) != e->want.ns)
                 b->front_diverged = true;
             break;
         case EV_ATTACH:
@@ -1162,7 +1176,7 @@ static void front_replay(iosim_sim_t *s, iosim_sim_t *b)
             double lat = 0;
             dma_pipe_begin(b->pipe, e->b, &q);
             for (uint64_t p = 0; p < e->c; p++) {
-                const front_ev_t *g = &s->ev[++i];
+                const front_ev_t *g = &L->ev[++i];
                 vtd_xlate_result_t r =
                     translates ? vtd_translate(b->vtd, e->sid, e->pasid, e->did,
                                                g->a, e->flag)
@@ -1195,30 +1209,37 @@ static void front_replay(iosim_sim_t *s, iosim_sim_t *b)
 }
 
 /* ---- a shared front's back ends on several threads ----------------------
- * With threads, the back ends of each flush are shared out among the
- * calling thread and the pool's helpers, each taking the next back end
- * not yet taken (back ends differ in cost); the flush returns when all
- * are done.  A back end is run by one thread at a time and touches only
- * its own state and the log (read only while they run): the results do
- * not depend on the threads.  The mutex orders the log's writes before
- * the helpers' reads and their work before the flush's return. */
+ * With threads, a full log is handed to the pool's helpers (a round),
+ * which do it in every back end, each helper taking the next back end not
+ * yet taken (back ends differ in cost), while the calling thread goes on
+ * with the front, filling the other log; at the next hand-over (or at the
+ * end) it takes the round's back ends still left, then waits for the
+ * helpers.  So the front and the back ends overlap, and a helper sleeps
+ * only when a round is done before the front has filled the next log.  A
+ * back end is run by one thread at a time and touches only its own state
+ * and the round's log (not written while the round runs): results do not
+ * depend on the threads.  The mutex orders the log's writes before the
+ * round's reads and the round's work before the caller's next use of the
+ * back ends (settle, the memory check) and of that log. */
 struct front_pool {
     iosim_sim_t *front;
     pthread_t *tid;
     size_t nthreads;
     pthread_mutex_t lock;
     pthread_cond_t go, done;
-    uint64_t round;     /* under lock: flushes begun */
-    size_t finished;    /* under lock: helpers done with this round */
-    bool stop;          /* under lock */
-    atomic_size_t next; /* the next back end to take */
+    const front_log_t *round_log; /* the round's log (under lock) */
+    uint64_t round;               /* under lock: rounds begun */
+    size_t finished;              /* under lock: helpers done with it */
+    bool stop;                    /* under lock */
+    bool busy;                    /* the caller's: a round is under way */
+    atomic_size_t next;           /* the next back end to take */
 };
 
-static void front_pool_take(struct front_pool *p)
+static void front_pool_take(struct front_pool *p, const front_log_t *L)
 {
     iosim_sim_t *s = p->front;
     for (size_t k; (k = atomic_fetch_add(&p->next, 1)) < s->nbacks;)
-        front_replay(s, s->backs[k]);
+        front_replay(s, L, s->backs[k]);
 }
 
 static void *front_helper(void *arg)
@@ -1230,11 +1251,12 @@ static void *front_helper(void *arg)
         while (!p->stop && p->round == seen)
             pthread_cond_wait(&p->go, &p->lock);
         bool stop = p->stop;
+        const front_log_t *L = p->round_log;
         seen = p->round;
         pthread_mutex_unlock(&p->lock);
         if (stop)
             return NULL;
-        front_pool_take(p);
+        front_pool_take(p, L);
         pthread_mutex_lock(&p->lock);
         if (++p->finished == p->nthreads)
             pthread_cond_signal(&p->done);
@@ -1242,20 +1264,38 @@ static void *front_helper(void *arg)
     }
 }
 
-static void front_pool_run(iosim_sim_t *s)
+/* The round under way, if any, finished (the caller helping); its log
+ * emptied for the front to fill again. */
+static void front_pool_wait(iosim_sim_t *s)
 {
     struct front_pool *p = s->pool;
+    if (!p->busy)
+        return;
+    front_log_t *L = &s->log[s->cur ^ 1u];
+    front_pool_take(p, L);
     pthread_mutex_lock(&p->lock);
+    while (p->finished < p->nthreads)
+        pthread_cond_wait(&p->done, &p->lock);
+    pthread_mutex_unlock(&p->lock);
+    p->busy = false;
+    L->nev = 0;
+    L->ndesc = 0;
+}
+
+/* log[cur] becomes a round; the front goes on with the other log. */
+static void front_pool_start(iosim_sim_t *s)
+{
+    struct front_pool *p = s->pool;
+    front_pool_wait(s);
+    pthread_mutex_lock(&p->lock);
+    p->round_log = &s->log[s->cur];
     atomic_store(&p->next, 0);
     p->finished = 0;
     p->round++;
     pthread_cond_broadcast(&p->go);
     pthread_mutex_unlock(&p->lock);
-    front_pool_take(p);
-    pthread_mutex_lock(&p->lock);
-    while (p->finished < p->nthreads)
-        pthread_cond_wait(&p->done, &p->lock);
-    pthread_mutex_unlock(&p->lock);
+    p->busy = true;
+    s->cur ^= 1u;
 }
 
 static void front_pool_free(struct front_pool *p)
@@ -1304,10 +1344,8 @@ int sim_front_threads(iosim_sim_t *s, unsigned threads, iosim_err_t *err)
  * faults the trace does not have.  0, or -1 with err set. */
 static int sim_check_memory(const iosim_sim_t *s, iosim_err_t *err)
 {
-    bool oom = s->out_of_memory || s->front_oom || vtd_out_of_memory(s->vtd);
-    for (size_t k = 0; k < s->nbacks; k++)
-        oom |= vtd_out_of_memory(s->backs[k]->vtd);
-    if (oom)
+    if (s->out_of_memory || s->front_oom || s->backs_oom ||
+        vtd_out_of_memory(s->vtd))
         return iosim_err_set(err, "out of memory");
     return 0;
 }
@@ -1380,17 +1418,29 @@ static int sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
  * emptied.  Nothing the front did depended on them: the front's own
  * tables and queue gave each answer it needed (what each back's gave the
  * same is checked: front_diverged). */
-static void front_flush(iosim_sim_t *s)
+/* Log entries a round of the pool holds at least (about eight batches of
+ * one-page requests: fewer hand-overs; the logs stay a few MB). */
+#define FRONT_ROUND_MIN 32768u
+
+static void front_flush(iosim_sim_t *s, bool last)
 {
-    if (!s->front_oom && s->nev) {
-        if (s->pool)
-            front_pool_run(s);
-        else
+    front_log_t *L = &s->log[s->cur];
+    if (s->pool && !s->front_oom) {
+        if (L->nev >= FRONT_ROUND_MIN || (last && L->nev))
+            front_pool_start(s);
+        if (last)
+            front_pool_wait(s);
+        if (!s->pool->busy)
             for (size_t k = 0; k < s->nbacks; k++)
-                front_replay(s, s->backs[k]);
+                s->backs_oom |= vtd_out_of_memory(s->backs[k]->vtd);
+        return;
     }
-    s->nev = 0;
-    s->ndesc = 0;
+    for (size_t k = 0; k < s->nbacks && !s->front_oom; k++) {
+        front_replay(s, L, s->backs[k]);
+        s->backs_oom |= vtd_out_of_memory(s->backs[k]->vtd);
+    }
+    L->nev = 0;
+    L->ndesc = 0;
 }
 
 int iosim_sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
@@ -1400,7 +1450,7 @@ int iosim_sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
         return sim_consume(s, recs, n, err);
     if (sim_consume(s, recs, n, err))
         return -1;
-    front_flush(s);
+    front_flush(s, false);
     return sim_check_memory(s, err);
 }
 
@@ -1416,7 +1466,7 @@ int iosim_sim_finish(iosim_sim_t *s, iosim_err_t *err)
         (s->hv->finish && s->hv->finish(s->hv_state, err)))
         return -1;
     if (s->nbacks)
-        front_flush(s);
+        front_flush(s, true);
     if (s->epochs.len_ns && sim_epoch_finish(s, err))
         return -1;
     if (sim_check_memory(s, err))
@@ -1507,7 +1557,8 @@ int sim_front_attach(iosim_sim_t *front, iosim_sim_t **backs, size_t n,
     if (!n)
         return iosim_err_set(err, "a shared front without back ends");
     front->backs = calloc(n, sizeof *front->backs);
-    if (!front->backs)
+    front->log = calloc(2, sizeof *front->log);
+    if (!front->backs || !front->log)
         return iosim_err_set(err, "out of memory");
     memcpy(front->backs, backs, n * sizeof *backs);
     front->nbacks = n;

@@ -129,19 +129,20 @@ struct iosim_sim {
      * once (its VT-d model counts into front_scratch, dropped), and logs
      * what each back end's VT-d model and device pipeline must do (page-
      * table changes, context entries, submissions, translations, window
-     * restarts) in ev / ev_desc; at the end of each batch of records each
-     * of the nbacks sims in backs, fed nothing itself, does it all in
-     * order (front_flush), counting into its own counters. */
+     * restarts) in a log; at the end of each batch of records (with a
+     * pool of threads, of each round of batches) each of the nbacks sims
+     * in backs, fed nothing itself, does it all in order (front_flush),
+     * counting into its own counters. */
     iosim_sim_t **backs;
     size_t nbacks;
-    struct front_ev *ev;
-    size_t nev, ev_cap;
-    vtd_desc_t *ev_desc;
-    size_t ndesc, desc_cap;
+    struct front_log *log; /* two: one filled while the pool does the
+                              other (front_flush); log[cur] is filled */
+    unsigned cur;
     uint64_t front_scratch[IOSIM_ST_COUNT];
     struct front_pool *pool; /* sim_front_threads; NULL: one thread */
     bool front_diverged;     /* a back end's table or queue answer differed */
     bool front_oom;          /* the log could not grow */
+    bool backs_oom;          /* a back end's model ran out of memory */
 };
 
 /* epoch.c: called before each record (rows of the epochs it ends), around
