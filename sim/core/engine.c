@@ -100,13 +100,15 @@ static int replay_one_thread(iosim_trace_reader_t *r, iosim_sim_t **sims,
     iosim_err_t why;
     int rc = 0;
     for (;;) {
-        long n = iosim_trace_read(r, batch, ENGINE_BATCH, err);
+        /* blocks decoded ahead are replayed where they were decoded */
+        const iosim_rec_t *recs;
+        long n = iosim_trace_read_ref(r, batch, ENGINE_BATCH, &recs, err);
         if (n <= 0) {
             rc = n < 0 ? -1 : 0;
             break;
         }
         for (size_t i = 0; i < nsims && rc == 0; i++)
-            if (iosim_sim_consume(sims[i], batch, (size_t)n, &why))
+            if (iosim_sim_consume(sims[i], recs, (size_t)n, &why))
                 rc = label_error(err, r, sims[i], &why);
         if (rc)
             break;

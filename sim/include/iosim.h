@@ -194,6 +194,13 @@ const char *iosim_trace_path(const iosim_trace_reader_t *r);
  * end of trace, -1 on error (truncated, corrupt, unknown kind ...). */
 long iosim_trace_read(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
                       iosim_err_t *err);
+/* iosim_trace_read where the records need not be copied: *recs points at
+ * them, in buf or in the reader's own storage (blocks decoded ahead by
+ * iosim_trace_set_decode_threads), valid until the next call on r.  The
+ * same records, counts and errors as iosim_trace_read, though a call may
+ * return fewer records (a block's end). */
+long iosim_trace_read_ref(iosim_trace_reader_t *r, iosim_rec_t *buf, size_t max,
+                          const iosim_rec_t **recs, iosim_err_t *err);
 /* The line (from 1) of record `record` (from 0, as FORMAT.md §4 numbers
  * them) of a text trace, once read; 0 for a binary trace or a record not
  * read yet. */

@@ -14,7 +14,8 @@
  *     decodes only the block holding the record asked for.
  *   - With iosim_trace_set_decode_threads(), threads decompress and decode
  *     the blocks ahead of the reads (each block decodes on its own); the
- *     reader hands their records out in order, and goes back to the
+ *     reader hands their records out in order (copied, or in place through
+ *     iosim_trace_read_ref), and goes back to the
  *     one-thread path at the index or at any frame that fails a check, so
  *     records and errors are the same as without threads.
  *   - Format v1 (still read; `iosim-trace convert --format v1` writes it):
@@ -752,6 +753,9 @@ typedef struct v2_par {
     uint64_t next_deliver; /* block the reader takes records of  */
     bool stop;             /* the reader is done with decoders   */
     bool end;              /* a frame was not decoded: no claims */
+    /* the reader's own: the slot of next_deliver was handed out whole in
+     * place (v2_par_view) and is freed at the next take */
+    bool held;
     size_t nslots;
     v2_slot_t *slot;
 } v2_par_t;
@@ -868,16 +872,36 @@ static void v2_par_start(iosim_trace_reader_t *r)
         v2_par_stop(r);
 }
 
-/* The next records from the decoders into out[0 .. max): how many (at
- * least 1), or 0 when the decoders stopped at a frame they did not decode:
- * the decoders are then joined and r->f and r->off are at that frame, for
- * the one-thread path to read; -1 with err set on a failure of its own. */
-static long v2_par_take(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
-                        iosim_err_t *err)
+/* The slot of next_deliver, all of whose records were handed out, goes
+ * back to the decoders. */
+static void v2_par_free_slot(v2_par_t *p, v2_slot_t *s)
+{
+    pthread_mutex_lock(&p->lock);
+    s->pos = 0;
+    s->state = SLOT_FREE;
+    p->next_deliver++;
+    p->held = false;
+    pthread_cond_signal(&p->work);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* The next records from the decoders, up to max of them: how many (at
+ * least 1), from *recs on, where *recs points into the slot that holds
+ * them; 0 when the decoders stopped at a frame they did not decode: the
+ * decoders are then joined and r->f and r->off are at that frame, for the
+ * one-thread path to read; -1 with err set on a failure of its own.  The
+ * records stay where they are until the next take: a slot handed out
+ * whole is freed then. */
+static long v2_par_view(iosim_trace_reader_t *r, const iosim_rec_t **recs,
+                        size_t max, iosim_err_t *err)
 {
     v2_par_t *p = r->par;
-    pthread_mutex_lock(&p->lock);
     v2_slot_t *s = &p->slot[p->next_deliver % p->nslots];
+    if (p->held) {
+        v2_par_free_slot(p, s);
+        s = &p->slot[p->next_deliver % p->nslots];
+    }
+    pthread_mutex_lock(&p->lock);
     while (s->state != SLOT_READY && s->state != SLOT_STOP)
         pthread_cond_wait(&p->ready, &p->lock);
     pthread_mutex_unlock(&p->lock);
@@ -900,17 +924,26 @@ static long v2_par_take(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
     size_t k = s->e.nrec - s->pos;
     if (k > max)
         k = max;
-    memcpy(out, s->recs + s->pos, k * sizeof *out);
+    *recs = s->recs + s->pos;
     s->pos += (uint32_t)k;
-    if (s->pos == s->e.nrec) {
-        pthread_mutex_lock(&p->lock);
-        s->pos = 0;
-        s->state = SLOT_FREE;
-        p->next_deliver++;
-        pthread_cond_signal(&p->work);
-        pthread_mutex_unlock(&p->lock);
-    }
+    p->held = s->pos == s->e.nrec;
     return (long)k;
+}
+
+/* v2_par_view's records copied into out[0 .. max) (the slot is freed
+ * at once when they were its last). */
+static long v2_par_take(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
+                        iosim_err_t *err)
+{
+    const iosim_rec_t *recs;
+    long k = v2_par_view(r, &recs, max, err);
+    if (k <= 0)
+        return k;
+    memcpy(out, recs, (size_t)k * sizeof *out);
+    v2_par_t *p = r->par;
+    if (p->held)
+        v2_par_free_slot(p, &p->slot[p->next_deliver % p->nslots]);
+    return k;
 }
 
 void iosim_trace_set_decode_threads(iosim_trace_reader_t *r, unsigned n)
@@ -1310,6 +1343,33 @@ long iosim_trace_read(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
     if (rc == 0)
         r->state = RS_EOF;
     return (long)good;
+}
+
+long iosim_trace_read_ref(iosim_trace_reader_t *r, iosim_rec_t *buf, size_t max,
+                          const iosim_rec_t **recs, iosim_err_t *err)
+{
+    *recs = buf;
+    /* where v2_read_recs would take the decoders' next records first */
+    if (r->state == RS_OK && max && !r->text && r->version == 2 &&
+        r->dec.done == r->dec.nrec) {
+        if (!r->par && r->decode_threads && !r->par_ended)
+            v2_par_start(r);
+        if (r->par) {
+            long k = v2_par_view(r, recs, max, &r->failure);
+            if (k > 0) {
+                r->nrec += (uint64_t)k;
+                return k;
+            }
+            *recs = buf;
+            if (k < 0) {
+                r->state = RS_FAILED;
+                if (err)
+                    *err = r->failure;
+                return -1;
+            }
+        }
+    }
+    return iosim_trace_read(r, buf, max, err);
 }
 
 uint64_t iosim_trace_record_line(const iosim_trace_reader_t *r, uint64_t record)

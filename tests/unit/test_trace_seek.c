@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "iosim.h"
 #include "trace/trace_internal.h"
@@ -77,18 +78,50 @@ static const char *write_trace(const iosim_rec_t *r, size_t n)
 
 /* Reads to the end in batches of `batch`; the records (*n of them) and
  * the error message ("" at a clean end). */
-static iosim_rec_t *read_all(iosim_trace_reader_t *rd, size_t batch, size_t *n,
-                             char *msg, size_t msglen)
+/* ref: through iosim_trace_read_ref, every other call (1) or every call
+ * (2); the records a call pointed at must still be there when the next
+ * call is made, also after a pause for the decoders to run ahead where
+ * the call ended a block (fewer records than asked for: its slot is
+ * freed only by the next call). */
+static iosim_rec_t *read_all_ref(iosim_trace_reader_t *rd, size_t batch,
+                                 size_t *n, char *msg, size_t msglen, int ref)
 {
-    iosim_rec_t *all = malloc((NREC + batch) * sizeof *all);
+    iosim_rec_t *all = malloc((2 * NREC + batch) * sizeof *all);
+    iosim_rec_t *buf = malloc(batch * sizeof *buf);
     assert_non_null(all);
+    assert_non_null(buf);
     *n = 0;
     long k;
     iosim_err_t err;
-    while ((k = iosim_trace_read(rd, all + *n, batch, &err)) > 0)
+    const iosim_rec_t *view = NULL;
+    size_t view_n = 0, view_at = 0;
+    for (unsigned call = 0;; call++) {
+        if (view) {
+            if (view_n < batch)
+                usleep(20000);
+            assert_memory_equal(view, all + view_at, view_n * sizeof *view);
+            view = NULL;
+        }
+        if (ref == 2 || (ref == 1 && call % 2)) {
+            k = iosim_trace_read_ref(rd, buf, batch, &view, &err);
+            if (k <= 0)
+                break;
+            memcpy(all + *n, view, (size_t)k * sizeof *view);
+            view_n = (size_t)k, view_at = *n;
+        } else if ((k = iosim_trace_read(rd, all + *n, batch, &err)) <= 0) {
+            break;
+        }
         *n += (size_t)k;
+    }
     snprintf(msg, msglen, "%s", k < 0 ? err.msg : "");
+    free(buf);
     return all;
+}
+
+static iosim_rec_t *read_all(iosim_trace_reader_t *rd, size_t batch, size_t *n,
+                             char *msg, size_t msglen)
+{
+    return read_all_ref(rd, batch, n, msg, msglen, 0);
 }
 
 static void test_seek_many(void **s)
@@ -146,7 +179,9 @@ static void test_seek_many(void **s)
 }
 
 /* Threads give the records of the sequential read, with and without a
- * seek first, in batches that cut blocks anywhere. */
+ * seek first, in batches that cut blocks anywhere, copied out
+ * (iosim_trace_read) or in place (iosim_trace_read_ref), or both in
+ * turn. */
 static void test_decode_threads(void **s)
 {
     (void)s;
@@ -154,22 +189,49 @@ static void test_decode_threads(void **s)
     const char *p = write_trace(in, NREC);
     iosim_err_t err;
     for (unsigned th = 1; th <= 4; th++) {
-        for (int seek = 0; seek < 2; seek++) {
+        for (int seek = 0; seek < 6; seek++) {
             iosim_trace_reader_t *rd = iosim_trace_open(p, &err);
             assert_non_null(rd);
             iosim_trace_set_decode_threads(rd, th);
-            uint64_t from = seek ? TRACE_V2_BLOCK_RECS + 17 : 0;
-            if (seek)
+            uint64_t from = seek % 2 ? TRACE_V2_BLOCK_RECS + 17 : 0;
+            if (seek % 2)
                 assert_int_equal(iosim_trace_seek(rd, from, &err), 0);
             size_t n;
             char msg[sizeof(iosim_err_t)];
-            iosim_rec_t *all = read_all(rd, 777 * th, &n, msg, sizeof msg);
+            iosim_rec_t *all =
+                read_all_ref(rd, 777 * th, &n, msg, sizeof msg, seek / 2);
             assert_string_equal(msg, "");
             assert_int_equal(n, NREC - from);
             assert_memory_equal(all, in + from, n * sizeof *in);
             free(all);
             iosim_trace_close(rd);
         }
+    }
+    free(in);
+}
+
+/* Records handed out in place stay until the next read also where the
+ * decoders come round the ring of slots (more blocks than slots: 4 with
+ * one thread, 6 with two). */
+static void test_read_ref_ring(void **s)
+{
+    (void)s;
+    const size_t n = 2 * NREC; /* 8 blocks */
+    iosim_rec_t *in = make_recs(n);
+    const char *p = write_trace(in, n);
+    iosim_err_t err;
+    for (unsigned th = 1; th <= 2; th++) {
+        iosim_trace_reader_t *rd = iosim_trace_open(p, &err);
+        assert_non_null(rd);
+        iosim_trace_set_decode_threads(rd, th);
+        size_t got;
+        char msg[sizeof(iosim_err_t)];
+        iosim_rec_t *all = read_all_ref(rd, 1000, &got, msg, sizeof msg, 2);
+        assert_string_equal(msg, "");
+        assert_int_equal(got, n);
+        assert_memory_equal(all, in, n * sizeof *in);
+        free(all);
+        iosim_trace_close(rd);
     }
     free(in);
 }
@@ -188,7 +250,7 @@ static void damaged_same(const char *p)
     rd = iosim_trace_open(p, &err);
     assert_non_null(rd);
     iosim_trace_set_decode_threads(rd, 3);
-    iosim_rec_t *b = read_all(rd, 1000, &n1, m1, sizeof m1);
+    iosim_rec_t *b = read_all_ref(rd, 1000, &n1, m1, sizeof m1, 1);
     iosim_trace_close(rd);
     assert_string_not_equal(m0, "");
     assert_string_equal(m0, m1);
@@ -270,6 +332,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_seek_many),
         cmocka_unit_test(test_decode_threads),
+        cmocka_unit_test(test_read_ref_ring),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, make_work, remove_work);
