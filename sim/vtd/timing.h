@@ -73,13 +73,14 @@ static inline uint64_t walkers_issue(walkers_t *w, uint64_t now_cycle,
                                      uint64_t walk_cycles)
 {
     uint32_t slot = walkers_earliest_slot(w);
-    uint64_t start =
-        w->free_at[slot] > now_cycle ? w->free_at[slot] : now_cycle;
+    uint64_t free_at = w->free_at[slot];
+    uint64_t start = free_at > now_cycle ? free_at : now_cycle;
+    uint64_t done = start + walk_cycles; /* not reloaded after the stores */
     w->wait_cycles += start - now_cycle;
-    w->free_at[slot] = start + walk_cycles;
+    w->free_at[slot] = done;
     w->last_slot = slot;
     w->issued++;
-    return w->free_at[slot];
+    return done;
 }
 static inline uint32_t walkers_last_slot(const walkers_t *w)
 {
