@@ -409,6 +409,45 @@ static double s2_translate(vtd_t *v, uint64_t gpa, walk_acc_t *a, uint64_t *hpa)
     return 0;
 }
 
+/* translate's steps after the IOTLB missed in domain d: the walk and, if
+ * the page is mapped (true, its address in *phys), the IOTLB's fill.
+ * set1_known: the caller probed the 4 KB key without noting its miss
+ * (cache_lru_probe) and found set set1, where a 4 KB leaf is filled
+ * (cache_lru_fill, the fill cache_insert makes after a noted miss). */
+static inline __attribute__((always_inline)) bool
+walk_fill(vtd_t *v, vtd_domain_t *d, uint16_t did, uint32_t pasid,
+          uint64_t iova, bool any, bool set1_known, uint32_t set1,
+          walk_acc_t *a, uint64_t *phys_out)
+{
+    pt_walk_t w;
+    bool nested = any && v->xlate == VTD_XLATE_NESTED;
+    unsigned stage =
+        !any || v->xlate == VTD_XLATE_SECOND ? VTD_STAGE_2 : VTD_STAGE_1;
+    /* two copies of the walk: the host's tables need no second stage */
+    bool mapped = nested ? walk_table(v, &d->pt, v->psc, v->psc_ns, did, pasid,
+                                      stage, iova, true, true, false, a, &w)
+                         : walk_table(v, &d->pt, v->psc, v->psc_ns, did, pasid,
+                                      stage, iova, false, true, !any, a, &w);
+    if (!mapped)
+        return false;
+    uint64_t phys = w.phys;
+    if (nested)
+        s2_translate(v, w.phys, a, &phys);
+    *phys_out = phys;
+    /* Nested: the host backs guest memory with 4 KB pages (s2_ensure), so
+     * the combined translation is 4 KB whatever the guest leaf size. */
+    unsigned lvl = nested ? 1u : w.leaf_level;
+    d->leaf_sizes |= (uint8_t)(1u << (lvl - 1));
+    uint64_t span = pt_level_span(lvl);
+    cache_key_t k = {iova >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
+                     VTD_TAG(did, pasid, lvl, 0)};
+    if (set1_known && lvl == 1
+            ? cache_lru_fill(v->iotlb, set1, k.addr, k.tag, phys & ~(span - 1))
+            : cache_insert(v->iotlb, k, phys & ~(span - 1)))
+        v->st[IOSIM_ST_IOTLB_EVICTIONS]++;
+    return true;
+}
+
 /* A geometry of the IOTLB that missed where this one hit would walk and
  * fill: the same key (allassoc.h) only if the page is mapped with a leaf
  * of the hit entry's level (nested: always 4 KB). */
@@ -518,32 +557,10 @@ translate(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did, uint64_t iova,
         r.fault = true;
         goto done;
     }
-    pt_walk_t w;
-    bool nested = any && v->xlate == VTD_XLATE_NESTED;
-    unsigned stage =
-        !any || v->xlate == VTD_XLATE_SECOND ? VTD_STAGE_2 : VTD_STAGE_1;
-    /* two copies of the walk: the host's tables need no second stage */
-    bool mapped = nested ? walk_table(v, &d->pt, v->psc, v->psc_ns, did, pasid,
-                                      stage, iova, true, true, false, &a, &w)
-                         : walk_table(v, &d->pt, v->psc, v->psc_ns, did, pasid,
-                                      stage, iova, false, true, !any, &a, &w);
-    if (!mapped) {
+    if (!walk_fill(v, d, did, pasid, iova, any, false, 0, &a, &r.phys)) {
         r.fault = true;
         goto done;
     }
-    uint64_t phys = w.phys;
-    if (nested)
-        s2_translate(v, w.phys, &a, &phys);
-    r.phys = phys;
-    /* Nested: the host backs guest memory with 4 KB pages (s2_ensure), so
-     * the combined translation is 4 KB whatever the guest leaf size. */
-    unsigned lvl = nested ? 1u : w.leaf_level;
-    d->leaf_sizes |= (uint8_t)(1u << (lvl - 1));
-    uint64_t span = pt_level_span(lvl);
-    cache_key_t k = {iova >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
-                     tag0 | VTD_TAG(0, 0, lvl, 0)};
-    if (cache_insert(v->iotlb, k, phys & ~(span - 1)))
-        v->st[IOSIM_ST_IOTLB_EVICTIONS]++;
 
 done:
     if (any && !r.fault && v->ats) {
@@ -596,6 +613,24 @@ vtd_xlate_brief_t vtd_translate_plain_slow(vtd_t *v, uint16_t sid,
     v->quick_bails++;
     vtd_xlate_result_t r = translate(v, sid, pasid, did, iova, false);
     return (vtd_xlate_brief_t){r.latency_ns, r.mem_reads, r.fault};
+}
+
+/* vtd_translate_quick's walk where its own steps do not apply: the
+ * context cache hit, the IOTLB missed (its probes noted nothing, the 4 KB
+ * key's set is set1), and translate's steps from there on. */
+vtd_xlate_brief_t vtd_quick_walk(vtd_t *v, vtd_domain_t *d, uint16_t did,
+                                 uint32_t pasid, uint64_t iova, uint32_t set1)
+{
+    walk_acc_t a = {.ns = v->quick_hit_ns};
+    uint64_t *st = v->st, phys;
+    st[IOSIM_ST_IOTLB_LOOKUPS]++;
+    st[IOSIM_ST_IOTLB_MISSES]++;
+    st[IOSIM_ST_WALKS]++;
+    bool mapped =
+        walk_fill(v, d, did, pasid, iova, false, true, set1, &a, &phys);
+    st[IOSIM_ST_WALK_READS] += a.reads;
+    st[IOSIM_ST_WALK_READS_S2] += a.reads_s2; /* the plain copy's only kind */
+    return (vtd_xlate_brief_t){a.ns, a.reads, !mapped};
 }
 
 uint64_t vtd_quick_bails(const vtd_t *v) { return v->quick_bails; }
