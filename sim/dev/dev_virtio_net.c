@@ -49,9 +49,12 @@
  *     virtio_net_receive -> virtio_net_receive_rcu), after its buffer was
  *     posted and before the NAPI poll that unmaps it (Linux virtnet_poll
  *     -> virtnet_poll_cleantx, then virtnet_receive, which takes only
- *     buffers the device has used).  The trace has no arrivals, so each
+ *     buffers the device has used).  A trace imported with the
+ *     netdev's dump (`import qemu --pcap`) records each packet's arrival
+ *     on its buffer's UNMAP (aux, traces/FORMAT.md §4), which the model
+ *     uses (at the latest the unmap's time).  Without it, each
  *     poll (its first rx unmap after the guest's last MAP, tm) estimates
- *     them: its first packet arrived just after tm (a request/response
+ *     the arrivals: its first packet arrived just after tm (a request/response
  *     peer answers the transmit that MAP posted, or the one the refill
  *     followed; a host peer's own delay is not in the trace: 0), each
  *     later packet as long before its unmap as the first (packets arrive
@@ -931,7 +934,10 @@ static bool rx_like_unmap(const vn_t *v, const iosim_rec_t *r)
 }
 
 /* rx_at=arrival: when the packet whose buffer the rx unmap u (the i-th
- * record ahead) frees reached the device.  The poll that unmaps it began
+ * record ahead) frees reached the device.  When the trace recorded it
+ * (the UNMAP's aux, `iosim-trace import qemu --pcap`: the frame's time in
+ * the netdev's dump), that time, at the latest the unmap's.  Else an
+ * estimate: the poll that unmaps it began
  * at its first rx unmap u1 after the guest's last MAP (time tm); the
  * poll's first packet arrived just after tm (the peer answers the guest's
  * last transmit, which that MAP posted or the refill before it followed;
@@ -941,6 +947,10 @@ static bool rx_like_unmap(const vn_t *v, const iosim_rec_t *r)
  * the latest, at its own unmap. */
 static uint64_t rx_arrival(const vn_t *v, size_t i, const iosim_rec_t *u)
 {
+    /* recorded: the netdev's dump saw the frame reach the device
+     * (traces/FORMAT.md §4, UNMAP aux) */
+    if (u->aux)
+        return u->aux < u->t ? u->aux : u->t;
     uint64_t tm = v->last_map_t, u1 = u->t;
     bool map_ahead = false;
     for (size_t b = i; b-- > 0;) {

@@ -96,12 +96,16 @@ typedef struct import_counts {
                                    descriptor: trapped submissions */
     uint32_t qemu_sync_candidates; /* offsets whose prefix matched         */
     /* --pcap (import_pcap.c) */
-    uint64_t pcap_frames;   /* guest frames in the dump                   */
-    uint64_t pcap_joined;   /* ... given to the MAP of their buffer        */
-    uint64_t pcap_unjoined; /* ... after the first pop but not joined      */
-    uint64_t pcap_answered; /* joined ones libslirp answers at once        */
-    int64_t pcap_offset_ns; /* the calibrated clock offset c               */
-    bool qemu_timestamps;   /* the QEMU log had tid@sec.usec stamps   */
+    uint64_t pcap_frames;      /* guest frames in the dump                   */
+    uint64_t pcap_joined;      /* ... given to the MAP of their buffer        */
+    uint64_t pcap_unjoined;    /* ... after the first pop but not joined      */
+    uint64_t pcap_answered;    /* joined ones libslirp answers at once        */
+    uint64_t pcap_rx_frames;   /* libslirp's frames to the guest (rx)     */
+    uint64_t pcap_rx_joined;   /* ... given to an rx buffer's pop         */
+    uint64_t pcap_rx_unjoined; /* ... after the first such join, not      */
+    uint64_t pcap_rx_carried;  /* joined ones on their buffer's UNMAP     */
+    int64_t pcap_offset_ns;    /* the calibrated clock offset c               */
+    bool qemu_timestamps;      /* the QEMU log had tid@sec.usec stamps   */
 } import_counts_t;
 
 /* ---------------------------------------------------------------- */
@@ -224,6 +228,17 @@ int pcap_join_calibrate(pcap_join_t *j, const uint64_t *tq, size_t n,
  * import_sink_last_handle); frames before it go to the pop before. */
 void pcap_join_pop(pcap_join_t *j, uint64_t t_ns, uint64_t handle,
                    import_sink_t *sink, import_counts_t *counts);
+/* rx: libslirp's frames to the guest.  QEMU's dump filter writes one
+ * (qemu_send_packet -> the netdev's filters) just before
+ * virtio_net_receive pops the rx buffer it goes into, whose first
+ * translation (a device write) is the pop at QEMU time t_ns: 1 and the
+ * frame's time on QEMU's clock (pcap time + the offset) in *frame_t for
+ * the oldest frame not yet given out, if it came at most
+ * PCAP_JOIN_SLACK_NS after the pop; frames more than PCAP_RX_MAX_NS
+ * before the pop are skipped (counted unjoined after the first join). */
+size_t pcap_join_rx_frames(const pcap_join_t *j);
+int pcap_join_rx_pop(pcap_join_t *j, uint64_t t_ns, uint64_t *frame_t,
+                     import_counts_t *counts);
 /* Gives out the last frames; -1 (err, "name: ...") when too many of the
  * frames in the trace's span found no buffer: another run's dump. */
 int pcap_join_finish(pcap_join_t *j, import_sink_t *sink,

@@ -1,7 +1,9 @@
 /* import_pcap.c — `iosim-trace import qemu --pcap NET.pcap`: each guest
  * tx frame of the netdev's dump, with libslirp's answer to it
  * (pcap_slirp.c), joined to the guest MAP of its buffer, whose
- * `reserved` field then carries the answer (traces/FORMAT.md §4).
+ * `reserved` field then carries the answer; each frame libslirp sent the
+ * guest joined to the rx buffer it went into, whose UNMAP's `aux` then
+ * carries the frame's arrival (traces/FORMAT.md §4).
  *
  * Concepts:
  *   - The join is by QEMU's own clocks.  QEMU sends a tx frame inside
@@ -30,6 +32,23 @@
  *     PCAP_JOIN_SLACK_NS after its corrected time; a pop takes one frame,
  *     and a frame more than PCAP_JOIN_MAX_NS after its pop is left out
  *     (the pop was an rx buffer's; the frame's own was not seen).
+ *   - rx (pcap_join_rx_pop): QEMU writes an rx frame into the dump when
+ *     the backend hands it over (net/slirp.c net_slirp_send_packet ->
+ *     qemu_send_packet -> the netdev's filters, net/dump.c), then
+ *     virtio_net_receive pops the next rx buffer: the buffer's first
+ *     translation, a device write, follows the frame (by 48 us median,
+ *     -6 to 170 us, on the redis capture: the ring translations QEMU logs
+ *     in between), frames and buffers in the same order (the device takes
+ *     buffers in avail order, frames in the order they come).  So each
+ *     write pop takes the oldest frame not given out that came at most
+ *     PCAP_JOIN_SLACK_NS after it; older frames than PCAP_RX_MAX_NS
+ *     before it found no pop (before the log began).  The frame's time
+ *     on QEMU's clock (+ c), plus the merge's guest-QEMU offset at that
+ *     point (the last anchor's), is its arrival in trace time, which
+ *     import_qemu.c writes on the guest's UNMAP of that buffer.  Both
+ *     captures: every frame in the trace's span joined (2,490 of 2,491
+ *     and 1,159 of 1,161; the others came before the first pop or after
+ *     the last).
  *   - The MAP's `reserved` gets PCAP_SEG_KNOWN | (TCP ? PCAP_SEG_TCP : 0)
  *     | the answer (slirp_answer_t, 3 bits).
  *   - Frames after the last pop's reach came after the guest's trace and
@@ -57,6 +76,8 @@
 #define PCAP_JOIN_SLACK_NS 10000ull /* 10 us: stamp jitter */
 #define PCAP_JOIN_MAX_NS 1000000ull /* 1 ms */
 
+#define PCAP_RX_MAX_NS 1000000ull /* 1 ms: an rx frame's wait for its pop */
+
 typedef struct pj_frame {
     uint64_t t_ns;
     uint16_t word; /* PCAP_SEG_* | answer */
@@ -71,6 +92,11 @@ struct pcap_join {
     bool have_pop;
     uint64_t pop_t, pop_handle;
     bool pop_taken;
+    /* libslirp's frames to the guest (rx), pcap order: their times */
+    uint64_t *rx;
+    size_t nrx, caprx;
+    size_t next_rx; /* first rx frame not yet given to an rx pop */
+    bool rx_joined; /* an rx frame has been joined (later misses count) */
 };
 
 pcap_join_t *pcap_join_new(const char *path, iosim_err_t *err)
@@ -96,14 +122,18 @@ pcap_join_t *pcap_join_new(const char *path, iosim_err_t *err)
         }
         int a = slirp_replay_frame(rp, &s);
         if (a < 0 ||
-            (s.from_guest && vec_reserve(&j->f, &j->cap, j->n + 1, 1024))) {
+            (s.from_guest && vec_reserve(&j->f, &j->cap, j->n + 1, 1024)) ||
+            (!s.from_guest &&
+             vec_reserve(&j->rx, &j->caprx, j->nrx + 1, 1024))) {
             iosim_err_set(err, "%s: out of memory", path);
             goto fail;
         }
         if (f.index == 0)
             j->first_frame_ns = f.t_ns;
-        if (!s.from_guest)
+        if (!s.from_guest) {
+            j->rx[j->nrx++] = f.t_ns;
             continue;
+        }
         j->f[j->n++] = (pj_frame_t){
             .t_ns = f.t_ns,
             .word = (uint16_t)(PCAP_SEG_KNOWN | (s.tcp ? PCAP_SEG_TCP : 0) |
@@ -127,12 +157,16 @@ fail:
 
 void pcap_join_free(pcap_join_t *j)
 {
-    if (j)
+    if (j) {
         free(j->f);
+        free(j->rx);
+    }
     free(j);
 }
 
 size_t pcap_join_frames(const pcap_join_t *j) { return j->n; }
+
+size_t pcap_join_rx_frames(const pcap_join_t *j) { return j->nrx; }
 
 int64_t pcap_join_offset(const pcap_join_t *j) { return j->c; }
 
@@ -254,5 +288,27 @@ int pcap_join_finish(pcap_join_t *j, import_sink_t *sink,
             "run?",
             name, (unsigned long long)counts->pcap_joined,
             (unsigned long long)(counts->pcap_joined + counts->pcap_unjoined));
+    return 0;
+}
+
+int pcap_join_rx_pop(pcap_join_t *j, uint64_t t_ns, uint64_t *frame_t,
+                     import_counts_t *counts)
+{
+    while (j->next_rx < j->nrx) {
+        int64_t t = (int64_t)j->rx[j->next_rx] + j->c;
+        if (t > (int64_t)(t_ns + PCAP_JOIN_SLACK_NS))
+            return 0; /* the next frame came after this pop */
+        j->next_rx++;
+        if (t + (int64_t)PCAP_RX_MAX_NS < (int64_t)t_ns) {
+            /* its pop was not seen (before the log, or not a write) */
+            if (j->rx_joined)
+                counts->pcap_rx_unjoined++;
+            continue;
+        }
+        j->rx_joined = true;
+        counts->pcap_rx_joined++;
+        *frame_t = (uint64_t)t;
+        return 1;
+    }
     return 0;
 }

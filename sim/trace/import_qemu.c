@@ -487,6 +487,8 @@ typedef struct merge {
     pcap_join_t *pj;    /* --pcap: the netdev's frames (import_pcap.c)    */
     u64map_t untouched; /* pages of emitted MAPs not yet translated ->
                            the MAP's sink handle (a pop for --pcap)      */
+    u64map_t arrive;    /* --pcap: rx buffer page -> the trace time its
+                           frame arrived, for the buffer's UNMAP (aux)   */
 } merge_t;
 
 static void merge_find_anchor(merge_t *m)
@@ -614,8 +616,17 @@ static int merge_emit_one(merge_t *m, const iosim_rec_t *src, iosim_err_t *err)
          * more pages than were ever mapped */
         u64map_del_range(&m->live, r.iova >> PAGE_SHIFT, pages);
         u64map_del_range(&m->premapped, r.iova >> PAGE_SHIFT, pages);
-        if (m->pj)
+        if (m->pj) {
+            uint64_t a;
             u64map_del_range(&m->untouched, r.iova >> PAGE_SHIFT, pages);
+            /* the rx frame written into this buffer: its arrival
+             * (traces/FORMAT.md §4, UNMAP aux) */
+            if (u64map_get(&m->arrive, r.iova >> PAGE_SHIFT, &a)) {
+                r.aux = a;
+                m->counts->pcap_rx_carried++;
+            }
+            u64map_del_range(&m->arrive, r.iova >> PAGE_SHIFT, pages);
+        }
     }
     m->last_t = r.t;
     if (import_sink_put(m->sink, &r, err) < 0)
@@ -700,6 +711,17 @@ static int merge_dma(merge_t *m, const qline_t *ql, iosim_err_t *err)
     if (m->pj && ql->has_time && u64map_get(&m->untouched, page, &h)) {
         u64map_del(&m->untouched, page); /* a buffer's first translation */
         pcap_join_pop(m->pj, ql->t_ns, h, m->sink, m->counts);
+        /* a device write: an rx buffer's pop, which takes the next frame
+         * libslirp sent the guest; its arrival in the trace's time (the
+         * QEMU clock's offset to the guest's at the last anchor) */
+        uint64_t ft;
+        if ((d.flags & IOSIM_DMA_WRITE) &&
+            pcap_join_rx_pop(m->pj, ql->t_ns, &ft, m->counts) &&
+            m->have_offset) {
+            int64_t a = (int64_t)ft + m->offset;
+            if (u64map_put(&m->arrive, page, a > 0 ? (uint64_t)a : 1) < 0)
+                return iosim_err_set(err, "%s: out of memory", m->qname);
+        }
     }
     uint64_t t = m->last_t;
     if (ql->has_time && m->have_offset) {
@@ -841,7 +863,8 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
     if (!m.gp || u64map_init(&m.live, 4096) < 0 ||
         u64map_init(&m.premapped, 256) < 0 || u64map_init(&m.ever, 4096) < 0 ||
         u64map_init(&m.index, 4 * QEMU_MAP_INDEX_PAGES) < 0 ||
-        u64map_init(&m.untouched, 1024) < 0) {
+        u64map_init(&m.untouched, 1024) < 0 ||
+        u64map_init(&m.arrive, 1024) < 0) {
         if (m.gp)
             iosim_err_set(err, "%s: out of memory", qname);
         goto out;
@@ -924,6 +947,7 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
     rc = 0;
 out:
     u64map_fini(&m.untouched);
+    u64map_fini(&m.arrive);
     u64map_fini(&m.live);
     u64map_fini(&m.premapped);
     u64map_fini(&m.ever);
@@ -1001,6 +1025,7 @@ static int qemu_run(FILE *f, const char *in_name, import_sink_t *sink,
             import_in_rewind(qin, err) < 0)
             goto out;
         counts->pcap_frames = pcap_join_frames(pj);
+        counts->pcap_rx_frames = pcap_join_rx_frames(pj);
         counts->pcap_offset_ns = pcap_join_offset(pj);
     }
     if (fseek(gf, 0, SEEK_SET) != 0) {
@@ -1089,6 +1114,15 @@ static void qemu_describe(const import_counts_t *c, char *buf, size_t n)
                         (unsigned long long)c->pcap_joined,
                         (unsigned long long)c->pcap_answered,
                         (unsigned long long)c->pcap_unjoined);
+    if (len >= 0 && (size_t)len < n && c->pcap_frames)
+        len += snprintf(buf + len, n - (size_t)len,
+                        "pcap: %llu frames to the guest; %llu joined to an "
+                        "rx buffer's pop, %llu of them carried to its UNMAP "
+                        "(arrival), %llu not joined\n",
+                        (unsigned long long)c->pcap_rx_frames,
+                        (unsigned long long)c->pcap_rx_joined,
+                        (unsigned long long)c->pcap_rx_carried,
+                        (unsigned long long)c->pcap_rx_unjoined);
     uint64_t outcomes = c->qemu_iotlb_hits + c->qemu_iotlb_misses;
     if (len >= 0 && (size_t)len < n && outcomes && outcomes != c->qemu_dma_kept)
         snprintf(buf + len, n - (size_t)len,
@@ -1109,7 +1143,9 @@ static const gen_param_t qemu_params[] = {
      NULL, 0, 0, NULL,
      "the netdev's filter-dump of the same run (user networking): each\n"
      "guest tx frame's libslirp answer goes on the MAP of its buffer\n"
-     "(MAP reserved, traces/FORMAT.md; docs/dev-virtio-net.md)", NULL},
+     "(MAP reserved), each frame to the guest's arrival on the UNMAP of\n"
+     "its rx buffer (UNMAP aux; traces/FORMAT.md; docs/dev-virtio-net.md)",
+     NULL},
     {NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
 // clang-format on

@@ -313,6 +313,42 @@ static void test_rx_arrival(void **state)
     assert_memory_equal(one, arr, sizeof one);
 }
 
+/* Recorded arrivals (the UNMAP's aux, `iosim-trace import qemu --pcap`:
+ * the frame's time in the netdev's dump, traces/FORMAT.md §4): the
+ * records of test_rx_arrival with the three rx unmaps (records 74, 76,
+ * 77 at t=200, 210, 300) carrying arrivals instead of the estimate's
+ * 101, 111, 201.  A packet is written at the first record whose time is
+ * not before its arrival, after the packet before it (the device takes
+ * buffers in order), at the latest at its unmap:
+ *   140, 205, 250 -> record 73 (t=150), 76 (its unmap, t=210; at 75,
+ *                    t=201, not yet), 77 (its unmap; 76 is t=210 < 250);
+ *   140, 120, 250 -> 73, 73 (arrived before the first, written after it),
+ *                    77;
+ *   140, 205, 400 -> 73, 76, 77 (after its unmap: at the unmap).
+ * A trace without them (aux 0) keeps the estimate (test_rx_arrival). */
+static void test_rx_recorded_arrival(void **state)
+{
+    (void)state;
+    static const uint64_t aux[3][3] = {
+        {140, 205, 250}, {140, 120, 250}, {140, 205, 400}};
+    static const long want[3][3] = {{73, 76, 77}, {73, 73, 77}, {73, 76, 77}};
+    static const size_t unmap_at[3] = {74, 76, 77};
+    for (size_t c = 0; c < 3; c++) {
+        iosim_rec_t r[ARRIVAL_N];
+        size_t n = rx_arrival_records(r);
+        assert_int_equal(n, ARRIVAL_N);
+        for (size_t k = 0; k < 3; k++)
+            r[unmap_at[k]].aux = aux[c][k];
+        long got[3], one[3];
+        buffer_records(r, n, NULL, n, got);
+        assert_int_equal(got[0], want[c][0]);
+        assert_int_equal(got[1], want[c][1]);
+        assert_int_equal(got[2], want[c][2]);
+        buffer_records(r, n, "arrival", 1, one);
+        assert_memory_equal(one, got, sizeof one);
+    }
+}
+
 /* libslirp's answer inside a tx element (the MAP's reserved field from
  * `iosim-trace import qemu --pcap`, traces/FORMAT.md §4): the
  * records of test_rx_arrival, the tx map (record 71) carrying "answered
@@ -406,6 +442,7 @@ int main(void)
         cmocka_unit_test(test_tx_completion),
         cmocka_unit_test(test_rx_poll_burst),
         cmocka_unit_test(test_rx_arrival),
+        cmocka_unit_test(test_rx_recorded_arrival),
         cmocka_unit_test(test_backend_answer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
