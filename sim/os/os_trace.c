@@ -82,9 +82,10 @@ static int tr_inval(void *state, const iosim_rec_t *r, iosim_err_t *err)
 /* A device access after INVAL records came after their submission (the
  * kernel traces a descriptor just before it submits it): the batch ends
  * here.  Held to the next map/unmap (os.strict_batch > 1), a DMA was
- * translated with entries the kernel had already invalidated (one IOTLB
- * hit too many among redis-strict-qemu's 91,016 DMAs with batches of 16;
- * tests/cli/xlate_log.sh). */
+ * translated with entries the kernel had already invalidated (measured
+ * with batches of 16 and this flush left out: 39,438 IOTLB hits instead
+ * of 39,436 among nginx-strict-pcap-qemu's 44,730 DMAs, 20,563 instead of
+ * 20,564 among redis-strict-pcap-qemu's 23,083; tests/cli/xlate_log.sh). */
 static void tr_dma(void *state, const iosim_rec_t *r, uint64_t iova,
                    uint64_t size, bool write)
 {

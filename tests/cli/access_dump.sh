@@ -46,7 +46,7 @@ W
 diff "$WORK/hand.want" "$WORK/hand.cols" > "$WORK/hand.diff" ||
     { fail "hand-written trace: rows differ"; cat "$WORK/hand.diff"; }
 
-T=$SRC/traces/nginx-strict-qemu.zst
+T=$SRC/traces/nginx-strict-pcap-qemu.zst
 cfg=(--config "$SRC/configs/qemu-virtio.yaml" --set os.policy=trace --set sim.window_only=false
      --set vtd.iotlb.sets=1 --set vtd.iotlb.ways=4 --set vtd.iotlb.replacement=lru
      --set vtd.ats=false --no-progress --format csv)

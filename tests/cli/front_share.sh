@@ -27,7 +27,7 @@ cut() { # NAME COUNT: the first COUNT records of a shipped trace
 cut redis-strict 60000
 cut redis-lazy 60000
 cut memcached-passthrough 40000
-cut redis-strict-qemu 40000
+cut redis-strict-pcap-qemu 40000
 "$IOSIM_TRACE" gen random --window 256K --size 64 --direction read \
     --count 30000 --page-size 4K --seed 3 -o "$WORK/rand.zst" \
     >/dev/null 2>&1 || fail "gen random"
@@ -127,7 +127,7 @@ n=$(grep -o '"dma.latency_ns_total": [0-9]*' "$WORK/psc.shared" | sort -u | wc -
 # no translation (iommu=pt): the back ends time untranslated requests
 check pt "$WORK/memcached-passthrough.zst" "$FRONT1" "${FIFO[@]}"
 # the trace's own DMA records, multi-page requests
-check qemu "$WORK/redis-strict-qemu.zst" "$FRONT1" "${FIFO[@]}"
+check qemu "$WORK/redis-strict-pcap-qemu.zst" "$FRONT1" "${FIFO[@]}"
 # three policies: a front each (os.policy is not a back-end key)
 check nic "$WORK/nic.zst" "12 ran as the back ends of 3 shared fronts" \
     --compare strict,lazy,fands "${FIFO[@]}"
@@ -153,7 +153,7 @@ check iq "$WORK/redis-strict.zst" "4 ran as the back ends of 2 shared fronts" \
     --sweep vtd.iotlb.sets=1,16
 # a mode other than bare metal: separate sims, and the line says why
 "$IOSIM" --config "$SRC/configs/qemu-guest.yaml" --no-progress \
-    "${FIFO[@]}" "$WORK/redis-strict-qemu.zst" > "$WORK/hv.txt" 2>&1 ||
+    "${FIFO[@]}" "$WORK/redis-strict-pcap-qemu.zst" > "$WORK/hv.txt" 2>&1 ||
     fail "hv run: $(head -n 1 "$WORK/hv.txt")"
 grep -q "^# replay: .*no shared front: the hypervisor mode is not bare metal" \
     "$WORK/hv.txt" || fail "hv: $(grep '^# replay' "$WORK/hv.txt")"

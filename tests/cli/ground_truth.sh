@@ -117,9 +117,8 @@ check_lazy_epochs memcached-lazy.zst
 check_lazy_epochs nginx-lazy.zst
 
 # QEMU's own IOTLB on the device's real translations.  The strict QEMU
-# captures (traces/redis-strict-qemu.zst from traces/raw/redis-virtio-strict-cm-on-with-qemu-trace,
-# traces/nginx-strict-qemu.zst and memcached-strict-qemu.zst from
-# scripts/capture/run --qemu-trace)
+# captures (traces/redis-strict-pcap-qemu.zst, nginx-strict-pcap-qemu.zst
+# and memcached-strict-qemu.zst, from scripts/capture/run --qemu-trace)
 # hold the device's real translations (QEMU's vtd_dmar_translate) and, as
 # ref.iotlb.*, QEMU's own hit/miss outcome of those same translations
 # (vtd_iotlb_page_hit / vtd_iotlb_page_update, counted by the importer).
@@ -129,13 +128,13 @@ check_lazy_epochs nginx-lazy.zst
 # Replayed with the kernel's own descriptors (os.policy=trace) the model
 # must miss where QEMU did, except the first accesses to virtqueue-ring
 # pages QEMU had cached before the guest's trace began (its log shows hits
-# on them; the model starts empty; redis 4, nginx 1, memcached 4):
+# on them; the model starts empty; redis 4, nginx 4, memcached 4):
 # tolerance 0 to +4
 # misses.  With the invalidations re-derived from map/unmap (os.policy=
 # strict) the importer's explicit MAPs of pages mapped before the trace
 # add caching-mode PSIs the guest issued earlier: tolerance 0 to +10.  The
-# spec's minimum PSI (page scope) must fail the same check (it misses 208,
-# 74 and 31 times less): the test discriminates.  QEMU 10.0 (the q10 and
+# spec's minimum PSI (page scope) must fail the same check (it misses 42,
+# 112 and 31 times less): the test discriminates.  QEMU 10.0 (the q10 and
 # fs captures) has the fixed mask: there the page scope must pass and the
 # 8-bit one fail (22 and 18 misses more).
 check_qemu_iotlb() { # trace label lo hi extra-set...
@@ -162,8 +161,8 @@ check_qemu_iotlb() { # trace label lo hi extra-set...
 }
 # VM exits, from the hypervisor's side.  The same traces carry as
 # ref.hv.vmexits the guest's queue-tail writes QEMU trapped
-# (vtd_inv_qi_tail before a guest descriptor): one per descriptor (26,041
-# 14,040 and 6,556), so QEMU confirms that Linux 6.1 submits every descriptor on
+# (vtd_inv_qi_tail before a guest descriptor): one per descriptor (6,578,
+# 13,715 and 6,556), so QEMU confirms that Linux 6.1 submits every descriptor on
 # its own (configs/qemu-guest.yaml os.strict_batch 1).  Under the emulated
 # vIOMMU the model's hv.vmexits must equal it with the kernel's
 # descriptors; with strict re-derived it must exceed it by exactly the
@@ -192,8 +191,8 @@ vmexits() { # trace extra-set... -> "ref model os.inval_iotlb trace.inval_iotlb"
 # 64-bit PSI mask since 9.1) must match the spec's page-exact PSI and not
 # QEMU 7.2's 8-bit one; the first-stage one (fs: x-flts) has P_IOTLB
 # descriptors and first-stage tables (vtd.translation=first-stage).
-for entry in redis-strict-qemu.zst:virtio:legacy:qemu-mask8 \
-             nginx-strict-qemu.zst:virtio:legacy:qemu-mask8 \
+for entry in redis-strict-pcap-qemu.zst:virtio:legacy:qemu-mask8 \
+             nginx-strict-pcap-qemu.zst:virtio:legacy:qemu-mask8 \
              memcached-strict-qemu.zst:virtio:legacy:qemu-mask8 \
              redis-strict-e1000e-qemu.zst:e1000e:legacy:qemu-mask8 \
              redis-strict-sm-qemu.zst:virtio:scalable:qemu-mask8 \
@@ -339,9 +338,9 @@ done
 # (scripts/qemu-iotlb-check): iosim's own outcomes (--xlate-log of the
 # qemu-virtio model with the kernel's descriptors), then QEMU's table
 # re-implemented from its source; only the first accesses of ring pages
-# QEMU had cached may differ (nginx 1, memcached 4, e1000e 2, scalable
+# QEMU had cached may differ (nginx 4, redis 4, memcached 4, e1000e 2, scalable
 # mode 4, QEMU 10.0 4 and 4); the other PSI mask must differ more: QEMU
-# 9.1's fixed 64-bit mask on the QEMU 7.2 captures (76, 39, 5 and 51),
+# 9.1's fixed 64-bit mask on the QEMU 7.2 captures (120, 50, 39, 5 and 51),
 # 7.2's 8-bit one on the QEMU 10.0 captures (22 and 18).
 differ() { # qemu-log trace [check options...] -> outcomes that differ
     local log=$1 tr=$2; shift 2
@@ -351,7 +350,7 @@ differ() { # qemu-log trace [check options...] -> outcomes that differ
     echo "$line" >&2
     echo "$line" | sed -n 's/.*outcomes differ at \([0-9]*\).*/\1/p'
 }
-for entry in nginx-strict:legacy:8 memcached-strict:legacy:8 \
+for entry in nginx-strict-pcap:legacy:8 redis-strict-pcap:legacy:8 memcached-strict:legacy:8 \
              redis-strict-e1000e:legacy:8 redis-strict-sm:scalable:8 \
              redis-strict-q10:legacy:64 redis-strict-fs:fs:64; do
     IFS=: read -r c root bits <<< "$entry"
@@ -381,22 +380,22 @@ done
 # the trace is a QEMU import, traces/README.md), lists the columns that
 # replay its policy, and says under which config each counter is
 # comparable (traces/README.md)
-col() { awk -F'\t' -v k="$1" 'NR==1{for(i=1;i<=NF;i++) if($i==k) c=i} $1=="redis-strict-qemu-trace"{print $c}' "$SRC/traces/manifest.tsv"; }
+col() { awk -F'\t' -v k="$1" 'NR==1{for(i=1;i<=NF;i++) if($i==k) c=i} $1=="redis-strict-pcap-qemu-trace"{print $c}' "$SRC/traces/manifest.tsv"; }
 pol=$(col policy) wl=$(col workload) kern=$(col kernel)
-[ "$pol" = strict ] || fail "manifest: redis-strict-qemu-trace policy '$pol'"
-[ -n "$wl" ] && [ -n "$kern" ] || fail "manifest: redis-strict-qemu-trace workload '$wl' kernel '$kern'"
+[ "$pol" = strict ] || fail "manifest: redis-strict-pcap-qemu-trace policy '$pol'"
+[ -n "$wl" ] && [ -n "$kern" ] || fail "manifest: redis-strict-pcap-qemu-trace workload '$wl' kernel '$kern'"
 "$IOSIM" --config "$SRC/configs/qemu-virtio.yaml" --compare lazy,$pol,passthrough --no-progress \
-    "$SRC/traces/redis-strict-qemu.zst" > "$WORK/ref.txt" || fail "reference report failed"
+    "$SRC/traces/redis-strict-pcap-qemu.zst" > "$WORK/ref.txt" || fail "reference report failed"
 line="# capture: source=qemu workload=$wl kernel=$kern policy=$pol; columns with os.policy=$pol:"
 grep -qxF "$line $pol" "$WORK/ref.txt" ||
     fail "reference: capture line: $(grep -A1 '^\[reference\]' "$WORK/ref.txt" | tail -1)"
 # no column replays the capture's policy: the line says so
 "$IOSIM" --config "$SRC/configs/qemu-virtio.yaml" --compare lazy,passthrough --no-progress \
-    "$SRC/traces/redis-strict-qemu.zst" > "$WORK/ref2.txt" || fail "reference report (no $pol) failed"
+    "$SRC/traces/redis-strict-pcap-qemu.zst" > "$WORK/ref2.txt" || fail "reference report (no $pol) failed"
 grep -qxF "$line none" "$WORK/ref2.txt" ||
     fail "reference: capture line without $pol: $(grep -A1 '^\[reference\]' "$WORK/ref2.txt" | tail -1)"
-grep -q "^iotlb.misses  *9985 .*# QEMU's software IOTLB of the emulated device: configs/qemu-virtio.yaml" "$WORK/ref.txt" ||
+grep -q "^iotlb.misses  *2515 .*# QEMU's software IOTLB of the emulated device: configs/qemu-virtio.yaml" "$WORK/ref.txt" ||
     fail "reference: iotlb.misses row"
-grep -q "^hv.vmexits  *26041 .*configs/qemu-guest.yaml" "$WORK/ref.txt" ||
+grep -q "^hv.vmexits  *6578 .*configs/qemu-guest.yaml" "$WORK/ref.txt" ||
     fail "reference: hv.vmexits row"
 finish

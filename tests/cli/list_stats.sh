@@ -8,7 +8,7 @@
 grep -v '^#' "$WORK/list.tsv" | awk -F'\t' 'NF != 4 || $3 == "" || $4 == "" { print; bad++ } END { exit bad > 0 }' \
     || fail "a line is not section, name, unit, description"
 grep -v '^#' "$WORK/list.tsv" | cut -f1,2 | sort > "$WORK/listed"
-"$IOSIM" --no-progress --format csv "$SRC/traces/redis-strict-qemu.zst" |
+"$IOSIM" --no-progress --format csv "$SRC/traces/redis-strict-pcap-qemu.zst" |
     awk -F, '$1 ~ /^(stat|derived|warning|summary)$/ { print $1 "\t" $3 }' | sort -u > "$WORK/reported"
 diff "$WORK/listed" "$WORK/reported" > "$WORK/diff" || fail "listed and reported metrics differ: $(head -5 "$WORK/diff")"
 [ "$(wc -l < "$WORK/listed")" -gt 100 ] || fail "only $(wc -l < "$WORK/listed") metrics listed"

@@ -72,7 +72,7 @@ got=$(awk -F, '$1 == "stat" && $3 == "trace.map" { print $4 }' "$WORK/rep.csv")
 
 # one with DMA records and one without: refused
 rm -f "$WORK/mix.zst"
-"$IOSIM_TRACE" merge "$A" "$SRC/traces/redis-strict-qemu.zst" -o "$WORK/mix.zst" 2> "$WORK/err"
+"$IOSIM_TRACE" merge "$A" "$SRC/traces/redis-strict-pcap-qemu.zst" -o "$WORK/mix.zst" 2> "$WORK/err"
 rc=$?
 [ "$rc" -eq 2 ] || fail "mixed has_dma: exit $rc, want 2"
 [ "$(wc -l < "$WORK/err")" -eq 1 ] && grep -q "has_dma" "$WORK/err" || fail "mixed has_dma: '$(cat "$WORK/err")'"

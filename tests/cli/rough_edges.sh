@@ -39,7 +39,7 @@ diff <(awk -F, -v l="$LZ" '$1 == "stat" && $2 == l { print $3, $4 }' "$WORK/cm.c
 # a mode without a host stage under a nested config translates with one
 # stage (sweep/plan.c): the column says so; one with a host stage does not
 "$IOSIM" --config "$SRC/configs/nested-guest.yaml" --compare strict@emulated,strict@nested \
-    --format csv --no-progress "$SRC/traces/redis-strict-qemu.zst" > "$WORK/ns.csv" ||
+    --format csv --no-progress "$SRC/traces/redis-strict-pcap-qemu.zst" > "$WORK/ns.csv" ||
     fail "compare under a nested config: exit $?"
 [ "$(awk -F, '$1 == "stat" { print $2 }' "$WORK/ns.csv" | sort -u)" = \
   "$(printf 'strict@emulated (second-stage: no host stage)\nstrict@nested')" ] ||

@@ -16,11 +16,11 @@ C=$SRC/configs/vtd.yaml
 # the long captures from their first records (ASan runs of the whole ones
 # took most of this test's time; tests/cli/iotlb_sweep.sh does the same)
 R=$WORK/redis-strict.zst
-Q=$WORK/redis-strict-qemu.zst
+Q=$WORK/redis-strict-pcap-qemu.zst
 "$IOSIM_TRACE" convert --count 100000 "$SRC/traces/redis-strict.zst" \
     -o "$R" >/dev/null 2>&1 || fail "convert redis-strict"
-"$IOSIM_TRACE" convert --count 60000 "$SRC/traces/redis-strict-qemu.zst" \
-    -o "$Q" >/dev/null 2>&1 || fail "convert redis-strict-qemu"
+"$IOSIM_TRACE" convert --count 60000 "$SRC/traces/redis-strict-pcap-qemu.zst" \
+    -o "$Q" >/dev/null 2>&1 || fail "convert redis-strict-pcap-qemu"
 "$IOSIM_TRACE" gen random --window 256K --size 64 --direction read \
     --count 40000 --page-size 4K --seed 7 -o "$WORK/rand.zst" \
     >/dev/null 2>&1 || fail "gen random"

@@ -82,7 +82,7 @@ got=$(awk -F, 'NR>1 {printf "%s ", $8}' "$WORK/inval.csv")
 [ "$got" = "walk walk " ] || fail "INVAL then DMA (trace policy, batch 16): '$got', want 'walk walk '"
 
 # a real trace, two configurations
-T=$SRC/traces/nginx-strict-qemu.zst
+T=$SRC/traces/nginx-strict-pcap-qemu.zst
 "$IOSIM" --config "$SRC/configs/qemu-virtio.yaml" --set sim.window_only=false \
     --compare trace,strict --format csv --no-progress \
     --xlate-log "$WORK/a.csv" "$T" > "$WORK/a.rep" || fail "real run: exit $?"

@@ -9,7 +9,9 @@
  * Assumptions: IOSIM_SOURCE_DIR points at the checkout; tests/data holds
  *   ftrace-redis-strict.txt, ftrace-redis-lazy.txt (head -n 300 + tail -n
  *   30 of the captures' trace.txt), ftrace-redis-strict-qemu-guest.txt
- *   (head -n 60 of redis-virtio-strict-cm-on-with-qemu-trace/trace.txt)
+ *   (head -n 60 of redis-virtio-strict-cm-on-with-qemu-trace/trace.txt, a
+ *   shared capture retired with its trace redis-strict-qemu.zst, issue 20;
+ *   git history keeps it)
  *   and qemu-redis-strict.log (lines 2760..3230 of its qemu-trace.log);
  *   Linux 6.12 (6.12.95+deb12-amd64): ftrace-redis-strict-612.txt and
  *   ftrace-redis-lazy-612.txt (head -n 300 + tail -n 30 of
