@@ -184,24 +184,30 @@ void sha256_final_hex(sha256_t *s, char hex[65])
         snprintf(hex + 8 * i, 9, "%08x", s->h[i]);
 }
 
-int sha256_file(const char *path, char hex[65], uint64_t *size,
-                iosim_err_t *err)
+int sha256_stream(FILE *f, const char *path, char hex[65], uint64_t *size,
+                  iosim_err_t *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return iosim_err_set(err, "%s: %s", path, iosim_errno_str(errno));
     sha256_t s;
     sha256_init(&s);
     unsigned char buf[65536];
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0)
         sha256_update(&s, buf, n);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad)
+    if (ferror(f))
         return iosim_err_set(err, "%s: read error", path);
     if (size)
         *size = s.bytes;
     sha256_final_hex(&s, hex);
     return 0;
+}
+
+int sha256_file(const char *path, char hex[65], uint64_t *size,
+                iosim_err_t *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return iosim_err_set(err, "%s: %s", path, iosim_errno_str(errno));
+    int rc = sha256_stream(f, path, hex, size, err);
+    fclose(f);
+    return rc;
 }

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "iosim_err.h"
 
@@ -35,5 +36,9 @@ void sha256_final_hex(sha256_t *s, char hex[65]);
  * path. */
 int sha256_file(const char *path, char hex[65], uint64_t *size,
                 iosim_err_t *err);
+/* The same of what f holds from where it is to its end (path names it in
+ * err); f stays open. */
+int sha256_stream(FILE *f, const char *path, char hex[65], uint64_t *size,
+                  iosim_err_t *err);
 
 #endif /* IOSIM_BASE_SHA256_H */

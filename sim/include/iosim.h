@@ -479,10 +479,25 @@ typedef struct iosim_provenance {
     char config_sha256[65];
     const char *replay; /* how the sims ran (iosim_replay_shared's note);
                            NULL or "": not said */
+    void *hashing;      /* the trace's hash on a thread of its own
+                           (iosim_provenance_fill_ahead), NULL: none */
 } iosim_provenance_t;
 int iosim_provenance_fill(iosim_provenance_t *p, int argc, char *const *argv,
                           const char *trace, const char *config_file,
                           iosim_err_t *err);
+/* iosim_provenance_fill with the trace's SHA-256 computed on a thread of
+ * its own while the caller goes on (the replay, which does not depend on
+ * it): the trace file is opened here (a file that cannot be opened is
+ * the same error, at once), trace_bytes and trace_sha256 are set by
+ * iosim_provenance_finish, which waits for the thread and returns 0, or
+ * -1 with err set as iosim_provenance_fill would have (a read error).
+ * Where no thread can be started the hash is computed here.  The fields
+ * are the same either way. */
+int iosim_provenance_fill_ahead(iosim_provenance_t *p, int argc,
+                                char *const *argv, const char *trace,
+                                const char *config_file, iosim_err_t *err);
+int iosim_provenance_finish(iosim_provenance_t *p, iosim_err_t *err);
+/* Also waits for a hash still running. */
 void iosim_provenance_free(iosim_provenance_t *p);
 /* iosim_report_write with the provenance at its head (prov may be NULL). */
 void iosim_report_write_prov(FILE *out, iosim_format_t fmt,

@@ -4,10 +4,17 @@
  *   that only say where outputs go or how fast to run, so that identical
  *   runs (also with another --threads or -o) give identical reports; the
  *   files are named as given and identified by size and SHA-256
- *   (base/sha256.h), which sha256sum(1) can check.
+ *   (base/sha256.h), which sha256sum(1) can check.  The trace's hash
+ *   depends on nothing the replay computes: iosim_provenance_fill_ahead
+ *   computes it on a thread of its own beside the replay (a one-
+ *   configuration run with --threads 2 hashed 65 MB on the model's thread
+ *   before the replay: about 0.06 s of its 0.70 s).
  * Assumptions: the files do not change during the run.
  * Not modeled: nothing; plumbing.
  */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -54,9 +61,71 @@ static int append(char **buf, size_t *len, size_t *cap, const char *s, size_t n)
     return 0;
 }
 
-int iosim_provenance_fill(iosim_provenance_t *p, int argc, char *const *argv,
-                          const char *trace, const char *config_file,
-                          iosim_err_t *err)
+/* The trace's hash on a thread of its own (iosim_provenance_fill_ahead). */
+typedef struct hash_job {
+    pthread_t th;
+    FILE *f;
+    const char *path;
+    char hex[65];
+    uint64_t bytes;
+    int rc;
+    iosim_err_t err;
+} hash_job_t;
+
+static void *hash_main(void *arg)
+{
+    hash_job_t *j = arg;
+    j->rc = sha256_stream(j->f, j->path, j->hex, &j->bytes, &j->err);
+    return NULL;
+}
+
+/* The trace's hash: on a thread (p->hashing) when ahead and one starts,
+ * else here.  0, or -1 with err set. */
+static int hash_trace(iosim_provenance_t *p, const char *trace, bool ahead,
+                      iosim_err_t *err)
+{
+    if (!ahead)
+        return sha256_file(trace, p->trace_sha256, &p->trace_bytes, err);
+    FILE *f = fopen(trace, "rb");
+    if (!f)
+        return iosim_err_set(err, "%s: %s", trace, iosim_errno_str(errno));
+    hash_job_t *j = calloc(1, sizeof *j);
+    if (j) {
+        j->f = f;
+        j->path = trace;
+        if (pthread_create(&j->th, NULL, hash_main, j) == 0) {
+            p->hashing = j;
+            return 0;
+        }
+        free(j);
+    }
+    int rc = sha256_stream(f, trace, p->trace_sha256, &p->trace_bytes, err);
+    fclose(f);
+    return rc;
+}
+
+int iosim_provenance_finish(iosim_provenance_t *p, iosim_err_t *err)
+{
+    hash_job_t *j = p->hashing;
+    if (!j)
+        return 0;
+    pthread_join(j->th, NULL);
+    fclose(j->f);
+    p->hashing = NULL;
+    int rc = j->rc;
+    if (rc) {
+        *err = j->err;
+    } else {
+        memcpy(p->trace_sha256, j->hex, sizeof p->trace_sha256);
+        p->trace_bytes = j->bytes;
+    }
+    free(j);
+    return rc;
+}
+
+static int fill(iosim_provenance_t *p, int argc, char *const *argv,
+                const char *trace, const char *config_file, bool ahead,
+                iosim_err_t *err)
 {
     memset(p, 0, sizeof *p);
     char *buf = NULL;
@@ -89,8 +158,7 @@ int iosim_provenance_fill(iosim_provenance_t *p, int argc, char *const *argv,
     p->trace = trace;
     p->config_file = config_file;
     /* a FIFO or a device is read once, by the run: no hash */
-    if ((regular(trace) &&
-         sha256_file(trace, p->trace_sha256, &p->trace_bytes, err)) ||
+    if ((regular(trace) && hash_trace(p, trace, ahead, err)) ||
         (config_file && regular(config_file) &&
          sha256_file(config_file, p->config_sha256, NULL, err))) {
         iosim_provenance_free(p);
@@ -99,8 +167,24 @@ int iosim_provenance_fill(iosim_provenance_t *p, int argc, char *const *argv,
     return 0;
 }
 
+int iosim_provenance_fill(iosim_provenance_t *p, int argc, char *const *argv,
+                          const char *trace, const char *config_file,
+                          iosim_err_t *err)
+{
+    return fill(p, argc, argv, trace, config_file, false, err);
+}
+
+int iosim_provenance_fill_ahead(iosim_provenance_t *p, int argc,
+                                char *const *argv, const char *trace,
+                                const char *config_file, iosim_err_t *err)
+{
+    return fill(p, argc, argv, trace, config_file, true, err);
+}
+
 void iosim_provenance_free(iosim_provenance_t *p)
 {
+    iosim_err_t ignored;
+    iosim_provenance_finish(p, &ignored);
     free(p->command);
     p->command = NULL;
 }

@@ -633,6 +633,11 @@ static int load(int argc, char **argv, const run_opts_t *o, run_state_t *st,
     if (!st->reader)
         return -1;
     st->meta = iosim_trace_meta(st->reader);
+    /* with more than one thread the trace's hash runs beside the replay
+     * (main() waits for it before the report) */
+    if (o->threads != 1)
+        return iosim_provenance_fill_ahead(&st->prov, argc, argv, o->trace,
+                                           o->config_path, err);
     return iosim_provenance_fill(&st->prov, argc, argv, o->trace,
                                  o->config_path, err);
 }
@@ -796,7 +801,7 @@ int main(int argc, char **argv)
     iosim_err_t err = {0};
     rc = -1;
     if (!load(argc, argv, &o, &st, &err) && !plan(&o, &st, &err) &&
-        !run(&o, &st, &err))
+        !run(&o, &st, &err) && !iosim_provenance_finish(&st.prov, &err))
         rc = report(&o, &st, &err);
     if (rc < 0) {
         cli_error(PROG, "%s", err.msg);
