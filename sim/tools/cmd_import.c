@@ -60,7 +60,8 @@ static void usage(FILE *out)
                 (*s)->input ? (*s)->input : "IN");
         for (const gen_param_t *o = (*s)->params; o && o->name; o++)
             if (o->type == GEN_OPT_PATH)
-                fprintf(out, " %s %s", o->name, o->metavar);
+                fprintf(out, o->min ? " %s %s" : " [%s %s]", o->name,
+                        o->metavar);
         fputs(" -o OUT.zst [options]\n", out);
         lead = "";
     }

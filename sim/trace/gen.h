@@ -52,7 +52,10 @@ typedef struct gen_param {
     size_t offset;
     const char *def;            /* default as the option takes it; NULL = zero
                                    (a flag: off)                                  */
-    uint64_t min, max;          /* GEN_OPT_U64 (max 0 = no limit)     */
+    uint64_t min, max;          /* GEN_OPT_U64 (max 0 = no limit);
+                                   GEN_OPT_PATH: min 1 = the source needs
+                                   it (its usage line shows it bare, an
+                                   optional file in brackets)             */
     const char *const *choices; /* GEN_OPT_CHOICE, NULL-terminated    */
     const char *help;           /* '\n' starts a continuation line     */
     const char *source;         /* of the default; NULL = illustrative */

@@ -1136,7 +1136,7 @@ static void qemu_describe(const import_counts_t *c, char *buf, size_t n)
 // clang-format off
 static const gen_param_t qemu_params[] = {
     {"--guest", "FTRACE_TXT", GEN_OPT_PATH, offsetof(import_opts_t, guest_path),
-     NULL, 0, 0, NULL,
+     NULL, 1, 0, NULL,
      "the guest's ftrace of the same run (required): its map, unmap\n"
      "and qi_submit events, merged with QEMU's translations", NULL},
     {"--pcap", "PCAP", GEN_OPT_PATH, offsetof(import_opts_t, pcap_path),

@@ -47,4 +47,9 @@ for bad in "$WORK/cut.pcap:cut.pcap: frame 3 (byte 290): truncated" \
     [ $rc = 2 ] && [ "$(wc -l < "$WORK/err")" = 1 ] && grep -q "${bad#*:}" "$WORK/err" &&
         [ ! -e "$WORK/imp.zst" ] || fail "import --pcap ${bad%%:*}: exit $rc, '$(cat "$WORK/err")'"
 done
+# import's usage shows the dump as optional (a capture over a tap has none)
+# and the guest's ftrace, which qemu_validate requires, bare
+"$IOSIM_TRACE" import --help > "$WORK/help" 2>&1
+grep -q 'import qemu QEMU_LOG --guest FTRACE_TXT \[--pcap PCAP\] -o OUT.zst' "$WORK/help" ||
+    fail "import --help: $(grep 'import qemu' "$WORK/help")"
 finish
