@@ -1062,6 +1062,9 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
     size_t other = 0; /* records whose IOVA (not the trace's) spans pages */
     uint64_t now = s->now;
     sim_live_memo_t lm = {UINT64_MAX, NULL};
+    /* the quick path's counters, added at the run's end and before any
+     * call that might read them (the hooks, sim_dma) */
+    vtd_quick_counts_t qc = {0, 0};
     for (; i < n; i++) {
         const iosim_rec_t *r = &recs[i];
         uint64_t size = r->size ? r->size : 1, riova = r->iova;
@@ -1076,6 +1079,8 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
             s->now = now;
             s->record_no = s->records_in + (i - first);
         }
+        if (hooks)
+            vtd_quick_count(s->vtd, &qc);
         if (os->tick)
             os->tick(os->state, now);
         bool write = (r->flags & IOSIM_DMA_WRITE) != 0;
@@ -1086,6 +1091,7 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
         if (!os->trace_iova &&
             ((iova & 0xfffull) + size > 4096 || iova + size < iova)) {
             sim_live_walk_t walk = {.mapped = true};
+            vtd_quick_count(s->vtd, &qc);
             sim_dma(s, r->device, r->pasid, r->domain, iova, r->iova, r->size,
                     write, &walk);
             other++;
@@ -1098,7 +1104,7 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
         }
         vtd_xlate_brief_t x =
             os->plain ? vtd_translate_quick(s->vtd, r->device, r->pasid,
-                                            r->domain, iova)
+                                            r->domain, iova, &qc)
                       : vtd_translate_brief(s->vtd, r->device, r->pasid,
                                             r->domain, iova, write);
         uint64_t lat_ns =
@@ -1111,6 +1117,7 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
         s->lat_ns_hist[slot]++;
         s->st[IOSIM_ST_LAT_LT4 + lat_bucket_of_slot(slot)]++;
     }
+    vtd_quick_count(s->vtd, &qc);
     uint64_t k = i - first;
     if (k) {
         s->now = now;
@@ -1158,13 +1165,15 @@ static void front_replay(const iosim_sim_t *s, const front_log_t *L,
             vtd_attach(b->vtd, e->sid, e->did);
             break;
         case EV_ONE: { /* sim_fast_run's steps for one record */
+            vtd_quick_counts_t qc = {0, 0};
             vtd_xlate_brief_t x =
                 plain ? vtd_translate_quick(b->vtd, e->sid, e->pasid, e->did,
-                                            e->a)
+                                            e->a, &qc)
                       : vtd_translate_brief(b->vtd, e->sid, e->pasid, e->did,
                                             e->a, e->flag);
             uint64_t lat_ns =
                 dma_pipe_one(b->pipe, e->b, x.latency_ns, x.mem_reads != 0);
+            vtd_quick_count(b->vtd, &qc);
             dma_pipe_settle(b->pipe); /* window and quiet events copy st */
             if (x.fault)
                 b->st[IOSIM_ST_DMA_FAULTS]++;

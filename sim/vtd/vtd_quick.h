@@ -96,6 +96,29 @@ vtd_xlate_brief_t vtd_translate_plain_slow(vtd_t *v, uint16_t sid,
                                            uint32_t pasid, uint16_t did,
                                            uint64_t iova);
 
+/* The counters vtd_translate_quick's own answers add one to, kept by its
+ * caller for a run of requests (in registers or its frame, where the
+ * counter stores would make it reload what they might alias) and added
+ * to the counters by vtd_quick_count before anything reads them. */
+typedef struct vtd_quick_counts {
+    uint64_t hits;  /* IOTLB hits: iotlb.lookups, iotlb.hits */
+    uint64_t walks; /* PDE-cache hits and their one read: iotlb.lookups,
+                       .misses, walks, walk reads (level 1, all, stage 2) */
+} vtd_quick_counts_t;
+
+static inline void vtd_quick_count(vtd_t *v, vtd_quick_counts_t *c)
+{
+    uint64_t *st = v->st;
+    st[IOSIM_ST_IOTLB_LOOKUPS] += c->hits + c->walks;
+    st[IOSIM_ST_IOTLB_HITS] += c->hits;
+    st[IOSIM_ST_IOTLB_MISSES] += c->walks;
+    st[IOSIM_ST_WALKS] += c->walks;
+    st[IOSIM_ST_WALK_READS_L1] += c->walks;
+    st[IOSIM_ST_WALK_READS] += c->walks;
+    st[IOSIM_ST_WALK_READS_S2] += c->walks;
+    c->hits = c->walks = 0;
+}
+
 /* The plain copy's usual requests, answered with few live values (no
  * calls, so little to keep in registers): the context entry on the
  * context cache's MRU line, a domain whose page is in the leaf-table memo
@@ -112,7 +135,7 @@ vtd_xlate_brief_t vtd_translate_plain_slow(vtd_t *v, uint16_t sid,
  * copy. */
 static inline __attribute__((always_inline)) vtd_xlate_brief_t
 vtd_quick_body(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
-               uint64_t iova, uint32_t tw)
+               uint64_t iova, uint32_t tw, vtd_quick_counts_t *c)
 {
     if (did == 0)
         did = v->sid_did[sid];
@@ -144,8 +167,7 @@ vtd_quick_body(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
                                 tag0 | VTD_TAG(0, 0, lvl, 0), NULL, &set);
     }
     if (hit) {
-        v->st[IOSIM_ST_IOTLB_LOOKUPS]++;
-        v->st[IOSIM_ST_IOTLB_HITS]++;
+        c->hits++;
         return (vtd_xlate_brief_t){v->quick_hit_ns, 0, false};
     }
     /* the walk: the memo's level-1 table gives the leaf (4 KB) or the
@@ -162,18 +184,12 @@ vtd_quick_body(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
         return vtd_quick_walk(v, d, did, pasid, iova, set1);
     uint64_t e = m->table->ent[(iova >> PT_PAGE_SHIFT) & 511u];
     bool mapped = (e & PT_ENT_PRESENT) != 0;
-    uint64_t *st = v->st;
-    st[IOSIM_ST_IOTLB_LOOKUPS]++;
-    st[IOSIM_ST_IOTLB_MISSES]++;
-    st[IOSIM_ST_WALKS]++;
-    st[IOSIM_ST_WALK_READS_L1]++;
-    st[IOSIM_ST_WALK_READS]++;
-    st[IOSIM_ST_WALK_READS_S2]++;
+    c->walks++;
     if (mapped) {
         /* the key translate fills: the probe of level 1 missed it */
         d->leaf_sizes |= 1u;
         if (cache_lru_fill_w(tlb, tw, set1, addr1, tag1, e & ~0xfffull))
-            st[IOSIM_ST_IOTLB_EVICTIONS]++;
+            v->st[IOSIM_ST_IOTLB_EVICTIONS]++;
     }
     return (vtd_xlate_brief_t){v->quick_walk_ns, 1, !mapped};
 }
@@ -184,11 +200,11 @@ vtd_quick_body(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
  * copy that reads it.  (tw is the IOTLB's ways.) */
 static inline __attribute__((always_inline)) vtd_xlate_brief_t
 vtd_translate_quick(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
-                    uint64_t iova)
+                    uint64_t iova, vtd_quick_counts_t *c)
 {
     uint32_t tw = v->iotlb->ways;
-    return tw == 8 ? vtd_quick_body(v, sid, pasid, did, iova, 8)
-                   : vtd_quick_body(v, sid, pasid, did, iova, tw);
+    return tw == 8 ? vtd_quick_body(v, sid, pasid, did, iova, 8, c)
+                   : vtd_quick_body(v, sid, pasid, did, iova, tw, c);
 }
 
 #endif /* IOSIM_VTD_QUICK_H */
