@@ -1065,8 +1065,9 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
     /* the quick path's counters, added at the run's end and before any
      * call that might read them (the hooks, sim_dma) */
     vtd_quick_counts_t qc = {0, 0};
-    for (; i < n; i++) {
-        const iosim_rec_t *r = &recs[i];
+    /* one induction variable: the record (its number is r - recs) */
+    const iosim_rec_t *r = recs + i, *const end = recs + n;
+    for (; r != end; r++) {
         uint64_t size = r->size ? r->size : 1, riova = r->iova;
         /* the plain path's input checks: no warning may come of it (a
          * record within a page that wraps around the 64-bit space is on
@@ -1077,7 +1078,7 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
         now = r->t;
         if (hooks) {
             s->now = now;
-            s->record_no = s->records_in + (i - first);
+            s->record_no = s->records_in + ((size_t)(r - recs) - first);
         }
         if (hooks)
             vtd_quick_count(s->vtd, &qc);
@@ -1118,6 +1119,7 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
         s->st[IOSIM_ST_LAT_LT4 + lat_bucket_of_slot(slot)]++;
     }
     vtd_quick_count(s->vtd, &qc);
+    i = (size_t)(r - recs);
     uint64_t k = i - first;
     if (k) {
         s->now = now;
