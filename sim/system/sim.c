@@ -1065,6 +1065,7 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
     /* the quick path's counters, added at the run's end and before any
      * call that might read them (the hooks, sim_dma) */
     vtd_quick_counts_t qc = {0, 0};
+    const uint32_t tw = os->plain ? vtd_quick_ways(s->vtd) : 0;
     /* one induction variable: the record (its number is r - recs) */
     const iosim_rec_t *r = recs + i, *const end = recs + n;
     for (; r != end; r++) {
@@ -1105,7 +1106,7 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
         }
         vtd_xlate_brief_t x =
             os->plain ? vtd_translate_quick(s->vtd, r->device, r->pasid,
-                                            r->domain, iova, &qc)
+                                            r->domain, iova, tw, &qc)
                       : vtd_translate_brief(s->vtd, r->device, r->pasid,
                                             r->domain, iova, write);
         uint64_t lat_ns =
@@ -1170,7 +1171,7 @@ static void front_replay(const iosim_sim_t *s, const front_log_t *L,
             vtd_quick_counts_t qc = {0, 0};
             vtd_xlate_brief_t x =
                 plain ? vtd_translate_quick(b->vtd, e->sid, e->pasid, e->did,
-                                            e->a, &qc)
+                                            e->a, vtd_quick_ways(b->vtd), &qc)
                       : vtd_translate_brief(b->vtd, e->sid, e->pasid, e->did,
                                             e->a, e->flag);
             uint64_t lat_ns =

@@ -194,15 +194,18 @@ vtd_quick_body(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
     return (vtd_xlate_brief_t){v->quick_walk_ns, 1, !mapped};
 }
 
+/* vtd_translate_quick's tw: the IOTLB's ways (fixed once v is made, so a
+ * caller of many requests reads it once) */
+static inline uint32_t vtd_quick_ways(const vtd_t *v) { return v->iotlb->ways; }
+
 /* The IOTLB of configs/vtd.yaml (HyperSIO's) has 8 ways: a copy where that
  * is a constant (a shift for a set's first line, one 8-way compare and no
  * loop, the victim's nibble at a fixed place); any other IOTLB takes the
- * copy that reads it.  (tw is the IOTLB's ways.) */
+ * copy that reads it.  (tw: vtd_quick_ways(v).) */
 static inline __attribute__((always_inline)) vtd_xlate_brief_t
 vtd_translate_quick(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
-                    uint64_t iova, vtd_quick_counts_t *c)
+                    uint64_t iova, uint32_t tw, vtd_quick_counts_t *c)
 {
-    uint32_t tw = v->iotlb->ways;
     return tw == 8 ? vtd_quick_body(v, sid, pasid, did, iova, 8, c)
                    : vtd_quick_body(v, sid, pasid, did, iova, tw, c);
 }
