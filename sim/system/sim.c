@@ -999,9 +999,28 @@ typedef struct sim_fast_os {
  * above it are at least 4096, bucket 6, as that slot's. */
 _Static_assert(SIM_LAT_SLOTS - 1 >= 4096 && SIM_LAT_SLOTS - 1 < (1u << 14),
                "the last latency slot must fall in the last bucket");
+#define LAT_X4(b) b, b, b, b
+#define LAT_X16(b) LAT_X4(b), LAT_X4(b), LAT_X4(b), LAT_X4(b)
+#define LAT_X64(b) LAT_X16(b), LAT_X16(b), LAT_X16(b), LAT_X16(b)
+#define LAT_X256(b) LAT_X64(b), LAT_X64(b), LAT_X64(b), LAT_X64(b)
+#define LAT_X1024(b) LAT_X256(b), LAT_X256(b), LAT_X256(b), LAT_X256(b)
+#define LAT_X4096(b) LAT_X1024(b), LAT_X1024(b), LAT_X1024(b), LAT_X1024(b)
+/* that bucket of every slot (a load where the arithmetic took four
+ * instructions): bucket k holds [4^k, 4^(k+1)) but for 0 (below 4) and 6
+ * (4096 on) */
+static const uint8_t lat_bucket_tab[SIM_LAT_SLOTS] = {
+    LAT_X4(0),                                /* 0 .. 3 */
+    LAT_X4(1),    LAT_X4(1),    LAT_X4(1),    /* 4 .. 15 */
+    LAT_X16(2),   LAT_X16(2),   LAT_X16(2),   /* 16 .. 63 */
+    LAT_X64(3),   LAT_X64(3),   LAT_X64(3),   /* 64 .. 255 */
+    LAT_X256(4),  LAT_X256(4),  LAT_X256(4),  /* 256 .. 1023 */
+    LAT_X1024(5), LAT_X1024(5), LAT_X1024(5), /* 1024 .. 4095 */
+    LAT_X4096(6),                             /* 4096 .. 8191 */
+};
+_Static_assert(SIM_LAT_SLOTS == 8192, "lat_bucket_tab's size");
 static inline unsigned lat_bucket_of_slot(uint64_t slot)
 {
-    return (63u - (unsigned)__builtin_clzll(slot | 1u)) / 2u;
+    return lat_bucket_tab[slot];
 }
 
 /* The level-1 table the trace's view last gave a run of fast records,
@@ -1140,6 +1159,12 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
 }
 
 void sim_set_fast_path(iosim_sim_t *s, bool on) { s->fast_path = on; }
+unsigned sim_lat_bucket_plain(uint64_t lat_ns) { return lat_bucket(lat_ns); }
+unsigned sim_lat_bucket_fast(uint64_t lat_ns)
+{
+    return lat_bucket_of_slot(lat_ns < SIM_LAT_SLOTS ? lat_ns
+                                                     : SIM_LAT_SLOTS - 1);
+}
 uint64_t sim_fast_records(const iosim_sim_t *s) { return s->fast_records; }
 
 /* Back end b of front s does log L (see front_flush). */

@@ -45,6 +45,10 @@ void sim_observe_window(iosim_sim_t *s, sim_window_observer_fn fn, void *arg);
 void sim_set_fast_path(iosim_sim_t *s, bool on);
 /* Records that took the fast path so far. */
 uint64_t sim_fast_records(const iosim_sim_t *s);
+/* Tests: the latency bucket (iosim.lat_*) of a request of lat_ns as the
+ * plain path counts it and as the fast path does (from its slot). */
+unsigned sim_lat_bucket_plain(uint64_t lat_ns);
+unsigned sim_lat_bucket_fast(uint64_t lat_ns);
 
 /* Whether the sim writes rows of its own as it runs (epochs, translation
  * log, access dump): another sim's run cannot stand in for it. */

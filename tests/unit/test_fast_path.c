@@ -195,6 +195,19 @@ static void test_other_policies(void **state)
         assert_int_equal(run(4, 4, repl[i], 3 + i), 0);
 }
 
+/* the fast path's latency buckets (a table by histogram slot) against
+ * the plain path's (from the latency's bits), every slot and beyond */
+static void test_lat_buckets(void **state)
+{
+    (void)state;
+    for (uint64_t lat = 0; lat < 3 * SIM_LAT_SLOTS; lat++)
+        assert_int_equal(sim_lat_bucket_fast(lat), sim_lat_bucket_plain(lat));
+    static const uint64_t big[] = {1ull << 20, 1ull << 40, UINT64_MAX};
+    for (size_t i = 0; i < sizeof big / sizeof big[0]; i++)
+        assert_int_equal(sim_lat_bucket_fast(big[i]),
+                         sim_lat_bucket_plain(big[i]));
+}
+
 static void test_walk_leaf(void **state)
 {
     (void)state;
@@ -510,6 +523,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lru_geometries),
         cmocka_unit_test(test_other_policies),
+        cmocka_unit_test(test_lat_buckets),
         cmocka_unit_test(test_walk_leaf),
         cmocka_unit_test(test_replay_fast_path),
         cmocka_unit_test(test_plain_copy_with_shadow),
