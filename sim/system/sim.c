@@ -1083,7 +1083,7 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
     sim_live_memo_t lm = {UINT64_MAX, NULL};
     /* the quick path's counters, added at the run's end and before any
      * call that might read them (the hooks, sim_dma) */
-    vtd_quick_counts_t qc = {0, 0};
+    vtd_quick_counts_t qc = {0, 0, 0};
     const uint32_t tw = os->plain ? vtd_quick_ways(s->vtd) : 0;
     /* one induction variable: the record (its number is r - recs) */
     const iosim_rec_t *r = recs + i, *const end = recs + n;
@@ -1193,7 +1193,7 @@ static void front_replay(const iosim_sim_t *s, const front_log_t *L,
             vtd_attach(b->vtd, e->sid, e->did);
             break;
         case EV_ONE: { /* sim_fast_run's steps for one record */
-            vtd_quick_counts_t qc = {0, 0};
+            vtd_quick_counts_t qc = {0, 0, 0};
             vtd_xlate_brief_t x =
                 plain ? vtd_translate_quick(b->vtd, e->sid, e->pasid, e->did,
                                             e->a, vtd_quick_ways(b->vtd), &qc)

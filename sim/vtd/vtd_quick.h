@@ -101,9 +101,10 @@ vtd_xlate_brief_t vtd_translate_plain_slow(vtd_t *v, uint16_t sid,
  * counter stores would make it reload what they might alias) and added
  * to the counters by vtd_quick_count before anything reads them. */
 typedef struct vtd_quick_counts {
-    uint64_t hits;  /* IOTLB hits: iotlb.lookups, iotlb.hits */
-    uint64_t walks; /* PDE-cache hits and their one read: iotlb.lookups,
-                       .misses, walks, walk reads (level 1, all, stage 2) */
+    uint64_t hits;      /* IOTLB hits: iotlb.lookups, iotlb.hits */
+    uint64_t walks;     /* PDE-cache hits and their one read: iotlb.lookups,
+                           .misses, walks, walk reads (level 1, all, stage 2) */
+    uint64_t evictions; /* their fills' evictions: iotlb.evictions */
 } vtd_quick_counts_t;
 
 static inline void vtd_quick_count(vtd_t *v, vtd_quick_counts_t *c)
@@ -116,7 +117,8 @@ static inline void vtd_quick_count(vtd_t *v, vtd_quick_counts_t *c)
     st[IOSIM_ST_WALK_READS_L1] += c->walks;
     st[IOSIM_ST_WALK_READS] += c->walks;
     st[IOSIM_ST_WALK_READS_S2] += c->walks;
-    c->hits = c->walks = 0;
+    st[IOSIM_ST_IOTLB_EVICTIONS] += c->evictions;
+    c->hits = c->walks = c->evictions = 0;
 }
 
 /* The plain copy's usual requests, answered with few live values (no
@@ -189,7 +191,7 @@ vtd_quick_body(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
         /* the key translate fills: the probe of level 1 missed it */
         d->leaf_sizes |= 1u;
         if (cache_lru_fill_w(tlb, tw, set1, addr1, tag1, e & ~0xfffull))
-            v->st[IOSIM_ST_IOTLB_EVICTIONS]++;
+            c->evictions++;
     }
     return (vtd_xlate_brief_t){v->quick_walk_ns, 1, !mapped};
 }
