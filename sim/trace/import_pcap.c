@@ -71,6 +71,11 @@
 #include "trace/import.h"
 #include "trace/pcap_slirp.h"
 
+/* The join's windows are chosen, not measured nor fitted (UNVERIFIED):
+ * they bound a match, they are no model number.  What checks them is the
+ * join's outcome, which tests/cli/dev_ground_truth.sh asserts on both
+ * shipped dumps (every frame in the trace's span joined, each pop's
+ * frame read from the raw dump by another route). */
 #define PCAP_CAL_FRAMES 128u
 #define PCAP_CAL_RANGE 5000000000ll /* +-5 s around the first offset */
 #define PCAP_JOIN_SLACK_NS 10000ull /* 10 us: stamp jitter */
