@@ -193,6 +193,29 @@ static size_t rx_burst(iosim_rec_t *r)
     return n;
 }
 
+/* The translation log (--xlate-log CSV, malloc'd) of a virtio-net sim
+ * configured by sets, fed recs in batches of batch. */
+static char *xlate_log_of(const char *const *sets, const iosim_rec_t *r,
+                          size_t n, size_t batch)
+{
+    iosim_sim_t *s = sim_from_sets(sets);
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *log = open_memstream(&buf, &len);
+    assert_non_null(log);
+    iosim_err_t err = {0};
+    if (iosim_sim_set_xlate_log(s, log, &err))
+        fail_msg("%s", err.msg);
+    for (size_t i = 0; i < n; i += batch)
+        if (iosim_sim_consume(s, r + i, n - i < batch ? n - i : batch, &err))
+            fail_msg("%s", err.msg);
+    if (iosim_sim_finish(s, &err))
+        fail_msg("%s", err.msg);
+    fclose(log);
+    iosim_sim_free(s);
+    return buf;
+}
+
 static void buffer_records(const iosim_rec_t *r, size_t n, const char *rx_at,
                            size_t batch, long out[3]);
 
@@ -215,20 +238,7 @@ static void buffer_records(const iosim_rec_t *r, size_t n, const char *rx_at,
         snprintf(set, sizeof set, "sim.window_only=false");
     const char *sets[] = {"dev.model=virtio-net", "sim.window_only=false", set,
                           NULL};
-    iosim_sim_t *s = sim_from_sets(sets);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *log = open_memstream(&buf, &len);
-    assert_non_null(log);
-    iosim_err_t err = {0};
-    if (iosim_sim_set_xlate_log(s, log, &err))
-        fail_msg("%s", err.msg);
-    for (size_t i = 0; i < n; i += batch)
-        if (iosim_sim_consume(s, r + i, n - i < batch ? n - i : batch, &err))
-            fail_msg("%s", err.msg);
-    if (iosim_sim_finish(s, &err))
-        fail_msg("%s", err.msg);
-    fclose(log);
+    char *buf = xlate_log_of(sets, r, n, batch);
     out[0] = out[1] = out[2] = -1;
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
         char *c = strchr(line, ','); /* label,record,t_ns,dev,pasid,dom,iova */
@@ -245,7 +255,6 @@ static void buffer_records(const iosim_rec_t *r, size_t n, const char *rx_at,
             out[(iova - 0x20000000) / 4096] = no;
     }
     free(buf);
-    iosim_sim_free(s);
 }
 
 static void test_rx_poll_burst(void **state)
@@ -380,16 +389,7 @@ static void answer_order(uint16_t word, bool two, long pos[3])
     }
     const char *sets[] = {"dev.model=virtio-net", "sim.window_only=false",
                           NULL};
-    iosim_sim_t *s = sim_from_sets(sets);
-    char *buf = NULL;
-    size_t len = 0;
-    FILE *log = open_memstream(&buf, &len);
-    assert_non_null(log);
-    iosim_err_t err = {0};
-    if (iosim_sim_set_xlate_log(s, log, &err) ||
-        iosim_sim_consume(s, r, n, &err) || iosim_sim_finish(s, &err))
-        fail_msg("%s", err.msg);
-    fclose(log);
+    char *buf = xlate_log_of(sets, r, n, n);
     /* pos: line of the tx buffer, of the rx buffer 0x20000000, of the
      * first tx used-ring access after the tx buffer */
     pos[0] = pos[1] = pos[2] = -1;
@@ -410,7 +410,6 @@ static void answer_order(uint16_t word, bool two, long pos[3])
         k++;
     }
     free(buf);
-    iosim_sim_free(s);
 }
 
 static void test_backend_answer(void **state)
