@@ -1,5 +1,6 @@
 /* dev_virtio_net.c — the `virtio-net` device model: QEMU's emulated
- * virtio-net-pci (split virtqueues, mergeable rx buffers, no vhost) behind
+ * virtio-net-pci (split or packed virtqueues, mergeable rx buffers, no
+ * vhost) behind
  * its vIOMMU, as the translations it makes for the buffers a Linux 6.1
  * guest maps and unmaps.
  *
@@ -96,14 +97,34 @@
  *       write) and virtio_net_flush_tx again (its empty pop: avail idx).
  *     Without event_idx: set_notification reads and writes used flags,
  *     should_notify reads avail flags.
+ *   - Packed rings (dev.virtio-net.ring=packed, VIRTIO_F_RING_PACKED;
+ *     the same hw/net/virtio-net.c call sequence, virtio.c's packed
+ *     branches): three one-page allocations per queue, top-down ring,
+ *     driver event area, device event area (Linux
+ *     vring_create_virtqueue_packed); QEMU's caches->avail is the driver
+ *     area, caches->used the device area.  The empty check reads
+ *     desc[last_avail].flags, always (virtio_queue_packed_empty_rcu); a
+ *     descriptor read is four reads, flags, addr, id, len
+ *     (vring_packed_desc_read); a completion is three writes at
+ *     desc[used_idx], id, len, flags (virtqueue_packed_flush ->
+ *     vring_packed_desc_write; fill writes nothing); set_notification
+ *     reads the device area's flags and off_wrap and writes its flags
+ *     (and off_wrap when enabling with event_idx); should_notify reads
+ *     the driver area's flags and off_wrap, whatever they hold.  rx
+ *     packet: 13 descriptor-ring, 3 device-area, 2 driver-area
+ *     translations; tx: 8 descriptor-ring and 2 driver-area per packet,
+ *     2 descriptor-ring and 7 device-area per flush.  The driver posts in
+ *     ring order (virtqueue_add_packed: next_avail_idx) with buffer ids
+ *     from a LIFO free list, which name no address: the split model's
+ *     avail slots serve as ring positions.
  * Assumptions:
- *   - One rx and one tx queue (no multiqueue), split rings, mergeable rx
- *     buffers of one descriptor each (add_recvbuf_mergeable), every rx
- *     packet in one buffer (a backend without vnet header, as QEMU's user
- *     network: no guest GSO, so Linux's buffers, at least hdr + Ethernet
- *     + VLAN + MTU, hold any frame: mergeable_min_buf_len), every tx
- *     packet one linear buffer (no VIRTIO_NET_F_CSUM without a vnet
- *     header, so no NETIF_F_SG: one sg entry, no indirect table).
+ *   - One rx and one tx queue (no multiqueue), split or packed rings,
+ *     mergeable rx buffers of one descriptor each (add_recvbuf_mergeable),
+ *     every rx packet in one buffer (a backend without vnet header, as
+ *     QEMU's user network: no guest GSO, so Linux's buffers, at least hdr
+ *     + Ethernet + VLAN + MTU, hold any frame: mergeable_min_buf_len),
+ *     every tx packet one linear buffer (no VIRTIO_NET_F_CSUM without a
+ *     vnet header, so no NETIF_F_SG: one sg entry, no indirect table).
  *   - The rx ring is full when the trace begins (virtnet_open ->
  *     try_fill_recv) and its buffers, posted before the trace, are
  *     consumed first, in order; their IOVAs, allocated top-down right
@@ -121,9 +142,10 @@
  *     arrivals the guest's maps do not bound from below.
  * Not modeled: the control virtqueue's commands (its ring is placed and
  *   its explicit MAP accepted, its buffers count as tx), multiqueue,
- *   packed rings, indirect descriptors, packets spanning several rx
- *   buffers, rx drops when the ring is empty (virtio_net_has_buffers'
- *   retry), the tx timer mode, vhost (no QEMU translations at all).
+ *   indirect descriptors (packed: virtqueue_add_indirect_packed),
+ *   packets spanning several rx buffers, rx drops when the ring is empty
+ *   (virtio_net_has_buffers' retry), the tx timer mode, vhost (no QEMU
+ *   translations at all).
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -150,6 +172,7 @@ struct dev_virtio_net_params {
     uint32_t tx_burst;          /* QEMU virtio-net x-txburst              */
     char rx_at[IOSIM_NAME_LEN]; /* unmap | poll                         */
     uint32_t lookahead;         /* records held back for rx_at=poll       */
+    char ring[IOSIM_NAME_LEN];  /* auto | split | packed                  */
 };
 
 #define OFF(field) offsetof(struct dev_virtio_net_params, field)
@@ -252,6 +275,21 @@ static const iosim_param_t virtio_net_rows[] = {
      "model can see the coming rx unmaps (a poll unmaps at most napi_budget "
      "buffers; the rest is room for other CPUs' records in between)",
      "UNVERIFIED: 4 x NAPI_POLL_WEIGHT (64), the rx ring size"},
+    {"dev.virtio-net.ring", IOSIM_P_STR, OFF(ring), "auto", 1, 0,
+     "auto|split|packed",
+     "virtio-net: the virtqueue format the guest and QEMU negotiated: split "
+     "(vring: descriptor table, avail and used rings) or packed "
+     "(VIRTIO_F_RING_PACKED: one descriptor ring and two event suppression "
+     "areas per queue); auto = what the trace's metadata records of its "
+     "capture (implies.dev.virtio-net.ring, written by iosim-trace import "
+     "from the capture's meta.tsv), else split; naming the other format "
+     "than the metadata's is an error",
+     "virtio 1.1 §2.6 (split), §2.7 (packed); QEMU "
+     "include/hw/virtio/virtio.h DEFINE_VIRTIO_COMMON_FEATURES (property "
+     "packed, default false: split); hw/virtio/virtio.c "
+     "virtio_vdev_has_feature(VIRTIO_F_RING_PACKED) branches; Linux "
+     "drivers/virtio/virtio_ring.c vring_create_virtqueue (packed when "
+     "VIRTIO_F_RING_PACKED is negotiated)"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
 // clang-format on
@@ -273,7 +311,10 @@ typedef struct vn_vq {
     uint32_t num;
     int qi;                     /* 0 rx, 1 tx: row of vn_what */
     uint64_t base, bytes, span; /* ring IOVA, bytes, allocated IOVA span */
-    uint64_t desc, avail, used; /* IOVAs of the three parts */
+    uint64_t desc, avail, used; /* IOVAs of the three parts (split)  */
+    /* packed: desc is the descriptor ring; the driver and device event
+     * suppression areas (QEMU's caches->avail and caches->used) */
+    uint64_t drv_ev, dev_ev;
     /* driver (virtio_ring.c) */
     uint16_t drv_avail;  /* avail->idx published */
     uint16_t drv_done;   /* oldest avail slot maybe still in flight */
@@ -297,7 +338,6 @@ typedef struct vn {
     const iosim_rec_t *rec; /* record being served */
     struct dev_virtio_net_params p;
     vn_vq_t rx, tx;
-    uint64_t ctrl_base, ctrl_bytes;
     uint32_t refill_threshold;
     int refill_cpu;        /* CPU of the last rx completion, -1 none */
     bool refilling;        /* a refill batch is under way */
@@ -320,6 +360,11 @@ typedef struct vn {
     uint16_t *early_idx;
     uint32_t nearly, early_cap;
     uint32_t popped; /* the head q_pop took last */
+    bool packed;     /* dev.virtio-net.ring = packed */
+    /* every ring allocation (split: one per queue; packed: ring, driver
+     * and device event areas per queue): IOVA and bytes */
+    uint64_t reg_base[9], reg_bytes[9];
+    int nreg;
 } vn_t;
 
 /* ---- ring geometry (Linux include/uapi/linux/virtio_ring.h) ---------- */
@@ -408,21 +453,79 @@ enum {
     W_USED_ELEM,
     W_AVAIL_EVENT,
     W_BUF,
+    /* packed (VRingPackedDesc fields; VRingPackedDescEvent of the driver
+     * and device areas) */
+    W_PD_FLAGS,
+    W_PD_ADDR,
+    W_PD_ID,
+    W_PD_LEN,
+    W_DRV_FLAGS,
+    W_DRV_OFF_WRAP,
+    W_DEV_FLAGS,
+    W_DEV_OFF_WRAP,
     W_COUNT
 };
 static const char *const vn_what[2][W_COUNT] = {
     {"rx.desc", "rx.avail.flags", "rx.avail.idx", "rx.avail.ring",
      "rx.used_event", "rx.used.flags", "rx.used.idx", "rx.used.elem",
-     "rx.avail_event", "rx.buf"},
+     "rx.avail_event", "rx.buf", "rx.desc.flags", "rx.desc.addr", "rx.desc.id",
+     "rx.desc.len", "rx.driver.flags", "rx.driver.off_wrap", "rx.device.flags",
+     "rx.device.off_wrap"},
     {"tx.desc", "tx.avail.flags", "tx.avail.idx", "tx.avail.ring",
      "tx.used_event", "tx.used.flags", "tx.used.idx", "tx.used.elem",
-     "tx.avail_event", "tx.buf"},
+     "tx.avail_event", "tx.buf", "tx.desc.flags", "tx.desc.addr", "tx.desc.id",
+     "tx.desc.len", "tx.driver.flags", "tx.driver.off_wrap", "tx.device.flags",
+     "tx.device.off_wrap"},
 };
 
 static void acc(vn_t *v, const vn_vq_t *q, int what, uint64_t iova,
                 uint64_t size, bool write)
 {
     dev_access_as(v->sim, v->rec, iova, size, write, vn_what[q->qi][what]);
+}
+
+/* ---- packed rings (hw/virtio/virtio.c, the vring_packed_* helpers):
+ * VRingPackedDesc {addr u64 @0, len u32 @8, id u16 @12, flags u16 @14},
+ * VRingPackedDescEvent {off_wrap u16 @0, flags u16 @2}; every field
+ * load/store is one address_space_{read,write}_cached: one translation */
+
+/* the descriptor ring's entry i (mod num: the wrap counters flip, the
+ * address does not) */
+static uint64_t pd_at(const vn_vq_t *q, uint16_t i)
+{
+    return q->desc + 16ull * (i % q->num);
+}
+
+/* vring_packed_desc_read_flags */
+static void pd_read_flags(vn_t *v, vn_vq_t *q, uint16_t i)
+{
+    acc(v, q, W_PD_FLAGS, pd_at(q, i) + 14, 2, false);
+}
+
+/* vring_packed_desc_read: flags, then addr, id, len (four reads) */
+static void pd_read(vn_t *v, vn_vq_t *q, uint16_t i)
+{
+    pd_read_flags(v, q, i);
+    acc(v, q, W_PD_ADDR, pd_at(q, i), 8, false);
+    acc(v, q, W_PD_ID, pd_at(q, i) + 12, 2, false);
+    acc(v, q, W_PD_LEN, pd_at(q, i) + 8, 4, false);
+}
+
+/* vring_packed_desc_write: _write_data (id, len), then _write_flags */
+static void pd_write(vn_t *v, vn_vq_t *q, uint16_t i)
+{
+    acc(v, q, W_PD_ID, pd_at(q, i) + 12, 2, true);
+    acc(v, q, W_PD_LEN, pd_at(q, i) + 8, 4, true);
+    acc(v, q, W_PD_FLAGS, pd_at(q, i) + 14, 2, true);
+}
+
+/* vring_packed_event_read of the driver area (driver) or the device
+ * area: flags, then off_wrap */
+static void pe_read(vn_t *v, vn_vq_t *q, bool driver)
+{
+    uint64_t e = driver ? q->drv_ev : q->dev_ev;
+    acc(v, q, driver ? W_DRV_FLAGS : W_DEV_FLAGS, e + 2, 2, false);
+    acc(v, q, driver ? W_DRV_OFF_WRAP : W_DEV_OFF_WRAP, e, 2, false);
 }
 
 /* vring_avail_idx: reads avail->idx, refreshes shadow_avail_idx */
@@ -432,9 +535,14 @@ static void q_avail_idx(vn_t *v, vn_vq_t *q)
     q->shadow_avail = q->drv_avail;
 }
 
-/* virtio_queue_empty / virtio_queue_empty_rcu (split) */
+/* virtio_queue_empty / virtio_queue_empty_rcu (split);
+ * virtio_queue_packed_empty_rcu: desc[last_avail_idx].flags, always */
 static bool q_empty(vn_t *v, vn_vq_t *q)
 {
+    if (v->packed) {
+        pd_read_flags(v, q, q->last_avail);
+        return q->drv_avail == q->last_avail;
+    }
     if (q->shadow_avail != q->last_avail)
         return false;
     q_avail_idx(v, q);
@@ -466,6 +574,13 @@ static void q_desc_read(vn_t *v, vn_vq_t *q, uint32_t head)
 static void q_set_notification(vn_t *v, vn_vq_t *q, bool enable)
 {
     q->notification = enable;
+    if (v->packed) { /* virtio_queue_packed_set_notification */
+        pe_read(v, q, false);
+        if (enable && v->p.event_idx) /* vring_packed_off_wrap_write */
+            acc(v, q, W_DEV_OFF_WRAP, q->dev_ev, 2, true);
+        acc(v, q, W_DEV_FLAGS, q->dev_ev + 2, 2, true); /* _flags_write */
+        return;
+    }
     if (v->p.event_idx) {
         q_avail_idx(v, q); /* the argument of vring_set_avail_event */
         if (enable)        /* vring_set_avail_event: only when enabled */
@@ -481,11 +596,18 @@ static bool q_pop(vn_t *v, vn_vq_t *q, bool write)
 {
     if (q_empty(v, q))
         return false;
-    uint32_t head = q_get_head(v, q, q->last_avail++);
+    uint32_t head;
+    if (v->packed) { /* virtqueue_packed_pop: the entry at last_avail_idx
+                        (one descriptor: no next read), no event write */
+        pd_read(v, q, q->last_avail);
+        head = q->slot_head[q->last_avail++ % q->num];
+    } else {
+        head = q_get_head(v, q, q->last_avail++);
+        if (v->p.event_idx && q->notification) /* vring_set_avail_event */
+            acc(v, q, W_AVAIL_EVENT, q->used + 4 + 8ull * q->num, 2, true);
+        q_desc_read(v, q, head);
+    }
     v->popped = head;
-    if (v->p.event_idx && q->notification) /* vring_set_avail_event */
-        acc(v, q, W_AVAIL_EVENT, q->used + 4 + 8ull * q->num, 2, true);
-    q_desc_read(v, q, head);
     const vn_buf_t *b = &q->buf[head];
     if (b->known && b->size) /* virtqueue_map_desc: each page once */
         acc(v, q, W_BUF, b->iova, b->size, write);
@@ -495,6 +617,8 @@ static bool q_pop(vn_t *v, vn_vq_t *q, bool write)
 /* virtqueue_fill -> virtqueue_split_fill -> vring_used_write */
 static void q_fill(vn_t *v, vn_vq_t *q, uint32_t idx)
 {
+    if (v->packed) /* virtqueue_packed_fill: used_elems[] only */
+        return;
     acc(v, q, W_USED_ELEM, q->used + 4 + 8ull * ((q->used_idx + idx) % q->num),
         8, true);
 }
@@ -502,6 +626,16 @@ static void q_fill(vn_t *v, vn_vq_t *q, uint32_t idx)
 /* virtqueue_flush -> virtqueue_split_flush -> vring_used_idx_set */
 static void q_flush(vn_t *v, vn_vq_t *q, uint32_t count)
 {
+    if (v->packed) { /* virtqueue_packed_flush: elements 1..count-1, then
+                        element 0, whose flags publish the batch
+                        (virtqueue_packed_fill_desc at used_idx + i; one
+                        descriptor per element) */
+        for (uint32_t i = 1; i < count; i++)
+            pd_write(v, q, (uint16_t)(q->used_idx + i));
+        pd_write(v, q, q->used_idx);
+        q->used_idx = (uint16_t)(q->used_idx + count);
+        return;
+    }
     acc(v, q, W_USED_IDX, q->used + 2, 2, true);
     q->used_idx = (uint16_t)(q->used_idx + count);
 }
@@ -509,6 +643,11 @@ static void q_flush(vn_t *v, vn_vq_t *q, uint32_t count)
 /* virtio_notify -> virtio_split_should_notify */
 static void q_notify(vn_t *v, vn_vq_t *q)
 {
+    if (v->packed) { /* virtio_packed_should_notify: the driver area,
+                        whatever its flags say */
+        pe_read(v, q, true);
+        return;
+    }
     if (v->p.event_idx) /* vring_get_used_event: avail->ring[num] */
         acc(v, q, W_USED_EVENT, q->avail + 4 + 2ull * q->num, 2, false);
     else /* vring_avail_flags */
@@ -560,8 +699,13 @@ static void net_receive(vn_t *v)
 {
     vn_vq_t *q = &v->rx;
     /* virtio_net_has_buffers: the empty check, then (mergeable)
-     * virtqueue_avail_bytes: one buffer covers the packet */
-    if (!q_empty(v, q) && q_num_heads(v, q, q->last_avail) > 0)
+     * virtqueue_avail_bytes: one buffer covers the packet (packed:
+     * virtqueue_packed_get_avail_bytes reads the entry at last_avail_idx
+     * and stops there) */
+    if (v->packed) {
+        if (!q_empty(v, q))
+            pd_read(v, q, q->last_avail);
+    } else if (!q_empty(v, q) && q_num_heads(v, q, q->last_avail) > 0)
         q_desc_read(v, q, q_get_head(v, q, q->last_avail));
     q_set_notification(v, q, false);
     if (!q_pop(v, q, true))
@@ -658,6 +802,67 @@ static void vn_destroy(void *state)
 
 static bool is_pow2(uint64_t x) { return x && !(x & (x - 1)); }
 
+/* One coherent allocation of bytes, top-down below low (see ring_top's
+ * source: power-of-two pages, size-aligned), unless given (nonzero);
+ * recorded as a ring region.  Returns its IOVA. */
+static uint64_t vn_alloc(vn_t *v, uint64_t low, uint64_t bytes, uint64_t given)
+{
+    uint64_t span = ring_span(bytes);
+    uint64_t at = given ? given : (low - span) & ~(span - 1);
+    v->reg_base[v->nreg] = at;
+    v->reg_bytes[v->nreg++] = bytes;
+    return at;
+}
+
+/* The rings' IOVAs, queues rx0, tx0, ctrl top-down (virtnet_find_vqs),
+ * and the two data queues' miniatures.  Split: one allocation per queue,
+ * vring_size(num, vring_align) (vring_alloc_queue).  Packed: three per
+ * queue, in this order: the descriptor ring (16 x num B), the driver
+ * event area, the device event area (4 B each; Linux
+ * vring_create_virtqueue_packed: three vring_alloc_queue calls). */
+static int vn_layout(vn_t *v, const struct dev_virtio_net_params *p)
+{
+    uint32_t n[3] = {p->rx_queue_size, p->tx_queue_size, p->ctrl_queue_size};
+    uint64_t given[3] = {p->rx_ring_iova, p->tx_ring_iova, p->ctrl_ring_iova};
+    uint64_t ring[3] = {0, 0, 0}, drv[3] = {0, 0, 0}, dev[3] = {0, 0, 0};
+    uint64_t low = p->ring_top;
+    for (int k = 0; k < 3 && n[k]; k++) {
+        if (!v->packed) {
+            low = ring[k] =
+                vn_alloc(v, low, vring_bytes(n[k], p->vring_align), given[k]);
+            continue;
+        }
+        ring[k] = vn_alloc(v, low, 16ull * n[k], given[k]);
+        drv[k] = vn_alloc(v, ring[k], 4, 0);
+        low = dev[k] = vn_alloc(v, drv[k], 4, 0);
+    }
+    if (vq_init(&v->rx, n[0], ring[0], p->vring_align, true) ||
+        vq_init(&v->tx, n[1], ring[1], p->vring_align, false))
+        return -1;
+    vn_vq_t *q[2] = {&v->rx, &v->tx};
+    for (int k = 0; k < 2; k++) {
+        q[k]->span = ring_span(v->packed ? 16ull * n[k] : q[k]->bytes);
+        if (v->packed) { /* only desc, drv_ev and dev_ev are used */
+            q[k]->bytes = 16ull * n[k];
+            q[k]->avail = q[k]->used = 0;
+            q[k]->drv_ev = drv[k];
+            q[k]->dev_ev = dev[k];
+        }
+    }
+    return 0;
+}
+
+/* The ring format the trace's metadata records for its capture
+ * (implies.dev.virtio-net.ring, written by the importer), or NULL. */
+static const char *vn_meta_ring(const iosim_trace_meta_t *m)
+{
+    for (uint32_t i = 0; m && i < m->n_implies && i < IOSIM_META_IMPLIES_MAX;
+         i++)
+        if (!strcmp(m->implies[i].key, "dev.virtio-net.ring"))
+            return m->implies[i].value;
+    return NULL;
+}
+
 static void *vn_create(iosim_sim_t *s, iosim_err_t *err)
 {
     const struct dev_virtio_net_params *p =
@@ -673,41 +878,44 @@ static void *vn_create(iosim_sim_t *s, iosim_err_t *err)
         return iosim_err_set(err, "out of memory"), NULL;
     v->sim = s;
     v->p = *p;
-    /* top-down: rx0, tx0, ctrl, each size-aligned (see ring_top's source) */
-    uint64_t rxb = vring_bytes(p->rx_queue_size, p->vring_align);
-    uint64_t txb = vring_bytes(p->tx_queue_size, p->vring_align);
-    uint64_t rx_span = ring_span(rxb), tx_span = ring_span(txb);
-    uint64_t rx = p->rx_ring_iova;
-    if (!rx)
-        rx = (p->ring_top - rx_span) & ~(rx_span - 1);
-    uint64_t tx = p->tx_ring_iova;
-    if (!tx)
-        tx = (rx - tx_span) & ~(tx_span - 1);
-    uint64_t low = tx;
-    if (p->ctrl_queue_size) {
-        v->ctrl_bytes = vring_bytes(p->ctrl_queue_size, p->vring_align);
-        uint64_t span = ring_span(v->ctrl_bytes);
-        v->ctrl_base =
-            p->ctrl_ring_iova ? p->ctrl_ring_iova : (tx - span) & ~(span - 1);
-        if (v->ctrl_base < low)
-            low = v->ctrl_base;
+    /* auto: the capture's format as its metadata records it, else split;
+     * a capture on the other format than the one named: its accesses are
+     * not these */
+    const char *cap = vn_meta_ring(sim_meta(s));
+    const char *ring = p->ring;
+    if (!strcmp(ring, "auto"))
+        ring = cap ? cap : "split";
+    v->packed = !strcmp(ring, "packed");
+    if (!v->packed && strcmp(ring, "split")) {
+        free(v);
+        return iosim_err_key(err, "dev.virtio-net.ring",
+                             "'%s' is not auto, split or packed", ring),
+               NULL;
     }
-    if (rx < low)
-        low = rx;
-    if (vq_init(&v->rx, p->rx_queue_size, rx, p->vring_align, true) ||
-        vq_init(&v->tx, p->tx_queue_size, tx, p->vring_align, false)) {
+    if (cap && strcmp(cap, ring)) {
+        free(v);
+        /* keyed by the metadata: the CLI names the trace */
+        return iosim_err_key(err, "meta.implies",
+                             "dev.virtio-net.ring=%s, but the trace's "
+                             "capture used a %s virtqueue "
+                             "(implies.dev.virtio-net.ring=%s)",
+                             p->ring, cap, cap),
+               NULL;
+    }
+    if (vn_layout(v, p)) {
         vn_destroy(v);
         return iosim_err_set(err, "out of memory"), NULL;
     }
-    v->rx.span = rx_span;
-    v->tx.span = tx_span;
     uint32_t b =
         p->napi_budget < p->rx_queue_size ? p->napi_budget : p->rx_queue_size;
     v->refill_threshold = b / 2;
     v->refill_cpu = -1;
     v->last_cpu = -1;
     v->pretrace_rx = p->rx_queue_size;
-    v->pretrace_low = low;
+    v->pretrace_low = v->reg_base[0];
+    for (int i = 1; i < v->nreg; i++)
+        if (v->reg_base[i] < v->pretrace_low)
+            v->pretrace_low = v->reg_base[i];
     v->rx_at_poll = !strcmp(p->rx_at, "poll");
     v->rx_at_arrival = !strcmp(p->rx_at, "arrival");
     if (!v->rx_at_poll && !v->rx_at_arrival && strcmp(p->rx_at, "unmap")) {
@@ -756,15 +964,12 @@ static bool frag_next(const vn_t *v, const iosim_rec_t *r)
  * 0: it touches no ring; -1: it overlaps a ring partly */
 static int ring_overlap(const vn_t *v, uint64_t iova, uint64_t size)
 {
-    const uint64_t base[3] = {v->rx.base, v->tx.base, v->ctrl_base};
-    const uint64_t bytes[3] = {v->rx.bytes, v->tx.bytes, v->ctrl_bytes};
-    for (int i = 0; i < 3; i++) {
-        if (!bytes[i])
+    for (int i = 0; i < v->nreg; i++) {
+        uint64_t base = v->reg_base[i];
+        uint64_t end = base + align_up(v->reg_bytes[i], VN_PAGE);
+        if (iova + size <= base || iova >= end)
             continue;
-        uint64_t end = base[i] + align_up(bytes[i], VN_PAGE);
-        if (iova + size <= base[i] || iova >= end)
-            continue;
-        return iova >= base[i] && iova + size <= end ? 1 : -1;
+        return iova >= base && iova + size <= end ? 1 : -1;
     }
     return 0;
 }
@@ -1095,7 +1300,8 @@ static int vn_finish(void *state, iosim_err_t *err)
 
 const dev_model_ops_t dev_model_virtio_net = {
     .name = "virtio-net",
-    .summary = "QEMU's emulated virtio-net (split rings, mergeable rx): "
+    .summary = "QEMU's emulated virtio-net (split or packed rings, "
+               "mergeable rx): "
                "every ring field and buffer page it translates, per rx "
                "completion and tx kick",
     .source = "QEMU 7.2 hw/virtio/virtio.c, hw/net/virtio-net.c; Linux 6.1 "

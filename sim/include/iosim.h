@@ -160,7 +160,7 @@ typedef struct iosim_trace_meta {
      * give itself.  Key `implies.<KEY>`. */
     uint32_t n_implies;
     struct iosim_meta_imply {
-        char key[64];   /* a configuration key: [a-z0-9_.]+ */
+        char key[64];   /* a configuration key: [a-z0-9_.-]+ */
         char value[64]; /* as --set takes it */
     } implies[IOSIM_META_IMPLIES_MAX];
 } iosim_trace_meta_t;
@@ -170,7 +170,7 @@ typedef struct iosim_trace_meta {
 int iosim_trace_meta_set_ref(iosim_trace_meta_t *m, const char *name,
                              uint64_t value);
 /* Sets implied setting key=value (added, or replaced if present).
- * Returns 0, or -1 if the key is not [a-z0-9_.]{1,63}, the value is
+ * Returns 0, or -1 if the key is not [a-z0-9_.-]{1,63}, the value is
  * longer than 63 bytes or holds a control character, or the table is
  * full. */
 int iosim_trace_meta_set_implies(iosim_trace_meta_t *m, const char *key,

@@ -6,7 +6,8 @@
  *   it saw on stderr.  The output appears only if the import succeeds
  *   (the writer renames its temp file on commit).
  * Assumptions: a capture folder (traces/raw/SHARED-CAPTURES.md) may hold
- *   iommu-info.txt (policy) and dmesg.txt (kernel) next to the input.
+ *   iommu-info.txt (policy), dmesg.txt (kernel) and meta.tsv (the virtio
+ *   ring format: scripts/capture/run) next to the input.
  * Not modeled: nothing.
  */
 #include <errno.h>
@@ -93,6 +94,13 @@ static void usage(FILE *out)
             "                   window (per-request metrics use it)\n"
             "  --kernel K       meta kernel; default: from dmesg.txt next "
             "to the input\n"
+            "  --virtio-ring R  split|packed: the virtio NIC's ring format "
+            "(meta\n"
+            "                   implies.dev.virtio-net.ring); default: "
+            "packed if\n"
+            "                   meta.tsv next to the input says so (nic "
+            "packed=on,\n"
+            "                   virtio_features bit 34), else not recorded\n"
             "  --window         keep only BENCH_START..BENCH_END\n"
             "  --device BB:DD.F device of map/unmap records (default "
             "01:00.0)\n"
@@ -131,15 +139,21 @@ static void dir_of(const char *path, char *buf, size_t n)
         snprintf(buf, n, "%.*s", (int)(slash - path), path);
 }
 
+/* A file of the capture folder dir, open for reading, or NULL. */
+static FILE *capture_file(const char *dir, const char *name)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return fopen(path, "r");
+}
+
 /* Policy from the capture's iommu-info.txt: the kernel's own boot lines
  * (the policies' capture.boot) win over the command line (their
  * capture.cmdline); a policy with capture.overrides (iommu=pt) wins over
  * the others either way. */
 static void guess_policy(const char *dir, char *out, size_t n)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/iommu-info.txt", dir);
-    FILE *f = fopen(path, "r");
+    FILE *f = capture_file(dir, "iommu-info.txt");
     if (!f)
         return;
     char line[1024];
@@ -164,9 +178,7 @@ static void guess_policy(const char *dir, char *out, size_t n)
 
 static void guess_kernel(const char *dir, char *out, size_t n)
 {
-    char path[4200];
-    snprintf(path, sizeof path, "%s/dmesg.txt", dir);
-    FILE *f = fopen(path, "r");
+    FILE *f = capture_file(dir, "dmesg.txt");
     if (!f)
         return;
     char line[1024];
@@ -180,6 +192,41 @@ static void guess_kernel(const char *dir, char *out, size_t n)
         }
     }
     fclose(f);
+}
+
+/* The ring format of the capture's virtio NIC from its meta.tsv
+ * (scripts/capture/run): "packed" when the nic column has packed=on (the
+ * QEMU property, include/hw/virtio/virtio.h DEFINE_VIRTIO_COMMON_FEATURES)
+ * or the virtio_features column, the guest's
+ * /sys/bus/virtio/devices/virtioN/features of the net device (one '0'/'1'
+ * per bit, bit 0 first: drivers/virtio/virtio.c features_show), has bit 34
+ * VIRTIO_F_RING_PACKED set (include/uapi/linux/virtio_config.h).  Nothing
+ * otherwise: a split ring is the default. */
+static void guess_ring(const char *dir, char *out, size_t n)
+{
+    FILE *f = capture_file(dir, "meta.tsv");
+    if (!f)
+        return;
+    char head[2048] = "", row[4096] = "";
+    bool ok = fgets(head, sizeof head, f) && fgets(row, sizeof row, f);
+    fclose(f);
+    if (!ok)
+        return;
+    /* column by column (empty ones too): h and v end at the next tab */
+    for (char *h = head, *v = row; *h && *v;) {
+        size_t hl = strcspn(h, "\t\n"), vl = strcspn(v, "\t\n");
+        char hc = h[hl], vc = v[vl];
+        h[hl] = v[vl] = '\0';
+        bool packed =
+            (!strcmp(h, "nic") && strstr(v, "packed=on")) ||
+            (!strcmp(h, "virtio_features") && vl > 34 && v[34] == '1');
+        if (packed)
+            snprintf(out, n, "packed");
+        if (hc != '\t' || vc != '\t')
+            break;
+        h += hl + 1;
+        v += vl + 1;
+    }
 }
 
 static void print_counts(const import_counts_t *c, const import_source_t *src)
@@ -246,7 +293,7 @@ int cmd_import(int argc, char **argv)
     opts.device = 0x0100; /* 01:00.0, the captures' NIC (iommu-info.txt) */
     opts.domain = -1;
     bool text = false;
-    char policy[32] = "", kernel[64] = "";
+    char policy[32] = "", kernel[64] = "", ring[16] = "";
     /* the options of a source, for its table once it is known */
     char *sargv[64] = {"import"};
     int sargc = 1;
@@ -264,7 +311,8 @@ int cmd_import(int argc, char **argv)
         } else if (!strcmp(a, "-o") || !strcmp(a, "--workload") ||
                    !strcmp(a, "--policy") || !strcmp(a, "--kernel") ||
                    !strcmp(a, "--device") || !strcmp(a, "--domain") ||
-                   !strcmp(a, "--requests") || !strcmp(a, "--dev-model")) {
+                   !strcmp(a, "--requests") || !strcmp(a, "--dev-model") ||
+                   !strcmp(a, "--virtio-ring")) {
             if (!v) {
                 cli_error(PROG, "%s needs a value", a);
                 return IOSIM_EXIT_BAD_INPUT;
@@ -294,6 +342,12 @@ int cmd_import(int argc, char **argv)
                 opts.policy = v;
             } else if (!strcmp(a, "--kernel")) {
                 opts.kernel = v;
+            } else if (!strcmp(a, "--virtio-ring")) {
+                if (strcmp(v, "split") && strcmp(v, "packed")) {
+                    cli_error(PROG, "--virtio-ring '%s': split or packed", v);
+                    return IOSIM_EXIT_BAD_INPUT;
+                }
+                opts.virtio_ring = v;
             } else if (!strcmp(a, "--device")) {
                 if (trace_parse_bdf(v, strlen(v), &opts.device) < 0) {
                     cli_error(PROG,
@@ -374,6 +428,10 @@ int cmd_import(int argc, char **argv)
         if (!opts.kernel) {
             guess_kernel(dir, kernel, sizeof kernel);
             opts.kernel = kernel;
+        }
+        if (!opts.virtio_ring) {
+            guess_ring(dir, ring, sizeof ring);
+            opts.virtio_ring = ring;
         }
     }
 

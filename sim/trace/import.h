@@ -61,6 +61,9 @@ typedef struct import_opts {
     uint16_t device;        /* source id for map/unmap/DMA (bus<<8|dev<<3|fn) */
     int domain;             /* >= 0: force this DID; -1: vote (see above) */
     uint64_t requests;      /* meta.requests: the load's request count    */
+    const char *virtio_ring; /* a virtio NIC's virtqueue format, split or
+                                packed ("" or NULL: not recorded): meta
+                                implies.dev.virtio-net.ring             */
 } import_opts_t;
 
 /* What an import saw; the command prints these on stderr. */
@@ -196,7 +199,10 @@ typedef struct import_source {
     "meta.kernel and meta.device (--kernel, --dev-model), which os.kernel "    \
     "auto and dev.model auto resolve; caching mode, root mode and table "      \
     "levels are not in its events (configs/qemu-guest.yaml gives the "         \
-    "captures')."
+    "captures').  Apart: a virtio NIC's ring format, --virtio-ring (else "     \
+    "meta.tsv next to the input: packed when its nic column has packed=on "    \
+    "or its virtio_features bit 34 is set), recorded as "                      \
+    "implies.dev.virtio-net.ring for the virtio-net model."
 
 extern const import_source_t *const import_sources[];
 const import_source_t *import_find(const char *name);

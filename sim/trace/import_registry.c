@@ -316,6 +316,11 @@ static import_sink_t *sink_new(const import_opts_t *opts,
     set_str(s->meta.kernel, sizeof s->meta.kernel, opts->kernel);
     set_str(s->meta.time_unit, sizeof s->meta.time_unit, "ns");
     s->meta.requests = opts->requests;
+    /* the capture's ring format: the virtio-net model's (it refuses the
+     * other one) */
+    if (opts->virtio_ring && opts->virtio_ring[0])
+        (void)iosim_trace_meta_set_implies(&s->meta, "dev.virtio-net.ring",
+                                           opts->virtio_ring);
     if (opts->domain >= 0) {
         s->domain_decided = true;
         s->domain = (uint16_t)opts->domain;

@@ -634,9 +634,17 @@ static bool ref_name_ok(const char *name)
     return meta_name_ok(name, sizeof((iosim_trace_meta_t *)0)->refs[0].name);
 }
 
+/* A configuration key: [a-z0-9_.-] (device models' names have hyphens:
+ * dev.virtio-net.ring). */
 static bool imply_key_ok(const char *key)
 {
-    return meta_name_ok(key, sizeof((iosim_trace_meta_t *)0)->implies[0].key);
+    char plain[sizeof((iosim_trace_meta_t *)0)->implies[0].key];
+    size_t n = strlen(key);
+    if (n >= sizeof plain)
+        return false;
+    for (size_t i = 0; i <= n; i++)
+        plain[i] = key[i] == '-' ? '_' : key[i];
+    return meta_name_ok(plain, sizeof plain);
 }
 
 /* At most 63 bytes, no control character (a --set value). */
