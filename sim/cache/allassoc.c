@@ -11,6 +11,8 @@
  * one W. */
 #include "cache/allassoc.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -55,6 +57,8 @@ struct allassoc {
     size_t *w_lv;
     uint32_t *w_ways;
     uint64_t *w_differs, *w_key;
+    allassoc_feed_t *feed; /* NULL: operations applied as reported */
+    uint32_t feed_id;      /* its index among the feed's shadows */
 };
 
 allassoc_t *allassoc_new(const uint32_t *sets, size_t nsets, uint32_t max_ways,
@@ -282,7 +286,7 @@ static void end_pending(allassoc_t *a)
         a->inexact = true;
 }
 
-void allassoc_lookup(allassoc_t *a, uint64_t addr, uint64_t tag, bool hit)
+static void lookup_now(allassoc_t *a, uint64_t addr, uint64_t tag, bool hit)
 {
     end_pending(a);
     a->lookups++;
@@ -296,7 +300,7 @@ void allassoc_lookup(allassoc_t *a, uint64_t addr, uint64_t tag, bool hit)
     a->pending_tag = tag;
 }
 
-void allassoc_insert(allassoc_t *a, uint64_t addr, uint64_t tag)
+static void insert_now(allassoc_t *a, uint64_t addr, uint64_t tag)
 {
     if (a->pending && a->pending_addr == addr && a->pending_tag == tag) {
         a->pending = false;
@@ -307,13 +311,15 @@ void allassoc_insert(allassoc_t *a, uint64_t addr, uint64_t tag)
     access(a, addr, tag, false); /* a fill with no lookup: a refresh */
 }
 
+static void feed_wait_done(allassoc_feed_t *f, uint64_t behind);
+
 static void drop(allassoc_t *a, allassoc_level_t *l, uint32_t set, uint32_t p)
 {
     l->keys[(size_t)set * a->ways + p] = hole_key;
     l->inval[p + 1]++;
 }
 
-void allassoc_invalidate(allassoc_t *a, uint64_t addr, uint64_t tag)
+static void invalidate_now(allassoc_t *a, uint64_t addr, uint64_t tag)
 {
     end_pending(a);
     for (size_t k = 0; k < a->nlv; k++) {
@@ -332,6 +338,10 @@ void allassoc_invalidate_if(allassoc_t *a,
                                           void *arg),
                             void *arg)
 {
+    /* match and arg are the caller's for this call only: applied here,
+     * once the feed's thread has applied everything before */
+    if (a->feed)
+        feed_wait_done(a->feed, 0);
     end_pending(a);
     for (size_t k = 0; k < a->nlv; k++) {
         allassoc_level_t *l = &a->lv[k];
@@ -345,14 +355,14 @@ void allassoc_invalidate_if(allassoc_t *a,
     }
 }
 
-void allassoc_flush(allassoc_t *a)
+static void flush_now(allassoc_t *a)
 {
     end_pending(a);
     for (size_t k = 0; k < a->nlv; k++)
         memset(a->lv[k].len, 0, a->lv[k].sets * sizeof *a->lv[k].len);
 }
 
-void allassoc_window(allassoc_t *a, bool begin)
+static void window_now(allassoc_t *a, bool begin)
 {
     size_t n = a->ways + 2u;
     if (begin)
@@ -374,10 +384,304 @@ void allassoc_window(allassoc_t *a, bool begin)
     a->closed = !begin;
 }
 
-void allassoc_inexact(allassoc_t *a) { a->inexact = true; }
+/* ---- a feed: operations applied on a thread of their own ----------------
+ *
+ * The driving cache's thread (the producer) writes each operation into a
+ * ring and publishes the ring's fill every FEED_CHUNK entries; the feed's
+ * thread (the consumer) applies them in that order, so a shadow ends in
+ * the state the same calls made directly would leave.  Indices only grow
+ * (entry i at ring[i % FEED_RING]).  pub (entries the consumer may take)
+ * and done (entries applied) are the only shared words besides the ring:
+ * the producer's release of pub orders its entries (and anything it did
+ * to a shadow itself, allassoc_invalidate_if after a drain) before their
+ * use, the consumer's release of done orders its work before the
+ * producer's next direct use or the ring's reuse.
+ * Waits: each side sleeps on the lock's condition with its flag raised
+ * and wakes only for a good share of work, so that a thread faster than
+ * the other does not pay a wake-up per chunk: the consumer for FEED_WAKE
+ * entries (or any, when the producer waits: `urgent`, or stops), the
+ * producer, its ring full, for half the ring.  A side raises its index,
+ * then reads the other's flag (both sequentially consistent: one of the
+ * two sees the other) and signals under the lock. */
+#define FEED_RING (1u << 14) /* entries (24 bytes each) */
+#define FEED_CHUNK 256u      /* entries published at once */
+#define FEED_WAKE (FEED_RING / 4u)
+#define FEED_SPIN 64 /* polls before sleeping */
+
+enum feed_op {
+    OP_MISS,
+    OP_HIT,
+    OP_INSERT,
+    OP_INVALIDATE,
+    OP_FLUSH,
+    OP_WINDOW_BEGIN,
+    OP_WINDOW_END,
+    OP_INEXACT
+};
+
+typedef struct feed_entry {
+    uint64_t addr, tag;
+    uint32_t shadow, op;
+} feed_entry_t;
+
+struct allassoc_feed {
+    feed_entry_t *ring;
+    allassoc_t *a[ALLASSOC_FEED_MAX];
+    size_t n;
+    uint64_t w;              /* the producer's: entries written */
+    uint64_t room;           /* the producer's: done, as last read */
+    _Atomic uint64_t pub;    /* entries the consumer may apply */
+    _Atomic uint64_t done;   /* entries applied */
+    _Atomic uint64_t p_want; /* the producer sleeps until done >= this */
+    atomic_bool stop;        /* the producer ended the feed */
+    atomic_bool urgent;      /* the producer waits: take any entry */
+    atomic_bool c_wait;      /* the consumer sleeps */
+    atomic_bool p_wait;      /* the producer sleeps */
+    pthread_mutex_t lock;
+    pthread_cond_t c_cv, p_cv;
+    pthread_t tid;
+};
+
+static void apply(allassoc_feed_t *f, const feed_entry_t *e)
+{
+    allassoc_t *a = f->a[e->shadow];
+    switch (e->op) {
+    case OP_MISS:
+    case OP_HIT:
+        lookup_now(a, e->addr, e->tag, e->op == OP_HIT);
+        return;
+    case OP_INSERT:
+        insert_now(a, e->addr, e->tag);
+        return;
+    case OP_INVALIDATE:
+        invalidate_now(a, e->addr, e->tag);
+        return;
+    case OP_FLUSH:
+        flush_now(a);
+        return;
+    case OP_WINDOW_BEGIN:
+    case OP_WINDOW_END:
+        window_now(a, e->op == OP_WINDOW_BEGIN);
+        return;
+    default:
+        a->inexact = true;
+        return;
+    }
+}
+
+static inline void relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Work for a consumer that applied r entries: enough of it, or any when
+ * the producer waits or stopped. */
+static bool feed_ready(allassoc_feed_t *f, uint64_t r)
+{
+    uint64_t p = atomic_load(&f->pub);
+    return p - r >= FEED_WAKE ||
+           (p != r && (atomic_load(&f->urgent) || atomic_load(&f->stop)));
+}
+
+/* The consumer: true once the feed ended and everything is applied. */
+static bool feed_wait_work(allassoc_feed_t *f, uint64_t r)
+{
+    for (int i = 0; i < FEED_SPIN; i++) {
+        if (atomic_load(&f->pub) != r)
+            return false;
+        relax();
+    }
+    pthread_mutex_lock(&f->lock);
+    atomic_store(&f->c_wait, true);
+    while (!feed_ready(f, r) && !atomic_load(&f->stop))
+        pthread_cond_wait(&f->c_cv, &f->lock);
+    atomic_store(&f->c_wait, false);
+    bool end = atomic_load(&f->pub) == r; /* (and so stopped) */
+    pthread_mutex_unlock(&f->lock);
+    return end;
+}
+
+static void *feed_main(void *arg)
+{
+    allassoc_feed_t *f = arg;
+    uint64_t r = 0;
+    for (;;) {
+        uint64_t p = atomic_load(&f->pub);
+        if (p == r) {
+            if (feed_wait_work(f, r))
+                return NULL;
+            continue;
+        }
+        uint64_t end = p - r > FEED_CHUNK ? r + FEED_CHUNK : p;
+        for (; r < end; r++)
+            apply(f, &f->ring[r & (FEED_RING - 1u)]);
+        atomic_store(&f->done, r);
+        if (atomic_load(&f->p_wait) && r >= atomic_load(&f->p_want)) {
+            pthread_mutex_lock(&f->lock);
+            pthread_cond_signal(&f->p_cv);
+            pthread_mutex_unlock(&f->lock);
+        }
+    }
+}
+
+static void feed_publish(allassoc_feed_t *f)
+{
+    atomic_store(&f->pub, f->w);
+    if (atomic_load(&f->c_wait) && feed_ready(f, atomic_load(&f->done))) {
+        pthread_mutex_lock(&f->lock);
+        pthread_cond_signal(&f->c_cv);
+        pthread_mutex_unlock(&f->lock);
+    }
+}
+
+/* The producer waits until at most `behind` entries are not applied. */
+static void feed_wait_done(allassoc_feed_t *f, uint64_t behind)
+{
+    uint64_t want = f->w - behind;
+    if ((f->room = atomic_load(&f->done)) >= want)
+        return;
+    atomic_store(&f->urgent, true);
+    feed_publish(f);
+    for (int i = 0; i < FEED_SPIN; i++) {
+        if ((f->room = atomic_load(&f->done)) >= want)
+            goto out;
+        relax();
+    }
+    pthread_mutex_lock(&f->lock);
+    atomic_store(&f->p_want, want);
+    atomic_store(&f->p_wait, true);
+    while ((f->room = atomic_load(&f->done)) < want)
+        pthread_cond_wait(&f->p_cv, &f->lock);
+    atomic_store(&f->p_wait, false);
+    pthread_mutex_unlock(&f->lock);
+out:
+    atomic_store(&f->urgent, false);
+}
+
+static void feed_put(allassoc_t *a, enum feed_op op, uint64_t addr,
+                     uint64_t tag)
+{
+    allassoc_feed_t *f = a->feed;
+    if (f->w - f->room == FEED_RING)
+        feed_wait_done(f, FEED_RING / 2u);
+    f->ring[f->w & (FEED_RING - 1u)] =
+        (feed_entry_t){addr, tag, a->feed_id, (uint32_t)op};
+    if ((++f->w & (FEED_CHUNK - 1u)) == 0)
+        feed_publish(f);
+}
+
+allassoc_feed_t *allassoc_feed_new(iosim_err_t *err)
+{
+    allassoc_feed_t *f = calloc(1, sizeof *f);
+    if (!f || !(f->ring = malloc(FEED_RING * sizeof *f->ring))) {
+        free(f);
+        return iosim_err_set(err, "all-associativity feed: out of memory"),
+               NULL;
+    }
+    pthread_mutex_init(&f->lock, NULL);
+    pthread_cond_init(&f->c_cv, NULL);
+    pthread_cond_init(&f->p_cv, NULL);
+    if (pthread_create(&f->tid, NULL, feed_main, f)) {
+        pthread_mutex_destroy(&f->lock);
+        pthread_cond_destroy(&f->c_cv);
+        pthread_cond_destroy(&f->p_cv);
+        free(f->ring);
+        free(f);
+        return iosim_err_set(err, "all-associativity feed: no thread"), NULL;
+    }
+    return f;
+}
+
+int allassoc_feed_add(allassoc_feed_t *f, allassoc_t *a, iosim_err_t *err)
+{
+    if (f->n == ALLASSOC_FEED_MAX)
+        return iosim_err_set(err,
+                             "all-associativity feed: more than %d "
+                             "shadows",
+                             ALLASSOC_FEED_MAX);
+    if (f->w)
+        feed_wait_done(f, 0);
+    a->feed = f;
+    a->feed_id = (uint32_t)f->n;
+    f->a[f->n++] = a;
+    return 0;
+}
+
+void allassoc_feed_free(allassoc_feed_t *f)
+{
+    if (!f)
+        return;
+    feed_publish(f);
+    pthread_mutex_lock(&f->lock);
+    atomic_store(&f->stop, true);
+    pthread_cond_signal(&f->c_cv);
+    pthread_mutex_unlock(&f->lock);
+    pthread_join(f->tid, NULL);
+    for (size_t i = 0; i < f->n; i++)
+        f->a[i]->feed = NULL;
+    pthread_mutex_destroy(&f->lock);
+    pthread_cond_destroy(&f->c_cv);
+    pthread_cond_destroy(&f->p_cv);
+    free(f->ring);
+    free(f);
+}
+
+/* ---- the driving cache's operations -------------------------------------- */
+
+void allassoc_lookup(allassoc_t *a, uint64_t addr, uint64_t tag, bool hit)
+{
+    if (a->feed)
+        feed_put(a, hit ? OP_HIT : OP_MISS, addr, tag);
+    else
+        lookup_now(a, addr, tag, hit);
+}
+
+void allassoc_insert(allassoc_t *a, uint64_t addr, uint64_t tag)
+{
+    if (a->feed)
+        feed_put(a, OP_INSERT, addr, tag);
+    else
+        insert_now(a, addr, tag);
+}
+
+void allassoc_invalidate(allassoc_t *a, uint64_t addr, uint64_t tag)
+{
+    if (a->feed)
+        feed_put(a, OP_INVALIDATE, addr, tag);
+    else
+        invalidate_now(a, addr, tag);
+}
+
+void allassoc_flush(allassoc_t *a)
+{
+    if (a->feed)
+        feed_put(a, OP_FLUSH, 0, 0);
+    else
+        flush_now(a);
+}
+
+void allassoc_window(allassoc_t *a, bool begin)
+{
+    if (a->feed)
+        feed_put(a, begin ? OP_WINDOW_BEGIN : OP_WINDOW_END, 0, 0);
+    else
+        window_now(a, begin);
+}
+
+void allassoc_inexact(allassoc_t *a)
+{
+    if (a->feed)
+        feed_put(a, OP_INEXACT, 0, 0);
+    else
+        a->inexact = true;
+}
 
 bool allassoc_exact(allassoc_t *a)
 {
+    if (a->feed)
+        feed_wait_done(a->feed, 0);
     end_pending(a);
     return !a->inexact;
 }

@@ -69,6 +69,26 @@ void allassoc_invalidate_if(allassoc_t *a,
                             void *arg);
 void allassoc_flush(allassoc_t *a);
 
+/* A feed: the operations above (and allassoc_window, allassoc_inexact)
+ * of up to ALLASSOC_FEED_MAX shadows applied on a thread of the feed's
+ * own, in the order reported, so the driving cache's thread only queues
+ * them (a sweep's leader, share.c: its shadows cost it little more than
+ * a plain run).  The results are those of the direct calls: one thread
+ * applies every operation, in order; allassoc_invalidate_if (its
+ * predicate and argument are the caller's for the call only) and
+ * allassoc_exact first wait until the thread has applied the rest.
+ * Reported from one thread at a time (calls from different threads must
+ * be ordered by the caller, e.g. a mutex).  allassoc_feed_new starts the
+ * thread (NULL with err set if it cannot); allassoc_feed_add sends a's
+ * operations to f from now on; allassoc_feed_free applies what is queued,
+ * ends the thread and leaves its shadows direct again — before
+ * allassoc_counts, allassoc_watch_result or allassoc_free of them. */
+#define ALLASSOC_FEED_MAX 8
+typedef struct allassoc_feed allassoc_feed_t;
+allassoc_feed_t *allassoc_feed_new(iosim_err_t *err);
+int allassoc_feed_add(allassoc_feed_t *f, allassoc_t *a, iosim_err_t *err);
+void allassoc_feed_free(allassoc_feed_t *f);
+
 /* A measurement window begins (counts restart from zero; the stacks are
  * kept, as the caches are) or ends (the counts are frozen until the next
  * begin), as the sim's counters do (sim.window_only). */

@@ -49,6 +49,12 @@
  *     once, each back's caches, walks and device pipeline do the front's
  *     log; the threads beyond the pass's sims run a front's back ends.
  *     A leader's shadows stay on its caches as a back end.
+ *   - Threads: a pass's threads beyond its sims (leaders and sims alone)
+ *     each take one leader's shadows (allassoc_feed: the leader's thread
+ *     queues its caches' operations, the feed's thread updates the
+ *     stacks; in the same order, so the same results), so a first pass of
+ *     one leader runs on two threads; the rest run fronts' back ends and
+ *     decode ahead (iosim_replay_reader_threads).
  * Assumptions: the sims were made for this trace (iosim_sim_new with its
  *   metadata) and were fed nothing yet.
  * Not done: sharing between sims that differ in a key the front reads
@@ -207,6 +213,7 @@ typedef struct member {
  * among its members (NULL for the others). */
 typedef struct shadows {
     allassoc_t *a[NCACHES];
+    allassoc_feed_t *feed; /* their operations' thread, or NULL */
 } shadows_t;
 
 typedef struct share {
@@ -275,8 +282,9 @@ static allassoc_t *shadow_new(share_t *sh, size_t L, unsigned x,
 }
 
 /* The shadows of leader L watching its followers, one on each cache
- * whose geometry differs among them. */
-static int lead_attach(share_t *sh, size_t L, iosim_err_t *err)
+ * whose geometry differs among them; with `feed`, updated on a thread of
+ * their own (allassoc_feed_new: none if it cannot start one). */
+static int lead_attach(share_t *sh, size_t L, bool feed, iosim_err_t *err)
 {
     size_t nf = 0;
     size_t *fol = calloc(sh->n + 1, sizeof *fol);
@@ -306,6 +314,12 @@ static int lead_attach(share_t *sh, size_t L, iosim_err_t *err)
         if (!sw->a[x])
             goto out;
         cache_set_shadow(cache_of(sh->sims[L], x), sw->a[x]);
+        if (feed && !sw->feed) {
+            iosim_err_t ignored; /* no thread: the leader's own does it */
+            sw->feed = allassoc_feed_new(&ignored);
+        }
+        if (sw->feed && allassoc_feed_add(sw->feed, sw->a[x], err))
+            goto out;
     }
     sim_observe_window(sh->sims[L], window_changed, sw);
     rc = 0;
@@ -323,6 +337,8 @@ static void lead_detach(share_t *sh, size_t L)
         if (sh->shadow[L].a[x])
             cache_set_shadow(cache_of(sh->sims[L], x), NULL);
     sim_observe_window(sh->sims[L], NULL, NULL);
+    allassoc_feed_free(sh->shadow[L].feed);
+    sh->shadow[L].feed = NULL;
 }
 
 static void lead_free(share_t *sh, size_t L)
@@ -527,21 +543,29 @@ static int run_pass(share_t *sh, iosim_trace_reader_t *r, unsigned threads,
         return iosim_err_set(err, "out of memory");
     }
     size_t nrun = 0, nfronts = 0;
-    int rc = 0;
-    for (size_t i = 0; i < sh->n && !rc; i++) {
-        if (sh->m[i].role == ROLE_LEAD)
-            rc = lead_attach(sh, i, err);
-        if (sh->m[i].role == ROLE_LEAD || sh->m[i].role == ROLE_ALONE)
-            run[nrun++] = sh->sims[i];
-    }
-    if (!rc)
-        rc = make_fronts(sh, run, &nrun, fronts, &nfronts, err);
-    /* the threads beyond the pass's sims run the back ends of its fronts */
     unsigned t = threads;
     if (t == 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         t = c > 0 ? (unsigned)c : 1;
     }
+    /* the threads beyond the pass's sims update its leaders' shadows (a
+     * thread each, first leaders first) */
+    size_t spare = 0;
+    for (size_t i = 0; i < sh->n; i++)
+        spare += sh->m[i].role == ROLE_LEAD || sh->m[i].role == ROLE_ALONE;
+    spare = spare < t ? t - spare : 0;
+    int rc = 0;
+    for (size_t i = 0; i < sh->n && !rc; i++) {
+        if (sh->m[i].role == ROLE_LEAD) {
+            rc = lead_attach(sh, i, spare > 0, err);
+            spare -= spare > 0;
+        }
+        if (sh->m[i].role == ROLE_LEAD || sh->m[i].role == ROLE_ALONE)
+            run[nrun++] = sh->sims[i];
+    }
+    if (!rc)
+        rc = make_fronts(sh, run, &nrun, fronts, &nfronts, err);
+    /* and the back ends of its fronts */
     for (size_t k = 0; k < nfronts && !rc; k++)
         rc = sim_front_threads(fronts[k], nrun < t ? t / (unsigned)nrun : 1,
                                err);

@@ -71,11 +71,27 @@ static bool oracle_access(oracle_t *o, uint64_t addr, uint64_t tag)
     return false;
 }
 
-static void run_random(uint64_t seed, unsigned keys, unsigned ops)
+/* With `feed`, the shadow's operations go to a feed's thread
+ * (allassoc_feed_new), with a second shadow's (sets 2 and 16, driven by
+ * a 16 x 1 cache with the same operations) interleaved on the same
+ * feed; both must count what the oracles count. */
+static void run_random(uint64_t seed, unsigned keys, unsigned ops, bool feed)
 {
     iosim_err_t err = {0};
     allassoc_t *a = allassoc_new(SETS, NSETS, 12, &err);
     assert_non_null(a);
+    const uint32_t bsets[2] = {SETS[1], SETS[3]};
+    allassoc_t *b = allassoc_new(bsets, 2, 12, &err);
+    assert_non_null(b);
+    cache_t *drive_b = mk(16, 1);
+    cache_set_shadow(drive_b, b);
+    allassoc_feed_t *f = NULL;
+    if (feed) {
+        f = allassoc_feed_new(&err);
+        assert_non_null(f);
+        assert_int_equal(allassoc_feed_add(f, a, &err), 0);
+        assert_int_equal(allassoc_feed_add(f, b, &err), 0);
+    }
     oracle_t o[NSETS][NWAYS];
     for (size_t i = 0; i < NSETS; i++)
         for (size_t j = 0; j < NWAYS; j++)
@@ -103,6 +119,8 @@ static void run_random(uint64_t seed, unsigned keys, unsigned ops)
         if (what < 85) {
             if (!cache_lookup_kv(drive, addr, tag, NULL))
                 cache_insert_kv(drive, addr, tag, 0);
+            if (!cache_lookup_kv(drive_b, addr, tag, NULL))
+                cache_insert_kv(drive_b, addr, tag, 0);
             for (size_t i = 0; i < NSETS; i++)
                 for (size_t j = 0; j < NWAYS; j++)
                     hit[(i * NWAYS + j) * ops + lookups] =
@@ -110,6 +128,7 @@ static void run_random(uint64_t seed, unsigned keys, unsigned ops)
             lookups++;
         } else if (what < 97) {
             cache_invalidate_kv(drive, addr, tag);
+            cache_invalidate_kv(drive_b, addr, tag);
             for (size_t i = 0; i < NSETS; i++)
                 for (size_t j = 0; j < NWAYS; j++)
                     o[i][j].invalidated +=
@@ -117,18 +136,22 @@ static void run_random(uint64_t seed, unsigned keys, unsigned ops)
         } else if (what < 99) {
             uint64_t limit = addr;
             cache_invalidate_if(drive, match_odd_tag_low_addr, &limit);
+            cache_invalidate_if(drive_b, match_odd_tag_low_addr, &limit);
             for (size_t i = 0; i < NSETS; i++)
                 for (size_t j = 0; j < NWAYS; j++)
                     o[i][j].invalidated += cache_invalidate_if(
                         o[i][j].c, match_odd_tag_low_addr, &limit);
         } else if (n % 7 == 0) {
             cache_flush(drive);
+            cache_flush(drive_b);
             for (size_t i = 0; i < NSETS; i++)
                 for (size_t j = 0; j < NWAYS; j++)
                     cache_flush(o[i][j].c);
         }
     }
     assert_true(allassoc_exact(a));
+    assert_true(allassoc_exact(b));
+    allassoc_feed_free(f);
     /* watching: the lookups where each geometry's outcome differed from
      * the 2 x 2 one, by the oracles; equal outcome vectors give equal
      * keys, and here (no collision) different ones different keys */
@@ -160,24 +183,40 @@ static void run_random(uint64_t seed, unsigned keys, unsigned ops)
             assert_int_equal(n.hits, o[i][j].hits);
             assert_int_equal(n.evictions, o[i][j].evictions);
             assert_int_equal(n.invalidated, o[i][j].invalidated);
+            if (SETS[i] == bsets[0] || SETS[i] == bsets[1]) {
+                assert_int_equal(allassoc_counts(b, SETS[i], WAYS[j], &n), 0);
+                assert_int_equal(n.hits, o[i][j].hits);
+                assert_int_equal(n.evictions, o[i][j].evictions);
+                assert_int_equal(n.invalidated, o[i][j].invalidated);
+            }
             cache_free(o[i][j].c);
         }
     cache_set_shadow(drive, NULL);
     cache_free(drive);
+    cache_set_shadow(drive_b, NULL);
+    cache_free(drive_b);
     allassoc_free(a);
+    allassoc_free(b);
 }
 
-/* Few keys: mostly hits, deep stacks; many keys: mostly misses. */
-static void test_random_few_keys(void **state)
-{
-    (void)state;
-    run_random(0x1234567, 24, 20000);
-}
+/* Few keys: mostly hits, deep stacks; many keys: mostly misses.  Through
+ * a feed's thread: the ring (FEED_RING entries) wraps several times,
+ * predicate invalidations wait for it, and the second shadow's
+ * operations interleave. */
+typedef struct random_case {
+    uint64_t seed;
+    unsigned keys, ops;
+    bool feed;
+} random_case_t;
+static const random_case_t few_keys = {0x1234567, 24, 20000, false},
+                           many_keys = {0xabcdef1, 200, 20000, false},
+                           feed_few_keys = {0x1234567, 24, 60000, true},
+                           feed_many_keys = {0xabcdef1, 200, 60000, true};
 
-static void test_random_many_keys(void **state)
+static void test_random(void **state)
 {
-    (void)state;
-    run_random(0xabcdef1, 200, 20000);
+    const random_case_t *c = *state;
+    run_random(c->seed, c->keys, c->ops, c->feed);
 }
 
 /* One set: A B C accessed (stack C B A), B invalidated (C _ A), D filled:
@@ -220,14 +259,18 @@ static void test_hole_by_hand(void **state)
 }
 
 /* A missed lookup with no fill while some geometry holds the key (a stale
- * hit there): the one pass cannot follow, and says so. */
+ * hit there): the one pass cannot follow, and says so.  State: a bool,
+ * through a feed's thread (allassoc_exact then waits for it: the lookup
+ * that breaks exactness is applied there). */
 static void test_inexact_detected(void **state)
 {
-    (void)state;
+    bool feed = *(const bool *)*state;
     iosim_err_t err = {0};
     const uint32_t one = 1;
     allassoc_t *a = allassoc_new(&one, 1, 2, &err);
     assert_non_null(a);
+    allassoc_feed_t *f = feed ? allassoc_feed_new(&err) : NULL;
+    assert_true(!feed || (f && !allassoc_feed_add(f, a, &err)));
     allassoc_lookup(a, 1, 0, false);
     allassoc_insert(a, 1, 0);
     allassoc_lookup(a, 2, 0, false);
@@ -236,6 +279,7 @@ static void test_inexact_detected(void **state)
     assert_true(allassoc_exact(a)); /* 3 was absent everywhere: fine */
     allassoc_lookup(a, 1, 0, false);
     assert_false(allassoc_exact(a)); /* 1 is held at depth 2 */
+    allassoc_feed_free(f);
     allassoc_free(a);
 }
 
@@ -253,11 +297,15 @@ static void test_bad_params(void **state)
 
 int main(void)
 {
+    static const bool no = false, yes = true;
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_random_few_keys),
-        cmocka_unit_test(test_random_many_keys),
+        cmocka_unit_test_prestate(test_random, (void *)&few_keys),
+        cmocka_unit_test_prestate(test_random, (void *)&many_keys),
+        cmocka_unit_test_prestate(test_random, (void *)&feed_few_keys),
+        cmocka_unit_test_prestate(test_random, (void *)&feed_many_keys),
         cmocka_unit_test(test_hole_by_hand),
-        cmocka_unit_test(test_inexact_detected),
+        cmocka_unit_test_prestate(test_inexact_detected, (void *)&no),
+        cmocka_unit_test_prestate(test_inexact_detected, (void *)&yes),
         cmocka_unit_test(test_bad_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
