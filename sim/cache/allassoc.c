@@ -31,6 +31,9 @@ typedef struct allassoc_level { /* one set count */
     uint32_t sets;
     cache_key_t *keys; /* HOLE: an empty place */
     uint32_t *len;     /* places in use per set (trailing holes cut) */
+    uint64_t holes;    /* holes among the places in use, all sets: none
+                          (no invalidation left one) spares find and
+                          cut_holes their hole tests */
     uint64_t *hit;     /* [d]: hits found at depth d (1..max_ways)   */
     int64_t *evict;    /* difference array over W                     */
     int64_t *inval;    /* difference array over W                     */
@@ -203,11 +206,18 @@ static void watch_compare(allassoc_t *a)
 
 /* Place of key in stack `set` of l, or its length if absent; *hole: the
  * first hole above that place (or the place itself if none). */
-static uint32_t find(const allassoc_t *a, const allassoc_level_t *l,
-                     uint32_t set, uint64_t addr, uint64_t tag, uint32_t *hole)
+static inline __attribute__((always_inline)) uint32_t
+find(const allassoc_t *a, const allassoc_level_t *l, uint32_t set,
+     uint64_t addr, uint64_t tag, uint32_t *hole)
 {
     const cache_key_t *k = &l->keys[(size_t)set * a->ways];
     uint32_t n = l->len[set], h = UINT32_MAX, p = 0;
+    if (!l->holes) { /* no hole anywhere: the place is the first hole */
+        while (p < n && !(k[p].addr == addr && k[p].tag == tag))
+            p++;
+        *hole = p;
+        return p;
+    }
     for (; p < n; p++) {
         if (k[p].addr == addr && k[p].tag == tag)
             break;
@@ -221,8 +231,44 @@ static uint32_t find(const allassoc_t *a, const allassoc_level_t *l,
 static void cut_holes(const allassoc_t *a, allassoc_level_t *l, uint32_t set)
 {
     const cache_key_t *k = &l->keys[(size_t)set * a->ways];
-    while (l->len[set] > 0 && is_hole(k[l->len[set] - 1]))
+    while (l->holes && l->len[set] > 0 && is_hole(k[l->len[set] - 1])) {
         l->len[set]--;
+        l->holes--;
+    }
+}
+
+/* access's step for level k (its index k) when no stack of it holds a
+ * hole: the search and the move down in one sweep, each place read and
+ * written once (the first hole above the key is its own place, or the
+ * stack's end on a miss) */
+static inline void access_no_holes(allassoc_t *a, allassoc_level_t *l, size_t k,
+                                   size_t base, uint32_t set, uint64_t addr,
+                                   uint64_t tag, bool count_hit)
+{
+    cache_key_t *key = &l->keys[base];
+    const uint32_t n = l->len[set];
+    cache_key_t carry = {addr, tag};
+    uint32_t p = 0;
+    for (; p < n; p++) {
+        cache_key_t t = key[p];
+        key[p] = carry;
+        if (t.addr == addr && t.tag == tag)
+            break;
+        carry = t;
+    }
+    bool found = p < n;
+    if (found && count_hit)
+        l->hit[p + 1]++;
+    if (a->nwatch)
+        a->depth[k] = found ? p + 1 : UINT32_MAX;
+    if (p > 0) { /* W <= p: full, and the key not in it */
+        l->evict[1]++;
+        l->evict[p + 1]--;
+    }
+    if (!found && n < a->ways) { /* else the bottom entry falls off */
+        key[n] = carry;
+        l->len[set] = n + 1;
+    }
 }
 
 /* The key ends at the top of every stack: a hit (counted at its depth
@@ -230,11 +276,17 @@ static void cut_holes(const allassoc_t *a, allassoc_level_t *l, uint32_t set)
  * above it, or above the bottom) move down one; W <= that place evict. */
 static void access(allassoc_t *a, uint64_t addr, uint64_t tag, bool count_hit)
 {
+    /* every set count's index is the low bits of one hash (cache_index) */
+    const uint32_t h = cache_index(addr, tag, UINT32_MAX);
     for (size_t k = 0; k < a->nlv; k++) {
         allassoc_level_t *l = &a->lv[k];
-        uint32_t set = cache_index(addr, tag, l->sets - 1), hole;
-        uint32_t p = find(a, l, set, addr, tag, &hole);
+        uint32_t set = h & (l->sets - 1), hole;
         size_t base = (size_t)set * a->ways;
+        if (!l->holes) {
+            access_no_holes(a, l, k, base, set, addr, tag, count_hit);
+            continue;
+        }
+        uint32_t p = find(a, l, set, addr, tag, &hole);
         bool found = p < l->len[set];
         if (found && count_hit)
             l->hit[p + 1]++;
@@ -250,6 +302,11 @@ static void access(allassoc_t *a, uint64_t addr, uint64_t tag, bool count_hit)
             l->evict[hole + 1]--;
         }
         cache_key_t *key = &l->keys[base];
+        /* the move down fills the hole above it, if any; a key found
+         * below a hole leaves one in its place (below): one fewer only
+         * for a miss that fills a hole */
+        if (!found && hole < l->len[set])
+            l->holes--;
         if (found && hole < p)
             key[p] = hole_key; /* it moves up; its place is a hole */
         for (uint32_t j = stop; j > 0; j--)
@@ -316,15 +373,17 @@ static void feed_wait_done(allassoc_feed_t *f, uint64_t behind);
 static void drop(allassoc_t *a, allassoc_level_t *l, uint32_t set, uint32_t p)
 {
     l->keys[(size_t)set * a->ways + p] = hole_key;
+    l->holes++;
     l->inval[p + 1]++;
 }
 
 static void invalidate_now(allassoc_t *a, uint64_t addr, uint64_t tag)
 {
     end_pending(a);
+    const uint32_t h = cache_index(addr, tag, UINT32_MAX);
     for (size_t k = 0; k < a->nlv; k++) {
         allassoc_level_t *l = &a->lv[k];
-        uint32_t set = cache_index(addr, tag, l->sets - 1), hole;
+        uint32_t set = h & (l->sets - 1), hole;
         uint32_t p = find(a, l, set, addr, tag, &hole);
         if (p < l->len[set]) {
             drop(a, l, set, p);
@@ -358,8 +417,10 @@ void allassoc_invalidate_if(allassoc_t *a,
 static void flush_now(allassoc_t *a)
 {
     end_pending(a);
-    for (size_t k = 0; k < a->nlv; k++)
+    for (size_t k = 0; k < a->nlv; k++) {
         memset(a->lv[k].len, 0, a->lv[k].sets * sizeof *a->lv[k].len);
+        a->lv[k].holes = 0;
+    }
 }
 
 static void window_now(allassoc_t *a, bool begin)
