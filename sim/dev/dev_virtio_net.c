@@ -38,9 +38,16 @@
  *     carves buffers one after the other from a 32 KB
  *     skb_page_frag_refill page: same or next page, or a new 32 KB
  *     aligned frag once the last one is used up); any other MAP is
- *     a tx packet of one buffer (xmit_skb -> virtqueue_add_outbuf).  An
+ *     a tx buffer (xmit_skb -> virtqueue_add_outbuf), a packet of its
+ *     own unless it is an indirect table: a tx MAP whose unmap, among the
+ *     records held back, comes right before those of the n >= 2 tx maps
+ *     before it, in their order (virtqueue_add_split maps the sg entries,
+ *     then the table; detach_buf_split unmaps the table, then the
+ *     entries), is the table of a packet of those n buffers: one
+ *     descriptor (tx_indirect).  An
  *     UNMAP of a posted tx buffer is a tx completion (free_old_xmit_skbs:
- *     no access); of an rx buffer, or of an IOVA the trace never mapped
+ *     no access; an indirect packet's once its table and every entry are
+ *     unmapped); of an rx buffer, or of an IOVA the trace never mapped
  *     while the rx ring still holds buffers posted before the trace, it
  *     is that buffer's rx completion (virtnet_receive ->
  *     virtqueue_get_buf_ctx -> detach_buf_split -> vring_unmap_one_split).
@@ -91,7 +98,9 @@
  *     tx kick (hw/net/virtio-net.c virtio_net_handle_tx_bh):
  *       virtio_queue_set_notification(0) (avail idx); virtio_net_tx_bh ->
  *       virtio_net_flush_tx: per packet virtqueue_pop (avail ring, desc,
- *       buffer pages), virtqueue_push (used elem, used idx), virtio_notify
+ *       buffer pages; an indirect packet: desc, then per entry the
+ *       table's entry and its buffer's pages), virtqueue_push (used elem,
+ *       used idx), virtio_notify
  *       (used_event); the pop that finds the queue empty (avail idx);
  *       then virtio_queue_set_notification(1) (avail idx, avail_event
  *       write) and virtio_net_flush_tx again (its empty pop: avail idx).
@@ -122,9 +131,14 @@
  *     mergeable rx buffers of one descriptor each (add_recvbuf_mergeable),
  *     every rx packet in one buffer (a backend without vnet header, as
  *     QEMU's user network: no guest GSO, so Linux's buffers, at least hdr
- *     + Ethernet + VLAN + MTU, hold any frame: mergeable_min_buf_len),
- *     every tx packet one linear buffer (no VIRTIO_NET_F_CSUM without a
- *     vnet header, so no NETIF_F_SG: one sg entry, no indirect table).
+ *     + Ethernet + VLAN + MTU, hold any frame: mergeable_min_buf_len;
+ *     with a vnet header, as a tap's, true of packets up to that size),
+ *     every tx packet one buffer or, on a split ring, an indirect table
+ *     (no VIRTIO_NET_F_CSUM without a vnet header, so no NETIF_F_SG: one
+ *     sg entry; with it, header + linear part + frags through a table).
+ *   - An indirect table's offset in its page is not in the trace (its
+ *     MAP is page-aligned): its entries are read from the page's start
+ *     (the same page: a kmalloc'd table of up to 19 x 16 B lies in one).
  *   - The rx ring is full when the trace begins (virtnet_open ->
  *     try_fill_recv) and its buffers, posted before the trace, are
  *     consumed first, in order; their IOVAs, allocated top-down right
@@ -142,10 +156,14 @@
  *     arrivals the guest's maps do not bound from below.
  * Not modeled: the control virtqueue's commands (its ring is placed and
  *   its explicit MAP accepted, its buffers count as tx), multiqueue,
- *   indirect descriptors (packed: virtqueue_add_indirect_packed),
- *   packets spanning several rx buffers, rx drops when the ring is empty
- *   (virtio_net_has_buffers' retry), the tx timer mode, vhost (no QEMU
- *   translations at all).
+ *   descriptor chains without a table (indirect off: a packet's buffers
+ *   are unmapped in the order they were posted, as packets of one buffer
+ *   are, so each counts as a packet), an indirect table whose unmap is
+ *   not held back, indirect tables on a packed ring
+ *   (virtqueue_add_indirect_packed: each map counts as a packet),
+ *   packets spanning several rx buffers (a large receive with guest GSO),
+ *   rx drops when the ring is empty (virtio_net_has_buffers' retry), the
+ *   tx timer mode, vhost (no QEMU translations at all).
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -168,6 +186,7 @@ struct dev_virtio_net_params {
     uint64_t ctrl_ring_iova;    /* 0 = derived                            */
     bool event_idx;             /* VIRTIO_RING_F_EVENT_IDX negotiated     */
     bool shadow_heads;          /* QEMU >= 8.2 virtqueue_num_heads        */
+    bool indirect;              /* VIRTIO_RING_F_INDIRECT_DESC negotiated */
     uint32_t napi_budget;       /* rx NAPI budget (refill threshold)      */
     uint32_t tx_burst;          /* QEMU virtio-net x-txburst              */
     char rx_at[IOSIM_NAME_LEN]; /* unmap | poll                         */
@@ -240,6 +259,17 @@ static const iosim_param_t virtio_net_rows[] = {
      "in 8.2); false = QEMU 7.2, Debian 12's, which the capture pipeline "
      "and most shipped captures use; set true for QEMU >= 8.2 (the "
      "-q10/-fs captures, QEMU 10.0)"},
+    {"dev.virtio-net.indirect", IOSIM_P_BOOL, OFF(indirect), "true", 0, 0,
+     NULL,
+     "virtio-net: VIRTIO_RING_F_INDIRECT_DESC negotiated: a tx packet of "
+     "several buffers is one descriptor pointing to an indirect table (a "
+     "tx MAP whose unmap comes just before those of the tx maps before it, "
+     "in their order, is that table)",
+     "QEMU include/hw/virtio/virtio.h DEFINE_VIRTIO_COMMON_FEATURES "
+     "(indirect_desc on); Linux drivers/virtio/virtio_ring.c "
+     "vring_transport_features keeps it, __vring_new_virtqueue (indirect "
+     "unless the queue has a context: rx queues with mergeable buffers), "
+     "virtqueue_use_indirect (total_sg > 1)"},
     {"dev.virtio-net.napi_budget", IOSIM_P_U32,
      OFF(napi_budget), "64", 1, 65536, NULL,
      "virtio-net: rx NAPI budget; the driver refills when more than "
@@ -271,9 +301,10 @@ static const iosim_param_t virtio_net_rows[] = {
      "trace and counts as 0 (UNVERIFIED for a peer that is not a fast host)"},
     {"dev.virtio-net.lookahead", IOSIM_P_U32, OFF(lookahead), "256", 1,
      1048576, NULL,
-     "virtio-net rx_at=poll|arrival: records the sim holds back so the "
-     "model can see the coming rx unmaps (a poll unmaps at most napi_budget "
-     "buffers; the rest is room for other CPUs' records in between)",
+     "virtio-net rx_at=poll|arrival, or indirect: records the sim holds back "
+     "so the model can see the coming rx and tx unmaps (a poll unmaps at "
+     "most napi_budget buffers; the rest is room for other CPUs' records "
+     "in between)",
      "UNVERIFIED: 4 x NAPI_POLL_WEIGHT (64), the rx ring size"},
     {"dev.virtio-net.ring", IOSIM_P_STR, OFF(ring), "auto", 1, 0,
      "auto|split|packed",
@@ -302,9 +333,23 @@ static const iosim_param_t virtio_net_rows[] = {
 
 typedef struct vn_buf {
     uint64_t iova, size;
-    bool known;  /* iova known (a traced MAP or an unmap that named it) */
-    bool answer; /* tx: the backend answers inside the element */
+    bool known;   /* iova known (a traced MAP or an unmap that named it) */
+    bool answer;  /* tx: the backend answers inside the element */
+    uint32_t cpu; /* tx: the CPU that mapped it */
 } vn_buf_t;
+
+/* A packet posted through an indirect table (the head's buffer is the
+ * table): its entries' buffers in sg order. */
+typedef struct vn_ind {
+    uint64_t *iova, *size;
+    uint32_t n, cap; /* entries (0: not indirect), allocated */
+    uint32_t left;   /* the packet's mappings (table too) not yet unmapped */
+} vn_ind_t;
+
+/* the most entries an indirect table is recognized with (Linux: total_sg
+ * <= MAX_SKB_FRAGS + 2, include/linux/skbuff.h, drivers/net/virtio_net.c
+ * xmit_skb) */
+#define VN_MAX_SG 64u
 
 /* One split virtqueue: its layout, Linux's side and QEMU's side. */
 typedef struct vn_vq {
@@ -323,6 +368,7 @@ typedef struct vn_vq {
     uint32_t *next;      /* free list links (desc_extra[].next) */
     uint32_t free_head, num_free;
     vn_buf_t *buf; /* per descriptor head */
+    vn_ind_t *ind; /* per descriptor head: its indirect table's entries */
     /* an index of the known buffers: IOVA -> head (the latest buffer of
      * that IOVA), and each head's avail slot, so that finding a buffer by
      * IOVA does not scan the ring */
@@ -404,9 +450,11 @@ static int vq_init(vn_vq_t *q, uint32_t num, uint64_t base, uint32_t align,
     q->next = calloc(num, sizeof *q->next);
     q->buf = calloc(num, sizeof *q->buf);
     q->slot_of = calloc(num, sizeof *q->slot_of);
-    /* at most num buffers are known: 4 num slots never grow */
+    q->ind = calloc(num, sizeof *q->ind);
+    /* at most num buffers are known: 4 num slots never grow (but for the
+     * entries of indirect tables) */
     if (!q->slot_head || !q->slot_live || !q->next || !q->buf || !q->slot_of ||
-        u64map_init(&q->index, 4 * (size_t)num) < 0)
+        !q->ind || u64map_init(&q->index, 4 * (size_t)num) < 0)
         return -1;
     for (uint32_t i = 0; i < num; i++)
         q->next[i] = i + 1; /* vring_alloc_desc_extra: 0 -> 1 -> ... */
@@ -434,6 +482,11 @@ static void vq_free(vn_vq_t *q)
     free(q->slot_live);
     free(q->next);
     free(q->buf);
+    for (uint32_t i = 0; q->ind && i < q->num; i++) {
+        free(q->ind[i].iova);
+        free(q->ind[i].size);
+    }
+    free(q->ind);
     u64map_fini(&q->index);
     free(q->slot_of);
 }
@@ -463,6 +516,7 @@ enum {
     W_DRV_OFF_WRAP,
     W_DEV_FLAGS,
     W_DEV_OFF_WRAP,
+    W_INDIRECT, /* an entry of an indirect table (split) */
     W_COUNT
 };
 static const char *const vn_what[2][W_COUNT] = {
@@ -470,12 +524,12 @@ static const char *const vn_what[2][W_COUNT] = {
      "rx.used_event", "rx.used.flags", "rx.used.idx", "rx.used.elem",
      "rx.avail_event", "rx.buf", "rx.desc.flags", "rx.desc.addr", "rx.desc.id",
      "rx.desc.len", "rx.driver.flags", "rx.driver.off_wrap", "rx.device.flags",
-     "rx.device.off_wrap"},
+     "rx.device.off_wrap", "rx.indirect"},
     {"tx.desc", "tx.avail.flags", "tx.avail.idx", "tx.avail.ring",
      "tx.used_event", "tx.used.flags", "tx.used.idx", "tx.used.elem",
      "tx.avail_event", "tx.buf", "tx.desc.flags", "tx.desc.addr", "tx.desc.id",
      "tx.desc.len", "tx.driver.flags", "tx.driver.off_wrap", "tx.device.flags",
-     "tx.device.off_wrap"},
+     "tx.device.off_wrap", "tx.indirect"},
 };
 
 static void acc(vn_t *v, const vn_vq_t *q, int what, uint64_t iova,
@@ -609,7 +663,19 @@ static bool q_pop(vn_t *v, vn_vq_t *q, bool write)
     }
     v->popped = head;
     const vn_buf_t *b = &q->buf[head];
-    if (b->known && b->size) /* virtqueue_map_desc: each page once */
+    const vn_ind_t *in = &q->ind[head];
+    /* VRING_DESC_F_INDIRECT: address_space_cache_init of the table (no
+     * translation: the section is the IOMMU region), then per entry
+     * vring_split_desc_read from it (one translation: 16 B, never across
+     * a page) and virtqueue_map_desc of its buffer; the next entry is read
+     * by virtqueue_split_read_next_desc after the map, none after the last
+     * (no VRING_DESC_F_NEXT).  The table's offset in its page is not in
+     * the trace: entries from the page's start. */
+    for (uint32_t k = 0; k < in->n; k++) {
+        acc(v, q, W_INDIRECT, b->iova + 16ull * k, 16, false);
+        acc(v, q, W_BUF, in->iova[k], in->size[k], write);
+    }
+    if (!in->n && b->known && b->size) /* virtqueue_map_desc: each page */
         acc(v, q, W_BUF, b->iova, b->size, write);
     return true;
 }
@@ -727,6 +793,7 @@ static int drv_add(vn_vq_t *q, uint64_t iova, uint64_t size)
     q->free_head = q->next[head];
     q->num_free--;
     q->buf[head] = (vn_buf_t){.iova = iova, .size = size, .known = true};
+    q->ind[head].n = 0;
     /* cannot fail: the index never grows (vq_init) */
     (void)u64map_put(&q->index, iova, head);
     q->slot_of[head] = q->drv_avail % q->num;
@@ -736,17 +803,37 @@ static int drv_add(vn_vq_t *q, uint64_t iova, uint64_t size)
     return 0;
 }
 
+/* the index entry of iova, if it names head */
+static void index_del(vn_vq_t *q, uint64_t iova, uint32_t head)
+{
+    size_t e = u64map_probe(&q->index, iova);
+    if (e != SIZE_MAX && q->index.s[e].val == head)
+        u64map_del_slot(&q->index, e);
+}
+
+/* drv_add undone (the last buffer added, not yet popped): its head back
+ * on the free list, whose next link drv_add left as it was */
+static void drv_unadd(vn_vq_t *q)
+{
+    uint32_t s = (uint16_t)--q->drv_avail % q->num;
+    uint32_t head = q->slot_head[s];
+    q->slot_live[s] = false;
+    index_del(q, q->buf[head].iova, head);
+    q->buf[head].known = false;
+    q->free_head = head;
+    q->num_free++;
+}
+
 /* detach_buf_split of the buffer in avail slot idx */
 static void drv_detach(vn_vq_t *q, uint16_t idx)
 {
     uint32_t head = q->slot_head[idx % q->num];
     q->slot_live[idx % q->num] = false;
     /* the index entry goes only if it names this buffer */
-    size_t e = q->buf[head].known ? u64map_probe(&q->index, q->buf[head].iova)
-                                  : SIZE_MAX;
-    if (e != SIZE_MAX && q->index.s[e].val == head)
-        u64map_del_slot(&q->index, e);
+    if (q->buf[head].known)
+        index_del(q, q->buf[head].iova, head);
     q->buf[head].known = false;
+    q->ind[head].n = 0;
     q->next[head] = q->free_head;
     q->free_head = head;
     q->num_free++;
@@ -924,6 +1011,12 @@ static void *vn_create(iosim_sim_t *s, iosim_err_t *err)
                              "'%s' is not unmap, poll or arrival", p->rx_at),
                NULL;
     }
+    /* the indirect table's role needs the coming tx unmaps */
+    if (p->indirect && !v->rx_at_poll && !v->rx_at_arrival &&
+        dev_lookahead(s, p->lookahead, err)) {
+        vn_destroy(v);
+        return NULL;
+    }
     if (v->rx_at_poll || v->rx_at_arrival) {
         /* packets written ahead: at most a poll's, or the whole ring */
         v->early_cap = v->rx_at_poll ? p->napi_budget : p->rx_queue_size;
@@ -984,6 +1077,7 @@ static void vn_other_record(vn_t *v, const iosim_rec_t *r)
 }
 
 static int vn_map_role(vn_t *v, const iosim_rec_t *r, iosim_err_t *err);
+static int tx_indirect(vn_t *v, const iosim_rec_t *m, iosim_err_t *err);
 static void rx_arrive(vn_t *v, const iosim_rec_t *cur);
 
 static int vn_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
@@ -997,6 +1091,115 @@ static int vn_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
     v->last_page = (r->aux + r->size - 1) & ~(VN_PAGE - 1);
     v->last_cpu = r->cpu;
     return rc;
+}
+
+/* The position of the first UNMAP of iova among the records held back,
+ * or SIZE_MAX. */
+static size_t peek_unmap(const vn_t *v, uint64_t iova)
+{
+    for (size_t i = 0;; i++) {
+        const iosim_rec_t *r = dev_peek(v->sim, i);
+        if (!r)
+            return SIZE_MAX;
+        if (r->kind == IOSIM_REC_UNMAP && r->iova == iova)
+            return i;
+    }
+}
+
+/* The tx MAP m (just posted as a packet of one buffer) as the indirect
+ * table of the n >= 2 tx buffers posted right before it.  Linux
+ * virtqueue_add_split maps a packet's sg entries in order
+ * (vring_map_one_sg), then the table (vring_map_single, total_sg x 16 B),
+ * and uses a table only for more than one entry (virtqueue_use_indirect);
+ * detach_buf_split unmaps the table first (vring_unmap_one_split of the
+ * head, VRING_DESC_F_INDIRECT: dma_unmap_single), then each entry in
+ * table order (vring_unmap_one_split_indirect), on one CPU with nothing
+ * else mapped in between.  So m is a table when, among the records held
+ * back, the UNMAPs on its unmap's CPU right after it (invalidations and
+ * other CPUs' records skipped) are those of the n buffers before m, in
+ * their order; packets of one buffer each are unmapped in the order they
+ * were posted, never so.  The n + 1 descriptors become one: the table's,
+ * whose entries are the buffers.  Nothing changes when m's unmap is not
+ * held back (a tx completion more than dev.virtio-net.lookahead records
+ * away). */
+static int tx_indirect(vn_t *v, const iosim_rec_t *m, iosim_err_t *err)
+{
+    vn_vq_t *q = &v->tx;
+    /* the buffers posted before m since the last kick: one buffer each,
+     * known, mapped on m's CPU */
+    uint32_t k = 0;
+    while (k + 1 < v->tx_pending && k < VN_MAX_SG) {
+        uint32_t h = q->slot_head[(uint16_t)(q->drv_avail - 2 - k) % q->num];
+        if (q->ind[h].n || !q->buf[h].known || q->buf[h].cpu != m->cpu)
+            break;
+        k++;
+    }
+    if (k < 2)
+        return 0;
+    size_t i = peek_unmap(v, m->iova);
+    if (i == SIZE_MAX)
+        return 0;
+    uint32_t cpu = dev_peek(v->sim, i)->cpu;
+    uint64_t e_iova[VN_MAX_SG], e_size[VN_MAX_SG];
+    uint32_t n = 0, got = 0;
+    bool answer =
+        q->buf[q->slot_head[(uint16_t)(q->drv_avail - 1) % q->num]].answer;
+    for (size_t j = i + 1; !n || got < n; j++) {
+        const iosim_rec_t *r = dev_peek(v->sim, j);
+        if (!r)
+            return 0;
+        if (r->cpu != cpu || r->kind == IOSIM_REC_INVAL)
+            continue;
+        if (r->kind != IOSIM_REC_UNMAP)
+            return 0;
+        if (!n) { /* the first: which of the k buffers starts the packet */
+            for (uint32_t c = 2; c <= k && !n; c++)
+                if (q->buf[q->slot_head[(uint16_t)(q->drv_avail - 1 - c) %
+                                        q->num]]
+                        .iova == r->iova)
+                    n = c;
+            if (!n)
+                return 0;
+        }
+        const vn_buf_t *b =
+            &q->buf[q->slot_head[(uint16_t)(q->drv_avail - 1 - n + got) %
+                                 q->num]];
+        if (b->iova != r->iova)
+            return 0;
+        e_iova[got] = b->iova;
+        e_size[got] = b->size;
+        answer |= b->answer;
+        got++;
+    }
+    if (16ull * n > m->size) /* the table holds total_sg x 16 B */
+        return 0;
+    for (uint32_t c = 0; c <= n; c++)
+        drv_unadd(q);
+    (void)drv_add(q, m->iova, m->size); /* the n + 1 heads just freed */
+    uint32_t head = q->slot_head[(uint16_t)(q->drv_avail - 1) % q->num];
+    vn_ind_t *in = &q->ind[head];
+    if (in->cap < n) {
+        uint64_t *a = realloc(in->iova, n * sizeof *a);
+        if (a)
+            in->iova = a;
+        uint64_t *z = a ? realloc(in->size, n * sizeof *z) : NULL;
+        if (!z)
+            return iosim_err_set(err, "out of memory"), -1;
+        in->size = z;
+        in->cap = n;
+    }
+    for (uint32_t c = 0; c < n; c++) {
+        in->iova[c] = e_iova[c];
+        in->size[c] = e_size[c];
+        if (u64map_put(&q->index, e_iova[c], head) < 0)
+            return iosim_err_set(err, "out of memory"), -1;
+    }
+    in->n = n;
+    in->left = n + 1;
+    q->buf[head].cpu = m->cpu;
+    q->buf[head].answer = answer;
+    v->tx_pending -= n;
+    return 0;
 }
 
 static int vn_map_role(vn_t *v, const iosim_rec_t *r, iosim_err_t *err)
@@ -1044,11 +1247,16 @@ static int vn_map_role(vn_t *v, const iosim_rec_t *r, iosim_err_t *err)
     }
     if (drv_add(&v->tx, r->iova, r->size))
         return iosim_err_set(err, "virtio-net: tx ring full");
+    vn_buf_t *b =
+        &v->tx
+             .buf[v->tx.slot_head[(uint16_t)(v->tx.drv_avail - 1) % v->tx.num]];
+    b->cpu = r->cpu;
     /* libslirp's answer to this segment, as the importer replayed it */
     if ((r->reserved & IOSIM_SEG_KNOWN) && (r->reserved & IOSIM_SEG_ANSWER))
-        v->tx.buf[v->tx.slot_head[(uint16_t)(v->tx.drv_avail - 1) % v->tx.num]]
-            .answer = true;
+        b->answer = true;
     v->tx_pending++;
+    if (v->p.indirect && !v->packed) /* split only (not modeled: packed) */
+        return tx_indirect(v, r, err);
     return 0;
 }
 
@@ -1246,6 +1454,15 @@ static int vn_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
         goto arrive;
     int s = drv_find(&v->tx, v->tx.drv_done, v->tx.last_avail, r->iova);
     if (s >= 0) { /* tx completion: free_old_xmit_skbs */
+        uint32_t head = v->tx.slot_head[s];
+        vn_ind_t *in = &v->tx.ind[head];
+        /* an indirect packet: detach_buf_split unmaps its table and its
+         * entries in one go; the head is free once the last is unmapped */
+        if (in->n) {
+            index_del(&v->tx, r->iova, head);
+            if (--in->left)
+                goto arrive;
+        }
         drv_detach(&v->tx, (uint16_t)s);
         goto arrive;
     }

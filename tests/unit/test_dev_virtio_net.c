@@ -609,6 +609,123 @@ static void test_packed_from_meta(void **state)
     iosim_config_free(c);
 }
 
+/* Indirect tx packets (dev.virtio-net.indirect, the default).  Linux 6.1
+ * drivers/net/virtio_net.c xmit_skb with NETIF_F_SG (a tap with its
+ * offloads): the header pushed into the linear part, then the frags, so a
+ * data segment is total_sg = 1 + frags > 1 entries and
+ * drivers/virtio/virtio_ring.c virtqueue_add_split goes indirect
+ * (virtqueue_use_indirect): each entry mapped in order
+ * (vring_map_one_sg), then the table (vring_map_single, total_sg x 16 B);
+ * detach_buf_split unmaps the table first, then each entry in table order
+ * (vring_unmap_one_split_indirect).  QEMU 7.2 hw/virtio/virtio.c
+ * virtqueue_split_pop: desc read (the head); VRING_DESC_F_INDIRECT:
+ * address_space_cache_init of the table (no translation), entry 0 read
+ * (vring_split_desc_read), its buffer mapped (virtqueue_map_desc), then
+ * virtqueue_split_read_next_desc: entry 1 read, its buffer mapped; no read
+ * after the last (no VRING_DESC_F_NEXT).  Per packet: avail ring, desc,
+ * 2 x entries, used elem, used idx, used_event = 5 + 2n; a kick adds
+ * set_notification(0) 1, the empty pop 1, set_notification(1) 2, its
+ * flush's empty pop 1 = 5 (test_tx_packet: 5 + 6 = 11 for one buffer).
+ * Buffers at 0x10000000 (linear), 0x10002000 (frag), table 0x10004000,
+ * all mapped on CPU 0; the tx completion on CPU 1 with an invalidation
+ * between the unmaps. */
+static size_t tx_indirect_recs(iosim_rec_t *r, const uint64_t *unmap_order)
+{
+    size_t n = rings(r);
+    r[n++] = test_map(10, 0x10000000, 4096, 0);
+    r[n++] = test_map(11, 0x10002000, 4096, 0);
+    r[n++] = test_map(12, 0x10004000, 4096, 0);
+    r[n++] = test_mark(13, 0);
+    for (uint64_t k = 0; k < 3; k++) {
+        r[n++] = test_unmap(14 + 2 * k, unmap_order[k], 4096, 1);
+        r[n] = test_rec(IOSIM_REC_INVAL, 15 + 2 * k, unmap_order[k], 4096, 1);
+        r[n++].desc = IOSIM_DESC_IOTLB;
+    }
+    return n;
+}
+
+/* the IOVA pages the sim translated (the translation log's seventh
+ * column), in order, into pages (at most max); how many */
+static size_t xlate_pages(const iosim_rec_t *r, size_t n, uint64_t *pages,
+                          size_t max)
+{
+    const char *sets[] = {"dev.model=virtio-net", "sim.window_only=false",
+                          NULL};
+    char *buf = xlate_log_of(sets, r, n, n);
+    size_t k = 0;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        const char *f = line;
+        for (int c = 0; c < 6 && f; c++)
+            f = strchr(f + 1, ',');
+        if (!f || k == max || (f[1] < '0' || f[1] > '9'))
+            continue;
+        pages[k++] = strtoull(f + 1, NULL, 0) & ~0xfffull;
+    }
+    free(buf);
+    return k;
+}
+
+static void test_tx_indirect(void **state)
+{
+    (void)state;
+    iosim_rec_t r[16];
+    static const uint64_t linux_order[3] = {0x10004000, 0x10000000, 0x10002000};
+    size_t n = tx_indirect_recs(r, linux_order);
+    /* one packet of 2 entries: 5 + (5 + 4) = 14; the entries' unmaps are
+     * its completion, not rx completions of pre-trace buffers */
+    assert_int_equal(run(r, n, NULL, NULL, 0), 14);
+    /* the order: desc, table, linear, table, frag, then the used ring */
+    uint64_t pg[32];
+    size_t np = xlate_pages(r, n, pg, 32);
+    size_t d = 0;
+    while (d < np && pg[d] != 0xffffc000)
+        d++;
+    assert_true(d + 6 <= np);
+    static const uint64_t want[6] = {0xffffc000, 0x10004000, 0x10000000,
+                                     0x10004000, 0x10002000, 0xffffd000};
+    for (size_t k = 0; k < 6; k++)
+        assert_int_equal(pg[d + k], want[k]);
+    /* unmapped in the order they were posted: three packets of one buffer
+     * (what Linux does for packets that are not indirect): 5 + 3 x 6 */
+    static const uint64_t posted_order[3] = {0x10000000, 0x10002000,
+                                             0x10004000};
+    n = tx_indirect_recs(r, posted_order);
+    assert_int_equal(run(r, n, NULL, NULL, 0), 23);
+    /* the feature off, or the table's unmap not held back: 23 too */
+    n = tx_indirect_recs(r, linux_order);
+    assert_int_equal(run(r, n, "dev.virtio-net.indirect=false", NULL, 0), 23);
+    assert_int_equal(run(r, n, "dev.virtio-net.lookahead=1", NULL, 0), 23);
+}
+
+/* A packet of one buffer (a pure ACK: total_sg 1, not indirect) and one of
+ * three entries (linear part, two frags) in one kick: 5 + 6 + (5 + 6) =
+ * 22; the table's unmap names the first of the three buffers after the
+ * ACK. */
+static void test_tx_indirect_after_single(void **state)
+{
+    (void)state;
+    iosim_rec_t r[24];
+    size_t n = rings(r);
+    r[n++] = test_map(10, 0x10008000, 4096, 0); /* ACK */
+    r[n++] = test_map(11, 0x10000000, 4096, 0); /* linear */
+    r[n++] = test_map(12, 0x10002000, 8192, 0); /* frag over 2 pages */
+    r[n++] = test_map(13, 0x10005000, 4096, 0); /* frag */
+    r[n++] = test_map(14, 0x10007000, 4096, 0); /* table */
+    r[n++] = test_mark(15, 0);
+    static const uint64_t un[5] = {0x10008000, 0x10007000, 0x10000000,
+                                   0x10002000, 0x10005000};
+    static const uint64_t sz[5] = {4096, 4096, 4096, 8192, 4096};
+    for (size_t k = 0; k < 5; k++)
+        r[n++] = test_unmap(16 + k, un[k], sz[k], 1);
+    /* the 8 KB frag is two pages: one more translation: 23 */
+    assert_int_equal(run(r, n, NULL, NULL, 0), 23);
+    /* the entries' unmaps out of their order: no table, five packets of
+     * one buffer (one of two pages): 5 + 5 x 6 + 1 = 36 */
+    r[n - 2] = test_unmap(19, 0x10005000, 4096, 1);
+    r[n - 1] = test_unmap(20, 0x10002000, 8192, 1);
+    assert_int_equal(run(r, n, NULL, NULL, 0), 36);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -624,6 +741,8 @@ int main(void)
         cmocka_unit_test(test_packed_rx_packet),
         cmocka_unit_test(test_packed_tx_packet),
         cmocka_unit_test(test_packed_from_meta),
+        cmocka_unit_test(test_tx_indirect),
+        cmocka_unit_test(test_tx_indirect_after_single),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
