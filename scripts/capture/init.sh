@@ -130,6 +130,15 @@ done > $OUT/event-formats.txt
 echo "built in: $(cat /modules/builtin 2>/dev/null | tr '\n' ' ')" > $OUT/modules.txt
 echo "loaded: $(cat /modules/order | tr '\n' ' ')" >> $OUT/modules.txt
 cat /proc/net/snmp > $OUT/net-snmp.txt
+# Every virtio device's negotiated feature bits (drivers/virtio/virtio.c
+# features_show: one '0'/'1' per bit, bit 0 first) and device id (0x0001 =
+# net): bit 34 VIRTIO_F_RING_PACKED, 29 VIRTIO_RING_F_EVENT_IDX, 28
+# VIRTIO_RING_F_INDIRECT_DESC (include/uapi/linux/virtio_config.h,
+# virtio_ring.h), so a capture records the ring format its guest used.
+for d in /sys/bus/virtio/devices/*; do
+    [ -f "$d/features" ] || continue
+    echo "${d##*/} device=$(cat "$d/device") features=$(cat "$d/features")"
+done > $OUT/virtio-features.txt
 cat /tmp/server.log > $OUT/server.log
 {
     echo "cmdline: $(cat /proc/cmdline)"
