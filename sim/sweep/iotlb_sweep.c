@@ -142,6 +142,8 @@ typedef struct grid1 {
     size_t nsets, nways;
     allassoc_t *a; /* one pass: the shadow */
     iotlb_sweep_row_t *rows;
+    bool feed;          /* one pass: the shadow on a thread of its own */
+    allassoc_feed_t *f; /* (allassoc_feed_new; NULL: none started) */
 } grid1_t;
 
 static void grid1_base(iosim_config_t *c, size_t k, char *label, size_t len,
@@ -154,10 +156,14 @@ static void grid1_base(iosim_config_t *c, size_t k, char *label, size_t len,
 static int grid1_attach(iosim_sim_t *s, size_t k, void *arg, iosim_err_t *err)
 {
     grid1_t *g = arg;
-    (void)k, (void)err;
+    (void)k;
     cache_set_shadow(swept_cache(s, g->which), g->a);
     sim_observe_window(s, window_changed, g->a);
-    return 0;
+    if (g->feed) {
+        iosim_err_t ignored; /* no thread: the sim's own updates it */
+        g->f = allassoc_feed_new(&ignored);
+    }
+    return g->f ? allassoc_feed_add(g->f, g->a, err) : 0;
 }
 
 /* the rows of every geometry from the shadow (if exact) */
@@ -166,6 +172,8 @@ static void grid1_counts(iosim_sim_t *s, size_t k, void *arg)
     grid1_t *g = arg;
     (void)k;
     cache_set_shadow(swept_cache(s, g->which), NULL);
+    allassoc_feed_free(g->f);
+    g->f = NULL;
     if (!allassoc_exact(g->a))
         return;
     for (size_t i = 0; i < g->nsets; i++)
@@ -207,9 +215,11 @@ static void grid1_copy(iosim_sim_t *s, size_t k, void *arg)
              g->which);
 }
 
-/* One sim, its cache shadowed; 1 = inexact (rows unset). */
+/* One sim, its cache shadowed (with threads other than 1, the shadow on
+ * a thread of its own and the decode on the others); 1 = inexact (rows
+ * unset). */
 static int run_one_pass(const iosim_config_t *base, const char *trace,
-                        grid1_t *g, iosim_err_t *err)
+                        grid1_t *g, unsigned threads, iosim_err_t *err)
 {
     uint32_t max_ways = 0;
     for (size_t j = 0; j < g->nways; j++)
@@ -219,7 +229,10 @@ static int run_one_pass(const iosim_config_t *base, const char *trace,
     if (!g->a)
         return -1;
     sims_plan_t p = {1, grid1_base, grid1_attach, grid1_counts, g};
-    int rc = run_sims(base, trace, &p, 1, err);
+    g->feed = threads != 1;
+    int rc = run_sims(base, trace, &p, threads, err);
+    allassoc_feed_free(g->f); /* (an error before grid1_counts) */
+    g->f = NULL;
     if (rc == 0 && !allassoc_exact(g->a))
         rc = 1;
     allassoc_free(g->a);
@@ -243,9 +256,9 @@ int iotlb_sweep_run(const iosim_config_t *base, const char *trace,
                          ? "plain runs asked for"
                          : one_pass_ruled_out(base, which);
     *one_pass = false;
-    grid1_t g = {which, sets, ways, nsets, nways, NULL, rows};
+    grid1_t g = {which, sets, ways, nsets, nways, NULL, rows, false, NULL};
     if (!no) {
-        int rc = run_one_pass(base, trace, &g, err);
+        int rc = run_one_pass(base, trace, &g, threads, err);
         if (rc < 0)
             return -1;
         if (rc == 0) {

@@ -46,7 +46,9 @@ static void usage(FILE *out)
         "  --plain           run every point as its own sim (the check of\n"
         "                    the one pass)\n"
         "  --threads N       worker threads for the sims (0 = one per CPU;\n"
-        "                    default 1)\n"
+        "                    default 1); a one-pass grid's shadow is\n"
+        "                    updated on a thread of its own, the others\n"
+        "                    decode the trace ahead\n"
         "  -h, --help        this text\n"
         "stderr says which way the rows were computed.\n");
 }

@@ -7,7 +7,8 @@
 # (gen random over a small window) and with hits between invalidations
 # (gen nic).  The IOTLB x PDE-cache grid (--psc-sets/--psc-ways) against
 # separate runs setting both geometries, and its fallback when walks in
-# flight couple the two.  Also: --plain gives the same table; a non-LRU
+# flight couple the two.  Also: --threads 2 (the shadow on a thread of
+# its own) gives the same table, byte for byte; --plain too; a non-LRU
 # base falls back to separate sims and says why; bad input is one line,
 # exit 2, no table.
 #
@@ -85,6 +86,13 @@ check() { # TRACE CONFIG [--set ...]
     fi
     grep -q "from one pass (exact)" "$WORK/$name.err" ||
         fail "$name: not one pass: $(cat "$WORK/$name.err")"
+    # --threads 2: the shadow updated on a thread of its own, the same rows
+    "$IOSIM" iotlb-sweep --threads 2 --config "$cfg" "$@" --sets 1,16 \
+        --ways 1,3,8 "$trace" > "$WORK/$name.t2" 2> "$WORK/$name.t2err" &&
+        cmp -s "$WORK/$name.csv" "$WORK/$name.t2" &&
+        cmp -s "$WORK/$name.err" "$WORK/$name.t2err" ||
+        fail "$name: --threads 2 differs: $(diff "$WORK/$name.csv" \
+            "$WORK/$name.t2" | head -n 3)"
     {
         echo "sets,ways,entries,lookups,hits,misses,evictions,invalidated"
         plain "=vtd.iotlb.sets,=vtd.iotlb.ways,=vtd.iotlb.sets*vtd.iotlb.ways,iotlb.lookups,iotlb.hits,iotlb.misses,iotlb.evictions,iotlb.invalidated" \
