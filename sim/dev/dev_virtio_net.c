@@ -833,6 +833,9 @@ static void drv_detach(vn_vq_t *q, uint16_t idx)
     if (q->buf[head].known)
         index_del(q, q->buf[head].iova, head);
     q->buf[head].known = false;
+    /* an indirect packet's entries not unmapped yet (a recycled slot) */
+    for (uint32_t k = 0; k < q->ind[head].n; k++)
+        index_del(q, q->ind[head].iova[k], head);
     q->ind[head].n = 0;
     q->next[head] = q->free_head;
     q->free_head = head;
