@@ -1082,8 +1082,9 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
     uint64_t now = s->now;
     sim_live_memo_t lm = {UINT64_MAX, NULL};
     /* the quick path's counters, added at the run's end and before any
-     * call that might read them (the hooks, sim_dma) */
-    vtd_quick_counts_t qc = {0, 0, 0};
+     * call that might read them (the hooks, sim_dma), and its memo,
+     * forgotten after any call that might change the model */
+    vtd_quick_run_t qc = VTD_QUICK_RUN_INIT;
     const uint32_t tw = os->plain ? vtd_quick_ways(s->vtd) : 0;
     /* one induction variable: the record (its number is r - recs) */
     const iosim_rec_t *r = recs + i, *const end = recs + n;
@@ -1099,9 +1100,9 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
         if (hooks) {
             s->now = now;
             s->record_no = s->records_in + ((size_t)(r - recs) - first);
-        }
-        if (hooks)
             vtd_quick_count(s->vtd, &qc);
+            vtd_quick_forget(&qc);
+        }
         if (os->tick)
             os->tick(os->state, now);
         bool write = (r->flags & IOSIM_DMA_WRITE) != 0;
@@ -1112,6 +1113,8 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
         if (!os->trace_iova &&
             ((iova & 0xfffull) + size > 4096 || iova + size < iova)) {
             sim_live_walk_t walk = {.mapped = true};
+            /* (not the trace's IOVA: hooks, so the next record forgets
+             * the quick path's memo) */
             vtd_quick_count(s->vtd, &qc);
             sim_dma(s, r->device, r->pasid, r->domain, iova, r->iova, r->size,
                     write, &walk);
@@ -1180,7 +1183,7 @@ front_replay_ones(iosim_sim_t *b, const front_log_t *L, size_t i, bool plain)
     dma_pipe_t *pipe = b->pipe;
     uint64_t *st = b->st, *hist = b->lat_ns_hist;
     const uint32_t tw = plain ? vtd_quick_ways(v) : 0;
-    vtd_quick_counts_t qc = {0, 0, 0};
+    vtd_quick_run_t qc = VTD_QUICK_RUN_INIT; /* nothing else runs between */
     uint64_t faults = 0, lat_sum = 0;
     const front_ev_t *e = L->ev + i, *const end = L->ev + L->nev;
     for (; e != end && e->kind == EV_ONE; e++) {

@@ -476,6 +476,7 @@ void vtd_set_shortcuts(vtd_t *v, bool on)
 
 bool vtd_plain_copy(const vtd_t *v) { return v->plain; }
 cache_t *vtd_psc_cache(vtd_t *v, unsigned slot) { return v->psc[slot & 3]; }
+cache_t *vtd_ctx_cache(vtd_t *v) { return v->ctx; }
 
 /* The translation; any = false is the copy for v->plain without an IOTLB
  * shadow, where the steps such a composition never takes are left out

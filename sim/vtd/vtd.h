@@ -146,6 +146,8 @@ cache_t *vtd_iotlb_cache(vtd_t *v);
 /* Paging-structure cache slot 0..3 (PML5E, PML4E, PDPTE, PDE) of the
  * first-level walks. */
 cache_t *vtd_psc_cache(vtd_t *v, unsigned slot);
+/* The context cache (tests compare its state). */
+cache_t *vtd_ctx_cache(vtd_t *v);
 /* Tests: off makes vtd_translate take its general copy and every cache its
  * generic code (the plain path the shortcuts are compared with); on (the
  * default) lets them take their shortcuts where they apply. */

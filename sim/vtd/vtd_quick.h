@@ -96,18 +96,51 @@ vtd_xlate_brief_t vtd_translate_plain_slow(vtd_t *v, uint16_t sid,
                                            uint32_t pasid, uint16_t did,
                                            uint64_t iova);
 
-/* The counters vtd_translate_quick's own answers add one to, kept by its
- * caller for a run of requests (in registers or its frame, where the
- * counter stores would make it reload what they might alias) and added
- * to the counters by vtd_quick_count before anything reads them. */
-typedef struct vtd_quick_counts {
+/* What vtd_translate_quick keeps for its caller across a run of requests:
+ *   - the counters its own answers add one to (in registers or the
+ *     caller's frame, where the counter stores would make it reload what
+ *     they might alias), added to the counters by vtd_quick_count before
+ *     anything reads them;
+ *   - a memo of what the last request found that still holds as long as
+ *     nothing but the quick path's own steps ran since (the caller calls
+ *     vtd_quick_forget after anything else that might touch the model;
+ *     the quick path forgets before it hands a request to translate, and
+ *     after vtd_quick_walk, which touches no context entry, only the
+ *     region and whether the domain's leaves are all 4 KB): the request's
+ *     key (source id, DID, PASID), whose context entry is the context
+ *     cache's MRU line (its probe would hit that line and change
+ *     nothing), whose DID and domain are did and d and whose PASID is in
+ *     pasids_used; and, where the domain's only leaves are 4 KB (small:
+ *     leaf_sizes 1, so no larger IOTLB probes and the fill's |= 1 changes
+ *     nothing), a 2 MB region whose PDE-cache entry (the key's) is the
+ *     PDE cache's MRU line (its probe would hit it and change nothing)
+ *     and whose level-1 table is table (no table changes within a run:
+ *     maps and unmaps are the plain path's).  test_fast_path compares
+ *     runs of requests that keep and break these with the plain copy. */
+typedef struct vtd_quick_run {
     uint64_t hits;      /* IOTLB hits: iotlb.lookups, iotlb.hits */
     uint64_t walks;     /* PDE-cache hits and their one read: iotlb.lookups,
                            .misses, walks, walk reads (level 1, all, stage 2) */
     uint64_t evictions; /* their fills' evictions: iotlb.evictions */
-} vtd_quick_counts_t;
+    uint64_t key;       /* sid | did << 16 | pasid << 32 (the request's
+                           did, 0 too); valid only where d is not NULL */
+    vtd_domain_t *d;    /* key's domain; NULL: no memo */
+    uint64_t region;    /* iova >> 21; UINT64_MAX: none (above any iova's) */
+    const pt_node_t *table; /* region's level-1 table */
+    uint16_t did;           /* key's DID (the source id's where it is 0) */
+    bool small;             /* d->leaf_sizes is 1 (4 KB leaves only) */
+} vtd_quick_run_t;
 
-static inline void vtd_quick_count(vtd_t *v, vtd_quick_counts_t *c)
+/* A run's start: no counts, no memo. */
+#define VTD_QUICK_RUN_INIT                                                     \
+    {                                                                          \
+        0, 0, 0, 0, NULL, UINT64_MAX, NULL, 0, false                           \
+    }
+
+/* Something other than the quick path may have touched the model. */
+static inline void vtd_quick_forget(vtd_quick_run_t *c) { c->d = NULL; }
+
+static inline void vtd_quick_count(vtd_t *v, vtd_quick_run_t *c)
 {
     uint64_t *st = v->st;
     st[IOSIM_ST_IOTLB_LOOKUPS] += c->hits + c->walks;
@@ -133,37 +166,72 @@ static inline void vtd_quick_count(vtd_t *v, vtd_quick_counts_t *c)
  * translate does the request (vtd_translate_plain_slow) — except after
  * the IOTLB missed: a walk it cannot make itself (outside the memo, a
  * PDE-cache miss) is translate's from there on (vtd_quick_walk), so the
- * probes are not made twice.  test_fast_path compares it with the general
+ * probes are not made twice.  Where the run's memo (vtd_quick_run_t)
+ * knows the request's key, the context-cache probe and the domain's
+ * checks are skipped, and where it knows the region too, the PDE-cache
+ * probe and the leaf-table memo's: each would find what the memo says
+ * and change nothing.  test_fast_path compares it with the general
  * copy. */
 static inline __attribute__((always_inline)) vtd_xlate_brief_t
+vtd_quick_tail(vtd_t *v, vtd_domain_t *d, uint16_t did, uint32_t pasid,
+               uint64_t iova, uint32_t tw, bool small, vtd_quick_run_t *c);
+
+static inline __attribute__((always_inline)) vtd_xlate_brief_t
 vtd_quick_body(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
-               uint64_t iova, uint32_t tw, vtd_quick_counts_t *c)
+               uint64_t iova, uint32_t tw, vtd_quick_run_t *c)
 {
-    if (did == 0)
-        did = v->sid_did[sid];
-    cache_t *ctx = v->ctx, *tlb = v->iotlb;
-    vtd_domain_t *d = v->quick_dom;
-    if (did != v->quick_did || !d) {
-        d = vtd_domain_find(v, did);
-        v->quick_did = did;
-        v->quick_dom = d;
+    const uint64_t key =
+        (uint64_t)sid | (uint64_t)did << 16 | (uint64_t)pasid << 32;
+    if (key == c->key && c->d) { /* the memo's */
+        if (c->small)
+            return vtd_quick_tail(v, c->d, c->did, pasid, iova, tw, true, c);
+    } else {
+        if (did == 0)
+            did = v->sid_did[sid];
+        cache_t *ctx = v->ctx;
+        vtd_domain_t *d = v->quick_dom;
+        if (did != v->quick_did || !d) {
+            d = vtd_domain_find(v, did);
+            v->quick_did = did;
+            v->quick_dom = d;
+        }
+        uint32_t set;
+        /* (a hit that moved its line first is one translate's lookup
+         * repeats on the MRU line without a change, should the request
+         * still go to translate below) */
+        if (!ctx->lru_inline || !v->iotlb->lru_inline || !d ||
+            !cache_lru_probe(ctx, sid, 0, NULL, &set)) {
+            vtd_quick_forget(c);
+            return vtd_translate_plain_slow(v, sid, pasid, did, iova);
+        }
+        v->pasids_used |= pasid; /* as translate does (idempotent) */
+        c->key = key;
+        c->d = d;
+        c->did = did;
+        c->small = (d->leaf_sizes & 7u) == 1u;
+        c->region = UINT64_MAX;
     }
-    uint32_t set;
-    /* (a hit that moved its line first is one translate's lookup repeats
-     * on the MRU line without a change, should the request still go to
-     * translate below) */
-    if (!ctx->lru_inline || !tlb->lru_inline || !d ||
-        !cache_lru_probe(ctx, sid, 0, NULL, &set))
-        return vtd_translate_plain_slow(v, sid, pasid, did, iova);
-    v->pasids_used |= pasid; /* as translate does (idempotent) */
+    /* (after the context's probe, small or not: the region comes next) */
+    return vtd_quick_tail(v, c->d, c->did, pasid, iova, tw, false, c);
+}
+
+/* vtd_quick_body's steps after the context entry: the IOTLB's probes and
+ * the walk; small: c->small, as a constant. */
+static inline __attribute__((always_inline)) vtd_xlate_brief_t
+vtd_quick_tail(vtd_t *v, vtd_domain_t *d, uint16_t did, uint32_t pasid,
+               uint64_t iova, uint32_t tw, bool small, vtd_quick_run_t *c)
+{
+    cache_t *tlb = v->iotlb;
     /* IOTLB: each page size the domain has used, 4 KB first */
     const uint64_t tag0 = VTD_TAG(did, pasid, 0, 0);
     const uint64_t addr1 = iova >> PT_PAGE_SHIFT,
                    tag1 = tag0 | VTD_TAG(0, 0, 1, 0);
     uint32_t set1;
     bool hit = cache_lru_probe_w(tlb, tw, addr1, tag1, NULL, &set1);
-    for (unsigned bits = d->leaf_sizes & 6u; !hit && bits; bits &= bits - 1) {
+    for (unsigned bits = small ? 0u : d->leaf_sizes & 6u; !hit && bits;
+         bits &= bits - 1) {
         unsigned lvl = (unsigned)__builtin_ctz(bits) + 1u;
+        uint32_t set;
         hit = cache_lru_probe_w(tlb, tw,
                                 iova >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
                                 tag0 | VTD_TAG(0, 0, lvl, 0), NULL, &set);
@@ -175,21 +243,35 @@ vtd_quick_body(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
     /* the walk: the memo's level-1 table gives the leaf (4 KB) or the
      * fault (level 1); the PDE cache gives that table's address (loaded
      * here, not kept from the start: fewer values to hold) */
-    cache_t *pde = v->psc[vtd_psc_slot(2)];
-    const pt_memo_ent_t *m;
-    if (!pde->lru_inline || !(m = pgtable_memo_ent(&d->pt, iova)))
-        return vtd_quick_walk(v, d, did, pasid, iova, set1);
-    const uint64_t addr2 = iova >> (PT_PAGE_SHIFT + 9u);
-    uint32_t set2;
-    if (!cache_lru_probe(pde, addr2, tag0 | VTD_TAG(0, 0, 2, VTD_STAGE_2), NULL,
-                         &set2))
-        return vtd_quick_walk(v, d, did, pasid, iova, set1);
-    uint64_t e = m->table->ent[(iova >> PT_PAGE_SHIFT) & 511u];
+    const uint64_t region = iova >> PT_MEMO_REGION_SHIFT;
+    const pt_node_t *table = c->table;
+    if (!small || region != c->region) {
+        cache_t *pde = v->psc[vtd_psc_slot(2)];
+        const pt_memo_ent_t *m;
+        uint32_t set2;
+        if (!pde->lru_inline || !(m = pgtable_memo_ent(&d->pt, iova)) ||
+            !cache_lru_probe(pde, region, tag0 | VTD_TAG(0, 0, 2, VTD_STAGE_2),
+                             NULL, &set2)) {
+            /* the walk fills the PSCs (another PDE entry the MRU line)
+             * and may find a larger leaf; it touches no context entry */
+            vtd_xlate_brief_t x = vtd_quick_walk(v, d, did, pasid, iova, set1);
+            c->region = UINT64_MAX;
+            c->small = (d->leaf_sizes & 7u) == 1u;
+            return x;
+        }
+        table = m->table;
+        c->region = region;
+        c->table = table;
+    }
+    uint64_t e = table->ent[(iova >> PT_PAGE_SHIFT) & 511u];
     bool mapped = (e & PT_ENT_PRESENT) != 0;
     c->walks++;
     if (mapped) {
         /* the key translate fills: the probe of level 1 missed it */
-        d->leaf_sizes |= 1u;
+        if (!small) {
+            d->leaf_sizes |= 1u;
+            c->small = (d->leaf_sizes & 7u) == 1u;
+        }
         if (cache_lru_fill_w(tlb, tw, set1, addr1, tag1, e & ~0xfffull))
             c->evictions++;
     }
@@ -206,7 +288,7 @@ static inline uint32_t vtd_quick_ways(const vtd_t *v) { return v->iotlb->ways; }
  * copy that reads it.  (tw: vtd_quick_ways(v).) */
 static inline __attribute__((always_inline)) vtd_xlate_brief_t
 vtd_translate_quick(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
-                    uint64_t iova, uint32_t tw, vtd_quick_counts_t *c)
+                    uint64_t iova, uint32_t tw, vtd_quick_run_t *c)
 {
     return tw == 8 ? vtd_quick_body(v, sid, pasid, did, iova, 8, c)
                    : vtd_quick_body(v, sid, pasid, did, iova, tw, c);

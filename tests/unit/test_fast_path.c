@@ -40,6 +40,10 @@
  *   The test counts the records the fast path took, so it cannot pass
  *   by never taking it, and those the translation's quick path answered
  *   (vtd_quick.h vtd_translate_quick: the plain copy's usual steps).
+ *   The context cache's and the PDE cache's states are compared too: the
+ *   quick path's memo across a run skips their probes where they would
+ *   change nothing (configurations with small ones break it often, and
+ *   test_quick_memo builds each way it must be forgotten).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -263,16 +267,19 @@ typedef struct slot {
 } slot_t;
 
 /* A stream of n records over SLOTS buffers of three devices (domains 1 to
- * 3), mostly DMA; buffers 0..5 are 2 MB at 2 MB-aligned IOVAs.  Time
- * steps are 0 or 3..7 times scale ns (timers, such as a flush queue's,
- * expire within the stream when scale is large). */
+ * 3), mostly DMA; buffers 0..5 are 2 MB at 2 MB-aligned IOVAs, all of
+ * device 0x300 (domain 3), so that domains 1 and 2 have 4 KB leaves only
+ * (the quick path's memo holds only such a domain, vtd_quick.h); a fifth
+ * of the DMA records carry PASID 1.  Time steps are 0 or 3..7 times scale
+ * ns (timers, such as a flush queue's, expire within the stream when
+ * scale is large). */
 static iosim_rec_t *stream(size_t n, uint64_t seed, uint64_t scale)
 {
     slot_t sl[SLOTS];
     uint64_t x = seed;
     for (int i = 0; i < SLOTS; i++) {
-        sl[i].dev = (uint16_t)(0x100 * (1 + i % 3));
-        sl[i].did = (uint16_t)(1 + i % 3);
+        sl[i].dev = (uint16_t)(0x100 * (i < 6 ? 3 : 1 + i % 3));
+        sl[i].did = (uint16_t)(i < 6 ? 3 : 1 + i % 3);
         sl[i].size = i < 6 ? 2u << 20 : (1 + next(&x) % 3) * 4096;
         sl[i].iova = i < 6 ? (uint64_t)(i + 1) << 22
                            : (1ull << 32) + (uint64_t)i * 0x10000;
@@ -330,6 +337,8 @@ static iosim_rec_t *stream(size_t n, uint64_t seed, uint64_t scale)
             q->flags = m & 1 ? IOSIM_DMA_WRITE : 0;
             if (m % 7 == 0)
                 q->domain = 0; /* the domain of the source id */
+            if (m % 5 == 1)
+                q->pasid = 1;
         }
     }
     return r;
@@ -363,10 +372,17 @@ static void same_sims(iosim_sim_t *a, iosim_sim_t *b)
         assert_int_equal(iosim_sim_warning(a, i), iosim_sim_warning(b, i));
     assert_memory_equal(sim_cpu_load(a), sim_cpu_load(b),
                         sizeof(sim_cpu_load_t));
-    const cache_t *ia = vtd_iotlb_cache(sim_vtd(a)),
-                  *ib = vtd_iotlb_cache(sim_vtd(b));
-    if (cache_enabled(ia))
-        same_state(ia, ib);
+    /* the IOTLB, the context cache and the PDE cache (the quick path's
+     * memo skips probes of the last two where they would change nothing) */
+    const cache_t *ca3[] = {vtd_iotlb_cache(sim_vtd(a)),
+                            vtd_ctx_cache(sim_vtd(a)),
+                            vtd_psc_cache(sim_vtd(a), 3)},
+                  *cb3[] = {vtd_iotlb_cache(sim_vtd(b)),
+                            vtd_ctx_cache(sim_vtd(b)),
+                            vtd_psc_cache(sim_vtd(b), 3)};
+    for (size_t i = 0; i < 3; i++)
+        if (cache_enabled(ca3[i]))
+            same_state(ca3[i], cb3[i]);
 }
 
 /* replays that ran vtd_translate's copy for the plain composition */
@@ -375,6 +391,21 @@ static unsigned plain_copies;
  * fast-path record of such a replay (no IOTLB shadow here) but those it
  * left to the plain copy */
 static uint64_t quick_answers;
+
+/* A fast and a plain sim of configuration c (the plain one on the
+ * general copy of the translation and the caches' generic code). */
+static void new_pair(const iosim_config_t *c, uint32_t cpus, iosim_sim_t **fast,
+                     iosim_sim_t **plain)
+{
+    iosim_err_t err = {0};
+    iosim_trace_meta_t meta = {.has_dma = true, .cpus = cpus};
+    *fast = iosim_sim_new(c, "fast", &meta, &err);
+    *plain = iosim_sim_new(c, "plain", &meta, &err);
+    assert_non_null(*fast);
+    assert_non_null(*plain);
+    sim_set_fast_path(*plain, false);
+    vtd_set_shortcuts(sim_vtd(*plain), false);
+}
 
 /* fast and plain replays of streams under the settings sets (NULL
  * ended); returns the records the fast path took */
@@ -387,13 +418,8 @@ static uint64_t replay_both(const char *const *sets)
         assert_int_equal(iosim_config_set(c, "sim.window_only=false", &err), 0);
         for (size_t i = 0; sets[i]; i++)
             assert_int_equal(iosim_config_set(c, sets[i], &err), 0);
-        iosim_trace_meta_t meta = {.has_dma = true, .cpus = 4};
-        iosim_sim_t *fast = iosim_sim_new(c, "fast", &meta, &err),
-                    *plain = iosim_sim_new(c, "plain", &meta, &err);
-        assert_non_null(fast);
-        assert_non_null(plain);
-        sim_set_fast_path(plain, false);
-        vtd_set_shortcuts(sim_vtd(plain), false);
+        iosim_sim_t *fast, *plain;
+        new_pair(c, 4, &fast, &plain);
         plain_copies += vtd_plain_copy(sim_vtd(fast));
         assert_false(vtd_plain_copy(sim_vtd(plain)));
         size_t n = 40000;
@@ -444,9 +470,19 @@ static void test_replay_fast_path(void **state)
     static const char *const trace[] = {"os.policy=trace", NULL};
     static const char *const vhost[] = {"os.policy=vhost-iotlb", NULL};
     static const char *const window[] = {"sim.window_only=true", NULL};
+    /* the quick path's memo broken often: the three devices' context
+     * entries and the buffers' PDE entries evict each other */
+    static const char *const memo[] = {
+        "vtd.context_cache.sets=1", "vtd.context_cache.ways=2",
+        "vtd.psc_pd.sets=1", "vtd.psc_pd.ways=2", NULL};
+    static const char *const memo_lazy[] = {
+        "os.policy=lazy",           "vtd.context_cache.sets=1",
+        "vtd.context_cache.ways=2", "vtd.psc_pd.sets=1",
+        "vtd.psc_pd.ways=2",        NULL};
     static const char *const *const fast_cfgs[] = {
-        none, lazy, small, realloc_, lazy_realloc, scalable, plru,
-        off,  ats,  fands, coiommu,  trace,        vhost,    window};
+        none,  lazy,   small, realloc_, lazy_realloc, scalable,
+        plru,  off,    ats,   fands,    coiommu,      trace,
+        vhost, window, memo,  memo_lazy};
     for (size_t i = 0; i < sizeof fast_cfgs / sizeof fast_cfgs[0]; i++)
         assert_true(replay_both(fast_cfgs[i]) > 10000);
     /* most of them in the translation's plain copy, 3 replays each, and
@@ -463,6 +499,78 @@ static void test_replay_fast_path(void **state)
     static const char *const *const other_cfgs[] = {nested, pt, emulated};
     for (size_t i = 0; i < sizeof other_cfgs / sizeof other_cfgs[0]; i++)
         replay_both(other_cfgs[i]);
+}
+
+/* The quick path's memo across one run of fast records (vtd_quick.h
+ * vtd_quick_run_t), against the plain path.  Domain 1 (device 0x100):
+ * 4 KB pages in three 2 MB regions R1..R3 and a 2 MB page R4; domain 2
+ * the same IOVAs of R1; a PDE cache of one set of two ways.  One batch of
+ * DMA records, so one run:
+ *   - R1, R1, R2, R1, R3, R1, R2, each to a new page (an IOTLB miss): the
+ *     walk of a region whose PDE entry missed (vtd_quick_walk) makes that
+ *     entry the MRU line, so a memo still naming the region before would
+ *     skip its next probe (which moves it back to the front), and R3's
+ *     fill would evict the wrong region;
+ *   - device 0x100 asking for domain 2 on a page domain 1 just filled: a
+ *     memo keyed without the DID would hit domain 1's entry;
+ *   - R4 twice: the first walk finds a 2 MB leaf, so the domain is no
+ *     longer 4 KB-only and the second request hits the 2 MB entry (a memo
+ *     still saying 4 KB only would skip that probe and walk again). */
+static void test_quick_memo(void **state)
+{
+    (void)state;
+    static const uint64_t base = 1ull << 30, MB2 = 2u << 20;
+    /* DMA: region, page in it, domain */
+    static const unsigned dma[][3] = {
+        {0, 0, 1}, {0, 1, 1}, {1, 2, 1}, {0, 3, 1}, {2, 4, 1}, {0, 5, 1},
+        {1, 6, 1}, {0, 8, 1}, {0, 8, 2}, {0, 9, 1}, {3, 1, 1}, {3, 2, 1}};
+    enum { NMAP = 5, NDMA = sizeof dma / sizeof dma[0] };
+    iosim_rec_t r[NMAP + NDMA];
+    memset(r, 0, sizeof r);
+    for (int k = 0; k < NMAP; k++) {
+        /* R1's first 64 KB (domain 2), then 64 KB at the start of R1..R3
+         * and all of R4 (domain 1) */
+        unsigned region = k ? (unsigned)k - 1u : 0;
+        r[k].kind = IOSIM_REC_MAP;
+        r[k].iova = base + region * MB2;
+        r[k].size = k == 4 ? MB2 : 16 * 4096;
+        r[k].aux = (uint64_t)(k + 1) << 24;
+        r[k].flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE;
+        r[k].domain = k ? 1 : 2;
+    }
+    for (int k = 0; k < NDMA; k++) {
+        iosim_rec_t *q = &r[NMAP + k];
+        q->kind = IOSIM_REC_DMA;
+        q->iova = base + dma[k][0] * MB2 + dma[k][1] * 4096ull + 64;
+        q->size = 64;
+        q->domain = (uint16_t)dma[k][2];
+    }
+    for (int k = 0; k < NMAP + NDMA; k++) {
+        r[k].t = 1000 + (uint64_t)k;
+        r[k].device = 0x100;
+    }
+    iosim_config_t *c = iosim_config_new();
+    iosim_err_t err = {0};
+    assert_int_equal(iosim_config_set(c, "vtd.psc_pd.sets=1", &err), 0);
+    assert_int_equal(iosim_config_set(c, "vtd.psc_pd.ways=2", &err), 0);
+    iosim_sim_t *fast, *plain;
+    new_pair(c, 1, &fast, &plain);
+    iosim_sim_t *both[] = {fast, plain};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(iosim_sim_consume(both[i], r, NMAP + NDMA, &err), 0);
+        assert_int_equal(iosim_sim_finish(both[i], &err), 0);
+    }
+    same_sims(fast, plain);
+    /* every DMA on the fast path, none a fault, one IOTLB hit: the last
+     * (R4's 2 MB entry) */
+    const uint64_t *st = sim_counters(fast);
+    assert_int_equal(sim_fast_records(fast), NDMA);
+    assert_int_equal(st[IOSIM_ST_IOTLB_MISSES], NDMA - 1);
+    assert_int_equal(st[IOSIM_ST_IOTLB_HITS], 1);
+    assert_int_equal(st[IOSIM_ST_DMA_FAULTS], 0);
+    iosim_sim_free(fast);
+    iosim_sim_free(plain);
+    iosim_config_free(c);
 }
 
 /* The translation's plain copy is asked for once a batch
@@ -526,6 +634,7 @@ int main(void)
         cmocka_unit_test(test_lat_buckets),
         cmocka_unit_test(test_walk_leaf),
         cmocka_unit_test(test_replay_fast_path),
+        cmocka_unit_test(test_quick_memo),
         cmocka_unit_test(test_plain_copy_with_shadow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
