@@ -72,8 +72,25 @@ static inline uint32_t walkers_earliest_slot(const walkers_t *w)
 static inline uint64_t walkers_issue(walkers_t *w, uint64_t now_cycle,
                                      uint64_t walk_cycles)
 {
-    uint32_t slot = walkers_earliest_slot(w);
-    uint64_t free_at = w->free_at[slot];
+    uint32_t slot;
+    uint64_t free_at;
+    if (w->nslots == 4) {
+        /* walkers_earliest_slot's tournament keeping the winner's time,
+         * with no branch on the free times (they order unpredictably: a
+         * branch mispredicts about every other walk); the final choice by
+         * a mask, where GCC made a ?: a branch (the store's address
+         * depends on it) */
+        const uint64_t *at = w->free_at;
+        uint64_t x0 = at[0], x1 = at[1], x2 = at[2], x3 = at[3];
+        uint64_t ka = x1 < x0, kb = x3 < x2;
+        uint64_t ma = ka ? x1 : x0, mb = kb ? x3 : x2;
+        uint64_t mc = -(uint64_t)(mb < ma); /* all ones: the second pair */
+        free_at = ma ^ ((ma ^ mb) & mc);
+        slot = (uint32_t)(ka ^ ((ka ^ (2u + kb)) & mc));
+    } else {
+        slot = walkers_earliest_slot(w);
+        free_at = w->free_at[slot];
+    }
     uint64_t start = free_at > now_cycle ? free_at : now_cycle;
     uint64_t done = start + walk_cycles; /* not reloaded after the stores */
     w->wait_cycles += start - now_cycle;
