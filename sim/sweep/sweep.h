@@ -11,8 +11,12 @@
  *     new names, so no stale shard is merged.
  *   - Columns: provenance, label, variant, the swept keys, the metrics,
  *     then every other configuration key (the full effective config).
- * Assumptions: traces do not change while a sweep runs (their hash is
- *   taken when the file is loaded).
+ *   - A trace's hash is taken when first needed (sweep_trace_hash): by
+ *     iosim_sweep_run on a thread of its own, in order, while the shards
+ *     run (a shard needs its key only to write its file, or to find out
+ *     whether a file of its number there is its own); loading only checks
+ *     that each trace opens.
+ * Assumptions: traces do not change while a sweep runs.
  * Not modeled: nothing; plumbing.
  */
 #ifndef IOSIM_SWEEP_H
@@ -41,11 +45,14 @@ typedef struct sweep_metric {
 } sweep_metric_t;
 
 typedef struct sweep_trace {
-    char *name; /* as the sweep file names it (its glob's match) */
-    char *path; /* to open (relative to the sweep file's directory) */
-    uint64_t bytes;
-    char sha256[65];
+    char *name;      /* as the sweep file names it (its glob's match) */
+    char *path;      /* to open (relative to the sweep file's directory) */
+    uint64_t bytes;  /* (set with sha256) */
+    char sha256[65]; /* once hashed (sweep_trace_hash) */
+    bool hashed;
 } sweep_trace_t;
+
+typedef struct sweep_hasher sweep_hasher_t;
 
 struct iosim_sweep {
     char *file;      /* as given */
@@ -64,6 +71,7 @@ struct iosim_sweep {
     char **swept; /* swept keys, in order */
     size_t nswept;
     char *dir;
+    sweep_hasher_t *hasher; /* iosim_sweep_run's: traces hashed ahead */
 };
 
 /* The metric's name and its value in sim s as the reports print it
@@ -71,7 +79,14 @@ struct iosim_sweep {
 const char *sweep_metric_name(const sweep_metric_t *m);
 void sweep_metric_format(const sweep_metric_t *m, const iosim_sim_t *s,
                          char *buf, size_t n);
-/* "%s/shard-%05zu-%.12s.tsv" of shard i; returns what snprintf returns. */
+/* Trace k's sha256 and bytes, hashed here (or waited for, while
+ * iosim_sweep_run's thread hashes them).  0, or -1 with err set. */
+int sweep_trace_hash(const iosim_sweep_t *s, size_t k, iosim_err_t *err);
+/* Ends iosim_sweep_run's hashing (iosim_sweep_free). */
+void sweep_hasher_free(sweep_hasher_t *h);
+/* "%s/shard-%05zu-%.12s.tsv" of shard i; returns what snprintf returns
+ * (its trace hashed first: sweep_trace_hash; a trace that cannot be
+ * read gives a key of no shard). */
 int sweep_shard_path(const iosim_sweep_t *s, size_t i, char *buf, size_t n);
 
 #endif

@@ -20,6 +20,7 @@
  *   each task its own shard).
  * Not modeled: nothing; plumbing.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -163,11 +164,126 @@ static int config_cells(const iosim_config_t *c, kv_t *kv, iosim_err_t *err)
 }
 
 /* ------------------------------------------------------------------ */
+/* the traces' hashes                                                  */
+/* ------------------------------------------------------------------ */
+
+/* iosim_sweep_run's: a thread hashing the traces in order while the
+ * shards run (none: `running` never set).  The lock orders a trace's
+ * hash before any reader's use of it (its `hashed` is set under it). */
+struct sweep_hasher {
+    const iosim_sweep_t *s;
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    pthread_t th;
+    bool thread;        /* th was started */
+    bool running, stop; /* under lock */
+    size_t failed;      /* under lock: the trace that failed, or SIZE_MAX */
+    iosim_err_t err;    /* its error */
+};
+
+static void *hasher_main(void *arg)
+{
+    sweep_hasher_t *h = arg;
+    const iosim_sweep_t *s = h->s;
+    for (size_t k = 0; k < s->ntraces; k++) {
+        sweep_trace_t *t = &s->traces[k];
+        pthread_mutex_lock(&h->lock);
+        bool skip = h->stop || t->hashed;
+        bool stop = h->stop;
+        pthread_mutex_unlock(&h->lock);
+        if (stop)
+            break;
+        if (skip)
+            continue;
+        char hex[65];
+        uint64_t bytes;
+        iosim_err_t e;
+        int rc = sha256_file(t->path, hex, &bytes, &e);
+        pthread_mutex_lock(&h->lock);
+        if (rc) {
+            h->failed = k;
+            h->err = e;
+        } else {
+            memcpy(t->sha256, hex, sizeof hex);
+            t->bytes = bytes;
+            t->hashed = true;
+        }
+        pthread_cond_broadcast(&h->cv);
+        pthread_mutex_unlock(&h->lock);
+        if (rc)
+            break;
+    }
+    pthread_mutex_lock(&h->lock);
+    h->running = false;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->lock);
+    return NULL;
+}
+
+/* The hasher of s, its thread started when `ahead` (and it can be). */
+static sweep_hasher_t *hasher_new(iosim_sweep_t *s, bool ahead)
+{
+    sweep_hasher_t *h = calloc(1, sizeof *h);
+    if (!h)
+        return NULL;
+    h->s = s;
+    h->failed = SIZE_MAX;
+    pthread_mutex_init(&h->lock, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    h->running = ahead; /* (before the thread, which clears it) */
+    h->thread = ahead && !pthread_create(&h->th, NULL, hasher_main, h);
+    if (!h->thread)
+        h->running = false; /* no thread: each hashed when needed */
+    return h;
+}
+
+void sweep_hasher_free(sweep_hasher_t *h)
+{
+    if (!h)
+        return;
+    pthread_mutex_lock(&h->lock);
+    h->stop = true;
+    pthread_mutex_unlock(&h->lock);
+    if (h->thread)
+        pthread_join(h->th, NULL);
+    pthread_mutex_destroy(&h->lock);
+    pthread_cond_destroy(&h->cv);
+    free(h);
+}
+
+int sweep_trace_hash(const iosim_sweep_t *s, size_t k, iosim_err_t *err)
+{
+    sweep_trace_t *t = &s->traces[k];
+    sweep_hasher_t *h = s->hasher;
+    if (!h) { /* outside iosim_sweep_run: one thread */
+        if (!t->hashed && sha256_file(t->path, t->sha256, &t->bytes, err))
+            return -1;
+        t->hashed = true;
+        return 0;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&h->lock);
+    while (h->running && !t->hashed && h->failed != k)
+        pthread_cond_wait(&h->cv, &h->lock);
+    if (!t->hashed && h->failed == k) {
+        *err = h->err;
+        rc = -1;
+    } else if (!t->hashed) { /* (the thread ended before it) */
+        rc = sha256_file(t->path, t->sha256, &t->bytes, err);
+        t->hashed = rc == 0;
+    }
+    pthread_mutex_unlock(&h->lock);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ */
 /* shards                                                              */
 /* ------------------------------------------------------------------ */
 
 static void shard_key(const iosim_sweep_t *s, size_t i, char hex[65])
 {
+    iosim_err_t ignored; /* (reported where a shard is written or merged) */
+    sweep_trace_hash(s, i / s->shards_per_trace, &ignored);
     const sweep_trace_t *t = &s->traces[i / s->shards_per_trace];
     char text[1024];
     snprintf(text, sizeof text,
@@ -227,6 +343,8 @@ static int write_shard(const iosim_sweep_t *s, size_t i, iosim_sim_t **sims,
                        size_t n, iosim_err_t *err)
 {
     char path[4096], key[65];
+    if (sweep_trace_hash(s, i / s->shards_per_trace, err))
+        return -1;
     sweep_shard_path(s, i, path, sizeof path);
     shard_key(s, i, key);
     char *tmp;
@@ -258,15 +376,10 @@ static int write_shard(const iosim_sweep_t *s, size_t i, iosim_sim_t **sims,
     return outfile_close(path, f, tmp, rc == 0, err) || rc ? -1 : 0;
 }
 
-int iosim_sweep_run_shard(iosim_sweep_t *s, size_t i, unsigned threads,
-                          iosim_err_t *err)
+/* Shard i, known not to be done. */
+static int run_shard(iosim_sweep_t *s, size_t i, unsigned threads,
+                     iosim_err_t *err)
 {
-    if (i >= iosim_sweep_shard_count(s))
-        return iosim_err_set(err, "shard %zu: the sweep has %zu (0..%zu)", i,
-                             iosim_sweep_shard_count(s),
-                             iosim_sweep_shard_count(s) - 1);
-    if (iosim_sweep_shard_done(s, i))
-        return 0;
     const sweep_trace_t *t = &s->traces[i / s->shards_per_trace];
     size_t first = (i % s->shards_per_trace) * s->shard_size;
     size_t n =
@@ -300,6 +413,40 @@ out:
     return rc;
 }
 
+int iosim_sweep_run_shard(iosim_sweep_t *s, size_t i, unsigned threads,
+                          iosim_err_t *err)
+{
+    if (i >= iosim_sweep_shard_count(s))
+        return iosim_err_set(err, "shard %zu: the sweep has %zu (0..%zu)", i,
+                             iosim_sweep_shard_count(s),
+                             iosim_sweep_shard_count(s) - 1);
+    if (sweep_trace_hash(s, i / s->shards_per_trace, err))
+        return -1;
+    return iosim_sweep_shard_done(s, i) ? 0 : run_shard(s, i, threads, err);
+}
+
+/* Which shards have a file of their number in the directory (of this
+ * sweep or not: the key tells, iosim_sweep_shard_done); a shard without
+ * one is not done, and finding that needs no hash.  NULL: all may. */
+static bool *shard_files(const iosim_sweep_t *s, size_t total)
+{
+    bool *there = calloc(total + 1, sizeof *there);
+    DIR *d = there ? opendir(s->dir) : NULL;
+    if (!d) {
+        free(there);
+        return NULL;
+    }
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t i;
+        char dash;
+        if (sscanf(e->d_name, "shard-%zu%c", &i, &dash) == 2 && dash == '-' &&
+            i < total)
+            there[i] = true;
+    }
+    closedir(d);
+    return there;
+}
+
 /* ------------------------------------------------------------------ */
 /* local runs                                                          */
 /* ------------------------------------------------------------------ */
@@ -329,8 +476,8 @@ static void *worker(void *arg)
             pthread_mutex_unlock(&p->lock);
             return NULL;
         }
-        bool bad = iosim_sweep_run_shard(p->s, p->todo[j], p->threads_per_shard,
-                                         &p->errs[j]) != 0;
+        bool bad =
+            run_shard(p->s, p->todo[j], p->threads_per_shard, &p->errs[j]) != 0;
         pthread_mutex_lock(&p->lock);
         p->failed[j] = bad;
         p->stop |= bad;
@@ -355,13 +502,19 @@ int iosim_sweep_run(iosim_sweep_t *s, unsigned jobs,
         free(p.failed);
         return iosim_err_set(err, "out of memory");
     }
-    for (size_t i = 0; i < total; i++)
-        if (!iosim_sweep_shard_done(s, i))
-            p.todo[p.ntodo++] = i;
     if (jobs == 0) {
         long c = sysconf(_SC_NPROCESSORS_ONLN);
         jobs = c > 0 ? (unsigned)c : 1;
     }
+    /* the traces hashed on a thread of their own while the shards run
+     * (with one job, each when its first shard needs it) */
+    if (!s->hasher)
+        s->hasher = hasher_new(s, jobs > 1);
+    bool *there = shard_files(s, total);
+    for (size_t i = 0; i < total; i++)
+        if (!(there ? there[i] : true) || !iosim_sweep_shard_done(s, i))
+            p.todo[p.ntodo++] = i;
+    free(there);
     size_t workers = jobs < p.ntodo ? jobs : p.ntodo;
     p.threads_per_shard = workers ? jobs / (unsigned)workers : 1;
     pthread_mutex_init(&p.lock, NULL);
@@ -479,6 +632,9 @@ int iosim_sweep_merge(const iosim_sweep_t *s, FILE *out, iosim_format_t fmt,
     if (fmt == IOSIM_FMT_TEXT)
         return iosim_err_set(err, "a sweep's table is csv or json");
     size_t total = iosim_sweep_shard_count(s), missing = 0;
+    for (size_t k = 0; k < s->ntraces; k++)
+        if (sweep_trace_hash(s, k, err))
+            return -1;
     for (size_t i = 0; i < total; i++)
         missing += !iosim_sweep_shard_done(s, i);
     if (missing)

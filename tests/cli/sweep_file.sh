@@ -3,7 +3,7 @@
 # what a separate single run of that configuration reports (--set, and
 # --compare for a variant's item), the provenance must match sha256sum and
 # stat, the configuration equal to the base has its row, --jobs does not
-# change a byte, JSON lines carry the same typed values (pandas, when
+# change a byte (nor a stale file of a shard's number), JSON lines carry the same typed values (pandas, when
 # installed, loads both with one call), and a bad file is one line
 # file:line:col, exit 2, no table.
 . "${SRC:?}/tests/cli/lib/common.sh"
@@ -96,6 +96,15 @@ m1=$(awk -F, -v t="$(col trace)" -v v="$(col variant)" -v w="$(col vtd.iotlb.way
 # --jobs 2 and a second run (all shards done: merge only) give the same bytes
 "$IOSIM" sweep exp.yaml --shards j2.shards --jobs 2 -o j2.csv --no-progress 2>> e.txt || fail "--jobs 2"
 cmp -s r.csv j2.csv || fail "--jobs 2 table differs from --jobs 1"
+# (--jobs 2 hashes the traces on a thread of their own while the shards
+# run, and finds the shards not done by their numbers: none has a file.)
+# A file of a shard's number with another key is not that shard: run,
+# not taken (a run that took it would leave the merge a shard short)
+mkdir -p stale.shards
+printf '# iosim sweep shard 0000\n' > stale.shards/shard-00000-000000000000.tsv
+"$IOSIM" sweep exp.yaml --shards stale.shards --jobs 2 -o stale.csv \
+    --no-progress 2>> e.txt || fail "--jobs 2 beside a stale file: $(tail -n 1 e.txt)"
+cmp -s r.csv stale.csv || fail "--jobs 2 beside a stale file: the table differs"
 "$IOSIM" sweep exp.yaml -o again.csv --no-progress 2>> e.txt || fail "second run"
 cmp -s r.csv again.csv || fail "a second run (shards done) differs"
 
