@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1063,6 +1064,25 @@ sim_live_mapped(const iosim_sim_t *s, sim_live_memo_t *lm, uint64_t iova)
            0;
 }
 
+/* vtd_quick_key(r->device, r->pasid, r->domain): on a little-endian
+ * machine the record's 8 bytes from its PASID on, one load. */
+static inline uint64_t sim_rec_quick_key(const iosim_rec_t *r)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    _Static_assert(
+        offsetof(iosim_rec_t, device) == offsetof(iosim_rec_t, pasid) + 4 &&
+            offsetof(iosim_rec_t, domain) == offsetof(iosim_rec_t, pasid) + 6 &&
+            sizeof r->pasid == 4 && sizeof r->device == 2 &&
+            sizeof r->domain == 2,
+        "PASID, device and domain: 8 bytes in that order");
+    uint64_t k;
+    memcpy(&k, &r->pasid, sizeof k);
+    return k;
+#else
+    return vtd_quick_key(r->device, r->pasid, r->domain);
+#endif
+}
+
 /* A run of DMA records that take the fast path, from recs[i] on (before
  * n): the same steps as sim_take -> sim_record -> sim_dma ->
  * hv_direct_translate for each, the counters every record adds one to
@@ -1127,10 +1147,11 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
             continue;
         }
         vtd_xlate_brief_t x =
-            os->plain ? vtd_translate_quick(s->vtd, r->device, r->pasid,
-                                            r->domain, iova, tw, &qc)
-                      : vtd_translate_brief(s->vtd, r->device, r->pasid,
-                                            r->domain, iova, write);
+            os->plain
+                ? vtd_translate_quick(s->vtd, sim_rec_quick_key(r), r->device,
+                                      r->pasid, r->domain, iova, tw, &qc)
+                : vtd_translate_brief(s->vtd, r->device, r->pasid, r->domain,
+                                      iova, write);
         uint64_t lat_ns =
             dma_pipe_one(s->pipe, size, x.latency_ns, x.mem_reads != 0);
         /* the page is live in the trace's view: a hit is never stale */
@@ -1187,11 +1208,12 @@ front_replay_ones(iosim_sim_t *b, const front_log_t *L, size_t i, bool plain)
     uint64_t faults = 0, lat_sum = 0;
     const front_ev_t *e = L->ev + i, *const end = L->ev + L->nev;
     for (; e != end && e->kind == EV_ONE; e++) {
-        vtd_xlate_brief_t x = plain
-                                  ? vtd_translate_quick(v, e->sid, e->pasid,
-                                                        e->did, e->a, tw, &qc)
-                                  : vtd_translate_brief(v, e->sid, e->pasid,
-                                                        e->did, e->a, e->flag);
+        vtd_xlate_brief_t x =
+            plain ? vtd_translate_quick(v,
+                                        vtd_quick_key(e->sid, e->pasid, e->did),
+                                        e->sid, e->pasid, e->did, e->a, tw, &qc)
+                  : vtd_translate_brief(v, e->sid, e->pasid, e->did, e->a,
+                                        e->flag);
         uint64_t lat_ns =
             dma_pipe_one(pipe, e->b, x.latency_ns, x.mem_reads != 0);
         faults += x.fault;

@@ -5,8 +5,8 @@
  *   vtd_plain_brief_ok holds (vtd.h); it answers the plain copy's usual
  *   requests itself, here, so that the record loop (sim.c) runs them
  *   without a call, and passes the rest to vtd_translate_plain_slow
- *   (vtd.c: the plain copy).  Only vtd.c and that loop include this
- *   header; everything else sees vtd_t through vtd.h.
+ *   (vtd.c: the plain copy).  Only vtd.c, that loop and test_fast_path
+ *   include this header; everything else sees vtd_t through vtd.h.
  */
 #ifndef IOSIM_VTD_QUICK_H
 #define IOSIM_VTD_QUICK_H
@@ -109,9 +109,9 @@ vtd_xlate_brief_t vtd_translate_plain_slow(vtd_t *v, uint16_t sid,
  *     region and whether the domain's leaves are all 4 KB): the request's
  *     key (source id, DID, PASID), whose context entry is the context
  *     cache's MRU line (its probe would hit that line and change
- *     nothing), whose DID and domain are did and d and whose PASID is in
- *     pasids_used; and, where the domain's only leaves are 4 KB (small:
- *     leaf_sizes 1, so no larger IOTLB probes and the fill's |= 1 changes
+ *     nothing), whose domain is d, whose tag (DID, PASID) is tag0 and whose
+ *     PASID is in pasids_used; and, where the domain's only leaves are 4 KB
+ * (small: leaf_sizes 1, so no larger IOTLB probes and the fill's |= 1 changes
  *     nothing), a 2 MB region whose PDE-cache entry (the key's) is the
  *     PDE cache's MRU line (its probe would hit it and change nothing)
  *     and whose level-1 table is table (no table changes within a run:
@@ -122,14 +122,23 @@ typedef struct vtd_quick_run {
     uint64_t walks;     /* PDE-cache hits and their one read: iotlb.lookups,
                            .misses, walks, walk reads (level 1, all, stage 2) */
     uint64_t evictions; /* their fills' evictions: iotlb.evictions */
-    uint64_t key;       /* sid | did << 16 | pasid << 32 (the request's
-                           did, 0 too); valid only where d is not NULL */
+    uint64_t key;       /* vtd_quick_key of the request's source id, PASID
+                           and DID (0 too); valid only where d is not NULL */
     vtd_domain_t *d;    /* key's domain; NULL: no memo */
     uint64_t region;    /* iova >> 21; UINT64_MAX: none (above any iova's) */
     const pt_node_t *table; /* region's level-1 table */
-    uint16_t did;           /* key's DID (the source id's where it is 0) */
-    bool small;             /* d->leaf_sizes is 1 (4 KB leaves only) */
+    uint64_t tag0; /* VTD_TAG(DID, PASID, 0, 0), the DID the source id's
+                      where the request's is 0 */
+    bool small;    /* d->leaf_sizes is 1 (4 KB leaves only) */
 } vtd_quick_run_t;
+
+/* The memo's key of a request (any one-to-one packing would do; this one
+ * is the record's 8 bytes from its PASID on, little-endian: sim.c loads
+ * it whole). */
+static inline uint64_t vtd_quick_key(uint16_t sid, uint32_t pasid, uint16_t did)
+{
+    return (uint64_t)pasid | (uint64_t)sid << 32 | (uint64_t)did << 48;
+}
 
 /* A run's start: no counts, no memo. */
 #define VTD_QUICK_RUN_INIT                                                     \
@@ -173,18 +182,16 @@ static inline void vtd_quick_count(vtd_t *v, vtd_quick_run_t *c)
  * and change nothing.  test_fast_path compares it with the general
  * copy. */
 static inline __attribute__((always_inline)) vtd_xlate_brief_t
-vtd_quick_tail(vtd_t *v, vtd_domain_t *d, uint16_t did, uint32_t pasid,
-               uint64_t iova, uint32_t tw, bool small, vtd_quick_run_t *c);
+vtd_quick_tail(vtd_t *v, vtd_domain_t *d, uint64_t tag0, uint64_t iova,
+               uint32_t tw, bool small, vtd_quick_run_t *c);
 
 static inline __attribute__((always_inline)) vtd_xlate_brief_t
-vtd_quick_body(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
-               uint64_t iova, uint32_t tw, vtd_quick_run_t *c)
+vtd_quick_body(vtd_t *v, uint64_t key, uint16_t sid, uint32_t pasid,
+               uint16_t did, uint64_t iova, uint32_t tw, vtd_quick_run_t *c)
 {
-    const uint64_t key =
-        (uint64_t)sid | (uint64_t)did << 16 | (uint64_t)pasid << 32;
     if (key == c->key && c->d) { /* the memo's */
         if (c->small)
-            return vtd_quick_tail(v, c->d, c->did, pasid, iova, tw, true, c);
+            return vtd_quick_tail(v, c->d, c->tag0, iova, tw, true, c);
     } else {
         if (did == 0)
             did = v->sid_did[sid];
@@ -207,23 +214,22 @@ vtd_quick_body(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
         v->pasids_used |= pasid; /* as translate does (idempotent) */
         c->key = key;
         c->d = d;
-        c->did = did;
+        c->tag0 = VTD_TAG(did, pasid, 0, 0);
         c->small = (d->leaf_sizes & 7u) == 1u;
         c->region = UINT64_MAX;
     }
     /* (after the context's probe, small or not: the region comes next) */
-    return vtd_quick_tail(v, c->d, c->did, pasid, iova, tw, false, c);
+    return vtd_quick_tail(v, c->d, c->tag0, iova, tw, false, c);
 }
 
 /* vtd_quick_body's steps after the context entry: the IOTLB's probes and
  * the walk; small: c->small, as a constant. */
 static inline __attribute__((always_inline)) vtd_xlate_brief_t
-vtd_quick_tail(vtd_t *v, vtd_domain_t *d, uint16_t did, uint32_t pasid,
-               uint64_t iova, uint32_t tw, bool small, vtd_quick_run_t *c)
+vtd_quick_tail(vtd_t *v, vtd_domain_t *d, uint64_t tag0, uint64_t iova,
+               uint32_t tw, bool small, vtd_quick_run_t *c)
 {
     cache_t *tlb = v->iotlb;
     /* IOTLB: each page size the domain has used, 4 KB first */
-    const uint64_t tag0 = VTD_TAG(did, pasid, 0, 0);
     const uint64_t addr1 = iova >> PT_PAGE_SHIFT,
                    tag1 = tag0 | VTD_TAG(0, 0, 1, 0);
     uint32_t set1;
@@ -254,7 +260,8 @@ vtd_quick_tail(vtd_t *v, vtd_domain_t *d, uint16_t did, uint32_t pasid,
                              NULL, &set2)) {
             /* the walk fills the PSCs (another PDE entry the MRU line)
              * and may find a larger leaf; it touches no context entry */
-            vtd_xlate_brief_t x = vtd_quick_walk(v, d, did, pasid, iova, set1);
+            vtd_xlate_brief_t x = vtd_quick_walk(
+                v, d, (uint16_t)tag0, (uint32_t)(tag0 >> 16), iova, set1);
             c->region = UINT64_MAX;
             c->small = (d->leaf_sizes & 7u) == 1u;
             return x;
@@ -287,11 +294,12 @@ static inline uint32_t vtd_quick_ways(const vtd_t *v) { return v->iotlb->ways; }
  * loop, the victim's nibble at a fixed place); any other IOTLB takes the
  * copy that reads it.  (tw: vtd_quick_ways(v).) */
 static inline __attribute__((always_inline)) vtd_xlate_brief_t
-vtd_translate_quick(vtd_t *v, uint16_t sid, uint32_t pasid, uint16_t did,
-                    uint64_t iova, uint32_t tw, vtd_quick_run_t *c)
+vtd_translate_quick(vtd_t *v, uint64_t key, uint16_t sid, uint32_t pasid,
+                    uint16_t did, uint64_t iova, uint32_t tw,
+                    vtd_quick_run_t *c)
 {
-    return tw == 8 ? vtd_quick_body(v, sid, pasid, did, iova, 8, c)
-                   : vtd_quick_body(v, sid, pasid, did, iova, tw, c);
+    return tw == 8 ? vtd_quick_body(v, key, sid, pasid, did, iova, 8, c)
+                   : vtd_quick_body(v, key, sid, pasid, did, iova, tw, c);
 }
 
 #endif /* IOSIM_VTD_QUICK_H */

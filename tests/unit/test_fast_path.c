@@ -60,6 +60,7 @@
 #include "system/services.h"
 #include "system/system.h"
 #include "vtd/pgtable.h"
+#include "vtd/vtd_quick.h"
 
 static cache_t *mk(uint32_t sets, uint32_t ways, const char *repl)
 {
@@ -573,6 +574,34 @@ static void test_quick_memo(void **state)
     iosim_config_free(c);
 }
 
+/* The memo's key (vtd_quick_key, which a shared front's back ends use)
+ * tells every source id, PASID and DID apart, and is the record's 8 bytes
+ * from its PASID on, little-endian (what sim_fast_run loads). */
+static void test_quick_key(void **state)
+{
+    (void)state;
+    static const uint16_t ids[] = {0, 1, 0x100, 0x8000, 0xffff};
+    static const uint32_t pasids[] = {0, 1, 0xfffff, 0x100000, UINT32_MAX};
+    enum { N = 5 };
+    uint64_t keys[N * N * N];
+    size_t n = 0;
+    for (size_t a = 0; a < N; a++)
+        for (size_t b = 0; b < N; b++)
+            for (size_t c = 0; c < N; c++) {
+                iosim_rec_t r = {
+                    .device = ids[a], .pasid = pasids[b], .domain = ids[c]};
+                uint64_t k = vtd_quick_key(ids[a], pasids[b], ids[c]);
+                const uint8_t *p = (const uint8_t *)&r.pasid;
+                uint64_t le = 0;
+                for (int i = 7; i >= 0; i--)
+                    le = le << 8 | p[i];
+                assert_int_equal(k, le);
+                for (size_t j = 0; j < n; j++)
+                    assert_true(keys[j] != k);
+                keys[n++] = k;
+            }
+}
+
 /* The translation's plain copy is asked for once a batch
  * (vtd_plain_brief_ok): a shadow on the IOTLB rules it out, since only
  * the general copy checks a hit against the walk another geometry would
@@ -635,6 +664,7 @@ int main(void)
         cmocka_unit_test(test_walk_leaf),
         cmocka_unit_test(test_replay_fast_path),
         cmocka_unit_test(test_quick_memo),
+        cmocka_unit_test(test_quick_key),
         cmocka_unit_test(test_plain_copy_with_shadow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
