@@ -57,6 +57,8 @@ typedef struct import_opts {
     const char *kernel;     /* meta.kernel                                */
     const char *guest_path; /* qemu: the guest ftrace file (--guest)      */
     const char *pcap_path;  /* qemu: the netdev's filter-dump (--pcap)    */
+    bool pcap_tap;          /* qemu: that dump is of a tap with its vnet
+                               header (--pcap-tap; import_pcap.c)        */
     bool window;            /* keep only BENCH_START..BENCH_END           */
     uint16_t device;        /* source id for map/unmap/DMA (bus<<8|dev<<3|fn) */
     int domain;             /* >= 0: force this DID; -1: vote (see above) */
@@ -223,7 +225,9 @@ int import_run(const import_source_t *src, FILE *in, const char *in_name,
 #define PCAP_SEG_ANSWER IOSIM_SEG_ANSWER /* libslirp's answer           */
 typedef struct pcap_join pcap_join_t;
 /* Reads the pcap and replays libslirp on it (NULL, err on bad input). */
-pcap_join_t *pcap_join_new(const char *path, iosim_err_t *err);
+/* tap: the dump of a tap netdev with its virtio-net header (each frame
+ * after 12 header bytes, no libslirp replay, rx frames' lengths kept). */
+pcap_join_t *pcap_join_new(const char *path, bool tap, iosim_err_t *err);
 void pcap_join_free(pcap_join_t *j);
 size_t pcap_join_frames(const pcap_join_t *j);
 int64_t pcap_join_offset(const pcap_join_t *j);
@@ -241,10 +245,12 @@ void pcap_join_pop(pcap_join_t *j, uint64_t t_ns, uint64_t handle,
  * frame's time on QEMU's clock (pcap time + the offset) in *frame_t for
  * the oldest frame not yet given out, if it came at most
  * PCAP_JOIN_SLACK_NS after the pop; frames more than PCAP_RX_MAX_NS
- * before the pop are skipped (counted unjoined after the first join). */
+ * before the pop are skipped (counted unjoined after the first join).
+ * *frame_len: a tap dump's frame length (Ethernet frame, without the vnet
+ * header), else 0. */
 size_t pcap_join_rx_frames(const pcap_join_t *j);
 int pcap_join_rx_pop(pcap_join_t *j, uint64_t t_ns, uint64_t *frame_t,
-                     import_counts_t *counts);
+                     uint32_t *frame_len, import_counts_t *counts);
 /* Gives out the last frames; -1 (err, "name: ...") when too many of the
  * frames in the trace's span found no buffer: another run's dump. */
 int pcap_join_finish(pcap_join_t *j, import_sink_t *sink,

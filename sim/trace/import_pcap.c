@@ -83,6 +83,17 @@
 
 #define PCAP_RX_MAX_NS 1000000ull /* 1 ms: an rx frame's wait for its pop */
 
+/* A tap's dump (--pcap-tap): QEMU 7.2's filter-dump writes the frame as
+ * the tap hands it over, after the tap's virtio-net header, 12 bytes with
+ * mergeable rx buffers (struct virtio_net_hdr_mrg_rxbuf; hw/net/virtio-net.c
+ * virtio_net_set_mrg_rx_bufs -> qemu_set_vnet_hdr_len(peer, 12)), which the
+ * pcap's length counts (seen in the redis-strict-tap-v16384 capture:
+ * flags, gso_type, hdr_len, gso_size, csum fields, then the Ethernet
+ * header).  The guest's frames come from QEMU's NIC address, OUI 52:54:00
+ * (net/net.c qemu_macaddr_default_if_unset; the capture sets no mac=),
+ * the host's from the tap's random one. */
+#define PCAP_TAP_HDR 12u
+
 typedef struct pj_frame {
     uint64_t t_ns;
     uint16_t word; /* PCAP_SEG_* | answer */
@@ -97,14 +108,16 @@ struct pcap_join {
     bool have_pop;
     uint64_t pop_t, pop_handle;
     bool pop_taken;
-    /* libslirp's frames to the guest (rx), pcap order: their times */
+    /* libslirp's frames to the guest (rx), pcap order: their times (and,
+     * from a tap's dump, lengths; else NULL) */
     uint64_t *rx;
-    size_t nrx, caprx;
+    uint32_t *rxlen;
+    size_t nrx, caprx, caprxlen;
     size_t next_rx; /* first rx frame not yet given to an rx pop */
     bool rx_joined; /* an rx frame has been joined (later misses count) */
 };
 
-pcap_join_t *pcap_join_new(const char *path, iosim_err_t *err)
+pcap_join_t *pcap_join_new(const char *path, bool tap, iosim_err_t *err)
 {
     pcap_reader_t *r = pcap_open(path, err);
     if (!r)
@@ -120,22 +133,43 @@ pcap_join_t *pcap_join_new(const char *path, iosim_err_t *err)
     while ((k = pcap_next(r, &f, err)) == 1) {
         slirp_seg_t s;
         char why[128];
+        if (tap && f.caplen < PCAP_TAP_HDR + 14) {
+            iosim_err_set(err,
+                          "%s: frame %llu: %u bytes, not a virtio-net "
+                          "header and an Ethernet header (--pcap-tap)",
+                          path, (unsigned long long)f.index, f.caplen);
+            goto fail;
+        }
+        if (tap) { /* the Ethernet frame after the tap's vnet header */
+            f.data += PCAP_TAP_HDR;
+            f.caplen -= PCAP_TAP_HDR;
+            f.len -= PCAP_TAP_HDR;
+        }
         if (slirp_seg_parse(f.data, f.caplen, &s, why, sizeof why) < 0) {
             iosim_err_set(err, "%s: frame %llu: %s", path,
                           (unsigned long long)f.index, why);
             goto fail;
         }
-        int a = slirp_replay_frame(rp, &s);
+        if (tap)
+            s.from_guest =
+                f.data[6] == 0x52 && f.data[7] == 0x54 && f.data[8] == 0x00;
+        /* a tap answers nothing inside the tx element (net/tap.c
+         * tap_receive writes the frame to the tap's fd and returns) */
+        int a = tap ? SLIRP_ANS_NONE : slirp_replay_frame(rp, &s);
         if (a < 0 ||
             (s.from_guest && vec_reserve(&j->f, &j->cap, j->n + 1, 1024)) ||
             (!s.from_guest &&
-             vec_reserve(&j->rx, &j->caprx, j->nrx + 1, 1024))) {
+             vec_reserve(&j->rx, &j->caprx, j->nrx + 1, 1024)) ||
+            (!s.from_guest && tap &&
+             vec_reserve(&j->rxlen, &j->caprxlen, j->nrx + 1, 1024))) {
             iosim_err_set(err, "%s: out of memory", path);
             goto fail;
         }
         if (f.index == 0)
             j->first_frame_ns = f.t_ns;
         if (!s.from_guest) {
+            if (tap)
+                j->rxlen[j->nrx] = f.len;
             j->rx[j->nrx++] = f.t_ns;
             continue;
         }
@@ -165,6 +199,7 @@ void pcap_join_free(pcap_join_t *j)
     if (j) {
         free(j->f);
         free(j->rx);
+        free(j->rxlen);
     }
     free(j);
 }
@@ -297,7 +332,7 @@ int pcap_join_finish(pcap_join_t *j, import_sink_t *sink,
 }
 
 int pcap_join_rx_pop(pcap_join_t *j, uint64_t t_ns, uint64_t *frame_t,
-                     import_counts_t *counts)
+                     uint32_t *frame_len, import_counts_t *counts)
 {
     while (j->next_rx < j->nrx) {
         int64_t t = (int64_t)j->rx[j->next_rx] + j->c;
@@ -313,6 +348,7 @@ int pcap_join_rx_pop(pcap_join_t *j, uint64_t t_ns, uint64_t *frame_t,
         j->rx_joined = true;
         counts->pcap_rx_joined++;
         *frame_t = (uint64_t)t;
+        *frame_len = j->rxlen ? j->rxlen[j->next_rx - 1] : 0;
         return 1;
     }
     return 0;

@@ -489,6 +489,8 @@ typedef struct merge {
                            the MAP's sink handle (a pop for --pcap)      */
     u64map_t arrive;    /* --pcap: rx buffer page -> the trace time its
                            frame arrived, for the buffer's UNMAP (aux)   */
+    u64map_t rxlen;     /* --pcap-tap: rx buffer page -> its frame's
+                           length, for the buffer's UNMAP (reserved)     */
 } merge_t;
 
 static void merge_find_anchor(merge_t *m)
@@ -626,6 +628,10 @@ static int merge_emit_one(merge_t *m, const iosim_rec_t *src, iosim_err_t *err)
                 m->counts->pcap_rx_carried++;
             }
             u64map_del_range(&m->arrive, r.iova >> PAGE_SHIFT, pages);
+            /* and its length (traces/FORMAT.md §4, UNMAP reserved) */
+            if (u64map_get(&m->rxlen, r.iova >> PAGE_SHIFT, &a))
+                r.reserved = (uint16_t)(a < 65535 ? a : 65535);
+            u64map_del_range(&m->rxlen, r.iova >> PAGE_SHIFT, pages);
         }
     }
     m->last_t = r.t;
@@ -715,11 +721,13 @@ static int merge_dma(merge_t *m, const qline_t *ql, iosim_err_t *err)
          * libslirp sent the guest; its arrival in the trace's time (the
          * QEMU clock's offset to the guest's at the last anchor) */
         uint64_t ft;
+        uint32_t flen;
         if ((d.flags & IOSIM_DMA_WRITE) &&
-            pcap_join_rx_pop(m->pj, ql->t_ns, &ft, m->counts) &&
+            pcap_join_rx_pop(m->pj, ql->t_ns, &ft, &flen, m->counts) &&
             m->have_offset) {
             int64_t a = (int64_t)ft + m->offset;
-            if (u64map_put(&m->arrive, page, a > 0 ? (uint64_t)a : 1) < 0)
+            if (u64map_put(&m->arrive, page, a > 0 ? (uint64_t)a : 1) < 0 ||
+                (flen && u64map_put(&m->rxlen, page, flen) < 0))
                 return iosim_err_set(err, "%s: out of memory", m->qname);
         }
     }
@@ -864,7 +872,7 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
         u64map_init(&m.premapped, 256) < 0 || u64map_init(&m.ever, 4096) < 0 ||
         u64map_init(&m.index, 4 * QEMU_MAP_INDEX_PAGES) < 0 ||
         u64map_init(&m.untouched, 1024) < 0 ||
-        u64map_init(&m.arrive, 1024) < 0) {
+        u64map_init(&m.arrive, 1024) < 0 || u64map_init(&m.rxlen, 1024) < 0) {
         if (m.gp)
             iosim_err_set(err, "%s: out of memory", qname);
         goto out;
@@ -948,6 +956,7 @@ static int qemu_merge(import_in_t *qin, const char *qname, FILE *gf,
 out:
     u64map_fini(&m.untouched);
     u64map_fini(&m.arrive);
+    u64map_fini(&m.rxlen);
     u64map_fini(&m.live);
     u64map_fini(&m.premapped);
     u64map_fini(&m.ever);
@@ -1020,7 +1029,7 @@ static int qemu_run(FILE *f, const char *in_name, import_sink_t *sink,
     if (import_in_rewind(qin, err) < 0)
         goto out;
     if (opts->pcap_path) {
-        if (!(pj = pcap_join_new(opts->pcap_path, err)) ||
+        if (!(pj = pcap_join_new(opts->pcap_path, opts->pcap_tap, err)) ||
             qemu_pcap_calibrate(qin, in_name, pj, counts, err) < 0 ||
             import_in_rewind(qin, err) < 0)
             goto out;
@@ -1145,6 +1154,14 @@ static const gen_param_t qemu_params[] = {
      "guest tx frame's libslirp answer goes on the MAP of its buffer\n"
      "(MAP reserved), each frame to the guest's arrival on the UNMAP of\n"
      "its rx buffer (UNMAP aux; traces/FORMAT.md; docs/dev-virtio-net.md)",
+     NULL},
+    {"--pcap-tap", NULL, GEN_OPT_FLAG, offsetof(import_opts_t, pcap_tap),
+     NULL, 0, 0, NULL,
+     "the --pcap dump is of a tap with its virtio-net header (QEMU 7.2\n"
+     "filter-dump: 12 header bytes before each frame): no libslirp\n"
+     "replay (a tap answers nothing inside the tx element), and each rx\n"
+     "frame's length goes on the UNMAP of its buffer too (UNMAP\n"
+     "reserved; the mergeable rx buffers it fills)",
      NULL},
     {NULL, NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };

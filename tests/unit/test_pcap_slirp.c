@@ -26,6 +26,7 @@
 #include <cmocka.h>
 
 #include "test_util.h"
+#include "trace/import.h"
 #include "trace/pcap_slirp.h"
 
 static const char head_pcap[] =
@@ -320,6 +321,72 @@ static void test_bad_input(void **state)
     assert_non_null(strstr(why, "TCP header cut short"));
 }
 
+/* A tap's dump (--pcap-tap): each frame after QEMU's 12-byte virtio-net
+ * header.  Three frames written here: the host's 16,496-byte GSO frame
+ * to the guest (source MAC 1a:2d:..., the tap's), the guest's 60-byte
+ * frame (52:54:00:12:34:56), the host's 66-byte ACK.  The guest's frame is a tx
+ * frame, the other two rx frames whose lengths (without the header) the
+ * rx pops get, in order. */
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static void test_tap_dump(void **state)
+{
+    (void)state;
+    static const uint8_t host[6] = {0x1a, 0x2d, 0x3a, 0x5c, 0x7c, 0xb1};
+    static const uint8_t guest[6] = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56};
+    const uint32_t wire[3] = {12 + 16496, 12 + 60, 12 + 66};
+    const uint8_t *src[3] = {host, guest, host};
+    uint8_t buf[24 + 3 * (16 + 12 + 60)] = {0};
+    put32(buf, 0xa1b2c3d4);
+    buf[4] = 2; /* version 2.4 */
+    buf[6] = 4;
+    put32(buf + 16, 65536); /* snaplen */
+    put32(buf + 20, 1);     /* LINKTYPE_ETHERNET */
+    size_t o = 24;
+    for (int i = 0; i < 3; i++) {
+        put32(buf + o, 1000);                   /* s */
+        put32(buf + o + 4, (uint32_t)(10 * i)); /* us */
+        put32(buf + o + 8, 12 + 60);            /* caplen: header + 60 */
+        put32(buf + o + 12, wire[i]);
+        uint8_t *e = buf + o + 16 + 12; /* the Ethernet header */
+        memcpy(e + 6, src[i], 6);
+        e[12] = 0x86; /* IPv6: not parsed further */
+        e[13] = 0xdd;
+        o += 16 + 12 + 60;
+    }
+    write_file(wpath("tap.pcap"), buf, o);
+    iosim_err_t err = {0};
+    pcap_join_t *j = pcap_join_new(wpath("tap.pcap"), true, &err);
+    assert_non_null(j);
+    assert_int_equal(pcap_join_frames(j), 1);
+    assert_int_equal(pcap_join_rx_frames(j), 2);
+    import_counts_t c = {0};
+    uint64_t ft = 0;
+    uint32_t len = 0;
+    /* pops at the frames' times (the clock offset is 0 uncalibrated) */
+    assert_int_equal(pcap_join_rx_pop(j, 1000000000000ull, &ft, &len, &c), 1);
+    assert_int_equal(len, 16496);
+    assert_int_equal(pcap_join_rx_pop(j, 1000000020000ull, &ft, &len, &c), 1);
+    assert_int_equal(len, 66);
+    assert_int_equal(ft, 1000000020000ull);
+    pcap_join_free(j);
+    /* the same dump read as user networking: no header skipped, so the
+     * source MACs are the header's bytes, none libslirp's: all "guest" */
+    j = pcap_join_new(wpath("tap.pcap"), false, &err);
+    assert_non_null(j);
+    assert_int_equal(pcap_join_rx_frames(j), 0);
+    pcap_join_free(j);
+    /* a frame shorter than the header and an Ethernet header */
+    put32(buf + 24 + 8, 20);
+    write_file(wpath("short-tap.pcap"), buf, 24 + 16 + 20);
+    assert_null(pcap_join_new(wpath("short-tap.pcap"), true, &err));
+    assert_non_null(strstr(err.msg, "frame 0: 20 bytes"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_fin_ooo_dup),
         cmocka_unit_test(test_rst_and_dupacks),
         cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_tap_dump),
     };
     return cmocka_run_group_tests(tests, make_work, remove_work);
 }
