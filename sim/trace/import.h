@@ -83,12 +83,14 @@ typedef struct import_counts {
     bool overrun;    /* ring overran (X < Y or LOST EVENTS)        */
     uint32_t domain; /* the DID used for map/unmap/DMA             */
     /* QEMU merge */
-    uint64_t qemu_dma;          /* vtd_dmar_translate lines read          */
-    uint64_t qemu_dma_kept;     /* DMA records produced (before window)   */
-    uint64_t qemu_dma_matched;  /* ... placed right after their MAP       */
-    uint64_t qemu_dma_unmapped; /* ... whose IOVA had no traced MAP       */
-    uint64_t qemu_premapped;    /* MAPs made explicit for such IOVAs (one
-                                   per page, from QEMU's translation)    */
+    uint64_t qemu_dma;              /* vtd_dmar_translate lines read          */
+    uint64_t qemu_dma_kept;         /* DMA records produced (before window)   */
+    uint64_t qemu_dma_matched;      /* ... placed right after their MAP       */
+    uint64_t qemu_dma_unmapped;     /* ... whose IOVA had no traced MAP       */
+    uint64_t qemu_premapped;        /* MAPs made explicit for such IOVAs (one
+                                       per buffer, from QEMU's translation)  */
+    uint64_t qemu_premapped_joined; /* ... pages joined to the explicit
+                                       MAP of the page before (one buffer) */
     uint64_t qemu_dma_dropped;  /* before the first / after the last anchor */
     uint64_t qemu_anchors;      /* descriptors matched guest <-> QEMU     */
     uint64_t qemu_reordered;    /* ... of them matched to another guest
@@ -147,8 +149,9 @@ import_sink_t *import_sink_callback(import_emit_fn emit, void *arg,
 /* Metadata the sources fill before the first record is flushed. */
 iosim_trace_meta_t *import_sink_meta(import_sink_t *s);
 /* For a source that sets metadata after its last record (QEMU's reference
- * counts): the file sink keeps the records in memory (48 B each) and
- * writes header and records at import_sink_finish(). */
+ * counts), or that amends records put earlier (import_sink_held): the
+ * sink keeps the records in memory (48 B each) and writes header and
+ * records (a callback sink: hands them over) at import_sink_finish(). */
 void import_sink_defer_header(import_sink_t *s);
 /* Tells the sink the DID of an IOTLB/P_IOTLB descriptor (for the vote). */
 void import_sink_note_did(import_sink_t *s, uint16_t did);
@@ -156,10 +159,15 @@ int import_sink_put(import_sink_t *s, const iosim_rec_t *r, iosim_err_t *err);
 /* The handle of the record last put, UINT64_MAX if the window filter
  * dropped it: its number among the records the sink kept. */
 uint64_t import_sink_last_handle(const import_sink_t *s);
+/* Records put so far, kept by the window filter or not. */
+uint64_t import_sink_puts(const import_sink_t *s);
 /* Sets the reserved field of a record put earlier (by handle) that the
  * sink still holds (pending, in the batch, or held by
  * import_sink_defer_header); -1 if it was written out already. */
 int import_sink_set_reserved(import_sink_t *s, uint64_t handle, uint16_t value);
+/* A record put earlier (by handle) that the sink still holds, to amend
+ * (a MAP that grows, import_qemu.c); NULL if it was written out already. */
+iosim_rec_t *import_sink_held(import_sink_t *s, uint64_t handle);
 /* Flushes everything and commits the file (or finishes the callback). */
 int import_sink_finish(import_sink_t *s, iosim_err_t *err);
 /* Frees; removes the temp file if not finished. */

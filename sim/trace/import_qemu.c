@@ -491,6 +491,12 @@ typedef struct merge {
                            frame arrived, for the buffer's UNMAP (aux)   */
     u64map_t rxlen;     /* --pcap-tap: rx buffer page -> its frame's
                            length, for the buffer's UNMAP (reserved)     */
+    /* the explicit MAP of a pre-capture mapping made last (merge_dma):
+     * its handle, first IOVA and gpa page, pages; the sink's count of
+     * records put after the DMA of its last page: open while nothing else
+     * was put after that DMA */
+    bool pre_open;
+    uint64_t pre_map_h, pre_puts, pre_page, pre_gpa, pre_pages;
 } merge_t;
 
 static void merge_find_anchor(merge_t *m)
@@ -670,9 +676,45 @@ static int merge_emit_range(merge_t *m, size_t end, bool hold, iosim_err_t *err)
     return 0;
 }
 
+/* A translation of a page mapped before the capture (not live, never
+ * mapped by the guest's trace) that comes right after the translation of
+ * the last page of the explicit MAP made last (nothing put in between),
+ * one page on in both IOVA and gpa, is that mapping's next page: the MAP
+ * grows over it (returns 1; 0 if not such a page, -1 out of memory).
+ * QEMU maps a buffer's pages one after the other, translating each
+ * (hw/virtio/virtio.c virtqueue_map_desc -> dma_memory_map ->
+ * address_space_map: flatview_extend_translation), with no other
+ * translation in between, whereas two buffers' pops have ring accesses
+ * between them (the descriptor read, at least); and Linux maps a buffer
+ * with one dma_map call (drivers/net/virtio_net.c add_recvbuf_mergeable
+ * -> virtqueue_add_inbuf_ctx -> vring_map_one_sg -> dma_map_page: one
+ * iommu_map of the span), which the guest's trace shows as one MAP and
+ * later unmaps as one UNMAP of the span. */
+static int premap_join(merge_t *m, uint64_t page, uint64_t gpa,
+                       iosim_err_t *err)
+{
+    if (!m->pre_open || import_sink_puts(m->sink) != m->pre_puts ||
+        page != m->pre_page + m->pre_pages || gpa != m->pre_gpa + m->pre_pages)
+        return 0;
+    /* (a MAP the window filter dropped: the page goes with it) */
+    if (m->pre_map_h != UINT64_MAX) {
+        iosim_rec_t *mp = import_sink_held(m->sink, m->pre_map_h);
+        if (!mp)
+            return 0; /* written out already: a MAP of its own */
+        mp->size = (m->pre_pages + 1) << PAGE_SHIFT;
+    }
+    m->pre_pages++;
+    if (u64map_put(&m->live, page, gpa) < 0 ||
+        u64map_put(&m->premapped, page, gpa) < 0)
+        return iosim_err_set(err, "%s: out of memory", m->qname);
+    m->counts->qemu_premapped_joined++;
+    return 1;
+}
+
 static int merge_dma(merge_t *m, const qline_t *ql, iosim_err_t *err)
 {
     iosim_rec_t d = ql->rec;
+    int pre = 0; /* 1: this translation is an explicit MAP's page */
     uint64_t page = d.iova >> PAGE_SHIFT, gpa = d.aux >> PAGE_SHIFT, cur_gpa;
     d.aux = 0;
     if (u64map_get(&m->live, page, &cur_gpa) && cur_gpa == gpa) {
@@ -688,7 +730,12 @@ static int merge_dma(merge_t *m, const qline_t *ql, iosim_err_t *err)
             m->counts->qemu_dma_unmapped++;
             uint64_t seen;
             if (!u64map_get(&m->live, page, &cur_gpa) &&
-                !u64map_get(&m->ever, page, &seen)) {
+                !u64map_get(&m->ever, page, &seen) &&
+                (pre = premap_join(m, page, gpa, err)) != 0) {
+                if (pre < 0)
+                    return -1;
+            } else if (!u64map_get(&m->live, page, &cur_gpa) &&
+                       !u64map_get(&m->ever, page, &seen)) {
                 /* mapped before the capture began (the virtqueue rings):
                  * QEMU's translation says where it points, so make that
                  * mapping explicit once; it is never unmapped in the
@@ -703,6 +750,11 @@ static int merge_dma(merge_t *m, const qline_t *ql, iosim_err_t *err)
                                   .flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE};
                 if (merge_emit_one(m, &mp, err) < 0)
                     return -1;
+                pre = 1;
+                m->pre_map_h = import_sink_last_handle(m->sink);
+                m->pre_page = page;
+                m->pre_gpa = gpa;
+                m->pre_pages = mp.size >> PAGE_SHIFT;
                 for (uint64_t i = 0; i < mp.size >> PAGE_SHIFT; i++)
                     u64map_del(&m->ever, page + i); /* not the guest's map */
                 for (uint64_t i = 0; i < mp.size >> PAGE_SHIFT; i++)
@@ -742,7 +794,13 @@ static int merge_dma(merge_t *m, const qline_t *ql, iosim_err_t *err)
     d.t = t;
     m->last_t = t;
     m->counts->qemu_dma_kept++;
-    return import_sink_put(m->sink, &d, err);
+    if (import_sink_put(m->sink, &d, err) < 0)
+        return -1;
+    /* the explicit MAP stays open to the next translation while this one
+     * is of its last page */
+    m->pre_open = pre > 0 && page + 1 == m->pre_page + m->pre_pages;
+    m->pre_puts = import_sink_puts(m->sink);
+    return 0;
 }
 
 /* One QEMU descriptor: returns 1 if matched, 0 if the guest has no
@@ -1092,7 +1150,8 @@ static void qemu_describe(const import_counts_t *c, char *buf, size_t n)
         buf, n,
         "qemu: %llu translations -> %llu DMA (%llu after "
         "their map, %llu to IOVAs mapped before the capture, "
-        "%llu such pages given an explicit MAP), "
+        "%llu explicit MAPs of such mappings, %llu pages joined to the "
+        "MAP of the page before: one buffer), "
         "%llu dropped outside the guest trace; %llu anchors "
         "(%llu re-ordered: matched past a guest descriptor "
         "with the same timestamp), "
@@ -1104,6 +1163,7 @@ static void qemu_describe(const import_counts_t *c, char *buf, size_t n)
         (unsigned long long)c->qemu_dma_matched,
         (unsigned long long)c->qemu_dma_unmapped,
         (unsigned long long)c->qemu_premapped,
+        (unsigned long long)c->qemu_premapped_joined,
         (unsigned long long)c->qemu_dma_dropped,
         (unsigned long long)c->qemu_anchors,
         (unsigned long long)c->qemu_reordered,

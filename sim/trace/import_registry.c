@@ -295,6 +295,7 @@ struct import_sink {
     size_t nheld, capheld;
     uint64_t kept;        /* records kept (pending or out) */
     uint64_t last_handle; /* import_sink_last_handle */
+    uint64_t puts;        /* import_sink_puts */
 };
 
 static void set_str(char *dst, size_t n, const char *src)
@@ -358,11 +359,7 @@ import_sink_t *import_sink_callback(import_emit_fn emit, void *arg,
 
 iosim_trace_meta_t *import_sink_meta(import_sink_t *s) { return &s->meta; }
 
-void import_sink_defer_header(import_sink_t *s)
-{
-    if (!s->emit)
-        s->defer_header = true;
-}
+void import_sink_defer_header(import_sink_t *s) { s->defer_header = true; }
 
 void import_sink_note_did(import_sink_t *s, uint16_t did)
 {
@@ -386,15 +383,17 @@ static int sink_flush_batch(import_sink_t *s, iosim_err_t *err)
 {
     if (s->nbatch == 0)
         return 0;
-    if (s->emit) {
-        if (s->emit(s->emit_arg, s->batch, s->nbatch, err) < 0)
-            return -1;
-    } else if (s->defer_header) {
+    if (s->defer_header) {
         if (vec_reserve(&s->held, &s->capheld, s->nheld + s->nbatch,
                         4 * SINK_BATCH))
-            return iosim_err_set(err, "%s: out of memory", s->path);
+            return iosim_err_set(err, "%s: out of memory",
+                                 s->path ? s->path
+                                         : (s->input ? s->input : "input"));
         memcpy(s->held + s->nheld, s->batch, s->nbatch * sizeof *s->batch);
         s->nheld += s->nbatch;
+    } else if (s->emit) {
+        if (s->emit(s->emit_arg, s->batch, s->nbatch, err) < 0)
+            return -1;
     } else {
         if (!s->w && sink_open_writer(s, err) < 0)
             return -1;
@@ -457,6 +456,7 @@ static int sink_release_pending(import_sink_t *s, iosim_err_t *err)
 
 int import_sink_put(import_sink_t *s, const iosim_rec_t *r, iosim_err_t *err)
 {
+    s->puts++;
     if (s->opts->window) {
         bool keep = s->in_window;
         if (r->kind == IOSIM_REC_MARK && r->flags == IOSIM_MARK_BEGIN) {
@@ -491,26 +491,31 @@ uint64_t import_sink_last_handle(const import_sink_t *s)
     return s->last_handle;
 }
 
-int import_sink_set_reserved(import_sink_t *s, uint64_t handle, uint16_t value)
+uint64_t import_sink_puts(const import_sink_t *s) { return s->puts; }
+
+iosim_rec_t *import_sink_held(import_sink_t *s, uint64_t handle)
 {
     uint64_t out = s->counts->records; /* records past the pending list */
-    iosim_rec_t *r = NULL;
     if (handle >= s->kept)
-        return -1;
+        return NULL;
     if (handle >= out)
-        r = &s->pending[handle - out];
-    else {
-        /* out records still in memory: held (from the first, when the
-         * header is deferred), then the batch */
-        uint64_t first = out - s->nbatch - (s->defer_header ? s->nheld : 0);
-        if (handle < first)
-            return -1;
-        uint64_t i = handle - first;
-        if (s->defer_header && i < s->nheld)
-            r = &s->held[i];
-        else
-            r = &s->batch[i - (s->defer_header ? s->nheld : 0)];
-    }
+        return &s->pending[handle - out];
+    /* out records still in memory: held (from the first, when the
+     * header is deferred), then the batch */
+    uint64_t first = out - s->nbatch - (s->defer_header ? s->nheld : 0);
+    if (handle < first)
+        return NULL;
+    uint64_t i = handle - first;
+    if (s->defer_header && i < s->nheld)
+        return &s->held[i];
+    return &s->batch[i - (s->defer_header ? s->nheld : 0)];
+}
+
+int import_sink_set_reserved(import_sink_t *s, uint64_t handle, uint16_t value)
+{
+    iosim_rec_t *r = import_sink_held(s, handle);
+    if (!r)
+        return -1;
     r->reserved = value;
     return 0;
 }
@@ -533,10 +538,15 @@ int import_sink_finish(import_sink_t *s, iosim_err_t *err)
                              s->source ? s->source : "");
     if (s->defer_header) {
         s->defer_header = false;
-        if (sink_open_writer(s, err) < 0)
-            return -1;
-        if (s->nheld && iosim_trace_write(s->w, s->held, s->nheld, err) < 0)
-            return -1;
+        if (s->emit) {
+            if (s->nheld && s->emit(s->emit_arg, s->held, s->nheld, err) < 0)
+                return -1;
+        } else {
+            if (sink_open_writer(s, err) < 0)
+                return -1;
+            if (s->nheld && iosim_trace_write(s->w, s->held, s->nheld, err) < 0)
+                return -1;
+        }
         free(s->held);
         s->held = NULL;
         s->nheld = 0;

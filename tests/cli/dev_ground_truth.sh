@@ -14,8 +14,19 @@
 # last map before the poll's first rx unmap, each later one as long before
 # its unmap as the first (sim/dev/dev_virtio_net.c).
 #
-# Every row meets both tolerances: KNOWN (NAME:ENTRIES:BOUND, a cell held
-# to its own bound so that a regression still fails) lists none.  Two
+# Every row meets both tolerances but the KNOWN ones (NAME:ENTRIES:BOUND,
+# a cell held to its own bound so that a regression still fails): five
+# 4-entry cells of user-networking captures without the netdev's dump
+# (-5.5% to -6.6%).  They met 5% until the importer made each pre-trace
+# buffer over two pages one MAP, as the guest mapped it (import_qemu.c
+# premap_join; 59-61 such buffers per capture, each checked against the
+# guest's later UNMAP of the span): the model had taken each second page
+# for a tx packet, whose ring and buffer accesses made up for 4-entry
+# misses the model lacks; lookups came to within 3.4% on every capture.
+# What is left is the known one below (rx packets written between tx
+# flushes: host timing, docs/dev-virtio-net.md "What is left"), which
+# scripts/access-diff shows (tx packets right after the previous one with
+# no rx access between, real vs model: redis-strict-pcap 41 vs 167).  Two
 # captures over QEMU's user networking made before the capture pipeline
 # recorded the netdev's dump, nginx-strict-qemu and redis-strict-qemu,
 # missed their 4-entry cells (-22.4%, -9.0%) and were retired (issue 20):
@@ -39,7 +50,8 @@
 # 8-entry misses within 2% of rx_at=unmap's, which is more than 5% from
 # the real ones.
 . "${SRC:?}/tests/cli/lib/common.sh"
-KNOWN=""
+KNOWN="memcached-strict-qemu:4:0.08 redis-strict-sm-qemu:4:0.08 redis-strict-packed-qemu:4:0.08
+       redis-strict-q10-qemu:4:0.08 redis-strict-fs-qemu:4:0.08"
 # dev-check keeps each trace's text form and the one without its DMA
 # records in $TXT (NAME.txt, NAME-nodma.txt): the checks below read them
 # again instead of converting the traces again.

@@ -1206,6 +1206,25 @@ static void test_qemu_excerpt_612(void **state)
     free(got.r);
 }
 
+/* The records of an import, kind, IOVA and size, against a list. */
+typedef struct want_rec {
+    uint8_t kind;
+    uint64_t iova;
+    uint64_t size;
+} want_rec_t;
+
+static void assert_recs(const recs_t *got, const want_rec_t *want, size_t n)
+{
+    assert_int_equal(got->n, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(got->r[i].kind, want[i].kind);
+        assert_int_equal(got->r[i].iova, want[i].iova);
+        assert_int_equal(got->r[i].size, want[i].size);
+        if (i > 0)
+            assert_true(got->r[i].t >= got->r[i - 1].t);
+    }
+}
+
 /* A hand-made case of every alignment rule (import_qemu.c header). */
 static void test_qemu_alignment_rule(void **state)
 {
@@ -1270,11 +1289,7 @@ static void test_qemu_alignment_rule(void **state)
     import_counts_t c = {0};
     recs_t got = {0};
     import_pair(guest, qemu, &got, &c);
-    static const struct {
-        uint8_t kind;
-        uint64_t iova;
-        uint64_t size;
-    } want[] = {
+    static const want_rec_t want[] = {
         {IOSIM_REC_MAP, 0xffff0000, 4096},
         {IOSIM_REC_INVAL, 0xffff0000, 0},
         {IOSIM_REC_DMA, 0xffff0000, 4096},
@@ -1290,15 +1305,7 @@ static void test_qemu_alignment_rule(void **state)
         {IOSIM_REC_INVAL, 0xffff1000, 0},
         {IOSIM_REC_DMA, 0xfffff000, 4096},
     };
-    size_t nwant = sizeof want / sizeof want[0];
-    assert_int_equal(got.n, nwant);
-    for (size_t i = 0; i < nwant; i++) {
-        assert_int_equal(got.r[i].kind, want[i].kind);
-        assert_int_equal(got.r[i].iova, want[i].iova);
-        assert_int_equal(got.r[i].size, want[i].size);
-        if (i > 0)
-            assert_true(got.r[i].t >= got.r[i - 1].t);
-    }
+    assert_recs(&got, want, sizeof want / sizeof want[0]);
     assert_int_equal(c.qemu_dma, 7);
     assert_int_equal(c.qemu_dma_dropped, 2);
     /* the first DMA to 0xfffff000 finds it unmapped and makes its
@@ -1316,6 +1323,98 @@ static void test_qemu_alignment_rule(void **state)
     assert_int_equal(got.r[0].domain, 2); /* DID of 0x200f2 */
     free(got.r);
 }
+
+/* one translation of a 4 KiB page in QEMU's log; one wanted record */
+#define XL(iova, gpa)                                                          \
+    "vtd_dmar_translate dev 01:00.00 iova " iova " -> gpa " gpa " mask "       \
+    "0xfff\n"
+#define W(kind, iova, size)                                                    \
+    {                                                                          \
+        IOSIM_REC_##kind, iova, size                                           \
+    }
+
+/* Pre-capture buffers over several pages (import_qemu.c premap_join): a
+ * translation of the page after an explicit MAP's last one, next in the
+ * log with nothing put in between and the gpa one page on too, grows
+ * that MAP (QEMU translates one buffer's pages one after the other;
+ * Linux mapped the buffer with one dma_map and unmaps it whole).  Each
+ * case below breaks one condition and must get a MAP of its own. */
+static void test_qemu_premap_join(void **state)
+{
+    (void)state;
+    static const char guest[] =
+        "# entries-in-buffer/entries-written: 6/6   #P:1\n"
+        " n-7 [000] ..... 2.000000: map: IOMMU: iova=0x00000000ffff4000"
+        " - 0x00000000ffff5000 paddr=0x0000000000900000 size=4096\n"
+        " n-7 [000] ..... 2.000001: qi_submit: iotlb_inv dmar0: 0x200f2"
+        " 0xffff4000 0x0 0x0\n"
+        " n-7 [000] ..... 2.000002: unmap: IOMMU: iova=0x00000000ffff4000"
+        " - 0x00000000ffff5000 size=4096 unmapped_size=4096\n"
+        " n-7 [000] ..... 2.000003: qi_submit: iotlb_inv dmar0: 0x200f2"
+        " 0xffff4000 0x0 0x0\n"
+        " n-7 [000] ..... 2.000004: unmap: IOMMU: iova=0x00000000fffe2000"
+        " - 0x00000000fffe4000 size=8192 unmapped_size=8192\n"
+        " n-7 [000] ..... 2.000005: qi_submit: iotlb_inv dmar0: 0x200f2"
+        " 0xfffe2000 0x0 0x0\n";
+    // clang-format off
+    static const char qemu[] =
+        "vtd_inv_desc invalidate desc type iotlb high 0xffff4000 low 0x200f2\n"
+        /* a buffer over two pages: one MAP of 8 KiB (QEMU's IOTLB line
+         * between the two translations is no translation) */
+        XL("0xfffe2000", "0x400000")
+        "vtd_iotlb_page_update IOTLB page update sid 0x100 iova 0xfffe3000 "
+        "slpte 0x1 domain 0x2\n"
+        XL("0xfffe3000", "0x401000")
+        /* a ring page: not the page after */
+        XL("0xfffff000", "0x700000")
+        /* the next IOVA page but not the next gpa page: two buffers */
+        XL("0xfffe0000", "0x500000")
+        XL("0xfffe1000", "0x502000")
+        /* the page after, but the guest's records (anchor 2) come first */
+        XL("0xfffdc000", "0x600000")
+        "vtd_inv_desc invalidate desc type iotlb high 0xffff4000 low 0x200f2\n"
+        XL("0xfffdd000", "0x601000")
+        /* three pages: one MAP of 12 KiB */
+        XL("0xfffd8000", "0x800000")
+        XL("0xfffd9000", "0x801000")
+        XL("0xfffda000", "0x802000")
+        /* a page already translated, then the page after the 12 KiB MAP:
+         * the translation between closes it */
+        XL("0xfffe2000", "0x400000")
+        XL("0xfffdb000", "0x803000")
+        "vtd_inv_desc invalidate desc type iotlb high 0xfffe2000 low 0x200f2\n";
+    // clang-format on
+    import_counts_t c = {0};
+    recs_t got = {0};
+    import_pair(guest, qemu, &got, &c);
+    static const want_rec_t want[] = {
+        W(MAP, 0xffff4000, 4096),   W(INVAL, 0xffff4000, 0),
+        W(MAP, 0xfffe2000, 8192),   W(DMA, 0xfffe2000, 4096),
+        W(DMA, 0xfffe3000, 4096),   W(MAP, 0xfffff000, 4096),
+        W(DMA, 0xfffff000, 4096),   W(MAP, 0xfffe0000, 4096),
+        W(DMA, 0xfffe0000, 4096),   W(MAP, 0xfffe1000, 4096),
+        W(DMA, 0xfffe1000, 4096),   W(MAP, 0xfffdc000, 4096),
+        W(DMA, 0xfffdc000, 4096),   W(UNMAP, 0xffff4000, 4096),
+        W(INVAL, 0xffff4000, 0),    W(MAP, 0xfffdd000, 4096),
+        W(DMA, 0xfffdd000, 4096),   W(MAP, 0xfffd8000, 12288),
+        W(DMA, 0xfffd8000, 4096),   W(DMA, 0xfffd9000, 4096),
+        W(DMA, 0xfffda000, 4096),   W(DMA, 0xfffe2000, 4096),
+        W(MAP, 0xfffdb000, 4096),   W(DMA, 0xfffdb000, 4096),
+        W(UNMAP, 0xfffe2000, 8192), W(INVAL, 0xfffe2000, 0),
+    };
+    assert_recs(&got, want, sizeof want / sizeof want[0]);
+    /* a MAP's physical address is its first page's */
+    assert_int_equal(got.r[2].aux, 0x400000);
+    assert_int_equal(got.r[17].aux, 0x800000);
+    /* MAPs made explicit, and the pages that joined one */
+    assert_int_equal(c.qemu_premapped, 8);
+    assert_int_equal(c.qemu_premapped_joined, 3);
+    /* every translation of a pre-capture page that was not live */
+    assert_int_equal(c.qemu_dma_unmapped, 11);
+    free(got.r);
+}
+#undef XL
+#undef W
 
 int main(void)
 {
@@ -1338,6 +1437,7 @@ int main(void)
         cmocka_unit_test(test_qemu_sync_local_reorder),
         cmocka_unit_test(test_qemu_sync_reorder_window),
         cmocka_unit_test(test_qemu_alignment_rule),
+        cmocka_unit_test(test_qemu_premap_join),
         cmocka_unit_test(test_qemu_batched_submission),
         cmocka_unit_test(test_qemu_excerpt_612),
         cmocka_unit_test(test_qemu_e1000e_tie_cut),
