@@ -343,7 +343,9 @@ static void end_pending(allassoc_t *a)
         a->inexact = true;
 }
 
-static void lookup_now(allassoc_t *a, uint64_t addr, uint64_t tag, bool hit)
+/* (inlined: its direct caller is the public function) */
+static inline __attribute__((always_inline)) void
+lookup_now(allassoc_t *a, uint64_t addr, uint64_t tag, bool hit)
 {
     end_pending(a);
     a->lookups++;
@@ -357,7 +359,9 @@ static void lookup_now(allassoc_t *a, uint64_t addr, uint64_t tag, bool hit)
     a->pending_tag = tag;
 }
 
-static void insert_now(allassoc_t *a, uint64_t addr, uint64_t tag)
+/* (inlined: its direct caller is the public function) */
+static inline __attribute__((always_inline)) void
+insert_now(allassoc_t *a, uint64_t addr, uint64_t tag)
 {
     if (a->pending && a->pending_addr == addr && a->pending_tag == tag) {
         a->pending = false;
@@ -377,7 +381,9 @@ static void drop(allassoc_t *a, allassoc_level_t *l, uint32_t set, uint32_t p)
     l->inval[p + 1]++;
 }
 
-static void invalidate_now(allassoc_t *a, uint64_t addr, uint64_t tag)
+/* (inlined: its direct caller is the public function) */
+static inline __attribute__((always_inline)) void
+invalidate_now(allassoc_t *a, uint64_t addr, uint64_t tag)
 {
     end_pending(a);
     const uint32_t h = cache_index(addr, tag, UINT32_MAX);
