@@ -1147,11 +1147,10 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
             continue;
         }
         vtd_xlate_brief_t x =
-            os->plain
-                ? vtd_translate_quick(s->vtd, sim_rec_quick_key(r), r->device,
-                                      r->pasid, r->domain, iova, tw, &qc)
-                : vtd_translate_brief(s->vtd, r->device, r->pasid, r->domain,
-                                      iova, write);
+            os->plain ? vtd_translate_quick(s->vtd, sim_rec_quick_key(r), iova,
+                                            tw, &qc)
+                      : vtd_translate_brief(s->vtd, r->device, r->pasid,
+                                            r->domain, iova, write);
         uint64_t lat_ns =
             dma_pipe_one(s->pipe, size, x.latency_ns, x.mem_reads != 0);
         /* the page is live in the trace's view: a hit is never stale */
@@ -1211,7 +1210,7 @@ front_replay_ones(iosim_sim_t *b, const front_log_t *L, size_t i, bool plain)
         vtd_xlate_brief_t x =
             plain ? vtd_translate_quick(v,
                                         vtd_quick_key(e->sid, e->pasid, e->did),
-                                        e->sid, e->pasid, e->did, e->a, tw, &qc)
+                                        e->a, tw, &qc)
                   : vtd_translate_brief(v, e->sid, e->pasid, e->did, e->a,
                                         e->flag);
         uint64_t lat_ns =

@@ -139,6 +139,18 @@ static inline uint64_t vtd_quick_key(uint16_t sid, uint32_t pasid, uint16_t did)
 {
     return (uint64_t)pasid | (uint64_t)sid << 32 | (uint64_t)did << 48;
 }
+static inline uint16_t vtd_quick_key_sid(uint64_t key)
+{
+    return (uint16_t)(key >> 32);
+}
+static inline uint32_t vtd_quick_key_pasid(uint64_t key)
+{
+    return (uint32_t)key;
+}
+static inline uint16_t vtd_quick_key_did(uint64_t key)
+{
+    return (uint16_t)(key >> 48);
+}
 
 /* A run's start: no counts, no memo. */
 #define VTD_QUICK_RUN_INIT                                                     \
@@ -186,13 +198,18 @@ vtd_quick_tail(vtd_t *v, vtd_domain_t *d, uint64_t tag0, uint64_t iova,
                uint32_t tw, bool small, vtd_quick_run_t *c);
 
 static inline __attribute__((always_inline)) vtd_xlate_brief_t
-vtd_quick_body(vtd_t *v, uint64_t key, uint16_t sid, uint32_t pasid,
-               uint16_t did, uint64_t iova, uint32_t tw, vtd_quick_run_t *c)
+vtd_quick_body(vtd_t *v, uint64_t key, uint64_t iova, uint32_t tw,
+               vtd_quick_run_t *c)
 {
     if (key == c->key && c->d) { /* the memo's */
         if (c->small)
             return vtd_quick_tail(v, c->d, c->tag0, iova, tw, true, c);
     } else {
+        /* (taken apart here: a caller's loads of the three would be made
+         * and kept for every request) */
+        const uint16_t sid = vtd_quick_key_sid(key);
+        const uint32_t pasid = vtd_quick_key_pasid(key);
+        uint16_t did = vtd_quick_key_did(key);
         if (did == 0)
             did = v->sid_did[sid];
         cache_t *ctx = v->ctx;
@@ -294,12 +311,11 @@ static inline uint32_t vtd_quick_ways(const vtd_t *v) { return v->iotlb->ways; }
  * loop, the victim's nibble at a fixed place); any other IOTLB takes the
  * copy that reads it.  (tw: vtd_quick_ways(v).) */
 static inline __attribute__((always_inline)) vtd_xlate_brief_t
-vtd_translate_quick(vtd_t *v, uint64_t key, uint16_t sid, uint32_t pasid,
-                    uint16_t did, uint64_t iova, uint32_t tw,
+vtd_translate_quick(vtd_t *v, uint64_t key, uint64_t iova, uint32_t tw,
                     vtd_quick_run_t *c)
 {
-    return tw == 8 ? vtd_quick_body(v, key, sid, pasid, did, iova, 8, c)
-                   : vtd_quick_body(v, key, sid, pasid, did, iova, tw, c);
+    return tw == 8 ? vtd_quick_body(v, key, iova, 8, c)
+                   : vtd_quick_body(v, key, iova, tw, c);
 }
 
 #endif /* IOSIM_VTD_QUICK_H */

@@ -575,8 +575,9 @@ static void test_quick_memo(void **state)
 }
 
 /* The memo's key (vtd_quick_key, which a shared front's back ends use)
- * tells every source id, PASID and DID apart, and is the record's 8 bytes
- * from its PASID on, little-endian (what sim_fast_run loads). */
+ * tells every source id, PASID and DID apart, is the record's 8 bytes
+ * from its PASID on, little-endian (what sim_fast_run loads), and gives
+ * the three back (vtd_quick_key_sid, _pasid, _did). */
 static void test_quick_key(void **state)
 {
     (void)state;
@@ -596,6 +597,10 @@ static void test_quick_key(void **state)
                 for (int i = 7; i >= 0; i--)
                     le = le << 8 | p[i];
                 assert_int_equal(k, le);
+                /* and taken apart again (the quick path's entry) */
+                assert_int_equal(vtd_quick_key_sid(k), ids[a]);
+                assert_int_equal(vtd_quick_key_pasid(k), pasids[b]);
+                assert_int_equal(vtd_quick_key_did(k), ids[c]);
                 for (size_t j = 0; j < n; j++)
                     assert_true(keys[j] != k);
                 keys[n++] = k;
