@@ -177,6 +177,13 @@ rc=$?
 [ "$rc" = 2 ] && grep -q "record 32" "$WORK/strict.shared" &&
     cmp -s "$WORK/strict.shared" "$WORK/strict.plain" ||
     fail "--strict-input: exit $rc, '$(cat "$WORK/strict.shared")' vs '$(cat "$WORK/strict.plain")'"
+# ... and with --threads 2 (the failing leader's shadows on their own
+# thread, which must end too)
+"$IOSIM" --config "$C" --no-progress --strict-input --threads 2 "${SW[@]}" \
+    "$SRC/traces/nginx-lazy.zst" > /dev/null 2> "$WORK/strict.t2"
+rc=$?
+[ "$rc" = 2 ] && cmp -s "$WORK/strict.shared" "$WORK/strict.t2" ||
+    fail "--strict-input --threads 2: exit $rc, '$(cat "$WORK/strict.t2")'"
 # a single configuration, or --plain: no replay line (reports as before)
 "$IOSIM" --config "$C" --no-progress "$R" |
     grep -q '^# replay' && fail "a single run has a replay line"
