@@ -128,11 +128,24 @@
  *     avail slots serve as ring positions.
  * Assumptions:
  *   - One rx and one tx queue (no multiqueue), split or packed rings,
- *     mergeable rx buffers of one descriptor each (add_recvbuf_mergeable),
- *     every rx packet in one buffer (a backend without vnet header, as
- *     QEMU's user network: no guest GSO, so Linux's buffers, at least hdr
- *     + Ethernet + VLAN + MTU, hold any frame: mergeable_min_buf_len;
- *     with a vnet header, as a tap's, true of packets up to that size),
+ *     mergeable rx buffers of one descriptor each (add_recvbuf_mergeable);
+ *     an rx packet in one buffer unless the trace gives its frame's
+ *     length (UNMAP reserved, `import qemu --pcap-tap`) and, on a split
+ *     ring, the frame and the header overflow it: then QEMU fills the
+ *     next buffers too (virtio_net_receive_rcu: has_buffers walks heads
+ *     until their lengths cover it, a pop per buffer, then every used
+ *     elem, one flush and notify), which Linux unmaps right after the
+ *     first (receive_mergeable).  The buffers' lengths are Linux's:
+ *     get_mergeable_buf_len of the average rx packet length
+ *     (DECLARE_EWMA, replayed from the lengths in the order the guest
+ *     unmaps first buffers), carved from 32 KB frags with the hole rule
+ *     (add_recvbuf_mergeable; the MAP's physical page tells a new frag),
+ *     virtnet_open's buffers at average 0.  A packet's further buffer
+ *     posted before the trace has its pages translated at its unmap
+ *     (its IOVA is not known before).  Without lengths (every trace but
+ *     --pcap-tap ones) a backend without vnet header, as QEMU's user
+ *     network, has no guest GSO, so Linux's buffers, at least hdr
+ *     + Ethernet + VLAN + MTU, hold any frame (mergeable_min_buf_len),
  *     every tx packet one buffer or, on a split ring, an indirect table
  *     (no VIRTIO_NET_F_CSUM without a vnet header, so no NETIF_F_SG: one
  *     sg entry; with it, header + linear part + frags through a table).
@@ -161,8 +174,11 @@
  *   are, so each counts as a packet), an indirect table whose unmap is
  *   not held back, indirect tables on a packed ring
  *   (virtqueue_add_indirect_packed: each map counts as a packet),
- *   packets spanning several rx buffers (a large receive with guest GSO),
- *   rx drops when the ring is empty (virtio_net_has_buffers' retry), the
+ *   packets spanning several rx buffers on a packed ring, a frame that
+ *   waits for a refill because the posted buffers do not cover it (it
+ *   takes those posted), a frag offset the model lost (the trace's first
+ *   refill, single-page frags: the page's start), rx drops when the ring
+ *   is empty (virtio_net_has_buffers' retry), the
  *   tx timer mode, vhost (no QEMU translations at all).
  */
 #include <stddef.h>
@@ -192,6 +208,10 @@ struct dev_virtio_net_params {
     char rx_at[IOSIM_NAME_LEN]; /* unmap | poll                         */
     uint32_t lookahead;         /* records held back for rx_at=poll       */
     char ring[IOSIM_NAME_LEN];  /* auto | split | packed                  */
+    bool mrg_rxbuf;             /* VIRTIO_NET_F_MRG_RXBUF negotiated      */
+    uint32_t hdr_len;           /* virtio-net header the device writes    */
+    uint32_t rx_min_buf_len;    /* Linux rq->min_buf_len                  */
+    uint32_t rx_ewma_weight;    /* Linux DECLARE_EWMA(pkt_len, 0, weight) */
 };
 
 #define OFF(field) offsetof(struct dev_virtio_net_params, field)
@@ -321,18 +341,55 @@ static const iosim_param_t virtio_net_rows[] = {
      "virtio_vdev_has_feature(VIRTIO_F_RING_PACKED) branches; Linux "
      "drivers/virtio/virtio_ring.c vring_create_virtqueue (packed when "
      "VIRTIO_F_RING_PACKED is negotiated)"},
+    {"dev.virtio-net.mrg_rxbuf", IOSIM_P_BOOL, OFF(mrg_rxbuf), "true", 0, 0,
+     NULL,
+     "virtio-net: VIRTIO_NET_F_MRG_RXBUF negotiated: an rx frame longer "
+     "than its buffer continues in the next ones (split ring; needs the "
+     "frame's length, UNMAP reserved from `import qemu --pcap-tap`; without "
+     "it every packet takes one buffer)",
+     "QEMU hw/net/virtio-net.c virtio_net_properties (mrg_rxbuf, default "
+     "on), virtio_net_receive_rcu (pop until the frame is copied: offset < "
+     "size; fill each element, one flush); Linux drivers/net/virtio_net.c "
+     "virtnet_probe (mergeable_rx_bufs), receive_mergeable (num_buffers)"},
+    {"dev.virtio-net.hdr_len", IOSIM_P_U32, OFF(hdr_len), "12", 10, 64, NULL,
+     "virtio-net: bytes of the virtio-net header the device writes at the "
+     "start of a packet's first rx buffer",
+     "virtio 1.1 §5.1.6 struct virtio_net_hdr (12 B with "
+     "VIRTIO_NET_F_MRG_RXBUF or VIRTIO_F_VERSION_1); Linux virtnet_probe "
+     "(vi->hdr_len = sizeof(struct virtio_net_hdr_mrg_rxbuf)); QEMU "
+     "virtio_net_set_mrg_rx_bufs (guest_hdr_len)"},
+    {"dev.virtio-net.rx_min_buf_len", IOSIM_P_U32, OFF(rx_min_buf_len),
+     "1518", 64, 4096, NULL,
+     "virtio-net: the smallest packet length Linux sizes a mergeable rx "
+     "buffer for (the EWMA is clamped to it)",
+     "Linux drivers/net/virtio_net.c mergeable_min_buf_len: max(ceil((hdr "
+     "+ ETH_HLEN + VLAN_HLEN + IP_MAX_MTU) / rx ring size) - hdr, "
+     "GOOD_PACKET_LEN) = max(257 - 12, 1518) = 1518 for a 256-entry ring "
+     "with big_packets (guest TSO)"},
+    {"dev.virtio-net.rx_ewma_weight", IOSIM_P_U32, OFF(rx_ewma_weight), "64",
+     1, 1024, NULL,
+     "virtio-net: weight reciprocal of Linux's average rx packet length "
+     "(a power of two), which sizes each mergeable rx buffer at refill",
+     "Linux drivers/net/virtio_net.c DECLARE_EWMA(pkt_len, 0, 64); "
+     "include/linux/average.h ewma_*_add; receive_mergeable -> "
+     "ewma_pkt_len_add(head_skb->len); get_mergeable_buf_len"},
     {NULL, 0, 0, NULL, 0, 0, NULL, NULL, NULL},
 };
 // clang-format on
 
 #define VN_PAGE 4096ull
 #define VN_FRAG 32768ull /* SKB_FRAG_PAGE_ORDER: 32 KB page frags */
+#define VN_L1 64ull      /* L1_CACHE_BYTES (x86-64): get_mergeable_buf_len */
+/* an early rx buffer whose IOVA is not known yet (posted before the
+ * trace): the next unmap of an IOVA the rx ring does not know is it */
+#define VN_IOVA_UNKNOWN UINT64_MAX
 /* pages a pre-trace rx buffer may lie below the previous one (8 KB
  * alignment holes, buffers consumed before the trace began) */
 #define PRETRACE_GAP 8ull
 
 typedef struct vn_buf {
     uint64_t iova, size;
+    uint32_t len; /* rx: the buffer's length as Linux posted it */
     bool known;   /* iova known (a traced MAP or an unmap that named it) */
     bool answer;  /* tx: the backend answers inside the element */
     uint32_t cpu; /* tx: the CPU that mapped it */
@@ -405,12 +462,22 @@ typedef struct vn {
     uint64_t *early_iova;
     uint16_t *early_idx;
     uint32_t nearly, early_cap;
-    uint32_t popped; /* the head q_pop took last */
-    bool packed;     /* dev.virtio-net.ring = packed */
+    uint32_t early_lim; /* written-ahead packets rx_at allows (poll: a
+                           budget); continuation buffers up to early_cap */
+    uint32_t popped;    /* the head q_pop took last */
+    bool packed;        /* dev.virtio-net.ring = packed */
     /* every ring allocation (split: one per queue; packed: ring, driver
      * and device event areas per queue): IOVA and bytes */
     uint64_t reg_base[9], reg_bytes[9];
     int nreg;
+    /* mergeable rx buffer lengths (Linux add_recvbuf_mergeable): the
+     * average packet length (ewma's internal value), and where the next
+     * buffer is carved from the 32 KB page frag: the frag's physical
+     * base (if known) and offset */
+    uint64_t ewma;
+    uint64_t lf_base;
+    uint32_t lf_off;
+    bool lf_base_known, lf_known;
 } vn_t;
 
 /* ---- ring geometry (Linux include/uapi/linux/virtio_ring.h) ---------- */
@@ -760,24 +827,76 @@ static void net_tx_kick(vn_t *v)
     }
 }
 
-/* virtio_net_receive_rcu of one packet that fits the next buffer */
-static void net_receive(vn_t *v)
+/* How many buffers, from the device's next avail slot on, a frame of
+ * frame_len bytes (0: not known) fills: QEMU copies the header and then
+ * the frame into one buffer after the other, each up to its length
+ * (virtio_net_receive_rcu: iov_from_buf into each popped element while
+ * offset < size), with mergeable buffers on a split ring; at most the
+ * buffers posted (not modeled: the packet waiting for a refill). */
+static uint32_t rx_nbufs(const vn_t *v, uint32_t frame_len)
+{
+    const vn_vq_t *q = &v->rx;
+    if (!v->p.mrg_rxbuf || v->packed || !frame_len)
+        return 1;
+    uint64_t need = (uint64_t)frame_len + v->p.hdr_len, got = 0;
+    uint32_t n = 0;
+    for (uint16_t i = q->last_avail; i != q->drv_avail && got < need; i++) {
+        got += q->buf[q->slot_head[i % q->num]].len;
+        n++;
+    }
+    return n ? n : 1;
+}
+
+/* A packet's further buffer (avail slot idx) is written now, ahead of
+ * its unmap, which Linux makes right after the first's (receive_mergeable
+ * -> virtqueue_get_buf_ctx, num_buffers - 1 times): kept with the
+ * packets written ahead, by IOVA, or, posted before the trace, as the
+ * next IOVA the rx ring does not know. */
+static void rx_cont(vn_t *v, uint16_t idx)
+{
+    const vn_buf_t *b = &v->rx.buf[v->rx.slot_head[idx % v->rx.num]];
+    if (v->nearly == v->early_cap)
+        return; /* cannot happen: at most the ring's buffers are out */
+    v->early_iova[v->nearly] = b->known ? b->iova : VN_IOVA_UNKNOWN;
+    v->early_idx[v->nearly++] = idx;
+}
+
+/* virtio_net_receive_rcu of the packet whose first buffer the UNMAP u
+ * frees (its frame's length: u->reserved, traces/FORMAT.md §4) */
+static void net_receive(vn_t *v, const iosim_rec_t *u)
 {
     vn_vq_t *q = &v->rx;
+    uint32_t n = rx_nbufs(v, u->reserved);
     /* virtio_net_has_buffers: the empty check, then (mergeable)
-     * virtqueue_avail_bytes: one buffer covers the packet (packed:
+     * virtqueue_avail_bytes -> virtqueue_split_get_avail_bytes: per head
+     * until their lengths cover the packet, virtqueue_num_heads,
+     * virtqueue_get_head, vring_split_desc_read (packed:
      * virtqueue_packed_get_avail_bytes reads the entry at last_avail_idx
      * and stops there) */
     if (v->packed) {
         if (!q_empty(v, q))
             pd_read(v, q, q->last_avail);
-    } else if (!q_empty(v, q) && q_num_heads(v, q, q->last_avail) > 0)
-        q_desc_read(v, q, q_get_head(v, q, q->last_avail));
+    } else if (!q_empty(v, q)) {
+        for (uint32_t j = 0; j < n; j++) {
+            uint16_t idx = (uint16_t)(q->last_avail + j);
+            if (!q_num_heads(v, q, idx))
+                break;
+            q_desc_read(v, q, q_get_head(v, q, idx));
+        }
+    }
     q_set_notification(v, q, false);
-    if (!q_pop(v, q, true))
+    /* QEMU 7.2: the pop loop, then every element filled (elems[],
+     * lens[]), one flush, one notify */
+    uint16_t first = q->last_avail;
+    uint32_t got = 0;
+    for (; got < n && q_pop(v, q, true); got++)
+        if (got)
+            rx_cont(v, (uint16_t)(first + got));
+    if (!got)
         return;
-    q_fill(v, q, 0);
-    q_flush(v, q, 1);
+    for (uint32_t j = 0; j < got; j++)
+        q_fill(v, q, j);
+    q_flush(v, q, got);
     q_notify(v, q);
 }
 
@@ -874,6 +993,90 @@ static int drv_find_unknown(const vn_vq_t *q, uint16_t from, uint16_t to)
             return s;
     }
     return -1;
+}
+
+/* ---- mergeable rx buffers (Linux drivers/net/virtio_net.c) ----------- */
+
+/* get_mergeable_buf_len without XDP (room 0): the header plus the average
+ * packet length clamped to [min_buf_len, PAGE_SIZE - hdr_len], aligned to
+ * L1_CACHE_BYTES */
+static uint32_t mrg_buf_len(const vn_t *v)
+{
+    uint64_t lo = v->p.rx_min_buf_len, hi = VN_PAGE - v->p.hdr_len;
+    uint64_t a = v->ewma < lo ? lo : v->ewma > hi ? hi : v->ewma;
+    return (uint32_t)align_up(v->p.hdr_len + a, VN_L1);
+}
+
+/* add_recvbuf_mergeable carves one buffer of len at frag offset *off
+ * (skb_page_frag_refill made room): the offset moves past it, and when
+ * what is left (the hole) could not hold another buffer of len, the
+ * buffer takes it too.  Returns the buffer's length. */
+static uint32_t frag_carve(uint32_t *off, uint32_t len)
+{
+    *off += len;
+    uint32_t hole = (uint32_t)VN_FRAG - *off;
+    if (hole < len) {
+        len += hole;
+        *off += hole;
+    }
+    return len;
+}
+
+/* The buffers virtnet_open -> try_fill_recv posted before the trace, in
+ * slot order: the average is 0 then (no packet yet: the smallest
+ * length), carved from fresh frags (skb_page_frag_refill: a new frag
+ * when the rest does not fit). */
+static void rx_open_lens(vn_t *v)
+{
+    uint32_t off = 0, len = mrg_buf_len(v);
+    for (uint32_t i = 0; i < v->rx.num; i++) {
+        if (off + len > VN_FRAG)
+            off = 0;
+        v->rx.buf[i].len = frag_carve(&off, len);
+    }
+    v->lf_off = off;
+    v->lf_known = true;
+}
+
+/* The length of the rx buffer a refill MAP posts (its first page: the
+ * physical address r->aux): the average's length, carved at the frag
+ * offset.  The MAP shows only the pages, so the offset is checked
+ * against them: a buffer in another page than the offset's starts a new
+ * frag when that page is 32 KB aligned (skb_page_frag_refill: a new
+ * frag, or the old one at offset 0 once every buffer in it was freed),
+ * else the model lost track (a single-page fallback frag, the trace's
+ * first refill) and takes that page's start (UNVERIFIED: off by less
+ * than a page). */
+static uint32_t rx_refill_len(vn_t *v, const iosim_rec_t *r)
+{
+    uint32_t len = mrg_buf_len(v), off = v->lf_off;
+    uint64_t page = r->aux & ~(VN_PAGE - 1), rel = off & ~(VN_PAGE - 1);
+    bool fits = v->lf_known && off + len <= VN_FRAG;
+    if (fits && (v->lf_base_known ? page == v->lf_base + rel
+                                  : (page & (VN_FRAG - 1)) == rel)) {
+        v->lf_base = page - rel;
+    } else if (!(page & (VN_FRAG - 1))) {
+        v->lf_base = page;
+        off = 0;
+    } else {
+        v->lf_base = page & ~(VN_FRAG - 1);
+        off = (uint32_t)(page - v->lf_base);
+    }
+    v->lf_base_known = v->lf_known = true;
+    len = frag_carve(&off, len);
+    v->lf_off = off;
+    return len;
+}
+
+/* receive_mergeable -> ewma_pkt_len_add(head_skb->len): the frame's
+ * length (include/linux/average.h, precision 0: the first value is taken
+ * as it is) */
+static void rx_ewma_add(vn_t *v, uint64_t len)
+{
+    unsigned w = 0;
+    while ((2u << w) <= v->p.rx_ewma_weight)
+        w++;
+    v->ewma = v->ewma ? ((v->ewma << w) - v->ewma + len) >> w : len;
 }
 
 /* ---- model ------------------------------------------------------------ */
@@ -1020,17 +1223,27 @@ static void *vn_create(iosim_sim_t *s, iosim_err_t *err)
         vn_destroy(v);
         return NULL;
     }
-    if (v->rx_at_poll || v->rx_at_arrival) {
-        /* packets written ahead: at most a poll's, or the whole ring */
-        v->early_cap = v->rx_at_poll ? p->napi_budget : p->rx_queue_size;
-        v->early_iova = calloc(v->early_cap, sizeof *v->early_iova);
-        v->early_idx = calloc(v->early_cap, sizeof *v->early_idx);
-        if (!v->early_iova || !v->early_idx ||
-            dev_lookahead(s, p->lookahead, err)) {
-            vn_destroy(v);
-            return iosim_err_set(err, "out of memory"), NULL;
-        }
+    if (!is_pow2(p->rx_ewma_weight)) {
+        vn_destroy(v);
+        return iosim_err_key(err, "dev.virtio-net.rx_ewma_weight",
+                             "%u is not a power of two (DECLARE_EWMA)",
+                             p->rx_ewma_weight),
+               NULL;
     }
+    /* buffers written ahead of their unmap: packets (rx_at: at most a
+     * poll's, or the whole ring) and a packet's further buffers; at most
+     * the ring's */
+    v->early_cap = p->rx_queue_size;
+    v->early_lim = v->rx_at_poll ? p->napi_budget : p->rx_queue_size;
+    v->early_iova = calloc(v->early_cap, sizeof *v->early_iova);
+    v->early_idx = calloc(v->early_cap, sizeof *v->early_idx);
+    if (!v->early_iova || !v->early_idx ||
+        ((v->rx_at_poll || v->rx_at_arrival) &&
+         dev_lookahead(s, p->lookahead, err))) {
+        vn_destroy(v);
+        return iosim_err_set(err, "out of memory"), NULL;
+    }
+    rx_open_lens(v);
     return v;
 }
 
@@ -1234,6 +1447,8 @@ static int vn_map_role(vn_t *v, const iosim_rec_t *r, iosim_err_t *err)
         vn_other_record(v, r);
         v->refilling = true;
         drv_add(&v->rx, r->iova, r->size);
+        v->rx.buf[v->rx.slot_head[(uint16_t)(v->rx.drv_avail - 1) % v->rx.num]]
+            .len = rx_refill_len(v, r);
         v->frag_page = (r->aux + r->size - 1) & ~(VN_PAGE - 1);
         v->frag_known = true;
         if (!v->rx.num_free)
@@ -1275,8 +1490,9 @@ static int rx_slot(vn_t *v, const iosim_rec_t *r)
         s = drv_find_unknown(q, q->last_avail, q->drv_avail);
         if (s < 0)
             return -1;
-        q->buf[q->slot_head[s]] =
-            (vn_buf_t){.iova = r->iova, .size = r->size, .known = true};
+        vn_buf_t *b = &q->buf[q->slot_head[s]];
+        *b = (vn_buf_t){
+            .iova = r->iova, .size = r->size, .known = true, .len = b->len};
         (void)u64map_put(&q->index, r->iova, q->slot_head[s]);
         if (v->pretrace_rx)
             v->pretrace_rx--;
@@ -1321,14 +1537,14 @@ static void rx_poll_ahead(vn_t *v, const iosim_rec_t *first)
          * -> the flush of the unmapped range) */
         if (r->cpu != first->cpu || r->kind == IOSIM_REC_INVAL)
             continue;
-        if (!rx_unmap_ahead(v, r) || v->nearly == v->early_cap)
+        if (!rx_unmap_ahead(v, r) || v->nearly >= v->early_lim)
             return;
         int s = rx_slot(v, r);
         if (s < 0)
             return;
         v->early_iova[v->nearly] = r->iova;
         v->early_idx[v->nearly++] = v->rx.last_avail;
-        net_receive(v);
+        net_receive(v, r);
         taken++;
     }
 }
@@ -1399,14 +1615,14 @@ static void rx_arrive(vn_t *v, const iosim_rec_t *cur)
             return;
         if (!rx_like_unmap(v, r) || rx_early(v, r->iova))
             continue;
-        if (!rx_unmap_ahead(v, r) || v->nearly == v->early_cap ||
+        if (!rx_unmap_ahead(v, r) || v->nearly >= v->early_lim ||
             rx_arrival(v, i, r) > cur->t)
             return;
         if (rx_slot(v, r) < 0)
             return;
         v->early_iova[v->nearly] = r->iova;
         v->early_idx[v->nearly++] = v->rx.last_avail;
-        net_receive(v);
+        net_receive(v, r);
     }
 }
 
@@ -1427,12 +1643,12 @@ static void rx_write_next(vn_t *v)
         if (!rx_like_unmap(v, r) || rx_early(v, r->iova) ||
             drv_find(&v->tx, v->tx.drv_done, v->tx.drv_avail, r->iova) >= 0)
             continue;
-        if (!rx_unmap_ahead(v, r) || v->nearly == v->early_cap ||
+        if (!rx_unmap_ahead(v, r) || v->nearly >= v->early_lim ||
             rx_slot(v, r) < 0)
             return;
         v->early_iova[v->nearly] = r->iova;
         v->early_idx[v->nearly++] = v->rx.last_avail;
-        net_receive(v);
+        net_receive(v, r);
         return;
     }
 }
@@ -1441,6 +1657,8 @@ static void rx_write_next(vn_t *v)
  * after a MAP starts the poll (rx_at=arrival) */
 static void rx_done(vn_t *v, const iosim_rec_t *r)
 {
+    if (r->reserved) /* the packet's length, when the trace has it */
+        rx_ewma_add(v, r->reserved);
     v->refill_cpu = r->cpu;
     if (!v->poll_started) {
         v->poll_started = true;
@@ -1470,10 +1688,25 @@ static int vn_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
         goto arrive;
     }
     vn_vq_t *q = &v->rx;
-    /* a buffer the device wrote ahead of its unmap */
-    for (uint32_t k = 0; k < v->nearly; k++) {
-        if (v->early_iova[k] != r->iova)
-            continue;
+    /* a buffer the device wrote ahead of its unmap; else a packet's
+     * further buffer posted before the trace, when the IOVA is none the
+     * rx ring knows */
+    uint32_t k = 0;
+    while (k < v->nearly && v->early_iova[k] != r->iova)
+        k++;
+    if (k == v->nearly && v->pretrace_rx &&
+        drv_find(q, q->last_avail, q->drv_avail, r->iova) < 0) {
+        k = 0;
+        while (k < v->nearly && v->early_iova[k] != VN_IOVA_UNKNOWN)
+            k++;
+        /* QEMU translated its pages at the pop; its IOVA is known only
+         * now: the same translations, at its unmap */
+        if (k < v->nearly) {
+            v->pretrace_rx--;
+            acc(v, q, W_BUF, r->iova, r->size, true);
+        }
+    }
+    if (k < v->nearly) {
         drv_detach(q, v->early_idx[k]);
         v->nearly--;
         memmove(&v->early_iova[k], &v->early_iova[k + 1],
@@ -1486,7 +1719,7 @@ static int vn_unmap(void *state, const iosim_rec_t *r, iosim_err_t *err)
     if (rx_slot(v, r) < 0)
         goto arrive; /* a mapping of no known role made before the trace */
     uint16_t idx = q->last_avail;
-    net_receive(v);
+    net_receive(v, r);
     rx_done(v, r);
     if (v->rx_at_poll)
         rx_poll_ahead(v, r);

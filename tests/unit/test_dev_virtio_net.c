@@ -733,6 +733,87 @@ static void test_tx_indirect_after_single(void **state)
     assert_int_equal(run(r, n, NULL, NULL, 0), 36);
 }
 
+/* Mergeable rx buffers (dev.virtio-net.mrg_rxbuf, the default): a frame
+ * longer than its buffer continues in the next ones.  The frame lengths
+ * are the UNMAPs' reserved field (`import qemu --pcap-tap`).  Setting:
+ * rx_queue_size=4 (its ring one page, 0xfffff000; tx 0xffffc000, control
+ * 0xffffb000), QEMU 7.2 (shadow_heads false), CPU 1.  Buffer lengths by
+ * hand from Linux 6.1 drivers/net/virtio_net.c: virtnet_open posted 4
+ * buffers at average 0: get_mergeable_buf_len = ALIGN(12 + clamp(0, 1518,
+ * 4084), 64) = 1536 each (offsets 0..6144 of a fresh 32 KB frag).
+ *   P1 (frame 3061: 12 + 3061 = 3073 B > 2 x 1536: 3 pre-trace buffers,
+ *   the importer's MAPs, then their unmaps; QEMU hw/net/virtio-net.c
+ *   virtio_net_receive_rcu): virtio_net_has_buffers: empty check (shadow
+ *   4 != 0: no read), virtqueue_split_get_avail_bytes per head until
+ *   1536 x 3 >= 3073: num_heads (avail idx), avail ring, desc: 3 x 3 = 9;
+ *   set_notification(0): avail idx 1; 3 pops: avail ring, desc, buffer
+ *   (the 2nd and 3rd buffers' pages translated at their unmaps, when
+ *   their IOVAs are known): 9; 3 used elems, used idx, used_event: 5
+ *   = 24.  receive_mergeable: average := 3061 (the first value).
+ *   P2 (no length: one buffer): has_buffers 3 (shadow 4 != 3), set_notif
+ *   1, pop 3, fill / flush / notify 3 = 10.  4 free > min(64, 4) / 2:
+ *   refill of 4 (try_fill_recv): ALIGN(12 + 3061, 64) = 3136 each from a
+ *   new frag at physical 0x20000000: [0, 3136) one page, [3136, 6272)
+ *   pages 0-1, [6272, 9408) pages 1-2, [9408, 12544) pages 2-3 (the
+ *   MAPs: 4 / 8 / 8 / 8 KB).
+ *   P3 (frame 6260: 6272 = 2 x 3136: 2 buffers): empty check reads avail
+ *   idx (shadow 4 == last 4) 1; 2 x 3 = 6; 1; pops 3 + 4 (an 8 KB
+ *   buffer: 2 pages); 2 used elems, used idx, used_event: 4 = 19.
+ * Total 53.  mrg_rxbuf=false (a packet per buffer): P1 3 x 10, P2 10,
+ * P3 11 + 11 (its 2nd buffer: 3 + 1 + 4 + 3) = 62. */
+static size_t mrg_recs(iosim_rec_t *r, uint16_t p1, uint16_t p3)
+{
+    size_t n = 0;
+    uint64_t t = 1;
+    r[n++] = test_map(t++, 0xfffff000, 4096, 0); /* rx ring */
+    r[n++] = test_map(t++, 0xffffc000, 8192, 0); /* tx ring */
+    for (uint64_t k = 0; k < 3; k++) /* the importer's pre-trace MAPs */
+        r[n++] = test_map(t++, 0xffffa000 - k * 4096, 4096, 1);
+    for (uint64_t k = 0; k < 3; k++) {
+        r[n] = test_unmap(t++, 0xffffa000 - k * 4096, 4096, 1);
+        r[n++].reserved = k ? 0 : p1;
+    }
+    r[n++] = test_map(t++, 0xffff7000, 4096, 1);
+    r[n++] = test_unmap(t++, 0xffff7000, 4096, 1);
+    static const uint64_t sz[4] = {4096, 8192, 8192, 8192};
+    for (uint64_t k = 0; k < 4; k++) { /* the refill */
+        r[n] = test_map(t++, 0x30000000 + k * 0x2000, sz[k], 1);
+        r[n++].aux = 0x20000000 + (k ? (k - 1) * 4096 : 0);
+    }
+    r[n] = test_unmap(t++, 0x30000000, 4096, 1);
+    r[n++].reserved = p3;
+    r[n++] = test_unmap(t++, 0x30002000, 8192, 1);
+    return n;
+}
+
+static void test_rx_mergeable(void **state)
+{
+    (void)state;
+    iosim_rec_t r[24];
+    size_t n = mrg_recs(r, 3061, 6260);
+    const char *q4 = "dev.virtio-net.rx_queue_size=4";
+    assert_int_equal(run(r, n, q4, NULL, 0), 53);
+    const char *sets[] = {"dev.model=virtio-net", "sim.window_only=false", q4,
+                          "dev.virtio-net.mrg_rxbuf=false", NULL};
+    iosim_sim_t *s = sim_from_sets(sets);
+    iosim_err_t err = {0};
+    uint64_t l = 0;
+    assert_int_equal(iosim_sim_consume(s, r, n, &err), 0);
+    assert_int_equal(iosim_sim_finish(s, &err), 0);
+    assert_true(iosim_sim_stat_by_name(s, "iotlb.lookups", &l));
+    assert_int_equal(l, 62);
+    iosim_sim_free(s);
+    /* P1 of 3060 B (the header counted: 3072 = 2 x 1536): two buffers,
+     * has_buffers 6, set_notif 1, pops 6, elems / idx / event 4 = 17;
+     * the third pre-trace buffer a packet of its own, 10; P2 10.  The
+     * average 3060: ALIGN(3072, 64) = 3072 per refill buffer (the same
+     * pages), so P3's 6272 B take three (> 2 x 3072): empty check 1,
+     * has_buffers 9, set_notif 1, pops 3 + 4 + 4, elems / idx / event 5
+     * = 27 (the third's unmap does not come).  17 + 10 + 10 + 27 = 64. */
+    n = mrg_recs(r, 3060, 6260);
+    assert_int_equal(run(r, n, q4, NULL, 0), 64);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -750,6 +831,7 @@ int main(void)
         cmocka_unit_test(test_packed_from_meta),
         cmocka_unit_test(test_tx_indirect),
         cmocka_unit_test(test_tx_indirect_after_single),
+        cmocka_unit_test(test_rx_mergeable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
