@@ -35,10 +35,14 @@ typedef struct cache cache_t;
 
 /* The set of key {addr, tag} among set_mask + 1 sets.  The tag is folded
  * in so domains sharing IOVAs spread over sets. */
+static inline uint64_t cache_tag_hash(uint64_t tag)
+{
+    return tag * 0x9E3779B97F4A7C15ull >> 32;
+}
 static inline uint32_t cache_index(uint64_t addr, uint64_t tag,
                                    uint32_t set_mask)
 {
-    uint64_t h = addr ^ (tag * 0x9E3779B97F4A7C15ull >> 32);
+    uint64_t h = addr ^ cache_tag_hash(tag);
     return (uint32_t)(h & set_mask);
 }
 
@@ -267,14 +271,18 @@ static inline bool cache_scan(cache_t *c, uint64_t addr, uint64_t tag,
  * the key's set, for a caller that fills the key there itself
  * (cache_lru_fill) before any other change of c's keys; the miss memo
  * stays what it was (still true: a fill of its key forgets it).  The _w
- * forms take c->ways from the caller, who may know it as a constant. */
-static inline CACHE_INLINE bool cache_lru_probe_w(cache_t *c, uint32_t ways,
-                                                  uint64_t addr, uint64_t tag,
-                                                  uint64_t *val, uint32_t *set)
+ * forms take c->ways from the caller, who may know it as a constant; _wh
+ * also the tag's hash (cache_tag_hash), which a caller of many lookups
+ * of one tag may keep. */
+static inline CACHE_INLINE bool cache_lru_probe_wh(cache_t *c, uint32_t ways,
+                                                   uint64_t addr, uint64_t tag,
+                                                   uint64_t tag_hash,
+                                                   uint64_t *val, uint32_t *set)
 {
     size_t i = c->mru;
     if (!cache_line_has(c, i, addr, tag)) {
-        uint32_t s = cache_index(addr, tag, c->set_mask);
+        /* cache_index(addr, tag, c->set_mask) */
+        uint32_t s = (uint32_t)((addr ^ tag_hash) & c->set_mask);
         uint32_t w = cache_find_way(c, (size_t)s * ways, ways, addr, tag);
         *set = s;
         if (w == ways)
@@ -286,6 +294,14 @@ static inline CACHE_INLINE bool cache_lru_probe_w(cache_t *c, uint32_t ways,
     if (val)
         *val = c->vals[i];
     return true;
+}
+
+static inline CACHE_INLINE bool cache_lru_probe_w(cache_t *c, uint32_t ways,
+                                                  uint64_t addr, uint64_t tag,
+                                                  uint64_t *val, uint32_t *set)
+{
+    return cache_lru_probe_wh(c, ways, addr, tag, cache_tag_hash(tag), val,
+                              set);
 }
 
 static inline CACHE_INLINE bool cache_lru_probe(cache_t *c, uint64_t addr,

@@ -129,6 +129,7 @@ typedef struct vtd_quick_run {
     const pt_node_t *table; /* region's level-1 table */
     uint64_t tag0; /* VTD_TAG(DID, PASID, 0, 0), the DID the source id's
                       where the request's is 0 */
+    uint64_t th1;  /* cache_tag_hash of the 4 KB IOTLB key's tag */
     bool small;    /* d->leaf_sizes is 1 (4 KB leaves only) */
 } vtd_quick_run_t;
 
@@ -155,7 +156,7 @@ static inline uint16_t vtd_quick_key_did(uint64_t key)
 /* A run's start: no counts, no memo. */
 #define VTD_QUICK_RUN_INIT                                                     \
     {                                                                          \
-        0, 0, 0, 0, NULL, UINT64_MAX, NULL, 0, false                           \
+        0, 0, 0, 0, NULL, UINT64_MAX, NULL, 0, 0, false                        \
     }
 
 /* Something other than the quick path may have touched the model. */
@@ -194,8 +195,8 @@ static inline void vtd_quick_count(vtd_t *v, vtd_quick_run_t *c)
  * and change nothing.  test_fast_path compares it with the general
  * copy. */
 static inline __attribute__((always_inline)) vtd_xlate_brief_t
-vtd_quick_tail(vtd_t *v, vtd_domain_t *d, uint64_t tag0, uint64_t iova,
-               uint32_t tw, bool small, vtd_quick_run_t *c);
+vtd_quick_tail(vtd_t *v, vtd_domain_t *d, uint64_t tag0, uint64_t th1,
+               uint64_t iova, uint32_t tw, bool small, vtd_quick_run_t *c);
 
 static inline __attribute__((always_inline)) vtd_xlate_brief_t
 vtd_quick_body(vtd_t *v, uint64_t key, uint64_t iova, uint32_t tw,
@@ -203,7 +204,7 @@ vtd_quick_body(vtd_t *v, uint64_t key, uint64_t iova, uint32_t tw,
 {
     if (key == c->key && c->d) { /* the memo's */
         if (c->small)
-            return vtd_quick_tail(v, c->d, c->tag0, iova, tw, true, c);
+            return vtd_quick_tail(v, c->d, c->tag0, c->th1, iova, tw, true, c);
     } else {
         /* (taken apart here: a caller's loads of the three would be made
          * and kept for every request) */
@@ -232,25 +233,26 @@ vtd_quick_body(vtd_t *v, uint64_t key, uint64_t iova, uint32_t tw,
         c->key = key;
         c->d = d;
         c->tag0 = VTD_TAG(did, pasid, 0, 0);
+        c->th1 = cache_tag_hash(c->tag0 | VTD_TAG(0, 0, 1, 0));
         c->small = (d->leaf_sizes & 7u) == 1u;
         c->region = UINT64_MAX;
     }
     /* (after the context's probe, small or not: the region comes next) */
-    return vtd_quick_tail(v, c->d, c->tag0, iova, tw, false, c);
+    return vtd_quick_tail(v, c->d, c->tag0, c->th1, iova, tw, false, c);
 }
 
 /* vtd_quick_body's steps after the context entry: the IOTLB's probes and
  * the walk; small: c->small, as a constant. */
 static inline __attribute__((always_inline)) vtd_xlate_brief_t
-vtd_quick_tail(vtd_t *v, vtd_domain_t *d, uint64_t tag0, uint64_t iova,
-               uint32_t tw, bool small, vtd_quick_run_t *c)
+vtd_quick_tail(vtd_t *v, vtd_domain_t *d, uint64_t tag0, uint64_t th1,
+               uint64_t iova, uint32_t tw, bool small, vtd_quick_run_t *c)
 {
     cache_t *tlb = v->iotlb;
     /* IOTLB: each page size the domain has used, 4 KB first */
     const uint64_t addr1 = iova >> PT_PAGE_SHIFT,
                    tag1 = tag0 | VTD_TAG(0, 0, 1, 0);
     uint32_t set1;
-    bool hit = cache_lru_probe_w(tlb, tw, addr1, tag1, NULL, &set1);
+    bool hit = cache_lru_probe_wh(tlb, tw, addr1, tag1, th1, NULL, &set1);
     for (unsigned bits = small ? 0u : d->leaf_sizes & 6u; !hit && bits;
          bits &= bits - 1) {
         unsigned lvl = (unsigned)__builtin_ctz(bits) + 1u;
