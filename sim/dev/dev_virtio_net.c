@@ -37,7 +37,12 @@
  *     physical page continues the rx page frag (add_recvbuf_mergeable
  *     carves buffers one after the other from a 32 KB
  *     skb_page_frag_refill page: same or next page, or a new 32 KB
- *     aligned frag once the last one is used up); any other MAP is
+ *     aligned frag once the last one is used up); in a run of more maps
+ *     of that CPU than the queue has free descriptors (the poll's
+ *     transmits, sent before or after try_fill_recv, which maps until the
+ *     queue is full with nothing of its CPU in between), the refill is
+ *     the first or the last of them by which block's buffers follow one
+ *     another in the frag (refill_split); any other MAP is
  *     a tx buffer (xmit_skb -> virtqueue_add_outbuf), a packet of its
  *     own unless it is an indirect table: a tx MAP whose unmap, among the
  *     records held back, comes right before those of the n >= 2 tx maps
@@ -451,6 +456,11 @@ typedef struct vn {
     bool frag_known;
     uint64_t last_page; /* physical page where the last MAP ends */
     int last_cpu;       /* its CPU */
+    /* a run of maps after a poll split into transmits and the refill
+     * (refill_split): on run_cpu, run_tx tx maps, then run_rx refill
+     * maps, then run_post tx maps */
+    int run_cpu;
+    uint32_t run_tx, run_rx, run_post;
     bool rx_at_poll;    /* dev.virtio-net.rx_at = poll */
     bool rx_at_arrival; /* dev.virtio-net.rx_at = arrival */
     /* rx_at=arrival: time of the last MAP; the first rx completion after
@@ -1203,6 +1213,7 @@ static void *vn_create(iosim_sim_t *s, iosim_err_t *err)
         p->napi_budget < p->rx_queue_size ? p->napi_budget : p->rx_queue_size;
     v->refill_threshold = b / 2;
     v->refill_cpu = -1;
+    v->run_cpu = -1;
     v->last_cpu = -1;
     v->pretrace_rx = p->rx_queue_size;
     v->pretrace_low = v->reg_base[0];
@@ -1290,6 +1301,8 @@ static void vn_other_record(vn_t *v, const iosim_rec_t *r)
     net_tx_kick(v);
     if ((int)r->cpu == v->refill_cpu)
         v->refilling = false;
+    if ((int)r->cpu == v->run_cpu && r->kind != IOSIM_REC_MAP)
+        v->run_tx = v->run_rx = v->run_post = 0; /* the run is over */
 }
 
 static int vn_map_role(vn_t *v, const iosim_rec_t *r, iosim_err_t *err);
@@ -1418,6 +1431,94 @@ static int tx_indirect(vn_t *v, const iosim_rec_t *m, iosim_err_t *err)
     return 0;
 }
 
+/* The importer's MAP of an rx buffer posted before the trace, made
+ * explicit at its first translation (see Assumptions): no role of its
+ * own. */
+static bool pretrace_map(const vn_t *v, const iosim_rec_t *r)
+{
+    return v->pretrace_rx && r->iova + r->size <= v->pretrace_low &&
+           r->iova + r->size + PRETRACE_GAP * VN_PAGE >= v->pretrace_low &&
+           drv_find_unknown(&v->rx, v->rx.last_avail, v->rx.drv_avail) >= 0;
+}
+
+/* b continues a's page frag: it starts in the page where a ends or the
+ * next, or starts a new 32 KB frag after a took the last one's end
+ * (add_recvbuf_mergeable carves buffers one after the other from
+ * rq->alloc_frag, skb_page_frag_refill; the last buffer of a frag takes
+ * its remainder, the "hole"), as frag_next */
+static bool frag_follows(const iosim_rec_t *a, const iosim_rec_t *b)
+{
+    uint64_t end = (a->aux + a->size - 1) & ~(VN_PAGE - 1);
+    uint64_t phys = b->aux & ~(VN_PAGE - 1);
+    return phys == end || phys == end + VN_PAGE ||
+           (!(phys & (VN_FRAG - 1)) &&
+            (end & (VN_FRAG - 1)) == VN_FRAG - VN_PAGE);
+}
+
+/* the most maps of one run refill_split looks at */
+#define VN_RUN_MAX 1024u
+
+/* A map of the poll's CPU while the rx queue wants a refill: the first
+ * of a run of maps of that CPU (up to its next other record, among the
+ * records held back; invalidations and other CPUs' records skipped).
+ * try_fill_recv (drivers/net/virtio_net.c, after virtnet_receive's loop)
+ * maps rx buffers until the queue has no free descriptor, with no other
+ * record of its CPU in between (softirq); the transmits of that softirq
+ * come before it (GRO's list flush inside the loop: napi_gro_receive ->
+ * gro_normal_one -> netif_receive_skb_list_internal -> TCP -> start_xmit)
+ * or after it (virtqueue_napi_complete -> napi_complete_done -> the GRO
+ * flush).  So in a run of n > num_free maps the refill is the first or
+ * the last num_free of them: the block whose buffers follow one another
+ * in their page frag more often (frag_follows; add_recvbuf_mergeable
+ * carves them one after the other from rq->alloc_frag), on a tie the
+ * first if this map continues the frag (frag_next).  Sets the run's split
+ * and returns 1 (this map is the refill's first) or 0 (a transmit); -1:
+ * not such a run (n <= num_free, the run not all held back, or a map of
+ * the importer's among them), left to frag_next alone. */
+static int refill_split(vn_t *v, const iosim_rec_t *r)
+{
+    const iosim_rec_t *m[VN_RUN_MAX];
+    uint32_t n = 0, f = v->rx.num_free;
+    m[n++] = r;
+    for (size_t i = 0;; i++) {
+        const iosim_rec_t *q = dev_peek(v->sim, i);
+        if (!q)
+            return -1; /* the run is not all held back */
+        if (q->cpu != r->cpu || q->kind == IOSIM_REC_INVAL)
+            continue;
+        if (q->kind != IOSIM_REC_MAP)
+            break;
+        if (ring_overlap(v, q->iova, q->size) || pretrace_map(v, q) ||
+            n == VN_RUN_MAX)
+            return -1;
+        m[n++] = q;
+    }
+    if (n <= f)
+        return -1;
+    uint32_t first = 0, last = 0; /* links within each candidate block */
+    for (uint32_t j = 0; j + 1 < f; j++) {
+        first += frag_follows(m[j], m[j + 1]);
+        last += frag_follows(m[n - f + j], m[n - f + j + 1]);
+    }
+    uint32_t k = f;
+    v->run_cpu = (int)r->cpu;
+    if (first != last ? first > last : frag_next(v, r)) {
+        v->run_tx = 0;
+        v->run_rx = k - 1;
+        v->run_post = 0; /* then frag_next, while the queue has room */
+        return 1;
+    }
+    /* the model's free count may be one too many (a buffer it took for
+     * another role): a refill whose first buffer is not followed in its
+     * frag by the next starts a map later */
+    if (k >= 2 && !frag_follows(m[n - k], m[n - k + 1]))
+        k--;
+    v->run_tx = n - k - 1;
+    v->run_rx = k;
+    v->run_post = 0;
+    return 0;
+}
+
 static int vn_map_role(vn_t *v, const iosim_rec_t *r, iosim_err_t *err)
 {
     int ring = ring_overlap(v, r->iova, r->size);
@@ -1433,17 +1534,30 @@ static int vn_map_role(vn_t *v, const iosim_rec_t *r, iosim_err_t *err)
         return 0;
     }
     /* a pre-trace rx buffer made explicit at its first translation */
-    if (v->pretrace_rx && r->iova + r->size <= v->pretrace_low &&
-        r->iova + r->size + PRETRACE_GAP * VN_PAGE >= v->pretrace_low &&
-        drv_find_unknown(&v->rx, v->rx.last_avail, v->rx.drv_avail) >= 0) {
+    if (pretrace_map(v, r)) {
         v->pretrace_low = r->iova;
         vn_other_record(v, r);
         return 0;
     }
-    /* an rx refill (try_fill_recv) */
-    if ((int)r->cpu == v->refill_cpu && v->rx.num_free &&
-        (v->refilling || v->rx.num_free > v->refill_threshold) &&
-        frag_next(v, r)) {
+    /* an rx refill (try_fill_recv), or a transmit of the poll's softirq
+     * (refill_split); else the refill goes by the page frag */
+    int rx = -1;
+    if ((int)r->cpu == v->run_cpu && (v->run_tx || v->run_rx || v->run_post)) {
+        rx = !v->run_tx && v->run_rx && v->rx.num_free;
+        if (v->run_tx)
+            v->run_tx--;
+        else if (v->run_rx)
+            v->run_rx--;
+        else
+            v->run_post--;
+    } else if ((int)r->cpu == v->refill_cpu && v->rx.num_free &&
+               !v->refilling && v->rx.num_free > v->refill_threshold)
+        rx = refill_split(v, r);
+    if (rx < 0)
+        rx = (int)r->cpu == v->refill_cpu && v->rx.num_free &&
+             (v->refilling || v->rx.num_free > v->refill_threshold) &&
+             frag_next(v, r);
+    if (rx) {
         vn_other_record(v, r);
         v->refilling = true;
         drv_add(&v->rx, r->iova, r->size);

@@ -814,6 +814,65 @@ static void test_rx_mergeable(void **state)
     assert_int_equal(run(r, n, q4, NULL, 0), 64);
 }
 
+/* A run of maps on the poll's CPU that holds the refill and transmits
+ * (refill_split): rx ring of 8 (refill above 8 / 2 = 4 free), all 8
+ * pre-trace buffers completed on CPU 1, then on CPU 1 two tx maps and the
+ * 8 refill maps (or the refill first), then a MARK.  try_fill_recv maps
+ * until the ring is full with nothing of its CPU in between, so the
+ * refill is the first or the last 8 maps of the run: the block whose
+ * buffers follow one another in their page frag (physical pages 0x1000000,
+ * 0x1000000, 0x1001000, ...: two buffers a page), the transmits' pages
+ * are elsewhere.  Roles seen in the translation log: a tx buffer is
+ * popped at the kick (its page translated), a refill buffer is never
+ * written here (no packet arrives). */
+static void run_roles(bool refill_first, bool translated[10])
+{
+    iosim_rec_t r[40];
+    size_t n = 0; /* (the rings of 8 lie elsewhere: not made explicit) */
+    uint64_t t = 10;
+    for (uint64_t k = 0; k < 8; k++) /* IOVAs the trace never mapped */
+        r[n++] = test_unmap(t++, 0x30000000 + k * 4096, 4096, 1);
+    uint64_t iova[10];
+    for (uint64_t k = 0; k < 10; k++) {
+        bool tx = refill_first ? k >= 8 : k < 2;
+        uint64_t rk = refill_first ? k : k - 2; /* position in the frag */
+        iova[k] = 0x20000000 + k * 4096;
+        r[n] = test_map(t++, iova[k], 4096, 1);
+        r[n].aux = tx ? 0x5000000 + k * 0x3000 : 0x1000000 + rk / 2 * 4096;
+        n++;
+    }
+    r[n++] = test_mark(t++, 1);
+    assert_true(n <= 40);
+    const char *sets[] = {"dev.model=virtio-net", "sim.window_only=false",
+                          "dev.virtio-net.rx_queue_size=8", NULL};
+    char *buf = xlate_log_of(sets, r, n, n);
+    memset(translated, 0, 10 * sizeof *translated);
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        const char *f = line;
+        for (int c = 0; c < 6 && f; c++) /* label,record,t,dev,pasid,dom, */
+            f = strchr(f + 1, ',');
+        if (!f)
+            continue;
+        unsigned long long a = strtoull(f + 1, NULL, 0);
+        for (int k = 0; k < 10; k++)
+            if (a == iova[k])
+                translated[k] = true;
+    }
+    free(buf);
+}
+
+static void test_refill_split(void **state)
+{
+    (void)state;
+    bool tr[10];
+    run_roles(false, tr); /* tx, tx, then the refill */
+    for (int k = 0; k < 10; k++)
+        assert_int_equal(tr[k], k < 2);
+    run_roles(true, tr); /* the refill, then tx, tx */
+    for (int k = 0; k < 10; k++)
+        assert_int_equal(tr[k], k >= 8);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -832,6 +891,7 @@ int main(void)
         cmocka_unit_test(test_tx_indirect),
         cmocka_unit_test(test_tx_indirect_after_single),
         cmocka_unit_test(test_rx_mergeable),
+        cmocka_unit_test(test_refill_split),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
