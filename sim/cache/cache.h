@@ -304,6 +304,13 @@ static inline CACHE_INLINE bool cache_lru_probe_w(cache_t *c, uint32_t ways,
                               set);
 }
 
+/* Whether c could take the inline LRU path but for a shadow (its
+ * caller then tells the shadow itself, as cache.c's generic code does). */
+static inline bool cache_lru_able(const cache_t *c)
+{
+    return c->order && !c->no_inline;
+}
+
 static inline CACHE_INLINE bool cache_lru_probe(cache_t *c, uint64_t addr,
                                                 uint64_t tag, uint64_t *val,
                                                 uint32_t *set)

@@ -992,6 +992,7 @@ typedef struct sim_fast_os {
     bool trace_iova; /* dma_iova is the trace's IOVA (dma_iova_is_trace) */
     bool plain;      /* vtd_plain_brief_ok, asked once a batch */
     bool front;      /* a shared front: the back ends translate */
+    bool sh;         /* not plain, but vtd_quick_sh_ok (a sweep's leader) */
 } sim_fast_os_t;
 
 /* lat_bucket of a latency whose histogram slot is slot (the latency, at
@@ -1149,6 +1150,8 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
         vtd_xlate_brief_t x =
             os->plain ? vtd_translate_quick(s->vtd, sim_rec_quick_key(r), iova,
                                             tw, &qc)
+            : os->sh  ? vtd_translate_quick_sh(s->vtd, sim_rec_quick_key(r),
+                                               iova, &qc)
                       : vtd_translate_brief(s->vtd, r->device, r->pasid,
                                             r->domain, iova, write);
         uint64_t lat_ns =
@@ -1197,7 +1200,8 @@ uint64_t sim_fast_records(const iosim_sim_t *s) { return s->fast_records; }
  * reads the counters within the run; window and quiet entries, which
  * copy them, end it).  Returns the index of the entry after the run. */
 static inline __attribute__((always_inline)) size_t
-front_replay_ones(iosim_sim_t *b, const front_log_t *L, size_t i, bool plain)
+front_replay_ones(iosim_sim_t *b, const front_log_t *L, size_t i, bool plain,
+                  bool sh)
 {
     vtd_t *v = b->vtd;
     dma_pipe_t *pipe = b->pipe;
@@ -1211,8 +1215,10 @@ front_replay_ones(iosim_sim_t *b, const front_log_t *L, size_t i, bool plain)
             plain ? vtd_translate_quick(v,
                                         vtd_quick_key(e->sid, e->pasid, e->did),
                                         e->a, tw, &qc)
-                  : vtd_translate_brief(v, e->sid, e->pasid, e->did, e->a,
-                                        e->flag);
+            : sh  ? vtd_translate_quick_sh(
+                        v, vtd_quick_key(e->sid, e->pasid, e->did), e->a, &qc)
+                 : vtd_translate_brief(v, e->sid, e->pasid, e->did, e->a,
+                                       e->flag);
         uint64_t lat_ns =
             dma_pipe_one(pipe, e->b, x.latency_ns, x.mem_reads != 0);
         faults += x.fault;
@@ -1232,7 +1238,8 @@ front_replay_ones(iosim_sim_t *b, const front_log_t *L, size_t i, bool plain)
 static void front_replay(const iosim_sim_t *s, const front_log_t *L,
                          iosim_sim_t *b)
 {
-    bool plain = vtd_plain_brief_ok(b->vtd), translates = s->os->translates;
+    bool plain = vtd_plain_brief_ok(b->vtd), translates = s->os->translates,
+         sh = !plain && vtd_quick_sh_ok(b->vtd);
     iosim_err_t ignored;
     uint64_t quiet[IOSIM_ST_COUNT]; /* the counts at EV_QUIET's begin */
     for (size_t i = 0; i < L->nev; i++) {
@@ -1254,7 +1261,7 @@ static void front_replay(const iosim_sim_t *s, const front_log_t *L,
             vtd_attach(b->vtd, e->sid, e->did);
             break;
         case EV_ONE: /* a run of them: sim_fast_run's steps */
-            i = front_replay_ones(b, L, i, plain) - 1;
+            i = front_replay_ones(b, L, i, plain, sh) - 1;
             break;
         case EV_REQ: { /* sim_dma's steps (hv_direct_translate) */
             dma_req_t q;
@@ -1466,11 +1473,13 @@ static int sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
             !ops->dma_iova ||
                 (ops->dma_iova_is_trace && ops->dma_iova_is_trace(s->os_state)),
             vtd_plain_brief_ok(s->vtd),
-            false};
+            false,
+            vtd_quick_sh_ok(s->vtd)};
         if (s->nbacks)
             return sim_fast_batch(s, recs, n,
                                   (sim_fast_os_t){os.tick, os.dma, os.state,
-                                                  os.trace_iova, false, true},
+                                                  os.trace_iova, false, true,
+                                                  false},
                                   err);
         /* a policy without per-record hooks whose IOVA is the trace's
          * (strict, unless it reallocates), on the plain composition: a
@@ -1479,7 +1488,8 @@ static int sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
         if (!os.tick && !os.dma && os.trace_iova && os.plain)
             return sim_fast_batch(
                 s, recs, n,
-                (sim_fast_os_t){NULL, NULL, os.state, true, true, false}, err);
+                (sim_fast_os_t){NULL, NULL, os.state, true, true, false, false},
+                err);
         return sim_fast_batch(s, recs, n, os, err);
     }
     for (size_t i = 0; i < n; i++) {

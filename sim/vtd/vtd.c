@@ -618,9 +618,11 @@ vtd_xlate_brief_t vtd_translate_plain_slow(vtd_t *v, uint16_t sid,
 
 /* vtd_translate_quick's walk where its own steps do not apply: the
  * context cache hit, the IOTLB missed (its probes noted nothing, the 4 KB
- * key's set is set1), and translate's steps from there on. */
-vtd_xlate_brief_t vtd_quick_walk(vtd_t *v, vtd_domain_t *d, uint16_t did,
-                                 uint32_t pasid, uint64_t iova, uint32_t set1)
+ * key's set is set1 when set1_known), and translate's steps from there
+ * on. */
+static inline __attribute__((always_inline)) vtd_xlate_brief_t
+quick_walk(vtd_t *v, vtd_domain_t *d, uint16_t did, uint32_t pasid,
+           uint64_t iova, bool set1_known, uint32_t set1)
 {
     walk_acc_t a = {.ns = v->quick_hit_ns};
     uint64_t *st = v->st, phys;
@@ -628,13 +630,43 @@ vtd_xlate_brief_t vtd_quick_walk(vtd_t *v, vtd_domain_t *d, uint16_t did,
     st[IOSIM_ST_IOTLB_MISSES]++;
     st[IOSIM_ST_WALKS]++;
     bool mapped =
-        walk_fill(v, d, did, pasid, iova, false, true, set1, &a, &phys);
+        walk_fill(v, d, did, pasid, iova, false, set1_known, set1, &a, &phys);
     st[IOSIM_ST_WALK_READS] += a.reads;
     st[IOSIM_ST_WALK_READS_S2] += a.reads_s2; /* the plain copy's only kind */
     return (vtd_xlate_brief_t){a.ns, a.reads, !mapped};
 }
 
+vtd_xlate_brief_t vtd_quick_walk(vtd_t *v, vtd_domain_t *d, uint16_t did,
+                                 uint32_t pasid, uint64_t iova, uint32_t set1)
+{
+    return quick_walk(v, d, did, pasid, iova, true, set1);
+}
+
+/* (the fill through cache_insert, which tells the IOTLB's shadow) */
+vtd_xlate_brief_t vtd_quick_walk_sh(vtd_t *v, vtd_domain_t *d, uint16_t did,
+                                    uint32_t pasid, uint64_t iova)
+{
+    return quick_walk(v, d, did, pasid, iova, false, 0);
+}
+
 uint64_t vtd_quick_bails(const vtd_t *v) { return v->quick_bails; }
+
+void vtd_quick_sh_check(vtd_t *v, const vtd_domain_t *d, uint64_t iova,
+                        unsigned lvl)
+{
+    /* a 4 KB hit whose page the memo's level-1 table holds mapped: a 4 KB
+     * leaf (the full walk's answer) */
+    const pt_memo_ent_t *m;
+    if (lvl == 1 && (m = pgtable_memo_ent(&d->pt, iova)) &&
+        (m->table->ent[(iova >> PT_PAGE_SHIFT) & 511u] & PT_ENT_PRESENT))
+        return;
+    shadow_check_fill(v, d, iova, lvl);
+}
+
+bool vtd_quick_sh_ok(const vtd_t *v)
+{
+    return v->plain && cache_shadow(v->iotlb) != NULL;
+}
 
 /* ---- invalidation ------------------------------------------------------ */
 

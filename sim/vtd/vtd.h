@@ -124,6 +124,10 @@ vtd_xlate_brief_t vtd_translate_brief(vtd_t *v, uint16_t sid, uint32_t pasid,
  * and the IOTLB has no shadow.  Neither changes while requests are
  * translated, so a caller asks once for a batch of them. */
 bool vtd_plain_brief_ok(const vtd_t *v);
+/* Whether vtd_translate_quick_sh (vtd_quick.h) applies: the plain
+ * composition whose IOTLB has an all-associativity shadow (a sweep's
+ * leader). */
+bool vtd_quick_sh_ok(const vtd_t *v);
 
 /* Tests: requests vtd_translate_quick did not answer itself (the plain
  * copy's usual steps) but left to the plain copy. */

@@ -12,6 +12,7 @@
 #define IOSIM_VTD_QUICK_H
 
 #include "base/sparse16.h"
+#include "cache/allassoc.h"
 #include "stats/stat_list.h"
 #include "vtd/vtd.h"
 
@@ -90,6 +91,15 @@ static inline vtd_domain_t *vtd_domain_find(const vtd_t *v, uint16_t did)
  * PDE-cache miss): translate's steps after the IOTLB missed (vtd.c). */
 vtd_xlate_brief_t vtd_quick_walk(vtd_t *v, vtd_domain_t *d, uint16_t did,
                                  uint32_t pasid, uint64_t iova, uint32_t set1);
+
+/* vtd_quick_walk for an IOTLB with a shadow (vtd_quick_sh_ok): the fill
+ * goes through cache_insert, which tells the shadow. */
+vtd_xlate_brief_t vtd_quick_walk_sh(vtd_t *v, vtd_domain_t *d, uint16_t did,
+                                    uint32_t pasid, uint64_t iova);
+/* translate's check after an IOTLB hit at level lvl of a shadowed IOTLB
+ * (a geometry that missed would fill the same key: allassoc.h). */
+void vtd_quick_sh_check(vtd_t *v, const vtd_domain_t *d, uint64_t iova,
+                        unsigned lvl);
 
 /* vtd_translate_plain_brief where vtd_translate_quick cannot answer. */
 vtd_xlate_brief_t vtd_translate_plain_slow(vtd_t *v, uint16_t sid,
@@ -196,15 +206,18 @@ static inline void vtd_quick_count(vtd_t *v, vtd_quick_run_t *c)
  * copy. */
 static inline __attribute__((always_inline)) vtd_xlate_brief_t
 vtd_quick_tail(vtd_t *v, vtd_domain_t *d, uint64_t tag0, uint64_t th1,
-               uint64_t iova, uint32_t tw, bool small, vtd_quick_run_t *c);
+               uint64_t iova, uint32_t tw, bool small, vtd_quick_run_t *c,
+               const bool sh);
 
+/* (sh: the IOTLB has a shadow, vtd_translate_quick_sh) */
 static inline __attribute__((always_inline)) vtd_xlate_brief_t
 vtd_quick_body(vtd_t *v, uint64_t key, uint64_t iova, uint32_t tw,
-               vtd_quick_run_t *c)
+               vtd_quick_run_t *c, const bool sh)
 {
     if (key == c->key && c->d) { /* the memo's */
         if (c->small)
-            return vtd_quick_tail(v, c->d, c->tag0, c->th1, iova, tw, true, c);
+            return vtd_quick_tail(v, c->d, c->tag0, c->th1, iova, tw, true, c,
+                                  sh);
     } else {
         /* (taken apart here: a caller's loads of the three would be made
          * and kept for every request) */
@@ -224,10 +237,12 @@ vtd_quick_body(vtd_t *v, uint64_t key, uint64_t iova, uint32_t tw,
         /* (a hit that moved its line first is one translate's lookup
          * repeats on the MRU line without a change, should the request
          * still go to translate below) */
-        if (!ctx->lru_inline || !v->iotlb->lru_inline || !d ||
+        if (!ctx->lru_inline ||
+            !(sh ? cache_lru_able(v->iotlb) : v->iotlb->lru_inline) || !d ||
             !cache_lru_probe(ctx, sid, 0, NULL, &set)) {
             vtd_quick_forget(c);
-            return vtd_translate_plain_slow(v, sid, pasid, did, iova);
+            return sh ? vtd_translate_brief(v, sid, pasid, did, iova, false)
+                      : vtd_translate_plain_slow(v, sid, pasid, did, iova);
         }
         v->pasids_used |= pasid; /* as translate does (idempotent) */
         c->key = key;
@@ -238,21 +253,26 @@ vtd_quick_body(vtd_t *v, uint64_t key, uint64_t iova, uint32_t tw,
         c->region = UINT64_MAX;
     }
     /* (after the context's probe, small or not: the region comes next) */
-    return vtd_quick_tail(v, c->d, c->tag0, c->th1, iova, tw, false, c);
+    return vtd_quick_tail(v, c->d, c->tag0, c->th1, iova, tw, false, c, sh);
 }
 
 /* vtd_quick_body's steps after the context entry: the IOTLB's probes and
  * the walk; small: c->small, as a constant. */
 static inline __attribute__((always_inline)) vtd_xlate_brief_t
 vtd_quick_tail(vtd_t *v, vtd_domain_t *d, uint64_t tag0, uint64_t th1,
-               uint64_t iova, uint32_t tw, bool small, vtd_quick_run_t *c)
+               uint64_t iova, uint32_t tw, bool small, vtd_quick_run_t *c,
+               const bool sh)
 {
     cache_t *tlb = v->iotlb;
-    /* IOTLB: each page size the domain has used, 4 KB first */
+    /* IOTLB: each page size the domain has used, 4 KB first (sh: each
+     * probe told to the shadow, as cache_lookup_slow tells it) */
     const uint64_t addr1 = iova >> PT_PAGE_SHIFT,
                    tag1 = tag0 | VTD_TAG(0, 0, 1, 0);
     uint32_t set1;
     bool hit = cache_lru_probe_wh(tlb, tw, addr1, tag1, th1, NULL, &set1);
+    if (sh)
+        allassoc_lookup(cache_shadow(tlb), addr1, tag1, hit);
+    unsigned hit_lvl = 1; /* (sh only) */
     for (unsigned bits = small ? 0u : d->leaf_sizes & 6u; !hit && bits;
          bits &= bits - 1) {
         unsigned lvl = (unsigned)__builtin_ctz(bits) + 1u;
@@ -260,8 +280,16 @@ vtd_quick_tail(vtd_t *v, vtd_domain_t *d, uint64_t tag0, uint64_t th1,
         hit = cache_lru_probe_w(tlb, tw,
                                 iova >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
                                 tag0 | VTD_TAG(0, 0, lvl, 0), NULL, &set);
+        if (sh) {
+            allassoc_lookup(cache_shadow(tlb),
+                            iova >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
+                            tag0 | VTD_TAG(0, 0, lvl, 0), hit);
+            hit_lvl = lvl;
+        }
     }
     if (hit) {
+        if (sh)
+            vtd_quick_sh_check(v, d, iova, hit_lvl);
         c->hits++;
         return (vtd_xlate_brief_t){v->quick_hit_ns, 0, false};
     }
@@ -279,8 +307,11 @@ vtd_quick_tail(vtd_t *v, vtd_domain_t *d, uint64_t tag0, uint64_t th1,
                              NULL, &set2)) {
             /* the walk fills the PSCs (another PDE entry the MRU line)
              * and may find a larger leaf; it touches no context entry */
-            vtd_xlate_brief_t x = vtd_quick_walk(
-                v, d, (uint16_t)tag0, (uint32_t)(tag0 >> 16), iova, set1);
+            vtd_xlate_brief_t x =
+                sh ? vtd_quick_walk_sh(v, d, (uint16_t)tag0,
+                                       (uint32_t)(tag0 >> 16), iova)
+                   : vtd_quick_walk(v, d, (uint16_t)tag0,
+                                    (uint32_t)(tag0 >> 16), iova, set1);
             c->region = UINT64_MAX;
             c->small = (d->leaf_sizes & 7u) == 1u;
             return x;
@@ -298,6 +329,8 @@ vtd_quick_tail(vtd_t *v, vtd_domain_t *d, uint64_t tag0, uint64_t th1,
             d->leaf_sizes |= 1u;
             c->small = (d->leaf_sizes & 7u) == 1u;
         }
+        if (sh) /* as cache_insert_kv tells it */
+            allassoc_insert(cache_shadow(tlb), addr1, tag1);
         if (cache_lru_fill_w(tlb, tw, set1, addr1, tag1, e & ~0xfffull))
             c->evictions++;
     }
@@ -316,8 +349,18 @@ static inline __attribute__((always_inline)) vtd_xlate_brief_t
 vtd_translate_quick(vtd_t *v, uint64_t key, uint64_t iova, uint32_t tw,
                     vtd_quick_run_t *c)
 {
-    return tw == 8 ? vtd_quick_body(v, key, iova, 8, c)
-                   : vtd_quick_body(v, key, iova, tw, c);
+    return tw == 8 ? vtd_quick_body(v, key, iova, 8, c, false)
+                   : vtd_quick_body(v, key, iova, tw, c, false);
 }
+
+/* vtd_translate_quick where vtd_quick_sh_ok holds: an IOTLB with an
+ * all-associativity shadow (a sweep's leader, sweep/share.c), told of
+ * every probe and fill as cache.c's generic code tells it, and translate's
+ * check of each hit; the other caches as vtd_translate_quick leaves them
+ * (a shadowed PSC takes translate's walk).  Out of line (vtd_quick_sh.c):
+ * the replay's loops that inline vtd_translate_quick stay as they were.
+ * test_fast_path compares it with the general copy, shadows included. */
+vtd_xlate_brief_t vtd_translate_quick_sh(vtd_t *v, uint64_t key, uint64_t iova,
+                                         vtd_quick_run_t *c);
 
 #endif /* IOSIM_VTD_QUICK_H */

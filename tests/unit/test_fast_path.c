@@ -388,6 +388,8 @@ static void same_sims(iosim_sim_t *a, iosim_sim_t *b)
 
 /* replays that ran vtd_translate's copy for the plain composition */
 static unsigned plain_copies;
+/* shadowed replays whose fast sim took vtd_translate_quick_sh */
+static unsigned quick_sh_replays;
 /* records vtd_translate_quick answered itself (vtd_quick.h): every
  * fast-path record of such a replay (no IOTLB shadow here) but those it
  * left to the plain copy */
@@ -408,9 +410,23 @@ static void new_pair(const iosim_config_t *c, uint32_t cpus, iosim_sim_t **fast,
     vtd_set_shortcuts(sim_vtd(*plain), false);
 }
 
+/* An all-associativity shadow on sim s's IOTLB (sets 1, 2, 8; up to 8
+ * ways), as a sweep's leader has (sweep/share.c). */
+static const uint32_t SH_SETS[] = {1, 2, 8};
+static allassoc_t *shadow_on(iosim_sim_t *s)
+{
+    iosim_err_t err = {0};
+    allassoc_t *a = allassoc_new(SH_SETS, 3, 8, &err);
+    assert_non_null(a);
+    cache_set_shadow(vtd_iotlb_cache(sim_vtd(s)), a);
+    return a;
+}
+
 /* fast and plain replays of streams under the settings sets (NULL
- * ended); returns the records the fast path took */
-static uint64_t replay_both(const char *const *sets)
+ * ended), with shadows on both IOTLBs when shadowed (their counts of
+ * every geometry must be the same too); returns the records the fast
+ * path took */
+static uint64_t replay_both_sh(const char *const *sets, bool shadowed)
 {
     uint64_t taken = 0;
     for (uint64_t seed = 1; seed <= 3; seed++) {
@@ -423,6 +439,11 @@ static uint64_t replay_both(const char *const *sets)
         new_pair(c, 4, &fast, &plain);
         plain_copies += vtd_plain_copy(sim_vtd(fast));
         assert_false(vtd_plain_copy(sim_vtd(plain)));
+        allassoc_t *sa = shadowed ? shadow_on(fast) : NULL,
+                   *sb = shadowed ? shadow_on(plain) : NULL;
+        /* the leader's quick path (vtd_translate_quick_sh) applies */
+        if (shadowed)
+            quick_sh_replays += vtd_quick_sh_ok(sim_vtd(fast));
         size_t n = 40000;
         /* ns per step: 1, 1 us, 50 us (a 10 ms timer expires often) */
         static const uint64_t scale[] = {1, 1000, 50000};
@@ -437,12 +458,33 @@ static uint64_t replay_both(const char *const *sets)
             quick_answers += sim_fast_records(fast) - bails;
         }
         assert_int_equal(sim_fast_records(plain), 0);
+        if (shadowed) {
+            assert_int_equal(allassoc_exact(sa), allassoc_exact(sb));
+            for (size_t k = 0; k < 3; k++)
+                for (uint32_t w = 1; w <= 8; w++) {
+                    allassoc_counts_t ca, cb;
+                    assert_int_equal(allassoc_counts(sa, SH_SETS[k], w, &ca),
+                                     0);
+                    assert_int_equal(allassoc_counts(sb, SH_SETS[k], w, &cb),
+                                     0);
+                    assert_memory_equal(&ca, &cb, sizeof ca);
+                }
+            cache_set_shadow(vtd_iotlb_cache(sim_vtd(fast)), NULL);
+            cache_set_shadow(vtd_iotlb_cache(sim_vtd(plain)), NULL);
+            allassoc_free(sa);
+            allassoc_free(sb);
+        }
         free(recs);
         iosim_sim_free(fast);
         iosim_sim_free(plain);
         iosim_config_free(c);
     }
     return taken;
+}
+
+static uint64_t replay_both(const char *const *sets)
+{
+    return replay_both_sh(sets, false);
 }
 
 static void test_replay_fast_path(void **state)
@@ -607,27 +649,35 @@ static void test_quick_key(void **state)
             }
 }
 
-/* The translation's plain copy is asked for once a batch
- * (vtd_plain_brief_ok): a shadow on the IOTLB rules it out, since only
- * the general copy checks a hit against the walk another geometry would
- * do.  A stale 2 MB entry (unmapped without an invalidation, the page
- * then mapped 4 KB: policy "trace" invalidates only where the trace
- * does) hits where a geometry that evicted it would walk to a 4 KB leaf:
- * the shadow must be told, on the fast path as on the plain one. */
-static void test_plain_copy_with_shadow(void **state)
+/* A sweep's leader: the same replays with an all-associativity shadow
+ * on the IOTLB, which the fast path's leader copy
+ * (vtd_translate_quick_sh) must tell of every probe and fill, and of
+ * every hit another geometry would not have filled the same (stale and
+ * large-page entries: lazy, trace), as the general copy does. */
+static void test_replay_shadowed(void **state)
 {
     (void)state;
-    static const uint64_t MB2 = 2u << 20;
-    iosim_rec_t r[5] = {
-        {.kind = IOSIM_REC_MAP, .iova = MB2, .size = MB2, .aux = 8 * MB2},
-        {.kind = IOSIM_REC_DMA, .iova = MB2 + 0x40, .size = 64},
-        {.kind = IOSIM_REC_UNMAP, .iova = MB2, .size = MB2},
-        {.kind = IOSIM_REC_MAP, .iova = MB2, .size = 4096, .aux = 0x10000},
-        {.kind = IOSIM_REC_DMA, .iova = MB2 + 0x80, .size = 64}};
-    for (int i = 0; i < 5; i++) {
+    static const char *const none[] = {NULL};
+    static const char *const lazy[] = {"os.policy=lazy", NULL};
+    static const char *const small[] = {"vtd.iotlb.sets=2", "vtd.iotlb.ways=2",
+                                        "vtd.psc_pd.ways=2", NULL};
+    static const char *const trace[] = {"os.policy=trace", NULL};
+    static const char *const window[] = {"sim.window_only=true", NULL};
+    static const char *const *const cfgs[] = {none, lazy, small, trace, window};
+    for (size_t i = 0; i < sizeof cfgs / sizeof cfgs[0]; i++)
+        assert_true(replay_both_sh(cfgs[i], true) > 10000);
+    assert_int_equal(quick_sh_replays, 3 * 5);
+}
+
+/* Replays of records r[0..n) (device 0x100, one a batch) with an
+ * all-associativity shadow on the IOTLB, through the plain path and the
+ * fast path: each gives `hits` IOTLB hits and leaves the shadow inexact
+ * (a hit where a geometry that missed would not fill the same key). */
+static void shadow_case(iosim_rec_t *r, int n, uint64_t hits)
+{
+    for (int i = 0; i < n; i++) {
         r[i].t = 1000 + (uint64_t)i;
         r[i].device = 0x100;
-        r[i].domain = 1;
         if (r[i].kind == IOSIM_REC_MAP)
             r[i].flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE;
     }
@@ -645,12 +695,12 @@ static void test_plain_copy_with_shadow(void **state)
         assert_true(vtd_plain_brief_ok(sim_vtd(s)));
         cache_set_shadow(vtd_iotlb_cache(sim_vtd(s)), a);
         assert_false(vtd_plain_brief_ok(sim_vtd(s)));
+        assert_true(vtd_quick_sh_ok(sim_vtd(s)));
         /* one record a batch: each DMA is its own batch's first */
-        for (int i = 0; i < 5; i++)
+        for (int i = 0; i < n; i++)
             assert_int_equal(iosim_sim_consume(s, &r[i], 1, &err), 0);
         assert_int_equal(iosim_sim_finish(s, &err), 0);
-        /* the stale entry hit (the second DMA took no walk) */
-        assert_int_equal(sim_counters(s)[IOSIM_ST_IOTLB_HITS], 1);
+        assert_int_equal(sim_counters(s)[IOSIM_ST_IOTLB_HITS], hits);
         assert_int_equal(sim_fast_records(s), fast_path ? 2 : 0);
         assert_false(allassoc_exact(a));
         cache_set_shadow(vtd_iotlb_cache(sim_vtd(s)), NULL);
@@ -658,6 +708,42 @@ static void test_plain_copy_with_shadow(void **state)
         iosim_sim_free(s);
         iosim_config_free(c);
     }
+}
+
+/* The translation's plain copy is asked for once a batch
+ * (vtd_plain_brief_ok): a shadow on the IOTLB rules it out, and the
+ * leader's copy (vtd_translate_quick_sh) checks a hit against the walk
+ * another geometry would do, as the general copy does.  A stale 2 MB
+ * entry (unmapped without an invalidation, the page then mapped 4 KB:
+ * policy "trace" invalidates only where the trace does) hits where a
+ * geometry that evicted it would walk to a 4 KB leaf; a stale 4 KB entry
+ * of domain 1 (its page unmapped there, its level-1 table kept by a
+ * neighbour, the IOVA mapped again in domain 2, so live in the trace's
+ * view) hits where such a geometry would fault: the shadow must be told,
+ * on the fast path as on the plain one. */
+static void test_plain_copy_with_shadow(void **state)
+{
+    (void)state;
+    static const uint64_t MB2 = 2u << 20;
+    iosim_rec_t large[5] = {
+        {.kind = IOSIM_REC_MAP, .iova = MB2, .size = MB2, .aux = 8 * MB2},
+        {.kind = IOSIM_REC_DMA, .iova = MB2 + 0x40, .size = 64},
+        {.kind = IOSIM_REC_UNMAP, .iova = MB2, .size = MB2},
+        {.kind = IOSIM_REC_MAP, .iova = MB2, .size = 4096, .aux = 0x10000},
+        {.kind = IOSIM_REC_DMA, .iova = MB2 + 0x80, .size = 64}};
+    for (int i = 0; i < 5; i++)
+        large[i].domain = 1;
+    shadow_case(large, 5, 1);
+    iosim_rec_t small[6] = {
+        {.kind = IOSIM_REC_MAP, .iova = 0x10000, .size = 4096, .aux = 0x1000},
+        {.kind = IOSIM_REC_MAP, .iova = 0x11000, .size = 4096, .aux = 0x2000},
+        {.kind = IOSIM_REC_DMA, .iova = 0x10040, .size = 64},
+        {.kind = IOSIM_REC_UNMAP, .iova = 0x10000, .size = 4096},
+        {.kind = IOSIM_REC_MAP, .iova = 0x10000, .size = 4096, .aux = 0x3000},
+        {.kind = IOSIM_REC_DMA, .iova = 0x10080, .size = 64}};
+    for (int i = 0; i < 6; i++)
+        small[i].domain = i == 4 ? 2 : 1;
+    shadow_case(small, 6, 1);
 }
 
 int main(void)
@@ -670,6 +756,7 @@ int main(void)
         cmocka_unit_test(test_replay_fast_path),
         cmocka_unit_test(test_quick_memo),
         cmocka_unit_test(test_quick_key),
+        cmocka_unit_test(test_replay_shadowed),
         cmocka_unit_test(test_plain_copy_with_shadow),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
