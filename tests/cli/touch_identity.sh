@@ -11,7 +11,10 @@
 # checksums in tests/data/identity/touch-serial.md5 were taken with the
 # binary of commit 8ce233c (before sim/dev/ existed) and its configs, run
 # with --set sim.dma_model=touch: an independent route, not this code's
-# output.
+# output.  The six user-networking QEMU captures re-imported with one MAP
+# per pre-trace buffer (2a76075) were re-checked the same way: 8ce233c's
+# binary on their v1 form (iosim-trace convert --format v1; the old binary
+# reads no v2), its checksums put in the file.
 . "${SRC:?}/tests/cli/lib/common.sh"
 while read -r want trace cfg; do
     got=$("$IOSIM" --config "$SRC/configs/$cfg" --no-progress \

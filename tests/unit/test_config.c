@@ -33,7 +33,7 @@
  * (kernel, kernel_default: os_kernel.c); hv 6;
  * scheme 12; dev: model 1 + each model's own rows (dev_*.c).
  * A new parameter adds its field to config.h, a row and 1 here. */
-#define DEV_MODEL_PARAMS (2 + 16 + 10 + 20) /* touch virtio-net e1000e mlx5 */
+#define DEV_MODEL_PARAMS (2 + 20 + 10 + 20) /* touch virtio-net e1000e mlx5 */
 #define EXPECTED_PARAMS                                                        \
     (3 + 10 + 13 * 5 + 1 + 10 + 7 + 18 + 6 + 12 + 1 + DEV_MODEL_PARAMS)
 
