@@ -165,7 +165,15 @@
  *     lowest such buffer so far, is the importer making the next one
  *     explicit (sim/trace/import_qemu.c rule 3): no role of its own.
  *   - Tx maps that follow one another with no other record between are
- *     posted before QEMU's tx bottom half runs: one kick, one flush.
+ *     posted before QEMU's tx bottom half runs: one kick, one flush;
+ *     but an rx packet that arrived after the first of them was kicked
+ *     is written after that flush (virtio_net_handle_tx_bh schedules the
+ *     bottom half, which the main loop runs before it polls the backend
+ *     again: util/aio-posix.c aio_dispatch, aio_bh_poll first).  The
+ *     bottom half's own delay is not in the trace and counts as 0.
+ *   - The importer's explicit MAPs (a ring, a pre-trace rx buffer) carry
+ *     QEMU's time, not the guest's: they end no tx group, refill or
+ *     poll and time no arrival (explicit_map).
  *   - The device starts at ring index 0 with the rx descriptors 0..num-1
  *     posted in order and the tx ring empty (indices matter only for
  *     rings of more than one page).
@@ -450,6 +458,7 @@ typedef struct vn {
     int refill_cpu;        /* CPU of the last rx completion, -1 none */
     bool refilling;        /* a refill batch is under way */
     uint32_t tx_pending;   /* tx posted since QEMU's bottom half last ran */
+    uint64_t tx_kick_t;    /* time of the first of them: the guest's kick */
     uint32_t pretrace_rx;  /* rx buffers posted before the trace, left */
     uint64_t pretrace_low; /* lowest IOVA of those made explicit so far */
     uint64_t frag_page;    /* physical page where the last rx buffer ends */
@@ -1309,9 +1318,32 @@ static int vn_map_role(vn_t *v, const iosim_rec_t *r, iosim_err_t *err);
 static int tx_indirect(vn_t *v, const iosim_rec_t *m, iosim_err_t *err);
 static void rx_arrive(vn_t *v, const iosim_rec_t *cur);
 
+/* The importer's MAP of a ring, or of an rx buffer posted before the
+ * trace, made explicit at QEMU's first translation of it
+ * (sim/trace/import_qemu.c rule 3): no record of the guest, and its time
+ * is QEMU's (the buffer's pop), which the model must not see: it ends no
+ * tx group or refill, and no arrival is timed by it.  *low: the lowest
+ * such buffer so far (pretrace_low, or a copy while scanning ahead). */
+static bool explicit_map(const vn_t *v, const iosim_rec_t *r, uint64_t *low)
+{
+    if (r->kind != IOSIM_REC_MAP)
+        return false;
+    if (ring_overlap(v, r->iova, r->size) > 0)
+        return true;
+    if (v->pretrace_rx && r->iova + r->size <= *low &&
+        r->iova + r->size + PRETRACE_GAP * VN_PAGE >= *low &&
+        drv_find_unknown(&v->rx, v->rx.last_avail, v->rx.drv_avail) >= 0) {
+        *low = r->iova;
+        return true;
+    }
+    return false;
+}
+
 static int vn_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
 {
     vn_t *v = state;
+    if (explicit_map(v, r, &v->pretrace_low))
+        return 0;
     v->last_map_t = r->t;
     v->poll_started = false;
     int rc = vn_map_role(v, r, err);
@@ -1529,16 +1561,6 @@ static int vn_map_role(vn_t *v, const iosim_rec_t *r, iosim_err_t *err)
                              "(dev.virtio-net.*_ring_iova, ring_top)",
                              (unsigned long long)r->iova,
                              (unsigned long long)r->size);
-    if (ring > 0) { /* the ring made explicit: no access of its own */
-        vn_other_record(v, r);
-        return 0;
-    }
-    /* a pre-trace rx buffer made explicit at its first translation */
-    if (pretrace_map(v, r)) {
-        v->pretrace_low = r->iova;
-        vn_other_record(v, r);
-        return 0;
-    }
     /* an rx refill (try_fill_recv), or a transmit of the poll's softirq
      * (refill_split); else the refill goes by the page frag */
     int rx = -1;
@@ -1569,7 +1591,12 @@ static int vn_map_role(vn_t *v, const iosim_rec_t *r, iosim_err_t *err)
             v->refilling = false;
         return 0;
     }
-    /* a tx packet: posted now, sent when QEMU's bottom half runs */
+    /* a tx packet: posted now, sent when QEMU's bottom half runs.  The
+     * packets that arrived before its map are written first: a packet
+     * that arrived after an earlier pending tx kick but before this map
+     * comes after that kick's flush (rx_arrive) and before this post. */
+    if (v->rx_at_arrival)
+        rx_arrive(v, r);
     v->rec = r;
     if (!v->tx.num_free) { /* the driver stops its queue first: a lost
                               completion; recycle the oldest */
@@ -1586,7 +1613,8 @@ static int vn_map_role(vn_t *v, const iosim_rec_t *r, iosim_err_t *err)
     /* libslirp's answer to this segment, as the importer replayed it */
     if ((r->reserved & IOSIM_SEG_KNOWN) && (r->reserved & IOSIM_SEG_ANSWER))
         b->answer = true;
-    v->tx_pending++;
+    if (!v->tx_pending++)
+        v->tx_kick_t = r->t;
     if (v->p.indirect && !v->packed) /* split only (not modeled: packed) */
         return tx_indirect(v, r, err);
     return 0;
@@ -1622,17 +1650,39 @@ static int rx_slot(vn_t *v, const iosim_rec_t *r)
     return (int)next;
 }
 
-/* An UNMAP the model would take as an rx completion (no state changed). */
-static bool rx_unmap_ahead(const vn_t *v, const iosim_rec_t *r)
+/* An UNMAP, the i-th record held back, the model would take as an rx
+ * completion (no state changed): a buffer the rx ring holds, or, while
+ * buffers posted before the trace remain, an IOVA neither ring holds and
+ * no MAP of the guest ahead of it posts (vn_unmap takes that one for the
+ * next pre-trace rx buffer, rx_slot), when the UNMAP records the packet's
+ * arrival (aux) and no written packet waits for a further buffer whose
+ * IOVA is not known yet (that one may be it).  Only the guest's records
+ * and the arrival decide: the importer's explicit MAP of the buffer
+ * (QEMU's pop) does not.  Without a recorded arrival a pre-trace buffer
+ * stays at its unmap: estimated arrivals for them were measured worse
+ * (docs/dev-virtio-net.md, "tx flushes against rx arrivals"). */
+static bool rx_early(const vn_t *v, uint64_t iova);
+static bool rx_unmap_ahead(const vn_t *v, size_t i, const iosim_rec_t *r)
 {
     const vn_vq_t *q = &v->rx;
     if (r->kind != IOSIM_REC_UNMAP || ring_overlap(v, r->iova, r->size) ||
         drv_find(&v->tx, v->tx.drv_done, v->tx.last_avail, r->iova) >= 0)
         return false;
-    /* only a buffer the trace mapped: an IOVA it never mapped may be a
-     * pre-trace rx buffer or a pre-trace tx one another CPU posts in
-     * between; its role is known only when it comes */
-    return drv_find(q, q->last_avail, q->drv_avail, r->iova) >= 0;
+    if (drv_find(q, q->last_avail, q->drv_avail, r->iova) >= 0)
+        return true;
+    if (!v->pretrace_rx ||
+        drv_find_unknown(q, q->last_avail, q->drv_avail) < 0 ||
+        rx_early(v, VN_IOVA_UNKNOWN) || !r->aux)
+        return false;
+    uint64_t low = v->pretrace_low;
+    for (size_t b = 0; b < i; b++) {
+        const iosim_rec_t *m = dev_peek(v->sim, b);
+        if (explicit_map(v, m, &low) || m->kind != IOSIM_REC_MAP)
+            continue;
+        if (m->iova < r->iova + r->size && r->iova < m->iova + m->size)
+            return false; /* posted ahead: not a pre-trace buffer */
+    }
+    return true;
 }
 
 /* rx_at=poll: the packets of the rest of this poll (virtnet_receive's
@@ -1651,7 +1701,7 @@ static void rx_poll_ahead(vn_t *v, const iosim_rec_t *first)
          * -> the flush of the unmapped range) */
         if (r->cpu != first->cpu || r->kind == IOSIM_REC_INVAL)
             continue;
-        if (!rx_unmap_ahead(v, r) || v->nearly >= v->early_lim)
+        if (!rx_unmap_ahead(v, i, r) || v->nearly >= v->early_lim)
             return;
         int s = rx_slot(v, r);
         if (s < 0)
@@ -1697,17 +1747,23 @@ static uint64_t rx_arrival(const vn_t *v, size_t i, const iosim_rec_t *u)
      * (traces/FORMAT.md §4, UNMAP aux) */
     if (u->aux)
         return u->aux < u->t ? u->aux : u->t;
-    uint64_t tm = v->last_map_t, u1 = u->t;
-    bool map_ahead = false;
-    for (size_t b = i; b-- > 0;) {
+    /* the guest's last MAP before u (tm) and the first rx completion
+     * after it (u1), among the records held back */
+    uint64_t tm = v->last_map_t, u1 = u->t, low = v->pretrace_low;
+    bool map_ahead = false, u1_seen = false;
+    for (size_t b = 0; b < i; b++) {
         const iosim_rec_t *q = dev_peek(v->sim, b);
+        if (explicit_map(v, q, &low))
+            continue;
         if (q->kind == IOSIM_REC_MAP) {
             tm = q->t;
             map_ahead = true;
-            break;
-        }
-        if (rx_like_unmap(v, q))
+            u1 = u->t;
+            u1_seen = false;
+        } else if (!u1_seen && rx_like_unmap(v, q)) {
             u1 = q->t;
+            u1_seen = true;
+        }
     }
     if (!map_ahead && v->poll_started)
         u1 = v->poll_u1;
@@ -1718,8 +1774,9 @@ static uint64_t rx_arrival(const vn_t *v, size_t i, const iosim_rec_t *u)
 /* rx_at=arrival: every rx packet that arrived by the time of the record
  * being served (after its own effects) is written now, in the order the
  * device takes buffers (FIFO); stops at a packet that has not arrived
- * yet, or whose buffer is not posted yet or has no known IOVA (a buffer
- * posted before the trace: its role is known only at its unmap). */
+ * yet, or whose buffer is not posted yet.  A buffer posted before the
+ * trace is written ahead of its unmap only at an arrival the trace
+ * recorded (rx_unmap_ahead); the estimate's leaves it at its unmap. */
 static void rx_arrive(vn_t *v, const iosim_rec_t *cur)
 {
     v->rec = cur;
@@ -1729,11 +1786,20 @@ static void rx_arrive(vn_t *v, const iosim_rec_t *cur)
             return;
         if (!rx_like_unmap(v, r) || rx_early(v, r->iova))
             continue;
-        if (!rx_unmap_ahead(v, r) || v->nearly >= v->early_lim ||
-            rx_arrival(v, i, r) > cur->t)
+        uint64_t a;
+        if (!rx_unmap_ahead(v, i, r) || v->nearly >= v->early_lim ||
+            (a = rx_arrival(v, i, r)) > cur->t)
             return;
         if (rx_slot(v, r) < 0)
             return;
+        /* a packet that arrived after the guest kicked the tx queue:
+         * QEMU's tx bottom half (scheduled by the kick) has flushed the
+         * packets posted by then (virtio_net_handle_tx_bh ->
+         * qemu_bh_schedule; the main loop runs scheduled bottom halves
+         * (util/aio-posix.c aio_dispatch: aio_bh_poll) before it polls
+         * the backend that brings the packet) */
+        if (v->tx_pending && a > v->tx_kick_t)
+            net_tx_kick(v);
         v->early_iova[v->nearly] = r->iova;
         v->early_idx[v->nearly++] = v->rx.last_avail;
         net_receive(v, r);
@@ -1757,7 +1823,7 @@ static void rx_write_next(vn_t *v)
         if (!rx_like_unmap(v, r) || rx_early(v, r->iova) ||
             drv_find(&v->tx, v->tx.drv_done, v->tx.drv_avail, r->iova) >= 0)
             continue;
-        if (!rx_unmap_ahead(v, r) || v->nearly >= v->early_lim ||
+        if (!rx_unmap_ahead(v, i, r) || v->nearly >= v->early_lim ||
             rx_slot(v, r) < 0)
             return;
         v->early_iova[v->nearly] = r->iova;

@@ -358,6 +358,61 @@ static void test_rx_recorded_arrival(void **state)
     }
 }
 
+/* The tx bottom half against recorded arrivals.  The guest's kick of a
+ * tx packet schedules QEMU's bottom half (virtio_net_handle_tx_bh ->
+ * replay_bh_schedule_event), which the main loop runs before it polls the
+ * backend again (util/aio-posix.c aio_dispatch: aio_bh_poll, then the
+ * handlers), so an rx packet that arrives after the kick is written after
+ * that flush.  Records of test_rx_arrival with the mark at record 72
+ * (t=105) replaced by a second tx map (0x10001000), and the first rx
+ * unmap (record 74) carrying the arrival `a`; the kick of both is the
+ * mark at 73 unless an arrival between the maps flushes the first.  Log
+ * positions of tx buffer 1, the rx buffer, tx buffer 2:
+ *   a = 103 (after map 1, before map 2): tx1 < rx < tx2;
+ *   a =  99 (before map 1): rx < tx1 < tx2 (written at record 71, before
+ *           its post);
+ *   a = 120 (after both maps): tx1 < tx2 < rx (one flush at record 73). */
+static void kick_order(uint64_t a, long pos[3])
+{
+    iosim_rec_t r[ARRIVAL_N];
+    size_t n = rx_arrival_records(r);
+    r[72] = test_map(105, 0x10001000, 4096, 0);
+    r[74].aux = a;
+    const char *sets[] = {"dev.model=virtio-net", "sim.window_only=false",
+                          NULL};
+    char *buf = xlate_log_of(sets, r, n, n);
+    pos[0] = pos[1] = pos[2] = -1;
+    long k = 0;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        const char *f = line;
+        for (int c = 0; c < 6 && f; c++)
+            f = strchr(f + 1, ',');
+        if (!f)
+            continue;
+        unsigned long long page = strtoull(f + 1, NULL, 0) >> 12;
+        if (page == 0x10000)
+            pos[0] = k;
+        else if (page == 0x20000)
+            pos[1] = k;
+        else if (page == 0x10001)
+            pos[2] = k;
+        k++;
+    }
+    free(buf);
+}
+
+static void test_tx_kick_before_arrival(void **state)
+{
+    (void)state;
+    long p[3];
+    kick_order(103, p);
+    assert_true(p[0] >= 0 && p[0] < p[1] && p[1] < p[2]);
+    kick_order(99, p);
+    assert_true(p[1] >= 0 && p[1] < p[0] && p[0] < p[2]);
+    kick_order(120, p);
+    assert_true(p[0] >= 0 && p[0] < p[2] && p[2] < p[1]);
+}
+
 /* libslirp's answer inside a tx element (the MAP's reserved field from
  * `iosim-trace import qemu --pcap`, traces/FORMAT.md §4): the
  * records of test_rx_arrival, the tx map (record 71) carrying "answered
@@ -884,6 +939,7 @@ int main(void)
         cmocka_unit_test(test_rx_poll_burst),
         cmocka_unit_test(test_rx_arrival),
         cmocka_unit_test(test_rx_recorded_arrival),
+        cmocka_unit_test(test_tx_kick_before_arrival),
         cmocka_unit_test(test_backend_answer),
         cmocka_unit_test(test_packed_rx_packet),
         cmocka_unit_test(test_packed_tx_packet),
