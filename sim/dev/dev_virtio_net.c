@@ -1324,12 +1324,22 @@ static void rx_arrive(vn_t *v, const iosim_rec_t *cur);
  * is QEMU's (the buffer's pop), which the model must not see: it ends no
  * tx group or refill, and no arrival is timed by it.  *low: the lowest
  * such buffer so far (pretrace_low, or a copy while scanning ahead). */
+static bool rx_early(const vn_t *v, uint64_t iova);
 static bool explicit_map(const vn_t *v, const iosim_rec_t *r, uint64_t *low)
 {
     if (r->kind != IOSIM_REC_MAP)
         return false;
     if (ring_overlap(v, r->iova, r->size) > 0)
         return true;
+    /* the record being served: a pre-trace buffer the device has
+     * written already (at its recorded arrival, rx_unmap_ahead), still
+     * mapped, so not the guest's MAP (not for a record ahead: its IOVA
+     * may be freed and mapped again before it) */
+    if (low == &v->pretrace_low && rx_early(v, r->iova)) {
+        if (r->iova < *low)
+            *low = r->iova;
+        return true;
+    }
     if (v->pretrace_rx && r->iova + r->size <= *low &&
         r->iova + r->size + PRETRACE_GAP * VN_PAGE >= *low &&
         drv_find_unknown(&v->rx, v->rx.last_avail, v->rx.drv_avail) >= 0) {

@@ -268,9 +268,9 @@ done
 # most rx packets inside tx elements (libslirp's synchronous replies),
 # and moving the real rx accesses after the tx ones in each run of DMA
 # records moves the pure-LRU 4-entry misses far more than the model is
-# off (measured: real 9,777, moved 8,240, model 9,606); the model, given
-# libslirp's answers, writes most of them inside the element too (1,162
-# of QEMU's 1,566; without the answers it wrote 2 of 1,545 on the
+# off (measured: real 9,777, moved 8,238, model 9,557); the model, given
+# libslirp's answers, writes most of them inside the element too (1,167
+# of QEMU's 1,575; without the answers it wrote 2 of 1,545 on the
 # retired dump-less capture).  On redis such replies are rare (36 of
 # 1,032 tx packets), moving them changes the real misses by less than 5%
 # (4,292 to 4,197), and the model still puts tx packets back to back far
