@@ -80,7 +80,7 @@ const iosim_param_t iosim_params_os[] = {
      "6.12.0-6.12.62 (qi_desc_iotlb hard-codes ih = 0); true from 6.12.63 "
      "(upstream 6b38a108 \"Fix unused invalidation hint in qi_desc_iotlb\", "
      "6.12.63-rc1 review series, 2025-12-16) (MODEL.md §1.6.3); P_IOTLB: "
-     "qi_flush_piotlb, IH=1 on all 1,359 of traces/redis-strict-fs-qemu.zst "
+     "qi_flush_piotlb, IH=1 on all 1,333 of traces/redis-strict-fs-pcap-qemu.zst "
      "(Linux 6.1)"},
     {"os.flush_all_devtlb_cm", IOSIM_P_STR, OFF(os.flush_all_devtlb_cm_set),
      "kernel", 1, 0, "kernel|true|false",

@@ -10,7 +10,7 @@
  *     RID2PASID (PASID 0): page-selective-within-PASID carrying IH,
  *     PASID-selective for everything, and nothing after a map even under
  *     caching mode (MODEL.md §1.6.3-1.6.5).  Seen in a Linux 6.1 guest
- *     behind QEMU 10.0's x-flts (traces/redis-strict-fs-qemu.zst).
+ *     behind QEMU 10.0's x-flts (traces/redis-strict-fs-pcap-qemu.zst).
  *   - A flush of everything flushes the whole device-TLB too, except
  *     under caching mode before Linux 6.10 (os.flush_all_devtlb_cm).
  *   - Where Linux 6.1 and 6.12 differ (descriptors per submission, IH,

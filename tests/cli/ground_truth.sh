@@ -37,7 +37,7 @@ check_exact() { # trace label extra-set...
         echo "$label $kind: model $got kernel $want"
     done
 }
-# First-stage domains (traces/redis-strict-fs-qemu.zst: Linux 6.1 behind
+# First-stage domains (traces/redis-strict-fs-pcap-qemu.zst: Linux 6.1 behind
 # QEMU 10.0's x-flts, caching mode on): PASID-based IOTLB descriptors,
 # none after a map (caching mode covers second-stage tables only), and
 # caching mode does not force strict.
@@ -49,7 +49,7 @@ check_exact redis-strict-cm-off.zst redis-strict-cm-off --set os.policy=strict \
     --set vtd.caching_mode=false
 # Linux forces strict under caching mode: lazy requested = strict logged
 check_exact redis-strict.zst redis-lazy-forced --set os.policy=lazy
-check_exact redis-strict-fs-qemu.zst redis-strict-fs --set os.policy=strict "${FS[@]}"
+check_exact redis-strict-fs-pcap-qemu.zst redis-strict-fs --set os.policy=strict "${FS[@]}"
 [ "$(csv_value "$WORK/redis-strict-fs.csv" stat strict trace.inval_piotlb)" -gt 1000 ] ||
     fail "redis-strict-fs: the kernel's first-stage descriptors are not P_IOTLB"
 
@@ -118,7 +118,7 @@ check_lazy_epochs nginx-lazy.zst
 
 # QEMU's own IOTLB on the device's real translations.  The strict QEMU
 # captures (traces/redis-strict-pcap-qemu.zst, nginx-strict-pcap-qemu.zst
-# and memcached-strict-qemu.zst, from scripts/capture/run --qemu-trace)
+# and memcached-strict-pcap-qemu.zst, from scripts/capture/run --qemu-trace)
 # hold the device's real translations (QEMU's vtd_dmar_translate) and, as
 # ref.iotlb.*, QEMU's own hit/miss outcome of those same translations
 # (vtd_iotlb_page_hit / vtd_iotlb_page_update, counted by the importer).
@@ -193,11 +193,11 @@ vmexits() { # trace extra-set... -> "ref model os.inval_iotlb trace.inval_iotlb"
 # descriptors and first-stage tables (vtd.translation=first-stage).
 for entry in redis-strict-pcap-qemu.zst:virtio:legacy:qemu-mask8 \
              nginx-strict-pcap-qemu.zst:virtio:legacy:qemu-mask8 \
-             memcached-strict-qemu.zst:virtio:legacy:qemu-mask8 \
+             memcached-strict-pcap-qemu.zst:virtio:legacy:qemu-mask8 \
              redis-strict-e1000e-qemu.zst:e1000e:legacy:qemu-mask8 \
-             redis-strict-sm-qemu.zst:virtio:scalable:qemu-mask8 \
-             redis-strict-q10-qemu.zst:virtio:legacy:page \
-             redis-strict-fs-qemu.zst:virtio:fs:page; do
+             redis-strict-sm-pcap-qemu.zst:virtio:scalable:qemu-mask8 \
+             redis-strict-q10-pcap-qemu.zst:virtio:legacy:page \
+             redis-strict-fs-pcap-qemu.zst:virtio:fs:page; do
     IFS=: read -r trace nic root scope <<< "$entry"
     ats=true; [ "$nic" = e1000e ] && ats=false
     other=page; [ $scope = page ] && other=qemu-mask8
@@ -340,8 +340,8 @@ done
 # re-implemented from its source; only the first accesses of ring pages
 # QEMU had cached may differ (nginx 4, redis 4, memcached 4, e1000e 2, scalable
 # mode 4, QEMU 10.0 4 and 4); the other PSI mask must differ more: QEMU
-# 9.1's fixed 64-bit mask on the QEMU 7.2 captures (120, 50, 39, 5 and 51),
-# 7.2's 8-bit one on the QEMU 10.0 captures (22 and 18).
+# 9.1's fixed 64-bit mask on the QEMU 7.2 captures (120, 50, 42, 5 and 35),
+# 7.2's 8-bit one on the QEMU 10.0 captures (30 and 14).
 differ() { # qemu-log trace [check options...] -> outcomes that differ
     local log=$1 tr=$2; shift 2
     local line
@@ -350,9 +350,9 @@ differ() { # qemu-log trace [check options...] -> outcomes that differ
     echo "$line" >&2
     echo "$line" | sed -n 's/.*outcomes differ at \([0-9]*\).*/\1/p'
 }
-for entry in nginx-strict-pcap:legacy:8 redis-strict-pcap:legacy:8 memcached-strict:legacy:8 \
-             redis-strict-e1000e:legacy:8 redis-strict-sm:scalable:8 \
-             redis-strict-q10:legacy:64 redis-strict-fs:fs:64; do
+for entry in nginx-strict-pcap:legacy:8 redis-strict-pcap:legacy:8 memcached-strict-pcap:legacy:8 \
+             redis-strict-e1000e:legacy:8 redis-strict-sm-pcap:scalable:8 \
+             redis-strict-q10-pcap:legacy:64 redis-strict-fs-pcap:fs:64; do
     IFS=: read -r c root bits <<< "$entry"
     q=$SRC/traces/raw/$c-qemu-trace/qemu-trace.log.zst
     tr=$SRC/traces/$c-qemu.zst

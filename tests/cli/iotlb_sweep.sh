@@ -121,7 +121,7 @@ for n in redis-strict-vtd nginx-lazy-vtd; do
         fail "$n: no evictions or no invalidations in the separate runs"
 done
 check "$SRC/traces/redis-lazy-qemu.zst" "$SRC/configs/qemu-guest.yaml"
-check "$SRC/traces/memcached-strict-qemu.zst" "$SRC/configs/nested-guest.yaml"
+check "$SRC/traces/memcached-strict-pcap-qemu.zst" "$SRC/configs/nested-guest.yaml"
 check "$WORK/iotlb-rand.zst" "$SRC/configs/vtd.yaml"
 check "$WORK/iotlb-nic.zst" "$SRC/configs/vtd.yaml"
 check "$WORK/iotlb-nic.zst" "$SRC/configs/vtd.yaml" --set os.policy=lazy

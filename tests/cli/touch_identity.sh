@@ -15,6 +15,10 @@
 # per pre-trace buffer (2a76075) were re-checked the same way: 8ce233c's
 # binary on their v1 form (iosim-trace convert --format v1; the old binary
 # reads no v2), its checksums put in the file.
+# The -pcap- re-captures (issue 20) have no rows (8ce233c's binary predates
+# them and the --pcap fields); the rows of the captures they replaced were
+# removed with those traces (8 rows for memcached-strict, redis-strict-sm,
+# -q10, -fs).
 . "${SRC:?}/tests/cli/lib/common.sh"
 while read -r want trace cfg; do
     got=$("$IOSIM" --config "$SRC/configs/$cfg" --no-progress \
@@ -26,5 +30,5 @@ while read -r want trace cfg; do
     [ "$got" = "$want" ] || fail "$trace $cfg: report differs from before device models"
 done < "$SRC/tests/data/identity/touch-serial.md5"
 n=$(wc -l < "$SRC/tests/data/identity/touch-serial.md5")
-[ "$n" -ge 34 ] || fail "only $n checksums"
+[ "$n" -ge 26 ] || fail "only $n checksums"
 finish "$n reports identical"
