@@ -263,6 +263,12 @@ static void print_counts(const import_counts_t *c, const import_source_t *src)
             (unsigned long long)c->other_lines,
             (unsigned long long)c->outside_window,
             (unsigned long long)c->dma_api_skipped);
+    if (c->tie_reordered)
+        fprintf(stderr,
+                PROG ": %llu record(s) of another CPU taken first in an "
+                     "equal-timestamp tie (IOVA bookkeeping, "
+                     "import_ftrace.c)\n",
+                (unsigned long long)c->tie_reordered);
     if (src->describe) {
         char lines[2048];
         src->describe(c, lines, sizeof lines);

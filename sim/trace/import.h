@@ -78,6 +78,9 @@ typedef struct import_counts {
     uint64_t other_lines;     /* non-event, non-header lines                */
     uint64_t dma_api_skipped; /* dma_* events skipped (iommu events present) */
     uint64_t dma_api_used;    /* dma_* events converted to MAP/UNMAP        */
+    uint64_t tie_reordered;   /* records of an equal-timestamp group of
+                                 several CPUs taken before the file's next
+                                 (the tie rule, import_ftrace.c)        */
     uint64_t outside_window;  /* records dropped by --window                */
     uint64_t entries_in_buffer, entries_written; /* ftrace header          */
     bool overrun;    /* ring overran (X < Y or LOST EVENTS)        */
@@ -286,6 +289,9 @@ ftrace_parser_t *ftrace_parser_new(import_in_t *in, const char *in_name,
 int ftrace_parser_next(ftrace_parser_t *p, iosim_rec_t *out, iosim_err_t *err);
 /* CPUs of the traced machine: "#P:N" of the header, else max cpu + 1. */
 uint32_t ftrace_parser_cpus(const ftrace_parser_t *p);
+/* The input line of the record ftrace_parser_next returned last (records
+ * of one time stamp are read ahead, so the input's own line is past it). */
+unsigned long ftrace_parser_lineno(const ftrace_parser_t *p);
 void ftrace_parser_free(ftrace_parser_t *p);
 
 /* Parses one event line; exposed for the unit tests.  Returns 1 (record

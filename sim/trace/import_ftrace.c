@@ -40,9 +40,19 @@
  *     then the ftrace_ev_* builders (import.h) turn fields into a record;
  *     the trace-cmd reader (import_tracecmd.c) reads the same fields from
  *     the binary records and calls the same builders.
+ *   - Ties: records of one time stamp from several CPUs are re-ordered,
+ *     each CPU's own order kept, so that no IOVA is mapped while live or
+ *     unmapped while free (the tie rule, ftrace_parser_next); any other
+ *     order is the file's.  The text parser applies it (import ftrace and
+ *     the QEMU merge's guest stream); the trace-cmd source does not yet.
  * Assumptions:
  *   - The file is already merged in time order across CPUs (what the
  *     `trace` file and trace-cmd report print).
+ *   - The tie rule is greedy (no look-ahead past the next record of each
+ *     CPU): a tie whose CPUs each need the other's later records (99
+ *     records of one stamp in traces/raw/nginx-strict at 49.963657) can
+ *     keep inconsistencies.  Its page table grows with the distinct IOVA
+ *     pages the trace maps or unmaps (the IOVA working set).
  *   - CPU numbers fit the record's 8-bit cpu field (error otherwise).
  * Not modeled: io_page_fault (Intel DMAR does not use it, MODEL.md §2.2),
  *   cache_tag_* events (counted as unknown), dma_map_sg (IOVAs of a
@@ -52,8 +62,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/u64map.h"
 #include "trace/import.h"
 #include "trace/trace_internal.h"
+
+/* Equal-timestamp groups longer than this are re-ordered in pieces of
+ * this many records (memory bound; a tie of one interrupt's records is a
+ * few dozen, see import_qemu.c's QEMU_REORDER_WINDOW). */
+#define FTRACE_TIE_MAX 1024u
+/* A map/unmap of more pages than this is not tracked page by page: its
+ * pages are forgotten (unknown) and it never counts as inconsistent. */
+#define FTRACE_TRACK_PAGES (UINT64_C(1) << 18) /* 1 GB of 4 KB pages */
+#define FTRACE_PAGE_LIVE 1u
+#define FTRACE_PAGE_FREE 2u
 
 struct ftrace_parser {
     import_in_t *in;
@@ -65,6 +86,19 @@ struct ftrace_parser {
     uint32_t cpus_seen;   /* max cpu + 1                               */
     uint64_t mark_id;     /* last request MARK id                      */
     bool seen_iommu_map;  /* an iommu:map/unmap line was seen          */
+    /* the tie rule (ftrace_parser_next): one group of records with one
+     * time stamp, read ahead; the record after it; the state of every
+     * IOVA page the trace mapped or unmapped */
+    iosim_rec_t *grp;
+    unsigned long *gline;      /* input line of each grp record            */
+    bool *taken;               /* grp[i] already returned                  */
+    size_t glen, gcap, gfirst; /* grp[gfirst] = first not taken       */
+    size_t gleft;              /* records not taken                   */
+    bool have_next, eof;
+    iosim_rec_t next;
+    unsigned long next_line;
+    unsigned long line; /* input line of the record last returned     */
+    u64map_t pages;     /* (device << 48 | iova page) -> LIVE / FREE   */
 };
 
 ftrace_parser_t *ftrace_parser_new(import_in_t *in, const char *in_name,
@@ -82,10 +116,26 @@ ftrace_parser_t *ftrace_parser_new(import_in_t *in, const char *in_name,
     p->opts = opts;
     p->sink = sink;
     p->counts = counts;
+    if (u64map_init(&p->pages, 1024) < 0) {
+        free(p);
+        iosim_err_set(err, "%s: out of memory", in_name);
+        return NULL;
+    }
     return p;
 }
 
-void ftrace_parser_free(ftrace_parser_t *p) { free(p); }
+void ftrace_parser_free(ftrace_parser_t *p)
+{
+    if (!p)
+        return;
+    u64map_fini(&p->pages);
+    free(p->grp);
+    free(p->gline);
+    free(p->taken);
+    free(p);
+}
+
+unsigned long ftrace_parser_lineno(const ftrace_parser_t *p) { return p->line; }
 
 uint32_t ftrace_parser_cpus(const ftrace_parser_t *p)
 {
@@ -580,7 +630,9 @@ int ftrace_parse_line(ftrace_parser_t *p, const char *line, iosim_rec_t *out,
     return 0;
 }
 
-int ftrace_parser_next(ftrace_parser_t *p, iosim_rec_t *out, iosim_err_t *err)
+/* The next record of the file, in file order: 1, 0 at end, -1. */
+static int read_record(ftrace_parser_t *p, iosim_rec_t *out,
+                       unsigned long *line_no, iosim_err_t *err)
 {
     char *line;
     char why[256];
@@ -601,8 +653,156 @@ int ftrace_parser_next(ftrace_parser_t *p, iosim_rec_t *out, iosim_err_t *err)
             continue;
         if ((uint32_t)out->cpu + 1 > p->cpus_seen)
             p->cpus_seen = (uint32_t)out->cpu + 1;
+        *line_no = import_in_lineno(p->in);
         return 1;
     }
+}
+
+/* A MAP/UNMAP's pages as keys of p->pages: false when not tracked (a
+ * range of more than FTRACE_TRACK_PAGES pages, or past 2^60). */
+static bool tracked(const iosim_rec_t *r, uint64_t *key, uint64_t *n)
+{
+    uint64_t page = r->iova >> 12;
+    *n = ((r->iova & 0xfff) + r->size + 4095) >> 12;
+    if (*n > FTRACE_TRACK_PAGES || page + *n > (UINT64_C(1) << 48))
+        return false;
+    *key = (uint64_t)r->device << 48 | page;
+    return true;
+}
+
+/* Whether r fits what the trace says of its IOVA pages: a MAP of no live
+ * page (drivers/iommu/iova.c alloc_iova hands out only free IOVA ranges,
+ * and dma-iommu.c iommu_dma_unmap_page frees a range after unmapping
+ * it), an UNMAP of no page whose last record was an UNMAP (it unmaps the
+ * whole range iommu_dma_map_page mapped).  Pages never seen are unknown
+ * (mapped before the capture): anything fits them. */
+static bool fits(const ftrace_parser_t *p, const iosim_rec_t *r)
+{
+    uint64_t key, n, v;
+    if ((r->kind != IOSIM_REC_MAP && r->kind != IOSIM_REC_UNMAP) ||
+        !tracked(r, &key, &n))
+        return true;
+    uint64_t bad =
+        r->kind == IOSIM_REC_MAP ? FTRACE_PAGE_LIVE : FTRACE_PAGE_FREE;
+    for (uint64_t i = 0; i < n; i++)
+        if (u64map_get(&p->pages, key + i, &v) && v == bad)
+            return false;
+    return true;
+}
+
+static int note_pages(ftrace_parser_t *p, const iosim_rec_t *r,
+                      iosim_err_t *err)
+{
+    uint64_t key, n;
+    if (r->kind != IOSIM_REC_MAP && r->kind != IOSIM_REC_UNMAP)
+        return 0;
+    if (!tracked(r, &key, &n)) {
+        if ((r->iova >> 12) < (UINT64_C(1) << 48))
+            u64map_del_range(&p->pages,
+                             (uint64_t)r->device << 48 | r->iova >> 12,
+                             (r->size + 4095) >> 12);
+        return 0;
+    }
+    uint64_t v = r->kind == IOSIM_REC_MAP ? FTRACE_PAGE_LIVE : FTRACE_PAGE_FREE;
+    for (uint64_t i = 0; i < n; i++)
+        if (u64map_put(&p->pages, key + i, v) < 0)
+            return iosim_err_set(err, "%s: out of memory", p->name);
+    return 0;
+}
+
+/* Reads the next group of records with one time stamp (at most
+ * FTRACE_TIE_MAX); 0 at end of input, 1, -1. */
+static int read_group(ftrace_parser_t *p, iosim_err_t *err)
+{
+    p->glen = p->gfirst = p->gleft = 0;
+    if (!p->have_next) {
+        if (p->eof)
+            return 0;
+        int r = read_record(p, &p->next, &p->next_line, err);
+        if (r <= 0) {
+            p->eof = true;
+            return r;
+        }
+    }
+    p->have_next = false;
+    for (;;) {
+        if (p->glen == p->gcap) {
+            size_t cap = p->gcap ? 2 * p->gcap : 16;
+            iosim_rec_t *g = realloc(p->grp, cap * sizeof *g);
+            if (g)
+                p->grp = g;
+            unsigned long *l = realloc(p->gline, cap * sizeof *l);
+            if (l)
+                p->gline = l;
+            bool *t = realloc(p->taken, cap * sizeof *t);
+            if (t)
+                p->taken = t;
+            if (!g || !l || !t)
+                return iosim_err_set(err, "%s: out of memory", p->name);
+            p->gcap = cap;
+        }
+        p->grp[p->glen] = p->next;
+        p->gline[p->glen] = p->next_line;
+        p->taken[p->glen++] = false;
+        if (p->glen == FTRACE_TIE_MAX || p->eof)
+            break;
+        int r = read_record(p, &p->next, &p->next_line, err);
+        if (r < 0)
+            return -1;
+        if (r == 0) {
+            p->eof = true;
+            break;
+        }
+        if (p->next.t != p->grp[0].t) {
+            p->have_next = true;
+            break;
+        }
+    }
+    p->gleft = p->glen;
+    return 1;
+}
+
+/* The tie rule.  Records of one time stamp from several CPUs: the kernel
+ * keeps each CPU's own records in order, but the trace file (per-CPU
+ * buffers merged by time stamp, kernel/trace/trace.c __find_next_entry)
+ * lists a tie CPU by CPU, whatever order the CPUs' events had (TCG guests
+ * make such ties: import_qemu.c, pass 2).  Of the group's records that
+ * are first of their CPU among those not yet returned, the earliest in
+ * file order that fits the IOVA pages' state (fits()) goes out next; if
+ * none fits, the earliest.  A group that fits in file order therefore
+ * comes out in file order; the rule only changes an order where an
+ * IOVA would be mapped while live or unmapped while free.  Deterministic:
+ * it depends on the file alone. */
+int ftrace_parser_next(ftrace_parser_t *p, iosim_rec_t *out, iosim_err_t *err)
+{
+    if (!p->gleft) {
+        int r = read_group(p, err);
+        if (r <= 0)
+            return r;
+    }
+    size_t pick = p->gfirst;
+    if (!fits(p, &p->grp[pick])) {
+        uint8_t seen[32] = {0}; /* CPUs with a record not taken before j */
+        seen[p->grp[pick].cpu >> 3] |= (uint8_t)(1u << (p->grp[pick].cpu & 7));
+        for (size_t j = pick + 1; j < p->glen; j++) {
+            unsigned c = p->grp[j].cpu;
+            if (p->taken[j] || (seen[c >> 3] >> (c & 7)) & 1)
+                continue;
+            seen[c >> 3] |= (uint8_t)(1u << (c & 7));
+            if (fits(p, &p->grp[j])) {
+                pick = j;
+                p->counts->tie_reordered++;
+                break;
+            }
+        }
+    }
+    p->taken[pick] = true;
+    p->gleft--;
+    while (p->gfirst < p->glen && p->taken[p->gfirst])
+        p->gfirst++;
+    *out = p->grp[pick];
+    p->line = p->gline[pick];
+    return note_pages(p, out, err) < 0 ? -1 : 1;
 }
 
 static int ftrace_run(FILE *f, const char *in_name, import_sink_t *sink,

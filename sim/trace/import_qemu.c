@@ -460,7 +460,7 @@ typedef struct merge {
     const char *qname;   /* the QEMU log, for messages               */
     unsigned long qline; /* its line being merged                    */
     const char *gname;   /* the guest trace, for messages            */
-    import_in_t *gin;    /* its input (line numbers)                 */
+    import_in_t *gin;    /* its input                                */
     ftrace_parser_t *gp;
     bool guest_eof;
     iosim_rec_t *buf;   /* guest records read ahead                      */
@@ -560,7 +560,7 @@ static int merge_extend(merge_t *m, iosim_err_t *err)
             m->guest_eof = true;
             break;
         }
-        m->bufline[m->len] = import_in_lineno(m->gin);
+        m->bufline[m->len] = ftrace_parser_lineno(m->gp);
         if (r->kind == IOSIM_REC_MAP) {
             uint64_t pages = (r->size + 4095) >> PAGE_SHIFT;
             if (pages > QEMU_MAP_MAX_PAGES)

@@ -568,6 +568,113 @@ static void test_window(void **state)
     free(got.r);
 }
 
+/* The tie rule (import_ftrace.c, ftrace_parser_next): a hand-made
+ * two-CPU trace whose equal-timestamp groups the file lists CPU by CPU.
+ * Group A is the failed capture's (captures-raw/failed-replay-redis-
+ * strict-fs-pcap-qemu-trace-1, trace.txt lines 58-65): 0xfffee000 was
+ * unmapped at .272329, so CPU 0's unmap at .272951 can only undo CPU 1's
+ * map of the same time stamp, which therefore goes first (and CPU 1's
+ * next record stays behind its map).  Group B: CPU 0 maps 0xa000 while
+ * it is live, CPU 1 unmaps it: the unmap goes first.  Group C: already
+ * consistent in file order, kept.  Expected order by the rule, as input
+ * line numbers (header lines 1-2), and checked again by brute force: no
+ * MAP of a live page, no UNMAP of a freed one. */
+static void test_tie_rule(void **state)
+{
+    (void)state;
+    const char *text =
+        "# tracer: nop\n"
+        "# entries-in-buffer/entries-written: 13/13   #P:2\n"
+        /* 3 */ " <idle>-0 [001] ..s1. 12.272329: unmap: IOMMU: "
+        "iova=0x00000000fffee000 - 0x00000000fffef000 size=4096 "
+        "unmapped_size=4096\n"
+        /* 4 */ " <idle>-0 [000] .Ns2. 12.272951: unmap: IOMMU: "
+        "iova=0x00000000fffee000 - 0x00000000fffef000 size=4096 "
+        "unmapped_size=4096\n"
+        /* 5 */ " <idle>-0 [000] dNs3. 12.272951: qi_submit: p_iotlb_inv "
+        "dmar0: 0x60036 0xfffee040 0x0 0x0\n"
+        /* 6 */ " <idle>-0 [001] b.s3. 12.272951: map: IOMMU: "
+        "iova=0x00000000fffee000 - 0x00000000fffef000 "
+        "paddr=0x00000000027b4000 size=4096\n"
+        /* 7 */ " <idle>-0 [001] b.s3. 12.272951: map: IOMMU: "
+        "iova=0x00000000fffe0000 - 0x00000000fffe1000 "
+        "paddr=0x0000000001000000 size=4096\n"
+        /* 8 */ " redis-110 [000] b..1. 12.312653: map: IOMMU: "
+        "iova=0x00000000fffee000 - 0x00000000fffef000 "
+        "paddr=0x00000000029b6000 size=4096\n"
+        /* 9 */ " <idle>-0 [001] ..s1. 12.400000: map: IOMMU: "
+        "iova=0x000000000000a000 - 0x000000000000b000 "
+        "paddr=0x0000000002000000 size=4096\n"
+        /* 10 */ " <idle>-0 [000] ..s1. 12.500000: map: IOMMU: "
+        "iova=0x000000000000a000 - 0x000000000000b000 "
+        "paddr=0x0000000003000000 size=4096\n"
+        /* 11 */ " <idle>-0 [001] ..s1. 12.500000: unmap: IOMMU: "
+        "iova=0x000000000000a000 - 0x000000000000b000 size=4096 "
+        "unmapped_size=4096\n"
+        /* 12 */ " <idle>-0 [000] ..s1. 12.600000: unmap: IOMMU: "
+        "iova=0x000000000000a000 - 0x000000000000b000 size=4096 "
+        "unmapped_size=4096\n"
+        /* 13 */ " <idle>-0 [001] ..s1. 12.600000: map: IOMMU: "
+        "iova=0x000000000000a000 - 0x000000000000b000 "
+        "paddr=0x0000000004000000 size=4096\n";
+    /* (t in ms past 12 s, cpu, kind, iova) in the rule's order: lines
+     * 3, 6, 4, 5, 7, 8, 9, 11, 10, 12, 13 */
+    static const struct {
+        uint64_t ms;
+        uint8_t cpu;
+        iosim_rec_kind_t kind;
+        uint64_t iova;
+    } want[] = {
+        {272329, 1, IOSIM_REC_UNMAP, 0xfffee000},
+        {272951, 1, IOSIM_REC_MAP, 0xfffee000},
+        {272951, 0, IOSIM_REC_UNMAP, 0xfffee000},
+        {272951, 0, IOSIM_REC_INVAL, 0xfffee000},
+        {272951, 1, IOSIM_REC_MAP, 0xfffe0000},
+        {312653, 0, IOSIM_REC_MAP, 0xfffee000},
+        {400000, 1, IOSIM_REC_MAP, 0xa000},
+        {500000, 1, IOSIM_REC_UNMAP, 0xa000},
+        {500000, 0, IOSIM_REC_MAP, 0xa000},
+        {600000, 0, IOSIM_REC_UNMAP, 0xa000},
+        {600000, 1, IOSIM_REC_MAP, 0xa000},
+    };
+    char path[] = "/tmp/test_import_tie_XXXXXX";
+    temp_file(path, text);
+    import_opts_t o = default_opts();
+    import_counts_t c = {0};
+    recs_t got = {0};
+    iosim_err_t err = {0};
+    int rc = run_import("ftrace", path, &o, &got, &c, &err);
+    unlink(path);
+    if (rc != 0)
+        fail_msg("import: %s", err.msg);
+    assert_int_equal(got.n, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < got.n; i++) {
+        assert_int_equal(got.r[i].t, 12000000000u + want[i].ms * 1000u);
+        assert_int_equal(got.r[i].cpu, want[i].cpu);
+        assert_int_equal(got.r[i].kind, want[i].kind);
+        assert_int_equal(got.r[i].iova, want[i].iova);
+    }
+    /* records moved: line 6 before 4 (A), line 11 before 10 (B) */
+    assert_int_equal(c.tie_reordered, 2);
+    /* brute force: every page's MAP/UNMAP alternate, starting from
+     * either (a page first seen unmapped was mapped before the trace) */
+    uint64_t pages[4] = {0}, state_of[4] = {0}; /* 0 unseen, 1 live, 2 free */
+    size_t np = 0;
+    for (size_t i = 0; i < got.n; i++) {
+        if (got.r[i].kind != IOSIM_REC_MAP && got.r[i].kind != IOSIM_REC_UNMAP)
+            continue;
+        size_t k = 0;
+        while (k < np && pages[k] != got.r[i].iova)
+            k++;
+        if (k == np)
+            pages[np++] = got.r[i].iova;
+        uint64_t now = got.r[i].kind == IOSIM_REC_MAP ? 1 : 2;
+        assert_int_not_equal(state_of[k], now);
+        state_of[k] = now;
+    }
+    free(got.r);
+}
+
 /* The same excerpt compressed with zstd gives the same records. */
 static void test_zstd_input(void **state)
 {
@@ -1431,6 +1538,7 @@ int main(void)
         cmocka_unit_test(test_ih_by_kernel),
         cmocka_unit_test(test_kernel_612_lazy_flush),
         cmocka_unit_test(test_window),
+        cmocka_unit_test(test_tie_rule),
         cmocka_unit_test(test_zstd_input),
         cmocka_unit_test(test_malformed_line),
         cmocka_unit_test(test_qemu_excerpt),
