@@ -193,6 +193,16 @@ static size_t rx_burst(iosim_rec_t *r)
     return n;
 }
 
+/* The comma before a translation-log line's IOVA field (label, record,
+ * t, dev, pasid, dom, iova, ...), NULL when the line has fewer fields */
+static const char *iova_comma(const char *line)
+{
+    const char *f = line;
+    for (int c = 0; c < 6 && f; c++)
+        f = strchr(f + 1, ',');
+    return f;
+}
+
 /* The translation log (--xlate-log CSV, malloc'd) of a virtio-net sim
  * configured by sets, fed recs in batches of batch. */
 static char *xlate_log_of(const char *const *sets, const iosim_rec_t *r,
@@ -384,9 +394,7 @@ static void kick_order(uint64_t a, long pos[3])
     pos[0] = pos[1] = pos[2] = -1;
     long k = 0;
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-        const char *f = line;
-        for (int c = 0; c < 6 && f; c++)
-            f = strchr(f + 1, ',');
+        const char *f = iova_comma(line);
         if (!f)
             continue;
         unsigned long long page = strtoull(f + 1, NULL, 0) >> 12;
@@ -450,9 +458,7 @@ static void answer_order(uint16_t word, bool two, long pos[3])
     pos[0] = pos[1] = pos[2] = -1;
     long k = 0;
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-        const char *f = line;
-        for (int c = 0; c < 6 && f; c++)
-            f = strchr(f + 1, ',');
+        const char *f = iova_comma(line);
         if (!f)
             continue;
         unsigned long long iova = strtoull(f + 1, NULL, 0);
@@ -542,9 +548,7 @@ static void packed_sequence(const iosim_rec_t *r, size_t n,
     char *buf = xlate_log_of(sets, r, n, n);
     size_t k = 0;
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-        const char *f = line;
-        for (int c = 0; c < 6 && f; c++) /* label,record,t,dev,pasid,dom, */
-            f = strchr(f + 1, ',');
+        const char *f = iova_comma(line);
         if (!f || !strchr("0123456789", f[1]) || k + 1 >= outlen)
             continue;
         out[k++] = page_letter(strtoull(f + 1, NULL, 0), ring);
@@ -709,9 +713,7 @@ static size_t xlate_pages(const iosim_rec_t *r, size_t n, uint64_t *pages,
     char *buf = xlate_log_of(sets, r, n, n);
     size_t k = 0;
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-        const char *f = line;
-        for (int c = 0; c < 6 && f; c++)
-            f = strchr(f + 1, ',');
+        const char *f = iova_comma(line);
         if (!f || k == max || (f[1] < '0' || f[1] > '9'))
             continue;
         pages[k++] = strtoull(f + 1, NULL, 0) & ~0xfffull;
@@ -903,9 +905,7 @@ static void run_roles(bool refill_first, bool translated[10])
     char *buf = xlate_log_of(sets, r, n, n);
     memset(translated, 0, 10 * sizeof *translated);
     for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-        const char *f = line;
-        for (int c = 0; c < 6 && f; c++) /* label,record,t,dev,pasid,dom, */
-            f = strchr(f + 1, ',');
+        const char *f = iova_comma(line);
         if (!f)
             continue;
         unsigned long long a = strtoull(f + 1, NULL, 0);
