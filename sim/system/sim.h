@@ -135,8 +135,9 @@ struct iosim_sim {
      * counting into its own counters. */
     iosim_sim_t **backs;
     size_t nbacks;
-    struct front_log *log; /* two: one filled while the pool does the
-                              other (front_flush); log[cur] is filled */
+    struct front_log *log; /* FRONT_LOGS (sim.c): with a pool, a ring of
+                              logs the back ends do while the front fills
+                              the next (front_flush); log[cur] is filled */
     unsigned cur;
     uint64_t front_scratch[IOSIM_ST_COUNT];
     struct front_pool *pool; /* sim_front_threads; NULL: one thread */

@@ -155,6 +155,23 @@ for t in 2 6; do
     cmp -s <(body "$WORK/nic.shared") <(body "$WORK/nic.t$t") ||
         fail "nic: --threads $t differs from --threads 1"
 done
+# ... over many logs (40,000 packets: about ten logs of the pool's ring of
+# four, so the front refills each slot after every back end is past it),
+# equal to --plain, with a helper and with three
+"$IOSIM_TRACE" gen nic --packets 40000 --device-rings \
+    -o "$WORK/nic40.zst" >/dev/null 2>&1 || fail "gen nic 40000"
+"$IOSIM" --config "$C" --no-progress --format json --plain "${FIFO[@]}" \
+    "$WORK/nic40.zst" > "$WORK/nic40.plain" 2>/dev/null || fail "nic40 plain"
+for t in 2 4; do
+    "$IOSIM" --config "$C" --no-progress --format json --threads $t \
+        "${FIFO[@]}" "$WORK/nic40.zst" > "$WORK/nic40.t$t" 2>/dev/null ||
+        fail "nic40: threads $t"
+    grep -q '4 ran as the back ends of 1 shared front' "$WORK/nic40.t$t" ||
+        fail "nic40: threads $t: $(grep -o '"replay": "[^"]*"' \
+            "$WORK/nic40.t$t")"
+    cmp -s <(body "$WORK/nic40.plain") <(body "$WORK/nic40.t$t") ||
+        fail "nic40: --threads $t differs from --plain"
+done
 "$IOSIM" --config "$C" --no-progress --format json --threads 2 \
     "${FIFO[@]}" "$WORK/redis-strict.zst" > "$WORK/strict.t2" 2>/dev/null ||
     fail "threads 2 strict"
