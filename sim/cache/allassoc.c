@@ -44,6 +44,9 @@ typedef struct allassoc_level { /* one set count */
 struct allassoc {
     allassoc_level_t *lv;
     size_t nlv;
+    /* the set counts still updated (all but those allassoc_watch_give_up
+     * left: indices into lv), nlive of them */
+    size_t *live, nlive;
     uint32_t ways; /* max_ways: places per stack */
     bool pending;  /* a lookup that missed in the driving cache */
     uint64_t pending_addr, pending_tag;
@@ -60,6 +63,12 @@ struct allassoc {
     size_t *w_lv;
     uint32_t *w_ways;
     uint64_t *w_differs, *w_key;
+    /* the watched geometries still followed (indices), nfollow of them;
+     * same: how many have not differed yet; give_up: allassoc_watch_give_up,
+     * whose next check is at lookup give_up_at */
+    size_t *follow, nfollow, same;
+    bool give_up;
+    uint64_t give_up_at;
     allassoc_feed_t *feed; /* NULL: operations applied as reported */
     uint32_t feed_id;      /* its index among the feed's shadows */
 };
@@ -93,15 +102,20 @@ allassoc_t *allassoc_new(const uint32_t *sets, size_t nsets, uint32_t max_ways,
                              (unsigned long long)places, ALLASSOC_MAX_PLACES),
                NULL;
     allassoc_t *a = calloc(1, sizeof *a);
-    if (!a || !(a->lv = calloc(nsets, sizeof *a->lv))) {
+    if (!a || !(a->lv = calloc(nsets, sizeof *a->lv)) ||
+        !(a->live = calloc(nsets, sizeof *a->live))) {
+        if (a)
+            free(a->lv);
         free(a);
         return iosim_err_set(err, "all-associativity: out of memory"), NULL;
     }
     a->nlv = nsets;
+    a->nlive = nsets;
     a->ways = max_ways;
     for (size_t i = 0; i < nsets; i++) {
         allassoc_level_t *l = &a->lv[i];
         size_t n = (size_t)sets[i] * max_ways;
+        a->live[i] = i;
         l->sets = sets[i];
         l->keys = malloc(n * sizeof *l->keys);
         l->len = calloc(sets[i], sizeof *l->len);
@@ -136,6 +150,8 @@ void allassoc_free(allassoc_t *a)
         free(l->inval_f);
     }
     free(a->lv);
+    free(a->live);
+    free(a->follow);
     free(a->depth);
     free(a->w_lv);
     free(a->w_ways);
@@ -168,9 +184,12 @@ int allassoc_watch(allassoc_t *a, uint32_t ref_sets, uint32_t ref_ways,
     a->w_ways = calloc(n ? n : 1, sizeof *a->w_ways);
     a->w_differs = calloc(n ? n : 1, sizeof *a->w_differs);
     a->w_key = calloc(n ? n : 1, sizeof *a->w_key);
-    if (!a->depth || !a->w_lv || !a->w_ways || !a->w_differs || !a->w_key)
+    a->follow = calloc(n ? n : 1, sizeof *a->follow);
+    if (!a->depth || !a->w_lv || !a->w_ways || !a->w_differs || !a->w_key ||
+        !a->follow)
         return iosim_err_set(err, "all-associativity: out of memory");
     for (size_t i = 0; i < n; i++) {
+        a->follow[i] = i;
         a->w_lv[i] = level_of(a, sets[i]);
         a->w_ways[i] = ways[i];
         if (a->w_lv[i] == a->nlv || ways[i] == 0 || ways[i] > a->ways)
@@ -180,7 +199,19 @@ int allassoc_watch(allassoc_t *a, uint32_t ref_sets, uint32_t ref_ways,
                                  sets[i], ways[i]);
     }
     a->nwatch = n;
+    a->nfollow = n;
+    a->same = n;
     return 0;
+}
+
+void allassoc_watch_give_up(allassoc_t *a) { a->give_up = true; }
+
+bool allassoc_watch_followed(const allassoc_t *a, size_t i)
+{
+    for (size_t j = 0; j < a->nfollow; j++)
+        if (a->follow[j] == i)
+            return true;
+    return false;
 }
 
 void allassoc_watch_result(const allassoc_t *a, size_t i, uint64_t *differs,
@@ -190,18 +221,60 @@ void allassoc_watch_result(const allassoc_t *a, size_t i, uint64_t *differs,
     *key = i < a->nwatch ? a->w_key[i] : 0;
 }
 
+/* Lookups between allassoc_watch_give_up's checks (each is O(n^2) in
+ * the geometries followed). */
+#define GIVE_UP_EVERY 1024u
+
+/* allassoc_watch_give_up's check, once every watched geometry has
+ * differed from ref: a geometry whose differences so far equal no other
+ * followed one's never will (they only grow), so nothing but its own
+ * count and key would come of following it; it is left, and so is each
+ * set count that then serves neither ref nor a geometry followed. */
+static void give_up_check(allassoc_t *a)
+{
+    size_t w = 0;
+    for (size_t f = 0; f < a->nfollow; f++) {
+        size_t i = a->follow[f];
+        bool twin = false;
+        for (size_t g = 0; g < a->nfollow && !twin; g++) {
+            size_t j = a->follow[g];
+            twin = j != i && a->w_differs[j] == a->w_differs[i] &&
+                   a->w_key[j] == a->w_key[i];
+        }
+        if (twin)
+            a->follow[w++] = i;
+    }
+    a->nfollow = w;
+    size_t n = 0;
+    for (size_t x = 0; x < a->nlive; x++) {
+        size_t k = a->live[x];
+        bool used = k == a->ref_lv;
+        for (size_t f = 0; f < a->nfollow && !used; f++)
+            used = a->w_lv[a->follow[f]] == k;
+        if (used)
+            a->live[n++] = k;
+    }
+    a->nlive = n;
+}
+
 /* After a lookup's access (a->depth filled): each watched geometry's
  * outcome against the reference's. */
 static void watch_compare(allassoc_t *a)
 {
     bool ref = a->depth[a->ref_lv] <= a->ref_ways;
-    for (size_t i = 0; i < a->nwatch; i++)
+    for (size_t f = 0; f < a->nfollow; f++) {
+        size_t i = a->follow[f];
         if ((a->depth[a->w_lv[i]] <= a->w_ways[i]) != ref) {
-            a->w_differs[i]++;
+            a->same -= a->w_differs[i]++ == 0;
             /* FNV-1a style mixing of the lookup's position */
             a->w_key[i] = (a->w_key[i] ^ a->seq) * 0x100000001b3ull +
                           0x9e3779b97f4a7c15ull;
         }
+    }
+    if (a->give_up && a->same == 0 && a->seq >= a->give_up_at) {
+        give_up_check(a);
+        a->give_up_at = a->seq + GIVE_UP_EVERY;
+    }
 }
 
 /* Place of key in stack `set` of l, or its length if absent; *hole: the
@@ -278,7 +351,8 @@ static void access(allassoc_t *a, uint64_t addr, uint64_t tag, bool count_hit)
 {
     /* every set count's index is the low bits of one hash (cache_index) */
     const uint32_t h = cache_index(addr, tag, UINT32_MAX);
-    for (size_t k = 0; k < a->nlv; k++) {
+    for (size_t x = 0; x < a->nlive; x++) {
+        const size_t k = a->live[x];
         allassoc_level_t *l = &a->lv[k];
         uint32_t set = h & (l->sets - 1), hole;
         size_t base = (size_t)set * a->ways;
@@ -323,8 +397,8 @@ static void access(allassoc_t *a, uint64_t addr, uint64_t tag, bool count_hit)
 /* Is the key held at any depth by any set count? */
 static bool held(const allassoc_t *a, uint64_t addr, uint64_t tag)
 {
-    for (size_t k = 0; k < a->nlv; k++) {
-        const allassoc_level_t *l = &a->lv[k];
+    for (size_t x = 0; x < a->nlive; x++) {
+        const allassoc_level_t *l = &a->lv[a->live[x]];
         uint32_t set = cache_index(addr, tag, l->sets - 1), hole;
         if (find(a, l, set, addr, tag, &hole) < l->len[set])
             return true;
@@ -387,8 +461,8 @@ invalidate_now(allassoc_t *a, uint64_t addr, uint64_t tag)
 {
     end_pending(a);
     const uint32_t h = cache_index(addr, tag, UINT32_MAX);
-    for (size_t k = 0; k < a->nlv; k++) {
-        allassoc_level_t *l = &a->lv[k];
+    for (size_t x = 0; x < a->nlive; x++) {
+        allassoc_level_t *l = &a->lv[a->live[x]];
         uint32_t set = h & (l->sets - 1), hole;
         uint32_t p = find(a, l, set, addr, tag, &hole);
         if (p < l->len[set]) {
@@ -408,8 +482,8 @@ void allassoc_invalidate_if(allassoc_t *a,
     if (a->feed)
         feed_wait_done(a->feed, 0);
     end_pending(a);
-    for (size_t k = 0; k < a->nlv; k++) {
-        allassoc_level_t *l = &a->lv[k];
+    for (size_t x = 0; x < a->nlive; x++) {
+        allassoc_level_t *l = &a->lv[a->live[x]];
         for (uint32_t set = 0; set < l->sets; set++) {
             const cache_key_t *key = &l->keys[(size_t)set * a->ways];
             for (uint32_t p = 0; p < l->len[set]; p++)

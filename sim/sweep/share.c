@@ -278,6 +278,10 @@ static allassoc_t *shadow_new(share_t *sh, size_t L, unsigned x,
         allassoc_free(a);
         a = NULL;
     }
+    /* once every follower differed, the stacks of those alone in their
+     * differences stop (they run alone in the next pass either way) */
+    if (a)
+        allassoc_watch_give_up(a);
     return a;
 }
 

@@ -283,6 +283,91 @@ static void test_inexact_detected(void **state)
     allassoc_free(a);
 }
 
+/* allassoc_watch_give_up: once every watched geometry has differed from
+ * the driving one (1 set x 2 ways), those alone in their differences (1
+ * x 1, 2 x 2, 4 x 3, by the oracles) are left and the twins followed to
+ * the end (16 x 12 and 32 x 12 hold every key, so they hit and miss
+ * alike): the twins' differences are the whole run's, the left ones' a
+ * part of theirs, and the counts of the driving geometry and the twins'
+ * stay the oracles'.  With the driving geometry itself among the watched
+ * ones (`keep`) no lookup ends the watch: everything stays followed.
+ * State: {keep, feed}. */
+typedef struct give_up_case {
+    bool keep, feed;
+} give_up_case_t;
+static const give_up_case_t give_up_direct = {false, false},
+                            give_up_feed = {false, true},
+                            give_up_never = {true, false};
+
+static void test_give_up(void **state)
+{
+    const give_up_case_t *c = *state;
+    enum { OPS = 30000, KEYS = 30, NG = 6 };
+    static const uint32_t sets[5] = {1, 2, 4, 16, 32};
+    iosim_err_t err = {0};
+    allassoc_t *a = allassoc_new(sets, 5, 12, &err);
+    assert_non_null(a);
+    allassoc_feed_t *f = NULL;
+    if (c->feed) {
+        f = allassoc_feed_new(&err);
+        assert_non_null(f);
+        assert_int_equal(allassoc_feed_add(f, a, &err), 0);
+    }
+    cache_t *drive = mk(1, 2);
+    cache_set_shadow(drive, a);
+    /* the last: the driving geometry's own oracle, watched if keep */
+    uint32_t wsets[NG] = {1, 2, 4, 16, 32, 1}, wways[NG] = {1, 2, 3, 12, 12, 2};
+    const size_t nw = c->keep ? NG : NG - 1;
+    oracle_t o[NG];
+    for (size_t g = 0; g < NG; g++)
+        o[g] = (oracle_t){.c = mk(wsets[g], wways[g])};
+    assert_int_equal(allassoc_watch(a, 1, 2, wsets, wways, nw, &err), 0);
+    allassoc_watch_give_up(a);
+    uint64_t differs[NG] = {0};
+    uint64_t s = 0x5eed;
+    for (unsigned n = 0; n < OPS; n++) {
+        uint64_t r = rng_next(&s);
+        uint64_t addr = (r >> 8) % KEYS, tag = (r >> 40) % 2;
+        if (r % 100 < 95) {
+            bool ref = cache_lookup_kv(drive, addr, tag, NULL);
+            if (!ref)
+                cache_insert_kv(drive, addr, tag, 0);
+            for (size_t g = 0; g < NG; g++)
+                differs[g] += oracle_access(&o[g], addr, tag) != ref;
+        } else {
+            cache_invalidate_kv(drive, addr, tag);
+            for (size_t g = 0; g < NG; g++)
+                o[g].invalidated += cache_invalidate_kv(o[g].c, addr, tag);
+        }
+    }
+    assert_true(allassoc_exact(a));
+    allassoc_feed_free(f);
+    assert_int_equal(differs[3], differs[4]); /* twins */
+    for (size_t g = 0; g < NG; g++) {
+        bool follow = c->keep || g >= 3, counted = follow || g == NG - 1;
+        if (g < nw) {
+            uint64_t d, key;
+            allassoc_watch_result(a, g, &d, &key);
+            assert_int_equal(allassoc_watch_followed(a, g), follow);
+            if (follow)
+                assert_int_equal(d, differs[g]);
+            else
+                assert_true(d > 0 && d < differs[g]);
+        }
+        if (counted) { /* its set count is still updated */
+            allassoc_counts_t n;
+            assert_int_equal(allassoc_counts(a, wsets[g], wways[g], &n), 0);
+            assert_int_equal(n.hits, o[g].hits);
+            assert_int_equal(n.evictions, o[g].evictions);
+            assert_int_equal(n.invalidated, o[g].invalidated);
+        }
+        cache_free(o[g].c);
+    }
+    cache_set_shadow(drive, NULL);
+    cache_free(drive);
+    allassoc_free(a);
+}
+
 static void test_bad_params(void **state)
 {
     (void)state;
@@ -306,6 +391,9 @@ int main(void)
         cmocka_unit_test(test_hole_by_hand),
         cmocka_unit_test_prestate(test_inexact_detected, (void *)&no),
         cmocka_unit_test_prestate(test_inexact_detected, (void *)&yes),
+        cmocka_unit_test_prestate(test_give_up, (void *)&give_up_direct),
+        cmocka_unit_test_prestate(test_give_up, (void *)&give_up_feed),
+        cmocka_unit_test_prestate(test_give_up, (void *)&give_up_never),
         cmocka_unit_test(test_bad_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
