@@ -269,6 +269,14 @@ static void print_counts(const import_counts_t *c, const import_source_t *src)
                      "equal-timestamp tie (IOVA bookkeeping, "
                      "import_ftrace.c)\n",
                 (unsigned long long)c->tie_reordered);
+    if (c->tie_unresolved)
+        fprintf(stderr,
+                PROG ": %llu equal-timestamp tie(s) of several CPUs kept in "
+                     "file order: no order of them fits the IOVA "
+                     "bookkeeping (%llu: search bound reached; "
+                     "import_ftrace.c)\n",
+                (unsigned long long)c->tie_unresolved,
+                (unsigned long long)c->tie_search_cut);
     if (src->describe) {
         char lines[2048];
         src->describe(c, lines, sizeof lines);

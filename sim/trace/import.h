@@ -81,6 +81,9 @@ typedef struct import_counts {
     uint64_t tie_reordered;   /* records of an equal-timestamp group of
                                  several CPUs taken before the file's next
                                  (the tie rule, import_ftrace.c)        */
+    uint64_t tie_unresolved;  /* such groups kept in file order: no order
+                                 of them fits the IOVA pages' state ...  */
+    uint64_t tie_search_cut;  /* ... or the search's bound was reached  */
     uint64_t outside_window;  /* records dropped by --window                */
     uint64_t entries_in_buffer, entries_written; /* ftrace header          */
     bool overrun;    /* ring overran (X < Y or LOST EVENTS)        */
@@ -280,13 +283,22 @@ extern const import_source_t import_source_tracecmd;
 typedef struct ftrace_parser ftrace_parser_t;
 
 /* sink may be NULL (no DID vote, no metadata); in owns the input.  in is
- * NULL for a source that only calls the ftrace_ev_* builders. */
+ * NULL for a source that only calls the ftrace_ev_* builders and
+ * ftrace_parser_put (then sink is needed). */
 ftrace_parser_t *ftrace_parser_new(import_in_t *in, const char *in_name,
                                    const import_opts_t *opts,
                                    import_sink_t *sink, import_counts_t *counts,
                                    iosim_err_t *err);
 /* Returns 1 and one record, 0 at end, -1 on error ("IN:LINE: msg"). */
 int ftrace_parser_next(ftrace_parser_t *p, iosim_rec_t *out, iosim_err_t *err);
+/* A source that makes the records itself (trace-cmd) puts them here, in
+ * its input's order (where: the record's place, for ftrace_parser_lineno),
+ * and calls ftrace_parser_drain after the last: the parser re-orders each
+ * equal-timestamp group as ftrace_parser_next does (the tie rule,
+ * import_ftrace.c) and hands the records to the sink.  0 or -1. */
+int ftrace_parser_put(ftrace_parser_t *p, const iosim_rec_t *r,
+                      unsigned long where, iosim_err_t *err);
+int ftrace_parser_drain(ftrace_parser_t *p, iosim_err_t *err);
 /* CPUs of the traced machine: "#P:N" of the header, else max cpu + 1. */
 uint32_t ftrace_parser_cpus(const ftrace_parser_t *p);
 /* The input line of the record ftrace_parser_next returned last (records

@@ -42,17 +42,20 @@
  *     the binary records and calls the same builders.
  *   - Ties: records of one time stamp from several CPUs are re-ordered,
  *     each CPU's own order kept, so that no IOVA is mapped while live or
- *     unmapped while free (the tie rule, ftrace_parser_next); any other
- *     order is the file's.  The text parser applies it (import ftrace and
- *     the QEMU merge's guest stream); the trace-cmd source does not yet.
+ *     unmapped while free (the tie rule, order_group): the first such
+ *     order in file order, found by an exact search over the group's
+ *     interleavings; a group with none keeps the file's order (counted:
+ *     tie_unresolved).  Both sources apply it: the text parser
+ *     (ftrace_parser_next: import ftrace and the QEMU merge's guest
+ *     stream) and the trace-cmd reader (ftrace_parser_put / _drain).
  * Assumptions:
  *   - The file is already merged in time order across CPUs (what the
  *     `trace` file and trace-cmd report print).
- *   - The tie rule is greedy (no look-ahead past the next record of each
- *     CPU): a tie whose CPUs each need the other's later records (99
- *     records of one stamp in traces/raw/nginx-strict at 49.963657) can
- *     keep inconsistencies.  Its page table grows with the distinct IOVA
- *     pages the trace maps or unmaps (the IOVA working set).
+ *   - The tie rule's search is bounded: groups of at most FTRACE_TIE_MAX
+ *     records (a longer one is re-ordered in pieces), at most
+ *     FTRACE_TIE_NODES states expanded per group (beyond: file order,
+ *     counted in tie_search_cut).  Its page table grows with the distinct
+ *     IOVA pages the trace maps or unmaps (the IOVA working set).
  *   - CPU numbers fit the record's 8-bit cpu field (error otherwise).
  * Not modeled: io_page_fault (Intel DMAR does not use it, MODEL.md §2.2),
  *   cache_tag_* events (counted as unknown), dma_map_sg (IOVAs of a
@@ -63,6 +66,7 @@
 #include <string.h>
 
 #include "base/u64map.h"
+#include "base/vec.h"
 #include "trace/import.h"
 #include "trace/trace_internal.h"
 
@@ -70,11 +74,22 @@
  * this many records (memory bound; a tie of one interrupt's records is a
  * few dozen, see import_qemu.c's QEMU_REORDER_WINDOW). */
 #define FTRACE_TIE_MAX 1024u
+/* A group's search (tie_search) expands at most this many states (one
+ * per set of records placed and pages' state): a bound on time and memory
+ * (the memo: 24 B a slot, at most half full, 24 MB).  It lets a search of
+ * two CPUs' FTRACE_TIE_MAX records that finds no order visit every set of
+ * records placed (at most 513^2 = 263,169) when the pages' states do not
+ * double them.  A group that needs more keeps its file order (counted). */
+#define FTRACE_TIE_NODES (UINT64_C(1) << 19)
 /* A map/unmap of more pages than this is not tracked page by page: its
  * pages are forgotten (unknown) and it never counts as inconsistent. */
 #define FTRACE_TRACK_PAGES (UINT64_C(1) << 18) /* 1 GB of 4 KB pages */
 #define FTRACE_PAGE_LIVE 1u
 #define FTRACE_PAGE_FREE 2u
+
+typedef struct ftrace_undo {
+    uint64_t key, val; /* a page and its value before (0: none) */
+} ftrace_undo_t;
 
 struct ftrace_parser {
     import_in_t *in;
@@ -86,19 +101,30 @@ struct ftrace_parser {
     uint32_t cpus_seen;   /* max cpu + 1                               */
     uint64_t mark_id;     /* last request MARK id                      */
     bool seen_iommu_map;  /* an iommu:map/unmap line was seen          */
-    /* the tie rule (ftrace_parser_next): one group of records with one
-     * time stamp, read ahead; the record after it; the state of every
-     * IOVA page the trace mapped or unmapped */
+    /* the tie rule (order_group): one group of records with one time
+     * stamp, read ahead (or put); the record after it; the state of
+     * every IOVA page the trace mapped or unmapped */
     iosim_rec_t *grp;
-    unsigned long *gline;      /* input line of each grp record            */
-    bool *taken;               /* grp[i] already returned                  */
-    size_t glen, gcap, gfirst; /* grp[gfirst] = first not taken       */
-    size_t gleft;              /* records not taken                   */
+    unsigned long *gline;    /* input line (record number) of each   */
+    size_t *order;           /* the group's order: indices into grp  */
+    size_t *nxt;             /* next record of grp[i]'s CPU, SIZE_MAX */
+    uint8_t *slot;           /* grp[i]'s CPU as an index of head     */
+    size_t glen, gcap, opos; /* order[opos] goes out next            */
+    size_t head[256];        /* search: each CPU's next record       */
+    unsigned nslots;         /* CPUs in the group                    */
     bool have_next, eof;
     iosim_rec_t next;
     unsigned long next_line;
     unsigned long line; /* input line of the record last returned     */
     u64map_t pages;     /* (device << 48 | iova page) -> LIVE / FREE   */
+    /* search (tie_search): page changes to undo, hash of the pages'
+     * state, states expanded (memo), their count, bound reached */
+    ftrace_undo_t *undo;
+    size_t nundo, undocap;
+    uint64_t phash;
+    u64map_t seen;
+    uint64_t nodes;
+    bool tie_cut;
 };
 
 ftrace_parser_t *ftrace_parser_new(import_in_t *in, const char *in_name,
@@ -131,7 +157,10 @@ void ftrace_parser_free(ftrace_parser_t *p)
     u64map_fini(&p->pages);
     free(p->grp);
     free(p->gline);
-    free(p->taken);
+    free(p->order);
+    free(p->nxt);
+    free(p->slot);
+    free(p->undo);
     free(p);
 }
 
@@ -651,13 +680,14 @@ static int read_record(ftrace_parser_t *p, iosim_rec_t *out,
             import_sink_meta(p->sink)->cpus = p->cpus_header;
         if (r == 0)
             continue;
-        if ((uint32_t)out->cpu + 1 > p->cpus_seen)
-            p->cpus_seen = (uint32_t)out->cpu + 1;
         *line_no = import_in_lineno(p->in);
         return 1;
     }
 }
 
+/* ---------------------------------------------------------------- */
+/* The tie rule: the IOVA pages' state                              */
+/* ---------------------------------------------------------------- */
 /* A MAP/UNMAP's pages as keys of p->pages: false when not tracked (a
  * range of more than FTRACE_TRACK_PAGES pages, or past 2^60). */
 static bool tracked(const iosim_rec_t *r, uint64_t *key, uint64_t *n)
@@ -690,23 +720,132 @@ static bool fits(const ftrace_parser_t *p, const iosim_rec_t *r)
     return true;
 }
 
-static int note_pages(ftrace_parser_t *p, const iosim_rec_t *r,
+/* splitmix64's output function (gen.h) as a hash of x. */
+static uint64_t mix(uint64_t x)
+{
+    gen_rng_t g = {x};
+    return gen_rng_next(&g);
+}
+
+/* Sets page key to v (FTRACE_PAGE_*, 0: forgotten).  In a search (log),
+ * the old value goes on the undo log and p->phash follows the change. */
+static int page_set(ftrace_parser_t *p, uint64_t key, uint64_t v, bool log,
+                    iosim_err_t *err)
+{
+    if (log) {
+        uint64_t old;
+        if (!u64map_get(&p->pages, key, &old))
+            old = 0;
+        if (old == v)
+            return 0;
+        if (vec_reserve(&p->undo, &p->undocap, p->nundo + 1, 256) < 0)
+            return iosim_err_set(err, "%s: out of memory", p->name);
+        p->undo[p->nundo++] = (ftrace_undo_t){key, old};
+        p->phash ^=
+            (old ? mix(key << 2 | old) : 0) ^ (v ? mix(key << 2 | v) : 0);
+    }
+    if (!v) {
+        u64map_del(&p->pages, key);
+        return 0;
+    }
+    if (u64map_put(&p->pages, key, v) < 0)
+        return iosim_err_set(err, "%s: out of memory", p->name);
+    return 0;
+}
+
+/* Forgets the pages [lo, lo + n) (an untracked MAP/UNMAP); in a search,
+ * page by page onto the undo log, visiting at most min(n, slots) keys or
+ * slots as u64map_del_range does. */
+static int forget(ftrace_parser_t *p, uint64_t lo, uint64_t n, bool log,
+                  iosim_err_t *err)
+{
+    if (!log) {
+        u64map_del_range(&p->pages, lo, n);
+        return 0;
+    }
+    uint64_t v,
+        last = n - 1 > UINT64_MAX - 1 - lo ? UINT64_MAX - 1 : lo + n - 1;
+    if (n <= p->pages.cap) {
+        for (uint64_t k = lo; k <= last; k++)
+            if (u64map_get(&p->pages, k, &v) &&
+                page_set(p, k, 0, true, err) < 0)
+                return -1;
+        return 0;
+    }
+    for (size_t i = 0; i < p->pages.cap; i++)
+        while (p->pages.s[i].key && p->pages.s[i].key - 1 >= lo &&
+               p->pages.s[i].key - 1 <= last)
+            if (page_set(p, p->pages.s[i].key - 1, 0, true, err) < 0)
+                return -1;
+    return 0;
+}
+
+/* What r does to its IOVA pages (log: in a search, undoably). */
+static int note_pages(ftrace_parser_t *p, const iosim_rec_t *r, bool log,
                       iosim_err_t *err)
 {
     uint64_t key, n;
     if (r->kind != IOSIM_REC_MAP && r->kind != IOSIM_REC_UNMAP)
         return 0;
-    if (!tracked(r, &key, &n)) {
-        if ((r->iova >> 12) < (UINT64_C(1) << 48))
-            u64map_del_range(&p->pages,
-                             (uint64_t)r->device << 48 | r->iova >> 12,
-                             (r->size + 4095) >> 12);
-        return 0;
-    }
+    if (!tracked(r, &key, &n))
+        return (r->iova >> 12) < (UINT64_C(1) << 48)
+                   ? forget(p, (uint64_t)r->device << 48 | r->iova >> 12,
+                            (r->size + 4095) >> 12, log, err)
+                   : 0;
     uint64_t v = r->kind == IOSIM_REC_MAP ? FTRACE_PAGE_LIVE : FTRACE_PAGE_FREE;
     for (uint64_t i = 0; i < n; i++)
-        if (u64map_put(&p->pages, key + i, v) < 0)
+        if (page_set(p, key + i, v, log, err) < 0)
+            return -1;
+    return 0;
+}
+
+/* Undoes the logged page changes back to entry mark (no allocation: a
+ * page put back was in the table, of no smaller size, before). */
+static int undo_to(ftrace_parser_t *p, size_t mark, iosim_err_t *err)
+{
+    while (p->nundo > mark) {
+        const ftrace_undo_t *u = &p->undo[--p->nundo];
+        if (!u->val)
+            u64map_del(&p->pages, u->key);
+        else if (u64map_put(&p->pages, u->key, u->val) < 0)
             return iosim_err_set(err, "%s: out of memory", p->name);
+    }
+    return 0;
+}
+
+/* ---------------------------------------------------------------- */
+/* The tie rule: one group of records with one time stamp           */
+/* ---------------------------------------------------------------- */
+/* Appends a record (where: its input line, or record number) to the
+ * group. */
+static int group_add(ftrace_parser_t *p, const iosim_rec_t *r,
+                     unsigned long where, iosim_err_t *err)
+{
+    if (p->glen == p->gcap) {
+        size_t cap = p->gcap ? 2 * p->gcap : 16;
+        iosim_rec_t *g = realloc(p->grp, cap * sizeof *g);
+        if (g)
+            p->grp = g;
+        unsigned long *l = realloc(p->gline, cap * sizeof *l);
+        if (l)
+            p->gline = l;
+        size_t *o = realloc(p->order, cap * sizeof *o);
+        if (o)
+            p->order = o;
+        size_t *x = realloc(p->nxt, cap * sizeof *x);
+        if (x)
+            p->nxt = x;
+        uint8_t *s = realloc(p->slot, cap * sizeof *s);
+        if (s)
+            p->slot = s;
+        if (!g || !l || !o || !x || !s)
+            return iosim_err_set(err, "%s: out of memory", p->name);
+        p->gcap = cap;
+    }
+    if ((uint32_t)r->cpu + 1 > p->cpus_seen)
+        p->cpus_seen = (uint32_t)r->cpu + 1;
+    p->grp[p->glen] = *r;
+    p->gline[p->glen++] = where;
     return 0;
 }
 
@@ -714,7 +853,7 @@ static int note_pages(ftrace_parser_t *p, const iosim_rec_t *r,
  * FTRACE_TIE_MAX); 0 at end of input, 1, -1. */
 static int read_group(ftrace_parser_t *p, iosim_err_t *err)
 {
-    p->glen = p->gfirst = p->gleft = 0;
+    p->glen = p->opos = 0;
     if (!p->have_next) {
         if (p->eof)
             return 0;
@@ -726,24 +865,8 @@ static int read_group(ftrace_parser_t *p, iosim_err_t *err)
     }
     p->have_next = false;
     for (;;) {
-        if (p->glen == p->gcap) {
-            size_t cap = p->gcap ? 2 * p->gcap : 16;
-            iosim_rec_t *g = realloc(p->grp, cap * sizeof *g);
-            if (g)
-                p->grp = g;
-            unsigned long *l = realloc(p->gline, cap * sizeof *l);
-            if (l)
-                p->gline = l;
-            bool *t = realloc(p->taken, cap * sizeof *t);
-            if (t)
-                p->taken = t;
-            if (!g || !l || !t)
-                return iosim_err_set(err, "%s: out of memory", p->name);
-            p->gcap = cap;
-        }
-        p->grp[p->glen] = p->next;
-        p->gline[p->glen] = p->next_line;
-        p->taken[p->glen++] = false;
+        if (group_add(p, &p->next, p->next_line, err) < 0)
+            return -1;
         if (p->glen == FTRACE_TIE_MAX || p->eof)
             break;
         int r = read_record(p, &p->next, &p->next_line, err);
@@ -758,51 +881,184 @@ static int read_group(ftrace_parser_t *p, iosim_err_t *err)
             break;
         }
     }
-    p->gleft = p->glen;
     return 1;
+}
+
+/* Hash of "record i is placed" (the memo's key, with p->phash). */
+static uint64_t placed_hash(size_t i) { return mix(~(uint64_t)i); }
+
+/* The search (ftrace_order_group): places p->order[depth..] from the
+ * state reached (p->head: each CPU's next record; p->pages), trying the
+ * candidates - each CPU's next record - in file order, a candidate only
+ * where it fits.  A state already expanded (same records placed, same
+ * page states) has no completion: it was left.  Returns 1 when every
+ * record is placed (the pages left in the state after them), 0 if none
+ * is possible from here (or the search's bound was reached:
+ * p->tie_cut), -1 on error. */
+static int tie_search(ftrace_parser_t *p, size_t depth, uint64_t placed,
+                      iosim_err_t *err)
+{
+    if (depth == p->glen)
+        return 1;
+    uint64_t key = (placed ^ p->phash) >> 1, v; /* below UINT64_MAX */
+    if (u64map_get(&p->seen, key, &v))
+        return 0;
+    if (p->nodes == FTRACE_TIE_NODES) {
+        p->tie_cut = true;
+        return 0;
+    }
+    p->nodes++;
+    if (u64map_put(&p->seen, key, 1) < 0)
+        return iosim_err_set(err, "%s: out of memory", p->name);
+    size_t tried = 0; /* candidates below this were tried */
+    for (;;) {
+        size_t c = SIZE_MAX;
+        for (unsigned s = 0; s < p->nslots; s++)
+            if (p->head[s] >= tried && p->head[s] < c)
+                c = p->head[s]; /* SIZE_MAX: that CPU is done */
+        if (c == SIZE_MAX)
+            return 0;
+        tried = c + 1;
+        if (!fits(p, &p->grp[c]))
+            continue;
+        size_t mark = p->nundo;
+        uint64_t phash = p->phash;
+        if (note_pages(p, &p->grp[c], true, err) < 0)
+            return -1;
+        p->head[p->slot[c]] = p->nxt[c];
+        p->order[depth] = c;
+        int r = tie_search(p, depth + 1, placed ^ placed_hash(c), err);
+        if (r != 0)
+            return r;
+        p->head[p->slot[c]] = c;
+        if (undo_to(p, mark, err) < 0)
+            return -1;
+        p->phash = phash;
+        if (p->tie_cut)
+            return 0;
+    }
 }
 
 /* The tie rule.  Records of one time stamp from several CPUs: the kernel
  * keeps each CPU's own records in order, but the trace file (per-CPU
- * buffers merged by time stamp, kernel/trace/trace.c __find_next_entry)
- * lists a tie CPU by CPU, whatever order the CPUs' events had (TCG guests
- * make such ties: import_qemu.c, pass 2).  Of the group's records that
- * are first of their CPU among those not yet returned, the earliest in
- * file order that fits the IOVA pages' state (fits()) goes out next; if
- * none fits, the earliest.  A group that fits in file order therefore
- * comes out in file order; the rule only changes an order where an
- * IOVA would be mapped while live or unmapped while free.  Deterministic:
- * it depends on the file alone. */
+ * buffers merged by time stamp, kernel/trace/trace.c __find_next_entry;
+ * trace-cmd's reader likewise) lists a tie CPU by CPU, whatever order the
+ * CPUs' events had (TCG guests make such ties: import_qemu.c, pass 2).
+ * The group goes out in the first order, in file order of the records
+ * placed (lexicographically), that keeps each CPU's order and in which
+ * every record fits the IOVA pages' state (fits()): an exact search over
+ * the interleavings (depth first, each CPU's next record tried in file
+ * order, states already left remembered), so a tie whose CPUs each need
+ * the other's later records is untangled too.  A group that fits in file
+ * order therefore keeps it; so does a group no order of which fits (or
+ * whose search reaches FTRACE_TIE_NODES states), counted in
+ * tie_unresolved.  Deterministic: it depends on the input alone (the
+ * memo's 64-bit keys are hashes: two states sharing one would make the
+ * search miss an order, with odds of about states^2 / 2^64). */
+static int order_group(ftrace_parser_t *p, iosim_err_t *err)
+{
+    p->opos = 0;
+    p->nslots = 0;
+    uint8_t slot_of[256];
+    memset(slot_of, 0xff, sizeof slot_of);
+    size_t last[256];
+    for (size_t i = 0; i < p->glen; i++) {
+        p->order[i] = i;
+        p->nxt[i] = SIZE_MAX;
+        unsigned cpu = p->grp[i].cpu;
+        if (slot_of[cpu] == 0xff) {
+            slot_of[cpu] = (uint8_t)p->nslots;
+            p->head[p->nslots++] = i;
+        } else {
+            p->nxt[last[slot_of[cpu]]] = i;
+        }
+        p->slot[i] = slot_of[cpu];
+        last[slot_of[cpu]] = i;
+    }
+    if (p->nslots < 2)
+        return 0; /* one CPU: its own order */
+    /* file order, when it fits (most ties), without the memo */
+    size_t i = 0;
+    int rc = 0;
+    p->phash = 0;
+    while (i < p->glen && fits(p, &p->grp[i]) &&
+           (rc = note_pages(p, &p->grp[i], true, err)) == 0)
+        i++;
+    if (rc < 0 || undo_to(p, 0, err) < 0)
+        return -1;
+    if (i == p->glen)
+        return 0;
+    if (u64map_init(&p->seen, 1024) < 0)
+        return iosim_err_set(err, "%s: out of memory", p->name);
+    p->phash = 0;
+    p->nodes = 0;
+    p->tie_cut = false;
+    rc = tie_search(p, 0, 0, err);
+    u64map_fini(&p->seen);
+    if (rc < 0 || undo_to(p, 0, err) < 0)
+        return -1;
+    if (rc == 0) { /* no order fits: the file's */
+        for (i = 0; i < p->glen; i++)
+            p->order[i] = i;
+        p->counts->tie_unresolved++;
+        p->counts->tie_search_cut += p->tie_cut;
+        return 0;
+    }
+    /* records placed while an earlier one of the file waited */
+    size_t first = 0;
+    bool *placed = calloc(p->glen, sizeof *placed);
+    if (!placed)
+        return iosim_err_set(err, "%s: out of memory", p->name);
+    for (i = 0; i < p->glen; i++) {
+        p->counts->tie_reordered += p->order[i] != first;
+        placed[p->order[i]] = true;
+        while (first < p->glen && placed[first])
+            first++;
+    }
+    free(placed);
+    return 0;
+}
+
+/* The group's next record in the rule's order; its pages noted. */
+static int group_pop(ftrace_parser_t *p, iosim_rec_t *out, iosim_err_t *err)
+{
+    size_t i = p->order[p->opos++];
+    *out = p->grp[i];
+    p->line = p->gline[i];
+    return note_pages(p, out, false, err) < 0 ? -1 : 1;
+}
+
 int ftrace_parser_next(ftrace_parser_t *p, iosim_rec_t *out, iosim_err_t *err)
 {
-    if (!p->gleft) {
+    if (p->opos == p->glen) {
         int r = read_group(p, err);
         if (r <= 0)
             return r;
+        if (order_group(p, err) < 0)
+            return -1;
     }
-    size_t pick = p->gfirst;
-    if (!fits(p, &p->grp[pick])) {
-        uint8_t seen[32] = {0}; /* CPUs with a record not taken before j */
-        seen[p->grp[pick].cpu >> 3] |= (uint8_t)(1u << (p->grp[pick].cpu & 7));
-        for (size_t j = pick + 1; j < p->glen; j++) {
-            unsigned c = p->grp[j].cpu;
-            if (p->taken[j] || (seen[c >> 3] >> (c & 7)) & 1)
-                continue;
-            seen[c >> 3] |= (uint8_t)(1u << (c & 7));
-            if (fits(p, &p->grp[j])) {
-                pick = j;
-                p->counts->tie_reordered++;
-                break;
-            }
-        }
-    }
-    p->taken[pick] = true;
-    p->gleft--;
-    while (p->gfirst < p->glen && p->taken[p->gfirst])
-        p->gfirst++;
-    *out = p->grp[pick];
-    p->line = p->gline[pick];
-    return note_pages(p, out, err) < 0 ? -1 : 1;
+    return group_pop(p, out, err);
+}
+
+int ftrace_parser_drain(ftrace_parser_t *p, iosim_err_t *err)
+{
+    iosim_rec_t r;
+    if (p->glen && order_group(p, err) < 0)
+        return -1;
+    while (p->opos < p->glen)
+        if (group_pop(p, &r, err) < 0 || import_sink_put(p->sink, &r, err) < 0)
+            return -1;
+    p->glen = p->opos = 0;
+    return 0;
+}
+
+int ftrace_parser_put(ftrace_parser_t *p, const iosim_rec_t *r,
+                      unsigned long where, iosim_err_t *err)
+{
+    if (p->glen && (r->t != p->grp[0].t || p->glen == FTRACE_TIE_MAX) &&
+        ftrace_parser_drain(p, err) < 0)
+        return -1;
+    return group_add(p, r, where, err);
 }
 
 static int ftrace_run(FILE *f, const char *in_name, import_sink_t *sink,

@@ -23,6 +23,11 @@
  *     its text (`trace-cmd report -t`, or the kernel's `trace` file but
  *     for its microsecond time stamps).  meta.source is "ftrace": the
  *     records come from the same kernel ring buffer.
+ *   - Ties: the records go through the text parser's tie rule
+ *     (ftrace_parser_put / ftrace_parser_drain, import_ftrace.c): an
+ *     equal-timestamp group of several CPUs, which libtracecmd's merge
+ *     lists CPU by CPU as the trace file does, is re-ordered by the same
+ *     code, so the same capture gives the same order in both forms.
  *   - Marks: ftrace:print records whose ip resolves (kallsyms saved in
  *     trace.dat) to tracing_mark_write, the writes to trace_marker; their
  *     text ends at the first newline, as the text line does.  Other print
@@ -110,7 +115,6 @@ typedef struct tc_ctx {
     const char *name;
     struct tep_handle *tep;
     ftrace_parser_t *p;
-    import_sink_t *sink;
     import_counts_t *counts;
     tc_type_t *types; /* indexed by event type id */
     size_t ntypes;
@@ -347,7 +351,7 @@ static int tc_record(struct tracecmd_input *h, struct tep_record *rec, int cpu,
         return c->rc < 0 ? -1 : tc_fail(c, rec, why);
     if (got == 0)
         return 0;
-    if (import_sink_put(c->sink, &r, c->err) < 0) {
+    if (ftrace_parser_put(c->p, &r, (unsigned long)c->nrec, c->err) < 0) {
         c->rc = -1;
         return -1;
     }
@@ -634,7 +638,6 @@ static int tracecmd_run(FILE *in, const char *in_name, import_sink_t *sink,
     tc_ctx_t c = {0};
     c.name = in_name;
     c.tep = tracecmd_get_tep(h);
-    c.sink = sink;
     c.counts = counts;
     c.err = err;
     c.p = ftrace_parser_new(NULL, in_name, opts, sink, counts, err);
@@ -654,6 +657,8 @@ static int tracecmd_run(FILE *in, const char *in_name, import_sink_t *sink,
                           "%s: libtracecmd stopped after record "
                           "%llu: %s",
                           in_name, (unsigned long long)c.nrec, strerror(errno));
+    if (c.rc == 0)
+        c.rc = ftrace_parser_drain(c.p, err);
     ftrace_parser_free(c.p);
     free(c.types);
     tracecmd_close(h);

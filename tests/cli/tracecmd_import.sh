@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # tracecmd_import.sh — iosim-trace import trace-cmd (binary trace.dat, read
 # with libtracecmd) gives the same iosim trace as import ftrace on the text
-# of the same capture, and fails cleanly on a cut or missing file.
+# of the same capture, re-orders an equal-timestamp tie of two CPUs as
+# import ftrace does (the tie rule, sim/trace/import_ftrace.c; a hand-made
+# capture in both forms, written by tests/cli/lib/tracedat.py), and fails
+# cleanly on a cut or missing file.
 #
 # Data (tests/data/tracecmd-redis-strict.*, one QEMU guest capture, see
 # tests/data/tracecmd-redis-strict.README.md): .dat is trace-cmd extract's
@@ -133,6 +136,63 @@ if command -v trace-cmd > /dev/null; then
         fail "version 6 cut: $(cat "$WORK/err.err")"
 else
     echo "note: trace-cmd not installed: version 6 checks not run"
+fi
+
+# ------------------------------------------------- ties: the same tie rule
+# A hand-made capture in both forms (tests/cli/lib/tracedat.py writes a
+# version 6 trace.dat and the kernel-style text of the same events): a tie
+# at 2 s that both the trace file and libtracecmd's merge list CPU by CPU.
+# Before it page A is live and page B free (CPU 1 mapped both, unmapped
+# B).  In the tie CPU 0 unmaps A and B; CPU 1 unmaps A, maps A, maps B.
+# By hand: CPU 0 first unmaps A, after which CPU 1's unmap of A can never
+# fit (only its own later map would make A live): so CPU 1's unmap of A
+# goes first, then (CPU 0's unmap of A does not fit a freed A) its map of
+# A, then CPU 0's unmap of A (the first of the file that fits), then CPU
+# 0's unmap of B cannot fit (B free) so CPU 1's map of B, then CPU 0's
+# unmap of B.  3 records placed before an earlier one of the file.  (The
+# greedy rule this replaced took CPU 0's unmap of A first and kept two
+# inconsistencies.)
+cat > "$WORK/tie.ev" << 'EOF'
+1 1000000000 map 0xa000 4096 0x100000
+1 1000000100 map 0xb000 4096 0x101000
+1 1000000200 unmap 0xb000 4096
+0 2000000000 unmap 0xa000 4096
+0 2000000000 unmap 0xb000 4096
+1 2000000000 unmap 0xa000 4096
+1 2000000000 map 0xa000 4096 0x102000
+1 2000000000 map 0xb000 4096 0x103000
+0 3000000000 map 0xa000 8192 0x104000
+EOF
+python3 "$SRC/tests/cli/lib/tracedat.py" "$WORK/tie.ev" "$WORK/tie.dat" "$WORK/tie.txt" ||
+    fail "tracedat.py"
+"$IOSIM_TRACE" import trace-cmd "$WORK/tie.dat" --text -o "$WORK/tie-bin.txt" \
+    2> "$WORK/tie-bin.err" || fail "import trace-cmd tie.dat: $(cat "$WORK/tie-bin.err")"
+"$IOSIM_TRACE" import ftrace "$WORK/tie.txt" --text -o "$WORK/tie-text.txt" \
+    2> "$WORK/tie-text.err" || fail "import ftrace tie.txt: $(cat "$WORK/tie-text.err")"
+cmp -s "$WORK/tie-bin.txt" "$WORK/tie-text.txt" ||
+    fail "tie: import trace-cmd and import ftrace differ: $(diff "$WORK/tie-bin.txt" "$WORK/tie-text.txt" | head -n 6)"
+want='cpu=1 UNMAP 0xa000
+cpu=1 MAP 0xa000
+cpu=0 UNMAP 0xa000
+cpu=1 MAP 0xb000
+cpu=0 UNMAP 0xb000'
+got=$(awk '/^(MAP|UNMAP) t=2000000000 / {
+             for (i = 2; i <= NF; i++) if ($i ~ /^(cpu|iova)=/) f[substr($i, 1, 3)] = $i
+             print f["cpu"], $1, substr(f["iov"], 6) }' "$WORK/tie-bin.txt")
+[ "$got" = "$want" ] || fail "tie: order $(echo $got), want $(echo $want)"
+for e in bin text; do
+    grep -q ': 3 record(s) of another CPU taken first' "$WORK/tie-$e.err" ||
+        fail "tie ($e): no '3 record(s) ... taken first': $(cat "$WORK/tie-$e.err")"
+done
+# the writer checked by trace-cmd itself: its report of tie.dat lists the
+# same events in the same order as the twin text
+if command -v trace-cmd > /dev/null; then
+    trace-cmd report -t -i "$WORK/tie.dat" > "$WORK/tie-report.txt" 2> /dev/null ||
+        fail "trace-cmd report tie.dat"
+    "$IOSIM_TRACE" import ftrace "$WORK/tie-report.txt" --text -o "$WORK/tie-report.out" \
+        2> /dev/null || fail "import ftrace of trace-cmd's report"
+    cmp -s "$WORK/tie-report.out" "$WORK/tie-text.txt" ||
+        fail "tie: trace-cmd report of tie.dat != the twin text: $(diff "$WORK/tie-report.out" "$WORK/tie-text.txt" | head -n 4)"
 fi
 
 finish "all checks passed ($maps map, $unmaps unmap, $qis qi_submit)"
