@@ -14,7 +14,10 @@
 # output.  The six user-networking QEMU captures re-imported with one MAP
 # per pre-trace buffer (2a76075) were re-checked the same way: 8ce233c's
 # binary on their v1 form (iosim-trace convert --format v1; the old binary
-# reads no v2), its checksums put in the file.
+# reads no v2), its checksums put in the file; so was nginx-strict when
+# the tie rule's exact search re-imported it (issue 20 follow-up: its
+# vtd.yaml row moved, dma.walk_wait_ns 601 ns less; qemu-guest.yaml's
+# did not).
 # The -pcap- re-captures (issue 20) have no rows (8ce233c's binary predates
 # them and the --pcap fields); the rows of the captures they replaced were
 # removed with those traces (8 rows for memcached-strict, redis-strict-sm,
