@@ -21,7 +21,11 @@
  *          is known only after the header / first records) or hands the
  *          records to a callback (unit tests).
  *   - The ftrace parser is pull-style (ftrace_parser_next) so that the
- *     QEMU importer can merge the guest stream with the QEMU log.
+ *     QEMU importer can merge the guest stream with the QEMU log; the
+ *     trace-cmd source, whose library hands over records by callback,
+ *     pushes them instead (ftrace_parser_put / ftrace_parser_drain).
+ *     Both ways go through the tie rule (import_ftrace.c), which holds
+ *     one equal-timestamp group (at most FTRACE_TIE_MAX records).
  *   - The ftrace record builders (ftrace_ev_*) take an event's fields once
  *     read: the text parser reads them from a line, the trace-cmd source
  *     (import_tracecmd.c, built with libtracecmd) from a binary record, so
