@@ -73,7 +73,7 @@ typedef enum front_kind {
     EV_UNMAP,  /* a: iova, b: size; want.n                            */
     EV_SUBMIT, /* a: first of ev_desc, b: count; want.ns              */
     EV_ATTACH, /* sid -> did                                          */
-    EV_ONE,    /* a: iova, b: size, flag: write (sim_dma_fast)        */
+    EV_ONE,    /* a: iova, b: size, c: vtd_quick_key, flag: write     */
     EV_REQ,    /* b: size, c: pages, flag: write; the pages follow    */
     EV_PAGE,   /* a: address, flag: mapped in the trace's view        */
     EV_WINDOW, /* flag: begin                                         */
@@ -1051,6 +1051,8 @@ static void sim_front_one(iosim_sim_t *s, const iosim_rec_t *r, uint64_t iova,
         e->pasid = r->pasid;
         e->a = iova;
         e->b = size;
+        /* made once here, not by each back end */
+        e->c = vtd_quick_key(r->device, r->pasid, r->domain);
     }
 }
 
@@ -1202,27 +1204,24 @@ uint64_t sim_fast_records(const iosim_sim_t *s) { return s->fast_records; }
  * records: the quick path's counts, the faults and the latency sum added
  * at the run's end, then the two counters dma_pipe_settle sets (nothing
  * reads the counters within the run; window and quiet entries, which
- * copy them, end it).  Returns the index of the entry after the run. */
+ * copy them, end it).  Returns the index of the entry after the run.
+ * (tw: vtd_quick_ways(b->vtd) where plain.) */
 static inline __attribute__((always_inline)) size_t
 front_replay_ones(iosim_sim_t *b, const front_log_t *L, size_t i, bool plain,
-                  bool sh)
+                  bool sh, const uint32_t tw)
 {
     vtd_t *v = b->vtd;
     dma_pipe_t *pipe = b->pipe;
     uint64_t *st = b->st, *hist = b->lat_ns_hist;
-    const uint32_t tw = plain ? vtd_quick_ways(v) : 0;
     vtd_quick_run_t qc = VTD_QUICK_RUN_INIT; /* nothing else runs between */
     uint64_t faults = 0, lat_sum = 0;
     const front_ev_t *e = L->ev + i, *const end = L->ev + L->nev;
     for (; e != end && e->kind == EV_ONE; e++) {
-        vtd_xlate_brief_t x =
-            plain ? vtd_translate_quick(v,
-                                        vtd_quick_key(e->sid, e->pasid, e->did),
-                                        e->a, tw, &qc)
-            : sh  ? vtd_translate_quick_sh(
-                        v, vtd_quick_key(e->sid, e->pasid, e->did), e->a, &qc)
-                 : vtd_translate_brief(v, e->sid, e->pasid, e->did, e->a,
-                                       e->flag);
+        vtd_xlate_brief_t x = plain
+                                  ? vtd_translate_quick(v, e->c, e->a, tw, &qc)
+                              : sh ? vtd_translate_quick_sh(v, e->c, e->a, &qc)
+                                   : vtd_translate_brief(v, e->sid, e->pasid,
+                                                         e->did, e->a, e->flag);
         uint64_t lat_ns =
             dma_pipe_one(pipe, e->b, x.latency_ns, x.mem_reads != 0);
         faults += x.fault;
@@ -1244,6 +1243,7 @@ static void front_replay(const iosim_sim_t *s, const front_log_t *L,
 {
     bool plain = vtd_plain_brief_ok(b->vtd), translates = s->os->translates,
          sh = !plain && vtd_quick_sh_ok(b->vtd);
+    const uint32_t tw = plain ? vtd_quick_ways(b->vtd) : 0;
     iosim_err_t ignored;
     uint64_t quiet[IOSIM_ST_COUNT]; /* the counts at EV_QUIET's begin */
     for (size_t i = 0; i < L->nev; i++) {
@@ -1264,8 +1264,15 @@ static void front_replay(const iosim_sim_t *s, const front_log_t *L,
         case EV_ATTACH:
             vtd_attach(b->vtd, e->sid, e->did);
             break;
-        case EV_ONE: /* a run of them: sim_fast_run's steps */
-            i = front_replay_ones(b, L, i, plain, sh) - 1;
+        case EV_ONE: /* a run of them: sim_fast_run's steps (a copy for
+                      * each translation, a constant: the plain one keeps
+                      * the quick path's run out of the frame, where the
+                      * out-of-line calls of the others take its
+                      * address) */
+            i = (plain ? front_replay_ones(b, L, i, true, false, tw)
+                 : sh  ? front_replay_ones(b, L, i, false, true, 0)
+                       : front_replay_ones(b, L, i, false, false, 0)) -
+                1;
             break;
         case EV_REQ: { /* sim_dma's steps (hv_direct_translate) */
             dma_req_t q;
