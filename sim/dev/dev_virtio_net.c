@@ -130,13 +130,25 @@
  *     2 descriptor-ring and 7 device-area per flush.  The driver posts in
  *     ring order (virtqueue_add_packed: next_avail_idx) with buffer ids
  *     from a LIFO free list, which name no address: the split model's
- *     avail slots serve as ring positions.
+ *     avail slots serve as ring positions.  An indirect tx packet
+ *     (virtqueue_add_indirect_packed: the entries mapped, then the table;
+ *     detach_buf_packed: the table unmapped, then the entries, as on the
+ *     split ring, so tx_indirect finds it alike) takes one slot; QEMU's
+ *     virtqueue_packed_pop reads the head (4), then per entry the table's
+ *     entry with vring_packed_desc_read (4 translations of the table's
+ *     page) and maps its buffer; virtqueue_packed_read_next_desc stops
+ *     at desc.len / 16 entries.  A packet over n mergeable rx buffers:
+ *     virtqueue_packed_get_avail_bytes reads the n entries (4 each), n
+ *     pops (5 each and the pages), one virtqueue_packed_flush of n
+ *     elements (3 writes each), one notify: 1 + 12 n descriptor-ring
+ *     translations (every rx packet of the packed tap capture has exactly
+ *     that many, docs/dev-virtio-net.md).
  * Assumptions:
  *   - One rx and one tx queue (no multiqueue), split or packed rings,
  *     mergeable rx buffers of one descriptor each (add_recvbuf_mergeable);
  *     an rx packet in one buffer unless the trace gives its frame's
- *     length (UNMAP reserved, `import qemu --pcap-tap`) and, on a split
- *     ring, the frame and the header overflow it: then QEMU fills the
+ *     length (UNMAP reserved, `import qemu --pcap-tap`) and the frame
+ *     and the header overflow it: then QEMU fills the
  *     next buffers too (virtio_net_receive_rcu: has_buffers walks heads
  *     until their lengths cover it, a pop per buffer, then every used
  *     elem, one flush and notify), which Linux unmaps right after the
@@ -151,9 +163,13 @@
  *     --pcap-tap ones) a backend without vnet header, as QEMU's user
  *     network, has no guest GSO, so Linux's buffers, at least hdr
  *     + Ethernet + VLAN + MTU, hold any frame (mergeable_min_buf_len),
- *     every tx packet one buffer or, on a split ring, an indirect table
+ *     every tx packet one buffer or an indirect table
  *     (no VIRTIO_NET_F_CSUM without a vnet header, so no NETIF_F_SG: one
  *     sg entry; with it, header + linear part + frags through a table).
+ *   - A MAP the importer joined to a frame the guest sent (reserved
+ *     IOSIM_SEG_KNOWN: QEMU's first translation of its page came right
+ *     after a tx descriptor read) is a tx buffer, whatever the refill
+ *     rules say.
  *   - An indirect table's offset in its page is not in the trace (its
  *     MAP is page-aligned): its entries are read from the page's start
  *     (the same page: a kmalloc'd table of up to 19 x 16 B lies in one).
@@ -185,9 +201,7 @@
  *   descriptor chains without a table (indirect off: a packet's buffers
  *   are unmapped in the order they were posted, as packets of one buffer
  *   are, so each counts as a packet), an indirect table whose unmap is
- *   not held back, indirect tables on a packed ring
- *   (virtqueue_add_indirect_packed: each map counts as a packet),
- *   packets spanning several rx buffers on a packed ring, a frame that
+ *   not held back, a frame that
  *   waits for a refill because the posted buffers do not cover it (it
  *   takes those posted), a frag offset the model lost (the trace's first
  *   refill, single-page frags: the page's start), rx drops when the ring
@@ -297,12 +311,13 @@ static const iosim_param_t virtio_net_rows[] = {
      "virtio-net: VIRTIO_RING_F_INDIRECT_DESC negotiated: a tx packet of "
      "several buffers is one descriptor pointing to an indirect table (a "
      "tx MAP whose unmap comes just before those of the tx maps before it, "
-     "in their order, is that table)",
+     "in their order, is that table; split or packed ring)",
      "QEMU include/hw/virtio/virtio.h DEFINE_VIRTIO_COMMON_FEATURES "
      "(indirect_desc on); Linux drivers/virtio/virtio_ring.c "
-     "vring_transport_features keeps it, __vring_new_virtqueue (indirect "
-     "unless the queue has a context: rx queues with mergeable buffers), "
-     "virtqueue_use_indirect (total_sg > 1)"},
+     "vring_transport_features keeps it, __vring_new_virtqueue and "
+     "vring_create_virtqueue_packed (indirect unless the queue has a "
+     "context: rx queues with mergeable buffers), virtqueue_use_indirect "
+     "(total_sg > 1), virtqueue_add_indirect_packed"},
     {"dev.virtio-net.napi_budget", IOSIM_P_U32,
      OFF(napi_budget), "64", 1, 65536, NULL,
      "virtio-net: rx NAPI budget; the driver refills when more than "
@@ -357,9 +372,9 @@ static const iosim_param_t virtio_net_rows[] = {
     {"dev.virtio-net.mrg_rxbuf", IOSIM_P_BOOL, OFF(mrg_rxbuf), "true", 0, 0,
      NULL,
      "virtio-net: VIRTIO_NET_F_MRG_RXBUF negotiated: an rx frame longer "
-     "than its buffer continues in the next ones (split ring; needs the "
-     "frame's length, UNMAP reserved from `import qemu --pcap-tap`; without "
-     "it every packet takes one buffer)",
+     "than its buffer continues in the next ones (split or packed ring; "
+     "needs the frame's length, UNMAP reserved from `import qemu "
+     "--pcap-tap`; without it every packet takes one buffer)",
      "QEMU hw/net/virtio-net.c virtio_net_properties (mrg_rxbuf, default "
      "on), virtio_net_receive_rcu (pop until the frame is copied: offset < "
      "size; fill each element, one flush); Linux drivers/net/virtio_net.c "
@@ -602,7 +617,8 @@ enum {
     W_DRV_OFF_WRAP,
     W_DEV_FLAGS,
     W_DEV_OFF_WRAP,
-    W_INDIRECT, /* an entry of an indirect table (split) */
+    W_INDIRECT, /* an indirect table's entry (split: its 16 B; packed: each
+                   of its four fields) */
     W_COUNT
 };
 static const char *const vn_what[2][W_COUNT] = {
@@ -642,13 +658,21 @@ static void pd_read_flags(vn_t *v, vn_vq_t *q, uint16_t i)
     acc(v, q, W_PD_FLAGS, pd_at(q, i) + 14, 2, false);
 }
 
-/* vring_packed_desc_read: flags, then addr, id, len (four reads) */
+/* vring_packed_desc_read of the descriptor at IOVA d: flags, then addr,
+ * id, len (four reads); named as ring fields, or all as entries of an
+ * indirect table (table) */
+static void pd_read_at(vn_t *v, vn_vq_t *q, uint64_t d, bool table)
+{
+    acc(v, q, table ? W_INDIRECT : W_PD_FLAGS, d + 14, 2, false);
+    acc(v, q, table ? W_INDIRECT : W_PD_ADDR, d, 8, false);
+    acc(v, q, table ? W_INDIRECT : W_PD_ID, d + 12, 2, false);
+    acc(v, q, table ? W_INDIRECT : W_PD_LEN, d + 8, 4, false);
+}
+
+/* vring_packed_desc_read of the descriptor ring's entry i */
 static void pd_read(vn_t *v, vn_vq_t *q, uint16_t i)
 {
-    pd_read_flags(v, q, i);
-    acc(v, q, W_PD_ADDR, pd_at(q, i), 8, false);
-    acc(v, q, W_PD_ID, pd_at(q, i) + 12, 2, false);
-    acc(v, q, W_PD_LEN, pd_at(q, i) + 8, 4, false);
+    pd_read_at(v, q, pd_at(q, i), false);
 }
 
 /* vring_packed_desc_write: _write_data (id, len), then _write_flags */
@@ -755,10 +779,18 @@ static bool q_pop(vn_t *v, vn_vq_t *q, bool write)
      * vring_split_desc_read from it (one translation: 16 B, never across
      * a page) and virtqueue_map_desc of its buffer; the next entry is read
      * by virtqueue_split_read_next_desc after the map, none after the last
-     * (no VRING_DESC_F_NEXT).  The table's offset in its page is not in
-     * the trace: entries from the page's start. */
+     * (no VRING_DESC_F_NEXT).  Packed (virtqueue_packed_pop, the head's
+     * four reads above): per entry vring_packed_desc_read from the table
+     * (flags, addr, id, len: four translations) and its buffer; the next
+     * entry by virtqueue_packed_read_next_desc(indirect), none once the
+     * index reaches desc.len / 16 (the table's total_sg entries).  The
+     * table's offset in its page is not in the trace: entries from the
+     * page's start. */
     for (uint32_t k = 0; k < in->n; k++) {
-        acc(v, q, W_INDIRECT, b->iova + 16ull * k, 16, false);
+        if (v->packed)
+            pd_read_at(v, q, b->iova + 16ull * k, true);
+        else
+            acc(v, q, W_INDIRECT, b->iova + 16ull * k, 16, false);
         acc(v, q, W_BUF, in->iova[k], in->size[k], write);
     }
     if (!in->n && b->known && b->size) /* virtqueue_map_desc: each page */
@@ -850,12 +882,13 @@ static void net_tx_kick(vn_t *v)
  * frame_len bytes (0: not known) fills: QEMU copies the header and then
  * the frame into one buffer after the other, each up to its length
  * (virtio_net_receive_rcu: iov_from_buf into each popped element while
- * offset < size), with mergeable buffers on a split ring; at most the
- * buffers posted (not modeled: the packet waiting for a refill). */
+ * offset < size), with mergeable buffers, on a split or a packed ring
+ * alike (virtqueue_pop takes either); at most the buffers posted (not
+ * modeled: the packet waiting for a refill). */
 static uint32_t rx_nbufs(const vn_t *v, uint32_t frame_len)
 {
     const vn_vq_t *q = &v->rx;
-    if (!v->p.mrg_rxbuf || v->packed || !frame_len)
+    if (!v->p.mrg_rxbuf || !frame_len)
         return 1;
     uint64_t need = (uint64_t)frame_len + v->p.hdr_len, got = 0;
     uint32_t n = 0;
@@ -890,11 +923,15 @@ static void net_receive(vn_t *v, const iosim_rec_t *u)
      * virtqueue_avail_bytes -> virtqueue_split_get_avail_bytes: per head
      * until their lengths cover the packet, virtqueue_num_heads,
      * virtqueue_get_head, vring_split_desc_read (packed:
-     * virtqueue_packed_get_avail_bytes reads the entry at last_avail_idx
-     * and stops there) */
+     * virtqueue_packed_get_avail_bytes: vring_packed_desc_read of the
+     * entries from last_avail_idx on, one element each (a mergeable rx
+     * buffer is one descriptor: no VRING_DESC_F_NEXT, so
+     * virtqueue_packed_read_next_desc reads nothing), until their lengths
+     * cover the packet: goto done) */
     if (v->packed) {
         if (!q_empty(v, q))
-            pd_read(v, q, q->last_avail);
+            for (uint32_t j = 0; j < n; j++)
+                pd_read(v, q, (uint16_t)(q->last_avail + j));
     } else if (!q_empty(v, q)) {
         for (uint32_t j = 0; j < n; j++) {
             uint16_t idx = (uint16_t)(q->last_avail + j);
@@ -1392,7 +1429,10 @@ static size_t peek_unmap(const vn_t *v, uint64_t iova)
  * were posted, never so.  The n + 1 descriptors become one: the table's,
  * whose entries are the buffers.  Nothing changes when m's unmap is not
  * held back (a tx completion more than dev.virtio-net.lookahead records
- * away). */
+ * away).  A packed ring's the same: virtqueue_add_indirect_packed maps
+ * the entries, then the table; detach_buf_packed unmaps the table
+ * (vring_unmap_state_packed of the head's desc_extra), then each entry
+ * (vring_unmap_desc_packed). */
 static int tx_indirect(vn_t *v, const iosim_rec_t *m, iosim_err_t *err)
 {
     vn_vq_t *q = &v->tx;
@@ -1589,6 +1629,13 @@ static int vn_map_role(vn_t *v, const iosim_rec_t *r, iosim_err_t *err)
         rx = (int)r->cpu == v->refill_cpu && v->rx.num_free &&
              (v->refilling || v->rx.num_free > v->refill_threshold) &&
              frag_next(v, r);
+    /* a MAP the importer joined to a frame the guest sent (IOSIM_SEG_KNOWN,
+     * `import qemu --pcap`: QEMU's first translation of its page came right
+     * after a tx descriptor read, i.e. virtqueue_pop of the tx queue mapped
+     * it or read it as an indirect table) is a tx buffer, whatever the
+     * refill rules above say (it keeps its place in a run) */
+    if (r->reserved & IOSIM_SEG_KNOWN)
+        rx = 0;
     if (rx) {
         vn_other_record(v, r);
         v->refilling = true;
@@ -1625,7 +1672,7 @@ static int vn_map_role(vn_t *v, const iosim_rec_t *r, iosim_err_t *err)
         b->answer = true;
     if (!v->tx_pending++)
         v->tx_kick_t = r->t;
-    if (v->p.indirect && !v->packed) /* split only (not modeled: packed) */
+    if (v->p.indirect) /* split and packed rings alike */
         return tx_indirect(v, r, err);
     return 0;
 }

@@ -53,6 +53,21 @@ static long run(const iosim_rec_t *recs, size_t n, const char *extra, char *why,
     return v;
 }
 
+/* iotlb.lookups after recs under the settings sets (NULL-ended); the
+ * sim must not fail */
+static uint64_t lookups_of(const char *const *sets, const iosim_rec_t *recs,
+                           size_t n)
+{
+    iosim_sim_t *s = sim_from_sets(sets);
+    iosim_err_t err = {0};
+    uint64_t l = 0;
+    assert_int_equal(iosim_sim_consume(s, recs, n, &err), 0);
+    assert_int_equal(iosim_sim_finish(s, &err), 0);
+    assert_true(iosim_sim_stat_by_name(s, "iotlb.lookups", &l));
+    iosim_sim_free(s);
+    return l;
+}
+
 /* Rings only: no access. */
 static void test_rings_alone(void **state)
 {
@@ -533,6 +548,8 @@ static char page_letter(unsigned long long iova, unsigned long long ring)
         return 'V';
     if (iova >= 0xffff7000ull) /* another queue's ring page */
         return '?';
+    if (iova >= 0x10004000ull && iova < 0x10005000ull) /* an indirect table */
+        return 'T';
     return 'B';
 }
 
@@ -666,6 +683,155 @@ static void test_packed_from_meta(void **state)
     if (!strstr(err.msg, "capture used a packed virtqueue"))
         fail_msg("unexpected error: %s", err.msg);
     iosim_config_free(c);
+}
+
+/* An indirect tx packet on a packed ring.  Linux
+ * drivers/virtio/virtio_ring.c virtqueue_add_indirect_packed (from
+ * virtqueue_add_packed when virtqueue_use_indirect: total_sg > 1) maps
+ * each sg entry in order (vring_map_one_sg), then the table
+ * (vring_map_single, total_sg x 16 B), one ring slot; detach_buf_packed
+ * unmaps the head's desc_extra (the table: vring_unmap_state_packed,
+ * VRING_DESC_F_INDIRECT -> dma_unmap_single), then each table entry
+ * (vring_unmap_desc_packed): the split ring's orders.  QEMU 7.2
+ * hw/virtio/virtio.c virtqueue_packed_pop: the empty check D
+ * (virtio_queue_packed_empty_rcu: flags), the head DDDD
+ * (vring_packed_desc_read: flags, addr, id, len); VRING_DESC_F_INDIRECT:
+ * address_space_cache_init of the table (no translation), entry 0 TTTT
+ * (vring_packed_desc_read from the table cache: four reads), its buffer
+ * B (virtqueue_map_desc), virtqueue_packed_read_next_desc(indirect): next
+ * 1 < max = desc.len / 16 = 2, entry 1 TTTT, its buffer B; next 2 == max:
+ * done, no read (each T one translation of the table's page, entries
+ * read from the page's start: the MAP has no offset).  Then
+ * virtqueue_packed_flush DDD at used_idx, notify RR
+ * (driver area); the kick's set_notification(0) VVV, the empty pop D,
+ * set_notification(1) VVVV, the second flush's empty pop D
+ * (test_packed_tx_packet).  Records: test_tx_indirect's (buffers
+ * 0x10000000, 0x10002000, table 0x10004000 on CPU 0; the completion on
+ * CPU 1, table first). */
+static void test_packed_tx_indirect(void **state)
+{
+    (void)state;
+    iosim_rec_t r[24];
+    static const uint64_t linux_order[3] = {0x10004000, 0x10000000, 0x10002000};
+    size_t n = packed_rings(r);
+    r[n++] = test_map(10, 0x10000000, 4096, 0);
+    r[n++] = test_map(11, 0x10002000, 4096, 0);
+    r[n++] = test_map(12, 0x10004000, 4096, 0);
+    r[n++] = test_mark(13, 0);
+    for (uint64_t k = 0; k < 3; k++)
+        r[n++] = test_unmap(14 + k, linux_order[k], 4096, 1);
+    char seq[256];
+    packed_sequence(r, n, 0xffffc000, NULL, seq, sizeof seq);
+    assert_string_equal(seq, "VVVDDDDDTTTTBTTTTBDDDRRDVVVVD");
+    /* unmapped in the order they were posted: three packets of one
+     * buffer, each DDDDDB DDD RR */
+    static const uint64_t posted_order[3] = {0x10000000, 0x10002000,
+                                             0x10004000};
+    for (uint64_t j = 0; j < 3; j++)
+        r[n - 3 + j] = test_unmap(14 + j, posted_order[j], 4096, 1);
+    packed_sequence(r, n, 0xffffc000, NULL, seq, sizeof seq);
+    assert_string_equal(seq, "VVVDDDDDBDDDRRDDDDDBDDDRRDDDDDTDDDRRDVVVVD");
+    /* the feature off: the same three packets */
+    for (uint64_t j = 0; j < 3; j++)
+        r[n - 3 + j] = test_unmap(14 + j, linux_order[j], 4096, 1);
+    packed_sequence(r, n, 0xffffc000, "dev.virtio-net.indirect=false", seq,
+                    sizeof seq);
+    assert_string_equal(seq, "VVVDDDDDBDDDRRDDDDDBDDDRRDDDDDTDDDRRDVVVVD");
+}
+
+/* Mergeable rx buffers on a packed ring: rx_queue_size=4 (each of the
+ * three areas one page: descriptor ring D 0xfffff000, driver area R
+ * 0xffffe000, device area V 0xffffd000), the 4 buffers virtnet_open
+ * posted, 1536 B each (test_rx_mergeable), the first three made explicit
+ * by the importer (0xffff6000 down), then their unmaps on CPU 1, the
+ * first with its frame's length, 3061 B: 12 + 3061 = 3073 > 2 x 1536,
+ * three buffers.  QEMU 7.2 hw/net/virtio-net.c virtio_net_receive_rcu:
+ * virtio_net_has_buffers: the empty check D, virtqueue_avail_bytes ->
+ * virtqueue_packed_get_avail_bytes: vring_packed_desc_read of the entries
+ * from last_avail_idx on (one descriptor each: no VRING_DESC_F_NEXT, so
+ * virtqueue_packed_read_next_desc reads nothing) until 3 x 1536 >= 3073:
+ * 12 D; set_notification(0) VVV; three pops, D DDDD each, the first
+ * buffer's page B (the others' IOVAs are known only at their unmaps: B
+ * each there); virtqueue_fill nothing; virtqueue_packed_flush(3): three
+ * elements, DDD each; virtio_notify RR.  Linux receive_mergeable unmaps
+ * the two further buffers right after the first (virtqueue_get_buf_ctx ->
+ * detach_buf_packed). */
+static void test_packed_rx_mergeable(void **state)
+{
+    (void)state;
+    iosim_rec_t r[16];
+    size_t n = packed_rings(r);
+    for (uint64_t k = 0; k < 3; k++) /* the importer's pre-trace MAPs */
+        r[n++] = test_map(10 + k, 0xffff6000 - k * 4096, 4096, 1);
+    for (uint64_t k = 0; k < 3; k++) {
+        r[n] = test_unmap(13 + k, 0xffff6000 - k * 4096, 4096, 1);
+        r[n++].reserved = k ? 0 : 3061;
+    }
+    const char *q4 = "dev.virtio-net.rx_queue_size=4";
+    char seq[256];
+    packed_sequence(r, n, 0xfffff000, q4, seq, sizeof seq);
+    assert_string_equal(seq, "DDDDDDDDDDDDDVVVDDDDDBDDDDDDDDDDDDDDDDDDDRRBB");
+    assert_int_equal(strlen(seq), 45);
+    /* without mergeable buffers each buffer is a packet of its own
+     * (test_packed_rx_packet's 19 each) */
+    const char *sets[] = {
+        "dev.model=virtio-net",           "sim.window_only=false",
+        "dev.virtio-net.ring=packed",     q4,
+        "dev.virtio-net.mrg_rxbuf=false", NULL};
+    assert_int_equal(lookups_of(sets, r, n), 3 * 19);
+    /* 3060 B: 12 + 3060 = 3072 = 2 x 1536, two buffers: D, 8 D, VVV, two
+     * pops, DDD x 2, RR, B at the second's unmap = 32; the third buffer a
+     * packet of its own (no length): 19 */
+    r[n - 3].reserved = 3060;
+    packed_sequence(r, n, 0xfffff000, q4, seq, sizeof seq);
+    assert_string_equal(seq, "DDDDDDDDDVVVDDDDDBDDDDDDDDDDDRRB"
+                             "DDDDDVVVDDDDDBDDDRR");
+}
+
+/* A MAP the importer joined to a frame the guest sent (reserved
+ * IOSIM_SEG_KNOWN, `import qemu --pcap`: QEMU's first translation of its
+ * page followed a tx descriptor read) is a tx buffer even where the
+ * refill rules would take it for an rx buffer.  rx_queue_size=4 (refill
+ * above 4 / 2 = 2 free; rings as test_rx_mergeable), the three buffers
+ * the importer made explicit completed on CPU 1 (3 free), then a MAP on
+ * CPU 1 whose page frag is not known yet (frag_next: the refill), then a
+ * MARK.  Unjoined it is posted to the rx ring and never written; joined
+ * it is a tx packet popped at the kick (its page translated once). */
+static size_t joined_page_translations(uint16_t reserved)
+{
+    iosim_rec_t r[16];
+    size_t n = 0;
+    uint64_t t = 1;
+    r[n++] = test_map(t++, 0xfffff000, 4096, 0); /* rx ring */
+    r[n++] = test_map(t++, 0xffffc000, 8192, 0); /* tx ring */
+    for (uint64_t k = 0; k < 3; k++)
+        r[n++] = test_map(t++, 0xffffa000 - k * 4096, 4096, 1);
+    for (uint64_t k = 0; k < 3; k++)
+        r[n++] = test_unmap(t++, 0xffffa000 - k * 4096, 4096, 1);
+    r[n] = test_map(t++, 0x30000000, 4096, 1);
+    r[n++].reserved = reserved;
+    r[n++] = test_mark(t++, 1);
+    const char *sets[] = {"dev.model=virtio-net", "sim.window_only=false",
+                          "dev.virtio-net.rx_queue_size=4", NULL};
+    char *buf = xlate_log_of(sets, r, n, n);
+    size_t c = 0;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        const char *f = iova_comma(line);
+        if (f && strchr("0123456789", f[1]) &&
+            (strtoull(f + 1, NULL, 0) & ~0xfffull) == 0x30000000ull)
+            c++;
+    }
+    free(buf);
+    return c;
+}
+
+static void test_joined_map_is_tx(void **state)
+{
+    (void)state;
+    assert_int_equal(joined_page_translations(0), 0);
+    assert_int_equal(joined_page_translations(IOSIM_SEG_KNOWN), 1);
+    assert_int_equal(joined_page_translations(IOSIM_SEG_KNOWN | IOSIM_SEG_TCP),
+                     1);
 }
 
 /* Indirect tx packets (dev.virtio-net.indirect, the default).  Linux 6.1
@@ -852,14 +1018,7 @@ static void test_rx_mergeable(void **state)
     assert_int_equal(run(r, n, q4, NULL, 0), 53);
     const char *sets[] = {"dev.model=virtio-net", "sim.window_only=false", q4,
                           "dev.virtio-net.mrg_rxbuf=false", NULL};
-    iosim_sim_t *s = sim_from_sets(sets);
-    iosim_err_t err = {0};
-    uint64_t l = 0;
-    assert_int_equal(iosim_sim_consume(s, r, n, &err), 0);
-    assert_int_equal(iosim_sim_finish(s, &err), 0);
-    assert_true(iosim_sim_stat_by_name(s, "iotlb.lookups", &l));
-    assert_int_equal(l, 62);
-    iosim_sim_free(s);
+    assert_int_equal(lookups_of(sets, r, n), 62);
     /* P1 of 3060 B (the header counted: 3072 = 2 x 1536): two buffers,
      * has_buffers 6, set_notif 1, pops 6, elems / idx / event 4 = 17;
      * the third pre-trace buffer a packet of its own, 10; P2 10.  The
@@ -944,6 +1103,9 @@ int main(void)
         cmocka_unit_test(test_packed_rx_packet),
         cmocka_unit_test(test_packed_tx_packet),
         cmocka_unit_test(test_packed_from_meta),
+        cmocka_unit_test(test_packed_tx_indirect),
+        cmocka_unit_test(test_packed_rx_mergeable),
+        cmocka_unit_test(test_joined_map_is_tx),
         cmocka_unit_test(test_tx_indirect),
         cmocka_unit_test(test_tx_indirect_after_single),
         cmocka_unit_test(test_rx_mergeable),
