@@ -64,9 +64,9 @@ struct allassoc {
     uint32_t *w_ways;
     uint64_t *w_differs, *w_key;
     /* the watched geometries still followed (indices), nfollow of them;
-     * same: how many have not differed yet; give_up: allassoc_watch_give_up,
-     * whose next check is at lookup give_up_at */
-    size_t *follow, nfollow, same;
+     * give_up: allassoc_watch_give_up, whose next check is at lookup
+     * give_up_at */
+    size_t *follow, nfollow;
     bool give_up;
     uint64_t give_up_at;
     allassoc_feed_t *feed; /* NULL: operations applied as reported */
@@ -200,7 +200,6 @@ int allassoc_watch(allassoc_t *a, uint32_t ref_sets, uint32_t ref_ways,
     }
     a->nwatch = n;
     a->nfollow = n;
-    a->same = n;
     return 0;
 }
 
@@ -225,17 +224,17 @@ void allassoc_watch_result(const allassoc_t *a, size_t i, uint64_t *differs,
  * the geometries followed). */
 #define GIVE_UP_EVERY 1024u
 
-/* allassoc_watch_give_up's check, once every watched geometry has
- * differed from ref: a geometry whose differences so far equal no other
- * followed one's never will (they only grow), so nothing but its own
- * count and key would come of following it; it is left, and so is each
- * set count that then serves neither ref nor a geometry followed. */
+/* allassoc_watch_give_up's check: a geometry that differed from ref and
+ * whose differences so far equal no other followed one's never will
+ * equal ref's or another's (they only grow), so nothing but its own count
+ * and key would come of following it; it is left, and so is each set
+ * count that then serves neither ref nor a geometry followed. */
 static void give_up_check(allassoc_t *a)
 {
     size_t w = 0;
     for (size_t f = 0; f < a->nfollow; f++) {
         size_t i = a->follow[f];
-        bool twin = false;
+        bool twin = a->w_differs[i] == 0; /* ref's, so far */
         for (size_t g = 0; g < a->nfollow && !twin; g++) {
             size_t j = a->follow[g];
             twin = j != i && a->w_differs[j] == a->w_differs[i] &&
@@ -265,13 +264,13 @@ static void watch_compare(allassoc_t *a)
     for (size_t f = 0; f < a->nfollow; f++) {
         size_t i = a->follow[f];
         if ((a->depth[a->w_lv[i]] <= a->w_ways[i]) != ref) {
-            a->same -= a->w_differs[i]++ == 0;
+            a->w_differs[i]++;
             /* FNV-1a style mixing of the lookup's position */
             a->w_key[i] = (a->w_key[i] ^ a->seq) * 0x100000001b3ull +
                           0x9e3779b97f4a7c15ull;
         }
     }
-    if (a->give_up && a->same == 0 && a->seq >= a->give_up_at) {
+    if (a->give_up && a->seq >= a->give_up_at) {
         give_up_check(a);
         a->give_up_at = a->seq + GIVE_UP_EVERY;
     }

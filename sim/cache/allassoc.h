@@ -113,15 +113,15 @@ int allassoc_watch(allassoc_t *a, uint32_t ref_sets, uint32_t ref_ways,
  * equal differences). */
 void allassoc_watch_result(const allassoc_t *a, size_t i, uint64_t *differs,
                            uint64_t *key);
-/* From now on, once every watched geometry has differed from ref (none
- * can take ref's results), a watched geometry whose differences so far
- * equal no other followed one's (checked every 1,024 lookups) is no
- * longer followed: no other can ever equal it, so its results would only
- * name it alone.  Its watch results stay those of the check (a count
- * and key no followed geometry will have), and a set count that then
- * serves neither ref nor a followed geometry is no longer updated: its
- * allassoc_counts mean nothing.  ref's set count and the followed
- * geometries stay exact (allassoc_exact, allassoc_counts). */
+/* From now on, a watched geometry that has differed from ref and whose
+ * differences so far equal no other followed one's (checked every 1,024
+ * lookups) is no longer followed: it can never equal ref or another
+ * again, so its results would only name it alone.  Its watch results
+ * stay those of the check (a count and key no followed geometry will
+ * have), and a set count that then serves neither ref nor a followed
+ * geometry is no longer updated: its allassoc_counts mean nothing.
+ * ref's set count and the followed geometries (those that never differed
+ * among them) stay exact (allassoc_exact, allassoc_counts). */
 void allassoc_watch_give_up(allassoc_t *a);
 /* Whether watched geometry i is still followed (see above). */
 bool allassoc_watch_followed(const allassoc_t *a, size_t i);

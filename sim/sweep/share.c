@@ -20,14 +20,18 @@
  *     same counters, histograms and warnings, except what the caches count
  *     of their own lines: the IOTLB's evictions and entries invalidated,
  *     the PSCs' entries invalidated (psc.invalidated).
- *   - Pass 1: the first sim of each group (its leader) runs with an
- *     all-associativity shadow (cache/allassoc.h, LRU stack distances) on
- *     each of its caches whose geometry differs within the group, which
- *     compares every other member's outcome with the leader's, lookup by
- *     lookup.  A member that never differed in any takes the leader's
- *     results (system.h sim_adopt_results) and its own counts of lines
- *     from the shadows.  Sims in no group run as themselves in the same
- *     decode.
+ *   - Pass 1: the sim of each group with the most lines in its shared
+ *     caches (its leader: geometries that hold a stream's working set
+ *     hit and miss alike, so the largest is the likeliest to serve others)
+ *     runs with an all-associativity shadow (cache/allassoc.h, LRU stack
+ *     distances) on each of its caches whose geometry differs within the
+ *     group, which compares every other member's outcome with the
+ *     leader's, lookup by lookup; a member that differed at lookups no
+ *     other member differed at is no longer followed, nor are the set
+ *     counts only such members used (allassoc_watch_give_up).  A member that
+ * never differed in any takes the leader's results (system.h sim_adopt_results)
+ * and its own counts of lines from the shadows.  Sims in no group run as
+ * themselves in the same decode.
  *   - Pass 2: the members that differed, in classes of equal differences
  *     (the count and a hash of their positions), each class's first
  *     member leading the rest, watched again: a shared hash is checked,
@@ -62,7 +66,7 @@
  *   mode: each such class has a front of its own; hv modes other than
  *   none run whole); an error is reported as the first failing sim of a
  *   pass meets it (a sim whose run was shared fails with its leader or
- *   front).
+ *   front), named as the first sim that run stands for (name_first).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -446,17 +450,53 @@ static void lead_settle(share_t *sh, size_t L)
     }
 }
 
+/* Lines of sim i's shared caches (sets x ways, summed). */
+static uint64_t lines_of(const share_t *sh, size_t i)
+{
+    uint64_t n = 0;
+    for (unsigned x = 0; x < NCACHES; x++)
+        n += (uint64_t)sets_of(sh->sims[i], x) * ways_of(sh->sims[i], x);
+    return n;
+}
+
 /* Roles of the sims not done yet, for pass p (0-based). */
 static void plan_pass(share_t *sh, size_t p)
 {
-    for (size_t i = 0; i < sh->n; i++) {
+    /* pass 1: each group's sim of the most lines (the first of them)
+     * leads the rest: geometries that hold a stream's working set hit
+     * and miss alike, so the largest is the likeliest to lead others
+     * that never differ; smaller ones that differ each at lookups of
+     * their own leave its shadows early (allassoc_watch_give_up) */
+    for (size_t i = 0; i < sh->n && p == 0; i++) {
+        member_t *mi = &sh->m[i];
+        if (mi->role == ROLE_DONE)
+            continue;
+        mi->role = ROLE_ALONE;
+        if (mi->alone || mi->group == SIZE_MAX)
+            continue;
+        size_t L = i;
+        for (size_t j = 0; j < sh->n; j++)
+            if (sh->m[j].group == mi->group && !sh->m[j].alone &&
+                sh->m[j].role != ROLE_DONE &&
+                (lines_of(sh, j) > lines_of(sh, L) ||
+                 (lines_of(sh, j) == lines_of(sh, L) && j < L)))
+                L = j;
+        if (L != i) {
+            mi->role = ROLE_FOLLOW;
+            mi->leader = L;
+        }
+    }
+    for (size_t i = 0; i < sh->n && p == 0; i++)
+        if (sh->m[i].role == ROLE_FOLLOW)
+            sh->m[sh->m[i].leader].role = ROLE_LEAD;
+    for (size_t i = 0; i < sh->n && p > 0; i++) {
         member_t *mi = &sh->m[i];
         if (mi->role == ROLE_DONE)
             continue;
         mi->role = ROLE_ALONE;
         if (p >= 2 || mi->alone || mi->group == SIZE_MAX)
             continue;
-        if (p == 1 && mi->differs == 0)
+        if (mi->differs == 0)
             continue; /* (not reached: a follower that never differed
                          is done) */
         /* the first earlier sim of its class leads it */
@@ -536,6 +576,49 @@ out:
     return rc;
 }
 
+/* The first sim (by index) whose results sim k's run of this pass gives:
+ * k, or for a leader its first follower if that comes before it. */
+static size_t first_of(const share_t *sh, size_t k)
+{
+    size_t f = k;
+    for (size_t i = 0; i < f && sh->m[k].role == ROLE_LEAD; i++)
+        if (sh->m[i].role == ROLE_FOLLOW && sh->m[i].leader == k)
+            f = i;
+    return f;
+}
+
+/* The run of this pass that stands first for sim i (first_of), or
+ * SIZE_MAX. */
+static size_t run_at(const share_t *sh, size_t i)
+{
+    const member_t *mi = &sh->m[i];
+    size_t k = mi->role == ROLE_FOLLOW ? mi->leader : i;
+    if (mi->role == ROLE_DONE || first_of(sh, k) != i)
+        return SIZE_MAX;
+    return k;
+}
+
+/* A pass's error names its failing sim; a leader's names the first sim
+ * it stands for instead, as --plain's names its first failing sim (the
+ * members of a group meet the same input: the leader's own error). */
+static void name_first(const share_t *sh, iosim_err_t *err)
+{
+    for (size_t k = 0; k < sh->n; k++) {
+        size_t f = first_of(sh, k);
+        char from[256], msg[sizeof err->msg];
+        if (f == k)
+            continue;
+        snprintf(from, sizeof from, ": %s: ", iosim_sim_label(sh->sims[k]));
+        const char *at = strstr(err->msg, from);
+        if (!at)
+            continue;
+        snprintf(msg, sizeof msg, "%.*s: %s: %s", (int)(at - err->msg),
+                 err->msg, iosim_sim_label(sh->sims[f]), at + strlen(from));
+        snprintf(err->msg, sizeof err->msg, "%s", msg);
+        return;
+    }
+}
+
 static int run_pass(share_t *sh, iosim_trace_reader_t *r, unsigned threads,
                     iosim_progress_fn progress, void *arg, iosim_err_t *err)
 {
@@ -564,8 +647,11 @@ static int run_pass(share_t *sh, iosim_trace_reader_t *r, unsigned threads,
             rc = lead_attach(sh, i, spare > 0, err);
             spare -= spare > 0;
         }
-        if (sh->m[i].role == ROLE_LEAD || sh->m[i].role == ROLE_ALONE)
-            run[nrun++] = sh->sims[i];
+        /* in the order of the first sim each run stands for: the first
+         * of them to fail is --plain's first failing sim (name_first) */
+        size_t k = run_at(sh, i);
+        if (k != SIZE_MAX)
+            run[nrun++] = sh->sims[k];
     }
     if (!rc)
         rc = make_fronts(sh, run, &nrun, fronts, &nfronts, err);
@@ -573,9 +659,9 @@ static int run_pass(share_t *sh, iosim_trace_reader_t *r, unsigned threads,
     for (size_t k = 0; k < nfronts && !rc; k++)
         rc = sim_front_threads(fronts[k], nrun < t ? t / (unsigned)nrun : 1,
                                err);
-    if (!rc)
-        rc = iosim_replay_reader_threads(r, run, nrun, threads, progress, arg,
-                                         err);
+    if (!rc && (rc = iosim_replay_reader_threads(r, run, nrun, threads,
+                                                 progress, arg, err)))
+        name_first(sh, err);
     for (size_t k = 0; k < nfronts; k++) {
         if (!rc && !sim_front_settle(fronts[k]))
             rc = iosim_err_set(err,

@@ -177,6 +177,17 @@ rc=$?
 [ "$rc" = 2 ] && grep -q "record 32" "$WORK/strict.shared" &&
     cmp -s "$WORK/strict.shared" "$WORK/strict.plain" ||
     fail "--strict-input: exit $rc, '$(cat "$WORK/strict.shared")' vs '$(cat "$WORK/strict.plain")'"
+# ... and where a group's leader (its sim of the most lines: sets=16)
+# comes after a sim that runs alone (FIFO) but stands for the first sim
+# (sets=1): the error names that one, as --plain's does
+MIX=(--sweep vtd.iotlb.sets=1,16 --sweep vtd.iotlb.replacement=lru,fifo)
+"$IOSIM" --config "$C" --no-progress --strict-input "${MIX[@]}" \
+    "$SRC/traces/nginx-lazy.zst" > /dev/null 2> "$WORK/mix.shared"
+"$IOSIM" --config "$C" --no-progress --strict-input --plain "${MIX[@]}" \
+    "$SRC/traces/nginx-lazy.zst" > /dev/null 2> "$WORK/mix.plain"
+grep -q "sets=1 vtd.iotlb.replacement=lru: record 32" "$WORK/mix.plain" &&
+    cmp -s "$WORK/mix.shared" "$WORK/mix.plain" ||
+    fail "--strict-input, a leader after a sim alone: '$(cat "$WORK/mix.shared")' vs '$(cat "$WORK/mix.plain")'"
 # ... and with --threads 2 (the failing leader's shadows on their own
 # thread, which must end too)
 "$IOSIM" --config "$C" --no-progress --strict-input --threads 2 "${SW[@]}" \
