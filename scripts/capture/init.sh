@@ -139,6 +139,13 @@ for d in /sys/bus/virtio/devices/*; do
     [ -f "$d/features" ] || continue
     echo "${d##*/} device=$(cat "$d/device") features=$(cat "$d/features")"
 done > $OUT/virtio-features.txt
+# The NIC's ring sizes as the driver uses them (ethtool -g: virtio_net
+# virtnet_get_ringparam reports virtqueue_get_vring_size of rx/tx queue 0,
+# the size the device offered and setup_vq took; e1000e its descriptor
+# counts), when build-initramfs found ethtool on the host.
+if [ -x /usr/sbin/ethtool ]; then
+    /usr/sbin/ethtool -g eth0 > $OUT/ring-params.txt 2>&1 || say "ethtool -g eth0 failed"
+fi
 cat /tmp/server.log > $OUT/server.log
 {
     echo "cmdline: $(cat /proc/cmdline)"

@@ -192,7 +192,12 @@
  *     poll and time no arrival (explicit_map).
  *   - The device starts at ring index 0 with the rx descriptors 0..num-1
  *     posted in order and the tx ring empty (indices matter only for
- *     rings of more than one page).
+ *     rings of more than one page: checked on a capture with a 1,024-entry
+ *     rx ring, 7 pages, redis-strict-qs1024-pcap-qemu: QEMU's translations
+ *     per ring page equal the model's but for 57 of 8,480 on the tx
+ *     avail/used page).  Queue sizes from the trace's metadata
+ *     (implies.dev.virtio-net.rx_queue_size / tx_queue_size, which the
+ *     importer takes from the capture's meta.tsv), else 256.
  *   - rx_at=arrival: the peer answers the guest's transmits (a request/
  *     response load); a peer that streams on its own (bulk receive) has
  *     arrivals the guest's maps do not bound from below.
@@ -798,13 +803,28 @@ static bool q_pop(vn_t *v, vn_vq_t *q, bool write)
     return true;
 }
 
-/* virtqueue_fill -> virtqueue_split_fill -> vring_used_write */
+/* virtqueue_fill -> virtqueue_split_fill -> vring_used_write: one
+ * address_space_write_cached of the 8-byte elem.  The used ring's elems
+ * start 4 B past a vring_align boundary (flags, idx), so in a ring of
+ * more than one page an elem can straddle a page (1,024 entries: elems
+ * 247 and 759, at ring offsets 0x4ffc and 0x5ffc).  QEMU 7.2 translates
+ * only the elem's first page: address_space_write_cached_slow
+ * (softmmu/physmem.c) translates its start, clipped at the IOMMU page
+ * (address_space_translate_cached -> address_space_translate_iommu), and
+ * hands flatview_write_continue the offset inside the cache, not the
+ * IOVA, for the rest, which the vIOMMU then refuses as an unmapped IOVA
+ * (the -qs1024 capture's QEMU log: vtd_dmar_fault at addr 0x7c0 and
+ * 0x17c0, no translation of the next page; the import keeps no record of
+ * the fault).  A later QEMU passes the IOVA there (cache->xlat + addr)
+ * and translates the next page too: not modeled (its release
+ * UNVERIFIED). */
 static void q_fill(vn_t *v, vn_vq_t *q, uint32_t idx)
 {
     if (v->packed) /* virtqueue_packed_fill: used_elems[] only */
         return;
-    acc(v, q, W_USED_ELEM, q->used + 4 + 8ull * ((q->used_idx + idx) % q->num),
-        8, true);
+    uint64_t at = q->used + 4 + 8ull * ((q->used_idx + idx) % q->num);
+    uint64_t left = VN_PAGE - at % VN_PAGE; /* bytes to the page's end */
+    acc(v, q, W_USED_ELEM, at, left < 8 ? left : 8, true);
 }
 
 /* virtqueue_flush -> virtqueue_split_flush -> vring_used_idx_set */

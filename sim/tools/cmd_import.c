@@ -7,7 +7,7 @@
  *   (the writer renames its temp file on commit).
  * Assumptions: a capture folder (traces/raw/SHARED-CAPTURES.md) may hold
  *   iommu-info.txt (policy), dmesg.txt (kernel) and meta.tsv (the virtio
- *   ring format: scripts/capture/run) next to the input.
+ *   ring format and queue sizes: scripts/capture/run) next to the input.
  * Not modeled: nothing.
  */
 #include <errno.h>
@@ -100,7 +100,13 @@ static void usage(FILE *out)
             "packed if\n"
             "                   meta.tsv next to the input says so (nic "
             "packed=on,\n"
-            "                   virtio_features bit 34), else not recorded\n"
+            "                   virtio_features bit 34), else not recorded;\n"
+            "                   meta.tsv's ring_sizes (else the nic's "
+            "rx_queue_size=,\n"
+            "                   tx_queue_size=) also give the virtio-net "
+            "queue sizes\n"
+            "                   (implies.dev.virtio-net.rx_queue_size, "
+            "tx_queue_size)\n"
             "  --window         keep only BENCH_START..BENCH_END\n"
             "  --device BB:DD.F device of map/unmap records (default "
             "01:00.0)\n"
@@ -194,15 +200,32 @@ static void guess_kernel(const char *dir, char *out, size_t n)
     fclose(f);
 }
 
-/* The ring format of the capture's virtio NIC from its meta.tsv
- * (scripts/capture/run): "packed" when the nic column has packed=on (the
- * QEMU property, include/hw/virtio/virtio.h DEFINE_VIRTIO_COMMON_FEATURES)
- * or the virtio_features column, the guest's
+/* The value N of "key=N" inside v (a meta.tsv cell), 0 if absent or not
+ * a count. */
+static uint32_t cell_count(const char *v, const char *key)
+{
+    const char *at = strstr(v, key);
+    char *end;
+    if (!at)
+        return 0;
+    unsigned long x = strtoul(at + strlen(key), &end, 10);
+    return end > at + strlen(key) && x <= 65536 ? (uint32_t)x : 0;
+}
+
+/* The capture's virtio NIC from its meta.tsv (scripts/capture/run).
+ * Ring format: "packed" when the nic column has packed=on (the QEMU
+ * property, include/hw/virtio/virtio.h DEFINE_VIRTIO_COMMON_FEATURES) or
+ * the virtio_features column, the guest's
  * /sys/bus/virtio/devices/virtioN/features of the net device (one '0'/'1'
  * per bit, bit 0 first: drivers/virtio/virtio.c features_show), has bit 34
- * VIRTIO_F_RING_PACKED set (include/uapi/linux/virtio_config.h).  Nothing
- * otherwise: a split ring is the default. */
-static void guess_ring(const char *dir, char *out, size_t n)
+ * VIRTIO_F_RING_PACKED set (include/uapi/linux/virtio_config.h); nothing
+ * otherwise: a split ring is the default.  Queue sizes (*rx, *tx; 0 = not
+ * known) of a virtio-net nic: the ring_sizes column ("rx=N,tx=M", the
+ * guest's ethtool -g: virtio_net virtnet_get_ringparam ->
+ * virtqueue_get_vring_size), else the nic column's rx_queue_size= /
+ * tx_queue_size= (the QEMU properties the capture set). */
+static void guess_virtio(const char *dir, char *out, size_t n, uint32_t *rx,
+                         uint32_t *tx)
 {
     FILE *f = capture_file(dir, "meta.tsv");
     if (!f)
@@ -213,6 +236,8 @@ static void guess_ring(const char *dir, char *out, size_t n)
     if (!ok)
         return;
     /* column by column (empty ones too): h and v end at the next tab */
+    bool virtio_net = false;
+    uint32_t nic_rx = 0, nic_tx = 0, sz_rx = 0, sz_tx = 0;
     for (char *h = head, *v = row; *h && *v;) {
         size_t hl = strcspn(h, "\t\n"), vl = strcspn(v, "\t\n");
         char hc = h[hl], vc = v[vl];
@@ -222,10 +247,22 @@ static void guess_ring(const char *dir, char *out, size_t n)
             (!strcmp(h, "virtio_features") && vl > 34 && v[34] == '1');
         if (packed)
             snprintf(out, n, "packed");
+        if (!strcmp(h, "nic")) {
+            virtio_net = !strncmp(v, "virtio-net", 10);
+            nic_rx = cell_count(v, "rx_queue_size=");
+            nic_tx = cell_count(v, "tx_queue_size=");
+        } else if (!strcmp(h, "ring_sizes")) {
+            sz_rx = cell_count(v, "rx=");
+            sz_tx = cell_count(v, "tx=");
+        }
         if (hc != '\t' || vc != '\t')
             break;
         h += hl + 1;
         v += vl + 1;
+    }
+    if (virtio_net) {
+        *rx = sz_rx ? sz_rx : nic_rx;
+        *tx = sz_tx ? sz_tx : nic_tx;
     }
 }
 
@@ -443,10 +480,12 @@ int cmd_import(int argc, char **argv)
             guess_kernel(dir, kernel, sizeof kernel);
             opts.kernel = kernel;
         }
-        if (!opts.virtio_ring) {
-            guess_ring(dir, ring, sizeof ring);
+        uint32_t rx = 0, tx = 0;
+        guess_virtio(dir, ring, sizeof ring, &rx, &tx);
+        if (!opts.virtio_ring)
             opts.virtio_ring = ring;
-        }
+        opts.virtio_rx_size = rx;
+        opts.virtio_tx_size = tx;
     }
 
     bool same = outfile_not_input("-o", out_path, in_path, &err) != 0;

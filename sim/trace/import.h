@@ -70,6 +70,9 @@ typedef struct import_opts {
     const char *virtio_ring; /* a virtio NIC's virtqueue format, split or
                                 packed ("" or NULL: not recorded): meta
                                 implies.dev.virtio-net.ring             */
+    uint32_t virtio_rx_size; /* its rx / tx virtqueue sizes (0: not      */
+    uint32_t virtio_tx_size; /* recorded): implies.dev.virtio-net.rx_queue_size,
+                                tx_queue_size                            */
 } import_opts_t;
 
 /* What an import saw; the command prints these on stderr. */

@@ -322,6 +322,17 @@ static import_sink_t *sink_new(const import_opts_t *opts,
     if (opts->virtio_ring && opts->virtio_ring[0])
         (void)iosim_trace_meta_set_implies(&s->meta, "dev.virtio-net.ring",
                                            opts->virtio_ring);
+    /* its queue sizes: the virtio-net model's ring layout and indices
+     * (vring_size of each queue, dev_virtio_net.c vn_layout) */
+    const char *qkey[2] = {"dev.virtio-net.rx_queue_size",
+                           "dev.virtio-net.tx_queue_size"};
+    uint32_t qsize[2] = {opts->virtio_rx_size, opts->virtio_tx_size};
+    for (int k = 0; k < 2; k++)
+        if (qsize[k]) {
+            char v[16];
+            snprintf(v, sizeof v, "%u", qsize[k]);
+            (void)iosim_trace_meta_set_implies(&s->meta, qkey[k], v);
+        }
     if (opts->domain >= 0) {
         s->domain_decided = true;
         s->domain = (uint16_t)opts->domain;

@@ -15,7 +15,16 @@
 # its unmap as the first (sim/dev/dev_virtio_net.c).
 #
 # Every row meets both tolerances but the KNOWN ones (NAME:ENTRIES:BOUND,
-# a cell held to its own bound so that a regression still fails): none.
+# a cell held to its own bound so that a regression still fails):
+# redis-strict-qs1024-pcap-qemu at 4 entries (-5.2%, held to 6%): the
+# capture with a 1,024-entry rx ring (7 pages) puts the rx used elems on
+# pages of their own (0xffffd000, 0xffffe000) beside the desc and avail
+# pages, so three rx ring pages and the two tx ones compete for 4
+# entries, and the known tx gap (the model sends tx packets back to back
+# more often than QEMU, scripts/access-diff: 279 vs 182 here, 155 vs 41
+# on redis-strict-pcap-qemu, whose 4-entry cell is -3.7%) costs more
+# misses; every page's translation count equals QEMU's but the tx ones
+# (checked below).
 # Four user-networking captures without the netdev's dump missed their
 # 4-entry cells (memcached-strict-qemu -6.0%, redis-strict-sm-qemu -5.5%,
 # redis-strict-q10-qemu -6.3%, redis-strict-fs-qemu -6.6%) and were held
@@ -59,7 +68,7 @@
 # 8-entry misses within 2% of rx_at=unmap's, which is more than 5% from
 # the real ones.
 . "${SRC:?}/tests/cli/lib/common.sh"
-KNOWN=""
+KNOWN="redis-strict-qs1024-pcap-qemu:4:0.06"
 # dev-check keeps each trace's text form and the one without its DMA
 # records in $TXT (NAME.txt, NAME-nodma.txt): the checks below read them
 # again instead of converting the traces again.
@@ -86,7 +95,8 @@ run virtio-net "$SRC/traces/memcached-strict-pcap-qemu.zst" "$SRC/traces/redis-l
     "$SRC/traces/nginx-strict-pcap-qemu.zst" "$SRC/traces/redis-strict-pcap-qemu.zst" \
     "$SRC/traces/redis-strict-packed-qemu.zst" \
     "$SRC/traces/redis-strict-tap-qemu.zst" "$SRC/traces/redis-strict-tap-v16384-qemu.zst" \
-    "$SRC/traces/redis-strict-tap-packed-qemu.zst"
+    "$SRC/traces/redis-strict-tap-packed-qemu.zst" \
+    "$SRC/traces/redis-strict-qs1024-pcap-qemu.zst"
 # QEMU 10.0 captures: virtqueue_num_heads uses the shadow index (>= 8.2)
 run --set dev.virtio-net.shadow_heads=true virtio-net \
     "$SRC/traces/redis-strict-q10-pcap-qemu.zst" "$SRC/traces/redis-strict-fs-pcap-qemu.zst" \
@@ -108,7 +118,44 @@ n=$(awk -v known="$KNOWN" '
 rc=$?
 echo "$n"
 [ $rc -eq 0 ] || fails=$((fails + 1))
-echo "$n" | grep -qx 'rows 100' || fail "expected 100 rows"
+echo "$n" | grep -qx 'rows 105' || fail "expected 105 rows"
+# The capture with a 1,024-entry rx virtqueue (run --queue-size 1024;
+# QEMU 7.2 keeps tx at 256 on a user netdev): the guest's ethtool -g and
+# meta.tsv say rx=1024,tx=256, the import recorded both sizes in the
+# trace's metadata, so the rows above replayed it with QEMU's layout of a
+# 7-page ring (dev.virtio-net.rx_queue_size from the metadata).  Checked
+# against QEMU's own translations per rx ring page (its DMA records):
+# desc pages 0xffff8000..0xffffb000, avail and used from 0xffffc000, the
+# used elems 248.. on 0xffffd000 and 760.. on 0xffffe000 (vring_size
+# layout; elems 247 and 759 straddle a page and QEMU 7.2 translates only
+# their first page, then faults at the used ring's own offsets 0x7c0 and
+# 0x17c0: its log's vtd_dmar_fault, dev_virtio_net.c q_fill): every count
+# equal.  Without the sizes (256, the default) lookups are far off.
+q=redis-strict-qs1024-pcap-qemu
+grep -q $'\trx=1024,tx=256$' "$SRC/traces/raw/$q-trace/meta.tsv" &&
+    grep -q '^RX:[[:space:]]*1024$' "$SRC/traces/raw/$q-trace/ring-params.txt" ||
+    fail "$q: meta.tsv / ring-params.txt do not say rx=1024,tx=256"
+grep -qx '#meta implies.dev.virtio-net.rx_queue_size=1024' "$TXT/$q-nodma.txt" &&
+    grep -qx '#meta implies.dev.virtio-net.tx_queue_size=256' "$TXT/$q-nodma.txt" ||
+    fail "$q: no queue sizes in its metadata"
+[ "$(zstd -dc "$SRC/traces/raw/$q-trace/qemu-trace.log.zst" |
+     grep -c 'vtd_dmar_fault .* addr 0x\(7c0\|17c0\) write 1')" = 2 ] ||
+    fail "$q: QEMU's log lacks the two faults of the straddling used elems"
+"$IOSIM" --config "$SRC/configs/qemu-virtio.yaml" --set os.policy=trace --set sim.window_only=false \
+    --set dev.model=virtio-net --dump-accesses "$WORK/qs-acc.csv" "$TXT/$q-nodma.txt" \
+    > /dev/null 2>&1 || fail "$q: replay failed"
+pages="0xffff8000 0xffff9000 0xffffa000 0xffffb000 0xffffc000 0xffffd000 0xffffe000"
+real_pages=$(awk -v pages="$pages" '$1 == "DMA" { for (i = 2; i <= NF; i++) if ($i ~ /^iova=/) c[substr($i, 6)]++ }
+    END { n = split(pages, p, " "); for (i = 1; i <= n; i++) printf "%d ", c[p[i]] }' "$TXT/$q.txt")
+model_pages=$(awk -F, -v pages="$pages" 'NR > 1 { c[$9]++ }
+    END { n = split(pages, p, " "); for (i = 1; i <= n; i++) printf "%d ", c[p[i]] }' "$WORK/qs-acc.csv")
+echo "$q: rx ring pages 0xffff8000..0xffffe000, QEMU's translations $real_pages, model's $model_pages"
+[ "$real_pages" = "$model_pages" ] && [ "$real_pages" = "794 512 512 512 7379 512 264 " ] ||
+    fail "$q: rx ring pages: QEMU $real_pages, model $model_pages"
+IOSIM="$IOSIM" IOSIM_TRACE="$IOSIM_TRACE" bash "$SRC/scripts/dev-check" --sizes 4 \
+    --set dev.virtio-net.rx_queue_size=256 virtio-net "$SRC/traces/$q.zst" > "$WORK/qs256" 2>&1
+awk -v t=$q '$1 == t && $5 + 0 > 0.20 { ok = 1 } END { exit !ok }' "$WORK/qs256" ||
+    fail "$q with 256-entry rings: $(cat "$WORK/qs256")"
 # The packed-virtqueue capture: its import read the ring format from the
 # capture's meta.tsv (nic column: packed=on) into the trace's metadata,
 # so the rows above replayed it packed (dev.virtio-net.ring auto); the

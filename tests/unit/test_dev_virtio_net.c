@@ -1030,6 +1030,61 @@ static void test_rx_mergeable(void **state)
     assert_int_equal(run(r, n, q4, NULL, 0), 64);
 }
 
+/* A ring of more than one page: rx_queue_size=1024 (QEMU's rx_queue_size
+ * property), tx 256.  Layout by hand (Linux include/uapi/linux/
+ * virtio_ring.h vring_size, align 64): desc 16 x 1024 = 0x4000, avail
+ * 4 + 2 x 1024 + 2 B at 0x4000, used at ALIGN(0x4806, 64) = 0x4840
+ * (flags, idx, then elems of 8 B at 0x4844 + 8 i), end 0x4844 + 0x2000 +
+ * 2 = 26,694 B: 7 pages, an IOVA span of 8 (iommu_dma_alloc_iova rounds
+ * to a power of two, size-aligned): rx 0xffff8000, desc on pages
+ * 0xffff8000..0xffffb000, avail and used from 0xffffc000; tx (6,726 B, 2
+ * pages) 0xffff6000, control 0xffff5000.  249 rx packets into buffers
+ * posted before the trace (the importer's MAPs, descending below the
+ * control ring), QEMU 7.2: per packet 2 desc reads (heads 0..248: page
+ * 0xffff8000), the buffer, and 7 avail/used fields; elem 247 at 0x4ffc
+ * straddles 0xffffd000 and QEMU 7.2 translates only its first page
+ * (address_space_write_cached_slow, dev_virtio_net.c q_fill), elem 248
+ * at 0x5004 lies on 0xffffd000: translations 0xffff8000 2 x 249 = 498,
+ * 0xffffc000 7 x 249 - 1 = 1,742, 0xffffd000 1, 0xffffe000 none. */
+static void test_rx_ring_1024(void **state)
+{
+    (void)state;
+    enum { NPKT = 249 };
+    iosim_rec_t *r = calloc(2 * NPKT + 2, sizeof *r);
+    assert_non_null(r);
+    size_t n = 0;
+    uint64_t t = 1;
+    r[n++] = test_map(t++, 0xffff8000, 7 * 4096, 0); /* rx ring, 7 pages */
+    r[n++] = test_map(t++, 0xffff6000, 8192, 0);     /* tx ring */
+    for (uint64_t k = 0; k < NPKT; k++) {
+        uint64_t b = 0xffff4000 - k * 4096;
+        r[n++] = test_map(t++, b, 4096, 0);
+        r[n++] = test_unmap(t++, b, 4096, 1);
+    }
+    const char *sets[] = {"dev.model=virtio-net", "sim.window_only=false",
+                          "dev.virtio-net.rx_queue_size=1024", NULL};
+    char *buf = xlate_log_of(sets, r, n, n);
+    long pages[8] = {0}, other = 0;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        const char *f = iova_comma(line);
+        if (!f)
+            continue;
+        unsigned long long a = strtoull(f + 1, NULL, 0) & ~0xfffull;
+        if (a >= 0xffff8000 && a < 0x100000000)
+            pages[(a - 0xffff8000) / 4096]++;
+        else
+            other++;
+    }
+    free(buf);
+    free(r);
+    assert_int_equal(pages[0], 2 * NPKT);
+    assert_int_equal(pages[1] + pages[2] + pages[3], 0);
+    assert_int_equal(pages[4], 7 * NPKT - 1);
+    assert_int_equal(pages[5], 1);
+    assert_int_equal(pages[6] + pages[7], 0);
+    assert_int_equal(other, NPKT); /* each buffer's page */
+}
+
 /* A run of maps on the poll's CPU that holds the refill and transmits
  * (refill_split): rx ring of 8 (refill above 8 / 2 = 4 free), all 8
  * pre-trace buffers completed on CPU 1, then on CPU 1 two tx maps and the
@@ -1110,6 +1165,7 @@ int main(void)
         cmocka_unit_test(test_tx_indirect_after_single),
         cmocka_unit_test(test_rx_mergeable),
         cmocka_unit_test(test_refill_split),
+        cmocka_unit_test(test_rx_ring_1024),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
