@@ -12,7 +12,8 @@
 # whose accesses a device model synthesizes (touch, pre-trace maps that
 # are not counted), a lazy capture (flush queue, stale hits), a
 # passthrough capture (no translation), a QEMU capture (the trace's own
-# DMA records) and gen nic with --compare of three policies; sweeps of
+# DMA records), requests of two PASIDs on one page (legacy and scalable
+# mode) and gen nic with --compare of three policies; sweeps of
 # the IOTLB (FIFO: no LRU shadow can share the run), PSC hit times and
 # the context cache; with --threads 2.  Configurations that differ in a
 # key the front reads (vtd.iq_desc_ns, os.policy) get fronts of their
@@ -133,6 +134,32 @@ for s in json.load(open(sys.argv[1]))["sims"]:
 check fault "$WORK/fault.txt" "$FRONT1" --set sim.window_only=false "${FIFO[@]}"
 got=$(grep -o '"dma.faults": [0-9]*' "$WORK/fault.shared" | sort -u | tr '\n' ' ')
 [ "$got" = '"dma.faults": 3 ' ] || fail "fault: dma.faults '$got', want 3 in each"
+# requests with and without a PASID on one page: the IOTLB keeps an entry
+# per (source, PASID, domain) key, which the front logs for the back ends'
+# quick path (legacy mode) and their general path (scalable mode, first
+# stage); a back end that took another key would share entries
+{
+    echo "# iosim-trace text v1"
+    echo "#meta has_dma=1"
+    echo "MAP t=1000 cpu=0 dev=01:00.0 dom=6 pasid=5 iova=0x10000 size=8192 phys=0x1000 prot=rw"
+    echo "MAP t=1001 cpu=0 dev=01:00.0 dom=6 pasid=0 iova=0x30000 size=8192 phys=0x9000 prot=rw"
+    for t in 2000 2100 2200 2300 2400 2500; do
+        echo "DMA t=$t dev=01:00.0 pasid=5 iova=0x10040 size=64 dir=read dom=6"
+        echo "DMA t=$((t + 10)) dev=01:00.0 pasid=5 iova=0x11040 size=64 dir=read dom=6"
+        echo "DMA t=$((t + 20)) dev=01:00.0 pasid=0 iova=0x30040 size=64 dir=read dom=6"
+        echo "DMA t=$((t + 30)) dev=01:00.0 pasid=0 iova=0x10040 size=64 dir=read dom=6"
+    done
+} > "$WORK/pasid.txt"
+check pasid "$WORK/pasid.txt" "$FRONT1" --set sim.window_only=false "${FIFO[@]}"
+check pasid-sm "$WORK/pasid.txt" "$FRONT1" --set sim.window_only=false \
+    --set vtd.root_mode=scalable --set vtd.translation=first-stage "${FIFO[@]}"
+# 4 keys x 6 rounds: the 16 x 8 IOTLB misses each key's first lookup
+# alone (4), one way of one set misses all 24
+got=$(grep -o '"iotlb.misses": [0-9]*' "$WORK/pasid.shared" | sort -u | tr '\n' ' ')
+case $got in
+*'"iotlb.misses": 4 '*'"iotlb.misses": 24 '* | *'"iotlb.misses": 24 '*'"iotlb.misses": 4 '*) ;;
+*) fail "pasid: IOTLB misses '$got', want 4 (16 x 8) and 24 (1 x 1) among them" ;;
+esac
 # PSC hit time and the context cache: timing back-end keys, LRU sweeps
 # that share no run (hit_ns is not a geometry)
 check psc "$WORK/redis-lazy.zst" "6 ran as the back ends of 1 shared front" \
