@@ -73,7 +73,7 @@ typedef enum front_kind {
     EV_UNMAP,  /* a: iova, b: size; want.n                            */
     EV_SUBMIT, /* a: first of ev_desc, b: count; want.ns              */
     EV_ATTACH, /* sid -> did                                          */
-    EV_ONE,    /* a: iova, b: size, c: vtd_quick_key, flag: write     */
+    EV_ONE,    /* a run: a: its first in one[], b: their count        */
     EV_REQ,    /* b: size, c: pages, flag: write; the pages follow    */
     EV_PAGE,   /* a: address, flag: mapped in the trace's view        */
     EV_WINDOW, /* flag: begin                                         */
@@ -92,12 +92,27 @@ typedef struct front_ev {
     } want;
 } front_ev_t;
 
-/* A log: its entries and the descriptors of its submissions. */
+/* A request of one page (sim_front_one): what a back end's translation
+ * and device pipeline read of it, in half of a front_ev_t's 48 bytes (a
+ * log is read by every back end; on 16 geometries of a random stream
+ * the one-page requests are all but every entry). */
+typedef struct front_one {
+    uint64_t key;  /* vtd_quick_key(sid, pasid, did): holds all three */
+    uint64_t iova; /* the request's, within one page */
+    uint32_t size; /* > 0, <= 4096 */
+    bool write;
+} front_one_t;
+_Static_assert(sizeof(front_one_t) == 24, "a one-page request in 24 bytes");
+
+/* A log: its entries, the descriptors of its submissions and the
+ * requests of its EV_ONE runs. */
 typedef struct front_log {
     front_ev_t *ev;
     size_t nev, ev_cap;
     vtd_desc_t *desc;
     size_t ndesc, desc_cap;
+    front_one_t *one;
+    size_t none, one_cap;
 } front_log_t;
 
 /* A new entry of the front's log (NULL, the run failing with "out of
@@ -309,6 +324,7 @@ void iosim_sim_free(iosim_sim_t *s)
     for (unsigned k = 0; s->log && k < FRONT_LOGS; k++) {
         free(s->log[k].ev);
         free(s->log[k].desc);
+        free(s->log[k].one);
     }
     free(s->log);
     sim_dump_free(s->dump);
@@ -1038,24 +1054,6 @@ typedef struct sim_live_memo {
     const pt_node_t *table;
 } sim_live_memo_t;
 
-/* sim_dma_fast's request of one page in a shared front: logged for the
- * back ends (front_flush). */
-static void sim_front_one(iosim_sim_t *s, const iosim_rec_t *r, uint64_t iova,
-                          uint64_t size, bool write)
-{
-    front_ev_t *e = front_log(s, EV_ONE);
-    if (e) {
-        e->flag = write;
-        e->sid = r->device;
-        e->did = r->domain;
-        e->pasid = r->pasid;
-        e->a = iova;
-        e->b = size;
-        /* made once here, not by each back end */
-        e->c = vtd_quick_key(r->device, r->pasid, r->domain);
-    }
-}
-
 /* pgtable_is_mapped(&s->live, iova) within a run */
 static inline __attribute__((always_inline)) bool
 sim_live_mapped(const iosim_sim_t *s, sim_live_memo_t *lm, uint64_t iova)
@@ -1088,6 +1086,29 @@ static inline uint64_t sim_rec_quick_key(const iosim_rec_t *r)
 #else
     return vtd_quick_key(r->device, r->pasid, r->domain);
 #endif
+}
+
+/* sim_dma_fast's request of one page (size <= 4096) in a shared front:
+ * logged for the back ends (front_flush), in the EV_ONE run the log ends
+ * with, or a new one. */
+static void sim_front_one(iosim_sim_t *s, const iosim_rec_t *r, uint64_t iova,
+                          uint64_t size, bool write)
+{
+    front_log_t *L = &s->log[s->cur];
+    if (vec_reserve(&L->one, &L->one_cap, L->none + 1, 4096)) {
+        s->front_oom = true;
+        return;
+    }
+    if (!L->nev || L->ev[L->nev - 1].kind != EV_ONE) {
+        front_ev_t *e = front_log(s, EV_ONE);
+        if (!e)
+            return;
+        e->a = L->none;
+    }
+    L->ev[L->nev - 1].b++;
+    /* the key made once here, not by each back end */
+    L->one[L->none++] =
+        (front_one_t){sim_rec_quick_key(r), iova, (uint32_t)size, write};
 }
 
 /* A run of DMA records that take the fast path, from recs[i] on (before
@@ -1199,16 +1220,16 @@ unsigned sim_lat_bucket_fast(uint64_t lat_ns)
 }
 uint64_t sim_fast_records(const iosim_sim_t *s) { return s->fast_records; }
 
-/* Back end b does the run of EV_ONE entries of log L from entry i on
+/* Back end b does the n one-page requests of an EV_ONE run from o on
  * (translates: vtd_plain_brief_ok(b->vtd)), as sim_fast_run does a run of
  * records: the quick path's counts, the faults and the latency sum added
  * at the run's end, then the two counters dma_pipe_settle sets (nothing
  * reads the counters within the run; window and quiet entries, which
- * copy them, end it).  Returns the index of the entry after the run.
- * (tw: vtd_quick_ways(b->vtd) where plain; a constant in
- * front_replay_plain's copy for 8 ways, so that no request tests it.) */
-static inline __attribute__((always_inline)) size_t
-front_replay_ones(iosim_sim_t *b, const front_log_t *L, size_t i, bool plain,
+ * copy them, end it).  (tw: vtd_quick_ways(b->vtd) where plain; a
+ * constant in front_replay_plain's copy for 8 ways, so that no request
+ * tests it.) */
+static inline __attribute__((always_inline)) void
+front_replay_ones(iosim_sim_t *b, const front_one_t *o, size_t n, bool plain,
                   bool sh, const uint32_t tw)
 {
     vtd_t *v = b->vtd;
@@ -1216,15 +1237,16 @@ front_replay_ones(iosim_sim_t *b, const front_log_t *L, size_t i, bool plain,
     uint64_t *st = b->st, *hist = b->lat_ns_hist;
     vtd_quick_run_t qc = VTD_QUICK_RUN_INIT; /* nothing else runs between */
     uint64_t faults = 0, lat_sum = 0;
-    const front_ev_t *e = L->ev + i, *const end = L->ev + L->nev;
-    for (; e != end && e->kind == EV_ONE; e++) {
+    for (const front_one_t *const end = o + n; o != end; o++) {
         vtd_xlate_brief_t x =
-            plain ? vtd_quick_body(v, e->c, e->a, tw, &qc, false)
-            : sh  ? vtd_translate_quick_sh(v, e->c, e->a, &qc)
-                  : vtd_translate_brief(v, e->sid, e->pasid, e->did, e->a,
-                                        e->flag);
+            plain ? vtd_quick_body(v, o->key, o->iova, tw, &qc, false)
+            : sh  ? vtd_translate_quick_sh(v, o->key, o->iova, &qc)
+                  : vtd_translate_brief(v, vtd_quick_key_sid(o->key),
+                                        vtd_quick_key_pasid(o->key),
+                                        vtd_quick_key_did(o->key), o->iova,
+                                        o->write);
         uint64_t lat_ns =
-            dma_pipe_one(pipe, e->b, x.latency_ns, x.mem_reads != 0);
+            dma_pipe_one(pipe, o->size, x.latency_ns, x.mem_reads != 0);
         faults += x.fault;
         lat_sum += lat_ns;
         /* (its latency bucket comes of the histogram: sim_front_settle) */
@@ -1234,17 +1256,18 @@ front_replay_ones(iosim_sim_t *b, const front_log_t *L, size_t i, bool plain,
     st[IOSIM_ST_DMA_FAULTS] += faults;
     st[IOSIM_ST_DMA_LAT_NS] += lat_sum;
     dma_pipe_settle(pipe);
-    return (size_t)(e - L->ev);
 }
 
 /* front_replay_ones of the plain translation, a function of its own:
  * its loop's registers are not shared with the rest of front_replay (in
  * there, the 8-way copy made GCC leave the IOTLB set's scan a call) */
-static __attribute__((noinline)) size_t
-front_replay_plain(iosim_sim_t *b, const front_log_t *L, size_t i, uint32_t tw)
+static __attribute__((noinline)) void
+front_replay_plain(iosim_sim_t *b, const front_one_t *o, size_t n, uint32_t tw)
 {
-    return tw == 8 ? front_replay_ones(b, L, i, true, false, 8)
-                   : front_replay_ones(b, L, i, true, false, tw);
+    if (tw == 8)
+        front_replay_ones(b, o, n, true, false, 8);
+    else
+        front_replay_ones(b, o, n, true, false, tw);
 }
 
 /* Back end b of front s does log L (see front_flush). */
@@ -1279,10 +1302,12 @@ static void front_replay(const iosim_sim_t *s, const front_log_t *L,
                       * the quick path's run out of the frame, where the
                       * out-of-line calls of the others take its
                       * address) */
-            i = (plain ? front_replay_plain(b, L, i, tw)
-                 : sh  ? front_replay_ones(b, L, i, false, true, 0)
-                       : front_replay_ones(b, L, i, false, false, 0)) -
-                1;
+            if (plain)
+                front_replay_plain(b, L->one + e->a, e->b, tw);
+            else if (sh)
+                front_replay_ones(b, L->one + e->a, e->b, false, true, 0);
+            else
+                front_replay_ones(b, L->one + e->a, e->b, false, false, 0);
             break;
         case EV_REQ: { /* sim_dma's steps (hv_direct_translate) */
             dma_req_t q;
@@ -1473,6 +1498,7 @@ static void front_pool_start(iosim_sim_t *s)
     front_pool_help(s, front_pool_room);
     s->log[s->cur].nev = 0;
     s->log[s->cur].ndesc = 0;
+    s->log[s->cur].none = 0;
 }
 
 static void front_pool_free(struct front_pool *p)
@@ -1626,6 +1652,7 @@ static void front_flush(iosim_sim_t *s, bool last)
     }
     L->nev = 0;
     L->ndesc = 0;
+    L->none = 0;
 }
 
 int iosim_sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,

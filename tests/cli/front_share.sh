@@ -160,6 +160,20 @@ case $got in
 *'"iotlb.misses": 4 '*'"iotlb.misses": 24 '* | *'"iotlb.misses": 24 '*'"iotlb.misses": 4 '*) ;;
 *) fail "pasid: IOTLB misses '$got', want 4 (16 x 8) and 24 (1 x 1) among them" ;;
 esac
+# the same under LRU: a back end with the sweep's shadow (a pass's leader
+# in a front) takes the logged key through its own quick path; one set of
+# up to 3 ways misses all 24 lookups of 4 keys taken in turn (LRU keeps
+# the 3 last), a back end that dropped the PASID would hit
+check pasid-lru "$WORK/pasid.txt" "2 ran as the back ends of 1 shared front" \
+    --set sim.window_only=false --sweep vtd.iotlb.sets=1,2 \
+    --sweep vtd.iotlb.ways=1,2,3
+got=$(python3 -c '
+import json, sys
+for s in json.load(open(sys.argv[1]))["sims"]:
+    if "sets=1 " in s["label"]:
+        print(s["stat"]["iotlb.misses"])' "$WORK/pasid-lru.shared" | tr '\n' ' ')
+[ "$got" = "24 24 24 " ] ||
+    fail "pasid-lru: 1-set IOTLB misses '$got', want 24 in each of 3"
 # PSC hit time and the context cache: timing back-end keys, LRU sweeps
 # that share no run (hit_ns is not a geometry)
 check psc "$WORK/redis-lazy.zst" "6 ran as the back ends of 1 shared front" \
