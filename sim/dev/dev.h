@@ -47,6 +47,8 @@ typedef struct dev_model_ops {
     int (*unmap)(void *state, const iosim_rec_t *r, iosim_err_t *err);
     /* a MARK record; NULL = ignored */
     int (*mark)(void *state, const iosim_rec_t *r, iosim_err_t *err);
+    /* an INVAL record, after the OS policy took it; NULL = ignored */
+    int (*inval)(void *state, const iosim_rec_t *r, iosim_err_t *err);
     /* end of trace; NULL = nothing to do */
     int (*finish)(void *state, iosim_err_t *err);
 } dev_model_ops_t;

@@ -186,7 +186,10 @@
  *     is written after that flush (virtio_net_handle_tx_bh schedules the
  *     bottom half, which the main loop runs before it polls the backend
  *     again: util/aio-posix.c aio_dispatch, aio_bh_poll first).  The
- *     bottom half's own delay is not in the trace and counts as 0.
+ *     bottom half's own delay is not in the trace and counts as 0: the
+ *     flush runs at the latest guest record before the kick, the map of
+ *     the packet's last buffer or the invalidations after it
+ *     (tx_kick_due), once the next record shows no further tx map.
  *   - The importer's explicit MAPs (a ring, a pre-trace rx buffer) carry
  *     QEMU's time, not the guest's: they end no tx group, refill or
  *     poll and time no arrival (explicit_map).
@@ -475,10 +478,13 @@ typedef struct vn {
     struct dev_virtio_net_params p;
     vn_vq_t rx, tx;
     uint32_t refill_threshold;
-    int refill_cpu;        /* CPU of the last rx completion, -1 none */
-    bool refilling;        /* a refill batch is under way */
-    uint32_t tx_pending;   /* tx posted since QEMU's bottom half last ran */
-    uint64_t tx_kick_t;    /* time of the first of them: the guest's kick */
+    int refill_cpu;      /* CPU of the last rx completion, -1 none */
+    bool refilling;      /* a refill batch is under way */
+    uint32_t tx_pending; /* tx posted since QEMU's bottom half last ran */
+    uint64_t tx_kick_t;  /* time of the first of them: the guest's kick */
+    /* the last tx MAP, and a copy at the time of an invalidation after it
+     * (the device's identity for a flush served there) */
+    iosim_rec_t tx_last, tx_at;
     uint32_t pretrace_rx;  /* rx buffers posted before the trace, left */
     uint64_t pretrace_low; /* lowest IOVA of those made explicit so far */
     uint64_t frag_page;    /* physical page where the last rx buffer ends */
@@ -1406,6 +1412,48 @@ static bool explicit_map(const vn_t *v, const iosim_rec_t *r, uint64_t *low)
     return false;
 }
 
+/* The kick (issue 20 follow-up).  Linux 6.1 start_xmit kicks right
+ * after xmit_skb -> virtqueue_add_outbuf has posted the packet (`kick =
+ * !netdev_xmit_more()`; virtqueue_kick_prepare, then virtqueue_notify),
+ * and virtqueue_add_split / virtqueue_add_indirect_packed map the
+ * packet's buffers (the indirect table last) before they return; under
+ * caching mode each map's invalidation is submitted inside dma_map
+ * (intel-iommu __mapping_notify_one -> iommu_flush_iotlb_psi), so the
+ * INVAL records right after the map of the packet's last buffer are the
+ * latest guest records before the kick.  QEMU's handler
+ * (hw/net/virtio-net.c virtio_net_handle_tx_bh) schedules the bottom
+ * half, which the main loop runs before it polls anything else
+ * (util/aio-posix.c aio_dispatch: aio_bh_poll first); its delay is not in
+ * the trace (0, as for rx_arrive).  Tx maps that no other guest record
+ * separates stay one flush (see Assumptions), so the flush is due at the
+ * record being served (a tx map, or an invalidation after one) when the
+ * next record the model sees is neither an invalidation nor a guest MAP
+ * (a MAP that may be the next packet: it flushes when its role says rx,
+ * vn_other_record).  Until now the flush waited for that next record,
+ * up to milliseconds later (docs/dev-virtio-net.md, "When the tx bottom
+ * half runs"); the order of the accesses is the same. */
+static void tx_kick_due(vn_t *v, const iosim_rec_t *cur)
+{
+    if (!v->tx_pending)
+        return;
+    uint64_t low = v->pretrace_low;
+    for (size_t i = 0;; i++) {
+        const iosim_rec_t *r = dev_peek(v->sim, i);
+        if (!r || r->kind == IOSIM_REC_INVAL)
+            return; /* the end of the view (the next record kicks, or
+                       vn_finish), or an invalidation: decided there */
+        if (r->kind == IOSIM_REC_DMA)
+            continue; /* a device access the trace carries: not the
+                         guest's */
+        if (r->kind != IOSIM_REC_MAP)
+            break;
+        if (!explicit_map(v, r, &low))
+            return;
+    }
+    v->rec = cur;
+    net_tx_kick(v);
+}
+
 static int vn_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
 {
     vn_t *v = state;
@@ -1416,9 +1464,25 @@ static int vn_map(void *state, const iosim_rec_t *r, iosim_err_t *err)
     int rc = vn_map_role(v, r, err);
     if (!rc && v->rx_at_arrival)
         rx_arrive(v, r);
+    if (!rc)
+        tx_kick_due(v, r);
     v->last_page = (r->aux + r->size - 1) & ~(VN_PAGE - 1);
     v->last_cpu = r->cpu;
     return rc;
+}
+
+/* An invalidation names no device (a PSI has no source-id): a flush due
+ * here is the device's, at this record's time. */
+static int vn_inval(void *state, const iosim_rec_t *r, iosim_err_t *err)
+{
+    (void)err;
+    vn_t *v = state;
+    if (!v->tx_pending)
+        return 0;
+    v->tx_at = v->tx_last;
+    v->tx_at.t = r->t;
+    tx_kick_due(v, &v->tx_at);
+    return 0;
 }
 
 /* The position of the first UNMAP of iova among the records held back,
@@ -1692,6 +1756,7 @@ static int vn_map_role(vn_t *v, const iosim_rec_t *r, iosim_err_t *err)
         b->answer = true;
     if (!v->tx_pending++)
         v->tx_kick_t = r->t;
+    v->tx_last = *r;
     if (v->p.indirect) /* split and packed rings alike */
         return tx_indirect(v, r, err);
     return 0;
@@ -2023,5 +2088,6 @@ const dev_model_ops_t dev_model_virtio_net = {
     .map = vn_map,
     .unmap = vn_unmap,
     .mark = vn_mark,
+    .inval = vn_inval,
     .finish = vn_finish,
 };

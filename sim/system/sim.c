@@ -880,7 +880,10 @@ static int sim_record(iosim_sim_t *s, const iosim_rec_t *r, iosim_err_t *err)
             s->st[IOSIM_ST_REC_INVAL_PIOTLB]++;
         else if (r->desc == IOSIM_DESC_DEVTLB || r->desc == IOSIM_DESC_PDEVTLB)
             s->st[IOSIM_ST_REC_INVAL_DEVTLB]++;
-        return s->os->inval ? s->os->inval(s->os_state, r, err) : 0;
+        if (s->os->inval && s->os->inval(s->os_state, r, err))
+            return -1;
+        return s->dev && s->dev->inval ? s->dev->inval(s->dev_state, r, err)
+                                       : 0;
     case IOSIM_REC_MARK:
         s->st[IOSIM_ST_REC_MARK]++;
         if (r->flags == IOSIM_MARK_REQUEST) {

@@ -77,8 +77,8 @@ static void test_rings_alone(void **state)
     assert_int_equal(run(r, n, NULL, NULL, 0), 0);
 }
 
-/* One tx packet (a MAP on a CPU with no rx completion: tx), sent when
- * the next record (a MARK) shows the guest moved on.  QEMU 7.2/10:
+/* One tx packet (a MAP on a CPU with no rx completion: tx), sent at its
+ * kick, since the next record (a MARK) is no further tx map.  QEMU 7.2/10:
  *   virtio_net_handle_tx_bh: virtio_queue_set_notification(0) ->
  *     vring_avail_idx (avail idx; shadow := 1)                       1
  *   virtio_net_flush_tx: virtqueue_pop: virtio_queue_empty_rcu sees
@@ -434,6 +434,80 @@ static void test_tx_kick_before_arrival(void **state)
     assert_true(p[1] >= 0 && p[1] < p[0] && p[0] < p[2]);
     kick_order(120, p);
     assert_true(p[0] >= 0 && p[0] < p[2] && p[2] < p[1]);
+}
+
+/* When the flush runs (issue 20 follow-up): Linux start_xmit kicks right
+ * after virtqueue_add_outbuf (no xmit_more), and under caching mode the
+ * map's invalidation is submitted inside dma_map, before it returns
+ * (intel-iommu __mapping_notify_one -> iommu_flush_iotlb_psi); QEMU's
+ * virtio_net_handle_tx_bh schedules the bottom half, which runs before the
+ * main loop polls anything else.  So the flush's translations carry the
+ * time of the latest guest record before the kick: the packet's map, or
+ * the invalidation after it, not the guest's next record (a MARK at 50
+ * that names no device, as the captures' MARKs).  By hand (test_tx_packet):
+ *   tx map t=10, PSI t=11 (no source-id), MARK t=50: 11 translations at
+ *     t=11, all of the NIC (01:00.0), none a fault;
+ *   + a second tx map t=12 and its PSI t=13: one flush of 17 at t=13;
+ *   no PSI (caching mode off): 11 at t=10, the map itself. */
+static void kick_times(bool inval, bool two, long *rows, long *at,
+                       uint64_t *t_first)
+{
+    iosim_rec_t r[8];
+    size_t n = rings(r);
+    r[n++] = test_map(10, 0x10000000, 4096, 0);
+    if (inval) {
+        r[n] = test_rec(IOSIM_REC_INVAL, 11, 0x10000000, 4096, 0);
+        r[n].desc = IOSIM_DESC_IOTLB;
+        r[n++].device = 0; /* a PSI names no source-id */
+    }
+    if (two) {
+        r[n++] = test_map(12, 0x10002000, 4096, 0);
+        r[n] = test_rec(IOSIM_REC_INVAL, 13, 0x10002000, 4096, 0);
+        r[n].desc = IOSIM_DESC_IOTLB;
+        r[n++].device = 0;
+    }
+    r[n] = test_mark(50, 0);
+    r[n++].device = 0; /* a MARK names no device */
+    const char *sets[] = {"dev.model=virtio-net", "sim.window_only=false",
+                          NULL};
+    char *buf = xlate_log_of(sets, r, n, n);
+    /* label,record,t_ns,device,pasid,domain,iova,result,... */
+    *rows = *at = 0;
+    *t_first = 0;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        unsigned long long t;
+        char dev[16], res[16];
+        if (sscanf(line,
+                   "%*[^,],%*[^,],%llu,%15[^,],%*[^,],%*[^,],%*[^,],"
+                   "%15[^,]",
+                   &t, dev, res) != 3)
+            continue; /* the header */
+        if (!*rows)
+            *t_first = t;
+        (*rows)++;
+        if (t == *t_first && !strcmp(dev, "01:00.0") && strcmp(res, "fault"))
+            (*at)++;
+    }
+    free(buf);
+}
+
+static void test_tx_kick_time(void **state)
+{
+    (void)state;
+    long rows, at;
+    uint64_t t;
+    kick_times(true, false, &rows, &at, &t);
+    assert_int_equal(rows, 11);
+    assert_int_equal(at, 11);
+    assert_int_equal(t, 11);
+    kick_times(true, true, &rows, &at, &t);
+    assert_int_equal(rows, 17);
+    assert_int_equal(at, 17);
+    assert_int_equal(t, 13);
+    kick_times(false, false, &rows, &at, &t);
+    assert_int_equal(rows, 11);
+    assert_int_equal(at, 11);
+    assert_int_equal(t, 10);
 }
 
 /* libslirp's answer inside a tx element (the MAP's reserved field from
@@ -1154,6 +1228,7 @@ int main(void)
         cmocka_unit_test(test_rx_arrival),
         cmocka_unit_test(test_rx_recorded_arrival),
         cmocka_unit_test(test_tx_kick_before_arrival),
+        cmocka_unit_test(test_tx_kick_time),
         cmocka_unit_test(test_backend_answer),
         cmocka_unit_test(test_packed_rx_packet),
         cmocka_unit_test(test_packed_tx_packet),
