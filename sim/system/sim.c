@@ -1635,15 +1635,16 @@ static int sim_consume(iosim_sim_t *s, const iosim_rec_t *recs, size_t n,
  * emptied.  Nothing the front did depended on them: the front's own
  * tables and queue gave each answer it needed (what each back's gave the
  * same is checked: front_diverged). */
-/* Log entries a round of the pool holds at least (about eight batches of
- * one-page requests: fewer hand-overs; the logs stay a few MB). */
+/* Log entries a round of the pool holds at least, an EV_ONE run's
+ * requests each counted (about eight batches of one-page requests: fewer
+ * hand-overs; the logs stay a few MB, whatever the trace's length). */
 #define FRONT_ROUND_MIN 32768u
 
 static void front_flush(iosim_sim_t *s, bool last)
 {
     front_log_t *L = &s->log[s->cur];
     if (s->pool && !s->front_oom) {
-        if (L->nev >= FRONT_ROUND_MIN || (last && L->nev))
+        if (L->nev + L->none >= FRONT_ROUND_MIN || (last && L->nev))
             front_pool_start(s);
         if (last)
             front_pool_wait(s);
