@@ -1001,6 +1001,36 @@ static void test_tx_indirect(void **state)
     assert_int_equal(run(r, n, NULL, NULL, 0), 14);
 }
 
+/* How far the model looks ahead (dev.virtio-net.lookahead): the farthest
+ * table a shipped capture holds has its last entry's unmap 325 records
+ * after the table's map (redis-strict-tap-packed-qemu,
+ * docs/dev-virtio-net.md "How far the model looks ahead").  The records
+ * of test_tx_indirect with 319 MARKs of another CPU between the kick and
+ * the completion put the last entry's unmap exactly there: the default
+ * window (1,024) holds it (one packet of 2 entries, 14 lookups); a window
+ * of 256, the old default, does not (three packets of one buffer, 23). */
+static void test_tx_indirect_far(void **state)
+{
+    (void)state;
+    enum { FILL = 319 };
+    iosim_rec_t r[16 + FILL];
+    static const uint64_t linux_order[3] = {0x10004000, 0x10000000, 0x10002000};
+    size_t n = tx_indirect_recs(r, linux_order); /* the completion at 6.. */
+    memmove(&r[6 + FILL], &r[6], (n - 6) * sizeof *r);
+    for (size_t k = 0; k < FILL; k++)
+        r[6 + k] = test_mark(13, 2);
+    n += FILL;
+    assert_int_equal(r[2 + 2].iova, 0x10004000);     /* the table's map */
+    assert_int_equal(r[n - 1 - 1].iova, 0x10002000); /* the last unmap */
+    assert_int_equal(n - 2 - (2 + 2), 325);
+    assert_int_equal(run(r, n, NULL, NULL, 0), 14);
+    /* the window's edge: w records after the one served, so 325 holds the
+     * last unmap and 324 does not */
+    assert_int_equal(run(r, n, "dev.virtio-net.lookahead=325", NULL, 0), 14);
+    assert_int_equal(run(r, n, "dev.virtio-net.lookahead=324", NULL, 0), 23);
+    assert_int_equal(run(r, n, "dev.virtio-net.lookahead=256", NULL, 0), 23);
+}
+
 /* A packet of one buffer (a pure ACK: total_sg 1, not indirect) and one of
  * three entries (linear part, two frags) in one kick: 5 + 6 + (5 + 6) =
  * 22; the table's unmap names the first of the three buffers after the
@@ -1237,6 +1267,7 @@ int main(void)
         cmocka_unit_test(test_packed_rx_mergeable),
         cmocka_unit_test(test_joined_map_is_tx),
         cmocka_unit_test(test_tx_indirect),
+        cmocka_unit_test(test_tx_indirect_far),
         cmocka_unit_test(test_tx_indirect_after_single),
         cmocka_unit_test(test_rx_mergeable),
         cmocka_unit_test(test_refill_split),
