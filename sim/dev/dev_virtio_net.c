@@ -1305,9 +1305,10 @@ static void *vn_create(iosim_sim_t *s, iosim_err_t *err)
                              "'%s' is not unmap, poll or arrival", p->rx_at),
                NULL;
     }
-    /* the indirect table's role needs the coming tx unmaps */
-    if (p->indirect && !v->rx_at_poll && !v->rx_at_arrival &&
-        dev_lookahead(s, p->lookahead, err)) {
+    /* the indirect table's role needs the coming tx unmaps; the kick
+     * (tx_kick_due) the next record at least */
+    if (!v->rx_at_poll && !v->rx_at_arrival &&
+        dev_lookahead(s, p->indirect ? p->lookahead : 1, err)) {
         vn_destroy(v);
         return NULL;
     }

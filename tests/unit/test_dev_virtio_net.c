@@ -449,7 +449,7 @@ static void test_tx_kick_before_arrival(void **state)
  *     t=11, all of the NIC (01:00.0), none a fault;
  *   + a second tx map t=12 and its PSI t=13: one flush of 17 at t=13;
  *   no PSI (caching mode off): 11 at t=10, the map itself. */
-static void kick_times(bool inval, bool two, long *rows, long *at,
+static void kick_times(bool inval, bool two, bool plain, long *rows, long *at,
                        uint64_t *t_first)
 {
     iosim_rec_t r[8];
@@ -469,7 +469,8 @@ static void kick_times(bool inval, bool two, long *rows, long *at,
     r[n] = test_mark(50, 0);
     r[n++].device = 0; /* a MARK names no device */
     const char *sets[] = {"dev.model=virtio-net", "sim.window_only=false",
-                          NULL};
+                          plain ? "dev.virtio-net.rx_at=unmap" : NULL,
+                          "dev.virtio-net.indirect=false", NULL};
     char *buf = xlate_log_of(sets, r, n, n);
     /* label,record,t_ns,device,pasid,domain,iova,result,... */
     *rows = *at = 0;
@@ -496,18 +497,23 @@ static void test_tx_kick_time(void **state)
     (void)state;
     long rows, at;
     uint64_t t;
-    kick_times(true, false, &rows, &at, &t);
-    assert_int_equal(rows, 11);
-    assert_int_equal(at, 11);
-    assert_int_equal(t, 11);
-    kick_times(true, true, &rows, &at, &t);
-    assert_int_equal(rows, 17);
-    assert_int_equal(at, 17);
-    assert_int_equal(t, 13);
-    kick_times(false, false, &rows, &at, &t);
-    assert_int_equal(rows, 11);
-    assert_int_equal(at, 11);
-    assert_int_equal(t, 10);
+    /* the default (rx_at=arrival, indirect tables), and a configuration
+     * that needs no look-ahead of its own (the kick still sees the next
+     * record) */
+    for (int e = 0; e < 2; e++) {
+        kick_times(true, false, e, &rows, &at, &t);
+        assert_int_equal(rows, 11);
+        assert_int_equal(at, 11);
+        assert_int_equal(t, 11);
+        kick_times(true, true, e, &rows, &at, &t);
+        assert_int_equal(rows, 17);
+        assert_int_equal(at, 17);
+        assert_int_equal(t, 13);
+        kick_times(false, false, e, &rows, &at, &t);
+        assert_int_equal(rows, 11);
+        assert_int_equal(at, 11);
+        assert_int_equal(t, 10);
+    }
 }
 
 /* libslirp's answer inside a tx element (the MAP's reserved field from
