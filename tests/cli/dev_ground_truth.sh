@@ -44,7 +44,10 @@
 # What was left on the dump-less four is the known one below (rx packets
 # written between tx flushes: host timing, docs/dev-virtio-net.md "What is left"), which
 # scripts/access-diff shows (tx packets right after the previous one with
-# no rx access between, real vs model: redis-strict-pcap 41 vs 167).  Two
+# no rx access between, real vs model: redis-strict-pcap 41 vs 167 then,
+# 155 now; for 109 of the 1,032 tx packets an rx packet arrived between
+# the guest's kick, where the model pops, and QEMU's pop: the bottom
+# half's delay, docs/dev-virtio-net.md "When the tx bottom half runs").  Two
 # captures over QEMU's user networking made before the capture pipeline
 # recorded the netdev's dump, nginx-strict-qemu and redis-strict-qemu,
 # missed their 4-entry cells (-22.4%, -9.0%) and were retired (issue 20):
