@@ -12,6 +12,7 @@
 #include "cache/allassoc.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,7 +72,50 @@ struct allassoc {
     uint64_t give_up_at;
     allassoc_feed_t *feed; /* NULL: operations applied as reported */
     uint32_t feed_id;      /* its index among the feed's shadows */
+    /* split (a feed of two threads, allassoc_feed_add): sib holds the
+     * set counts the feed's second thread updates (part 1; this one
+     * part 0, with ref's), each part the watched geometries of its own
+     * set counts (w_lv SIZE_MAX: the other part's; ref_lv SIZE_MAX in
+     * part 1, which takes ref's outcome from the driving cache's) */
+    allassoc_t *sib;
+    unsigned part;
+    /* split with allassoc_watch_give_up: the checks' decisions, made
+     * from both parts' values (link_check) */
+    struct allassoc_link *link;
+    bool *gfollow;             /* followed, as of the last decision applied */
+    uint64_t ncheck, napplied; /* checks passed, decisions applied */
+    uint64_t *ck_seq;          /* [check % LINK_SLOTS]: its lookup (seq) */
+    uint64_t *inexact_seq;     /* per level: first pending lookup whose key
+                                  it held (UINT64_MAX: none), see held_mark */
 };
+
+/* A split shadow's give-up decisions: the check c of each part writes
+ * the differences of its followed geometries into slot c % LINK_SLOTS
+ * and raises reached[part]; decision c, made by each part once both
+ * reached it, is give_up_check's over the geometries followed after
+ * decision c - 1, with those values.  A part applies it at a later check
+ * of its own (or at the feed's end): the geometries it leaves take the
+ * values of check c, so every result is the unsplit run's; the set
+ * counts it leaves were updated a while longer (their counts mean
+ * nothing then), and a key they held at a pending lookup after check c
+ * is forgotten (inexact_seq).  The parts run at most FEED_RING entries
+ * apart (the ring), about 17 checks: a slot is rewritten only once the
+ * other part applied its decision (waited for, never in practice). */
+#define LINK_SLOTS 64u
+typedef struct allassoc_link {
+    size_t nwatch;
+    uint64_t *differs, *key; /* [slot * nwatch + i] */
+    _Atomic uint64_t reached[2], applied[2];
+} allassoc_link_t;
+
+static void link_free(allassoc_link_t *l)
+{
+    if (l) {
+        free(l->differs);
+        free(l->key);
+        free(l);
+    }
+}
 
 allassoc_t *allassoc_new(const uint32_t *sets, size_t nsets, uint32_t max_ways,
                          iosim_err_t *err)
@@ -157,6 +201,12 @@ void allassoc_free(allassoc_t *a)
     free(a->w_ways);
     free(a->w_differs);
     free(a->w_key);
+    free(a->gfollow);
+    free(a->ck_seq);
+    free(a->inexact_seq);
+    if (a->link && a->part == 0)
+        link_free(a->link);
+    allassoc_free(a->sib);
     free(a);
 }
 
@@ -203,10 +253,15 @@ int allassoc_watch(allassoc_t *a, uint32_t ref_sets, uint32_t ref_ways,
     return 0;
 }
 
-void allassoc_watch_give_up(allassoc_t *a) { a->give_up = true; }
+void allassoc_watch_give_up(allassoc_t *a)
+{
+    a->give_up = true; /* (before allassoc_feed_add splits a) */
+}
 
 bool allassoc_watch_followed(const allassoc_t *a, size_t i)
 {
+    if (a->sib && i < a->nwatch && a->w_lv[i] == SIZE_MAX)
+        a = a->sib;
     for (size_t j = 0; j < a->nfollow; j++)
         if (a->follow[j] == i)
             return true;
@@ -216,6 +271,8 @@ bool allassoc_watch_followed(const allassoc_t *a, size_t i)
 void allassoc_watch_result(const allassoc_t *a, size_t i, uint64_t *differs,
                            uint64_t *key)
 {
+    if (a->sib && i < a->nwatch && a->w_lv[i] == SIZE_MAX)
+        a = a->sib;
     *differs = i < a->nwatch ? a->w_differs[i] : 0;
     *key = i < a->nwatch ? a->w_key[i] : 0;
 }
@@ -223,6 +280,26 @@ void allassoc_watch_result(const allassoc_t *a, size_t i, uint64_t *differs,
 /* Lookups between allassoc_watch_give_up's checks (each is O(n^2) in
  * the geometries followed). */
 #define GIVE_UP_EVERY 1024u
+
+/* After geometries were left: the set counts still updated are those
+ * serving ref or a geometry followed.  A split part (a->link) left them
+ * as of the check at lookup `at`: a key one held at a pending lookup
+ * before that makes the shadow inexact (held_mark), after it not. */
+static void keep_live(allassoc_t *a, uint64_t at)
+{
+    size_t n = 0;
+    for (size_t x = 0; x < a->nlive; x++) {
+        size_t k = a->live[x];
+        bool used = k == a->ref_lv;
+        for (size_t f = 0; f < a->nfollow && !used; f++)
+            used = a->w_lv[a->follow[f]] == k;
+        if (used)
+            a->live[n++] = k;
+        else if (a->link && a->inexact_seq[k] < at)
+            a->inexact = true;
+    }
+    a->nlive = n;
+}
 
 /* allassoc_watch_give_up's check: a geometry that differed from ref and
  * whose differences so far equal no other followed one's never will
@@ -244,23 +321,19 @@ static void give_up_check(allassoc_t *a)
             a->follow[w++] = i;
     }
     a->nfollow = w;
-    size_t n = 0;
-    for (size_t x = 0; x < a->nlive; x++) {
-        size_t k = a->live[x];
-        bool used = k == a->ref_lv;
-        for (size_t f = 0; f < a->nfollow && !used; f++)
-            used = a->w_lv[a->follow[f]] == k;
-        if (used)
-            a->live[n++] = k;
-    }
-    a->nlive = n;
+    keep_live(a, 0);
 }
 
+static void link_check(allassoc_t *a);
+
 /* After a lookup's access (a->depth filled): each watched geometry's
- * outcome against the reference's. */
-static void watch_compare(allassoc_t *a)
+ * outcome against the reference's, ref_hit (the driving cache's: ref's
+ * own set count, where this part has it, must agree) */
+static void watch_compare(allassoc_t *a, bool ref_hit)
 {
-    bool ref = a->depth[a->ref_lv] <= a->ref_ways;
+    bool ref = ref_hit;
+    if (a->ref_lv != SIZE_MAX && (a->depth[a->ref_lv] <= a->ref_ways) != ref)
+        a->inexact = true;
     for (size_t f = 0; f < a->nfollow; f++) {
         size_t i = a->follow[f];
         if ((a->depth[a->w_lv[i]] <= a->w_ways[i]) != ref) {
@@ -271,9 +344,85 @@ static void watch_compare(allassoc_t *a)
         }
     }
     if (a->give_up && a->seq >= a->give_up_at) {
-        give_up_check(a);
+        if (a->link)
+            link_check(a);
+        else
+            give_up_check(a);
         a->give_up_at = a->seq + GIVE_UP_EVERY;
     }
+}
+
+/* Split part a applies decision d (link_check): give_up_check's twin
+ * test over the geometries followed after decision d - 1, with check
+ * d's values; its own geometries left take those values, and the set
+ * counts then serving neither ref nor a followed one of its own stop
+ * (a key one held at a pending lookup before check d: inexact). */
+static void link_decide(allassoc_t *a, uint64_t d)
+{
+    allassoc_link_t *L = a->link;
+    const size_t n = L->nwatch;
+    const uint64_t *dv = &L->differs[(d % LINK_SLOTS) * n];
+    const uint64_t *kv = &L->key[(d % LINK_SLOTS) * n];
+    bool *keep = a->gfollow + n; /* scratch: the second half */
+    for (size_t i = 0; i < n; i++) {
+        keep[i] = a->gfollow[i] && dv[i] == 0;
+        for (size_t j = 0; j < n && a->gfollow[i] && !keep[i]; j++)
+            keep[i] =
+                j != i && a->gfollow[j] && dv[j] == dv[i] && kv[j] == kv[i];
+    }
+    memcpy(a->gfollow, keep, n * sizeof *keep);
+    size_t w = 0;
+    for (size_t f = 0; f < a->nfollow; f++) {
+        size_t i = a->follow[f];
+        if (a->gfollow[i]) {
+            a->follow[w++] = i;
+        } else {
+            a->w_differs[i] = dv[i];
+            a->w_key[i] = kv[i];
+        }
+    }
+    a->nfollow = w;
+    keep_live(a, a->ck_seq[d % LINK_SLOTS]);
+}
+
+/* The decisions both parts reached, applied by part a. */
+static void link_apply(allassoc_t *a)
+{
+    allassoc_link_t *L = a->link;
+    uint64_t r0 = atomic_load(&L->reached[0]), r1 = atomic_load(&L->reached[1]);
+    uint64_t avail = r0 < r1 ? r0 : r1;
+    for (; a->napplied < avail; a->napplied++)
+        link_decide(a, a->napplied);
+    atomic_store(&L->applied[a->part], a->napplied);
+}
+
+/* allassoc_watch_give_up's check in a split part: its followed
+ * geometries' values into the slot of this check, then the decisions
+ * both parts reached. */
+static void link_check(allassoc_t *a)
+{
+    allassoc_link_t *L = a->link;
+    const unsigned q = !a->part;
+    const uint64_t c = a->ncheck;
+    /* the slot's last check decided by the other part, and this part's
+     * own record of it (ck_seq) applied here */
+    while (c >= LINK_SLOTS && atomic_load(&L->applied[q]) <= c - LINK_SLOTS)
+        sched_yield();
+    while (a->napplied + LINK_SLOTS <= c) {
+        link_apply(a);
+        if (a->napplied + LINK_SLOTS <= c)
+            sched_yield();
+    }
+    uint64_t *dv = &L->differs[(c % LINK_SLOTS) * L->nwatch];
+    uint64_t *kv = &L->key[(c % LINK_SLOTS) * L->nwatch];
+    for (size_t f = 0; f < a->nfollow; f++) {
+        dv[a->follow[f]] = a->w_differs[a->follow[f]];
+        kv[a->follow[f]] = a->w_key[a->follow[f]];
+    }
+    a->ck_seq[c % LINK_SLOTS] = a->seq;
+    a->ncheck = c + 1;
+    atomic_store(&L->reached[a->part], c + 1);
+    link_apply(a);
 }
 
 /* Place of key in stack `set` of l, or its length if absent; *hole: the
@@ -346,7 +495,8 @@ static inline void access_no_holes(allassoc_t *a, allassoc_level_t *l, size_t k,
 /* The key ends at the top of every stack: a hit (counted at its depth
  * when count_hit) or a fill.  Places above the first hole above it (or
  * above it, or above the bottom) move down one; W <= that place evict. */
-static void access(allassoc_t *a, uint64_t addr, uint64_t tag, bool count_hit)
+static void access(allassoc_t *a, uint64_t addr, uint64_t tag, bool count_hit,
+                   bool ref_hit)
 {
     /* every set count's index is the low bits of one hash (cache_index) */
     const uint32_t h = cache_index(addr, tag, UINT32_MAX);
@@ -390,7 +540,7 @@ static void access(allassoc_t *a, uint64_t addr, uint64_t tag, bool count_hit)
         cut_holes(a, l, set);
     }
     if (a->nwatch && count_hit)
-        watch_compare(a);
+        watch_compare(a, ref_hit);
 }
 
 /* Is the key held at any depth by any set count? */
@@ -407,12 +557,29 @@ static bool held(const allassoc_t *a, uint64_t addr, uint64_t tag)
 
 /* The pending lookup got no fill (a fault, or the next probe of a
  * multi-size lookup): exact only if every geometry missed it too. */
+/* A split part's held(): each set count that holds the key notes the
+ * lookup (seq) unless it noted an earlier one; its decision says whether
+ * the unsplit run still updated that set count then (link_decide). */
+static void held_mark(allassoc_t *a, uint64_t addr, uint64_t tag)
+{
+    for (size_t x = 0; x < a->nlive; x++) {
+        size_t k = a->live[x];
+        const allassoc_level_t *l = &a->lv[k];
+        uint32_t set = cache_index(addr, tag, l->sets - 1), hole;
+        if (find(a, l, set, addr, tag, &hole) < l->len[set] &&
+            a->inexact_seq[k] == UINT64_MAX)
+            a->inexact_seq[k] = a->seq;
+    }
+}
+
 static void end_pending(allassoc_t *a)
 {
     if (!a->pending)
         return;
     a->pending = false;
-    if (held(a, a->pending_addr, a->pending_tag))
+    if (a->link)
+        held_mark(a, a->pending_addr, a->pending_tag);
+    else if (held(a, a->pending_addr, a->pending_tag))
         a->inexact = true;
 }
 
@@ -424,7 +591,7 @@ lookup_now(allassoc_t *a, uint64_t addr, uint64_t tag, bool hit)
     a->lookups++;
     a->seq++;
     if (hit) {
-        access(a, addr, tag, true);
+        access(a, addr, tag, true, true);
         return;
     }
     a->pending = true;
@@ -438,11 +605,11 @@ insert_now(allassoc_t *a, uint64_t addr, uint64_t tag)
 {
     if (a->pending && a->pending_addr == addr && a->pending_tag == tag) {
         a->pending = false;
-        access(a, addr, tag, true);
+        access(a, addr, tag, true, false);
         return;
     }
     end_pending(a);
-    access(a, addr, tag, false); /* a fill with no lookup: a refresh */
+    access(a, addr, tag, false, false); /* a fill with no lookup: a refresh */
 }
 
 static void feed_wait_done(allassoc_feed_t *f, uint64_t behind);
@@ -471,6 +638,11 @@ invalidate_now(allassoc_t *a, uint64_t addr, uint64_t tag)
     }
 }
 
+static void invalidate_if_now(allassoc_t *a,
+                              bool (*match)(cache_key_t key, uint64_t val,
+                                            void *arg),
+                              void *arg);
+
 void allassoc_invalidate_if(allassoc_t *a,
                             bool (*match)(cache_key_t key, uint64_t val,
                                           void *arg),
@@ -480,6 +652,16 @@ void allassoc_invalidate_if(allassoc_t *a,
      * once the feed's thread has applied everything before */
     if (a->feed)
         feed_wait_done(a->feed, 0);
+    invalidate_if_now(a, match, arg);
+    if (a->sib)
+        invalidate_if_now(a->sib, match, arg);
+}
+
+static void invalidate_if_now(allassoc_t *a,
+                              bool (*match)(cache_key_t key, uint64_t val,
+                                            void *arg),
+                              void *arg)
+{
     end_pending(a);
     for (size_t x = 0; x < a->nlive; x++) {
         allassoc_level_t *l = &a->lv[a->live[x]];
@@ -564,27 +746,50 @@ typedef struct feed_entry {
     uint32_t shadow, op;
 } feed_entry_t;
 
+/* With two threads (allassoc_feed_new_threads), each is a consumer of
+ * every entry: thread c updates part c of each split shadow (thread 0 a
+ * shadow not split whole), and done is the lesser of the two. */
+struct feed_thread {
+    allassoc_feed_t *f;
+    unsigned c;
+};
+
 struct allassoc_feed {
     feed_entry_t *ring;
     allassoc_t *a[ALLASSOC_FEED_MAX];
     size_t n;
-    uint64_t w;              /* the producer's: entries written */
-    uint64_t room;           /* the producer's: done, as last read */
-    _Atomic uint64_t pub;    /* entries the consumer may apply */
-    _Atomic uint64_t done;   /* entries applied */
-    _Atomic uint64_t p_want; /* the producer sleeps until done >= this */
-    atomic_bool stop;        /* the producer ended the feed */
-    atomic_bool urgent;      /* the producer waits: take any entry */
-    atomic_bool c_wait;      /* the consumer sleeps */
-    atomic_bool p_wait;      /* the producer sleeps */
+    unsigned nthreads;        /* consumers: 1 or 2 */
+    uint64_t w;               /* the producer's: entries written */
+    uint64_t room;            /* the producer's: done, as last read */
+    _Atomic uint64_t pub;     /* entries the consumers may apply */
+    _Atomic uint64_t done[2]; /* entries applied, per consumer */
+    _Atomic uint64_t p_want;  /* the producer sleeps until done >= this */
+    atomic_bool stop;         /* the producer ended the feed */
+    atomic_bool urgent;       /* the producer waits: take any entry */
+    atomic_bool c_wait[2];    /* a consumer sleeps */
+    atomic_bool p_wait;       /* the producer sleeps */
     pthread_mutex_t lock;
     pthread_cond_t c_cv, p_cv;
-    pthread_t tid;
+    pthread_t tid[2];
+    struct feed_thread th[2];
 };
 
-static void apply(allassoc_feed_t *f, const feed_entry_t *e)
+/* Entries every consumer applied. */
+static uint64_t feed_done(allassoc_feed_t *f)
+{
+    uint64_t d = atomic_load(&f->done[0]);
+    if (f->nthreads > 1) {
+        uint64_t e = atomic_load(&f->done[1]);
+        d = e < d ? e : d;
+    }
+    return d;
+}
+
+static void apply(allassoc_feed_t *f, const feed_entry_t *e, unsigned c)
 {
     allassoc_t *a = f->a[e->shadow];
+    if (c && !(a = a->sib))
+        return;
     switch (e->op) {
     case OP_MISS:
     case OP_HIT:
@@ -625,8 +830,8 @@ static bool feed_ready(allassoc_feed_t *f, uint64_t r)
            (p != r && (atomic_load(&f->urgent) || atomic_load(&f->stop)));
 }
 
-/* The consumer: true once the feed ended and everything is applied. */
-static bool feed_wait_work(allassoc_feed_t *f, uint64_t r)
+/* Consumer c: true once the feed ended and everything is applied. */
+static bool feed_wait_work(allassoc_feed_t *f, uint64_t r, unsigned c)
 {
     for (int i = 0; i < FEED_SPIN; i++) {
         if (atomic_load(&f->pub) != r)
@@ -634,10 +839,10 @@ static bool feed_wait_work(allassoc_feed_t *f, uint64_t r)
         relax();
     }
     pthread_mutex_lock(&f->lock);
-    atomic_store(&f->c_wait, true);
+    atomic_store(&f->c_wait[c], true);
     while (!feed_ready(f, r) && !atomic_load(&f->stop))
         pthread_cond_wait(&f->c_cv, &f->lock);
-    atomic_store(&f->c_wait, false);
+    atomic_store(&f->c_wait[c], false);
     bool end = atomic_load(&f->pub) == r; /* (and so stopped) */
     pthread_mutex_unlock(&f->lock);
     return end;
@@ -645,20 +850,22 @@ static bool feed_wait_work(allassoc_feed_t *f, uint64_t r)
 
 static void *feed_main(void *arg)
 {
-    allassoc_feed_t *f = arg;
-    uint64_t r = 0;
+    allassoc_feed_t *f = ((struct feed_thread *)arg)->f;
+    const unsigned c = ((struct feed_thread *)arg)->c;
+    uint64_t r = atomic_load(&f->done[c]);
     for (;;) {
         uint64_t p = atomic_load(&f->pub);
         if (p == r) {
-            if (feed_wait_work(f, r))
+            if (feed_wait_work(f, r, c))
                 return NULL;
             continue;
         }
         uint64_t end = p - r > FEED_CHUNK ? r + FEED_CHUNK : p;
         for (; r < end; r++)
-            apply(f, &f->ring[r & (FEED_RING - 1u)]);
-        atomic_store(&f->done, r);
-        if (atomic_load(&f->p_wait) && r >= atomic_load(&f->p_want)) {
+            apply(f, &f->ring[r & (FEED_RING - 1u)], c);
+        atomic_store(&f->done[c], r);
+        if (atomic_load(&f->p_wait) &&
+            feed_done(f) >= atomic_load(&f->p_want)) {
             pthread_mutex_lock(&f->lock);
             pthread_cond_signal(&f->p_cv);
             pthread_mutex_unlock(&f->lock);
@@ -669,9 +876,13 @@ static void *feed_main(void *arg)
 static void feed_publish(allassoc_feed_t *f)
 {
     atomic_store(&f->pub, f->w);
-    if (atomic_load(&f->c_wait) && feed_ready(f, atomic_load(&f->done))) {
+    bool wake = false;
+    for (unsigned c = 0; c < f->nthreads; c++)
+        wake |= atomic_load(&f->c_wait[c]) &&
+                feed_ready(f, atomic_load(&f->done[c]));
+    if (wake) {
         pthread_mutex_lock(&f->lock);
-        pthread_cond_signal(&f->c_cv);
+        pthread_cond_broadcast(&f->c_cv);
         pthread_mutex_unlock(&f->lock);
     }
 }
@@ -680,19 +891,19 @@ static void feed_publish(allassoc_feed_t *f)
 static void feed_wait_done(allassoc_feed_t *f, uint64_t behind)
 {
     uint64_t want = f->w - behind;
-    if ((f->room = atomic_load(&f->done)) >= want)
+    if ((f->room = feed_done(f)) >= want)
         return;
     atomic_store(&f->urgent, true);
     feed_publish(f);
     for (int i = 0; i < FEED_SPIN; i++) {
-        if ((f->room = atomic_load(&f->done)) >= want)
+        if ((f->room = feed_done(f)) >= want)
             goto out;
         relax();
     }
     pthread_mutex_lock(&f->lock);
     atomic_store(&f->p_want, want);
     atomic_store(&f->p_wait, true);
-    while ((f->room = atomic_load(&f->done)) < want)
+    while ((f->room = feed_done(f)) < want)
         pthread_cond_wait(&f->p_cv, &f->lock);
     atomic_store(&f->p_wait, false);
     pthread_mutex_unlock(&f->lock);
@@ -712,7 +923,7 @@ static void feed_put(allassoc_t *a, enum feed_op op, uint64_t addr,
         feed_publish(f);
 }
 
-allassoc_feed_t *allassoc_feed_new(iosim_err_t *err)
+allassoc_feed_t *allassoc_feed_new_threads(unsigned threads, iosim_err_t *err)
 {
     allassoc_feed_t *f = calloc(1, sizeof *f);
     if (!f || !(f->ring = malloc(FEED_RING * sizeof *f->ring))) {
@@ -723,15 +934,167 @@ allassoc_feed_t *allassoc_feed_new(iosim_err_t *err)
     pthread_mutex_init(&f->lock, NULL);
     pthread_cond_init(&f->c_cv, NULL);
     pthread_cond_init(&f->p_cv, NULL);
-    if (pthread_create(&f->tid, NULL, feed_main, f)) {
-        pthread_mutex_destroy(&f->lock);
-        pthread_cond_destroy(&f->c_cv);
-        pthread_cond_destroy(&f->p_cv);
-        free(f->ring);
-        free(f);
-        return iosim_err_set(err, "all-associativity feed: no thread"), NULL;
+    f->nthreads = threads > 1 ? 2 : 1;
+    for (unsigned c = 0; c < f->nthreads; c++) {
+        f->th[c] = (struct feed_thread){f, c};
+        if (pthread_create(&f->tid[c], NULL, feed_main, &f->th[c])) {
+            if (c == 1) { /* one thread, then */
+                f->nthreads = 1;
+                break;
+            }
+            pthread_mutex_destroy(&f->lock);
+            pthread_cond_destroy(&f->c_cv);
+            pthread_cond_destroy(&f->p_cv);
+            free(f->ring);
+            free(f);
+            return iosim_err_set(err, "all-associativity feed: no thread"),
+                   NULL;
+        }
     }
     return f;
+}
+
+allassoc_feed_t *allassoc_feed_new(iosim_err_t *err)
+{
+    return allassoc_feed_new_threads(1, err);
+}
+
+/* Splits a (watched and given up as it will be, not split yet) into two
+ * parts: part 1, a->sib, takes every other set count updated but ref's,
+ * with the geometries watched of them; -1 if out of memory (a is then
+ * unchanged).  See struct allassoc and allassoc_link_t. */
+static int split(allassoc_t *a)
+{
+    size_t n = a->nwatch, nb = 0;
+    allassoc_t *b = calloc(1, sizeof *b);
+    bool *to_b = calloc(a->nlv + 1, sizeof *to_b);
+    size_t *map = calloc(a->nlv + 1, sizeof *map);
+    int rc = -1;
+    if (!b || !to_b || !map)
+        goto out;
+    for (size_t x = 0, alt = 0; x < a->nlive; x++) {
+        size_t k = a->live[x];
+        if (n && k == a->ref_lv)
+            continue;
+        to_b[k] = alt++ % 2 == 0;
+        nb += to_b[k];
+    }
+    size_t na = a->nlv - nb;
+    allassoc_link_t *L = NULL;
+    /* b starts as a (pending lookup, counts, seq, watch and give-up
+     * state, feed), with arrays of its own (each replaced below) */
+    *b = *a;
+    b->nlv = b->nlive = b->nfollow = 0; /* (until its levels are in) */
+    b->sib = NULL;
+    b->link = NULL;
+    b->gfollow = NULL;
+    b->ck_seq = NULL;
+    b->lv = calloc(nb + 1, sizeof *b->lv);
+    b->live = calloc(nb + 1, sizeof *b->live);
+    b->depth = calloc(nb + 1, sizeof *b->depth);
+    b->inexact_seq = malloc((nb + 1) * sizeof *b->inexact_seq);
+    a->inexact_seq = malloc((na + 1) * sizeof *a->inexact_seq);
+    b->w_lv = calloc(n + 1, sizeof *b->w_lv);
+    b->w_ways = calloc(n + 1, sizeof *b->w_ways);
+    b->w_differs = calloc(n + 1, sizeof *b->w_differs);
+    b->w_key = calloc(n + 1, sizeof *b->w_key);
+    b->follow = calloc(n + 1, sizeof *b->follow);
+    uint32_t *adepth = calloc(na + 1, sizeof *adepth);
+    bool linked = n && a->give_up;
+    if (linked) {
+        L = calloc(1, sizeof *L);
+        a->gfollow = calloc(2 * n, sizeof *a->gfollow);
+        b->gfollow = calloc(2 * n, sizeof *b->gfollow);
+        a->ck_seq = calloc(LINK_SLOTS, sizeof *a->ck_seq);
+        b->ck_seq = calloc(LINK_SLOTS, sizeof *b->ck_seq);
+        if (L) {
+            L->nwatch = n;
+            L->differs = calloc(LINK_SLOTS * n, sizeof *L->differs);
+            L->key = calloc(LINK_SLOTS * n, sizeof *L->key);
+        }
+    }
+    if (!b->lv || !b->live || !b->depth || !b->inexact_seq || !a->inexact_seq ||
+        !b->w_lv || !b->w_ways || !b->w_differs || !b->w_key || !b->follow ||
+        !adepth ||
+        (linked && (!L || !L->differs || !L->key || !a->gfollow ||
+                    !b->gfollow || !a->ck_seq || !b->ck_seq))) {
+        link_free(L);
+        free(adepth);
+        free(a->gfollow);
+        free(a->ck_seq);
+        free(a->inexact_seq);
+        a->gfollow = NULL;
+        a->ck_seq = NULL;
+        a->inexact_seq = NULL;
+        goto out;
+    }
+    /* the levels: a keeps its own in order, b takes the others */
+    size_t ia = 0, ib = 0;
+    for (size_t k = 0; k < a->nlv; k++)
+        if (to_b[k]) {
+            map[k] = ib;
+            b->lv[ib++] = a->lv[k];
+        } else {
+            map[k] = ia;
+            a->lv[ia++] = a->lv[k];
+        }
+    size_t la = 0;
+    for (size_t x = 0; x < a->nlive; x++) {
+        size_t k = a->live[x];
+        if (to_b[k])
+            b->live[b->nlive++] = map[k];
+        else
+            a->live[la++] = map[k];
+    }
+    for (size_t k = 0; k < na; k++)
+        a->inexact_seq[k] = UINT64_MAX;
+    for (size_t k = 0; k < nb; k++)
+        b->inexact_seq[k] = UINT64_MAX;
+    /* the watched geometries, each in the part of its set count */
+    size_t fa = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t k = a->w_lv[i];
+        b->w_ways[i] = a->w_ways[i];
+        b->w_differs[i] = a->w_differs[i];
+        b->w_key[i] = a->w_key[i];
+        b->w_lv[i] = to_b[k] ? map[k] : SIZE_MAX;
+        a->w_lv[i] = to_b[k] ? SIZE_MAX : map[k];
+    }
+    for (size_t f = 0; f < a->nfollow; f++) {
+        size_t i = a->follow[f];
+        if (linked) {
+            a->gfollow[i] = true;
+            b->gfollow[i] = true;
+        }
+        if (a->w_lv[i] == SIZE_MAX)
+            b->follow[b->nfollow++] = i;
+        else
+            a->follow[fa++] = i;
+    }
+    if (n) {
+        a->ref_lv = map[a->ref_lv];
+        free(a->depth);
+        a->depth = adepth;
+        adepth = NULL;
+    }
+    free(adepth);
+    b->ref_lv = SIZE_MAX;
+    b->nlv = nb;
+    a->nlv = na;
+    a->nlive = la;
+    a->nfollow = fa;
+    b->part = 1;
+    a->part = 0;
+    a->link = b->link = L;
+    a->sib = b;
+    b = NULL;
+    rc = 0;
+out:
+    if (b)
+        allassoc_free(b);
+    free(to_b);
+    free(map);
+    return rc;
 }
 
 int allassoc_feed_add(allassoc_feed_t *f, allassoc_t *a, iosim_err_t *err)
@@ -743,10 +1106,29 @@ int allassoc_feed_add(allassoc_feed_t *f, allassoc_t *a, iosim_err_t *err)
                              ALLASSOC_FEED_MAX);
     if (f->w)
         feed_wait_done(f, 0);
+    /* two threads: a's set counts split between them, if it updates
+     * two or more besides ref's (not split: thread 0 updates it) */
+    size_t others = 0;
+    for (size_t x = 0; x < a->nlive; x++)
+        others += !a->nwatch || a->live[x] != a->ref_lv;
+    if (f->nthreads > 1 && !a->sib && others >= 2 && split(a))
+        return iosim_err_set(err, "all-associativity feed: out of memory");
     a->feed = f;
     a->feed_id = (uint32_t)f->n;
+    if (a->sib)
+        a->sib->feed = f;
     f->a[f->n++] = a;
     return 0;
+}
+
+/* Split part a's decisions not applied yet (both parts stopped at the
+ * same place: every check's values are in). */
+static void link_finish(allassoc_t *a)
+{
+    if (a->link) {
+        link_apply(a);
+        link_apply(a->sib);
+    }
 }
 
 void allassoc_feed_free(allassoc_feed_t *f)
@@ -756,11 +1138,16 @@ void allassoc_feed_free(allassoc_feed_t *f)
     feed_publish(f);
     pthread_mutex_lock(&f->lock);
     atomic_store(&f->stop, true);
-    pthread_cond_signal(&f->c_cv);
+    pthread_cond_broadcast(&f->c_cv);
     pthread_mutex_unlock(&f->lock);
-    pthread_join(f->tid, NULL);
-    for (size_t i = 0; i < f->n; i++)
+    for (unsigned c = 0; c < f->nthreads; c++)
+        pthread_join(f->tid[c], NULL);
+    for (size_t i = 0; i < f->n; i++) {
         f->a[i]->feed = NULL;
+        if (f->a[i]->sib)
+            f->a[i]->sib->feed = NULL;
+        link_finish(f->a[i]);
+    }
     pthread_mutex_destroy(&f->lock);
     pthread_cond_destroy(&f->c_cv);
     pthread_cond_destroy(&f->p_cv);
@@ -772,42 +1159,57 @@ void allassoc_feed_free(allassoc_feed_t *f)
 
 void allassoc_lookup(allassoc_t *a, uint64_t addr, uint64_t tag, bool hit)
 {
-    if (a->feed)
+    if (a->feed) {
         feed_put(a, hit ? OP_HIT : OP_MISS, addr, tag);
-    else
-        lookup_now(a, addr, tag, hit);
+        return;
+    }
+    lookup_now(a, addr, tag, hit);
+    if (a->sib)
+        lookup_now(a->sib, addr, tag, hit);
 }
 
 void allassoc_insert(allassoc_t *a, uint64_t addr, uint64_t tag)
 {
-    if (a->feed)
+    if (a->feed) {
         feed_put(a, OP_INSERT, addr, tag);
-    else
-        insert_now(a, addr, tag);
+        return;
+    }
+    insert_now(a, addr, tag);
+    if (a->sib)
+        insert_now(a->sib, addr, tag);
 }
 
 void allassoc_invalidate(allassoc_t *a, uint64_t addr, uint64_t tag)
 {
-    if (a->feed)
+    if (a->feed) {
         feed_put(a, OP_INVALIDATE, addr, tag);
-    else
-        invalidate_now(a, addr, tag);
+        return;
+    }
+    invalidate_now(a, addr, tag);
+    if (a->sib)
+        invalidate_now(a->sib, addr, tag);
 }
 
 void allassoc_flush(allassoc_t *a)
 {
-    if (a->feed)
+    if (a->feed) {
         feed_put(a, OP_FLUSH, 0, 0);
-    else
-        flush_now(a);
+        return;
+    }
+    flush_now(a);
+    if (a->sib)
+        flush_now(a->sib);
 }
 
 void allassoc_window(allassoc_t *a, bool begin)
 {
-    if (a->feed)
+    if (a->feed) {
         feed_put(a, begin ? OP_WINDOW_BEGIN : OP_WINDOW_END, 0, 0);
-    else
-        window_now(a, begin);
+        return;
+    }
+    window_now(a, begin);
+    if (a->sib)
+        window_now(a->sib, begin);
 }
 
 void allassoc_inexact(allassoc_t *a)
@@ -818,12 +1220,26 @@ void allassoc_inexact(allassoc_t *a)
         a->inexact = true;
 }
 
+/* A part's own exactness: its flag, and (split with give-up) a key held
+ * at a pending lookup by a set count still updated. */
+static bool part_exact(allassoc_t *a)
+{
+    end_pending(a);
+    for (size_t x = 0; a->link && x < a->nlive; x++)
+        if (a->inexact_seq[a->live[x]] != UINT64_MAX)
+            return false;
+    return !a->inexact;
+}
+
 bool allassoc_exact(allassoc_t *a)
 {
     if (a->feed)
         feed_wait_done(a->feed, 0);
-    end_pending(a);
-    return !a->inexact;
+    if (!a->sib)
+        return part_exact(a);
+    link_finish(a); /* (both parts at the same place) */
+    bool e0 = part_exact(a), e1 = part_exact(a->sib);
+    return e0 && e1;
 }
 
 int allassoc_counts(const allassoc_t *a, uint32_t sets, uint32_t ways,
@@ -851,5 +1267,5 @@ int allassoc_counts(const allassoc_t *a, uint32_t sets, uint32_t ways,
         out->invalidated = (uint64_t)inv;
         return 0;
     }
-    return -1;
+    return a->sib ? allassoc_counts(a->sib, sets, ways, out) : -1;
 }

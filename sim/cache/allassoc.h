@@ -86,6 +86,16 @@ void allassoc_flush(allassoc_t *a);
 #define ALLASSOC_FEED_MAX 8
 typedef struct allassoc_feed allassoc_feed_t;
 allassoc_feed_t *allassoc_feed_new(iosim_err_t *err);
+/* A feed of `threads` threads (1 or 2; one if a second cannot start):
+ * with two, allassoc_feed_add splits a shadow's set counts between them
+ * (every other one of those updated, ref's on the first: a shadow with
+ * fewer than two others stays whole on the first), each thread applying
+ * every operation to its own; watch and give-up must be set before.  The
+ * results are the unsplit shadow's: a geometry left by
+ * allassoc_watch_give_up is left as of the same check, decided from both
+ * threads' values (a thread may apply that decision later; see
+ * allassoc.c allassoc_link_t). */
+allassoc_feed_t *allassoc_feed_new_threads(unsigned threads, iosim_err_t *err);
 int allassoc_feed_add(allassoc_feed_t *f, allassoc_t *a, iosim_err_t *err);
 void allassoc_feed_free(allassoc_feed_t *f);
 

@@ -57,8 +57,11 @@
  *     each take one leader's shadows (allassoc_feed: the leader's thread
  *     queues its caches' operations, the feed's thread updates the
  *     stacks; in the same order, so the same results), so a first pass of
- *     one leader runs on two threads; the rest run fronts' back ends and
- *     decode ahead (iosim_replay_reader_threads).
+ *     one leader runs on two threads; then a second each, first leaders
+ *     first, splitting each shadow's set counts with the first (a feed of
+ *     two threads, allassoc_feed_new_threads: with --threads 3 a first
+ *     pass of one leader runs on three); the rest run fronts' back ends
+ *     and decode ahead (iosim_replay_reader_threads).
  * Assumptions: the sims were made for this trace (iosim_sim_new with its
  *   metadata) and were fed nothing yet.
  * Not done: sharing between sims that differ in a key the front reads
@@ -290,9 +293,11 @@ static allassoc_t *shadow_new(share_t *sh, size_t L, unsigned x,
 }
 
 /* The shadows of leader L watching its followers, one on each cache
- * whose geometry differs among them; with `feed`, updated on a thread of
- * their own (allassoc_feed_new: none if it cannot start one). */
-static int lead_attach(share_t *sh, size_t L, bool feed, iosim_err_t *err)
+ * whose geometry differs among them; with `feed` threads (0, 1 or 2),
+ * updated on threads of their own (allassoc_feed_new_threads: none if it
+ * cannot start one; with two, each shadow's set counts split between
+ * them). */
+static int lead_attach(share_t *sh, size_t L, unsigned feed, iosim_err_t *err)
 {
     size_t nf = 0;
     size_t *fol = calloc(sh->n + 1, sizeof *fol);
@@ -324,7 +329,7 @@ static int lead_attach(share_t *sh, size_t L, bool feed, iosim_err_t *err)
         cache_set_shadow(cache_of(sh->sims[L], x), sw->a[x]);
         if (feed && !sw->feed) {
             iosim_err_t ignored; /* no thread: the leader's own does it */
-            sw->feed = allassoc_feed_new(&ignored);
+            sw->feed = allassoc_feed_new_threads(feed, &ignored);
         }
         if (sw->feed && allassoc_feed_add(sw->feed, sw->a[x], err))
             goto out;
@@ -636,16 +641,21 @@ static int run_pass(share_t *sh, iosim_trace_reader_t *r, unsigned threads,
         t = c > 0 ? (unsigned)c : 1;
     }
     /* the threads beyond the pass's sims update its leaders' shadows (a
-     * thread each, first leaders first) */
+     * thread each, first leaders first; then a second each, first leaders
+     * first, splitting their set counts) */
     size_t spare = 0;
     for (size_t i = 0; i < sh->n; i++)
         spare += sh->m[i].role == ROLE_LEAD || sh->m[i].role == ROLE_ALONE;
     spare = spare < t ? t - spare : 0;
+    size_t leads = 0, nth = 0;
+    for (size_t i = 0; i < sh->n; i++)
+        leads += sh->m[i].role == ROLE_LEAD;
     int rc = 0;
     for (size_t i = 0; i < sh->n && !rc; i++) {
         if (sh->m[i].role == ROLE_LEAD) {
-            rc = lead_attach(sh, i, spare > 0, err);
-            spare -= spare > 0;
+            unsigned feed = (nth < spare) + (leads + nth < spare);
+            rc = lead_attach(sh, i, feed, err);
+            nth++;
         }
         /* in the order of the first sim each run stands for: the first
          * of them to fail is --plain's first failing sim (name_first) */

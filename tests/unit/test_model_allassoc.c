@@ -71,11 +71,13 @@ static bool oracle_access(oracle_t *o, uint64_t addr, uint64_t tag)
     return false;
 }
 
-/* With `feed`, the shadow's operations go to a feed's thread
- * (allassoc_feed_new), with a second shadow's (sets 2 and 16, driven by
- * a 16 x 1 cache with the same operations) interleaved on the same
- * feed; both must count what the oracles count. */
-static void run_random(uint64_t seed, unsigned keys, unsigned ops, bool feed)
+/* With `feed` threads (1 or 2), the shadow's operations go to a feed
+ * (allassoc_feed_new_threads; with two, each shadow's set counts split
+ * between them), with a second shadow's (sets 2 and 16, driven by a 16 x
+ * 1 cache with the same operations) interleaved on the same feed; both
+ * must count what the oracles count. */
+static void run_random(uint64_t seed, unsigned keys, unsigned ops,
+                       unsigned feed)
 {
     iosim_err_t err = {0};
     allassoc_t *a = allassoc_new(SETS, NSETS, 12, &err);
@@ -86,12 +88,6 @@ static void run_random(uint64_t seed, unsigned keys, unsigned ops, bool feed)
     cache_t *drive_b = mk(16, 1);
     cache_set_shadow(drive_b, b);
     allassoc_feed_t *f = NULL;
-    if (feed) {
-        f = allassoc_feed_new(&err);
-        assert_non_null(f);
-        assert_int_equal(allassoc_feed_add(f, a, &err), 0);
-        assert_int_equal(allassoc_feed_add(f, b, &err), 0);
-    }
     oracle_t o[NSETS][NWAYS];
     for (size_t i = 0; i < NSETS; i++)
         for (size_t j = 0; j < NWAYS; j++)
@@ -108,6 +104,12 @@ static void run_random(uint64_t seed, unsigned keys, unsigned ops, bool feed)
     }
     assert_int_equal(allassoc_watch(a, 2, 2, wsets, wways, NSETS * NWAYS, &err),
                      0);
+    if (feed) { /* (after the watch: a feed of two splits a) */
+        f = allassoc_feed_new_threads(feed, &err);
+        assert_non_null(f);
+        assert_int_equal(allassoc_feed_add(f, a, &err), 0);
+        assert_int_equal(allassoc_feed_add(f, b, &err), 0);
+    }
     bool *hit = calloc((size_t)NSETS * NWAYS * ops, sizeof *hit);
     assert_non_null(hit);
     size_t lookups = 0;
@@ -206,12 +208,14 @@ static void run_random(uint64_t seed, unsigned keys, unsigned ops, bool feed)
 typedef struct random_case {
     uint64_t seed;
     unsigned keys, ops;
-    bool feed;
+    unsigned feed;
 } random_case_t;
-static const random_case_t few_keys = {0x1234567, 24, 20000, false},
-                           many_keys = {0xabcdef1, 200, 20000, false},
-                           feed_few_keys = {0x1234567, 24, 60000, true},
-                           feed_many_keys = {0xabcdef1, 200, 60000, true};
+static const random_case_t few_keys = {0x1234567, 24, 20000, 0},
+                           many_keys = {0xabcdef1, 200, 20000, 0},
+                           feed_few_keys = {0x1234567, 24, 60000, 1},
+                           feed_many_keys = {0xabcdef1, 200, 60000, 1},
+                           feed2_few_keys = {0x1234567, 24, 60000, 2},
+                           feed2_many_keys = {0xabcdef1, 200, 60000, 2};
 
 static void test_random(void **state)
 {
@@ -259,17 +263,23 @@ static void test_hole_by_hand(void **state)
 }
 
 /* A missed lookup with no fill while some geometry holds the key (a stale
- * hit there): the one pass cannot follow, and says so.  State: a bool,
- * through a feed's thread (allassoc_exact then waits for it: the lookup
- * that breaks exactness is applied there). */
+ * hit there): the one pass cannot follow, and says so.  State: the
+ * feed's threads, 0 for none (allassoc_exact then waits for them: the
+ * lookup that breaks exactness is applied there; with two, on both). */
 static void test_inexact_detected(void **state)
 {
-    bool feed = *(const bool *)*state;
+    unsigned feed = *(const unsigned *)*state;
     iosim_err_t err = {0};
-    const uint32_t one = 1;
-    allassoc_t *a = allassoc_new(&one, 1, 2, &err);
+    /* with a feed of two threads, set counts 1 (ref's), 2 and 4 watched
+     * and given up, split: 2 on the second thread, 4 on the first */
+    const uint32_t sets[3] = {1, 2, 4}, ways[2] = {2, 2};
+    allassoc_t *a = allassoc_new(sets, feed == 2 ? 3 : 1, 2, &err);
     assert_non_null(a);
-    allassoc_feed_t *f = feed ? allassoc_feed_new(&err) : NULL;
+    if (feed == 2) {
+        assert_int_equal(allassoc_watch(a, 1, 2, sets + 1, ways, 2, &err), 0);
+        allassoc_watch_give_up(a);
+    }
+    allassoc_feed_t *f = feed ? allassoc_feed_new_threads(feed, &err) : NULL;
     assert_true(!feed || (f && !allassoc_feed_add(f, a, &err)));
     allassoc_lookup(a, 1, 0, false);
     allassoc_insert(a, 1, 0);
@@ -293,11 +303,13 @@ static void test_inexact_detected(void **state)
  * never differs, so it is followed, alone as it is) the same.  State:
  * {keep, feed}. */
 typedef struct give_up_case {
-    bool keep, feed;
+    bool keep;
+    unsigned feed; /* threads */
 } give_up_case_t;
-static const give_up_case_t give_up_direct = {false, false},
-                            give_up_feed = {false, true},
-                            give_up_ref = {true, false};
+static const give_up_case_t give_up_direct = {false, 0},
+                            give_up_feed = {false, 1}, give_up_ref = {true, 0},
+                            give_up_split = {false, 2},
+                            give_up_split_ref = {true, 2};
 
 static void test_give_up(void **state)
 {
@@ -308,11 +320,6 @@ static void test_give_up(void **state)
     allassoc_t *a = allassoc_new(sets, 5, 12, &err);
     assert_non_null(a);
     allassoc_feed_t *f = NULL;
-    if (c->feed) {
-        f = allassoc_feed_new(&err);
-        assert_non_null(f);
-        assert_int_equal(allassoc_feed_add(f, a, &err), 0);
-    }
     cache_t *drive = mk(1, 2);
     cache_set_shadow(drive, a);
     /* the last: the driving geometry's own oracle, watched if keep */
@@ -323,6 +330,24 @@ static void test_give_up(void **state)
         o[g] = (oracle_t){.c = mk(wsets[g], wways[g])};
     assert_int_equal(allassoc_watch(a, 1, 2, wsets, wways, nw, &err), 0);
     allassoc_watch_give_up(a);
+    /* with two threads, the same run unsplit and direct (u, its own
+     * driving cache) gives the same results: the twins 16 x 12 and 32 x
+     * 12 are on different threads (1 set, ref's, and 4 and 32 on the
+     * first; 2 and 16 on the second) */
+    allassoc_t *u = NULL;
+    cache_t *drive_u = NULL;
+    if (c->feed == 2) {
+        assert_non_null(u = allassoc_new(sets, 5, 12, &err));
+        assert_int_equal(allassoc_watch(u, 1, 2, wsets, wways, nw, &err), 0);
+        allassoc_watch_give_up(u);
+        drive_u = mk(1, 2);
+        cache_set_shadow(drive_u, u);
+    }
+    if (c->feed) {
+        f = allassoc_feed_new_threads(c->feed, &err);
+        assert_non_null(f);
+        assert_int_equal(allassoc_feed_add(f, a, &err), 0);
+    }
     uint64_t differs[NG] = {0};
     uint64_t s = 0x5eed;
     for (unsigned n = 0; n < OPS; n++) {
@@ -332,16 +357,41 @@ static void test_give_up(void **state)
             bool ref = cache_lookup_kv(drive, addr, tag, NULL);
             if (!ref)
                 cache_insert_kv(drive, addr, tag, 0);
+            if (u && !cache_lookup_kv(drive_u, addr, tag, NULL))
+                cache_insert_kv(drive_u, addr, tag, 0);
             for (size_t g = 0; g < NG; g++)
                 differs[g] += oracle_access(&o[g], addr, tag) != ref;
         } else {
             cache_invalidate_kv(drive, addr, tag);
+            if (u)
+                cache_invalidate_kv(drive_u, addr, tag);
             for (size_t g = 0; g < NG; g++)
                 o[g].invalidated += cache_invalidate_kv(o[g].c, addr, tag);
         }
     }
-    assert_true(allassoc_exact(a));
+    /* (split with the driving geometry watched: the results read before
+     * allassoc_exact, so the feed's end applies the last decisions) */
+    bool split_ref = c->feed == 2 && c->keep;
+    if (!split_ref)
+        assert_true(allassoc_exact(a));
     allassoc_feed_free(f);
+    for (size_t g = 0; u && g < nw; g++) {
+        uint64_t d, key, du, keyu;
+        allassoc_watch_result(a, g, &d, &key);
+        allassoc_watch_result(u, g, &du, &keyu);
+        assert_int_equal(d, du);
+        assert_int_equal(key, keyu);
+        assert_int_equal(allassoc_watch_followed(a, g),
+                         allassoc_watch_followed(u, g));
+    }
+    if (split_ref)
+        assert_true(allassoc_exact(a));
+    if (u) {
+        assert_true(allassoc_exact(u));
+        cache_set_shadow(drive_u, NULL);
+        cache_free(drive_u);
+        allassoc_free(u);
+    }
     assert_int_equal(differs[3], differs[4]); /* twins */
     assert_int_equal(differs[NG - 1], 0);     /* the driving geometry */
     for (size_t g = 0; g < NG; g++) {
@@ -383,18 +433,23 @@ static void test_bad_params(void **state)
 
 int main(void)
 {
-    static const bool no = false, yes = true;
+    static const unsigned zero = 0, one = 1, two = 2;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_prestate(test_random, (void *)&few_keys),
         cmocka_unit_test_prestate(test_random, (void *)&many_keys),
         cmocka_unit_test_prestate(test_random, (void *)&feed_few_keys),
         cmocka_unit_test_prestate(test_random, (void *)&feed_many_keys),
+        cmocka_unit_test_prestate(test_random, (void *)&feed2_few_keys),
+        cmocka_unit_test_prestate(test_random, (void *)&feed2_many_keys),
         cmocka_unit_test(test_hole_by_hand),
-        cmocka_unit_test_prestate(test_inexact_detected, (void *)&no),
-        cmocka_unit_test_prestate(test_inexact_detected, (void *)&yes),
+        cmocka_unit_test_prestate(test_inexact_detected, (void *)&zero),
+        cmocka_unit_test_prestate(test_inexact_detected, (void *)&one),
+        cmocka_unit_test_prestate(test_inexact_detected, (void *)&two),
         cmocka_unit_test_prestate(test_give_up, (void *)&give_up_direct),
         cmocka_unit_test_prestate(test_give_up, (void *)&give_up_feed),
         cmocka_unit_test_prestate(test_give_up, (void *)&give_up_ref),
+        cmocka_unit_test_prestate(test_give_up, (void *)&give_up_split),
+        cmocka_unit_test_prestate(test_give_up, (void *)&give_up_split_ref),
         cmocka_unit_test(test_bad_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
