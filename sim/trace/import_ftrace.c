@@ -959,20 +959,23 @@ static int order_group(ftrace_parser_t *p, iosim_err_t *err)
 {
     p->opos = 0;
     p->nslots = 0;
-    uint8_t slot_of[256];
-    memset(slot_of, 0xff, sizeof slot_of);
+    /* each CPU's slot, 0..255 (all 256 CPUs the 8-bit cpu field names
+     * may be in one group), UINT16_MAX: not seen yet */
+    uint16_t slot_of[256];
+    for (unsigned c = 0; c < 256; c++)
+        slot_of[c] = UINT16_MAX;
     size_t last[256];
     for (size_t i = 0; i < p->glen; i++) {
         p->order[i] = i;
         p->nxt[i] = SIZE_MAX;
         unsigned cpu = p->grp[i].cpu;
-        if (slot_of[cpu] == 0xff) {
-            slot_of[cpu] = (uint8_t)p->nslots;
+        if (slot_of[cpu] == UINT16_MAX) {
+            slot_of[cpu] = (uint16_t)p->nslots;
             p->head[p->nslots++] = i;
         } else {
             p->nxt[last[slot_of[cpu]]] = i;
         }
-        p->slot[i] = slot_of[cpu];
+        p->slot[i] = (uint8_t)slot_of[cpu];
         last[slot_of[cpu]] = i;
     }
     if (p->nslots < 2)

@@ -388,6 +388,50 @@ static void test_tie_search_bound(void **state)
     free(got);
 }
 
+/* A group of all 256 CPUs the record's 8-bit cpu field can name, the
+ * last CPU with two records: CPU 0 maps A, live already, CPUs 1..254
+ * each map a page of their own, CPU 255 unmaps A, then maps D.  Every
+ * order keeps CPU 0's map after CPU 255's unmap; the first in file order
+ * of the records placed (indices in file order, CPU 0's map 0, CPU k's
+ * k, CPU 255's second 256): 1..254, 255, 0, 256.  (Checked by reasoning:
+ * brute force over 256 CPUs' interleavings is out of reach.)  Fails when
+ * the 256th CPU's slot takes the value that marks a CPU not seen yet, so
+ * that its second record opens a 257th (past the search's heads). */
+static void test_tie_256_cpus(void **state)
+{
+    (void)state;
+    const size_t n = 257;
+    size_t cap = 200 * (n + 2);
+    char *text = malloc(cap);
+    iosim_rec_t *got = malloc((n + 2) * sizeof *got);
+    assert_true(text && got);
+    tev_t map0 = {0, 'M', A, 4096};
+    size_t len = put_line(text, cap, &map0, 1000000000u);
+    for (size_t i = 0; i < n; i++) {
+        tev_t e = {(uint8_t)(i < 256 ? i : 255), 'M',
+                   0x400000 + 4096 * (uint64_t)i, 4096};
+        if (i == 0)
+            e.iova = A;
+        else if (i == 255)
+            e = (tev_t){255, 'U', A, 4096};
+        len += put_line(text + len, cap - len, &e, T_GROUP);
+    }
+    import_counts_t c = {0};
+    size_t ng = parse_text(text, got, n + 2, &c);
+    assert_int_equal(ng, n + 1);
+    for (size_t k = 0; k < n; k++) {
+        size_t want = k < 254 ? k + 1 : k == 254 ? 255 : k == 255 ? 0 : 256;
+        uint64_t iova = want == 0 || want == 255 ? A : 0x400000 + 4096 * want;
+        assert_int_equal(got[1 + k].cpu, want < 256 ? want : 255);
+        assert_int_equal(got[1 + k].kind,
+                         want == 255 ? IOSIM_REC_UNMAP : IOSIM_REC_MAP);
+        assert_int_equal(got[1 + k].iova, iova);
+    }
+    assert_int_equal(c.tie_unresolved, 0);
+    free(text);
+    free(got);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -396,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_tie_ranges),
         cmocka_unit_test(test_tie_none_fits),
         cmocka_unit_test(test_tie_search_bound),
+        cmocka_unit_test(test_tie_256_cpus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
