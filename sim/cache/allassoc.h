@@ -24,6 +24,15 @@
  *     when the driving cache missed, the insert of the same key; every
  *     geometry then ends with the key at the top of its stack (a hit
  *     touches it, a miss fills it), so one stack update serves all.
+ *   - Watching (allassoc_watch): each lookup, every watched geometry's
+ *     outcome is compared with a reference geometry's (the driving
+ *     cache's), counting differences and hashing their positions; with
+ *     allassoc_watch_give_up a geometry alone in its differences is left
+ *     and the set counts no followed geometry uses stop being updated.
+ *   - A feed (allassoc_feed_*) applies the reported operations on a
+ *     thread of its own, or on two, each updating its part of the set
+ *     counts; the results are those of the operations applied as
+ *     reported.
  * Assumptions (checked as it runs; allassoc_exact() is false once one
  *   fails, and the caller must then run the geometries separately):
  *   - A lookup that missed in the driving cache is followed by the insert
@@ -38,6 +47,9 @@
  *   - The cache's input (which keys are looked up, inserted, invalidated)
  *     does not depend on its own geometry: true when nothing downstream
  *     feeds back (the caller checks, e.g. no walk-in-flight discards).
+ *   - After allassoc_watch_give_up, only ref's set count and those of
+ *     the geometries still followed are exact (allassoc_counts of the
+ *     others mean nothing: see allassoc_watch_give_up below).
  * Not modeled: policies other than LRU (FIFO, PLRU and random have no
  *   inclusion property); the stack is cut at the largest W asked for.
  */

@@ -26,12 +26,14 @@
  *     runs with an all-associativity shadow (cache/allassoc.h, LRU stack
  *     distances) on each of its caches whose geometry differs within the
  *     group, which compares every other member's outcome with the
- *     leader's, lookup by lookup; a member that differed at lookups no
- *     other member differed at is no longer followed, nor are the set
- *     counts only such members used (allassoc_watch_give_up).  A member that
- * never differed in any takes the leader's results (system.h sim_adopt_results)
- * and its own counts of lines from the shadows.  Sims in no group run as
- * themselves in the same decode.
+ *     leader's, lookup by lookup; a member that differed and whose
+ *     differences so far (their count and positions) equal no other
+ *     member's is no longer followed, nor are the set counts only such
+ *     members used (allassoc_watch_give_up, checked every 1,024 lookups:
+ *     it runs alone in pass 2 either way).  A member that never differed
+ *     in any takes the leader's results (system.h sim_adopt_results) and
+ *     its own counts of lines from the shadows.  Sims in no group run as
+ *     themselves in the same decode.
  *   - Pass 2: the members that differed, in classes of equal differences
  *     (the count and a hash of their positions), each class's first
  *     member leading the rest, watched again: a shared hash is checked,
@@ -285,8 +287,10 @@ static allassoc_t *shadow_new(share_t *sh, size_t L, unsigned x,
         allassoc_free(a);
         a = NULL;
     }
-    /* once every follower differed, the stacks of those alone in their
-     * differences stop (they run alone in the next pass either way) */
+    /* a follower alone in its differences (checked every 1,024 lookups,
+     * whether or not the others differed) is left, and the stacks only
+     * such followers used stop: it runs alone in the next pass either way
+     * (0503852 dropped the wait until every follower had differed) */
     if (a)
         allassoc_watch_give_up(a);
     return a;
