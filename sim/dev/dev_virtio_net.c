@@ -214,7 +214,10 @@
  *   takes those posted), a frag offset the model lost (the trace's first
  *   refill, single-page frags: the page's start), rx drops when the ring
  *   is empty (virtio_net_has_buffers' retry), the
- *   tx timer mode, vhost (no QEMU translations at all).
+ *   tx timer mode, vhost (no QEMU translations at all), a later QEMU's
+ *   translation of both pages of a used elem that straddles a page in a
+ *   ring of more than one page (QEMU 7.2's first page only is modeled,
+ *   for every version: q_fill).
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -224,8 +227,9 @@
 #include "config/config.h"
 #include "dev/dev.h"
 
-/* virtio-net (dev_virtio_net.c): QEMU's emulated virtio-net (split
- * rings, mergeable rx buffers) as its ring and buffer translations */
+/* virtio-net (dev_virtio_net.c): QEMU's emulated virtio-net (split or
+ * packed rings, indirect tx tables, mergeable rx buffers) as its ring and
+ * buffer translations */
 struct dev_virtio_net_params {
     uint32_t rx_queue_size;     /* descriptors of rx virtqueue 0          */
     uint32_t tx_queue_size;     /* descriptors of tx virtqueue 0          */
