@@ -352,6 +352,35 @@ static void test_tie_none_fits(void **state)
     assert_int_equal(c.tie_search_cut, 0);
 }
 
+/* A long group through the text parser: A mapped at 1 s, then ev(i,
+ * arg) for i < n at T_GROUP.  Returns the n + 1 records (the caller
+ * frees them). */
+static iosim_rec_t *parse_long_group(size_t n, tev_t (*ev)(size_t, size_t),
+                                     size_t arg, import_counts_t *c)
+{
+    size_t cap = 200 * (n + 2);
+    char *text = malloc(cap);
+    iosim_rec_t *got = malloc((n + 2) * sizeof *got);
+    assert_true(text && got);
+    tev_t map0 = {0, 'M', A, 4096};
+    size_t len = put_line(text, cap, &map0, 1000000000u);
+    for (size_t i = 0; i < n; i++) {
+        tev_t e = ev(i, arg);
+        len += put_line(text + len, cap - len, &e, T_GROUP);
+    }
+    assert_int_equal(parse_text(text, got, n + 2, c), n + 1);
+    free(text);
+    return got;
+}
+
+/* test_tie_search_bound's events: per CPU, per - 1 flushes, a map of A */
+static tev_t bound_ev(size_t i, size_t per)
+{
+    bool last = i % per == per - 1;
+    return (tev_t){(uint8_t)(i / per), last ? 'M' : 'Q',
+                   last ? A : 0x100000 + 4096 * i, last ? 4096 : 0};
+}
+
 /* The search's bound: 1023 records of one stamp (FTRACE_TIE_MAX 1024),
  * three CPUs each with 340 flushes then a map of A, live already: no
  * order fits, and the search would expand 341^3 (39.7 million) states,
@@ -361,21 +390,8 @@ static void test_tie_search_bound(void **state)
 {
     (void)state;
     const size_t per = 341, n = 3 * per; /* per CPU: 340 flushes, a map */
-    size_t cap = 200 * (n + 2);
-    char *text = malloc(cap);
-    iosim_rec_t *got = malloc((n + 2) * sizeof *got);
-    assert_true(text && got);
-    tev_t map0 = {0, 'M', A, 4096};
-    size_t len = put_line(text, cap, &map0, 1000000000u);
-    for (size_t i = 0; i < n; i++) {
-        bool last = i % per == per - 1;
-        tev_t e = {(uint8_t)(i / per), last ? 'M' : 'Q',
-                   last ? A : 0x100000 + 4096 * i, last ? 4096 : 0};
-        len += put_line(text + len, cap - len, &e, T_GROUP);
-    }
     import_counts_t c = {0};
-    size_t ng = parse_text(text, got, n + 2, &c);
-    assert_int_equal(ng, n + 1);
+    iosim_rec_t *got = parse_long_group(n, bound_ev, per, &c);
     for (size_t i = 0; i < n; i++) { /* file order */
         assert_int_equal(got[1 + i].cpu, i / per);
         assert_int_equal(got[1 + i].kind,
@@ -384,7 +400,6 @@ static void test_tie_search_bound(void **state)
     assert_int_equal(c.tie_unresolved, 1);
     assert_int_equal(c.tie_search_cut, 1);
     assert_int_equal(c.tie_reordered, 0);
-    free(text);
     free(got);
 }
 
@@ -397,28 +412,25 @@ static void test_tie_search_bound(void **state)
  * brute force over 256 CPUs' interleavings is out of reach.)  Fails when
  * the 256th CPU's slot takes the value that marks a CPU not seen yet, so
  * that its second record opens a 257th (past the search's heads). */
+/* test_tie_256_cpus's events: CPU i maps a page of its own, CPU 0 maps
+ * A, CPU 255 unmaps A, then (i = 256) maps a page of its own */
+static tev_t cpus_ev(size_t i, size_t unused)
+{
+    (void)unused;
+    if (i == 0)
+        return (tev_t){0, 'M', A, 4096};
+    if (i == 255)
+        return (tev_t){255, 'U', A, 4096};
+    return (tev_t){(uint8_t)(i < 256 ? i : 255), 'M',
+                   0x400000 + 4096 * (uint64_t)i, 4096};
+}
+
 static void test_tie_256_cpus(void **state)
 {
     (void)state;
     const size_t n = 257;
-    size_t cap = 200 * (n + 2);
-    char *text = malloc(cap);
-    iosim_rec_t *got = malloc((n + 2) * sizeof *got);
-    assert_true(text && got);
-    tev_t map0 = {0, 'M', A, 4096};
-    size_t len = put_line(text, cap, &map0, 1000000000u);
-    for (size_t i = 0; i < n; i++) {
-        tev_t e = {(uint8_t)(i < 256 ? i : 255), 'M',
-                   0x400000 + 4096 * (uint64_t)i, 4096};
-        if (i == 0)
-            e.iova = A;
-        else if (i == 255)
-            e = (tev_t){255, 'U', A, 4096};
-        len += put_line(text + len, cap - len, &e, T_GROUP);
-    }
     import_counts_t c = {0};
-    size_t ng = parse_text(text, got, n + 2, &c);
-    assert_int_equal(ng, n + 1);
+    iosim_rec_t *got = parse_long_group(n, cpus_ev, 0, &c);
     for (size_t k = 0; k < n; k++) {
         size_t want = k < 254 ? k + 1 : k == 254 ? 255 : k == 255 ? 0 : 256;
         uint64_t iova = want == 0 || want == 255 ? A : 0x400000 + 4096 * want;
@@ -428,7 +440,6 @@ static void test_tie_256_cpus(void **state)
         assert_int_equal(got[1 + k].iova, iova);
     }
     assert_int_equal(c.tie_unresolved, 0);
-    free(text);
     free(got);
 }
 
