@@ -32,8 +32,7 @@
 # docs/dev-virtio-net.md) replace them below and pass every cell (4
 # entries -2.3%, -1.1%, -2.0%, -1.2%, the rows below print them;
 # memcached's was -3.1% before the model took a joined MAP for a tx
-# buffer); the
-# originals were retired.
+# buffer); the originals were retired.
 # redis-strict-packed-qemu (with the dump) left the
 # list at -4.7% (was -5.9%) when the model flushed a kicked tx before a
 # packet that arrived after the kick and wrote pre-trace rx buffers at
