@@ -555,8 +555,6 @@ static bool held(const allassoc_t *a, uint64_t addr, uint64_t tag)
     return false;
 }
 
-/* The pending lookup got no fill (a fault, or the next probe of a
- * multi-size lookup): exact only if every geometry missed it too. */
 /* A split part's held(): each set count that holds the key notes the
  * lookup (seq) unless it noted an earlier one; its decision says whether
  * the unsplit run still updated that set count then (link_decide). */
@@ -572,6 +570,10 @@ static void held_mark(allassoc_t *a, uint64_t addr, uint64_t tag)
     }
 }
 
+/* The pending lookup got no fill (a fault, or the next probe of a
+ * multi-size lookup): exact only if every geometry missed it too (a
+ * split part notes where it was held, held_mark, and decides at its
+ * checks and at the end, part_exact). */
 static void end_pending(allassoc_t *a)
 {
     if (!a->pending)
