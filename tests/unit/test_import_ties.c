@@ -10,7 +10,9 @@
  *   none: the file's order.  The rule this search replaced (greedy: the
  *   earliest fitting record of each CPU's next, no look-ahead) is run too
  *   on the groups made for it, to show that it leaves an inconsistency
- *   there.  Nothing is taken from the importer's own output.
+ *   there.  Groups too long for brute force (the search's bound, all
+ *   256 CPUs) have their order reasoned by hand in their comments.
+ *   Nothing is taken from the importer's own output.
  * Assumptions: a group's file order is the trace file's, CPU by CPU
  *   (kernel/trace/trace.c __find_next_entry); the cases are written in it.
  * Not modeled: the trace-cmd reader (tests/cli/tracecmd_import.sh checks
