@@ -308,6 +308,9 @@ void iosim_sim_free(iosim_sim_t *s)
 {
     if (!s)
         return;
+    /* first: a run that failed left its pool's helpers on published logs,
+     * which read the back ends' list and the logs (front_pool_run) */
+    front_pool_free(s->pool);
     if (s->os && s->os_state && s->os->destroy)
         s->os->destroy(s->os_state);
     if (s->hv && s->hv_state && s->hv->destroy)
@@ -320,7 +323,6 @@ void iosim_sim_free(iosim_sim_t *s)
     free(s->ahead);
     free(s->ahead_no);
     free(s->backs);
-    front_pool_free(s->pool);
     for (unsigned k = 0; s->log && k < FRONT_LOGS; k++) {
         free(s->log[k].ev);
         free(s->log[k].desc);
@@ -1433,11 +1435,12 @@ static void *front_helper(void *arg)
     size_t k = p->front->nbacks;
     pthread_mutex_lock(&p->lock);
     for (;;) {
-        size_t next;
-        while ((next = front_pool_pick(p, k, true)) == p->front->nbacks &&
-               !p->stop)
+        size_t next = p->front->nbacks;
+        while (!p->stop &&
+               (next = front_pool_pick(p, k, true)) == p->front->nbacks)
             pthread_cond_wait(&p->work, &p->lock);
-        if (next == p->front->nbacks)
+        if (p->stop) /* the end (all done), or a failed run's: leave the
+                        logs left */
             break;
         front_pool_run(p, k = next);
     }
