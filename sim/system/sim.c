@@ -559,8 +559,6 @@ bool dev_live(const iosim_sim_t *s, uint64_t iova)
     return pgtable_is_mapped(&s->live, iova);
 }
 
-/* The record the device model is serving (set around its calls): its
- * IOVA translates through the OS policy's (reallocating) mapping of it. */
 /* Physical address given to a pre-trace mapping: a region no trace
  * uses (the captures' guests have at most a few GiB; gen nic's frames
  * start at 128 GiB), page for page. */
