@@ -383,6 +383,32 @@ static void test_rx_recorded_arrival(void **state)
     }
 }
 
+/* Where pages[0..2] (4 KiB page numbers) stand in a translation log buf
+ * (freed here): pos[i] is the line, counted among the translations, of
+ * the last access to pages[i], -1 if none; with first_after, pos[2] is
+ * instead the first access to pages[2] after pages[0] was seen. */
+static void page_lines(char *buf, const unsigned long long pages[3],
+                       bool first_after, long pos[3])
+{
+    pos[0] = pos[1] = pos[2] = -1;
+    long k = 0;
+    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
+        const char *f = iova_comma(line);
+        if (!f)
+            continue;
+        unsigned long long page = strtoull(f + 1, NULL, 0) >> 12;
+        if (page == pages[0])
+            pos[0] = k;
+        else if (page == pages[1])
+            pos[1] = k;
+        else if (page == pages[2] &&
+                 (!first_after || (pos[0] >= 0 && pos[2] < 0)))
+            pos[2] = k;
+        k++;
+    }
+    free(buf);
+}
+
 /* The tx bottom half against recorded arrivals.  The guest's kick of a
  * tx packet schedules QEMU's bottom half (virtio_net_handle_tx_bh ->
  * replay_bh_schedule_event), which the main loop runs before it polls the
@@ -405,23 +431,8 @@ static void kick_order(uint64_t a, long pos[3])
     r[74].aux = a;
     const char *sets[] = {"dev.model=virtio-net", "sim.window_only=false",
                           NULL};
-    char *buf = xlate_log_of(sets, r, n, n);
-    pos[0] = pos[1] = pos[2] = -1;
-    long k = 0;
-    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-        const char *f = iova_comma(line);
-        if (!f)
-            continue;
-        unsigned long long page = strtoull(f + 1, NULL, 0) >> 12;
-        if (page == 0x10000)
-            pos[0] = k;
-        else if (page == 0x20000)
-            pos[1] = k;
-        else if (page == 0x10001)
-            pos[2] = k;
-        k++;
-    }
-    free(buf);
+    static const unsigned long long pages[3] = {0x10000, 0x20000, 0x10001};
+    page_lines(xlate_log_of(sets, r, n, n), pages, false, pos);
 }
 
 static void test_tx_kick_before_arrival(void **state)
@@ -547,25 +558,10 @@ static void answer_order(uint16_t word, bool two, long pos[3])
     }
     const char *sets[] = {"dev.model=virtio-net", "sim.window_only=false",
                           NULL};
-    char *buf = xlate_log_of(sets, r, n, n);
     /* pos: line of the tx buffer, of the rx buffer 0x20000000, of the
      * first tx used-ring access after the tx buffer */
-    pos[0] = pos[1] = pos[2] = -1;
-    long k = 0;
-    for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-        const char *f = iova_comma(line);
-        if (!f)
-            continue;
-        unsigned long long iova = strtoull(f + 1, NULL, 0);
-        if (iova >> 12 == 0x10000)
-            pos[0] = k;
-        else if (iova >> 12 == 0x20000)
-            pos[1] = k;
-        else if (iova >> 12 == 0xffffd && pos[0] >= 0 && pos[2] < 0)
-            pos[2] = k;
-        k++;
-    }
-    free(buf);
+    static const unsigned long long pages[3] = {0x10000, 0x20000, 0xffffd};
+    page_lines(xlate_log_of(sets, r, n, n), pages, true, pos);
 }
 
 static void test_backend_answer(void **state)
