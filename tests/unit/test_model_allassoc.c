@@ -419,6 +419,137 @@ static void test_give_up(void **state)
     allassoc_free(a);
 }
 
+/* A give-up decision still pending when the feed ends (split over two
+ * threads, the last check's decision is applied by the part that reaches
+ * it second; the first, unless both reach it at once, applies it only at
+ * the feed's end, allassoc_feed_free -> link_finish).  Keys A..F all in set 0
+ * of every set count (cache_index), so each geometry is a W-way LRU on them: a
+ * key found at depth d hits for W >= d.  Driving cache 1 x 4; watched
+ * 2 x 2 and 8 x 3 (second thread), 4 x 1 and 4 x 8 (first), 8 x 8
+ * (second).  A alone up to lookup 2,000 (no differences: every
+ * geometry followed through the checks at lookups 1 and 1,025), then
+ * rounds over 2, 3, 4 and 5 keys: depth 2 (4 x 1 misses where ref hits),
+ * 3 (2 x 2 too), 4 (8 x 3 too), 5 (ref misses, the W = 8 twins hit).
+ * At the last check (lookup 2,049) the three small ones differ, each in
+ * its own way: left, with that check's values; the twins followed.
+ * Then more rounds (to lookup 2,150, before a next check at 3,073): the
+ * left ones differ again after their check, so a part that kept them
+ * would show later counts.  Against the unsplit direct run and the
+ * oracles (differences counted by lookup number, brute force); with
+ * two threads it fails when allassoc_feed_free does not apply the last
+ * decisions (test_give_up's geometries are all left early).  State: the
+ * feed's threads. */
+static void test_give_up_late(void **state)
+{
+    const unsigned feed = *(const unsigned *)*state;
+    enum { NG = 5, CHECK = 2049 };
+    static const uint32_t sets[4] = {1, 2, 4, 8};
+    static const uint32_t wsets[NG] = {2, 8, 4, 4, 8},
+                          wways[NG] = {2, 3, 1, 8, 8};
+    iosim_err_t err = {0};
+    allassoc_t *a = allassoc_new(sets, 4, 8, &err), *u = NULL;
+    assert_non_null(a);
+    assert_non_null(u = allassoc_new(sets, 4, 8, &err));
+    cache_t *drive = mk(1, 4), *drive_u = mk(1, 4);
+    cache_set_shadow(drive, a);
+    cache_set_shadow(drive_u, u);
+    assert_int_equal(allassoc_watch(a, 1, 4, wsets, wways, NG, &err), 0);
+    assert_int_equal(allassoc_watch(u, 1, 4, wsets, wways, NG, &err), 0);
+    allassoc_watch_give_up(a);
+    allassoc_watch_give_up(u);
+    allassoc_feed_t *f = NULL;
+    if (feed) {
+        assert_non_null(f = allassoc_feed_new_threads(feed, &err));
+        assert_int_equal(allassoc_feed_add(f, a, &err), 0);
+    }
+    uint64_t key[6]; /* A..F: set 0 of 8 sets (and so of 4, 2, 1) */
+    for (uint64_t x = 1, k = 0; k < 6; x++)
+        if (cache_index(x, 0, 7) == 0)
+            key[k++] = x;
+    oracle_t o[NG + 1]; /* the last: ref's own */
+    for (size_t g = 0; g <= NG; g++)
+        o[g] =
+            (oracle_t){.c = mk(g < NG ? wsets[g] : 1, g < NG ? wways[g] : 4)};
+    uint64_t differs[NG] = {0}, at_check[NG] = {0};
+    unsigned n = 0; /* lookups */
+    /* the sequence: A x 2000, then rounds of m keys B.. (m = 2, 3, 4, 5,
+     * three each), then rounds of 2, 3 and 4 until 2,150 lookups */
+    static const unsigned m_first[4] = {2, 3, 4, 5}, m_after[3] = {2, 3, 4};
+    unsigned step = 0, rep = 0, pos = 0;
+    while (n < 2150) {
+        uint64_t k = key[0];
+        if (n >= 2000) {
+            bool first = step < 4;
+            unsigned m = first ? m_first[step] : m_after[(step - 4) % 3];
+            k = key[1 + pos];
+            if (++pos == m) {
+                pos = 0;
+                if (++rep == 3) {
+                    rep = 0;
+                    step++;
+                }
+            }
+        }
+        bool ref = cache_lookup_kv(drive, k, 0, NULL);
+        if (!ref)
+            cache_insert_kv(drive, k, 0, 0);
+        if (!cache_lookup_kv(drive_u, k, 0, NULL))
+            cache_insert_kv(drive_u, k, 0, 0);
+        assert_int_equal(oracle_access(&o[NG], k, 0), ref);
+        n++;
+        for (size_t g = 0; g < NG; g++) {
+            differs[g] += oracle_access(&o[g], k, 0) != ref;
+            if (n == CHECK)
+                at_check[g] = differs[g];
+        }
+    }
+    /* the stream does what it is meant to: by the check the three small
+     * geometries differ, each in its own way (nested, so their counts
+     * tell them apart), and again after it; the twins differ alike */
+    assert_true(at_check[2] > at_check[0] && at_check[0] > at_check[1] &&
+                at_check[1] > 0);
+    for (size_t g = 0; g < 3; g++)
+        assert_true(differs[g] > at_check[g]);
+    assert_true(differs[3] > 0 && differs[3] == differs[4]);
+    /* results read after the feed's end, before allassoc_exact */
+    allassoc_feed_free(f);
+    for (size_t g = 0; g < NG; g++) {
+        uint64_t d, k, du, ku;
+        bool follow = g >= 3;
+        allassoc_watch_result(a, g, &d, &k);
+        allassoc_watch_result(u, g, &du, &ku);
+        assert_int_equal(d, du);
+        assert_int_equal(k, ku);
+        assert_int_equal(allassoc_watch_followed(a, g), follow);
+        assert_int_equal(allassoc_watch_followed(u, g), follow);
+        assert_int_equal(d, follow ? differs[g] : at_check[g]);
+    }
+    /* ref's counts and the twins' are the oracles' */
+    static const size_t counted[3] = {3, 4, NG};
+    for (size_t x = 0; x < 3; x++) {
+        size_t g = counted[x];
+        allassoc_counts_t c, cu;
+        uint32_t S = g < NG ? wsets[g] : 1, W = g < NG ? wways[g] : 4;
+        assert_int_equal(allassoc_counts(a, S, W, &c), 0);
+        assert_int_equal(allassoc_counts(u, S, W, &cu), 0);
+        assert_int_equal(c.lookups, 2150);
+        assert_int_equal(c.hits, o[g].hits);
+        assert_int_equal(c.evictions, o[g].evictions);
+        assert_int_equal(c.invalidated, 0);
+        assert_memory_equal(&c, &cu, sizeof c);
+    }
+    assert_true(allassoc_exact(a));
+    assert_true(allassoc_exact(u));
+    for (size_t g = 0; g <= NG; g++)
+        cache_free(o[g].c);
+    cache_set_shadow(drive, NULL);
+    cache_set_shadow(drive_u, NULL);
+    cache_free(drive);
+    cache_free(drive_u);
+    allassoc_free(a);
+    allassoc_free(u);
+}
+
 static void test_bad_params(void **state)
 {
     (void)state;
@@ -450,6 +581,9 @@ int main(void)
         cmocka_unit_test_prestate(test_give_up, (void *)&give_up_ref),
         cmocka_unit_test_prestate(test_give_up, (void *)&give_up_split),
         cmocka_unit_test_prestate(test_give_up, (void *)&give_up_split_ref),
+        cmocka_unit_test_prestate(test_give_up_late, (void *)&zero),
+        cmocka_unit_test_prestate(test_give_up_late, (void *)&one),
+        cmocka_unit_test_prestate(test_give_up_late, (void *)&two),
         cmocka_unit_test(test_bad_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
