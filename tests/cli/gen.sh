@@ -46,6 +46,11 @@ bad=$(grep '^DMA ' "$WORK/rand.txt" | sed 's/.* iova=\(0x[0-9a-f]*\) size=\([0-9
 cmp -s "$WORK/rand.zst" "$WORK/rand2.zst" || fail "same seed gave different traces"
 "$IOSIM_TRACE" gen random --window 64K --count 5 --text -o "$WORK/small.txt" || fail "gen --text"
 head -n 1 "$WORK/small.txt" | grep -q '^# iosim-trace text v1' || fail "--text did not write text"
+# 64K / 4K = 16 pages mapped and unmapped, 5 DMAs of the default 64 B reads
+got=$(awk '$1 == "MAP" { m++ } $1 == "UNMAP" { u++ }
+           $1 == "DMA" { d++; if ($0 !~ / size=(0x40|64) / || $0 !~ / dir=read/) bad++ }
+           END { print m + 0, u + 0, d + 0, bad + 0 }' "$WORK/small.txt")
+[ "$got" = "16 16 5 0" ] || fail "--text: MAP, UNMAP, DMA, bad DMA lines $got, want 16 16 5 0"
 
 # --------------------------------------------------------------- gen nic
 "$IOSIM_TRACE" gen nic --flows 2 --cpus 2 --ring 64 --packets 1000 \

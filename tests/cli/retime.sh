@@ -32,13 +32,22 @@ want=$(awk '{ t = $2; sub(/t=/, "", t); if (NR == 1) t0 = t; t1 = t }
 "$IOSIM_TRACE" retime "$IN" -o "$WORK/g.zst" --gbps 100 2> /dev/null || fail "retime --gbps"
 "$IOSIM_TRACE" stat "$WORK/g.zst" | grep -qx "meta.retimed = x$want to 100 Gb/s" \
     || fail "--gbps 100: $("$IOSIM_TRACE" stat "$WORK/g.zst" | grep retimed), want x$want"
-# bad input
-for args in "--factor 0" "--factor x" "--factor 1 --gbps 1" "--gbps -3" ""; do
+# bad input: a bad value is one line naming the option and the value;
+# neither or both of --factor and --gbps, a line saying so, then the usage
+for bad in "--factor 0:retime: --factor 0: expected a number in (0, 1e9]" \
+           "--factor x:retime: --factor x: expected a number in (0, 1e9]" \
+           "--gbps -3:retime: --gbps -3: expected a number in (0, 1e9]" \
+           "--factor 1 --gbps 1:retime: give exactly one of --factor and --gbps" \
+           ":retime: give exactly one of --factor and --gbps"; do
+    args=${bad%%:*} want=${bad#*:}
     rm -f "$WORK/bad.zst"
     # shellcheck disable=SC2086
     "$IOSIM_TRACE" retime "$IN" -o "$WORK/bad.zst" $args 2> "$WORK/err" > /dev/null
     [ $? -eq 2 ] || fail "retime $args: exit not 2"
     [ ! -e "$WORK/bad.zst" ] || fail "retime $args: left an output"
+    case $want in *expected*) [ "$(wc -l < "$WORK/err")" -eq 1 ] ||
+        fail "retime $args: not one line: $(cat "$WORK/err")" ;; esac
+    head -n 1 "$WORK/err" | grep -qF -- "$want" || fail "retime $args: '$(head -n 1 "$WORK/err")', want '$want'"
 done
 "$IOSIM_TRACE" retime "$WORK/missing.zst" -o "$WORK/bad.zst" --factor 2 2> "$WORK/err"
 [ $? -eq 2 ] && [ "$(wc -l < "$WORK/err")" -eq 1 ] && grep -q missing.zst "$WORK/err" \
