@@ -2,7 +2,7 @@
 """plot_compare.py — a picture of an `iosim --format csv` report.
 
 Usage: iosim ... --compare strict,lazy,passthrough --format csv > run.csv
-       scripts/plot_compare.py run.csv -o run.png [--title TEXT]
+       scripts/plot_compare.py run.csv -o run.png [--title TEXT] [--dump]
 
 Left: CPU cycles per request by cause (every summary field named *_cycles
 but iommu_cycles, their sum: the causes of sim/include/iosim_costs.h), one
@@ -10,7 +10,9 @@ stacked bar per simulated configuration.
 Right: IOMMU memory reads per 4 KB of data and the estimated throughput
 degradation against passthrough.  Uses Debian's python3-matplotlib (run
 with /usr/bin/python3); reads only the CSV, so any saved report can be
-re-plotted.  Exit 2 with one line on bad input.
+re-plotted.  --dump prints the plotted values on stdout as CSV (panel,
+bar, series, value: the cycles of each cause drawn, and each bar's loss in
+percent and reads per 4 KB).  Exit 2 with one line on bad input.
 """
 import argparse
 import csv
@@ -61,8 +63,17 @@ def main():
     ap.add_argument("csv")
     ap.add_argument("-o", "--output", required=True)
     ap.add_argument("--title", default=None)
+    ap.add_argument("--dump", action="store_true",
+                    help="print the plotted values (CSV) on stdout")
     a = ap.parse_args()
     labels, s = load(a.csv)
+    stacks = []  # (legend, values per label): the causes drawn
+    for key, name in causes(s, labels):
+        vals = [(s[l].get(key) or 0.0) for l in labels]
+        if any(vals):
+            stacks.append((name, vals))
+    reads = [(s[l].get("mem_reads_per_4k") or 0.0) for l in labels]
+    deg = [100.0 * (s[l].get("degradation") or 0.0) for l in labels]
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -72,10 +83,7 @@ def main():
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     x = range(len(labels))
     bottom = [0.0] * len(labels)
-    for key, name in causes(s, labels):
-        vals = [(s[l].get(key) or 0.0) for l in labels]
-        if not any(vals):
-            continue
+    for name, vals in stacks:
         ax1.bar(x, vals, bottom=bottom, label=name)
         bottom = [b + v for b, v in zip(bottom, vals)]
     ax1.set_xticks(list(x))
@@ -83,8 +91,6 @@ def main():
     ax1.set_ylabel("CPU cycles per request")
     ax1.set_title("IOMMU CPU cost by cause")
     ax1.legend(fontsize=8)
-    reads = [(s[l].get("mem_reads_per_4k") or 0.0) for l in labels]
-    deg = [100.0 * (s[l].get("degradation") or 0.0) for l in labels]
     ax2.bar(x, deg, color="tab:red", alpha=0.7)
     ax2.set_ylabel("throughput loss vs passthrough (%)")
     ax2.set_xticks(list(x))
@@ -102,6 +108,15 @@ def main():
         os.replace(tmp, a.output)
     except OSError as e:
         die("%s: %s" % (a.output, e.strerror))
+    if a.dump:
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(["panel", "bar", "series", "value"])
+        for name, vals in stacks:
+            for l, v in zip(labels, vals):
+                w.writerow(["cycles", l, name, "%.12g" % v])
+        for l, d, r in zip(labels, deg, reads):
+            w.writerow(["loss", l, "loss %", "%.12g" % d])
+            w.writerow(["loss", l, "reads per 4K", "%.12g" % r])
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@
 
 Usage: iosim ... --compare strict,lazy --epoch 10ms --epoch-out ep.csv TRACE
        scripts/plot_epochs.py ep.csv -o ep.png [--metric NAME[/NAME]]...
-                              [--title TEXT]
+                              [--title TEXT] [--dump]
 
 One panel per metric, one line per simulated configuration, x = the
 epoch's start in ms of trace time.  A metric is a counter of the epoch
@@ -11,8 +11,10 @@ epoch's start in ms of trace time.  A metric is a counter of the epoch
 whose denominator is 0 leaves a gap).  Default: IOTLB misses and IOMMU
 memory reads per 4 KB page, IOMMU CPU cycles and invalidation
 submissions per epoch.  Counter names: `iosim --format json` or the CSV
-header.  Uses Debian's python3-matplotlib (run with /usr/bin/python3).
-Exit 2 with one line on bad input, leaving no output file.
+header.  --dump prints the plotted points on stdout as CSV (metric,
+label, x in ms, y; nan for a gap).  Uses Debian's python3-matplotlib (run
+with /usr/bin/python3).  Exit 2 with one line on bad input, leaving no
+output file.
 """
 import argparse
 import csv
@@ -72,6 +74,8 @@ def main():
     ap.add_argument("--metric", action="append", default=None,
                     help="NAME or NAME/NAME (repeatable)")
     ap.add_argument("--title", default=None)
+    ap.add_argument("--dump", action="store_true",
+                    help="print the plotted points (CSV) on stdout")
     a = ap.parse_args()
     head, labels, series = load(a.csv)
     metrics = a.metric or DEFAULT
@@ -89,11 +93,13 @@ def main():
         die("needs Debian's python3-matplotlib (run with /usr/bin/python3)")
     fig, axes = plt.subplots(len(metrics), 1, sharex=True, squeeze=False,
                              figsize=(9, 2.2 * len(metrics) + 0.6))
+    points = []  # (metric, label, x, y)
     for ax, m in zip(axes[:, 0], metrics):
         for label in labels:
             s = series[label]
-            ax.plot([t / 1e6 for t in s["t_start_ns"]], values(s, m),
-                    label=label, linewidth=1, drawstyle="steps-post")
+            xs, ys = [t / 1e6 for t in s["t_start_ns"]], values(s, m)
+            points += [(m, label, x, y) for x, y in zip(xs, ys)]
+            ax.plot(xs, ys, label=label, linewidth=1, drawstyle="steps-post")
         ax.set_ylabel(m.replace("/", "\nper "), fontsize=8)
         ax.grid(True, alpha=0.3)
     axes[0, 0].legend(fontsize=8, loc="upper right")
@@ -105,6 +111,11 @@ def main():
         fig.savefig(a.output, format="png", dpi=110)
     except OSError as e:
         die("%s: %s" % (a.output, e.strerror))
+    if a.dump:
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(["metric", "label", "x", "y"])
+        for m, label, x, y in points:
+            w.writerow([m, label, "%.12g" % x, "%.12g" % y])
 
 
 if __name__ == "__main__":
