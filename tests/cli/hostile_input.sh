@@ -21,7 +21,11 @@ expect_bad_input "dash.yaml:1:1: nested deeper than 64 levels" --config "$WORK/d
 head -c 2000000 /dev/zero | tr '\0' '#' > "$WORK/big.yaml"
 expect_bad_input "big.yaml: larger than 1048576 bytes" --config "$WORK/big.yaml" "$TRACE"
 # a legitimate config nested as deep as the real ones still loads
-"$IOSIM" --no-progress --config "$SRC/configs/vtd.yaml" "$TRACE" > /dev/null || fail "vtd.yaml refused"
+# (and replays: every record of the trace counted, by grep)
+got=$("$IOSIM" --no-progress --config "$SRC/configs/vtd.yaml" --set sim.window_only=false \
+      --format csv "$TRACE" | awk -F, '$1 == "stat" && $3 == "trace.records" { print $4 }')
+[ "$got" = "$(grep -c '^[A-Z]' "$TRACE")" ] ||
+    fail "vtd.yaml refused or misread: trace.records '$got', $(grep -c '^[A-Z]' "$TRACE") record lines"
 expect_bad_input "/dev/zero:1: line longer than 1048576 bytes" /dev/zero
 { echo "# iosim-trace text v1"; head -c 3000000 /dev/zero | tr '\0' 'a'; } > "$WORK/long.txt"
 expect_bad_input "long.txt:2: line longer than 1048576 bytes" "$WORK/long.txt"

@@ -88,7 +88,11 @@ bad() { # what args...
     echo "$what: $(cat "$WORK/e.txt")"
 }
 bad "unknown kernel" --compare strict@emulated:6.8
+grep -qF -- "--compare strict@emulated:6.8: --set os.kernel: expected one of auto|6.1|6.12, got '6.8'" \
+    "$WORK/e.txt" || fail "unknown kernel: message"
 bad "empty kernel" --compare strict:
+grep -qF -- "--compare strict:: --set os.kernel: expected one of auto|6.1|6.12, got ''" \
+    "$WORK/e.txt" || fail "empty kernel: message"
 bad "kernel swept and set per item" --compare strict:6.1 --sweep os.kernel=6.1,6.12
 grep -q "os.kernel: --compare sets it per item" "$WORK/e.txt" || fail "sweep clash message"
 finish

@@ -200,6 +200,8 @@ static void test_bad_strict_batch(void **state)
     assert_int_equal(iosim_sim_config(s)->os.strict_batch, 8);
     iosim_sim_free(s);
     assert_int_not_equal(iosim_config_set(c, "os.kernel=6.8", &err), 0);
+    assert_non_null(
+        strstr(err.msg, "expected one of auto|6.1|6.12, got '6.8'"));
     iosim_config_free(c);
 }
 

@@ -126,6 +126,16 @@ static void test_replacement_from_registry(void **st)
     }
     assert_int_not_equal(iosim_config_set(c, "vtd.iotlb.replacement=mru", &err),
                          0);
+    /* the message lists the registry's names, in its order */
+    char want[256] = "expected one of ";
+    size_t len = strlen(want);
+    for (size_t i = 0; cache_repl_registry[i]; i++) {
+        len += (size_t)snprintf(want + len, sizeof want - len, "%s%s",
+                                i ? "|" : "", cache_repl_registry[i]->name);
+        assert_true(len < sizeof want - 16);
+    }
+    snprintf(want + len, sizeof want - len, ", got 'mru'");
+    assert_non_null(strstr(err.msg, want));
     iosim_config_free(c);
 }
 
