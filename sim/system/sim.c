@@ -592,18 +592,22 @@ static void sim_os_uncounted(iosim_sim_t *s, const iosim_rec_t *r, bool map)
     s->load = load;
 }
 
-static void sim_premap(iosim_sim_t *s, const iosim_rec_t *r, uint64_t page)
+/* Pages [page, page + size) of one access, none mapped: one buffer or
+ * ring the driver mapped with one call (so a reallocating policy gives
+ * them one IOVA range, as the kernel's allocator did). */
+static void sim_premap(iosim_sim_t *s, const iosim_rec_t *r, uint64_t page,
+                       uint64_t size)
 {
     uint64_t phys = SIM_PREMAP_PHYS_BASE | (page & ((1ull << 44) - 1));
     iosim_rec_t m = *r;
     m.kind = IOSIM_REC_MAP;
     m.iova = page;
-    m.size = 4096;
+    m.size = size;
     m.aux = phys;
     m.flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE;
-    if (pgtable_map(&s->live, page, phys, 4096, true, false) ==
+    if (pgtable_map(&s->live, page, phys, size, true, false) ==
             PGTABLE_ENOMEM ||
-        pgtable_map(&s->premap, page, phys, 4096, true, false) ==
+        pgtable_map(&s->premap, page, phys, size, true, false) ==
             PGTABLE_ENOMEM)
         s->out_of_memory = true;
     sim_attach(s, r->device, r->domain);
@@ -642,9 +646,15 @@ void dev_access_as(iosim_sim_t *s, const iosim_rec_t *r, uint64_t iova,
 {
     uint64_t end = iova + size < iova ? UINT64_MAX : iova + size;
     for (uint64_t a = iova & ~0xfffull; a < end && a >= (iova & ~0xfffull);
-         a += 4096)
-        if (!pgtable_is_mapped(&s->live, a))
-            sim_premap(s, r, a);
+         a += 4096) {
+        if (pgtable_is_mapped(&s->live, a))
+            continue;
+        uint64_t b = a + 4096; /* the run of pages not mapped */
+        while (b < end && b > a && !pgtable_is_mapped(&s->live, b))
+            b += 4096;
+        sim_premap(s, r, a, b - a);
+        a = b - 4096;
+    }
     uint64_t model_iova = iova;
     if (s->os->dma_iova) {
         if (iova >= r->iova && iova - r->iova < r->size) {
