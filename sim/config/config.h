@@ -278,6 +278,23 @@ int iosim_param_assign(iosim_config_t *c, const iosim_param_t *p,
 void iosim_param_format(const iosim_config_t *c, const iosim_param_t *p,
                         char *buf, size_t n);
 
+/* Whether row p's value in c certainly passes iosim_param_assign as the
+ * text iosim_param_format makes of it (what iosim_config_validate checks
+ * of every row), without making the text; false: not certain, ask
+ * iosim_param_assign (config_codec.c). */
+bool config_param_ok(const iosim_config_t *c, const iosim_param_t *p);
+
+/* A byte image of row p's value in c, into buf (at least
+ * IOSIM_PARAM_IMAGE_MAX bytes); returns its length.  For values that
+ * validate, two configurations' images of a row are equal exactly when
+ * iosim_param_format writes the same text (integers and doubles by their
+ * bits: the double format is the shortest that reads back as the same
+ * double, so distinct doubles print differently; strings up to the NUL;
+ * bools as 0/1), without formatting (sweep signatures, diffs). */
+#define IOSIM_PARAM_IMAGE_MAX (IOSIM_NAME_LEN + 1)
+size_t config_param_image(const iosim_config_t *c, const iosim_param_t *p,
+                          unsigned char *buf);
+
 /* The loader's YAML reading for other YAML inputs (sweep files): path
  * read whole (at most 1 MiB, nested at most 64 levels: hostile input
  * stays cheap) and parsed into *doc, one document only.  Returns 0 (the

@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
@@ -285,6 +286,70 @@ void iosim_param_format(const iosim_config_t *c, const iosim_param_t *p,
         return;
     }
     snprintf(buf, n, "?");
+}
+
+/* The checks of param_assign on the text iosim_param_format makes of the
+ * field, without the text, where the answer is certain: integers are
+ * formatted in decimal and read back unchanged, a bool as true/false, a
+ * finite normal (or zero) double by its shortest round-tripping %g form
+ * (format_double), a string up to its NUL (IOSIM_NAME_LEN < PATH_MAX_LEN:
+ * the format does not cut it).  False means "ask param_assign": a value
+ * out of range, a subnormal or non-finite double, a string not among the
+ * choices or without its NUL. */
+_Static_assert(IOSIM_NAME_LEN < PATH_MAX_LEN, "a name fits the format");
+bool config_param_ok(const iosim_config_t *c, const iosim_param_t *p)
+{
+    const void *field = cfield_of(c, p);
+    switch (p->type) {
+    case IOSIM_P_BOOL:
+        return true;
+    case IOSIM_P_U32:
+    case IOSIM_P_U64: {
+        uint64_t v = p->type == IOSIM_P_U32 ? *(const uint32_t *)field
+                                            : *(const uint64_t *)field;
+        return !config_has_range(p) ||
+               !((double)v < p->min || (double)v > p->max);
+    }
+    case IOSIM_P_F64: {
+        double v = *(const double *)field;
+        if (!isfinite(v) || (v != 0 && fabs(v) < DBL_MIN))
+            return false;
+        return !config_has_range(p) || !(v < p->min || v > p->max);
+    }
+    case IOSIM_P_STR: {
+        const char *text = field;
+        return strnlen(text, IOSIM_NAME_LEN) < IOSIM_NAME_LEN &&
+               (!p->choices || in_choices(p->choices, text));
+    }
+    }
+    return false;
+}
+
+size_t config_param_image(const iosim_config_t *c, const iosim_param_t *p,
+                          unsigned char *buf)
+{
+    const void *field = cfield_of(c, p);
+    switch (p->type) {
+    case IOSIM_P_BOOL:
+        buf[0] = *(const bool *)field ? 1 : 0;
+        return 1;
+    case IOSIM_P_U32:
+        memcpy(buf, field, sizeof(uint32_t));
+        return sizeof(uint32_t);
+    case IOSIM_P_U64:
+        memcpy(buf, field, sizeof(uint64_t));
+        return sizeof(uint64_t);
+    case IOSIM_P_F64:
+        memcpy(buf, field, sizeof(double));
+        return sizeof(double);
+    case IOSIM_P_STR: {
+        size_t n = strnlen(field, IOSIM_NAME_LEN);
+        memcpy(buf, field, n);
+        buf[n] = '\0';
+        return n + 1;
+    }
+    }
+    return 0;
 }
 
 /* ------------------------------------------------------------------ */

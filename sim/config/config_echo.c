@@ -20,6 +20,12 @@ size_t iosim_config_diff(const iosim_config_t *base, const iosim_config_t *c,
     size_t n = 0;
     FOR_EACH_PARAM(p)
     {
+        /* equal images print equal text (config_param_image): only rows
+         * whose images differ are formatted and compared as text */
+        unsigned char ia[IOSIM_PARAM_IMAGE_MAX], ib[IOSIM_PARAM_IMAGE_MAX];
+        size_t na = config_param_image(base, p, ia);
+        if (na == config_param_image(c, p, ib) && !memcmp(ia, ib, na))
+            continue;
         char a[PATH_MAX_LEN], b[PATH_MAX_LEN];
         iosim_param_format(base, p, a, sizeof a);
         iosim_param_format(c, p, b, sizeof b);

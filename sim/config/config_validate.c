@@ -60,19 +60,21 @@ static int check_cache(const iosim_cache_params_t *cp, const char *name,
                              ") but the cache is enabled",
                              cp->sets, cp->ways);
     char key[96];
-    snprintf(key, sizeof key, "%s.sets", name);
-    if (!is_pow2(cp->sets))
+    if (!is_pow2(cp->sets)) {
+        snprintf(key, sizeof key, "%s.sets", name);
         return iosim_err_key(err, key,
                              "%" PRIu32 " is not a power of two "
                              "(the set index is a bit field)",
                              cp->sets);
-    snprintf(key, sizeof key, "%s.ways", name);
+    }
     const cache_repl_ops_t *repl = cache_repl_find(cp->replacement);
-    if (repl && repl->kind == CACHE_REPL_PLRU && !is_pow2(cp->ways))
+    if (repl && repl->kind == CACHE_REPL_PLRU && !is_pow2(cp->ways)) {
+        snprintf(key, sizeof key, "%s.ways", name);
         return iosim_err_key(err, key,
                              "%" PRIu32 " is not a power of two, "
                              "which tree pseudo-LRU needs",
                              cp->ways);
+    }
     return 0;
 }
 
@@ -82,6 +84,9 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
      * the struct directly by a program rather than through assign. */
     FOR_EACH_PARAM(p)
     {
+        if (config_param_ok(c, p))
+            continue; /* certain without the round trip (a sweep makes
+                         and validates a configuration per point) */
         char text[PATH_MAX_LEN], why[WHY_LEN];
         iosim_config_t probe = *c;
         iosim_param_format(c, p, text, sizeof text);

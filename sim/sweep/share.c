@@ -159,27 +159,49 @@ static bool back_end_key(const cache_prefixes_t *c, const char *key)
     return false;
 }
 
+/* A signature: the byte images (config_param_image) of a
+ * configuration's rows but those its skip leaves out, in table order.
+ * Every sim's configuration validated (iosim_sim_new), so two sims'
+ * signatures are equal exactly when their configurations print the same
+ * but for those rows, without printing them. */
+typedef struct sig_skip {
+    bool row[IOSIM_PARAM_ROWS_MAX]; /* by row index (table order) */
+} sig_skip_t;
+
 typedef struct sig {
     char *text;
     size_t len, cap;
     bool oom;
-    const cache_prefixes_t *back; /* NULL: leave out the geometry keys;
-                                     else: leave out every back-end key */
 } sig_t;
 
-static void sig_add(const char *key, const char *value, iosim_ptype_t type,
-                    void *arg)
+/* back NULL: leave out the geometry keys; else every back-end key. */
+static void sig_skip_make(sig_skip_t *k, const cache_prefixes_t *back)
 {
-    sig_t *g = arg;
-    (void)type;
-    if (g->oom || (g->back ? back_end_key(g->back, key) : geometry_key(key)))
-        return;
-    size_t need = strlen(key) + strlen(value) + 3;
-    if (vec_reserve(&g->text, &g->cap, g->len + need, 8192)) {
-        g->oom = true;
-        return;
-    }
-    g->len += (size_t)sprintf(g->text + g->len, "%s=%s\n", key, value);
+    size_t i = 0;
+    const iosim_param_t *const *t = iosim_param_table_list();
+    for (; t && *t; t++)
+        for (const iosim_param_t *p = *t; p->path; p++, i++)
+            if (i < IOSIM_PARAM_ROWS_MAX)
+                k->row[i] =
+                    back ? back_end_key(back, p->path) : geometry_key(p->path);
+}
+
+static void sig_make(sig_t *g, const iosim_config_t *c, const sig_skip_t *k)
+{
+    size_t i = 0;
+    const iosim_param_t *const *t = iosim_param_table_list();
+    for (; t && *t; t++)
+        for (const iosim_param_t *p = *t; p->path; p++, i++) {
+            if (i < IOSIM_PARAM_ROWS_MAX && k->row[i])
+                continue;
+            if (vec_reserve(&g->text, &g->cap, g->len + IOSIM_PARAM_IMAGE_MAX,
+                            8192)) {
+                g->oom = true;
+                return;
+            }
+            g->len +=
+                config_param_image(c, p, (unsigned char *)g->text + g->len);
+        }
 }
 
 /* Why sim s cannot share its run with sim t, of equal configurations but
@@ -715,19 +737,24 @@ static int front_sigs(share_t *sh, iosim_err_t *err)
     if (!sh->front_sig)
         return iosim_err_set(err, "out of memory");
     cache_prefixes(&sh->prefixes);
-    for (size_t i = 0; i < sh->n; i++) {
+    sig_skip_t *skip = malloc(sizeof *skip);
+    if (!skip)
+        return iosim_err_set(err, "out of memory");
+    sig_skip_make(skip, &sh->prefixes);
+    int rc = 0;
+    for (size_t i = 0; i < sh->n && !rc; i++) {
         const char *no = sim_front_ruled_out(sh->sims[i]);
         if (no) {
             sh->front_no = sh->front_no ? sh->front_no : no;
             continue;
         }
         sig_t *g = &sh->front_sig[i];
-        g->back = &sh->prefixes;
-        config_each(iosim_sim_config(sh->sims[i]), sig_add, g);
+        sig_make(g, iosim_sim_config(sh->sims[i]), skip);
         if (g->oom || !g->text)
-            return iosim_err_set(err, "out of memory");
+            rc = iosim_err_set(err, "out of memory");
     }
-    return 0;
+    free(skip);
+    return rc;
 }
 
 /* Groups: sims equal but for the IOTLB's geometry, able to share; note
@@ -737,12 +764,16 @@ static int make_groups(share_t *sh, char *note, size_t len, iosim_err_t *err)
     sig_t *sig = calloc(sh->n, sizeof *sig);
     if (!sig)
         return iosim_err_set(err, "out of memory");
-    int rc = 0;
-    for (size_t i = 0; i < sh->n; i++) {
-        config_each(iosim_sim_config(sh->sims[i]), sig_add, &sig[i]);
+    sig_skip_t *skip = malloc(sizeof *skip);
+    int rc = skip ? 0 : iosim_err_set(err, "out of memory");
+    if (skip)
+        sig_skip_make(skip, NULL);
+    for (size_t i = 0; i < sh->n && !rc; i++) {
+        sig_make(&sig[i], iosim_sim_config(sh->sims[i]), skip);
         if (sig[i].oom || !sig[i].text)
             rc = iosim_err_set(err, "out of memory");
     }
+    free(skip);
     /* sim i joins the group of the first earlier sim j of an equal
      * configuration (but for the caches' geometry) that it can share
      * with, and with every sim already in j's group */

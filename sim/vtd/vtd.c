@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/zmem.h"
 #include "cache/allassoc.h"
 #include "stats/stat_list.h"
 #include "vtd/vtd_quick.h"
@@ -40,6 +41,10 @@ vtd_t *vtd_new(const iosim_config_t *cfg, uint64_t *st, iosim_err_t *err)
         return iosim_err_set(err, "vtd: out of memory"), NULL;
     v->cfg = cfg;
     v->st = st;
+    if (!(v->sid_did = zmem_alloc(VTD_SIDS * sizeof *v->sid_did))) {
+        free(v);
+        return iosim_err_set(err, "vtd: out of memory"), NULL;
+    }
     const char *t = cfg->vtd.translation;
     if (!strcmp(t, "second-stage"))
         v->xlate = VTD_XLATE_SECOND;
@@ -50,6 +55,7 @@ vtd_t *vtd_new(const iosim_config_t *cfg, uint64_t *st, iosim_err_t *err)
     else if (!strcmp(t, "passthrough"))
         v->xlate = VTD_XLATE_PASSTHROUGH;
     else {
+        zmem_free(v->sid_did, VTD_SIDS * sizeof *v->sid_did);
         free(v);
         return iosim_err_set(err, "vtd.translation: unknown '%s'", t), NULL;
     }
@@ -148,6 +154,7 @@ void vtd_free(vtd_t *v)
     }
     physmem_fini(&v->host_mem);
     physmem_fini(&v->guest_mem);
+    zmem_free(v->sid_did, VTD_SIDS * sizeof *v->sid_did);
     free(v);
 }
 

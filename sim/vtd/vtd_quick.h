@@ -16,6 +16,9 @@
 #include "stats/stat_list.h"
 #include "vtd/vtd.h"
 
+/* PCI source ids (16-bit requester ids) */
+#define VTD_SIDS 65536u
+
 /* Cache tag layout: did 16 | pasid 20 | level 3 | stage 2. */
 // clang-format off
 #define VTD_TAG(did, pasid, level, stage)                                      \
@@ -75,8 +78,9 @@ struct vtd {
     /* the quick path's last domain (a domain, once made, stays) */
     uint16_t quick_did;
     vtd_domain_t *quick_dom;
-    /* last: 128 KB the fields above should not be spread around */
-    uint16_t sid_did[65536]; /* context entries: source id -> DID */
+    /* context entries: source id -> DID, VTD_SIDS of them (zmem_alloc:
+     * a sim touches a page or two of its 128 KB) */
+    uint16_t *sid_did;
 };
 
 /* psc index of the cache holding entries of `level` (5..2). */

@@ -8,6 +8,8 @@
  * Assumptions: IOSIM_SOURCE_DIR points at the checkout.
  * Not modeled: the CLI (tests/cli/config_errors.sh).
  */
+#include <float.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -766,6 +768,186 @@ static void test_qemu_guest_yaml(void **state)
     iosim_config_free(c);
 }
 
+/* ---- validation and diffs without formatting (issue 24) --------------- */
+
+/* The route iosim_config_validate took for every row before
+ * config_param_ok: the row's text (iosim_param_format) assigned again. */
+static bool round_trip_ok(const iosim_config_t *c, const iosim_param_t *p)
+{
+    char text[256], why[256];
+    iosim_config_t *probe = iosim_config_clone(c);
+    assert_non_null(probe);
+    iosim_param_format(c, p, text, sizeof text);
+    bool ok = iosim_param_assign(probe, p, text, why, sizeof why) == 0;
+    iosim_config_free(probe);
+    return ok;
+}
+
+/* Values a program may write into a row's field directly: the row's
+ * bounds and just past them, extremes, and for doubles the non-finite
+ * and subnormal ones; for strings every choice, an unknown name, the
+ * longest name and one without its NUL. */
+#define N_PROBES 12
+static void probe_value(iosim_config_t *c, const iosim_param_t *p, int k)
+{
+    void *f = (char *)c + p->offset;
+    bool range = p->min <= p->max;
+    double lo = range ? p->min : 0, hi = range ? p->max : 1e6;
+    switch (p->type) {
+    case IOSIM_P_BOOL:
+        *(bool *)f = k & 1;
+        return;
+    case IOSIM_P_U32:
+    case IOSIM_P_U64: {
+        const double d[N_PROBES] = {lo, hi,   lo - 1,       hi + 1,        0,
+                                    1,  4096, 4294967295.0, (lo + hi) / 2, 3,
+                                    64, 7};
+        uint64_t v = d[k] < 0 ? 0 : (uint64_t)d[k];
+        if (k == 11)
+            v = UINT64_MAX;
+        if (p->type == IOSIM_P_U32)
+            *(uint32_t *)f = (uint32_t)(v > UINT32_MAX ? UINT32_MAX : v);
+        else
+            *(uint64_t *)f = v;
+        return;
+    }
+    case IOSIM_P_F64: {
+        const double d[N_PROBES] = {lo,
+                                    hi,
+                                    nextafter(lo, -INFINITY),
+                                    nextafter(hi, INFINITY),
+                                    0.1,
+                                    -0.0,
+                                    NAN,
+                                    INFINITY,
+                                    1e-310 /* subnormal */,
+                                    DBL_MIN,
+                                    (lo + hi) / 3,
+                                    1e300};
+        *(double *)f = d[k];
+        return;
+    }
+    case IOSIM_P_STR: {
+        char *s = f;
+        memset(s, 'x', IOSIM_NAME_LEN);
+        if (k == 0) {
+            s[IOSIM_NAME_LEN - 1] = 'x'; /* no NUL at all */
+            return;
+        }
+        if (k == 1) {
+            s[IOSIM_NAME_LEN - 1] = '\0'; /* the longest name */
+            return;
+        }
+        /* choice k - 2 (or an unknown name past the last) */
+        const char *ch = p->choices ? p->choices : "";
+        for (int i = 2; i < k && ch; i++) {
+            ch = strchr(ch, '|');
+            ch = ch ? ch + 1 : NULL;
+        }
+        size_t n = ch ? strcspn(ch, "|") : 0;
+        snprintf(s, IOSIM_NAME_LEN, "%.*s", (int)n, ch ? ch : "bogus");
+        return;
+    }
+    }
+}
+
+/* config_param_ok answers as the round trip does, on every row and every
+ * probe value: what validation decides is unchanged. */
+static void test_param_ok_is_round_trip(void **state)
+{
+    (void)state;
+    size_t rows = 0, refused = 0;
+    for (const iosim_param_t *const *t = iosim_param_table_list(); *t; t++)
+        for (const iosim_param_t *p = *t; p->path; p++) {
+            iosim_config_t *c = iosim_config_new();
+            for (int k = 0; k < N_PROBES; k++) {
+                probe_value(c, p, k); /* the whole field each time */
+                bool fast = config_param_ok(c, p), slow = round_trip_ok(c, p);
+                if (fast != slow)
+                    fail_msg("%s probe %d: config_param_ok %d, round trip %d",
+                             p->path, k, fast, slow);
+                refused += !slow;
+            }
+            iosim_config_free(c);
+            rows++;
+        }
+    assert_true(rows > 150);
+    assert_true(refused > rows); /* the probes reach both answers */
+}
+
+/* Equal images exactly when the formatted values are equal, for every
+ * row over pairs of probe values (the ones that validate), and with
+ * bytes after a string's NUL that differ. */
+static void test_param_image_is_format(void **state)
+{
+    (void)state;
+    for (const iosim_param_t *const *t = iosim_param_table_list(); *t; t++)
+        for (const iosim_param_t *p = *t; p->path; p++) {
+            iosim_config_t *a = iosim_config_new();
+            iosim_config_t *b = iosim_config_new();
+            for (int i = 0; i < N_PROBES; i++)
+                for (int j = 0; j < N_PROBES; j++) {
+                    probe_value(a, p, i); /* the whole field each time */
+                    probe_value(b, p, j);
+                    if (p->type == IOSIM_P_STR && i == j && i >= 2)
+                        ((char *)b + p->offset)[IOSIM_NAME_LEN - 1] = 'z';
+                    if (config_param_ok(a, p) && config_param_ok(b, p)) {
+                        unsigned char ia[IOSIM_PARAM_IMAGE_MAX],
+                            ib[IOSIM_PARAM_IMAGE_MAX];
+                        size_t na = config_param_image(a, p, ia);
+                        size_t nb = config_param_image(b, p, ib);
+                        char fa[256], fb[256];
+                        iosim_param_format(a, p, fa, sizeof fa);
+                        iosim_param_format(b, p, fb, sizeof fb);
+                        bool same_image = na == nb && !memcmp(ia, ib, na);
+                        if (same_image != !strcmp(fa, fb))
+                            fail_msg("%s probes %d/%d: '%s' '%s'", p->path, i,
+                                     j, fa, fb);
+                    }
+                }
+            iosim_config_free(a);
+            iosim_config_free(b);
+        }
+}
+
+/* iosim_config_diff (which skips rows of equal images) lists what the
+ * formatted texts say differs, in table order. */
+static void diff_collect(const char *key, const char *value, void *arg)
+{
+    char *out = arg;
+    size_t n = strlen(out);
+    snprintf(out + n, 4096 - n, "%s=%s;", key, value);
+}
+
+static void test_diff_by_text(void **state)
+{
+    (void)state;
+    iosim_config_t *a = iosim_config_new(), *b = iosim_config_new();
+    assert_int_equal(iosim_config_set(b, "vtd.iotlb.ways=16", NULL), 0);
+    assert_int_equal(iosim_config_set(b, "os.policy=lazy", NULL), 0);
+    b->sim.app_cycles_per_request = a->sim.app_cycles_per_request;
+    /* bytes after a NUL are not the value */
+    ((char *)b->hv.mode)[IOSIM_NAME_LEN - 1] = 'q';
+    char got[4096] = "", want[4096] = "";
+    size_t n = iosim_config_diff(a, b, diff_collect, got);
+    size_t m = 0;
+    for (const iosim_param_t *const *t = iosim_param_table_list(); *t; t++)
+        for (const iosim_param_t *p = *t; p->path; p++) {
+            char fa[256], fb[256];
+            iosim_param_format(a, p, fa, sizeof fa);
+            iosim_param_format(b, p, fb, sizeof fb);
+            if (strcmp(fa, fb)) {
+                diff_collect(p->path, fb, want);
+                m++;
+            }
+        }
+    assert_int_equal(n, m);
+    assert_string_equal(got, want);
+    assert_string_equal(got, "vtd.iotlb.ways=16;os.policy=lazy;");
+    iosim_config_free(a);
+    iosim_config_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -783,6 +965,9 @@ int main(void)
         cmocka_unit_test(test_vtd_yaml_lists_every_default),
         cmocka_unit_test(test_nested_guest_yaml),
         cmocka_unit_test(test_qemu_guest_yaml),
+        cmocka_unit_test(test_param_ok_is_round_trip),
+        cmocka_unit_test(test_param_image_is_format),
+        cmocka_unit_test(test_diff_by_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
