@@ -2,12 +2,13 @@
 """plot_iotlb_sweep.py — IOTLB misses per request against IOTLB size.
 
 Usage: scripts/iotlb-sweep TRACE... > sweep.csv
-       scripts/plot_iotlb_sweep.py sweep.csv -o sweep.png [--title TEXT]
+       scripts/plot_iotlb_sweep.py sweep.csv -o sweep.png [--title TEXT] [--dump]
 
 One line per (trace, device model), x = IOTLB entries (log scale),
-y = IOTLB misses per application request.  Uses Debian's python3-matplotlib
-(run with /usr/bin/python3).  Exit 2 with one line on bad input, leaving
-no output file.
+y = IOTLB misses per application request.  --dump prints the plotted
+points on stdout as CSV (trace, model, entries, misses per request).  Uses
+Debian's python3-matplotlib (run with /usr/bin/python3).  Exit 2 with one
+line on bad input, leaving no output file.
 """
 import argparse
 import csv
@@ -51,6 +52,8 @@ def main():
     ap.add_argument("csv")
     ap.add_argument("-o", "--output", required=True)
     ap.add_argument("--title", default="IOTLB size sweep")
+    ap.add_argument("--dump", action="store_true",
+                    help="print the plotted points (CSV) on stdout")
     a = ap.parse_args()
     lines = load(a.csv)
     try:
@@ -87,6 +90,12 @@ def main():
         if os.path.exists(tmp):
             os.remove(tmp)
         die("%s: %s" % (a.output, e))
+    if a.dump:
+        w = csv.writer(sys.stdout, lineterminator="\n")
+        w.writerow(["trace", "model", "entries", "misses_per_request"])
+        for (trace, model), pts in lines.items():
+            for x, y in pts:
+                w.writerow([trace, model, x, "%.12g" % y])
 
 
 if __name__ == "__main__":

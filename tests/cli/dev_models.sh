@@ -27,6 +27,8 @@ zstd -dc "$SRC/traces/raw/redis-strict-e1000e-qemu-trace/trace.txt.zst" | head -
     || fail "report's trace line does not name the device"
 "$IOSIM_TRACE" import ftrace "$WORK/ft.txt" -o "$WORK/ft2.zst" --dev-model nope 2> "$WORK/err"
 [ $? -eq 2 ] || fail "import --dev-model nope: exit not 2"
+[ "$(cat "$WORK/err")" = "iosim-trace import: --dev-model 'nope': not a device model (iosim --list)" ] ||
+    fail "import --dev-model nope: '$(cat "$WORK/err")'"
 [ ! -e "$WORK/ft2.zst" ] || fail "import --dev-model nope left a file"
 
 # auto without device= runs touch: same counters as dev.model=touch
@@ -102,9 +104,20 @@ awk -v a="$(m virtio-net 4)" -v b="$(m virtio-net 64)" 'BEGIN { exit !(b > 0 && 
     || fail "virtio-net shows no capacity effect: $(m virtio-net 4) vs $(m virtio-net 64)"
 if [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import matplotlib' 2> /dev/null; then
     /usr/bin/python3 "$SRC/scripts/plot_iotlb_sweep.py" "$WORK/sweep.csv" -o "$WORK/sweep.png" \
-        && [ -s "$WORK/sweep.png" ] || fail "plot_iotlb_sweep.py"
+        --dump > "$WORK/sweep.dump" && [ -s "$WORK/sweep.png" ] || fail "plot_iotlb_sweep.py"
+    # the plotted points: one per row, y = misses / requests (awk, from
+    # the counts; the table's own column is rounded to 4 places)
+    bad=$(awk -F, 'FNR == 1 { next }
+        FNR == NR { want[$1 "," $2 "," $3] = $5 / $6; n++; next }
+        { k = $1 "," $2 "," $3; d = $4 - want[k]; if (d < 0) d = -d
+          if (!(k in want) || d > 0.00005) print k ": " $4 ", want " want[k]; m++ }
+        END { if (m != n || n < 4) print m " points, " n " rows" }' \
+        "$WORK/sweep.csv" "$WORK/sweep.dump")
+    [ -z "$bad" ] || fail "plot_iotlb_sweep.py --dump: $bad"
     echo "not,a,sweep" > "$WORK/bad.csv"
-    /usr/bin/python3 "$SRC/scripts/plot_iotlb_sweep.py" "$WORK/bad.csv" -o "$WORK/bad.png" 2> /dev/null
-    [ $? -eq 2 ] && [ ! -e "$WORK/bad.png" ] || fail "plot_iotlb_sweep.py: bad CSV not refused"
+    /usr/bin/python3 "$SRC/scripts/plot_iotlb_sweep.py" "$WORK/bad.csv" -o "$WORK/bad.png" 2> "$WORK/err"
+    [ $? -eq 2 ] && [ ! -e "$WORK/bad.png" ] && [ "$(wc -l < "$WORK/err")" -eq 1 ] &&
+        grep -qF "bad.csv:1: not an iotlb-sweep CSV" "$WORK/err" ||
+        fail "plot_iotlb_sweep.py: bad CSV: '$(cat "$WORK/err")'"
 fi
 finish

@@ -62,17 +62,21 @@ bad=$(( (nr & ~255) | ((nr + 1) & 255) ))
 expect_bad_input "v2idx.zst: bad index: entry 0 says offset $off, $fl bytes, $bad records" "$WORK/v2idx.zst"
 # a rule across keys broken by a --set value names --set
 expect_bad_input "--set vtd.iotlb.sets: 3 is not a power of two" --set vtd.iotlb.sets=3 "$TRACE"
-# a full disk is exit 2 in both programs (was 1 from iosim and to-text)
+# a full disk is exit 2 in both programs (was 1 from iosim and to-text),
+# with one line naming what could not be written and why
+full() { # WANT COMMAND...: exit 2, stderr one line with WANT
+    local want=$1 rc
+    shift
+    "$@" 2> "$WORK/full.err"; rc=$?
+    [ $rc -eq 2 ] && [ "$(wc -l < "$WORK/full.err")" -eq 1 ] &&
+        grep -qF -- "$want: No space left on device" "$WORK/full.err" ||
+        fail "$* (full disk): exit $rc, '$(cat "$WORK/full.err")', want '$want: No space...'"
+}
 if [ -c /dev/full ]; then
-    "$IOSIM" --no-progress -o /dev/full "$TRACE" 2> /dev/null; rc=$?
-    [ $rc -eq 2 ] || fail "iosim -o /dev/full: exit $rc"
-    "$IOSIM" --no-progress "$TRACE" > /dev/full 2> /dev/null; rc=$?
-    [ $rc -eq 2 ] || fail "iosim > /dev/full: exit $rc"
-    "$IOSIM_TRACE" to-text "$TRACE" -o /dev/full 2> /dev/null; rc=$?
-    [ $rc -eq 2 ] || fail "to-text -o /dev/full: exit $rc"
-    "$IOSIM_TRACE" stat "$TRACE" > /dev/full 2> /dev/null; rc=$?
-    [ $rc -eq 2 ] || fail "stat > /dev/full: exit $rc"
-    "$IOSIM_TRACE" gen random --count 10 -o /dev/full 2> /dev/null; rc=$?
-    [ $rc -eq 2 ] || fail "gen -o /dev/full: exit $rc"
+    full "iosim: /dev/full: cannot write" "$IOSIM" --no-progress -o /dev/full "$TRACE"
+    full "iosim: stdout: cannot write" sh -c '"$1" --no-progress "$2" > /dev/full' - "$IOSIM" "$TRACE"
+    full "iosim-trace: /dev/full: write failed" "$IOSIM_TRACE" to-text "$TRACE" -o /dev/full
+    full "iosim-trace: stat: cannot write the report" sh -c '"$1" stat "$2" > /dev/full' - "$IOSIM_TRACE" "$TRACE"
+    full "iosim-trace: /dev/full: write failed" "$IOSIM_TRACE" gen random --count 10 -o /dev/full
 fi
 finish
