@@ -3,7 +3,17 @@
 
 #include <stdlib.h>
 
-#if defined(__unix__) || defined(__APPLE__)
+/* Under AddressSanitizer calloc, which it watches (an overrun of a
+ * mapping would go unseen). */
+#if defined(__SANITIZE_ADDRESS__)
+#define ZMEM_WATCHED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ZMEM_WATCHED 1
+#endif
+#endif
+
+#if (defined(__unix__) || defined(__APPLE__)) && !defined(ZMEM_WATCHED)
 #include <sys/mman.h>
 #define ZMEM_MMAP 1
 #ifndef MAP_ANONYMOUS

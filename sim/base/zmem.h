@@ -8,7 +8,8 @@
  *     faults, a third of a short trace's sweep).  zmem_alloc maps fresh
  *     anonymous memory instead: the kernel supplies zero pages on first
  *     touch, so only the pages used cost anything.
- *   - Small blocks, or systems without anonymous mappings, use calloc.
+ *   - Small blocks, systems without anonymous mappings, and builds with
+ *     AddressSanitizer (which watches calloc's blocks) use calloc.
  * Assumptions: zmem_free gets the size zmem_alloc got.
  * Not modeled: nothing; plumbing.
  */
