@@ -150,6 +150,10 @@ int iosim_config_validate(const iosim_config_t *c, iosim_err_t *err)
         return iosim_err_key(err, "os.fq_size",
                              "%" PRIu32 " is not a power of two",
                              c->os.fq_size);
+    /* read when a sim is made (os_kernel_resolve); checked here so that
+     * the error names the file and line that gave it */
+    if (os_kernel_check_batch(c->os.strict_batch_set, err))
+        return -1;
     if (registry_name(err, "dev.model", "device model", c->dev.model,
                       dev_model_known) ||
         registry_name(err, "os.policy", "policy", c->os.policy,

@@ -83,6 +83,10 @@ void os_policy_names_not_translating(char *buf, size_t n);
  * changes nothing.  0, or -1 with err set (a bad os.strict_batch). */
 int os_kernel_resolve(iosim_config_t *c, const iosim_trace_meta_t *meta,
                       iosim_err_t *err);
+/* os.strict_batch's text ("kernel" or a count 1..254) checked as
+ * os_kernel_resolve reads it: 0, or -1 with err set naming the key, so
+ * iosim_config_validate refuses a bad value where the file gives it. */
+int os_kernel_check_batch(const char *text, iosim_err_t *err);
 
 /* ---- Linux mechanics shared by policies (os_linux.c) ---------------- */
 

@@ -148,6 +148,15 @@ static long parse_batch(const char *s)
     return v >= 1 && v <= (long)OS_KERNEL_BATCH_MAX ? v : -1;
 }
 
+int os_kernel_check_batch(const char *text, iosim_err_t *err)
+{
+    if (parse_batch(text) < 0)
+        return iosim_err_key(err, "os.strict_batch",
+                             "'%s' is neither kernel nor a count 1..%u", text,
+                             OS_KERNEL_BATCH_MAX);
+    return 0;
+}
+
 int os_kernel_resolve(iosim_config_t *c, const iosim_trace_meta_t *meta,
                       iosim_err_t *err)
 {
@@ -169,12 +178,9 @@ int os_kernel_resolve(iosim_config_t *c, const iosim_trace_meta_t *meta,
                              c->os.kernel, c->os.kernel_default);
     bool is612 = min == 12;
 
+    if (os_kernel_check_batch(c->os.strict_batch_set, err))
+        return -1;
     long batch = parse_batch(c->os.strict_batch_set);
-    if (batch < 0)
-        return iosim_err_key(err, "os.strict_batch",
-                             "'%s' is neither "
-                             "kernel nor a count 1..%u",
-                             c->os.strict_batch_set, OS_KERNEL_BATCH_MAX);
     /* (a): 6.12 batches, 6.1 submits every descriptor alone */
     c->os.strict_batch = batch   ? (uint32_t)batch
                          : is612 ? OS_KERNEL_612_BATCH

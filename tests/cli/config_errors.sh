@@ -49,6 +49,7 @@ duplicate.yaml|fq_size|2|os.fq_size: duplicate key
 rule_pow2.yaml|sets:|1|vtd.iotlb.sets: 3 is not a power of two (the set index is a bit field)
 rule_pair.yaml|translation:|1|vtd.translation: first-stage needs vtd.root_mode scalable (PGTT is a PASID-entry field)
 rule_group.yaml|ways:|1|vtd.iotlb: sets x ways is 0 (8 x 0) but the cache is enabled
+rule_batch.yaml|strict_batch:|1|os.strict_batch: '300' is neither kernel nor a count 1..254
 EOF
 # a rule broken by a --set, not by the file: no position in the file, the
 # message names --set
