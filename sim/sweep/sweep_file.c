@@ -29,6 +29,7 @@
 #include <yaml.h>
 
 #include "base/sha256.h"
+#include "base/u64map.h"
 #include "config/config.h"
 #include "sweep/sweep.h"
 
@@ -391,7 +392,9 @@ typedef struct axis {
     char key[96];
     char **values;
     const yaml_node_t **nodes; /* where each value was given */
-    size_t n;
+    size_t n, cap;
+    u64map_t seen; /* each value's hash (value_hash): a repeat is found
+                      without comparing with every value before it */
 } axis_t;
 
 typedef struct block {
@@ -406,23 +409,45 @@ typedef struct grid {
     size_t n;
 } grid_t;
 
+/* FNV-1a (64-bit) of a value, below UINT64_MAX (u64map's keys). */
+static uint64_t value_hash(const char *v)
+{
+    uint64_t h = 0xcbf29ce484222325u;
+    for (; *v; v++)
+        h = (h ^ (unsigned char)*v) * 0x100000001b3u;
+    return h == UINT64_MAX ? h - 1 : h;
+}
+
+/* Appends a value.  A repeat is looked for among the values of the same
+ * hash only (comparing with every earlier value made 100,000 values cost
+ * a minute: a range of a billion took 45 s to be refused). */
 static int axis_push(ctx_t *x, axis_t *a, const char *v, const yaml_node_t *n)
 {
     if (a->n == MAX_VALUES)
         return at(x, n, a->key, "more than %d values", MAX_VALUES);
-    for (size_t i = 0; i < a->n; i++)
-        if (!strcmp(a->values[i], v))
-            return at(x, n, a->key, "value '%s' given twice", v);
+    uint64_t h = value_hash(v), any;
+    if (!a->seen.s && u64map_init(&a->seen, 64))
+        return iosim_err_set(x->err, "out of memory");
+    if (u64map_get(&a->seen, h, &any)) /* a repeat, or a rare collision */
+        for (size_t i = 0; i < a->n; i++)
+            if (!strcmp(a->values[i], v))
+                return at(x, n, a->key, "value '%s' given twice", v);
     if (strlen(v) >= sizeof((iosim_point_t *)0)->sets[0].value)
         return at(x, n, a->key, "value too long");
-    char **nv = realloc(a->values, (a->n + 1) * sizeof *nv);
-    const yaml_node_t **nn =
-        nv ? realloc(a->nodes, (a->n + 1) * sizeof *nn) : NULL;
-    if (nv)
-        a->values = nv;
-    if (nn)
-        a->nodes = nn;
-    if (!nv || !nn || !(a->values[a->n] = strdup(v)))
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? 2 * a->cap : 16;
+        char **nv = realloc(a->values, cap * sizeof *nv);
+        if (nv)
+            a->values = nv;
+        const yaml_node_t **nn =
+            nv ? realloc(a->nodes, cap * sizeof *nn) : NULL;
+        if (nn)
+            a->nodes = nn;
+        if (!nv || !nn)
+            return iosim_err_set(x->err, "out of memory");
+        a->cap = cap;
+    }
+    if (u64map_put(&a->seen, h, a->n) || !(a->values[a->n] = strdup(v)))
         return iosim_err_set(x->err, "out of memory");
     a->nodes[a->n++] = n;
     return 0;
@@ -477,8 +502,19 @@ static int load_range(ctx_t *x, const yaml_node_t *n, axis_t *a)
         return at(x, n, a->key,
                   "times needs from > 0, to >= from and times "
                   "> 1");
+    /* the count first: a range of a billion values is refused at once,
+     * not after MAX_VALUES of them were made (+1: `to` itself) */
+    double steps = has[2] ? (to - from) / step : log(to / from) / log(times);
+    if (!(steps < MAX_VALUES))
+        return at(x, n, a->key, "more than %d values", MAX_VALUES);
     bool ints = from == floor(from) &&
                 (has[2] ? step == floor(step) : times == floor(times));
+    /* whole numbers are exact in a double up to 2^53: beyond, values
+     * would merge ("given twice") or come out rounded */
+    if (ints && !(fabs(from) <= 0x1p53 && fabs(to) <= 0x1p53))
+        return at(x, n, a->key,
+                  "a range of whole numbers must stay within "
+                  "+-2^53 (9007199254740992) to be exact; list such values");
     for (size_t i = 0;; i++) {
         double v =
             has[2] ? from + (double)i * step : from * pow(times, (double)i);
@@ -593,6 +629,7 @@ static void grid_free(grid_t *g)
                 free(g->b[i].axes[a].values[v]);
             free(g->b[i].axes[a].values);
             free(g->b[i].axes[a].nodes);
+            u64map_fini(&g->b[i].axes[a].seen);
         }
         free(g->b[i].axes);
     }
