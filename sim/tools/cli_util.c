@@ -20,11 +20,52 @@ void cli_error(const char *prog, const char *fmt, ...)
     fputc('\n', stderr);
 }
 
-int cli_first_word(int argc, char **argv, void (*usage)(FILE *out))
+int cli_usage_error(const char *prog, const char *what,
+                    void (*usage)(FILE *out, const void *arg), const void *arg)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+    if (m) {
+        usage(m, arg);
+        if (fclose(m) != 0) {
+            free(text);
+            text = NULL;
+        }
+    }
+    /* the synopsis: the first line, up to a two-space gap before a note
+     * ("iosim-trace COMMAND [ARGS]  (iosim-trace COMMAND --help ...)") */
+    const char *line = text ? text : "";
+    if (!strncmp(line, "usage: ", 7))
+        line += 7;
+    size_t n = strcspn(line, "\n");
+    const char *gap = strstr(line, "  ");
+    if (gap && (size_t)(gap - line) < n)
+        n = (size_t)(gap - line);
+    if (n)
+        fprintf(stderr, "%s: %s (usage: %.*s; try --help)\n", prog, what,
+                (int)n, line);
+    else /* no memory for the usage text: the line without it */
+        fprintf(stderr, "%s: %s (try --help)\n", prog, what);
+    free(text);
+    return IOSIM_EXIT_BAD_INPUT;
+}
+
+/* cli_first_word's usage printer in cli_usage_error's shape */
+struct plain_usage {
+    void (*fn)(FILE *out);
+};
+static void plain_usage(FILE *out, const void *arg)
+{
+    ((const struct plain_usage *)arg)->fn(out);
+}
+
+int cli_first_word(int argc, char **argv, void (*usage)(FILE *out),
+                   const char *prog, const char *what)
 {
     if (argc < 2) {
-        usage(stderr);
-        return IOSIM_EXIT_BAD_INPUT;
+        struct plain_usage u = {usage};
+        return cli_usage_error(prog, what, plain_usage, &u);
     }
     if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(stdout);

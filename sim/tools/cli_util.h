@@ -8,11 +8,19 @@
 /* Prints "<prog>: <msg>" on stderr. */
 void cli_error(const char *prog, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* A command given too little (no input, no -o, no command word): ONE
+ * line on stderr, "<prog>: <what> (usage: <the first line of the usage
+ * text, without 'usage: '>; try --help)", and returns the bad-input exit
+ * status 2.  usage(out, arg) prints the command's usage text (rendered in
+ * memory here; the whole text is what --help prints, on stdout). */
+int cli_usage_error(const char *prog, const char *what,
+                    void (*usage)(FILE *out, const void *arg), const void *arg);
 /* The opening of a command whose first argument is a word (iosim-trace
- * COMMAND, gen KIND): without one, usage on stderr and returns the exit
- * status 2; with -h or --help, usage on stdout and returns 0; else
- * returns -1 (go on). */
-int cli_first_word(int argc, char **argv, void (*usage)(FILE *out));
+ * COMMAND, gen KIND): without one, cli_usage_error(prog, what, usage)
+ * (one line on stderr) and returns the exit status 2; with -h or --help,
+ * usage on stdout and returns 0; else returns -1 (go on). */
+int cli_first_word(int argc, char **argv, void (*usage)(FILE *out),
+                   const char *prog, const char *what);
 /* Parses "text|json|csv"; returns -1 if unknown. */
 int cli_parse_format(const char *s, iosim_format_t *out);
 /* Parses an unsigned number with optional K/M/G suffix (powers of 1024).

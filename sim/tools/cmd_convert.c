@@ -67,6 +67,17 @@ static int convert_usage(const char *cmd, enum out_form form, FILE *f)
     return f == stdout ? 0 : IOSIM_EXIT_BAD_INPUT;
 }
 
+/* convert_usage in cli_usage_error's shape */
+struct usage_of {
+    const char *cmd;
+    enum out_form form;
+};
+static void usage_to(FILE *out, const void *arg)
+{
+    const struct usage_of *u = arg;
+    convert_usage(u->cmd, u->form, out);
+}
+
 static int convert(int argc, char **argv, enum out_form form)
 {
     const char *in = NULL, *out = NULL;
@@ -125,8 +136,13 @@ static int convert(int argc, char **argv, enum out_form form)
             return IOSIM_EXIT_BAD_INPUT;
         }
     }
-    if (!in || (!text_out && !out))
-        return convert_usage(argv[0], form, stderr);
+    if (!in || (!text_out && !out)) {
+        struct usage_of u = {argv[0], form};
+        char who[64];
+        snprintf(who, sizeof who, "%s %s", prog, argv[0]);
+        return cli_usage_error(
+            who, in ? "missing -o OUT.zst" : "no input given", usage_to, &u);
+    }
 
     iosim_err_t err;
     if (outfile_not_input("-o", out, in, &err)) {

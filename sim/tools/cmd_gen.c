@@ -75,7 +75,8 @@ static void kind_usage(FILE *out, const gen_kind_t *k)
 
 int cmd_gen(int argc, char **argv)
 {
-    int opening = cli_first_word(argc, argv, usage);
+    int opening =
+        cli_first_word(argc, argv, usage, PROG " gen", "no kind given");
     if (opening >= 0)
         return opening;
     const gen_kind_t *kind = gen_kind_find(argv[1]);

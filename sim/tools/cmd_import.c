@@ -118,7 +118,10 @@ static void usage(FILE *out)
             stdin_ok, models, policies);
     for (const import_source_t *const *s = import_sources; *s; s++)
         for (const gen_param_t *o = (*s)->params; o && o->name; o++) {
-            fprintf(out, "  %s %s  (%s) ", o->name, o->metavar, (*s)->name);
+            /* a flag (--pcap-tap) has no metavar: printing NULL with %s
+             * is undefined (glibc wrote "(null)") */
+            fprintf(out, "  %s%s%s  (%s) ", o->name, o->metavar ? " " : "",
+                    o->metavar ? o->metavar : "", (*s)->name);
             for (const char *h = o->help; *h; h++) {
                 fputc(*h, out);
                 if (*h == '\n')
@@ -337,6 +340,13 @@ static const gen_param_t *source_option(const char *name)
     return NULL;
 }
 
+/* usage in cli_usage_error's shape */
+static void usage_to(FILE *out, const void *arg)
+{
+    (void)arg;
+    usage(out);
+}
+
 int cmd_import(int argc, char **argv)
 {
     const char *src_name = NULL, *in_path = NULL, *out_path = NULL;
@@ -446,8 +456,19 @@ int cmd_import(int argc, char **argv)
         }
     }
     if (!src_name || !in_path || !out_path) {
-        usage(stderr);
-        return IOSIM_EXIT_BAD_INPUT;
+        char what[160] = "no source given (";
+        for (const import_source_t *const *s = import_sources; *s; s++) {
+            size_t len = strlen(what);
+            snprintf(what + len, sizeof what - len, "%s%s",
+                     s == import_sources ? "" : ", ", (*s)->name);
+        }
+        size_t len = strlen(what);
+        snprintf(what + len, sizeof what - len, ")");
+        return cli_usage_error(PROG,
+                               !src_name  ? what
+                               : !in_path ? "no input given"
+                                          : "missing -o OUT.zst",
+                               usage_to, NULL);
     }
     const import_source_t *src = import_find(src_name);
     if (!src) {

@@ -60,7 +60,10 @@ int cmd_pcap(int argc, char **argv)
             path = argv[i];
     }
     if (!path) {
-        fprintf(stderr, "usage: iosim-trace pcap PCAP[.zst] [--segments]\n");
+        fprintf(stderr,
+                "%s: no pcap given (usage: iosim-trace pcap "
+                "PCAP[.zst] [--segments]; try --help)\n",
+                prog);
         return 2;
     }
     iosim_err_t err = {0};

@@ -48,6 +48,13 @@ static int usage(FILE *f)
     return f == stdout ? 0 : IOSIM_EXIT_BAD_INPUT;
 }
 
+/* usage in cli_usage_error's shape */
+static void usage_to(FILE *out, const void *arg)
+{
+    (void)arg;
+    usage(out);
+}
+
 /* First pass: first and last time, bytes mapped. */
 static int scan(const char *in, uint64_t *t0, uint64_t *t1, uint64_t *bytes,
                 iosim_err_t *err)
@@ -153,11 +160,13 @@ int cmd_retime(int argc, char **argv)
             return IOSIM_EXIT_BAD_INPUT;
         }
     }
-    if (!in || !out || (factor > 0) == (gbps > 0)) {
-        if (in && out)
-            cli_error(prog, "give exactly one of --factor and --gbps");
-        return usage(stderr);
-    }
+    if (!in || !out || (factor > 0) == (gbps > 0))
+        return cli_usage_error(prog,
+                               !in    ? "no input given"
+                               : !out ? "missing -o OUT.zst"
+                                      : "give exactly one of --factor and "
+                                        "--gbps",
+                               usage_to, NULL);
     iosim_err_t err;
     if (outfile_not_input("-o", out, in, &err)) {
         cli_error(prog, "%s", err.msg);

@@ -444,7 +444,10 @@ int cmd_stat(int argc, char **argv)
         json = (f == IOSIM_FMT_JSON);
     }
     if (!path) {
-        cli_error(prog, "usage: stat TRACE [--format text|json]");
+        cli_error(prog,
+                  "stat: no trace given (usage: %s stat TRACE [--format "
+                  "text|json]; try --help)",
+                  prog);
         return IOSIM_EXIT_BAD_INPUT;
     }
 

@@ -64,7 +64,10 @@ int cmd_verify(int argc, char **argv)
         in = argv[i];
     }
     if (!in) {
-        fprintf(stderr, "usage: %s verify TRACE\n", prog);
+        cli_error(prog,
+                  "verify: no trace given (usage: %s verify TRACE "
+                  "[--threads N]; try --help)",
+                  prog);
         return IOSIM_EXIT_BAD_INPUT;
     }
     iosim_err_t err;

@@ -44,7 +44,8 @@ int main(int argc, char **argv)
     /* past a file-size limit a write then fails (EFBIG) and the command
      * removes its temporary, instead of being killed with it left */
     signal(SIGXFSZ, SIG_IGN);
-    int opening = cli_first_word(argc, argv, usage);
+    int opening =
+        cli_first_word(argc, argv, usage, "iosim-trace", "no command given");
     if (opening >= 0)
         return opening;
     if (!strcmp(argv[1], "--version")) {

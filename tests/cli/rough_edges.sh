@@ -14,6 +14,46 @@
 T="$SRC/traces/redis-lazy.zst"
 C="$SRC/configs/qemu-guest.yaml"
 
+# --- a command given too little: one line, exit 2 ---------------------------
+# iosim-trace and each command without its input, -o or command word: one
+# stderr line "PROG: what (usage: SYNOPSIS; try --help)", nothing on stdout
+# (the whole usage text went to stderr: 5 to 43 lines); the synopsis is
+# the first line of the command's --help (read here from --help itself)
+S="$SRC/tests/data/trace_small.txt"
+while IFS='|' read -r help_cmd what args; do
+    # shellcheck disable=SC2086 # word lists
+    synopsis=$("$IOSIM_TRACE" $help_cmd --help | head -n 1 | sed 's/^usage: //; s/  .*//')
+    # shellcheck disable=SC2086
+    "$IOSIM_TRACE" $args > "$WORK/usage.out" 2> "$WORK/usage.err"
+    rc=$?
+    [ $rc -eq 2 ] || fail "iosim-trace $args: exit $rc, want 2"
+    [ ! -s "$WORK/usage.out" ] || fail "iosim-trace $args: wrote to stdout"
+    want="$what (usage: $synopsis; try --help)"
+    [ "$(cat "$WORK/usage.err")" = "$want" ] ||
+        fail "iosim-trace $args: stderr '$(head -c 300 "$WORK/usage.err")', want '$want'"
+done <<EOF
+|iosim-trace: no command given|
+gen|iosim-trace gen: no kind given|gen
+to-text|iosim-trace to-text: no input given|to-text
+from-text|iosim-trace from-text: missing -o OUT.zst|from-text $S
+convert|iosim-trace convert: missing -o OUT.zst|convert $S
+retime|iosim-trace retime: give exactly one of --factor and --gbps|retime $S -o $WORK/r.zst
+import|iosim-trace import: no source given (ftrace, qemu, trace-cmd)|import
+import|iosim-trace import: missing -o OUT.zst|import ftrace $S
+verify|iosim-trace: verify: no trace given|verify
+stat|iosim-trace: stat: no trace given|stat
+pcap|iosim-trace pcap: no pcap given|pcap
+EOF
+[ ! -e "$WORK/r.zst" ] || fail "retime without a factor left its output"
+# import --help: a flag's line has no metavar (the NULL one printed as
+# "(null)": undefined behaviour); --help writes to stdout only, exit 0
+"$IOSIM_TRACE" import --help > "$WORK/ihelp" 2> "$WORK/ihelp.err" ||
+    fail "import --help: exit $?"
+[ ! -s "$WORK/ihelp.err" ] || fail "import --help wrote to stderr"
+grep -q '(null)' "$WORK/ihelp" && fail "import --help: $(grep '(null)' "$WORK/ihelp")"
+grep -q '^  --pcap-tap  (qemu) ' "$WORK/ihelp" ||
+    fail "import --help: no '--pcap-tap  (qemu)' line"
+
 # --- a substitution is in the label ----------------------------------------
 # Under caching mode (qemu-guest.yaml) Linux runs lazy as strict: the
 # column says so, and its counters are strict's own.
