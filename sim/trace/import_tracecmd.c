@@ -603,8 +603,13 @@ static struct tracecmd_input *tc_open(int fd, const char *name,
         char why[200] = "";
         if (cap) {
             rewind(cap);
+            /* the first line that is not blank nor a sanitizer
+             * runtime's ("==PID==WARNING: AddressSanitizer failed to
+             * allocate ..." for a size libtracecmd read from damaged
+             * data, where a release build's malloc just fails) */
             while (fgets(why, sizeof why, cap) &&
-                   strspn(why, " \t\r\n") == strlen(why))
+                   (strspn(why, " \t\r\n") == strlen(why) ||
+                    !strncmp(why, "==", 2)))
                 why[0] = '\0';
             why[strcspn(why, "\r\n")] = '\0';
         }
