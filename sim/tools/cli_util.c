@@ -3,6 +3,7 @@
 
 #include "trace/gen.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -72,6 +73,16 @@ int cli_first_word(int argc, char **argv, void (*usage)(FILE *out),
         return 0;
     }
     return -1;
+}
+
+int cli_flush_stdout(const char *prog)
+{
+    errno = 0;
+    if (fflush(stdout) == 0 && !ferror(stdout))
+        return 0;
+    cli_error(prog, "stdout: cannot write: %s",
+              iosim_errno_str(errno ? errno : EIO));
+    return IOSIM_EXIT_BAD_INPUT;
 }
 
 int cli_parse_format(const char *s, iosim_format_t *out)

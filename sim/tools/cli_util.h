@@ -5,6 +5,13 @@
 
 #include "iosim.h"
 
+/* The exit status when memory runs out, in the program itself as in the
+ * library (whose error says "out of memory"): 2, as every failure of an
+ * iosim program ("exit status" in iosim --help).  It was 1 for the
+ * program's own allocations only, which --help called the out-of-memory
+ * status while the library's exited 2. */
+#define CLI_EXIT_OOM IOSIM_EXIT_BAD_INPUT
+
 /* Prints "<prog>: <msg>" on stderr. */
 void cli_error(const char *prog, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -21,6 +28,11 @@ int cli_usage_error(const char *prog, const char *what,
  * usage on stdout and returns 0; else returns -1 (go on). */
 int cli_first_word(int argc, char **argv, void (*usage)(FILE *out),
                    const char *prog, const char *what);
+/* The end of a command that wrote its result on stdout: flushes it;
+ * when that or an earlier write failed (a full disk, a closed pipe),
+ * "<prog>: stdout: cannot write: <why>" on stderr and returns the exit
+ * status 2 (an output that cannot be written), else 0. */
+int cli_flush_stdout(const char *prog);
 /* Parses "text|json|csv"; returns -1 if unknown. */
 int cli_parse_format(const char *s, iosim_format_t *out);
 /* Parses an unsigned number with optional K/M/G suffix (powers of 1024).

@@ -184,7 +184,7 @@ int copy_records(const char *prog, iosim_trace_reader_t *r,
         iosim_trace_abort(w);
         iosim_trace_close(r);
         cli_error(prog, "out of memory");
-        return 1;
+        return CLI_EXIT_OOM;
     }
     iosim_err_t err;
     long n = 0;

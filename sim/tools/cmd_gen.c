@@ -88,7 +88,7 @@ int cmd_gen(int argc, char **argv)
     char **kargv = calloc((size_t)argc, sizeof *kargv);
     if (!kargv) {
         cli_error(PROG, "out of memory");
-        return 1;
+        return CLI_EXIT_OOM;
     }
     int kargc = 0;
     kargv[kargc++] = argv[1];

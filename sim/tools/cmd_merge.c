@@ -362,7 +362,7 @@ int cmd_merge(int argc, char **argv)
     int rc = IOSIM_EXIT_BAD_INPUT;
     if (!off || !in || !h_ok || !dids || !sids || !ob) {
         cli_error(prog, "out of memory");
-        rc = 1;
+        rc = CLI_EXIT_OOM;
         goto done;
     }
     if (offsets && parse_i64_list(offsets, off, nin)) {

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "tools/cli_util.h"
 #include "tools/trace_cmds.h"
 #include "trace/pcap_slirp.h"
 
@@ -81,7 +82,7 @@ int cmd_pcap(int argc, char **argv)
     pcap_frame_t f;
     if (!rp || (list && !out)) {
         fprintf(stderr, "%s: out of memory\n", prog);
-        rc = 1;
+        rc = CLI_EXIT_OOM;
         goto done;
     }
     for (;;) {
@@ -105,7 +106,7 @@ int cmd_pcap(int argc, char **argv)
         int a = slirp_replay_frame(rp, &s);
         if (a < 0) {
             fprintf(stderr, "%s: out of memory\n", prog);
-            rc = 1;
+            rc = CLI_EXIT_OOM;
             goto done;
         }
         if (!s.from_guest)
@@ -148,6 +149,7 @@ int cmd_pcap(int argc, char **argv)
     for (int a = 0; a < SLIRP_ANS_COUNT; a++)
         printf("answer.%s = %" PRIu64 "\n",
                slirp_answer_name((slirp_answer_t)a), by[a]);
+    rc = cli_flush_stdout(prog); /* a full disk exited 0 */
 done:
     if (out)
         fclose(out);

@@ -462,7 +462,7 @@ int cmd_stat(int argc, char **argv)
     int status = 0;
     if (!st || !batch || live_grow(&st->live)) {
         cli_error(prog, "out of memory");
-        status = 1;
+        status = CLI_EXIT_OOM;
         goto out;
     }
     long n;
@@ -470,7 +470,7 @@ int cmd_stat(int argc, char **argv)
         for (long i = 0; i < n; i++)
             if (stat_record(st, &batch[i])) {
                 cli_error(prog, "out of memory");
-                status = 1;
+                status = CLI_EXIT_OOM;
                 goto out;
             }
     if (n < 0) {

@@ -81,7 +81,7 @@ int cmd_verify(int argc, char **argv)
     if (!batch) {
         iosim_trace_close(r);
         cli_error(prog, "out of memory");
-        return 1;
+        return CLI_EXIT_OOM;
     }
     uint64_t total = 0;
     long n;

@@ -105,8 +105,8 @@ static void usage(FILE *out)
         "                        summary field: section, name, unit, meaning\n"
         "      --version         print the version\n"
         "  -h, --help            this text\n\n"
-        "exit status: 0 ok, 1 internal failure (out of memory), 2 bad input\n"
-        "or an output that cannot be written\n");
+        "exit status: 0 ok, 2 bad input, an output that cannot be written,\n"
+        "or out of memory (one line on stderr says which)\n");
 }
 
 /* One plug-in of --list: name, summary, source and, when it has any, what
@@ -704,7 +704,8 @@ static int run(const run_opts_t *o, run_state_t *st, iosim_err_t *err)
 /* Step 5: the report and the side outputs.  Every output is written and
  * flushed before any is renamed into place: a run that cannot write one
  * of them leaves none.  0, -1 with err set (an output cannot be written),
- * or 1: the program's own allocation failed (message printed). */
+ * or CLI_EXIT_OOM: the program's own allocation failed (message
+ * printed). */
 static int report(run_opts_t *o, run_state_t *st, iosim_err_t *err)
 {
     cli_interrupt_note("%s: interrupted while writing the report of %s; no "
@@ -717,9 +718,9 @@ static int report(run_opts_t *o, run_state_t *st, iosim_err_t *err)
      * its --compare item or --sweep set. */
     iosim_config_t *shown = iosim_config_clone(st->cfg);
     if (!shown) {
-        /* the program's own allocation: exit 1, no output file */
+        /* the program's own allocation: no output file */
         cli_error(PROG, "out of memory");
-        return 1;
+        return CLI_EXIT_OOM;
     }
     iosim_err_t kerr = {0};
     if (iosim_config_apply_trace(shown, st->meta, &kerr) ||
@@ -767,10 +768,16 @@ int main(int argc, char **argv)
     /* past a file-size limit a write then fails (EFBIG) and the run
      * cleans up, instead of being killed with its temporaries left */
     signal(SIGXFSZ, SIG_IGN);
-    if (argc > 1 && !strcmp(argv[1], "sweep"))
-        return sweep_main(argc - 1, argv + 1);
-    if (argc > 1 && !strcmp(argv[1], "iotlb-sweep"))
-        return iotlb_sweep_main(argc - 1, argv + 1);
+    /* a command that succeeded has written all it printed on stdout
+     * (--help texts), or it exits 2 */
+    if (argc > 1 && !strcmp(argv[1], "sweep")) {
+        int src = sweep_main(argc - 1, argv + 1);
+        return src ? src : cli_flush_stdout("iosim sweep");
+    }
+    if (argc > 1 && !strcmp(argv[1], "iotlb-sweep")) {
+        int src = iotlb_sweep_main(argc - 1, argv + 1);
+        return src ? src : cli_flush_stdout("iosim iotlb-sweep");
+    }
 
     run_opts_t o = {
         .fmt = IOSIM_FMT_TEXT,
@@ -784,6 +791,8 @@ int main(int argc, char **argv)
                   .header = iosim_access_dump_csv_header},
     };
     int rc = parse_args(argc, argv, &o);
+    if (rc == 0) /* --help, --list, ...: written whole, or exit 2 */
+        return cli_flush_stdout(PROG);
     if (rc != RUN_GO)
         return rc;
     if (check_args(&o))
@@ -794,7 +803,7 @@ int main(int argc, char **argv)
     st.cfg = iosim_config_new();
     if (!st.cfg) {
         cli_error(PROG, "out of memory");
-        return 1;
+        return CLI_EXIT_OOM;
     }
     /* any failure, reading the input or writing an output, is bad input
      * or the caller's to fix (full disk, closed pipe): exit 2, as

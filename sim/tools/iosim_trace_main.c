@@ -47,14 +47,18 @@ int main(int argc, char **argv)
     int opening =
         cli_first_word(argc, argv, usage, "iosim-trace", "no command given");
     if (opening >= 0)
-        return opening;
+        return opening ? opening : cli_flush_stdout("iosim-trace");
     if (!strcmp(argv[1], "--version")) {
         printf("iosim-trace %s\n", IOSIM_VERSION_STRING);
-        return 0;
+        return cli_flush_stdout("iosim-trace");
     }
+    /* a command that succeeded has written all it printed on stdout
+     * (--help texts, pcap's counts), or it exits 2 */
     for (const trace_cmd_t *c = trace_cmds; c->name; c++)
-        if (!strcmp(argv[1], c->name))
-            return c->run(argc - 1, argv + 1);
+        if (!strcmp(argv[1], c->name)) {
+            int rc = c->run(argc - 1, argv + 1);
+            return rc ? rc : cli_flush_stdout("iosim-trace");
+        }
     fprintf(stderr, "iosim-trace: unknown command '%s' (try --help)\n",
             argv[1]);
     return IOSIM_EXIT_BAD_INPUT;

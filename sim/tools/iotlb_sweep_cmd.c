@@ -228,7 +228,7 @@ int iotlb_sweep_main(int argc, char **argv)
     iosim_config_t *cfg = iosim_config_new();
     if (!cfg) {
         cli_error(PROG, "out of memory");
-        return 1;
+        return CLI_EXIT_OOM;
     }
     int status = 2;
     iotlb_psc_row_t *rows = NULL;
@@ -247,7 +247,7 @@ int iotlb_sweep_main(int argc, char **argv)
     rows1 = npsets ? NULL : calloc(npoints, sizeof *rows1);
     if (!rows || (!npsets && !rows1)) {
         cli_error(PROG, "out of memory");
-        status = 1;
+        status = CLI_EXIT_OOM;
         goto out;
     }
     bool one_pass;
@@ -264,17 +264,6 @@ int iotlb_sweep_main(int argc, char **argv)
         cli_error(PROG, "%s", err.msg);
         goto out;
     }
-    if (one_pass && npsets)
-        fprintf(stderr,
-                "%s: %zu points from one pass per IOTLB geometry (%zu; "
-                "exact)\n",
-                PROG, npoints, nsets * nways);
-    else if (one_pass)
-        fprintf(stderr, "%s: %zu points from one pass (exact)\n", PROG,
-                npoints);
-    else
-        fprintf(stderr, "%s: %zu points as separate sims: %s\n", PROG, npoints,
-                why);
     printf("sets,ways,entries,lookups,hits,misses,evictions,invalidated%s\n",
            npsets ? ",psc_sets,psc_ways,psc_entries,psc_lookups,psc_hits,"
                     "psc_misses,psc_evictions,psc_invalidated"
@@ -287,7 +276,22 @@ int iotlb_sweep_main(int argc, char **argv)
         }
         putchar('\n');
     }
-    status = fflush(stdout) ? 1 : 0;
+    /* a table that cannot be written: exit 2 and its one line (was exit
+     * 1, no line); the note below only when the table was written */
+    status = cli_flush_stdout(PROG);
+    if (status)
+        goto out;
+    if (one_pass && npsets)
+        fprintf(stderr,
+                "%s: %zu points from one pass per IOTLB geometry (%zu; "
+                "exact)\n",
+                PROG, npoints, nsets * nways);
+    else if (one_pass)
+        fprintf(stderr, "%s: %zu points from one pass (exact)\n", PROG,
+                npoints);
+    else
+        fprintf(stderr, "%s: %zu points as separate sims: %s\n", PROG, npoints,
+                why);
 out:
     free(rows);
     free(rows1);

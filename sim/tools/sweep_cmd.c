@@ -48,7 +48,8 @@ static void sweep_usage(FILE *out)
         "                      when stderr is a terminal)\n\n"
         "A shard is written atomically when it ends: a sweep killed at\n"
         "any point and started again runs only the missing shards.\n"
-        "exit status: 0 ok, 1 internal failure, 2 bad input\n");
+        "exit status: 0 ok, 2 bad input, an output that cannot be written,\n"
+        "or out of memory (one line on stderr says which)\n");
 }
 
 static void show(size_t done, size_t total, void *arg)
@@ -312,7 +313,7 @@ int sweep_main(int argc, char **argv)
     char *command = malloc(clen);
     if (!command) {
         cli_error(PROG, "out of memory");
-        return 1;
+        return CLI_EXIT_OOM;
     }
     snprintf(command, clen, "iosim sweep %s", o.file);
     iosim_err_t err = {0};

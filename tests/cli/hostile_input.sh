@@ -8,7 +8,8 @@
 #     indentation, "- - - x" sequences, and a 2 MB file;
 #   - a text trace whose line never ends (/dev/zero; a 3 MB line);
 # and the exit codes and names: a --set value that breaks a rule names
-# --set; an output on a full disk is exit 2 in both programs.
+# --set; an output on a full disk is exit 2 in both programs, stdout
+# included (results, --list and --help texts).
 . "${SRC:?}/tests/cli/lib/common.sh"
 TRACE="$SRC/tests/data/trace_small.txt"
 BAD_INPUT_SECONDS=10
@@ -78,5 +79,18 @@ if [ -c /dev/full ]; then
     full "iosim-trace: /dev/full: write failed" "$IOSIM_TRACE" to-text "$TRACE" -o /dev/full
     full "iosim-trace: stat: cannot write the report" sh -c '"$1" stat "$2" > /dev/full' - "$IOSIM_TRACE" "$TRACE"
     full "iosim-trace: /dev/full: write failed" "$IOSIM_TRACE" gen random --count 10 -o /dev/full
+    # every command that writes its result on stdout (iotlb-sweep exited 1
+    # after its note; pcap, --list, --help-config, --list-stats, --version
+    # and every --help exited 0 having written nothing)
+    tostdout() { "$@" > /dev/full; }
+    full "iosim iotlb-sweep: stdout: cannot write" tostdout "$IOSIM" iotlb-sweep --sets 1,2 --ways 4 "$TRACE"
+    full "iosim-trace pcap: stdout: cannot write" tostdout "$IOSIM_TRACE" pcap "$SRC/tests/data/slirp-nginx-head.pcap"
+    full "iosim-trace pcap: stdout: cannot write" tostdout "$IOSIM_TRACE" pcap --segments "$SRC/tests/data/slirp-nginx-head.pcap"
+    for opt in --list --help-config --list-stats --version --help; do
+        full "iosim: stdout: cannot write" tostdout "$IOSIM" "$opt"
+    done
+    full "iosim sweep: stdout: cannot write" tostdout "$IOSIM" sweep --help
+    full "iosim-trace: stdout: cannot write" tostdout "$IOSIM_TRACE" --help
+    full "iosim-trace: stdout: cannot write" tostdout "$IOSIM_TRACE" gen random --help
 fi
 finish
