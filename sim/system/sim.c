@@ -1104,6 +1104,57 @@ static inline uint64_t sim_rec_quick_key(const iosim_rec_t *r)
 #endif
 }
 
+/* The quick path's own answers (vtd_xlate_brief_t.quick) have one of two
+ * latencies, v->quick_hit_ns (no read) and v->quick_walk_ns (one read),
+ * fixed once v is made, and its run counts them (vtd_quick_run_t's hits
+ * and walks).  So a run of fast records rounds them once, not per
+ * request: their ns (dma_pipe_one's l) and, for the run's last size,
+ * with its l0 share (dma_pipe_one's xlate ticks); and their latency sum,
+ * histogram slot and bucket are added from those counts
+ * (sim_quick_count), not per request.  [walked] indexes each. */
+typedef struct sim_quick_lat {
+    double ns[2];
+    uint64_t l[2];  /* dma_pipe_round_small(ns[k]) */
+    uint64_t xt[2]; /* dma_pipe_round_small(base_memo(size) + ns[k]) */
+    uint64_t size;  /* xt's size; 0: none (requests have size > 0) */
+} sim_quick_lat_t;
+
+static void sim_quick_lat_init(const vtd_t *v, sim_quick_lat_t *q)
+{
+    q->ns[0] = v->quick_hit_ns;
+    q->ns[1] = v->quick_walk_ns;
+    for (unsigned k = 0; k < 2; k++)
+        q->l[k] = dma_pipe_round_small(q->ns[k]);
+    q->size = 0;
+}
+
+/* q's xlate ticks for requests of size bytes (the pipeline's size memo
+ * is that size's after this, as dma_pipe_one leaves it) */
+static void sim_quick_lat_size(dma_pipe_t *p, sim_quick_lat_t *q, uint64_t size)
+{
+    dma_pipe_size_terms(p, size);
+    for (unsigned k = 0; k < 2; k++)
+        q->xt[k] = dma_pipe_round_small(p->base_memo + q->ns[k]);
+    q->size = size;
+}
+
+/* vtd_quick_count, and the latency sum, histogram and buckets of the
+ * quick answers it counts (what the run's requests did not add) */
+static inline void sim_quick_count(iosim_sim_t *s, vtd_quick_run_t *c,
+                                   const sim_quick_lat_t *q)
+{
+    const uint64_t n[2] = {c->hits, c->walks};
+    for (unsigned k = 0; k < 2; k++) {
+        if (!n[k])
+            continue;
+        uint64_t slot = q->l[k] < SIM_LAT_SLOTS ? q->l[k] : SIM_LAT_SLOTS - 1;
+        s->st[IOSIM_ST_DMA_LAT_NS] += n[k] * q->l[k];
+        s->lat_ns_hist[slot] += n[k];
+        s->st[IOSIM_ST_LAT_LT4 + lat_bucket_of_slot(slot)] += n[k];
+    }
+    vtd_quick_count(s->vtd, c);
+}
+
 /* sim_dma_fast's request of one page (size <= 4096) in a shared front:
  * logged for the back ends (front_flush), in the EV_ONE run the log ends
  * with, or a new one. */
@@ -1125,6 +1176,87 @@ static void sim_front_one(iosim_sim_t *s, const iosim_rec_t *r, uint64_t iova,
     /* the key made once here, not by each back end */
     L->one[L->none++] =
         (front_one_t){sim_rec_quick_key(r), iova, (uint32_t)size, write};
+}
+
+/* sim_fast_run's steps of the records from r on (before end) that need
+ * no call, on the plain composition without hooks: a DMA record within a
+ * page in the run's 2 MB region of the trace's view (lm's table), of the
+ * size q's terms were made for (the pipeline's size memo: sim_fast_run
+ * made them for the last request it timed), of the quick path's memo's
+ * key where the memo holds a domain of 4 KB leaves only, that the quick
+ * path answers without a call (vtd_quick_tail's bail).  Returns the first
+ * record it left to sim_fast_run's own steps (end, one that is not such
+ * a record, or one the quick path left, nothing of it done); *now, the
+ * quick path's run and the counters move as sim_fast_run's steps would
+ * move them, the sums of its requests' constant terms (bytes,
+ * dma.wire_ns, dma.xlate_ns of each answer's kind) added at the end.
+ * With no call in its loop, and what does not change in it (the memo,
+ * the region, the size) read once, GCC keeps more of the loop's values in
+ * registers (in sim_fast_run's loop, whose rare paths call, it kept many
+ * in the stack frame).  tw: vtd_quick_ways, 8 as a constant in the
+ * usual copy. */
+static inline __attribute__((always_inline)) const iosim_rec_t *
+sim_fast_tight(iosim_sim_t *s, const iosim_rec_t *r, const iosim_rec_t *end,
+               const uint32_t tw, uint64_t *now_io, const sim_live_memo_t *lm,
+               vtd_quick_run_t *qc_io, const sim_quick_lat_t *q)
+{
+    vtd_quick_run_t qc = *qc_io;
+    dma_pipe_t *p = s->pipe;
+    /* the memo's domain is not one of 4 KB leaves only (vtd_quick_body
+     * would not take vtd_quick_tail's small copy); or no request of the
+     * size memo's size was timed with q */
+    if (!qc.d || !qc.small || !q->size || q->size != p->size_memo)
+        return r;
+    vtd_t *v = s->vtd;
+    const iosim_rec_t *const first = r;
+    uint64_t now = *now_io, faults = 0;
+    const uint64_t region = lm->region, size = q->size, key = qc.key,
+                   hits = qc.hits, walks = qc.walks;
+    const pt_node_t *table = lm->table;
+    for (; r != end; r++) {
+        uint64_t iova = r->iova;
+        /* sim_fast_run's checks, and sim_live_mapped's in the region (a
+         * record of size 0, a request of 1 byte, is left to it) */
+        if (r->kind != IOSIM_REC_DMA || r->t < now || r->size != size ||
+            (iova & 0xfffull) + size > 4096 ||
+            iova >> PT_MEMO_REGION_SHIFT != region ||
+            !(table->ent[(iova >> PT_PAGE_SHIFT) & 511u] & PT_ENT_PRESENT) ||
+            sim_rec_quick_key(r) != key)
+            break;
+        bool bail = false;
+        vtd_xlate_brief_t x = vtd_quick_tail(v, qc.d, qc.tag0, qc.th1, iova, tw,
+                                             true, &qc, false, &bail);
+        if (bail)
+            break;
+        now = r->t;
+        dma_pipe_one_memo(p, q->l[x.mem_reads != 0], x.mem_reads != 0);
+        faults += x.fault;
+    }
+    const uint64_t k = (uint64_t)(r - first);
+    *now_io = now;
+    s->st[IOSIM_ST_DMA_BYTES] += k * size;
+    s->st[IOSIM_ST_DMA_FAULTS] += faults;
+    p->st[IOSIM_ST_DMA_WIRE_NS] += k * p->wire_ticks;
+    p->st[IOSIM_ST_DMA_XLATE_NS] +=
+        (qc.hits - hits) * q->xt[0] + (qc.walks - walks) * q->xt[1];
+    *qc_io = qc;
+    return r;
+}
+
+/* sim_fast_tight's two copies, functions of their own (see there) */
+static __attribute__((noinline)) const iosim_rec_t *
+sim_fast_tight8(iosim_sim_t *s, const iosim_rec_t *r, const iosim_rec_t *end,
+                uint64_t *now, const sim_live_memo_t *lm, vtd_quick_run_t *qc,
+                const sim_quick_lat_t *q)
+{
+    return sim_fast_tight(s, r, end, 8, now, lm, qc, q);
+}
+static __attribute__((noinline)) const iosim_rec_t *
+sim_fast_tightn(iosim_sim_t *s, const iosim_rec_t *r, const iosim_rec_t *end,
+                uint32_t tw, uint64_t *now, const sim_live_memo_t *lm,
+                vtd_quick_run_t *qc, const sim_quick_lat_t *q)
+{
+    return sim_fast_tight(s, r, end, tw, now, lm, qc, q);
 }
 
 /* A run of DMA records that take the fast path, from recs[i] on (before
@@ -1149,10 +1281,20 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
      * call that might read them (the hooks, sim_dma), and its memo,
      * forgotten after any call that might change the model */
     vtd_quick_run_t qc = VTD_QUICK_RUN_INIT;
+    sim_quick_lat_t ql;
+    sim_quick_lat_init(s->vtd, &ql);
     const uint32_t tw = os->plain ? vtd_quick_ways(s->vtd) : 0;
     /* one induction variable: the record (its number is r - recs) */
     const iosim_rec_t *r = recs + i, *const end = recs + n;
     for (; r != end; r++) {
+        if (os->plain && !hooks && !os->front) {
+            /* the usual records without a call; this loop's steps do the
+             * first it leaves */
+            r = tw == 8 ? sim_fast_tight8(s, r, end, &now, &lm, &qc, &ql)
+                        : sim_fast_tightn(s, r, end, tw, &now, &lm, &qc, &ql);
+            if (r == end)
+                break;
+        }
         uint64_t size = r->size ? r->size : 1, riova = r->iova;
         /* the plain path's input checks: no warning may come of it (a
          * record within a page that wraps around the 64-bit space is on
@@ -1164,7 +1306,7 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
         if (hooks) {
             s->now = now;
             s->record_no = s->records_in + ((size_t)(r - recs) - first);
-            vtd_quick_count(s->vtd, &qc);
+            sim_quick_count(s, &qc, &ql);
             vtd_quick_forget(&qc);
         }
         if (os->tick)
@@ -1179,7 +1321,7 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
             sim_live_walk_t walk = {.mapped = true};
             /* (not the trace's IOVA: hooks, so the next record forgets
              * the quick path's memo) */
-            vtd_quick_count(s->vtd, &qc);
+            sim_quick_count(s, &qc, &ql);
             sim_dma(s, r->device, r->pasid, r->domain, iova, r->iova, r->size,
                     write, &walk);
             other++;
@@ -1197,17 +1339,24 @@ sim_fast_run(iosim_sim_t *s, const iosim_rec_t *recs, size_t i, size_t n,
                                                iova, &qc)
                       : vtd_translate_brief(s->vtd, r->device, r->pasid,
                                             r->domain, iova, write);
-        uint64_t lat_ns =
-            dma_pipe_one(s->pipe, size, x.latency_ns, x.mem_reads != 0);
+        const bool walked = x.mem_reads != 0;
+        if (x.quick) { /* its latency's terms are ql's */
+            if (size != ql.size)
+                sim_quick_lat_size(s->pipe, &ql, size);
+            dma_pipe_one_ticks(s->pipe, size, ql.l[walked], ql.xt[walked],
+                               walked);
+        } else {
+            uint64_t lat_ns = dma_pipe_one(s->pipe, size, x.latency_ns, walked);
+            s->st[IOSIM_ST_DMA_LAT_NS] += lat_ns;
+            uint64_t slot = lat_ns < SIM_LAT_SLOTS ? lat_ns : SIM_LAT_SLOTS - 1;
+            s->lat_ns_hist[slot]++;
+            s->st[IOSIM_ST_LAT_LT4 + lat_bucket_of_slot(slot)]++;
+        }
         /* the page is live in the trace's view: a hit is never stale */
         if (x.fault)
             s->st[IOSIM_ST_DMA_FAULTS]++;
-        s->st[IOSIM_ST_DMA_LAT_NS] += lat_ns;
-        uint64_t slot = lat_ns < SIM_LAT_SLOTS ? lat_ns : SIM_LAT_SLOTS - 1;
-        s->lat_ns_hist[slot]++;
-        s->st[IOSIM_ST_LAT_LT4 + lat_bucket_of_slot(slot)]++;
     }
-    vtd_quick_count(s->vtd, &qc);
+    sim_quick_count(s, &qc, &ql);
     i = (size_t)(r - recs);
     uint64_t k = i - first;
     if (k) {

@@ -129,7 +129,8 @@ static inline void dma_pipe_size_terms(dma_pipe_t *p, uint64_t size)
     p->link_ticks = p->wire_memo > 1 ? p->wire_ticks : 1;
 }
 
-static inline void dma_pipe_begin_in(dma_pipe_t *p, uint64_t size, dma_req_t *q)
+/* q's issue time (dma_pipe_begin_in's, but for the size's terms) */
+static inline void dma_pipe_issue_in(const dma_pipe_t *p, dma_req_t *q)
 {
     uint64_t issue = p->link_free;
     /* vtd.max_outstanding: the request waits for the oldest in flight */
@@ -137,6 +138,11 @@ static inline void dma_pipe_begin_in(dma_pipe_t *p, uint64_t size, dma_req_t *q)
         issue = p->out_landed[p->out_next];
     q->issue = issue;
     q->ready = issue;
+}
+
+static inline void dma_pipe_begin_in(dma_pipe_t *p, uint64_t size, dma_req_t *q)
+{
+    dma_pipe_issue_in(p, q);
     dma_pipe_size_terms(p, size);
     q->base = p->base_memo;
     q->slot = 0;
@@ -175,9 +181,9 @@ static inline void dma_pipe_settle(dma_pipe_t *p)
     dma_pipe_device_time(p->st);
 }
 
-/* dma_pipe_end_in without dma_pipe_settle */
-static inline void dma_pipe_end_unsettled(dma_pipe_t *p, dma_req_t *q,
-                                          uint64_t xlate_ticks)
+/* q ends (its size's terms are the memo's): the clocks move, the
+ * counters are the caller's (dma_pipe_end_unsettled adds them) */
+static inline void dma_pipe_end_clock(dma_pipe_t *p, const dma_req_t *q)
 {
     p->link_free = q->issue + p->link_ticks;
     uint64_t landed = q->ready + p->base_ticks;
@@ -188,6 +194,13 @@ static inline void dma_pipe_end_unsettled(dma_pipe_t *p, dma_req_t *q,
         if (++p->out_next == p->max_out)
             p->out_next = 0;
     }
+}
+
+/* dma_pipe_end_in without dma_pipe_settle */
+static inline void dma_pipe_end_unsettled(dma_pipe_t *p, dma_req_t *q,
+                                          uint64_t xlate_ticks)
+{
+    dma_pipe_end_clock(p, q);
     p->st[IOSIM_ST_DMA_XLATE_NS] += xlate_ticks;
     p->st[IOSIM_ST_DMA_WIRE_NS] += p->wire_ticks;
 }
@@ -219,13 +232,40 @@ static inline uint64_t dma_pipe_round_small(double x)
  * requests (nothing may read them before).  Returns latency_ns rounded
  * to whole ns. */
 static inline uint64_t dma_pipe_one(dma_pipe_t *p, uint64_t size,
-                                    double latency_ns, bool walked)
+                                    double latency_ns, bool walked);
+
+/* dma_pipe_one's steps with its two roundings made by the caller: l,
+ * latency_ns rounded, and xlate_ticks, the size's l0 share
+ * (dma_pipe_size_terms' base_memo) plus latency_ns, rounded (a caller of
+ * many requests of a few latencies keeps them). */
+static inline void dma_pipe_one_ticks(dma_pipe_t *p, uint64_t size, uint64_t l,
+                                      uint64_t xlate_ticks, bool walked)
 {
     dma_req_t q;
-    uint64_t l = dma_pipe_round_small(latency_ns);
     dma_pipe_begin_in(p, size, &q);
     dma_pipe_page_in(p, &q, l, walked);
-    dma_pipe_end_unsettled(p, &q, dma_pipe_round_small(q.base + latency_ns));
+    dma_pipe_end_unsettled(p, &q, xlate_ticks);
+}
+
+/* dma_pipe_one_ticks of a request of the size memo's size (the last
+ * request's), but for the sums it adds to dma.xlate_ns (its
+ * xlate_ticks) and dma.wire_ns (the memo's wire_ticks): a caller of many
+ * such requests adds them at once. */
+static inline void dma_pipe_one_memo(dma_pipe_t *p, uint64_t l, bool walked)
+{
+    dma_req_t q;
+    dma_pipe_issue_in(p, &q);
+    dma_pipe_page_in(p, &q, l, walked);
+    dma_pipe_end_clock(p, &q);
+}
+
+static inline uint64_t dma_pipe_one(dma_pipe_t *p, uint64_t size,
+                                    double latency_ns, bool walked)
+{
+    uint64_t l = dma_pipe_round_small(latency_ns);
+    dma_pipe_size_terms(p, size);
+    dma_pipe_one_ticks(p, size, l,
+                       dma_pipe_round_small(p->base_memo + latency_ns), walked);
     return l;
 }
 

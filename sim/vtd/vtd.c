@@ -608,7 +608,7 @@ vtd_xlate_brief_t vtd_translate_brief(vtd_t *v, uint16_t sid, uint32_t pasid,
     vtd_xlate_result_t r = vtd_plain_brief_ok(v)
                                ? translate(v, sid, pasid, did, iova, false)
                                : vtd_translate(v, sid, pasid, did, iova, write);
-    return (vtd_xlate_brief_t){r.latency_ns, r.mem_reads, r.fault};
+    return (vtd_xlate_brief_t){r.latency_ns, r.mem_reads, r.fault, false};
 }
 
 /* vtd_translate_brief's plain copy, its caller having asked
@@ -620,7 +620,7 @@ vtd_xlate_brief_t vtd_translate_plain_slow(vtd_t *v, uint16_t sid,
 {
     v->quick_bails++;
     vtd_xlate_result_t r = translate(v, sid, pasid, did, iova, false);
-    return (vtd_xlate_brief_t){r.latency_ns, r.mem_reads, r.fault};
+    return (vtd_xlate_brief_t){r.latency_ns, r.mem_reads, r.fault, false};
 }
 
 /* vtd_translate_quick's walk where its own steps do not apply: the
@@ -640,7 +640,7 @@ quick_walk(vtd_t *v, vtd_domain_t *d, uint16_t did, uint32_t pasid,
         walk_fill(v, d, did, pasid, iova, false, set1_known, set1, &a, &phys);
     st[IOSIM_ST_WALK_READS] += a.reads;
     st[IOSIM_ST_WALK_READS_S2] += a.reads_s2; /* the plain copy's only kind */
-    return (vtd_xlate_brief_t){a.ns, a.reads, !mapped};
+    return (vtd_xlate_brief_t){a.ns, a.reads, !mapped, false};
 }
 
 vtd_xlate_brief_t vtd_quick_walk(vtd_t *v, vtd_domain_t *d, uint16_t did,

@@ -112,6 +112,10 @@ typedef struct vtd_xlate_brief {
     double latency_ns;  /* as vtd_xlate_result_t's */
     uint32_t mem_reads; /* as vtd_xlate_result_t's */
     bool fault;         /* as vtd_xlate_result_t's */
+    /* vtd_translate_quick's own answer (vtd_quick.h), counted in its
+     * run's hits (latency quick_hit_ns, no read) or walks (quick_walk_ns,
+     * one read); false from every other translation */
+    bool quick;
 } vtd_xlate_brief_t;
 
 /* vtd_translate with the result's other fields left out: the same model

@@ -211,7 +211,7 @@ static inline void vtd_quick_count(vtd_t *v, vtd_quick_run_t *c)
 static inline __attribute__((always_inline)) vtd_xlate_brief_t
 vtd_quick_tail(vtd_t *v, vtd_domain_t *d, uint64_t tag0, uint64_t th1,
                uint64_t iova, uint32_t tw, bool small, vtd_quick_run_t *c,
-               const bool sh);
+               const bool sh, bool *bail);
 
 /* (sh: the IOTLB has a shadow, vtd_translate_quick_sh) */
 static inline __attribute__((always_inline)) vtd_xlate_brief_t
@@ -221,7 +221,7 @@ vtd_quick_body(vtd_t *v, uint64_t key, uint64_t iova, uint32_t tw,
     if (key == c->key && c->d) { /* the memo's */
         if (c->small)
             return vtd_quick_tail(v, c->d, c->tag0, c->th1, iova, tw, true, c,
-                                  sh);
+                                  sh, NULL);
     } else {
         /* (taken apart here: a caller's loads of the three would be made
          * and kept for every request) */
@@ -257,15 +257,21 @@ vtd_quick_body(vtd_t *v, uint64_t key, uint64_t iova, uint32_t tw,
         c->region = UINT64_MAX;
     }
     /* (after the context's probe, small or not: the region comes next) */
-    return vtd_quick_tail(v, c->d, c->tag0, c->th1, iova, tw, false, c, sh);
+    return vtd_quick_tail(v, c->d, c->tag0, c->th1, iova, tw, false, c, sh,
+                          NULL);
 }
 
 /* vtd_quick_body's steps after the context entry: the IOTLB's probes and
- * the walk; small: c->small, as a constant. */
+ * the walk; small: c->small, as a constant.  bail (NULL but from a
+ * caller's loop without calls, sim.c sim_fast_tight, whose values then
+ * stay in registers; with small): where an IOTLB miss would need the
+ * PDE cache (the request outside the memo's region), *bail is set and
+ * nothing has changed (the probe that missed noted nothing), for
+ * vtd_translate_quick to do the request. */
 static inline __attribute__((always_inline)) vtd_xlate_brief_t
 vtd_quick_tail(vtd_t *v, vtd_domain_t *d, uint64_t tag0, uint64_t th1,
                uint64_t iova, uint32_t tw, bool small, vtd_quick_run_t *c,
-               const bool sh)
+               const bool sh, bool *bail)
 {
     cache_t *tlb = v->iotlb;
     /* IOTLB: each page size the domain has used, 4 KB first (sh: each
@@ -295,13 +301,17 @@ vtd_quick_tail(vtd_t *v, vtd_domain_t *d, uint64_t tag0, uint64_t th1,
         if (sh)
             vtd_quick_sh_check(v, d, iova, hit_lvl);
         c->hits++;
-        return (vtd_xlate_brief_t){v->quick_hit_ns, 0, false};
+        return (vtd_xlate_brief_t){v->quick_hit_ns, 0, false, true};
     }
     /* the walk: the memo's level-1 table gives the leaf (4 KB) or the
      * fault (level 1); the PDE cache gives that table's address (loaded
      * here, not kept from the start: fewer values to hold) */
     const uint64_t region = iova >> PT_MEMO_REGION_SHIFT;
     const pt_node_t *table = c->table;
+    if (bail && region != c->region) { /* (small: its caller checked) */
+        *bail = true;
+        return (vtd_xlate_brief_t){0, 0, false, false};
+    }
     if (!small || region != c->region) {
         cache_t *pde = v->psc[vtd_psc_slot(2)];
         const pt_memo_ent_t *m;
@@ -338,7 +348,7 @@ vtd_quick_tail(vtd_t *v, vtd_domain_t *d, uint64_t tag0, uint64_t th1,
         if (cache_lru_fill_w(tlb, tw, set1, addr1, tag1, e & ~0xfffull))
             c->evictions++;
     }
-    return (vtd_xlate_brief_t){v->quick_walk_ns, 1, !mapped};
+    return (vtd_xlate_brief_t){v->quick_walk_ns, 1, !mapped, true};
 }
 
 /* vtd_translate_quick's tw: the IOTLB's ways (fixed once v is made, so a

@@ -616,6 +616,83 @@ static void test_quick_memo(void **state)
     iosim_config_free(c);
 }
 
+/* Long runs of the usual record (sim.c sim_fast_tight: a DMA of the run's
+ * size, region and memo key that the quick path answers, in a loop
+ * without calls that adds its constant terms at its end): 30,000 DMA
+ * records, random over 256 pages of one 1 MB window (IOTLB hits and
+ * misses both), broken now and then by what sim_fast_run's own steps must
+ * do (another 2 MB region, another source and domain, another size, size
+ * 0, a request mark, an unmapped page), against the plain path, in
+ * batches of random sizes, under the 8-way IOTLB (sim_fast_tight8), a
+ * 4-way one (the copy that reads the ways), 2 page walkers (the pool's
+ * loop) and no limit of outstanding requests. */
+static void test_tight_runs(void **state)
+{
+    (void)state;
+    static const uint64_t base = 1ull << 30, MB2 = 2u << 20;
+    enum { NMAP = 3, NDMA = 30000 };
+    iosim_rec_t *r = calloc(NMAP + NDMA, sizeof *r);
+    assert_non_null(r);
+    /* domain 1: 256 pages at R0, 16 at R1; domain 2: 16 pages at R2 */
+    for (int k = 0; k < NMAP; k++) {
+        r[k].kind = IOSIM_REC_MAP;
+        r[k].iova = base + (uint64_t)k * MB2;
+        r[k].size = (k ? 16u : 256u) * 4096;
+        r[k].aux = (uint64_t)(k + 1) << 24;
+        r[k].flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE;
+        r[k].domain = k == 2 ? 2 : 1;
+        r[k].device = k == 2 ? 0x200 : 0x100;
+    }
+    uint64_t x = 5, t = 1000;
+    for (int k = 0; k < NDMA; k++) {
+        iosim_rec_t *q = &r[NMAP + k];
+        uint64_t c = next(&x) % 1000;
+        t += next(&x) % 4; /* same timestamps now and then */
+        q->t = t;
+        q->kind = IOSIM_REC_DMA;
+        q->device = 0x100;
+        q->domain = 1;
+        q->size = k >= 12000 && k < 13000 ? 128 : 64; /* a size change */
+        unsigned region = 0, pages = 256;
+        if (c < 4)
+            region = 1, pages = 16; /* another region */
+        else if (c < 7)
+            region = 2, pages = 16, q->device = 0x200, q->domain = 2;
+        else if (c < 9)
+            q->size = 0; /* a request of 1 byte */
+        else if (c < 10)
+            q->kind = IOSIM_REC_MARK, q->flags = IOSIM_MARK_REQUEST;
+        else if (c < 11)
+            pages = 300; /* beyond R0's 256 pages: unmapped */
+        q->iova = base + region * MB2 + next(&x) % pages * 4096ull +
+                  next(&x) % 64 * 64;
+    }
+    static const char *const sets[][2] = {
+        {NULL, NULL},
+        {"vtd.iotlb.ways=4", "vtd.iotlb.sets=16"},
+        {"vtd.max_walks=2", "vtd.max_outstanding=0"}};
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        iosim_config_t *c = iosim_config_new();
+        iosim_err_t err = {0};
+        for (size_t j = 0; j < 2 && sets[i][j]; j++)
+            assert_int_equal(iosim_config_set(c, sets[i][j], &err), 0);
+        iosim_sim_t *fast, *plain;
+        new_pair(c, 1, &fast, &plain);
+        feed(fast, r, NMAP + NDMA, 11);
+        feed(plain, r, NMAP + NDMA, 12);
+        same_sims(fast, plain);
+        /* most records on the fast path, hits and misses many */
+        const uint64_t *st = sim_counters(fast);
+        assert_true(sim_fast_records(fast) > NDMA * 9 / 10);
+        assert_true(st[IOSIM_ST_IOTLB_HITS] > 2000);
+        assert_true(st[IOSIM_ST_IOTLB_MISSES] > 2000);
+        iosim_sim_free(fast);
+        iosim_sim_free(plain);
+        iosim_config_free(c);
+    }
+    free(r);
+}
+
 /* The memo's key (vtd_quick_key, which a shared front's back ends use)
  * tells every source id, PASID and DID apart, is the record's 8 bytes
  * from its PASID on, little-endian (what sim_fast_run loads), and gives
@@ -755,6 +832,7 @@ int main(void)
         cmocka_unit_test(test_walk_leaf),
         cmocka_unit_test(test_replay_fast_path),
         cmocka_unit_test(test_quick_memo),
+        cmocka_unit_test(test_tight_runs),
         cmocka_unit_test(test_quick_key),
         cmocka_unit_test(test_replay_shadowed),
         cmocka_unit_test(test_plain_copy_with_shadow),
