@@ -17,6 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Tags allassoc_invalidate tells apart (a sweep's IOTLB sees a few: a
+ * DID, a PASID, the page size levels of its entries; more and no
+ * invalidation is skipped). */
+#define ALLASSOC_SEEN_TAGS 8u
 /* Most stack places over all set counts (bounds memory: 16 bytes each). */
 #define ALLASSOC_MAX_PLACES (1u << 26)
 #define HOLE_ADDR UINT64_MAX
@@ -70,6 +74,16 @@ struct allassoc {
     size_t *follow, nfollow;
     bool give_up;
     uint64_t give_up_at;
+    /* the driving cache's side (the public operations, on the thread
+     * that reports them, whether a feed applies them or not): the tags of
+     * the keys given to the stacks (lookups that hit, inserts), seen_tag[0]
+     * the last one, and whether a lookup that missed awaits its fill; an
+     * invalidation of a key whose tag none of them has, with no lookup
+     * pending, changes nothing and is skipped (allassoc_invalidate) */
+    uint64_t seen_tag[ALLASSOC_SEEN_TAGS];
+    unsigned nseen;
+    bool seen_any_tag; /* more tags than seen_tag holds: none skipped */
+    bool put_pending;
     allassoc_feed_t *feed; /* NULL: operations applied as reported */
     uint32_t feed_id;      /* its index among the feed's shadows */
     /* split (a feed of two threads, allassoc_feed_add): sib holds the
@@ -155,6 +169,7 @@ allassoc_t *allassoc_new(const uint32_t *sets, size_t nsets, uint32_t max_ways,
     }
     a->nlv = nsets;
     a->nlive = nsets;
+    a->seen_tag[0] = HOLE_TAG; /* (no key's tag: none seen) */
     a->ways = max_ways;
     for (size_t i = 0; i < nsets; i++) {
         allassoc_level_t *l = &a->lv[i];
@@ -654,6 +669,7 @@ void allassoc_invalidate_if(allassoc_t *a,
      * once the feed's thread has applied everything before */
     if (a->feed)
         feed_wait_done(a->feed, 0);
+    a->put_pending = false;
     invalidate_if_now(a, match, arg);
     if (a->sib)
         invalidate_if_now(a->sib, match, arg);
@@ -1159,8 +1175,47 @@ void allassoc_feed_free(allassoc_feed_t *f)
 
 /* ---- the driving cache's operations -------------------------------------- */
 
+/* A key with this tag goes into the stacks (seen_tag). */
+static void note_tag_slow(allassoc_t *a, uint64_t tag)
+{
+    unsigned i = 0;
+    while (i < a->nseen && a->seen_tag[i] != tag)
+        i++;
+    if (i == a->nseen) {
+        if (a->nseen == ALLASSOC_SEEN_TAGS) {
+            a->seen_any_tag = true;
+            return;
+        }
+        a->nseen++;
+    }
+    for (; i > 0; i--) /* to the front: seen_tag[0] is the last */
+        a->seen_tag[i] = a->seen_tag[i - 1];
+    a->seen_tag[0] = tag;
+}
+
+static inline void note_tag(allassoc_t *a, uint64_t tag)
+{
+    if (tag != a->seen_tag[0])
+        note_tag_slow(a, tag);
+}
+
+/* May a stack hold a key with this tag? */
+static bool tag_seen(const allassoc_t *a, uint64_t tag)
+{
+    if (a->seen_any_tag || tag == HOLE_TAG) /* (HOLE_TAG: seen_tag[0]'s
+                                               start, never noted) */
+        return true;
+    for (unsigned i = 0; i < a->nseen; i++)
+        if (a->seen_tag[i] == tag)
+            return true;
+    return false;
+}
+
 void allassoc_lookup(allassoc_t *a, uint64_t addr, uint64_t tag, bool hit)
 {
+    a->put_pending = !hit;
+    if (hit)
+        note_tag(a, tag);
     if (a->feed) {
         feed_put(a, hit ? OP_HIT : OP_MISS, addr, tag);
         return;
@@ -1172,6 +1227,8 @@ void allassoc_lookup(allassoc_t *a, uint64_t addr, uint64_t tag, bool hit)
 
 void allassoc_insert(allassoc_t *a, uint64_t addr, uint64_t tag)
 {
+    a->put_pending = false;
+    note_tag(a, tag);
     if (a->feed) {
         feed_put(a, OP_INSERT, addr, tag);
         return;
@@ -1183,6 +1240,14 @@ void allassoc_insert(allassoc_t *a, uint64_t addr, uint64_t tag)
 
 void allassoc_invalidate(allassoc_t *a, uint64_t addr, uint64_t tag)
 {
+    /* no stack holds the key (find would miss in every set count) and
+     * no pending lookup ends (end_pending): nothing to do.  A range
+     * invalidation probes every page size's key (vtd.c inval_lines):
+     * on gen nic two of each three probes of a sweep's leader are of
+     * 2 MB and 1 GB entries it never held, 278 instructions each */
+    if (!a->put_pending && !tag_seen(a, tag))
+        return;
+    a->put_pending = false;
     if (a->feed) {
         feed_put(a, OP_INVALIDATE, addr, tag);
         return;
@@ -1194,6 +1259,7 @@ void allassoc_invalidate(allassoc_t *a, uint64_t addr, uint64_t tag)
 
 void allassoc_flush(allassoc_t *a)
 {
+    a->put_pending = false;
     if (a->feed) {
         feed_put(a, OP_FLUSH, 0, 0);
         return;

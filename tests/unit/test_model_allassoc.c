@@ -293,6 +293,67 @@ static void test_inexact_detected(void **state)
     allassoc_free(a);
 }
 
+/* Invalidations of keys no stack holds are skipped by their tag
+ * (allassoc_invalidate: a tag no key given to the stacks had), so the
+ * tags noted must be every one given.  One set, 16 ways: key 1 under
+ * tags 0..11 (more tags than the shadow tells apart: 8) filled in turn,
+ * stack (1,11) (1,10) ... (1,0).  Invalidated: (1,10) at depth 2, held
+ * by every W >= 2; (1,0) at depth 12 (its place: the hole above it
+ * stays), held by W >= 12; (7,3) and (1,20) by none (the tag 20 never
+ * seen).  Evictions: 12 fills into W ways, 12 - W for W < 12.  Then,
+ * (1,4) (1,5) (1,6) filled, a pending lookup (the driving cache missed
+ * (1,5), held at depth 2) ended by an invalidation of an unseen tag
+ * before its fill: inexact (test_inexact_detected's case),
+ * as when the invalidation's tag was seen (a second shadow, the same
+ * operations with (50,0) invalidated: nothing held, tag 0 seen).  State:
+ * the feed's threads (0: none). */
+static void test_invalidate_tags(void **state)
+{
+    unsigned feed = *(const unsigned *)*state;
+    iosim_err_t err = {0};
+    const uint32_t one = 1;
+    allassoc_t *a = allassoc_new(&one, 1, 16, &err);
+    allassoc_t *b = allassoc_new(&one, 1, 16, &err);
+    assert_true(a && b);
+    allassoc_feed_t *f = feed ? allassoc_feed_new_threads(feed, &err) : NULL;
+    assert_true(!feed || (f && !allassoc_feed_add(f, a, &err) &&
+                          !allassoc_feed_add(f, b, &err)));
+    allassoc_invalidate(a, 1, 3); /* before any key: nothing */
+    for (uint64_t t = 0; t < 12; t++) {
+        allassoc_lookup(a, 1, t, false);
+        allassoc_insert(a, 1, t);
+    }
+    allassoc_invalidate(a, 1, 10);
+    allassoc_invalidate(a, 1, 0);
+    allassoc_invalidate(a, 7, 3);
+    allassoc_invalidate(a, 1, 20);
+    assert_true(allassoc_exact(a));
+    for (uint32_t w = 1; w <= 16; w++) {
+        allassoc_counts_t n;
+        assert_int_equal(allassoc_counts(a, 1, w, &n), 0);
+        assert_int_equal(n.invalidated, w >= 12 ? 2 : w >= 2 ? 1 : 0);
+        assert_int_equal(n.evictions, w < 12 ? 12 - w : 0);
+        assert_int_equal(n.hits, 0);
+    }
+    allassoc_t *s[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        allassoc_lookup(s[k], 1, 4, false);
+        allassoc_insert(s[k], 1, 4);
+        allassoc_lookup(s[k], 1, 5, false);
+        allassoc_insert(s[k], 1, 5);
+        allassoc_lookup(s[k], 1, 6, false);
+        allassoc_insert(s[k], 1, 6);
+        assert_true(allassoc_exact(s[k]));
+        allassoc_lookup(s[k], 1, 5, false); /* held at depth 2 */
+        allassoc_invalidate(s[k], 50, k == 0 ? 21 : 0);
+        allassoc_insert(s[k], 1, 5);
+        assert_false(allassoc_exact(s[k]));
+    }
+    allassoc_feed_free(f);
+    allassoc_free(a);
+    allassoc_free(b);
+}
+
 /* allassoc_watch_give_up: the geometries that differed from the driving
  * one (1 set x 2 ways) and are alone in their differences (1 x 1, 2 x 2,
  * 4 x 3, by the oracles) are left and the twins followed to the end (16 x
@@ -576,6 +637,8 @@ int main(void)
         cmocka_unit_test_prestate(test_inexact_detected, (void *)&zero),
         cmocka_unit_test_prestate(test_inexact_detected, (void *)&one),
         cmocka_unit_test_prestate(test_inexact_detected, (void *)&two),
+        cmocka_unit_test_prestate(test_invalidate_tags, (void *)&zero),
+        cmocka_unit_test_prestate(test_invalidate_tags, (void *)&one),
         cmocka_unit_test_prestate(test_give_up, (void *)&give_up_direct),
         cmocka_unit_test_prestate(test_give_up, (void *)&give_up_feed),
         cmocka_unit_test_prestate(test_give_up, (void *)&give_up_ref),
