@@ -772,20 +772,32 @@ struct feed_thread {
     unsigned c;
 };
 
+/* The words each side writes often sit on cache lines of their own: the
+ * producer's w at every entry, pub every FEED_CHUNK entries, each
+ * consumer's done as often; the rest is written at a wait.  (All on two
+ * lines, a consumer polling pub pulled the line w is on from the
+ * producer's core.) */
+#define FEED_LINE 64
 struct allassoc_feed {
+    /* read by the consumers at each entry, written at set-up */
     feed_entry_t *ring;
     allassoc_t *a[ALLASSOC_FEED_MAX];
     size_t n;
-    unsigned nthreads;        /* consumers: 1 or 2 */
-    uint64_t w;               /* the producer's: entries written */
-    uint64_t room;            /* the producer's: done, as last read */
-    _Atomic uint64_t pub;     /* entries the consumers may apply */
-    _Atomic uint64_t done[2]; /* entries applied, per consumer */
-    _Atomic uint64_t p_want;  /* the producer sleeps until done >= this */
-    atomic_bool stop;         /* the producer ended the feed */
-    atomic_bool urgent;       /* the producer waits: take any entry */
-    atomic_bool c_wait[2];    /* a consumer sleeps */
-    atomic_bool p_wait;       /* the producer sleeps */
+    unsigned nthreads; /* consumers: 1 or 2 */
+    /* the producer's own */
+    _Alignas(FEED_LINE) uint64_t w;           /* entries written */
+    uint64_t room;                            /* done, as last read */
+    _Alignas(FEED_LINE) _Atomic uint64_t pub; /* entries the consumers may
+                                                 apply */
+    struct {
+        _Alignas(FEED_LINE) _Atomic uint64_t n;
+    } done[2]; /* entries applied, per consumer */
+    _Alignas(FEED_LINE) _Atomic uint64_t p_want; /* the producer sleeps until
+                                                    done >= this */
+    atomic_bool stop;      /* the producer ended the feed */
+    atomic_bool urgent;    /* the producer waits: take any entry */
+    atomic_bool c_wait[2]; /* a consumer sleeps */
+    atomic_bool p_wait;    /* the producer sleeps */
     pthread_mutex_t lock;
     pthread_cond_t c_cv, p_cv;
     pthread_t tid[2];
@@ -795,9 +807,9 @@ struct allassoc_feed {
 /* Entries every consumer applied. */
 static uint64_t feed_done(allassoc_feed_t *f)
 {
-    uint64_t d = atomic_load(&f->done[0]);
+    uint64_t d = atomic_load(&f->done[0].n);
     if (f->nthreads > 1) {
-        uint64_t e = atomic_load(&f->done[1]);
+        uint64_t e = atomic_load(&f->done[1].n);
         d = e < d ? e : d;
     }
     return d;
@@ -870,7 +882,7 @@ static void *feed_main(void *arg)
 {
     allassoc_feed_t *f = ((struct feed_thread *)arg)->f;
     const unsigned c = ((struct feed_thread *)arg)->c;
-    uint64_t r = atomic_load(&f->done[c]);
+    uint64_t r = atomic_load(&f->done[c].n);
     for (;;) {
         uint64_t p = atomic_load(&f->pub);
         if (p == r) {
@@ -881,7 +893,7 @@ static void *feed_main(void *arg)
         uint64_t end = p - r > FEED_CHUNK ? r + FEED_CHUNK : p;
         for (; r < end; r++)
             apply(f, &f->ring[r & (FEED_RING - 1u)], c);
-        atomic_store(&f->done[c], r);
+        atomic_store(&f->done[c].n, r);
         if (atomic_load(&f->p_wait) &&
             feed_done(f) >= atomic_load(&f->p_want)) {
             pthread_mutex_lock(&f->lock);
@@ -897,7 +909,7 @@ static void feed_publish(allassoc_feed_t *f)
     bool wake = false;
     for (unsigned c = 0; c < f->nthreads; c++)
         wake |= atomic_load(&f->c_wait[c]) &&
-                feed_ready(f, atomic_load(&f->done[c]));
+                feed_ready(f, atomic_load(&f->done[c].n));
     if (wake) {
         pthread_mutex_lock(&f->lock);
         pthread_cond_broadcast(&f->c_cv);
@@ -943,7 +955,10 @@ static void feed_put(allassoc_t *a, enum feed_op op, uint64_t addr,
 
 allassoc_feed_t *allassoc_feed_new_threads(unsigned threads, iosim_err_t *err)
 {
-    allassoc_feed_t *f = calloc(1, sizeof *f);
+    /* (its size a multiple of its alignment, FEED_LINE) */
+    allassoc_feed_t *f = aligned_alloc(_Alignof(allassoc_feed_t), sizeof *f);
+    if (f)
+        memset(f, 0, sizeof *f);
     if (!f || !(f->ring = malloc(FEED_RING * sizeof *f->ring))) {
         free(f);
         return iosim_err_set(err, "all-associativity feed: out of memory"),
