@@ -1054,7 +1054,9 @@ static int qemu_pcap_calibrate(import_in_t *qin, const char *qname,
         tq[n++] = ql.t_ns;
     }
     if (got == 0) {
-        qsort(tq, n, sizeof *tq, cmp_u64);
+        if (n) /* no timed translation: tq is NULL, which qsort may not
+                * be given (undefined behaviour, UBSan stopped there) */
+            qsort(tq, n, sizeof *tq, cmp_u64);
         got = pcap_join_calibrate(pj, tq, n, qname, err);
     }
     free(tq);

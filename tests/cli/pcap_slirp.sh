@@ -47,6 +47,16 @@ for bad in "$WORK/cut.pcap:cut.pcap: frame 3 (byte 290): truncated" \
     [ $rc = 2 ] && [ "$(wc -l < "$WORK/err")" = 1 ] && grep -q "${bad#*:}" "$WORK/err" &&
         [ ! -e "$WORK/imp.zst" ] || fail "import --pcap ${bad%%:*}: exit $rc, '$(cat "$WORK/err")'"
 done
+# a QEMU log without time stamps (no -msg timestamp=on): nothing to
+# measure the dump's clock against; qsort was given the NULL of no times
+# (undefined behaviour: the sanitizer build stopped, exit 1, no line)
+rm -f "$WORK/imp.zst"
+"$IOSIM_TRACE" import qemu "$SRC/tests/data/qemu-redis-strict.log" \
+    --guest "$SRC/tests/data/ftrace-redis-strict-qemu-guest.txt" --pcap "$IN" \
+    -o "$WORK/imp.zst" > /dev/null 2> "$WORK/err"
+rc=$?
+[ $rc = 2 ] && [ "$(cat "$WORK/err")" = "iosim-trace import: $SRC/tests/data/qemu-redis-strict.log: no time-stamped translation to join the pcap with (-msg timestamp=on)" ] &&
+    [ ! -e "$WORK/imp.zst" ] || fail "import --pcap, log without times: exit $rc, '$(cat "$WORK/err")'"
 # import's usage shows the dump as optional (a capture over a tap has none)
 # and the guest's ftrace, which qemu_validate requires, bare
 "$IOSIM_TRACE" import --help > "$WORK/help" 2>&1
