@@ -357,18 +357,7 @@ size_t cache_invalidate_kv(cache_t *c, uint64_t addr, uint64_t tag)
         allassoc_invalidate(c->shadow, addr, tag);
     if (!c->enabled || c->nvalid == 0)
         return 0;
-    uint32_t set = cache_set_of(c, addr, tag);
-    size_t base = (size_t)set * c->ways;
-    for (uint32_t w = 0; w < c->ways; w++) {
-        if (line_has(c, base + w, addr, tag)) {
-            c->addrs[base + w] = CACHE_NO_ADDR;
-            c->nvalid--;
-            c->set_valid[set]--;
-            c->miss_known = false;
-            return 1;
-        }
-    }
-    return 0;
+    return cache_drop_key(c, addr, tag);
 }
 
 size_t cache_invalidate_if(cache_t *c,

@@ -416,10 +416,34 @@ static inline CACHE_INLINE bool cache_insert(cache_t *c, cache_key_t key,
 {
     return cache_insert_kv_inline(c, key.addr, key.tag, val);
 }
-/* Removes key if present; returns 1 if removed, else 0. */
+/* cache_invalidate_kv's steps after its shadow's (c enabled with a valid
+ * line): key {addr, tag} removed from its set if there (a key lives in
+ * one line at most); returns 1 if removed, else 0. */
+static inline size_t cache_drop_key(cache_t *c, uint64_t addr, uint64_t tag)
+{
+    uint32_t set = cache_index(addr, tag, c->set_mask);
+    size_t base = (size_t)set * c->ways;
+    for (uint32_t w = 0; w < c->ways; w++) {
+        if (cache_line_has(c, base + w, addr, tag)) {
+            c->addrs[base + w] = CACHE_NO_ADDR;
+            c->nvalid--;
+            c->set_valid[set]--;
+            c->miss_known = false;
+            return 1;
+        }
+    }
+    return 0;
+}
+/* Removes key if present; returns 1 if removed, else 0.  (Inline but
+ * where c has a shadow: a page-selective invalidation probes a few keys
+ * of each cache, vtd.c's inval_lines.) */
 static inline size_t cache_invalidate(cache_t *c, cache_key_t key)
 {
-    return cache_invalidate_kv(c, key.addr, key.tag);
+    if (c->shadow)
+        return cache_invalidate_kv(c, key.addr, key.tag);
+    if (!c->enabled || c->nvalid == 0)
+        return 0;
+    return cache_drop_key(c, key.addr, key.tag);
 }
 /* Removes every line for which match() returns true; returns the count. */
 size_t cache_invalidate_if(cache_t *c,

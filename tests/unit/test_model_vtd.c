@@ -619,6 +619,66 @@ static void test_psi_qemu_mask8(void **state)
     hw_free(h);
 }
 
+/* Page-selective invalidations of a 1-set IOTLB, which inval_lines probes
+ * key by key (before, with a budget of two probes a set, it scanned every
+ * line): each PSI removes exactly the entries of its domain whose span
+ * covers its range (VT-d 6.5.2.3), reasoned here by hand.  The IOTLB (1 x
+ * 8) holds domain 2's 4 KB entry of 0x5000 (filled first: way 0, so a
+ * probe that matched the page number alone would take it) and 0x6000,
+ * then domain 1's 4 KB entry of 0x5000, 2 MB entry of 0x40000000 and 1 GB
+ * entry of 0x80000000.
+ *   PSI did 1 0x5000 am 0: domain 1's 4 KB entry (level 1 key 5): 1.
+ *   PSI did 1 0x40001000 am 0: the 2 MB entry (level 2 key 0x200): 2.
+ *   PSI did 1 0x80002000 am 0: the 1 GB entry (level 3 key 2): 3.
+ *   PSI did 2 0x6000 am 1 (0x6000-0x7fff: 4 keys, levels 1-3): domain
+ *     2's 0x6000: 4.  Domain 2's 0x5000 survives all four. */
+static void test_psi_one_set_probes(void **state)
+{
+    (void)state;
+    iosim_config_t *c = iosim_config_new();
+    set(c, "vtd.iotlb.sets=1");
+    set(c, "vtd.iotlb.ways=8");
+    hw_t *h = hw_build(c);
+    vtd_attach(h->v, 1, 1);
+    vtd_attach(h->v, 2, 2);
+    map(h, 2, 0x5000, 0x105000, 4 * KB);
+    map(h, 2, 0x6000, 0x106000, 4 * KB);
+    map(h, 1, 0x5000, 0x205000, 4 * KB);
+    map(h, 1, 0x40000000, 0x40000000, 2 * MB);
+    map(h, 1, 0x80000000, 0x80000000, 1 * GB);
+    xl(h, 2, 0x5000);
+    xl(h, 2, 0x6000);
+    xl(h, 1, 0x5000);
+    xl(h, 1, 0x40000000);
+    xl(h, 1, 0x80000000);
+    uint64_t hits = h->st[IOSIM_ST_IOTLB_HITS];
+    assert_true(xl(h, 1, 0x40001000).iotlb_hit);
+    assert_true(xl(h, 1, 0x80002000).iotlb_hit);
+    assert_int_equal(h->st[IOSIM_ST_IOTLB_HITS], hits + 2);
+
+    static const struct {
+        uint16_t did;
+        uint64_t addr;
+        uint8_t am;
+    } psi[] = {
+        {1, 0x5000, 0}, {1, 0x40001000, 0}, {1, 0x80002000, 0}, {2, 0x6000, 1}};
+    for (size_t i = 0; i < 4; i++) {
+        submit1(h, (vtd_desc_t){.type = IOSIM_DESC_IOTLB,
+                                .gran = IOSIM_GRAN_PAGE,
+                                .did = psi[i].did,
+                                .am = psi[i].am,
+                                .addr = psi[i].addr});
+        assert_int_equal(h->st[IOSIM_ST_IOTLB_INVAL_ENTRIES], i + 1);
+    }
+    /* the survivor hits; each removed entry misses (its walk refills it) */
+    assert_true(xl(h, 2, 0x5000).iotlb_hit);
+    assert_false(xl(h, 1, 0x5000).iotlb_hit);
+    assert_false(xl(h, 1, 0x40001000).iotlb_hit);
+    assert_false(xl(h, 1, 0x80002000).iotlb_hit);
+    assert_false(xl(h, 2, 0x6000).iotlb_hit);
+    hw_free(h);
+}
+
 /* Reads of the walk after a PSI of one page with the given IH. */
 static uint32_t reads_after_psi(bool ih, bool honour_ih)
 {
@@ -1327,6 +1387,7 @@ int main(void)
         cmocka_unit_test(test_vtd_pt_pages),
         cmocka_unit_test(test_mappings_peak_all_domains),
         cmocka_unit_test(test_psi_qemu_mask8),
+        cmocka_unit_test(test_psi_one_set_probes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
