@@ -1265,9 +1265,10 @@ void allassoc_invalidate(allassoc_t *a, uint64_t addr, uint64_t tag)
 {
     /* no stack holds the key (find would miss in every set count) and
      * no pending lookup ends (end_pending): nothing to do.  A range
-     * invalidation probes every page size's key (vtd.c inval_lines):
-     * on gen nic two of each three probes of a sweep's leader are of
-     * 2 MB and 1 GB entries it never held, 278 instructions each */
+     * invalidation probed every page size's key (vtd.c inval_lines,
+     * which now keeps to the sizes the domain filled, and to 4 KB): on
+     * gen nic two of each three probes of a sweep's leader were of 2 MB
+     * and 1 GB entries it never held, 278 instructions each */
     if (!a->put_pending && !tag_seen(a, tag))
         return;
     a->put_pending = false;

@@ -360,14 +360,11 @@ size_t cache_invalidate_kv(cache_t *c, uint64_t addr, uint64_t tag)
     return cache_drop_key(c, addr, tag);
 }
 
-size_t cache_invalidate_if(cache_t *c,
-                           bool (*match)(cache_key_t, uint64_t, void *),
-                           void *arg)
+/* Removes the lines of c (enabled) that match; returns the count. */
+static size_t remove_matching(cache_t *c,
+                              bool (*match)(cache_key_t, uint64_t, void *),
+                              void *arg)
 {
-    if (c->shadow)
-        allassoc_invalidate_if(c->shadow, match, arg);
-    if (!c->enabled || c->nvalid == 0)
-        return 0;
     size_t n = 0, i = 0;
     for (uint32_t set = 0; set < c->sets; set++) {
         if (c->set_valid[set] == 0) {
@@ -389,6 +386,91 @@ size_t cache_invalidate_if(cache_t *c,
         c->miss_known = false;
     }
     return n;
+}
+
+/* Whether the keys of the n ranges number at most budget. */
+static bool ranges_within(const cache_range_t *r, size_t n, uint64_t budget)
+{
+    uint64_t keys = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = r[i].hi - r[i].lo; /* keys - 1: no overflow */
+        if (k >= budget || (keys += k + 1) > budget)
+            return false;
+    }
+    return true;
+}
+
+static bool in_ranges(const cache_range_t *r, size_t n, uint64_t addr,
+                      uint64_t tag)
+{
+    for (size_t i = 0; i < n; i++)
+        if (tag == r[i].tag && addr - r[i].lo <= r[i].hi - r[i].lo)
+            return true;
+    return false;
+}
+
+typedef struct ranges_arg {
+    const cache_range_t *r;
+    size_t n;
+} ranges_arg_t;
+
+static bool match_ranges(cache_key_t k, uint64_t val, void *arg)
+{
+    (void)val;
+    const ranges_arg_t *a = arg;
+    return in_ranges(a->r, a->n, k.addr, k.tag);
+}
+
+size_t cache_invalidate_ranges_any(cache_t *c, const cache_range_t *r, size_t n)
+{
+    if (c->shadow) {
+        /* a shadow's key probe looks in one stack of each set count, its
+         * scan at every place of every set count: probing a few dozen
+         * keys costs it less (the lines left are the same either way) */
+        uint64_t budget = 2ull * c->sets;
+        if (ranges_within(r, n, budget < 64 ? 64 : budget)) {
+            for (size_t i = 0; i < n; i++)
+                for (uint64_t a = r[i].lo;; a++) {
+                    allassoc_invalidate(c->shadow, a, r[i].tag);
+                    if (a == r[i].hi)
+                        break;
+                }
+        } else {
+            ranges_arg_t arg = {r, n};
+            allassoc_invalidate_if(c->shadow, match_ranges, &arg);
+        }
+    }
+    if (!c->enabled || c->nvalid == 0)
+        return 0;
+    size_t gone = 0;
+    if (ranges_within(r, n, c->sets < 2 ? 4 : 2ull * c->sets)) {
+        /* a probe costs about a set's scan (cache_find_way): at most two
+         * probes a set, or 4 (a 1-set cache's one-page PSI of 4 KB,
+         * 2 MB and 1 GB keys: the scan calls match_ranges a line) */
+        for (size_t i = 0; i < n; i++) {
+            const uint64_t tag = r[i].tag, th = cache_tag_hash(tag);
+            for (uint64_t a = r[i].lo;; a++) {
+                gone += cache_remove_key(c, a, tag, th);
+                if (a == r[i].hi)
+                    break;
+            }
+        }
+        return gone;
+    }
+    /* (many keys: a large mask, seldom) */
+    ranges_arg_t arg = {r, n};
+    return remove_matching(c, match_ranges, &arg);
+}
+
+size_t cache_invalidate_if(cache_t *c,
+                           bool (*match)(cache_key_t, uint64_t, void *),
+                           void *arg)
+{
+    if (c->shadow)
+        allassoc_invalidate_if(c->shadow, match, arg);
+    if (!c->enabled || c->nvalid == 0)
+        return 0;
+    return remove_matching(c, match, arg);
 }
 
 size_t cache_flush(cache_t *c)
@@ -430,11 +512,6 @@ size_t cache_occupancy(const cache_t *c)
     for (size_t i = 0; i < total; i++)
         n += cache_line_valid(c, i);
     return n;
-}
-
-size_t cache_valid_lines(const cache_t *c)
-{
-    return c->enabled ? c->nvalid : 0;
 }
 
 void cache_set_shadow(cache_t *c, struct allassoc *a)

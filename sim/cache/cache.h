@@ -445,6 +445,50 @@ static inline size_t cache_invalidate(cache_t *c, cache_key_t key)
         return 0;
     return cache_drop_key(c, key.addr, key.tag);
 }
+/* A range of keys: every {addr, tag} with lo <= addr <= hi. */
+typedef struct cache_range {
+    uint64_t tag, lo, hi;
+} cache_range_t;
+/* Removes every line whose key falls in one of the n ranges (each
+ * lo <= hi); returns the count.  The same lines and state as
+ * cache_invalidate_if with that predicate, or as cache_invalidate of
+ * every key in the ranges: it probes the keys when they are few (a key
+ * has one set: consecutive addrs of a tag fall in consecutive sets), else
+ * scans each line once.  A shadow is told the keys (allassoc_invalidate)
+ * or, when there are many, the predicate. */
+size_t cache_invalidate_ranges_any(cache_t *c, const cache_range_t *r,
+                                   size_t n);
+
+/* Key {addr, tag} (th: cache_tag_hash(tag)) leaves c itself, not its
+ * shadow (c enabled): 1 if c held it, else 0. */
+static inline size_t cache_remove_key(cache_t *c, uint64_t addr, uint64_t tag,
+                                      uint64_t th)
+{
+    uint32_t set = (uint32_t)((addr ^ th) & c->set_mask), ways = c->ways;
+    if (c->set_valid[set] == 0)
+        return 0;
+    size_t base = (size_t)set * ways;
+    uint32_t w = cache_find_way(c, base, ways, addr, tag);
+    if (w == ways)
+        return 0;
+    c->addrs[base + w] = CACHE_NO_ADDR;
+    c->set_valid[set]--;
+    c->nvalid--;
+    c->miss_known = false;
+    return 1;
+}
+
+/* cache_invalidate_ranges_any; one key of a cache without a shadow (a
+ * 4 KB page-selective invalidation, a PSC's entry) is probed here. */
+static inline size_t cache_invalidate_ranges(cache_t *c, const cache_range_t *r,
+                                             size_t n)
+{
+    if (n == 1 && r->lo == r->hi && !c->shadow)
+        return c->enabled && c->nvalid
+                   ? cache_remove_key(c, r->lo, r->tag, cache_tag_hash(r->tag))
+                   : 0;
+    return cache_invalidate_ranges_any(c, r, n);
+}
 /* Removes every line for which match() returns true; returns the count. */
 size_t cache_invalidate_if(cache_t *c,
                            bool (*match)(cache_key_t key, uint64_t val,
@@ -471,7 +515,10 @@ static inline struct allassoc *cache_shadow(const cache_t *c)
 /* Number of valid lines (for tests). */
 size_t cache_occupancy(const cache_t *c);
 /* The same, kept as a count (O(1)): lets callers skip an empty cache. */
-size_t cache_valid_lines(const cache_t *c);
+static inline size_t cache_valid_lines(const cache_t *c)
+{
+    return c->enabled ? c->nvalid : 0;
+}
 /* Number of sets (0 when disabled): lets a caller choose between probing
  * a few keys (cache_invalidate) and one scan (cache_invalidate_if). */
 uint32_t cache_sets(const cache_t *c);

@@ -473,6 +473,7 @@ cache_t *vtd_iotlb_cache(vtd_t *v) { return v->iotlb; }
 void vtd_set_shortcuts(vtd_t *v, bool on)
 {
     v->plain = on && !v->ats && !v->scalable && v->xlate == VTD_XLATE_SECOND;
+    v->inval_scan = !on;
     cache_t *c[] = {v->iotlb,    v->ctx,       v->pasid,     v->devtlb,
                     v->s2_tlb,   v->psc[0],    v->psc[1],    v->psc[2],
                     v->psc[3],   v->s2_psc[0], v->s2_psc[1], v->s2_psc[2],
@@ -740,62 +741,53 @@ static bool match_qemu_psi(cache_key_t k, uint64_t val, void *arg)
     return (entry_gfn & q->mask8) == gfn || entry_gfn == gfn_tlb;
 }
 
-/* Removes the lines of c that match m, holding entries of levels
- * lvl_lo..lvl_hi tagged with `stage`.  A page-selective m names one DID
- * and a small range, so the keys its lines can have are few: probing
- * them (cache_invalidate) removes exactly the lines the scan would (a key
- * lives in one line at most), in far fewer steps.  Probing needs the
- * PASIDs of the tags: m names one, or no request ever carried a PASID
- * (every tag holds PASID 0).  Otherwise, or when probing would cost more
- * than scanning, every line is tested. */
+/* Removes the lines of c that match m, holding entries of the levels
+ * whose bit (level L: bit L - 1) is set in `levels`, tagged with `stage`.
+ * A page-selective m names one DID and a range: each level's lines in
+ * it are the keys of one tag (DID, PASID, level, stage) with addrs from
+ * the range's first to its last entry of that level's size, which
+ * cache_invalidate_ranges removes by probing the keys, or, when they are
+ * many, by one scan.  That needs the PASIDs of the tags: m names one, or
+ * no request ever carried a PASID (every tag holds PASID 0).  Otherwise
+ * (and with v->inval_scan) every line is tested. */
 static inline __attribute__((always_inline)) size_t
-inval_lines(vtd_t *v, cache_t *c, const inval_match_t *m, unsigned lvl_lo,
-            unsigned lvl_hi, unsigned stage)
+inval_lines(vtd_t *v, cache_t *c, const inval_match_t *m, unsigned levels,
+            unsigned stage)
 {
     /* (the fields, not cache_valid_lines / cache_sets: no call on the
      * path every invalidation takes) */
     const bool live = c->enabled && c->nvalid != 0;
     if (!live && !c->shadow)
         return 0;
+    if (v->inval_scan)
+        return cache_invalidate_if(c, match_line, (void *)m);
     bool pasid_known = m->by_pasid
                            ? m->pasid <= 0xfffffu && v->pasids_used <= 0xfffffu
                            : v->pasids_used == 0;
     if (m->by_did && m->by_range && !m->by_stage && pasid_known &&
         m->lo < m->hi) {
-        /* (m's range in locals: the removals' stores might alias it) */
-        const uint64_t lo = m->lo, last = m->hi - 1;
-        /* two probes a set; at least 4: a one-page PSI's 3 IOTLB keys in
-         * a 1-set IOTLB cost 3 inline scans of its set, where the scan
-         * calls match_line for each line (a 16-geometry sweep of gen nic
-         * 50k: 2,486.3 M -> 2,477.8 M instructions); a shadow (allassoc.h)
-         * scans every stack place of every set count: probing a few dozen
-         * keys costs it less */
-        uint64_t probes = 0, budget = c->enabled ? 2ull * c->sets : 0;
-        if (budget < 4)
-            budget = 4;
-        if (c->shadow && budget < 64)
-            budget = 64;
-        if (lo >> PT_PAGE_SHIFT == last >> PT_PAGE_SHIFT)
-            probes = lvl_hi - lvl_lo + 1; /* one page: a key a level */
-        else
-            for (unsigned l = lvl_lo; l <= lvl_hi && probes <= budget; l++) {
-                unsigned shift = PT_PAGE_SHIFT + 9u * (l - 1u);
-                probes += (last >> shift) - (lo >> shift) + 1;
-            }
-        if (probes <= budget) {
-            const uint64_t tag0 =
-                VTD_TAG(m->did, m->by_pasid ? m->pasid : 0, 0, stage);
-            size_t n = 0;
-            for (unsigned l = lvl_lo; l <= lvl_hi; l++) {
-                unsigned shift = PT_PAGE_SHIFT + 9u * (l - 1u);
-                uint64_t tag = tag0 | VTD_TAG(0, 0, l, 0);
-                for (uint64_t a = lo >> shift, e = last >> shift; a <= e; a++)
-                    n += cache_invalidate(c, (cache_key_t){a, tag});
-            }
-            return n;
+        uint32_t pasid = m->by_pasid ? m->pasid : 0;
+        cache_range_t r[5];
+        size_t n = 0;
+        for (unsigned bits = levels & 31u; bits; bits &= bits - 1) {
+            unsigned l = (unsigned)__builtin_ctz(bits) + 1u;
+            unsigned shift = PT_PAGE_SHIFT + 9u * (l - 1u);
+            r[n++] = (cache_range_t){VTD_TAG(m->did, pasid, l, stage),
+                                     m->lo >> shift, (m->hi - 1) >> shift};
         }
+        return cache_invalidate_ranges(c, r, n);
     }
     return cache_invalidate_if(c, match_line, (void *)m);
+}
+
+/* The levels of the IOTLB entries of domain did: a fill of level L sets
+ * bit L - 1 of its domain's leaf_sizes (walk_fill, vtd_quick.h), never
+ * cleared, so no entry of another level exists; level 1 is kept always
+ * (an IOTLB shadow is then told of the same first key as before). */
+static unsigned iotlb_levels(const vtd_t *v, uint16_t did)
+{
+    const vtd_domain_t *d = vtd_domain_find(v, did);
+    return d ? (d->leaf_sizes | 1u) & 7u : 1u;
 }
 
 static size_t inval_pscs(vtd_t *v, const inval_match_t *m)
@@ -805,7 +797,7 @@ static size_t inval_pscs(vtd_t *v, const inval_match_t *m)
     unsigned stage = v->xlate == VTD_XLATE_SECOND ? VTD_STAGE_2 : VTD_STAGE_1;
     size_t n = 0;
     for (unsigned i = 0; i < 4; i++)
-        n += inval_lines(v, v->psc[i], m, 5 - i, 5 - i, stage);
+        n += inval_lines(v, v->psc[i], m, 1u << (4 - i), stage);
     return n;
 }
 
@@ -851,8 +843,9 @@ static void inval_iotlb(vtd_t *v, const vtd_desc_t *d)
     /* IOTLB entries: 4 KB, 2 MB or 1 GB (levels 1-3), stage field 0.
      * vtd.psi_iotlb_scope widens what a PSI that drops PSC entries (IH=0)
      * takes from the IOTLB: the 2 MB regions it touches, or the domain. */
-    inval_match_t im = m;
-    if (im.by_range && v->iotlb_scope == IOTLB_SCOPE_QEMU_MASK8) {
+    inval_match_t im = m; /* (only where the scope widens it) */
+    const inval_match_t *ip = &m;
+    if (m.by_range && v->iotlb_scope == IOTLB_SCOPE_QEMU_MASK8) {
         /* QEMU ignores IH for its IOTLB (vtd_process_iotlb_desc) */
         unsigned am = d->am > 63 ? 63 : d->am;
         qemu_psi_t q = {.did = d->did,
@@ -862,8 +855,9 @@ static void inval_iotlb(vtd_t *v, const vtd_desc_t *d)
                         .mask8 = (uint8_t) ~((1ull << am) - 1)};
         st[IOSIM_ST_IOTLB_INVAL_ENTRIES] +=
             cache_invalidate_if(v->iotlb, match_qemu_psi, &q);
-    } else if (im.by_range && !keep_psc) {
+    } else if (m.by_range && !keep_psc && v->iotlb_scope != IOTLB_SCOPE_PAGE) {
         const uint64_t pde_span = pt_level_span(2); /* 2 MB */
+        ip = &im;
         if (v->iotlb_scope == IOTLB_SCOPE_DOMAIN) {
             im.by_range = false;
         } else if (v->iotlb_scope == IOTLB_SCOPE_PDE && im.hi != UINT64_MAX) {
@@ -871,16 +865,17 @@ static void inval_iotlb(vtd_t *v, const vtd_desc_t *d)
             im.hi = (im.hi + pde_span - 1) & ~(pde_span - 1);
         }
     }
-    if (!im.by_range || v->iotlb_scope != IOTLB_SCOPE_QEMU_MASK8)
+    if (!ip->by_range || v->iotlb_scope != IOTLB_SCOPE_QEMU_MASK8)
         st[IOSIM_ST_IOTLB_INVAL_ENTRIES] +=
-            inval_lines(v, v->iotlb, &im, 1, 3, 0);
+            inval_lines(v, v->iotlb, ip, iotlb_levels(v, m.did), 0);
     if (!keep_psc) {
         /* vtd.psi_psc_scope=domain: the part drops every PSC entry of the
          * domain on a PSI, not only those covering the range */
         inval_match_t pm = m;
         if (v->psc_scope_domain)
             pm.by_range = false;
-        st[IOSIM_ST_PSC_INVAL_ENTRIES] += inval_pscs(v, &pm);
+        st[IOSIM_ST_PSC_INVAL_ENTRIES] +=
+            inval_pscs(v, v->psc_scope_domain ? &pm : &m);
         v->psc_drops++;
     }
     /* A global one, or one naming the host's second-stage domain, also
@@ -899,7 +894,7 @@ void vtd_discard_fill(vtd_t *v, uint16_t did, uint64_t iova)
     inval_match_t m = {
         .by_did = true, .did = did, .by_range = true, .lo = iova & ~0xfffull};
     m.hi = m.lo + 4096;
-    inval_lines(v, v->iotlb, &m, 1, 3, 0);
+    inval_lines(v, v->iotlb, &m, iotlb_levels(v, did), 0);
 }
 
 static void inval_devtlb(vtd_t *v, const vtd_desc_t *d)
@@ -916,7 +911,7 @@ static void inval_devtlb(vtd_t *v, const vtd_desc_t *d)
         m.lo = d->addr & ~((4096ull << d->am) - 1);
         m.hi = m.lo + (4096ull << d->am);
     }
-    inval_lines(v, v->devtlb, &m, 1, 1, 0); /* 4 KB entries */
+    inval_lines(v, v->devtlb, &m, 1u, 0); /* 4 KB entries */
 }
 
 static bool match_ctx(cache_key_t k, uint64_t val, void *arg)

@@ -156,9 +156,10 @@ cache_t *vtd_iotlb_cache(vtd_t *v);
 cache_t *vtd_psc_cache(vtd_t *v, unsigned slot);
 /* The context cache (tests compare its state). */
 cache_t *vtd_ctx_cache(vtd_t *v);
-/* Tests: off makes vtd_translate take its general copy and every cache its
- * generic code (the plain path the shortcuts are compared with); on (the
- * default) lets them take their shortcuts where they apply. */
+/* Tests: off makes vtd_translate take its general copy, every cache its
+ * generic code and every invalidation test each line of a cache (the
+ * plain path the shortcuts are compared with); on (the default) lets them
+ * take their shortcuts where they apply. */
 void vtd_set_shortcuts(vtd_t *v, bool on);
 /* Whether vtd_translate takes its copy for the plain composition. */
 bool vtd_plain_copy(const vtd_t *v);

@@ -29,8 +29,12 @@
 enum { VTD_STAGE_1 = 1, VTD_STAGE_2 = 2 };
 
 typedef struct vtd_domain {
-    pgtable_t pt;       /* single-stage table, or the guest first stage */
-    uint8_t leaf_sizes; /* bit L-1 set if a level-L leaf was ever mapped */
+    pgtable_t pt; /* single-stage table, or the guest first stage */
+    /* bit L-1 set by every IOTLB fill of a level-L entry of the domain
+     * (walk_fill, vtd_translate_quick), never cleared: the IOTLB holds
+     * no entry of the domain of a level whose bit is clear (translate
+     * probes, and inval_lines removes, only the levels set) */
+    uint8_t leaf_sizes;
 } vtd_domain_t;
 
 struct vtd {
@@ -75,6 +79,10 @@ struct vtd {
     /* requests vtd_translate_plain_brief's quick path left to translate
      * (tests: it answered the others) */
     uint64_t quick_bails;
+    /* vtd_set_shortcuts off: an invalidation tests every line of a
+     * cache (match_line), the plain path inval_lines' probes are
+     * compared with */
+    bool inval_scan;
     /* the quick path's last domain (a domain, once made, stays) */
     uint16_t quick_did;
     vtd_domain_t *quick_dom;

@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "cache/allassoc.h"
 #include "cache/cache.h"
 
 static iosim_cache_params_t params(uint32_t sets, uint32_t ways,
@@ -484,6 +485,93 @@ static void test_match8_and_find_way(void **state)
     }
 }
 
+/* ---- cache_invalidate_ranges against a scan of every line ------------ */
+
+/* The definition: lo <= addr <= hi and the tag equal, for some range
+ * of arg's list (ended by a range of tag 0: the test's tags are 1..3). */
+static bool in_some_range(cache_key_t k, uint64_t val, void *arg)
+{
+    (void)val;
+    for (const cache_range_t *r = arg; r->tag; r++)
+        if (k.tag == r->tag && r->lo <= k.addr && k.addr <= r->hi)
+            return true;
+    return false;
+}
+
+/* Caches a (cache_invalidate_ranges: probes of the keys, or one scan
+ * when they outnumber twice the sets, and 4) and b (cache_invalidate_if with
+ * the definition) of random geometry and policy, each with an
+ * all-associativity shadow (told the keys, or the predicate when there
+ * are many), take the same accesses to keys of 3 tags over 512 addrs and
+ * the same invalidations of 1 to 3 ranges (mostly 1-4 keys, some up to
+ * 600: both routes of both); after each, both removed the same count,
+ * hold the same lines, and at the end both shadows count alike for every
+ * geometry. */
+static void test_invalidate_ranges(void **state)
+{
+    (void)state;
+    static const char *const repl[] = {"lru", "fifo", "plru", "random"};
+    static const uint32_t sh_sets[] = {1, 2, 4, 8, 16, 32};
+    uint64_t x = 0x9e3779b97f4a7c15ull, gone = 0, scans = 0;
+    for (int round = 0; round < 48; round++) {
+        uint32_t sets = 1u << (xs(&x) % 6), ways = 1u << (xs(&x) % 5);
+        const char *pol = repl[xs(&x) % 4];
+        cache_t *a = mk(sets, ways, pol, 7), *b = mk(sets, ways, pol, 7);
+        iosim_err_t err = {0};
+        allassoc_t *sa = allassoc_new(sh_sets, 6, 16, &err),
+                   *sb = allassoc_new(sh_sets, 6, 16, &err);
+        assert_non_null(sa);
+        assert_non_null(sb);
+        cache_set_shadow(a, sa);
+        cache_set_shadow(b, sb);
+        for (int step = 0; step < 4000; step++) {
+            if (xs(&x) % 3) {
+                cache_key_t k = key(xs(&x) % 512, 1 + xs(&x) % 3);
+                access_key(a, k);
+                access_key(b, k);
+                continue;
+            }
+            cache_range_t r[4] = {{0}};
+            size_t n = 1 + xs(&x) % 3;
+            for (size_t i = 0; i < n; i++) {
+                uint64_t len = xs(&x) % 8 ? xs(&x) % 4 : xs(&x) % 600;
+                r[i].tag = 1 + xs(&x) % 3;
+                r[i].lo = xs(&x) % 512;
+                r[i].hi = r[i].lo + len;
+            }
+            size_t na = cache_invalidate_ranges(a, r, n);
+            assert_int_equal(na, cache_invalidate_if(b, in_some_range, r));
+            gone += na;
+            uint64_t keys = 0;
+            for (size_t i = 0; i < n; i++)
+                keys += r[i].hi - r[i].lo + 1;
+            scans += keys > (sets < 2 ? 4 : 2ull * sets);
+            size_t lines = (size_t)sets * ways;
+            assert_memory_equal(a->addrs, b->addrs, lines * sizeof *a->addrs);
+            assert_memory_equal(a->tags, b->tags, lines * sizeof *a->tags);
+            assert_memory_equal(a->set_valid, b->set_valid,
+                                sets * sizeof *a->set_valid);
+            assert_int_equal(cache_valid_lines(a), cache_valid_lines(b));
+        }
+        for (size_t k = 0; k < 6; k++)
+            for (uint32_t w = 1; w <= 16; w++) {
+                allassoc_counts_t ca, cb;
+                assert_int_equal(allassoc_counts(sa, sh_sets[k], w, &ca), 0);
+                assert_int_equal(allassoc_counts(sb, sh_sets[k], w, &cb), 0);
+                assert_memory_equal(&ca, &cb, sizeof ca);
+            }
+        cache_set_shadow(a, NULL);
+        cache_set_shadow(b, NULL);
+        allassoc_free(sa);
+        allassoc_free(sb);
+        cache_free(a);
+        cache_free(b);
+    }
+    /* both routes taken, lines removed */
+    assert_true(gone > 10000);
+    assert_true(scans > 1000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_invalidate_if),
         cmocka_unit_test(test_refill_after_invalidate),
         cmocka_unit_test(test_match8_and_find_way),
+        cmocka_unit_test(test_invalidate_ranges),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

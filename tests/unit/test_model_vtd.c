@@ -28,6 +28,7 @@
 
 #include <cmocka.h>
 
+#include "cache/cache.h"
 #include "config/config.h"
 #include "stats/stat_list.h"
 #include "vtd/pgtable.h"
@@ -1347,6 +1348,136 @@ static void test_mappings_peak_all_domains(void **state)
     hw_free(h);
 }
 
+/* ---- targeted invalidation against the scan of every line ------------ */
+
+/* The line arrays of c (addr, tag, value of each line and the valid
+ * counts) are those of d. */
+static void same_lines(const cache_t *c, const cache_t *d)
+{
+    assert_int_equal(c->enabled, d->enabled);
+    if (!c->enabled)
+        return;
+    size_t n = (size_t)c->sets * c->ways;
+    assert_memory_equal(c->addrs, d->addrs, n * sizeof *c->addrs);
+    for (size_t i = 0; i < n; i++)
+        if (c->addrs[i] != CACHE_NO_ADDR) {
+            assert_int_equal(c->tags[i], d->tags[i]);
+            assert_int_equal(c->vals[i], d->vals[i]);
+        }
+    assert_memory_equal(c->set_valid, d->set_valid,
+                        c->sets * sizeof *c->set_valid);
+    assert_int_equal(c->nvalid, d->nvalid);
+}
+
+static uint64_t rnd(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* Two models fed the same random maps, translations and invalidations:
+ * h probes the keys a page-selective invalidation covers
+ * (inval_lines: the levels each domain filled, the keys of each level's
+ * range, or one scan when there are many), g (vtd_set_shortcuts off)
+ * tests every line of every cache against the range (match_line: the
+ * entry's span overlaps it).  Three domains map 4 KB pages, 2 MB and
+ * 1 GB leaves over a 4 GB window (domain 3 4 KB only); IOTLBs of 1 to 16
+ * sets; PSIs of random address, AM (0..20, now and then 52) and IH,
+ * some domain-selective, some PASID-tagged when pasids is set.  After
+ * every submission the IOTLBs and PSCs hold the same lines and every
+ * counter is equal; the removals happen (a test whose PSIs missed
+ * everything would prove nothing). */
+static void targeted_run(uint64_t seed, unsigned sets, bool pasids)
+{
+    hw_t *hw[2];
+    for (int k = 0; k < 2; k++) {
+        iosim_config_t *c = iosim_config_new();
+        set(c, "vtd.iotlb.sets=%u", sets);
+        set(c, "vtd.iotlb.ways=8");
+        set(c, "vtd.psc_pd.sets=4");
+        set(c, "vtd.psc_pd.ways=4");
+        hw[k] = hw_build(c);
+        if (k == 1)
+            vtd_set_shortcuts(hw[k]->v, false);
+        for (uint16_t d = 1; d <= 3; d++)
+            vtd_attach(hw[k]->v, d, d);
+    }
+    hw_t *h = hw[0], *g = hw[1];
+    uint64_t x = seed, removed = 0, psc_removed = 0;
+    for (int d = 1; d <= 3; d++) /* 4 KB pages in the first 64 MB */
+        for (int p = 0; p < 400; p++) {
+            uint64_t iova = (rnd(&x) % (16384)) << 12;
+            for (int k = 0; k < 2; k++)
+                if (!vtd_lookup(hw[k]->v, (uint16_t)d, iova, NULL))
+                    map(hw[k], (uint16_t)d, iova, 0x100000000ull + iova,
+                        4 * KB);
+        }
+    for (int d = 1; d <= 2; d++) { /* 2 MB leaves at 1-2 GB, 1 GB at 2-4 */
+        for (uint64_t a = 1 * GB; a < 2 * GB; a += 2 * MB)
+            if (rnd(&x) % 3 == 0)
+                for (int k = 0; k < 2; k++)
+                    map(hw[k], (uint16_t)d, a, 0x200000000ull + a, 2 * MB);
+        for (int k = 0; k < 2; k++)
+            map(hw[k], (uint16_t)d, 2 * GB + (uint64_t)(d - 1) * GB,
+                0x400000000ull, GB);
+    }
+    for (int step = 0; step < 3000; step++) {
+        uint16_t did = (uint16_t)(1 + rnd(&x) % 3);
+        uint64_t r = rnd(&x);
+        uint64_t iova = r % 4 == 0   ? (rnd(&x) % (16384)) << 12
+                        : r % 4 == 1 ? 1 * GB + (rnd(&x) % (1u << 18) << 12)
+                        : r % 4 == 2 ? 2 * GB + (rnd(&x) % (1u << 19) << 12)
+                                     : (rnd(&x) % 64) << 12;
+        uint32_t pasid = pasids && rnd(&x) % 4 == 0 ? 1u : 0u;
+        if (step % 4 != 3) {
+            for (int k = 0; k < 2; k++)
+                vtd_translate(hw[k]->v, did, pasid, 0, iova, false);
+            continue;
+        }
+        unsigned am = (unsigned)(rnd(&x) % 21);
+        if (rnd(&x) % 40 == 0)
+            am = 52;
+        vtd_desc_t dsc = {.type = IOSIM_DESC_IOTLB,
+                          .gran = rnd(&x) % 16 ? IOSIM_GRAN_PAGE
+                                               : IOSIM_GRAN_DOMAIN,
+                          .did = did,
+                          .am = (uint8_t)am,
+                          .ih = (uint8_t)(rnd(&x) % 2),
+                          .addr = iova};
+        if (pasid && rnd(&x) % 2) {
+            dsc.type = IOSIM_DESC_PIOTLB;
+            dsc.pasid = pasid;
+            dsc.gran = 3; /* page-selective-within-PASID */
+        }
+        uint64_t before = h->st[IOSIM_ST_IOTLB_INVAL_ENTRIES],
+                 psc_before = h->st[IOSIM_ST_PSC_INVAL_ENTRIES];
+        for (int k = 0; k < 2; k++)
+            vtd_submit(hw[k]->v, &dsc, 1);
+        removed += h->st[IOSIM_ST_IOTLB_INVAL_ENTRIES] - before;
+        psc_removed += h->st[IOSIM_ST_PSC_INVAL_ENTRIES] - psc_before;
+        same_lines(vtd_iotlb_cache(h->v), vtd_iotlb_cache(g->v));
+        for (unsigned i = 0; i < 4; i++)
+            same_lines(vtd_psc_cache(h->v, i), vtd_psc_cache(g->v, i));
+        assert_memory_equal(h->st, g->st, sizeof h->st);
+    }
+    assert_true(removed > 100);
+    assert_true(psc_removed > 100);
+    hw_free(h);
+    hw_free(g);
+}
+
+static void test_psi_targeted_vs_scan(void **state)
+{
+    (void)state;
+    static const unsigned sets[] = {1, 2, 8, 16};
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        targeted_run(0x9e3779b97f4a7c15ull + i, sets[i], false);
+        targeted_run(0x2545f4914f6cdd1dull + i, sets[i], true);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1388,6 +1519,7 @@ int main(void)
         cmocka_unit_test(test_mappings_peak_all_domains),
         cmocka_unit_test(test_psi_qemu_mask8),
         cmocka_unit_test(test_psi_one_set_probes),
+        cmocka_unit_test(test_psi_targeted_vs_scan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
