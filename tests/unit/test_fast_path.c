@@ -693,6 +693,63 @@ static void test_tight_runs(void **state)
     free(r);
 }
 
+/* Faults inside sim_fast_tight's loop: domains 1 and 2 map the two halves
+ * of 256 pages of one 2 MB region, and device 0x100 (domain 1) reads all
+ * 256 pages.  The trace's view (one for all domains) has every page, so
+ * every record is a fast one, and domain 1's level-1 table is the quick
+ * path's memo's: its quick walks of domain 2's half fault there, in the
+ * loop without calls (faults summed at its end).  Against the plain path,
+ * under the 8-way IOTLB and a 4-way one (both copies of the loop). */
+static void test_tight_faults(void **state)
+{
+    (void)state;
+    static const uint64_t base = 1ull << 30;
+    enum { NMAP = 2, NDMA = 20000 };
+    iosim_rec_t *r = calloc(NMAP + NDMA, sizeof *r);
+    assert_non_null(r);
+    for (int k = 0; k < NMAP; k++) {
+        r[k].kind = IOSIM_REC_MAP;
+        r[k].iova = base + (uint64_t)k * 128 * 4096;
+        r[k].size = 128 * 4096;
+        r[k].aux = (uint64_t)(k + 1) << 24;
+        r[k].flags = IOSIM_PROT_READ | IOSIM_PROT_WRITE;
+        r[k].domain = k ? 2 : 1;
+        r[k].device = k ? 0x200 : 0x100;
+    }
+    uint64_t x = 9, t = 1000, want_faults = 0;
+    for (int k = 0; k < NDMA; k++) {
+        iosim_rec_t *q = &r[NMAP + k];
+        t += next(&x) % 4;
+        q->t = t;
+        q->kind = IOSIM_REC_DMA;
+        q->device = 0x100;
+        q->domain = 1;
+        q->size = 64;
+        uint64_t page = next(&x) % 256;
+        want_faults += page >= 128; /* domain 2's: none of domain 1's */
+        q->iova = base + page * 4096 + next(&x) % 64 * 64;
+    }
+    static const char *const sets[][2] = {
+        {NULL, NULL}, {"vtd.iotlb.ways=4", "vtd.iotlb.sets=16"}};
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
+        iosim_config_t *c = iosim_config_new();
+        iosim_err_t err = {0};
+        for (size_t j = 0; j < 2 && sets[i][j]; j++)
+            assert_int_equal(iosim_config_set(c, sets[i][j], &err), 0);
+        iosim_sim_t *fast, *plain;
+        new_pair(c, 1, &fast, &plain);
+        feed(fast, r, NMAP + NDMA, 11);
+        feed(plain, r, NMAP + NDMA, 12);
+        same_sims(fast, plain);
+        assert_int_equal(sim_fast_records(fast), NDMA);
+        assert_int_equal(sim_counters(fast)[IOSIM_ST_DMA_FAULTS], want_faults);
+        iosim_sim_free(fast);
+        iosim_sim_free(plain);
+        iosim_config_free(c);
+    }
+    free(r);
+}
+
 /* The memo's key (vtd_quick_key, which a shared front's back ends use)
  * tells every source id, PASID and DID apart, is the record's 8 bytes
  * from its PASID on, little-endian (what sim_fast_run loads), and gives
@@ -832,6 +889,7 @@ int main(void)
         cmocka_unit_test(test_walk_leaf),
         cmocka_unit_test(test_replay_fast_path),
         cmocka_unit_test(test_quick_memo),
+        cmocka_unit_test(test_tight_faults),
         cmocka_unit_test(test_tight_runs),
         cmocka_unit_test(test_quick_key),
         cmocka_unit_test(test_replay_shadowed),
