@@ -32,8 +32,8 @@ int cmd_pcap(int argc, char **argv);      /* cmd_pcap.c    */
  * all), batch by batch, each batch through edit (NULL: none; arg is its),
  * into w, then w committed.  Closes r; on any error (a bad input, a
  * failed write, no memory) aborts w and prints one line.  Returns the
- * exit status: 0, 1 (out of memory) or 2 (bad input or an unwritable
- * output). */
+ * exit status: 0, or 2 (bad input, an unwritable output, or out of
+ * memory: CLI_EXIT_OOM). */
 int copy_records(const char *prog, iosim_trace_reader_t *r,
                  iosim_trace_writer_t *w, uint64_t count,
                  void (*edit)(iosim_rec_t *b, size_t n, void *arg), void *arg);
