@@ -248,7 +248,7 @@ cmp -s <(body "$WORK/strict.shared") <(body "$WORK/strict.t2") ||
 # 14 MB of 100k's (the unflushed log of 1M would add 24 MB: 24 bytes a
 # request; 2026-12-07, 14.1 and 21.3 MB).  Not under the sanitizers (their
 # quarantine keeps freed memory).
-if [ -z "${ASAN_OPTIONS:-}" ]; then
+if ! sanitized; then
     peak_kb() { python3 -c '
 import resource, subprocess, sys
 subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL,

@@ -34,7 +34,7 @@ awk -v a="${B[4K_128K]}" -v b="${B[4K_2M]}" -v c="${B[4K_64M]}" 'BEGIN { exit !(
 # leaf (4 KB leaves take 2 MB of tables per GB: 20,000 records of 1 GB
 # pages over 4 TB held about 3.4 GB), so the run fits in 1 GB of address
 # space.  Not under the sanitizers, whose shadow memory needs far more.
-if ! grep -q '^IOSIM_SANITIZE:BOOL=ON' "$(dirname "$IOSIM")/CMakeCache.txt" 2>/dev/null; then
+if ! sanitized; then
     "$IOSIM_TRACE" gen random --window 4096G --size 4K --dir write --count 20000 \
         --page-size 1G --seed 7 -o "$WORK/g.zst" || fail "gen 1G pages"
     out=$( (ulimit -v 1000000 && "$IOSIM" --config "$SRC/configs/vtd.yaml" --format csv \

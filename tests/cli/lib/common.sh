@@ -11,7 +11,12 @@
 #   - expect_bad_input WANT ARGS...: iosim ARGS is bad input: exit 2, one
 #     stderr line ($WORK/stderr) containing WANT, no output file, within
 #     $BAD_INPUT_SECONDS (default 60);
-#   - csv_value FILE SECTION LABEL NAME: a value of a CSV report.
+#   - csv_value FILE SECTION LABEL NAME: a value of a CSV report;
+#   - sanitized: true when $IOSIM was built with a sanitizer (its code
+#     calls the runtime's __asan_init or __tsan_init: -DIOSIM_SANITIZE=ON,
+#     or -fsanitize=thread in CMAKE_C_FLAGS), whose allocators keep freed
+#     memory and whose shadow memory reserves terabytes of address space:
+#     peak-memory and address-space limits then measure the sanitizer.
 set -u
 : "${IOSIM:?}" "${IOSIM_TRACE:?}" "${SRC:?}" "${WORK:?}"
 rm -rf "$WORK" && mkdir -p "$WORK" || exit 1
@@ -19,6 +24,9 @@ fails=0
 fail() {
     echo "FAIL: $*" >&2
     fails=$((fails + 1))
+}
+sanitized() {
+    grep -aqE '__(asan|tsan)_init' "$IOSIM"
 }
 finish() {
     local name
