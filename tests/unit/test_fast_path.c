@@ -616,6 +616,29 @@ static void test_quick_memo(void **state)
     iosim_config_free(c);
 }
 
+/* The fast and the plain replay of r[0..n) (batches of random sizes)
+ * under up to two settings (NULL: none) compared (same_sims); out: the
+ * records the fast path took and the fast sim's counters. */
+static void fast_vs_plain(const iosim_rec_t *r, size_t n,
+                          const char *const set[2], uint64_t *taken,
+                          uint64_t *st)
+{
+    iosim_config_t *c = iosim_config_new();
+    iosim_err_t err = {0};
+    for (size_t j = 0; j < 2 && set[j]; j++)
+        assert_int_equal(iosim_config_set(c, set[j], &err), 0);
+    iosim_sim_t *fast, *plain;
+    new_pair(c, 1, &fast, &plain);
+    feed(fast, r, n, 11);
+    feed(plain, r, n, 12);
+    same_sims(fast, plain);
+    *taken = sim_fast_records(fast);
+    memcpy(st, sim_counters(fast), IOSIM_ST_COUNT * sizeof *st);
+    iosim_sim_free(fast);
+    iosim_sim_free(plain);
+    iosim_config_free(c);
+}
+
 /* Long runs of the usual record (sim.c sim_fast_tight: a DMA of the run's
  * size, region and memo key that the quick path answers, in a loop
  * without calls that adds its constant terms at its end): 30,000 DMA
@@ -672,23 +695,12 @@ static void test_tight_runs(void **state)
         {"vtd.iotlb.ways=4", "vtd.iotlb.sets=16"},
         {"vtd.max_walks=2", "vtd.max_outstanding=0"}};
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
-        iosim_config_t *c = iosim_config_new();
-        iosim_err_t err = {0};
-        for (size_t j = 0; j < 2 && sets[i][j]; j++)
-            assert_int_equal(iosim_config_set(c, sets[i][j], &err), 0);
-        iosim_sim_t *fast, *plain;
-        new_pair(c, 1, &fast, &plain);
-        feed(fast, r, NMAP + NDMA, 11);
-        feed(plain, r, NMAP + NDMA, 12);
-        same_sims(fast, plain);
+        uint64_t taken, st[IOSIM_ST_COUNT];
+        fast_vs_plain(r, NMAP + NDMA, sets[i], &taken, st);
         /* most records on the fast path, hits and misses many */
-        const uint64_t *st = sim_counters(fast);
-        assert_true(sim_fast_records(fast) > NDMA * 9 / 10);
+        assert_true(taken > NDMA * 9 / 10);
         assert_true(st[IOSIM_ST_IOTLB_HITS] > 2000);
         assert_true(st[IOSIM_ST_IOTLB_MISSES] > 2000);
-        iosim_sim_free(fast);
-        iosim_sim_free(plain);
-        iosim_config_free(c);
     }
     free(r);
 }
@@ -732,20 +744,10 @@ static void test_tight_faults(void **state)
     static const char *const sets[][2] = {
         {NULL, NULL}, {"vtd.iotlb.ways=4", "vtd.iotlb.sets=16"}};
     for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) {
-        iosim_config_t *c = iosim_config_new();
-        iosim_err_t err = {0};
-        for (size_t j = 0; j < 2 && sets[i][j]; j++)
-            assert_int_equal(iosim_config_set(c, sets[i][j], &err), 0);
-        iosim_sim_t *fast, *plain;
-        new_pair(c, 1, &fast, &plain);
-        feed(fast, r, NMAP + NDMA, 11);
-        feed(plain, r, NMAP + NDMA, 12);
-        same_sims(fast, plain);
-        assert_int_equal(sim_fast_records(fast), NDMA);
-        assert_int_equal(sim_counters(fast)[IOSIM_ST_DMA_FAULTS], want_faults);
-        iosim_sim_free(fast);
-        iosim_sim_free(plain);
-        iosim_config_free(c);
+        uint64_t taken, st[IOSIM_ST_COUNT];
+        fast_vs_plain(r, NMAP + NDMA, sets[i], &taken, st);
+        assert_int_equal(taken, NDMA);
+        assert_int_equal(st[IOSIM_ST_DMA_FAULTS], want_faults);
     }
     free(r);
 }
