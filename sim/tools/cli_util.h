@@ -12,6 +12,14 @@
  * status while the library's exited 2. */
 #define CLI_EXIT_OOM IOSIM_EXIT_BAD_INPUT
 
+/* The last lines of every --help of the iosim programs (iosim, iosim
+ * sweep, iosim iotlb-sweep, iosim-trace and each of its commands): the
+ * exit status, as the README's "Every iosim program exits 0 ..." says
+ * (tests/cli/rough_edges.sh checks each --help has them). */
+#define CLI_EXIT_STATUS_HELP                                                   \
+    "exit status: 0 ok, 2 bad input, an output that cannot be written,\n"      \
+    "or out of memory (one line on stderr says which)\n"
+
 /* Prints "<prog>: <msg>" on stderr. */
 void cli_error(const char *prog, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -63,7 +63,7 @@ static int convert_usage(const char *cmd, enum out_form form, FILE *f)
                "through the block index)\n"
                "  --count M    stop after M records\n"
                "  --threads N  decode format v2 blocks on N threads (default "
-               "0: this one)\n");
+               "0: this one)\n" CLI_EXIT_STATUS_HELP);
     return f == stdout ? 0 : IOSIM_EXIT_BAD_INPUT;
 }
 

@@ -29,6 +29,7 @@ static void usage(FILE *out)
                  "kinds:\n");
     for (const gen_kind_t *const *k = gen_kinds; *k; k++)
         fprintf(out, "  %-8s %s\n", (*k)->name, (*k)->summary);
+    fputs(CLI_EXIT_STATUS_HELP, out);
 }
 
 /* "  --name VALUE" in a 21-column field, then the help (its continuation
@@ -71,6 +72,7 @@ static void kind_usage(FILE *out, const gen_kind_t *k)
         if (o->def && o->source)
             fprintf(out, "  %s %s: %s\n", o->name, o->def, o->source);
     gen_implies_usage(out, k->implies, k->implies_none);
+    fputs(CLI_EXIT_STATUS_HELP, out);
 }
 
 int cmd_gen(int argc, char **argv)

@@ -136,6 +136,7 @@ static void usage(FILE *out)
         fprintf(out, "%s: ", (*s)->name);
         gen_implies_usage(out, (*s)->implies, (*s)->implies_none);
     }
+    fputs(CLI_EXIT_STATUS_HELP, out);
 }
 
 /* Directory part of path ("." if none) into buf. */

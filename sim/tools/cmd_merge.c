@@ -75,7 +75,7 @@ static int usage(FILE *f)
         "  --offsets LIST per-input shift in ns, one per input\n"
         "  --factor F     re-time each input first, as retime --factor F\n"
         "  The window is the union of the inputs' windows; reference counts\n"
-        "  are dropped; CPUs keep their numbers.\n");
+        "  are dropped; CPUs keep their numbers.\n" CLI_EXIT_STATUS_HELP);
     return f == stdout ? 0 : IOSIM_EXIT_BAD_INPUT;
 }
 

@@ -49,7 +49,7 @@ int cmd_pcap(int argc, char **argv)
                    "  libslirp's tcp_input answer to every guest TCP "
                    "segment of a QEMU\n  filter-dump pcap (user "
                    "networking): whether it sends inside the\n  guest's "
-                   "tx element, and by which code path\n");
+                   "tx element, and by which code path\n" CLI_EXIT_STATUS_HELP);
             return 0;
         } else if (argv[i][0] == '-' && argv[i][1]) {
             fprintf(stderr, "%s: unknown option '%s'\n", prog, argv[i]);

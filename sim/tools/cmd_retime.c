@@ -44,7 +44,7 @@ static int usage(FILE *f)
             "  Multiplies every record's time since the first record by F;\n"
             "  --gbps G: F such that the trace lasts as long as moving its\n"
             "  mapped bytes at G Gbit/s takes.  Records the factor in the\n"
-            "  metadata (retimed=).\n");
+            "  metadata (retimed=).\n" CLI_EXIT_STATUS_HELP);
     return f == stdout ? 0 : IOSIM_EXIT_BAD_INPUT;
 }
 

@@ -414,7 +414,7 @@ int cmd_stat(int argc, char **argv)
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
             printf("usage: %s stat TRACE [--format text|json]\n"
                    "  Counts per kind, map-size histogram, peak live "
-                   "mappings, duration, metadata.\n",
+                   "mappings, duration, metadata.\n" CLI_EXIT_STATUS_HELP,
                    prog);
             return 0;
         }

@@ -40,7 +40,7 @@ int cmd_verify(int argc, char **argv)
                    "  count and the format.  Exit 2 and one line on a bad "
                    "trace.\n"
                    "  --threads N  decode format v2 blocks on N threads "
-                   "(default 0: this one)\n",
+                   "(default 0: this one)\n" CLI_EXIT_STATUS_HELP,
                    prog);
             return 0;
         }

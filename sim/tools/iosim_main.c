@@ -104,9 +104,7 @@ static void usage(FILE *out)
         "      --list-stats      every counter, derived metric, warning and\n"
         "                        summary field: section, name, unit, meaning\n"
         "      --version         print the version\n"
-        "  -h, --help            this text\n\n"
-        "exit status: 0 ok, 2 bad input, an output that cannot be written,\n"
-        "or out of memory (one line on stderr says which)\n");
+        "  -h, --help            this text\n\n" CLI_EXIT_STATUS_HELP);
 }
 
 /* One plug-in of --list: name, summary, source and, when it has any, what

@@ -37,6 +37,7 @@ static void usage(FILE *out)
                  "--help for details)\n\ncommands:\n");
     for (const trace_cmd_t *c = trace_cmds; c->name; c++)
         fprintf(out, "  %-10s %s\n", c->name, c->summary);
+    fputs("\n" CLI_EXIT_STATUS_HELP, out);
 }
 
 int main(int argc, char **argv)

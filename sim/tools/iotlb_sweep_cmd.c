@@ -50,7 +50,8 @@ static void usage(FILE *out)
         "                    updated on a thread of its own, the others\n"
         "                    decode the trace ahead\n"
         "  -h, --help        this text\n"
-        "stderr says which way the rows were computed.\n");
+        "stderr says which way the rows were "
+        "computed.\n\n" CLI_EXIT_STATUS_HELP);
 }
 
 /* "N,M,A-B": into v (at most MAX_GRID); pow2 ranges step by doubling. */

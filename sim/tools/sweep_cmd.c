@@ -47,9 +47,8 @@ static void sweep_usage(FILE *out)
         "      --progress, --no-progress  shards done on stderr (default:\n"
         "                      when stderr is a terminal)\n\n"
         "A shard is written atomically when it ends: a sweep killed at\n"
-        "any point and started again runs only the missing shards.\n"
-        "exit status: 0 ok, 2 bad input, an output that cannot be written,\n"
-        "or out of memory (one line on stderr says which)\n");
+        "any point and started again runs only the missing "
+        "shards.\n" CLI_EXIT_STATUS_HELP);
 }
 
 static void show(size_t done, size_t total, void *arg)

@@ -53,6 +53,28 @@ EOF
 grep -q '(null)' "$WORK/ihelp" && fail "import --help: $(grep '(null)' "$WORK/ihelp")"
 grep -q '^  --pcap-tap  (qemu) ' "$WORK/ihelp" ||
     fail "import --help: no '--pcap-tap  (qemu)' line"
+# every --help ends with the exit status, the two lines iosim --help has
+# given since 690989f (README: 0 on success, 2 on any failure, out of
+# memory included): iosim, its sweep and iotlb-sweep, iosim-trace and
+# each command, gen kind and import source its own --help lists
+want_status=$'exit status: 0 ok, 2 bad input, an output that cannot be written,\nor out of memory (one line on stderr says which)'
+helps=("$IOSIM" "$IOSIM sweep" "$IOSIM iotlb-sweep" "$IOSIM_TRACE")
+listed() { # the first words of the lines under "HEAD:" of a --help
+    sed -n "/^$2:\$/,/^[^ ]/s/^  \([a-z][a-z-]*\) .*/\1/p" "$1"
+}
+"$IOSIM_TRACE" --help > "$WORK/thelp"
+for c in $(listed "$WORK/thelp" commands); do helps+=("$IOSIM_TRACE $c"); done
+"$IOSIM_TRACE" gen --help > "$WORK/ghelp"
+for k in $(listed "$WORK/ghelp" kinds); do helps+=("$IOSIM_TRACE gen $k"); done
+for k in $(listed "$WORK/ihelp" sources); do helps+=("$IOSIM_TRACE import $k"); done
+[ ${#helps[@]} -ge 20 ] || fail "--help exit status: only ${#helps[@]} helps listed"
+for h in "${helps[@]}"; do
+    # shellcheck disable=SC2086 # a program and its words
+    $h --help > "$WORK/help" 2> "$WORK/help.err" || fail "$h --help: exit $?"
+    [ ! -s "$WORK/help.err" ] || fail "$h --help wrote to stderr"
+    [ "$(tail -n 2 "$WORK/help")" = "$want_status" ] ||
+        fail "$h --help: does not end with the exit status"
+done
 
 # --- a substitution is in the label ----------------------------------------
 # Under caching mode (qemu-guest.yaml) Linux runs lazy as strict: the
