@@ -82,6 +82,8 @@ static int convert(int argc, char **argv, enum out_form form)
 {
     const char *in = NULL, *out = NULL;
     bool text_out = form == OUT_TEXT;
+    char who[64]; /* usage errors: "iosim-trace to-text: what" */
+    snprintf(who, sizeof who, "%s %s", prog, argv[0]);
     unsigned version = 2;
     uint64_t from = 0, count = UINT64_MAX, threads = 0;
     bool seek = false;
@@ -90,7 +92,7 @@ static int convert(int argc, char **argv, enum out_form form)
             return convert_usage(argv[0], form, stdout);
         if (form == OUT_CONVERT && !strcmp(argv[i], "--format")) {
             if (++i >= argc) {
-                cli_error(prog, "%s: --format needs v1 or v2", argv[0]);
+                cli_error(who, "--format needs v1 or v2");
                 return IOSIM_EXIT_BAD_INPUT;
             }
             if (!strcmp(argv[i], "v1")) {
@@ -98,8 +100,7 @@ static int convert(int argc, char **argv, enum out_form form)
             } else if (!strcmp(argv[i], "v2")) {
                 version = 2;
             } else {
-                cli_error(prog, "%s: --format '%s': v1 or v2", argv[0],
-                          argv[i]);
+                cli_error(who, "--format '%s': v1 or v2", argv[i]);
                 return IOSIM_EXIT_BAD_INPUT;
             }
         } else if (!strcmp(argv[i], "--from") || !strcmp(argv[i], "--count") ||
@@ -108,7 +109,7 @@ static int convert(int argc, char **argv, enum out_form form)
             uint64_t v;
             if (++i >= argc || cli_parse_u64(argv[i], &v) ||
                 (opt[2] == 't' && v > 16)) {
-                cli_error(prog, "%s: %s needs a number%s", argv[0], opt,
+                cli_error(who, "%s needs a number%s", opt,
                           opt[2] == 't' ? " from 0 to 16" : "");
                 return IOSIM_EXIT_BAD_INPUT;
             }
@@ -122,24 +123,22 @@ static int convert(int argc, char **argv, enum out_form form)
             }
         } else if (!strcmp(argv[i], "-o")) {
             if (++i >= argc) {
-                cli_error(prog, "%s: -o needs a file name", argv[0]);
+                cli_error(who, "-o needs a file name");
                 return IOSIM_EXIT_BAD_INPUT;
             }
             out = argv[i];
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            cli_error(prog, "%s: unknown option '%s'", argv[0], argv[i]);
+            cli_error(who, "unknown option '%s'", argv[i]);
             return IOSIM_EXIT_BAD_INPUT;
         } else if (!in) {
             in = argv[i];
         } else {
-            cli_error(prog, "%s: more than one input ('%s')", argv[0], argv[i]);
+            cli_error(who, "more than one input ('%s')", argv[i]);
             return IOSIM_EXIT_BAD_INPUT;
         }
     }
     if (!in || (!text_out && !out)) {
         struct usage_of u = {argv[0], form};
-        char who[64];
-        snprintf(who, sizeof who, "%s %s", prog, argv[0]);
         return cli_usage_error(
             who, in ? "missing -o OUT.zst" : "no input given", usage_to, &u);
     }

@@ -34,6 +34,8 @@
 #define STAT_HIST_BUCKETS 64
 
 static const char prog[] = "iosim-trace";
+/* usage errors: "iosim-trace stat: what", as every command's */
+static const char who[] = "iosim-trace stat";
 
 /* ------------------------------------------------------------------ */
 /* Live mappings: open addressing, linear probing, backward-shift delete */
@@ -420,32 +422,32 @@ int cmd_stat(int argc, char **argv)
         }
         if (!strcmp(argv[i], "--format")) {
             if (++i >= argc) {
-                cli_error(prog, "stat: --format needs text or json");
+                cli_error(who, "--format needs text or json");
                 return IOSIM_EXIT_BAD_INPUT;
             }
             fmt = argv[i];
         } else if (!strncmp(argv[i], "--format=", 9)) {
             fmt = argv[i] + 9;
         } else if (argv[i][0] == '-' && argv[i][1]) {
-            cli_error(prog, "stat: unknown option '%s'", argv[i]);
+            cli_error(who, "unknown option '%s'", argv[i]);
             return IOSIM_EXIT_BAD_INPUT;
         } else if (!path) {
             path = argv[i];
             continue;
         } else {
-            cli_error(prog, "stat: more than one trace ('%s')", argv[i]);
+            cli_error(who, "more than one trace ('%s')", argv[i]);
             return IOSIM_EXIT_BAD_INPUT;
         }
         iosim_format_t f;
         if (cli_parse_format(fmt, &f) || f == IOSIM_FMT_CSV) {
-            cli_error(prog, "stat: --format %s: expected text or json", fmt);
+            cli_error(who, "--format %s: expected text or json", fmt);
             return IOSIM_EXIT_BAD_INPUT;
         }
         json = (f == IOSIM_FMT_JSON);
     }
     if (!path) {
-        cli_error(prog,
-                  "stat: no trace given (usage: %s stat TRACE [--format "
+        cli_error(who,
+                  "no trace given (usage: %s stat TRACE [--format "
                   "text|json]; try --help)",
                   prog);
         return IOSIM_EXIT_BAD_INPUT;

@@ -25,6 +25,8 @@
 #define VERIFY_BATCH 4096 /* records per read call, as the engine reads */
 
 static const char prog[] = "iosim-trace";
+/* usage errors: "iosim-trace verify: what", as every command's */
+static const char who[] = "iosim-trace verify";
 
 int cmd_verify(int argc, char **argv)
 {
@@ -47,25 +49,25 @@ int cmd_verify(int argc, char **argv)
         if (!strcmp(argv[i], "--threads")) {
             if (++i >= argc || cli_parse_u64(argv[i], &threads) ||
                 threads > 16) {
-                cli_error(prog, "verify: --threads needs a number from 0 "
-                                "to 16");
+                cli_error(who, "--threads needs a number from 0 "
+                               "to 16");
                 return IOSIM_EXIT_BAD_INPUT;
             }
             continue;
         }
         if (argv[i][0] == '-' && argv[i][1] != '\0') {
-            cli_error(prog, "verify: unknown option '%s'", argv[i]);
+            cli_error(who, "unknown option '%s'", argv[i]);
             return IOSIM_EXIT_BAD_INPUT;
         }
         if (in) {
-            cli_error(prog, "verify: more than one input ('%s')", argv[i]);
+            cli_error(who, "more than one input ('%s')", argv[i]);
             return IOSIM_EXIT_BAD_INPUT;
         }
         in = argv[i];
     }
     if (!in) {
-        cli_error(prog,
-                  "verify: no trace given (usage: %s verify TRACE "
+        cli_error(who,
+                  "no trace given (usage: %s verify TRACE "
                   "[--threads N]; try --help)",
                   prog);
         return IOSIM_EXIT_BAD_INPUT;

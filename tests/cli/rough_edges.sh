@@ -40,8 +40,8 @@ convert|iosim-trace convert: missing -o OUT.zst|convert $S
 retime|iosim-trace retime: give exactly one of --factor and --gbps|retime $S -o $WORK/r.zst
 import|iosim-trace import: no source given (ftrace, qemu, trace-cmd)|import
 import|iosim-trace import: missing -o OUT.zst|import ftrace $S
-verify|iosim-trace: verify: no trace given|verify
-stat|iosim-trace: stat: no trace given|stat
+verify|iosim-trace verify: no trace given|verify
+stat|iosim-trace stat: no trace given|stat
 pcap|iosim-trace pcap: no pcap given|pcap
 EOF
 [ ! -e "$WORK/r.zst" ] || fail "retime without a factor left its output"
@@ -74,6 +74,21 @@ for h in "${helps[@]}"; do
     [ ! -s "$WORK/help.err" ] || fail "$h --help wrote to stderr"
     [ "$(tail -n 2 "$WORK/help")" = "$want_status" ] ||
         fail "$h --help: does not end with the exit status"
+done
+# an unknown option is one line in the same style as the usage errors
+# above, "iosim-trace CMD: unknown option ..." (verify, stat, to-text,
+# from-text and convert said "iosim-trace: CMD: ..." until 9a5060b's
+# follow-up), exit 2; gen's kinds are left out: their messages come from
+# the library, "iosim-trace: gen KIND: ..."
+for c in $(listed "$WORK/thelp" commands); do
+    [ "$c" = gen ] && continue
+    "$IOSIM_TRACE" "$c" --no-such-option > "$WORK/opt.out" 2> "$WORK/opt.err"
+    rc=$?
+    want="iosim-trace $c: unknown option '--no-such-option'"
+    [ $rc -eq 2 ] && [ ! -s "$WORK/opt.out" ] &&
+        [ "$(wc -l < "$WORK/opt.err")" -eq 1 ] &&
+        [[ $(cat "$WORK/opt.err") == "$want"* ]] ||
+        fail "iosim-trace $c --no-such-option: exit $rc: $(head -c 200 "$WORK/opt.err"), want '$want'"
 done
 
 # --- a substitution is in the label ----------------------------------------
