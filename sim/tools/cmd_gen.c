@@ -4,9 +4,11 @@
  *   (sim/trace/gen.h); each kind's --help is printed from its parameter
  *   table (option, value, help, default, and where the default comes
  *   from).  This command takes -o and --text out of argv, hands the rest
- *   to the kind (gen_kind_run) and prints its one-line error.  The output
- *   appears only if generation succeeds (the writer renames its temp file
- *   on commit).
+ *   to the kind (gen_kind_run) and prints its one-line error: a usage
+ *   error (an option, or the kind's checks across options) as every
+ *   command's, "iosim-trace gen KIND: what"; a run-time one (the output,
+ *   memory) as "iosim-trace: what".  The output appears only if
+ *   generation succeeds (the writer renames its temp file on commit).
  * Assumptions: none.
  * Not modeled: nothing.
  */
@@ -75,6 +77,8 @@ static void kind_usage(FILE *out, const gen_kind_t *k)
     fputs(CLI_EXIT_STATUS_HELP, out);
 }
 
+static void kind_usage_to(FILE *out, const void *k) { kind_usage(out, k); }
+
 int cmd_gen(int argc, char **argv)
 {
     int opening =
@@ -83,7 +87,7 @@ int cmd_gen(int argc, char **argv)
         return opening;
     const gen_kind_t *kind = gen_kind_find(argv[1]);
     if (!kind) {
-        cli_error(PROG, "gen: unknown kind '%s' (try gen --help)", argv[1]);
+        cli_error(PROG " gen", "unknown kind '%s' (try gen --help)", argv[1]);
         return IOSIM_EXIT_BAD_INPUT;
     }
     /* argv for the kind: its name, then everything but -o PATH / --text */
@@ -92,6 +96,8 @@ int cmd_gen(int argc, char **argv)
         cli_error(PROG, "out of memory");
         return CLI_EXIT_OOM;
     }
+    char who[64]; /* usage errors: "iosim-trace gen KIND: what" */
+    snprintf(who, sizeof who, PROG " %s", gen_kind_who(kind));
     int kargc = 0;
     kargv[kargc++] = argv[1];
     const char *out = NULL;
@@ -104,7 +110,7 @@ int cmd_gen(int argc, char **argv)
             goto done;
         } else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
             if (i + 1 >= argc) {
-                cli_error(PROG, "gen %s: %s needs a path", kind->name, a);
+                cli_error(who, "%s needs a path", a);
                 status = IOSIM_EXIT_BAD_INPUT;
                 goto done;
             }
@@ -118,16 +124,24 @@ int cmd_gen(int argc, char **argv)
         }
     }
     if (!out || !*out) {
-        cli_error(PROG, "gen %s: missing -o OUT.zst", kind->name);
-        status = IOSIM_EXIT_BAD_INPUT;
+        status =
+            cli_usage_error(who, "missing -o OUT.zst", kind_usage_to, kind);
         goto done;
     }
     iosim_err_t err;
     cli_temp_add_trace(out); /* killed: no temporary left */
-    if (gen_kind_run(kind, kargc, kargv, out, text, &err) < 0) {
+    int rc = gen_kind_run(kind, kargc, kargv, out, text, &err);
+    if (rc == -2) { /* err.msg is "gen KIND: what" (gen_kind_who) */
+        const char *kw = who + sizeof PROG, *what = err.msg; /* "gen KIND" */
+        size_t n = strlen(kw);
+        if (!strncmp(what, kw, n) && !strncmp(what + n, ": ", 2))
+            what += n + 2;
+        cli_error(who, "%s", what);
+    } else if (rc < 0) {
         cli_error(PROG, "%s", err.msg);
-        status = IOSIM_EXIT_BAD_INPUT;
     }
+    if (rc < 0)
+        status = IOSIM_EXIT_BAD_INPUT;
 done:
     free(kargv);
     return status;

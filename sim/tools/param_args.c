@@ -66,13 +66,16 @@ int gen_kind_run(const gen_kind_t *k, int argc, char **argv, const char *path,
     int rc = -1;
     if (!opts || !given)
         iosim_err_set(err, "gen %s: out of memory", k->name);
-    else if (!gen_kind_defaults(k, opts, err) &&
-             !gen_kind_parse(k, opts, given, argc, argv, err) &&
-             (!k->validate || !k->validate(opts, given, err)))
-        rc = k->write(opts, path, text, err);
+    else if (gen_kind_defaults(k, opts, err)) /* a table's bug */
+        rc = -1;
+    else if (gen_kind_parse(k, opts, given, argc, argv, err) ||
+             (k->validate && k->validate(opts, given, err)))
+        rc = -2;
+    else
+        rc = k->write(opts, path, text, err) < 0 ? -1 : 0;
     free(given);
     free(opts);
-    return rc < 0 ? -1 : 0;
+    return rc;
 }
 
 void gen_implies_usage(FILE *out, const gen_imply_t *rows, const char *none)

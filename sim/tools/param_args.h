@@ -28,7 +28,10 @@ int gen_params_parse(const char *who, const gen_param_t *rows, void *opts,
 int gen_kind_parse(const gen_kind_t *k, void *opts, bool *given, int argc,
                    char **argv, iosim_err_t *err);
 /* The whole run of `gen KIND` after -o and --text: defaults, argv
- * (argv[0] is the kind name), validate, write to path. */
+ * (argv[0] is the kind name), validate, write to path.  0; -2 when the
+ * options are at fault (an unknown option, a bad or missing value, the
+ * kind's validate hook: a usage error); -1 when the run failed (the
+ * output, memory).  err starts with "gen KIND: " for -2. */
 int gen_kind_run(const gen_kind_t *k, int argc, char **argv, const char *path,
                  bool text, iosim_err_t *err);
 

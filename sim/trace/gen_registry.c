@@ -101,11 +101,14 @@ int gen_param_set(const char *who, const gen_param_t *o, void *opts,
                                  "%s%s%s: expected a number (K/M/G "
                                  "suffix allowed), got '%s'",
                                  who, sep, o->name, val);
-        if (v < o->min || (o->max && v > o->max))
+        if (o->max && (v < o->min || v > o->max))
             return iosim_err_set(err, "%s%s%s: %s is out of range [%llu, %llu]",
                                  who, sep, o->name, val,
                                  (unsigned long long)o->min,
-                                 (unsigned long long)(o->max ? o->max : ~0ULL));
+                                 (unsigned long long)o->max);
+        if (v < o->min) /* no upper limit (max 0) */
+            return iosim_err_set(err, "%s%s%s: %s is less than %llu", who, sep,
+                                 o->name, val, (unsigned long long)o->min);
         *(uint64_t *)dst = v;
         break;
     }

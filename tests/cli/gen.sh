@@ -71,7 +71,12 @@ expect_bad() { # name, then the gen arguments (output is $WORK/bad.zst)
     local rc=$?
     [ $rc = 2 ] || fail "$name: exit $rc, expected 2"
     [ "$(wc -l < "$WORK/bad.err")" = 1 ] || fail "$name: stderr is not one line: $(cat "$WORK/bad.err")"
-    grep -q '^iosim-trace: ' "$WORK/bad.err" || fail "$name: stderr lacks the program name"
+    # a usage error: "iosim-trace gen KIND: ..." ("iosim-trace gen: ..." for
+    # an unknown kind), as every iosim-trace command's (rough_edges.sh)
+    local kind=$1
+    [ "$name" = unknown-kind ] && kind=
+    grep -q "^iosim-trace gen${kind:+ $kind}: " "$WORK/bad.err" ||
+        fail "$name: stderr lacks 'iosim-trace gen${kind:+ $kind}: ': $(cat "$WORK/bad.err")"
     [ -s "$WORK/bad.out" ] && fail "$name: wrote to stdout"
     [ -e "$WORK/bad.zst" ] && fail "$name: left an output file"
     ls "$WORK"/bad.zst.tmp.* >/dev/null 2>&1 && fail "$name: left a temp file"

@@ -43,6 +43,9 @@ import|iosim-trace import: missing -o OUT.zst|import ftrace $S
 verify|iosim-trace verify: no trace given|verify
 stat|iosim-trace stat: no trace given|stat
 pcap|iosim-trace pcap: no pcap given|pcap
+gen random|iosim-trace gen random: missing -o OUT.zst|gen random --count 5
+gen nic|iosim-trace gen nic: missing -o OUT.zst|gen nic
+gen pvp|iosim-trace gen pvp: missing -o OUT.zst|gen pvp
 EOF
 [ ! -e "$WORK/r.zst" ] || fail "retime without a factor left its output"
 # import --help: a flag's line has no metavar (the NULL one printed as
@@ -77,12 +80,19 @@ for h in "${helps[@]}"; do
 done
 # an unknown option is one line in the same style as the usage errors
 # above, "iosim-trace CMD: unknown option ..." (verify, stat, to-text,
-# from-text and convert said "iosim-trace: CMD: ..." until 9a5060b's
-# follow-up), exit 2; gen's kinds are left out: their messages come from
-# the library, "iosim-trace: gen KIND: ..."
-for c in $(listed "$WORK/thelp" commands); do
-    [ "$c" = gen ] && continue
-    "$IOSIM_TRACE" "$c" --no-such-option > "$WORK/opt.out" 2> "$WORK/opt.err"
+# from-text and convert said "iosim-trace: CMD: ..." until 22c837d), exit
+# 2; gen's kinds (their messages come from the library as "gen KIND: ...",
+# printed as "iosim-trace: gen KIND: ..." until the follow-up of 22c837d)
+# as "iosim-trace gen KIND: ...", for an unknown option, a bad value, a
+# missing value and a check across options, with no output left
+cmds=()
+for c in $(listed "$WORK/thelp" commands); do [ "$c" = gen ] || cmds+=("$c"); done
+for k in $(listed "$WORK/ghelp" kinds); do cmds+=("gen $k"); done
+[ ${#cmds[@]} -ge 12 ] || fail "unknown option: only ${#cmds[@]} commands and kinds listed"
+for c in "${cmds[@]}"; do
+    o=(); [[ $c == gen* ]] && o=(-o "$WORK/opt.zst") # gen wants -o first
+    # shellcheck disable=SC2086 # "gen KIND" is two words
+    "$IOSIM_TRACE" $c --no-such-option "${o[@]}" > "$WORK/opt.out" 2> "$WORK/opt.err"
     rc=$?
     want="iosim-trace $c: unknown option '--no-such-option'"
     [ $rc -eq 2 ] && [ ! -s "$WORK/opt.out" ] &&
@@ -90,6 +100,32 @@ for c in $(listed "$WORK/thelp" commands); do
         [[ $(cat "$WORK/opt.err") == "$want"* ]] ||
         fail "iosim-trace $c --no-such-option: exit $rc: $(head -c 200 "$WORK/opt.err"), want '$want'"
 done
+# KIND|OPTIONS|the line after "iosim-trace gen KIND: " (the library's
+# checks: gen_param_set, gen_params_parse, each kind's validate hook)
+while IFS='|' read -r k opts what; do
+    # shellcheck disable=SC2086 # word lists
+    "$IOSIM_TRACE" gen $k $opts -o "$WORK/gk.zst" > "$WORK/gk.out" 2> "$WORK/gk.err"
+    rc=$?
+    want="iosim-trace gen $k: $what"
+    [ $rc -eq 2 ] && [ ! -s "$WORK/gk.out" ] && [ ! -e "$WORK/gk.zst" ] &&
+        [ "$(cat "$WORK/gk.err")" = "$want" ] ||
+        fail "iosim-trace gen $k $opts: exit $rc: $(head -c 200 "$WORK/gk.err"), want '$want'"
+done <<EOF
+random|--page-size 8K|--page-size: 8192 is not 4K, 2M or 1G
+random|--dir sideways|--dir: expected read|write, got 'sideways'
+random|--count|--count needs a value
+nic|--packets 5 --duration 1|give only one of --packets and --duration
+nic|--rx-cache -1|--rx-cache: expected a number (K/M/G suffix allowed), got '-1'
+pvp|--ring-size 0|--ring-size: 0 is less than 1
+pvp|--ring-size 40000|--ring-size must be in [1, 32768] and --vrings at most 64
+EOF
+ls "$WORK"/gk.zst.tmp.* > /dev/null 2>&1 && fail "a gen usage error left a temporary"
+# a run-time error (the output cannot be created) keeps "iosim-trace: ..."
+"$IOSIM_TRACE" gen random --count 5 -o "$WORK/no/such/dir.zst" 2> "$WORK/gk.err"
+rc=$?
+[ $rc -eq 2 ] && [ "$(wc -l < "$WORK/gk.err")" -eq 1 ] &&
+    [[ $(cat "$WORK/gk.err") == "iosim-trace: $WORK/no/such/dir.zst: cannot create "* ]] ||
+    fail "gen to a missing directory: exit $rc: $(head -c 200 "$WORK/gk.err")"
 
 # --- a substitution is in the label ----------------------------------------
 # Under caching mode (qemu-guest.yaml) Linux runs lazy as strict: the

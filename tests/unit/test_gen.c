@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "iosim.h"
 #include "tools/param_args.h"
@@ -971,9 +972,26 @@ static void test_registry(void **state)
     /* the kind's validate hook: gen nic's --packets and --duration */
     char *both[] = {"nic", "--packets", "10", "--duration", "1"};
     assert_int_equal(
-        gen_kind_run(&gen_kind_nic, 5, both, wpath("x.zst"), false, &err), -1);
+        gen_kind_run(&gen_kind_nic, 5, both, wpath("x.zst"), false, &err), -2);
     assert_string_equal(err.msg,
                         "gen nic: give only one of --packets and --duration");
+    /* an option the table does not have, a value out of a range without
+     * an upper limit: usage errors too (-2), no output */
+    char *unknown[] = {"pvp", "--no-such-option"};
+    assert_int_equal(
+        gen_kind_run(&gen_kind_pvp, 2, unknown, wpath("x.zst"), false, &err),
+        -2);
+    assert_string_equal(err.msg, "gen pvp: unknown option '--no-such-option'");
+    char *ring0[] = {"pvp", "--ring-size", "0"};
+    assert_int_equal(
+        gen_kind_run(&gen_kind_pvp, 3, ring0, wpath("x.zst"), false, &err), -2);
+    assert_string_equal(err.msg, "gen pvp: --ring-size: 0 is less than 1");
+    assert_int_equal(access(wpath("x.zst"), F_OK), -1);
+    /* a run that fails writing (no such directory): -1, not a usage error */
+    assert_int_equal(gen_kind_run(&gen_kind_random, 7, argv,
+                                  wpath("no/such/dir.zst"), false, &err),
+                     -1);
+    assert_non_null(strstr(err.msg, "no/such/dir.zst"));
 }
 
 int main(void)
