@@ -223,6 +223,23 @@ void iosim_trace_set_decode_threads(iosim_trace_reader_t *r, unsigned n);
 void iosim_trace_progress(const iosim_trace_reader_t *r, uint64_t *done,
                           uint64_t *total);
 void iosim_trace_close(iosim_trace_reader_t *r);
+/* Keeps a copy of every record r hands out from here on, so that
+ * iosim_trace_reopen can give them again without decoding the file: only
+ * a format v2 file not read yet whose block index (FORMAT.md §8.5) says
+ * it holds at most max_bytes of records (sizeof(iosim_rec_t) each), so
+ * the memory is bounded by max_bytes whatever the trace's length.
+ * Returns whether it keeps them (false: a text or v1 trace, no index,
+ * more records, records read already, or no memory; nothing changes). */
+bool iosim_trace_keep(iosim_trace_reader_t *r, size_t max_bytes);
+/* A new reader of r's trace from its first record: the records r kept
+ * (iosim_trace_keep), when it handed out every one of them to the clean
+ * end, which move to the new reader (r keeps none; a reader of them
+ * passes them on the same way); otherwise iosim_trace_open(path), or of
+ * r's own path when path is NULL.  The same records, metadata and path
+ * either way; progress goes over the kept records in proportion to the
+ * file's size.  NULL with err set on failure. */
+iosim_trace_reader_t *iosim_trace_reopen(iosim_trace_reader_t *r,
+                                         const char *path, iosim_err_t *err);
 
 /* Writing: output goes to "<path>.tmp.<pid>" and is renamed onto path only
  * by iosim_trace_commit(), so a failed run leaves no partial file.
@@ -449,7 +466,9 @@ int iosim_replay_reader_threads(iosim_trace_reader_t *r, iosim_sim_t **sims,
  * invalidated; one of them runs, watched by an all-associativity shadow,
  * and the others take its results, the two counters from the shadow.
  * Results are those of iosim_replay_reader_threads.  Sims that differed
- * run in a second pass (the trace reopened from trace_path), again
+ * run in a second pass (the trace read again: the records the first pass
+ * kept when they fit in 16 MB, iosim_trace_keep, else reopened from
+ * trace_path), again
  * grouped where the shadow saw equal differences, and in a third alone.
  * note (note_len bytes; "" when no sims could share) says what was done.
  */

@@ -196,6 +196,15 @@ struct iosim_trace_reader {
     unsigned decode_threads;
     bool par_ended;    /* they stopped at the index or a bad frame */
     uint64_t data_off; /* offset of the first block (after the header) */
+
+    /* iosim_trace_keep(): a copy of every record handed out (NULL: none
+     * kept), room for the index's record count */
+    iosim_rec_t *kept;
+    uint64_t nkept, kept_cap;
+    /* a reader of kept records (iosim_trace_reopen): mem[0 .. nmem), the
+     * next at mem_pos; no file */
+    iosim_rec_t *mem;
+    uint64_t nmem, mem_pos;
 };
 
 /* Decompresses until at least one more byte is buffered (returns 1), the
@@ -1345,6 +1354,41 @@ const iosim_trace_meta_t *iosim_trace_meta(const iosim_trace_reader_t *r)
 
 const char *iosim_trace_path(const iosim_trace_reader_t *r) { return r->path; }
 
+/* The records r hands out, copied to r->kept while it keeps them (more
+ * than the index said: it keeps none). */
+static void keep_add(iosim_trace_reader_t *r, const iosim_rec_t *recs, size_t n)
+{
+    if (!r->kept || !n)
+        return;
+    if (recs == r->kept + r->nkept) { /* decoded in place (read_ref) */
+        r->nkept += n;
+        return;
+    }
+    if (n > r->kept_cap - r->nkept) {
+        free(r->kept);
+        r->kept = NULL;
+        return;
+    }
+    memcpy(r->kept + r->nkept, recs, n * sizeof *recs);
+    r->nkept += n;
+}
+
+/* A reader of kept records: up to max of them in place (at least one;
+ * the end when none is left). */
+static long mem_view(iosim_trace_reader_t *r, size_t max,
+                     const iosim_rec_t **recs)
+{
+    uint64_t k = r->nmem - r->mem_pos;
+    if (k > max)
+        k = max;
+    *recs = r->mem + r->mem_pos;
+    r->mem_pos += k;
+    r->nrec += k;
+    if (k == 0)
+        r->state = RS_EOF;
+    return (long)k;
+}
+
 long iosim_trace_read(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
                       iosim_err_t *err)
 {
@@ -1355,13 +1399,20 @@ long iosim_trace_read(iosim_trace_reader_t *r, iosim_rec_t *out, size_t max,
     }
     if (r->state == RS_EOF || max == 0)
         return 0;
+    if (r->mem) {
+        const iosim_rec_t *recs;
+        long k = mem_view(r, max, &recs);
+        memcpy(out, recs, (size_t)k * sizeof *out);
+        return k;
+    }
     size_t good = 0;
     long rc = r->text ? trace_text_read(&r->txt, out, max, &good, &r->failure)
               : r->version == 2 ? v2_read_recs(r, out, max, &good, &r->failure)
                                 : bin_read(r, out, max, &good, &r->failure);
     r->nrec += good;
+    keep_add(r, out, good);
     if (rc < 0) {
-        r->state = RS_FAILED;
+        r->state = RS_FAILED; /* (what it kept is never given: not EOF) */
         if (good > 0)
             return (long)good; /* the error comes with the next call */
         if (err)
@@ -1377,6 +1428,8 @@ long iosim_trace_read_ref(iosim_trace_reader_t *r, iosim_rec_t *buf, size_t max,
                           const iosim_rec_t **recs, iosim_err_t *err)
 {
     *recs = buf;
+    if (r->mem && r->state == RS_OK && max)
+        return mem_view(r, max, recs);
     /* where v2_read_recs would take the decoders' next records first */
     if (r->state == RS_OK && max && !r->text && r->version == 2 &&
         r->dec.done == r->dec.nrec) {
@@ -1386,6 +1439,7 @@ long iosim_trace_read_ref(iosim_trace_reader_t *r, iosim_rec_t *buf, size_t max,
             long k = v2_par_view(r, recs, max, &r->failure);
             if (k > 0) {
                 r->nrec += (uint64_t)k;
+                keep_add(r, *recs, (size_t)k);
                 return k;
             }
             *recs = buf;
@@ -1396,6 +1450,15 @@ long iosim_trace_read_ref(iosim_trace_reader_t *r, iosim_rec_t *buf, size_t max,
                 return -1;
             }
         }
+    }
+    if (r->kept && r->state == RS_OK && max && r->nkept < r->kept_cap) {
+        /* records kept: decoded straight into the copy, not copied (when
+         * it is full, into buf: the end, or more records than the index
+         * said, and then none are kept) */
+        uint64_t room = r->kept_cap - r->nkept;
+        *recs = r->kept + r->nkept;
+        return iosim_trace_read(r, r->kept + r->nkept,
+                                max < room ? max : (size_t)room, err);
     }
     return iosim_trace_read(r, buf, max, err);
 }
@@ -1408,7 +1471,10 @@ uint64_t iosim_trace_record_line(const iosim_trace_reader_t *r, uint64_t record)
 void iosim_trace_progress(const iosim_trace_reader_t *r, uint64_t *done,
                           uint64_t *total)
 {
-    uint64_t d = r->text ? r->txt.bytes
+    /* kept records: the share of them read, of the file's size */
+    uint64_t d = r->mem ? (uint64_t)((double)r->file_size * (double)r->mem_pos /
+                                     (double)r->nmem)
+                 : r->text ? r->txt.bytes
                  : r->version == 2
                      ? r->off
                      : r->in_read - (uint64_t)(r->in.size - r->in.pos);
@@ -1434,8 +1500,66 @@ void iosim_trace_close(iosim_trace_reader_t *r)
     free(r->pay);
     free(r->blocks);
     free(r->index);
+    free(r->kept);
+    free(r->mem);
     free(r->path);
     free(r);
+}
+
+/* ---- kept records (iosim_trace_keep, iosim_trace_reopen) -------------- */
+
+bool iosim_trace_keep(iosim_trace_reader_t *r, size_t max_bytes)
+{
+    /* a v2 file at its start whose index says how many records it holds
+     * (read with pread: the stream's position does not move) */
+    iosim_err_t ignored;
+    if (r->kept || r->mem || r->text || r->version != 2 || r->nrec ||
+        r->state != RS_OK || r->par || v2_load_index(r, &ignored))
+        return false;
+    uint64_t total = 0;
+    for (size_t j = 0; j < r->nindex; j++)
+        total += r->index[j].nrec;
+    if (total == 0 || total > max_bytes / sizeof(iosim_rec_t))
+        return false;
+    r->kept = slot_recs_alloc((size_t)total);
+    r->kept_cap = total;
+    r->nkept = 0;
+    return r->kept != NULL;
+}
+
+iosim_trace_reader_t *iosim_trace_reopen(iosim_trace_reader_t *r,
+                                         const char *path, iosim_err_t *err)
+{
+    /* every record kept, to the clean end: they move to the new reader */
+    iosim_rec_t *recs = NULL;
+    uint64_t n = 0;
+    if (r->mem) {
+        recs = r->mem;
+        n = r->nmem;
+    } else if (r->kept && r->state == RS_EOF && r->nkept == r->nrec) {
+        recs = r->kept;
+        n = r->nkept;
+    }
+    if (!recs)
+        return iosim_trace_open(path ? path : r->path, err);
+    iosim_trace_reader_t *m = calloc(1, sizeof *m);
+    char *name = strdup(r->path);
+    if (!m || !name) {
+        free(m);
+        free(name);
+        iosim_err_set(err, "%s: out of memory", r->path);
+        return NULL;
+    }
+    m->path = name;
+    m->meta = r->meta;
+    m->file_size = r->file_size;
+    m->mem = recs;
+    m->nmem = n;
+    if (recs == r->mem)
+        r->mem = NULL;
+    else
+        r->kept = NULL;
+    return m;
 }
 
 unsigned trace_reader_version(const iosim_trace_reader_t *r)

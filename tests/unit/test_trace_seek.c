@@ -1,5 +1,7 @@
-/* test_trace_seek.c — iosim_trace_seek() and blocks decoded on threads
- * (iosim_trace_set_decode_threads) against the plain sequential read.
+/* test_trace_seek.c — iosim_trace_seek(), blocks decoded on threads
+ * (iosim_trace_set_decode_threads) and records kept for a second read
+ * (iosim_trace_keep, iosim_trace_reopen) against the plain sequential
+ * read.
  *
  * Concepts: the records expected at a place are the records this file
  * generated and wrote there (an array, independent of the reader), and the
@@ -124,6 +126,20 @@ static iosim_rec_t *read_all(iosim_trace_reader_t *rd, size_t batch, size_t *n,
     return read_all_ref(rd, batch, n, msg, msglen, 0);
 }
 
+/* Reads rd to the end (read_all_ref's mode ref): n records equal to
+ * want's, then the message msg ("" at a clean end). */
+static void read_expect(iosim_trace_reader_t *rd, size_t batch, int ref,
+                        const iosim_rec_t *want, size_t n, const char *msg)
+{
+    size_t got;
+    char m[sizeof(iosim_err_t)];
+    iosim_rec_t *all = read_all_ref(rd, batch, &got, m, sizeof m, ref);
+    assert_string_equal(m, msg);
+    assert_int_equal(got, n);
+    assert_memory_equal(all, want, n * sizeof *want);
+    free(all);
+}
+
 static void test_seek_many(void **s)
 {
     (void)s;
@@ -236,8 +252,109 @@ static void test_read_ref_ring(void **s)
     free(in);
 }
 
+/* A reader of p (decode threads th) that kept its records: read to the
+ * end in mode ref as written (in, n records), then reopened. */
+static iosim_trace_reader_t *kept_reopen(const char *p, const iosim_rec_t *in,
+                                         size_t n, unsigned th, int ref)
+{
+    iosim_err_t err;
+    iosim_trace_reader_t *rd = iosim_trace_open(p, &err);
+    assert_non_null(rd);
+    iosim_trace_set_decode_threads(rd, th);
+    assert_true(iosim_trace_keep(rd, n * sizeof(iosim_rec_t)));
+    read_expect(rd, 1000 + 333 * th, ref, in, n, "");
+    iosim_trace_reader_t *m = iosim_trace_reopen(rd, NULL, &err);
+    assert_non_null(m);
+    iosim_trace_close(rd);
+    return m;
+}
+
+/* Whether r reads from memory: the kept records' reader has no index to
+ * seek with (a file reader of a v2 trace has). */
+static bool from_memory(iosim_trace_reader_t *r)
+{
+    iosim_err_t err;
+    return iosim_trace_seek(r, 5, &err) != 0;
+}
+
+/* iosim_trace_keep / iosim_trace_reopen: a reopened reader gives the
+ * records as written, however the first reader read them (copied out,
+ * in place, decoded on 0-2 threads) and however it is read (the same
+ * modes, with a reader of kept records reopened once more); a reader that
+ * could not keep them all, or did not reach the end, reopens the file. */
+static void test_keep(void **s)
+{
+    (void)s;
+    iosim_rec_t *in = make_recs(NREC);
+    const char *p = write_trace(in, NREC);
+    iosim_err_t err;
+    /* 0-2 decoding threads x the three read modes */
+    for (unsigned mode = 0; mode < 9; mode++) {
+        const unsigned th = mode / 3;
+        const int ref = (int)(mode % 3);
+        iosim_trace_reader_t *m = kept_reopen(p, in, NREC, th, ref);
+        assert_string_equal(iosim_trace_path(m), p);
+        assert_string_equal(iosim_trace_meta(m)->source, "test");
+        assert_int_equal(iosim_trace_record_line(m, 3), 0);
+        for (int again = 0; again < 2; again++) {
+            /* no decoding: threads change nothing */
+            iosim_trace_set_decode_threads(m, th);
+            read_expect(m, 999, (ref + again) % 3, in, NREC, "");
+            uint64_t done, total;
+            iosim_trace_progress(m, &done, &total);
+            assert_true(total > 0);
+            assert_int_equal(done, total);
+            /* the records move on to the next reader */
+            iosim_trace_reader_t *m2 = iosim_trace_reopen(m, NULL, &err);
+            assert_non_null(m2);
+            iosim_trace_close(m);
+            m = m2;
+        }
+        /* that one's own (moved) records: a third read from memory;
+         * once they moved on, a reopen decodes the file */
+        assert_true(from_memory(m));
+        iosim_trace_reader_t *m3 = iosim_trace_reopen(m, NULL, &err);
+        assert_non_null(m3);
+        iosim_trace_reader_t *f = iosim_trace_reopen(m, NULL, &err);
+        assert_non_null(f);
+        assert_true(from_memory(m3));
+        assert_false(from_memory(f));
+        iosim_trace_close(f);
+        iosim_trace_close(m3);
+        iosim_trace_close(m);
+    }
+    /* refused: one record more than the bound; after a read */
+    iosim_trace_reader_t *rd = iosim_trace_open(p, &err);
+    assert_non_null(rd);
+    assert_false(iosim_trace_keep(rd, NREC * sizeof(iosim_rec_t) - 1));
+    iosim_rec_t one;
+    assert_int_equal(iosim_trace_read(rd, &one, 1, &err), 1);
+    assert_false(iosim_trace_keep(rd, 2 * NREC * sizeof(iosim_rec_t)));
+    iosim_trace_close(rd);
+    /* kept, but read only to the middle: the file again, from its start */
+    rd = iosim_trace_open(p, &err);
+    assert_non_null(rd);
+    assert_true(iosim_trace_keep(rd, NREC * sizeof(iosim_rec_t)));
+    iosim_rec_t *half = malloc(1000 * sizeof *half);
+    assert_non_null(half);
+    assert_true(iosim_trace_read(rd, half, 1000, &err) > 0);
+    iosim_trace_reader_t *f = iosim_trace_reopen(rd, NULL, &err);
+    assert_non_null(f);
+    assert_false(from_memory(f));
+    iosim_trace_close(f);
+    f = iosim_trace_reopen(rd, NULL, &err);
+    assert_non_null(f);
+    assert_int_equal(iosim_trace_read(f, half, 1000, &err), 1000);
+    assert_memory_equal(half, in, 1000 * sizeof *in);
+    iosim_trace_close(f);
+    iosim_trace_close(rd);
+    free(half);
+    free(in);
+}
+
 /* A damaged copy: with threads, the same records before the error and
  * the same message as without. */
+static unsigned damaged_kept; /* damaged copies whose records were kept */
 static void damaged_same(const char *p)
 {
     iosim_err_t err;
@@ -256,8 +373,21 @@ static void damaged_same(const char *p)
     assert_string_equal(m0, m1);
     assert_int_equal(n0, n1);
     assert_memory_equal(a, b, n0 * sizeof *a);
-    free(a);
     free(b);
+    /* a reader that kept its records up to the error reopens the file,
+     * which fails the same way (where it has an index: a copy cut short
+     * has none, and nothing is kept) */
+    rd = iosim_trace_open(p, &err);
+    assert_non_null(rd);
+    bool kept = iosim_trace_keep(rd, 2 * NREC * sizeof(iosim_rec_t));
+    read_expect(rd, 1000, 2, a, n0, m0);
+    iosim_trace_reader_t *f = iosim_trace_reopen(rd, NULL, &err);
+    assert_non_null(f);
+    iosim_trace_close(rd);
+    read_expect(f, 1000, 0, a, n0, m0);
+    iosim_trace_close(f);
+    free(a);
+    damaged_kept += kept;
 }
 
 static void test_errors(void **s)
@@ -321,7 +451,10 @@ static void test_errors(void **s)
     assert_non_null(rd);
     assert_int_equal(iosim_trace_seek(rd, 5, &err), -1);
     assert_non_null(strstr(err.msg, "format v1"));
+    assert_false(iosim_trace_keep(rd, 2 * NREC * sizeof(iosim_rec_t)));
     iosim_trace_close(rd);
+    /* the flipped byte's copy had its index: kept, until the error */
+    assert_true(damaged_kept >= 1);
     free(g);
     free(f);
     free(in);
@@ -333,6 +466,7 @@ int main(void)
         cmocka_unit_test(test_seek_many),
         cmocka_unit_test(test_decode_threads),
         cmocka_unit_test(test_read_ref_ring),
+        cmocka_unit_test(test_keep),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, make_work, remove_work);
