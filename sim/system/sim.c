@@ -601,7 +601,10 @@ static void sim_os_uncounted(iosim_sim_t *s, const iosim_rec_t *r, bool map)
 
 /* Pages [page, page + size) of one access, none mapped: one buffer or
  * ring the driver mapped with one call (so a reallocating policy gives
- * them one IOVA range, as the kernel's allocator did). */
+ * them one IOVA range, as the kernel's allocator did).  Where that IOVA
+ * and the physical address are both 2 MB (1 GB) aligned over 2 MB (1 GB)
+ * the map gets a 2 MB (1 GB) leaf, as Linux's one dma_map_* does (sources
+ * and cases: tests/unit/test_premap.c). */
 static void sim_premap(iosim_sim_t *s, const iosim_rec_t *r, uint64_t page,
                        uint64_t size)
 {
