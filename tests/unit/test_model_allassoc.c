@@ -71,6 +71,27 @@ static bool oracle_access(oracle_t *o, uint64_t addr, uint64_t tag)
     return false;
 }
 
+/* The shadow's counts of (S, W) are the oracle's (a failing random case
+ * names its seed). */
+static void assert_oracle_counts(const allassoc_t *a, uint32_t S, uint32_t W,
+                                 const oracle_t *o, uint64_t seed)
+{
+    allassoc_counts_t n;
+    assert_int_equal(allassoc_counts(a, S, W, &n), 0);
+    if (n.hits != o->hits || n.evictions != o->evictions ||
+        n.invalidated != o->invalidated)
+        print_error(
+            "seed %llu: %u x %u: hits %llu (oracle %llu), "
+            "evictions %llu (%llu), invalidated %llu (%llu)\n",
+            (unsigned long long)seed, S, W, (unsigned long long)n.hits,
+            (unsigned long long)o->hits, (unsigned long long)n.evictions,
+            (unsigned long long)o->evictions, (unsigned long long)n.invalidated,
+            (unsigned long long)o->invalidated);
+    assert_int_equal(n.hits, o->hits);
+    assert_int_equal(n.evictions, o->evictions);
+    assert_int_equal(n.invalidated, o->invalidated);
+}
+
 /* With `feed` threads (1 or 2), the shadow's operations go to a feed
  * (allassoc_feed_new_threads; with two, each shadow's set counts split
  * between them), with a second shadow's (sets 2 and 16, driven by a 16 x
@@ -466,13 +487,8 @@ static void test_give_up(void **state)
             else
                 assert_true(d > 0 && d < differs[g]);
         }
-        if (counted) { /* its set count is still updated */
-            allassoc_counts_t n;
-            assert_int_equal(allassoc_counts(a, wsets[g], wways[g], &n), 0);
-            assert_int_equal(n.hits, o[g].hits);
-            assert_int_equal(n.evictions, o[g].evictions);
-            assert_int_equal(n.invalidated, o[g].invalidated);
-        }
+        if (counted) /* its set count is still updated */
+            assert_oracle_counts(a, wsets[g], wways[g], &o[g], 0x5eed);
         cache_free(o[g].c);
     }
     cache_set_shadow(drive, NULL);
@@ -611,6 +627,154 @@ static void test_give_up_late(void **state)
     allassoc_free(u);
 }
 
+/* Many random cases against brute force (one LRU cache per geometry):
+ * per seed a few set counts, a largest W of 1..20 (both layouts of
+ * allassoc.c: 16 ways and fewer, and more), a key range from a few keys
+ * (deep hits) to many (misses), invalidations of one key (often of keys
+ * just used, so holes sit at every depth), predicate invalidations,
+ * flushes, and lookups of keys no geometry holds (a fault: no fill).
+ * Every (sets, W) of the shadow must count the oracle's lookups, hits,
+ * evictions and invalidated entries, and each watched geometry the
+ * lookups where it and the driving geometry differ; directly, through a
+ * feed of one thread or of two (the set counts split), and with
+ * allassoc_watch_give_up: ref's and every followed geometry's counts
+ * exact, a geometry left only if it differed, one that never differed
+ * or whose outcomes are another's followed. */
+enum { MS_OPS = 2500, MS_MAXG = 4 * 20 };
+
+static void many_seeds_one(uint64_t seed)
+{
+    static const uint32_t pow2[7] = {1, 2, 4, 8, 16, 32, 64};
+    static const unsigned keyr[5] = {3, 12, 40, 150, 600};
+    iosim_err_t err = {0};
+    uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
+    uint32_t sets[4];
+    size_t ns = 1 + rng_next(&s) % 4;
+    for (size_t i = 0; i < ns; i++) { /* distinct set counts */
+        bool again;
+        do {
+            sets[i] = pow2[rng_next(&s) % 7];
+            again = false;
+            for (size_t j = 0; j < i; j++)
+                again |= sets[j] == sets[i];
+        } while (again);
+    }
+    uint32_t r = (uint32_t)(rng_next(&s) % 10);
+    uint32_t maxw = r < 5   ? 1 + (uint32_t)(rng_next(&s) % 8)
+                    : r < 8 ? 9 + (uint32_t)(rng_next(&s) % 8)
+                            : 17 + (uint32_t)(rng_next(&s) % 4);
+    unsigned keys = keyr[rng_next(&s) % 5], ntag = 1 + rng_next(&s) % 3;
+    unsigned p_inval = (unsigned)(rng_next(&s) % 25); /* percent */
+    unsigned feed = (unsigned)(rng_next(&s) % 3);
+    bool give_up = rng_next(&s) % 3 == 0;
+    uint32_t ref_s = sets[rng_next(&s) % ns];
+    uint32_t ref_w = 1 + (uint32_t)(rng_next(&s) % maxw);
+    size_t ng = ns * maxw;
+    allassoc_t *a = allassoc_new(sets, ns, maxw, &err);
+    assert_non_null(a);
+    uint32_t wsets[MS_MAXG], wways[MS_MAXG];
+    oracle_t o[MS_MAXG];
+    for (size_t g = 0; g < ng; g++) {
+        wsets[g] = sets[g / maxw];
+        wways[g] = 1 + (uint32_t)(g % maxw);
+        o[g] = (oracle_t){.c = mk(wsets[g], wways[g])};
+    }
+    assert_int_equal(allassoc_watch(a, ref_s, ref_w, wsets, wways, ng, &err),
+                     0);
+    if (give_up)
+        allassoc_watch_give_up(a);
+    cache_t *drive = mk(ref_s, ref_w);
+    cache_set_shadow(drive, a);
+    allassoc_feed_t *f = NULL;
+    if (feed) {
+        assert_non_null(f = allassoc_feed_new_threads(feed, &err));
+        assert_int_equal(allassoc_feed_add(f, a, &err), 0);
+    }
+    uint64_t differs[MS_MAXG] = {0}, lookups = 0, recent[4] = {0};
+    /* outcome vectors' hash and the geometries equal to another's */
+    uint64_t vec[MS_MAXG] = {0};
+    for (unsigned n = 0; n < MS_OPS; n++) {
+        uint64_t x = rng_next(&s);
+        uint64_t addr = (x >> 8) % keys, tag = (x >> 40) % ntag;
+        unsigned what = (unsigned)(x % 1000);
+        if (what < 10 * p_inval) { /* one key, often a recent one */
+            if (x >> 60 & 1)
+                addr = recent[(x >> 61) & 3];
+            cache_invalidate_kv(drive, addr, tag);
+            for (size_t g = 0; g < ng; g++)
+                o[g].invalidated += cache_invalidate_kv(o[g].c, addr, tag);
+        } else if (what < 10 * p_inval + 8) {
+            uint64_t limit = addr;
+            cache_invalidate_if(drive, match_odd_tag_low_addr, &limit);
+            for (size_t g = 0; g < ng; g++)
+                o[g].invalidated +=
+                    cache_invalidate_if(o[g].c, match_odd_tag_low_addr, &limit);
+        } else if (what < 10 * p_inval + 10) {
+            cache_flush(drive);
+            for (size_t g = 0; g < ng; g++)
+                cache_flush(o[g].c);
+        } else {
+            bool fault = what >= 985; /* a key nobody holds, no fill */
+            if (fault)
+                addr = 1000000 + n;
+            bool ref = cache_lookup_kv(drive, addr, tag, NULL);
+            if (!ref && !fault)
+                cache_insert_kv(drive, addr, tag, 0);
+            lookups++;
+            for (size_t g = 0; g < ng; g++) {
+                bool h;
+                if (fault) {
+                    h = cache_lookup_kv(o[g].c, addr, tag, NULL);
+                    assert_false(h);
+                } else {
+                    h = oracle_access(&o[g], addr, tag);
+                }
+                if (h != ref) {
+                    differs[g]++;
+                    vec[g] = (vec[g] ^ lookups) * 0x100000001b3ull + 7;
+                }
+            }
+            recent[n & 3] = addr;
+        }
+    }
+    allassoc_feed_free(f);
+    assert_true(allassoc_exact(a));
+    for (size_t g = 0; g < ng; g++) {
+        uint64_t d, key;
+        allassoc_watch_result(a, g, &d, &key);
+        bool followed = allassoc_watch_followed(a, g);
+        bool twin = differs[g] == 0;
+        for (size_t h = 0; h < ng && !twin; h++)
+            twin = h != g && differs[h] == differs[g] && vec[h] == vec[g];
+        if (!give_up || followed) {
+            assert_int_equal(d, differs[g]);
+        } else {
+            assert_true(differs[g] > 0 && d > 0 && d <= differs[g]);
+            assert_false(twin);
+        }
+        if (twin)
+            assert_true(followed);
+        bool counted = !give_up || followed || wsets[g] == ref_s;
+        if (counted) {
+            allassoc_counts_t c;
+            assert_int_equal(allassoc_counts(a, wsets[g], wways[g], &c), 0);
+            assert_int_equal(c.lookups, lookups);
+            assert_oracle_counts(a, wsets[g], wways[g], &o[g], seed);
+        }
+        cache_free(o[g].c);
+    }
+    cache_set_shadow(drive, NULL);
+    cache_free(drive);
+    allassoc_free(a);
+}
+
+static void test_many_seeds(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 300; seed++)
+        many_seeds_one(seed);
+}
+
 static void test_bad_params(void **state)
 {
     (void)state;
@@ -647,6 +811,7 @@ int main(void)
         cmocka_unit_test_prestate(test_give_up_late, (void *)&zero),
         cmocka_unit_test_prestate(test_give_up_late, (void *)&one),
         cmocka_unit_test_prestate(test_give_up_late, (void *)&two),
+        cmocka_unit_test(test_many_seeds),
         cmocka_unit_test(test_bad_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
