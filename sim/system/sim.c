@@ -1392,6 +1392,60 @@ unsigned sim_lat_bucket_fast(uint64_t lat_ns)
 }
 uint64_t sim_fast_records(const iosim_sim_t *s) { return s->fast_records; }
 
+/* front_replay_ones' requests from o on (before end) that need no call,
+ * on the plain translation: sim_fast_tight's loop for a back end.  A
+ * request of the key of the quick path's memo (qc), whose domain holds
+ * 4 KB leaves only, of the size memo's size (q's terms made for it: a
+ * request of that size was timed last), that the quick path answers
+ * without a call (vtd_quick_tail's bail).  Returns the first request it
+ * left (end, or one of another key or size, or one the quick path left,
+ * nothing of it done); the pipeline's clocks, the quick path's run and
+ * *faults move as front_replay_ones' steps would move them, and the sums
+ * of its requests' constant terms (dma.wire_ns, dma.xlate_ns and the
+ * latency sum and histogram slot of each answer's kind) are added at the
+ * end.  No call in its loop: its values stay in registers. */
+static inline __attribute__((always_inline)) const front_one_t *
+front_replay_tight(iosim_sim_t *b, const front_one_t *o,
+                   const front_one_t *const end, const uint32_t tw,
+                   vtd_quick_run_t *qc_io, sim_quick_lat_t *q,
+                   uint64_t *faults_io, uint64_t *lat_sum_io)
+{
+    vtd_quick_run_t qc = *qc_io;
+    dma_pipe_t *p = b->pipe;
+    if (!qc.d || !qc.small || o->key != qc.key || o->size != p->size_memo)
+        return o;
+    if (q->size != p->size_memo)
+        sim_quick_lat_size(p, q, p->size_memo);
+    vtd_t *v = b->vtd;
+    const front_one_t *const first = o;
+    uint64_t faults = *faults_io;
+    const uint64_t size = q->size, key = qc.key, hits = qc.hits,
+                   walks = qc.walks;
+    for (; o != end; o++) {
+        if (o->key != key || o->size != size)
+            break;
+        bool bail = false;
+        vtd_xlate_brief_t x = vtd_quick_tail(v, qc.d, qc.tag0, qc.th1, o->iova,
+                                             tw, true, &qc, false, &bail);
+        if (bail)
+            break;
+        dma_pipe_one_memo(p, q->l[x.mem_reads != 0], x.mem_reads != 0);
+        faults += x.fault;
+    }
+    const uint64_t k = (uint64_t)(o - first);
+    const uint64_t n[2] = {qc.hits - hits, qc.walks - walks};
+    p->st[IOSIM_ST_DMA_WIRE_NS] += k * p->wire_ticks;
+    p->st[IOSIM_ST_DMA_XLATE_NS] += n[0] * q->xt[0] + n[1] * q->xt[1];
+    for (unsigned j = 0; j < 2; j++) {
+        *lat_sum_io += n[j] * q->l[j];
+        b->lat_ns_hist[q->l[j] < SIM_LAT_SLOTS ? q->l[j] : SIM_LAT_SLOTS - 1] +=
+            n[j];
+    }
+    *faults_io = faults;
+    *qc_io = qc;
+    return o;
+}
+
 /* Back end b does the n one-page requests of an EV_ONE run from o on
  * (translates: vtd_plain_brief_ok(b->vtd)), as sim_fast_run does a run of
  * records: the quick path's counts, the faults and the latency sum added
@@ -1409,7 +1463,17 @@ front_replay_ones(iosim_sim_t *b, const front_one_t *o, size_t n, bool plain,
     uint64_t *st = b->st, *hist = b->lat_ns_hist;
     vtd_quick_run_t qc = VTD_QUICK_RUN_INIT; /* nothing else runs between */
     uint64_t faults = 0, lat_sum = 0;
+    sim_quick_lat_t ql;
+    if (plain)
+        sim_quick_lat_init(v, &ql);
     for (const front_one_t *const end = o + n; o != end; o++) {
+        if (plain) {
+            /* the usual requests without a call; this loop's steps do
+             * the first it leaves */
+            o = front_replay_tight(b, o, end, tw, &qc, &ql, &faults, &lat_sum);
+            if (o == end)
+                break;
+        }
         vtd_xlate_brief_t x =
             plain ? vtd_quick_body(v, o->key, o->iova, tw, &qc, false)
             : sh  ? vtd_translate_quick_sh(v, o->key, o->iova, &qc)

@@ -13,7 +13,7 @@
 # are not counted), a lazy capture (flush queue, stale hits), a
 # passthrough capture (no translation), a QEMU capture (the trace's own
 # DMA records), requests of two PASIDs on one page (legacy and scalable
-# mode) and gen nic with --compare of three policies; sweeps of
+# mode), one-page requests of changing sizes and gen nic with --compare of three policies; sweeps of
 # the IOTLB (FIFO: no LRU shadow can share the run), PSC hit times and
 # the context cache; with --threads 2.  Configurations that differ in a
 # key the front reads (vtd.iq_desc_ns, os.policy) get fronts of their
@@ -187,6 +187,30 @@ check qemu "$WORK/redis-strict-pcap-qemu.zst" "$FRONT1" "${FIFO[@]}"
 # three policies: a front each (os.policy is not a back-end key)
 check nic "$WORK/nic.zst" "12 ran as the back ends of 3 shared fronts" \
     --compare strict,lazy,fands "${FIFO[@]}"
+# one-page requests of one key whose sizes change in runs (64, 256,
+# 4096 B), over 48 pages: the back ends' loop without calls
+# (sim.c front_replay_tight) takes a run of one size only, with the terms
+# of the size timed last; LRU IOTLBs of 8 ways and others (the plain
+# back ends' two copies), two PDE-cache hit times (a walk's latency)
+{
+    echo "# iosim-trace text v1"
+    echo "#meta has_dma=1"
+    echo "MAP t=1000 cpu=0 dev=01:00.0 dom=6 pasid=0 iova=0x100000 size=0x30000 phys=0x1000 prot=rw"
+    awk 'BEGIN { x = 7; t = 2000
+        for (i = 0; i < 3000; i++) {
+            x = (x * 1103515245 + 12345) % 2147483648
+            k = int(i / 5) % 3; size = k == 0 ? 64 : k == 1 ? 256 : 4096
+            off = size == 4096 ? 0 : (x % 8) * 256
+            printf "DMA t=%d dev=01:00.0 pasid=0 iova=0x%x size=%d dir=read dom=6\n",
+                t, 1048576 + (int(x / 8) % 48) * 4096 + off, size
+            t += 10 }
+    }'
+} > "$WORK/sizes.txt"
+check sizes "$WORK/sizes.txt" "4 ran as the back ends of 2 shared fronts" \
+    --set sim.window_only=false --sweep vtd.iotlb.ways=4,8 \
+    --sweep vtd.psc_pd.hit_ns=1,9
+n=$(grep -o '"dma.xlate_time_ns": [0-9]*' "$WORK/sizes.shared" | sort -u | wc -l)
+[ "$n" -ge 3 ] || fail "sizes: $n distinct dma.xlate_time_ns, want >= 3"
 # threads beyond the sims: each front's back ends on a pool of threads
 # (rounds of the log overlapping the front), the same report
 for t in 2 6; do
