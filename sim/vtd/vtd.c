@@ -801,6 +801,57 @@ static size_t inval_pscs(vtd_t *v, const inval_match_t *m)
     return n;
 }
 
+/* inval_lines' probes where they apply (a page-selective m: one DID, a
+ * range, no stage; the PASID of every tag known), checked once for all
+ * the caches of an invalidation (inval_psi): the lines of c of the levels
+ * in `levels` tagged (did, pasid, level, stage) in [lo, hi), lo < hi. */
+static inline __attribute__((always_inline)) size_t
+inval_probe(cache_t *c, unsigned levels, uint16_t did, uint32_t pasid,
+            unsigned stage, uint64_t lo, uint64_t hi)
+{
+    if (!(c->enabled && c->nvalid != 0) && !c->shadow)
+        return 0;
+    cache_range_t r[5];
+    size_t n = 0;
+    for (unsigned bits = levels & 31u; bits; bits &= bits - 1) {
+        unsigned l = (unsigned)__builtin_ctz(bits) + 1u;
+        unsigned shift = PT_PAGE_SHIFT + 9u * (l - 1u);
+        r[n++] = (cache_range_t){VTD_TAG(did, pasid, l, stage), lo >> shift,
+                                 (hi - 1) >> shift};
+    }
+    return cache_invalidate_ranges(c, r, n);
+}
+
+/* inval_iotlb of the usual page-selective invalidation (strict unmaps: one
+ * a buffer), where inval_lines would probe every cache: the IOTLB's range
+ * at vtd.psi_iotlb_scope page, then (keep_psc false, vtd.psi_psc_scope
+ * range) each PSC's, the checks inval_lines makes per cache made once.
+ * False (nothing done) where that does not hold. */
+static bool inval_psi(vtd_t *v, const inval_match_t *m, bool keep_psc)
+{
+    if (v->inval_scan || v->iotlb_scope != IOTLB_SCOPE_PAGE ||
+        (!keep_psc && v->psc_scope_domain) || m->lo >= m->hi ||
+        !(m->by_pasid ? m->pasid <= 0xfffffu && v->pasids_used <= 0xfffffu
+                      : v->pasids_used == 0))
+        return false;
+    uint64_t *st = v->st;
+    const uint16_t did = m->did;
+    const uint32_t pasid = m->by_pasid ? m->pasid : 0;
+    st[IOSIM_ST_IOTLB_INVAL_ENTRIES] += inval_probe(
+        v->iotlb, iotlb_levels(v, did), did, pasid, 0, m->lo, m->hi);
+    if (!keep_psc) {
+        unsigned stage =
+            v->xlate == VTD_XLATE_SECOND ? VTD_STAGE_2 : VTD_STAGE_1;
+        size_t n = 0;
+        for (unsigned i = 0; i < 4; i++)
+            n += inval_probe(v->psc[i], 1u << (4 - i), did, pasid, stage, m->lo,
+                             m->hi);
+        st[IOSIM_ST_PSC_INVAL_ENTRIES] += n;
+        v->psc_drops++;
+    }
+    return true;
+}
+
 static void inval_iotlb(vtd_t *v, const vtd_desc_t *d)
 {
     inval_match_t m = {0};
@@ -839,6 +890,8 @@ static void inval_iotlb(vtd_t *v, const vtd_desc_t *d)
         /* Spec §6.5.2.3: IH=1 means only leaf entries changed, so the
          * paging-structure caches may be preserved. */
         keep_psc = d->ih && v->cfg->vtd.honour_ih;
+        if (d->did != VTD_HOST_S2_DID && inval_psi(v, &m, keep_psc))
+            return;
     }
     /* IOTLB entries: 4 KB, 2 MB or 1 GB (levels 1-3), stage field 0.
      * vtd.psi_iotlb_scope widens what a PSI that drops PSC entries (IH=0)

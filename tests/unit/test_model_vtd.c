@@ -1379,8 +1379,9 @@ static uint64_t rnd(uint64_t *x)
 
 /* Two models fed the same random maps, translations and invalidations:
  * h probes the keys a page-selective invalidation covers
- * (inval_lines: the levels each domain filled, the keys of each level's
- * range, or one scan when there are many), g (vtd_set_shortcuts off)
+ * (inval_psi, inval_lines: the levels each domain filled, the keys of
+ * each level's range, or one scan when there are many), g
+ * (vtd_set_shortcuts off)
  * tests every line of every cache against the range (match_line: the
  * entry's span overlaps it).  Three domains map 4 KB pages, 2 MB and
  * 1 GB leaves over a 4 GB window (domain 3 4 KB only); IOTLBs of 1 to 16
@@ -1461,6 +1462,8 @@ static void targeted_run(uint64_t seed, unsigned sets, bool pasids)
         for (unsigned i = 0; i < 4; i++)
             same_lines(vtd_psc_cache(h->v, i), vtd_psc_cache(g->v, i));
         assert_memory_equal(h->st, g->st, sizeof h->st);
+        /* (the in-flight walks' signal: inflight.c) */
+        assert_int_equal(vtd_psc_drops(h->v), vtd_psc_drops(g->v));
     }
     assert_true(removed > 100);
     assert_true(psc_removed > 100);
