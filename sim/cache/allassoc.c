@@ -1,14 +1,30 @@
 /* allassoc.c — every LRU geometry of one cache in one pass (allassoc.h).
  *
- * Concepts (implementation): per set count S, S stacks of at most
- * max_ways places in one key array (place j of set i at
- * i * max_ways + j, place 0 the most recent); a hole is
- * the key HOLE (no cache key is all ones: VT-d's addresses are page
- * numbers, its tags 42 bits), so an update moves one array.
- * Per S three arrays over depth 1..max_ways: hits found at depth d, and
- * two difference arrays (a +1 at 1 and a -1 past the last W affected)
- * for evictions and invalidated entries; a prefix sum gives the counts of
- * one W. */
+ * Concepts (implementation): per set count S, S stacks of max_ways
+ * places each.  Two layouts:
+ *   - Small (max_ways <= 16, SMALL_WAYS: every sweep of the shipped
+ *     configurations): a stack's keys stay in max_ways slots that never
+ *     move; a 32-byte allassoc_set_t per set holds the stack's order, a
+ *     byte per place (a fingerprint of the key there, 0 for an empty
+ *     place: a hole or a place never filled) and a nibble per place (the
+ *     slot of the key there).  One 16-byte compare (SSE2) finds the
+ *     places whose fingerprint is the key's and the empty ones; the key
+ *     is checked in its slot; the move to the top shifts the two words
+ *     (a few shifts and masks) instead of moving up to 16 keys.  An
+ *     empty place and a trailing hole are the same thing here: both take
+ *     the next key that sinks to them.
+ *   - Large (more ways): place j of set i at i * max_ways + j of one key
+ *     array, place 0 the most recent; a hole is the key HOLE (no cache key
+ *     is all ones: VT-d's addresses are page numbers, its tags 42 bits),
+ *     so an update moves one array.
+ * Per S three arrays over depth 1..max_ways: hits found at depth d, the
+ * accesses whose first empty place (or hit depth, or the stack's length)
+ * was q (evq[q]: W <= q evicted, so evictions of W sum evq[W..]), and
+ * entries invalidated at depth d; sums give the counts of one W.
+ * The key last accessed, while no invalidation or flush touched it, is on
+ * top of every stack: accessing it again (a run of DMA in one page) is a
+ * hit at depth 1 everywhere that moves nothing, counted once (mru_hits)
+ * instead of per set count. */
 #include "cache/allassoc.h"
 
 #include <pthread.h>
@@ -16,6 +32,9 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* Tags allassoc_invalidate tells apart (a sweep's IOTLB sees a few: a
  * DID, a PASID, the page size levels of its entries; more and no
@@ -32,18 +51,34 @@ static inline bool is_hole(cache_key_t k)
 }
 static const cache_key_t hole_key = {HOLE_ADDR, HOLE_TAG};
 
+/* The small layout's ways at most (a nibble per place, a byte per place
+ * in 16 bytes). */
+#define SMALL_WAYS 16u
+/* A place the key is not at (small_find). */
+#define NO_PLACE UINT32_MAX
+
+typedef struct allassoc_set { /* one stack of the small layout */
+    uint64_t fp[2];           /* byte j (fp[j / 8] bits 8 (j % 8) up): place j's
+                                 key's fingerprint (fingerprint()), 0: empty */
+    uint64_t ord;             /* nibble j: the slot of place j's key (or of the
+                                 empty place's last key: a free slot) */
+    uint64_t pad;             /* (two sets a 64-byte line) */
+} allassoc_set_t;
+
 typedef struct allassoc_level { /* one set count */
     uint32_t sets;
-    cache_key_t *keys; /* HOLE: an empty place */
-    uint32_t *len;     /* places in use per set (trailing holes cut) */
-    uint64_t holes;    /* holes among the places in use, all sets: none
-                          (no invalidation left one) spares find and
-                          cut_holes their hole tests */
-    uint64_t *hit;     /* [d]: hits found at depth d (1..max_ways)   */
-    int64_t *evict;    /* difference array over W                     */
-    int64_t *inval;    /* difference array over W                     */
-    uint64_t *hit_f;   /* the three as a closed window left them      */
-    int64_t *evict_f, *inval_f;
+    cache_key_t *keys;  /* large: HOLE an empty place; small: the slots */
+    allassoc_set_t *st; /* small: per set its order (else NULL) */
+    uint32_t *len;      /* large: places in use per set (trailing holes
+                           cut) */
+    uint64_t holes;     /* large: holes among the places in use, all sets:
+                           none (no invalidation left one) spares find and
+                           cut_holes their hole tests */
+    uint64_t *hit;      /* [d]: hits found at depth d (1..max_ways)   */
+    uint64_t *evq;      /* [q]: accesses that evicted for W <= q       */
+    uint64_t *inval;    /* [d]: entries invalidated at depth d          */
+    uint64_t *hit_f;    /* the three as a closed window left them      */
+    uint64_t *evq_f, *inval_f;
 } allassoc_level_t;
 
 struct allassoc {
@@ -52,12 +87,21 @@ struct allassoc {
     /* the set counts still updated (all but those allassoc_watch_give_up
      * left: indices into lv), nlive of them */
     size_t *live, nlive;
-    uint32_t ways; /* max_ways: places per stack */
-    bool pending;  /* a lookup that missed in the driving cache */
+    uint32_t ways;  /* max_ways: places per stack */
+    bool small;     /* the small layout (ways <= SMALL_WAYS) */
+    uint32_t wmask; /* small: a bit per place (ways bits) */
+    bool pending;   /* a lookup that missed in the driving cache */
     uint64_t pending_addr, pending_tag;
     bool inexact;
     bool closed; /* a measurement window closed: counts are the _f ones */
     uint64_t lookups, lookups_f; /* lookups reported (and when closed) */
+    /* the key last accessed (mru_ok: and not invalidated since, nor
+     * flushed): on top of every stack updated, so accessing it again
+     * moves nothing (access()); its hits at depth 1, counted here for
+     * every set count (and as a closed window left them) */
+    bool mru_ok;
+    uint64_t mru_addr, mru_tag;
+    uint64_t mru_hits, mru_hits_f;
     /* allassoc_watch: per level the depth (1..) an access found its key
      * at, UINT32_MAX if absent; the reference and watched geometries as
      * (level, ways); per watched one its differences and their key */
@@ -68,6 +112,11 @@ struct allassoc {
     size_t *w_lv;
     uint32_t *w_ways;
     uint64_t *w_differs, *w_key;
+    /* per level k, of the geometries followed on it: wb[2k] the least
+     * ways (UINT32_MAX if none), wb[2k + 1] the most (0 if none), so a
+     * lookup whose depths cannot make any differ skips them
+     * (watch_compare; follow_bounds) */
+    uint32_t *wb;
     /* the watched geometries still followed (indices), nfollow of them;
      * give_up: allassoc_watch_give_up, whose next check is at lookup
      * give_up_at */
@@ -171,24 +220,35 @@ allassoc_t *allassoc_new(const uint32_t *sets, size_t nsets, uint32_t max_ways,
     a->nlive = nsets;
     a->seen_tag[0] = HOLE_TAG; /* (no key's tag: none seen) */
     a->ways = max_ways;
+    a->small = max_ways <= SMALL_WAYS;
+    a->wmask = a->small ? (uint32_t)((1ull << max_ways) - 1u) : 0;
+    /* the small layout's starting order: slot j at place j, all empty */
+    uint64_t ord0 = 0;
+    for (uint32_t j = 0; a->small && j < max_ways; j++)
+        ord0 |= (uint64_t)j << (4u * j);
     for (size_t i = 0; i < nsets; i++) {
         allassoc_level_t *l = &a->lv[i];
         size_t n = (size_t)sets[i] * max_ways;
         a->live[i] = i;
         l->sets = sets[i];
         l->keys = malloc(n * sizeof *l->keys);
-        l->len = calloc(sets[i], sizeof *l->len);
+        if (a->small)
+            l->st = calloc(sets[i], sizeof *l->st);
+        else
+            l->len = calloc(sets[i], sizeof *l->len);
         l->hit = calloc(max_ways + 2u, sizeof *l->hit);
-        l->evict = calloc(max_ways + 2u, sizeof *l->evict);
+        l->evq = calloc(max_ways + 2u, sizeof *l->evq);
         l->inval = calloc(max_ways + 2u, sizeof *l->inval);
         l->hit_f = calloc(max_ways + 2u, sizeof *l->hit_f);
-        l->evict_f = calloc(max_ways + 2u, sizeof *l->evict_f);
+        l->evq_f = calloc(max_ways + 2u, sizeof *l->evq_f);
         l->inval_f = calloc(max_ways + 2u, sizeof *l->inval_f);
-        if (!l->keys || !l->len || !l->hit || !l->evict || !l->inval ||
-            !l->hit_f || !l->evict_f || !l->inval_f) {
+        if (!l->keys || !(l->len || l->st) || !l->hit || !l->evq || !l->inval ||
+            !l->hit_f || !l->evq_f || !l->inval_f) {
             allassoc_free(a);
             return iosim_err_set(err, "all-associativity: out of memory"), NULL;
         }
+        for (uint32_t s = 0; l->st && s < sets[i]; s++)
+            l->st[s].ord = ord0;
     }
     return a;
 }
@@ -200,17 +260,19 @@ void allassoc_free(allassoc_t *a)
     for (size_t i = 0; a->lv && i < a->nlv; i++) {
         allassoc_level_t *l = &a->lv[i];
         free(l->keys);
+        free(l->st);
         free(l->len);
         free(l->hit);
-        free(l->evict);
+        free(l->evq);
         free(l->inval);
         free(l->hit_f);
-        free(l->evict_f);
+        free(l->evq_f);
         free(l->inval_f);
     }
     free(a->lv);
     free(a->live);
     free(a->follow);
+    free(a->wb);
     free(a->depth);
     free(a->w_lv);
     free(a->w_ways);
@@ -224,6 +286,8 @@ void allassoc_free(allassoc_t *a)
     allassoc_free(a->sib);
     free(a);
 }
+
+static void follow_bounds(allassoc_t *a);
 
 static size_t level_of(const allassoc_t *a, uint32_t sets)
 {
@@ -250,8 +314,9 @@ int allassoc_watch(allassoc_t *a, uint32_t ref_sets, uint32_t ref_ways,
     a->w_differs = calloc(n ? n : 1, sizeof *a->w_differs);
     a->w_key = calloc(n ? n : 1, sizeof *a->w_key);
     a->follow = calloc(n ? n : 1, sizeof *a->follow);
+    a->wb = calloc(2 * a->nlv, sizeof *a->wb);
     if (!a->depth || !a->w_lv || !a->w_ways || !a->w_differs || !a->w_key ||
-        !a->follow)
+        !a->follow || !a->wb)
         return iosim_err_set(err, "all-associativity: out of memory");
     for (size_t i = 0; i < n; i++) {
         a->follow[i] = i;
@@ -265,6 +330,7 @@ int allassoc_watch(allassoc_t *a, uint32_t ref_sets, uint32_t ref_ways,
     }
     a->nwatch = n;
     a->nfollow = n;
+    follow_bounds(a);
     return 0;
 }
 
@@ -300,8 +366,25 @@ void allassoc_watch_result(const allassoc_t *a, size_t i, uint64_t *differs,
  * serving ref or a geometry followed.  A split part (a->link) left them
  * as of the check at lookup `at`: a key one held at a pending lookup
  * before that makes the shadow inexact (held_mark), after it not. */
+/* wb from the geometries followed (after each change of them). */
+static void follow_bounds(allassoc_t *a)
+{
+    for (size_t k = 0; k < a->nlv; k++) {
+        a->wb[2 * k] = UINT32_MAX;
+        a->wb[2 * k + 1] = 0;
+    }
+    for (size_t f = 0; f < a->nfollow; f++) {
+        size_t i = a->follow[f], k = a->w_lv[i];
+        if (a->w_ways[i] < a->wb[2 * k])
+            a->wb[2 * k] = a->w_ways[i];
+        if (a->w_ways[i] > a->wb[2 * k + 1])
+            a->wb[2 * k + 1] = a->w_ways[i];
+    }
+}
+
 static void keep_live(allassoc_t *a, uint64_t at)
 {
+    follow_bounds(a);
     size_t n = 0;
     for (size_t x = 0; x < a->nlive; x++) {
         size_t k = a->live[x];
@@ -341,6 +424,19 @@ static void give_up_check(allassoc_t *a)
 
 static void link_check(allassoc_t *a);
 
+/* allassoc_watch_give_up's check, when due (after each lookup's
+ * comparison). */
+static inline __attribute__((always_inline)) void watch_tick(allassoc_t *a)
+{
+    if (a->give_up && a->seq >= a->give_up_at) {
+        if (a->link)
+            link_check(a);
+        else
+            give_up_check(a);
+        a->give_up_at = a->seq + GIVE_UP_EVERY;
+    }
+}
+
 /* After a lookup's access (a->depth filled): each watched geometry's
  * outcome against the reference's, ref_hit (the driving cache's: ref's
  * own set count, where this part has it, must agree) */
@@ -349,7 +445,16 @@ static void watch_compare(allassoc_t *a, bool ref_hit)
     bool ref = ref_hit;
     if (a->ref_lv != SIZE_MAX && (a->depth[a->ref_lv] <= a->ref_ways) != ref)
         a->inexact = true;
-    for (size_t f = 0; f < a->nfollow; f++) {
+    /* a geometry of W ways differs iff ref hit and depth > W, or ref
+     * missed and depth <= W: none on level k if depth <= its least W
+     * (ref hit) or > its most (ref missed) */
+    bool any = false;
+    for (size_t x = 0; x < a->nlive; x++) {
+        size_t k = a->live[x];
+        uint32_t d = a->depth[k];
+        any |= ref ? d > a->wb[2 * k] : d <= a->wb[2 * k + 1];
+    }
+    for (size_t f = 0; any && f < a->nfollow; f++) {
         size_t i = a->follow[f];
         if ((a->depth[a->w_lv[i]] <= a->w_ways[i]) != ref) {
             a->w_differs[i]++;
@@ -358,13 +463,7 @@ static void watch_compare(allassoc_t *a, bool ref_hit)
                           0x9e3779b97f4a7c15ull;
         }
     }
-    if (a->give_up && a->seq >= a->give_up_at) {
-        if (a->link)
-            link_check(a);
-        else
-            give_up_check(a);
-        a->give_up_at = a->seq + GIVE_UP_EVERY;
-    }
+    watch_tick(a);
 }
 
 /* Split part a applies decision d (link_check): give_up_check's twin
@@ -440,6 +539,147 @@ static void link_check(allassoc_t *a)
     link_apply(a);
 }
 
+/* ---- the small layout (a->small) ----------------------------------------- */
+
+/* A key's fingerprint: a byte, never 0 (an empty place's).  Any function
+ * of the key would do (a place whose byte matches has its key checked);
+ * a mixing one keeps the checks of other keys rare. */
+static inline uint8_t fingerprint(uint64_t addr, uint64_t tag)
+{
+    uint64_t x = (addr ^ (tag * 0x9e3779b97f4a7c15ull)) * 0xd6e8feb86659fd93ull;
+    uint8_t f = (uint8_t)(x >> 56);
+    return f ? f : 1u;
+}
+
+/* Bit j set: place j's byte is f (*empty: is 0), for places < 16. */
+static inline uint32_t small_masks(const allassoc_set_t *st, uint8_t f,
+                                   uint32_t *empty)
+{
+#if defined(__SSE2__)
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)st->fp);
+    *empty =
+        (uint32_t)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_setzero_si128()));
+    return (uint32_t)_mm_movemask_epi8(
+        _mm_cmpeq_epi8(v, _mm_set1_epi8((char)f)));
+#else
+    uint32_t m = 0, e = 0;
+    for (unsigned j = 0; j < SMALL_WAYS; j++) {
+        uint8_t b = (uint8_t)(st->fp[j / 8u] >> (8u * (j % 8u)));
+        m |= (uint32_t)(b == f) << j;
+        e |= (uint32_t)(b == 0) << j;
+    }
+    *empty = e;
+    return m;
+#endif
+}
+
+static inline uint32_t nib(uint64_t ord, uint32_t j)
+{
+    return (uint32_t)(ord >> (4u * j)) & 15u;
+}
+
+/* Place of key (NO_PLACE if absent) in stack `set` of l; *empty: the
+ * empty places (a bit each). */
+static inline __attribute__((always_inline)) uint32_t
+small_find(const allassoc_t *a, const allassoc_level_t *l, uint32_t set,
+           uint64_t addr, uint64_t tag, uint8_t f, uint32_t *empty)
+{
+    const allassoc_set_t *st = &l->st[set];
+    uint32_t e, m = small_masks(st, f, &e) & a->wmask;
+    *empty = e & a->wmask;
+    const cache_key_t *k = &l->keys[(size_t)set * a->ways];
+    for (; m; m &= m - 1u) { /* (another key's byte: rare) */
+        uint32_t p = (uint32_t)__builtin_ctz(m);
+        const cache_key_t *x = &k[nib(st->ord, p)];
+        if (x->addr == addr && x->tag == tag)
+            return p;
+    }
+    return NO_PLACE;
+}
+
+/* The stack with place q taken out and (slot, byte f) put on top: places
+ * 0..q-1 move down one.  In each word, the places 0..q (mask m) take the
+ * word shifted by one place with the new entry below, the rest stay. */
+static inline void small_to_top(allassoc_set_t *st, uint64_t ord, uint32_t q,
+                                uint32_t slot, uint8_t f)
+{
+    uint64_t m = ~0ull >> (60u - 4u * q); /* nibbles 0..q */
+    st->ord = (((ord << 4) | slot) & m) | (ord & ~m);
+    uint64_t w0 = st->fp[0];
+    if (q < 8u) {
+        m = ~0ull >> (56u - 8u * q); /* bytes 0..q */
+        st->fp[0] = (((w0 << 8) | f) & m) | (w0 & ~m);
+        return;
+    }
+    uint64_t w1 = st->fp[1];
+    m = ~0ull >> (56u - 8u * (q - 8u));
+    st->fp[1] = (((w1 << 8) | (w0 >> 56)) & m) | (w1 & ~m);
+    st->fp[0] = (w0 << 8) | f;
+}
+
+/* Place p (a key's) empty. */
+static inline void small_clear(allassoc_set_t *st, uint32_t p)
+{
+    st->fp[p / 8u] &= ~(0xffull << (8u * (p % 8u)));
+}
+
+/* access()'s step for one set count of the small layout: its stacks'
+ * ways and wmask (a's, in registers), *depth the depth found (the
+ * watch's, or a scratch word). */
+static inline __attribute__((always_inline)) void
+small_access(allassoc_level_t *l, uint32_t ways, uint32_t wmask,
+             uint32_t *depth, uint32_t set, uint64_t addr, uint64_t tag,
+             uint8_t f, bool count_hit)
+{
+    allassoc_set_t *st = &l->st[set];
+    cache_key_t *keys = &l->keys[(size_t)set * ways];
+    const uint64_t ord0 = st->ord;
+    uint32_t e, m = small_masks(st, f, &e) & wmask;
+    e &= wmask;
+    uint32_t p = NO_PLACE;
+    for (; m; m &= m - 1u) { /* (another key's byte: rare) */
+        uint32_t j = (uint32_t)__builtin_ctz(m);
+        const cache_key_t *x = &keys[nib(ord0, j)];
+        if (x->addr == addr && x->tag == tag) {
+            p = j;
+            break;
+        }
+    }
+    uint64_t ord = ord0;
+    uint32_t q, slot;
+    if (p != NO_PLACE) {
+        if (count_hit)
+            l->hit[p + 1]++;
+        *depth = p + 1;
+        if (p == 0) /* on top already: nothing moves */
+            return;
+        slot = nib(ord, p);
+        uint32_t above = e & ((1u << p) - 1u);
+        q = p;
+        if (above) { /* the first empty place above takes the move down;
+                        the key's own place is left empty */
+            q = (uint32_t)__builtin_ctz(above);
+            ord = (ord & ~(15ull << (4u * p))) |
+                  ((uint64_t)nib(ord, q) << (4u * p));
+            small_clear(st, p);
+        }
+        l->evq[q]++;
+    } else {
+        *depth = UINT32_MAX;
+        /* the first empty place, else the bottom falls off (every W
+         * evicts) */
+        q = e ? (uint32_t)__builtin_ctz(e) : ways;
+        l->evq[q]++;
+        if (q == ways)
+            q--;
+        slot = nib(ord, q);
+        keys[slot] = (cache_key_t){addr, tag};
+    }
+    small_to_top(st, ord, q, slot, f);
+}
+
+/* ---- the large layout ---------------------------------------------------- */
+
 /* Place of key in stack `set` of l, or its length if absent; *hole: the
  * first hole above that place (or the place itself if none). */
 static inline __attribute__((always_inline)) uint32_t
@@ -497,10 +737,7 @@ static inline void access_no_holes(allassoc_t *a, allassoc_level_t *l, size_t k,
         l->hit[p + 1]++;
     if (a->nwatch)
         a->depth[k] = found ? p + 1 : UINT32_MAX;
-    if (p > 0) { /* W <= p: full, and the key not in it */
-        l->evict[1]++;
-        l->evict[p + 1]--;
-    }
+    l->evq[p]++;                 /* W <= p: full, and the key not in it */
     if (!found && n < a->ways) { /* else the bottom entry falls off */
         key[n] = carry;
         l->len[set] = n + 1;
@@ -513,8 +750,42 @@ static inline void access_no_holes(allassoc_t *a, allassoc_level_t *l, size_t k,
 static void access(allassoc_t *a, uint64_t addr, uint64_t tag, bool count_hit,
                    bool ref_hit)
 {
+    if (a->mru_ok && addr == a->mru_addr && tag == a->mru_tag) {
+        /* at depth 1 everywhere: nothing moves, nothing is evicted; a
+         * watched geometry differs only if the driving cache missed */
+        if (!count_hit)
+            return;
+        a->mru_hits++;
+        if (a->nwatch && ref_hit) {
+            watch_tick(a);
+        } else if (a->nwatch) {
+            for (size_t x = 0; x < a->nlive; x++)
+                a->depth[a->live[x]] = 1;
+            watch_compare(a, ref_hit);
+        }
+        return;
+    }
+    a->mru_ok = true;
+    a->mru_addr = addr;
+    a->mru_tag = tag;
     /* every set count's index is the low bits of one hash (cache_index) */
     const uint32_t h = cache_index(addr, tag, UINT32_MAX);
+    if (a->small) {
+        const uint8_t f = fingerprint(addr, tag);
+        const uint32_t ways = a->ways, wmask = a->wmask;
+        const size_t *live = a->live, nlive = a->nlive;
+        allassoc_level_t *lv = a->lv;
+        uint32_t *depth = a->depth, scratch;
+        for (size_t x = 0; x < nlive; x++) {
+            const size_t k = live[x];
+            allassoc_level_t *l = &lv[k];
+            small_access(l, ways, wmask, depth ? &depth[k] : &scratch,
+                         h & (l->sets - 1), addr, tag, f, count_hit);
+        }
+        if (a->nwatch && count_hit)
+            watch_compare(a, ref_hit);
+        return;
+    }
     for (size_t x = 0; x < a->nlive; x++) {
         const size_t k = a->live[x];
         allassoc_level_t *l = &a->lv[k];
@@ -535,10 +806,7 @@ static void access(allassoc_t *a, uint64_t addr, uint64_t tag, bool count_hit,
             stop = a->ways - 1; /* the bottom entry falls off */
         /* W <= hole: the W-way set was full (no hole in its W places)
          * and the key was not in it: its last entry goes */
-        if (hole > 0) {
-            l->evict[1]++;
-            l->evict[hole + 1]--;
-        }
+        l->evq[hole]++;
         cache_key_t *key = &l->keys[base];
         /* the move down fills the hole above it, if any; a key found
          * below a hole leaves one in its place (below): one fewer only
@@ -559,14 +827,21 @@ static void access(allassoc_t *a, uint64_t addr, uint64_t tag, bool count_hit,
 }
 
 /* Is the key held at any depth by any set count? */
+static bool held_in(const allassoc_t *a, const allassoc_level_t *l,
+                    uint64_t addr, uint64_t tag)
+{
+    uint32_t set = cache_index(addr, tag, l->sets - 1), hole;
+    if (a->small)
+        return small_find(a, l, set, addr, tag, fingerprint(addr, tag),
+                          &hole) != NO_PLACE;
+    return find(a, l, set, addr, tag, &hole) < l->len[set];
+}
+
 static bool held(const allassoc_t *a, uint64_t addr, uint64_t tag)
 {
-    for (size_t x = 0; x < a->nlive; x++) {
-        const allassoc_level_t *l = &a->lv[a->live[x]];
-        uint32_t set = cache_index(addr, tag, l->sets - 1), hole;
-        if (find(a, l, set, addr, tag, &hole) < l->len[set])
+    for (size_t x = 0; x < a->nlive; x++)
+        if (held_in(a, &a->lv[a->live[x]], addr, tag))
             return true;
-    }
     return false;
 }
 
@@ -577,10 +852,7 @@ static void held_mark(allassoc_t *a, uint64_t addr, uint64_t tag)
 {
     for (size_t x = 0; x < a->nlive; x++) {
         size_t k = a->live[x];
-        const allassoc_level_t *l = &a->lv[k];
-        uint32_t set = cache_index(addr, tag, l->sets - 1), hole;
-        if (find(a, l, set, addr, tag, &hole) < l->len[set] &&
-            a->inexact_seq[k] == UINT64_MAX)
+        if (held_in(a, &a->lv[k], addr, tag) && a->inexact_seq[k] == UINT64_MAX)
             a->inexact_seq[k] = a->seq;
     }
 }
@@ -643,7 +915,22 @@ static inline __attribute__((always_inline)) void
 invalidate_now(allassoc_t *a, uint64_t addr, uint64_t tag)
 {
     end_pending(a);
+    if (addr == a->mru_addr && tag == a->mru_tag)
+        a->mru_ok = false;
     const uint32_t h = cache_index(addr, tag, UINT32_MAX);
+    if (a->small) {
+        const uint8_t f = fingerprint(addr, tag);
+        for (size_t x = 0; x < a->nlive; x++) {
+            allassoc_level_t *l = &a->lv[a->live[x]];
+            uint32_t set = h & (l->sets - 1), e;
+            uint32_t p = small_find(a, l, set, addr, tag, f, &e);
+            if (p != NO_PLACE) {
+                small_clear(&l->st[set], p);
+                l->inval[p + 1]++;
+            }
+        }
+        return;
+    }
     for (size_t x = 0; x < a->nlive; x++) {
         allassoc_level_t *l = &a->lv[a->live[x]];
         uint32_t set = h & (l->sets - 1), hole;
@@ -681,7 +968,22 @@ static void invalidate_if_now(allassoc_t *a,
                               void *arg)
 {
     end_pending(a);
-    for (size_t x = 0; x < a->nlive; x++) {
+    a->mru_ok = false;
+    for (size_t x = 0; a->small && x < a->nlive; x++) {
+        allassoc_level_t *l = &a->lv[a->live[x]];
+        for (uint32_t set = 0; set < l->sets; set++) {
+            allassoc_set_t *st = &l->st[set];
+            const cache_key_t *key = &l->keys[(size_t)set * a->ways];
+            uint32_t e;
+            (void)small_masks(st, 0, &e);
+            for (uint32_t p = 0; p < a->ways; p++)
+                if (!(e >> p & 1u) && match(key[nib(st->ord, p)], 0, arg)) {
+                    small_clear(st, p);
+                    l->inval[p + 1]++;
+                }
+        }
+    }
+    for (size_t x = 0; !a->small && x < a->nlive; x++) {
         allassoc_level_t *l = &a->lv[a->live[x]];
         for (uint32_t set = 0; set < l->sets; set++) {
             const cache_key_t *key = &l->keys[(size_t)set * a->ways];
@@ -696,28 +998,36 @@ static void invalidate_if_now(allassoc_t *a,
 static void flush_now(allassoc_t *a)
 {
     end_pending(a);
+    a->mru_ok = false;
     for (size_t k = 0; k < a->nlv; k++) {
-        memset(a->lv[k].len, 0, a->lv[k].sets * sizeof *a->lv[k].len);
-        a->lv[k].holes = 0;
+        allassoc_level_t *l = &a->lv[k];
+        for (uint32_t s = 0; l->st && s < l->sets; s++)
+            l->st[s].fp[0] = l->st[s].fp[1] = 0; /* (any order will do) */
+        if (l->len)
+            memset(l->len, 0, l->sets * sizeof *l->len);
+        l->holes = 0;
     }
 }
 
 static void window_now(allassoc_t *a, bool begin)
 {
     size_t n = a->ways + 2u;
-    if (begin)
+    if (begin) {
         a->lookups = 0;
-    else
+        a->mru_hits = 0;
+    } else {
         a->lookups_f = a->lookups;
+        a->mru_hits_f = a->mru_hits;
+    }
     for (size_t k = 0; k < a->nlv; k++) {
         allassoc_level_t *l = &a->lv[k];
         if (begin) {
             memset(l->hit, 0, n * sizeof *l->hit);
-            memset(l->evict, 0, n * sizeof *l->evict);
+            memset(l->evq, 0, n * sizeof *l->evq);
             memset(l->inval, 0, n * sizeof *l->inval);
         } else {
             memcpy(l->hit_f, l->hit, n * sizeof *l->hit);
-            memcpy(l->evict_f, l->evict, n * sizeof *l->evict);
+            memcpy(l->evq_f, l->evq, n * sizeof *l->evq);
             memcpy(l->inval_f, l->inval, n * sizeof *l->inval);
         }
     }
@@ -1040,6 +1350,7 @@ static int split(allassoc_t *a)
     b->w_differs = calloc(n + 1, sizeof *b->w_differs);
     b->w_key = calloc(n + 1, sizeof *b->w_key);
     b->follow = calloc(n + 1, sizeof *b->follow);
+    b->wb = calloc(2 * (nb + 1), sizeof *b->wb);
     uint32_t *adepth = calloc(na + 1, sizeof *adepth);
     bool linked = n && a->give_up;
     if (linked) {
@@ -1056,7 +1367,7 @@ static int split(allassoc_t *a)
     }
     if (!b->lv || !b->live || !b->depth || !b->inexact_seq || !a->inexact_seq ||
         !b->w_lv || !b->w_ways || !b->w_differs || !b->w_key || !b->follow ||
-        !adepth ||
+        !b->wb || !adepth ||
         (linked && (!L || !L->differs || !L->key || !a->gfollow ||
                     !b->gfollow || !a->ck_seq || !b->ck_seq))) {
         link_free(L);
@@ -1124,6 +1435,10 @@ static int split(allassoc_t *a)
     a->nlv = na;
     a->nlive = la;
     a->nfollow = fa;
+    if (n) {
+        follow_bounds(a);
+        follow_bounds(b);
+    }
     b->part = 1;
     a->part = 0;
     a->link = b->link = L;
@@ -1344,19 +1659,19 @@ int allassoc_counts(const allassoc_t *a, uint32_t sets, uint32_t ways,
         if (l->sets != sets)
             continue;
         const uint64_t *hit = a->closed ? l->hit_f : l->hit;
-        const int64_t *evict = a->closed ? l->evict_f : l->evict;
-        const int64_t *inval = a->closed ? l->inval_f : l->inval;
-        int64_t ev = 0, inv = 0;
-        uint64_t hits = 0;
+        const uint64_t *evq = a->closed ? l->evq_f : l->evq;
+        const uint64_t *inval = a->closed ? l->inval_f : l->inval;
+        uint64_t hits = 0, ev = 0, inv = 0;
         for (uint32_t w = 1; w <= ways; w++) {
             hits += hit[w];
-            ev += evict[w];
             inv += inval[w];
         }
+        for (uint32_t q = ways; q <= a->ways; q++)
+            ev += evq[q];
         out->lookups = a->closed ? a->lookups_f : a->lookups;
-        out->hits = hits;
-        out->evictions = (uint64_t)ev;
-        out->invalidated = (uint64_t)inv;
+        out->hits = hits + (a->closed ? a->mru_hits_f : a->mru_hits);
+        out->evictions = ev;
+        out->invalidated = inv;
         return 0;
     }
     return a->sib ? allassoc_counts(a->sib, sets, ways, out) : -1;
