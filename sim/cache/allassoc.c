@@ -210,9 +210,12 @@ allassoc_t *allassoc_new(const uint32_t *sets, size_t nsets, uint32_t max_ways,
                NULL;
     allassoc_t *a = calloc(1, sizeof *a);
     if (!a || !(a->lv = calloc(nsets, sizeof *a->lv)) ||
-        !(a->live = calloc(nsets, sizeof *a->live))) {
-        if (a)
+        !(a->live = calloc(nsets, sizeof *a->live)) ||
+        !(a->depth = calloc(nsets, sizeof *a->depth))) {
+        if (a) {
             free(a->lv);
+            free(a->live);
+        }
         free(a);
         return iosim_err_set(err, "all-associativity: out of memory"), NULL;
     }
@@ -308,7 +311,6 @@ int allassoc_watch(allassoc_t *a, uint32_t ref_sets, uint32_t ref_ways,
                              "all-associativity: %u x %u is not a "
                              "geometry of the shadow",
                              ref_sets, ref_ways);
-    a->depth = calloc(a->nlv, sizeof *a->depth);
     a->w_lv = calloc(n ? n : 1, sizeof *a->w_lv);
     a->w_ways = calloc(n ? n : 1, sizeof *a->w_ways);
     a->w_differs = calloc(n ? n : 1, sizeof *a->w_differs);
@@ -625,7 +627,7 @@ static inline void small_clear(allassoc_set_t *st, uint32_t p)
 
 /* access()'s step for one set count of the small layout: its stacks'
  * ways and wmask (a's, in registers), *depth the depth found (the
- * watch's, or a scratch word). */
+ * watch's, written whether watched or not). */
 static inline __attribute__((always_inline)) void
 small_access(allassoc_level_t *l, uint32_t ways, uint32_t wmask,
              uint32_t *depth, uint32_t set, uint64_t addr, uint64_t tag,
@@ -775,11 +777,11 @@ static void access(allassoc_t *a, uint64_t addr, uint64_t tag, bool count_hit,
         const uint32_t ways = a->ways, wmask = a->wmask;
         const size_t *live = a->live, nlive = a->nlive;
         allassoc_level_t *lv = a->lv;
-        uint32_t *depth = a->depth, scratch;
+        uint32_t *depth = a->depth;
         for (size_t x = 0; x < nlive; x++) {
             const size_t k = live[x];
             allassoc_level_t *l = &lv[k];
-            small_access(l, ways, wmask, depth ? &depth[k] : &scratch,
+            small_access(l, ways, wmask, &depth[k],
                          h & (l->sets - 1), addr, tag, f, count_hit);
         }
         if (a->nwatch && count_hit)
