@@ -781,8 +781,8 @@ static void access(allassoc_t *a, uint64_t addr, uint64_t tag, bool count_hit,
         for (size_t x = 0; x < nlive; x++) {
             const size_t k = live[x];
             allassoc_level_t *l = &lv[k];
-            small_access(l, ways, wmask, &depth[k],
-                         h & (l->sets - 1), addr, tag, f, count_hit);
+            small_access(l, ways, wmask, &depth[k], h & (l->sets - 1), addr,
+                         tag, f, count_hit);
         }
         if (a->nwatch && count_hit)
             watch_compare(a, ref_hit);
