@@ -169,11 +169,15 @@ static void front_log_submit(iosim_sim_t *s, const vtd_desc_t *d, size_t n,
 }
 
 /* Context programming: sid's requests use domain did (logged for a
- * front's back ends). */
+ * front's back ends, unless sid has that domain already: every back end's
+ * context entries, set only by the log's attaches, are the front's at
+ * that point of the log, so its attach would change nothing; a strict
+ * policy attaches at every map). */
 static void sim_attach(iosim_sim_t *s, uint16_t sid, uint16_t did)
 {
+    const bool log = s->nbacks && vtd_domain_of(s->vtd, sid) != did;
     vtd_attach(s->vtd, sid, did);
-    front_ev_t *e = s->nbacks ? front_log(s, EV_ATTACH) : NULL;
+    front_ev_t *e = log ? front_log(s, EV_ATTACH) : NULL;
     if (e) {
         e->sid = sid;
         e->did = did;

@@ -13,7 +13,8 @@
 # are not counted), a lazy capture (flush queue, stale hits), a
 # passthrough capture (no translation), a QEMU capture (the trace's own
 # DMA records), requests of two PASIDs on one page (legacy and scalable
-# mode), one-page requests of changing sizes and gen nic with --compare of three policies; sweeps of
+# mode), requests without a DID from a device that changes domain,
+# one-page requests of changing sizes and gen nic with --compare of three policies; sweeps of
 # the IOTLB (FIFO: no LRU shadow can share the run), PSC hit times and
 # the context cache; with --threads 2.  Configurations that differ in a
 # key the front reads (vtd.iq_desc_ns, os.policy) get fronts of their
@@ -187,6 +188,35 @@ check qemu "$WORK/redis-strict-pcap-qemu.zst" "$FRONT1" "${FIFO[@]}"
 # three policies: a front each (os.policy is not a back-end key)
 check nic "$WORK/nic.zst" "12 ran as the back ends of 3 shared fronts" \
     --compare strict,lazy,fands "${FIFO[@]}"
+# requests without a DID (dom=0: the context entry's domain) from a
+# device that moves from domain 6 to 7 and is attached to 7 again: the
+# front logs an attach only where it changes the entry (sim.c
+# sim_attach), and every back end must follow the move; each request is
+# to a page mapped in the device's domain of the moment (no fault)
+{
+    echo "# iosim-trace text v1"
+    echo "#meta has_dma=1"
+    echo "MAP t=1000 cpu=0 dev=01:00.0 dom=6 pasid=0 iova=0x10000 size=0x4000 phys=0x1000 prot=rw"
+    for i in 0 1 2 3 4 5 6 7; do
+        echo "DMA t=$((2000 + i)) dev=01:00.0 pasid=0 iova=0x1$((i % 4))040 size=64 dir=read dom=0"
+    done
+    echo "MAP t=3000 cpu=0 dev=01:00.0 dom=7 pasid=0 iova=0x20000 size=0x4000 phys=0x9000 prot=rw"
+    for i in 0 1 2 3 4 5 6 7; do
+        echo "DMA t=$((4000 + i)) dev=01:00.0 pasid=0 iova=0x2$((i % 4))040 size=64 dir=read dom=0"
+    done
+    echo "MAP t=5000 cpu=0 dev=01:00.0 dom=7 pasid=0 iova=0x30000 size=0x1000 phys=0x20000 prot=rw"
+    for i in 0 1 2 3; do
+        echo "DMA t=$((6000 + i)) dev=01:00.0 pasid=0 iova=0x30080 size=64 dir=read dom=0"
+        echo "DMA t=$((6100 + i)) dev=01:00.0 pasid=0 iova=0x2$((i % 4))080 size=64 dir=read dom=0"
+    done
+} > "$WORK/attach.txt"
+check attach "$WORK/attach.txt" "$FRONT1" --set sim.window_only=false \
+    "${FIFO[@]}"
+got=$(grep -o '"dma.faults": [0-9]*' "$WORK/attach.shared" | sort -u | tr '\n' ' ')
+[ "$got" = '"dma.faults": 0 ' ] || fail "attach: dma.faults '$got', want 0 in each"
+check attach-lru "$WORK/attach.txt" "ran as the back ends" \
+    --set sim.window_only=false --sweep vtd.iotlb.sets=1,2 \
+    --sweep vtd.iotlb.ways=1,2,3
 # one-page requests of one key whose sizes change in runs (64, 256,
 # 4096 B), over 48 pages: the back ends' loop without calls
 # (sim.c front_replay_tight) takes a run of one size only, with the terms
