@@ -67,11 +67,13 @@ static void front_pool_free(struct front_pool *p);
 
 /* Logs a front with a pool of threads fills in turn (sim_front_threads):
  * how far it may run ahead of its slowest back end. */
-#define FRONT_LOGS 4u
+#define FRONT_LOGS 16u
 /* Log entries a round of the pool holds at least, an EV_ONE run's
- * requests each counted (about eight batches of one-page requests: fewer
- * hand-overs; the logs stay a few MB, whatever the trace's length). */
-#define FRONT_ROUND_MIN 32768u
+ * requests each counted: about a batch of one-page requests (96 KB of
+ * front_one_t), so that a log and the back ends a thread runs on it stay
+ * in one core's L2 (see front_pool_pick); the ring is 1.5 MB or so,
+ * whatever the trace's length. */
+#define FRONT_ROUND_MIN 4096u
 
 typedef enum front_kind {
     EV_MAP,    /* a: iova, b: size, c: phys, flag: write; want.n      */
@@ -1590,25 +1592,44 @@ static void front_replay(const iosim_sim_t *s, const front_log_t *L,
  * With threads, the front fills a ring of FRONT_LOGS logs: a full one is
  * published (front_pool_start) and the front goes on with the next slot,
  * once every back end is done with the log that slot held.  Each back end
- * is a lane that does the published logs in order, one log at a time; a
- * helper keeps to its lane while it has logs to do, then takes the lane
- * furthest behind that no other thread runs, so back ends of different
- * costs share the threads.  The front, its next slot still in use, runs a
- * lane too instead of waiting, so it fills when the ring has room and
- * does back-end work when it has not: neither side waits for a round's
- * slowest back end (a rendezvous per round of logs left the helper idle
- * a fifth of the pass: 0.08-0.12 of 0.42-0.55 s on gen nic's second
- * pass, 2026-12-07).  At the end the front runs lanes until every one is
- * done.  A back end is run by one thread at a time and touches only its
- * own state and the log it does (not written until every lane is past
- * it): results do not depend on the threads.  The mutex orders a log's
- * writes before its reads, a lane's work before its next run on another
- * thread, and every lane's reads of a log before the front refills it
- * and before the caller's next use of the back ends (settle, the memory
- * check). */
+ * is a lane that does the published logs in order, one log at a time.
+ * Each lane has a home thread (the front's, or a helper's), and each
+ * thread runs its home lanes log by log: of them, the one furthest behind
+ * (lowest index on a tie), so a thread does a log in all its lanes before
+ * the next log; the front does its lanes of a log after filling the next
+ * one (log j - 1 once j is published: a helper that caught up has j to
+ * do meanwhile; run on j itself, it slept through every fill, 93 times
+ * in 245 logs of the random stream, 10-22 so).  Why: a log of
+ * FRONT_ROUND_MIN entries (about 100 KB of one-page requests) stays in
+ * the L2 of the core that wrote or first read it while the thread's other
+ * lanes read it there; a lane kept on one thread keeps its caches' lines
+ * in that core (cachegrind, its LL as one core's 512 KB L2, 16 geometries
+ * of gen nic 50k with --threads 2: 4.43 M LL misses -> 3.81 M; --threads
+ * 1: 0.93 M).  When a thread has no
+ * home lane to run, it takes another's: a helper the lane furthest
+ * behind whenever it would sleep, the front only when the ring is full
+ * (the lane holding the slot it needs next) or at the end; the lane taken
+ * moves home, so the shares follow the lanes' costs.  (Before
+ * 2026-12-08 a helper stuck to one lane while it had logs, then took the
+ * lane furthest behind; logs of 32,768 entries, 786 KB on the random
+ * stream, more than an L2, each lane read from L3.)  At the end the front
+ * runs lanes until every one is done.  A back end is run by one thread at
+ * a time and touches only its own state and the log it does (not written
+ * until every lane is past it): results do not depend on the threads.
+ * The mutex orders a log's writes before its reads, a lane's work before
+ * its next run on another thread, and every lane's reads of a log before
+ * the front refills it and before the caller's next use of the back ends
+ * (settle, the memory check). */
+struct front_pool;
+typedef struct front_helper_arg {
+    struct front_pool *pool;
+    unsigned me; /* 1.. (0 is the front's thread) */
+} front_helper_arg_t;
+
 struct front_pool {
     iosim_sim_t *front;
     pthread_t *tid;
+    front_helper_arg_t *arg;
     size_t nthreads;
     pthread_mutex_t lock;
     pthread_cond_t work; /* -> helpers: a log published, the end */
@@ -1617,34 +1638,33 @@ struct front_pool {
     uint64_t published; /* logs published; log j is in log[j % FRONT_LOGS] */
     uint64_t *done;     /* per back end: logs it has done */
     bool *running;      /* per back end: a thread runs it now */
+    unsigned *home;     /* per back end: its thread (0 the front's) */
     bool stop;          /* helpers: no log will come */
     bool oom;           /* a back end's model ran out of memory */
 };
 
-/* Under lock: the lane a thread should run next, or nbacks if none can
- * run: with `stick` (a helper), the one it ran last while that has a log
- * to do, so a back end's state stays in one CPU's caches (taking the lane
- * furthest behind, a helper switched back ends at 75-130 of its 130-190
- * runs on gen nic's second pass; sticking, at 30-50); else the one
- * furthest behind, previous on a tie (the front helps when the slowest
- * lane holds the slot it needs next). */
-static size_t front_pool_pick(const struct front_pool *p, size_t previous,
-                              bool stick)
+/* Under lock: the lane thread `me` should run next, or nbacks if none can
+ * run: of its home lanes with a log to do but the last `lag` published,
+ * the one furthest behind (the lowest index on a tie); with `steal`, else
+ * of the others with a log to do the one furthest behind, which then
+ * moves home to `me`. */
+static size_t front_pool_pick(struct front_pool *p, unsigned me, bool steal,
+                              unsigned lag)
 {
-    size_t n = p->front->nbacks, best = n;
-    if (stick && previous < n && !p->running[previous] &&
-        p->done[previous] < p->published)
-        return previous;
+    size_t n = p->front->nbacks, own = n, other = n;
     for (size_t k = 0; k < n; k++) {
         if (p->running[k] || p->done[k] == p->published)
             continue;
-        if (best == n || p->done[k] < p->done[best] ||
-            (p->done[k] == p->done[best] && k == previous))
-            best = k;
+        if (p->home[k] == me && p->done[k] + lag >= p->published)
+            continue;
+        size_t *best = p->home[k] == me ? &own : &other;
+        if (*best == n || p->done[k] < p->done[*best])
+            *best = k;
     }
-    return best;
+    if (own == n && steal && other != n)
+        p->home[own = other] = me;
+    return own;
 }
-
 /* Lane k's next log, run by the caller, who holds the lock and picked k
  * (the lock is let go meanwhile). */
 static void front_pool_run(struct front_pool *p, size_t k)
@@ -1666,18 +1686,18 @@ static void front_pool_run(struct front_pool *p, size_t k)
 
 static void *front_helper(void *arg)
 {
-    struct front_pool *p = arg;
-    size_t k = p->front->nbacks;
+    const front_helper_arg_t *a = arg;
+    struct front_pool *p = a->pool;
     pthread_mutex_lock(&p->lock);
     for (;;) {
         size_t next = p->front->nbacks;
         while (!p->stop &&
-               (next = front_pool_pick(p, k, true)) == p->front->nbacks)
+               (next = front_pool_pick(p, a->me, true, 0)) == p->front->nbacks)
             pthread_cond_wait(&p->work, &p->lock);
         if (p->stop) /* the end (all done), or a failed run's: leave the
                         logs left */
             break;
-        front_pool_run(p, k = next);
+        front_pool_run(p, next);
     }
     pthread_mutex_unlock(&p->lock);
     return NULL;
@@ -1702,19 +1722,26 @@ static bool front_pool_idle(const struct front_pool *p)
     return true;
 }
 
-/* The front runs lanes (or sleeps) until `until` holds. */
+/* The front runs its home lanes' logs but the last `lag` published, then
+ * until `until` holds runs others' lanes (or sleeps while helpers run
+ * them). */
 static void front_pool_help(iosim_sim_t *s,
-                            bool (*until)(const struct front_pool *))
+                            bool (*until)(const struct front_pool *),
+                            unsigned lag)
 {
     struct front_pool *p = s->pool;
-    size_t k = s->nbacks;
     pthread_mutex_lock(&p->lock);
-    while (!until(p)) {
-        size_t next = front_pool_pick(p, k, false);
+    for (;;) {
+        size_t next = front_pool_pick(p, 0, false, lag);
+        if (next == s->nbacks) {
+            if (until(p))
+                break;
+            next = front_pool_pick(p, 0, true, 0);
+        }
         if (next == s->nbacks)
             pthread_cond_wait(&p->room, &p->lock);
         else
-            front_pool_run(p, k = next);
+            front_pool_run(p, next);
     }
     s->backs_oom |= p->oom;
     pthread_mutex_unlock(&p->lock);
@@ -1723,7 +1750,7 @@ static void front_pool_help(iosim_sim_t *s,
 /* Every published log done in every back end (the caller helping). */
 static void front_pool_wait(iosim_sim_t *s)
 {
-    front_pool_help(s, front_pool_idle);
+    front_pool_help(s, front_pool_idle, 0);
 }
 
 /* log[cur] is published; the front goes on with the next slot, emptied
@@ -1736,7 +1763,7 @@ static void front_pool_start(iosim_sim_t *s)
     pthread_cond_broadcast(&p->work);
     s->cur = (unsigned)(p->published % FRONT_LOGS);
     pthread_mutex_unlock(&p->lock);
-    front_pool_help(s, front_pool_room);
+    front_pool_help(s, front_pool_room, 1);
     s->log[s->cur].nev = 0;
     s->log[s->cur].ndesc = 0;
     s->log[s->cur].none = 0;
@@ -1756,8 +1783,10 @@ static void front_pool_free(struct front_pool *p)
     pthread_cond_destroy(&p->work);
     pthread_cond_destroy(&p->room);
     free(p->tid);
+    free(p->arg);
     free(p->done);
     free(p->running);
+    free(p->home);
     free(p);
 }
 
@@ -1781,22 +1810,34 @@ int sim_front_threads(iosim_sim_t *s, unsigned threads, iosim_err_t *err)
     }
     struct front_pool *p = calloc(1, sizeof *p);
     if (!p || !(p->tid = calloc(helpers, sizeof *p->tid)) ||
+        !(p->arg = calloc(helpers, sizeof *p->arg)) ||
         !(p->done = calloc(s->nbacks, sizeof *p->done)) ||
-        !(p->running = calloc(s->nbacks, sizeof *p->running))) {
+        !(p->running = calloc(s->nbacks, sizeof *p->running)) ||
+        !(p->home = calloc(s->nbacks, sizeof *p->home))) {
         if (p) {
             free(p->tid);
+            free(p->arg);
             free(p->done);
+            free(p->running);
         }
         free(p);
         return iosim_err_set(err, "out of memory");
     }
     p->front = s;
+    /* homes dealt in turn, the front's thread last (it also fills the
+     * logs); taking lanes moves them to where there is time */
+    for (size_t k = 0; k < s->nbacks; k++)
+        p->home[k] = (unsigned)((k + 1) % (helpers + 1));
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
     pthread_cond_init(&p->room, NULL);
-    for (; p->nthreads < helpers; p->nthreads++)
-        if (pthread_create(&p->tid[p->nthreads], NULL, front_helper, p))
+    for (; p->nthreads < helpers; p->nthreads++) {
+        p->arg[p->nthreads] =
+            (front_helper_arg_t){p, (unsigned)p->nthreads + 1};
+        if (pthread_create(&p->tid[p->nthreads], NULL, front_helper,
+                           &p->arg[p->nthreads]))
             break;
+    }
     s->pool = p; /* no helper started: the calling thread does it all */
     return 0;
 }
