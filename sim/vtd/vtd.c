@@ -837,15 +837,34 @@ static bool inval_psi(vtd_t *v, const inval_match_t *m, bool keep_psc)
     uint64_t *st = v->st;
     const uint16_t did = m->did;
     const uint32_t pasid = m->by_pasid ? m->pasid : 0;
-    st[IOSIM_ST_IOTLB_INVAL_ENTRIES] += inval_probe(
-        v->iotlb, iotlb_levels(v, did), did, pasid, 0, m->lo, m->hi);
+    const unsigned levels = iotlb_levels(v, did);
+    if (levels == 1u) { /* 4 KB entries only: the one range, no loop */
+        cache_t *c = v->iotlb;
+        const cache_range_t r = {VTD_TAG(did, pasid, 1, 0),
+                                 m->lo >> PT_PAGE_SHIFT,
+                                 (m->hi - 1) >> PT_PAGE_SHIFT};
+        if ((c->enabled && c->nvalid != 0) || c->shadow)
+            st[IOSIM_ST_IOTLB_INVAL_ENTRIES] +=
+                cache_invalidate_ranges(c, &r, 1);
+    } else {
+        st[IOSIM_ST_IOTLB_INVAL_ENTRIES] +=
+            inval_probe(v->iotlb, levels, did, pasid, 0, m->lo, m->hi);
+    }
     if (!keep_psc) {
         unsigned stage =
             v->xlate == VTD_XLATE_SECOND ? VTD_STAGE_2 : VTD_STAGE_1;
         size_t n = 0;
-        for (unsigned i = 0; i < 4; i++)
-            n += inval_probe(v->psc[i], 1u << (4 - i), did, pasid, stage, m->lo,
-                             m->hi);
+        /* psc[i]: level 5 - i alone (unrolled: each level a constant) */
+#pragma GCC unroll 4
+        for (unsigned i = 0; i < 4; i++) {
+            cache_t *c = v->psc[i];
+            const unsigned l = 5u - i, shift = PT_PAGE_SHIFT + 9u * (l - 1u);
+            if (!(c->enabled && c->nvalid != 0) && !c->shadow)
+                continue;
+            const cache_range_t r = {VTD_TAG(did, pasid, l, stage),
+                                     m->lo >> shift, (m->hi - 1) >> shift};
+            n += cache_invalidate_ranges(c, &r, 1);
+        }
         st[IOSIM_ST_PSC_INVAL_ENTRIES] += n;
         v->psc_drops++;
     }
