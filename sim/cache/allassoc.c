@@ -221,6 +221,15 @@ allassoc_t *allassoc_new(const uint32_t *sets, size_t nsets, uint32_t max_ways,
     }
     a->nlv = nsets;
     a->nlive = nsets;
+    /* live in order of set counts, the largest first (invalidate_now
+     * stops at the first that does not hold the key); a filter of it
+     * (keep_live, the split) keeps that order */
+    for (size_t i = 0; i < nsets; i++) {
+        size_t x = i;
+        for (; x > 0 && sets[a->live[x - 1]] < sets[i]; x--)
+            a->live[x] = a->live[x - 1];
+        a->live[x] = i;
+    }
     a->seen_tag[0] = HOLE_TAG; /* (no key's tag: none seen) */
     a->ways = max_ways;
     a->small = max_ways <= SMALL_WAYS;
@@ -232,7 +241,6 @@ allassoc_t *allassoc_new(const uint32_t *sets, size_t nsets, uint32_t max_ways,
     for (size_t i = 0; i < nsets; i++) {
         allassoc_level_t *l = &a->lv[i];
         size_t n = (size_t)sets[i] * max_ways;
-        a->live[i] = i;
         l->sets = sets[i];
         l->keys = malloc(n * sizeof *l->keys);
         if (a->small)
@@ -912,6 +920,28 @@ static void drop(allassoc_t *a, allassoc_level_t *l, uint32_t set, uint32_t p)
     l->inval[p + 1]++;
 }
 
+/* Inclusion, which invalidate_now relies on: if a set count S' holds no
+ * key k, no smaller set count S holds it (both live: updated by every
+ * operation).  A stack of S holds exactly what an LRU cache C of S sets
+ * and max_ways ways holds (its non-empty places, the header's rule for
+ * W = max_ways), and likewise C' of S'; sets are the low bits of one
+ * hash, so the keys of an S'-set X all map to one S-set Y.  Claim, for
+ * every such X and Y after every operation: (a) C(Y) & X is within
+ * C'(X); (b) each key of C'(X) not in C(Y) was accessed last before each
+ * key of C(Y) & X.  Initially both are empty.  An invalidation of some
+ * keys or a flush removes them from both: (a), (b) hold for fewer keys.
+ * An access of k (a hit, or a fill; a lookup with no fill changes
+ * nothing) in X: if C' holds k, C'(X) evicts nothing and C(Y) at most
+ * its least recent u, which (if in X) stays in C'(X) and is older than
+ * the rest of C(Y), so (b) holds; if C' misses k, so does C by (a), and
+ * C'(X) evicts only when full, its least recent key v: were v in C(Y),
+ * by (b) C'(X) would have no key outside C(Y), so C(Y) & X = C'(X) of
+ * max_ways keys is all of C(Y), whose least recent is then v, evicted
+ * by C too; either way k ends newest in both.  An access in Y but not X
+ * leaves C'(X) as it was and C(Y) & X can only lose its least recent
+ * key, which then joins (b)'s older ones.  (test_many_seeds checks this
+ * by brute force, with holes at every depth.) */
+
 /* (inlined: its direct caller is the public function) */
 static inline __attribute__((always_inline)) void
 invalidate_now(allassoc_t *a, uint64_t addr, uint64_t tag)
@@ -919,6 +949,9 @@ invalidate_now(allassoc_t *a, uint64_t addr, uint64_t tag)
     end_pending(a);
     if (addr == a->mru_addr && tag == a->mru_tag)
         a->mru_ok = false;
+    /* The set counts largest first (a->live's order): the first that
+     * does not hold the key ends the loop, no smaller one holds it
+     * (inclusion, below). */
     const uint32_t h = cache_index(addr, tag, UINT32_MAX);
     if (a->small) {
         const uint8_t f = fingerprint(addr, tag);
@@ -926,10 +959,10 @@ invalidate_now(allassoc_t *a, uint64_t addr, uint64_t tag)
             allassoc_level_t *l = &a->lv[a->live[x]];
             uint32_t set = h & (l->sets - 1), e;
             uint32_t p = small_find(a, l, set, addr, tag, f, &e);
-            if (p != NO_PLACE) {
-                small_clear(&l->st[set], p);
-                l->inval[p + 1]++;
-            }
+            if (p == NO_PLACE)
+                return;
+            small_clear(&l->st[set], p);
+            l->inval[p + 1]++;
         }
         return;
     }
@@ -937,10 +970,10 @@ invalidate_now(allassoc_t *a, uint64_t addr, uint64_t tag)
         allassoc_level_t *l = &a->lv[a->live[x]];
         uint32_t set = h & (l->sets - 1), hole;
         uint32_t p = find(a, l, set, addr, tag, &hole);
-        if (p < l->len[set]) {
-            drop(a, l, set, p);
-            cut_holes(a, l, set);
-        }
+        if (p >= l->len[set])
+            return;
+        drop(a, l, set, p);
+        cut_holes(a, l, set);
     }
 }
 

@@ -775,6 +775,87 @@ static void test_many_seeds(void **state)
         many_seeds_one(seed);
 }
 
+/* Whether LRU cache c holds key {addr, tag} (its set's lines, line i =
+ * set * ways + way: cache.h; nothing touched). */
+static bool oracle_holds(const cache_t *c, uint32_t sets, uint32_t ways,
+                         uint64_t addr, uint64_t tag)
+{
+    size_t base = (size_t)cache_index(addr, tag, sets - 1) * ways;
+    for (uint32_t w = 0; w < ways; w++)
+        if (cache_line_has(c, base + w, addr, tag))
+            return true;
+    return false;
+}
+
+/* The inclusion allassoc.c invalidate_now relies on, by brute force on
+ * separate LRU caches (no shadow): after every operation (accesses,
+ * one-key invalidations, half of them of recent keys so holes sit at
+ * every depth, predicate invalidations, flushes), for every W each key
+ * an S-set cache of W ways holds is held by the 2S-set one (so by every
+ * larger power of two).  Also counts the keys only the larger holds, so
+ * the check is not vacuous. */
+enum { INC_S = 7, INC_W = 9 };
+static void test_inclusion(void **state)
+{
+    (void)state;
+    uint64_t checked = 0, larger_only = 0, invals = 0;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        uint64_t s = seed * 0xd1b54a32d192ed03ull + 3;
+        static const unsigned keyr[4] = {6, 30, 100, 200};
+        unsigned keys = keyr[seed % 4], ntag = 1 + (unsigned)(seed % 3);
+        unsigned p_inval = 5 + (unsigned)(rng_next(&s) % 25);
+        cache_t *c[INC_S][INC_W];
+        for (uint32_t i = 0; i < INC_S; i++)
+            for (uint32_t w = 0; w < INC_W; w++)
+                c[i][w] = mk(1u << i, w + 1);
+        uint64_t recent[4] = {0};
+        for (unsigned n = 0; n < 1200; n++) {
+            uint64_t x = rng_next(&s);
+            uint64_t addr = (x >> 8) % keys, tag = (x >> 40) % ntag;
+            unsigned what = (unsigned)(x % 100);
+            for (uint32_t i = 0; i < INC_S; i++)
+                for (uint32_t w = 0; w < INC_W; w++) {
+                    cache_t *o = c[i][w];
+                    if (what < p_inval) {
+                        if (x >> 60 & 1)
+                            addr = recent[(x >> 61) & 3];
+                        invals += cache_invalidate_kv(o, addr, tag);
+                    } else if (what == p_inval) {
+                        uint64_t limit = addr;
+                        cache_invalidate_if(o, match_odd_tag_low_addr, &limit);
+                    } else if (what == p_inval + 1 && n % 7 == 0) {
+                        cache_flush(o);
+                    } else if (!cache_lookup_kv(o, addr, tag, NULL)) {
+                        cache_insert_kv(o, addr, tag, 0);
+                    }
+                }
+            recent[n & 3] = addr;
+            for (uint32_t i = 0; i + 1 < INC_S; i++)
+                for (uint32_t w = 0; w < INC_W; w++)
+                    for (uint64_t k = 0; k < (uint64_t)keys * ntag; k++) {
+                        uint64_t ka = k % keys, kt = k / keys;
+                        bool small =
+                                 oracle_holds(c[i][w], 1u << i, w + 1, ka, kt),
+                             large = oracle_holds(c[i + 1][w], 2u << i, w + 1,
+                                                  ka, kt);
+                        if (small && !large)
+                            print_error("seed %llu op %u: %u x %u holds "
+                                        "%llu/%llu, %u x %u not\n",
+                                        (unsigned long long)seed, n, 1u << i,
+                                        w + 1, (unsigned long long)ka,
+                                        (unsigned long long)kt, 2u << i, w + 1);
+                        assert_false(small && !large);
+                        checked += small;
+                        larger_only += large && !small;
+                    }
+        }
+        for (uint32_t i = 0; i < INC_S; i++)
+            for (uint32_t w = 0; w < INC_W; w++)
+                cache_free(c[i][w]);
+    }
+    assert_true(checked > 1000000 && larger_only > 100000 && invals > 10000);
+}
+
 static void test_bad_params(void **state)
 {
     (void)state;
@@ -812,6 +893,7 @@ int main(void)
         cmocka_unit_test_prestate(test_give_up_late, (void *)&one),
         cmocka_unit_test_prestate(test_give_up_late, (void *)&two),
         cmocka_unit_test(test_many_seeds),
+        cmocka_unit_test(test_inclusion),
         cmocka_unit_test(test_bad_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
