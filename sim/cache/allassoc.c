@@ -447,23 +447,24 @@ static inline __attribute__((always_inline)) void watch_tick(allassoc_t *a)
     }
 }
 
-/* After a lookup's access (a->depth filled): each watched geometry's
- * outcome against the reference's, ref_hit (the driving cache's: ref's
- * own set count, where this part has it, must agree) */
-static void watch_compare(allassoc_t *a, bool ref_hit)
+/* A geometry of W ways differs from ref iff ref hit and depth > W, or
+ * ref missed and depth <= W: none on level k (depth d) if d <= its least
+ * W (ref hit) or > its most (ref missed).  (wb: a->wb) */
+static inline bool watch_may_differ(const uint32_t *wb, size_t k, uint32_t d,
+                                    bool ref)
+{
+    return ref ? d > wb[2 * k] : d <= wb[2 * k + 1];
+}
+
+/* After a lookup's access (a->depth filled; any: some live level's depth
+ * may make a followed geometry differ, watch_may_differ): each watched
+ * geometry's outcome against the reference's, ref_hit (the driving
+ * cache's: ref's own set count, where this part has it, must agree) */
+static void watch_compare_any(allassoc_t *a, bool ref_hit, bool any)
 {
     bool ref = ref_hit;
     if (a->ref_lv != SIZE_MAX && (a->depth[a->ref_lv] <= a->ref_ways) != ref)
         a->inexact = true;
-    /* a geometry of W ways differs iff ref hit and depth > W, or ref
-     * missed and depth <= W: none on level k if depth <= its least W
-     * (ref hit) or > its most (ref missed) */
-    bool any = false;
-    for (size_t x = 0; x < a->nlive; x++) {
-        size_t k = a->live[x];
-        uint32_t d = a->depth[k];
-        any |= ref ? d > a->wb[2 * k] : d <= a->wb[2 * k + 1];
-    }
     for (size_t f = 0; any && f < a->nfollow; f++) {
         size_t i = a->follow[f];
         if ((a->depth[a->w_lv[i]] <= a->w_ways[i]) != ref) {
@@ -474,6 +475,16 @@ static void watch_compare(allassoc_t *a, bool ref_hit)
         }
     }
     watch_tick(a);
+}
+
+static void watch_compare(allassoc_t *a, bool ref_hit)
+{
+    bool any = false;
+    for (size_t x = 0; x < a->nlive; x++) {
+        size_t k = a->live[x];
+        any |= watch_may_differ(a->wb, k, a->depth[k], ref_hit);
+    }
+    watch_compare_any(a, ref_hit, any);
 }
 
 /* Split part a applies decision d (link_check): give_up_check's twin
@@ -754,6 +765,33 @@ static inline void access_no_holes(allassoc_t *a, allassoc_level_t *l, size_t k,
     }
 }
 
+/* access()'s loop over the live set counts of the small layout, with
+ * the watch's test whether any depth may make a followed geometry
+ * differ (watch_may_differ) folded in, then the comparison. */
+static inline __attribute__((always_inline)) void
+small_levels(allassoc_t *a, uint32_t h, uint64_t addr, uint64_t tag,
+             bool count_hit, bool ref_hit)
+{
+    const uint8_t f = fingerprint(addr, tag);
+    const uint32_t ways = a->ways, wmask = a->wmask;
+    const size_t *live = a->live, nlive = a->nlive;
+    allassoc_level_t *lv = a->lv;
+    uint32_t *depth = a->depth;
+    const bool watch = a->nwatch && count_hit;
+    const uint32_t *wb = a->wb;
+    bool any = false;
+    for (size_t x = 0; x < nlive; x++) {
+        const size_t k = live[x];
+        allassoc_level_t *l = &lv[k];
+        small_access(l, ways, wmask, &depth[k], h & (l->sets - 1), addr, tag,
+                     f, count_hit);
+        if (watch)
+            any |= watch_may_differ(wb, k, depth[k], ref_hit);
+    }
+    if (watch)
+        watch_compare_any(a, ref_hit, any);
+}
+
 /* The key ends at the top of every stack: a hit (counted at its depth
  * when count_hit) or a fill.  Places above the first hole above it (or
  * above it, or above the bottom) move down one; W <= that place evict. */
@@ -781,19 +819,13 @@ static void access(allassoc_t *a, uint64_t addr, uint64_t tag, bool count_hit,
     /* every set count's index is the low bits of one hash (cache_index) */
     const uint32_t h = cache_index(addr, tag, UINT32_MAX);
     if (a->small) {
-        const uint8_t f = fingerprint(addr, tag);
-        const uint32_t ways = a->ways, wmask = a->wmask;
-        const size_t *live = a->live, nlive = a->nlive;
-        allassoc_level_t *lv = a->lv;
-        uint32_t *depth = a->depth;
-        for (size_t x = 0; x < nlive; x++) {
-            const size_t k = live[x];
-            allassoc_level_t *l = &lv[k];
-            small_access(l, ways, wmask, &depth[k], h & (l->sets - 1), addr,
-                         tag, f, count_hit);
-        }
-        if (a->nwatch && count_hit)
-            watch_compare(a, ref_hit);
+        /* (count_hit and ref_hit constants in each copy) */
+        if (!count_hit)
+            small_levels(a, h, addr, tag, false, false);
+        else if (ref_hit)
+            small_levels(a, h, addr, tag, true, true);
+        else
+            small_levels(a, h, addr, tag, true, false);
         return;
     }
     for (size_t x = 0; x < a->nlive; x++) {
