@@ -783,8 +783,8 @@ small_levels(allassoc_t *a, uint32_t h, uint64_t addr, uint64_t tag,
     for (size_t x = 0; x < nlive; x++) {
         const size_t k = live[x];
         allassoc_level_t *l = &lv[k];
-        small_access(l, ways, wmask, &depth[k], h & (l->sets - 1), addr, tag,
-                     f, count_hit);
+        small_access(l, ways, wmask, &depth[k], h & (l->sets - 1), addr, tag, f,
+                     count_hit);
         if (watch)
             any |= watch_may_differ(wb, k, depth[k], ref_hit);
     }
