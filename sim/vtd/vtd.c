@@ -349,12 +349,28 @@ walk_table(vtd_t *v, const pgtable_t *pt, cache_t *const psc[4],
      * address is known. */
     unsigned start = top; /* level of the first table read */
     bool start_cached = false;
+    /* An inline-LRU PSC's miss at level lvl: its set, where the loop
+     * below fills the key (cache_lru_fill).  Every level probed and missed
+     * is filled there and nothing else touches its PSC in between (the
+     * nested case's second stage has its own caches), so neither the miss
+     * memo (cache_note_miss) nor cache_insert's check of it is needed: the
+     * same lines and orders as cache_lookup then cache_insert. */
+    uint32_t miss_set[6];
+    unsigned miss_known = 0;
     for (unsigned lvl = leaf + 1; lvl <= top && lvl >= 2; lvl++) {
         cache_t *c = psc[vtd_psc_slot(lvl)];
         a->ns += psc_ns[vtd_psc_slot(lvl)];
         cache_key_t k = {addr >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
                          VTD_TAG(did, pasid, lvl, stage)};
-        if (cache_lookup(c, k, NULL)) {
+        bool hit;
+        if (c->lru_inline) { /* cache_lru_lookup's probe */
+            hit = cache_lru_probe(c, k.addr, k.tag, NULL, &miss_set[lvl]);
+            if (!hit)
+                miss_known |= 1u << lvl;
+        } else {
+            hit = cache_lookup(c, k, NULL);
+        }
+        if (hit) {
             start = lvl - 1;
             start_cached = true;
             break;
@@ -386,7 +402,11 @@ walk_table(vtd_t *v, const pgtable_t *pt, cache_t *const psc[4],
         if (lvl >= 2 && lvl > leaf) { /* cache the non-leaf entry read */
             cache_key_t k = {addr >> (PT_PAGE_SHIFT + 9u * (lvl - 1u)),
                              VTD_TAG(did, pasid, lvl, stage)};
-            cache_insert(psc[vtd_psc_slot(lvl)], k, 0);
+            if (miss_known >> lvl & 1u)
+                cache_lru_fill(psc[vtd_psc_slot(lvl)], miss_set[lvl], k.addr,
+                               k.tag, 0);
+            else
+                cache_insert(psc[vtd_psc_slot(lvl)], k, 0);
         }
         if (lvl == 1)
             break;

@@ -1471,6 +1471,91 @@ static void targeted_run(uint64_t seed, unsigned sets, bool pasids)
     hw_free(g);
 }
 
+/* A walk's PSC fills (walk_table): where a PSC takes the inline LRU path
+ * the fill goes straight to the set its probe found (cache_lru_fill, no
+ * miss memo); g (vtd_set_shortcuts off) looks up and inserts through the
+ * generic code.  Small PSCs (2 ways, the PDE cache 2 sets) and a 2-line
+ * IOTLB so that walks miss at some levels and fill full sets; 4 KB pages
+ * under 3 PML4 entries x 3 PDPTEs x 3 PDEs, faults, page-selective
+ * invalidations with IH 0 dropping the PSC entries of their range.  After every
+ * step the PSCs hold the same lines in the same recency orders and every
+ * counter is equal. */
+static void walk_fill_run(uint64_t seed, const char *xlate)
+{
+    hw_t *hw[2];
+    for (int k = 0; k < 2; k++) {
+        iosim_config_t *c = iosim_config_new();
+        bool nested = strcmp(xlate, "nested") == 0;
+        set(c, "vtd.root_mode=%s",
+            strcmp(xlate, "second-stage") ? "scalable" : "legacy");
+        set(c, "vtd.translation=%s", xlate);
+        if (nested)
+            set(c, "hv.mode=nested");
+        set(c, "vtd.iotlb.sets=1");
+        set(c, "vtd.iotlb.ways=2");
+        set(c, "vtd.psc_pd.sets=2");
+        set(c, "vtd.psc_pd.ways=2");
+        set(c, "vtd.psc_pdpt.ways=2");
+        set(c, "vtd.psc_pml4.ways=2");
+        hw[k] = hw_build(c);
+        if (k == 1)
+            vtd_set_shortcuts(hw[k]->v, false);
+        vtd_attach(hw[k]->v, 1, 1);
+    }
+    hw_t *h = hw[0], *g = hw[1];
+    assert_true(vtd_psc_cache(h->v, 3)->lru_inline);
+    assert_false(vtd_psc_cache(g->v, 3)->lru_inline);
+    uint64_t x = seed, pool[256];
+    for (int p = 0; p < 256; p++) {
+        /* 3 PML4 entries x 3 PDPTEs x 3 PDEs: PSC hits at every level */
+        pool[p] = (rnd(&x) % 3) << 39 | (rnd(&x) % 3) << 30 |
+                  (rnd(&x) % 3) << 21 | (rnd(&x) % 512) << 12;
+        for (int k = 0; k < 2; k++)
+            if (!vtd_lookup(hw[k]->v, 1, pool[p], NULL))
+                map(hw[k], 1, pool[p], 0x100000000ull + (uint64_t)p * 4 * KB,
+                    4 * KB);
+    }
+    for (int step = 0; step < 4000; step++) {
+        uint64_t r = rnd(&x), iova = pool[r % 256];
+        if (r % 16 == 1) /* a neighbour: same PD, perhaps unmapped */
+            iova ^= (rnd(&x) % 8) << 12;
+        if (r % 16 == 2) {
+            vtd_desc_t dsc = {.type = IOSIM_DESC_IOTLB,
+                              .gran = IOSIM_GRAN_PAGE,
+                              .did = 1,
+                              .addr = iova};
+            for (int k = 0; k < 2; k++)
+                vtd_submit(hw[k]->v, &dsc, 1);
+        } else {
+            for (int k = 0; k < 2; k++)
+                vtd_translate(hw[k]->v, 1, 0, 0, iova, false);
+        }
+        for (unsigned i = 0; i < 4; i++) {
+            const cache_t *a = vtd_psc_cache(h->v, i),
+                          *b = vtd_psc_cache(g->v, i);
+            same_lines(a, b);
+            if (a->enabled)
+                assert_memory_equal(a->order, b->order,
+                                    a->sets * sizeof *a->order);
+        }
+        assert_memory_equal(h->st, g->st, sizeof h->st);
+    }
+    /* the fills happened, into full sets too */
+    assert_true(h->st[IOSIM_ST_PSC3_MISSES] > 1000);
+    assert_true(h->st[IOSIM_ST_PSC1_MISSES] > 500);
+    assert_true(h->st[IOSIM_ST_PSC_INVAL_ENTRIES] > 100);
+    hw_free(h);
+    hw_free(g);
+}
+
+static void test_walk_fill_vs_generic(void **state)
+{
+    (void)state;
+    walk_fill_run(0x9e3779b97f4a7c15ull, "second-stage");
+    walk_fill_run(0x2545f4914f6cdd1dull, "first-stage");
+    walk_fill_run(0x94d049bb133111ebull, "nested");
+}
+
 static void test_psi_targeted_vs_scan(void **state)
 {
     (void)state;
@@ -1523,6 +1608,7 @@ int main(void)
         cmocka_unit_test(test_psi_qemu_mask8),
         cmocka_unit_test(test_psi_one_set_probes),
         cmocka_unit_test(test_psi_targeted_vs_scan),
+        cmocka_unit_test(test_walk_fill_vs_generic),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
