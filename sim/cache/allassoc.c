@@ -65,21 +65,24 @@ typedef struct allassoc_set { /* one stack of the small layout */
     uint64_t pad;             /* (two sets a 64-byte line) */
 } allassoc_set_t;
 
-typedef struct allassoc_level { /* one set count */
+typedef struct allassoc_level { /* one set count: 64 bytes, so an index
+                                   into a->lv is a shift */
     uint32_t sets;
+    uint32_t holes;     /* large: holes among the places in use, all sets
+                           (at most ALLASSOC_MAX_PLACES): none (no
+                           invalidation left one) spares find and cut_holes
+                           their hole tests */
     cache_key_t *keys;  /* large: HOLE an empty place; small: the slots */
     allassoc_set_t *st; /* small: per set its order (else NULL) */
     uint32_t *len;      /* large: places in use per set (trailing holes
                            cut) */
-    uint64_t holes;     /* large: holes among the places in use, all sets:
-                           none (no invalidation left one) spares find and
-                           cut_holes their hole tests */
     uint64_t *hit;      /* [d]: hits found at depth d (1..max_ways)   */
     uint64_t *evq;      /* [q]: accesses that evicted for W <= q       */
     uint64_t *inval;    /* [d]: entries invalidated at depth d          */
-    uint64_t *hit_f;    /* the three as a closed window left them      */
-    uint64_t *evq_f, *inval_f;
+    uint64_t *frozen;   /* the three as a closed window left them, each
+                           max_ways + 2 long: hit, evq, inval */
 } allassoc_level_t;
+_Static_assert(sizeof(allassoc_level_t) == 64, "allassoc_level_t: 64 bytes");
 
 struct allassoc {
     allassoc_level_t *lv;
@@ -250,11 +253,9 @@ allassoc_t *allassoc_new(const uint32_t *sets, size_t nsets, uint32_t max_ways,
         l->hit = calloc(max_ways + 2u, sizeof *l->hit);
         l->evq = calloc(max_ways + 2u, sizeof *l->evq);
         l->inval = calloc(max_ways + 2u, sizeof *l->inval);
-        l->hit_f = calloc(max_ways + 2u, sizeof *l->hit_f);
-        l->evq_f = calloc(max_ways + 2u, sizeof *l->evq_f);
-        l->inval_f = calloc(max_ways + 2u, sizeof *l->inval_f);
+        l->frozen = calloc(3u * (max_ways + 2u), sizeof *l->frozen);
         if (!l->keys || !(l->len || l->st) || !l->hit || !l->evq || !l->inval ||
-            !l->hit_f || !l->evq_f || !l->inval_f) {
+            !l->frozen) {
             allassoc_free(a);
             return iosim_err_set(err, "all-associativity: out of memory"), NULL;
         }
@@ -276,9 +277,7 @@ void allassoc_free(allassoc_t *a)
         free(l->hit);
         free(l->evq);
         free(l->inval);
-        free(l->hit_f);
-        free(l->evq_f);
-        free(l->inval_f);
+        free(l->frozen);
     }
     free(a->lv);
     free(a->live);
@@ -1093,9 +1092,9 @@ static void window_now(allassoc_t *a, bool begin)
             memset(l->evq, 0, n * sizeof *l->evq);
             memset(l->inval, 0, n * sizeof *l->inval);
         } else {
-            memcpy(l->hit_f, l->hit, n * sizeof *l->hit);
-            memcpy(l->evq_f, l->evq, n * sizeof *l->evq);
-            memcpy(l->inval_f, l->inval, n * sizeof *l->inval);
+            memcpy(l->frozen, l->hit, n * sizeof *l->hit);
+            memcpy(l->frozen + n, l->evq, n * sizeof *l->evq);
+            memcpy(l->frozen + 2 * n, l->inval, n * sizeof *l->inval);
         }
     }
     a->closed = !begin;
@@ -1725,9 +1724,10 @@ int allassoc_counts(const allassoc_t *a, uint32_t sets, uint32_t ways,
         const allassoc_level_t *l = &a->lv[k];
         if (l->sets != sets)
             continue;
-        const uint64_t *hit = a->closed ? l->hit_f : l->hit;
-        const uint64_t *evq = a->closed ? l->evq_f : l->evq;
-        const uint64_t *inval = a->closed ? l->inval_f : l->inval;
+        const size_t n = a->ways + 2u;
+        const uint64_t *hit = a->closed ? l->frozen : l->hit;
+        const uint64_t *evq = a->closed ? l->frozen + n : l->evq;
+        const uint64_t *inval = a->closed ? l->frozen + 2 * n : l->inval;
         uint64_t hits = 0, ev = 0, inv = 0;
         for (uint32_t w = 1; w <= ways; w++) {
             hits += hit[w];

@@ -856,6 +856,67 @@ static void test_inclusion(void **state)
     assert_true(checked > 1000000 && larger_only > 100000 && invals > 10000);
 }
 
+/* A measurement window (allassoc_window): the counts of each (S, W) as
+ * the window closed are those of the oracles counting only from its
+ * beginning to its end, whatever comes after; lookups likewise. */
+static void test_window(void **state)
+{
+    (void)state;
+    enum { WS = 4, WW = 6, NG = WS * WW };
+    static const uint32_t sets[WS] = {1, 2, 4, 8};
+    iosim_err_t err = {0};
+    allassoc_t *a = allassoc_new(sets, WS, WW, &err);
+    assert_non_null(a);
+    cache_t *drive = mk(2, 3);
+    cache_set_shadow(drive, a);
+    oracle_t o[NG], snap[NG];
+    for (size_t g = 0; g < NG; g++)
+        o[g] = (oracle_t){.c = mk(sets[g / WW], 1 + (uint32_t)(g % WW))};
+    uint64_t s = 77, lookups = 0, snap_lookups = 0;
+    for (unsigned n = 0; n < 3000; n++) {
+        if (n == 700) { /* begin: counts from zero, stacks kept */
+            allassoc_window(a, true);
+            for (size_t g = 0; g < NG; g++)
+                o[g].hits = o[g].evictions = o[g].invalidated = 0;
+            lookups = 0;
+        }
+        if (n == 2100) {
+            allassoc_window(a, false);
+            memcpy(snap, o, sizeof o);
+            snap_lookups = lookups;
+        }
+        uint64_t x = rng_next(&s), addr = (x >> 8) % 40, tag = (x >> 40) % 2;
+        if (x % 100 < 12) {
+            cache_invalidate_kv(drive, addr, tag);
+            for (size_t g = 0; g < NG; g++)
+                o[g].invalidated += cache_invalidate_kv(o[g].c, addr, tag);
+            continue;
+        }
+        if (!cache_lookup_kv(drive, addr, tag, NULL))
+            cache_insert_kv(drive, addr, tag, 0);
+        lookups++;
+        for (size_t g = 0; g < NG; g++)
+            oracle_access(&o[g], addr, tag);
+    }
+    assert_true(allassoc_exact(a));
+    uint64_t inval = 0;
+    for (size_t g = 0; g < NG; g++) {
+        allassoc_counts_t c;
+        inval += snap[g].invalidated;
+        assert_int_equal(
+            allassoc_counts(a, sets[g / WW], 1 + (uint32_t)(g % WW), &c), 0);
+        assert_int_equal(c.lookups, snap_lookups);
+        assert_oracle_counts(a, sets[g / WW], 1 + (uint32_t)(g % WW), &snap[g],
+                             77);
+        assert_true(snap[g].hits != o[g].hits); /* (the end mattered) */
+        cache_free(o[g].c);
+    }
+    assert_true(inval > 500); /* (562 entries invalidated in the window) */
+    cache_set_shadow(drive, NULL);
+    cache_free(drive);
+    allassoc_free(a);
+}
+
 static void test_bad_params(void **state)
 {
     (void)state;
@@ -894,6 +955,7 @@ int main(void)
         cmocka_unit_test_prestate(test_give_up_late, (void *)&two),
         cmocka_unit_test(test_many_seeds),
         cmocka_unit_test(test_inclusion),
+        cmocka_unit_test(test_window),
         cmocka_unit_test(test_bad_params),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
