@@ -114,4 +114,20 @@ sweep "iosim run --dump-accesses" "rep.txt dump.csv" "$IOSIM" "$small" \
     echo "FAIL iosim run: $maps anonymous mappings counted, want 2"
     fail=1
 }
+# a shared sweep on threads (sweep/share.c, system/sim.c's front pool):
+# --threads 3 with a FIFO IOTLB gives one front and 4 back ends on the
+# pool's threads; an LRU sweep of a stream whose geometries diverge takes
+# two passes (pass 1's leader and shadow feed, pass 2's kept records and
+# front); an allocation failing on any thread must end the run the same way
+sweep "iosim fifo front --threads 3" rep.txt "$IOSIM" "$small" -o rep.txt \
+    --sweep vtd.iotlb.replacement=fifo --sweep vtd.iotlb.sets=1,16 \
+    --sweep vtd.iotlb.ways=1,8 --threads 3
+"$IOSIM_TRACE" gen random --window 1M --size 64 --direction read \
+    --count 3000 --page-size 4K --seed 1 --no-marks -o rand.zst || exit 1
+sweep "iosim lru two passes --threads 3" rep.txt "$IOSIM" rand.zst -o rep.txt \
+    --sweep vtd.iotlb.sets=1,8,64 --sweep vtd.iotlb.ways=1,4 --threads 3
+grep -q "passes over the trace: 2" ref.rep.txt || {
+    echo "FAIL iosim lru two passes: the sweep did not take two passes"
+    fail=1
+}
 exit $fail
