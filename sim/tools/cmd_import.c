@@ -11,6 +11,7 @@
  * Not modeled: nothing.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,20 +53,26 @@ static const os_policy_ops_t *capture_policy(const char *name)
     return p && p->capture.boot ? p : NULL;
 }
 
-/* Each source's usage line and options, from the registry. */
-static void usage(FILE *out)
+/* A source's usage line (its synopsis after "usage: "). */
+static void usage_line(FILE *out, const char *lead, const import_source_t *s)
 {
-    const char *lead = "usage:";
-    for (const import_source_t *const *s = import_sources; *s; s++) {
-        fprintf(out, "%-6s iosim-trace import %s %s", lead, (*s)->name,
-                (*s)->input ? (*s)->input : "IN");
-        for (const gen_param_t *o = (*s)->params; o && o->name; o++)
-            if (o->type == GEN_OPT_PATH)
-                fprintf(out, o->min ? " %s %s" : " [%s %s]", o->name,
-                        o->metavar);
-        fputs(" -o OUT.zst [options]\n", out);
-        lead = "";
-    }
+    fprintf(out, "%-6s iosim-trace import %s %s", lead, s->name,
+            s->input ? s->input : "IN");
+    for (const gen_param_t *o = s->params; o && o->name; o++)
+        if (o->type == GEN_OPT_PATH)
+            fprintf(out, o->min ? " %s %s" : " [%s %s]", o->name, o->metavar);
+    fputs(" -o OUT.zst [options]\n", out);
+}
+
+/* Each source's usage line and options, from the registry; first's usage
+ * line (import SOURCE --help, its usage errors) before the others. */
+static void usage(FILE *out, const import_source_t *first)
+{
+    if (first)
+        usage_line(out, "usage:", first);
+    for (const import_source_t *const *s = import_sources; *s; s++)
+        if (*s != first)
+            usage_line(out, first || s != import_sources ? "" : "usage:", *s);
     char stdin_ok[128] = "";
     size_t len = 0;
     for (const import_source_t *const *s = import_sources; *s; s++)
@@ -341,11 +348,21 @@ static const gen_param_t *source_option(const char *name)
     return NULL;
 }
 
-/* usage in cli_usage_error's shape */
-static void usage_to(FILE *out, const void *arg)
+/* usage in cli_usage_error's shape (arg: the source, or NULL) */
+static void usage_to(FILE *out, const void *arg) { usage(out, arg); }
+
+/* A usage error found while reading argv, kept (the first one) until the
+ * source is known, so that it can be named. */
+static void note_bad(char *bad, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void note_bad(char *bad, size_t n, const char *fmt, ...)
 {
-    (void)arg;
-    usage(out);
+    if (bad[0])
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(bad, n, fmt, ap);
+    va_end(ap);
 }
 
 int cmd_import(int argc, char **argv)
@@ -359,13 +376,14 @@ int cmd_import(int argc, char **argv)
     /* the options of a source, for its table once it is known */
     char *sargv[64] = {"import"};
     int sargc = 1;
+    bool help = false;
+    char bad[512] = ""; /* the first usage error (note_bad) */
 
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            usage(stdout);
-            return 0;
+            help = true;
         } else if (!strcmp(a, "--window")) {
             opts.window = true;
         } else if (!strcmp(a, "--text")) {
@@ -376,8 +394,8 @@ int cmd_import(int argc, char **argv)
                    !strcmp(a, "--requests") || !strcmp(a, "--dev-model") ||
                    !strcmp(a, "--virtio-ring")) {
             if (!v) {
-                cli_error(PROG, "%s needs a value", a);
-                return IOSIM_EXIT_BAD_INPUT;
+                note_bad(bad, sizeof bad, "%s needs a value", a);
+                continue;
             }
             i++;
             if (!strcmp(a, "-o")) {
@@ -386,11 +404,11 @@ int cmd_import(int argc, char **argv)
                 opts.workload = v;
             } else if (!strcmp(a, "--dev-model")) {
                 if (!dev_model_find(v)) {
-                    cli_error(PROG,
-                              "--dev-model '%s': not a device model "
-                              "(iosim --list)",
-                              v);
-                    return IOSIM_EXIT_BAD_INPUT;
+                    note_bad(bad, sizeof bad,
+                             "--dev-model '%s': not a device model "
+                             "(iosim --list)",
+                             v);
+                    continue;
                 }
                 opts.dev_model = v;
             } else if (!strcmp(a, "--policy")) {
@@ -398,34 +416,37 @@ int cmd_import(int argc, char **argv)
                 if (!capture_policy(v)) {
                     char names[128];
                     policy_list(names, sizeof names, NULL);
-                    cli_error(PROG, "--policy '%s': %s", v, names);
-                    return IOSIM_EXIT_BAD_INPUT;
+                    note_bad(bad, sizeof bad, "--policy '%s': %s", v, names);
+                    continue;
                 }
                 opts.policy = v;
             } else if (!strcmp(a, "--kernel")) {
                 opts.kernel = v;
             } else if (!strcmp(a, "--virtio-ring")) {
                 if (strcmp(v, "split") && strcmp(v, "packed")) {
-                    cli_error(PROG, "--virtio-ring '%s': split or packed", v);
-                    return IOSIM_EXIT_BAD_INPUT;
+                    note_bad(bad, sizeof bad,
+                             "--virtio-ring '%s': split or packed", v);
+                    continue;
                 }
                 opts.virtio_ring = v;
             } else if (!strcmp(a, "--device")) {
                 if (trace_parse_bdf(v, strlen(v), &opts.device) < 0) {
-                    cli_error(PROG,
-                              "--device %s: expected [DDDD:]BB:DD.F (hex)", v);
-                    return IOSIM_EXIT_BAD_INPUT;
+                    note_bad(bad, sizeof bad,
+                             "--device %s: expected [DDDD:]BB:DD.F (hex)", v);
+                    continue;
                 }
             } else if (!strcmp(a, "--requests")) {
                 if (cli_parse_u64(v, &opts.requests) < 0) {
-                    cli_error(PROG, "--requests %s: expected a count", v);
-                    return IOSIM_EXIT_BAD_INPUT;
+                    note_bad(bad, sizeof bad, "--requests %s: expected a count",
+                             v);
+                    continue;
                 }
             } else {
                 uint64_t d;
                 if (cli_parse_u64(v, &d) < 0 || d > 0xffff) {
-                    cli_error(PROG, "--domain %s: expected 0..65535", v);
-                    return IOSIM_EXIT_BAD_INPUT;
+                    note_bad(bad, sizeof bad, "--domain %s: expected 0..65535",
+                             v);
+                    continue;
                 }
                 opts.domain = (int)d;
             }
@@ -434,29 +455,47 @@ int cmd_import(int argc, char **argv)
              * source is known */
             bool flag = source_option(a)->type == GEN_OPT_FLAG;
             if (!flag && !v) {
-                cli_error(PROG, "%s needs a value", a);
-                return IOSIM_EXIT_BAD_INPUT;
+                note_bad(bad, sizeof bad, "%s needs a value", a);
+                continue;
             }
             if (sargc + 2 > (int)(sizeof sargv / sizeof sargv[0])) {
-                cli_error(PROG, "%s: too many source options", a);
-                return IOSIM_EXIT_BAD_INPUT;
+                note_bad(bad, sizeof bad, "%s: too many source options", a);
+                continue;
             }
             sargv[sargc++] = argv[i];
             if (!flag)
                 sargv[sargc++] = argv[++i];
         } else if (a[0] == '-' && a[1] != '\0') {
-            cli_error(PROG, "unknown option '%s' (try --help)", a);
-            return IOSIM_EXIT_BAD_INPUT;
+            note_bad(bad, sizeof bad, "unknown option '%s' (try --help)", a);
+            continue;
         } else if (!src_name) {
             src_name = a;
         } else if (!in_path) {
             in_path = a;
         } else {
-            cli_error(PROG, "unexpected argument '%s'", a);
-            return IOSIM_EXIT_BAD_INPUT;
+            note_bad(bad, sizeof bad, "unexpected argument '%s'", a);
+            continue;
         }
     }
-    if (!src_name || !in_path || !out_path) {
+    /* usage errors name the source once it is known, as gen KIND's do:
+     * "iosim-trace import SOURCE: what" */
+    const import_source_t *src = src_name ? import_find(src_name) : NULL;
+    char who[64];
+    snprintf(who, sizeof who, PROG "%s%s", src ? " " : "",
+             src ? src->name : "");
+    if (help) {
+        usage(stdout, src);
+        return 0;
+    }
+    if (bad[0]) {
+        cli_error(who, "%s", bad);
+        return IOSIM_EXIT_BAD_INPUT;
+    }
+    if (src_name && !src) {
+        cli_error(PROG, "unknown source '%s' (try --help)", src_name);
+        return IOSIM_EXIT_BAD_INPUT;
+    }
+    if (!src || !in_path || !out_path) {
         char what[160] = "no source given (";
         for (const import_source_t *const *s = import_sources; *s; s++) {
             size_t len = strlen(what);
@@ -465,21 +504,26 @@ int cmd_import(int argc, char **argv)
         }
         size_t len = strlen(what);
         snprintf(what + len, sizeof what - len, ")");
-        return cli_usage_error(PROG,
-                               !src_name  ? what
+        return cli_usage_error(who,
+                               !src       ? what
                                : !in_path ? "no input given"
                                           : "missing -o OUT.zst",
-                               usage_to, NULL);
-    }
-    const import_source_t *src = import_find(src_name);
-    if (!src) {
-        cli_error(PROG, "unknown source '%s' (try --help)", src_name);
-        return IOSIM_EXIT_BAD_INPUT;
+                               usage_to, src);
     }
     iosim_err_t err = {0};
     if (gen_params_parse(NULL, src->params, &opts, NULL, sargc, sargv, &err)) {
-        cli_error(PROG, "%s (try --help)", err.msg);
+        cli_error(who, "%s (try --help)", err.msg);
         return IOSIM_EXIT_BAD_INPUT;
+    }
+    /* a file the source needs besides IN (--guest): "missing --guest
+     * FTRACE_TXT", as a missing -o */
+    for (const gen_param_t *o = src->params; o && o->name; o++) {
+        const char *f = *(const char *const *)((const char *)&opts + o->offset);
+        if (o->type == GEN_OPT_PATH && o->min && (!f || !*f)) {
+            char what[96];
+            snprintf(what, sizeof what, "missing %s %s", o->name, o->metavar);
+            return cli_usage_error(who, what, usage_to, src);
+        }
     }
     /* metadata guesses from the capture folder: that of the first file
      * the source reads besides IN, else IN's */
@@ -518,7 +562,7 @@ int cmd_import(int argc, char **argv)
                        *(const char *const *)((const char *)&opts + o->offset),
                        &err) != 0;
     if (same) {
-        cli_error(PROG, "%s", err.msg);
+        cli_error(who, "%s", err.msg);
         return IOSIM_EXIT_BAD_INPUT;
     }
     FILE *in = stdin;

@@ -27,7 +27,7 @@ zstd -dc "$SRC/traces/raw/redis-strict-e1000e-qemu-trace/trace.txt.zst" | head -
     || fail "report's trace line does not name the device"
 "$IOSIM_TRACE" import ftrace "$WORK/ft.txt" -o "$WORK/ft2.zst" --dev-model nope 2> "$WORK/err"
 [ $? -eq 2 ] || fail "import --dev-model nope: exit not 2"
-[ "$(cat "$WORK/err")" = "iosim-trace import: --dev-model 'nope': not a device model (iosim --list)" ] ||
+[ "$(cat "$WORK/err")" = "iosim-trace import ftrace: --dev-model 'nope': not a device model (iosim --list)" ] ||
     fail "import --dev-model nope: '$(cat "$WORK/err")'"
 [ ! -e "$WORK/ft2.zst" ] || fail "import --dev-model nope left a file"
 

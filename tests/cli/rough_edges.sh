@@ -39,7 +39,6 @@ from-text|iosim-trace from-text: missing -o OUT.zst|from-text $S
 convert|iosim-trace convert: missing -o OUT.zst|convert $S
 retime|iosim-trace retime: give exactly one of --factor and --gbps|retime $S -o $WORK/r.zst
 import|iosim-trace import: no source given (ftrace, qemu, trace-cmd)|import
-import|iosim-trace import: missing -o OUT.zst|import ftrace $S
 verify|iosim-trace verify: no trace given|verify
 stat|iosim-trace stat: no trace given|stat
 pcap|iosim-trace pcap: no pcap given|pcap
@@ -78,6 +77,76 @@ for h in "${helps[@]}"; do
     [ "$(tail -n 2 "$WORK/help")" = "$want_status" ] ||
         fail "$h --help: does not end with the exit status"
 done
+# import SOURCE (each source import --help lists): its usage errors name
+# the source as gen KIND's do, "iosim-trace import SOURCE: what" (they
+# said "iosim-trace import: what" until the follow-up of 76a0767), an
+# option before the source word too: missing input, -o or required
+# option (with the synopsis of "import SOURCE --help"'s first line, which
+# must be that source's), an unknown option, a missing or bad value; one
+# line, exit 2, nothing on stdout, no output left
+srcs=$(listed "$WORK/ihelp" sources)
+[ "$(echo "$srcs" | wc -w)" -ge 3 ] || fail "import --help lists only: $srcs"
+O="$WORK/imp-usage.zst"
+for k in $srcs; do
+    # shellcheck disable=SC2086
+    syn=$("$IOSIM_TRACE" import $k --help | head -n 1 | sed 's/^usage: //; s/  .*//')
+    [[ $syn == "iosim-trace import $k "* ]] || fail "import $k --help: first line '$syn'"
+    # its required options: the synopsis's --NAME METAVAR out of brackets
+    req=$(echo "$syn" | sed 's/\[[^]]*\]//g' | grep -o -- '--[a-z-]* [A-Z_]*' | head -n 1)
+    while IFS='|' read -r args what; do
+        [ -n "$args" ] || continue
+        # shellcheck disable=SC2086 # word lists
+        "$IOSIM_TRACE" import $args > "$WORK/iu.out" 2> "$WORK/iu.err"
+        rc=$?
+        want="iosim-trace import $k: $what"
+        [ $rc -eq 2 ] && [ ! -s "$WORK/iu.out" ] && [ ! -e "$O" ] &&
+            [ "$(cat "$WORK/iu.err")" = "$want" ] ||
+            fail "iosim-trace import $args: exit $rc: '$(head -c 300 "$WORK/iu.err")', want '$want'"
+    done <<EOF
+$k|no input given (usage: $syn; try --help)
+$k $S|missing -o OUT.zst (usage: $syn; try --help)
+$k $S -o $O --no-such-option|unknown option '--no-such-option' (try --help)
+--window $k $S -o $O --domain|--domain needs a value
+--domain 70000 $k $S -o $O|--domain 70000: expected 0..65535
+$k --virtio-ring ring $S -o $O|--virtio-ring 'ring': split or packed
+${req:+$k $S -o $O|missing $req (usage: $syn; try --help)}
+EOF
+done
+# a source's own options: another source's is unknown to it, a missing
+# value is named (the library's parse, param_args.c)
+while IFS='|' read -r args what; do
+    # shellcheck disable=SC2086
+    "$IOSIM_TRACE" import $args > "$WORK/iu.out" 2> "$WORK/iu.err"
+    rc=$?
+    [ $rc -eq 2 ] && [ ! -e "$O" ] && [ "$(cat "$WORK/iu.err")" = "$what" ] ||
+        fail "iosim-trace import $args: exit $rc: '$(head -c 300 "$WORK/iu.err")', want '$what'"
+done <<EOF
+ftrace $S -o $O --pcap-tap|iosim-trace import ftrace: unknown option '--pcap-tap' (try --help)
+trace-cmd $S -o $O --guest $S|iosim-trace import trace-cmd: unknown option '--guest' (try --help)
+qemu $S -o $O --guest|iosim-trace import qemu: --guest needs a value
+qemu $S --guest $S -o $S|iosim-trace import qemu: -o $S: is the input $S
+nosuch $S -o $O|iosim-trace import: unknown source 'nosuch' (try --help)
+EOF
+# run-time errors (the input) keep "iosim-trace import: FILE:LINE: what",
+# the line the one spoiled here: ftrace's 16th (a map's paddr), the QEMU
+# log's 7th (an invalidation descriptor)
+D="$SRC/tests/data"
+{ head -n 15 "$D/ftrace-redis-strict.txt"
+  echo '          <idle>-0       [001] b.s2.     6.836023: map: IOMMU: iova=0x00000000ffff9000 - 0x00000000ffffa000 paddr=zz size=4096'
+  sed -n 16,30p "$D/ftrace-redis-strict.txt"; } > "$WORK/bad-f.txt"
+sed '7s/.*/vtd_inv_desc invalidate desc type/' "$D/qemu-redis-strict.log" > "$WORK/bad-q.log"
+while IFS='|' read -r args what; do
+    # shellcheck disable=SC2086
+    "$IOSIM_TRACE" import $args -o "$O" > /dev/null 2> "$WORK/iu.err"
+    rc=$?
+    [ $rc -eq 2 ] && [ ! -e "$O" ] && [ "$(wc -l < "$WORK/iu.err")" -eq 1 ] &&
+        [[ $(cat "$WORK/iu.err") == "$what"* ]] ||
+        fail "iosim-trace import $args: exit $rc: '$(head -c 300 "$WORK/iu.err")', want '$what...'"
+done <<EOF
+ftrace $WORK/bad-f.txt|iosim-trace import: $WORK/bad-f.txt:16: map: 
+qemu $WORK/bad-q.log --guest $D/ftrace-redis-strict-qemu-guest.txt|iosim-trace import: $WORK/bad-q.log:7: vtd_inv_desc: 
+EOF
+ls "$WORK"/imp-usage.zst.tmp.* > /dev/null 2>&1 && fail "an import usage error left a temporary"
 # an unknown option is one line in the same style as the usage errors
 # above, "iosim-trace CMD: unknown option ..." (verify, stat, to-text,
 # from-text and convert said "iosim-trace: CMD: ..." until 22c837d), exit
