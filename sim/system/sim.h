@@ -126,7 +126,8 @@ struct iosim_sim {
     uint64_t fast_records; /* records that took it */
     /* A shared front (system.h sim_front_attach): this sim runs the
      * records, the trace's view, the OS policy and its own page tables
-     * once (its VT-d model counts into front_scratch, dropped), and logs
+     * once (its VT-d model counts into front_scratch, dropped, and only
+     * times its invalidations: vtd_as_front), and logs
      * what each back end's VT-d model and device pipeline must do (page-
      * table changes, context entries, submissions, translations, window
      * restarts) in a log; at the end of each batch of records (with a

@@ -72,9 +72,14 @@ typedef struct vtd_xlate_result {
 
 /* st is the sim's counter array (IOSIM_ST_COUNT entries). */
 vtd_t *vtd_new(const iosim_config_t *cfg, uint64_t *st, iosim_err_t *err);
-/* From now on the model counts into st instead (a shared front's own
- * model, whose counts are its back ends', system.h). */
-void vtd_set_counters(vtd_t *v, uint64_t *st);
+/* v becomes a shared front's model (system.h sim_front_attach: its
+ * tables and queue answer the front, its back ends translate and count):
+ * from now on it counts into scratch instead (read by nothing), and
+ * vtd_submit only times its descriptors, removing no cache line.  Exact
+ * as long as nothing translates with v (its caches stay empty) and
+ * nothing reads its counters: the queue's time depends on the
+ * descriptors alone. */
+void vtd_as_front(vtd_t *v, uint64_t *scratch);
 void vtd_free(vtd_t *v);
 vtd_xlate_t vtd_translation(const vtd_t *v);
 

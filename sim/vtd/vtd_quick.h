@@ -89,6 +89,9 @@ struct vtd {
     /* context entries: source id -> DID, VTD_SIDS of them (zmem_alloc:
      * a sim touches a page or two of its 128 KB) */
     uint16_t *sid_did;
+    /* vtd_submit's submissions at most (vtd.iq_batch_max, 0 taken as 1),
+     * or 0 for a front's model (vtd_as_front): only timed */
+    uint32_t iq_max;
 };
 
 /* psc index of the cache holding entries of `level` (5..2). */

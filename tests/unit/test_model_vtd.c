@@ -1058,6 +1058,109 @@ static void test_submit_time_per_kind(void **state)
     hw_free(h);
 }
 
+/* A shared front's model (vtd_as_front) only times its submissions: the
+ * queue's time must not depend on what the caches held.  Two models of
+ * one configuration get the same maps and submissions of every kind (PSI
+ * with IH 0 and 1, DSI, global, PASID-selective, device-TLB, context and
+ * PASID cache, explicit wait, IEC; one longer than vtd.iq_batch_max):
+ * the full one with its IOTLB, PSCs, context cache, PASID cache (scalable
+ * mode) and device-TLB (ATS) refilled before each submission, the front's never
+ * translating.  Each time must be the same double, and the formula's
+ * (n x kind + one wait a batch); the full model removed lines each
+ * time (so the front skipped real work), the front counted nothing and
+ * holds no line. */
+static void check_front_submits(bool scalable, bool ats)
+{
+    iosim_config_t *cfg[2];
+    hw_t *h[2];
+    uint64_t scratch[IOSIM_ST_COUNT] = {0};
+    for (int k = 0; k < 2; k++) {
+        iosim_config_t *c = cfg[k] = iosim_config_new();
+        set(c, "vtd.ats=%s", ats ? "true" : "false");
+        set(c, "vtd.iq_batch_max=2");
+        set(c, "vtd.iq_desc_ns=200");
+        set(c, "vtd.iq_devtlb_ns=900");
+        set(c, "vtd.iq_cc_ns=11");
+        set(c, "vtd.iq_pc_ns=13");
+        set(c, "vtd.iq_iec_ns=17");
+        set(c, "vtd.iq_wait_ns=75");
+        if (scalable) {
+            set(c, "vtd.root_mode=scalable");
+            set(c, "vtd.translation=first-stage");
+        }
+        h[k] = hw_build(c);
+    }
+    hw_t *full = h[0], *front = h[1];
+    vtd_as_front(front->v, scratch);
+    for (int k = 0; k < 2; k++)
+        for (uint16_t d = 1; d <= 2; d++) {
+            vtd_attach(h[k]->v, d, d);
+            map(h[k], d, BASE, 0x10000000ull * d, NPG * 4 * KB);
+        }
+    // clang-format off
+    const vtd_desc_t subs[][3] = {
+        {{.type = IOSIM_DESC_IOTLB, .gran = IOSIM_GRAN_PAGE, .did = 1, .addr = BASE}},
+        {{.type = IOSIM_DESC_IOTLB, .gran = IOSIM_GRAN_PAGE, .did = 2, .addr = BASE, .am = 3, .ih = 1}},
+        {{.type = IOSIM_DESC_IOTLB, .gran = IOSIM_GRAN_DOMAIN, .did = 1}},
+        {{.type = IOSIM_DESC_IOTLB, .gran = IOSIM_GRAN_GLOBAL}},
+        {{.type = IOSIM_DESC_PIOTLB, .gran = IOSIM_GRAN_PAGE, .did = 2, .addr = BASE + 4 * KB}},
+        {{.type = IOSIM_DESC_DEVTLB, .gran = IOSIM_GRAN_PAGE, .sid = 1, .addr = BASE, .am = 2},
+         {.type = IOSIM_DESC_DEVTLB, .gran = IOSIM_GRAN_GLOBAL, .sid = 2, .am = 52}},
+        {{.type = IOSIM_DESC_CC, .gran = IOSIM_GRAN_PAGE, .sid = 1},
+         {.type = IOSIM_DESC_PC, .gran = 1, .did = 2, .pasid = 0}},
+        {{.type = IOSIM_DESC_IOTLB, .gran = IOSIM_GRAN_PAGE, .did = 1, .addr = BASE + 8 * KB},
+         {.type = IOSIM_DESC_WAIT},
+         {.type = IOSIM_DESC_IEC}},
+    };
+    const size_t len[] = {1, 1, 1, 1, 1, 2, 2, 3};
+    const double want[] = {200 + 75, 200 + 75, 200 + 75, 200 + 75, 200 + 75,
+                           2 * 1100 + 75, 11 + 13 + 75,
+                           /* 2 + 1: two waits */ 200 + 75 + 17 + 2 * 75};
+    // clang-format on
+    uint64_t removed = 0;
+    for (size_t i = 0; i < sizeof len / sizeof len[0]; i++) {
+        for (uint16_t d = 1; d <= 2; d++)
+            for (unsigned p = 0; p < NPG; p++)
+                assert_false(xl(full, d, BASE + p * 4 * KB).fault);
+        uint64_t before = full->st[IOSIM_ST_IOTLB_INVAL_ENTRIES] +
+                          full->st[IOSIM_ST_PSC_INVAL_ENTRIES];
+        double a = vtd_submit(full->v, subs[i], len[i]),
+               b = vtd_submit(front->v, subs[i], len[i]);
+        assert_memory_equal(&a, &b, sizeof a);
+        assert_true(close_to(b, want[i]));
+        removed += full->st[IOSIM_ST_IOTLB_INVAL_ENTRIES] +
+                   full->st[IOSIM_ST_PSC_INVAL_ENTRIES] - before;
+    }
+    /* (with ATS the device-TLB answers most refills: fewer IOTLB lines) */
+    assert_true(removed > (ats ? NPG : 4 * NPG));
+    assert_int_equal(full->st[IOSIM_ST_IQ_SUBMITS], 9);
+    if (ats)
+        assert_true(full->st[IOSIM_ST_DEVTLB_MISSES] <
+                    full->st[IOSIM_ST_DEVTLB_LOOKUPS]);
+    /* the front counted nothing of its submissions, in its own counters
+     * or the scratch ones, and its caches hold nothing */
+    for (size_t i = 0; i < IOSIM_ST_COUNT; i++) {
+        assert_int_equal(front->st[i], 0);
+        if (i != IOSIM_ST_MAPPINGS_PEAK)
+            assert_int_equal(scratch[i], 0);
+    }
+    assert_int_equal(scratch[IOSIM_ST_MAPPINGS_PEAK], 2 * NPG);
+    assert_int_equal(cache_valid_lines(vtd_iotlb_cache(front->v)), 0);
+    for (int k = 0; k < 2; k++) {
+        vtd_free(h[k]->v);
+        iosim_config_free(cfg[k]);
+        free(h[k]);
+    }
+}
+
+static void test_front_submits(void **state)
+{
+    (void)state;
+    check_front_submits(false, false);
+    check_front_submits(false, true);
+    check_front_submits(true, false);
+}
+
 /* ---- vtd_psi_range ----------------------------------------------------- */
 
 /* Oracle: the smallest naturally aligned block of 2^k pages that holds
@@ -1609,6 +1712,7 @@ int main(void)
         cmocka_unit_test(test_psi_one_set_probes),
         cmocka_unit_test(test_psi_targeted_vs_scan),
         cmocka_unit_test(test_walk_fill_vs_generic),
+        cmocka_unit_test(test_front_submits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
