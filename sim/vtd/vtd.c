@@ -766,6 +766,40 @@ static bool match_qemu_psi(cache_key_t k, uint64_t val, void *arg)
     return (entry_gfn & q->mask8) == gfn || entry_gfn == gfn_tlb;
 }
 
+/* Whether an invalidation must visit c: it holds lines, or a shadow
+ * (cache/allassoc.h) is told of every invalidation (the fields, not
+ * cache_valid_lines: no call on the path every invalidation takes). */
+static inline bool inval_visits(const cache_t *c)
+{
+    return (c->enabled && c->nvalid != 0) || c->shadow;
+}
+
+/* Whether the PASID of every tag m can match is known (m names one, or
+ * no request ever carried a PASID), so its lines can be found by key. */
+static inline bool pasid_known(const vtd_t *v, const inval_match_t *m)
+{
+    return m->by_pasid ? m->pasid <= 0xfffffu && v->pasids_used <= 0xfffffu
+                       : v->pasids_used == 0;
+}
+
+/* The lines of c of the levels in `levels` tagged (did, pasid, level,
+ * stage) in [lo, hi), lo < hi: one range a level, removed by
+ * cache_invalidate_ranges (probed or scanned, whichever is cheaper). */
+static inline __attribute__((always_inline)) size_t
+inval_ranges(cache_t *c, unsigned levels, uint16_t did, uint32_t pasid,
+             unsigned stage, uint64_t lo, uint64_t hi)
+{
+    cache_range_t r[5];
+    size_t n = 0;
+    for (unsigned bits = levels & 31u; bits; bits &= bits - 1) {
+        unsigned l = (unsigned)__builtin_ctz(bits) + 1u;
+        unsigned shift = PT_PAGE_SHIFT + 9u * (l - 1u);
+        r[n++] = (cache_range_t){VTD_TAG(did, pasid, l, stage), lo >> shift,
+                                 (hi - 1) >> shift};
+    }
+    return cache_invalidate_ranges(c, r, n);
+}
+
 /* Removes the lines of c that match m, holding entries of the levels
  * whose bit (level L: bit L - 1) is set in `levels`, tagged with `stage`.
  * A page-selective m names one DID and a range: each level's lines in
@@ -779,28 +813,14 @@ static inline __attribute__((always_inline)) size_t
 inval_lines(vtd_t *v, cache_t *c, const inval_match_t *m, unsigned levels,
             unsigned stage)
 {
-    /* (the fields, not cache_valid_lines / cache_sets: no call on the
-     * path every invalidation takes) */
-    const bool live = c->enabled && c->nvalid != 0;
-    if (!live && !c->shadow)
+    if (!inval_visits(c))
         return 0;
     if (v->inval_scan)
         return cache_invalidate_if(c, match_line, (void *)m);
-    bool pasid_known = m->by_pasid
-                           ? m->pasid <= 0xfffffu && v->pasids_used <= 0xfffffu
-                           : v->pasids_used == 0;
-    if (m->by_did && m->by_range && !m->by_stage && pasid_known &&
+    if (m->by_did && m->by_range && !m->by_stage && pasid_known(v, m) &&
         m->lo < m->hi) {
-        uint32_t pasid = m->by_pasid ? m->pasid : 0;
-        cache_range_t r[5];
-        size_t n = 0;
-        for (unsigned bits = levels & 31u; bits; bits &= bits - 1) {
-            unsigned l = (unsigned)__builtin_ctz(bits) + 1u;
-            unsigned shift = PT_PAGE_SHIFT + 9u * (l - 1u);
-            r[n++] = (cache_range_t){VTD_TAG(m->did, pasid, l, stage),
-                                     m->lo >> shift, (m->hi - 1) >> shift};
-        }
-        return cache_invalidate_ranges(c, r, n);
+        return inval_ranges(c, levels, m->did, m->by_pasid ? m->pasid : 0,
+                            stage, m->lo, m->hi);
     }
     return cache_invalidate_if(c, match_line, (void *)m);
 }
@@ -826,27 +846,6 @@ static size_t inval_pscs(vtd_t *v, const inval_match_t *m)
     return n;
 }
 
-/* inval_lines' probes where they apply (a page-selective m: one DID, a
- * range, no stage; the PASID of every tag known), checked once for all
- * the caches of an invalidation (inval_psi): the lines of c of the levels
- * in `levels` tagged (did, pasid, level, stage) in [lo, hi), lo < hi. */
-static inline __attribute__((always_inline)) size_t
-inval_probe(cache_t *c, unsigned levels, uint16_t did, uint32_t pasid,
-            unsigned stage, uint64_t lo, uint64_t hi)
-{
-    if (!(c->enabled && c->nvalid != 0) && !c->shadow)
-        return 0;
-    cache_range_t r[5];
-    size_t n = 0;
-    for (unsigned bits = levels & 31u; bits; bits &= bits - 1) {
-        unsigned l = (unsigned)__builtin_ctz(bits) + 1u;
-        unsigned shift = PT_PAGE_SHIFT + 9u * (l - 1u);
-        r[n++] = (cache_range_t){VTD_TAG(did, pasid, l, stage), lo >> shift,
-                                 (hi - 1) >> shift};
-    }
-    return cache_invalidate_ranges(c, r, n);
-}
-
 /* inval_iotlb of the usual page-selective invalidation (strict unmaps: one
  * a buffer), where inval_lines would probe every cache: the IOTLB's range
  * at vtd.psi_iotlb_scope page, then (keep_psc false, vtd.psi_psc_scope
@@ -856,8 +855,7 @@ static bool inval_psi(vtd_t *v, const inval_match_t *m, bool keep_psc)
 {
     if (v->inval_scan || v->iotlb_scope != IOTLB_SCOPE_PAGE ||
         (!keep_psc && v->psc_scope_domain) || m->lo >= m->hi ||
-        !(m->by_pasid ? m->pasid <= 0xfffffu && v->pasids_used <= 0xfffffu
-                      : v->pasids_used == 0))
+        !pasid_known(v, m))
         return false;
     uint64_t *st = v->st;
     const uint16_t did = m->did;
@@ -868,12 +866,13 @@ static bool inval_psi(vtd_t *v, const inval_match_t *m, bool keep_psc)
         const cache_range_t r = {VTD_TAG(did, pasid, 1, 0),
                                  m->lo >> PT_PAGE_SHIFT,
                                  (m->hi - 1) >> PT_PAGE_SHIFT};
-        if ((c->enabled && c->nvalid != 0) || c->shadow)
+        if (inval_visits(c))
             st[IOSIM_ST_IOTLB_INVAL_ENTRIES] +=
                 cache_invalidate_ranges(c, &r, 1);
     } else {
-        st[IOSIM_ST_IOTLB_INVAL_ENTRIES] +=
-            inval_probe(v->iotlb, levels, did, pasid, 0, m->lo, m->hi);
+        if (inval_visits(v->iotlb))
+            st[IOSIM_ST_IOTLB_INVAL_ENTRIES] +=
+                inval_ranges(v->iotlb, levels, did, pasid, 0, m->lo, m->hi);
     }
     if (!keep_psc) {
         unsigned stage =
@@ -884,7 +883,7 @@ static bool inval_psi(vtd_t *v, const inval_match_t *m, bool keep_psc)
         for (unsigned i = 0; i < 4; i++) {
             cache_t *c = v->psc[i];
             const unsigned l = 5u - i, shift = PT_PAGE_SHIFT + 9u * (l - 1u);
-            if (!(c->enabled && c->nvalid != 0) && !c->shadow)
+            if (!inval_visits(c))
                 continue;
             const cache_range_t r = {VTD_TAG(did, pasid, l, stage),
                                      m->lo >> shift, (m->hi - 1) >> shift};

@@ -77,6 +77,17 @@ for h in "${helps[@]}"; do
     [ "$(tail -n 2 "$WORK/help")" = "$want_status" ] ||
         fail "$h --help: does not end with the exit status"
 done
+# usage_error OUT WANT ARGS...: iosim-trace ARGS exits 2 with the one
+# stderr line WANT, nothing on stdout and OUT not written
+usage_error() {
+    local out=$1 want=$2 rc
+    shift 2
+    "$IOSIM_TRACE" "$@" > "$WORK/ue.out" 2> "$WORK/ue.err"
+    rc=$?
+    [ $rc -eq 2 ] && [ ! -s "$WORK/ue.out" ] && [ ! -e "$out" ] &&
+        [ "$(cat "$WORK/ue.err")" = "$want" ] ||
+        fail "iosim-trace $*: exit $rc: '$(head -c 300 "$WORK/ue.err")', want '$want'"
+}
 # import SOURCE (each source import --help lists): its usage errors name
 # the source as gen KIND's do, "iosim-trace import SOURCE: what" (they
 # said "iosim-trace import: what" until the follow-up of 76a0767), an
@@ -96,12 +107,7 @@ for k in $srcs; do
     while IFS='|' read -r args what; do
         [ -n "$args" ] || continue
         # shellcheck disable=SC2086 # word lists
-        "$IOSIM_TRACE" import $args > "$WORK/iu.out" 2> "$WORK/iu.err"
-        rc=$?
-        want="iosim-trace import $k: $what"
-        [ $rc -eq 2 ] && [ ! -s "$WORK/iu.out" ] && [ ! -e "$O" ] &&
-            [ "$(cat "$WORK/iu.err")" = "$want" ] ||
-            fail "iosim-trace import $args: exit $rc: '$(head -c 300 "$WORK/iu.err")', want '$want'"
+        usage_error "$O" "iosim-trace import $k: $what" import $args
     done <<EOF
 $k|no input given (usage: $syn; try --help)
 $k $S|missing -o OUT.zst (usage: $syn; try --help)
@@ -173,12 +179,7 @@ done
 # checks: gen_param_set, gen_params_parse, each kind's validate hook)
 while IFS='|' read -r k opts what; do
     # shellcheck disable=SC2086 # word lists
-    "$IOSIM_TRACE" gen $k $opts -o "$WORK/gk.zst" > "$WORK/gk.out" 2> "$WORK/gk.err"
-    rc=$?
-    want="iosim-trace gen $k: $what"
-    [ $rc -eq 2 ] && [ ! -s "$WORK/gk.out" ] && [ ! -e "$WORK/gk.zst" ] &&
-        [ "$(cat "$WORK/gk.err")" = "$want" ] ||
-        fail "iosim-trace gen $k $opts: exit $rc: $(head -c 200 "$WORK/gk.err"), want '$want'"
+    usage_error "$WORK/gk.zst" "iosim-trace gen $k: $what" gen $k $opts -o "$WORK/gk.zst"
 done <<EOF
 random|--page-size 8K|--page-size: 8192 is not 4K, 2M or 1G
 random|--dir sideways|--dir: expected read|write, got 'sideways'
